@@ -1,0 +1,1 @@
+"""pykeepalived's network-namespace lab."""

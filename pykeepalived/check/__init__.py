@@ -1,0 +1,1 @@
+"""Real-server health checks: pure rise/fall policy, async probes, scheduling."""

@@ -1,0 +1,1 @@
+"""Configuration: YAML and keepalived.conf into one frozen model, with positioned diagnostics (pure)."""

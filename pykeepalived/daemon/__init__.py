@@ -1,0 +1,1 @@
+"""The composition root: wires the core to the adapters on one asyncio loop."""

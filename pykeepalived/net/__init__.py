@@ -1,0 +1,1 @@
+"""Adapters that own sockets and netlink: VRRP sockets, ARP/NA senders, VIP management."""

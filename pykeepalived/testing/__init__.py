@@ -1,0 +1,1 @@
+"""Helpers shipped for tests and simulation: fake clock, simulated LAN, fake IPVS."""

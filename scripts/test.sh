@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (run as root on Debian 12): installs what it needs, then
+# lint (ruff), types (mypy), import contracts (import-linter), unit + golden + lab tests (pytest),
+# and the IPVS tests inside a throw-away VM with Debian's kernel.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+export PATH="$PWD/.venv/bin:$PATH"
+
+echo "== ruff";          ruff check .
+echo "== mypy";          mypy
+echo "== import-linter"; lint-imports
+echo "== pytest";        pytest -p no:cacheprovider tests/unit tests/golden tests/lab
+if [ -d tests/ipvs ] && compgen -G "tests/ipvs/test_*.py" >/dev/null; then
+  echo "== pytest (IPVS, in the VM)"
+  python -m netns_lab vm -- pytest -p no:cacheprovider tests/ipvs
+fi
