@@ -1,0 +1,129 @@
+"""What one virtual router needs to know: a frozen, pure mirror of a ``vrrp_instance`` block.
+
+The daemon maps the validated (pydantic) configuration onto :class:`RouterConfig`; the state
+machine reads nothing else.  Defaults are keepalived's (features §2.5, §3.6).  Construction checks
+ranges and raises ``ValueError`` naming the field, so a bad mapping fails loudly in tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pykeepalived.vrrp.packet import AUTH_NONE, AUTH_SIMPLE_TEXT, PRIORITY_OWNER, IPAddress
+from pykeepalived.vrrp.tracking import TrackerSpec
+
+AUTH_PASS_LEN = 8
+"""RFC 3768 §5.3.10: simple text passwords are 8 octets (keepalived keeps the first 8 characters)."""
+
+MAX_ADVER_INT_V3_CS = 4095
+"""RFC 5798 §5.2.7: 12-bit Max Advertise Interval."""
+
+MAX_ADVER_INT_V2_S = 255
+"""RFC 3768 §5.3.7: 8-bit Advertisement Interval in seconds."""
+
+INITIAL_STATES = ("BACKUP", "MASTER")
+
+
+@dataclass(frozen=True, slots=True)
+class RouterConfig:
+    """One virtual router (keepalived ``vrrp_instance``)."""
+
+    name: str
+    vrid: int
+    primary_address: IPAddress
+    vips: tuple[IPAddress, ...]
+    family: int = 4
+    version: int = 2
+    priority: int = 100
+    adver_int_cs: int = 100
+    preempt: bool = True
+    preempt_delay_cs: int = 0
+    down_timer_adverts: int = 3
+    initial_state: str = "BACKUP"
+    lower_prio_no_advert: bool = False
+    higher_prio_send_advert: bool = False
+    auth_type: int = AUTH_NONE
+    auth_pass: bytes = b""
+    garp_master_delay_cs: int = 500
+    garp_master_repeat: int = 5
+    garp_master_refresh_cs: int = 0
+    garp_master_refresh_repeat: int = 1
+    garp_lower_prio_delay_cs: int | None = None
+    garp_lower_prio_repeat: int | None = None
+    trackers: tuple[TrackerSpec, ...] = ()
+    check_addresses: bool = True
+    """Compare the advert's address list with ``vips`` and count ``addr_list_err`` (never drops)."""
+
+    def __post_init__(self) -> None:
+        _require(1 <= self.vrid <= 255, "vrid", self.vrid, "1..255")
+        _require(self.family in (4, 6), "family", self.family, "4 or 6")
+        _require(self.version in (2, 3), "version", self.version, "2 or 3")
+        _require(not (self.family == 6 and self.version == 2), "version", self.version, "3 with IPv6")
+        _require(1 <= self.priority <= PRIORITY_OWNER, "priority", self.priority, "1..255")
+        _require(
+            self.primary_address.version == self.family,
+            "primary_address",
+            self.primary_address,
+            f"an IPv{self.family} address",
+        )
+        for vip in self.vips:
+            _require(vip.version == self.family, "vips", vip, f"IPv{self.family} addresses")
+        if self.version == 3:
+            _require(
+                1 <= self.adver_int_cs <= MAX_ADVER_INT_V3_CS, "adver_int_cs", self.adver_int_cs, "1..4095"
+            )
+            _require(self.auth_type == AUTH_NONE, "auth_type", self.auth_type, "none with VRRPv3")
+        else:
+            _require(
+                self.adver_int_cs % 100 == 0 and 1 <= self.adver_int_cs // 100 <= MAX_ADVER_INT_V2_S,
+                "adver_int_cs",
+                self.adver_int_cs,
+                "whole seconds 1..255 with VRRPv2",
+            )
+            _require(self.auth_type in (AUTH_NONE, AUTH_SIMPLE_TEXT), "auth_type", self.auth_type, "0 or 1")
+        _require(
+            0 <= self.preempt_delay_cs <= 100_000, "preempt_delay_cs", self.preempt_delay_cs, "0..100000"
+        )
+        _require(1 <= self.down_timer_adverts <= 100, "down_timer_adverts", self.down_timer_adverts, "1..100")
+        _require(
+            self.initial_state in INITIAL_STATES, "initial_state", self.initial_state, "BACKUP or MASTER"
+        )
+        for field_name in (
+            "garp_master_delay_cs",
+            "garp_master_repeat",
+            "garp_master_refresh_cs",
+            "garp_master_refresh_repeat",
+        ):
+            value = getattr(self, field_name)
+            _require(value >= 0, field_name, value, ">= 0")
+        names = [t.name for t in self.trackers]
+        _require(len(names) == len(set(names)), "trackers", names, "unique names")
+
+    @property
+    def auth_data(self) -> bytes:
+        """The 8-octet authentication data carried in VRRPv2 adverts (zero-padded PASS)."""
+        if self.auth_type != AUTH_SIMPLE_TEXT:
+            return b""
+        return self.auth_pass[:AUTH_PASS_LEN].ljust(AUTH_PASS_LEN, b"\0")
+
+    @property
+    def lower_prio_delay_cs(self) -> int:
+        return (
+            self.garp_master_delay_cs
+            if self.garp_lower_prio_delay_cs is None
+            else self.garp_lower_prio_delay_cs
+        )
+
+    @property
+    def lower_prio_repeat(self) -> int:
+        return self.garp_master_repeat if self.garp_lower_prio_repeat is None else self.garp_lower_prio_repeat
+
+    @property
+    def is_owner(self) -> bool:
+        """Priority 255: this router owns the virtual addresses (RFC 5798 §3)."""
+        return self.priority == PRIORITY_OWNER
+
+
+def _require(ok: bool, field_name: str, value: object, expected: str) -> None:
+    if not ok:
+        raise ValueError(f"RouterConfig.{field_name} must be {expected}, got {value!r}")

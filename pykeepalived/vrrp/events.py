@@ -1,0 +1,144 @@
+"""Events into and actions out of the virtual-router state machine (frozen, slotted values).
+
+Events are what the glue tells the core; actions are what the core asks the glue to do.  The core
+never calls back into the glue: every effect is an action in the list ``handle()`` returns, in the
+order the glue must execute them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pykeepalived.vrrp.packet import Advertisement, IPAddress
+from pykeepalived.vrrp.state import Reason, State
+
+# --- events in -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Startup:
+    """Start the router (RFC 5798 §6.4.1, Initialize state)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shutdown:
+    """Stop the router; a master releases with a priority-0 advert (RFC 5798 §6.4.3)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AdvertReceived:
+    """A decoded advert for our VRID and family; ``src`` is the IP source address."""
+
+    advert: Advertisement
+    src: IPAddress
+
+
+@dataclass(frozen=True, slots=True)
+class Timeout:
+    """Time has reached ``next_deadline()``: run every timer that is due at ``now``."""
+
+
+@dataclass(frozen=True, slots=True)
+class InterfaceChanged:
+    """The router's interface went up or down (down ⇒ FAULT)."""
+
+    up: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerChanged:
+    """A new reading for tracker ``name``: ``ok`` for status trackers, ``value`` for track_file."""
+
+    name: str
+    ok: bool | None = None
+    value: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PriorityChanged:
+    """The configured (base) priority changed, e.g. on reload."""
+
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class GroupGoMaster:
+    """Sync group: every member wants MASTER, so this member may become MASTER now."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupGoBackup:
+    """Sync group: a fellow member left MASTER, so this member must go to BACKUP."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupFault:
+    """Sync group: a fellow member entered (``fault=True``) or left every FAULT."""
+
+    fault: bool
+
+
+Event = (
+    Startup
+    | Shutdown
+    | AdvertReceived
+    | Timeout
+    | InterfaceChanged
+    | TrackerChanged
+    | PriorityChanged
+    | GroupGoMaster
+    | GroupGoBackup
+    | GroupFault
+)
+
+# --- actions out -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SendAdvert:
+    """Send this advert (the glue encodes it and picks multicast or the unicast peers)."""
+
+    advert: Advertisement
+
+
+@dataclass(frozen=True, slots=True)
+class AddVips:
+    addresses: tuple[IPAddress, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveVips:
+    addresses: tuple[IPAddress, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SendGarp:
+    """One burst of gratuitous ARPs: ``count`` rounds over ``addresses``, paced by the glue."""
+
+    addresses: tuple[IPAddress, ...]
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SendUnsolicitedNa:
+    """One burst of unsolicited neighbour advertisements (IPv6 counterpart of :class:`SendGarp`)."""
+
+    addresses: tuple[IPAddress, ...]
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    """The router moved from ``old`` to ``new``; the glue logs it and runs notify scripts."""
+
+    old: State
+    new: State
+    reason: Reason
+
+
+@dataclass(frozen=True, slots=True)
+class WantMaster:
+    """Sync-group member only: the down timer expired and this member is ready to become MASTER."""
+
+
+Action = SendAdvert | AddVips | RemoveVips | SendGarp | SendUnsolicitedNa | StateChanged | WantMaster

@@ -1,0 +1,554 @@
+"""The VRRP virtual-router state machine (RFC 5798 §6.4, RFC 3768 §6.4, keepalived's Fault state).
+
+Rules of this module (in the spirit of h11's ``_state.py``):
+
+Rule 1: everything that affects the state machine lives here, and nothing else does.  No sockets,
+no clocks, no asyncio, no logging side effects that change behaviour.  The glue gives us ``now``
+(monotonic seconds) with every call and executes the actions we return, in order.
+
+Rule 2: the state changes in exactly one place, :meth:`VirtualRouter._transition`.  It looks the
+(state, reason) pair up in :data:`~pykeepalived.vrrp.state.TRANSITIONS`, clears every timer, emits
+``StateChanged`` and counts it.  The caller then arms the timers of the new state.
+
+Rule 3: each (state, event type) pair is dispatched through :data:`_DISPATCH`.  A pair missing
+from it (``Startup`` while running, for example) takes the one error path, :meth:`_unexpected`,
+which counts it in ``stats.unexpected_events`` and does nothing else.
+
+Rule 4: every timer is a named deadline in ``self._timers``; :meth:`next_deadline` is their
+minimum.  The glue calls ``handle(Timeout(), now)`` when that time comes (earlier or repeated
+calls are harmless: only timers due at ``now`` fire).
+
+Theory of operation.  A router starts in INITIALIZE.  ``Startup`` moves it to FAULT (interface
+down or a weight-0 tracker failed), to MASTER (priority 255, the address owner), or to BACKUP with
+the master-down timer armed at Master_Down_Interval.  A BACKUP accepts adverts from a master that
+outranks it (or any master when preemption is off, or while a preempt delay runs) and re-arms the
+timer; a priority-0 advert shortens the timer to Skew_Time.  When the timer expires the router
+becomes MASTER: it advertises first, then adds the virtual addresses, then announces them with a
+gratuitous ARP / unsolicited NA burst, a second burst after ``garp_master_delay`` and optional
+periodic refreshes.  A MASTER advertises every ``adver_int``, answers a lower-priority advert
+with its own (RFC 9568), and yields to a higher one.  Leaving MASTER removes the addresses; going
+to FAULT or shutting down also sends a priority-0 advert so a backup takes over within Skew_Time.
+Inside a sync group a router does not become MASTER on its own: it emits ``WantMaster`` and waits
+for ``GroupGoMaster`` from :class:`~pykeepalived.vrrp.sync_group.SyncGroup`.
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+from collections.abc import Callable
+from typing import Any
+
+from pykeepalived.vrrp.config import RouterConfig
+from pykeepalived.vrrp.election import advert_beats_us, clamp_priority
+from pykeepalived.vrrp.events import (
+    Action,
+    AddVips,
+    AdvertReceived,
+    Event,
+    GroupFault,
+    GroupGoBackup,
+    GroupGoMaster,
+    InterfaceChanged,
+    PriorityChanged,
+    RemoveVips,
+    SendAdvert,
+    SendGarp,
+    SendUnsolicitedNa,
+    Shutdown,
+    Startup,
+    StateChanged,
+    Timeout,
+    TrackerChanged,
+    WantMaster,
+)
+from pykeepalived.vrrp.packet import (
+    PRIORITY_OWNER,
+    PRIORITY_RELEASE,
+    VRRP_TYPE_ADVERTISEMENT,
+    Advertisement,
+    IPAddress,
+)
+from pykeepalived.vrrp.state import TRANSITIONS, Reason, State, TransitionRecord
+from pykeepalived.vrrp.stats import VrrpStats
+from pykeepalived.vrrp.timers import cs_to_s, master_down_interval_s, skew_time_s
+from pykeepalived.vrrp.tracking import TrackerSet
+
+
+class Timer(enum.Enum):
+    """The router's named deadlines."""
+
+    MASTER_DOWN = "master_down"
+    ADVER = "adver"
+    GARP_MASTER_SECOND = "garp_master_second"
+    GARP_REFRESH = "garp_refresh"
+    GARP_LOWER_PRIO_SECOND = "garp_lower_prio_second"
+
+
+class VirtualRouter:
+    """One VRRP virtual router (one VRID on one interface and family).  Pure: see the module rules."""
+
+    def __init__(self, config: RouterConfig, *, in_sync_group: bool = False) -> None:
+        self.config = config
+        self.stats = VrrpStats()
+        self._in_sync_group = in_sync_group
+        self._state = State.INITIALIZE
+        self._base_priority = config.priority
+        self._trackers = TrackerSet(config.trackers)
+        self._interface_up = True
+        self._group_fault = False
+        self._effective_priority = self._compute_effective_priority()
+        self._timers: dict[Timer, float] = {}
+        self._master_adver_int_cs = config.adver_int_cs
+        self._master_address: IPAddress | None = None
+        self._master_priority: int | None = None
+        self._preempt_until: float | None = None
+        self._wants_master = False
+        self._last_transition: TransitionRecord | None = None
+
+    # --- public read-only view -----------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def effective_priority(self) -> int:
+        """Base priority plus tracker weights, clamped to 1..254 (255 never moves)."""
+        return self._effective_priority
+
+    @property
+    def master_address(self) -> IPAddress | None:
+        """The current master's primary address as far as we know (ours when MASTER)."""
+        return self._master_address
+
+    @property
+    def master_priority(self) -> int | None:
+        return self._master_priority
+
+    @property
+    def master_adver_int_cs(self) -> int:
+        """Master_Adver_Interval (RFC 5798 §6.1): the interval a v3 backup learned from its master."""
+        return self._master_adver_int_cs
+
+    @property
+    def last_transition(self) -> TransitionRecord | None:
+        return self._last_transition
+
+    @property
+    def wants_master(self) -> bool:
+        """Sync-group member whose down timer expired and that waits for the group's permission."""
+        return self._wants_master
+
+    @property
+    def group_fault(self) -> bool:
+        """True while a sync group holds this router in FAULT for another member's fault."""
+        return self._group_fault
+
+    @property
+    def tracker_names(self) -> tuple[str, ...]:
+        return self._trackers.names
+
+    @property
+    def fault_reasons(self) -> tuple[str, ...]:
+        """Why the router is (or would be) in FAULT; empty when healthy."""
+        reasons = [] if self._interface_up else ["interface_down"]
+        reasons += [f"tracker:{name}" for name in self._trackers.faulted()]
+        if self._group_fault:
+            reasons.append("sync_group")
+        return tuple(reasons)
+
+    def next_deadline(self) -> float | None:
+        """When the glue must call ``handle(Timeout(), now)`` next; None if no timer is armed."""
+        return min(self._timers.values(), default=None)
+
+    def timers(self) -> dict[str, float]:
+        """Armed timers by name (for status output and tests)."""
+        return {timer.value: deadline for timer, deadline in self._timers.items()}
+
+    def snapshot(self, now: float) -> dict[str, object]:
+        """A JSON-ready view for ``status --json``; timers are given as seconds from ``now``."""
+        return {
+            "name": self.name,
+            "vrid": self.config.vrid,
+            "state": self._state.value,
+            "base_priority": self._base_priority,
+            "effective_priority": self._effective_priority,
+            "master_address": None if self._master_address is None else str(self._master_address),
+            "master_priority": self._master_priority,
+            "master_adver_int_cs": self._master_adver_int_cs,
+            "fault_reasons": list(self.fault_reasons),
+            "timers_s": {name: round(at - now, 6) for name, at in self.timers().items()},
+            "stats": self.stats.as_dict(),
+        }
+
+    # --- the one entry point -------------------------------------------------------------------
+
+    def handle(self, event: Event, now: float) -> list[Action]:
+        """Feed one event at monotonic time ``now``; returns the actions to execute, in order."""
+        handler = _DISPATCH.get((self._state, type(event)))
+        if handler is None:
+            return self._unexpected(event)
+        return handler(self, event, now)
+
+    # --- state change --------------------------------------------------------------------------
+
+    def _transition(self, reason: Reason, now: float) -> StateChanged:
+        """The only place the state changes.  Clears every timer; the caller arms the new ones."""
+        new = TRANSITIONS.get((self._state, reason))
+        if new is None:
+            raise AssertionError(f"no transition from {self._state.value} for {reason.value}")
+        old, self._state = self._state, new
+        self._timers.clear()
+        self._wants_master = False
+        self.stats.transitions += 1
+        self._last_transition = TransitionRecord(old, new, reason, now)
+        return StateChanged(old, new, reason)
+
+    def _unexpected(self, event: Event) -> list[Action]:
+        self.stats.unexpected_events += 1
+        return []
+
+    def _ignore(self, event: Event, now: float) -> list[Action]:
+        return []
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def _on_startup(self, event: Startup, now: float) -> list[Action]:
+        self._master_adver_int_cs = self.config.adver_int_cs
+        self._master_address = None
+        self._master_priority = None
+        self._preempt_until = None
+        if self.fault_reasons:
+            return [self._transition(Reason.STARTUP_FAULT, now)]
+        if self._base_priority == PRIORITY_OWNER and not self._in_sync_group:
+            return self._become_master(Reason.STARTUP_OWNER, now)
+        actions: list[Action] = [self._transition(Reason.STARTUP, now)]
+        if self._base_priority == PRIORITY_OWNER:
+            self._wants_master = True
+            actions.append(WantMaster())
+        else:
+            self._arm_master_down(now)
+        return actions
+
+    def _on_shutdown(self, event: Shutdown, now: float) -> list[Action]:
+        was_master = self._state is State.MASTER
+        actions: list[Action] = [self._transition(Reason.SHUTDOWN, now)]
+        if was_master:
+            actions += self._leave_master(release=True)
+        self._master_address = None
+        self._master_priority = None
+        return actions
+
+    # --- BACKUP --------------------------------------------------------------------------------
+
+    def _backup_rx(self, event: AdvertReceived, now: float) -> list[Action]:
+        advert = event.advert
+        if not self._accept(advert, event.src):
+            return []
+        if advert.priority == PRIORITY_RELEASE:
+            self.stats.pri_zero_rcvd += 1
+            if not self._wants_master:
+                self._timers[Timer.MASTER_DOWN] = now + self._skew_time_s()
+            return []
+        own = self._effective_priority
+        delay_running = self.config.preempt_delay_cs > 0 and (
+            self._preempt_until is None or now < self._preempt_until
+        )
+        if not self.config.preempt or advert.priority >= own or delay_running:
+            if self.config.version == 3:
+                self._master_adver_int_cs = advert.adver_int_cs
+            self._master_address = event.src
+            self._master_priority = advert.priority
+            self._track_preempt_delay(advert.priority, now)
+            self._wants_master = False
+            self._arm_master_down(now)
+        else:
+            self.stats.lower_prio_advert_discarded += 1
+            self._master_address = event.src
+        return []
+
+    def _track_preempt_delay(self, advert_priority: int, now: float) -> None:
+        """keepalived: the delay starts at the first lower-priority advert and stops at a higher one."""
+        if self.config.preempt_delay_cs <= 0:
+            return
+        if advert_priority >= self._effective_priority:
+            self._preempt_until = None
+        elif self._preempt_until is None:
+            self._preempt_until = now + cs_to_s(self.config.preempt_delay_cs)
+
+    def _arm_master_down(self, now: float) -> None:
+        self._timers[Timer.MASTER_DOWN] = now + master_down_interval_s(
+            self._effective_priority,
+            self._master_adver_int_cs,
+            self.config.version,
+            self.config.down_timer_adverts,
+        )
+
+    def _master_down_expired(self, now: float) -> list[Action]:
+        if self._in_sync_group:
+            self._wants_master = True
+            return [WantMaster()]
+        return self._become_master(Reason.MASTER_DOWN_TIMER, now)
+
+    def _on_group_go_master(self, event: GroupGoMaster, now: float) -> list[Action]:
+        return self._become_master(Reason.GROUP_MASTER, now)
+
+    # --- MASTER --------------------------------------------------------------------------------
+
+    def _become_master(self, reason: Reason, now: float) -> list[Action]:
+        actions: list[Action] = [self._transition(reason, now)]
+        self.stats.become_master += 1
+        self._master_adver_int_cs = self.config.adver_int_cs
+        self._master_address = self.config.primary_address
+        self._master_priority = self._effective_priority
+        self._preempt_until = None
+        actions.append(self._send_advert(self._effective_priority))
+        actions.append(AddVips(self.config.vips))
+        actions += self._garp_burst(self.config.garp_master_repeat)
+        self._timers[Timer.ADVER] = now + cs_to_s(self.config.adver_int_cs)
+        if self.config.garp_master_delay_cs > 0 and self.config.garp_master_repeat > 0:
+            self._timers[Timer.GARP_MASTER_SECOND] = now + cs_to_s(self.config.garp_master_delay_cs)
+        if self.config.garp_master_refresh_cs > 0:
+            self._timers[Timer.GARP_REFRESH] = now + cs_to_s(self.config.garp_master_refresh_cs)
+        return actions
+
+    def _leave_master(self, *, release: bool) -> list[Action]:
+        """Actions after a transition out of MASTER (the transition itself already happened)."""
+        self.stats.release_master += 1
+        actions: list[Action] = []
+        if release:
+            actions.append(self._send_advert(PRIORITY_RELEASE))
+        actions.append(RemoveVips(self.config.vips))
+        return actions
+
+    def _master_rx(self, event: AdvertReceived, now: float) -> list[Action]:
+        advert = event.advert
+        if not self._accept(advert, event.src):
+            return []
+        if advert.priority == PRIORITY_RELEASE:
+            self.stats.pri_zero_rcvd += 1
+            self._timers[Timer.ADVER] = now + cs_to_s(self.config.adver_int_cs)
+            return [self._send_advert(self._effective_priority)]
+        own = self._effective_priority
+        if advert_beats_us(advert.priority, event.src, own, self.config.primary_address):
+            actions: list[Action] = []
+            if self.config.higher_prio_send_advert:
+                actions.append(self._send_advert(own))
+            actions.append(self._transition(Reason.HIGHER_PRIORITY, now))
+            actions += self._leave_master(release=False)
+            if self.config.version == 3:
+                self._master_adver_int_cs = advert.adver_int_cs
+            self._master_address = event.src
+            self._master_priority = advert.priority
+            self._arm_master_down(now)
+            return actions
+        return self._answer_lower_priority(now)
+
+    def _answer_lower_priority(self, now: float) -> list[Action]:
+        """A lower (or equal, lower-address) master is out there: force a new election (RFC 9568)."""
+        actions: list[Action] = []
+        if not self.config.lower_prio_no_advert:
+            actions.append(self._send_advert(self._effective_priority))
+            self._timers[Timer.ADVER] = now + cs_to_s(self.config.adver_int_cs)
+        repeat = self.config.lower_prio_repeat
+        actions += self._garp_burst(repeat)
+        if repeat > 0 and self.config.lower_prio_delay_cs > 0:
+            self._timers[Timer.GARP_LOWER_PRIO_SECOND] = now + cs_to_s(self.config.lower_prio_delay_cs)
+        return actions
+
+    def _on_group_go_backup(self, event: GroupGoBackup, now: float) -> list[Action]:
+        actions: list[Action] = [self._transition(Reason.GROUP_BACKUP, now)]
+        actions += self._leave_master(release=False)
+        self._master_adver_int_cs = self.config.adver_int_cs
+        self._arm_master_down(now)
+        return actions
+
+    # --- timers --------------------------------------------------------------------------------
+
+    def _on_timeout(self, event: Timeout, now: float) -> list[Action]:
+        actions: list[Action] = []
+        while True:
+            due = [(deadline, timer) for timer, deadline in self._timers.items() if deadline <= now]
+            if not due:
+                return actions
+            _, timer = min(due, key=lambda item: item[0])
+            del self._timers[timer]
+            actions += self._fire(timer, now)
+
+    def _fire(self, timer: Timer, now: float) -> list[Action]:
+        if timer is Timer.MASTER_DOWN:
+            return self._master_down_expired(now)
+        if timer is Timer.ADVER:
+            self._timers[Timer.ADVER] = now + cs_to_s(self.config.adver_int_cs)
+            return [self._send_advert(self._effective_priority)]
+        if timer is Timer.GARP_REFRESH:
+            self._timers[Timer.GARP_REFRESH] = now + cs_to_s(self.config.garp_master_refresh_cs)
+            return self._garp_burst(self.config.garp_master_refresh_repeat)
+        if timer is Timer.GARP_MASTER_SECOND:
+            return self._garp_burst(self.config.garp_master_repeat)
+        return self._garp_burst(self.config.lower_prio_repeat)
+
+    # --- interface, trackers, priority: re-evaluate FAULT and priority ----------------------------
+
+    def _on_interface(self, event: InterfaceChanged, now: float) -> list[Action]:
+        self._interface_up = event.up
+        return self._reevaluate(now)
+
+    def _on_tracker(self, event: TrackerChanged, now: float) -> list[Action]:
+        if event.name not in self._trackers:
+            return self._unexpected(event)
+        self._trackers.update(event.name, ok=event.ok, value=event.value)
+        return self._reevaluate(now)
+
+    def _on_priority(self, event: PriorityChanged, now: float) -> list[Action]:
+        if not 1 <= event.priority <= PRIORITY_OWNER:
+            return self._unexpected(event)
+        self._base_priority = event.priority
+        return self._reevaluate(now)
+
+    def _on_group_fault(self, event: GroupFault, now: float) -> list[Action]:
+        self._group_fault = event.fault
+        return self._reevaluate(now)
+
+    def _reevaluate(self, now: float) -> list[Action]:
+        old_skew_s = self._skew_time_s()
+        self._effective_priority = self._compute_effective_priority()
+        if self._state is State.INITIALIZE:
+            return []
+        reasons = self.fault_reasons
+        if reasons and self._state is not State.FAULT:
+            return self._enter_fault(now)
+        if not reasons and self._state is State.FAULT:
+            actions: list[Action] = [self._transition(Reason.FAULT_CLEARED, now)]
+            self._master_adver_int_cs = self.config.adver_int_cs
+            self._master_address = None
+            self._master_priority = None
+            self._arm_master_down(now)
+            return actions
+        down = self._timers.get(Timer.MASTER_DOWN)
+        if self._state is State.BACKUP and down is not None:
+            self._timers[Timer.MASTER_DOWN] = down + self._skew_time_s() - old_skew_s
+        if self._state is State.MASTER:
+            self._master_priority = self._effective_priority
+        return []
+
+    def _enter_fault(self, now: float) -> list[Action]:
+        if not self._interface_up:
+            reason = Reason.INTERFACE_DOWN
+        elif self._trackers.faulted():
+            reason = Reason.TRACKER_FAULT
+        else:
+            reason = Reason.GROUP_FAULT
+        was_master = self._state is State.MASTER
+        actions: list[Action] = [self._transition(reason, now)]
+        if was_master:
+            actions += self._leave_master(release=True)
+        return actions
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _compute_effective_priority(self) -> int:
+        return clamp_priority(self._base_priority, self._trackers.adjustment(), PRIORITY_OWNER)
+
+    def _skew_time_s(self) -> float:
+        return skew_time_s(self._effective_priority, self._master_adver_int_cs, self.config.version)
+
+    def _send_advert(self, priority: int) -> SendAdvert:
+        self.stats.advert_sent += 1
+        if priority == PRIORITY_RELEASE:
+            self.stats.pri_zero_sent += 1
+        config = self.config
+        return SendAdvert(
+            Advertisement(
+                version=config.version,
+                vrid=config.vrid,
+                priority=priority,
+                adver_int_cs=config.adver_int_cs,
+                addresses=config.vips,
+                auth_type=config.auth_type,
+                auth_data=config.auth_data,
+            )
+        )
+
+    def _garp_burst(self, count: int) -> list[Action]:
+        if count <= 0 or not self.config.vips:
+            return []
+        self.stats.garp_bursts += 1
+        if self.config.family == 6:
+            return [SendUnsolicitedNa(self.config.vips, count)]
+        return [SendGarp(self.config.vips, count)]
+
+    def _accept(self, advert: Advertisement, src: IPAddress) -> bool:
+        """Semantic checks in keepalived's order (features §3.3); a failure is a counted drop."""
+        reason = self._drop_reason(advert, src)
+        if reason is not None:
+            self.stats.count_drop(reason)
+            return False
+        self.stats.advert_rcvd += 1
+        if (
+            self.config.check_addresses
+            and advert.priority != PRIORITY_RELEASE
+            and (sorted(map(int, advert.addresses)) != sorted(map(int, self.config.vips)))
+        ):
+            self.stats.addr_list_err += 1
+        return True
+
+    def _drop_reason(self, advert: Advertisement, src: IPAddress) -> str | None:
+        config = self.config
+        if advert.version != config.version:
+            return "version_err"
+        if advert.vrid != config.vrid:
+            return "vrid_err"
+        if src.version != config.family:
+            return "family_err"
+        if config.version == 2:
+            if advert.auth_type != config.auth_type:
+                return "authtype_mismatch"
+            if config.auth_data and not hmac.compare_digest(
+                advert.auth_data[:8].ljust(8, b"\0"), config.auth_data
+            ):
+                return "auth_failure"
+            if advert.adver_int_cs != config.adver_int_cs:
+                return "advert_interval_err"
+        if advert.type != VRRP_TYPE_ADVERTISEMENT:
+            return "invalid_type_rcvd"
+        return None
+
+
+_Handler = Callable[[VirtualRouter, Any, float], list[Action]]
+
+_ANY_STATE: dict[type[Any], _Handler] = {
+    Timeout: VirtualRouter._on_timeout,
+    InterfaceChanged: VirtualRouter._on_interface,
+    TrackerChanged: VirtualRouter._on_tracker,
+    PriorityChanged: VirtualRouter._on_priority,
+}
+
+_DISPATCH: dict[tuple[State, type[Any]], _Handler] = {
+    **{(state, kind): handler for state in State for kind, handler in _ANY_STATE.items()},
+    (State.INITIALIZE, Startup): VirtualRouter._on_startup,
+    (State.INITIALIZE, Shutdown): VirtualRouter._ignore,
+    (State.INITIALIZE, AdvertReceived): VirtualRouter._ignore,
+    (State.INITIALIZE, GroupFault): VirtualRouter._on_group_fault,
+    (State.BACKUP, AdvertReceived): VirtualRouter._backup_rx,
+    (State.BACKUP, Shutdown): VirtualRouter._on_shutdown,
+    (State.BACKUP, GroupGoMaster): VirtualRouter._on_group_go_master,
+    (State.BACKUP, GroupGoBackup): VirtualRouter._ignore,
+    (State.BACKUP, GroupFault): VirtualRouter._on_group_fault,
+    (State.MASTER, AdvertReceived): VirtualRouter._master_rx,
+    (State.MASTER, Shutdown): VirtualRouter._on_shutdown,
+    (State.MASTER, GroupGoMaster): VirtualRouter._ignore,
+    (State.MASTER, GroupGoBackup): VirtualRouter._on_group_go_backup,
+    (State.MASTER, GroupFault): VirtualRouter._on_group_fault,
+    (State.FAULT, AdvertReceived): VirtualRouter._ignore,
+    (State.FAULT, Shutdown): VirtualRouter._on_shutdown,
+    (State.FAULT, GroupGoMaster): VirtualRouter._ignore,
+    (State.FAULT, GroupGoBackup): VirtualRouter._ignore,
+    (State.FAULT, GroupFault): VirtualRouter._on_group_fault,
+}
+"""(state, event type) -> handler.  Pairs not listed go to :meth:`VirtualRouter._unexpected`."""

@@ -1,0 +1,74 @@
+"""Every VRRP counter of one virtual router, in one place (keepalived's names, RFC 6527 spirit).
+
+The state machine counts what it sees; the glue counts adverts it rejected before they reached the
+state machine (bad checksum, TTL, length ...) with :meth:`VrrpStats.count_drop`, so ``status --json``
+reads a single object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+DROP_REASONS = (
+    "addr_list_err",
+    "auth_failure",
+    "authtype_mismatch",
+    "invalid_authtype",
+    "advert_interval_err",
+    "ip_ttl_err",
+    "packet_len_err",
+    "invalid_type_rcvd",
+    "version_err",
+    "vrid_err",
+    "checksum_err",
+    "family_err",
+    "ip_header_err",
+    "ip_proto_err",
+)
+"""Named drop counters, a superset of ``packet.REASONS``; other names land in ``other_drops``."""
+
+
+@dataclass(slots=True)
+class VrrpStats:
+    """Counters of one virtual router.  Mutable on purpose; owned by exactly one router."""
+
+    advert_rcvd: int = 0
+    advert_sent: int = 0
+    become_master: int = 0
+    release_master: int = 0
+    pri_zero_rcvd: int = 0
+    pri_zero_sent: int = 0
+    addr_list_err: int = 0
+    auth_failure: int = 0
+    authtype_mismatch: int = 0
+    invalid_authtype: int = 0
+    advert_interval_err: int = 0
+    ip_ttl_err: int = 0
+    packet_len_err: int = 0
+    invalid_type_rcvd: int = 0
+    version_err: int = 0
+    vrid_err: int = 0
+    checksum_err: int = 0
+    family_err: int = 0
+    ip_header_err: int = 0
+    ip_proto_err: int = 0
+    lower_prio_advert_discarded: int = 0
+    garp_bursts: int = 0
+    transitions: int = 0
+    unexpected_events: int = 0
+    other_drops: dict[str, int] = field(default_factory=dict)
+
+    def count_drop(self, reason: str) -> None:
+        """Count one advert dropped for ``reason`` (a name from :data:`DROP_REASONS`, or any short code)."""
+        if reason in DROP_REASONS:
+            setattr(self, reason, getattr(self, reason) + 1)
+        else:
+            self.other_drops[reason] = self.other_drops.get(reason, 0) + 1
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-ready copy."""
+        return asdict(self)
+
+    @classmethod
+    def counter_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls) if f.name != "other_drops")

@@ -1,0 +1,78 @@
+"""VRRP timer formulas as pure functions (RFC 3768 §6.1, RFC 5798 §6.1).
+
+Every interval is in centiseconds (``_cs``), the unit of VRRPv3's Max Advertise Interval field;
+``cs_to_s`` converts to the monotonic seconds the state machine schedules in.  Results are floats:
+VRRPv2's skew is a fraction of a second that is not a whole number of centiseconds.
+"""
+
+from __future__ import annotations
+
+from pykeepalived.vrrp.packet import PRIORITY_OWNER
+
+CS_PER_S = 100
+"""Centiseconds per second."""
+
+PRIORITY_SPAN = 256
+"""The divisor of both skew formulas: one more than the owner's priority."""
+
+DEFAULT_DOWN_TIMER_ADVERTS = 3
+"""RFC 5798 §6.1: Master_Down_Interval counts three advertisement intervals (keepalived's default)."""
+
+VRRP_V2 = 2
+VRRP_V3 = 3
+
+
+def cs_to_s(interval_cs: float) -> float:
+    """Centiseconds to seconds."""
+    return interval_cs / CS_PER_S
+
+
+def skew_time_cs(priority: int, master_adver_int_cs: float, version: int) -> float:
+    """Skew_Time in centiseconds.
+
+    RFC 3768 §6.1 (VRRPv2): ``(256 - Priority) / 256`` seconds, independent of the interval.
+    RFC 5798 §6.1 (VRRPv3): ``((256 - Priority) * Master_Adver_Interval) / 256``.
+    ``priority`` is the router's *effective* priority (keepalived, features §3.1).
+    """
+    _check_priority(priority)
+    if version == VRRP_V2:
+        return (PRIORITY_SPAN - priority) * CS_PER_S / PRIORITY_SPAN
+    if version == VRRP_V3:
+        return (PRIORITY_SPAN - priority) * master_adver_int_cs / PRIORITY_SPAN
+    raise ValueError(f"VRRP version must be 2 or 3, not {version}")
+
+
+def master_down_interval_cs(
+    priority: int,
+    master_adver_int_cs: float,
+    version: int,
+    down_timer_adverts: int = DEFAULT_DOWN_TIMER_ADVERTS,
+) -> float:
+    """Master_Down_Interval in centiseconds (RFC 5798 §6.1, RFC 3768 §6.1).
+
+    ``down_timer_adverts * Master_Adver_Interval + Skew_Time``; the RFCs fix the multiplier at 3,
+    keepalived makes it configurable (``down_timer_adverts``, 1..100).
+    """
+    if down_timer_adverts < 1:
+        raise ValueError(f"down_timer_adverts must be at least 1, not {down_timer_adverts}")
+    return down_timer_adverts * master_adver_int_cs + skew_time_cs(priority, master_adver_int_cs, version)
+
+
+def skew_time_s(priority: int, master_adver_int_cs: float, version: int) -> float:
+    """Skew_Time in seconds (see :func:`skew_time_cs`)."""
+    return cs_to_s(skew_time_cs(priority, master_adver_int_cs, version))
+
+
+def master_down_interval_s(
+    priority: int,
+    master_adver_int_cs: float,
+    version: int,
+    down_timer_adverts: int = DEFAULT_DOWN_TIMER_ADVERTS,
+) -> float:
+    """Master_Down_Interval in seconds (see :func:`master_down_interval_cs`)."""
+    return cs_to_s(master_down_interval_cs(priority, master_adver_int_cs, version, down_timer_adverts))
+
+
+def _check_priority(priority: int) -> None:
+    if not 0 <= priority <= PRIORITY_OWNER:
+        raise ValueError(f"priority must be in 0..255, not {priority}")

@@ -1,0 +1,115 @@
+"""Tracked objects and their effect on a virtual router (keepalived features §2.3, §3.7).
+
+A tracker is anything whose health the daemon watches (a ``vrrp_script``, a tracked interface, a
+process, a ``track_file``).  The daemon reports each change as a ``TrackerChanged`` event; this
+module turns the current readings into a priority adjustment and a fault flag.  Pure: no I/O.
+
+Status trackers (script, interface, process, BFD), with ``active = ok XOR reverse``:
+
+* ``weight > 0`` adds ``weight`` while active;
+* ``weight < 0`` subtracts ``|weight|`` while not active;
+* ``weight == 0`` puts the router in FAULT while not active.
+
+Value trackers (``track_file``): the file's integer value times ``weight`` (negated by ``reverse``)
+is added to the priority; with ``weight == 0`` a non-zero value means FAULT, and a product below
+``-253`` means FAULT too.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+FILE_FAULT_BELOW = -253
+"""keepalived: a track_file product below this puts the instance in FAULT."""
+
+
+class TrackerKind(enum.Enum):
+    STATUS = "status"
+    VALUE = "value"
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerSpec:
+    """How one tracker affects the router.  ``initial_ok``/``initial_value`` hold until the first reading."""
+
+    name: str
+    weight: int = 0
+    reverse: bool = False
+    kind: TrackerKind = TrackerKind.STATUS
+    initial_ok: bool = True
+    initial_value: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("a tracker needs a name")
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerReading:
+    """The latest known state of a tracker."""
+
+    ok: bool
+    value: int
+
+
+class TrackerSet:
+    """The readings of a router's trackers, and what they add up to."""
+
+    def __init__(self, specs: Iterable[TrackerSpec]) -> None:
+        self._specs: dict[str, TrackerSpec] = {}
+        self._readings: dict[str, TrackerReading] = {}
+        for spec in specs:
+            if spec.name in self._specs:
+                raise ValueError(f"tracker {spec.name!r} is listed twice")
+            self._specs[spec.name] = spec
+            self._readings[spec.name] = TrackerReading(spec.initial_ok, spec.initial_value)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._specs
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._specs)
+
+    def update(self, name: str, ok: bool | None = None, value: int | None = None) -> bool:
+        """Record a reading; returns True if anything changed.  Unknown names raise KeyError."""
+        spec = self._specs[name]
+        old = self._readings[name]
+        if spec.kind is TrackerKind.VALUE:
+            new = TrackerReading(ok=True, value=old.value if value is None else value)
+        else:
+            new = TrackerReading(ok=old.ok if ok is None else ok, value=old.value if value is None else value)
+        self._readings[name] = new
+        return new != old
+
+    def reading(self, name: str) -> TrackerReading:
+        return self._readings[name]
+
+    def adjustment(self) -> int:
+        """Sum of all weight contributions (before clamping)."""
+        return sum(self._contribution(spec) for spec in self._specs.values())
+
+    def faulted(self) -> tuple[str, ...]:
+        """Names of trackers that currently force FAULT."""
+        return tuple(name for name, spec in self._specs.items() if self._is_fault(spec))
+
+    def _contribution(self, spec: TrackerSpec) -> int:
+        reading = self._readings[spec.name]
+        if spec.kind is TrackerKind.VALUE:
+            return reading.value * spec.weight * (-1 if spec.reverse else 1)
+        active = reading.ok != spec.reverse
+        if spec.weight > 0:
+            return spec.weight if active else 0
+        if spec.weight < 0:
+            return 0 if active else spec.weight
+        return 0
+
+    def _is_fault(self, spec: TrackerSpec) -> bool:
+        reading = self._readings[spec.name]
+        if spec.kind is TrackerKind.VALUE:
+            if spec.weight == 0:
+                return reading.value != 0
+            return self._contribution(spec) < FILE_FAULT_BELOW
+        return spec.weight == 0 and reading.ok == spec.reverse
