@@ -21,7 +21,7 @@ class UsageError(PykaError):
 class PacketError(PykaError):
     """Bytes from the wire that are not a valid VRRP advertisement.
 
-    ``reason`` is a short stable code (``"bad_checksum"``, ``"ttl"`` ...) used for drop counters;
+    ``reason`` is a short stable code (``"checksum_err"``, ``"ip_ttl_err"`` ...) used for drop counters;
     the message says what was wrong in words.
     """
 
