@@ -1,0 +1,159 @@
+"""``use_vmac``: a macvlan interface carrying the RFC 5798 §7.3 virtual router MAC.
+
+keepalived (``vrrp_vmac.c``, doc/NOTE_vrrp_vmac.txt) creates per instance a macvlan in *private*
+mode named ``vrrp.VRID`` on the instance interface, with MAC 00:00:5e:00:01:VRID (IPv4) or
+00:00:5e:00:02:VRID (IPv6), and sets sysctls so the host answers ARP correctly with two interfaces
+on one segment:
+
+* on the VMAC: ``arp_ignore=1`` (answer only for addresses on the interface asked),
+  ``accept_local=1`` (accept packets with a local source, e.g. its own adverts via the parent),
+  ``rp_filter=0`` (the VMAC has no route back to the sender), ``promote_secondaries=1``;
+* on the parent: ``arp_ignore=1`` and ``arp_filter=1`` (the parent must not answer ARP for VIPs).
+
+The parent's originals are restored when its last VMAC is removed; the VMAC's own settings vanish
+with it.  Private mode keeps the VMAC from hearing frames of other macvlans on the same parent.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pyroute2 import AsyncIPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+from pykeepalived.errors import DriverError, UsageError
+from pykeepalived.net.links import MAC_LEN, check_ifname, format_mac
+from pykeepalived.net.sysctl import SysctlChanges
+
+log = logging.getLogger(__name__)
+
+VMAC_PREFIX = "vrrp"
+VRRP_MAC_OUI = bytes.fromhex("00005e00")
+VMAC_SETTINGS: tuple[tuple[str, int], ...] = (
+    ("arp_ignore", 1),
+    ("accept_local", 1),
+    ("rp_filter", 0),
+    ("promote_secondaries", 1),
+)
+PARENT_SETTINGS: tuple[tuple[str, int], ...] = (("arp_ignore", 1), ("arp_filter", 1))
+
+
+def vrrp_mac(vrid: int, family: Literal[4, 6]) -> bytes:
+    """The virtual router MAC of RFC 5798 §7.3: 00-00-5E-00-01-{VRID} (IPv4), ...-02-{VRID} (IPv6)."""
+    if not 1 <= vrid <= 255:
+        raise UsageError(f"VRID must be 1..255, got {vrid}")
+    return VRRP_MAC_OUI + bytes([1 if family == 4 else 2, vrid])
+
+
+@dataclass(frozen=True, slots=True)
+class VmacSpec:
+    """One VMAC: its parent interface, VRID, family, and optional name / MAC overrides."""
+
+    parent: str
+    vrid: int
+    family: Literal[4, 6] = 4
+    name: str | None = None
+    mac: bytes | None = None
+    prefix: str = VMAC_PREFIX
+
+    def __post_init__(self) -> None:
+        check_ifname(self.parent)
+        check_ifname(self.ifname)
+        vrrp_mac(self.vrid, self.family)
+        if self.mac is not None and len(self.mac) != MAC_LEN:
+            raise UsageError(f"a MAC address has 6 bytes, got {len(self.mac)}")
+
+    @property
+    def ifname(self) -> str:
+        return self.name if self.name is not None else f"{self.prefix}.{self.vrid}"
+
+    @property
+    def address(self) -> bytes:
+        return self.mac if self.mac is not None else vrrp_mac(self.vrid, self.family)
+
+
+@dataclass(slots=True)
+class _Created:
+    spec: VmacSpec
+    ifindex: int
+
+
+@dataclass(slots=True)
+class VmacManager:
+    """Creates and removes VMACs in the current namespace and keeps their sysctls in order."""
+
+    ipr: AsyncIPRoute
+    sysctls: SysctlChanges = field(default_factory=SysctlChanges)
+    _created: dict[str, _Created] = field(default_factory=dict)
+
+    async def _lookup(self, name: str) -> int | None:
+        found = await self.ipr.link_lookup(ifname=name)
+        return int(found[0]) if found else None
+
+    async def ensure(self, spec: VmacSpec) -> int:
+        """Create (or adopt) the VMAC, set its MAC and sysctls, bring it up; returns its ifindex."""
+        parent = await self._lookup(spec.parent)
+        if parent is None:
+            raise DriverError("vmac add", f"parent {spec.parent}: no such device", errno.ENODEV)
+        mac = format_mac(spec.address)
+        index = await self._lookup(spec.ifname)
+        try:
+            if index is None:
+                await self.ipr.link(
+                    "add",
+                    ifname=spec.ifname,
+                    kind="macvlan",
+                    link=parent,
+                    macvlan_mode="private",
+                    address=mac,
+                )
+                index = await self._lookup(spec.ifname)
+                if index is None:
+                    raise DriverError("vmac add", f"{spec.ifname} vanished after creation", errno.ENODEV)
+            else:
+                await self.ipr.link("set", index=index, address=mac)
+            self._created[spec.ifname] = _Created(spec, index)
+            self._apply_sysctls(spec)
+            await self.ipr.link("set", index=index, state="up")
+        except NetlinkError as exc:
+            raise DriverError("vmac add", f"{spec.ifname} on {spec.parent}: {exc}", exc.code) from exc
+        log.info("vmac ready ifname=%s parent=%s mac=%s", spec.ifname, spec.parent, mac)
+        return index
+
+    def _apply_sysctls(self, spec: VmacSpec) -> None:
+        for setting, value in VMAC_SETTINGS:
+            self.sysctls.set_iface(4, spec.ifname, setting, value)
+        for setting, value in PARENT_SETTINGS:
+            self.sysctls.set_iface(4, spec.parent, setting, value)
+
+    async def remove(self, name: str) -> bool:
+        """Delete VMAC ``name`` (absent is fine); restore the parent once its last VMAC is gone."""
+        created = self._created.pop(name, None)
+        index = await self._lookup(name)
+        removed = False
+        if index is not None:
+            try:
+                await self.ipr.link("del", index=index)
+                removed = True
+            except NetlinkError as exc:
+                if exc.code != errno.ENODEV:
+                    raise DriverError("vmac del", f"{name}: {exc}", exc.code) from exc
+        self.sysctls.forget_iface(4, name)
+        if created is not None and not any(
+            c.spec.parent == created.spec.parent for c in self._created.values()
+        ):
+            self.sysctls.restore(prefix=f"net/ipv4/conf/{created.spec.parent}/")
+        if removed:
+            log.info("vmac removed ifname=%s", name)
+        return removed
+
+    async def remove_all(self) -> None:
+        for name in list(self._created):
+            await self.remove(name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._created)

@@ -1,0 +1,419 @@
+"""Raw IP protocol 112 sockets carrying VRRP advertisements, one per (interface, family).
+
+The socket never interprets the VRRP message: it hands the codec the payload with the addressing
+facts the codec and the core need (source, destination, TTL / hop limit, interface), and it sends
+payloads the codec encoded.  Socket options and why (RFC 5798 §5.1, §8.1; keepalived ``vrrp.c``):
+
+* ``SO_BINDTODEVICE``: receive only from, and send only through, the instance interface.
+* IPv4 ``IP_ADD_MEMBERSHIP`` / IPv6 ``IPV6_JOIN_GROUP`` of 224.0.0.18 / ff02::12 (or the configured
+  group) *on that interface*, skipped in unicast mode; ``IP_MULTICAST_ALL`` / ``IPV6_MULTICAST_ALL``
+  off so the socket sees only the groups it joined itself.
+* ``IP_MULTICAST_IF`` / ``IPV6_MULTICAST_IF``: multicast leaves through the instance interface.
+* TTL / hop limit 255 (``IP_MULTICAST_TTL``, ``IPV6_MULTICAST_HOPS``; ``IP_TTL``,
+  ``IPV6_UNICAST_HOPS`` for unicast peers, ``unicast_ttl``): receivers drop anything else.
+* ``IP_TOS`` / ``IPV6_TCLASS`` 0xc0 (DSCP CS6, network control), as keepalived.
+* multicast loop off: a router must not hear its own adverts.
+* IPv6 ``IPV6_RECVHOPLIMIT`` and ``IPV6_RECVPKTINFO``: a raw IPv6 socket gets no IP header, so the
+  hop limit and destination come as ancillary data.
+* IPv6 checksum: computed and verified by the codec in user space (default), so a bad checksum is a
+  *counted* drop like in IPv4; ``kernel_checksum=True`` sets ``IPV6_CHECKSUM`` at offset 6 instead
+  (the kernel fills it on send and silently discards bad ones on receive).
+* The source address (``unicast_src_ip`` / ``mcast_src_ip``) is pinned per datagram with an
+  ``IP_PKTINFO`` / ``IPV6_PKTINFO`` control message, so it equals what the codec put into the v3
+  pseudo-header checksum.
+
+Errors: receive never raises out of the event-loop reader (malformed datagrams go to ``on_drop``
+with a reason and are counted; a callback that raises is logged and counted); send errors
+(ENETDOWN, EADDRNOTAVAIL, EAGAIN ...) are logged once per errno and counted, never raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import errno
+import logging
+import socket
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv6Address, ip_address
+from typing import Literal, Protocol
+
+from pykeepalived.errors import DriverError, PacketError, UsageError
+from pykeepalived.net.links import check_ifname, interface_index
+
+log = logging.getLogger(__name__)
+
+IPAddress = IPv4Address | IPv6Address
+VRRP_PROTO = 112
+VRRP_GROUP_V4 = IPv4Address("224.0.0.18")
+VRRP_GROUP_V6 = IPv6Address("ff02::12")
+VRRP_TTL = 255
+TOS_NETWORK_CONTROL = 0xC0
+V3_CHECKSUM_OFFSET = 6
+RECV_BUFSIZE = 8192
+RECV_BATCH = 64
+IPV4_HEADER_MIN = 20
+
+# Linux values missing from Python's socket module.
+IP_PKTINFO = 8
+IP_MULTICAST_ALL = 49
+IPV6_MULTICAST_ALL = 29
+
+
+@dataclass(frozen=True, slots=True)
+class VrrpSocketConfig:
+    """Where and how one router's adverts travel.
+
+    ``src``: source address of sent adverts (``unicast_src_ip`` / ``mcast_src_ip``); None lets the
+    kernel choose (the interface's primary / link-local address).  ``unicast_peers`` non-empty
+    selects unicast mode: one copy per peer, no group join, ``unicast_ttl`` as TTL / hop limit.
+    """
+
+    ifname: str
+    family: Literal[4, 6]
+    group: IPAddress | None = None
+    src: IPAddress | None = None
+    unicast_peers: tuple[IPAddress, ...] = ()
+    unicast_ttl: int = VRRP_TTL
+    tos: int = TOS_NETWORK_CONTROL
+    kernel_checksum: bool = False
+    bind_to_device: bool = True
+
+    def __post_init__(self) -> None:
+        check_ifname(self.ifname)
+        if self.family not in (4, 6):
+            raise UsageError(f"family must be 4 or 6, got {self.family!r}")
+        named = [("group", self.group), ("src", self.src), *[("peer", p) for p in self.unicast_peers]]
+        for what, addr in named:
+            if addr is not None and addr.version != self.family:
+                raise UsageError(f"{what} {addr} is not an IPv{self.family} address")
+        if self.group is not None and not self.group.is_multicast:
+            raise UsageError(f"group {self.group} is not a multicast address")
+        if not 1 <= self.unicast_ttl <= 255:
+            raise UsageError(f"unicast_ttl must be 1..255, got {self.unicast_ttl}")
+        if not 0 <= self.tos <= 255:
+            raise UsageError(f"tos must be 0..255, got {self.tos}")
+
+    @property
+    def unicast(self) -> bool:
+        return bool(self.unicast_peers)
+
+    @property
+    def multicast_group(self) -> IPAddress:
+        if self.group is not None:
+            return self.group
+        return VRRP_GROUP_V4 if self.family == 4 else VRRP_GROUP_V6
+
+    @property
+    def destinations(self) -> tuple[IPAddress, ...]:
+        return self.unicast_peers if self.unicast else (self.multicast_group,)
+
+
+@dataclass(frozen=True, slots=True)
+class SockOpt:
+    """One ``setsockopt`` call of the plan built by :func:`socket_options`."""
+
+    level: int
+    name: int
+    value: int | bytes
+    label: str
+
+
+def socket_options(config: VrrpSocketConfig, ifindex: int) -> list[SockOpt]:
+    """The socket options for ``config`` on interface ``ifindex``, in the order they are applied."""
+    opts: list[SockOpt] = []
+    if config.bind_to_device:
+        device = config.ifname.encode()
+        opts.append(SockOpt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device, "SO_BINDTODEVICE"))
+    if config.family == 4:
+        opts += _ipv4_options(config, ifindex)
+    else:
+        opts += _ipv6_options(config, ifindex)
+    return opts
+
+
+def _ipv4_options(config: VrrpSocketConfig, ifindex: int) -> list[SockOpt]:
+    ip = socket.IPPROTO_IP
+    mreqn_if = struct.pack("4s4si", bytes(4), bytes(4), ifindex)
+    opts = [
+        SockOpt(ip, socket.IP_TOS, config.tos, "IP_TOS"),
+        SockOpt(ip, socket.IP_TTL, config.unicast_ttl, "IP_TTL"),
+        SockOpt(ip, socket.IP_MULTICAST_TTL, VRRP_TTL, "IP_MULTICAST_TTL"),
+        SockOpt(ip, socket.IP_MULTICAST_LOOP, 0, "IP_MULTICAST_LOOP"),
+        SockOpt(ip, IP_MULTICAST_ALL, 0, "IP_MULTICAST_ALL"),
+        SockOpt(ip, socket.IP_MULTICAST_IF, mreqn_if, "IP_MULTICAST_IF"),
+    ]
+    if not config.unicast:
+        mreqn = struct.pack("4s4si", config.multicast_group.packed, bytes(4), ifindex)
+        opts.append(SockOpt(ip, socket.IP_ADD_MEMBERSHIP, mreqn, "IP_ADD_MEMBERSHIP"))
+    return opts
+
+
+def _ipv6_options(config: VrrpSocketConfig, ifindex: int) -> list[SockOpt]:
+    ip6 = socket.IPPROTO_IPV6
+    opts = [
+        SockOpt(ip6, socket.IPV6_TCLASS, config.tos, "IPV6_TCLASS"),
+        SockOpt(ip6, socket.IPV6_UNICAST_HOPS, config.unicast_ttl, "IPV6_UNICAST_HOPS"),
+        SockOpt(ip6, socket.IPV6_MULTICAST_HOPS, VRRP_TTL, "IPV6_MULTICAST_HOPS"),
+        SockOpt(ip6, socket.IPV6_MULTICAST_LOOP, 0, "IPV6_MULTICAST_LOOP"),
+        SockOpt(ip6, IPV6_MULTICAST_ALL, 0, "IPV6_MULTICAST_ALL"),
+        SockOpt(ip6, socket.IPV6_MULTICAST_IF, ifindex, "IPV6_MULTICAST_IF"),
+        SockOpt(ip6, socket.IPV6_RECVHOPLIMIT, 1, "IPV6_RECVHOPLIMIT"),
+        SockOpt(ip6, socket.IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO"),
+    ]
+    if config.kernel_checksum:
+        opts.append(SockOpt(ip6, socket.IPV6_CHECKSUM, V3_CHECKSUM_OFFSET, "IPV6_CHECKSUM"))
+    if not config.unicast:
+        mreq = struct.pack("16sI", config.multicast_group.packed, ifindex)
+        opts.append(SockOpt(ip6, socket.IPV6_JOIN_GROUP, mreq, "IPV6_JOIN_GROUP"))
+    return opts
+
+
+@dataclass(frozen=True, slots=True)
+class VrrpDatagram:
+    """One received VRRP message and where it came from (the input of the codec's ``decode``)."""
+
+    src: IPAddress
+    dst: IPAddress
+    ttl: int
+    payload: bytes
+    ifindex: int | None = None
+
+
+def parse_ipv4_datagram(data: bytes) -> VrrpDatagram:
+    """Split a raw IPv4 datagram (as a raw socket returns it) into addressing facts and payload."""
+    if len(data) < IPV4_HEADER_MIN:
+        raise PacketError("truncated", f"IPv4 datagram of {len(data)} bytes is shorter than its header")
+    version, ihl = data[0] >> 4, (data[0] & 0x0F) * 4
+    if version != 4:
+        raise PacketError("ip_version", f"IP version {version} on an IPv4 socket")
+    if ihl < IPV4_HEADER_MIN or ihl > len(data):
+        raise PacketError("ip_header", f"IPv4 header length {ihl} does not fit {len(data)} bytes")
+    (total_len,) = struct.unpack_from("!H", data, 2)
+    if total_len < ihl or total_len > len(data):
+        raise PacketError("ip_length", f"IPv4 total length {total_len} does not match {len(data)} bytes")
+    if data[9] != VRRP_PROTO:
+        raise PacketError("ip_protocol", f"IP protocol {data[9]} is not VRRP ({VRRP_PROTO})")
+    return VrrpDatagram(
+        src=IPv4Address(data[12:16]), dst=IPv4Address(data[16:20]), ttl=data[8], payload=data[ihl:total_len]
+    )
+
+
+def parse_ipv6_datagram(
+    data: bytes, ancdata: list[tuple[int, int, bytes]], address: tuple[object, ...]
+) -> VrrpDatagram:
+    """Build a datagram from a raw IPv6 ``recvmsg``: source from the address, the rest from cmsgs."""
+    try:
+        src = IPv6Address(str(address[0]).split("%", 1)[0])
+    except (ValueError, IndexError) as exc:
+        raise PacketError("source", f"unusable IPv6 source address {address!r}") from exc
+    hop_limit: int | None = None
+    dst: IPv6Address | None = None
+    ifindex: int | None = None
+    for level, kind, value in ancdata:
+        if level != socket.IPPROTO_IPV6:
+            continue
+        if kind == socket.IPV6_HOPLIMIT and len(value) >= 4:
+            (hop_limit,) = struct.unpack_from("i", value)
+        elif kind == socket.IPV6_PKTINFO and len(value) >= 20:
+            dst = IPv6Address(value[:16])
+            (ifindex,) = struct.unpack_from("I", value, 16)
+    if hop_limit is None or dst is None:
+        raise PacketError("ancillary", "IPv6 datagram without hop limit or destination ancillary data")
+    return VrrpDatagram(src=src, dst=dst, ttl=hop_limit, payload=bytes(data), ifindex=ifindex)
+
+
+class RawSocket(Protocol):
+    """The part of :class:`socket.socket` used here (tests pass a fake)."""
+
+    def fileno(self) -> int: ...
+    def recvmsg(
+        self, bufsize: int, ancbufsize: int = ..., flags: int = ..., /
+    ) -> tuple[bytes, list[tuple[int, int, bytes]], int, tuple[object, ...]]: ...
+    def sendmsg(
+        self,
+        buffers: list[bytes],
+        ancdata: list[tuple[int, int, bytes]] = ...,
+        flags: int = ...,
+        address: tuple[object, ...] = ...,
+        /,
+    ) -> int: ...
+    def close(self) -> None: ...
+
+
+@dataclass(slots=True)
+class VrrpSocketCounters:
+    """Counts for ``status --json``; ``drops`` is keyed by the PacketError reason."""
+
+    received: int = 0
+    sent: int = 0
+    drops: dict[str, int] = field(default_factory=dict)
+    send_errors: dict[str, int] = field(default_factory=dict)
+    recv_errors: int = 0
+    callback_errors: int = 0
+
+
+PacketHandler = Callable[[VrrpDatagram], None]
+DropHandler = Callable[[PacketError], None]
+
+
+class VrrpSocket:
+    """A configured VRRP raw socket: ``start(loop)`` reads with ``loop.add_reader``; ``send`` writes.
+
+    Build it with :func:`open_vrrp_socket`; the constructor takes an already configured socket so
+    tests can inject a fake.  ``on_packet`` gets every well-formed datagram; ``on_drop`` gets the
+    PacketError of every malformed one (after it was counted).
+    """
+
+    def __init__(
+        self,
+        config: VrrpSocketConfig,
+        sock: RawSocket,
+        ifindex: int,
+        on_packet: PacketHandler,
+        on_drop: DropHandler | None = None,
+    ) -> None:
+        self.config = config
+        self.ifindex = ifindex
+        self.counters = VrrpSocketCounters()
+        self._sock = sock
+        self._on_packet = on_packet
+        self._on_drop = on_drop
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._last_send_errno: int | None = None
+        self._ancbufsize = socket.CMSG_SPACE(4) + socket.CMSG_SPACE(20)
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Register the reader; adverts are then delivered from the event loop."""
+        self._loop = loop
+        loop.add_reader(self._sock.fileno(), self.handle_readable)
+
+    def close(self) -> None:
+        if self._loop is not None:
+            self._loop.remove_reader(self._sock.fileno())
+            self._loop = None
+        self._sock.close()
+
+    # -- receive ---------------------------------------------------------------------------------
+
+    def handle_readable(self) -> None:
+        """Drain up to RECV_BATCH datagrams; never raises (it runs as an event-loop callback)."""
+        for _ in range(RECV_BATCH):
+            try:
+                data, ancdata, flags, address = self._sock.recvmsg(RECV_BUFSIZE, self._ancbufsize)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self.counters.recv_errors += 1
+                log.warning("vrrp receive failed ifname=%s error=%s", self.config.ifname, exc)
+                return
+            self._deliver(data, ancdata, flags, address)
+
+    def _deliver(
+        self, data: bytes, ancdata: list[tuple[int, int, bytes]], flags: int, address: tuple[object, ...]
+    ) -> None:
+        try:
+            if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
+                raise PacketError("truncated", f"datagram larger than {RECV_BUFSIZE} bytes or ancillary cut")
+            if self.config.family == 4:
+                datagram = parse_ipv4_datagram(data)
+                if self.config.bind_to_device:  # only the bound interface can have delivered it
+                    datagram = dataclasses.replace(datagram, ifindex=self.ifindex)
+            else:
+                datagram = parse_ipv6_datagram(data, ancdata, address)
+        except PacketError as exc:
+            self._drop(exc)
+            return
+        self.counters.received += 1
+        try:
+            self._on_packet(datagram)
+        except Exception:
+            self.counters.callback_errors += 1
+            log.exception("vrrp packet handler failed ifname=%s src=%s", self.config.ifname, datagram.src)
+
+    def _drop(self, exc: PacketError) -> None:
+        self.counters.drops[exc.reason] = self.counters.drops.get(exc.reason, 0) + 1
+        log.debug("vrrp datagram dropped ifname=%s reason=%s detail=%s", self.config.ifname, exc.reason, exc)
+        if self._on_drop is None:
+            return
+        try:
+            self._on_drop(exc)
+        except Exception:
+            self.counters.callback_errors += 1
+            log.exception("vrrp drop handler failed ifname=%s", self.config.ifname)
+
+    # -- send ------------------------------------------------------------------------------------
+
+    def send(self, payload: bytes) -> int:
+        """Send ``payload`` to the group, or one copy to each unicast peer; returns copies sent."""
+        return sum(self.send_to(payload, dst) for dst in self.config.destinations)
+
+    def send_to(self, payload: bytes, dst: IPAddress) -> bool:
+        """Send one copy to ``dst``; errors are logged (once per errno) and counted, never raised."""
+        try:
+            self._sock.sendmsg([payload], self._pktinfo(), 0, self._sockaddr(dst))
+        except OSError as exc:
+            name = errno.errorcode.get(exc.errno or 0, str(exc.errno))
+            self.counters.send_errors[name] = self.counters.send_errors.get(name, 0) + 1
+            if exc.errno != self._last_send_errno:
+                log.warning("vrrp send failed ifname=%s dst=%s errno=%s", self.config.ifname, dst, name)
+            self._last_send_errno = exc.errno
+            return False
+        self.counters.sent += 1
+        self._last_send_errno = None
+        return True
+
+    def _sockaddr(self, dst: IPAddress) -> tuple[object, ...]:
+        if dst.version == 4:
+            return (str(dst), 0)
+        scope = self.ifindex if (dst.is_link_local or dst.is_multicast) else 0
+        return (str(dst), 0, 0, scope)
+
+    def _pktinfo(self) -> list[tuple[int, int, bytes]]:
+        src = self.config.src
+        if src is None:
+            return []
+        if src.version == 4:
+            info = struct.pack("i4s4s", self.ifindex, src.packed, bytes(4))
+            return [(socket.IPPROTO_IP, IP_PKTINFO, info)]
+        return [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, struct.pack("16sI", src.packed, self.ifindex))]
+
+
+def open_vrrp_socket(
+    config: VrrpSocketConfig, on_packet: PacketHandler, on_drop: DropHandler | None = None
+) -> VrrpSocket:
+    """Create and configure the raw socket in the current namespace (needs CAP_NET_RAW).
+
+    Raises DriverError naming the step that failed (no such interface, permission, an option the
+    kernel refused).  The interface index is looked up once: if the interface is deleted and created
+    again, close this socket and open a new one.
+    """
+    ifindex = interface_index(config.ifname)
+    family = socket.AF_INET if config.family == 4 else socket.AF_INET6
+    try:
+        sock = socket.socket(family, socket.SOCK_RAW, VRRP_PROTO)
+    except OSError as exc:
+        raise DriverError("vrrp socket", exc.strerror or str(exc), exc.errno) from exc
+    try:
+        sock.setblocking(False)
+        for opt in socket_options(config, ifindex):
+            try:
+                sock.setsockopt(opt.level, opt.name, opt.value)
+            except OSError as exc:
+                where = f"{config.ifname}: {exc.strerror}"
+                raise DriverError(f"setsockopt {opt.label}", where, exc.errno) from exc
+    except BaseException:
+        sock.close()
+        raise
+    log.debug("vrrp socket open ifname=%s family=%s unicast=%s", config.ifname, config.family, config.unicast)
+    return VrrpSocket(config, sock, ifindex, on_packet, on_drop)
+
+
+def parse_address(text: str) -> IPAddress:
+    """``ip_address`` with a UsageError instead of ValueError (for peers read from a CLI or test)."""
+    try:
+        return ip_address(text)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
