@@ -1,0 +1,91 @@
+"""``pykeepalived check [-f FILE | FILE] [--strict] [--format text|json] [-q]``: validate a configuration.
+
+Also used by ``pykeepalived --check`` / ``-t`` (keepalived's flags, :mod:`pykeepalived.commands.run`).
+Exit status: 0 valid (warnings allowed unless ``--strict``), 1 invalid, 2 usage error or unreadable file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pykeepalived.exit_codes import ExitCode
+
+HELP = "validate a configuration file (YAML or keepalived.conf) and report every problem"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", nargs="?", help="configuration file (default: see docs/config.md)")
+    parser.add_argument("-f", "--use-file", dest="use_file", metavar="FILE", help="configuration file")
+    add_check_options(parser)
+
+
+def add_check_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared with ``pykeepalived --check``."""
+    parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only problems, nothing on success")
+    parser.add_argument("--syntax", choices=("yaml", "keepalived"), help="skip syntax detection")
+    if not any("--config-id" in a.option_strings for a in parser._actions):
+        parser.add_argument("-i", "--config-id", dest="config_id", metavar="ID",
+                            help="id for keepalived.conf @ID lines (default: short host name)")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.file and args.use_file:
+        print("pykeepalived check: give the file either as FILE or with -f, not both", file=sys.stderr)
+        return ExitCode.USAGE
+    return check_file(args.use_file or args.file, strict=args.strict, fmt=args.format, quiet=args.quiet,
+                      config_id=getattr(args, "config_id", None), syntax=getattr(args, "syntax", None))
+
+
+def check_file(path: str | None, *, strict: bool = False, fmt: str = "text", quiet: bool = False,
+               config_id: str | None = None, syntax: str | None = None) -> int:
+    """Validate ``path`` (default: the default config file), print the report, return the exit status."""
+    from pykeepalived.config.load import default_config_path  # noqa: PLC0415
+
+    file = path or default_config_path()
+    try:
+        return _check(file, strict=strict, fmt=fmt, quiet=quiet, config_id=config_id, syntax=syntax)
+    except Exception as exc:  # last resort: never a traceback, whatever the input
+        return _internal_error(file, exc, fmt)
+
+
+def _check(file: str, *, strict: bool, fmt: str, quiet: bool, config_id: str | None,
+           syntax: str | None) -> int:
+    from pykeepalived.config.diagnostics import IO_CODES, render_json, render_text  # noqa: PLC0415
+    from pykeepalived.config.load import Syntax, check_config, describe  # noqa: PLC0415
+
+    result = check_config(file, config_id=config_id, syntax=Syntax(syntax) if syntax else None)
+    valid = result.ok(strict=strict)
+    if any(d.code in IO_CODES for d in result.diagnostics):
+        status = ExitCode.USAGE
+    else:
+        status = ExitCode.OK if valid else ExitCode.INVALID
+    if fmt == "json":
+        syntax_name = result.syntax.value if result.syntax else None
+        extra: dict[str, object] = {"syntax": syntax_name, "strict": strict}
+        if result.config is not None:
+            extra["vrrp_instances"] = len(result.config.vrrp_instances)
+            extra["virtual_servers"] = len(result.config.virtual_servers)
+        print(render_json(file, valid, result.diagnostics, **extra))
+        return status
+    if result.diagnostics:
+        print(render_text(result.diagnostics))
+    if valid and result.config is not None and not quiet:
+        print(f"{file}: configuration is valid ({describe(result.config)})")
+    return status
+
+
+def _internal_error(file: str, exc: Exception, fmt: str) -> int:
+    import json  # noqa: PLC0415
+
+    message = f"internal error while checking: {type(exc).__name__}: {exc}"
+    if fmt == "json":
+        print(json.dumps({"file": file, "valid": False, "errors": 1, "warnings": 0, "diagnostics": [
+            {"severity": "error", "code": "internal_error", "message": message, "file": file, "line": None,
+             "col": None, "hint": "please report this as a bug", "source_line": None, "path": []}]},
+            indent=2))
+    else:
+        print(f"{file}: error: {message} [internal_error]\nhint: please report this as a bug")
+    return ExitCode.INVALID

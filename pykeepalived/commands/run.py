@@ -1,0 +1,59 @@
+"""``pykeepalived [keepalived flags]``: run the daemon, or validate with ``--check`` / ``-t``.
+
+The flags are keepalived's (keepalived(8)), so existing unit files and habits keep working:
+``-f/--use-file``, ``-n/--dont-fork``, ``-l/--log-console``, ``-D/--log-detail``, ``-P/--vrrp``
+(VRRP only), ``-C/--check`` is *not* used for validation: keepalived's ``-C`` means "checkers
+only", so it is ``-C/--checkers-only`` here and validation is ``--check`` / ``-t/--config-test``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+from pykeepalived.commands.check import add_check_options, check_file
+from pykeepalived.exit_codes import ExitCode
+
+HELP = "run the daemon (keepalived's flags), or validate the configuration with --check / -t"
+
+DAEMON_MODULE = "pykeepalived.daemon.app"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-f", "--use-file", dest="use_file", metavar="FILE",
+                        help="configuration file (default /etc/pykeepalived/pykeepalived.yaml, else "
+                             "/etc/keepalived/keepalived.conf)")
+    parser.add_argument("-t", "--config-test", "--check", dest="check", action="store_true",
+                        help="validate the configuration and exit (0 valid, 1 invalid, 2 unreadable)")
+    parser.add_argument("-n", "--dont-fork", dest="dont_fork", action="store_true",
+                        help="stay in the foreground")
+    parser.add_argument("-l", "--log-console", dest="log_console", action="store_true",
+                        help="log to the console")
+    parser.add_argument("-D", "--log-detail", dest="log_detail", action="store_true", help="detailed logging")
+    parser.add_argument("-P", "--vrrp", dest="vrrp_only", action="store_true", help="run only VRRP")
+    parser.add_argument("-C", "--checkers-only", dest="checkers_only", action="store_true",
+                        help="run only the health checkers and IPVS (keepalived's -C)")
+    parser.add_argument("-p", "--pid", dest="pid_file", metavar="FILE", help="pid file")
+    parser.add_argument("-i", "--config-id", dest="config_id", metavar="ID",
+                        help="id for keepalived.conf @ID lines (default: short host name)")
+    add_check_options(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.check:
+        return check_file(args.use_file, strict=args.strict, fmt=args.format, quiet=args.quiet,
+                          config_id=args.config_id, syntax=args.syntax)
+    if args.vrrp_only and args.checkers_only:
+        print("pykeepalived: -P/--vrrp and -C/--checkers-only exclude each other", file=sys.stderr)
+        return ExitCode.USAGE
+    if importlib.util.find_spec(DAEMON_MODULE) is None:
+        print("pykeepalived: the daemon is not available in this build", file=sys.stderr)
+        return ExitCode.USAGE
+    if args.use_file is None:
+        from pykeepalived.config.load import default_config_path  # noqa: PLC0415
+
+        args.use_file = default_config_path()
+    daemon = importlib.import_module(DAEMON_MODULE)
+    return int(daemon.run_daemon(args))

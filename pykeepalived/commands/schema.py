@@ -1,0 +1,28 @@
+"""``pykeepalived schema``: print the JSON Schema of the YAML configuration format (for editors)."""
+
+from __future__ import annotations
+
+import argparse
+
+from pykeepalived.exit_codes import ExitCode
+
+HELP = "print the JSON Schema of the YAML configuration format"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--indent", type=int, default=2, help="JSON indentation (default 2)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import json  # noqa: PLC0415
+
+    from pykeepalived.config.model import Config  # noqa: PLC0415
+
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://pykeepalived.invalid/schema/pykeepalived.schema.json",
+        **Config.model_json_schema(mode="validation"),
+        "title": "pykeepalived configuration",
+    }
+    print(json.dumps(schema, indent=args.indent if args.indent > 0 else None))
+    return ExitCode.OK

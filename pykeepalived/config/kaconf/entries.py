@@ -1,0 +1,321 @@
+"""Readers for keepalived.conf lines that are not ``keyword value`` statements.
+
+The lines inside ``virtual_ipaddress``, ``virtual_routes``, ``unicast_peer``, ``track_*``,
+``vrrp_sync_group { group }`` and ``virtual_server_group``, plus the arguments of
+``virtual_server``/``real_server``/``sorry_server`` and the multi-word keywords
+(``weight N reverse``, ``lvs_sync_daemon``...).  Each returns plain data in the YAML shape.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pykeepalived.config.kaconf.lexer import Token, TokenKind
+from pykeepalived.config.kaconf.mapping import (
+    Ctx,
+    Data,
+    DataPath,
+    Keyword,
+    did_you_mean,
+    number,
+    options,
+    store,
+)
+from pykeepalived.config.kaconf.tree import Statement
+
+_VIP_OPTIONS: dict[str, str | None] = {
+    "brd": "brd",
+    "broadcast": "brd",
+    "dev": "dev",
+    "label": "label",
+    "scope": "scope",
+    "no_track": None,
+}
+_VIP_UNSUPPORTED = {
+    "peer": 1,
+    "home": 0,
+    "-nodad": 0,
+    "nodad": 0,
+    "mngtmpaddr": 0,
+    "noprefixroute": 0,
+    "autojoin": 0,
+    "preferred_lft": 1,
+    "use_vmac": 0,
+    "track_group": 1,
+}
+
+
+def vip(ctx: Ctx, st: Statement, path: DataPath) -> object:
+    """``IP[/MASK] [brd IP] [dev IF] [scope S] [label L] [no_track]`` -> text or mapping."""
+    address = st.tokens[0].text
+    if len(st.tokens) == 1:
+        return address
+    result = options(ctx, st, 1, _VIP_OPTIONS, _VIP_UNSUPPORTED, path=path)
+    if result is None:
+        return address  # the error is reported; keep the address so nothing else cascades
+    ctx.mark((*path, "address"), st.pos)
+    return address if not result else {"address": address, **result}
+
+
+_ROUTE_OPTIONS: dict[str, str | None] = {
+    "src": "src",
+    "via": "via",
+    "gw": "via",
+    "dev": "dev",
+    "scope": "scope",
+    "table": "table",
+    "metric": "metric",
+    "to": "to",
+    "no_track": None,
+    "blackhole": None,
+}
+_ROUTE_UNSUPPORTED = {
+    "or": 1,
+    "tos": 1,
+    "dsfield": 1,
+    "protocol": 1,
+    "proto": 1,
+    "realm": 1,
+    "realms": 1,
+    "mtu": 1,
+    "advmss": 1,
+    "rtt": 1,
+    "rttvar": 1,
+    "reordering": 1,
+    "window": 1,
+    "cwnd": 1,
+    "ssthresh": 1,
+    "rto_min": 1,
+    "initcwnd": 1,
+    "initrwnd": 1,
+    "features": 1,
+    "quickack": 1,
+    "congctl": 1,
+    "pref": 1,
+    "expires": 1,
+    "fastopen_no_cookie": 1,
+    "ttl-propagate": 1,
+    "onlink": 0,
+    "unreachable": 0,
+    "prohibit": 0,
+    "throw": 0,
+    "track_group": 1,
+    "encap": 2,
+    "nexthop": 0,
+}
+
+
+def route(ctx: Ctx, st: Statement, path: DataPath) -> object:
+    """``[src IP] [to] PREFIX [via|gw IP] [dev IF] [scope S] [table T] [metric N] [no_track]``."""
+    tokens = st.tokens
+    if not any(token.text == "to" for token in tokens):
+        # the destination is the first word that is neither an option nor an option's value
+        i = 0
+        while i < len(tokens):
+            word = tokens[i].text
+            if _ROUTE_OPTIONS.get(word) is not None:
+                i += 2
+            elif word in _ROUTE_UNSUPPORTED:
+                i += 1 + _ROUTE_UNSUPPORTED[word]
+            elif word in _ROUTE_OPTIONS:
+                i += 1
+            else:
+                tokens = [*tokens[:i], Token(TokenKind.WORD, "to", tokens[i].pos), *tokens[i:]]
+                break
+    result = options(ctx, Statement(tokens), 0, _ROUTE_OPTIONS, _ROUTE_UNSUPPORTED, path=path)
+    if result is None:
+        return None
+    if "to" not in result:
+        ctx.error("missing_argument", "a virtual route needs a destination prefix", st.pos)
+        return None
+    return result
+
+
+def peer(ctx: Ctx, st: Statement, path: DataPath) -> object:
+    """``IP [min_ttl N] [max_ttl N]`` -> text or mapping."""
+    address = st.tokens[0].text
+    if len(st.tokens) == 1:
+        return address
+    result = options(ctx, st, 1, {"min_ttl": "min_ttl", "max_ttl": "max_ttl"}, {}, path=path)
+    return address if result is None else {"address": address, **result}
+
+
+def track(ctx: Ctx, st: Statement, path: DataPath) -> object:
+    """``NAME [weight W [reverse|noreverse]]`` -> text or mapping."""
+    name = st.tokens[0].text
+    if len(st.tokens) == 1:
+        return name
+    result = options(ctx, st, 1, {"weight": "weight", "reverse": None, "noreverse": None}, {}, path=path)
+    if result is None:
+        return name
+    if result.pop("noreverse", None):
+        result["reverse"] = False
+    return {"name": name, **result}
+
+
+def sync_group_members(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+    """``group { VI_1 VI_2 ... }`` (names on one or several lines)."""
+    existing = out.get("group")
+    names: list[str] = existing if isinstance(existing, list) else []
+    out["group"] = names
+    ctx.mark((*path, "group"), st.pos)
+    for line in st.block or []:
+        if line.block is not None:
+            ctx.error(
+                "syntax", "an entry of 'group' does not take a { ... } block", line.open_pos or line.pos
+            )
+        for token in line.tokens:
+            if token.text:
+                ctx.mark((*path, "group", len(names)), token.pos)
+                names.append(token.text)
+
+
+_RANGE = re.compile(r"(?P<ip>[^-/\s]+)-(?P<end>[0-9A-Fa-f]+)\Z")
+
+
+def group_member(ctx: Ctx, st: Statement, path: DataPath) -> object:
+    """``IP[-LAST] [PORT]`` or ``fwmark N [inet|inet6]`` -> a virtual_server_group member."""
+    first, args = st.tokens[0], st.tokens[1:]
+    if first.text == "fwmark":
+        if not args:
+            ctx.error("missing_argument", "'fwmark' needs a number", first.pos)
+            return None
+        if len(args) > 1:
+            ctx.unsupported(args[1], "address family")
+        ctx.mark((*path, "fwmark"), first.pos, args[0].pos)
+        return {"fwmark": number(args[0])}
+    if "/" in first.text:
+        ctx.unsupported(first, "CIDR range")
+        return None
+    member: Data = {}
+    match = _RANGE.match(first.text)
+    if match is not None:
+        base = match.group("ip")
+        member["ip"] = base
+        end = match.group("end")
+        member["range_end"] = int(end, 16) if ":" in base else (int(end) if end.isdecimal() else end)
+    else:
+        member["ip"] = first.text
+    ctx.mark((*path, "ip"), first.pos)
+    if args:
+        member["port"] = number(args[0])
+        ctx.mark((*path, "port"), args[0].pos)
+    if len(args) > 1:
+        ctx.error(
+            "extra_argument", f"unexpected '{args[1].text}' in a virtual_server_group entry", args[1].pos
+        )
+        return None
+    return member
+
+
+# -- multi-word keywords ---------------------------------------------------------------------------
+
+
+def weight_reverse(key: str = "weight") -> Keyword:
+    """``weight N [reverse]`` -> ``weight: N`` (and ``reverse: true``)."""
+
+    def handler(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+        store(ctx, st, out, path, key, number(st.args[0]), st.args[0].pos)
+        if len(st.args) > 1:
+            if st.args[1].text == "reverse":
+                store(ctx, st, out, path, "reverse", True, st.args[1].pos)
+            else:
+                ctx.error(
+                    "unknown_option",
+                    f"unknown option '{st.args[1].text}' after weight",
+                    st.args[1].pos,
+                    did_you_mean(st.args[1].text, ["reverse"]),
+                )
+
+    return Keyword(handler, 1, 2)
+
+
+def user(key: str = "user") -> Keyword:
+    """``user USER [GROUP]`` -> ``key: USER`` (a group is not supported yet)."""
+
+    def handler(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+        store(ctx, st, out, path, key, st.args[0].text, st.args[0].pos)
+        if len(st.args) > 1:
+            ctx.unsupported(st.args[1], "group")
+
+    return Keyword(handler, 1, 2)
+
+
+def script(key: str) -> Keyword:
+    """``notify_master SCRIPT [USER [GROUP]]`` -> ``key: SCRIPT`` (running as a user is not supported yet)."""
+
+    def handler(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+        store(ctx, st, out, path, key, st.args[0].text, st.args[0].pos)
+        if len(st.args) > 1:
+            ctx.warning(
+                "unsupported_keyword",
+                f"running '{st.keyword.text}' as user '{st.args[1].text}' is not supported yet and "
+                "is ignored",
+                st.args[1].pos,
+                "quote the script if these words are its arguments",
+            )
+
+    return Keyword(handler, 1, 3)
+
+
+def init_file() -> Keyword:
+    """``init_file [VALUE] [overwrite]`` (track_file)."""
+
+    def handler(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+        args = list(st.args)
+        overwrite = bool(args) and args[-1].text == "overwrite"
+        if overwrite:
+            args.pop()
+        value = number(args[0]) if args else 0
+        store(ctx, st, out, path, "init_file", value, args[0].pos if args else st.pos)
+        if overwrite:
+            store(ctx, st, out, path, "init_file_overwrite", True, st.args[-1].pos)
+
+    return Keyword(handler, 0, 2)
+
+
+def address_port(key: str) -> Keyword:
+    """``sorry_server IP [PORT]`` -> ``key: {ip, port}``."""
+
+    def handler(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+        entry: Data = {"ip": st.args[0].text}
+        ctx.mark((*path, key, "ip"), st.args[0].pos)
+        if len(st.args) > 1:
+            entry["port"] = number(st.args[1])
+            ctx.mark((*path, key, "port"), st.args[1].pos)
+        store(ctx, st, out, path, key, entry, st.args[0].pos)
+
+    return Keyword(handler, 1, 2)
+
+
+def lvs_sync_daemon() -> Keyword:
+    """``lvs_sync_daemon IF VI [id N] [maxlen N] [port N] [ttl N] [group IP]``."""
+
+    def handler(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+        here = (*path, "lvs_sync_daemon")
+        entry: Data = {"interface": st.args[0].text}
+        ctx.mark((*here, "interface"), st.args[0].pos)
+        first_option = 1
+        opts = {"id": "id", "maxlen": "maxlen", "port": "port", "ttl": "ttl", "group": "group"}
+        if len(st.args) > 1 and st.args[1].text not in opts:
+            entry["instance"] = st.args[1].text
+            ctx.mark((*here, "instance"), st.args[1].pos)
+            first_option = 2
+        rest = options(ctx, st, first_option + 1, opts, {}, path=here)
+        if rest is None:
+            return
+        store(ctx, st, out, path, "lvs_sync_daemon", {**entry, **rest}, st.args[0].pos)
+
+    return Keyword(handler, 1, None)
+
+
+def lvs_timeouts() -> Keyword:
+    """``lvs_timeouts [tcp S] [tcpfin S] [udp S]``."""
+
+    def handler(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+        here = (*path, "lvs_timeouts")
+        rest = options(ctx, st, 1, {"tcp": "tcp", "tcpfin": "tcpfin", "udp": "udp"}, {}, path=here)
+        if rest is not None:
+            store(ctx, st, out, path, "lvs_timeouts", rest, st.pos)
+
+    return Keyword(handler, 1, None)

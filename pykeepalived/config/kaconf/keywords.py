@@ -1,0 +1,370 @@
+"""keepalived.conf's VRRP and global keywords, block by block, and where each goes in the YAML-shaped data.
+
+Names follow keepalived (shared/reference/keepalived-features.md §2.2-2.6).  Aliases land on
+one data key: ``lvs_sched`` -> ``lb_algo``, ``lvs_method`` -> ``lb_kind``, ``nb_get_retry`` ->
+``retry``, ``vrrp_track_file`` -> ``track_file``.  ``unsupported`` lists what keepalived has and
+pykeepalived does not do yet: those are read past with a warning.
+"""
+
+from __future__ import annotations
+
+from pykeepalived.config.kaconf import entries as e
+from pykeepalived.config.kaconf.lvs import virtual_server, virtual_server_group
+from pykeepalived.config.kaconf.mapping import (
+    Ctx,
+    Data,
+    DataPath,
+    Keyword,
+    Table,
+    command,
+    entries,
+    flag,
+    map_block,
+    new_name,
+    section,
+    store,
+    value,
+    word,
+)
+from pykeepalived.config.kaconf.tree import Statement
+
+# -- VRRP ----------------------------------------------------------------------------------------------
+
+_NOTIFY = {
+    name: e.script(name)
+    for name in (
+        "notify_master",
+        "notify_backup",
+        "notify_fault",
+        "notify_stop",
+        "notify_deleted",
+        "notify",
+        "notify_master_rx_lower_pri",
+    )
+}
+_TRACKING = {
+    "track_interface": entries("track_interface", e.track),
+    "track_script": entries("track_script", e.track),
+    "track_file": entries("track_file", e.track),
+}
+
+AUTHENTICATION = Table("authentication", {"auth_type": word("auth_type"), "auth_pass": word("auth_pass")})
+
+
+def _use_vmac(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+    """``use_vmac [NAME]`` -> true or the interface name (MAC and other options not supported yet)."""
+    if not st.args:
+        store(ctx, st, out, path, "use_vmac", True, st.pos)
+        return
+    store(ctx, st, out, path, "use_vmac", st.args[0].text, st.args[0].pos)
+    if len(st.args) > 1:
+        ctx.unsupported(st.args[1], "use_vmac option")
+
+
+VRRP_INSTANCE = Table(
+    "vrrp_instance",
+    {
+        "state": word("state"),
+        "interface": word("interface"),
+        "virtual_router_id": value("virtual_router_id"),
+        "priority": value("priority"),
+        "advert_int": value("advert_int"),
+        "version": value("version"),
+        "authentication": section("authentication", lambda: AUTHENTICATION),
+        "virtual_ipaddress": entries("virtual_ipaddress", e.vip),
+        "virtual_ipaddress_excluded": entries("virtual_ipaddress_excluded", e.vip),
+        "no_virtual_ipaddress": flag("no_virtual_ipaddress"),
+        "virtual_routes": entries("virtual_routes", e.route),
+        "unicast_src_ip": word("unicast_src_ip"),
+        "unicast_peer": entries("unicast_peer", e.peer),
+        "mcast_src_ip": word("mcast_src_ip"),
+        "nopreempt": flag("nopreempt"),
+        "preempt": flag("nopreempt", when_set=False),
+        "preempt_delay": value("preempt_delay"),
+        **_TRACKING,
+        "dont_track_primary": flag("dont_track_primary"),
+        **_NOTIFY,
+        "notify_priority_changes": flag("notify_priority_changes"),
+        "smtp_alert": flag("smtp_alert"),
+        **{
+            name: value(name)
+            for name in (
+                "garp_master_delay",
+                "garp_master_repeat",
+                "garp_master_refresh",
+                "garp_master_refresh_repeat",
+                "garp_lower_prio_delay",
+                "garp_lower_prio_repeat",
+                "down_timer_adverts",
+            )
+        },
+        "use_vmac": Keyword(_use_vmac, 0, None),
+        "vmac_xmit_base": flag("vmac_xmit_base"),
+        "accept": flag("accept"),
+        "no_accept": flag("no_accept"),
+    },
+    frozenset(
+        {
+            "virtual_rules",
+            "track_process",
+            "track_bfd",
+            "unicast_ttl",
+            "check_unicast_src",
+            "mcast_dst_ip",
+            "track_src_ip",
+            "vrf",
+            "use_vmac_addr",
+            "use_ipvlan",
+            "auth_hmac",
+            "garp_extra_if",
+            "lower_prio_no_advert",
+            "higher_prio_send_advert",
+            "owner_ignore_adverts",
+            "skip_check_adv_addr",
+            "strict_mode",
+            "v3_checksum_as_v2",
+            "old_unicast_checksum",
+            "timer_expired_backup",
+            "thread_timer_expired",
+            "promote_secondaries",
+            "kernel_rx_buf_size",
+            "linkbeat_use_polling",
+            "native_ipv6",
+            "debug",
+            "unicast_fault_no_peer",
+            "notify_master_rx_lower_pri_user",
+            "vmac_addr",
+        }
+    ),
+)
+
+VRRP_SYNC_GROUP = Table(
+    "vrrp_sync_group",
+    {
+        "group": Keyword(e.sync_group_members, 0, 0, block=True),
+        **_TRACKING,
+        **{k: v for k, v in _NOTIFY.items() if k != "notify_master_rx_lower_pri"},
+        "notify_priority_changes": flag("notify_priority_changes"),
+        "smtp_alert": flag("smtp_alert"),
+        "sync_group_tracking_weight": flag("sync_group_tracking_weight"),
+    },
+    frozenset({"track_process", "track_bfd", "global_tracking"}),
+)
+
+VRRP_SCRIPT = Table(
+    "vrrp_script",
+    {
+        "script": command("script"),
+        "interval": value("interval"),
+        "timeout": value("timeout"),
+        "weight": e.weight_reverse(),
+        "rise": value("rise"),
+        "fall": value("fall"),
+        "user": e.user(),
+        "init_fail": flag("init_fail"),
+    },
+)
+
+TRACK_FILE = Table(
+    "track_file",
+    {"file": word("file"), "weight": e.weight_reverse(), "init_file": e.init_file()},
+)
+
+_GLOBAL_UNSUPPORTED = frozenset(
+    {
+        "notification_email",
+        "notification_email_from",
+        "smtp_server",
+        "smtp_helo_name",
+        "smtp_connect_timeout",
+        "smtp_alert",
+        "smtp_alert_vrrp",
+        "smtp_alert_checker",
+        "no_email_faults",
+        "no_checker_emails",
+        "checker_log_all_failures",
+        "startup_script",
+        "startup_script_timeout",
+        "shutdown_script",
+        "shutdown_script_timeout",
+        "vrrp_garp_extra_if",
+        "vrrp_skip_check_adv_addr",
+        "vrrp_delay_after_boot",
+        "vrrp_iptables",
+        "vrrp_ipsets",
+        "nftables",
+        "nftables_priority",
+        "nftables_counters",
+        "nftables_ifindex",
+        "nftables_ipvs",
+        "nftables_ipvs_start_fwmark",
+        "vrrp_notify_priority_changes",
+        "fifo_write_vrrp_states_on_reload",
+        "dynamic_interfaces",
+        "default_interface",
+        "vmac_prefix",
+        "vmac_addr_prefix",
+        "enable_snmp_vrrp",
+        "enable_snmp_checker",
+        "enable_snmp_rfc",
+        "enable_snmp_rfcv2",
+        "enable_snmp_rfcv3",
+        "enable_traps",
+        "snmp_socket",
+        "enable_dbus",
+        "dbus_service_name",
+        "dbus_no_interface_name",
+        "vrrp_priority",
+        "checker_priority",
+        "bfd_priority",
+        "vrrp_rt_priority",
+        "checker_rt_priority",
+        "bfd_rt_priority",
+        "vrrp_no_swap",
+        "checker_no_swap",
+        "bfd_no_swap",
+        "vrrp_cpu_affinity",
+        "checker_cpu_affinity",
+        "bfd_cpu_affinity",
+        "vrrp_rlimit_rttime",
+        "checker_rlimit_rttime",
+        "bfd_rlimit_rttime",
+        "max_auto_priority",
+        "min_auto_priority_delay",
+        "reload_check_config",
+        "reload_time_file",
+        "reload_repeat",
+        "reload_file",
+        "config_save_dir",
+        "tmp_config_directory",
+        "umask",
+        "random_seed",
+        "log_unknown_vrids",
+        "rs_init_notifies",
+        "vrrp_rx_bufs_policy",
+        "vrrp_rx_bufs_multiplier",
+        "vrrp_netlink_cmd_rcv_bufs",
+        "vrrp_netlink_cmd_rcv_bufs_force",
+        "vrrp_netlink_monitor_rcv_bufs",
+        "vrrp_netlink_monitor_rcv_bufs_force",
+        "lvs_netlink_cmd_rcv_bufs",
+        "lvs_netlink_cmd_rcv_bufs_force",
+        "lvs_netlink_monitor_rcv_bufs",
+        "lvs_netlink_monitor_rcv_bufs_force",
+        "process_monitor_rcv_bufs",
+        "process_monitor_rcv_bufs_force",
+        "vrrp_notify_fifo_script",
+        "lvs_notify_fifo_script",
+        "lvs_sync_daemon_interface",
+        "vrrp_mcast_group4_port",
+        "instance",
+        "net_namespace",
+        "namespace_with_ipsets",
+        "linkbeat_use_polling",
+        "vrrp_version_2_fallback",
+        "script_security",
+        "vrrp_startup_delay_after_boot",
+        "data_use_instance",
+        "checker_process_name",
+        "vrrp_process_name",
+        "bfd_process_name",
+        "snmp_socket_checker",
+        "vrrp_garp_lower_prio_no_advert",
+    }
+)
+
+GLOBAL_DEFS = Table(
+    "global_defs",
+    {
+        "router_id": word("router_id"),
+        "lvs_id": word("router_id"),
+        "script_user": e.user("script_user"),
+        "enable_script_security": flag("enable_script_security"),
+        "vrrp_version": value("vrrp_version"),
+        "vrrp_mcast_group4": word("vrrp_mcast_group4"),
+        "vrrp_mcast_group6": word("vrrp_mcast_group6"),
+        **{
+            name: value(name)
+            for name in (
+                "vrrp_garp_master_delay",
+                "vrrp_garp_master_repeat",
+                "vrrp_garp_master_refresh",
+                "vrrp_garp_master_refresh_repeat",
+                "vrrp_garp_lower_prio_delay",
+                "vrrp_garp_lower_prio_repeat",
+                "vrrp_garp_interval",
+                "vrrp_gna_interval",
+                "vrrp_down_timer_adverts",
+                "vrrp_startup_delay",
+            )
+        },
+        **{
+            name: flag(name)
+            for name in (
+                "vrrp_min_garp",
+                "vrrp_lower_prio_no_advert",
+                "vrrp_higher_prio_send_advert",
+                "vrrp_check_unicast_src",
+                "vrrp_strict",
+                "v3_checksum_as_v2",
+                "lvs_flush",
+            )
+        },
+        "lvs_flush_on_stop": flag("lvs_flush_on_stop"),
+        "lvs_sync_daemon": e.lvs_sync_daemon(),
+        "lvs_timeouts": e.lvs_timeouts(),
+        **{
+            name: command(name)
+            for name in ("notify_fifo", "notify_fifo_script", "vrrp_notify_fifo", "lvs_notify_fifo")
+        },
+    },
+    _GLOBAL_UNSUPPORTED,
+)
+
+
+def _named(section_key: str, table: Table) -> Keyword:
+    """``vrrp_instance NAME { ... }`` -> ``vrrp_instances: {NAME: {...}}``."""
+
+    def handler(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+        if not new_name(ctx, st, out, section_key):
+            return
+        entry: Data = {}
+        out[section_key][st.args[0].text] = entry
+        map_block(ctx, st.block or [], table, entry, (section_key, st.args[0].text))
+
+    return Keyword(handler, 1, 1, block=True)
+
+
+TOP = Table(
+    "",
+    {
+        "global_defs": section("global_defs", lambda: GLOBAL_DEFS),
+        "vrrp_script": _named("vrrp_scripts", VRRP_SCRIPT),
+        "track_file": _named("track_files", TRACK_FILE),
+        "vrrp_track_file": _named("track_files", TRACK_FILE),
+        "vrrp_sync_group": _named("vrrp_sync_groups", VRRP_SYNC_GROUP),
+        "vrrp_instance": _named("vrrp_instances", VRRP_INSTANCE),
+        "virtual_server_group": Keyword(virtual_server_group, 1, 1, block=True),
+        "virtual_server": Keyword(virtual_server, 1, None, block=True),
+    },
+    frozenset(
+        {
+            "linkbeat_interfaces",
+            "interface_up_down_delays",
+            "track_group",
+            "static_ipaddress",
+            "static_routes",
+            "static_rules",
+            "vrrp_track_process",
+            "bfd_instance",
+            "garp_group",
+            "SSL",
+            "net_namespace",
+            "net_namespace_ipvs",
+            "instance",
+            "use_pid_dir",
+            "child_wait_time",
+            "linkbeat_use_polling",
+        }
+    ),
+)

@@ -1,0 +1,193 @@
+"""Tokens of keepalived.conf, each with the file, line and column it came from.
+
+keepalived's syntax is line based: words separated by white space, ``{`` and ``}`` as tokens of
+their own, ``#`` or ``!`` outside quotes starting a comment, and ``"..."`` or ``'...'`` joining
+words into one, with shell-like escapes inside (``\\n``, ``\\t``, ``\\xHH``, ``\\nnn``, ``\\cC``).
+
+A :class:`SourceLine` is one logical line after preprocessing: its text plus a map from every
+character offset back to where that character was written (continuation lines and ``$VAR``
+substitutions make these differ from a plain column count).  This module is pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+import re
+from dataclasses import dataclass, field
+
+from pykeepalived.config.source import Position as Pos
+
+__all__ = [
+    "Issue",
+    "Pos",
+    "Severity",
+    "SourceLine",
+    "Span",
+    "Token",
+    "TokenKind",
+    "comment_start",
+    "tokenize",
+]
+
+
+class Severity(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem found while reading keepalived.conf (converted to a Diagnostic by the caller)."""
+
+    severity: Severity
+    code: str
+    message: str
+    pos: Pos
+    hint: str | None = None
+
+
+class TokenKind(enum.Enum):
+    WORD = "word"
+    LBRACE = "{"
+    RBRACE = "}"
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One word or brace; ``quoted`` is true when it was written in quotes (never a brace then)."""
+
+    kind: TokenKind
+    text: str
+    pos: Pos
+    quoted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Characters from ``offset`` on come from ``line``/``col``; ``advancing`` is false for
+    substituted text, whose characters all point at the ``$`` that produced them."""
+
+    offset: int
+    line: int
+    col: int
+    advancing: bool = True
+
+
+@dataclass(slots=True)
+class SourceLine:
+    """One logical line: its text and where each of its characters was written."""
+
+    file: str
+    text: str
+    spans: list[Span] = field(default_factory=list)
+
+    def pos_at(self, index: int) -> Pos:
+        """The source position of character ``index`` (the end of the line for ``len(text)``)."""
+        if not self.spans:
+            return Pos(self.file, 1, index + 1)
+        spans = self.spans
+        if len(spans) == 1 or index < spans[1].offset:
+            span = spans[0]
+        else:
+            span = spans[max(bisect.bisect_right(self._offsets(), index) - 1, 0)]
+        delta = index - span.offset if span.advancing else 0
+        return Pos(self.file, span.line, span.col + max(delta, 0))
+
+    def _offsets(self) -> list[int]:
+        return [span.offset for span in self.spans]
+
+    def slice_from(self, start: int) -> SourceLine:
+        """The line from ``text[start:]`` on, positions kept."""
+        first = self.pos_at(start)
+        spans = [Span(0, first.line, first.col, self._advancing_at(start))]
+        for span in self.spans:
+            if span.offset > start:
+                spans.append(Span(span.offset - start, span.line, span.col, span.advancing))
+        return SourceLine(self.file, self.text[start:], spans)
+
+    def _advancing_at(self, index: int) -> bool:
+        i = bisect.bisect_right(self._offsets(), index) - 1
+        return self.spans[max(i, 0)].advancing if self.spans else True
+
+
+_COMMENT_SCAN = re.compile(r"""["'#!]""")
+_QUOTE_END = {'"': re.compile(r'(?:[^"\\]|\\.)*"', re.S), "'": re.compile(r"(?:[^'\\]|\\.)*'", re.S)}
+
+
+def comment_start(text: str) -> int | None:
+    """Offset of the first ``#`` or ``!`` outside quotes, or None."""
+    if "#" not in text and "!" not in text:
+        return None
+    i = 0
+    while True:
+        match = _COMMENT_SCAN.search(text, i)
+        if match is None:
+            return None
+        char = match.group()
+        if char in "#!":
+            return match.start()
+        end = _QUOTE_END[char].match(text, match.end())
+        if end is None:
+            return None  # unterminated quote: the tokenizer reports it
+        i = end.end()
+
+
+# a word may contain ``${NAME}`` (an undefined parameter left as written), whose braces are not blocks
+_WORD = r"""(?P<word>(?:[^\s{}"'$]+|\$\{[^\s{}"']*\}|\$)+)"""
+_QUOTED = r"""(?P<dq>"(?:[^"\\]|\\.)*")|(?P<sq>'(?:[^'\\]|\\.)*')|(?P<open>["'])"""
+_TOKEN = re.compile(rf"(?P<brace>[{{}}])|{_QUOTED}|{_WORD}", re.S)
+_TOKEN_NO_BRACES = re.compile(rf"""{_QUOTED}|(?P<word>[^\s"']+)""", re.S)
+_BRACE_KIND = {"{": TokenKind.LBRACE, "}": TokenKind.RBRACE}
+
+
+def tokenize(line: SourceLine, issues: list[Issue], *, braces: bool = True) -> list[Token]:
+    """Split one logical line into tokens; problems (unterminated quotes) go to ``issues``.
+
+    With ``braces=False`` a ``{`` or ``}`` is part of a word (for ``include a{b,c}`` patterns).
+    """
+    text = line.text
+    pattern = _TOKEN if braces else _TOKEN_NO_BRACES
+    tokens: list[Token] = []
+    simple = len(line.spans) == 1 and line.spans[0].advancing
+    file, first = line.file, line.spans[0] if line.spans else Span(0, 1, 1)
+    base = first.col - first.offset
+    for match in pattern.finditer(text):
+        start = match.start()
+        pos = Pos(file, first.line, base + start) if simple else line.pos_at(start)
+        kind = match.lastgroup
+        if kind == "word":
+            tokens.append(Token(TokenKind.WORD, match.group(), pos))
+        elif kind == "brace":
+            tokens.append(Token(_BRACE_KIND[match.group()], match.group(), pos))
+        elif kind == "open":
+            issues.append(
+                Issue(Severity.ERROR, "unterminated_quote", f"unterminated {match.group()} quote", pos)
+            )
+            tokens.append(Token(TokenKind.WORD, unescape(text[start + 1 :]), pos, quoted=True))
+            break
+        else:
+            tokens.append(Token(TokenKind.WORD, unescape(match.group()[1:-1]), pos, quoted=True))
+    return tokens
+
+
+_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|c.|.)", re.S)
+_SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v", "e": "\x1b"}
+
+
+def unescape(body: str) -> str:
+    """Apply keepalived's shell-like escapes inside a quoted string."""
+    if "\\" not in body:
+        return body
+
+    def replace(match: re.Match[str]) -> str:
+        seq = match.group(1)
+        if seq[0] == "x":
+            return chr(int(seq[1:], 16))
+        if seq[0] in "01234567":
+            return chr(int(seq, 8) & 0xFF)
+        if seq[0] == "c" and len(seq) == 2:
+            return chr(ord(seq[1].upper()) & 0x1F)
+        return _SIMPLE_ESCAPES.get(seq, seq)
+
+    return _ESCAPE.sub(replace, body)

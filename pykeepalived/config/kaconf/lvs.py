@@ -1,0 +1,296 @@
+"""keepalived.conf's LVS keywords: virtual_server, real_server, the checkers, virtual_server_group.
+
+Aliases land on one data key: ``lvs_sched`` -> ``lb_algo``, ``lvs_method`` -> ``lb_kind``,
+``nb_get_retry`` -> ``retry``.  ``persistence_timeout`` without a value is 360 s, as in keepalived.
+"""
+
+from __future__ import annotations
+
+from pykeepalived.config.kaconf import entries as e
+from pykeepalived.config.kaconf.mapping import (
+    Ctx,
+    Data,
+    DataPath,
+    Keyword,
+    Table,
+    command,
+    flag,
+    map_block,
+    new_name,
+    number,
+    store,
+    value,
+    word,
+)
+from pykeepalived.config.kaconf.tree import Statement
+
+# -- LVS ---------------------------------------------------------------------------------------------
+
+_TIMING = {
+    "delay_loop": value("delay_loop"),
+    "connect_timeout": value("connect_timeout"),
+    "retry": value("retry"),
+    "nb_get_retry": value("retry"),
+    "delay_before_retry": value("delay_before_retry"),
+    "warmup": value("warmup"),
+}
+
+URL = Table(
+    "url",
+    {
+        "path": word("path"),
+        "digest": word("digest"),
+        "status_code": Keyword(
+            lambda ctx, st, out, path: store(
+                ctx, st, out, path, "status_code", [number(t) for t in st.args], st.args[0].pos
+            ),
+            1,
+            None,
+        ),
+        "virtualhost": word("virtualhost"),
+        "regex": word("regex"),
+        "regex_no_match": flag("regex_no_match"),
+    },
+    frozenset({"regex_options", "regex_stack", "regex_min_offset", "regex_max_offset"}),
+)
+
+_CHECKER_COMMON = {
+    **_TIMING,
+    "connect_ip": word("connect_ip"),
+    "connect_port": value("connect_port"),
+    "bindto": word("bindto"),
+    "bind_port": value("bind_port"),
+    "bind_if": word("bind_if"),
+    "fwmark": value("fwmark"),
+    "alpha": flag("alpha"),
+    "log_all_failures": flag("log_all_failures"),
+}
+_CHECKER_UNSUPPORTED = frozenset({"source_ip", "smtp_alert"})
+
+
+def _url_list(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+    urls: list[Data] = out.setdefault("url", [])
+    here = (*path, "url", len(urls))
+    entry: Data = {}
+    ctx.mark(here, st.pos)
+    ctx.mark((*path, "url"), st.pos)
+    map_block(ctx, st.block or [], URL, entry, here)
+    urls.append(entry)
+
+
+_HTTP = {
+    **_CHECKER_COMMON,
+    "url": Keyword(_url_list, 0, 0, block=True),
+    "virtualhost": word("virtualhost"),
+    "http_protocol": word("http_protocol"),
+    "fast_recovery": flag("fast_recovery"),
+}
+
+TCP_CHECK = Table("TCP_CHECK", _CHECKER_COMMON, _CHECKER_UNSUPPORTED)
+HTTP_GET = Table("HTTP_GET", _HTTP, _CHECKER_UNSUPPORTED | {"enable_sni", "sni_name", "tls_compliant"})
+SSL_GET = Table(
+    "SSL_GET",
+    {
+        **_HTTP,
+        "enable_sni": flag("enable_sni"),
+        "sni_name": word("sni_name"),
+        "tls_compliant": flag("tls_compliant"),
+    },
+    _CHECKER_UNSUPPORTED,
+)
+DNS_CHECK = Table(
+    "DNS_CHECK", {**_CHECKER_COMMON, "type": word("type"), "name": word("name")}, _CHECKER_UNSUPPORTED
+)
+MISC_CHECK = Table(
+    "MISC_CHECK",
+    {
+        "misc_path": command("misc_path"),
+        "misc_timeout": value("misc_timeout"),
+        "misc_dynamic": flag("misc_dynamic"),
+        "user": e.user(),
+        "delay_loop": value("delay_loop"),
+        "retry": value("retry"),
+        "delay_before_retry": value("delay_before_retry"),
+        "warmup": value("warmup"),
+    },
+    frozenset({"log_all_failures"}),
+)
+
+_CHECKERS = {
+    "TCP_CHECK": TCP_CHECK,
+    "HTTP_GET": HTTP_GET,
+    "SSL_GET": SSL_GET,
+    "DNS_CHECK": DNS_CHECK,
+    "MISC_CHECK": MISC_CHECK,
+}
+
+
+def _checker(kind: str) -> Keyword:
+    table = _CHECKERS[kind]
+
+    def handler(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+        checks: list[Data] = out.setdefault(kind, [])
+        here = (*path, kind, len(checks))
+        ctx.mark((*path, kind), st.pos)
+        ctx.mark(here, st.pos)
+        entry: Data = {}
+        map_block(ctx, st.block or [], table, entry, here)
+        checks.append(entry)
+
+    return Keyword(handler, 0, 0, block=True)
+
+
+REAL_SERVER = Table(
+    "real_server",
+    {
+        **_TIMING,
+        "weight": value("weight"),
+        "lb_kind": word("lb_kind"),
+        "lvs_method": word("lb_kind"),
+        "uthreshold": value("uthreshold"),
+        "lthreshold": value("lthreshold"),
+        "inhibit_on_failure": flag("inhibit_on_failure"),
+        "alpha": flag("alpha"),
+        "notify_up": command("notify_up"),
+        "notify_down": command("notify_down"),
+        **{kind: _checker(kind) for kind in _CHECKERS},
+    },
+    frozenset(
+        {"SMTP_CHECK", "UDP_CHECK", "PING_CHECK", "FILE_CHECK", "BFD_CHECK", "smtp_alert", "virtualhost"}
+    ),
+)
+
+
+def _address_header(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> bool:
+    """``IP [PORT]`` of a virtual or real server into ``out``; False after an error."""
+    args = st.args
+    out["ip"] = args[0].text
+    ctx.mark((*path, "ip"), args[0].pos)
+    if len(args) > 1:
+        out["port"] = number(args[1])
+        ctx.mark((*path, "port"), args[1].pos)
+    if len(args) > 2:
+        ctx.error("extra_argument", f"unexpected '{args[2].text}' after '{st.keyword.text}'", args[2].pos)
+        return False
+    return True
+
+
+def _real_server(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+    servers: list[Data] = out.setdefault("real_servers", [])
+    here = (*path, "real_servers", len(servers))
+    ctx.mark((*path, "real_servers"), st.pos)
+    ctx.mark(here, st.pos)
+    entry: Data = {}
+    if _address_header(ctx, st, entry, here):
+        map_block(ctx, st.block or [], REAL_SERVER, entry, here)
+        servers.append(entry)
+
+
+def _persistence_timeout(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+    """``persistence_timeout [S]``: keepalived uses 360 s when no value is given."""
+    if st.args:
+        store(ctx, st, out, path, "persistence_timeout", number(st.args[0]), st.args[0].pos)
+    else:
+        store(ctx, st, out, path, "persistence_timeout", 360, st.pos)
+
+
+def _lb_kind(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+    """``lvs_method NAT|DR|TUN [tunnel options]`` (tunnel options are not supported yet)."""
+    store(ctx, st, out, path, "lb_kind", st.args[0].text, st.args[0].pos)
+    if len(st.args) > 1:
+        ctx.unsupported(st.args[1], "tunnel option")
+
+
+VIRTUAL_SERVER = Table(
+    "virtual_server",
+    {
+        **_TIMING,
+        "lb_algo": word("lb_algo"),
+        "lvs_sched": word("lb_algo"),
+        "lb_kind": Keyword(_lb_kind, 1, None),
+        "lvs_method": Keyword(_lb_kind, 1, None),
+        "protocol": word("protocol"),
+        "persistence_timeout": Keyword(_persistence_timeout, 0, 1),
+        "persistence_granularity": value("persistence_granularity"),
+        "virtualhost": word("virtualhost"),
+        "sorry_server": e.address_port("sorry_server"),
+        "sorry_server_inhibit": flag("sorry_server_inhibit"),
+        "quorum": value("quorum"),
+        "hysteresis": value("hysteresis"),
+        "quorum_up": command("quorum_up"),
+        "quorum_down": command("quorum_down"),
+        "alpha": flag("alpha"),
+        "omega": flag("omega"),
+        "inhibit_on_failure": flag("inhibit_on_failure"),
+        "ha_suspend": flag("ha_suspend"),
+        "real_server": Keyword(_real_server, 1, None, block=True),
+    },
+    frozenset(
+        {
+            "flag-1",
+            "flag-2",
+            "flag-3",
+            "sh-port",
+            "sh-fallback",
+            "mh-port",
+            "mh-fallback",
+            "ops",
+            "persistence_engine",
+            "sorry_server_lvs_method",
+            "snmp_name",
+            "smtp_alert",
+            "ip_family",
+            "nat_mask",
+            "one_packet",
+            "lb_algo_flags",
+        }
+    ),
+)
+
+
+def virtual_server(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+    servers: list[Data] = out.setdefault("virtual_servers", [])
+    here = (*path, "virtual_servers", len(servers))
+    ctx.mark((*path, "virtual_servers"), st.pos)
+    ctx.mark(here, st.pos)
+    entry: Data = {}
+    first = st.args[0]
+    if first.text in ("fwmark", "group") and not first.quoted:
+        if len(st.args) != 2:
+            ctx.error(
+                "syntax",
+                f"write 'virtual_server {first.text} {'N' if first.text == 'fwmark' else 'NAME'}'",
+                first.pos,
+            )
+            return
+        entry[first.text] = number(st.args[1]) if first.text == "fwmark" else st.args[1].text
+        ctx.mark((*here, first.text), first.pos, st.args[1].pos)
+    elif not _address_header(ctx, st, entry, here):
+        return
+    map_block(ctx, st.block or [], VIRTUAL_SERVER, entry, here)
+    servers.append(entry)
+
+
+def virtual_server_group(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+    if not new_name(ctx, st, out, "virtual_server_groups"):
+        return
+    name = st.args[0].text
+    here = ("virtual_server_groups", name)
+    members: list[object] = []
+    out["virtual_server_groups"][name] = {"members": members}
+    ctx.mark((*here, "members"), st.pos)
+    for line in st.block or []:
+        if line.block is not None:
+            ctx.error(
+                "syntax",
+                "a virtual_server_group entry does not take a { ... } block",
+                line.open_pos or line.pos,
+            )
+            continue
+        if not line.keyword.text:
+            continue
+        item = (*here, "members", len(members))
+        member = e.group_member(ctx, line, item)
+        if member is not None:
+            ctx.mark(item, line.pos)
+            members.append(member)

@@ -1,0 +1,384 @@
+"""keepalived.conf's preprocessor: files, includes, comments, ``@id`` lines and ``$VAR`` parameters.
+
+Turns a top-level file into a flat list of token lines (each token knows its file, line and
+column), the way keepalived's ``read_line`` does, in this order for every physical line:
+
+1. the comment (``#`` or ``!`` outside quotes) is cut off;
+2. a line ending in ``\\`` continues on the next line;
+3. ``@ID rest`` keeps ``rest`` only if ID is the config id, ``@^ID rest`` only if it is not;
+4. ``$NAME=value`` defines a parameter (stored unexpanded; expansion happens at use);
+5. ``${NAME}`` and ``$NAME`` (followed by white space or the end) are replaced, recursively;
+   undefined names stay as written, with a warning;
+6. ``include PATTERN`` reads the files matching the glob (with csh ``{a,b}`` braces) relative
+   to the including file's directory, in sorted order, anywhere in the file (even inside blocks).
+
+Everything is bounded (file size, total size, include depth, expansion depth, line length), so
+no input makes it loop or exhaust memory; every problem becomes an :class:`Issue`.
+Only :mod:`pathlib`/:mod:`glob` touch the file system; nothing else does I/O.
+"""
+
+from __future__ import annotations
+
+import bisect
+import glob
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pykeepalived.config.kaconf.lexer import (
+    Issue,
+    Pos,
+    Severity,
+    SourceLine,
+    Span,
+    Token,
+    comment_start,
+    tokenize,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds that keep hostile input from exhausting time or memory."""
+
+    max_file_bytes: int = 32 * 1024 * 1024
+    max_total_bytes: int = 64 * 1024 * 1024
+    max_files: int = 1000
+    max_include_depth: int = 16
+    max_expansion_depth: int = 16
+    max_line_chars: int = 64 * 1024
+    max_brace_expansions: int = 256
+
+
+@dataclass(slots=True)
+class Preprocessed:
+    """The result: token lines in reading order, every file read, and the problems found."""
+
+    lines: list[list[Token]] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)
+    unreadable: bool = False
+
+
+@dataclass(slots=True)
+class _Frame:
+    name: str
+    lines: list[str]
+    chain: tuple[Path, ...]
+    index: int = 0
+
+
+_DEFINITION = re.compile(r"\s*\$([A-Za-z_][A-Za-z0-9_]*)=(.*)\Z", re.S)
+_CONDITION = re.compile(r"\s*@(\^?)(\S*)")
+_REFERENCE = re.compile(
+    r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:\s+[^}]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)(?=[\s\"'{}]|\Z)"
+)
+_INCLUDE = re.compile(r"\s*include[rmwba]?(?:\s|\Z)")
+_SEQUENCE = re.compile(r"\s*~(SEQx?|LST)\(")
+_UNSUPPORTED_BUILTINS = frozenset({"_RANDOM", "_ENV"})
+
+
+class _Reader:
+    """State of one preprocessing run (kept out of module globals)."""
+
+    def __init__(self, config_id: str | None, limits: Limits) -> None:
+        self.config_id = config_id
+        self.limits = limits
+        self.out = Preprocessed()
+        self.variables: dict[str, str] = {}
+        self.total_bytes = 0
+        self.stack: list[_Frame] = []
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def error(self, code: str, message: str, pos: Pos, hint: str | None = None) -> None:
+        self.out.issues.append(Issue(Severity.ERROR, code, message, pos, hint))
+
+    def warning(self, code: str, message: str, pos: Pos) -> None:
+        self.out.issues.append(Issue(Severity.WARNING, code, message, pos))
+
+    def open(self, path: Path, name: str, chain: tuple[Path, ...], at: Pos) -> bool:
+        """Read ``path`` and push it; False (with an issue) if it cannot be read."""
+        if len(self.out.files) >= self.limits.max_files:
+            self.error("include_limit", f"more than {self.limits.max_files} files included", at)
+            return False
+        try:
+            size = path.stat().st_size
+            if size > self.limits.max_file_bytes:
+                limit = self.limits.max_file_bytes // (1024 * 1024)
+                self.error("file_too_large", f"{name} is larger than the {limit} MiB limit", at)
+                return False
+            if self.total_bytes + size > self.limits.max_total_bytes:
+                self.error("file_too_large", "included files exceed the total size limit", at)
+                return False
+            data = path.read_bytes()
+        except FileNotFoundError:
+            self.error("file_not_found", f"cannot read {name}: no such file", at)
+            return False
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            self.error("file_unreadable", f"cannot read {name}: {reason}", at)
+            return False
+        except ValueError as exc:  # e.g. an embedded NUL in the path
+            self.error("file_unreadable", f"cannot read {name}: {exc}", at)
+            return False
+        self.total_bytes += len(data)
+        self.out.files.append(path)
+        self.stack.append(_Frame(name, self._decode(data, name), (*chain, _resolve(path))))
+        return True
+
+    def _decode(self, data: bytes, name: str) -> list[str]:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+            self.error(
+                "encoding",
+                f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+                Pos(name, line, col),
+            )
+            text = data.decode("utf-8", errors="replace")
+        nul = text.find("\x00")
+        if nul >= 0:
+            line = text.count("\n", 0, nul) + 1
+            col = nul - (text.rfind("\n", 0, nul) + 1) + 1
+            self.error(
+                "binary_file",
+                "the file contains NUL bytes; this is not a text configuration",
+                Pos(name, line, col),
+            )
+        text = text.removeprefix("\ufeff")
+        self.out.texts[name] = text
+        return [raw.removesuffix("\r") for raw in text.split("\n")]
+
+    # -- lines ---------------------------------------------------------------------------------
+
+    def next_line(self, frame: _Frame) -> SourceLine:
+        """The next logical line of ``frame``: comment cut, continuation lines joined."""
+        text, spans = "", []
+        while frame.index < len(frame.lines):
+            lineno = frame.index + 1
+            raw = frame.lines[frame.index]
+            frame.index += 1
+            cut = comment_start(raw)
+            part = raw if cut is None else raw[:cut]
+            spans.append(Span(len(text), lineno, 1))
+            stripped = part.rstrip()
+            if stripped.endswith("\\") and cut is None and len(text) < self.limits.max_line_chars:
+                text += stripped[:-1]
+                continue
+            text += part
+            break
+        return SourceLine(frame.name, text, spans)
+
+    def run(self, path: Path) -> Preprocessed:
+        name = str(path)
+        if not self.open(path, name, (), Pos(name, 1, 1)):
+            self.out.unreadable = True
+            return self.out
+        while self.stack:
+            frame = self.stack[-1]
+            if frame.index >= len(frame.lines):
+                self.stack.pop()
+                continue
+            self.handle(self.next_line(frame), frame)
+        return self.out
+
+    def handle(self, line: SourceLine, frame: _Frame) -> None:
+        if not line.text.strip():
+            return
+        if len(line.text) > self.limits.max_line_chars:
+            self.error(
+                "line_too_long", f"line longer than {self.limits.max_line_chars} characters", line.pos_at(0)
+            )
+            return
+        lead = line.text.lstrip()[:1]
+        if lead == "@":
+            cond = _CONDITION.match(line.text)
+            if cond is None:  # pragma: no cover - '@' always matches
+                return
+            if not self.keep_conditional(cond.group(1) == "^", cond.group(2), line.pos_at(cond.start(2) - 1)):
+                return
+            line = line.slice_from(cond.end())
+            lead = line.text.lstrip()[:1]
+        if lead == "$":
+            definition = _DEFINITION.match(line.text)
+            if definition is not None:
+                self.variables[definition.group(1)] = definition.group(2).strip()
+                return
+        if "$" in line.text:
+            line = self.expand(line, Path(frame.name).parent)
+            lead = line.text.lstrip()[:1]
+        if lead == "~" and _SEQUENCE.match(line.text):
+            self.warning(
+                "unsupported", "~SEQ/~LST line repetition is not supported yet; line ignored", line.pos_at(0)
+            )
+            return
+        if lead == "i" and _INCLUDE.match(line.text):
+            self.include(tokenize(line, self.out.issues, braces=False), frame)
+            return
+        tokens = tokenize(line, self.out.issues)
+        if tokens:
+            self.out.lines.append(tokens)
+
+    def keep_conditional(self, negated: bool, ident: str, pos: Pos) -> bool:
+        if not ident:
+            self.error("syntax", "'@' must be followed by a config id", pos)
+            return False
+        matches = ident == self.config_id
+        return not matches if negated else matches
+
+    # -- parameters ----------------------------------------------------------------------------
+
+    def expand(self, line: SourceLine, directory: Path) -> SourceLine:
+        """Substitute ``$NAME``/``${NAME}`` until nothing changes; if it never stops (or grows too
+        long), an issue and the line as written, so its keyword is still read."""
+        original = line
+        warned: set[str] = set()
+        first = _REFERENCE.search(line.text)
+        where = line.pos_at(first.start() if first is not None else 0)
+        for _ in range(self.limits.max_expansion_depth):
+            replacements: list[tuple[int, int, str]] = []
+            for match in _REFERENCE.finditer(line.text):
+                name = match.group(1) or match.group(2)
+                value = self.lookup(name, directory)
+                if value is not None:
+                    replacements.append((match.start(), match.end(), value))
+                elif name not in warned:
+                    warned.add(name)
+                    self.undefined(name, line.pos_at(match.start()))
+            if not replacements:
+                return line
+            growth = sum(len(value) - (end - start) for start, end, value in replacements)
+            if len(line.text) + growth > self.limits.max_line_chars:
+                self.error("expansion_too_long", "parameter expansion makes the line too long", where)
+                return original
+            line = _replace(line, replacements)
+        self.error(
+            "expansion_loop",
+            f"parameter expansion does not stop after {self.limits.max_expansion_depth} rounds",
+            where,
+            "a definition probably refers to itself",
+        )
+        return original
+
+    def lookup(self, name: str, directory: Path) -> str | None:
+        if name in self.variables:
+            return self.variables[name]
+        builtins = {"_PWD": str(directory), "_HASH": "#", "_BANG": "!", "_INSTANCE": self.config_id or ""}
+        return builtins.get(name)
+
+    def undefined(self, name: str, pos: Pos) -> None:
+        if name in _UNSUPPORTED_BUILTINS:
+            self.warning("unsupported", f"${{{name}}} is not supported yet and is left as written", pos)
+        else:
+            self.warning(
+                "undefined_variable", f"parameter ${name} is not defined and is left as written", pos
+            )
+
+    # -- include -------------------------------------------------------------------------------
+
+    def include(self, tokens: list[Token], frame: _Frame) -> None:
+        keyword = tokens[0]
+        if len(tokens) < 2:
+            self.error("syntax", f"'{keyword.text}' needs a file name or pattern", keyword.pos)
+            return
+        base = Path(frame.name).parent
+        found: list[tuple[Path, str, Pos]] = []
+        for token in tokens[1:]:
+            names = self.matches(token, base)
+            if not names:
+                self.warning("include_no_match", f"include pattern '{token.text}' matches no file", token.pos)
+            found.extend((Path(name), name, token.pos) for name in names)
+        if len(frame.chain) >= self.limits.max_include_depth and found:
+            self.error(
+                "include_depth",
+                f"includes nested more than {self.limits.max_include_depth} deep",
+                keyword.pos,
+            )
+            return
+        # push in reverse so the first match is read first
+        for path, name, pos in reversed(found):
+            self.push_include(path, name, pos, frame.chain)
+
+    def matches(self, token: Token, base: Path) -> list[str]:
+        patterns = expand_braces(token.text, self.limits.max_brace_expansions)
+        names: set[str] = set()
+        for pattern in patterns:
+            joined = pattern if Path(pattern).is_absolute() else str(base / pattern)
+            try:
+                names.update(name for name in glob.glob(joined) if Path(name).is_file())
+            except (OSError, ValueError):
+                continue
+        return sorted(names)
+
+    def push_include(self, path: Path, name: str, pos: Pos, chain: tuple[Path, ...]) -> None:
+        if _resolve(path) in chain:
+            loop = " -> ".join([p.name for p in chain] + [path.name])
+            self.error("include_loop", f"include loop: {loop}", pos, "remove the include that points back")
+            return
+        self.open(path, name, chain, pos)
+
+
+def _resolve(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return path.absolute()
+
+
+def _replace(line: SourceLine, replacements: list[tuple[int, int, str]]) -> SourceLine:
+    """``line`` with ``text[start:end]`` replaced by ``value`` for each (start, end, value)."""
+    offsets = [span.offset for span in line.spans]
+    parts: list[str] = []
+    spans: list[Span] = []
+    length = 0
+    cursor = 0
+
+    def keep(start: int, end: int) -> None:
+        nonlocal length
+        if start >= end:
+            return
+        first = bisect.bisect_right(offsets, start) - 1
+        where = line.pos_at(start)
+        spans.append(Span(length, where.line, where.col, line.spans[max(first, 0)].advancing))
+        for index in range(first + 1, bisect.bisect_left(offsets, end)):
+            span = line.spans[index]
+            spans.append(Span(length + span.offset - start, span.line, span.col, span.advancing))
+        parts.append(line.text[start:end])
+        length += end - start
+
+    for start, end, value in replacements:
+        keep(cursor, start)
+        where = line.pos_at(start)
+        spans.append(Span(length, where.line, where.col, advancing=False))
+        parts.append(value)
+        length += len(value)
+        cursor = end
+    keep(cursor, len(line.text))
+    return SourceLine(line.file, "".join(parts), spans)
+
+
+_BRACE = re.compile(r"\{([^{}]*,[^{}]*)\}")
+
+
+def expand_braces(pattern: str, limit: int) -> list[str]:
+    """csh-style ``a{b,c}d`` -> ``abd acd`` (innermost first), at most ``limit`` results."""
+    results = [pattern]
+    done: list[str] = []
+    while results and len(done) + len(results) <= limit:
+        current = results.pop(0)
+        match = _BRACE.search(current)
+        if match is None:
+            done.append(current)
+            continue
+        head, tail = current[: match.start()], current[match.end() :]
+        results[0:0] = [head + choice + tail for choice in match.group(1).split(",")]
+    return done + results[: max(limit - len(done), 0)]
+
+
+def preprocess(path: Path, *, config_id: str | None, limits: Limits | None = None) -> Preprocessed:
+    """Read ``path`` and everything it includes into token lines; never raises on bad input."""
+    return _Reader(config_id, limits or Limits()).run(path)

@@ -1,0 +1,205 @@
+"""Loading a configuration file: the only entry point the rest of pykeepalived uses.
+
+``check_config(path)`` reads the file, detects its syntax (``.yaml``/``.yml`` -> YAML, ``.conf`` ->
+keepalived, anything else by content), parses it into plain data and positions, validates it and
+returns every diagnostic.  ``load_config(path)`` does the same and returns the :class:`Config` or
+raises :class:`~pykeepalived.errors.ConfigError` carrying the diagnostics.
+
+keepalived.conf is read by :mod:`pykeepalived.config.kaconf` through one function,
+``kaconf.load_source(path, *, config_id) -> SourceResult``, which yields the same plain data as
+the YAML reader (see docs/config.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import gc
+import importlib
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pykeepalived.config.diagnostics import Diagnostic, Severity, error
+from pykeepalived.config.model import Config
+from pykeepalived.config.semantic import FileInspector
+from pykeepalived.config.source import Limits, PositionMap, SourceResult, decode_bytes, load_yaml
+from pykeepalived.config.validate import attach_sources, validate_data
+from pykeepalived.errors import ConfigError
+
+DEFAULT_YAML_PATH = "/etc/pykeepalived/pykeepalived.yaml"
+DEFAULT_KEEPALIVED_PATH = "/etc/keepalived/keepalived.conf"
+
+_KEEPALIVED_SNIFF = re.compile(
+    r"^[ \t]*(global_defs|vrrp_instance|vrrp_script|vrrp_sync_group|virtual_server|virtual_server_group"
+    r"|track_file|include)\b[^:\n]*(\{|$)",
+    re.MULTILINE,
+)
+
+
+class Syntax(enum.StrEnum):
+    YAML = "yaml"
+    KEEPALIVED = "keepalived"
+
+
+@dataclass(slots=True)
+class CheckResult:
+    """The outcome of reading and validating one configuration."""
+
+    file: str
+    syntax: Syntax | None
+    config: Config | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.WARNING]
+
+    def ok(self, *, strict: bool = False) -> bool:
+        return self.config is not None and not self.errors and not (strict and self.warnings)
+
+
+def default_config_path() -> str:
+    """The YAML default if it exists, else keepalived's default path."""
+    return DEFAULT_YAML_PATH if os.path.exists(DEFAULT_YAML_PATH) else DEFAULT_KEEPALIVED_PATH
+
+
+def detect_syntax(path: str, text: str) -> Syntax:
+    lower = path.lower()
+    if lower.endswith((".yaml", ".yml")):
+        return Syntax.YAML
+    if lower.endswith(".conf"):
+        return Syntax.KEEPALIVED
+    return Syntax.KEEPALIVED if _KEEPALIVED_SNIFF.search(text[:65536]) else Syntax.YAML
+
+
+def read_bytes(path: str, limits: Limits | None = None) -> tuple[bytes | None, list[Diagnostic]]:
+    """The file's bytes (at most the size limit plus one), or an I/O diagnostic."""
+    limits = limits or Limits()
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(limits.max_bytes + 1), []
+    except FileNotFoundError:
+        return None, [error("file_not_found", "no such file", path)]
+    except IsADirectoryError:
+        return None, [error("file_unreadable", "is a directory, not a file", path)]
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        return None, [error("file_unreadable", f"cannot read the file: {reason}", path)]
+
+
+def check_config(
+    path: str,
+    *,
+    syntax: Syntax | None = None,
+    config_id: str | None = None,
+    inspector: FileInspector | None = None,
+    limits: Limits | None = None,
+) -> CheckResult:
+    """Read, parse and validate ``path``; never raises for bad input."""
+    with _gc_paused():
+        return _check_config(path, syntax, config_id, inspector, limits or Limits())
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Parsing allocates hundreds of thousands of acyclic objects; the cyclic collector would scan
+    the growing heap again and again (most of the time of a big check).  Pause it, then restore."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _check_config(path: str, syntax: Syntax | None, config_id: str | None, inspector: FileInspector | None,
+                  limits: Limits) -> CheckResult:
+    raw, diagnostics = read_bytes(path, limits)
+    if raw is None:
+        return CheckResult(path, syntax, None, diagnostics)
+    text, diagnostics = decode_bytes(raw, path, limits)
+    if text is None:
+        return CheckResult(path, syntax, None, diagnostics)
+    chosen = syntax or detect_syntax(path, text)
+    source = load_yaml(text, path, limits) if chosen is Syntax.YAML else _load_keepalived(path, config_id)
+    return _validate(path, chosen, source, inspector)
+
+
+def check_text(text: str, file: str = "<string>", *, inspector: FileInspector | None = None,
+               limits: Limits | None = None) -> CheckResult:
+    """Validate YAML given as text (tests, tooling)."""
+    with _gc_paused():
+        return _validate(file, Syntax.YAML, load_yaml(text, file, limits or Limits()), inspector)
+
+
+def _validate(path: str, syntax: Syntax, source: SourceResult,
+              inspector: FileInspector | None) -> CheckResult:
+    diagnostics = attach_sources(list(source.diagnostics), source.source_files)
+    if source.data is None:
+        return CheckResult(path, syntax, None, diagnostics)
+    # reader errors (duplicate keys...) do not stop validation: every error is reported in one run
+    config, more = validate_data(source.data, source.positions, source.source_files,
+                                 file=path, inspector=inspector)
+    diagnostics = _unique(diagnostics + more)
+    if any(d.severity is Severity.ERROR for d in diagnostics):
+        config = None
+    return CheckResult(path, syntax, config, diagnostics)
+
+
+def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """A mistake inside a merged or aliased block is reported once, not once per use."""
+    seen: set[tuple[object, ...]] = set()
+    out = []
+    for d in diagnostics:
+        key = (d.file, d.line, d.col, d.code, d.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+def _load_keepalived(path: str, config_id: str | None) -> SourceResult:
+    """The one call into the keepalived.conf reader."""
+    reader: Any = None
+    try:
+        reader = getattr(importlib.import_module("pykeepalived.config.kaconf"), "load_source", None)
+    except ImportError:
+        reader = None
+    if reader is None:
+        return SourceResult(None, PositionMap(), {}, [error(
+            "syntax_unavailable", "keepalived.conf syntax is not available in this build", path,
+            hint="write the configuration in YAML (docs/config.md)")])
+    result: SourceResult = reader(path, config_id=config_id)
+    return result
+
+
+def load_config(path: str, *, strict: bool = False, config_id: str | None = None,
+                inspector: FileInspector | None = None) -> Config:
+    """The validated :class:`Config`, or :class:`ConfigError` with every diagnostic."""
+    result = check_config(path, config_id=config_id, inspector=inspector)
+    if result.config is None or not result.ok(strict=strict):
+        count = len(result.errors) + (len(result.warnings) if strict else 0)
+        raise ConfigError(f"{path}: invalid configuration ({count} problems)", result.diagnostics)
+    return result.config
+
+
+def describe(config: Config) -> str:
+    def plural(n: int, word: str) -> str:
+        return f"{n} {word}" + ("" if n == 1 else "s")
+
+    return (f"{plural(len(config.vrrp_instances), 'vrrp instance')}, "
+            f"{plural(len(config.virtual_servers), 'virtual server')}")
+
+
+__all__: Sequence[str] = (
+    "DEFAULT_KEEPALIVED_PATH", "DEFAULT_YAML_PATH", "CheckResult", "Syntax", "check_config", "check_text",
+    "default_config_path", "describe", "detect_syntax", "load_config",
+)

@@ -1,0 +1,418 @@
+"""The configuration model: frozen pydantic v2 models read by the daemon, the IPVS model and the checkers.
+
+Both syntaxes (YAML and keepalived.conf) produce the same plain data (documented in docs/config.md)
+which is validated into :class:`Config`.  Keyword names are keepalived's; defaults are keepalived's
+(shared/reference/keepalived-features.md §2).  ``None`` on an optional per-instance/per-checker setting
+means "inherit" (from ``global_defs``, the virtual server or the real server); the ``effective_*``
+helpers resolve inheritance so readers never re-implement it.
+
+Cross-object rules (VRID uniqueness, address families, references...) are not validators here: they
+are the second pass in :mod:`pykeepalived.config.semantic`.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+
+from pykeepalived.config.model_lvs import (
+    Checker,
+    CheckTiming,
+    DnsCheck,
+    DnsType,
+    HttpGet,
+    LbAlgo,
+    LbKind,
+    MiscCheck,
+    Protocol,
+    RealServer,
+    SorryServer,
+    SslGet,
+    StatusRange,
+    TcpCheck,
+    Url,
+    VirtualServer,
+    VirtualServerGroup,
+    VirtualServerGroupMember,
+    check_timing,
+)
+from pykeepalived.config.types import (
+    Bool,
+    IfName,
+    Int,
+    IpAddress,
+    IpInterface,
+    IpNetwork,
+    Ipv4Address,
+    Ipv6Address,
+    NamedModel,
+    Port,
+    Seconds,
+    Str,
+    StrictModel,
+    TrackWeight,
+    first_set,
+)
+
+PRIORITY_OWNER = 255
+PRIORITY_DEFAULT = 100
+VRRP_MCAST_GROUP4 = ipaddress.IPv4Address("224.0.0.18")
+VRRP_MCAST_GROUP6 = ipaddress.IPv6Address("ff02::12")
+
+# --- enums -----------------------------------------------------------------------------------------
+
+
+class VrrpState(enum.StrEnum):
+    MASTER = "MASTER"
+    BACKUP = "BACKUP"
+
+
+class Scope(enum.StrEnum):
+    GLOBAL = "global"
+    SITE = "site"
+    LINK = "link"
+    HOST = "host"
+    NOWHERE = "nowhere"
+
+
+class AuthType(enum.StrEnum):
+    PASS = "PASS"
+    AH = "AH"
+
+
+
+# --- global_defs -------------------------------------------------------------------------------------
+
+
+class LvsSyncDaemon(StrictModel):
+    interface: IfName
+    instance: Str | None = Field(None, description="VRRP instance whose state drives the sync daemon")
+    id: Annotated[int, Field(strict=True, ge=0, le=255)] | None = None
+    maxlen: Annotated[int, Field(strict=True, ge=1, le=65507)] | None = None
+    port: Port = 8848
+    ttl: Annotated[int, Field(strict=True, ge=1, le=255)] | None = None
+    group: IpAddress | None = None
+
+
+class LvsTimeouts(StrictModel):
+    tcp: Annotated[int, Field(strict=True, ge=0)] | None = None
+    tcpfin: Annotated[int, Field(strict=True, ge=0)] | None = None
+    udp: Annotated[int, Field(strict=True, ge=0)] | None = None
+
+
+class GlobalDefs(StrictModel):
+    router_id: Str | None = None
+    script_user: Str | None = None
+    enable_script_security: Bool = False
+    vrrp_version: Literal[2, 3] = 2
+    vrrp_mcast_group4: Ipv4Address = VRRP_MCAST_GROUP4
+    vrrp_mcast_group6: Ipv6Address = VRRP_MCAST_GROUP6
+    vrrp_garp_master_delay: Seconds = 5
+    vrrp_garp_master_repeat: Annotated[int, Field(strict=True, ge=0)] = 5
+    vrrp_garp_master_refresh: Seconds = 0
+    vrrp_garp_master_refresh_repeat: Annotated[int, Field(strict=True, ge=1)] = 1
+    vrrp_garp_lower_prio_delay: Seconds | None = None
+    vrrp_garp_lower_prio_repeat: Annotated[int, Field(strict=True, ge=0)] | None = None
+    vrrp_garp_interval: Seconds = 0
+    vrrp_gna_interval: Seconds = 0
+    vrrp_min_garp: Bool = False
+    vrrp_down_timer_adverts: Annotated[int, Field(strict=True, ge=1, le=100)] = 3
+    vrrp_lower_prio_no_advert: Bool = False
+    vrrp_higher_prio_send_advert: Bool = False
+    vrrp_check_unicast_src: Bool = False
+    vrrp_startup_delay: Seconds = 0
+    vrrp_strict: Bool = False
+    v3_checksum_as_v2: Bool = False
+    lvs_sync_daemon: LvsSyncDaemon | None = None
+    lvs_timeouts: LvsTimeouts | None = None
+    lvs_flush: Bool = False
+    lvs_flush_on_stop: Bool = False
+    notify_fifo: Str | None = None
+    notify_fifo_script: Str | None = None
+    vrrp_notify_fifo: Str | None = None
+    lvs_notify_fifo: Str | None = None
+
+    @field_validator("vrrp_mcast_group4", "vrrp_mcast_group6")
+    @classmethod
+    def _multicast(cls, value: ipaddress.IPv4Address | ipaddress.IPv6Address) -> Any:
+        if not value.is_multicast:
+            raise ValueError(f"{value} is not a multicast address")
+        return value
+
+
+# --- tracking objects ----------------------------------------------------------------------------
+
+
+class VrrpScript(NamedModel):
+    script: Str
+    interval: Annotated[float, Field(strict=True, gt=0)] = 1
+    timeout: Annotated[float, Field(strict=True, gt=0)] | None = Field(None, description="default: interval")
+    weight: TrackWeight = 0
+    reverse: Bool = False
+    rise: Annotated[int, Field(strict=True, ge=1)] = 1
+    fall: Annotated[int, Field(strict=True, ge=1)] = 1
+    user: Str | None = None
+    init_fail: Bool = False
+
+    @property
+    def effective_timeout(self) -> float:
+        return self.interval if self.timeout is None else self.timeout
+
+
+class TrackFile(NamedModel):
+    file: Str
+    weight: Annotated[int, Field(strict=True, ge=-254, le=254)] = 1
+    reverse: Bool = False
+    init_file: Int | None = Field(None, description="value written to the file at startup if missing")
+    init_file_overwrite: Bool = False
+
+
+def _name_to_ref(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value
+
+
+class _TrackRef(StrictModel):
+    """A reference ``NAME`` or ``{name: NAME, weight: W, reverse: BOOL}``; weight None = the object's."""
+
+    name: Str
+    weight: TrackWeight | None = None
+    reverse: Bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        return _name_to_ref(value)
+
+
+class TrackScriptRef(_TrackRef):
+    pass
+
+
+class TrackFileRef(_TrackRef):
+    weight: Annotated[int, Field(strict=True, ge=-254, le=254)] | None = None
+
+
+class TrackInterfaceRef(_TrackRef):
+    pass
+
+
+class _Notify(StrictModel):
+    notify_master: Str | None = None
+    notify_backup: Str | None = None
+    notify_fault: Str | None = None
+    notify_stop: Str | None = None
+    notify_deleted: Str | None = None
+    notify: Str | None = Field(None, description="any transition; 4 arguments are appended")
+    notify_priority_changes: Bool = False
+    smtp_alert: Bool = False
+
+
+class VrrpSyncGroup(NamedModel, _Notify):
+    group: Annotated[tuple[Str, ...], Field(min_length=1)]
+    track_interface: tuple[TrackInterfaceRef, ...] = ()
+    track_script: tuple[TrackScriptRef, ...] = ()
+    track_file: tuple[TrackFileRef, ...] = ()
+    sync_group_tracking_weight: Bool = False
+
+
+# --- vrrp_instance -------------------------------------------------------------------------------
+
+
+class VirtualIpAddress(StrictModel):
+    """A VIP: ``"203.0.113.10/24"`` or ``{address: ..., dev: ..., label: ..., scope: ..., brd: ...}``."""
+
+    address: IpInterface
+    brd: Ipv4Address | None = None
+    dev: IfName | None = Field(None, description="default: the instance's interface")
+    label: Str | None = None
+    scope: Scope | None = None
+    no_track: Bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_str(cls, value: Any) -> Any:
+        return {"address": value} if isinstance(value, str) else value
+
+    @property
+    def ip(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+        return self.address.ip
+
+    @property
+    def version(self) -> int:
+        return self.address.version
+
+
+class VirtualRoute(StrictModel):
+    to: IpNetwork
+    via: IpAddress | None = Field(None, validation_alias=AliasChoices("via", "gw"))
+    src: IpAddress | None = None
+    dev: IfName | None = None
+    scope: Scope | None = None
+    table: Annotated[int, Field(strict=True, ge=0)] | Str | None = None
+    metric: Annotated[int, Field(strict=True, ge=0)] | None = None
+    blackhole: Bool = False
+    no_track: Bool = False
+
+
+class UnicastPeer(StrictModel):
+    address: IpAddress
+    min_ttl: Annotated[int, Field(strict=True, ge=0, le=255)] | None = None
+    max_ttl: Annotated[int, Field(strict=True, ge=0, le=255)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_str(cls, value: Any) -> Any:
+        return {"address": value} if isinstance(value, str) else value
+
+
+class Authentication(StrictModel):
+    auth_type: AuthType
+    auth_pass: Str | None = Field(None, description="PASS: first 8 characters are used")
+
+
+_Garp = Annotated[int, Field(strict=True, ge=0)]
+
+
+class VrrpInstance(NamedModel, _Notify):
+    state: VrrpState | None = Field(None, description="default: MASTER if priority is 255, else BACKUP")
+    interface: IfName | None = None
+    virtual_router_id: Annotated[int, Field(strict=True, ge=1, le=255)]
+    priority: Annotated[int, Field(strict=True, ge=1, le=255)] | None = Field(
+        None, description="default 100 (255 if state is MASTER, as keepalived)"
+    )
+    advert_int: Annotated[float, Field(strict=True, gt=0)] = 1
+    version: Literal[2, 3] | None = Field(None, description="default: global vrrp_version; IPv6 forces 3")
+    authentication: Authentication | None = None
+    virtual_ipaddress: tuple[VirtualIpAddress, ...] = ()
+    virtual_ipaddress_excluded: tuple[VirtualIpAddress, ...] = ()
+    no_virtual_ipaddress: Bool = False
+    virtual_routes: tuple[VirtualRoute, ...] = ()
+    unicast_src_ip: IpAddress | None = None
+    unicast_peer: tuple[UnicastPeer, ...] = ()
+    mcast_src_ip: IpAddress | None = None
+    nopreempt: Bool = False
+    preempt_delay: Annotated[float, Field(strict=True, ge=0, le=1000)] = 0
+    track_interface: tuple[TrackInterfaceRef, ...] = ()
+    track_script: tuple[TrackScriptRef, ...] = ()
+    track_file: tuple[TrackFileRef, ...] = ()
+    dont_track_primary: Bool = False
+    notify_master_rx_lower_pri: Str | None = None
+    garp_master_delay: Seconds | None = None
+    garp_master_repeat: _Garp | None = None
+    garp_master_refresh: Seconds | None = None
+    garp_master_refresh_repeat: _Garp | None = None
+    garp_lower_prio_delay: Seconds | None = None
+    garp_lower_prio_repeat: _Garp | None = None
+    use_vmac: Bool | Str = Field(False, description="true, or the VMAC interface name")
+    vmac_xmit_base: Bool = False
+    accept: Bool | None = Field(None, description="default: accept (no_accept under vrrp_strict)")
+    no_accept: Bool = False
+    down_timer_adverts: Annotated[int, Field(strict=True, ge=1, le=100)] | None = None
+
+    @property
+    def effective_priority(self) -> int:
+        """Base priority after keepalived's defaulting (255 for an unset priority with state MASTER)."""
+        if self.priority is not None:
+            return self.priority
+        return PRIORITY_OWNER if self.state is VrrpState.MASTER else PRIORITY_DEFAULT
+
+    @property
+    def effective_state(self) -> VrrpState:
+        if self.state is not None:
+            return self.state
+        return VrrpState.MASTER if self.effective_priority == PRIORITY_OWNER else VrrpState.BACKUP
+
+    @property
+    def family(self) -> int:
+        """4 or 6: the family of the first VIP (else of unicast_src_ip / the first peer; else 4)."""
+        for vip in self.virtual_ipaddress:
+            return vip.version
+        for address in (self.unicast_src_ip, *(p.address for p in self.unicast_peer)):
+            if address is not None:
+                return address.version
+        return 4
+
+
+
+# --- the whole file ----------------------------------------------------------------------------------
+
+_NAMED_SECTIONS = (
+    "vrrp_scripts", "track_files", "vrrp_sync_groups", "vrrp_instances", "virtual_server_groups",
+)
+
+
+class Config(StrictModel):
+    global_defs: GlobalDefs = GlobalDefs()
+    vrrp_scripts: Mapping[str, VrrpScript] = Field(default_factory=dict)
+    track_files: Mapping[str, TrackFile] = Field(default_factory=dict)
+    vrrp_sync_groups: Mapping[str, VrrpSyncGroup] = Field(default_factory=dict)
+    vrrp_instances: Mapping[str, VrrpInstance] = Field(default_factory=dict)
+    virtual_server_groups: Mapping[str, VirtualServerGroup] = Field(default_factory=dict)
+    virtual_servers: tuple[VirtualServer, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inject_names(cls, data: Any) -> Any:
+        """Copy each mapping key of the named sections into the entry's ``name``."""
+        if not isinstance(data, Mapping):
+            return data
+        out = dict(data)
+        for section in _NAMED_SECTIONS:
+            entries = out.get(section)
+            if isinstance(entries, Mapping):
+                out[section] = {
+                    k: ({"name": k, **v} if isinstance(v, Mapping) and "name" not in v else v)
+                    for k, v in entries.items()
+                }
+        return out
+
+    def effective_version(self, instance: VrrpInstance) -> int:
+        """The VRRP version an instance speaks: its own, else 3 for IPv6, else global ``vrrp_version``."""
+        if instance.version is not None:
+            return instance.version
+        return 3 if instance.family == 6 else self.global_defs.vrrp_version
+
+    def garp(self, instance: VrrpInstance) -> GarpSettings:
+        g = self.global_defs
+        delay = first_set(instance.garp_master_delay, g.vrrp_garp_master_delay)
+        repeat = first_set(instance.garp_master_repeat, g.vrrp_garp_master_repeat)
+        return GarpSettings(
+            master_delay_s=delay,
+            master_repeat=repeat,
+            master_refresh_s=first_set(instance.garp_master_refresh, g.vrrp_garp_master_refresh),
+            master_refresh_repeat=first_set(instance.garp_master_refresh_repeat,
+                                         g.vrrp_garp_master_refresh_repeat),
+            lower_prio_delay_s=first_set(instance.garp_lower_prio_delay, g.vrrp_garp_lower_prio_delay,
+                                         delay),
+            lower_prio_repeat=first_set(instance.garp_lower_prio_repeat, g.vrrp_garp_lower_prio_repeat,
+                                        repeat),
+        )
+
+    def down_timer_adverts(self, instance: VrrpInstance) -> int:
+        return first_set(instance.down_timer_adverts, self.global_defs.vrrp_down_timer_adverts)
+
+
+@dataclass(frozen=True, slots=True)
+class GarpSettings:
+    master_delay_s: float
+    master_repeat: int
+    master_refresh_s: float
+    master_refresh_repeat: int
+    lower_prio_delay_s: float
+    lower_prio_repeat: int
+
+
+__all__ = [
+    "PRIORITY_DEFAULT", "PRIORITY_OWNER", "VRRP_MCAST_GROUP4", "VRRP_MCAST_GROUP6", "AuthType",
+    "Authentication", "CheckTiming", "Checker", "Config", "DnsCheck", "DnsType", "GarpSettings", "GlobalDefs",
+    "HttpGet", "LbAlgo", "LbKind", "LvsSyncDaemon", "LvsTimeouts", "MiscCheck", "Protocol", "RealServer",
+    "Scope", "SorryServer", "SslGet", "StatusRange", "TcpCheck", "TrackFile", "TrackFileRef",
+    "TrackInterfaceRef", "TrackScriptRef", "UnicastPeer", "Url", "VirtualIpAddress", "VirtualRoute",
+    "VirtualServer", "VirtualServerGroup", "VirtualServerGroupMember", "VrrpInstance", "VrrpScript",
+    "VrrpState", "VrrpSyncGroup", "check_timing",
+]

@@ -1,0 +1,324 @@
+"""LVS part of the configuration model: virtual servers, real servers and their checkers.
+
+Options on a virtual server are defaults for its real servers, and real-server options are
+defaults for their checkers; :func:`check_timing` resolves that inheritance and keepalived's
+per-checker defaults.  Re-exported by :mod:`pykeepalived.config.model`.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+
+from pykeepalived.config.types import (
+    Bool,
+    IfName,
+    IpAddress,
+    NamedModel,
+    Port,
+    Seconds,
+    Str,
+    StrictModel,
+    Weight,
+    first_set,
+)
+
+
+class LbAlgo(enum.StrEnum):
+    """IPVS schedulers (``lb_algo`` / ``lvs_sched``)."""
+
+    RR = "rr"
+    WRR = "wrr"
+    LC = "lc"
+    WLC = "wlc"
+    LBLC = "lblc"
+    LBLCR = "lblcr"
+    SH = "sh"
+    MH = "mh"
+    DH = "dh"
+    FO = "fo"
+    OVF = "ovf"
+    SED = "sed"
+    NQ = "nq"
+    TWOS = "twos"
+
+
+class LbKind(enum.StrEnum):
+    """IPVS forwarding methods (``lb_kind`` / ``lvs_method``)."""
+
+    NAT = "NAT"
+    DR = "DR"
+    TUN = "TUN"
+
+
+class Protocol(enum.StrEnum):
+    TCP = "TCP"
+    UDP = "UDP"
+    SCTP = "SCTP"
+
+
+
+class DnsType(enum.StrEnum):
+    A = "A"
+    NS = "NS"
+    CNAME = "CNAME"
+    SOA = "SOA"
+    MX = "MX"
+    TXT = "TXT"
+    AAAA = "AAAA"
+
+
+class _Timing(StrictModel):
+    """Check timing settings; on a virtual server / real server they are defaults for its checkers."""
+
+    delay_loop: Seconds | None = None
+    connect_timeout: Seconds | None = None
+    retry: Annotated[int, Field(strict=True, ge=0)] | None = Field(
+        None, validation_alias=AliasChoices("retry", "nb_get_retry")
+    )
+    delay_before_retry: Seconds | None = None
+    warmup: Seconds | None = None
+
+
+class _Checker(_Timing):
+    connect_ip: IpAddress | None = None
+    connect_port: Port | None = None
+    bindto: IpAddress | None = None
+    bind_port: Port | None = None
+    bind_if: IfName | None = None
+    fwmark: Annotated[int, Field(strict=True, ge=0)] | None = None
+    alpha: Bool | None = None
+    log_all_failures: Bool = False
+
+
+class TcpCheck(_Checker):
+    kind: ClassVar[str] = "TCP_CHECK"
+
+
+class StatusRange(StrictModel):
+    low: Annotated[int, Field(strict=True, ge=100, le=599)]
+    high: Annotated[int, Field(strict=True, ge=100, le=599)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {"low": value, "high": value}
+        if isinstance(value, str):
+            low, sep, high = value.partition("-")
+            if low.strip().isdigit() and (not sep or high.strip().isdigit()):
+                return {"low": int(low), "high": int(high if sep else low)}
+            raise ValueError(f"'{value}' is not a status code or range like 200-299")
+        return value
+
+    def __contains__(self, code: int) -> bool:
+        return self.low <= code <= self.high
+
+
+class Url(StrictModel):
+    path: Str
+    digest: Annotated[str, Field(strict=True, pattern=r"^[0-9a-fA-F]{32}$")] | None = None
+    status_code: tuple[StatusRange, ...] = Field((), description="default 200-299")
+    virtualhost: Str | None = None
+    regex: Str | None = None
+    regex_no_match: Bool = False
+
+    @field_validator("status_code", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, int | str) else value
+
+    def status_ok(self, code: int) -> bool:
+        if not self.status_code:
+            return 200 <= code <= 299
+        return any(code in r for r in self.status_code)
+
+
+class HttpGet(_Checker):
+    kind: ClassVar[str] = "HTTP_GET"
+    url: Annotated[tuple[Url, ...], Field(min_length=1)]
+    virtualhost: Str | None = None
+    http_protocol: Literal["1.0", "1.0C", "1.1"] = "1.0"
+    fast_recovery: Bool = False
+
+    @field_validator("http_protocol", mode="before")
+    @classmethod
+    def _float_version(cls, value: Any) -> Any:
+        return {1.0: "1.0", 1.1: "1.1"}.get(value, value) if isinstance(value, float) else value
+
+
+class SslGet(HttpGet):
+    kind: ClassVar[str] = "SSL_GET"
+    enable_sni: Bool = False
+    sni_name: Str | None = None
+    tls_compliant: Bool = False
+
+
+class MiscCheck(StrictModel):
+    kind: ClassVar[str] = "MISC_CHECK"
+    misc_path: Str
+    misc_timeout: Seconds | None = Field(None, description="default: delay_loop")
+    misc_dynamic: Bool = False
+    user: Str | None = None
+    delay_loop: Seconds | None = None
+    retry: Annotated[int, Field(strict=True, ge=0)] | None = None
+    delay_before_retry: Seconds | None = None
+    warmup: Seconds | None = None
+
+
+class DnsCheck(_Checker):
+    kind: ClassVar[str] = "DNS_CHECK"
+    type: DnsType = DnsType.SOA
+    name: Str = "."
+
+
+Checker = TcpCheck | HttpGet | SslGet | MiscCheck | DnsCheck
+
+
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, Mapping) else value
+
+
+class RealServer(_Timing):
+    ip: IpAddress
+    port: Port | None = Field(None, description="default: the virtual server's port")
+    weight: Weight = 1
+    lb_kind: LbKind | None = Field(None, validation_alias=AliasChoices("lb_kind", "lvs_method"))
+    uthreshold: Annotated[int, Field(strict=True, ge=0)] | None = None
+    lthreshold: Annotated[int, Field(strict=True, ge=0)] | None = None
+    inhibit_on_failure: Bool | None = None
+    alpha: Bool | None = None
+    notify_up: Str | None = None
+    notify_down: Str | None = None
+    TCP_CHECK: tuple[TcpCheck, ...] = ()
+    HTTP_GET: tuple[HttpGet, ...] = ()
+    SSL_GET: tuple[SslGet, ...] = ()
+    MISC_CHECK: tuple[MiscCheck, ...] = ()
+    DNS_CHECK: tuple[DnsCheck, ...] = ()
+
+    @field_validator("TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "DNS_CHECK", mode="before")
+    @classmethod
+    def _checkers(cls, value: Any) -> Any:
+        return _one_or_many(value)
+
+    @property
+    def checkers(self) -> tuple[Checker, ...]:
+        """Every checker of this real server; it is alive only if all of them are up."""
+        return (*self.TCP_CHECK, *self.HTTP_GET, *self.SSL_GET, *self.MISC_CHECK, *self.DNS_CHECK)
+
+
+class SorryServer(StrictModel):
+    ip: IpAddress
+    port: Port | None = None
+
+
+class VirtualServerGroupMember(StrictModel):
+    """``{ip: A, port: P}``, a range ``{ip: A, range_end: LAST, port: P}`` or ``{fwmark: N}``."""
+
+    ip: IpAddress | None = None
+    range_end: Annotated[int, Field(strict=True, ge=0, le=65535)] | None = Field(
+        None, description="last value of the address's final octet (IPv4) or hextet (IPv6)"
+    )
+    port: Port | None = None
+    fwmark: Annotated[int, Field(strict=True, ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _ip_or_fwmark(self) -> VirtualServerGroupMember:
+        if (self.ip is None) == (self.fwmark is None):
+            raise ValueError("a group member needs exactly one of 'ip' or 'fwmark'")
+        if self.range_end is not None and self.ip is None:
+            raise ValueError("'range_end' goes with 'ip'")
+        return self
+
+    @property
+    def addresses(self) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, ...]:
+        """Every address of the member (one, or the range ``ip`` .. ``range_end``; empty if reversed)."""
+        if self.ip is None:
+            return ()
+        if self.range_end is None:
+            return (self.ip,)
+        mask = 0xFF if self.ip.version == 4 else 0xFFFF
+        first = int(self.ip) & mask
+        return tuple(self.ip + offset for offset in range(self.range_end - first + 1))
+
+
+class VirtualServerGroup(NamedModel):
+    members: Annotated[tuple[VirtualServerGroupMember, ...], Field(min_length=1)]
+
+
+class VirtualServer(_Timing):
+    ip: IpAddress | None = None
+    port: Port | None = None
+    fwmark: Annotated[int, Field(strict=True, ge=1)] | None = None
+    group: Str | None = None
+    lb_algo: LbAlgo = Field(LbAlgo.WLC, validation_alias=AliasChoices("lb_algo", "lvs_sched"))
+    lb_kind: LbKind = Field(LbKind.NAT, validation_alias=AliasChoices("lb_kind", "lvs_method"))
+    protocol: Protocol = Protocol.TCP
+    persistence_timeout: Annotated[int, Field(strict=True, ge=0)] | None = None
+    persistence_granularity: IpAddress | Annotated[int, Field(strict=True, ge=1, le=128)] | None = None
+    virtualhost: Str | None = None
+    sorry_server: SorryServer | None = None
+    sorry_server_inhibit: Bool = False
+    quorum: Annotated[int, Field(strict=True, ge=1)] = 1
+    hysteresis: Annotated[int, Field(strict=True, ge=0)] = 0
+    quorum_up: Str | None = None
+    quorum_down: Str | None = None
+    alpha: Bool = False
+    omega: Bool = False
+    inhibit_on_failure: Bool = False
+    ha_suspend: Bool = False
+    real_servers: tuple[RealServer, ...] = ()
+
+    @model_validator(mode="after")
+    def _one_address(self) -> VirtualServer:
+        given = [k for k in ("ip", "fwmark", "group") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("a virtual server needs exactly one of 'ip' (with 'port'), 'fwmark' or 'group'")
+        if self.ip is None and self.port is not None:
+            raise ValueError("'port' goes with 'ip'")
+        return self
+
+    @property
+    def key(self) -> str:
+        """How keepalived names it in logs: ``[203.0.113.10]:tcp:80``, ``fwmark 1``, ``group WEB``."""
+        if self.ip is not None:
+            return f"[{self.ip}]:{self.protocol.value.lower()}:{self.port or 0}"
+        return f"fwmark {self.fwmark}" if self.fwmark is not None else f"group {self.group}"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckTiming:
+    """Resolved timing of one checker (checker, else real server, else virtual server, else default)."""
+
+    delay_loop_s: float
+    connect_timeout_s: float
+    retry: int
+    delay_before_retry_s: float
+    warmup_s: float
+
+
+def check_timing(vs: VirtualServer, rs: RealServer, checker: Checker) -> CheckTiming:
+    """keepalived's defaults: delay_loop 60, connect_timeout 5, retry 1 (DNS 3, MISC 0),
+    delay_before_retry 1 (HTTP/SSL 3, DNS = delay_loop), warmup = delay_loop."""
+    delay_loop = first_set(checker.delay_loop, rs.delay_loop, vs.delay_loop, 60.0)
+    default_retry = {"DNS_CHECK": 3, "MISC_CHECK": 0}.get(checker.kind, 1)
+    default_dbr = {"HTTP_GET": 3.0, "SSL_GET": 3.0, "DNS_CHECK": delay_loop}.get(checker.kind, 1.0)
+    if isinstance(checker, MiscCheck):
+        connect_timeout = first_set(checker.misc_timeout, delay_loop)
+    else:
+        connect_timeout = first_set(checker.connect_timeout, rs.connect_timeout, vs.connect_timeout, 5.0)
+    return CheckTiming(
+        delay_loop_s=delay_loop,
+        connect_timeout_s=connect_timeout,
+        retry=first_set(checker.retry, rs.retry, vs.retry, default_retry),
+        delay_before_retry_s=first_set(checker.delay_before_retry, rs.delay_before_retry,
+                                       vs.delay_before_retry, default_dbr),
+        warmup_s=first_set(checker.warmup, rs.warmup, vs.warmup, delay_loop),
+    )
+
+

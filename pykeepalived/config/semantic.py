@@ -1,0 +1,412 @@
+"""The second pass: rules across objects of a validated :class:`Config`, as positioned findings.
+
+Each finding is a :class:`Diagnostic` carrying a ``path`` into the plain data (no line yet); the
+validator places it through the position map, so every error renders the same way.  Decisions
+(documented in docs/config.md "Semantic checks"):
+
+* priority 255 means "address owner".  A config-only check cannot see the interface's addresses,
+  so priority 255 is a **warning** (keepalived accepts it); ``nopreempt`` with 255 is an error.
+* checker timings that cannot fit in ``delay_loop`` are a **warning** (keepalived runs them).
+* script checks (exists, executable, safe path under ``enable_script_security``) go through a
+  :class:`FileInspector` so tests need no real files.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import stat
+from collections.abc import Iterable, Iterator
+from typing import Protocol
+
+from pykeepalived.config.diagnostics import Diagnostic, Path, Severity, did_you_mean
+from pykeepalived.config.model import (
+    PRIORITY_OWNER,
+    Config,
+    VirtualServer,
+    VrrpInstance,
+    VrrpState,
+    check_timing,
+)
+
+V2_MAX_ADVERT_INT_S = 255
+V3_MAX_ADVERT_INT_S = 40.95
+
+
+class FileInspector(Protocol):
+    """What the script checks need from the file system."""
+
+    def which(self, name: str) -> str | None:
+        """Absolute path of a command name found in PATH, or None."""
+
+    def stat(self, path: str) -> os.stat_result | None:
+        """``os.stat`` of a path, or None if it does not exist."""
+
+
+class OsFileInspector:
+    """The real file system."""
+
+    def which(self, name: str) -> str | None:
+        return shutil.which(name)
+
+    def stat(self, path: str) -> os.stat_result | None:
+        try:
+            return os.stat(path)
+        except (OSError, ValueError):
+            return None
+
+
+def _finding(severity: Severity, code: str, message: str, path: Path, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(severity, code, message, "", None, None, hint=hint, path=path)
+
+
+def _err(code: str, message: str, path: Path, hint: str | None = None) -> Diagnostic:
+    return _finding(Severity.ERROR, code, message, path, hint)
+
+
+def _warn(code: str, message: str, path: Path, hint: str | None = None) -> Diagnostic:
+    return _finding(Severity.WARNING, code, message, path, hint)
+
+
+def check(config: Config, inspector: FileInspector) -> list[Diagnostic]:
+    """Every cross-object finding for ``config``."""
+    out: list[Diagnostic] = []
+    out += _check_vrids(config)
+    for name, inst in config.vrrp_instances.items():
+        out += _check_instance(config, name, inst)
+    out += _check_sync_groups(config)
+    out += _check_virtual_servers(config)
+    out += _check_scripts(config, inspector)
+    return out
+
+
+# --- VRRP ----------------------------------------------------------------------------------------------
+
+
+def _check_vrids(config: Config) -> Iterator[Diagnostic]:
+    owners: dict[tuple[str, int, int], str] = {}
+    for name, inst in config.vrrp_instances.items():
+        if inst.interface is None:
+            continue
+        key = (inst.interface, inst.virtual_router_id, inst.family)
+        if key in owners:
+            yield _err("duplicate_vrid",
+                       f"virtual_router_id {inst.virtual_router_id} is already used by instance "
+                       f"'{owners[key]}' on {inst.interface} (IPv{inst.family})",
+                       ("vrrp_instances", name, "virtual_router_id"),
+                       "each instance on an interface needs its own VRID per address family")
+        else:
+            owners[key] = name
+
+
+def _check_instance(config: Config, name: str, inst: VrrpInstance) -> Iterator[Diagnostic]:
+    base: Path = ("vrrp_instances", name)
+    family = inst.family
+    version = config.effective_version(inst)
+    for i, vip in enumerate(inst.virtual_ipaddress):
+        if vip.version != family:
+            yield _err("vip_family", f"virtual address {vip.address} is IPv{vip.version} but the instance is "
+                       f"IPv{family}; one instance carries one address family",
+                       (*base, "virtual_ipaddress", i),
+                       "put the other family in a second instance, or in virtual_ipaddress_excluded")
+    for key in ("virtual_ipaddress", "virtual_ipaddress_excluded"):
+        for i, vip in enumerate(getattr(inst, key)):
+            dev = vip.dev or inst.interface
+            if vip.label is not None and dev is not None and not vip.label.startswith(f"{dev}:") \
+                    and vip.label != dev:
+                yield _err("vip_label", f"label '{vip.label}' must start with the device name '{dev}:'",
+                           (*base, key, i, "label"), f"for example '{dev}:1'")
+    if family == 6 and inst.version == 2:
+        yield _err("vrrp_version", "IPv6 needs VRRP version 3", (*base, "version"))
+    if inst.interface is None and not inst.unicast_peer:
+        yield _err("missing_interface", f"instance '{name}' needs an 'interface' (or unicast peers)", base)
+    if not inst.virtual_ipaddress and not inst.no_virtual_ipaddress:
+        yield _warn("no_vips", f"instance '{name}' has no virtual_ipaddress", base,
+                    "set 'no_virtual_ipaddress: true' if that is intended")
+    yield from _check_priority(name, inst, base)
+    yield from _check_advert_int(inst, version, base)
+    yield from _check_unicast(inst, family, base)
+    if inst.authentication is not None:
+        if version == 3:
+            yield _err("auth_v3", "VRRP version 3 has no authentication", (*base, "authentication"))
+        elif inst.authentication.auth_type.value == "PASS" and not inst.authentication.auth_pass:
+            yield _err("auth_pass", "auth_type PASS needs an auth_pass", (*base, "authentication"))
+    if inst.accept and inst.no_accept:
+        yield _err("accept_conflict", "'accept' and 'no_accept' are both set", (*base, "no_accept"))
+    for i, ref in enumerate(inst.track_script):
+        if ref.name not in config.vrrp_scripts:
+            yield _unknown("vrrp_script", ref.name, config.vrrp_scripts, (*base, "track_script", i))
+    for i, fref in enumerate(inst.track_file):
+        if fref.name not in config.track_files:
+            yield _unknown("track_file", fref.name, config.track_files, (*base, "track_file", i))
+
+
+def _unknown(kind: str, name: str, known: Iterable[str], path: Path) -> Diagnostic:
+    return _err("unknown_reference", f"there is no {kind} named '{name}'", path, did_you_mean(name, known))
+
+
+def _check_priority(name: str, inst: VrrpInstance, base: Path) -> Iterator[Diagnostic]:
+    priority = inst.effective_priority
+    where = (*base, "priority") if inst.priority is not None else (*base, "state")
+    if priority == PRIORITY_OWNER:
+        hint = ("priority defaults to 255 with 'state: MASTER' (as keepalived); set it explicitly"
+                if inst.priority is None else "only the router that has the virtual addresses configured "
+                "on its interface may use 255")
+        if inst.nopreempt:
+            yield _err("nopreempt_owner", "'nopreempt' cannot be used by an address owner (priority 255)",
+                       (*base, "nopreempt"))
+        yield _warn("priority_owner", f"instance '{name}' has priority 255 (address owner): it must own "
+                    "every virtual address, and it takes over at once", where, hint)
+    elif inst.nopreempt and inst.state is VrrpState.MASTER:
+        yield _warn("nopreempt_master", "'nopreempt' needs 'state: BACKUP'; keepalived starts it as BACKUP",
+                    (*base, "state"))
+
+
+def _check_advert_int(inst: VrrpInstance, version: int, base: Path) -> Iterator[Diagnostic]:
+    advert = inst.advert_int
+    path = (*base, "advert_int")
+    if version == 2:
+        if advert > V2_MAX_ADVERT_INT_S:
+            yield _err("advert_int", f"advert_int {advert} is above the VRRPv2 maximum of 255 s", path)
+        elif advert != int(advert):
+            yield _warn("advert_int", f"VRRPv2 advertises whole seconds; advert_int {advert} is rounded",
+                        path, "use version 3 for sub-second intervals")
+    elif advert > V3_MAX_ADVERT_INT_S:
+        yield _err("advert_int", f"advert_int {advert} is above the VRRPv3 maximum of 40.95 s", path)
+    elif round(advert * 100) < 1:
+        yield _err("advert_int", "VRRPv3 advert_int must be at least 0.01 s", path)
+
+
+def _check_unicast(inst: VrrpInstance, family: int, base: Path) -> Iterator[Diagnostic]:
+    if inst.unicast_src_ip is not None and inst.unicast_src_ip.version != family:
+        yield _err("unicast_family", f"unicast_src_ip {inst.unicast_src_ip} is not IPv{family} like the "
+                   "instance", (*base, "unicast_src_ip"))
+    seen: set[object] = set()
+    for i, peer in enumerate(inst.unicast_peer):
+        path = (*base, "unicast_peer", i)
+        if peer.address.version != family:
+            yield _err("unicast_family", f"unicast peer {peer.address} is not IPv{family} like the instance",
+                       path)
+        if peer.address in seen:
+            yield _err("duplicate_peer", f"unicast peer {peer.address} is listed twice", path)
+        if inst.unicast_src_ip is not None and peer.address == inst.unicast_src_ip:
+            yield _err("unicast_self", f"unicast peer {peer.address} is this router's unicast_src_ip", path)
+        seen.add(peer.address)
+
+
+def _check_sync_groups(config: Config) -> Iterator[Diagnostic]:
+    member_of: dict[str, str] = {}
+    for gname, group in config.vrrp_sync_groups.items():
+        for i, member in enumerate(group.group):
+            path = ("vrrp_sync_groups", gname, "group", i)
+            if member not in config.vrrp_instances:
+                yield _unknown("vrrp_instance", member, config.vrrp_instances, path)
+            elif member in member_of:
+                yield _err("sync_group_member", f"instance '{member}' is already in sync group "
+                           f"'{member_of[member]}'", path)
+            else:
+                member_of[member] = gname
+        for i, ref in enumerate(group.track_script):
+            if ref.name not in config.vrrp_scripts:
+                yield _unknown("vrrp_script", ref.name, config.vrrp_scripts,
+                               ("vrrp_sync_groups", gname, "track_script", i))
+        for i, fref in enumerate(group.track_file):
+            if fref.name not in config.track_files:
+                yield _unknown("track_file", fref.name, config.track_files,
+                               ("vrrp_sync_groups", gname, "track_file", i))
+    sync = config.global_defs.lvs_sync_daemon
+    if sync is not None and sync.instance is not None and sync.instance not in config.vrrp_instances:
+        yield _unknown("vrrp_instance", sync.instance, config.vrrp_instances,
+                       ("global_defs", "lvs_sync_daemon", "instance"))
+
+
+# --- LVS -----------------------------------------------------------------------------------------------
+
+
+def _check_groups(config: Config) -> Iterator[Diagnostic]:
+    for name, group in config.virtual_server_groups.items():
+        for i, member in enumerate(group.members):
+            if member.ip is None or member.range_end is None:
+                continue
+            top = 0xFF if member.ip.version == 4 else 0xFFFF
+            first = int(member.ip) & top
+            if not first <= member.range_end <= top:
+                yield _err("range_end", f"range_end {member.range_end} must be between {first} and {top} "
+                           f"(the range runs from {member.ip})",
+                           ("virtual_server_groups", name, "members", i, "range_end"))
+
+
+def _check_virtual_servers(config: Config) -> Iterator[Diagnostic]:
+    yield from _check_groups(config)
+    seen: dict[str, int] = {}
+    for v, vs in enumerate(config.virtual_servers):
+        base: Path = ("virtual_servers", v)
+        if vs.key in seen:
+            yield _err("duplicate_virtual_server", f"virtual server {vs.key} is already defined "
+                       f"(virtual_servers[{seen[vs.key]}])", base)
+        else:
+            seen[vs.key] = v
+        if vs.group is not None and vs.group not in config.virtual_server_groups:
+            yield _unknown("virtual_server_group", vs.group, config.virtual_server_groups, (*base, "group"))
+        if vs.ip is not None and not vs.port and vs.persistence_timeout is None:
+            yield _err("port_zero", "a virtual server without a port (port 0) needs persistence_timeout",
+                       (*base, "port") if vs.port is not None else (*base, "ip"))
+        yield from _check_real_servers(vs, base)
+
+
+def _check_real_servers(vs: VirtualServer, base: Path) -> Iterator[Diagnostic]:
+    seen: dict[tuple[object, int], int] = {}
+    total_weight = 0
+    for r, rs in enumerate(vs.real_servers):
+        path = (*base, "real_servers", r)
+        port = rs.port if rs.port is not None else (vs.port or 0)
+        if (rs.ip, port) in seen:
+            yield _err("duplicate_real_server", f"real server {rs.ip} port {port} is already in this virtual "
+                       f"server (real_servers[{seen[rs.ip, port]}])", path)
+        else:
+            seen[rs.ip, port] = r
+        if vs.ip is not None and rs.ip.version != vs.ip.version and (rs.lb_kind or vs.lb_kind).value != "TUN":
+            yield _err("real_server_family", f"real server {rs.ip} is not IPv{vs.ip.version} like its "
+                       "virtual server (mixed families need lb_kind TUN)", (*path, "ip"))
+        total_weight += rs.weight
+        for kind in ("TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "DNS_CHECK"):
+            for c, checker in enumerate(getattr(rs, kind)):
+                t = check_timing(vs, rs, checker)
+                needed = t.connect_timeout_s * (t.retry + 1) + t.delay_before_retry_s * t.retry
+                if needed > t.delay_loop_s:
+                    where = (*path, kind, c) if len(getattr(rs, kind)) > 1 else (*path, kind)
+                    yield _warn("checker_timing",
+                                f"{kind} can take {needed:g} s (connect_timeout {t.connect_timeout_s:g} x "
+                                f"{t.retry + 1} tries + delay_before_retry {t.delay_before_retry_s:g} x "
+                                f"{t.retry}), longer than delay_loop {t.delay_loop_s:g} s", where,
+                                "lower connect_timeout/retry or raise delay_loop")
+    if vs.real_servers and vs.quorum > total_weight:
+        yield _warn("quorum", f"quorum {vs.quorum} is more than the total real-server weight {total_weight}; "
+                    "it is clamped to it", (*base, "quorum"))
+    if vs.hysteresis and vs.hysteresis >= vs.quorum:
+        yield _warn("hysteresis", f"hysteresis {vs.hysteresis} must be below quorum {vs.quorum}; it is "
+                    f"clamped to {vs.quorum - 1}", (*base, "hysteresis"))
+
+
+# --- scripts -------------------------------------------------------------------------------------------
+
+
+def _scripts(config: Config) -> Iterator[tuple[str, Path]]:
+    notify_keys = (
+        "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify_deleted", "notify",
+    )
+    if config.global_defs.notify_fifo_script:
+        yield config.global_defs.notify_fifo_script, ("global_defs", "notify_fifo_script")
+    for name, script in config.vrrp_scripts.items():
+        yield script.script, ("vrrp_scripts", name, "script")
+    for name, inst in config.vrrp_instances.items():
+        for key in (*notify_keys, "notify_master_rx_lower_pri"):
+            value = getattr(inst, key)
+            if value:
+                yield value, ("vrrp_instances", name, key)
+    for name, group in config.vrrp_sync_groups.items():
+        for key in notify_keys:
+            value = getattr(group, key)
+            if value:
+                yield value, ("vrrp_sync_groups", name, key)
+    for v, vs in enumerate(config.virtual_servers):
+        for key in ("quorum_up", "quorum_down"):
+            value = getattr(vs, key)
+            if value:
+                yield value, ("virtual_servers", v, key)
+        for r, rs in enumerate(vs.real_servers):
+            for key in ("notify_up", "notify_down"):
+                value = getattr(rs, key)
+                if value:
+                    yield value, ("virtual_servers", v, "real_servers", r, key)
+            for c, misc in enumerate(rs.MISC_CHECK):
+                yield misc.misc_path, ("virtual_servers", v, "real_servers", r, "MISC_CHECK", c, "misc_path")
+
+
+def _check_scripts(config: Config, inspector: FileInspector) -> Iterator[Diagnostic]:
+    secure = config.global_defs.enable_script_security
+    any_script = False
+    for command, path in _scripts(config):
+        any_script = True
+        yield from _check_script(command, path, inspector, secure)
+    if any_script and not secure:
+        yield _warn("script_security", "scripts are configured but enable_script_security is off",
+                    ("global_defs",), "set 'enable_script_security: true' in global_defs (keepalived warns "
+                    "\"SECURITY VIOLATION\" too)")
+
+
+def _check_script(command: str, path: Path, inspector: FileInspector, secure: bool) -> Iterator[Diagnostic]:
+    try:
+        words = shlex.split(command)
+    except ValueError as exc:
+        yield _err("script_syntax", f"cannot split the command '{command}': {exc}", path)
+        return
+    if not words:
+        yield _err("script_missing", "the script command is empty", path)
+        return
+    program = words[0]
+    resolved = program if program.startswith("/") else inspector.which(program)
+    if resolved is None:
+        yield _err("script_missing", f"script '{program}' is not an absolute path and is not found in PATH",
+                   path)
+        return
+    info = inspector.stat(resolved)
+    if info is None:
+        yield _err("script_missing", f"script '{resolved}' does not exist", path)
+        return
+    if not stat.S_ISREG(info.st_mode) or not info.st_mode & 0o111:
+        yield _err("script_not_executable", f"script '{resolved}' is not an executable file", path,
+                   f"chmod +x {resolved}")
+        return
+    if secure:
+        unsafe = _unsafe_component(resolved, inspector)
+        if unsafe is not None:
+            yield _err("script_insecure", f"script '{resolved}' can be modified by a non-root user "
+                       f"('{unsafe}' is writable by them)", path,
+                       "scripts and their directories must be owned by root and not group/other writable")
+
+
+def _unsafe_component(path: str, inspector: FileInspector) -> str | None:
+    """The first of the file and its parent directories that a non-root user could change."""
+    current = os.path.normpath(path)
+    while True:
+        info = inspector.stat(current)
+        if info is not None:
+            is_sticky_dir = stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX
+            if info.st_uid != 0:
+                return current
+            if info.st_mode & stat.S_IWGRP and info.st_gid != 0:
+                return current
+            if info.st_mode & stat.S_IWOTH and not is_sticky_dir:
+                return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+
+
+class StaticFileInspector:
+    """A file system described by a mapping ``path -> (mode, uid, gid)``, for tests and dry runs.
+
+    Paths not listed do not exist; ``which`` looks commands up in ``path_dirs``.
+    """
+
+    def __init__(self, files: dict[str, tuple[int, int, int]],
+                 path_dirs: tuple[str, ...] = ("/usr/bin",)) -> None:
+        self.files = dict(files)
+        self.path_dirs = path_dirs
+
+    def which(self, name: str) -> str | None:
+        for directory in self.path_dirs:
+            candidate = f"{directory}/{name}"
+            if candidate in self.files:
+                return candidate
+        return None
+
+    def stat(self, path: str) -> os.stat_result | None:
+        entry = self.files.get(path)
+        if entry is None:
+            return None
+        mode, uid, gid = entry
+        return os.stat_result((mode, 0, 0, 1, uid, gid, 0, 0, 0, 0))

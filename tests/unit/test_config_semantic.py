@@ -1,0 +1,135 @@
+"""The semantic second pass: cross-object rules, and script checks against a real file system."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from pykeepalived.config.load import check_text
+from pykeepalived.config.semantic import OsFileInspector, StaticFileInspector
+
+OK_FS = StaticFileInspector({"/": (stat.S_IFDIR | 0o755, 0, 0), "/usr": (stat.S_IFDIR | 0o755, 0, 0),
+                             "/usr/bin": (stat.S_IFDIR | 0o755, 0, 0),
+                             "/usr/bin/true": (stat.S_IFREG | 0o755, 0, 0)})
+
+
+def codes(text: str) -> list[str]:
+    return sorted(d.code for d in check_text(text, inspector=OK_FS).diagnostics)
+
+
+def inst(name: str, vrid: int, iface: str = "eth0", vip: str = "203.0.113.1", extra: str = "") -> str:
+    return f"  {name}: {{interface: {iface}, virtual_router_id: {vrid}, virtual_ipaddress: [{vip}]{extra}}}\n"
+
+
+def test_same_vrid_is_fine_on_other_interfaces_and_families() -> None:
+    text = "vrrp_instances:\n" + inst("A", 1) + inst("B", 1, "eth1") + inst("C", 1, vip="2001:db8::1")
+    assert codes(text) == []
+
+
+def test_same_vrid_same_interface_same_family_is_an_error() -> None:
+    assert codes("vrrp_instances:\n" + inst("A", 1) + inst("B", 1, vip="203.0.113.2")) == ["duplicate_vrid"]
+
+
+def test_sync_group_member_in_two_groups() -> None:
+    text = ("vrrp_instances:\n" + inst("A", 1) + inst("B", 2, vip="203.0.113.2")
+            + "vrrp_sync_groups:\n  G1: {group: [A, B]}\n  G2: {group: [B]}\n")
+    assert codes(text) == ["sync_group_member"]
+
+
+def test_lvs_sync_daemon_instance_must_exist() -> None:
+    text = ("global_defs: {lvs_sync_daemon: {interface: eth1, instance: VI_X}}\nvrrp_instances:\n"
+            + inst("A", 1))
+    assert codes(text) == ["unknown_reference"]
+
+
+def test_quorum_and_hysteresis_warnings() -> None:
+    text = ("virtual_servers:\n  - {ip: 203.0.113.1, port: 80, quorum: 5, hysteresis: 5,"
+            " real_servers: [{ip: 198.51.100.1, weight: 2}]}\n")
+    assert codes(text) == ["hysteresis", "quorum"]
+
+
+def test_port_zero_needs_persistence() -> None:
+    assert codes("virtual_servers: [{ip: 203.0.113.1}]\n") == ["port_zero"]
+    assert codes("virtual_servers: [{ip: 203.0.113.1, persistence_timeout: 300}]\n") == []
+
+
+def test_tun_allows_mixed_families() -> None:
+    text = ("virtual_servers: [{ip: 203.0.113.1, port: 80, lb_kind: TUN,"
+            " real_servers: [{ip: '2001:db8::1'}]}]\n")
+    assert codes(text) == []
+
+
+def test_accept_and_no_accept_conflict() -> None:
+    text = "vrrp_instances:\n" + inst("A", 1, extra=", accept: true, no_accept: true")
+    assert codes(text) == ["accept_conflict"]
+
+
+def test_script_found_in_path_is_accepted() -> None:
+    text = ("global_defs: {enable_script_security: true}\nvrrp_scripts: {c: {script: 'true --x'}}\n"
+            "vrrp_instances:\n" + inst("A", 1, extra=", track_script: [c]"))
+    assert codes(text) == []
+
+
+def script_config(path: Path, security: bool = True) -> str:
+    return (f"global_defs: {{enable_script_security: {str(security).lower()}}}\n"
+            f"vrrp_scripts: {{c: {{script: '{path} arg'}}}}\n")
+
+
+def check_real(text: str) -> list[str]:
+    return sorted(d.code for d in check_text(text, inspector=OsFileInspector()).diagnostics)
+
+
+@pytest.fixture
+def safe_dir(tmp_path: Path) -> Path:
+    if os.geteuid() != 0:
+        pytest.skip("script ownership checks need files owned by root")
+    directory = tmp_path / "scripts"
+    directory.mkdir(mode=0o755)
+    os.chmod(tmp_path, 0o755)
+    return directory
+
+
+def test_real_scripts_missing_not_executable_insecure_and_fine(safe_dir: Path) -> None:
+    missing = safe_dir / "missing.sh"
+    assert check_real(script_config(missing)) == ["script_missing"]
+    plain = safe_dir / "plain.sh"
+    plain.write_text("#!/bin/sh\n")
+    plain.chmod(0o644)
+    assert check_real(script_config(plain)) == ["script_not_executable"]
+    good = safe_dir / "good.sh"
+    good.write_text("#!/bin/sh\n")
+    good.chmod(0o755)
+    assert check_real(script_config(good)) == []
+    assert check_real(script_config(good, security=False)) == ["script_security"]
+    good.chmod(0o775)
+    os.chown(good, 0, 1000)
+    assert check_real(script_config(good)) == ["script_insecure"]
+    good.chmod(0o755)
+    safe_dir.chmod(0o777)
+    assert check_real(script_config(good)) == ["script_insecure"]
+    safe_dir.chmod(0o1777)  # a sticky directory like /tmp is safe
+    assert check_real(script_config(good)) == []
+
+
+@pytest.mark.parametrize(("range_end", "expected"), [(22, []), (19, ["range_end"]), (300, ["range_end"])])
+def test_group_range_end_runs_forward_within_the_octet(range_end: int, expected: list[str]) -> None:
+    text = f"virtual_server_groups: {{G: {{members: [{{ip: 203.0.113.20, range_end: {range_end}}}]}}}}\n"
+    assert codes(text) == expected
+
+
+@pytest.mark.parametrize(("vip", "expected"), [
+    ("{address: 203.0.113.1, label: 'eth0:1'}", []),
+    ("{address: 203.0.113.1, dev: eth1, label: 'eth1:vip'}", []),
+    ("{address: 203.0.113.1, label: 'eth1:1'}", ["vip_label"]),
+    ("{address: 203.0.113.1, dev: eth1, label: 'vip'}", ["vip_label"]),
+])
+def test_vip_label_starts_with_the_device(vip: str, expected: list[str]) -> None:
+    assert codes("vrrp_instances:\n" + inst("A", 1, vip=vip)) == expected
+
+
+@pytest.mark.parametrize("name", ["a-very-long-interface", "eth0:1", "eth 0", ""])
+def test_interface_names_are_linux_names(name: str) -> None:
+    assert codes("vrrp_instances:\n" + inst("A", 1, iface=f"'{name}'")) != []

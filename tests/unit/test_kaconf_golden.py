@@ -1,0 +1,48 @@
+"""Golden keepalived.conf files: each broken file's diagnostics, as `pykeepalived check` prints them.
+
+Run with PYKA_UPDATE_GOLDEN=1 to rewrite the .expected files (then review the diff).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from pykeepalived.config.diagnostics import render_text
+from pykeepalived.config.load import Syntax, check_config
+
+GOLDEN = Path(__file__).parent.parent / "golden" / "configs" / "kaconf"
+CASES = sorted(p.name for p in GOLDEN.glob("*.conf"))
+
+
+class RootOwnedScripts:
+    """Every absolute path is a root-owned executable; PATH lookups find nothing."""
+
+    def which(self, name: str) -> str | None:
+        return None
+
+    def stat(self, path: str) -> os.stat_result | None:
+        return os.stat_result((stat.S_IFREG | 0o755, 0, 0, 1, 0, 0, 0, 0, 0, 0))
+
+
+def render(name: str) -> str:
+    result = check_config(name, syntax=Syntax.KEEPALIVED, config_id="lb1", inspector=RootOwnedScripts())
+    return render_text(result.diagnostics) + "\n"
+
+
+def test_there_are_enough_cases() -> None:
+    assert len(CASES) >= 20
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_golden(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(GOLDEN)
+    expected_file = GOLDEN / name.replace(".conf", ".expected")
+    got = render(name)
+    if os.environ.get("PYKA_UPDATE_GOLDEN"):
+        expected_file.write_text(got)
+    assert got == expected_file.read_text()
+    assert "error" in got or "warning" in got

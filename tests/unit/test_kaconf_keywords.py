@@ -1,0 +1,67 @@
+"""Every keyword the keepalived.conf reader supports maps to data the shared model accepts."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from pykeepalived.config.kaconf import keywords, lvs, parse
+from pykeepalived.config.kaconf.mapping import Table
+from pykeepalived.config.model import Config
+
+EVERY = Path(__file__).parent.parent / "golden" / "configs" / "kaconf_valid" / "every_keyword.conf"
+TABLES = [
+    keywords.TOP,
+    keywords.GLOBAL_DEFS,
+    keywords.VRRP_SCRIPT,
+    keywords.TRACK_FILE,
+    keywords.VRRP_SYNC_GROUP,
+    keywords.VRRP_INSTANCE,
+    keywords.AUTHENTICATION,
+    lvs.VIRTUAL_SERVER,
+    lvs.REAL_SERVER,
+    lvs.URL,
+    lvs.TCP_CHECK,
+    lvs.HTTP_GET,
+    lvs.SSL_GET,
+    lvs.DNS_CHECK,
+    lvs.MISC_CHECK,
+]
+
+
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name or "top")
+def test_the_sample_uses_every_supported_keyword(table: Table) -> None:
+    used = set(re.findall(r"^\s*([A-Za-z_][\w-]*)", EVERY.read_text(), re.MULTILINE))
+    assert sorted(set(table.keywords) - used) == []
+
+
+def test_supported_and_unsupported_keywords_do_not_overlap() -> None:
+    for table in TABLES:
+        assert set(table.keywords) & table.unsupported == set(), table.name
+
+
+def test_every_keyword_reads_without_diagnostics_and_validates() -> None:
+    result = parse(EVERY, config_id="lb1")
+    # the sample writes each alias after its main keyword: only those repeats are reported
+    repeated = sorted(d.message.split("'")[1] for d in result.diagnostics if d.code == "duplicate_keyword")
+    assert repeated == [
+        "lvs_id",
+        "lvs_method",
+        "lvs_method",
+        "lvs_sched",
+        "nb_get_retry",
+        "nb_get_retry",
+        "nb_get_retry",
+    ]
+    assert len(result.diagnostics) == len(repeated)
+    config = Config.model_validate(result.data)
+    instance = config.vrrp_instances["VI_1"]
+    assert instance.nopreempt and config.vrrp_instances["VI_2"].no_virtual_ipaddress
+    assert instance.virtual_routes[1].blackhole
+    real = config.virtual_servers[0].real_servers[0]
+    assert [c.kind for c in real.checkers] == ["TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "DNS_CHECK"]
+    assert real.SSL_GET[0].url[0].status_code[1].high == 302
+    assert config.global_defs.lvs_sync_daemon is not None and config.global_defs.lvs_sync_daemon.id == 10
+    assert set(config.track_files) == {"tf_prio", "tf_old"}

@@ -1,0 +1,240 @@
+"""keepalived.conf lexer, preprocessor and block tree: tokens, positions, includes, parameters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pykeepalived.config.kaconf.lexer import (
+    Issue,
+    Pos,
+    Severity,
+    SourceLine,
+    Span,
+    TokenKind,
+    comment_start,
+    tokenize,
+)
+from pykeepalived.config.kaconf.preprocess import Limits, expand_braces, preprocess
+from pykeepalived.config.kaconf.tree import MAX_DEPTH, Statement, build
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def words(path: Path, config_id: str | None = None) -> list[list[str]]:
+    result = preprocess(path, config_id=config_id)
+    return [[token.text for token in line] for line in result.lines]
+
+
+def issues(path: Path, config_id: str | None = None) -> list[tuple[str, str, int, int]]:
+    result = preprocess(path, config_id=config_id)
+    build(result.lines, result.issues)
+    return [(i.severity.value, i.code, i.pos.line, i.pos.col) for i in result.issues]
+
+
+def line(text: str) -> SourceLine:
+    return SourceLine("f", text, [Span(0, 1, 1)])
+
+
+# -- lexer -------------------------------------------------------------------------------------
+
+
+def test_tokens_carry_positions_and_braces_are_their_own_tokens() -> None:
+    found: list[Issue] = []
+    tokens = tokenize(line("  url {path / }"), found)
+    assert [(t.kind, t.text, t.pos.col) for t in tokens] == [
+        (TokenKind.WORD, "url", 3),
+        (TokenKind.LBRACE, "{", 7),
+        (TokenKind.WORD, "path", 8),
+        (TokenKind.WORD, "/", 13),
+        (TokenKind.RBRACE, "}", 15),
+    ]
+    assert found == []
+
+
+def test_quotes_join_words_and_apply_escapes() -> None:
+    found: list[Issue] = []
+    tokens = tokenize(line("""script "/bin/check a\\tb \\x41\\101 \\"q\\"" 'x { y }'"""), found)
+    assert [t.text for t in tokens] == ["script", '/bin/check a\tb AA "q"', "x { y }"]
+    assert [t.quoted for t in tokens] == [False, True, True]
+
+
+def test_unterminated_quote_is_an_error_at_the_quote() -> None:
+    found: list[Issue] = []
+    tokens = tokenize(line('notify "/bin/x arg'), found)
+    assert tokens[-1].text == "/bin/x arg"
+    assert [(i.code, i.pos.col) for i in found] == [("unterminated_quote", 8)]
+
+
+@pytest.mark.parametrize(
+    ("text", "cut"),
+    [("a # b", 2), ("a ! b", 2), ('"a # b" # c', 8), ("'!' x", None), ("plain", None), ('"open # x', None)],
+)
+def test_comment_start_ignores_quoted_marks(text: str, cut: int | None) -> None:
+    assert comment_start(text) == cut
+
+
+# -- preprocessor ------------------------------------------------------------------------------
+
+
+def test_comments_blank_lines_and_continuations(tmp_path: Path) -> None:
+    conf = write(tmp_path, "k.conf", "! header\n\n  # note\nrouter_id a # x\nnotify a \\\n  b\n")
+    assert words(conf) == [["router_id", "a"], ["notify", "a", "b"]]
+    result = preprocess(conf, config_id=None)
+    assert result.lines[1][2].pos == Pos(str(conf), 6, 3)
+
+
+def test_byte_order_mark_and_crlf(tmp_path: Path) -> None:
+    conf = tmp_path / "k.conf"
+    conf.write_bytes(b"\xef\xbb\xbfglobal_defs {\r\n router_id a\r\n}\r\n")
+    assert words(conf) == [["global_defs", "{"], ["router_id", "a"], ["}"]]
+
+
+def test_config_id_lines(tmp_path: Path) -> None:
+    conf = write(tmp_path, "k.conf", "@lb1 priority 150\n@lb2 priority 100\n@^lb1 state BACKUP\n")
+    assert words(conf, "lb1") == [["priority", "150"]]
+    assert words(conf, "lb2") == [["priority", "100"], ["state", "BACKUP"]]
+    assert words(conf, None) == [["state", "BACKUP"]]
+
+
+def test_parameters_expand_recursively_and_point_at_the_use(tmp_path: Path) -> None:
+    text = "$IF=eth0\n$DEV=dev $IF\n$VIP=${NET}.10/24 $DEV\n$NET=198.51.100\n  vip ${VIP} $UNDEF x\n"
+    conf = write(tmp_path, "k.conf", text)
+    result = preprocess(conf, config_id=None)
+    assert [t.text for t in result.lines[0]] == ["vip", "198.51.100.10/24", "dev", "eth0", "$UNDEF", "x"]
+    assert [t.pos.col for t in result.lines[0]] == [3, 7, 7, 7, 14, 21]
+    assert [(i.code, i.pos.line, i.pos.col) for i in result.issues] == [("undefined_variable", 5, 14)]
+
+
+def test_builtin_parameters(tmp_path: Path) -> None:
+    conf = write(tmp_path, "k.conf", "a ${_HASH} ${_BANG} ${_INSTANCE} ${_PWD}\nb ${_RANDOM}\n")
+    result = preprocess(conf, config_id="lb1")
+    assert [t.text for t in result.lines[0]] == ["a", "#", "!", "lb1", str(tmp_path)]
+    assert [i.code for i in result.issues] == ["unsupported"]
+
+
+def test_self_referencing_parameter_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    conf = write(tmp_path, "k.conf", "$A=x $B\n$B=$A y\nuse $A\nafter\n")
+    result = preprocess(conf, config_id=None)
+    assert [[t.text for t in lx] for lx in result.lines] == [["use", "$A"], ["after"]]
+    assert [(i.code, i.pos.line, i.pos.col) for i in result.issues] == [("expansion_loop", 3, 5)]
+
+
+def test_parameter_bomb_hits_the_line_limit(tmp_path: Path) -> None:
+    defs = "$A0=xxxxxxxxxx\n" + "".join(f"$A{i}=$A{i - 1} $A{i - 1} $A{i - 1}\n" for i in range(1, 15))
+    conf = write(tmp_path, "k.conf", defs + "use $A14\n")
+    result = preprocess(conf, config_id=None, limits=Limits(max_expansion_depth=20))
+    assert [[t.text for t in lx] for lx in result.lines] == [["use", "$A14"]]
+    assert [i.code for i in result.issues] == ["expansion_too_long"]
+
+
+def test_include_glob_relative_to_including_file_sorted(tmp_path: Path) -> None:
+    write(tmp_path, "conf.d/b.conf", "b\n")
+    write(tmp_path, "conf.d/a.conf", "a\ninclude ../extra/{x,y}.inc\n")
+    write(tmp_path, "extra/y.inc", "y\n")
+    write(tmp_path, "extra/x.inc", "x\n")
+    conf = write(tmp_path, "k.conf", "first\ninclude conf.d/*.conf\nlast\n")
+    assert words(conf) == [["first"], ["a"], ["x"], ["y"], ["b"], ["last"]]
+    result = preprocess(conf, config_id=None)
+    assert result.lines[2][0].pos == Pos(str(tmp_path / "conf.d" / "../extra/x.inc"), 1, 1)
+    assert len(result.files) == 5
+
+
+def test_include_inside_a_block_and_missing_include_warns(tmp_path: Path) -> None:
+    write(tmp_path, "vips.inc", "198.51.100.1\n")
+    conf = write(tmp_path, "k.conf", "v {\ninclude vips.inc\n}\ninclude nothing/*.conf\n")
+    assert words(conf) == [["v", "{"], ["198.51.100.1"], ["}"]]
+    assert issues(conf) == [("warning", "include_no_match", 4, 9)]
+
+
+def test_include_loop_is_reported_once_per_cycle(tmp_path: Path) -> None:
+    write(tmp_path, "b.conf", "b\ninclude k.conf\n")
+    conf = write(tmp_path, "k.conf", "k\ninclude b.conf\ninclude k.conf\n")
+    assert words(conf) == [["k"], ["b"]]
+    result = preprocess(conf, config_id=None)
+    assert [(i.code, i.message) for i in result.issues] == [
+        ("include_loop", "include loop: k.conf -> b.conf -> k.conf"),
+        ("include_loop", "include loop: k.conf -> k.conf"),
+    ]
+
+
+def test_unreadable_and_binary_files(tmp_path: Path) -> None:
+    missing = preprocess(tmp_path / "nope.conf", config_id=None)
+    assert missing.unreadable and [i.code for i in missing.issues] == ["file_not_found"]
+    binary = tmp_path / "bin.conf"
+    binary.write_bytes(b"router_id a\n\xff\xfe\x00junk\n")
+    result = preprocess(binary, config_id=None)
+    assert [(i.code, i.pos.line, i.pos.col) for i in result.issues] == [
+        ("encoding", 2, 1),
+        ("binary_file", 2, 3),
+    ]
+
+
+def test_size_limit(tmp_path: Path) -> None:
+    conf = write(tmp_path, "k.conf", "x" * 200)
+    result = preprocess(conf, config_id=None, limits=Limits(max_file_bytes=100))
+    assert result.unreadable and [i.code for i in result.issues] == ["file_too_large"]
+
+
+def test_brace_expansion() -> None:
+    assert expand_braces("a{b,c}d{1,2}", 10) == ["abd1", "abd2", "acd1", "acd2"]
+    assert expand_braces("plain", 10) == ["plain"]
+    assert len(expand_braces("{a,b}" * 20, 256)) == 256
+
+
+# -- tree --------------------------------------------------------------------------------------
+
+
+def shape(statements: list[Statement]) -> list[object]:
+    out: list[object] = []
+    for st in statements:
+        item: list[object] = [t.text for t in st.tokens]
+        if st.block is not None:
+            item.append(shape(st.block))
+        out.append(item)
+    return out
+
+
+def tree_of(tmp_path: Path, text: str) -> tuple[list[object], list[tuple[str, int, int]]]:
+    result = preprocess(write(tmp_path, "k.conf", text), config_id=None)
+    top = build(result.lines, result.issues)
+    return shape(top), [(i.code, i.pos.line, i.pos.col) for i in result.issues]
+
+
+def test_nested_blocks_one_line_blocks_and_brace_on_next_line(tmp_path: Path) -> None:
+    text = "vs 1 80\n{\n rs 2 80 { weight 1 H { url { path / } } }\n}\n"
+    assert tree_of(tmp_path, text) == (
+        [["vs", "1", "80", [["rs", "2", "80", [["weight", "1", "H", [["url", [["path", "/"]]]]]]]]]],
+        [],
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a {\n b\n", [("unclosed_block", 1, 3)]),
+        ("a {\n}\n}\n", [("syntax", 3, 1)]),
+        ("{ b }\n", [("syntax", 1, 1)]),
+        ("a {\n b {\n", [("unclosed_block", 2, 4), ("unclosed_block", 1, 3)]),
+    ],
+)
+def test_unbalanced_braces(tmp_path: Path, text: str, expected: list[tuple[str, int, int]]) -> None:
+    assert tree_of(tmp_path, text)[1] == expected
+
+
+def test_deep_nesting_is_cut_at_the_limit(tmp_path: Path) -> None:
+    depth = MAX_DEPTH + 50
+    text = "".join(f"b{i} {{\n" for i in range(depth)) + "}\n" * depth + "after\n"
+    tree, found = tree_of(tmp_path, text)
+    assert found == [("nesting", MAX_DEPTH + 1, len(f"b{MAX_DEPTH}") + 2)]
+    assert tree[-1] == ["after"]
+
+
+def test_severity_values() -> None:
+    assert [s.value for s in Severity] == ["error", "warning"]
