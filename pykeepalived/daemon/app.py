@@ -1,0 +1,440 @@
+"""The composition root: ``run_daemon(args)`` builds the daemon from a config and runs it on one loop.
+
+Life cycle (aiohttp runner style): load + validate the config -> pid file -> control socket ->
+VRRP sockets and routers -> ``READY=1`` -> serve signals -> ``STOPPING=1`` -> priority-0 adverts and
+VIP release (unless ``-V``) drained with a timeout -> close everything.  Signal handlers only enqueue
+a command (``stop`` / ``reload``); the main coroutine acts on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pykeepalived.config import load
+from pykeepalived.config.diagnostics import Diagnostic, render_one
+from pykeepalived.config.model import Config
+from pykeepalived.daemon import config_map as cm
+from pykeepalived.daemon.control import DEFAULT_CONTROL_SOCKET, ControlServer
+from pykeepalived.daemon.logging import setup_logging
+from pykeepalived.daemon.notify import NotifyDispatcher, ScriptRunner, notify_commands
+from pykeepalived.daemon.pidfile import PidFile
+from pykeepalived.daemon.reload import ReloadPlan, plan_reload
+from pykeepalived.daemon.sd_notify import READY, RELOADING, STOPPING, WATCHDOG, SdNotifier
+from pykeepalived.daemon.status import DaemonInfo, snapshot
+from pykeepalived.daemon.track_scripts import TrackFile, TrackScript
+from pykeepalived.daemon.vrrp_runner import ActionExecutor, RouterKey, RouterSlot, VrrpRunner
+from pykeepalived.daemon.wiring import (
+    LinkPoller,
+    RealNet,
+    link_is_up,
+    make_decoder,
+    make_encoder,
+    primary_address,
+)
+from pykeepalived.errors import ConfigError, DriverError, PykaError, UsageError
+from pykeepalived.exit_codes import ExitCode
+from pykeepalived.vrrp import events as ev
+from pykeepalived.vrrp.router import VirtualRouter
+from pykeepalived.vrrp.state import State
+from pykeepalived.vrrp.sync_group import SyncGroup
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONFIG_FILE = load.DEFAULT_YAML_PATH
+CONTROL_SOCKET_ENV = "PYKEEPALIVED_CONTROL_SOCKET"
+STOP_DRAIN_S = 0.6
+NOTIFY_SETTLE_S = 0.2
+"""Time given to VIP removal at stop; with the rest of shutdown this stays under the 1 s promise."""
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonOptions:
+    config_file: str = DEFAULT_CONFIG_FILE
+    log_console: bool = False
+    log_detail: bool = False
+    pid_file: str | None = None
+    control_socket: str = DEFAULT_CONTROL_SOCKET
+    release_vips: bool = True
+    config_id: str | None = None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> DaemonOptions:
+        """Flags first; ``PYKEEPALIVED_CONTROL_SOCKET`` names the control socket when no flag does."""
+        env = os.environ if environ is None else environ
+        def pick(*names: str, default: Any = None) -> Any:
+            for name in names:
+                value = getattr(args, name, None)
+                if value is not None:
+                    return value
+            return default
+
+        return cls(
+            config_file=str(pick("config_file", "use_file", "file", "f", default=load.default_config_path())),
+            log_console=bool(pick("log_console", default=False)),
+            log_detail=bool(pick("log_detail", default=False)),
+            pid_file=pick("pid_file", "pid", "pidfile"),
+            control_socket=str(pick("control_socket", default=None)
+                               or env.get(CONTROL_SOCKET_ENV) or DEFAULT_CONTROL_SOCKET),
+            release_vips=not bool(pick("dont_release_vrrp", default=False)),
+            config_id=pick("config_id"),
+        )
+
+
+def load_config(path: str, config_id: str | None = None) -> Config:
+    """The same loader as ``pykeepalived check`` (YAML or keepalived.conf, chosen by the loader)."""
+    return load.load_config(path, config_id=config_id)
+
+
+def log_config_error(exc: ConfigError, what: str) -> None:
+    log.error("%s: %s", what, exc)
+    for diag in exc.diagnostics:
+        text = render_one(diag) if isinstance(diag, Diagnostic) else str(diag)
+        log.error("%s", text.splitlines()[0])
+
+
+class Daemon:
+    """Owns the runner, the adapters and the background tasks of one daemon process."""
+
+    def __init__(self, options: DaemonOptions, environ: Mapping[str, str] | None = None,
+                 net_factory: Callable[[], Any] | None = None,
+                 link_probe: Callable[[str], bool] = link_is_up,
+                 primary: cm.PrimaryAddress = primary_address) -> None:
+        self.options = options
+        self.own_process = False
+        """True when the daemon is the whole process (``run_daemon``): stop signals are ignored once
+        the orderly stop has begun."""
+        self.link_probe = link_probe
+        self.primary = primary
+        self.sd = SdNotifier.from_environ(os.environ if environ is None else environ)
+        self.info = DaemonInfo(options.config_file, time.time())
+        self.commands: asyncio.Queue[str] = asyncio.Queue()
+        self.net_factory = net_factory or RealNet
+        self.plan: cm.DaemonPlan | None = None
+        self.scripts: dict[str, TrackScript] = {}
+        self.files: dict[str, TrackFile] = {}
+        self._group_states: dict[str, str] = {}
+        self._tracker_tasks: dict[TrackScript | TrackFile, asyncio.Task[None]] = {}
+        self._background: list[asyncio.Task[None]] = []
+
+    # -- signals -------------------------------------------------------------------------------
+    def request(self, command: str) -> None:
+        self.commands.put_nowait(command)
+
+    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> None:
+        loop.add_signal_handler(signal.SIGTERM, self.request, "stop")
+        loop.add_signal_handler(signal.SIGINT, self.request, "stop")
+        loop.add_signal_handler(signal.SIGHUP, self.request, "reload")
+
+    # -- build ---------------------------------------------------------------------------------
+    def _load_plan(self) -> cm.DaemonPlan:
+        config = load_config(self.options.config_file, self.options.config_id)
+        return cm.daemon_plan(config, self.primary)
+
+    async def _start_instances(self, specs: list[cm.InstanceSpec]) -> None:
+        """Start instances; members of one sync group start together around one SyncGroup."""
+        prepare = getattr(self.net, "prepare", None)
+        for spec in specs:
+            if prepare is not None and spec.vmac is not None:
+                try:
+                    await prepare(spec)
+                except (DriverError, UsageError, OSError) as exc:  # the socket open then fails -> FAULT
+                    log.error("cannot create the VMAC %s of %s error=%s", spec.vmac, spec.name, exc)
+        groups: dict[str, list[cm.InstanceSpec]] = {}
+        for spec in specs:
+            if spec.sync_group is None:
+                self._start_instance(spec, None)
+            else:
+                groups.setdefault(spec.sync_group, []).append(spec)
+        for name, members in groups.items():
+            group = SyncGroup(name, [m.router_config for m in members])
+            for member in members:
+                self._start_instance(member, group)
+
+    def _start_instance(self, spec: cm.InstanceSpec, group: SyncGroup | None) -> None:
+        router = group.members[spec.name] if group is not None else VirtualRouter(spec.router_config)
+        slot = RouterSlot(spec.key, spec.name, router, spec, frozenset(spec.unicast_peers))
+        slot.group = group
+        self.runner.add(slot)
+        try:
+            self.net.open(spec, self.runner)
+        except (DriverError, UsageError, OSError) as exc:  # e.g. the interface does not exist (yet)
+            slot.logger.error("cannot open the VRRP socket, instance stays in FAULT error=%s", exc)
+            slot.counters["socket_errors"] += 1
+            self.runner.feed(spec.key, ev.InterfaceChanged(up=False))
+            self.runner.feed(spec.key, ev.Startup())
+            return
+        for tracked in spec.track_interfaces:
+            self.links.watch(tracked.interface)
+        self.links.watch(spec.interface)
+        if spec.track_primary and not self.links.is_up(spec.interface):
+            self.runner.feed(spec.key, ev.InterfaceChanged(up=False))
+        for tracked in spec.track_interfaces:
+            up = self.links.is_up(tracked.interface)
+            self.runner.feed(spec.key, ev.TrackerChanged(tracked.tracker, ok=up))
+        for name in spec.track_scripts:
+            script = self.scripts.get(name)
+            if script is not None:
+                self.runner.feed(spec.key, ev.TrackerChanged(cm.SCRIPT_PREFIX + name, ok=script.up))
+        for tfref in spec.track_files:
+            tfile = self.files.get(tfref.tracker)
+            if tfile is not None:
+                self.runner.feed(spec.key, ev.TrackerChanged(tfref.tracker, value=tfile.value))
+        self.runner.feed(spec.key, ev.Startup())
+
+    def _stop_instance(self, key: RouterKey) -> None:
+        slot = self.runner.slots.get(key)
+        if slot is None:
+            return
+        slot.shutting_down = True
+        self.runner.feed(key, ev.Shutdown())
+        self.runner.remove(key)
+        self.net.close(key)
+
+    # -- tracking ------------------------------------------------------------------------------
+    def _on_script(self, name: str, up: bool) -> None:
+        for slot in list(self.runner.slots.values()):
+            if name in slot.config.track_scripts:
+                self.runner.feed(slot.key, ev.TrackerChanged(cm.SCRIPT_PREFIX + name, ok=up))
+
+    def _on_file(self, tracker: str, value: int) -> None:
+        for slot in list(self.runner.slots.values()):
+            if any(t.tracker == tracker for t in slot.config.track_files):
+                self.runner.feed(slot.key, ev.TrackerChanged(tracker, value=value))
+
+    def _on_link(self, ifname: str, up: bool) -> None:
+        log.info("link %s ifname=%s", "up" if up else "down", ifname)
+        for slot in list(self.runner.slots.values()):
+            spec: cm.InstanceSpec = slot.config
+            if spec.interface == ifname and spec.track_primary:
+                self.runner.feed(slot.key, ev.InterfaceChanged(up=up))
+            for tracked in spec.track_interfaces:
+                if tracked.interface == ifname:
+                    self.runner.feed(slot.key, ev.TrackerChanged(tracked.tracker, ok=up))
+
+    def _on_address(self, event: Any) -> None:
+        """An address vanished: a MASTER that should hold it adds it back."""
+        if event.present:
+            return
+        for slot in self.runner.slots.values():
+            if slot.state != "MASTER" or slot.shutting_down:
+                continue
+            for vip in slot.config.vips:
+                if vip.address == event.address and event.ifname in (None, vip.dev):
+                    slot.logger.warning("vip deleted while master, restoring address=%s dev=%s",
+                                        vip.address, vip.dev)
+                    self.executor.restore_vip(slot, vip)
+
+    def _on_link_event(self, event: Any) -> None:
+        self.links.poll()
+
+    def _start_trackers(self, plan: cm.DaemonPlan, group: asyncio.TaskGroup) -> None:
+        """(Re)start trackers; an unchanged script or file keeps its object, task and debounce state."""
+        used = {name for spec in plan.instances.values() for name in spec.track_scripts}
+        scripts: dict[str, TrackScript] = {}
+        for name, spec in plan.scripts.items():
+            if name not in used:
+                continue
+            old = self.scripts.get(name)
+            scripts[name] = old if old is not None and old.spec == spec else TrackScript(
+                spec, self.script_runner, self._on_script)
+        files: dict[str, TrackFile] = {}
+        for inst in plan.instances.values():
+            for t in inst.track_files:
+                old_file = self.files.get(t.tracker)
+                if old_file is not None and old_file.path == t.path:
+                    files[t.tracker] = old_file
+                else:
+                    files[t.tracker] = TrackFile(t.tracker, t.path, self._on_file)
+        wanted: dict[TrackScript | TrackFile, str] = {
+            **{script: f"vrrp_script:{n}" for n, script in scripts.items()},
+            **{tfile: f"track_file:{n}" for n, tfile in files.items()},
+        }
+        for owner, task in list(self._tracker_tasks.items()):
+            if owner not in wanted:
+                task.cancel()
+                del self._tracker_tasks[owner]
+        for owner, label in wanted.items():
+            if owner not in self._tracker_tasks:
+                self._tracker_tasks[owner] = group.create_task(owner.run_forever(), name=label)
+        self.scripts, self.files = scripts, files
+
+    # -- notify --------------------------------------------------------------------------------
+    def _on_state_changed(self, slot: RouterSlot, action: ev.StateChanged) -> None:
+        state = "STOP" if action.new is State.INITIALIZE else action.new.name
+        priority = getattr(slot.router, "effective_priority", 0)
+        commands = notify_commands(slot.config.notify, kind="INSTANCE", name=slot.name, state=state,
+                                   priority=priority)
+        if commands:
+            self.notifier.dispatch(commands, slot.name)
+        if slot.group is not None:
+            self._group_changed(slot.group, stopping=action.new is State.INITIALIZE)
+
+    def _group_changed(self, group: SyncGroup, *, stopping: bool) -> None:
+        """Group notify scripts run when the group's combined state changes (priority is always 0)."""
+        state = "STOP" if stopping else group.state.name
+        if state in ("INITIALIZE", self._group_states.get(group.name)):
+            return
+        self._group_states[group.name] = state
+        scripts = self.plan.group_notify.get(group.name) if self.plan is not None else None
+        if scripts is not None:
+            commands = notify_commands(scripts, kind="GROUP", name=group.name, state=state, priority=0)
+            if commands:
+                self.notifier.dispatch(commands, group.name)
+
+    # -- status --------------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        extra = {
+            "sockets": self.net.counters(),
+            "executor": dict(self.executor.counters),
+            "scripts": {
+                "started": self.script_runner.started,
+                "failed": self.script_runner.failed,
+                "timed_out": self.script_runner.timed_out,
+                "tracked": [s.snapshot() for s in self.scripts.values()],
+            },
+            "release_vips_on_stop": self.options.release_vips,
+        }
+        return snapshot(self.info, self.runner.slots.values(), dict(self.runner.drops), extra)
+
+    # -- reload --------------------------------------------------------------------------------
+    async def _reload(self, group: asyncio.TaskGroup) -> None:
+        self.sd.notify(RELOADING, f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
+        try:
+            plan = self._load_plan()
+        except ConfigError as exc:
+            self.info.reload_errors += 1
+            log_config_error(exc, "reload failed, keeping the running config")
+            self.sd.notify(READY)
+            return
+        assert self.plan is not None
+        diff = plan_reload(self.plan.instances, plan.instances)
+        log.info("reload %s", diff.summary())
+        stop, start = _with_whole_groups(self.plan.instances, plan.instances, diff)
+        for key in stop:
+            self._stop_instance(key)
+        for key in diff.update:
+            if key in stop:
+                continue
+            slot = self.runner.slots[key]
+            slot.config = plan.instances[key]
+            slot.unicast_peers = frozenset(plan.instances[key].unicast_peers)
+        self.plan = plan
+        self._start_trackers(plan, group)
+        await self._start_instances([plan.instances[key] for key in start])
+        self.info.reloads += 1
+        self.sd.notify(READY)
+
+    # -- run -----------------------------------------------------------------------------------
+    async def _watchdog(self, interval_s: float) -> None:
+        while True:
+            self.sd.notify(WATCHDOG)
+            await asyncio.sleep(interval_s)
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        try:
+            self.plan = self._load_plan()
+        except ConfigError as exc:
+            log_config_error(exc, f"invalid configuration {self.options.config_file}")
+            return ExitCode.INVALID
+        self.script_runner = ScriptRunner(enforce_security=self.plan.enable_script_security)
+        self.net = self.net_factory()
+        self.executor = ActionExecutor(self.net, make_encoder(self.plan.v3_checksum_as_v2),
+                                       self._on_state_changed)
+        self.runner = VrrpRunner(loop, self.executor, make_decoder())
+        self.links = LinkPoller(self._on_link, probe=self.link_probe)
+        control = ControlServer(self.options.control_socket, self.snapshot)
+        await control.start()
+        self._install_signals(loop)
+        try:
+            async with asyncio.TaskGroup() as group:
+                self.notifier = NotifyDispatcher(self.script_runner, group)
+                self._background.append(group.create_task(self.executor.worker(), name="address-worker"))
+                self._background.append(group.create_task(self.links.run_forever(), name="link-poller"))
+                watch = getattr(self.net, "watch", None)
+                if watch is not None:
+                    self._background.append(group.create_task(
+                        watch(self._on_address, self._on_link_event), name="netlink-watcher"))
+                if self.sd.watchdog_interval_s is not None:
+                    self._background.append(
+                        group.create_task(self._watchdog(self.sd.watchdog_interval_s), name="watchdog"))
+                self._start_trackers(self.plan, group)
+                await self._start_instances(list(self.plan.instances.values()))
+                self.sd.notify(READY, f"MAINPID={os.getpid()}")
+                log.info("started instances=%d config=%s", len(self.plan.instances), self.options.config_file)
+                await self._serve(group)
+                await self._shutdown()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+                if self.own_process:  # a repeated TERM (e.g. to the process and its group) must not
+                    signal.signal(sig, signal.SIG_IGN)  # kill us half-way through the clean exit
+            await control.close()
+            self.net.close_all()
+        log.info("stopped")
+        return ExitCode.OK
+
+    async def _serve(self, group: asyncio.TaskGroup) -> None:
+        while True:
+            command = await self.commands.get()
+            if command == "stop":
+                return
+            if command == "reload":
+                await self._reload(group)
+
+    async def _shutdown(self) -> None:
+        self.sd.notify(STOPPING)
+        log.info("stopping release_vips=%s", self.options.release_vips)
+        self.runner.stop_all(keep_vips=not self.options.release_vips)
+        if not await self.executor.drain(STOP_DRAIN_S):
+            log.warning("stop: address work still pending after %.1f s", STOP_DRAIN_S)
+        release = getattr(self.net, "release", None)
+        if release is not None and self.options.release_vips:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(release(), NOTIFY_SETTLE_S)
+        left = await self.notifier.settle(NOTIFY_SETTLE_S)
+        if left:
+            log.warning("stop: %d notify scripts still running, not waiting for them", left)
+        for task in (*self._background, *self._tracker_tasks.values()):
+            task.cancel()
+
+
+def _with_whole_groups(old: Mapping[RouterKey, cm.InstanceSpec], new: Mapping[RouterKey, cm.InstanceSpec],
+                       diff: ReloadPlan) -> tuple[list[RouterKey], list[RouterKey]]:
+    """Keys to stop and to start: a sync group whose membership or any member changed restarts whole."""
+    stop = set(diff.remove) | set(diff.restart)
+    start = set(diff.add) | set(diff.restart)
+    touched = stop | start | set(diff.update)
+    groups = {old[k].sync_group for k in touched if k in old}
+    groups |= {new[k].sync_group for k in touched if k in new}
+    groups.discard(None)
+    stop |= {k for k, spec in old.items() if spec.sync_group in groups}
+    start |= {k for k, spec in new.items() if spec.sync_group in groups}
+    return sorted(stop), sorted(start)
+
+
+def run_daemon(args: argparse.Namespace) -> int:
+    """Run the daemon in the foreground until SIGTERM/SIGINT; returns the process exit code."""
+    options = DaemonOptions.from_args(args)
+    setup_logging(console=options.log_console, detail=options.log_detail)
+    try:
+        pidfile = PidFile(options.pid_file) if options.pid_file else None
+        with pidfile if pidfile is not None else contextlib.nullcontext():
+            daemon = Daemon(options)
+            daemon.own_process = True
+            return asyncio.run(daemon.run())
+    except UsageError as exc:
+        log.error("%s", exc)
+        return ExitCode.USAGE
+    except PykaError as exc:
+        log.error("cannot run: %s", exc)
+        return ExitCode.USAGE

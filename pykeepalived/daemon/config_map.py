@@ -1,0 +1,230 @@
+"""Validated configuration (pydantic :class:`~pykeepalived.config.model.Config`) -> what the daemon runs.
+
+One :class:`InstanceSpec` per ``vrrp_instance``: the pure core's :class:`RouterConfig` plus the
+daemon-side details (interface, VIP prefixes and devices, unicast peers, notify scripts, trackers).
+Specs are frozen and compare by value, so :mod:`pykeepalived.daemon.reload` diffs them directly.
+The interface's primary address (the advert source) is an I/O question, so it is asked through the
+``primary_address`` callable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
+
+from pykeepalived.config.model import Config, VrrpInstance
+from pykeepalived.daemon.notify import NotifyScripts
+from pykeepalived.daemon.track_scripts import TrackScriptSpec, script_argv
+from pykeepalived.errors import ConfigError
+from pykeepalived.vrrp.config import RouterConfig
+from pykeepalived.vrrp.packet import AUTH_NONE, AUTH_SIMPLE_TEXT
+from pykeepalived.vrrp.tracking import TrackerKind, TrackerSpec
+
+IPAddress = IPv4Address | IPv6Address
+IPInterface = IPv4Interface | IPv6Interface
+CS_PER_S = 100
+
+VMAC_PREFIX = "vrrp"
+SCRIPT_PREFIX = "script:"
+INTERFACE_PREFIX = "interface:"
+FILE_PREFIX = "file:"
+
+
+@dataclass(frozen=True, slots=True)
+class VipSpec:
+    """One address to hold while MASTER: prefix, device and options for the VIP manager."""
+
+    address: IPInterface
+    dev: str
+    label: str | None = None
+    scope: str | None = None
+    excluded: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedInterface:
+    tracker: str
+    interface: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedFile:
+    tracker: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceSpec:
+    name: str
+    interface: str
+    router_config: RouterConfig
+    vips: tuple[VipSpec, ...] = ()
+    unicast_peers: tuple[IPAddress, ...] = ()
+    notify: NotifyScripts = field(default_factory=NotifyScripts)
+    track_interfaces: tuple[TrackedInterface, ...] = ()
+    track_scripts: tuple[str, ...] = ()
+    track_files: tuple[TrackedFile, ...] = ()
+    track_primary: bool = True
+    vmac: str | None = None
+    """``use_vmac``: the macvlan carrying 00:00:5e:00:01:VRID that adverts, VIPs and GARPs use."""
+    sync_group: str | None = None
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        return (self.interface, self.router_config.family, self.router_config.vrid)
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonPlan:
+    """Everything the daemon runs for one config."""
+
+    instances: dict[tuple[str, int, int], InstanceSpec]
+    scripts: dict[str, TrackScriptSpec]
+    enable_script_security: bool
+    v3_checksum_as_v2: bool
+    group_notify: dict[str, NotifyScripts] = field(default_factory=dict)
+
+
+PrimaryAddress = Callable[[str, int], IPAddress | None]
+
+
+def _cs(seconds: float) -> int:
+    return round(seconds * CS_PER_S)
+
+
+def _trackers(config: Config, inst: VrrpInstance) -> tuple[
+    tuple[TrackerSpec, ...], tuple[TrackedInterface, ...], tuple[str, ...], tuple[TrackedFile, ...]
+]:
+    specs: list[TrackerSpec] = []
+    interfaces: list[TrackedInterface] = []
+    scripts: list[str] = []
+    files: list[TrackedFile] = []
+    for iref in inst.track_interface:
+        name = INTERFACE_PREFIX + iref.name
+        specs.append(TrackerSpec(name, weight=iref.weight or 0, reverse=bool(iref.reverse)))
+        interfaces.append(TrackedInterface(name, iref.name))
+    for sref in inst.track_script:
+        script = config.vrrp_scripts.get(sref.name)
+        if script is None:
+            raise ConfigError(f"vrrp_instance {inst.name}: unknown vrrp_script {sref.name!r}")
+        weight = script.weight if sref.weight is None else sref.weight
+        reverse = script.reverse if sref.reverse is None else sref.reverse
+        name = SCRIPT_PREFIX + sref.name
+        specs.append(TrackerSpec(name, weight=weight, reverse=reverse, initial_ok=not script.init_fail))
+        scripts.append(sref.name)
+    for fref in inst.track_file:
+        tfile = config.track_files.get(fref.name)
+        if tfile is None:
+            raise ConfigError(f"vrrp_instance {inst.name}: unknown track_file {fref.name!r}")
+        weight = tfile.weight if fref.weight is None else fref.weight
+        reverse = tfile.reverse if fref.reverse is None else fref.reverse
+        name = FILE_PREFIX + fref.name
+        specs.append(TrackerSpec(name, weight=weight, reverse=reverse, kind=TrackerKind.VALUE,
+                                 initial_value=tfile.init_file or 0))
+        files.append(TrackedFile(name, tfile.file))
+    return tuple(specs), tuple(interfaces), tuple(scripts), tuple(files)
+
+
+def _vips(inst: VrrpInstance, interface: str) -> tuple[VipSpec, ...]:
+    out = []
+    for excluded, group in ((False, inst.virtual_ipaddress), (True, inst.virtual_ipaddress_excluded)):
+        for vip in group:
+            out.append(VipSpec(vip.address, vip.dev or interface, vip.label,
+                               vip.scope.value if vip.scope else None, excluded))
+    return tuple(out)
+
+
+def router_config(config: Config, inst: VrrpInstance, primary: IPAddress,
+                  trackers: tuple[TrackerSpec, ...] = ()) -> RouterConfig:
+    """The pure core's view of one ``vrrp_instance``."""
+    g = config.global_defs
+    garp = config.garp(inst)
+    version = config.effective_version(inst)
+    auth_type, auth_pass = AUTH_NONE, b""
+    if inst.authentication is not None and inst.authentication.auth_type.value == "PASS":
+        auth_type, auth_pass = AUTH_SIMPLE_TEXT, (inst.authentication.auth_pass or "").encode()
+    return RouterConfig(
+        name=inst.name,
+        vrid=inst.virtual_router_id,
+        primary_address=primary,
+        vips=tuple(v.ip for v in inst.virtual_ipaddress),
+        family=inst.family,
+        version=version,
+        priority=inst.effective_priority,
+        adver_int_cs=_cs(inst.advert_int) if version == 3 else max(1, round(inst.advert_int)) * CS_PER_S,
+        preempt=not inst.nopreempt,
+        preempt_delay_cs=_cs(inst.preempt_delay),
+        down_timer_adverts=config.down_timer_adverts(inst),
+        initial_state=inst.effective_state.value,
+        lower_prio_no_advert=g.vrrp_lower_prio_no_advert,
+        higher_prio_send_advert=g.vrrp_higher_prio_send_advert,
+        auth_type=auth_type,
+        auth_pass=auth_pass,
+        garp_master_delay_cs=0 if g.vrrp_min_garp else _cs(garp.master_delay_s),
+        garp_master_repeat=1 if g.vrrp_min_garp else garp.master_repeat,
+        garp_master_refresh_cs=_cs(garp.master_refresh_s),
+        garp_master_refresh_repeat=garp.master_refresh_repeat,
+        garp_lower_prio_delay_cs=_cs(garp.lower_prio_delay_s),
+        garp_lower_prio_repeat=garp.lower_prio_repeat,
+        trackers=trackers,
+    )
+
+
+def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAddress,
+                  sync_group: str | None = None) -> InstanceSpec:
+    if inst.interface is None:
+        raise ConfigError(f"vrrp_instance {inst.name}: an interface is required")
+    family = inst.family
+    primary = inst.unicast_src_ip or inst.mcast_src_ip or primary_address(inst.interface, family)
+    if primary is None:
+        raise ConfigError(f"vrrp_instance {inst.name}: interface {inst.interface} has no IPv{family} address")
+    trackers, interfaces, scripts, files = _trackers(config, inst)
+    vmac: str | None = None
+    if inst.use_vmac:
+        vmac = inst.use_vmac if isinstance(inst.use_vmac, str) else f"{VMAC_PREFIX}.{inst.virtual_router_id}"
+    return InstanceSpec(
+        name=inst.name,
+        interface=inst.interface,
+        router_config=router_config(config, inst, primary, trackers),
+        vips=_vips(inst, vmac or inst.interface),
+        unicast_peers=tuple(p.address for p in inst.unicast_peer),
+        notify=NotifyScripts(inst.notify, inst.notify_master, inst.notify_backup, inst.notify_fault,
+                             inst.notify_stop),
+        track_interfaces=interfaces,
+        track_scripts=scripts,
+        track_files=files,
+        track_primary=not inst.dont_track_primary,
+        vmac=vmac,
+        sync_group=sync_group,
+    )
+
+
+def daemon_plan(config: Config, primary_address: PrimaryAddress) -> DaemonPlan:
+    """Map the whole config; raises ConfigError when an instance cannot run on this host."""
+    instances: dict[tuple[str, int, int], InstanceSpec] = {}
+    errors: list[str] = []
+    group_of = {member: gname for gname, group in config.vrrp_sync_groups.items() for member in group.group}
+    for inst in config.vrrp_instances.values():
+        try:
+            spec = instance_spec(config, inst, primary_address, group_of.get(inst.name))
+        except (ConfigError, ValueError) as exc:
+            errors.append(str(exc))
+            continue
+        if spec.key in instances:
+            errors.append(f"vrrp_instance {inst.name}: VRID {spec.key[2]} already used on {spec.key[0]}")
+            continue
+        instances[spec.key] = spec
+    if errors:
+        raise ConfigError("; ".join(errors), errors)
+    scripts = {
+        name: TrackScriptSpec(name, script_argv(s.script), s.interval, s.effective_timeout, s.rise, s.fall,
+                              s.init_fail)
+        for name, s in config.vrrp_scripts.items()
+    }
+    group_notify = {
+        name: NotifyScripts(g.notify, g.notify_master, g.notify_backup, g.notify_fault, g.notify_stop)
+        for name, g in config.vrrp_sync_groups.items()
+    }
+    return DaemonPlan(instances, scripts, config.global_defs.enable_script_security,
+                      config.global_defs.v3_checksum_as_v2, group_notify)

@@ -1,0 +1,189 @@
+"""Notify scripts (keepalived's ``notify_master``/``_backup``/``_fault``/``_stop`` and ``notify``).
+
+The argument lists are built by pure functions; :class:`ScriptRunner` runs a command without a shell,
+with a timeout, as an asyncio subprocess, so the loop never blocks.  Script security
+(``enable_script_security``) refuses scripts that a non-root user could modify.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shlex
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SCRIPT_TIMEOUT_S = 10.0
+#: state names as keepalived passes them to ``notify`` scripts
+STATE_NAMES = {"MASTER": "MASTER", "BACKUP": "BACKUP", "FAULT": "FAULT", "STOP": "STOP"}
+EXIT_TIMEOUT = -1
+EXIT_NOT_RUN = -2
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyScripts:
+    """The notify scripts of one instance (or sync group); each is a command line string."""
+
+    notify: str | None = None
+    notify_master: str | None = None
+    notify_backup: str | None = None
+    notify_fault: str | None = None
+    notify_stop: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptResult:
+    argv: tuple[str, ...]
+    exit_code: int
+    """The process's exit status, :data:`EXIT_TIMEOUT` when killed for time, :data:`EXIT_NOT_RUN`."""
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+def split_command(command: str) -> list[str]:
+    """A keepalived script line -> argv (quotes honoured, no shell)."""
+    return shlex.split(command)
+
+
+def notify_commands(
+    scripts: NotifyScripts, *, kind: str, name: str, state: str, priority: int
+) -> list[list[str]]:
+    """The commands to run when instance/group ``name`` enters ``state``, in keepalived's order.
+
+    The state-specific script runs first with its own arguments only; the generic ``notify`` script
+    gets keepalived's four extra arguments: ``INSTANCE|GROUP``, the name, the state and the priority.
+    """
+    state = state.upper()
+    commands: list[list[str]] = []
+    specific = {
+        "MASTER": scripts.notify_master,
+        "BACKUP": scripts.notify_backup,
+        "FAULT": scripts.notify_fault,
+        "STOP": scripts.notify_stop,
+    }.get(state)
+    if specific:
+        commands.append(split_command(specific))
+    if scripts.notify and state in STATE_NAMES:
+        commands.append([*split_command(scripts.notify), kind.upper(), name, state, str(priority)])
+    return commands
+
+
+def script_security_problem(path: str) -> str | None:
+    """Why ``path`` is unsafe to run as root, or None (keepalived's ``enable_script_security``).
+
+    The script and every directory above it must be owned by root and not writable by group or
+    others (unless the directory is sticky, like /tmp, and the file itself is root's).
+    """
+    try:
+        target = Path(path)
+        if not target.is_absolute():
+            return f"{path}: not an absolute path"
+        info = target.stat()
+    except OSError as exc:
+        return f"{path}: {exc.strerror}"
+    if not stat.S_ISREG(info.st_mode):
+        return f"{path}: not a regular file"
+    if info.st_uid != 0 or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"{path}: writable by a non-root user"
+    for parent in target.parents:
+        pinfo = parent.stat()
+        sticky = bool(pinfo.st_mode & stat.S_ISVTX)
+        if pinfo.st_uid != 0 or (pinfo.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not sticky):
+            return f"{path}: directory {parent} writable by a non-root user"
+    return None
+
+
+class ScriptRunner:
+    """Runs external commands without a shell and with a timeout; counts what happened."""
+
+    def __init__(self, *, enforce_security: bool = False, env: dict[str, str] | None = None) -> None:
+        self.enforce_security = enforce_security
+        self.env = env
+        self.started = 0
+        self.failed = 0
+        self.timed_out = 0
+
+    def refusal(self, argv: Sequence[str]) -> str | None:
+        if not argv:
+            return "empty command"
+        if self.enforce_security:
+            return script_security_problem(argv[0])
+        return None
+
+    async def run(self, argv: Sequence[str], timeout_s: float = DEFAULT_SCRIPT_TIMEOUT_S) -> ScriptResult:
+        """Run ``argv``; a command that cannot start is reported with :data:`EXIT_NOT_RUN`."""
+        args = tuple(argv)
+        refused = self.refusal(args)
+        if refused is not None:
+            self.failed += 1
+            log.warning("script refused reason=%r", refused)
+            return ScriptResult(args, EXIT_NOT_RUN, refused)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *args,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+                env=self.env if self.env is not None else dict(os.environ),
+                start_new_session=True,
+            )
+        except OSError as exc:
+            self.failed += 1
+            log.warning("script cannot run argv=%s error=%s", list(args), exc.strerror)
+            return ScriptResult(args, EXIT_NOT_RUN, exc.strerror or "cannot run")
+        self.started += 1
+        try:
+            code = await asyncio.wait_for(proc.wait(), timeout_s)
+        except TimeoutError:
+            self.timed_out += 1
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+            log.warning("script timed out argv=%s timeout_s=%s", list(args), timeout_s)
+            return ScriptResult(args, EXIT_TIMEOUT, "timeout")
+        if code != 0:
+            self.failed += 1
+        return ScriptResult(args, code)
+
+
+class NotifyDispatcher:
+    """Starts notify scripts as named tasks of the daemon's TaskGroup and returns immediately."""
+
+    def __init__(
+        self, runner: ScriptRunner, group: asyncio.TaskGroup, timeout_s: float = DEFAULT_SCRIPT_TIMEOUT_S
+    ) -> None:
+        self.runner = runner
+        self.group = group
+        self.timeout_s = timeout_s
+        self.launched = 0
+        self.pending: set[asyncio.Task[None]] = set()
+
+    def dispatch(self, commands: list[list[str]], label: str) -> None:
+        for argv in commands:
+            self.launched += 1
+            task = self.group.create_task(self._run(argv, label), name=f"notify:{label}:{self.launched}")
+            self.pending.add(task)
+            task.add_done_callback(self.pending.discard)
+
+    async def settle(self, timeout_s: float) -> int:
+        """Give running scripts ``timeout_s`` to finish, then stop waiting for them (they keep running
+        detached, in their own session); returns how many were left."""
+        if self.pending:
+            await asyncio.wait(set(self.pending), timeout=timeout_s)
+        left = list(self.pending)
+        for task in left:
+            task.cancel()
+        return len(left)
+
+    async def _run(self, argv: list[str], label: str) -> None:
+        result = await self.runner.run(argv, self.timeout_s)
+        log.info("notify script done label=%s argv=%s exit=%d", label, argv, result.exit_code)

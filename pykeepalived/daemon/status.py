@@ -1,0 +1,116 @@
+"""The JSON status snapshot served on the control socket and printed by ``pykeepalived status``.
+
+Schema (``schema_version`` 1)::
+
+    {"schema_version": 1, "pid": int, "config_file": str, "started_at": unix_s, "reloads": int,
+     "reload_errors": int, "drops": {reason: n},
+     "instances": [{"name", "interface", "family": "v4"|"v6", "vrid", "version", "state",
+                    "base_priority", "effective_priority", "master_address", "vips": [str],
+                    "fault_reasons": [str], "sync_group": str | null,
+                    "counters": {name: n},
+                    "last_transition": {"from", "to", "reason", "at"} | null,
+                    "transitions": [same, oldest first]}]}
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pykeepalived.daemon.vrrp_runner import RouterSlot, Transition
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(slots=True)
+class DaemonInfo:
+    config_file: str
+    started_at: float
+    reloads: int = 0
+    reload_errors: int = 0
+
+
+def _transition(item: Transition) -> dict[str, Any]:
+    return {"from": item.old, "to": item.new, "reason": item.reason, "at": round(item.at_unix, 6)}
+
+
+def _vips(slot: RouterSlot) -> list[str]:
+    config = slot.config
+    vips = getattr(config, "virtual_addresses", None) or getattr(config, "vips", None) or ()
+    return [str(getattr(vip, "address", vip)) for vip in vips]
+
+
+def _priority(slot: RouterSlot, *names: str) -> int | None:
+    for name in names:
+        value = getattr(slot.router, name, None)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def _router_counters(slot: RouterSlot) -> dict[str, int]:
+    stats = getattr(slot.router, "stats", None)
+    if stats is None:
+        return {}
+    items: Iterable[tuple[Any, Any]]
+    if hasattr(stats, "as_dict"):
+        raw = dict(stats.as_dict())
+        other = raw.pop("other_drops", {}) or {}
+        raw.update({f"drop_{k}": v for k, v in other.items()})
+        items = raw.items()
+    elif isinstance(stats, dict):
+        items = stats.items()
+    elif hasattr(stats, "__dataclass_fields__"):
+        items = ((name, getattr(stats, name)) for name in stats.__dataclass_fields__)
+    else:
+        items = vars(stats).items()
+    return {str(k): int(v) for k, v in items if isinstance(v, int)}
+
+
+def instance_snapshot(slot: RouterSlot) -> dict[str, Any]:
+    interface, family, vrid = slot.key
+    counters = _router_counters(slot)
+    counters.update(slot.counters)
+    last = slot.transitions[-1] if slot.transitions else None
+    rconf = getattr(slot.config, "router_config", slot.config)
+    master = getattr(slot.router, "master_address", None)
+    if slot.state == "MASTER":
+        master = getattr(rconf, "primary_address", None)
+    return {
+        "name": slot.name,
+        "interface": interface,
+        "family": f"v{family}",
+        "vrid": vrid,
+        "version": getattr(rconf, "version", None),
+        "state": slot.state,
+        "base_priority": getattr(rconf, "priority", None),
+        "effective_priority": _priority(slot, "effective_priority"),
+        "master_address": str(master) if master is not None else None,
+        "vips": _vips(slot),
+        "fault_reasons": list(getattr(slot.router, "fault_reasons", ())),
+        "sync_group": getattr(slot.config, "sync_group", None),
+        "counters": dict(sorted(counters.items())),
+        "last_transition": _transition(last) if last is not None else None,
+        "transitions": [_transition(t) for t in slot.transitions],
+    }
+
+
+def snapshot(
+    info: DaemonInfo, slots: Iterable[RouterSlot], drops: dict[str, int], extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    instances = sorted((instance_snapshot(s) for s in slots), key=lambda i: (i["name"], i["vrid"]))
+    data: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "pid": os.getpid(),
+        "config_file": info.config_file,
+        "started_at": round(info.started_at, 6),
+        "reloads": info.reloads,
+        "reload_errors": info.reload_errors,
+        "drops": dict(sorted(drops.items())),
+        "instances": instances,
+    }
+    if extra:
+        data.update(extra)
+    return data

@@ -1,0 +1,155 @@
+"""Tracking: ``vrrp_script`` checks (interval, timeout, rise, fall; a script that cannot run or
+times out counts as a failure) and ``track_file`` values.
+
+:class:`RiseFall` is the pure debounce; :class:`TrackScript` runs the command periodically on the
+loop and reports changes of the debounced result through a callback.  Weights and ``reverse`` are
+applied by the VRRP core, which receives the script's name and its up/down result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pykeepalived.daemon.notify import ScriptRunner, split_command
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INTERVAL_S = 1.0
+
+
+class RiseFall:
+    """``rise`` consecutive successes make a failed check up, ``fall`` failures make an up one down.
+
+    The state starts as down when ``init_fail`` is set, otherwise as up (keepalived starts scripts
+    in the OK state unless ``init_fail``).
+    """
+
+    def __init__(self, rise: int = 1, fall: int = 1, *, init_fail: bool = False) -> None:
+        if rise < 1 or fall < 1:
+            raise ValueError("rise and fall must be at least 1")
+        self.rise = rise
+        self.fall = fall
+        self.up = not init_fail
+        self._streak = 0
+
+    def record(self, ok: bool) -> bool | None:
+        """Count one result; return the new state when it changed, else None."""
+        if ok == self.up:
+            self._streak = 0
+            return None
+        self._streak += 1
+        if self._streak >= (self.rise if ok else self.fall):
+            self.up = ok
+            self._streak = 0
+            return self.up
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackScriptSpec:
+    name: str
+    argv: tuple[str, ...]
+    interval_s: float = DEFAULT_INTERVAL_S
+    timeout_s: float | None = None
+    rise: int = 1
+    fall: int = 1
+    init_fail: bool = False
+
+
+class TrackScript:
+    """Runs one ``vrrp_script`` every ``interval_s`` and reports debounced changes."""
+
+    def __init__(
+        self,
+        spec: TrackScriptSpec,
+        runner: ScriptRunner,
+        on_change: Callable[[str, bool], None],
+    ) -> None:
+        self.spec = spec
+        self.runner = runner
+        self.on_change = on_change
+        self.debounce = RiseFall(spec.rise, spec.fall, init_fail=spec.init_fail)
+        self.runs = 0
+        self.failures = 0
+        self.last_exit: int | None = None
+
+    @property
+    def up(self) -> bool:
+        return self.debounce.up
+
+    async def check_once(self) -> bool | None:
+        """Run the script once and feed the result; returns the new state on a change."""
+        timeout = self.spec.timeout_s if self.spec.timeout_s is not None else self.spec.interval_s
+        result = await self.runner.run(self.spec.argv, timeout)
+        self.runs += 1
+        self.last_exit = result.exit_code
+        if not result.ok:
+            self.failures += 1
+        changed = self.debounce.record(result.ok)
+        if changed is not None:
+            log.info("track script %s name=%s", "up" if changed else "down", self.spec.name)
+            self.on_change(self.spec.name, changed)
+        return changed
+
+    async def run_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            await self.check_once()
+            await asyncio.sleep(max(0.0, started + self.spec.interval_s - loop.time()))
+
+    def snapshot(self) -> dict[str, object]:
+        return {
+            "name": self.spec.name,
+            "up": self.up,
+            "runs": self.runs,
+            "failures": self.failures,
+            "last_exit": self.last_exit,
+        }
+
+
+def read_track_file(path: str | Path) -> int:
+    """keepalived's ``track_file`` value: the first integer in the file; missing/garbage counts as 0."""
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return 0
+    token = text.strip().split(maxsplit=1)[0] if text.strip() else "0"
+    try:
+        return int(token)
+    except ValueError:
+        return 0
+
+
+class TrackFile:
+    """Polls a ``track_file`` and reports its value when it changes."""
+
+    def __init__(
+        self, name: str, path: str, on_change: Callable[[str, int], None], interval_s: float = 1.0
+    ) -> None:
+        self.name = name
+        self.path = path
+        self.on_change = on_change
+        self.interval_s = interval_s
+        self.value = read_track_file(path)
+
+    def poll(self) -> int | None:
+        value = read_track_file(self.path)
+        if value == self.value:
+            return None
+        self.value = value
+        self.on_change(self.name, value)
+        return value
+
+    async def run_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            self.poll()
+
+
+def script_argv(command: str | Sequence[str]) -> tuple[str, ...]:
+    return tuple(split_command(command)) if isinstance(command, str) else tuple(command)

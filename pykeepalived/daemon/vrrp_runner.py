@@ -1,0 +1,396 @@
+"""aioquic-style glue between the sans-IO VRRP core and the event loop.
+
+One :class:`RouterSlot` per virtual router.  :meth:`VrrpRunner.feed` hands an event to the router with
+``now = loop.time()``, executes the returned actions through an :class:`Effects` object, and re-arms
+exactly one ``loop.call_at`` per router at ``router.next_deadline()``.
+
+Received packets are decoded here and routed by ``(interface, family, vrid)``.  Anything that cannot
+be decoded, is for an unknown VRID, or (in unicast mode) comes from a source that is not a configured
+peer is dropped and counted -- never a crash and never a state change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import partial
+from ipaddress import IPv4Address, IPv6Address, ip_address
+from typing import Any, Protocol
+
+from pykeepalived.daemon.logging import InstanceLogger
+from pykeepalived.errors import PacketError, PykaError
+from pykeepalived.vrrp import events as ev
+from pykeepalived.vrrp.packet import REASON_TTL, Advertisement
+from pykeepalived.vrrp.sync_group import ForMember
+
+log = logging.getLogger(__name__)
+
+IPAddress = IPv4Address | IPv6Address
+RouterKey = tuple[str, int, int]
+"""(interface, address family 4|6, VRID)."""
+
+TRANSITION_HISTORY = 32
+
+
+def family_of(address: IPAddress) -> int:
+    return 4 if isinstance(address, IPv4Address) else 6
+
+
+class Router(Protocol):
+    """What the glue needs from :class:`pykeepalived.vrrp.router.VirtualRouter`."""
+
+    def handle(self, event: Any, now: float) -> list[Any]: ...
+    def next_deadline(self) -> float | None: ...
+
+
+class Effects(Protocol):
+    """Executes the core's actions for one router (sockets, VIPs, GARP, notify)."""
+
+    def execute(self, slot: RouterSlot, action: Any) -> None: ...
+
+
+Decoder = Callable[[bytes, IPAddress, IPAddress | None], Advertisement]
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    old: str
+    new: str
+    reason: str
+    at_monotonic: float
+    at_unix: float
+
+
+@dataclass(eq=False)
+class RouterSlot:
+    """One virtual router and everything the glue keeps about it."""
+
+    key: RouterKey
+    name: str
+    router: Any
+    config: Any = None
+    unicast_peers: frozenset[IPAddress] = frozenset()
+    handle: asyncio.TimerHandle | None = None
+    counters: Counter[str] = field(default_factory=Counter)
+    transitions: deque[Transition] = field(default_factory=lambda: deque(maxlen=TRANSITION_HISTORY))
+    last_advert_src: IPAddress | None = None
+    shutting_down: bool = False
+    keep_vips: bool = False
+    """Set at daemon stop with ``-V``: the final RemoveVips is not executed."""
+    via: Any = None
+    group: Any = None
+    """The :class:`~pykeepalived.vrrp.sync_group.SyncGroup` this router belongs to, if any."""
+    """The receive path (socket) this router listens on; copies arriving through others are ignored."""
+    logger: logging.LoggerAdapter[logging.Logger] = field(init=False)
+
+    def __post_init__(self) -> None:
+        interface, family, vrid = self.key
+        self.logger = InstanceLogger(log, vrid, interface, family)
+
+    @property
+    def state(self) -> str:
+        state = getattr(self.router, "state", None)
+        return str(getattr(state, "name", state))
+
+
+class VrrpRunner:
+    """Owns the routers' timers and feeds them events on one loop."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        effects: Effects,
+        decoder: Decoder,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.loop = loop
+        self.effects = effects
+        self.decoder = decoder
+        self.wall_clock = wall_clock
+        self.slots: dict[RouterKey, RouterSlot] = {}
+        self.drops: Counter[str] = Counter()
+        self.received = 0
+
+    # -- membership ---------------------------------------------------------------------------
+    def add(self, slot: RouterSlot) -> None:
+        if slot.key in self.slots:
+            raise ValueError(f"router {slot.key} already present")
+        self.slots[slot.key] = slot
+
+    def remove(self, key: RouterKey) -> RouterSlot:
+        slot = self.slots.pop(key)
+        if slot.handle is not None:
+            slot.handle.cancel()
+            slot.handle = None
+        return slot
+
+    def keys(self) -> Iterable[RouterKey]:
+        return list(self.slots)
+
+    # -- events --------------------------------------------------------------------------------
+    def feed(self, key: RouterKey, event: Any) -> list[Any]:
+        """Hand ``event`` to one router now, execute its actions, re-arm its timer.
+
+        A sync-group member's events go through its group, which may move the other members too;
+        their actions run on their own slots and their timers are re-armed as well.
+        """
+        slot = self.slots.get(key)
+        if slot is None:
+            return []
+        now = self.loop.time()
+        if slot.group is not None:
+            return self._feed_group(slot, event, now)
+        actions: list[Any] = slot.router.handle(event, now)
+        for action in actions:
+            self._execute(slot, action, now)
+        self._rearm(slot)
+        return actions
+
+    def _feed_group(self, slot: RouterSlot, event: Any, now: float) -> list[Any]:
+        members = {s.name: s for s in self.slots.values() if s.group is slot.group}
+        mine: list[Any] = []
+        for item in slot.group.handle(ForMember(slot.name, event), now):
+            target = members.get(item.member)
+            if target is None:
+                continue
+            self._execute(target, item.action, now)
+            if target is slot:
+                mine.append(item.action)
+        for member in members.values():
+            self._rearm(member)
+        return mine
+
+    def feed_all(self, make_event: Callable[[RouterSlot], Any]) -> None:
+        for key in list(self.slots):
+            slot = self.slots.get(key)
+            if slot is not None:
+                self.feed(key, make_event(slot))
+
+    def _execute(self, slot: RouterSlot, action: Any, now: float) -> None:
+        if isinstance(action, ev.StateChanged):
+            old, new = _name(action.old), _name(action.new)
+            reason = str(getattr(action, "reason", ""))
+            slot.transitions.append(Transition(old, new, reason, now, self.wall_clock()))
+            slot.logger.info("Entering %s STATE reason=%s (from %s)", new, reason, old)
+        try:
+            self.effects.execute(slot, action)
+        except OSError as exc:
+            slot.counters["effect_errors"] += 1
+            slot.logger.warning("action failed action=%s error=%s", type(action).__name__, exc)
+
+    def _rearm(self, slot: RouterSlot) -> None:
+        if slot.handle is not None:
+            slot.handle.cancel()
+            slot.handle = None
+        if slot.shutting_down:
+            return
+        deadline = slot.router.next_deadline()
+        if deadline is not None:
+            slot.handle = self.loop.call_at(deadline, self._on_timer, slot.key)
+
+    def _on_timer(self, key: RouterKey) -> None:
+        slot = self.slots.get(key)
+        if slot is None:
+            return
+        slot.handle = None
+        self.feed(key, timer_event())
+
+    # -- receive path --------------------------------------------------------------------------
+    def datagram_received(
+        self,
+        interface: str,
+        payload: bytes,
+        src: IPAddress | str,
+        dst: IPAddress | str | None = None,
+        *,
+        ttl: int | None = None,
+        via: Any = None,
+    ) -> bool:
+        """One VRRP message (IP header already stripped) from ``src``; True if a router took it.
+
+        ``via`` names the socket it came through: a raw socket sees every VRRP packet of its
+        interface, so a router ignores (without counting) copies from sockets that are not its own.
+        """
+        self.received += 1
+        try:
+            src_addr = ip_address(src)
+            dst_addr = ip_address(dst) if dst is not None else None
+        except ValueError:
+            return self._drop(None, "bad_address")
+        family = family_of(src_addr)
+        try:
+            advert = self.decoder(payload, src_addr, dst_addr)
+        except PacketError as exc:
+            return self._drop(None, exc.reason, interface=interface, detail=exc.message)
+        slot = self.slots.get((interface, family, advert.vrid))
+        if slot is None:
+            return self._drop(None, "unknown_vrid", interface=interface, detail=f"vrid={advert.vrid}")
+        if via is not None and slot.via is not None and via != slot.via:
+            return False
+        if slot.unicast_peers and src_addr not in slot.unicast_peers:
+            return self._drop(slot, "not_a_peer", detail=f"src={src_addr}")
+        if ttl is not None and not slot.unicast_peers and ttl != MAX_TTL:
+            return self._drop(slot, REASON_TTL, detail=f"ttl={ttl}")
+        slot.last_advert_src = src_addr
+        self.feed(slot.key, ev.AdvertReceived(advert, src_addr))
+        return True
+
+    def count_drop(self, reason: str, interface: str = "") -> None:
+        """A datagram the socket layer rejected before decoding (truncated, bad IP header ...)."""
+        self._drop(None, reason, interface=interface)
+
+    def _drop(
+        self, slot: RouterSlot | None, reason: str, *, interface: str = "", detail: str = ""
+    ) -> bool:
+        self.drops[reason] += 1
+        if slot is not None:
+            stats = getattr(slot.router, "stats", None)
+            if stats is not None and hasattr(stats, "count_drop"):
+                stats.count_drop(reason)
+            else:
+                slot.counters[f"drop_{reason}"] += 1
+            slot.logger.debug("advert dropped reason=%s %s", reason, detail)
+        else:
+            log.debug("advert dropped reason=%s interface=%s %s", reason, interface, detail)
+        return False
+
+    # -- shutdown ------------------------------------------------------------------------------
+    def stop_all(self, *, keep_vips: bool = False) -> None:
+        """Feed Shutdown to every router (priority-0 adverts, VIP removal unless ``keep_vips``)."""
+        for slot in self.slots.values():
+            slot.shutting_down = True
+            slot.keep_vips = keep_vips
+        for key in list(self.slots):
+            self.feed(key, ev.Shutdown())
+
+
+MAX_TTL = 255
+
+
+def _name(state: Any) -> str:
+    return str(getattr(state, "name", state))
+
+
+def timer_event() -> Any:
+    """The core's timeout event (whatever the core calls it)."""
+    return ev.Timeout()
+
+
+# -- executing actions ---------------------------------------------------------------------------
+
+
+class Net(Protocol):
+    """The network adapters the executor drives (real ones in ``app.py``, fakes in tests)."""
+
+    def send_vrrp(self, key: RouterKey, payload: bytes, dst: IPAddress) -> None: ...
+    async def add_vip(self, vip: Any) -> None: ...
+    async def remove_vip(self, vip: Any) -> None: ...
+    def send_garp(self, interface: str, address: IPv4Address) -> None: ...
+    def send_na(self, interface: str, address: IPv6Address) -> None: ...
+
+
+Encoder = Callable[[Advertisement, IPAddress, IPAddress], bytes]
+
+
+MCAST_GROUP: dict[int, IPAddress] = {4: IPv4Address("224.0.0.18"), 6: IPv6Address("ff02::12")}
+
+
+class ActionExecutor:
+    """Turns the core's actions into I/O.
+
+    Adverts go out at once (one copy per unicast peer, else to the multicast group).  Address work
+    (VIP add/remove, then GARP/NA bursts) is queued in order and run by :meth:`worker`, so a GARP
+    never announces an address before it is configured and the loop never blocks on netlink.
+    ``on_state_changed`` is called for each StateChanged (notify scripts, sd_notify ...).
+    """
+
+    def __init__(
+        self,
+        net: Net,
+        encoder: Encoder,
+        on_state_changed: Callable[[RouterSlot, Any], None] | None = None,
+    ) -> None:
+        self.net = net
+        self.encoder = encoder
+        self.on_state_changed = on_state_changed
+        self.queue: asyncio.Queue[tuple[RouterSlot, Callable[[], Any]]] = asyncio.Queue()
+        self.counters: Counter[str] = Counter()
+
+    def destinations(self, slot: RouterSlot) -> tuple[IPAddress, ...]:
+        if slot.unicast_peers:
+            return tuple(sorted(slot.unicast_peers, key=str))
+        return (MCAST_GROUP[slot.key[1]],)
+
+    def execute(self, slot: RouterSlot, action: Any) -> None:
+        if isinstance(action, ev.SendAdvert):
+            src = slot.config.router_config.primary_address
+            for dst in self.destinations(slot):
+                self.net.send_vrrp(slot.key, self.encoder(action.advert, src, dst), dst)
+                self.counters["adverts_sent"] += 1
+        elif isinstance(action, ev.AddVips):
+            for vip in self._vips(slot, action.addresses, with_excluded=True):
+                self._enqueue(slot, partial(self.net.add_vip, vip))
+        elif isinstance(action, ev.RemoveVips):
+            if not slot.keep_vips:
+                for vip in self._vips(slot, action.addresses, with_excluded=True):
+                    self._enqueue(slot, partial(self.net.remove_vip, vip))
+        elif isinstance(action, ev.SendGarp):
+            burst = partial(self._burst, slot, action.addresses, action.count, self.net.send_garp)
+            self._enqueue(slot, burst)
+        elif isinstance(action, ev.SendUnsolicitedNa):
+            burst = partial(self._burst, slot, action.addresses, action.count, self.net.send_na)
+            self._enqueue(slot, burst)
+        elif isinstance(action, ev.StateChanged) and self.on_state_changed is not None:
+            self.on_state_changed(slot, action)
+
+    def _vips(self, slot: RouterSlot, addresses: Iterable[IPAddress], *, with_excluded: bool) -> list[Any]:
+        wanted = set(addresses)
+        specs = getattr(slot.config, "vips", ())
+        return [v for v in specs if v.address.ip in wanted or (with_excluded and v.excluded)]
+
+    async def _burst(self, slot: RouterSlot, addresses: Iterable[IPAddress], count: int,
+                     send: Callable[[str, Any], None]) -> None:
+        specs = {v.address.ip: v.dev for v in getattr(slot.config, "vips", ())}
+        for _ in range(count):
+            for address in addresses:
+                send(specs.get(address, slot.key[0]), address)
+                self.counters["announcements_sent"] += 1
+
+    def restore_vip(self, slot: RouterSlot, vip: Any) -> None:
+        """Put back a VIP someone deleted while this router is MASTER."""
+        self.counters["vips_restored"] += 1
+        self._enqueue(slot, partial(self.net.add_vip, vip))
+
+    def _enqueue(self, slot: RouterSlot, job: Callable[[], Any]) -> None:
+        self.queue.put_nowait((slot, job))
+
+    async def run_one(self) -> None:
+        slot, job = await self.queue.get()
+        try:
+            result = job()
+            if asyncio.iscoroutine(result):
+                await result
+        except (OSError, PykaError) as exc:
+            self.counters["address_errors"] += 1
+            slot.logger.warning("address operation failed error=%s", exc)
+        except Exception:  # an adapter bug must not take the daemon (and every other VIP) down
+            self.counters["address_errors"] += 1
+            slot.logger.exception("address operation crashed")
+        finally:
+            self.queue.task_done()
+
+    async def worker(self) -> None:
+        while True:
+            await self.run_one()
+
+    async def drain(self, timeout_s: float) -> bool:
+        """Wait until queued address work is done; False on timeout."""
+        try:
+            await asyncio.wait_for(self.queue.join(), timeout_s)
+        except TimeoutError:
+            return False
+        return True

@@ -1,0 +1,270 @@
+"""The real adapters behind :class:`~pykeepalived.daemon.vrrp_runner.Net`, and a few host facts.
+
+* :class:`RealNet`: VRRP raw sockets (shared by routers with the same interface, family, source and
+  peers), gratuitous ARP / unsolicited NA senders per interface, and VIPs through the netlink
+  address manager.
+* :class:`LinkPoller`: interface up/down (IFF_UP and IFF_RUNNING, as keepalived) polled with the
+  ``SIOCGIFFLAGS`` ioctl, which answers for the current network namespace.
+* :func:`primary_address`: the interface's primary IPv4 address (``SIOCGIFADDR``) or its IPv6
+  link-local address (``/proc/net/if_inet6``), the source of adverts when none is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import socket
+import struct
+from collections.abc import Callable
+from dataclasses import asdict
+from ipaddress import IPv4Address, IPv6Address
+from pathlib import Path
+from typing import Any
+
+from pyroute2 import AsyncIPRoute
+
+from pykeepalived.errors import DriverError, PacketError, PykaError
+from pykeepalived.net.addresses import (
+    AddressEvent,
+    AddressManager,
+    LinkEvent,
+    NetlinkWatcher,
+    Vip,
+)
+from pykeepalived.net.arp import GarpSender
+from pykeepalived.net.ndisc import NaSender
+from pykeepalived.net.sysctl import Sysctl, iface_key
+from pykeepalived.net.vmac import VmacManager, VmacSpec
+from pykeepalived.net.vrrp_socket import VrrpSocketConfig, open_vrrp_socket
+from pykeepalived.vrrp import packet
+
+log = logging.getLogger(__name__)
+
+IPAddress = IPv4Address | IPv6Address
+SIOCGIFFLAGS = 0x8913
+SIOCGIFADDR = 0x8915
+IFF_UP = 0x1
+IFF_RUNNING = 0x40
+LINK_POLL_S = 0.1
+IF_INET6 = "/proc/net/if_inet6"
+
+
+def _ifreq(ifname: str) -> bytes:
+    return struct.pack("256s", ifname.encode()[:15])
+
+
+def link_is_up(ifname: str) -> bool:
+    """IFF_UP and IFF_RUNNING on ``ifname`` in the current namespace; False if it does not exist."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            raw = fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, _ifreq(ifname))
+    except OSError:
+        return False
+    (flags,) = struct.unpack_from("H", raw, 16)
+    return bool(flags & IFF_UP) and bool(flags & IFF_RUNNING)
+
+
+def primary_address(ifname: str, family: int) -> IPAddress | None:
+    """The address adverts are sent from when no ``unicast_src_ip``/``mcast_src_ip`` is set."""
+    if family == 4:
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                raw = fcntl.ioctl(sock.fileno(), SIOCGIFADDR, _ifreq(ifname))
+        except OSError:
+            return None
+        return IPv4Address(raw[20:24])
+    try:
+        lines = Path(IF_INET6).read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 6 and fields[5] == ifname:
+            address = IPv6Address(bytes.fromhex(fields[0]))
+            if address.is_link_local:
+                return address
+    return None
+
+
+def make_encoder(v3_checksum_as_v2: bool) -> Callable[[packet.Advertisement, IPAddress, IPAddress], bytes]:
+    def encode(advert: packet.Advertisement, src: IPAddress, dst: IPAddress) -> bytes:
+        pseudo = not (v3_checksum_as_v2 and src.version == 4)
+        return packet.encode(advert, src=src, dst=dst, v3_checksum_pseudo_header=pseudo)
+
+    return encode
+
+
+def make_decoder() -> Callable[[bytes, IPAddress, IPAddress | None], packet.Advertisement]:
+    def decode(payload: bytes, src: IPAddress, dst: IPAddress | None) -> packet.Advertisement:
+        return packet.decode(payload, src=src, dst=dst)
+
+    return decode
+
+
+class LinkPoller:
+    """Reports interface up/down changes of the watched interfaces through ``on_change``."""
+
+    def __init__(self, on_change: Callable[[str, bool], None], interval_s: float = LINK_POLL_S,
+                 probe: Callable[[str], bool] = link_is_up) -> None:
+        self.on_change = on_change
+        self.interval_s = interval_s
+        self.probe = probe
+        self.state: dict[str, bool] = {}
+
+    def watch(self, ifname: str) -> None:
+        if ifname not in self.state:
+            self.state[ifname] = self.probe(ifname)
+
+    def is_up(self, ifname: str) -> bool:
+        return self.state.get(ifname, False)
+
+    def poll(self) -> None:
+        for ifname, was_up in list(self.state.items()):
+            up = self.probe(ifname)
+            if up != was_up:
+                self.state[ifname] = up
+                self.on_change(ifname, up)
+
+    async def run_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            self.poll()
+
+
+SocketKey = tuple[str, int, Any, tuple[Any, ...]]
+
+
+class RealNet:
+    """Sockets, announcement senders and the VIP manager of the running daemon."""
+
+    def __init__(self) -> None:
+        self.sockets: dict[SocketKey, Any] = {}
+        self.users: dict[SocketKey, set[tuple[str, int, int]]] = {}
+        self.by_router: dict[tuple[str, int, int], SocketKey] = {}
+        self.garp: dict[str, Any] = {}
+        self.na: dict[str, Any] = {}
+        self._addresses: Any = None
+        self.watcher: NetlinkWatcher | None = None
+        self._vmacs: VmacManager | None = None
+
+    # -- VRRP sockets ------------------------------------------------------------------------------
+    def open(self, spec: Any, runner: Any) -> None:
+        rc = spec.router_config
+        ifname = spec.vmac or spec.interface
+        key: SocketKey = (ifname, rc.family, rc.primary_address, tuple(spec.unicast_peers))
+        if key not in self.sockets:
+            config = VrrpSocketConfig(ifname=ifname, family=rc.family, src=rc.primary_address,
+                                      unicast_peers=tuple(spec.unicast_peers))
+
+            def on_packet(dgram: Any, via: SocketKey = key, routed: str = spec.interface) -> None:
+                runner.datagram_received(routed, dgram.payload, dgram.src, dgram.dst, ttl=dgram.ttl, via=via)
+
+            def on_drop(exc: PacketError, ifname: str = spec.interface) -> None:
+                runner.count_drop(exc.reason, ifname)
+
+            sock = open_vrrp_socket(config, on_packet, on_drop)
+            sock.start(asyncio.get_running_loop())
+            self.sockets[key] = sock
+        self.users.setdefault(key, set()).add(spec.key)
+        self.by_router[spec.key] = key
+        runner.slots[spec.key].via = key
+
+    def close(self, router: tuple[str, int, int]) -> None:
+        key = self.by_router.pop(router, None)
+        if key is None:
+            return
+        users = self.users.get(key, set())
+        users.discard(router)
+        if not users:
+            self.users.pop(key, None)
+            sock = self.sockets.pop(key, None)
+            if sock is not None:
+                sock.close()
+
+    def send_vrrp(self, key: tuple[str, int, int], payload: bytes, dst: IPAddress) -> None:
+        sock = self.sockets.get(self.by_router.get(key))  # type: ignore[arg-type]
+        if sock is not None:
+            sock.send_to(payload, dst)
+
+    async def prepare(self, spec: Any) -> None:
+        """Create the instance's VMAC (``use_vmac``) before its socket is opened."""
+        if spec.vmac is None:
+            return
+        if self._vmacs is None:
+            self._vmacs = VmacManager(AsyncIPRoute())
+        rc = spec.router_config
+        vmac = VmacSpec(parent=spec.interface, vrid=rc.vrid, family=rc.family, name=spec.vmac)
+        await self._vmacs.ensure(vmac)
+        # replies from the VIP leave through the parent (its subnet route): announce the parent's own
+        # address in the ARP requests they trigger, or neighbours would map the VIP to the parent MAC
+        with contextlib.suppress(OSError, PykaError):
+            self._vmacs.sysctls.set_iface(4, spec.interface, "arp_announce", 2)
+        if rc.family == 4:  # an IPv4 VMAC must not speak IPv6 (MLD/ND from the shared MAC) on the backup
+            with contextlib.suppress(OSError, PykaError):
+                Sysctl().write(iface_key(6, spec.vmac, "disable_ipv6"), 1)
+
+    async def release(self) -> None:
+        """Delete the VMACs this daemon created (at stop)."""
+        if self._vmacs is not None:
+            with contextlib.suppress(OSError, PykaError):
+                await self._vmacs.remove_all()
+
+    # -- announcements ---------------------------------------------------------------------------
+    def send_garp(self, interface: str, address: IPv4Address) -> None:
+        if interface not in self.garp:
+            self.garp[interface] = GarpSender(interface)
+        self.garp[interface].send(address)
+
+    def send_na(self, interface: str, address: IPv6Address) -> None:
+        if interface not in self.na:
+            self.na[interface] = NaSender(interface)
+        self.na[interface].send(address)
+
+    # -- VIPs ------------------------------------------------------------------------------------
+    async def _manager(self) -> Any:
+        if self._addresses is None:
+            opened = AddressManager.open()
+            self._addresses = await opened if asyncio.iscoroutine(opened) else opened
+        return self._addresses
+
+    @staticmethod
+    def _vip(spec: Any) -> Any:
+        return Vip(spec.address, spec.dev, label=spec.label, scope=spec.scope)
+
+    async def add_vip(self, spec: Any) -> None:
+        await (await self._manager()).ensure_present(self._vip(spec))
+
+    async def remove_vip(self, spec: Any) -> None:
+        await (await self._manager()).ensure_absent(self._vip(spec))
+
+    async def watch(self, on_address: Callable[[AddressEvent], None],
+                    on_link: Callable[[LinkEvent], None]) -> None:
+        """Run the netlink watcher (address and link events of this namespace) until cancelled."""
+        self.watcher = NetlinkWatcher(on_address, on_link)
+        await self.watcher.run()
+
+    # -- status and teardown ---------------------------------------------------------------------
+    def counters(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for (ifname, family, src, peers), sock in self.sockets.items():
+            name = f"{ifname}/v{family}/{src}" + ("/unicast" if peers else "")
+            out[name] = asdict(sock.counters)
+        if self._addresses is not None:
+            out["addresses"] = asdict(self._addresses.counters)
+        return out
+
+    def close_all(self) -> None:
+        for sock in self.sockets.values():
+            sock.close()
+        self.sockets.clear()
+        self.users.clear()
+        self.by_router.clear()
+        for sender in (*self.garp.values(), *self.na.values()):
+            with contextlib.suppress(OSError):
+                sender.close()
+        if self._addresses is not None:
+            with contextlib.suppress(OSError, PykaError, DriverError):
+                self._addresses.close()
+            self._addresses = None

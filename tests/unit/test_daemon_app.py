@@ -1,0 +1,309 @@
+"""The daemon end to end on a real event loop with fake network adapters (no root, no sockets to the wire).
+
+Covers start-up, reload (same config keeps state; a bad config is refused; a new instance starts
+alone), stop with priority-0 adverts and VIP release (or not, with -V), real SIGTERM/SIGHUP
+handling, sd_notify messages and the status JSON on the control socket.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+from ipaddress import ip_address, ip_interface
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pykeepalived.daemon.app import Daemon, DaemonOptions, _with_whole_groups
+from pykeepalived.daemon.config_map import InstanceSpec
+from pykeepalived.daemon.control import query
+from pykeepalived.daemon.reload import plan_reload
+from pykeepalived.errors import DriverError
+from pykeepalived.exit_codes import ExitCode
+from pykeepalived.net.addresses import AddressEvent
+from pykeepalived.vrrp.config import RouterConfig
+from pykeepalived.vrrp.packet import decode
+
+CONFIG = """
+vrrp_instances:
+  VI_1:
+    interface: eth0
+    virtual_router_id: 51
+    priority: 200
+    advert_int: 0.05
+    version: 3
+    unicast_src_ip: 198.51.100.11
+    virtual_ipaddress: [198.51.100.50/24]
+"""
+
+SECOND = """
+  VI_2:
+    interface: eth0
+    virtual_router_id: 52
+    priority: 200
+    advert_int: 0.05
+    version: 3
+    unicast_src_ip: 198.51.100.11
+    virtual_ipaddress: [198.51.100.60/24]
+"""
+
+
+class RecordingNet:
+    """The daemon's Net with nothing real behind it."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[Any, bytes, Any]] = []
+        self.vips: set[str] = set()
+        self.opened: list[Any] = []
+        self.closed: list[Any] = []
+        self.garps = 0
+        self.on_address: Any = None
+
+    async def watch(self, on_address: Any, on_link: Any) -> None:
+        self.on_address = on_address
+        await asyncio.Event().wait()
+
+    def open(self, spec: Any, runner: Any) -> None:
+        self.opened.append(spec.key)
+
+    def close(self, key: Any) -> None:
+        self.closed.append(key)
+
+    def close_all(self) -> None:
+        pass
+
+    def counters(self) -> dict[str, Any]:
+        return {"fake": {"sent": len(self.sent)}}
+
+    def send_vrrp(self, key: Any, payload: bytes, dst: Any) -> None:
+        self.sent.append((key, payload, dst))
+
+    async def add_vip(self, vip: Any) -> None:
+        self.vips.add(str(vip.address))
+
+    async def remove_vip(self, vip: Any) -> None:
+        self.vips.discard(str(vip.address))
+
+    def send_garp(self, interface: str, address: Any) -> None:
+        self.garps += 1
+
+    def send_na(self, interface: str, address: Any) -> None:
+        pass
+
+
+class Harness:
+    def __init__(self, tmp_path: Path, *, release: bool = True,
+                 environ: dict[str, str] | None = None) -> None:
+        self.config = tmp_path / "pyka.yaml"
+        self.config.write_text(CONFIG)
+        self.sock = str(tmp_path / "control.sock")
+        self.net = RecordingNet()
+        options = DaemonOptions(config_file=str(self.config), control_socket=self.sock, release_vips=release)
+        self.daemon = Daemon(options, environ=environ or {}, net_factory=lambda: self.net,
+                             link_probe=lambda ifname: True, primary=lambda ifname, family: None)
+        self.task: asyncio.Task[int] | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self.daemon.run())
+        await self.until(lambda s: s["instances"] and s["instances"][0]["state"] == "MASTER")
+
+    async def status(self) -> dict[str, Any]:
+        return await asyncio.to_thread(query, self.sock)
+
+    async def until(self, predicate: Any, timeout: float = 5.0) -> dict[str, Any]:
+        async with asyncio.timeout(timeout):
+            while True:
+                if self.task is not None and self.task.done():
+                    raise AssertionError(f"daemon exited: {self.task.result()}")
+                try:
+                    status = await self.status()
+                except OSError:
+                    status = None
+                if status is not None and predicate(status):
+                    return status
+                await asyncio.sleep(0.02)
+
+    async def stop(self) -> int:
+        self.daemon.request("stop")
+        assert self.task is not None
+        async with asyncio.timeout(2):
+            return await self.task
+
+
+def last_priority(net: RecordingNet) -> int:
+    _key, payload, dst = net.sent[-1]
+    return decode(payload, src=ip_address("198.51.100.11"), dst=dst).priority
+
+
+async def test_start_master_then_stop_releases(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    await h.start()
+    assert h.net.vips == {"198.51.100.50/24"}
+    assert h.net.garps >= 1
+    status = await h.status()
+    inst = status["instances"][0]
+    assert (inst["name"], inst["vrid"], inst["family"], inst["interface"]) == ("VI_1", 51, "v4", "eth0")
+    assert inst["master_address"] == "198.51.100.11"
+    assert inst["last_transition"]["reason"] == "master_down_timer_expired"
+    assert await h.stop() == ExitCode.OK
+    assert h.net.vips == set()
+    assert last_priority(h.net) == 0
+    assert not os.path.exists(h.sock)
+
+
+async def test_stop_without_release_keeps_vips(tmp_path: Path) -> None:
+    h = Harness(tmp_path, release=False)
+    await h.start()
+    assert await h.stop() == ExitCode.OK
+    assert h.net.vips == {"198.51.100.50/24"}
+    assert last_priority(h.net) == 0
+
+
+async def test_reload_keeps_state_refuses_bad_config_and_starts_new_instance(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    await h.start()
+    before = (await h.status())["instances"][0]["transitions"]
+    sent_before = len(h.net.opened)
+    h.daemon.request("reload")
+    status = await h.until(lambda s: s["reloads"] == 1)
+    assert status["instances"][0]["transitions"] == before
+    assert len(h.net.opened) == sent_before  # nothing reopened
+    h.config.write_text("vrrp_instances:\n  VI_1:\n    virtual_router_id: 999\n")
+    h.daemon.request("reload")
+    status = await h.until(lambda s: s["reload_errors"] == 1)
+    assert status["instances"][0]["state"] == "MASTER"
+    h.config.write_text(CONFIG + SECOND)
+    h.daemon.request("reload")
+    status = await h.until(lambda s: s["reloads"] == 2 and len(s["instances"]) == 2
+                           and s["instances"][1]["state"] == "MASTER")
+    assert status["instances"][0]["transitions"] == before
+    assert h.net.vips == {"198.51.100.50/24", "198.51.100.60/24"}
+    h.config.write_text(CONFIG.replace("198.51.100.50/24", "198.51.100.70/24"))
+    h.daemon.request("reload")
+    status = await h.until(lambda s: s["reloads"] == 3 and len(s["instances"]) == 1
+                           and s["instances"][0]["state"] == "MASTER")
+    assert h.net.vips == {"198.51.100.70/24"}
+    assert await h.stop() == ExitCode.OK
+
+
+async def test_vip_deleted_behind_the_masters_back_is_restored(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    await h.start()
+    h.net.vips.discard("198.51.100.50/24")
+    h.net.on_address(AddressEvent(2, "eth0", ip_interface("198.51.100.99/24"), False))  # not ours
+    h.net.on_address(AddressEvent(2, "eth0", ip_interface("198.51.100.50/24"), True))  # an add
+    status = await h.status()
+    assert status["executor"].get("vips_restored", 0) == 0
+    h.net.on_address(AddressEvent(2, "eth0", ip_interface("198.51.100.50/24"), False))
+    status = await h.until(lambda s: "198.51.100.50/24" in h.net.vips)
+    assert status["executor"]["vips_restored"] == 1
+    await h.stop()
+
+
+async def test_real_signals(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    await h.start()
+    os.kill(os.getpid(), signal.SIGHUP)
+    await h.until(lambda s: s["reloads"] == 1)
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert h.task is not None
+    async with asyncio.timeout(2):
+        assert await h.task == ExitCode.OK
+    assert h.net.vips == set()
+
+
+async def test_invalid_config_at_start_exits_invalid(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    h.config.write_text("vrrp_instances:\n  VI_1:\n    priorty: 100\n")
+    assert await h.daemon.run() == ExitCode.INVALID
+
+
+async def test_sd_notify_messages(tmp_path: Path) -> None:
+    path = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind(path)
+        listener.setblocking(False)
+        h = Harness(tmp_path, environ={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "100000"})
+        await h.start()
+        h.daemon.request("reload")
+        await h.until(lambda s: s["reloads"] == 1)
+        await h.stop()
+        messages = []
+        while True:
+            try:
+                messages.append(listener.recv(4096).decode())
+            except BlockingIOError:
+                break
+    joined = "\n".join(messages)
+    for field in ("READY=1", "RELOADING=1", "STOPPING=1", "WATCHDOG=1", f"MAINPID={os.getpid()}"):
+        assert field in joined
+    assert messages.index(next(m for m in messages if "RELOADING=1" in m)) < len(messages) - 1
+
+
+def test_options_from_keepalived_style_args() -> None:
+    args = argparse.Namespace(use_file="/x.conf", log_console=True, log_detail=False, pid_file="/p",
+                              config_id="d1", dont_release_vrrp=True)
+    opts = DaemonOptions.from_args(args, {"PYKEEPALIVED_CONTROL_SOCKET": "/tmp/c.sock"})
+    assert (opts.config_file, opts.pid_file) == ("/x.conf", "/p")
+    assert (opts.config_id, opts.release_vips) == ("d1", False)
+    assert opts.control_socket == "/tmp/c.sock"
+    default = DaemonOptions.from_args(argparse.Namespace(use_file="/x"), {})
+    assert default.control_socket.endswith("control.sock")
+
+
+@pytest.fixture(autouse=True)
+def _restore_signals() -> Any:
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
+async def test_sync_group_starts_together_and_runs_group_notify(tmp_path: Path) -> None:
+    log = tmp_path / "notify.log"
+    script = tmp_path / "notify.sh"
+    script.write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    script.chmod(0o755)
+    h = Harness(tmp_path)
+    h.config.write_text(f"vrrp_sync_groups:\n  G:\n    group: [VI_1, VI_2]\n    notify: {script}\n"
+                        + CONFIG + SECOND)
+    h.task = asyncio.create_task(h.daemon.run())
+    await h.until(lambda s: [i["state"] for i in s["instances"]] == ["MASTER", "MASTER"])
+    async with asyncio.timeout(5):
+        while not (log.exists() and "GROUP G MASTER 0" in log.read_text()):
+            await asyncio.sleep(0.02)
+    assert h.net.vips == {"198.51.100.50/24", "198.51.100.60/24"}
+    assert await h.stop() == ExitCode.OK
+    assert log.read_text().splitlines()[0] == "GROUP G BACKUP 0"
+
+
+async def test_socket_that_cannot_open_leaves_the_instance_in_fault(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+
+    def refuse(spec: Any, runner: Any) -> None:
+        raise DriverError("vrrp socket", "eth0: No such device", 19)
+
+    h.net.open = refuse  # type: ignore[method-assign]
+    h.task = asyncio.create_task(h.daemon.run())
+    status = await h.until(lambda s: bool(s["instances"]))
+    inst = status["instances"][0]
+    assert inst["state"] == "FAULT"
+    assert inst["counters"]["socket_errors"] == 1
+    assert inst["fault_reasons"] == ["interface_down"]
+    assert await h.stop() == ExitCode.OK
+
+
+def test_reload_restarts_a_sync_group_as_a_whole() -> None:
+    def spec(name: str, vrid: int, prio: int, group: str | None) -> Any:
+        rc = RouterConfig(name=name, vrid=vrid, primary_address=ip_address("198.51.100.11"),
+                          vips=(), priority=prio)
+        return InstanceSpec(name=name, interface="eth0", router_config=rc, sync_group=group)
+
+    old = {s.key: s for s in (spec("A", 1, 100, "G"), spec("B", 2, 100, "G"), spec("C", 3, 100, None))}
+    new = {s.key: s for s in (spec("A", 1, 120, "G"), spec("B", 2, 100, "G"), spec("C", 3, 100, None))}
+    stop, start = _with_whole_groups(old, new, plan_reload(old, new))
+    assert stop == start == [("eth0", 4, 1), ("eth0", 4, 2)]  # B restarts with A; C is untouched

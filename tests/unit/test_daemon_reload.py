@@ -1,0 +1,127 @@
+"""Config -> InstanceSpec mapping and the reload diff (keyed by interface, family, VRID)."""
+
+from __future__ import annotations
+
+from ipaddress import ip_address, ip_interface
+from typing import Any
+
+import pytest
+
+from pykeepalived.config.load import check_text
+from pykeepalived.daemon.config_map import (
+    FILE_PREFIX,
+    INTERFACE_PREFIX,
+    SCRIPT_PREFIX,
+    daemon_plan,
+)
+from pykeepalived.daemon.reload import plan_reload
+from pykeepalived.errors import ConfigError
+from pykeepalived.vrrp.tracking import TrackerKind
+
+BASE = """
+global_defs:
+  vrrp_garp_master_repeat: 3
+vrrp_scripts:
+  chk_web: {script: "/bin/echo web", interval: 2, weight: -20, rise: 2, fall: 3}
+track_files:
+  tf: {file: /run/weight}
+vrrp_instances:
+  VI_1:
+    interface: eth0
+    virtual_router_id: 51
+    priority: 150
+    advert_int: 1
+    virtual_ipaddress: [198.51.100.50/24, {address: 198.51.100.51, dev: eth1}]
+    virtual_ipaddress_excluded: [2001:db8::50/64]
+    track_interface: [eth1, {name: eth2, weight: 10}]
+    track_script: [chk_web]
+    track_file: [tf]
+    notify: /bin/true
+  VI_2:
+    interface: eth0
+    virtual_router_id: 52
+    nopreempt: true
+    version: 3
+    advert_int: 0.5
+    unicast_src_ip: 198.51.100.11
+    unicast_peer: [198.51.100.12]
+    virtual_ipaddress: [198.51.100.60/24]
+"""
+
+
+def plan(text: str = BASE) -> Any:
+    result = check_text(text, "test.yaml")
+    assert result.config is not None, [d.message for d in result.diagnostics]
+    return daemon_plan(result.config, lambda ifname, family: ip_address("198.51.100.11"))
+
+
+def test_mapping_to_router_config_and_daemon_details() -> None:
+    p = plan()
+    spec = p.instances[("eth0", 4, 51)]
+    rc = spec.router_config
+    assert (rc.vrid, rc.priority, rc.version, rc.adver_int_cs, rc.preempt) == (51, 150, 2, 100, True)
+    assert rc.primary_address == ip_address("198.51.100.11")
+    assert rc.garp_master_repeat == 3
+    assert rc.vips == (ip_address("198.51.100.50"), ip_address("198.51.100.51"))
+    assert [(str(v.address), v.dev, v.excluded) for v in spec.vips] == [
+        ("198.51.100.50/24", "eth0", False), ("198.51.100.51/32", "eth1", False),
+        ("2001:db8::50/64", "eth0", True)]
+    trackers = {t.name: t for t in rc.trackers}
+    assert trackers[INTERFACE_PREFIX + "eth1"].weight == 0
+    assert trackers[INTERFACE_PREFIX + "eth2"].weight == 10
+    assert trackers[SCRIPT_PREFIX + "chk_web"].weight == -20
+    assert trackers[FILE_PREFIX + "tf"].kind is TrackerKind.VALUE
+    assert spec.notify.notify == "/bin/true"
+    script = p.scripts["chk_web"]
+    assert (script.argv, script.interval_s, script.timeout_s, script.rise, script.fall) == (
+        ("/bin/echo", "web"), 2, 2, 2, 3)
+    other = p.instances[("eth0", 4, 52)]
+    assert other.router_config.preempt is False
+    assert other.router_config.adver_int_cs == 50
+    assert other.unicast_peers == (ip_address("198.51.100.12"),)
+
+
+def test_interface_without_address_is_a_config_error() -> None:
+    result = check_text(BASE, "test.yaml")
+    assert result.config is not None
+    with pytest.raises(ConfigError, match="no IPv4 address"):
+        daemon_plan(result.config, lambda ifname, family: None)
+
+
+def test_same_config_keeps_everything() -> None:
+    diff = plan_reload(plan().instances, plan().instances)
+    assert diff.keep == (("eth0", 4, 51), ("eth0", 4, 52))
+    assert diff.touched == 0
+
+
+def test_changes_touch_only_what_changed() -> None:
+    old = plan().instances
+    text = (BASE.replace("priority: 150", "priority: 120")
+            .replace("notify: /bin/true", "notify: /bin/false")
+            .replace("virtual_router_id: 52", "virtual_router_id: 53"))
+    new = plan(text).instances
+    diff = plan_reload(old, new)
+    assert diff.restart == (("eth0", 4, 51),)
+    assert diff.add == (("eth0", 4, 53),)
+    assert diff.remove == (("eth0", 4, 52),)
+    assert diff.keep == ()
+    only_notify = plan(BASE.replace("notify: /bin/true", "notify: /bin/false")).instances
+    diff = plan_reload(old, only_notify)
+    assert diff.update == (("eth0", 4, 51),)
+    assert diff.keep == (("eth0", 4, 52),)
+    assert "update=1" in diff.summary()
+
+
+def test_vip_prefix_defaults_to_host_route() -> None:
+    spec = plan().instances[("eth0", 4, 51)]
+    assert spec.vips[1].address == ip_interface("198.51.100.51/32")
+
+
+def test_use_vmac_moves_vips_to_the_vmac() -> None:
+    text = BASE.replace("    notify: /bin/true\n", "    notify: /bin/true\n    use_vmac: true\n")
+    spec = plan(text).instances[("eth0", 4, 51)]
+    assert spec.vmac == "vrrp.51"
+    assert [v.dev for v in spec.vips] == ["vrrp.51", "eth1", "vrrp.51"]  # an explicit dev stays
+    named = plan(BASE.replace("    notify: /bin/true\n", "    notify: /bin/true\n    use_vmac: vip51\n"))
+    assert named.instances[("eth0", 4, 51)].vmac == "vip51"
+    assert plan().instances[("eth0", 4, 51)].vmac is None

@@ -1,0 +1,328 @@
+"""The VRRP glue: two daemons' runners on a fake wire, driven by a hand-cranked loop."""
+
+from __future__ import annotations
+
+import asyncio
+from ipaddress import ip_interface
+from typing import Any
+
+import pytest
+from test_daemon_fakes import FakeLoop, FakeNet, FakeWire, addr
+
+from pykeepalived.daemon.config_map import InstanceSpec, VipSpec
+from pykeepalived.daemon.vrrp_runner import ActionExecutor, RouterSlot, VrrpRunner
+from pykeepalived.daemon.wiring import make_decoder, make_encoder
+from pykeepalived.vrrp.config import RouterConfig
+from pykeepalived.vrrp.events import InterfaceChanged, Startup
+from pykeepalived.vrrp.packet import Advertisement
+from pykeepalived.vrrp.router import VirtualRouter
+from pykeepalived.vrrp.sync_group import SyncGroup
+
+VIP = "198.51.100.100/24"
+VIP_ADDRESS = "198.51.100.100"
+
+
+def advert(vrid: int, priority: int) -> Advertisement:
+    return Advertisement(
+        version=3, vrid=vrid, priority=priority, adver_int_cs=10, addresses=(addr("198.51.100.100"),)
+    )
+
+
+def spec(
+    name: str, source: str, priority: int, *, vrid: int = 51, peers: tuple[str, ...] = ()
+) -> InstanceSpec:
+    rc = RouterConfig(
+        name=name,
+        vrid=vrid,
+        primary_address=addr(source),
+        vips=(addr(VIP.split("/", maxsplit=1)[0]),),
+        version=3,
+        priority=priority,
+        adver_int_cs=10,
+        garp_master_delay_cs=0,
+    )
+    return InstanceSpec(
+        name=name,
+        interface="eth0",
+        router_config=rc,
+        vips=(VipSpec(ip_interface(VIP), "eth0"),),
+        unicast_peers=tuple(addr(p) for p in peers),
+    )
+
+
+class Node:
+    def __init__(
+        self,
+        loop: FakeLoop,
+        wire: FakeWire,
+        name: str,
+        source: str,
+        priority: int,
+        peers: tuple[str, ...] = (),
+    ) -> None:
+        self.net = FakeNet(name, addr(source))
+        self.changes: list[tuple[str, str]] = []
+        self.executor = ActionExecutor(self.net, wire.encode, self._changed)
+        self.runner = VrrpRunner(loop, self.executor, wire.decode)  # type: ignore[arg-type]
+        self.spec = spec(name, source, priority, peers=peers)
+        self.slot = RouterSlot(
+            self.spec.key,
+            name,
+            VirtualRouter(self.spec.router_config),
+            self.spec,
+            frozenset(self.spec.unicast_peers),
+        )
+        self.runner.add(self.slot)
+
+    def _changed(self, slot: RouterSlot, action: object) -> None:
+        self.changes.append((action.old.name, action.new.name))  # type: ignore[attr-defined]
+
+    async def settle(self) -> None:
+        while not self.executor.queue.empty():
+            await self.executor.run_one()
+
+
+def pair(loop: FakeLoop) -> tuple[Node, Node, FakeWire]:
+    wire = FakeWire()
+    a = Node(loop, wire, "a", "198.51.100.1", 200)
+    b = Node(loop, wire, "b", "198.51.100.2", 100)
+    a.net.peers.append(b.runner)
+    b.net.peers.append(a.runner)
+    return a, b, wire
+
+
+def start(*nodes: Node) -> None:
+    for node in nodes:
+        node.runner.feed(node.slot.key, Startup())
+
+
+async def test_higher_priority_becomes_master_and_holds_the_vip() -> None:
+    loop = FakeLoop()
+    a, b, _ = pair(loop)
+    start(a, b)
+    loop.advance(1.0)
+    await a.settle()
+    await b.settle()
+    assert a.slot.state == "MASTER"
+    assert b.slot.state == "BACKUP"
+    assert a.net.vips == {VIP}
+    assert b.net.vips == set()
+    assert a.net.garps and all(ifname == "eth0" for ifname, _ in a.net.garps)
+    assert loop.armed() == 2  # exactly one timer per router
+
+
+async def test_master_loss_means_takeover_and_stop_releases() -> None:
+    loop = FakeLoop()
+    a, b, _ = pair(loop)
+    start(a, b)
+    loop.advance(1.0)
+    a.net.connected = False  # the master goes silent (kill -9)
+    loop.advance(1.0)
+    await b.settle()
+    assert b.slot.state == "MASTER"
+    assert b.net.vips == {VIP}
+    b.runner.stop_all()
+    await b.settle()
+    assert b.net.vips == set()
+    last_advert = b.net.sent[-1]
+    assert b.runner.slots[b.slot.key].router.stats.pri_zero_sent >= 1
+    assert last_advert[2] == addr("224.0.0.18")
+
+
+async def test_shutdown_keeps_vips_when_not_releasing() -> None:
+    loop = FakeLoop()
+    a, b, _ = pair(loop)
+    start(a, b)
+    loop.advance(1.0)
+    await a.settle()
+    a.runner.stop_all(keep_vips=True)
+    await a.settle()
+    assert a.net.vips == {VIP}
+    assert loop.armed() == 1  # only b's timer is left
+
+
+async def test_graceful_stop_gives_skew_only_takeover() -> None:
+    loop = FakeLoop()
+    a, b, _ = pair(loop)
+    start(a, b)
+    loop.advance(1.0)
+    a.runner.stop_all()
+    # skew time for priority 100 at 0.1 s is ~0.06 s, far below master down (~0.36 s)
+    loop.advance(0.1)
+    assert b.slot.state == "MASTER"
+
+
+@pytest.mark.parametrize(
+    "payload, src, reason",
+    [
+        (b"", "198.51.100.9", "packet_len_err"),
+        (b"\x31\x33", "198.51.100.9", "packet_len_err"),
+        (b"advert-0", "not-an-ip", "bad_address"),
+    ],
+)
+async def test_garbage_is_a_counted_drop(payload: bytes, src: str, reason: str) -> None:
+    loop = FakeLoop()
+    a, b, _ = pair(loop)
+    start(a, b)
+    loop.advance(1.0)
+    before = (a.slot.state, len(a.changes))
+    assert a.runner.datagram_received("eth0", payload, src, "224.0.0.18", ttl=255) is False
+    assert a.runner.drops[reason] >= 1
+    assert (a.slot.state, len(a.changes)) == before
+
+
+async def test_unknown_vrid_and_unknown_interface_are_dropped() -> None:
+    loop = FakeLoop()
+    wire = FakeWire()
+    a = Node(loop, wire, "a", "198.51.100.1", 200)
+    start(a)
+    loop.advance(1.0)
+    other = advert(99, 254)
+    token = wire.encode(other, None, None)
+    assert not a.runner.datagram_received("eth0", token, "198.51.100.9", "224.0.0.18", ttl=255)
+    mine = advert(51, 254)
+    assert not a.runner.datagram_received("eth1", wire.encode(mine, None, None), "198.51.100.9")
+    assert a.runner.drops["unknown_vrid"] == 2
+    assert a.slot.state == "MASTER"
+
+
+async def test_bad_ttl_on_multicast_is_dropped() -> None:
+    loop = FakeLoop()
+    wire = FakeWire()
+    a = Node(loop, wire, "a", "198.51.100.1", 100)
+    start(a)
+    loop.advance(1.0)
+    higher = advert(51, 254)
+    assert not a.runner.datagram_received(
+        "eth0", wire.encode(higher, None, None), "198.51.100.9", None, ttl=64
+    )
+    assert a.slot.state == "MASTER"
+    assert a.slot.router.stats.ip_ttl_err == 1
+
+
+async def test_unicast_mode_drops_non_peers() -> None:
+    loop = FakeLoop()
+    wire = FakeWire()
+    a = Node(loop, wire, "a", "198.51.100.1", 100, peers=("198.51.100.2",))
+    start(a)
+    loop.advance(1.0)
+    assert a.slot.state == "MASTER"
+    higher = advert(51, 254)
+    assert not a.runner.datagram_received(
+        "eth0", wire.encode(higher, None, None), "198.51.100.66", None, ttl=64
+    )
+    assert a.slot.state == "MASTER"
+    assert a.slot.router.stats.other_drops == {"not_a_peer": 1}
+    # the configured peer is heard (any TTL in unicast mode) and wins
+    assert a.runner.datagram_received("eth0", wire.encode(higher, None, None), "198.51.100.2", None, ttl=64)
+    assert a.slot.state == "BACKUP"
+    # adverts go to each peer, not to the group
+    assert {dst for *_, dst in a.net.sent} == {addr("198.51.100.2")}
+
+
+async def test_interface_down_means_fault_and_release() -> None:
+    loop = FakeLoop()
+    wire = FakeWire()
+    a = Node(loop, wire, "a", "198.51.100.1", 100)
+    start(a)
+    loop.advance(1.0)
+    await a.settle()
+    assert a.net.vips == {VIP}
+    a.runner.feed(a.slot.key, InterfaceChanged(up=False))
+    await a.settle()
+    assert a.slot.state == "FAULT"
+    assert a.net.vips == set()
+    assert loop.armed() == 0
+
+
+async def test_vip_failure_is_counted_not_raised() -> None:
+    loop = FakeLoop()
+    wire = FakeWire()
+    a = Node(loop, wire, "a", "198.51.100.1", 100)
+    a.net.fail_vips = True
+    start(a)
+    loop.advance(1.0)
+    await a.settle()
+    assert a.slot.state == "MASTER"
+    assert a.executor.counters["address_errors"] == 1
+
+
+async def test_feed_to_removed_router_is_ignored() -> None:
+    loop = FakeLoop()
+    wire = FakeWire()
+    a = Node(loop, wire, "a", "198.51.100.1", 100)
+    start(a)
+    a.runner.remove(a.slot.key)
+    assert loop.armed() == 0
+    assert a.runner.feed(a.slot.key, InterfaceChanged(up=False)) == []
+
+
+async def test_drain_times_out_when_no_worker() -> None:
+    loop = FakeLoop()
+    wire = FakeWire()
+    a = Node(loop, wire, "a", "198.51.100.1", 100)
+    start(a)
+    loop.advance(1.0)
+    assert await a.executor.drain(0.01) is False
+    worker = asyncio.create_task(a.executor.worker())
+    assert await a.executor.drain(1.0) is True
+    worker.cancel()
+
+
+async def test_sync_group_members_move_together() -> None:
+    loop = FakeLoop()
+    wire = FakeWire()
+    net = FakeNet("g", addr("198.51.100.1"))
+    executor = ActionExecutor(net, wire.encode)
+    runner = VrrpRunner(loop, executor, wire.decode)  # type: ignore[arg-type]
+    specs = [spec("VI_A", "198.51.100.1", 150, vrid=51), spec("VI_B", "198.51.100.1", 150, vrid=52)]
+    specs[1] = InstanceSpec(name="VI_B", interface="eth1", router_config=specs[1].router_config,
+                            vips=(VipSpec(ip_interface("198.51.100.100/24"), "eth1"),))
+    group = SyncGroup("G", [s.router_config for s in specs])
+    slots = []
+    for s in specs:
+        slot = RouterSlot(s.key, s.name, group.members[s.name], s)
+        slot.group = group
+        runner.add(slot)
+        slots.append(slot)
+    for slot in slots:
+        runner.feed(slot.key, Startup())
+    loop.advance(1.0)
+    assert [s.state for s in slots] == ["MASTER", "MASTER"]
+    runner.feed(slots[0].key, InterfaceChanged(up=False))
+    assert [s.state for s in slots] == ["FAULT", "FAULT"]
+    while not executor.queue.empty():
+        await executor.run_one()
+    assert net.vips == set()
+    runner.feed(slots[0].key, InterfaceChanged(up=True))
+    loop.advance(1.0)
+    assert [s.state for s in slots] == ["MASTER", "MASTER"]
+    runner.stop_all()
+    assert loop.armed() == 0
+
+
+@pytest.mark.parametrize(
+    "mangle, reason",
+    [
+        (lambda b: b[:4], "packet_len_err"),
+        (lambda b: b[:6] + bytes([b[6] ^ 0xFF]) + b[7:], "checksum_err"),
+        (lambda b: bytes([0x41]) + b[1:], "version_err"),
+    ],
+)
+async def test_real_codec_rejects_are_counted_drops(mangle: Any, reason: str) -> None:
+    loop = FakeLoop()
+    net = FakeNet("a", addr("198.51.100.1"))
+    runner = VrrpRunner(loop, ActionExecutor(net, make_encoder(False)), make_decoder())  # type: ignore[arg-type]
+    s = spec("a", "198.51.100.1", 100)
+    slot = RouterSlot(s.key, "a", VirtualRouter(s.router_config), s)
+    runner.add(slot)
+    runner.feed(slot.key, Startup())
+    loop.advance(1.0)
+    assert slot.state == "MASTER"
+    src, dst = addr("198.51.100.9"), addr("224.0.0.18")
+    good = make_encoder(False)(advert(51, 254), src, dst)
+    assert not runner.datagram_received("eth0", mangle(good), src, dst, ttl=255)
+    assert runner.drops[reason] == 1
+    assert slot.state == "MASTER"
+    assert runner.datagram_received("eth0", good, src, dst, ttl=255)  # the intact one is heard
+    assert slot.state == "BACKUP"
