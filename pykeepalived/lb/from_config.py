@@ -1,0 +1,184 @@
+"""Map the validated config (``config.model.Config``) to the pure IPVS model.
+
+* each ``virtual_servers`` entry becomes one :class:`VirtualServerSpec`, or one per member of its
+  ``virtual_server_group`` (address ranges expand to one service per address, as keepalived does);
+* real-server options inherit from the virtual server (``lb_kind``, ``inhibit_on_failure``,
+  ``alpha``, port);
+* ``global_defs.lvs_sync_daemon`` / ``lvs_timeouts`` / ``lvs_flush`` map to
+  :class:`SyncDaemonSpec`, :class:`LvsTimeouts` and the reconciler's ``flush`` flag.
+
+Not yet in the config model (so not mapped): scheduler flags (``sh-port`` ...), ``ops``, TUN
+type/port/checksum, ``sorry_server_lvs_method``, ``ip_family`` for fwmark services (the family
+is taken from the real servers, IPv4 if there are none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address, ip_address
+
+from pykeepalived.config.model import (
+    Config,
+    LbKind,
+    RealServer,
+    VirtualServer,
+    VirtualServerGroupMember,
+)
+from pykeepalived.errors import ConfigError
+from pykeepalived.lb.model import (
+    AF_INET,
+    AF_INET6,
+    Destination,
+    DestKey,
+    Forwarding,
+    Protocol,
+    RealServerSpec,
+    ServiceKey,
+    VirtualServerSpec,
+    VirtualService,
+    family_of,
+)
+from pykeepalived.lb.sync_daemon import LvsTimeouts, SyncDaemonSpec
+
+PERSISTENCE_TIMEOUT_DEFAULT_S = 360  # keepalived: port 0 forces persistence
+_FORWARDING = {LbKind.NAT: Forwarding.NAT, LbKind.DR: Forwarding.DR, LbKind.TUN: Forwarding.TUN}
+
+
+@dataclass(frozen=True, slots=True)
+class LbConfig:
+    """Everything the IPVS side needs from one config."""
+
+    specs: tuple[VirtualServerSpec, ...]
+    sync_daemon: SyncDaemonSpec | None
+    timeouts: LvsTimeouts | None
+    flush: bool
+    flush_on_stop: bool
+
+
+def lb_config(config: Config) -> LbConfig:
+    """The IPVS view of a config; ConfigError if a virtual server cannot be expressed in IPVS."""
+    specs: list[VirtualServerSpec] = []
+    for vs in config.virtual_servers:
+        specs.extend(_specs(config, vs))
+    seen: set[ServiceKey] = set()
+    for spec in specs:
+        if spec.service.key in seen:
+            raise ConfigError(f"virtual server {spec.service.key} is defined twice")
+        seen.add(spec.service.key)
+    g = config.global_defs
+    return LbConfig(tuple(specs), _sync_daemon(config), _timeouts(config), g.lvs_flush, g.lvs_flush_on_stop)
+
+
+def _keys(config: Config, vs: VirtualServer) -> Iterator[ServiceKey]:
+    proto = Protocol[vs.protocol.value]
+    if vs.ip is not None:
+        yield ServiceKey.inet(vs.ip, vs.port or 0, proto)
+    elif vs.fwmark is not None:
+        yield ServiceKey.mark(vs.fwmark, _fwmark_family(vs))
+    else:
+        group = config.virtual_server_groups.get(vs.group or "")
+        if group is None:
+            raise ConfigError(f"virtual server {vs.key}: no virtual_server_group named {vs.group!r}")
+        for member in group.members:
+            yield from _member_keys(vs, member, proto)
+
+
+def _member_keys(vs: VirtualServer, member: VirtualServerGroupMember,
+                 proto: Protocol) -> Iterator[ServiceKey]:
+    if member.fwmark is not None:
+        yield ServiceKey.mark(member.fwmark, _fwmark_family(vs))
+        return
+    assert member.ip is not None  # the model guarantees ip xor fwmark
+    port = member.port if member.port is not None else (vs.port or 0)
+    last = member.range_end
+    if last is None:
+        yield ServiceKey.inet(member.ip, port, proto)
+        return
+    mask = 0xFF if member.ip.version == 4 else 0xFFFF
+    first = int(member.ip) & mask
+    if last < first or last > mask:
+        raise ConfigError(f"virtual server {vs.key}: range end {last} is outside {member.ip}..{mask}")
+    base = int(member.ip) - first  # range_end replaces the last octet (IPv4) or hextet (IPv6)
+    for n in range(first, last + 1):
+        yield ServiceKey.inet(ip_address(base + n), port, proto)
+
+
+def _fwmark_family(vs: VirtualServer) -> int:
+    families = {rs.ip.version for rs in vs.real_servers}
+    return AF_INET6 if families == {6} else AF_INET
+
+
+def _prefix_len(vs: VirtualServer, key: ServiceKey) -> int | None:
+    gran = vs.persistence_granularity
+    if gran is None:
+        return None
+    if isinstance(gran, int):
+        return gran
+    if isinstance(gran, IPv4Address) and key.af == AF_INET:
+        bits = f"{int(gran):032b}"
+        if "01" in bits:
+            raise ConfigError(f"virtual server {vs.key}: persistence_granularity {gran} is not a netmask")
+        return bits.count("1")
+    raise ConfigError(f"virtual server {vs.key}: persistence_granularity {gran} does not fit the family")
+
+
+def _service(vs: VirtualServer, key: ServiceKey) -> VirtualService:
+    timeout = vs.persistence_timeout or 0
+    if not key.fwmark and key.port == 0 and not timeout:
+        timeout = PERSISTENCE_TIMEOUT_DEFAULT_S
+    try:
+        return VirtualService(key, scheduler=vs.lb_algo.value, persistence_timeout_s=timeout,
+                              persistence_prefix_len=_prefix_len(vs, key))
+    except ValueError as exc:
+        raise ConfigError(f"virtual server {vs.key}: {exc}") from None
+
+
+def _dest(vs: VirtualServer, key: ServiceKey, rs: RealServer) -> Destination:
+    kind = rs.lb_kind or vs.lb_kind
+    port = rs.port if rs.port is not None else key.port
+    try:
+        return Destination(DestKey(rs.ip, port), _FORWARDING[kind], weight=rs.weight,
+                           u_thresh=rs.uthreshold or 0, l_thresh=rs.lthreshold or 0)
+    except ValueError as exc:
+        raise ConfigError(f"virtual server {vs.key}, real server {rs.ip}: {exc}") from None
+
+
+def _specs(config: Config, vs: VirtualServer) -> Iterator[VirtualServerSpec]:
+    for key in _keys(config, vs):
+        servers = []
+        for rs in vs.real_servers:
+            inhibit = vs.inhibit_on_failure if rs.inhibit_on_failure is None else rs.inhibit_on_failure
+            if key.fwmark == 0 and family_of(rs.ip) != key.af and (rs.lb_kind or vs.lb_kind) != LbKind.TUN:
+                raise ConfigError(f"virtual server {vs.key}: real server {rs.ip} is of another address family"
+                                  " (only TUN may mix families)")
+            servers.append(RealServerSpec(
+                _dest(vs, key, rs),
+                alpha=vs.alpha if rs.alpha is None else rs.alpha,
+                inhibit_on_failure=inhibit,
+            ))
+        sorry = None
+        if vs.sorry_server is not None:
+            sport = vs.sorry_server.port if vs.sorry_server.port is not None else key.port
+            sorry = Destination(DestKey(vs.sorry_server.ip, sport), _FORWARDING[vs.lb_kind])
+        yield VirtualServerSpec(
+            _service(vs, key), tuple(servers), quorum=vs.quorum, hysteresis=vs.hysteresis, sorry_server=sorry,
+            sorry_server_inhibit=vs.sorry_server_inhibit, quorum_up_script=vs.quorum_up,
+            quorum_down_script=vs.quorum_down, name=vs.key,
+        )
+
+
+def _sync_daemon(config: Config) -> SyncDaemonSpec | None:
+    sd = config.global_defs.lvs_sync_daemon
+    if sd is None:
+        return None
+    group: IPv4Address | IPv6Address | None = sd.group
+    return SyncDaemonSpec(sd.interface, sd.instance, sync_id=sd.id or 0, sync_maxlen=sd.maxlen or 0,
+                          mcast_group=group, mcast_port=sd.port, mcast_ttl=sd.ttl or 0)
+
+
+def _timeouts(config: Config) -> LvsTimeouts | None:
+    t = config.global_defs.lvs_timeouts
+    if t is None:
+        return None
+    return LvsTimeouts(tcp_s=t.tcp or 0, tcpfin_s=t.tcpfin or 0, udp_s=t.udp or 0)
