@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  iproute2 nftables procps kmod
+  iproute2 nftables procps kmod iputils-ping
   keepalived            # interoperability peer, 2.2.7 on Debian 12
   tshark tcpdump        # wire oracle for golden packets and lab assertions
   ipvsadm               # IPVS baseline and oracle inside the VM

@@ -13,5 +13,5 @@ echo "== import-linter"; lint-imports
 echo "== pytest";        pytest -p no:cacheprovider tests/unit tests/golden tests/lab
 if [ -d tests/ipvs ] && compgen -G "tests/ipvs/test_*.py" >/dev/null; then
   echo "== pytest (IPVS, in the VM)"
-  python -m netns_lab vm -- pytest -p no:cacheprovider tests/ipvs
+  NETNS_LAB_VM_RW_CACHE=loose python -m netns_lab vm -- pytest -p no:cacheprovider tests/ipvs
 fi

@@ -109,11 +109,11 @@ def _pcap_inputs(path: Path) -> Iterator[tuple[str, bytes | None]]:
     cooked capture from ``tcpdump -i any``, ...) through scapy's dissection of the IP layer.
     """
     # scapy is heavy: imported only when a capture is read
-    from scapy.error import Scapy_Exception  # noqa: PLC0415
-    from scapy.layers.inet import IP  # noqa: PLC0415
-    from scapy.layers.inet6 import IPv6  # noqa: PLC0415
-    from scapy.layers.l2 import Ether  # noqa: PLC0415
-    from scapy.utils import rdpcap  # noqa: PLC0415
+    from scapy.error import Scapy_Exception
+    from scapy.layers.inet import IP
+    from scapy.layers.inet6 import IPv6
+    from scapy.layers.l2 import Ether
+    from scapy.utils import rdpcap
 
     try:
         frames = rdpcap(str(path))

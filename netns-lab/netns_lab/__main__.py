@@ -1,0 +1,7 @@
+"""`python -m netns_lab ...`"""
+
+import sys
+
+from netns_lab.cli import main
+
+sys.exit(main())

@@ -1,0 +1,89 @@
+"""Programs the lab starts in namespaces: keepalived 2.2.7 as an interop peer, a tiny HTTP server."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from netns_lab.errors import LabError, ProcessExited
+from netns_lab.lab import Host, LabProcess
+from netns_lab.wait import wait_until
+
+KEEPALIVED = "/usr/sbin/keepalived"
+
+
+@dataclass(eq=False)
+class KeepalivedPeer:
+    """keepalived running in a host's namespace with every file in its own directory."""
+
+    process: LabProcess
+    directory: Path
+
+    @property
+    def config_path(self) -> Path:
+        return self.directory / "keepalived.conf"
+
+    def pid(self, which: str = "main") -> int | None:
+        """PID from keepalived's own pidfile: which = main | vrrp | checker (None until written)."""
+        path = self.directory / f"{which}.pid"
+        with contextlib.suppress(OSError, ValueError):
+            return int(path.read_text().split()[0])
+        return None
+
+    def log(self) -> str:
+        return self.process.output()
+
+    def stop(self, deadline_s: float = 3.0) -> int | None:
+        return self.process.stop(deadline_s)
+
+
+def start_keepalived(host: Host, config: str, name: str = "keepalived",
+                     extra_args: tuple[str, ...] = (), wait: bool = True) -> KeepalivedPeer:
+    """Write `config` into a directory of the lab and run `keepalived -n -l -D` with pidfiles there.
+
+    With wait=True, returns once the VRRP child has written its pidfile (LabError if keepalived exits or
+    takes longer than 10 s). `-l` logs to the console, which the lab captures: `peer.log()`.
+    """
+    directory = host.lab.workdir / f"{host.name}-{name}"
+    directory.mkdir(parents=True, exist_ok=True)
+    conf = directory / "keepalived.conf"
+    conf.write_text(config)
+    argv = [KEEPALIVED, "-n", "-l", "-D", "-f", str(conf), "-p", str(directory / "main.pid"),
+            "-r", str(directory / "vrrp.pid"), "-c", str(directory / "checker.pid"), *extra_args]
+    peer = KeepalivedPeer(host.spawn(argv, name=name), directory)
+    if wait:
+        def started() -> bool:
+            if not peer.process.alive():
+                raise ProcessExited(f"keepalived in {host} exited {peer.process.returncode}")
+            return peer.pid("vrrp") is not None
+        try:
+            wait_until(started, timeout=10, message=f"keepalived VRRP child in {host}")
+        except LabError as exc:
+            raise LabError(f"{exc}\nkeepalived log:\n{peer.log()}") from exc
+    return peer
+
+
+def start_http_server(host: Host, port: int = 80, body: str | None = None,
+                      bind: str | None = None, timeout: float = 10.0) -> LabProcess:
+    """`python -m http.server` in `host` serving an index.html that says `body` (default: host name).
+
+    Returns once the port is listening (checked with `ss` inside the namespace).
+    """
+    root = host.lab.workdir / f"{host.name}-www-{port}"
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "index.html").write_text((body if body is not None else host.name) + "\n")
+    argv = [sys.executable, "-m", "http.server", str(port), "--directory", str(root)]
+    if bind:
+        argv += ["--bind", bind]
+    proc = host.spawn(argv, name=f"http{port}")
+
+    def listening() -> bool:
+        if not proc.alive():
+            raise ProcessExited(f"http server in {host} exited {proc.returncode}: {proc.output()}")
+        out = host.run(["ss", "-Hltn", f"sport = :{port}"]).stdout
+        return bool(out.strip())
+
+    wait_until(listening, timeout=timeout, message=f"http server on {host}:{port}")
+    return proc
