@@ -62,7 +62,13 @@ class ControlServer:
         self.requests += 1
         try:
             line = await asyncio.wait_for(reader.readline(), REQUEST_TIMEOUT_S)
-            reply = answer(line[:MAX_REQUEST_BYTES].decode(errors="replace"), self.snapshot)
+            try:
+                reply = answer(line[:MAX_REQUEST_BYTES].decode(errors="replace"), self.snapshot)
+            except Exception as exc:  # a status bug must never take the endpoint (or the daemon) down
+                self.errors += 1
+                log.error("control request could not be answered error=%r", exc)
+                log.debug("control request failure", exc_info=True)
+                reply = {"error": f"internal error: {type(exc).__name__}: {exc}"}
             writer.write(json.dumps(reply, sort_keys=True).encode() + b"\n")
             await asyncio.wait_for(writer.drain(), REQUEST_TIMEOUT_S)
         except (OSError, TimeoutError, ValueError) as exc:
