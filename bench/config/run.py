@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import ipaddress
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -79,11 +81,29 @@ def time_in_process(path: Path, repeat: int) -> tuple[float, float, str]:
     return best, best_cpu, summary
 
 
-def time_process(path: Path) -> tuple[float, int]:
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pykeepalived", "--check", "-q", "-f", str(path)],
-                          capture_output=True, check=False)
-    return time.perf_counter() - start, proc.returncode
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_process(path: Path, repeat: int) -> tuple[float, float, int]:
+    """Best wall-clock and best CPU time (user + system) of a fresh ``pykeepalived --check`` process,
+    interpreter start-up and imports included.  CPU time does not grow when other work shares the
+    cores; wall time does."""
+    best = best_cpu = float("inf")
+    rc = -1
+    for _ in range(repeat):
+        start, start_cpu = time.perf_counter(), _children_cpu()
+        proc = subprocess.run([sys.executable, "-m", "pykeepalived", "--check", "-q", "-f", str(path)],
+                              capture_output=True, check=False)
+        best = min(best, time.perf_counter() - start)
+        best_cpu = min(best_cpu, _children_cpu() - start_cpu)
+        rc = proc.returncode
+    return best, best_cpu, rc
+
+
+def verdict(seconds: float) -> str:
+    return "ok" if seconds < GOAL_S else "SLOWER THAN GOAL"
 
 
 def main() -> int:
@@ -105,10 +125,14 @@ def main() -> int:
             path.write_text(generate(args.virtual_servers, args.real_servers))
             size_kib = path.stat().st_size / 1024
             best, best_cpu, summary = time_in_process(path, args.repeat)
-            wall, rc = time_process(path)
-            verdict = "ok" if min(best, best_cpu) < GOAL_S else "SLOWER THAN GOAL"
-            print(f"{ext:5} {size_kib:6.0f} KiB  check {best:6.3f} s wall, {best_cpu:6.3f} s CPU "
-                  f"(best of {args.repeat}, {verdict})  whole process {wall:6.3f} s exit {rc}  [{summary}]")
+            wall, wall_cpu, rc = time_process(path, args.repeat)
+            print(f"{ext:5} {size_kib:6.0f} KiB  [{summary}]")
+            print(f"      in-process check_config:              {best:6.3f} s wall, {best_cpu:6.3f} s CPU"
+                  f"  (goal < {GOAL_S} s: wall {verdict(best)}, CPU {verdict(best_cpu)})")
+            print(f"      whole `pykeepalived --check` process: {wall:6.3f} s wall, {wall_cpu:6.3f} s CPU"
+                  f"  (goal < {GOAL_S} s: wall {verdict(wall)}, CPU {verdict(wall_cpu)}), exit {rc}")
+    print(f"best of {args.repeat}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs "
+          "(wall time grows with load, CPU time does not)")
     return 0
 
 

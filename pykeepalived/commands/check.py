@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 def check_file(path: str | None, *, strict: bool = False, fmt: str = "text", quiet: bool = False,
                config_id: str | None = None, syntax: str | None = None) -> int:
     """Validate ``path`` (default: the default config file), print the report, return the exit status."""
-    from pykeepalived.config.load import default_config_path  # noqa: PLC0415
+    from pykeepalived.config.load import default_config_path
 
     file = path or default_config_path()
     try:
@@ -53,8 +53,8 @@ def check_file(path: str | None, *, strict: bool = False, fmt: str = "text", qui
 
 def _check(file: str, *, strict: bool, fmt: str, quiet: bool, config_id: str | None,
            syntax: str | None) -> int:
-    from pykeepalived.config.diagnostics import IO_CODES, render_json, render_text  # noqa: PLC0415
-    from pykeepalived.config.load import Syntax, check_config, describe  # noqa: PLC0415
+    from pykeepalived.config.diagnostics import IO_CODES, render_json, render_text
+    from pykeepalived.config.load import Syntax, check_config, describe
 
     result = check_config(file, config_id=config_id, syntax=Syntax(syntax) if syntax else None)
     valid = result.ok(strict=strict)
@@ -78,7 +78,7 @@ def _check(file: str, *, strict: bool, fmt: str, quiet: bool, config_id: str | N
 
 
 def _internal_error(file: str, exc: Exception, fmt: str) -> int:
-    import json  # noqa: PLC0415
+    import json
 
     message = f"internal error while checking: {type(exc).__name__}: {exc}"
     if fmt == "json":

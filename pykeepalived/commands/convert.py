@@ -8,14 +8,13 @@ to stderr and nothing is printed.  Exit codes: 0 converted, 1 invalid, 2 unreada
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 
 import yaml
 
 from pykeepalived.config import diagnostics as diag
 from pykeepalived.config import kaconf
-from pykeepalived.config.load import Syntax, check_config
+from pykeepalived.config.load import Syntax, check_config, default_config_id
 from pykeepalived.exit_codes import ExitCode
 
 HELP = "print the YAML equivalent of a keepalived.conf"
@@ -32,11 +31,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
     parser.add_argument("-q", "--quiet", action="store_true", help="do not print warnings")
-
-
-def default_config_id() -> str:
-    """keepalived's default config id: the host name up to the first dot."""
-    return socket.gethostname().split(".", 1)[0]
 
 
 def run(args: argparse.Namespace) -> int:

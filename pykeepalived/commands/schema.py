@@ -14,9 +14,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json  # noqa: PLC0415
+    import json
 
-    from pykeepalived.config.model import Config  # noqa: PLC0415
+    from pykeepalived.config.model import Config
 
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -70,6 +70,15 @@ def default_config_path() -> str:
     return DEFAULT_YAML_PATH if os.path.exists(DEFAULT_YAML_PATH) else DEFAULT_KEEPALIVED_PATH
 
 
+def default_config_id() -> str:
+    """keepalived's default config id (``-i``): the host name up to the first dot."""
+    return _nodename().split(".", 1)[0]
+
+
+def _nodename() -> str:
+    return os.uname().nodename
+
+
 def detect_syntax(path: str, text: str) -> Syntax:
     lower = path.lower()
     if lower.endswith((".yaml", ".yml")):
@@ -102,7 +111,13 @@ def check_config(
     inspector: FileInspector | None = None,
     limits: Limits | None = None,
 ) -> CheckResult:
-    """Read, parse and validate ``path``; never raises for bad input."""
+    """Read, parse and validate ``path``; never raises for bad input.
+
+    ``config_id`` selects keepalived.conf ``@ID`` lines; None means keepalived's default, the
+    short host name (:func:`default_config_id`).
+    """
+    if config_id is None:
+        config_id = default_config_id()
     with _gc_paused():
         return _check_config(path, syntax, config_id, inspector, limits or Limits())
 
@@ -147,7 +162,7 @@ def _validate(path: str, syntax: Syntax, source: SourceResult,
         return CheckResult(path, syntax, None, diagnostics)
     # reader errors (duplicate keys...) do not stop validation: every error is reported in one run
     config, more = validate_data(source.data, source.positions, source.source_files,
-                                 file=path, inspector=inspector)
+                                 file=path, inspector=inspector, reader_diagnostics=source.diagnostics)
     diagnostics = _unique(diagnostics + more)
     if any(d.severity is Severity.ERROR for d in diagnostics):
         config = None
@@ -201,5 +216,5 @@ def describe(config: Config) -> str:
 
 __all__: Sequence[str] = (
     "DEFAULT_KEEPALIVED_PATH", "DEFAULT_YAML_PATH", "CheckResult", "Syntax", "check_config", "check_text",
-    "default_config_path", "describe", "detect_syntax", "load_config",
+    "default_config_id", "default_config_path", "describe", "detect_syntax", "load_config",
 )

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
 
 from pykeepalived.config.types import (
     Bool,
@@ -25,6 +25,7 @@ from pykeepalived.config.types import (
     Str,
     StrictModel,
     Weight,
+    field_error,
     first_set,
 )
 
@@ -61,6 +62,38 @@ class Protocol(enum.StrEnum):
     UDP = "UDP"
     SCTP = "SCTP"
 
+
+class SchedFlag(enum.StrEnum):
+    """Scheduler flags (ipvsadm ``-b``): ``sh-``/``mh-fallback`` are flag-1, ``sh-``/``mh-port`` flag-2."""
+
+    FLAG_1 = "flag-1"
+    FLAG_2 = "flag-2"
+    FLAG_3 = "flag-3"
+    SH_FALLBACK = "sh-fallback"
+    SH_PORT = "sh-port"
+    MH_FALLBACK = "mh-fallback"
+    MH_PORT = "mh-port"
+
+
+class TunnelType(enum.StrEnum):
+    """``lvs_method TUN type ...`` (gue and gre need Linux >= 5.2 / 5.3)."""
+
+    IPIP = "ipip"
+    GUE = "gue"
+    GRE = "gre"
+
+
+class TunnelChecksum(enum.StrEnum):
+    NOCSUM = "nocsum"
+    CSUM = "csum"
+    REMCSUM = "remcsum"
+
+
+class IpFamily(enum.StrEnum):
+    """``ip_family`` of a fwmark service."""
+
+    INET = "inet"
+    INET6 = "inet6"
 
 
 class DnsType(enum.StrEnum):
@@ -184,11 +217,63 @@ def _one_or_many(value: Any) -> Any:
     return [value] if isinstance(value, Mapping) else value
 
 
-class RealServer(_Timing):
+_TUNNEL_FIELDS = ("tunnel_type", "tunnel_port", "tunnel_checksum")
+
+
+class _Tunnel(StrictModel):
+    """The checks of the tunnel options of ``lb_kind: TUN`` (keepalived: ``lvs_method TUN [type T
+    [port N]] [CSUM]``).  Each subclass declares ``lb_kind`` and then ``tunnel_type``,
+    ``tunnel_port``, ``tunnel_checksum`` in this order: a field validator sees the fields before it,
+    so each wrong option is reported at its own key, next to the block's other errors."""
+
+    @field_validator(*_TUNNEL_FIELDS, mode="after", check_fields=False)
+    @classmethod
+    def _tunnel_option(cls, value: Any, info: ValidationInfo) -> Any:
+        data, name = info.data, info.field_name or ""
+        if value is None or "lb_kind" not in data:
+            return value  # not given, or lb_kind itself is wrong (reported already)
+        # an earlier option that is set, or that failed (absent from data), already has its error
+        earlier = [k for k in _TUNNEL_FIELDS[: _TUNNEL_FIELDS.index(name)] if data.get(k, name) is not None]
+        if data["lb_kind"] is not LbKind.TUN:
+            if earlier:
+                return value  # one error for the first tunnel option is enough
+            raise field_error("tunnel", f"'{name}' needs lb_kind TUN on the same server")
+        if "tunnel_type" not in data and name != "tunnel_type":
+            return value  # tunnel_type is wrong (reported already)
+        kind = data.get("tunnel_type") or TunnelType.IPIP
+        if name == "tunnel_port" and kind is not TunnelType.GUE:
+            raise field_error("tunnel", "'tunnel_port' goes with tunnel_type gue")
+        if name == "tunnel_checksum" and kind is TunnelType.IPIP:
+            raise field_error("tunnel", "'tunnel_checksum' needs tunnel_type gue or gre")
+        if name == "tunnel_checksum" and value is TunnelChecksum.REMCSUM and kind is TunnelType.GRE:
+            raise field_error("tunnel", "a GRE tunnel does not support remcsum")
+        return value
+
+    def _check_gue_port(self, kind: LbKind | None, tunnel_type: TunnelType | None, port: int | None) -> None:
+        if kind is LbKind.TUN and tunnel_type is TunnelType.GUE and not port:
+            raise field_error("tunnel", "a GUE tunnel needs 'tunnel_port' (1..65535)", "tunnel_type")
+
+
+def _tunnel_type_field() -> Any:
+    return Field(None, description="with lb_kind TUN: ipip (default), gue or gre")
+
+
+def _tunnel_port_field() -> Any:
+    return Field(None, description="the GUE destination port (GUE only, required)")
+
+
+def _tunnel_csum_field() -> Any:
+    return Field(None, description="nocsum (default), csum or remcsum: GUE or GRE only (remcsum: GUE)")
+
+
+class RealServer(_Timing, _Tunnel):
     ip: IpAddress
     port: Port | None = Field(None, description="default: the virtual server's port")
     weight: Weight = 1
     lb_kind: LbKind | None = Field(None, validation_alias=AliasChoices("lb_kind", "lvs_method"))
+    tunnel_type: TunnelType | None = _tunnel_type_field()
+    tunnel_port: Port | None = _tunnel_port_field()
+    tunnel_checksum: TunnelChecksum | None = _tunnel_csum_field()
     uthreshold: Annotated[int, Field(strict=True, ge=0)] | None = None
     lthreshold: Annotated[int, Field(strict=True, ge=0)] | None = None
     inhibit_on_failure: Bool | None = None
@@ -206,15 +291,40 @@ class RealServer(_Timing):
     def _checkers(cls, value: Any) -> Any:
         return _one_or_many(value)
 
+    @field_validator("lthreshold", mode="after")
+    @classmethod
+    def _below_upper(cls, value: int | None, info: ValidationInfo) -> int | None:
+        upper = info.data.get("uthreshold")
+        if value is not None and upper is not None and value > upper:
+            raise field_error("thresholds", f"lthreshold {value} must not be above uthreshold {upper}")
+        return value
+
+    @model_validator(mode="after")
+    def _tunnel(self) -> RealServer:
+        self._check_gue_port(self.lb_kind, self.tunnel_type, self.tunnel_port)
+        return self
+
     @property
     def checkers(self) -> tuple[Checker, ...]:
         """Every checker of this real server; it is alive only if all of them are up."""
         return (*self.TCP_CHECK, *self.HTTP_GET, *self.SSL_GET, *self.MISC_CHECK, *self.DNS_CHECK)
 
 
-class SorryServer(StrictModel):
+class SorryServer(_Tunnel):
+    """Used when quorum is lost; ``lb_kind`` (keepalived's ``sorry_server_lvs_method``) defaults to
+    the virtual server's."""
+
     ip: IpAddress
     port: Port | None = None
+    lb_kind: LbKind | None = Field(None, validation_alias=AliasChoices("lb_kind", "lvs_method"))
+    tunnel_type: TunnelType | None = _tunnel_type_field()
+    tunnel_port: Port | None = _tunnel_port_field()
+    tunnel_checksum: TunnelChecksum | None = _tunnel_csum_field()
+
+    @model_validator(mode="after")
+    def _tunnel(self) -> SorryServer:
+        self._check_gue_port(self.lb_kind, self.tunnel_type, self.tunnel_port)
+        return self
 
 
 class VirtualServerGroupMember(StrictModel):
@@ -226,6 +336,15 @@ class VirtualServerGroupMember(StrictModel):
     )
     port: Port | None = None
     fwmark: Annotated[int, Field(strict=True, ge=1)] | None = None
+    ip_family: IpFamily | None = Field(None, description="of a fwmark member (keepalived: fwmark N inet6)")
+
+    @field_validator("ip_family", mode="after")
+    @classmethod
+    def _family_of_a_mark(cls, value: IpFamily | None, info: ValidationInfo) -> IpFamily | None:
+        if value is not None and info.data.get("ip") is not None:
+            raise field_error("ip_family", "'ip_family' goes with 'fwmark' (an address has its own "
+                              "family)")
+        return value
 
     @model_validator(mode="after")
     def _ip_or_fwmark(self) -> VirtualServerGroupMember:
@@ -251,13 +370,19 @@ class VirtualServerGroup(NamedModel):
     members: Annotated[tuple[VirtualServerGroupMember, ...], Field(min_length=1)]
 
 
-class VirtualServer(_Timing):
+class VirtualServer(_Timing, _Tunnel):
     ip: IpAddress | None = None
     port: Port | None = None
     fwmark: Annotated[int, Field(strict=True, ge=1)] | None = None
     group: Str | None = None
+    ip_family: IpFamily | None = Field(None, description="of a fwmark service; default: the real servers'")
     lb_algo: LbAlgo = Field(LbAlgo.WLC, validation_alias=AliasChoices("lb_algo", "lvs_sched"))
+    sched_flags: tuple[SchedFlag, ...] = Field((), description="flag-1/2/3, sh-/mh-fallback, sh-/mh-port")
+    ops: Bool = Field(False, description="one-packet scheduling (UDP)")
     lb_kind: LbKind = Field(LbKind.NAT, validation_alias=AliasChoices("lb_kind", "lvs_method"))
+    tunnel_type: TunnelType | None = _tunnel_type_field()
+    tunnel_port: Port | None = _tunnel_port_field()
+    tunnel_checksum: TunnelChecksum | None = _tunnel_csum_field()
     protocol: Protocol = Protocol.TCP
     persistence_timeout: Annotated[int, Field(strict=True, ge=0)] | None = None
     persistence_granularity: IpAddress | Annotated[int, Field(strict=True, ge=1, le=128)] | None = None
@@ -281,7 +406,21 @@ class VirtualServer(_Timing):
             raise ValueError("a virtual server needs exactly one of 'ip' (with 'port'), 'fwmark' or 'group'")
         if self.ip is None and self.port is not None:
             raise ValueError("'port' goes with 'ip'")
+        self._check_gue_port(self.lb_kind, self.tunnel_type, self.tunnel_port)
         return self
+
+    @field_validator("ip_family", mode="after")
+    @classmethod
+    def _family_of_a_mark(cls, value: IpFamily | None, info: ValidationInfo) -> IpFamily | None:
+        if value is not None and info.data.get("ip") is not None:
+            raise field_error("ip_family", "'ip_family' goes with 'fwmark' or 'group' (an address has its "
+                              "own family)")
+        return value
+
+    @field_validator("sched_flags", mode="before")
+    @classmethod
+    def _flags(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
     @property
     def key(self) -> str:

@@ -121,10 +121,12 @@ def _check_instance(config: Config, name: str, inst: VrrpInstance) -> Iterator[D
         yield _err("vrrp_version", "IPv6 needs VRRP version 3", (*base, "version"))
     if inst.interface is None and not inst.unicast_peer:
         yield _err("missing_interface", f"instance '{name}' needs an 'interface' (or unicast peers)", base)
-    if not inst.virtual_ipaddress and not inst.no_virtual_ipaddress:
+    if not inst.virtual_ipaddress and not inst.no_virtual_ipaddress and not config.global_defs.vrrp_strict:
         yield _warn("no_vips", f"instance '{name}' has no virtual_ipaddress", base,
                     "set 'no_virtual_ipaddress: true' if that is intended")
     yield from _check_priority(name, inst, base)
+    if config.global_defs.vrrp_strict:
+        yield from _check_strict(inst, version, base)
     yield from _check_advert_int(inst, version, base)
     yield from _check_unicast(inst, family, base)
     if inst.authentication is not None:
@@ -161,6 +163,34 @@ def _check_priority(name: str, inst: VrrpInstance, base: Path) -> Iterator[Diagn
     elif inst.nopreempt and inst.state is VrrpState.MASTER:
         yield _warn("nopreempt_master", "'nopreempt' needs 'state: BACKUP'; keepalived starts it as BACKUP",
                     (*base, "state"))
+
+
+def _check_strict(inst: VrrpInstance, version: int, base: Path) -> Iterator[Diagnostic]:
+    """``vrrp_strict`` (RFC conformance): what keepalived refuses is an error, what it silently
+    changes is a warning saying what it changes."""
+    if inst.unicast_peer:
+        yield _err("vrrp_strict", "vrrp_strict does not allow unicast peers (RFC VRRP is multicast only)",
+                   (*base, "unicast_peer"), "drop vrrp_strict, or the unicast peers")
+    if not inst.virtual_ipaddress:
+        yield _err("vrrp_strict", "vrrp_strict needs at least one virtual_ipaddress", base)
+    if inst.authentication is not None and version == 2:
+        yield _warn("vrrp_strict", "authentication is ignored under vrrp_strict", (*base, "authentication"))
+    if inst.preempt_delay:
+        yield _warn("vrrp_strict", "preempt_delay is reset to 0 under vrrp_strict", (*base, "preempt_delay"))
+    owner = inst.effective_priority == PRIORITY_OWNER
+    if owner and inst.state is VrrpState.BACKUP:
+        yield _warn("vrrp_strict", "under vrrp_strict an address owner (priority 255) starts as MASTER",
+                    (*base, "state"))
+    elif not owner and inst.state is VrrpState.MASTER:
+        yield _warn("vrrp_strict", "under vrrp_strict only an address owner (priority 255) starts as MASTER; "
+                    "this one starts as BACKUP", (*base, "state"))
+    if inst.accept and not owner:
+        yield _warn("vrrp_strict", "under vrrp_strict only an address owner accepts packets to the virtual "
+                    "addresses: 'accept' is turned off", (*base, "accept"))
+    first = inst.virtual_ipaddress[0].address if inst.virtual_ipaddress else None
+    if first is not None and first.version == 6 and not first.ip.is_link_local:
+        yield _warn("vrrp_strict", f"the first IPv6 virtual address {first} is not link-local (RFC 5798 "
+                    "5.2.9)", (*base, "virtual_ipaddress", 0), "list an fe80:: address first")
 
 
 def _check_advert_int(inst: VrrpInstance, version: int, base: Path) -> Iterator[Diagnostic]:
@@ -252,7 +282,47 @@ def _check_virtual_servers(config: Config) -> Iterator[Diagnostic]:
         if vs.ip is not None and not vs.port and vs.persistence_timeout is None:
             yield _err("port_zero", "a virtual server without a port (port 0) needs persistence_timeout",
                        (*base, "port") if vs.port is not None else (*base, "ip"))
+        yield from _check_scheduler(vs, base)
+        yield from _check_sorry_server(vs, base)
         yield from _check_real_servers(vs, base)
+
+
+def _service_family(vs: VirtualServer) -> int | None:
+    """4 or 6: the address's, ``ip_family``'s, or (fwmark) the servers' if they agree, else 4 (as
+    ``lb.from_config`` and keepalived decide); None for a group (its members can differ)."""
+    if vs.ip is not None:
+        return vs.ip.version
+    if vs.ip_family is not None:
+        return 6 if vs.ip_family.value == "inet6" else 4
+    if vs.fwmark is None:
+        return None
+    families = {rs.ip.version for rs in vs.real_servers}
+    if vs.sorry_server is not None:
+        families.add(vs.sorry_server.ip.version)
+    return families.pop() if len(families) == 1 else 4
+
+
+def _check_sorry_server(vs: VirtualServer, base: Path) -> Iterator[Diagnostic]:
+    sorry, family = vs.sorry_server, _service_family(vs)
+    if sorry is None or family is None or sorry.ip.version == family:
+        return
+    if (sorry.lb_kind or vs.lb_kind).value != "TUN":
+        yield _err("sorry_server_family", f"sorry server {sorry.ip} is not IPv{family} like its virtual "
+                   "server (mixed families need lb_kind TUN)", (*base, "sorry_server", "ip"))
+
+
+def _check_scheduler(vs: VirtualServer, base: Path) -> Iterator[Diagnostic]:
+    """sh/mh flags with another scheduler are ignored; ``ops`` on TCP/SCTP does nothing."""
+    for f, flag in enumerate(vs.sched_flags):
+        wanted = flag.value.partition("-")[0]
+        if wanted in ("sh", "mh") and vs.lb_algo.value != wanted:
+            plain = 1 if "fallback" in flag.value else 2
+            yield _warn("sched_flag", f"'{flag.value}' only applies to the {wanted} scheduler, not to "
+                        f"{vs.lb_algo.value}: it is ignored (as keepalived does)",
+                        (*base, "sched_flags", f), f"use lb_algo {wanted}, or write flag-{plain}")
+    if vs.ops and vs.ip is not None and vs.protocol.value != "UDP":
+        yield _warn("ops", f"one-packet scheduling only applies to UDP; this service is {vs.protocol.value}",
+                    (*base, "ops"))
 
 
 def _check_real_servers(vs: VirtualServer, base: Path) -> Iterator[Diagnostic]:
@@ -266,8 +336,9 @@ def _check_real_servers(vs: VirtualServer, base: Path) -> Iterator[Diagnostic]:
                        f"server (real_servers[{seen[rs.ip, port]}])", path)
         else:
             seen[rs.ip, port] = r
-        if vs.ip is not None and rs.ip.version != vs.ip.version and (rs.lb_kind or vs.lb_kind).value != "TUN":
-            yield _err("real_server_family", f"real server {rs.ip} is not IPv{vs.ip.version} like its "
+        family = _service_family(vs)
+        if family is not None and rs.ip.version != family and (rs.lb_kind or vs.lb_kind).value != "TUN":
+            yield _err("real_server_family", f"real server {rs.ip} is not IPv{family} like its "
                        "virtual server (mixed families need lb_kind TUN)", (*path, "ip"))
         total_weight += rs.weight
         for kind in ("TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "DNS_CHECK"):

@@ -20,14 +20,43 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from pykeepalived.config.diagnostics import Diagnostic, Path, error
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
 _TAG = "tag:yaml.org,2002:"
 _PLAIN_TAGS = {f"{_TAG}{t}" for t in ("null", "bool", "int", "float", "str")}
 _TEXT_TAGS = {f"{_TAG}{t}" for t in ("timestamp", "binary")}
 _BOOL_WORDS = {"true", "false"}
 _STR_TAG = f"{_TAG}str"
+_MAP_TAG = f"{_TAG}map"
+_MERGE_TAG = f"{_TAG}merge"
 _MISSING = object()
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]
+    """The safe loader (libyaml's C parser when available) with a memoized tag resolver.
+
+    The composer asks the resolver for the tag of every node; for a plain scalar the answer
+    depends only on its text (this loader has no path resolvers), so it is computed once per
+    distinct text: a big configuration repeats the same few words and numbers many times.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._tags: dict[str, str] = {}
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        """No path resolvers: nothing to track."""
+
+    def ascend_resolver(self) -> None:
+        """No path resolvers: nothing to track."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is ScalarNode and implicit[0]:
+            tag = self._tags.get(value)
+            if tag is None:
+                tag = self._tags[value] = super().resolve(kind, value, implicit)
+            return tag
+        result: str = super().resolve(kind, value, implicit)
+        return result
 
 
 class Position(NamedTuple):
@@ -69,6 +98,11 @@ class PositionMap:
 
     def set_value(self, path: Path, position: Position) -> None:
         self._values[path] = position
+
+    def set_both(self, path: Path, key: Position, value: Position) -> None:
+        """``set_key`` and ``set_value`` in one call (readers record hundreds of thousands)."""
+        self._keys[path] = key
+        self._values[path] = value
 
     def set_key_mark(self, path: Path, file: str, mark: Any) -> None:
         """Record a PyYAML mark (0-based ``line``/``column``) as the key position."""
@@ -235,11 +269,30 @@ class _Walker:
             if isinstance(node, MappingNode):
                 return self._mapping(node, path)
             if isinstance(node, SequenceNode):
-                return [self.walk(item, (*path, i)) for i, item in enumerate(node.value)]
+                return [self._child(item, (*path, i)) for i, item in enumerate(node.value)]
         finally:
             self.active.discard(key)
             self.in_alias -= revisit
         raise self._fatal("yaml_syntax", "unexpected YAML node", node, path)  # pragma: no cover
+
+    def _child(self, node: Node, path: Path) -> Any:
+        """``walk`` for a child; a string, or a number already read once (most of a config), takes a
+        short cut that counts it against the same limits and records the same position."""
+        if node.__class__ is not ScalarNode or len(path) > self.limits.max_depth:
+            return self.walk(node, path)
+        tag = node.tag
+        if tag == _STR_TAG:
+            value = node.value
+        else:  # a number or null read before: the cached value (booleans keep the long way, for ``raw``)
+            value = self.scalars.get((tag, node.value), _MISSING)
+            if value is _MISSING or value.__class__ is bool:
+                return self.walk(node, path)
+        self.nodes += 1
+        if self.nodes > self.limits.max_nodes or self.in_alias:
+            self.nodes -= 1
+            return self.walk(node, path)  # the limits' own checks and messages
+        self.positions._values[path] = (self.file, node.start_mark)  # set_value_mark, inlined
+        return value
 
     def _count(self, node: Node, path: Path) -> bool:
         """Counts the node against the limits; True if it is a collection reached again (an alias)."""
@@ -289,20 +342,26 @@ class _Walker:
         return value
 
     def _mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
-        if node.tag != f"{_TAG}map":
+        if node.tag != _MAP_TAG:
             self._err("yaml_tag", f"unsupported YAML tag '{node.tag}'", node, path)
         out: dict[str, Any] = {}
-        explicit = []
-        for key_node, value_node in node.value:
-            if isinstance(key_node, ScalarNode) and key_node.tag == f"{_TAG}merge":
-                out.update(self._merge(value_node, path))
-            else:
-                explicit.append((key_node, value_node))
+        explicit = node.value
+        if any(key_node.tag == _MERGE_TAG for key_node, _ in explicit):
+            explicit = []
+            for key_node, value_node in node.value:
+                if isinstance(key_node, ScalarNode) and key_node.tag == _MERGE_TAG:
+                    out.update(self._merge(value_node, path))
+                else:
+                    explicit.append((key_node, value_node))
         first_seen: dict[str, Node] = {}
+        keys, file, child = self.positions._keys, self.file, self._child
         for key_node, value_node in explicit:
-            key = self._key(key_node, path)
-            if key is None:
-                continue
+            if key_node.__class__ is ScalarNode and key_node.tag == _STR_TAG:
+                key = key_node.value
+            else:
+                key = self._key(key_node, path)
+                if key is None:
+                    continue
             if key in first_seen:
                 first = self._pos(first_seen[key])
                 self._err("duplicate_key",
@@ -310,8 +369,9 @@ class _Walker:
                           key_node, (*path, key), hint="YAML would silently keep only the last one")
                 continue
             first_seen[key] = key_node
-            self.positions.set_key_mark((*path, key), self.file, key_node.start_mark)
-            out[key] = self.walk(value_node, (*path, key))
+            key_path = (*path, key)
+            keys[key_path] = (file, key_node.start_mark)
+            out[key] = child(value_node, key_path)
         return out
 
     def _merge(self, value_node: Node, path: Path) -> dict[str, Any]:
@@ -332,7 +392,7 @@ class _Walker:
         return merged
 
     def _key(self, key_node: Node, path: Path) -> str | None:
-        if isinstance(key_node, ScalarNode) and key_node.tag == f"{_TAG}str":
+        if isinstance(key_node, ScalarNode) and key_node.tag == _STR_TAG:
             return str(key_node.value)
         if isinstance(key_node, ScalarNode):
             text = key_node.value

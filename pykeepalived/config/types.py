@@ -6,6 +6,7 @@ be written as strings and come out as :mod:`ipaddress` objects.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, IPv6Network
 from typing import Annotated, Any, TypeVar
@@ -55,6 +56,13 @@ Weight = Annotated[int, Field(strict=True, ge=0, le=65535)]
 TrackWeight = Annotated[int, Field(strict=True, ge=-253, le=253)]
 
 
+def field_error(code: str, message: str, field: str = "") -> PydanticCustomError:
+    """A rule's error, with its message as written.  From a model validator, ``field`` names the
+    key it belongs to: it is reported at that key (its line and column) when the key is written,
+    else at the block.  From a field validator, leave ``field`` empty (the error is at the field)."""
+    return PydanticCustomError(code, message.replace("{", "{{").replace("}", "}}"), {"field": field})
+
+
 def _need_str(value: Any, what: str) -> str:
     if not isinstance(value, str):
         raise PydanticCustomError(
@@ -64,12 +72,16 @@ def _need_str(value: Any, what: str) -> str:
     return value
 
 
+#: addresses are immutable and a big configuration repeats the same few (real servers): parse each once
+_ip_address = functools.lru_cache(maxsize=4096)(ipaddress.ip_address)
+
+
 def _parse_address(value: Any) -> IPv4Address | IPv6Address:
     if isinstance(value, IPv4Address | IPv6Address):
         return value
     text = _need_str(value, "ip_address")
     try:
-        return ipaddress.ip_address(text)
+        return _ip_address(text)
     except ValueError:
         raise PydanticCustomError(
             "ip_address", "'{value}' is not a valid IP address", {"value": text}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -36,8 +36,14 @@ def validate_data(
     *,
     file: str | None = None,
     inspector: semantic.FileInspector | None = None,
+    reader_diagnostics: Sequence[Diagnostic] = (),
 ) -> tuple[Config | None, list[Diagnostic]]:
-    """Validate plain config data; returns the model (None if there is any error) and every diagnostic."""
+    """Validate plain config data; returns the model (None if there is any error) and every diagnostic.
+
+    ``reader_diagnostics`` are what the reader already reported: an error there with a data
+    ``path`` (a keyword written but not readable) silences the model's follow-on "missing" or
+    "too short" errors for that path, which would only repeat it.
+    """
     main_file = file or next(iter(source_files), "<config>")
     if isinstance(data, Mapping):
         # top-level "x-..." keys are free for YAML anchors (like docker compose's extension fields)
@@ -45,7 +51,8 @@ def validate_data(
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        diagnostics = _from_pydantic(exc, data, positions, main_file)
+        failed = [d.path for d in reader_diagnostics if d.path and d.severity is Severity.ERROR]
+        diagnostics = _from_pydantic(exc, data, positions, main_file, failed)
         return None, attach_sources(diagnostics, source_files)
     findings = semantic.check(config, inspector or semantic.OsFileInspector())
     diagnostics = [_place(d, positions, main_file) for d in findings]
@@ -87,19 +94,44 @@ def _place(d: Diagnostic, positions: PositionMap, main_file: str) -> Diagnostic:
 # --- pydantic errors -> diagnostics ---------------------------------------------------------------
 
 
-def _from_pydantic(exc: ValidationError, data: Any, positions: PositionMap,
-                   main_file: str) -> list[Diagnostic]:
+def _from_pydantic(exc: ValidationError, data: Any, positions: PositionMap, main_file: str,
+                   reader_failed: Sequence[Path] = ()) -> list[Diagnostic]:
     by_path: dict[tuple[Path, str], list[Any]] = {}
     errors = exc.errors(include_url=False)
-    paths = [_data_path(err["loc"], data, err["type"]) for err in errors]
+    paths = [_field_path(_data_path(err["loc"], data, err["type"]), err, data) for err in errors]
+    below_model = _prefixes(paths)
+    reader_set = set(reader_failed)
+    above_reader = _prefixes(reader_failed) | reader_set
     for err, path in zip(errors, paths, strict=True):
-        if err["type"] == "too_short" and any(p[: len(path)] == path and p != path for p in paths):
-            continue  # a list whose items failed is also "too short": report the items only
+        if err["type"] in _FOLLOW_ON and (path in below_model or path in above_reader
+                                          or _under(path, reader_set)):
+            continue  # follow-on: a list whose items failed is also "too short", and so on
         by_path.setdefault((path, err["type"] if err["type"] in ("missing", "extra_forbidden") else ""),
                            []).append(err)
     out = []
     for (path, _), errs in by_path.items():
         out.append(_diagnostic(path, errs, positions, main_file))
+    return out
+
+
+#: errors that only repeat a problem already reported further down the same path
+_FOLLOW_ON = frozenset({"too_short", "missing"})
+
+
+def _under(path: Path, roots: set[Path]) -> bool:
+    """True if a proper prefix of ``path`` is one of ``roots`` (inside a block the reader rejected)."""
+    return bool(roots) and any(path[:i] in roots for i in range(len(path)))
+
+
+def _prefixes(paths: Iterable[Path]) -> set[Path]:
+    """Every proper prefix of every path (one pass, so the cascade filter stays linear)."""
+    out: set[Path] = set()
+    for path in paths:
+        for i in range(len(path) - 1, -1, -1):
+            prefix = path[:i]
+            if prefix in out:
+                break
+            out.add(prefix)
     return out
 
 
@@ -116,6 +148,17 @@ def _data_path(loc: tuple[int | str, ...], data: Any, kind: str) -> Path:
         elif last and kind == "missing" and isinstance(current, Mapping):
             path.append(elem)
     return tuple(path)
+
+
+def _field_path(path: Path, err: Any, data: Any) -> Path:
+    """A model-level error that names one of its fields (``types.field_error``) goes to that field."""
+    field = (err.get("ctx") or {}).get("field")
+    if not isinstance(field, str):
+        return path
+    current = data
+    for elem in path:
+        _, current = _child(current, elem)
+    return (*path, field) if isinstance(current, Mapping) and field in current else path
 
 
 def _child(current: Any, elem: int | str) -> tuple[bool, Any]:
@@ -193,7 +236,9 @@ def _value_message(path: Path, errs: list[dict[str, Any]], positions: PositionMa
     if other is not None:
         got = "" if isinstance(value, list | tuple | Mapping) else f", got {_describe(value)}"
         return f"'{key}' {other.group(1)}{got}", None
-    return (msg if kind == "value_error" else f"{key}: {msg}"), None
+    if kind == "value_error" or "field" in (err.get("ctx") or {}):
+        return msg, None
+    return f"{key}: {msg}", None
 
 
 def _expected(err: dict[str, Any]) -> str:

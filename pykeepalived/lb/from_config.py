@@ -7,9 +7,14 @@
 * ``global_defs.lvs_sync_daemon`` / ``lvs_timeouts`` / ``lvs_flush`` map to
   :class:`SyncDaemonSpec`, :class:`LvsTimeouts` and the reconciler's ``flush`` flag.
 
-Not yet in the config model (so not mapped): scheduler flags (``sh-port`` ...), ``ops``, TUN
-type/port/checksum, ``sorry_server_lvs_method``, ``ip_family`` for fwmark services (the family
-is taken from the real servers, IPv4 if there are none).
+* scheduler flags (``sh-port``, ``mh-fallback``, ``flag-1`` ...) become the IP_VS_SVC_F_SCHEDn bits
+  (an ``sh-``/``mh-`` flag of another scheduler is ignored, as keepalived does), ``ops`` the one-packet
+  flag;
+* TUN options (``tunnel_type``/``tunnel_port``/``tunnel_checksum``) go on each destination; a real
+  server without its own ``lb_kind`` takes the virtual server's method *and* tunnel options, and so
+  does the sorry server (``sorry_server_lvs_method`` -> ``sorry_server.lb_kind``);
+* a fwmark service's family is ``ip_family`` (of the virtual server, or of the group member), else
+  the real servers' family if they all share one, else IPv4 (keepalived's rule).
 """
 
 from __future__ import annotations
@@ -20,8 +25,12 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from pykeepalived.config.model import (
     Config,
+    IpFamily,
     LbKind,
     RealServer,
+    SorryServer,
+    TunnelChecksum,
+    TunnelType,
     VirtualServer,
     VirtualServerGroupMember,
 )
@@ -29,12 +38,17 @@ from pykeepalived.errors import ConfigError
 from pykeepalived.lb.model import (
     AF_INET,
     AF_INET6,
+    SCHED_FLAG_NAMES,
+    TUN_F_CSUM,
+    TUN_F_NOCSUM,
+    TUN_F_REMCSUM,
     Destination,
     DestKey,
     Forwarding,
     Protocol,
     RealServerSpec,
     ServiceKey,
+    TunType,
     VirtualServerSpec,
     VirtualService,
     family_of,
@@ -43,6 +57,10 @@ from pykeepalived.lb.sync_daemon import LvsTimeouts, SyncDaemonSpec
 
 PERSISTENCE_TIMEOUT_DEFAULT_S = 360  # keepalived: port 0 forces persistence
 _FORWARDING = {LbKind.NAT: Forwarding.NAT, LbKind.DR: Forwarding.DR, LbKind.TUN: Forwarding.TUN}
+_TUN_TYPE = {TunnelType.IPIP: TunType.IPIP, TunnelType.GUE: TunType.GUE, TunnelType.GRE: TunType.GRE}
+_TUN_FLAGS = {TunnelChecksum.NOCSUM: TUN_F_NOCSUM, TunnelChecksum.CSUM: TUN_F_CSUM,
+              TunnelChecksum.REMCSUM: TUN_F_REMCSUM}
+_FAMILY = {IpFamily.INET: AF_INET, IpFamily.INET6: AF_INET6}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +105,8 @@ def _keys(config: Config, vs: VirtualServer) -> Iterator[ServiceKey]:
 def _member_keys(vs: VirtualServer, member: VirtualServerGroupMember,
                  proto: Protocol) -> Iterator[ServiceKey]:
     if member.fwmark is not None:
-        yield ServiceKey.mark(member.fwmark, _fwmark_family(vs))
+        family = _FAMILY[member.ip_family] if member.ip_family is not None else _fwmark_family(vs)
+        yield ServiceKey.mark(member.fwmark, family)
         return
     assert member.ip is not None  # the model guarantees ip xor fwmark
     port = member.port if member.port is not None else (vs.port or 0)
@@ -105,7 +124,11 @@ def _member_keys(vs: VirtualServer, member: VirtualServerGroupMember,
 
 
 def _fwmark_family(vs: VirtualServer) -> int:
+    if vs.ip_family is not None:
+        return _FAMILY[vs.ip_family]
     families = {rs.ip.version for rs in vs.real_servers}
+    if vs.sorry_server is not None:
+        families.add(vs.sorry_server.ip.version)
     return AF_INET6 if families == {6} else AF_INET
 
 
@@ -127,21 +150,58 @@ def _service(vs: VirtualServer, key: ServiceKey) -> VirtualService:
     timeout = vs.persistence_timeout or 0
     if not key.fwmark and key.port == 0 and not timeout:
         timeout = PERSISTENCE_TIMEOUT_DEFAULT_S
+    flags = 0
+    for flag in vs.sched_flags:
+        named_for = flag.value.partition("-")[0]
+        if named_for in ("sh", "mh") and named_for != vs.lb_algo.value:
+            continue  # keepalived: "sh-port only applies to sh scheduler - ignoring" (a check warning)
+        flags |= SCHED_FLAG_NAMES[flag.value]
     try:
-        return VirtualService(key, scheduler=vs.lb_algo.value, persistence_timeout_s=timeout,
-                              persistence_prefix_len=_prefix_len(vs, key))
+        return VirtualService(key, scheduler=vs.lb_algo.value, sched_flags=flags, ops=vs.ops,
+                              persistence_timeout_s=timeout, persistence_prefix_len=_prefix_len(vs, key))
     except ValueError as exc:
         raise ConfigError(f"virtual server {vs.key}: {exc}") from None
 
 
+def _forwarding(vs: VirtualServer, server: RealServer | SorryServer) -> tuple[Forwarding, TunType, int, int]:
+    """(method, tunnel type, tunnel port, tunnel flags): the server's own, else the virtual server's
+    (method and tunnel options go together)."""
+    own = server if server.lb_kind is not None else vs
+    kind = server.lb_kind or vs.lb_kind
+    if kind is not LbKind.TUN:
+        return _FORWARDING[kind], TunType.IPIP, 0, 0
+    return (Forwarding.TUN, _TUN_TYPE[own.tunnel_type or TunnelType.IPIP], own.tunnel_port or 0,
+            _TUN_FLAGS[own.tunnel_checksum or TunnelChecksum.NOCSUM])
+
+
+def _destination(key: DestKey, forwarding: tuple[Forwarding, TunType, int, int], weight: int = 1,
+                 u_thresh: int = 0, l_thresh: int = 0) -> Destination:
+    method, tun_type, tun_port, tun_flags = forwarding
+    return Destination(key, method, weight=weight, u_thresh=u_thresh, l_thresh=l_thresh,
+                       tun_type=tun_type, tun_port=tun_port, tun_flags=tun_flags)
+
+
 def _dest(vs: VirtualServer, key: ServiceKey, rs: RealServer) -> Destination:
-    kind = rs.lb_kind or vs.lb_kind
     port = rs.port if rs.port is not None else key.port
     try:
-        return Destination(DestKey(rs.ip, port), _FORWARDING[kind], weight=rs.weight,
-                           u_thresh=rs.uthreshold or 0, l_thresh=rs.lthreshold or 0)
+        return _destination(DestKey(rs.ip, port), _forwarding(vs, rs), rs.weight, rs.uthreshold or 0,
+                            rs.lthreshold or 0)
     except ValueError as exc:
         raise ConfigError(f"virtual server {vs.key}, real server {rs.ip}: {exc}") from None
+
+
+def _sorry(vs: VirtualServer, key: ServiceKey) -> Destination | None:
+    sorry = vs.sorry_server
+    if sorry is None:
+        return None
+    port = sorry.port if sorry.port is not None else key.port
+    if family_of(sorry.ip) != key.af and (sorry.lb_kind or vs.lb_kind) != LbKind.TUN:
+        raise ConfigError(f"virtual server {vs.key}: sorry server {sorry.ip} is of another address family"
+                          " (only TUN may mix families)")
+    try:
+        return _destination(DestKey(sorry.ip, port), _forwarding(vs, sorry))
+    except ValueError as exc:
+        raise ConfigError(f"virtual server {vs.key}, sorry server {sorry.ip}: {exc}") from None
 
 
 def _specs(config: Config, vs: VirtualServer) -> Iterator[VirtualServerSpec]:
@@ -149,7 +209,7 @@ def _specs(config: Config, vs: VirtualServer) -> Iterator[VirtualServerSpec]:
         servers = []
         for rs in vs.real_servers:
             inhibit = vs.inhibit_on_failure if rs.inhibit_on_failure is None else rs.inhibit_on_failure
-            if key.fwmark == 0 and family_of(rs.ip) != key.af and (rs.lb_kind or vs.lb_kind) != LbKind.TUN:
+            if family_of(rs.ip) != key.af and (rs.lb_kind or vs.lb_kind) != LbKind.TUN:
                 raise ConfigError(f"virtual server {vs.key}: real server {rs.ip} is of another address family"
                                   " (only TUN may mix families)")
             servers.append(RealServerSpec(
@@ -157,12 +217,9 @@ def _specs(config: Config, vs: VirtualServer) -> Iterator[VirtualServerSpec]:
                 alpha=vs.alpha if rs.alpha is None else rs.alpha,
                 inhibit_on_failure=inhibit,
             ))
-        sorry = None
-        if vs.sorry_server is not None:
-            sport = vs.sorry_server.port if vs.sorry_server.port is not None else key.port
-            sorry = Destination(DestKey(vs.sorry_server.ip, sport), _FORWARDING[vs.lb_kind])
         yield VirtualServerSpec(
-            _service(vs, key), tuple(servers), quorum=vs.quorum, hysteresis=vs.hysteresis, sorry_server=sorry,
+            _service(vs, key), tuple(servers), quorum=vs.quorum, hysteresis=vs.hysteresis,
+            sorry_server=_sorry(vs, key),
             sorry_server_inhibit=vs.sorry_server_inhibit, quorum_up_script=vs.quorum_up,
             quorum_down_script=vs.quorum_down, name=vs.key,
         )

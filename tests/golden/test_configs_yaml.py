@@ -51,7 +51,8 @@ def render(name: str) -> str:
 
 
 def test_there_are_enough_cases() -> None:
-    assert len(CASES) >= 25
+    broken = [n for n in CASES if ": error:" in (HERE / (n.removesuffix(".yaml") + ".expected")).read_text()]
+    assert len(broken) >= 40
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import subprocess
+import sys
 import types
 from pathlib import Path
 
@@ -182,3 +184,64 @@ def test_unknown_top_level_key_suggests_x_prefix() -> None:
     (d,) = load.check_text("shared:\n  a: 1\n" + VALID).diagnostics
     assert d.hint == "top-level keys starting with 'x-' are ignored (a place for YAML anchors)"
     assert load.check_text("x-shared:\n  a: 1\n" + VALID).diagnostics == []
+
+
+# -- the config id: keepalived's default is the short host name ----------------------------------------------
+
+ID_CONF = ("vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n"
+           "@lb1  priority 150\n@lb2  priority 120\n@lb1  state MASTER\n@^lb1 state BACKUP\n"
+           "  virtual_ipaddress {\n    203.0.113.1\n  }\n}\n")
+
+
+@pytest.mark.parametrize(("nodename", "priority"),
+                         [("lb1.example.net", 150), ("lb2", 120), ("other.lb1", None)])
+def test_default_config_id_is_the_short_host_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  nodename: str, priority: int | None) -> None:
+    monkeypatch.setattr(load, "_nodename", lambda: nodename)
+    path = write(tmp_path, ID_CONF, "keepalived.conf")
+    assert load.default_config_id() == nodename.split(".", maxsplit=1)[0]
+    instance = load.load_config(path).vrrp_instances["VI_1"]
+    assert (instance.priority, str(instance.state)) == (priority, "MASTER" if priority == 150 else "BACKUP")
+    result = load.check_config(path)
+    assert result.config is not None and result.config.vrrp_instances["VI_1"].priority == priority
+
+
+def test_check_and_run_use_the_host_name_unless_given_an_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(load, "_nodename", lambda: "lb2.example.net")
+    seen: list[str | None] = []
+    real = load.check_config
+
+    def spy(path: str, **kwargs: object) -> load.CheckResult:
+        result = real(path, **kwargs)  # type: ignore[arg-type]
+        assert result.config is not None
+        seen.append(str(result.config.vrrp_instances["VI_1"].priority))
+        return result
+
+    monkeypatch.setattr(load, "check_config", spy)
+    path = write(tmp_path, ID_CONF, "keepalived.conf")
+    assert cli.main(["check", "-q", path]) == ExitCode.OK
+    assert cli.main(["--check", "-q", "-f", path]) == ExitCode.OK
+    assert cli.main(["check", "-q", "-i", "lb1", path]) == ExitCode.OK
+    assert cli.main(["-t", "-q", "--config-id", "lb1", "-f", path]) == ExitCode.OK
+    assert seen == ["120", "120", "150", "150"]
+    assert capsys.readouterr().out == ""
+
+
+def test_the_config_package_does_not_import_socket() -> None:
+    root = Path(load.__file__).parent
+    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
+                 if "import socket" in p.read_text() or "from socket" in p.read_text()]
+    assert offenders == []
+
+
+def test_check_imports_no_daemon_or_network_library(tmp_path: Path) -> None:
+    """``--check`` stays fast: a fresh interpreter checks a config without importing the heavy parts."""
+    path = write(tmp_path, VALID)
+    code = ("import sys\nfrom pykeepalived import cli\n"
+            f"rc = cli.main(['--check', '-q', '-f', {path!r}])\n"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+            "{'scapy', 'pyroute2', 'aiohttp', 'asyncio'} or m.startswith('pykeepalived.daemon'))\n"
+            "print(rc, heavy)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "0 []"

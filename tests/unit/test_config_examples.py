@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pykeepalived.config.load import check_config
+from pykeepalived.config.load import Syntax, check_config
 from pykeepalived.config.model import LbKind, VrrpState
 from pykeepalived.config.semantic import StaticFileInspector
 
@@ -54,3 +54,14 @@ def test_ipv6_example_is_vrrpv3() -> None:
     assert config is not None
     inst = config.vrrp_instances["VI_V6"]
     assert inst.family == 6 and config.effective_version(inst) == 3
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_example_has_a_keepalived_conf_twin_with_the_same_model(path: Path) -> None:
+    twin = path.with_suffix(".conf")
+    conf = check_config(str(twin), syntax=Syntax.KEEPALIVED, config_id="lb1", inspector=FS)
+    yaml = check_config(str(path), inspector=FS)
+    assert [(d.line, d.message) for d in conf.diagnostics] == []
+    assert conf.config is not None and conf.config == yaml.config
+    assert "192.0.2." not in twin.read_text()
+

@@ -133,3 +133,56 @@ def test_vip_label_starts_with_the_device(vip: str, expected: list[str]) -> None
 @pytest.mark.parametrize("name", ["a-very-long-interface", "eth0:1", "eth 0", ""])
 def test_interface_names_are_linux_names(name: str) -> None:
     assert codes("vrrp_instances:\n" + inst("A", 1, iface=f"'{name}'")) != []
+
+
+# -- vrrp_strict -----------------------------------------------------------------------------------------
+
+STRICT = "global_defs: {vrrp_strict: true}\nvrrp_instances:\n"
+
+
+def strict(extra: str, vip: str = "203.0.113.1", vrrp_strict: bool = True) -> list[tuple[str, str, str]]:
+    head = STRICT if vrrp_strict else "vrrp_instances:\n"
+    result = check_text(head + inst("A", 1, vip=vip, extra=extra), inspector=OK_FS)
+    return [(d.severity.value, d.code, d.message) for d in result.diagnostics]
+
+
+def test_strict_plain_instance_is_clean() -> None:
+    assert strict("") == []
+
+
+@pytest.mark.parametrize(("extra", "severity", "words"), [
+    (", unicast_peer: [203.0.113.9]", "error", "does not allow unicast peers"),
+    (", authentication: {auth_type: PASS, auth_pass: x}", "warning", "authentication is ignored"),
+    (", preempt_delay: 5", "warning", "preempt_delay is reset"),
+    (", state: MASTER, priority: 100", "warning", "this one starts as BACKUP"),
+    (", state: BACKUP, priority: 255", "warning", "starts as MASTER"),
+    (", accept: true", "warning", "'accept' is turned off"),
+])
+def test_strict_findings(extra: str, severity: str, words: str) -> None:
+    found = [f for f in strict(extra) if f[1] == "vrrp_strict"]
+    assert len(found) == 1 and found[0][0] == severity and words in found[0][2]
+    assert not [f for f in strict(extra, vrrp_strict=False) if f[1] == "vrrp_strict"]
+
+
+def test_strict_needs_a_vip_and_a_link_local_first_ipv6_address() -> None:
+    text = STRICT + "  A: {interface: eth0, virtual_router_id: 1, no_virtual_ipaddress: true}\n"
+    assert [(d.code, d.message) for d in check_text(text, inspector=OK_FS).diagnostics] == [
+        ("vrrp_strict", "vrrp_strict needs at least one virtual_ipaddress")]
+    v6 = "global_defs: {vrrp_strict: true, vrrp_version: 3}\nvrrp_instances:\n"
+    found = check_text(v6 + inst("A", 1, vip="2001:db8::1"), inspector=OK_FS).diagnostics
+    assert [(d.code, d.severity.value) for d in found] == [("vrrp_strict", "warning")]
+    assert "not link-local" in found[0].message and found[0].line == 3
+    assert check_text(v6 + inst("A", 1, vip="fe80::1/64, 2001:db8::1"), inspector=OK_FS).diagnostics == []
+
+
+@pytest.mark.parametrize(("vs", "expected"), [
+    ("{fwmark: 1, real_servers: [{ip: 198.51.100.1}, {ip: '2001:db8::1'}]}", ["real_server_family"]),
+    ("{fwmark: 1, lb_kind: TUN, real_servers: [{ip: 198.51.100.1}, {ip: '2001:db8::1'}]}", []),
+    ("{fwmark: 1, ip_family: inet6, real_servers: [{ip: 198.51.100.1}]}", ["real_server_family"]),
+    ("{fwmark: 1, real_servers: [{ip: '2001:db8::1'}]}", []),
+    ("{ip: 203.0.113.1, port: 80, sorry_server: {ip: '2001:db8::9'}}", ["sorry_server_family"]),
+    ("{ip: 203.0.113.1, port: 80, sorry_server: {ip: '2001:db8::9', lb_kind: TUN}}", []),
+    ("{fwmark: 1, ip_family: inet, sorry_server: {ip: '2001:db8::9'}}", ["sorry_server_family"]),
+])
+def test_server_families_follow_the_service(vs: str, expected: list[str]) -> None:
+    assert codes(f"virtual_servers:\n  - {vs}\n") == expected

@@ -118,3 +118,23 @@ def test_control_characters_are_a_syntax_error_with_position() -> None:
 
 def test_timestamps_and_binary_stay_text() -> None:
     assert load_yaml("a: 2026-01-01\nb: !!binary aGk=\n", "f").data == {"a": "2026-01-01", "b": "aGk="}
+
+
+def test_repeated_scalars_each_keep_their_own_position_and_raw_text() -> None:
+    # strings and numbers seen before take the reader's short cut: same values, same positions
+    result = load_yaml("a: [x, x, 1, 1, no, no, ~, ~]\nb: {k: x, n: 1}\n", "f.yaml")
+    assert result.data == {"a": ["x", "x", 1, 1, False, False, None, None], "b": {"k": "x", "n": 1}}
+    p = result.positions
+    columns = (5, 8, 11, 14, 17, 21, 25, 28)
+    assert [p.value(("a", i)) for i in range(8)] == [Position("f.yaml", 1, c) for c in columns]
+    assert (p.raw(("a", 4)), p.raw(("a", 5))) == ("no", "no")
+    assert (p.key(("b", "n")), p.value(("b", "n"))) == (Position("f.yaml", 2, 11), Position("f.yaml", 2, 14))
+
+
+def test_strings_count_against_the_node_and_alias_limits() -> None:
+    assert "too_large" in codes("a: [x, y, z, w, v]\n", Limits(max_nodes=4))
+    assert codes("a: [x, y, z]\n", Limits(max_nodes=5)) == []  # the document, the list, three strings
+    aliased = "a: &l [x, y, z]\nb: [*l, *l, *l]\n"  # each alias: the list and its three strings
+    assert codes(aliased, Limits(max_alias_nodes=11)) == ["yaml_alias"]
+    assert codes(aliased, Limits(max_alias_nodes=12)) == []
+    assert "too_deep" in codes("a: {b: {c: x}}\n", Limits(max_depth=2))

@@ -3,6 +3,7 @@ deep nesting, include loops, huge files.  Every problem is a diagnostic."""
 
 from __future__ import annotations
 
+import random
 import tempfile
 from pathlib import Path
 
@@ -70,6 +71,15 @@ _WORDS = sorted(
         "weight",
         "reverse",
         "~SEQ(i,1,1,3)",
+        "TUN",
+        "type",
+        "gue",
+        "gre",
+        "ipip",
+        "port",
+        "csum",
+        "remcsum",
+        "inet6",
     }
 )
 
@@ -107,6 +117,14 @@ def test_token_soup_never_raises(words: list[str]) -> None:
                 "}",
                 "priority 1",
                 "weight 2",
+                "lvs_method TUN type gue port 6080 csum",
+                "sorry_server_lvs_method TUN type gre",
+                "sorry_server 198.51.100.9",
+                "sh-port",
+                "ops",
+                "ip_family inet6",
+                "uthreshold 5",
+                "lthreshold 9",
             ]
         ),
         max_size=60,
@@ -142,3 +160,30 @@ def test_huge_file_is_refused_by_the_size_cap() -> None:
 def test_huge_line_is_refused() -> None:
     diagnostics = parse_bytes(b"global_defs { router_id " + b"x" * 100_000 + b" }\n")
     assert "line_too_long" in [d.code for d in diagnostics]
+
+
+_CONF_EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "etc").glob("*.conf"))
+_CONF_WORDS = ["{", "}", "no", "-5", "99999", "x", "TUN", "type", "gue", "csum", "inet6", "sh-port", '"']
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.randoms(use_true_random=False), st.sampled_from(range(len(_CONF_EXAMPLES))))
+def test_mutated_conf_examples_never_raise(rng: random.Random, index: int) -> None:
+    lines = _CONF_EXAMPLES[index].read_text().splitlines()
+    for _ in range(rng.randint(1, 4)):
+        i = rng.randrange(len(lines))
+        action = rng.choice(["drop", "dup", "swap", "word"])
+        if action == "drop":
+            del lines[i]
+        elif action == "dup":
+            lines.insert(i, lines[i])
+        elif action == "swap":
+            j = rng.randrange(len(lines))
+            lines[i], lines[j] = lines[j], lines[i]
+        else:
+            words = lines[i].split() or [""]
+            words[rng.randrange(len(words))] = rng.choice(_CONF_WORDS)
+            lines[i] = " ".join(words)
+        if not lines:
+            break
+    parse_bytes(("\n".join(lines) + "\n").encode())

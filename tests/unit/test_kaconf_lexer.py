@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, strategies
 
 from pykeepalived.config.kaconf.lexer import (
     Issue,
@@ -14,7 +15,9 @@ from pykeepalived.config.kaconf.lexer import (
     Span,
     TokenKind,
     comment_start,
+    is_plain,
     tokenize,
+    tokenize_plain,
 )
 from pykeepalived.config.kaconf.preprocess import Limits, expand_braces, preprocess
 from pykeepalived.config.kaconf.tree import MAX_DEPTH, Statement, build
@@ -238,3 +241,35 @@ def test_deep_nesting_is_cut_at_the_limit(tmp_path: Path) -> None:
 
 def test_severity_values() -> None:
     assert [s.value for s in Severity] == ["error", "warning"]
+
+
+# -- the fast path for lines that need no preprocessing --------------------------------------------------
+
+PLAIN_TEXT = strategies.text(alphabet=strategies.sampled_from(list("ab1/.:-_{} \t\u00a0é")), max_size=40)
+
+
+@given(PLAIN_TEXT)
+def test_plain_lines_tokenize_like_the_general_lexer(text: str) -> None:
+    assert is_plain(text)
+    general = tokenize(SourceLine("f", text, [Span(0, 7, 1)]), [])
+    assert tokenize_plain(text, "f", 7) == general
+
+
+@pytest.mark.parametrize("text", ["a # c", "a ! c", 'a "b"', "a 'b'", "a \\", "@lb1 a", "$A=1", "a $A",
+                                  "~SEQ(1)"])
+def test_lines_with_special_characters_take_the_general_path(text: str) -> None:
+    assert not is_plain(text)
+
+
+def test_a_file_mixing_plain_and_special_lines_keeps_order_and_positions(tmp_path: Path) -> None:
+    text = "a 1\n$X=2\nb $X # c\n  c {\n@lb1 d 4\n}\ninclude none.conf\ne 5\n"
+    result = preprocess(write(tmp_path, "k.conf", text), config_id="lb1")
+    assert [[(t.text, t.pos.line, t.pos.col) for t in lx] for lx in result.lines] == [
+        [("a", 1, 1), ("1", 1, 3)],
+        [("b", 3, 1), ("2", 3, 3)],
+        [("c", 4, 3), ("{", 4, 5)],
+        [("d", 5, 6), ("4", 5, 8)],
+        [("}", 6, 1)],
+        [("e", 8, 1), ("5", 8, 3)],
+    ]
+    assert [i.code for i in result.issues] == ["include_no_match"]

@@ -90,6 +90,7 @@ def _diagnostics(issues: list[Issue], texts: dict[str, str]) -> list[Diagnostic]
                 pos.col,
                 hint=issue.hint,
                 source_line=source,
+                path=issue.path,
             )
         )
     return out

@@ -180,10 +180,16 @@ def group_member(ctx: Ctx, st: Statement, path: DataPath) -> object:
         if not args:
             ctx.error("missing_argument", "'fwmark' needs a number", first.pos)
             return None
-        if len(args) > 1:
-            ctx.unsupported(args[1], "address family")
         ctx.mark((*path, "fwmark"), first.pos, args[0].pos)
-        return {"fwmark": number(args[0])}
+        marked: Data = {"fwmark": number(args[0])}
+        if len(args) > 1:
+            marked["ip_family"] = args[1].text
+            ctx.mark((*path, "ip_family"), args[1].pos)
+        if len(args) > 2:
+            ctx.error("extra_argument", f"unexpected '{args[2].text}' in a virtual_server_group entry",
+                      args[2].pos)
+            return None
+        return marked
     if "/" in first.text:
         ctx.unsupported(first, "CIDR range")
         return None
@@ -272,20 +278,6 @@ def init_file() -> Keyword:
             store(ctx, st, out, path, "init_file_overwrite", True, st.args[-1].pos)
 
     return Keyword(handler, 0, 2)
-
-
-def address_port(key: str) -> Keyword:
-    """``sorry_server IP [PORT]`` -> ``key: {ip, port}``."""
-
-    def handler(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
-        entry: Data = {"ip": st.args[0].text}
-        ctx.mark((*path, key, "ip"), st.args[0].pos)
-        if len(st.args) > 1:
-            entry["port"] = number(st.args[1])
-            ctx.mark((*path, key, "port"), st.args[1].pos)
-        store(ctx, st, out, path, key, entry, st.args[0].pos)
-
-    return Keyword(handler, 1, 2)
 
 
 def lvs_sync_daemon() -> Keyword:

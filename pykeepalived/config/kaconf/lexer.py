@@ -15,6 +15,7 @@ import bisect
 import enum
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pykeepalived.config.source import Position as Pos
 
@@ -27,7 +28,9 @@ __all__ = [
     "Token",
     "TokenKind",
     "comment_start",
+    "is_plain",
     "tokenize",
+    "tokenize_plain",
 ]
 
 
@@ -45,6 +48,9 @@ class Issue:
     message: str
     pos: Pos
     hint: str | None = None
+    #: the data path of the keyword that was rejected, when known (lets the validator drop follow-on
+    #: "missing required keyword" errors for a keyword that was written but could not be read)
+    path: tuple[str | int, ...] = ()
 
 
 class TokenKind(enum.Enum):
@@ -53,9 +59,11 @@ class TokenKind(enum.Enum):
     RBRACE = "}"
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    """One word or brace; ``quoted`` is true when it was written in quotes (never a brace then)."""
+class Token(NamedTuple):
+    """One word or brace; ``quoted`` is true when it was written in quotes (never a brace then).
+
+    An immutable tuple rather than a dataclass: a big configuration has hundreds of thousands.
+    """
 
     kind: TokenKind
     text: str
@@ -139,6 +147,26 @@ _QUOTED = r"""(?P<dq>"(?:[^"\\]|\\.)*")|(?P<sq>'(?:[^'\\]|\\.)*')|(?P<open>["'])
 _TOKEN = re.compile(rf"(?P<brace>[{{}}])|{_QUOTED}|{_WORD}", re.S)
 _TOKEN_NO_BRACES = re.compile(rf"""{_QUOTED}|(?P<word>[^\s"']+)""", re.S)
 _BRACE_KIND = {"{": TokenKind.LBRACE, "}": TokenKind.RBRACE}
+# a line with none of these characters needs no preprocessing and has only plain words and braces
+_SPECIAL = re.compile(r"""[#!\\@$~"']""")
+_PLAIN_TOKEN = re.compile(r"[{}]|[^\s{}]+")
+_WORD_KIND = TokenKind.WORD
+
+
+def is_plain(text: str) -> bool:
+    """True if ``text`` has no comment, quote, continuation, ``@``, ``$`` or ``~``: it can be
+    tokenized by :func:`tokenize_plain` without preprocessing."""
+    return _SPECIAL.search(text) is None
+
+
+def tokenize_plain(text: str, file: str, line: int) -> list[Token]:
+    """The tokens of a physical line for which :func:`is_plain` holds (the fast path of big files)."""
+    kind_of, new = _BRACE_KIND.get, tuple.__new__  # tuple.__new__: skips the NamedTuple constructors
+    return [
+        new(Token, (kind_of(word, _WORD_KIND), word, new(Pos, (file, line, match.start() + 1)), False))
+        for match in _PLAIN_TOKEN.finditer(text)
+        for word in (match.group(),)
+    ]
 
 
 def tokenize(line: SourceLine, issues: list[Issue], *, braces: bool = True) -> list[Token]:

@@ -2,6 +2,9 @@
 
 Aliases land on one data key: ``lvs_sched`` -> ``lb_algo``, ``lvs_method`` -> ``lb_kind``,
 ``nb_get_retry`` -> ``retry``.  ``persistence_timeout`` without a value is 360 s, as in keepalived.
+``lvs_method TUN type gue port 6080 csum`` -> ``lb_kind``, ``tunnel_type``, ``tunnel_port``,
+``tunnel_checksum``; ``sorry_server_lvs_method`` lands in ``sorry_server``; the scheduler flag
+keywords (``sh-port``, ``flag-1`` ...) collect in ``sched_flags``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pykeepalived.config.kaconf.mapping import (
     Keyword,
     Table,
     command,
+    did_you_mean,
     flag,
     map_block,
     new_name,
@@ -140,13 +144,85 @@ def _checker(kind: str) -> Keyword:
     return Keyword(handler, 0, 0, block=True)
 
 
+_CHECKSUMS = ("nocsum", "csum", "remcsum")
+_TUNNEL_WORDS = ["type", "port", *_CHECKSUMS]
+
+
+def _lb_kind(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+    """``lvs_method NAT|DR|TUN [type ipip|gue|gre] [port N] [nocsum|csum|remcsum]``."""
+    store(ctx, st, out, path, "lb_kind", st.args[0].text, st.args[0].pos)
+    _tunnel_options(ctx, st, out, path)
+
+
+def _tunnel_options(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+    """The words after ``TUN`` into ``tunnel_type``/``tunnel_port``/``tunnel_checksum`` (the model
+    checks which go together)."""
+    args = st.args[1:]
+    i = 0
+    while i < len(args):
+        token = args[i]
+        if token.text in _CHECKSUMS:
+            out["tunnel_checksum"] = token.text
+            ctx.mark((*path, "tunnel_checksum"), token.pos)
+            i += 1
+            continue
+        if token.text not in ("type", "port"):
+            ctx.error("unknown_keyword", f"unknown tunnel option '{token.text}' in '{st.keyword.text}'",
+                      token.pos, did_you_mean(token.text, _TUNNEL_WORDS))
+            return
+        if i + 1 >= len(args):
+            ctx.error("missing_argument", f"tunnel option '{token.text}' needs a value", token.pos)
+            return
+        key = f"tunnel_{token.text}"
+        given = args[i + 1]
+        out[key] = number(given) if token.text == "port" else given.text
+        ctx.mark((*path, key), token.pos, given.pos)
+        i += 2
+
+
+def _sorry_server(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+    """``sorry_server IP [PORT]`` (kept together with a ``sorry_server_lvs_method`` given before)."""
+    here = (*path, "sorry_server")
+    entry: Data = out.get("sorry_server") or {}
+    if "ip" in entry:
+        ctx.warning("duplicate_keyword", "'sorry_server' is given again; the last one is used", st.pos)
+        entry.pop("port", None)
+    entry["ip"] = st.args[0].text
+    ctx.mark((*here, "ip"), st.args[0].pos)
+    if len(st.args) > 1:
+        entry["port"] = number(st.args[1])
+        ctx.mark((*here, "port"), st.args[1].pos)
+    out["sorry_server"] = entry
+    ctx.mark(here, st.pos, st.args[0].pos)
+
+
+def _sorry_server_lvs_method(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+    here = (*path, "sorry_server")
+    entry: Data = out.setdefault("sorry_server", {})
+    if "ip" not in entry:
+        ctx.mark(here, st.pos)
+    _lb_kind(ctx, st, entry, here)
+
+
+def _sched_flag(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+    """``sh-port``, ``flag-1`` ... (no argument): appended to ``sched_flags``."""
+    flags: list[str] = out.setdefault("sched_flags", [])
+    ctx.mark((*path, "sched_flags", len(flags)), st.pos)
+    if not flags:
+        ctx.mark((*path, "sched_flags"), st.pos)
+    flags.append(st.keyword.text)
+
+
+_SCHED_FLAGS = ("flag-1", "flag-2", "flag-3", "sh-port", "sh-fallback", "mh-port", "mh-fallback")
+
+
 REAL_SERVER = Table(
     "real_server",
     {
         **_TIMING,
         "weight": value("weight"),
-        "lb_kind": word("lb_kind"),
-        "lvs_method": word("lb_kind"),
+        "lb_kind": Keyword(_lb_kind, 1, None),
+        "lvs_method": Keyword(_lb_kind, 1, None),
         "uthreshold": value("uthreshold"),
         "lthreshold": value("lthreshold"),
         "inhibit_on_failure": flag("inhibit_on_failure"),
@@ -194,26 +270,23 @@ def _persistence_timeout(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> 
         store(ctx, st, out, path, "persistence_timeout", 360, st.pos)
 
 
-def _lb_kind(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
-    """``lvs_method NAT|DR|TUN [tunnel options]`` (tunnel options are not supported yet)."""
-    store(ctx, st, out, path, "lb_kind", st.args[0].text, st.args[0].pos)
-    if len(st.args) > 1:
-        ctx.unsupported(st.args[1], "tunnel option")
-
-
 VIRTUAL_SERVER = Table(
     "virtual_server",
     {
         **_TIMING,
         "lb_algo": word("lb_algo"),
         "lvs_sched": word("lb_algo"),
+        **{name: Keyword(_sched_flag, 0, 0) for name in _SCHED_FLAGS},
+        "ops": flag("ops"),
+        "ip_family": word("ip_family"),
         "lb_kind": Keyword(_lb_kind, 1, None),
         "lvs_method": Keyword(_lb_kind, 1, None),
         "protocol": word("protocol"),
         "persistence_timeout": Keyword(_persistence_timeout, 0, 1),
         "persistence_granularity": value("persistence_granularity"),
         "virtualhost": word("virtualhost"),
-        "sorry_server": e.address_port("sorry_server"),
+        "sorry_server": Keyword(_sorry_server, 1, 2),
+        "sorry_server_lvs_method": Keyword(_sorry_server_lvs_method, 1, None),
         "sorry_server_inhibit": flag("sorry_server_inhibit"),
         "quorum": value("quorum"),
         "hysteresis": value("hysteresis"),
@@ -227,19 +300,10 @@ VIRTUAL_SERVER = Table(
     },
     frozenset(
         {
-            "flag-1",
-            "flag-2",
-            "flag-3",
-            "sh-port",
-            "sh-fallback",
-            "mh-port",
-            "mh-fallback",
-            "ops",
+            "hashed",
             "persistence_engine",
-            "sorry_server_lvs_method",
             "snmp_name",
             "smtp_alert",
-            "ip_family",
             "nat_mask",
             "one_packet",
             "lb_algo_flags",
@@ -268,6 +332,11 @@ def virtual_server(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
     elif not _address_header(ctx, st, entry, here):
         return
     map_block(ctx, st.block or [], VIRTUAL_SERVER, entry, here)
+    sorry = entry.get("sorry_server")
+    if sorry is not None and "ip" not in sorry:
+        where = ctx.positions.key((*here, "sorry_server")) or st.pos
+        ctx.error("missing_argument", "'sorry_server_lvs_method' without a 'sorry_server IP [PORT]'",
+                  where, path=(*here, "sorry_server"))
     servers.append(entry)
 
 

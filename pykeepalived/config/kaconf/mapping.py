@@ -35,15 +35,14 @@ class Ctx:
     issues: list[Issue] = field(default_factory=list)
     positions: PositionMap = field(default_factory=PositionMap)
 
-    def error(self, code: str, message: str, pos: Pos, hint: str | None = None) -> None:
-        self.issues.append(Issue(Severity.ERROR, code, message, pos, hint))
+    def error(self, code: str, message: str, pos: Pos, hint: str | None = None, path: DataPath = ()) -> None:
+        self.issues.append(Issue(Severity.ERROR, code, message, pos, hint, path))
 
     def warning(self, code: str, message: str, pos: Pos, hint: str | None = None) -> None:
         self.issues.append(Issue(Severity.WARNING, code, message, pos, hint))
 
     def mark(self, path: DataPath, key: Pos, value: Pos | None = None) -> None:
-        self.positions.set_key(path, key)
-        self.positions.set_value(path, value or key)
+        self.positions.set_both(path, key, value or key)
 
     def unsupported(self, token: Token, what: str = "keyword") -> None:
         self.warning(
@@ -92,6 +91,9 @@ def split(statement: Statement, table: Table) -> list[Statement]:
     tokens = statement.tokens
     if len(tokens) <= 1:
         return [statement]
+    first = table.keywords.get(tokens[0].text)
+    if first is not None and len(tokens) - 1 <= first.min_args:
+        return [statement]  # every word is a needed argument (``weight 1``): the common case
     parts: list[Statement] = []
     i = 0
     while i < len(tokens):
@@ -143,23 +145,23 @@ def apply(ctx: Ctx, statement: Statement, table: Table, out: Data, path: DataPat
             hint = did_you_mean(keyword.text, table.known())
             ctx.error("unknown_keyword", f"unknown keyword '{keyword.text}'{where}", keyword.pos, hint)
         return
-    if not _check_shape(ctx, statement, spec):
+    if not _check_shape(ctx, statement, spec, (*path, keyword.text)):
         return
     spec.handler(ctx, statement, out, path)
 
 
-def _check_shape(ctx: Ctx, statement: Statement, spec: Keyword) -> bool:
+def _check_shape(ctx: Ctx, statement: Statement, spec: Keyword, path: DataPath) -> bool:
     name, count = statement.keyword.text, len(statement.args)
     if spec.block is True and statement.block is None:
-        ctx.error("syntax", f"'{name}' needs a {{ ... }} block", statement.pos)
+        ctx.error("syntax", f"'{name}' needs a {{ ... }} block", statement.pos, path=path)
         return False
     if spec.block is False and statement.block is not None:
         where = statement.open_pos or statement.pos
-        ctx.error("syntax", f"'{name}' does not take a {{ ... }} block", where)
+        ctx.error("syntax", f"'{name}' does not take a {{ ... }} block", where, path=path)
         return False
     if count < spec.min_args:
         need = "an argument" if spec.min_args == 1 else f"{spec.min_args} arguments"
-        ctx.error("missing_argument", f"'{name}' needs {need}", statement.pos)
+        ctx.error("missing_argument", f"'{name}' needs {need}", statement.pos, path=path)
         return False
     if spec.max_args is not None and count > spec.max_args:
         extra = statement.args[spec.max_args]

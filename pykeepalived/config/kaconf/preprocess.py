@@ -33,7 +33,9 @@ from pykeepalived.config.kaconf.lexer import (
     Span,
     Token,
     comment_start,
+    is_plain,
     tokenize,
+    tokenize_plain,
 )
 
 
@@ -180,11 +182,28 @@ class _Reader:
             return self.out
         while self.stack:
             frame = self.stack[-1]
+            self.plain_lines(frame)
             if frame.index >= len(frame.lines):
                 self.stack.pop()
                 continue
             self.handle(self.next_line(frame), frame)
         return self.out
+
+    def plain_lines(self, frame: _Frame) -> None:
+        """Tokenize the lines from ``frame.index`` on that need no preprocessing (no comment,
+        quote, continuation, ``@``, ``$``, ``~`` or include), up to the next one that does.
+        Most lines of a big file are like this; this is the same result as :meth:`handle`."""
+        lines, index, name, out = frame.lines, frame.index, frame.name, self.out.lines
+        limit = self.limits.max_line_chars
+        while index < len(lines):
+            raw = lines[index]
+            if not is_plain(raw) or len(raw) > limit or "include" in raw:
+                break
+            index += 1
+            tokens = tokenize_plain(raw, name, index)
+            if tokens:
+                out.append(tokens)
+        frame.index = index
 
     def handle(self, line: SourceLine, frame: _Frame) -> None:
         if not line.text.strip():

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pykeepalived.config.kaconf.lexer import Issue, Pos, Severity, Token, TokenKind
 
 MAX_DEPTH = 32
+_WORD = TokenKind.WORD
 
 
 @dataclass(slots=True)
@@ -97,6 +98,14 @@ class _Builder:
             self.stack.pop()
 
     def line(self, tokens: list[Token]) -> None:
+        if len(tokens) == 2 and tokens[0].kind is _WORD and tokens[1].kind is _WORD and not self.pending:
+            # ``keyword value``: one statement (most lines of a big file)
+            statement = Statement(tokens[:])
+            level = self.stack[-1]
+            if not level.skipping:
+                level.body.append(statement)
+            self.last_line_statement = statement
+            return
         for index, token in enumerate(tokens):
             if token.kind is TokenKind.LBRACE:
                 self.open_block(token, line_start=index == 0)
