@@ -29,6 +29,7 @@ SUBCOMMANDS: dict[str, str] = {
     "check": "pykeepalived.commands.check",
     "convert": "pykeepalived.commands.convert",
     "decode": "pykeepalived.commands.decode",
+    "genhash": "pykeepalived.commands.genhash",
     "schema": "pykeepalived.commands.schema",
     "status": "pykeepalived.commands.status",
     "run": "pykeepalived.commands.run",

@@ -1,0 +1,161 @@
+"""Map the validated config's checkers (``config.model``) to probe specs and policy timings.
+
+Inheritance and keepalived's per-checker defaults come from ``config.model.check_timing``.
+``connect_ip`` defaults to the real server's address and ``connect_port`` to its port (else the
+virtual server's).  ``virtualhost`` is taken from the URL, else the checker, else the virtual
+server.  MISC_CHECK scripts are split with :func:`shlex.split` (never run through a shell);
+with ``enable_script_security`` an unsafe script is marked so that its check always fails.
+A real server's ``notify_up`` / ``notify_down`` become :class:`MiscSpec` values the same way (run by
+the runner on transitions, and ``notify_down`` on shutdown when the virtual server has ``omega``).
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from pykeepalived.check.policy import CheckerTiming
+from pykeepalived.check.probes import (
+    DnsSpec,
+    Endpoint,
+    HttpSpec,
+    MiscSpec,
+    ProbeSpec,
+    StatusSet,
+    TcpSpec,
+    UrlSpec,
+)
+from pykeepalived.check.probes.misc import insecure_component
+from pykeepalived.check.results import RsId
+from pykeepalived.config.model import (
+    Checker,
+    Config,
+    DnsCheck,
+    HttpGet,
+    MiscCheck,
+    RealServer,
+    SslGet,
+    TcpCheck,
+    VirtualServer,
+    check_timing,
+)
+
+Inspector = Callable[[str], str | None]
+NOTIFY_TIMEOUT_S = 10.0  # a notify_up/notify_down script is killed after this long
+
+
+@dataclass(frozen=True, slots=True)
+class CheckerSpec:
+    """One checker of one real server: what to probe and its timing."""
+
+    probe: ProbeSpec
+    timing: CheckerTiming
+
+    @property
+    def kind(self) -> str:
+        return self.probe.kind
+
+
+@dataclass(frozen=True, slots=True)
+class RealServerChecks:
+    """Every checker of one real server (empty: the real server is always up)."""
+
+    rs: RsId
+    checkers: tuple[CheckerSpec, ...]
+    notify_up: MiscSpec | None = None
+    notify_down: MiscSpec | None = None
+    omega: bool = False
+
+
+def checks_from_config(config: Config, inspector: Inspector = insecure_component) -> list[RealServerChecks]:
+    """Checkers of every real server of every virtual server, in config order.
+
+    ``inspector(path)`` says why a script is insecure (None if safe); only used under
+    ``enable_script_security``.
+    """
+    secure = config.global_defs.enable_script_security
+    out: list[RealServerChecks] = []
+    for v, vs in enumerate(config.virtual_servers):
+        for r, rs in enumerate(vs.real_servers):
+            port = rs.port if rs.port is not None else (vs.port or 0)
+            host = f"[{rs.ip}]" if rs.ip.version == 6 else str(rs.ip)
+            rs_id = RsId(v, r, vs.key, f"{host}:{port}")
+            script_user = config.global_defs.script_user if secure else None
+            specs = tuple(
+                CheckerSpec(_misc(c, _timeout(vs, rs, c), secure, inspector, script_user)
+                            if isinstance(c, MiscCheck) else _probe(vs, rs, c, port), _timing(vs, rs, c))
+                for c in rs.checkers
+            )
+            notify = [None if cmd is None else _script(cmd, NOTIFY_TIMEOUT_S, secure, inspector,
+                                                      user=script_user, kind=kind)
+                      for cmd, kind in ((rs.notify_up, "notify_up"), (rs.notify_down, "notify_down"))]
+            out.append(RealServerChecks(rs_id, specs, notify[0], notify[1], vs.omega))
+    return out
+
+
+def _timing(vs: VirtualServer, rs: RealServer, checker: Checker) -> CheckerTiming:
+    t = check_timing(vs, rs, checker)
+    alpha = getattr(checker, "alpha", None)
+    if alpha is None:
+        alpha = rs.alpha if rs.alpha is not None else vs.alpha
+    return CheckerTiming(
+        delay_loop_s=t.delay_loop_s or 1.0, connect_timeout_s=t.connect_timeout_s, retry=t.retry,
+        delay_before_retry_s=t.delay_before_retry_s, warmup_s=t.warmup_s, alpha=bool(alpha),
+    )
+
+
+def _endpoint(rs: RealServer, checker: TcpCheck | HttpGet | DnsCheck, port: int,
+              timeout_s: float) -> Endpoint:
+    return Endpoint(
+        ip=checker.connect_ip or rs.ip,
+        port=checker.connect_port if checker.connect_port is not None else port,
+        bindto=checker.bindto, bind_port=checker.bind_port, timeout_s=timeout_s,
+        bind_if=checker.bind_if, fwmark=checker.fwmark,
+    )
+
+
+def _timeout(vs: VirtualServer, rs: RealServer, checker: Checker) -> float:
+    return check_timing(vs, rs, checker).connect_timeout_s
+
+
+def _probe(vs: VirtualServer, rs: RealServer, checker: TcpCheck | HttpGet | DnsCheck, port: int) -> ProbeSpec:
+    endpoint = _endpoint(rs, checker, port, _timeout(vs, rs, checker))
+    if isinstance(checker, TcpCheck):
+        return TcpSpec(endpoint)
+    if isinstance(checker, DnsCheck):
+        return DnsSpec(endpoint, checker.type.value, checker.name)
+    urls = tuple(
+        UrlSpec(u.path, StatusSet(tuple((s.low, s.high) for s in u.status_code)),
+                u.digest.lower() if u.digest else None, u.regex, u.regex_no_match, u.virtualhost)
+        for u in checker.url
+    )
+    vhost = checker.virtualhost or vs.virtualhost
+    if isinstance(checker, SslGet):
+        sni = (checker.sni_name or vhost) if checker.enable_sni or checker.sni_name else None
+        return HttpSpec(endpoint, urls, tls=True, virtualhost=vhost, http_version=checker.http_protocol,
+                        sni_name=sni)
+    return HttpSpec(endpoint, urls, virtualhost=vhost, http_version=checker.http_protocol)
+
+
+def _misc(checker: MiscCheck, timeout_s: float, secure: bool, inspector: Inspector,
+          script_user: str | None) -> MiscSpec:
+    spec = _script(checker.misc_path, timeout_s, secure, inspector, user=checker.user or script_user)
+    return replace(spec, dynamic=checker.misc_dynamic)
+
+
+def _script(command: str, timeout_s: float, secure: bool, inspector: Inspector, *, user: str | None,
+            kind: str = "MISC_CHECK") -> MiscSpec:
+    """A script line as argv (no shell); ``insecure`` set when script security refuses it."""
+    try:
+        argv = tuple(shlex.split(command))
+    except ValueError as exc:
+        return MiscSpec((), timeout_s, insecure=f"cannot split command: {exc}", kind=kind)
+    insecure = None
+    if secure and argv:
+        if not argv[0].startswith("/"):
+            insecure = f"'{argv[0]}' is not an absolute path"
+        else:
+            unsafe = inspector(argv[0])
+            insecure = f"'{unsafe}' can be modified by a non-root user" if unsafe else None
+    return MiscSpec(argv, timeout_s, user=user, insecure=insecure, kind=kind)

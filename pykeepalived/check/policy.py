@@ -1,0 +1,156 @@
+"""Pure health-check policy: when each checker runs next and when a real server is up.
+
+keepalived's checker timing (keepalived-features §2.6):
+
+* a checker that is **up** and fails is retried ``retry`` times, ``delay_before_retry`` apart;
+  only when all ``retry + 1`` attempts have failed does it go **down**;
+* a checker that is **down** is checked every ``delay_loop``; one success brings it **up**;
+* after a success (or once down) the next check is ``delay_loop`` later;
+* the first check runs after a random ``warmup`` delay in ``[0, warmup)`` (the caller draws the
+  fraction, so this module stays deterministic); ``alpha`` makes a checker start down;
+* a real server is up only if **all** its checkers are up; one without checkers is always up.
+
+Nothing here does I/O or reads a clock: every method takes ``now`` (monotonic seconds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pykeepalived.check.results import CheckResult, RealServerChanged, RsId
+
+
+@dataclass(frozen=True, slots=True)
+class CheckerTiming:
+    """A checker's resolved timing (config's ``CheckTiming``) plus ``alpha``."""
+
+    delay_loop_s: float = 60.0
+    connect_timeout_s: float = 5.0
+    retry: int = 1
+    delay_before_retry_s: float = 1.0
+    warmup_s: float = 60.0
+    alpha: bool = False
+
+    def __post_init__(self) -> None:
+        if self.delay_loop_s <= 0:
+            raise ValueError("delay_loop must be > 0")
+        if min(self.connect_timeout_s, self.delay_before_retry_s, self.warmup_s) < 0 or self.retry < 0:
+            raise ValueError("timeouts, delays and retry must be >= 0")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckerTransition:
+    """A checker changed state (``up``) because of ``reason``."""
+
+    up: bool
+    reason: str
+
+
+class CheckerPolicy:
+    """State of one checker: up/down, consecutive failures, next due time."""
+
+    __slots__ = ("_due", "_failures", "_up", "last", "timing")
+
+    def __init__(self, timing: CheckerTiming) -> None:
+        self.timing = timing
+        self._up = not timing.alpha
+        self._failures = 0
+        self._due: float | None = None
+        self.last: CheckResult | None = None
+
+    @property
+    def up(self) -> bool:
+        return self._up
+
+    @property
+    def failures(self) -> int:
+        """Consecutive failed attempts since the last success."""
+        return self._failures
+
+    def start(self, now: float, warmup_fraction: float) -> float:
+        """Schedule the first check ``warmup * fraction`` after ``now``; returns that deadline."""
+        if not 0.0 <= warmup_fraction <= 1.0:
+            raise ValueError("warmup_fraction must be in [0, 1]")
+        self._due = now + self.timing.warmup_s * warmup_fraction
+        return self._due
+
+    def next_deadline(self) -> float | None:
+        """When the next check should start (None before :meth:`start`)."""
+        return self._due
+
+    def record(self, result: CheckResult, now: float,
+               started: float | None = None) -> CheckerTransition | None:
+        """Feed one probe result finished at ``now``; returns the transition it caused, if any.
+
+        After a success the next check is ``delay_loop`` after ``started`` (when the probe began;
+        default ``now``), so checks keep a steady rhythm; after a failure the wait counts from ``now``.
+        """
+        self.last = result
+        t = self.timing
+        if result.ok:
+            self._failures = 0
+            self._due = (now if started is None else min(started, now)) + t.delay_loop_s
+            if not self._up:
+                self._up = True
+                return CheckerTransition(True, result.reason)
+            return None
+        self._failures += 1
+        if self._up and self._failures <= t.retry:
+            self._due = now + t.delay_before_retry_s
+            return None
+        self._due = now + t.delay_loop_s
+        if self._up:
+            self._up = False
+            return CheckerTransition(False, result.reason)
+        return None
+
+
+class RealServerPolicy:
+    """All checkers of one real server; emits :class:`RealServerChanged` when (up, weight) changes."""
+
+    __slots__ = ("_reported", "checkers", "rs")
+
+    def __init__(self, rs: RsId, timings: Sequence[CheckerTiming]) -> None:
+        self.rs = rs
+        self.checkers = tuple(CheckerPolicy(t) for t in timings)
+        self._reported = (self.up, self.weight)
+
+    @property
+    def up(self) -> bool:
+        return all(c.up for c in self.checkers)
+
+    @property
+    def weight(self) -> int | None:
+        """The dynamic weight of the last successful weighted result (misc_dynamic), else None."""
+        for c in self.checkers:
+            if c.up and c.last is not None and c.last.ok and c.last.weight is not None:
+                return c.last.weight
+        return None
+
+    def start(self, now: float, warmup_fractions: Sequence[float]) -> None:
+        """Schedule every checker's first run (one warmup fraction per checker)."""
+        if len(warmup_fractions) != len(self.checkers):
+            raise ValueError("one warmup fraction per checker")
+        for checker, fraction in zip(self.checkers, warmup_fractions, strict=True):
+            checker.start(now, fraction)
+
+    def next_deadline(self) -> float | None:
+        deadlines = [d for c in self.checkers if (d := c.next_deadline()) is not None]
+        return min(deadlines) if deadlines else None
+
+    def record(self, index: int, result: CheckResult, now: float,
+               started: float | None = None) -> RealServerChanged | None:
+        """Feed checker ``index``'s result; returns the real server's change, if any."""
+        checker = self.checkers[index]
+        transition = checker.record(result, now, started)
+        state = (self.up, self.weight)
+        if state == self._reported:
+            return None
+        self._reported = state
+        if transition is not None:
+            verb = "up" if transition.up else "down"
+            reason = f"checker {index} {verb}: {transition.reason}"
+        else:
+            reason = f"checker {index}: weight {state[1]}"
+        return RealServerChanged(self.rs.vs_name, self.rs, state[0], state[1], reason)

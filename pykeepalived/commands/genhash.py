@@ -1,0 +1,60 @@
+"""``pykeepalived genhash``: print the MD5 digest of a URL's body for ``HTTP_GET``/``SSL_GET`` ``digest``.
+
+Like keepalived's ``genhash`` (``keepalived -T``)::
+
+    pykeepalived genhash --url http://198.51.100.1/health
+    pykeepalived genhash --server 198.51.100.1 --port 8080 --path /health --virtualhost www.example --ssl
+
+Prints ``MD5SUM = <hex>`` (``--json`` for status, length and digest).  Exit 0 on success, 1 when the
+URL cannot be fetched, 2 on bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from pykeepalived.errors import PykaError, UsageError
+from pykeepalived.exit_codes import ExitCode
+
+HELP = "compute the MD5 digest of a URL body (for HTTP_GET/SSL_GET digest), like keepalived's genhash"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", "-u", help="http:// or https:// URL (the parts below override it)")
+    parser.add_argument("--server", "-s", help="address (or name) to connect to")
+    parser.add_argument("--port", "-p", type=int, help="port (default 80, or 443 with --ssl)")
+    parser.add_argument("--path", help="URL path (default /)")
+    parser.add_argument("--ssl", "-S", action="store_true", default=None, help="use TLS (not verified)")
+    parser.add_argument("--virtualhost", "-V", help="Host header to send")
+    parser.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
+    parser.add_argument("--json", action="store_true", help="print status, length and digest as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from pykeepalived.check.genhash import fetch_digest, make_target
+
+    try:
+        target = make_target(args.url, server=args.server, port=args.port, path=args.path, tls=args.ssl,
+                             virtualhost=args.virtualhost)
+        if not args.timeout > 0:
+            raise UsageError("--timeout must be > 0")
+    except UsageError as exc:
+        print(f"pykeepalived genhash: error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    try:
+        result = asyncio.run(fetch_digest(target, args.timeout))
+    except PykaError as exc:
+        print(f"pykeepalived genhash: error: {exc}", file=sys.stderr)
+        return ExitCode.INVALID
+    if args.json:
+        print(json.dumps({"url": target.url, "virtualhost": target.virtualhost, "status": result.status,
+                          "length": result.length, "digest": result.md5}))
+    else:
+        if not 200 <= result.status <= 299:
+            print(f"warning: HTTP status {result.status}", file=sys.stderr)
+        print(f"MD5SUM = {result.md5}")
+    return ExitCode.OK

@@ -1,0 +1,244 @@
+"""check.runner: scheduling, hard timeouts, isolation of misbehaving probes, concurrency bound, clean
+stop.  Probes are fakes; assertions poll with deadlines (no wall-clock asserts)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from ipaddress import ip_address
+
+import pytest
+
+from pykeepalived.check.from_config import CheckerSpec, RealServerChecks
+from pykeepalived.check.policy import CheckerTiming
+from pykeepalived.check.probes import Endpoint, TcpSpec
+from pykeepalived.check.results import CheckResult, RsId
+from pykeepalived.check.runner import CheckRunner
+
+pytestmark = pytest.mark.timeout(30)
+FAST = CheckerTiming(delay_loop_s=0.01, connect_timeout_s=0.05, retry=1, delay_before_retry_s=0.01,
+                     warmup_s=0.01)
+
+
+def server(n: int, port: int, timing: CheckerTiming = FAST, checkers: int = 1) -> RealServerChecks:
+    spec = TcpSpec(Endpoint(ip_address("127.0.0.1"), port, timeout_s=timing.connect_timeout_s))
+    checks = tuple(CheckerSpec(spec, timing) for _ in range(checkers))
+    return RealServerChecks(RsId(0, n, "vs", f"rs{n}"), checks)
+
+
+class Behaviours:
+    """Fake probes keyed by port: 'ok', 'fail', 'hang', 'raise', 'none', or a callable."""
+
+    def __init__(self, modes: dict[int, str]) -> None:
+        self.modes = modes
+        self.calls: dict[int, int] = dict.fromkeys(modes, 0)
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    def factory(self, spec):
+        port = spec.endpoint.port
+
+        async def probe():
+            self.calls[port] += 1
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            try:
+                mode = self.modes[port]
+                await asyncio.sleep(0.001)
+                if mode == "hang":
+                    await asyncio.sleep(3600)
+                if mode == "raise":
+                    raise RuntimeError("boom")
+                if mode == "none":
+                    return None
+                return CheckResult.success(0.001) if mode == "ok" else CheckResult.failure("refused")
+            finally:
+                self.in_flight -= 1
+
+        return probe
+
+
+async def until(predicate, timeout_s: float = 10.0) -> None:
+    async with asyncio.timeout(timeout_s):
+        while not predicate():
+            await asyncio.sleep(0.005)
+
+
+async def run_runner(runner: CheckRunner):
+    task = asyncio.create_task(runner.run(), name="runner")
+    return task
+
+
+async def test_failure_then_recovery_emits_changes():
+    b = Behaviours({1: "fail"})
+    events = []
+    runner = CheckRunner([server(1, 1)], events.append, probe_factory=b.factory, rng=random.Random(1))
+    task = await run_runner(runner)
+    await until(lambda: events)
+    assert not events[0].up and events[0].reason == "checker 0 down: refused"
+    assert b.calls[1] >= 2  # retry 1: two failed attempts before down
+    b.modes[1] = "ok"
+    await until(lambda: len(events) >= 2)
+    assert events[1].up
+    runner.stop()
+    await task
+
+
+async def test_misbehaving_probes_do_not_stall_others():
+    b = Behaviours({1: "hang", 2: "raise", 3: "none", 4: "ok"})
+    events = []
+    runner = CheckRunner([server(n, n) for n in (1, 2, 3, 4)], events.append, probe_factory=b.factory,
+                         hard_timeout_margin_s=0.05)
+    task = await run_runner(runner)
+    await until(lambda: {e.rs.rs_name for e in events} >= {"rs1", "rs2", "rs3"})
+    await until(lambda: b.calls[4] >= 20)  # the healthy server keeps being checked meanwhile
+    reasons = {e.rs.rs_name: e.reason for e in events}
+    assert reasons["rs1"].endswith("hard timeout")
+    assert reasons["rs2"].endswith("probe error: RuntimeError")
+    assert reasons["rs3"].endswith("probe error: no result")
+    assert runner.stats.hard_timeouts >= 2 and runner.stats.probe_errors >= 4
+    assert "rs4" not in reasons
+    runner.stop()
+    await task
+
+
+async def test_concurrency_is_bounded():
+    b = Behaviours({n: "ok" for n in range(50)})
+    runner = CheckRunner([server(n, n) for n in range(50)], lambda _e: None, probe_factory=b.factory,
+                         max_concurrency=3)
+    task = await run_runner(runner)
+    await until(lambda: sum(b.calls.values()) >= 200)
+    runner.stop()
+    await task
+    assert b.max_in_flight == 3
+
+
+async def test_stop_is_clean_and_idempotent():
+    b = Behaviours({1: "hang"})
+    runner = CheckRunner([server(1, 1)], lambda _e: None, probe_factory=b.factory)
+    task = await run_runner(runner)
+    await until(lambda: b.calls[1] >= 1)
+    runner.stop()
+    runner.stop()
+    await asyncio.wait_for(task, 5)
+    assert b.in_flight == 0  # the hanging probe was cancelled
+    names = {t.get_name() for t in asyncio.all_tasks()}
+    assert not any(n.startswith("check ") for n in names)
+
+
+async def test_stop_before_run_returns_at_once():
+    runner = CheckRunner([server(1, 1)], lambda _e: None, probe_factory=Behaviours({1: "ok"}).factory)
+    runner.stop()
+    await asyncio.wait_for(runner.run(), 5)
+
+
+async def test_alpha_reports_down_at_start_and_status_shows_results():
+    timing = CheckerTiming(delay_loop_s=0.01, connect_timeout_s=0.05, retry=0, delay_before_retry_s=0.01,
+                           warmup_s=0.0, alpha=True)
+    b = Behaviours({1: "ok"})
+    events = []
+    runner = CheckRunner([server(1, 1, timing, checkers=2)], events.append, probe_factory=b.factory)
+    assert runner.status()[0].checkers[0].last_reason == "not checked yet"
+    task = await run_runner(runner)
+    await until(lambda: len(events) >= 2)
+    assert (events[0].up, events[0].reason) == (False, "alpha: starts down")
+    assert events[1].up
+    status = runner.status()[0]
+    assert status.up and len(status.checkers) == 2 and status.checkers[0].last_ok
+    assert status.checkers[0].kind == "TCP_CHECK" and status.checkers[0].last_latency_s is not None
+    runner.stop()
+    await task
+
+
+async def test_callback_errors_are_contained():
+    b = Behaviours({1: "fail", 2: "ok"})
+
+    def explode(_event):
+        raise ValueError("bad callback")
+
+    runner = CheckRunner([server(1, 1), server(2, 2)], explode, probe_factory=b.factory)
+    task = await run_runner(runner)
+    await until(lambda: runner.stats.changes >= 1 and b.calls[2] >= 10)
+    assert not task.done()
+    runner.stop()
+    await task
+
+
+async def test_lateness_is_recorded_when_asked():
+    b = Behaviours({1: "ok"})
+    runner = CheckRunner([server(1, 1)], lambda _e: None, probe_factory=b.factory, record_lateness=True)
+    task = await run_runner(runner)
+    await until(lambda: len(runner.stats.lateness_s) >= 5)
+    runner.stop()
+    await task
+    assert all(x >= 0 for x in runner.stats.lateness_s)
+
+
+def test_bad_concurrency_is_refused():
+    with pytest.raises(ValueError, match="max_concurrency"):
+        CheckRunner([], lambda _e: None, max_concurrency=0)
+
+
+async def test_real_tcp_probe_through_the_runner():
+    """End to end with the default probe factory: a listening port is up, a closed one goes down."""
+    server_ = await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", 0)
+    port = server_.sockets[0].getsockname()[1]
+    closed = await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", 0)
+    closed_port = closed.sockets[0].getsockname()[1]
+    closed.close()
+    await closed.wait_closed()
+    events = []
+    runner = CheckRunner([server(1, port), server(2, closed_port)], events.append)
+    task = await run_runner(runner)
+    try:
+        await until(lambda: events)
+        assert [(e.rs.rs_name, e.up) for e in events] == [("rs2", False)]
+        assert "connection refused" in events[0].reason
+        await until(lambda: runner.status()[0].checkers[0].last_ok is not None)
+        assert runner.status()[0].up
+    finally:
+        runner.stop()
+        await task
+        server_.close()
+        await server_.wait_closed()
+
+
+async def test_first_checks_are_spread_over_warmup():
+    """No thundering herd: each checker's first check waits its own random share of ``warmup``, so
+    first checks start in the order of the jitter the runner drew (not all at once, not config order)."""
+    timing = CheckerTiming(delay_loop_s=60.0, connect_timeout_s=0.05, retry=0, delay_before_retry_s=0.01,
+                           warmup_s=0.5)
+    order: list[int] = []
+
+    def factory(spec):
+        async def probe():
+            order.append(spec.endpoint.port)
+            return CheckResult.success(0.0)
+        return probe
+
+    runner = CheckRunner([server(n, n, timing) for n in range(20)], lambda _e: None, probe_factory=factory,
+                         rng=random.Random(42))
+    task = await run_runner(runner)
+    await until(lambda: len(order) == 20)
+    runner.stop()
+    await task
+    draws = random.Random(42)
+    fractions = [draws.random() for _ in range(20)]
+    assert order == sorted(range(20), key=fractions.__getitem__)
+    assert order != list(range(20))
+
+
+async def test_a_probe_that_cannot_be_built_fails_its_check_only():
+    def factory(spec):
+        if spec.endpoint.port == 1:
+            raise ValueError("bad url")
+        return Behaviours({2: "ok"}).factory(spec)
+
+    events = []
+    runner = CheckRunner([server(1, 1), server(2, 2)], events.append, probe_factory=factory)
+    task = await run_runner(runner)
+    await until(lambda: events)
+    runner.stop()
+    await task
+    assert [(e.rs.rs_name, e.up, e.reason) for e in events] == [
+        ("rs1", False, "checker 0 down: bad check: bad url")]
