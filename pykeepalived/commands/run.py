@@ -2,8 +2,9 @@
 
 The flags are keepalived's (keepalived(8)), so existing unit files and habits keep working:
 ``-f/--use-file``, ``-n/--dont-fork``, ``-l/--log-console``, ``-D/--log-detail``, ``-P/--vrrp``
-(VRRP only), ``-C/--check`` is *not* used for validation: keepalived's ``-C`` means "checkers
-only", so it is ``-C/--checkers-only`` here and validation is ``--check`` / ``-t/--config-test``.
+(VRRP only), ``-C/--checkers-only`` (LVS and checkers only), ``-V/--dont-release-vrrp``,
+``-I/--dont-release-ipvs``, ``--control-socket PATH``.  ``-C`` is *not* validation (keepalived's
+``-C`` means "checkers only"): validation is ``--check`` / ``-t/--config-test``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-P", "--vrrp", dest="vrrp_only", action="store_true", help="run only VRRP")
     parser.add_argument("-C", "--checkers-only", dest="checkers_only", action="store_true",
                         help="run only the health checkers and IPVS (keepalived's -C)")
+    parser.add_argument("-V", "--dont-release-vrrp", dest="dont_release_vrrp", action="store_true",
+                        help="leave the VIPs in place when stopping")
+    parser.add_argument("-I", "--dont-release-ipvs", dest="dont_release_ipvs", action="store_true",
+                        help="leave the IPVS services and real servers in place when stopping")
+    parser.add_argument("--control-socket", dest="control_socket", metavar="PATH",
+                        help="control socket for `pykeepalived status` (default: "
+                             "$PYKEEPALIVED_CONTROL_SOCKET, else /run/pykeepalived/control.sock)")
     parser.add_argument("-p", "--pid", dest="pid_file", metavar="FILE", help="pid file")
     parser.add_argument("-i", "--config-id", dest="config_id", metavar="ID",
                         help="id for keepalived.conf @ID lines (default: short host name)")
@@ -52,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         print("pykeepalived: the daemon is not available in this build", file=sys.stderr)
         return ExitCode.USAGE
     if args.use_file is None:
-        from pykeepalived.config.load import default_config_path  # noqa: PLC0415
+        from pykeepalived.config.load import default_config_path
 
         args.use_file = default_config_path()
     daemon = importlib.import_module(DAEMON_MODULE)

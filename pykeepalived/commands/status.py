@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
 from pykeepalived.daemon.control import query
 from pykeepalived.exit_codes import ExitCode
 
-HELP = "show the running daemon's VRRP instances (state, priorities, master, VIPs, counters)"
+HELP = ("show the running daemon's VRRP instances (state, priorities, master, VIPs, counters) and "
+        "virtual servers (quorum, real servers up/down, weight, last check)")
 DEFAULT_SOCKET = "/run/pykeepalived/control.sock"
+SOCKET_ENV = "PYKEEPALIVED_CONTROL_SOCKET"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the full JSON snapshot")
-    parser.add_argument(
-        "--socket", default=DEFAULT_SOCKET, metavar="PATH", help=f"control socket (default {DEFAULT_SOCKET})"
-    )
+    parser.add_argument("--socket", "--control-socket", dest="socket", default=None, metavar="PATH",
+                        help=f"control socket (default ${SOCKET_ENV}, else {DEFAULT_SOCKET})")
     parser.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for the daemon")
 
 
@@ -36,13 +38,36 @@ def _format(data: dict[str, Any]) -> str:
         last = inst.get("last_transition")
         if last:
             lines.append(f"{'':<16} last: {last['from']} -> {last['to']} ({last['reason']})")
+    lines.extend(_format_lvs(data.get("lvs")))
     drops = data.get("drops") or {}
     if drops:
         lines.append("dropped adverts: " + ", ".join(f"{k}={v}" for k, v in drops.items()))
     return "\n".join(lines)
 
 
+def _format_lvs(lvs: dict[str, Any] | None) -> list[str]:
+    """Per virtual server its quorum, per real server up/down, weight and the last check result."""
+    if not lvs:
+        return []
+    if not lvs.get("running"):
+        return [f"LVS not running: {lvs.get('error') or 'stopped'}"]
+    lines = []
+    for vs in lvs.get("virtual_servers", []):
+        quorum = "up" if vs.get("quorum_up") else "down"
+        sorry = f"  sorry server {vs['sorry_server']}" if vs.get("sorry_server") else ""
+        lines.append(f"VS {vs.get('service', '')} ({vs.get('name', '')})  quorum {quorum} "
+                     f"({vs.get('live_weight')}/{vs.get('quorum')}){sorry}")
+        for rs in vs.get("real_servers", []):
+            latency = rs.get("latency_ms")
+            took = f" {latency:.1f} ms" if isinstance(latency, int | float) else ""
+            result = rs.get("last_result") or "-"
+            lines.append(f"  -> {rs.get('address', '')!s:<24} {'up' if rs.get('up') else 'down':<5} "
+                         f"weight {rs.get('weight')!s:<4} {result}: {rs.get('reason', '')}{took}")
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
+    args.socket = args.socket or os.environ.get(SOCKET_ENV) or DEFAULT_SOCKET
     try:
         data = query(args.socket, "status", args.timeout)
     except OSError as exc:

@@ -1,8 +1,10 @@
 """The composition root: ``run_daemon(args)`` builds the daemon from a config and runs it on one loop.
 
 Life cycle (aiohttp runner style): load + validate the config -> pid file -> control socket ->
-VRRP sockets and routers -> ``READY=1`` -> serve signals -> ``STOPPING=1`` -> priority-0 adverts and
-VIP release (unless ``-V``) drained with a timeout -> close everything.  Signal handlers only enqueue
+VRRP sockets and routers (not with ``-C``) -> the LVS part (``daemon/lvs.py``: IPVS + checkers; not
+with ``-P`` or without virtual servers) -> ``READY=1`` -> serve signals -> ``STOPPING=1`` ->
+priority-0 adverts and VIP release (unless ``-V``) drained with a timeout -> IPVS entries removed
+(unless ``-I``) -> close everything.  Signal handlers only enqueue
 a command (``stop`` / ``reload``); the main coroutine acts on it.
 """
 
@@ -25,6 +27,7 @@ from pykeepalived.config.model import Config
 from pykeepalived.daemon import config_map as cm
 from pykeepalived.daemon.control import DEFAULT_CONTROL_SOCKET, ControlServer
 from pykeepalived.daemon.logging import setup_logging
+from pykeepalived.daemon.lvs import LvsPlan, LvsService, lvs_plan, reload_lvs
 from pykeepalived.daemon.notify import NotifyDispatcher, ScriptRunner, notify_commands
 from pykeepalived.daemon.pidfile import PidFile
 from pykeepalived.daemon.reload import ReloadPlan, plan_reload
@@ -65,6 +68,11 @@ class DaemonOptions:
     control_socket: str = DEFAULT_CONTROL_SOCKET
     release_vips: bool = True
     config_id: str | None = None
+    release_ipvs: bool = True
+    run_vrrp: bool = True
+    """False with ``-C/--checkers-only``."""
+    run_lvs: bool = True
+    """False with ``-P/--vrrp``."""
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> DaemonOptions:
@@ -86,6 +94,9 @@ class DaemonOptions:
                                or env.get(CONTROL_SOCKET_ENV) or DEFAULT_CONTROL_SOCKET),
             release_vips=not bool(pick("dont_release_vrrp", default=False)),
             config_id=pick("config_id"),
+            release_ipvs=not bool(pick("dont_release_ipvs", default=False)),
+            run_vrrp=not bool(pick("checkers_only", default=False)),
+            run_lvs=not bool(pick("vrrp_only", default=False)),
         )
 
 
@@ -124,6 +135,8 @@ class Daemon:
         self._group_states: dict[str, str] = {}
         self._tracker_tasks: dict[TrackScript | TrackFile, asyncio.Task[None]] = {}
         self._background: list[asyncio.Task[None]] = []
+        self.lvs: LvsService | None = None
+        self.lvs_factory: Callable[[LvsPlan], LvsService] = self._make_lvs
 
     # -- signals -------------------------------------------------------------------------------
     def request(self, command: str) -> None:
@@ -135,9 +148,19 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self.request, "reload")
 
     # -- build ---------------------------------------------------------------------------------
-    def _load_plan(self) -> cm.DaemonPlan:
+    def _load_plan(self) -> tuple[cm.DaemonPlan, LvsPlan | None]:
+        """The VRRP plan (empty with ``-C``) and the LVS plan (None with ``-P`` or no virtual server)."""
         config = load_config(self.options.config_file, self.options.config_id)
-        return cm.daemon_plan(config, self.primary)
+        g = config.global_defs
+        plan = (cm.daemon_plan(config, self.primary) if self.options.run_vrrp
+                else cm.DaemonPlan({}, {}, g.enable_script_security, g.v3_checksum_as_v2))
+        return plan, lvs_plan(config) if self.options.run_lvs else None
+
+    def _make_lvs(self, plan: LvsPlan) -> LvsService:
+        def state_of(name: str) -> str | None:
+            return next((s.state for s in self.runner.slots.values() if s.name == name), None)
+
+        return LvsService(plan, self.notifier.dispatch, vrrp_state_of=state_of)
 
     async def _start_instances(self, specs: list[cm.InstanceSpec]) -> None:
         """Start instances; members of one sync group start together around one SyncGroup."""
@@ -277,6 +300,8 @@ class Daemon:
             self.notifier.dispatch(commands, slot.name)
         if slot.group is not None:
             self._group_changed(slot.group, stopping=action.new is State.INITIALIZE)
+        if self.lvs is not None:
+            self.lvs.vrrp_state_changed(slot.name)
 
     def _group_changed(self, group: SyncGroup, *, stopping: bool) -> None:
         """Group notify scripts run when the group's combined state changes (priority is always 0)."""
@@ -302,6 +327,8 @@ class Daemon:
                 "tracked": [s.snapshot() for s in self.scripts.values()],
             },
             "release_vips_on_stop": self.options.release_vips,
+            "release_ipvs_on_stop": self.options.release_ipvs,
+            "lvs": self.lvs.snapshot() if self.lvs is not None else None,
         }
         return snapshot(self.info, self.runner.slots.values(), dict(self.runner.drops), extra)
 
@@ -309,7 +336,7 @@ class Daemon:
     async def _reload(self, group: asyncio.TaskGroup) -> None:
         self.sd.notify(RELOADING, f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
         try:
-            plan = self._load_plan()
+            plan, lvs = self._load_plan()
         except ConfigError as exc:
             self.info.reload_errors += 1
             log_config_error(exc, "reload failed, keeping the running config")
@@ -330,6 +357,7 @@ class Daemon:
         self.plan = plan
         self._start_trackers(plan, group)
         await self._start_instances([plan.instances[key] for key in start])
+        self.lvs = await reload_lvs(self.lvs, lvs, group, self.lvs_factory)
         self.info.reloads += 1
         self.sd.notify(READY)
 
@@ -342,7 +370,7 @@ class Daemon:
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         try:
-            self.plan = self._load_plan()
+            self.plan, lvs = self._load_plan()
         except ConfigError as exc:
             log_config_error(exc, f"invalid configuration {self.options.config_file}")
             return ExitCode.INVALID
@@ -369,6 +397,7 @@ class Daemon:
                         group.create_task(self._watchdog(self.sd.watchdog_interval_s), name="watchdog"))
                 self._start_trackers(self.plan, group)
                 await self._start_instances(list(self.plan.instances.values()))
+                self.lvs = await reload_lvs(None, lvs, group, self.lvs_factory)
                 self.sd.notify(READY, f"MAINPID={os.getpid()}")
                 log.info("started instances=%d config=%s", len(self.plan.instances), self.options.config_file)
                 await self._serve(group)
@@ -397,6 +426,8 @@ class Daemon:
         self.runner.stop_all(keep_vips=not self.options.release_vips)
         if not await self.executor.drain(STOP_DRAIN_S):
             log.warning("stop: address work still pending after %.1f s", STOP_DRAIN_S)
+        if self.lvs is not None:
+            await self.lvs.stop(release=self.options.release_ipvs)
         release = getattr(self.net, "release", None)
         if release is not None and self.options.release_vips:
             with contextlib.suppress(TimeoutError):

@@ -4,6 +4,10 @@
 its state and its timers (no extra transition, no extra advert); if only the daemon-side details
 changed (notify scripts, tracked scripts' commands, unicast peers) the slot is updated in place.
 Anything else restarts that one router; new keys start, vanished keys stop.
+
+The LVS part reloads on its own terms (``daemon.lvs.LvsService.reload``): the reconciler makes the
+IPVS table equal the new desired state, touching only what differs, and real servers whose identity and
+checkers are unchanged keep their checker runner.
 """
 
 from __future__ import annotations

@@ -9,7 +9,18 @@ Schema (``schema_version`` 1)::
                     "fault_reasons": [str], "sync_group": str | null,
                     "counters": {name: n},
                     "last_transition": {"from", "to", "reason", "at"} | null,
-                    "transitions": [same, oldest first]}]}
+                    "transitions": [same, oldest first]}],
+     "release_vips_on_stop": bool, "release_ipvs_on_stop": bool,
+     "lvs": null | {"running": bool, "error": str | null, "sync_daemons": ["master"|"backup"],
+                    "counters": {name: n},
+                    "virtual_servers": [{"name", "service", "scheduler", "quorum_up", "quorum",
+                                         "live_weight", "sorry_server": str | null,
+                                         "real_servers": [{"address", "up", "weight",
+                                                           "last_result": "ok"|"failed"|null, "reason",
+                                                           "latency_ms": float | null,
+                                                           "checkers": [...]}]}]}}
+
+``lvs`` is built by ``daemon.lvs.LvsService.snapshot`` (null when no LVS part runs).
 """
 
 from __future__ import annotations

@@ -377,9 +377,13 @@ class LbPolicy:
     up (as keepalived does) so the first update that finds too little live weight reports it lost.
     """
 
-    def __init__(self, specs: Iterable[VirtualServerSpec]) -> None:
+    def __init__(self, specs: Iterable[VirtualServerSpec],
+                 quorum: Mapping[ServiceKey, QuorumState] | None = None) -> None:
+        """``quorum`` carries quorum states over (a reload keeps unchanged services' memory)."""
         self._specs = tuple(specs)
-        self._quorum: dict[ServiceKey, QuorumState] = {s.service.key: QuorumState() for s in self._specs}
+        known = quorum or {}
+        self._quorum: dict[ServiceKey, QuorumState] = {
+            s.service.key: known.get(s.service.key, QuorumState()) for s in self._specs}
 
     @property
     def specs(self) -> tuple[VirtualServerSpec, ...]:

@@ -1,0 +1,516 @@
+"""The daemon's LVS part: health checks -> :class:`LbPolicy` -> IPVS reconcile, on the daemon's loop.
+
+:func:`lvs_plan` maps a config to an :class:`LvsPlan` (``None`` when the config has no virtual server
+and no ``lvs_sync_daemon``: then no LVS part runs at all).  :class:`LvsService` owns
+
+* one :class:`~pykeepalived.check.runner.CheckRunner` per checked real server (so a reload keeps the
+  runners, and their rise/fall state, of every real server whose checks did not change), sharing one
+  HTTP session pool;
+* the pure :class:`~pykeepalived.lb.model.LbPolicy` (quorum, sorry server, inhibit_on_failure ...);
+* an :class:`~pykeepalived.lb.ipvs.IpvsReconciler` and one worker task.  Health changes only set a
+  flag; the worker coalesces them into one ``policy.update`` + reconcile (netlink I/O is async and
+  batched, so the loop never blocks), runs the quorum scripts, keeps the kernel sync daemons in line
+  with the VRRP instance ``lvs_sync_daemon`` names, and dumps the whole table again every
+  :data:`FULL_RESYNC_S` seconds (or after a failure) to repair changes made behind its back.
+
+Kernel errors are logged with the service they concern and retried; they never end the daemon.  A
+kernel without IPVS gives one error line at start and the LVS part stays off (VRRP runs on).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pykeepalived.check.from_config import RealServerChecks, checks_from_config
+from pykeepalived.check.probes.http import SessionPool
+from pykeepalived.check.results import RealServerChanged
+from pykeepalived.check.runner import CheckRunner, RealServerStatus, make_probe
+from pykeepalived.config.model import Config
+from pykeepalived.daemon.notify import split_command
+from pykeepalived.errors import DriverError
+from pykeepalived.lb.from_config import LbConfig, lb_config
+from pykeepalived.lb.ipvs import IpvsReconciler, IpvsTable, NetlinkIpvsTable
+from pykeepalived.lb.model import (
+    HealthKey,
+    LbAction,
+    LbPolicy,
+    QuorumChanged,
+    QuorumState,
+    RealServerHealth,
+    RunScript,
+    VirtualServerSpec,
+    live_weight,
+)
+from pykeepalived.lb.sync_daemon import SyncDaemon, wanted_daemons
+
+log = logging.getLogger(__name__)
+
+FULL_RESYNC_S = 30.0
+"""A full dump + diff this often (health-driven updates diff against the last known table)."""
+RETRY_S = 2.0
+"""After a failed reconcile, the next (full) one comes this soon."""
+STOP_WAIT_S = 2.0
+
+Dispatch = Callable[[list[list[str]], str], None]
+"""``NotifyDispatcher.dispatch``: start commands (argv lists) in the background, labelled."""
+TableOpener = Callable[[], Awaitable[IpvsTable]]
+VrrpStateOf = Callable[[str], str | None]
+
+
+class HealthRunner(Protocol):
+    """What the service needs from a checker runner (``CheckRunner``'s public API)."""
+
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def status(self) -> list[RealServerStatus]: ...
+
+
+RunnerFactory = Callable[[RealServerChecks, Callable[[RealServerChanged], None]], HealthRunner]
+
+
+# ---------------------------------------------------------------------------------------------------
+# plan (pure)
+
+
+@dataclass(frozen=True, slots=True)
+class RsBinding:
+    """One configured real server: its checks, the IPVS entries its health feeds, its notify scripts.
+
+    ``ident`` is stable across reloads that reorder the config: (virtual server key, ``ip:port``,
+    occurrence number).  A server with an identical ``ident`` and identical checkers keeps its runner.
+    """
+
+    ident: tuple[str, str, int]
+    checks: RealServerChecks
+    health_keys: tuple[HealthKey, ...]
+    notify_up: str | None = None
+    notify_down: str | None = None
+
+    @property
+    def runner_key(self) -> tuple[tuple[str, str, int], tuple[Any, ...]]:
+        return (self.ident, self.checks.checkers)
+
+
+@dataclass(frozen=True, slots=True)
+class LvsPlan:
+    """Everything the LVS part runs for one config."""
+
+    lb: LbConfig
+    servers: tuple[RsBinding, ...] = ()
+
+
+def lvs_plan(config: Config) -> LvsPlan | None:
+    """The LVS part of ``config`` (None if it has none); ConfigError if IPVS cannot express it."""
+    if not config.virtual_servers and config.global_defs.lvs_sync_daemon is None:
+        return None
+    lb = lb_config(config)
+    by_vs: dict[str, list[VirtualServerSpec]] = {}
+    for spec in lb.specs:
+        by_vs.setdefault(spec.name, []).append(spec)
+    seen: Counter[tuple[str, str]] = Counter()
+    servers = []
+    for checks in checks_from_config(config):
+        vs = config.virtual_servers[checks.rs.vs_index]
+        rs = vs.real_servers[checks.rs.rs_index]
+        name = (vs.key, checks.rs.rs_name)
+        seen[name] += 1
+        keys = tuple((s.service.key, s.real_servers[checks.rs.rs_index].dest.key)
+                     for s in by_vs.get(vs.key, ()))
+        servers.append(RsBinding((*name, seen[name]), checks, keys, rs.notify_up, rs.notify_down))
+    return LvsPlan(lb, tuple(servers))
+
+
+# ---------------------------------------------------------------------------------------------------
+# the service
+
+
+@dataclass(slots=True)
+class _Server:
+    """A running real server: its binding (replaced on reload) and its runner (kept if unchanged)."""
+
+    binding: RsBinding
+    runner: HealthRunner | None = None
+    task: asyncio.Task[None] | None = None
+    up: bool = True
+
+    def health(self) -> RealServerHealth:
+        if self.runner is None:  # no checker: always up
+            return RealServerHealth(up=True)
+        (status,) = self.runner.status()
+        return RealServerHealth(status.up, status.weight)
+
+    def status(self) -> RealServerStatus | None:
+        return self.runner.status()[0] if self.runner is not None else None
+
+
+@dataclass(slots=True)
+class LvsCounters:
+    reconciles: int = 0
+    full_reconciles: int = 0
+    ops_applied: int = 0
+    op_errors: int = 0
+    driver_errors: int = 0
+    health_changes: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"reconciles": self.reconciles, "full_reconciles": self.full_reconciles,
+                "ops_applied": self.ops_applied, "op_errors": self.op_errors,
+                "driver_errors": self.driver_errors, "health_changes": self.health_changes, **self.extra}
+
+
+def _default_opener() -> Awaitable[IpvsTable]:
+    return NetlinkIpvsTable.open()
+
+
+class LvsService:
+    """Keeps the kernel's IPVS table equal to what the config and the real servers' health ask for."""
+
+    def __init__(self, plan: LvsPlan, dispatch: Dispatch, *, vrrp_state_of: VrrpStateOf = lambda name: None,
+                 open_table: TableOpener = _default_opener, runner_factory: RunnerFactory | None = None,
+                 resync_s: float = FULL_RESYNC_S, retry_s: float = RETRY_S) -> None:
+        self.plan = plan
+        self.policy = LbPolicy(plan.lb.specs)
+        self.counters = LvsCounters()
+        self.error: str | None = None
+        self.reconciler: IpvsReconciler | None = None
+        self._dispatch = dispatch
+        self._vrrp_state_of = vrrp_state_of
+        self._open_table = open_table
+        self._runner_factory = runner_factory
+        self._pool: SessionPool | None = None
+        self._resync_s = resync_s
+        self._retry_s = retry_s
+        self._servers: dict[Any, _Server] = {}
+        self._wake = asyncio.Event()
+        self._full = True
+        self._sync_dirty = True
+        self._sync_running: frozenset[SyncDaemon] | None = None
+        self._stopping = False
+        self._worker: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.reconciler is not None
+
+    # -- life cycle ----------------------------------------------------------------------------
+    async def start(self, group: asyncio.TaskGroup) -> bool:
+        """Open IPVS, apply ``lvs_timeouts``, reconcile once (``lvs_flush``), start checkers and worker.
+
+        False (after one error line) when the kernel has no IPVS or it cannot be opened.
+        """
+        try:
+            table = await self._open_table()
+        except DriverError as exc:
+            self.error = str(exc).removeprefix(f"{exc.op}: ")
+            if exc.errno in (errno.ENOENT, errno.EPROTONOSUPPORT, errno.EAFNOSUPPORT):
+                log.error("IPVS not available in this kernel: %s; running without the LVS part", self.error)
+            else:
+                log.error("cannot open IPVS: %s; running without the LVS part", self.error)
+            return False
+        self.reconciler = IpvsReconciler(table, flush=self.plan.lb.flush)
+        await self._apply_timeouts()
+        self._sync_servers(group)
+        self._full = False
+        await self._step(full=True)  # sets _full again if anything failed
+        self.reconciler.flush = False  # lvs_flush: only at start
+        self._worker = group.create_task(self._work(), name="ipvs-reconciler")
+        log.info("lvs started virtual_services=%d real_servers=%d", len(self.plan.lb.specs),
+                 len(self._servers))
+        return True
+
+    async def stop(self, *, release: bool) -> None:
+        """Stop the checkers and the worker; unless ``release`` is False remove what we created."""
+        self._stopping = True
+        self._wake.set()
+        for server in self._servers.values():
+            if server.runner is not None:
+                server.runner.stop()
+        tasks = [s.task for s in self._servers.values() if s.task is not None]
+        if self._worker is not None:
+            tasks.append(self._worker)
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=STOP_WAIT_S)
+            for task in pending:
+                task.cancel()
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+        reconciler, self.reconciler = self.reconciler, None
+        if reconciler is None:
+            return
+        try:
+            if release:
+                reconciler.flush = self.plan.lb.flush_on_stop
+                result = await reconciler.remove_all()
+                log.info("lvs stopped, removed services=%d errors=%d", len(result.applied),
+                         len(result.errors))
+                await self._set_sync_daemons(reconciler.table, frozenset())
+            else:
+                log.info("lvs stopped, IPVS table left in place (--dont-release-ipvs)")
+        except DriverError as exc:
+            log.error("lvs stop: %s", exc)
+        finally:
+            with contextlib.suppress(DriverError, OSError):
+                await reconciler.table.close()
+
+    async def reload(self, plan: LvsPlan, group: asyncio.TaskGroup) -> None:
+        """Switch to ``plan``: unchanged services keep quorum, unchanged real servers keep their checker."""
+        old = {s.service.key: s for s in self.policy.specs}
+        keep = {s.service.key: self.policy.quorum(s.service.key) for s in plan.lb.specs
+                if old.get(s.service.key) == s}
+        timeouts_changed = plan.lb.timeouts != self.plan.lb.timeouts
+        self._sync_dirty |= plan.lb.sync_daemon != self.plan.lb.sync_daemon
+        self.plan = plan
+        self.policy = LbPolicy(plan.lb.specs, keep)
+        if self.reconciler is None:
+            return
+        if timeouts_changed:
+            await self._apply_timeouts()
+        self._sync_servers(group)
+        self.request(full=True)
+
+    def request(self, *, full: bool = False) -> None:
+        """Ask the worker for a reconcile soon (coalesced)."""
+        self._full |= full
+        self._wake.set()
+
+    def vrrp_state_changed(self, instance: str) -> None:
+        """Hook for VRRP state changes: the sync daemon follows the instance it names."""
+        spec = self.plan.lb.sync_daemon
+        if spec is not None and spec.vrrp_instance == instance:
+            self._sync_dirty = True
+            self._wake.set()
+
+    # -- checkers ------------------------------------------------------------------------------
+    def _sync_servers(self, group: asyncio.TaskGroup) -> None:
+        wanted = {b.runner_key: b for b in self.plan.servers}
+        for key, server in list(self._servers.items()):
+            if key not in wanted:
+                if server.runner is not None:
+                    server.runner.stop()
+                del self._servers[key]
+        for key, binding in wanted.items():
+            kept = self._servers.get(key)
+            if kept is not None:
+                kept.binding = binding  # same checks: keep the runner and its state
+                continue
+            server = _Server(binding)
+            if binding.checks.checkers:
+                server.runner = self._make_runner(binding, server)
+                server.up = server.health().up
+                server.task = group.create_task(_guarded(server.runner.run(), str(binding.checks.rs)),
+                                                name=f"checks {binding.checks.rs}")
+            self._servers[key] = server
+
+    def _make_runner(self, binding: RsBinding, server: _Server) -> HealthRunner:
+        def on_change(change: RealServerChanged) -> None:
+            self._on_health(server, change)
+
+        if self._runner_factory is not None:
+            return self._runner_factory(binding.checks, on_change)
+        if self._pool is None:
+            self._pool = SessionPool()
+        pool = self._pool
+        return CheckRunner([binding.checks], on_change, probe_factory=lambda spec: make_probe(spec, pool))
+
+    def _on_health(self, server: _Server, change: RealServerChanged) -> None:
+        if self._stopping or self._servers.get(server.binding.runner_key) is not server:
+            return
+        self.counters.health_changes += 1
+        if change.up != server.up:
+            server.up = change.up
+            script = server.binding.notify_up if change.up else server.binding.notify_down
+            if script:
+                self._run_script(script, f"{'notify_up' if change.up else 'notify_down'}:{change.rs}")
+        self.request()
+
+    def _health(self) -> dict[HealthKey, RealServerHealth]:
+        health: dict[HealthKey, RealServerHealth] = {}
+        for server in self._servers.values():
+            report = server.health()
+            for key in server.binding.health_keys:
+                health[key] = report
+        return health
+
+    # -- the worker ----------------------------------------------------------------------------
+    async def _work(self) -> None:
+        while not self._stopping:
+            timeout = self._retry_s if self._full else self._resync_s
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+            except TimeoutError:
+                self._full = True
+            self._wake.clear()
+            if self._stopping:
+                return
+            full, self._full = self._full, False
+            await self._step(full=full)
+
+    async def _step(self, *, full: bool) -> None:
+        """One reconcile, then the sync daemons if their VRRP instance changed state."""
+        try:
+            await self._reconcile(full=full)
+            if self._sync_dirty and self.reconciler is not None:
+                self._sync_dirty = False
+                await self._follow_vrrp()
+        except ValueError as exc:  # e.g. a dynamic weight IPVS cannot take
+            log.error("lvs: cannot build the IPVS table (retrying in %.0f s): %s", self._retry_s, exc)
+            self._worker_error()
+        except Exception:  # a bug here must not end the daemon (and VRRP with it)
+            log.exception("lvs worker error, full reconcile in %.0f s", self._retry_s)
+            self._worker_error()
+
+    def _worker_error(self) -> None:
+        self.counters.extra["worker_errors"] = self.counters.extra.get("worker_errors", 0) + 1
+        self._full = True
+
+    async def _reconcile(self, *, full: bool) -> bool:
+        """One ``policy.update`` + reconcile; False (and a full retry soon) on any error."""
+        assert self.reconciler is not None
+        desired, actions = self.policy.update(self._health())
+        for action in actions:
+            self._on_lb_action(action)
+        self.counters.reconciles += 1
+        self.counters.full_reconciles += full
+        self.reconciler.verify = full  # health-driven updates trust the last table; full ones check
+        try:
+            result = await self.reconciler.reconcile(desired, trust_last=not full)
+        except DriverError as exc:
+            self.counters.driver_errors += 1
+            log.error("ipvs reconcile failed (retrying in %.0f s): %s", self._retry_s, exc)
+            self._full = True
+            return False
+        self.counters.ops_applied += len(result.applied)
+        self.counters.op_errors += len(result.errors)
+        if not result.ok:
+            self._full = True  # errors were logged by the reconciler, each naming its service
+        return result.ok
+
+    def _on_lb_action(self, action: LbAction) -> None:
+        if isinstance(action, QuorumChanged):
+            spec = self._spec(action.service)
+            label = spec.label if spec is not None else str(action.service)
+            log.warning("quorum %s vs=%s live_weight=%d quorum=%d", "up" if action.up else "down", label,
+                        action.live_weight, action.quorum)
+        elif isinstance(action, RunScript):
+            self._run_script(action.script, f"{action.reason}:{action.service}")
+
+    def _run_script(self, script: str, label: str) -> None:
+        try:
+            argv = split_command(script)
+        except ValueError as exc:
+            log.error("cannot run script label=%s error=%s", label, exc)
+            return
+        self._dispatch([argv], label)
+
+    def _spec(self, key: Any) -> VirtualServerSpec | None:
+        return next((s for s in self.policy.specs if s.service.key == key), None)
+
+    # -- kernel settings -----------------------------------------------------------------------
+    async def _apply_timeouts(self) -> None:
+        timeouts = self.plan.lb.timeouts
+        setter = getattr(self.reconciler.table if self.reconciler else None, "set_timeouts", None)
+        if timeouts is None or setter is None:
+            return
+        try:
+            await setter(timeouts)
+        except DriverError as exc:
+            self.counters.driver_errors += 1
+            log.error("lvs_timeouts: %s", exc)
+
+    async def _follow_vrrp(self) -> None:
+        assert self.reconciler is not None
+        spec = self.plan.lb.sync_daemon
+        state = self._vrrp_state_of(spec.vrrp_instance) if spec and spec.vrrp_instance else None
+        await self._set_sync_daemons(self.reconciler.table, wanted_daemons(spec, state))
+
+    async def _set_sync_daemons(self, table: IpvsTable, wanted: frozenset[SyncDaemon]) -> None:
+        setter = getattr(table, "set_sync_daemons", None)
+        if setter is None or wanted == self._sync_running:
+            return
+        try:
+            await setter(wanted)
+        except DriverError as exc:
+            self.counters.driver_errors += 1
+            log.error("lvs_sync_daemon: %s", exc)
+            self._sync_running = None
+            return
+        self._sync_running = wanted
+        states = ",".join(sorted(d.state.name.lower() for d in wanted)) or "none"
+        log.info("lvs sync daemon now=%s", states)
+
+    # -- status --------------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        by_key: dict[HealthKey, _Server] = {}
+        for server in self._servers.values():
+            for key in server.binding.health_keys:
+                by_key[key] = server
+        health = self._health()
+        services = [self._vs_snapshot(spec, by_key, health) for spec in self.policy.specs if self.running]
+        return {"running": self.running, "error": self.error, "counters": self.counters.as_dict(),
+                "sync_daemons": sorted(d.state.name.lower() for d in self._sync_running or ()),
+                "virtual_servers": services}
+
+    def _vs_snapshot(self, spec: VirtualServerSpec, by_key: dict[HealthKey, _Server],
+                     health: dict[HealthKey, RealServerHealth]) -> dict[str, Any]:
+        key = spec.service.key
+        quorum: QuorumState = self.policy.quorum(key)
+        reals = [_rs_snapshot(rs.dest.key, rs.dest.weight, by_key.get((key, rs.dest.key)))
+                 for rs in spec.real_servers]
+        return {"name": spec.label, "service": str(key), "scheduler": spec.service.scheduler,
+                "quorum_up": quorum.up, "quorum": spec.effective_quorum()[0],
+                "live_weight": live_weight(spec, health),
+                "sorry_server": str(spec.sorry_server.key) if spec.sorry_server else None,
+                "real_servers": reals}
+
+
+async def _guarded(run: Awaitable[None], label: str) -> None:
+    """A checker runner that fails ends alone (logged), never the daemon's TaskGroup."""
+    try:
+        await run
+    except Exception:
+        log.exception("health checks of %s stopped after an error", label)
+
+
+def _rs_snapshot(dest: Any, weight: int, server: _Server | None) -> dict[str, Any]:
+    status = server.status() if server is not None else None
+    checkers: Sequence[Any] = status.checkers if status is not None else ()
+    failing = [c for c in checkers if c.last_ok is False]
+    last = failing[0] if failing else (checkers[0] if checkers else None)
+    latency = last.last_latency_s if last is not None else None
+    return {
+        "address": str(dest),
+        "up": status.up if status is not None else True,
+        "weight": status.weight if status is not None and status.weight is not None else weight,
+        "last_result": None if last is None or last.last_ok is None else ("ok" if last.last_ok else "failed"),
+        "reason": last.last_reason if last is not None else "no checker",
+        "latency_ms": round(latency * 1000, 3) if latency is not None else None,
+        "checkers": [{"kind": c.kind, "up": c.up, "failures": c.failures, "last_ok": c.last_ok,
+                      "reason": c.last_reason} for c in checkers],
+    }
+
+
+async def reload_lvs(current: LvsService | None, plan: LvsPlan | None, group: asyncio.TaskGroup,
+                     make: Callable[[LvsPlan], LvsService], *, release: bool = True) -> LvsService | None:
+    """The LVS part after a reload: started, reloaded, or stopped when the new config has none."""
+    if plan is None:
+        if current is not None:
+            await current.stop(release=release)
+        return None
+    if current is None:
+        service = make(plan)
+        await service.start(group)
+        return service
+    await current.reload(plan, group)
+    return current
