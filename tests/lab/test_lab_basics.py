@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -126,7 +127,7 @@ def test_teardown_happens_when_the_body_raises() -> None:
 def test_teardown_on_sigterm_of_the_owning_process() -> None:
     script = ("import time\nfrom netns_lab import Lab\nlab = Lab().__enter__()\nh = lab.add_host('a')\n"
               "h.spawn(['sleep', '300'])\nprint(lab.prefix, flush=True)\ntime.sleep(60)\n")
-    owner = subprocess.Popen(["python", "-c", script], stdout=subprocess.PIPE, text=True)
+    owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         prefix = (owner.stdout.readline() if owner.stdout else "").strip()
         assert lab_namespaces(prefix)
@@ -160,15 +161,15 @@ def test_a_forked_child_that_gets_sigterm_just_dies_and_leaves_the_lab_alone(lab
 def test_down_all_stale_removes_a_killed_run() -> None:
     script = ("import time\nfrom netns_lab import Lab\nlab = Lab().__enter__()\nh = lab.add_host('a')\n"
               "p = h.spawn(['sleep', '300'])\nprint(lab.prefix, p.pid, flush=True)\ntime.sleep(60)\n")
-    owner = subprocess.Popen(["python", "-c", script], stdout=subprocess.PIPE, text=True)
+    owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         prefix, pid = (owner.stdout.readline() if owner.stdout else "").split()
     finally:
         owner.kill()  # SIGKILL: no teardown can run
         owner.wait()
     assert lab_namespaces(prefix)
-    out = subprocess.run(["python", "-m", "netns_lab", "down", "--all-stale"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run([sys.executable, "-m", "netns_lab", "down", "--all-stale"], capture_output=True,
+                         text=True, check=True).stdout
     assert prefix in out
     assert lab_namespaces(prefix) == []
     wait_until(lambda: not _pid_alive(int(pid)), timeout=5, message="orphaned sleep stopped")
