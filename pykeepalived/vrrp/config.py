@@ -53,6 +53,10 @@ class RouterConfig:
     trackers: tuple[TrackerSpec, ...] = ()
     check_addresses: bool = True
     """Compare the advert's address list with ``vips`` and count ``addr_list_err`` (never drops)."""
+    timer_expired_backup_priority: int = 0
+    """keepalived ``timer_expired_backup [PRIO]``: 0 = off; else the highest priority of the other
+    routers (keepalived's default 254).  A master whose own adverts stopped for 3 intervals plus that
+    priority's Skew_Time (the process was descheduled) goes to BACKUP instead of carrying on."""
 
     def __post_init__(self) -> None:
         _require(1 <= self.vrid <= 255, "vrid", self.vrid, "1..255")
@@ -96,6 +100,12 @@ class RouterConfig:
         ):
             value = getattr(self, field_name)
             _require(value >= 0, field_name, value, ">= 0")
+        _require(
+            0 <= self.timer_expired_backup_priority < PRIORITY_OWNER,
+            "timer_expired_backup_priority",
+            self.timer_expired_backup_priority,
+            "0 (off) or 1..254",
+        )
         names = [t.name for t in self.trackers]
         _require(len(names) == len(set(names)), "trackers", names, "unique names")
 

@@ -71,7 +71,13 @@ from pykeepalived.vrrp.packet import (
 )
 from pykeepalived.vrrp.state import TRANSITIONS, Reason, State, TransitionRecord
 from pykeepalived.vrrp.stats import VrrpStats
-from pykeepalived.vrrp.timers import cs_to_s, master_down_interval_s, skew_time_s
+from pykeepalived.vrrp.timers import (
+    cs_to_s,
+    master_down_interval_s,
+    skew_time_min_s,
+    skew_time_s,
+    timer_expired_backup_s,
+)
 from pykeepalived.vrrp.tracking import TrackerSet
 
 
@@ -105,6 +111,7 @@ class VirtualRouter:
         self._preempt_until: float | None = None
         self._wants_master = False
         self._last_transition: TransitionRecord | None = None
+        self._last_advert_sent_at: float | None = None
 
     # --- public read-only view -----------------------------------------------------------------
 
@@ -229,8 +236,17 @@ class VirtualRouter:
             return self._become_master(Reason.STARTUP_OWNER, now)
         actions: list[Action] = [self._transition(Reason.STARTUP, now)]
         if self._base_priority == PRIORITY_OWNER:
+            # an owner in a sync group wants MASTER at once (a group of owners starts as MASTER)
             self._wants_master = True
             actions.append(WantMaster())
+        elif self._in_sync_group and self.config.initial_state == State.MASTER.value:
+            # keepalived 2.2.7 (vrrp_init_state): a sync-group member with ``state MASTER`` waits one
+            # advert interval plus the minimal skew, to hear whether a master is already there.
+            self._timers[Timer.MASTER_DOWN] = (
+                now
+                + cs_to_s(self._master_adver_int_cs)
+                + skew_time_min_s(self._master_adver_int_cs, self.config.version)
+            )
         else:
             self._arm_master_down(now)
         return actions
@@ -239,7 +255,7 @@ class VirtualRouter:
         was_master = self._state is State.MASTER
         actions: list[Action] = [self._transition(Reason.SHUTDOWN, now)]
         if was_master:
-            actions += self._leave_master(release=True)
+            actions += self._leave_master(release=True, now=now)
         self._master_address = None
         self._master_priority = None
         return actions
@@ -290,6 +306,7 @@ class VirtualRouter:
         )
 
     def _master_down_expired(self, now: float) -> list[Action]:
+        self.stats.master_down_timer_expired += 1
         if self._in_sync_group:
             self._wants_master = True
             return [WantMaster()]
@@ -307,7 +324,7 @@ class VirtualRouter:
         self._master_address = self.config.primary_address
         self._master_priority = self._effective_priority
         self._preempt_until = None
-        actions.append(self._send_advert(self._effective_priority))
+        actions.append(self._send_advert(self._effective_priority, now))
         actions.append(AddVips(self.config.vips))
         actions += self._garp_burst(self.config.garp_master_repeat)
         self._timers[Timer.ADVER] = now + cs_to_s(self.config.adver_int_cs)
@@ -317,12 +334,12 @@ class VirtualRouter:
             self._timers[Timer.GARP_REFRESH] = now + cs_to_s(self.config.garp_master_refresh_cs)
         return actions
 
-    def _leave_master(self, *, release: bool) -> list[Action]:
+    def _leave_master(self, *, release: bool, now: float) -> list[Action]:
         """Actions after a transition out of MASTER (the transition itself already happened)."""
         self.stats.release_master += 1
         actions: list[Action] = []
         if release:
-            actions.append(self._send_advert(PRIORITY_RELEASE))
+            actions.append(self._send_advert(PRIORITY_RELEASE, now))
         actions.append(RemoveVips(self.config.vips))
         return actions
 
@@ -333,14 +350,14 @@ class VirtualRouter:
         if advert.priority == PRIORITY_RELEASE:
             self.stats.pri_zero_rcvd += 1
             self._timers[Timer.ADVER] = now + cs_to_s(self.config.adver_int_cs)
-            return [self._send_advert(self._effective_priority)]
+            return [self._send_advert(self._effective_priority, now)]
         own = self._effective_priority
         if advert_beats_us(advert.priority, event.src, own, self.config.primary_address):
             actions: list[Action] = []
             if self.config.higher_prio_send_advert:
-                actions.append(self._send_advert(own))
+                actions.append(self._send_advert(own, now))
             actions.append(self._transition(Reason.HIGHER_PRIORITY, now))
-            actions += self._leave_master(release=False)
+            actions += self._leave_master(release=False, now=now)
             if self.config.version == 3:
                 self._master_adver_int_cs = advert.adver_int_cs
             self._master_address = event.src
@@ -353,7 +370,7 @@ class VirtualRouter:
         """A lower (or equal, lower-address) master is out there: force a new election (RFC 9568)."""
         actions: list[Action] = []
         if not self.config.lower_prio_no_advert:
-            actions.append(self._send_advert(self._effective_priority))
+            actions.append(self._send_advert(self._effective_priority, now))
             self._timers[Timer.ADVER] = now + cs_to_s(self.config.adver_int_cs)
         repeat = self.config.lower_prio_repeat
         actions += self._garp_burst(repeat)
@@ -363,7 +380,7 @@ class VirtualRouter:
 
     def _on_group_go_backup(self, event: GroupGoBackup, now: float) -> list[Action]:
         actions: list[Action] = [self._transition(Reason.GROUP_BACKUP, now)]
-        actions += self._leave_master(release=False)
+        actions += self._leave_master(release=False, now=now)
         self._master_adver_int_cs = self.config.adver_int_cs
         self._arm_master_down(now)
         return actions
@@ -371,6 +388,8 @@ class VirtualRouter:
     # --- timers --------------------------------------------------------------------------------
 
     def _on_timeout(self, event: Timeout, now: float) -> list[Action]:
+        if self._state is State.MASTER and self._master_went_silent(now):
+            return self._timer_expired_backup(now)
         actions: list[Action] = []
         while True:
             due = [(deadline, timer) for timer, deadline in self._timers.items() if deadline <= now]
@@ -380,12 +399,29 @@ class VirtualRouter:
             del self._timers[timer]
             actions += self._fire(timer, now)
 
+    def _master_went_silent(self, now: float) -> bool:
+        """keepalived ``timer_expired_backup``: our last advert is so old another router may be master."""
+        other = self.config.timer_expired_backup_priority
+        if other == 0 or self._last_advert_sent_at is None:
+            return False
+        silent_s = timer_expired_backup_s(self.config.adver_int_cs, other, self.config.version)
+        return now >= self._last_advert_sent_at + silent_s
+
+    def _timer_expired_backup(self, now: float) -> list[Action]:
+        self.stats.timer_expired_backup += 1
+        actions: list[Action] = [self._transition(Reason.TIMER_EXPIRED_BACKUP, now)]
+        actions += self._leave_master(release=False, now=now)
+        self._master_address = None
+        self._master_priority = None
+        self._arm_master_down(now)
+        return actions
+
     def _fire(self, timer: Timer, now: float) -> list[Action]:
         if timer is Timer.MASTER_DOWN:
             return self._master_down_expired(now)
         if timer is Timer.ADVER:
             self._timers[Timer.ADVER] = now + cs_to_s(self.config.adver_int_cs)
-            return [self._send_advert(self._effective_priority)]
+            return [self._send_advert(self._effective_priority, now)]
         if timer is Timer.GARP_REFRESH:
             self._timers[Timer.GARP_REFRESH] = now + cs_to_s(self.config.garp_master_refresh_cs)
             return self._garp_burst(self.config.garp_master_refresh_repeat)
@@ -447,7 +483,7 @@ class VirtualRouter:
         was_master = self._state is State.MASTER
         actions: list[Action] = [self._transition(reason, now)]
         if was_master:
-            actions += self._leave_master(release=True)
+            actions += self._leave_master(release=True, now=now)
         return actions
 
     # --- helpers -------------------------------------------------------------------------------
@@ -458,8 +494,9 @@ class VirtualRouter:
     def _skew_time_s(self) -> float:
         return skew_time_s(self._effective_priority, self._master_adver_int_cs, self.config.version)
 
-    def _send_advert(self, priority: int) -> SendAdvert:
+    def _send_advert(self, priority: int, now: float) -> SendAdvert:
         self.stats.advert_sent += 1
+        self._last_advert_sent_at = now
         if priority == PRIORITY_RELEASE:
             self.stats.pri_zero_sent += 1
         config = self.config
@@ -490,6 +527,8 @@ class VirtualRouter:
             self.stats.count_drop(reason)
             return False
         self.stats.advert_rcvd += 1
+        if advert.priority == PRIORITY_OWNER and self._base_priority == PRIORITY_OWNER:
+            self.stats.owner_conflict += 1
         if (
             self.config.check_addresses
             and advert.priority != PRIORITY_RELEASE

@@ -28,6 +28,7 @@ class Reason(enum.StrEnum):
     MASTER_DOWN_TIMER = "master_down_timer_expired"
     GROUP_MASTER = "sync_group_master"
     HIGHER_PRIORITY = "higher_priority_advert"
+    TIMER_EXPIRED_BACKUP = "timer_expired_backup"
     GROUP_BACKUP = "sync_group_backup"
     INTERFACE_DOWN = "interface_down"
     TRACKER_FAULT = "tracker_fault"
@@ -46,6 +47,7 @@ TRANSITIONS: dict[tuple[State, Reason], State] = {
     (State.BACKUP, Reason.GROUP_MASTER): State.MASTER,
     (State.MASTER, Reason.HIGHER_PRIORITY): State.BACKUP,
     (State.MASTER, Reason.GROUP_BACKUP): State.BACKUP,
+    (State.MASTER, Reason.TIMER_EXPIRED_BACKUP): State.BACKUP,
     **{(State.BACKUP, reason): State.FAULT for reason in _FAULT_REASONS},
     **{(State.MASTER, reason): State.FAULT for reason in _FAULT_REASONS},
     (State.FAULT, Reason.FAULT_CLEARED): State.BACKUP,

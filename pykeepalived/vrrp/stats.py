@@ -53,6 +53,12 @@ class VrrpStats:
     ip_header_err: int = 0
     ip_proto_err: int = 0
     lower_prio_advert_discarded: int = 0
+    master_down_timer_expired: int = 0
+    """Master_Down_Interval expiries (each one a takeover, or a sync-group wish to take over)."""
+    timer_expired_backup: int = 0
+    """Times a late master went to BACKUP (``timer_expired_backup``) instead of advertising again."""
+    owner_conflict: int = 0
+    """Priority-255 adverts from another router while we are the address owner (a misconfiguration)."""
     garp_bursts: int = 0
     transitions: int = 0
     unexpected_events: int = 0

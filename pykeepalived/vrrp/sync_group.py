@@ -4,6 +4,9 @@ keepalived's rules (features §3.8), which this pure object enforces around its 
 
 * the group goes MASTER only when **every** member wants MASTER (a member whose down timer expired
   emits ``WantMaster`` and waits; the group then sends ``GroupGoMaster`` to all of them at once);
+* at start-up (keepalived 2.2.7 ``vrrp_init_state``) every member is BACKUP: an address owner wants
+  MASTER at once (so a group of owners starts as MASTER), a member with ``initial_state MASTER`` waits
+  one advert interval plus the minimal skew, the others a full Master_Down_Interval;
 * any member leaving MASTER for BACKUP ⇒ every MASTER member goes to BACKUP (``GroupGoBackup``);
 * any member in FAULT for its own reasons ⇒ every other member goes to FAULT (``GroupFault(True)``),
   and they all leave FAULT together when the last own fault clears.

@@ -73,6 +73,28 @@ def master_down_interval_s(
     return cs_to_s(master_down_interval_cs(priority, master_adver_int_cs, version, down_timer_adverts))
 
 
+def skew_time_min_s(master_adver_int_cs: float, version: int) -> float:
+    """keepalived's minimal skew (``VRRP_TIMER_SKEW_MIN``): the skew formula with ``256 - priority = 1``.
+
+    A sync-group member that wants MASTER at start-up waits ``Master_Adver_Interval`` plus this, one
+    advert interval to hear whether another master is already there.
+    """
+    if version == VRRP_V2:
+        return 1 / PRIORITY_SPAN
+    if version == VRRP_V3:
+        return cs_to_s(master_adver_int_cs / PRIORITY_SPAN)
+    raise ValueError(f"VRRP version must be 2 or 3, not {version}")
+
+
+def timer_expired_backup_s(adver_int_cs: float, highest_other_priority: int, version: int) -> float:
+    """How long a master may stay silent before ``timer_expired_backup`` sends it to BACKUP.
+
+    keepalived (``vrrp_thread_timeout_handler``): three of its own advert intervals plus the Skew_Time
+    of the highest priority any other router has, i.e. the quickest another router could take over.
+    """
+    return cs_to_s(3 * adver_int_cs) + skew_time_s(highest_other_priority, adver_int_cs, version)
+
+
 def _check_priority(priority: int) -> None:
     if not 0 <= priority <= PRIORITY_OWNER:
         raise ValueError(f"priority must be in 0..255, not {priority}")
