@@ -51,6 +51,7 @@ class CheckerSpec:
 
     probe: ProbeSpec
     timing: CheckerTiming
+    log_all_failures: bool = False  # log every failed attempt, not only state changes
 
     @property
     def kind(self) -> str:
@@ -84,7 +85,8 @@ def checks_from_config(config: Config, inspector: Inspector = insecure_component
             script_user = config.global_defs.script_user if secure else None
             specs = tuple(
                 CheckerSpec(_misc(c, _timeout(vs, rs, c), secure, inspector, script_user)
-                            if isinstance(c, MiscCheck) else _probe(vs, rs, c, port), _timing(vs, rs, c))
+                            if isinstance(c, MiscCheck) else _probe(vs, rs, c, port), _timing(vs, rs, c),
+                            log_all_failures=getattr(c, "log_all_failures", False))
                 for c in rs.checkers
             )
             notify = [None if cmd is None else _script(cmd, NOTIFY_TIMEOUT_S, secure, inspector,

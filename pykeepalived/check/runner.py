@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 HARD_TIMEOUT_MARGIN_S = 1.0  # added to connect_timeout for the runner's own hard timeout
 WATCHDOG_TICK_S = 0.1  # how often hard timeouts are enforced (at most; less with a smaller margin)
+WATCHDOG_MIN_CHECKERS = 32  # fewer checkers: one asyncio.timeout per probe is cheaper than a watchdog
 DEFAULT_MAX_CONCURRENCY = 1024
 ProbeFactory = Callable[[ProbeSpec], Probe]
 
@@ -124,6 +125,7 @@ class CheckRunner:
         self._in_flight: dict[asyncio.Task[Any], float] = {}  # probe's task -> hard deadline
         self._expired: set[asyncio.Task[Any]] = set()
         self._watch: asyncio.Event | None = None  # set while probes are in flight
+        self._use_watchdog = sum(len(s.checkers) for s in self._servers) >= WATCHDOG_MIN_CHECKERS
         self.stats = RunnerStats(lateness_s=[] if record_lateness else None)
 
     def stop(self) -> None:
@@ -168,7 +170,8 @@ class CheckRunner:
                         name = f"check {policy.rs} {spec.kind}#{index}"
                         coro = self._checker(servers, policy, index, probe, semaphore)
                         tasks.append(tg.create_task(coro, name=name))
-                tasks.append(tg.create_task(self._watchdog(), name="check watchdog"))
+                if self._use_watchdog:
+                    tasks.append(tg.create_task(self._watchdog(), name="check watchdog"))
                 await self._stopping.wait()
                 for task in tasks:
                     task.cancel()
@@ -214,6 +217,7 @@ class CheckRunner:
         loop = asyncio.get_running_loop()
         checker = policy.checkers[index]
         limit_s = checker.timing.connect_timeout_s + self._margin_s
+        log_failures = servers.checkers[index].log_all_failures
         stats = self.stats
         lateness = stats.lateness_s
         while True:
@@ -230,6 +234,9 @@ class CheckRunner:
             stats.probes += 1
             if not result.ok:
                 stats.failures += 1
+                if log_failures:
+                    log.warning("check failed rs=%s checker=%s#%d reason=%s", policy.rs,
+                                servers.checkers[index].kind, index, result.reason)
             was_up = policy.up
             change = policy.record(index, result, loop.time(), started)
             if change is not None:
@@ -240,35 +247,46 @@ class CheckRunner:
                         self._start_script(script, policy.rs, change.reason)
 
     async def _probe(self, probe: Probe, deadline: float) -> CheckResult:
-        """Run one probe; the watchdog cancels it at ``deadline`` (the hard timeout)."""
-        task = asyncio.current_task()
-        assert task is not None
-        if not self._in_flight and self._watch is not None:
-            self._watch.set()
-        self._in_flight[task] = deadline
+        """Run one probe, cancelled at ``deadline`` (the hard timeout) whatever it does."""
         try:
-            result = await probe()
-        except asyncio.CancelledError:
-            if task not in self._expired:
-                raise
-            self._expired.discard(task)
-            if task.uncancel() > 0:  # stopping as well
-                raise
+            if self._use_watchdog:
+                result: object = await self._watched(probe, deadline)
+            else:  # few checkers: one asyncio.timeout per probe is cheaper than a watchdog task
+                async with asyncio.timeout_at(deadline):
+                    result = await probe()
+        except TimeoutError:
             self.stats.hard_timeouts += 1
             return CheckResult.failure("hard timeout", deadline - self._margin_s)
         except Exception as exc:  # a broken probe fails its own check, never the runner
             self.stats.probe_errors += 1
             log.warning("probe error error=%r", exc)
             return CheckResult.failure(f"probe error: {type(exc).__name__}")
-        finally:
-            self._in_flight.pop(task, None)
-        if task in self._expired:  # the probe finished in the same tick the watchdog fired
-            self._expired.discard(task)
-            task.uncancel()
         if not isinstance(result, CheckResult):
             self.stats.probe_errors += 1
             return CheckResult.failure("probe error: no result")
         return result
+
+    async def _watched(self, probe: Probe, deadline: float) -> object:
+        """Await the probe while the watchdog may cancel it; its cancel becomes TimeoutError."""
+        task = asyncio.current_task()
+        assert task is not None
+        if not self._in_flight and self._watch is not None:
+            self._watch.set()
+        self._in_flight[task] = deadline
+        try:
+            return await probe()
+        except asyncio.CancelledError:
+            if task not in self._expired:
+                raise
+            self._expired.discard(task)
+            if task.uncancel() > 0:  # stopping as well
+                raise
+            raise TimeoutError from None
+        finally:
+            self._in_flight.pop(task, None)
+            if task in self._expired:  # the probe swallowed the watchdog's cancel and returned
+                self._expired.discard(task)
+                task.uncancel()
 
     async def _watchdog(self) -> None:
         """Hard timeouts: every tick, cancel the probes that have run past their deadline.

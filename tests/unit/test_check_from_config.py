@@ -97,3 +97,13 @@ def test_bad_misc_command_is_a_failing_check():
     c = cfg(virtual_servers=[vs([{"ip": "198.51.100.1", "MISC_CHECK": {"misc_path": "/bin/x 'unclosed"}}])])
     (rs,) = checks_from_config(c)
     assert rs.checkers[0].probe.argv == () and "cannot split" in rs.checkers[0].probe.insecure
+
+
+def test_log_all_failures_and_source_options():
+    c = cfg(virtual_servers=[vs([{"ip": "198.51.100.1",
+                                  "TCP_CHECK": {"log_all_failures": True, "bind_if": "eth1", "fwmark": 9},
+                                  "MISC_CHECK": {"misc_path": "/bin/true"}}])])
+    (rs,) = checks_from_config(c)
+    tcp, misc = rs.checkers
+    assert tcp.log_all_failures and not misc.log_all_failures
+    assert (tcp.probe.endpoint.bind_if, tcp.probe.endpoint.fwmark) == ("eth1", 9)

@@ -82,6 +82,10 @@ class Servers:
             sock = writer.get_extra_info("socket")
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             return
+        if behaviour == "not-http":
+            await _drain_request(reader)
+            writer.write(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
+            return
         if behaviour == "garbage":
             writer.write(b"this is not TLS at all\r\n" * 10)
             await writer.drain()
@@ -449,7 +453,8 @@ async def test_misbehaving_servers_never_stall_a_healthy_one(servers):
     keeps being checked on schedule and never fails."""
     timing = CheckerTiming(delay_loop_s=0.05, connect_timeout_s=0.3, retry=0, delay_before_retry_s=0.05,
                            warmup_s=0.05)
-    specs = {"healthy": HttpSpec(ep(await servers.start("ok"), 0.3), (UrlSpec("/", digest=BODY_MD5),))}
+    # the healthy server gets a generous timeout: a loaded CI machine must not make it flap
+    specs = {"healthy": HttpSpec(ep(await servers.start("ok"), 2.0), (UrlSpec("/", digest=BODY_MD5),))}
     for behaviour in ("never", "reset", "slow", "huge"):
         specs[behaviour] = HttpSpec(ep(await servers.start(behaviour), 0.3), (UrlSpec("/", regex="x"),))
     specs["garbage-tls"] = HttpSpec(ep(await servers.start("garbage"), 0.3), (UrlSpec("/"),), tls=True)
@@ -524,3 +529,40 @@ async def test_tcp_fixed_bind_port_can_be_reused(servers):
     for _ in range(3):
         result = await tcp_probe(endpoint)
         assert result.ok, result.reason
+
+
+async def test_http_not_http_answer_is_a_clear_failure(servers, pool):
+    port = await servers.start("not-http")
+    result = await http(pool, port)
+    assert not result.ok and result.reason.startswith("bad response"), result.reason
+
+
+async def test_ipv6_tcp_and_http(pool):
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    server = await asyncio.start_server(_answer_once, "::1", 0)
+    try:
+        port = server.sockets[0].getsockname()[1]
+        endpoint = Endpoint(ip_address("::1"), port, timeout_s=2.0)
+        assert (await tcp_probe(endpoint)).ok
+        result = await HttpProbe(HttpSpec(endpoint, (UrlSpec("/", digest=BODY_MD5),)), pool)()
+        assert result.ok, result.reason
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def _answer_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    if await _drain_request(reader):
+        writer.write(_response(200, BODY))
+        with contextlib.suppress(ConnectionError):
+            await writer.drain()
+    writer.close()
+
+
+async def test_bindto_of_the_other_family_is_a_clear_failure(pool):
+    endpoint = Endpoint(ip_address("::1"), 80, bindto=ip_address("127.0.0.1"), timeout_s=1.0)
+    tcp = await tcp_probe(endpoint)
+    assert not tcp.ok and tcp.reason.startswith("cannot bind"), tcp.reason
+    web = await HttpProbe(HttpSpec(endpoint, (UrlSpec("/"),)), pool)()
+    assert not web.ok and web.reason, web.reason

@@ -13,7 +13,7 @@ from pykeepalived.check.from_config import CheckerSpec, RealServerChecks
 from pykeepalived.check.policy import CheckerTiming
 from pykeepalived.check.probes import Endpoint, TcpSpec
 from pykeepalived.check.results import CheckResult, RsId
-from pykeepalived.check.runner import CheckRunner
+from pykeepalived.check.runner import WATCHDOG_MIN_CHECKERS, CheckRunner
 
 pytestmark = pytest.mark.timeout(30)
 FAST = CheckerTiming(delay_loop_s=0.01, connect_timeout_s=0.05, retry=1, delay_before_retry_s=0.01,
@@ -203,11 +203,26 @@ async def test_real_tcp_probe_through_the_runner():
         await server_.wait_closed()
 
 
+class Draws(random.Random):
+    """An rng whose random() returns the given fractions in turn."""
+
+    def __init__(self, values: list[float]) -> None:
+        super().__init__(0)
+        self.values = list(values)
+
+    def random(self) -> float:
+        return self.values.pop(0)
+
+
 async def test_first_checks_are_spread_over_warmup():
-    """No thundering herd: each checker's first check waits its own random share of ``warmup``, so
-    first checks start in the order of the jitter the runner drew (not all at once, not config order)."""
+    """No thundering herd: each checker's first check waits its own random share of ``warmup``
+    (one rng draw per checker), so first checks start in the order of those draws, spread over the
+    warmup, not all at once in config order."""
+    n = 10
     timing = CheckerTiming(delay_loop_s=60.0, connect_timeout_s=0.05, retry=0, delay_before_retry_s=0.01,
-                           warmup_s=0.5)
+                           warmup_s=1.0)
+    shuffled = random.Random(42).sample(range(n), n)
+    fractions = [(k + 1) / (n + 1) for k in shuffled]  # ~90 ms apart: robust on a loaded machine
     order: list[int] = []
 
     def factory(spec):
@@ -216,16 +231,14 @@ async def test_first_checks_are_spread_over_warmup():
             return CheckResult.success(0.0)
         return probe
 
-    runner = CheckRunner([server(n, n, timing) for n in range(20)], lambda _e: None, probe_factory=factory,
-                         rng=random.Random(42))
+    runner = CheckRunner([server(i, i, timing) for i in range(n)], lambda _e: None, probe_factory=factory,
+                         rng=Draws(fractions))
     task = await run_runner(runner)
-    await until(lambda: len(order) == 20)
+    await until(lambda: len(order) == n)
     runner.stop()
     await task
-    draws = random.Random(42)
-    fractions = [draws.random() for _ in range(20)]
-    assert order == sorted(range(20), key=fractions.__getitem__)
-    assert order != list(range(20))
+    assert order == sorted(range(n), key=fractions.__getitem__)
+    assert order != list(range(n))
 
 
 async def test_a_probe_that_cannot_be_built_fails_its_check_only():
@@ -242,3 +255,39 @@ async def test_a_probe_that_cannot_be_built_fails_its_check_only():
     await task
     assert [(e.rs.rs_name, e.up, e.reason) for e in events] == [
         ("rs1", False, "checker 0 down: bad check: bad url")]
+
+
+async def test_log_all_failures_logs_every_failed_attempt(caplog):
+    b = Behaviours({1: "fail", 2: "fail"})
+    quiet = server(2, 2)
+    spec = TcpSpec(Endpoint(ip_address("127.0.0.1"), 1, timeout_s=0.05))
+    loud = RealServerChecks(RsId(0, 1, "vs", "rs1"), (CheckerSpec(spec, FAST, log_all_failures=True),))
+    runner = CheckRunner([loud, quiet], lambda _e: None, probe_factory=b.factory)
+    with caplog.at_level("WARNING", logger="pykeepalived.check.runner"):
+        task = await run_runner(runner)
+        await until(lambda: all(st.checkers[0].failures >= 4 for st in runner.status()))
+        runner.stop()
+        await task
+    failed = [r.getMessage() for r in caplog.records if r.getMessage().startswith("check failed")]
+    assert all("rs=vs -> rs1 " in m and "reason=refused" in m for m in failed)
+    assert len(failed) == runner.status()[0].checkers[0].failures  # one line per failed attempt
+
+
+@pytest.mark.parametrize("servers", [2, 40])  # below / above WATCHDOG_MIN_CHECKERS
+async def test_hard_timeout_with_and_without_the_watchdog(servers):
+    modes = {n: "ok" for n in range(servers)}
+    modes[0] = "hang"
+    b = Behaviours(modes)
+    events = []
+    runner = CheckRunner([server(n, n) for n in range(servers)], events.append, probe_factory=b.factory,
+                         hard_timeout_margin_s=0.05)
+    task = await run_runner(runner)
+    await until(lambda: events)
+    watchdogs = [t for t in asyncio.all_tasks() if t.get_name() == "check watchdog"]
+    assert len(watchdogs) == (1 if servers >= WATCHDOG_MIN_CHECKERS else 0)
+    await until(lambda: runner.stats.hard_timeouts >= 2 and b.calls[servers - 1] >= 10)
+    runner.stop()
+    await task
+    assert [(e.rs.rs_name, e.up, e.reason) for e in events] == [
+        ("rs0", False, "checker 0 down: hard timeout")]
+    assert b.in_flight == 0 and runner.stats.probe_errors == 0
