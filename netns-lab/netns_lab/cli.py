@@ -81,7 +81,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     except ModuleNotFoundError:
         print("netns_lab demo: not available yet (netns_lab/demo.py with main(argv) -> int)", file=sys.stderr)
         return 2
-    rc: int = demo.main(list(args.args))
+    argv = list(args.args)
+    rc: int = demo.main(argv[1:] if argv[:1] == ["--"] else argv)
     return rc
 
 
@@ -118,7 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["demo"]:  # everything after `demo` is the demo's own (argparse's REMAINDER refuses `--x`)
+        args = argparse.Namespace(func=_cmd_demo, args=argv[1:])
+    else:
+        args = build_parser().parse_args(argv)
     try:
         rc: int = args.func(args)
     except LabError as exc:

@@ -6,6 +6,9 @@ themselves), sends client requests through the VIP, kills the master with SIGKIL
 requests continuing from the other director, prints the takeover timeline from both daemons'
 status JSON, and tears everything down.  It is bounded: at most `--requests` requests and
 `--timeout` seconds per wait.
+
+`--lvs` runs the LVS demo instead (netns_lab/demo_lvs.py: IPVS on both directors in front of two real
+servers; needs a kernel with IPVS, so scripts/demo.sh runs it inside `python -m netns_lab vm`).
 """
 
 from __future__ import annotations
@@ -112,8 +115,9 @@ class PykaPeer:
             found = wait_until(reached, timeout=timeout, message=f"{self.host.name} {state}")
         except LabError as exc:
             raise LabError(f"{exc}\nlast state: {self.state(name)}\nlog:\n{self.log()[-4000:]}") from exc
-        if "exited" in found:
-            raise LabError(f"pykeepalived in {self.host} exited {found['exited']}:\n{self.log()[-4000:]}")
+        if not found or "exited" in found:
+            raise LabError(f"pykeepalived in {self.host} exited {self.process.returncode}:\n"
+                           f"{self.log()[-4000:]}")
         return found
 
     def reload(self, config: str | None = None) -> None:
@@ -243,12 +247,35 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--requests", type=int, default=10, help="client requests in all (default 10)")
     parser.add_argument("--timeout", type=float, default=15.0, help="seconds per wait (default 15)")
     parser.add_argument("--advert-int", type=float, default=0.5, help="VRRPv3 advert interval (default 0.5)")
+    parser.add_argument("--lvs", action="store_true",
+                        help="the LVS demo: IPVS on both directors, web servers on two real servers "
+                             "(needs a kernel with IPVS: run it inside `python -m netns_lab vm`)")
+    parser.add_argument("--start-timeout", type=float, default=90.0,
+                        help="--lvs: seconds for the daemons and web servers to start (default 90)")
     args = parser.parse_args(argv[1:] if argv[:1] == ["--"] else argv)
     if os.geteuid() != 0:
         print("the demo needs root (network namespaces)", file=sys.stderr)
         return 2
+    if args.lvs:
+        return _main_lvs(args)
     try:
         return run_demo(min(max(args.requests, 2), 100), args.timeout, args.advert_int)
+    except LabError as exc:
+        print(f"demo failed: {exc}", file=sys.stderr)
+        return 1
+
+
+def _main_lvs(args: argparse.Namespace) -> int:
+    from netns_lab import demo_lvs  # noqa: PLC0415  (demo_lvs imports this module)
+
+    if not demo_lvs.kernel_has_ipvs():
+        print("demo --lvs: this kernel has no IPVS; run it in the IPVS VM: "
+              "python -m netns_lab vm -- python -m netns_lab demo --lvs", file=sys.stderr)
+        return 2
+    options = demo_lvs.LvsDemoOptions(requests=min(max(args.requests, 4), 100), timeout=args.timeout,
+                                      advert_int=args.advert_int, start_timeout=args.start_timeout)
+    try:
+        return demo_lvs.run_lvs_demo(options)
     except LabError as exc:
         print(f"demo failed: {exc}", file=sys.stderr)
         return 1
