@@ -143,6 +143,8 @@ class RealNet:
         self.sockets: dict[SocketKey, Any] = {}
         self.users: dict[SocketKey, set[tuple[str, int, int]]] = {}
         self.by_router: dict[tuple[str, int, int], SocketKey] = {}
+        self._send_socket: dict[tuple[str, int, int], Any] = {}
+        """Router -> its socket, for the send path (a SocketKey hashes an address in Python)."""
         self.garp: dict[str, Any] = {}
         self.na: dict[str, Any] = {}
         self._addresses: Any = None
@@ -169,9 +171,23 @@ class RealNet:
             self.sockets[key] = sock
         self.users.setdefault(key, set()).add(spec.key)
         self.by_router[spec.key] = key
+        self._send_socket[spec.key] = self.sockets[key]
         runner.slots[spec.key].via = key
+        self._prewarm_announcers(spec)
+
+    def _prewarm_announcers(self, spec: Any) -> None:
+        """Open the GARP/NA senders of the instance's VIP devices now, not on the first takeover
+        (keeps the interface-MAC ioctl and the socket set-up off the takeover path).  A device that
+        does not exist yet is skipped: its sender is then opened on first use, as before."""
+        for vip in getattr(spec, "vips", ()):
+            with contextlib.suppress(OSError, PykaError):
+                if vip.address.version == 4:
+                    self._garp_sender(vip.dev)
+                else:
+                    self._na_sender(vip.dev)
 
     def close(self, router: tuple[str, int, int]) -> None:
+        self._send_socket.pop(router, None)
         key = self.by_router.pop(router, None)
         if key is None:
             return
@@ -184,7 +200,7 @@ class RealNet:
                 sock.close()
 
     def send_vrrp(self, key: tuple[str, int, int], payload: bytes, dst: IPAddress) -> None:
-        sock = self.sockets.get(self.by_router.get(key))  # type: ignore[arg-type]
+        sock = self._send_socket.get(key)
         if sock is not None:
             sock.send_to(payload, dst)
 
@@ -212,15 +228,21 @@ class RealNet:
                 await self._vmacs.remove_all()
 
     # -- announcements ---------------------------------------------------------------------------
-    def send_garp(self, interface: str, address: IPv4Address) -> None:
+    def _garp_sender(self, interface: str) -> Any:
         if interface not in self.garp:
             self.garp[interface] = GarpSender(interface)
-        self.garp[interface].send(address)
+        return self.garp[interface]
 
-    def send_na(self, interface: str, address: IPv6Address) -> None:
+    def _na_sender(self, interface: str) -> Any:
         if interface not in self.na:
             self.na[interface] = NaSender(interface)
-        self.na[interface].send(address)
+        return self.na[interface]
+
+    def send_garp(self, interface: str, address: IPv4Address) -> None:
+        self._garp_sender(interface).send(address)
+
+    def send_na(self, interface: str, address: IPv6Address) -> None:
+        self._na_sender(interface).send(address)
 
     # -- VIPs ------------------------------------------------------------------------------------
     async def _manager(self) -> Any:
@@ -261,6 +283,7 @@ class RealNet:
         self.sockets.clear()
         self.users.clear()
         self.by_router.clear()
+        self._send_socket.clear()
         for sender in (*self.garp.values(), *self.na.values()):
             with contextlib.suppress(OSError):
                 sender.close()

@@ -4,9 +4,9 @@
 * :func:`interface_index` and :func:`interface_mac`: ``if_nametoindex`` and the ``SIOCGIFHWADDR``
   ioctl, both answered by the namespace of the socket used, i.e. the current one (``/sys/class/net``
   is avoided on purpose: it shows the namespace sysfs was mounted in).
-* :class:`FrameSender`: an ``AF_PACKET``/``SOCK_RAW`` socket bound to one interface and one
-  EtherType, used by the gratuitous ARP and unsolicited NA senders.  Send errors are logged (once
-  per errno until a send succeeds again) and counted; they never raise.
+* :class:`FrameSender`: a send-only ``AF_PACKET``/``SOCK_RAW`` socket bound to one interface that
+  sends frames of one EtherType, used by the gratuitous ARP and unsolicited NA senders.  Send
+  errors are logged (once per errno until a send succeeds again) and counted; they never raise.
 """
 
 from __future__ import annotations
@@ -109,6 +109,12 @@ class FrameSender:
 
     The socket is non-blocking; a frame that cannot be queued (EAGAIN, ENETDOWN, ENXIO ...) is
     logged and counted, never raised.  Opening needs CAP_NET_RAW and raises DriverError otherwise.
+
+    The socket is opened and bound with protocol 0, so it never registers a receive hook: it gets
+    no copies of the interface's traffic, and binding does not wait for an RCU grace period
+    (``synchronize_net``), which re-binding a receiving packet socket to a device does -- 10-20 ms
+    measured, paid on the first GARP of a takeover when the sender is created then.  Each frame is
+    sent with ``sendto`` naming the interface and the EtherType (``skb->protocol``).
     """
 
     def __init__(self, ifname: str, ethertype: int) -> None:
@@ -118,12 +124,13 @@ class FrameSender:
         self._errors = _ErrorLog()
         self._ifindex = interface_index(ifname)
         try:
-            self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ethertype))
+            self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         except OSError as exc:
             raise DriverError("AF_PACKET socket", exc.strerror or str(exc), exc.errno) from exc
+        self._address = (ifname, ethertype)
         try:
             self._sock.setblocking(False)
-            self._sock.bind((ifname, ethertype))
+            self._sock.bind((ifname, 0))
         except OSError as exc:
             self._sock.close()
             raise DriverError("AF_PACKET bind", f"{ifname}: {exc.strerror}", exc.errno) from exc
@@ -131,7 +138,7 @@ class FrameSender:
     def send(self, frame: bytes) -> bool:
         """Send one frame; True if the kernel took it."""
         try:
-            self._sock.send(frame)
+            self._sock.sendto(frame, self._address)
         except OSError as exc:
             self.counters.count_error(exc.errno)
             self._errors.failed(f"frame send ifname={self.ifname}", exc)

@@ -284,6 +284,8 @@ class VrrpSocket:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last_send_errno: int | None = None
         self._ancbufsize = socket.CMSG_SPACE(4) + socket.CMSG_SPACE(20)
+        self._ancillary = self._pktinfo()  # source and ifindex are fixed for the socket's life
+        self._sockaddrs: dict[IPAddress, tuple[object, ...]] = {}
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Register the reader; adverts are then delivered from the event loop."""
@@ -353,7 +355,10 @@ class VrrpSocket:
     def send_to(self, payload: bytes, dst: IPAddress) -> bool:
         """Send one copy to ``dst``; errors are logged (once per errno) and counted, never raised."""
         try:
-            self._sock.sendmsg([payload], self._pktinfo(), 0, self._sockaddr(dst))
+            sockaddr = self._sockaddrs.get(dst)
+            if sockaddr is None:
+                sockaddr = self._sockaddrs[dst] = self._sockaddr(dst)
+            self._sock.sendmsg([payload], self._ancillary, 0, sockaddr)
         except OSError as exc:
             name = errno.errorcode.get(exc.errno or 0, str(exc.errno))
             self.counters.send_errors[name] = self.counters.send_errors.get(name, 0) + 1

@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+"""Run pykeepalived with a CPU-time profiler that is switched on and off by signals (bench/scale).
+
+    python bench/scale/profile_daemon.py OUT.prof -n -l -f keepalived.conf ...
+
+Everything after OUT.prof is pykeepalived's command line.  SIGUSR1 starts ``cProfile`` (timer:
+``time.process_time``, so a syscall counts with its kernel time and waiting counts nothing), SIGUSR2
+stops it and writes OUT.prof.  bench/scale/run.py --profile sends them at the start and the end of
+its steady window, so the profile holds the steady state only (no imports, no start-up).
+"""
+
+from __future__ import annotations
+
+import cProfile
+import runpy
+import signal
+import sys
+import time
+
+
+def main(argv: list[str]) -> None:
+    out, rest = argv[0], argv[1:]
+    profiler = cProfile.Profile(time.process_time)
+
+    def start(signum: int, frame: object) -> None:
+        profiler.enable()
+
+    def stop(signum: int, frame: object) -> None:
+        profiler.disable()
+        profiler.dump_stats(out)
+
+    signal.signal(signal.SIGUSR1, start)
+    signal.signal(signal.SIGUSR2, stop)
+    sys.argv = ["pykeepalived", *rest]
+    runpy.run_module("pykeepalived", run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
