@@ -117,6 +117,8 @@ def diff(desired: IpvsState, actual: IpvsState, owned: Ownership = NOBODY) -> li
     for key in sorted(desired.services, key=ServiceKey.sort_key):
         want = desired.services[key]
         have = actual.services.get(key)
+        if have is want:  # unchanged since the last apply (the common case of a health update)
+            continue
         if have is None:
             svc_ops.append(AddService(want.service))
             add_dest.extend(AddDest(key, want.dests[d]) for d in sorted(want.dests, key=DestKey.sort_key))
