@@ -1,7 +1,8 @@
 """asyncio scheduling of health checks: one named task per checker inside one TaskGroup.
 
 Each task sleeps until its checker's deadline (from :mod:`pykeepalived.check.policy`), waits for a
-slot of a semaphore that bounds concurrent probes, runs the probe under a hard timeout
+slot of a semaphore that bounds concurrent probes (the runner's own, or one shared by several
+runners: ``CheckRunner(..., semaphore=...)``), runs the probe under a hard timeout
 (``connect_timeout`` + a margin, whatever the probe does; enforced by one watchdog task), feeds the
 result to the policy and passes any :class:`RealServerChanged` to the callback.  First checks are
 spread over ``warmup`` by random jitter, so thousands of checks do not fire at once.  A probe that
@@ -107,12 +108,16 @@ class CheckRunner:
         record_lateness: bool = False,
         hard_timeout_margin_s: float = HARD_TIMEOUT_MARGIN_S,
         run_notify_scripts: bool = False,
+        semaphore: asyncio.Semaphore | None = None,
     ) -> None:
+        """``semaphore``: a limit on probes in flight shared with other runners (then it replaces
+        ``max_concurrency``); the daemon gives every real server's runner the same one."""
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be >= 1")
         self._servers = tuple(servers)
         self._on_change = on_change
         self._max_concurrency = max_concurrency
+        self._shared_semaphore = semaphore
         self._rng = rng or random.Random()
         self._pool: SessionPool | None = None
         self._factory = probe_factory
@@ -120,6 +125,7 @@ class CheckRunner:
         self._policies = tuple(RealServerPolicy(s.rs, [c.timing for c in s.checkers]) for s in self._servers)
         self._stopping: asyncio.Event | None = None
         self._stop_requested = False
+        self._runs = 0  # a resumed run does not announce the alpha start again
         self._run_notify = run_notify_scripts
         self._notify_tasks: set[asyncio.Task[None]] = set()
         self._in_flight: dict[asyncio.Task[Any], float] = {}  # probe's task -> hard deadline
@@ -133,6 +139,11 @@ class CheckRunner:
         self._stop_requested = True
         if self._stopping is not None:
             self._stopping.set()
+
+    def resume(self) -> None:
+        """Allow :meth:`run` again after :meth:`stop` returned (``ha_suspend``): the checkers keep
+        their rise/fall state and the real servers their health."""
+        self._stop_requested = False
 
     def status(self) -> list[RealServerStatus]:
         """A snapshot of every real server's state and its checkers' last results."""
@@ -154,15 +165,16 @@ class CheckRunner:
         self._watch = asyncio.Event()
         if self._stop_requested:
             return
-        semaphore = asyncio.Semaphore(self._max_concurrency)
+        semaphore = self._shared_semaphore or asyncio.Semaphore(self._max_concurrency)
         factory = self._factory or self._default_factory()
         now = loop.time()
         tasks: list[asyncio.Task[None]] = []
+        first_run, self._runs = self._runs == 0, self._runs + 1
         try:
             async with asyncio.TaskGroup() as tg:
                 for servers, policy in zip(self._servers, self._policies, strict=True):
                     policy.start(now, [self._rng.random() for _ in policy.checkers])
-                    if not policy.up:
+                    if not policy.up and first_run:
                         self._emit(RealServerChanged(policy.rs.vs_name, policy.rs, False, None,
                                                      "alpha: starts down"))
                     for index, spec in enumerate(servers.checkers):

@@ -65,6 +65,8 @@ from pykeepalived.config.types import (
 
 PRIORITY_OWNER = 255
 PRIORITY_DEFAULT = 100
+TIMER_EXPIRED_BACKUP_DEFAULT = 254
+"""``timer_expired_backup`` without a priority: assume another router could have priority 254."""
 VRRP_MCAST_GROUP4 = ipaddress.IPv4Address("224.0.0.18")
 VRRP_MCAST_GROUP6 = ipaddress.IPv6Address("ff02::12")
 
@@ -317,6 +319,19 @@ class VrrpInstance(NamedModel, _Notify):
     accept: Bool | None = Field(None, description="default: accept (no_accept under vrrp_strict)")
     no_accept: Bool = False
     down_timer_adverts: Annotated[int, Field(strict=True, ge=1, le=100)] | None = None
+    timer_expired_backup: Annotated[int, Field(strict=True, ge=1, le=254)] | None = Field(
+        None, description="off by default; true = 254, else the highest priority of the other routers"
+    )
+
+    @field_validator("timer_expired_backup", mode="before")
+    @classmethod
+    def _timer_expired_backup(cls, value: Any) -> Any:
+        """keepalived's bare ``timer_expired_backup`` means 254; ``false`` means off."""
+        if value is True:
+            return TIMER_EXPIRED_BACKUP_DEFAULT
+        if value is False:
+            return None
+        return value
 
     @property
     def effective_priority(self) -> int:

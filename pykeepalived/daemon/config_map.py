@@ -168,6 +168,7 @@ def router_config(config: Config, inst: VrrpInstance, primary: IPAddress,
         garp_lower_prio_delay_cs=_cs(garp.lower_prio_delay_s),
         garp_lower_prio_repeat=garp.lower_prio_repeat,
         trackers=trackers,
+        timer_expired_backup_priority=inst.timer_expired_backup or 0,
     )
 
 

@@ -14,7 +14,13 @@ and no ``lvs_sync_daemon``: then no LVS part runs at all).  :class:`LvsService` 
   :data:`FULL_RESYNC_S` seconds (or after a failure) to repair changes made behind its back.
 
 Kernel errors are logged with the service they concern and retried; they never end the daemon.  A
-kernel without IPVS gives one error line at start and the LVS part stays off (VRRP runs on).
+kernel without IPVS gives one error line at start and the LVS part stays off (VRRP runs on); every
+reload tries to open IPVS again (the module may have been loaded meanwhile).  Every runner shares one
+semaphore: at most ``max_probes_in_flight`` probes run at once across all real servers.  At stop,
+``omega`` virtual servers run ``notify_down`` for real servers still up and ``quorum_down`` when their
+quorum is up (this module runs every LVS notify script; the runners never do).  With ``ha_suspend``
+a virtual server's checkers run only while its address is active here (the daemon's VRRP instance
+holding it is MASTER); they pause and resume with their state kept.
 """
 
 from __future__ import annotations
@@ -24,16 +30,18 @@ import contextlib
 import errno
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pykeepalived.check.from_config import RealServerChecks, checks_from_config
+from pykeepalived.check.probes import Probe, ProbeSpec
 from pykeepalived.check.probes.http import SessionPool
 from pykeepalived.check.results import RealServerChanged
 from pykeepalived.check.runner import CheckRunner, RealServerStatus, make_probe
 from pykeepalived.config.model import Config
 from pykeepalived.daemon.notify import split_command
+from pykeepalived.daemon.status import real_server_snapshot
 from pykeepalived.errors import DriverError
 from pykeepalived.lb.from_config import LbConfig, lb_config
 from pykeepalived.lb.ipvs import IpvsReconciler, IpvsTable, NetlinkIpvsTable
@@ -56,12 +64,20 @@ FULL_RESYNC_S = 30.0
 """A full dump + diff this often (health-driven updates diff against the last known table)."""
 RETRY_S = 2.0
 """After a failed reconcile, the next (full) one comes this soon."""
-STOP_WAIT_S = 2.0
+STOP_WAIT_S = 0.2
+"""At stop, how long the checker tasks get to end (they are cancelled after that); part of the 1 s stop."""
+WORKER_STOP_WAIT_S = 0.3
+"""At stop, how long a reconcile in progress gets to finish (it is usually already idle)."""
+MAX_PROBES_IN_FLIGHT = 1024
+"""Daemon-wide limit on health-check probes running at once, across every real server's runner."""
 
 Dispatch = Callable[[list[list[str]], str], None]
 """``NotifyDispatcher.dispatch``: start commands (argv lists) in the background, labelled."""
 TableOpener = Callable[[], Awaitable[IpvsTable]]
+AddressActive = Callable[[Any], bool]
+"""``ha_suspend``: is this virtual server address active on this node (its VRRP instance MASTER)?"""
 VrrpStateOf = Callable[[str], str | None]
+ProbeFactory = Callable[[ProbeSpec], Probe]
 
 
 class HealthRunner(Protocol):
@@ -70,6 +86,8 @@ class HealthRunner(Protocol):
     async def run(self) -> None: ...
 
     def stop(self) -> None: ...
+
+    def resume(self) -> None: ...
 
     def status(self) -> list[RealServerStatus]: ...
 
@@ -94,6 +112,8 @@ class RsBinding:
     health_keys: tuple[HealthKey, ...]
     notify_up: str | None = None
     notify_down: str | None = None
+    suspend_unless: Any = None
+    """``ha_suspend``: the virtual server's address; checks run only while it is active here."""
 
     @property
     def runner_key(self) -> tuple[tuple[str, str, int], tuple[Any, ...]]:
@@ -106,6 +126,8 @@ class LvsPlan:
 
     lb: LbConfig
     servers: tuple[RsBinding, ...] = ()
+    omega: frozenset[Any] = frozenset()
+    """Keys of the services whose virtual server has ``omega`` (quorum_down at stop)."""
 
 
 def lvs_plan(config: Config) -> LvsPlan | None:
@@ -116,6 +138,8 @@ def lvs_plan(config: Config) -> LvsPlan | None:
     by_vs: dict[str, list[VirtualServerSpec]] = {}
     for spec in lb.specs:
         by_vs.setdefault(spec.name, []).append(spec)
+    omega = frozenset(spec.service.key for vs in config.virtual_servers if vs.omega
+                      for spec in by_vs.get(vs.key, ()))
     seen: Counter[tuple[str, str]] = Counter()
     servers = []
     for checks in checks_from_config(config):
@@ -125,8 +149,9 @@ def lvs_plan(config: Config) -> LvsPlan | None:
         seen[name] += 1
         keys = tuple((s.service.key, s.real_servers[checks.rs.rs_index].dest.key)
                      for s in by_vs.get(vs.key, ()))
-        servers.append(RsBinding((*name, seen[name]), checks, keys, rs.notify_up, rs.notify_down))
-    return LvsPlan(lb, tuple(servers))
+        servers.append(RsBinding((*name, seen[name]), checks, keys, rs.notify_up, rs.notify_down,
+                                 vs.ip if vs.ha_suspend else None))
+    return LvsPlan(lb, tuple(servers), omega)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -141,6 +166,7 @@ class _Server:
     runner: HealthRunner | None = None
     task: asyncio.Task[None] | None = None
     up: bool = True
+    suspended: bool = False
 
     def health(self) -> RealServerHealth:
         if self.runner is None:  # no checker: always up
@@ -177,7 +203,13 @@ class LvsService:
 
     def __init__(self, plan: LvsPlan, dispatch: Dispatch, *, vrrp_state_of: VrrpStateOf = lambda name: None,
                  open_table: TableOpener = _default_opener, runner_factory: RunnerFactory | None = None,
-                 resync_s: float = FULL_RESYNC_S, retry_s: float = RETRY_S) -> None:
+                 resync_s: float = FULL_RESYNC_S, retry_s: float = RETRY_S,
+                 max_probes_in_flight: int = MAX_PROBES_IN_FLIGHT, probe_factory: ProbeFactory | None = None,
+                 address_active: AddressActive = lambda address: True) -> None:
+        """``max_probes_in_flight`` bounds probes across every runner (one shared semaphore);
+        ``probe_factory`` replaces the real probes (tests)."""
+        if max_probes_in_flight < 1:
+            raise ValueError("max_probes_in_flight must be >= 1")
         self.plan = plan
         self.policy = LbPolicy(plan.lb.specs)
         self.counters = LvsCounters()
@@ -187,6 +219,10 @@ class LvsService:
         self._vrrp_state_of = vrrp_state_of
         self._open_table = open_table
         self._runner_factory = runner_factory
+        self._probe_factory = probe_factory
+        self._address_active = address_active
+        self._group: asyncio.TaskGroup | None = None
+        self._probe_slots = asyncio.Semaphore(max_probes_in_flight)
         self._pool: SessionPool | None = None
         self._resync_s = resync_s
         self._retry_s = retry_s
@@ -206,7 +242,8 @@ class LvsService:
     async def start(self, group: asyncio.TaskGroup) -> bool:
         """Open IPVS, apply ``lvs_timeouts``, reconcile once (``lvs_flush``), start checkers and worker.
 
-        False (after one error line) when the kernel has no IPVS or it cannot be opened.
+        False (after one error line) when the kernel has no IPVS or it cannot be opened; a reload
+        calls it again.
         """
         try:
             table = await self._open_table()
@@ -217,6 +254,7 @@ class LvsService:
             else:
                 log.error("cannot open IPVS: %s; running without the LVS part", self.error)
             return False
+        self.error = None
         self.reconciler = IpvsReconciler(table, flush=self.plan.lb.flush)
         await self._apply_timeouts()
         self._sync_servers(group)
@@ -230,18 +268,16 @@ class LvsService:
 
     async def stop(self, *, release: bool) -> None:
         """Stop the checkers and the worker; unless ``release`` is False remove what we created."""
-        self._stopping = True
+        self._stopping = True  # from here on health changes are ignored: no script runs twice
         self._wake.set()
+        if self.running:
+            self._omega()
         for server in self._servers.values():
             if server.runner is not None:
                 server.runner.stop()
-        tasks = [s.task for s in self._servers.values() if s.task is not None]
-        if self._worker is not None:
-            tasks.append(self._worker)
-        if tasks:
-            _done, pending = await asyncio.wait(tasks, timeout=STOP_WAIT_S)
-            for task in pending:
-                task.cancel()
+        await _end_tasks([s.task for s in self._servers.values() if s.task is not None], STOP_WAIT_S)
+        if self._worker is not None:  # mid-reconcile: let its netlink batch finish rather than cut it
+            await _end_tasks([self._worker], WORKER_STOP_WAIT_S)
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -272,7 +308,9 @@ class LvsService:
         self._sync_dirty |= plan.lb.sync_daemon != self.plan.lb.sync_daemon
         self.plan = plan
         self.policy = LbPolicy(plan.lb.specs, keep)
-        if self.reconciler is None:
+        if self.reconciler is None:  # IPVS could not be opened so far: try again
+            log.info("reload: trying to open IPVS again")
+            await self.start(group)
             return
         if timeouts_changed:
             await self._apply_timeouts()
@@ -290,9 +328,25 @@ class LvsService:
         if spec is not None and spec.vrrp_instance == instance:
             self._sync_dirty = True
             self._wake.set()
+        if self.running and not self._stopping:
+            self._update_suspension()
+
+    def _omega(self) -> None:
+        """keepalived ``omega`` at stop: notify_down for real servers still up, then quorum_down for
+        virtual servers whose quorum is up.  Scripts are only started here (the daemon's stop gives
+        them its notify settle time, then leaves them running detached)."""
+        for server in self._servers.values():
+            binding = server.binding
+            if binding.checks.omega and server.up and binding.notify_down:
+                self._run_script(binding.notify_down, f"notify_down:{binding.checks.rs}:omega")
+        for spec in self.policy.specs:
+            key = spec.service.key
+            if key in self.plan.omega and spec.quorum_down_script and self.policy.quorum(key).up:
+                self._run_script(spec.quorum_down_script, f"quorum_down:{key}:omega")
 
     # -- checkers ------------------------------------------------------------------------------
     def _sync_servers(self, group: asyncio.TaskGroup) -> None:
+        self._group = group
         wanted = {b.runner_key: b for b in self.plan.servers}
         for key, server in list(self._servers.items()):
             if key not in wanted:
@@ -308,9 +362,41 @@ class LvsService:
             if binding.checks.checkers:
                 server.runner = self._make_runner(binding, server)
                 server.up = server.health().up
-                server.task = group.create_task(_guarded(server.runner.run(), str(binding.checks.rs)),
-                                                name=f"checks {binding.checks.rs}")
+                server.suspended = not self._active(binding)
+                if server.suspended:
+                    log.info("ha_suspend: checks of %s suspended", binding.checks.rs)
+                else:
+                    server.task = group.create_task(_guarded(server.runner.run(), str(binding.checks.rs)),
+                                                    name=f"checks {binding.checks.rs}")
             self._servers[key] = server
+        self._update_suspension()
+
+    def _active(self, binding: RsBinding) -> bool:
+        return binding.suspend_unless is None or self._address_active(binding.suspend_unless)
+
+    def _update_suspension(self) -> None:
+        """``ha_suspend``: stop the checkers of servers whose address went away, resume the others."""
+        for server in self._servers.values():
+            if server.runner is None or server.suspended != self._active(server.binding):
+                continue
+            server.suspended = not server.suspended
+            rs = server.binding.checks.rs
+            log.info("ha_suspend: checks of %s %s", rs, "suspended" if server.suspended else "resumed")
+            if server.suspended:
+                server.runner.stop()
+            elif self._group is not None:
+                server.task = self._group.create_task(_guarded(self._resume(server, server.task), str(rs)),
+                                                      name=f"checks {rs}")
+
+    async def _resume(self, server: _Server, previous: asyncio.Task[None] | None) -> None:
+        """Run the server's checkers again once their previous run has ended (state kept)."""
+        if previous is not None and not previous.done():
+            await asyncio.wait([previous])
+        current = self._servers.get(server.binding.runner_key) is server
+        if server.suspended or self._stopping or not current or server.runner is None:
+            return
+        server.runner.resume()
+        await server.runner.run()
 
     def _make_runner(self, binding: RsBinding, server: _Server) -> HealthRunner:
         def on_change(change: RealServerChanged) -> None:
@@ -318,10 +404,16 @@ class LvsService:
 
         if self._runner_factory is not None:
             return self._runner_factory(binding.checks, on_change)
-        if self._pool is None:
-            self._pool = SessionPool()
-        pool = self._pool
-        return CheckRunner([binding.checks], on_change, probe_factory=lambda spec: make_probe(spec, pool))
+        factory = self._probe_factory
+        if factory is None:
+            if self._pool is None:
+                self._pool = SessionPool()
+            pool = self._pool
+
+            def factory(spec: ProbeSpec) -> Probe:
+                return make_probe(spec, pool)
+
+        return CheckRunner([binding.checks], on_change, probe_factory=factory, semaphore=self._probe_slots)
 
     def _on_health(self, server: _Server, change: RealServerChanged) -> None:
         if self._stopping or self._servers.get(server.binding.runner_key) is not server:
@@ -458,21 +550,38 @@ class LvsService:
                 by_key[key] = server
         health = self._health()
         services = [self._vs_snapshot(spec, by_key, health) for spec in self.policy.specs if self.running]
-        return {"running": self.running, "error": self.error, "counters": self.counters.as_dict(),
+        return {"running": self.running, "ipvs": self._ipvs_state(),
+                "error": f"ipvs: unavailable ({self.error})" if self.error else None,
+                "counters": self.counters.as_dict(),
                 "sync_daemons": sorted(d.state.name.lower() for d in self._sync_running or ()),
                 "virtual_servers": services}
+
+    def _ipvs_state(self) -> str:
+        if self.running:
+            return "available"
+        return f"unavailable ({self.error})" if self.error else "closed"
 
     def _vs_snapshot(self, spec: VirtualServerSpec, by_key: dict[HealthKey, _Server],
                      health: dict[HealthKey, RealServerHealth]) -> dict[str, Any]:
         key = spec.service.key
         quorum: QuorumState = self.policy.quorum(key)
-        reals = [_rs_snapshot(rs.dest.key, rs.dest.weight, by_key.get((key, rs.dest.key)))
-                 for rs in spec.real_servers]
+        servers = [(rs, by_key.get((key, rs.dest.key))) for rs in spec.real_servers]
+        reals = [real_server_snapshot(rs.dest.key, rs.dest.weight, server.status() if server else None,
+                                      suspended=server is not None and server.suspended)
+                 for rs, server in servers]
         return {"name": spec.label, "service": str(key), "scheduler": spec.service.scheduler,
                 "quorum_up": quorum.up, "quorum": spec.effective_quorum()[0],
                 "live_weight": live_weight(spec, health),
                 "sorry_server": str(spec.sorry_server.key) if spec.sorry_server else None,
                 "real_servers": reals}
+
+
+async def _end_tasks(tasks: list[asyncio.Task[None]], timeout_s: float) -> None:
+    """Wait up to ``timeout_s`` for ``tasks`` to end, then cancel the rest."""
+    if tasks:
+        _done, pending = await asyncio.wait(tasks, timeout=timeout_s)
+        for task in pending:
+            task.cancel()
 
 
 async def _guarded(run: Awaitable[None], label: str) -> None:
@@ -481,24 +590,6 @@ async def _guarded(run: Awaitable[None], label: str) -> None:
         await run
     except Exception:
         log.exception("health checks of %s stopped after an error", label)
-
-
-def _rs_snapshot(dest: Any, weight: int, server: _Server | None) -> dict[str, Any]:
-    status = server.status() if server is not None else None
-    checkers: Sequence[Any] = status.checkers if status is not None else ()
-    failing = [c for c in checkers if c.last_ok is False]
-    last = failing[0] if failing else (checkers[0] if checkers else None)
-    latency = last.last_latency_s if last is not None else None
-    return {
-        "address": str(dest),
-        "up": status.up if status is not None else True,
-        "weight": status.weight if status is not None and status.weight is not None else weight,
-        "last_result": None if last is None or last.last_ok is None else ("ok" if last.last_ok else "failed"),
-        "reason": last.last_reason if last is not None else "no checker",
-        "latency_ms": round(latency * 1000, 3) if latency is not None else None,
-        "checkers": [{"kind": c.kind, "up": c.up, "failures": c.failures, "last_ok": c.last_ok,
-                      "reason": c.last_reason} for c in checkers],
-    }
 
 
 async def reload_lvs(current: LvsService | None, plan: LvsPlan | None, group: asyncio.TaskGroup,

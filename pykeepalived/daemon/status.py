@@ -18,6 +18,7 @@ Schema (``schema_version`` 1)::
                                          "real_servers": [{"address", "up", "weight",
                                                            "last_result": "ok"|"failed"|null, "reason",
                                                            "latency_ms": float | null,
+                                                           "suspended": bool,
                                                            "checkers": [...]}]}]}}
 
 ``lvs`` is built by ``daemon.lvs.LvsService.snapshot`` (null when no LVS part runs).
@@ -26,7 +27,7 @@ Schema (``schema_version`` 1)::
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,3 +126,24 @@ def snapshot(
     if extra:
         data.update(extra)
     return data
+
+
+def real_server_snapshot(dest: Any, weight: int, status: Any, *, suspended: bool = False) -> dict[str, Any]:
+    """One real server of ``status --json``'s ``lvs``: ``status`` is its runner's ``RealServerStatus``
+    (None without checkers).  ``last_result``/``reason``/``latency_ms`` are the first failing
+    checker's last result, else the first checker's."""
+    checkers: Sequence[Any] = status.checkers if status is not None else ()
+    failing = [c for c in checkers if c.last_ok is False]
+    last = failing[0] if failing else (checkers[0] if checkers else None)
+    latency = last.last_latency_s if last is not None else None
+    return {
+        "address": str(dest),
+        "up": status.up if status is not None else True,
+        "weight": status.weight if status is not None and status.weight is not None else weight,
+        "last_result": None if last is None or last.last_ok is None else ("ok" if last.last_ok else "failed"),
+        "reason": last.last_reason if last is not None else "no checker",
+        "latency_ms": round(latency * 1000, 3) if latency is not None else None,
+        "suspended": suspended,
+        "checkers": [{"kind": c.kind, "up": c.up, "failures": c.failures, "last_ok": c.last_ok,
+                      "reason": c.last_reason} for c in checkers],
+    }

@@ -291,3 +291,35 @@ async def test_hard_timeout_with_and_without_the_watchdog(servers):
     assert [(e.rs.rs_name, e.up, e.reason) for e in events] == [
         ("rs0", False, "checker 0 down: hard timeout")]
     assert b.in_flight == 0 and runner.stats.probe_errors == 0
+
+
+async def test_a_shared_semaphore_bounds_probes_across_runners():
+    b = Behaviours({n: "ok" for n in range(40)})
+    shared = asyncio.Semaphore(4)
+    runners = [CheckRunner([server(n, n)], lambda _e: None, probe_factory=b.factory, semaphore=shared,
+                           max_concurrency=100) for n in range(40)]  # one runner per real server
+    tasks = [await run_runner(r) for r in runners]
+    await until(lambda: sum(b.calls.values()) >= 200)
+    for runner in runners:
+        runner.stop()
+    await asyncio.gather(*tasks)
+    assert b.max_in_flight == 4  # each runner alone would allow 100
+    assert all(r.stats.probes > 0 for r in runners)
+
+
+async def test_resume_after_stop_runs_again_and_keeps_the_health_state():
+    b = Behaviours({1: "fail"})
+    events = []
+    runner = CheckRunner([server(1, 1)], events.append, probe_factory=b.factory, rng=random.Random(1))
+    task = await run_runner(runner)
+    await until(lambda: any(not e.up for e in events))
+    runner.stop()
+    await task
+    calls = b.calls[1]
+    runner.resume()
+    task = await run_runner(runner)
+    await until(lambda: b.calls[1] >= calls + 3)
+    runner.stop()
+    await task
+    assert [e.up for e in events] == [False]  # still down: no new transition after the resume
+    assert runner.status()[0].up is False

@@ -21,6 +21,7 @@ from pykeepalived.config.kaconf.mapping import (
     flag,
     map_block,
     new_name,
+    number,
     section,
     store,
     value,
@@ -61,6 +62,15 @@ def _use_vmac(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
         ctx.unsupported(st.args[1], "use_vmac option")
 
 
+def _timer_expired_backup(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+    """``timer_expired_backup [PRIO]`` -> true (the model reads 254) or PRIO; ``thread_timer_expired``
+    is keepalived's other spelling of it."""
+    if not st.args:
+        store(ctx, st, out, path, "timer_expired_backup", True, st.pos)
+        return
+    store(ctx, st, out, path, "timer_expired_backup", number(st.args[0]), st.args[0].pos)
+
+
 VRRP_INSTANCE = Table(
     "vrrp_instance",
     {
@@ -99,6 +109,8 @@ VRRP_INSTANCE = Table(
             )
         },
         "use_vmac": Keyword(_use_vmac, 0, None),
+        "timer_expired_backup": Keyword(_timer_expired_backup, 0, 1),
+        "thread_timer_expired": Keyword(_timer_expired_backup, 0, 1),
         "vmac_xmit_base": flag("vmac_xmit_base"),
         "accept": flag("accept"),
         "no_accept": flag("no_accept"),
@@ -124,8 +136,6 @@ VRRP_INSTANCE = Table(
             "strict_mode",
             "v3_checksum_as_v2",
             "old_unicast_checksum",
-            "timer_expired_backup",
-            "thread_timer_expired",
             "promote_secondaries",
             "kernel_rx_buf_size",
             "linkbeat_use_polling",
