@@ -61,8 +61,11 @@ def _format_lvs(lvs: dict[str, Any] | None) -> list[str]:
             latency = rs.get("latency_ms")
             took = f" {latency:.1f} ms" if isinstance(latency, int | float) else ""
             result = rs.get("last_result") or "-"
+            paused = "  (checks suspended: ha_suspend)" if rs.get("suspended") else ""
             lines.append(f"  -> {rs.get('address', '')!s:<24} {'up' if rs.get('up') else 'down':<5} "
-                         f"weight {rs.get('weight')!s:<4} {result}: {rs.get('reason', '')}{took}")
+                         f"weight {rs.get('weight')!s:<4} {result}: {rs.get('reason', '')}{took}{paused}")
+    if lvs.get("ipvs") not in (None, "available"):
+        lines.append(f"ipvs: {lvs['ipvs']}")
     return lines
 
 

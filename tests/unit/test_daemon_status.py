@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from pykeepalived.cli import main
+from pykeepalived.commands.status import _format_lvs
 from pykeepalived.daemon.control import ControlServer, answer, query
 from pykeepalived.daemon.logging import InstanceLogger, family_name, setup_logging
 from pykeepalived.daemon.pidfile import PidFile
@@ -161,3 +162,18 @@ def test_setup_logging_console_and_detail() -> None:
         for handler in list(root.handlers):
             root.removeHandler(handler)
         root.propagate = True
+
+
+def test_text_status_shows_suspended_checks_and_an_unavailable_ipvs() -> None:
+    lvs = {"running": True, "ipvs": "unavailable (no ip_vs module)", "virtual_servers": [{
+        "service": "TCP 198.51.100.50:80", "name": "web", "quorum_up": True, "live_weight": 1, "quorum": 1,
+        "real_servers": [{"address": "203.0.113.21:80", "up": True, "weight": 1, "last_result": "ok",
+                          "reason": "HTTP 200", "latency_ms": 1.5, "suspended": True}],
+    }]}
+    lines = _format_lvs(lvs)
+    assert "(checks suspended: ha_suspend)" in lines[1]
+    assert lines[-1] == "ipvs: unavailable (no ip_vs module)"
+    lvs["ipvs"] = "available"
+    lvs["virtual_servers"][0]["real_servers"][0]["suspended"] = False
+    lines = _format_lvs(lvs)
+    assert "suspended" not in lines[1] and not lines[-1].startswith("ipvs:")
