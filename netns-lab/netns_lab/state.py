@@ -158,13 +158,20 @@ def stop_processes(records: list[ProcessRecord], deadline_s: float = STOP_DEADLI
 
 
 def signal_group(pid: int, sig: signal.Signals) -> None:
-    """Send `sig` to the process group led by `pid` and to `pid` itself (either may be gone already)."""
-    # The lab starts every process as a session leader, so its process group id is its pid: the group
-    # holds only that process and its descendants (keepalived's VRRP/checker children, for instance).
-    with contextlib.suppress(ProcessLookupError, PermissionError):
+    """Send `sig` once to the process group led by `pid`, or to `pid` alone when it leads no group.
+
+    The lab starts every process as a session leader, so its process group id is its pid: the group
+    holds only that process and its descendants (keepalived's VRRP/checker children, for instance).
+    Exactly one signal reaches the process: a second SIGTERM could land after its handler is gone
+    (an asyncio program removes its handlers as its loop closes) and turn a clean exit into -15.
+    """
+    try:
         os.killpg(pid, sig)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.kill(pid, sig)
+    except ProcessLookupError:  # no such group (the group leader and all its members are gone)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+    except PermissionError:
+        pass
 
 
 def _reap(records: list[ProcessRecord]) -> None:
