@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import signal
 import sys
 
 from pykeepalived.commands.check import add_check_options, check_file
@@ -59,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
     if importlib.util.find_spec(DAEMON_MODULE) is None:
         print("pykeepalived: the daemon is not available in this build", file=sys.stderr)
         return ExitCode.USAGE
+    # A reload asked for while the daemon is still starting must not kill it (SIGHUP's default action):
+    # the config is read after this point anyway, and the daemon installs its own handler.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     if args.use_file is None:
         from pykeepalived.config.load import default_config_path
 
