@@ -8,12 +8,14 @@ A listener process (this script with ``--serve``, a plain ``selectors`` loop, so
 counted) opens one listening socket per real server on 127.R.X.Y:8080 (127.0.0.0/8 is all loopback
 on Linux: no address is added anywhere).  TCP servers accept and close; HTTP servers answer every
 request with ``200 OK`` and a short body.  This process runs pykeepalived's :class:`CheckRunner` with
-the real probes (``tcp_probe``, aiohttp ``HttpProbe``) for ``--duration`` seconds (the issue's 60 s
-by default) and reports, over the steady window (after the first ``delay_loop``, i.e. the warmup):
+the real probes (``TcpProbe``; ``HttpProbe``: a raw socket and aiohttp's C response parser, or its
+pure-Python parser with ``--py-parser``) for ``--duration`` seconds (the issue's 60 s by default)
+and reports, over the steady window (after the first ``delay_loop``, i.e. the warmup):
 
 * sustained checks/s (probes completed in the window / window length) and failed checks;
 * CPU of this process (utime + stime over the window, as a share of one core) and its RSS;
-* p50 / p99 / max lateness: how late each probe started against its schedule.
+* p50 / p99 / max lateness: how late each probe started against its schedule;
+* p50 / p99 probe latency per checker kind (each checker's last probe).
 
 Goal (issue 6): 10,000 checks/s on one core with p99 lateness <= 50 ms.  RLIMIT_NOFILE is raised to
 the hard limit in both processes.  Bounded: the listener dies with this process (its stdin closes),
@@ -40,10 +42,12 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Any
 
+from aiohttp.http_parser import HttpResponseParserPy
+
 from pykeepalived.check.from_config import CheckerSpec, RealServerChecks
 from pykeepalived.check.policy import CheckerTiming
-from pykeepalived.check.probes import Endpoint, HttpSpec, TcpSpec, UrlSpec
-from pykeepalived.check.probes.http import SessionPool
+from pykeepalived.check.probes import Endpoint, HttpSpec, Probe, ProbeSpec, TcpSpec, UrlSpec
+from pykeepalived.check.probes.http import HttpProbe, SessionPool
 from pykeepalived.check.results import RsId
 from pykeepalived.check.runner import CheckRunner, make_probe
 
@@ -196,9 +200,15 @@ async def measure(args: argparse.Namespace, listener_pid: int) -> dict[str, Any]
     changes: list[object] = []
     servers = build_servers(args.servers, args.http_share, args.delay_loop, args.timeout)
     pool = SessionPool()
+
+    def probe(spec: ProbeSpec) -> Probe:
+        if args.py_parser and isinstance(spec, HttpSpec):
+            return HttpProbe(spec, pool, parser_class=HttpResponseParserPy)
+        return make_probe(spec, pool)
+
     def runner(group: list[RealServerChecks]) -> CheckRunner:
         return CheckRunner(group, changes.append, record_lateness=True, max_concurrency=args.concurrency,
-                           probe_factory=lambda spec: make_probe(spec, pool))
+                           probe_factory=probe)
 
     # --runner-per-server: as daemon/lvs.py does, one runner per real server (HTTP sessions shared)
     runners = [runner([s]) for s in servers] if args.runner_per_server else [runner(servers)]
@@ -218,6 +228,12 @@ async def measure(args: argparse.Namespace, listener_pid: int) -> dict[str, Any]
     first, listener_first, load_first = sample(), process_cpu_s(listener_pid), os.getloadavg()[0]
     await asyncio.sleep(max(0.0, args.duration - args.delay_loop))
     last, listener_last, load_last = sample(), process_cpu_s(listener_pid), os.getloadavg()[0]
+    latency_ms: dict[str, list[float]] = {}  # each checker's last probe latency, by kind
+    for r in runners:
+        for rs in r.status():
+            for c in rs.checkers:
+                if c.last_latency_s is not None:
+                    latency_ms.setdefault(c.kind, []).append(c.last_latency_s * 1000)
     for r in runners:
         r.stop()
     async with asyncio.timeout(args.timeout + 5):
@@ -232,6 +248,7 @@ async def measure(args: argparse.Namespace, listener_pid: int) -> dict[str, Any]
         "http_servers": round(args.servers * args.http_share),
         "delay_loop_s": args.delay_loop,
         "gc_freeze": args.gc_freeze,
+        "py_parser": args.py_parser,
         "window_s": round(window, 2),
         "checks_per_s": round((last.probes - first.probes) / window, 1),
         "failed_checks": last.failures - first.failures,
@@ -248,6 +265,8 @@ async def measure(args: argparse.Namespace, listener_pid: int) -> dict[str, Any]
         "lateness_p50_ms": round(percentile(late_ms, 0.50), 2),
         "lateness_p99_ms": round(percentile(late_ms, 0.99), 2),
         "lateness_max_ms": round(max(late_ms, default=float("nan")), 2),
+        "probe_latency_ms": {kind: {"p50": round(percentile(v, 0.5), 2), "p99": round(percentile(v, 0.99), 2)}
+                             for kind, v in sorted(latency_ms.items())},
     }
 
 
@@ -258,7 +277,8 @@ def report(result: dict[str, Any]) -> str:
     lines = [
         f"servers            {result['servers']} ({result['http_servers']} HTTP_GET, the rest TCP_CHECK), "
         f"delay_loop {result['delay_loop_s']} s, window {result['window_s']} s, "
-        f"gc.freeze {'on' if result['gc_freeze'] else 'off'}, {result['runners']} CheckRunner(s)",
+        f"gc.freeze {'on' if result['gc_freeze'] else 'off'}, {result['runners']} CheckRunner(s)"
+        f"{', pure-Python HTTP parser' if result['py_parser'] else ''}",
         f"checks/s           {rate:10.1f}   goal >= {GOAL_CHECKS_PER_S} on one core  "
         f"[{'met' if rate >= GOAL_CHECKS_PER_S * 0.99 and cpu <= 1.0 else 'NOT met'}]",
         f"failed checks      {result['failed_checks']} (hard timeouts {result['hard_timeouts']}, "
@@ -273,6 +293,8 @@ def report(result: dict[str, Any]) -> str:
         f"lateness p99       {p99} ms   goal <= {GOAL_P99_LATENESS_MS} ms  "
         f"[{'met' if p99 <= GOAL_P99_LATENESS_MS else 'NOT met'}]",
         f"lateness max       {result['lateness_max_ms']} ms",
+        "probe latency      " + ", ".join(f"{kind} p50 {v['p50']} / p99 {v['p99']} ms"
+                                          for kind, v in result["probe_latency_ms"].items()),
     ]
     return "\n".join(lines)
 
@@ -289,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="do not gc.freeze() once the checker tasks exist")
     parser.add_argument("--runner-per-server", action="store_true",
                         help="one CheckRunner per real server (as the daemon does) instead of one for all")
+    parser.add_argument("--py-parser", action="store_true",
+                        help="HTTP_GET with aiohttp's pure-Python response parser (the fallback), not C")
     parser.add_argument("--profile", metavar="FILE", help="run under cProfile, write stats to FILE")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)

@@ -1,33 +1,42 @@
-"""HTTP_GET and SSL_GET over aiohttp.
+"""HTTP_GET and SSL_GET: one lean HTTP/1.x exchange per URL, parsed by aiohttp's response parser.
 
-Like keepalived: one new connection per check (``force_close``), ``GET path`` with
-``User-Agent: KeepAliveClient`` and ``Host: virtualhost`` when set, no redirects followed, status in
-``status_code`` (default 200-299), ``digest`` = MD5 of the raw body, optional ``regex`` (or
-``regex_no_match``) on the body; every URL must pass.  TLS certificates are not verified unless
-asked; SNI is sent only when configured.  Bodies are read up to a size cap; a bigger body fails.
-The whole check (all URLs) is bounded by ``connect_timeout``.
+Like keepalived: a **new connection** per URL and check (never kept alive and reused: a dead
+listener cannot hide behind an open connection), ``GET path`` with ``Host`` (the virtualhost, else
+the address), ``User-Agent: KeepAliveClient`` (and ``Connection: close`` for ``1.0C``/``1.1``); no
+redirects followed; status in ``status_code`` (default 200-299); ``digest`` = MD5 of the raw body;
+optional ``regex`` (or ``regex_no_match``) on the body; every URL must pass.  Bodies are read only
+when a digest or regex needs them, up to a size cap; a bigger body fails.  The whole check (all
+URLs) is bounded by ``connect_timeout``.  Judging the response is ``http_response.ResponseCheck``
+(aiohttp's C response parser underneath, so no HTTP parsing is hand-written).
+
+Plain HTTP drives its socket directly, like ``tcp.py``: non-blocking connect, one ``send``, reader
+callbacks, one timer -- no transport, stream or ClientSession objects (a check through aiohttp's
+ClientSession cost 250-320 µs of CPU, this ~90 µs; docs/checks.md).  SSL_GET goes through asyncio's
+SSL transport: certificates are not verified unless asked (keepalived's default), SNI is sent only
+when configured.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import errno
 import os
-import re
 import socket
 import ssl
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
 
 import aiohttp
+from aiohttp.http_parser import HttpResponseParser
 from yarl import URL
 
-from pykeepalived.check.probes import USER_AGENT, Endpoint, HttpSpec, UrlSpec
-from pykeepalived.check.probes.tcp import apply_socket_options
+from pykeepalived.check.probes import HttpSpec
+from pykeepalived.check.probes.http_response import ParserClass, ResponseCheck, UrlCheck
+from pykeepalived.check.probes.tcp import open_socket
 from pykeepalived.check.results import CheckResult
 
-_CHUNK = 64 * 1024
-PoolKey = tuple[str | None, int | None, str | None, int | None, str]
+_CHUNK = 64 * 1024  # bytes per recv(), and per chunk of read_capped
+_IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY)
+_SSL_SHUTDOWN_S = 1.0  # how long a TLS close waits for the server's close_notify
 
 
 def client_ssl_context(verify: bool) -> ssl.SSLContext:
@@ -40,123 +49,259 @@ def client_ssl_context(verify: bool) -> ssl.SSLContext:
 
 
 class SessionPool:
-    """aiohttp sessions shared by HTTP probes, one per (bindto, bind_port, HTTP version).
+    """What HTTP probes of one runner share: the TLS client contexts (built on first use).
 
-    Call :meth:`close` when done (the runner does on stop).
+    The name is historical (it held aiohttp sessions); :meth:`close` is kept for its callers and
+    drops the contexts.
     """
 
     def __init__(self) -> None:
-        self._sessions: dict[PoolKey, aiohttp.ClientSession] = {}
-        self._ssl = {False: client_ssl_context(False), True: client_ssl_context(True)}
+        self._ssl: dict[bool, ssl.SSLContext] = {}
 
     def ssl_context(self, verify: bool) -> ssl.SSLContext:
-        return self._ssl[verify]
-
-    def session(self, spec: HttpSpec) -> aiohttp.ClientSession:
-        ep = spec.endpoint
-        key: PoolKey = (str(ep.bindto) if ep.bindto else None, ep.bind_port, ep.bind_if, ep.fwmark,
-                        spec.http_version)
-        session = self._sessions.get(key)
-        if session is None or session.closed:
-            local = None
-            if ep.bindto is not None or ep.bind_port:
-                local = (str(ep.bindto) if ep.bindto else ("0.0.0.0" if ep.family == 4 else "::"),
-                         ep.bind_port or 0)
-            factory = None
-            if ep.bind_if or ep.fwmark or ep.bind_port:
-                def factory(addr_info: tuple[Any, ...], ep: Endpoint = ep) -> socket.socket:
-                    sock = socket.socket(addr_info[0], addr_info[1], addr_info[2])
-                    try:
-                        apply_socket_options(sock, ep)
-                    except OSError:
-                        sock.close()
-                        raise
-                    return sock
-            connector = aiohttp.TCPConnector(force_close=True, limit=0, local_addr=local,
-                                             enable_cleanup_closed=False, socket_factory=factory)
-            version = aiohttp.HttpVersion11 if spec.http_version == "1.1" else aiohttp.HttpVersion10
-            session = aiohttp.ClientSession(
-                connector=connector, version=version, auto_decompress=False,
-                headers={"User-Agent": USER_AGENT}, skip_auto_headers=("Accept-Encoding",),
-                timeout=aiohttp.ClientTimeout(total=None),
-            )
-            self._sessions[key] = session
-        return session
+        ctx = self._ssl.get(verify)
+        if ctx is None:
+            ctx = self._ssl[verify] = client_ssl_context(verify)
+        return ctx
 
     async def close(self) -> None:
-        sessions, self._sessions = list(self._sessions.values()), {}
-        for session in sessions:
-            await session.close()
-
-
-@dataclass(frozen=True, slots=True)
-class _Compiled:
-    url: UrlSpec
-    regex: re.Pattern[bytes] | None
-    target: URL  # built once: aiohttp would parse a string URL on every request
+        self._ssl.clear()
 
 
 class HttpProbe:
-    """A callable probe for one HTTP_GET/SSL_GET checker."""
+    """A callable probe for one HTTP_GET/SSL_GET checker.
 
-    def __init__(self, spec: HttpSpec, pool: SessionPool) -> None:
+    ``parser_class`` is aiohttp's response parser (the C one when built); tests pass the
+    pure-Python ``aiohttp.http_parser.HttpResponseParserPy`` to cover the fallback.
+    """
+
+    __slots__ = ("_parser_class", "_server_hostname", "_ssl", "_urls", "sockaddr", "spec")
+
+    def __init__(self, spec: HttpSpec, pool: SessionPool, parser_class: ParserClass | None = None) -> None:
         self.spec = spec
-        self.pool = pool
         ep = spec.endpoint
+        self.sockaddr = (str(ep.ip), ep.port)
         host = f"[{ep.ip}]" if ep.family == 6 else str(ep.ip)
-        base = f"{'https' if spec.tls else 'http'}://{host}:{ep.port}"
+        scheme, default_port = ("https", 443) if spec.tls else ("http", 80)
+        base = f"{scheme}://{host}:{ep.port}"
+        address_host = host if ep.port == default_port else f"{host}:{ep.port}"
+        # yarl percent-encodes the path as aiohttp did; the target is built once, not per check
         self._urls = tuple(
-            _Compiled(u, re.compile(u.regex.encode(), re.DOTALL) if u.regex else None, URL(base + u.path))
+            UrlCheck.build(u, URL(base + u.path).raw_path_qs,
+                           u.virtualhost or spec.virtualhost or address_host, spec.http_version)
             for u in spec.urls
         )
+        self._ssl = pool.ssl_context(spec.verify_tls) if spec.tls else None
+        # SNI only when configured: Python's ssl sends no SNI for an IP address (it still names what a
+        # verifying context checks the certificate against)
+        self._server_hostname = spec.sni_name or str(ep.ip)
+        self._parser_class = parser_class or HttpResponseParser
 
     async def __call__(self) -> CheckResult:
         loop = asyncio.get_running_loop()
         start = loop.time()
-        try:
-            async with asyncio.timeout(self.spec.endpoint.timeout_s):
-                for compiled in self._urls:
-                    reason = await self._check_url(compiled)
-                    if reason is not None:
-                        return CheckResult.failure(f"{compiled.url.path}: {reason}", loop.time() - start)
-        except TimeoutError:
-            return CheckResult.failure("timeout", loop.time() - start)
-        except (aiohttp.ClientError, OSError, ssl.SSLError, ValueError) as exc:
-            return CheckResult.failure(_describe(exc), loop.time() - start)
+        deadline = start + self.spec.endpoint.timeout_s
+        for url in self._urls:
+            response = ResponseCheck(url, self.spec.body_cap_bytes, loop, self._parser_class)
+            if self._ssl is None:
+                exchange = _PlainExchange(loop, url.request, response)
+                reason = await exchange.run(self.spec, self.sockaddr, deadline)
+            else:
+                reason = await self._tls_exchange(loop, url.request, response, deadline)
+            if reason is not None:
+                return CheckResult.failure(reason, loop.time() - start)
         return CheckResult.success(loop.time() - start, "http ok")
 
-    async def _check_url(self, compiled: _Compiled) -> str | None:
-        url, spec = compiled.url, self.spec
-        headers = {}
-        vhost = url.virtualhost or spec.virtualhost
-        if vhost:
-            headers["Host"] = vhost
-        if spec.http_version == "1.0C":
-            headers["Connection"] = "close"
-        tls: ssl.SSLContext | bool = self.pool.ssl_context(spec.verify_tls) if spec.tls else False
-        session = self.pool.session(spec)
-        async with session.get(compiled.target, headers=headers, ssl=tls, allow_redirects=False,
-                               server_hostname=spec.sni_name if spec.tls else None) as resp:
-            if resp.status not in url.status:
-                return f"status {resp.status}"
-            if url.digest is None and compiled.regex is None:
-                return None
-            body = await read_capped(resp.content, spec.body_cap_bytes)
-            if body is None:
-                return f"body larger than {spec.body_cap_bytes} bytes"
-        if url.digest is not None:
-            got = hashlib.md5(body, usedforsecurity=False).hexdigest()
-            if got != url.digest.lower():
-                return f"digest mismatch {got}"
-        if compiled.regex is not None:
-            matched = compiled.regex.search(body) is not None
-            if matched == url.regex_no_match:
-                return "regex matched" if url.regex_no_match else "regex did not match"
-        return None
+    async def _tls_exchange(self, loop: asyncio.AbstractEventLoop, request: bytes, response: ResponseCheck,
+                            deadline: float) -> str | None:
+        """One URL over TLS (asyncio's SSL transport), bounded by ``deadline``."""
+        assert self._ssl is not None
+        try:
+            sock = open_socket(self.spec.endpoint)
+        except OSError as exc:
+            return f"cannot bind: {_os_phrase(exc)}"
+        transport: asyncio.BaseTransport | None = None
+        done: asyncio.Future[str | None] = loop.create_future()
+        try:
+            async with asyncio.timeout_at(deadline):
+                await loop.sock_connect(sock, self.sockaddr)
+                transport, _ = await loop.create_connection(
+                    lambda: _TlsExchange(request, response, done), sock=sock, ssl=self._ssl,
+                    server_hostname=self._server_hostname,
+                    ssl_handshake_timeout=deadline - loop.time() + 1.0,  # our own timeout fires first
+                    ssl_shutdown_timeout=_SSL_SHUTDOWN_S)
+                return await done
+        except TimeoutError:
+            return "timeout"
+        except ssl.SSLError as exc:
+            return f"tls error: {exc.reason or exc}"
+        except OSError as exc:
+            return f"{'connect: ' if transport is None else ''}{_os_phrase(exc)}"
+        finally:
+            if transport is not None:
+                transport.close()
+            else:
+                sock.close()
+
+
+class _PlainExchange:
+    """One URL over plain TCP, driven by fd callbacks: connect, send the request, feed the response."""
+
+    __slots__ = ("done", "fd", "loop", "pending", "response", "sock", "timer", "watching")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, request: bytes, response: ResponseCheck) -> None:
+        self.loop = loop
+        self.pending = request
+        self.response = response
+        self.done: asyncio.Future[str | None] = loop.create_future()
+        self.sock: socket.socket | None = None
+        self.fd = -1
+        self.timer: asyncio.TimerHandle | None = None
+        self.watching = ""  # "w" while a writer callback is registered, "r" a reader, "" none
+
+    async def run(self, spec: HttpSpec, sockaddr: tuple[str, int], deadline: float) -> str | None:
+        try:
+            self.sock = sock = open_socket(spec.endpoint)
+        except OSError as exc:
+            return f"cannot bind: {_os_phrase(exc)}"
+        self.fd = sock.fileno()
+        try:
+            try:
+                err = sock.connect_ex(sockaddr)
+            except OSError as exc:  # e.g. an address of the wrong family
+                err = exc.errno or errno.EINVAL
+            if err in _IN_PROGRESS:
+                self._send(connecting=True)
+            elif err:
+                self._finish(f"connect: {os.strerror(err).lower()}")
+            else:
+                self._send()
+            if not self.done.done():
+                self.timer = self.loop.call_at(deadline, self._finish, "timeout")
+            return await self.done
+        finally:
+            self._close()
+
+    def _watch(self, kind: str, callback: Callable[[], object] | None) -> None:
+        """Register ``callback`` as the fd's reader ("r") or writer ("w"), replacing the other."""
+        loop, fd = self.loop, self.fd
+        if self.watching == "w":
+            loop.remove_writer(fd)
+        elif self.watching == "r":
+            loop.remove_reader(fd)
+        self.watching = kind
+        if callback is not None:
+            (loop.add_writer if kind == "w" else loop.add_reader)(fd, callback)
+
+    def _on_connected(self) -> None:
+        assert self.sock is not None
+        err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err:
+            self._finish(f"connect: {os.strerror(err).lower()}")
+        else:
+            self._send()
+
+    def _send(self, connecting: bool = False) -> None:
+        """Send (the rest of) the request, then read; a fresh socket's buffer takes it at once.
+
+        ``connecting``: the connect is still in progress as far as we know.  A loopback (or nearby)
+        handshake has usually completed by now, so the request goes out at once and only an
+        ``EAGAIN`` (still in SYN_SENT) makes us wait for writability: one selector registration
+        per check instead of two.  A failed connect shows up here as its error (``ECONNREFUSED``).
+        """
+        assert self.sock is not None
+        try:
+            sent = self.sock.send(self.pending)
+        except (BlockingIOError, InterruptedError):
+            if connecting:
+                self._watch("w", self._on_connected)
+                return
+            sent = 0
+        except OSError as exc:
+            self._finish(f"connect: {_os_phrase(exc)}" if connecting else _os_phrase(exc))
+            return
+        self.pending = self.pending[sent:]
+        if self.pending:  # the rest when the socket is writable again (rare: the request is small)
+            self._watch("w", self._send)
+        else:
+            self._watch("r", self._on_readable)
+
+    def _on_readable(self) -> None:
+        assert self.sock is not None
+        try:
+            data = self.sock.recv(_CHUNK)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._finish(_os_phrase(exc))
+            return
+        response = self.response
+        if data:
+            response.feed(data)
+        else:
+            response.feed_eof()
+        if response.done:
+            self._finish(response.reason)
+
+    def _finish(self, reason: str | None) -> None:
+        if not self.done.done():
+            self.done.set_result(reason)
+        self._watch("", None)
+
+    def _close(self) -> None:
+        self._watch("", None)
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
+class _TlsExchange(asyncio.Protocol):
+    """The request and response of one URL once the TLS handshake is done."""
+
+    def __init__(self, request: bytes, response: ResponseCheck, done: asyncio.Future[str | None]) -> None:
+        self.request = request
+        self.response = response
+        self.done = done
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.WriteTransport)
+        transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        self.response.feed(data)
+        self._settle()
+
+    def eof_received(self) -> bool:
+        self.response.feed_eof()
+        self._settle()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if exc is None:
+            self.response.feed_eof()
+        elif not self.response.done and not self.done.done():
+            self.done.set_result(f"tls error: {exc.reason or exc}" if isinstance(exc, ssl.SSLError)
+                                 else _os_phrase(exc) if isinstance(exc, OSError) else "server disconnected")
+        self._settle()
+
+    def _settle(self) -> None:
+        if self.response.done and not self.done.done():
+            self.done.set_result(self.response.reason)
+
+
+def _os_phrase(exc: OSError) -> str:
+    """A short lowercase phrase for a socket error (``connection reset by peer`` ...)."""
+    if exc.errno is not None and exc.errno > 0:
+        return os.strerror(exc.errno).lower()
+    return (exc.strerror or str(exc) or type(exc).__name__).lower()
 
 
 async def read_capped(stream: aiohttp.StreamReader, cap: int) -> bytes | None:
-    """The body, or None if it is longer than ``cap`` bytes (reading stops there)."""
+    """The body, or None if it is longer than ``cap`` bytes (reading stops there).  For genhash,
+    which fetches through aiohttp's ClientSession (one request, cost does not matter there)."""
     chunks: list[bytes] = []
     size = 0
     async for chunk in stream.iter_chunked(_CHUNK):
@@ -165,20 +310,3 @@ async def read_capped(stream: aiohttp.StreamReader, cap: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, aiohttp.ClientConnectorError) and exc.os_error is not None:
-        err = exc.os_error
-        if isinstance(err, ssl.SSLError):
-            return f"tls error: {err.reason or err}"
-        return f"connect: {os.strerror(err.errno).lower() if err.errno else err}"
-    if isinstance(exc, ssl.SSLError):
-        return f"tls error: {exc.reason or exc}"
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "server disconnected"
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return "bad body"
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return f"bad response: {exc.message}"
-    return f"{type(exc).__name__}: {exc}"[:200]

@@ -1,0 +1,194 @@
+"""Judging one HTTP_GET/SSL_GET URL from the bytes of its response, without I/O.
+
+:class:`ResponseCheck` feeds whatever the connection delivers to aiohttp's own response parser
+(``aiohttp.http_parser.HttpResponseParser``: llhttp in C, or aiohttp's pure-Python twin when the
+extension is missing), so no HTTP is parsed by hand: status line, headers, ``Content-Length``,
+``Transfer-Encoding: chunked`` and close-delimited bodies are aiohttp's job.  On top of it: skip
+``1xx`` interim responses, check the status against ``status_code``, and only when a ``digest`` or
+``regex`` needs the body, hash it (MD5, incrementally, as it arrives), keep it for the regex, and
+stop as soon as it passes the size cap.
+
+The transport (``http.py``) calls :meth:`ResponseCheck.feed` with each chunk received and
+:meth:`ResponseCheck.feed_eof` when the peer closes, and stops as soon as :attr:`done` is set;
+:attr:`reason` is then None (the URL passed) or why it failed -- the same phrases the
+ClientSession-based probe used: ``status 500``, ``digest mismatch <md5>``, ``regex did not match``,
+``regex matched``, ``body larger than N bytes`` (prefixed with the URL's path), and ``bad response:
+<aiohttp's message>``, ``bad body``, ``server disconnected`` (not prefixed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp.base_protocol import BaseProtocol
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.http_parser import HttpResponseParser
+from aiohttp.streams import StreamReader
+
+from pykeepalived.check.probes import USER_AGENT, UrlSpec
+
+ParserClass = type[HttpResponseParser]  # the C parser when aiohttp's extension is built
+_PARSER_LIMIT = 1 << 16  # aiohttp's default stream limit (it only drives flow control, disabled here)
+
+
+@dataclass(frozen=True, slots=True)
+class UrlCheck:
+    """One URL of a checker, compiled once: the request bytes, the regex, the expected digest."""
+
+    url: UrlSpec
+    request: bytes
+    regex: re.Pattern[bytes] | None
+    digest: str | None  # lowercase
+
+    @classmethod
+    def build(cls, url: UrlSpec, target: str, host: str, http_version: str) -> UrlCheck:
+        """``target`` is the request target (path and query, already percent-encoded)."""
+        return cls(url, build_request(target, host, http_version),
+                   re.compile(url.regex.encode(), re.DOTALL) if url.regex else None,
+                   url.digest.lower() if url.digest is not None else None)
+
+    @property
+    def needs_body(self) -> bool:
+        return self.digest is not None or self.regex is not None
+
+
+def build_request(target: str, host: str, http_version: str) -> bytes:
+    """keepalived's request: ``GET target HTTP/1.x``, ``Host``, ``User-Agent: KeepAliveClient`` and
+    ``Connection: close`` for ``1.0C`` and ``1.1`` (HTTP/1.0 closes by default).  ValueError when the
+    target or host would break the request line or a header (whitespace, control or non-ASCII)."""
+    for what, value in (("path", target), ("virtualhost", host)):
+        if not value or not value.isascii() or not value.isprintable() or " " in value:
+            raise ValueError(f"{what} {value!r} cannot go into an HTTP request")
+    version = "1.1" if http_version == "1.1" else "1.0"
+    lines = [f"GET {target} HTTP/{version}", f"Host: {host}", f"User-Agent: {USER_AGENT}"]
+    if http_version != "1.0":
+        lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
+
+
+class _NoFlowControl(BaseProtocol):
+    """What aiohttp's body stream calls to pause/resume reading: nothing to do, every chunk is
+    consumed as soon as it is parsed."""
+
+    __slots__ = ()
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self, resume_parser: bool = True) -> None:
+        pass
+
+
+class ResponseCheck:
+    """The verdict on one URL's response, fed chunk by chunk (see the module docstring)."""
+
+    __slots__ = ("_chunks", "_md5", "_parser", "_payload", "_size", "cap", "check", "done", "reason")
+
+    def __init__(self, check: UrlCheck, cap_bytes: int, loop: asyncio.AbstractEventLoop,
+                 parser_class: ParserClass = HttpResponseParser) -> None:
+        self.check = check
+        self.cap = cap_bytes
+        self.done = False
+        self.reason: str | None = None
+        # read_until_eof: a body with neither Content-Length nor chunked runs to the close (as the
+        # aiohttp client reads it); auto_decompress off: the digest is of the raw body
+        self._parser: Any = parser_class(protocol=_NoFlowControl(loop), loop=loop, limit=_PARSER_LIMIT,
+                                         read_until_eof=True, auto_decompress=False)
+        self._payload: StreamReader | None = None
+        self._md5 = hashlib.md5(usedforsecurity=False) if check.digest is not None else None
+        self._chunks: list[bytes] | None = [] if check.regex is not None else None
+        self._size = 0
+
+    def feed(self, data: bytes) -> None:
+        """Parse the next chunk of the response; sets :attr:`done` once there is a verdict."""
+        if self.done:
+            return
+        try:
+            messages, _upgraded, _tail = self._parser.feed_data(data)
+        except Exception as exc:  # anything the parser raises on hostile bytes
+            self._parse_error(exc)
+            return
+        if self._payload is None:
+            for message, payload in messages:
+                if 100 <= message.code < 200 and message.code != 101:
+                    continue  # interim response (100 Continue ...): the real one follows
+                self._headers(message.code, payload)
+                break
+            if self._payload is None:
+                return
+        self._drain()
+
+    def feed_eof(self) -> None:
+        """The peer closed the connection: a close-delimited body ends here, anything else is cut."""
+        if self.done:
+            return
+        if self._payload is None:
+            self._finish("server disconnected")
+            return
+        try:
+            self._parser.feed_eof()
+        except Exception:  # Content-Length or chunked body cut short
+            self._finish("bad body")
+            return
+        self._drain()
+        if not self.done:
+            self._finish("bad body")
+
+    def _parse_error(self, exc: Exception) -> None:
+        if self._payload is not None:
+            self._finish("bad body")
+        elif isinstance(exc, HttpProcessingError):
+            self._finish(f"bad response: {exc.message}")
+        else:
+            self._finish(f"bad response: {type(exc).__name__}")
+
+    def _headers(self, code: int, payload: StreamReader) -> None:
+        if code not in self.check.url.status:
+            self._finish(f"{self.check.url.path}: status {code}")
+        elif not self.check.needs_body:
+            self._finish(None)
+        else:
+            self._payload = payload
+
+    def _drain(self) -> None:
+        """Take what the parser put into the body stream; judge the URL once the body is complete."""
+        payload = self._payload
+        assert payload is not None
+        try:
+            chunk = payload.read_nowait(-1)
+        except Exception:  # the parser set a body error on the stream
+            self._finish("bad body")
+            return
+        if chunk:
+            self._size += len(chunk)
+            if self._size > self.cap:
+                self._finish(f"{self.check.url.path}: body larger than {self.cap} bytes")
+                return
+            if self._md5 is not None:
+                self._md5.update(chunk)
+            if self._chunks is not None:
+                self._chunks.append(chunk)
+        if payload.is_eof():
+            self._finish(self._judge_body())
+
+    def _judge_body(self) -> str | None:
+        check, path = self.check, self.check.url.path
+        if self._md5 is not None:
+            got = self._md5.hexdigest()
+            if got != check.digest:
+                return f"{path}: digest mismatch {got}"
+        if check.regex is not None and self._chunks is not None:
+            matched = check.regex.search(b"".join(self._chunks)) is not None
+            if matched == check.url.regex_no_match:
+                return f"{path}: regex {'matched' if check.url.regex_no_match else 'did not match'}"
+        return None
+
+    def _finish(self, reason: str | None) -> None:
+        self.done = True
+        self.reason = reason
+        self._payload = None
+        self._chunks = None
