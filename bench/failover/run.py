@@ -31,15 +31,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
-import json
 import math
 import os
-import platform
 import signal
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +55,7 @@ from netns_lab import (
 from netns_lab.demo import CONTROL_SOCKET_ENV, PykaPeer, keepalived_conf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import conditions, write_json
 from wire import Tail, WireEvent
 
 HERE = Path(__file__).resolve().parent
@@ -314,19 +311,8 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def conditions() -> dict[str, Any]:
-    return {"date_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "host": platform.node(), "kernel": platform.release(), "python": platform.python_version(),
-            "cpus": os.cpu_count(), "loadavg": os.getloadavg()}
 
 
-def write_json(out_dir: Path | None, name: str, payload: dict[str, Any]) -> Path:
-    directory = out_dir if out_dir is not None else Path(tempfile.mkdtemp(prefix="pyka-bench-"))
-    directory.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = directory / f"{name}-{stamp}.json"
-    path.write_text(json.dumps(payload, indent=2) + "\n")
-    return path
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

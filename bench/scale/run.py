@@ -34,14 +34,10 @@ every wait has a deadline, the lab is torn down on any exit (Ctrl-C included).
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
-import platform
 import pstats
 import signal
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -51,6 +47,7 @@ from netns_lab import Host, Lab, LabError, LabProcess, director_pair, wait_until
 from netns_lab.demo import CONTROL_SOCKET_ENV
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "failover"))
+from report import conditions, write_json
 from wire import Tail
 
 WIRE = Path(__file__).resolve().parents[1] / "failover" / "wire.py"
@@ -333,19 +330,8 @@ def print_profile(path: Path, top: int = 30) -> None:
     stats.sort_stats("cumulative").print_stats(top)
 
 
-def conditions() -> dict[str, Any]:
-    return {"date_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "host": platform.node(), "kernel": platform.release(), "python": platform.python_version(),
-            "cpus": os.cpu_count(), "loadavg": os.getloadavg()}
 
 
-def write_json(out_dir: Path | None, payload: dict[str, Any]) -> Path:
-    directory = out_dir if out_dir is not None else Path(tempfile.mkdtemp(prefix="pyka-bench-"))
-    directory.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = directory / f"scale-{stamp}.json"
-    path.write_text(json.dumps(payload, indent=2) + "\n")
-    return path
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -406,7 +392,7 @@ def main(argv: list[str]) -> int:
           f"window {args.window:g} s, {elapsed:.0f} s, load {before['loadavg'][0]:.1f} -> "
           f"{os.getloadavg()[0]:.1f} on {before['cpus']} CPUs (shared machine: expect noise):")
     print("\n".join(table(summary)))
-    path = write_json(args.out, {
+    path = write_json(args.out, "scale", {
         "bench": "scale", "conditions": before, "loadavg_after": os.getloadavg(), "elapsed_s": elapsed,
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "complete": status == 0, "summary": summary, "rows": [asdict(r) for r in rows]})

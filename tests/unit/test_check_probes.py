@@ -16,6 +16,7 @@ import subprocess
 from ipaddress import ip_address
 
 import pytest
+from backlog import full_backlog_port
 
 from pykeepalived.check.from_config import CheckerSpec, RealServerChecks
 from pykeepalived.check.policy import CheckerTiming
@@ -184,22 +185,8 @@ async def test_tcp_bad_bindto_fails_cleanly():
 
 async def test_tcp_connect_timeout_is_bounded():
     # A full listen backlog: connects to it hang in SYN_SENT until the timeout.
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(0)
-        port = listener.getsockname()[1]
-        fillers = []
-        try:
-            for _ in range(8):
-                s = socket.socket()
-                s.setblocking(False)
-                with contextlib.suppress(BlockingIOError):
-                    s.connect(("127.0.0.1", port))
-                fillers.append(s)
-            result = await tcp_probe(ep(port, timeout_s=0.3))
-        finally:
-            for s in fillers:
-                s.close()
+    with full_backlog_port() as port:
+        result = await tcp_probe(ep(port, timeout_s=0.3))
     # The kernel may still complete one handshake; either way the probe returns within its bound.
     assert result.ok or result.reason == "connect timeout"
 

@@ -17,6 +17,7 @@ from ipaddress import ip_address
 
 import pytest
 from aiohttp.http_parser import HttpResponseParser, HttpResponseParserPy
+from backlog import full_backlog_port
 
 from pykeepalived.check.from_config import CheckerSpec, RealServerChecks
 from pykeepalived.check.policy import CheckerTiming
@@ -332,22 +333,8 @@ async def test_probe_failures_keep_their_reasons(parser):
 async def test_probe_waits_for_a_slow_handshake():
     """A full listen backlog leaves the connect in SYN_SENT: the request waits for writability (or the
     check times out); it never goes out early or fails with EAGAIN."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(0)
-        port = listener.getsockname()[1]
-        fillers = []
-        try:
-            for _ in range(8):
-                s = socket.socket()
-                s.setblocking(False)
-                with contextlib.suppress(BlockingIOError):
-                    s.connect(("127.0.0.1", port))
-                fillers.append(s)
-            result = await probe(port, timeout_s=0.3)()
-        finally:
-            for s in fillers:
-                s.close()
+    with full_backlog_port() as port:
+        result = await probe(port, timeout_s=0.3)()
     # nobody ever answers on this listener: a completed handshake waits for a reply, a pending one for
     # writability -- both end at the probe's own timeout
     assert not result.ok and result.reason == "timeout"
