@@ -21,7 +21,7 @@ import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pykeepalived.config import load
 from pykeepalived.config.diagnostics import Diagnostic, render_one
@@ -29,7 +29,7 @@ from pykeepalived.config.model import Config
 from pykeepalived.daemon import config_map as cm
 from pykeepalived.daemon.control import DEFAULT_CONTROL_SOCKET, ControlServer
 from pykeepalived.daemon.logging import setup_logging
-from pykeepalived.daemon.lvs import LvsPlan, LvsService, lvs_plan, reload_lvs
+from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_plan
 from pykeepalived.daemon.notify import NotifyDispatcher, ScriptRunner, notify_commands
 from pykeepalived.daemon.pidfile import PidFile
 from pykeepalived.daemon.reload import ReloadPlan, plan_reload
@@ -51,6 +51,9 @@ from pykeepalived.vrrp import events as ev
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
 from pykeepalived.vrrp.sync_group import SyncGroup
+
+if TYPE_CHECKING:  # the LVS part (aiohttp, IPVS netlink) is imported only when a config has one
+    from pykeepalived.daemon.lvs import LvsService
 
 log = logging.getLogger(__name__)
 
@@ -173,11 +176,22 @@ class Daemon:
         return plan, lvs_plan(config) if self.options.run_lvs else None
 
     def _make_lvs(self, plan: LvsPlan) -> LvsService:
+        from pykeepalived.daemon.lvs import LvsService  # noqa: PLC0415  (see TYPE_CHECKING above)
+
         def state_of(name: str) -> str | None:
             return next((s.state for s in self.runner.slots.values() if s.name == name), None)
 
         return LvsService(plan, self.notifier.dispatch, vrrp_state_of=state_of,
                           address_active=self.vs_address_active)
+
+    async def _reload_lvs(self, current: LvsService | None, plan: LvsPlan | None,
+                          group: asyncio.TaskGroup) -> LvsService | None:
+        """Start, reload or stop the LVS part; a config without one never imports it."""
+        if current is None and plan is None:
+            return None
+        from pykeepalived.daemon.lvs import reload_lvs  # noqa: PLC0415  (see TYPE_CHECKING above)
+
+        return await reload_lvs(current, plan, group, self.lvs_factory)
 
     def vs_address_active(self, address: Any) -> bool:
         """``ha_suspend``: True while a VRRP instance holding ``address`` is MASTER, or when no
@@ -381,7 +395,7 @@ class Daemon:
         self.plan = plan
         self._start_trackers(plan, group)
         await self._start_instances([plan.instances[key] for key in start])
-        self.lvs = await reload_lvs(self.lvs, lvs, group, self.lvs_factory)
+        self.lvs = await self._reload_lvs(self.lvs, lvs, group)
         self.info.reloads += 1
         self.freeze_heap()
         self.sd.notify(READY)
@@ -422,7 +436,7 @@ class Daemon:
                         group.create_task(self._watchdog(self.sd.watchdog_interval_s), name="watchdog"))
                 self._start_trackers(self.plan, group)
                 await self._start_instances(list(self.plan.instances.values()))
-                self.lvs = await reload_lvs(None, lvs, group, self.lvs_factory)
+                self.lvs = await self._reload_lvs(None, lvs, group)
                 self.freeze_heap()
                 self.sd.notify(READY, f"MAINPID={os.getpid()}")
                 log.info("started instances=%d config=%s", len(self.plan.instances), self.options.config_file)

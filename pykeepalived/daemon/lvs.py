@@ -1,7 +1,7 @@
 """The daemon's LVS part: health checks -> :class:`LbPolicy` -> IPVS reconcile, on the daemon's loop.
 
-:func:`lvs_plan` maps a config to an :class:`LvsPlan` (``None`` when the config has no virtual server
-and no ``lvs_sync_daemon``: then no LVS part runs at all).  :class:`LvsService` owns
+:mod:`pykeepalived.daemon.lvs_plan` maps a config to an :class:`LvsPlan` (``None`` when the config has
+no virtual server and no ``lvs_sync_daemon``: then no LVS part runs at all).  :class:`LvsService` owns
 
 * one :class:`~pykeepalived.check.runner.CheckRunner` per checked real server (so a reload keeps the
   runners, and their rise/fall state, of every real server whose checks did not change), sharing one
@@ -29,21 +29,19 @@ import asyncio
 import contextlib
 import errno
 import logging
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from pykeepalived.check.from_config import RealServerChecks, checks_from_config
+from pykeepalived.check.from_config import RealServerChecks
 from pykeepalived.check.probes import Probe, ProbeSpec
 from pykeepalived.check.probes.http import SessionPool
 from pykeepalived.check.results import RealServerChanged
 from pykeepalived.check.runner import CheckRunner, RealServerStatus, make_probe
-from pykeepalived.config.model import Config
+from pykeepalived.daemon.lvs_plan import LvsPlan, RsBinding
 from pykeepalived.daemon.notify import split_command
 from pykeepalived.daemon.status import real_server_snapshot
 from pykeepalived.errors import DriverError
-from pykeepalived.lb.from_config import LbConfig, lb_config
 from pykeepalived.lb.ipvs import IpvsReconciler, IpvsTable, NetlinkIpvsTable
 from pykeepalived.lb.model import (
     HealthKey,
@@ -93,65 +91,6 @@ class HealthRunner(Protocol):
 
 
 RunnerFactory = Callable[[RealServerChecks, Callable[[RealServerChanged], None]], HealthRunner]
-
-
-# ---------------------------------------------------------------------------------------------------
-# plan (pure)
-
-
-@dataclass(frozen=True, slots=True)
-class RsBinding:
-    """One configured real server: its checks, the IPVS entries its health feeds, its notify scripts.
-
-    ``ident`` is stable across reloads that reorder the config: (virtual server key, ``ip:port``,
-    occurrence number).  A server with an identical ``ident`` and identical checkers keeps its runner.
-    """
-
-    ident: tuple[str, str, int]
-    checks: RealServerChecks
-    health_keys: tuple[HealthKey, ...]
-    notify_up: str | None = None
-    notify_down: str | None = None
-    suspend_unless: Any = None
-    """``ha_suspend``: the virtual server's address; checks run only while it is active here."""
-
-    @property
-    def runner_key(self) -> tuple[tuple[str, str, int], tuple[Any, ...]]:
-        return (self.ident, self.checks.checkers)
-
-
-@dataclass(frozen=True, slots=True)
-class LvsPlan:
-    """Everything the LVS part runs for one config."""
-
-    lb: LbConfig
-    servers: tuple[RsBinding, ...] = ()
-    omega: frozenset[Any] = frozenset()
-    """Keys of the services whose virtual server has ``omega`` (quorum_down at stop)."""
-
-
-def lvs_plan(config: Config) -> LvsPlan | None:
-    """The LVS part of ``config`` (None if it has none); ConfigError if IPVS cannot express it."""
-    if not config.virtual_servers and config.global_defs.lvs_sync_daemon is None:
-        return None
-    lb = lb_config(config)
-    by_vs: dict[str, list[VirtualServerSpec]] = {}
-    for spec in lb.specs:
-        by_vs.setdefault(spec.name, []).append(spec)
-    omega = frozenset(spec.service.key for vs in config.virtual_servers if vs.omega
-                      for spec in by_vs.get(vs.key, ()))
-    seen: Counter[tuple[str, str]] = Counter()
-    servers = []
-    for checks in checks_from_config(config):
-        vs = config.virtual_servers[checks.rs.vs_index]
-        rs = vs.real_servers[checks.rs.rs_index]
-        name = (vs.key, checks.rs.rs_name)
-        seen[name] += 1
-        keys = tuple((s.service.key, s.real_servers[checks.rs.rs_index].dest.key)
-                     for s in by_vs.get(vs.key, ()))
-        servers.append(RsBinding((*name, seen[name]), checks, keys, rs.notify_up, rs.notify_down,
-                                 vs.ip if vs.ha_suspend else None))
-    return LvsPlan(lb, tuple(servers), omega)
 
 
 # ---------------------------------------------------------------------------------------------------

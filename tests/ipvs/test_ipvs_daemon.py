@@ -21,7 +21,7 @@ from netns_lab import Host, Lab, LabProcess, wait_until
 from netns_lab.demo import start_pykeepalived
 
 from pykeepalived.config.load import load_config
-from pykeepalived.daemon.lvs import lvs_plan
+from pykeepalived.daemon.lvs_plan import lvs_plan
 from pykeepalived.lb.diff import Ownership, diff
 from pykeepalived.lb.ipvs import NetlinkIpvsTable
 from pykeepalived.lb.model import DestKey, IpvsState, ServiceKey, desired_state

@@ -26,7 +26,8 @@ from pykeepalived.check.runner import CheckerStatus, CheckRunner, RealServerStat
 from pykeepalived.commands import status as status_cmd
 from pykeepalived.config.model import Config
 from pykeepalived.daemon.app import Daemon, DaemonOptions
-from pykeepalived.daemon.lvs import LvsPlan, LvsService, lvs_plan
+from pykeepalived.daemon.lvs import LvsService
+from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_plan
 from pykeepalived.errors import DriverError
 from pykeepalived.exit_codes import ExitCode
 from pykeepalived.lb.diff import AddService

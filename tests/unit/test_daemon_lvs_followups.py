@@ -23,7 +23,8 @@ from pykeepalived.check.results import CheckResult, RealServerChanged
 from pykeepalived.check.runner import CheckRunner
 from pykeepalived.commands import status as status_cmd
 from pykeepalived.daemon.app import Daemon, DaemonOptions, freeze_heap
-from pykeepalived.daemon.lvs import LvsPlan, LvsService
+from pykeepalived.daemon.lvs import LvsService
+from pykeepalived.daemon.lvs_plan import LvsPlan
 from pykeepalived.errors import DriverError
 from pykeepalived.exit_codes import ExitCode
 from pykeepalived.lb.ipvs import NO_IPVS_MESSAGE

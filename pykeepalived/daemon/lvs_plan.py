@@ -1,0 +1,74 @@
+"""The plan of the daemon's LVS part: which real servers are checked and which IPVS entries they feed.
+
+Pure and light on purpose: the daemon reads it for every config, and imports the LVS part itself
+(:mod:`pykeepalived.daemon.lvs`: aiohttp, the IPVS netlink driver) only when a plan exists, so a
+VRRP-only director starts without those imports.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from pykeepalived.check.from_config import RealServerChecks, checks_from_config
+from pykeepalived.config.model import Config
+from pykeepalived.lb.from_config import LbConfig, lb_config
+from pykeepalived.lb.model import HealthKey, VirtualServerSpec
+
+__all__ = ["LvsPlan", "RsBinding", "lvs_plan"]
+
+
+@dataclass(frozen=True, slots=True)
+class RsBinding:
+    """One configured real server: its checks, the IPVS entries its health feeds, its notify scripts.
+
+    ``ident`` is stable across reloads that reorder the config: (virtual server key, ``ip:port``,
+    occurrence number).  A server with an identical ``ident`` and identical checkers keeps its runner.
+    """
+
+    ident: tuple[str, str, int]
+    checks: RealServerChecks
+    health_keys: tuple[HealthKey, ...]
+    notify_up: str | None = None
+    notify_down: str | None = None
+    suspend_unless: Any = None
+    """``ha_suspend``: the virtual server's address; checks run only while it is active here."""
+
+    @property
+    def runner_key(self) -> tuple[tuple[str, str, int], tuple[Any, ...]]:
+        return (self.ident, self.checks.checkers)
+
+
+@dataclass(frozen=True, slots=True)
+class LvsPlan:
+    """Everything the LVS part runs for one config."""
+
+    lb: LbConfig
+    servers: tuple[RsBinding, ...] = ()
+    omega: frozenset[Any] = frozenset()
+    """Keys of the services whose virtual server has ``omega`` (quorum_down at stop)."""
+
+
+def lvs_plan(config: Config) -> LvsPlan | None:
+    """The LVS part of ``config`` (None if it has none); ConfigError if IPVS cannot express it."""
+    if not config.virtual_servers and config.global_defs.lvs_sync_daemon is None:
+        return None
+    lb = lb_config(config)
+    by_vs: dict[str, list[VirtualServerSpec]] = {}
+    for spec in lb.specs:
+        by_vs.setdefault(spec.name, []).append(spec)
+    omega = frozenset(spec.service.key for vs in config.virtual_servers if vs.omega
+                      for spec in by_vs.get(vs.key, ()))
+    seen: Counter[tuple[str, str]] = Counter()
+    servers = []
+    for checks in checks_from_config(config):
+        vs = config.virtual_servers[checks.rs.vs_index]
+        rs = vs.real_servers[checks.rs.rs_index]
+        name = (vs.key, checks.rs.rs_name)
+        seen[name] += 1
+        keys = tuple((s.service.key, s.real_servers[checks.rs.rs_index].dest.key)
+                     for s in by_vs.get(vs.key, ()))
+        servers.append(RsBinding((*name, seen[name]), checks, keys, rs.notify_up, rs.notify_down,
+                                 vs.ip if vs.ha_suspend else None))
+    return LvsPlan(lb, tuple(servers), omega)
