@@ -418,7 +418,8 @@ class Daemon:
         self.executor = ActionExecutor(self.net, make_encoder(self.plan.v3_checksum_as_v2),
                                        self._on_state_changed)
         self.runner = VrrpRunner(loop, self.executor, make_decoder())
-        self.links = LinkPoller(self._on_link, probe=self.link_probe)
+        self.links = LinkPoller(self._on_link, probe=self.link_probe,
+                                events_live=getattr(self.net, "link_events_live", None))
         control = ControlServer(self.options.control_socket, self.snapshot)
         await control.start()
         self._install_signals(loop)

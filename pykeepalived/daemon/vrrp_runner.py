@@ -2,7 +2,14 @@
 
 One :class:`RouterSlot` per virtual router.  :meth:`VrrpRunner.feed` hands an event to the router with
 ``now = loop.time()``, executes the returned actions through an :class:`Effects` object, and re-arms
-exactly one ``loop.call_at`` per router at ``router.next_deadline()``.
+the router's deadline (``router.next_deadline()``) in the runner's own timer heap.
+
+Timers: the runner keeps one heap of ``(deadline, seq, slot)`` for all its routers and at most one
+``loop.call_at``, for the earliest deadline.  When it fires, every router whose deadline has passed
+is fed ``Timeout`` in deadline order (FIFO among equal deadlines), in the same loop iteration, so 255
+masters started together cost one wake-up per interval instead of 255 asyncio timers (whose heap
+compares ``TimerHandle`` objects in Python).  A re-armed router leaves its old entry behind; stale
+entries are skipped when they surface and the heap is rebuilt when they outnumber the live ones.
 
 Received packets are decoded here and routed by ``(interface, family, vrid)``.  Anything that cannot
 be decoded, is for an unknown VRID, or (in unicast mode) comes from a source that is not a configured
@@ -12,6 +19,8 @@ peer is dropped and counted -- never a crash and never a state change.
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import logging
 import time
 from collections import Counter, deque
@@ -74,7 +83,10 @@ class RouterSlot:
     router: Any
     config: Any = None
     unicast_peers: frozenset[IPAddress] = frozenset()
-    handle: asyncio.TimerHandle | None = None
+    deadline: float | None = field(default=None, init=False)
+    """The deadline the runner has armed for this router (None: no timer)."""
+    timer_seq: int = field(default=-1, init=False, repr=False)
+    """Sequence number of the router's live heap entry; older entries are stale."""
     counters: Counter[str] = field(default_factory=Counter)
     transitions: deque[Transition] = field(default_factory=lambda: deque(maxlen=TRANSITION_HISTORY))
     last_advert_src: IPAddress | None = None
@@ -114,6 +126,13 @@ class VrrpRunner:
         self.slots: dict[RouterKey, RouterSlot] = {}
         self.drops: Counter[str] = Counter()
         self.received = 0
+        self._heap: list[tuple[float, int, RouterSlot]] = []
+        self._seq = itertools.count()
+        self._wakeup: asyncio.TimerHandle | None = None
+        self._wakeup_at: float | None = None
+        self._firing = False
+        self.timer_wakeups = 0
+        """Times the shared timer fired (for status and tests)."""
 
     # -- membership ---------------------------------------------------------------------------
     def add(self, slot: RouterSlot) -> None:
@@ -123,9 +142,8 @@ class VrrpRunner:
 
     def remove(self, key: RouterKey) -> RouterSlot:
         slot = self.slots.pop(key)
-        if slot.handle is not None:
-            slot.handle.cancel()
-            slot.handle = None
+        self._disarm(slot)
+        self._schedule()
         return slot
 
     def keys(self) -> Iterable[RouterKey]:
@@ -141,6 +159,9 @@ class VrrpRunner:
         slot = self.slots.get(key)
         if slot is None:
             return []
+        return self._feed_slot(slot, event)
+
+    def _feed_slot(self, slot: RouterSlot, event: Any) -> list[Any]:
         now = self.loop.time()
         if slot.group is not None:
             return self._feed_group(slot, event, now)
@@ -182,22 +203,87 @@ class VrrpRunner:
             slot.counters["effect_errors"] += 1
             slot.logger.warning("action failed action=%s error=%s", type(action).__name__, exc)
 
+    # -- the shared timer -----------------------------------------------------------------------
     def _rearm(self, slot: RouterSlot) -> None:
-        if slot.handle is not None:
-            slot.handle.cancel()
-            slot.handle = None
-        if slot.shutting_down:
+        """Put the router's next deadline in the heap (a no-op when it has not changed)."""
+        deadline = None if slot.shutting_down else slot.router.next_deadline()
+        old = slot.deadline
+        if deadline == old:
             return
-        deadline = slot.router.next_deadline()
-        if deadline is not None:
-            slot.handle = self.loop.call_at(deadline, self._on_timer, slot.key)
+        if deadline is None:
+            self._disarm(slot)
+        else:
+            seq = next(self._seq)
+            slot.deadline, slot.timer_seq = deadline, seq
+            heapq.heappush(self._heap, (deadline, seq, slot))
+            if len(self._heap) > 2 * len(self.slots) + 64:
+                self._compact()
+        if self._firing:
+            return  # _on_timer re-arms the loop's timer once, after the batch
+        if deadline is not None and (self._wakeup_at is None or deadline < self._wakeup_at):
+            self._arm_wakeup(deadline)
+        elif old is not None and old == self._wakeup_at:
+            self._schedule()  # the earliest entry moved or went away
 
-    def _on_timer(self, key: RouterKey) -> None:
-        slot = self.slots.get(key)
-        if slot is None:
-            return
-        slot.handle = None
-        self.feed(key, timer_event())
+    def _disarm(self, slot: RouterSlot) -> None:
+        slot.deadline, slot.timer_seq = None, -1
+
+    def _live(self, entry: tuple[float, int, RouterSlot]) -> bool:
+        slot = entry[2]
+        return entry[1] == slot.timer_seq and self.slots.get(slot.key) is slot
+
+    def _schedule(self) -> None:
+        """Arm the loop's one timer at the earliest live deadline (dropping stale entries on top)."""
+        heap = self._heap
+        while heap and not self._live(heap[0]):
+            heapq.heappop(heap)
+        if not heap:
+            self._cancel_wakeup()
+        elif heap[0][0] != self._wakeup_at:
+            self._arm_wakeup(heap[0][0])
+
+    def _compact(self) -> None:
+        """Drop the stale entries (re-armed routers leave their old deadline behind)."""
+        self._heap = [entry for entry in self._heap if self._live(entry)]
+        heapq.heapify(self._heap)
+
+    def _arm_wakeup(self, when: float) -> None:
+        self._cancel_wakeup()
+        self._wakeup = self.loop.call_at(when, self._on_timer)
+        self._wakeup_at = when
+
+    def _cancel_wakeup(self) -> None:
+        if self._wakeup is not None:
+            self._wakeup.cancel()
+        self._wakeup = None
+        self._wakeup_at = None
+
+    def _on_timer(self) -> None:
+        """Feed ``Timeout`` to every router whose deadline has passed, earliest first."""
+        self._wakeup = None
+        self._wakeup_at = None
+        self.timer_wakeups += 1
+        time = self.loop.time
+        self._firing = True
+        try:
+            # Routers that come due while this batch runs are served in it too (their deadline is
+            # checked against a fresh clock); the bound keeps a stuck clock from spinning here.
+            for _ in range(2 * len(self.slots) + 1):
+                heap = self._heap
+                if not heap or heap[0][0] > time():
+                    break
+                _, seq, slot = heapq.heappop(heap)
+                if seq != slot.timer_seq or self.slots.get(slot.key) is not slot:
+                    continue
+                slot.deadline, slot.timer_seq = None, -1
+                self._feed_slot(slot, TIMEOUT)
+        finally:
+            self._firing = False
+            self._schedule()
+
+    def pending_timers(self) -> list[tuple[float, RouterKey]]:
+        """Armed (deadline, router) pairs, earliest first (for status output and tests)."""
+        return sorted((entry[0], entry[2].key) for entry in self._heap if self._live(entry))
 
     # -- receive path --------------------------------------------------------------------------
     def datagram_received(
@@ -277,7 +363,11 @@ def _name(state: Any) -> str:
 
 def timer_event() -> Any:
     """The core's timeout event (whatever the core calls it)."""
-    return ev.Timeout()
+    return TIMEOUT
+
+
+TIMEOUT = ev.Timeout()
+"""Timeout carries no data (a frozen dataclass): one instance serves every timer."""
 
 
 # -- executing actions ---------------------------------------------------------------------------
@@ -356,9 +446,12 @@ class ActionExecutor:
         """(destination, encoded message) pairs for ``advert``, from the cache when it still applies."""
         src = slot.config.router_config.primary_address
         cached = self._encoded.get(slot.key)
-        if (cached is not None and cached[0] == advert and cached[1] == src
-                and cached[2] == slot.unicast_peers):
-            return cached[3]
+        if cached is not None:
+            # the core hands back the same advert object while it is unchanged: identity first
+            c_advert, c_src, c_peers, payloads = cached
+            if ((c_advert is advert or c_advert == advert) and (c_src is src or c_src == src)
+                    and (c_peers is slot.unicast_peers or c_peers == slot.unicast_peers)):
+                return payloads
         payloads = tuple((dst, self.encoder(advert, src, dst)) for dst in self.destinations(slot))
         self._encoded[slot.key] = (advert, src, slot.unicast_peers, payloads)
         return payloads

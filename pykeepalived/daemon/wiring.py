@@ -3,8 +3,9 @@
 * :class:`RealNet`: VRRP raw sockets (shared by routers with the same interface, family, source and
   peers), gratuitous ARP / unsolicited NA senders per interface, and VIPs through the netlink
   address manager.
-* :class:`LinkPoller`: interface up/down (IFF_UP and IFF_RUNNING, as keepalived) polled with the
-  ``SIOCGIFFLAGS`` ioctl, which answers for the current network namespace.
+* :class:`LinkPoller`: interface up/down (IFF_UP and IFF_RUNNING, as keepalived) read with the
+  ``SIOCGIFFLAGS`` ioctl, which answers for the current network namespace: at once on every netlink
+  link event, and every ``LINK_POLL_S`` (1 s) as the backstop for an event that was missed.
 * :func:`primary_address`: the interface's primary IPv4 address (``SIOCGIFADDR``) or its IPv6
   link-local address (``/proc/net/if_inet6``), the source of adverts when none is configured.
 """
@@ -47,7 +48,10 @@ SIOCGIFFLAGS = 0x8913
 SIOCGIFADDR = 0x8915
 IFF_UP = 0x1
 IFF_RUNNING = 0x40
-LINK_POLL_S = 0.1
+LINK_POLL_S = 1.0
+"""Backstop poll: a link change whose netlink event was missed is seen within this time."""
+LINK_POLL_FAST_S = 0.1
+"""Poll interval while an attached netlink event source reports itself not (yet) live."""
 IF_INET6 = "/proc/net/if_inet6"
 
 
@@ -104,12 +108,23 @@ def make_decoder() -> Callable[[bytes, IPAddress, IPAddress | None], packet.Adve
 
 
 class LinkPoller:
-    """Reports interface up/down changes of the watched interfaces through ``on_change``."""
+    """Reports interface up/down changes of the watched interfaces through ``on_change``.
+
+    The daemon's netlink watcher calls :meth:`poll` on every link event, so changes are seen at
+    once; :meth:`run_forever` polls every ``interval_s`` (1 s) only as a backstop for a missed
+    event.  With ``events_live`` given (the watcher is subscribed and running), the poller falls
+    back to ``fast_interval_s`` (0.1 s) whenever it reports False.  A poll costs one ioctl per
+    watched interface, however many instances use it (``on_change`` fans out only on a change).
+    """
 
     def __init__(self, on_change: Callable[[str, bool], None], interval_s: float = LINK_POLL_S,
-                 probe: Callable[[str], bool] = link_is_up) -> None:
+                 probe: Callable[[str], bool] = link_is_up, *,
+                 fast_interval_s: float = LINK_POLL_FAST_S,
+                 events_live: Callable[[], bool] | None = None) -> None:
         self.on_change = on_change
         self.interval_s = interval_s
+        self.fast_interval_s = fast_interval_s
+        self.events_live = events_live
         self.probe = probe
         self.state: dict[str, bool] = {}
 
@@ -120,16 +135,24 @@ class LinkPoller:
     def is_up(self, ifname: str) -> bool:
         return self.state.get(ifname, False)
 
-    def poll(self) -> None:
-        for ifname, was_up in list(self.state.items()):
-            up = self.probe(ifname)
-            if up != was_up:
-                self.state[ifname] = up
-                self.on_change(ifname, up)
+    def poll(self, ifname: str | None = None) -> None:
+        """Probe ``ifname`` (every watched interface if None) and report the ones that changed."""
+        names = list(self.state) if ifname is None else [ifname] if ifname in self.state else []
+        for name in names:
+            up = self.probe(name)
+            if up != self.state[name]:
+                self.state[name] = up
+                self.on_change(name, up)
+
+    def next_interval_s(self) -> float:
+        """How long :meth:`run_forever` sleeps before its next poll."""
+        if self.events_live is None or self.events_live():
+            return self.interval_s
+        return self.fast_interval_s
 
     async def run_forever(self) -> None:
         while True:
-            await asyncio.sleep(self.interval_s)
+            await asyncio.sleep(self.next_interval_s())
             self.poll()
 
 
@@ -260,6 +283,10 @@ class RealNet:
 
     async def remove_vip(self, spec: Any) -> None:
         await (await self._manager()).ensure_absent(self._vip(spec))
+
+    def link_events_live(self) -> bool:
+        """True while the netlink watcher is subscribed (link events reach :class:`LinkPoller`)."""
+        return self.watcher is not None and self.watcher.ready.is_set()
 
     async def watch(self, on_address: Callable[[AddressEvent], None],
                     on_link: Callable[[LinkEvent], None]) -> None:

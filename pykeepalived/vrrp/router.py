@@ -12,11 +12,16 @@ Rule 2: the state changes in exactly one place, :meth:`VirtualRouter._transition
 
 Rule 3: each (state, event type) pair is dispatched through :data:`_DISPATCH`.  A pair missing
 from it (``Startup`` while running, for example) takes the one error path, :meth:`_unexpected`,
-which counts it in ``stats.unexpected_events`` and does nothing else.
+which counts it in ``stats.unexpected_events`` and does nothing else.  (The router keeps the current
+state's slice of the table, :data:`_HANDLERS`, and swaps it in ``_transition``.)
 
 Rule 4: every timer is a named deadline in ``self._timers``; :meth:`next_deadline` is their
 minimum.  The glue calls ``handle(Timeout(), now)`` when that time comes (earlier or repeated
 calls are harmless: only timers due at ``now`` fire).
+
+Rule 5: the steady master's advert timer is the hot path (one call per router per ``adver_int``):
+:meth:`VirtualRouter._on_timeout` serves it without scanning the timers, and :meth:`_send_advert`
+returns the same ``SendAdvert`` object while the advert is unchanged (actions are frozen values).
 
 Theory of operation.  A router starts in INITIALIZE.  ``Startup`` moves it to FAULT (interface
 down or a weight-0 tracker failed), to MASTER (priority 255, the address owner), or to BACKUP with
@@ -72,6 +77,7 @@ from pykeepalived.vrrp.packet import (
 from pykeepalived.vrrp.state import TRANSITIONS, Reason, State, TransitionRecord
 from pykeepalived.vrrp.stats import VrrpStats
 from pykeepalived.vrrp.timers import (
+    CS_PER_S,
     cs_to_s,
     master_down_interval_s,
     skew_time_min_s,
@@ -83,6 +89,10 @@ from pykeepalived.vrrp.tracking import TrackerSet
 
 class Timer(enum.Enum):
     """The router's named deadlines."""
+
+    # Members are singletons compared by identity: hash them by identity too (C speed) instead of
+    # Enum's Python-level ``hash(self._name_)``; they key ``_timers`` on the per-advert path.
+    __hash__ = object.__hash__
 
     MASTER_DOWN = "master_down"
     ADVER = "adver"
@@ -99,6 +109,7 @@ class VirtualRouter:
         self.stats = VrrpStats()
         self._in_sync_group = in_sync_group
         self._state = State.INITIALIZE
+        self._handlers = _HANDLERS[State.INITIALIZE]
         self._base_priority = config.priority
         self._trackers = TrackerSet(config.trackers)
         self._interface_up = True
@@ -112,6 +123,9 @@ class VirtualRouter:
         self._wants_master = False
         self._last_transition: TransitionRecord | None = None
         self._last_advert_sent_at: float | None = None
+        self._advert_action: SendAdvert | None = None
+        """The last SendAdvert built, reused while config and priority are unchanged (Rule 5)."""
+        self._advert_config: RouterConfig | None = None
 
     # --- public read-only view -----------------------------------------------------------------
 
@@ -197,7 +211,7 @@ class VirtualRouter:
 
     def handle(self, event: Event, now: float) -> list[Action]:
         """Feed one event at monotonic time ``now``; returns the actions to execute, in order."""
-        handler = _DISPATCH.get((self._state, type(event)))
+        handler = self._handlers.get(type(event))
         if handler is None:
             return self._unexpected(event)
         return handler(self, event, now)
@@ -210,6 +224,7 @@ class VirtualRouter:
         if new is None:
             raise AssertionError(f"no transition from {self._state.value} for {reason.value}")
         old, self._state = self._state, new
+        self._handlers = _HANDLERS[new]
         self._timers.clear()
         self._wants_master = False
         self.stats.transitions += 1
@@ -388,15 +403,25 @@ class VirtualRouter:
     # --- timers --------------------------------------------------------------------------------
 
     def _on_timeout(self, event: Timeout, now: float) -> list[Action]:
-        if self._state is State.MASTER and self._master_went_silent(now):
-            return self._timer_expired_backup(now)
+        timers = self._timers
+        if self._state is State.MASTER:
+            if self.config.timer_expired_backup_priority and self._master_went_silent(now):
+                return self._timer_expired_backup(now)
+            adver_at = timers.get(Timer.ADVER)
+            if len(timers) == 1 and adver_at is not None and adver_at <= now:
+                # Rule 5: the steady master, nothing else armed -- the same as one pass of the loop
+                timers[Timer.ADVER] = now + self.config.adver_int_cs / CS_PER_S
+                return [self._send_advert(self._effective_priority, now)]
         actions: list[Action] = []
         while True:
-            due = [(deadline, timer) for timer, deadline in self._timers.items() if deadline <= now]
-            if not due:
+            timer: Timer | None = None
+            earliest = now
+            for candidate, deadline in timers.items():  # the earliest due timer, first one on ties
+                if deadline <= now and (timer is None or deadline < earliest):
+                    timer, earliest = candidate, deadline
+            if timer is None:
                 return actions
-            _, timer = min(due, key=lambda item: item[0])
-            del self._timers[timer]
+            del timers[timer]
             actions += self._fire(timer, now)
 
     def _master_went_silent(self, now: float) -> bool:
@@ -500,7 +525,10 @@ class VirtualRouter:
         if priority == PRIORITY_RELEASE:
             self.stats.pri_zero_sent += 1
         config = self.config
-        return SendAdvert(
+        cached = self._advert_action
+        if cached is not None and cached.advert.priority == priority and self._advert_config is config:
+            return cached
+        action = SendAdvert(
             Advertisement(
                 version=config.version,
                 vrid=config.vrid,
@@ -511,6 +539,9 @@ class VirtualRouter:
                 auth_data=config.auth_data,
             )
         )
+        if priority != PRIORITY_RELEASE:
+            self._advert_action, self._advert_config = action, config
+        return action
 
     def _garp_burst(self, count: int) -> list[Action]:
         if count <= 0 or not self.config.vips:
@@ -591,3 +622,9 @@ _DISPATCH: dict[tuple[State, type[Any]], _Handler] = {
     (State.FAULT, GroupFault): VirtualRouter._on_group_fault,
 }
 """(state, event type) -> handler.  Pairs not listed go to :meth:`VirtualRouter._unexpected`."""
+
+_HANDLERS: dict[State, dict[type[Any], _Handler]] = {
+    state: {kind: handler for (owner, kind), handler in _DISPATCH.items() if owner is state}
+    for state in State
+}
+""":data:`_DISPATCH` split by state: a router looks its event type up in its state's table."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from ipaddress import ip_interface
 from typing import Any
 
@@ -108,7 +109,8 @@ async def test_higher_priority_becomes_master_and_holds_the_vip() -> None:
     assert a.net.vips == {VIP}
     assert b.net.vips == set()
     assert a.net.garps and all(ifname == "eth0" for ifname, _ in a.net.garps)
-    assert loop.armed() == 2  # exactly one timer per router
+    assert loop.armed() == 2  # a and b: one loop timer per runner, for its earliest deadline
+    assert [key for _, key in a.runner.pending_timers()] == [a.slot.key]
 
 
 async def test_master_loss_means_takeover_and_stop_releases() -> None:
@@ -139,6 +141,7 @@ async def test_shutdown_keeps_vips_when_not_releasing() -> None:
     await a.settle()
     assert a.net.vips == {VIP}
     assert loop.armed() == 1  # only b's timer is left
+    assert a.runner.pending_timers() == []
 
 
 async def test_graceful_stop_gives_skew_only_takeover() -> None:
@@ -326,3 +329,123 @@ async def test_real_codec_rejects_are_counted_drops(mangle: Any, reason: str) ->
     assert slot.state == "MASTER"
     assert runner.datagram_received("eth0", good, src, dst, ttl=255)  # the intact one is heard
     assert slot.state == "BACKUP"
+
+
+# -- the runner's shared timer: behaviour, not mechanism --------------------------------------------
+
+
+class TimedNet(FakeNet):
+    """FakeNet that also records when (loop time) each advert went out, and for which VRID."""
+
+    def __init__(self, loop: FakeLoop) -> None:
+        super().__init__("t", addr("198.51.100.1"))
+        self.loop = loop
+        self.times: list[tuple[float, int]] = []
+
+    def send_vrrp(self, key: Any, payload: bytes, dst: Any) -> None:
+        self.times.append((self.loop.now, key[2]))
+        super().send_vrrp(key, payload, dst)
+
+
+def many(loop: FakeLoop, count: int) -> tuple[VrrpRunner, TimedNet, list[RouterSlot]]:
+    net = TimedNet(loop)
+    wire = FakeWire()
+    runner = VrrpRunner(loop, ActionExecutor(net, wire.encode), wire.decode)  # type: ignore[arg-type]
+    slots = []
+    for vrid in range(1, count + 1):
+        s = spec(f"VI_{vrid}", "198.51.100.1", 100, vrid=vrid)
+        slot = RouterSlot(s.key, s.name, VirtualRouter(s.router_config), s)
+        runner.add(slot)
+        slots.append(slot)
+    return runner, net, slots
+
+
+def sends_of(net: TimedNet, vrid: int) -> list[float]:
+    return [at for at, v in net.times if v == vrid]
+
+
+async def test_every_router_deadline_is_honoured_in_order_without_drift() -> None:
+    loop = FakeLoop()
+    runner, net, slots = many(loop, 5)
+    started = {}
+    for slot in slots:  # staggered start-ups: each router keeps its own phase
+        started[slot.key[2]] = loop.now
+        runner.feed(slot.key, Startup())
+        loop.advance(0.013)
+    end = loop.now + 3.0
+    loop.run_until(end)
+    interval = 0.1
+    for slot in slots:
+        vrid = slot.key[2]
+        assert slot.state == "MASTER"
+        times = sends_of(net, vrid)
+        down = slot.router.stats.master_down_timer_expired
+        assert down == 1
+        first = started[vrid] + 0.3 + (256 - 100) / 256 * interval  # Master_Down_Interval, v3
+        assert times[0] == pytest.approx(first, abs=1e-9)
+        # one advert per interval, each exactly at its deadline: no drift, none skipped or doubled
+        assert len(times) == int((end - first) / interval + 1e-9) + 1
+        assert all(b - a == pytest.approx(interval, abs=1e-9) for a, b in itertools.pairwise(times))
+    assert [at for at, _ in net.times] == sorted(at for at, _ in net.times)
+
+
+async def test_routers_due_together_are_served_in_one_wakeup() -> None:
+    loop = FakeLoop()
+    runner, net, slots = many(loop, 50)
+    for slot in slots:
+        runner.feed(slot.key, Startup())
+    loop.advance(1.0)
+    assert {slot.state for slot in slots} == {"MASTER"}
+    assert loop.armed() == 1
+    wakeups, sent = runner.timer_wakeups, len(net.times)
+    loop.advance(1.0)
+    assert len(net.times) - sent == 50 * 10
+    assert runner.timer_wakeups - wakeups == 10  # one per interval, not one per router
+    # deadline order, first-armed first among equal deadlines: VRIDs go out in start-up order
+    assert [vrid for _, vrid in net.times[-50:]] == list(range(1, 51))
+
+
+async def test_removed_router_timer_is_not_honoured_and_the_others_go_on() -> None:
+    loop = FakeLoop()
+    runner, net, slots = many(loop, 3)
+    for slot in slots:
+        runner.feed(slot.key, Startup())
+        loop.advance(0.01)
+    loop.advance(1.0)
+    runner.remove(slots[1].key)
+    before = len(sends_of(net, 2))
+    loop.advance(1.0)
+    assert len(sends_of(net, 2)) == before
+    assert len(sends_of(net, 1)) > 10 and len(sends_of(net, 3)) > 10
+    assert [key for _, key in runner.pending_timers()] == [slots[0].key, slots[2].key]
+    for slot in (slots[0], slots[2]):
+        runner.remove(slot.key)
+    assert loop.armed() == 0
+
+
+async def test_a_deadline_that_moves_later_causes_no_early_wakeup() -> None:
+    loop = FakeLoop()
+    a, b, _ = pair(loop)
+    start(a, b)
+    loop.advance(1.0)
+    assert b.slot.state == "BACKUP"
+    wakeups = b.runner.timer_wakeups
+    loop.advance(10.0)  # a's adverts push b's master-down deadline later, 100 times
+    assert b.slot.state == "BACKUP"
+    assert b.runner.timer_wakeups == wakeups  # b's timer never fired early
+    assert len(b.runner.pending_timers()) == 1
+    assert len(b.runner._heap) <= 2  # re-armed deadlines leave no pile of stale entries behind
+
+
+async def test_stale_entries_are_compacted() -> None:
+    loop = FakeLoop()
+    runner, _, slots = many(loop, 4)
+    for slot in slots:
+        runner.feed(slot.key, Startup())
+    loop.advance(1.0)
+    for _ in range(500):  # re-arm a router that is not the earliest: its old entries go stale
+        runner.feed(slots[-1].key, InterfaceChanged(up=False))
+        runner.feed(slots[-1].key, InterfaceChanged(up=True))
+    assert len(runner._heap) <= 2 * len(slots) + 64
+    loop.advance(2.0)
+    assert slots[-1].state == "MASTER"

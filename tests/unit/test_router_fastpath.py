@@ -1,0 +1,120 @@
+"""VirtualRouter's per-advert path (module Rule 5): the steady master's advert timer.
+
+The fast path must be indistinguishable from the general timer loop: same actions, same re-armed
+deadlines, same counters; the only visible difference allowed is that an unchanged advert comes back
+as the same (frozen) SendAdvert object.
+"""
+
+from ipaddress import IPv4Address
+
+from pykeepalived.testing.lan import lab_config
+from pykeepalived.vrrp.events import (
+    AdvertReceived,
+    PriorityChanged,
+    SendAdvert,
+    SendGarp,
+    Shutdown,
+    Startup,
+    Timeout,
+)
+from pykeepalived.vrrp.packet import Advertisement
+from pykeepalived.vrrp.router import VirtualRouter
+from pykeepalived.vrrp.state import State
+from pykeepalived.vrrp.timers import cs_to_s
+
+PEER = IPv4Address("198.51.100.9")
+
+
+def master(**kw):
+    kw.setdefault("garp_master_delay_cs", 0)  # no second GARP burst: the advert timer is alone
+    router = VirtualRouter(lab_config(1, 100, **kw))
+    router.handle(Startup(), 0.0)
+    deadline = router.next_deadline()
+    router.handle(Timeout(), deadline)
+    assert router.state is State.MASTER
+    return router, deadline
+
+
+def expected_advert(router, priority):
+    c = router.config
+    return Advertisement(version=c.version, vrid=c.vrid, priority=priority, adver_int_cs=c.adver_int_cs,
+                         addresses=c.vips, auth_type=c.auth_type, auth_data=c.auth_data)
+
+
+def test_steady_master_sends_one_advert_per_interval_and_rearms_from_now():
+    router, t = master()
+    interval = cs_to_s(router.config.adver_int_cs)
+    sent_before = router.stats.advert_sent
+    for _ in range(5):
+        t = router.next_deadline()
+        actions = router.handle(Timeout(), t)
+        assert actions == [SendAdvert(expected_advert(router, 100))]
+        assert router.timers() == {"adver": t + interval}
+    assert router.stats.advert_sent == sent_before + 5
+
+
+def test_unchanged_advert_is_the_same_object():
+    router, _ = master()
+    first = router.handle(Timeout(), router.next_deadline())[0]
+    second = router.handle(Timeout(), router.next_deadline())[0]
+    assert first is second
+
+
+def test_early_timeout_does_nothing_and_late_one_does_not_catch_up():
+    router, _ = master()
+    deadline = router.next_deadline()
+    assert router.handle(Timeout(), deadline - 0.001) == []
+    assert router.next_deadline() == deadline
+    late = deadline + 0.5
+    assert len(router.handle(Timeout(), late)) == 1
+    assert router.next_deadline() == late + cs_to_s(router.config.adver_int_cs)
+
+
+def test_priority_change_is_in_the_next_advert_and_then_reused():
+    router, _ = master()
+    router.handle(PriorityChanged(150), router.next_deadline() - 0.5)
+    changed = router.handle(Timeout(), router.next_deadline())[0]
+    assert changed.advert.priority == 150
+    assert router.handle(Timeout(), router.next_deadline())[0] is changed
+
+
+def test_release_advert_does_not_replace_the_steady_one():
+    router, _ = master()
+    steady = router.handle(Timeout(), router.next_deadline())[0]
+    # a priority-0 advert from another router: the master answers with its own advert at once
+    answer = router.handle(AdvertReceived(expected_advert(router, 0), PEER), router.next_deadline() - 0.1)
+    assert answer == [steady]
+    release = [a for a in router.handle(Shutdown(), router.next_deadline()) if isinstance(a, SendAdvert)]
+    assert [a.advert.priority for a in release] == [0]
+
+
+def test_timers_due_together_fire_earliest_first_ties_in_arming_order():
+    # the GARP refresh equals the advert interval: both timers are due at the same instant, and the
+    # advert (armed first when becoming master) goes out before the refresh burst
+    router, _ = master(garp_master_refresh_cs=100, garp_master_refresh_repeat=1)
+    t = router.next_deadline()
+    assert router.timers() == {"adver": t, "garp_refresh": t}
+    actions = router.handle(Timeout(), t)
+    assert [type(a) for a in actions] == [SendAdvert, SendGarp]
+    assert router.timers() == {"adver": t + 1.0, "garp_refresh": t + 1.0}
+
+
+def test_master_with_other_timers_armed_still_advertises_on_time():
+    router, t0 = master(garp_master_delay_cs=250, garp_master_repeat=2)
+    times = []
+    t = t0
+    while t < t0 + 4.0:
+        t = router.next_deadline()
+        for action in router.handle(Timeout(), t):
+            times.append((round(t - t0, 6), type(action).__name__))
+    adverts = [at for at, kind in times if kind == "SendAdvert"]
+    assert adverts == [1.0, 2.0, 3.0, 4.0]
+    assert (2.5, "SendGarp") in times
+
+
+def test_timer_expired_backup_is_still_checked_before_the_fast_path():
+    router, t0 = master(timer_expired_backup_priority=50)
+    # the loop stalled: the advert timer fires far too late, another router may have taken over
+    actions = router.handle(Timeout(), t0 + 10.0)
+    assert router.state is State.BACKUP
+    assert not any(isinstance(a, SendAdvert) for a in actions)
