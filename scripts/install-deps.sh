@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   iproute2 nftables procps kmod iputils-ping
   keepalived            # interoperability peer, 2.2.7 on Debian 12
+  frr                   # FRR 8.4.4's vrrpd, the third VRRP peer in the lab (tests/lab/test_frr_interop.py)
   tshark tcpdump        # wire oracle for golden packets and lab assertions
   ipvsadm               # IPVS baseline and oracle inside the VM
   qemu-system-x86 linux-image-amd64 busybox-static cpio e2fsprogs xz-utils  # IPVS VM lab
@@ -30,12 +31,24 @@ if ((${#missing[@]})); then
   echo "install-deps: apt-get install ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # keepalived and frr must not start as system services, not even for a moment during the install:
+  # a temporary policy-rc.d (exit 101 = "action forbidden") keeps maintainer scripts from starting them.
+  made_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
+  if [ -n "$made_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
+  if [ "${status:-0}" -ne 0 ]; then exit "$status"; fi
 fi
-# keepalived is an interop peer started by the tests, never a system service here.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled keepalived >/dev/null 2>&1; then
-  systemctl disable --now keepalived >/dev/null 2>&1 || true
-fi
+# keepalived and FRR are interop peers started by the tests, never system services here.
+for service in keepalived frr; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled "$service" >/dev/null 2>&1; then
+    systemctl disable --now "$service" >/dev/null 2>&1 || true
+  fi
+done
 
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then

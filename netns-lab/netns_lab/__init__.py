@@ -10,6 +10,7 @@ Also: `python -m netns_lab up|down|list|exec|vm` and pytest fixtures in tests/la
 
 from netns_lab.addresses import ALLOWED_NETWORKS, check_address
 from netns_lab.errors import AddressRefused, CommandFailed, LabError, ProcessExited, WaitTimeout
+from netns_lab.frr import FrrPeer, start_frr_vrrp
 from netns_lab.lab import Host, Lab, LabProcess, Link, Switch
 from netns_lab.services import KeepalivedPeer, start_http_server, start_keepalived
 from netns_lab.topology import VIP_V4, VIP_V6, DirectorPair, NatTopology, director_pair, nat_topology
@@ -22,6 +23,7 @@ __all__ = [
     "AddressRefused",
     "CommandFailed",
     "DirectorPair",
+    "FrrPeer",
     "Host",
     "KeepalivedPeer",
     "Lab",
@@ -35,6 +37,7 @@ __all__ = [
     "check_address",
     "director_pair",
     "nat_topology",
+    "start_frr_vrrp",
     "start_http_server",
     "start_keepalived",
     "wait_until",

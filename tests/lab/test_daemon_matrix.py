@@ -12,7 +12,7 @@ from the new master's state change in pykeepalived's status, or from the VIP app
 keepalived host), and after SIGTERM the backup must take over before its Master_Down_Interval
 could have run out (a skew-only takeover after the priority-0 advert).
 
-FRR's vrrpd is not a peer here: it is not installed on this machine (Debian 12 ships it in `frr`).
+FRR's vrrpd is the third peer in tests/lab/test_frr_interop.py.
 """
 
 from __future__ import annotations
