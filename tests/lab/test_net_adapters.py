@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import os
 import selectors
 import subprocess
 import sys
@@ -201,6 +202,7 @@ class Agent:
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         self.lines: list[dict[str, Any]] = []
+        self._pending = b""
         self._sel = selectors.DefaultSelector()
         assert self.proc.stdout is not None
         self._sel.register(self.proc.stdout, selectors.EVENT_READ)
@@ -212,16 +214,22 @@ class Agent:
                 return line
         deadline = time.monotonic() + timeout
         assert self.proc.stdout is not None
-        while (left := deadline - time.monotonic()) > 0:
-            if not self._sel.select(left):
+        fd = self.proc.stdout.fileno()
+        while True:
+            # complete lines first: select() only sees the pipe, not what a read already took from it
+            while b"\n" in self._pending:
+                raw, self._pending = self._pending.split(b"\n", 1)
+                line = json.loads(raw)
+                self.lines.append(line)
+                if predicate(line):
+                    return line
+            left = deadline - time.monotonic()
+            if left <= 0 or not self._sel.select(left):
                 break
-            raw = self.proc.stdout.readline()
-            if not raw:
+            chunk = os.read(fd, 65536)
+            if not chunk:
                 break
-            line = json.loads(raw)
-            self.lines.append(line)
-            if predicate(line):
-                return line
+            self._pending += chunk
         raise AssertionError(f"agent output {self.lines} lacks the expected line; stderr: {self._stderr()}")
 
     def tell(self, text: str) -> None:
