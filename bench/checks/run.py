@@ -3,11 +3,14 @@
 
     .venv/bin/python bench/checks/run.py [--servers 10000] [--duration 60] [--http-share 0.5]
                                          [--delay-loop 1] [--profile FILE] [--json]
+                                         [--runner-per-server] [--null-probe] [--py-parser]
 
 A listener process (this script with ``--serve``, a plain ``selectors`` loop, so its CPU is not
 counted) opens one listening socket per real server on 127.R.X.Y:8080 (127.0.0.0/8 is all loopback
 on Linux: no address is added anywhere).  TCP servers accept and close; HTTP servers answer every
-request with ``200 OK`` and a short body.  This process runs pykeepalived's :class:`CheckRunner` with
+request with ``200 OK`` and a short body.  This process runs pykeepalived's :class:`CheckRunner`
+(``--runner-per-server``: the daemon's layout, one runner per real server on one shared
+:class:`CheckScheduler`) with
 the real probes (``TcpProbe``; ``HttpProbe``: a raw socket and aiohttp's C response parser, or its
 pure-Python parser with ``--py-parser``) for ``--duration`` seconds (the issue's 60 s by default)
 and reports, over the steady window (after the first ``delay_loop``, i.e. the warmup):
@@ -48,12 +51,13 @@ from pykeepalived.check.from_config import CheckerSpec, RealServerChecks
 from pykeepalived.check.policy import CheckerTiming
 from pykeepalived.check.probes import Endpoint, HttpSpec, Probe, ProbeSpec, TcpSpec, UrlSpec
 from pykeepalived.check.probes.http import HttpProbe, SessionPool
-from pykeepalived.check.results import RsId
-from pykeepalived.check.runner import CheckRunner, make_probe
+from pykeepalived.check.results import CheckResult, RsId
+from pykeepalived.check.runner import CheckRunner, CheckScheduler, make_probe
 
 GOAL_CHECKS_PER_S = 10_000
 GOAL_P99_LATENESS_MS = 50.0
 PORT = 8080
+NULL_RESULT = CheckResult.success(0.0)
 BODY = b"ok\n"
 RESPONSE = b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s" % (len(BODY), BODY)
 
@@ -201,16 +205,24 @@ async def measure(args: argparse.Namespace, listener_pid: int) -> dict[str, Any]
     servers = build_servers(args.servers, args.http_share, args.delay_loop, args.timeout)
     pool = SessionPool()
 
+    async def null_probe() -> CheckResult:
+        return NULL_RESULT
+
     def probe(spec: ProbeSpec) -> Probe:
+        if args.null_probe:
+            return null_probe
         if args.py_parser and isinstance(spec, HttpSpec):
             return HttpProbe(spec, pool, parser_class=HttpResponseParserPy)
         return make_probe(spec, pool)
 
+    # --runner-per-server: the daemon's layout (daemon/lvs.py): one runner per real server, all on one
+    # shared scheduler whose limit is the daemon-wide probe limit, HTTP sessions shared
+    shared = CheckScheduler(args.concurrency) if args.runner_per_server else None
+
     def runner(group: list[RealServerChecks]) -> CheckRunner:
         return CheckRunner(group, changes.append, record_lateness=True, max_concurrency=args.concurrency,
-                           probe_factory=probe)
+                           probe_factory=probe, scheduler=shared)
 
-    # --runner-per-server: as daemon/lvs.py does, one runner per real server (HTTP sessions shared)
     runners = [runner([s]) for s in servers] if args.runner_per_server else [runner(servers)]
 
     def lateness_lists() -> list[list[float]]:
@@ -222,7 +234,7 @@ async def measure(args: argparse.Namespace, listener_pid: int) -> dict[str, Any]
 
     tasks = [asyncio.create_task(r.run(), name="bench-runner") for r in runners]
     if args.gc_freeze:
-        await asyncio.sleep(0)  # run() has created its checker tasks
+        await asyncio.sleep(0)  # every run() has scheduled its checkers
         gc.freeze()  # long-lived tasks out of the collector's full scans (see docs/checks.md)
     await asyncio.sleep(args.delay_loop)  # warmup: first checks are spread over one delay_loop
     first, listener_first, load_first = sample(), process_cpu_s(listener_pid), os.getloadavg()[0]
@@ -249,6 +261,7 @@ async def measure(args: argparse.Namespace, listener_pid: int) -> dict[str, Any]
         "delay_loop_s": args.delay_loop,
         "gc_freeze": args.gc_freeze,
         "py_parser": args.py_parser,
+        "null_probe": args.null_probe,
         "window_s": round(window, 2),
         "checks_per_s": round((last.probes - first.probes) / window, 1),
         "failed_checks": last.failures - first.failures,
@@ -278,7 +291,8 @@ def report(result: dict[str, Any]) -> str:
         f"servers            {result['servers']} ({result['http_servers']} HTTP_GET, the rest TCP_CHECK), "
         f"delay_loop {result['delay_loop_s']} s, window {result['window_s']} s, "
         f"gc.freeze {'on' if result['gc_freeze'] else 'off'}, {result['runners']} CheckRunner(s)"
-        f"{', pure-Python HTTP parser' if result['py_parser'] else ''}",
+        f"{', pure-Python HTTP parser' if result['py_parser'] else ''}"
+        f"{', null probes (no I/O)' if result['null_probe'] else ''}",
         f"checks/s           {rate:10.1f}   goal >= {GOAL_CHECKS_PER_S} on one core  "
         f"[{'met' if rate >= GOAL_CHECKS_PER_S * 0.99 and cpu <= 1.0 else 'NOT met'}]",
         f"failed checks      {result['failed_checks']} (hard timeouts {result['hard_timeouts']}, "
@@ -306,11 +320,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--http-share", type=float, default=0.5, help="share of HTTP_GET servers (0..1)")
     parser.add_argument("--delay-loop", type=float, default=1.0)
     parser.add_argument("--timeout", type=float, default=2.0, help="connect_timeout, seconds")
-    parser.add_argument("--concurrency", type=int, default=1024, help="CheckRunner max_concurrency")
+    parser.add_argument("--concurrency", type=int, default=1024,
+                        help="probes in flight at most (CheckRunner max_concurrency, or the shared "
+                             "scheduler's limit with --runner-per-server)")
     parser.add_argument("--no-gc-freeze", dest="gc_freeze", action="store_false",
                         help="do not gc.freeze() once the checker tasks exist")
-    parser.add_argument("--runner-per-server", action="store_true",
-                        help="one CheckRunner per real server (as the daemon does) instead of one for all")
+    parser.add_argument("--runner-per-server", "--daemon-layout", dest="runner_per_server",
+                        action="store_true",
+                        help="the daemon's layout: one CheckRunner per real server, all sharing one "
+                             "CheckScheduler (as daemon/lvs.py does), instead of one runner for all")
+    parser.add_argument("--null-probe", action="store_true",
+                        help="probes that succeed at once, no I/O: measures the runner's own cost per check")
     parser.add_argument("--py-parser", action="store_true",
                         help="HTTP_GET with aiohttp's pure-Python response parser (the fallback), not C")
     parser.add_argument("--profile", metavar="FILE", help="run under cProfile, write stats to FILE")

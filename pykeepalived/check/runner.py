@@ -1,19 +1,28 @@
-"""asyncio scheduling of health checks: one named task per checker inside one TaskGroup.
+"""asyncio scheduling of health checks: one deadline heap for every checker, one task per probe.
 
-Each task sleeps until its checker's deadline (from :mod:`pykeepalived.check.policy`), waits for a
-slot of a semaphore that bounds concurrent probes (the runner's own, or one shared by several
-runners: ``CheckRunner(..., semaphore=...)``), runs the probe under a hard timeout
-(``connect_timeout`` + a margin, whatever the probe does; enforced by one watchdog task), feeds the
-result to the policy and passes any :class:`RealServerChanged` to the callback.  First checks are
-spread over ``warmup`` by random jitter, so thousands of checks do not fire at once.  A probe that
-hangs, raises or returns garbage only affects its own checker.
+A :class:`CheckScheduler` keeps every checker's next deadline (from
+:mod:`pykeepalived.check.policy`) in one heap behind one loop timer; when a deadline is due it
+starts that checker's probe as a task, unless ``max_in_flight`` probes are already running (then
+the checker waits its turn, first come first served).  Each probe runs under a hard timeout
+(``connect_timeout`` + a margin, whatever the probe does), enforced by one periodic scan of the
+probes in flight that is armed only while something is in flight.  The probe's result goes to the
+policy and any :class:`RealServerChanged` to the callback; then the checker's next deadline goes
+back into the heap.  No task sleeps per checker, nothing wakes while nothing is due.
+
+A :class:`CheckRunner` owns some real servers' checkers.  By default it makes its own scheduler;
+several runners can share one (``CheckRunner(..., scheduler=...)``): the daemon makes one runner
+per real server (so a reload or ``ha_suspend`` can stop and keep each one's state) and they all
+share the daemon's scheduler, whose ``max_in_flight`` is then the daemon-wide probe limit.  A
+runner costs one idle task, not a task per checker.  First checks are spread over ``warmup`` by
+random jitter, so thousands of checks do not fire at once.  A probe that hangs, raises or returns
+garbage only affects its own checker.
 
 The daemon uses it as::
 
     runner = CheckRunner(checks_from_config(config), on_change)
     tg.create_task(runner.run(), name="health-checks")
     ...
-    runner.stop()          # run() returns once every checker task has ended
+    runner.stop()          # run() returns once every probe in flight has ended
     runner.status()        # per real server: up, weight, each checker's last result
 
 With ``run_notify_scripts=True`` the runner also runs a real server's ``notify_up`` / ``notify_down``
@@ -25,14 +34,16 @@ script (no shell, with a timeout, in the background) when it goes up / down, and
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import logging
 import random
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from pykeepalived.check.from_config import RealServerChecks
-from pykeepalived.check.policy import RealServerPolicy
+from pykeepalived.check.policy import CheckerPolicy, RealServerPolicy
 from pykeepalived.check.probes import DnsSpec, HttpSpec, MiscSpec, Probe, ProbeSpec, TcpSpec
 from pykeepalived.check.probes.dns import dns_probe
 from pykeepalived.check.probes.http import HttpProbe, SessionPool
@@ -44,8 +55,9 @@ log = logging.getLogger(__name__)
 
 HARD_TIMEOUT_MARGIN_S = 1.0  # added to connect_timeout for the runner's own hard timeout
 WATCHDOG_TICK_S = 0.1  # how often hard timeouts are enforced (at most; less with a smaller margin)
-WATCHDOG_MIN_CHECKERS = 32  # fewer checkers: one asyncio.timeout per probe is cheaper than a watchdog
 DEFAULT_MAX_CONCURRENCY = 1024
+KEEP_PHASE_MAX_S = 0.25  # a probe at most this late (and <= delay_loop / 4) keeps its checker's phase
+UNBOUNDED = 1 << 62  # a scheduler limit that never binds (a shared semaphore bounds instead)
 ProbeFactory = Callable[[ProbeSpec], Probe]
 
 
@@ -94,6 +106,184 @@ def make_probe(spec: ProbeSpec, pool: SessionPool) -> Probe:
     raise TypeError(f"no probe for {type(spec).__name__}")
 
 
+class _Server:
+    """A real server while its runner runs: the up state its notify scripts follow."""
+
+    __slots__ = ("checks", "policy", "up")
+
+    def __init__(self, checks: RealServerChecks, policy: RealServerPolicy) -> None:
+        self.checks = checks
+        self.policy = policy
+        self.up = policy.up
+
+
+class _Job:
+    """One checker while its runner runs: what the scheduler starts each time the checker is due."""
+
+    __slots__ = ("checker", "due", "index", "keep_phase_s", "limit_s", "live", "log_failures", "name",
+                 "probe", "runner", "running", "server", "task")
+
+    def __init__(self, runner: CheckRunner, server: _Server, index: int, probe: Probe,
+                 limit_s: float) -> None:
+        spec = server.checks.checkers[index]
+        self.runner = runner
+        self.server = server
+        self.index = index
+        self.checker: CheckerPolicy = server.policy.checkers[index]
+        self.probe = probe
+        self.limit_s = limit_s  # the hard timeout
+        self.keep_phase_s = min(KEEP_PHASE_MAX_S, spec.timing.delay_loop_s / 4)
+        self.log_failures = spec.log_all_failures
+        self.name = f"check {server.policy.rs} {spec.kind}#{index}"
+        self.due = 0.0
+        self.live = True  # False once its runner has stopped: dropped wherever it waits
+        self.running = False  # its probe task has started (so a cancel reaches its ``finally``)
+        self.task: asyncio.Task[None] | None = None
+
+
+class CheckScheduler:
+    """Every checker's next deadline, the limit on probes in flight and the hard timeouts, for any
+    number of runners (which start and stop independently).
+
+    Loop callbacks only, no task: one timer for the earliest deadline (re-armed only when an earlier
+    one arrives) and one watchdog timer, armed only while probes are in flight, that cancels those
+    past their hard deadline (one scan per ``tick_s``, much cheaper than one ``asyncio.timeout`` per
+    probe; the price is up to one tick of extra delay on a hard timeout).
+    """
+
+    def __init__(self, max_in_flight: int = DEFAULT_MAX_CONCURRENCY, *,
+                 rng: random.Random | None = None) -> None:
+        """``rng`` draws the warmup jitter of runners that were not given their own."""
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be >= 1")
+        self.max_in_flight = max_in_flight
+        self.rng = rng or random.Random()
+        self.tick_s = WATCHDOG_TICK_S
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._heap: list[tuple[float, int, _Job]] = []
+        self._seq = itertools.count()  # ties in the heap: first come first served
+        self._waiting: deque[_Job] = deque()  # due, waiting for a free slot
+        self._in_flight = 0
+        self._live = 0  # jobs of runners that are running
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self._watched: dict[asyncio.Task[None], float] = {}  # probe task -> hard deadline
+        self._expired: set[asyncio.Task[None]] = set()
+        self._watchdog: asyncio.TimerHandle | None = None
+
+    @property
+    def in_flight(self) -> int:
+        """Probes running now."""
+        return self._in_flight
+
+    @property
+    def queued(self) -> int:
+        """Deadlines in the heap plus checkers due and waiting for a slot (stale entries included)."""
+        return len(self._heap) + len(self._waiting)
+
+    def attach(self, jobs: Sequence[_Job], margin_s: float) -> None:
+        """Schedule ``jobs`` at their checkers' deadlines (their runner has just started them)."""
+        if self._live == 0 or self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        self._live += len(jobs)
+        self.tick_s = min(self.tick_s, max(0.005, margin_s / 2))
+        for job in jobs:
+            due = job.checker.next_deadline()
+            assert due is not None  # started by the runner
+            self.add(job, due)
+
+    def detach(self, jobs: Sequence[_Job]) -> None:
+        """Forget ``jobs`` (their runner stops): queued entries are dropped when reached."""
+        for job in jobs:
+            job.live = False
+        self._live -= len(jobs)
+        if self._live <= 0:  # nothing left: drop the stale entries and the timer now
+            self._live = 0
+            self._heap.clear()
+            self._waiting.clear()
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+    def add(self, job: _Job, due: float) -> None:
+        """Start ``job``'s probe at ``due`` (monotonic loop time)."""
+        job.due = due
+        heapq.heappush(self._heap, (due, next(self._seq), job))
+        if self._timer is None or due < self._timer_at:
+            self._arm(due)
+
+    def _arm(self, at: float) -> None:
+        assert self._loop is not None
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = at
+        self._timer = self._loop.call_at(at, self._fire)
+
+    def _fire(self) -> None:
+        """Start every probe that is due (or queue it for a slot), then sleep until the next one."""
+        assert self._loop is not None
+        self._timer = None
+        now = self._loop.time()
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            job = heapq.heappop(heap)[2]
+            if not job.live:
+                continue
+            if self._in_flight < self.max_in_flight:
+                self._start(job)
+            else:
+                self._waiting.append(job)
+        if heap:
+            self._arm(heap[0][0])
+
+    def _start(self, job: _Job) -> None:
+        assert self._loop is not None
+        self._in_flight += 1
+        job.task = self._loop.create_task(job.runner._check(job), name=job.name)
+
+    def release(self) -> None:
+        """A probe task has ended: its slot goes to the longest-waiting due checker."""
+        self._in_flight -= 1
+        waiting = self._waiting
+        while waiting and self._in_flight < self.max_in_flight:
+            job = waiting.popleft()
+            if job.live:
+                self._start(job)
+
+    # -- hard timeouts ---------------------------------------------------------------------------
+    def watch(self, task: asyncio.Task[None], deadline: float) -> None:
+        """Cancel ``task`` once ``deadline`` has passed (until :meth:`unwatch`)."""
+        self._watched[task] = deadline
+        if self._watchdog is None:
+            assert self._loop is not None
+            self._watchdog = self._loop.call_later(self.tick_s, self._scan)
+
+    def unwatch(self, task: asyncio.Task[None]) -> None:
+        self._watched.pop(task, None)
+        if task in self._expired:  # the probe swallowed the watchdog's cancel and returned
+            self._expired.discard(task)
+            task.uncancel()
+
+    def expired(self, task: asyncio.Task[None]) -> bool:
+        """Was ``task`` cancelled by the watchdog (and not yet told)?  Clears the mark."""
+        if task in self._expired:
+            self._expired.discard(task)
+            return True
+        return False
+
+    def _scan(self) -> None:
+        assert self._loop is not None
+        self._watchdog = None
+        now = self._loop.time()
+        expired = [task for task, deadline in self._watched.items() if deadline <= now]
+        for task in expired:
+            del self._watched[task]
+            self._expired.add(task)
+            task.cancel()
+        if self._watched:
+            self._watchdog = self._loop.call_later(self.tick_s, self._scan)
+
+
 class CheckRunner:
     """Runs every checker of the given real servers until :meth:`stop`."""
 
@@ -109,16 +299,20 @@ class CheckRunner:
         hard_timeout_margin_s: float = HARD_TIMEOUT_MARGIN_S,
         run_notify_scripts: bool = False,
         semaphore: asyncio.Semaphore | None = None,
+        scheduler: CheckScheduler | None = None,
     ) -> None:
-        """``semaphore``: a limit on probes in flight shared with other runners (then it replaces
-        ``max_concurrency``); the daemon gives every real server's runner the same one."""
+        """``scheduler``: a :class:`CheckScheduler` shared with other runners (the daemon gives
+        every real server's runner the same one); its ``max_in_flight`` then bounds probes across
+        them all, instead of ``max_concurrency``.  ``semaphore``: another way to share a limit
+        (acquired around every probe, so dearer); it also replaces ``max_concurrency``."""
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be >= 1")
         self._servers = tuple(servers)
         self._on_change = on_change
         self._max_concurrency = max_concurrency
         self._shared_semaphore = semaphore
-        self._rng = rng or random.Random()
+        self._scheduler = scheduler
+        self._rng = rng  # None: the scheduler's (a Random costs 2.5 kB: not one per real server)
         self._pool: SessionPool | None = None
         self._factory = probe_factory
         self._margin_s = hard_timeout_margin_s
@@ -128,10 +322,8 @@ class CheckRunner:
         self._runs = 0  # a resumed run does not announce the alpha start again
         self._run_notify = run_notify_scripts
         self._notify_tasks: set[asyncio.Task[None]] = set()
-        self._in_flight: dict[asyncio.Task[Any], float] = {}  # probe's task -> hard deadline
-        self._expired: set[asyncio.Task[Any]] = set()
-        self._watch: asyncio.Event | None = None  # set while probes are in flight
-        self._use_watchdog = sum(len(s.checkers) for s in self._servers) >= WATCHDOG_MIN_CHECKERS
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._active: CheckScheduler | None = None  # the scheduler of the current run
         self.stats = RunnerStats(lateness_s=[] if record_lateness else None)
 
     def stop(self) -> None:
@@ -159,41 +351,57 @@ class CheckRunner:
         return out
 
     async def run(self) -> None:
-        """Check until :meth:`stop`; returns after every checker task has ended and sessions closed."""
-        loop = asyncio.get_running_loop()
+        """Check until :meth:`stop`; returns after every probe in flight has ended and sessions closed."""
+        self._loop = loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        self._watch = asyncio.Event()
         if self._stop_requested:
             return
-        semaphore = self._shared_semaphore or asyncio.Semaphore(self._max_concurrency)
+        if self._scheduler is not None:
+            scheduler = self._scheduler
+        else:
+            scheduler = CheckScheduler(UNBOUNDED if self._shared_semaphore else self._max_concurrency,
+                                       rng=self._rng)
+        rng = self._rng or scheduler.rng
+        self._active = scheduler
         factory = self._factory or self._default_factory()
         now = loop.time()
-        tasks: list[asyncio.Task[None]] = []
+        jobs: list[_Job] = []
+        attached = False
         first_run, self._runs = self._runs == 0, self._runs + 1
         try:
-            async with asyncio.TaskGroup() as tg:
-                for servers, policy in zip(self._servers, self._policies, strict=True):
-                    policy.start(now, [self._rng.random() for _ in policy.checkers])
-                    if not policy.up and first_run:
-                        self._emit(RealServerChanged(policy.rs.vs_name, policy.rs, False, None,
-                                                     "alpha: starts down"))
-                    for index, spec in enumerate(servers.checkers):
-                        probe = self._make_probe(factory, spec.probe)
-                        name = f"check {policy.rs} {spec.kind}#{index}"
-                        coro = self._checker(servers, policy, index, probe, semaphore)
-                        tasks.append(tg.create_task(coro, name=name))
-                if self._use_watchdog:
-                    tasks.append(tg.create_task(self._watchdog(), name="check watchdog"))
-                await self._stopping.wait()
-                for task in tasks:
-                    task.cancel()
+            for checks, policy in zip(self._servers, self._policies, strict=True):
+                policy.start(now, [rng.random() for _ in policy.checkers])
+                if not policy.up and first_run:
+                    self._emit(RealServerChanged(policy.rs.vs_name, policy.rs, False, None,
+                                                 "alpha: starts down"))
+                server = _Server(checks, policy)
+                for index, spec in enumerate(checks.checkers):
+                    probe = self._make_probe(factory, spec.probe)
+                    limit_s = spec.timing.connect_timeout_s + self._margin_s
+                    jobs.append(_Job(self, server, index, probe, limit_s))
+            scheduler.attach(jobs, self._margin_s)
+            attached = True
+            await self._stopping.wait()
         finally:
             try:
+                if attached:
+                    await self._retire(scheduler, jobs)
                 await self._finish_notify_scripts()
             finally:
                 if self._pool is not None:
                     await self._pool.close()
                     self._pool = None
+
+    @staticmethod
+    async def _retire(scheduler: CheckScheduler, jobs: list[_Job]) -> None:
+        """Take ``jobs`` off the scheduler, cancel their probes in flight and wait for them."""
+        scheduler.detach(jobs)
+        tasks = [job.task for job in jobs if job.task is not None]
+        for job in jobs:
+            if job.running and job.task is not None:  # not started yet: it will see it is not live
+                job.task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
 
     async def _finish_notify_scripts(self) -> None:
         """``omega``: notify_down for every real server still up; then wait for running scripts."""
@@ -224,104 +432,88 @@ class CheckRunner:
         pool = self._pool
         return lambda spec: make_probe(spec, pool)
 
-    async def _checker(self, servers: RealServerChecks, policy: RealServerPolicy, index: int, probe: Probe,
-                       semaphore: asyncio.Semaphore) -> None:
-        loop = asyncio.get_running_loop()
-        checker = policy.checkers[index]
-        limit_s = checker.timing.connect_timeout_s + self._margin_s
-        log_failures = servers.checkers[index].log_all_failures
-        stats = self.stats
-        lateness = stats.lateness_s
-        while True:
-            due = checker.next_deadline()
-            assert due is not None  # started in run()
-            delay = due - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            async with semaphore:
-                started = loop.time()
-                if lateness is not None:
-                    lateness.append(started - due)
-                result = await self._probe(probe, started + limit_s)
-            stats.probes += 1
-            if not result.ok:
-                stats.failures += 1
-                if log_failures:
-                    log.warning("check failed rs=%s checker=%s#%d reason=%s", policy.rs,
-                                servers.checkers[index].kind, index, result.reason)
-            was_up = policy.up
-            change = policy.record(index, result, loop.time(), started)
-            if change is not None:
-                self._emit(change)
-                if change.up != was_up:
-                    script = servers.notify_up if change.up else servers.notify_down
-                    if script is not None and self._run_notify:
-                        self._start_script(script, policy.rs, change.reason)
-
-    async def _probe(self, probe: Probe, deadline: float) -> CheckResult:
-        """Run one probe, cancelled at ``deadline`` (the hard timeout) whatever it does."""
+    async def _check(self, job: _Job) -> None:
+        """One check of ``job``'s checker (its own task, started by the scheduler when due)."""
+        scheduler = self._active
+        loop = self._loop
+        assert scheduler is not None and loop is not None
+        job.running = True
         try:
-            if self._use_watchdog:
-                result: object = await self._watched(probe, deadline)
-            else:  # few checkers: one asyncio.timeout per probe is cheaper than a watchdog task
-                async with asyncio.timeout_at(deadline):
-                    result = await probe()
-        except TimeoutError:
+            if not job.live:
+                return
+            semaphore = self._shared_semaphore
+            if semaphore is None:
+                started = loop.time()
+                result = await self._probe(job, started)
+            else:
+                async with semaphore:
+                    started = loop.time()
+                    result = await self._probe(job, started)
+            try:
+                self._record(job, result, started, loop.time())
+            except Exception:  # a bug in the bookkeeping must not end this checker
+                log.exception("check bookkeeping failed rs=%s", job.server.policy.rs)
+        finally:
+            job.running = False
+            job.task = None
+            scheduler.release()
+        if job.live:
+            due = job.checker.next_deadline()
+            assert due is not None
+            scheduler.add(job, due)
+
+    async def _probe(self, job: _Job, started: float) -> CheckResult:
+        """Run one probe, cancelled at its hard deadline whatever it does."""
+        lateness = self.stats.lateness_s
+        if lateness is not None:
+            lateness.append(started - job.due)
+        scheduler = self._active
+        task = job.task
+        assert scheduler is not None and task is not None
+        scheduler.watch(task, started + job.limit_s)
+        try:
+            result: object = await job.probe()
+        except asyncio.CancelledError:
+            if not scheduler.expired(task) or task.uncancel() > 0:  # stopping, not a hard timeout
+                raise
             self.stats.hard_timeouts += 1
-            return CheckResult.failure("hard timeout", deadline - self._margin_s)
+            return CheckResult.failure("hard timeout", job.limit_s)
         except Exception as exc:  # a broken probe fails its own check, never the runner
             self.stats.probe_errors += 1
             log.warning("probe error error=%r", exc)
             return CheckResult.failure(f"probe error: {type(exc).__name__}")
+        finally:
+            scheduler.unwatch(task)
         if not isinstance(result, CheckResult):
             self.stats.probe_errors += 1
             return CheckResult.failure("probe error: no result")
         return result
 
-    async def _watched(self, probe: Probe, deadline: float) -> object:
-        """Await the probe while the watchdog may cancel it; its cancel becomes TimeoutError."""
-        task = asyncio.current_task()
-        assert task is not None
-        if not self._in_flight and self._watch is not None:
-            self._watch.set()
-        self._in_flight[task] = deadline
-        try:
-            return await probe()
-        except asyncio.CancelledError:
-            if task not in self._expired:
-                raise
-            self._expired.discard(task)
-            if task.uncancel() > 0:  # stopping as well
-                raise
-            raise TimeoutError from None
-        finally:
-            self._in_flight.pop(task, None)
-            if task in self._expired:  # the probe swallowed the watchdog's cancel and returned
-                self._expired.discard(task)
-                task.uncancel()
-
-    async def _watchdog(self) -> None:
-        """Hard timeouts: every tick, cancel the probes that have run past their deadline.
-
-        One periodic scan of the (at most ``max_concurrency``) probes in flight is much cheaper than
-        one ``asyncio.timeout`` per probe; the price is up to one tick of extra delay.  It sleeps on
-        an event while nothing is in flight, so an idle runner costs no wakeups.
-        """
-        loop = asyncio.get_running_loop()
-        tick_s = min(WATCHDOG_TICK_S, max(0.005, self._margin_s / 2))
-        watch = self._watch
-        assert watch is not None
-        while True:
-            if not self._in_flight:
-                watch.clear()
-                await watch.wait()
-            await asyncio.sleep(tick_s)
-            now = loop.time()
-            expired = [task for task, deadline in self._in_flight.items() if deadline <= now]
-            for task in expired:
-                del self._in_flight[task]
-                self._expired.add(task)
-                task.cancel()
+    def _record(self, job: _Job, result: CheckResult, started: float, now: float) -> None:
+        """Feed the result to the policy; report a change and run its notify script."""
+        stats = self.stats
+        stats.probes += 1
+        server = job.server
+        if not result.ok:
+            stats.failures += 1
+            if job.log_failures:
+                log.warning("check failed rs=%s checker=%s#%d reason=%s", server.policy.rs,
+                            server.checks.checkers[job.index].kind, job.index, result.reason)
+        # After a success the next check is delay_loop after this one's start: its scheduled start
+        # when it was only a little late (a GC pause, a busy loop turn), so that checkers delayed
+        # together do not stay bunched up ever after; its real start when it was very late (the
+        # process is saturated), so the backlog cannot grow without bound.
+        if started - job.due <= job.keep_phase_s:
+            started = job.due
+        change = server.policy.record(job.index, result, now, started)
+        if change is None:
+            return
+        self._emit(change)
+        if change.up != server.up:
+            server.up = change.up
+            script = server.checks.notify_up if change.up else server.checks.notify_down
+            if script is not None and self._run_notify:
+                self._start_script(script, server.policy.rs, change.reason)
 
     def _start_script(self, spec: MiscSpec, rs: RsId, reason: str) -> None:
         """Run a notify script in the background (its own task; :meth:`run` waits for it)."""

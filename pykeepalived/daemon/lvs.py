@@ -4,8 +4,9 @@
 no virtual server and no ``lvs_sync_daemon``: then no LVS part runs at all).  :class:`LvsService` owns
 
 * one :class:`~pykeepalived.check.runner.CheckRunner` per checked real server (so a reload keeps the
-  runners, and their rise/fall state, of every real server whose checks did not change), sharing one
-  HTTP session pool;
+  runners, and their rise/fall state, of every real server whose checks did not change), all on one
+  shared :class:`~pykeepalived.check.runner.CheckScheduler` (one deadline heap, one probe limit, one
+  hard-timeout watchdog for the whole daemon: a runner costs one idle task) and one HTTP session pool;
 * the pure :class:`~pykeepalived.lb.model.LbPolicy` (quorum, sorry server, inhibit_on_failure ...);
 * an :class:`~pykeepalived.lb.ipvs.IpvsReconciler` and one worker task.  Health changes only set a
   flag; the worker coalesces them into one ``policy.update`` + reconcile (netlink I/O is async and
@@ -15,8 +16,8 @@ no virtual server and no ``lvs_sync_daemon``: then no LVS part runs at all).  :c
 
 Kernel errors are logged with the service they concern and retried; they never end the daemon.  A
 kernel without IPVS gives one error line at start and the LVS part stays off (VRRP runs on); every
-reload tries to open IPVS again (the module may have been loaded meanwhile).  Every runner shares one
-semaphore: at most ``max_probes_in_flight`` probes run at once across all real servers.  At stop,
+reload tries to open IPVS again (the module may have been loaded meanwhile).  The shared scheduler
+starts at most ``max_probes_in_flight`` probes at once across all real servers.  At stop,
 ``omega`` virtual servers run ``notify_down`` for real servers still up and ``quorum_down`` when their
 quorum is up (this module runs every LVS notify script; the runners never do).  With ``ha_suspend``
 a virtual server's checkers run only while its address is active here (the daemon's VRRP instance
@@ -37,7 +38,7 @@ from pykeepalived.check.from_config import RealServerChecks
 from pykeepalived.check.probes import Probe, ProbeSpec
 from pykeepalived.check.probes.http import SessionPool
 from pykeepalived.check.results import RealServerChanged
-from pykeepalived.check.runner import CheckRunner, RealServerStatus, make_probe
+from pykeepalived.check.runner import CheckRunner, CheckScheduler, RealServerStatus, make_probe
 from pykeepalived.daemon.lvs_plan import LvsPlan, RsBinding
 from pykeepalived.daemon.notify import split_command
 from pykeepalived.daemon.status import real_server_snapshot
@@ -145,7 +146,7 @@ class LvsService:
                  resync_s: float = FULL_RESYNC_S, retry_s: float = RETRY_S,
                  max_probes_in_flight: int = MAX_PROBES_IN_FLIGHT, probe_factory: ProbeFactory | None = None,
                  address_active: AddressActive = lambda address: True) -> None:
-        """``max_probes_in_flight`` bounds probes across every runner (one shared semaphore);
+        """``max_probes_in_flight`` bounds probes across every runner (one shared scheduler);
         ``probe_factory`` replaces the real probes (tests)."""
         if max_probes_in_flight < 1:
             raise ValueError("max_probes_in_flight must be >= 1")
@@ -161,7 +162,7 @@ class LvsService:
         self._probe_factory = probe_factory
         self._address_active = address_active
         self._group: asyncio.TaskGroup | None = None
-        self._probe_slots = asyncio.Semaphore(max_probes_in_flight)
+        self.scheduler = CheckScheduler(max_probes_in_flight)
         self._pool: SessionPool | None = None
         self._resync_s = resync_s
         self._retry_s = retry_s
@@ -352,7 +353,7 @@ class LvsService:
             def factory(spec: ProbeSpec) -> Probe:
                 return make_probe(spec, pool)
 
-        return CheckRunner([binding.checks], on_change, probe_factory=factory, semaphore=self._probe_slots)
+        return CheckRunner([binding.checks], on_change, probe_factory=factory, scheduler=self.scheduler)
 
     def _on_health(self, server: _Server, change: RealServerChanged) -> None:
         if self._stopping or self._servers.get(server.binding.runner_key) is not server:

@@ -4,7 +4,9 @@ stop.  Probes are fakes; assertions poll with deadlines (no wall-clock asserts).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
+import time
 from ipaddress import ip_address
 
 import pytest
@@ -13,7 +15,7 @@ from pykeepalived.check.from_config import CheckerSpec, RealServerChecks
 from pykeepalived.check.policy import CheckerTiming
 from pykeepalived.check.probes import Endpoint, TcpSpec
 from pykeepalived.check.results import CheckResult, RsId
-from pykeepalived.check.runner import WATCHDOG_MIN_CHECKERS, CheckRunner
+from pykeepalived.check.runner import CheckRunner, CheckScheduler
 
 pytestmark = pytest.mark.timeout(30)
 FAST = CheckerTiming(delay_loop_s=0.01, connect_timeout_s=0.05, retry=1, delay_before_retry_s=0.01,
@@ -273,8 +275,8 @@ async def test_log_all_failures_logs_every_failed_attempt(caplog):
     assert len(failed) == runner.status()[0].checkers[0].failures  # one line per failed attempt
 
 
-@pytest.mark.parametrize("servers", [2, 40])  # below / above WATCHDOG_MIN_CHECKERS
-async def test_hard_timeout_with_and_without_the_watchdog(servers):
+@pytest.mark.parametrize("servers", [2, 40])
+async def test_hard_timeout_is_enforced_and_spares_the_others(servers):
     modes = {n: "ok" for n in range(servers)}
     modes[0] = "hang"
     b = Behaviours(modes)
@@ -283,8 +285,6 @@ async def test_hard_timeout_with_and_without_the_watchdog(servers):
                          hard_timeout_margin_s=0.05)
     task = await run_runner(runner)
     await until(lambda: events)
-    watchdogs = [t for t in asyncio.all_tasks() if t.get_name() == "check watchdog"]
-    assert len(watchdogs) == (1 if servers >= WATCHDOG_MIN_CHECKERS else 0)
     await until(lambda: runner.stats.hard_timeouts >= 2 and b.calls[servers - 1] >= 10)
     runner.stop()
     await task
@@ -323,3 +323,114 @@ async def test_resume_after_stop_runs_again_and_keeps_the_health_state():
     await task
     assert [e.up for e in events] == [False]  # still down: no new transition after the resume
     assert runner.status()[0].up is False
+
+
+# -- one scheduler shared by many runners (the daemon's layout) -------------------------------------
+
+
+async def test_a_shared_scheduler_bounds_probes_across_runners_that_stop_independently():
+    b = Behaviours({n: "ok" for n in range(40)})
+    shared = CheckScheduler(4)
+    runners = [CheckRunner([server(n, n)], lambda _e: None, probe_factory=b.factory, scheduler=shared,
+                           max_concurrency=100) for n in range(40)]  # one runner per real server
+    tasks = [await run_runner(r) for r in runners]
+    await until(lambda: sum(b.calls.values()) >= 200)
+    runners[0].stop()  # one real server leaves (reload): the others go on
+    await tasks[0]
+    calls = [b.calls[n] for n in range(40)]
+    await until(lambda: all(b.calls[n] >= calls[n] + 2 for n in range(1, 40)))
+    assert b.calls[0] == calls[0]
+    for runner in runners[1:]:
+        runner.stop()
+    await asyncio.gather(*tasks)
+    assert b.max_in_flight == 4  # each runner alone would allow 100
+    assert all(r.stats.probes > 0 for r in runners)
+    assert (shared.in_flight, shared.queued, b.in_flight) == (0, 0, 0)  # nothing left behind
+    assert not any(t.get_name().startswith("check ") for t in asyncio.all_tasks())
+
+
+async def test_suspend_and_resume_on_a_shared_scheduler_leave_no_pile_of_stale_deadlines():
+    b = Behaviours({1: "ok", 2: "ok"})
+    shared = CheckScheduler(8)
+    steady = CheckRunner([server(2, 2)], lambda _e: None, probe_factory=b.factory, scheduler=shared)
+    steady_task = await run_runner(steady)
+    flapping = CheckRunner([server(1, 1)], lambda _e: None, probe_factory=b.factory, scheduler=shared)
+    for _ in range(20):  # ha_suspend: the same runner stopped and resumed over and over
+        task = await run_runner(flapping)
+        await asyncio.sleep(0)
+        flapping.stop()
+        await task
+        flapping.resume()
+        assert shared.queued <= 2 + 20  # stale entries only until their (short) deadline passes
+    task = await run_runner(flapping)
+    calls = b.calls[1]
+    await until(lambda: b.calls[1] >= calls + 3 and b.calls[2] >= 10)
+    await until(lambda: shared.queued <= 2)  # the stale deadlines were dropped when reached
+    flapping.stop()
+    steady.stop()
+    await asyncio.gather(task, steady_task)
+    assert (shared.in_flight, shared.queued) == (0, 0)
+
+
+def test_a_bad_scheduler_limit_is_refused():
+    with pytest.raises(ValueError, match="max_in_flight"):
+        CheckScheduler(0)
+
+
+async def test_a_slightly_late_check_keeps_its_checkers_phase():
+    """After a success the next check is due ``delay_loop`` after the *scheduled* start when the
+    check was only a little late, so checkers delayed together (a GC pause, a busy loop turn) do
+    not stay bunched up: each checker's deadlines are exactly ``delay_loop`` apart."""
+    timing = CheckerTiming(delay_loop_s=0.4, connect_timeout_s=0.05, retry=0, delay_before_retry_s=0.01,
+                           warmup_s=0.0)  # late by up to 0.1 s (a loaded machine) still keeps the phase
+    dues: dict[int, list[float]] = {1: [], 2: []}
+    runner: CheckRunner
+
+    def factory(spec):
+        port = spec.endpoint.port
+
+        async def probe():
+            dues[port].append(runner._policies[port - 1].checkers[0].next_deadline())
+            if port == 1:
+                time.sleep(0.002)  # blocks the loop: the other checker, due together, starts late
+            return CheckResult.success(0.0)
+        return probe
+
+    runner = CheckRunner([server(1, 1, timing), server(2, 2, timing)], lambda _e: None, probe_factory=factory,
+                         record_lateness=True)
+    task = await run_runner(runner)
+    await until(lambda: min(len(d) for d in dues.values()) >= 4)
+    runner.stop()
+    await task
+    assert max(runner.stats.lateness_s) > 0.001  # it was late ...
+    for series in dues.values():  # ... and yet kept its rhythm
+        assert all(b - a == pytest.approx(0.4, abs=1e-9) for a, b in itertools.pairwise(series))
+
+
+async def test_a_very_late_check_reschedules_from_its_real_start():
+    """Saturated (one slot, a slow probe ahead): the late checker's next deadline counts from when
+    it really started, so a backlog cannot build up without bound."""
+    timing = CheckerTiming(delay_loop_s=0.04, connect_timeout_s=0.5, retry=0, delay_before_retry_s=0.01,
+                           warmup_s=0.0)
+    dues: list[float] = []
+    runner: CheckRunner
+
+    def factory(spec):
+        port = spec.endpoint.port
+
+        async def probe():
+            if port == 1:
+                await asyncio.sleep(0.03)  # holds the only slot: the other starts >= 0.03 s late
+            else:
+                dues.append(runner._policies[1].checkers[0].next_deadline())
+            return CheckResult.success(0.0)
+        return probe
+
+    runner = CheckRunner([server(1, 1, timing), server(2, 2, timing)], lambda _e: None, probe_factory=factory,
+                         max_concurrency=1, rng=Draws([0.0, 0.5]))
+    task = await run_runner(runner)
+    await until(lambda: len(dues) >= 3)
+    runner.stop()
+    await task
+    keep_phase_s = 0.04 / 4
+    assert any(b - a > 0.04 + keep_phase_s for a, b in itertools.pairwise(dues))

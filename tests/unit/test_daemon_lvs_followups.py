@@ -165,9 +165,11 @@ async def test_the_probe_limit_holds_across_every_real_servers_runner() -> None:
         await service.start(tg)
         runners = [s.runner for s in service._servers.values()]
         assert len(runners) == 12 and all(isinstance(r, CheckRunner) for r in runners)
+        assert all(r._scheduler is service.scheduler for r in runners)  # one scheduler for all
         await until(lambda: probes.calls >= 150, "enough probes", timeout=20)
         await service.stop(release=True)
     assert probes.max_in_flight == 3  # 12 runners, one shared limit
+    assert (service.scheduler.in_flight, service.scheduler.queued) == (0, 0)  # nothing left behind
     # omega's notify_down ran once per real server, from the service; the runners ran none
     assert len([label for _, label in scripts if label.endswith(":omega")]) == 12
     assert all(isinstance(r, CheckRunner) and r.stats.notify_scripts == 0 for r in runners)
@@ -407,3 +409,67 @@ def test_freeze_heap_moves_live_objects_to_the_permanent_generation() -> None:
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+# -- the real runners on the daemon's shared scheduler -----------------------------------------------
+
+
+async def test_reload_and_ha_suspend_with_real_runners_on_the_shared_scheduler() -> None:
+    """Real ``CheckRunner`` s (fake probes) on the service's one scheduler: a reload stops only the
+    removed server's checks and keeps the others' runner and state; ha_suspend pauses and resumes
+    checks with the state kept; stop leaves nothing on the scheduler."""
+    text = SUSPEND.replace("lb_algo: rr", "lb_algo: rr\n    delay_loop: 0.01")
+    vip = plan_of(text).servers[0].suspend_unless
+    active = {vip: True}
+    calls: dict[str, int] = {}
+    failing = {"203.0.113.21"}
+
+    def factory(spec: Any) -> Callable[[], Any]:
+        ip = str(spec.endpoint.ip)
+        calls.setdefault(ip, 0)
+
+        async def probe() -> CheckResult:
+            calls[ip] += 1
+            await asyncio.sleep(0)
+            return CheckResult.failure("refused") if ip in failing else CheckResult.success(0.001)
+        return probe
+
+    table = FakeIpvsTable()
+
+    async def opener() -> Any:
+        return table
+
+    def dests() -> dict[Any, int]:
+        return {k: d.weight for k, d in table.snapshot().services[KEY].dests.items()}
+
+    service = LvsService(plan_of(text), lambda c, label: None, open_table=opener, probe_factory=factory,
+                         address_active=lambda address: active.get(address, True))
+    async with asyncio.TaskGroup() as tg:
+        await service.start(tg)
+        await until(lambda: dests() == {R2: 1}, "r1 down")
+        kept = service._servers[next(k for k in service._servers if k[0][1] == "203.0.113.21:80")].runner
+        # reload: r2 replaced by r3; r1 unchanged keeps its runner and its (down) state
+        await service.reload(plan_of(text.replace("203.0.113.22", "203.0.113.23")), tg)
+        await until(lambda: calls.get("203.0.113.23", 0) >= 3, "r3 checked")
+        r2_calls = calls["203.0.113.22"]
+        await until(lambda: calls["203.0.113.23"] >= 10 and calls["203.0.113.21"] >= 10, "checks go on")
+        assert calls["203.0.113.22"] == r2_calls  # the removed server is no longer checked
+        runners = [s.runner for s in service._servers.values()]
+        assert kept in runners and all(r._scheduler is service.scheduler for r in runners)
+        assert R1 not in dests()  # still down: state kept across the reload
+        # ha_suspend: the VS address goes away -> no checks; back -> checks resume, state kept
+        active[vip] = False
+        service.vrrp_state_changed("VI_1")
+        await until(lambda: all(s.task is None or s.task.done() for s in service._servers.values()),
+                    "every runner stopped")
+        paused = dict(calls)
+        await asyncio.sleep(0.05)
+        assert calls == paused
+        active[vip] = True
+        service.vrrp_state_changed("VI_1")
+        await until(lambda: calls["203.0.113.21"] >= paused["203.0.113.21"] + 3, "resumed")
+        assert R1 not in dests() and kept.status()[0].up is False
+        failing.clear()
+        await until(lambda: R1 in dests(), "r1 back up")
+        await service.stop(release=True)
+    assert (service.scheduler.in_flight, service.scheduler.queued) == (0, 0)
