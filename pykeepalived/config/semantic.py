@@ -29,6 +29,7 @@ from pykeepalived.config.model import (
     VrrpState,
     check_timing,
 )
+from pykeepalived.config.script_security import unsafe_component
 
 V2_MAX_ADVERT_INT_S = 255
 V3_MAX_ADVERT_INT_S = 40.95
@@ -431,30 +432,11 @@ def _check_script(command: str, path: Path, inspector: FileInspector, secure: bo
                    f"chmod +x {resolved}")
         return
     if secure:
-        unsafe = _unsafe_component(resolved, inspector)
+        unsafe = unsafe_component(resolved, inspector.stat, missing_is_unsafe=False)
         if unsafe is not None:
             yield _err("script_insecure", f"script '{resolved}' can be modified by a non-root user "
                        f"('{unsafe}' is writable by them)", path,
                        "scripts and their directories must be owned by root and not group/other writable")
-
-
-def _unsafe_component(path: str, inspector: FileInspector) -> str | None:
-    """The first of the file and its parent directories that a non-root user could change."""
-    current = os.path.normpath(path)
-    while True:
-        info = inspector.stat(current)
-        if info is not None:
-            is_sticky_dir = stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX
-            if info.st_uid != 0:
-                return current
-            if info.st_mode & stat.S_IWGRP and info.st_gid != 0:
-                return current
-            if info.st_mode & stat.S_IWOTH and not is_sticky_dir:
-                return current
-        parent = os.path.dirname(current)
-        if parent == current:
-            return None
-        current = parent
 
 
 class StaticFileInspector:

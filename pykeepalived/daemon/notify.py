@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pykeepalived.config.script_security import unsafe_component
+
 log = logging.getLogger(__name__)
 
 DEFAULT_SCRIPT_TIMEOUT_S = 10.0
@@ -80,26 +82,24 @@ def notify_commands(
 def script_security_problem(path: str) -> str | None:
     """Why ``path`` is unsafe to run as root, or None (keepalived's ``enable_script_security``).
 
-    The script and every directory above it must be owned by root and not writable by group or
-    others (unless the directory is sticky, like /tmp, and the file itself is root's).
+    An absolute path to a regular file that only root can change: the rule itself, for the file and
+    every directory above it, is :func:`pykeepalived.config.script_security.unsafe_component`.
     """
+    target = Path(path)
+    if not target.is_absolute():
+        return f"{path}: not an absolute path"
     try:
-        target = Path(path)
-        if not target.is_absolute():
-            return f"{path}: not an absolute path"
         info = target.stat()
     except OSError as exc:
         return f"{path}: {exc.strerror}"
     if not stat.S_ISREG(info.st_mode):
         return f"{path}: not a regular file"
-    if info.st_uid != 0 or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+    unsafe = unsafe_component(path)
+    if unsafe is None:
+        return None
+    if unsafe == os.path.normpath(path):
         return f"{path}: writable by a non-root user"
-    for parent in target.parents:
-        pinfo = parent.stat()
-        sticky = bool(pinfo.st_mode & stat.S_ISVTX)
-        if pinfo.st_uid != 0 or (pinfo.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not sticky):
-            return f"{path}: directory {parent} writable by a non-root user"
-    return None
+    return f"{path}: directory {unsafe} writable by a non-root user"
 
 
 class ScriptRunner:

@@ -12,35 +12,18 @@ import asyncio
 import contextlib
 import os
 import signal
-import stat
 
 from pykeepalived.check.probes import MiscSpec
 from pykeepalived.check.results import CheckResult
+from pykeepalived.config.script_security import unsafe_component
 
 _REAP_TIMEOUT_S = 1.0
 
 
 def insecure_component(path: str) -> str | None:
-    """The first of ``path`` and its parent directories a non-root user could change, or None.
-
-    keepalived's rule: owned by root, not writable by group (unless the group is root) or others
-    (unless a sticky directory).  A missing file is reported as itself.
-    """
-    current = os.path.normpath(path)
-    while True:
-        try:
-            info = os.stat(current)
-        except OSError:
-            return current
-        sticky_dir = stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX
-        if info.st_uid != 0 or (info.st_mode & stat.S_IWGRP and info.st_gid != 0):
-            return current
-        if info.st_mode & stat.S_IWOTH and not sticky_dir:
-            return current
-        parent = os.path.dirname(current)
-        if parent == current:
-            return None
-        current = parent
+    """The first of ``path`` and its parent directories a non-root user could change, or None
+    (keepalived's rule, :mod:`pykeepalived.config.script_security`); a missing file is reported as itself."""
+    return unsafe_component(path)
 
 
 def exit_result(code: int, dynamic: bool, latency_s: float) -> CheckResult:
