@@ -8,15 +8,14 @@ import asyncio
 import contextlib
 import hashlib
 import os
-import shutil
 import socket
 import ssl
 import struct
-import subprocess
 from ipaddress import ip_address
 
 import pytest
 from backlog import full_backlog_port
+from tls_cert import self_signed
 
 from pykeepalived.check.from_config import CheckerSpec, RealServerChecks
 from pykeepalived.check.policy import CheckerTiming
@@ -286,14 +285,9 @@ async def test_ssl_get_against_plain_garbage(servers, pool):
 
 @pytest.fixture(scope="module")
 def tls_server_ctx(tmp_path_factory):
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    d = tmp_path_factory.mktemp("tls")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-                    "/CN=rs.example", "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")],
-                   check=True, capture_output=True, timeout=60)
+    cert, key = self_signed(tmp_path_factory.mktemp("tls"))
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(d / "cert.pem", d / "key.pem")
+    ctx.load_cert_chain(cert, key)
     return ctx
 
 

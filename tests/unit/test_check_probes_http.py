@@ -9,15 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import shutil
 import socket
 import ssl
-import subprocess
 from ipaddress import ip_address
 
 import pytest
 from aiohttp.http_parser import HttpResponseParser, HttpResponseParserPy
 from backlog import full_backlog_port
+from tls_cert import self_signed
 
 from pykeepalived.check.from_config import CheckerSpec, RealServerChecks
 from pykeepalived.check.policy import CheckerTiming
@@ -387,13 +386,7 @@ async def test_probe_ipv6_and_address_host_header():
 
 @pytest.fixture(scope="module")
 def cert(tmp_path_factory):
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    d = tmp_path_factory.mktemp("tls")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-                    "/CN=rs.example", "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")],
-                   check=True, capture_output=True, timeout=60)
-    return d / "cert.pem", d / "key.pem"
+    return self_signed(tmp_path_factory.mktemp("tls"))
 
 
 def server_ctx(cert, seen_sni: list) -> ssl.SSLContext:
