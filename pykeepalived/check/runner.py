@@ -57,7 +57,6 @@ HARD_TIMEOUT_MARGIN_S = 1.0  # added to connect_timeout for the runner's own har
 WATCHDOG_TICK_S = 0.1  # how often hard timeouts are enforced (at most; less with a smaller margin)
 DEFAULT_MAX_CONCURRENCY = 1024
 KEEP_PHASE_MAX_S = 0.25  # a probe at most this late (and <= delay_loop / 4) keeps its checker's phase
-UNBOUNDED = 1 << 62  # a scheduler limit that never binds (a shared semaphore bounds instead)
 ProbeFactory = Callable[[ProbeSpec], Probe]
 
 
@@ -298,19 +297,16 @@ class CheckRunner:
         record_lateness: bool = False,
         hard_timeout_margin_s: float = HARD_TIMEOUT_MARGIN_S,
         run_notify_scripts: bool = False,
-        semaphore: asyncio.Semaphore | None = None,
         scheduler: CheckScheduler | None = None,
     ) -> None:
         """``scheduler``: a :class:`CheckScheduler` shared with other runners (the daemon gives
         every real server's runner the same one); its ``max_in_flight`` then bounds probes across
-        them all, instead of ``max_concurrency``.  ``semaphore``: another way to share a limit
-        (acquired around every probe, so dearer); it also replaces ``max_concurrency``."""
+        them all, instead of ``max_concurrency``."""
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be >= 1")
         self._servers = tuple(servers)
         self._on_change = on_change
         self._max_concurrency = max_concurrency
-        self._shared_semaphore = semaphore
         self._scheduler = scheduler
         self._rng = rng  # None: the scheduler's (a Random costs 2.5 kB: not one per real server)
         self._pool: SessionPool | None = None
@@ -359,8 +355,7 @@ class CheckRunner:
         if self._scheduler is not None:
             scheduler = self._scheduler
         else:
-            scheduler = CheckScheduler(UNBOUNDED if self._shared_semaphore else self._max_concurrency,
-                                       rng=self._rng)
+            scheduler = CheckScheduler(self._max_concurrency, rng=self._rng)
         rng = self._rng or scheduler.rng
         self._active = scheduler
         factory = self._factory or self._default_factory()
@@ -441,14 +436,8 @@ class CheckRunner:
         try:
             if not job.live:
                 return
-            semaphore = self._shared_semaphore
-            if semaphore is None:
-                started = loop.time()
-                result = await self._probe(job, started)
-            else:
-                async with semaphore:
-                    started = loop.time()
-                    result = await self._probe(job, started)
+            started = loop.time()
+            result = await self._probe(job, started)
             try:
                 self._record(job, result, started, loop.time())
             except Exception:  # a bug in the bookkeeping must not end this checker

@@ -293,10 +293,10 @@ async def test_hard_timeout_is_enforced_and_spares_the_others(servers):
     assert b.in_flight == 0 and runner.stats.probe_errors == 0
 
 
-async def test_a_shared_semaphore_bounds_probes_across_runners():
+async def test_a_shared_scheduler_bounds_probes_across_runners():
     b = Behaviours({n: "ok" for n in range(40)})
-    shared = asyncio.Semaphore(4)
-    runners = [CheckRunner([server(n, n)], lambda _e: None, probe_factory=b.factory, semaphore=shared,
+    shared = CheckScheduler(4)
+    runners = [CheckRunner([server(n, n)], lambda _e: None, probe_factory=b.factory, scheduler=shared,
                            max_concurrency=100) for n in range(40)]  # one runner per real server
     tasks = [await run_runner(r) for r in runners]
     await until(lambda: sum(b.calls.values()) >= 200)
