@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import sys
 import time
 from dataclasses import dataclass
@@ -61,15 +60,9 @@ vrrp_instance {name} {{
 
 def query_status(path: str, timeout_s: float = 2.0) -> dict[str, Any]:
     """The daemon's status JSON from its control socket (the same as `pykeepalived status --json`)."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout_s)
-        sock.connect(path)
-        sock.sendall(b"status\n")
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    reply: dict[str, Any] = json.loads(b"".join(chunks))
-    return reply
+    from pykeepalived.daemon.control import query  # noqa: PLC0415  (the lab itself needs no pykeepalived)
+
+    return query(path, "status", timeout_s)
 
 
 @dataclass(eq=False)
