@@ -3,7 +3,13 @@
 * :class:`AddressManager`: ``ensure_present(vip)`` / ``ensure_absent(vip)`` are idempotent: an
   address already there (EEXIST) or already gone (EADDRNOTAVAIL, ENOENT, or its device gone) is
   success.  IPv6 VIPs are added with ``IFA_F_NODAD`` by default: a VIP moving between routers must
-  be usable at once, not after duplicate address detection.
+  be usable at once, not after duplicate address detection.  ``add_now`` / ``remove_now`` do the
+  same synchronously over an :class:`RtnlSocket`: the daemon's takeover path.
+* :class:`RtnlSocket`: one plain rtnetlink socket for requests.  The kernel handles an rtnetlink
+  request inside the ``send`` call (under the RTNL lock) and queues its acknowledgement before
+  ``send`` returns, so the answer is read at once with ``MSG_DONTWAIT``: no round trip through the
+  event loop, and the address exists when the call returns.  The messages are pyroute2's
+  ``ifaddrmsg``, encoded once per VIP and operation.
 * :class:`NetlinkWatcher`: one rtnetlink socket subscribed to link and IPv4/IPv6 address groups;
   it reports every RTM_NEWADDR/RTM_DELADDR as an :class:`AddressEvent` (the daemon restores a VIP
   it holds as master when one is deleted behind its back) and link up/down changes as
@@ -17,16 +23,28 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import itertools
 import logging
+import os
+import select
 import socket
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface, ip_interface
 from typing import Any, Literal
 
 from pyroute2 import AsyncIPRoute
+from pyroute2.netlink import NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NLMSG_ERROR
 from pyroute2.netlink.exceptions import NetlinkError
-from pyroute2.netlink.rtnl import RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR, RTMGRP_LINK
+from pyroute2.netlink.rtnl import (
+    RTM_DELADDR,
+    RTM_NEWADDR,
+    RTMGRP_IPV4_IFADDR,
+    RTMGRP_IPV6_IFADDR,
+    RTMGRP_LINK,
+)
+from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 
 from pykeepalived.errors import DriverError, UsageError
 from pykeepalived.net.links import check_ifname
@@ -42,6 +60,13 @@ IFF_RUNNING = 0x40
 SCOPES = {"global": 0, "universe": 0, "site": 200, "link": 253, "host": 254, "nowhere": 255}
 MAX_WATCH_FAILURES = 5
 ABSENT_ERRNOS = frozenset({errno.EADDRNOTAVAIL, errno.ENOENT, errno.ENODEV})
+INFINITY_LIFE_TIME = 0xFFFFFFFF
+NLMSGHDR = struct.Struct("=LHHLL")
+"""struct nlmsghdr: length, type, flags, sequence number, port id."""
+NLMSGERR_ERROR = struct.Struct("=i")
+ACK_WAIT_S = 0.1
+"""How long :meth:`RtnlSocket.request` waits for an acknowledgement that is not queued at once
+(the kernel queues it inside ``send``; this is a bound, not an expected wait)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +132,42 @@ class Vip:
             req["preferred_lft"] = self.preferred_lft_s
         return req
 
+    def message(self, index: int, *, add: bool) -> bytes:
+        """The RTM_NEWADDR (``add``) or RTM_DELADDR request for this VIP on ``index``, encoded by
+        pyroute2's ``ifaddrmsg`` with the fields and attributes :meth:`request` gives pyroute2's
+        ``addr()`` (sequence number 0: :class:`RtnlSocket` stamps its own)."""
+        ip = str(self.address.ip)
+        msg = ifaddrmsg()
+        msg["family"] = socket.AF_INET if self.family == 4 else socket.AF_INET6
+        msg["prefixlen"] = self.address.network.prefixlen
+        msg["index"] = index
+        msg["flags"] = 0
+        msg["scope"] = 0
+        attrs: list[list[Any]] = [["IFA_ADDRESS", ip]]
+        if self.family == 4:
+            attrs.insert(0, ["IFA_LOCAL", ip])
+        if add:
+            if self.scope is not None:
+                msg["scope"] = SCOPES[self.scope] if isinstance(self.scope, str) else self.scope
+            if self.label is not None:
+                attrs.append(["IFA_LABEL", self.label])
+            if self.broadcast is True:
+                attrs.append(["IFA_BROADCAST", str(self.address.network.broadcast_address)])
+            elif self.broadcast not in (None, False):
+                attrs.append(["IFA_BROADCAST", str(self.broadcast)])
+            if self.family == 6 and self.nodad:
+                attrs.append(["IFA_FLAGS", IFA_F_NODAD])
+            if self.preferred_lft_s is not None:
+                attrs.append(["IFA_CACHEINFO", {"ifa_preferred": self.preferred_lft_s,
+                                                "ifa_valid": INFINITY_LIFE_TIME, "cstamp": 0, "tstamp": 0}])
+        msg["attrs"] = attrs
+        msg["header"]["type"] = RTM_NEWADDR if add else RTM_DELADDR
+        msg["header"]["flags"] = NLM_F_REQUEST | NLM_F_ACK | (NLM_F_CREATE | NLM_F_EXCL if add else 0)
+        msg["header"]["sequence_number"] = 0
+        msg["header"]["pid"] = 0
+        msg.encode()
+        return bytes(msg.data)
+
 
 @dataclass(slots=True)
 class AddressCounters:
@@ -125,28 +186,89 @@ def if_index(dev: str) -> int | None:
         return None
 
 
+class RtnlSocket:
+    """Synchronous rtnetlink requests on one plain ``NETLINK_ROUTE`` socket (current namespace).
+
+    :meth:`request` stamps a sequence number, sends, and reads the acknowledgement, which the kernel
+    queued before ``send`` returned; it answers 0 or the request's errno.  ``sock`` is for tests.
+    """
+
+    def __init__(self, sock: socket.socket | None = None) -> None:
+        if sock is None:
+            kind = socket.SOCK_RAW | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC
+            sock = socket.socket(socket.AF_NETLINK, kind, socket.NETLINK_ROUTE)
+            sock.bind((0, 0))
+        self._sock = sock
+        self._seq = itertools.count(1)
+        self.late_acks = 0
+        """Acknowledgements that were not queued when ``send`` returned (expected: never)."""
+
+    def request(self, message: bytes) -> int:
+        seq = next(self._seq) & 0xFFFFFFFF
+        data = bytearray(message)
+        struct.pack_into("=L", data, 8, seq)
+        self._sock.send(data)
+        while True:
+            try:
+                reply = self._sock.recv(65536, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                self.late_acks += 1
+                if not select.select([self._sock], [], [], ACK_WAIT_S)[0]:
+                    raise DriverError("rtnetlink", f"no acknowledgement within {ACK_WAIT_S} s",
+                                      errno.ETIMEDOUT) from None
+                continue
+            offset = 0
+            while offset + NLMSGHDR.size <= len(reply):
+                length, kind, _flags, got_seq, _pid = NLMSGHDR.unpack_from(reply, offset)
+                if kind == NLMSG_ERROR and got_seq == seq and length >= NLMSGHDR.size + NLMSGERR_ERROR.size:
+                    (error,) = NLMSGERR_ERROR.unpack_from(reply, offset + NLMSGHDR.size)
+                    return -int(error)
+                if length < NLMSGHDR.size:
+                    break
+                offset += (length + 3) & ~3  # NLMSG_ALIGN; anything else (a stale ACK) is skipped
+
+    def close(self) -> None:
+        self._sock.close()
+
+
 class AddressManager:
-    """Adds and removes VIPs idempotently over one rtnetlink socket (the current namespace).
+    """Adds and removes VIPs idempotently over rtnetlink (the current namespace).
 
     ``index_of`` resolves a device name to its ifindex; :meth:`open` uses :func:`if_index` (one ioctl,
     microseconds) because pyroute2's ``link_lookup`` dumps every link over netlink and parses the
     reply in Python (about 1 ms, paid once per VIP: on the takeover path, before the GARP, and 255
     times when 255 instances become master together).  Without it, ``link_lookup`` is used.
+
+    With ``rtnl`` (:meth:`open` gives one), adds and removals go through it synchronously
+    (:meth:`add_now`, :meth:`remove_now`; ``ensure_*`` call them); ``ipr`` (pyroute2, created on
+    first use when None) then only answers the address dumps.
     """
 
-    def __init__(self, ipr: AsyncIPRoute, index_of: Callable[[str], int | None] | None = None) -> None:
-        self._ipr = ipr
+    def __init__(self, ipr: AsyncIPRoute | None = None, index_of: Callable[[str], int | None] | None = None,
+                 rtnl: RtnlSocket | None = None) -> None:
+        self._ipr_given = ipr
         self._index_of = index_of
+        self._rtnl = rtnl
+        self._messages: dict[tuple[Vip, int, bool], bytes] = {}
         self.counters = AddressCounters()
 
     @classmethod
     def open(cls) -> AddressManager:
-        """A manager with its own rtnetlink socket.  Call it while the event loop runs (from a
-        coroutine or callback): pyroute2's AsyncIPRoute attaches to the loop current at construction."""
-        return cls(AsyncIPRoute(), index_of=if_index)
+        """A manager with its own rtnetlink socket for adds and removals (pyroute2's AsyncIPRoute,
+        for dumps, is created on first use: from a coroutine, it attaches to the running loop)."""
+        return cls(index_of=if_index, rtnl=RtnlSocket())
+
+    @property
+    def _ipr(self) -> AsyncIPRoute:
+        if self._ipr_given is None:
+            self._ipr_given = AsyncIPRoute()
+        return self._ipr_given
 
     def close(self) -> None:
-        self._ipr.close()
+        if self._rtnl is not None:
+            self._rtnl.close()
+        if self._ipr_given is not None:
+            self._ipr_given.close()
 
     async def _index(self, dev: str) -> int | None:
         if self._index_of is not None:
@@ -154,8 +276,58 @@ class AddressManager:
         found = await self._ipr.link_lookup(ifname=dev)
         return int(found[0]) if found else None
 
+    def _sync_index(self, vip: Vip) -> int | None:
+        if self._rtnl is None or self._index_of is None:
+            raise UsageError("synchronous address changes need an RtnlSocket and an index resolver")
+        return self._index_of(vip.dev)
+
+    def _request(self, vip: Vip, index: int, *, add: bool) -> int:
+        assert self._rtnl is not None
+        key = (vip, index, add)
+        message = self._messages.get(key)
+        if message is None:
+            message = self._messages[key] = vip.message(index, add=add)
+        return self._rtnl.request(message)
+
+    def add_now(self, vip: Vip) -> bool:
+        """Add ``vip`` before returning; True if it was added now, False if it was already there."""
+        index = self._sync_index(vip)
+        if index is None:
+            self.counters.errors += 1
+            raise DriverError("address add", f"{vip.address} dev {vip.dev}: no such device", errno.ENODEV)
+        code = self._request(vip, index, add=True)
+        if code == errno.EEXIST:
+            self.counters.already_present += 1
+            return False
+        if code:
+            self.counters.errors += 1
+            raise DriverError("address add", f"{vip.address} dev {vip.dev}: {os.strerror(code)}", code)
+        self.counters.added += 1
+        return True
+
+    def remove_now(self, vip: Vip) -> bool:
+        """Remove ``vip`` before returning; True if removed now, False if it (or its device) was not there."""
+        index = self._sync_index(vip)
+        if index is None:
+            self.counters.already_absent += 1
+            return False
+        code = self._request(vip, index, add=False)
+        if code in ABSENT_ERRNOS:
+            self.counters.already_absent += 1
+            return False
+        if code:
+            self.counters.errors += 1
+            raise DriverError("address del", f"{vip.address} dev {vip.dev}: {os.strerror(code)}", code)
+        self.counters.removed += 1
+        return True
+
     async def ensure_present(self, vip: Vip) -> bool:
         """Add ``vip``; True if it was added now, False if it was already there."""
+        if self._rtnl is not None and self._index_of is not None:
+            added = self.add_now(vip)
+            if added:
+                log.info("vip added address=%s dev=%s", vip.address, vip.dev)
+            return added
         index = await self._index(vip.dev)
         if index is None:
             self.counters.errors += 1
@@ -174,6 +346,11 @@ class AddressManager:
 
     async def ensure_absent(self, vip: Vip) -> bool:
         """Remove ``vip``; True if it was removed now, False if it was not there (or its device)."""
+        if self._rtnl is not None and self._index_of is not None:
+            removed = self.remove_now(vip)
+            if removed:
+                log.info("vip removed address=%s dev=%s", vip.address, vip.dev)
+            return removed
         index = await self._index(vip.dev)
         if index is None:
             self.counters.already_absent += 1

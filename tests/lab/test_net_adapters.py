@@ -13,6 +13,7 @@ import dataclasses
 import json
 import os
 import selectors
+import socket
 import subprocess
 import sys
 import time
@@ -117,6 +118,37 @@ async def _agent_addr(args: dict[str, Any]) -> int:
     return 0
 
 
+def _bindable(address: str) -> bool:
+    """Whether a socket can bind ``address`` now (only a configured local address can)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind((address, 0))
+        except OSError:
+            return False
+    return True
+
+
+async def _agent_addnow(args: dict[str, Any]) -> int:
+    """add_now / remove_now: the address is usable (or gone) the moment the call returns."""
+    mgr = AddressManager.open()
+    vip = Vip.parse(args["vip"], args["dev"])
+    address = str(vip.address.ip)
+    steps = [
+        ("before", _bindable(address)),
+        ("add", mgr.add_now(vip)),
+        ("bindable_after_add", _bindable(address)),
+        ("add_again", mgr.add_now(vip)),
+        ("remove", mgr.remove_now(vip)),
+        ("bindable_after_remove", _bindable(address)),
+        ("remove_again", mgr.remove_now(vip)),
+    ]
+    assert mgr._rtnl is not None
+    _emit(steps=steps, late_acks=mgr._rtnl.late_acks, counters=dataclasses.asdict(mgr.counters))
+    mgr.close()
+    return 0
+
+
 async def _agent_watch(args: dict[str, Any]) -> int:
     events: asyncio.Queue[Any] = asyncio.Queue()
     watcher = NetlinkWatcher(on_address=events.put_nowait, on_link=events.put_nowait)
@@ -186,6 +218,7 @@ SCENARIOS = {
     "send": _agent_send,
     "announce": _agent_announce,
     "addr": _agent_addr,
+    "addnow": _agent_addnow,
     "watch": _agent_watch,
     "vmac": _agent_vmac,
 }
@@ -504,6 +537,19 @@ def test_ensure_present_and_absent_are_idempotent(director_pair: Any, agents: An
     out = run_agent(agents, d1, "addr", vip=f"{VIP4}/24", dev="eth0", ops=["absent", "absent"])
     assert out["results"] == [True, False]
     assert VIP4 not in d1.ip("-o", "address", "show", "dev", "eth0").stdout
+
+
+@pytest.mark.parametrize("vip", [f"{VIP4}/24", f"{VIP6}/64"])
+def test_add_now_is_done_when_it_returns(director_pair: Any, agents: Any, vip: str) -> None:
+    """The takeover path sends the GARP right after add_now: the kernel must have the address by
+    then, and its acknowledgement must have been queued inside send (no wait on the loop)."""
+    out = run_agent(agents, director_pair.d1, "addnow", vip=vip, dev="eth0")
+    assert out["steps"] == [
+        ["before", False], ["add", True], ["bindable_after_add", True], ["add_again", False],
+        ["remove", True], ["bindable_after_remove", False], ["remove_again", False],
+    ]
+    assert out["late_acks"] == 0
+    assert out["counters"] == {"added": 1, "already_present": 1, "removed": 1, "already_absent": 1, "errors": 0}
 
 
 def test_ipv6_vip_is_added_without_dad(director_pair: Any, agents: Any) -> None:

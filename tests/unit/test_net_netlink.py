@@ -6,11 +6,15 @@ import asyncio
 import errno
 import shutil
 import socket
+import struct
 from ipaddress import IPv4Address, ip_interface
 from pathlib import Path
 
 import pytest
+from pyroute2.netlink import NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NLMSG_ERROR
 from pyroute2.netlink.exceptions import NetlinkError
+from pyroute2.netlink.rtnl import RTM_DELADDR, RTM_NEWADDR
+from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 
 from pykeepalived.errors import DriverError, UsageError
 from pykeepalived.net.addresses import (
@@ -20,6 +24,7 @@ from pykeepalived.net.addresses import (
     LinkEvent,
     LinkStates,
     NetlinkWatcher,
+    RtnlSocket,
     Vip,
     address_event,
     link_state,
@@ -453,3 +458,142 @@ async def test_watcher_gives_up_after_repeated_errors_and_on_bind_failure() -> N
     with pytest.raises(DriverError) as info:
         await NetlinkWatcher(ipr_factory=lambda: denied).run()  # type: ignore[arg-type,return-value]
     assert info.value.errno == errno.EPERM
+
+
+# -- synchronous rtnetlink requests -----------------------------------------------------------------------
+
+
+def _decoded(data: bytes) -> ifaddrmsg:
+    msg = ifaddrmsg(data)
+    msg.decode()
+    return msg
+
+
+def test_add_message_carries_what_pyroute2s_addr_would() -> None:
+    vip = Vip.parse("198.51.100.10/24", "eth0", label="eth0:vip", scope="link", broadcast=True)
+    msg = _decoded(vip.message(7, add=True))
+    assert msg["header"]["type"] == RTM_NEWADDR
+    assert msg["header"]["flags"] == NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
+    assert (msg["family"], msg["prefixlen"], msg["index"], msg["scope"]) == (socket.AF_INET, 24, 7, 253)
+    assert msg.get_attr("IFA_LOCAL") == msg.get_attr("IFA_ADDRESS") == "198.51.100.10"
+    assert msg.get_attr("IFA_LABEL") == "eth0:vip"
+    assert msg.get_attr("IFA_BROADCAST") == "198.51.100.255"
+    v6 = _decoded(Vip.parse("2001:db8::10/64", "eth0", preferred_lft_s=0).message(7, add=True))
+    assert v6.get_attr("IFA_LOCAL") is None and v6.get_attr("IFA_ADDRESS") == "2001:db8::10"
+    assert v6.get_attr("IFA_FLAGS") == IFA_F_NODAD
+    assert v6.get_attr("IFA_CACHEINFO")["ifa_preferred"] == 0
+
+
+def test_delete_message_names_only_the_address() -> None:
+    vip = Vip.parse("198.51.100.10/24", "eth0", label="eth0:vip", broadcast=True)
+    msg = _decoded(vip.message(7, add=False))
+    assert msg["header"]["type"] == RTM_DELADDR
+    assert msg["header"]["flags"] == NLM_F_REQUEST | NLM_F_ACK
+    assert {name for name, _ in msg["attrs"]} == {"IFA_LOCAL", "IFA_ADDRESS"}
+
+
+class FakeRtnl:
+    """A kernel stand-in: answers each request with an ACK, optionally after a stale one, or late."""
+
+    def __init__(self, table: set[tuple[int, str]], links: dict[str, int]) -> None:
+        self.table = table
+        self.links = links
+        self.replies: list[bytes] = []
+        self.stale_first = False
+        self.late = 0
+        self.r, self.w = socket.socketpair()
+
+    def fileno(self) -> int:
+        return self.r.fileno()
+
+    def send(self, data: bytes) -> int:
+        msg = _decoded(bytes(data))
+        seq = msg["header"]["sequence_number"]
+        key = (msg["index"], msg.get_attr("IFA_ADDRESS"))
+        if msg["header"]["type"] == RTM_NEWADDR:
+            code = errno.EEXIST if key in self.table else 0
+            self.table.add(key)
+        else:
+            code = 0 if key in self.table else errno.EADDRNOTAVAIL
+            self.table.discard(key)
+        ack = struct.pack("=LHHLLi", 20, NLMSG_ERROR, 0, seq, 0, -code)
+        if self.stale_first:
+            ack = struct.pack("=LHHLLi", 20, NLMSG_ERROR, 0, seq - 1, 0, 0) + ack
+        if self.late:
+            self.w.send(b"x")  # readable for select(), while the first recv finds nothing
+        self.replies.append(ack)
+        return len(data)
+
+    def recv(self, size: int, flags: int = 0) -> bytes:
+        if self.late or not self.replies:
+            self.late = max(0, self.late - 1)
+            raise BlockingIOError
+        return self.replies.pop(0)
+
+    def close(self) -> None:
+        self.r.close()
+        self.w.close()
+
+
+def test_add_now_and_remove_now_are_idempotent_and_synchronous() -> None:
+    kernel = FakeRtnl(set(), {"eth0": 2})
+    mgr = AddressManager(index_of=kernel.links.get, rtnl=RtnlSocket(kernel))  # type: ignore[arg-type]
+    vip = Vip.parse("198.51.100.10/24", "eth0")
+    assert mgr.add_now(vip) is True
+    assert (2, "198.51.100.10") in kernel.table
+    assert mgr.add_now(vip) is False
+    kernel.stale_first = True  # an older ACK in front of ours is skipped
+    assert mgr.remove_now(vip) is True
+    kernel.stale_first = False
+    kernel.late = 1  # not queued at once: waited for (bounded), counted
+    assert mgr.remove_now(vip) is False
+    assert mgr._rtnl is not None and mgr._rtnl.late_acks == 1
+    assert (mgr.counters.added, mgr.counters.already_present) == (1, 1)
+    assert (mgr.counters.removed, mgr.counters.already_absent) == (1, 1)
+    with pytest.raises(DriverError) as info:
+        mgr.add_now(Vip.parse("198.51.100.10", "eth9"))
+    assert info.value.errno == errno.ENODEV
+    assert mgr.remove_now(Vip.parse("198.51.100.10", "eth9")) is False
+    mgr.close()
+
+
+def test_kernel_errors_from_add_now_are_driver_errors() -> None:
+    class Refusing(FakeRtnl):
+        def send(self, data: bytes) -> int:
+            seq = _decoded(bytes(data))["header"]["sequence_number"]
+            self.replies.append(struct.pack("=LHHLLi", 20, NLMSG_ERROR, 0, seq, 0, -errno.EPERM))
+            return len(data)
+
+    kernel = Refusing(set(), {"eth0": 2})
+    mgr = AddressManager(index_of=kernel.links.get, rtnl=RtnlSocket(kernel))  # type: ignore[arg-type]
+    for call in (mgr.add_now, mgr.remove_now):
+        with pytest.raises(DriverError) as info:
+            call(Vip.parse("198.51.100.10", "eth0"))
+        assert info.value.errno == errno.EPERM
+    assert mgr.counters.errors == 2
+    mgr.close()
+
+
+def test_a_missing_ack_is_a_bounded_driver_error() -> None:
+    class Silent(FakeRtnl):
+        def send(self, data: bytes) -> int:
+            return len(data)
+
+    kernel = Silent(set(), {"eth0": 2})
+    mgr = AddressManager(index_of=kernel.links.get, rtnl=RtnlSocket(kernel))  # type: ignore[arg-type]
+    with pytest.raises(DriverError) as info:
+        mgr.add_now(Vip.parse("198.51.100.10", "eth0"))
+    assert info.value.errno == errno.ETIMEDOUT
+    mgr.close()
+
+
+async def test_ensure_present_uses_the_synchronous_path_when_there_is_one() -> None:
+    kernel = FakeRtnl(set(), {"eth0": 2})
+    ipr = FakeIPR({"eth0": 2})
+    mgr = AddressManager(ipr, index_of=kernel.links.get, rtnl=RtnlSocket(kernel))  # type: ignore[arg-type]
+    assert await mgr.ensure_present(Vip.parse("198.51.100.10", "eth0")) is True
+    assert await mgr.ensure_absent(Vip.parse("198.51.100.10", "eth0")) is True
+    assert ipr.calls == []
+    with pytest.raises(UsageError):
+        AddressManager(ipr).add_now(Vip.parse("198.51.100.10", "eth0"))  # type: ignore[arg-type]
+    kernel.close()
