@@ -37,6 +37,7 @@ from pykeepalived.daemon.sd_notify import READY, RELOADING, STOPPING, WATCHDOG, 
 from pykeepalived.daemon.status import DaemonInfo, snapshot
 from pykeepalived.daemon.track_scripts import TrackFile, TrackScript
 from pykeepalived.daemon.vrrp_runner import ActionExecutor, RouterKey, RouterSlot, VrrpRunner
+from pykeepalived.daemon.wakeup import make_wakeup
 from pykeepalived.daemon.wiring import (
     LinkPoller,
     RealNet,
@@ -417,7 +418,7 @@ class Daemon:
         self.net = self.net_factory()
         self.executor = ActionExecutor(self.net, make_encoder(self.plan.v3_checksum_as_v2),
                                        self._on_state_changed)
-        self.runner = VrrpRunner(loop, self.executor, make_decoder())
+        self.runner = VrrpRunner(loop, self.executor, make_decoder(), wakeup=make_wakeup)
         self.links = LinkPoller(self._on_link, probe=self.link_probe,
                                 events_live=getattr(self.net, "link_events_live", None))
         control = ControlServer(self.options.control_socket, self.snapshot)
@@ -449,6 +450,7 @@ class Daemon:
                 if self.own_process:  # a repeated TERM (e.g. to the process and its group) must not
                     signal.signal(sig, signal.SIG_IGN)  # kill us half-way through the clean exit
             await control.close()
+            self.runner.close()
             self.net.close_all()
         log.info("stopped")
         return ExitCode.OK

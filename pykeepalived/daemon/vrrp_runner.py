@@ -20,17 +20,19 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import inspect
 import itertools
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any, Protocol
 
 from pykeepalived.daemon.logging import InstanceLogger
+from pykeepalived.daemon.wakeup import LoopWakeup, Wakeup
 from pykeepalived.errors import PacketError, PykaError
 from pykeepalived.vrrp import events as ev
 from pykeepalived.vrrp.packet import REASON_TTL, Advertisement
@@ -118,6 +120,7 @@ class VrrpRunner:
         effects: Effects,
         decoder: Decoder,
         wall_clock: Callable[[], float] = time.time,
+        wakeup: Callable[[asyncio.AbstractEventLoop, Callable[[], None]], Wakeup] = LoopWakeup,
     ) -> None:
         self.loop = loop
         self.effects = effects
@@ -128,7 +131,7 @@ class VrrpRunner:
         self.received = 0
         self._heap: list[tuple[float, int, RouterSlot]] = []
         self._seq = itertools.count()
-        self._wakeup: asyncio.TimerHandle | None = None
+        self._wakeup: Wakeup = wakeup(loop, self._on_timer)
         self._wakeup_at: float | None = None
         self._firing = False
         self.timer_wakeups = 0
@@ -162,11 +165,20 @@ class VrrpRunner:
         return self._feed_slot(slot, event)
 
     def _feed_slot(self, slot: RouterSlot, event: Any) -> list[Any]:
+        """Execute the router's actions for ``event``: the wire and address actions first, in the
+        core's order, then the StateChanged bookkeeping (log line, notify scripts, LVS), so neither
+        delays the takeover advert and its GARP (keepalived also notifies after the addresses)."""
         now = self.loop.time()
         if slot.group is not None:
             return self._feed_group(slot, event, now)
         actions: list[Any] = slot.router.handle(event, now)
+        changes: list[Any] = []
         for action in actions:
+            if type(action) is ev.StateChanged:
+                changes.append(action)
+            else:
+                self._execute(slot, action, now)
+        for action in changes:
             self._execute(slot, action, now)
         self._rearm(slot)
         return actions
@@ -174,13 +186,19 @@ class VrrpRunner:
     def _feed_group(self, slot: RouterSlot, event: Any, now: float) -> list[Any]:
         members = {s.name: s for s in self.slots.values() if s.group is slot.group}
         mine: list[Any] = []
+        changes: list[tuple[RouterSlot, Any]] = []
         for item in slot.group.handle(ForMember(slot.name, event), now):
             target = members.get(item.member)
             if target is None:
                 continue
-            self._execute(target, item.action, now)
+            if type(item.action) is ev.StateChanged:
+                changes.append((target, item.action))
+            else:
+                self._execute(target, item.action, now)
             if target is slot:
                 mine.append(item.action)
+        for target, action in changes:
+            self._execute(target, action, now)
         for member in members.values():
             self._rearm(member)
         return mine
@@ -248,19 +266,21 @@ class VrrpRunner:
         heapq.heapify(self._heap)
 
     def _arm_wakeup(self, when: float) -> None:
-        self._cancel_wakeup()
-        self._wakeup = self.loop.call_at(when, self._on_timer)
+        self._wakeup.arm(when)
         self._wakeup_at = when
 
     def _cancel_wakeup(self) -> None:
-        if self._wakeup is not None:
+        if self._wakeup_at is not None:
             self._wakeup.cancel()
-        self._wakeup = None
         self._wakeup_at = None
+
+    def close(self) -> None:
+        """Release the wake-up (a timerfd in the daemon); the runner arms nothing afterwards."""
+        self._wakeup_at = None
+        self._wakeup.close()
 
     def _on_timer(self) -> None:
         """Feed ``Timeout`` to every router whose deadline has passed, earliest first."""
-        self._wakeup = None
         self._wakeup_at = None
         self.timer_wakeups += 1
         time = self.loop.time
@@ -377,8 +397,8 @@ class Net(Protocol):
     """The network adapters the executor drives (real ones in ``app.py``, fakes in tests)."""
 
     def send_vrrp(self, key: RouterKey, payload: bytes, dst: IPAddress) -> None: ...
-    async def add_vip(self, vip: Any) -> None: ...
-    async def remove_vip(self, vip: Any) -> None: ...
+    def add_vip(self, vip: Any) -> Awaitable[None] | None: ...
+    def remove_vip(self, vip: Any) -> Awaitable[None] | None: ...
     def send_garp(self, interface: str, address: IPv4Address) -> None: ...
     def send_na(self, interface: str, address: IPv6Address) -> None: ...
 
@@ -393,8 +413,12 @@ class ActionExecutor:
     """Turns the core's actions into I/O.
 
     Adverts go out at once (one copy per unicast peer, else to the multicast group).  Address work
-    (VIP add/remove, then GARP/NA bursts) is queued in order and run by :meth:`worker`, so a GARP
-    never announces an address before it is configured and the loop never blocks on netlink.
+    (VIP add/remove, then GARP/NA bursts) runs in the core's order, so a GARP never announces an
+    address before it is configured.  A job whose adapter call completes synchronously (the daemon's
+    VIP add: the kernel handles an rtnetlink request inside ``send``, see
+    :class:`~pykeepalived.net.addresses.RtnlSocket`) runs at once when nothing is queued, so the
+    first GARP leaves right after the takeover advert.  A job that returns an awaitable is awaited
+    by :meth:`worker`, and every later job queues behind it until the queue is empty again.
     ``on_state_changed`` is called for each StateChanged (notify scripts, sd_notify ...).
 
     A master sends the same advert every interval: the encoded messages are kept per router and
@@ -412,6 +436,10 @@ class ActionExecutor:
         self.encoder = encoder
         self.on_state_changed = on_state_changed
         self.queue: asyncio.Queue[tuple[RouterSlot, Callable[[], Any]]] = asyncio.Queue()
+        self._backlog = 0
+        """Jobs queued for or running in the worker; while any are, new jobs queue behind them."""
+        self._sync_add = not inspect.iscoroutinefunction(net.add_vip)
+        self._sync_remove = not inspect.iscoroutinefunction(net.remove_vip)
         self.counters: Counter[str] = Counter()
         self._encoded: dict[RouterKey, tuple[Advertisement, IPAddress, frozenset[IPAddress],
                                              tuple[tuple[IPAddress, bytes], ...]]] = {}
@@ -428,11 +456,11 @@ class ActionExecutor:
                 self.counters["adverts_sent"] += 1
         elif isinstance(action, ev.AddVips):
             for vip in self._vips(slot, action.addresses, with_excluded=True):
-                self._enqueue(slot, partial(self.net.add_vip, vip))
+                self._enqueue(slot, partial(self.net.add_vip, vip), sync=self._sync_add)
         elif isinstance(action, ev.RemoveVips):
             if not slot.keep_vips:
                 for vip in self._vips(slot, action.addresses, with_excluded=True):
-                    self._enqueue(slot, partial(self.net.remove_vip, vip))
+                    self._enqueue(slot, partial(self.net.remove_vip, vip), sync=self._sync_remove)
         elif isinstance(action, ev.SendGarp):
             burst = partial(self._burst, slot, action.addresses, action.count, self.net.send_garp)
             self._enqueue(slot, burst)
@@ -461,8 +489,8 @@ class ActionExecutor:
         specs = getattr(slot.config, "vips", ())
         return [v for v in specs if v.address.ip in wanted or (with_excluded and v.excluded)]
 
-    async def _burst(self, slot: RouterSlot, addresses: Iterable[IPAddress], count: int,
-                     send: Callable[[str, Any], None]) -> None:
+    def _burst(self, slot: RouterSlot, addresses: Iterable[IPAddress], count: int,
+               send: Callable[[str, Any], None]) -> None:
         specs = {v.address.ip: v.dev for v in getattr(slot.config, "vips", ())}
         for _ in range(count):
             for address in addresses:
@@ -472,24 +500,42 @@ class ActionExecutor:
     def restore_vip(self, slot: RouterSlot, vip: Any) -> None:
         """Put back a VIP someone deleted while this router is MASTER."""
         self.counters["vips_restored"] += 1
-        self._enqueue(slot, partial(self.net.add_vip, vip))
+        self._enqueue(slot, partial(self.net.add_vip, vip), sync=self._sync_add)
 
-    def _enqueue(self, slot: RouterSlot, job: Callable[[], Any]) -> None:
+    def _enqueue(self, slot: RouterSlot, job: Callable[[], Any], *, sync: bool = True) -> None:
+        """Run ``job`` now if it is synchronous and nothing is queued, else queue it for the worker."""
+        if self._backlog or not sync:
+            self._queue(slot, job)
+            return
+        try:
+            result = job()
+        except Exception as exc:  # counted and logged as in the worker
+            self._failed(slot, exc)
+            return
+        if inspect.isawaitable(result):
+            self._queue(slot, lambda: result)
+
+    def _queue(self, slot: RouterSlot, job: Callable[[], Any]) -> None:
+        self._backlog += 1
         self.queue.put_nowait((slot, job))
+
+    def _failed(self, slot: RouterSlot, exc: Exception) -> None:
+        self.counters["address_errors"] += 1
+        if isinstance(exc, (OSError, PykaError)):
+            slot.logger.warning("address operation failed error=%s", exc)
+        else:  # an adapter bug must not take the daemon (and every other VIP) down
+            slot.logger.error("address operation crashed", exc_info=exc)
 
     async def run_one(self) -> None:
         slot, job = await self.queue.get()
         try:
             result = job()
-            if asyncio.iscoroutine(result):
+            if inspect.isawaitable(result):
                 await result
-        except (OSError, PykaError) as exc:
-            self.counters["address_errors"] += 1
-            slot.logger.warning("address operation failed error=%s", exc)
-        except Exception:  # an adapter bug must not take the daemon (and every other VIP) down
-            self.counters["address_errors"] += 1
-            slot.logger.exception("address operation crashed")
+        except Exception as exc:  # counted and logged: never a crash of the worker
+            self._failed(slot, exc)
         finally:
+            self._backlog -= 1
             self.queue.task_done()
 
     async def worker(self) -> None:

@@ -170,7 +170,7 @@ class RealNet:
         """Router -> its socket, for the send path (a SocketKey hashes an address in Python)."""
         self.garp: dict[str, Any] = {}
         self.na: dict[str, Any] = {}
-        self._addresses: Any = None
+        self._addresses: AddressManager | None = None
         self.watcher: NetlinkWatcher | None = None
         self._vmacs: VmacManager | None = None
 
@@ -199,9 +199,13 @@ class RealNet:
         self._prewarm_announcers(spec)
 
     def _prewarm_announcers(self, spec: Any) -> None:
-        """Open the GARP/NA senders of the instance's VIP devices now, not on the first takeover
-        (keeps the interface-MAC ioctl and the socket set-up off the takeover path).  A device that
+        """Open the GARP/NA senders of the instance's VIP devices and the address manager's
+        rtnetlink socket now, not on the first takeover (keeps the interface-MAC ioctl and the
+        socket set-up off the takeover path).  A device that
         does not exist yet is skipped: its sender is then opened on first use, as before."""
+        if getattr(spec, "vips", ()):
+            with contextlib.suppress(OSError):
+                self._manager()
         for vip in getattr(spec, "vips", ()):
             with contextlib.suppress(OSError, PykaError):
                 if vip.address.version == 4:
@@ -268,21 +272,33 @@ class RealNet:
         self._na_sender(interface).send(address)
 
     # -- VIPs ------------------------------------------------------------------------------------
-    async def _manager(self) -> Any:
+    def _manager(self) -> AddressManager:
         if self._addresses is None:
-            opened = AddressManager.open()
-            self._addresses = await opened if asyncio.iscoroutine(opened) else opened
+            self._addresses = AddressManager.open()
         return self._addresses
 
     @staticmethod
-    def _vip(spec: Any) -> Any:
+    def _vip(spec: Any) -> Vip:
         return Vip(spec.address, spec.dev, label=spec.label, scope=spec.scope)
 
-    async def add_vip(self, spec: Any) -> None:
-        await (await self._manager()).ensure_present(self._vip(spec))
+    def add_vip(self, spec: Any) -> None:
+        """Add the VIP now (synchronous rtnetlink: it exists when this returns, so the GARP that
+        follows announces a configured address); the log line is written after the current turn."""
+        vip = self._vip(spec)
+        if self._manager().add_now(vip):
+            self._log_later("vip added address=%s dev=%s", vip)
 
-    async def remove_vip(self, spec: Any) -> None:
-        await (await self._manager()).ensure_absent(self._vip(spec))
+    def remove_vip(self, spec: Any) -> None:
+        vip = self._vip(spec)
+        if self._manager().remove_now(vip):
+            self._log_later("vip removed address=%s dev=%s", vip)
+
+    @staticmethod
+    def _log_later(message: str, vip: Vip) -> None:
+        try:
+            asyncio.get_running_loop().call_soon(log.info, message, vip.address, vip.dev)
+        except RuntimeError:  # no loop (tests): log now
+            log.info(message, vip.address, vip.dev)
 
     def link_events_live(self) -> bool:
         """True while the netlink watcher is subscribed (link events reach :class:`LinkPoller`)."""

@@ -1,0 +1,128 @@
+"""The action executor's ordering: a takeover's advert, VIP add and GARP run in one turn when the
+adapters are synchronous; asynchronous work queues, and everything after it queues behind it."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from test_daemon_fakes import FakeLoop, FakeWire, addr
+from test_daemon_runner import VIP, spec
+
+from pykeepalived.daemon.vrrp_runner import ActionExecutor, RouterSlot, VrrpRunner
+from pykeepalived.vrrp.events import Startup
+from pykeepalived.vrrp.router import VirtualRouter
+
+
+@dataclass
+class SyncNet:
+    """Synchronous adapters (as the daemon's RealNet), logging every call in one ordered list."""
+
+    log: list[tuple[str, str]] = field(default_factory=list)
+    vips: set[str] = field(default_factory=set)
+    fail_add: BaseException | None = None
+
+    def send_vrrp(self, key: Any, payload: bytes, dst: Any) -> None:
+        self.log.append(("advert", str(dst)))
+
+    def add_vip(self, vip: Any) -> None:
+        if self.fail_add is not None:
+            raise self.fail_add
+        self.vips.add(str(vip.address))
+        self.log.append(("add", str(vip.address)))
+
+    def remove_vip(self, vip: Any) -> None:
+        self.vips.discard(str(vip.address))
+        self.log.append(("remove", str(vip.address)))
+
+    def send_garp(self, interface: str, address: Any) -> None:
+        self.log.append(("garp", str(address)))
+
+    def send_na(self, interface: str, address: Any) -> None:
+        self.log.append(("na", str(address)))
+
+
+def single(net: Any) -> tuple[FakeLoop, ActionExecutor, VrrpRunner, RouterSlot]:
+    loop = FakeLoop()
+    wire = FakeWire()
+
+    def changed(slot: RouterSlot, action: Any) -> None:
+        net.log.append(("state", action.new.name))
+
+    executor = ActionExecutor(net, wire.encode, changed)
+    runner = VrrpRunner(loop, executor, wire.decode)  # type: ignore[arg-type]
+    s = spec("a", "198.51.100.1", 100)
+    slot = RouterSlot(s.key, "a", VirtualRouter(s.router_config), s, frozenset())
+    runner.add(slot)
+    return loop, executor, runner, slot
+
+
+def test_takeover_is_advert_add_garps_then_the_state_change_in_one_turn() -> None:
+    net = SyncNet()
+    loop, executor, runner, slot = single(net)
+    runner.feed(slot.key, Startup())
+    assert net.log == [("state", "BACKUP")]
+    net.log.clear()
+    loop.run_until(runner.pending_timers()[0][0])  # the master-down timer fires; no worker runs
+    assert slot.state == "MASTER"
+    kinds = [kind for kind, _ in net.log]
+    repeat = slot.router.config.garp_master_repeat
+    assert kinds == ["advert", "add", *["garp"] * repeat, "state"]
+    assert net.vips == {VIP}
+    assert executor.queue.empty()
+
+
+def test_stop_removes_the_vip_before_the_state_change_without_a_worker() -> None:
+    net = SyncNet()
+    loop, executor, runner, slot = single(net)
+    runner.feed(slot.key, Startup())
+    loop.run_until(runner.pending_timers()[0][0])
+    net.log.clear()
+    runner.stop_all()
+    assert [kind for kind, _ in net.log] == ["advert", "remove", "state"]
+    assert net.vips == set()
+    assert executor.queue.empty()
+
+
+async def test_work_after_an_async_job_queues_behind_it_in_order() -> None:
+    net = SyncNet()
+    _, executor, _, slot = single(net)
+    order: list[str] = []
+    gate = asyncio.Event()
+
+    async def slow() -> None:
+        await gate.wait()
+        order.append("async")
+
+    executor._enqueue(slot, slow, sync=False)
+    executor._enqueue(slot, lambda: order.append("sync-1"))  # must not overtake the async job
+    executor._enqueue(slot, lambda: order.append("sync-2"))
+    assert order == []
+    worker = asyncio.create_task(executor.worker())
+    await asyncio.sleep(0)
+    gate.set()
+    assert await executor.drain(1.0) is True
+    assert order == ["async", "sync-1", "sync-2"]
+    executor._enqueue(slot, lambda: order.append("inline"))  # the queue is empty again: at once
+    assert order[-1] == "inline"
+    worker.cancel()
+
+
+def test_an_inline_failure_is_counted_and_the_garps_still_go() -> None:
+    net = SyncNet(fail_add=OSError(1, "Operation not permitted"))
+    loop, executor, runner, slot = single(net)
+    runner.feed(slot.key, Startup())
+    loop.advance(1.0)
+    assert slot.state == "MASTER"
+    assert executor.counters["address_errors"] == 1
+    assert ("garp", str(addr("198.51.100.100"))) in net.log
+
+
+def test_an_adapter_bug_inline_is_counted_not_raised() -> None:
+    net = SyncNet(fail_add=KeyError("bug"))
+    loop, executor, runner, slot = single(net)
+    runner.feed(slot.key, Startup())
+    loop.advance(1.0)
+    assert slot.state == "MASTER"
+    assert executor.counters["address_errors"] == 1
