@@ -200,18 +200,25 @@ class RealNet:
 
     def _prewarm_announcers(self, spec: Any) -> None:
         """Open the GARP/NA senders of the instance's VIP devices and the address manager's
-        rtnetlink socket now, not on the first takeover (keeps the interface-MAC ioctl and the
-        socket set-up off the takeover path).  A device that
-        does not exist yet is skipped: its sender is then opened on first use, as before."""
-        if getattr(spec, "vips", ()):
-            with contextlib.suppress(OSError):
-                self._manager()
-        for vip in getattr(spec, "vips", ()):
+        rtnetlink socket, and encode the VIPs' netlink requests, now rather than on the first
+        takeover (keeps the interface-MAC ioctl, the socket set-up and the encoding off the
+        takeover path).  The encoding runs in a later loop turn, after the instance's timers are
+        armed: start-up is not delayed by it.  A device that does not exist yet is skipped: its
+        sender is then opened and its requests encoded on first use, as before."""
+        vips = tuple(getattr(spec, "vips", ()))
+        if vips:
+            asyncio.get_running_loop().call_soon(self._prepare_vips, vips)
+        for vip in vips:
             with contextlib.suppress(OSError, PykaError):
                 if vip.address.version == 4:
                     self._garp_sender(vip.dev)
                 else:
                     self._na_sender(vip.dev)
+
+    def _prepare_vips(self, vips: tuple[Any, ...]) -> None:
+        for vip in vips:
+            with contextlib.suppress(OSError, PykaError):
+                self._manager().prepare(self._vip(vip))
 
     def close(self, router: tuple[str, int, int]) -> None:
         self._send_socket.pop(router, None)

@@ -289,6 +289,16 @@ class AddressManager:
             message = self._messages[key] = vip.message(index, add=add)
         return self._rtnl.request(message)
 
+    def prepare(self, vip: Vip) -> None:
+        """Encode ``vip``'s add and delete requests now (~0.1 ms each, more on the first message
+        of a process), so that a takeover only sends them.  A missing device is skipped."""
+        index = self._sync_index(vip)
+        if index is not None:
+            for add in (True, False):
+                key = (vip, index, add)
+                if key not in self._messages:
+                    self._messages[key] = vip.message(index, add=add)
+
     def add_now(self, vip: Vip) -> bool:
         """Add ``vip`` before returning; True if it was added now, False if it was already there."""
         index = self._sync_index(vip)

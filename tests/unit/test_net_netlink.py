@@ -597,3 +597,22 @@ async def test_ensure_present_uses_the_synchronous_path_when_there_is_one() -> N
     with pytest.raises(UsageError):
         AddressManager(ipr).add_now(Vip.parse("198.51.100.10", "eth0"))  # type: ignore[arg-type]
     kernel.close()
+
+
+def test_prepared_requests_are_not_encoded_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    kernel = FakeRtnl(set(), {"eth0": 2})
+    mgr = AddressManager(index_of=kernel.links.get, rtnl=RtnlSocket(kernel))  # type: ignore[arg-type]
+    vip = Vip.parse("198.51.100.10/24", "eth0")
+    mgr.prepare(vip)
+    mgr.prepare(Vip.parse("198.51.100.11", "eth9"))  # no such device: skipped, no error
+
+    def no_encoding(self: Vip, index: int, *, add: bool) -> bytes:
+        raise AssertionError("encoded on the takeover path")
+
+    monkeypatch.setattr(Vip, "message", no_encoding)
+    assert mgr.add_now(vip) is True
+    assert mgr.remove_now(vip) is True
+    kernel.links["eth0"] = 5  # the device was re-created: a new index needs a new message
+    with pytest.raises(AssertionError):
+        mgr.add_now(vip)
+    mgr.close()
