@@ -10,6 +10,7 @@ The flags are keepalived's (keepalived(8)), so existing unit files and habits ke
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import importlib.util
 import signal
@@ -67,5 +68,16 @@ def run(args: argparse.Namespace) -> int:
         from pykeepalived.config.load import default_config_path
 
         args.use_file = default_config_path()
+    # Listen for VRRP before anything else (imports, config): silence heard from now on counts
+    # towards the instances' first down timer (pykeepalived/net/early_listen.py).
+    early = None
+    if not args.checkers_only:
+        from pykeepalived.net.early_listen import EarlyListener, interface_hints
+
+        early = EarlyListener.start(interface_hints(args.use_file))
+    # Start-up allocates hundreds of thousands of long-lived objects (imports, pydantic schemas, the
+    # config); the cyclic collector would rescan them again and again.  The daemon collects, freezes
+    # the heap and turns the collector back on once every instance is armed (app.freeze_heap).
+    gc.disable()
     daemon = importlib.import_module(DAEMON_MODULE)
-    return int(daemon.run_daemon(args))
+    return int(daemon.run_daemon(args, early=early))

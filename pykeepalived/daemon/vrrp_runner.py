@@ -45,6 +45,8 @@ RouterKey = tuple[str, int, int]
 """(interface, address family 4|6, VRID)."""
 
 TRANSITION_HISTORY = 32
+MAX_SLACK_S = 0.01
+"""Bound on any router's timer slack (the core's own bound is the same, 10 ms)."""
 
 
 def family_of(address: IPAddress) -> int:
@@ -56,6 +58,7 @@ class Router(Protocol):
 
     def handle(self, event: Any, now: float) -> list[Any]: ...
     def next_deadline(self) -> float | None: ...
+    def timer_slack_s(self) -> float: ...
 
 
 class Effects(Protocol):
@@ -87,6 +90,8 @@ class RouterSlot:
     unicast_peers: frozenset[IPAddress] = frozenset()
     deadline: float | None = field(default=None, init=False)
     """The deadline the runner has armed for this router (None: no timer)."""
+    latest: float | None = field(default=None, init=False)
+    """The latest time the runner may serve that deadline (deadline + the router's slack)."""
     timer_seq: int = field(default=-1, init=False, repr=False)
     """Sequence number of the router's live heap entry; older entries are stale."""
     counters: Counter[str] = field(default_factory=Counter)
@@ -223,28 +228,39 @@ class VrrpRunner:
 
     # -- the shared timer -----------------------------------------------------------------------
     def _rearm(self, slot: RouterSlot) -> None:
-        """Put the router's next deadline in the heap (a no-op when it has not changed)."""
-        deadline = None if slot.shutting_down else slot.router.next_deadline()
-        old = slot.deadline
-        if deadline == old:
+        """Put the router's next deadline in the heap (a no-op when it has not changed).
+
+        The heap is ordered by the latest time each router may be served: its deadline plus its
+        slack (:meth:`~pykeepalived.vrrp.router.VirtualRouter.timer_slack_s`, only a steady
+        master's advert has any).  The wake-up is armed for the earliest of those, and then every
+        router whose deadline has passed is served, so adverts due within a few milliseconds of
+        each other share one wake-up, and a master-down timer (no slack) fires on time."""
+        router = slot.router
+        deadline = None if slot.shutting_down else router.next_deadline()
+        old_latest = slot.latest
+        latest = None
+        if deadline is not None:
+            slack = router.timer_slack_s() if hasattr(router, "timer_slack_s") else 0.0
+            latest = deadline + min(slack, MAX_SLACK_S)
+        if deadline == slot.deadline and latest == old_latest:
             return
-        if deadline is None:
+        if deadline is None or latest is None:
             self._disarm(slot)
         else:
             seq = next(self._seq)
-            slot.deadline, slot.timer_seq = deadline, seq
-            heapq.heappush(self._heap, (deadline, seq, slot))
+            slot.deadline, slot.latest, slot.timer_seq = deadline, latest, seq
+            heapq.heappush(self._heap, (latest, seq, slot))
             if len(self._heap) > 2 * len(self.slots) + 64:
                 self._compact()
         if self._firing:
             return  # _on_timer re-arms the loop's timer once, after the batch
-        if deadline is not None and (self._wakeup_at is None or deadline < self._wakeup_at):
-            self._arm_wakeup(deadline)
-        elif old is not None and old == self._wakeup_at:
+        if latest is not None and (self._wakeup_at is None or latest < self._wakeup_at):
+            self._arm_wakeup(latest)
+        elif old_latest is not None and old_latest == self._wakeup_at:
             self._schedule()  # the earliest entry moved or went away
 
     def _disarm(self, slot: RouterSlot) -> None:
-        slot.deadline, slot.timer_seq = None, -1
+        slot.deadline, slot.latest, slot.timer_seq = None, None, -1
 
     def _live(self, entry: tuple[float, int, RouterSlot]) -> bool:
         slot = entry[2]
@@ -280,30 +296,41 @@ class VrrpRunner:
         self._wakeup.close()
 
     def _on_timer(self) -> None:
-        """Feed ``Timeout`` to every router whose deadline has passed, earliest first."""
+        """Feed ``Timeout`` to every router whose deadline has passed, in heap order."""
         self._wakeup_at = None
         self.timer_wakeups += 1
         time = self.loop.time
         self._firing = True
+        not_due: list[tuple[float, int, RouterSlot]] = []
         try:
             # Routers that come due while this batch runs are served in it too (their deadline is
-            # checked against a fresh clock); the bound keeps a stuck clock from spinning here.
+            # checked against a fresh clock); a router whose deadline passed has its latest time
+            # within MAX_SLACK_S of now, so the scan stops there.  The bound keeps a stuck clock
+            # from spinning here.
+            horizon = time() + MAX_SLACK_S
             for _ in range(2 * len(self.slots) + 1):
                 heap = self._heap
-                if not heap or heap[0][0] > time():
+                if not heap or heap[0][0] > horizon:
                     break
-                _, seq, slot = heapq.heappop(heap)
-                if seq != slot.timer_seq or self.slots.get(slot.key) is not slot:
+                entry = heapq.heappop(heap)
+                slot = entry[2]
+                if entry[1] != slot.timer_seq or self.slots.get(slot.key) is not slot:
                     continue
-                slot.deadline, slot.timer_seq = None, -1
+                if slot.deadline is None or slot.deadline > time():
+                    not_due.append(entry)  # within the horizon, not due yet: back in the heap
+                    continue
+                slot.deadline, slot.latest, slot.timer_seq = None, None, -1
                 self._feed_slot(slot, TIMEOUT)
         finally:
+            for entry in not_due:
+                heapq.heappush(self._heap, entry)
             self._firing = False
             self._schedule()
 
     def pending_timers(self) -> list[tuple[float, RouterKey]]:
         """Armed (deadline, router) pairs, earliest first (for status output and tests)."""
-        return sorted((entry[0], entry[2].key) for entry in self._heap if self._live(entry))
+        return sorted((entry[2].deadline, entry[2].key) for entry in self._heap
+                      if self._live(entry) and entry[2].deadline is not None)
 
     # -- receive path --------------------------------------------------------------------------
     def datagram_received(

@@ -17,7 +17,14 @@ from pykeepalived.vrrp.state import Reason, State
 
 @dataclass(frozen=True, slots=True)
 class Startup:
-    """Start the router (RFC 5798 §6.4.1, Initialize state)."""
+    """Start the router (RFC 5798 §6.4.1, Initialize state).
+
+    ``listening_since``: the receive path has been open since this time and nothing for this VRID
+    arrived; a backup's first Master_Down_Timer then counts from it rather than from now (the
+    daemon's early listener, ``pykeepalived.net.early_listen``).  None: from now.
+    """
+
+    listening_since: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

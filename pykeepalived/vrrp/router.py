@@ -23,6 +23,10 @@ Rule 5: the steady master's advert timer is the hot path (one call per router pe
 :meth:`VirtualRouter._on_timeout` serves it without scanning the timers, and :meth:`_send_advert`
 returns the same ``SendAdvert`` object while the advert is unchanged (actions are frozen values).
 
+Rule 6: only a steady master's advert may be served late, by at most 1 % of its interval
+(:meth:`VirtualRouter.timer_slack_s`); the glue uses the slack to batch wake-ups, never to serve a
+timer early.
+
 Theory of operation.  A router starts in INITIALIZE.  ``Startup`` moves it to FAULT (interface
 down or a weight-0 tracker failed), to MASTER (priority 255, the address owner), or to BACKUP with
 the master-down timer armed at Master_Down_Interval.  A BACKUP accepts adverts from a master that
@@ -85,6 +89,10 @@ from pykeepalived.vrrp.timers import (
     timer_expired_backup_s,
 )
 from pykeepalived.vrrp.tracking import TrackerSet
+
+ADVERT_SLACK_FRACTION = 0.01
+ADVERT_SLACK_MAX_S = 0.01
+"""A steady master's advert may go out up to 1 % of its interval (at most 10 ms) late (Rule 6)."""
 
 
 class Timer(enum.Enum):
@@ -187,6 +195,16 @@ class VirtualRouter:
         """When the glue must call ``handle(Timeout(), now)`` next; None if no timer is armed."""
         return min(self._timers.values(), default=None)
 
+    def timer_slack_s(self) -> float:
+        """How late the glue may serve :meth:`next_deadline` (Rule 6): a steady master's advert
+        (only the advert timer armed) tolerates 1 % of the interval, at most ``ADVERT_SLACK_MAX_S``,
+        so that many routers' adverts share one wake-up; every other timer (master down, preempt
+        delay, GARP repeats) is due on time."""
+        timers = self._timers
+        if self._state is State.MASTER and len(timers) == 1 and Timer.ADVER in timers:
+            return min(ADVERT_SLACK_MAX_S, self.config.adver_int_cs / CS_PER_S * ADVERT_SLACK_FRACTION)
+        return 0.0
+
     def timers(self) -> dict[str, float]:
         """Armed timers by name (for status output and tests)."""
         return {timer.value: deadline for timer, deadline in self._timers.items()}
@@ -241,6 +259,8 @@ class VirtualRouter:
     # --- lifecycle -----------------------------------------------------------------------------
 
     def _on_startup(self, event: Startup, now: float) -> list[Action]:
+        # silence heard before now counts towards the first down timer (never a time after now)
+        since = now if event.listening_since is None else min(now, event.listening_since)
         self._master_adver_int_cs = self.config.adver_int_cs
         self._master_address = None
         self._master_priority = None
@@ -258,12 +278,12 @@ class VirtualRouter:
             # keepalived 2.2.7 (vrrp_init_state): a sync-group member with ``state MASTER`` waits one
             # advert interval plus the minimal skew, to hear whether a master is already there.
             self._timers[Timer.MASTER_DOWN] = (
-                now
+                since
                 + cs_to_s(self._master_adver_int_cs)
                 + skew_time_min_s(self._master_adver_int_cs, self.config.version)
             )
         else:
-            self._arm_master_down(now)
+            self._arm_master_down(since)
         return actions
 
     def _on_shutdown(self, event: Shutdown, now: float) -> list[Action]:
@@ -409,8 +429,12 @@ class VirtualRouter:
                 return self._timer_expired_backup(now)
             adver_at = timers.get(Timer.ADVER)
             if len(timers) == 1 and adver_at is not None and adver_at <= now:
-                # Rule 5: the steady master, nothing else armed -- the same as one pass of the loop
-                timers[Timer.ADVER] = now + self.config.adver_int_cs / CS_PER_S
+                # Rule 5: the steady master, nothing else armed -- the same as one pass of the loop,
+                # except that the next advert stays on the schedule when this one was served late
+                # within its slack (Rule 6); later than that (a stalled loop), it does not catch up
+                interval_s = self.config.adver_int_cs / CS_PER_S
+                within_slack = now - adver_at <= min(ADVERT_SLACK_MAX_S, interval_s * ADVERT_SLACK_FRACTION)
+                timers[Timer.ADVER] = (adver_at if within_slack else now) + interval_s
                 return [self._send_advert(self._effective_priority, now)]
         actions: list[Action] = []
         while True:

@@ -29,6 +29,7 @@ from pyroute2 import AsyncIPRoute
 from pykeepalived.errors import DriverError, PykaError
 from pykeepalived.net.addresses import AddressManager, NetlinkWatcher, Vip
 from pykeepalived.net.arp import GarpSender
+from pykeepalived.net.early_listen import EarlyListener
 from pykeepalived.net.links import interface_mac
 from pykeepalived.net.ndisc import NaSender
 from pykeepalived.net.vmac import VmacManager, VmacSpec
@@ -149,6 +150,21 @@ async def _agent_addnow(args: dict[str, Any]) -> int:
     return 0
 
 
+async def _agent_early(args: dict[str, Any]) -> int:
+    """The early listener on this namespace's interfaces: ready, then (on a line on stdin) what it
+    would let each VRID count as silence."""
+    early = EarlyListener.start(args["interfaces"])
+    assert early is not None
+    _emit(ready=True, joined=sorted(early.joined))
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    family, group = args["family"], args["group"]
+    answers = {str(vrid): early.silent_since("eth0", family, vrid, multicast_group=group)
+               for vrid in args["vrids"]}
+    _emit(since=early.since, answers=answers, overflowed=early.overflowed)
+    early.close()
+    return 0
+
+
 async def _agent_watch(args: dict[str, Any]) -> int:
     events: asyncio.Queue[Any] = asyncio.Queue()
     watcher = NetlinkWatcher(on_address=events.put_nowait, on_link=events.put_nowait)
@@ -219,6 +235,7 @@ SCENARIOS = {
     "announce": _agent_announce,
     "addr": _agent_addr,
     "addnow": _agent_addnow,
+    "early": _agent_early,
     "watch": _agent_watch,
     "vmac": _agent_vmac,
 }
@@ -337,6 +354,25 @@ def test_multicast_advert_crosses_the_switch_with_ttl_255(
     else:
         assert ip_address(got["src"]).is_link_local
     assert receiver.finish() == 0
+
+
+@pytest.mark.parametrize(("family", "group", "vip"), [(4, "224.0.0.18", VIP4), (6, "ff02::12", VIP6)])
+def test_early_listener_hears_adverts_sent_before_the_daemon_starts(
+    director_pair: Any, agents: Any, family: int, group: str, vip: str
+) -> None:
+    d1, d2 = director_pair.d1, director_pair.d2
+    early = agents(d2, "early", interfaces=["eth0", "nosuch0"], family=family, group=group, vrids=[51, 52])
+    ready = early.expect(lambda line: line.get("ready"))
+    assert ready["joined"] == [["eth0", 4], ["eth0", 6]]
+    run_agent(agents, d1, "send", ifname="eth0", family=family, version=3, vrid=51, vips=[vip], repeat=2)
+    assert early.proc.stdin is not None
+    early.proc.stdin.write("go\n")
+    early.proc.stdin.flush()
+    out = early.expect(lambda line: "answers" in line)
+    # VRID 51 was heard through the joined group: no shortcut; VRID 52 was not: silence since start
+    assert out["answers"] == {"51": None, "52": out["since"]}
+    assert out["overflowed"] is False
+    assert early.finish() == 0
 
 
 @pytest.mark.parametrize(("family", "vip"), [(4, VIP4), (6, VIP6)])
@@ -549,7 +585,8 @@ def test_add_now_is_done_when_it_returns(director_pair: Any, agents: Any, vip: s
         ["remove", True], ["bindable_after_remove", False], ["remove_again", False],
     ]
     assert out["late_acks"] == 0
-    assert out["counters"] == {"added": 1, "already_present": 1, "removed": 1, "already_absent": 1, "errors": 0}
+    assert out["counters"] == {
+        "added": 1, "already_present": 1, "removed": 1, "already_absent": 1, "errors": 0}
 
 
 def test_ipv6_vip_is_added_without_dad(director_pair: Any, agents: Any) -> None:

@@ -17,6 +17,7 @@ from pykeepalived.commands import run as run_cmd
 from pykeepalived.config import load
 from pykeepalived.errors import ConfigError
 from pykeepalived.exit_codes import ExitCode
+from pykeepalived.net.early_listen import EarlyListener
 
 VALID = ("vrrp_instances:\n"
          "  VI_1: {interface: eth0, virtual_router_id: 51, virtual_ipaddress: [203.0.113.1]}\n")
@@ -141,11 +142,13 @@ def test_daemon_mode_without_daemon(monkeypatch: pytest.MonkeyPatch,
 def test_daemon_receives_keepalived_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     seen = {}
     fake = types.ModuleType("fake_daemon")
-    fake.run_daemon = lambda args: seen.setdefault("args", args) and 0  # type: ignore[attr-defined]
+    fake.run_daemon = lambda args, early=None: seen.update(args=args, early=early) or 0  # type: ignore[attr-defined]
     real = importlib.import_module
     monkeypatch.setattr(run_cmd.importlib, "import_module",
                         lambda name: fake if name == run_cmd.DAEMON_MODULE else real(name))
+    monkeypatch.setattr(EarlyListener, "start", lambda names: seen.update(hints=list(names)) or "listener")
     assert cli.main(["-n", "-l", "-D", "-P", "-p", "/run/p.pid", "-i", "lb1", "-f", "/x.yaml"]) == 0
+    assert (seen["hints"], seen["early"]) == ([], "listener")  # no such file: no interface hints
     args = seen["args"]
     assert (args.dont_fork, args.log_console, args.log_detail, args.vrrp_only, args.checkers_only) == (
         True, True, True, True, False)

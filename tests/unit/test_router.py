@@ -73,6 +73,21 @@ def test_startup_enters_backup_with_full_master_down_interval():
     assert router.last_transition.at == 10.0
 
 
+def test_silence_heard_before_the_start_counts_towards_the_first_down_timer():
+    router = VirtualRouter(lab_config(1, 100))
+    router.handle(Startup(listening_since=9.7), 10.0)
+    assert router.state is State.BACKUP
+    assert router.next_deadline() == pytest.approx(9.7 + 3.609375)
+    assert router.last_transition.at == 10.0
+    late = VirtualRouter(lab_config(1, 100))  # listened longer than the interval: due at once
+    late.handle(Startup(listening_since=5.0), 10.0)
+    assert late.next_deadline() < 10.0
+    assert kinds(late.handle(Timeout(), 10.0)) == ["StateChanged", "SendAdvert", "AddVips", "SendGarp"]
+    future = VirtualRouter(lab_config(1, 100))  # a time after now is taken as now
+    future.handle(Startup(listening_since=11.0), 10.0)
+    assert future.next_deadline() == pytest.approx(10.0 + 3.609375)
+
+
 def test_initial_state_master_still_waits_like_keepalived_2_2_7():
     router = started(200, initial_state="MASTER")
     assert router.state is State.BACKUP

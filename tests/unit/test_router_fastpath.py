@@ -7,6 +7,8 @@ as the same (frozen) SendAdvert object.
 
 from ipaddress import IPv4Address
 
+import pytest
+
 from pykeepalived.testing.lan import lab_config
 from pykeepalived.vrrp.events import (
     AdvertReceived,
@@ -68,6 +70,19 @@ def test_early_timeout_does_nothing_and_late_one_does_not_catch_up():
     late = deadline + 0.5
     assert len(router.handle(Timeout(), late)) == 1
     assert router.next_deadline() == late + cs_to_s(router.config.adver_int_cs)
+
+
+def test_a_timeout_within_the_slack_keeps_the_schedule():
+    router, _ = master()
+    interval = cs_to_s(router.config.adver_int_cs)
+    deadline = router.next_deadline()
+    assert router.timer_slack_s() == pytest.approx(min(0.01, interval * 0.01))
+    assert len(router.handle(Timeout(), deadline + router.timer_slack_s())) == 1
+    assert router.next_deadline() == deadline + interval  # no drift from the late service
+    # a steady master only: with another timer armed, or as a backup, every deadline is on time
+    backup = VirtualRouter(router.config)
+    backup.handle(Startup(), 0.0)
+    assert backup.timer_slack_s() == 0.0
 
 
 def test_priority_change_is_in_the_next_advert_and_then_reused():
