@@ -69,6 +69,13 @@ class InstanceSpec:
     vmac: str | None = None
     """``use_vmac``: the macvlan carrying 00:00:5e:00:01:VRID that adverts, VIPs and GARPs use."""
     sync_group: str | None = None
+    mcast_group: IPAddress | None = None
+    """``vrrp_mcast_group4`` / ``vrrp_mcast_group6``: where multicast adverts go and which group the
+    socket joins (None: the VRRP group, 224.0.0.18 / ff02::12)."""
+    garp_interval_s: float = 0.0
+    """``vrrp_garp_interval``: the minimum gap between the GARPs of one burst (0: back to back)."""
+    gna_interval_s: float = 0.0
+    """``vrrp_gna_interval``: the same for unsolicited neighbour advertisements."""
 
     @property
     def key(self) -> tuple[str, int, int]:
@@ -177,6 +184,7 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
     if inst.interface is None:
         raise ConfigError(f"vrrp_instance {inst.name}: an interface is required")
     family = inst.family
+    g = config.global_defs
     primary = inst.unicast_src_ip or inst.mcast_src_ip or primary_address(inst.interface, family)
     if primary is None:
         raise ConfigError(f"vrrp_instance {inst.name}: interface {inst.interface} has no IPv{family} address")
@@ -198,6 +206,9 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
         track_primary=not inst.dont_track_primary,
         vmac=vmac,
         sync_group=sync_group,
+        mcast_group=g.vrrp_mcast_group4 if family == 4 else g.vrrp_mcast_group6,
+        garp_interval_s=float(g.vrrp_garp_interval),
+        gna_interval_s=float(g.vrrp_gna_interval),
     )
 
 

@@ -442,12 +442,13 @@ class ActionExecutor:
         self._sync_remove = not inspect.iscoroutinefunction(net.remove_vip)
         self.counters: Counter[str] = Counter()
         self._encoded: dict[RouterKey, tuple[Advertisement, IPAddress, frozenset[IPAddress],
-                                             tuple[tuple[IPAddress, bytes], ...]]] = {}
+                                             IPAddress | None, tuple[tuple[IPAddress, bytes], ...]]] = {}
 
     def destinations(self, slot: RouterSlot) -> tuple[IPAddress, ...]:
         if slot.unicast_peers:
             return tuple(sorted(slot.unicast_peers, key=str))
-        return (MCAST_GROUP[slot.key[1]],)
+        group = getattr(slot.config, "mcast_group", None)
+        return (group if group is not None else MCAST_GROUP[slot.key[1]],)
 
     def execute(self, slot: RouterSlot, action: Any) -> None:
         if isinstance(action, ev.SendAdvert):
@@ -473,15 +474,17 @@ class ActionExecutor:
     def _payloads(self, slot: RouterSlot, advert: Advertisement) -> tuple[tuple[IPAddress, bytes], ...]:
         """(destination, encoded message) pairs for ``advert``, from the cache when it still applies."""
         src = slot.config.router_config.primary_address
+        group = getattr(slot.config, "mcast_group", None)
         cached = self._encoded.get(slot.key)
         if cached is not None:
             # the core hands back the same advert object while it is unchanged: identity first
-            c_advert, c_src, c_peers, payloads = cached
+            c_advert, c_src, c_peers, c_group, payloads = cached
             if ((c_advert is advert or c_advert == advert) and (c_src is src or c_src == src)
-                    and (c_peers is slot.unicast_peers or c_peers == slot.unicast_peers)):
+                    and (c_peers is slot.unicast_peers or c_peers == slot.unicast_peers)
+                    and (c_group is group or c_group == group)):
                 return payloads
         payloads = tuple((dst, self.encoder(advert, src, dst)) for dst in self.destinations(slot))
-        self._encoded[slot.key] = (advert, src, slot.unicast_peers, payloads)
+        self._encoded[slot.key] = (advert, src, slot.unicast_peers, group, payloads)
         return payloads
 
     def _vips(self, slot: RouterSlot, addresses: Iterable[IPAddress], *, with_excluded: bool) -> list[Any]:

@@ -1,0 +1,130 @@
+"""global_defs keywords the daemon acts on: the multicast group, GARP/NA pacing, the startup delay
+and the notify FIFO (config -> InstanceSpec -> executor / sockets)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from ipaddress import IPv4Address, IPv6Address, ip_address
+from typing import Any
+
+import pytest
+from test_daemon_executor import SyncNet, single
+from test_daemon_reload import BASE, plan
+
+from pykeepalived.config.load import check_text
+from pykeepalived.daemon import wiring
+from pykeepalived.daemon.config_map import daemon_plan
+from pykeepalived.daemon.reload import plan_reload
+from pykeepalived.daemon.vrrp_runner import MCAST_GROUP, RouterSlot
+from pykeepalived.vrrp.events import Startup
+
+GROUP4 = IPv4Address("224.0.0.19")
+GROUP6 = IPv6Address("ff02::13")
+WITH_GROUPS = BASE.replace(
+    "global_defs:\n",
+    f"global_defs:\n  vrrp_mcast_group4: {GROUP4}\n  vrrp_mcast_group6: '{GROUP6}'\n",
+)
+
+
+# -- vrrp_mcast_group4 / vrrp_mcast_group6 ------------------------------------------------------
+
+
+def test_the_configured_group_reaches_the_instance_spec() -> None:
+    spec = plan(WITH_GROUPS).instances[("eth0", 4, 51)]
+    assert spec.mcast_group == GROUP4
+    default = plan().instances[("eth0", 4, 51)]
+    assert default.mcast_group == MCAST_GROUP[4]
+
+
+def test_the_ipv6_group_is_used_for_an_ipv6_instance() -> None:
+    text = WITH_GROUPS + """  VI_6:
+    interface: eth0
+    virtual_router_id: 61
+    virtual_ipaddress: ['2001:db8::61/64']
+"""
+    result = check_text(text, "test.yaml")
+    assert result.config is not None, [d.message for d in result.diagnostics]
+    primary = {4: ip_address("198.51.100.11"), 6: ip_address("fe80::1")}
+    instances = daemon_plan(result.config, lambda ifname, family: primary[family]).instances
+    spec = instances[("eth0", 6, 61)]
+    assert spec.mcast_group == GROUP6
+
+
+def test_adverts_go_to_the_configured_group() -> None:
+    net = SyncNet()
+    loop, _, runner, slot = single(net)
+    slot.config = replace(slot.config, mcast_group=GROUP4)
+    runner.feed(slot.key, Startup())
+    loop.run_until(runner.pending_timers()[0][0])
+    adverts = [dst for kind, dst in net.log if kind == "advert"]
+    assert adverts and set(adverts) == {str(GROUP4)}
+
+
+def test_the_encoded_advert_cache_follows_a_new_group() -> None:
+    net = SyncNet()
+    loop, _, runner, slot = single(net)
+    runner.feed(slot.key, Startup())
+    loop.run_until(runner.pending_timers()[0][0])
+    assert ("advert", str(MCAST_GROUP[4])) in net.log
+    net.log.clear()
+    slot.config = replace(slot.config, mcast_group=GROUP4)
+    loop.run_until(runner.pending_timers()[0][0])
+    assert [dst for kind, dst in net.log if kind == "advert"] == [str(GROUP4)]
+
+
+def test_unicast_peers_win_over_the_group() -> None:
+    net = SyncNet()
+    _, executor, _, slot = single(net)
+    slot.config = replace(slot.config, mcast_group=GROUP4)
+    slot.unicast_peers = frozenset({ip_address("198.51.100.9")})
+    assert executor.destinations(slot) == (ip_address("198.51.100.9"),)
+
+
+def test_a_new_group_restarts_the_instance_on_reload() -> None:
+    diff = plan_reload(plan().instances, plan(WITH_GROUPS).instances)
+    assert ("eth0", 4, 51) in diff.restart
+    assert ("eth0", 4, 51) not in diff.update
+
+
+@dataclass
+class FakeCounters:
+    sent: int = 0
+
+
+class FakeSocket:
+    def __init__(self, config: Any) -> None:
+        self.config = config
+        self.closed = False
+        self.counters = FakeCounters()
+
+    def start(self, loop: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+async def test_realnet_opens_a_socket_joining_the_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[FakeSocket] = []
+
+    def fake_open(config: Any, on_packet: Any, on_drop: Any = None) -> FakeSocket:
+        opened.append(FakeSocket(config))
+        return opened[-1]
+
+    monkeypatch.setattr(wiring, "open_vrrp_socket", fake_open)
+    specs = plan(WITH_GROUPS).instances
+    net = wiring.RealNet()
+    monkeypatch.setattr(net, "_prewarm_announcers", lambda spec: None)
+
+    class Runner:
+        slots = {key: RouterSlot(key, s.name, None, s) for key, s in specs.items()}
+
+    net.open(specs[("eth0", 4, 51)], Runner())
+    net.open(specs[("eth0", 4, 52)], Runner())  # unicast: joins no group
+    assert opened[0].config.multicast_group == GROUP4
+    assert opened[0].config.unicast is False
+    assert opened[1].config.unicast is True
+    assert opened[1].config.group is None
+    assert any(name.endswith(f"/{GROUP4}") for name in net.counters())
+
+
