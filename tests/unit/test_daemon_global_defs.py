@@ -3,6 +3,8 @@ and the notify FIFO (config -> InstanceSpec -> executor / sockets)."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any
@@ -16,7 +18,7 @@ from pykeepalived.daemon import wiring
 from pykeepalived.daemon.config_map import daemon_plan
 from pykeepalived.daemon.reload import plan_reload
 from pykeepalived.daemon.vrrp_runner import MCAST_GROUP, RouterSlot
-from pykeepalived.vrrp.events import Startup
+from pykeepalived.vrrp.events import SendGarp, SendUnsolicitedNa, Startup
 
 GROUP4 = IPv4Address("224.0.0.19")
 GROUP6 = IPv6Address("ff02::13")
@@ -128,3 +130,88 @@ async def test_realnet_opens_a_socket_joining_the_group(monkeypatch: pytest.Monk
     assert any(name.endswith(f"/{GROUP4}") for name in net.counters())
 
 
+
+
+# -- vrrp_garp_interval / vrrp_gna_interval -----------------------------------------------------
+
+
+class TimedNet(SyncNet):
+    """SyncNet that also notes the (real) loop time of every announcement."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[float] = []
+
+    def send_garp(self, interface: str, address: Any) -> None:
+        super().send_garp(interface, address)
+        self.times.append(asyncio.get_running_loop().time())
+
+    def send_na(self, interface: str, address: Any) -> None:
+        super().send_na(interface, address)
+        self.times.append(asyncio.get_running_loop().time())
+
+
+def test_the_intervals_reach_the_instance_spec() -> None:
+    intervals = "global_defs:\n  vrrp_garp_interval: 0.25\n  vrrp_gna_interval: 0.5\n"
+    text = BASE.replace("global_defs:\n", intervals)
+    spec = plan(text).instances[("eth0", 4, 51)]
+    assert (spec.garp_interval_s, spec.gna_interval_s) == (0.25, 0.5)
+    assert (plan().instances[("eth0", 4, 51)].garp_interval_s) == 0.0
+
+
+def takeover(net: SyncNet, **intervals: float) -> tuple[Any, Any, Any, RouterSlot]:
+    loop, executor, runner, slot = single(net)
+    slot.config = replace(slot.config, **intervals)
+    runner.feed(slot.key, Startup())
+    net.log.clear()
+    loop.run_until(runner.pending_timers()[0][0])  # master-down timer: takeover in this turn
+    assert slot.state == "MASTER"
+    return loop, executor, runner, slot
+
+
+async def test_a_paced_burst_sends_the_first_garp_inline_and_the_rest_apart() -> None:
+    net = TimedNet()
+    interval_s = 0.05
+    _, executor, _, slot = takeover(net, garp_interval_s=interval_s)
+    repeat = slot.router.config.garp_master_repeat
+    assert repeat >= 3
+    # in the takeover's turn: the advert, the VIP, one GARP, the state change; the rest is queued
+    assert [kind for kind, _ in net.log] == ["advert", "add", "garp", "state"]
+    worker = asyncio.create_task(executor.worker())
+    assert await executor.drain(5.0)
+    worker.cancel()
+    assert [kind for kind, _ in net.log].count("garp") == repeat
+    gaps = [b - a for a, b in itertools.pairwise(net.times)]
+    assert all(gap >= interval_s * 0.9 for gap in gaps), gaps
+
+
+async def test_na_bursts_follow_the_gna_interval_not_the_garp_one() -> None:
+    net = TimedNet()
+    _, executor, _, slot = single(net)
+    slot.config = replace(slot.config, gna_interval_s=0.05)
+    action = SendUnsolicitedNa((ip_address("2001:db8::1"),), count=3)
+    executor.execute(slot, action)
+    assert [kind for kind, _ in net.log] == ["na"]
+    worker = asyncio.create_task(executor.worker())
+    assert await executor.drain(5.0)
+    worker.cancel()
+    assert [kind for kind, _ in net.log] == ["na"] * 3
+    executor.execute(slot, SendGarp((ip_address("198.51.100.100"),), count=3))  # no garp interval
+    assert [kind for kind, _ in net.log][3:] == ["garp"] * 3
+
+
+async def test_leaving_master_ends_a_paced_burst_and_the_vip_goes_at_once() -> None:
+    net = TimedNet()
+    _, executor, runner, _ = takeover(net, garp_interval_s=10.0)
+    worker = asyncio.create_task(executor.worker())
+    await asyncio.sleep(0)
+    started = asyncio.get_running_loop().time()
+    runner.stop_all()  # priority-0 advert, RemoveVips: must not wait 10 s behind the burst
+    assert await executor.drain(1.0)
+    worker.cancel()
+    assert asyncio.get_running_loop().time() - started < 1.0
+    kinds = [kind for kind, _ in net.log]
+    assert kinds.count("garp") == 1
+    assert "remove" in kinds
+    assert net.vips == set()
+    assert executor.counters["paced_bursts_stopped"] == 1
