@@ -34,6 +34,7 @@ from pykeepalived.daemon.notify import NotifyDispatcher, ScriptRunner, notify_co
 from pykeepalived.daemon.pidfile import PidFile
 from pykeepalived.daemon.reload import ReloadPlan, plan_reload
 from pykeepalived.daemon.sd_notify import READY, RELOADING, STOPPING, WATCHDOG, SdNotifier
+from pykeepalived.daemon.startup_delay import wait_startup_delay
 from pykeepalived.daemon.status import DaemonInfo, snapshot
 from pykeepalived.daemon.track_scripts import TrackFile, TrackScript
 from pykeepalived.daemon.vrrp_runner import ActionExecutor, RouterKey, RouterSlot, VrrpRunner
@@ -437,7 +438,8 @@ class Daemon:
                     self._background.append(
                         group.create_task(self._watchdog(self.sd.watchdog_interval_s), name="watchdog"))
                 self._start_trackers(self.plan, group)
-                await self._start_instances(list(self.plan.instances.values()))
+                if await wait_startup_delay(self.commands, self.plan.startup_delay_s):
+                    await self._start_instances(list(self.plan.instances.values()))
                 self.lvs = await self._reload_lvs(None, lvs, group)
                 self.freeze_heap()
                 self.sd.notify(READY, f"MAINPID={os.getpid()}")

@@ -91,6 +91,8 @@ class DaemonPlan:
     enable_script_security: bool
     v3_checksum_as_v2: bool
     group_notify: dict[str, NotifyScripts] = field(default_factory=dict)
+    startup_delay_s: float = 0.0
+    """``vrrp_startup_delay``: seconds the instances wait at daemon start (not on reload)."""
 
 
 PrimaryAddress = Callable[[str, int], IPAddress | None]
@@ -239,4 +241,5 @@ def daemon_plan(config: Config, primary_address: PrimaryAddress) -> DaemonPlan:
         for name, g in config.vrrp_sync_groups.items()
     }
     return DaemonPlan(instances, scripts, config.global_defs.enable_script_security,
-                      config.global_defs.v3_checksum_as_v2, group_notify)
+                      config.global_defs.v3_checksum_as_v2, group_notify,
+                      startup_delay_s=float(config.global_defs.vrrp_startup_delay))

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import signal
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv6Address, ip_address
+from pathlib import Path
 from typing import Any
 
 import pytest
+from test_daemon_app import CONFIG as APP_CONFIG
+from test_daemon_app import Harness, _restore_signals  # noqa: F401  (autouse: signal handlers back)
 from test_daemon_executor import SyncNet, single
 from test_daemon_reload import BASE, plan
 
@@ -17,7 +22,9 @@ from pykeepalived.config.load import check_text
 from pykeepalived.daemon import wiring
 from pykeepalived.daemon.config_map import daemon_plan
 from pykeepalived.daemon.reload import plan_reload
+from pykeepalived.daemon.startup_delay import wait_startup_delay
 from pykeepalived.daemon.vrrp_runner import MCAST_GROUP, RouterSlot
+from pykeepalived.exit_codes import ExitCode
 from pykeepalived.vrrp.events import SendGarp, SendUnsolicitedNa, Startup
 
 GROUP4 = IPv4Address("224.0.0.19")
@@ -215,3 +222,67 @@ async def test_leaving_master_ends_a_paced_burst_and_the_vip_goes_at_once() -> N
     assert "remove" in kinds
     assert net.vips == set()
     assert executor.counters["paced_bursts_stopped"] == 1
+
+
+# -- vrrp_startup_delay -------------------------------------------------------------------------
+
+
+def test_the_startup_delay_reaches_the_plan() -> None:
+    text = BASE.replace("global_defs:\n", "global_defs:\n  vrrp_startup_delay: 2.5\n")
+    assert plan(text).startup_delay_s == 2.5
+    assert plan().startup_delay_s == 0.0
+
+
+async def test_the_wait_lasts_the_delay_and_keeps_a_reload_for_later() -> None:
+    commands: asyncio.Queue[str] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    loop.call_later(0.02, commands.put_nowait, "reload")
+    assert await wait_startup_delay(commands, 0.1) is True
+    assert loop.time() - started >= 0.09
+    assert commands.get_nowait() == "reload"
+
+
+async def test_a_stop_ends_the_wait_at_once_and_stays_queued() -> None:
+    commands: asyncio.Queue[str] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.02, commands.put_nowait, "reload")
+    loop.call_later(0.04, commands.put_nowait, "stop")
+    started = loop.time()
+    assert await wait_startup_delay(commands, 30.0) is False
+    assert loop.time() - started < 1.0
+    assert [commands.get_nowait(), commands.get_nowait()] == ["stop", "reload"]
+
+
+def with_delay(h: Harness, delay_s: float) -> None:
+    h.config.write_text("global_defs:\n  vrrp_startup_delay: " + str(delay_s) + "\n" + APP_CONFIG)
+
+
+async def test_the_daemon_starts_its_instances_after_the_delay(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    with_delay(h, 0.4)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    h.task = asyncio.create_task(h.daemon.run())
+    status = await h.until(lambda s: s is not None)
+    assert status["instances"] == []  # the control socket answers; nothing started yet
+    assert h.net.opened == []
+    await h.until(lambda s: s["instances"] and s["instances"][0]["state"] == "MASTER")
+    assert loop.time() - started >= 0.4
+    h.daemon.request("reload")  # a reload does not wait again
+    reload_at = loop.time()
+    await h.until(lambda s: s["reloads"] == 1)
+    assert loop.time() - reload_at < 0.4
+    assert await h.stop() == ExitCode.OK
+
+
+async def test_sigterm_during_the_delay_exits_promptly(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    with_delay(h, 30)
+    h.task = asyncio.create_task(h.daemon.run())
+    await h.until(lambda s: s is not None)
+    os.kill(os.getpid(), signal.SIGTERM)
+    async with asyncio.timeout(2):
+        assert await h.task == ExitCode.OK
+    assert h.net.opened == []
+    assert h.net.sent == []
