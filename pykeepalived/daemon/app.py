@@ -31,6 +31,7 @@ from pykeepalived.daemon.control import DEFAULT_CONTROL_SOCKET, ControlServer
 from pykeepalived.daemon.logging import setup_logging
 from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_plan
 from pykeepalived.daemon.notify import NotifyDispatcher, ScriptRunner, notify_commands
+from pykeepalived.daemon.notify_fifo import NotifyFifos
 from pykeepalived.daemon.pidfile import PidFile
 from pykeepalived.daemon.reload import ReloadPlan, plan_reload
 from pykeepalived.daemon.sd_notify import READY, RELOADING, STOPPING, WATCHDOG, SdNotifier
@@ -156,6 +157,7 @@ class Daemon:
         self._tracker_tasks: dict[TrackScript | TrackFile, asyncio.Task[None]] = {}
         self._background: list[asyncio.Task[None]] = []
         self.lvs: LvsService | None = None
+        self.fifos = NotifyFifos(())
         self.lvs_factory: Callable[[LvsPlan], LvsService] = self._make_lvs
         self.freeze_heap: Callable[[], None] = freeze_heap
 
@@ -338,6 +340,7 @@ class Daemon:
                                    priority=priority)
         if commands:
             self.notifier.dispatch(commands, slot.name)
+        self.fifos.instance(slot.name, state, priority)
         if slot.group is not None:
             self._group_changed(slot.group, stopping=action.new is State.INITIALIZE)
         if self.lvs is not None:
@@ -349,6 +352,7 @@ class Daemon:
         if state in ("INITIALIZE", self._group_states.get(group.name)):
             return
         self._group_states[group.name] = state
+        self.fifos.group(group.name, state)
         scripts = self.plan.group_notify.get(group.name) if self.plan is not None else None
         if scripts is not None:
             commands = notify_commands(scripts, kind="GROUP", name=group.name, state=state, priority=0)
@@ -369,6 +373,7 @@ class Daemon:
             "release_vips_on_stop": self.options.release_vips,
             "release_ipvs_on_stop": self.options.release_ipvs,
             "lvs": self.lvs.snapshot() if self.lvs is not None else None,
+            "notify_fifos": self.fifos.counters(),
         }
         return snapshot(self.info, self.runner.slots.values(), dict(self.runner.drops), extra)
 
@@ -416,6 +421,7 @@ class Daemon:
             log_config_error(exc, f"invalid configuration {self.options.config_file}")
             return ExitCode.INVALID
         self.script_runner = ScriptRunner(enforce_security=self.plan.enable_script_security)
+        self.fifos = NotifyFifos(self.plan.notify_fifos, self.plan.notify_fifo_script)
         self.net = self.net_factory()
         self.executor = ActionExecutor(self.net, make_encoder(self.plan.v3_checksum_as_v2),
                                        self._on_state_changed)
@@ -424,6 +430,7 @@ class Daemon:
                                 events_live=getattr(self.net, "link_events_live", None))
         control = ControlServer(self.options.control_socket, self.snapshot)
         await control.start()
+        await self.fifos.start(self.script_runner)
         self._install_signals(loop)
         try:
             async with asyncio.TaskGroup() as group:
@@ -452,6 +459,7 @@ class Daemon:
                 if self.own_process:  # a repeated TERM (e.g. to the process and its group) must not
                     signal.signal(sig, signal.SIG_IGN)  # kill us half-way through the clean exit
             await control.close()
+            await self.fifos.close()
             self.runner.close()
             self.net.close_all()
         log.info("stopped")

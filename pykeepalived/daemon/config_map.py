@@ -93,6 +93,10 @@ class DaemonPlan:
     group_notify: dict[str, NotifyScripts] = field(default_factory=dict)
     startup_delay_s: float = 0.0
     """``vrrp_startup_delay``: seconds the instances wait at daemon start (not on reload)."""
+    notify_fifos: tuple[str, ...] = ()
+    """``notify_fifo`` then ``vrrp_notify_fifo``: where state-change lines are written."""
+    notify_fifo_script: str | None = None
+    """``notify_fifo_script``: started with the ``notify_fifo`` path as its last argument."""
 
 
 PrimaryAddress = Callable[[str, int], IPAddress | None]
@@ -240,6 +244,8 @@ def daemon_plan(config: Config, primary_address: PrimaryAddress) -> DaemonPlan:
         name: NotifyScripts(g.notify, g.notify_master, g.notify_backup, g.notify_fault, g.notify_stop)
         for name, g in config.vrrp_sync_groups.items()
     }
-    return DaemonPlan(instances, scripts, config.global_defs.enable_script_security,
-                      config.global_defs.v3_checksum_as_v2, group_notify,
-                      startup_delay_s=float(config.global_defs.vrrp_startup_delay))
+    g = config.global_defs
+    fifos = tuple(p for p in (g.notify_fifo, g.vrrp_notify_fifo) if p)
+    return DaemonPlan(instances, scripts, g.enable_script_security, g.v3_checksum_as_v2, group_notify,
+                      startup_delay_s=float(g.vrrp_startup_delay), notify_fifos=fifos,
+                      notify_fifo_script=g.notify_fifo_script if g.notify_fifo else None)

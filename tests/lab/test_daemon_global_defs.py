@@ -46,3 +46,20 @@ def test_daemons_on_different_groups_do_not_hear_each_other(director_pair: Direc
     d1.wait_state("MASTER", 10)
     d2.wait_state("MASTER", 10)  # nothing from d1 reaches 224.0.0.18
     assert d2.instance()["counters"]["advert_rcvd"] == 0
+
+
+def test_state_changes_reach_the_notify_fifo_and_its_script(director_pair: DirectorPair) -> None:
+    dp = director_pair
+    workdir = dp.d1.lab.workdir / "fifo"
+    workdir.mkdir()
+    fifo, seen, script = workdir / "events.fifo", workdir / "seen", workdir / "reader.sh"
+    script.write_text(f'#!/bin/sh\nexec cat "$1" > {seen}\n')
+    script.chmod(0o755)
+    fifos = f"    notify_fifo {fifo}\n    notify_fifo_script {script}\n"
+    d1 = start_pykeepalived(dp.d1, conf(150, fifos))
+    d1.wait_state("MASTER", 10)
+    wait_until(lambda: seen.exists() and 'INSTANCE "VI_1" MASTER 150' in seen.read_text(), timeout=5,
+               message="the FIFO script saw the MASTER line")
+    assert seen.read_text().splitlines()[0] == 'INSTANCE "VI_1" BACKUP 150'
+    assert d1.status()["notify_fifos"][str(fifo)]["dropped"] == 0
+    assert d1.stop() == 0

@@ -7,6 +7,7 @@ import asyncio
 import itertools
 import os
 import signal
+import stat
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from pathlib import Path
@@ -21,6 +22,7 @@ from test_daemon_reload import BASE, plan
 from pykeepalived.config.load import check_text
 from pykeepalived.daemon import wiring
 from pykeepalived.daemon.config_map import daemon_plan
+from pykeepalived.daemon.notify_fifo import NotifyFifo, NotifyFifos, fifo_line
 from pykeepalived.daemon.reload import plan_reload
 from pykeepalived.daemon.startup_delay import wait_startup_delay
 from pykeepalived.daemon.vrrp_runner import MCAST_GROUP, RouterSlot
@@ -286,3 +288,100 @@ async def test_sigterm_during_the_delay_exits_promptly(tmp_path: Path) -> None:
         assert await h.task == ExitCode.OK
     assert h.net.opened == []
     assert h.net.sent == []
+
+
+# -- notify_fifo / vrrp_notify_fifo / notify_fifo_script ---------------------------------------
+
+
+def test_fifo_lines_use_keepalived_format() -> None:
+    assert fifo_line("INSTANCE", "VI_1", "MASTER", 100) == b'INSTANCE "VI_1" MASTER 100\n'
+    assert fifo_line("group", "G1", "backup", 0) == b'GROUP "G1" BACKUP 0\n'
+
+
+def read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_a_missing_fifo_is_created_and_lines_arrive(tmp_path: Path) -> None:
+    path = str(tmp_path / "events.fifo")
+    fifos = NotifyFifos([path])
+    fifos.fifos[0].open()
+    assert stat.S_ISFIFO(os.stat(path).st_mode)
+    reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        fifos.instance("VI_1", "MASTER", 150)
+        fifos.group("G1", "MASTER")
+        assert read_all(reader) == b'INSTANCE "VI_1" MASTER 150\nGROUP "G1" MASTER 0\n'
+    finally:
+        os.close(reader)
+        asyncio.run(fifos.close())
+    assert fifos.counters() == {path: {"written": 2, "dropped": 0, "errors": 0}}
+
+
+def test_a_fifo_nobody_reads_drops_lines_instead_of_blocking(tmp_path: Path) -> None:
+    fifo = NotifyFifo(str(tmp_path / "events.fifo"))
+    assert fifo.open()
+    line = fifo_line("INSTANCE", "VI_1", "MASTER", 100)
+    for _ in range(100_000):  # 64 KiB of pipe: fills up after a few thousand lines
+        if not fifo.write(line):
+            break
+    assert fifo.dropped == 1
+    assert fifo.written > 0
+    fifo.close()
+
+
+def test_a_missing_directory_is_a_logged_error_not_a_crash(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    fifo = NotifyFifo(str(tmp_path / "no-such-dir" / "events.fifo"))
+    assert fifo.open() is False
+    assert "cannot be opened" in caplog.text
+    assert fifo.write(b"x\n") is False
+    assert fifo.counters() == {"written": 0, "dropped": 1, "errors": 1}
+
+
+def test_a_regular_file_is_not_used_as_a_fifo(tmp_path: Path) -> None:
+    path = tmp_path / "plain"
+    path.write_text("")
+    fifo = NotifyFifo(str(path))
+    assert fifo.open() is False
+    assert path.read_text() == ""
+
+
+def test_the_fifo_paths_reach_the_plan() -> None:
+    text = BASE.replace("global_defs:\n", "global_defs:\n  notify_fifo: /run/a.fifo\n"
+                        "  vrrp_notify_fifo: /run/b.fifo\n  notify_fifo_script: /bin/cat\n")
+    p = plan(text)
+    assert p.notify_fifos == ("/run/a.fifo", "/run/b.fifo")
+    assert p.notify_fifo_script == "/bin/cat"
+    assert plan().notify_fifos == ()
+
+
+async def test_the_daemon_writes_state_changes_and_runs_the_fifo_script(tmp_path: Path) -> None:
+    fifo = tmp_path / "events.fifo"
+    seen = tmp_path / "seen"
+    script = tmp_path / "reader.sh"
+    script.write_text(f'#!/bin/sh\necho "$1" > {seen}.arg\nexec cat "$1" > {seen}\n')
+    script.chmod(0o755)
+    h = Harness(tmp_path)
+    h.config.write_text(f"global_defs:\n  notify_fifo: {fifo}\n  notify_fifo_script: {script}\n"
+                        + APP_CONFIG)
+    await h.start()
+    await h.until(lambda s: s["notify_fifos"][str(fifo)]["written"] >= 2)
+    async with asyncio.timeout(5):
+        while b"MASTER" not in (seen.read_bytes() if seen.exists() else b""):
+            await asyncio.sleep(0.02)
+    assert seen.read_text().splitlines()[:2] == ['INSTANCE "VI_1" BACKUP 200', 'INSTANCE "VI_1" MASTER 200']
+    assert (tmp_path / "seen.arg").read_text().strip() == str(fifo)
+    proc = h.daemon.fifos.process
+    assert proc is not None
+    assert await h.stop() == ExitCode.OK
+    assert proc.returncode is not None  # the script was stopped with the daemon
