@@ -31,9 +31,11 @@ from pykeepalived.daemon.control import DEFAULT_CONTROL_SOCKET, ControlServer
 from pykeepalived.daemon.logging import setup_logging
 from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_plan
 from pykeepalived.daemon.notify import NotifyDispatcher, ScriptRunner, notify_commands
+from pykeepalived.daemon.notify_fifo import NotifyFifos
 from pykeepalived.daemon.pidfile import PidFile
 from pykeepalived.daemon.reload import ReloadPlan, plan_reload
 from pykeepalived.daemon.sd_notify import READY, RELOADING, STOPPING, WATCHDOG, SdNotifier
+from pykeepalived.daemon.startup_delay import wait_startup_delay
 from pykeepalived.daemon.status import DaemonInfo, snapshot
 from pykeepalived.daemon.track_scripts import TrackFile, TrackScript
 from pykeepalived.daemon.vrrp_runner import MCAST_GROUP, ActionExecutor, RouterKey, RouterSlot, VrrpRunner
@@ -160,6 +162,7 @@ class Daemon:
         self._tracker_tasks: dict[TrackScript | TrackFile, asyncio.Task[None]] = {}
         self._background: list[asyncio.Task[None]] = []
         self.lvs: LvsService | None = None
+        self.fifos = NotifyFifos(())
         self.lvs_factory: Callable[[LvsPlan], LvsService] = self._make_lvs
         self.freeze_heap: Callable[[], None] = freeze_heap
 
@@ -263,7 +266,8 @@ class Daemon:
         if self.early is None or group is not None:
             return ev.Startup()
         _, family, vrid = spec.key
-        multicast = None if spec.unicast_peers else str(MCAST_GROUP[family])
+        group_address = spec.mcast_group if spec.mcast_group is not None else MCAST_GROUP[family]
+        multicast = None if spec.unicast_peers else str(group_address)
         since = self.early.silent_since(spec.vmac or spec.interface, family, vrid, multicast_group=multicast)
         if since is None:
             return ev.Startup()
@@ -360,6 +364,7 @@ class Daemon:
                                    priority=priority)
         if commands:
             self.notifier.dispatch(commands, slot.name)
+        self.fifos.instance(slot.name, state, priority)
         if slot.group is not None:
             self._group_changed(slot.group, stopping=action.new is State.INITIALIZE)
         if self.lvs is not None:
@@ -371,6 +376,7 @@ class Daemon:
         if state in ("INITIALIZE", self._group_states.get(group.name)):
             return
         self._group_states[group.name] = state
+        self.fifos.group(group.name, state)
         scripts = self.plan.group_notify.get(group.name) if self.plan is not None else None
         if scripts is not None:
             commands = notify_commands(scripts, kind="GROUP", name=group.name, state=state, priority=0)
@@ -391,6 +397,7 @@ class Daemon:
             "release_vips_on_stop": self.options.release_vips,
             "release_ipvs_on_stop": self.options.release_ipvs,
             "lvs": self.lvs.snapshot() if self.lvs is not None else None,
+            "notify_fifos": self.fifos.counters(),
         }
         return snapshot(self.info, self.runner.slots.values(), dict(self.runner.drops), extra)
 
@@ -439,6 +446,7 @@ class Daemon:
             log_config_error(exc, f"invalid configuration {self.options.config_file}")
             return ExitCode.INVALID
         self.script_runner = ScriptRunner(enforce_security=self.plan.enable_script_security)
+        self.fifos = NotifyFifos(self.plan.notify_fifos, self.plan.notify_fifo_script)
         self.net = self.net_factory()
         self.executor = ActionExecutor(self.net, make_encoder(self.plan.v3_checksum_as_v2),
                                        self._on_state_changed)
@@ -447,6 +455,7 @@ class Daemon:
                                 events_live=getattr(self.net, "link_events_live", None))
         control = ControlServer(self.options.control_socket, self.snapshot)
         await control.start()
+        await self.fifos.start(self.script_runner)
         self._install_signals(loop)
         try:
             async with asyncio.TaskGroup() as group:
@@ -461,7 +470,10 @@ class Daemon:
                     self._background.append(
                         group.create_task(self._watchdog(self.sd.watchdog_interval_s), name="watchdog"))
                 self._start_trackers(self.plan, group)
-                await self._start_instances(list(self.plan.instances.values()))
+                if self.plan.startup_delay_s > 0:
+                    self._close_early()  # the delay lets the network settle: nothing counts before it
+                if await wait_startup_delay(self.commands, self.plan.startup_delay_s):
+                    await self._start_instances(list(self.plan.instances.values()))
                 self._close_early()
                 self.lvs = await self._reload_lvs(None, lvs, group)
                 self.freeze_heap()
@@ -476,6 +488,7 @@ class Daemon:
                     signal.signal(sig, signal.SIG_IGN)  # kill us half-way through the clean exit
             await control.close()
             self._close_early()
+            await self.fifos.close()
             self.runner.close()
             self.net.close_all()
         log.info("stopped")

@@ -69,6 +69,13 @@ class InstanceSpec:
     vmac: str | None = None
     """``use_vmac``: the macvlan carrying 00:00:5e:00:01:VRID that adverts, VIPs and GARPs use."""
     sync_group: str | None = None
+    mcast_group: IPAddress | None = None
+    """``vrrp_mcast_group4`` / ``vrrp_mcast_group6``: where multicast adverts go and which group the
+    socket joins (None: the VRRP group, 224.0.0.18 / ff02::12)."""
+    garp_interval_s: float = 0.0
+    """``vrrp_garp_interval``: the minimum gap between the GARPs of one burst (0: back to back)."""
+    gna_interval_s: float = 0.0
+    """``vrrp_gna_interval``: the same for unsolicited neighbour advertisements."""
 
     @property
     def key(self) -> tuple[str, int, int]:
@@ -84,6 +91,12 @@ class DaemonPlan:
     enable_script_security: bool
     v3_checksum_as_v2: bool
     group_notify: dict[str, NotifyScripts] = field(default_factory=dict)
+    startup_delay_s: float = 0.0
+    """``vrrp_startup_delay``: seconds the instances wait at daemon start (not on reload)."""
+    notify_fifos: tuple[str, ...] = ()
+    """``notify_fifo`` then ``vrrp_notify_fifo``: where state-change lines are written."""
+    notify_fifo_script: str | None = None
+    """``notify_fifo_script``: started with the ``notify_fifo`` path as its last argument."""
 
 
 PrimaryAddress = Callable[[str, int], IPAddress | None]
@@ -177,6 +190,7 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
     if inst.interface is None:
         raise ConfigError(f"vrrp_instance {inst.name}: an interface is required")
     family = inst.family
+    g = config.global_defs
     primary = inst.unicast_src_ip or inst.mcast_src_ip or primary_address(inst.interface, family)
     if primary is None:
         raise ConfigError(f"vrrp_instance {inst.name}: interface {inst.interface} has no IPv{family} address")
@@ -198,6 +212,9 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
         track_primary=not inst.dont_track_primary,
         vmac=vmac,
         sync_group=sync_group,
+        mcast_group=g.vrrp_mcast_group4 if family == 4 else g.vrrp_mcast_group6,
+        garp_interval_s=float(g.vrrp_garp_interval),
+        gna_interval_s=float(g.vrrp_gna_interval),
     )
 
 
@@ -227,5 +244,8 @@ def daemon_plan(config: Config, primary_address: PrimaryAddress) -> DaemonPlan:
         name: NotifyScripts(g.notify, g.notify_master, g.notify_backup, g.notify_fault, g.notify_stop)
         for name, g in config.vrrp_sync_groups.items()
     }
-    return DaemonPlan(instances, scripts, config.global_defs.enable_script_security,
-                      config.global_defs.v3_checksum_as_v2, group_notify)
+    g = config.global_defs
+    fifos = tuple(p for p in (g.notify_fifo, g.vrrp_notify_fifo) if p)
+    return DaemonPlan(instances, scripts, g.enable_script_security, g.v3_checksum_as_v2, group_notify,
+                      startup_delay_s=float(g.vrrp_startup_delay), notify_fifos=fifos,
+                      notify_fifo_script=g.notify_fifo_script if g.notify_fifo else None)

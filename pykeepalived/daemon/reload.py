@@ -3,7 +3,8 @@
 :func:`plan_reload` is pure.  An instance whose router configuration is identical keeps its router,
 its state and its timers (no extra transition, no extra advert); if only the daemon-side details
 changed (notify scripts, tracked scripts' commands, unicast peers) the slot is updated in place.
-Anything else restarts that one router; new keys start, vanished keys stop.
+Anything else (a new multicast group too: the socket must join it) restarts that one router; new
+keys start, vanished keys stop.
 
 The LVS part reloads on its own terms (``daemon.lvs.LvsService.reload``): the reconciler makes the
 IPVS table equal the new desired state, touching only what differs, and real servers whose identity and
@@ -49,7 +50,8 @@ def plan_reload(old: Mapping[RouterKey, Any], new: Mapping[RouterKey, Any]) -> R
         before, after = old[key], new[key]
         if before == after:
             keep.append(key)
-        elif before.router_config == after.router_config and before.name == after.name:
+        elif (before.router_config == after.router_config and before.name == after.name
+              and getattr(before, "mcast_group", None) == getattr(after, "mcast_group", None)):
             update.append(key)
         else:
             restart.append(key)

@@ -19,6 +19,7 @@ peer is dropped and counted -- never a crash and never a state change.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import inspect
 import itertools
@@ -468,13 +469,16 @@ class ActionExecutor:
         self._sync_add = not inspect.iscoroutinefunction(net.add_vip)
         self._sync_remove = not inspect.iscoroutinefunction(net.remove_vip)
         self.counters: Counter[str] = Counter()
+        self._pacing: dict[RouterKey, asyncio.Event] = {}
+        """Per router: set to end its paced GARP/NA bursts (``vrrp_garp_interval`` > 0)."""
         self._encoded: dict[RouterKey, tuple[Advertisement, IPAddress, frozenset[IPAddress],
-                                             tuple[tuple[IPAddress, bytes], ...]]] = {}
+                                             IPAddress | None, tuple[tuple[IPAddress, bytes], ...]]] = {}
 
     def destinations(self, slot: RouterSlot) -> tuple[IPAddress, ...]:
         if slot.unicast_peers:
             return tuple(sorted(slot.unicast_peers, key=str))
-        return (MCAST_GROUP[slot.key[1]],)
+        group = getattr(slot.config, "mcast_group", None)
+        return (group if group is not None else MCAST_GROUP[slot.key[1]],)
 
     def execute(self, slot: RouterSlot, action: Any) -> None:
         if isinstance(action, ev.SendAdvert):
@@ -485,30 +489,34 @@ class ActionExecutor:
             for vip in self._vips(slot, action.addresses, with_excluded=True):
                 self._enqueue(slot, partial(self.net.add_vip, vip), sync=self._sync_add)
         elif isinstance(action, ev.RemoveVips):
+            self._stop_pacing(slot)
             if not slot.keep_vips:
                 for vip in self._vips(slot, action.addresses, with_excluded=True):
                     self._enqueue(slot, partial(self.net.remove_vip, vip), sync=self._sync_remove)
         elif isinstance(action, ev.SendGarp):
-            burst = partial(self._burst, slot, action.addresses, action.count, self.net.send_garp)
-            self._enqueue(slot, burst)
+            self._announce(slot, action, self.net.send_garp, getattr(slot.config, "garp_interval_s", 0.0))
         elif isinstance(action, ev.SendUnsolicitedNa):
-            burst = partial(self._burst, slot, action.addresses, action.count, self.net.send_na)
-            self._enqueue(slot, burst)
-        elif isinstance(action, ev.StateChanged) and self.on_state_changed is not None:
-            self.on_state_changed(slot, action)
+            self._announce(slot, action, self.net.send_na, getattr(slot.config, "gna_interval_s", 0.0))
+        elif isinstance(action, ev.StateChanged):
+            if _name(action.new) != "MASTER":
+                self._stop_pacing(slot)
+            if self.on_state_changed is not None:
+                self.on_state_changed(slot, action)
 
     def _payloads(self, slot: RouterSlot, advert: Advertisement) -> tuple[tuple[IPAddress, bytes], ...]:
         """(destination, encoded message) pairs for ``advert``, from the cache when it still applies."""
         src = slot.config.router_config.primary_address
+        group = getattr(slot.config, "mcast_group", None)
         cached = self._encoded.get(slot.key)
         if cached is not None:
             # the core hands back the same advert object while it is unchanged: identity first
-            c_advert, c_src, c_peers, payloads = cached
+            c_advert, c_src, c_peers, c_group, payloads = cached
             if ((c_advert is advert or c_advert == advert) and (c_src is src or c_src == src)
-                    and (c_peers is slot.unicast_peers or c_peers == slot.unicast_peers)):
+                    and (c_peers is slot.unicast_peers or c_peers == slot.unicast_peers)
+                    and (c_group is group or c_group == group)):
                 return payloads
         payloads = tuple((dst, self.encoder(advert, src, dst)) for dst in self.destinations(slot))
-        self._encoded[slot.key] = (advert, src, slot.unicast_peers, payloads)
+        self._encoded[slot.key] = (advert, src, slot.unicast_peers, group, payloads)
         return payloads
 
     def _vips(self, slot: RouterSlot, addresses: Iterable[IPAddress], *, with_excluded: bool) -> list[Any]:
@@ -523,6 +531,61 @@ class ActionExecutor:
             for address in addresses:
                 send(specs.get(address, slot.key[0]), address)
                 self.counters["announcements_sent"] += 1
+
+    def _announce(self, slot: RouterSlot, action: Any, send: Callable[[str, Any], None],
+                  interval_s: float) -> None:
+        """A GARP / NA burst: back to back, inline, with no interval (the takeover's critical path);
+        paced when ``vrrp_garp_interval`` / ``vrrp_gna_interval`` is set."""
+        burst: Callable[[], Any]
+        if interval_s > 0:
+            burst = partial(self._paced_burst, slot, action.addresses, action.count, send,
+                            interval_s=interval_s, stop=self._pacing_stop(slot))
+        else:
+            burst = partial(self._burst, slot, action.addresses, action.count, send)
+        self._enqueue(slot, burst)
+
+    def _paced_burst(self, slot: RouterSlot, addresses: Iterable[IPAddress], count: int,
+                     send: Callable[[str, Any], None], *, interval_s: float,
+                     stop: asyncio.Event) -> Awaitable[None] | None:
+        """``vrrp_garp_interval`` / ``vrrp_gna_interval``: the first announcement now, the rest
+        ``interval_s`` apart in a coroutine the worker awaits (later address work queues behind it).
+        The burst ends early once ``stop`` is set: the router left MASTER or released its VIPs."""
+        if stop.is_set():
+            self.counters["paced_bursts_stopped"] += 1
+            return None
+        specs = {v.address.ip: v.dev for v in getattr(slot.config, "vips", ())}
+        sends = [(specs.get(address, slot.key[0]), address) for _ in range(count) for address in addresses]
+        if not sends:
+            return None
+        dev, address = sends[0]
+        send(dev, address)
+        self.counters["announcements_sent"] += 1
+        if len(sends) == 1:
+            return None
+        return self._pace(sends[1:], send, interval_s, stop)
+
+    async def _pace(self, sends: list[tuple[str, Any]], send: Callable[[str, Any], None],
+                    interval_s: float, stop: asyncio.Event) -> None:
+        for dev, address in sends:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval_s)
+            if stop.is_set():
+                self.counters["paced_bursts_stopped"] += 1
+                return
+            send(dev, address)
+            self.counters["announcements_sent"] += 1
+
+    def _pacing_stop(self, slot: RouterSlot) -> asyncio.Event:
+        """The event that ends the router's paced bursts (one per MASTER period)."""
+        stop = self._pacing.get(slot.key)
+        if stop is None or stop.is_set():
+            stop = self._pacing[slot.key] = asyncio.Event()
+        return stop
+
+    def _stop_pacing(self, slot: RouterSlot) -> None:
+        stop = self._pacing.pop(slot.key, None)
+        if stop is not None:
+            stop.set()
 
     def restore_vip(self, slot: RouterSlot, vip: Any) -> None:
         """Put back a VIP someone deleted while this router is MASTER."""

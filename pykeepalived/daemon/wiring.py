@@ -38,7 +38,7 @@ from pykeepalived.net.arp import GarpSender
 from pykeepalived.net.ndisc import NaSender
 from pykeepalived.net.sysctl import Sysctl, iface_key
 from pykeepalived.net.vmac import VmacManager, VmacSpec
-from pykeepalived.net.vrrp_socket import VrrpSocketConfig, open_vrrp_socket
+from pykeepalived.net.vrrp_socket import VRRP_GROUP_V4, VRRP_GROUP_V6, VrrpSocketConfig, open_vrrp_socket
 from pykeepalived.vrrp import packet
 
 log = logging.getLogger(__name__)
@@ -156,7 +156,8 @@ class LinkPoller:
             self.poll()
 
 
-SocketKey = tuple[str, int, Any, tuple[Any, ...]]
+SocketKey = tuple[str, int, Any, tuple[Any, ...], Any]
+"""(interface, family, source, unicast peers, multicast group or None)."""
 
 
 class RealNet:
@@ -178,9 +179,10 @@ class RealNet:
     def open(self, spec: Any, runner: Any) -> None:
         rc = spec.router_config
         ifname = spec.vmac or spec.interface
-        key: SocketKey = (ifname, rc.family, rc.primary_address, tuple(spec.unicast_peers))
+        group = None if spec.unicast_peers else getattr(spec, "mcast_group", None)
+        key: SocketKey = (ifname, rc.family, rc.primary_address, tuple(spec.unicast_peers), group)
         if key not in self.sockets:
-            config = VrrpSocketConfig(ifname=ifname, family=rc.family, src=rc.primary_address,
+            config = VrrpSocketConfig(ifname=ifname, family=rc.family, group=group, src=rc.primary_address,
                                       unicast_peers=tuple(spec.unicast_peers))
 
             def on_packet(dgram: Any, via: SocketKey = key, routed: str = spec.interface) -> None:
@@ -320,8 +322,10 @@ class RealNet:
     # -- status and teardown ---------------------------------------------------------------------
     def counters(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for (ifname, family, src, peers), sock in self.sockets.items():
+        for (ifname, family, src, peers, group), sock in self.sockets.items():
             name = f"{ifname}/v{family}/{src}" + ("/unicast" if peers else "")
+            if group is not None and group not in (VRRP_GROUP_V4, VRRP_GROUP_V6):
+                name += f"/{group}"
             out[name] = asdict(sock.counters)
         if self._addresses is not None:
             out["addresses"] = asdict(self._addresses.counters)
