@@ -140,6 +140,9 @@ class VrrpRunner:
         self._wakeup: Wakeup = wakeup(loop, self._on_timer)
         self._wakeup_at: float | None = None
         self._firing = False
+        self._deferred: list[Callable[[], None]] | None = None
+        """While a timer batch runs: the StateChanged bookkeeping, done once the batch's wire and
+        address work is out (so 255 takeovers due together announce every VIP first)."""
         self.timer_wakeups = 0
         """Times the shared timer fired (for status and tests)."""
 
@@ -185,9 +188,15 @@ class VrrpRunner:
             else:
                 self._execute(slot, action, now)
         for action in changes:
-            self._execute(slot, action, now)
+            self._execute_change(slot, action, now)
         self._rearm(slot)
         return actions
+
+    def _execute_change(self, slot: RouterSlot, action: Any, now: float) -> None:
+        if self._deferred is not None:
+            self._deferred.append(partial(self._execute, slot, action, now))
+        else:
+            self._execute(slot, action, now)
 
     def _feed_group(self, slot: RouterSlot, event: Any, now: float) -> list[Any]:
         members = {s.name: s for s in self.slots.values() if s.group is slot.group}
@@ -204,7 +213,7 @@ class VrrpRunner:
             if target is slot:
                 mine.append(item.action)
         for target, action in changes:
-            self._execute(target, action, now)
+            self._execute_change(target, action, now)
         for member in members.values():
             self._rearm(member)
         return mine
@@ -302,6 +311,10 @@ class VrrpRunner:
         self.timer_wakeups += 1
         time = self.loop.time
         self._firing = True
+        self._deferred = []
+        begin_batch = getattr(self.effects, "begin_batch", None)
+        if begin_batch is not None:
+            begin_batch()
         not_due: list[tuple[float, int, RouterSlot]] = []
         try:
             # Routers that come due while this batch runs are served in it too (their deadline is
@@ -325,6 +338,12 @@ class VrrpRunner:
         finally:
             for entry in not_due:
                 heapq.heappush(self._heap, entry)
+            end_batch = getattr(self.effects, "end_batch", None)
+            if end_batch is not None:
+                end_batch()  # the rest of the GARP/NA bursts
+            deferred, self._deferred = self._deferred, None
+            for run in deferred:
+                run()  # _execute: an adapter error is counted, never raised
             self._firing = False
             self._schedule()
 
@@ -466,6 +485,8 @@ class ActionExecutor:
         self.queue: asyncio.Queue[tuple[RouterSlot, Callable[[], Any]]] = asyncio.Queue()
         self._backlog = 0
         """Jobs queued for or running in the worker; while any are, new jobs queue behind them."""
+        self._batch: list[Callable[[], None]] | None = None
+        """Between :meth:`begin_batch` and :meth:`end_batch`: the repeats of the GARP/NA bursts."""
         self._sync_add = not inspect.iscoroutinefunction(net.add_vip)
         self._sync_remove = not inspect.iscoroutinefunction(net.remove_vip)
         self.counters: Counter[str] = Counter()
@@ -524,10 +545,31 @@ class ActionExecutor:
         specs = getattr(slot.config, "vips", ())
         return [v for v in specs if v.address.ip in wanted or (with_excluded and v.excluded)]
 
+    def begin_batch(self) -> None:
+        """Many routers' actions follow (the runner's timer batch): from now until
+        :meth:`end_batch`, a burst sends its first round at once and its repeats at the end, so
+        that every router's first GARP/NA is out before any burst repeats."""
+        self._batch = []
+
+    def end_batch(self) -> None:
+        batch, self._batch = self._batch, None
+        for run in batch or ():
+            try:
+                run()
+            except Exception as exc:  # counted and logged as an address job
+                self.counters["address_errors"] += 1
+                log.warning("announcement failed error=%s", exc)
+
     def _burst(self, slot: RouterSlot, addresses: Iterable[IPAddress], count: int,
-               send: Callable[[str, Any], None]) -> None:
+               send: Callable[[str, Any], None], *, repeat: bool = False) -> None:
+        if repeat and slot.state != "MASTER":
+            return  # it left MASTER in the same batch: its addresses are no longer announced
         specs = {v.address.ip: v.dev for v in getattr(slot.config, "vips", ())}
-        for _ in range(count):
+        rounds = count
+        if self._batch is not None and count > 1 and not repeat:
+            rounds = 1
+            self._batch.append(partial(self._burst, slot, addresses, count - 1, send, repeat=True))
+        for _ in range(rounds):
             for address in addresses:
                 send(specs.get(address, slot.key[0]), address)
                 self.counters["announcements_sent"] += 1

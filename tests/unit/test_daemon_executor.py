@@ -4,12 +4,14 @@ adapters are synchronous; asynchronous work queues, and everything after it queu
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from ipaddress import ip_interface
 from typing import Any
 
 from test_daemon_fakes import FakeLoop, FakeWire, addr
 from test_daemon_runner import VIP, spec
 
+from pykeepalived.daemon.config_map import VipSpec
 from pykeepalived.daemon.vrrp_runner import ActionExecutor, RouterSlot, VrrpRunner
 from pykeepalived.vrrp.events import Startup
 from pykeepalived.vrrp.router import VirtualRouter
@@ -126,3 +128,37 @@ def test_an_adapter_bug_inline_is_counted_not_raised() -> None:
     loop.advance(1.0)
     assert slot.state == "MASTER"
     assert executor.counters["address_errors"] == 1
+
+
+def test_routers_taking_over_together_announce_every_vip_before_any_repeat() -> None:
+    net = SyncNet()
+    loop, _, runner, first = single(net)
+    others = []
+    for vrid, vip in ((52, "198.51.100.101/24"), (53, "198.51.100.102/24")):
+        s = replace(spec(f"r{vrid}", "198.51.100.1", 100, vrid=vrid),
+                    vips=(VipSpec(ip_interface(vip), "eth0"),))
+        s = replace(s, router_config=replace(s.router_config, vips=(ip_interface(vip).ip,)))
+        slot = RouterSlot(s.key, s.name, VirtualRouter(s.router_config), s, frozenset())
+        runner.add(slot)
+        others.append(slot)
+    for slot in (first, *others):
+        runner.feed(slot.key, Startup())
+    net.log.clear()
+    loop.run_until(runner.pending_timers()[0][0])  # the three master-down timers are due together
+    assert runner.timer_wakeups == 1
+    kinds = [kind for kind, _ in net.log]
+    repeat = first.router.config.garp_master_repeat
+    assert kinds == ["advert", "add", "garp"] * 3 + ["garp"] * 3 * (repeat - 1) + ["state"] * 3
+    firsts = [address for kind, address in net.log[:9] if kind == "garp"]
+    assert firsts == ["198.51.100.100", "198.51.100.101", "198.51.100.102"]
+
+
+def test_a_burst_repeat_is_dropped_once_its_router_left_master() -> None:
+    net = SyncNet()
+    _, executor, runner, slot = single(net)
+    runner.feed(slot.key, Startup())  # BACKUP
+    executor.begin_batch()
+    executor._burst(slot, [addr("198.51.100.100")], 3, net.send_garp)
+    assert [kind for kind, _ in net.log if kind == "garp"] == ["garp"]  # the first round at once
+    executor.end_batch()  # the repeats find the router not MASTER: not sent
+    assert [kind for kind, _ in net.log if kind == "garp"] == ["garp"]
