@@ -220,7 +220,8 @@ def one_failover(tail: Tail, master: Node, backup: Node, trigger: str) -> Sample
     return sample
 
 
-def run_pair(case: Case, impl: str, *, triggers: list[str], kills: int, results: Results) -> None:
+def run_pair(case: Case, impl: str, *, triggers: list[str], kills: int, results: Results,
+             first_settle_adverts: int | None = None) -> None:
     with Lab() as lab:
         topo = director_pair(lab, real_servers=1, clients=1)
         out = lab.workdir / "wire.txt"
@@ -238,8 +239,8 @@ def run_pair(case: Case, impl: str, *, triggers: list[str], kills: int, results:
         b.start()
         # the same settling as after every restart below (at least 3 adverts and 1 s): a failover within
         # the backup's first second measures its start-up, not the failover (see docs/bench.md)
-        wait_adverts(tail, topo.d1.ipv4, t1, case.settle_adverts,
-                     case.settle_adverts * case.advert_int_s + 10)
+        first_settle = case.settle_adverts if first_settle_adverts is None else first_settle_adverts
+        wait_adverts(tail, topo.d1.ipv4, t1, first_settle, first_settle * case.advert_int_s + 10)
         master, backup = a, b
         for trigger in triggers:
             for i in range(kills):
@@ -330,6 +331,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--impls", default="keepalived,pykeepalived", help="comma list")
     parser.add_argument("--out", type=Path, default=None,
                         help="directory for the JSON result (default: a new temp dir)")
+    parser.add_argument("--first-settle-adverts", type=int, default=None, metavar="N",
+                        help="the first kill after only N master adverts since the backup started (default: "
+                             "at least 3 and 1 s, as every later kill); to look at a backup's first second")
     return parser.parse_args(argv)
 
 
@@ -353,7 +357,8 @@ def main(argv: list[str]) -> int:
     try:
         for case in cases:
             for impl in impls:
-                run_pair(case, impl, triggers=triggers, kills=kills, results=results)
+                run_pair(case, impl, triggers=triggers, kills=kills, results=results,
+                         first_settle_adverts=args.first_settle_adverts)
     except LabError as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         status = 1
