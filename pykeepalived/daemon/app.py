@@ -258,21 +258,30 @@ class Daemon:
             tfile = self.files.get(tfref.tracker)
             if tfile is not None:
                 self.runner.feed(spec.key, ev.TrackerChanged(tfref.tracker, value=tfile.value))
-        self.runner.feed(spec.key, self._startup_event(spec, group))
+        self._startup(spec, group)
 
-    def _startup_event(self, spec: cm.InstanceSpec, group: SyncGroup | None) -> ev.Startup:
-        """Startup, with ``listening_since`` when the early listener covered this instance and heard
-        nothing for its VRID (never for sync-group members: the group starts them together)."""
-        if self.early is None or group is not None:
-            return ev.Startup()
-        _, family, vrid = spec.key
-        group_address = spec.mcast_group if spec.mcast_group is not None else MCAST_GROUP[family]
-        multicast = None if spec.unicast_peers else str(group_address)
-        since = self.early.silent_since(spec.vmac or spec.interface, family, vrid, multicast_group=multicast)
-        if since is None:
-            return ev.Startup()
-        log.debug("instance %s: silent since the early start %.3f s ago", spec.name, time.monotonic() - since)
-        return ev.Startup(listening_since=since)
+    def _startup(self, spec: cm.InstanceSpec, group: SyncGroup | None) -> None:
+        """Feed Startup; when the early listener covered this instance, as of the early start, with
+        the packets it heard for the VRID handed over with their receive times (never for
+        sync-group members: the group starts them together)."""
+        found = None
+        if self.early is not None and group is None:
+            _, family, vrid = spec.key
+            group_address = spec.mcast_group if spec.mcast_group is not None else MCAST_GROUP[family]
+            multicast = None if spec.unicast_peers else str(group_address)
+            found = self.early.replay(spec.vmac or spec.interface, family, vrid, multicast_group=multicast)
+        if found is None:
+            self.runner.feed(spec.key, ev.Startup())
+            return
+        since, heard = found
+        log.debug("instance %s: running since the early start %.3f s ago, %d packets heard meanwhile",
+                  spec.name, time.monotonic() - since, len(heard))
+        self.runner.feed(spec.key, ev.Startup(listening_since=since))
+        slot = self.runner.slots.get(spec.key)
+        via = None if slot is None else slot.via
+        for packet in heard:
+            self.runner.datagram_received(spec.interface, packet.payload, packet.src, packet.dst,
+                                          ttl=packet.ttl, via=via, now=packet.at)
 
     def _close_early(self) -> None:
         if self.early is not None:

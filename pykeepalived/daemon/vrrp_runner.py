@@ -162,7 +162,7 @@ class VrrpRunner:
         return list(self.slots)
 
     # -- events --------------------------------------------------------------------------------
-    def feed(self, key: RouterKey, event: Any) -> list[Any]:
+    def feed(self, key: RouterKey, event: Any, *, now: float | None = None) -> list[Any]:
         """Hand ``event`` to one router now, execute its actions, re-arm its timer.
 
         A sync-group member's events go through its group, which may move the other members too;
@@ -171,13 +171,14 @@ class VrrpRunner:
         slot = self.slots.get(key)
         if slot is None:
             return []
-        return self._feed_slot(slot, event)
+        return self._feed_slot(slot, event, now)
 
-    def _feed_slot(self, slot: RouterSlot, event: Any) -> list[Any]:
+    def _feed_slot(self, slot: RouterSlot, event: Any, at: float | None = None) -> list[Any]:
         """Execute the router's actions for ``event``: the wire and address actions first, in the
         core's order, then the StateChanged bookkeeping (log line, notify scripts, LVS), so neither
-        delays the takeover advert and its GARP (keepalived also notifies after the addresses)."""
-        now = self.loop.time()
+        delays the takeover advert and its GARP (keepalived also notifies after the addresses).
+        ``at``: the event's time when it is not now (a packet heard before the router started)."""
+        now = self.loop.time() if at is None else at
         if slot.group is not None:
             return self._feed_group(slot, event, now)
         actions: list[Any] = slot.router.handle(event, now)
@@ -362,11 +363,13 @@ class VrrpRunner:
         *,
         ttl: int | None = None,
         via: Any = None,
+        now: float | None = None,
     ) -> bool:
         """One VRRP message (IP header already stripped) from ``src``; True if a router took it.
 
         ``via`` names the socket it came through: a raw socket sees every VRRP packet of its
         interface, so a router ignores (without counting) copies from sockets that are not its own.
+        ``now``: when it arrived, if that was before now (the early listener's packets).
         """
         self.received += 1
         try:
@@ -389,7 +392,7 @@ class VrrpRunner:
         if ttl is not None and not slot.unicast_peers and ttl != MAX_TTL:
             return self._drop(slot, REASON_TTL, detail=f"ttl={ttl}")
         slot.last_advert_src = src_addr
-        self.feed(slot.key, ev.AdvertReceived(advert, src_addr))
+        self.feed(slot.key, ev.AdvertReceived(advert, src_addr), now=now)
         return True
 
     def count_drop(self, reason: str, interface: str = "") -> None:

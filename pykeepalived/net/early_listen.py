@@ -5,15 +5,18 @@ A backup's Master_Down_Timer stands for "no advert heard for this long".  A daem
 otherwise add that time to every cold start (255 instances: all VIPs held 3.9-4.2 s after exec
 instead of ~3.65 s).  :class:`EarlyListener` opens raw protocol-112 sockets at once, joins the VRRP
 group on the interfaces the configuration names, and keeps what arrives.  When an instance starts,
-the daemon asks :meth:`EarlyListener.silent_since`: if the instance's receive path was covered the
-whole time (multicast group joined on its interface, which was up then and is up now; or unicast)
-and *nothing* for its VRID arrived in any form, the instance's down timer counts from the early
-start; otherwise (heard anything, not covered, buffer overflow) it counts from now, as always.
+the daemon asks :meth:`EarlyListener.replay`: if the instance's receive path was covered the whole
+time (multicast group joined on its interface, which was up then and is up now; or unicast), the
+instance starts as if it had been running since the early start: its down timer counts from then,
+and every VRRP packet with its VRID that arrived meanwhile is handed to it with its kernel receive
+time, in order (so a master heard during start-up keeps the backup waiting from its *last* advert,
+exactly as if the daemon had been up).  Not covered, a packet with the VRID on another interface, a
+receive-queue overflow: the instance starts from now, as always.
 
 Only the standard library is imported here: this runs before everything else.  The interface names
 are a hint read with a regular expression from the configuration text; a wrong hint only means an
-instance is not covered and starts as before.  Any packet with the VRID counts as heard, on any
-interface and whether or not it would pass validation: the shortcut is taken only on silence.
+instance is not covered and starts as before.  The replayed packets go through the daemon's
+ordinary receive path (decoding, TTL and peer checks, drop counters).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import socket
 import struct
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
 IPPROTO_VRRP = 112
@@ -40,6 +45,25 @@ IFF_RUNNING = 0x40
 MAX_CONFIG_BYTES = 8 << 20
 _INTERFACE = re.compile(r"(?<![\w-])interface[ \t]*[: \t][ \t]*[\"']?([A-Za-z0-9_.:@-]{1,15})")
 _OVFL = struct.Struct("=I")
+_TIMESPEC = struct.Struct("=qq")
+_IN_PKTINFO = struct.Struct("=i4s4s")
+_IN6_PKTINFO = struct.Struct("=16si")
+IP_PKTINFO = 8
+SO_TIMESTAMPNS = 35
+MAX_HEARD_PER_VRID = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """One VRRP packet received before the daemon started: the VRRP message (no IP header), its
+    addresses, TTL / hop limit, arrival interface index and ``time.monotonic()`` receive time."""
+
+    payload: bytes
+    src: IPv4Address | IPv6Address
+    dst: IPv4Address | IPv6Address | None
+    ttl: int | None
+    ifindex: int
+    at: float
 
 
 def interface_hints(config_file: str | Path) -> list[str]:
@@ -67,15 +91,17 @@ class EarlyListener:
     """Raw VRRP sockets opened before the daemon's start-up; see the module docstring."""
 
     def __init__(self, sockets: dict[int, socket.socket], joined: set[tuple[str, int]], since: float,
-                 link_probe: Callable[[str], bool] = link_up) -> None:
+                 link_probe: Callable[[str], bool] = link_up,
+                 index_of: Callable[[str], int] = socket.if_nametoindex) -> None:
         self._sockets = sockets
+        self._index_of = index_of
         self.joined = joined
         """(interface, family) pairs whose default VRRP group was joined while the link was up."""
         self.since = since
         """``time.monotonic()`` once every socket was open and every group joined."""
         self._link_probe = link_probe
-        self.heard: set[tuple[int, int]] = set()
-        """(family, VRID) of every VRRP packet received so far."""
+        self.heard: dict[tuple[int, int], list[Heard]] = {}
+        """(family, VRID) -> the VRRP packets received so far, oldest first (at most 64 each)."""
         self.overflowed = False
 
     @classmethod
@@ -95,35 +121,42 @@ class EarlyListener:
             return None
         return cls(sockets, joined, clock(), link_probe)
 
-    def drain(self) -> None:
+    def drain(self, clock: Callable[[], float] = time.monotonic,
+              wall_clock: Callable[[], float] = time.time) -> None:
         """Read everything queued so far into :attr:`heard` (and notice any receive-queue overflow)."""
+        now = clock()
+        realtime_offset = wall_clock() - now
         for family, sock in self._sockets.items():
             while True:
                 try:
-                    data, ancdata, _flags, _addr = sock.recvmsg(2048, socket.CMSG_SPACE(64))
+                    data, ancdata, _flags, address = sock.recvmsg(2048, socket.CMSG_SPACE(256))
                 except BlockingIOError:
                     break
                 except OSError:
                     self.overflowed = True  # cannot tell what was missed
                     break
-                for level, kind, value in ancdata:
-                    if (level, kind) == (socket.SOL_SOCKET, SO_RXQ_OVFL) and len(value) >= _OVFL.size \
-                            and _OVFL.unpack_from(value)[0]:
-                        self.overflowed = True
-                offset = (data[0] & 0x0F) * 4 if family == 4 and data else 0
-                if len(data) > offset + 1:
-                    self.heard.add((family, data[offset + 1]))
+                if _drops(ancdata):
+                    self.overflowed = True
+                heard = _parse(family, data, ancdata, address,
+                               realtime_offset=realtime_offset, since=self.since, now=now)
+                if heard is None:
+                    continue
+                vrid, packet = heard
+                packets = self.heard.setdefault((family, vrid), [])
+                packets.append(packet)
+                del packets[:-MAX_HEARD_PER_VRID]
+                if len(packets) == MAX_HEARD_PER_VRID:
+                    self.overflowed = True  # more than we keep: do not guess
 
-    def silent_since(self, interface: str, family: int, vrid: int, *,
-                     multicast_group: str | None) -> float | None:
-        """:attr:`since` if the instance's receive path was covered from then on and its VRID was
-        never heard; else None.  ``multicast_group`` None means unicast (the raw socket receives
-        every VRRP packet addressed to this host)."""
-        sock = self._sockets.get(family)
-        if sock is None:
+    def replay(self, interface: str, family: int, vrid: int, *,
+               multicast_group: str | None) -> tuple[float, list[Heard]] | None:
+        """(:attr:`since`, the packets to hand to the instance) when its receive path was covered
+        from then on; None when the instance must start from now.  ``multicast_group`` None means
+        unicast (the raw socket receives every VRRP packet addressed to this host)."""
+        if family not in self._sockets:
             return None
         self.drain()
-        if self.overflowed or (family, vrid) in self.heard:
+        if self.overflowed:
             return None
         if multicast_group is not None:
             default = GROUP4 if family == 4 else GROUP6
@@ -131,7 +164,21 @@ class EarlyListener:
                 return None
             if not self._link_probe(interface):
                 return None
-        return self.since
+        packets = self.heard.get((family, vrid), [])
+        if packets:
+            try:
+                index = self._index_of(interface)
+            except OSError:
+                return None
+            if any(packet.ifindex != index for packet in packets):
+                return None  # heard elsewhere too: not what the instance's own socket would see
+        return self.since, list(packets)
+
+    def silent_since(self, interface: str, family: int, vrid: int, *,
+                     multicast_group: str | None) -> float | None:
+        """:attr:`since` if :meth:`replay` applies and nothing with the VRID arrived; else None."""
+        found = self.replay(interface, family, vrid, multicast_group=multicast_group)
+        return found[0] if found is not None and not found[1] else None
 
     def close(self) -> None:
         for sock in self._sockets.values():
@@ -154,10 +201,52 @@ def _open(family: int) -> socket.socket | None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF_BYTES)
     try:
         sock.setsockopt(socket.SOL_SOCKET, SO_RXQ_OVFL, 1)
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        if family == 4:
+            sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+        else:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
     except OSError:
         sock.close()
         return None
     return sock
+
+
+def _drops(ancdata: list[tuple[int, int, bytes]]) -> bool:
+    """Whether the kernel reports packets dropped on this socket (``SO_RXQ_OVFL``)."""
+    return any(level == socket.SOL_SOCKET and kind == SO_RXQ_OVFL and len(value) >= _OVFL.size
+               and _OVFL.unpack_from(value)[0] > 0 for level, kind, value in ancdata)
+
+
+def _parse(family: int, data: bytes, ancdata: list[tuple[int, int, bytes]], address: object, *,
+           realtime_offset: float, since: float, now: float) -> tuple[int, Heard] | None:
+    """(VRID, packet) from one datagram and its control messages; None for a datagram too short
+    to carry a VRID."""
+    ifindex, ttl, at = 0, None, now
+    dst: IPv4Address | IPv6Address | None = None
+    for level, kind, value in ancdata:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= _TIMESPEC.size:
+            sec, nsec = _TIMESPEC.unpack_from(value)
+            at = min(now, max(since, sec + nsec / 1e9 - realtime_offset))
+        elif level == socket.IPPROTO_IP and kind == IP_PKTINFO and len(value) >= _IN_PKTINFO.size:
+            ifindex = _IN_PKTINFO.unpack_from(value)[0]
+        elif level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO and len(value) >= _IN6_PKTINFO.size:
+            raw_dst, ifindex = _IN6_PKTINFO.unpack_from(value)
+            dst = IPv6Address(raw_dst)
+        elif level == socket.IPPROTO_IPV6 and kind == socket.IPV6_HOPLIMIT and len(value) >= 4:
+            ttl = struct.unpack_from("=i", value)[0]
+    if family == 4:
+        ihl = (data[0] & 0x0F) * 4 if data else 0
+        if len(data) < max(ihl, 20) + 2:
+            return None
+        src: IPv4Address | IPv6Address = IPv4Address(data[12:16])
+        dst, ttl, payload = IPv4Address(data[16:20]), data[8], data[ihl:]
+    else:
+        if len(data) < 2 or not isinstance(address, tuple):
+            return None
+        src, payload = IPv6Address(address[0].split("%", 1)[0]), data
+    return payload[1], Heard(payload, src, dst, ttl, ifindex, at)
 
 
 def _join(sock: socket.socket, family: int, ifname: str) -> bool:

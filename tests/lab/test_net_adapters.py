@@ -160,7 +160,11 @@ async def _agent_early(args: dict[str, Any]) -> int:
     family, group = args["family"], args["group"]
     answers = {str(vrid): early.silent_since("eth0", family, vrid, multicast_group=group)
                for vrid in args["vrids"]}
-    _emit(since=early.since, answers=answers, overflowed=early.overflowed)
+    found = early.replay("eth0", family, args["vrids"][0], multicast_group=group)
+    assert found is not None
+    heard = [{"src": str(h.src), "dst": str(h.dst), "ttl": h.ttl, "vrid": h.payload[1],
+              "after_start": h.at >= early.since, "not_future": h.at <= time.monotonic()} for h in found[1]]
+    _emit(since=early.since, answers=answers, overflowed=early.overflowed, heard=heard)
     early.close()
     return 0
 
@@ -369,9 +373,14 @@ def test_early_listener_hears_adverts_sent_before_the_daemon_starts(
     early.proc.stdin.write("go\n")
     early.proc.stdin.flush()
     out = early.expect(lambda line: "answers" in line)
-    # VRID 51 was heard through the joined group: no shortcut; VRID 52 was not: silence since start
+    # VRID 51 was heard through the joined group: replayed; VRID 52 was not: silence since start
     assert out["answers"] == {"51": None, "52": out["since"]}
     assert out["overflowed"] is False
+    src = d1.ipv4 if family == 4 else out["heard"][0]["src"]
+    assert out["heard"] == [{"src": src, "dst": group, "ttl": 255, "vrid": 51, "after_start": True,
+                             "not_future": True}] * 2
+    if family == 6:
+        assert ip_address(src).is_link_local
     assert early.finish() == 0
 
 

@@ -25,8 +25,9 @@ from pykeepalived.daemon.reload import plan_reload
 from pykeepalived.errors import DriverError
 from pykeepalived.exit_codes import ExitCode
 from pykeepalived.net.addresses import AddressEvent
+from pykeepalived.net.early_listen import Heard
 from pykeepalived.vrrp.config import RouterConfig
-from pykeepalived.vrrp.packet import decode
+from pykeepalived.vrrp.packet import Advertisement, decode, encode
 
 CONFIG = """
 vrrp_instances:
@@ -307,3 +308,78 @@ def test_reload_restarts_a_sync_group_as_a_whole() -> None:
     new = {s.key: s for s in (spec("A", 1, 120, "G"), spec("B", 2, 100, "G"), spec("C", 3, 100, None))}
     stop, start = _with_whole_groups(old, new, plan_reload(old, new))
     assert stop == start == [("eth0", 4, 1), ("eth0", 4, 2)]  # B restarts with A; C is untouched
+
+
+EARLY_CONFIG = """
+vrrp_instances:
+  VI_1:
+    interface: eth0
+    virtual_router_id: 51
+    priority: 200
+    advert_int: 1
+    version: 3
+    unicast_src_ip: 198.51.100.11
+    virtual_ipaddress: [198.51.100.50/24]
+"""
+EARLY_DOWN_S = 3 + (256 - 200) / 256  # Master_Down_Interval, v3, 1 s, priority 200
+
+
+class FakeEarly:
+    """The early listener's answer for every instance: listening since ``ago_s`` ago, and one advert
+    from a higher-priority peer heard ``heard_ago_s`` ago (None: nothing heard)."""
+
+    def __init__(self, ago_s: float, heard_ago_s: float | None = None) -> None:
+        self.ago_s = ago_s
+        self.heard_ago_s = heard_ago_s
+        self.asked: list[tuple[str, int, int, str | None]] = []
+        self.asked_at: float | None = None
+        self.since: float | None = None
+        self.heard: list[Heard] = []
+        self.closed = False
+
+    def replay(self, interface: str, family: int, vrid: int, *, multicast_group: str | None) -> Any:
+        self.asked.append((interface, family, vrid, multicast_group))
+        now = self.asked_at = asyncio.get_running_loop().time()
+        self.since = now - self.ago_s
+        if self.heard_ago_s is not None:
+            src, dst = ip_address("198.51.100.12"), ip_address("224.0.0.18")
+            advert = Advertisement(3, vrid, 250, 100, (ip_address("198.51.100.50"),))
+            self.heard = [Heard(encode(advert, src=src, dst=dst), src, dst, 255, 2, now - self.heard_ago_s)]
+        return self.since, self.heard
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def early_harness(tmp_path: Path, early: FakeEarly) -> Harness:
+    h = Harness(tmp_path)
+    h.config.write_text(EARLY_CONFIG)
+    h.daemon.early = early  # type: ignore[assignment]
+    return h
+
+
+async def test_an_instance_silent_since_the_early_start_counts_its_down_timer_from_then(
+        tmp_path: Path) -> None:
+    early = FakeEarly(ago_s=EARLY_DOWN_S + 1)
+    h = early_harness(tmp_path, early)
+    await h.start()  # MASTER at once: its down interval had passed since the early start
+    slot = next(iter(h.daemon.runner.slots.values()))
+    assert early.asked == [("eth0", 4, 51, "224.0.0.18")]
+    assert early.asked_at is not None
+    assert slot.transitions[-1].new == "MASTER"
+    assert slot.transitions[-1].at_monotonic < early.asked_at + EARLY_DOWN_S  # sooner than from its start
+    assert early.closed and h.daemon.early is None
+    assert await h.stop() == ExitCode.OK
+
+
+async def test_an_advert_heard_before_the_start_is_replayed_at_its_receive_time(tmp_path: Path) -> None:
+    early = FakeEarly(ago_s=EARLY_DOWN_S + 1, heard_ago_s=0.5)
+    h = early_harness(tmp_path, early)
+    h.task = asyncio.create_task(h.daemon.run())
+    status = await h.until(lambda s: bool(s["instances"]))
+    slot = next(iter(h.daemon.runner.slots.values()))
+    assert status["instances"][0]["state"] == "BACKUP"  # the peer outranks it: it waits for it
+    (heard,) = early.heard
+    assert slot.router.timers()["master_down"] == pytest.approx(heard.at + EARLY_DOWN_S)
+    assert slot.last_advert_src == ip_address("198.51.100.12")
+    assert await h.stop() == ExitCode.OK

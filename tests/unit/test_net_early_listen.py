@@ -45,47 +45,101 @@ def test_hints_are_the_names_after_interface_in_either_syntax(tmp_path: Path) ->
     assert interface_hints(tmp_path / "missing.conf") == []
 
 
-class FakeSock:
-    """recvmsg() from a list of (datagram, drops) pairs, then EAGAIN."""
+REALTIME_OFFSET = 1_700_000_000.0
+"""What the fake's wall clock adds to the monotonic clock."""
 
-    def __init__(self, packets: list[tuple[bytes, int]] | None = None) -> None:
+
+class FakeSock:
+    """recvmsg() from a list of (datagram, drops, monotonic receive time, ifindex), then EAGAIN."""
+
+    def __init__(self, family: int = 4, packets: list[tuple[bytes, int, float, int]] | None = None) -> None:
+        self.family = family
         self.packets = list(packets or [])
         self.closed = False
 
     def recvmsg(self, size: int, ancsize: int) -> tuple[bytes, list[tuple[int, int, bytes]], int, object]:
         if not self.packets:
             raise BlockingIOError
-        data, drops = self.packets.pop(0)
-        return data, [(socket.SOL_SOCKET, SO_RXQ_OVFL, struct.pack("=I", drops))], 0, None
+        data, drops, at, ifindex = self.packets.pop(0)
+        wall = at + REALTIME_OFFSET
+        anc = [(socket.SOL_SOCKET, SO_RXQ_OVFL, struct.pack("=I", drops)),
+               (socket.SOL_SOCKET, 35, struct.pack("=qq", int(wall), round((wall % 1) * 1e9)))]
+        if self.family == 4:
+            anc.append((socket.IPPROTO_IP, 8, struct.pack("=i4s4s", ifindex, bytes(4), bytes(4))))
+            return data, anc, 0, ("198.51.100.2", 0)
+        anc.append((socket.IPPROTO_IPV6, socket.IPV6_PKTINFO,
+                     struct.pack("=16si", socket.inet_pton(socket.AF_INET6, "ff02::12"), ifindex)))
+        anc.append((socket.IPPROTO_IPV6, socket.IPV6_HOPLIMIT, struct.pack("=i", 255)))
+        return data, anc, 0, (f"fe80::2%if{ifindex}", 0, 0, ifindex)
 
     def close(self) -> None:
         self.closed = True
 
 
-def ipv4_vrrp(vrid: int, ihl_words: int = 5) -> bytes:
-    header = bytes([0x40 | ihl_words]) + bytes(ihl_words * 4 - 1)
-    return header + bytes([0x21, vrid, 100, 1]) + bytes(12)
+def ipv4_vrrp(vrid: int, ihl_words: int = 5, ttl: int = 255) -> bytes:
+    header = bytearray(ihl_words * 4)
+    header[0] = 0x40 | ihl_words
+    header[8] = ttl
+    header[12:16] = bytes([198, 51, 100, 2])
+    header[16:20] = bytes([224, 0, 0, 18])
+    return bytes(header) + bytes([0x21, vrid, 100, 1]) + bytes(12)
 
 
 def listener(v4: FakeSock | None, v6: FakeSock | None = None, *, up: bool = True) -> EarlyListener:
     sockets = {family: sock for family, sock in ((4, v4), (6, v6)) if sock is not None}
     joined = {("eth0", family) for family in sockets}
-    return EarlyListener(sockets, joined, since=10.0, link_probe=lambda name: up)  # type: ignore[arg-type]
+    return EarlyListener(sockets, joined, since=10.0, link_probe=lambda name: up,  # type: ignore[arg-type]
+                         index_of={"eth0": 2, "eth1": 3}.__getitem__)
+
+
+def drain_at(early: EarlyListener, now: float) -> None:
+    early.drain(clock=lambda: now, wall_clock=lambda: now + REALTIME_OFFSET)
 
 
 def test_silence_counts_only_for_vrids_never_heard() -> None:
-    v4 = FakeSock([(ipv4_vrrp(51), 0), (ipv4_vrrp(52, ihl_words=6), 0)])  # with IP options too
-    v6 = FakeSock([(bytes([0x31, 60, 100, 1]) + bytes(36), 0)])  # IPv6: no IP header
+    v4 = FakeSock(4, [(ipv4_vrrp(51), 0, 10.1, 2), (ipv4_vrrp(52, ihl_words=6), 0, 10.2, 2)])  # IP options
+    v6 = FakeSock(6, [(bytes([0x31, 60, 100, 1]) + bytes(36), 0, 10.15, 2)])  # IPv6: no IP header
     early = listener(v4, v6)
     assert early.silent_since("eth0", 4, 51, multicast_group="224.0.0.18") is None
     assert early.silent_since("eth0", 4, 52, multicast_group="224.0.0.18") is None
     assert early.silent_since("eth0", 4, 60, multicast_group="224.0.0.18") == 10.0
     assert early.silent_since("eth0", 6, 60, multicast_group="ff02::12") is None
     assert early.silent_since("eth0", 6, 51, multicast_group="ff02::12") == 10.0
-    v4.packets.append((ipv4_vrrp(60), 0))  # heard later, before this instance started: not silent
+    v4.packets.append((ipv4_vrrp(60), 0, 10.3, 2))  # heard later, before this instance started
     assert early.silent_since("eth0", 4, 60, multicast_group="224.0.0.18") is None
-    v4.packets.append((b"\x45", 0))  # a runt: nothing to learn, no error
+    v4.packets.append((b"\x45", 0, 10.3, 2))  # a runt: nothing to learn, no error
     assert early.silent_since("eth0", 4, 61, multicast_group="224.0.0.18") == 10.0
+
+
+def test_heard_packets_are_replayed_with_their_receive_times() -> None:
+    v4 = FakeSock(4, [(ipv4_vrrp(51), 0, 10.25, 2), (ipv4_vrrp(51, ttl=64), 0, 10.5, 2)])
+    v6 = FakeSock(6, [(bytes([0x31, 51, 100, 1]) + bytes(36), 0, 10.4, 2)])
+    early = listener(v4, v6)
+    drain_at(early, 11.0)
+    found = early.replay("eth0", 4, 51, multicast_group="224.0.0.18")
+    assert found is not None
+    since, heard = found
+    assert since == 10.0
+    assert [(str(h.src), str(h.dst), h.ttl, h.ifindex) for h in heard] == [
+        ("198.51.100.2", "224.0.0.18", 255, 2), ("198.51.100.2", "224.0.0.18", 64, 2)]
+    assert [h.at for h in heard] == pytest.approx([10.25, 10.5], abs=1e-6)
+    assert heard[0].payload[:2] == bytes([0x21, 51])  # the VRRP message, without the IP header
+    found6 = early.replay("eth0", 6, 51, multicast_group="ff02::12")
+    assert found6 is not None
+    (h6,) = found6[1]
+    assert (str(h6.src), str(h6.dst), h6.ttl, h6.at) == ("fe80::2", "ff02::12", 255, pytest.approx(10.4))
+
+
+def test_a_vrid_heard_on_another_interface_is_not_replayed() -> None:
+    early = listener(FakeSock(4, [(ipv4_vrrp(51), 0, 10.2, 3)]))  # arrived on eth1
+    assert early.replay("eth0", 4, 51, multicast_group="224.0.0.18") is None
+    assert early.replay("eth0", 4, 52, multicast_group="224.0.0.18") == (10.0, [])
+
+
+def test_receive_times_stay_between_the_start_and_now() -> None:
+    early = listener(FakeSock(4, [(ipv4_vrrp(51), 0, 9.0, 2), (ipv4_vrrp(51), 0, 12.0, 2)]))
+    drain_at(early, 11.0)  # a clock step: never before the start of listening, never after now
+    assert [h.at for h in early.heard[(4, 51)]] == pytest.approx([10.0, 11.0])
 
 
 @pytest.mark.parametrize(("interface", "family", "group", "up"), [
@@ -96,6 +150,7 @@ def test_silence_counts_only_for_vrids_never_heard() -> None:
 ])
 def test_an_uncovered_receive_path_never_counts(interface: str, family: int, group: str, up: bool) -> None:
     early = listener(FakeSock(), up=up)
+    assert early.replay(interface, family, 51, multicast_group=group) is None
     assert early.silent_since(interface, family, 51, multicast_group=group) is None
 
 
@@ -103,7 +158,7 @@ def test_unicast_needs_only_the_socket_and_an_overflow_voids_everything() -> Non
     v4 = FakeSock()
     early = listener(v4, up=False)
     assert early.silent_since("eth7", 4, 51, multicast_group=None) == 10.0  # unicast: any interface
-    v4.packets.append((ipv4_vrrp(99), 3))  # the queue overflowed: anything may have been lost
+    v4.packets.append((ipv4_vrrp(99), 3, 10.5, 2))  # the queue overflowed: anything may have been lost
     assert early.silent_since("eth7", 4, 51, multicast_group=None) is None
     assert early.overflowed
     early.close()
