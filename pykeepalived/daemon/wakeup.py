@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import ctypes.util
 import math
 import os
 import time
@@ -79,7 +78,8 @@ class _Libc:
     """``timerfd_create`` / ``timerfd_settime`` through ctypes (Python < 3.13)."""
 
     def __init__(self) -> None:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        # the interpreter's own symbols include libc's (no ctypes.util.find_library: it runs ldconfig)
+        libc = ctypes.CDLL(None, use_errno=True)
         self._create = libc.timerfd_create
         self._create.argtypes = [ctypes.c_int, ctypes.c_int]
         self._create.restype = ctypes.c_int
