@@ -369,7 +369,8 @@ class VrrpRunner:
 
         ``via`` names the socket it came through: a raw socket sees every VRRP packet of its
         interface, so a router ignores (without counting) copies from sockets that are not its own.
-        ``now``: when it arrived, if that was before now (the early listener's packets).
+        ``now``: when it arrived (the kernel's receive time, or a packet the early listener kept), so
+        a backup's down timer counts from the advert's arrival however late the loop reads it.
         """
         self.received += 1
         try:
@@ -392,6 +393,8 @@ class VrrpRunner:
         if ttl is not None and not slot.unicast_peers and ttl != MAX_TTL:
             return self._drop(slot, REASON_TTL, detail=f"ttl={ttl}")
         slot.last_advert_src = src_addr
+        if now is not None:
+            now = min(now, self.loop.time())  # a receive time is never later than now
         self.feed(slot.key, ev.AdvertReceived(advert, src_addr), now=now)
         return True
 

@@ -186,7 +186,8 @@ class RealNet:
                                       unicast_peers=tuple(spec.unicast_peers))
 
             def on_packet(dgram: Any, via: SocketKey = key, routed: str = spec.interface) -> None:
-                runner.datagram_received(routed, dgram.payload, dgram.src, dgram.dst, ttl=dgram.ttl, via=via)
+                runner.datagram_received(routed, dgram.payload, dgram.src, dgram.dst, ttl=dgram.ttl, via=via,
+                                         now=dgram.at)
 
             def on_drop(exc: PacketError, ifname: str = spec.interface) -> None:
                 runner.count_drop(exc.reason, ifname)

@@ -18,6 +18,8 @@ payloads the codec encoded.  Socket options and why (RFC 5798 §5.1, §8.1; keep
 * IPv6 checksum: computed and verified by the codec in user space (default), so a bad checksum is a
   *counted* drop like in IPv4; ``kernel_checksum=True`` sets ``IPV6_CHECKSUM`` at offset 6 instead
   (the kernel fills it on send and silently discards bad ones on receive).
+* ``SO_TIMESTAMPNS``: each datagram carries the kernel's receive time (``VrrpDatagram.at``), so a
+  backup's down timer counts from when the advert arrived, not from when the loop got to it.
 * The source address (``unicast_src_ip`` / ``mcast_src_ip``) is pinned per datagram with an
   ``IP_PKTINFO`` / ``IPV6_PKTINFO`` control message, so it equals what the codec put into the v3
   pseudo-header checksum.
@@ -35,6 +37,7 @@ import errno
 import logging
 import socket
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address, ip_address
@@ -54,6 +57,10 @@ TOS_NETWORK_CONTROL = 0xC0
 V3_CHECKSUM_OFFSET = 6
 RECV_BUFSIZE = 8192
 RECV_BATCH = 64
+SO_TIMESTAMPNS = 35
+_TIMESPEC = struct.Struct("=qq")
+MAX_RX_AGE_S = 1.0
+"""A receive stamp older than this (or in the future) means the wall clock moved: not used."""
 IPV4_HEADER_MIN = 20
 
 # Linux values missing from Python's socket module.
@@ -123,7 +130,7 @@ class SockOpt:
 
 def socket_options(config: VrrpSocketConfig, ifindex: int) -> list[SockOpt]:
     """The socket options for ``config`` on interface ``ifindex``, in the order they are applied."""
-    opts: list[SockOpt] = []
+    opts: list[SockOpt] = [SockOpt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS")]
     if config.bind_to_device:
         device = config.ifname.encode()
         opts.append(SockOpt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device, "SO_BINDTODEVICE"))
@@ -180,6 +187,20 @@ class VrrpDatagram:
     ttl: int
     payload: bytes
     ifindex: int | None = None
+    at: float | None = None
+    """``time.monotonic()`` when the kernel received it (``SO_TIMESTAMPNS``), None if unknown."""
+
+
+def received_at(ancdata: list[tuple[int, int, bytes]], now: float, wall_now: float) -> float | None:
+    """The monotonic receive time from an ``SO_TIMESTAMPNS`` control message (a ``CLOCK_REALTIME``
+    stamp, so it is turned into an age against ``wall_now``); None without one, or when the age is
+    negative or above ``MAX_RX_AGE_S`` (the wall clock was stepped: not to be trusted)."""
+    for level, kind, value in ancdata:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= _TIMESPEC.size:
+            sec, nsec = _TIMESPEC.unpack_from(value)
+            age = wall_now - (sec + nsec * 1e-9)
+            return now - age if 0.0 <= age <= MAX_RX_AGE_S else None
+    return None
 
 
 def parse_ipv4_datagram(data: bytes) -> VrrpDatagram:
@@ -274,8 +295,13 @@ class VrrpSocket:
         ifindex: int,
         on_packet: PacketHandler,
         on_drop: DropHandler | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
+        self._clock = clock
+        self._wall_clock = wall_clock
         self.ifindex = ifindex
         self.counters = VrrpSocketCounters()
         self._sock = sock
@@ -283,7 +309,7 @@ class VrrpSocket:
         self._on_drop = on_drop
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last_send_errno: int | None = None
-        self._ancbufsize = socket.CMSG_SPACE(4) + socket.CMSG_SPACE(20)
+        self._ancbufsize = socket.CMSG_SPACE(4) + socket.CMSG_SPACE(20) + socket.CMSG_SPACE(_TIMESPEC.size)
         self._ancillary = self._pktinfo()  # source and ifindex are fixed for the socket's life
         self._sockaddrs: dict[IPAddress, tuple[object, ...]] = {}
 
@@ -313,6 +339,9 @@ class VrrpSocket:
                 return
             self._deliver(data, ancdata, flags, address)
 
+    def _stamp(self, ancdata: list[tuple[int, int, bytes]]) -> float | None:
+        return received_at(ancdata, self._clock(), self._wall_clock()) if ancdata else None
+
     def _deliver(
         self, data: bytes, ancdata: list[tuple[int, int, bytes]], flags: int, address: tuple[object, ...]
     ) -> None:
@@ -321,10 +350,14 @@ class VrrpSocket:
                 raise PacketError("truncated", f"datagram larger than {RECV_BUFSIZE} bytes or ancillary cut")
             if self.config.family == 4:
                 datagram = parse_ipv4_datagram(data)
+                at = self._stamp(ancdata)
                 if self.config.bind_to_device:  # only the bound interface can have delivered it
-                    datagram = dataclasses.replace(datagram, ifindex=self.ifindex)
+                    datagram = dataclasses.replace(datagram, ifindex=self.ifindex, at=at)
+                elif at is not None:
+                    datagram = dataclasses.replace(datagram, at=at)
             else:
-                datagram = parse_ipv6_datagram(data, ancdata, address)
+                datagram = dataclasses.replace(parse_ipv6_datagram(data, ancdata, address),
+                                               at=self._stamp(ancdata))
         except PacketError as exc:
             self._drop(exc)
             return

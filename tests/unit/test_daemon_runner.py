@@ -467,3 +467,16 @@ async def test_stale_entries_are_compacted() -> None:
     assert len(runner._heap) <= 2 * len(slots) + 64
     loop.advance(2.0)
     assert slots[-1].state == "MASTER"
+
+
+async def test_a_received_advert_counts_from_its_receive_time_never_a_later_one() -> None:
+    loop = FakeLoop()
+    wire = FakeWire()
+    b = Node(loop, wire, "b", "198.51.100.2", 100)
+    start(b)
+    payload = wire.encode(advert(51, 200), None, None)
+    down = b.slot.router.config.down_timer_adverts * 0.1 + (256 - 100) / 256 * 0.1  # v3, 0.1 s
+    b.runner.datagram_received("eth0", payload, "198.51.100.1", "224.0.0.18", ttl=255, now=loop.now - 0.03)
+    assert b.slot.router.timers()["master_down"] == pytest.approx(loop.now - 0.03 + down)
+    b.runner.datagram_received("eth0", payload, "198.51.100.1", "224.0.0.18", ttl=255, now=loop.now + 5)
+    assert b.slot.router.timers()["master_down"] == pytest.approx(loop.now + down)  # clamped to now

@@ -16,11 +16,13 @@ from pykeepalived.errors import PacketError, UsageError
 from pykeepalived.net.vrrp_socket import (
     IP_PKTINFO,
     RECV_BATCH,
+    SO_TIMESTAMPNS,
     VrrpDatagram,
     VrrpSocket,
     VrrpSocketConfig,
     parse_ipv4_datagram,
     parse_ipv6_datagram,
+    received_at,
     socket_options,
 )
 
@@ -341,3 +343,33 @@ def test_close_closes_the_socket() -> None:
     vs, _, _ = make(VrrpSocketConfig("eth0", 4), sock)
     vs.close()
     assert sock.closed
+
+
+# -- receive times -------------------------------------------------------------------------------------
+
+
+def stamp(wall_s: float) -> tuple[int, int, bytes]:
+    sec = int(wall_s)
+    return (socket.SOL_SOCKET, SO_TIMESTAMPNS, struct.pack("=qq", sec, round((wall_s - sec) * 1e9)))
+
+
+def test_received_at_turns_the_kernel_stamp_into_monotonic_time() -> None:
+    assert received_at([stamp(1000.25)], now=50.0, wall_now=1000.5) == pytest.approx(49.75, abs=1e-6)
+    assert received_at([], now=50.0, wall_now=1000.5) is None
+    assert received_at([stamp(1001.0)], now=50.0, wall_now=1000.5) is None  # in the future: clock stepped
+    assert received_at([stamp(990.0)], now=50.0, wall_now=1000.5) is None  # 10 s old: clock stepped
+    assert any(opt.name == SO_TIMESTAMPNS for opt in socket_options(VrrpSocketConfig("eth0", 4), 7))
+
+
+@pytest.mark.parametrize("family", [4, 6])
+def test_datagrams_carry_their_receive_time(family: int) -> None:
+    if family == 4:
+        item = (ipv4_datagram(), [stamp(1000.4)], 0, ("198.51.100.1", 0))
+    else:
+        item = (PAYLOAD, [*anc6(), stamp(1000.4)], 0, ("fe80::2%eth0", 0, 0, 7))
+    got: list[VrrpDatagram] = []
+    vs = VrrpSocket(VrrpSocketConfig("eth0", family), FakeSocket([item]), 7, got.append,
+                    clock=lambda: 50.0, wall_clock=lambda: 1000.5)
+    vs.handle_readable()
+    assert got[0].at == pytest.approx(49.9, abs=1e-6)
+    assert got[0].payload == PAYLOAD
