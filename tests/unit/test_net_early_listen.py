@@ -185,3 +185,10 @@ def test_without_raw_sockets_there_is_no_listener(monkeypatch: pytest.MonkeyPatc
     assert early is not None and opened == [4, 6]
     assert early.since == 42.0
     assert early.joined == {("eth0", 4), ("eth0", 6)}  # eth1: join failed; down0: link down
+
+
+def test_more_packets_than_kept_for_a_vrid_void_the_replay() -> None:
+    packets = [(ipv4_vrrp(51), 0, 10.0 + i * 0.001, 2) for i in range(early_listen.MAX_HEARD_PER_VRID)]
+    early = listener(FakeSock(4, packets))
+    assert early.replay("eth0", 4, 51, multicast_group="224.0.0.18") is None
+    assert early.overflowed
