@@ -21,7 +21,7 @@ from tls_cert import self_signed
 from pykeepalived.check.from_config import CheckerSpec, RealServerChecks
 from pykeepalived.check.policy import CheckerTiming
 from pykeepalived.check.probes import Endpoint, HttpSpec, StatusSet, UrlSpec
-from pykeepalived.check.probes.http import HttpProbe, SessionPool
+from pykeepalived.check.probes.http import HttpProbe, TlsContexts
 from pykeepalived.check.probes.http_response import ResponseCheck, UrlCheck, build_request
 from pykeepalived.check.results import RsId
 from pykeepalived.check.runner import CheckRunner, make_probe
@@ -222,7 +222,7 @@ async def test_a_bad_virtualhost_fails_its_check_not_the_runner():
 
 
 def test_make_probe_builds_the_lean_probe():
-    assert isinstance(make_probe(HttpSpec(Endpoint(LO, 80), (UrlSpec("/"),)), SessionPool()), HttpProbe)
+    assert isinstance(make_probe(HttpSpec(Endpoint(LO, 80), (UrlSpec("/"),)), TlsContexts()), HttpProbe)
 
 
 # --- the probe against raw servers on 127.0.0.1 ---------------------------------------------------
@@ -274,7 +274,7 @@ async def raw_server(answer: bytes, **kw):
 
 def probe(port: int, *urls: UrlSpec, parser=None, timeout_s: float = 2.0, **spec_kw) -> HttpProbe:
     spec = HttpSpec(Endpoint(LO, port, timeout_s=timeout_s), urls or (UrlSpec("/health"),), **spec_kw)
-    return HttpProbe(spec, SessionPool(), parser_class=parser)
+    return HttpProbe(spec, TlsContexts(), parser_class=parser)
 
 
 @PARSERS
@@ -374,7 +374,7 @@ async def test_probe_ipv6_and_address_host_header():
     try:
         port = await server.start(host="::1")
         spec = HttpSpec(Endpoint(ip_address("::1"), port, timeout_s=2.0), (UrlSpec("/", digest=BODY_MD5),))
-        result = await HttpProbe(spec, SessionPool())()
+        result = await HttpProbe(spec, TlsContexts())()
     finally:
         await server.close()
     assert result.ok, result.reason
@@ -436,5 +436,5 @@ async def test_ssl_get_refused_and_bad_bindto():
     assert not result.ok and result.reason == "connect: connection refused"
     spec = HttpSpec(Endpoint(LO, port, bindto=ip_address("203.0.113.250"), timeout_s=1.0), (UrlSpec("/"),),
                     tls=True)
-    result = await HttpProbe(spec, SessionPool())()
+    result = await HttpProbe(spec, TlsContexts())()
     assert not result.ok and result.reason == "cannot bind: cannot assign requested address"

@@ -48,12 +48,9 @@ def client_ssl_context(verify: bool) -> ssl.SSLContext:
     return ctx
 
 
-class SessionPool:
-    """What HTTP probes of one runner share: the TLS client contexts (built on first use).
-
-    The name is historical (it held aiohttp sessions); :meth:`close` is kept for its callers and
-    drops the contexts.
-    """
+class TlsContexts:
+    """The TLS client contexts the SSL_GET probes of one runner share (one per ``verify`` setting,
+    built on first use: building one loads the system's CA store)."""
 
     def __init__(self) -> None:
         self._ssl: dict[bool, ssl.SSLContext] = {}
@@ -65,7 +62,11 @@ class SessionPool:
         return ctx
 
     async def close(self) -> None:
+        """Drop the contexts (the runner and the LVS part call this when they stop)."""
         self._ssl.clear()
+
+
+SessionPool = TlsContexts  # the old name, for daemon/lvs.py until it switches to TlsContexts
 
 
 class HttpProbe:
@@ -77,7 +78,7 @@ class HttpProbe:
 
     __slots__ = ("_parser_class", "_server_hostname", "_ssl", "_urls", "sockaddr", "spec")
 
-    def __init__(self, spec: HttpSpec, pool: SessionPool, parser_class: ParserClass | None = None) -> None:
+    def __init__(self, spec: HttpSpec, tls: TlsContexts, parser_class: ParserClass | None = None) -> None:
         self.spec = spec
         ep = spec.endpoint
         self.sockaddr = (str(ep.ip), ep.port)
@@ -91,7 +92,7 @@ class HttpProbe:
                            u.virtualhost or spec.virtualhost or address_host, spec.http_version)
             for u in spec.urls
         )
-        self._ssl = pool.ssl_context(spec.verify_tls) if spec.tls else None
+        self._ssl = tls.ssl_context(spec.verify_tls) if spec.tls else None
         # SNI only when configured: Python's ssl sends no SNI for an IP address (it still names what a
         # verifying context checks the certificate against)
         self._server_hostname = spec.sni_name or str(ep.ip)
