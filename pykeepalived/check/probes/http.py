@@ -68,9 +68,6 @@ class TlsContexts:
         self._ssl.clear()
 
 
-SessionPool = TlsContexts  # the old name, for daemon/lvs.py until it switches to TlsContexts
-
-
 class HttpProbe:
     """A callable probe for one HTTP_GET/SSL_GET checker.
 
