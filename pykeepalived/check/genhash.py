@@ -1,20 +1,23 @@
 """MD5 digest of a URL's body, as keepalived's ``genhash`` (``keepalived -T``) computes it for
 ``HTTP_GET``/``SSL_GET`` ``digest``: the raw body (no decompression) of ``GET path`` sent to
 ``server:port`` with ``User-Agent: KeepAliveClient`` and ``Host: virtualhost``; TLS unverified.
+
+The fetch is the checker's own exchange (:class:`~pykeepalived.check.probes.http.HttpProbe`: the
+same request bytes, HTTP/1.0, response parser, body framing, MD5 and TLS settings, no SNI, no
+redirects), so the digest printed is the digest an HTTP_GET/SSL_GET with the same address, port,
+path and virtualhost computes.  Only the body cap is larger (64 MiB, the checker's is 1 MiB).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import ssl
+import socket
 from dataclasses import dataclass
+from ipaddress import ip_address
 from urllib.parse import urlsplit
 
-import aiohttp
-
-from pykeepalived.check.probes import USER_AGENT
-from pykeepalived.check.probes.http import client_ssl_context, read_capped
+from pykeepalived.check.probes import Endpoint, HttpSpec, IPAddress, UrlSpec
+from pykeepalived.check.probes.http import HttpProbe, TlsContexts
 from pykeepalived.errors import DriverError, UsageError
 
 GENHASH_BODY_CAP_BYTES = 64 << 20
@@ -70,24 +73,62 @@ def make_target(url: str | None = None, *, server: str | None = None, port: int 
 
 async def fetch_digest(target: GenhashTarget, timeout_s: float = 5.0,
                        body_cap_bytes: int = GENHASH_BODY_CAP_BYTES) -> DigestResult:
-    """GET the target and return its status and body MD5; DriverError when the fetch fails."""
-    headers = {"User-Agent": USER_AGENT}
-    if target.virtualhost:
-        headers["Host"] = target.virtualhost
-    tls: ssl.SSLContext | bool = client_ssl_context(False) if target.tls else False
+    """GET the target as HTTP_GET/SSL_GET does and return its status, body length and MD5 (whatever the
+    status); DriverError when the fetch fails, UsageError when the path or virtualhost cannot go
+    into a request.  A server given by name is tried at each of its addresses until one connects."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    timeout = DriverError("genhash", f"{target.url}: no answer within {timeout_s:g} s")
     try:
-        async with (
-            asyncio.timeout(timeout_s),
-            aiohttp.ClientSession(auto_decompress=False, skip_auto_headers=("Accept-Encoding",),
-                                  version=aiohttp.HttpVersion10) as session,
-            session.get(target.url, headers=headers, ssl=tls, allow_redirects=False) as resp,
-        ):
-            body = await read_capped(resp.content, body_cap_bytes)
-            status = resp.status
+        async with asyncio.timeout_at(deadline):
+            addresses = await _resolve(target)
     except TimeoutError:
-        raise DriverError("genhash", f"{target.url}: no answer within {timeout_s:g} s") from None
-    except (aiohttp.ClientError, OSError, ssl.SSLError, ValueError) as exc:
-        raise DriverError("genhash", f"{target.url}: {exc}") from None
-    if body is None:
-        raise DriverError("genhash", f"{target.url}: body larger than {body_cap_bytes} bytes")
-    return DigestResult(status, hashlib.md5(body, usedforsecurity=False).hexdigest(), len(body))
+        raise timeout from None
+    reason = "no address"
+    for ip in addresses:
+        spec = HttpSpec(Endpoint(ip, target.port, timeout_s=timeout_s), (UrlSpec(target.path),),
+                        tls=target.tls, virtualhost=_host_header(target), body_cap_bytes=body_cap_bytes)
+        try:
+            probe = HttpProbe(spec, TlsContexts())
+            url = probe.measure(spec.urls[0])
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        why, response = await probe.exchange(url, deadline)
+        if why is None:
+            assert response.status is not None and response.md5 is not None  # a passed measure has both
+            return DigestResult(response.status, response.md5, response.length)
+        reason = why
+        if not why.startswith("connect: "):  # only a refused (unreachable ...) address tries the next
+            break
+    if reason == "timeout":
+        raise timeout
+    reason = reason.removeprefix(f"{target.path}: ")  # "body larger than N bytes"
+    raise DriverError("genhash", f"{target.url}: {reason}")
+
+
+async def _resolve(target: GenhashTarget) -> list[IPAddress]:
+    """The server's address when it is one, else the addresses the resolver gives, in its order."""
+    try:
+        return [ip_address(target.server)]
+    except ValueError:
+        pass
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(target.server, target.port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise DriverError("genhash", f"{target.url}: cannot resolve {target.server}: "
+                                     f"{exc.strerror or exc}") from None
+    return list(dict.fromkeys(ip_address(info[4][0]) for info in infos))
+
+
+def _host_header(target: GenhashTarget) -> str | None:
+    """The virtualhost, else a server given by name (as a browser would send it); None leaves the
+    address, as the checker sends it."""
+    if target.virtualhost:
+        return target.virtualhost
+    try:
+        ip_address(target.server)
+    except ValueError:
+        default_port = 443 if target.tls else 80
+        return target.server if target.port == default_port else f"{target.server}:{target.port}"
+    return None

@@ -46,7 +46,7 @@ from pykeepalived.check.from_config import RealServerChecks
 from pykeepalived.check.policy import CheckerPolicy, RealServerPolicy
 from pykeepalived.check.probes import DnsSpec, HttpSpec, MiscSpec, Probe, ProbeSpec, TcpSpec
 from pykeepalived.check.probes.dns import dns_probe
-from pykeepalived.check.probes.http import HttpProbe, SessionPool
+from pykeepalived.check.probes.http import HttpProbe, TlsContexts
 from pykeepalived.check.probes.misc import misc_probe
 from pykeepalived.check.probes.tcp import TcpProbe
 from pykeepalived.check.results import CheckResult, RealServerChanged, RsId
@@ -92,12 +92,12 @@ class RealServerStatus:
     checkers: tuple[CheckerStatus, ...] = field(default_factory=tuple)
 
 
-def make_probe(spec: ProbeSpec, pool: SessionPool) -> Probe:
-    """The probe callable for ``spec``; HTTP probes share ``pool``'s sessions."""
+def make_probe(spec: ProbeSpec, tls: TlsContexts) -> Probe:
+    """The probe callable for ``spec``; SSL_GET probes share ``tls``'s client contexts."""
     if isinstance(spec, TcpSpec):
         return TcpProbe(spec.endpoint)
     if isinstance(spec, HttpSpec):
-        return HttpProbe(spec, pool)
+        return HttpProbe(spec, tls)
     if isinstance(spec, MiscSpec):
         return lambda: misc_probe(spec)
     if isinstance(spec, DnsSpec):
@@ -309,7 +309,7 @@ class CheckRunner:
         self._max_concurrency = max_concurrency
         self._scheduler = scheduler
         self._rng = rng  # None: the scheduler's (a Random costs 2.5 kB: not one per real server)
-        self._pool: SessionPool | None = None
+        self._tls: TlsContexts | None = None
         self._factory = probe_factory
         self._margin_s = hard_timeout_margin_s
         self._policies = tuple(RealServerPolicy(s.rs, [c.timing for c in s.checkers]) for s in self._servers)
@@ -383,9 +383,9 @@ class CheckRunner:
                     await self._retire(scheduler, jobs)
                 await self._finish_notify_scripts()
             finally:
-                if self._pool is not None:
-                    await self._pool.close()
-                    self._pool = None
+                if self._tls is not None:
+                    await self._tls.close()
+                    self._tls = None
 
     @staticmethod
     async def _retire(scheduler: CheckScheduler, jobs: list[_Job]) -> None:
@@ -423,9 +423,9 @@ class CheckRunner:
             return broken
 
     def _default_factory(self) -> ProbeFactory:
-        self._pool = SessionPool()
-        pool = self._pool
-        return lambda spec: make_probe(spec, pool)
+        self._tls = TlsContexts()
+        tls = self._tls
+        return lambda spec: make_probe(spec, tls)
 
     async def _check(self, job: _Job) -> None:
         """One check of ``job``'s checker (its own task, started by the scheduler when due)."""

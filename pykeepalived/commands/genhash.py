@@ -5,7 +5,8 @@ Like keepalived's ``genhash`` (``keepalived -T``)::
     pykeepalived genhash --url http://198.51.100.1/health
     pykeepalived genhash --server 198.51.100.1 --port 8080 --path /health --virtualhost www.example --ssl
 
-Prints ``MD5SUM = <hex>`` (``--json`` for status, length and digest).  Exit 0 on success, 1 when the
+Prints ``MD5SUM = <hex>`` (``--json`` for status, length and digest).  The fetch is HTTP_GET's own
+exchange (``check.genhash``), so the digest is the one the checker computes.  Exit 0 on success, 1 when the
 URL cannot be fetched, 2 on bad arguments.
 """
 
@@ -47,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     try:
         result = asyncio.run(fetch_digest(target, args.timeout))
+    except UsageError as exc:  # a path or virtualhost that cannot go into a request
+        print(f"pykeepalived genhash: error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
     except PykaError as exc:
         print(f"pykeepalived genhash: error: {exc}", file=sys.stderr)
         return ExitCode.INVALID

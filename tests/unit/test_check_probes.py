@@ -28,7 +28,7 @@ from pykeepalived.check.probes import (
     UrlSpec,
 )
 from pykeepalived.check.probes.dns import build_query, check_response, dns_probe, encode_name
-from pykeepalived.check.probes.http import HttpProbe, SessionPool
+from pykeepalived.check.probes.http import HttpProbe, TlsContexts
 from pykeepalived.check.probes.misc import exit_result, insecure_component, misc_probe
 from pykeepalived.check.probes.tcp import tcp_probe
 from pykeepalived.check.results import RsId
@@ -126,8 +126,8 @@ async def servers():
 
 
 @pytest.fixture
-async def pool():
-    p = SessionPool()
+async def contexts():
+    p = TlsContexts()
     yield p
     await p.close()
 
@@ -164,10 +164,10 @@ async def test_tcp_from_bindto_address(servers):
     assert servers.peers == ["127.0.0.2"]  # the server saw the check come from bindto
 
 
-async def test_http_from_bindto_address(servers, pool):
+async def test_http_from_bindto_address(servers, contexts):
     port = await servers.start("ok")
     spec = HttpSpec(ep(port, bindto=ip_address("127.0.0.3")), (UrlSpec("/"),))
-    assert (await HttpProbe(spec, pool)()).ok
+    assert (await HttpProbe(spec, contexts)()).ok
     assert servers.peers == ["127.0.0.3"]
 
 
@@ -193,16 +193,16 @@ async def test_tcp_connect_timeout_is_bounded():
 # --- HTTP -----------------------------------------------------------------------------------------
 
 
-async def http(pool, port, timeout_s=2.0, **url_kw):
+async def http(contexts, port, timeout_s=2.0, **url_kw):
     spec = HttpSpec(ep(port, timeout_s), (UrlSpec("/health", **url_kw),))
-    return await HttpProbe(spec, pool)()
+    return await HttpProbe(spec, contexts)()
 
 
-async def test_http_ok_sends_keepalived_request(servers, pool):
+async def test_http_ok_sends_keepalived_request(servers, contexts):
     port = await servers.start("ok")
     spec = HttpSpec(ep(port), (UrlSpec("/health", digest=BODY_MD5, regex="hello"),),
                     virtualhost="www.example")
-    result = await HttpProbe(spec, pool)()
+    result = await HttpProbe(spec, contexts)()
     assert result.ok, result.reason
     request = servers.requests[0]
     assert request.startswith(b"GET /health HTTP/1.0\r\n")
@@ -210,75 +210,75 @@ async def test_http_ok_sends_keepalived_request(servers, pool):
     assert b"Host: www.example\r\n" in request
 
 
-async def test_http_wrong_status(servers, pool):
+async def test_http_wrong_status(servers, contexts):
     port = await servers.start("status500")
-    result = await http(pool, port)
+    result = await http(contexts, port)
     assert not result.ok and result.reason == "/health: status 500"
 
 
-async def test_http_status_sets_and_ranges(servers, pool):
+async def test_http_status_sets_and_ranges(servers, contexts):
     port = await servers.start("status500")
-    result = await http(pool, port, status=StatusSet(((200, 200), (500, 503))))
+    result = await http(contexts, port, status=StatusSet(((200, 200), (500, 503))))
     assert result.ok
 
 
-async def test_http_wrong_digest(servers, pool):
+async def test_http_wrong_digest(servers, contexts):
     port = await servers.start("ok")
-    result = await http(pool, port, digest="0" * 32)
+    result = await http(contexts, port, digest="0" * 32)
     assert not result.ok and result.reason == f"/health: digest mismatch {BODY_MD5}"
 
 
-async def test_http_regex_mismatch_and_no_match(servers, pool):
+async def test_http_regex_mismatch_and_no_match(servers, contexts):
     port = await servers.start("ok")
-    result = await http(pool, port, regex="goodbye")
+    result = await http(contexts, port, regex="goodbye")
     assert not result.ok and result.reason == "/health: regex did not match"
-    result = await http(pool, port, regex="hello", regex_no_match=True)
+    result = await http(contexts, port, regex="hello", regex_no_match=True)
     assert not result.ok and result.reason == "/health: regex matched"
-    result = await http(pool, port, regex="goodbye", regex_no_match=True)
+    result = await http(contexts, port, regex="goodbye", regex_no_match=True)
     assert result.ok
 
 
-async def test_http_every_url_must_pass(servers, pool):
+async def test_http_every_url_must_pass(servers, contexts):
     port = await servers.start("ok")
     spec = HttpSpec(ep(port), (UrlSpec("/a"), UrlSpec("/b", digest="f" * 32)))
-    result = await HttpProbe(spec, pool)()
+    result = await HttpProbe(spec, contexts)()
     assert not result.ok and result.reason.startswith("/b: digest mismatch")
 
 
-async def test_http_never_answers_times_out(servers, pool):
+async def test_http_never_answers_times_out(servers, contexts):
     port = await servers.start("never")
-    result = await http(pool, port, timeout_s=0.3)
+    result = await http(contexts, port, timeout_s=0.3)
     assert not result.ok and result.reason == "timeout"
 
 
-async def test_http_reset(servers, pool):
+async def test_http_reset(servers, contexts):
     port = await servers.start("reset")
-    result = await http(pool, port)
+    result = await http(contexts, port)
     assert not result.ok
     assert "disconnected" in result.reason or "reset" in result.reason or "Error" in result.reason
 
 
-async def test_http_slow_body_times_out(servers, pool):
+async def test_http_slow_body_times_out(servers, contexts):
     port = await servers.start("slow")
-    result = await http(pool, port, timeout_s=0.5, digest=BODY_MD5)
+    result = await http(contexts, port, timeout_s=0.5, digest=BODY_MD5)
     assert not result.ok and result.reason == "timeout"
 
 
-async def test_http_huge_body_is_capped(servers, pool):
+async def test_http_huge_body_is_capped(servers, contexts):
     port = await servers.start("huge")
-    result = await http(pool, port, timeout_s=10.0, digest=BODY_MD5)
+    result = await http(contexts, port, timeout_s=10.0, digest=BODY_MD5)
     assert not result.ok and result.reason == "/health: body larger than 1048576 bytes"
 
 
-async def test_http_closed_port(pool):
-    result = await http(pool, closed_port())
+async def test_http_closed_port(contexts):
+    result = await http(contexts, closed_port())
     assert not result.ok and result.reason == "connect: connection refused"
 
 
-async def test_ssl_get_against_plain_garbage(servers, pool):
+async def test_ssl_get_against_plain_garbage(servers, contexts):
     port = await servers.start("garbage")
     spec = HttpSpec(ep(port, 1.0), (UrlSpec("/"),), tls=True)
-    result = await HttpProbe(spec, pool)()
+    result = await HttpProbe(spec, contexts)()
     assert not result.ok
     assert result.reason.startswith("tls error") or result.reason == "timeout"
 
@@ -291,16 +291,16 @@ def tls_server_ctx(tmp_path_factory):
     return ctx
 
 
-async def test_ssl_get_self_signed_is_accepted_without_verification(servers, pool, tls_server_ctx):
+async def test_ssl_get_self_signed_is_accepted_without_verification(servers, contexts, tls_server_ctx):
     seen_sni = []
     tls_server_ctx.sni_callback = lambda _sock, name, _ctx: seen_sni.append(name)
     port = await servers.start("ok", ssl_ctx=tls_server_ctx)
     spec = HttpSpec(ep(port), (UrlSpec("/", digest=BODY_MD5),), tls=True, sni_name="rs.example")
-    result = await HttpProbe(spec, pool)()
+    result = await HttpProbe(spec, contexts)()
     assert result.ok, result.reason
     assert seen_sni == ["rs.example"]
     verified = HttpSpec(ep(port), (UrlSpec("/"),), tls=True, verify_tls=True)
-    result = await HttpProbe(verified, pool)()
+    result = await HttpProbe(verified, contexts)()
     assert not result.ok and "tls error" in result.reason
 
 
@@ -462,30 +462,30 @@ async def test_misbehaving_servers_never_stall_a_healthy_one(servers):
     assert "larger than" in reasons["huge"] or reasons["huge"].endswith("timeout")
 
 
-async def test_bind_if_and_fwmark_are_applied_to_tcp_and_http(servers, pool):
+async def test_bind_if_and_fwmark_are_applied_to_tcp_and_http(servers, contexts):
     """bind_if = SO_BINDTODEVICE and fwmark = SO_MARK (both need privileges: without them the check
     fails with a clear reason instead of silently ignoring the keyword)."""
     port = await servers.start("ok")
     for kw in ({"bind_if": "lo"}, {"fwmark": 7}):
         endpoint = ep(port, **kw)
         tcp = await tcp_probe(endpoint)
-        web = await HttpProbe(HttpSpec(endpoint, (UrlSpec("/"),)), pool)()
+        web = await HttpProbe(HttpSpec(endpoint, (UrlSpec("/"),)), contexts)()
         if os.geteuid() == 0:
             assert tcp.ok and web.ok, (kw, tcp, web)
         else:
             assert tcp.reason == web.reason == "cannot bind: operation not permitted"
     bad = ep(port, bind_if="no-such-if0")
-    web = await HttpProbe(HttpSpec(bad, (UrlSpec("/"),)), pool)()
+    web = await HttpProbe(HttpSpec(bad, (UrlSpec("/"),)), contexts)()
     assert not (await tcp_probe(bad)).ok and web.reason == "cannot bind: no such device"
 
 
-async def test_http_fixed_bind_port_can_be_reused(servers, pool):
+async def test_http_fixed_bind_port_can_be_reused(servers, contexts):
     port = await servers.start("ok")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         local_port = s.getsockname()[1]
     spec = HttpSpec(ep(port, bindto=ip_address("127.0.0.4"), bind_port=local_port), (UrlSpec("/"),))
-    probe = HttpProbe(spec, pool)
+    probe = HttpProbe(spec, contexts)
     assert (await probe()).ok
     # The next check binds the same source port again: without SO_LINGER 0 the first connection's
     # TIME_WAIT would block it for a minute; here it only has to wait for aiohttp to close the socket.
@@ -512,13 +512,13 @@ async def test_tcp_fixed_bind_port_can_be_reused(servers):
         assert result.ok, result.reason
 
 
-async def test_http_not_http_answer_is_a_clear_failure(servers, pool):
+async def test_http_not_http_answer_is_a_clear_failure(servers, contexts):
     port = await servers.start("not-http")
-    result = await http(pool, port)
+    result = await http(contexts, port)
     assert not result.ok and result.reason.startswith("bad response"), result.reason
 
 
-async def test_ipv6_tcp_and_http(pool):
+async def test_ipv6_tcp_and_http(contexts):
     if not socket.has_ipv6:
         pytest.skip("no IPv6")
     server = await asyncio.start_server(_answer_once, "::1", 0)
@@ -526,7 +526,7 @@ async def test_ipv6_tcp_and_http(pool):
         port = server.sockets[0].getsockname()[1]
         endpoint = Endpoint(ip_address("::1"), port, timeout_s=2.0)
         assert (await tcp_probe(endpoint)).ok
-        result = await HttpProbe(HttpSpec(endpoint, (UrlSpec("/", digest=BODY_MD5),)), pool)()
+        result = await HttpProbe(HttpSpec(endpoint, (UrlSpec("/", digest=BODY_MD5),)), contexts)()
         assert result.ok, result.reason
     finally:
         server.close()
@@ -541,9 +541,9 @@ async def _answer_once(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
     writer.close()
 
 
-async def test_bindto_of_the_other_family_is_a_clear_failure(pool):
+async def test_bindto_of_the_other_family_is_a_clear_failure(contexts):
     endpoint = Endpoint(ip_address("::1"), 80, bindto=ip_address("127.0.0.1"), timeout_s=1.0)
     tcp = await tcp_probe(endpoint)
     assert not tcp.ok and tcp.reason.startswith("cannot bind"), tcp.reason
-    web = await HttpProbe(HttpSpec(endpoint, (UrlSpec("/"),)), pool)()
+    web = await HttpProbe(HttpSpec(endpoint, (UrlSpec("/"),)), contexts)()
     assert not web.ok and web.reason.startswith("cannot bind"), web.reason

@@ -10,18 +10,18 @@ import asyncio
 import contextlib
 import hashlib
 import socket
-import ssl
 from ipaddress import ip_address
 
 import pytest
 from aiohttp.http_parser import HttpResponseParser, HttpResponseParserPy
 from backlog import full_backlog_port
+from http_raw import RawServer, raw_server, server_ctx
 from tls_cert import self_signed
 
 from pykeepalived.check.from_config import CheckerSpec, RealServerChecks
 from pykeepalived.check.policy import CheckerTiming
 from pykeepalived.check.probes import Endpoint, HttpSpec, StatusSet, UrlSpec
-from pykeepalived.check.probes.http import HttpProbe, SessionPool
+from pykeepalived.check.probes.http import HttpProbe, TlsContexts
 from pykeepalived.check.probes.http_response import ResponseCheck, UrlCheck, build_request
 from pykeepalived.check.results import RsId
 from pykeepalived.check.runner import CheckRunner, make_probe
@@ -45,11 +45,13 @@ FRAMINGS = ["length", "chunked", "close", "1xx"]
 
 
 def judge(raw: bytes, parser, *, split: int | None = None, eof: bool = True, cap: int = 1 << 20,
-          **url_kw) -> ResponseCheck:
-    """Feed ``raw`` (in ``split``-byte pieces, default whole) and then EOF unless told not to."""
+          measure: bool = False, **url_kw) -> ResponseCheck:
+    """Feed ``raw`` (in ``split``-byte pieces, default whole) and then EOF unless told not to;
+    ``measure``: genhash's check (``UrlCheck.measure``) instead of one built from ``url_kw``."""
     loop = asyncio.new_event_loop()
     try:
-        check = UrlCheck.build(UrlSpec("/health", **url_kw), "/health", "rs.example", "1.0")
+        check = (UrlCheck.measure("/health", "/health", "rs.example", "1.0") if measure
+                 else UrlCheck.build(UrlSpec("/health", **url_kw), "/health", "rs.example", "1.0"))
         response = ResponseCheck(check, cap, loop, parser)
         step = split or len(raw) or 1
         for i in range(0, len(raw), step):
@@ -64,6 +66,35 @@ def judge(raw: bytes, parser, *, split: int | None = None, eof: bool = True, cap
 
 
 # --- the judge, pure ---------------------------------------------------------------------------------
+
+
+@PARSERS
+@pytest.mark.parametrize("raw", [CL, CHUNKED, CLOSE_DELIMITED, INTERIM], ids=FRAMINGS)
+@pytest.mark.parametrize("split", [None, 1, 5])
+def test_a_measure_reports_status_length_and_md5_of_the_raw_body(parser, raw, split):
+    response = judge(raw, parser, split=split, measure=True)
+    assert response.done and response.reason is None
+    assert (response.status, response.length, response.md5) == (200, len(BODY), BODY_MD5)
+
+
+@PARSERS
+def test_a_measure_accepts_any_status_and_keeps_the_cap(parser):
+    moved = b"HTTP/1.1 301 Moved\r\nLocation: /elsewhere\r\nContent-Length: 3\r\n\r\nbye"
+    response = judge(moved, parser, measure=True)
+    assert (response.reason, response.status, response.md5) == (None, 301, hashlib.md5(b"bye").hexdigest())
+    response = judge(CL, parser, measure=True, cap=8)
+    assert response.reason == "/health: body larger than 8 bytes" and response.md5 is None
+    response = judge(CL[:-3], parser, measure=True)  # cut short: no digest of a partial body
+    assert response.reason == "bad body" and response.md5 is None
+
+
+@PARSERS
+def test_a_digest_check_records_what_it_saw(parser):
+    response = judge(CHUNKED, parser, digest="f" * 32)
+    assert response.reason == f"/health: digest mismatch {BODY_MD5}"
+    assert (response.status, response.length, response.md5) == (200, len(BODY), BODY_MD5)
+    response = judge(CL, parser, regex="hello")  # nothing asked for a digest: none computed
+    assert response.reason is None and response.md5 is None and response.length == len(BODY)
 
 
 @PARSERS
@@ -222,59 +253,15 @@ async def test_a_bad_virtualhost_fails_its_check_not_the_runner():
 
 
 def test_make_probe_builds_the_lean_probe():
-    assert isinstance(make_probe(HttpSpec(Endpoint(LO, 80), (UrlSpec("/"),)), SessionPool()), HttpProbe)
+    assert isinstance(make_probe(HttpSpec(Endpoint(LO, 80), (UrlSpec("/"),)), TlsContexts()), HttpProbe)
 
 
 # --- the probe against raw servers on 127.0.0.1 ---------------------------------------------------
 
 
-class RawServer:
-    """Answers every connection with fixed bytes (in pieces, if asked), records requests and SNI."""
-
-    def __init__(self, answer: bytes, pieces: int = 1, keep_open: bool = False) -> None:
-        self.answer, self.pieces, self.keep_open = answer, pieces, keep_open
-        self.requests: list[bytes] = []
-        self.server: asyncio.Server | None = None
-
-    async def start(self, ssl_ctx: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> int:
-        self.server = await asyncio.start_server(self._handle, host, 0, ssl=ssl_ctx)
-        return self.server.sockets[0].getsockname()[1]
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            self.requests.append(await reader.readuntil(b"\r\n\r\n"))
-            step = max(1, -(-len(self.answer) // self.pieces))
-            for i in range(0, len(self.answer), step):
-                writer.write(self.answer[i:i + step])
-                await writer.drain()
-                if self.pieces > 1:
-                    await asyncio.sleep(0.01)
-            if self.keep_open:
-                await asyncio.sleep(10)
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError, ssl.SSLError):
-            pass
-        finally:
-            writer.close()
-
-    async def close(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
-
-
-@contextlib.asynccontextmanager
-async def raw_server(answer: bytes, **kw):
-    server = RawServer(answer, **{k: v for k, v in kw.items() if k in ("pieces", "keep_open")})
-    port = await server.start(kw.get("ssl_ctx"))
-    try:
-        yield server, port
-    finally:
-        await server.close()
-
-
 def probe(port: int, *urls: UrlSpec, parser=None, timeout_s: float = 2.0, **spec_kw) -> HttpProbe:
     spec = HttpSpec(Endpoint(LO, port, timeout_s=timeout_s), urls or (UrlSpec("/health"),), **spec_kw)
-    return HttpProbe(spec, SessionPool(), parser_class=parser)
+    return HttpProbe(spec, TlsContexts(), parser_class=parser)
 
 
 @PARSERS
@@ -374,7 +361,7 @@ async def test_probe_ipv6_and_address_host_header():
     try:
         port = await server.start(host="::1")
         spec = HttpSpec(Endpoint(ip_address("::1"), port, timeout_s=2.0), (UrlSpec("/", digest=BODY_MD5),))
-        result = await HttpProbe(spec, SessionPool())()
+        result = await HttpProbe(spec, TlsContexts())()
     finally:
         await server.close()
     assert result.ok, result.reason
@@ -387,13 +374,6 @@ async def test_probe_ipv6_and_address_host_header():
 @pytest.fixture(scope="module")
 def cert(tmp_path_factory):
     return self_signed(tmp_path_factory.mktemp("tls"))
-
-
-def server_ctx(cert, seen_sni: list) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(*cert)
-    ctx.sni_callback = lambda _sock, name, _ctx: seen_sni.append(name)
-    return ctx
 
 
 @PARSERS
@@ -436,5 +416,5 @@ async def test_ssl_get_refused_and_bad_bindto():
     assert not result.ok and result.reason == "connect: connection refused"
     spec = HttpSpec(Endpoint(LO, port, bindto=ip_address("203.0.113.250"), timeout_s=1.0), (UrlSpec("/"),),
                     tls=True)
-    result = await HttpProbe(spec, SessionPool())()
+    result = await HttpProbe(spec, TlsContexts())()
     assert not result.ok and result.reason == "cannot bind: cannot assign requested address"

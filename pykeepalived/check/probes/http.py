@@ -14,6 +14,9 @@ callbacks, one timer -- no transport, stream or ClientSession objects (a check t
 ClientSession cost 250-320 µs of CPU, this ~90 µs; docs/checks.md).  SSL_GET goes through asyncio's
 SSL transport: certificates are not verified unless asked (keepalived's default), SNI is sent only
 when configured.
+
+``pykeepalived genhash`` fetches through the same probe (:meth:`HttpProbe.measure` and
+:meth:`HttpProbe.exchange`), so the digest it prints is the one the checker computes.
 """
 
 from __future__ import annotations
@@ -25,16 +28,15 @@ import socket
 import ssl
 from collections.abc import Callable
 
-import aiohttp
 from aiohttp.http_parser import HttpResponseParser
 from yarl import URL
 
-from pykeepalived.check.probes import HttpSpec
+from pykeepalived.check.probes import HttpSpec, UrlSpec
 from pykeepalived.check.probes.http_response import ParserClass, ResponseCheck, UrlCheck
 from pykeepalived.check.probes.tcp import open_socket
 from pykeepalived.check.results import CheckResult
 
-_CHUNK = 64 * 1024  # bytes per recv(), and per chunk of read_capped
+_CHUNK = 64 * 1024  # bytes per recv()
 _IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY)
 _SSL_SHUTDOWN_S = 1.0  # how long a TLS close waits for the server's close_notify
 
@@ -48,12 +50,9 @@ def client_ssl_context(verify: bool) -> ssl.SSLContext:
     return ctx
 
 
-class SessionPool:
-    """What HTTP probes of one runner share: the TLS client contexts (built on first use).
-
-    The name is historical (it held aiohttp sessions); :meth:`close` is kept for its callers and
-    drops the contexts.
-    """
+class TlsContexts:
+    """The TLS client contexts the SSL_GET probes of one runner share (one per ``verify`` setting,
+    built on first use: building one loads the system's CA store)."""
 
     def __init__(self) -> None:
         self._ssl: dict[bool, ssl.SSLContext] = {}
@@ -65,6 +64,7 @@ class SessionPool:
         return ctx
 
     async def close(self) -> None:
+        """Drop the contexts (the runner and the LVS part call this when they stop)."""
         self._ssl.clear()
 
 
@@ -75,42 +75,58 @@ class HttpProbe:
     pure-Python ``aiohttp.http_parser.HttpResponseParserPy`` to cover the fallback.
     """
 
-    __slots__ = ("_parser_class", "_server_hostname", "_ssl", "_urls", "sockaddr", "spec")
+    __slots__ = ("_address_host", "_base", "_parser_class", "_server_hostname", "_ssl", "_urls", "sockaddr",
+                 "spec")
 
-    def __init__(self, spec: HttpSpec, pool: SessionPool, parser_class: ParserClass | None = None) -> None:
+    def __init__(self, spec: HttpSpec, tls: TlsContexts, parser_class: ParserClass | None = None) -> None:
         self.spec = spec
         ep = spec.endpoint
         self.sockaddr = (str(ep.ip), ep.port)
         host = f"[{ep.ip}]" if ep.family == 6 else str(ep.ip)
         scheme, default_port = ("https", 443) if spec.tls else ("http", 80)
-        base = f"{scheme}://{host}:{ep.port}"
-        address_host = host if ep.port == default_port else f"{host}:{ep.port}"
-        # yarl percent-encodes the path as aiohttp did; the target is built once, not per check
-        self._urls = tuple(
-            UrlCheck.build(u, URL(base + u.path).raw_path_qs,
-                           u.virtualhost or spec.virtualhost or address_host, spec.http_version)
-            for u in spec.urls
-        )
-        self._ssl = pool.ssl_context(spec.verify_tls) if spec.tls else None
+        self._base = f"{scheme}://{host}:{ep.port}"
+        self._address_host = host if ep.port == default_port else f"{host}:{ep.port}"
+        # the request bytes are built once, not per check
+        self._urls = tuple(UrlCheck.build(u, self._target(u), self._host(u), spec.http_version)
+                           for u in spec.urls)
+        self._ssl = tls.ssl_context(spec.verify_tls) if spec.tls else None
         # SNI only when configured: Python's ssl sends no SNI for an IP address (it still names what a
         # verifying context checks the certificate against)
         self._server_hostname = spec.sni_name or str(ep.ip)
         self._parser_class = parser_class or HttpResponseParser
+
+    def _target(self, url: UrlSpec) -> str:
+        """The request target: yarl percent-encodes the path (and query) as aiohttp did."""
+        return URL(self._base + url.path).raw_path_qs
+
+    def _host(self, url: UrlSpec) -> str:
+        return url.virtualhost or self.spec.virtualhost or self._address_host
+
+    def measure(self, url: UrlSpec) -> UrlCheck:
+        """The request this probe sends for ``url``, made to hash the body and judge nothing (genhash:
+        :meth:`UrlCheck.measure`).  ValueError when the path or host cannot go into a request."""
+        return UrlCheck.measure(url.path, self._target(url), self._host(url), self.spec.http_version)
 
     async def __call__(self) -> CheckResult:
         loop = asyncio.get_running_loop()
         start = loop.time()
         deadline = start + self.spec.endpoint.timeout_s
         for url in self._urls:
-            response = ResponseCheck(url, self.spec.body_cap_bytes, loop, self._parser_class)
-            if self._ssl is None:
-                exchange = _PlainExchange(loop, url.request, response)
-                reason = await exchange.run(self.spec, self.sockaddr, deadline)
-            else:
-                reason = await self._tls_exchange(loop, url.request, response, deadline)
+            reason, _response = await self.exchange(url, deadline)
             if reason is not None:
                 return CheckResult.failure(reason, loop.time() - start)
         return CheckResult.success(loop.time() - start, "http ok")
+
+    async def exchange(self, url: UrlCheck, deadline: float) -> tuple[str | None, ResponseCheck]:
+        """One URL on a new connection, bounded by ``deadline`` (loop time): why it failed (None: it
+        passed) and the response as far as it was read (status, length, md5)."""
+        loop = asyncio.get_running_loop()
+        response = ResponseCheck(url, self.spec.body_cap_bytes, loop, self._parser_class)
+        if self._ssl is None:
+            reason = await _PlainExchange(loop, url.request, response).run(self.spec, self.sockaddr, deadline)
+        else:
+            reason = await self._tls_exchange(loop, url.request, response, deadline)
+        return reason, response
 
     async def _tls_exchange(self, loop: asyncio.AbstractEventLoop, request: bytes, response: ResponseCheck,
                             deadline: float) -> str | None:
@@ -297,16 +313,3 @@ def _os_phrase(exc: OSError) -> str:
     if exc.errno is not None and exc.errno > 0:
         return os.strerror(exc.errno).lower()
     return (exc.strerror or str(exc) or type(exc).__name__).lower()
-
-
-async def read_capped(stream: aiohttp.StreamReader, cap: int) -> bytes | None:
-    """The body, or None if it is longer than ``cap`` bytes (reading stops there).  For genhash,
-    which fetches through aiohttp's ClientSession (one request, cost does not matter there)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in stream.iter_chunked(_CHUNK):
-        size += len(chunk)
-        if size > cap:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)

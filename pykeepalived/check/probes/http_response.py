@@ -14,6 +14,11 @@ The transport (``http.py``) calls :meth:`ResponseCheck.feed` with each chunk rec
 ClientSession-based probe used: ``status 500``, ``digest mismatch <md5>``, ``regex did not match``,
 ``regex matched``, ``body larger than N bytes`` (prefixed with the URL's path), and ``bad response:
 <aiohttp's message>``, ``bad body``, ``server disconnected`` (not prefixed).
+
+What was seen is kept too: :attr:`ResponseCheck.status` (the final status code), :attr:`length`
+(body bytes read) and :attr:`md5` (hex digest of the whole body, when it was hashed).  A
+:meth:`UrlCheck.measure` check hashes the body without judging it: ``pykeepalived genhash`` reports
+its digest through the very exchange the checker makes.
 """
 
 from __future__ import annotations
@@ -29,10 +34,11 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.http_parser import HttpResponseParser
 from aiohttp.streams import StreamReader
 
-from pykeepalived.check.probes import USER_AGENT, UrlSpec
+from pykeepalived.check.probes import USER_AGENT, StatusSet, UrlSpec
 
 ParserClass = type[HttpResponseParser]  # the C parser when aiohttp's extension is built
 _PARSER_LIMIT = 1 << 16  # aiohttp's default stream limit (it only drives flow control, disabled here)
+ANY_STATUS = StatusSet(((0, 999),))  # every code a status line can carry
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +49,7 @@ class UrlCheck:
     request: bytes
     regex: re.Pattern[bytes] | None
     digest: str | None  # lowercase
+    hash_body: bool = False  # read and hash the body even with no digest to compare (genhash)
 
     @classmethod
     def build(cls, url: UrlSpec, target: str, host: str, http_version: str) -> UrlCheck:
@@ -51,9 +58,16 @@ class UrlCheck:
                    re.compile(url.regex.encode(), re.DOTALL) if url.regex else None,
                    url.digest.lower() if url.digest is not None else None)
 
+    @classmethod
+    def measure(cls, path: str, target: str, host: str, http_version: str) -> UrlCheck:
+        """What genhash fetches: the checker's request for ``target``, any status accepted, the body
+        hashed (:attr:`ResponseCheck.md5`) and judged by nothing but the size cap."""
+        url = UrlSpec(path, status=ANY_STATUS)
+        return cls(url, build_request(target, host, http_version), None, None, hash_body=True)
+
     @property
     def needs_body(self) -> bool:
-        return self.digest is not None or self.regex is not None
+        return self.hash_body or self.digest is not None or self.regex is not None
 
 
 def build_request(target: str, host: str, http_version: str) -> bytes:
@@ -86,7 +100,8 @@ class _NoFlowControl(BaseProtocol):
 class ResponseCheck:
     """The verdict on one URL's response, fed chunk by chunk (see the module docstring)."""
 
-    __slots__ = ("_chunks", "_md5", "_parser", "_payload", "_size", "cap", "check", "done", "reason")
+    __slots__ = ("_chunks", "_md5", "_parser", "_payload", "cap", "check", "done", "length", "md5", "reason",
+                 "status")
 
     def __init__(self, check: UrlCheck, cap_bytes: int, loop: asyncio.AbstractEventLoop,
                  parser_class: ParserClass = HttpResponseParser) -> None:
@@ -94,14 +109,17 @@ class ResponseCheck:
         self.cap = cap_bytes
         self.done = False
         self.reason: str | None = None
+        self.status: int | None = None  # the final (non-1xx) status code, once its headers are in
+        self.length = 0  # body bytes read so far
+        self.md5: str | None = None  # hex MD5 of the complete body, when it was hashed
         # read_until_eof: a body with neither Content-Length nor chunked runs to the close (as the
         # aiohttp client reads it); auto_decompress off: the digest is of the raw body
         self._parser: Any = parser_class(protocol=_NoFlowControl(loop), loop=loop, limit=_PARSER_LIMIT,
                                          read_until_eof=True, auto_decompress=False)
         self._payload: StreamReader | None = None
-        self._md5 = hashlib.md5(usedforsecurity=False) if check.digest is not None else None
+        hashing = check.digest is not None or check.hash_body
+        self._md5 = hashlib.md5(usedforsecurity=False) if hashing else None
         self._chunks: list[bytes] | None = [] if check.regex is not None else None
-        self._size = 0
 
     def feed(self, data: bytes) -> None:
         """Parse the next chunk of the response; sets :attr:`done` once there is a verdict."""
@@ -147,6 +165,7 @@ class ResponseCheck:
             self._finish(f"bad response: {type(exc).__name__}")
 
     def _headers(self, code: int, payload: StreamReader) -> None:
+        self.status = code
         if code not in self.check.url.status:
             self._finish(f"{self.check.url.path}: status {code}")
         elif not self.check.needs_body:
@@ -164,8 +183,8 @@ class ResponseCheck:
             self._finish("bad body")
             return
         if chunk:
-            self._size += len(chunk)
-            if self._size > self.cap:
+            self.length += len(chunk)
+            if self.length > self.cap:
                 self._finish(f"{self.check.url.path}: body larger than {self.cap} bytes")
                 return
             if self._md5 is not None:
@@ -178,8 +197,8 @@ class ResponseCheck:
     def _judge_body(self) -> str | None:
         check, path = self.check, self.check.url.path
         if self._md5 is not None:
-            got = self._md5.hexdigest()
-            if got != check.digest:
+            got = self.md5 = self._md5.hexdigest()
+            if check.digest is not None and got != check.digest:
                 return f"{path}: digest mismatch {got}"
         if check.regex is not None and self._chunks is not None:
             matched = check.regex.search(b"".join(self._chunks)) is not None
