@@ -76,6 +76,9 @@ class InstanceSpec:
     """``vrrp_garp_interval``: the minimum gap between the GARPs of one burst (0: back to back)."""
     gna_interval_s: float = 0.0
     """``vrrp_gna_interval``: the same for unsolicited neighbour advertisements."""
+    notify_priority_changes: bool = False
+    """Write ``MASTER_PRIORITY``/``BACKUP_PRIORITY`` lines to the notify FIFOs when the effective
+    priority changes (``notify_priority_changes``, inherited from the sync group, then global)."""
 
     @property
     def key(self) -> tuple[str, int, int]:
@@ -215,6 +218,7 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
         mcast_group=g.vrrp_mcast_group4 if family == 4 else g.vrrp_mcast_group6,
         garp_interval_s=float(g.vrrp_garp_interval),
         gna_interval_s=float(g.vrrp_gna_interval),
+        notify_priority_changes=config.notify_priority_changes(inst),
     )
 
 
