@@ -423,6 +423,16 @@ class Config(StrictModel):
                          None if group is None else group.notify_priority_changes,
                          self.global_defs.vrrp_notify_priority_changes)
 
+    def tracker_weights_ignored(self, instance: VrrpInstance) -> str | None:
+        """Why keepalived ignores this instance's tracker weights, or None: it is a member of a sync
+        group without ``sync_group_tracking_weight`` ("SYNC group"), or the address owner."""
+        for group in self.vrrp_sync_groups.values():
+            if instance.name in group.group and not group.sync_group_tracking_weight:
+                return "SYNC group"
+        if instance.effective_priority == PRIORITY_OWNER:
+            return "address owner"
+        return None
+
     def down_timer_adverts(self, instance: VrrpInstance) -> int:
         return first_set(instance.down_timer_adverts, self.global_defs.vrrp_down_timer_adverts)
 

@@ -30,6 +30,7 @@ from pykeepalived.config.model import (
     check_timing,
 )
 from pykeepalived.config.script_security import unsafe_component
+from pykeepalived.config.types import first_set
 
 V2_MAX_ADVERT_INT_S = 255
 V3_MAX_ADVERT_INT_S = 40.95
@@ -77,6 +78,7 @@ def check(config: Config, inspector: FileInspector) -> list[Diagnostic]:
     for name, inst in config.vrrp_instances.items():
         out += _check_instance(config, name, inst)
     out += _check_sync_groups(config)
+    out += _check_tracking_weights(config)
     out += _check_virtual_servers(config)
     out += _check_scripts(config, inspector)
     return out
@@ -250,6 +252,38 @@ def _check_sync_groups(config: Config) -> Iterator[Diagnostic]:
     if sync is not None and sync.instance is not None and sync.instance not in config.vrrp_instances:
         yield _unknown("vrrp_instance", sync.instance, config.vrrp_instances,
                        ("global_defs", "lvs_sync_daemon", "instance"))
+
+
+def _check_tracking_weights(config: Config) -> Iterator[Diagnostic]:
+    """keepalived ignores tracker weights on sync-group members (unless the group sets
+    ``sync_group_tracking_weight``) and on address owners, and says so; so do we, naming what happens."""
+    for name, inst in config.vrrp_instances.items():
+        why = config.tracker_weights_ignored(inst)
+        if why is None:
+            continue
+        hint = ("set weight 0 (FAULT on failure), or sync_group_tracking_weight on the group"
+                if why == "SYNC group" else "set weight 0: an address owner's priority never changes")
+        base: Path = ("vrrp_instances", name)
+        for i, iref in enumerate(inst.track_interface):
+            if iref.weight:
+                what = "tracked with weight 0 (FAULT when down)" if why == "SYNC group" else "not tracked"
+                yield _warn("tracking_weight", f"weight of tracked interface '{iref.name}' ignored due to "
+                            f"{why}: {what}", (*base, "track_interface", i), hint)
+        for i, sref in enumerate(inst.track_script):
+            script = config.vrrp_scripts.get(sref.name)
+            if script is not None and first_set(sref.weight, script.weight):
+                yield _warn("tracking_weight", f"tracked script '{sref.name}' with a weight ignored due to "
+                            f"{why}: it does not affect this instance", (*base, "track_script", i), hint)
+        for i, fref in enumerate(inst.track_file):
+            tfile = config.track_files.get(fref.name)
+            weight = None if tfile is None else first_set(fref.weight, tfile.weight)
+            if weight == 1:
+                yield _warn("tracking_weight", f"weight of tracked file '{fref.name}' ignored due to "
+                            f"{why}: tracked with weight 0 (FAULT on a non-zero value)",
+                            (*base, "track_file", i), hint)
+            elif weight:
+                yield _warn("tracking_weight", f"tracked file '{fref.name}' with weight {weight} ignored due "
+                            f"to {why}: it does not affect this instance", (*base, "track_file", i), hint)
 
 
 # --- LVS -----------------------------------------------------------------------------------------------
