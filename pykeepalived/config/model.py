@@ -142,6 +142,7 @@ class GlobalDefs(StrictModel):
     notify_fifo_script: Str | None = None
     vrrp_notify_fifo: Str | None = None
     lvs_notify_fifo: Str | None = None
+    vrrp_notify_priority_changes: Bool = False
 
     @field_validator("vrrp_mcast_group4", "vrrp_mcast_group6")
     @classmethod
@@ -214,7 +215,10 @@ class _Notify(StrictModel):
     notify_stop: Str | None = None
     notify_deleted: Str | None = None
     notify: Str | None = Field(None, description="any transition; 4 arguments are appended")
-    notify_priority_changes: Bool = False
+    notify_priority_changes: Bool | None = Field(
+        None, description="MASTER_PRIORITY/BACKUP_PRIORITY lines on the notify FIFOs; default: the sync "
+        "group's, else global vrrp_notify_priority_changes"
+    )
     smtp_alert: Bool = False
 
 
@@ -411,6 +415,23 @@ class Config(StrictModel):
             lower_prio_repeat=first_set(instance.garp_lower_prio_repeat, g.vrrp_garp_lower_prio_repeat,
                                         repeat),
         )
+
+    def notify_priority_changes(self, instance: VrrpInstance) -> bool:
+        """keepalived: the instance's own, else its sync group's, else ``vrrp_notify_priority_changes``."""
+        group = next((g for g in self.vrrp_sync_groups.values() if instance.name in g.group), None)
+        return first_set(instance.notify_priority_changes,
+                         None if group is None else group.notify_priority_changes,
+                         self.global_defs.vrrp_notify_priority_changes)
+
+    def tracker_weights_ignored(self, instance: VrrpInstance) -> str | None:
+        """Why keepalived ignores this instance's tracker weights, or None: it is a member of a sync
+        group without ``sync_group_tracking_weight`` ("SYNC group"), or the address owner."""
+        for group in self.vrrp_sync_groups.values():
+            if instance.name in group.group and not group.sync_group_tracking_weight:
+                return "SYNC group"
+        if instance.effective_priority == PRIORITY_OWNER:
+            return "address owner"
+        return None
 
     def down_timer_adverts(self, instance: VrrpInstance) -> int:
         return first_set(instance.down_timer_adverts, self.global_defs.vrrp_down_timer_adverts)

@@ -30,6 +30,7 @@ from pykeepalived.config.model import (
     check_timing,
 )
 from pykeepalived.config.script_security import unsafe_component
+from pykeepalived.config.types import first_set
 
 V2_MAX_ADVERT_INT_S = 255
 V3_MAX_ADVERT_INT_S = 40.95
@@ -77,6 +78,8 @@ def check(config: Config, inspector: FileInspector) -> list[Diagnostic]:
     for name, inst in config.vrrp_instances.items():
         out += _check_instance(config, name, inst)
     out += _check_sync_groups(config)
+    out += _check_tracking_weights(config)
+    out += _check_not_implemented(config)
     out += _check_virtual_servers(config)
     out += _check_scripts(config, inspector)
     return out
@@ -250,6 +253,103 @@ def _check_sync_groups(config: Config) -> Iterator[Diagnostic]:
     if sync is not None and sync.instance is not None and sync.instance not in config.vrrp_instances:
         yield _unknown("vrrp_instance", sync.instance, config.vrrp_instances,
                        ("global_defs", "lvs_sync_daemon", "instance"))
+
+
+def _check_tracking_weights(config: Config) -> Iterator[Diagnostic]:
+    """keepalived ignores tracker weights on sync-group members (unless the group sets
+    ``sync_group_tracking_weight``) and on address owners, and says so; so do we, naming what happens."""
+    for name, inst in config.vrrp_instances.items():
+        why = config.tracker_weights_ignored(inst)
+        if why is None:
+            continue
+        hint = ("set weight 0 (FAULT on failure), or sync_group_tracking_weight on the group"
+                if why == "SYNC group" else "set weight 0: an address owner's priority never changes")
+        base: Path = ("vrrp_instances", name)
+        for i, iref in enumerate(inst.track_interface):
+            if iref.weight:
+                what = "tracked with weight 0 (FAULT when down)" if why == "SYNC group" else "not tracked"
+                yield _warn("tracking_weight", f"weight of tracked interface '{iref.name}' ignored due to "
+                            f"{why}: {what}", (*base, "track_interface", i), hint)
+        for i, sref in enumerate(inst.track_script):
+            script = config.vrrp_scripts.get(sref.name)
+            if script is not None and first_set(sref.weight, script.weight):
+                yield _warn("tracking_weight", f"tracked script '{sref.name}' with a weight ignored due to "
+                            f"{why}: it does not affect this instance", (*base, "track_script", i), hint)
+        for i, fref in enumerate(inst.track_file):
+            tfile = config.track_files.get(fref.name)
+            weight = None if tfile is None else first_set(fref.weight, tfile.weight)
+            if weight == 1:
+                yield _warn("tracking_weight", f"weight of tracked file '{fref.name}' ignored due to "
+                            f"{why}: tracked with weight 0 (FAULT on a non-zero value)",
+                            (*base, "track_file", i), hint)
+            elif weight:
+                yield _warn("tracking_weight", f"tracked file '{fref.name}' with weight {weight} ignored due "
+                            f"to {why}: it does not affect this instance", (*base, "track_file", i), hint)
+
+
+_NOT_IMPLEMENTED_GLOBAL = {"lvs_notify_fifo": "no virtual/real server events are written"}
+_NOT_IMPLEMENTED_INSTANCE = {
+    "virtual_routes": "no routes are added",
+    "vmac_xmit_base": "adverts are sent on the VMAC",
+    "notify_master_rx_lower_pri": "the script never runs",
+    "notify_deleted": "an instance removed by a reload gets STOP, no DELETED",
+    "smtp_alert": "no e-mail is sent",
+    "no_accept": "no firewall rules are installed; packets to the VIPs are always accepted",
+}
+_NOT_IMPLEMENTED_GROUP = {
+    "track_interface": "group-level tracking does not affect the members",
+    "track_script": "group-level tracking does not affect the members",
+    "track_file": "group-level tracking does not affect the members",
+    "notify_deleted": "no DELETED notification",
+    "smtp_alert": "no e-mail is sent",
+}
+
+
+def _not_implemented(key: str, effect: str, path: Path) -> Diagnostic:
+    return _warn("not_implemented", f"'{key}' is accepted but not implemented yet: {effect}", path,
+                 "see docs/config.md")
+
+
+def _set(model: object, key: str) -> bool:
+    value = getattr(model, key)
+    return value not in (None, False, ())
+
+
+def _check_not_implemented(config: Config) -> Iterator[Diagnostic]:
+    """Keywords the model accepts but the daemon does not act on: never silently ignored."""
+    for key, effect in _NOT_IMPLEMENTED_GLOBAL.items():
+        if _set(config.global_defs, key):
+            yield _not_implemented(key, effect, ("global_defs", key))
+    for gname, group in config.vrrp_sync_groups.items():
+        for key, effect in _NOT_IMPLEMENTED_GROUP.items():
+            if _set(group, key):
+                yield _not_implemented(key, effect, ("vrrp_sync_groups", gname, key))
+    for name, inst in config.vrrp_instances.items():
+        base: Path = ("vrrp_instances", name)
+        for key, effect in _NOT_IMPLEMENTED_INSTANCE.items():
+            if _set(inst, key):
+                yield _not_implemented(key, effect, (*base, key))
+        for i, peer in enumerate(inst.unicast_peer):
+            for key in ("min_ttl", "max_ttl"):
+                if getattr(peer, key) is not None:
+                    yield _not_implemented(key, "adverts are not filtered by TTL",
+                                           (*base, "unicast_peer", i, key))
+        for group_key in ("virtual_ipaddress", "virtual_ipaddress_excluded"):
+            for i, vip in enumerate(getattr(inst, group_key)):
+                if vip.brd is not None:
+                    yield _not_implemented("brd", "the address gets no broadcast address",
+                                           (*base, group_key, i, "brd"))
+                if vip.no_track:
+                    yield _not_implemented("no_track", "its deletion is repaired like any VIP's",
+                                           (*base, group_key, i, "no_track"))
+    for tname, tfile in config.track_files.items():
+        if tfile.init_file_overwrite:
+            yield _not_implemented("init_file_overwrite", "the file is never written",
+                                   ("track_files", tname, "init_file_overwrite"))
+    for sname, script in config.vrrp_scripts.items():
+        if script.user is not None:
+            yield _not_implemented("user", "the script runs as the daemon's user",
+                                   ("vrrp_scripts", sname, "user"))
 
 
 # --- LVS -----------------------------------------------------------------------------------------------

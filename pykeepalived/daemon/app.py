@@ -379,6 +379,14 @@ class Daemon:
         if self.lvs is not None:
             self.lvs.vrrp_state_changed(slot.name)
 
+    def _on_priority_changed(self, slot: RouterSlot, old: int, new: int) -> None:
+        """keepalived's log line, and with ``notify_priority_changes`` its FIFO line:
+        ``INSTANCE "VI_1" MASTER_PRIORITY 90`` while MASTER, ``BACKUP_PRIORITY`` in any other state."""
+        slot.logger.info("Changing effective priority from %d to %d", old, new)
+        if getattr(slot.config, "notify_priority_changes", False):
+            event = "MASTER_PRIORITY" if slot.state == "MASTER" else "BACKUP_PRIORITY"
+            self.fifos.instance(slot.name, event, new)
+
     def _group_changed(self, group: SyncGroup, *, stopping: bool) -> None:
         """Group notify scripts run when the group's combined state changes (priority is always 0)."""
         state = "STOP" if stopping else group.state.name
@@ -459,7 +467,8 @@ class Daemon:
         self.net = self.net_factory()
         self.executor = ActionExecutor(self.net, make_encoder(self.plan.v3_checksum_as_v2),
                                        self._on_state_changed)
-        self.runner = VrrpRunner(loop, self.executor, make_decoder(), wakeup=make_wakeup)
+        self.runner = VrrpRunner(loop, self.executor, make_decoder(), wakeup=make_wakeup,
+                                 on_priority_changed=self._on_priority_changed)
         self.links = LinkPoller(self._on_link, probe=self.link_probe,
                                 events_live=getattr(self.net, "link_events_live", None))
         control = ControlServer(self.options.control_socket, self.snapshot)

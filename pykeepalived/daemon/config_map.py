@@ -29,6 +29,8 @@ VMAC_PREFIX = "vrrp"
 SCRIPT_PREFIX = "script:"
 INTERFACE_PREFIX = "interface:"
 FILE_PREFIX = "file:"
+DEFAULT_FILE_WEIGHT = 1
+"""A ``track_file``'s default weight: keepalived turns it into 0 where weights are ignored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,9 @@ class InstanceSpec:
     """``vrrp_garp_interval``: the minimum gap between the GARPs of one burst (0: back to back)."""
     gna_interval_s: float = 0.0
     """``vrrp_gna_interval``: the same for unsolicited neighbour advertisements."""
+    notify_priority_changes: bool = False
+    """Write ``MASTER_PRIORITY``/``BACKUP_PRIORITY`` lines to the notify FIFOs when the effective
+    priority changes (``notify_priority_changes``, inherited from the sync group, then global)."""
 
     @property
     def key(self) -> tuple[str, int, int]:
@@ -109,19 +114,31 @@ def _cs(seconds: float) -> int:
 def _trackers(config: Config, inst: VrrpInstance) -> tuple[
     tuple[TrackerSpec, ...], tuple[TrackedInterface, ...], tuple[str, ...], tuple[TrackedFile, ...]
 ]:
+    """The instance's trackers, with keepalived's rule for weights it ignores (vrrp.c
+    ``vrrp_complete_instance``): a weighted interface counts with weight 0 (FAULT when down; an owner
+    drops it), a weighted script is dropped, a file with the default weight 1 counts with weight 0
+    (FAULT on a non-zero value) and one with another weight is dropped."""
+    ignored = config.tracker_weights_ignored(inst)
     specs: list[TrackerSpec] = []
     interfaces: list[TrackedInterface] = []
     scripts: list[str] = []
     files: list[TrackedFile] = []
     for iref in inst.track_interface:
         name = INTERFACE_PREFIX + iref.name
-        specs.append(TrackerSpec(name, weight=iref.weight or 0, reverse=bool(iref.reverse)))
+        weight = iref.weight or 0
+        if weight and ignored is not None:
+            if ignored == "address owner":
+                continue
+            weight = 0
+        specs.append(TrackerSpec(name, weight=weight, reverse=bool(iref.reverse)))
         interfaces.append(TrackedInterface(name, iref.name))
     for sref in inst.track_script:
         script = config.vrrp_scripts.get(sref.name)
         if script is None:
             raise ConfigError(f"vrrp_instance {inst.name}: unknown vrrp_script {sref.name!r}")
         weight = script.weight if sref.weight is None else sref.weight
+        if weight and ignored is not None:
+            continue
         reverse = script.reverse if sref.reverse is None else sref.reverse
         name = SCRIPT_PREFIX + sref.name
         specs.append(TrackerSpec(name, weight=weight, reverse=reverse, initial_ok=not script.init_fail))
@@ -131,6 +148,10 @@ def _trackers(config: Config, inst: VrrpInstance) -> tuple[
         if tfile is None:
             raise ConfigError(f"vrrp_instance {inst.name}: unknown track_file {fref.name!r}")
         weight = tfile.weight if fref.weight is None else fref.weight
+        if weight and ignored is not None:
+            if weight != DEFAULT_FILE_WEIGHT:
+                continue
+            weight = 0
         reverse = tfile.reverse if fref.reverse is None else fref.reverse
         name = FILE_PREFIX + fref.name
         specs.append(TrackerSpec(name, weight=weight, reverse=reverse, kind=TrackerKind.VALUE,
@@ -215,6 +236,7 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
         mcast_group=g.vrrp_mcast_group4 if family == 4 else g.vrrp_mcast_group6,
         garp_interval_s=float(g.vrrp_garp_interval),
         gna_interval_s=float(g.vrrp_gna_interval),
+        notify_priority_changes=config.notify_priority_changes(inst),
     )
 
 

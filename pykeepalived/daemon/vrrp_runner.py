@@ -105,6 +105,8 @@ class RouterSlot:
     group: Any = None
     """The :class:`~pykeepalived.vrrp.sync_group.SyncGroup` this router belongs to, if any."""
     """The receive path (socket) this router listens on; copies arriving through others are ignored."""
+    priority: int | None = field(default=None, init=False)
+    """The router's effective priority as of its last event (compared after each one)."""
     logger: logging.LoggerAdapter[logging.Logger] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -127,8 +129,12 @@ class VrrpRunner:
         decoder: Decoder,
         wall_clock: Callable[[], float] = time.time,
         wakeup: Callable[[asyncio.AbstractEventLoop, Callable[[], None]], Wakeup] = LoopWakeup,
+        *,
+        on_priority_changed: Callable[[RouterSlot, int, int], None] | None = None,
     ) -> None:
         self.loop = loop
+        self.on_priority_changed = on_priority_changed
+        """Called with (slot, old, new) when a started router's effective priority changed."""
         self.effects = effects
         self.decoder = decoder
         self.wall_clock = wall_clock
@@ -191,7 +197,18 @@ class VrrpRunner:
         for action in changes:
             self._execute_change(slot, action, now)
         self._rearm(slot)
+        self._check_priority(slot)
         return actions
+
+    def _check_priority(self, slot: RouterSlot) -> None:
+        """Derive effective-priority changes from the router (the core has no event for them).
+        Changes before the router started (trackers read at start) are not reported."""
+        new = getattr(slot.router, "effective_priority", None)
+        old, slot.priority = slot.priority, new
+        if (old is None or new is None or old == new or self.on_priority_changed is None
+                or slot.state == "INITIALIZE"):
+            return
+        self.on_priority_changed(slot, old, new)
 
     def _execute_change(self, slot: RouterSlot, action: Any, now: float) -> None:
         if self._deferred is not None:
@@ -217,6 +234,7 @@ class VrrpRunner:
             self._execute_change(target, action, now)
         for member in members.values():
             self._rearm(member)
+            self._check_priority(member)
         return mine
 
     def feed_all(self, make_event: Callable[[RouterSlot], Any]) -> None:

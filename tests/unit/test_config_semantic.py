@@ -64,7 +64,7 @@ def test_tun_allows_mixed_families() -> None:
 
 def test_accept_and_no_accept_conflict() -> None:
     text = "vrrp_instances:\n" + inst("A", 1, extra=", accept: true, no_accept: true")
-    assert codes(text) == ["accept_conflict"]
+    assert codes(text) == ["accept_conflict", "not_implemented"]  # no_accept: not implemented yet
 
 
 def test_script_found_in_path_is_accepted() -> None:
@@ -186,3 +186,12 @@ def test_strict_needs_a_vip_and_a_link_local_first_ipv6_address() -> None:
 ])
 def test_server_families_follow_the_service(vs: str, expected: list[str]) -> None:
     assert codes(f"virtual_servers:\n  - {vs}\n") == expected
+
+
+def test_keywords_accepted_but_not_implemented_are_warned_about() -> None:
+    text = ("global_defs: {lvs_notify_fifo: /run/lvs.fifo}\n"
+            "vrrp_sync_groups: {G: {group: [A], track_interface: [eth3], smtp_alert: true}}\n"
+            "vrrp_instances:\n" + inst("A", 1, extra=", vmac_xmit_base: true, unicast_src_ip: 198.51.100.1, "
+                                       "unicast_peer: [{address: 198.51.100.2, max_ttl: 9}]"))
+    assert codes(text).count("not_implemented") == 5
+    assert codes("vrrp_instances:\n" + inst("A", 1)).count("not_implemented") == 0

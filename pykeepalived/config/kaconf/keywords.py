@@ -208,7 +208,6 @@ _GLOBAL_UNSUPPORTED = frozenset(
         "nftables_ifindex",
         "nftables_ipvs",
         "nftables_ipvs_start_fwmark",
-        "vrrp_notify_priority_changes",
         "fifo_write_vrrp_states_on_reload",
         "dynamic_interfaces",
         "default_interface",
@@ -318,6 +317,7 @@ GLOBAL_DEFS = Table(
                 "vrrp_strict",
                 "v3_checksum_as_v2",
                 "lvs_flush",
+                "vrrp_notify_priority_changes",
             )
         },
         "lvs_flush_on_stop": flag("lvs_flush_on_stop"),
