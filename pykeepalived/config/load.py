@@ -18,7 +18,7 @@ import gc
 import importlib
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -197,12 +197,17 @@ def _load_keepalived(path: str, config_id: str | None) -> SourceResult:
 
 
 def load_config(path: str, *, strict: bool = False, config_id: str | None = None,
-                inspector: FileInspector | None = None) -> Config:
-    """The validated :class:`Config`, or :class:`ConfigError` with every diagnostic."""
+                inspector: FileInspector | None = None,
+                on_warning: Callable[[Diagnostic], None] | None = None) -> Config:
+    """The validated :class:`Config`, or :class:`ConfigError` with every diagnostic.
+    ``on_warning`` is called with each warning of a configuration that is used."""
     result = check_config(path, config_id=config_id, inspector=inspector)
     if result.config is None or not result.ok(strict=strict):
         count = len(result.errors) + (len(result.warnings) if strict else 0)
         raise ConfigError(f"{path}: invalid configuration ({count} problems)", result.diagnostics)
+    if on_warning is not None:
+        for warning in result.warnings:
+            on_warning(warning)
     return result.config
 
 

@@ -124,8 +124,14 @@ def freeze_heap() -> None:
 
 
 def load_config(path: str, config_id: str | None = None) -> Config:
-    """The same loader as ``pykeepalived check`` (YAML or keepalived.conf, chosen by the loader)."""
-    return load.load_config(path, config_id=config_id)
+    """The same loader as ``pykeepalived check`` (YAML or keepalived.conf, chosen by the loader);
+    its warnings (a keyword accepted but not acted on, a weight ignored ...) are logged, as
+    keepalived logs its own at start and reload."""
+    return load.load_config(path, config_id=config_id, on_warning=_log_config_warning)
+
+
+def _log_config_warning(diag: Diagnostic) -> None:
+    log.warning("config: %s", render_one(diag).splitlines()[0])
 
 
 def log_config_error(exc: ConfigError, what: str) -> None:

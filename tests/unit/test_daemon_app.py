@@ -383,3 +383,13 @@ async def test_an_advert_heard_before_the_start_is_replayed_at_its_receive_time(
     assert slot.router.timers()["master_down"] == pytest.approx(heard.at + EARLY_DOWN_S)
     assert slot.last_advert_src == ip_address("198.51.100.12")
     assert await h.stop() == ExitCode.OK
+
+
+async def test_config_warnings_are_logged_at_start(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    h = Harness(tmp_path)
+    h.config.write_text(CONFIG + "    smtp_alert: true\n")
+    with caplog.at_level("WARNING", logger="pykeepalived.daemon.app"):
+        await h.start()
+        assert await h.stop() == ExitCode.OK
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("config: ")]
+    assert len(lines) == 1 and "smtp_alert" in lines[0] and "pyka.yaml:" in lines[0]
