@@ -102,9 +102,9 @@ class RouterSlot:
     keep_vips: bool = False
     """Set at daemon stop with ``-V``: the final RemoveVips is not executed."""
     via: Any = None
+    """The receive path (socket) this router listens on; copies arriving through others are ignored."""
     group: Any = None
     """The :class:`~pykeepalived.vrrp.sync_group.SyncGroup` this router belongs to, if any."""
-    """The receive path (socket) this router listens on; copies arriving through others are ignored."""
     priority: int | None = field(default=None, init=False)
     """The router's effective priority as of its last event (compared after each one)."""
     logger: logging.LoggerAdapter[logging.Logger] = field(init=False)
