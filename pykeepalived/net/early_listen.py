@@ -13,24 +13,23 @@ time, in order (so a master heard during start-up keeps the backup waiting from 
 exactly as if the daemon had been up).  Not covered, a packet with the VRID on another interface, a
 receive-queue overflow: the instance starts from now, as always.
 
-Only the standard library is imported here: this runs before everything else.  The interface names
-are a hint read with a regular expression from the configuration text; a wrong hint only means an
-instance is not covered and starts as before.  The replayed packets go through the daemon's
-ordinary receive path (decoding, TTL and peer checks, drop counters).
+Only the standard library is imported here, and only its cheap modules (no dataclasses, typing,
+ipaddress or pathlib: each import delays the listening): this runs before everything else.  The
+interface names are a hint read with a regular expression from the configuration text; a wrong hint
+only means an instance is not covered and starts as before.  The replayed packets go through the
+daemon's ordinary receive path (decoding, TTL and peer checks, drop counters).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import re
 import socket
 import struct
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv6Address
-from pathlib import Path
 
 IPPROTO_VRRP = 112
 GROUP4 = "224.0.0.18"
@@ -53,20 +52,27 @@ SO_TIMESTAMPNS = 35
 MAX_HEARD_PER_VRID = 64
 
 
-@dataclass(frozen=True, slots=True)
 class Heard:
     """One VRRP packet received before the daemon started: the VRRP message (no IP header), its
-    addresses, TTL / hop limit, arrival interface index and ``time.monotonic()`` receive time."""
+    source and destination addresses (text), TTL / hop limit, arrival interface index and
+    ``time.monotonic()`` receive time."""
 
-    payload: bytes
-    src: IPv4Address | IPv6Address
-    dst: IPv4Address | IPv6Address | None
-    ttl: int | None
-    ifindex: int
-    at: float
+    __slots__ = ("at", "dst", "ifindex", "payload", "src", "ttl")
+
+    def __init__(self, payload: bytes, src: str, dst: str | None, ttl: int | None, *, ifindex: int,
+                 at: float) -> None:
+        self.payload = payload
+        self.src = src
+        self.dst = dst
+        self.ttl = ttl
+        self.ifindex = ifindex
+        self.at = at
+
+    def __repr__(self) -> str:
+        return f"Heard(src={self.src}, dst={self.dst}, ttl={self.ttl}, ifindex={self.ifindex}, at={self.at})"
 
 
-def interface_hints(config_file: str | Path) -> list[str]:
+def interface_hints(config_file: str | os.PathLike[str]) -> list[str]:
     """Names after ``interface`` (keepalived.conf) or ``interface:`` (YAML) in the file's text."""
     try:
         with open(config_file, "rb") as fh:
@@ -224,7 +230,7 @@ def _parse(family: int, data: bytes, ancdata: list[tuple[int, int, bytes]], addr
     """(VRID, packet) from one datagram and its control messages; None for a datagram too short
     to carry a VRID."""
     ifindex, ttl, at = 0, None, now
-    dst: IPv4Address | IPv6Address | None = None
+    dst: str | None = None
     for level, kind, value in ancdata:
         if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= _TIMESPEC.size:
             sec, nsec = _TIMESPEC.unpack_from(value)
@@ -233,20 +239,20 @@ def _parse(family: int, data: bytes, ancdata: list[tuple[int, int, bytes]], addr
             ifindex = _IN_PKTINFO.unpack_from(value)[0]
         elif level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO and len(value) >= _IN6_PKTINFO.size:
             raw_dst, ifindex = _IN6_PKTINFO.unpack_from(value)
-            dst = IPv6Address(raw_dst)
+            dst = socket.inet_ntop(socket.AF_INET6, raw_dst)
         elif level == socket.IPPROTO_IPV6 and kind == socket.IPV6_HOPLIMIT and len(value) >= 4:
             ttl = struct.unpack_from("=i", value)[0]
     if family == 4:
         ihl = (data[0] & 0x0F) * 4 if data else 0
         if len(data) < max(ihl, 20) + 2:
             return None
-        src: IPv4Address | IPv6Address = IPv4Address(data[12:16])
-        dst, ttl, payload = IPv4Address(data[16:20]), data[8], data[ihl:]
+        src = socket.inet_ntop(socket.AF_INET, data[12:16])
+        dst, ttl, payload = socket.inet_ntop(socket.AF_INET, data[16:20]), data[8], data[ihl:]
     else:
         if len(data) < 2 or not isinstance(address, tuple):
             return None
-        src, payload = IPv6Address(address[0].split("%", 1)[0]), data
-    return payload[1], Heard(payload, src, dst, ttl, ifindex, at)
+        src, payload = str(address[0]).split("%", 1)[0], data
+    return payload[1], Heard(payload, src, dst, ttl, ifindex=ifindex, at=at)
 
 
 def _join(sock: socket.socket, family: int, ifname: str) -> bool:

@@ -344,7 +344,8 @@ class FakeEarly:
         if self.heard_ago_s is not None:
             src, dst = ip_address("198.51.100.12"), ip_address("224.0.0.18")
             advert = Advertisement(3, vrid, 250, 100, (ip_address("198.51.100.50"),))
-            self.heard = [Heard(encode(advert, src=src, dst=dst), src, dst, 255, 2, now - self.heard_ago_s)]
+            self.heard = [Heard(encode(advert, src=src, dst=dst), str(src), str(dst), 255, ifindex=2,
+                                at=now - self.heard_ago_s)]
         return self.since, self.heard
 
     def close(self) -> None:
