@@ -54,6 +54,11 @@ def run(args: argparse.Namespace) -> int:
     except PykaError as exc:
         print(f"pykeepalived genhash: error: {exc}", file=sys.stderr)
         return ExitCode.INVALID
+    from pykeepalived.check.probes import BODY_CAP_BYTES
+
+    if result.length > BODY_CAP_BYTES:  # the checker stops reading there: this digest never matches
+        print(f"warning: the body ({result.length} bytes) is larger than HTTP_GET/SSL_GET read "
+              f"({BODY_CAP_BYTES} bytes): a check with this digest always fails", file=sys.stderr)
     if args.json:
         print(json.dumps({"url": target.url, "virtualhost": target.virtualhost, "status": result.status,
                           "length": result.length, "digest": result.md5}))

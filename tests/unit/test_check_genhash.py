@@ -17,12 +17,13 @@ from http_raw import raw_server, server_ctx
 from tls_cert import self_signed
 
 from pykeepalived.check.genhash import fetch_digest, make_target
-from pykeepalived.check.probes import Endpoint, HttpSpec, StatusSet, UrlSpec
+from pykeepalived.check.probes import BODY_CAP_BYTES, Endpoint, HttpSpec, StatusSet, UrlSpec
 from pykeepalived.check.probes.http import HttpProbe, TlsContexts
 from pykeepalived.cli import main
 from pykeepalived.errors import DriverError, UsageError
 
 BODY = b"genhash body\n"
+BIG_BODY = b"x" * (BODY_CAP_BYTES + 1)
 pytestmark = pytest.mark.timeout(30)
 
 
@@ -32,10 +33,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         _Handler.seen.append((self.path, self.headers.get("Host"), self.headers.get("User-Agent")))
         status = 404 if self.path == "/missing" else 200
+        body = BIG_BODY if self.path == "/big" else BODY
         self.send_response(status)
-        self.send_header("Content-Length", str(len(BODY)))
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(BODY)
+        self.wfile.write(body)
 
     def log_message(self, *args):
         pass
@@ -94,6 +96,15 @@ def test_cli_genhash(http_port, capsys):
     assert main(["genhash", "--url", f"http://127.0.0.1:{http_port}/missing", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["status"] == 404 and out["digest"] == hashlib.md5(BODY).hexdigest()
+
+
+def test_cli_genhash_warns_about_a_body_the_checker_does_not_read_whole(http_port, capsys):
+    assert main(["genhash", "--server", "127.0.0.1", "--port", str(http_port), "--path", "/big"]) == 0
+    out, err = capsys.readouterr()
+    assert out == f"MD5SUM = {hashlib.md5(BIG_BODY).hexdigest()}\n"
+    assert "larger than HTTP_GET/SSL_GET read" in err
+    assert main(["genhash", "--server", "127.0.0.1", "--port", str(http_port), "--path", "/x"]) == 0
+    assert capsys.readouterr().err == ""
 
 
 def test_cli_genhash_errors(capsys):
