@@ -357,7 +357,8 @@ class Daemon:
                 if old_file is not None and old_file.path == t.path:
                     files[t.tracker] = old_file
                 else:
-                    files[t.tracker] = TrackFile(t.tracker, t.path, self._on_file)
+                    files[t.tracker] = TrackFile(t.tracker, t.path, self._on_file, init_value=t.init_value,
+                                                 init_overwrite=t.init_overwrite)
         wanted: dict[TrackScript | TrackFile, str] = {
             **{script: f"vrrp_script:{n}" for n, script in scripts.items()},
             **{tfile: f"track_file:{n}" for n, tfile in files.items()},

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 
-from pykeepalived.config.model import Config, VrrpInstance
+from pykeepalived.config.model import PRIORITY_OWNER, Config, VrrpInstance, VrrpState
 from pykeepalived.daemon.notify import NotifyScripts
 from pykeepalived.daemon.track_scripts import TrackScriptSpec, script_argv
 from pykeepalived.errors import ConfigError
@@ -31,6 +31,8 @@ INTERFACE_PREFIX = "interface:"
 FILE_PREFIX = "file:"
 DEFAULT_FILE_WEIGHT = 1
 """A ``track_file``'s default weight: keepalived turns it into 0 where weights are ignored."""
+STRICT_DOWN_TIMER_ADVERTS = 3
+"""keepalived forces the RFC value of the master down timer under ``vrrp_strict``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,9 @@ class TrackedInterface:
 class TrackedFile:
     tracker: str
     path: str
+    init_value: int | None = None
+    """``init_file``: written when the file is missing (always with ``init_overwrite``)."""
+    init_overwrite: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +161,7 @@ def _trackers(config: Config, inst: VrrpInstance) -> tuple[
         name = FILE_PREFIX + fref.name
         specs.append(TrackerSpec(name, weight=weight, reverse=reverse, kind=TrackerKind.VALUE,
                                  initial_value=tfile.init_file or 0))
-        files.append(TrackedFile(name, tfile.file))
+        files.append(TrackedFile(name, tfile.file, tfile.init_file, tfile.init_file_overwrite))
     return tuple(specs), tuple(interfaces), tuple(scripts), tuple(files)
 
 
@@ -169,14 +174,20 @@ def _vips(inst: VrrpInstance, interface: str) -> tuple[VipSpec, ...]:
     return tuple(out)
 
 
+def _strict_state(inst: VrrpInstance) -> VrrpState:
+    """Under ``vrrp_strict`` keepalived starts exactly the address owner (priority 255) as MASTER."""
+    return VrrpState.MASTER if inst.effective_priority == PRIORITY_OWNER else VrrpState.BACKUP
+
+
 def router_config(config: Config, inst: VrrpInstance, primary: IPAddress,
                   trackers: tuple[TrackerSpec, ...] = ()) -> RouterConfig:
     """The pure core's view of one ``vrrp_instance``."""
     g = config.global_defs
     garp = config.garp(inst)
     version = config.effective_version(inst)
+    strict = g.vrrp_strict
     auth_type, auth_pass = AUTH_NONE, b""
-    if inst.authentication is not None and inst.authentication.auth_type.value == "PASS":
+    if inst.authentication is not None and inst.authentication.auth_type.value == "PASS" and not strict:
         auth_type, auth_pass = AUTH_SIMPLE_TEXT, (inst.authentication.auth_pass or "").encode()
     return RouterConfig(
         name=inst.name,
@@ -188,10 +199,10 @@ def router_config(config: Config, inst: VrrpInstance, primary: IPAddress,
         priority=inst.effective_priority,
         adver_int_cs=_cs(inst.advert_int) if version == 3 else max(1, round(inst.advert_int)) * CS_PER_S,
         preempt=not inst.nopreempt,
-        preempt_delay_cs=_cs(inst.preempt_delay),
-        down_timer_adverts=config.down_timer_adverts(inst),
-        initial_state=inst.effective_state.value,
-        lower_prio_no_advert=g.vrrp_lower_prio_no_advert,
+        preempt_delay_cs=0 if strict else _cs(inst.preempt_delay),
+        down_timer_adverts=STRICT_DOWN_TIMER_ADVERTS if strict else config.down_timer_adverts(inst),
+        initial_state=_strict_state(inst).value if strict else inst.effective_state.value,
+        lower_prio_no_advert=strict or g.vrrp_lower_prio_no_advert,
         higher_prio_send_advert=g.vrrp_higher_prio_send_advert,
         auth_type=auth_type,
         auth_pass=auth_pass,
