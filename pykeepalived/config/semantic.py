@@ -287,7 +287,13 @@ def _check_tracking_weights(config: Config) -> Iterator[Diagnostic]:
                             f"to {why}: it does not affect this instance", (*base, "track_file", i), hint)
 
 
-_NOT_IMPLEMENTED_GLOBAL = {"lvs_notify_fifo": "no virtual/real server events are written"}
+_NOT_IMPLEMENTED_GLOBAL = {
+    "lvs_notify_fifo": "no virtual/real server events are written",
+    "script_user": "only MISC_CHECK and real-server notify_up/notify_down scripts run as it (and only with "
+                   "enable_script_security); the other scripts run as the daemon's user",
+    "vrrp_strict": "no firewall rules are installed, so packets to the VIPs are always accepted (the VRRP "
+                   "restrictions do apply)",
+}
 _NOT_IMPLEMENTED_INSTANCE = {
     "virtual_routes": "no routes are added",
     "vmac_xmit_base": "adverts are sent on the VMAC",
@@ -342,10 +348,14 @@ def _check_not_implemented(config: Config) -> Iterator[Diagnostic]:
                 if vip.no_track:
                     yield _not_implemented("no_track", "its deletion is repaired like any VIP's",
                                            (*base, group_key, i, "no_track"))
-    for tname, tfile in config.track_files.items():
-        if tfile.init_file_overwrite:
-            yield _not_implemented("init_file_overwrite", "the file is never written",
-                                   ("track_files", tname, "init_file_overwrite"))
+    for v, vs in enumerate(config.virtual_servers):
+        for r, rs in enumerate(vs.real_servers):
+            for c, checker in enumerate(rs.SSL_GET):
+                if checker.tls_compliant:
+                    yield _not_implemented("tls_compliant", "a response is judged the same with or without "
+                                           "the server's close_notify",
+                                           ("virtual_servers", v, "real_servers", r, "SSL_GET", c,
+                                            "tls_compliant"))
     for sname, script in config.vrrp_scripts.items():
         if script.user is not None:
             yield _not_implemented("user", "the script runs as the daemon's user",
