@@ -40,6 +40,7 @@ from pykeepalived.config.model import (
     VirtualServer,
     check_timing,
 )
+from pykeepalived.config.script_security import ScriptIdentity, script_identity
 
 Inspector = Callable[[str], str | None]
 NOTIFY_TIMEOUT_S = 10.0  # a notify_up/notify_down script is killed after this long
@@ -82,15 +83,15 @@ def checks_from_config(config: Config, inspector: Inspector = insecure_component
             port = rs.port if rs.port is not None else (vs.port or 0)
             host = f"[{rs.ip}]" if rs.ip.version == 6 else str(rs.ip)
             rs_id = RsId(v, r, vs.key, f"{host}:{port}")
-            script_user = config.global_defs.script_user if secure else None
             specs = tuple(
-                CheckerSpec(_misc(c, _timeout(vs, rs, c), secure, inspector, script_user)
+                CheckerSpec(_misc(c, _timeout(vs, rs, c), secure, inspector, config)
                             if isinstance(c, MiscCheck) else _probe(vs, rs, c, port), _timing(vs, rs, c),
                             log_all_failures=getattr(c, "log_all_failures", False))
                 for c in rs.checkers
             )
+            default = _identity(config, None, None)
             notify = [None if cmd is None else _script(cmd, NOTIFY_TIMEOUT_S, secure, inspector,
-                                                      user=script_user, kind=kind)
+                                                      identity=default, kind=kind)
                       for cmd, kind in ((rs.notify_up, "notify_up"), (rs.notify_down, "notify_down"))]
             out.append(RealServerChecks(rs_id, specs, notify[0], notify[1], vs.omega))
     return out
@@ -140,14 +141,20 @@ def _probe(vs: VirtualServer, rs: RealServer, checker: TcpCheck | HttpGet | DnsC
     return HttpSpec(endpoint, urls, virtualhost=vhost, http_version=checker.http_protocol)
 
 
+def _identity(config: Config, user: str | None, group: str | None) -> ScriptIdentity:
+    g = config.global_defs
+    return script_identity(user, group, default_user=g.script_user, default_group=g.script_group)
+
+
 def _misc(checker: MiscCheck, timeout_s: float, secure: bool, inspector: Inspector,
-          script_user: str | None) -> MiscSpec:
-    spec = _script(checker.misc_path, timeout_s, secure, inspector, user=checker.user or script_user)
+          config: Config) -> MiscSpec:
+    spec = _script(checker.misc_path, timeout_s, secure, inspector,
+                   identity=_identity(config, checker.user, checker.group))
     return replace(spec, dynamic=checker.misc_dynamic)
 
 
-def _script(command: str, timeout_s: float, secure: bool, inspector: Inspector, *, user: str | None,
-            kind: str = "MISC_CHECK") -> MiscSpec:
+def _script(command: str, timeout_s: float, secure: bool, inspector: Inspector, *,
+            identity: ScriptIdentity, kind: str = "MISC_CHECK") -> MiscSpec:
     """A script line as argv (no shell); ``insecure`` set when script security refuses it."""
     try:
         argv = tuple(shlex.split(command))
@@ -160,4 +167,4 @@ def _script(command: str, timeout_s: float, secure: bool, inspector: Inspector, 
         else:
             unsafe = inspector(argv[0])
             insecure = f"'{unsafe}' can be modified by a non-root user" if unsafe else None
-    return MiscSpec(argv, timeout_s, user=user, insecure=insecure, kind=kind)
+    return MiscSpec(argv, timeout_s, identity=identity, insecure=insecure, kind=kind)

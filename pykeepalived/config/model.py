@@ -113,7 +113,8 @@ class LvsTimeouts(StrictModel):
 
 class GlobalDefs(StrictModel):
     router_id: Str | None = None
-    script_user: Str | None = None
+    script_user: Str | None = None  # default: keepalived_script if that user exists, else root
+    script_group: Str | None = None  # default: script_user's primary group
     enable_script_security: Bool = False
     vrrp_version: Literal[2, 3] = 2
     vrrp_mcast_group4: Ipv4Address = VRRP_MCAST_GROUP4
@@ -163,7 +164,8 @@ class VrrpScript(NamedModel):
     reverse: Bool = False
     rise: Annotated[int, Field(strict=True, ge=1)] = 1
     fall: Annotated[int, Field(strict=True, ge=1)] = 1
-    user: Str | None = None
+    user: Str | None = Field(None, description="default: global_defs.script_user")
+    group: Str | None = Field(None, description="default: user's primary group")
     init_fail: Bool = False
 
     @property

@@ -197,7 +197,8 @@ class MiscCheck(StrictModel):
     misc_path: Str
     misc_timeout: Seconds | None = Field(None, description="default: delay_loop")
     misc_dynamic: Bool = False
-    user: Str | None = None
+    user: Str | None = Field(None, description="default: global_defs.script_user")
+    group: Str | None = Field(None, description="default: user's primary group")
     delay_loop: Seconds | None = None
     retry: Annotated[int, Field(strict=True, ge=0)] | None = None
     delay_before_retry: Seconds | None = None

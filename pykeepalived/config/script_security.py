@@ -1,4 +1,7 @@
-"""keepalived's ``enable_script_security`` rule, in one place for the validator, notify scripts and checks.
+"""keepalived's script rules, in one place for the validator, notify scripts, vrrp_scripts and checks.
+
+* ``enable_script_security``: :func:`unsafe_component`.
+* Who a script runs as: :func:`script_identity` (``script_user`` / a script's own ``user``).
 
 A script run as root must be one that only root can change: the file and every directory above it
 owned by root, not writable by others (a sticky directory such as /tmp excepted) and not writable by
@@ -7,11 +10,82 @@ a group other than root's.  ``stat`` is injected so the validator can judge a de
 
 from __future__ import annotations
 
+import grp
 import os
+import pwd
 import stat as st
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 StatFn = Callable[[str], os.stat_result | None]
+
+#: keepalived's default script user, used when it exists and ``script_user`` is not set
+DEFAULT_SCRIPT_USER = "keepalived_script"
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptIdentity:
+    """Who a script runs as: ``uid`` None means as the daemon itself; ``error`` set means the
+    configured user or group does not exist, and the script must not run."""
+
+    user: str | None = None
+    uid: int | None = None
+    gid: int | None = None
+    error: str | None = None
+
+    def subprocess_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``subprocess``/``asyncio.create_subprocess_exec``: the user, its group
+        and no supplementary groups (keepalived's ``setgid``, ``setgroups``, ``setuid``)."""
+        if self.uid is None or self.gid is None:
+            return {}
+        return {"user": self.uid, "group": self.gid, "extra_groups": []}
+
+
+AS_DAEMON = ScriptIdentity()
+
+
+def script_identity(
+    user: str | None = None,
+    group: str | None = None,
+    *,
+    default_user: str | None = None,
+    default_group: str | None = None,
+    euid: int | None = None,
+    getpwnam: Callable[[str], Any] = pwd.getpwnam,
+    getgrnam: Callable[[str], Any] = grp.getgrnam,
+) -> ScriptIdentity:
+    """keepalived's rule for who runs a script, when the daemon runs as root (else: as the daemon).
+
+    The script's own ``user [group]`` wins; else ``global_defs.script_user [group]``; else the user
+    ``keepalived_script`` if it exists; else root.  The group defaults to the user's primary group.
+    Running as root (uid 0 and gid 0) is :data:`AS_DAEMON`.
+    """
+    if (os.geteuid() if euid is None else euid) != 0:
+        return AS_DAEMON
+    if user is None:
+        user, group = default_user, default_group
+    if user is None:
+        try:
+            entry = getpwnam(DEFAULT_SCRIPT_USER)
+        except KeyError:
+            return AS_DAEMON
+        return _identity(DEFAULT_SCRIPT_USER, entry.pw_uid, entry.pw_gid)
+    try:
+        entry = getpwnam(user)
+    except KeyError:
+        return ScriptIdentity(user, error=f"script user '{user}' does not exist")
+    gid = entry.pw_gid
+    if group is not None:
+        try:
+            gid = getgrnam(group).gr_gid
+        except KeyError:
+            return ScriptIdentity(user, error=f"script group '{group}' does not exist")
+    return _identity(user, entry.pw_uid, gid)
+
+
+def _identity(user: str, uid: int, gid: int) -> ScriptIdentity:
+    return AS_DAEMON if uid == 0 and gid == 0 else ScriptIdentity(user, uid, gid)
 
 
 def os_stat(path: str) -> os.stat_result | None:

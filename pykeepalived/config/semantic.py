@@ -289,8 +289,6 @@ def _check_tracking_weights(config: Config) -> Iterator[Diagnostic]:
 
 _NOT_IMPLEMENTED_GLOBAL = {
     "lvs_notify_fifo": "no virtual/real server events are written",
-    "script_user": "only MISC_CHECK and real-server notify_up/notify_down scripts run as it (and only with "
-                   "enable_script_security); the other scripts run as the daemon's user",
     "vrrp_strict": "no firewall rules are installed, so packets to the VIPs are always accepted (the VRRP "
                    "restrictions do apply)",
 }
@@ -356,10 +354,6 @@ def _check_not_implemented(config: Config) -> Iterator[Diagnostic]:
                                            "the server's close_notify",
                                            ("virtual_servers", v, "real_servers", r, "SSL_GET", c,
                                             "tls_compliant"))
-    for sname, script in config.vrrp_scripts.items():
-        if script.user is not None:
-            yield _not_implemented("user", "the script runs as the daemon's user",
-                                   ("vrrp_scripts", sname, "user"))
 
 
 # --- LVS -----------------------------------------------------------------------------------------------

@@ -448,6 +448,8 @@ class Daemon:
             slot.config = plan.instances[key]
             slot.unicast_peers = frozenset(plan.instances[key].unicast_peers)
         self.plan = plan
+        self.script_runner.enforce_security = plan.enable_script_security
+        self.script_runner.identity = plan.script_identity
         self._start_trackers(plan, group)
         await self._start_instances([plan.instances[key] for key in start])
         self.lvs = await self._reload_lvs(self.lvs, lvs, group)
@@ -469,7 +471,8 @@ class Daemon:
             self._close_early()
             log_config_error(exc, f"invalid configuration {self.options.config_file}")
             return ExitCode.INVALID
-        self.script_runner = ScriptRunner(enforce_security=self.plan.enable_script_security)
+        self.script_runner = ScriptRunner(enforce_security=self.plan.enable_script_security,
+                                          identity=self.plan.script_identity)
         self.fifos = NotifyFifos(self.plan.notify_fifos, self.plan.notify_fifo_script)
         self.net = self.net_factory()
         self.executor = ActionExecutor(self.net, make_encoder(self.plan.v3_checksum_as_v2),

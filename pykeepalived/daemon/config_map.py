@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 
 from pykeepalived.config.model import PRIORITY_OWNER, Config, VrrpInstance, VrrpState
+from pykeepalived.config.script_security import AS_DAEMON, ScriptIdentity, script_identity
 from pykeepalived.daemon.notify import NotifyScripts
 from pykeepalived.daemon.track_scripts import TrackScriptSpec, script_argv
 from pykeepalived.errors import ConfigError
@@ -107,6 +108,8 @@ class DaemonPlan:
     """``notify_fifo`` then ``vrrp_notify_fifo``: where state-change lines are written."""
     notify_fifo_script: str | None = None
     """``notify_fifo_script``: started with the ``notify_fifo`` path as its last argument."""
+    script_identity: ScriptIdentity = AS_DAEMON
+    """Who notify scripts run as (``script_user``, else ``keepalived_script``, else the daemon)."""
 
 
 PrimaryAddress = Callable[[str, int], IPAddress | None]
@@ -268,17 +271,20 @@ def daemon_plan(config: Config, primary_address: PrimaryAddress) -> DaemonPlan:
         instances[spec.key] = spec
     if errors:
         raise ConfigError("; ".join(errors), errors)
+    g = config.global_defs
     scripts = {
         name: TrackScriptSpec(name, script_argv(s.script), s.interval, s.effective_timeout, s.rise, s.fall,
-                              s.init_fail)
+                              s.init_fail, script_identity(s.user, s.group, default_user=g.script_user,
+                                                           default_group=g.script_group))
         for name, s in config.vrrp_scripts.items()
     }
     group_notify = {
         name: NotifyScripts(g.notify, g.notify_master, g.notify_backup, g.notify_fault, g.notify_stop)
         for name, g in config.vrrp_sync_groups.items()
     }
-    g = config.global_defs
     fifos = tuple(p for p in (g.notify_fifo, g.vrrp_notify_fifo) if p)
     return DaemonPlan(instances, scripts, g.enable_script_security, g.v3_checksum_as_v2, group_notify,
                       startup_delay_s=float(g.vrrp_startup_delay), notify_fifos=fifos,
-                      notify_fifo_script=g.notify_fifo_script if g.notify_fifo else None)
+                      notify_fifo_script=g.notify_fifo_script if g.notify_fifo else None,
+                      script_identity=script_identity(default_user=g.script_user,
+                                                      default_group=g.script_group))

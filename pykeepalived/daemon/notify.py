@@ -1,8 +1,9 @@
 """Notify scripts (keepalived's ``notify_master``/``_backup``/``_fault``/``_stop`` and ``notify``).
 
 The argument lists are built by pure functions; :class:`ScriptRunner` runs a command without a shell,
-with a timeout, as an asyncio subprocess, so the loop never blocks.  Script security
-(``enable_script_security``) refuses scripts that a non-root user could modify.
+with a timeout, as an asyncio subprocess, so the loop never blocks, and as the user (and group, without
+supplementary groups) keepalived's rule gives (:func:`pykeepalived.config.script_security.script_identity`).
+Script security (``enable_script_security``) refuses scripts that a non-root user could modify.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pykeepalived.config.script_security import unsafe_component
+from pykeepalived.config.script_security import AS_DAEMON, ScriptIdentity, unsafe_component
 
 log = logging.getLogger(__name__)
 
@@ -103,26 +104,37 @@ def script_security_problem(path: str) -> str | None:
 
 
 class ScriptRunner:
-    """Runs external commands without a shell and with a timeout; counts what happened."""
+    """Runs external commands without a shell and with a timeout; counts what happened.
 
-    def __init__(self, *, enforce_security: bool = False, env: dict[str, str] | None = None) -> None:
+    ``identity`` is who scripts run as unless :meth:`run` is given another (``global_defs.script_user``).
+    """
+
+    def __init__(self, *, enforce_security: bool = False, env: dict[str, str] | None = None,
+                 identity: ScriptIdentity = AS_DAEMON) -> None:
         self.enforce_security = enforce_security
         self.env = env
+        self.identity = identity
         self.started = 0
         self.failed = 0
         self.timed_out = 0
 
-    def refusal(self, argv: Sequence[str]) -> str | None:
+    def refusal(self, argv: Sequence[str], identity: ScriptIdentity | None = None) -> str | None:
         if not argv:
             return "empty command"
+        error = (identity or self.identity).error
+        if error is not None:
+            return error
         if self.enforce_security:
             return script_security_problem(argv[0])
         return None
 
-    async def run(self, argv: Sequence[str], timeout_s: float = DEFAULT_SCRIPT_TIMEOUT_S) -> ScriptResult:
-        """Run ``argv``; a command that cannot start is reported with :data:`EXIT_NOT_RUN`."""
+    async def run(self, argv: Sequence[str], timeout_s: float = DEFAULT_SCRIPT_TIMEOUT_S, *,
+                  identity: ScriptIdentity | None = None) -> ScriptResult:
+        """Run ``argv`` as ``identity`` (default: the runner's); a command that cannot start is
+        reported with :data:`EXIT_NOT_RUN`."""
         args = tuple(argv)
-        refused = self.refusal(args)
+        identity = identity or self.identity
+        refused = self.refusal(args, identity)
         if refused is not None:
             self.failed += 1
             log.warning("script refused reason=%r", refused)
@@ -135,6 +147,7 @@ class ScriptRunner:
                 stderr=asyncio.subprocess.DEVNULL,
                 env=self.env if self.env is not None else dict(os.environ),
                 start_new_session=True,
+                **identity.subprocess_kwargs(),
             )
         except OSError as exc:
             self.failed += 1

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pykeepalived.config.script_security import ScriptIdentity
 from pykeepalived.daemon.notify import ScriptRunner, split_command
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ class TrackScriptSpec:
     rise: int = 1
     fall: int = 1
     init_fail: bool = False
+    identity: ScriptIdentity | None = None
+    """Who the script runs as (its own ``user``); None: the runner's default (``script_user``)."""
 
 
 class TrackScript:
@@ -84,7 +87,7 @@ class TrackScript:
     async def check_once(self) -> bool | None:
         """Run the script once and feed the result; returns the new state on a change."""
         timeout = self.spec.timeout_s if self.spec.timeout_s is not None else self.spec.interval_s
-        result = await self.runner.run(self.spec.argv, timeout)
+        result = await self.runner.run(self.spec.argv, timeout, identity=self.spec.identity)
         self.runs += 1
         self.last_exit = result.exit_code
         if not result.ok:

@@ -7,6 +7,7 @@ from ipaddress import ip_address
 from pykeepalived.check.from_config import checks_from_config
 from pykeepalived.check.probes import DnsSpec, HttpSpec, MiscSpec, TcpSpec
 from pykeepalived.config.model import Config
+from pykeepalived.config.script_security import script_identity
 
 
 def cfg(**data):
@@ -69,7 +70,7 @@ def test_misc_and_dns():
     assert isinstance(misc.probe, MiscSpec)
     assert misc.probe.argv == ("/bin/check", "a b", "c") and misc.probe.dynamic
     assert misc.probe.timeout_s == 9.0 and misc.timing.retry == 0  # MISC defaults
-    assert misc.probe.user == "nobody" and misc.probe.insecure is None
+    assert misc.probe.identity == script_identity("nobody") and misc.probe.insecure is None
     assert relative.probe.insecure == "'relative.sh' is not an absolute path"
     assert isinstance(dns.probe, DnsSpec) and (dns.probe.qtype, dns.probe.qname) == ("A", "www.example.")
     assert dns.timing.retry == 3 and dns.timing.delay_before_retry_s == 9.0

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
 from pykeepalived.check.results import CheckResult
+from pykeepalived.config.script_security import AS_DAEMON, ScriptIdentity
 
 IPAddress = IPv4Address | IPv6Address
 Probe = Callable[[], Awaitable[CheckResult]]
@@ -91,7 +92,8 @@ class MiscSpec:
     argv: tuple[str, ...]
     timeout_s: float
     dynamic: bool = False
-    user: str | None = None
+    identity: ScriptIdentity = AS_DAEMON
+    """Who the script runs as (:func:`pykeepalived.config.script_security.script_identity`)."""
     insecure: str | None = None
     kind: str = "MISC_CHECK"
 

@@ -43,13 +43,14 @@ async def misc_probe(spec: MiscSpec) -> CheckResult:
         return CheckResult.failure(f"insecure script: {spec.insecure}")
     if not spec.argv:
         return CheckResult.failure("empty script command")
+    if spec.identity.error is not None:
+        return CheckResult.failure(spec.identity.error)
     loop = asyncio.get_running_loop()
     start = loop.time()
-    user = spec.user if spec.user is not None and os.geteuid() == 0 else None
     try:
         proc = await asyncio.create_subprocess_exec(
             *spec.argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL, start_new_session=True, user=user,
+            stderr=asyncio.subprocess.DEVNULL, start_new_session=True, **spec.identity.subprocess_kwargs(),
         )
     except (OSError, ValueError, KeyError) as exc:
         return CheckResult.failure(f"cannot run: {exc}"[:200], loop.time() - start)

@@ -236,13 +236,16 @@ def weight_reverse(key: str = "weight") -> Keyword:
     return Keyword(handler, 1, 2)
 
 
-def user(key: str = "user") -> Keyword:
-    """``user USER [GROUP]`` -> ``key: USER`` (a group is not supported yet)."""
+def user(key: str = "user", group_key: str = "group") -> Keyword:
+    """``user USER [GROUP]`` -> ``key: USER`` and ``group_key: GROUP``."""
 
     def handler(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
         store(ctx, st, out, path, key, st.args[0].text, st.args[0].pos)
         if len(st.args) > 1:
-            ctx.unsupported(st.args[1], "group")
+            out.pop(group_key, None)  # a repeated keyword replaces the pair, not only the user
+            store(ctx, st, out, path, group_key, st.args[1].text, st.args[1].pos)
+        else:
+            out.pop(group_key, None)
 
     return Keyword(handler, 1, 2)
 

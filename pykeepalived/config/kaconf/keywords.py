@@ -287,7 +287,7 @@ GLOBAL_DEFS = Table(
     {
         "router_id": word("router_id"),
         "lvs_id": word("router_id"),
-        "script_user": e.user("script_user"),
+        "script_user": e.user("script_user", "script_group"),
         "enable_script_security": flag("enable_script_security"),
         "vrrp_version": value("vrrp_version"),
         "vrrp_mcast_group4": word("vrrp_mcast_group4"),
