@@ -288,7 +288,6 @@ def _check_tracking_weights(config: Config) -> Iterator[Diagnostic]:
 
 
 _NOT_IMPLEMENTED_GLOBAL = {
-    "lvs_notify_fifo": "no virtual/real server events are written",
     "script_user": "only MISC_CHECK and real-server notify_up/notify_down scripts run as it (and only with "
                    "enable_script_security); the other scripts run as the daemon's user",
     "vrrp_strict": "no firewall rules are installed, so packets to the VIPs are always accepted (the VRRP "

@@ -107,6 +107,14 @@ class DaemonPlan:
     """``notify_fifo`` then ``vrrp_notify_fifo``: where state-change lines are written."""
     notify_fifo_script: str | None = None
     """``notify_fifo_script``: started with the ``notify_fifo`` path as its last argument."""
+    lvs_notify_fifos: tuple[str, ...] = ()
+    """``notify_fifo`` then ``lvs_notify_fifo``: where virtual/real server state lines are written."""
+
+
+def lvs_notify_fifos(config: Config) -> tuple[str, ...]:
+    """The FIFOs that get the LVS part's ``VS``/``RS`` lines (also with ``-C``, no VRRP)."""
+    g = config.global_defs
+    return tuple(p for p in (g.notify_fifo, g.lvs_notify_fifo) if p)
 
 
 PrimaryAddress = Callable[[str, int], IPAddress | None]
@@ -281,4 +289,5 @@ def daemon_plan(config: Config, primary_address: PrimaryAddress) -> DaemonPlan:
     fifos = tuple(p for p in (g.notify_fifo, g.vrrp_notify_fifo) if p)
     return DaemonPlan(instances, scripts, g.enable_script_security, g.v3_checksum_as_v2, group_notify,
                       startup_delay_s=float(g.vrrp_startup_delay), notify_fifos=fifos,
-                      notify_fifo_script=g.notify_fifo_script if g.notify_fifo else None)
+                      notify_fifo_script=g.notify_fifo_script if g.notify_fifo else None,
+                      lvs_notify_fifos=lvs_notify_fifos(config))
