@@ -288,7 +288,6 @@ def _check_tracking_weights(config: Config) -> Iterator[Diagnostic]:
 
 
 _NOT_IMPLEMENTED_GLOBAL = {
-    "lvs_notify_fifo": "no virtual/real server events are written",
     "vrrp_strict": "no firewall rules are installed, so packets to the VIPs are always accepted (the VRRP "
                    "restrictions do apply)",
 }

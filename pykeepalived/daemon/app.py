@@ -187,7 +187,8 @@ class Daemon:
         config = load_config(self.options.config_file, self.options.config_id)
         g = config.global_defs
         plan = (cm.daemon_plan(config, self.primary) if self.options.run_vrrp
-                else cm.DaemonPlan({}, {}, g.enable_script_security, g.v3_checksum_as_v2))
+                else cm.DaemonPlan({}, {}, g.enable_script_security, g.v3_checksum_as_v2,
+                                   lvs_notify_fifos=cm.lvs_notify_fifos(config)))
         return plan, lvs_plan(config) if self.options.run_lvs else None
 
     def _make_lvs(self, plan: LvsPlan) -> LvsService:
@@ -197,7 +198,10 @@ class Daemon:
             return next((s.state for s in self.runner.slots.values() if s.name == name), None)
 
         return LvsService(plan, self.notifier.dispatch, vrrp_state_of=state_of,
-                          address_active=self.vs_address_active)
+                          address_active=self.vs_address_active, notify_fifo=self._lvs_fifo_line)
+
+    def _lvs_fifo_line(self, line: str) -> None:
+        self.fifos.lvs(line)
 
     async def _reload_lvs(self, current: LvsService | None, plan: LvsPlan | None,
                           group: asyncio.TaskGroup) -> LvsService | None:
@@ -473,7 +477,8 @@ class Daemon:
             return ExitCode.INVALID
         self.script_runner = ScriptRunner(enforce_security=self.plan.enable_script_security,
                                           identity=self.plan.script_identity)
-        self.fifos = NotifyFifos(self.plan.notify_fifos, self.plan.notify_fifo_script)
+        self.fifos = NotifyFifos(self.plan.notify_fifos, self.plan.notify_fifo_script,
+                                 lvs_paths=self.plan.lvs_notify_fifos if self.options.run_lvs else ())
         self.net = self.net_factory()
         self.executor = ActionExecutor(self.net, make_encoder(self.plan.v3_checksum_as_v2),
                                        self._on_state_changed)

@@ -110,6 +110,14 @@ class DaemonPlan:
     """``notify_fifo_script``: started with the ``notify_fifo`` path as its last argument."""
     script_identity: ScriptIdentity = AS_DAEMON
     """Who notify scripts run as (``script_user``, else ``keepalived_script``, else the daemon)."""
+    lvs_notify_fifos: tuple[str, ...] = ()
+    """``notify_fifo`` then ``lvs_notify_fifo``: where virtual/real server state lines are written."""
+
+
+def lvs_notify_fifos(config: Config) -> tuple[str, ...]:
+    """The FIFOs that get the LVS part's ``VS``/``RS`` lines (also with ``-C``, no VRRP)."""
+    g = config.global_defs
+    return tuple(p for p in (g.notify_fifo, g.lvs_notify_fifo) if p)
 
 
 PrimaryAddress = Callable[[str, int], IPAddress | None]
@@ -287,4 +295,5 @@ def daemon_plan(config: Config, primary_address: PrimaryAddress) -> DaemonPlan:
                       startup_delay_s=float(g.vrrp_startup_delay), notify_fifos=fifos,
                       notify_fifo_script=g.notify_fifo_script if g.notify_fifo else None,
                       script_identity=script_identity(default_user=g.script_user,
-                                                      default_group=g.script_group))
+                                                      default_group=g.script_group),
+                      lvs_notify_fifos=lvs_notify_fifos(config))

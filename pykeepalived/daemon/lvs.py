@@ -78,6 +78,8 @@ AddressActive = Callable[[Any], bool]
 """``ha_suspend``: is this virtual server address active on this node (its VRRP instance MASTER)?"""
 VrrpStateOf = Callable[[str], str | None]
 ProbeFactory = Callable[[ProbeSpec], Probe]
+FifoWriter = Callable[[str], None]
+"""``NotifyFifos.lvs``: write one line (no newline) to ``notify_fifo`` and ``lvs_notify_fifo``."""
 
 
 class HealthRunner(Protocol):
@@ -146,9 +148,11 @@ class LvsService:
                  open_table: TableOpener = _default_opener, runner_factory: RunnerFactory | None = None,
                  resync_s: float = FULL_RESYNC_S, retry_s: float = RETRY_S,
                  max_probes_in_flight: int = MAX_PROBES_IN_FLIGHT, probe_factory: ProbeFactory | None = None,
-                 address_active: AddressActive = lambda address: True) -> None:
+                 address_active: AddressActive = lambda address: True,
+                 notify_fifo: FifoWriter | None = None) -> None:
         """``max_probes_in_flight`` bounds probes across every runner (one shared scheduler);
-        ``probe_factory`` replaces the real probes (tests)."""
+        ``probe_factory`` replaces the real probes (tests); ``notify_fifo`` gets the ``VS ...`` and
+        ``RS ...`` state lines."""
         if max_probes_in_flight < 1:
             raise ValueError("max_probes_in_flight must be >= 1")
         self.plan = plan
@@ -162,6 +166,7 @@ class LvsService:
         self._runner_factory = runner_factory
         self._probe_factory = probe_factory
         self._address_active = address_active
+        self._fifo = notify_fifo
         self._group: asyncio.TaskGroup | None = None
         self.scheduler = CheckScheduler(max_probes_in_flight)
         self._tls: TlsContexts | None = None
@@ -278,12 +283,19 @@ class LvsService:
         them its notify settle time, then leaves them running detached)."""
         for server in self._servers.values():
             binding = server.binding
-            if binding.checks.omega and server.up and binding.notify_down:
+            if not (binding.checks.omega and server.up):
+                continue
+            if binding.notify_down:
                 self._run_script(binding.notify_down, f"notify_down:{binding.checks.rs}:omega")
+            self._fifo_rs(binding, up=False)
+        written: set[str] = set()
         for spec in self.policy.specs:
             key = spec.service.key
-            if key in self.plan.omega and spec.quorum_down_script and self.policy.quorum(key).up:
+            if key not in self.plan.omega or not self.policy.quorum(key).up:
+                continue
+            if spec.quorum_down_script:
                 self._run_script(spec.quorum_down_script, f"quorum_down:{key}:omega")
+            self._fifo_vs(spec, up=False, written=written)
 
     # -- checkers ------------------------------------------------------------------------------
     def _sync_servers(self, group: asyncio.TaskGroup) -> None:
@@ -365,6 +377,7 @@ class LvsService:
             script = server.binding.notify_up if change.up else server.binding.notify_down
             if script:
                 self._run_script(script, f"{'notify_up' if change.up else 'notify_down'}:{change.rs}")
+            self._fifo_rs(server.binding, up=change.up)
         self.request()
 
     def _health(self) -> dict[HealthKey, RealServerHealth]:
@@ -412,8 +425,9 @@ class LvsService:
         """One ``policy.update`` + reconcile; False (and a full retry soon) on any error."""
         assert self.reconciler is not None
         desired, actions = self.policy.update(self._health())
+        written: set[str] = set()
         for action in actions:
-            self._on_lb_action(action)
+            self._on_lb_action(action, written)
         self.counters.reconciles += 1
         self.counters.full_reconciles += full
         self.reconciler.verify = full  # health-driven updates trust the last table; full ones check
@@ -430,12 +444,14 @@ class LvsService:
             self._full = True  # errors were logged by the reconciler, each naming its service
         return result.ok
 
-    def _on_lb_action(self, action: LbAction) -> None:
+    def _on_lb_action(self, action: LbAction, written: set[str]) -> None:
         if isinstance(action, QuorumChanged):
             spec = self._spec(action.service)
             label = spec.label if spec is not None else str(action.service)
             log.warning("quorum %s vs=%s live_weight=%d quorum=%d", "up" if action.up else "down", label,
                         action.live_weight, action.quorum)
+            if spec is not None:
+                self._fifo_vs(spec, up=action.up, written=written)
         elif isinstance(action, RunScript):
             self._run_script(action.script, f"{action.reason}:{action.service}")
 
@@ -446,6 +462,23 @@ class LvsService:
             log.error("cannot run script label=%s error=%s", label, exc)
             return
         self._dispatch([argv], label)
+
+    # -- notify FIFO lines (keepalived check_notify.c notify_fifo_vs / notify_fifo_rs) ------------
+    def _fifo_vs(self, spec: VirtualServerSpec, *, up: bool, written: set[str]) -> None:
+        """``VS <virtual server> UP|DOWN``; once per batch of actions, so that a virtual_server_group
+        (one spec per member service) gives one line, as keepalived's one virtual server does."""
+        if self._fifo is None:
+            return
+        name = dict(self.plan.fifo_names).get(spec.name) or str(spec.service.key)
+        line = f"VS {name} {'UP' if up else 'DOWN'}"
+        if line not in written:
+            written.add(line)
+            self._fifo(line)
+
+    def _fifo_rs(self, binding: RsBinding, *, up: bool) -> None:
+        """``RS <real server> <virtual server> UP|DOWN``."""
+        if self._fifo is not None and binding.fifo_name:
+            self._fifo(f"{binding.fifo_name} {'UP' if up else 'DOWN'}")
 
     def _spec(self, key: Any) -> VirtualServerSpec | None:
         return next((s for s in self.policy.specs if s.service.key == key), None)

@@ -14,10 +14,30 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # imported by lvs_plan() only when the config has an LVS part (~15 ms saved otherwise)
     from pykeepalived.check.from_config import RealServerChecks
     from pykeepalived.config.model import Config
+    from pykeepalived.config.model_lvs import RealServer, VirtualServer
     from pykeepalived.lb.from_config import LbConfig
     from pykeepalived.lb.model import HealthKey, VirtualServerSpec
 
-__all__ = ["LvsPlan", "RsBinding", "lvs_plan"]
+__all__ = ["LvsPlan", "RsBinding", "fifo_rs_name", "fifo_vs_name", "lvs_plan"]
+
+
+def fifo_vs_name(vs: VirtualServer) -> str:
+    """A virtual server as keepalived writes it on the LVS notify FIFO (``check_data.c`` ``format_vs``).
+
+    ``[203.0.113.10]:tcp:80`` (IPv6 in the same brackets), ``FWM 1``, ``[GROUP]:0`` (a group's port is
+    the virtual server's own, which a group has none of).
+    """
+    if vs.ip is not None:
+        return f"[{vs.ip}]:{vs.protocol.value.lower()}:{vs.port or 0}"
+    if vs.fwmark is not None:
+        return f"FWM {vs.fwmark}"
+    return f"[{vs.group}]:{vs.port or 0}"
+
+
+def fifo_rs_name(vs: VirtualServer, rs: RealServer) -> str:
+    """A real server on the FIFO: ``[addr]:proto:port``, the protocol being its virtual server's."""
+    port = rs.port if rs.port is not None else (vs.port or 0)
+    return f"[{rs.ip}]:{vs.protocol.value.lower()}:{port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +55,8 @@ class RsBinding:
     notify_down: str | None = None
     suspend_unless: Any = None
     """``ha_suspend``: the virtual server's address; checks run only while it is active here."""
+    fifo_name: str = ""
+    """``RS <real server> <virtual server>`` as the LVS notify FIFO line starts (see :func:`fifo_rs_name`)."""
 
     @property
     def runner_key(self) -> tuple[tuple[str, str, int], tuple[Any, ...]]:
@@ -49,6 +71,9 @@ class LvsPlan:
     servers: tuple[RsBinding, ...] = ()
     omega: frozenset[Any] = frozenset()
     """Keys of the services whose virtual server has ``omega`` (quorum_down at stop)."""
+    fifo_names: tuple[tuple[str, str], ...] = ()
+    """(virtual server ``key``, its :func:`fifo_vs_name`): the name a service's FIFO line uses (its
+    spec's ``name`` is the key)."""
 
 
 def lvs_plan(config: Config) -> LvsPlan | None:
@@ -74,5 +99,7 @@ def lvs_plan(config: Config) -> LvsPlan | None:
         keys = tuple((s.service.key, s.real_servers[checks.rs.rs_index].dest.key)
                      for s in by_vs.get(vs.key, ()))
         servers.append(RsBinding((*name, seen[name]), checks, keys, rs.notify_up, rs.notify_down,
-                                 vs.ip if vs.ha_suspend else None))
-    return LvsPlan(lb, tuple(servers), omega)
+                                 vs.ip if vs.ha_suspend else None,
+                                 f"RS {fifo_rs_name(vs, rs)} {fifo_vs_name(vs)}"))
+    names = tuple((vs.key, fifo_vs_name(vs)) for vs in config.virtual_servers)
+    return LvsPlan(lb, tuple(servers), omega, names)

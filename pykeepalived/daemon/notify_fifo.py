@@ -1,7 +1,11 @@
-"""Notify FIFOs (keepalived's ``notify_fifo`` / ``vrrp_notify_fifo`` and ``notify_fifo_script``).
+"""Notify FIFOs (keepalived's ``notify_fifo`` / ``vrrp_notify_fifo`` / ``lvs_notify_fifo`` and
+``notify_fifo_script``).
 
 One line per state change, keepalived's format: ``INSTANCE "VI_1" MASTER 100`` (the instance's
-priority) and ``GROUP "G1" BACKUP 0``.  The FIFO is created (mode 0600) when missing and opened
+priority) and ``GROUP "G1" BACKUP 0`` go to ``notify_fifo`` and ``vrrp_notify_fifo``;
+``VS [203.0.113.10]:tcp:80 UP`` and ``RS [10.0.0.1]:tcp:80 [203.0.113.10]:tcp:80 DOWN`` (the LVS
+part's quorum and real server health) go to ``notify_fifo`` and ``lvs_notify_fifo``.  A path named
+twice is opened once.  The FIFO is created (mode 0600) when missing and opened
 ``O_RDWR | O_NONBLOCK``: opening never waits for a reader, and a write never blocks the loop -- when
 the pipe is full (nobody reads) the line is dropped and counted.  A FIFO that cannot be created or
 opened (missing directory, permissions, not a FIFO) is logged as an error and left out; the daemon
@@ -99,18 +103,27 @@ class NotifyFifo:
 
 
 class NotifyFifos:
-    """The daemon's VRRP notify FIFOs (``notify_fifo`` and ``vrrp_notify_fifo``) and the script."""
+    """The daemon's notify FIFOs and the script.
 
-    def __init__(self, paths: Sequence[str], script: str | None = None) -> None:
-        self.fifos = [NotifyFifo(p) for p in dict.fromkeys(paths)]
+    ``paths`` get the VRRP lines (``notify_fifo`` then ``vrrp_notify_fifo``; the script reads the
+    first), ``lvs_paths`` the LVS lines (``notify_fifo`` then ``lvs_notify_fifo``).
+    """
+
+    def __init__(self, paths: Sequence[str], script: str | None = None, *,
+                 lvs_paths: Sequence[str] = ()) -> None:
+        by_path = {p: NotifyFifo(p) for p in dict.fromkeys([*paths, *lvs_paths])}
+        self.fifos = list(by_path.values())
+        self._vrrp = [by_path[p] for p in dict.fromkeys(paths)]
+        self._lvs = [by_path[p] for p in dict.fromkeys(lvs_paths)]
         self.script = script
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self, runner: ScriptRunner) -> None:
         """Open the FIFOs, then start the FIFO script on the first one (``notify_fifo``)."""
-        opened = [fifo.open() for fifo in self.fifos]
-        if self.script and self.fifos and opened[0]:
-            await self._start_script(runner, [*split_command(self.script), self.fifos[0].path])
+        for fifo in self.fifos:
+            fifo.open()
+        if self.script and self._vrrp and self._vrrp[0].fd is not None:
+            await self._start_script(runner, [*split_command(self.script), self._vrrp[0].path])
 
     async def _start_script(self, runner: ScriptRunner, argv: list[str]) -> None:
         refused = runner.refusal(argv)
@@ -132,8 +145,14 @@ class NotifyFifos:
     def group(self, name: str, state: str) -> None:
         self._write(fifo_line("GROUP", name, state, 0))
 
+    def lvs(self, line: str) -> None:
+        """An LVS line (``VS ...`` / ``RS ...``, without the newline) to the LVS FIFOs."""
+        data = f"{line}\n".encode()
+        for fifo in self._lvs:
+            fifo.write(data)
+
     def _write(self, line: bytes) -> None:
-        for fifo in self.fifos:
+        for fifo in self._vrrp:
             fifo.write(line)
 
     async def close(self) -> None:
