@@ -3,7 +3,7 @@
 
 One line per state change, keepalived's format: ``INSTANCE "VI_1" MASTER 100`` (the instance's
 priority) and ``GROUP "G1" BACKUP 0`` go to ``notify_fifo`` and ``vrrp_notify_fifo``;
-``VS [203.0.113.10]:tcp:80 UP`` and ``RS [10.0.0.1]:tcp:80 [203.0.113.10]:tcp:80 DOWN`` (the LVS
+``VS [203.0.113.10]:tcp:80 UP`` and ``RS [198.51.100.21]:tcp:80 [203.0.113.10]:tcp:80 DOWN`` (the LVS
 part's quorum and real server health) go to ``notify_fifo`` and ``lvs_notify_fifo``.  A path named
 twice is opened once.  The FIFO is created (mode 0600) when missing and opened
 ``O_RDWR | O_NONBLOCK``: opening never waits for a reader, and a write never blocks the loop -- when
