@@ -281,13 +281,12 @@ class AddressManager:
             raise UsageError("synchronous address changes need an RtnlSocket and an index resolver")
         return self._index_of(vip.dev)
 
-    def _request(self, vip: Vip, index: int, *, add: bool) -> int:
-        assert self._rtnl is not None
+    def _message(self, vip: Vip, index: int, *, add: bool) -> bytes:
         key = (vip, index, add)
         message = self._messages.get(key)
         if message is None:
             message = self._messages[key] = vip.message(index, add=add)
-        return self._rtnl.request(message)
+        return message
 
     def prepare(self, vip: Vip) -> None:
         """Encode ``vip``'s add and delete requests now (~0.1 ms each, more on the first message
@@ -295,25 +294,44 @@ class AddressManager:
         index = self._sync_index(vip)
         if index is not None:
             for add in (True, False):
-                key = (vip, index, add)
-                if key not in self._messages:
-                    self._messages[key] = vip.message(index, add=add)
+                self._message(vip, index, add=add)
 
-    def add_now(self, vip: Vip) -> bool:
-        """Add ``vip`` before returning; True if it was added now, False if it was already there."""
-        index = self._sync_index(vip)
-        if index is None:
-            self.counters.errors += 1
-            raise DriverError("address add", f"{vip.address} dev {vip.dev}: no such device", errno.ENODEV)
-        code = self._request(vip, index, add=True)
+    def _no_device(self, vip: Vip) -> DriverError:
+        self.counters.errors += 1
+        return DriverError("address add", f"{vip.address} dev {vip.dev}: no such device", errno.ENODEV)
+
+    def _add_outcome(self, vip: Vip, code: int, detail: str) -> bool:
+        """The result of an add the kernel answered with ``code`` (0: done): True if added now,
+        False if it was already there; any other errno raises ``DriverError`` with ``detail``."""
         if code == errno.EEXIST:
             self.counters.already_present += 1
             return False
         if code:
             self.counters.errors += 1
-            raise DriverError("address add", f"{vip.address} dev {vip.dev}: {os.strerror(code)}", code)
+            raise DriverError("address add", f"{vip.address} dev {vip.dev}: {detail}", code)
         self.counters.added += 1
         return True
+
+    def _remove_outcome(self, vip: Vip, code: int, detail: str) -> bool:
+        """The result of a removal answered with ``code``: True if removed now, False if it (or its
+        device) was not there; any other errno raises ``DriverError`` with ``detail``."""
+        if code in ABSENT_ERRNOS:
+            self.counters.already_absent += 1
+            return False
+        if code:
+            self.counters.errors += 1
+            raise DriverError("address del", f"{vip.address} dev {vip.dev}: {detail}", code)
+        self.counters.removed += 1
+        return True
+
+    def add_now(self, vip: Vip) -> bool:
+        """Add ``vip`` before returning; True if it was added now, False if it was already there."""
+        index = self._sync_index(vip)
+        if index is None:
+            raise self._no_device(vip)
+        assert self._rtnl is not None
+        code = self._rtnl.request(self._message(vip, index, add=True))
+        return self._add_outcome(vip, code, os.strerror(code))
 
     def remove_now(self, vip: Vip) -> bool:
         """Remove ``vip`` before returning; True if removed now, False if it (or its device) was not there."""
@@ -321,63 +339,48 @@ class AddressManager:
         if index is None:
             self.counters.already_absent += 1
             return False
-        code = self._request(vip, index, add=False)
-        if code in ABSENT_ERRNOS:
-            self.counters.already_absent += 1
-            return False
-        if code:
-            self.counters.errors += 1
-            raise DriverError("address del", f"{vip.address} dev {vip.dev}: {os.strerror(code)}", code)
-        self.counters.removed += 1
-        return True
+        assert self._rtnl is not None
+        code = self._rtnl.request(self._message(vip, index, add=False))
+        return self._remove_outcome(vip, code, os.strerror(code))
 
     async def ensure_present(self, vip: Vip) -> bool:
         """Add ``vip``; True if it was added now, False if it was already there."""
         if self._rtnl is not None and self._index_of is not None:
             added = self.add_now(vip)
-            if added:
-                log.info("vip added address=%s dev=%s", vip.address, vip.dev)
-            return added
-        index = await self._index(vip.dev)
-        if index is None:
-            self.counters.errors += 1
-            raise DriverError("address add", f"{vip.address} dev {vip.dev}: no such device", errno.ENODEV)
-        try:
-            await self._ipr.addr("add", **vip.request(index))
-        except NetlinkError as exc:
-            if exc.code == errno.EEXIST:
-                self.counters.already_present += 1
-                return False
-            self.counters.errors += 1
-            raise DriverError("address add", f"{vip.address} dev {vip.dev}: {exc}", exc.code) from exc
-        self.counters.added += 1
-        log.info("vip added address=%s dev=%s", vip.address, vip.dev)
-        return True
+        else:
+            index = await self._index(vip.dev)
+            if index is None:
+                raise self._no_device(vip)
+            code, detail = 0, ""
+            try:
+                await self._ipr.addr("add", **vip.request(index))
+            except NetlinkError as exc:
+                code, detail = exc.code, str(exc)
+            added = self._add_outcome(vip, code, detail)
+        if added:
+            log.info("vip added address=%s dev=%s", vip.address, vip.dev)
+        return added
 
     async def ensure_absent(self, vip: Vip) -> bool:
         """Remove ``vip``; True if it was removed now, False if it was not there (or its device)."""
         if self._rtnl is not None and self._index_of is not None:
             removed = self.remove_now(vip)
-            if removed:
-                log.info("vip removed address=%s dev=%s", vip.address, vip.dev)
-            return removed
-        index = await self._index(vip.dev)
-        if index is None:
-            self.counters.already_absent += 1
-            return False
-        keys = ("index", "address", "prefixlen", "family")
-        request = {k: v for k, v in vip.request(index).items() if k in keys}
-        try:
-            await self._ipr.addr("del", **request)
-        except NetlinkError as exc:
-            if exc.code in ABSENT_ERRNOS:
+        else:
+            index = await self._index(vip.dev)
+            if index is None:
                 self.counters.already_absent += 1
                 return False
-            self.counters.errors += 1
-            raise DriverError("address del", f"{vip.address} dev {vip.dev}: {exc}", exc.code) from exc
-        self.counters.removed += 1
-        log.info("vip removed address=%s dev=%s", vip.address, vip.dev)
-        return True
+            keys = ("index", "address", "prefixlen", "family")
+            request = {k: v for k, v in vip.request(index).items() if k in keys}
+            code, detail = 0, ""
+            try:
+                await self._ipr.addr("del", **request)
+            except NetlinkError as exc:
+                code, detail = exc.code, str(exc)
+            removed = self._remove_outcome(vip, code, detail)
+        if removed:
+            log.info("vip removed address=%s dev=%s", vip.address, vip.dev)
+        return removed
 
     async def addresses(self, dev: str) -> set[IPInterface]:
         """The addresses configured on ``dev`` now (empty if it does not exist)."""
