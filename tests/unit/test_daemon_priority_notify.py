@@ -15,6 +15,7 @@ import pytest
 from test_daemon_app import CONFIG as APP_CONFIG
 from test_daemon_app import Harness, _restore_signals  # noqa: F401  (autouse: signal handlers back)
 from test_daemon_fakes import FakeLoop, FakeWire
+from test_daemon_global_defs import read_all
 from test_daemon_reload import plan
 from test_daemon_runner import spec
 
@@ -129,18 +130,9 @@ def test_the_setting_reaches_the_instance_spec() -> None:
 def _fifo_lines(path: Path) -> list[str]:
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     try:
-        data = b""
-        while True:
-            try:
-                chunk = os.read(fd, 65536)
-            except BlockingIOError:
-                break
-            if not chunk:
-                break
-            data += chunk
+        return read_all(fd).decode().splitlines()
     finally:
         os.close(fd)
-    return data.decode().splitlines()
 
 
 WEIGHTED = """
