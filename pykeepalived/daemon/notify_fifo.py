@@ -9,8 +9,8 @@ twice is opened once.  The FIFO is created (mode 0600) when missing and opened
 ``O_RDWR | O_NONBLOCK``: opening never waits for a reader, and a write never blocks the loop -- when
 the pipe is full (nobody reads) the line is dropped and counted.  A FIFO that cannot be created or
 opened (missing directory, permissions, not a FIFO) is logged as an error and left out; the daemon
-runs on.  ``notify_fifo_script`` is started once, with the FIFO's path as its argument, and stopped
-with the daemon.
+runs on.  ``notify_fifo_script`` is started once, with the FIFO's path as its argument, as the
+user every script runs as (the runner's identity), and stopped with the daemon.
 """
 
 from __future__ import annotations
@@ -133,7 +133,8 @@ class NotifyFifos:
         try:
             self.process = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL, start_new_session=True)
+                stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
+                **runner.identity.subprocess_kwargs())
         except OSError as exc:
             log.error("notify_fifo_script cannot run argv=%s error=%s", argv, exc.strerror or exc)
             return

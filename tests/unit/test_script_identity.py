@@ -25,6 +25,7 @@ from pykeepalived.config.model import Config
 from pykeepalived.config.script_security import AS_DAEMON, ScriptIdentity, script_identity
 from pykeepalived.daemon.config_map import daemon_plan
 from pykeepalived.daemon.notify import EXIT_NOT_RUN, ScriptRunner
+from pykeepalived.daemon.notify_fifo import NotifyFifos
 from pykeepalived.daemon.track_scripts import TrackScript
 
 USERS = {"keepalived_script": (990, 980), "web": (1000, 1000), "root": (0, 0)}
@@ -186,6 +187,26 @@ def test_a_notify_script_runs_with_the_users_uid_gid_and_no_other_groups(open_di
     result = asyncio.run(runner.run([str(script)], 10))
     assert result.ok, result
     assert out.read_text().split() == [str(uid), str(gid), str(gid)]
+
+
+@needs_root
+def test_the_notify_fifo_script_runs_as_script_user_too(open_dir: Path) -> None:
+    script, out = _id_script(open_dir)
+    uid, gid = _nobody()
+    runner = ScriptRunner(identity=script_identity(default_user="nobody"))
+
+    async def start_and_wait() -> str:
+        fifos = NotifyFifos([str(open_dir / "events.fifo")], str(script))
+        await fifos.start(runner)
+        try:
+            async with asyncio.timeout(10):
+                while len(out.read_text().split()) < 3:  # written by three commands
+                    await asyncio.sleep(0.02)
+        finally:
+            await fifos.close()
+        return out.read_text()
+
+    assert asyncio.run(start_and_wait()).split() == [str(uid), str(gid), str(gid)]
 
 
 @needs_root
