@@ -403,7 +403,7 @@ async def test_adverts_due_within_the_slack_share_a_wakeup_and_a_takeover_is_on_
     loop.advance(1.0)
     assert len(net.times) - sent == 3 * 10
     assert runner.timer_wakeups - wakeups == 10  # one wake-up per interval for the three
-    # a backup's master-down timer has no slack: the takeover of test_every_router... is exact
+    # the slack that lets them share a wake-up: 1 % of the 0.1 s interval, steady masters only
     assert all(slot.router.timer_slack_s() == pytest.approx(0.001) for slot in slots)
 
 
