@@ -38,7 +38,7 @@ from pykeepalived.daemon.sd_notify import READY, RELOADING, STOPPING, WATCHDOG, 
 from pykeepalived.daemon.startup_delay import wait_startup_delay
 from pykeepalived.daemon.status import DaemonInfo, snapshot
 from pykeepalived.daemon.track_scripts import TrackFile, TrackScript
-from pykeepalived.daemon.vrrp_runner import MCAST_GROUP, ActionExecutor, RouterKey, RouterSlot, VrrpRunner
+from pykeepalived.daemon.vrrp_runner import ActionExecutor, RouterKey, RouterSlot, VrrpRunner
 from pykeepalived.daemon.wakeup import make_wakeup
 from pykeepalived.daemon.wiring import (
     LinkPoller,
@@ -275,10 +275,11 @@ class Daemon:
         the packets it heard for the VRID handed over with their receive times (never for
         sync-group members: the group starts them together)."""
         found = None
-        if self.early is not None and group is None:
+        slot = self.runner.slots.get(spec.key)
+        if self.early is not None and group is None and slot is not None:
             _, family, vrid = spec.key
-            group_address = spec.mcast_group if spec.mcast_group is not None else MCAST_GROUP[family]
-            multicast = None if spec.unicast_peers else str(group_address)
+            # the executor's rule for where adverts go: the configured group, else the default
+            multicast = None if spec.unicast_peers else str(self.executor.destinations(slot)[0])
             found = self.early.replay(spec.vmac or spec.interface, family, vrid, multicast_group=multicast)
         if found is None:
             self.runner.feed(spec.key, ev.Startup())
@@ -287,7 +288,6 @@ class Daemon:
         log.debug("instance %s: running since the early start %.3f s ago, %d packets heard meanwhile",
                   spec.name, time.monotonic() - since, len(heard))
         self.runner.feed(spec.key, ev.Startup(listening_since=since))
-        slot = self.runner.slots.get(spec.key)
         via = None if slot is None else slot.via
         for packet in heard:
             self.runner.datagram_received(spec.interface, packet.payload, packet.src, packet.dst,
