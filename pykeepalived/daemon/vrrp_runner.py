@@ -269,8 +269,7 @@ class VrrpRunner:
         old_latest = slot.latest
         latest = None
         if deadline is not None:
-            slack = router.timer_slack_s() if hasattr(router, "timer_slack_s") else 0.0
-            latest = deadline + min(slack, MAX_SLACK_S)
+            latest = deadline + min(router.timer_slack_s(), MAX_SLACK_S)  # the bound the horizon relies on
         if deadline == slot.deadline and latest == old_latest:
             return
         if deadline is None or latest is None:
