@@ -132,7 +132,10 @@ class Node:
             self.process, self.vrrp_pid = peer.process, peer.pid("vrrp")
         else:
             py = start_pyka(self.host, conf, name)
-            py.wait_state("BACKUP", 10)
+            # started: BACKUP, or already MASTER (the first node on an empty LAN may take over before the
+            # first status poll, its down timer counting from the early listener's start)
+            wait_until(lambda: py.state() in ("BACKUP", "MASTER"), timeout=10,
+                       message=f"{self.host.name} started")
             self.process, self.vrrp_pid = py.process, None
 
     def sigkill(self) -> None:
