@@ -62,13 +62,13 @@ from pykeepalived.config.types import (
     TrackWeight,
     first_set,
 )
+from pykeepalived.wire import PRIORITY_OWNER, VRRP_GROUP_V4, VRRP_GROUP_V6
 
-PRIORITY_OWNER = 255
 PRIORITY_DEFAULT = 100
 TIMER_EXPIRED_BACKUP_DEFAULT = 254
 """``timer_expired_backup`` without a priority: assume another router could have priority 254."""
-VRRP_MCAST_GROUP4 = ipaddress.IPv4Address("224.0.0.18")
-VRRP_MCAST_GROUP6 = ipaddress.IPv6Address("ff02::12")
+VRRP_MCAST_GROUP4 = ipaddress.IPv4Address(VRRP_GROUP_V4)
+VRRP_MCAST_GROUP6 = ipaddress.IPv6Address(VRRP_GROUP_V6)
 
 # --- enums -----------------------------------------------------------------------------------------
 

@@ -36,8 +36,9 @@ from pykeepalived.daemon.logging import InstanceLogger
 from pykeepalived.daemon.wakeup import LoopWakeup, Wakeup
 from pykeepalived.errors import PacketError, PykaError
 from pykeepalived.vrrp import events as ev
-from pykeepalived.vrrp.packet import REASON_TTL, Advertisement
+from pykeepalived.vrrp.packet import REASON_TTL, VRRP_MCAST_GROUP_V4, VRRP_MCAST_GROUP_V6, Advertisement
 from pykeepalived.vrrp.sync_group import ForMember
+from pykeepalived.wire import VRRP_TTL
 
 log = logging.getLogger(__name__)
 
@@ -407,7 +408,7 @@ class VrrpRunner:
             return False
         if slot.unicast_peers and src_addr not in slot.unicast_peers:
             return self._drop(slot, "not_a_peer", detail=f"src={src_addr}")
-        if ttl is not None and not slot.unicast_peers and ttl != MAX_TTL:
+        if ttl is not None and not slot.unicast_peers and ttl != VRRP_TTL:
             return self._drop(slot, REASON_TTL, detail=f"ttl={ttl}")
         slot.last_advert_src = src_addr
         if now is not None:
@@ -444,8 +445,6 @@ class VrrpRunner:
             self.feed(key, ev.Shutdown())
 
 
-MAX_TTL = 255
-
 
 def _name(state: Any) -> str:
     return str(getattr(state, "name", state))
@@ -476,7 +475,7 @@ class Net(Protocol):
 Encoder = Callable[[Advertisement, IPAddress, IPAddress], bytes]
 
 
-MCAST_GROUP: dict[int, IPAddress] = {4: IPv4Address("224.0.0.18"), 6: IPv6Address("ff02::12")}
+MCAST_GROUP: dict[int, IPAddress] = {4: VRRP_MCAST_GROUP_V4, 6: VRRP_MCAST_GROUP_V6}
 
 
 class ActionExecutor:

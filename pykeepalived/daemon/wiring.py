@@ -38,7 +38,7 @@ from pykeepalived.net.arp import GarpSender
 from pykeepalived.net.ndisc import NaSender
 from pykeepalived.net.sysctl import Sysctl, iface_key
 from pykeepalived.net.vmac import VmacManager, VmacSpec
-from pykeepalived.net.vrrp_socket import VRRP_GROUP_V4, VRRP_GROUP_V6, VrrpSocketConfig, open_vrrp_socket
+from pykeepalived.net.vrrp_socket import VrrpSocketConfig, open_vrrp_socket
 from pykeepalived.vrrp import packet
 
 log = logging.getLogger(__name__)
@@ -325,7 +325,7 @@ class RealNet:
         out: dict[str, Any] = {}
         for (ifname, family, src, peers, group), sock in self.sockets.items():
             name = f"{ifname}/v{family}/{src}" + ("/unicast" if peers else "")
-            if group is not None and group not in (VRRP_GROUP_V4, VRRP_GROUP_V6):
+            if group is not None and group not in (packet.VRRP_MCAST_GROUP_V4, packet.VRRP_MCAST_GROUP_V6):
                 name += f"/{group}"
             out[name] = asdict(sock.counters)
         if self._addresses is not None:

@@ -31,9 +31,8 @@ import struct
 import time
 from collections.abc import Callable, Iterable
 
-IPPROTO_VRRP = 112
-GROUP4 = "224.0.0.18"
-GROUP6 = "ff02::12"
+from pykeepalived.wire import VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_PROTO
+
 SO_RXQ_OVFL = 40
 SO_RCVBUFFORCE = 33
 RCVBUF_BYTES = 4 << 20
@@ -165,7 +164,7 @@ class EarlyListener:
         if self.overflowed:
             return None
         if multicast_group is not None:
-            default = GROUP4 if family == 4 else GROUP6
+            default = VRRP_GROUP_V4 if family == 4 else VRRP_GROUP_V6
             if multicast_group != default or (interface, family) not in self.joined:
                 return None
             if not self._link_probe(interface):
@@ -197,7 +196,7 @@ def _open(family: int) -> socket.socket | None:
     allowed (without the drop counter an overflow could hide an advert: not used then)."""
     af = socket.AF_INET if family == 4 else socket.AF_INET6
     try:
-        sock = socket.socket(af, socket.SOCK_RAW | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC, IPPROTO_VRRP)
+        sock = socket.socket(af, socket.SOCK_RAW | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC, VRRP_PROTO)
     except OSError:
         return None
     try:
@@ -260,10 +259,10 @@ def _join(sock: socket.socket, family: int, ifname: str) -> bool:
     try:
         index = socket.if_nametoindex(ifname)
         if family == 4:
-            mreqn = socket.inet_aton(GROUP4) + socket.inet_aton("0.0.0.0") + struct.pack("=i", index)
+            mreqn = socket.inet_aton(VRRP_GROUP_V4) + socket.inet_aton("0.0.0.0") + struct.pack("=i", index)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
         else:
-            mreq = socket.inet_pton(socket.AF_INET6, GROUP6) + struct.pack("=I", index)
+            mreq = socket.inet_pton(socket.AF_INET6, VRRP_GROUP_V6) + struct.pack("=I", index)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
     except OSError:
         return False

@@ -45,14 +45,12 @@ from typing import Literal, Protocol
 
 from pykeepalived.errors import DriverError, PacketError, UsageError
 from pykeepalived.net.links import check_ifname, interface_index
+from pykeepalived.vrrp.packet import VRRP_MCAST_GROUP_V4, VRRP_MCAST_GROUP_V6
+from pykeepalived.wire import VRRP_PROTO, VRRP_TTL
 
 log = logging.getLogger(__name__)
 
 IPAddress = IPv4Address | IPv6Address
-VRRP_PROTO = 112
-VRRP_GROUP_V4 = IPv4Address("224.0.0.18")
-VRRP_GROUP_V6 = IPv6Address("ff02::12")
-VRRP_TTL = 255
 TOS_NETWORK_CONTROL = 0xC0
 V3_CHECKSUM_OFFSET = 6
 RECV_BUFSIZE = 8192
@@ -111,7 +109,7 @@ class VrrpSocketConfig:
     def multicast_group(self) -> IPAddress:
         if self.group is not None:
             return self.group
-        return VRRP_GROUP_V4 if self.family == 4 else VRRP_GROUP_V6
+        return VRRP_MCAST_GROUP_V4 if self.family == 4 else VRRP_MCAST_GROUP_V6
 
     @property
     def destinations(self) -> tuple[IPAddress, ...]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pykeepalived.vrrp.packet import AUTH_NONE, AUTH_SIMPLE_TEXT, PRIORITY_OWNER, IPAddress
+from pykeepalived.vrrp.packet import AUTH_NONE, AUTH_SIMPLE_TEXT, IPAddress
 from pykeepalived.vrrp.tracking import TrackerSpec
+from pykeepalived.wire import PRIORITY_OWNER
 
 AUTH_PASS_LEN = 8
 """RFC 3768 §5.3.10: simple text passwords are 8 octets (keepalived keeps the first 8 characters)."""

@@ -71,13 +71,7 @@ from pykeepalived.vrrp.events import (
     TrackerChanged,
     WantMaster,
 )
-from pykeepalived.vrrp.packet import (
-    PRIORITY_OWNER,
-    PRIORITY_RELEASE,
-    VRRP_TYPE_ADVERTISEMENT,
-    Advertisement,
-    IPAddress,
-)
+from pykeepalived.vrrp.packet import VRRP_TYPE_ADVERTISEMENT, Advertisement, IPAddress
 from pykeepalived.vrrp.state import TRANSITIONS, Reason, State, TransitionRecord
 from pykeepalived.vrrp.stats import VrrpStats
 from pykeepalived.vrrp.timers import (
@@ -89,6 +83,7 @@ from pykeepalived.vrrp.timers import (
     timer_expired_backup_s,
 )
 from pykeepalived.vrrp.tracking import TrackerSet
+from pykeepalived.wire import PRIORITY_OWNER, PRIORITY_RELEASE
 
 ADVERT_SLACK_FRACTION = 0.01
 ADVERT_SLACK_MAX_S = 0.01

@@ -192,3 +192,18 @@ def test_more_packets_than_kept_for_a_vrid_void_the_replay() -> None:
     early = listener(FakeSock(4, packets))
     assert early.replay("eth0", 4, 51, multicast_group="224.0.0.18") is None
     assert early.overflowed
+
+
+def test_the_early_listener_imports_only_the_standard_library_and_the_wire_numbers() -> None:
+    """It runs before every other import of the daemon: a new import here delays the listening."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    probe = ("import sys\nbefore = set(sys.modules)\nimport pykeepalived.net.early_listen\n"
+             "print('\\n'.join(sorted(set(sys.modules) - before)))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    ours = {m for m in out.split() if m.split(".")[0] == "pykeepalived"}
+    assert ours == {"pykeepalived", "pykeepalived.net", "pykeepalived.net.early_listen", "pykeepalived.wire"}
+    foreign = {m for m in out.split() if m.split(".")[0] not in sys.stdlib_module_names} - ours
+    assert foreign == set()
+    assert not {"dataclasses", "typing", "ipaddress", "pathlib"} & set(out.split())
