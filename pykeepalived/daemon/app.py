@@ -27,19 +27,12 @@ from pykeepalived.config import load
 from pykeepalived.config.diagnostics import Diagnostic, render_one
 from pykeepalived.config.model import Config
 from pykeepalived.daemon import config_map as cm
-from pykeepalived.daemon.control import DEFAULT_CONTROL_SOCKET, ControlServer
 from pykeepalived.daemon.logging import setup_logging
 from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_plan
-from pykeepalived.daemon.notify import NotifyDispatcher, ScriptRunner, notify_commands
-from pykeepalived.daemon.notify_fifo import NotifyFifos
-from pykeepalived.daemon.pidfile import PidFile
 from pykeepalived.daemon.reload import ReloadPlan, plan_reload
-from pykeepalived.daemon.sd_notify import READY, RELOADING, STOPPING, WATCHDOG, SdNotifier
 from pykeepalived.daemon.startup_delay import wait_startup_delay
 from pykeepalived.daemon.status import DaemonInfo, snapshot
-from pykeepalived.daemon.track_scripts import TrackFile, TrackScript
 from pykeepalived.daemon.vrrp_runner import ActionExecutor, RouterKey, RouterSlot, VrrpRunner
-from pykeepalived.daemon.wakeup import make_wakeup
 from pykeepalived.daemon.wiring import (
     LinkPoller,
     RealNet,
@@ -50,7 +43,16 @@ from pykeepalived.daemon.wiring import (
 )
 from pykeepalived.errors import ConfigError, DriverError, PykaError, UsageError
 from pykeepalived.exit_codes import ExitCode
+from pykeepalived.host.control import DEFAULT_CONTROL_SOCKET, ControlServer
+from pykeepalived.host.notify_fifo import NotifyFifos
+from pykeepalived.host.pidfile import PidFile
+from pykeepalived.host.scripts import NotifyDispatcher, ScriptRunner
+from pykeepalived.host.sd_notify import READY, RELOADING, STOPPING, WATCHDOG, SdNotifier
+from pykeepalived.host.track_file import TrackFile
+from pykeepalived.host.track_script import TrackScript
+from pykeepalived.host.wakeup import make_wakeup
 from pykeepalived.vrrp import events as ev
+from pykeepalived.vrrp.notify import notify_commands
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
 from pykeepalived.vrrp.sync_group import SyncGroup

@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 
 from pykeepalived.config.model import PRIORITY_OWNER, Config, VrrpInstance, VrrpState
-from pykeepalived.config.script_security import AS_DAEMON, ScriptIdentity, script_identity
-from pykeepalived.daemon.notify import NotifyScripts
-from pykeepalived.daemon.track_scripts import TrackScriptSpec, script_argv
+from pykeepalived.config.script_security import AS_DAEMON, ScriptIdentity, script_argv, script_identity
 from pykeepalived.errors import ConfigError
 from pykeepalived.vrrp.config import RouterConfig
+from pykeepalived.vrrp.notify import NotifyScripts
 from pykeepalived.vrrp.packet import AUTH_NONE, AUTH_SIMPLE_TEXT
-from pykeepalived.vrrp.tracking import TrackerKind, TrackerSpec
+from pykeepalived.vrrp.tracking import TrackerKind, TrackerSpec, TrackScriptSpec
 
 IPAddress = IPv4Address | IPv6Address
 IPInterface = IPv4Interface | IPv6Interface

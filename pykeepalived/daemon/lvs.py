@@ -40,8 +40,8 @@ from pykeepalived.check.probes import Probe, ProbeSpec
 from pykeepalived.check.probes.http import TlsContexts
 from pykeepalived.check.results import RealServerChanged
 from pykeepalived.check.runner import CheckRunner, CheckScheduler, RealServerStatus, make_probe
+from pykeepalived.config.script_security import split_command
 from pykeepalived.daemon.lvs_plan import LvsPlan, RsBinding
-from pykeepalived.daemon.notify import split_command
 from pykeepalived.daemon.status import real_server_snapshot
 from pykeepalived.errors import DriverError
 from pykeepalived.lb.ipvs import IpvsReconciler, IpvsTable, NetlinkIpvsTable

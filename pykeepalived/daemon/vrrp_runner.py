@@ -33,8 +33,8 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any, Protocol
 
 from pykeepalived.daemon.logging import InstanceLogger
-from pykeepalived.daemon.wakeup import LoopWakeup, Wakeup
 from pykeepalived.errors import PacketError, PykaError
+from pykeepalived.host.wakeup import LoopWakeup, Wakeup
 from pykeepalived.vrrp import events as ev
 from pykeepalived.vrrp.packet import REASON_TTL, VRRP_MCAST_GROUP_V4, VRRP_MCAST_GROUP_V6, Advertisement
 from pykeepalived.vrrp.sync_group import ForMember

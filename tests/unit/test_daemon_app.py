@@ -20,10 +20,10 @@ import pytest
 
 from pykeepalived.daemon.app import Daemon, DaemonOptions, _with_whole_groups
 from pykeepalived.daemon.config_map import InstanceSpec
-from pykeepalived.daemon.control import query
 from pykeepalived.daemon.reload import plan_reload
 from pykeepalived.errors import DriverError
 from pykeepalived.exit_codes import ExitCode
+from pykeepalived.host.control import query
 from pykeepalived.net.addresses import AddressEvent
 from pykeepalived.net.early_listen import Heard
 from pykeepalived.vrrp.config import RouterConfig

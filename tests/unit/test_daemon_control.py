@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from pykeepalived.daemon import control
-from pykeepalived.daemon.control import ControlServer, query
+from pykeepalived.host import control
+from pykeepalived.host.control import ControlServer, query
 
 SNAPSHOT = {"instances": [], "drops": {}}
 

@@ -22,11 +22,11 @@ from test_daemon_reload import BASE, plan
 from pykeepalived.config.load import check_text
 from pykeepalived.daemon import wiring
 from pykeepalived.daemon.config_map import daemon_plan
-from pykeepalived.daemon.notify_fifo import NotifyFifo, NotifyFifos, fifo_line
 from pykeepalived.daemon.reload import plan_reload
 from pykeepalived.daemon.startup_delay import wait_startup_delay
 from pykeepalived.daemon.vrrp_runner import MCAST_GROUP, RouterSlot
 from pykeepalived.exit_codes import ExitCode
+from pykeepalived.host.notify_fifo import NotifyFifo, NotifyFifos, fifo_line
 from pykeepalived.vrrp.events import SendGarp, SendUnsolicitedNa, Startup
 
 GROUP4 = IPv4Address("224.0.0.19")

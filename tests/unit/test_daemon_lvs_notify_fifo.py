@@ -16,7 +16,7 @@ from test_daemon_lvs import LVS, PLAIN, FakeRunner, Rig, plan_of, run_daemon, un
 from pykeepalived.config.model import Config
 from pykeepalived.daemon.lvs import LvsService
 from pykeepalived.daemon.lvs_plan import LvsPlan, fifo_rs_name, fifo_vs_name
-from pykeepalived.daemon.notify_fifo import NotifyFifos
+from pykeepalived.host.notify_fifo import NotifyFifos
 from pykeepalived.testing.fake_ipvs import FakeIpvsTable
 
 VS4 = "[203.0.113.10]:tcp:80"

@@ -10,16 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from pykeepalived.daemon.notify import (
+from pykeepalived.config.script_security import split_command
+from pykeepalived.host.scripts import (
     EXIT_NOT_RUN,
     EXIT_TIMEOUT,
     NotifyDispatcher,
-    NotifyScripts,
     ScriptRunner,
-    notify_commands,
     script_security_problem,
-    split_command,
 )
+from pykeepalived.vrrp.notify import NotifyScripts, notify_commands
 
 SCRIPTS = NotifyScripts(
     notify="/usr/local/bin/notify.sh --verbose",

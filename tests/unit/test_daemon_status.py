@@ -15,11 +15,11 @@ import pytest
 
 from pykeepalived.cli import main
 from pykeepalived.commands.status import _format_lvs
-from pykeepalived.daemon.control import ControlServer, answer, query
 from pykeepalived.daemon.logging import InstanceLogger, family_name, setup_logging
-from pykeepalived.daemon.pidfile import PidFile
-from pykeepalived.daemon.sd_notify import SdNotifier
 from pykeepalived.errors import UsageError
+from pykeepalived.host.control import ControlServer, answer, query
+from pykeepalived.host.pidfile import PidFile
+from pykeepalived.host.sd_notify import SdNotifier
 
 SNAPSHOT: dict[str, Any] = {
     "schema_version": 1,

@@ -7,14 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pykeepalived.daemon.notify import ScriptRunner
-from pykeepalived.daemon.track_scripts import (
-    RiseFall,
-    TrackFile,
-    TrackScript,
-    TrackScriptSpec,
-    read_track_file,
-)
+from pykeepalived.host.scripts import ScriptRunner
+from pykeepalived.host.track_file import TrackFile, read_track_file
+from pykeepalived.host.track_script import TrackScript
+from pykeepalived.vrrp.tracking import RiseFall, TrackScriptSpec
 
 
 def test_fall_needs_consecutive_failures() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from test_daemon_fakes import FakeLoop
 
-from pykeepalived.daemon.wakeup import LoopWakeup, TimerFdWakeup, make_wakeup
+from pykeepalived.host.wakeup import LoopWakeup, TimerFdWakeup, make_wakeup
 
 
 class RecordingApi:

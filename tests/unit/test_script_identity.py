@@ -24,9 +24,9 @@ from pykeepalived.config.load import Syntax, check_config
 from pykeepalived.config.model import Config
 from pykeepalived.config.script_security import AS_DAEMON, ScriptIdentity, script_identity
 from pykeepalived.daemon.config_map import daemon_plan
-from pykeepalived.daemon.notify import EXIT_NOT_RUN, ScriptRunner
-from pykeepalived.daemon.notify_fifo import NotifyFifos
-from pykeepalived.daemon.track_scripts import TrackScript
+from pykeepalived.host.notify_fifo import NotifyFifos
+from pykeepalived.host.scripts import EXIT_NOT_RUN, ScriptRunner
+from pykeepalived.host.track_script import TrackScript
 
 USERS = {"keepalived_script": (990, 980), "web": (1000, 1000), "root": (0, 0)}
 GROUPS = {"staff": 50, "wheel": 10, "root": 0}
@@ -211,7 +211,7 @@ def test_the_notify_fifo_script_runs_as_script_user_too(open_dir: Path) -> None:
 
 @needs_root
 def test_a_vrrp_script_runs_as_its_own_user_and_group(open_dir: Path) -> None:
-    from pykeepalived.daemon.track_scripts import TrackScriptSpec  # noqa: PLC0415 - test-local
+    from pykeepalived.vrrp.tracking import TrackScriptSpec  # noqa: PLC0415 - test-local
 
     script, out = _id_script(open_dir)
     uid, _gid = _nobody()

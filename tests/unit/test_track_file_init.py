@@ -10,7 +10,7 @@ import pytest
 
 from pykeepalived.config.model import Config
 from pykeepalived.daemon.config_map import TrackedFile, daemon_plan
-from pykeepalived.daemon.track_scripts import TrackFile, init_track_file, read_track_file
+from pykeepalived.host.track_file import TrackFile, init_track_file, read_track_file
 
 
 def test_a_missing_file_gets_the_value(tmp_path: Path) -> None:

@@ -24,7 +24,8 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pykeepalived.daemon.notify import ScriptRunner, split_command
+from pykeepalived.config.script_security import split_command
+from pykeepalived.host.scripts import ScriptRunner
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,11 @@
-"""Notify scripts (keepalived's ``notify_master``/``_backup``/``_fault``/``_stop`` and ``notify``).
+"""Running external scripts: notify scripts, ``vrrp_script`` checks, the LVS part's scripts.
 
-The argument lists are built by pure functions; :class:`ScriptRunner` runs a command without a shell,
-with a timeout, as an asyncio subprocess, so the loop never blocks, and as the user (and group, without
-supplementary groups) keepalived's rule gives (:func:`pykeepalived.config.script_security.script_identity`).
-Script security (``enable_script_security``) refuses scripts that a non-root user could modify.
+:class:`ScriptRunner` runs a command without a shell, with a timeout, as an asyncio subprocess, so the
+loop never blocks, and as the user (and group, without supplementary groups) keepalived's rule gives
+(:func:`pykeepalived.config.script_security.script_identity`).  Script security
+(``enable_script_security``) refuses scripts that a non-root user could modify.
+:class:`NotifyDispatcher` starts commands as named tasks of the daemon's TaskGroup.  Which commands a
+state change runs is decided by :func:`pykeepalived.vrrp.notify.notify_commands` (pure).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import shlex
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,21 +24,8 @@ from pykeepalived.config.script_security import AS_DAEMON, ScriptIdentity, unsaf
 log = logging.getLogger(__name__)
 
 DEFAULT_SCRIPT_TIMEOUT_S = 10.0
-#: state names as keepalived passes them to ``notify`` scripts
-STATE_NAMES = {"MASTER": "MASTER", "BACKUP": "BACKUP", "FAULT": "FAULT", "STOP": "STOP"}
 EXIT_TIMEOUT = -1
 EXIT_NOT_RUN = -2
-
-
-@dataclass(frozen=True, slots=True)
-class NotifyScripts:
-    """The notify scripts of one instance (or sync group); each is a command line string."""
-
-    notify: str | None = None
-    notify_master: str | None = None
-    notify_backup: str | None = None
-    notify_fault: str | None = None
-    notify_stop: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,34 +38,6 @@ class ScriptResult:
     @property
     def ok(self) -> bool:
         return self.exit_code == 0
-
-
-def split_command(command: str) -> list[str]:
-    """A keepalived script line -> argv (quotes honoured, no shell)."""
-    return shlex.split(command)
-
-
-def notify_commands(
-    scripts: NotifyScripts, *, kind: str, name: str, state: str, priority: int
-) -> list[list[str]]:
-    """The commands to run when instance/group ``name`` enters ``state``, in keepalived's order.
-
-    The state-specific script runs first with its own arguments only; the generic ``notify`` script
-    gets keepalived's four extra arguments: ``INSTANCE|GROUP``, the name, the state and the priority.
-    """
-    state = state.upper()
-    commands: list[list[str]] = []
-    specific = {
-        "MASTER": scripts.notify_master,
-        "BACKUP": scripts.notify_backup,
-        "FAULT": scripts.notify_fault,
-        "STOP": scripts.notify_stop,
-    }.get(state)
-    if specific:
-        commands.append(split_command(specific))
-    if scripts.notify and state in STATE_NAMES:
-        commands.append([*split_command(scripts.notify), kind.upper(), name, state, str(priority)])
-    return commands
 
 
 def script_security_problem(path: str) -> str | None:
