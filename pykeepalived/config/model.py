@@ -353,13 +353,13 @@ class VrrpInstance(NamedModel, _Notify):
         return VrrpState.MASTER if self.effective_priority == PRIORITY_OWNER else VrrpState.BACKUP
 
     @property
-    def family(self) -> int:
+    def family(self) -> Literal[4, 6]:
         """4 or 6: the family of the first VIP (else of unicast_src_ip / the first peer; else 4)."""
         for vip in self.virtual_ipaddress:
-            return vip.version
+            return 6 if vip.version == 6 else 4
         for address in (self.unicast_src_ip, *(p.address for p in self.unicast_peer)):
             if address is not None:
-                return address.version
+                return 6 if address.version == 6 else 4
         return 4
 
 

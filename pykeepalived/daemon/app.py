@@ -26,21 +26,11 @@ from typing import TYPE_CHECKING, Any
 from pykeepalived.config import load
 from pykeepalived.config.diagnostics import Diagnostic, render_one
 from pykeepalived.config.model import Config
-from pykeepalived.daemon import config_map as cm
 from pykeepalived.daemon.logging import setup_logging
-from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_plan
-from pykeepalived.daemon.reload import ReloadPlan, plan_reload
+from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_notify_fifos, lvs_plan
 from pykeepalived.daemon.startup_delay import wait_startup_delay
 from pykeepalived.daemon.status import DaemonInfo, snapshot
 from pykeepalived.daemon.vrrp_runner import ActionExecutor, RouterKey, RouterSlot, VrrpRunner
-from pykeepalived.daemon.wiring import (
-    LinkPoller,
-    RealNet,
-    link_is_up,
-    make_decoder,
-    make_encoder,
-    primary_address,
-)
 from pykeepalived.errors import ConfigError, DriverError, PykaError, UsageError
 from pykeepalived.exit_codes import ExitCode
 from pykeepalived.host.control import DEFAULT_CONTROL_SOCKET, ControlServer
@@ -51,8 +41,17 @@ from pykeepalived.host.sd_notify import READY, RELOADING, STOPPING, WATCHDOG, Sd
 from pykeepalived.host.track_file import TrackFile
 from pykeepalived.host.track_script import TrackScript
 from pykeepalived.host.wakeup import make_wakeup
+from pykeepalived.net.link_poller import LinkPoller
+from pykeepalived.net.links import primary_address
+from pykeepalived.net.linkstate import link_is_up
+from pykeepalived.net.netlink_watch import AddressEvent, LinkEvent
+from pykeepalived.net.vrrp_net import VrrpNet
 from pykeepalived.vrrp import events as ev
+from pykeepalived.vrrp import from_config as fc
+from pykeepalived.vrrp.change import receive_path
 from pykeepalived.vrrp.notify import notify_commands
+from pykeepalived.vrrp.packet import advert_encoder, decode
+from pykeepalived.vrrp.reload import plan_reload, with_whole_groups
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
 from pykeepalived.vrrp.sync_group import SyncGroup
@@ -149,7 +148,7 @@ class Daemon:
     def __init__(self, options: DaemonOptions, environ: Mapping[str, str] | None = None,
                  net_factory: Callable[[], Any] | None = None,
                  link_probe: Callable[[str], bool] = link_is_up,
-                 primary: cm.PrimaryAddress = primary_address, *,
+                 primary: fc.PrimaryAddress = primary_address, *,
                  early: EarlyListener | None = None) -> None:
         self.options = options
         self.early = early
@@ -162,8 +161,8 @@ class Daemon:
         self.sd = SdNotifier.from_environ(os.environ if environ is None else environ)
         self.info = DaemonInfo(options.config_file, time.time())
         self.commands: asyncio.Queue[str] = asyncio.Queue()
-        self.net_factory = net_factory or RealNet
-        self.plan: cm.DaemonPlan | None = None
+        self.net_factory = net_factory or VrrpNet
+        self.plan: fc.VrrpPlan | None = None
         self.scripts: dict[str, TrackScript] = {}
         self.files: dict[str, TrackFile] = {}
         self._group_states: dict[str, str] = {}
@@ -184,14 +183,14 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self.request, "reload")
 
     # -- build ---------------------------------------------------------------------------------
-    def _load_plan(self) -> tuple[cm.DaemonPlan, LvsPlan | None]:
-        """The VRRP plan (empty with ``-C``) and the LVS plan (None with ``-P`` or no virtual server)."""
+    def _load_plan(self) -> tuple[fc.VrrpPlan, LvsPlan | None, tuple[str, ...]]:
+        """The VRRP plan (no instance with ``-C``), the LVS plan (None with ``-P`` or no virtual
+        server) and the LVS part's notify FIFOs."""
         config = load_config(self.options.config_file, self.options.config_id)
-        g = config.global_defs
-        plan = (cm.daemon_plan(config, self.primary) if self.options.run_vrrp
-                else cm.DaemonPlan({}, {}, g.enable_script_security, g.v3_checksum_as_v2,
-                                   lvs_notify_fifos=cm.lvs_notify_fifos(config)))
-        return plan, lvs_plan(config) if self.options.run_lvs else None
+        plan = fc.vrrp_plan(config, self.primary, instances=self.options.run_vrrp)
+        if not self.options.run_lvs:
+            return plan, None, ()
+        return plan, lvs_plan(config), lvs_notify_fifos(config)
 
     def _make_lvs(self, plan: LvsPlan) -> LvsService:
         from pykeepalived.daemon.lvs import LvsService  # noqa: PLC0415  (see TYPE_CHECKING above)
@@ -221,7 +220,7 @@ class Daemon:
                   if any(vip.address.ip == address for vip in slot.config.vips)]
         return not owners or any(slot.state == "MASTER" for slot in owners)
 
-    async def _start_instances(self, specs: list[cm.InstanceSpec]) -> None:
+    async def _start_instances(self, specs: list[fc.InstanceSpec]) -> None:
         """Start instances; members of one sync group start together around one SyncGroup."""
         prepare = getattr(self.net, "prepare", None)
         for spec in specs:
@@ -230,7 +229,7 @@ class Daemon:
                     await prepare(spec)
                 except (DriverError, UsageError, OSError) as exc:  # the socket open then fails -> FAULT
                     log.error("cannot create the VMAC %s of %s error=%s", spec.vmac, spec.name, exc)
-        groups: dict[str, list[cm.InstanceSpec]] = {}
+        groups: dict[str, list[fc.InstanceSpec]] = {}
         for spec in specs:
             if spec.sync_group is None:
                 self._start_instance(spec, None)
@@ -241,10 +240,11 @@ class Daemon:
             for member in members:
                 self._start_instance(member, group)
 
-    def _start_instance(self, spec: cm.InstanceSpec, group: SyncGroup | None) -> None:
+    def _start_instance(self, spec: fc.InstanceSpec, group: SyncGroup | None) -> None:
         router = group.members[spec.name] if group is not None else VirtualRouter(spec.router_config)
         slot = RouterSlot(spec.key, spec.name, router, spec, frozenset(spec.unicast_peers))
         slot.group = group
+        slot.via = receive_path(spec)
         self.runner.add(slot)
         try:
             self.net.open(spec, self.runner)
@@ -265,14 +265,14 @@ class Daemon:
         for name in spec.track_scripts:
             script = self.scripts.get(name)
             if script is not None:
-                self.runner.feed(spec.key, ev.TrackerChanged(cm.SCRIPT_PREFIX + name, ok=script.up))
+                self.runner.feed(spec.key, ev.TrackerChanged(fc.SCRIPT_PREFIX + name, ok=script.up))
         for tfref in spec.track_files:
             tfile = self.files.get(tfref.tracker)
             if tfile is not None:
                 self.runner.feed(spec.key, ev.TrackerChanged(tfref.tracker, value=tfile.value))
         self._startup(spec, group)
 
-    def _startup(self, spec: cm.InstanceSpec, group: SyncGroup | None) -> None:
+    def _startup(self, spec: fc.InstanceSpec, group: SyncGroup | None) -> None:
         """Feed Startup; when the early listener covered this instance, as of the early start, with
         the packets it heard for the VRID handed over with their receive times (never for
         sync-group members: the group starts them together)."""
@@ -313,7 +313,7 @@ class Daemon:
     def _on_script(self, name: str, up: bool) -> None:
         for slot in list(self.runner.slots.values()):
             if name in slot.config.track_scripts:
-                self.runner.feed(slot.key, ev.TrackerChanged(cm.SCRIPT_PREFIX + name, ok=up))
+                self.runner.feed(slot.key, ev.TrackerChanged(fc.SCRIPT_PREFIX + name, ok=up))
 
     def _on_file(self, tracker: str, value: int) -> None:
         for slot in list(self.runner.slots.values()):
@@ -323,14 +323,14 @@ class Daemon:
     def _on_link(self, ifname: str, up: bool) -> None:
         log.info("link %s ifname=%s", "up" if up else "down", ifname)
         for slot in list(self.runner.slots.values()):
-            spec: cm.InstanceSpec = slot.config
+            spec: fc.InstanceSpec = slot.config
             if spec.interface == ifname and spec.track_primary:
                 self.runner.feed(slot.key, ev.InterfaceChanged(up=up))
             for tracked in spec.track_interfaces:
                 if tracked.interface == ifname:
                     self.runner.feed(slot.key, ev.TrackerChanged(tracked.tracker, ok=up))
 
-    def _on_address(self, event: Any) -> None:
+    def _on_address(self, event: AddressEvent) -> None:
         """An address vanished: a MASTER that should hold it adds it back."""
         if event.present:
             return
@@ -343,10 +343,10 @@ class Daemon:
                                         vip.address, vip.dev)
                     self.executor.restore_vip(slot, vip)
 
-    def _on_link_event(self, event: Any) -> None:
+    def _on_link_event(self, event: LinkEvent) -> None:
         self.links.poll()
 
-    def _start_trackers(self, plan: cm.DaemonPlan, group: asyncio.TaskGroup) -> None:
+    def _start_trackers(self, plan: fc.VrrpPlan, group: asyncio.TaskGroup) -> None:
         """(Re)start trackers; an unchanged script or file keeps its object, task and debounce state."""
         used = {name for spec in plan.instances.values() for name in spec.track_scripts}
         scripts: dict[str, TrackScript] = {}
@@ -435,7 +435,7 @@ class Daemon:
     async def _reload(self, group: asyncio.TaskGroup) -> None:
         self.sd.notify(RELOADING, f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
         try:
-            plan, lvs = self._load_plan()
+            plan, lvs, _fifos = self._load_plan()  # the FIFOs are not reopened on reload
         except ConfigError as exc:
             self.info.reload_errors += 1
             log_config_error(exc, "reload failed, keeping the running config")
@@ -444,7 +444,7 @@ class Daemon:
         assert self.plan is not None
         diff = plan_reload(self.plan.instances, plan.instances)
         log.info("reload %s", diff.summary())
-        stop, start = _with_whole_groups(self.plan.instances, plan.instances, diff)
+        stop, start = with_whole_groups(self.plan.instances, plan.instances, diff)
         for key in stop:
             self._stop_instance(key)
         for key in diff.update:
@@ -472,7 +472,7 @@ class Daemon:
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         try:
-            self.plan, lvs = self._load_plan()
+            self.plan, lvs, lvs_fifos = self._load_plan()
         except ConfigError as exc:
             self._close_early()
             log_config_error(exc, f"invalid configuration {self.options.config_file}")
@@ -480,11 +480,11 @@ class Daemon:
         self.script_runner = ScriptRunner(enforce_security=self.plan.enable_script_security,
                                           identity=self.plan.script_identity)
         self.fifos = NotifyFifos(self.plan.notify_fifos, self.plan.notify_fifo_script,
-                                 lvs_paths=self.plan.lvs_notify_fifos if self.options.run_lvs else ())
+                                 lvs_paths=lvs_fifos)
         self.net = self.net_factory()
-        self.executor = ActionExecutor(self.net, make_encoder(self.plan.v3_checksum_as_v2),
+        self.executor = ActionExecutor(self.net, advert_encoder(self.plan.v3_checksum_as_v2),
                                        self._on_state_changed)
-        self.runner = VrrpRunner(loop, self.executor, make_decoder(), wakeup=make_wakeup,
+        self.runner = VrrpRunner(loop, self.executor, decode, wakeup=make_wakeup,
                                  on_priority_changed=self._on_priority_changed)
         self.links = LinkPoller(self._on_link, probe=self.link_probe,
                                 events_live=getattr(self.net, "link_events_live", None))
@@ -554,20 +554,6 @@ class Daemon:
             log.warning("stop: %d notify scripts still running, not waiting for them", left)
         for task in (*self._background, *self._tracker_tasks.values()):
             task.cancel()
-
-
-def _with_whole_groups(old: Mapping[RouterKey, cm.InstanceSpec], new: Mapping[RouterKey, cm.InstanceSpec],
-                       diff: ReloadPlan) -> tuple[list[RouterKey], list[RouterKey]]:
-    """Keys to stop and to start: a sync group whose membership or any member changed restarts whole."""
-    stop = set(diff.remove) | set(diff.restart)
-    start = set(diff.add) | set(diff.restart)
-    touched = stop | start | set(diff.update)
-    groups = {old[k].sync_group for k in touched if k in old}
-    groups |= {new[k].sync_group for k in touched if k in new}
-    groups.discard(None)
-    stop |= {k for k, spec in old.items() if spec.sync_group in groups}
-    start |= {k for k, spec in new.items() if spec.sync_group in groups}
-    return sorted(stop), sorted(start)
 
 
 def run_daemon(args: argparse.Namespace, early: EarlyListener | None = None) -> int:

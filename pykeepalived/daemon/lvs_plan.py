@@ -18,7 +18,14 @@ if TYPE_CHECKING:  # imported by lvs_plan() only when the config has an LVS part
     from pykeepalived.lb.from_config import LbConfig
     from pykeepalived.lb.model import HealthKey, VirtualServerSpec
 
-__all__ = ["LvsPlan", "RsBinding", "fifo_rs_name", "fifo_vs_name", "lvs_plan"]
+__all__ = ["LvsPlan", "RsBinding", "fifo_rs_name", "fifo_vs_name", "lvs_notify_fifos", "lvs_plan"]
+
+
+def lvs_notify_fifos(config: Config) -> tuple[str, ...]:
+    """The FIFOs that get the LVS part's ``VS``/``RS`` lines: ``notify_fifo`` then ``lvs_notify_fifo``
+    (also with ``-C``, no VRRP)."""
+    g = config.global_defs
+    return tuple(p for p in (g.notify_fifo, g.lvs_notify_fifo) if p)
 
 
 def fifo_vs_name(vs: VirtualServer) -> str:

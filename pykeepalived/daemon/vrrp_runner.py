@@ -69,7 +69,11 @@ class Effects(Protocol):
     def execute(self, slot: RouterSlot, action: Any) -> None: ...
 
 
-Decoder = Callable[[bytes, IPAddress, IPAddress | None], Advertisement]
+class Decoder(Protocol):
+    """The codec's :func:`~pykeepalived.vrrp.packet.decode` (a fake wire in tests)."""
+
+    def __call__(self, data: bytes, *, src: IPAddress | None = ...,
+                 dst: IPAddress | None = ...) -> Advertisement: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,7 +402,7 @@ class VrrpRunner:
             return self._drop(None, "bad_address")
         family = family_of(src_addr)
         try:
-            advert = self.decoder(payload, src_addr, dst_addr)
+            advert = self.decoder(payload, src=src_addr, dst=dst_addr)
         except PacketError as exc:
             return self._drop(None, exc.reason, interface=interface, detail=exc.message)
         slot = self.slots.get((interface, family, advert.vrid))

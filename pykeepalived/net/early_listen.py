@@ -23,7 +23,6 @@ daemon's ordinary receive path (decoding, TTL and peer checks, drop counters).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
 import socket
@@ -31,15 +30,13 @@ import struct
 import time
 from collections.abc import Callable, Iterable
 
+from pykeepalived.net.linkstate import link_is_up
 from pykeepalived.wire import VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_PROTO
 
 SO_RXQ_OVFL = 40
 SO_RCVBUFFORCE = 33
 RCVBUF_BYTES = 4 << 20
 """Enough for every advert of a peer with 255 instances at 0.1 s during a slow start (~60 kB/s)."""
-SIOCGIFFLAGS = 0x8913
-IFF_UP = 0x1
-IFF_RUNNING = 0x40
 MAX_CONFIG_BYTES = 8 << 20
 _INTERFACE = re.compile(r"(?<![\w-])interface[ \t]*[: \t][ \t]*[\"']?([A-Za-z0-9_.:@-]{1,15})")
 _OVFL = struct.Struct("=I")
@@ -81,22 +78,11 @@ def interface_hints(config_file: str | os.PathLike[str]) -> list[str]:
     return sorted(set(_INTERFACE.findall(text)))
 
 
-def link_up(ifname: str) -> bool:
-    """IFF_UP and IFF_RUNNING (as the daemon's link poller); False if there is no such interface."""
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            raw = fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, struct.pack("256s", ifname.encode()[:15]))
-    except OSError:
-        return False
-    (flags,) = struct.unpack_from("H", raw, 16)
-    return bool(flags & IFF_UP) and bool(flags & IFF_RUNNING)
-
-
 class EarlyListener:
     """Raw VRRP sockets opened before the daemon's start-up; see the module docstring."""
 
     def __init__(self, sockets: dict[int, socket.socket], joined: set[tuple[str, int]], since: float,
-                 link_probe: Callable[[str], bool] = link_up,
+                 link_probe: Callable[[str], bool] = link_is_up,
                  index_of: Callable[[str], int] = socket.if_nametoindex) -> None:
         self._sockets = sockets
         self._index_of = index_of
@@ -111,7 +97,7 @@ class EarlyListener:
 
     @classmethod
     def start(cls, interfaces: Iterable[str], clock: Callable[[], float] = time.monotonic,
-              link_probe: Callable[[str], bool] = link_up) -> EarlyListener | None:
+              link_probe: Callable[[str], bool] = link_is_up) -> EarlyListener | None:
         """Open and join; None when raw sockets are not allowed (not root) or nothing could be opened."""
         sockets: dict[int, socket.socket] = {}
         joined: set[tuple[str, int]] = set()

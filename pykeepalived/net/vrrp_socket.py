@@ -43,8 +43,9 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Literal, Protocol
 
+from pykeepalived.config.types import check_ifname
 from pykeepalived.errors import DriverError, PacketError, UsageError
-from pykeepalived.net.links import check_ifname, interface_index
+from pykeepalived.net.links import interface_index
 from pykeepalived.vrrp.packet import VRRP_MCAST_GROUP_V4, VRRP_MCAST_GROUP_V6
 from pykeepalived.wire import VRRP_PROTO, VRRP_TTL
 

@@ -8,6 +8,7 @@ ranges and raises ``ValueError`` naming the field, so a bad mapping fails loudly
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from pykeepalived.vrrp.packet import AUTH_NONE, AUTH_SIMPLE_TEXT, IPAddress
 from pykeepalived.vrrp.tracking import TrackerSpec
@@ -33,7 +34,7 @@ class RouterConfig:
     vrid: int
     primary_address: IPAddress
     vips: tuple[IPAddress, ...]
-    family: int = 4
+    family: Literal[4, 6] = 4
     version: int = 2
     priority: int = 100
     adver_int_cs: int = 100

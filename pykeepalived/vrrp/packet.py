@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import enum
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
@@ -480,3 +481,17 @@ def decode_ip_packet(raw: bytes, *, check_ttl: bool = True, verify_checksum: boo
     if raw and raw[0] >> 4 == 6:
         return _decode_ipv6_packet(raw, check_ttl=check_ttl, verify_checksum=verify_checksum)
     return decode_ipv4_packet(raw, check_ttl=check_ttl, verify_checksum=verify_checksum)
+
+
+Encoder = Callable[[Advertisement, IPAddress, IPAddress], bytes]
+"""``encoder(advert, src, dst)`` -> the VRRP message to send from ``src`` to ``dst``."""
+
+
+def advert_encoder(v3_checksum_as_v2: bool) -> Encoder:
+    """The daemon's encoder: the RFC 5798 pseudo-header checksum, or for VRRPv3 over IPv4 with
+    ``v3_checksum_as_v2`` (keepalived; RFC 9568) the message-only checksum."""
+    def encode_from(advert: Advertisement, src: IPAddress, dst: IPAddress) -> bytes:
+        pseudo = not (v3_checksum_as_v2 and src.version == 4)
+        return encode(advert, src=src, dst=dst, v3_checksum_pseudo_header=pseudo)
+
+    return encode_from

@@ -27,14 +27,17 @@ from netns_lab import wait_until
 from pyroute2 import AsyncIPRoute
 
 from pykeepalived.errors import DriverError, PykaError
-from pykeepalived.net.addresses import AddressManager, NetlinkWatcher, Vip
+from pykeepalived.net.addresses import AddressManager
 from pykeepalived.net.arp import GarpSender
 from pykeepalived.net.early_listen import EarlyListener
-from pykeepalived.net.links import interface_mac
+from pykeepalived.net.links import interface_mac, primary_address
+from pykeepalived.net.linkstate import link_is_up
 from pykeepalived.net.ndisc import NaSender
+from pykeepalived.net.netlink_watch import LinkEvent, NetlinkWatcher
 from pykeepalived.net.vmac import VmacManager, VmacSpec
 from pykeepalived.net.vrrp_socket import VrrpSocketConfig, open_vrrp_socket
 from pykeepalived.vrrp.packet import Advertisement, decode, encode
+from pykeepalived.vrrp.vip import Vip
 
 AGENT = Path(__file__).resolve()
 PYTHON = sys.executable
@@ -77,9 +80,7 @@ async def _agent_recv(args: dict[str, Any]) -> int:
 
 async def _agent_send(args: dict[str, Any]) -> int:
     family = args["family"]
-    mgr = AddressManager.open()
-    src = await mgr.primary_address(args["ifname"], family)
-    mgr.close()
+    src = primary_address(args["ifname"], family)
     peers = tuple(ip_address(p) for p in args.get("peers", ()))
     config = VrrpSocketConfig(args["ifname"], family, src=src, unicast_peers=peers)
     sock = open_vrrp_socket(config, lambda d: None)
@@ -113,7 +114,7 @@ async def _agent_addr(args: dict[str, Any]) -> int:
     vip = Vip.parse(args["vip"], args["dev"], label=args.get("label"))
     results = []
     for op in args["ops"]:
-        results.append(await (mgr.ensure_present(vip) if op == "present" else mgr.ensure_absent(vip)))
+        results.append(mgr.add_now(vip) if op == "present" else mgr.remove_now(vip))
     _emit(results=results, counters=dataclasses.asdict(mgr.counters))
     mgr.close()
     return 0
@@ -144,8 +145,7 @@ async def _agent_addnow(args: dict[str, Any]) -> int:
         ("bindable_after_remove", _bindable(address)),
         ("remove_again", mgr.remove_now(vip)),
     ]
-    assert mgr._rtnl is not None
-    _emit(steps=steps, late_acks=mgr._rtnl.late_acks, counters=dataclasses.asdict(mgr.counters))
+    _emit(steps=steps, late_acks=mgr.late_acks, counters=dataclasses.asdict(mgr.counters))
     mgr.close()
     return 0
 
@@ -182,7 +182,10 @@ async def _agent_watch(args: dict[str, Any]) -> int:
                 event = await asyncio.wait_for(events.get(), max(0.01, deadline - time.monotonic()))
             except TimeoutError:
                 break
-            _emit(kind=type(event).__name__, **{k: getattr(event, k) for k in event.__slots__})
+            fields = {k: getattr(event, k) for k in event.__slots__}
+            if isinstance(event, LinkEvent):  # the state, from the one link-state source
+                fields["up"] = link_is_up(event.ifname)
+            _emit(kind=type(event).__name__, **fields)
         return 0
     finally:
         task.cancel()
@@ -571,7 +574,7 @@ def _tshark(host: Any, capture_filter: str, fields: list[str]) -> subprocess.Pop
 # -- VIPs and the watcher ------------------------------------------------------------------------------
 
 
-def test_ensure_present_and_absent_are_idempotent(director_pair: Any, agents: Any) -> None:
+def test_vip_add_and_remove_are_idempotent(director_pair: Any, agents: Any) -> None:
     d1 = director_pair.d1
     out = run_agent(
         agents, d1, "addr", vip=f"{VIP4}/24", dev="eth0", label="eth0:vip", ops=["present", "present"]

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from pykeepalived.config.kaconf import parse
 from pykeepalived.config.load import Syntax, check_config
 from pykeepalived.config.model import Config
-from pykeepalived.daemon.config_map import daemon_plan
+from pykeepalived.vrrp.from_config import vrrp_plan
 
 BASE = {"interface": "eth0", "virtual_router_id": 51, "virtual_ipaddress": ["198.51.100.10/24"]}
 
@@ -77,6 +77,6 @@ def test_keepalived_conf_errors_point_at_the_value(tmp_path: Path) -> None:
 def test_the_daemon_feeds_the_vrrp_core(value: object, priority: int) -> None:
     extra = {} if value is None else {"timer_expired_backup": value}
     config = Config.model_validate({"vrrp_instances": {"VI_1": {**BASE, **extra}}})
-    plan = daemon_plan(config, lambda ifname, family: IPv4Address("198.51.100.2"))
+    plan = vrrp_plan(config, lambda ifname, family: IPv4Address("198.51.100.2"))
     (spec,) = plan.instances.values()
     assert spec.router_config.timer_expired_backup_priority == priority

@@ -18,16 +18,16 @@ from typing import Any
 
 import pytest
 
-from pykeepalived.daemon.app import Daemon, DaemonOptions, _with_whole_groups
-from pykeepalived.daemon.config_map import InstanceSpec
-from pykeepalived.daemon.reload import plan_reload
+from pykeepalived.daemon.app import Daemon, DaemonOptions
 from pykeepalived.errors import DriverError
 from pykeepalived.exit_codes import ExitCode
 from pykeepalived.host.control import query
-from pykeepalived.net.addresses import AddressEvent
+from pykeepalived.net.netlink_watch import AddressEvent
 from pykeepalived.net.early_listen import Heard
 from pykeepalived.vrrp.config import RouterConfig
+from pykeepalived.vrrp.from_config import InstanceSpec
 from pykeepalived.vrrp.packet import Advertisement, decode, encode
+from pykeepalived.vrrp.reload import plan_reload, with_whole_groups
 
 CONFIG = """
 vrrp_instances:
@@ -306,7 +306,7 @@ def test_reload_restarts_a_sync_group_as_a_whole() -> None:
 
     old = {s.key: s for s in (spec("A", 1, 100, "G"), spec("B", 2, 100, "G"), spec("C", 3, 100, None))}
     new = {s.key: s for s in (spec("A", 1, 120, "G"), spec("B", 2, 100, "G"), spec("C", 3, 100, None))}
-    stop, start = _with_whole_groups(old, new, plan_reload(old, new))
+    stop, start = with_whole_groups(old, new, plan_reload(old, new))
     assert stop == start == [("eth0", 4, 1), ("eth0", 4, 2)]  # B restarts with A; C is untouched
 
 

@@ -11,10 +11,10 @@ from typing import Any
 from test_daemon_fakes import FakeLoop, FakeWire, addr
 from test_daemon_runner import VIP, spec
 
-from pykeepalived.daemon.config_map import VipSpec
 from pykeepalived.daemon.vrrp_runner import ActionExecutor, RouterSlot, VrrpRunner
 from pykeepalived.vrrp.events import Startup
 from pykeepalived.vrrp.router import VirtualRouter
+from pykeepalived.vrrp.vip import Vip
 
 
 @dataclass
@@ -136,7 +136,7 @@ def test_routers_taking_over_together_announce_every_vip_before_any_repeat() -> 
     others = []
     for vrid, vip in ((52, "198.51.100.101/24"), (53, "198.51.100.102/24")):
         s = replace(spec(f"r{vrid}", "198.51.100.1", 100, vrid=vrid),
-                    vips=(VipSpec(ip_interface(vip), "eth0"),))
+                    vips=(Vip(ip_interface(vip), "eth0"),))
         s = replace(s, router_config=replace(s.router_config, vips=(ip_interface(vip).ip,)))
         slot = RouterSlot(s.key, s.name, VirtualRouter(s.router_config), s, frozenset())
         runner.add(slot)

@@ -20,14 +20,14 @@ from test_daemon_executor import SyncNet, single
 from test_daemon_reload import BASE, plan
 
 from pykeepalived.config.load import check_text
-from pykeepalived.daemon import wiring
-from pykeepalived.daemon.config_map import daemon_plan
-from pykeepalived.daemon.reload import plan_reload
 from pykeepalived.daemon.startup_delay import wait_startup_delay
 from pykeepalived.daemon.vrrp_runner import MCAST_GROUP, RouterSlot
 from pykeepalived.exit_codes import ExitCode
 from pykeepalived.host.notify_fifo import NotifyFifo, NotifyFifos, fifo_line
+from pykeepalived.net import vrrp_net
 from pykeepalived.vrrp.events import SendGarp, SendUnsolicitedNa, Startup
+from pykeepalived.vrrp.from_config import vrrp_plan
+from pykeepalived.vrrp.reload import plan_reload
 
 GROUP4 = IPv4Address("224.0.0.19")
 GROUP6 = IPv6Address("ff02::13")
@@ -56,7 +56,7 @@ def test_the_ipv6_group_is_used_for_an_ipv6_instance() -> None:
     result = check_text(text, "test.yaml")
     assert result.config is not None, [d.message for d in result.diagnostics]
     primary = {4: ip_address("198.51.100.11"), 6: ip_address("fe80::1")}
-    instances = daemon_plan(result.config, lambda ifname, family: primary[family]).instances
+    instances = vrrp_plan(result.config, lambda ifname, family: primary[family]).instances
     spec = instances[("eth0", 6, 61)]
     assert spec.mcast_group == GROUP6
 
@@ -122,13 +122,17 @@ async def test_realnet_opens_a_socket_joining_the_group(monkeypatch: pytest.Monk
         opened.append(FakeSocket(config))
         return opened[-1]
 
-    monkeypatch.setattr(wiring, "open_vrrp_socket", fake_open)
+    monkeypatch.setattr(vrrp_net, "open_vrrp_socket", fake_open)
     specs = plan(WITH_GROUPS).instances
-    net = wiring.RealNet()
+    net = vrrp_net.VrrpNet()
     monkeypatch.setattr(net, "_prewarm_announcers", lambda spec: None)
 
     class Runner:
-        slots = {key: RouterSlot(key, s.name, None, s) for key, s in specs.items()}
+        def datagram_received(self, *args: Any, **kwargs: Any) -> bool:
+            return False
+
+        def count_drop(self, reason: str, interface: str = "") -> None:
+            pass
 
     net.open(specs[("eth0", 4, 51)], Runner())
     net.open(specs[("eth0", 4, 52)], Runner())  # unicast: joins no group

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from pykeepalived.daemon.wiring import LINK_POLL_FAST_S, LINK_POLL_S, LinkPoller, RealNet
-from pykeepalived.net.addresses import NetlinkWatcher
+from pykeepalived.net.link_poller import LINK_POLL_FAST_S, LINK_POLL_S, LinkPoller
+from pykeepalived.net.netlink_watch import NetlinkWatcher
+from pykeepalived.net.vrrp_net import VrrpNet
 
 
 class Links:
@@ -89,7 +90,7 @@ async def test_run_forever_catches_a_change_without_any_event() -> None:
 
 
 def test_realnet_reports_link_events_live_once_the_watcher_is_subscribed() -> None:
-    net = RealNet()
+    net = VrrpNet()
     assert net.link_events_live() is False
     net.watcher = NetlinkWatcher()
     assert net.link_events_live() is False

@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 
 from pykeepalived.config.load import check_text
-from pykeepalived.daemon.config_map import (
+from pykeepalived.errors import ConfigError
+from pykeepalived.vrrp.from_config import (
     FILE_PREFIX,
     INTERFACE_PREFIX,
     SCRIPT_PREFIX,
-    daemon_plan,
+    vrrp_plan,
 )
-from pykeepalived.daemon.reload import plan_reload
-from pykeepalived.errors import ConfigError
+from pykeepalived.vrrp.reload import plan_reload
 from pykeepalived.vrrp.tracking import TrackerKind
 
 BASE = """
@@ -52,7 +52,7 @@ vrrp_instances:
 def plan(text: str = BASE) -> Any:
     result = check_text(text, "test.yaml")
     assert result.config is not None, [d.message for d in result.diagnostics]
-    return daemon_plan(result.config, lambda ifname, family: ip_address("198.51.100.11"))
+    return vrrp_plan(result.config, lambda ifname, family: ip_address("198.51.100.11"))
 
 
 def test_mapping_to_router_config_and_daemon_details() -> None:
@@ -85,7 +85,7 @@ def test_interface_without_address_is_a_config_error() -> None:
     result = check_text(BASE, "test.yaml")
     assert result.config is not None
     with pytest.raises(ConfigError, match="no IPv4 address"):
-        daemon_plan(result.config, lambda ifname, family: None)
+        vrrp_plan(result.config, lambda ifname, family: None)
 
 
 def test_same_config_keeps_everything() -> None:

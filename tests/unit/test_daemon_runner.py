@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from test_daemon_fakes import FakeLoop, FakeNet, FakeWire, addr
 
-from pykeepalived.daemon.config_map import InstanceSpec, VipSpec
 from pykeepalived.daemon.vrrp_runner import ActionExecutor, RouterSlot, VrrpRunner
-from pykeepalived.daemon.wiring import make_decoder, make_encoder
 from pykeepalived.vrrp.config import RouterConfig
 from pykeepalived.vrrp.events import InterfaceChanged, Startup
-from pykeepalived.vrrp.packet import Advertisement
+from pykeepalived.vrrp.from_config import InstanceSpec
+from pykeepalived.vrrp.packet import Advertisement, advert_encoder, decode
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.sync_group import SyncGroup
+from pykeepalived.vrrp.vip import Vip
 
 VIP = "198.51.100.100/24"
 VIP_ADDRESS = "198.51.100.100"
@@ -45,7 +45,7 @@ def spec(
         name=name,
         interface="eth0",
         router_config=rc,
-        vips=(VipSpec(ip_interface(VIP), "eth0"),),
+        vips=(Vip(ip_interface(VIP), "eth0"),),
         unicast_peers=tuple(addr(p) for p in peers),
     )
 
@@ -279,7 +279,7 @@ async def test_sync_group_members_move_together() -> None:
     runner = VrrpRunner(loop, executor, wire.decode)  # type: ignore[arg-type]
     specs = [spec("VI_A", "198.51.100.1", 150, vrid=51), spec("VI_B", "198.51.100.1", 150, vrid=52)]
     specs[1] = InstanceSpec(name="VI_B", interface="eth1", router_config=specs[1].router_config,
-                            vips=(VipSpec(ip_interface("198.51.100.100/24"), "eth1"),))
+                            vips=(Vip(ip_interface("198.51.100.100/24"), "eth1"),))
     group = SyncGroup("G", [s.router_config for s in specs])
     slots = []
     for s in specs:
@@ -314,7 +314,7 @@ async def test_sync_group_members_move_together() -> None:
 async def test_real_codec_rejects_are_counted_drops(mangle: Any, reason: str) -> None:
     loop = FakeLoop()
     net = FakeNet("a", addr("198.51.100.1"))
-    runner = VrrpRunner(loop, ActionExecutor(net, make_encoder(False)), make_decoder())  # type: ignore[arg-type]
+    runner = VrrpRunner(loop, ActionExecutor(net, advert_encoder(False)), decode)  # type: ignore[arg-type]
     s = spec("a", "198.51.100.1", 100)
     slot = RouterSlot(s.key, "a", VirtualRouter(s.router_config), s)
     runner.add(slot)
@@ -322,7 +322,7 @@ async def test_real_codec_rejects_are_counted_drops(mangle: Any, reason: str) ->
     loop.advance(1.0)
     assert slot.state == "MASTER"
     src, dst = addr("198.51.100.9"), addr("224.0.0.18")
-    good = make_encoder(False)(advert(51, 254), src, dst)
+    good = advert_encoder(False)(advert(51, 254), src, dst)
     assert not runner.datagram_received("eth0", mangle(good), src, dst, ttl=255)
     assert runner.drops[reason] == 1
     assert slot.state == "MASTER"

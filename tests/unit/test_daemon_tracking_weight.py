@@ -10,7 +10,7 @@ from typing import Any
 from test_daemon_reload import plan
 
 from pykeepalived.config.load import check_text
-from pykeepalived.daemon.config_map import FILE_PREFIX, INTERFACE_PREFIX, SCRIPT_PREFIX
+from pykeepalived.vrrp.from_config import FILE_PREFIX, INTERFACE_PREFIX, SCRIPT_PREFIX
 from pykeepalived.vrrp.tracking import TrackerKind, TrackerSpec
 
 CONFIG = """

@@ -203,7 +203,8 @@ def test_the_early_listener_imports_only_the_standard_library_and_the_wire_numbe
              "print('\\n'.join(sorted(set(sys.modules) - before)))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     ours = {m for m in out.split() if m.split(".")[0] == "pykeepalived"}
-    assert ours == {"pykeepalived", "pykeepalived.net", "pykeepalived.net.early_listen", "pykeepalived.wire"}
+    assert ours == {"pykeepalived", "pykeepalived.net", "pykeepalived.net.early_listen",
+                    "pykeepalived.net.linkstate", "pykeepalived.wire"}
     foreign = {m for m in out.split() if m.split(".")[0] not in sys.stdlib_module_names} - ours
     assert foreign == set()
     assert not {"dataclasses", "typing", "ipaddress", "pathlib"} & set(out.split())

@@ -23,10 +23,10 @@ from pykeepalived.config.kaconf import parse
 from pykeepalived.config.load import Syntax, check_config
 from pykeepalived.config.model import Config
 from pykeepalived.config.script_security import AS_DAEMON, ScriptIdentity, script_identity
-from pykeepalived.daemon.config_map import daemon_plan
 from pykeepalived.host.notify_fifo import NotifyFifos
 from pykeepalived.host.scripts import EXIT_NOT_RUN, ScriptRunner
 from pykeepalived.host.track_script import TrackScript
+from pykeepalived.vrrp.from_config import vrrp_plan
 
 USERS = {"keepalived_script": (990, 980), "web": (1000, 1000), "root": (0, 0)}
 GROUPS = {"staff": 50, "wheel": 10, "root": 0}
@@ -139,11 +139,11 @@ def test_a_repeated_user_keyword_replaces_the_group_too(tmp_path: Path) -> None:
     assert (config.vrrp_scripts["chk"].user, config.vrrp_scripts["chk"].group) == ("bin", None)
 
 
-def test_the_daemon_plan_carries_who_every_script_runs_as(tmp_path: Path) -> None:
+def test_the_vrrp_plan_carries_who_every_script_runs_as(tmp_path: Path) -> None:
     path = tmp_path / "keepalived.conf"
     path.write_text(CONF)
     config = Config.model_validate(parse(path).data)
-    plan = daemon_plan(config, lambda _name, _family: IPv4Address("192.0.2.2"))
+    plan = vrrp_plan(config, lambda _name, _family: IPv4Address("192.0.2.2"))
     assert plan.script_identity == script_identity("nobody", "nogroup")
     assert plan.scripts["chk"].identity == script_identity("daemon", "daemon")
     assert plan.scripts["plain"].identity == plan.script_identity

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from pykeepalived.config.model import Config
-from pykeepalived.daemon.config_map import TrackedFile, daemon_plan
 from pykeepalived.host.track_file import TrackFile, init_track_file, read_track_file
+from pykeepalived.vrrp.from_config import TrackedFile, vrrp_plan
 
 
 def test_a_missing_file_gets_the_value(tmp_path: Path) -> None:
@@ -54,6 +54,6 @@ def test_the_plan_carries_init_file_to_the_daemon() -> None:
         "vrrp_instances": {"VI_1": {"interface": "eth0", "virtual_router_id": 51,
                                     "virtual_ipaddress": ["198.51.100.10/24"], "track_file": ["F", "G"]}},
     })
-    plan = daemon_plan(config, lambda ifname, family: IPv4Address("198.51.100.2"))
+    plan = vrrp_plan(config, lambda ifname, family: IPv4Address("198.51.100.2"))
     (spec,) = plan.instances.values()
     assert spec.track_files == (TrackedFile("file:F", "/run/f", 2, True), TrackedFile("file:G", "/run/g"))

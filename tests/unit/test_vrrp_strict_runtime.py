@@ -11,8 +11,8 @@ import pytest
 
 from pykeepalived.config.model import Config
 from pykeepalived.config.semantic import StaticFileInspector, check
-from pykeepalived.daemon.config_map import daemon_plan
 from pykeepalived.vrrp.config import RouterConfig
+from pykeepalived.vrrp.from_config import vrrp_plan
 from pykeepalived.vrrp.packet import AUTH_NONE, AUTH_SIMPLE_TEXT
 
 BASE = {"interface": "eth0", "virtual_router_id": 51, "virtual_ipaddress": ["198.51.100.10/24"],
@@ -23,7 +23,7 @@ BASE = {"interface": "eth0", "virtual_router_id": 51, "virtual_ipaddress": ["198
 def router(strict: bool, **extra: Any) -> RouterConfig:
     config = Config.model_validate({"global_defs": {"vrrp_strict": strict},
                                     "vrrp_instances": {"VI_1": {**BASE, **extra}}})
-    plan = daemon_plan(config, lambda ifname, family: IPv4Address("198.51.100.2"))
+    plan = vrrp_plan(config, lambda ifname, family: IPv4Address("198.51.100.2"))
     (spec,) = plan.instances.values()
     return spec.router_config
 

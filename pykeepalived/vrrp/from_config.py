@@ -1,17 +1,19 @@
-"""Validated configuration (pydantic :class:`~pykeepalived.config.model.Config`) -> what the daemon runs.
+"""Validated configuration (pydantic :class:`~pykeepalived.config.model.Config`) -> the VRRP part's plan.
 
-One :class:`InstanceSpec` per ``vrrp_instance``: the pure core's :class:`RouterConfig` plus the
-daemon-side details (interface, VIP prefixes and devices, unicast peers, notify scripts, trackers).
-Specs are frozen and compare by value, so :mod:`pykeepalived.daemon.reload` diffs them directly.
-The interface's primary address (the advert source) is an I/O question, so it is asked through the
-``primary_address`` callable.
+One :class:`InstanceSpec` per ``vrrp_instance``: the state machine's :class:`RouterConfig` plus what
+the adapters need (interface, the :class:`~pykeepalived.vrrp.vip.Vip` values, unicast peers, notify
+scripts, the trackers to watch).  Specs are frozen and compare by value, so
+:mod:`pykeepalived.vrrp.reload` classifies their differences directly.  keepalived's mapping rules
+live here: ``vrrp_strict`` (:func:`strict_rules`), tracker weights keepalived ignores
+(:func:`_trackers`), VMAC names.  The interface's primary address (the advert source) is an I/O
+question, so it is asked through the ``primary_address`` callable.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
+from ipaddress import IPv4Address, IPv6Address
 
 from pykeepalived.config.model import PRIORITY_OWNER, Config, VrrpInstance, VrrpState
 from pykeepalived.config.script_security import AS_DAEMON, ScriptIdentity, script_argv, script_identity
@@ -20,9 +22,11 @@ from pykeepalived.vrrp.config import RouterConfig
 from pykeepalived.vrrp.notify import NotifyScripts
 from pykeepalived.vrrp.packet import AUTH_NONE, AUTH_SIMPLE_TEXT
 from pykeepalived.vrrp.tracking import TrackerKind, TrackerSpec, TrackScriptSpec
+from pykeepalived.vrrp.vip import Vip
 
 IPAddress = IPv4Address | IPv6Address
-IPInterface = IPv4Interface | IPv6Interface
+RouterKey = tuple[str, int, int]
+"""(interface, address family 4|6, VRID): what identifies an instance, here and on reload."""
 CS_PER_S = 100
 
 VMAC_PREFIX = "vrrp"
@@ -33,17 +37,6 @@ DEFAULT_FILE_WEIGHT = 1
 """A ``track_file``'s default weight: keepalived turns it into 0 where weights are ignored."""
 STRICT_DOWN_TIMER_ADVERTS = 3
 """keepalived forces the RFC value of the master down timer under ``vrrp_strict``."""
-
-
-@dataclass(frozen=True, slots=True)
-class VipSpec:
-    """One address to hold while MASTER: prefix, device and options for the VIP manager."""
-
-    address: IPInterface
-    dev: str
-    label: str | None = None
-    scope: str | None = None
-    excluded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +59,8 @@ class InstanceSpec:
     name: str
     interface: str
     router_config: RouterConfig
-    vips: tuple[VipSpec, ...] = ()
+    vips: tuple[Vip, ...] = ()
+    """Every address held while MASTER, the excluded ones too (``Vip.excluded``)."""
     unicast_peers: tuple[IPAddress, ...] = ()
     notify: NotifyScripts = field(default_factory=NotifyScripts)
     track_interfaces: tuple[TrackedInterface, ...] = ()
@@ -88,15 +82,15 @@ class InstanceSpec:
     priority changes (``notify_priority_changes``, inherited from the sync group, then global)."""
 
     @property
-    def key(self) -> tuple[str, int, int]:
+    def key(self) -> RouterKey:
         return (self.interface, self.router_config.family, self.router_config.vrid)
 
 
 @dataclass(frozen=True, slots=True)
-class DaemonPlan:
-    """Everything the daemon runs for one config."""
+class VrrpPlan:
+    """Everything the VRRP part runs for one config."""
 
-    instances: dict[tuple[str, int, int], InstanceSpec]
+    instances: dict[RouterKey, InstanceSpec]
     scripts: dict[str, TrackScriptSpec]
     enable_script_security: bool
     v3_checksum_as_v2: bool
@@ -109,14 +103,6 @@ class DaemonPlan:
     """``notify_fifo_script``: started with the ``notify_fifo`` path as its last argument."""
     script_identity: ScriptIdentity = AS_DAEMON
     """Who notify scripts run as (``script_user``, else ``keepalived_script``, else the daemon)."""
-    lvs_notify_fifos: tuple[str, ...] = ()
-    """``notify_fifo`` then ``lvs_notify_fifo``: where virtual/real server state lines are written."""
-
-
-def lvs_notify_fifos(config: Config) -> tuple[str, ...]:
-    """The FIFOs that get the LVS part's ``VS``/``RS`` lines (also with ``-C``, no VRRP)."""
-    g = config.global_defs
-    return tuple(p for p in (g.notify_fifo, g.lvs_notify_fifo) if p)
 
 
 PrimaryAddress = Callable[[str, int], IPAddress | None]
@@ -175,12 +161,14 @@ def _trackers(config: Config, inst: VrrpInstance) -> tuple[
     return tuple(specs), tuple(interfaces), tuple(scripts), tuple(files)
 
 
-def _vips(inst: VrrpInstance, interface: str) -> tuple[VipSpec, ...]:
+def _vips(inst: VrrpInstance, interface: str) -> tuple[Vip, ...]:
+    """The instance's addresses; one without ``dev`` lives on ``interface`` (the VMAC with
+    ``use_vmac``).  ``brd`` is not carried over (config/semantic.py warns that it is not used)."""
     out = []
     for excluded, group in ((False, inst.virtual_ipaddress), (True, inst.virtual_ipaddress_excluded)):
         for vip in group:
-            out.append(VipSpec(vip.address, vip.dev or interface, vip.label,
-                               vip.scope.value if vip.scope else None, excluded))
+            out.append(Vip(vip.address, vip.dev or interface, label=vip.label,
+                           scope=vip.scope.value if vip.scope else None, excluded=excluded))
     return tuple(out)
 
 
@@ -261,9 +249,36 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
     )
 
 
-def daemon_plan(config: Config, primary_address: PrimaryAddress) -> DaemonPlan:
-    """Map the whole config; raises ConfigError when an instance cannot run on this host."""
-    instances: dict[tuple[str, int, int], InstanceSpec] = {}
+def vrrp_plan(config: Config, primary_address: PrimaryAddress, *, instances: bool = True) -> VrrpPlan:
+    """Map the whole config; raises ConfigError when an instance cannot run on this host.
+
+    ``instances=False`` (``-C/--checkers-only``): no instance, no ``vrrp_script`` and no VRRP notify
+    FIFO, only the settings every script of the daemon follows."""
+    g = config.global_defs
+    identity = script_identity(default_user=g.script_user, default_group=g.script_group)
+    if not instances:
+        return VrrpPlan({}, {}, g.enable_script_security, g.v3_checksum_as_v2, script_identity=identity)
+    specs = _instance_specs(config, primary_address)
+    scripts = {
+        name: TrackScriptSpec(name, script_argv(s.script), s.interval, s.effective_timeout, s.rise, s.fall,
+                              s.init_fail, script_identity(s.user, s.group, default_user=g.script_user,
+                                                           default_group=g.script_group))
+        for name, s in config.vrrp_scripts.items()
+    }
+    group_notify = {
+        name: NotifyScripts(group.notify, group.notify_master, group.notify_backup, group.notify_fault,
+                            group.notify_stop)
+        for name, group in config.vrrp_sync_groups.items()
+    }
+    fifos = tuple(p for p in (g.notify_fifo, g.vrrp_notify_fifo) if p)
+    return VrrpPlan(specs, scripts, g.enable_script_security, g.v3_checksum_as_v2, group_notify,
+                    startup_delay_s=float(g.vrrp_startup_delay), notify_fifos=fifos,
+                    notify_fifo_script=g.notify_fifo_script if g.notify_fifo else None,
+                    script_identity=identity)
+
+
+def _instance_specs(config: Config, primary_address: PrimaryAddress) -> dict[RouterKey, InstanceSpec]:
+    instances: dict[RouterKey, InstanceSpec] = {}
     errors: list[str] = []
     group_of = {member: gname for gname, group in config.vrrp_sync_groups.items() for member in group.group}
     for inst in config.vrrp_instances.values():
@@ -278,21 +293,4 @@ def daemon_plan(config: Config, primary_address: PrimaryAddress) -> DaemonPlan:
         instances[spec.key] = spec
     if errors:
         raise ConfigError("; ".join(errors), errors)
-    g = config.global_defs
-    scripts = {
-        name: TrackScriptSpec(name, script_argv(s.script), s.interval, s.effective_timeout, s.rise, s.fall,
-                              s.init_fail, script_identity(s.user, s.group, default_user=g.script_user,
-                                                           default_group=g.script_group))
-        for name, s in config.vrrp_scripts.items()
-    }
-    group_notify = {
-        name: NotifyScripts(g.notify, g.notify_master, g.notify_backup, g.notify_fault, g.notify_stop)
-        for name, g in config.vrrp_sync_groups.items()
-    }
-    fifos = tuple(p for p in (g.notify_fifo, g.vrrp_notify_fifo) if p)
-    return DaemonPlan(instances, scripts, g.enable_script_security, g.v3_checksum_as_v2, group_notify,
-                      startup_delay_s=float(g.vrrp_startup_delay), notify_fifos=fifos,
-                      notify_fifo_script=g.notify_fifo_script if g.notify_fifo else None,
-                      script_identity=script_identity(default_user=g.script_user,
-                                                      default_group=g.script_group),
-                      lvs_notify_fifos=lvs_notify_fifos(config))
+    return instances
