@@ -21,40 +21,36 @@ import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pykeepalived.config import load
 from pykeepalived.config.diagnostics import Diagnostic, render_one
 from pykeepalived.config.model import Config
+from pykeepalived.daemon.executor import ActionExecutor
+from pykeepalived.daemon.instances import DaemonNet, Instances
+from pykeepalived.daemon.listeners import InstanceEvent, Listeners
 from pykeepalived.daemon.logging import setup_logging
 from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_notify_fifos, lvs_plan
+from pykeepalived.daemon.notify import StateNotifier
+from pykeepalived.daemon.runner import VrrpRunner
 from pykeepalived.daemon.startup_delay import wait_startup_delay
-from pykeepalived.daemon.status import DaemonInfo, snapshot
-from pykeepalived.daemon.vrrp_runner import ActionExecutor, RouterKey, RouterSlot, VrrpRunner
-from pykeepalived.errors import ConfigError, DriverError, PykaError, UsageError
+from pykeepalived.daemon.status import DaemonInfo, Json, snapshot
+from pykeepalived.errors import ConfigError, PykaError, UsageError
 from pykeepalived.exit_codes import ExitCode
 from pykeepalived.host.control import DEFAULT_CONTROL_SOCKET, ControlServer
 from pykeepalived.host.notify_fifo import NotifyFifos
 from pykeepalived.host.pidfile import PidFile
 from pykeepalived.host.scripts import NotifyDispatcher, ScriptRunner
 from pykeepalived.host.sd_notify import READY, RELOADING, STOPPING, WATCHDOG, SdNotifier
-from pykeepalived.host.track_file import TrackFile
-from pykeepalived.host.track_script import TrackScript
 from pykeepalived.host.wakeup import make_wakeup
-from pykeepalived.net.link_poller import LinkPoller
 from pykeepalived.net.links import primary_address
 from pykeepalived.net.linkstate import link_is_up
-from pykeepalived.net.netlink_watch import AddressEvent, LinkEvent
 from pykeepalived.net.vrrp_net import VrrpNet
-from pykeepalived.vrrp import events as ev
 from pykeepalived.vrrp import from_config as fc
-from pykeepalived.vrrp.change import receive_path
-from pykeepalived.vrrp.notify import notify_commands
-from pykeepalived.vrrp.packet import advert_encoder, decode
+from pykeepalived.vrrp.events import StateChanged
+from pykeepalived.vrrp.notify import NotifyScripts
+from pykeepalived.vrrp.packet import IPAddress, advert_encoder, decode
 from pykeepalived.vrrp.reload import plan_reload, with_whole_groups
-from pykeepalived.vrrp.router import VirtualRouter
-from pykeepalived.vrrp.state import State
-from pykeepalived.vrrp.sync_group import SyncGroup
 
 if TYPE_CHECKING:  # the LVS part (aiohttp, IPVS netlink) is imported only when a config has one
     from pykeepalived.daemon.lvs import LvsService
@@ -88,25 +84,21 @@ class DaemonOptions:
     def from_args(cls, args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> DaemonOptions:
         """Flags first; ``PYKEEPALIVED_CONTROL_SOCKET`` names the control socket when no flag does."""
         env = os.environ if environ is None else environ
-        def pick(*names: str, default: Any = None) -> Any:
-            for name in names:
-                value = getattr(args, name, None)
-                if value is not None:
-                    return value
-            return default
-
+        given = {name: value for name, value in vars(args).items() if value is not None}
+        pid_file = given.get("pid_file")
+        config_id = given.get("config_id")
         return cls(
-            config_file=str(pick("config_file", "use_file", "file", "f", default=load.default_config_path())),
-            log_console=bool(pick("log_console", default=False)),
-            log_detail=bool(pick("log_detail", default=False)),
-            pid_file=pick("pid_file", "pid", "pidfile"),
-            control_socket=str(pick("control_socket", default=None)
-                               or env.get(CONTROL_SOCKET_ENV) or DEFAULT_CONTROL_SOCKET),
-            release_vips=not bool(pick("dont_release_vrrp", default=False)),
-            config_id=pick("config_id"),
-            release_ipvs=not bool(pick("dont_release_ipvs", default=False)),
-            run_vrrp=not bool(pick("checkers_only", default=False)),
-            run_lvs=not bool(pick("vrrp_only", default=False)),
+            config_file=str(given.get("use_file") or load.default_config_path()),
+            log_console=bool(given.get("log_console", False)),
+            log_detail=bool(given.get("log_detail", False)),
+            pid_file=None if pid_file is None else str(pid_file),
+            control_socket=str(given.get("control_socket") or env.get(CONTROL_SOCKET_ENV)
+                               or DEFAULT_CONTROL_SOCKET),
+            release_vips=not given.get("dont_release_vrrp", False),
+            config_id=None if config_id is None else str(config_id),
+            release_ipvs=not given.get("dont_release_ipvs", False),
+            run_vrrp=not given.get("checkers_only", False),
+            run_lvs=not given.get("vrrp_only", False),
         )
 
 
@@ -146,7 +138,7 @@ class Daemon:
     """Owns the runner, the adapters and the background tasks of one daemon process."""
 
     def __init__(self, options: DaemonOptions, environ: Mapping[str, str] | None = None,
-                 net_factory: Callable[[], Any] | None = None,
+                 net_factory: Callable[[], DaemonNet] = VrrpNet,
                  link_probe: Callable[[str], bool] = link_is_up,
                  primary: fc.PrimaryAddress = primary_address, *,
                  early: EarlyListener | None = None) -> None:
@@ -161,17 +153,16 @@ class Daemon:
         self.sd = SdNotifier.from_environ(os.environ if environ is None else environ)
         self.info = DaemonInfo(options.config_file, time.time())
         self.commands: asyncio.Queue[str] = asyncio.Queue()
-        self.net_factory = net_factory or VrrpNet
+        self.net_factory = net_factory
         self.plan: fc.VrrpPlan | None = None
-        self.scripts: dict[str, TrackScript] = {}
-        self.files: dict[str, TrackFile] = {}
-        self._group_states: dict[str, str] = {}
-        self._tracker_tasks: dict[TrackScript | TrackFile, asyncio.Task[None]] = {}
-        self._background: list[asyncio.Task[None]] = []
+        self.listeners = Listeners()
+        """Every output of state and priority changes subscribes here (see daemon/listeners.py)."""
         self.lvs: LvsService | None = None
         self.fifos = NotifyFifos(())
         self.lvs_factory: Callable[[LvsPlan], LvsService] = self._make_lvs
         self.freeze_heap: Callable[[], None] = freeze_heap
+        self._background: list[asyncio.Task[None]] = []
+        self._notifier: NotifyDispatcher | None = None
 
     # -- signals -------------------------------------------------------------------------------
     def request(self, command: str) -> None:
@@ -186,23 +177,46 @@ class Daemon:
     def _load_plan(self) -> tuple[fc.VrrpPlan, LvsPlan | None, tuple[str, ...]]:
         """The VRRP plan (no instance with ``-C``), the LVS plan (None with ``-P`` or no virtual
         server) and the LVS part's notify FIFOs."""
-        config = load_config(self.options.config_file, self.options.config_id)
+        config: Config = load_config(self.options.config_file, self.options.config_id)
         plan = fc.vrrp_plan(config, self.primary, instances=self.options.run_vrrp)
         if not self.options.run_lvs:
             return plan, None, ()
         return plan, lvs_plan(config), lvs_notify_fifos(config)
 
+    def _build(self, loop: asyncio.AbstractEventLoop, plan: fc.VrrpPlan) -> None:
+        """The adapters, the runner and the outputs of state changes, connected."""
+        self.script_runner = ScriptRunner(enforce_security=plan.enable_script_security,
+                                          identity=plan.script_identity)
+        self.net = self.net_factory()
+        self.executor = ActionExecutor(self.net, advert_encoder(plan.v3_checksum_as_v2))
+        self.runner = VrrpRunner(loop, self.executor, decode, self.listeners, wakeup=make_wakeup)
+        self.instances = Instances(self.runner, self.executor, self.net, self.script_runner, self.link_probe,
+                                   early=self.early)
+        self.early = None  # the instances own it now
+        self.listeners.subscribe(self.executor.announcer.state_changed)
+        self.listeners.subscribe(StateNotifier(self.runner, self.fifos, self.dispatch, self._group_scripts))
+        self.listeners.subscribe(self._lvs_follows_vrrp)
+
+    def dispatch(self, commands: list[list[str]], label: str) -> None:
+        if self._notifier is not None:
+            self._notifier.dispatch(commands, label)
+
+    def _group_scripts(self) -> Mapping[str, NotifyScripts]:
+        return self.plan.group_notify if self.plan is not None else {}
+
     def _make_lvs(self, plan: LvsPlan) -> LvsService:
         from pykeepalived.daemon.lvs import LvsService  # noqa: PLC0415  (see TYPE_CHECKING above)
 
-        def state_of(name: str) -> str | None:
-            return next((s.state for s in self.runner.slots.values() if s.name == name), None)
+        return LvsService(plan, self.dispatch, vrrp_master=self.instances.is_master,
+                          address_active=self.vs_address_active, notify_fifo=self.fifos.lvs)
 
-        return LvsService(plan, self.notifier.dispatch, vrrp_state_of=state_of,
-                          address_active=self.vs_address_active, notify_fifo=self._lvs_fifo_line)
+    def vs_address_active(self, address: IPAddress) -> bool:
+        """``ha_suspend``: the LVS part asks whether a virtual server's address is active here."""
+        return self.instances.address_active(address)
 
-    def _lvs_fifo_line(self, line: str) -> None:
-        self.fifos.lvs(line)
+    def _lvs_follows_vrrp(self, event: InstanceEvent) -> None:
+        if self.lvs is not None and isinstance(event.change, StateChanged):
+            self.lvs.vrrp_state_changed(event.instance)
 
     async def _reload_lvs(self, current: LvsService | None, plan: LvsPlan | None,
                           group: asyncio.TaskGroup) -> LvsService | None:
@@ -213,223 +227,24 @@ class Daemon:
 
         return await reload_lvs(current, plan, group, self.lvs_factory)
 
-    def vs_address_active(self, address: Any) -> bool:
-        """``ha_suspend``: True while a VRRP instance holding ``address`` is MASTER, or when no
-        instance holds it (then it is not ours to follow: the checkers run)."""
-        owners = [slot for slot in self.runner.slots.values()
-                  if any(vip.address.ip == address for vip in slot.config.vips)]
-        return not owners or any(slot.state == "MASTER" for slot in owners)
-
-    async def _start_instances(self, specs: list[fc.InstanceSpec]) -> None:
-        """Start instances; members of one sync group start together around one SyncGroup."""
-        prepare = getattr(self.net, "prepare", None)
-        for spec in specs:
-            if prepare is not None and spec.vmac is not None:
-                try:
-                    await prepare(spec)
-                except (DriverError, UsageError, OSError) as exc:  # the socket open then fails -> FAULT
-                    log.error("cannot create the VMAC %s of %s error=%s", spec.vmac, spec.name, exc)
-        groups: dict[str, list[fc.InstanceSpec]] = {}
-        for spec in specs:
-            if spec.sync_group is None:
-                self._start_instance(spec, None)
-            else:
-                groups.setdefault(spec.sync_group, []).append(spec)
-        for name, members in groups.items():
-            group = SyncGroup(name, [m.router_config for m in members])
-            for member in members:
-                self._start_instance(member, group)
-
-    def _start_instance(self, spec: fc.InstanceSpec, group: SyncGroup | None) -> None:
-        router = group.members[spec.name] if group is not None else VirtualRouter(spec.router_config)
-        slot = RouterSlot(spec.key, spec.name, router, spec, frozenset(spec.unicast_peers))
-        slot.group = group
-        slot.via = receive_path(spec)
-        self.runner.add(slot)
-        try:
-            self.net.open(spec, self.runner)
-        except (DriverError, UsageError, OSError) as exc:  # e.g. the interface does not exist (yet)
-            slot.logger.error("cannot open the VRRP socket, instance stays in FAULT error=%s", exc)
-            slot.counters["socket_errors"] += 1
-            self.runner.feed(spec.key, ev.InterfaceChanged(up=False))
-            self.runner.feed(spec.key, ev.Startup())
-            return
-        for tracked in spec.track_interfaces:
-            self.links.watch(tracked.interface)
-        self.links.watch(spec.interface)
-        if spec.track_primary and not self.links.is_up(spec.interface):
-            self.runner.feed(spec.key, ev.InterfaceChanged(up=False))
-        for tracked in spec.track_interfaces:
-            up = self.links.is_up(tracked.interface)
-            self.runner.feed(spec.key, ev.TrackerChanged(tracked.tracker, ok=up))
-        for name in spec.track_scripts:
-            script = self.scripts.get(name)
-            if script is not None:
-                self.runner.feed(spec.key, ev.TrackerChanged(fc.SCRIPT_PREFIX + name, ok=script.up))
-        for tfref in spec.track_files:
-            tfile = self.files.get(tfref.tracker)
-            if tfile is not None:
-                self.runner.feed(spec.key, ev.TrackerChanged(tfref.tracker, value=tfile.value))
-        self._startup(spec, group)
-
-    def _startup(self, spec: fc.InstanceSpec, group: SyncGroup | None) -> None:
-        """Feed Startup; when the early listener covered this instance, as of the early start, with
-        the packets it heard for the VRID handed over with their receive times (never for
-        sync-group members: the group starts them together)."""
-        found = None
-        slot = self.runner.slots.get(spec.key)
-        if self.early is not None and group is None and slot is not None:
-            _, family, vrid = spec.key
-            # the executor's rule for where adverts go: the configured group, else the default
-            multicast = None if spec.unicast_peers else str(self.executor.destinations(slot)[0])
-            found = self.early.replay(spec.vmac or spec.interface, family, vrid, multicast_group=multicast)
-        if found is None:
-            self.runner.feed(spec.key, ev.Startup())
-            return
-        since, heard = found
-        log.debug("instance %s: running since the early start %.3f s ago, %d packets heard meanwhile",
-                  spec.name, time.monotonic() - since, len(heard))
-        self.runner.feed(spec.key, ev.Startup(listening_since=since))
-        via = None if slot is None else slot.via
-        for packet in heard:
-            self.runner.datagram_received(spec.interface, packet.payload, packet.src, packet.dst,
-                                          ttl=packet.ttl, via=via, now=packet.at)
-
-    def _close_early(self) -> None:
-        if self.early is not None:
-            self.early.close()
-            self.early = None
-
-    def _stop_instance(self, key: RouterKey) -> None:
-        slot = self.runner.slots.get(key)
-        if slot is None:
-            return
-        slot.shutting_down = True
-        self.runner.feed(key, ev.Shutdown())
-        self.runner.remove(key)
-        self.net.close(key)
-
-    # -- tracking ------------------------------------------------------------------------------
-    def _on_script(self, name: str, up: bool) -> None:
-        for slot in list(self.runner.slots.values()):
-            if name in slot.config.track_scripts:
-                self.runner.feed(slot.key, ev.TrackerChanged(fc.SCRIPT_PREFIX + name, ok=up))
-
-    def _on_file(self, tracker: str, value: int) -> None:
-        for slot in list(self.runner.slots.values()):
-            if any(t.tracker == tracker for t in slot.config.track_files):
-                self.runner.feed(slot.key, ev.TrackerChanged(tracker, value=value))
-
-    def _on_link(self, ifname: str, up: bool) -> None:
-        log.info("link %s ifname=%s", "up" if up else "down", ifname)
-        for slot in list(self.runner.slots.values()):
-            spec: fc.InstanceSpec = slot.config
-            if spec.interface == ifname and spec.track_primary:
-                self.runner.feed(slot.key, ev.InterfaceChanged(up=up))
-            for tracked in spec.track_interfaces:
-                if tracked.interface == ifname:
-                    self.runner.feed(slot.key, ev.TrackerChanged(tracked.tracker, ok=up))
-
-    def _on_address(self, event: AddressEvent) -> None:
-        """An address vanished: a MASTER that should hold it adds it back."""
-        if event.present:
-            return
-        for slot in self.runner.slots.values():
-            if slot.state != "MASTER" or slot.shutting_down:
-                continue
-            for vip in slot.config.vips:
-                if vip.address == event.address and event.ifname in (None, vip.dev):
-                    slot.logger.warning("vip deleted while master, restoring address=%s dev=%s",
-                                        vip.address, vip.dev)
-                    self.executor.restore_vip(slot, vip)
-
-    def _on_link_event(self, event: LinkEvent) -> None:
-        self.links.poll()
-
-    def _start_trackers(self, plan: fc.VrrpPlan, group: asyncio.TaskGroup) -> None:
-        """(Re)start trackers; an unchanged script or file keeps its object, task and debounce state."""
-        used = {name for spec in plan.instances.values() for name in spec.track_scripts}
-        scripts: dict[str, TrackScript] = {}
-        for name, spec in plan.scripts.items():
-            if name not in used:
-                continue
-            old = self.scripts.get(name)
-            scripts[name] = old if old is not None and old.spec == spec else TrackScript(
-                spec, self.script_runner, self._on_script)
-        files: dict[str, TrackFile] = {}
-        for inst in plan.instances.values():
-            for t in inst.track_files:
-                old_file = self.files.get(t.tracker)
-                if old_file is not None and old_file.path == t.path:
-                    files[t.tracker] = old_file
-                else:
-                    files[t.tracker] = TrackFile(t.tracker, t.path, self._on_file, init_value=t.init_value,
-                                                 init_overwrite=t.init_overwrite)
-        wanted: dict[TrackScript | TrackFile, str] = {
-            **{script: f"vrrp_script:{n}" for n, script in scripts.items()},
-            **{tfile: f"track_file:{n}" for n, tfile in files.items()},
-        }
-        for owner, task in list(self._tracker_tasks.items()):
-            if owner not in wanted:
-                task.cancel()
-                del self._tracker_tasks[owner]
-        for owner, label in wanted.items():
-            if owner not in self._tracker_tasks:
-                self._tracker_tasks[owner] = group.create_task(owner.run_forever(), name=label)
-        self.scripts, self.files = scripts, files
-
-    # -- notify --------------------------------------------------------------------------------
-    def _on_state_changed(self, slot: RouterSlot, action: ev.StateChanged) -> None:
-        state = "STOP" if action.new is State.INITIALIZE else action.new.name
-        priority = getattr(slot.router, "effective_priority", 0)
-        commands = notify_commands(slot.config.notify, kind="INSTANCE", name=slot.name, state=state,
-                                   priority=priority)
-        if commands:
-            self.notifier.dispatch(commands, slot.name)
-        self.fifos.instance(slot.name, state, priority)
-        if slot.group is not None:
-            self._group_changed(slot.group, stopping=action.new is State.INITIALIZE)
-        if self.lvs is not None:
-            self.lvs.vrrp_state_changed(slot.name)
-
-    def _on_priority_changed(self, slot: RouterSlot, old: int, new: int) -> None:
-        """keepalived's log line, and with ``notify_priority_changes`` its FIFO line:
-        ``INSTANCE "VI_1" MASTER_PRIORITY 90`` while MASTER, ``BACKUP_PRIORITY`` in any other state."""
-        slot.logger.info("Changing effective priority from %d to %d", old, new)
-        if getattr(slot.config, "notify_priority_changes", False):
-            event = "MASTER_PRIORITY" if slot.state == "MASTER" else "BACKUP_PRIORITY"
-            self.fifos.instance(slot.name, event, new)
-
-    def _group_changed(self, group: SyncGroup, *, stopping: bool) -> None:
-        """Group notify scripts run when the group's combined state changes (priority is always 0)."""
-        state = "STOP" if stopping else group.state.name
-        if state in ("INITIALIZE", self._group_states.get(group.name)):
-            return
-        self._group_states[group.name] = state
-        self.fifos.group(group.name, state)
-        scripts = self.plan.group_notify.get(group.name) if self.plan is not None else None
-        if scripts is not None:
-            commands = notify_commands(scripts, kind="GROUP", name=group.name, state=state, priority=0)
-            if commands:
-                self.notifier.dispatch(commands, group.name)
-
     # -- status --------------------------------------------------------------------------------
-    def snapshot(self) -> dict[str, Any]:
-        extra = {
+    def snapshot(self) -> Json:
+        extra: Json = {
             "sockets": self.net.counters(),
             "executor": dict(self.executor.counters),
             "scripts": {
                 "started": self.script_runner.started,
                 "failed": self.script_runner.failed,
                 "timed_out": self.script_runner.timed_out,
-                "tracked": [s.snapshot() for s in self.scripts.values()],
+                "tracked": [s.snapshot() for s in self.instances.scripts.values()],
             },
             "release_vips_on_stop": self.options.release_vips,
             "release_ipvs_on_stop": self.options.release_ipvs,
             "lvs": self.lvs.snapshot() if self.lvs is not None else None,
             "notify_fifos": self.fifos.counters(),
         }
-        return snapshot(self.info, self.runner.slots.values(), dict(self.runner.drops), extra)
+        runner = self.runner
+        return snapshot(self.info, runner.slots.values(), dict(runner.drops), runner.loop.time(), extra)
 
     # -- reload --------------------------------------------------------------------------------
     async def _reload(self, group: asyncio.TaskGroup) -> None:
@@ -446,18 +261,15 @@ class Daemon:
         log.info("reload %s", diff.summary())
         stop, start = with_whole_groups(self.plan.instances, plan.instances, diff)
         for key in stop:
-            self._stop_instance(key)
+            self.instances.stop(key)
         for key in diff.update:
-            if key in stop:
-                continue
-            slot = self.runner.slots[key]
-            slot.config = plan.instances[key]
-            slot.unicast_peers = frozenset(plan.instances[key].unicast_peers)
+            if key not in stop:
+                self.instances.update(key, plan.instances[key])
         self.plan = plan
         self.script_runner.enforce_security = plan.enable_script_security
         self.script_runner.identity = plan.script_identity
-        self._start_trackers(plan, group)
-        await self._start_instances([plan.instances[key] for key in start])
+        self.instances.start_trackers(plan, group)
+        await self.instances.start([plan.instances[key] for key in start])
         self.lvs = await self._reload_lvs(self.lvs, lvs, group)
         self.info.reloads += 1
         self.freeze_heap()
@@ -474,46 +286,19 @@ class Daemon:
         try:
             self.plan, lvs, lvs_fifos = self._load_plan()
         except ConfigError as exc:
-            self._close_early()
+            if self.early is not None:
+                self.early.close()
             log_config_error(exc, f"invalid configuration {self.options.config_file}")
             return ExitCode.INVALID
-        self.script_runner = ScriptRunner(enforce_security=self.plan.enable_script_security,
-                                          identity=self.plan.script_identity)
-        self.fifos = NotifyFifos(self.plan.notify_fifos, self.plan.notify_fifo_script,
-                                 lvs_paths=lvs_fifos)
-        self.net = self.net_factory()
-        self.executor = ActionExecutor(self.net, advert_encoder(self.plan.v3_checksum_as_v2),
-                                       self._on_state_changed)
-        self.runner = VrrpRunner(loop, self.executor, decode, wakeup=make_wakeup,
-                                 on_priority_changed=self._on_priority_changed)
-        self.links = LinkPoller(self._on_link, probe=self.link_probe,
-                                events_live=getattr(self.net, "link_events_live", None))
+        self.fifos = NotifyFifos(self.plan.notify_fifos, self.plan.notify_fifo_script, lvs_paths=lvs_fifos)
+        self._build(loop, self.plan)
         control = ControlServer(self.options.control_socket, self.snapshot)
         await control.start()
         await self.fifos.start(self.script_runner)
         self._install_signals(loop)
         try:
             async with asyncio.TaskGroup() as group:
-                self.notifier = NotifyDispatcher(self.script_runner, group)
-                self._background.append(group.create_task(self.executor.worker(), name="address-worker"))
-                self._background.append(group.create_task(self.links.run_forever(), name="link-poller"))
-                watch = getattr(self.net, "watch", None)
-                if watch is not None:
-                    self._background.append(group.create_task(
-                        watch(self._on_address, self._on_link_event), name="netlink-watcher"))
-                if self.sd.watchdog_interval_s is not None:
-                    self._background.append(
-                        group.create_task(self._watchdog(self.sd.watchdog_interval_s), name="watchdog"))
-                self._start_trackers(self.plan, group)
-                if self.plan.startup_delay_s > 0:
-                    self._close_early()  # the delay lets the network settle: nothing counts before it
-                if await wait_startup_delay(self.commands, self.plan.startup_delay_s):
-                    await self._start_instances(list(self.plan.instances.values()))
-                self._close_early()
-                self.lvs = await self._reload_lvs(None, lvs, group)
-                self.freeze_heap()
-                self.sd.notify(READY, f"MAINPID={os.getpid()}")
-                log.info("started instances=%d config=%s", len(self.plan.instances), self.options.config_file)
+                await self._start(group, lvs)
                 await self._serve(group)
                 await self._shutdown()
         finally:
@@ -522,12 +307,33 @@ class Daemon:
                 if self.own_process:  # a repeated TERM (e.g. to the process and its group) must not
                     signal.signal(sig, signal.SIG_IGN)  # kill us half-way through the clean exit
             await control.close()
-            self._close_early()
+            self.instances.close_early()
             await self.fifos.close()
             self.runner.close()
             self.net.close_all()
         log.info("stopped")
         return ExitCode.OK
+
+    async def _start(self, group: asyncio.TaskGroup, lvs: LvsPlan | None) -> None:
+        assert self.plan is not None
+        self._notifier = NotifyDispatcher(self.script_runner, group)
+        self._background.append(group.create_task(self.executor.worker(), name="address-worker"))
+        self._background.append(group.create_task(self.instances.links.run_forever(), name="link-poller"))
+        self._background.append(group.create_task(
+            self.net.watch(self.instances.on_address, self.instances.on_link_event), name="netlink-watcher"))
+        if self.sd.watchdog_interval_s is not None:
+            self._background.append(
+                group.create_task(self._watchdog(self.sd.watchdog_interval_s), name="watchdog"))
+        self.instances.start_trackers(self.plan, group)
+        if self.plan.startup_delay_s > 0:
+            self.instances.close_early()  # the delay lets the network settle: nothing counts before it
+        if await wait_startup_delay(self.commands, self.plan.startup_delay_s):
+            await self.instances.start(list(self.plan.instances.values()))
+        self.instances.close_early()
+        self.lvs = await self._reload_lvs(None, lvs, group)
+        self.freeze_heap()
+        self.sd.notify(READY, f"MAINPID={os.getpid()}")
+        log.info("started instances=%d config=%s", len(self.plan.instances), self.options.config_file)
 
     async def _serve(self, group: asyncio.TaskGroup) -> None:
         while True:
@@ -545,14 +351,13 @@ class Daemon:
             log.warning("stop: address work still pending after %.1f s", STOP_DRAIN_S)
         if self.lvs is not None:
             await self.lvs.stop(release=self.options.release_ipvs)
-        release = getattr(self.net, "release", None)
-        if release is not None and self.options.release_vips:
+        if self.options.release_vips:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(release(), NOTIFY_SETTLE_S)
-        left = await self.notifier.settle(NOTIFY_SETTLE_S)
+                await asyncio.wait_for(self.net.release(), NOTIFY_SETTLE_S)
+        left = await self._notifier.settle(NOTIFY_SETTLE_S) if self._notifier is not None else 0
         if left:
             log.warning("stop: %d notify scripts still running, not waiting for them", left)
-        for task in (*self._background, *self._tracker_tasks.values()):
+        for task in (*self._background, *self.instances.tracker_tasks()):
             task.cancel()
 
 

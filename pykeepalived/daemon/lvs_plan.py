@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # imported by lvs_plan() only when the config has an LVS part
     from pykeepalived.config.model import Config
     from pykeepalived.config.model_lvs import RealServer, VirtualServer
     from pykeepalived.lb.from_config import LbConfig
-    from pykeepalived.lb.model import HealthKey, VirtualServerSpec
+    from pykeepalived.lb.model import HealthKey, RealServerNotify, VirtualServerSpec
 
 __all__ = ["LvsPlan", "RsBinding", "fifo_rs_name", "fifo_vs_name", "lvs_notify_fifos", "lvs_plan"]
 
@@ -81,6 +81,13 @@ class LvsPlan:
     fifo_names: tuple[tuple[str, str], ...] = ()
     """(virtual server ``key``, its :func:`fifo_vs_name`): the name a service's FIFO line uses (its
     spec's ``name`` is the key)."""
+
+    def notifies(self) -> tuple[RealServerNotify, ...]:
+        """What each configured real server's up/down changes run, for the LB policy."""
+        from pykeepalived.lb.model import RealServerNotify  # noqa: PLC0415  (see TYPE_CHECKING above)
+
+        return tuple(RealServerNotify(b.ident, str(b.checks.rs), b.notify_up, b.notify_down, b.checks.omega)
+                     for b in self.servers)
 
 
 def lvs_plan(config: Config) -> LvsPlan | None:

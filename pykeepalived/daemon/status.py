@@ -21,19 +21,22 @@ Schema (``schema_version`` 1)::
                                                            "suspended": bool,
                                                            "checkers": [...]}]}]}}
 
-``lvs`` is built by ``daemon.lvs.LvsService.snapshot`` (null when no LVS part runs).
+``lvs`` is built by ``daemon.lvs.LvsService.snapshot`` with ``daemon/lvs_status.py`` (null when no
+LVS part runs).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from pykeepalived.daemon.vrrp_runner import RouterSlot, Transition
+from pykeepalived.daemon.runner import RouterSlot, Transition
 
 SCHEMA_VERSION = 1
+
+Json = dict[str, object]
+"""A JSON object as the control socket sends it."""
 
 
 @dataclass(slots=True)
@@ -44,76 +47,50 @@ class DaemonInfo:
     reload_errors: int = 0
 
 
-def _transition(item: Transition) -> dict[str, Any]:
-    return {"from": item.old, "to": item.new, "reason": item.reason, "at": round(item.at_unix, 6)}
+def _transition(item: Transition) -> Json:
+    return {"from": item.old.value, "to": item.new.value, "reason": item.reason, "at": round(item.at_unix, 6)}
 
 
-def _vips(slot: RouterSlot) -> list[str]:
-    config = slot.config
-    vips = getattr(config, "virtual_addresses", None) or getattr(config, "vips", None) or ()
-    return [str(getattr(vip, "address", vip)) for vip in vips]
+def _counters(stats: dict[str, object], glue: dict[str, int]) -> dict[str, int]:
+    """The router's counters (``other_drops`` flattened to ``drop_<reason>``) and the glue's."""
+    out = {name: value for name, value in stats.items() if isinstance(value, int)}
+    other = stats.get("other_drops")
+    if isinstance(other, dict):
+        out.update({f"drop_{reason}": int(count) for reason, count in other.items()})
+    out.update(glue)
+    return dict(sorted(out.items()))
 
 
-def _priority(slot: RouterSlot, *names: str) -> int | None:
-    for name in names:
-        value = getattr(slot.router, name, None)
-        if isinstance(value, int):
-            return value
-    return None
-
-
-def _router_counters(slot: RouterSlot) -> dict[str, int]:
-    stats = getattr(slot.router, "stats", None)
-    if stats is None:
-        return {}
-    items: Iterable[tuple[Any, Any]]
-    if hasattr(stats, "as_dict"):
-        raw = dict(stats.as_dict())
-        other = raw.pop("other_drops", {}) or {}
-        raw.update({f"drop_{k}": v for k, v in other.items()})
-        items = raw.items()
-    elif isinstance(stats, dict):
-        items = stats.items()
-    elif hasattr(stats, "__dataclass_fields__"):
-        items = ((name, getattr(stats, name)) for name in stats.__dataclass_fields__)
-    else:
-        items = vars(stats).items()
-    return {str(k): int(v) for k, v in items if isinstance(v, int)}
-
-
-def instance_snapshot(slot: RouterSlot) -> dict[str, Any]:
+def instance_snapshot(slot: RouterSlot, now: float) -> Json:
+    """One instance: the router's own view (:meth:`~pykeepalived.vrrp.router.VirtualRouter.snapshot`)
+    plus what the spec and the glue know."""
     interface, family, vrid = slot.key
-    counters = _router_counters(slot)
-    counters.update(slot.counters)
+    router = slot.router.snapshot(now)
+    stats = router["stats"]
     last = slot.transitions[-1] if slot.transitions else None
-    rconf = getattr(slot.config, "router_config", slot.config)
-    master = getattr(slot.router, "master_address", None)
-    if slot.state == "MASTER":
-        master = getattr(rconf, "primary_address", None)
     return {
         "name": slot.name,
         "interface": interface,
         "family": f"v{family}",
         "vrid": vrid,
-        "version": getattr(rconf, "version", None),
-        "state": slot.state,
-        "base_priority": getattr(rconf, "priority", None),
-        "effective_priority": _priority(slot, "effective_priority"),
-        "master_address": str(master) if master is not None else None,
-        "vips": _vips(slot),
-        "fault_reasons": list(getattr(slot.router, "fault_reasons", ())),
-        "sync_group": getattr(slot.config, "sync_group", None),
-        "counters": dict(sorted(counters.items())),
+        "version": slot.router.config.version,
+        "state": router["state"],
+        "base_priority": router["base_priority"],
+        "effective_priority": router["effective_priority"],
+        "master_address": router["master_address"],
+        "vips": [str(vip.address) for vip in slot.spec.vips],
+        "fault_reasons": router["fault_reasons"],
+        "sync_group": slot.spec.sync_group,
+        "counters": _counters(stats if isinstance(stats, dict) else {}, dict(slot.counters)),
         "last_transition": _transition(last) if last is not None else None,
         "transitions": [_transition(t) for t in slot.transitions],
     }
 
 
-def snapshot(
-    info: DaemonInfo, slots: Iterable[RouterSlot], drops: dict[str, int], extra: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    instances = sorted((instance_snapshot(s) for s in slots), key=lambda i: (i["name"], i["vrid"]))
-    data: dict[str, Any] = {
+def snapshot(info: DaemonInfo, slots: Iterable[RouterSlot], drops: dict[str, int], now: float,
+             extra: Json | None = None) -> Json:
+    instances = [instance_snapshot(s, now) for s in sorted(slots, key=lambda s: (s.name, s.key[2]))]
+    data: Json = {
         "schema_version": SCHEMA_VERSION,
         "pid": os.getpid(),
         "config_file": info.config_file,
@@ -126,24 +103,3 @@ def snapshot(
     if extra:
         data.update(extra)
     return data
-
-
-def real_server_snapshot(dest: Any, weight: int, status: Any, *, suspended: bool = False) -> dict[str, Any]:
-    """One real server of ``status --json``'s ``lvs``: ``status`` is its runner's ``RealServerStatus``
-    (None without checkers).  ``last_result``/``reason``/``latency_ms`` are the first failing
-    checker's last result, else the first checker's."""
-    checkers: Sequence[Any] = status.checkers if status is not None else ()
-    failing = [c for c in checkers if c.last_ok is False]
-    last = failing[0] if failing else (checkers[0] if checkers else None)
-    latency = last.last_latency_s if last is not None else None
-    return {
-        "address": str(dest),
-        "up": status.up if status is not None else True,
-        "weight": status.weight if status is not None and status.weight is not None else weight,
-        "last_result": None if last is None or last.last_ok is None else ("ok" if last.last_ok else "failed"),
-        "reason": last.last_reason if last is not None else "no checker",
-        "latency_ms": round(latency * 1000, 3) if latency is not None else None,
-        "suspended": suspended,
-        "checkers": [{"kind": c.kind, "up": c.up, "failures": c.failures, "last_ok": c.last_ok,
-                      "reason": c.last_reason} for c in checkers],
-    }

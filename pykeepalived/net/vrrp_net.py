@@ -27,7 +27,14 @@ from pykeepalived.net.ndisc import NaSender
 from pykeepalived.net.netlink_watch import AddressEvent, LinkEvent, NetlinkWatcher
 from pykeepalived.net.sysctl import Sysctl, iface_key
 from pykeepalived.net.vmac import VmacManager, VmacSpec
-from pykeepalived.net.vrrp_socket import VrrpDatagram, VrrpSocket, VrrpSocketConfig, open_vrrp_socket
+from pykeepalived.net.vrrp_socket import (
+    DropHandler,
+    PacketHandler,
+    VrrpDatagram,
+    VrrpSocket,
+    VrrpSocketConfig,
+    open_vrrp_socket,
+)
 from pykeepalived.vrrp.change import ReceivePath, default_group, receive_path
 from pykeepalived.vrrp.from_config import InstanceSpec, RouterKey
 from pykeepalived.vrrp.vip import Vip
@@ -47,10 +54,18 @@ class Receiver(Protocol):
     def count_drop(self, reason: str, interface: str = "") -> None: ...
 
 
-class VrrpNet:
-    """Sockets, announcement senders and the VIP manager of the running daemon."""
+SocketOpener = Callable[[VrrpSocketConfig, PacketHandler, DropHandler], VrrpSocket]
 
-    def __init__(self) -> None:
+
+class VrrpNet:
+    """Sockets, announcement senders and the VIP manager of the running daemon.
+
+    ``open_socket`` opens one VRRP socket (a fake in tests); ``prewarm`` False leaves the GARP/NA
+    senders and the VIP requests to be made on first use (tests without root)."""
+
+    def __init__(self, *, open_socket: SocketOpener = open_vrrp_socket, prewarm: bool = True) -> None:
+        self._open_socket = open_socket
+        self._prewarm = prewarm
         self.sockets: dict[ReceivePath, VrrpSocket] = {}
         self.users: dict[ReceivePath, set[RouterKey]] = {}
         self._send_socket: dict[RouterKey, VrrpSocket] = {}
@@ -69,7 +84,7 @@ class VrrpNet:
         sock = self.sockets.get(path)
         if sock is None:
             config = VrrpSocketConfig(ifname=path.device, family=path.family, group=path.group,
-                                      src=path.source, unicast_peers=tuple(spec.unicast_peers))
+                                      src=path.source, unicast_peers=spec.router_config.unicast_peers)
             routed = spec.interface
 
             def on_packet(dgram: VrrpDatagram) -> None:
@@ -79,12 +94,13 @@ class VrrpNet:
             def on_drop(exc: PacketError) -> None:
                 receiver.count_drop(exc.reason, routed)
 
-            sock = open_vrrp_socket(config, on_packet, on_drop)
+            sock = self._open_socket(config, on_packet, on_drop)
             sock.start(asyncio.get_running_loop())
             self.sockets[path] = sock
         self.users.setdefault(path, set()).add(spec.key)
         self._send_socket[spec.key] = sock
-        self._prewarm_announcers(spec)
+        if self._prewarm:
+            self._prewarm_announcers(spec)
         return path
 
     def _prewarm_announcers(self, spec: InstanceSpec) -> None:

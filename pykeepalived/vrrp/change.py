@@ -64,8 +64,17 @@ def default_group(family: int) -> IPAddress:
 def receive_path(spec: InstanceSpec) -> ReceivePath:
     """The receive path of ``spec``: what its socket is keyed by, and what a ``NEW_SOCKET`` changes."""
     rc = spec.router_config
-    group = None if spec.unicast_peers else spec.mcast_group or default_group(rc.family)
+    group = None if rc.unicast_peers else spec.mcast_group or default_group(rc.family)
     return ReceivePath(spec.vmac or spec.interface, rc.family, rc.primary_address, group)
+
+
+def destinations(spec: InstanceSpec, config: RouterConfig | None = None) -> tuple[IPAddress, ...]:
+    """Where the instance's adverts go: each unicast peer, else its multicast group.  ``config``: the
+    running router's configuration when it may differ from the spec's (a reload applied in place)."""
+    rc = spec.router_config if config is None else config
+    if rc.unicast_peers:
+        return tuple(sorted(rc.unicast_peers, key=str))
+    return (spec.mcast_group or default_group(rc.family),)
 
 
 def identity(spec: InstanceSpec) -> tuple[str, int, int, int]:
@@ -128,3 +137,10 @@ CHANGE_TABLE: tuple[tuple[str, ChangeKind], ...] = (
     ("interface, address family, virtual_router_id, version", ChangeKind.RESTART),
 )
 """The settings of a ``vrrp_instance`` and the kind of change each one is (for docs/daemon.md)."""
+
+
+def change_table_markdown() -> str:
+    """:data:`CHANGE_TABLE` as the Markdown table of docs/daemon.md."""
+    lines = ["| setting | change |", "| --- | --- |"]
+    lines += [f"| {setting} | {kind.value} |" for setting, kind in CHANGE_TABLE]
+    return "\n".join(lines)

@@ -59,6 +59,9 @@ class RouterConfig:
     """keepalived ``timer_expired_backup [PRIO]``: 0 = off; else the highest priority of the other
     routers (keepalived's default 254).  A master whose own adverts stopped for 3 intervals plus that
     priority's Skew_Time (the process was descheduled) goes to BACKUP instead of carrying on."""
+    unicast_peers: tuple[IPAddress, ...] = ()
+    """keepalived ``unicast_peer``: adverts go to each of these, and only adverts from them are
+    accepted (empty: multicast, where a received advert must have TTL 255)."""
 
     def __post_init__(self) -> None:
         _require(1 <= self.vrid <= 255, "vrid", self.vrid, "1..255")
@@ -74,6 +77,8 @@ class RouterConfig:
         )
         for vip in self.vips:
             _require(vip.version == self.family, "vips", vip, f"IPv{self.family} addresses")
+        for peer in self.unicast_peers:
+            _require(peer.version == self.family, "unicast_peers", peer, f"IPv{self.family} addresses")
         if self.version == 3:
             _require(
                 1 <= self.adver_int_cs <= MAX_ADVER_INT_V3_CS, "adver_int_cs", self.adver_int_cs, "1..4095"
@@ -129,6 +134,11 @@ class RouterConfig:
     @property
     def lower_prio_repeat(self) -> int:
         return self.garp_master_repeat if self.garp_lower_prio_repeat is None else self.garp_lower_prio_repeat
+
+    @property
+    def unicast(self) -> bool:
+        """Unicast mode (``unicast_peer`` set)."""
+        return bool(self.unicast_peers)
 
     @property
     def is_owner(self) -> bool:

@@ -61,7 +61,6 @@ class InstanceSpec:
     router_config: RouterConfig
     vips: tuple[Vip, ...] = ()
     """Every address held while MASTER, the excluded ones too (``Vip.excluded``)."""
-    unicast_peers: tuple[IPAddress, ...] = ()
     notify: NotifyScripts = field(default_factory=NotifyScripts)
     track_interfaces: tuple[TrackedInterface, ...] = ()
     track_scripts: tuple[str, ...] = ()
@@ -212,6 +211,7 @@ def router_config(config: Config, inst: VrrpInstance, primary: IPAddress,
         garp_lower_prio_repeat=garp.lower_prio_repeat,
         trackers=trackers,
         timer_expired_backup_priority=inst.timer_expired_backup or 0,
+        unicast_peers=tuple(p.address for p in inst.unicast_peer),
     )
 
 
@@ -233,7 +233,6 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
         interface=inst.interface,
         router_config=router_config(config, inst, primary, trackers),
         vips=_vips(inst, vmac or inst.interface),
-        unicast_peers=tuple(p.address for p in inst.unicast_peer),
         notify=NotifyScripts(inst.notify, inst.notify_master, inst.notify_backup, inst.notify_fault,
                              inst.notify_stop),
         track_interfaces=interfaces,

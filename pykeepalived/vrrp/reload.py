@@ -28,11 +28,12 @@ from pykeepalived.vrrp.change import ChangeKind, InstanceChange, classify
 from pykeepalived.vrrp.from_config import InstanceSpec, RouterKey
 
 APPLIED_IN_PLACE = frozenset({
-    "vips", "unicast_peers", "notify", "track_interfaces", "track_scripts", "track_files", "track_primary",
-    "vmac", "sync_group", "garp_interval_s", "gna_interval_s", "notify_priority_changes",
+    "vips", "notify", "track_interfaces", "track_scripts", "track_files", "track_primary", "vmac",
+    "sync_group", "garp_interval_s", "gna_interval_s", "notify_priority_changes",
+    "router_config.unicast_peers",
 })
-"""Settings a reload applies to a running instance today by swapping its spec (the router is not
-told; see the module docstring for what is still missing)."""
+"""Settings a reload applies to a running instance today: the daemon swaps its spec and hands the
+router a ``Reconfigure`` with the new unicast peers (see the module docstring for what is missing)."""
 
 
 @dataclass(frozen=True, slots=True)

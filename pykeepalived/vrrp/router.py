@@ -27,6 +27,15 @@ Rule 6: only a steady master's advert may be served late, by at most 1 % of its 
 (:meth:`VirtualRouter.timer_slack_s`); the glue uses the slack to batch wake-ups, never to serve a
 timer early.
 
+Rule 7: every returned list is sorted by :class:`~pykeepalived.vrrp.events.Phase`: the wire actions
+in protocol order (advert first, then addresses, then announcements), the bookkeeping last
+(``StateChanged``, then ``EffectivePriorityChanged``).  ``_transition`` is still called before the
+new state's timers are armed (it clears them); its ``StateChanged`` is appended last.
+
+Rule 8: a received advert is checked first, in every state, by
+:func:`pykeepalived.vrrp.receive.drop_reason` (one place, one order, one counter per reason); only
+an accepted advert reaches the state's handler.
+
 Theory of operation.  A router starts in INITIALIZE.  ``Startup`` moves it to FAULT (interface
 down or a weight-0 tracker failed), to MASTER (priority 255, the address owner), or to BACKUP with
 the master-down timer armed at Master_Down_Interval.  A BACKUP accepts adverts from a master that
@@ -44,8 +53,8 @@ for ``GroupGoMaster`` from :class:`~pykeepalived.vrrp.sync_group.SyncGroup`.
 from __future__ import annotations
 
 import enum
-import hmac
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from pykeepalived.vrrp.config import RouterConfig
@@ -54,12 +63,14 @@ from pykeepalived.vrrp.events import (
     Action,
     AddVips,
     AdvertReceived,
+    EffectivePriorityChanged,
     Event,
     GroupFault,
     GroupGoBackup,
     GroupGoMaster,
     InterfaceChanged,
     PriorityChanged,
+    Reconfigure,
     RemoveVips,
     SendAdvert,
     SendGarp,
@@ -71,7 +82,8 @@ from pykeepalived.vrrp.events import (
     TrackerChanged,
     WantMaster,
 )
-from pykeepalived.vrrp.packet import VRRP_TYPE_ADVERTISEMENT, Advertisement, IPAddress
+from pykeepalived.vrrp.packet import Advertisement, IPAddress
+from pykeepalived.vrrp.receive import address_list_differs, drop_reason
 from pykeepalived.vrrp.state import TRANSITIONS, Reason, State, TransitionRecord
 from pykeepalived.vrrp.stats import VrrpStats
 from pykeepalived.vrrp.timers import (
@@ -264,7 +276,8 @@ class VirtualRouter:
             return [self._transition(Reason.STARTUP_FAULT, now)]
         if self._base_priority == PRIORITY_OWNER and not self._in_sync_group:
             return self._become_master(Reason.STARTUP_OWNER, now)
-        actions: list[Action] = [self._transition(Reason.STARTUP, now)]
+        change = self._transition(Reason.STARTUP, now)
+        actions: list[Action] = []
         if self._base_priority == PRIORITY_OWNER:
             # an owner in a sync group wants MASTER at once (a group of owners starts as MASTER)
             self._wants_master = True
@@ -279,23 +292,48 @@ class VirtualRouter:
             )
         else:
             self._arm_master_down(since)
+        actions.append(change)
         return actions
 
     def _on_shutdown(self, event: Shutdown, now: float) -> list[Action]:
         was_master = self._state is State.MASTER
-        actions: list[Action] = [self._transition(Reason.SHUTDOWN, now)]
-        if was_master:
-            actions += self._leave_master(release=True, now=now)
+        change = self._transition(Reason.SHUTDOWN, now)
+        actions = self._leave_master(release=True, now=now) if was_master else []
         self._master_address = None
         self._master_priority = None
+        actions.append(change)
         return actions
+
+    # --- receiving (all states) ----------------------------------------------------------------
+
+    def _on_advert(self, event: AdvertReceived, now: float) -> list[Action]:
+        """Rule 8: the receive checks, then the state's handler (none in INITIALIZE and FAULT)."""
+        reason = drop_reason(self.config, event)
+        if reason is not None:
+            self.stats.count_drop(reason)
+            return []
+        state = self._state
+        if state is State.BACKUP:
+            self._count_accepted(event)
+            return self._backup_rx(event, now)
+        if state is State.MASTER:
+            self._count_accepted(event)
+            return self._master_rx(event, now)
+        return []
+
+    def _count_accepted(self, event: AdvertReceived) -> None:
+        priority = event.advert.priority
+        self.stats.advert_rcvd += 1
+        if priority == PRIORITY_OWNER and self._base_priority == PRIORITY_OWNER:
+            self.stats.owner_conflict += 1
+        if self.config.check_addresses and priority != PRIORITY_RELEASE and address_list_differs(
+                self.config, event):
+            self.stats.addr_list_err += 1
 
     # --- BACKUP --------------------------------------------------------------------------------
 
     def _backup_rx(self, event: AdvertReceived, now: float) -> list[Action]:
         advert = event.advert
-        if not self._accept(advert, event.src):
-            return []
         if advert.priority == PRIORITY_RELEASE:
             self.stats.pri_zero_rcvd += 1
             if not self._wants_master:
@@ -348,20 +386,20 @@ class VirtualRouter:
     # --- MASTER --------------------------------------------------------------------------------
 
     def _become_master(self, reason: Reason, now: float) -> list[Action]:
-        actions: list[Action] = [self._transition(reason, now)]
+        change = self._transition(reason, now)
         self.stats.become_master += 1
         self._master_adver_int_cs = self.config.adver_int_cs
         self._master_address = self.config.primary_address
         self._master_priority = self._effective_priority
         self._preempt_until = None
-        actions.append(self._send_advert(self._effective_priority, now))
-        actions.append(AddVips(self.config.vips))
+        actions: list[Action] = [self._send_advert(self._effective_priority, now), AddVips(self.config.vips)]
         actions += self._garp_burst(self.config.garp_master_repeat)
         self._timers[Timer.ADVER] = now + cs_to_s(self.config.adver_int_cs)
         if self.config.garp_master_delay_cs > 0 and self.config.garp_master_repeat > 0:
             self._timers[Timer.GARP_MASTER_SECOND] = now + cs_to_s(self.config.garp_master_delay_cs)
         if self.config.garp_master_refresh_cs > 0:
             self._timers[Timer.GARP_REFRESH] = now + cs_to_s(self.config.garp_master_refresh_cs)
+        actions.append(change)
         return actions
 
     def _leave_master(self, *, release: bool, now: float) -> list[Action]:
@@ -375,8 +413,6 @@ class VirtualRouter:
 
     def _master_rx(self, event: AdvertReceived, now: float) -> list[Action]:
         advert = event.advert
-        if not self._accept(advert, event.src):
-            return []
         if advert.priority == PRIORITY_RELEASE:
             self.stats.pri_zero_rcvd += 1
             self._timers[Timer.ADVER] = now + cs_to_s(self.config.adver_int_cs)
@@ -386,13 +422,14 @@ class VirtualRouter:
             actions: list[Action] = []
             if self.config.higher_prio_send_advert:
                 actions.append(self._send_advert(own, now))
-            actions.append(self._transition(Reason.HIGHER_PRIORITY, now))
+            change = self._transition(Reason.HIGHER_PRIORITY, now)
             actions += self._leave_master(release=False, now=now)
             if self.config.version == 3:
                 self._master_adver_int_cs = advert.adver_int_cs
             self._master_address = event.src
             self._master_priority = advert.priority
             self._arm_master_down(now)
+            actions.append(change)
             return actions
         return self._answer_lower_priority(now)
 
@@ -409,10 +446,11 @@ class VirtualRouter:
         return actions
 
     def _on_group_go_backup(self, event: GroupGoBackup, now: float) -> list[Action]:
-        actions: list[Action] = [self._transition(Reason.GROUP_BACKUP, now)]
-        actions += self._leave_master(release=False, now=now)
+        change = self._transition(Reason.GROUP_BACKUP, now)
+        actions = self._leave_master(release=False, now=now)
         self._master_adver_int_cs = self.config.adver_int_cs
         self._arm_master_down(now)
+        actions.append(change)
         return actions
 
     # --- timers --------------------------------------------------------------------------------
@@ -453,11 +491,12 @@ class VirtualRouter:
 
     def _timer_expired_backup(self, now: float) -> list[Action]:
         self.stats.timer_expired_backup += 1
-        actions: list[Action] = [self._transition(Reason.TIMER_EXPIRED_BACKUP, now)]
-        actions += self._leave_master(release=False, now=now)
+        change = self._transition(Reason.TIMER_EXPIRED_BACKUP, now)
+        actions = self._leave_master(release=False, now=now)
         self._master_address = None
         self._master_priority = None
         self._arm_master_down(now)
+        actions.append(change)
         return actions
 
     def _fire(self, timer: Timer, now: float) -> list[Action]:
@@ -491,25 +530,42 @@ class VirtualRouter:
         self._base_priority = event.priority
         return self._reevaluate(now)
 
+    def _on_reconfigure(self, event: Reconfigure, now: float) -> list[Action]:
+        """A reload's change the running router takes as it is: today the unicast peer list only
+        (the seam for issue #11, which applies VIPs, priority, timers ... in place as well)."""
+        if replace(event.config, unicast_peers=self.config.unicast_peers) != self.config:
+            return self._unexpected(event)
+        self.config = event.config
+        return []
+
     def _on_group_fault(self, event: GroupFault, now: float) -> list[Action]:
         self._group_fault = event.fault
         return self._reevaluate(now)
 
     def _reevaluate(self, now: float) -> list[Action]:
+        """FAULT and the effective priority after a change of what feeds them; a change of the
+        effective priority while the router runs is reported last (Rule 7)."""
+        old_priority = self._effective_priority
         old_skew_s = self._skew_time_s()
         self._effective_priority = self._compute_effective_priority()
         if self._state is State.INITIALIZE:
             return []
+        actions = self._reevaluate_fault(now, old_skew_s)
+        if self._effective_priority != old_priority:
+            actions.append(EffectivePriorityChanged(old_priority, self._effective_priority, self._state))
+        return actions
+
+    def _reevaluate_fault(self, now: float, old_skew_s: float) -> list[Action]:
         reasons = self.fault_reasons
         if reasons and self._state is not State.FAULT:
             return self._enter_fault(now)
         if not reasons and self._state is State.FAULT:
-            actions: list[Action] = [self._transition(Reason.FAULT_CLEARED, now)]
+            change = self._transition(Reason.FAULT_CLEARED, now)
             self._master_adver_int_cs = self.config.adver_int_cs
             self._master_address = None
             self._master_priority = None
             self._arm_master_down(now)
-            return actions
+            return [change]
         down = self._timers.get(Timer.MASTER_DOWN)
         if self._state is State.BACKUP and down is not None:
             self._timers[Timer.MASTER_DOWN] = down + self._skew_time_s() - old_skew_s
@@ -525,9 +581,9 @@ class VirtualRouter:
         else:
             reason = Reason.GROUP_FAULT
         was_master = self._state is State.MASTER
-        actions: list[Action] = [self._transition(reason, now)]
-        if was_master:
-            actions += self._leave_master(release=True, now=now)
+        change = self._transition(reason, now)
+        actions = self._leave_master(release=True, now=now) if was_master else []
+        actions.append(change)
         return actions
 
     # --- helpers -------------------------------------------------------------------------------
@@ -570,71 +626,31 @@ class VirtualRouter:
             return [SendUnsolicitedNa(self.config.vips, count)]
         return [SendGarp(self.config.vips, count)]
 
-    def _accept(self, advert: Advertisement, src: IPAddress) -> bool:
-        """Semantic checks in keepalived's order (features §3.3); a failure is a counted drop."""
-        reason = self._drop_reason(advert, src)
-        if reason is not None:
-            self.stats.count_drop(reason)
-            return False
-        self.stats.advert_rcvd += 1
-        if advert.priority == PRIORITY_OWNER and self._base_priority == PRIORITY_OWNER:
-            self.stats.owner_conflict += 1
-        if (
-            self.config.check_addresses
-            and advert.priority != PRIORITY_RELEASE
-            and (sorted(map(int, advert.addresses)) != sorted(map(int, self.config.vips)))
-        ):
-            self.stats.addr_list_err += 1
-        return True
-
-    def _drop_reason(self, advert: Advertisement, src: IPAddress) -> str | None:
-        config = self.config
-        if advert.version != config.version:
-            return "version_err"
-        if advert.vrid != config.vrid:
-            return "vrid_err"
-        if src.version != config.family:
-            return "family_err"
-        if config.version == 2:
-            if advert.auth_type != config.auth_type:
-                return "authtype_mismatch"
-            if config.auth_data and not hmac.compare_digest(
-                advert.auth_data[:8].ljust(8, b"\0"), config.auth_data
-            ):
-                return "auth_failure"
-            if advert.adver_int_cs != config.adver_int_cs:
-                return "advert_interval_err"
-        if advert.type != VRRP_TYPE_ADVERTISEMENT:
-            return "invalid_type_rcvd"
-        return None
-
 
 _Handler = Callable[[VirtualRouter, Any, float], list[Action]]
 
 _ANY_STATE: dict[type[Any], _Handler] = {
+    AdvertReceived: VirtualRouter._on_advert,
     Timeout: VirtualRouter._on_timeout,
     InterfaceChanged: VirtualRouter._on_interface,
     TrackerChanged: VirtualRouter._on_tracker,
     PriorityChanged: VirtualRouter._on_priority,
+    Reconfigure: VirtualRouter._on_reconfigure,
 }
 
 _DISPATCH: dict[tuple[State, type[Any]], _Handler] = {
     **{(state, kind): handler for state in State for kind, handler in _ANY_STATE.items()},
     (State.INITIALIZE, Startup): VirtualRouter._on_startup,
     (State.INITIALIZE, Shutdown): VirtualRouter._ignore,
-    (State.INITIALIZE, AdvertReceived): VirtualRouter._ignore,
     (State.INITIALIZE, GroupFault): VirtualRouter._on_group_fault,
-    (State.BACKUP, AdvertReceived): VirtualRouter._backup_rx,
     (State.BACKUP, Shutdown): VirtualRouter._on_shutdown,
     (State.BACKUP, GroupGoMaster): VirtualRouter._on_group_go_master,
     (State.BACKUP, GroupGoBackup): VirtualRouter._ignore,
     (State.BACKUP, GroupFault): VirtualRouter._on_group_fault,
-    (State.MASTER, AdvertReceived): VirtualRouter._master_rx,
     (State.MASTER, Shutdown): VirtualRouter._on_shutdown,
     (State.MASTER, GroupGoMaster): VirtualRouter._ignore,
     (State.MASTER, GroupGoBackup): VirtualRouter._on_group_go_backup,
     (State.MASTER, GroupFault): VirtualRouter._on_group_fault,
-    (State.FAULT, AdvertReceived): VirtualRouter._ignore,
     (State.FAULT, Shutdown): VirtualRouter._on_shutdown,
     (State.FAULT, GroupGoMaster): VirtualRouter._ignore,
     (State.FAULT, GroupGoBackup): VirtualRouter._ignore,

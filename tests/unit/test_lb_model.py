@@ -1,4 +1,5 @@
-"""lb.model: keys and validation, desired state from health, quorum with hysteresis and sorry server."""
+"""lb.model: keys and validation, desired state from health, quorum with hysteresis and sorry server,
+and every notify of the LVS part decided by the policy (quorum, real servers, omega)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ from pykeepalived.lb.model import (
     QuorumChanged,
     QuorumState,
     RealServerHealth,
+    RealServerNotify,
     RealServerSpec,
+    RealServerUpDown,
     RunScript,
     ServiceKey,
     TunType,
@@ -120,14 +123,14 @@ def test_quorum_lost_swaps_in_sorry_server_and_runs_scripts():
     assert actions == [] and dests(state) == {R2: 3}
     # 2 live < 3: lost, live servers leave, sorry server in
     state, actions = policy.update({(KEY, R2): RealServerHealth(up=False)})
-    assert actions == [QuorumChanged(KEY, False, 2, 4), RunScript(KEY, "/bin/down", "quorum_down")]
+    assert actions == [QuorumChanged(KEY, False, 2, 4), RunScript("/bin/down", f"quorum_down:{KEY}")]
     assert dests(state) == {SORRY.key: 1}
     # 3 live < 4+1: still down
     state, actions = policy.update({(KEY, R1): RealServerHealth(up=False)})
     assert actions == [] and dests(state) == {SORRY.key: 1}
     # 5 >= 5: regained
     state, actions = policy.update({})
-    assert actions == [QuorumChanged(KEY, True, 5, 4), RunScript(KEY, "/bin/up", "quorum_up")]
+    assert actions == [QuorumChanged(KEY, True, 5, 4), RunScript("/bin/up", f"quorum_up:{KEY}")]
     assert dests(state) == {R1: 2, R2: 3}
     assert policy.quorum(KEY) == QuorumState(up=True)
 
@@ -156,3 +159,43 @@ def test_quorum_never_flaps_inside_the_hysteresis_band(weights, quorum, hysteres
         if new != state:
             assert (w < q - h) if state.up else (w >= q + h)
         state = new
+
+
+A = ("[203.0.113.10]:tcp:80", "198.51.100.11:8080", 1)
+B = ("[203.0.113.10]:tcp:80", "198.51.100.12:8080", 1)
+NOTIFY = (RealServerNotify(A, "rs-a", notify_up="/bin/up a", notify_down="/bin/down a", omega=True),
+          RealServerNotify(B, "rs-b", omega=True))
+
+
+def test_a_real_servers_notify_runs_on_a_change_only() -> None:
+    policy = LbPolicy([spec()], servers=NOTIFY)
+    assert policy.server_changed(A, True) == []  # it starts up: no change
+    assert policy.server_changed(A, False) == [RunScript("/bin/down a", "notify_down:rs-a"),
+                                               RealServerUpDown(A, False)]
+    assert policy.server_changed(A, False) == []
+    assert policy.server_changed(B, False) == [RealServerUpDown(B, False)]  # no script: the state line only
+    up = [RunScript("/bin/up a", "notify_up:rs-a"), RealServerUpDown(A, True)]
+    assert policy.server_changed(A, True) == up
+    assert policy.server_changed(("unknown", "x", 1), False) == []
+
+
+def test_a_new_checker_starts_the_state_without_a_notify_and_a_reload_keeps_it() -> None:
+    policy = LbPolicy([spec()], servers=NOTIFY)
+    policy.server_started(A, False)  # alpha: it starts down
+    assert not policy.server_up(A)
+    assert policy.server_changed(A, True)[0] == RunScript("/bin/up a", "notify_up:rs-a")
+    kept = LbPolicy([spec()], servers=NOTIFY, servers_up={A: False})
+    assert not kept.server_up(A) and kept.server_up(B)
+
+
+def test_omega_says_down_for_servers_up_then_for_a_quorum_that_is_up() -> None:
+    s = spec(quorum_down_script="/bin/qdown")
+    policy = LbPolicy([s], servers=NOTIFY, omega=[KEY])
+    policy.server_changed(B, False)
+    assert policy.omega() == [RunScript("/bin/down a", "notify_down:rs-a:omega"),
+                              RealServerUpDown(A, False, at_stop=True),
+                              RunScript("/bin/qdown", f"quorum_down:{KEY}:omega"),
+                              QuorumChanged(KEY, False, 0, 1, at_stop=True)]
+    assert LbPolicy([s], servers=NOTIFY).omega() == [RunScript("/bin/down a", "notify_down:rs-a:omega"),
+                                                     RealServerUpDown(A, False, at_stop=True),
+                                                     RealServerUpDown(B, False, at_stop=True)]

@@ -5,6 +5,8 @@ from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pykeepalived.testing.lan import lab_config
 from pykeepalived.vrrp.events import (
@@ -27,6 +29,7 @@ from pykeepalived.vrrp.packet import Advertisement
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import TRANSITIONS, Reason, State, TransitionRecord, transition_table_markdown
 from pykeepalived.vrrp.timers import master_down_interval_s, skew_time_s
+from pykeepalived.vrrp.tracking import TrackerSpec
 
 VIP = (IPv4Address("198.51.100.200"),)
 PEER = IPv4Address("198.51.100.9")  # higher than every lab_config address below 9
@@ -82,7 +85,7 @@ def test_silence_heard_before_the_start_counts_towards_the_first_down_timer():
     late = VirtualRouter(lab_config(1, 100))  # listened longer than the interval: due at once
     late.handle(Startup(listening_since=5.0), 10.0)
     assert late.next_deadline() < 10.0
-    assert kinds(late.handle(Timeout(), 10.0)) == ["StateChanged", "SendAdvert", "AddVips", "SendGarp"]
+    assert kinds(late.handle(Timeout(), 10.0)) == ["SendAdvert", "AddVips", "SendGarp", "StateChanged"]
     future = VirtualRouter(lab_config(1, 100))  # a time after now is taken as now
     future.handle(Startup(listening_since=11.0), 10.0)
     assert future.next_deadline() == pytest.approx(10.0 + 3.609375)
@@ -97,18 +100,18 @@ def test_initial_state_master_still_waits_like_keepalived_2_2_7():
 def test_owner_becomes_master_at_once_advert_first():
     router = VirtualRouter(lab_config(1, 255))
     actions = router.handle(Startup(), 0.0)
-    assert kinds(actions) == ["StateChanged", "SendAdvert", "AddVips", "SendGarp"]
-    assert actions[0] == StateChanged(State.INITIALIZE, State.MASTER, Reason.STARTUP_OWNER)
-    assert actions[1].advert.priority == 255
-    assert actions[3] == SendGarp(VIP, 5)
+    assert kinds(actions) == ["SendAdvert", "AddVips", "SendGarp", "StateChanged"]
+    assert actions[-1] == StateChanged(State.INITIALIZE, State.MASTER, Reason.STARTUP_OWNER)
+    assert actions[0].advert.priority == 255
+    assert actions[2] == SendGarp(VIP, 5)
     assert router.stats.become_master == 1
 
 
 def test_ipv6_announces_with_unsolicited_na():
     router = VirtualRouter(lab_config(1, 255, family=6))
     actions = router.handle(Startup(), 0.0)
-    assert actions[-1] == SendUnsolicitedNa((IPv6Address("2001:db8::200"),), 5)
-    assert actions[1].advert.version == 3
+    assert actions[-2] == SendUnsolicitedNa((IPv6Address("2001:db8::200"),), 5)
+    assert actions[0].advert.version == 3
 
 
 # --- BACKUP --------------------------------------------------------------------------------------
@@ -119,8 +122,8 @@ def test_backup_takes_over_when_master_down_timer_expires():
     deadline = router.next_deadline()
     assert router.handle(Timeout(), deadline - 0.001) == []
     actions = router.handle(Timeout(), deadline)
-    assert kinds(actions) == ["StateChanged", "SendAdvert", "AddVips", "SendGarp"]
-    assert actions[0].reason is Reason.MASTER_DOWN_TIMER
+    assert kinds(actions) == ["SendAdvert", "AddVips", "SendGarp", "StateChanged"]
+    assert actions[-1].reason is Reason.MASTER_DOWN_TIMER
 
 
 def test_backup_accepts_higher_priority_and_resets_the_timer():
@@ -225,14 +228,14 @@ def test_lower_prio_no_advert_sends_only_garp():
 def test_master_yields_to_higher_priority():
     router, t0 = master(100)
     actions = router.handle(rx(150), t0 + 0.5)
-    assert actions == [StateChanged(State.MASTER, State.BACKUP, Reason.HIGHER_PRIORITY), RemoveVips(VIP)]
+    assert actions == [RemoveVips(VIP), StateChanged(State.MASTER, State.BACKUP, Reason.HIGHER_PRIORITY)]
     assert router.next_deadline() == pytest.approx(t0 + 0.5 + 3.609375)
     assert router.stats.release_master == 1
 
 
 def test_higher_prio_send_advert_advertises_before_yielding():
     router, t0 = master(100, higher_prio_send_advert=True)
-    assert kinds(router.handle(rx(150), t0)) == ["SendAdvert", "StateChanged", "RemoveVips"]
+    assert kinds(router.handle(rx(150), t0)) == ["SendAdvert", "RemoveVips", "StateChanged"]
 
 
 def test_equal_priority_tie_break_by_primary_address():
@@ -252,8 +255,8 @@ def test_owner_keeps_mastership_against_any_lower_priority():
 def test_shutdown_as_master_releases_with_priority_zero():
     router, t0 = master(100)
     actions = router.handle(Shutdown(), t0 + 1)
-    assert kinds(actions) == ["StateChanged", "SendAdvert", "RemoveVips"]
-    assert actions[1].advert.priority == 0
+    assert kinds(actions) == ["SendAdvert", "RemoveVips", "StateChanged"]
+    assert actions[0].advert.priority == 0
     assert router.state is State.INITIALIZE and router.next_deadline() is None
     assert router.stats.pri_zero_sent == 1
 
@@ -321,3 +324,24 @@ def test_snapshot_is_json_ready():
 def test_docs_transition_table_is_current():
     docs = Path(__file__).resolve().parents[2] / "docs" / "vrrp.md"
     assert transition_table_markdown() in docs.read_text(encoding="utf-8")
+
+
+# -- Rule 7: every list the core returns is sorted by phase (wire first, bookkeeping last) --------------
+
+EVENTS = st.sampled_from([
+    Startup(), Shutdown(), Timeout(), InterfaceChanged(up=False), InterfaceChanged(up=True),
+    TrackerChanged("script:chk", ok=False), TrackerChanged("script:chk", ok=True),
+    AdvertReceived(Advertisement(2, 51, 150, 100, VIP), PEER),
+    AdvertReceived(Advertisement(2, 51, 50, 100, VIP), PEER),
+    AdvertReceived(Advertisement(2, 51, 0, 100, VIP), PEER),
+])
+
+
+@given(st.lists(st.tuples(EVENTS, st.floats(0, 5)), max_size=40), st.sampled_from([100, 255]))
+def test_every_action_list_is_sorted_by_phase(steps, priority):
+    router = VirtualRouter(lab_config(1, priority, trackers=(TrackerSpec("script:chk", weight=-60),)))
+    now = 0.0
+    for event, delay in steps:
+        now += delay
+        phases = [action.phase for action in router.handle(event, now)]
+        assert phases == sorted(phases)

@@ -1,5 +1,6 @@
 """VirtualRouter receive checks, drop counters and RouterConfig validation (keepalived features §3.3)."""
 
+from dataclasses import replace
 from ipaddress import IPv4Address, IPv6Address
 
 import pytest
@@ -8,7 +9,7 @@ from hypothesis import strategies as st
 
 from pykeepalived.testing.lan import lab_config
 from pykeepalived.vrrp.config import RouterConfig
-from pykeepalived.vrrp.events import AdvertReceived, Startup, Timeout
+from pykeepalived.vrrp.events import AdvertReceived, InterfaceChanged, Reconfigure, Startup, Timeout
 from pykeepalived.vrrp.packet import AUTH_NONE, AUTH_SIMPLE_TEXT, Advertisement
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
@@ -57,7 +58,7 @@ def test_simple_password_checks_the_first_eight_bytes():
 def test_adverts_carry_the_password():
     router = backup(auth_type=AUTH_SIMPLE_TEXT, auth_pass=b"abc")
     actions = router.handle(Timeout(), router.next_deadline())
-    assert actions[1].advert.auth_data == b"abc\0\0\0\0\0"
+    assert actions[0].advert.auth_data == b"abc\0\0\0\0\0"
 
 
 def test_address_list_mismatch_is_counted_but_processed():
@@ -139,3 +140,51 @@ def test_any_advert_sequence_never_raises_and_keeps_invariants(received, version
         router.handle(AdvertReceived(advert, src), now)
         assert router.state in (State.BACKUP, State.MASTER)
         assert router.next_deadline() is not None and router.next_deadline() > now
+
+
+# -- what the IP layer said: TTL, unicast peers (the router checks them, once, in one place) ---------
+
+
+def test_a_multicast_advert_with_another_ttl_is_dropped_and_counted() -> None:
+    router = backup()
+    advert = Advertisement(2, 51, 150, 100, VIP)
+    assert router.handle(AdvertReceived(advert, PEER, ttl=64), 1.0) == []
+    assert router.stats.ip_ttl_err == 1 and router.master_address is None
+    router.handle(AdvertReceived(advert, PEER, ttl=255), 1.0)
+    router.handle(AdvertReceived(advert, PEER), 1.0)  # TTL unknown: not checked
+    assert router.stats.advert_rcvd == 2 and router.master_address == PEER
+
+
+def test_unicast_accepts_only_its_peers_whatever_their_ttl() -> None:
+    router = backup(unicast_peers=(PEER,))
+    advert = Advertisement(2, 51, 150, 100, VIP)
+    router.handle(AdvertReceived(advert, IPv4Address("198.51.100.66"), ttl=255), 1.0)
+    assert router.stats.other_drops == {"not_a_peer": 1} and router.master_address is None
+    router.handle(AdvertReceived(advert, PEER, ttl=7), 1.0)  # unicast may cross routers
+    assert router.master_address == PEER and router.stats.ip_ttl_err == 0
+
+
+def test_the_ttl_is_checked_before_the_rest_and_each_drop_counts_one_reason() -> None:
+    router = backup()
+    wrong_version_and_ttl = Advertisement(3, 51, 150, 100, VIP)
+    router.handle(AdvertReceived(wrong_version_and_ttl, PEER, ttl=1), 1.0)
+    assert (router.stats.ip_ttl_err, router.stats.version_err) == (1, 0)
+
+
+def test_drops_are_counted_in_fault_too_and_accepted_adverts_are_ignored_there() -> None:
+    router = VirtualRouter(lab_config(1, 100))
+    router.handle(Startup(), 0.0)
+    router.handle(InterfaceChanged(up=False), 0.5)
+    assert router.state is State.FAULT
+    assert router.handle(AdvertReceived(Advertisement(2, 51, 150, 100, VIP), PEER, ttl=64), 1.0) == []
+    assert router.handle(AdvertReceived(Advertisement(2, 51, 150, 100, VIP), PEER), 1.0) == []
+    assert (router.stats.ip_ttl_err, router.stats.advert_rcvd) == (1, 0)
+
+
+def test_a_reconfigure_takes_a_new_peer_list_and_nothing_else() -> None:
+    router = backup(unicast_peers=(PEER,))
+    other = IPv4Address("198.51.100.10")
+    assert router.handle(Reconfigure(replace(router.config, unicast_peers=(other,))), 1.0) == []
+    assert router.config.unicast_peers == (other,) and router.state is State.BACKUP
+    assert router.handle(Reconfigure(replace(router.config, priority=120)), 1.0) == []
+    assert router.stats.unexpected_events == 1 and router.config.priority == 100

@@ -7,6 +7,7 @@ import pytest
 from pykeepalived.testing.lan import lab_config
 from pykeepalived.vrrp.events import (
     AdvertReceived,
+    EffectivePriorityChanged,
     InterfaceChanged,
     PriorityChanged,
     RemoveVips,
@@ -18,6 +19,7 @@ from pykeepalived.vrrp.events import (
 from pykeepalived.vrrp.packet import Advertisement
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import Reason, State
+from pykeepalived.vrrp.sync_group import ForMember, SyncGroup
 from pykeepalived.vrrp.timers import master_down_interval_s, skew_time_s
 from pykeepalived.vrrp.tracking import TrackerKind, TrackerSpec
 
@@ -61,8 +63,8 @@ def test_master_to_fault_releases_with_priority_zero_and_back_to_backup():
     router = router_with(TrackerSpec("chk", weight=0))
     t0 = to_master(router)
     actions = router.handle(TrackerChanged("chk", ok=False), t0 + 2)
-    assert actions[0] == StateChanged(State.MASTER, State.FAULT, Reason.TRACKER_FAULT)
-    assert actions[1].advert.priority == 0 and actions[2] == RemoveVips(VIP)
+    assert actions[0].advert.priority == 0 and actions[1] == RemoveVips(VIP)
+    assert actions[2] == StateChanged(State.MASTER, State.FAULT, Reason.TRACKER_FAULT)
     assert router.next_deadline() is None
     assert router.handle(rx(150), t0 + 3) == []  # adverts are ignored in FAULT
     actions = router.handle(TrackerChanged("chk", ok=True), t0 + 4)
@@ -152,3 +154,47 @@ class TestPreemptDelay:
         first = router.next_deadline()
         router.handle(rx(100), 1.0)
         assert router.next_deadline() == first
+
+
+# -- the core reports effective-priority changes (keepalived's log line, notify_priority_changes) -----
+
+CHK = "script:chk"
+
+
+def priority_changes(actions):
+    return [(a.old, a.new, a.state) for a in actions if isinstance(a, EffectivePriorityChanged)]
+
+
+def test_effective_priority_changes_are_reported_once_the_router_runs() -> None:
+    router = router_with(TrackerSpec(CHK, weight=-20))
+    assert router.handle(TrackerChanged(CHK, ok=False), 0.0) == []  # read at start: not a change
+    router.handle(Startup(), 0.0)
+    assert priority_changes(router.handle(TrackerChanged(CHK, ok=True), 1.0)) == [(80, 100, State.BACKUP)]
+    assert router.handle(TrackerChanged(CHK, ok=True), 2.0) == []  # no change: nothing
+    assert priority_changes(router.handle(TrackerChanged(CHK, ok=False), 3.0)) == [(100, 80, State.BACKUP)]
+
+
+def test_a_weight_zero_tracker_is_a_fault_not_a_priority_change() -> None:
+    router = router_with(TrackerSpec(CHK, weight=0))
+    router.handle(Startup(), 0.0)
+    actions = router.handle(TrackerChanged(CHK, ok=False), 1.0)
+    assert router.state is State.FAULT and priority_changes(actions) == []
+
+
+def test_a_priority_change_with_a_fault_comes_after_the_state_change() -> None:
+    router = router_with(TrackerSpec("file:f", weight=100, kind=TrackerKind.VALUE))
+    to_master(router)
+    actions = router.handle(TrackerChanged("file:f", value=-3), 10.0)  # -300 < -253: FAULT, priority 1
+    kinds = [type(a).__name__ for a in actions]
+    assert kinds[-2:] == ["StateChanged", "EffectivePriorityChanged"]
+    assert priority_changes(actions) == [(100, 1, State.FAULT)]
+
+
+def test_sync_group_members_report_their_own_priority_changes() -> None:
+    a = lab_config(1, 100, name="a", trackers=(TrackerSpec(CHK, weight=-20),))
+    b = lab_config(1, 100, name="b", vrid=52, trackers=(TrackerSpec(CHK, weight=-30),))
+    group = SyncGroup("G", [a, b])
+    group.handle(Startup(), 0.0)
+    actions = group.handle(ForMember("b", TrackerChanged(CHK, ok=False)), 1.0)
+    assert [(m.member, m.action.new) for m in actions if isinstance(m.action, EffectivePriorityChanged)] == [
+        ("b", 70)]

@@ -81,8 +81,8 @@ def test_one_member_yielding_takes_the_others_to_backup():
     actions = g.handle(ForMember("VI_2", rx(52, 150, VIP2)), 11.0)
     assert states(g) == {"VI_1": State.BACKUP, "VI_2": State.BACKUP}
     forced = [a for a in actions if a.member == "VI_1"]
-    assert forced[0].action == StateChanged(State.MASTER, State.BACKUP, Reason.GROUP_BACKUP)
-    assert isinstance(forced[1].action, RemoveVips)
+    assert isinstance(forced[0].action, RemoveVips)
+    assert forced[1].action == StateChanged(State.MASTER, State.BACKUP, Reason.GROUP_BACKUP)
 
 
 def test_one_member_fault_faults_all_and_they_recover_together():

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from test_daemon_reload import plan
-
 from pykeepalived.config.load import check_text
+from pykeepalived.testing.specs import plan_of as plan
 from pykeepalived.vrrp.from_config import FILE_PREFIX, INTERFACE_PREFIX, SCRIPT_PREFIX
 from pykeepalived.vrrp.tracking import TrackerKind, TrackerSpec
 

@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 import yaml
-from test_daemon_global_defs import read_all
-from test_daemon_lvs import LVS, PLAIN, FakeRunner, Rig, plan_of, run_daemon, until
 
 from pykeepalived.config.model import Config
-from pykeepalived.daemon.lvs import LvsService
-from pykeepalived.daemon.lvs_plan import LvsPlan, fifo_rs_name, fifo_vs_name
+from pykeepalived.daemon.lvs_plan import fifo_rs_name, fifo_vs_name
 from pykeepalived.host.notify_fifo import NotifyFifos
 from pykeepalived.testing.fake_ipvs import FakeIpvsTable
+from pykeepalived.testing.fake_lvs import LVS, PLAIN, LvsRig, lvs_plan_of, run_lvs_daemon
+from pykeepalived.testing.fifo import read_available as read_all
+from pykeepalived.testing.wait import until
 
 VS4 = "[203.0.113.10]:tcp:80"
 RS1 = f"RS [203.0.113.21]:tcp:80 {VS4}"
@@ -76,7 +76,7 @@ def test_names_follow_keepalived_format_vs_and_trio(text: str, vs: str, rs: str)
     (server,) = config(text).virtual_servers
     assert fifo_vs_name(server) == vs
     assert fifo_rs_name(server, server.real_servers[0]) == rs
-    plan = plan_of(text)
+    plan = lvs_plan_of(text)
     assert plan.servers[0].fifo_name == f"RS {rs} {vs}"
     assert dict(plan.fifo_names)[server.key] == vs
 
@@ -88,7 +88,7 @@ def test_a_real_server_without_port_on_a_fwmark_service_has_port_0() -> None:
 
 async def test_real_server_and_quorum_changes_write_rs_then_vs_lines() -> None:
     lines: list[str] = []
-    rig = Rig(notify_fifo=lines.append)  # quorum 2 of two weight-1 servers
+    rig = LvsRig(notify_fifo=lines.append)  # quorum 2 of two weight-1 servers
     async with asyncio.TaskGroup() as tg:
         await rig.service.start(tg)
         assert lines == []  # starting up with quorum is no change
@@ -108,7 +108,7 @@ async def test_real_server_and_quorum_changes_write_rs_then_vs_lines() -> None:
 
 async def test_ipv6_real_server_line() -> None:
     lines: list[str] = []
-    rig = Rig(V6, notify_fifo=lines.append)
+    rig = LvsRig(V6, notify_fifo=lines.append)
     async with asyncio.TaskGroup() as tg:
         await rig.service.start(tg)
         (runner,) = rig.runners.values()
@@ -121,7 +121,7 @@ async def test_ipv6_real_server_line() -> None:
 
 async def test_fwmark_lines_and_omega_writes_down_lines_at_stop() -> None:
     lines: list[str] = []
-    rig = Rig(FWM, notify_fifo=lines.append)
+    rig = LvsRig(FWM, notify_fifo=lines.append)
     async with asyncio.TaskGroup() as tg:
         await rig.service.start(tg)
         rig.runners["203.0.113.21:80"].set(False)
@@ -138,7 +138,7 @@ async def test_fwmark_lines_and_omega_writes_down_lines_at_stop() -> None:
 
 async def test_a_group_gives_one_vs_line_not_one_per_member_service() -> None:
     lines: list[str] = []
-    rig = Rig(GROUP, notify_fifo=lines.append)
+    rig = LvsRig(GROUP, notify_fifo=lines.append)
     async with asyncio.TaskGroup() as tg:
         await rig.service.start(tg)
         rig.runners["203.0.113.21:80"].set(False)
@@ -199,14 +199,8 @@ async def test_daemon_writes_lvs_lines_to_lvs_notify_fifo_and_notify_fifo(tmp_pa
         return table
 
     async def body(daemon: Any) -> None:
-        def make(plan: LvsPlan) -> LvsService:
-            service = daemon._make_lvs(plan)  # the daemon's own wiring, on the fake table and runners
-            service._open_table, service._runner_factory = opener, FakeRunner
-            return service
-
-        daemon.lvs_factory = make
         await until(lambda: daemon.lvs is not None and daemon.lvs.running, "LVS running")
-        runner = next(s.runner for s in daemon.lvs._servers.values()
+        runner = next(s.runner for s in daemon.lvs.checkers.servers.values()
                       if s.binding.checks.rs.rs_name == "203.0.113.22:80")
         runner.set(False)
         await until(lambda: daemon.fifos.counters().get(lvs_path, {}).get("written") == 2, "two lines")
@@ -217,4 +211,4 @@ async def test_daemon_writes_lvs_lines_to_lvs_notify_fifo_and_notify_fifo(tmp_pa
             finally:
                 os.close(fd)
 
-    await run_daemon(tmp_path, text, opener, body=body, run_vrrp=False)
+    await run_lvs_daemon(tmp_path, text, opener, body=body, run_vrrp=False)

@@ -22,14 +22,13 @@ import yaml
 
 from pykeepalived.check.from_config import RealServerChecks
 from pykeepalived.check.results import CheckResult, RealServerChanged
-from pykeepalived.check.runner import CheckerStatus, CheckRunner, RealServerStatus
+from pykeepalived.check.runner import CheckRunner, RealServerStatus
 from pykeepalived.commands import status as status_cmd
 from pykeepalived.config.model import Config
 from pykeepalived.daemon.app import Daemon, DaemonOptions
 from pykeepalived.daemon.lvs import LvsService
-from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_plan
+from pykeepalived.daemon.lvs_plan import lvs_plan
 from pykeepalived.errors import DriverError
-from pykeepalived.exit_codes import ExitCode
 from pykeepalived.lb.diff import AddService
 from pykeepalived.lb.ipvs import NO_IPVS_MESSAGE
 from pykeepalived.lb.model import (
@@ -40,132 +39,29 @@ from pykeepalived.lb.model import (
     ServiceKey,
     VirtualService,
 )
-from pykeepalived.lb.sync_daemon import SyncDaemon, SyncState
+from pykeepalived.lb.sync_daemon import SyncState
 from pykeepalived.testing.fake_ipvs import FakeIpvsTable
-
-VIP = IPv4Address("203.0.113.10")
-KEY = ServiceKey.inet(VIP, 80)
-R1, R2, R3 = (DestKey(IPv4Address(f"203.0.113.{n}"), 80) for n in (21, 22, 23))
-SORRY = DestKey(IPv4Address("203.0.113.99"), 80)
-
-LVS = """
-virtual_servers:
-  - ip: 203.0.113.10
-    port: 80
-    lb_algo: rr
-    quorum: 2
-    quorum_down: /bin/qdown now
-    quorum_up: /bin/qup
-    sorry_server: {ip: 203.0.113.99, port: 80}
-    real_servers:
-      - ip: 203.0.113.21
-        port: 80
-        notify_down: /bin/down r1
-        notify_up: /bin/up r1
-        TCP_CHECK: {connect_timeout: 1}
-      - ip: 203.0.113.22
-        port: 80
-        TCP_CHECK: {connect_timeout: 1}
-"""
-
-VRRP = """
-vrrp_instances:
-  VI_1:
-    interface: eth0
-    virtual_router_id: 51
-    priority: 200
-    advert_int: 0.05
-    version: 3
-    unicast_src_ip: 198.51.100.11
-    virtual_ipaddress: [198.51.100.50/24]
-"""
-
-
-PLAIN = "\n".join(line for line in LVS.splitlines() if "/bin/" not in line)  # the daemon checks scripts exist
-
-
-def plan_of(text: str) -> LvsPlan:
-    plan = lvs_plan(Config.model_validate(yaml.safe_load(text)))
-    assert plan is not None
-    return plan
-
-
-class FakeRunner:
-    """CheckRunner's public API; the test decides the health."""
-
-    def __init__(self, checks: RealServerChecks, on_change: Callable[[RealServerChanged], None]) -> None:
-        self.checks = checks
-        self.on_change = on_change
-        self.up = True
-        self.stopped = asyncio.Event()
-
-    async def run(self) -> None:
-        await self.stopped.wait()
-
-    def stop(self) -> None:
-        self.stopped.set()
-
-    def status(self) -> list[RealServerStatus]:
-        checker = CheckerStatus("TCP_CHECK", self.up, 0 if self.up else 3, self.up,
-                                "ok" if self.up else "connection refused", 0.0015)
-        return [RealServerStatus(self.checks.rs, self.up, None, (checker,))]
-
-    def set(self, up: bool) -> None:
-        self.up = up
-        self.on_change(RealServerChanged(self.checks.rs.vs_name, self.checks.rs, up, None, "test"))
-
-
-class SyncTable(FakeIpvsTable):
-    """The fake table plus the sync-daemon and timeout commands the netlink table has."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sync: list[frozenset[SyncDaemon]] = []
-        self.timeouts: list[Any] = []
-
-    async def set_sync_daemons(self, wanted: Any) -> None:
-        self.sync.append(frozenset(wanted))
-
-    async def set_timeouts(self, timeouts: Any) -> None:
-        self.timeouts.append(timeouts)
-
-
-class Rig:
-    """An LvsService on a fake table with fake runners, inside a TaskGroup."""
-
-    def __init__(self, text: str = LVS, table: FakeIpvsTable | None = None, **kwargs: Any) -> None:
-        self.table = table if table is not None else FakeIpvsTable()
-        self.runners: dict[str, FakeRunner] = {}
-        self.scripts: list[tuple[list[str], str]] = []
-
-        async def opener() -> Any:
-            return self.table
-
-        def factory(checks: RealServerChecks, cb: Callable[[RealServerChanged], None]) -> FakeRunner:
-            runner = FakeRunner(checks, cb)
-            self.runners[checks.rs.rs_name] = runner
-            return runner
-
-        def dispatch(commands: list[list[str]], label: str) -> None:
-            self.scripts.extend((argv, label) for argv in commands)
-
-        self.service = LvsService(plan_of(text), dispatch, open_table=opener, runner_factory=factory,
-                                  retry_s=0.01, **kwargs)
-
-    def dests(self, key: ServiceKey = KEY) -> dict[DestKey, int]:
-        entry = self.table.snapshot().services.get(key)
-        return {} if entry is None else {k: d.weight for k, d in entry.dests.items()}
-
-
-async def until(predicate: Callable[[], bool], what: str, timeout: float = 3.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.005)
-    assert predicate(), what
+from pykeepalived.testing.fake_lvs import (
+    KEY,
+    LVS,
+    PLAIN,
+    R1,
+    R2,
+    R3,
+    SORRY,
+    VRRP,
+    FakeRunner,
+    LvsRig,
+    SyncTable,
+    lvs_plan_of,
+    run_lvs_daemon,
+)
+from pykeepalived.testing.wait import until
+from pykeepalived.vrrp.state import State
 
 
 async def test_health_change_removes_and_readds_the_real_server_and_runs_notify_scripts() -> None:
-    rig = Rig(LVS.replace("quorum: 2", "quorum: 1"))
+    rig = LvsRig(LVS.replace("quorum: 2", "quorum: 1"))
     async with asyncio.TaskGroup() as tg:
         assert await rig.service.start(tg)
         assert rig.dests() == {R1: 1, R2: 1}
@@ -187,7 +83,7 @@ async def test_health_change_removes_and_readds_the_real_server_and_runs_notify_
 
 
 async def test_quorum_loss_brings_the_sorry_server_and_runs_quorum_down_once() -> None:
-    rig = Rig()
+    rig = LvsRig()
     async with asyncio.TaskGroup() as tg:
         await rig.service.start(tg)
         assert rig.dests() == {R1: 1, R2: 1}
@@ -222,7 +118,8 @@ async def test_inhibit_on_failure_sets_weight_zero_with_real_checker_and_fake_pr
     async def opener() -> Any:
         return table
 
-    service = LvsService(plan_of(text), lambda cmds, label: None, open_table=opener, runner_factory=factory)
+    service = LvsService(lvs_plan_of(text), lambda cmds, label: None, open_table=opener,
+                         runner_factory=factory)
 
     def weights() -> dict[DestKey, int]:
         return {k: d.weight for k, d in table.snapshot().services[KEY].dests.items()}
@@ -242,7 +139,7 @@ async def test_inhibit_on_failure_sets_weight_zero_with_real_checker_and_fake_pr
 async def test_reload_applies_the_new_config_exactly_and_keeps_unchanged_checkers() -> None:
     foreign = VirtualService(ServiceKey.inet(IPv4Address("198.51.100.77"), 25))
     table = FakeIpvsTable(IpvsState.of([(foreign, [Destination(R3, Forwarding.NAT)])]))
-    rig = Rig(LVS.replace("quorum: 2", "quorum: 1"), table=table)
+    rig = LvsRig(LVS.replace("quorum: 2", "quorum: 1"), table=table)
     new = LVS.replace("quorum: 2", "quorum: 1").replace("203.0.113.22", "203.0.113.23").replace(
         "lb_algo: rr", "lb_algo: wrr") + """
   - ip: 203.0.113.11
@@ -255,7 +152,7 @@ async def test_reload_applies_the_new_config_exactly_and_keeps_unchanged_checker
         kept.set(False)
         await until(lambda: R1 not in rig.dests(), "r1 down before the reload")
         gone = rig.runners["203.0.113.22:80"]
-        await rig.service.reload(plan_of(new), tg)
+        await rig.service.reload(lvs_plan_of(new), tg)
         second = ServiceKey.inet(IPv4Address("203.0.113.11"), 443)
         await until(lambda: second in table.snapshot().services and R3 in rig.dests(), "new config applied")
         state = table.snapshot()
@@ -264,15 +161,16 @@ async def test_reload_applies_the_new_config_exactly_and_keeps_unchanged_checker
         assert rig.runners["203.0.113.21:80"] is kept and gone.stopped.is_set()
         assert set(state.services) == {KEY, second, foreign.key}  # not ours: untouched
         executed = list(table.executed)
-        await rig.service.reload(plan_of(new), tg)  # same config again: nothing to do
-        await asyncio.sleep(0.05)
+        reconciles = rig.service.counters.full_reconciles
+        await rig.service.reload(lvs_plan_of(new), tg)  # same config again: nothing to do
+        await until(lambda: rig.service.counters.full_reconciles > reconciles, "the reload's reconcile")
         assert table.executed == executed
         await rig.service.stop(release=True)
     assert set(table.snapshot().services) == {foreign.key}
 
 
 async def test_kernel_error_is_logged_with_the_service_and_retried(caplog: pytest.LogCaptureFixture) -> None:
-    rig = Rig(LVS.replace("quorum: 2", "quorum: 1"))
+    rig = LvsRig(LVS.replace("quorum: 2", "quorum: 1"))
     async with asyncio.TaskGroup() as tg:
         await rig.service.start(tg)
         rig.table.fail_next = DriverError("delete real server TCP 203.0.113.10:80 -> 203.0.113.21:80",
@@ -296,7 +194,7 @@ async def test_dump_failure_does_not_crash_the_worker(caplog: pytest.LogCaptureF
                 raise DriverError("dump IPVS", "no answer from the kernel", errno.ETIMEDOUT)
             return await super().dump()
 
-    rig = Rig(LVS.replace("quorum: 2", "quorum: 1"), table=BrokenDump())
+    rig = LvsRig(LVS.replace("quorum: 2", "quorum: 1"), table=BrokenDump())
     async with asyncio.TaskGroup() as tg:
         await rig.service.start(tg)
         rig.table.broken = True  # type: ignore[attr-defined]
@@ -314,7 +212,7 @@ async def test_sync_daemon_follows_the_named_vrrp_instance_and_timeouts_are_set(
            "  lvs_timeouts: {tcp: 900, udp: 30}\n" + LVS
     states = {"VI_1": "BACKUP"}
     table = SyncTable()
-    rig = Rig(text, table=table, vrrp_state_of=states.get)
+    rig = LvsRig(text, table=table, vrrp_master=lambda name: states.get(name) == "MASTER")
     async with asyncio.TaskGroup() as tg:
         await rig.service.start(tg)
         await until(lambda: len(table.sync) == 1, "sync daemon started")
@@ -362,64 +260,6 @@ def test_status_text_shows_virtual_and_real_servers() -> None:
 # -- the whole daemon ------------------------------------------------------------------------------
 
 
-class QuietNet:
-    """The daemon's network adapter with nothing behind it."""
-
-    def __init__(self) -> None:
-        self.vips: set[str] = set()
-
-    def open(self, spec: Any, runner: Any) -> None:
-        pass
-
-    def close(self, key: Any) -> None:
-        pass
-
-    def close_all(self) -> None:
-        pass
-
-    def counters(self) -> dict[str, Any]:
-        return {}
-
-    def send_vrrp(self, key: Any, payload: bytes, dst: Any) -> None:
-        pass
-
-    async def add_vip(self, vip: Any) -> None:
-        self.vips.add(str(vip.address))
-
-    async def remove_vip(self, vip: Any) -> None:
-        self.vips.discard(str(vip.address))
-
-    def send_garp(self, interface: str, address: Any) -> None:
-        pass
-
-    def send_na(self, interface: str, address: Any) -> None:
-        pass
-
-
-async def run_daemon(tmp_path: Path, text: str, opener: Callable[[], Any], *,
-                     body: Callable[[Daemon], Any], **options: Any) -> Daemon:
-    config = tmp_path / "pyka.yaml"
-    config.write_text(text)
-    net = QuietNet()
-    opts = DaemonOptions(config_file=str(config), control_socket=str(tmp_path / "c.sock"), **options)
-    daemon = Daemon(opts, environ={}, net_factory=lambda: net, link_probe=lambda ifname: True,
-                    primary=lambda ifname, family: None)
-
-    def make(plan: LvsPlan) -> LvsService:
-        return LvsService(plan, daemon.notifier.dispatch, open_table=opener,
-                          runner_factory=FakeRunner)
-
-    daemon.lvs_factory = make
-    task = asyncio.create_task(daemon.run())
-    try:
-        await body(daemon)
-    finally:
-        daemon.request("stop")
-        async with asyncio.timeout(5):
-            assert await task == ExitCode.OK
-    return daemon
-
-
 async def test_daemon_without_ipvs_logs_one_clear_error_and_vrrp_runs(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     async def no_ipvs() -> Any:
@@ -427,13 +267,13 @@ async def test_daemon_without_ipvs_logs_one_clear_error_and_vrrp_runs(
 
     async def body(daemon: Daemon) -> None:
         await until(lambda: daemon.lvs is not None and any(
-            s.state == "MASTER" for s in daemon.runner.slots.values()), "VRRP master, LVS tried")
+            s.state is State.MASTER for s in daemon.runner.slots.values()), "VRRP master, LVS tried")
         snap = daemon.snapshot()
         assert snap["lvs"]["running"] is False and "no IPVS" in snap["lvs"]["error"]
         assert snap["instances"][0]["state"] == "MASTER"
 
     with caplog.at_level(logging.ERROR):
-        await run_daemon(tmp_path, VRRP + PLAIN, no_ipvs, body=body)
+        await run_lvs_daemon(tmp_path, VRRP + PLAIN, no_ipvs, body=body)
     lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(lines) == 1 and lines[0].startswith("IPVS not available in this kernel: "), lines
 
@@ -452,21 +292,21 @@ async def test_daemon_modes_and_reload(tmp_path: Path) -> None:
         await until(lambda: daemon.info.reloads == 1, "reloaded")
         assert daemon.lvs is None and table.snapshot().services == {}
 
-    await run_daemon(tmp_path, VRRP + PLAIN, opener, body=checkers_only, run_vrrp=False)
+    await run_lvs_daemon(tmp_path, VRRP + PLAIN, opener, body=checkers_only, run_vrrp=False)
 
     async def vrrp_only(daemon: Daemon) -> None:
         await until(lambda: hasattr(daemon, "runner") and any(
-            s.state == "MASTER" for s in daemon.runner.slots.values()), "master")
+            s.state is State.MASTER for s in daemon.runner.slots.values()), "master")
         assert daemon.lvs is None and daemon.snapshot()["lvs"] is None
 
-    await run_daemon(tmp_path, VRRP + PLAIN, opener, body=vrrp_only, run_lvs=False)
+    await run_lvs_daemon(tmp_path, VRRP + PLAIN, opener, body=vrrp_only, run_lvs=False)
     assert table.snapshot().services == {}
 
     async def keep_ipvs(daemon: Daemon) -> None:
         await until(lambda: daemon.lvs is not None and daemon.lvs.running, "LVS running")
         assert daemon.snapshot()["release_ipvs_on_stop"] is False
 
-    await run_daemon(tmp_path, VRRP + PLAIN, opener, body=keep_ipvs, release_ipvs=False)
+    await run_lvs_daemon(tmp_path, VRRP + PLAIN, opener, body=keep_ipvs, release_ipvs=False)
     assert set(table.snapshot().services) == {KEY}
 
 
@@ -475,7 +315,7 @@ async def test_lvs_flush_clears_foreign_services_at_start_only_and_flush_on_stop
     later = VirtualService(ServiceKey.inet(IPv4Address("198.51.100.78"), 25))
     table = FakeIpvsTable(IpvsState.of([(foreign, [])]))
     text = "global_defs: {lvs_flush: true, lvs_flush_on_stop: true}\n" + LVS
-    rig = Rig(text, table=table)
+    rig = LvsRig(text, table=table)
     async with asyncio.TaskGroup() as tg:
         await rig.service.start(tg)
         assert set(table.snapshot().services) == {KEY}
@@ -490,7 +330,7 @@ async def test_lvs_flush_clears_foreign_services_at_start_only_and_flush_on_stop
 
 async def test_bad_health_data_and_a_crashing_checker_never_end_the_service(
         caplog: pytest.LogCaptureFixture) -> None:
-    rig = Rig(LVS.replace("quorum: 2", "quorum: 1"))
+    rig = LvsRig(LVS.replace("quorum: 2", "quorum: 1"))
 
     class Broken(FakeRunner):
         weight: int | None = -5  # out of range for IPVS: the model refuses it
@@ -512,7 +352,7 @@ async def test_bad_health_data_and_a_crashing_checker_never_end_the_service(
         return runners[-1]
 
     text = "\n".join(line for line in LVS.splitlines() if "sorry_server" not in line and "quorum" not in line)
-    service = LvsService(plan_of(text), lambda c, label: None,
+    service = LvsService(lvs_plan_of(text), lambda c, label: None,
                          open_table=opener, runner_factory=factory, retry_s=0.01)
     with caplog.at_level(logging.ERROR):
         async with asyncio.TaskGroup() as tg:
@@ -524,3 +364,82 @@ async def test_bad_health_data_and_a_crashing_checker_never_end_the_service(
             await until(lambda: rig.dests() == {R1: 1, R2: 1}, "the table once the data is good")
             await service.stop(release=True)
     assert rig.table.snapshot().services == {}
+
+
+# -- IPVS unavailable at start, back on reload ---------------------------------------------------
+
+
+class FlakyOpener:
+    """No IPVS until ``loaded`` (someone ran modprobe ip_vs)."""
+
+    def __init__(self) -> None:
+        self.loaded = False
+        self.table = FakeIpvsTable()
+        self.attempts = 0
+
+    async def __call__(self) -> Any:
+        self.attempts += 1
+        if not self.loaded:
+            raise DriverError("open IPVS", NO_IPVS_MESSAGE, errno.ENOENT)
+        return self.table
+
+
+async def test_reload_opens_ipvs_that_was_unavailable_at_start() -> None:
+    opener = FlakyOpener()
+    runners: list[FakeRunner] = []
+
+    def factory(checks: RealServerChecks, cb: Callable[[RealServerChanged], None]) -> FakeRunner:
+        runners.append(FakeRunner(checks, cb))
+        return runners[-1]
+
+    service = LvsService(lvs_plan_of(LVS), lambda c, label: None, open_table=opener, runner_factory=factory)
+    async with asyncio.TaskGroup() as tg:
+        assert not await service.start(tg)
+        snap = service.snapshot()
+        assert snap["running"] is False and runners == []
+        assert snap["ipvs"] == f"unavailable ({NO_IPVS_MESSAGE})"
+        assert snap["error"] == f"ipvs: unavailable ({NO_IPVS_MESSAGE})"
+        assert f"ipvs: unavailable ({NO_IPVS_MESSAGE})" in status_cmd._format({"instances": [], "lvs": snap})
+        await service.reload(lvs_plan_of(LVS), tg)  # still no module: still off, one more attempt
+        assert (service.running, opener.attempts) == (False, 2)
+        opener.loaded = True
+        await service.reload(lvs_plan_of(LVS), tg)
+        assert service.running and len(runners) == 2
+        assert {k: d.weight for k, d in opener.table.snapshot().services[KEY].dests.items()} == {R1: 1, R2: 1}
+        snap = service.snapshot()
+        assert (snap["ipvs"], snap["error"], len(snap["virtual_servers"])) == ("available", None, 1)
+        await service.stop(release=True)
+    assert opener.table.snapshot().services == {}
+    assert service.snapshot()["ipvs"] == "closed"
+
+
+# -- the whole daemon: SIGHUP retries IPVS, the heap is frozen after start and reload --------------
+
+
+async def test_daemon_sighup_retries_ipvs_and_freezes_the_heap_after_start_and_each_reload(
+        tmp_path: Path) -> None:
+    opener = FlakyOpener()
+
+    freezes: list[int] = []
+    holder: list[Daemon] = []
+
+    async def body(daemon: Daemon) -> None:
+        holder.append(daemon)
+        await until(lambda: bool(freezes), "started")
+        assert freezes == [0]  # once, after routers and checkers started
+        assert daemon.lvs is not None and daemon.lvs.running is False
+        assert daemon.snapshot()["lvs"]["ipvs"].startswith("unavailable (this kernel has no IPVS")
+        opener.loaded = True
+        daemon.request("reload")
+        await until(lambda: daemon.info.reloads == 1, "reloaded")
+        assert daemon.lvs is not None and daemon.lvs.running
+        assert set(opener.table.snapshot().services) == {KEY}
+        assert freezes == [0, 1]  # again once the reload completed
+        (tmp_path / "pyka.yaml").write_text("vrrp_instances: [not, a, mapping]\n")
+        daemon.request("reload")
+        await until(lambda: daemon.info.reload_errors == 1, "bad reload refused")
+        assert freezes == [0, 1]  # a refused reload changes nothing, freezes nothing
+
+    await run_lvs_daemon(tmp_path, VRRP + PLAIN, opener, body=body,
+                         freeze_heap=lambda: freezes.append(holder[0].info.reloads if holder else 0))
+    assert opener.table.snapshot().services == {}

@@ -6,9 +6,8 @@ import asyncio
 import os
 from typing import Any
 
-from test_daemon_fakes import FakeLoop
-
 from pykeepalived.host.wakeup import LoopWakeup, TimerFdWakeup, make_wakeup
+from pykeepalived.testing.fake_loop import FakeLoop
 
 
 class RecordingApi:

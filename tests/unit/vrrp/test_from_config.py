@@ -1,21 +1,21 @@
-"""Config -> InstanceSpec mapping and the reload diff (keyed by interface, family, VRID)."""
+"""The config -> VRRP plan mapping: router configs, VIP values, trackers, scripts, global settings."""
 
 from __future__ import annotations
 
-from ipaddress import ip_address, ip_interface
-from typing import Any
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_interface
 
 import pytest
 
 from pykeepalived.config.load import check_text
 from pykeepalived.errors import ConfigError
+from pykeepalived.testing.specs import plan_of
 from pykeepalived.vrrp.from_config import (
     FILE_PREFIX,
     INTERFACE_PREFIX,
     SCRIPT_PREFIX,
+    VrrpPlan,
     vrrp_plan,
 )
-from pykeepalived.vrrp.reload import plan_reload
 from pykeepalived.vrrp.tracking import TrackerKind
 
 BASE = """
@@ -49,10 +49,8 @@ vrrp_instances:
 """
 
 
-def plan(text: str = BASE) -> Any:
-    result = check_text(text, "test.yaml")
-    assert result.config is not None, [d.message for d in result.diagnostics]
-    return vrrp_plan(result.config, lambda ifname, family: ip_address("198.51.100.11"))
+def plan(text: str = BASE) -> VrrpPlan:
+    return plan_of(text)
 
 
 def test_mapping_to_router_config_and_daemon_details() -> None:
@@ -78,7 +76,7 @@ def test_mapping_to_router_config_and_daemon_details() -> None:
     other = p.instances[("eth0", 4, 52)]
     assert other.router_config.preempt is False
     assert other.router_config.adver_int_cs == 50
-    assert other.unicast_peers == (ip_address("198.51.100.12"),)
+    assert other.router_config.unicast_peers == (ip_address("198.51.100.12"),)
 
 
 def test_interface_without_address_is_a_config_error() -> None:
@@ -86,30 +84,6 @@ def test_interface_without_address_is_a_config_error() -> None:
     assert result.config is not None
     with pytest.raises(ConfigError, match="no IPv4 address"):
         vrrp_plan(result.config, lambda ifname, family: None)
-
-
-def test_same_config_keeps_everything() -> None:
-    diff = plan_reload(plan().instances, plan().instances)
-    assert diff.keep == (("eth0", 4, 51), ("eth0", 4, 52))
-    assert diff.touched == 0
-
-
-def test_changes_touch_only_what_changed() -> None:
-    old = plan().instances
-    text = (BASE.replace("priority: 150", "priority: 120")
-            .replace("notify: /bin/true", "notify: /bin/false")
-            .replace("virtual_router_id: 52", "virtual_router_id: 53"))
-    new = plan(text).instances
-    diff = plan_reload(old, new)
-    assert diff.restart == (("eth0", 4, 51),)
-    assert diff.add == (("eth0", 4, 53),)
-    assert diff.remove == (("eth0", 4, 52),)
-    assert diff.keep == ()
-    only_notify = plan(BASE.replace("notify: /bin/true", "notify: /bin/false")).instances
-    diff = plan_reload(old, only_notify)
-    assert diff.update == (("eth0", 4, 51),)
-    assert diff.keep == (("eth0", 4, 52),)
-    assert "update=1" in diff.summary()
 
 
 def test_vip_prefix_defaults_to_host_route() -> None:
@@ -125,3 +99,54 @@ def test_use_vmac_moves_vips_to_the_vmac() -> None:
     named = plan(BASE.replace("    notify: /bin/true\n", "    notify: /bin/true\n    use_vmac: vip51\n"))
     assert named.instances[("eth0", 4, 51)].vmac == "vip51"
     assert plan().instances[("eth0", 4, 51)].vmac is None
+
+GROUP4 = IPv4Address("224.0.0.19")
+GROUP6 = IPv6Address("ff02::13")
+WITH_GROUPS = BASE.replace(
+    "global_defs:\n",
+    f"global_defs:\n  vrrp_mcast_group4: {GROUP4}\n  vrrp_mcast_group6: '{GROUP6}'\n",
+)
+
+
+def test_the_configured_group_reaches_the_instance_spec() -> None:
+    spec = plan(WITH_GROUPS).instances[("eth0", 4, 51)]
+    assert spec.mcast_group == GROUP4
+    default = plan().instances[("eth0", 4, 51)]
+    assert default.mcast_group == IPv4Address("224.0.0.18")
+
+
+def test_the_ipv6_group_is_used_for_an_ipv6_instance() -> None:
+    text = WITH_GROUPS + """  VI_6:
+    interface: eth0
+    virtual_router_id: 61
+    virtual_ipaddress: ['2001:db8::61/64']
+"""
+    result = check_text(text, "test.yaml")
+    assert result.config is not None, [d.message for d in result.diagnostics]
+    primary = {4: ip_address("198.51.100.11"), 6: ip_address("fe80::1")}
+    instances = vrrp_plan(result.config, lambda ifname, family: primary[family]).instances
+    spec = instances[("eth0", 6, 61)]
+    assert spec.mcast_group == GROUP6
+
+
+def test_the_intervals_reach_the_instance_spec() -> None:
+    intervals = "global_defs:\n  vrrp_garp_interval: 0.25\n  vrrp_gna_interval: 0.5\n"
+    text = BASE.replace("global_defs:\n", intervals)
+    spec = plan(text).instances[("eth0", 4, 51)]
+    assert (spec.garp_interval_s, spec.gna_interval_s) == (0.25, 0.5)
+    assert (plan().instances[("eth0", 4, 51)].garp_interval_s) == 0.0
+
+
+def test_the_startup_delay_reaches_the_plan() -> None:
+    text = BASE.replace("global_defs:\n", "global_defs:\n  vrrp_startup_delay: 2.5\n")
+    assert plan(text).startup_delay_s == 2.5
+    assert plan().startup_delay_s == 0.0
+
+
+def test_the_fifo_paths_reach_the_plan() -> None:
+    text = BASE.replace("global_defs:\n", "global_defs:\n  notify_fifo: /run/a.fifo\n"
+                        "  vrrp_notify_fifo: /run/b.fifo\n  notify_fifo_script: /bin/cat\n")
+    p = plan(text)
+    assert p.notify_fifos == ("/run/a.fifo", "/run/b.fifo")
+    assert p.notify_fifo_script == "/bin/cat"
+    assert plan().notify_fifos == ()

@@ -1,12 +1,10 @@
-"""LinkPoller: one probe per watched interface per poll, at once on netlink events, 1 s backstop."""
+"""The link poller: one probe per watched interface per poll, at once on netlink events, 1 s backstop."""
 
 from __future__ import annotations
 
 import asyncio
 
 from pykeepalived.net.link_poller import LINK_POLL_FAST_S, LINK_POLL_S, LinkPoller
-from pykeepalived.net.netlink_watch import NetlinkWatcher
-from pykeepalived.net.vrrp_net import VrrpNet
 
 
 class Links:
@@ -87,12 +85,3 @@ async def test_run_forever_catches_a_change_without_any_event() -> None:
     finally:
         task.cancel()
     assert not p.is_up("eth0")
-
-
-def test_realnet_reports_link_events_live_once_the_watcher_is_subscribed() -> None:
-    net = VrrpNet()
-    assert net.link_events_live() is False
-    net.watcher = NetlinkWatcher()
-    assert net.link_events_live() is False
-    net.watcher.ready.set()
-    assert net.link_events_live() is True

@@ -1,0 +1,63 @@
+"""The one list of listeners for what happens to instances: state changes and priority changes.
+
+The runner publishes an :class:`InstanceEvent` for every bookkeeping action the core returns
+(``StateChanged``, ``EffectivePriorityChanged``), after the transition history and the log line are
+written.  Everything else that reacts subscribes here, in the order it subscribed: the announcer
+(paced bursts end when MASTER is left), notify scripts, notify FIFOs and sync-group notifies, the LVS
+part (sync daemon, ``ha_suspend``), and any new output (metrics, an event stream, mail).  A listener
+that raises is logged and counted; the others still run and the daemon goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pykeepalived.vrrp.events import EffectivePriorityChanged, StateChanged
+from pykeepalived.vrrp.from_config import RouterKey
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceEvent:
+    """One state or priority change of one instance, as listeners get it.
+
+    ``priority``: the effective priority when it happened; ``at`` monotonic, ``at_unix`` wall-clock
+    seconds.
+    """
+
+    key: RouterKey
+    instance: str
+    group: str | None
+    change: StateChanged | EffectivePriorityChanged
+    priority: int
+    at: float
+    at_unix: float
+
+
+Listener = Callable[[InstanceEvent], None]
+
+
+class Listeners:
+    """Subscribers to :class:`InstanceEvent` (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+        self.errors = 0
+        """Listener calls that raised."""
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        self._listeners.remove(listener)
+
+    def publish(self, event: InstanceEvent) -> None:
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:  # one broken output must not take the others (or the daemon) down
+                self.errors += 1
+                log.exception("listener failed instance=%s change=%s", event.instance, event.change)

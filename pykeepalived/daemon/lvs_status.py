@@ -1,0 +1,47 @@
+"""The LVS part's view in ``status --json`` (``"lvs"``): virtual servers, real servers, checkers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from pykeepalived.check.runner import CheckerStatus, RealServerStatus
+from pykeepalived.daemon.status import Json
+from pykeepalived.lb.model import DestKey, Health, QuorumState, VirtualServerSpec, live_weight
+
+
+def virtual_server_snapshot(spec: VirtualServerSpec, quorum: QuorumState, health: Health,
+                            servers: Mapping[DestKey, tuple[RealServerStatus | None, bool]]) -> Json:
+    """One virtual service; ``servers``: each real server's runner status (None: no checker) and
+    whether its checks are suspended (``ha_suspend``)."""
+    key = spec.service.key
+    reals: list[Json] = []
+    for rs in spec.real_servers:
+        status, suspended = servers.get(rs.dest.key, (None, False))
+        reals.append(real_server_snapshot(rs.dest.key, rs.dest.weight, status, suspended=suspended))
+    return {"name": spec.label, "service": str(key), "scheduler": spec.service.scheduler,
+            "quorum_up": quorum.up, "quorum": spec.effective_quorum()[0],
+            "live_weight": live_weight(spec, health),
+            "sorry_server": str(spec.sorry_server.key) if spec.sorry_server else None,
+            "real_servers": reals}
+
+
+def real_server_snapshot(dest: DestKey, weight: int, status: RealServerStatus | None, *,
+                         suspended: bool = False) -> Json:
+    """One real server of ``status --json``'s ``lvs``: ``status`` is its runner's ``RealServerStatus``
+    (None without checkers).  ``last_result``/``reason``/``latency_ms`` are the first failing
+    checker's last result, else the first checker's."""
+    checkers: Sequence[CheckerStatus] = status.checkers if status is not None else ()
+    failing = [c for c in checkers if c.last_ok is False]
+    last = failing[0] if failing else (checkers[0] if checkers else None)
+    latency = last.last_latency_s if last is not None else None
+    return {
+        "address": str(dest),
+        "up": status.up if status is not None else True,
+        "weight": status.weight if status is not None and status.weight is not None else weight,
+        "last_result": None if last is None or last.last_ok is None else ("ok" if last.last_ok else "failed"),
+        "reason": last.last_reason if last is not None else "no checker",
+        "latency_ms": round(latency * 1000, 3) if latency is not None else None,
+        "suspended": suspended,
+        "checkers": [{"kind": c.kind, "up": c.up, "failures": c.failures, "last_ok": c.last_ok,
+                      "reason": c.last_reason} for c in checkers],
+    }
