@@ -14,6 +14,7 @@ import sys
 from collections.abc import MutableMapping
 from typing import Any, TextIO
 
+LogKwargs = MutableMapping[str, Any]  # Any: a logging call's keyword arguments (logging.LoggerAdapter's type)
 ROOT_LOGGER = "pykeepalived"
 SYSLOG_SOCKET = "/dev/log"
 CONSOLE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -56,5 +57,5 @@ class InstanceLogger(logging.LoggerAdapter[logging.Logger]):
         super().__init__(logger, {"vrid": vrid, "interface": interface, "family": family_name(family)})
         self.prefix = f"[VRID {vrid}][{interface}][{family_name(family)}]"
 
-    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
+    def process(self, msg: object, kwargs: LogKwargs) -> tuple[object, LogKwargs]:
         return f"{self.prefix} {msg}", kwargs

@@ -27,7 +27,6 @@ import errno
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from pykeepalived.check.results import RealServerChanged
 from pykeepalived.check.runner import RealServerStatus
@@ -52,6 +51,7 @@ from pykeepalived.lb.model import (
     RealServerUpDown,
     RsIdent,
     RunScript,
+    ServiceKey,
     VirtualServerSpec,
 )
 from pykeepalived.lb.sync_daemon import SyncDaemon, wanted_daemons
@@ -342,17 +342,16 @@ class LvsService:
     def _bindings(self) -> dict[RsIdent, RsBinding]:
         return {b.ident: b for b in self.plan.servers}
 
-    def _spec(self, key: Any) -> VirtualServerSpec | None:
+    def _spec(self, key: ServiceKey) -> VirtualServerSpec | None:
         return next((s for s in self.policy.specs if s.service.key == key), None)
 
     # -- kernel settings -----------------------------------------------------------------------
     async def _apply_timeouts(self) -> None:
         timeouts = self.plan.lb.timeouts
-        setter = getattr(self.reconciler.table if self.reconciler else None, "set_timeouts", None)
-        if timeouts is None or setter is None:
+        if timeouts is None or self.reconciler is None:
             return
         try:
-            await setter(timeouts)
+            await self.reconciler.table.set_timeouts(timeouts)
         except DriverError as exc:
             self.counters.driver_errors += 1
             log.error("lvs_timeouts: %s", exc)
@@ -364,11 +363,10 @@ class LvsService:
         await self._set_sync_daemons(self.reconciler.table, wanted_daemons(spec, master))
 
     async def _set_sync_daemons(self, table: IpvsTable, wanted: frozenset[SyncDaemon]) -> None:
-        setter = getattr(table, "set_sync_daemons", None)
-        if setter is None or wanted == self._sync_running:
+        if wanted == self._sync_running:
             return
         try:
-            await setter(wanted)
+            await table.set_sync_daemons(wanted)
         except DriverError as exc:
             self.counters.driver_errors += 1
             log.error("lvs_sync_daemon: %s", exc)

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from pykeepalived.check.from_config import RealServerChecks
+from pykeepalived.check.from_config import CheckerSpec, RealServerChecks
 from pykeepalived.check.probes import Probe, ProbeSpec
 from pykeepalived.check.probes.http import TlsContexts
 from pykeepalived.check.results import RealServerChanged
@@ -33,7 +33,7 @@ STOP_WAIT_S = 0.2
 AddressActive = Callable[[IPAddress], bool]
 """``ha_suspend``: is this virtual server address active on this node (its VRRP instance MASTER)?"""
 ProbeFactory = Callable[[ProbeSpec], Probe]
-RunnerKey = tuple[RsIdent, tuple[object, ...]]
+RunnerKey = tuple[RsIdent, tuple[CheckerSpec, ...]]
 """A real server's identity and its checkers: a new key means a new runner."""
 
 

@@ -15,16 +15,18 @@ import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 log = logging.getLogger(__name__)
+
+Json = dict[str, object]
+"""A JSON object (the request's answer)."""
 
 DEFAULT_CONTROL_SOCKET = "/run/pykeepalived/control.sock"
 REQUEST_TIMEOUT_S = 2.0
 MAX_REQUEST_BYTES = 256
 
 
-def answer(command: str, snapshot: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def answer(command: str, snapshot: Callable[[], Json]) -> Json:
     """The reply to one request line."""
     command = command.strip().lower()
     if command in ("", "status"):
@@ -35,7 +37,7 @@ def answer(command: str, snapshot: Callable[[], dict[str, Any]]) -> dict[str, An
 class ControlServer:
     """Serves :func:`answer` on a unix socket; ``start``/``close`` bracket its life."""
 
-    def __init__(self, path: str, snapshot: Callable[[], dict[str, Any]]) -> None:
+    def __init__(self, path: str, snapshot: Callable[[], Json]) -> None:
         self.path = path
         self.snapshot = snapshot
         self.requests = 0
@@ -80,7 +82,7 @@ class ControlServer:
                 await asyncio.wait_for(writer.wait_closed(), REQUEST_TIMEOUT_S)
 
 
-def query(path: str, command: str = "status", timeout_s: float = REQUEST_TIMEOUT_S) -> dict[str, Any]:
+def query(path: str, command: str = "status", timeout_s: float = REQUEST_TIMEOUT_S) -> Json:
     """Blocking client for the CLI and tests: send ``command`` and return the parsed reply.
 
     Raises OSError when the daemon is not reachable and ValueError on a malformed reply.

@@ -23,7 +23,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 CLOCK_MONOTONIC = 1
 TFD_TIMER_ABSTIME = 1
@@ -64,6 +64,13 @@ class LoopWakeup:
 
     def close(self) -> None:
         self.cancel()
+
+
+class TimerFdApi(Protocol):
+    """``timerfd_create`` and an absolute ``timerfd_settime`` (the os module's, or libc's by ctypes)."""
+
+    def create(self) -> int: ...
+    def settime_abs_ns(self, fd: int, ns: int) -> None: ...
 
 
 class _Timespec(ctypes.Structure):
@@ -115,7 +122,7 @@ class _Os:
         os.timerfd_settime_ns(fd, flags=TFD_TIMER_ABSTIME if ns else 0, initial=ns)  # type: ignore[attr-defined,unused-ignore]
 
 
-def _timerfd_api() -> Any:
+def _timerfd_api() -> TimerFdApi:
     return _Os() if hasattr(os, "timerfd_create") else _Libc()
 
 
@@ -126,7 +133,7 @@ class TimerFdWakeup:
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, callback: Callable[[], None],
-                 api: Any = None) -> None:
+                 api: TimerFdApi | None = None) -> None:
         self._loop = loop
         self._callback = callback
         self._api = api if api is not None else _timerfd_api()

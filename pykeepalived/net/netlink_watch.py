@@ -47,7 +47,7 @@ class LinkEvent:
     removed: bool = False
 
 
-NetlinkMessage = Any
+NetlinkMessage = Any  # Any: pyroute2's parsed nlmsg, untyped (a dict with get_attr)
 """A parsed pyroute2 message (``nlmsg``): pyroute2 ships no type information for it."""
 
 

@@ -25,7 +25,6 @@ from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_plan
 from pykeepalived.exit_codes import ExitCode
 from pykeepalived.lb.ipvs import IpvsTable
 from pykeepalived.lb.model import DestKey, ServiceKey
-from pykeepalived.lb.sync_daemon import LvsTimeouts, SyncDaemon
 from pykeepalived.testing.fake_ipvs import FakeIpvsTable
 from pykeepalived.testing.fake_net import FakeNet
 
@@ -103,21 +102,6 @@ class FakeRunner:
     def set(self, up: bool) -> None:
         self.up = up
         self.on_change(RealServerChanged(self.checks.rs.vs_name, self.checks.rs, up, None, "test"))
-
-
-class SyncTable(FakeIpvsTable):
-    """The fake table plus the sync-daemon and timeout commands the netlink table has."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sync: list[frozenset[SyncDaemon]] = []
-        self.timeouts: list[LvsTimeouts] = []
-
-    async def set_sync_daemons(self, wanted: frozenset[SyncDaemon]) -> None:
-        self.sync.append(frozenset(wanted))
-
-    async def set_timeouts(self, timeouts: LvsTimeouts) -> None:
-        self.timeouts.append(timeouts)
 
 
 RunnerFactory = Callable[[RealServerChecks, Callable[[RealServerChanged], None]], FakeRunner]

@@ -52,7 +52,6 @@ from pykeepalived.testing.fake_lvs import (
     VRRP,
     FakeRunner,
     LvsRig,
-    SyncTable,
     lvs_plan_of,
     run_lvs_daemon,
 )
@@ -211,7 +210,7 @@ async def test_sync_daemon_follows_the_named_vrrp_instance_and_timeouts_are_set(
     text = "global_defs:\n  lvs_sync_daemon: {interface: eth0, instance: VI_1, id: 7}\n" \
            "  lvs_timeouts: {tcp: 900, udp: 30}\n" + LVS
     states = {"VI_1": "BACKUP"}
-    table = SyncTable()
+    table = FakeIpvsTable()
     rig = LvsRig(text, table=table, vrrp_master=lambda name: states.get(name) == "MASTER")
     async with asyncio.TaskGroup() as tg:
         await rig.service.start(tg)
