@@ -1,0 +1,202 @@
+"""A virtual router's state and its read-only view: what the glue and the status read.
+
+:class:`RouterState` holds every field of :class:`~pykeepalived.vrrp.router.VirtualRouter` and the
+building blocks its handlers share (effective priority, skew, the advert cache of Rule 5, GARP
+bursts, the master-down timer); the transitions are ``router.py``'s.  Pure, like the rest of the core.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from pykeepalived.vrrp.config import RouterConfig
+from pykeepalived.vrrp.election import clamp_priority
+from pykeepalived.vrrp.events import Action, SendAdvert, SendGarp, SendUnsolicitedNa
+from pykeepalived.vrrp.packet import Advertisement, IPAddress
+from pykeepalived.vrrp.state import State, TransitionRecord
+from pykeepalived.vrrp.stats import VrrpStats
+from pykeepalived.vrrp.timers import CS_PER_S, master_down_interval_s, skew_time_s
+from pykeepalived.vrrp.tracking import TrackerSet
+from pykeepalived.wire import PRIORITY_OWNER, PRIORITY_RELEASE
+
+ADVERT_SLACK_FRACTION = 0.01
+ADVERT_SLACK_MAX_S = 0.01
+"""A steady master's advert may go out up to 1 % of its interval (at most 10 ms) late (Rule 6)."""
+
+
+class Timer(enum.Enum):
+    """The router's named deadlines."""
+
+    # Members are singletons compared by identity: hash them by identity too (C speed) instead of
+    # Enum's Python-level ``hash(self._name_)``; they key ``_timers`` on the per-advert path.
+    __hash__ = object.__hash__
+
+    MASTER_DOWN = "master_down"
+    ADVER = "adver"
+    GARP_MASTER_SECOND = "garp_master_second"
+    GARP_REFRESH = "garp_refresh"
+    GARP_LOWER_PRIO_SECOND = "garp_lower_prio_second"
+
+
+class RouterState:
+    """The fields of one virtual router and their read-only view (see the module docstring)."""
+
+    def __init__(self, config: RouterConfig, *, in_sync_group: bool = False) -> None:
+        self.config = config
+        self.stats = VrrpStats()
+        self._in_sync_group = in_sync_group
+        self._state = State.INITIALIZE
+        self._base_priority = config.priority
+        self._trackers = TrackerSet(config.trackers)
+        self._interface_up = True
+        self._group_fault = False
+        self._effective_priority = self._compute_effective_priority()
+        self._timers: dict[Timer, float] = {}
+        self._master_adver_int_cs = config.adver_int_cs
+        self._master_address: IPAddress | None = None
+        self._master_priority: int | None = None
+        self._preempt_until: float | None = None
+        self._wants_master = False
+        self._last_transition: TransitionRecord | None = None
+        self._last_advert_sent_at: float | None = None
+        self._advert_action: SendAdvert | None = None
+        """The last SendAdvert built, reused while config and priority are unchanged (Rule 5)."""
+        self._advert_config: RouterConfig | None = None
+
+    # --- public read-only view -----------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def effective_priority(self) -> int:
+        """Base priority plus tracker weights, clamped to 1..254 (255 never moves)."""
+        return self._effective_priority
+
+    @property
+    def master_address(self) -> IPAddress | None:
+        """The current master's primary address as far as we know (ours when MASTER)."""
+        return self._master_address
+
+    @property
+    def master_priority(self) -> int | None:
+        return self._master_priority
+
+    @property
+    def master_adver_int_cs(self) -> int:
+        """Master_Adver_Interval (RFC 5798 §6.1): the interval a v3 backup learned from its master."""
+        return self._master_adver_int_cs
+
+    @property
+    def last_transition(self) -> TransitionRecord | None:
+        return self._last_transition
+
+    @property
+    def wants_master(self) -> bool:
+        """Sync-group member whose down timer expired and that waits for the group's permission."""
+        return self._wants_master
+
+    @property
+    def group_fault(self) -> bool:
+        """True while a sync group holds this router in FAULT for another member's fault."""
+        return self._group_fault
+
+    @property
+    def tracker_names(self) -> tuple[str, ...]:
+        return self._trackers.names
+
+    @property
+    def fault_reasons(self) -> tuple[str, ...]:
+        """Why the router is (or would be) in FAULT; empty when healthy."""
+        reasons = [] if self._interface_up else ["interface_down"]
+        reasons += [f"tracker:{name}" for name in self._trackers.faulted()]
+        if self._group_fault:
+            reasons.append("sync_group")
+        return tuple(reasons)
+
+    def next_deadline(self) -> float | None:
+        """When the glue must call ``handle(Timeout(), now)`` next; None if no timer is armed."""
+        return min(self._timers.values(), default=None)
+
+    def timer_slack_s(self) -> float:
+        """How late the glue may serve :meth:`next_deadline` (Rule 6): a steady master's advert
+        (only the advert timer armed) tolerates 1 % of the interval, at most ``ADVERT_SLACK_MAX_S``,
+        so that many routers' adverts share one wake-up; every other timer (master down, preempt
+        delay, GARP repeats) is due on time."""
+        timers = self._timers
+        if self._state is State.MASTER and len(timers) == 1 and Timer.ADVER in timers:
+            return min(ADVERT_SLACK_MAX_S, self.config.adver_int_cs / CS_PER_S * ADVERT_SLACK_FRACTION)
+        return 0.0
+
+    def timers(self) -> dict[str, float]:
+        """Armed timers by name (for status output and tests)."""
+        return {timer.value: deadline for timer, deadline in self._timers.items()}
+
+    def snapshot(self, now: float) -> dict[str, object]:
+        """A JSON-ready view for ``status --json``; timers are given as seconds from ``now``."""
+        return {
+            "name": self.name,
+            "vrid": self.config.vrid,
+            "state": self._state.value,
+            "base_priority": self._base_priority,
+            "effective_priority": self._effective_priority,
+            "master_address": None if self._master_address is None else str(self._master_address),
+            "master_priority": self._master_priority,
+            "master_adver_int_cs": self._master_adver_int_cs,
+            "fault_reasons": list(self.fault_reasons),
+            "timers_s": {name: round(at - now, 6) for name, at in self.timers().items()},
+            "stats": self.stats.as_dict(),
+        }
+
+    # --- building blocks of the handlers ------------------------------------------------------
+
+    def _compute_effective_priority(self) -> int:
+        return clamp_priority(self._base_priority, self._trackers.adjustment(), PRIORITY_OWNER)
+
+    def _skew_time_s(self) -> float:
+        return skew_time_s(self._effective_priority, self._master_adver_int_cs, self.config.version)
+
+    def _send_advert(self, priority: int, now: float) -> SendAdvert:
+        self.stats.advert_sent += 1
+        self._last_advert_sent_at = now
+        if priority == PRIORITY_RELEASE:
+            self.stats.pri_zero_sent += 1
+        config = self.config
+        cached = self._advert_action
+        if cached is not None and cached.advert.priority == priority and self._advert_config is config:
+            return cached
+        action = SendAdvert(
+            Advertisement(
+                version=config.version,
+                vrid=config.vrid,
+                priority=priority,
+                adver_int_cs=config.adver_int_cs,
+                addresses=config.vips,
+                auth_type=config.auth_type,
+                auth_data=config.auth_data,
+            )
+        )
+        if priority != PRIORITY_RELEASE:
+            self._advert_action, self._advert_config = action, config
+        return action
+
+    def _garp_burst(self, count: int) -> list[Action]:
+        if count <= 0 or not self.config.vips:
+            return []
+        self.stats.garp_bursts += 1
+        if self.config.family == 6:
+            return [SendUnsolicitedNa(self.config.vips, count)]
+        return [SendGarp(self.config.vips, count)]
+
+    def _arm_master_down(self, now: float) -> None:
+        self._timers[Timer.MASTER_DOWN] = now + master_down_interval_s(
+            self._effective_priority,
+            self._master_adver_int_cs,
+            self.config.version,
+            self.config.down_timer_adverts,
+        )
