@@ -5,8 +5,8 @@ Inheritance and keepalived's per-checker defaults come from ``config.model.check
 virtual server's).  ``virtualhost`` is taken from the URL, else the checker, else the virtual
 server.  MISC_CHECK scripts are split with :func:`shlex.split` (never run through a shell);
 with ``enable_script_security`` an unsafe script is marked so that its check always fails.
-A real server's ``notify_up`` / ``notify_down`` become :class:`MiscSpec` values the same way (run by
-the runner on transitions, and ``notify_down`` on shutdown when the virtual server has ``omega``).
+A real server's ``notify_up`` / ``notify_down`` and ``omega`` are the LVS part's
+(``daemon/lvs_plan.py``, decided by ``lb.model.LbPolicy``), not the checkers'.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ from pykeepalived.config.model import (
 from pykeepalived.config.script_security import ScriptIdentity, script_identity
 
 Inspector = Callable[[str], str | None]
-NOTIFY_TIMEOUT_S = 10.0  # a notify_up/notify_down script is killed after this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +64,8 @@ class RealServerChecks:
 
     rs: RsId
     checkers: tuple[CheckerSpec, ...]
-    notify_up: MiscSpec | None = None
-    notify_down: MiscSpec | None = None
     omega: bool = False
+    """The virtual server has ``omega``: at daemon stop the LVS part says its real servers are down."""
 
 
 def checks_from_config(config: Config, inspector: Inspector = insecure_component) -> list[RealServerChecks]:
@@ -89,11 +87,7 @@ def checks_from_config(config: Config, inspector: Inspector = insecure_component
                             log_all_failures=getattr(c, "log_all_failures", False))
                 for c in rs.checkers
             )
-            default = _identity(config, None, None)
-            notify = [None if cmd is None else _script(cmd, NOTIFY_TIMEOUT_S, secure, inspector,
-                                                      identity=default, kind=kind)
-                      for cmd, kind in ((rs.notify_up, "notify_up"), (rs.notify_down, "notify_down"))]
-            out.append(RealServerChecks(rs_id, specs, notify[0], notify[1], vs.omega))
+            out.append(RealServerChecks(rs_id, specs, vs.omega))
     return out
 
 

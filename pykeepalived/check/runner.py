@@ -25,10 +25,8 @@ The daemon uses it as::
     runner.stop()          # run() returns once every probe in flight has ended
     runner.status()        # per real server: up, weight, each checker's last result
 
-With ``run_notify_scripts=True`` the runner also runs a real server's ``notify_up`` / ``notify_down``
-script (no shell, with a timeout, in the background) when it goes up / down, and on stop, with
-``omega``, ``notify_down`` for every real server still up.  By default that is left to the caller
-(the daemon runs them with its own script runner).
+The runner runs no script of its own: a real server's ``notify_up`` / ``notify_down`` and ``omega``
+are decided by :class:`~pykeepalived.lb.model.LbPolicy` and run by the daemon's LVS part.
 """
 
 from __future__ import annotations
@@ -69,8 +67,6 @@ class RunnerStats:
     hard_timeouts: int = 0
     probe_errors: int = 0
     changes: int = 0
-    notify_scripts: int = 0
-    notify_failures: int = 0
     lateness_s: list[float] | None = None
 
 
@@ -106,14 +102,13 @@ def make_probe(spec: ProbeSpec, tls: TlsContexts) -> Probe:
 
 
 class _Server:
-    """A real server while its runner runs: the up state its notify scripts follow."""
+    """A real server while its runner runs: its checks and their policy."""
 
-    __slots__ = ("checks", "policy", "up")
+    __slots__ = ("checks", "policy")
 
     def __init__(self, checks: RealServerChecks, policy: RealServerPolicy) -> None:
         self.checks = checks
         self.policy = policy
-        self.up = policy.up
 
 
 class _Job:
@@ -296,7 +291,6 @@ class CheckRunner:
         probe_factory: ProbeFactory | None = None,
         record_lateness: bool = False,
         hard_timeout_margin_s: float = HARD_TIMEOUT_MARGIN_S,
-        run_notify_scripts: bool = False,
         scheduler: CheckScheduler | None = None,
     ) -> None:
         """``scheduler``: a :class:`CheckScheduler` shared with other runners (the daemon gives
@@ -316,8 +310,6 @@ class CheckRunner:
         self._stopping: asyncio.Event | None = None
         self._stop_requested = False
         self._runs = 0  # a resumed run does not announce the alpha start again
-        self._run_notify = run_notify_scripts
-        self._notify_tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._active: CheckScheduler | None = None  # the scheduler of the current run
         self.stats = RunnerStats(lateness_s=[] if record_lateness else None)
@@ -381,7 +373,6 @@ class CheckRunner:
             try:
                 if attached:
                     await self._retire(scheduler, jobs)
-                await self._finish_notify_scripts()
             finally:
                 if self._tls is not None:
                     await self._tls.close()
@@ -397,16 +388,6 @@ class CheckRunner:
                 job.task.cancel()
         if tasks:
             await asyncio.wait(tasks)
-
-    async def _finish_notify_scripts(self) -> None:
-        """``omega``: notify_down for every real server still up; then wait for running scripts."""
-        if self._run_notify:
-            for servers, policy in zip(self._servers, self._policies, strict=True):
-                if servers.omega and policy.up and servers.notify_down is not None:
-                    self._start_script(servers.notify_down, policy.rs, "omega: shutting down")
-        pending = list(self._notify_tasks)
-        if pending:
-            await asyncio.wait(pending)
 
     def _make_probe(self, factory: ProbeFactory, spec: ProbeSpec) -> Probe:
         """The factory's probe, or one that always fails saying why the probe could not be built."""
@@ -479,7 +460,7 @@ class CheckRunner:
         return result
 
     def _record(self, job: _Job, result: CheckResult, started: float, now: float) -> None:
-        """Feed the result to the policy; report a change and run its notify script."""
+        """Feed the result to the policy; report a change."""
         stats = self.stats
         stats.probes += 1
         server = job.server
@@ -498,27 +479,6 @@ class CheckRunner:
         if change is None:
             return
         self._emit(change)
-        if change.up != server.up:
-            server.up = change.up
-            script = server.checks.notify_up if change.up else server.checks.notify_down
-            if script is not None and self._run_notify:
-                self._start_script(script, server.policy.rs, change.reason)
-
-    def _start_script(self, spec: MiscSpec, rs: RsId, reason: str) -> None:
-        """Run a notify script in the background (its own task; :meth:`run` waits for it)."""
-        loop = asyncio.get_running_loop()
-        task = loop.create_task(self._script(spec, rs, reason), name=f"{spec.kind} {rs}")
-        self._notify_tasks.add(task)
-        task.add_done_callback(self._notify_tasks.discard)
-
-    async def _script(self, spec: MiscSpec, rs: RsId, reason: str) -> None:
-        self.stats.notify_scripts += 1
-        result = await misc_probe(spec)
-        if not result.ok:
-            self.stats.notify_failures += 1
-            log.warning("%s failed rs=%s reason=%s", spec.kind, rs, result.reason)
-        else:
-            log.info("%s ran rs=%s trigger=%s", spec.kind, rs, reason)
 
     def _emit(self, change: RealServerChanged) -> None:
         self.stats.changes += 1

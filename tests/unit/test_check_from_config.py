@@ -108,3 +108,11 @@ def test_log_all_failures_and_source_options():
     tcp, misc = rs.checkers
     assert tcp.log_all_failures and not misc.log_all_failures
     assert (tcp.probe.endpoint.bind_if, tcp.probe.endpoint.fwmark) == ("eth1", 9)
+
+
+def test_omega_reaches_the_checks() -> None:
+    c = Config.model_validate({
+        "virtual_servers": [{"ip": "203.0.113.10", "port": 80, "omega": True, "real_servers": [
+            {"ip": "198.51.100.1", "notify_down": "down.sh", "TCP_CHECK": {}}, {"ip": "198.51.100.2"}]}]})
+    first, second = checks_from_config(c, inspector=lambda _path: None)
+    assert first.omega and second.omega
