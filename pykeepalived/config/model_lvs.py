@@ -424,6 +424,28 @@ class VirtualServer(_Timing, _Tunnel):
         return [value] if isinstance(value, str) else value
 
     @property
+    def fwmark_family(self) -> Literal[4, 6]:
+        """keepalived's rule for the family of a fwmark service: ``ip_family``, else the real (and
+        sorry) servers' family when they all share one, else IPv4.  The one place of this rule:
+        the validator and ``lb.from_config`` both ask here."""
+        if self.ip_family is not None:
+            return 6 if self.ip_family is IpFamily.INET6 else 4
+        families = {rs.ip.version for rs in self.real_servers}
+        if self.sorry_server is not None:
+            families.add(self.sorry_server.ip.version)
+        return 6 if families == {6} else 4
+
+    @property
+    def service_family(self) -> Literal[4, 6] | None:
+        """4 or 6: the address's, or a fwmark service's (:attr:`fwmark_family`); None for a group
+        (its members can differ)."""
+        if self.ip is not None:
+            return 6 if self.ip.version == 6 else 4
+        if self.fwmark is not None:
+            return self.fwmark_family
+        return None
+
+    @property
     def key(self) -> str:
         """How keepalived names it in logs: ``[203.0.113.10]:tcp:80``, ``fwmark 1``, ``group WEB``."""
         if self.ip is not None:

@@ -1,12 +1,12 @@
 """Validated configuration (pydantic :class:`~pykeepalived.config.model.Config`) -> the VRRP part's plan.
 
 One :class:`InstanceSpec` per ``vrrp_instance``: the state machine's :class:`RouterConfig` plus what
-the adapters need (interface, the :class:`~pykeepalived.vrrp.vip.Vip` values, unicast peers, notify
-scripts, the trackers to watch).  Specs are frozen and compare by value, so
-:mod:`pykeepalived.vrrp.reload` classifies their differences directly.  keepalived's mapping rules
-live here: ``vrrp_strict`` (:func:`strict_rules`), tracker weights keepalived ignores
-(:func:`_trackers`), VMAC names.  The interface's primary address (the advert source) is an I/O
-question, so it is asked through the ``primary_address`` callable.
+the adapters need (interface, the :class:`~pykeepalived.vrrp.vip.Vip` values, notify scripts, the
+trackers to watch).  Specs are frozen and compare by value, so :mod:`pykeepalived.vrrp.reload`
+classifies their differences directly.  keepalived's mapping rules live here: tracker weights
+keepalived ignores (:func:`_trackers`), VMAC names; ``vrrp_strict``'s values come from
+:func:`pykeepalived.config.strict.strict_settings`.  The interface's primary address (the advert
+source) is an I/O question, so it is asked through the ``primary_address`` callable.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
-from pykeepalived.config.model import PRIORITY_OWNER, Config, VrrpInstance, VrrpState
+from pykeepalived.config.model import Config, VrrpInstance
 from pykeepalived.config.script_security import AS_DAEMON, ScriptIdentity, script_argv, script_identity
+from pykeepalived.config.strict import strict_settings
 from pykeepalived.errors import ConfigError
 from pykeepalived.vrrp.config import RouterConfig
 from pykeepalived.vrrp.notify import NotifyScripts
@@ -35,8 +36,6 @@ INTERFACE_PREFIX = "interface:"
 FILE_PREFIX = "file:"
 DEFAULT_FILE_WEIGHT = 1
 """A ``track_file``'s default weight: keepalived turns it into 0 where weights are ignored."""
-STRICT_DOWN_TIMER_ADVERTS = 3
-"""keepalived forces the RFC value of the master down timer under ``vrrp_strict``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,20 +170,16 @@ def _vips(inst: VrrpInstance, interface: str) -> tuple[Vip, ...]:
     return tuple(out)
 
 
-def _strict_state(inst: VrrpInstance) -> VrrpState:
-    """Under ``vrrp_strict`` keepalived starts exactly the address owner (priority 255) as MASTER."""
-    return VrrpState.MASTER if inst.effective_priority == PRIORITY_OWNER else VrrpState.BACKUP
-
-
 def router_config(config: Config, inst: VrrpInstance, primary: IPAddress,
                   trackers: tuple[TrackerSpec, ...] = ()) -> RouterConfig:
     """The pure core's view of one ``vrrp_instance``."""
     g = config.global_defs
     garp = config.garp(inst)
     version = config.effective_version(inst)
-    strict = g.vrrp_strict
+    strict = strict_settings(inst) if g.vrrp_strict else None
     auth_type, auth_pass = AUTH_NONE, b""
-    if inst.authentication is not None and inst.authentication.auth_type.value == "PASS" and not strict:
+    if (inst.authentication is not None and inst.authentication.auth_type.value == "PASS"
+            and (strict is None or strict.authentication)):
         auth_type, auth_pass = AUTH_SIMPLE_TEXT, (inst.authentication.auth_pass or "").encode()
     return RouterConfig(
         name=inst.name,
@@ -196,10 +191,10 @@ def router_config(config: Config, inst: VrrpInstance, primary: IPAddress,
         priority=inst.effective_priority,
         adver_int_cs=_cs(inst.advert_int) if version == 3 else max(1, round(inst.advert_int)) * CS_PER_S,
         preempt=not inst.nopreempt,
-        preempt_delay_cs=0 if strict else _cs(inst.preempt_delay),
-        down_timer_adverts=STRICT_DOWN_TIMER_ADVERTS if strict else config.down_timer_adverts(inst),
-        initial_state=_strict_state(inst).value if strict else inst.effective_state.value,
-        lower_prio_no_advert=strict or g.vrrp_lower_prio_no_advert,
+        preempt_delay_cs=_cs(inst.preempt_delay if strict is None else strict.preempt_delay_s),
+        down_timer_adverts=config.down_timer_adverts(inst) if strict is None else strict.down_timer_adverts,
+        initial_state=(inst.effective_state if strict is None else strict.initial_state).value,
+        lower_prio_no_advert=g.vrrp_lower_prio_no_advert if strict is None else strict.lower_prio_no_advert,
         higher_prio_send_advert=g.vrrp_higher_prio_send_advert,
         auth_type=auth_type,
         auth_pass=auth_pass,
