@@ -51,9 +51,6 @@ class Listeners:
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    def unsubscribe(self, listener: Listener) -> None:
-        self._listeners.remove(listener)
-
     def publish(self, event: InstanceEvent) -> None:
         for listener in self._listeners:
             try:

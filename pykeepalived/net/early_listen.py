@@ -165,12 +165,6 @@ class EarlyListener:
                 return None  # heard elsewhere too: not what the instance's own socket would see
         return self.since, list(packets)
 
-    def silent_since(self, interface: str, family: int, vrid: int, *,
-                     multicast_group: str | None) -> float | None:
-        """:attr:`since` if :meth:`replay` applies and nothing with the VRID arrived; else None."""
-        found = self.replay(interface, family, vrid, multicast_group=multicast_group)
-        return found[0] if found is not None and not found[1] else None
-
     def close(self) -> None:
         for sock in self._sockets.values():
             sock.close()

@@ -40,7 +40,7 @@ import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv6Address, ip_address
+from ipaddress import IPv4Address, IPv6Address
 from typing import Literal, Protocol
 
 from pykeepalived.config.types import check_ifname
@@ -112,9 +112,6 @@ class VrrpSocketConfig:
             return self.group
         return VRRP_MCAST_GROUP_V4 if self.family == 4 else VRRP_MCAST_GROUP_V6
 
-    @property
-    def destinations(self) -> tuple[IPAddress, ...]:
-        return self.unicast_peers if self.unicast else (self.multicast_group,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,10 +377,6 @@ class VrrpSocket:
 
     # -- send ------------------------------------------------------------------------------------
 
-    def send(self, payload: bytes) -> int:
-        """Send ``payload`` to the group, or one copy to each unicast peer; returns copies sent."""
-        return sum(self.send_to(payload, dst) for dst in self.config.destinations)
-
     def send_to(self, payload: bytes, dst: IPAddress) -> bool:
         """Send one copy to ``dst``; errors are logged (once per errno) and counted, never raised."""
         try:
@@ -446,11 +439,3 @@ def open_vrrp_socket(
         raise
     log.debug("vrrp socket open ifname=%s family=%s unicast=%s", config.ifname, config.family, config.unicast)
     return VrrpSocket(config, sock, ifindex, on_packet, on_drop)
-
-
-def parse_address(text: str) -> IPAddress:
-    """``ip_address`` with a UsageError instead of ValueError (for peers read from a CLI or test)."""
-    try:
-        return ip_address(text)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None

@@ -88,7 +88,7 @@ async def _agent_send(args: dict[str, Any]) -> int:
         args["version"], args["vrid"], 100, 100, tuple(ip_address(a) for a in args["vips"])
     )
     for _ in range(args.get("repeat", 10)):  # bounded: at most 10 adverts over 1 s
-        for dst in config.destinations:
+        for dst in peers or (config.multicast_group,):
             assert src is not None
             sock.send_to(encode(advert, src=src, dst=dst), dst)
         await asyncio.sleep(0.1)
@@ -158,8 +158,9 @@ async def _agent_early(args: dict[str, Any]) -> int:
     _emit(ready=True, joined=sorted(early.joined))
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     family, group = args["family"], args["group"]
-    answers = {str(vrid): early.silent_since("eth0", family, vrid, multicast_group=group)
-               for vrid in args["vrids"]}
+    replays = {str(vrid): early.replay("eth0", family, vrid, multicast_group=group) for vrid in args["vrids"]}
+    answers = {vrid: found[0] if found is not None and not found[1] else None
+               for vrid, found in replays.items()}
     found = early.replay("eth0", family, args["vrids"][0], multicast_group=group)
     assert found is not None
     heard = [{"src": str(h.src), "dst": str(h.dst), "ttl": h.ttl, "vrid": h.payload[1],

@@ -11,6 +11,14 @@ import pytest
 from pykeepalived.net import early_listen
 from pykeepalived.net.early_listen import SO_RXQ_OVFL, EarlyListener, interface_hints
 
+
+def silent_since(early: EarlyListener, interface: str, family: int, vrid: int, *,
+                 multicast_group: str | None) -> float | None:
+    """When an instance may start as of the early start with nothing heard for its VRID."""
+    found = early.replay(interface, family, vrid, multicast_group=multicast_group)
+    return found[0] if found is not None and not found[1] else None
+
+
 KACONF = """\
 global_defs { router_id lb1 }
 vrrp_instance VI_1 {
@@ -100,15 +108,15 @@ def test_silence_counts_only_for_vrids_never_heard() -> None:
     v4 = FakeSock(4, [(ipv4_vrrp(51), 0, 10.1, 2), (ipv4_vrrp(52, ihl_words=6), 0, 10.2, 2)])  # IP options
     v6 = FakeSock(6, [(bytes([0x31, 60, 100, 1]) + bytes(36), 0, 10.15, 2)])  # IPv6: no IP header
     early = listener(v4, v6)
-    assert early.silent_since("eth0", 4, 51, multicast_group="224.0.0.18") is None
-    assert early.silent_since("eth0", 4, 52, multicast_group="224.0.0.18") is None
-    assert early.silent_since("eth0", 4, 60, multicast_group="224.0.0.18") == 10.0
-    assert early.silent_since("eth0", 6, 60, multicast_group="ff02::12") is None
-    assert early.silent_since("eth0", 6, 51, multicast_group="ff02::12") == 10.0
+    assert silent_since(early, "eth0", 4, 51, multicast_group="224.0.0.18") is None
+    assert silent_since(early, "eth0", 4, 52, multicast_group="224.0.0.18") is None
+    assert silent_since(early, "eth0", 4, 60, multicast_group="224.0.0.18") == 10.0
+    assert silent_since(early, "eth0", 6, 60, multicast_group="ff02::12") is None
+    assert silent_since(early, "eth0", 6, 51, multicast_group="ff02::12") == 10.0
     v4.packets.append((ipv4_vrrp(60), 0, 10.3, 2))  # heard later, before this instance started
-    assert early.silent_since("eth0", 4, 60, multicast_group="224.0.0.18") is None
+    assert silent_since(early, "eth0", 4, 60, multicast_group="224.0.0.18") is None
     v4.packets.append((b"\x45", 0, 10.3, 2))  # a runt: nothing to learn, no error
-    assert early.silent_since("eth0", 4, 61, multicast_group="224.0.0.18") == 10.0
+    assert silent_since(early, "eth0", 4, 61, multicast_group="224.0.0.18") == 10.0
 
 
 def test_heard_packets_are_replayed_with_their_receive_times() -> None:
@@ -151,15 +159,15 @@ def test_receive_times_stay_between_the_start_and_now() -> None:
 def test_an_uncovered_receive_path_never_counts(interface: str, family: int, group: str, up: bool) -> None:
     early = listener(FakeSock(), up=up)
     assert early.replay(interface, family, 51, multicast_group=group) is None
-    assert early.silent_since(interface, family, 51, multicast_group=group) is None
+    assert silent_since(early, interface, family, 51, multicast_group=group) is None
 
 
 def test_unicast_needs_only_the_socket_and_an_overflow_voids_everything() -> None:
     v4 = FakeSock()
     early = listener(v4, up=False)
-    assert early.silent_since("eth7", 4, 51, multicast_group=None) == 10.0  # unicast: any interface
+    assert silent_since(early, "eth7", 4, 51, multicast_group=None) == 10.0  # unicast: any interface
     v4.packets.append((ipv4_vrrp(99), 3, 10.5, 2))  # the queue overflowed: anything may have been lost
-    assert early.silent_since("eth7", 4, 51, multicast_group=None) is None
+    assert silent_since(early, "eth7", 4, 51, multicast_group=None) is None
     assert early.overflowed
     early.close()
     assert v4.closed
@@ -171,7 +179,7 @@ def test_a_receive_error_voids_everything() -> None:
             raise OSError(100, "Network is down")
 
     early = listener(Broken())
-    assert early.silent_since("eth0", 4, 51, multicast_group="224.0.0.18") is None
+    assert silent_since(early, "eth0", 4, 51, multicast_group="224.0.0.18") is None
 
 
 def test_without_raw_sockets_there_is_no_listener(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -107,16 +107,15 @@ def make(config: VrrpSocketConfig, sock: FakeSocket, **kw):
 # -- config and option plan ---------------------------------------------------------------------------
 
 
-def test_config_defaults_and_destinations() -> None:
+def test_config_defaults_and_the_group_it_joins() -> None:
     v4 = VrrpSocketConfig("eth0", 4)
     assert not v4.unicast
-    assert v4.destinations == (IPv4Address("224.0.0.18"),)
-    assert VrrpSocketConfig("eth0", 6).destinations == (IPv6Address("ff02::12"),)
+    assert v4.multicast_group == IPv4Address("224.0.0.18")
+    assert VrrpSocketConfig("eth0", 6).multicast_group == IPv6Address("ff02::12")
     uni = VrrpSocketConfig("eth0", 4, unicast_peers=(PEER4, IPv4Address("198.51.100.3")))
-    assert uni.unicast and len(uni.destinations) == 2
-    assert VrrpSocketConfig("eth0", 4, group=IPv4Address("224.0.0.99")).destinations == (
-        IPv4Address("224.0.0.99"),
-    )
+    assert uni.unicast
+    assert VrrpSocketConfig("eth0", 4, group=IPv4Address("224.0.0.99")).multicast_group == IPv4Address(
+        "224.0.0.99")
 
 
 @pytest.mark.parametrize(
@@ -299,7 +298,7 @@ def test_ipv6_reader_uses_ancillary_data() -> None:
 def test_send_multicast_with_pinned_source() -> None:
     sock = FakeSocket()
     vs, _, _ = make(VrrpSocketConfig("eth0", 4, src=SRC4), sock)
-    assert vs.send(PAYLOAD) == 1
+    assert vs.send_to(PAYLOAD, vs.config.multicast_group)
     payload, anc, address = sock.sent[0]
     assert payload == PAYLOAD and address == ("224.0.0.18", 0)
     assert anc == [(socket.IPPROTO_IP, IP_PKTINFO, struct.pack("i4s4s", 7, SRC4.packed, bytes(4)))]
@@ -310,17 +309,14 @@ def test_send_unicast_one_copy_per_peer_and_ipv6_scope() -> None:
     sock = FakeSocket()
     peers = (IPv4Address("198.51.100.2"), IPv4Address("198.51.100.3"))
     vs, _, _ = make(VrrpSocketConfig("eth0", 4, unicast_peers=peers), sock)
-    assert vs.send(PAYLOAD) == 2
+    assert all(vs.send_to(PAYLOAD, peer) for peer in peers)
     assert [s[2] for s in sock.sent] == [("198.51.100.2", 0), ("198.51.100.3", 0)]
     assert all(s[1] == [] for s in sock.sent)  # no source pinned: kernel chooses
     sock6 = FakeSocket()
-    vs6, _, _ = make(
-        VrrpSocketConfig(
-            "eth0", 6, src=LL6, unicast_peers=(IPv6Address("fe80::2"), IPv6Address("2001:db8::2"))
-        ),
-        sock6,
-    )
-    vs6.send(PAYLOAD)
+    peers6 = (IPv6Address("fe80::2"), IPv6Address("2001:db8::2"))
+    vs6, _, _ = make(VrrpSocketConfig("eth0", 6, src=LL6, unicast_peers=peers6), sock6)
+    for peer in peers6:
+        vs6.send_to(PAYLOAD, peer)
     assert [s[2] for s in sock6.sent] == [("fe80::2", 0, 0, 7), ("2001:db8::2", 0, 0, 0)]
     assert sock6.sent[0][1] == [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, LL6.packed + struct.pack("I", 7))]
 
@@ -328,14 +324,14 @@ def test_send_unicast_one_copy_per_peer_and_ipv6_scope() -> None:
 def test_send_errors_are_counted_not_raised() -> None:
     sock = FakeSocket(send_error=OSError(errno.ENETDOWN, "Network is down"))
     vs, _, _ = make(VrrpSocketConfig("eth0", 4, unicast_peers=(PEER4,)), sock)
-    assert vs.send(PAYLOAD) == 0
-    assert vs.send(PAYLOAD) == 0
+    assert vs.send_to(PAYLOAD, PEER4) is False
+    assert vs.send_to(PAYLOAD, PEER4) is False
     sock.send_error = OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address")
-    assert vs.send(PAYLOAD) == 0
+    assert vs.send_to(PAYLOAD, PEER4) is False
     assert vs.counters.send_errors == {"ENETDOWN": 2, "EADDRNOTAVAIL": 1}
     assert vs.counters.sent == 0
     sock.send_error = None
-    assert vs.send(PAYLOAD) == 1
+    assert vs.send_to(PAYLOAD, PEER4) is True
 
 
 def test_close_closes_the_socket() -> None:
