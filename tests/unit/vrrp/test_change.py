@@ -20,6 +20,8 @@ from pykeepalived.vrrp.change import (
 )
 from pykeepalived.vrrp.from_config import InstanceSpec
 
+REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
+
 BASE = """
 vrrp_scripts:
   chk: {script: /bin/true, weight: -10}
@@ -111,5 +113,5 @@ def test_the_receive_path_and_the_destinations_follow_one_rule() -> None:
 
 
 def test_docs_change_table_is_current() -> None:
-    docs = Path(__file__).resolve().parents[3] / "docs" / "daemon.md"
+    docs = REPO / "docs" / "daemon.md"
     assert change_table_markdown() in docs.read_text(encoding="utf-8")

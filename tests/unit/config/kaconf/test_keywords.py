@@ -11,7 +11,9 @@ from pykeepalived.config.kaconf import keywords, lvs, parse
 from pykeepalived.config.kaconf.mapping import Table
 from pykeepalived.config.model import Config
 
-EVERY = Path(__file__).parent.parent / "golden" / "configs" / "kaconf_valid" / "every_keyword.conf"
+REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
+
+EVERY = REPO / "tests" / "golden" / "configs" / "kaconf_valid" / "every_keyword.conf"
 TABLES = [
     keywords.TOP,
     keywords.GLOBAL_DEFS,

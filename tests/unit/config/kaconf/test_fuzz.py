@@ -16,6 +16,8 @@ from pykeepalived.config.kaconf.keywords import GLOBAL_DEFS, TOP, VRRP_INSTANCE
 from pykeepalived.config.kaconf.lvs import REAL_SERVER, URL, VIRTUAL_SERVER
 from pykeepalived.config.load import Syntax, check_config
 
+REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
+
 
 def parse_bytes(data: bytes, name: str = "k.conf", limits: Limits | None = None) -> list[Diagnostic]:
     with tempfile.TemporaryDirectory() as directory:
@@ -162,7 +164,7 @@ def test_huge_line_is_refused() -> None:
     assert "line_too_long" in [d.code for d in diagnostics]
 
 
-_CONF_EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "etc").glob("*.conf"))
+_CONF_EXAMPLES = sorted((REPO / "etc").glob("*.conf"))
 _CONF_WORDS = ["{", "}", "no", "-5", "99999", "x", "TUN", "type", "gue", "csum", "inet6", "sh-port", '"']
 
 

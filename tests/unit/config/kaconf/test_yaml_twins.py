@@ -10,7 +10,9 @@ import pytest
 
 from pykeepalived.config.load import Syntax, check_config
 
-TWINS = Path(__file__).parent.parent / "golden" / "configs" / "twins"
+REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
+
+TWINS = REPO / "tests" / "golden" / "configs" / "twins"
 CASES = sorted(p.stem for p in TWINS.glob("*.conf"))
 
 

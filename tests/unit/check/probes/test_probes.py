@@ -14,8 +14,6 @@ import struct
 from ipaddress import ip_address
 
 import pytest
-from backlog import full_backlog_port
-from tls_cert import self_signed
 
 from pykeepalived.check.from_config import CheckerSpec, RealServerChecks
 from pykeepalived.check.policy import CheckerTiming
@@ -33,6 +31,8 @@ from pykeepalived.check.probes.misc import exit_result, insecure_component, misc
 from pykeepalived.check.probes.tcp import tcp_probe
 from pykeepalived.check.results import RsId
 from pykeepalived.check.runner import CheckRunner
+from pykeepalived.testing.backlog import full_backlog_port
+from pykeepalived.testing.tls_cert import self_signed
 
 LO = ip_address("127.0.0.1")
 BODY = b"<html>hello pykeepalived</html>"

@@ -13,14 +13,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import ip_address
 
 import pytest
-from http_raw import raw_server, server_ctx
-from tls_cert import self_signed
 
 from pykeepalived.check.genhash import fetch_digest, make_target
 from pykeepalived.check.probes import BODY_CAP_BYTES, Endpoint, HttpSpec, StatusSet, UrlSpec
 from pykeepalived.check.probes.http import HttpProbe, TlsContexts
 from pykeepalived.cli import main
 from pykeepalived.errors import DriverError, UsageError
+from pykeepalived.testing.http_server import raw_server, server_ctx
+from pykeepalived.testing.tls_cert import self_signed
 
 BODY = b"genhash body\n"
 BIG_BODY = b"x" * (BODY_CAP_BYTES + 1)

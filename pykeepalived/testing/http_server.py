@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 
 class RawServer:
@@ -18,7 +20,8 @@ class RawServer:
 
     async def start(self, ssl_ctx: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> int:
         self.server = await asyncio.start_server(self._handle, host, 0, ssl=ssl_ctx)
-        return self.server.sockets[0].getsockname()[1]
+        port: int = self.server.sockets[0].getsockname()[1]
+        return port
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -43,16 +46,18 @@ class RawServer:
 
 
 @contextlib.asynccontextmanager
-async def raw_server(answer: bytes, **kw):
-    server = RawServer(answer, **{k: v for k, v in kw.items() if k in ("pieces", "keep_open")})
-    port = await server.start(kw.get("ssl_ctx"))
+async def raw_server(answer: bytes, *, pieces: int = 1, keep_open: bool = False,
+                     ssl_ctx: ssl.SSLContext | None = None) -> AsyncIterator[tuple[RawServer, int]]:
+    """A :class:`RawServer` on a free loopback port: ``(server, port)``."""
+    server = RawServer(answer, pieces, keep_open)
+    port = await server.start(ssl_ctx)
     try:
         yield server, port
     finally:
         await server.close()
 
 
-def server_ctx(cert: tuple, seen_sni: list) -> ssl.SSLContext:
+def server_ctx(cert: tuple[Path, Path], seen_sni: list[str | None]) -> ssl.SSLContext:
     """A TLS server context for ``cert`` (cert.pem, key.pem) that records the SNI of every handshake."""
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(*cert)

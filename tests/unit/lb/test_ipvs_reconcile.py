@@ -6,13 +6,13 @@ import errno
 from ipaddress import IPv4Address
 
 from hypothesis import given
-from test_lb_diff import states
 
 from pykeepalived.errors import DriverError
 from pykeepalived.lb.diff import AddDest, AddService, DelService, EditDest, EditService
 from pykeepalived.lb.ipvs import IpvsReconciler
 from pykeepalived.lb.model import Destination, DestKey, IpvsState, ServiceKey, VirtualService
 from pykeepalived.testing.fake_ipvs import FakeIpvsTable
+from pykeepalived.testing.ipvs_strategies import states
 
 VIP = IPv4Address("203.0.113.20")
 K80, K443 = ServiceKey.inet(VIP, 80), ServiceKey.inet(VIP, 443)

@@ -31,6 +31,8 @@ from pykeepalived.vrrp.state import TRANSITIONS, Reason, State, TransitionRecord
 from pykeepalived.vrrp.timers import master_down_interval_s, skew_time_s
 from pykeepalived.vrrp.tracking import TrackerSpec
 
+REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
+
 VIP = (IPv4Address("198.51.100.200"),)
 PEER = IPv4Address("198.51.100.9")  # higher than every lab_config address below 9
 LOW_PEER = IPv4Address("198.51.100.0")
@@ -322,7 +324,7 @@ def test_snapshot_is_json_ready():
 
 
 def test_docs_transition_table_is_current():
-    docs = Path(__file__).resolve().parents[2] / "docs" / "vrrp.md"
+    docs = REPO / "docs" / "vrrp.md"
     assert transition_table_markdown() in docs.read_text(encoding="utf-8")
 
 

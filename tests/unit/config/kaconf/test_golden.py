@@ -14,7 +14,9 @@ import pytest
 from pykeepalived.config.diagnostics import render_text
 from pykeepalived.config.load import Syntax, check_config
 
-GOLDEN = Path(__file__).parent.parent / "golden" / "configs" / "kaconf"
+REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
+
+GOLDEN = REPO / "tests" / "golden" / "configs" / "kaconf"
 CASES = sorted(p.name for p in GOLDEN.glob("*.conf"))
 
 

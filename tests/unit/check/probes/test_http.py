@@ -14,9 +14,6 @@ from ipaddress import ip_address
 
 import pytest
 from aiohttp.http_parser import HttpResponseParser, HttpResponseParserPy
-from backlog import full_backlog_port
-from http_raw import RawServer, raw_server, server_ctx
-from tls_cert import self_signed
 
 from pykeepalived.check.from_config import CheckerSpec, RealServerChecks
 from pykeepalived.check.policy import CheckerTiming
@@ -25,6 +22,9 @@ from pykeepalived.check.probes.http import HttpProbe, TlsContexts
 from pykeepalived.check.probes.http_response import ResponseCheck, UrlCheck, build_request
 from pykeepalived.check.results import RsId
 from pykeepalived.check.runner import CheckRunner, make_probe
+from pykeepalived.testing.backlog import full_backlog_port
+from pykeepalived.testing.http_server import RawServer, raw_server, server_ctx
+from pykeepalived.testing.tls_cert import self_signed
 
 pytestmark = pytest.mark.timeout(30)
 LO = ip_address("127.0.0.1")

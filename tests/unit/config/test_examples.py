@@ -11,7 +11,9 @@ from pykeepalived.config.load import Syntax, check_config
 from pykeepalived.config.model import LbKind, VrrpState
 from pykeepalived.config.semantic import StaticFileInspector
 
-ETC = Path(__file__).resolve().parents[2] / "etc"
+REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
+
+ETC = REPO / "etc"
 EXAMPLES = sorted(ETC.glob("*.yaml"))
 DIR, EXEC = stat.S_IFDIR | 0o755, stat.S_IFREG | 0o755
 FS = StaticFileInspector({"/": (DIR, 0, 0), "/usr": (DIR, 0, 0), "/usr/bin": (DIR, 0, 0),

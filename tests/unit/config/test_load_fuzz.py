@@ -15,8 +15,10 @@ from pykeepalived.config.load import check_text
 from pykeepalived.config.semantic import StaticFileInspector
 from pykeepalived.config.source import Limits, decode_bytes, load_yaml
 
+REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
+
 FS = StaticFileInspector({})
-EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "etc").glob("*.yaml"))
+EXAMPLES = sorted((REPO / "etc").glob("*.yaml"))
 KEYWORDS = ["vrrp_instances", "virtual_servers", "global_defs", "interface", "virtual_router_id", "priority",
             "virtual_ipaddress", "real_servers", "ip", "port", "HTTP_GET", "url", "path", "weight", "state",
             "unicast_peer", "track_script", "vrrp_scripts", "script", "group", "vrrp_sync_groups", "<<"]

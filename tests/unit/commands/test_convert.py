@@ -13,7 +13,9 @@ from pykeepalived.config import semantic
 from pykeepalived.config.load import Syntax, check_config, check_text
 from pykeepalived.exit_codes import ExitCode
 
-TWINS = Path(__file__).parent.parent / "golden" / "configs" / "twins"
+REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
+
+TWINS = REPO / "tests" / "golden" / "configs" / "twins"
 
 
 @pytest.fixture

@@ -36,8 +36,10 @@ from pykeepalived.lb.model import (
     desired_state,
 )
 
+REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
+
 VIP = "203.0.113.30"
-EVERY = Path(__file__).parent.parent / "golden" / "configs" / "kaconf_valid" / "every_keyword.conf"
+EVERY = REPO / "tests" / "golden" / "configs" / "kaconf_valid" / "every_keyword.conf"
 
 
 def cfg(**data: Any) -> Config:
@@ -273,7 +275,7 @@ def test_any_valid_config_maps_or_is_a_config_error(servers: list[dict[str, Any]
 
 
 def test_the_tun_example_maps_to_flags_ops_and_tunnels() -> None:
-    etc = Path(__file__).resolve().parents[2] / "etc"
+    etc = REPO / "etc"
     for name in ("tun.yaml", "tun.conf"):
         result = check_config(str(etc / name), config_id="lb1", inspector=StaticFileInspector({}))
         assert result.config is not None, name

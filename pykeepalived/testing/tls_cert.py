@@ -6,12 +6,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 
 def self_signed(directory: Path, common_name: str = "rs.example") -> tuple[Path, Path]:
-    """(cert.pem, key.pem) for ``common_name`` in ``directory``."""
+    """(cert.pem, key.pem) for ``common_name`` in ``directory``; the calling test is skipped without
+    openssl."""
     if shutil.which("openssl") is None:
+        import pytest  # noqa: PLC0415  (only a test calls this; testing/ imports no pytest at import time)
+
         pytest.skip("openssl is needed to make a test certificate")
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
