@@ -97,17 +97,22 @@ class EarlyListener:
 
     @classmethod
     def start(cls, interfaces: Iterable[str], clock: Callable[[], float] = time.monotonic,
-              link_probe: Callable[[str], bool] = link_is_up) -> EarlyListener | None:
-        """Open and join; None when raw sockets are not allowed (not root) or nothing could be opened."""
+              link_probe: Callable[[str], bool] = link_is_up, *,
+              open_socket: Callable[[int], socket.socket | None] | None = None,
+              join: Callable[[socket.socket, int, str], bool] | None = None) -> EarlyListener | None:
+        """Open and join; None when raw sockets are not allowed (not root) or nothing could be opened.
+        ``open_socket`` and ``join`` replace the raw socket calls (tests)."""
+        opener = _open if open_socket is None else open_socket
+        joiner = _join if join is None else join
         sockets: dict[int, socket.socket] = {}
         joined: set[tuple[str, int]] = set()
         names = [name for name in interfaces if link_probe(name)]
         for family in (4, 6):
-            sock = _open(family)
+            sock = opener(family)
             if sock is None:
                 continue
             sockets[family] = sock
-            joined.update((name, family) for name in names if _join(sock, family, name))
+            joined.update((name, family) for name in names if joiner(sock, family, name))
         if not sockets:
             return None
         return cls(sockets, joined, clock(), link_probe)

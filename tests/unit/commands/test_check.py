@@ -200,7 +200,7 @@ ID_CONF = ("vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n"
                          [("lb1.example.net", 150), ("lb2", 120), ("other.lb1", None)])
 def test_default_config_id_is_the_short_host_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                   nodename: str, priority: int | None) -> None:
-    monkeypatch.setattr(load, "_nodename", lambda: nodename)
+    monkeypatch.setattr(load, "nodename", lambda: nodename)
     path = write(tmp_path, ID_CONF, "keepalived.conf")
     assert load.default_config_id() == nodename.split(".", maxsplit=1)[0]
     instance = load.load_config(path).vrrp_instances["VI_1"]
@@ -211,7 +211,7 @@ def test_default_config_id_is_the_short_host_name(tmp_path: Path, monkeypatch: p
 
 def test_check_and_run_use_the_host_name_unless_given_an_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(load, "_nodename", lambda: "lb2.example.net")
+    monkeypatch.setattr(load, "nodename", lambda: "lb2.example.net")
     seen: list[str | None] = []
     real = load.check_config
 

@@ -51,8 +51,11 @@ async def test_timerfd_fires_once_not_before_its_deadline() -> None:
     when = loop.time() + 0.02
     wakeup.arm(when)
     await asyncio.wait_for(done.wait(), 2)
-    await asyncio.sleep(0.03)
-    assert len(fired) == 1 and fired[0] >= when
+    done.clear()
+    second = loop.time() + 0.02
+    wakeup.arm(second)  # the next firing is this one: a repeat of the first would come before it
+    await asyncio.wait_for(done.wait(), 2)
+    assert len(fired) == 2 and when <= fired[0] < second <= fired[1]
     wakeup.close()
 
 
@@ -65,9 +68,13 @@ async def test_timerfd_cancel_and_rearm_later_move_the_wakeup() -> None:
     later = loop.time() + 0.04
     wakeup.arm(loop.time() + 0.01)
     wakeup.arm(later)  # moved later before it fired: only the later one counts
-    await asyncio.sleep(0.02)
+    passed = asyncio.Event()
+    loop.call_at(later - 0.015, passed.set)  # after the earlier (moved) deadlines, before ``later``
+    await asyncio.wait_for(passed.wait(), 2)
     assert fired == []
-    await asyncio.sleep(0.05)
+    async with asyncio.timeout(2):
+        while not fired:
+            await asyncio.sleep(0.005)
     assert len(fired) == 1 and fired[0] >= later
     wakeup.close()
     wakeup.close()  # idempotent

@@ -182,14 +182,14 @@ def test_a_receive_error_voids_everything() -> None:
     assert silent_since(early, "eth0", 4, 51, multicast_group="224.0.0.18") is None
 
 
-def test_without_raw_sockets_there_is_no_listener(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(early_listen, "_open", lambda family: None)  # not root
-    assert EarlyListener.start(["eth0"], link_probe=lambda name: True) is None
+def test_without_raw_sockets_there_is_no_listener() -> None:
+    not_root = EarlyListener.start(["eth0"], link_probe=lambda name: True, open_socket=lambda family: None)
+    assert not_root is None
     opened: list[int] = []
-    monkeypatch.setattr(early_listen, "_open", lambda family: opened.append(family) or FakeSock())
-    monkeypatch.setattr(early_listen, "_join", lambda sock, family, name: name == "eth0")
     early = EarlyListener.start(["eth0", "eth1", "down0"], clock=lambda: 42.0,
-                                link_probe=lambda name: name != "down0")
+                                link_probe=lambda name: name != "down0",
+                                open_socket=lambda family: opened.append(family) or FakeSock(),  # type: ignore[func-returns-value,return-value]
+                                join=lambda sock, family, name: name == "eth0")
     assert early is not None and opened == [4, 6]
     assert early.since == 42.0
     assert early.joined == {("eth0", 4), ("eth0", 6)}  # eth1: join failed; down0: link down

@@ -42,7 +42,7 @@ def patch(message: bytes, offset: int, value: int) -> bytes:
     return message[:offset] + bytes([value]) + message[offset + 1 :]
 
 
-# --- known bytes (cross-checked with tshark in tests/golden/packets) ---------------------------
+# --- known bytes (tshark checks packets we encode in tests/golden/packets) ---------------------------
 
 
 def test_v2_known_bytes() -> None:
