@@ -26,7 +26,6 @@ from pykeepalived.check.probes import (
     TcpSpec,
     UrlSpec,
 )
-from pykeepalived.check.probes.misc import insecure_component
 from pykeepalived.check.results import RsId
 from pykeepalived.config.model import (
     Checker,
@@ -40,7 +39,7 @@ from pykeepalived.config.model import (
     VirtualServer,
     check_timing,
 )
-from pykeepalived.config.script_security import ScriptIdentity, script_identity
+from pykeepalived.config.script_security import ScriptIdentity, script_identity, unsafe_component
 
 Inspector = Callable[[str], str | None]
 
@@ -68,7 +67,7 @@ class RealServerChecks:
     """The virtual server has ``omega``: at daemon stop the LVS part says its real servers are down."""
 
 
-def checks_from_config(config: Config, inspector: Inspector = insecure_component) -> list[RealServerChecks]:
+def checks_from_config(config: Config, inspector: Inspector = unsafe_component) -> list[RealServerChecks]:
     """Checkers of every real server of every virtual server, in config order.
 
     ``inspector(path)`` says why a script is insecure (None if safe); only used under

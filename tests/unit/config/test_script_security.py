@@ -54,3 +54,8 @@ def test_root_group_writable_and_sticky_directories_are_allowed() -> None:
 def test_a_missing_script_is_unsafe_unless_the_caller_reports_it_itself() -> None:
     assert judge(fs(), "/etc/ka/missing.sh") == "/etc/ka/missing.sh"
     assert judge(fs(), "/etc/ka/missing.sh", missing_is_unsafe=False) is None
+
+
+def test_the_real_filesystem_is_read_by_default(tmp_path) -> None:
+    assert unsafe_component("/bin/true") is None
+    assert unsafe_component(str(tmp_path / "missing")) == str(tmp_path / "missing")

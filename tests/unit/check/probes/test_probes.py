@@ -27,7 +27,7 @@ from pykeepalived.check.probes import (
 )
 from pykeepalived.check.probes.dns import build_query, check_response, dns_probe, encode_name
 from pykeepalived.check.probes.http import HttpProbe, TlsContexts
-from pykeepalived.check.probes.misc import exit_result, insecure_component, misc_probe
+from pykeepalived.check.probes.misc import exit_result, misc_probe
 from pykeepalived.check.probes.tcp import tcp_probe
 from pykeepalived.check.results import RsId
 from pykeepalived.check.runner import CheckRunner
@@ -344,14 +344,6 @@ async def test_misc_insecure_script_is_refused(tmp_path):
     result = await misc_probe(MiscSpec(("/bin/true",), 1.0, insecure="'/tmp/x' can be modified"))
     assert not result.ok and result.reason.startswith("insecure script")
 
-
-def test_insecure_component(tmp_path):
-    script = tmp_path / "check.sh"
-    script.write_text("#!/bin/sh\n")
-    assert insecure_component("/bin/true") is None
-    if script.stat().st_uid != 0:
-        assert insecure_component(str(script)) == str(script)
-    assert insecure_component(str(tmp_path / "missing")) == str(tmp_path / "missing")
 
 
 # --- DNS ------------------------------------------------------------------------------------------
