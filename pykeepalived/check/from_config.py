@@ -2,9 +2,11 @@
 
 Inheritance and keepalived's per-checker defaults come from ``config.model.check_timing``.
 ``connect_ip`` defaults to the real server's address and ``connect_port`` to its port (else the
-virtual server's).  ``virtualhost`` is taken from the URL, else the checker, else the virtual
-server.  MISC_CHECK scripts are split with :func:`shlex.split` (never run through a shell);
-with ``enable_script_security`` an unsafe script is marked so that its check always fails.
+virtual server's).  ``virtualhost`` is taken from the URL, else the checker, else the real
+server, else the virtual server.  A checker logs every failed attempt when it or
+``global_defs.checker_log_all_failures`` sets ``log_all_failures``.  MISC_CHECK scripts are split
+with :func:`shlex.split` (never run through a shell); with ``enable_script_security`` an unsafe
+script is marked so that its check always fails.
 A real server's ``notify_up`` / ``notify_down`` become :class:`MiscSpec` values the same way (run by
 the runner on transitions, and ``notify_down`` on shutdown when the virtual server has ``omega``).
 """
@@ -86,7 +88,8 @@ def checks_from_config(config: Config, inspector: Inspector = insecure_component
             specs = tuple(
                 CheckerSpec(_misc(c, _timeout(vs, rs, c), secure, inspector, config)
                             if isinstance(c, MiscCheck) else _probe(vs, rs, c, port), _timing(vs, rs, c),
-                            log_all_failures=getattr(c, "log_all_failures", False))
+                            log_all_failures=getattr(c, "log_all_failures", False)
+                            or config.global_defs.checker_log_all_failures)
                 for c in rs.checkers
             )
             default = _identity(config, None, None)
@@ -133,7 +136,7 @@ def _probe(vs: VirtualServer, rs: RealServer, checker: TcpCheck | HttpGet | DnsC
                 u.digest.lower() if u.digest else None, u.regex, u.regex_no_match, u.virtualhost)
         for u in checker.url
     )
-    vhost = checker.virtualhost or vs.virtualhost
+    vhost = checker.virtualhost or rs.virtualhost or vs.virtualhost
     if isinstance(checker, SslGet):
         sni = (checker.sni_name or vhost) if checker.enable_sni or checker.sni_name else None
         return HttpSpec(endpoint, urls, tls=True, virtualhost=vhost, http_version=checker.http_protocol,

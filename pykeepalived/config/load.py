@@ -61,6 +61,11 @@ class CheckResult:
     def warnings(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity is Severity.WARNING]
 
+    @property
+    def notes(self) -> list[Diagnostic]:
+        """Keywords accepted with no effect by design (``not_applicable``); never make it invalid."""
+        return [d for d in self.diagnostics if d.severity is Severity.NOTE]
+
     def ok(self, *, strict: bool = False) -> bool:
         return self.config is not None and not self.errors and not (strict and self.warnings)
 

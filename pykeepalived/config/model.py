@@ -18,8 +18,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from pykeepalived.config.model_extras import (
+    GarpGroup,
+    GlobalExtras,
+    InstanceExtras,
+    SslContext,
+    StaticAddress,
+    TopExtras,
+    TrackGroup,
+    UpDownDelay,
+    UseIpvlan,
+)
 from pykeepalived.config.model_lvs import (
     Checker,
     CheckTiming,
@@ -45,13 +56,13 @@ from pykeepalived.config.model_lvs import (
     VirtualServerGroupMember,
     check_timing,
 )
+from pykeepalived.config.model_routes import RouteMode, RouteType, RuleAction, VirtualRoute, VirtualRule
 from pykeepalived.config.types import (
     Bool,
     IfName,
     Int,
     IpAddress,
     IpInterface,
-    IpNetwork,
     Ipv4Address,
     Ipv6Address,
     NamedModel,
@@ -111,7 +122,7 @@ class LvsTimeouts(StrictModel):
     udp: Annotated[int, Field(strict=True, ge=0)] | None = None
 
 
-class GlobalDefs(StrictModel):
+class GlobalDefs(GlobalExtras):
     router_id: Str | None = None
     script_user: Str | None = None  # default: keepalived_script if that user exists, else root
     script_group: Str | None = None  # default: script_user's primary group
@@ -259,18 +270,6 @@ class VirtualIpAddress(StrictModel):
         return self.address.version
 
 
-class VirtualRoute(StrictModel):
-    to: IpNetwork
-    via: IpAddress | None = Field(None, validation_alias=AliasChoices("via", "gw"))
-    src: IpAddress | None = None
-    dev: IfName | None = None
-    scope: Scope | None = None
-    table: Annotated[int, Field(strict=True, ge=0)] | Str | None = None
-    metric: Annotated[int, Field(strict=True, ge=0)] | None = None
-    blackhole: Bool = False
-    no_track: Bool = False
-
-
 class UnicastPeer(StrictModel):
     address: IpAddress
     min_ttl: Annotated[int, Field(strict=True, ge=0, le=255)] | None = None
@@ -290,7 +289,7 @@ class Authentication(StrictModel):
 _Garp = Annotated[int, Field(strict=True, ge=0)]
 
 
-class VrrpInstance(NamedModel, _Notify):
+class VrrpInstance(NamedModel, _Notify, InstanceExtras):
     state: VrrpState | None = Field(None, description="default: MASTER if priority is 255, else BACKUP")
     interface: IfName | None = None
     virtual_router_id: Annotated[int, Field(strict=True, ge=1, le=255)]
@@ -368,10 +367,11 @@ class VrrpInstance(NamedModel, _Notify):
 
 _NAMED_SECTIONS = (
     "vrrp_scripts", "track_files", "vrrp_sync_groups", "vrrp_instances", "virtual_server_groups",
+    "track_groups",
 )
 
 
-class Config(StrictModel):
+class Config(TopExtras):
     global_defs: GlobalDefs = GlobalDefs()
     vrrp_scripts: Mapping[str, VrrpScript] = Field(default_factory=dict)
     track_files: Mapping[str, TrackFile] = Field(default_factory=dict)
@@ -450,11 +450,60 @@ class GarpSettings:
 
 
 __all__ = [
-    "PRIORITY_DEFAULT", "PRIORITY_OWNER", "VRRP_MCAST_GROUP4", "VRRP_MCAST_GROUP6", "AuthType",
-    "Authentication", "CheckTiming", "Checker", "Config", "DnsCheck", "DnsType", "GarpSettings",
-    "GlobalDefs", "HttpGet", "IpFamily", "LbAlgo", "LbKind", "LvsSyncDaemon", "LvsTimeouts", "MiscCheck",
-    "Protocol", "RealServer", "SchedFlag", "Scope", "SorryServer", "SslGet", "StatusRange", "TcpCheck",
-    "TrackFile", "TrackFileRef", "TrackInterfaceRef", "TrackScriptRef", "TunnelChecksum", "TunnelType",
-    "UnicastPeer", "Url", "VirtualIpAddress", "VirtualRoute", "VirtualServer", "VirtualServerGroup",
-    "VirtualServerGroupMember", "VrrpInstance", "VrrpScript", "VrrpState", "VrrpSyncGroup", "check_timing"
+    "PRIORITY_DEFAULT",
+    "PRIORITY_OWNER",
+    "VRRP_MCAST_GROUP4",
+    "VRRP_MCAST_GROUP6",
+    "AuthType",
+    "Authentication",
+    "CheckTiming",
+    "Checker",
+    "Config",
+    "DnsCheck",
+    "DnsType",
+    "GarpGroup",
+    "GarpSettings",
+    "GlobalDefs",
+    "HttpGet",
+    "IpFamily",
+    "LbAlgo",
+    "LbKind",
+    "LvsSyncDaemon",
+    "LvsTimeouts",
+    "MiscCheck",
+    "Protocol",
+    "RealServer",
+    "RouteMode",
+    "RouteType",
+    "RuleAction",
+    "SchedFlag",
+    "Scope",
+    "SorryServer",
+    "SslContext",
+    "SslGet",
+    "StaticAddress",
+    "StatusRange",
+    "TcpCheck",
+    "TrackFile",
+    "TrackFileRef",
+    "TrackGroup",
+    "TrackInterfaceRef",
+    "TrackScriptRef",
+    "TunnelChecksum",
+    "TunnelType",
+    "UnicastPeer",
+    "UpDownDelay",
+    "Url",
+    "UseIpvlan",
+    "VirtualIpAddress",
+    "VirtualRoute",
+    "VirtualRule",
+    "VirtualServer",
+    "VirtualServerGroup",
+    "VirtualServerGroupMember",
+    "VrrpInstance",
+    "VrrpScript",
+    "VrrpState",
+    "VrrpSyncGroup",
+    "check_timing"
 ]

@@ -160,6 +160,10 @@ class Url(StrictModel):
     virtualhost: Str | None = None
     regex: Str | None = None
     regex_no_match: Bool = False
+    regex_options: Str | None = Field(None, description="PCRE2 options (keepalived: caseless, ...)")
+    regex_min_offset: Annotated[int, Field(strict=True, ge=0)] | None = None
+    regex_max_offset: Annotated[int, Field(strict=True, ge=0)] | None = None
+    regex_stack: Annotated[int, Field(strict=True, ge=0)] | None = None
 
     @field_validator("status_code", mode="before")
     @classmethod
@@ -203,6 +207,8 @@ class MiscCheck(StrictModel):
     retry: Annotated[int, Field(strict=True, ge=0)] | None = None
     delay_before_retry: Seconds | None = None
     warmup: Seconds | None = None
+    alpha: Bool | None = None
+    log_all_failures: Bool = False
 
 
 class DnsCheck(_Checker):
@@ -281,6 +287,7 @@ class RealServer(_Timing, _Tunnel):
     alpha: Bool | None = None
     notify_up: Str | None = None
     notify_down: Str | None = None
+    virtualhost: Str | None = Field(None, description="default Host of this server's HTTP checks")
     TCP_CHECK: tuple[TcpCheck, ...] = ()
     HTTP_GET: tuple[HttpGet, ...] = ()
     SSL_GET: tuple[SslGet, ...] = ()
@@ -398,7 +405,23 @@ class VirtualServer(_Timing, _Tunnel):
     omega: Bool = False
     inhibit_on_failure: Bool = False
     ha_suspend: Bool = False
+    weight: Weight = Field(1, description="weight of its real servers that do not set one")
+    persistence_engine: Str | None = Field(None, description="IPVS persistence engine (sip)")
     real_servers: tuple[RealServer, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_weight(cls, value: Any) -> Any:
+        """keepalived's virtual server ``weight`` is the weight of the real servers without one."""
+        if not isinstance(value, Mapping) or "weight" not in value:
+            return value
+        servers = value.get("real_servers")
+        if not isinstance(servers, list | tuple):
+            return value
+        weight = value["weight"]
+        filled = [{"weight": weight, **rs} if isinstance(rs, Mapping) and "weight" not in rs else rs
+                  for rs in servers]
+        return {**value, "real_servers": filled}
 
     @model_validator(mode="after")
     def _one_address(self) -> VirtualServer:

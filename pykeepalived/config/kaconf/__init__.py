@@ -22,7 +22,6 @@ from pathlib import Path
 from pykeepalived.config.diagnostics import Diagnostic, Severity
 from pykeepalived.config.kaconf.keywords import TOP
 from pykeepalived.config.kaconf.lexer import Issue
-from pykeepalived.config.kaconf.lexer import Severity as IssueSeverity
 from pykeepalived.config.kaconf.mapping import Ctx, Data, map_block
 from pykeepalived.config.kaconf.preprocess import Limits, preprocess
 from pykeepalived.config.kaconf.tree import build
@@ -47,6 +46,8 @@ def parse(path: Path, *, config_id: str | None = None, limits: Limits | None = N
     ctx = Ctx(issues, positions)
     data: Data = {}
     map_block(ctx, statements, TOP, data, ())
+    for finish in ctx.finish:
+        finish(data)
     diagnostics = _diagnostics(issues, pre.texts)
     if not statements and not any(d.severity is Severity.ERROR for d in diagnostics):
         diagnostics.append(
@@ -79,7 +80,7 @@ def _diagnostics(issues: list[Issue], texts: dict[str, str]) -> list[Diagnostic]
         source = (
             lines[pos.line - 1].rstrip("\r") if 0 < pos.line <= len(lines) and lines[pos.line - 1] else None
         )
-        severity = Severity.ERROR if issue.severity is IssueSeverity.ERROR else Severity.WARNING
+        severity = Severity(issue.severity.value)
         out.append(
             Diagnostic(
                 severity,

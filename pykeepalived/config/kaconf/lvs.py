@@ -10,6 +10,12 @@ keywords (``sh-port``, ``flag-1`` ...) collect in ``sched_flags``.
 from __future__ import annotations
 
 from pykeepalived.config.kaconf import entries as e
+from pykeepalived.config.kaconf.extras import (
+    MISC_CHECK_EXTRAS,
+    REAL_SERVER_EXTRAS,
+    URL_EXTRAS,
+    VIRTUAL_SERVER_EXTRAS,
+)
 from pykeepalived.config.kaconf.mapping import (
     Ctx,
     Data,
@@ -54,8 +60,8 @@ URL = Table(
         "virtualhost": word("virtualhost"),
         "regex": word("regex"),
         "regex_no_match": flag("regex_no_match"),
+        **URL_EXTRAS,
     },
-    frozenset({"regex_options", "regex_stack", "regex_min_offset", "regex_max_offset"}),
 )
 
 _CHECKER_COMMON = {
@@ -116,8 +122,8 @@ MISC_CHECK = Table(
         "retry": value("retry"),
         "delay_before_retry": value("delay_before_retry"),
         "warmup": value("warmup"),
+        **MISC_CHECK_EXTRAS,
     },
-    frozenset({"log_all_failures"}),
 )
 
 _CHECKERS = {
@@ -230,9 +236,10 @@ REAL_SERVER = Table(
         "notify_up": command("notify_up"),
         "notify_down": command("notify_down"),
         **{kind: _checker(kind) for kind in _CHECKERS},
+        **REAL_SERVER_EXTRAS,
     },
     frozenset(
-        {"SMTP_CHECK", "UDP_CHECK", "PING_CHECK", "FILE_CHECK", "BFD_CHECK", "smtp_alert", "virtualhost"}
+        {"SMTP_CHECK", "UDP_CHECK", "PING_CHECK", "FILE_CHECK", "BFD_CHECK", "smtp_alert"}
     ),
 )
 
@@ -297,11 +304,11 @@ VIRTUAL_SERVER = Table(
         "inhibit_on_failure": flag("inhibit_on_failure"),
         "ha_suspend": flag("ha_suspend"),
         "real_server": Keyword(_real_server, 1, None, block=True),
+        **VIRTUAL_SERVER_EXTRAS,
     },
     frozenset(
         {
             "hashed",
-            "persistence_engine",
             "snmp_name",
             "smtp_alert",
             "nat_mask",
