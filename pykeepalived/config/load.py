@@ -115,16 +115,18 @@ def check_config(
     config_id: str | None = None,
     inspector: FileInspector | None = None,
     limits: Limits | None = None,
+    all_config: bool = False,
 ) -> CheckResult:
     """Read, parse and validate ``path``; never raises for bad input.
 
     ``config_id`` selects keepalived.conf ``@ID`` lines; None means keepalived's default, the
-    short host name (:func:`default_config_id`).
+    short host name (:func:`default_config_id`).  ``all_config`` (keepalived's ``-e``): an include
+    that matches no file is an error.
     """
     if config_id is None:
         config_id = default_config_id()
     with _gc_paused():
-        return _check_config(path, syntax, config_id, inspector, limits or Limits())
+        return _check_config(path, syntax, config_id, inspector, limits or Limits(), all_config)
 
 
 @contextlib.contextmanager
@@ -140,8 +142,8 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _check_config(path: str, syntax: Syntax | None, config_id: str | None, inspector: FileInspector | None,
-                  limits: Limits) -> CheckResult:
+def _check_config(path: str, syntax: Syntax | None, config_id: str | None,  # noqa: PLR0917
+                  inspector: FileInspector | None, limits: Limits, all_config: bool = False) -> CheckResult:
     raw, diagnostics = read_bytes(path, limits)
     if raw is None:
         return CheckResult(path, syntax, None, diagnostics)
@@ -149,7 +151,8 @@ def _check_config(path: str, syntax: Syntax | None, config_id: str | None, inspe
     if text is None:
         return CheckResult(path, syntax, None, diagnostics)
     chosen = syntax or detect_syntax(path, text)
-    source = load_yaml(text, path, limits) if chosen is Syntax.YAML else _load_keepalived(path, config_id)
+    source = (load_yaml(text, path, limits) if chosen is Syntax.YAML
+              else _load_keepalived(path, config_id, all_config))
     return _validate(path, chosen, source, inspector)
 
 
@@ -186,7 +189,7 @@ def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return out
 
 
-def _load_keepalived(path: str, config_id: str | None) -> SourceResult:
+def _load_keepalived(path: str, config_id: str | None, all_config: bool = False) -> SourceResult:
     """The one call into the keepalived.conf reader."""
     reader: Any = None
     try:
@@ -197,7 +200,7 @@ def _load_keepalived(path: str, config_id: str | None) -> SourceResult:
         return SourceResult(None, PositionMap(), {}, [error(
             "syntax_unavailable", "keepalived.conf syntax is not available in this build", path,
             hint="write the configuration in YAML (docs/config.md)")])
-    result: SourceResult = reader(path, config_id=config_id)
+    result: SourceResult = reader(path, config_id=config_id, all_config=all_config)
     return result
 
 
