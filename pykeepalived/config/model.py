@@ -435,6 +435,20 @@ class Config(TopExtras):
             return "address owner"
         return None
 
+    def strict(self, instance: VrrpInstance) -> bool:
+        """keepalived's strict mode of an instance: its ``strict_mode``, else ``vrrp_strict``."""
+        return first_set(instance.strict_mode, self.global_defs.vrrp_strict)
+
+    def accepts(self, instance: VrrpInstance) -> bool:
+        """RFC 5798 accept mode: does a master of this instance accept packets to its VIPs?  The
+        address owner always does; otherwise ``no_accept`` or strict mode (unless ``accept`` is set
+        without strict mode) say no, and the default is yes (keepalived's)."""
+        if instance.effective_priority == PRIORITY_OWNER:
+            return True
+        if self.strict(instance):
+            return False
+        return not instance.no_accept
+
     def down_timer_adverts(self, instance: VrrpInstance) -> int:
         return first_set(instance.down_timer_adverts, self.global_defs.vrrp_down_timer_adverts)
 

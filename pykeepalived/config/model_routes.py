@@ -4,9 +4,9 @@ instance (present while it is MASTER) and the top-level ``static_routes`` / ``st
 
 The options are keepalived's, which are ``ip route add`` / ``ip rule add``'s (keepalived.conf(5)
 "Static routes/addresses/rules"); a route or rule is IPv4 unless one of its addresses (or
-``family: inet6``) says IPv6.  Defaults are keepalived's: table main, scope universe, type unicast;
-a route keepalived tracks (not ``no_track``) gets protocol ``keepalived`` (18), and a rule without a
-priority gets one counted down from 16384 (see :mod:`pykeepalived.net.route_spec`, which turns these
+``family: inet6``) says IPv6.  Defaults are keepalived's: table main, scope universe (global), type unicast,
+protocol ``keepalived`` (18) for routes and for tracked rules; a rule without a priority gets one
+counted down from 16384 (see :mod:`pykeepalived.net.route_spec`, which turns these
 models into the desired kernel state).  Re-exported by :mod:`pykeepalived.config.model`.
 """
 
@@ -93,12 +93,10 @@ class VirtualRoute(StrictModel):
     via: IpAddress | None = Field(None, validation_alias=AliasChoices("via", "gw"))
     src: IpAddress | None = Field(None, description="preferred source address")
     dev: IfName | None = Field(None, validation_alias=AliasChoices("dev", "oif"))
-    scope: Scope | None = Field(None, description="default: link without a gateway on a unicast route, "
-                                "else global (as ip route)")
+    scope: Scope | None = Field(None, description="default: global (keepalived's RT_SCOPE_UNIVERSE)")
     table: TableId | None = Field(None, description="default: main")
     metric: U32 | None = Field(None, validation_alias=AliasChoices("metric", "priority", "preference"))
-    protocol: Protocol | None = Field(None, description="default: keepalived (18) unless no_track, "
-                                      "else boot")
+    protocol: Protocol | None = Field(None, description="default: keepalived (18)")
     onlink: Bool = False
     mtu: Annotated[int, Field(strict=True, ge=68, le=0xFFFFFFFF)] | None = None
     advmss: U32 | None = None
