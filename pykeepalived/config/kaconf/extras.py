@@ -99,15 +99,22 @@ _UMASK_BITS = {
 _UMASK_NUMBER = re.compile(r"0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*")
 
 
-def _umask(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
-    """``umask 022`` (C-style: octal with a leading 0, hex with 0x) or ``umask IWGRP|IWOTH``."""
-    text = "".join(t.text for t in st.args)
-    result: object = text
+def parse_umask(text: str) -> int | None:
+    """keepalived's umask: ``022`` (C-style: octal with a leading 0, hex with 0x, else decimal) or
+    ``IWGRP|IWOTH``; None if it is neither (the model then reports the text)."""
     if _UMASK_NUMBER.fullmatch(text):
-        result = int(text, 16) if text[:2].lower() == "0x" else int(text, 8 if text.startswith("0") else 10)
-    elif all(bit.strip() in _UMASK_BITS for bit in text.split("|")):
-        result = sum(_UMASK_BITS[bit.strip()] for bit in set(text.split("|")))
-    store(ctx, st, out, path, "umask", result, st.args[0].pos)
+        return int(text, 16) if text[:2].lower() == "0x" else int(text, 8 if text.startswith("0") else 10)
+    bits = [bit.strip() for bit in text.split("|")]
+    if all(bit in _UMASK_BITS for bit in bits):
+        return sum(_UMASK_BITS[bit] for bit in set(bits))
+    return None
+
+
+def _umask(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+    """``umask 022`` or ``umask IWGRP|IWOTH`` (:func:`parse_umask`)."""
+    text = "".join(t.text for t in st.args)
+    value = parse_umask(text)
+    store(ctx, st, out, path, "umask", text if value is None else value, st.args[0].pos)
 
 
 def _lvs_flush_on_stop(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
