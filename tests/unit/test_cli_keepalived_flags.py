@@ -14,7 +14,8 @@ from pykeepalived.commands import genhash, run
 from pykeepalived.daemon.logging import LogTargets, parse_facility, setup_logging
 from pykeepalived.exit_codes import ExitCode
 
-CONF = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress { 198.51.100.10 }\n}\n"
+CONF = ("vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n"
+        " virtual_ipaddress { 198.51.100.10 }\n}\n")
 
 
 @pytest.fixture
@@ -51,7 +52,8 @@ def test_flags_with_an_effect_run_quietly(conf: Path, capsys: pytest.CaptureFixt
     assert capsys.readouterr().err == ""
 
 
-def test_config_test_file_gets_the_report(conf: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_test_file_gets_the_report(conf: Path, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
     conf.write_text(CONF.replace("virtual_router_id 51", "virtual_router_id 300"))
     report = tmp_path / "report.txt"
     report.write_text("earlier\n")
@@ -118,7 +120,8 @@ def test_log_facilities(text: str, facility: int) -> None:
 
 def test_log_targets(tmp_path: Path) -> None:
     log_file = tmp_path / "ka.log"
-    targets = LogTargets.from_args(argparse.Namespace(log_facility="1", log_file=str(log_file), no_syslog=True))
+    targets = LogTargets.from_args(argparse.Namespace(log_facility="1", log_file=str(log_file),
+                                                      no_syslog=True))
     assert targets == LogTargets(logging.handlers.SysLogHandler.LOG_LOCAL1, str(log_file), False)
     logger = setup_logging(console=False, detail=False, targets=targets)
     try:
