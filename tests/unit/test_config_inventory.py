@@ -224,3 +224,14 @@ def test_the_inventory_counts() -> None:
         assert inventory.lookup("global_defs", keyword) or inventory.lookup("top", keyword), keyword
     assert inventory.lookup("real_server", "snmp_name") and inventory.lookup("MISC_CHECK", "alpha")
     assert inventory.lookup("vrrp_instance", "lvs_sync_daemon_interface")
+
+
+def test_the_keyword_table_of_the_docs_is_current() -> None:
+    """docs/keepalived-conf.md's table is generated from inventory.tsv (scripts/gen_keyword_table.py)."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "gen_keyword_table.py"
+    result = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stderr
