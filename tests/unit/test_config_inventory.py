@@ -14,6 +14,8 @@ keyword inside a block that is itself read past (``SMTP_CHECK { ... }``) answers
 from __future__ import annotations
 
 import stat
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -228,9 +230,6 @@ def test_the_inventory_counts() -> None:
 
 def test_the_keyword_table_of_the_docs_is_current() -> None:
     """docs/keepalived-conf.md's table is generated from inventory.tsv (scripts/gen_keyword_table.py)."""
-    import subprocess
-    import sys
-
     script = Path(__file__).resolve().parents[2] / "scripts" / "gen_keyword_table.py"
     result = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True,
                             check=False)
