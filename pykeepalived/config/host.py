@@ -66,10 +66,12 @@ def named_interfaces(config: Config) -> Iterator[tuple[str, Path]]:
                 yield getattr(rule, key), ("static_rules", i, key)
     for v, vs in enumerate(config.virtual_servers):
         for r, rs in enumerate(vs.real_servers):
+            seen: dict[str, int] = {}
             for checker in rs.checkers:
+                index = seen[checker.kind] = seen.get(checker.kind, -1) + 1
                 bind_if = getattr(checker, "bind_if", None)
                 if bind_if is not None:
-                    yield bind_if, ("virtual_servers", v, "real_servers", r, checker.kind)
+                    yield bind_if, ("virtual_servers", v, "real_servers", r, checker.kind, index, "bind_if")
 
 
 def check(config: Config, host: HostFacts) -> list[Diagnostic]:

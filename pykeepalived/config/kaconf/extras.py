@@ -82,7 +82,8 @@ def _fifo(key: str) -> Keyword:
     def handler(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
         store(ctx, st, out, path, key, st.args[0].text, st.args[0].pos)
         if len(st.args) > 1:
-            ctx.not_implemented(st.args[1], "the FIFO is created owned by the daemon's user (0600)")
+            ctx.warning("not_implemented", f"the owner '{st.args[1].text}' of '{st.keyword.text}' is not "
+                        "implemented yet: the FIFO is created by the daemon's user, mode 0600", st.args[1].pos)
 
     return Keyword(handler, 1, 3)
 

@@ -60,7 +60,8 @@ def _use_vmac(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
         return
     store(ctx, st, out, path, "use_vmac", st.args[0].text, st.args[0].pos)
     if len(st.args) > 1:
-        ctx.unsupported(st.args[1], "use_vmac option")
+        ctx.warning("not_implemented", f"the MAC address '{st.args[1].text}' of 'use_vmac' is not implemented "
+                    "yet: the VMAC gets 00:00:5e:00:01:VRID (00:00:5e:00:02:VRID for IPv6)", st.args[1].pos)
 
 
 def _timer_expired_backup(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
@@ -120,14 +121,11 @@ VRRP_INSTANCE = Table(
         {
             "track_process",
             "track_bfd",
-            "auth_hmac",
             "owner_ignore_adverts",
             "v3_checksum_as_v2",
             "kernel_rx_buf_size",
             "native_ipv6",
             "debug",
-            "notify_master_rx_lower_pri_user",
-            "vmac_addr",
         }
     ),
 )
@@ -220,18 +218,10 @@ _GLOBAL_UNSUPPORTED = frozenset(
         "lvs_netlink_monitor_rcv_bufs_force",
         "process_monitor_rcv_bufs",
         "process_monitor_rcv_bufs_force",
-        "lvs_sync_daemon_interface",
-        "vrrp_mcast_group4_port",
-        "namespace_with_ipsets",
-        "vrrp_version_2_fallback",
-        "script_security",
-        "vrrp_startup_delay_after_boot",
         "data_use_instance",
         "checker_process_name",
         "vrrp_process_name",
         "bfd_process_name",
-        "snmp_socket_checker",
-        "vrrp_garp_lower_prio_no_advert",
     }
 )
 

@@ -311,9 +311,6 @@ VIRTUAL_SERVER = Table(
             "hashed",
             "snmp_name",
             "smtp_alert",
-            "nat_mask",
-            "one_packet",
-            "lb_algo_flags",
         }
     ),
 )
