@@ -31,8 +31,8 @@ def render(name: str) -> str:
 
 def test_every_family_is_there() -> None:
     assert sorted(f"{n}.conf" for n in (
-        "bad_values", "firewall", "global_extras", "in_progress", "instance_extras", "lvs_extras", "not_applicable",
-        "routes", "rules", "sequence", "top_extras")) == CASES
+        "bad_values", "firewall", "global_extras", "in_progress", "instance_extras", "lvs_extras",
+        "not_applicable", "routes", "rules", "sequence", "top_extras")) == CASES
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -83,7 +83,8 @@ def _fifo(key: str) -> Keyword:
         store(ctx, st, out, path, key, st.args[0].text, st.args[0].pos)
         if len(st.args) > 1:
             ctx.warning("not_implemented", f"the owner '{st.args[1].text}' of '{st.keyword.text}' is not "
-                        "implemented yet: the FIFO is created by the daemon's user, mode 0600", st.args[1].pos)
+                        "implemented yet: the FIFO is created by the daemon's user, mode 0600",
+                        st.args[1].pos)
 
     return Keyword(handler, 1, 3)
 

@@ -60,8 +60,9 @@ def _use_vmac(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
         return
     store(ctx, st, out, path, "use_vmac", st.args[0].text, st.args[0].pos)
     if len(st.args) > 1:
-        ctx.warning("not_implemented", f"the MAC address '{st.args[1].text}' of 'use_vmac' is not implemented "
-                    "yet: the VMAC gets 00:00:5e:00:01:VRID (00:00:5e:00:02:VRID for IPv6)", st.args[1].pos)
+        ctx.warning("not_implemented", f"the MAC address '{st.args[1].text}' of 'use_vmac' is not "
+                    "implemented yet: the VMAC gets 00:00:5e:00:01:VRID (00:00:5e:00:02:VRID for IPv6)",
+                    st.args[1].pos)
 
 
 def _timer_expired_backup(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
