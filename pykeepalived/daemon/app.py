@@ -37,6 +37,7 @@ from pykeepalived.daemon.reload import ReloadPlan, plan_reload
 from pykeepalived.daemon.sd_notify import READY, RELOADING, STOPPING, WATCHDOG, SdNotifier
 from pykeepalived.daemon.startup_delay import wait_startup_delay
 from pykeepalived.daemon.status import DaemonInfo, snapshot
+from pykeepalived.daemon.track_process_map import PROCESS_PREFIX
 from pykeepalived.daemon.track_scripts import TrackFile, TrackScript
 from pykeepalived.daemon.vrrp_runner import ActionExecutor, RouterKey, RouterSlot, VrrpRunner
 from pykeepalived.daemon.wakeup import make_wakeup
@@ -50,6 +51,7 @@ from pykeepalived.daemon.wiring import (
 )
 from pykeepalived.errors import ConfigError, DriverError, PykaError, UsageError
 from pykeepalived.exit_codes import ExitCode
+from pykeepalived.net.process_monitor import ProcessMonitor
 from pykeepalived.vrrp import events as ev
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
@@ -165,7 +167,8 @@ class Daemon:
         self.scripts: dict[str, TrackScript] = {}
         self.files: dict[str, TrackFile] = {}
         self._group_states: dict[str, str] = {}
-        self._tracker_tasks: dict[TrackScript | TrackFile, asyncio.Task[None]] = {}
+        self.processes: ProcessMonitor | None = None
+        self._tracker_tasks: dict[TrackScript | TrackFile | ProcessMonitor, asyncio.Task[None]] = {}
         self._background: list[asyncio.Task[None]] = []
         self.lvs: LvsService | None = None
         self.fifos = NotifyFifos(())
@@ -268,6 +271,10 @@ class Daemon:
             tfile = self.files.get(tfref.tracker)
             if tfile is not None:
                 self.runner.feed(spec.key, ev.TrackerChanged(tfref.tracker, value=tfile.value))
+        if self.processes is not None:
+            for pname in spec.track_processes:
+                ok = self.processes.ok(pname)
+                self.runner.feed(spec.key, ev.TrackerChanged(PROCESS_PREFIX + pname, ok=ok))
         self._startup(spec, group)
 
     def _startup(self, spec: cm.InstanceSpec, group: SyncGroup | None) -> None:
@@ -318,6 +325,11 @@ class Daemon:
             if any(t.tracker == tracker for t in slot.config.track_files):
                 self.runner.feed(slot.key, ev.TrackerChanged(tracker, value=value))
 
+    def _on_process(self, name: str, ok: bool) -> None:
+        for slot in list(self.runner.slots.values()):
+            if name in slot.config.track_processes:
+                self.runner.feed(slot.key, ev.TrackerChanged(PROCESS_PREFIX + name, ok=ok))
+
     def _on_link(self, ifname: str, up: bool) -> None:
         log.info("link %s ifname=%s", "up" if up else "down", ifname)
         for slot in list(self.runner.slots.values()):
@@ -363,10 +375,19 @@ class Daemon:
                 else:
                     files[t.tracker] = TrackFile(t.tracker, t.path, self._on_file, init_value=t.init_value,
                                                  init_overwrite=t.init_overwrite)
-        wanted: dict[TrackScript | TrackFile, str] = {
+        wanted: dict[TrackScript | TrackFile | ProcessMonitor, str] = {
             **{script: f"vrrp_script:{n}" for n, script in scripts.items()},
             **{tfile: f"track_file:{n}" for n, tfile in files.items()},
         }
+        if plan.processes and self.processes is not None:
+            self.processes.configure(plan.processes.values())
+        elif plan.processes:
+            self.processes = ProcessMonitor(plan.processes.values(), self._on_process)
+            self.processes.start()
+        else:
+            self.processes = None
+        if self.processes is not None:
+            wanted[self.processes] = "track_process"
         for owner, task in list(self._tracker_tasks.items()):
             if owner not in wanted:
                 task.cancel()
@@ -426,6 +447,7 @@ class Daemon:
             "release_ipvs_on_stop": self.options.release_ipvs,
             "lvs": self.lvs.snapshot() if self.lvs is not None else None,
             "notify_fifos": self.fifos.counters(),
+            "track_process": self.processes.snapshot() if self.processes is not None else None,
         }
         return snapshot(self.info, self.runner.slots.values(), dict(self.runner.drops), extra)
 
