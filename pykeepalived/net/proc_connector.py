@@ -139,25 +139,25 @@ def _open_here() -> socket.socket:
     return sock
 
 
-def _in_host_netns() -> bool:
+def _in_host_netns(host_netns: str) -> bool:
     try:
-        return os.stat(HOST_NETNS).st_ino == os.stat("/proc/self/ns/net").st_ino
+        return os.stat(host_netns).st_ino == os.stat("/proc/self/ns/net").st_ino
     except OSError:
-        return True  # cannot tell: do not try to join it
+        return True  # cannot tell (or may not look): do not try to join it
 
 
-def _open_from_host_netns() -> socket.socket:
+def _open_from_host_netns(host_netns: str) -> socket.socket:
     """Open the socket in the host's network namespace, from a thread that joins it just for that."""
     result: list[socket.socket | OSError] = []
 
     def work() -> None:
         try:
             libc = ctypes.CDLL(None, use_errno=True)
-            fd = os.open(HOST_NETNS, os.O_RDONLY | os.O_CLOEXEC)
+            fd = os.open(host_netns, os.O_RDONLY | os.O_CLOEXEC)
             try:
                 if libc.setns(fd, CLONE_NEWNET) != 0:
                     code = ctypes.get_errno()
-                    raise OSError(code, f"setns {HOST_NETNS}: {os.strerror(code)}")
+                    raise OSError(code, f"setns {host_netns}: {os.strerror(code)}")
             finally:
                 os.close(fd)
             result.append(_open_here())
@@ -175,15 +175,16 @@ def _open_from_host_netns() -> socket.socket:
     return outcome
 
 
-def open_connector() -> tuple[socket.socket, bool]:
+def open_connector(host_netns: str = HOST_NETNS) -> tuple[socket.socket, bool]:
     """A subscribed, non-blocking process-connector socket and whether it was opened from the host's
-    namespace.  Raises OSError when there is none (no ``CONFIG_PROC_EVENTS``, no privilege)."""
+    namespace (``host_netns``: a network-namespace file of it).  Raises OSError when there is none
+    (no ``CONFIG_PROC_EVENTS``, no privilege, the host namespace out of reach)."""
     try:
         return _open_here(), False
     except OSError as exc:
-        if exc.errno != errno.ECONNREFUSED or _in_host_netns():
+        if exc.errno != errno.ECONNREFUSED or _in_host_netns(host_netns):
             raise
-    return _open_from_host_netns(), True
+    return _open_from_host_netns(host_netns), True
 
 
 def receive(sock: socket.socket) -> tuple[list[ProcEvent], bool]:
