@@ -15,6 +15,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 
 from pykeepalived.config.model import PRIORITY_OWNER, Config, VrrpInstance, VrrpState
 from pykeepalived.config.script_security import AS_DAEMON, ScriptIdentity, script_identity
+from pykeepalived.daemon.alerts import AlertPlan, alert_plan
 from pykeepalived.daemon.notify import NotifyScripts
 from pykeepalived.daemon.track_process_map import process_specs, process_trackers
 from pykeepalived.daemon.track_scripts import TrackScriptSpec, script_argv
@@ -118,6 +119,8 @@ class DaemonPlan:
     """``notify_fifo`` then ``lvs_notify_fifo``: where virtual/real server state lines are written."""
     processes: dict[str, ProcessSpec] = field(default_factory=dict)
     """Every tracked ``vrrp_track_process``."""
+    alerts: AlertPlan | None = None
+    """SMTP alerting (None: nothing is sent)."""
 
 
 def lvs_notify_fifos(config: Config) -> tuple[str, ...]:
@@ -305,4 +308,5 @@ def daemon_plan(config: Config, primary_address: PrimaryAddress) -> DaemonPlan:
                       notify_fifo_script=g.notify_fifo_script if g.notify_fifo else None,
                       script_identity=script_identity(default_user=g.script_user,
                                                       default_group=g.script_group),
-                      lvs_notify_fifos=lvs_notify_fifos(config), processes=process_specs(config))
+                      lvs_notify_fifos=lvs_notify_fifos(config), processes=process_specs(config),
+                      alerts=alert_plan(config))
