@@ -3,6 +3,8 @@ no_checker_emails) and nothing without a server and recipients."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pykeepalived.alert.policy import (
@@ -16,7 +18,7 @@ from pykeepalived.alert.policy import (
     settings_from_config,
     vrrp_alerting,
 )
-from pykeepalived.config.load import check_text
+from pykeepalived.config.load import Syntax, check_config, check_text
 from pykeepalived.config.model import Config, GlobalDefs
 from pykeepalived.daemon.alerts import alert_plan
 
@@ -146,3 +148,48 @@ virtual_servers:
         (0, 0): RealServerName("[203.0.113.21]:tcp:8080", "[198.51.100.50]:tcp:80", True),
         (0, 1): RealServerName("[203.0.113.22]:tcp:80", "[198.51.100.50]:tcp:80", False),
     }
+
+
+def test_smtp_keywords_in_both_syntaxes(tmp_path: Path) -> None:
+    conf = tmp_path / "k.conf"
+    conf.write_text("""global_defs {
+    notification_email {
+        ops@example.com noc@example.com
+    }
+    notification_email_from lb1@example.com
+    smtp_server mail.example.com 2525
+    smtp_helo_name lb1.example.com
+    smtp_connect_timeout 5
+    smtp_alert off
+    smtp_alert_vrrp
+    smtp_alert_checker on
+    no_email_faults
+    no_checker_emails
+}
+""")
+    twin = tmp_path / "k.yaml"
+    twin.write_text("""global_defs:
+  notification_email: [ops@example.com, noc@example.com]
+  notification_email_from: lb1@example.com
+  smtp_server: {host: mail.example.com, port: 2525}
+  smtp_helo_name: lb1.example.com
+  smtp_connect_timeout: 5
+  smtp_alert: false
+  smtp_alert_vrrp: true
+  smtp_alert_checker: true
+  no_email_faults: true
+  no_checker_emails: true
+""")
+    a, b = check_config(str(conf), syntax=Syntax.KEEPALIVED), check_config(str(twin))
+    assert a.diagnostics == [] and b.diagnostics == [] and a.config == b.config
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("global_defs: {smtp_server: {host: m, port: 70000}}\n", "less_than_equal"),
+    ("global_defs: {smtp_server: {host: m, port: 25}, smtp_connect_timeout: -1}\n", "greater_than_equal"),
+    ("global_defs: {smtp_server: {host: m, port: 25}, smtp_connect_timeout: 0}\n", "smtp_connect_timeout"),
+    ("global_defs: {smtp_alert: maybe}\n", "bool_type"),
+    ("global_defs: {notification_email: [a@b], smtp_alert: true}\n", "smtp_alert"),
+])
+def test_smtp_findings(text: str, code: str) -> None:
+    assert code in [d.code for d in check_text(text).diagnostics]
