@@ -4,6 +4,7 @@ captured on the wire by its peer, stay on schedule while alerts pile up."""
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -25,7 +26,8 @@ host, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 class Sink:
     async def handle_DATA(self, server, session, envelope):
         with open(out, "a") as f:
-            f.write(f"HELO {session.host_name}\\nFROM {envelope.mail_from}\\nTO {' '.join(envelope.rcpt_tos)}\\n"
+            to = " ".join(envelope.rcpt_tos)
+            f.write(f"HELO {session.host_name}\\nFROM {envelope.mail_from}\\nTO {to}\\n"
                     f"{envelope.content.decode()}\\n.\\n")
         return "250 OK"
 Controller(Sink(), hostname=host, port=port).start()
@@ -133,7 +135,7 @@ def test_a_black_holed_smtp_server_delays_no_advert(director_pair: DirectorPair)
         time.sleep(0.6)
     wait_until(lambda: not capture.alive(), timeout=10, message="capture finished")
     stamps = [float(line) for line in capture.output().split()]
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     alerts = d1.status()["smtp_alerts"]
     assert alerts["queued"] >= 4, alerts  # the flaps did queue alerts ...
     assert alerts["sent"] == 0 and alerts["pending"] >= 1, alerts  # ... that the black hole swallows
