@@ -58,22 +58,6 @@ VRRP_TRACK_PROCESS = Table(
 )
 
 
-def _emails(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
-    existing = out.get("notification_email")
-    addresses: list[str] = existing if isinstance(existing, list) else []
-    out["notification_email"] = addresses
-    ctx.mark((*path, "notification_email"), st.pos)
-    for line in st.block or []:
-        if line.block is not None:
-            ctx.error("syntax", "an entry of 'notification_email' does not take a { ... } block",
-                      line.open_pos or line.pos)
-            continue
-        for token in line.tokens:
-            if token.text:
-                ctx.mark((*path, "notification_email", len(addresses)), token.pos)
-                addresses.append(token.text)
-
-
 def _smtp_server(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
     host = st.args[0]
     if len(st.args) == 1:
@@ -86,7 +70,7 @@ def _smtp_server(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
 
 
 SMTP_GLOBALS = {
-    "notification_email": Keyword(_emails, 0, 0, block=True),
+    "notification_email": Keyword(e.word_list("notification_email"), 0, 0, block=True),
     "notification_email_from": word("notification_email_from"),
     "smtp_server": Keyword(_smtp_server, 1, 2),
     "smtp_helo_name": word("smtp_helo_name"),
