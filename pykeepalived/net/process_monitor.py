@@ -94,13 +94,13 @@ class ProcessMonitor:
         """Listen until cancelled (a task of the daemon's TaskGroup)."""
         self._loop = asyncio.get_running_loop()
         self._kick = asyncio.Event()
-        if self.use_connector and await self._listen():
-            period = self.resync_s
-        else:
-            self.mode = "polling"
-            period = self.poll_s
-            self._sync_pidfds()
         try:
+            if self.use_connector and await self._listen():
+                period = self.resync_s
+            else:
+                self.mode = "polling"
+                period = self.poll_s
+                self._sync_pidfds()
             while True:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(period):
