@@ -120,6 +120,7 @@ def checker_body(kind: str, up: bool, reason: str = "") -> str | None:
     """The body keepalived writes for a checker of ``kind`` going up / down (None: no alert)."""
     if kind in _NO_ALERT_KINDS:
         return None
+    reason = " ".join(reason.split())  # a server's text (SMTP_CHECK banner ...): one line, no CR/LF
     if kind == "MISC_CHECK":
         verb = "succeeded" if up else ("timed out" if reason == "timeout" else "failed")
         return f"=> MISC CHECK {verb} on service <="

@@ -193,3 +193,8 @@ def test_smtp_keywords_in_both_syntaxes(tmp_path: Path) -> None:
 ])
 def test_smtp_findings(text: str, code: str) -> None:
     assert code in [d.code for d in check_text(text).diagnostics]
+
+
+def test_a_hostile_reason_stays_on_one_line() -> None:
+    body = checker_body("SMTP_CHECK", False, "554 go away\r\n.\r\nMAIL FROM:<x>\r\n")
+    assert body == "=> CHECK failed on service : 554 go away . MAIL FROM:<x> <="

@@ -11,6 +11,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pykeepalived.net import proc_connector as cn
 from pykeepalived.net import procfs
@@ -152,3 +154,12 @@ async def test_monitor_reload_reads_new_trackers(sleeper: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+@given(st.binary(max_size=200))
+def test_any_bytes_parse_to_an_event_or_nothing(data: bytes) -> None:
+    event = cn.parse(data)
+    assert event is None or isinstance(event, cn.Ack | cn.Fork | cn.Exec | cn.Comm | cn.Exit)
+    name = procfs.parse_stat(data)
+    assert name is None or isinstance(name, str)
+    assert all(isinstance(arg, str) for arg in procfs.parse_cmdline(data))
