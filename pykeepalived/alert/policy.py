@@ -25,7 +25,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.utils import format_datetime
 
 from pykeepalived.config.model import Config, GlobalDefs
 from pykeepalived.config.types import first_set
@@ -35,6 +34,8 @@ SUBJECT_MAX = 255
 BODY_MAX = 511
 """... and 511 of a body (MAX_BODY_LENGTH)."""
 X_MAILER = "Keepalived (pykeepalived)"
+RFC822_DATE = "%a, %d %b %Y %H:%M:%S %z"
+"""keepalived's ``Date:`` format (``Mon, 01 Mar 2021 09:44:08 +0000``); pass an aware datetime."""
 """keepalived writes ``X-Mailer: Keepalived``; mail filters matching that prefix keep working."""
 
 VRRP_TEXT = {
@@ -243,5 +244,5 @@ class AlertPolicy:
 def render(settings: AlertSettings, alert: Alert, date: datetime) -> str:
     """The message as keepalived writes it after DATA (headers, a blank line, the body; CRLF)."""
     to = ", ".join(settings.recipients)
-    return (f"Date: {format_datetime(date)}\r\nFrom: {settings.sender}\r\nSubject: {alert.subject}\r\n"
+    return (f"Date: {date.strftime(RFC822_DATE)}\r\nFrom: {settings.sender}\r\nSubject: {alert.subject}\r\n"
             f"X-Mailer: {X_MAILER}\r\nTo: {to}\r\n\r\n{alert.body}\r\n")

@@ -13,7 +13,6 @@ kernel acknowledges nothing there), the caller falls back to reading ``/proc``.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import socket
@@ -151,6 +150,8 @@ def _open_from_host_netns(host_netns: str) -> socket.socket:
     result: list[socket.socket | OSError] = []
 
     def work() -> None:
+        import ctypes  # noqa: PLC0415  (only on this rare path; not at every start)
+
         try:
             libc = ctypes.CDLL(None, use_errno=True)
             fd = os.open(host_netns, os.O_RDONLY | os.O_CLOEXEC)
