@@ -288,6 +288,8 @@ class RealServer(_Timing, _Tunnel):
     notify_up: Str | None = None
     notify_down: Str | None = None
     virtualhost: Str | None = Field(None, description="default Host of this server's HTTP checks")
+    smtp_alert: Bool | None = Field(None, description="default: global smtp_alert_checker, else smtp_alert, "
+                                    "else on")
     TCP_CHECK: tuple[TcpCheck, ...] = ()
     HTTP_GET: tuple[HttpGet, ...] = ()
     SSL_GET: tuple[SslGet, ...] = ()
@@ -407,6 +409,8 @@ class VirtualServer(_Timing, _Tunnel):
     ha_suspend: Bool = False
     weight: Weight = Field(1, description="weight of its real servers that do not set one")
     persistence_engine: Str | None = Field(None, description="IPVS persistence engine (sip)")
+    smtp_alert: Bool | None = Field(None, description="default: global smtp_alert_checker, else smtp_alert, "
+                                    "else off")
     real_servers: tuple[RealServer, ...] = ()
 
     @model_validator(mode="before")

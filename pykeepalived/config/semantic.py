@@ -20,7 +20,7 @@ import stat
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
-from pykeepalived.config import pending
+from pykeepalived.config import pending, semantic_alerting
 from pykeepalived.config.diagnostics import Diagnostic, Path, Severity, did_you_mean
 from pykeepalived.config.model import (
     PRIORITY_OWNER,
@@ -83,6 +83,7 @@ def check(config: Config, inspector: FileInspector) -> list[Diagnostic]:
     out += pending.check(config)
     out += _check_virtual_servers(config)
     out += _check_scripts(config, inspector)
+    out += semantic_alerting.check(config)
     return out
 
 

@@ -24,7 +24,7 @@ import pytest
 from pykeepalived.config import inventory
 from pykeepalived.config.diagnostics import Diagnostic, Severity
 from pykeepalived.config.inventory import Pair, Status
-from pykeepalived.config.kaconf import extras, keywords, lvs
+from pykeepalived.config.kaconf import alerting, extras, keywords, lvs
 from pykeepalived.config.kaconf.mapping import Table
 from pykeepalived.config.load import Syntax, check_config
 from pykeepalived.config.semantic import StaticFileInspector
@@ -47,7 +47,12 @@ class Context:
 BASE = """\
 global_defs {
     enable_script_security
+    notification_email { ops@example.org }
+    smtp_server 198.51.100.25
 @global_defs
+}
+vrrp_track_process tp_a {
+    process haproxy
 }
 vrrp_script chk_a {
     script /bin/true
@@ -103,7 +108,7 @@ CONTEXTS: dict[str, Context] = {
     "authentication": Context("vrrp_instance", ("authentication {",), ("auth_type PASS", "auth_pass secret")),
     "track_group": Context("top", ("track_group TG_1 {",), ("group { VI_1 }",)),
     "garp_group": Context("top", ("garp_group {",), ("interfaces { eth0 }",)),
-    "vrrp_track_process": Context("top", ("vrrp_track_process tp_a {",)),
+    "vrrp_track_process": Context("top", ("vrrp_track_process tp_z {",), ("process haproxy",)),
     "bfd_instance": Context("top", ("bfd_instance bfd_a {",)),
     "SSL": Context("top", ("SSL {",)),
     "TCP_CHECK": Context("real_server", ("TCP_CHECK {",)),
@@ -196,7 +201,7 @@ TABLES: dict[str, Table] = {
     "virtual_server": lvs.VIRTUAL_SERVER, "real_server": lvs.REAL_SERVER, "url": lvs.URL,
     "TCP_CHECK": lvs.TCP_CHECK, "HTTP_GET": lvs.HTTP_GET, "SSL_GET": lvs.SSL_GET, "DNS_CHECK": lvs.DNS_CHECK,
     "MISC_CHECK": lvs.MISC_CHECK, "garp_group": extras.GARP_GROUP, "track_group": extras.TRACK_GROUP,
-    "SSL": extras.SSL,
+    "SSL": extras.SSL, "vrrp_track_process": alerting.VRRP_TRACK_PROCESS,
 }
 
 

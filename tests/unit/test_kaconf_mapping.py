@@ -177,7 +177,7 @@ def test_keywords_read_past_get_the_inventorys_note_or_warning(tmp_path: Path) -
     """A keyword pykeepalived deliberately does not act on: one note saying why; one whose block is
     not read yet (owned by work in progress): one warning saying so.  Never an error."""
     data, diagnostics = read(
-        tmp_path, "global_defs {\n  router_id a\n  enable_snmp_vrrp\n  smtp_server 198.51.100.25\n}\n"
+        tmp_path, "global_defs {\n  router_id a\n  enable_snmp_vrrp\n  vrrp_delay_after_boot 10\n}\n"
     )
     assert data == {"global_defs": {"router_id": "a"}}
     assert [(d.severity, d.code, d.line, d.col) for d in diagnostics] == [
@@ -185,12 +185,12 @@ def test_keywords_read_past_get_the_inventorys_note_or_warning(tmp_path: Path) -
         ("warning", "not_implemented", 4, 3),
     ]
     assert diagnostics[0].message.startswith("'enable_snmp_vrrp' has no effect in pykeepalived: SNMP")
-    assert diagnostics[1].message.startswith("'smtp_server' is accepted but not implemented yet")
+    assert diagnostics[1].message.startswith("'vrrp_delay_after_boot' is accepted but not implemented yet")
 
 
 def test_a_block_read_past_gets_one_diagnostic(tmp_path: Path) -> None:
     text = (
-        "vrrp_track_process tp {\n process haproxy\n}\nglobal_defs {\n notification_email {\n a@b\n }\n}\n"
+        "bfd_instance b {\n neighbor_ip 198.51.100.2\n}\nglobal_defs {\n vrrp_delay_after_boot 1\n}\n"
     )
     data, diagnostics = read(tmp_path, text)
     assert data == {"global_defs": {}}

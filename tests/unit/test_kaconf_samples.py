@@ -16,7 +16,7 @@ from pykeepalived.config.load import Syntax, check_config
 SAMPLES = Path(__file__).parent.parent / "golden" / "configs" / "kaconf_samples"
 #: per sample, the pending keywords it uses (what a director using it would miss today)
 PENDING = {
-    "sample.conf": {"notification_email", "notification_email_from", "smtp_server", "smtp_connect_timeout"},
+    "sample.conf": set(),
     "vrrp_routes.conf": {"static_routes", "virtual_routes"},
     "vrrp_rules.conf": {"static_rules", "virtual_rules"},
     "static_ipaddress.conf": {"static_ipaddress"},

@@ -9,6 +9,7 @@ pykeepalived does not do yet: those are read past with a warning.
 from __future__ import annotations
 
 from pykeepalived.config.kaconf import entries as e
+from pykeepalived.config.kaconf.alerting import SMTP_GLOBALS, VRRP_TRACK_PROCESS
 from pykeepalived.config.kaconf.extras import GLOBAL_EXTRAS, INSTANCE_EXTRAS, SYNC_GROUP_EXTRAS, TOP_EXTRAS
 from pykeepalived.config.kaconf.lvs import virtual_server, virtual_server_group
 from pykeepalived.config.kaconf.mapping import (
@@ -48,6 +49,7 @@ _TRACKING = {
     "track_interface": entries("track_interface", e.track),
     "track_script": entries("track_script", e.track),
     "track_file": entries("track_file", e.track),
+    "track_process": entries("track_process", e.track),
 }
 
 AUTHENTICATION = Table("authentication", {"auth_type": word("auth_type"), "auth_pass": word("auth_pass")})
@@ -120,7 +122,6 @@ VRRP_INSTANCE = Table(
     },
     frozenset(
         {
-            "track_process",
             "track_bfd",
             "owner_ignore_adverts",
             "v3_checksum_as_v2",
@@ -142,7 +143,7 @@ VRRP_SYNC_GROUP = Table(
         "sync_group_tracking_weight": flag("sync_group_tracking_weight"),
         **SYNC_GROUP_EXTRAS,
     },
-    frozenset({"track_process", "track_bfd"}),
+    frozenset({"track_bfd"}),
 )
 
 VRRP_SCRIPT = Table(
@@ -166,16 +167,6 @@ TRACK_FILE = Table(
 
 _GLOBAL_UNSUPPORTED = frozenset(
     {
-        "notification_email",
-        "notification_email_from",
-        "smtp_server",
-        "smtp_helo_name",
-        "smtp_connect_timeout",
-        "smtp_alert",
-        "smtp_alert_vrrp",
-        "smtp_alert_checker",
-        "no_email_faults",
-        "no_checker_emails",
         "vrrp_delay_after_boot",
         "vrrp_ipsets",
         "enable_snmp_vrrp",
@@ -264,6 +255,7 @@ GLOBAL_DEFS = Table(
                 "vrrp_notify_priority_changes",
             )
         },
+        **SMTP_GLOBALS,
         "lvs_sync_daemon": e.lvs_sync_daemon(),
         "lvs_timeouts": e.lvs_timeouts(),
         **GLOBAL_EXTRAS,
@@ -291,6 +283,7 @@ TOP = Table(
         "global_defs": section("global_defs", lambda: GLOBAL_DEFS),
         "vrrp_script": _named("vrrp_scripts", VRRP_SCRIPT),
         "track_file": _named("track_files", TRACK_FILE),
+        "vrrp_track_process": _named("vrrp_track_processes", VRRP_TRACK_PROCESS),
         "vrrp_track_file": _named("track_files", TRACK_FILE),
         "vrrp_sync_group": _named("vrrp_sync_groups", VRRP_SYNC_GROUP),
         "vrrp_instance": _named("vrrp_instances", VRRP_INSTANCE),
@@ -300,7 +293,6 @@ TOP = Table(
     },
     frozenset(
         {
-            "vrrp_track_process",
             "bfd_instance",
             "use_pid_dir",
             "child_wait_time",

@@ -235,11 +235,12 @@ REAL_SERVER = Table(
         "alpha": flag("alpha"),
         "notify_up": command("notify_up"),
         "notify_down": command("notify_down"),
+        "smtp_alert": flag("smtp_alert"),
         **{kind: _checker(kind) for kind in _CHECKERS},
         **REAL_SERVER_EXTRAS,
     },
     frozenset(
-        {"SMTP_CHECK", "UDP_CHECK", "PING_CHECK", "FILE_CHECK", "BFD_CHECK", "smtp_alert"}
+        {"SMTP_CHECK", "UDP_CHECK", "PING_CHECK", "FILE_CHECK", "BFD_CHECK"}
     ),
 )
 
@@ -303,6 +304,7 @@ VIRTUAL_SERVER = Table(
         "omega": flag("omega"),
         "inhibit_on_failure": flag("inhibit_on_failure"),
         "ha_suspend": flag("ha_suspend"),
+        "smtp_alert": flag("smtp_alert"),
         "real_server": Keyword(_real_server, 1, None, block=True),
         **VIRTUAL_SERVER_EXTRAS,
     },
@@ -310,7 +312,6 @@ VIRTUAL_SERVER = Table(
         {
             "hashed",
             "snmp_name",
-            "smtp_alert",
         }
     ),
 )
