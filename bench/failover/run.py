@@ -122,7 +122,13 @@ class Node:
     process: LabProcess | None = None
     vrrp_pid: int | None = None
 
-    def start(self) -> None:
+    def start(self, expect: str = "BACKUP") -> None:
+        """Start the daemon; pykeepalived: wait until its instance is in `expect`.
+
+        A node started with a master on the wire settles as BACKUP; the first node of a pair has no
+        peer and becomes MASTER after its Master_Down_Interval, which at advert_int 0.1 s (0.361 s)
+        can end before the control socket first answers, so it waits for MASTER, not BACKUP.
+        """
         self.restarts += 1
         conf = keepalived_conf(vrid=VRID, priority=PRIORITY, version=self.case.version,
                                advert_int=self.case.advert_int_s, state="BACKUP")
@@ -132,7 +138,7 @@ class Node:
             self.process, self.vrrp_pid = peer.process, peer.pid("vrrp")
         else:
             py = start_pyka(self.host, conf, name)
-            py.wait_state("BACKUP", 10)
+            py.wait_state(expect, 10 + self.case.down_s)
             self.process, self.vrrp_pid = py.process, None
 
     def sigkill(self) -> None:
@@ -232,7 +238,7 @@ def run_pair(case: Case, impl: str, *, triggers: list[str], kills: int, results:
         tail = Tail(out)
         a, b = Node(topo.d1, impl, case), Node(topo.d2, impl, case)
         t0 = time.time()
-        a.start()
+        a.start(expect="MASTER")
         assert topo.d1.ipv4 is not None and topo.d2.ipv4 is not None
         wait_adverts(tail, topo.d1.ipv4, t0, 1, case.down_s + 10)
         t1 = time.time()
