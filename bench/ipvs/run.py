@@ -37,7 +37,7 @@ from pyroute2 import NetNS
 from pyroute2 import netns as pr_netns
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: bench.results
-from bench.config.run import addresses, virtual_servers_conf
+from bench.config.generate import addresses, virtual_servers_conf
 from bench.results import FIGURES_HELP, Figure, FigureSheet, ratio_at_most
 from pykeepalived.lb.diff import AddDest, AddService, DelDest, DelService, EditService, IpvsOp, diff
 from pykeepalived.lb.ipvs import IpvsReconciler, NetlinkIpvsTable

@@ -62,7 +62,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from procfs import cpu_s, floor_rss_kb, process_tree, rss_kb, user_sys_s
 from wire import Tail
 
-from bench.config.run import virtual_servers_conf
+from bench.config.generate import virtual_servers_conf
 from bench.results import (
     FIGURES_HELP,
     Figure,
