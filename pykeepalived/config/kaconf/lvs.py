@@ -229,10 +229,11 @@ REAL_SERVER = Table(
         "alpha": flag("alpha"),
         "notify_up": command("notify_up"),
         "notify_down": command("notify_down"),
+        "smtp_alert": flag("smtp_alert"),
         **{kind: _checker(kind) for kind in _CHECKERS},
     },
     frozenset(
-        {"SMTP_CHECK", "UDP_CHECK", "PING_CHECK", "FILE_CHECK", "BFD_CHECK", "smtp_alert", "virtualhost"}
+        {"SMTP_CHECK", "UDP_CHECK", "PING_CHECK", "FILE_CHECK", "BFD_CHECK", "virtualhost"}
     ),
 )
 
@@ -296,6 +297,7 @@ VIRTUAL_SERVER = Table(
         "omega": flag("omega"),
         "inhibit_on_failure": flag("inhibit_on_failure"),
         "ha_suspend": flag("ha_suspend"),
+        "smtp_alert": flag("smtp_alert"),
         "real_server": Keyword(_real_server, 1, None, block=True),
     },
     frozenset(
@@ -303,7 +305,6 @@ VIRTUAL_SERVER = Table(
             "hashed",
             "persistence_engine",
             "snmp_name",
-            "smtp_alert",
             "nat_mask",
             "one_packet",
             "lb_algo_flags",
