@@ -47,12 +47,13 @@ from typing import Any
 
 from aiohttp.http_parser import HttpResponseParserPy
 
+from pykeepalived.check.factory import ProbeResources, make_probe
 from pykeepalived.check.from_config import CheckerSpec, RealServerChecks
 from pykeepalived.check.policy import CheckerTiming
 from pykeepalived.check.probes import Endpoint, HttpSpec, Probe, ProbeSpec, TcpSpec, UrlSpec
-from pykeepalived.check.probes.http import HttpProbe, TlsContexts
+from pykeepalived.check.probes.http import HttpProbe
 from pykeepalived.check.results import CheckResult, RsId
-from pykeepalived.check.runner import CheckRunner, CheckScheduler, make_probe
+from pykeepalived.check.runner import CheckRunner, CheckScheduler
 
 GOAL_CHECKS_PER_S = 10_000
 GOAL_P99_LATENESS_MS = 50.0
@@ -203,7 +204,7 @@ def percentile(values: list[float], q: float) -> float:
 async def measure(args: argparse.Namespace, listener_pid: int) -> dict[str, Any]:
     changes: list[object] = []
     servers = build_servers(args.servers, args.http_share, args.delay_loop, args.timeout)
-    tls = TlsContexts()
+    shared_probes = ProbeResources()
 
     async def null_probe() -> CheckResult:
         return NULL_RESULT
@@ -212,8 +213,8 @@ async def measure(args: argparse.Namespace, listener_pid: int) -> dict[str, Any]
         if args.null_probe:
             return null_probe
         if args.py_parser and isinstance(spec, HttpSpec):
-            return HttpProbe(spec, tls, parser_class=HttpResponseParserPy)
-        return make_probe(spec, tls)
+            return HttpProbe(spec, shared_probes.tls, parser_class=HttpResponseParserPy)
+        return make_probe(spec, shared_probes)
 
     # --runner-per-server: the daemon's layout (daemon/lvs.py): one runner per real server, all on one
     # shared scheduler whose limit is the daemon-wide probe limit, HTTP sessions shared
@@ -250,7 +251,7 @@ async def measure(args: argparse.Namespace, listener_pid: int) -> dict[str, Any]
         r.stop()
     async with asyncio.timeout(args.timeout + 5):
         await asyncio.gather(*tasks)
-    await tls.close()
+    await shared_probes.close()
     window = last.t - first.t
     cpu = last.cpu_s - first.cpu_s
     late_ms = [x * 1000 for values, start, end in zip(lateness_lists(), first.lateness_len, last.lateness_len,

@@ -20,7 +20,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
+from pykeepalived.config.model_checkers import (
+    FileCheck,
+    PingCheck,
+    SmtpCheck,
+    SmtpHost,
+    SslSettings,
+    UdpCheck,
+)
 from pykeepalived.config.model_lvs import (
+    CHECKER_KINDS,
     Checker,
     CheckTiming,
     DnsCheck,
@@ -379,6 +388,7 @@ class Config(StrictModel):
     vrrp_instances: Mapping[str, VrrpInstance] = Field(default_factory=dict)
     virtual_server_groups: Mapping[str, VirtualServerGroup] = Field(default_factory=dict)
     virtual_servers: tuple[VirtualServer, ...] = ()
+    ssl: SslSettings | None = Field(None, description="keepalived's SSL block: the TLS client of SSL_GET")
 
     @model_validator(mode="before")
     @classmethod
@@ -450,11 +460,57 @@ class GarpSettings:
 
 
 __all__ = [
-    "PRIORITY_DEFAULT", "PRIORITY_OWNER", "VRRP_MCAST_GROUP4", "VRRP_MCAST_GROUP6", "AuthType",
-    "Authentication", "CheckTiming", "Checker", "Config", "DnsCheck", "DnsType", "GarpSettings",
-    "GlobalDefs", "HttpGet", "IpFamily", "LbAlgo", "LbKind", "LvsSyncDaemon", "LvsTimeouts", "MiscCheck",
-    "Protocol", "RealServer", "SchedFlag", "Scope", "SorryServer", "SslGet", "StatusRange", "TcpCheck",
-    "TrackFile", "TrackFileRef", "TrackInterfaceRef", "TrackScriptRef", "TunnelChecksum", "TunnelType",
-    "UnicastPeer", "Url", "VirtualIpAddress", "VirtualRoute", "VirtualServer", "VirtualServerGroup",
-    "VirtualServerGroupMember", "VrrpInstance", "VrrpScript", "VrrpState", "VrrpSyncGroup", "check_timing"
+    "CHECKER_KINDS",
+    "PRIORITY_DEFAULT",
+    "PRIORITY_OWNER",
+    "VRRP_MCAST_GROUP4",
+    "VRRP_MCAST_GROUP6",
+    "AuthType",
+    "Authentication",
+    "CheckTiming",
+    "Checker",
+    "Config",
+    "DnsCheck",
+    "DnsType",
+    "FileCheck",
+    "GarpSettings",
+    "GlobalDefs",
+    "HttpGet",
+    "IpFamily",
+    "LbAlgo",
+    "LbKind",
+    "LvsSyncDaemon",
+    "LvsTimeouts",
+    "MiscCheck",
+    "PingCheck",
+    "Protocol",
+    "RealServer",
+    "SchedFlag",
+    "Scope",
+    "SmtpCheck",
+    "SmtpHost",
+    "SorryServer",
+    "SslGet",
+    "SslSettings",
+    "StatusRange",
+    "TcpCheck",
+    "TrackFile",
+    "TrackFileRef",
+    "TrackInterfaceRef",
+    "TrackScriptRef",
+    "TunnelChecksum",
+    "TunnelType",
+    "UdpCheck",
+    "UnicastPeer",
+    "Url",
+    "VirtualIpAddress",
+    "VirtualRoute",
+    "VirtualServer",
+    "VirtualServerGroup",
+    "VirtualServerGroupMember",
+    "VrrpInstance",
+    "VrrpScript",
+    "VrrpState",
+    "VrrpSyncGroup",
+    "check_timing"
 ]

@@ -332,6 +332,10 @@ GLOBAL_DEFS = Table(
 )
 
 
+SSL = Table("SSL", {key: word(key) for key in ("ca", "certificate", "key", "password")})
+"""keepalived's top-level ``SSL { }`` block (SSL_GET's TLS client)."""
+
+
 def _named(section_key: str, table: Table) -> Keyword:
     """``vrrp_instance NAME { ... }`` -> ``vrrp_instances: {NAME: {...}}``."""
 
@@ -356,6 +360,7 @@ TOP = Table(
         "vrrp_instance": _named("vrrp_instances", VRRP_INSTANCE),
         "virtual_server_group": Keyword(virtual_server_group, 1, 1, block=True),
         "virtual_server": Keyword(virtual_server, 1, None, block=True),
+        "SSL": section("ssl", lambda: SSL),
     },
     frozenset(
         {
@@ -368,7 +373,6 @@ TOP = Table(
             "vrrp_track_process",
             "bfd_instance",
             "garp_group",
-            "SSL",
             "net_namespace",
             "net_namespace_ipvs",
             "instance",
