@@ -173,11 +173,15 @@ def _one_or_many(value: Any) -> Any:
     return [value] if isinstance(value, dict) else value
 
 
+HeloName = Annotated[str, Field(strict=True, min_length=1, pattern=r"^[^\x00-\x1f\x7f]+$")]
+"""What HELO sends: no control characters (a CR/LF would start another SMTP command)."""
+
+
 class SmtpCheck(CheckerOptions):
     """SMTP_CHECK: banner 220, ``HELO helo_name`` answered 250, ``QUIT`` answered."""
 
     kind: ClassVar[str] = "SMTP_CHECK"
-    helo_name: Str = SMTP_DEFAULT_HELO
+    helo_name: HeloName = SMTP_DEFAULT_HELO
     host: tuple[SmtpHost, ...] = Field((), description="deprecated in keepalived: each host is one more "
                                                            "check of this checker's settings")
 

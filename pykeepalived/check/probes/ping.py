@@ -235,6 +235,10 @@ class IcmpSockets:
         return await echo.ping(endpoint.ip, endpoint.timeout_s)
 
     @property
+    def open_sockets(self) -> int:
+        return len(self._sockets)
+
+    @property
     def in_flight(self) -> int:
         return sum(len(s.tracker) for s in self._sockets.values())
 
