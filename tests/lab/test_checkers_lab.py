@@ -47,7 +47,8 @@ class Handler:
 
 async def main():
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(Handler(), hostname="r1.lab"), sys.argv[1], int(sys.argv[2]))
+    server = await loop.create_server(lambda: SMTP(Handler(), hostname="r1.lab"), sys.argv[1],
+                                      int(sys.argv[2]))
     print("listening", flush=True)
     async with server:
         await server.serve_forever()
@@ -69,7 +70,8 @@ def nft(host: Host, *rules: str) -> None:
     host.run(["nft", "delete", "table", "inet", "lab"], check=False)
     if rules:
         body = "\n".join(f"    {r}" for r in rules)
-        script = f"table inet lab {{\n  chain input {{\n    type filter hook input priority 0;\n{body}\n  }}\n}}\n"
+        script = ("table inet lab {\n  chain input {\n    type filter hook input priority 0;\n"
+                  f"{body}\n  }}\n}}\n")
         host.run(["nft", "-f", "-"], input=script)
 
 
@@ -87,7 +89,8 @@ def test_udp_smtp_and_ping_checks_follow_their_servers(lab, director_pair):
     smtp = start(r1, lab.workdir, "smtp", SMTP_SERVER, r1.ipv4, "2525")
     config = {"virtual_servers": [
         {"ip": "198.51.100.50", "port": 53, "protocol": "UDP", "alpha": True, **TIMING, "real_servers": [
-            {"ip": r1.ipv4, "port": 5353, "UDP_CHECK": {"payload": "70 69 6e 67", "require_reply": "4f 4b"}}]},
+            {"ip": r1.ipv4, "port": 5353,
+             "UDP_CHECK": {"payload": "70 69 6e 67", "require_reply": "4f 4b"}}]},
         {"ip": "198.51.100.50", "port": 25, "alpha": True, **TIMING, "real_servers": [
             {"ip": r1.ipv4, "port": 25, "SMTP_CHECK": {"connect_port": 2525, "helo_name": "d1.lab"}}]},
         {"ip": "198.51.100.50", "port": 80, "alpha": True, **TIMING, "real_servers": [
@@ -99,7 +102,8 @@ def test_udp_smtp_and_ping_checks_follow_their_servers(lab, director_pair):
     script = lab.workdir / "runner.py"
     script.write_text(RUNNER)
     runner = d1.spawn([sys.executable, str(script), str(conf)], name="checks", cwd=REPO)
-    rs_udp, rs_smtp, rs_ping, rs_ping6 = f"{r1.ipv4}:5353", f"{r1.ipv4}:25", f"{r2.ipv4}:80", f"[{r2.ipv6}]:80"
+    rs_udp, rs_smtp = f"{r1.ipv4}:5353", f"{r1.ipv4}:25"
+    rs_ping, rs_ping6 = f"{r2.ipv4}:80", f"[{r2.ipv6}]:80"
     everyone = (rs_udp, rs_smtp, rs_ping, rs_ping6)
 
     def up(*servers: str) -> bool:
