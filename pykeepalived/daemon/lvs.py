@@ -528,6 +528,7 @@ class LvsService:
                 "error": f"ipvs: unavailable ({self.error})" if self.error else None,
                 "counters": self.counters.as_dict(),
                 "sync_daemons": sorted(d.state.name.lower() for d in self._sync_running or ()),
+                "icmp": self._shared.icmp.snapshot() if self._shared is not None else None,
                 "virtual_servers": services}
 
     def _ipvs_state(self) -> str:

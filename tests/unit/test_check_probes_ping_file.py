@@ -45,6 +45,8 @@ async def test_ping_loopback_over_one_socket_per_family():
         assert sockets.open_sockets == 2
         assert (sockets.stats.sent, sockets.stats.replies) == (50, 50)
         assert sockets.in_flight == 0
+        snapshot = sockets.snapshot()
+        assert (snapshot["sent"], snapshot["replies"], snapshot["timeouts"], snapshot["sockets"]) == (50, 50, 0, 2)
     finally:
         sockets.close()
     assert sockets.open_sockets == 0

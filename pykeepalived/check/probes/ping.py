@@ -247,6 +247,13 @@ class IcmpSockets:
         """Packets that answered none of our pings (other processes' replies, spoofed, late ...)."""
         return sum(s.tracker.stray for s in self._sockets.values())
 
+    def snapshot(self) -> dict[str, int]:
+        """Counters for ``status --json``: pings sent, answered, failed by an ICMP error, timed out;
+        packets that answered none of them (``stray``); sockets open and pings in flight."""
+        s = self.stats
+        return {"sent": s.sent, "replies": s.replies, "errors": s.errors, "timeouts": s.timeouts,
+                "stray": self.stray, "sockets": self.open_sockets, "in_flight": self.in_flight}
+
     def close(self) -> None:
         for echo in self._sockets.values():
             echo.close()
