@@ -31,6 +31,7 @@ from pykeepalived.check.probes import (
     UdpSpec,
     UrlSpec,
 )
+from pykeepalived.check.probes.file import file_offset
 from pykeepalived.check.probes.misc import insecure_component
 from pykeepalived.check.results import RsId
 from pykeepalived.config.model import (
@@ -55,6 +56,7 @@ from pykeepalived.config.script_security import ScriptIdentity, script_identity
 from pykeepalived.config.types import first_set
 
 Inspector = Callable[[str], str | None]
+FileReader = Callable[[FileSpec], int | None]
 Connection = TcpCheck | HttpGet | DnsCheck | UdpCheck | PingCheck | SmtpCheck | SmtpHost
 NOTIFY_TIMEOUT_S = 10.0  # a notify_up/notify_down script is killed after this long
 
@@ -84,11 +86,13 @@ class RealServerChecks:
     weight: int = 1  # the configured weight, what misc_dynamic and FILE_CHECK weights start from
 
 
-def checks_from_config(config: Config, inspector: Inspector = insecure_component) -> list[RealServerChecks]:
+def checks_from_config(config: Config, inspector: Inspector = insecure_component,
+                       reader: FileReader = file_offset) -> list[RealServerChecks]:
     """Checkers of every real server of every virtual server, in config order.
 
     ``inspector(path)`` says why a script is insecure (None if safe); only used under
-    ``enable_script_security``.
+    ``enable_script_security``.  ``reader(spec)`` reads a FILE_CHECK's file now (its weight offset,
+    None for down): a FILE_CHECK starts in the state its file gives, as in keepalived.
     """
     secure = config.global_defs.enable_script_security
     out: list[RealServerChecks] = []
@@ -106,7 +110,10 @@ def checks_from_config(config: Config, inspector: Inspector = insecure_component
                     specs += [CheckerSpec(p, t, logged) for p, t in smtp_checkers(vs, rs, c, port)]
                     continue
                 elif isinstance(c, FileCheck):
-                    probe = _file(config, c)
+                    file_spec = _file(config, c)
+                    specs.append(CheckerSpec(file_spec, replace(_timing(vs, rs, c),
+                                                                alpha=reader(file_spec) is None)))
+                    continue
                 else:
                     probe = _probe(vs, rs, c, port, config)
                 specs.append(CheckerSpec(probe, _timing(vs, rs, c), log_all_failures=logged))
@@ -122,7 +129,7 @@ def _timing(vs: VirtualServer, rs: RealServer, checker: Checker) -> CheckerTimin
     t = check_timing(vs, rs, checker)
     alpha = getattr(checker, "alpha", None)
     if isinstance(checker, FileCheck):
-        alpha = False  # keepalived: its state is known at once (the file is read at start)
+        alpha = False  # keepalived: no alpha; the state the file gives at start (checks_from_config)
     elif alpha is None:
         alpha = rs.alpha if rs.alpha is not None else vs.alpha
     return CheckerTiming(

@@ -242,7 +242,7 @@ CHECKER_KINDS = ("TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "DNS_CHECK", 
 
 
 def _one_or_many(value: Any) -> Any:
-    return [value] if isinstance(value, Mapping) else value
+    return [value] if isinstance(value, Mapping | str) else value
 
 
 _TUNNEL_FIELDS = ("tunnel_type", "tunnel_port", "tunnel_checksum")

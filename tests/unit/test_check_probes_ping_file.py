@@ -46,7 +46,8 @@ async def test_ping_loopback_over_one_socket_per_family():
         assert (sockets.stats.sent, sockets.stats.replies) == (50, 50)
         assert sockets.in_flight == 0
         snapshot = sockets.snapshot()
-        assert (snapshot["sent"], snapshot["replies"], snapshot["timeouts"], snapshot["sockets"]) == (50, 50, 0, 2)
+        counts = (snapshot["sent"], snapshot["replies"], snapshot["timeouts"], snapshot["sockets"])
+        assert counts == (50, 50, 0, 2)
     finally:
         sockets.close()
     assert sockets.open_sockets == 0
@@ -294,3 +295,17 @@ async def test_unloadable_ssl_files_fail_the_check_with_the_reason(tmp_path):
     with pytest.raises(OSError):
         make_probe(spec, shared)  # the runner turns this into a failing "bad check: ..." probe
     await shared.close()
+
+
+def test_a_file_check_starts_in_the_state_its_file_gives(tmp_path):
+    path = tmp_path / "maintenance"
+    path.write_text("1\n")
+    config = Config.model_validate({
+        "track_files": {"M": {"file": str(path), "weight": 0}},
+        "virtual_servers": [{"ip": "203.0.113.10", "port": 80, "real_servers": [
+            {"ip": "198.51.100.1", "FILE_CHECK": "M"}]}]})
+    (check,) = checks_from_config(config)[0].checkers
+    assert check.timing.alpha  # down from the start: IPVS never sees it before the first read
+    path.write_text("0\n")
+    (check,) = checks_from_config(config)[0].checkers
+    assert not check.timing.alpha

@@ -75,6 +75,11 @@ def read_track_file(path: str) -> bytes:
         os.close(fd)
 
 
+def file_offset(spec: FileSpec) -> int | None:
+    """The file's verdict now: the weight offset, or None when down (the state a FILE_CHECK starts in)."""
+    return file_status(parse_track_value(read_track_file(spec.path)) or 0, spec.weight, spec.reverse)
+
+
 class FileProbe:
     """A callable FILE_CHECK probe: reads the file and judges its value (keeping the last valid one)."""
 
