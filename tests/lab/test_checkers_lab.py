@@ -142,11 +142,15 @@ def test_udp_smtp_and_ping_checks_follow_their_servers(lab, director_pair):
     nft(r1)
     comes_back(rs_smtp, "the drop rule went")
 
-    # PING: echo requests dropped => timeout; rejected with an ICMP error => that error, at once
+    # PING: echo requests dropped => timeout; rejected with an ICMP(v6) error => that error, at once
     nft(r2, "meta l4proto icmp drop")
     assert goes_down(rs_ping, "nftables drops ICMP") == "timeout"
     nft(r2)
     comes_back(rs_ping, "the drop rule went")
+    nft(r2, "icmp type echo-request reject with icmp type host-prohibited")
+    assert goes_down(rs_ping, "echo requests rejected") == "host prohibited"
+    nft(r2)
+    comes_back(rs_ping, "the reject rule went")
     nft(r2, "meta l4proto ipv6-icmp icmpv6 type echo-request reject with icmpv6 type admin-prohibited")
     assert goes_down(rs_ping6, "echo requests rejected") == "administratively prohibited"
     nft(r2)

@@ -66,15 +66,16 @@ class UdpProbe:
         except OSError as exc:
             return CheckResult.failure(f"cannot bind: {describe_oserror(exc)}")
         try:
-            if ep.family == 4:
-                sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
-            else:
-                sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
-            sock.connect(self.sockaddr)
-            sock.send(spec.payload if spec.payload is not None else os.urandom(RANDOM_PAYLOAD_BYTES))
+            try:
+                if ep.family == 4:
+                    sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+                else:
+                    sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
+                sock.connect(self.sockaddr)
+                sock.send(spec.payload if spec.payload is not None else os.urandom(RANDOM_PAYLOAD_BYTES))
+            except OSError as exc:  # no route, wrong family ...: our side, not an ICMP answer
+                return CheckResult.failure(f"send: {describe_oserror(exc)}", loop.time() - start)
             outcome = await _answer(loop, sock, ep.timeout_s)
-        except OSError as exc:
-            return CheckResult.failure(describe_udp_error(exc), loop.time() - start)
         finally:
             sock.close()
         latency = loop.time() - start
