@@ -14,10 +14,13 @@ import pytest
 from aiosmtpd.smtp import SMTP
 
 from pykeepalived.check.from_config import checks_from_config
-from pykeepalived.check.probes import Endpoint, SmtpSpec, UdpSpec
+from pykeepalived.check.policy import RealServerPolicy
+from pykeepalived.check.probes import Endpoint, PingSpec, SmtpSpec, UdpSpec
 from pykeepalived.check.probes.smtp import MAX_REPLY_BYTES, ReplyReader, SmtpError, SmtpProbe
 from pykeepalived.check.probes.udp import UdpProbe, judge_reply
+from pykeepalived.check.results import CheckResult
 from pykeepalived.config.model import Config
+from pykeepalived.testing.fake_clock import FakeClock
 
 LO = ip_address("127.0.0.1")
 pytestmark = pytest.mark.timeout(30)
@@ -299,3 +302,36 @@ def test_smtp_host_blocks_become_checks_as_in_keepalived():
     assert specs({"host": hosts[:1], "connect_timeout": 1}) == [
         ("198.51.100.1", 25, 1.0, 3, "smtpchecker.keepalived.org"),
         ("198.51.100.2", 25, 7.0, 3, "smtpchecker.keepalived.org")]
+
+
+def test_udp_and_ping_timing_keywords_drive_the_policy_on_a_fake_clock():
+    config = Config.model_validate({"virtual_servers": [{
+        "ip": "203.0.113.10", "port": 53, "protocol": "UDP", "delay_loop": 4, "real_servers": [{
+            "ip": "198.51.100.1", "connect_timeout": 0.5,
+            "UDP_CHECK": {"payload": "ab cd", "require_reply": "ab", "retry": 2, "delay_before_retry": 0.25,
+                          "warmup": 0},
+            "PING_CHECK": {"connect_ip": "198.51.100.9", "alpha": True}}]}]})
+    (server,) = checks_from_config(config)
+    udp, ping = server.checkers
+    assert isinstance(udp.probe, UdpSpec) and isinstance(ping.probe, PingSpec)
+    probe = udp.probe
+    assert (probe.payload, probe.reply_pattern, probe.endpoint.port) == (b"\xab\xcd", b"\xab", 53)
+    assert (str(ping.probe.endpoint.ip), ping.probe.endpoint.port) == ("198.51.100.9", 0)
+    t = udp.timing
+    assert (t.delay_loop_s, t.connect_timeout_s, t.retry, t.delay_before_retry_s, t.warmup_s) == (
+        4, 0.5, 2, 0.25, 0)
+    t = ping.timing
+    assert (t.retry, t.delay_before_retry_s, t.warmup_s, t.alpha) == (1, 1.0, 4.0, True)  # keepalived's defaults
+
+    clock = FakeClock(0.0)
+    policy = RealServerPolicy(server.rs, [udp.timing, ping.timing])
+    policy.start(clock.now(), [0.0, 0.0])
+    assert not policy.up  # alpha on the PING_CHECK
+    assert policy.record(1, CheckResult.success(0.001), clock.now()).up
+    fail = CheckResult.failure("no reply", 0.5)
+    changes = []
+    for _attempt in range(3):  # the first try and retry 2 x delay_before_retry
+        clock.set(policy.checkers[0].next_deadline() + 0.5)  # each attempt times out
+        changes.append(policy.record(0, fail, clock.now()))
+    assert changes[:2] == [None, None] and changes[2] is not None and not changes[2].up
+    assert clock.now() <= 0.5 * 3 + 0.25 * 2  # down within connect_timeout x (retry + 1) + dbr x retry
