@@ -320,8 +320,8 @@ def test_udp_and_ping_timing_keywords_drive_the_policy_on_a_fake_clock():
     t = udp.timing
     assert (t.delay_loop_s, t.connect_timeout_s, t.retry, t.delay_before_retry_s, t.warmup_s) == (
         4, 0.5, 2, 0.25, 0)
-    t = ping.timing
-    assert (t.retry, t.delay_before_retry_s, t.warmup_s, t.alpha) == (1, 1.0, 4.0, True)  # keepalived's defaults
+    t = ping.timing  # keepalived's defaults below
+    assert (t.retry, t.delay_before_retry_s, t.warmup_s, t.alpha) == (1, 1.0, 4.0, True)
 
     clock = FakeClock(0.0)
     policy = RealServerPolicy(server.rs, [udp.timing, ping.timing])
