@@ -52,6 +52,8 @@ _RECV_BYTES = 2048
 _MAX_READS = 512  # packets handled per wake-up (the loop's other work is not starved by a flood)
 _TIMEOUT = "timeout"
 SocketKey = tuple[int, str | None, str | None, int | None]
+Waiter = asyncio.Future[str | None]  # resolved with None (a reply) or why the ping failed
+Answered = tuple[Waiter, str | None]
 
 
 @dataclass(slots=True)
@@ -72,7 +74,7 @@ class _EchoSocket:
         self.stats = stats
         self.sock, self.raw = _open(family, endpoint)
         ident = secrets.randbits(16) if self.raw else None  # a ping socket's id is the kernel's
-        self.tracker: EchoTracker[asyncio.Future[str | None]] = EchoTracker(family, ident)
+        self.tracker: EchoTracker[Waiter] = EchoTracker(family, ident)
         self.fd = self.sock.fileno()
         loop.add_reader(self.fd, self._readable)
 
@@ -86,7 +88,7 @@ class _EchoSocket:
     async def ping(self, target: IPv4Address | IPv6Address, timeout_s: float) -> CheckResult:
         loop = self.loop
         start = loop.time()
-        waiter: asyncio.Future[str | None] = loop.create_future()
+        waiter: Waiter = loop.create_future()
         try:
             request = self.tracker.start(target, waiter)
         except ValueError as exc:
@@ -120,8 +122,11 @@ class _EchoSocket:
                 self._read_errors()
                 continue
             source = address(peer[0])
+            if source is None:
+                self.tracker.stray += 1
+                continue
             packet = parse(data, self.family, ip_header=self.raw and self.family == 4)
-            self._settle(self.tracker.answer(packet, source) if source is not None else None)
+            self._settle(self.tracker.answer(packet, source))
         if not self.raw:
             self._read_errors()
 
@@ -137,8 +142,9 @@ class _EchoSocket:
             self._settle(self._answer_error(data, ancdata, peer))
 
     def _answer_error(self, data: bytes, ancdata: list[tuple[int, int, bytes]],
-                      peer: tuple[str, int] | tuple[str, int, int, int]) -> tuple[
-                          asyncio.Future[str | None], str | None] | None:
+                      peer: tuple[str, int] | tuple[str, int, int, int]) -> Answered | None:
+        """The ping an error-queue entry fails: ``data`` is our request as sent, ``peer`` where it went,
+        the ``sock_extended_err`` in ``ancdata`` says which ICMP error came back."""
         target = address(peer[0]) if peer else None
         if target is None or len(data) < ECHO.size:
             self.tracker.stray += 1
@@ -157,7 +163,7 @@ class _EchoSocket:
         self.tracker.stray += 1
         return None
 
-    def _settle(self, answered: tuple[asyncio.Future[str | None], str | None] | None) -> None:
+    def _settle(self, answered: Answered | None) -> None:
         if answered is None:
             return
         waiter, reason = answered
@@ -169,7 +175,7 @@ class _EchoSocket:
             waiter.set_result(reason)
 
 
-def _expire(waiter: asyncio.Future[str | None]) -> None:
+def _expire(waiter: Waiter) -> None:
     if not waiter.done():
         waiter.set_result(_TIMEOUT)
 
