@@ -51,8 +51,8 @@ from pykeepalived.check.results import CheckResult, RealServerChanged, RsId
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_MAX_CONCURRENCY", "HARD_TIMEOUT_MARGIN_S", "CheckRunner", "CheckScheduler", "CheckerStatus",
-           "ProbeFactory", "ProbeResources", "RealServerStatus", "RunnerStats", "make_probe"]
+__all__ = ["DEFAULT_MAX_CONCURRENCY", "HARD_TIMEOUT_MARGIN_S", "CheckRunner", "CheckScheduler",
+           "CheckerStatus", "ProbeFactory", "ProbeResources", "RealServerStatus", "RunnerStats", "make_probe"]
 
 HARD_TIMEOUT_MARGIN_S = 1.0  # added to connect_timeout for the runner's own hard timeout
 WATCHDOG_TICK_S = 0.1  # how often hard timeouts are enforced (at most; less with a smaller margin)
