@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from pykeepalived.check.policy import CheckerTiming
 from pykeepalived.check.probes import (
@@ -68,6 +68,14 @@ class CheckerSpec:
     probe: ProbeSpec
     timing: CheckerTiming
     log_all_failures: bool = False  # log every failed attempt, not only state changes
+    starts_down: bool = field(default=False, compare=False)
+    """A FILE_CHECK whose file said "down" when the config was read: it starts down (as ``alpha``).
+    Not part of the checker's identity, so a reload keeps its runner whatever the file says now."""
+
+    @property
+    def start_timing(self) -> CheckerTiming:
+        """The timing the checker's policy starts from (``alpha`` set when it starts down)."""
+        return replace(self.timing, alpha=True) if self.starts_down else self.timing
 
     @property
     def kind(self) -> str:
@@ -111,8 +119,8 @@ def checks_from_config(config: Config, inspector: Inspector = insecure_component
                     continue
                 elif isinstance(c, FileCheck):
                     file_spec = _file(config, c)
-                    specs.append(CheckerSpec(file_spec, replace(_timing(vs, rs, c),
-                                                                alpha=reader(file_spec) is None)))
+                    down = reader(file_spec) is None
+                    specs.append(CheckerSpec(file_spec, _timing(vs, rs, c), starts_down=down))
                     continue
                 else:
                     probe = _probe(vs, rs, c, port, config)

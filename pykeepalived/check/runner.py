@@ -300,7 +300,7 @@ class CheckRunner:
         self._shared: ProbeResources | None = None
         self._factory = probe_factory
         self._margin_s = hard_timeout_margin_s
-        self._policies = tuple(RealServerPolicy(s.rs, [c.timing for c in s.checkers], s.weight)
+        self._policies = tuple(RealServerPolicy(s.rs, [c.start_timing for c in s.checkers], s.weight)
                                for s in self._servers)
         self._stopping: asyncio.Event | None = None
         self._stop_requested = False

@@ -304,8 +304,9 @@ def test_a_file_check_starts_in_the_state_its_file_gives(tmp_path):
         "track_files": {"M": {"file": str(path), "weight": 0}},
         "virtual_servers": [{"ip": "203.0.113.10", "port": 80, "real_servers": [
             {"ip": "198.51.100.1", "FILE_CHECK": "M"}]}]})
-    (check,) = checks_from_config(config)[0].checkers
-    assert check.timing.alpha  # down from the start: IPVS never sees it before the first read
+    (down,) = checks_from_config(config)[0].checkers
+    assert down.start_timing.alpha and not down.timing.alpha  # down from the start: IPVS never sees it
     path.write_text("0\n")
-    (check,) = checks_from_config(config)[0].checkers
-    assert not check.timing.alpha
+    (up,) = checks_from_config(config)[0].checkers
+    assert not up.start_timing.alpha
+    assert up == down  # the same checker: a reload keeps its runner whatever the file says now
