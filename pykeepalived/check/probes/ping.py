@@ -15,6 +15,7 @@ the deadline.  Nothing here ever blocks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import secrets
 import socket
@@ -49,6 +50,8 @@ SO_EE_ORIGIN_ICMP = 2
 SO_EE_ORIGIN_ICMP6 = 3
 _EXTENDED_ERR = struct.Struct("=IBBBBII")  # struct sock_extended_err
 _RECV_BYTES = 2048
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
+RECEIVE_BUFFER_BYTES = 4 << 20
 _MAX_READS = 512  # packets handled per wake-up (the loop's other work is not starved by a flood)
 _TIMEOUT = "timeout"
 SocketKey = tuple[int, str | None, str | None, int | None]
@@ -85,7 +88,8 @@ class _EchoSocket:
             if not waiter.done():
                 waiter.set_result("socket closed")
 
-    async def ping(self, target: IPv4Address | IPv6Address, timeout_s: float) -> CheckResult:
+    async def ping(self, target: IPv4Address | IPv6Address, sockaddr: tuple[str, int],
+                   timeout_s: float) -> CheckResult:
         loop = self.loop
         start = loop.time()
         waiter: Waiter = loop.create_future()
@@ -94,7 +98,7 @@ class _EchoSocket:
         except ValueError as exc:
             return CheckResult.failure(str(exc))
         try:
-            self.sock.sendto(request, (str(target), 0))
+            self.sock.sendto(request, sockaddr)
         except OSError as exc:
             self.tracker.cancel(request)
             return CheckResult.failure(f"send: {describe_oserror(exc)}", loop.time() - start)
@@ -194,6 +198,7 @@ def _open(family: int, endpoint: Endpoint) -> tuple[socket.socket, bool]:
         raw = True
     try:
         sock.setblocking(False)
+        _grow_receive_buffer(sock)
         apply_socket_options(sock, endpoint)
         if endpoint.bindto is not None:
             sock.bind((str(endpoint.bindto), 0))
@@ -216,6 +221,17 @@ def _open(family: int, endpoint: Endpoint) -> tuple[socket.socket, bool]:
     return sock, raw
 
 
+def _grow_receive_buffer(sock: socket.socket) -> None:
+    """Room for the replies of every ping in flight while the loop is busy elsewhere: the default
+    buffer (~200 kB) holds only a few hundred ICMP packets, and an overflow would drop replies and
+    fail pings that were answered.  ``SO_RCVBUFFORCE`` (root) goes beyond ``net.core.rmem_max``."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RECEIVE_BUFFER_BYTES)
+    except OSError:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
+
+
 class IcmpSockets:
     """The ICMP sockets every PING_CHECK of a daemon (or runner) shares; :meth:`close` at the end."""
 
@@ -228,9 +244,11 @@ class IcmpSockets:
         bindto = None if endpoint.bindto is None else str(endpoint.bindto)
         return endpoint.family, bindto, endpoint.bind_if, endpoint.fwmark or None
 
-    async def ping(self, endpoint: Endpoint) -> CheckResult:
-        """One echo to ``endpoint.ip`` within ``endpoint.timeout_s``."""
-        key = self.key(endpoint)
+    async def ping(self, endpoint: Endpoint, key: SocketKey | None = None,
+                   sockaddr: tuple[str, int] | None = None) -> CheckResult:
+        """One echo to ``endpoint.ip`` within ``endpoint.timeout_s`` (``key``: its :meth:`key`,
+        ``sockaddr``: ``(str(endpoint.ip), 0)``, both computed once by :class:`PingProbe`)."""
+        key = key or self.key(endpoint)
         echo = self._sockets.get(key)
         if echo is None:
             try:
@@ -238,7 +256,7 @@ class IcmpSockets:
             except OSError as exc:
                 return CheckResult.failure(f"cannot open ICMP socket: {describe_oserror(exc)}")
             self._sockets[key] = echo
-        return await echo.ping(endpoint.ip, endpoint.timeout_s)
+        return await echo.ping(endpoint.ip, sockaddr or (str(endpoint.ip), 0), endpoint.timeout_s)
 
     @property
     def open_sockets(self) -> int:
@@ -269,11 +287,13 @@ class IcmpSockets:
 class PingProbe:
     """A callable PING_CHECK probe for one spec, on the shared sockets."""
 
-    __slots__ = ("sockets", "spec")
+    __slots__ = ("key", "sockaddr", "sockets", "spec")
 
     def __init__(self, spec: PingSpec, sockets: IcmpSockets) -> None:
         self.spec = spec
         self.sockets = sockets
+        self.key = sockets.key(spec.endpoint)
+        self.sockaddr = (str(spec.endpoint.ip), 0)
 
     async def __call__(self) -> CheckResult:
-        return await self.sockets.ping(self.spec.endpoint)
+        return await self.sockets.ping(self.spec.endpoint, self.key, self.sockaddr)
