@@ -63,3 +63,17 @@ class RealServerChanged:
     up: bool
     weight: int | None
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckerChanged:
+    """Event: checker ``index`` (of ``kind``) of a real server went up or down because of ``reason``;
+    ``server_up`` is the real server's state after it, ``server_changed`` whether this moved it."""
+
+    rs: RsId
+    index: int
+    kind: str
+    up: bool
+    reason: str
+    server_up: bool
+    server_changed: bool

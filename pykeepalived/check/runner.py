@@ -47,7 +47,7 @@ from pykeepalived.check.from_config import RealServerChecks
 from pykeepalived.check.policy import CheckerPolicy, RealServerPolicy
 from pykeepalived.check.probes import MiscSpec, Probe, ProbeSpec
 from pykeepalived.check.probes.misc import misc_probe
-from pykeepalived.check.results import CheckResult, RealServerChanged, RsId
+from pykeepalived.check.results import CheckerChanged, CheckResult, RealServerChanged, RsId
 
 log = logging.getLogger(__name__)
 
@@ -286,14 +286,17 @@ class CheckRunner:
         hard_timeout_margin_s: float = HARD_TIMEOUT_MARGIN_S,
         run_notify_scripts: bool = False,
         scheduler: CheckScheduler | None = None,
+        on_checker: Callable[[CheckerChanged], None] | None = None,
     ) -> None:
         """``scheduler``: a :class:`CheckScheduler` shared with other runners (the daemon gives
         every real server's runner the same one); its ``max_in_flight`` then bounds probes across
-        them all, instead of ``max_concurrency``."""
+        them all, instead of ``max_concurrency``.  ``on_checker`` hears every checker's own up/down
+        change (SMTP alerts are per checker), before ``on_change`` hears the real server's."""
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be >= 1")
         self._servers = tuple(servers)
         self._on_change = on_change
+        self._on_checker = on_checker
         self._max_concurrency = max_concurrency
         self._scheduler = scheduler
         self._rng = rng  # None: the scheduler's (a Random costs 2.5 kB: not one per real server)
@@ -482,7 +485,13 @@ class CheckRunner:
         # process is saturated), so the backlog cannot grow without bound.
         if started - job.due <= job.keep_phase_s:
             started = job.due
+        checker = server.policy.checkers[job.index]
+        was_up, server_was_up = checker.up, server.policy.up
         change = server.policy.record(job.index, result, now, started)
+        if self._on_checker is not None and checker.up != was_up:
+            kind = server.checks.checkers[job.index].kind
+            self._checker_changed(CheckerChanged(server.policy.rs, job.index, kind, checker.up, result.reason,
+                                                 server.policy.up, server.policy.up != server_was_up))
         if change is None:
             return
         self._emit(change)
@@ -507,6 +516,13 @@ class CheckRunner:
             log.warning("%s failed rs=%s reason=%s", spec.kind, rs, result.reason)
         else:
             log.info("%s ran rs=%s trigger=%s", spec.kind, rs, reason)
+
+    def _checker_changed(self, change: CheckerChanged) -> None:
+        assert self._on_checker is not None
+        try:
+            self._on_checker(change)
+        except Exception:
+            log.exception("checker change callback failed rs=%s", change.rs)
 
     def _emit(self, change: RealServerChanged) -> None:
         self.stats.changes += 1

@@ -309,6 +309,8 @@ class RealServer(_Timing, _Tunnel):
     notify_up: Str | None = None
     notify_down: Str | None = None
     virtualhost: Str | None = Field(None, description="HTTP_GET/SSL_GET Host; default: the virtual server's")
+    smtp_alert: Bool | None = Field(None, description="default: global smtp_alert_checker, else smtp_alert, "
+                                    "else on")
     TCP_CHECK: tuple[TcpCheck, ...] = ()
     HTTP_GET: tuple[HttpGet, ...] = ()
     SSL_GET: tuple[SslGet, ...] = ()
@@ -432,6 +434,8 @@ class VirtualServer(_Timing, _Tunnel):
     omega: Bool = False
     inhibit_on_failure: Bool = False
     ha_suspend: Bool = False
+    smtp_alert: Bool | None = Field(None, description="default: global smtp_alert_checker, else smtp_alert, "
+                                    "else off")
     real_servers: tuple[RealServer, ...] = ()
 
     @model_validator(mode="after")

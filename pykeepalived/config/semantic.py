@@ -20,6 +20,7 @@ import stat
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
+from pykeepalived.config import semantic_alerting
 from pykeepalived.config.diagnostics import Diagnostic, Path, Severity, did_you_mean
 from pykeepalived.config.model import (
     CHECKER_KINDS,
@@ -85,6 +86,7 @@ def check(config: Config, inspector: FileInspector) -> list[Diagnostic]:
     out += _check_virtual_servers(config)
     out += _check_scripts(config, inspector)
     out += check_checkers(config, inspector.stat)
+    out += semantic_alerting.check(config)
     return out
 
 
@@ -299,7 +301,6 @@ _NOT_IMPLEMENTED_INSTANCE = {
     "vmac_xmit_base": "adverts are sent on the VMAC",
     "notify_master_rx_lower_pri": "the script never runs",
     "notify_deleted": "an instance removed by a reload gets STOP, no DELETED",
-    "smtp_alert": "no e-mail is sent",
     "no_accept": "no firewall rules are installed; packets to the VIPs are always accepted",
 }
 _NOT_IMPLEMENTED_GROUP = {
@@ -307,7 +308,6 @@ _NOT_IMPLEMENTED_GROUP = {
     "track_script": "group-level tracking does not affect the members",
     "track_file": "group-level tracking does not affect the members",
     "notify_deleted": "no DELETED notification",
-    "smtp_alert": "no e-mail is sent",
 }
 
 

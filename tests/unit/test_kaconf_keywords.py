@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pykeepalived.config.kaconf import keywords, lvs, parse
+from pykeepalived.config.kaconf import alerting, keywords, lvs, parse
 from pykeepalived.config.kaconf.mapping import Table
 from pykeepalived.config.model import Config
 
@@ -17,6 +17,7 @@ TABLES = [
     keywords.GLOBAL_DEFS,
     keywords.VRRP_SCRIPT,
     keywords.TRACK_FILE,
+    alerting.VRRP_TRACK_PROCESS,
     keywords.VRRP_SYNC_GROUP,
     keywords.VRRP_INSTANCE,
     keywords.AUTHENTICATION,

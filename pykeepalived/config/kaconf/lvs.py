@@ -250,9 +250,10 @@ REAL_SERVER = Table(
         "notify_up": command("notify_up"),
         "notify_down": command("notify_down"),
         "virtualhost": word("virtualhost"),
+        "smtp_alert": flag("smtp_alert"),
         **{kind: _checker(kind) for kind in _CHECKERS},
     },
-    frozenset({"BFD_CHECK", "smtp_alert"}),
+    frozenset({"BFD_CHECK"}),
 )
 
 
@@ -315,6 +316,7 @@ VIRTUAL_SERVER = Table(
         "omega": flag("omega"),
         "inhibit_on_failure": flag("inhibit_on_failure"),
         "ha_suspend": flag("ha_suspend"),
+        "smtp_alert": flag("smtp_alert"),
         "real_server": Keyword(_real_server, 1, None, block=True),
     },
     frozenset(
@@ -322,7 +324,6 @@ VIRTUAL_SERVER = Table(
             "hashed",
             "persistence_engine",
             "snmp_name",
-            "smtp_alert",
             "nat_mask",
             "one_packet",
             "lb_algo_flags",
