@@ -24,7 +24,7 @@ from pykeepalived.config.model_checkers import (
     TimingOptions,
     UdpCheck,
 )
-from pykeepalived.config.regex import RegexOption, compile_url_regex
+from pykeepalived.config.regex import RegexConfigError, RegexOption, check_url_regex
 from pykeepalived.config.types import (
     Bool,
     IpAddress,
@@ -171,21 +171,12 @@ class Url(StrictModel):
 
     @model_validator(mode="after")
     def _regex(self) -> Url:
-        if self.regex is None:
-            for key in ("regex_no_match", "regex_options", "regex_stack", "regex_min_offset",
-                        "regex_max_offset"):
-                if getattr(self, key) not in (None, False, ()):
-                    raise field_error("regex", f"'{key}' needs a 'regex' in the same url", key)
-            return self
-        if self.regex_stack is not None and self.regex_stack[0] > self.regex_stack[1]:
-            raise field_error("regex", "regex_stack: the start size is above the maximum", "regex_stack")
         try:
-            compile_url_regex(self.regex, self.regex_options, min_offset=self.regex_min_offset or 0,
-                              max_offset=self.regex_max_offset)
-        except ValueError as exc:
-            where = "regex_min_offset" if "offset" in str(exc) else (
-                "regex_options" if "option" in str(exc) else "regex")
-            raise field_error("regex", str(exc), where) from None
+            check_url_regex(self.regex, self.regex_options, stack=self.regex_stack,
+                            min_offset=self.regex_min_offset, max_offset=self.regex_max_offset,
+                            no_match=self.regex_no_match)
+        except RegexConfigError as exc:
+            raise field_error("regex", str(exc), exc.key) from None
         return self
 
     def status_ok(self, code: int) -> bool:

@@ -134,27 +134,55 @@ class UrlRegex:
         return not (self.firstline and 0 <= first_newline < start)
 
 
+class RegexConfigError(ValueError):
+    """A url's regex settings cannot be honoured; ``key`` names the keyword at fault."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def check_url_regex(regex: str | None, options: tuple[RegexOption, ...], *, stack: tuple[int, int] | None,
+                    min_offset: int | None, max_offset: int | None, no_match: bool) -> None:
+    """Every rule of a url's regex keywords (RegexConfigError for the first broken one): the tuning
+    keywords need a ``regex``; the stack's start is not above its maximum; the pattern compiles."""
+    if regex is None:
+        given = {"regex_no_match": no_match, "regex_options": options, "regex_stack": stack,
+                 "regex_min_offset": min_offset, "regex_max_offset": max_offset}
+        for key, value in given.items():
+            if value not in (None, False, ()):
+                raise RegexConfigError(key, f"'{key}' needs a 'regex' in the same url")
+        return
+    if stack is not None and stack[0] > stack[1]:
+        raise RegexConfigError("regex_stack", "regex_stack: the start size is above the maximum")
+    compile_url_regex(regex, options, min_offset=min_offset or 0, max_offset=max_offset)
+
+
 def compile_url_regex(pattern: str, options: tuple[RegexOption, ...] = (), *, min_offset: int = 0,
                       max_offset: int | None = None) -> UrlRegex:
-    """Compile ``pattern`` with keepalived's ``regex_options``; ValueError says what cannot be done
-    (an option that cannot be honoured, two that contradict each other, a pattern ``re`` rejects)."""
+    """Compile ``pattern`` with keepalived's ``regex_options``; RegexConfigError (a ValueError) says
+    what cannot be done (an option that cannot be honoured, two that contradict each other, offsets
+    reversed, a pattern ``re`` rejects)."""
     chosen = set(options)
     for option in options:
         if option in REFUSED:
-            raise ValueError(f"regex option '{option}' cannot be honoured: {REFUSED[option]}")
+            raise RegexConfigError("regex_options",
+                                   f"regex option '{option}' cannot be honoured: {REFUSED[option]}")
     for one, other in _CONFLICTS:
         if one in chosen and other in chosen:
-            raise ValueError(f"regex options '{one}' and '{other}' contradict each other")
+            raise RegexConfigError("regex_options",
+                                   f"regex options '{one}' and '{other}' contradict each other")
     flags = 0
     for option in chosen:
         flags |= _FLAGS.get(option, 0)
     text_mode = RegexOption.UTF in chosen or RegexOption.UCP in chosen
     if max_offset is not None and min_offset > max_offset:
-        raise ValueError(f"regex_min_offset {min_offset} is beyond regex_max_offset {max_offset}")
+        raise RegexConfigError("regex_min_offset",
+                               f"regex_min_offset {min_offset} is beyond regex_max_offset {max_offset}")
     firstline = RegexOption.FIRSTLINE in chosen
     try:
         if text_mode:
             return UrlRegex(None, re.compile(pattern, flags), min_offset, max_offset, firstline)
         return UrlRegex(re.compile(pattern.encode("utf-8"), flags), None, min_offset, max_offset, firstline)
     except re.error as exc:
-        raise ValueError(f"invalid regex: {exc}") from None
+        raise RegexConfigError("regex", f"invalid regex: {exc}") from None
