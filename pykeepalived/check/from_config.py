@@ -111,7 +111,7 @@ def checks_from_config(config: Config, inspector: Inspector = insecure_component
             rs_id = RsId(v, r, vs.key, f"{host}:{port}")
             specs: list[CheckerSpec] = []
             for c in rs.checkers:
-                logged = getattr(c, "log_all_failures", False)
+                logged = getattr(c, "log_all_failures", False) or config.global_defs.checker_log_all_failures
                 if isinstance(c, MiscCheck):
                     probe: ProbeSpec = _misc(c, _timeout(vs, rs, c), secure, inspector, config)
                 elif isinstance(c, SmtpCheck):

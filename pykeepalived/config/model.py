@@ -150,6 +150,7 @@ class GlobalDefs(SmtpGlobals):
     lvs_timeouts: LvsTimeouts | None = None
     lvs_flush: Bool = False
     lvs_flush_on_stop: Bool = False
+    checker_log_all_failures: Bool = False  # every checker's log_all_failures default
     notify_fifo: Str | None = None
     notify_fifo_script: Str | None = None
     vrrp_notify_fifo: Str | None = None

@@ -310,3 +310,13 @@ def test_a_file_check_starts_in_the_state_its_file_gives(tmp_path):
     (up,) = checks_from_config(config)[0].checkers
     assert not up.start_timing.alpha
     assert up == down  # the same checker: a reload keeps its runner whatever the file says now
+
+
+def test_checker_log_all_failures_is_every_checkers_default():
+    data = {"virtual_servers": [{"ip": "203.0.113.10", "port": 80, "real_servers": [
+        {"ip": "198.51.100.1", "TCP_CHECK": {}, "PING_CHECK": {"log_all_failures": True}}]}]}
+    quiet = checks_from_config(Config.model_validate(data))[0].checkers
+    assert [c.log_all_failures for c in quiet] == [False, True]
+    loud = checks_from_config(Config.model_validate({**data,
+                                                     "global_defs": {"checker_log_all_failures": True}}))
+    assert [c.log_all_failures for c in loud[0].checkers] == [True, True]

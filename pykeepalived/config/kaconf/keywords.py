@@ -183,7 +183,6 @@ TRACK_FILE = Table(
 
 _GLOBAL_UNSUPPORTED = frozenset(
     {
-        "checker_log_all_failures",
         "startup_script",
         "startup_script_timeout",
         "shutdown_script",
@@ -309,6 +308,7 @@ GLOBAL_DEFS = Table(
                 "v3_checksum_as_v2",
                 "lvs_flush",
                 "vrrp_notify_priority_changes",
+                "checker_log_all_failures",
             )
         },
         "lvs_flush_on_stop": flag("lvs_flush_on_stop"),
