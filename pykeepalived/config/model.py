@@ -20,7 +20,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
+from pykeepalived.config.model_checkers import (
+    FileCheck,
+    PingCheck,
+    SmtpCheck,
+    SmtpHost,
+    SslSettings,
+    UdpCheck,
+)
 from pykeepalived.config.model_lvs import (
+    CHECKER_KINDS,
     Checker,
     CheckTiming,
     DnsCheck,
@@ -141,6 +150,7 @@ class GlobalDefs(SmtpGlobals):
     lvs_timeouts: LvsTimeouts | None = None
     lvs_flush: Bool = False
     lvs_flush_on_stop: Bool = False
+    checker_log_all_failures: Bool = False  # every checker's log_all_failures default
     notify_fifo: Str | None = None
     notify_fifo_script: Str | None = None
     vrrp_notify_fifo: Str | None = None
@@ -386,6 +396,7 @@ class Config(StrictModel):
     vrrp_instances: Mapping[str, VrrpInstance] = Field(default_factory=dict)
     virtual_server_groups: Mapping[str, VirtualServerGroup] = Field(default_factory=dict)
     virtual_servers: tuple[VirtualServer, ...] = ()
+    ssl: SslSettings | None = Field(None, description="keepalived's SSL block: the TLS client of SSL_GET")
 
     @model_validator(mode="before")
     @classmethod
@@ -457,12 +468,13 @@ class GarpSettings:
 
 
 __all__ = [
-    "PRIORITY_DEFAULT", "PRIORITY_OWNER", "VRRP_MCAST_GROUP4", "VRRP_MCAST_GROUP6", "AuthType",
-    "Authentication", "CheckTiming", "Checker", "Config", "DnsCheck", "DnsType", "GarpSettings",
-    "GlobalDefs", "HttpGet", "IpFamily", "LbAlgo", "LbKind", "LvsSyncDaemon", "LvsTimeouts", "MiscCheck",
-    "ParamMatch", "Protocol", "RealServer", "SchedFlag", "Scope", "SmtpServer", "SorryServer", "SslGet",
-    "StatusRange", "TcpCheck", "TrackFile", "TrackFileRef", "TrackInterfaceRef", "TrackProcessRef",
-    "TrackScriptRef", "TunnelChecksum", "TunnelType", "UnicastPeer", "Url", "VirtualIpAddress",
-    "VirtualRoute", "VirtualServer", "VirtualServerGroup", "VirtualServerGroupMember", "VrrpInstance",
-    "VrrpScript", "VrrpState", "VrrpSyncGroup", "VrrpTrackProcess", "check_timing"
+    "CHECKER_KINDS", "PRIORITY_DEFAULT", "PRIORITY_OWNER", "VRRP_MCAST_GROUP4", "VRRP_MCAST_GROUP6",
+    "AuthType", "Authentication", "CheckTiming", "Checker", "Config", "DnsCheck", "DnsType", "FileCheck",
+    "GarpSettings", "GlobalDefs", "HttpGet", "IpFamily", "LbAlgo", "LbKind", "LvsSyncDaemon", "LvsTimeouts",
+    "MiscCheck", "ParamMatch", "PingCheck", "Protocol", "RealServer", "SchedFlag", "Scope", "SmtpCheck",
+    "SmtpHost", "SmtpServer", "SorryServer", "SslGet", "SslSettings", "StatusRange", "TcpCheck", "TrackFile",
+    "TrackFileRef", "TrackInterfaceRef", "TrackProcessRef", "TrackScriptRef", "TunnelChecksum", "TunnelType",
+    "UdpCheck", "UnicastPeer", "Url", "VirtualIpAddress", "VirtualRoute", "VirtualServer",
+    "VirtualServerGroup", "VirtualServerGroupMember", "VrrpInstance", "VrrpScript", "VrrpState",
+    "VrrpSyncGroup", "VrrpTrackProcess", "check_timing"
 ]

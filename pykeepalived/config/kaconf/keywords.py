@@ -183,7 +183,6 @@ TRACK_FILE = Table(
 
 _GLOBAL_UNSUPPORTED = frozenset(
     {
-        "checker_log_all_failures",
         "startup_script",
         "startup_script_timeout",
         "shutdown_script",
@@ -309,6 +308,7 @@ GLOBAL_DEFS = Table(
                 "v3_checksum_as_v2",
                 "lvs_flush",
                 "vrrp_notify_priority_changes",
+                "checker_log_all_failures",
             )
         },
         "lvs_flush_on_stop": flag("lvs_flush_on_stop"),
@@ -322,6 +322,10 @@ GLOBAL_DEFS = Table(
     },
     _GLOBAL_UNSUPPORTED,
 )
+
+
+SSL = Table("SSL", {key: word(key) for key in ("ca", "certificate", "key", "password")})
+"""keepalived's top-level ``SSL { }`` block (SSL_GET's TLS client)."""
 
 
 def _named(section_key: str, table: Table) -> Keyword:
@@ -349,6 +353,7 @@ TOP = Table(
         "vrrp_instance": _named("vrrp_instances", VRRP_INSTANCE),
         "virtual_server_group": Keyword(virtual_server_group, 1, 1, block=True),
         "virtual_server": Keyword(virtual_server, 1, None, block=True),
+        "SSL": section("ssl", lambda: SSL),
     },
     frozenset(
         {
@@ -360,7 +365,6 @@ TOP = Table(
             "static_rules",
             "bfd_instance",
             "garp_group",
-            "SSL",
             "net_namespace",
             "net_namespace_ipvs",
             "instance",
