@@ -20,11 +20,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from pykeepalived.config.model_checkers import (
+    FileCheck,
+    PingCheck,
+    SmtpCheck,
+    SmtpHost,
+    SslSettings,
+    UdpCheck,
+)
 from pykeepalived.config.model_extras import (
     GarpGroup,
     GlobalExtras,
     InstanceExtras,
-    SslContext,
     StaticAddress,
     TopExtras,
     TrackGroup,
@@ -32,6 +39,7 @@ from pykeepalived.config.model_extras import (
     UseIpvlan,
 )
 from pykeepalived.config.model_lvs import (
+    CHECKER_KINDS,
     Checker,
     CheckTiming,
     DnsCheck,
@@ -152,6 +160,7 @@ class GlobalDefs(SmtpGlobals, GlobalExtras):
     lvs_timeouts: LvsTimeouts | None = None
     lvs_flush: Bool = False
     lvs_flush_on_stop: Bool = False
+    checker_log_all_failures: Bool = False  # every checker's log_all_failures default
     notify_fifo: Str | None = None
     notify_fifo_script: Str | None = None
     vrrp_notify_fifo: Str | None = None
@@ -385,6 +394,7 @@ class Config(TopExtras):
     vrrp_instances: Mapping[str, VrrpInstance] = Field(default_factory=dict)
     virtual_server_groups: Mapping[str, VirtualServerGroup] = Field(default_factory=dict)
     virtual_servers: tuple[VirtualServer, ...] = ()
+    ssl: SslSettings | None = Field(None, description="keepalived's SSL block: the TLS client of SSL_GET")
 
     @model_validator(mode="before")
     @classmethod
@@ -470,13 +480,14 @@ class GarpSettings:
 
 
 __all__ = [
-    "PRIORITY_DEFAULT", "PRIORITY_OWNER", "VRRP_MCAST_GROUP4", "VRRP_MCAST_GROUP6", "AuthType",
-    "Authentication", "CheckTiming", "Checker", "Config", "DnsCheck", "DnsType", "GarpGroup", "GarpSettings",
-    "GlobalDefs", "HttpGet", "IpFamily", "LbAlgo", "LbKind", "LvsSyncDaemon", "LvsTimeouts", "MiscCheck",
-    "ParamMatch", "Protocol", "RealServer", "RouteMode", "RouteType", "RuleAction", "SchedFlag", "Scope",
-    "SmtpServer", "SorryServer", "SslContext", "SslGet", "StaticAddress", "StatusRange", "TcpCheck",
-    "TrackFile", "TrackFileRef", "TrackGroup", "TrackInterfaceRef", "TrackProcessRef", "TrackScriptRef",
-    "TunnelChecksum", "TunnelType", "UnicastPeer", "UpDownDelay", "Url", "UseIpvlan", "VirtualIpAddress",
-    "VirtualRoute", "VirtualRule", "VirtualServer", "VirtualServerGroup", "VirtualServerGroupMember",
-    "VrrpInstance", "VrrpScript", "VrrpState", "VrrpSyncGroup", "VrrpTrackProcess", "check_timing"
+    "CHECKER_KINDS", "PRIORITY_DEFAULT", "PRIORITY_OWNER", "VRRP_MCAST_GROUP4", "VRRP_MCAST_GROUP6",
+    "AuthType", "Authentication", "CheckTiming", "Checker", "Config", "DnsCheck", "DnsType", "FileCheck",
+    "GarpGroup", "GarpSettings", "GlobalDefs", "HttpGet", "IpFamily", "LbAlgo", "LbKind", "LvsSyncDaemon",
+    "LvsTimeouts", "MiscCheck", "ParamMatch", "PingCheck", "Protocol", "RealServer", "RouteMode", "RouteType",
+    "RuleAction", "SchedFlag", "Scope", "SmtpCheck", "SmtpHost", "SmtpServer", "SorryServer", "SslGet",
+    "SslSettings", "StaticAddress", "StatusRange", "TcpCheck", "TrackFile", "TrackFileRef", "TrackGroup",
+    "TrackInterfaceRef", "TrackProcessRef", "TrackScriptRef", "TunnelChecksum", "TunnelType", "UdpCheck",
+    "UnicastPeer", "UpDownDelay", "Url", "UseIpvlan", "VirtualIpAddress", "VirtualRoute", "VirtualRule",
+    "VirtualServer", "VirtualServerGroup", "VirtualServerGroupMember", "VrrpInstance", "VrrpScript",
+    "VrrpState", "VrrpSyncGroup", "VrrpTrackProcess", "check_timing"
 ]

@@ -48,8 +48,6 @@ class GlobalExtras(StrictModel):
     startup_script_timeout: Annotated[float, Field(strict=True, ge=1, le=1000)] = 10
     shutdown_script: Str | None = Field(default=None, description="run once when the daemon stops")
     shutdown_script_timeout: Annotated[float, Field(strict=True, ge=1, le=1000)] = 10
-    checker_log_all_failures: Bool = Field(default=False,
-                                           description="default of the checkers' log_all_failures")
     dynamic_interfaces: Bool | Literal["allow_if_changes"] = Field(
         default=False, description="interfaces may be missing at start (check --host does not report them)")
     default_interface: IfName | None = Field(
@@ -171,15 +169,6 @@ class UpDownDelay(StrictModel):
                                                                           description="default: down")
 
 
-class SslContext(StrictModel):
-    """The top-level ``SSL { ... }`` block: what SSL_GET checkers present and trust."""
-
-    password: Str | None = None
-    ca: Str | None = None
-    certificate: Str | None = None
-    key: Str | None = None
-
-
 class TopExtras(StrictModel):
     """Top-level keepalived.conf blocks and keywords beyond the first wave."""
 
@@ -193,10 +182,9 @@ class TopExtras(StrictModel):
     track_groups: Mapping[str, TrackGroup] = Field(default_factory=dict)
     garp_groups: tuple[GarpGroup, ...] = ()
     interface_up_down_delays: Mapping[str, UpDownDelay] = Field(default_factory=dict)
-    SSL: SslContext | None = None
 
     bare_ipvs_namespace = field_validator("net_namespace_ipvs", mode="before")(_bare_means(""))
 
 
 __all__ = ["NFT_PRIORITY_DEFAULT", "NFT_TABLE_DEFAULT", "GarpGroup", "GlobalExtras", "InstanceExtras",
-           "SslContext", "StaticAddress", "TopExtras", "TrackGroup", "UpDownDelay", "UseIpvlan"]
+           "StaticAddress", "TopExtras", "TrackGroup", "UpDownDelay", "UseIpvlan"]

@@ -1,10 +1,11 @@
-"""Keywords the model reads but the daemon does not act on yet: a ``not_implemented`` warning for
-each one that is written, never silence.
+"""Keywords the model reads but the daemon does not act on: a ``not_implemented`` warning for each
+one that is written (not acted on yet), or a ``not_applicable`` note (never acted on, by design, e.g.
+PING_CHECK's ``connect_port``), never silence.
 
-Which keywords those are, and what the warning says, is the inventory's (``pending`` rows of
-:mod:`pykeepalived.config.inventory`): this pass walks the validated model, block by block, and
-warns about every field named like a pending keyword of its block that the configuration sets
-(written, and not false).  Both syntaxes get the same warnings, at the keyword.
+Which keywords those are, and what the diagnostic says, is the inventory's (``pending`` and
+``not_applicable`` rows of :mod:`pykeepalived.config.inventory`): this pass walks the validated model,
+block by block, and reports every field named like such a keyword of its block that the
+configuration sets (written, and not false).  Both syntaxes get the same diagnostics, at the keyword.
 """
 
 from __future__ import annotations
@@ -54,14 +55,23 @@ def _is_set(model: BaseModel, field: str) -> bool:
     return field in model.model_fields_set and getattr(model, field) is not False
 
 
+def _diagnostic(pair: inventory.Pair, path: Path) -> Diagnostic:
+    if pair.status is inventory.Status.NOT_APPLICABLE:
+        return Diagnostic(Severity.NOTE, "not_applicable", pair.message(), "", None, None, path=path)
+    return Diagnostic(Severity.WARNING, "not_implemented", pair.message(), "", None, None,
+                      hint="see docs/keepalived-conf.md", path=path)
+
+
 def check(config: Config) -> Iterator[Diagnostic]:
-    """A ``not_implemented`` warning for every pending keyword the configuration sets."""
+    """A ``not_implemented`` warning (or ``not_applicable`` note) for every keyword the model reads
+    and the daemon does not act on that the configuration sets."""
     for block, model, path in _blocks(config):
-        for pair in inventory.pending(block):
+        for pair in inventory.in_block(block).values():
+            if pair.status is inventory.Status.ACTED_ON:
+                continue
             field = _FIELD.get((block, pair.keyword), pair.keyword)
             if field in type(model).model_fields and _is_set(model, field):
-                yield Diagnostic(Severity.WARNING, "not_implemented", pair.message(), "", None, None,
-                                 hint="see docs/keepalived-conf.md", path=(*path, field))
+                yield _diagnostic(pair, (*path, field))
     check_config = config.global_defs.reload_check_config
     if isinstance(check_config, str):
         yield Diagnostic(Severity.WARNING, "not_implemented", "the log file of 'reload_check_config' is not "

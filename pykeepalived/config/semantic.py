@@ -23,6 +23,7 @@ from typing import Protocol
 from pykeepalived.config import pending, semantic_alerting
 from pykeepalived.config.diagnostics import Diagnostic, Path, Severity, did_you_mean
 from pykeepalived.config.model import (
+    CHECKER_KINDS,
     PRIORITY_OWNER,
     Config,
     VirtualServer,
@@ -31,6 +32,7 @@ from pykeepalived.config.model import (
     check_timing,
 )
 from pykeepalived.config.script_security import unsafe_component
+from pykeepalived.config.semantic_checkers import check_checkers
 from pykeepalived.config.types import first_set
 
 V2_MAX_ADVERT_INT_S = 255
@@ -83,6 +85,7 @@ def check(config: Config, inspector: FileInspector) -> list[Diagnostic]:
     out += pending.check(config)
     out += _check_virtual_servers(config)
     out += _check_scripts(config, inspector)
+    out += check_checkers(config, inspector.stat)
     out += semantic_alerting.check(config)
     return out
 
@@ -383,7 +386,9 @@ def _check_real_servers(vs: VirtualServer, base: Path) -> Iterator[Diagnostic]:
             yield _err("real_server_family", f"real server {rs.ip} is not IPv{family} like its "
                        "virtual server (mixed families need lb_kind TUN)", (*path, "ip"))
         total_weight += rs.weight
-        for kind in ("TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "DNS_CHECK"):
+        for kind in CHECKER_KINDS:
+            if kind == "FILE_CHECK":  # no timing: its file is read every second
+                continue
             for c, checker in enumerate(getattr(rs, kind)):
                 t = check_timing(vs, rs, checker)
                 needed = t.connect_timeout_s * (t.retry + 1) + t.delay_before_retry_s * t.retry

@@ -6,8 +6,8 @@ no virtual server and no ``lvs_sync_daemon``: then no LVS part runs at all).  :c
 * one :class:`~pykeepalived.check.runner.CheckRunner` per checked real server (so a reload keeps the
   runners, and their rise/fall state, of every real server whose checks did not change), all on one
   shared :class:`~pykeepalived.check.runner.CheckScheduler` (one deadline heap, one probe limit, one
-  hard-timeout watchdog for the whole daemon: a runner costs one idle task) and one set of TLS client contexts
-  (:class:`~pykeepalived.check.probes.http.TlsContexts`);
+  hard-timeout watchdog for the whole daemon: a runner costs one idle task) and one
+  :class:`~pykeepalived.check.factory.ProbeResources` (TLS client contexts, ICMP sockets);
 * the pure :class:`~pykeepalived.lb.model.LbPolicy` (quorum, sorry server, inhibit_on_failure ...);
 * an :class:`~pykeepalived.lb.ipvs.IpvsReconciler` and one worker task.  Health changes only set a
   flag; the worker coalesces them into one ``policy.update`` + reconcile (netlink I/O is async and
@@ -35,11 +35,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pykeepalived.check.factory import ProbeResources, make_probe
 from pykeepalived.check.from_config import RealServerChecks
 from pykeepalived.check.probes import Probe, ProbeSpec
-from pykeepalived.check.probes.http import TlsContexts
 from pykeepalived.check.results import CheckerChanged, RealServerChanged, RsId
-from pykeepalived.check.runner import CheckRunner, CheckScheduler, RealServerStatus, make_probe
+from pykeepalived.check.runner import CheckRunner, CheckScheduler, RealServerStatus
 from pykeepalived.daemon.lvs_plan import LvsPlan, RsBinding
 from pykeepalived.daemon.notify import split_command
 from pykeepalived.daemon.status import real_server_snapshot
@@ -183,7 +183,7 @@ class LvsService:
         self._listener = listener
         self._group: asyncio.TaskGroup | None = None
         self.scheduler = CheckScheduler(max_probes_in_flight)
-        self._tls: TlsContexts | None = None
+        self._shared: ProbeResources | None = None
         self._resync_s = resync_s
         self._retry_s = retry_s
         self._servers: dict[Any, _Server] = {}
@@ -238,9 +238,9 @@ class LvsService:
         await _end_tasks([s.task for s in self._servers.values() if s.task is not None], STOP_WAIT_S)
         if self._worker is not None:  # mid-reconcile: let its netlink batch finish rather than cut it
             await _end_tasks([self._worker], WORKER_STOP_WAIT_S)
-        if self._tls is not None:
-            await self._tls.close()
-            self._tls = None
+        if self._shared is not None:
+            await self._shared.close()
+            self._shared = None
         reconciler, self.reconciler = self.reconciler, None
         if reconciler is None:
             return
@@ -383,12 +383,12 @@ class LvsService:
             return self._runner_factory(binding.checks, on_change)
         factory = self._probe_factory
         if factory is None:
-            if self._tls is None:
-                self._tls = TlsContexts()
-            tls = self._tls
+            if self._shared is None:
+                self._shared = ProbeResources()
+            shared = self._shared
 
             def factory(spec: ProbeSpec) -> Probe:
-                return make_probe(spec, tls)
+                return make_probe(spec, shared)
 
         return CheckRunner([binding.checks], on_change, probe_factory=factory, scheduler=self.scheduler,
                            on_checker=on_checker)
@@ -558,6 +558,7 @@ class LvsService:
                 "error": f"ipvs: unavailable ({self.error})" if self.error else None,
                 "counters": self.counters.as_dict(),
                 "sync_daemons": sorted(d.state.name.lower() for d in self._sync_running or ()),
+                "icmp": self._shared.icmp.snapshot() if self._shared is not None else None,
                 "virtual_servers": services}
 
     def _ipvs_state(self) -> str:

@@ -31,7 +31,9 @@ from pykeepalived.config.semantic import StaticFileInspector
 
 EXE = (stat.S_IFREG | 0o755, 0, 0)
 DIR = (stat.S_IFDIR | 0o755, 0, 0)
-FS = StaticFileInspector({"/": DIR, "/bin": DIR, "/bin/true": EXE, "/usr": DIR, "/usr/bin": DIR})
+FILE = (stat.S_IFREG | 0o600, 0, 0)
+FS = StaticFileInspector({"/": DIR, "/bin": DIR, "/bin/true": EXE, "/usr": DIR, "/usr/bin": DIR,
+                          **{f"/etc/ssl/{name}.pem": FILE for name in ("c", "ca", "k")}})
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ virtual_server fwmark 7 {
     delay_loop 60
 @virtual_server
     real_server 203.0.113.1 80 {
+        SSL_GET { url { path / } }
 @real_server
     }
 }
@@ -110,17 +113,17 @@ CONTEXTS: dict[str, Context] = {
     "garp_group": Context("top", ("garp_group {",), ("interfaces { eth0 }",)),
     "vrrp_track_process": Context("top", ("vrrp_track_process tp_z {",), ("process haproxy",)),
     "bfd_instance": Context("top", ("bfd_instance bfd_a {",)),
-    "SSL": Context("top", ("SSL {",)),
+    "SSL": Context("top", ("SSL {",)),  # the base real server has an SSL_GET: the block is used
     "TCP_CHECK": Context("real_server", ("TCP_CHECK {",)),
     "HTTP_GET": Context("real_server", ("HTTP_GET {",), ("url { path / }",)),
     "SSL_GET": Context("real_server", ("SSL_GET {",), ("url { path / }",)),
     "DNS_CHECK": Context("real_server", ("DNS_CHECK {",), ("retry 1", "delay_before_retry 1")),
     "MISC_CHECK": Context("real_server", ("MISC_CHECK {",), ("misc_path /bin/true",)),
-    "url": Context("real_server", ("HTTP_GET {", "url {"), ("path /",)),
+    "url": Context("real_server", ("HTTP_GET {", "url {"), ("path /", "regex OK")),
     "SMTP_CHECK": Context("real_server", ("SMTP_CHECK {",)),
-    "UDP_CHECK": Context("real_server", ("UDP_CHECK {",)),
+    "UDP_CHECK": Context("real_server", ("UDP_CHECK {",), ("require_reply",)),
     "PING_CHECK": Context("real_server", ("PING_CHECK {",)),
-    "FILE_CHECK": Context("real_server", ("FILE_CHECK {",)),
+    "FILE_CHECK": Context("real_server", ("FILE_CHECK {",), ("track_file tf_a",)),
     "BFD_CHECK": Context("real_server", ("BFD_CHECK {",)),
 }
 #: option words: the entry line they belong to, inside its block
@@ -201,7 +204,8 @@ TABLES: dict[str, Table] = {
     "virtual_server": lvs.VIRTUAL_SERVER, "real_server": lvs.REAL_SERVER, "url": lvs.URL,
     "TCP_CHECK": lvs.TCP_CHECK, "HTTP_GET": lvs.HTTP_GET, "SSL_GET": lvs.SSL_GET, "DNS_CHECK": lvs.DNS_CHECK,
     "MISC_CHECK": lvs.MISC_CHECK, "garp_group": extras.GARP_GROUP, "track_group": extras.TRACK_GROUP,
-    "SSL": extras.SSL, "vrrp_track_process": alerting.VRRP_TRACK_PROCESS,
+    "SSL": keywords.SSL, "vrrp_track_process": alerting.VRRP_TRACK_PROCESS, "UDP_CHECK": lvs.UDP_CHECK,
+    "PING_CHECK": lvs.PING_CHECK, "SMTP_CHECK": lvs.SMTP_CHECK, "FILE_CHECK": lvs.FILE_CHECK,
 }
 
 

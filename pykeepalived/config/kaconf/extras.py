@@ -24,7 +24,6 @@ from pykeepalived.config.kaconf.mapping import (
     map_block,
     new_name,
     number,
-    section,
     store,
     value,
     word,
@@ -245,17 +244,11 @@ def _track_group(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
     map_block(ctx, st.block or [], TRACK_GROUP, entry, ("track_groups", st.args[0].text))
 
 
-SSL = Table(
-    "SSL",
-    {"password": word("password"), "ca": word("ca"), "certificate": word("certificate"), "key": word("key")},
-)
-
 GLOBAL_EXTRAS = {
     "startup_script": _script("startup_script"),
     "startup_script_timeout": value("startup_script_timeout"),
     "shutdown_script": _script("shutdown_script"),
     "shutdown_script_timeout": value("shutdown_script_timeout"),
-    "checker_log_all_failures": flag("checker_log_all_failures"),
     "dynamic_interfaces": _optional_word("dynamic_interfaces"),
     "default_interface": word("default_interface"),
     "disable_local_igmp": flag("disable_local_igmp"),
@@ -329,16 +322,6 @@ TOP_EXTRAS = {
     "track_group": Keyword(_track_group, 1, 1, block=True),
     "garp_group": Keyword(_garp_group, 0, 0, block=True),
     "interface_up_down_delays": Keyword(_interface_up_down_delays, 0, 0, block=True),
-    "SSL": section("SSL", lambda: SSL),
 }
 
 VIRTUAL_SERVER_EXTRAS = {"weight": value("weight"), "persistence_engine": word("persistence_engine")}
-REAL_SERVER_EXTRAS = {"virtualhost": word("virtualhost")}
-URL_EXTRAS = {
-    "regex_options": Keyword(lambda ctx, st, out, path: store(
-        ctx, st, out, path, "regex_options", " ".join(t.text for t in st.args), st.args[0].pos), 1, None),
-    "regex_min_offset": value("regex_min_offset"),
-    "regex_max_offset": value("regex_max_offset"),
-    "regex_stack": value("regex_stack"),
-}
-MISC_CHECK_EXTRAS = {"alpha": flag("alpha"), "log_all_failures": flag("log_all_failures")}

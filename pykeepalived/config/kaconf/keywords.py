@@ -253,6 +253,7 @@ GLOBAL_DEFS = Table(
                 "v3_checksum_as_v2",
                 "lvs_flush",
                 "vrrp_notify_priority_changes",
+                "checker_log_all_failures",
             )
         },
         **SMTP_GLOBALS,
@@ -262,6 +263,10 @@ GLOBAL_DEFS = Table(
     },
     _GLOBAL_UNSUPPORTED,
 )
+
+
+SSL = Table("SSL", {key: word(key) for key in ("ca", "certificate", "key", "password")})
+"""keepalived's top-level ``SSL { }`` block (SSL_GET's TLS client)."""
 
 
 def _named(section_key: str, table: Table) -> Keyword:
@@ -289,6 +294,7 @@ TOP = Table(
         "vrrp_instance": _named("vrrp_instances", VRRP_INSTANCE),
         "virtual_server_group": Keyword(virtual_server_group, 1, 1, block=True),
         "virtual_server": Keyword(virtual_server, 1, None, block=True),
+        "SSL": section("ssl", lambda: SSL),
         **TOP_EXTRAS,
     },
     frozenset(

@@ -9,13 +9,9 @@ keywords (``sh-port``, ``flag-1`` ...) collect in ``sched_flags``.
 
 from __future__ import annotations
 
+from pykeepalived.config.kaconf import checkers
 from pykeepalived.config.kaconf import entries as e
-from pykeepalived.config.kaconf.extras import (
-    MISC_CHECK_EXTRAS,
-    REAL_SERVER_EXTRAS,
-    URL_EXTRAS,
-    VIRTUAL_SERVER_EXTRAS,
-)
+from pykeepalived.config.kaconf.extras import VIRTUAL_SERVER_EXTRAS
 from pykeepalived.config.kaconf.mapping import (
     Ctx,
     Data,
@@ -60,7 +56,22 @@ URL = Table(
         "virtualhost": word("virtualhost"),
         "regex": word("regex"),
         "regex_no_match": flag("regex_no_match"),
-        **URL_EXTRAS,
+        "regex_options": Keyword(
+            lambda ctx, st, out, path: store(
+                ctx, st, out, path, "regex_options", [t.text for t in st.args], st.args[0].pos
+            ),
+            1,
+            None,
+        ),
+        "regex_stack": Keyword(
+            lambda ctx, st, out, path: store(
+                ctx, st, out, path, "regex_stack", [number(t) for t in st.args], st.args[0].pos
+            ),
+            2,
+            2,
+        ),
+        "regex_min_offset": value("regex_min_offset"),
+        "regex_max_offset": value("regex_max_offset"),
     },
 )
 
@@ -122,7 +133,8 @@ MISC_CHECK = Table(
         "retry": value("retry"),
         "delay_before_retry": value("delay_before_retry"),
         "warmup": value("warmup"),
-        **MISC_CHECK_EXTRAS,
+        "alpha": flag("alpha"),
+        "log_all_failures": flag("log_all_failures"),
     },
 )
 
@@ -132,7 +144,10 @@ _CHECKERS = {
     "SSL_GET": SSL_GET,
     "DNS_CHECK": DNS_CHECK,
     "MISC_CHECK": MISC_CHECK,
+    **checkers.tables(_CHECKER_COMMON, _CHECKER_UNSUPPORTED),
 }
+UDP_CHECK, PING_CHECK, SMTP_CHECK, FILE_CHECK = (
+    _CHECKERS[kind] for kind in ("UDP_CHECK", "PING_CHECK", "SMTP_CHECK", "FILE_CHECK"))
 
 
 def _checker(kind: str) -> Keyword:
@@ -235,13 +250,11 @@ REAL_SERVER = Table(
         "alpha": flag("alpha"),
         "notify_up": command("notify_up"),
         "notify_down": command("notify_down"),
+        "virtualhost": word("virtualhost"),
         "smtp_alert": flag("smtp_alert"),
         **{kind: _checker(kind) for kind in _CHECKERS},
-        **REAL_SERVER_EXTRAS,
     },
-    frozenset(
-        {"SMTP_CHECK", "UDP_CHECK", "PING_CHECK", "FILE_CHECK", "BFD_CHECK"}
-    ),
+    frozenset({"BFD_CHECK"}),
 )
 
 
