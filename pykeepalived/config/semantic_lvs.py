@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from pykeepalived.config.diagnostics import Diagnostic, Path
 from pykeepalived.config.findings import err, unknown, warn
-from pykeepalived.config.model import Config, VirtualServer, check_timing
+from pykeepalived.config.model import CHECKER_KINDS, Config, VirtualServer, check_timing
 
 
 def _check_groups(config: Config) -> Iterator[Diagnostic]:
@@ -86,7 +86,9 @@ def _check_real_servers(vs: VirtualServer, base: Path) -> Iterator[Diagnostic]:
             yield err("real_server_family", f"real server {rs.ip} is not IPv{family} like its "
                        "virtual server (mixed families need lb_kind TUN)", (*path, "ip"))
         total_weight += rs.weight
-        for kind in ("TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "DNS_CHECK"):
+        for kind in CHECKER_KINDS:
+            if kind == "FILE_CHECK":  # no timing: its file is read every second
+                continue
             for c, checker in enumerate(getattr(rs, kind)):
                 t = check_timing(vs, rs, checker)
                 needed = t.connect_timeout_s * (t.retry + 1) + t.delay_before_retry_s * t.retry

@@ -21,7 +21,7 @@ from ipaddress import IPv4Address, IPv6Address
 from typing import Protocol
 
 from pykeepalived.daemon.address_queue import AddressQueue
-from pykeepalived.daemon.listeners import InstanceEvent
+from pykeepalived.daemon.listeners import Event, InstanceEvent
 from pykeepalived.daemon.runner import RouterSlot
 from pykeepalived.vrrp import events as ev
 from pykeepalived.vrrp.from_config import RouterKey
@@ -139,8 +139,8 @@ class Announcer:
         if stop is not None:
             stop.set()
 
-    def state_changed(self, event: InstanceEvent) -> None:
+    def state_changed(self, event: Event) -> None:
         """Listener: a router that is no longer MASTER announces nothing more."""
-        change = event.change
-        if isinstance(change, ev.StateChanged) and change.new is not State.MASTER:
+        if isinstance(event, InstanceEvent) and isinstance(event.change, ev.StateChanged) \
+                and event.change.new is not State.MASTER:
             self.stop(event.key)

@@ -23,13 +23,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pykeepalived.alert.policy import AlertSettings, AlertTargets
 from pykeepalived.config import load
 from pykeepalived.config.diagnostics import Diagnostic, render_one
 from pykeepalived.config.model import Config
+from pykeepalived.daemon.alerts import AlertPlan, Alerts, alert_plan
 from pykeepalived.daemon.executor import ActionExecutor
 from pykeepalived.daemon.instances import DaemonNet, Instances
-from pykeepalived.daemon.listeners import InstanceEvent, Listeners
-from pykeepalived.daemon.logging import setup_logging
+from pykeepalived.daemon.listeners import Event, InstanceEvent, Listeners
+from pykeepalived.daemon.logging import LogTargets, setup_logging
 from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_notify_fifos, lvs_plan
 from pykeepalived.daemon.notify import StateNotifier
 from pykeepalived.daemon.runner import VrrpRunner
@@ -63,6 +65,8 @@ CONTROL_SOCKET_ENV = "PYKEEPALIVED_CONTROL_SOCKET"
 STOP_DRAIN_S = 0.6
 NOTIFY_SETTLE_S = 0.2
 """Time given to VIP removal at stop; with the rest of shutdown this stays under the 1 s promise."""
+ALERTS_OFF: AlertPlan = (AlertSettings(), AlertTargets())
+"""SMTP alerting before a config is read: nothing is sent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +165,7 @@ class Daemon:
         self.fifos = NotifyFifos(())
         self.lvs_factory: Callable[[LvsPlan], LvsService] = self._make_lvs
         self.freeze_heap: Callable[[], None] = freeze_heap
+        self.alerts = Alerts(ALERTS_OFF)
         self._background: list[asyncio.Task[None]] = []
         self._notifier: NotifyDispatcher | None = None
 
@@ -174,14 +179,15 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self.request, "reload")
 
     # -- build ---------------------------------------------------------------------------------
-    def _load_plan(self) -> tuple[fc.VrrpPlan, LvsPlan | None, tuple[str, ...]]:
+    def _load_plan(self) -> tuple[fc.VrrpPlan, LvsPlan | None, tuple[str, ...], AlertPlan]:
         """The VRRP plan (no instance with ``-C``), the LVS plan (None with ``-P`` or no virtual
-        server) and the LVS part's notify FIFOs."""
+        server), the LVS part's notify FIFOs and SMTP alerting."""
         config: Config = load_config(self.options.config_file, self.options.config_id)
         plan = fc.vrrp_plan(config, self.primary, instances=self.options.run_vrrp)
+        alerts = alert_plan(config)
         if not self.options.run_lvs:
-            return plan, None, ()
-        return plan, lvs_plan(config), lvs_notify_fifos(config)
+            return plan, None, (), alerts
+        return plan, lvs_plan(config), lvs_notify_fifos(config), alerts
 
     def _build(self, loop: asyncio.AbstractEventLoop, plan: fc.VrrpPlan) -> None:
         """The adapters, the runner and the outputs of state changes, connected."""
@@ -195,6 +201,7 @@ class Daemon:
         self.early = None  # the instances own it now
         self.listeners.subscribe(self.executor.announcer.state_changed)
         self.listeners.subscribe(StateNotifier(self.runner, self.fifos, self.dispatch, self._group_scripts))
+        self.listeners.subscribe(self.alerts)
         self.listeners.subscribe(self._lvs_follows_vrrp)
 
     def dispatch(self, commands: list[list[str]], label: str) -> None:
@@ -208,14 +215,16 @@ class Daemon:
         from pykeepalived.daemon.lvs import LvsService  # noqa: PLC0415  (see TYPE_CHECKING above)
 
         return LvsService(plan, self.dispatch, vrrp_master=self.instances.is_master,
-                          address_active=self.vs_address_active, notify_fifo=self.fifos.lvs)
+                          address_active=self.vs_address_active, notify_fifo=self.fifos.lvs,
+                          listener=self.alerts)
 
     def vs_address_active(self, address: IPAddress) -> bool:
         """``ha_suspend``: the LVS part asks whether a virtual server's address is active here."""
         return self.instances.address_active(address)
 
-    def _lvs_follows_vrrp(self, event: InstanceEvent) -> None:
-        if self.lvs is not None and isinstance(event.change, StateChanged):
+    def _lvs_follows_vrrp(self, event: Event) -> None:
+        if self.lvs is not None and isinstance(event, InstanceEvent) \
+                and isinstance(event.change, StateChanged):
             self.lvs.vrrp_state_changed(event.instance)
 
     async def _reload_lvs(self, current: LvsService | None, plan: LvsPlan | None,
@@ -229,6 +238,7 @@ class Daemon:
 
     # -- status --------------------------------------------------------------------------------
     def snapshot(self) -> Json:
+        processes = self.instances.processes
         extra: Json = {
             "sockets": self.net.counters(),
             "executor": dict(self.executor.counters),
@@ -242,6 +252,8 @@ class Daemon:
             "release_ipvs_on_stop": self.options.release_ipvs,
             "lvs": self.lvs.snapshot() if self.lvs is not None else None,
             "notify_fifos": self.fifos.counters(),
+            "track_process": None if processes is None else processes.snapshot(),
+            "smtp_alerts": self.alerts.snapshot(),
         }
         runner = self.runner
         return snapshot(self.info, runner.slots.values(), dict(runner.drops), runner.loop.time(), extra)
@@ -250,7 +262,7 @@ class Daemon:
     async def _reload(self, group: asyncio.TaskGroup) -> None:
         self.sd.notify(RELOADING, f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
         try:
-            plan, lvs, _fifos = self._load_plan()  # the FIFOs are not reopened on reload
+            plan, lvs, _fifos, alerts = self._load_plan()  # the FIFOs are not reopened on reload
         except ConfigError as exc:
             self.info.reload_errors += 1
             log_config_error(exc, "reload failed, keeping the running config")
@@ -266,6 +278,7 @@ class Daemon:
             if key not in stop:
                 self.instances.update(key, plan.instances[key])
         self.plan = plan
+        self.alerts.reconfigure(alerts)
         self.script_runner.enforce_security = plan.enable_script_security
         self.script_runner.identity = plan.script_identity
         self.instances.start_trackers(plan, group)
@@ -284,12 +297,13 @@ class Daemon:
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         try:
-            self.plan, lvs, lvs_fifos = self._load_plan()
+            self.plan, lvs, lvs_fifos, alerts = self._load_plan()
         except ConfigError as exc:
             if self.early is not None:
                 self.early.close()
             log_config_error(exc, f"invalid configuration {self.options.config_file}")
             return ExitCode.INVALID
+        self.alerts.reconfigure(alerts)
         self.fifos = NotifyFifos(self.plan.notify_fifos, self.plan.notify_fifo_script, lvs_paths=lvs_fifos)
         self._build(loop, self.plan)
         control = ControlServer(self.options.control_socket, self.snapshot)
@@ -317,6 +331,7 @@ class Daemon:
     async def _start(self, group: asyncio.TaskGroup, lvs: LvsPlan | None) -> None:
         assert self.plan is not None
         self._notifier = NotifyDispatcher(self.script_runner, group)
+        self._background.append(group.create_task(self.alerts.run_forever(), name="smtp-alerts"))
         self._background.append(group.create_task(self.executor.worker(), name="address-worker"))
         self._background.append(group.create_task(self.instances.links.run_forever(), name="link-poller"))
         self._background.append(group.create_task(
@@ -354,18 +369,23 @@ class Daemon:
         if self.options.release_vips:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.net.release(), NOTIFY_SETTLE_S)
-        left = await self._notifier.settle(NOTIFY_SETTLE_S) if self._notifier is not None else 0
+        settle = self._notifier.settle(NOTIFY_SETTLE_S) if self._notifier is not None else _nothing_left()
+        left, _ = await asyncio.gather(settle, self.alerts.drain(NOTIFY_SETTLE_S))
         if left:
             log.warning("stop: %d notify scripts still running, not waiting for them", left)
         for task in (*self._background, *self.instances.tracker_tasks()):
             task.cancel()
 
 
+async def _nothing_left() -> int:
+    return 0
+
+
 def run_daemon(args: argparse.Namespace, early: EarlyListener | None = None) -> int:
     """Run the daemon in the foreground until SIGTERM/SIGINT; returns the process exit code.
     ``early``: the VRRP listener ``pykeepalived run`` opened before importing this module."""
     options = DaemonOptions.from_args(args)
-    setup_logging(console=options.log_console, detail=options.log_detail)
+    setup_logging(console=options.log_console, detail=options.log_detail, targets=LogTargets.from_args(args))
     try:
         pidfile = PidFile(options.pid_file) if options.pid_file else None
         with pidfile if pidfile is not None else contextlib.nullcontext():

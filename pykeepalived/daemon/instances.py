@@ -4,8 +4,10 @@
 :class:`~pykeepalived.vrrp.sync_group.SyncGroup` for sync-group members), opens its socket, feeds
 the current tracker readings and then ``Startup`` (as of the early listener's start when that
 covered the instance, with the packets it heard replayed at their receive times).  It connects the
-trackers (``vrrp_script``, ``track_file``, link state, address deletions) to the routers that use
-them.  Every decision stays in the core: this module only turns adapter callbacks into events.
+trackers (``vrrp_script``, ``track_file``, ``vrrp_track_process``, link state, address deletions) to
+the routers that use them; a new kind of tracker is one more adapter here, reporting
+``TrackerChanged`` with a name prefix of :mod:`pykeepalived.vrrp.from_config`.  Every decision
+stays in the core: this module only turns adapter callbacks into events.
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from pykeepalived.host.track_script import TrackScript
 from pykeepalived.net.early_listen import EarlyListener
 from pykeepalived.net.link_poller import LinkPoller
 from pykeepalived.net.netlink_watch import AddressEvent, LinkEvent
+from pykeepalived.net.process_monitor import ProcessMonitor
 from pykeepalived.net.vrrp_net import Receiver
 from pykeepalived.vrrp import events as ev
 from pykeepalived.vrrp.change import ReceivePath, destinations
-from pykeepalived.vrrp.from_config import SCRIPT_PREFIX, InstanceSpec, RouterKey, VrrpPlan
+from pykeepalived.vrrp.from_config import PROCESS_PREFIX, SCRIPT_PREFIX, InstanceSpec, RouterKey, VrrpPlan
 from pykeepalived.vrrp.packet import IPAddress
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
@@ -51,7 +54,7 @@ class DaemonNet(Net, Protocol):
     def close_all(self) -> None: ...
 
 
-Tracker = TrackScript | TrackFile
+Tracker = TrackScript | TrackFile | ProcessMonitor
 
 
 class Instances:
@@ -69,6 +72,7 @@ class Instances:
         self.links = LinkPoller(self.on_link, probe=link_probe, events_live=net.link_events_live)
         self.scripts: dict[str, TrackScript] = {}
         self.files: dict[str, TrackFile] = {}
+        self.processes: ProcessMonitor | None = None
         self._tracker_tasks: dict[Tracker, asyncio.Task[None]] = {}
 
     # -- start, update, stop ---------------------------------------------------------------------
@@ -118,6 +122,9 @@ class Instances:
             tfile = self.files.get(tfref.tracker)
             if tfile is not None:
                 feed(spec.key, ev.TrackerChanged(tfref.tracker, value=tfile.value))
+        if self.processes is not None:
+            for pname in spec.track_processes:
+                feed(spec.key, ev.TrackerChanged(PROCESS_PREFIX + pname, ok=self.processes.ok(pname)))
         self._startup(slot)
 
     def _startup(self, slot: RouterSlot) -> None:
@@ -176,7 +183,8 @@ class Instances:
 
     # -- trackers --------------------------------------------------------------------------------
     def start_trackers(self, plan: VrrpPlan, group: asyncio.TaskGroup) -> None:
-        """(Re)start trackers; an unchanged script or file keeps its object, task and debounce state."""
+        """(Re)start trackers; an unchanged script or file keeps its object, task and debounce state,
+        the process monitor its trackers' state."""
         used = {name for spec in plan.instances.values() for name in spec.track_scripts}
         scripts: dict[str, TrackScript] = {}
         for name, script_spec in plan.scripts.items():
@@ -198,6 +206,15 @@ class Instances:
             **{script: f"vrrp_script:{n}" for n, script in scripts.items()},
             **{tfile: f"track_file:{n}" for n, tfile in files.items()},
         }
+        if plan.processes and self.processes is not None:
+            self.processes.configure(plan.processes.values())
+        elif plan.processes:
+            self.processes = ProcessMonitor(plan.processes.values(), self.on_process)
+            self.processes.start()  # the first reading, before any instance starts
+        else:
+            self.processes = None
+        if self.processes is not None:
+            wanted[self.processes] = "track_process"
         for owner, task in list(self._tracker_tasks.items()):
             if owner not in wanted:
                 task.cancel()
@@ -219,6 +236,11 @@ class Instances:
         for slot in list(self.runner.slots.values()):
             if any(t.tracker == tracker for t in slot.spec.track_files):
                 self.runner.feed(slot.key, ev.TrackerChanged(tracker, value=value))
+
+    def on_process(self, name: str, ok: bool) -> None:
+        for slot in list(self.runner.slots.values()):
+            if name in slot.spec.track_processes:
+                self.runner.feed(slot.key, ev.TrackerChanged(PROCESS_PREFIX + name, ok=ok))
 
     def on_link(self, ifname: str, up: bool) -> None:
         log.info("link %s ifname=%s", "up" if up else "down", ifname)

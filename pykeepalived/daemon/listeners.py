@@ -2,10 +2,11 @@
 
 The runner publishes an :class:`InstanceEvent` for every bookkeeping action the core returns
 (``StateChanged``, ``EffectivePriorityChanged``), after the transition history and the log line are
-written.  Everything else that reacts subscribes here, in the order it subscribed: the announcer
-(paced bursts end when MASTER is left), notify scripts, notify FIFOs and sync-group notifies, the LVS
-part (sync daemon, ``ha_suspend``), and any new output (metrics, an event stream, mail).  A listener
-that raises is logged and counted; the others still run and the daemon goes on.
+written, and a :class:`GroupEvent` when that moved a sync group's combined state.  Everything else
+that reacts subscribes here, in the order it subscribed: the announcer (paced bursts end when MASTER
+is left), notify scripts and FIFOs, SMTP alerts, the LVS part (sync daemon, ``ha_suspend``), and any
+new output (metrics, an event stream).  A listener that raises is logged and counted; the others
+still run and the daemon goes on.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 from pykeepalived.vrrp.events import EffectivePriorityChanged, StateChanged
 from pykeepalived.vrrp.from_config import RouterKey
+from pykeepalived.vrrp.state import State
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +39,23 @@ class InstanceEvent:
     at_unix: float
 
 
-Listener = Callable[[InstanceEvent], None]
+@dataclass(frozen=True, slots=True)
+class GroupEvent:
+    """A sync group's combined state changed: ``state`` MASTER, BACKUP or FAULT, or INITIALIZE when a
+    member stopped (keepalived's group STOP).  ``at`` monotonic, ``at_unix`` wall-clock seconds."""
+
+    group: str
+    state: State
+    at: float
+    at_unix: float
+
+
+Event = InstanceEvent | GroupEvent
+Listener = Callable[[Event], None]
 
 
 class Listeners:
-    """Subscribers to :class:`InstanceEvent` (see the module docstring)."""
+    """Subscribers to :class:`InstanceEvent` and :class:`GroupEvent` (see the module docstring)."""
 
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
@@ -51,10 +65,10 @@ class Listeners:
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    def publish(self, event: InstanceEvent) -> None:
+    def publish(self, event: Event) -> None:
         for listener in self._listeners:
             try:
                 listener(event)
             except Exception:  # one broken output must not take the others (or the daemon) down
                 self.errors += 1
-                log.exception("listener failed instance=%s change=%s", event.instance, event.change)
+                log.exception("listener failed event=%s", event)

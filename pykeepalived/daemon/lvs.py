@@ -27,8 +27,9 @@ import errno
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from pykeepalived.check.results import RealServerChanged
+from pykeepalived.check.results import CheckerChanged, RealServerChanged, RsId
 from pykeepalived.check.runner import RealServerStatus
 from pykeepalived.config.script_security import split_command
 from pykeepalived.daemon.lvs_checkers import (
@@ -53,6 +54,7 @@ from pykeepalived.lb.model import (
     RunScript,
     ServiceKey,
     VirtualServerSpec,
+    VirtualServerStopped,
 )
 from pykeepalived.lb.sync_daemon import SyncDaemon, wanted_daemons
 
@@ -74,6 +76,19 @@ VrrpMaster = Callable[[str], bool]
 """Is the named VRRP instance MASTER here?"""
 FifoWriter = Callable[[str], None]
 """``NotifyFifos.lvs``: write one line (no newline) to ``notify_fifo`` and ``lvs_notify_fifo``."""
+
+
+class LvsListener(Protocol):
+    """Hears what the LVS part's SMTP alerts are about (the daemon's alert policy)."""
+
+    def checker_changed(self, change: CheckerChanged) -> None: ...
+
+    def quorum_changed(self, vs_key: str, *, up: bool, quorum: int, hysteresis: int,
+                       live_weight: int) -> None: ...
+
+    def real_server_stopped(self, rs: RsId) -> None: ...
+
+    def virtual_server_stopped(self, vs_key: str) -> None: ...
 
 
 @dataclass(slots=True)
@@ -104,10 +119,10 @@ class LvsService:
                  resync_s: float = FULL_RESYNC_S, retry_s: float = RETRY_S,
                  max_probes_in_flight: int = MAX_PROBES_IN_FLIGHT, probe_factory: ProbeFactory | None = None,
                  address_active: AddressActive = lambda address: True,
-                 notify_fifo: FifoWriter | None = None) -> None:
+                 notify_fifo: FifoWriter | None = None, listener: LvsListener | None = None) -> None:
         """``max_probes_in_flight`` bounds probes across every runner (one shared scheduler);
         ``probe_factory`` replaces the real probes (tests); ``notify_fifo`` gets the ``VS ...`` and
-        ``RS ...`` state lines."""
+        ``RS ...`` state lines; ``listener`` checker, quorum and omega events."""
         if max_probes_in_flight < 1:
             raise ValueError("max_probes_in_flight must be >= 1")
         self.plan = plan
@@ -119,10 +134,12 @@ class LvsService:
         self._vrrp_master = vrrp_master
         self._open_table = open_table
         self._fifo = notify_fifo
+        self._listener = listener
         self._group: asyncio.TaskGroup | None = None
         self.checkers = RealServerCheckers(self._on_health, max_probes_in_flight=max_probes_in_flight,
                                            runner_factory=runner_factory, probe_factory=probe_factory,
-                                           address_active=address_active)
+                                           address_active=address_active,
+                                           on_checker=listener.checker_changed if listener else None)
         self._resync_s = resync_s
         self._retry_s = retry_s
         self._wake = asyncio.Event()
@@ -306,10 +323,23 @@ class LvsService:
                             action.live_weight, action.quorum)
             if spec is not None:
                 self._fifo_vs(spec, up=action.up, written=written)
+            if spec is not None and self._listener is not None and not action.at_stop \
+                    and f"quorum {spec.name}" not in written:
+                written.add(f"quorum {spec.name}")
+                quorum, hysteresis = spec.effective_quorum()
+                self._listener.quorum_changed(spec.name, up=action.up, quorum=quorum, hysteresis=hysteresis,
+                                              live_weight=action.live_weight)
         elif isinstance(action, RealServerUpDown):
             binding = self._bindings.get(action.server)
             if binding is not None:
                 self._fifo_rs(binding, up=action.up)
+                if action.at_stop and self._listener is not None:
+                    self._listener.real_server_stopped(binding.checks.rs)
+        elif isinstance(action, VirtualServerStopped):
+            spec = self._spec(action.service)
+            if spec is not None and self._listener is not None and f"stop {spec.name}" not in written:
+                written.add(f"stop {spec.name}")
+                self._listener.virtual_server_stopped(spec.name)
         elif isinstance(action, RunScript):
             self._run_script(action.script, action.label)
 
@@ -392,6 +422,7 @@ class LvsService:
                 "error": f"ipvs: unavailable ({self.error})" if self.error else None,
                 "counters": self.counters.as_dict(),
                 "sync_daemons": sorted(d.state.name.lower() for d in self._sync_running or ()),
+                "icmp": self.checkers.shared.icmp.snapshot() if self.checkers.shared is not None else None,
                 "virtual_servers": services}
 
     def _ipvs_state(self) -> str:

@@ -3,9 +3,11 @@
 :class:`RealServerCheckers` keeps one :class:`~pykeepalived.check.runner.CheckRunner` per configured
 real server (a reload keeps the runner, and its rise/fall state, of every real server whose checks
 did not change), all on one shared :class:`~pykeepalived.check.runner.CheckScheduler` (one deadline
-heap, one probe limit, one hard-timeout watchdog) and one set of TLS client contexts.  With
+heap, one probe limit, one hard-timeout watchdog) and one
+:class:`~pykeepalived.check.factory.ProbeResources` (TLS client contexts, ICMP sockets).  With
 ``ha_suspend`` a virtual server's checkers run only while its address is active here; they pause and
-resume with their state kept.  Health changes go to ``on_change``; the service decides what they mean.
+resume with their state kept.  A real server's health changes go to ``on_change`` (the service
+decides what they mean), each checker's own changes to ``on_checker`` (SMTP alerts are per checker).
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from pykeepalived.check.factory import ProbeResources, make_probe
 from pykeepalived.check.from_config import CheckerSpec, RealServerChecks
 from pykeepalived.check.probes import Probe, ProbeSpec
-from pykeepalived.check.probes.http import TlsContexts
-from pykeepalived.check.results import RealServerChanged
-from pykeepalived.check.runner import CheckRunner, CheckScheduler, RealServerStatus, make_probe
+from pykeepalived.check.results import CheckerChanged, RealServerChanged
+from pykeepalived.check.runner import CheckRunner, CheckScheduler, RealServerStatus
 from pykeepalived.daemon.lvs_plan import RsBinding
 from pykeepalived.lb.model import HealthKey, RealServerHealth, RsIdent
 from pykeepalived.vrrp.packet import IPAddress
@@ -72,6 +74,7 @@ class Server:
 
 
 HealthCallback = Callable[[RsBinding, RealServerChanged], None]
+CheckerCallback = Callable[[CheckerChanged], None]
 
 
 class RealServerCheckers:
@@ -79,13 +82,16 @@ class RealServerCheckers:
 
     def __init__(self, on_change: HealthCallback, *, max_probes_in_flight: int,
                  runner_factory: RunnerFactory | None = None, probe_factory: ProbeFactory | None = None,
-                 address_active: AddressActive = lambda address: True) -> None:
+                 address_active: AddressActive = lambda address: True,
+                 on_checker: CheckerCallback | None = None) -> None:
         self._on_change = on_change
+        self._on_checker = on_checker
         self._runner_factory = runner_factory
         self._probe_factory = probe_factory
         self._address_active = address_active
         self.scheduler = CheckScheduler(max_probes_in_flight)
-        self._tls: TlsContexts | None = None
+        self.shared: ProbeResources | None = None
+        """What the real probes share (None until the first runner needs it, and after stop)."""
         self._group: asyncio.TaskGroup | None = None
         self.servers: dict[RunnerKey, Server] = {}
         self.stopping = False
@@ -149,21 +155,30 @@ class RealServerCheckers:
 
     def _make_runner(self, binding: RsBinding, server: Server) -> HealthRunner:
         def on_change(change: RealServerChanged) -> None:
-            if not self.stopping and self.servers.get(server.binding.runner_key) is server:
+            if self._current(server):
                 self._on_change(server.binding, change)
+
+        def on_checker(change: CheckerChanged) -> None:
+            if self._on_checker is not None and self._current(server):
+                self._on_checker(change)
 
         if self._runner_factory is not None:
             return self._runner_factory(binding.checks, on_change)
         factory = self._probe_factory
         if factory is None:
-            if self._tls is None:
-                self._tls = TlsContexts()
-            tls = self._tls
+            if self.shared is None:
+                self.shared = ProbeResources()
+            shared = self.shared
 
             def factory(spec: ProbeSpec) -> Probe:
-                return make_probe(spec, tls)
+                return make_probe(spec, shared)
 
-        return CheckRunner([binding.checks], on_change, probe_factory=factory, scheduler=self.scheduler)
+        return CheckRunner([binding.checks], on_change, probe_factory=factory, scheduler=self.scheduler,
+                           on_checker=on_checker)
+
+    def _current(self, server: Server) -> bool:
+        """Is ``server`` still running (not stopping, not replaced by a reload)?"""
+        return not self.stopping and self.servers.get(server.binding.runner_key) is server
 
     def health(self) -> dict[HealthKey, RealServerHealth]:
         health: dict[HealthKey, RealServerHealth] = {}
@@ -174,15 +189,15 @@ class RealServerCheckers:
         return health
 
     async def stop(self) -> None:
-        """Stop every checker (cancelled after :data:`STOP_WAIT_S`) and close the TLS contexts."""
+        """Stop every checker (cancelled after :data:`STOP_WAIT_S`) and close what the probes share."""
         self.stopping = True  # from here on health changes are ignored: no script runs twice
         for server in self.servers.values():
             if server.runner is not None:
                 server.runner.stop()
         await end_tasks([s.task for s in self.servers.values() if s.task is not None], STOP_WAIT_S)
-        if self._tls is not None:
-            await self._tls.close()
-            self._tls = None
+        if self.shared is not None:
+            await self.shared.close()
+            self.shared = None
 
 
 async def end_tasks(tasks: list[asyncio.Task[None]], timeout_s: float) -> None:

@@ -2,29 +2,25 @@
 
 :class:`StateNotifier` subscribes to the runner's :class:`~pykeepalived.daemon.listeners.Listeners`.
 On a state change it starts the instance's notify scripts (keepalived's order,
-:func:`pykeepalived.vrrp.notify.notify_commands`), writes ``INSTANCE "VI_1" MASTER 100`` to the notify
-FIFOs, and when the instance's sync group changed its combined state, the group's scripts and
-``GROUP "G1" MASTER 0``.  On a change of the effective priority of an instance with
-``notify_priority_changes`` it writes ``INSTANCE "VI_1" MASTER_PRIORITY 150`` (``BACKUP_PRIORITY``
-in any other state), as keepalived does.
+:func:`pykeepalived.vrrp.notify.notify_commands`) and writes ``INSTANCE "VI_1" MASTER 100`` to the
+notify FIFOs; on a sync group's change, the group's scripts and ``GROUP "G1" MASTER 0``.  On a change
+of the effective priority of an instance with ``notify_priority_changes`` it writes
+``INSTANCE "VI_1" MASTER_PRIORITY 150`` (``BACKUP_PRIORITY`` in any other state), as keepalived does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from pykeepalived.daemon.listeners import InstanceEvent
+from pykeepalived.daemon.listeners import Event, GroupEvent
 from pykeepalived.daemon.runner import VrrpRunner
 from pykeepalived.host.notify_fifo import NotifyFifos
 from pykeepalived.vrrp.events import EffectivePriorityChanged, StateChanged
-from pykeepalived.vrrp.notify import NotifyScripts, notify_commands
+from pykeepalived.vrrp.notify import NotifyScripts, notify_commands, notify_state
 from pykeepalived.vrrp.state import State
-from pykeepalived.vrrp.sync_group import SyncGroup
 
 Dispatch = Callable[[list[list[str]], str], None]
 """``NotifyDispatcher.dispatch``: start commands (argv lists) in the background, labelled."""
-STOP = "STOP"
-"""What keepalived passes to notify scripts when an instance or the daemon stops."""
 
 
 class StateNotifier:
@@ -37,38 +33,32 @@ class StateNotifier:
         self.dispatch = dispatch
         self.group_scripts = group_scripts
         """The sync groups' notify scripts of the running config (they change on reload)."""
-        self._group_states: dict[str, str] = {}
 
-    def __call__(self, event: InstanceEvent) -> None:
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, GroupEvent):
+            self._group_changed(event)
+            return
         change = event.change
         slot = self.runner.slots.get(event.key)
         if slot is None:
             return
         if isinstance(change, StateChanged):
-            state = STOP if change.new is State.INITIALIZE else change.new.value
+            state = notify_state(change.new)
             commands = notify_commands(slot.spec.notify, kind="INSTANCE", name=event.instance, state=state,
                                        priority=event.priority)
             if commands:
                 self.dispatch(commands, event.instance)
             self.fifos.instance(event.instance, state, event.priority)
-            if slot.group is not None:
-                self._group_changed(slot.group, stopping=change.new is State.INITIALIZE)
         elif isinstance(change, EffectivePriorityChanged) and slot.spec.notify_priority_changes:
             kind = "MASTER_PRIORITY" if change.state is State.MASTER else "BACKUP_PRIORITY"
             self.fifos.instance(event.instance, kind, change.new)
 
-    def _group_changed(self, group: SyncGroup, *, stopping: bool) -> None:
-        """Group notify scripts run when the group's combined state changes (priority is always 0)."""
-        combined = group.state
-        if combined is State.INITIALIZE and not stopping:
-            return
-        state = STOP if stopping else combined.value
-        if state == self._group_states.get(group.name):
-            return
-        self._group_states[group.name] = state
-        self.fifos.group(group.name, state)
-        scripts = self.group_scripts().get(group.name)
+    def _group_changed(self, event: GroupEvent) -> None:
+        """Group notify scripts and the FIFO line (a group's priority is always 0)."""
+        state = notify_state(event.state)
+        self.fifos.group(event.group, state)
+        scripts = self.group_scripts().get(event.group)
         if scripts is not None:
-            commands = notify_commands(scripts, kind="GROUP", name=group.name, state=state, priority=0)
+            commands = notify_commands(scripts, kind="GROUP", name=event.group, state=state, priority=0)
             if commands:
-                self.dispatch(commands, group.name)
+                self.dispatch(commands, event.group)

@@ -5,7 +5,8 @@ its sync group when it has one) with ``now = loop.time()``, executes the actions
 in their order, and re-arms the router's deadline in the shared :class:`TimerHeap`.  Wire actions
 go to the :class:`~pykeepalived.daemon.executor.ActionExecutor`; bookkeeping actions (state and
 priority changes) are written to the instance's history and log and published to the
-:class:`~pykeepalived.daemon.listeners.Listeners`.
+:class:`~pykeepalived.daemon.listeners.Listeners`, followed by a ``GroupEvent`` when a state change
+moved the combined state of the instance's sync group.
 
 Timers: one heap for all routers and one wake-up (a timerfd in the daemon,
 :mod:`pykeepalived.host.wakeup`), armed for the earliest latest-time.  When it fires, every router
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Protocol
 
-from pykeepalived.daemon.listeners import InstanceEvent, Listeners
+from pykeepalived.daemon.listeners import GroupEvent, InstanceEvent, Listeners
 from pykeepalived.daemon.logging import InstanceLogger
 from pykeepalived.daemon.timer_heap import TimerHeap
 from pykeepalived.errors import PacketError
@@ -148,6 +149,8 @@ class VrrpRunner:
         self._firing = False
         self._deferred: list[tuple[RouterSlot, ev.Action, float]] | None = None
         """While a timer batch runs: its bookkeeping actions, run once the batch's wire work is out."""
+        self._group_states: dict[str, State] = {}
+        """The combined state last published for each sync group."""
         self.timer_wakeups = 0
         """Times the shared timer fired (for status and tests)."""
 
@@ -217,6 +220,18 @@ class VrrpRunner:
             return
         self.listeners.publish(InstanceEvent(slot.key, slot.name, slot.spec.sync_group, action,
                                              slot.router.effective_priority, now, at_unix))
+        if isinstance(action, ev.StateChanged) and slot.group is not None:
+            self._group_changed(slot.group, stopping=action.new is State.INITIALIZE, now=now, at_unix=at_unix)
+
+    def _group_changed(self, group: SyncGroup, *, stopping: bool, now: float, at_unix: float) -> None:
+        """Publish the group's combined state when it changed (INITIALIZE: a member stopped)."""
+        combined = State.INITIALIZE if stopping else group.state
+        if combined is State.INITIALIZE and not stopping:
+            return  # members still starting: nothing to say yet
+        if self._group_states.get(group.name) is combined:
+            return
+        self._group_states[group.name] = combined
+        self.listeners.publish(GroupEvent(group.name, combined, now, at_unix))
 
     # -- the shared timer -----------------------------------------------------------------------
     def _rearm(self, slot: RouterSlot) -> None:

@@ -12,7 +12,7 @@ Schema (``schema_version`` 1)::
                     "transitions": [same, oldest first]}],
      "release_vips_on_stop": bool, "release_ipvs_on_stop": bool,
      "lvs": null | {"running": bool, "error": str | null, "sync_daemons": ["master"|"backup"],
-                    "counters": {name: n},
+                    "counters": {name: n}, "icmp": {name: n} | null,
                     "virtual_servers": [{"name", "service", "scheduler", "quorum_up", "quorum",
                                          "live_weight", "sorry_server": str | null,
                                          "real_servers": [{"address", "up", "weight",

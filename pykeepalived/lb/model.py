@@ -329,7 +329,14 @@ class RunScript:
     label: str
 
 
-LbAction = QuorumChanged | RealServerUpDown | RunScript
+@dataclass(frozen=True, slots=True)
+class VirtualServerStopped:
+    """Action: the daemon stops and the virtual service has ``omega`` (its SMTP alert)."""
+
+    service: ServiceKey
+
+
+LbAction = QuorumChanged | RealServerUpDown | RunScript | VirtualServerStopped
 
 
 def _live(spec: VirtualServerSpec, rs: RealServerSpec, health: Health) -> tuple[bool, int]:
@@ -469,7 +476,7 @@ class LbPolicy:
 
     def omega(self) -> list[LbAction]:
         """keepalived ``omega`` at daemon stop: ``notify_down`` for every real server still up, then
-        ``quorum_down`` for every service whose quorum is up (keepalived's order)."""
+        for every service, that it stops and, if its quorum is up, ``quorum_down`` (keepalived's order)."""
         actions: list[LbAction] = []
         for ident, server in self._servers.items():
             if server.omega and self._server_up[ident]:
@@ -478,7 +485,10 @@ class LbPolicy:
                 actions.append(RealServerUpDown(ident, False, at_stop=True))
         for spec in self._specs:
             key = spec.service.key
-            if key not in self._omega or not self._quorum[key].up:
+            if key not in self._omega:
+                continue
+            actions.append(VirtualServerStopped(key))
+            if not self._quorum[key].up:
                 continue
             if spec.quorum_down_script:
                 actions.append(RunScript(spec.quorum_down_script, f"quorum_down:{key}:omega"))

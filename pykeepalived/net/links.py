@@ -7,6 +7,8 @@
 * :func:`primary_address`: the one way to find the address adverts are sent from when none is
   configured: the interface's primary IPv4 address (``SIOCGIFADDR``) or its IPv6 link-local
   address (``/proc/net/if_inet6``, which also answers for the current namespace).
+* :class:`SystemHost`: the host facts ``pykeepalived check --host`` checks a configuration against
+  (:mod:`pykeepalived.config.host`): the interfaces of the current namespace.
 * :class:`FrameSender`: a send-only ``AF_PACKET``/``SOCK_RAW`` socket bound to one interface that
   sends frames of one EtherType, used by the gratuitous ARP and unsolicited NA senders.  Send
   errors are logged (once per errno until a send succeeds again) and counted; they never raise.
@@ -61,6 +63,13 @@ def interface_index(ifname: str) -> int:
         return socket.if_nametoindex(ifname)
     except OSError as exc:
         raise DriverError("if_nametoindex", f"no interface {ifname!r}", errno.ENODEV) from exc
+
+
+class SystemHost:
+    """The current network namespace, as :class:`pykeepalived.config.host.HostFacts`."""
+
+    def interfaces(self) -> frozenset[str]:
+        return frozenset(name for _, name in socket.if_nameindex())
 
 
 def interface_mac(ifname: str) -> bytes:

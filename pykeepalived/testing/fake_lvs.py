@@ -20,7 +20,7 @@ from pykeepalived.check.results import RealServerChanged
 from pykeepalived.check.runner import CheckerStatus, RealServerStatus
 from pykeepalived.config.model import Config
 from pykeepalived.daemon.app import Daemon, DaemonOptions
-from pykeepalived.daemon.lvs import LvsService
+from pykeepalived.daemon.lvs import LvsListener, LvsService
 from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_plan
 from pykeepalived.exit_codes import ExitCode
 from pykeepalived.lb.ipvs import IpvsTable
@@ -115,7 +115,8 @@ class LvsRig:
                  runner_class: type[FakeRunner] = FakeRunner, retry_s: float = 0.01,
                  vrrp_master: Callable[[str], bool] = lambda name: False,
                  address_active: Callable[[IPv4Address], bool] = lambda address: True,
-                 notify_fifo: Callable[[str], None] | None = None) -> None:
+                 notify_fifo: Callable[[str], None] | None = None,
+                 listener: LvsListener | None = None) -> None:
         self.table = table if table is not None else FakeIpvsTable()
         self.runners: dict[str, FakeRunner] = {}
         self.scripts: list[tuple[list[str], str]] = []
@@ -134,7 +135,7 @@ class LvsRig:
         self.service = LvsService(lvs_plan_of(text), dispatch, open_table=opener, runner_factory=factory,
                                   retry_s=retry_s, vrrp_master=vrrp_master,
                                   address_active=address_active,  # type: ignore[arg-type]
-                                  notify_fifo=notify_fifo)
+                                  notify_fifo=notify_fifo, listener=listener)
 
     def dests(self, key: ServiceKey = KEY) -> dict[DestKey, int]:
         entry = self.table.snapshot().services.get(key)
@@ -161,7 +162,8 @@ async def run_lvs_daemon(directory: Path, text: str, opener: Callable[[], Awaita
     def make(plan: LvsPlan) -> LvsService:
         return LvsService(plan, daemon.dispatch, vrrp_master=daemon.instances.is_master,
                           address_active=daemon.vs_address_active, open_table=opener,
-                          runner_factory=runner_factory, notify_fifo=daemon.fifos.lvs)
+                          runner_factory=runner_factory, notify_fifo=daemon.fifos.lvs,
+                          listener=daemon.alerts)
 
     daemon.lvs_factory = make
     task = asyncio.create_task(daemon.run(), name="daemon-under-test")

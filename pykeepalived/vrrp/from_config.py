@@ -11,19 +11,24 @@ source) is an I/O question, so it is asked through the ``primary_address`` calla
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
-from pykeepalived.config.model import Config, VrrpInstance
+from pykeepalived.config.model import Config, TrackProcessRef, VrrpInstance
+from pykeepalived.config.model_track import ParamMatch as ConfigParamMatch
+from pykeepalived.config.model_track import VrrpTrackProcess
 from pykeepalived.config.script_security import AS_DAEMON, ScriptIdentity, script_argv, script_identity
 from pykeepalived.config.strict import strict_settings
+from pykeepalived.config.types import first_set
 from pykeepalived.errors import ConfigError
 from pykeepalived.vrrp.config import RouterConfig
 from pykeepalived.vrrp.notify import NotifyScripts
 from pykeepalived.vrrp.packet import AUTH_NONE, AUTH_SIMPLE_TEXT
+from pykeepalived.vrrp.track_process import QUORUM_MAX_UNLIMITED, ParamMatch, ProcessSpec
 from pykeepalived.vrrp.tracking import TrackerKind, TrackerSpec, TrackScriptSpec
 from pykeepalived.vrrp.vip import Vip
+from pykeepalived.wire import PRIORITY_OWNER
 
 IPAddress = IPv4Address | IPv6Address
 RouterKey = tuple[str, int, int]
@@ -34,6 +39,7 @@ VMAC_PREFIX = "vrrp"
 SCRIPT_PREFIX = "script:"
 INTERFACE_PREFIX = "interface:"
 FILE_PREFIX = "file:"
+PROCESS_PREFIX = "process:"
 DEFAULT_FILE_WEIGHT = 1
 """A ``track_file``'s default weight: keepalived turns it into 0 where weights are ignored."""
 
@@ -64,6 +70,8 @@ class InstanceSpec:
     track_interfaces: tuple[TrackedInterface, ...] = ()
     track_scripts: tuple[str, ...] = ()
     track_files: tuple[TrackedFile, ...] = ()
+    track_processes: tuple[str, ...] = ()
+    """The ``vrrp_track_process`` names it tracks (its own and its sync group's)."""
     track_primary: bool = True
     vmac: str | None = None
     """``use_vmac``: the macvlan carrying 00:00:5e:00:01:VRID that adverts, VIPs and GARPs use."""
@@ -101,6 +109,8 @@ class VrrpPlan:
     """``notify_fifo_script``: started with the ``notify_fifo`` path as its last argument."""
     script_identity: ScriptIdentity = AS_DAEMON
     """Who notify scripts run as (``script_user``, else ``keepalived_script``, else the daemon)."""
+    processes: dict[str, ProcessSpec] = field(default_factory=dict)
+    """Every tracked ``vrrp_track_process``."""
 
 
 PrimaryAddress = Callable[[str, int], IPAddress | None]
@@ -220,6 +230,8 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
     if primary is None:
         raise ConfigError(f"vrrp_instance {inst.name}: interface {inst.interface} has no IPv{family} address")
     trackers, interfaces, scripts, files = _trackers(config, inst)
+    process_specs_of_instance, processes = process_trackers(config, inst)
+    trackers += process_specs_of_instance
     vmac: str | None = None
     if inst.use_vmac:
         vmac = inst.use_vmac if isinstance(inst.use_vmac, str) else f"{VMAC_PREFIX}.{inst.virtual_router_id}"
@@ -233,6 +245,7 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
         track_interfaces=interfaces,
         track_scripts=scripts,
         track_files=files,
+        track_processes=processes,
         track_primary=not inst.dont_track_primary,
         vmac=vmac,
         sync_group=sync_group,
@@ -268,7 +281,7 @@ def vrrp_plan(config: Config, primary_address: PrimaryAddress, *, instances: boo
     return VrrpPlan(specs, scripts, g.enable_script_security, g.v3_checksum_as_v2, group_notify,
                     startup_delay_s=float(g.vrrp_startup_delay), notify_fifos=fifos,
                     notify_fifo_script=g.notify_fifo_script if g.notify_fifo else None,
-                    script_identity=identity)
+                    script_identity=identity, processes=process_specs(config))
 
 
 def _instance_specs(config: Config, primary_address: PrimaryAddress) -> dict[RouterKey, InstanceSpec]:
@@ -288,3 +301,74 @@ def _instance_specs(config: Config, primary_address: PrimaryAddress) -> dict[Rou
     if errors:
         raise ConfigError("; ".join(errors), errors)
     return instances
+
+
+# --- vrrp_track_process ----------------------------------------------------------------------------
+_MATCH = {ConfigParamMatch.EXACT: ParamMatch.EXACT, ConfigParamMatch.PARTIAL: ParamMatch.PARTIAL,
+          ConfigParamMatch.INITIAL: ParamMatch.INITIAL}
+
+
+def process_spec(name: str, proc: VrrpTrackProcess) -> ProcessSpec:
+    match = proc.effective_param_match
+    return ProcessSpec(
+        name=name, process=proc.process, params=proc.params,
+        param_match=ParamMatch.NONE if match is None else _MATCH[match],
+        full_command=proc.uses_cmdline, quorum=proc.effective_quorum,
+        quorum_max=QUORUM_MAX_UNLIMITED if proc.quorum_max is None else proc.quorum_max,
+        fork_delay_s=proc.fork_delay_s, terminate_delay_s=proc.terminate_delay_s,
+    )
+
+
+def process_specs(config: Config) -> dict[str, ProcessSpec]:
+    """Every ``vrrp_track_process`` that an instance or a sync group tracks."""
+    used = {ref.name for inst in config.vrrp_instances.values() for ref in inst.track_process}
+    used |= {ref.name for group in config.vrrp_sync_groups.values() for ref in group.track_process}
+    return {name: process_spec(name, proc) for name, proc in config.vrrp_track_processes.items()
+            if name in used}
+
+
+def _first_refs(refs: Iterable[TrackProcessRef]) -> dict[str, TrackProcessRef]:
+    out: dict[str, TrackProcessRef] = {}
+    for ref in refs:
+        out.setdefault(ref.name, ref)  # keepalived: "duplicate track_process - ignoring"
+    return out
+
+
+def process_trackers(config: Config, inst: VrrpInstance) -> tuple[tuple[TrackerSpec, ...], tuple[str, ...]]:
+    """The instance's process trackers (``process:NAME``) and the names of the processes.
+
+    Weights (keepalived ``vrrp.c`` ``add_vrrp_to_track_process`` and ``sync_group_tracking_init``):
+
+    * an instance's ``track_process`` keeps its weight even in a sync group without
+      ``sync_group_tracking_weight`` (2.2.7 ignores weights there only for interfaces, scripts,
+      files and BFD); an address owner's priority never moves (the core's rule), weight 0 still
+      faults it;
+    * a sync group's ``track_process`` applies to every member with the group's weight, which is set
+      to 0 when a member is an address owner;
+    * a process listed by both the instance and its group takes the group's weight, unless the
+      instance's is 0 (it stays 0); ``reverse`` stays the instance's.
+    """
+    known = config.vrrp_track_processes
+    weights: dict[str, tuple[int, bool]] = {}
+    for name, ref in _first_refs(inst.track_process).items():
+        proc = known.get(name)
+        if proc is not None:
+            weights[name] = (first_set(ref.weight, proc.weight), first_set(ref.reverse, proc.reverse))
+    for group in config.vrrp_sync_groups.values():
+        if inst.name not in group.group:
+            continue
+        has_owner = any(config.vrrp_instances[m].effective_priority == PRIORITY_OWNER
+                        for m in group.group if m in config.vrrp_instances)
+        for name, ref in _first_refs(group.track_process).items():
+            proc = known.get(name)
+            if proc is None:
+                continue
+            weight = 0 if has_owner else first_set(ref.weight, proc.weight)
+            if name in weights:
+                own_weight, own_reverse = weights[name]
+                weights[name] = (weight if own_weight else 0, own_reverse)
+            else:
+                weights[name] = (weight, first_set(ref.reverse, proc.reverse))
+    specs = tuple(TrackerSpec(PROCESS_PREFIX + name, weight=weight, reverse=reverse)
+                  for name, (weight, reverse) in weights.items())
+    return specs, tuple(weights)

@@ -10,9 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pykeepalived.config.script_security import split_command
+from pykeepalived.vrrp.state import State
 
 STATE_NAMES = ("MASTER", "BACKUP", "FAULT", "STOP")
 """The states keepalived passes to ``notify`` scripts (STOP: the instance or the daemon stops)."""
+
+
+def notify_state(state: State) -> str:
+    """The state keepalived's outputs name (scripts, FIFO lines, mail): STOP for INITIALIZE."""
+    return "STOP" if state is State.INITIALIZE else state.value
 
 
 @dataclass(frozen=True, slots=True)

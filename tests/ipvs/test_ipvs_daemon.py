@@ -9,7 +9,6 @@ new config exactly, SIGTERM removes everything.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from collections.abc import Callable
@@ -19,20 +18,20 @@ from typing import Any
 import pytest
 from netns_lab import Host, Lab, LabProcess, wait_until
 from netns_lab.demo import start_pykeepalived
+from netns_lab.ipvs import GUEST_MARGIN_S as MARGIN_S
+from netns_lab.ipvs import GUEST_START_S as START_S
+from netns_lab.ipvs import dump
 
 from pykeepalived.config.load import load_config
 from pykeepalived.daemon.lvs_plan import lvs_plan
 from pykeepalived.lb.diff import Ownership, diff
-from pykeepalived.lb.ipvs import NetlinkIpvsTable
-from pykeepalived.lb.model import DestKey, IpvsState, ServiceKey, desired_state
+from pykeepalived.lb.model import DestKey, ServiceKey, desired_state
 
 DELAY_LOOP_S, CONNECT_TIMEOUT_S, RETRY = 1.0, 1.0, 1
 DETECT_S = DELAY_LOOP_S + CONNECT_TIMEOUT_S * (RETRY + 1)
 """keepalived's worst case to notice a dead real server: delay_loop + connect_timeout x (retry+1)."""
-MARGIN_S = 6.0  # TCG guest: Python runs 15-20x slower than on the host
 FORMULA = (f"delay_loop {DELAY_LOOP_S:g} + connect_timeout {CONNECT_TIMEOUT_S:g} x (retry {RETRY} + 1) "
            f"= {DETECT_S:g} s (+{MARGIN_S:g} s margin)")
-START_S = 90.0  # daemon start-up in the guest (imports under TCG)
 
 KEY = ServiceKey.inet(IPv4Address("198.51.100.50"), 80)
 R1, R2 = DestKey(IPv4Address("198.51.100.21"), 8080), DestKey(IPv4Address("198.51.100.22"), 8080)
@@ -82,17 +81,6 @@ def listen(host: Host) -> LabProcess:
     wait_until(lambda: bool(host.run(["ss", "-Hltn", "sport = :8080"]).stdout.strip()), timeout=60,
                message=f"listener on {host}")
     return proc
-
-
-def dump(host: Host) -> IpvsState:
-    async def read() -> IpvsState:
-        table = await NetlinkIpvsTable.open(host.netns)
-        try:
-            return await table.dump()
-        finally:
-            await table.close()
-
-    return asyncio.run(read())
 
 
 def weights(host: Host) -> dict[DestKey, int]:

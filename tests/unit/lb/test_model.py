@@ -29,6 +29,7 @@ from pykeepalived.lb.model import (
     ServiceKey,
     TunType,
     VirtualServerSpec,
+    VirtualServerStopped,
     VirtualService,
     desired_state,
     next_quorum,
@@ -188,14 +189,23 @@ def test_a_new_checker_starts_the_state_without_a_notify_and_a_reload_keeps_it()
     assert not kept.server_up(A) and kept.server_up(B)
 
 
-def test_omega_says_down_for_servers_up_then_for_a_quorum_that_is_up() -> None:
+def test_omega_says_down_for_servers_up_then_stopped_and_down_for_a_quorum_that_is_up() -> None:
     s = spec(quorum_down_script="/bin/qdown")
     policy = LbPolicy([s], servers=NOTIFY, omega=[KEY])
     policy.server_changed(B, False)
     assert policy.omega() == [RunScript("/bin/down a", "notify_down:rs-a:omega"),
                               RealServerUpDown(A, False, at_stop=True),
+                              VirtualServerStopped(KEY),
                               RunScript("/bin/qdown", f"quorum_down:{KEY}:omega"),
                               QuorumChanged(KEY, False, 0, 1, at_stop=True)]
     assert LbPolicy([s], servers=NOTIFY).omega() == [RunScript("/bin/down a", "notify_down:rs-a:omega"),
                                                      RealServerUpDown(A, False, at_stop=True),
                                                      RealServerUpDown(B, False, at_stop=True)]
+
+
+def test_omega_says_a_service_stops_even_without_quorum() -> None:
+    policy = LbPolicy([spec()], servers=NOTIFY, omega=[KEY])
+    policy.update({(KEY, R1): RealServerHealth(up=False), (KEY, R2): RealServerHealth(up=False)})
+    assert not policy.quorum(KEY).up
+    assert VirtualServerStopped(KEY) in policy.omega()
+    assert not [a for a in policy.omega() if isinstance(a, QuorumChanged)]

@@ -6,31 +6,18 @@ Run with PYKA_UPDATE_GOLDEN=1 to rewrite the .expected files (then review the di
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 
 import pytest
 
 from pykeepalived.config.diagnostics import render_text
 from pykeepalived.config.load import Syntax, check_config
+from pykeepalived.testing.files import RootOwnedScripts
 
 REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
 
 GOLDEN = REPO / "tests" / "golden" / "configs" / "kaconf"
 CASES = sorted(p.name for p in GOLDEN.glob("*.conf"))
-
-
-class RootOwnedScripts:
-    """Every absolute path is a root-owned executable, except under /nonexistent; PATH lookups find
-    nothing."""
-
-    def which(self, name: str) -> str | None:
-        return None
-
-    def stat(self, path: str) -> os.stat_result | None:
-        if path.startswith("/nonexistent"):
-            return None
-        return os.stat_result((stat.S_IFREG | 0o755, 0, 0, 1, 0, 0, 0, 0, 0, 0))
 
 
 def render(name: str) -> str:
