@@ -50,6 +50,7 @@ from pykeepalived.check.probes.http import HttpProbe, TlsContexts
 from pykeepalived.check.probes.misc import misc_probe
 from pykeepalived.check.probes.tcp import TcpProbe
 from pykeepalived.check.results import CheckResult, RealServerChanged, RsId
+from pykeepalived.histogram import DurationHistogram
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,13 @@ class CheckerStatus:
     last_ok: bool | None
     last_reason: str
     last_latency_s: float | None
+    checks_ok: int = 0
+    checks_failed: int = 0
+    last_at: float | None = None
+    """Loop time of the last result (None: not checked yet)."""
+    duration: DurationHistogram | None = None
+    """The checker's live probe-duration histogram (a reference: call ``snapshot()`` when needed, so
+    that ``status()``, which the LVS worker calls on every reconcile, stays cheap)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,7 +348,8 @@ class CheckRunner:
             checkers = tuple(
                 CheckerStatus(spec.kind, c.up, c.failures, c.last.ok if c.last else None,
                               c.last.reason if c.last else "not checked yet",
-                              c.last.latency_s if c.last else None)
+                              c.last.latency_s if c.last else None,
+                              c.checks_ok, c.checks_failed, c.last_at, c.duration)
                 for spec, c in zip(servers.checkers, policy.checkers, strict=True)
             )
             out.append(RealServerStatus(policy.rs, policy.up, policy.weight, checkers))

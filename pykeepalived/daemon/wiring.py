@@ -320,6 +320,10 @@ class RealNet:
         self.watcher = NetlinkWatcher(on_address, on_link)
         await self.watcher.run()
 
+    def vip_present(self, dev: str, address: Any) -> bool | None:
+        """Is the VIP ``address`` (an IP interface) on ``dev`` in the kernel now (None: unknown)?"""
+        return None if self.watcher is None else self.watcher.holds(dev, address)
+
     # -- status and teardown ---------------------------------------------------------------------
     def counters(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -37,6 +37,7 @@ from pykeepalived.vrrp.events import (
     SendGarp,
     SendUnsolicitedNa,
     Shutdown,
+    SplitBrainDetected,
     Startup,
     StateChanged,
     Timeout,
@@ -334,6 +335,8 @@ class SimulatedLan:
         elif isinstance(action, StateChanged):
             detail = f"{action.old.value} -> {action.new.value} ({action.reason.value})"
             self._note(host.name, router_name, "state", detail)
+        elif isinstance(action, SplitBrainDetected):
+            self._note(host.name, router_name, "split_brain", f"{action.peer} prio {action.peer_priority}")
 
     def _broadcast(self, host: _Host, router_name: str, action: SendAdvert) -> None:
         sender = host.routers()[router_name].config

@@ -7,7 +7,7 @@ reads a single object.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 DROP_REASONS = (
     "addr_list_err",
@@ -59,6 +59,8 @@ class VrrpStats:
     """Times a late master went to BACKUP (``timer_expired_backup``) instead of advertising again."""
     owner_conflict: int = 0
     """Priority-255 adverts from another router while we are the address owner (a misconfiguration)."""
+    split_brain_detected: int = 0
+    """Episodes of another master heard while MASTER (not counting a hand-over), see ``vrrp.peers``."""
     garp_bursts: int = 0
     transitions: int = 0
     unexpected_events: int = 0
@@ -72,9 +74,15 @@ class VrrpStats:
             self.other_drops[reason] = self.other_drops.get(reason, 0) + 1
 
     def as_dict(self) -> dict[str, object]:
-        """A JSON-ready copy."""
-        return asdict(self)
+        """A JSON-ready copy (built field by field: ``dataclasses.asdict`` deep-copies, ~5x slower,
+        and ``status`` calls this for every router)."""
+        out: dict[str, object] = {name: getattr(self, name) for name in _COUNTERS}
+        out["other_drops"] = dict(self.other_drops)
+        return out
 
     @classmethod
     def counter_names(cls) -> tuple[str, ...]:
         return tuple(f.name for f in fields(cls) if f.name != "other_drops")
+
+
+_COUNTERS = VrrpStats.counter_names()

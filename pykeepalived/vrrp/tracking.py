@@ -91,6 +91,15 @@ class TrackerSet:
         """Sum of all weight contributions (before clamping)."""
         return sum(self._contribution(spec) for spec in self._specs.values())
 
+    def snapshot(self) -> list[dict[str, object]]:
+        """Every tracker's reading and effect, JSON-ready (for status, /metrics and the dumps)."""
+        return [
+            {"name": name, "kind": spec.kind.value, "ok": self._readings[name].ok,
+             "value": self._readings[name].value, "weight": spec.weight, "reverse": spec.reverse,
+             "contribution": self._contribution(spec), "fault": self._is_fault(spec)}
+            for name, spec in self._specs.items()
+        ]
+
     def faulted(self) -> tuple[str, ...]:
         """Names of trackers that currently force FAULT."""
         return tuple(name for name, spec in self._specs.items() if self._is_fault(spec))
