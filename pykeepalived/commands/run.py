@@ -46,12 +46,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="control socket for `pykeepalived status` (default: "
                              "$PYKEEPALIVED_CONTROL_SOCKET, else /run/pykeepalived/control.sock)")
     parser.add_argument("-p", "--pid", dest="pid_file", metavar="FILE", help="pid file")
+    parser.add_argument("--signum", metavar="SIGFUNC",
+                        help="print the signal number of STOP, RELOAD, DATA, STATS, STATS_CLEAR or JSON "
+                             "(as keepalived) and exit; e.g. kill -s $(pykeepalived --signum=DATA) PID")
+    parser.add_argument("--web-listen-address", dest="web_listen_address", metavar="ADDR:PORT",
+                        help="where the HTTP endpoint (/metrics /status /events /healthz) listens "
+                             "(default: global_defs web_listen_address, else 127.0.0.1:9165)")
+    parser.add_argument("--no-web", dest="no_web", action="store_true", help="no HTTP endpoint")
     parser.add_argument("-i", "--config-id", dest="config_id", metavar="ID",
                         help="id for keepalived.conf @ID lines (default: short host name)")
     add_check_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.signum is not None:
+        return _signum(args.signum)
+    if args.web_listen_address is not None:
+        from pykeepalived.config.types import parse_listen_address
+
+        try:
+            parse_listen_address(args.web_listen_address)
+        except ValueError as exc:
+            print(f"pykeepalived: --web-listen-address {exc}", file=sys.stderr)
+            return ExitCode.USAGE
     if args.check:
         return check_file(args.use_file, strict=args.strict, fmt=args.format, quiet=args.quiet,
                           config_id=args.config_id, syntax=args.syntax)
@@ -64,6 +81,10 @@ def run(args: argparse.Namespace) -> int:
     # A reload asked for while the daemon is still starting must not kill it (SIGHUP's default action):
     # the config is read after this point anyway, and the daemon installs its own handler.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    from pykeepalived.web.kadump.signals import DUMP_SIGNALS
+
+    for number in DUMP_SIGNALS:  # an exporter's early SIGUSR1 must not kill the daemon either
+        signal.signal(number, signal.SIG_IGN)
     if args.use_file is None:
         from pykeepalived.config.load import default_config_path
 
@@ -81,3 +102,15 @@ def run(args: argparse.Namespace) -> int:
     gc.disable()
     daemon = importlib.import_module(DAEMON_MODULE)
     return int(daemon.run_daemon(args, early=early))
+
+
+def _signum(name: str) -> int:
+    """keepalived's ``--signum``: the number on stdout, or ``Unknown sigfunc NAME`` and exit 1."""
+    from pykeepalived.web.kadump.signals import signum
+
+    number = signum(name)
+    if number is None:
+        print(f"Unknown sigfunc {name}", file=sys.stderr)
+        return ExitCode.INVALID
+    print(number)
+    return ExitCode.OK

@@ -61,6 +61,7 @@ from pykeepalived.config.types import (
     StrictModel,
     TrackWeight,
     first_set,
+    parse_listen_address,
 )
 
 PRIORITY_OWNER = 255
@@ -144,6 +145,18 @@ class GlobalDefs(StrictModel):
     vrrp_notify_fifo: Str | None = None
     lvs_notify_fifo: Str | None = None
     vrrp_notify_priority_changes: Bool = False
+    web_listen_address: Str | None = Field(
+        default=None, description="pykeepalived only: where the HTTP endpoint (/metrics /status /events) listens, "
+                          "ADDR:PORT; default 127.0.0.1:9165; the command line's --web-listen-address wins")
+    web_enabled: Bool = Field(default=True, description="pykeepalived only: false turns the HTTP endpoint off "
+                                                "(as --no-web)")
+
+    @field_validator("web_listen_address")
+    @classmethod
+    def _listen_address(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_listen_address(value)
+        return value
 
     @field_validator("vrrp_mcast_group4", "vrrp_mcast_group6")
     @classmethod

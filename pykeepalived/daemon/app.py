@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import logging
 import os
@@ -32,6 +33,7 @@ from pykeepalived.daemon.logging import setup_logging
 from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_plan
 from pykeepalived.daemon.notify import NotifyDispatcher, ScriptRunner, notify_commands
 from pykeepalived.daemon.notify_fifo import NotifyFifos
+from pykeepalived.daemon.observe import Observability, config_hash, resolve_listen
 from pykeepalived.daemon.pidfile import PidFile
 from pykeepalived.daemon.reload import ReloadPlan, plan_reload
 from pykeepalived.daemon.sd_notify import READY, RELOADING, STOPPING, WATCHDOG, SdNotifier
@@ -54,6 +56,7 @@ from pykeepalived.vrrp import events as ev
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
 from pykeepalived.vrrp.sync_group import SyncGroup
+from pykeepalived.web.kadump.signals import DUMP_SIGNALS
 
 if TYPE_CHECKING:  # the LVS part (aiohttp, IPVS netlink) is imported only when a config has one
     from pykeepalived.daemon.lvs import LvsService
@@ -82,6 +85,10 @@ class DaemonOptions:
     """False with ``-C/--checkers-only``."""
     run_lvs: bool = True
     """False with ``-P/--vrrp``."""
+    web_enabled: bool = False
+    """The HTTP endpoint may run (False with ``--no-web``, and for a bare ``DaemonOptions()``)."""
+    web_listen: str | None = None
+    """``--web-listen-address``; None: the configuration's, else 127.0.0.1:9165."""
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> DaemonOptions:
@@ -106,6 +113,8 @@ class DaemonOptions:
             release_ipvs=not bool(pick("dont_release_ipvs", default=False)),
             run_vrrp=not bool(pick("checkers_only", default=False)),
             run_lvs=not bool(pick("vrrp_only", default=False)),
+            web_enabled=not bool(pick("no_web", default=False)),
+            web_listen=pick("web_listen_address"),
         )
 
 
@@ -171,6 +180,9 @@ class Daemon:
         self.fifos = NotifyFifos(())
         self.lvs_factory: Callable[[LvsPlan], LvsService] = self._make_lvs
         self.freeze_heap: Callable[[], None] = freeze_heap
+        self.global_defs: Any = None
+        self._phase = "starting"
+        self.observe = Observability(self.snapshot, listen=None)
 
     # -- signals -------------------------------------------------------------------------------
     def request(self, command: str) -> None:
@@ -180,12 +192,15 @@ class Daemon:
         loop.add_signal_handler(signal.SIGTERM, self.request, "stop")
         loop.add_signal_handler(signal.SIGINT, self.request, "stop")
         loop.add_signal_handler(signal.SIGHUP, self.request, "reload")
+        for number, function in DUMP_SIGNALS.items():  # keepalived's --signum DATA, STATS, JSON ...
+            loop.add_signal_handler(number, self.request, f"dump:{function}")
 
     # -- build ---------------------------------------------------------------------------------
     def _load_plan(self) -> tuple[cm.DaemonPlan, LvsPlan | None]:
         """The VRRP plan (empty with ``-C``) and the LVS plan (None with ``-P`` or no virtual server)."""
         config = load_config(self.options.config_file, self.options.config_id)
         g = config.global_defs
+        self.global_defs, self.info.config_hash = g, config_hash(config)
         plan = (cm.daemon_plan(config, self.primary) if self.options.run_vrrp
                 else cm.DaemonPlan({}, {}, g.enable_script_security, g.v3_checksum_as_v2,
                                    lvs_notify_fifos=cm.lvs_notify_fifos(config)))
@@ -202,6 +217,7 @@ class Daemon:
 
     def _lvs_fifo_line(self, line: str) -> None:
         self.fifos.lvs(line)
+        self.observe.lvs_line(line)
 
     async def _reload_lvs(self, current: LvsService | None, plan: LvsPlan | None,
                           group: asyncio.TaskGroup) -> LvsService | None:
@@ -312,14 +328,17 @@ class Daemon:
         for slot in list(self.runner.slots.values()):
             if name in slot.config.track_scripts:
                 self.runner.feed(slot.key, ev.TrackerChanged(cm.SCRIPT_PREFIX + name, ok=up))
+        self.observe.tracker(cm.SCRIPT_PREFIX + name, "script", up=up)
 
     def _on_file(self, tracker: str, value: int) -> None:
         for slot in list(self.runner.slots.values()):
             if any(t.tracker == tracker for t in slot.config.track_files):
                 self.runner.feed(slot.key, ev.TrackerChanged(tracker, value=value))
+        self.observe.tracker(tracker, "file", value=value)
 
     def _on_link(self, ifname: str, up: bool) -> None:
         log.info("link %s ifname=%s", "up" if up else "down", ifname)
+        self.observe.tracker(f"interface:{ifname}", "interface", up=up)
         for slot in list(self.runner.slots.values()):
             spec: cm.InstanceSpec = slot.config
             if spec.interface == ifname and spec.track_primary:
@@ -385,6 +404,7 @@ class Daemon:
         if commands:
             self.notifier.dispatch(commands, slot.name)
         self.fifos.instance(slot.name, state, priority)
+        self.observe.instance(slot.name, state, priority, old=action.old.name, reason=str(action.reason))
         if slot.group is not None:
             self._group_changed(slot.group, stopping=action.new is State.INITIALIZE)
         if self.lvs is not None:
@@ -397,6 +417,10 @@ class Daemon:
         if getattr(slot.config, "notify_priority_changes", False):
             event = "MASTER_PRIORITY" if slot.state == "MASTER" else "BACKUP_PRIORITY"
             self.fifos.instance(slot.name, event, new)
+        self.observe.priority(slot.name, slot.state, old, new)
+
+    def _on_split_brain(self, slot: RouterSlot, action: ev.SplitBrainDetected) -> None:
+        self.observe.split_brain(slot.name, str(action.peer), action.peer_priority)
 
     def _group_changed(self, group: SyncGroup, *, stopping: bool) -> None:
         """Group notify scripts run when the group's combined state changes (priority is always 0)."""
@@ -405,6 +429,7 @@ class Daemon:
             return
         self._group_states[group.name] = state
         self.fifos.group(group.name, state)
+        self.observe.group(group.name, state)
         scripts = self.plan.group_notify.get(group.name) if self.plan is not None else None
         if scripts is not None:
             commands = notify_commands(scripts, kind="GROUP", name=group.name, state=state, priority=0)
@@ -426,8 +451,27 @@ class Daemon:
             "release_ipvs_on_stop": self.options.release_ipvs,
             "lvs": self.lvs.snapshot() if self.lvs is not None else None,
             "notify_fifos": self.fifos.counters(),
+            "global_defs": self.global_defs.model_dump(mode="json") if self.global_defs is not None else {},
+            "sync_groups": self._sync_groups(),
+            "instance_order": [spec.name for spec in self.plan.instances.values()] if self.plan else [],
+            "web": self.observe.counters(),
         }
-        return snapshot(self.info, self.runner.slots.values(), dict(self.runner.drops), extra)
+        return snapshot(self.info, self.runner.slots.values(), dict(self.runner.drops), extra,
+                        present=getattr(self.net, "vip_present", None))
+
+    def _sync_groups(self) -> dict[str, Any]:
+        notify = self.plan.group_notify if self.plan is not None else {}
+        names = {slot.group.name for slot in self.runner.slots.values() if slot.group is not None}
+        return {name: {"state": self._group_states.get(name),
+                       "notify": _set_fields(notify.get(name))}
+                for name in sorted(names)}
+
+    def ready_state(self) -> str | None:
+        """``/healthz``: None while serving, else what the daemon is doing."""
+        return None if self._phase == "running" else self._phase
+
+    async def _ipvs_stats(self) -> dict[str, Any] | None:
+        return await self.lvs.ipvs_stats() if self.lvs is not None else None
 
     # -- reload --------------------------------------------------------------------------------
     async def _reload(self, group: asyncio.TaskGroup) -> None:
@@ -435,7 +479,8 @@ class Daemon:
         try:
             plan, lvs = self._load_plan()
         except ConfigError as exc:
-            self.info.reload_errors += 1
+            self.info.reloaded(ok=False, error=str(exc))
+            self.observe.reload(ok=False, error=str(exc), config_hash=self.info.config_hash)
             log_config_error(exc, "reload failed, keeping the running config")
             self.sd.notify(READY)
             return
@@ -457,9 +502,14 @@ class Daemon:
         self._start_trackers(plan, group)
         await self._start_instances([plan.instances[key] for key in start])
         self.lvs = await self._reload_lvs(self.lvs, lvs, group)
-        self.info.reloads += 1
+        self.info.reloaded(ok=True)
+        self.observe.reload(ok=True, error=None, config_hash=self.info.config_hash)
+        await self.observe.reconfigure(self._web_listen())
         self.freeze_heap()
         self.sd.notify(READY)
+
+    def _web_listen(self) -> str | None:
+        return resolve_listen(self.options.web_enabled, self.options.web_listen, self.global_defs)
 
     # -- run -----------------------------------------------------------------------------------
     async def _watchdog(self, interval_s: float) -> None:
@@ -482,6 +532,9 @@ class Daemon:
         self.net = self.net_factory()
         self.executor = ActionExecutor(self.net, make_encoder(self.plan.v3_checksum_as_v2),
                                        self._on_state_changed)
+        self.executor.on_split_brain = self._on_split_brain
+        self.observe = Observability(self.snapshot, listen=self._web_listen(), ipvs_stats=self._ipvs_stats,
+                                     ready=self.ready_state)
         self.runner = VrrpRunner(loop, self.executor, make_decoder(), wakeup=make_wakeup,
                                  on_priority_changed=self._on_priority_changed)
         self.links = LinkPoller(self._on_link, probe=self.link_probe,
@@ -511,14 +564,22 @@ class Daemon:
                 self.lvs = await self._reload_lvs(None, lvs, group)
                 self.freeze_heap()
                 self.sd.notify(READY, f"MAINPID={os.getpid()}")
+                self._phase = "running"
                 log.info("started instances=%d config=%s", len(self.plan.instances), self.options.config_file)
+                await self.observe.start()
                 await self._serve(group)
+                self._phase = "stopping"
                 await self._shutdown()
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
                 if self.own_process:  # a repeated TERM (e.g. to the process and its group) must not
                     signal.signal(sig, signal.SIG_IGN)  # kill us half-way through the clean exit
+            for number in DUMP_SIGNALS:
+                loop.remove_signal_handler(number)
+                if self.own_process:
+                    signal.signal(number, signal.SIG_IGN)
+            await self.observe.stop()
             await control.close()
             self._close_early()
             await self.fifos.close()
@@ -534,6 +595,8 @@ class Daemon:
                 return
             if command == "reload":
                 await self._reload(group)
+            elif command.startswith("dump:"):
+                await self.observe.dump(command.removeprefix("dump:"))
 
     async def _shutdown(self) -> None:
         self.sd.notify(STOPPING)
@@ -552,6 +615,13 @@ class Daemon:
             log.warning("stop: %d notify scripts still running, not waiting for them", left)
         for task in (*self._background, *self._tracker_tasks.values()):
             task.cancel()
+
+
+def _set_fields(obj: Any) -> dict[str, Any]:
+    """The fields of a (slotted) dataclass that are set, as a dict."""
+    if obj is None:
+        return {}
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if getattr(obj, f.name)}
 
 
 def _with_whole_groups(old: Mapping[RouterKey, cm.InstanceSpec], new: Mapping[RouterKey, cm.InstanceSpec],

@@ -283,7 +283,7 @@ def daemon_plan(config: Config, primary_address: PrimaryAddress) -> DaemonPlan:
     scripts = {
         name: TrackScriptSpec(name, script_argv(s.script), s.interval, s.effective_timeout, s.rise, s.fall,
                               s.init_fail, script_identity(s.user, s.group, default_user=g.script_user,
-                                                           default_group=g.script_group), s.weight)
+                                                           default_group=g.script_group), s.weight, s.reverse)
         for name, s in config.vrrp_scripts.items()
     }
     group_notify = {

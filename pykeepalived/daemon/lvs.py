@@ -517,6 +517,17 @@ class LvsService:
         log.info("lvs sync daemon now=%s", states)
 
     # -- status --------------------------------------------------------------------------------
+    async def ipvs_stats(self) -> dict[str, Any] | None:
+        """The kernel's IPVS counters (``/metrics``); None while IPVS is not open or cannot be read."""
+        reader = getattr(self.reconciler.table if self.reconciler else None, "stats", None)
+        if reader is None:
+            return None
+        try:
+            return {"services": await reader()}
+        except DriverError as exc:
+            log.debug("ipvs counters unavailable: %s", exc)
+            return None
+
     def snapshot(self) -> dict[str, Any]:
         by_key: dict[HealthKey, _Server] = {}
         for server in self._servers.values():

@@ -4,9 +4,9 @@
 
 Schema (``schema_version`` 1; fields are only ever added)::
 
-    {"schema_version": 1, "version": str, "pid": int, "config_file": str, "config_hash": str | null,
+    {"schema_version": 1, "version": str, "python": str, "pid": int, "config_file": str, "config_hash": str | null,
      "started_at": unix_s, "reloads": int, "reload_errors": int,
-     "last_reload": null | {"at": unix_s, "ok": bool, "error": str | null},
+     "last_reload": null | {"at": unix_s, "ok": bool, "error": str | null, "last_success_at": unix_s},
      "drops": {reason: n},
      "instances": [{"name", "interface", "family": "v4"|"v6", "vrid", "version", "state",
                     "base_priority", "effective_priority", "master_address", "master_priority",
@@ -30,6 +30,7 @@ when unknown).  Times the core keeps as monotonic ages are turned into Unix time
 from __future__ import annotations
 
 import os
+import platform
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -55,12 +56,14 @@ class DaemonInfo:
     last_reload_at: float | None = None
     last_reload_ok: bool | None = None
     last_reload_error: str | None = None
+    last_reload_success_at: float | None = None
 
     def reloaded(self, *, ok: bool, error: str | None = None, config_hash: str | None = None) -> None:
         """Record a reload attempt (counted in ``reloads`` or ``reload_errors``)."""
         self.last_reload_at, self.last_reload_ok, self.last_reload_error = time.time(), ok, error
         if ok:
             self.reloads += 1
+            self.last_reload_success_at = self.last_reload_at
             self.config_hash = config_hash or self.config_hash
         else:
             self.reload_errors += 1
@@ -77,6 +80,7 @@ def _counters(slot: RouterSlot, stats: Any) -> dict[str, int]:
         raw = dict(as_dict()) if callable(as_dict) else {}
     other = raw.pop("other_drops", {}) or {}
     raw.update({f"drop_{k}": v for k, v in other.items()})
+    raw.update({f"transition_{k}": v for k, v in (raw.pop("by_transition", {}) or {}).items()})
     out = {str(k): int(v) for k, v in raw.items() if isinstance(v, int) and not isinstance(v, bool)}
     out.update(slot.counters)
     return dict(sorted(out.items()))
@@ -105,7 +109,8 @@ def _virtual_addresses(spec: Any, present: Presence | None) -> list[dict[str, An
     for vip in getattr(spec, "vips", ()):
         address = getattr(vip, "address", vip)
         dev = getattr(vip, "dev", None)
-        out.append({"address": str(address), "dev": dev, "excluded": bool(getattr(vip, "excluded", False)),
+        out.append({"address": str(address), "dev": dev, "label": getattr(vip, "label", None),
+                    "excluded": bool(getattr(vip, "excluded", False)),
                     "present": present(dev, address) if present is not None and dev is not None else None})
     return out
 
@@ -173,6 +178,7 @@ def snapshot(
     data: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "version": __version__,
+        "python": platform.python_version(),
         "pid": os.getpid(),
         "config_file": info.config_file,
         "config_hash": info.config_hash,
@@ -180,7 +186,8 @@ def snapshot(
         "reloads": info.reloads,
         "reload_errors": info.reload_errors,
         "last_reload": None if info.last_reload_at is None else {
-            "at": round(info.last_reload_at, 6), "ok": info.last_reload_ok, "error": info.last_reload_error},
+            "at": round(info.last_reload_at, 6), "ok": info.last_reload_ok, "error": info.last_reload_error,
+            "last_success_at": round(info.last_reload_success_at or info.started_at, 6)},
         "drops": dict(sorted(drops.items())),
         "instances": instances,
     }

@@ -72,6 +72,7 @@ class TrackScriptSpec:
     """Who the script runs as (its own ``user``); None: the runner's default (``script_user``)."""
     weight: int = 0
     """The ``vrrp_script``'s own weight (an instance's ``track_script`` may override it)."""
+    reverse: bool = False
 
 
 class TrackScript:
@@ -141,7 +142,8 @@ class TrackScript:
             "rise_fall_result": self.debounce.result,
             "command": list(spec.argv), "interval_s": spec.interval_s,
             "timeout_s": spec.timeout_s if spec.timeout_s is not None else spec.interval_s,
-            "rise": spec.rise, "fall": spec.fall, "weight": spec.weight, "init_fail": spec.init_fail,
+            "rise": spec.rise, "fall": spec.fall, "weight": spec.weight, "reverse": spec.reverse,
+            "init_fail": spec.init_fail,
         }
 
 

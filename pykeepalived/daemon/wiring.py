@@ -332,6 +332,9 @@ class RealNet:
             if group is not None and group not in (VRRP_GROUP_V4, VRRP_GROUP_V6):
                 name += f"/{group}"
             out[name] = asdict(sock.counters)
+            fileno = getattr(sock, "fileno", None)
+            if callable(fileno):
+                out[name]["fd"] = fileno()
         if self._addresses is not None:
             out["addresses"] = asdict(self._addresses.counters)
         return out

@@ -242,6 +242,17 @@ class NetlinkIpvsTable:
         except ValueError as exc:
             raise DriverError("dump IPVS", f"unexpected kernel data: {exc}") from None
 
+    async def stats(self) -> list[dict[str, object]]:
+        """The kernel's IPVS counters per service and real server (``WireChannel.dump_stats``)."""
+        try:
+            return await self._wire.dump_stats()
+        except TimeoutError:
+            raise DriverError("dump IPVS counters", "no answer from the kernel", errno.ETIMEDOUT) from None
+        except OSError as exc:
+            raise DriverError("dump IPVS counters", str(exc), exc.errno) from None
+        except ValueError as exc:
+            raise DriverError("dump IPVS counters", f"unexpected kernel data: {exc}") from None
+
     async def execute(self, op: IpvsOp) -> None:
         (failure,) = await self.execute_many([op])
         if failure is not None:

@@ -271,7 +271,7 @@ class VirtualRouter:
         self._handlers = _HANDLERS[new]
         self._timers.clear()
         self._wants_master = False
-        self.stats.transitions += 1
+        self.stats.count_transition(old.value, new.value)
         self._last_transition = TransitionRecord(old, new, reason, now)
         return StateChanged(old, new, reason)
 

@@ -65,6 +65,8 @@ class VrrpStats:
     transitions: int = 0
     unexpected_events: int = 0
     other_drops: dict[str, int] = field(default_factory=dict)
+    by_transition: dict[str, int] = field(default_factory=dict)
+    """State changes by ``<from>_to_<to>`` (lower-case state names), e.g. ``backup_to_master``."""
 
     def count_drop(self, reason: str) -> None:
         """Count one advert dropped for ``reason`` (a name from :data:`DROP_REASONS`, or any short code)."""
@@ -73,16 +75,23 @@ class VrrpStats:
         else:
             self.other_drops[reason] = self.other_drops.get(reason, 0) + 1
 
+    def count_transition(self, old: str, new: str) -> None:
+        """Count one state change (``transitions`` counts them all)."""
+        key = f"{old.lower()}_to_{new.lower()}"
+        self.transitions += 1
+        self.by_transition[key] = self.by_transition.get(key, 0) + 1
+
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready copy (built field by field: ``dataclasses.asdict`` deep-copies, ~5x slower,
         and ``status`` calls this for every router)."""
         out: dict[str, object] = {name: getattr(self, name) for name in _COUNTERS}
         out["other_drops"] = dict(self.other_drops)
+        out["by_transition"] = dict(self.by_transition)
         return out
 
     @classmethod
     def counter_names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls) if f.name != "other_drops")
+        return tuple(f.name for f in fields(cls) if f.name not in ("other_drops", "by_transition"))
 
 
 _COUNTERS = VrrpStats.counter_names()
