@@ -146,10 +146,10 @@ class GlobalDefs(StrictModel):
     lvs_notify_fifo: Str | None = None
     vrrp_notify_priority_changes: Bool = False
     web_listen_address: Str | None = Field(
-        default=None, description="pykeepalived only: where the HTTP endpoint (/metrics /status /events) listens, "
-                          "ADDR:PORT; default 127.0.0.1:9165; the command line's --web-listen-address wins")
-    web_enabled: Bool = Field(default=True, description="pykeepalived only: false turns the HTTP endpoint off "
-                                                "(as --no-web)")
+        default=None, description="pykeepalived only: where the HTTP endpoint (/metrics /status /events) "
+                                  "listens, ADDR:PORT; default 127.0.0.1:9165; --web-listen-address wins")
+    web_enabled: Bool = Field(default=True,
+                              description="pykeepalived only: false turns the HTTP endpoint off, as --no-web")
 
     @field_validator("web_listen_address")
     @classmethod

@@ -4,7 +4,8 @@
 
 Schema (``schema_version`` 1; fields are only ever added)::
 
-    {"schema_version": 1, "version": str, "python": str, "pid": int, "config_file": str, "config_hash": str | null,
+    {"schema_version": 1, "version": str, "python": str, "pid": int, "config_file": str,
+     "config_hash": str | null,
      "started_at": unix_s, "reloads": int, "reload_errors": int,
      "last_reload": null | {"at": unix_s, "ok": bool, "error": str | null, "last_success_at": unix_s},
      "drops": {reason: n},

@@ -113,8 +113,14 @@ def _daemon(out: _Families, doc: Doc) -> None:
     for reason, n in sorted((doc.get("drops") or {}).items()):
         drops.add_metric([str(reason)], float(n))
     executor = doc.get("executor") or {}
-    out.counter("vrrp_adverts_sent_all", "VRRP adverts written to the wire (every instance, every "
-                "unicast copy)").add_metric([], float(executor.get("adverts_sent", 0)))
+    out.counter("vrrp_packets_sent", "VRRP packets written to the wire (every instance, every unicast "
+                "copy)").add_metric([], float(executor.get("adverts_sent", 0)))
+    for name, group in sorted((doc.get("sync_groups") or {}).items()):
+        state = out.gauge("vrrp_sync_group_state", "1 for the sync group's current state, 0 for the others",
+                          ["sync_group", "state"])
+        current = (group or {}).get("state")
+        for s in ("BACKUP", "MASTER", "FAULT"):
+            state.add_metric([str(name), s], 1.0 if current == s else 0.0)
 
 
 def _instance(out: _Families, inst: Doc) -> None:
@@ -258,7 +264,8 @@ def _fifos(out: _Families, fifos: Doc) -> None:
 def _lvs(out: _Families, lvs: Doc | None) -> None:
     if lvs is None:
         return
-    out.gauge("lvs_up", "1 while the LVS part runs (IPVS open)").add_metric([], 1.0 if lvs.get("running") else 0.0)
+    out.gauge("lvs_up", "1 while the LVS part runs (IPVS open)").add_metric(
+        [], 1.0 if lvs.get("running") else 0.0)
     counters = lvs.get("counters") or {}
     for key, metric, text in (("reconciles", "lvs_reconciles", "IPVS reconciles"),
                               ("ops_applied", "lvs_ipvs_operations", "IPVS changes applied"),

@@ -130,7 +130,7 @@ class Endpoints:
         if path == "/metrics":
             return await self._get_metrics(request)
         if path == "/status":
-            return await self._json(lambda: self._status())
+            return await self._json(self._status)
         if path.startswith("/status/instances/"):
             return await self._instance(path.removeprefix("/status/instances/"))
         if path == "/status/schema":
@@ -229,7 +229,8 @@ class WebServer:
     """Listens on ``host:port`` and serves :class:`Endpoints` within the limits above."""
 
     def __init__(self, host: str | None, port: int, endpoints: Endpoints, *,
-                 max_connections: int = MAX_CONNECTIONS, request_timeout_s: float = REQUEST_TIMEOUT_S) -> None:
+                 max_connections: int = MAX_CONNECTIONS,
+                 request_timeout_s: float = REQUEST_TIMEOUT_S) -> None:
         self.host, self.port = host, port
         self.endpoints = endpoints
         self.max_connections = max_connections

@@ -34,7 +34,7 @@ from pykeepalived.web.kadump.host import interfaces
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TMP_DIR = "/tmp"  # noqa: S108  (keepalived's default; written safely, see write_atomic)
+DEFAULT_TMP_DIR = "/tmp"
 FILE_MODE = 0o644
 
 

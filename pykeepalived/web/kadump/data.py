@@ -30,7 +30,8 @@ MCAST = {"v4": "224.0.0.18", "v6": "ff02::12"}
 PASSWORD_MASK = "********"
 
 
-def render_data(doc: Doc, hosts: Sequence[InterfaceFacts] = (), *, localtime: LocalTime = time.localtime) -> str:
+def render_data(doc: Doc, hosts: Sequence[InterfaceFacts] = (), *,
+                localtime: LocalTime = time.localtime) -> str:
     lines: list[str] = []
     _globals(lines, doc.get("global_defs") or {})
     instances = in_config_order(doc)
@@ -76,7 +77,7 @@ def in_config_order(doc: Doc) -> list[Doc]:
 def stamp(at: float, localtime: LocalTime = time.localtime) -> str:
     """``1796619944.369605 (Mon Dec  7 05:05:44.369605 2026)``: keepalived's time stamp."""
     seconds = int(at)
-    usec = int(round((at - seconds) * 1_000_000))
+    usec = round((at - seconds) * 1_000_000)
     if usec == 1_000_000:
         seconds, usec = seconds + 1, 0
     local = localtime(seconds)
@@ -198,8 +199,9 @@ def _instance(lines: list[str], inst: Doc, doc: Doc, hosts: Sequence[InterfaceFa
               f"   Number of interface and track script faults = {len(faults)}",
               "   Number of track scripts init = 0",
               f"   Last transition = {stamp(float(last.get('at') or 0), localtime)}",
-              "   Read timeout = " + (stamp(min(timers), localtime) if timers and state != "FAULT" else "DISABLED"),
-              f"   Master down timer = {int(round(float(inst.get('master_down_interval_s') or 0) * 1e6))} usecs",
+              "   Read timeout = "
+              + (stamp(min(timers), localtime) if timers and state != "FAULT" else "DISABLED"),
+              f"   Master down timer = {round(float(inst.get('master_down_interval_s') or 0) * 1e6)} usecs",
               f"   Interface = {config.get('vmac') or inst.get('interface')}"]
     if not config.get("track_primary", True):
         lines.append("   VRRP interface tracking disabled")
@@ -223,17 +225,22 @@ def _instance(lines: list[str], inst: Doc, doc: Doc, hosts: Sequence[InterfaceFa
         f"   Gratuitous ARP lower priority delay = {_seconds(config.get('garp_lower_prio_delay_cs', 500))}",
         f"   Gratuitous ARP lower priority repeat = {config.get('garp_lower_prio_repeat', 5)}",
         f"   Down timer adverts = {config.get('down_timer_adverts', 3)}",
-        "   Send advert after receive lower priority advert = " + _bool(not config.get("lower_prio_no_advert")),
-        "   Send advert after receive higher priority advert = " + _bool(config.get("higher_prio_send_advert")),
+        "   Send advert after receive lower priority advert = "
+        + _bool(not config.get("lower_prio_no_advert")),
+        "   Send advert after receive higher priority advert = "
+        + _bool(config.get("higher_prio_send_advert")),
         f"   Virtual Router ID = {inst.get('vrid')}",
         f"   Priority = {inst.get('base_priority')}",
         f"   Effective priority = {inst.get('effective_priority')}",
         f"   Total priority = {inst.get('effective_priority')}",
-        "   Advert interval = " + (f"{adver_cs // 100} sec" if version == 2 else f"{adver_cs * 10} milli-sec"),
+        "   Advert interval = "
+        + (f"{adver_cs // 100} sec" if version == 2 else f"{adver_cs * 10} milli-sec"),
     ]
     if state == "BACKUP" and version == 3:
-        lines.append(f"   Master advert interval = {int(inst.get('master_adver_int_cs') or adver_cs) * 10} milli-sec")
-    lines += ["   Accept = enabled", "   Preempt = " + ("enabled" if config.get("preempt", True) else "disabled")]
+        master_cs = int(inst.get("master_adver_int_cs") or adver_cs)
+        lines.append(f"   Master advert interval = {master_cs * 10} milli-sec")
+    lines += ["   Accept = enabled",
+              "   Preempt = " + ("enabled" if config.get("preempt", True) else "disabled")]
     if config.get("preempt_delay_cs"):
         lines.append(f"   Preempt delay = {int(config['preempt_delay_cs']) / 100:g} secs")
     lines.append("   Promote_secondaries = disabled")
@@ -319,7 +326,8 @@ def _socket(lines: list[str], key: tuple[str, str, bool, str], members: list[Doc
     if unicast:
         lines.append(f"   Address = {source}")
     lines += ["   Rx buf size = 0", "   VRRP instances"]
-    lines += [f"     {m.get('name')} vrid {m.get('vrid')}" for m in sorted(members, key=lambda m: m.get("vrid", 0))]
+    members = sorted(members, key=lambda m: m.get("vrid", 0))
+    lines += [f"     {m.get('name')} vrid {m.get('vrid')}" for m in members]
 
 
 def _groups(instances: Iterable[Doc]) -> dict[str, list[Doc]]:
@@ -355,7 +363,8 @@ def _script(lines: list[str], script: Doc, instances: Sequence[Doc]) -> None:
     lines += [f" VRRP Script = {name}", f"   Command = {command(script.get('command') or [])}",
               f"   Interval = {int(float(script.get('interval_s', 1)))} sec",
               f"   Timeout = {int(float(script.get('timeout_s', 0)))} sec",
-              f"   Weight = {weight}{_rev(script)}", f"   Rise = {rise}", f"   Fall = {fall}", f"   Result = {result}",
+              f"   Weight = {weight}{_rev(script)}", f"   Rise = {rise}", f"   Fall = {fall}",
+              f"   Result = {result}",
               "   Insecure = no", "   Init state = unknown",
               f"   Status = {'GOOD' if script.get('up') else 'BAD'}", "   Script uid:gid = 0:0",
               "   VRRP instances :", "   Tracking instances :"]

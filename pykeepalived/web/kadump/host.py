@@ -32,7 +32,8 @@ class InterfaceFacts:
     @property
     def state(self) -> str:
         """keepalived's ``State`` value: ``UP, RUNNING`` / ``not UP, not RUNNING`` and extras."""
-        parts = ["UP" if self.flags & IFF_UP else "not UP", "RUNNING" if self.flags & IFF_RUNNING else "not RUNNING"]
+        parts = ["UP" if self.flags & IFF_UP else "not UP",
+                 "RUNNING" if self.flags & IFF_RUNNING else "not RUNNING"]
         if not self.flags & IFF_BROADCAST:
             parts.append("no broadcast")
         if self.flags & IFF_LOOPBACK:
