@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from typing import Any
 
 from pykeepalived.daemon.control import query
@@ -38,11 +39,51 @@ def _format(data: dict[str, Any]) -> str:
         last = inst.get("last_transition")
         if last:
             lines.append(f"{'':<16} last: {last['from']} -> {last['to']} ({last['reason']})")
+        lines.extend(_format_details(inst))
     lines.extend(_format_lvs(data.get("lvs")))
     drops = data.get("drops") or {}
     if drops:
         lines.append("dropped adverts: " + ", ".join(f"{k}={v}" for k, v in drops.items()))
     return "\n".join(lines)
+
+
+SHOWN_TRANSITIONS = 5
+INDENT = " " * 17
+
+
+def _clock(at: Any) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(at)) if isinstance(at, int | float) else "?"
+
+
+def _ago(at: Any, now: float) -> str:
+    return f"{max(0.0, now - at):.1f} s ago" if isinstance(at, int | float) else "?"
+
+
+def _format_details(inst: dict[str, Any], now: float | None = None) -> list[str]:
+    """The master as known, the peers heard, a split brain, the last transitions with reasons."""
+    now = time.time() if now is None else now
+    lines = []
+    master = inst.get("master_address")
+    if master:
+        prio = inst.get("master_priority")
+        lines.append(f"{INDENT}master {master}" + (f" priority {prio}" if prio is not None else ""))
+    peers = inst.get("peers") or []
+    if peers:
+        heard = ", ".join(f"{p.get('address')} (priority {p.get('priority')}, "
+                          f"{_ago(p.get('last_heard'), now)}, {p.get('adverts')} adverts)" for p in peers)
+        lines.append(f"{INDENT}heard: {heard}")
+    split = inst.get("split_brain") or {}
+    if split.get("active"):
+        lines.append(f"{INDENT}SPLIT BRAIN: another master {split.get('peer')} (priority "
+                     f"{split.get('peer_priority')}) heard since {_clock(split.get('since'))}")
+    if split.get("episodes"):
+        lines.append(f"{INDENT}split brains detected: {split['episodes']}")
+    transitions = (inst.get("transitions") or [])[-SHOWN_TRANSITIONS:]
+    if len(transitions) > 1:
+        lines.append(f"{INDENT}transitions:")
+        lines += [f"{INDENT}  {_clock(t.get('at'))} {t.get('from')} -> {t.get('to')} ({t.get('reason')})"
+                  for t in transitions]
+    return lines
 
 
 def _format_lvs(lvs: dict[str, Any] | None) -> list[str]:
