@@ -38,7 +38,7 @@ from pykeepalived.daemon.pidfile import PidFile
 from pykeepalived.daemon.reload import ReloadPlan, plan_reload
 from pykeepalived.daemon.sd_notify import READY, RELOADING, STOPPING, WATCHDOG, SdNotifier
 from pykeepalived.daemon.startup_delay import wait_startup_delay
-from pykeepalived.daemon.status import DaemonInfo, snapshot
+from pykeepalived.daemon.status import DaemonInfo, StatusBuilder
 from pykeepalived.daemon.track_scripts import TrackFile, TrackScript
 from pykeepalived.daemon.vrrp_runner import ActionExecutor, RouterKey, RouterSlot, VrrpRunner
 from pykeepalived.daemon.wakeup import make_wakeup
@@ -168,6 +168,7 @@ class Daemon:
         self.primary = primary
         self.sd = SdNotifier.from_environ(os.environ if environ is None else environ)
         self.info = DaemonInfo(options.config_file, time.time())
+        self.status = StatusBuilder()
         self.commands: asyncio.Queue[str] = asyncio.Queue()
         self.net_factory = net_factory or RealNet
         self.plan: cm.DaemonPlan | None = None
@@ -182,7 +183,7 @@ class Daemon:
         self.freeze_heap: Callable[[], None] = freeze_heap
         self.global_defs: Any = None
         self._phase = "starting"
-        self.observe = Observability(self.snapshot, listen=None)
+        self.observe = Observability(self.snapshot_async, listen=None)
 
     # -- signals -------------------------------------------------------------------------------
     def request(self, command: str) -> None:
@@ -438,7 +439,17 @@ class Daemon:
 
     # -- status --------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
-        extra = {
+        return self.status.document(self.info, self.runner.slots.values(), dict(self.runner.drops),
+                                    self._status_extra(), present=getattr(self.net, "vip_present", None))
+
+    async def snapshot_async(self) -> dict[str, Any]:
+        """The same document, a few instances per loop turn (the web endpoint's: never holds the loop)."""
+        return await self.status.document_async(
+            self.info, self.runner.slots.values(), dict(self.runner.drops), self._status_extra,
+            present=getattr(self.net, "vip_present", None))
+
+    def _status_extra(self) -> dict[str, Any]:
+        return {
             "sockets": self.net.counters(),
             "executor": dict(self.executor.counters),
             "scripts": {
@@ -456,8 +467,6 @@ class Daemon:
             "instance_order": [spec.name for spec in self.plan.instances.values()] if self.plan else [],
             "web": self.observe.counters(),
         }
-        return snapshot(self.info, self.runner.slots.values(), dict(self.runner.drops), extra,
-                        present=getattr(self.net, "vip_present", None))
 
     def _sync_groups(self) -> dict[str, Any]:
         notify = self.plan.group_notify if self.plan is not None else {}
@@ -533,8 +542,8 @@ class Daemon:
         self.executor = ActionExecutor(self.net, make_encoder(self.plan.v3_checksum_as_v2),
                                        self._on_state_changed)
         self.executor.on_split_brain = self._on_split_brain
-        self.observe = Observability(self.snapshot, listen=self._web_listen(), ipvs_stats=self._ipvs_stats,
-                                     ready=self.ready_state)
+        self.observe = Observability(self.snapshot_async, listen=self._web_listen(),
+                                     ipvs_stats=self._ipvs_stats, ready=self.ready_state)
         self.runner = VrrpRunner(loop, self.executor, make_decoder(), wakeup=make_wakeup,
                                  on_priority_changed=self._on_priority_changed)
         self.links = LinkPoller(self._on_link, probe=self.link_probe,

@@ -30,7 +30,7 @@ DEFAULT_LISTEN = "127.0.0.1:9165"
 IMPORT_SWITCH_INTERVAL_S = 0.0005
 """While the web package is imported in a thread, the loop thread gets the GIL back this fast."""
 
-Snapshot = Callable[[], dict[str, Any]]
+Snapshot = Callable[[], Awaitable[dict[str, Any]]]
 
 
 def resolve_listen(cli_enabled: bool, cli_listen: str | None, global_defs: Any) -> str | None:
@@ -162,7 +162,7 @@ class Observability:
             module = importlib.import_module("pykeepalived.web.kadump")
             self._dumps = module.DumpWriter()
         writer = self._dumps
-        data = dict(doc if doc is not None else self._snapshot())
+        data = dict(doc) if doc is not None else dict(await self._snapshot())
         try:
             await asyncio.to_thread(writer.write, function, data)
         except Exception:  # a dump must never take the daemon down

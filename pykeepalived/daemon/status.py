@@ -30,12 +30,14 @@ when unknown).  Times the core keeps as monotonic ages are turned into Unix time
 
 from __future__ import annotations
 
+import asyncio
 import os
 import platform
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from pykeepalived import __version__
 from pykeepalived.daemon.vrrp_runner import RouterSlot, Transition
@@ -75,16 +77,17 @@ def _transition(item: Transition) -> dict[str, Any]:
 
 
 def _counters(slot: RouterSlot, stats: Any) -> dict[str, int]:
-    raw: dict[str, Any] = dict(stats) if isinstance(stats, dict) else {}
+    """The router's counters (``VrrpStats.as_dict``, a fresh dict) flattened, plus the slot's."""
+    raw: dict[str, Any] = stats if isinstance(stats, dict) else {}
     if not raw:
         as_dict = getattr(getattr(slot.router, "stats", None), "as_dict", None)
         raw = dict(as_dict()) if callable(as_dict) else {}
-    other = raw.pop("other_drops", {}) or {}
-    raw.update({f"drop_{k}": v for k, v in other.items()})
-    raw.update({f"transition_{k}": v for k, v in (raw.pop("by_transition", {}) or {}).items()})
-    out = {str(k): int(v) for k, v in raw.items() if isinstance(v, int) and not isinstance(v, bool)}
-    out.update(slot.counters)
-    return dict(sorted(out.items()))
+    for key, value in (raw.pop("other_drops", None) or {}).items():
+        raw[f"drop_{key}"] = value
+    for key, value in (raw.pop("by_transition", None) or {}).items():
+        raw[f"transition_{key}"] = value
+    raw.update(slot.counters)
+    return raw
 
 
 def _spec_config(spec: Any) -> dict[str, Any]:
@@ -116,66 +119,113 @@ def _virtual_addresses(spec: Any, present: Presence | None) -> list[dict[str, An
     return out
 
 
+class StatusBuilder:
+    """Builds the document.  What does not change between snapshots (an instance's configuration
+    view, its addresses) is kept per slot until its configuration object changes (a reload), and
+    :meth:`document_async` yields to the loop every :data:`CHUNK` instances, so a scrape of many
+    instances never holds the VRRP loop for long."""
+
+    CHUNK = 16
+
+    def __init__(self) -> None:
+        self._static: WeakKeyDictionary[RouterSlot, tuple[Any, Any, dict[str, Any]]] = WeakKeyDictionary()
+
+    def _static_part(self, slot: RouterSlot) -> dict[str, Any]:
+        spec, router_config = slot.config, getattr(slot.router, "config", None)
+        cached = self._static.get(slot)
+        if cached is not None and cached[0] is spec and cached[1] is router_config:
+            return cached[2]
+        rconf = getattr(spec, "router_config", spec)
+        view = getattr(router_config, "status_view", None)
+        config = dict(view()) if callable(view) else {}
+        config.update(_spec_config(spec))
+        interface, family, vrid = slot.key
+        static = {"name": slot.name, "interface": interface, "family": f"v{family}", "vrid": vrid,
+                  "version": getattr(rconf, "version", None),
+                  "base_priority": getattr(rconf, "priority", None),
+                  "sync_group": getattr(spec, "sync_group", None), "config": config,
+                  "rconf_vips": [str(v) for v in getattr(rconf, "vips", ())]}
+        self._static[slot] = (spec, router_config, static)
+        return static
+
+    def instance(self, slot: RouterSlot, now: float | None = None, wall: float | None = None,
+                 present: Presence | None = None) -> dict[str, Any]:
+        """One instance; ``now``/``wall``: the monotonic and Unix time of the snapshot."""
+        now = time.monotonic() if now is None else now
+        wall = time.time() if wall is None else wall
+        static = self._static_part(slot)
+        router = slot.router
+        snap_fn = getattr(router, "snapshot", None)
+        core: dict[str, Any] = snap_fn(now, with_config=False) if callable(snap_fn) else {}
+        last = slot.transitions[-1] if slot.transitions else None
+        spec = slot.config
+        master = core.get("master_address", getattr(router, "master_address", None))
+        if slot.state == "MASTER":
+            master = static["config"].get("primary_address", master)
+        split = dict(core.get("split_brain") or {"active": False, "peer": None, "peer_priority": None})
+        age = split.pop("since_s_ago", None)
+        split["since"] = round(wall - age, 6) if age is not None else None
+        split["episodes"] = int((core.get("stats") or {}).get("split_brain_detected", 0))
+        since = core.get("master_since_s_ago")
+        addresses = _virtual_addresses(spec, present)
+        return {
+            "name": static["name"], "interface": static["interface"], "family": static["family"],
+            "vrid": static["vrid"], "version": static["version"], "state": slot.state,
+            "base_priority": static["base_priority"],
+            "effective_priority": getattr(router, "effective_priority", None),
+            "master_address": str(master) if master is not None else None,
+            "master_priority": core.get("master_priority"),
+            "master_adver_int_cs": core.get("master_adver_int_cs"),
+            "master_down_interval_s": core.get("master_down_interval_s"),
+            "master_since": round(wall - since, 6) if since is not None else None,
+            "vips": [v["address"] for v in addresses] or list(static["rconf_vips"]),
+            "virtual_addresses": addresses,
+            "fault_reasons": list(getattr(router, "fault_reasons", ())),
+            "sync_group": static["sync_group"],
+            "peers": [{"address": p["address"], "priority": p["priority"], "adverts": p["adverts"],
+                       "last_heard": round(wall - p["last_heard_s_ago"], 6)} for p in core.get("peers", ())],
+            "split_brain": split,
+            "trackers": list(core.get("trackers", ())),
+            "timers": {name: round(wall + left, 6) for name, left in (core.get("timers_s") or {}).items()},
+            "config": static["config"],
+            "counters": _counters(slot, core.get("stats")),
+            "last_transition": _transition(last) if last is not None else None,
+            "transitions": [_transition(t) for t in slot.transitions],
+        }
+
+    def document(self, info: DaemonInfo, slots: Iterable[RouterSlot], drops: dict[str, int],
+                 extra: dict[str, Any] | None = None, *, present: Presence | None = None) -> dict[str, Any]:
+        now, wall = time.monotonic(), time.time()
+        return _document(info, [self.instance(s, now, wall, present) for s in slots], drops, extra)
+
+    async def document_async(self, info: DaemonInfo, slots: Iterable[RouterSlot], drops: dict[str, int],
+                             extra: Callable[[], dict[str, Any]] | None = None, *,
+                             present: Presence | None = None) -> dict[str, Any]:
+        """The same document, built :data:`CHUNK` instances per loop turn (each instance as of
+        its own turn: the document is not one instant, which monitoring does not need)."""
+        instances = []
+        for index, slot in enumerate(list(slots)):
+            if index and index % self.CHUNK == 0:
+                await asyncio.sleep(0)
+            instances.append(self.instance(slot, present=present))
+        return _document(info, instances, drops, extra() if extra is not None else None)
+
+
 def instance_snapshot(slot: RouterSlot, now: float | None = None, wall: float | None = None,
                       present: Presence | None = None) -> dict[str, Any]:
-    """One instance of the document; ``now``/``wall``: the monotonic and Unix time of the snapshot."""
-    now = time.monotonic() if now is None else now
-    wall = time.time() if wall is None else wall
-    interface, family, vrid = slot.key
-    router = slot.router
-    snap_fn = getattr(router, "snapshot", None)
-    core: dict[str, Any] = snap_fn(now) if callable(snap_fn) else {}
-    last = slot.transitions[-1] if slot.transitions else None
-    spec = slot.config
-    rconf = getattr(spec, "router_config", spec)
-    master = core.get("master_address", getattr(router, "master_address", None))
-    if slot.state == "MASTER":
-        master = getattr(rconf, "primary_address", master)
-    split = dict(core.get("split_brain") or {"active": False, "peer": None, "peer_priority": None})
-    age = split.pop("since_s_ago", None)
-    split["since"] = round(wall - age, 6) if age is not None else None
-    split["episodes"] = int((core.get("stats") or {}).get("split_brain_detected", 0))
-    since = core.get("master_since_s_ago")
-    config = dict(core.get("config") or {})
-    config.update(_spec_config(spec))
-    addresses = _virtual_addresses(spec, present)
-    return {
-        "name": slot.name,
-        "interface": interface,
-        "family": f"v{family}",
-        "vrid": vrid,
-        "version": getattr(rconf, "version", None),
-        "state": slot.state,
-        "base_priority": getattr(rconf, "priority", None),
-        "effective_priority": getattr(router, "effective_priority", None),
-        "master_address": str(master) if master is not None else None,
-        "master_priority": core.get("master_priority"),
-        "master_adver_int_cs": core.get("master_adver_int_cs"),
-        "master_down_interval_s": core.get("master_down_interval_s"),
-        "master_since": round(wall - since, 6) if since is not None else None,
-        "vips": [v["address"] for v in addresses] or [str(v) for v in getattr(rconf, "vips", ())],
-        "virtual_addresses": addresses,
-        "fault_reasons": list(getattr(router, "fault_reasons", ())),
-        "sync_group": getattr(spec, "sync_group", None),
-        "peers": [{"address": p["address"], "priority": p["priority"], "adverts": p["adverts"],
-                   "last_heard": round(wall - p["last_heard_s_ago"], 6)} for p in core.get("peers", ())],
-        "split_brain": split,
-        "trackers": list(core.get("trackers", ())),
-        "timers": {name: round(wall + left, 6) for name, left in (core.get("timers_s") or {}).items()},
-        "config": config,
-        "counters": _counters(slot, core.get("stats")),
-        "last_transition": _transition(last) if last is not None else None,
-        "transitions": [_transition(t) for t in slot.transitions],
-    }
+    """One instance of the document (without the builder's cache)."""
+    return StatusBuilder().instance(slot, now, wall, present)
 
 
 def snapshot(
     info: DaemonInfo, slots: Iterable[RouterSlot], drops: dict[str, int], extra: dict[str, Any] | None = None,
     *, present: Presence | None = None,
 ) -> dict[str, Any]:
-    now, wall = time.monotonic(), time.time()
-    instances = sorted((instance_snapshot(s, now, wall, present) for s in slots),
-                       key=lambda i: (i["name"], i["vrid"]))
+    return StatusBuilder().document(info, slots, drops, extra, present=present)
+
+
+def _document(info: DaemonInfo, instances: list[dict[str, Any]], drops: dict[str, int],
+              extra: dict[str, Any] | None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "version": __version__,
@@ -190,7 +240,7 @@ def snapshot(
             "at": round(info.last_reload_at, 6), "ok": info.last_reload_ok, "error": info.last_reload_error,
             "last_success_at": round(info.last_reload_success_at or info.started_at, 6)},
         "drops": dict(sorted(drops.items())),
-        "instances": instances,
+        "instances": sorted(instances, key=lambda i: (i["name"], i["vrid"])),
     }
     if extra:
         data.update(extra)

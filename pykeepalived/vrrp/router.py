@@ -227,11 +227,12 @@ class VirtualRouter:
         """Armed timers by name (for status output and tests)."""
         return {timer.value: deadline for timer, deadline in self._timers.items()}
 
-    def snapshot(self, now: float) -> dict[str, object]:
+    def snapshot(self, now: float, *, with_config: bool = True) -> dict[str, object]:
         """A JSON-ready view for ``status --json``; times are given as seconds from ``now``
-        (``timers_s``: until each deadline; ``*_s_ago``: since)."""
+        (``timers_s``: until each deadline; ``*_s_ago``: since).  ``with_config=False`` leaves out
+        the configuration view (callers that keep it from an earlier snapshot)."""
         down_s = self.master_down_interval_s
-        return {
+        snap: dict[str, object] = {
             "name": self.name,
             "vrid": self.config.vrid,
             "state": self._state.value,
@@ -247,9 +248,11 @@ class VirtualRouter:
             "peers": self._peers.snapshot(now),
             "split_brain": self._split_brain.snapshot(now, down_s),
             "trackers": self._trackers.snapshot(),
-            "config": self.config.status_view(),
             "stats": self.stats.as_dict(),
         }
+        if with_config:
+            snap["config"] = self.config.status_view()
+        return snap
 
     # --- the one entry point -------------------------------------------------------------------
 

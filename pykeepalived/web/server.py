@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import logging
 import sys
@@ -58,6 +59,16 @@ COMMON_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosnif
 
 Body = tuple[bytes, str]
 """A response body and its content type."""
+StatusSource = Callable[[], "dict[str, Any] | Awaitable[dict[str, Any]]"]
+"""Returns the status document, or an awaitable of it (built a few instances per loop turn)."""
+
+
+async def read_status(source: StatusSource) -> dict[str, Any]:
+    value = source()
+    if inspect.isawaitable(value):
+        value = await value
+    assert isinstance(value, dict)
+    return value
 
 
 class Renderer:
@@ -96,7 +107,7 @@ class Renderer:
 class Endpoints:
     """The route handlers; they read through the callables they are given and change nothing."""
 
-    def __init__(self, *, status: Callable[[], dict[str, Any]], metrics: Callable[[str], Awaitable[Body]],
+    def __init__(self, *, status: StatusSource, metrics: Callable[[str], Awaitable[Body]],
                  schema: dict[str, Any], ready: Callable[[], str | None], hub: EventHub,
                  count: Callable[[str, int], None], renderer: Renderer) -> None:
         self._status = status
@@ -130,7 +141,7 @@ class Endpoints:
         if path == "/metrics":
             return await self._get_metrics(request)
         if path == "/status":
-            return await self._json(self._status)
+            return await self._json(await read_status(self._status))
         if path.startswith("/status/instances/"):
             return await self._instance(path.removeprefix("/status/instances/"))
         if path == "/status/schema":
@@ -150,16 +161,16 @@ class Endpoints:
         body, content_type = await self._metrics(request.headers.get("Accept", ""))
         return _closing(web.Response(body=body, headers={**COMMON_HEADERS, "Content-Type": content_type}))
 
-    async def _json(self, build: Callable[[], Any]) -> web.StreamResponse:
-        data = build()
+    async def _json(self, data: Any) -> web.StreamResponse:
         body = await self._renderer.run(lambda: json.dumps(data, sort_keys=True).encode())
         return _closing(web.Response(body=body, content_type="application/json", headers=COMMON_HEADERS))
 
     async def _instance(self, name: str) -> web.StreamResponse:
-        found = [i for i in self._status().get("instances", ()) if i.get("name") == name]
+        doc = await read_status(self._status)
+        found = [i for i in doc.get("instances", ()) if i.get("name") == name]
         if not found:
             return _text(404, "no such instance\n")
-        return await self._json(lambda: found[0])
+        return await self._json(found[0])
 
     async def _events(self, request: web.BaseRequest) -> web.StreamResponse:
         try:

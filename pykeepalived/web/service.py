@@ -28,7 +28,7 @@ from pykeepalived.errors import UsageError
 from pykeepalived.web.events import EventHub
 from pykeepalived.web.looplag import LoopLagMonitor
 from pykeepalived.web.metrics import families
-from pykeepalived.web.server import Body, Endpoints, Renderer, WebServer
+from pykeepalived.web.server import Body, Endpoints, Renderer, StatusSource, WebServer, read_status
 from pykeepalived.web.status_schema import STATUS_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,6 @@ DEFAULT_LISTEN = f"127.0.0.1:{DEFAULT_PORT}"
 IPVS_STATS_MAX_AGE_S = 1.0
 """IPVS counters are read from the kernel at most this often (concurrent scrapes share a read)."""
 
-StatusSource = Callable[[], dict[str, Any]]
 IpvsStats = Callable[[], Awaitable[dict[str, Any] | None]]
 
 
@@ -133,7 +132,7 @@ class WebService:
         encoder, content_type = choose_encoder(accept)
 
         async def make() -> Body:
-            doc = dict(self._status())
+            doc = dict(await read_status(self._status))
             stats = await self._read_ipvs_stats()
             if stats is not None:
                 doc["ipvs_stats"] = stats
