@@ -2,7 +2,7 @@
 """Scale benchmark: 255 VRRP instances on one interface, keepalived 2.2.7 vs pykeepalived, same run (root).
 
     .venv/bin/python bench/scale/run.py [--quick] [--instances 255] [--window 30] [--settle 7]
-        [--impls keepalived,pykeepalived] [--profile FILE] [--out DIR]
+        [--impls keepalived,pykeepalived] [--profile FILE] [--out DIR] [--scrape-interval S]
 
 Topology: netns_lab.director_pair; only d1 runs VRRP (no peer, so it becomes master of every
 instance after its Master_Down_Interval: `state BACKUP priority 100`, advert_int 1 s, VRRPv2 by
@@ -24,6 +24,12 @@ Goals (issue 4): us per advert <= 1.0x keepalived's in the same run; every VIP h
 the exec (Master_Down_Interval is 3.609 s, so this leaves ~90 ms for start-up and 255 VIP adds).
 The table prints, per metric, both numbers, the ratio py/ka and the goal; a JSON file goes to --out
 (default: a new temp directory).  `--quick` is a short window (255 instances, settle 6 s, window 5 s).
+
+`--scrape-interval S` (issue 14) measures pykeepalived a second time, "pykeepalived+scrape", with a
+scraper in d1's namespace fetching http://127.0.0.1:9165/metrics every S seconds through the steady
+window (the scraper's own CPU is not counted): the goals are CPU per advert <= 1.05x the run without
+it, and no advert later than without it (worst lateness of an advert on the wire: the largest gap
+between two adverts of one VRID beyond advert_int, and the 99th percentile).
 
 `--profile FILE` runs pykeepalived under bench/scale/profile_daemon.py, which profiles (cProfile, CPU
 time) the steady window only and writes FILE; the top functions by own time are printed (the
@@ -56,6 +62,21 @@ KEEPALIVED = "/usr/sbin/keepalived"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 STARTUP_GOAL_S = 3.7
 CPU_RATIO_GOAL = 1.0
+SCRAPE_CPU_GOAL = 1.05
+SCRAPER = r"""
+import sys, time, urllib.request
+interval, end = float(sys.argv[1]), time.monotonic() + float(sys.argv[2])
+ok = failed = 0
+while time.monotonic() < end:
+    started = time.monotonic()
+    try:
+        urllib.request.urlopen("http://127.0.0.1:9165/metrics", timeout=5).read()
+        ok += 1
+    except OSError:
+        failed += 1
+    time.sleep(max(0.0, started + interval - time.monotonic()))
+print(f"scrapes ok={ok} failed={failed}", flush=True)
+"""
 PRIORITY = 100
 
 
@@ -172,6 +193,9 @@ class Row:
     processes: int
     stop_s: float
     vips_left: int
+    max_late_ms: float = float("nan")
+    p99_late_ms: float = float("nan")
+    scrapes: str = ""
 
     @property
     def us_per_advert(self) -> float:
@@ -182,7 +206,22 @@ class Row:
         return part_s / self.adverts * 1e6 if self.adverts else float("nan")
 
 
+def lateness_ms(tail: Tail, src: str, start: float, end: float, interval_s: float) -> tuple[float, float]:
+    """(worst, p99) of how much later than advert_int each VRID's next advert came, ms."""
+    last: dict[int, float] = {}
+    late: list[float] = []
+    for e in tail.adverts(None, src, start, end):
+        if e.vrid in last:
+            late.append(max(0.0, e.t - last[e.vrid] - interval_s) * 1000)
+        last[e.vrid] = e.t
+    if not late:
+        return float("nan"), float("nan")
+    late.sort()
+    return late[-1], late[min(len(late) - 1, int(len(late) * 0.99))]
+
+
 def spawn(host: Host, impl: str, conf_text: str, profile: Path | None) -> LabProcess:
+    impl = impl.removesuffix("+scrape")
     directory = host.lab.workdir / f"{host.name}-{impl}"
     directory.mkdir(parents=True, exist_ok=True)
     conf = directory / "keepalived.conf"
@@ -243,18 +282,28 @@ def measure(host: Host, tail: Tail, impl: str, args: argparse.Namespace) -> Row:
     print(f"  {impl}: all {len(wanted)} VIPs in `ip addr` after {startup:.3f} s ({startup_cpu:.2f} CPU-s)",
           flush=True)
     wait_until(lambda: time.monotonic() - t0 >= startup + args.settle, timeout=args.settle + 5, interval=0.2)
+    scraper = None
+    if impl.endswith("+scrape"):
+        scraper = host.spawn([sys.executable, "-c", SCRAPER, str(args.scrape_interval), str(args.window + 1)],
+                             name="scraper")
     if profile is not None:
         os.kill(proc.pid, signal.SIGUSR1)  # profile_daemon.py: start profiling the steady window
     (u0, s0), c0, w0 = user_sys_s(proc.pid), cpu_s(proc.pid), time.time()
     end = time.monotonic() + args.window
     wait_until(lambda: time.monotonic() >= end or not proc.alive(), timeout=args.window + 5, interval=0.5)
     (u1, s1), c1, w1 = user_sys_s(proc.pid), cpu_s(proc.pid), time.time()
+    scrapes = ""
+    if scraper is not None:
+        wait_until(lambda: not scraper.alive(), timeout=10, message="scraper done")
+        scrapes = scraper.output().strip()
+        print(f"  {impl}: {scrapes}", flush=True)
     if profile is not None:
         os.kill(proc.pid, signal.SIGUSR2)  # stop and write the profile
         wait_until(profile.exists, timeout=10, message="profile written")
     rss, nproc = rss_kb(proc.pid), len(process_tree(proc.pid))
     wait_until(lambda: any(e.t > w1 for e in tail.poll()), timeout=5, message="capture caught up")
     adverts = sum(1 for _ in tail.adverts(None, host.ipv4, w0, w1))
+    worst, p99 = lateness_ms(tail, host.ipv4, w0, w1, args.advert_int)
     if not proc.alive():
         raise LabError(f"{impl} exited during the window:\n{proc.output()[-3000:]}")
     t_stop = time.monotonic()
@@ -267,7 +316,7 @@ def measure(host: Host, tail: Tail, impl: str, args: argparse.Namespace) -> Row:
         batch = "".join(f"addr del {vip}/32 dev eth0\n" for vip in left)
         host.run(["ip", "-batch", "-"], input=batch, check=False)
     return Row(impl, first, last_first, last_garp, startup, startup_cpu, w1 - w0, adverts, c1 - c0,
-               u1 - u0, s1 - s0, rss, nproc, stop_s, len(left))
+               u1 - u0, s1 - s0, rss, nproc, stop_s, len(left), worst, p99, scrapes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +341,8 @@ METRICS = (
            lambda py, ka: ka is not None and py <= CPU_RATIO_GOAL * ka),
     Metric("  of which user (utime, 10 ms ticks), us", lambda r: r.share_us(r.window_user_s), ".1f"),
     Metric("  of which kernel (stime, 10 ms ticks), us", lambda r: r.share_us(r.window_sys_s), ".1f"),
+    Metric("advert lateness on the wire, worst, ms", lambda r: r.max_late_ms, ".1f"),
+    Metric("advert lateness on the wire, p99, ms", lambda r: r.p99_late_ms, ".1f"),
     Metric("RSS, MB (process tree)", lambda r: r.rss_kb / 1024, ".1f"),
     Metric("processes", lambda r: r.processes, "d"),
     Metric("SIGTERM -> exit, s", lambda r: r.stop_s, ".2f"),
@@ -310,6 +361,28 @@ def summarize(rows: list[Row]) -> list[dict[str, Any]]:
         out.append({"metric": m.label, "keepalived": ka, "pykeepalived": py, "ratio_py_ka": ratio,
                     "goal": m.goal or None, "goal_met": met, "fmt": m.fmt})
     return out
+
+
+def scrape_table(rows: list[Row], interval_s: float) -> list[str]:
+    """pykeepalived alone vs with a /metrics scraper (issue 14's goals)."""
+    by = {r.impl: r for r in rows}
+    base, scraped = by.get("pykeepalived"), by.get("pykeepalived+scrape")
+    if base is None or scraped is None:
+        return []
+    cpu_ratio = scraped.us_per_advert / base.us_per_advert if base.us_per_advert else float("nan")
+    lines = [f"scrape every {interval_s:g} s: {scraped.scrapes}",
+             "| metric | pykeepalived | + scraper | ratio | goal | |", "|---|---|---|---|---|---|",
+             f"| CPU per advert, us | {base.us_per_advert:.1f} | {scraped.us_per_advert:.1f} "
+             f"| {cpu_ratio:.2f} | <= {SCRAPE_CPU_GOAL:.2f}x "
+             f"| {'met' if cpu_ratio <= SCRAPE_CPU_GOAL else 'MISSED'} |"]
+    for label, get in (("advert lateness, worst, ms", lambda r: r.max_late_ms),
+                       ("advert lateness, p99, ms", lambda r: r.p99_late_ms)):
+        a, b = get(base), get(scraped)
+        verdict = "met" if b <= a else "MISSED"
+        ratio = b / a if a else float("nan")
+        lines.append(f"| {label} | {a:.1f} | {b:.1f} | {ratio:.2f} | no later | {verdict} |")
+    lines.append(f"| adverts in the window | {base.adverts} | {scraped.adverts} | | | |")
+    return lines
 
 
 def table(summary: list[dict[str, Any]]) -> list[str]:
@@ -346,6 +419,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--profile", type=Path, default=None, help="cProfile output for pykeepalived")
     parser.add_argument("--out", type=Path, default=None,
                         help="directory for the JSON result (default: a new temp dir)")
+    parser.add_argument("--scrape-interval", type=float, default=None, metavar="S",
+                        help="also run pykeepalived with a /metrics scraper every S seconds (issue 14)")
     args = parser.parse_args(argv)
     if args.quick:
         args.settle, args.window = 6.0, 5.0
@@ -364,6 +439,11 @@ def main(argv: list[str]) -> int:
     if any(i not in ("keepalived", "pykeepalived") for i in impls):
         print("--impls: a comma list from keepalived, pykeepalived", file=sys.stderr)
         return 2
+    if args.scrape_interval is not None:
+        if not 0.01 <= args.scrape_interval <= 60:
+            print("--scrape-interval: 0.01..60 s", file=sys.stderr)
+            return 2
+        impls.append("pykeepalived+scrape")
     rows: list[Row] = []
     before, status = conditions(), 0
     started = time.monotonic()
@@ -392,6 +472,8 @@ def main(argv: list[str]) -> int:
           f"window {args.window:g} s, {elapsed:.0f} s, load {before['loadavg'][0]:.1f} -> "
           f"{os.getloadavg()[0]:.1f} on {before['cpus']} CPUs (shared machine: expect noise):")
     print("\n".join(table(summary)))
+    if args.scrape_interval is not None:
+        print("\n".join(["", *scrape_table(rows, args.scrape_interval)]))
     path = write_json(args.out, "scale", {
         "bench": "scale", "conditions": before, "loadavg_after": os.getloadavg(), "elapsed_s": elapsed,
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},

@@ -65,18 +65,43 @@ class _Families:
         return list(self._by_name.values())
 
 
-def families(doc: Doc) -> list[Metric]:
-    """Every metric family the status document ``doc`` gives (``doc["ipvs_stats"]``, when present,
-    holds the kernel's IPVS counters read for this scrape)."""
+STEP = 8
+"""Instances (or virtual servers, IPVS services) mapped between two pauses of :func:`build`."""
+
+
+def build(doc: Doc) -> Iterator[list[Metric] | None]:
+    """The metric families of the status document ``doc``, built in steps: yields None every
+    :data:`STEP` instances or servers (where a caller on the event loop lets other work run), then
+    the list of families.  ``doc["ipvs_stats"]``, when present, holds the kernel's IPVS counters."""
     out = _Families()
     _daemon(out, doc)
-    for inst in doc.get("instances") or ():
+    for index, inst in enumerate(doc.get("instances") or ()):
+        if index % STEP == STEP - 1:
+            yield None
         _instance(out, inst)
     _scripts(out, doc.get("scripts") or {})
     _fifos(out, doc.get("notify_fifos") or {})
-    _lvs(out, doc.get("lvs"))
-    _ipvs(out, doc.get("ipvs_stats"))
-    return out.all()
+    lvs = doc.get("lvs")
+    if lvs is not None:
+        _lvs(out, lvs)
+        for index, vs in enumerate(lvs.get("virtual_servers") or ()):
+            if index % STEP == STEP - 1:
+                yield None
+            _virtual_server(out, vs)
+    for index, service in enumerate((doc.get("ipvs_stats") or {}).get("services") or ()):
+        if index % STEP == STEP - 1:
+            yield None
+        _ipvs_service(out, service)
+    yield out.all()
+
+
+def families(doc: Doc) -> list[Metric]:
+    """Every metric family of ``doc`` at once (see :func:`build`)."""
+    result: list[Metric] = []
+    for step in build(doc):
+        if step is not None:
+            result = step
+    return result
 
 
 def _num(value: Any) -> float | None:
@@ -261,9 +286,7 @@ def _fifos(out: _Families, fifos: Doc) -> None:
             lines.add_metric([str(path), result], float((counts or {}).get(result, 0)))
 
 
-def _lvs(out: _Families, lvs: Doc | None) -> None:
-    if lvs is None:
-        return
+def _lvs(out: _Families, lvs: Doc) -> None:
     out.gauge("lvs_up", "1 while the LVS part runs (IPVS open)").add_metric(
         [], 1.0 if lvs.get("running") else 0.0)
     counters = lvs.get("counters") or {}
@@ -273,8 +296,6 @@ def _lvs(out: _Families, lvs: Doc | None) -> None:
                               ("driver_errors", "lvs_driver_errors", "IPVS netlink failures"),
                               ("health_changes", "lvs_health_changes", "real server health changes")):
         out.counter(metric, text).add_metric([], float(counters.get(key, 0)))
-    for vs in lvs.get("virtual_servers") or ():
-        _virtual_server(out, vs)
 
 
 def _virtual_server(out: _Families, vs: Doc) -> None:
@@ -323,24 +344,21 @@ def _checkers(out: _Families, labels: list[str], checkers: Iterable[Doc]) -> Non
                           ).add_metric(these, hist[0], hist[1])
 
 
-def _ipvs(out: _Families, stats: Doc | None) -> None:
-    """The kernel's own IPVS counters (read over netlink for this scrape)."""
-    if not stats:
-        return
+def _ipvs_service(out: _Families, service: Doc) -> None:
+    """The kernel's own IPVS counters of one service (read over netlink for this scrape)."""
     vs_labels = ["virtual_server"]
     rs_labels = ["virtual_server", "real_server"]
-    for service in stats.get("services") or ():
-        name = [str(service.get("service"))]
-        _ipvs_counters(out, "ipvs_virtual_server", vs_labels, name, service.get("stats") or {})
-        for dest in service.get("real_servers") or ():
-            labels = [*name, str(dest.get("address"))]
-            _ipvs_counters(out, "ipvs_real_server", rs_labels, labels, dest.get("stats") or {})
-            for key, metric, text in (("active_conns", "ipvs_real_server_active_connections",
-                                       "active connections (kernel)"),
-                                      ("inactive_conns", "ipvs_real_server_inactive_connections",
-                                       "inactive connections (kernel)")):
-                if key in dest:
-                    out.gauge(metric, text, rs_labels).add_metric(labels, float(dest[key]))
+    name = [str(service.get("service"))]
+    _ipvs_counters(out, "ipvs_virtual_server", vs_labels, name, service.get("stats") or {})
+    for dest in service.get("real_servers") or ():
+        labels = [*name, str(dest.get("address"))]
+        _ipvs_counters(out, "ipvs_real_server", rs_labels, labels, dest.get("stats") or {})
+        for key, metric, text in (("active_conns", "ipvs_real_server_active_connections",
+                                   "active connections (kernel)"),
+                                  ("inactive_conns", "ipvs_real_server_inactive_connections",
+                                   "inactive connections (kernel)")):
+            if key in dest:
+                out.gauge(metric, text, rs_labels).add_metric(labels, float(dest[key]))
 
 
 def _ipvs_counters(out: _Families, prefix: str, names: list[str], labels: list[str], stats: Doc) -> None:

@@ -21,8 +21,8 @@ Protection (nothing an HTTP client does can slow the VRRP loop or change anythin
   non-streaming connection still open ``2 * request_timeout_s`` later (a client that never reads);
 * aiohttp's parser limits: request line and header fields 4 KiB, at most 32 headers (a larger
   request gets 400); request bodies are never read;
-* rendering (``/metrics``, ``/status``) runs in one worker thread, from a snapshot taken on the loop;
-  concurrent scrapes share one rendering.
+* responses are built on the loop a little at a time (``web/render.py``: no thread, so the VRRP loop
+  never waits for the GIL); concurrent scrapes share one rendering.
 """
 
 from __future__ import annotations
@@ -32,15 +32,14 @@ import contextlib
 import inspect
 import json
 import logging
-import sys
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
 from pykeepalived.web.events import EventHub
+from pykeepalived.web.render import json_body
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +50,6 @@ MAX_HEADERS = 32
 HEARTBEAT_S = 15.0
 """An SSE comment line this often keeps proxies from closing an idle stream."""
 WRITE_TIMEOUT_S = 5.0
-RENDER_SWITCH_INTERVAL_S = 0.0005
-"""While the worker thread renders, the loop thread gets the GIL back within about this long."""
 ROUTE_LABELS = ("/", "/metrics", "/status", "/status/instances", "/status/schema", "/healthz", "/events")
 ALLOWED = "GET, HEAD"
 COMMON_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
@@ -71,28 +68,11 @@ async def read_status(source: StatusSource) -> dict[str, Any]:
     return value
 
 
-class Renderer:
-    """One worker thread for the CPU-heavy part of a response, and single flights: requests for
-    the same thing while it is being rendered share that rendering."""
+class SingleFlight:
+    """Requests for the same thing while it is being built share that building."""
 
     def __init__(self) -> None:
-        self._executor: ThreadPoolExecutor | None = None
         self._inflight: dict[str, asyncio.Future[Any]] = {}
-
-    def start(self) -> None:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pykeepalived-web")
-
-    def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
-
-    async def run(self, work: Callable[[], Any]) -> Any:
-        """``work()`` in the worker thread (inline when not started: tests)."""
-        if self._executor is None:
-            return work()
-        return await asyncio.get_running_loop().run_in_executor(self._executor, _with_short_switches, work)
 
     async def shared(self, key: str, make: Callable[[], Awaitable[Any]]) -> Any:
         """``await make()``, or the result of the one already running under ``key``."""
@@ -109,14 +89,13 @@ class Endpoints:
 
     def __init__(self, *, status: StatusSource, metrics: Callable[[str], Awaitable[Body]],
                  schema: dict[str, Any], ready: Callable[[], str | None], hub: EventHub,
-                 count: Callable[[str, int], None], renderer: Renderer) -> None:
+                 count: Callable[[str, int], None]) -> None:
         self._status = status
         self._metrics = metrics
         self._schema = json.dumps(schema, indent=2, sort_keys=True).encode()
         self._ready = ready
         self._hub = hub
         self._count = count
-        self._renderer = renderer
         self.streaming: set[RequestHandler] = set()
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
@@ -162,7 +141,7 @@ class Endpoints:
         return _closing(web.Response(body=body, headers={**COMMON_HEADERS, "Content-Type": content_type}))
 
     async def _json(self, data: Any) -> web.StreamResponse:
-        body = await self._renderer.run(lambda: json.dumps(data, sort_keys=True).encode())
+        body = await json_body(data)
         return _closing(web.Response(body=body, content_type="application/json", headers=COMMON_HEADERS))
 
     async def _instance(self, name: str) -> web.StreamResponse:
@@ -207,15 +186,6 @@ class Endpoints:
 async def _write(response: web.StreamResponse, data: bytes) -> None:
     async with asyncio.timeout(WRITE_TIMEOUT_S):
         await response.write(data)
-
-
-def _with_short_switches(work: Callable[[], Any]) -> Any:
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(RENDER_SWITCH_INTERVAL_S)
-    try:
-        return work()
-    finally:
-        sys.setswitchinterval(previous)
 
 
 def _closing(response: web.Response) -> web.Response:

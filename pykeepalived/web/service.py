@@ -27,8 +27,8 @@ from pykeepalived.config.types import parse_listen_address as parse_address
 from pykeepalived.errors import UsageError
 from pykeepalived.web.events import EventHub
 from pykeepalived.web.looplag import LoopLagMonitor
-from pykeepalived.web.metrics import families
-from pykeepalived.web.server import Body, Endpoints, Renderer, StatusSource, WebServer, read_status
+from pykeepalived.web.render import metrics_body
+from pykeepalived.web.server import Body, Endpoints, SingleFlight, StatusSource, WebServer, read_status
 from pykeepalived.web.status_schema import STATUS_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -68,16 +68,15 @@ class WebService:
         self.requests = Counter("pykeepalived_http_requests", "HTTP requests by route and status code",
                                 ["route", "code"], registry=self.registry)
         self.registry.register(_WebCollector(self))
-        self.renderer = Renderer()
+        self.flights = SingleFlight()
         self.endpoints = Endpoints(status=status, metrics=self.metrics, schema=STATUS_SCHEMA, ready=ready,
-                                   hub=self.hub, count=self._count, renderer=self.renderer)
+                                   hub=self.hub, count=self._count)
         self.server: WebServer | None = None
 
     # -- life cycle ----------------------------------------------------------------------------
     async def start(self) -> bool:
         """Start the loop-lag monitor and, when enabled, the endpoint; False if it could not listen."""
         self.lag.start(asyncio.get_running_loop())
-        self.renderer.start()
         if self.listen is None:
             return True
         host, port = parse_listen_address(self.listen)
@@ -97,7 +96,6 @@ class WebService:
         if self.server is not None:
             await self.server.close()
             self.server = None
-        self.renderer.close()
 
     async def restart(self, listen: str | None) -> None:
         """A reload changed where to listen: the endpoint moves (event clients reconnect)."""
@@ -127,19 +125,18 @@ class WebService:
 
     # -- metrics -------------------------------------------------------------------------------
     async def metrics(self, accept: str) -> Body:
-        """``/metrics`` for this ``Accept`` header: the snapshot on the loop, the rendering in the
-        worker thread; scrapes arriving during a rendering of the same format share it."""
-        encoder, content_type = choose_encoder(accept)
+        """``/metrics`` for this ``Accept`` header, built on the loop a slice at a time
+        (``web/render.py``); scrapes arriving while one of the same format is built share it."""
+        _, content_type = choose_encoder(accept)
 
         async def make() -> Body:
             doc = dict(await read_status(self._status))
             stats = await self._read_ipvs_stats()
             if stats is not None:
                 doc["ipvs_stats"] = stats
-            body = await self.renderer.run(lambda: encoder(_OneScrape(doc, self.registry)))
-            return bytes(body), content_type
+            return await metrics_body(doc, self.registry.collect, accept)
 
-        result: Body = await self.renderer.shared(content_type, make)
+        result: Body = await self.flights.shared(content_type, make)
         return result
 
     async def _read_ipvs_stats(self) -> dict[str, Any] | None:
@@ -149,7 +146,7 @@ class WebService:
         cached = self._ipvs_cache
         if cached is not None and now - cached[0] < IPVS_STATS_MAX_AGE_S:
             return cached[1]
-        stats: dict[str, Any] | None = await self.renderer.shared("ipvs", self._ipvs_stats)
+        stats: dict[str, Any] | None = await self.flights.shared("ipvs", self._ipvs_stats)
         self._ipvs_cache = (now, stats)
         return stats
 
@@ -165,18 +162,6 @@ class WebService:
                 "connections_refused": server.refused if server is not None else 0,
                 "connections_timed_out": server.timed_out if server is not None else 0,
                 "loop_lag_max_s": round(self.lag.max_s, 6)}
-
-
-class _OneScrape:
-    """What one scrape shows: the status document's families, then the live registry's."""
-
-    def __init__(self, doc: dict[str, Any], registry: CollectorRegistry) -> None:
-        self._doc = doc
-        self._registry = registry
-
-    def collect(self) -> Iterator[Metric]:
-        yield from families(self._doc)
-        yield from self._registry.collect()
 
 
 class _WebCollector:
