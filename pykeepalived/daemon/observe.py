@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pykeepalived.config.types import parse_listen_address
 
 if TYPE_CHECKING:
-    from pykeepalived.web.kadump import DumpWriter
+    from pykeepalived.web.kadump.writer import DumpWriter
     from pykeepalived.web.service import WebService
 
 log = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ class Observability:
         """Write the dump files of keepalived signal function ``function`` (DATA, STATS, ...): the
         snapshot now, on the loop; the rendering and the file I/O in a worker thread."""
         if self._dumps is None:
-            module = importlib.import_module("pykeepalived.web.kadump")
+            module = importlib.import_module("pykeepalived.web.kadump.writer")
             self._dumps = module.DumpWriter()
         writer = self._dumps
         data = dict(doc) if doc is not None else dict(await self._snapshot())

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from pykeepalived.cli import main
-from pykeepalived.web.kadump import DumpWriter, data_file_name, dump_dir, write_atomic
 from pykeepalived.web.kadump.counters import render_json, render_stats
 from pykeepalived.web.kadump.data import PASSWORD_MASK, address, command, render_data, stamp
 from pykeepalived.web.kadump.host import InterfaceFacts, interfaces
 from pykeepalived.web.kadump.signals import DUMP_SIGNALS, SIGFUNCS, signum
 from pykeepalived.web.kadump.structure import compare_data, data_structure, json_structure, stats_structure
+from pykeepalived.web.kadump.writer import DumpWriter, data_file_name, dump_dir, write_atomic
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "kadump"
 CASES = ("ka1", "ka2", "ka3")
