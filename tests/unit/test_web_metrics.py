@@ -214,3 +214,15 @@ async def test_ipvs_counters_are_read_at_most_once_a_second() -> None:
     body, _ = await service.metrics("")
     assert reads == [100.0, 101.1]
     assert b"pykeepalived_ipvs_virtual_server_connections_total" in body
+
+
+def test_the_grafana_dashboard_uses_only_documented_metrics() -> None:
+    dashboard = json.loads((ROOT / "etc" / "grafana" / "pykeepalived.json").read_text())
+    documented = set(re.findall(r"`([a-z_]+)`", (ROOT / "docs" / "metrics.md").read_text()))
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", ())]
+    exprs += [v["definition"] for v in dashboard["templating"]["list"] if "definition" in v]
+    used = {m for e in exprs for m in re.findall(r"\b((?:pykeepalived|process)_[a-z_]+)", e)}
+    base = {re.sub(r"_(bucket|count|sum)$", "", m) for m in used}
+    undocumented = {m for m in base if m not in documented and not m.startswith("process_")}
+    assert used and not undocumented, undocumented
+    assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
