@@ -297,15 +297,7 @@ class WireChannel:
         model's keys, as ``status`` shows them)."""
         out: list[dict[str, object]] = []
         async with self._lock:
-            for attrs in await self._dump(CMD_GET_SERVICE, b"", ATTR_SERVICE):
-                svc = service_from_attrs(attrs)
-                try:
-                    key_nla = _nla(ATTR_SERVICE, service_key_attrs(svc.key))
-                    found = await self._dump(CMD_GET_DEST, key_nla, ATTR_DEST)
-                except OSError as exc:
-                    if exc.errno == errno.ESRCH:
-                        continue
-                    raise
+            for attrs, svc, found in await self._services():
                 reals = [{"address": str(dest_from_attrs(d, svc.key.af).key),
                           "stats": stats_from_attrs(d, DEST_STATS64, DEST_STATS),
                           "active_conns": _u(d, DEST_ACTIVE_CONNS, "=I"),
@@ -317,6 +309,15 @@ class WireChannel:
 
     async def _dump_table(self) -> IpvsState:
         table: dict[ServiceKey, ServiceEntry] = {}
+        for _attrs, svc, found in await self._services():
+            dests = [dest_from_attrs(d, svc.key.af) for d in found]
+            table[svc.key] = ServiceEntry(svc, {d.key: d for d in dests})
+        return IpvsState(table)
+
+    async def _services(self) -> list[tuple[dict[int, bytes], VirtualService, list[dict[int, bytes]]]]:
+        """Every service (its attributes, parsed) with its destinations' attributes: one service
+        dump, then one destination dump per service."""
+        out = []
         for attrs in await self._dump(CMD_GET_SERVICE, b"", ATTR_SERVICE):
             svc = service_from_attrs(attrs)
             try:
@@ -326,9 +327,8 @@ class WireChannel:
                 if exc.errno == errno.ESRCH:  # deleted by someone else since the service dump
                     continue
                 raise
-            dests = [dest_from_attrs(d, svc.key.af) for d in found]
-            table[svc.key] = ServiceEntry(svc, {d.key: d for d in dests})
-        return IpvsState(table)
+            out.append((attrs, svc, found))
+        return out
 
     async def _dump(self, cmd: int, attrs: bytes, want: int) -> list[dict[int, bytes]]:
         loop = asyncio.get_running_loop()

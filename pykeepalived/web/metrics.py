@@ -15,7 +15,7 @@ Every family is documented in docs/metrics.md (a unit test holds the two togethe
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics_core import Metric
@@ -32,6 +32,7 @@ VRRP_DROP_REASONS = (
 IDENTITY = ("vrrp_instance", "interface", "family", "vrid")
 
 Doc = Mapping[str, Any]
+_M = TypeVar("_M", GaugeMetricFamily, CounterMetricFamily, HistogramMetricFamily)
 
 
 class _Families:
@@ -40,26 +41,21 @@ class _Families:
     def __init__(self) -> None:
         self._by_name: dict[str, Metric] = {}
 
-    def gauge(self, name: str, doc: str, labels: Iterable[str] = ()) -> GaugeMetricFamily:
+    def _family(self, kind: type[_M], name: str, doc: str, labels: Iterable[str]) -> _M:
         family = self._by_name.get(name)
         if family is None:
-            family = self._by_name[name] = GaugeMetricFamily(PREFIX + name, doc, labels=list(labels))
-        assert isinstance(family, GaugeMetricFamily)
+            family = self._by_name[name] = kind(PREFIX + name, doc, labels=list(labels))
+        assert isinstance(family, kind)
         return family
+
+    def gauge(self, name: str, doc: str, labels: Iterable[str] = ()) -> GaugeMetricFamily:
+        return self._family(GaugeMetricFamily, name, doc, labels)
 
     def counter(self, name: str, doc: str, labels: Iterable[str] = ()) -> CounterMetricFamily:
-        family = self._by_name.get(name)
-        if family is None:
-            family = self._by_name[name] = CounterMetricFamily(PREFIX + name, doc, labels=list(labels))
-        assert isinstance(family, CounterMetricFamily)
-        return family
+        return self._family(CounterMetricFamily, name, doc, labels)
 
     def histogram(self, name: str, doc: str, labels: Iterable[str] = ()) -> HistogramMetricFamily:
-        family = self._by_name.get(name)
-        if family is None:
-            family = self._by_name[name] = HistogramMetricFamily(PREFIX + name, doc, labels=list(labels))
-        assert isinstance(family, HistogramMetricFamily)
-        return family
+        return self._family(HistogramMetricFamily, name, doc, labels)
 
     def all(self) -> list[Metric]:
         return list(self._by_name.values())

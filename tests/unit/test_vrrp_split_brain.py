@@ -8,6 +8,7 @@ A MASTER that accepts an advert it beats counts one episode (not a hand-over), r
 from ipaddress import IPv4Address
 
 import pytest
+from test_router import master
 
 from pykeepalived.testing.lan import SimulatedLan, lab_config
 from pykeepalived.vrrp.events import AdvertReceived, SendGarp, SplitBrainDetected, Startup, Timeout
@@ -23,15 +24,6 @@ LOW_PEER = IPv4Address("198.51.100.0")  # below every lab_config address: loses 
 def rx(priority, src=LOW_PEER):
     advert = Advertisement(version=2, vrid=51, priority=priority, adver_int_cs=100, addresses=VIP)
     return AdvertReceived(advert, src)
-
-
-def master(priority=100, **kw):
-    router = VirtualRouter(lab_config(1, priority, **kw))
-    router.handle(Startup(), 0.0)
-    deadline = router.next_deadline()
-    router.handle(Timeout(), deadline)
-    assert router.state is State.MASTER
-    return router, deadline
 
 
 def drive(router, until):
