@@ -1,6 +1,6 @@
 """The JSON status snapshot served on the control socket, on ``GET /status`` and printed by
-``pykeepalived status``.  Its JSON Schema is ``pykeepalived/web/status.schema.json``
-(``pykeepalived schema --status``); docs/daemon.md describes every field.
+``pykeepalived status``.  Its JSON Schema is ``pykeepalived.web.status_schema`` (docs/status.schema.json,
+``pykeepalived schema --status``); docs/daemon.md describes every field.
 
 Schema (``schema_version`` 1; fields are only ever added)::
 
@@ -22,7 +22,15 @@ Schema (``schema_version`` 1; fields are only ever added)::
                     "last_transition": {"from", "to", "reason", "at"} | null,
                     "transitions": [same, oldest first]}],
      "release_vips_on_stop": bool, "release_ipvs_on_stop": bool,
-     "lvs": null | {...}}   # built by daemon.lvs.LvsService.snapshot, real servers below
+     "lvs": null | {"running": bool, "error": str | null, "sync_daemons": ["master"|"backup"],
+                    "counters": {name: n}, "icmp": {name: n} | null,
+                    "virtual_servers": [{"name", "service", "scheduler", "quorum_up", "quorum",
+                                         "live_weight", "sorry_server": str | null,
+                                         "real_servers": [{"address", "up", "weight",
+                                                           "last_result": "ok"|"failed"|null, "reason",
+                                                           "latency_ms": float | null,
+                                                           "suspended": bool,
+                                                           "checkers": [...]}]}]}}
 
 ``present`` is the VIP's presence in the kernel as the daemon's netlink watcher last saw it (null
 when unknown).  Times the core keeps as monotonic ages are turned into Unix times here.

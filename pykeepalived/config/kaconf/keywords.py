@@ -9,6 +9,7 @@ pykeepalived does not do yet: those are read past with a warning.
 from __future__ import annotations
 
 from pykeepalived.config.kaconf import entries as e
+from pykeepalived.config.kaconf.alerting import SMTP_GLOBALS, VRRP_TRACK_PROCESS
 from pykeepalived.config.kaconf.lvs import virtual_server, virtual_server_group
 from pykeepalived.config.kaconf.mapping import (
     Ctx,
@@ -47,6 +48,7 @@ _TRACKING = {
     "track_interface": entries("track_interface", e.track),
     "track_script": entries("track_script", e.track),
     "track_file": entries("track_file", e.track),
+    "track_process": entries("track_process", e.track),
 }
 
 AUTHENTICATION = Table("authentication", {"auth_type": word("auth_type"), "auth_pass": word("auth_pass")})
@@ -118,7 +120,6 @@ VRRP_INSTANCE = Table(
     frozenset(
         {
             "virtual_rules",
-            "track_process",
             "track_bfd",
             "unicast_ttl",
             "check_unicast_src",
@@ -158,7 +159,7 @@ VRRP_SYNC_GROUP = Table(
         "smtp_alert": flag("smtp_alert"),
         "sync_group_tracking_weight": flag("sync_group_tracking_weight"),
     },
-    frozenset({"track_process", "track_bfd", "global_tracking"}),
+    frozenset({"track_bfd", "global_tracking"}),
 )
 
 VRRP_SCRIPT = Table(
@@ -182,17 +183,6 @@ TRACK_FILE = Table(
 
 _GLOBAL_UNSUPPORTED = frozenset(
     {
-        "notification_email",
-        "notification_email_from",
-        "smtp_server",
-        "smtp_helo_name",
-        "smtp_connect_timeout",
-        "smtp_alert",
-        "smtp_alert_vrrp",
-        "smtp_alert_checker",
-        "no_email_faults",
-        "no_checker_emails",
-        "checker_log_all_failures",
         "startup_script",
         "startup_script_timeout",
         "shutdown_script",
@@ -318,9 +308,11 @@ GLOBAL_DEFS = Table(
                 "v3_checksum_as_v2",
                 "lvs_flush",
                 "vrrp_notify_priority_changes",
+                "checker_log_all_failures",
             )
         },
         "lvs_flush_on_stop": flag("lvs_flush_on_stop"),
+        **SMTP_GLOBALS,
         "lvs_sync_daemon": e.lvs_sync_daemon(),
         "lvs_timeouts": e.lvs_timeouts(),
         **{
@@ -330,6 +322,10 @@ GLOBAL_DEFS = Table(
     },
     _GLOBAL_UNSUPPORTED,
 )
+
+
+SSL = Table("SSL", {key: word(key) for key in ("ca", "certificate", "key", "password")})
+"""keepalived's top-level ``SSL { }`` block (SSL_GET's TLS client)."""
 
 
 def _named(section_key: str, table: Table) -> Keyword:
@@ -351,11 +347,13 @@ TOP = Table(
         "global_defs": section("global_defs", lambda: GLOBAL_DEFS),
         "vrrp_script": _named("vrrp_scripts", VRRP_SCRIPT),
         "track_file": _named("track_files", TRACK_FILE),
+        "vrrp_track_process": _named("vrrp_track_processes", VRRP_TRACK_PROCESS),
         "vrrp_track_file": _named("track_files", TRACK_FILE),
         "vrrp_sync_group": _named("vrrp_sync_groups", VRRP_SYNC_GROUP),
         "vrrp_instance": _named("vrrp_instances", VRRP_INSTANCE),
         "virtual_server_group": Keyword(virtual_server_group, 1, 1, block=True),
         "virtual_server": Keyword(virtual_server, 1, None, block=True),
+        "SSL": section("ssl", lambda: SSL),
     },
     frozenset(
         {
@@ -365,10 +363,8 @@ TOP = Table(
             "static_ipaddress",
             "static_routes",
             "static_rules",
-            "vrrp_track_process",
             "bfd_instance",
             "garp_group",
-            "SSL",
             "net_namespace",
             "net_namespace_ipvs",
             "instance",

@@ -8,7 +8,9 @@ tests/golden/kadump are keepalived's own output).  Differences, on purpose:
 * ``Global definitions`` and ``Interfaces`` list only the keys that mean something in pykeepalived
   (keepalived also prints its SNMP/DBus/nftables/netlink-buffer internals there);
 * the VRRPv2 password is shown as ``********``: the file is world-readable, like keepalived's;
-* ``master_priority``-style values keepalived keeps stale after a state change are shown as they are.
+* ``master_priority``-style values keepalived keeps stale after a state change are shown as they are;
+* the ``VRRP Track processes`` section (keepalived's global list of tracked processes) is not written;
+  each instance's ``Tracked processes`` is.
 """
 
 from __future__ import annotations
@@ -279,6 +281,10 @@ def _instance_lists(lines: list[str], inst: Doc, config: Doc, doc: Doc, unicast:
     if files:
         lines.append("   Tracked files :")
         lines += [f"     {t['name'].split(':', 1)[1]}, weight {t.get('weight', 0)}{_rev(t)}" for t in files]
+    processes = [t for t in trackers if str(t.get("name", "")).startswith("process:")]
+    if processes:
+        lines.append("   Tracked processes :")
+        lines += [f"     {t['name'].split(':', 1)[1]}, weight {t.get('weight', 0)}{_rev(t)}" for t in processes]
     lines += ["   Using smtp notification = no", "   Notify deleted = Fault"]
     notify = config.get("notify") or {}
     for key, label in (("notify_backup", "Backup"), ("notify_master", "Master"), ("notify_fault", "Fault"),
