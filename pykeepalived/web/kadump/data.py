@@ -278,13 +278,11 @@ def _instance_lists(lines: list[str], inst: Doc, config: Doc, doc: Doc, unicast:
     if scripts:
         lines.append("   Tracked scripts :")
         lines += [f"     {t['name'].split(':', 1)[1]} weight {t.get('weight', 0)}{_rev(t)}" for t in scripts]
-    if files:
-        lines.append("   Tracked files :")
-        lines += [f"     {t['name'].split(':', 1)[1]}, weight {t.get('weight', 0)}{_rev(t)}" for t in files]
     processes = [t for t in trackers if str(t.get("name", "")).startswith("process:")]
-    if processes:
-        lines.append("   Tracked processes :")
-        lines += [f"     {t['name'].split(':', 1)[1]}, weight {t.get('weight', 0)}{_rev(t)}" for t in processes]
+    for title, found in (("Tracked files", files), ("Tracked processes", processes)):
+        if found:
+            lines.append(f"   {title} :")
+            lines += [f"     {_bare(t)}, weight {t.get('weight', 0)}{_rev(t)}" for t in found]
     lines += ["   Using smtp notification = no", "   Notify deleted = Fault"]
     notify = config.get("notify") or {}
     for key, label in (("notify_backup", "Backup"), ("notify_master", "Master"), ("notify_fault", "Fault"),
@@ -292,6 +290,11 @@ def _instance_lists(lines: list[str], inst: Doc, config: Doc, doc: Doc, unicast:
         if notify.get(key):
             lines.append(f"   {label} state transition script = {command(notify[key])}, uid:gid 0:0")
     lines.append("   Notify priority changes = " + _bool(config.get("notify_priority_changes")))
+
+
+def _bare(tracker: Mapping[str, Any]) -> str:
+    """A tracker's name without its kind (``file:tf1`` -> ``tf1``)."""
+    return str(tracker["name"]).split(":", 1)[1]
 
 
 def _rev(tracker: Mapping[str, Any]) -> str:
