@@ -31,7 +31,7 @@ from pykeepalived.config.model import Config
 from pykeepalived.daemon import config_map as cm
 from pykeepalived.daemon.alerts import Alerts, alert_plan
 from pykeepalived.daemon.control import DEFAULT_CONTROL_SOCKET, ControlServer
-from pykeepalived.daemon.logging import setup_logging
+from pykeepalived.daemon.logging import LogTargets, setup_logging
 from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_plan
 from pykeepalived.daemon.notify import NotifyDispatcher, ScriptRunner, notify_commands
 from pykeepalived.daemon.notify_fifo import NotifyFifos
@@ -93,6 +93,9 @@ class DaemonOptions:
     """The HTTP endpoint may run (False with ``--no-web``, and for a bare ``DaemonOptions()``)."""
     web_listen: str | None = None
     """``--web-listen-address``; None: the configuration's, else 127.0.0.1:9165."""
+    namespace: str | None = None
+    """``-s NAME``: the network namespace the command line joined (names keepalived.data with
+    ``data_use_instance``)."""
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> DaemonOptions:
@@ -119,6 +122,7 @@ class DaemonOptions:
             run_lvs=not bool(pick("vrrp_only", default=False)),
             web_enabled=not bool(pick("no_web", default=False)),
             web_listen=pick("web_listen_address"),
+            namespace=pick("namespace"),
         )
 
 
@@ -545,6 +549,7 @@ class Daemon:
         self.lvs = await self._reload_lvs(self.lvs, lvs, group)
         self.info.reloaded(ok=True)
         self.observe.reload(ok=True, error=None, config_hash=self.info.config_hash)
+        self.observe.data_use_instance = bool(getattr(self.global_defs, "data_use_instance", False))
         await self.observe.reconfigure(self._web_listen())
         self.freeze_heap()
         self.sd.notify(READY)
@@ -577,6 +582,8 @@ class Daemon:
         self.executor.on_split_brain = self._on_split_brain
         self.observe = Observability(self.snapshot_async, listen=self._web_listen(),
                                      ipvs_stats=self._ipvs_stats, ready=self.ready_state)
+        self.observe.namespace = self.options.namespace
+        self.observe.data_use_instance = bool(getattr(self.global_defs, "data_use_instance", False))
         self.runner = VrrpRunner(loop, self.executor, make_decoder(), wakeup=make_wakeup,
                                  on_priority_changed=self._on_priority_changed)
         self.links = LinkPoller(self._on_link, probe=self.link_probe,
@@ -686,7 +693,7 @@ def run_daemon(args: argparse.Namespace, early: EarlyListener | None = None) -> 
     """Run the daemon in the foreground until SIGTERM/SIGINT; returns the process exit code.
     ``early``: the VRRP listener ``pykeepalived run`` opened before importing this module."""
     options = DaemonOptions.from_args(args)
-    setup_logging(console=options.log_console, detail=options.log_detail)
+    setup_logging(console=options.log_console, detail=options.log_detail, targets=LogTargets.from_args(args))
     try:
         pidfile = PidFile(options.pid_file) if options.pid_file else None
         with pidfile if pidfile is not None else contextlib.nullcontext():

@@ -67,7 +67,9 @@ class Observability:
 
     def __init__(self, snapshot: Snapshot, *, listen: str | None,
                  ipvs_stats: Callable[[], Awaitable[dict[str, Any] | None]] | None = None,
-                 ready: Callable[[], str | None] = lambda: None) -> None:
+                 ready: Callable[[], str | None] = lambda: None, dumps: DumpWriter | None = None) -> None:
+        """``dumps``: the dump writer (default: one writing to ``$TMPDIR`` or /tmp, made on the first
+        dump signal)."""
         if listen is not None:
             parse_listen_address(listen)  # ValueError now, not after start-up
         self.listen = listen
@@ -75,7 +77,11 @@ class Observability:
         self._ipvs_stats = ipvs_stats
         self._ready = ready
         self.web: WebService | None = None
-        self._dumps: DumpWriter | None = None
+        self._dumps = dumps
+        self.data_use_instance = False
+        """``global_defs data_use_instance``: with a namespace, keepalived.NAMESPACE.data."""
+        self.namespace: str | None = None
+        """The network namespace the daemon was started in (``-s NAME``)."""
 
     async def start(self) -> None:
         if self.listen is None:
@@ -162,6 +168,8 @@ class Observability:
             module = importlib.import_module("pykeepalived.web.kadump.writer")
             self._dumps = module.DumpWriter()
         writer = self._dumps
+        writer.data_name = importlib.import_module("pykeepalived.web.kadump.writer").data_file_name(
+            use_instance=self.data_use_instance, namespace=self.namespace)
         data = dict(doc) if doc is not None else dict(await self._snapshot())
         try:
             await asyncio.to_thread(writer.write, function, data)

@@ -18,6 +18,7 @@ from test_daemon_app import CONFIG, Harness
 
 from pykeepalived.daemon.app import DaemonOptions
 from pykeepalived.daemon.observe import DEFAULT_LISTEN, Observability, config_hash, resolve_listen
+from pykeepalived.web.kadump.writer import DumpWriter
 from pykeepalived.web.status_schema import STATUS_SCHEMA
 
 
@@ -131,3 +132,17 @@ async def test_the_daemon_serves_metrics_status_and_events_and_dumps_on_signals(
     finally:
         await h.stop()
     assert h.daemon.observe.web is None  # stopped with the daemon
+
+
+async def test_data_use_instance_names_the_data_file_after_the_namespace(tmp_path: Path) -> None:
+    obs = Observability(_doc, listen=None, dumps=DumpWriter(tmp_path, hosts=list))
+    obs.data_use_instance, obs.namespace = True, "blue"
+    await obs.dump("DATA")
+    assert [p.name for p in tmp_path.iterdir()] == ["keepalived.blue.data"]
+    obs.namespace = None
+    await obs.dump("DATA")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keepalived.blue.data", "keepalived.data"]
+
+
+async def _doc() -> dict[str, Any]:
+    return {"instances": [], "global_defs": {}}

@@ -12,8 +12,9 @@ document, in keepalived 2.2.7's formats:
 ==================== ============ ==========================================================
 
 Where: keepalived's rule -- the directory named by ``$TMPDIR`` when it is an absolute path, else
-``/tmp``; with ``data_use_instance`` and an instance name or network namespace, ``keepalived.data``
-becomes ``keepalived.<namespace>_<instance>.data``.  Files are written whole under a temporary name
+``/tmp``; with ``data_use_instance`` and a network namespace (``-s NAME``), ``keepalived.data``
+becomes ``keepalived.NAME.data`` (``keepalived.<namespace>_<instance>.data`` once ``instance`` is
+acted on).  Files are written whole under a temporary name
 in that directory and renamed into place (a reader never sees half a file, and an existing symlink
 is replaced, never followed), mode 0644 as keepalived's.
 
