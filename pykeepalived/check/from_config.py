@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from pykeepalived.check.policy import CheckerTiming
 from pykeepalived.check.probes import (
+    BfdSpec,
     DnsSpec,
     Endpoint,
     HttpSpec,
@@ -29,6 +30,7 @@ from pykeepalived.check.probes import (
 from pykeepalived.check.probes.misc import insecure_component
 from pykeepalived.check.results import RsId
 from pykeepalived.config.model import (
+    BfdCheck,
     Checker,
     Config,
     DnsCheck,
@@ -41,6 +43,7 @@ from pykeepalived.config.model import (
     check_timing,
 )
 from pykeepalived.config.script_security import ScriptIdentity, script_identity
+from pykeepalived.config.types import first_set
 
 Inspector = Callable[[str], str | None]
 NOTIFY_TIMEOUT_S = 10.0  # a notify_up/notify_down script is killed after this long
@@ -88,7 +91,7 @@ def checks_from_config(config: Config, inspector: Inspector = insecure_component
                             if isinstance(c, MiscCheck) else _probe(vs, rs, c, port), _timing(vs, rs, c),
                             log_all_failures=getattr(c, "log_all_failures", False))
                 for c in rs.checkers
-            )
+            ) + tuple(CheckerSpec(BfdSpec(c.name), _bfd_timing(vs, rs, c)) for c in rs.BFD_CHECK)
             default = _identity(config, None, None)
             notify = [None if cmd is None else _script(cmd, NOTIFY_TIMEOUT_S, secure, inspector,
                                                       identity=default, kind=kind)
@@ -106,6 +109,13 @@ def _timing(vs: VirtualServer, rs: RealServer, checker: Checker) -> CheckerTimin
         delay_loop_s=t.delay_loop_s or 1.0, connect_timeout_s=t.connect_timeout_s, retry=t.retry,
         delay_before_retry_s=t.delay_before_retry_s, warmup_s=t.warmup_s, alpha=bool(alpha),
     )
+
+
+def _bfd_timing(vs: VirtualServer, rs: RealServer, checker: BfdCheck) -> CheckerTiming:
+    """A BFD_CHECK follows its session at once: no retry, no delay (its "delay_loop" is never used)."""
+    alpha = first_set(checker.alpha, rs.alpha, vs.alpha, False)
+    return CheckerTiming(delay_loop_s=1.0, connect_timeout_s=0.0, retry=0, delay_before_retry_s=0.0,
+                         warmup_s=0.0, alpha=alpha)
 
 
 def _endpoint(rs: RealServer, checker: TcpCheck | HttpGet | DnsCheck, port: int,

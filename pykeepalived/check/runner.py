@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 
 from pykeepalived.check.from_config import RealServerChecks
 from pykeepalived.check.policy import CheckerPolicy, RealServerPolicy
-from pykeepalived.check.probes import DnsSpec, HttpSpec, MiscSpec, Probe, ProbeSpec, TcpSpec
+from pykeepalived.check.probes import BfdSpec, DnsSpec, HttpSpec, MiscSpec, Probe, ProbeSpec, TcpSpec
 from pykeepalived.check.probes.dns import dns_probe
 from pykeepalived.check.probes.http import HttpProbe, TlsContexts
 from pykeepalived.check.probes.misc import misc_probe
@@ -71,6 +71,8 @@ class RunnerStats:
     changes: int = 0
     notify_scripts: int = 0
     notify_failures: int = 0
+    pushed: int = 0
+    """Results of event-driven checkers (BFD_CHECK) fed through :meth:`CheckRunner.push`."""
     lateness_s: list[float] | None = None
 
 
@@ -346,6 +348,19 @@ class CheckRunner:
             out.append(RealServerStatus(policy.rs, policy.up, policy.weight, checkers))
         return out
 
+    def push(self, bfd_name: str, ok: bool, now: float) -> None:
+        """The BFD session ``bfd_name`` is (``ok``) or is not Up: the result of every ``BFD_CHECK`` of it
+        in this runner, recorded and reported like a probe's (running or not: ``ha_suspend`` keeps it)."""
+        result = CheckResult.success(0.0, f"bfd {bfd_name} up") if ok else \
+            CheckResult.failure(f"bfd {bfd_name} down")
+        for checks, policy in zip(self._servers, self._policies, strict=True):
+            for index, spec in enumerate(checks.checkers):
+                if isinstance(spec.probe, BfdSpec) and spec.probe.name == bfd_name:
+                    self.stats.pushed += 1
+                    change = policy.record(index, result, now)
+                    if change is not None:
+                        self._emit(change)
+
     async def run(self) -> None:
         """Check until :meth:`stop`; returns after every probe in flight has ended and sessions closed."""
         self._loop = loop = asyncio.get_running_loop()
@@ -371,6 +386,8 @@ class CheckRunner:
                                                  "alpha: starts down"))
                 server = _Server(checks, policy)
                 for index, spec in enumerate(checks.checkers):
+                    if isinstance(spec.probe, BfdSpec):
+                        continue  # event driven: its results come through push()
                     probe = self._make_probe(factory, spec.probe)
                     limit_s = spec.timing.connect_timeout_s + self._margin_s
                     jobs.append(_Job(self, server, index, probe, limit_s))

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
+from pykeepalived.config.model_bfd import BfdCheck, BfdInstance, TrackBfdRef
 from pykeepalived.config.model_lvs import (
     Checker,
     CheckTiming,
@@ -229,6 +230,7 @@ class VrrpSyncGroup(NamedModel, _Notify):
     track_interface: tuple[TrackInterfaceRef, ...] = ()
     track_script: tuple[TrackScriptRef, ...] = ()
     track_file: tuple[TrackFileRef, ...] = ()
+    track_bfd: tuple[TrackBfdRef, ...] = ()
     sync_group_tracking_weight: Bool = False
 
 
@@ -312,6 +314,7 @@ class VrrpInstance(NamedModel, _Notify):
     track_interface: tuple[TrackInterfaceRef, ...] = ()
     track_script: tuple[TrackScriptRef, ...] = ()
     track_file: tuple[TrackFileRef, ...] = ()
+    track_bfd: tuple[TrackBfdRef, ...] = ()
     dont_track_primary: Bool = False
     notify_master_rx_lower_pri: Str | None = None
     garp_master_delay: Seconds | None = None
@@ -368,6 +371,7 @@ class VrrpInstance(NamedModel, _Notify):
 
 _NAMED_SECTIONS = (
     "vrrp_scripts", "track_files", "vrrp_sync_groups", "vrrp_instances", "virtual_server_groups",
+    "bfd_instances",
 )
 
 
@@ -375,6 +379,7 @@ class Config(StrictModel):
     global_defs: GlobalDefs = GlobalDefs()
     vrrp_scripts: Mapping[str, VrrpScript] = Field(default_factory=dict)
     track_files: Mapping[str, TrackFile] = Field(default_factory=dict)
+    bfd_instances: Mapping[str, BfdInstance] = Field(default_factory=dict)
     vrrp_sync_groups: Mapping[str, VrrpSyncGroup] = Field(default_factory=dict)
     vrrp_instances: Mapping[str, VrrpInstance] = Field(default_factory=dict)
     virtual_server_groups: Mapping[str, VirtualServerGroup] = Field(default_factory=dict)
@@ -451,10 +456,12 @@ class GarpSettings:
 
 __all__ = [
     "PRIORITY_DEFAULT", "PRIORITY_OWNER", "VRRP_MCAST_GROUP4", "VRRP_MCAST_GROUP6", "AuthType",
-    "Authentication", "CheckTiming", "Checker", "Config", "DnsCheck", "DnsType", "GarpSettings",
+    "Authentication", "BfdCheck", "BfdInstance", "CheckTiming", "Checker", "Config", "DnsCheck", "DnsType",
+    "GarpSettings",
     "GlobalDefs", "HttpGet", "IpFamily", "LbAlgo", "LbKind", "LvsSyncDaemon", "LvsTimeouts", "MiscCheck",
     "Protocol", "RealServer", "SchedFlag", "Scope", "SorryServer", "SslGet", "StatusRange", "TcpCheck",
-    "TrackFile", "TrackFileRef", "TrackInterfaceRef", "TrackScriptRef", "TunnelChecksum", "TunnelType",
+    "TrackBfdRef", "TrackFile", "TrackFileRef", "TrackInterfaceRef", "TrackScriptRef", "TunnelChecksum",
+    "TunnelType",
     "UnicastPeer", "Url", "VirtualIpAddress", "VirtualRoute", "VirtualServer", "VirtualServerGroup",
     "VirtualServerGroupMember", "VrrpInstance", "VrrpScript", "VrrpState", "VrrpSyncGroup", "check_timing"
 ]

@@ -15,6 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
 
+from pykeepalived.config.model_bfd import BfdCheck
 from pykeepalived.config.types import (
     Bool,
     IfName,
@@ -286,11 +287,18 @@ class RealServer(_Timing, _Tunnel):
     SSL_GET: tuple[SslGet, ...] = ()
     MISC_CHECK: tuple[MiscCheck, ...] = ()
     DNS_CHECK: tuple[DnsCheck, ...] = ()
+    BFD_CHECK: tuple[BfdCheck, ...] = ()
 
     @field_validator("TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "DNS_CHECK", mode="before")
     @classmethod
     def _checkers(cls, value: Any) -> Any:
         return _one_or_many(value)
+
+    @field_validator("BFD_CHECK", mode="before")
+    @classmethod
+    def _bfd_checks(cls, value: Any) -> Any:
+        """``BFD_CHECK: NAME``, ``{name: NAME}`` or a list of either."""
+        return [value] if isinstance(value, Mapping | str) else value
 
     @field_validator("lthreshold", mode="after")
     @classmethod
@@ -307,7 +315,8 @@ class RealServer(_Timing, _Tunnel):
 
     @property
     def checkers(self) -> tuple[Checker, ...]:
-        """Every checker of this real server; it is alive only if all of them are up."""
+        """Every polled checker of this real server; it is alive only if all of them, and every
+        ``BFD_CHECK`` (event driven, no timing), are up."""
         return (*self.TCP_CHECK, *self.HTTP_GET, *self.SSL_GET, *self.MISC_CHECK, *self.DNS_CHECK)
 
 

@@ -30,6 +30,7 @@ from pykeepalived.config.model import (
     check_timing,
 )
 from pykeepalived.config.script_security import unsafe_component
+from pykeepalived.config.semantic_bfd import check_bfd
 from pykeepalived.config.types import first_set
 
 V2_MAX_ADVERT_INT_S = 255
@@ -82,6 +83,7 @@ def check(config: Config, inspector: FileInspector) -> list[Diagnostic]:
     out += _check_not_implemented(config)
     out += _check_virtual_servers(config)
     out += _check_scripts(config, inspector)
+    out += check_bfd(config)
     return out
 
 

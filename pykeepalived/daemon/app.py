@@ -56,6 +56,7 @@ from pykeepalived.vrrp.state import State
 from pykeepalived.vrrp.sync_group import SyncGroup
 
 if TYPE_CHECKING:  # the LVS part (aiohttp, IPVS netlink) is imported only when a config has one
+    from pykeepalived.daemon.bfd_service import BfdService
     from pykeepalived.daemon.lvs import LvsService
     from pykeepalived.net.early_listen import EarlyListener
 
@@ -168,6 +169,7 @@ class Daemon:
         self._tracker_tasks: dict[TrackScript | TrackFile, asyncio.Task[None]] = {}
         self._background: list[asyncio.Task[None]] = []
         self.lvs: LvsService | None = None
+        self.bfd: BfdService | None = None
         self.fifos = NotifyFifos(())
         self.lvs_factory: Callable[[LvsPlan], LvsService] = self._make_lvs
         self.freeze_heap: Callable[[], None] = freeze_heap
@@ -188,7 +190,8 @@ class Daemon:
         g = config.global_defs
         plan = (cm.daemon_plan(config, self.primary) if self.options.run_vrrp
                 else cm.DaemonPlan({}, {}, g.enable_script_security, g.v3_checksum_as_v2,
-                                   lvs_notify_fifos=cm.lvs_notify_fifos(config)))
+                                   lvs_notify_fifos=cm.lvs_notify_fifos(config),
+                                   bfd_sessions=cm.bfd_sessions(config)))
         return plan, lvs_plan(config) if self.options.run_lvs else None
 
     def _make_lvs(self, plan: LvsPlan) -> LvsService:
@@ -198,7 +201,8 @@ class Daemon:
             return next((s.state for s in self.runner.slots.values() if s.name == name), None)
 
         return LvsService(plan, self.notifier.dispatch, vrrp_state_of=state_of,
-                          address_active=self.vs_address_active, notify_fifo=self._lvs_fifo_line)
+                          address_active=self.vs_address_active, notify_fifo=self._lvs_fifo_line,
+                          bfd_up=lambda name: self.bfd.client_up(name) if self.bfd is not None else None)
 
     def _lvs_fifo_line(self, line: str) -> None:
         self.fifos.lvs(line)
@@ -268,6 +272,9 @@ class Daemon:
             tfile = self.files.get(tfref.tracker)
             if tfile is not None:
                 self.runner.feed(spec.key, ev.TrackerChanged(tfref.tracker, value=tfile.value))
+        for name in spec.track_bfds:
+            up = self.bfd is not None and bool(self.bfd.client_up(name))
+            self.runner.feed(spec.key, ev.TrackerChanged(cm.BFD_PREFIX + name, ok=up))
         self._startup(spec, group)
 
     def _startup(self, spec: cm.InstanceSpec, group: SyncGroup | None) -> None:
@@ -317,6 +324,24 @@ class Daemon:
         for slot in list(self.runner.slots.values()):
             if any(t.tracker == tracker for t in slot.config.track_files):
                 self.runner.feed(slot.key, ev.TrackerChanged(tracker, value=value))
+
+    def _on_bfd(self, name: str, up: bool) -> None:
+        """A BFD session's clients: every instance's ``track_bfd`` and every ``BFD_CHECK`` of it."""
+        for slot in list(self.runner.slots.values()):
+            if name in getattr(slot.config, "track_bfds", ()):
+                self.runner.feed(slot.key, ev.TrackerChanged(cm.BFD_PREFIX + name, ok=up))
+        if self.lvs is not None:
+            self.lvs.bfd_changed(name, up)
+
+    def _apply_bfd(self, plan: cm.DaemonPlan) -> None:
+        """Start or reload the BFD sessions; a config without ``bfd_instance`` never imports BFD."""
+        if self.bfd is None and plan.bfd_sessions:
+            from pykeepalived.daemon.bfd_service import BfdService  # noqa: PLC0415
+
+            self.bfd = BfdService(asyncio.get_running_loop(), wakeup=make_wakeup)
+            self.bfd.add_listener(self._on_bfd)
+        if self.bfd is not None:
+            self.bfd.apply(plan.bfd_sessions)
 
     def _on_link(self, ifname: str, up: bool) -> None:
         log.info("link %s ifname=%s", "up" if up else "down", ifname)
@@ -426,6 +451,7 @@ class Daemon:
             "release_ipvs_on_stop": self.options.release_ipvs,
             "lvs": self.lvs.snapshot() if self.lvs is not None else None,
             "notify_fifos": self.fifos.counters(),
+            "bfd": self.bfd.snapshot() if self.bfd is not None else None,
         }
         return snapshot(self.info, self.runner.slots.values(), dict(self.runner.drops), extra)
 
@@ -455,6 +481,7 @@ class Daemon:
         self.script_runner.enforce_security = plan.enable_script_security
         self.script_runner.identity = plan.script_identity
         self._start_trackers(plan, group)
+        self._apply_bfd(plan)
         await self._start_instances([plan.instances[key] for key in start])
         self.lvs = await self._reload_lvs(self.lvs, lvs, group)
         self.info.reloads += 1
@@ -503,6 +530,7 @@ class Daemon:
                     self._background.append(
                         group.create_task(self._watchdog(self.sd.watchdog_interval_s), name="watchdog"))
                 self._start_trackers(self.plan, group)
+                self._apply_bfd(self.plan)
                 if self.plan.startup_delay_s > 0:
                     self._close_early()  # the delay lets the network settle: nothing counts before it
                 if await wait_startup_delay(self.commands, self.plan.startup_delay_s):
@@ -523,6 +551,8 @@ class Daemon:
             self._close_early()
             await self.fifos.close()
             self.runner.close()
+            if self.bfd is not None:
+                self.bfd.close()
             self.net.close_all()
         log.info("stopped")
         return ExitCode.OK

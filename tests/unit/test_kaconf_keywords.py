@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pykeepalived.config.kaconf import keywords, lvs, parse
+from pykeepalived.config.kaconf import bfd, keywords, lvs, parse
 from pykeepalived.config.kaconf.mapping import Table
 from pykeepalived.config.model import Config
 
@@ -28,6 +28,8 @@ TABLES = [
     lvs.SSL_GET,
     lvs.DNS_CHECK,
     lvs.MISC_CHECK,
+    bfd.BFD_INSTANCE,
+    bfd.BFD_CHECK,
 ]
 
 
@@ -47,6 +49,7 @@ def test_every_keyword_reads_without_diagnostics_and_validates() -> None:
     # the sample writes each alias after its main keyword: only those repeats are reported
     repeated = sorted(d.message.split("'")[1] for d in result.diagnostics if d.code == "duplicate_keyword")
     assert repeated == [
+        "hoplimit",
         "lvs_id",
         "lvs_method",
         "lvs_method",
@@ -54,6 +57,7 @@ def test_every_keyword_reads_without_diagnostics_and_validates() -> None:
         "nb_get_retry",
         "nb_get_retry",
         "nb_get_retry",
+        "neighbour_ip",
     ]
     assert len(result.diagnostics) == len(repeated)
     config = Config.model_validate(result.data)
@@ -65,3 +69,8 @@ def test_every_keyword_reads_without_diagnostics_and_validates() -> None:
     assert real.SSL_GET[0].url[0].status_code[1].high == 302
     assert config.global_defs.lvs_sync_daemon is not None and config.global_defs.lvs_sync_daemon.id == 10
     assert set(config.track_files) == {"tf_prio", "tf_old"}
+    bfd_lan = config.bfd_instances["bfd_lan"]
+    assert (bfd_lan.min_tx, bfd_lan.idle_tx, bfd_lan.ttl) == (50.5, 2000, 255)
+    assert (bfd_lan.weight, bfd_lan.reverse) == (-20, True)
+    assert instance.track_bfd[0].weight == 10 and instance.track_bfd[0].reverse is False
+    assert real.BFD_CHECK[0].name == "bfd_lan" and real.BFD_CHECK[0].alpha

@@ -106,5 +106,13 @@ class DnsSpec:
     kind: str = "DNS_CHECK"
 
 
-ProbeSpec = TcpSpec | HttpSpec | MiscSpec | DnsSpec
+@dataclass(frozen=True, slots=True)
+class BfdSpec:
+    """BFD_CHECK: nothing to probe; the BFD session ``name`` pushes its state (``CheckRunner.push``)."""
+
+    name: str
+    kind: str = "BFD_CHECK"
+
+
+ProbeSpec = TcpSpec | HttpSpec | MiscSpec | DnsSpec | BfdSpec
 

@@ -9,6 +9,7 @@ pykeepalived does not do yet: those are read past with a warning.
 from __future__ import annotations
 
 from pykeepalived.config.kaconf import entries as e
+from pykeepalived.config.kaconf.bfd import BFD_INSTANCE
 from pykeepalived.config.kaconf.lvs import virtual_server, virtual_server_group
 from pykeepalived.config.kaconf.mapping import (
     Ctx,
@@ -47,6 +48,7 @@ _TRACKING = {
     "track_interface": entries("track_interface", e.track),
     "track_script": entries("track_script", e.track),
     "track_file": entries("track_file", e.track),
+    "track_bfd": entries("track_bfd", e.track),
 }
 
 AUTHENTICATION = Table("authentication", {"auth_type": word("auth_type"), "auth_pass": word("auth_pass")})
@@ -119,7 +121,6 @@ VRRP_INSTANCE = Table(
         {
             "virtual_rules",
             "track_process",
-            "track_bfd",
             "unicast_ttl",
             "check_unicast_src",
             "mcast_dst_ip",
@@ -158,7 +159,7 @@ VRRP_SYNC_GROUP = Table(
         "smtp_alert": flag("smtp_alert"),
         "sync_group_tracking_weight": flag("sync_group_tracking_weight"),
     },
-    frozenset({"track_process", "track_bfd", "global_tracking"}),
+    frozenset({"track_process", "global_tracking"}),
 )
 
 VRRP_SCRIPT = Table(
@@ -354,6 +355,7 @@ TOP = Table(
         "vrrp_track_file": _named("track_files", TRACK_FILE),
         "vrrp_sync_group": _named("vrrp_sync_groups", VRRP_SYNC_GROUP),
         "vrrp_instance": _named("vrrp_instances", VRRP_INSTANCE),
+        "bfd_instance": _named("bfd_instances", BFD_INSTANCE),
         "virtual_server_group": Keyword(virtual_server_group, 1, 1, block=True),
         "virtual_server": Keyword(virtual_server, 1, None, block=True),
     },
@@ -366,7 +368,6 @@ TOP = Table(
             "static_routes",
             "static_rules",
             "vrrp_track_process",
-            "bfd_instance",
             "garp_group",
             "SSL",
             "net_namespace",

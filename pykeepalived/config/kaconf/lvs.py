@@ -10,6 +10,7 @@ keywords (``sh-port``, ``flag-1`` ...) collect in ``sched_flags``.
 from __future__ import annotations
 
 from pykeepalived.config.kaconf import entries as e
+from pykeepalived.config.kaconf.bfd import BFD_CHECK
 from pykeepalived.config.kaconf.mapping import (
     Ctx,
     Data,
@@ -126,6 +127,7 @@ _CHECKERS = {
     "SSL_GET": SSL_GET,
     "DNS_CHECK": DNS_CHECK,
     "MISC_CHECK": MISC_CHECK,
+    "BFD_CHECK": BFD_CHECK,
 }
 
 
@@ -232,7 +234,7 @@ REAL_SERVER = Table(
         **{kind: _checker(kind) for kind in _CHECKERS},
     },
     frozenset(
-        {"SMTP_CHECK", "UDP_CHECK", "PING_CHECK", "FILE_CHECK", "BFD_CHECK", "smtp_alert", "virtualhost"}
+        {"SMTP_CHECK", "UDP_CHECK", "PING_CHECK", "FILE_CHECK", "smtp_alert", "virtualhost"}
     ),
 )
 
