@@ -24,12 +24,12 @@ import heapq
 import itertools
 import logging
 import random
-import socket
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from ipaddress import IPv4Address, IPv6Address
+from typing import Any, Protocol
 
 from pykeepalived.bfd.config import SessionConfig
 from pykeepalived.bfd.demux import SessionTable
@@ -51,10 +51,22 @@ from pykeepalived.net import bfd_socket
 
 log = logging.getLogger(__name__)
 
+IPAddress = IPv4Address | IPv6Address
 Listener = Callable[[str, bool], None]
 MAX_READS_PER_WAKE = 256
 """Datagrams read per readable event before yielding to the loop (the rest on the next turn)."""
 TRANSITION_HISTORY = 16
+
+
+class BfdNet(Protocol):
+    """The socket adapter (:mod:`pykeepalived.net.bfd_socket`; tests pass a fake)."""
+
+    def open_receive_socket(self, family: int) -> Any: ...
+    def open_transmit_socket(self, peer: IPAddress, local: IPAddress | None, ttl: int,
+                             draw_port: Callable[[int, int], int]) -> Any: ...
+    def send(self, sock: Any, payload: bytes, peer: IPAddress) -> None: ...
+    def receive(self, sock: Any, family: int) -> bfd_socket.Received | None: ...
+    def close(self, sock: Any) -> None: ...
 
 
 @dataclass(eq=False)
@@ -62,7 +74,7 @@ class _Slot:
     """What the glue keeps about one session."""
 
     session: BfdSession
-    sock: socket.socket | None = None
+    sock: Any = None
     armed: tuple[float, int] | None = None
     counters: Counter[str] = field(default_factory=Counter)
     transitions: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=TRANSITION_HISTORY))
@@ -75,15 +87,14 @@ class BfdService:
     def __init__(self, loop: asyncio.AbstractEventLoop, *,
                  wakeup: Callable[[asyncio.AbstractEventLoop, Callable[[], None]], Wakeup] = LoopWakeup,
                  rng: random.Random | None = None,
-                 open_receive: Callable[[int], socket.socket] = bfd_socket.open_receive_socket,
-                 wall_clock: Callable[[], float] | None = None) -> None:
+                 net: BfdNet = bfd_socket, wall_clock: Callable[[], float] | None = None) -> None:
         self.loop = loop
         self._rng = rng or random.SystemRandom()
         self.table = SessionTable(lambda: self._rng.getrandbits(32), self._rng.random)
         self._slots: dict[str, _Slot] = {}
         self._listeners: list[Listener] = []
-        self._open_receive = open_receive
-        self._rx: dict[int, socket.socket] = {}
+        self._net = net
+        self._rx: dict[int, Any] = {}
         self._heap: list[tuple[float, int, str]] = []
         self._seq = itertools.count()
         self._wakeup = wakeup(loop, self._on_timer)
@@ -148,8 +159,8 @@ class BfdService:
     def _open_sender(self, slot: _Slot) -> None:
         config = slot.session.config
         try:
-            slot.sock = bfd_socket.open_transmit_socket(config.peer, config.local, config.ttl,
-                                                        self._rng.randint)
+            slot.sock = self._net.open_transmit_socket(config.peer, config.local, config.ttl,
+                                                       self._rng.randint)
         except DriverError as exc:
             slot.counters["socket_errors"] += 1
             log.error("(%s) cannot open the BFD socket, session stays AdminDown error=%s", config.name, exc)
@@ -160,7 +171,7 @@ class BfdService:
     def _remove(self, name: str) -> None:
         slot = self._slots.pop(name)
         self.table.remove(name)
-        bfd_socket.close(slot.sock)
+        self._net.close(slot.sock)
         slot.armed = None
         self._schedule()
         if slot.session.client_up:
@@ -170,7 +181,7 @@ class BfdService:
     def _open_receivers(self, families: set[int]) -> None:
         for family in families - set(self._rx):
             try:
-                sock = self._open_receive(family)
+                sock = self._net.open_receive_socket(family)
             except DriverError as exc:
                 self.counters["socket_errors"] += 1
                 log.error("cannot listen for BFD over IPv%d: %s", family, exc)
@@ -185,7 +196,7 @@ class BfdService:
     def _close_receiver(self, family: int) -> None:
         sock = self._rx.pop(family)
         self.loop.remove_reader(sock.fileno())
-        bfd_socket.close(sock)
+        self._net.close(sock)
 
     def _readable(self, family: int) -> None:
         sock = self._rx.get(family)
@@ -193,7 +204,7 @@ class BfdService:
             return
         for _ in range(MAX_READS_PER_WAKE):
             try:
-                got = bfd_socket.receive(sock, family)
+                got = self._net.receive(sock, family)
             except (OSError, ValueError) as exc:
                 self.counters["receive_errors"] += 1
                 log.debug("bfd receive error=%s", exc)
@@ -227,7 +238,7 @@ class BfdService:
             slot.counters["send_errors"] += 1
             return
         try:
-            bfd_socket.send(slot.sock, payload, slot.session.config.peer)
+            self._net.send(slot.sock, payload, slot.session.config.peer)
         except DriverError as exc:
             slot.counters["send_errors"] += 1
             if not slot.send_error_logged:

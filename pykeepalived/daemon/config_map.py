@@ -189,7 +189,8 @@ def bfd_trackers(config: Config, inst: VrrpInstance) -> tuple[tuple[TrackerSpec,
     owner); then each reference of its sync group is added with the group's weight (0 when a member
     of the group is an owner), replacing the instance's own unless that one is unweighted.  Every BFD
     tracker starts "down", as keepalived's: an unweighted one holds the instance in FAULT until the
-    session is Up."""
+    session is Up.  The tracker watches the session's neighbor: a BACKUP whose master that is takes
+    over as soon as the session goes down (see docs/bfd.md)."""
     ignored = config.tracker_weights_ignored(inst)
     specs: dict[str, TrackerSpec] = {}
     for ref in inst.track_bfd:
@@ -200,7 +201,8 @@ def bfd_trackers(config: Config, inst: VrrpInstance) -> tuple[tuple[TrackerSpec,
         if weight and ignored is not None:
             continue
         reverse = bfd.reverse if ref.reverse is None else ref.reverse
-        specs[ref.name] = TrackerSpec(BFD_PREFIX + ref.name, weight=weight, reverse=reverse, initial_ok=False)
+        specs[ref.name] = TrackerSpec(BFD_PREFIX + ref.name, weight=weight, reverse=reverse, initial_ok=False,
+                                      neighbor=bfd.neighbor_ip)
     for group in config.vrrp_sync_groups.values():
         if inst.name not in group.group:
             continue
@@ -215,7 +217,7 @@ def bfd_trackers(config: Config, inst: VrrpInstance) -> tuple[tuple[TrackerSpec,
             own = specs.get(ref.name)
             if own is None or own.weight:
                 specs[ref.name] = TrackerSpec(BFD_PREFIX + ref.name, weight=weight, reverse=reverse,
-                                              initial_ok=False)
+                                              initial_ok=False, neighbor=bfd.neighbor_ip)
     return tuple(specs.values()), tuple(specs)
 
 

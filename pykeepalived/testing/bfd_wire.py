@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
@@ -113,6 +113,9 @@ class SimulatedBfdWire:
         self._seq = 0
         self._generation = 0
         self.record_packets = False
+        self.on_client: Callable[[str, str, bool], None] | None = None
+        """Called with (host, session, up) at the simulated time of every ``ClientNotify`` (to drive
+        the trackers of a :class:`~pykeepalived.testing.lan.SimulatedLan` on the same clock)."""
 
     # -- building ----------------------------------------------------------------------------------
     def add_host(self, name: str, address: IPAddress, configs: Iterable[SessionConfig]) -> None:
@@ -250,6 +253,8 @@ class SimulatedBfdWire:
             elif isinstance(action, ClientNotify):
                 self._note(host.name, session.name, "client", f"{'up' if action.up else 'down'} "
                            f"({action.reason.value})")
+                if self.on_client is not None:
+                    self.on_client(host.name, session.name, action.up)
 
     def _transmit(self, host: _Host, session: BfdSession, packet: ControlPacket) -> None:
         if self.record_packets:
