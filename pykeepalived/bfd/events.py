@@ -57,10 +57,14 @@ class SendControl:
 
 @dataclass(frozen=True, slots=True)
 class StateChanged:
+    """``overdue_s``: for a detection time expiry, how much later than the detection time after the last
+    packet the Timeout came (the glue's timer accuracy; keepalived logs the same as "usec overdue")."""
+
     old: SessionState
     new: SessionState
     reason: Reason
     diag: int
+    overdue_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,6 @@ through :meth:`_transition` and the table of :mod:`pykeepalived.bfd.state`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from pykeepalived.bfd import timers as t
@@ -91,7 +90,10 @@ class BfdSession:
         """What clients were last told (:class:`ClientNotify`); False before the session is Up."""
         self.last_rx: float | None = None
         self.last_tx: float | None = None
-        self._last_sent: ControlPacket | None = None
+        self._sent_key: tuple[int, ...] | None = None
+        """What the last packet sent said, P and F aside (RFC 5880 §6.8.7: a change goes out at once)."""
+        self._packets: dict[tuple[int, ...], ControlPacket] = {}
+        """The packets built for the current contents (by key and P/F), reused while nothing changes."""
         self._next_tx: float | None = None
         self._detect_at: float | None = None
         self._reset_at: float | None = None
@@ -186,8 +188,9 @@ class BfdSession:
 
     def _timeout(self, now: float, out: list[Action]) -> None:
         if self._detect_at is not None and now >= self._detect_at:
+            overdue_s = now - self._detect_at
             self._lose_remote()
-            self._transition(Reason.DETECTION_TIME_EXPIRED, now, out)
+            self._transition(Reason.DETECTION_TIME_EXPIRED, now, out, overdue_s)
         if self._reset_at is not None and now >= self._reset_at:
             self._lose_remote()
         if self._admin_tx_until is not None and now >= self._admin_tx_until:
@@ -208,7 +211,7 @@ class BfdSession:
             self._start_poll()
 
     # -- the one place that changes state ---------------------------------------------------------
-    def _transition(self, reason: Reason, now: float, out: list[Action]) -> None:
+    def _transition(self, reason: Reason, now: float, out: list[Action], overdue_s: float = 0.0) -> None:
         entry = TRANSITIONS.get((self.state, reason))
         if entry is None:
             self.stats.unexpected_events += 1
@@ -227,7 +230,7 @@ class BfdSession:
             self.stats.session_up += 1
             if self._set_desired_min_tx(self.config.desired_min_tx_us):
                 self._start_poll()
-        out.append(StateChanged(old, new, reason, diag))
+        out.append(StateChanged(old, new, reason, diag, overdue_s))
         client_up = True if new is S.UP else (False if reason in _CLIENT_DOWN else self.client_up)
         if client_up != self.client_up:
             self.client_up = client_up
@@ -296,20 +299,32 @@ class BfdSession:
         remote_demand = self.remote_demand and self.state is S.UP and self.remote_state is S.UP
         return not (remote_demand and not self.poll_active)
 
-    def _packet(self, *, final: bool) -> ControlPacket:
-        return ControlPacket(
-            state=self.state, detect_mult=self.config.detect_mult, my_discriminator=self.local_discriminator,
-            your_discriminator=self.remote_discriminator, desired_min_tx_us=self.desired_min_tx_us,
-            required_min_rx_us=self.required_min_rx_us, required_min_echo_rx_us=0, diag=self.local_diag,
-            poll=self.poll_active and not final, final=final,
-        )
+    def _contents(self) -> tuple[int, ...]:
+        return (self.state, self.local_diag, self.remote_discriminator, self.desired_min_tx_us,
+                self.required_min_rx_us, self.config.detect_mult)
+
+    def _packet(self, key: tuple[int, ...], *, final: bool) -> ControlPacket:
+        poll = self.poll_active and not final
+        cache_key = (*key, poll, final)
+        packet = self._packets.get(cache_key)
+        if packet is None:
+            if len(self._packets) > 3:  # the contents changed: the old packets are history
+                self._packets.clear()
+            packet = self._packets[cache_key] = ControlPacket(
+                state=self.state, detect_mult=self.config.detect_mult,
+                my_discriminator=self.local_discriminator, your_discriminator=self.remote_discriminator,
+                desired_min_tx_us=self.desired_min_tx_us, required_min_rx_us=self.required_min_rx_us,
+                required_min_echo_rx_us=0, diag=self.local_diag, poll=poll, final=final,
+            )
+        return packet
 
     def _send(self, now: float, *, final: bool = False) -> SendControl:
-        packet = self._packet(final=final)
+        key = self._contents()
+        packet = self._packet(key, final=final)
         self.stats.packets_sent += 1
         self.stats.finals_sent += final
         self.stats.polls_sent += packet.poll
-        self._last_sent = packet
+        self._sent_key = key
         self.last_tx = now
         if not final:
             fraction = self._random()
@@ -329,9 +344,7 @@ class BfdSession:
         if not self._may_send(now):
             self._next_tx = None
             return
-        now_packet = self._packet(final=False)
-        last = self._last_sent
-        if last is None or replace(last, poll=now_packet.poll, final=False) != now_packet:
+        if self._contents() != self._sent_key:
             out.append(self._send(now))
             return
         latest = self.last_tx + t.us_to_s(self.transmit_interval_us) if self.last_tx is not None else now

@@ -4,8 +4,11 @@ It owns the pure :class:`~pykeepalived.bfd.demux.SessionTable`, the UDP sockets 
 :mod:`pykeepalived.net.bfd_socket` (one receive socket per family, one send socket per session) and one
 timer for all sessions: a heap of ``(deadline, seq, name)`` behind one wake-up (the daemon's timerfd,
 :func:`pykeepalived.daemon.wakeup.make_wakeup`), so a hundred sessions at 50 ms cost one wake-up per
-deadline and never an asyncio timer each.  Received datagrams are fed with ``now = loop.time()``; every
-action the core returns is executed here: packets sent, state changes logged (keepalived's wording) and
+deadline and never an asyncio timer each.  Received datagrams are fed with the time the kernel received
+them (``SO_TIMESTAMPNS``), so a detection time runs from a packet's arrival, not from when the loop got
+to it; and before the timers of a wake-up are served, the datagrams already waiting are read, so a busy
+loop never declares a session down while its packet sits in the socket.  Every action the core returns
+is executed here: packets sent, state changes logged (keepalived's wording) and
 kept for status, and a :class:`~pykeepalived.bfd.events.ClientNotify` handed to every listener as
 ``(name, up)`` -- the daemon's VRRP trackers (``track_bfd``) and ``BFD_CHECK``s listen.
 
@@ -45,6 +48,7 @@ from pykeepalived.bfd.events import (
 from pykeepalived.bfd.events import Timeout as BfdTimeout
 from pykeepalived.bfd.packet import SessionState, diag_name, encode
 from pykeepalived.bfd.session import BfdSession
+from pykeepalived.bfd.state import Reason
 from pykeepalived.daemon.wakeup import LoopWakeup, Wakeup
 from pykeepalived.errors import DriverError
 from pykeepalived.net import bfd_socket
@@ -55,6 +59,8 @@ IPAddress = IPv4Address | IPv6Address
 Listener = Callable[[str, bool], None]
 MAX_READS_PER_WAKE = 256
 """Datagrams read per readable event before yielding to the loop (the rest on the next turn)."""
+MAX_DRAIN_PER_TIMER = 4096
+"""Datagrams read, at most, before the timers of a wake-up are served."""
 TRANSITION_HISTORY = 16
 
 
@@ -77,6 +83,8 @@ class _Slot:
     sock: Any = None
     armed: tuple[float, int] | None = None
     counters: Counter[str] = field(default_factory=Counter)
+    encoded: tuple[Any, bytes] | None = None
+    """The last packet sent and its bytes: the core reuses a packet while nothing changes."""
     transitions: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=TRANSITION_HISTORY))
     send_error_logged: bool = False
 
@@ -102,6 +110,8 @@ class BfdService:
         self.counters: Counter[str] = Counter()
         self.timer_wakeups = 0
         self._wall = wall_clock or time.time
+        self._batch = False
+        """Inside a timer or receive batch: the wake-up is re-armed once, at its end."""
 
     # -- listeners and queries ------------------------------------------------------------------
     def add_listener(self, listener: Listener) -> None:
@@ -199,10 +209,19 @@ class BfdService:
         self._net.close(sock)
 
     def _readable(self, family: int) -> None:
+        self._batch = True
+        try:
+            self._read(family, MAX_READS_PER_WAKE)
+        finally:
+            self._batch = False
+            self._schedule()
+
+    def _read(self, family: int, limit: int) -> None:
+        """Feed up to ``limit`` waiting datagrams, each with the time the kernel received it."""
         sock = self._rx.get(family)
         if sock is None:
             return
-        for _ in range(MAX_READS_PER_WAKE):
+        for _ in range(limit):
             try:
                 got = self._net.receive(sock, family)
             except (OSError, ValueError) as exc:
@@ -212,7 +231,8 @@ class BfdService:
             if got is None:
                 return
             self.counters["datagrams"] += 1
-            routed = self.table.receive(got.payload, got.src, got.dst, got.ttl, self.loop.time())
+            at = got.at if got.at is not None else self.loop.time()
+            routed = self.table.receive(got.payload, got.src, got.dst, got.ttl, at)
             if routed is not None:
                 session, actions = routed
                 slot = self._slots[session.name]
@@ -227,7 +247,10 @@ class BfdService:
     def _execute(self, slot: _Slot, actions: list[Action]) -> None:
         for action in actions:
             if type(action) is SendControl:
-                self._send(slot, encode(action.packet))
+                cached = slot.encoded
+                if cached is None or cached[0] is not action.packet:
+                    cached = slot.encoded = (action.packet, encode(action.packet))
+                self._send(slot, cached[1])
             elif type(action) is StateChanged:
                 self._state_changed(slot, action)
             elif type(action) is ClientNotify:
@@ -252,11 +275,15 @@ class BfdService:
         remote = diag_name(session.remote_diag)
         level = logging.WARNING if action.old is SessionState.UP or action.new is SessionState.ADMIN_DOWN \
             else logging.INFO
-        log.log(level, "(%s) Entering %s state (local diagnostic %s, remote diagnostic %s, reason %s)",
-                session.name, action.new.label, diag_name(action.diag), remote, action.reason.value)
-        slot.transitions.append({"from": action.old.label, "to": action.new.label,
-                                 "reason": action.reason.value, "diag": diag_name(action.diag),
-                                 "at": round(self._wall(), 6)})
+        late = f", {round(action.overdue_s * 1e6)} us overdue" \
+            if action.reason is Reason.DETECTION_TIME_EXPIRED else ""
+        log.log(level, "(%s) Entering %s state (local diagnostic %s, remote diagnostic %s, reason %s%s)",
+                session.name, action.new.label, diag_name(action.diag), remote, action.reason.value, late)
+        record = {"from": action.old.label, "to": action.new.label, "reason": action.reason.value,
+                  "diag": diag_name(action.diag), "at": round(self._wall(), 6)}
+        if action.reason is Reason.DETECTION_TIME_EXPIRED:
+            record["overdue_us"] = round(action.overdue_s * 1e6)
+        slot.transitions.append(record)
 
     def _notify(self, name: str, up: bool) -> None:
         for listener in self._listeners:
@@ -286,6 +313,8 @@ class BfdService:
         return slot is not None and slot.armed == (entry[0], entry[1])
 
     def _schedule(self) -> None:
+        if self._batch:
+            return
         heap = self._heap
         while heap and not self._live(heap[0]):
             heapq.heappop(heap)
@@ -300,16 +329,24 @@ class BfdService:
     def _on_timer(self) -> None:
         self._wakeup_at = None
         self.timer_wakeups += 1
-        now = self.loop.time()
         heap = self._heap
-        while heap and heap[0][0] <= now:
-            entry = heapq.heappop(heap)
-            if not self._live(entry):
-                continue
-            slot = self._slots[entry[2]]
-            slot.armed = None
-            self._feed(slot, BfdTimeout())
-        self._schedule()
+        self._batch = True
+        try:
+            # Packets already in the socket arrived before this moment: they count before any
+            # detection time expires (a busy loop must not turn its own lateness into a session down).
+            for family in list(self._rx):
+                self._read(family, MAX_DRAIN_PER_TIMER)
+            now = self.loop.time()
+            while heap and heap[0][0] <= now:
+                entry = heapq.heappop(heap)
+                if not self._live(entry):
+                    continue
+                slot = self._slots[entry[2]]
+                slot.armed = None
+                self._feed(slot, BfdTimeout())
+        finally:
+            self._batch = False
+            self._schedule()
 
     # -- status ----------------------------------------------------------------------------------
     def admin_down(self, name: str) -> None:

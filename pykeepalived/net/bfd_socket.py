@@ -2,9 +2,11 @@
 
 * Receive: one socket per address family bound to the wildcard address, UDP port 3784 (IPv6 with
   ``IPV6_V6ONLY``), asking the kernel for the received TTL / hop limit (``IP_RECVTTL``,
-  ``IPV6_RECVHOPLIMIT``) and the destination address and interface (``IP_PKTINFO``,
-  ``IPV6_RECVPKTINFO``).  :func:`parse_ancillary` turns those control messages into a
-  :class:`Received`; the GTSM check itself is the session's (``SessionConfig.ttl_ok``).
+  ``IPV6_RECVHOPLIMIT``), the destination address and interface (``IP_PKTINFO``,
+  ``IPV6_RECVPKTINFO``) and the receive time (``SO_TIMESTAMPNS``, as the VRRP sockets: the detection
+  time then runs from when the packet arrived, not from when the loop got to it).
+  :func:`parse_ancillary` turns those control messages into a :class:`Received`; the GTSM check
+  itself is the session's (``SessionConfig.ttl_ok``).
 * Transmit: one socket per session, bound to its ``source_ip`` (or the wildcard address) and a source
   port drawn from 49152-65535 (retrying on a port in use), sending with TTL / hop limit ``ttl``
   (255 by default, RFC 5881 §5) to the neighbor's port 3784.  The same port serves every packet of the
@@ -17,14 +19,17 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import socket
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from pykeepalived.bfd.packet import CONTROL_PORT, SOURCE_PORT_MAX, SOURCE_PORT_MIN
 from pykeepalived.errors import DriverError
+from pykeepalived.net.vrrp_socket import SO_TIMESTAMPNS, received_at
 
 IPAddress = IPv4Address | IPv6Address
 RECV_BUFSIZE = 512
@@ -32,7 +37,8 @@ RECV_BUFSIZE = 512
 _IN_PKTINFO = struct.Struct("=I4s4s")  # ifindex, spec_dst, addr
 _IN6_PKTINFO = struct.Struct("=16sI")  # addr, ifindex
 _INT = struct.Struct("=i")
-ANCILLARY_BUFSIZE = socket.CMSG_SPACE(_INT.size) + socket.CMSG_SPACE(_IN6_PKTINFO.size)
+ANCILLARY_BUFSIZE = (socket.CMSG_SPACE(_INT.size) + socket.CMSG_SPACE(_IN6_PKTINFO.size)
+                     + socket.CMSG_SPACE(16))
 PORT_TRIES = 64
 IP_RECVTTL = getattr(socket, "IP_RECVTTL", 12)
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
@@ -49,13 +55,27 @@ class Received:
     dst: IPAddress | None
     ttl: int | None
     ifindex: int | None
+    at: float | None = None
+    """``time.monotonic()`` when the kernel received it (``SO_TIMESTAMPNS``), None if unknown."""
+
+
+@functools.lru_cache(maxsize=1024)
+def _address(text: str) -> IPAddress:
+    """A peer's address from the socket's text form (a lab or a director talks to few peers: cached)."""
+    return ip_address(text.split("%", 1)[0])
+
+
+@functools.lru_cache(maxsize=1024)
+def _packed(data: bytes) -> IPAddress:
+    return IPv4Address(data) if len(data) == 4 else IPv6Address(data)
 
 
 def parse_ancillary(payload: bytes, ancdata: list[tuple[int, int, bytes]], address: tuple[object, ...],
-                    family: int) -> Received:
-    """Source from ``address``; TTL / hop limit, destination and interface from the control messages
-    (absent ones stay None: a missing TTL fails the GTSM check)."""
-    src = ip_address(str(address[0]).split("%", 1)[0])
+                    family: int, clocks: tuple[float, float] | None = None) -> Received:
+    """Source from ``address``; TTL / hop limit, destination, interface and (with ``clocks`` =
+    (monotonic, wall) now) receive time from the control messages (absent ones stay None: a missing
+    TTL fails the GTSM check)."""
+    src = _address(str(address[0]))
     port = int(address[1])  # type: ignore[call-overload]
     ttl: int | None = None
     dst: IPAddress | None = None
@@ -66,14 +86,15 @@ def parse_ancillary(payload: bytes, ancdata: list[tuple[int, int, bytes]], addre
                 ttl = _INT.unpack_from(value)[0] if len(value) >= _INT.size else value[0]
             elif kind == IP_PKTINFO and len(value) >= _IN_PKTINFO.size:
                 ifindex, _spec, addr = _IN_PKTINFO.unpack_from(value)
-                dst = IPv4Address(addr)
+                dst = _packed(addr)
         elif family == 6 and level == socket.IPPROTO_IPV6:
             if kind == socket.IPV6_HOPLIMIT and len(value) >= _INT.size:
                 (ttl,) = _INT.unpack_from(value)
             elif kind == socket.IPV6_PKTINFO and len(value) >= _IN6_PKTINFO.size:
                 addr6, ifindex = _IN6_PKTINFO.unpack_from(value)
-                dst = IPv6Address(addr6)
-    return Received(bytes(payload), src, port, dst, ttl, ifindex)
+                dst = _packed(addr6)
+    at = received_at(ancdata, *clocks) if clocks is not None else None
+    return Received(bytes(payload), src, port, dst, ttl, ifindex, at)
 
 
 def open_receive_socket(family: int, port: int = CONTROL_PORT) -> socket.socket:
@@ -91,6 +112,7 @@ def open_receive_socket(family: int, port: int = CONTROL_PORT) -> socket.socket:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
             sock.bind(("::", port))
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     except OSError as exc:
         sock.close()
         raise DriverError(f"bfd listen IPv{family} port {port}", exc.strerror or str(exc), exc.errno) from exc
@@ -148,7 +170,7 @@ def receive(sock: socket.socket, family: int) -> Received | None:
         payload, ancdata, _flags, address = sock.recvmsg(RECV_BUFSIZE, ANCILLARY_BUFSIZE)
     except (BlockingIOError, InterruptedError):
         return None
-    return parse_ancillary(payload, ancdata, address, family)
+    return parse_ancillary(payload, ancdata, address, family, (time.monotonic(), time.time()))
 
 
 def close(sock: socket.socket | None) -> None:

@@ -120,7 +120,8 @@ def test_detection_time_expiry_goes_down_with_diag_1_exactly_on_time(state: S) -
     deadline = 1.0 + 0.240
     session.handle(ev.Timeout(), deadline - 1e-6)
     assert session.state is state
-    actions = session.handle(ev.Timeout(), deadline)
+    actions = session.handle(ev.Timeout(), deadline + 0.002)
+    assert [c.overdue_s for c in changes(actions)] == [pytest.approx(0.002)]
     assert session.state is S.DOWN
     assert session.local_diag == Diag.CONTROL_DETECTION_TIME_EXPIRED
     assert session.remote_discriminator == 0

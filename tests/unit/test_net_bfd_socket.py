@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import socket
 import struct
+import time
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
 import pytest
@@ -56,7 +57,8 @@ def test_loopback_round_trip_with_ttl_255_and_a_source_port_in_range() -> None:
         rx.setblocking(True)
         rx.settimeout(2)
         got = bs.receive(rx, 4)
-        assert got is not None
+        assert got is not None and got.at is not None
+        assert 0 <= time.monotonic() - got.at < 2  # the kernel's receive time, on the loop's clock
         assert (got.payload, got.src, got.src_port, got.dst, got.ttl) == (
             b"hello", ip_address("127.0.0.1"), src_port, ip_address("127.0.0.1"), 255)
     finally:
