@@ -98,6 +98,7 @@ class BfdSession:
         self._detect_at: float | None = None
         self._reset_at: float | None = None
         self._admin_tx_until: float | None = None
+        self._deadline: float | None = None
         self.stats = BfdStats()
         self.last_transition: TransitionRecord | None = None
 
@@ -124,8 +125,7 @@ class BfdSession:
         return self.config.detect_mult * self.transmit_interval_us
 
     def next_deadline(self) -> float | None:
-        times = (self._next_tx, self._detect_at, self._reset_at, self._admin_tx_until)
-        return min((x for x in times if x is not None), default=None)
+        return self._deadline
 
     # -- events ----------------------------------------------------------------------------------
     def handle(self, event: Event, now: float) -> list[Action]:
@@ -333,25 +333,31 @@ class BfdSession:
         return SendControl(packet)
 
     def _after(self, now: float, out: list[Action]) -> None:
-        """After every event: timers from the new state, and a packet now if its contents changed."""
-        detection = self.detection_time_us
+        """After every event: timers from the new state, a packet now if its contents changed, and the
+        next deadline (computed here once, read by every ``next_deadline`` call)."""
+        state = self.state
         expire = None
-        if self.last_rx is not None and detection is not None:
-            expire = self.last_rx + t.us_to_s(detection)
-        self._detect_at = expire if self.state in (S.INIT, S.UP) else None
-        down = self.state in (S.DOWN, S.ADMIN_DOWN)
-        self._reset_at = expire if self.remote_discriminator and down else None
+        if self.last_rx is not None and self.remote_detect_mult:
+            expire = self.last_rx + t.us_to_s(t.detection_time_us(
+                self.remote_detect_mult, self._rx_basis_us, self.remote_desired_min_tx_us))
+        self._detect_at = expire if state is S.UP or state is S.INIT else None
+        self._reset_at = expire if self.remote_discriminator and (state is S.DOWN or state is S.ADMIN_DOWN) \
+            else None
         if not self._may_send(now):
             self._next_tx = None
-            return
-        if self._contents() != self._sent_key:
+        elif self._contents() != self._sent_key:
             out.append(self._send(now))
-            return
-        latest = self.last_tx + t.us_to_s(self.transmit_interval_us) if self.last_tx is not None else now
-        if self._next_tx is None or latest < self._next_tx:  # a smaller interval is honoured at once
-            self._next_tx = latest
-        if self._next_tx <= now:
-            out.append(self._send(now))
+        else:
+            latest = self.last_tx + t.us_to_s(self.transmit_interval_us) if self.last_tx is not None else now
+            if self._next_tx is None or latest < self._next_tx:  # a smaller interval is honoured at once
+                self._next_tx = latest
+            if self._next_tx <= now:
+                out.append(self._send(now))
+        deadline = self._next_tx
+        for other in (self._detect_at, self._reset_at, self._admin_tx_until):
+            if other is not None and (deadline is None or other < deadline):
+                deadline = other
+        self._deadline = deadline
 
     # -- status ----------------------------------------------------------------------------------
     def snapshot(self, now: float) -> dict[str, Any]:

@@ -98,7 +98,8 @@ class BfdService:
                  net: BfdNet = bfd_socket, wall_clock: Callable[[], float] | None = None) -> None:
         self.loop = loop
         self._rng = rng or random.SystemRandom()
-        self.table = SessionTable(lambda: self._rng.getrandbits(32), self._rng.random)
+        jitter = random.Random(self._rng.getrandbits(64))  # not the system's entropy for every packet
+        self.table = SessionTable(lambda: self._rng.getrandbits(32), jitter.random)
         self._slots: dict[str, _Slot] = {}
         self._listeners: list[Listener] = []
         self._net = net

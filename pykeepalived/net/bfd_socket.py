@@ -156,10 +156,15 @@ def _bind_source_port(sock: socket.socket, local: IPAddress | None, family: int,
     raise OSError(errno.EADDRINUSE, f"no free source port in {SOURCE_PORT_MIN}-{SOURCE_PORT_MAX}")
 
 
+@functools.lru_cache(maxsize=1024)
+def _sockaddr(peer: IPAddress) -> tuple[str, int]:
+    return (str(peer), CONTROL_PORT)
+
+
 def send(sock: socket.socket, payload: bytes, peer: IPAddress) -> None:
     """Send one Control packet to the neighbor's port 3784 (DriverError on failure)."""
     try:
-        sock.sendto(payload, (str(peer), CONTROL_PORT))
+        sock.sendto(payload, _sockaddr(peer))
     except OSError as exc:
         raise DriverError(f"bfd send to {peer}", exc.strerror or str(exc), exc.errno) from exc
 

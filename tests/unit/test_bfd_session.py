@@ -7,14 +7,15 @@ deadline, and reads the packets the session sends.
 from __future__ import annotations
 
 from ipaddress import ip_address
+from pathlib import Path
 
 import pytest
 
 from pykeepalived.bfd import events as ev
 from pykeepalived.bfd.config import SessionConfig
-from pykeepalived.bfd.packet import ControlPacket, Diag, SessionState
+from pykeepalived.bfd.packet import Authentication, AuthType, ControlPacket, Diag, SessionState
 from pykeepalived.bfd.session import BfdSession
-from pykeepalived.bfd.state import TRANSITIONS
+from pykeepalived.bfd.state import TRANSITIONS, transition_table_markdown
 
 S = SessionState
 PEER = ip_address("198.51.100.12")
@@ -267,8 +268,6 @@ def test_gtsm_drops_anything_but_ttl_255_and_max_hops_relaxes_it() -> None:
 
 
 def test_an_authentication_section_is_dropped_and_counted() -> None:
-    from pykeepalived.bfd.packet import Authentication, AuthType  # noqa: PLC0415
-
     session = session_in(S.DOWN)
     rx(session, pkt(S.DOWN, your=0, auth=Authentication(AuthType.SIMPLE_PASSWORD, 1, b"pw")), 0.1)  # type: ignore[arg-type]
     assert session.state is S.DOWN and session.stats.auth_not_in_use == 1
@@ -329,3 +328,8 @@ def test_config_validation() -> None:
         config(idle_tx_us=999_999)
     with pytest.raises(ValueError, match="detect_mult"):
         config(detect_mult=0)
+
+
+def test_docs_table_matches_the_code() -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "bfd.md"
+    assert transition_table_markdown() in docs.read_text(encoding="utf-8")
