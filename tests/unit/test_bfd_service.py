@@ -248,3 +248,13 @@ def test_close_stops_everything_silently() -> None:
     loop.advance(1.0)
     assert sent_after <= 1  # nothing from the closed service but what was already in flight
     assert state(_b) == "Down"
+
+
+def test_status_prints_one_line_per_session() -> None:
+    from pykeepalived.commands import status as status_cmd  # noqa: PLC0415
+
+    loop, _hub, a, _b, _events = pair()
+    loop.advance(2.0)
+    text = status_cmd._format({"instances": [], "bfd": a.snapshot()})
+    line = next(line for line in text.splitlines() if line.startswith(f"to_{B}"))
+    assert str(B) in line and "Up" in line and " 50 " in line and "150" in line
