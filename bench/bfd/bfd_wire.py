@@ -5,32 +5,29 @@ Run inside a lab namespace (bench/bfd/run.py spawns it in d1's):
 
     python bench/bfd/bfd_wire.py --iface eth0 --out FILE [--max-seconds 300] [--max-packets 5000000]
 
-An AF_PACKET socket with SO_TIMESTAMPNS; one line per UDP packet to port 3784, flushed at once so the
-benchmark can read the file while the capture runs:
+The capture loop is bench/failover/wire.py's (AF_PACKET, SO_TIMESTAMPNS, bounded, one flushed line per
+packet); this file only says which frames to keep and how to read the lines back:
 
     <unix time s> <src ip> <dst ip> <state 0-3> <diag> <my discriminator> <your discriminator>
-
-Bounded: it stops after ``--max-seconds`` or ``--max-packets`` frames seen, or on SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import select
-import signal
 import socket
 import struct
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ETH_P_ALL = 0x0003
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "failover"))
+from wire import capture
+
 ETHERTYPE_IPV4 = 0x0800
 IPPROTO_UDP = 17
 BFD_PORT = 3784
-SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+FIELDS = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +47,7 @@ def parse_frame(frame: bytes) -> str | None:
         return None
     ip = frame[14:]
     ihl = (ip[0] & 0x0F) * 4
-    if ip[9] != IPPROTO_UDP or len(ip) < ihl + 8 + 24:
-        return None
-    dport = struct.unpack_from("!H", ip, ihl + 2)[0]
-    if dport != BFD_PORT:
+    if ip[9] != IPPROTO_UDP or len(ip) < ihl + 8 + 24 or struct.unpack_from("!H", ip, ihl + 2)[0] != BFD_PORT:
         return None
     bfd = ip[ihl + 8:]
     my, your = struct.unpack_from("!II", bfd, 4)
@@ -61,59 +55,16 @@ def parse_frame(frame: bytes) -> str | None:
     return f"{src} {dst} {bfd[1] >> 6} {bfd[0] & 0x1F} {my} {your}"
 
 
-class Tail:
-    """Incremental reader of the capture file."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.offset = 0
-        self.seen: list[BfdSeen] = []
-
-    def poll(self) -> list[BfdSeen]:
-        with contextlib.suppress(FileNotFoundError), open(self.path) as fh:
-            fh.seek(self.offset)
-            chunk = fh.read()
-            end = chunk.rfind("\n") + 1
-            self.offset += len(chunk[:end].encode())
-            for line in chunk[:end].splitlines():
-                parts = line.split()
-                if len(parts) == 7:
-                    state, diag, my, your = (int(x) for x in parts[3:])
-                    self.seen.append(BfdSeen(float(parts[0]), parts[1], parts[2], state, diag, my, your))
-        return self.seen
-
-
-def capture(iface: str, out: Path, max_seconds: float, max_packets: int) -> int:
-    stop = False
-
-    def on_signal(signum: int, frame: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-    sock.bind((iface, 0))
-    deadline = time.monotonic() + max_seconds
-    seen = 0
-    with open(out, "w", buffering=1) as fh, sock:
-        while not stop and seen < max_packets and time.monotonic() < deadline:
-            ready, _, _ = select.select([sock], [], [], 0.2)
-            if not ready:
-                continue
-            frame, ancdata, _flags, _addr = sock.recvmsg(2048, socket.CMSG_SPACE(16))
-            seen += 1
-            line = parse_frame(frame)
-            if line is None:
-                continue
-            stamp = time.time()
-            for level, kind, data in ancdata:
-                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
-                    sec, nsec = struct.unpack_from("qq", data)
-                    stamp = sec + nsec / 1e9
-            fh.write(f"{stamp:.6f} {line}\n")
-    return 0
+def read_seen(path: Path) -> list[BfdSeen]:
+    """Every packet captured so far (the file is read whole: a run writes a few MB)."""
+    seen = []
+    with contextlib.suppress(FileNotFoundError), open(path) as fh:
+        for line in fh:
+            parts = line.split()
+            if len(parts) == FIELDS:
+                state, diag, my, your = (int(x) for x in parts[3:])
+                seen.append(BfdSeen(float(parts[0]), parts[1], parts[2], state, diag, my, your))
+    return seen
 
 
 def main(argv: list[str]) -> int:
@@ -123,7 +74,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--max-seconds", type=float, default=300)
     parser.add_argument("--max-packets", type=int, default=5_000_000)
     args = parser.parse_args(argv)
-    return capture(args.iface, args.out, args.max_seconds, args.max_packets)
+    return capture(args.iface, args.out, args.max_seconds, args.max_packets, parse=parse_frame)
 
 
 if __name__ == "__main__":

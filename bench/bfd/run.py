@@ -51,7 +51,7 @@ from netns_lab.frr_bfd import FrrBfdPeer, FrrBfdPeerConf, bfdd_unavailable, star
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "failover"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bfd_wire import Tail
+from bfd_wire import BfdSeen, read_seen
 from report import conditions, write_json
 
 HERE = Path(__file__).resolve().parent
@@ -174,9 +174,8 @@ class Impl:
                 thing.stop()
 
 
-def detection_from_wire(tail: Tail, pairs: Pairs, killed_at: float) -> list[float]:
+def detection_from_wire(seen: list[BfdSeen], pairs: Pairs, killed_at: float) -> list[float]:
     """Per session: first Down from d1 after the kill minus the peer's last packet before it, ms."""
-    seen = tail.poll()
     out = []
     for local, peer in pairs:
         last = max((s.t for s in seen if s.src == peer and s.t <= killed_at), default=None)
@@ -187,7 +186,7 @@ def detection_from_wire(tail: Tail, pairs: Pairs, killed_at: float) -> list[floa
     return out
 
 
-def measure(lab: Lab, dp: Any, tail: Tail, impl_name: str, pairs: Pairs, *, args: argparse.Namespace,
+def measure(lab: Lab, dp: Any, capture: Path, impl_name: str, pairs: Pairs, *, args: argparse.Namespace,
             round_no: int) -> Row:
     row = Row(impl_name, len(pairs))
     reference = start_frr_bfd(dp.d2, [FrrBfdPeerConf(local, peer, INTERVAL_MS, INTERVAL_MS, MULT)
@@ -204,15 +203,16 @@ def measure(lab: Lab, dp: Any, tail: Tail, impl_name: str, pairs: Pairs, *, args
         time.sleep(args.window)
         cpu1, t1, w1 = cpu_s(root), time.monotonic(), time.time()
         row.cpu_percent = (cpu1 - cpu0) / (t1 - t0) * 100
-        packets = sum(1 for s in tail.poll() if w0 <= s.t <= w1 and (s.src in locals_ or s.dst in locals_))
+        seen = read_seen(capture)
+        packets = sum(1 for s in seen if w0 <= s.t <= w1 and (s.src in locals_ or s.dst in locals_))
         row.packets_per_s = packets / (w1 - w0)
         row.cpu_us_per_packet = (cpu1 - cpu0) * 1e6 / packets if packets else 0.0
         killed_at = time.time()
         os.kill(reference.bfdd.pid, signal.SIGKILL)
-        row.flapped = len({(s.src, s.dst) for s in tail.poll() if w0 <= s.t < killed_at and s.src in locals_
-                           and s.state != STATE_UP})
+        row.flapped = len({(s.src, s.dst) for s in seen
+                           if w0 <= s.t and s.src in locals_ and s.state != STATE_UP})
         time.sleep(FORMULA_MS / 1000 + 1.0)
-        row.wire_ms = detection_from_wire(tail, pairs, killed_at)
+        row.wire_ms = detection_from_wire(read_seen(capture), pairs, killed_at)
         row.detected = len(row.wire_ms)
         row.overdue_ms = impl.overdue_ms()
     except (LabError, OSError, ValueError) as exc:
@@ -228,8 +228,8 @@ def fmt(values: tuple[float, float, float] | None) -> str:
 
 
 def table(rows: list[Row]) -> list[str]:
-    lines = [f"{'impl':<13} {'up s':>6} {'CPU %':>7} {'us/pkt':>7} {'pkt/s':>7} {'flaps':>5} {'detected':>9}  "
-             f"{'wire ms min/med/max':<24} {'own overdue ms min/med/max':<26}"]
+    lines = [f"{'impl':<13} {'up s':>6} {'CPU %':>7} {'us/pkt':>7} {'pkt/s':>7} {'flaps':>5} "
+             f"{'detected':>9}  {'wire ms min/med/max':<24} {'own overdue ms min/med/max':<26}"]
     for r in rows:
         if r.error:
             lines.append(f"{r.impl:<13} error: {r.error}")
@@ -294,10 +294,9 @@ def main(argv: list[str]) -> int:
         limit_s = 60 + len(impls) * (args.window + args.settle + 40)
         wire = dp.d1.spawn([sys.executable, str(HERE / "bfd_wire.py"), "--iface", "eth0", "--out",
                             str(capture), "--max-seconds", str(limit_s)], name="bfd-wire")
-        tail = Tail(capture)
         wait_until(capture.exists, timeout=10, message="capture started")
         for round_no, name in enumerate(impls):
-            rows.append(measure(lab, dp, tail, name, pairs, args=args, round_no=round_no))
+            rows.append(measure(lab, dp, capture, name, pairs, args=args, round_no=round_no))
             print(f"{name}: done", flush=True)
         wire.stop()
     print(f"\nBFD: {args.sessions} sessions at {INTERVAL_MS} ms x {MULT} (detection formula "

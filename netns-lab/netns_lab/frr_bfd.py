@@ -16,14 +16,13 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from netns_lab.addresses import check_address
 from netns_lab.errors import LabError
-from netns_lab.frr import FRR_DIR, FRR_TMPDIR, FRR_USER, VTYSH, ZEBRA, _common_args, _started
+from netns_lab.frr import FRR_DIR, FRR_TMPDIR, FRR_USER, VTYSH, ZEBRA, _common_args, _started, run_vtysh
 from netns_lab.lab import Host, LabProcess
 from netns_lab.wait import wait_until
 
@@ -66,16 +65,7 @@ class FrrBfdPeer:
     bfdd: LabProcess
 
     def vtysh(self, *commands: str, timeout: float = 5.0) -> str:
-        argv = [VTYSH, "--vty_socket", str(self.directory), "-d", "bfdd"]
-        for command in commands:
-            argv += ["-c", command]
-        try:
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise LabError(f"vtysh {commands!r} timed out after {timeout:g}s") from exc
-        if done.returncode != 0:
-            raise LabError(f"vtysh {commands!r} exited {done.returncode}: {done.stderr.strip()}")
-        return done.stdout
+        return run_vtysh(self.directory, "bfdd", *commands, timeout=timeout)
 
     def peers(self) -> list[dict[str, Any]]:
         return list(json.loads(self.vtysh("show bfd peers json") or "[]"))

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
-from pykeepalived.config.model_bfd import BfdCheck, BfdInstance, TrackBfdRef
+from pykeepalived.config.model_bfd import BfdCheck, BfdInstance
 from pykeepalived.config.model_lvs import (
     Checker,
     CheckTiming,
@@ -209,6 +209,10 @@ class TrackFileRef(_TrackRef):
 
 class TrackInterfaceRef(_TrackRef):
     pass
+
+
+class TrackBfdRef(_TrackRef):
+    """``track_bfd { NAME [weight W [reverse|noreverse]] }``; weight/reverse None = the bfd_instance's."""
 
 
 class _Notify(StrictModel):

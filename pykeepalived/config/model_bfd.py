@@ -1,4 +1,5 @@
-"""BFD in the configuration model: ``bfd_instance`` blocks, ``track_bfd`` references and ``BFD_CHECK``.
+"""BFD in the configuration model: ``bfd_instance`` blocks and ``BFD_CHECK`` (``track_bfd`` references are
+``model.TrackBfdRef``, next to the other tracker references).
 
 keepalived 2.2.7's keywords (keepalived.conf(5) "BFD CONFIGURATION", ``bfd/bfd_parser.c``), defaults
 and ranges; intervals are milliseconds with microsecond resolution, as keepalived writes them.  One
@@ -65,23 +66,6 @@ class BfdInstance(NamedModel):
         return self.checker or not self.vrrp
 
 
-def _name_to_ref(value: Any) -> Any:
-    return {"name": value} if isinstance(value, str) else value
-
-
-class TrackBfdRef(StrictModel):
-    """``track_bfd { NAME [weight W [reverse|noreverse]] }``; weight/reverse None = the instance's."""
-
-    name: Str
-    weight: TrackWeight | None = None
-    reverse: Bool | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_name(cls, value: Any) -> Any:
-        return _name_to_ref(value)
-
-
 class BfdCheck(StrictModel):
     """``BFD_CHECK { name NAME }``: the real server is up while that BFD session is Up."""
 
@@ -92,4 +76,4 @@ class BfdCheck(StrictModel):
     @model_validator(mode="before")
     @classmethod
     def _from_name(cls, value: Any) -> Any:
-        return _name_to_ref(value)
+        return {"name": value} if isinstance(value, str) else value

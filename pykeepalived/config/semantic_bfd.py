@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from pykeepalived.config.diagnostics import Diagnostic, Path, Severity, did_you_mean
-from pykeepalived.config.model import PRIORITY_OWNER, Config
-from pykeepalived.config.model_bfd import BFD_INTERVAL_SENSIBLE_MS, BFD_NAME_MAX, BfdInstance, TrackBfdRef
+from pykeepalived.config.model import PRIORITY_OWNER, Config, TrackBfdRef
+from pykeepalived.config.model_bfd import BFD_INTERVAL_SENSIBLE_MS, BFD_NAME_MAX, BfdInstance
 
 KEEPALIVED_V6_HOPLIMIT = 64
 MAX_HOPS_OFF = (-1, 255)

@@ -38,34 +38,25 @@ from pykeepalived.bfd.events import (
 from pykeepalived.bfd.packet import ControlPacket, SessionState, encode
 from pykeepalived.bfd.session import BfdSession
 from pykeepalived.testing.fake_clock import FakeClock
+from pykeepalived.testing.lan import LinkProfile, TimelineEntry
 
 IPAddress = IPv4Address | IPv6Address
 
 
 @dataclass(frozen=True, slots=True)
-class WireProfile:
-    """One direction of a link: loss probability, fixed delay, uniform jitter (seconds), received TTL."""
+class WireProfile(LinkProfile):
+    """The LAN's link profile (loss, delay, jitter) plus the TTL the packets arrive with."""
 
-    loss: float = 0.0
-    delay_s: float = 0.0
-    jitter_s: float = 0.0
     ttl: int = 255
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.loss <= 1.0 or self.delay_s < 0 or self.jitter_s < 0 or not 0 <= self.ttl <= 255:
+        LinkProfile.__post_init__(self)
+        if not 0 <= self.ttl <= 255:
             raise ValueError(f"invalid wire profile {self}")
 
 
-@dataclass(frozen=True, slots=True)
-class WireEvent:
-    at: float
-    host: str
-    session: str
-    kind: str
-    detail: str
-
-    def render(self) -> str:
-        return f"{self.at:10.4f}s  {self.host:<6} {self.session:<10} {self.kind:<8} {self.detail}"
+WireEvent = TimelineEntry
+"""One timeline line: ``router`` holds the session's name; kinds ``state``, ``client``, ``start`` ..."""
 
 
 @dataclass(slots=True)

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from netns_lab import Lab, director_pair, start_keepalived, wait_until
+from netns_lab import Host, Lab, LabProcess, director_pair, start_keepalived, wait_until
 from netns_lab.demo import PykaPeer, keepalived_conf, start_pykeepalived
 from netns_lab.frr_bfd import FrrBfdPeerConf, start_frr_bfd
 from scapy.layers.inet import IP, UDP
@@ -69,11 +69,21 @@ def sessions_up(pyka: PykaPeer) -> bool:
         return False
 
 
+def start_dump(host: Host, pcap: Path) -> LabProcess:
+    dump = host.spawn(["tcpdump", "-i", "eth0", "-U", "-n", "-w", str(pcap), "udp", "port", "3784"],
+                      name="tcpdump")
+    time.sleep(1)  # tcpdump is listening
+    return dump
+
+
+def stop_dump(dump: LabProcess) -> None:
+    dump.popen.send_signal(signal.SIGINT)
+    dump.popen.wait(timeout=5)
+
+
 def run_frr(lab: Lab, pcap: Path) -> None:
     dp = director_pair(lab)
-    dump = dp.d1.spawn(["tcpdump", "-i", "eth0", "-U", "-n", "-w", str(pcap), "udp", "port", "3784"],
-                       name="tcpdump")
-    time.sleep(1)
+    dump = start_dump(dp.d1, pcap)
     frr = start_frr_bfd(dp.d2, [FrrBfdPeerConf(D1_V4, D2_V4, 100, 100, 3),
                                 FrrBfdPeerConf(D1_V6, D2_V6, 100, 100, 3)])
     SENDERS.update({D2_V4: "frr", D2_V6: "frr"})
@@ -89,15 +99,12 @@ def run_frr(lab: Lab, pcap: Path) -> None:
     pyka.kill()
     time.sleep(1)
     frr.stop()
-    dump.popen.send_signal(signal.SIGINT)
-    dump.popen.wait(timeout=5)
+    stop_dump(dump)
 
 
 def run_keepalived(lab: Lab, pcap: Path) -> None:
     dp = director_pair(lab)
-    dump = dp.d1.spawn(["tcpdump", "-i", "eth0", "-U", "-n", "-w", str(pcap), "udp", "port", "3784"],
-                       name="tcpdump")
-    time.sleep(1)
+    dump = start_dump(dp.d1, pcap)
     directory = lab.workdir / "d2-keepalived"
     directory.mkdir(parents=True, exist_ok=True)
     conf = bfd_blocks((("pyka4", D1_V4, D2_V4), ("pyka6", D1_V6, D2_V6)), 100, 100)
@@ -112,8 +119,7 @@ def run_keepalived(lab: Lab, pcap: Path) -> None:
     pyka.kill()
     time.sleep(1.5)
     ka.stop()
-    dump.popen.send_signal(signal.SIGINT)
-    dump.popen.wait(timeout=5)
+    stop_dump(dump)
 
 
 def tshark(pcap: Path) -> list[dict[str, Any]]:
