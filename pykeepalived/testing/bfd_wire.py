@@ -38,7 +38,7 @@ from pykeepalived.bfd.events import (
 from pykeepalived.bfd.packet import ControlPacket, SessionState, encode
 from pykeepalived.bfd.session import BfdSession
 from pykeepalived.testing.fake_clock import FakeClock
-from pykeepalived.testing.lan import LinkProfile, TimelineEntry
+from pykeepalived.testing.lan import LinkProfile, Links, TimelineEntry
 
 IPAddress = IPv4Address | IPv6Address
 
@@ -94,12 +94,9 @@ class SimulatedBfdWire:
         self.sent: list[tuple[float, str, ControlPacket]] = []
         self.lost = 0
         self._seed = seed
-        self._rng = random.Random(seed)
+        self._links = Links(seed)
         self._hosts: dict[str, _Host] = {}
         self._by_address: dict[IPAddress, str] = {}
-        self._links: dict[tuple[str, str], WireProfile] = {}
-        self._default = WireProfile()
-        self._partition: dict[str, int] = {}
         self._queue: list[_InFlight] = []
         self._seq = 0
         self._generation = 0
@@ -118,12 +115,10 @@ class SimulatedBfdWire:
         self._by_address[address] = name
 
     def set_link(self, src: str, dst: str, profile: WireProfile, *, both_ways: bool = True) -> None:
-        self._links[(src, dst)] = profile
-        if both_ways:
-            self._links[(dst, src)] = profile
+        self._links.set(src, dst, profile, both_ways=both_ways)
 
     def set_default_link(self, profile: WireProfile) -> None:
-        self._default = profile
+        self._links.default = profile
 
     # -- inspecting --------------------------------------------------------------------------------
     @property
@@ -182,11 +177,10 @@ class SimulatedBfdWire:
         self._feed(self._hosts[host], self.session(host, name), AdminUp())
 
     def partition(self, *groups: Iterable[str]) -> None:
-        self._partition = {name: index for index, group in enumerate(groups, 1) for name in group}
-        self._note("-", "-", "partition", " | ".join(",".join(sorted(g)) for g in map(list, groups)))
+        self._note("-", "-", "partition", self._links.partition(groups))
 
     def heal(self) -> None:
-        self._partition = {}
+        self._links.groups = {}
         self._note("-", "-", "heal", "")
 
     # -- running -----------------------------------------------------------------------------------
@@ -251,17 +245,15 @@ class SimulatedBfdWire:
         if self.record_packets:
             self.sent.append((self.now, host.name, packet))
         dst = self._by_address.get(session.config.peer)
-        if dst is None or self._partition.get(host.name, 0) != self._partition.get(dst, 0):
+        delay = None if dst is None else self._links.delay(host.name, dst)
+        if dst is None or delay is None:
             self.lost += 1
             return
-        link = self._links.get((host.name, dst), self._default)
-        if link.loss and self._rng.random() < link.loss:
-            self.lost += 1
-            return
-        delay = link.delay_s + (self._rng.uniform(0.0, link.jitter_s) if link.jitter_s else 0.0)
+        profile = self._links.profile(host.name, dst)
+        ttl = profile.ttl if isinstance(profile, WireProfile) else 255
         self._seq += 1
-        heapq.heappush(self._queue, _InFlight(self.now + delay, self._seq, host.name, dst, encode(packet),
-                                              link.ttl))
+        flight = _InFlight(self.now + delay, self._seq, host.name, dst, encode(packet), ttl)
+        heapq.heappush(self._queue, flight)
 
     def _note(self, host: str, session: str, kind: str, detail: str) -> None:
         self.timeline.append(WireEvent(self.now, host, session, kind, detail))
