@@ -33,14 +33,12 @@ stops by itself, every wait has a deadline, the lab is torn down on any exit (Ct
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import re
 import signal
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,25 +47,17 @@ from netns_lab import Lab, LabError, director_pair, start_keepalived, wait_until
 from netns_lab.demo import PykaPeer, start_pykeepalived
 from netns_lab.frr_bfd import FrrBfdPeer, FrrBfdPeerConf, bfdd_unavailable, start_frr_bfd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "failover"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: bench.results
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scale"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bfd_wire import BfdSeen, read_seen
-from report import conditions, write_json
+from procfs import cpu_s
+
+from bench.results import FIGURES_HELP, Figure, FigureSheet, at_most, write_json
 
 HERE = Path(__file__).resolve().parent
 
 
-def _scale_cpu() -> Callable[[int], float]:
-    """The process-tree CPU meter of bench/scale/run.py (one rule for reading /proc)."""
-    spec = importlib.util.spec_from_file_location("bench_scale_run", HERE.parent / "scale" / "run.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module.cpu_s  # type: ignore[no-any-return]
-
-
-cpu_s = _scale_cpu()
 INTERVAL_MS = 50
 MULT = 3
 FORMULA_MS = INTERVAL_MS * MULT
@@ -267,7 +257,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--window", type=float, default=20.0)
     parser.add_argument("--settle", type=float, default=3.0)
     parser.add_argument("--impls", default=",".join(IMPLS))
-    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None, help="also write the rows as JSON in DIR")
+    parser.add_argument("--figures", type=Path, default=None, metavar="FILE", help=FIGURES_HELP)
     args = parser.parse_args(argv)
     if args.quick:
         args.window, args.settle = 3.0, 1.0
@@ -303,11 +294,42 @@ def main(argv: list[str]) -> int:
           f"{FORMULA_MS} ms), window {args.window:g} s, load {os.getloadavg()[0]:.2f}")
     for line in table(rows):
         print(line)
-    payload = {"conditions": conditions(), "args": {k: str(v) for k, v in vars(args).items()},
-               "rows": [asdict(r) for r in rows]}
-    path = write_json(args.out, "bfd", payload)
-    print(f"json: {path}")
-    return 0
+    sheet = FigureSheet("bfd", quick=args.quick)
+    sheet.extend(figures(rows, args.sessions))
+    sheet.details["rows"] = [asdict(r) for r in rows]
+    complete = all(r.error is None for r in rows)
+    sheet.write(args.figures, complete=complete)
+    if args.out is not None:
+        print(f"json: {write_json(args.out, 'bfd', sheet.document(complete=complete))}")
+    return 0 if complete else 1
+
+
+def figures(rows: list[Row], sessions: int) -> list[Figure]:
+    """pykeepalived's numbers next to keepalived's (CPU, its own lateness) and FRR's (detection on the
+    wire: keepalived sends its Down only with its next periodic packet); None where a run failed."""
+    by = {r.impl: r for r in rows if r.error is None}
+    py, ka, frr = by.get("pykeepalived"), by.get("keepalived"), by.get("frr")
+
+    def worst(row: Row | None, values: str, minus: float = 0.0) -> float | None:
+        got = getattr(row, values) if row is not None else []
+        return max(got) - minus if got else None
+
+    label = f"{sessions} sessions at {INTERVAL_MS} ms x {MULT}"
+    out = [
+        Figure(f"BFD detection on the wire, max - formula ({FORMULA_MS} ms), {label}", "ms",
+               worst(py, "wire_ms", FORMULA_MS), ref=worst(frr, "wire_ms", FORMULA_MS),
+               ref_name="FRR bfdd" if frr is not None else None, goals=(at_most(GOAL_MS),)),
+        Figure(f"BFD detection, own lateness max, {label}", "ms", worst(py, "overdue_ms"),
+               ref=worst(ka, "overdue_ms"), ref_name="keepalived" if ka is not None else None,
+               goals=(at_most(GOAL_MS),)),
+    ]
+    for ref_name, ref in (("keepalived", ka), ("FRR bfdd", frr)):
+        if ref is not None:
+            out.append(Figure(f"BFD CPU, {label}", "% of a core", py.cpu_percent if py else None,
+                              ref=ref.cpu_percent, ref_name=ref_name))
+    out.append(Figure(f"BFD sessions flapping in the window, {label}", "sessions",
+                      float(py.flapped) if py else None, goals=(at_most(0),)))
+    return out
 
 
 if __name__ == "__main__":

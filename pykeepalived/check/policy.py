@@ -8,7 +8,9 @@ keepalived's checker timing (keepalived-features §2.6):
 * after a success (or once down) the next check is ``delay_loop`` later;
 * the first check runs after a random ``warmup`` delay in ``[0, warmup)`` (the caller draws the
   fraction, so this module stays deterministic); ``alpha`` makes a checker start down;
-* a real server is up only if **all** its checkers are up; one without checkers is always up.
+* a real server is up only if **all** its checkers are up; one without checkers is always up;
+* its weight is keepalived's effective weight: the configured weight, plus ``W - configured`` for each
+  up MISC_CHECK whose last exit set ``W`` (``misc_dynamic``), plus each up FILE_CHECK's offset.
 
 Nothing here does I/O or reads a clock: every method takes ``now`` (monotonic seconds).
 """
@@ -106,13 +108,19 @@ class CheckerPolicy:
         return None
 
 
+MAX_WEIGHT = 0x7FFFFFFF
+"""The largest IPVS weight (a dynamic weight is clamped to 0..this)."""
+
+
 class RealServerPolicy:
     """All checkers of one real server; emits :class:`RealServerChanged` when (up, weight) changes."""
 
-    __slots__ = ("_reported", "checkers", "rs")
+    __slots__ = ("_reported", "base_weight", "checkers", "rs")
 
-    def __init__(self, rs: RsId, timings: Sequence[CheckerTiming]) -> None:
+    def __init__(self, rs: RsId, timings: Sequence[CheckerTiming], base_weight: int = 1) -> None:
+        """``base_weight`` is the real server's configured weight (what dynamic weights start from)."""
         self.rs = rs
+        self.base_weight = base_weight
         self.checkers = tuple(CheckerPolicy(t) for t in timings)
         self._reported = (self.up, self.weight)
 
@@ -122,11 +130,21 @@ class RealServerPolicy:
 
     @property
     def weight(self) -> int | None:
-        """The dynamic weight of the last successful weighted result (misc_dynamic), else None."""
+        """The weight the up checkers give it (keepalived's effective weight: the configured one,
+        + ``W - configured`` per ``misc_dynamic`` result ``W``, + each FILE_CHECK offset), clamped
+        to 0..:data:`MAX_WEIGHT`; None when no checker changes it."""
+        total, dynamic = self.base_weight, False
         for c in self.checkers:
-            if c.up and c.last is not None and c.last.ok and c.last.weight is not None:
-                return c.last.weight
-        return None
+            last = c.last
+            if not c.up or last is None or not last.ok:
+                continue
+            if last.weight is not None:
+                total += last.weight - self.base_weight
+                dynamic = True
+            if last.weight_offset:
+                total += last.weight_offset
+                dynamic = True
+        return min(max(total, 0), MAX_WEIGHT) if dynamic else None
 
     def start(self, now: float, warmup_fractions: Sequence[float]) -> None:
         """Schedule every checker's first run (one warmup fraction per checker)."""

@@ -21,7 +21,16 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from pykeepalived.config.model_bfd import BfdCheck, BfdInstance
+from pykeepalived.config.model_checkers import (
+    FileCheck,
+    PingCheck,
+    SmtpCheck,
+    SmtpHost,
+    SslSettings,
+    UdpCheck,
+)
 from pykeepalived.config.model_lvs import (
+    CHECKER_KINDS,
     Checker,
     CheckTiming,
     DnsCheck,
@@ -46,6 +55,8 @@ from pykeepalived.config.model_lvs import (
     VirtualServerGroupMember,
     check_timing,
 )
+from pykeepalived.config.model_smtp import SmtpGlobals, SmtpServer
+from pykeepalived.config.model_track import ParamMatch, TrackProcessRef, VrrpTrackProcess
 from pykeepalived.config.types import (
     Bool,
     IfName,
@@ -112,7 +123,7 @@ class LvsTimeouts(StrictModel):
     udp: Annotated[int, Field(strict=True, ge=0)] | None = None
 
 
-class GlobalDefs(StrictModel):
+class GlobalDefs(SmtpGlobals):
     router_id: Str | None = None
     script_user: Str | None = None  # default: keepalived_script if that user exists, else root
     script_group: Str | None = None  # default: script_user's primary group
@@ -140,6 +151,7 @@ class GlobalDefs(StrictModel):
     lvs_timeouts: LvsTimeouts | None = None
     lvs_flush: Bool = False
     lvs_flush_on_stop: Bool = False
+    checker_log_all_failures: Bool = False  # every checker's log_all_failures default
     notify_fifo: Str | None = None
     notify_fifo_script: Str | None = None
     vrrp_notify_fifo: Str | None = None
@@ -226,7 +238,8 @@ class _Notify(StrictModel):
         None, description="MASTER_PRIORITY/BACKUP_PRIORITY lines on the notify FIFOs; default: the sync "
         "group's, else global vrrp_notify_priority_changes"
     )
-    smtp_alert: Bool = False
+    smtp_alert: Bool | None = Field(None, description="default: global smtp_alert_vrrp, else smtp_alert, "
+                                    "else off")
 
 
 class VrrpSyncGroup(NamedModel, _Notify):
@@ -234,6 +247,7 @@ class VrrpSyncGroup(NamedModel, _Notify):
     track_interface: tuple[TrackInterfaceRef, ...] = ()
     track_script: tuple[TrackScriptRef, ...] = ()
     track_file: tuple[TrackFileRef, ...] = ()
+    track_process: tuple[TrackProcessRef, ...] = ()
     track_bfd: tuple[TrackBfdRef, ...] = ()
     sync_group_tracking_weight: Bool = False
 
@@ -318,6 +332,7 @@ class VrrpInstance(NamedModel, _Notify):
     track_interface: tuple[TrackInterfaceRef, ...] = ()
     track_script: tuple[TrackScriptRef, ...] = ()
     track_file: tuple[TrackFileRef, ...] = ()
+    track_process: tuple[TrackProcessRef, ...] = ()
     track_bfd: tuple[TrackBfdRef, ...] = ()
     dont_track_primary: Bool = False
     notify_master_rx_lower_pri: Str | None = None
@@ -374,8 +389,8 @@ class VrrpInstance(NamedModel, _Notify):
 # --- the whole file ----------------------------------------------------------------------------------
 
 _NAMED_SECTIONS = (
-    "vrrp_scripts", "track_files", "vrrp_sync_groups", "vrrp_instances", "virtual_server_groups",
-    "bfd_instances",
+    "vrrp_scripts", "track_files", "vrrp_track_processes", "vrrp_sync_groups", "vrrp_instances",
+    "virtual_server_groups", "bfd_instances",
 )
 
 
@@ -383,11 +398,13 @@ class Config(StrictModel):
     global_defs: GlobalDefs = GlobalDefs()
     vrrp_scripts: Mapping[str, VrrpScript] = Field(default_factory=dict)
     track_files: Mapping[str, TrackFile] = Field(default_factory=dict)
+    vrrp_track_processes: Mapping[str, VrrpTrackProcess] = Field(default_factory=dict)
     bfd_instances: Mapping[str, BfdInstance] = Field(default_factory=dict)
     vrrp_sync_groups: Mapping[str, VrrpSyncGroup] = Field(default_factory=dict)
     vrrp_instances: Mapping[str, VrrpInstance] = Field(default_factory=dict)
     virtual_server_groups: Mapping[str, VirtualServerGroup] = Field(default_factory=dict)
     virtual_servers: tuple[VirtualServer, ...] = ()
+    ssl: SslSettings | None = Field(None, description="keepalived's SSL block: the TLS client of SSL_GET")
 
     @model_validator(mode="before")
     @classmethod
@@ -459,13 +476,13 @@ class GarpSettings:
 
 
 __all__ = [
-    "PRIORITY_DEFAULT", "PRIORITY_OWNER", "VRRP_MCAST_GROUP4", "VRRP_MCAST_GROUP6", "AuthType",
-    "Authentication", "BfdCheck", "BfdInstance", "CheckTiming", "Checker", "Config", "DnsCheck", "DnsType",
-    "GarpSettings",
-    "GlobalDefs", "HttpGet", "IpFamily", "LbAlgo", "LbKind", "LvsSyncDaemon", "LvsTimeouts", "MiscCheck",
-    "Protocol", "RealServer", "SchedFlag", "Scope", "SorryServer", "SslGet", "StatusRange", "TcpCheck",
-    "TrackBfdRef", "TrackFile", "TrackFileRef", "TrackInterfaceRef", "TrackScriptRef", "TunnelChecksum",
-    "TunnelType",
-    "UnicastPeer", "Url", "VirtualIpAddress", "VirtualRoute", "VirtualServer", "VirtualServerGroup",
-    "VirtualServerGroupMember", "VrrpInstance", "VrrpScript", "VrrpState", "VrrpSyncGroup", "check_timing"
+    "CHECKER_KINDS", "PRIORITY_DEFAULT", "PRIORITY_OWNER", "VRRP_MCAST_GROUP4", "VRRP_MCAST_GROUP6",
+    "AuthType", "Authentication", "BfdCheck", "BfdInstance", "CheckTiming", "Checker", "Config", "DnsCheck",
+    "DnsType", "FileCheck", "GarpSettings", "GlobalDefs", "HttpGet", "IpFamily", "LbAlgo", "LbKind",
+    "LvsSyncDaemon", "LvsTimeouts", "MiscCheck", "ParamMatch", "PingCheck", "Protocol", "RealServer",
+    "SchedFlag", "Scope", "SmtpCheck", "SmtpHost", "SmtpServer", "SorryServer", "SslGet", "SslSettings",
+    "StatusRange", "TcpCheck", "TrackBfdRef", "TrackFile", "TrackFileRef", "TrackInterfaceRef",
+    "TrackProcessRef", "TrackScriptRef", "TunnelChecksum", "TunnelType", "UdpCheck", "UnicastPeer", "Url",
+    "VirtualIpAddress", "VirtualRoute", "VirtualServer", "VirtualServerGroup", "VirtualServerGroupMember",
+    "VrrpInstance", "VrrpScript", "VrrpState", "VrrpSyncGroup", "VrrpTrackProcess", "check_timing"
 ]

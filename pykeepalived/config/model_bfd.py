@@ -9,9 +9,10 @@ BFD with hop limit 64 (see docs/bfd.md and the ``bfd_hoplimit`` warning of ``--c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, BeforeValidator, Field, model_validator
 
 from pykeepalived.config.types import Bool, IpAddress, NamedModel, Str, StrictModel, TrackWeight
 
@@ -77,3 +78,12 @@ class BfdCheck(StrictModel):
     @classmethod
     def _from_name(cls, value: Any) -> Any:
         return {"name": value} if isinstance(value, str) else value
+
+
+def _one_or_list(value: Any) -> Any:
+    """``BFD_CHECK: NAME``, ``{name: NAME}`` or a list of either."""
+    return [value] if isinstance(value, Mapping | str) else value
+
+
+BfdChecks = Annotated[tuple[BfdCheck, ...], BeforeValidator(_one_or_list)]
+"""A real server's ``BFD_CHECK`` entries."""

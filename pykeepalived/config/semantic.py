@@ -20,8 +20,10 @@ import stat
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
+from pykeepalived.config import semantic_alerting
 from pykeepalived.config.diagnostics import Diagnostic, Path, Severity, did_you_mean
 from pykeepalived.config.model import (
+    CHECKER_KINDS,
     PRIORITY_OWNER,
     Config,
     VirtualServer,
@@ -31,6 +33,7 @@ from pykeepalived.config.model import (
 )
 from pykeepalived.config.script_security import unsafe_component
 from pykeepalived.config.semantic_bfd import check_bfd
+from pykeepalived.config.semantic_checkers import check_checkers
 from pykeepalived.config.types import first_set
 
 V2_MAX_ADVERT_INT_S = 255
@@ -83,6 +86,8 @@ def check(config: Config, inspector: FileInspector) -> list[Diagnostic]:
     out += _check_not_implemented(config)
     out += _check_virtual_servers(config)
     out += _check_scripts(config, inspector)
+    out += check_checkers(config, inspector.stat)
+    out += semantic_alerting.check(config)
     out += check_bfd(config)
     return out
 
@@ -298,7 +303,6 @@ _NOT_IMPLEMENTED_INSTANCE = {
     "vmac_xmit_base": "adverts are sent on the VMAC",
     "notify_master_rx_lower_pri": "the script never runs",
     "notify_deleted": "an instance removed by a reload gets STOP, no DELETED",
-    "smtp_alert": "no e-mail is sent",
     "no_accept": "no firewall rules are installed; packets to the VIPs are always accepted",
 }
 _NOT_IMPLEMENTED_GROUP = {
@@ -306,7 +310,6 @@ _NOT_IMPLEMENTED_GROUP = {
     "track_script": "group-level tracking does not affect the members",
     "track_file": "group-level tracking does not affect the members",
     "notify_deleted": "no DELETED notification",
-    "smtp_alert": "no e-mail is sent",
 }
 
 
@@ -347,14 +350,6 @@ def _check_not_implemented(config: Config) -> Iterator[Diagnostic]:
                 if vip.no_track:
                     yield _not_implemented("no_track", "its deletion is repaired like any VIP's",
                                            (*base, group_key, i, "no_track"))
-    for v, vs in enumerate(config.virtual_servers):
-        for r, rs in enumerate(vs.real_servers):
-            for c, checker in enumerate(rs.SSL_GET):
-                if checker.tls_compliant:
-                    yield _not_implemented("tls_compliant", "a response is judged the same with or without "
-                                           "the server's close_notify",
-                                           ("virtual_servers", v, "real_servers", r, "SSL_GET", c,
-                                            "tls_compliant"))
 
 
 # --- LVS -----------------------------------------------------------------------------------------------
@@ -447,7 +442,9 @@ def _check_real_servers(vs: VirtualServer, base: Path) -> Iterator[Diagnostic]:
             yield _err("real_server_family", f"real server {rs.ip} is not IPv{family} like its "
                        "virtual server (mixed families need lb_kind TUN)", (*path, "ip"))
         total_weight += rs.weight
-        for kind in ("TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "DNS_CHECK"):
+        for kind in CHECKER_KINDS:
+            if kind == "FILE_CHECK":  # no timing: its file is read every second
+                continue
             for c, checker in enumerate(getattr(rs, kind)):
                 t = check_timing(vs, rs, checker)
                 needed = t.connect_timeout_s * (t.retry + 1) + t.delay_before_retry_s * t.retry

@@ -63,12 +63,18 @@ def validate_data(
 
 
 def attach_sources(diagnostics: list[Diagnostic], source_files: Mapping[str, str]) -> list[Diagnostic]:
-    """Fill ``source_line`` from the file texts, for the caret display."""
+    """Fill ``source_line`` from the file texts, for the caret display.
+
+    Each file's text is read and split into lines once per call, however many diagnostics point
+    into it: the cost is linear in the file size plus the number of diagnostics.
+    """
     lines: dict[str, list[str]] = {}
     out = []
     for d in diagnostics:
         if d.source_line is None and d.line is not None and d.file in source_files:
-            file_lines = lines.setdefault(d.file, source_files[d.file].splitlines())
+            file_lines = lines.get(d.file)
+            if file_lines is None:
+                file_lines = lines[d.file] = source_files[d.file].splitlines()
             if 0 < d.line <= len(file_lines):
                 out.append(_replace(d, source_line=file_lines[d.line - 1]))
                 continue

@@ -23,10 +23,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pykeepalived.alert.policy import AlertSettings, AlertTargets
 from pykeepalived.config import load
 from pykeepalived.config.diagnostics import Diagnostic, render_one
 from pykeepalived.config.model import Config
 from pykeepalived.daemon import config_map as cm
+from pykeepalived.daemon.alerts import Alerts, alert_plan
 from pykeepalived.daemon.control import DEFAULT_CONTROL_SOCKET, ControlServer
 from pykeepalived.daemon.logging import setup_logging
 from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_plan
@@ -37,6 +39,7 @@ from pykeepalived.daemon.reload import ReloadPlan, plan_reload
 from pykeepalived.daemon.sd_notify import READY, RELOADING, STOPPING, WATCHDOG, SdNotifier
 from pykeepalived.daemon.startup_delay import wait_startup_delay
 from pykeepalived.daemon.status import DaemonInfo, snapshot
+from pykeepalived.daemon.track_process_map import PROCESS_PREFIX
 from pykeepalived.daemon.track_scripts import TrackFile, TrackScript
 from pykeepalived.daemon.vrrp_runner import ActionExecutor, RouterKey, RouterSlot, VrrpRunner
 from pykeepalived.daemon.wakeup import make_wakeup
@@ -50,6 +53,7 @@ from pykeepalived.daemon.wiring import (
 )
 from pykeepalived.errors import ConfigError, DriverError, PykaError, UsageError
 from pykeepalived.exit_codes import ExitCode
+from pykeepalived.net.process_monitor import ProcessMonitor
 from pykeepalived.vrrp import events as ev
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
@@ -166,13 +170,16 @@ class Daemon:
         self.scripts: dict[str, TrackScript] = {}
         self.files: dict[str, TrackFile] = {}
         self._group_states: dict[str, str] = {}
-        self._tracker_tasks: dict[TrackScript | TrackFile, asyncio.Task[None]] = {}
+        self.processes: ProcessMonitor | None = None
+        self._tracker_tasks: dict[TrackScript | TrackFile | ProcessMonitor, asyncio.Task[None]] = {}
         self._background: list[asyncio.Task[None]] = []
         self.lvs: LvsService | None = None
         self.bfd: BfdService | None = None
         self.fifos = NotifyFifos(())
         self.lvs_factory: Callable[[LvsPlan], LvsService] = self._make_lvs
         self.freeze_heap: Callable[[], None] = freeze_heap
+        self.alerts_off = (AlertSettings(), AlertTargets())
+        self.alerts = Alerts(self.alerts_off)
 
     # -- signals -------------------------------------------------------------------------------
     def request(self, command: str) -> None:
@@ -190,7 +197,7 @@ class Daemon:
         g = config.global_defs
         plan = (cm.daemon_plan(config, self.primary) if self.options.run_vrrp
                 else cm.DaemonPlan({}, {}, g.enable_script_security, g.v3_checksum_as_v2,
-                                   lvs_notify_fifos=cm.lvs_notify_fifos(config),
+                                   lvs_notify_fifos=cm.lvs_notify_fifos(config), alerts=alert_plan(config),
                                    bfd_sessions=cm.bfd_sessions(config)))
         return plan, lvs_plan(config) if self.options.run_lvs else None
 
@@ -202,6 +209,7 @@ class Daemon:
 
         return LvsService(plan, self.notifier.dispatch, vrrp_state_of=state_of,
                           address_active=self.vs_address_active, notify_fifo=self._lvs_fifo_line,
+                          listener=self.alerts,
                           bfd_up=lambda name: self.bfd.client_up(name) if self.bfd is not None else None)
 
     def _lvs_fifo_line(self, line: str) -> None:
@@ -272,6 +280,10 @@ class Daemon:
             tfile = self.files.get(tfref.tracker)
             if tfile is not None:
                 self.runner.feed(spec.key, ev.TrackerChanged(tfref.tracker, value=tfile.value))
+        if self.processes is not None:
+            for pname in spec.track_processes:
+                ok = self.processes.ok(pname)
+                self.runner.feed(spec.key, ev.TrackerChanged(PROCESS_PREFIX + pname, ok=ok))
         for name in spec.track_bfds:
             up = self.bfd is not None and bool(self.bfd.client_up(name))
             self.runner.feed(spec.key, ev.TrackerChanged(cm.BFD_PREFIX + name, ok=up))
@@ -325,6 +337,10 @@ class Daemon:
             if any(t.tracker == tracker for t in slot.config.track_files):
                 self.runner.feed(slot.key, ev.TrackerChanged(tracker, value=value))
 
+    def _on_process(self, name: str, ok: bool) -> None:
+        for slot in list(self.runner.slots.values()):
+            if name in slot.config.track_processes:
+                self.runner.feed(slot.key, ev.TrackerChanged(PROCESS_PREFIX + name, ok=ok))
     def _on_bfd(self, name: str, up: bool) -> None:
         """A BFD session's clients: every instance's ``track_bfd`` and every ``BFD_CHECK`` of it."""
         for slot in list(self.runner.slots.values()):
@@ -388,10 +404,19 @@ class Daemon:
                 else:
                     files[t.tracker] = TrackFile(t.tracker, t.path, self._on_file, init_value=t.init_value,
                                                  init_overwrite=t.init_overwrite)
-        wanted: dict[TrackScript | TrackFile, str] = {
+        wanted: dict[TrackScript | TrackFile | ProcessMonitor, str] = {
             **{script: f"vrrp_script:{n}" for n, script in scripts.items()},
             **{tfile: f"track_file:{n}" for n, tfile in files.items()},
         }
+        if plan.processes and self.processes is not None:
+            self.processes.configure(plan.processes.values())
+        elif plan.processes:
+            self.processes = ProcessMonitor(plan.processes.values(), self._on_process)
+            self.processes.start()
+        else:
+            self.processes = None
+        if self.processes is not None:
+            wanted[self.processes] = "track_process"
         for owner, task in list(self._tracker_tasks.items()):
             if owner not in wanted:
                 task.cancel()
@@ -410,6 +435,7 @@ class Daemon:
         if commands:
             self.notifier.dispatch(commands, slot.name)
         self.fifos.instance(slot.name, state, priority)
+        self.alerts.instance(slot.name, state)
         if slot.group is not None:
             self._group_changed(slot.group, stopping=action.new is State.INITIALIZE)
         if self.lvs is not None:
@@ -430,6 +456,7 @@ class Daemon:
             return
         self._group_states[group.name] = state
         self.fifos.group(group.name, state)
+        self.alerts.group(group.name, state)
         scripts = self.plan.group_notify.get(group.name) if self.plan is not None else None
         if scripts is not None:
             commands = notify_commands(scripts, kind="GROUP", name=group.name, state=state, priority=0)
@@ -451,6 +478,8 @@ class Daemon:
             "release_ipvs_on_stop": self.options.release_ipvs,
             "lvs": self.lvs.snapshot() if self.lvs is not None else None,
             "notify_fifos": self.fifos.counters(),
+            "track_process": self.processes.snapshot() if self.processes is not None else None,
+            "smtp_alerts": self.alerts.snapshot(),
             "bfd": self.bfd.snapshot() if self.bfd is not None else None,
         }
         return snapshot(self.info, self.runner.slots.values(), dict(self.runner.drops), extra)
@@ -478,6 +507,7 @@ class Daemon:
             slot.config = plan.instances[key]
             slot.unicast_peers = frozenset(plan.instances[key].unicast_peers)
         self.plan = plan
+        self.alerts.reconfigure(plan.alerts or self.alerts_off)
         self.script_runner.enforce_security = plan.enable_script_security
         self.script_runner.identity = plan.script_identity
         self._start_trackers(plan, group)
@@ -502,6 +532,7 @@ class Daemon:
             self._close_early()
             log_config_error(exc, f"invalid configuration {self.options.config_file}")
             return ExitCode.INVALID
+        self.alerts.reconfigure(self.plan.alerts or self.alerts_off)
         self.script_runner = ScriptRunner(enforce_security=self.plan.enable_script_security,
                                           identity=self.plan.script_identity)
         self.fifos = NotifyFifos(self.plan.notify_fifos, self.plan.notify_fifo_script,
@@ -520,6 +551,7 @@ class Daemon:
         try:
             async with asyncio.TaskGroup() as group:
                 self.notifier = NotifyDispatcher(self.script_runner, group)
+                self._background.append(group.create_task(self.alerts.run_forever(), name="smtp-alerts"))
                 self._background.append(group.create_task(self.executor.worker(), name="address-worker"))
                 self._background.append(group.create_task(self.links.run_forever(), name="link-poller"))
                 watch = getattr(self.net, "watch", None)
@@ -577,7 +609,8 @@ class Daemon:
         if release is not None and self.options.release_vips:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(release(), NOTIFY_SETTLE_S)
-        left = await self.notifier.settle(NOTIFY_SETTLE_S)
+        left, _ = await asyncio.gather(self.notifier.settle(NOTIFY_SETTLE_S),
+                                       self.alerts.drain(NOTIFY_SETTLE_S))
         if left:
             log.warning("stop: %d notify scripts still running, not waiting for them", left)
         for task in (*self._background, *self._tracker_tasks.values()):

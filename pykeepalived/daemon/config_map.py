@@ -16,11 +16,14 @@ from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 from pykeepalived.bfd.config import SessionConfig
 from pykeepalived.config.model import PRIORITY_OWNER, Config, VrrpInstance, VrrpState
 from pykeepalived.config.script_security import AS_DAEMON, ScriptIdentity, script_identity
+from pykeepalived.daemon.alerts import AlertPlan, alert_plan
 from pykeepalived.daemon.notify import NotifyScripts
+from pykeepalived.daemon.track_process_map import process_specs, process_trackers
 from pykeepalived.daemon.track_scripts import TrackScriptSpec, script_argv
 from pykeepalived.errors import ConfigError
 from pykeepalived.vrrp.config import RouterConfig
 from pykeepalived.vrrp.packet import AUTH_NONE, AUTH_SIMPLE_TEXT
+from pykeepalived.vrrp.track_process import ProcessSpec
 from pykeepalived.vrrp.tracking import TrackerKind, TrackerSpec
 
 IPAddress = IPv4Address | IPv6Address
@@ -76,6 +79,8 @@ class InstanceSpec:
     track_interfaces: tuple[TrackedInterface, ...] = ()
     track_scripts: tuple[str, ...] = ()
     track_files: tuple[TrackedFile, ...] = ()
+    track_processes: tuple[str, ...] = ()
+    """The ``vrrp_track_process`` names it tracks (its own and its sync group's)."""
     track_primary: bool = True
     vmac: str | None = None
     """``use_vmac``: the macvlan carrying 00:00:5e:00:01:VRID that adverts, VIPs and GARPs use."""
@@ -117,6 +122,10 @@ class DaemonPlan:
     """Who notify scripts run as (``script_user``, else ``keepalived_script``, else the daemon)."""
     lvs_notify_fifos: tuple[str, ...] = ()
     """``notify_fifo`` then ``lvs_notify_fifo``: where virtual/real server state lines are written."""
+    processes: dict[str, ProcessSpec] = field(default_factory=dict)
+    """Every tracked ``vrrp_track_process``."""
+    alerts: AlertPlan | None = None
+    """SMTP alerting (None: nothing is sent)."""
     bfd_sessions: tuple[SessionConfig, ...] = ()
     """Every ``bfd_instance`` (run with or without ``-C``/``-P``, as keepalived's BFD process)."""
 
@@ -283,6 +292,8 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
     if primary is None:
         raise ConfigError(f"vrrp_instance {inst.name}: interface {inst.interface} has no IPv{family} address")
     trackers, interfaces, scripts, files = _trackers(config, inst)
+    process_specs_of_instance, processes = process_trackers(config, inst)
+    trackers += process_specs_of_instance
     bfd_specs, bfds = bfd_trackers(config, inst)
     trackers += bfd_specs
     vmac: str | None = None
@@ -299,6 +310,7 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
         track_interfaces=interfaces,
         track_scripts=scripts,
         track_files=files,
+        track_processes=processes,
         track_primary=not inst.dont_track_primary,
         vmac=vmac,
         sync_group=sync_group,
@@ -359,4 +371,5 @@ def daemon_plan(config: Config, primary_address: PrimaryAddress) -> DaemonPlan:
                       notify_fifo_script=g.notify_fifo_script if g.notify_fifo else None,
                       script_identity=script_identity(default_user=g.script_user,
                                                       default_group=g.script_group),
-                      lvs_notify_fifos=lvs_notify_fifos(config), bfd_sessions=bfd_sessions(config))
+                      lvs_notify_fifos=lvs_notify_fifos(config), processes=process_specs(config),
+                      alerts=alert_plan(config), bfd_sessions=bfd_sessions(config))

@@ -20,7 +20,7 @@ Schema (``schema_version`` 1)::
                                   "transitions": [...], "counters": {name: n}}],
                     "counters": {name: n}, "drops": {reason: n}},
      "lvs": null | {"running": bool, "error": str | null, "sync_daemons": ["master"|"backup"],
-                    "counters": {name: n},
+                    "counters": {name: n}, "icmp": {name: n} | null,
                     "virtual_servers": [{"name", "service", "scheduler", "quorum_up", "quorum",
                                          "live_weight", "sorry_server": str | null,
                                          "real_servers": [{"address", "up", "weight",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pykeepalived.config.kaconf import bfd, keywords, lvs, parse
+from pykeepalived.config.kaconf import alerting, bfd, keywords, lvs, parse
 from pykeepalived.config.kaconf.mapping import Table
 from pykeepalived.config.model import Config
 
@@ -17,6 +17,7 @@ TABLES = [
     keywords.GLOBAL_DEFS,
     keywords.VRRP_SCRIPT,
     keywords.TRACK_FILE,
+    alerting.VRRP_TRACK_PROCESS,
     keywords.VRRP_SYNC_GROUP,
     keywords.VRRP_INSTANCE,
     keywords.AUTHENTICATION,
@@ -28,6 +29,11 @@ TABLES = [
     lvs.SSL_GET,
     lvs.DNS_CHECK,
     lvs.MISC_CHECK,
+    lvs.UDP_CHECK,
+    lvs.PING_CHECK,
+    lvs.SMTP_CHECK,
+    lvs.FILE_CHECK,
+    keywords.SSL,
     bfd.BFD_INSTANCE,
     bfd.BFD_CHECK,
 ]
@@ -65,7 +71,8 @@ def test_every_keyword_reads_without_diagnostics_and_validates() -> None:
     assert instance.nopreempt and config.vrrp_instances["VI_2"].no_virtual_ipaddress
     assert instance.virtual_routes[1].blackhole
     real = config.virtual_servers[0].real_servers[0]
-    assert [c.kind for c in real.checkers] == ["TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "DNS_CHECK"]
+    assert [c.kind for c in real.checkers] == ["TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "DNS_CHECK",
+                                               "UDP_CHECK", "PING_CHECK", "SMTP_CHECK", "FILE_CHECK"]
     assert real.SSL_GET[0].url[0].status_code[1].high == 302
     assert config.global_defs.lvs_sync_daemon is not None and config.global_defs.lvs_sync_daemon.id == 10
     assert set(config.track_files) == {"tf_prio", "tf_old"}

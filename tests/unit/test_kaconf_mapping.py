@@ -186,13 +186,13 @@ def test_unsupported_keyword_warns_with_position(tmp_path: Path) -> None:
 
 def test_unsupported_block_is_skipped_with_one_warning(tmp_path: Path) -> None:
     text = (
-        "static_routes {\n 198.51.100.0/24 dev eth0\n}\nglobal_defs {\n notification_email {\n a@b\n }\n}\n"
+        "static_routes {\n 198.51.100.0/24 dev eth0\n}\nvrrp_instance V {\n virtual_rules {\n from a\n }\n}\n"
     )
     data, diagnostics = read(tmp_path, text)
-    assert data == {"global_defs": {}}
+    assert data == {"vrrp_instances": {"V": {}}}
     assert [(d.message, d.line) for d in diagnostics] == [
         ("keyword 'static_routes' is not supported yet and is ignored", 1),
-        ("keyword 'notification_email' is not supported yet and is ignored", 5),
+        ("keyword 'virtual_rules' is not supported yet and is ignored", 5),
     ]
 
 

@@ -9,6 +9,7 @@ The lines inside ``virtual_ipaddress``, ``virtual_routes``, ``unicast_peer``, ``
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from pykeepalived.config.kaconf.lexer import Token, TokenKind
 from pykeepalived.config.kaconf.mapping import (
@@ -153,21 +154,28 @@ def track(ctx: Ctx, st: Statement, path: DataPath) -> object:
     return {"name": name, **result}
 
 
-def sync_group_members(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
-    """``group { VI_1 VI_2 ... }`` (names on one or several lines)."""
-    existing = out.get("group")
-    names: list[str] = existing if isinstance(existing, list) else []
-    out["group"] = names
-    ctx.mark((*path, "group"), st.pos)
-    for line in st.block or []:
-        if line.block is not None:
-            ctx.error(
-                "syntax", "an entry of 'group' does not take a { ... } block", line.open_pos or line.pos
-            )
-        for token in line.tokens:
-            if token.text:
-                ctx.mark((*path, "group", len(names)), token.pos)
-                names.append(token.text)
+def word_list(key: str) -> Callable[[Ctx, Statement, Data, DataPath], None]:
+    """``KEY { WORD WORD ... }`` (words on one or several lines) -> ``key: [WORD, ...]``."""
+
+    def handler(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+        existing = out.get(key)
+        words: list[str] = existing if isinstance(existing, list) else []
+        out[key] = words
+        ctx.mark((*path, key), st.pos)
+        for line in st.block or []:
+            if line.block is not None:
+                ctx.error("syntax", f"an entry of '{key}' does not take a {{ ... }} block",
+                          line.open_pos or line.pos)
+            for token in line.tokens:
+                if token.text:
+                    ctx.mark((*path, key, len(words)), token.pos)
+                    words.append(token.text)
+
+    return handler
+
+
+sync_group_members = word_list("group")
+"""``group { VI_1 VI_2 ... }``."""
 
 
 _RANGE = re.compile(r"(?P<ip>[^-/\s]+)-(?P<end>[0-9A-Fa-f]+)\Z")

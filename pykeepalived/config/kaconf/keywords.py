@@ -9,6 +9,7 @@ pykeepalived does not do yet: those are read past with a warning.
 from __future__ import annotations
 
 from pykeepalived.config.kaconf import entries as e
+from pykeepalived.config.kaconf.alerting import SMTP_GLOBALS, VRRP_TRACK_PROCESS
 from pykeepalived.config.kaconf.bfd import BFD_INSTANCE
 from pykeepalived.config.kaconf.lvs import virtual_server, virtual_server_group
 from pykeepalived.config.kaconf.mapping import (
@@ -48,6 +49,7 @@ _TRACKING = {
     "track_interface": entries("track_interface", e.track),
     "track_script": entries("track_script", e.track),
     "track_file": entries("track_file", e.track),
+    "track_process": entries("track_process", e.track),
     "track_bfd": entries("track_bfd", e.track),
 }
 
@@ -120,7 +122,6 @@ VRRP_INSTANCE = Table(
     frozenset(
         {
             "virtual_rules",
-            "track_process",
             "unicast_ttl",
             "check_unicast_src",
             "mcast_dst_ip",
@@ -159,7 +160,7 @@ VRRP_SYNC_GROUP = Table(
         "smtp_alert": flag("smtp_alert"),
         "sync_group_tracking_weight": flag("sync_group_tracking_weight"),
     },
-    frozenset({"track_process", "global_tracking"}),
+    frozenset({"global_tracking"}),
 )
 
 VRRP_SCRIPT = Table(
@@ -183,17 +184,6 @@ TRACK_FILE = Table(
 
 _GLOBAL_UNSUPPORTED = frozenset(
     {
-        "notification_email",
-        "notification_email_from",
-        "smtp_server",
-        "smtp_helo_name",
-        "smtp_connect_timeout",
-        "smtp_alert",
-        "smtp_alert_vrrp",
-        "smtp_alert_checker",
-        "no_email_faults",
-        "no_checker_emails",
-        "checker_log_all_failures",
         "startup_script",
         "startup_script_timeout",
         "shutdown_script",
@@ -319,9 +309,11 @@ GLOBAL_DEFS = Table(
                 "v3_checksum_as_v2",
                 "lvs_flush",
                 "vrrp_notify_priority_changes",
+                "checker_log_all_failures",
             )
         },
         "lvs_flush_on_stop": flag("lvs_flush_on_stop"),
+        **SMTP_GLOBALS,
         "lvs_sync_daemon": e.lvs_sync_daemon(),
         "lvs_timeouts": e.lvs_timeouts(),
         **{
@@ -331,6 +323,10 @@ GLOBAL_DEFS = Table(
     },
     _GLOBAL_UNSUPPORTED,
 )
+
+
+SSL = Table("SSL", {key: word(key) for key in ("ca", "certificate", "key", "password")})
+"""keepalived's top-level ``SSL { }`` block (SSL_GET's TLS client)."""
 
 
 def _named(section_key: str, table: Table) -> Keyword:
@@ -352,12 +348,14 @@ TOP = Table(
         "global_defs": section("global_defs", lambda: GLOBAL_DEFS),
         "vrrp_script": _named("vrrp_scripts", VRRP_SCRIPT),
         "track_file": _named("track_files", TRACK_FILE),
+        "vrrp_track_process": _named("vrrp_track_processes", VRRP_TRACK_PROCESS),
         "vrrp_track_file": _named("track_files", TRACK_FILE),
         "vrrp_sync_group": _named("vrrp_sync_groups", VRRP_SYNC_GROUP),
         "vrrp_instance": _named("vrrp_instances", VRRP_INSTANCE),
         "bfd_instance": _named("bfd_instances", BFD_INSTANCE),
         "virtual_server_group": Keyword(virtual_server_group, 1, 1, block=True),
         "virtual_server": Keyword(virtual_server, 1, None, block=True),
+        "SSL": section("ssl", lambda: SSL),
     },
     frozenset(
         {
@@ -367,9 +365,7 @@ TOP = Table(
             "static_ipaddress",
             "static_routes",
             "static_rules",
-            "vrrp_track_process",
             "garp_group",
-            "SSL",
             "net_namespace",
             "net_namespace_ipvs",
             "instance",
