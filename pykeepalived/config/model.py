@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from pykeepalived.config.model_bfd import BfdCheck, BfdInstance
 from pykeepalived.config.model_checkers import (
@@ -28,6 +28,16 @@ from pykeepalived.config.model_checkers import (
     SmtpHost,
     SslSettings,
     UdpCheck,
+)
+from pykeepalived.config.model_extras import (
+    GarpGroup,
+    GlobalExtras,
+    InstanceExtras,
+    StaticAddress,
+    TopExtras,
+    TrackGroup,
+    UpDownDelay,
+    UseIpvlan,
 )
 from pykeepalived.config.model_lvs import (
     CHECKER_KINDS,
@@ -55,6 +65,7 @@ from pykeepalived.config.model_lvs import (
     VirtualServerGroupMember,
     check_timing,
 )
+from pykeepalived.config.model_routes import RouteMode, RouteType, RuleAction, VirtualRoute, VirtualRule
 from pykeepalived.config.model_smtp import SmtpGlobals, SmtpServer
 from pykeepalived.config.model_track import ParamMatch, TrackProcessRef, VrrpTrackProcess
 from pykeepalived.config.types import (
@@ -63,7 +74,6 @@ from pykeepalived.config.types import (
     Int,
     IpAddress,
     IpInterface,
-    IpNetwork,
     Ipv4Address,
     Ipv6Address,
     NamedModel,
@@ -123,7 +133,7 @@ class LvsTimeouts(StrictModel):
     udp: Annotated[int, Field(strict=True, ge=0)] | None = None
 
 
-class GlobalDefs(SmtpGlobals):
+class GlobalDefs(SmtpGlobals, GlobalExtras):
     router_id: Str | None = None
     script_user: Str | None = None  # default: keepalived_script if that user exists, else root
     script_group: Str | None = None  # default: script_user's primary group
@@ -279,18 +289,6 @@ class VirtualIpAddress(StrictModel):
         return self.address.version
 
 
-class VirtualRoute(StrictModel):
-    to: IpNetwork
-    via: IpAddress | None = Field(None, validation_alias=AliasChoices("via", "gw"))
-    src: IpAddress | None = None
-    dev: IfName | None = None
-    scope: Scope | None = None
-    table: Annotated[int, Field(strict=True, ge=0)] | Str | None = None
-    metric: Annotated[int, Field(strict=True, ge=0)] | None = None
-    blackhole: Bool = False
-    no_track: Bool = False
-
-
 class UnicastPeer(StrictModel):
     address: IpAddress
     min_ttl: Annotated[int, Field(strict=True, ge=0, le=255)] | None = None
@@ -310,7 +308,7 @@ class Authentication(StrictModel):
 _Garp = Annotated[int, Field(strict=True, ge=0)]
 
 
-class VrrpInstance(NamedModel, _Notify):
+class VrrpInstance(NamedModel, _Notify, InstanceExtras):
     state: VrrpState | None = Field(None, description="default: MASTER if priority is 255, else BACKUP")
     interface: IfName | None = None
     virtual_router_id: Annotated[int, Field(strict=True, ge=1, le=255)]
@@ -390,11 +388,11 @@ class VrrpInstance(NamedModel, _Notify):
 
 _NAMED_SECTIONS = (
     "vrrp_scripts", "track_files", "vrrp_track_processes", "vrrp_sync_groups", "vrrp_instances",
-    "virtual_server_groups", "bfd_instances",
+    "virtual_server_groups", "track_groups", "bfd_instances",
 )
 
 
-class Config(StrictModel):
+class Config(TopExtras):
     global_defs: GlobalDefs = GlobalDefs()
     vrrp_scripts: Mapping[str, VrrpScript] = Field(default_factory=dict)
     track_files: Mapping[str, TrackFile] = Field(default_factory=dict)
@@ -461,6 +459,20 @@ class Config(StrictModel):
             return "address owner"
         return None
 
+    def strict(self, instance: VrrpInstance) -> bool:
+        """keepalived's strict mode of an instance: its ``strict_mode``, else ``vrrp_strict``."""
+        return first_set(instance.strict_mode, self.global_defs.vrrp_strict)
+
+    def accepts(self, instance: VrrpInstance) -> bool:
+        """RFC 5798 accept mode: does a master of this instance accept packets to its VIPs?  The
+        address owner always does; otherwise ``no_accept`` or strict mode (unless ``accept`` is set
+        without strict mode) say no, and the default is yes (keepalived's)."""
+        if instance.effective_priority == PRIORITY_OWNER:
+            return True
+        if self.strict(instance):
+            return False
+        return not instance.no_accept
+
     def down_timer_adverts(self, instance: VrrpInstance) -> int:
         return first_set(instance.down_timer_adverts, self.global_defs.vrrp_down_timer_adverts)
 
@@ -478,11 +490,13 @@ class GarpSettings:
 __all__ = [
     "CHECKER_KINDS", "PRIORITY_DEFAULT", "PRIORITY_OWNER", "VRRP_MCAST_GROUP4", "VRRP_MCAST_GROUP6",
     "AuthType", "Authentication", "BfdCheck", "BfdInstance", "CheckTiming", "Checker", "Config", "DnsCheck",
-    "DnsType", "FileCheck", "GarpSettings", "GlobalDefs", "HttpGet", "IpFamily", "LbAlgo", "LbKind",
-    "LvsSyncDaemon", "LvsTimeouts", "MiscCheck", "ParamMatch", "PingCheck", "Protocol", "RealServer",
-    "SchedFlag", "Scope", "SmtpCheck", "SmtpHost", "SmtpServer", "SorryServer", "SslGet", "SslSettings",
-    "StatusRange", "TcpCheck", "TrackBfdRef", "TrackFile", "TrackFileRef", "TrackInterfaceRef",
-    "TrackProcessRef", "TrackScriptRef", "TunnelChecksum", "TunnelType", "UdpCheck", "UnicastPeer", "Url",
-    "VirtualIpAddress", "VirtualRoute", "VirtualServer", "VirtualServerGroup", "VirtualServerGroupMember",
-    "VrrpInstance", "VrrpScript", "VrrpState", "VrrpSyncGroup", "VrrpTrackProcess", "check_timing"
+    "DnsType", "FileCheck", "GarpGroup", "GarpSettings", "GlobalDefs", "HttpGet", "IpFamily", "LbAlgo",
+    "LbKind", "LvsSyncDaemon", "LvsTimeouts", "MiscCheck", "ParamMatch", "PingCheck", "Protocol",
+    "RealServer", "RouteMode", "RouteType", "RuleAction", "SchedFlag", "Scope", "SmtpCheck", "SmtpHost",
+    "SmtpServer", "SorryServer", "SslGet", "SslSettings", "StaticAddress", "StatusRange", "TcpCheck",
+    "TrackBfdRef", "TrackFile", "TrackFileRef", "TrackGroup", "TrackInterfaceRef", "TrackProcessRef",
+    "TrackScriptRef", "TunnelChecksum", "TunnelType", "UdpCheck", "UnicastPeer", "UpDownDelay", "Url",
+    "UseIpvlan", "VirtualIpAddress", "VirtualRoute", "VirtualRule", "VirtualServer", "VirtualServerGroup",
+    "VirtualServerGroupMember", "VrrpInstance", "VrrpScript", "VrrpState", "VrrpSyncGroup",
+    "VrrpTrackProcess", "check_timing"
 ]

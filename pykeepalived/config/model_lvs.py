@@ -428,9 +428,25 @@ class VirtualServer(_Timing, _Tunnel):
     omega: Bool = False
     inhibit_on_failure: Bool = False
     ha_suspend: Bool = False
+    weight: Weight = Field(1, description="weight of its real servers that do not set one")
+    persistence_engine: Str | None = Field(None, description="IPVS persistence engine (sip)")
     smtp_alert: Bool | None = Field(None, description="default: global smtp_alert_checker, else smtp_alert, "
                                     "else off")
     real_servers: tuple[RealServer, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_weight(cls, value: Any) -> Any:
+        """keepalived's virtual server ``weight`` is the weight of the real servers without one."""
+        if not isinstance(value, Mapping) or "weight" not in value:
+            return value
+        servers = value.get("real_servers")
+        if not isinstance(servers, list | tuple):
+            return value
+        weight = value["weight"]
+        filled = [{"weight": weight, **rs} if isinstance(rs, Mapping) and "weight" not in rs else rs
+                  for rs in servers]
+        return {**value, "real_servers": filled}
 
     @model_validator(mode="after")
     def _one_address(self) -> VirtualServer:

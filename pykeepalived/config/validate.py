@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from pykeepalived.config import host as host_checks
 from pykeepalived.config import semantic
 from pykeepalived.config.diagnostics import Diagnostic, Path, Severity, did_you_mean, error
 from pykeepalived.config.model import Config
@@ -37,6 +38,7 @@ def validate_data(
     file: str | None = None,
     inspector: semantic.FileInspector | None = None,
     reader_diagnostics: Sequence[Diagnostic] = (),
+    host: host_checks.HostFacts | None = None,
 ) -> tuple[Config | None, list[Diagnostic]]:
     """Validate plain config data; returns the model (None if there is any error) and every diagnostic.
 
@@ -55,6 +57,8 @@ def validate_data(
         diagnostics = _from_pydantic(exc, data, positions, main_file, failed)
         return None, attach_sources(diagnostics, source_files)
     findings = semantic.check(config, inspector or semantic.OsFileInspector())
+    if host is not None:
+        findings += host_checks.check(config, host)
     diagnostics = [_place(d, positions, main_file) for d in findings]
     diagnostics = attach_sources(diagnostics, source_files)
     if any(d.severity is Severity.ERROR for d in diagnostics):

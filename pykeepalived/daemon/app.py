@@ -30,7 +30,7 @@ from pykeepalived.config.model import Config
 from pykeepalived.daemon import config_map as cm
 from pykeepalived.daemon.alerts import Alerts, alert_plan
 from pykeepalived.daemon.control import DEFAULT_CONTROL_SOCKET, ControlServer
-from pykeepalived.daemon.logging import setup_logging
+from pykeepalived.daemon.logging import LogTargets, setup_logging
 from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_plan
 from pykeepalived.daemon.notify import NotifyDispatcher, ScriptRunner, notify_commands
 from pykeepalived.daemon.notify_fifo import NotifyFifos
@@ -635,7 +635,7 @@ def run_daemon(args: argparse.Namespace, early: EarlyListener | None = None) -> 
     """Run the daemon in the foreground until SIGTERM/SIGINT; returns the process exit code.
     ``early``: the VRRP listener ``pykeepalived run`` opened before importing this module."""
     options = DaemonOptions.from_args(args)
-    setup_logging(console=options.log_console, detail=options.log_detail)
+    setup_logging(console=options.log_console, detail=options.log_detail, targets=LogTargets.from_args(args))
     try:
         pidfile = PidFile(options.pid_file) if options.pid_file else None
         with pidfile if pidfile is not None else contextlib.nullcontext():

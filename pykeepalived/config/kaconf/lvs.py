@@ -12,6 +12,7 @@ from __future__ import annotations
 from pykeepalived.config.kaconf import checkers
 from pykeepalived.config.kaconf import entries as e
 from pykeepalived.config.kaconf.bfd import BFD_CHECK
+from pykeepalived.config.kaconf.extras import VIRTUAL_SERVER_EXTRAS
 from pykeepalived.config.kaconf.mapping import (
     Ctx,
     Data,
@@ -319,15 +320,12 @@ VIRTUAL_SERVER = Table(
         "ha_suspend": flag("ha_suspend"),
         "smtp_alert": flag("smtp_alert"),
         "real_server": Keyword(_real_server, 1, None, block=True),
+        **VIRTUAL_SERVER_EXTRAS,
     },
     frozenset(
         {
             "hashed",
-            "persistence_engine",
             "snmp_name",
-            "nat_mask",
-            "one_packet",
-            "lb_algo_flags",
         }
     ),
 )
