@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pykeepalived.check.factory import ProbeResources, make_probe
 from pykeepalived.check.from_config import RealServerChecks
 from pykeepalived.check.policy import CheckerPolicy, RealServerPolicy
-from pykeepalived.check.probes import MiscSpec, Probe, ProbeSpec
+from pykeepalived.check.probes import BfdSpec, MiscSpec, Probe, ProbeSpec
 from pykeepalived.check.probes.misc import misc_probe
 from pykeepalived.check.results import CheckerChanged, CheckResult, RealServerChanged, RsId
 from pykeepalived.histogram import DurationHistogram
@@ -73,6 +73,8 @@ class RunnerStats:
     changes: int = 0
     notify_scripts: int = 0
     notify_failures: int = 0
+    pushed: int = 0
+    """Results of event-driven checkers (BFD_CHECK) fed through :meth:`CheckRunner.push`."""
     lateness_s: list[float] | None = None
 
 
@@ -347,6 +349,30 @@ class CheckRunner:
             out.append(RealServerStatus(policy.rs, policy.up, policy.weight, checkers))
         return out
 
+    def push(self, bfd_name: str, ok: bool, now: float) -> None:
+        """The BFD session ``bfd_name`` is (``ok``) or is not Up: the result of every ``BFD_CHECK`` of it
+        in this runner, recorded and reported like a probe's (running or not: ``ha_suspend`` keeps it)."""
+        result = CheckResult.success(0.0, f"bfd {bfd_name} up") if ok else \
+            CheckResult.failure(f"bfd {bfd_name} down")
+        for checks, policy in zip(self._servers, self._policies, strict=True):
+            for index, spec in enumerate(checks.checkers):
+                if isinstance(spec.probe, BfdSpec) and spec.probe.name == bfd_name:
+                    self.stats.pushed += 1
+                    change = self._apply(policy, spec.kind, index, result, now)
+                    if change is not None:
+                        self._emit(change)
+
+    def _apply(self, policy: RealServerPolicy, kind: str, index: int, result: CheckResult, now: float, *,
+               started: float | None = None) -> RealServerChanged | None:
+        """Record one checker's result; tell the checker listener when that checker changed."""
+        checker = policy.checkers[index]
+        was_up, server_was_up = checker.up, policy.up
+        change = policy.record(index, result, now, started)
+        if self._on_checker is not None and checker.up != was_up:
+            self._checker_changed(CheckerChanged(policy.rs, index, kind, checker.up, result.reason, policy.up,
+                                                 policy.up != server_was_up))
+        return change
+
     async def run(self) -> None:
         """Check until :meth:`stop`; returns after every probe in flight has ended and sessions closed."""
         self._loop = loop = asyncio.get_running_loop()
@@ -372,6 +398,8 @@ class CheckRunner:
                                                  "alpha: starts down"))
                 server = _Server(checks, policy)
                 for index, spec in enumerate(checks.checkers):
+                    if isinstance(spec.probe, BfdSpec):
+                        continue  # event driven: its results come through push()
                     probe = self._make_probe(factory, spec.probe)
                     limit_s = spec.timing.connect_timeout_s + self._margin_s
                     jobs.append(_Job(self, server, index, probe, limit_s))
@@ -494,13 +522,8 @@ class CheckRunner:
         # process is saturated), so the backlog cannot grow without bound.
         if started - job.due <= job.keep_phase_s:
             started = job.due
-        checker = server.policy.checkers[job.index]
-        was_up, server_was_up = checker.up, server.policy.up
-        change = server.policy.record(job.index, result, now, started)
-        if self._on_checker is not None and checker.up != was_up:
-            kind = server.checks.checkers[job.index].kind
-            self._checker_changed(CheckerChanged(server.policy.rs, job.index, kind, checker.up, result.reason,
-                                                 server.policy.up, server.policy.up != server_was_up))
+        change = self._apply(server.policy, server.checks.checkers[job.index].kind, job.index, result, now,
+                             started=started)
         if change is None:
             return
         self._emit(change)

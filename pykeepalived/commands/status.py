@@ -12,8 +12,8 @@ from typing import Any
 from pykeepalived.daemon.control import query
 from pykeepalived.exit_codes import ExitCode
 
-HELP = ("show the running daemon's VRRP instances (state, priorities, master, VIPs, counters) and "
-        "virtual servers (quorum, real servers up/down, weight, last check)")
+HELP = ("show the running daemon's VRRP instances (state, priorities, master, VIPs, counters), BFD "
+        "sessions and virtual servers (quorum, real servers up/down, weight, last check)")
 DEFAULT_SOCKET = "/run/pykeepalived/control.sock"
 SOCKET_ENV = "PYKEEPALIVED_CONTROL_SOCKET"
 
@@ -40,6 +40,7 @@ def _format(data: dict[str, Any]) -> str:
         if last:
             lines.append(f"{'':<16} last: {last['from']} -> {last['to']} ({last['reason']})")
         lines.extend(_format_details(inst))
+    lines.extend(_format_bfd(data.get("bfd")))
     lines.extend(_format_lvs(data.get("lvs")))
     drops = data.get("drops") or {}
     if drops:
@@ -83,6 +84,22 @@ def _format_details(inst: dict[str, Any], now: float | None = None) -> list[str]
         lines.append(f"{INDENT}transitions:")
         lines += [f"{INDENT}  {_clock(t.get('at'))} {t.get('from')} -> {t.get('to')} ({t.get('reason')})"
                   for t in transitions]
+    return lines
+
+
+def _format_bfd(bfd: dict[str, Any] | None) -> list[str]:
+    """Per BFD session: neighbor, state (and the peer's), negotiated interval, detection time, diag."""
+    if not bfd or not bfd.get("sessions"):
+        return []
+    lines = [f"{'BFD':<16} {'NEIGHBOR':<24} {'STATE':<10} {'REMOTE':<10} {'TX ms':>7} {'DETECT ms':>9}  DIAG"]
+    for s in bfd["sessions"]:
+        detect = s.get("detection_time_us")
+        lines.append(f"{s.get('name', '')!s:<16} {s.get('neighbor', '')!s:<24} {s.get('state', '')!s:<10} "
+                     f"{s.get('remote_state', '')!s:<10} {s.get('transmit_interval_us', 0) / 1000:>7g} "
+                     f"{'-' if detect is None else f'{detect / 1000:g}':>9}  {s.get('local_diag', '')}")
+    drops = bfd.get("drops") or {}
+    if drops:
+        lines.append("dropped BFD packets: " + ", ".join(f"{k}={v}" for k, v in drops.items()))
     return lines
 
 

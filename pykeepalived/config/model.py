@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from pykeepalived.config.model_bfd import BfdCheck, BfdInstance
 from pykeepalived.config.model_checkers import (
     FileCheck,
     PingCheck,
@@ -247,6 +248,10 @@ class TrackInterfaceRef(_TrackRef):
     pass
 
 
+class TrackBfdRef(_TrackRef):
+    """``track_bfd { NAME [weight W [reverse|noreverse]] }``; weight/reverse None = the bfd_instance's."""
+
+
 class _Notify(StrictModel):
     notify_master: Str | None = None
     notify_backup: Str | None = None
@@ -268,6 +273,7 @@ class VrrpSyncGroup(NamedModel, _Notify):
     track_script: tuple[TrackScriptRef, ...] = ()
     track_file: tuple[TrackFileRef, ...] = ()
     track_process: tuple[TrackProcessRef, ...] = ()
+    track_bfd: tuple[TrackBfdRef, ...] = ()
     sync_group_tracking_weight: Bool = False
 
 
@@ -340,6 +346,7 @@ class VrrpInstance(NamedModel, _Notify, InstanceExtras):
     track_script: tuple[TrackScriptRef, ...] = ()
     track_file: tuple[TrackFileRef, ...] = ()
     track_process: tuple[TrackProcessRef, ...] = ()
+    track_bfd: tuple[TrackBfdRef, ...] = ()
     dont_track_primary: Bool = False
     notify_master_rx_lower_pri: Str | None = None
     garp_master_delay: Seconds | None = None
@@ -396,7 +403,7 @@ class VrrpInstance(NamedModel, _Notify, InstanceExtras):
 
 _NAMED_SECTIONS = (
     "vrrp_scripts", "track_files", "vrrp_track_processes", "vrrp_sync_groups", "vrrp_instances",
-    "virtual_server_groups", "track_groups",
+    "virtual_server_groups", "track_groups", "bfd_instances",
 )
 
 
@@ -405,6 +412,7 @@ class Config(TopExtras):
     vrrp_scripts: Mapping[str, VrrpScript] = Field(default_factory=dict)
     track_files: Mapping[str, TrackFile] = Field(default_factory=dict)
     vrrp_track_processes: Mapping[str, VrrpTrackProcess] = Field(default_factory=dict)
+    bfd_instances: Mapping[str, BfdInstance] = Field(default_factory=dict)
     vrrp_sync_groups: Mapping[str, VrrpSyncGroup] = Field(default_factory=dict)
     vrrp_instances: Mapping[str, VrrpInstance] = Field(default_factory=dict)
     virtual_server_groups: Mapping[str, VirtualServerGroup] = Field(default_factory=dict)
@@ -496,13 +504,14 @@ class GarpSettings:
 
 __all__ = [
     "CHECKER_KINDS", "PRIORITY_DEFAULT", "PRIORITY_OWNER", "VRRP_MCAST_GROUP4", "VRRP_MCAST_GROUP6",
-    "AuthType", "Authentication", "CheckTiming", "Checker", "Config", "DnsCheck", "DnsType", "FileCheck",
-    "GarpGroup", "GarpSettings", "GlobalDefs", "HttpGet", "IpFamily", "LbAlgo", "LbKind", "LvsSyncDaemon",
-    "LvsTimeouts", "MiscCheck", "ParamMatch", "PingCheck", "Protocol", "RealServer", "RouteMode", "RouteType",
-    "RuleAction", "SchedFlag", "Scope", "SmtpCheck", "SmtpHost", "SmtpServer", "SorryServer", "SslGet",
-    "SslSettings", "StaticAddress", "StatusRange", "TcpCheck", "TrackFile", "TrackFileRef", "TrackGroup",
-    "TrackInterfaceRef", "TrackProcessRef", "TrackScriptRef", "TunnelChecksum", "TunnelType", "UdpCheck",
-    "UnicastPeer", "UpDownDelay", "Url", "UseIpvlan", "VirtualIpAddress", "VirtualRoute", "VirtualRule",
-    "VirtualServer", "VirtualServerGroup", "VirtualServerGroupMember", "VrrpInstance", "VrrpScript",
-    "VrrpState", "VrrpSyncGroup", "VrrpTrackProcess", "check_timing"
+    "AuthType", "Authentication", "BfdCheck", "BfdInstance", "CheckTiming", "Checker", "Config", "DnsCheck",
+    "DnsType", "FileCheck", "GarpGroup", "GarpSettings", "GlobalDefs", "HttpGet", "IpFamily", "LbAlgo",
+    "LbKind", "LvsSyncDaemon", "LvsTimeouts", "MiscCheck", "ParamMatch", "PingCheck", "Protocol",
+    "RealServer", "RouteMode", "RouteType", "RuleAction", "SchedFlag", "Scope", "SmtpCheck", "SmtpHost",
+    "SmtpServer", "SorryServer", "SslGet", "SslSettings", "StaticAddress", "StatusRange", "TcpCheck",
+    "TrackBfdRef", "TrackFile", "TrackFileRef", "TrackGroup", "TrackInterfaceRef", "TrackProcessRef",
+    "TrackScriptRef", "TunnelChecksum", "TunnelType", "UdpCheck", "UnicastPeer", "UpDownDelay", "Url",
+    "UseIpvlan", "VirtualIpAddress", "VirtualRoute", "VirtualRule", "VirtualServer", "VirtualServerGroup",
+    "VirtualServerGroupMember", "VrrpInstance", "VrrpScript", "VrrpState", "VrrpSyncGroup",
+    "VrrpTrackProcess", "check_timing"
 ]

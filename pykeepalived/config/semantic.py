@@ -32,6 +32,7 @@ from pykeepalived.config.model import (
     check_timing,
 )
 from pykeepalived.config.script_security import unsafe_component
+from pykeepalived.config.semantic_bfd import check_bfd
 from pykeepalived.config.semantic_checkers import check_checkers
 from pykeepalived.config.types import first_set
 
@@ -87,6 +88,7 @@ def check(config: Config, inspector: FileInspector) -> list[Diagnostic]:
     out += _check_scripts(config, inspector)
     out += check_checkers(config, inspector.stat)
     out += semantic_alerting.check(config)
+    out += check_bfd(config)
     return out
 
 

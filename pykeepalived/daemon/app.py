@@ -63,6 +63,7 @@ from pykeepalived.vrrp.sync_group import SyncGroup
 from pykeepalived.web.kadump.signals import DUMP_SIGNALS
 
 if TYPE_CHECKING:  # the LVS part (aiohttp, IPVS netlink) is imported only when a config has one
+    from pykeepalived.daemon.bfd_service import BfdService
     from pykeepalived.daemon.lvs import LvsService
     from pykeepalived.net.early_listen import EarlyListener
 
@@ -187,6 +188,7 @@ class Daemon:
         self._tracker_tasks: dict[TrackScript | TrackFile | ProcessMonitor, asyncio.Task[None]] = {}
         self._background: list[asyncio.Task[None]] = []
         self.lvs: LvsService | None = None
+        self.bfd: BfdService | None = None
         self.fifos = NotifyFifos(())
         self.lvs_factory: Callable[[LvsPlan], LvsService] = self._make_lvs
         self.freeze_heap: Callable[[], None] = freeze_heap
@@ -215,7 +217,8 @@ class Daemon:
         self.global_defs, self.info.config_hash = g, config_hash(config)
         plan = (cm.daemon_plan(config, self.primary) if self.options.run_vrrp
                 else cm.DaemonPlan({}, {}, g.enable_script_security, g.v3_checksum_as_v2,
-                                   lvs_notify_fifos=cm.lvs_notify_fifos(config), alerts=alert_plan(config)))
+                                   lvs_notify_fifos=cm.lvs_notify_fifos(config), alerts=alert_plan(config),
+                                   bfd_sessions=cm.bfd_sessions(config)))
         return plan, lvs_plan(config) if self.options.run_lvs else None
 
     def _make_lvs(self, plan: LvsPlan) -> LvsService:
@@ -226,7 +229,8 @@ class Daemon:
 
         return LvsService(plan, self.notifier.dispatch, vrrp_state_of=state_of,
                           address_active=self.vs_address_active, notify_fifo=self._lvs_fifo_line,
-                          listener=self.alerts)
+                          listener=self.alerts,
+                          bfd_up=lambda name: self.bfd.client_up(name) if self.bfd is not None else None)
 
     def _lvs_fifo_line(self, line: str) -> None:
         self.fifos.lvs(line)
@@ -301,6 +305,9 @@ class Daemon:
             for pname in spec.track_processes:
                 ok = self.processes.ok(pname)
                 self.runner.feed(spec.key, ev.TrackerChanged(PROCESS_PREFIX + pname, ok=ok))
+        for name in spec.track_bfds:
+            up = self.bfd is not None and bool(self.bfd.client_up(name))
+            self.runner.feed(spec.key, ev.TrackerChanged(cm.BFD_PREFIX + name, ok=up))
         self._startup(spec, group)
 
     def _startup(self, spec: cm.InstanceSpec, group: SyncGroup | None) -> None:
@@ -358,6 +365,24 @@ class Daemon:
             if name in slot.config.track_processes:
                 self.runner.feed(slot.key, ev.TrackerChanged(PROCESS_PREFIX + name, ok=ok))
         self.observe.tracker(PROCESS_PREFIX + name, "process", up=ok)
+
+    def _on_bfd(self, name: str, up: bool) -> None:
+        """A BFD session's clients: every instance's ``track_bfd`` and every ``BFD_CHECK`` of it."""
+        for slot in list(self.runner.slots.values()):
+            if name in getattr(slot.config, "track_bfds", ()):
+                self.runner.feed(slot.key, ev.TrackerChanged(cm.BFD_PREFIX + name, ok=up))
+        if self.lvs is not None:
+            self.lvs.bfd_changed(name, up)
+
+    def _apply_bfd(self, plan: cm.DaemonPlan) -> None:
+        """Start or reload the BFD sessions; a config without ``bfd_instance`` never imports BFD."""
+        if self.bfd is None and plan.bfd_sessions:
+            from pykeepalived.daemon.bfd_service import BfdService  # noqa: PLC0415
+
+            self.bfd = BfdService(asyncio.get_running_loop(), wakeup=make_wakeup)
+            self.bfd.add_listener(self._on_bfd)
+        if self.bfd is not None:
+            self.bfd.apply(plan.bfd_sessions)
 
     def _on_link(self, ifname: str, up: bool) -> None:
         log.info("link %s ifname=%s", "up" if up else "down", ifname)
@@ -501,6 +526,7 @@ class Daemon:
             "web": self.observe.counters(),
             "track_process": self.processes.snapshot() if self.processes is not None else None,
             "smtp_alerts": self.alerts.snapshot(),
+            "bfd": self.bfd.snapshot() if self.bfd is not None else None,
         }
 
     def _sync_groups(self) -> dict[str, Any]:
@@ -545,6 +571,7 @@ class Daemon:
         self.script_runner.enforce_security = plan.enable_script_security
         self.script_runner.identity = plan.script_identity
         self._start_trackers(plan, group)
+        self._apply_bfd(plan)
         await self._start_instances([plan.instances[key] for key in start])
         self.lvs = await self._reload_lvs(self.lvs, lvs, group)
         self.info.reloaded(ok=True)
@@ -606,6 +633,7 @@ class Daemon:
                     self._background.append(
                         group.create_task(self._watchdog(self.sd.watchdog_interval_s), name="watchdog"))
                 self._start_trackers(self.plan, group)
+                self._apply_bfd(self.plan)
                 if self.plan.startup_delay_s > 0:
                     self._close_early()  # the delay lets the network settle: nothing counts before it
                 if await wait_startup_delay(self.commands, self.plan.startup_delay_s):
@@ -634,6 +662,8 @@ class Daemon:
             self._close_early()
             await self.fifos.close()
             self.runner.close()
+            if self.bfd is not None:
+                self.bfd.close()
             self.net.close_all()
         log.info("stopped")
         return ExitCode.OK

@@ -37,7 +37,7 @@ from typing import Any, Protocol
 
 from pykeepalived.check.factory import ProbeResources, make_probe
 from pykeepalived.check.from_config import RealServerChecks
-from pykeepalived.check.probes import Probe, ProbeSpec
+from pykeepalived.check.probes import BfdSpec, Probe, ProbeSpec
 from pykeepalived.check.results import CheckerChanged, RealServerChanged, RsId
 from pykeepalived.check.runner import CheckRunner, CheckScheduler, RealServerStatus
 from pykeepalived.daemon.lvs_plan import LvsPlan, RsBinding
@@ -92,6 +92,8 @@ class HealthRunner(Protocol):
     def resume(self) -> None: ...
 
     def status(self) -> list[RealServerStatus]: ...
+
+    def push(self, bfd_name: str, ok: bool, now: float) -> None: ...
 
 
 RunnerFactory = Callable[[RealServerChecks, Callable[[RealServerChanged], None]], HealthRunner]
@@ -162,10 +164,13 @@ class LvsService:
                  resync_s: float = FULL_RESYNC_S, retry_s: float = RETRY_S,
                  max_probes_in_flight: int = MAX_PROBES_IN_FLIGHT, probe_factory: ProbeFactory | None = None,
                  address_active: AddressActive = lambda address: True,
-                 notify_fifo: FifoWriter | None = None, listener: LvsListener | None = None) -> None:
+                 notify_fifo: FifoWriter | None = None, listener: LvsListener | None = None,
+                 bfd_up: Callable[[str], bool | None] = lambda name: None) -> None:
         """``max_probes_in_flight`` bounds probes across every runner (one shared scheduler);
         ``probe_factory`` replaces the real probes (tests); ``notify_fifo`` gets the ``VS ...`` and
-        ``RS ...`` state lines; ``listener`` checker, quorum and omega events."""
+        ``RS ...`` state lines; ``listener`` checker, quorum and omega events; ``bfd_up(name)`` is what
+        a BFD session's clients believe now (the first result of a new ``BFD_CHECK``; later ones come
+        through :meth:`bfd_changed`)."""
         if max_probes_in_flight < 1:
             raise ValueError("max_probes_in_flight must be >= 1")
         self.plan = plan
@@ -180,6 +185,7 @@ class LvsService:
         self._probe_factory = probe_factory
         self._address_active = address_active
         self._fifo = notify_fifo
+        self._bfd_up = bfd_up
         self._listener = listener
         self._group: asyncio.TaskGroup | None = None
         self.scheduler = CheckScheduler(max_probes_in_flight)
@@ -291,6 +297,13 @@ class LvsService:
         if self.running and not self._stopping:
             self._update_suspension()
 
+    def bfd_changed(self, name: str, up: bool) -> None:
+        """A BFD session's clients should now believe ``up``: every ``BFD_CHECK`` of it gets that result."""
+        now = asyncio.get_running_loop().time()
+        for server in list(self._servers.values()):
+            if server.runner is not None and name in _bfd_names(server.binding):
+                server.runner.push(name, up, now)
+
     def _omega(self) -> None:
         """keepalived ``omega`` at stop: notify_down for real servers still up, then quorum_down for
         virtual servers whose quorum is up.  Scripts are only started here (the daemon's stop gives
@@ -333,6 +346,8 @@ class LvsService:
             server = _Server(binding)
             if binding.checks.checkers:
                 server.runner = self._make_runner(binding, server)
+                for name in _bfd_names(binding):
+                    server.runner.push(name, bool(self._bfd_up(name)), asyncio.get_running_loop().time())
                 server.up = server.health().up
                 server.suspended = not self._active(binding)
                 if server.suspended:
@@ -590,6 +605,10 @@ class LvsService:
                 "live_weight": live_weight(spec, health),
                 "sorry_server": str(spec.sorry_server.key) if spec.sorry_server else None,
                 "real_servers": reals}
+
+
+def _bfd_names(binding: RsBinding) -> set[str]:
+    return {c.probe.name for c in binding.checks.checkers if isinstance(c.probe, BfdSpec)}
 
 
 async def _end_tasks(tasks: list[asyncio.Task[None]], timeout_s: float) -> None:

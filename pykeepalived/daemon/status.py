@@ -22,6 +22,14 @@ Schema (``schema_version`` 1; fields are only ever added)::
                     "last_transition": {"from", "to", "reason", "at"} | null,
                     "transitions": [same, oldest first]}],
      "release_vips_on_stop": bool, "release_ipvs_on_stop": bool,
+     "bfd": null | {"sessions": [{"name", "neighbor", "source", "family", "state", "remote_state",
+                                  "client_up", "local_diag", "remote_diag", "local_discriminator",
+                                  "remote_discriminator", "desired_min_tx_us", "required_min_rx_us",
+                                  "remote_min_rx_us", "remote_desired_min_tx_us", "detect_mult",
+                                  "remote_detect_mult", "transmit_interval_us", "detection_time_us",
+                                  "poll_active", "passive", "last_rx_ago_s", "last_transition",
+                                  "transitions": [...], "counters": {name: n}}],
+                    "counters": {name: n}, "drops": {reason: n}},
      "lvs": null | {"running": bool, "error": str | null, "sync_daemons": ["master"|"backup"],
                     "counters": {name: n}, "icmp": {name: n} | null,
                     "virtual_servers": [{"name", "service", "scheduler", "quorum_up", "quorum",
@@ -34,6 +42,8 @@ Schema (``schema_version`` 1; fields are only ever added)::
 
 ``present`` is the VIP's presence in the kernel as the daemon's netlink watcher last saw it (null
 when unknown).  Times the core keeps as monotonic ages are turned into Unix times here.
+``lvs`` is built by ``daemon.lvs.LvsService.snapshot`` (null when no LVS part runs), ``bfd`` by
+``daemon.bfd_service.BfdService.snapshot`` (null without ``bfd_instance``).
 """
 
 from __future__ import annotations

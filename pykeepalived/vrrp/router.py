@@ -534,8 +534,25 @@ class VirtualRouter:
     def _on_tracker(self, event: TrackerChanged, now: float) -> list[Action]:
         if event.name not in self._trackers:
             return self._unexpected(event)
+        was_ok = self._trackers.reading(event.name).ok
         self._trackers.update(event.name, ok=event.ok, value=event.value)
-        return self._reevaluate(now)
+        actions = self._reevaluate(now)
+        neighbor = self._trackers.neighbor(event.name)
+        went_down = was_ok and not self._trackers.reading(event.name).ok
+        if went_down and neighbor is not None and neighbor == self._master_address \
+                and self._state is State.BACKUP and not self._wants_master:
+            actions += self._master_gone(now)
+        return actions
+
+    def _master_gone(self, now: float) -> list[Action]:
+        """A tracker watching our master (the BFD session to it) went down: the master is gone, as if
+        Master_Down_Interval had passed (RFC 5882: BFD as the failure detector of the adjacency)."""
+        self.stats.master_neighbor_down += 1
+        if self._in_sync_group:
+            self._wants_master = True
+            self._timers.pop(Timer.MASTER_DOWN, None)
+            return [WantMaster()]
+        return self._become_master(Reason.MASTER_NEIGHBOR_DOWN, now)
 
     def _on_priority(self, event: PriorityChanged, now: float) -> list[Action]:
         if not 1 <= event.priority <= PRIORITY_OWNER:

@@ -56,6 +56,9 @@ class VrrpStats:
     master_down_timer_expired: int = 0
     """Master_Down_Interval expiries (each one a takeover, or a sync-group wish to take over)."""
     timer_expired_backup: int = 0
+    master_neighbor_down: int = 0
+    """Takeovers (or sync-group wishes) because a tracker watching the master went down (``track_bfd``
+    to the master's address): the master is gone without waiting for Master_Down_Interval."""
     """Times a late master went to BACKUP (``timer_expired_backup``) instead of advertising again."""
     owner_conflict: int = 0
     """Priority-255 adverts from another router while we are the address owner (a misconfiguration)."""
