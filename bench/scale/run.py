@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/scale/run.py [--quick] [--instances 255] [--window 30] [--settle 7]
         [--impls keepalived,pykeepalived] [--lvs 1000] [--profile FILE] [--out DIR] [--figures FILE]
+        [--scrape-interval S]
 
 Topology: netns_lab.director_pair; only d1 runs VRRP (no peer, so it becomes master of every
 instance after its Master_Down_Interval: `state BACKUP priority 100`, advert_int 1 s, VRRPv2 by
@@ -33,6 +34,11 @@ VIP held <= 3.65 s after the exec (Master_Down_Interval is 3.609 s); the mean ad
 The table prints, per metric, both numbers, the ratio py/ka and the goal; a JSON file goes to --out
 (default: a new temp directory).  `--quick` is a short window (255 instances, settle 6 s, window 5 s).
 
+`--scrape-interval S` (issue 14) measures pykeepalived once more, "pykeepalived+scrape", with a
+scraper in d1's namespace fetching http://127.0.0.1:9165/metrics every S seconds through the steady
+window (the scraper's own CPU is not counted): goals, CPU per advert <= 1.05x the run without it and
+no advert interval longer than without it.
+
 `--profile FILE` runs pykeepalived under bench/scale/profile_daemon.py, which profiles (cProfile, CPU
 time) the steady window only and writes FILE; the top functions by own time are printed (the
 window's numbers then include the profiler's overhead).  Bounded: the capture stops by itself,
@@ -59,7 +65,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository r
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "failover"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from procfs import cpu_s, floor_rss_kb, process_tree, rss_kb, user_sys_s
-from report import LVS_REAL_SERVERS, Row, Start, figures, summarize, table
+from report import LVS_REAL_SERVERS, Row, Start, figures, scrape_table, summarize, table
 from wire import Tail
 
 from bench.config.generate import virtual_servers_conf
@@ -69,6 +75,21 @@ WIRE = Path(__file__).resolve().parents[1] / "failover" / "wire.py"
 PROFILE_WRAPPER = Path(__file__).resolve().parent / "profile_daemon.py"
 KEEPALIVED = "/usr/sbin/keepalived"
 PRIORITY = 100
+SCRAPED = "pykeepalived+scrape"
+SCRAPER = r"""
+import sys, time, urllib.request
+interval, end = float(sys.argv[1]), time.monotonic() + float(sys.argv[2])
+ok = failed = 0
+while time.monotonic() < end:
+    started = time.monotonic()
+    try:
+        urllib.request.urlopen("http://127.0.0.1:9165/metrics", timeout=5).read()
+        ok += 1
+    except OSError:
+        failed += 1
+    time.sleep(max(0.0, started + interval - time.monotonic()))
+print(f"scrapes ok={ok} failed={failed}", flush=True)
+"""
 
 
 def vips(count: int) -> list[str]:
@@ -205,16 +226,23 @@ def measure(host: Host, tail: Tail, impl: str, args: argparse.Namespace) -> Row:
     conf_text = config(args.instances, args.version, args.advert_int)
     profile = args.profile if impl == "pykeepalived" else None
     assert host.ipv4 is not None
-    proc, t0, start = start_daemon(host, tail, impl, impl=impl, conf_text=conf_text, wanted=wanted,
-                                     profile=profile)
+    scraped = impl == SCRAPED
+    proc, t0, start = start_daemon(host, tail, impl, impl="pykeepalived" if scraped else impl,
+                                     conf_text=conf_text, wanted=wanted, profile=profile,
+                                     tag="-scrape" if scraped else "")
     wait_until(lambda: time.monotonic() - t0 >= start.startup_s + args.settle, timeout=args.settle + 5,
                interval=0.2)
+    scraper = host.spawn([sys.executable, "-c", SCRAPER, str(args.scrape_interval), str(args.window + 1)],
+                         name="scraper") if scraped else None
     if profile is not None:
         os.kill(proc.pid, signal.SIGUSR1)  # profile_daemon.py: start profiling the steady window
     (u0, s0), c0, w0 = user_sys_s(proc.pid), cpu_s(proc.pid), time.time()
     end = time.monotonic() + args.window
     wait_until(lambda: time.monotonic() >= end or not proc.alive(), timeout=args.window + 5, interval=0.5)
     (u1, s1), c1, w1 = user_sys_s(proc.pid), cpu_s(proc.pid), time.time()
+    if scraper is not None:
+        wait_until(lambda: not scraper.alive(), timeout=15, message="scraper done")
+        print(f"  {impl}: every {args.scrape_interval:g} s, {scraper.output().strip()}", flush=True)
     if profile is not None:
         os.kill(proc.pid, signal.SIGUSR2)  # stop and write the profile
         wait_until(profile.exists, timeout=10, message="profile written")
@@ -267,6 +295,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=None,
                         help="directory for the JSON result (default: a new temp dir)")
     parser.add_argument("--figures", type=Path, default=None, metavar="FILE", help=FIGURES_HELP)
+    parser.add_argument("--scrape-interval", type=float, default=None, metavar="S",
+                        help="also run pykeepalived with a /metrics scraper every S seconds (issue 14)")
     args = parser.parse_args(argv)
     if args.quick:
         args.settle, args.window = 6.0, 5.0
@@ -285,6 +315,11 @@ def main(argv: list[str]) -> int:
     if any(i not in ("keepalived", "pykeepalived") for i in impls) or not 0 <= args.lvs <= 5000:
         print("--impls: a comma list from keepalived, pykeepalived; --lvs 0..5000", file=sys.stderr)
         return 2
+    if args.scrape_interval is not None:
+        if not 0.01 <= args.scrape_interval <= 60 or "pykeepalived" not in impls:
+            print("--scrape-interval: 0.01..60 s, with pykeepalived in --impls", file=sys.stderr)
+            return 2
+        impls.append(SCRAPED)
     rows: list[Row] = []
     lvs: Start | None = None
     floor = bare = None
@@ -327,6 +362,8 @@ def main(argv: list[str]) -> int:
           f"window {args.window:g} s, {elapsed:.0f} s, load {before['loadavg'][0]:.1f} -> "
           f"{os.getloadavg()[0]:.1f} on {before['cpus']} CPUs (shared machine: expect noise):")
     print("\n".join(table(summary)))
+    if args.scrape_interval is not None:
+        print("\n".join(["", *scrape_table(rows, args.scrape_interval, args.advert_int)]))
     if lvs is not None:
         print(f"\npykeepalived with a {args.lvs} x {LVS_REAL_SERVERS} LVS part (not applied: no IPVS here): "
               f"exec -> first advert {lvs.first_advert_s:.3f} s, -> all VIPs held {lvs.last_garp_s:.3f} s")

@@ -7,9 +7,11 @@ deadlines in ``tests/ipvs`` add :data:`GUEST_MARGIN_S`, and a daemon start gets 
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import TYPE_CHECKING
 
-from netns_lab.lab import Host
+from netns_lab.lab import Host, LabProcess
+from netns_lab.wait import wait_until
 
 if TYPE_CHECKING:
     from pykeepalived.lb.model import IpvsState
@@ -18,6 +20,18 @@ GUEST_MARGIN_S = 6.0
 """Added to every detection deadline in the guest."""
 GUEST_START_S = 90.0
 """A daemon's start-up in the guest (its imports, under TCG)."""
+REAL_SERVER_PORT = 8080
+_LISTENER = ("import socket, sys\ns = socket.create_server(('0.0.0.0', int(sys.argv[1])))\n"
+             "while True:\n    s.accept()[0].close()\n")
+
+
+def tcp_listener(host: Host, port: int = REAL_SERVER_PORT) -> LabProcess:
+    """A real server's service: accepts every TCP connection on ``port`` and closes it (what a
+    TCP_CHECK needs, and what a client's connection through the VIP reaches)."""
+    proc = host.spawn([sys.executable, "-c", _LISTENER, str(port)], name="listener")
+    wait_until(lambda: bool(host.run(["ss", "-Hltn", f"sport = :{port}"]).stdout.strip()), timeout=60,
+               message=f"listener on {host}")
+    return proc
 
 
 def dump(host: Host) -> IpvsState:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from pykeepalived.check.policy import CheckerTiming
 from pykeepalived.check.probes import (
+    BfdSpec,
     DnsSpec,
     Endpoint,
     FileSpec,
@@ -34,6 +35,7 @@ from pykeepalived.check.probes import (
 from pykeepalived.check.probes.file import file_offset
 from pykeepalived.check.results import RsId
 from pykeepalived.config.model import (
+    BfdCheck,
     Checker,
     Config,
     DnsCheck,
@@ -122,6 +124,7 @@ def checks_from_config(config: Config, inspector: Inspector = unsafe_component,
                 else:
                     probe = _probe(vs, rs, c, port, config)
                 specs.append(CheckerSpec(probe, _timing(vs, rs, c), log_all_failures=logged))
+            specs += [CheckerSpec(BfdSpec(c.name), _bfd_timing(vs, rs, c)) for c in rs.BFD_CHECK]
             out.append(RealServerChecks(rs_id, tuple(specs), vs.omega, rs.weight))
     return out
 
@@ -137,6 +140,13 @@ def _timing(vs: VirtualServer, rs: RealServer, checker: Checker) -> CheckerTimin
         delay_loop_s=t.delay_loop_s or 1.0, connect_timeout_s=t.connect_timeout_s, retry=t.retry,
         delay_before_retry_s=t.delay_before_retry_s, warmup_s=t.warmup_s, alpha=bool(alpha),
     )
+
+
+def _bfd_timing(vs: VirtualServer, rs: RealServer, checker: BfdCheck) -> CheckerTiming:
+    """A BFD_CHECK follows its session at once: no retry, no delay (its "delay_loop" is never used)."""
+    alpha = first_set(checker.alpha, rs.alpha, vs.alpha, False)
+    return CheckerTiming(delay_loop_s=1.0, connect_timeout_s=0.0, retry=0, delay_before_retry_s=0.0,
+                         warmup_s=0.0, alpha=alpha)
 
 
 def _endpoint(rs: RealServer, checker: Connection, port: int, timeout_s: float) -> Endpoint:

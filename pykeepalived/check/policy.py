@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pykeepalived.check.results import CheckResult, RealServerChanged, RsId
+from pykeepalived.histogram import DurationHistogram
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +51,11 @@ class CheckerTransition:
 
 
 class CheckerPolicy:
-    """State of one checker: up/down, consecutive failures, next due time."""
+    """State of one checker: up/down, consecutive failures, next due time; and what it has seen
+    (results by outcome, their durations, when the last one came) for status and /metrics."""
 
-    __slots__ = ("_due", "_failures", "_up", "last", "timing")
+    __slots__ = ("_due", "_failures", "_up", "checks_failed", "checks_ok", "duration", "last", "last_at",
+                 "timing")
 
     def __init__(self, timing: CheckerTiming) -> None:
         self.timing = timing
@@ -60,6 +63,11 @@ class CheckerPolicy:
         self._failures = 0
         self._due: float | None = None
         self.last: CheckResult | None = None
+        self.last_at: float | None = None
+        """When the last result came (the ``now`` given to :meth:`record`); None: never checked."""
+        self.checks_ok = 0
+        self.checks_failed = 0
+        self.duration = DurationHistogram()
 
     @property
     def up(self) -> bool:
@@ -88,7 +96,12 @@ class CheckerPolicy:
         After a success the next check is ``delay_loop`` after ``started`` (when the probe began;
         default ``now``), so checks keep a steady rhythm; after a failure the wait counts from ``now``.
         """
-        self.last = result
+        self.last, self.last_at = result, now
+        self.duration.observe(result.latency_s)
+        if result.ok:
+            self.checks_ok += 1
+        else:
+            self.checks_failed += 1
         t = self.timing
         if result.ok:
             self._failures = 0

@@ -43,8 +43,9 @@ from dataclasses import dataclass, field
 from pykeepalived.check.factory import ProbeResources, make_probe
 from pykeepalived.check.from_config import RealServerChecks
 from pykeepalived.check.policy import CheckerPolicy, RealServerPolicy
-from pykeepalived.check.probes import Probe, ProbeSpec
+from pykeepalived.check.probes import BfdSpec, Probe, ProbeSpec
 from pykeepalived.check.results import CheckerChanged, CheckResult, RealServerChanged, RsId
+from pykeepalived.histogram import DurationHistogram
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ class RunnerStats:
     hard_timeouts: int = 0
     probe_errors: int = 0
     changes: int = 0
+    pushed: int = 0
+    """Results of event-driven checkers (BFD_CHECK) fed through :meth:`CheckRunner.push`."""
     lateness_s: list[float] | None = None
 
 
@@ -78,6 +81,13 @@ class CheckerStatus:
     last_ok: bool | None
     last_reason: str
     last_latency_s: float | None
+    checks_ok: int = 0
+    checks_failed: int = 0
+    last_at: float | None = None
+    """Loop time of the last result (None: not checked yet)."""
+    duration: DurationHistogram | None = None
+    """The checker's live probe-duration histogram (a reference: call ``snapshot()`` when needed, so
+    that ``status()``, which the LVS worker calls on every reconcile, stays cheap)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,11 +333,36 @@ class CheckRunner:
             checkers = tuple(
                 CheckerStatus(spec.kind, c.up, c.failures, c.last.ok if c.last else None,
                               c.last.reason if c.last else "not checked yet",
-                              c.last.latency_s if c.last else None)
+                              c.last.latency_s if c.last else None,
+                              c.checks_ok, c.checks_failed, c.last_at, c.duration)
                 for spec, c in zip(servers.checkers, policy.checkers, strict=True)
             )
             out.append(RealServerStatus(policy.rs, policy.up, policy.weight, checkers))
         return out
+
+    def push(self, bfd_name: str, ok: bool, now: float) -> None:
+        """The BFD session ``bfd_name`` is (``ok``) or is not Up: the result of every ``BFD_CHECK`` of it
+        in this runner, recorded and reported like a probe's (running or not: ``ha_suspend`` keeps it)."""
+        result = CheckResult.success(0.0, f"bfd {bfd_name} up") if ok else \
+            CheckResult.failure(f"bfd {bfd_name} down")
+        for checks, policy in zip(self._servers, self._policies, strict=True):
+            for index, spec in enumerate(checks.checkers):
+                if isinstance(spec.probe, BfdSpec) and spec.probe.name == bfd_name:
+                    self.stats.pushed += 1
+                    change = self._apply(policy, spec.kind, index, result, now)
+                    if change is not None:
+                        self._emit(change)
+
+    def _apply(self, policy: RealServerPolicy, kind: str, index: int, result: CheckResult, now: float, *,
+               started: float | None = None) -> RealServerChanged | None:
+        """Record one checker's result; tell the checker listener when that checker changed."""
+        checker = policy.checkers[index]
+        was_up, server_was_up = checker.up, policy.up
+        change = policy.record(index, result, now, started)
+        if self._on_checker is not None and checker.up != was_up:
+            self._checker_changed(CheckerChanged(policy.rs, index, kind, checker.up, result.reason, policy.up,
+                                                 policy.up != server_was_up))
+        return change
 
     async def run(self) -> None:
         """Check until :meth:`stop`; returns after every probe in flight has ended and sessions closed."""
@@ -354,6 +389,8 @@ class CheckRunner:
                                                  "alpha: starts down"))
                 server = _Server(checks, policy)
                 for index, spec in enumerate(checks.checkers):
+                    if isinstance(spec.probe, BfdSpec):
+                        continue  # event driven: its results come through push()
                     probe = self._make_probe(factory, spec.probe)
                     limit_s = spec.timing.connect_timeout_s + self._margin_s
                     jobs.append(_Job(self, server, index, probe, limit_s))
@@ -465,13 +502,8 @@ class CheckRunner:
         # process is saturated), so the backlog cannot grow without bound.
         if started - job.due <= job.keep_phase_s:
             started = job.due
-        checker = server.policy.checkers[job.index]
-        was_up, server_was_up = checker.up, server.policy.up
-        change = server.policy.record(job.index, result, now, started)
-        if self._on_checker is not None and checker.up != was_up:
-            kind = server.checks.checkers[job.index].kind
-            self._checker_changed(CheckerChanged(server.policy.rs, job.index, kind, checker.up, result.reason,
-                                                 server.policy.up, server.policy.up != server_was_up))
+        change = self._apply(server.policy, server.checks.checkers[job.index].kind, job.index, result, now,
+                             started=started)
         if change is None:
             return
         self._emit(change)

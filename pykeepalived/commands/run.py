@@ -9,8 +9,9 @@ The flags are keepalived 2.2.7's (keepalived(8)), so existing unit files and hab
 ``-C`` is *not* validation (keepalived's ``-C/--check`` means "checkers only"): validation is
 ``--check`` / ``-t/--config-test``.  Flags that have no meaning for one process (``-R``, ``-r``,
 ``-c``, ``-b``, ``--all``) or that pykeepalived replaces (SNMP: ``-x``, ``-A``) are accepted with a
-note on stderr; flags not acted on yet (``-X``, ``-a``, ``-M``) with a warning.  ``--signum`` is the
-daemon's control commands' business.
+note on stderr; flags not acted on yet (``-X``, ``-a``, ``-M``) with a warning.  ``--signum=NAME``
+prints keepalived's signal number for NAME (web/kadump/signals.py); ``--web-listen-address`` and
+``--no-web`` place the HTTP endpoint (docs/monitoring.md).
 """
 
 from __future__ import annotations
@@ -95,6 +96,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="control socket for `pykeepalived status` (default: "
                              "$PYKEEPALIVED_CONTROL_SOCKET, else /run/pykeepalived/control.sock)")
     parser.add_argument("-p", "--pid", dest="pid_file", metavar="FILE", help="pid file")
+    parser.add_argument("--signum", metavar="SIGFUNC",
+                        help="print the signal number of STOP, RELOAD, DATA, STATS, STATS_CLEAR or JSON "
+                             "(as keepalived) and exit; e.g. kill -s $(pykeepalived --signum=DATA) PID")
+    parser.add_argument("--web-listen-address", dest="web_listen_address", metavar="ADDR:PORT",
+                        help="where the HTTP endpoint (/metrics /status /events /healthz) listens "
+                             "(default: global_defs web_listen_address, else 127.0.0.1:9165)")
+    parser.add_argument("--no-web", dest="no_web", action="store_true", help="no HTTP endpoint")
     parser.add_argument("-i", "--config-id", dest="config_id", metavar="ID",
                         help="id for keepalived.conf @ID lines (default: short host name)")
     parser.add_argument("-s", "--namespace", dest="namespace", metavar="NAME",
@@ -118,6 +126,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.signum is not None:
+        return _signum(args.signum)
+    if args.web_listen_address is not None:
+        from pykeepalived.config.types import parse_listen_address
+
+        try:
+            parse_listen_address(args.web_listen_address)
+        except ValueError as exc:
+            print(f"pykeepalived: --web-listen-address {exc}", file=sys.stderr)
+            return ExitCode.USAGE
     try:
         _flag_notes(args)
         _process_settings(args)
@@ -147,6 +165,10 @@ def run(args: argparse.Namespace) -> int:
     # A reload asked for while the daemon is still starting must not kill it (SIGHUP's default action):
     # the config is read after this point anyway, and the daemon installs its own handler.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    from pykeepalived.web.kadump.signals import DUMP_SIGNALS
+
+    for number in DUMP_SIGNALS:  # an exporter's early SIGUSR1 must not kill the daemon either
+        signal.signal(number, signal.SIG_IGN)
     if args.use_file is None:
         from pykeepalived.config.load import default_config_path
 
@@ -231,4 +253,16 @@ def _precheck(args: argparse.Namespace) -> int:
         data = result.config.model_dump(mode="json", exclude_defaults=True, by_alias=True)
         print(f"pykeepalived: configuration {args.use_file} as read (-d):", file=sys.stderr)
         print(yaml.safe_dump(data, sort_keys=False, default_flow_style=False), file=sys.stderr, end="")
+    return ExitCode.OK
+
+
+def _signum(name: str) -> int:
+    """keepalived's ``--signum``: the number on stdout, or ``Unknown sigfunc NAME`` and exit 1."""
+    from pykeepalived.web.kadump.signals import signum
+
+    number = signum(name)
+    if number is None:
+        print(f"Unknown sigfunc {name}", file=sys.stderr)
+        return ExitCode.INVALID
+    print(number)
     return ExitCode.OK

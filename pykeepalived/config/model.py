@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from pykeepalived.config.model_bfd import BfdCheck, BfdInstance
 from pykeepalived.config.model_checkers import (
     FileCheck,
     PingCheck,
@@ -82,6 +83,7 @@ from pykeepalived.config.types import (
     StrictModel,
     TrackWeight,
     first_set,
+    parse_listen_address,
 )
 from pykeepalived.wire import PRIORITY_OWNER, VRRP_GROUP_V4, VRRP_GROUP_V6
 
@@ -166,6 +168,20 @@ class GlobalDefs(SmtpGlobals, GlobalExtras):
     vrrp_notify_fifo: Str | None = None
     lvs_notify_fifo: Str | None = None
     vrrp_notify_priority_changes: Bool = False
+    data_use_instance: Bool = Field(default=False, description="with -s NAMESPACE, SIGUSR1 writes "
+                                    "keepalived.NAMESPACE.data, not keepalived.data (keepalived's rule)")
+    web_listen_address: Str | None = Field(
+        default=None, description="pykeepalived only: where the HTTP endpoint (/metrics /status /events) "
+                                  "listens, ADDR:PORT; default 127.0.0.1:9165; --web-listen-address wins")
+    web_enabled: Bool = Field(default=True,
+                              description="pykeepalived only: false turns the HTTP endpoint off, as --no-web")
+
+    @field_validator("web_listen_address")
+    @classmethod
+    def _listen_address(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_listen_address(value)
+        return value
 
     @field_validator("vrrp_mcast_group4", "vrrp_mcast_group6")
     @classmethod
@@ -232,6 +248,10 @@ class TrackInterfaceRef(_TrackRef):
     pass
 
 
+class TrackBfdRef(_TrackRef):
+    """``track_bfd { NAME [weight W [reverse|noreverse]] }``; weight/reverse None = the bfd_instance's."""
+
+
 class _Notify(StrictModel):
     notify_master: Str | None = None
     notify_backup: Str | None = None
@@ -253,6 +273,7 @@ class VrrpSyncGroup(NamedModel, _Notify):
     track_script: tuple[TrackScriptRef, ...] = ()
     track_file: tuple[TrackFileRef, ...] = ()
     track_process: tuple[TrackProcessRef, ...] = ()
+    track_bfd: tuple[TrackBfdRef, ...] = ()
     sync_group_tracking_weight: Bool = False
 
 
@@ -325,6 +346,7 @@ class VrrpInstance(NamedModel, _Notify, InstanceExtras):
     track_script: tuple[TrackScriptRef, ...] = ()
     track_file: tuple[TrackFileRef, ...] = ()
     track_process: tuple[TrackProcessRef, ...] = ()
+    track_bfd: tuple[TrackBfdRef, ...] = ()
     dont_track_primary: Bool = False
     notify_master_rx_lower_pri: Str | None = None
     garp_master_delay: Seconds | None = None
@@ -381,7 +403,7 @@ class VrrpInstance(NamedModel, _Notify, InstanceExtras):
 
 _NAMED_SECTIONS = (
     "vrrp_scripts", "track_files", "vrrp_track_processes", "vrrp_sync_groups", "vrrp_instances",
-    "virtual_server_groups", "track_groups",
+    "virtual_server_groups", "track_groups", "bfd_instances",
 )
 
 
@@ -390,6 +412,7 @@ class Config(TopExtras):
     vrrp_scripts: Mapping[str, VrrpScript] = Field(default_factory=dict)
     track_files: Mapping[str, TrackFile] = Field(default_factory=dict)
     vrrp_track_processes: Mapping[str, VrrpTrackProcess] = Field(default_factory=dict)
+    bfd_instances: Mapping[str, BfdInstance] = Field(default_factory=dict)
     vrrp_sync_groups: Mapping[str, VrrpSyncGroup] = Field(default_factory=dict)
     vrrp_instances: Mapping[str, VrrpInstance] = Field(default_factory=dict)
     virtual_server_groups: Mapping[str, VirtualServerGroup] = Field(default_factory=dict)
@@ -481,13 +504,14 @@ class GarpSettings:
 
 __all__ = [
     "CHECKER_KINDS", "PRIORITY_DEFAULT", "PRIORITY_OWNER", "VRRP_MCAST_GROUP4", "VRRP_MCAST_GROUP6",
-    "AuthType", "Authentication", "CheckTiming", "Checker", "Config", "DnsCheck", "DnsType", "FileCheck",
-    "GarpGroup", "GarpSettings", "GlobalDefs", "HttpGet", "IpFamily", "LbAlgo", "LbKind", "LvsSyncDaemon",
-    "LvsTimeouts", "MiscCheck", "ParamMatch", "PingCheck", "Protocol", "RealServer", "RouteMode", "RouteType",
-    "RuleAction", "SchedFlag", "Scope", "SmtpCheck", "SmtpHost", "SmtpServer", "SorryServer", "SslGet",
-    "SslSettings", "StaticAddress", "StatusRange", "TcpCheck", "TrackFile", "TrackFileRef", "TrackGroup",
-    "TrackInterfaceRef", "TrackProcessRef", "TrackScriptRef", "TunnelChecksum", "TunnelType", "UdpCheck",
-    "UnicastPeer", "UpDownDelay", "Url", "UseIpvlan", "VirtualIpAddress", "VirtualRoute", "VirtualRule",
-    "VirtualServer", "VirtualServerGroup", "VirtualServerGroupMember", "VrrpInstance", "VrrpScript",
-    "VrrpState", "VrrpSyncGroup", "VrrpTrackProcess", "check_timing"
+    "AuthType", "Authentication", "BfdCheck", "BfdInstance", "CheckTiming", "Checker", "Config", "DnsCheck",
+    "DnsType", "FileCheck", "GarpGroup", "GarpSettings", "GlobalDefs", "HttpGet", "IpFamily", "LbAlgo",
+    "LbKind", "LvsSyncDaemon", "LvsTimeouts", "MiscCheck", "ParamMatch", "PingCheck", "Protocol",
+    "RealServer", "RouteMode", "RouteType", "RuleAction", "SchedFlag", "Scope", "SmtpCheck", "SmtpHost",
+    "SmtpServer", "SorryServer", "SslGet", "SslSettings", "StaticAddress", "StatusRange", "TcpCheck",
+    "TrackBfdRef", "TrackFile", "TrackFileRef", "TrackGroup", "TrackInterfaceRef", "TrackProcessRef",
+    "TrackScriptRef", "TunnelChecksum", "TunnelType", "UdpCheck", "UnicastPeer", "UpDownDelay", "Url",
+    "UseIpvlan", "VirtualIpAddress", "VirtualRoute", "VirtualRule", "VirtualServer", "VirtualServerGroup",
+    "VirtualServerGroupMember", "VrrpInstance", "VrrpScript", "VrrpState", "VrrpSyncGroup",
+    "VrrpTrackProcess", "check_timing"
 ]

@@ -15,6 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
 
+from pykeepalived.config.model_bfd import BfdChecks
 from pykeepalived.config.model_checkers import (
     FILE_CHECK_POLL_S,
     CheckerOptions,
@@ -311,6 +312,7 @@ class RealServer(_Timing, _Tunnel):
     PING_CHECK: tuple[PingCheck, ...] = ()
     SMTP_CHECK: tuple[SmtpCheck, ...] = ()
     FILE_CHECK: tuple[FileCheck, ...] = ()
+    BFD_CHECK: BfdChecks = ()
 
     @field_validator("TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "DNS_CHECK", "UDP_CHECK", "PING_CHECK",
                      "SMTP_CHECK", "FILE_CHECK", mode="before")
@@ -333,7 +335,8 @@ class RealServer(_Timing, _Tunnel):
 
     @property
     def checkers(self) -> tuple[Checker, ...]:
-        """Every checker of this real server; it is alive only if all of them are up."""
+        """Every polled checker of this real server; it is alive only if all of them, and every
+        ``BFD_CHECK`` (event driven, no timing), are up."""
         return (*self.TCP_CHECK, *self.HTTP_GET, *self.SSL_GET, *self.MISC_CHECK, *self.DNS_CHECK,
                 *self.UDP_CHECK, *self.PING_CHECK, *self.SMTP_CHECK, *self.FILE_CHECK)
 

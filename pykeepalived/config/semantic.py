@@ -30,6 +30,7 @@ from pykeepalived.config.model import (
     VrrpState,
 )
 from pykeepalived.config.script_security import unsafe_component
+from pykeepalived.config.semantic_bfd import check_bfd
 from pykeepalived.config.semantic_checkers import check_checkers
 from pykeepalived.config.semantic_lvs import check_virtual_servers
 from pykeepalived.config.strict import strict_settings
@@ -75,6 +76,7 @@ def check(config: Config, inspector: FileInspector) -> list[Diagnostic]:
     out += _check_scripts(config, inspector)
     out += check_checkers(config, inspector.stat)
     out += semantic_alerting.check(config)
+    out += check_bfd(config)
     return out
 
 

@@ -90,10 +90,17 @@ class Announcer:
             rounds = 1
             self._batch.append(partial(self._burst, slot, addresses, count - 1, send, repeat=True))
         interface = slot.spec.interface
+        sent = 0
         for _ in range(rounds):
             for address in addresses:
                 send(devices.get(address, interface), address)
-                self.counters["announcements_sent"] += 1
+                sent += 1
+        self._sent(slot, sent)
+
+    def _sent(self, slot: RouterSlot, count: int = 1) -> None:
+        """``count`` gratuitous ARPs / unsolicited NAs went out for ``slot``."""
+        self.counters["announcements_sent"] += count
+        slot.counters["garp_sent" if slot.key[1] == 4 else "na_sent"] += count
 
     # -- paced ---------------------------------------------------------------------------------
     def _paced_burst(self, slot: RouterSlot, addresses: Iterable[IPAddress], count: int, send: Send, *,
@@ -110,12 +117,12 @@ class Announcer:
             return None
         dev, address = sends[0]
         send(dev, address)
-        self.counters["announcements_sent"] += 1
+        self._sent(slot)
         if len(sends) == 1:
             return None
-        return self._pace(sends[1:], send, interval_s, stop)
+        return self._pace(slot, sends[1:], send, interval_s, stop)
 
-    async def _pace(self, sends: list[tuple[str, IPAddress]], send: Send, interval_s: float,
+    async def _pace(self, slot: RouterSlot, sends: list[tuple[str, IPAddress]], send: Send, interval_s: float,
                     stop: asyncio.Event) -> None:
         for dev, address in sends:
             with contextlib.suppress(TimeoutError):
@@ -124,7 +131,7 @@ class Announcer:
                 self.counters["paced_bursts_stopped"] += 1
                 return
             send(dev, address)
-            self.counters["announcements_sent"] += 1
+            self._sent(slot)
 
     def _pacing_stop(self, slot: RouterSlot) -> asyncio.Event:
         """The event that ends the router's paced bursts (one per MASTER period)."""

@@ -25,18 +25,19 @@ from typing import TYPE_CHECKING
 
 from pykeepalived.alert.policy import AlertSettings, AlertTargets
 from pykeepalived.config import load
-from pykeepalived.config.diagnostics import Diagnostic, render_one
-from pykeepalived.config.model import Config
-from pykeepalived.daemon.alerts import AlertPlan, Alerts, alert_plan
+from pykeepalived.config.model import GlobalDefs
+from pykeepalived.daemon.alerts import AlertPlan, Alerts
 from pykeepalived.daemon.executor import ActionExecutor
 from pykeepalived.daemon.instances import DaemonNet, Instances
 from pykeepalived.daemon.listeners import Event, InstanceEvent, Listeners
 from pykeepalived.daemon.logging import LogTargets, setup_logging
-from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_notify_fifos, lvs_plan
+from pykeepalived.daemon.lvs_plan import LvsPlan
 from pykeepalived.daemon.notify import StateNotifier
+from pykeepalived.daemon.observe import Observability, resolve_listen
+from pykeepalived.daemon.plans import Plans, load_plans, log_config_error
 from pykeepalived.daemon.runner import VrrpRunner
 from pykeepalived.daemon.startup_delay import wait_startup_delay
-from pykeepalived.daemon.status import DaemonInfo, Json, snapshot
+from pykeepalived.daemon.status import DaemonInfo, Json, StatusBuilder
 from pykeepalived.errors import ConfigError, PykaError, UsageError
 from pykeepalived.exit_codes import ExitCode
 from pykeepalived.host.control import DEFAULT_CONTROL_SOCKET, ControlServer
@@ -50,11 +51,13 @@ from pykeepalived.net.linkstate import link_is_up
 from pykeepalived.net.vrrp_net import VrrpNet
 from pykeepalived.vrrp import from_config as fc
 from pykeepalived.vrrp.events import StateChanged
-from pykeepalived.vrrp.notify import NotifyScripts
+from pykeepalived.vrrp.notify import NotifyScripts, notify_state
 from pykeepalived.vrrp.packet import IPAddress, advert_encoder, decode
 from pykeepalived.vrrp.reload import plan_reload, with_whole_groups
+from pykeepalived.web.kadump.signals import DUMP_SIGNALS
 
-if TYPE_CHECKING:  # the LVS part (aiohttp, IPVS netlink) is imported only when a config has one
+if TYPE_CHECKING:  # the LVS part (aiohttp, IPVS netlink) and BFD are imported only when a config has them
+    from pykeepalived.daemon.bfd_service import BfdService
     from pykeepalived.daemon.lvs import LvsService
     from pykeepalived.net.early_listen import EarlyListener
 
@@ -83,14 +86,21 @@ class DaemonOptions:
     """False with ``-C/--checkers-only``."""
     run_lvs: bool = True
     """False with ``-P/--vrrp``."""
+    web_enabled: bool = False
+    """The HTTP endpoint may run (False with ``--no-web``, and for a bare ``DaemonOptions()``)."""
+    web_listen: str | None = None
+    """``--web-listen-address``; None: the configuration's, else 127.0.0.1:9165."""
+    namespace: str | None = None
+    """``-s NAME``: the network namespace the command line joined (names keepalived.data with
+    ``data_use_instance``)."""
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> DaemonOptions:
         """Flags first; ``PYKEEPALIVED_CONTROL_SOCKET`` names the control socket when no flag does."""
         env = os.environ if environ is None else environ
         given = {name: value for name, value in vars(args).items() if value is not None}
-        pid_file = given.get("pid_file")
-        config_id = given.get("config_id")
+        pid_file, config_id = given.get("pid_file"), given.get("config_id")
+        web_listen, namespace = given.get("web_listen_address"), given.get("namespace")
         return cls(
             config_file=str(given.get("use_file") or load.default_config_path()),
             log_console=bool(given.get("log_console", False)),
@@ -103,6 +113,9 @@ class DaemonOptions:
             release_ipvs=not given.get("dont_release_ipvs", False),
             run_vrrp=not given.get("checkers_only", False),
             run_lvs=not given.get("vrrp_only", False),
+            web_enabled=not given.get("no_web", False),
+            web_listen=None if web_listen is None else str(web_listen),
+            namespace=None if namespace is None else str(namespace),
         )
 
 
@@ -119,23 +132,6 @@ def freeze_heap() -> None:
     gc.enable()  # `pykeepalived run` keeps the collector off during start-up (commands/run.py)
     log.debug("heap frozen objects=%d", gc.get_freeze_count())
 
-
-def load_config(path: str, config_id: str | None = None) -> Config:
-    """The same loader as ``pykeepalived check`` (YAML or keepalived.conf, chosen by the loader);
-    its warnings (a keyword accepted but not acted on, a weight ignored ...) are logged, as
-    keepalived logs its own at start and reload."""
-    return load.load_config(path, config_id=config_id, on_warning=_log_config_warning)
-
-
-def _log_config_warning(diag: Diagnostic) -> None:
-    log.warning("config: %s", render_one(diag).splitlines()[0])
-
-
-def log_config_error(exc: ConfigError, what: str) -> None:
-    log.error("%s: %s", what, exc)
-    for diag in exc.diagnostics:
-        text = render_one(diag) if isinstance(diag, Diagnostic) else str(diag)
-        log.error("%s", text.splitlines()[0])
 
 
 class Daemon:
@@ -156,12 +152,17 @@ class Daemon:
         self.primary = primary
         self.sd = SdNotifier.from_environ(os.environ if environ is None else environ)
         self.info = DaemonInfo(options.config_file, time.time())
+        self.status = StatusBuilder()
         self.commands: asyncio.Queue[str] = asyncio.Queue()
         self.net_factory = net_factory
         self.plan: fc.VrrpPlan | None = None
         self.listeners = Listeners()
         """Every output of state and priority changes subscribes here (see daemon/listeners.py)."""
         self.lvs: LvsService | None = None
+        self.bfd: BfdService | None = None
+        self.global_defs: GlobalDefs | None = None
+        self._phase = "starting"
+        self.observe = Observability(self.snapshot_async, listen=None)
         self.fifos = NotifyFifos(())
         self.lvs_factory: Callable[[LvsPlan], LvsService] = self._make_lvs
         self.freeze_heap: Callable[[], None] = freeze_heap
@@ -177,17 +178,15 @@ class Daemon:
         loop.add_signal_handler(signal.SIGTERM, self.request, "stop")
         loop.add_signal_handler(signal.SIGINT, self.request, "stop")
         loop.add_signal_handler(signal.SIGHUP, self.request, "reload")
+        for number, function in DUMP_SIGNALS.items():  # keepalived's --signum DATA, STATS, JSON ...
+            loop.add_signal_handler(number, self.request, f"dump:{function}")
 
     # -- build ---------------------------------------------------------------------------------
-    def _load_plan(self) -> tuple[fc.VrrpPlan, LvsPlan | None, tuple[str, ...], AlertPlan]:
-        """The VRRP plan (no instance with ``-C``), the LVS plan (None with ``-P`` or no virtual
-        server), the LVS part's notify FIFOs and SMTP alerting."""
-        config: Config = load_config(self.options.config_file, self.options.config_id)
-        plan = fc.vrrp_plan(config, self.primary, instances=self.options.run_vrrp)
-        alerts = alert_plan(config)
-        if not self.options.run_lvs:
-            return plan, None, (), alerts
-        return plan, lvs_plan(config), lvs_notify_fifos(config), alerts
+    def _load_plans(self) -> Plans:
+        plans = load_plans(self.options.config_file, self.primary, config_id=self.options.config_id,
+                           run_vrrp=self.options.run_vrrp, run_lvs=self.options.run_lvs)
+        self.global_defs = plans.global_defs
+        return plans
 
     def _build(self, loop: asyncio.AbstractEventLoop, plan: fc.VrrpPlan) -> None:
         """The adapters, the runner and the outputs of state changes, connected."""
@@ -196,11 +195,15 @@ class Daemon:
         self.net = self.net_factory()
         self.executor = ActionExecutor(self.net, advert_encoder(plan.v3_checksum_as_v2))
         self.runner = VrrpRunner(loop, self.executor, decode, self.listeners, wakeup=make_wakeup)
+        self.observe = Observability(self.snapshot_async, listen=self._web_listen(),
+                                     ipvs_stats=self._ipvs_stats, ready=self.ready_state)
+        self.observe.namespace = self.options.namespace
         self.instances = Instances(self.runner, self.executor, self.net, self.script_runner, self.link_probe,
-                                   early=self.early)
+                                   early=self.early, bfd_up=self._bfd_up, observe=self.observe.tracker)
         self.early = None  # the instances own it now
         self.listeners.subscribe(self.executor.announcer.state_changed)
         self.listeners.subscribe(StateNotifier(self.runner, self.fifos, self.dispatch, self._group_scripts))
+        self.listeners.subscribe(self.observe)
         self.listeners.subscribe(self.alerts)
         self.listeners.subscribe(self._lvs_follows_vrrp)
 
@@ -215,8 +218,13 @@ class Daemon:
         from pykeepalived.daemon.lvs import LvsService  # noqa: PLC0415  (see TYPE_CHECKING above)
 
         return LvsService(plan, self.dispatch, vrrp_master=self.instances.is_master,
-                          address_active=self.vs_address_active, notify_fifo=self.fifos.lvs,
-                          listener=self.alerts)
+                          address_active=self.vs_address_active, notify_fifo=self._lvs_line,
+                          listener=self.alerts, bfd_up=self._bfd_up)
+
+    def _lvs_line(self, line: str) -> None:
+        """``VS ...`` / ``RS ...``: to the notify FIFOs and the event stream."""
+        self.fifos.lvs(line)
+        self.observe.lvs_line(line)
 
     def vs_address_active(self, address: IPAddress) -> bool:
         """``ha_suspend``: the LVS part asks whether a virtual server's address is active here."""
@@ -226,6 +234,26 @@ class Daemon:
         if self.lvs is not None and isinstance(event, InstanceEvent) \
                 and isinstance(event.change, StateChanged):
             self.lvs.vrrp_state_changed(event.instance)
+
+    # -- BFD -------------------------------------------------------------------------------------
+    def _bfd_up(self, name: str) -> bool | None:
+        return self.bfd.client_up(name) if self.bfd is not None else None
+
+    def _on_bfd(self, name: str, up: bool) -> None:
+        """A BFD session's clients: every instance's ``track_bfd`` and every ``BFD_CHECK`` of it."""
+        self.instances.on_bfd(name, up)
+        if self.lvs is not None:
+            self.lvs.bfd_changed(name, up)
+
+    def _apply_bfd(self, plans: Plans) -> None:
+        """Start or reload the BFD sessions; a config without ``bfd_instance`` never imports BFD."""
+        if self.bfd is None and plans.bfd:
+            from pykeepalived.daemon.bfd_service import BfdService  # noqa: PLC0415  (see TYPE_CHECKING)
+
+            self.bfd = BfdService(asyncio.get_running_loop(), wakeup=make_wakeup)
+            self.bfd.add_listener(self._on_bfd)
+        if self.bfd is not None:
+            self.bfd.apply(plans.bfd)
 
     async def _reload_lvs(self, current: LvsService | None, plan: LvsPlan | None,
                           group: asyncio.TaskGroup) -> LvsService | None:
@@ -238,8 +266,17 @@ class Daemon:
 
     # -- status --------------------------------------------------------------------------------
     def snapshot(self) -> Json:
+        return self.status.document(self.info, self.runner.slots.values(), self.runner.drops,
+                                    self._status_extra(), present=self.net.vip_present)
+
+    async def snapshot_async(self) -> Json:
+        """The same document, a few instances per loop turn (the web endpoint's: never holds the loop)."""
+        return await self.status.document_async(self.info, self.runner.slots.values(), self.runner.drops,
+                                                self._status_extra, present=self.net.vip_present)
+
+    def _status_extra(self) -> Json:
         processes = self.instances.processes
-        extra: Json = {
+        return {
             "sockets": self.net.counters(),
             "executor": dict(self.executor.counters),
             "scripts": {
@@ -252,23 +289,46 @@ class Daemon:
             "release_ipvs_on_stop": self.options.release_ipvs,
             "lvs": self.lvs.snapshot() if self.lvs is not None else None,
             "notify_fifos": self.fifos.counters(),
+            "global_defs": self.global_defs.model_dump(mode="json") if self.global_defs is not None else {},
+            "sync_groups": self._sync_groups(),
+            "instance_order": [spec.name for spec in self.plan.instances.values()] if self.plan else [],
+            "web": self.observe.counters(),
             "track_process": None if processes is None else processes.snapshot(),
             "smtp_alerts": self.alerts.snapshot(),
+            "bfd": self.bfd.snapshot() if self.bfd is not None else None,
         }
-        runner = self.runner
-        return snapshot(self.info, runner.slots.values(), dict(runner.drops), runner.loop.time(), extra)
+
+    def _sync_groups(self) -> Json:
+        notify = self.plan.group_notify if self.plan is not None else {}
+        names = {slot.group.name for slot in self.runner.slots.values() if slot.group is not None}
+        states = self.runner.group_states
+        return {name: {"state": notify_state(states[name]) if name in states else None,
+                       "notify": notify[name].set_fields() if name in notify else {}}
+                for name in sorted(names)}
+
+    def ready_state(self) -> str | None:
+        """``/healthz``: None while serving, else what the daemon is doing."""
+        return None if self._phase == "running" else self._phase
+
+    async def _ipvs_stats(self) -> Json | None:
+        return await self.lvs.ipvs_stats() if self.lvs is not None else None
+
+    def _web_listen(self) -> str | None:
+        return resolve_listen(self.options.web_enabled, self.options.web_listen, self.global_defs)
 
     # -- reload --------------------------------------------------------------------------------
     async def _reload(self, group: asyncio.TaskGroup) -> None:
         self.sd.notify(RELOADING, f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
         try:
-            plan, lvs, _fifos, alerts = self._load_plan()  # the FIFOs are not reopened on reload
+            plans = self._load_plans()  # the FIFOs are not reopened on reload
         except ConfigError as exc:
-            self.info.reload_errors += 1
+            self.info.reloaded(ok=False, error=str(exc))
+            self.observe.reload(ok=False, error=str(exc), config_hash=self.info.config_hash)
             log_config_error(exc, "reload failed, keeping the running config")
             self.sd.notify(READY)
             return
         assert self.plan is not None
+        plan = plans.vrrp
         diff = plan_reload(self.plan.instances, plan.instances)
         log.info("reload %s", diff.summary())
         stop, start = with_whole_groups(self.plan.instances, plan.instances, diff)
@@ -278,13 +338,17 @@ class Daemon:
             if key not in stop:
                 self.instances.update(key, plan.instances[key])
         self.plan = plan
-        self.alerts.reconfigure(alerts)
+        self.alerts.reconfigure(plans.alerts)
         self.script_runner.enforce_security = plan.enable_script_security
         self.script_runner.identity = plan.script_identity
         self.instances.start_trackers(plan, group)
+        self._apply_bfd(plans)
         await self.instances.start([plan.instances[key] for key in start])
-        self.lvs = await self._reload_lvs(self.lvs, lvs, group)
-        self.info.reloads += 1
+        self.lvs = await self._reload_lvs(self.lvs, plans.lvs, group)
+        self.info.reloaded(ok=True, config_hash=plans.config_hash)
+        self.observe.reload(ok=True, error=None, config_hash=self.info.config_hash)
+        self.observe.data_use_instance = plans.global_defs.data_use_instance
+        await self.observe.reconfigure(self._web_listen())
         self.freeze_heap()
         self.sd.notify(READY)
 
@@ -297,38 +361,52 @@ class Daemon:
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         try:
-            self.plan, lvs, lvs_fifos, alerts = self._load_plan()
+            plans = self._load_plans()
         except ConfigError as exc:
             if self.early is not None:
                 self.early.close()
             log_config_error(exc, f"invalid configuration {self.options.config_file}")
             return ExitCode.INVALID
-        self.alerts.reconfigure(alerts)
-        self.fifos = NotifyFifos(self.plan.notify_fifos, self.plan.notify_fifo_script, lvs_paths=lvs_fifos)
+        self.plan = plans.vrrp
+        self.info.config_hash = plans.config_hash
+        self.alerts.reconfigure(plans.alerts)
+        self.fifos = NotifyFifos(self.plan.notify_fifos, self.plan.notify_fifo_script,
+                                 lvs_paths=plans.lvs_fifos)
         self._build(loop, self.plan)
+        self.observe.data_use_instance = plans.global_defs.data_use_instance
         control = ControlServer(self.options.control_socket, self.snapshot)
         await control.start()
         await self.fifos.start(self.script_runner)
         self._install_signals(loop)
         try:
             async with asyncio.TaskGroup() as group:
-                await self._start(group, lvs)
+                await self._start(group, plans)
+                self._phase = "running"
+                await self.observe.start()
                 await self._serve(group)
+                self._phase = "stopping"
                 await self._shutdown()
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
                 if self.own_process:  # a repeated TERM (e.g. to the process and its group) must not
                     signal.signal(sig, signal.SIG_IGN)  # kill us half-way through the clean exit
+            for number in DUMP_SIGNALS:
+                loop.remove_signal_handler(number)
+                if self.own_process:
+                    signal.signal(number, signal.SIG_IGN)
+            await self.observe.stop()
             await control.close()
             self.instances.close_early()
             await self.fifos.close()
             self.runner.close()
+            if self.bfd is not None:
+                self.bfd.close()
             self.net.close_all()
         log.info("stopped")
         return ExitCode.OK
 
-    async def _start(self, group: asyncio.TaskGroup, lvs: LvsPlan | None) -> None:
+    async def _start(self, group: asyncio.TaskGroup, plans: Plans) -> None:
         assert self.plan is not None
         self._notifier = NotifyDispatcher(self.script_runner, group)
         self._background.append(group.create_task(self.alerts.run_forever(), name="smtp-alerts"))
@@ -340,12 +418,13 @@ class Daemon:
             self._background.append(
                 group.create_task(self._watchdog(self.sd.watchdog_interval_s), name="watchdog"))
         self.instances.start_trackers(self.plan, group)
+        self._apply_bfd(plans)
         if self.plan.startup_delay_s > 0:
             self.instances.close_early()  # the delay lets the network settle: nothing counts before it
         if await wait_startup_delay(self.commands, self.plan.startup_delay_s):
             await self.instances.start(list(self.plan.instances.values()))
         self.instances.close_early()
-        self.lvs = await self._reload_lvs(None, lvs, group)
+        self.lvs = await self._reload_lvs(None, plans.lvs, group)
         self.freeze_heap()
         self.sd.notify(READY, f"MAINPID={os.getpid()}")
         log.info("started instances=%d config=%s", len(self.plan.instances), self.options.config_file)
@@ -357,6 +436,8 @@ class Daemon:
                 return
             if command == "reload":
                 await self._reload(group)
+            elif command.startswith("dump:"):
+                await self.observe.dump(command.removeprefix("dump:"))
 
     async def _shutdown(self) -> None:
         self.sd.notify(STOPPING)

@@ -26,12 +26,19 @@ from pykeepalived.host.track_file import TrackFile
 from pykeepalived.host.track_script import TrackScript
 from pykeepalived.net.early_listen import EarlyListener
 from pykeepalived.net.link_poller import LinkPoller
-from pykeepalived.net.netlink_watch import AddressEvent, LinkEvent
+from pykeepalived.net.netlink_watch import AddressEvent, IPInterface, LinkEvent
 from pykeepalived.net.process_monitor import ProcessMonitor
 from pykeepalived.net.vrrp_net import Receiver
 from pykeepalived.vrrp import events as ev
 from pykeepalived.vrrp.change import ReceivePath, destinations
-from pykeepalived.vrrp.from_config import PROCESS_PREFIX, SCRIPT_PREFIX, InstanceSpec, RouterKey, VrrpPlan
+from pykeepalived.vrrp.from_config import (
+    BFD_PREFIX,
+    PROCESS_PREFIX,
+    SCRIPT_PREFIX,
+    InstanceSpec,
+    RouterKey,
+    VrrpPlan,
+)
 from pykeepalived.vrrp.packet import IPAddress
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
@@ -50,6 +57,7 @@ class DaemonNet(Net, Protocol):
     async def watch(self, on_address: Callable[[AddressEvent], None],
                     on_link: Callable[[LinkEvent], None]) -> None: ...
     def link_events_live(self) -> bool: ...
+    def vip_present(self, dev: str, address: IPInterface) -> bool | None: ...
     def counters(self) -> dict[str, dict[str, object]]: ...
     def close_all(self) -> None: ...
 
@@ -57,12 +65,25 @@ class DaemonNet(Net, Protocol):
 Tracker = TrackScript | TrackFile | ProcessMonitor
 
 
+class TrackerObserver(Protocol):
+    """Hears every tracker reading (the web endpoint's event stream)."""
+
+    def __call__(self, name: str, kind: str, *, up: bool | None = None, value: int | None = None) -> None: ...
+
+
+def _unobserved(name: str, kind: str, *, up: bool | None = None, value: int | None = None) -> None:
+    return None
+
+
 class Instances:
     """The VRRP instances of the running daemon (see the module docstring)."""
 
     def __init__(self, runner: VrrpRunner, executor: ActionExecutor, net: DaemonNet,
                  script_runner: ScriptRunner, link_probe: Callable[[str], bool], *,
-                 early: EarlyListener | None = None) -> None:
+                 early: EarlyListener | None = None, bfd_up: Callable[[str], bool | None] = lambda name: None,
+                 observe: TrackerObserver = _unobserved) -> None:
+        """``bfd_up(name)``: what a BFD session's clients believe now (a new instance's first reading);
+        ``observe``: told of every tracker reading."""
         self.runner = runner
         self.executor = executor
         self.net = net
@@ -73,6 +94,8 @@ class Instances:
         self.scripts: dict[str, TrackScript] = {}
         self.files: dict[str, TrackFile] = {}
         self.processes: ProcessMonitor | None = None
+        self.bfd_up = bfd_up
+        self.observe = observe
         self._tracker_tasks: dict[Tracker, asyncio.Task[None]] = {}
 
     # -- start, update, stop ---------------------------------------------------------------------
@@ -125,6 +148,8 @@ class Instances:
         if self.processes is not None:
             for pname in spec.track_processes:
                 feed(spec.key, ev.TrackerChanged(PROCESS_PREFIX + pname, ok=self.processes.ok(pname)))
+        for bname in spec.track_bfds:
+            feed(spec.key, ev.TrackerChanged(BFD_PREFIX + bname, ok=bool(self.bfd_up(bname))))
         self._startup(slot)
 
     def _startup(self, slot: RouterSlot) -> None:
@@ -231,19 +256,29 @@ class Instances:
         for slot in list(self.runner.slots.values()):
             if name in slot.spec.track_scripts:
                 self.runner.feed(slot.key, ev.TrackerChanged(SCRIPT_PREFIX + name, ok=up))
+        self.observe(SCRIPT_PREFIX + name, "script", up=up)
 
     def on_file(self, tracker: str, value: int) -> None:
         for slot in list(self.runner.slots.values()):
             if any(t.tracker == tracker for t in slot.spec.track_files):
                 self.runner.feed(slot.key, ev.TrackerChanged(tracker, value=value))
+        self.observe(tracker, "file", value=value)
 
     def on_process(self, name: str, ok: bool) -> None:
         for slot in list(self.runner.slots.values()):
             if name in slot.spec.track_processes:
                 self.runner.feed(slot.key, ev.TrackerChanged(PROCESS_PREFIX + name, ok=ok))
+        self.observe(PROCESS_PREFIX + name, "process", up=ok)
+
+    def on_bfd(self, name: str, up: bool) -> None:
+        """A BFD session's clients should now believe ``up``: every instance's ``track_bfd`` of it."""
+        for slot in list(self.runner.slots.values()):
+            if name in slot.spec.track_bfds:
+                self.runner.feed(slot.key, ev.TrackerChanged(BFD_PREFIX + name, ok=up))
 
     def on_link(self, ifname: str, up: bool) -> None:
         log.info("link %s ifname=%s", "up" if up else "down", ifname)
+        self.observe(f"interface:{ifname}", "interface", up=up)
         for slot in list(self.runner.slots.values()):
             spec = slot.spec
             if spec.interface == ifname and spec.track_primary:

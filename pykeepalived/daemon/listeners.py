@@ -1,12 +1,12 @@
-"""The one list of listeners for what happens to instances: state changes and priority changes.
+"""The one list of listeners for what happens to instances: state, priority and split-brain news.
 
 The runner publishes an :class:`InstanceEvent` for every bookkeeping action the core returns
-(``StateChanged``, ``EffectivePriorityChanged``), after the transition history and the log line are
-written, and a :class:`GroupEvent` when that moved a sync group's combined state.  Everything else
-that reacts subscribes here, in the order it subscribed: the announcer (paced bursts end when MASTER
-is left), notify scripts and FIFOs, SMTP alerts, the LVS part (sync daemon, ``ha_suspend``), and any
-new output (metrics, an event stream).  A listener that raises is logged and counted; the others
-still run and the daemon goes on.
+(``StateChanged``, ``EffectivePriorityChanged``, ``SplitBrainDetected``), after the transition
+history and the log line are written, and a :class:`GroupEvent` when that moved a sync group's
+combined state.  Everything else that reacts subscribes here, in the order it subscribed: the
+announcer (paced bursts end when MASTER is left), notify scripts and FIFOs, SMTP alerts, the web
+endpoint's event stream, the LVS part (sync daemon, ``ha_suspend``), and any new output.  A listener
+that raises is logged and counted; the others still run and the daemon goes on.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pykeepalived.vrrp.events import EffectivePriorityChanged, StateChanged
+from pykeepalived.vrrp.events import EffectivePriorityChanged, SplitBrainDetected, StateChanged
 from pykeepalived.vrrp.from_config import RouterKey
 from pykeepalived.vrrp.state import State
 
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class InstanceEvent:
-    """One state or priority change of one instance, as listeners get it.
+    """One state, priority or split-brain change of one instance, as listeners get it.
 
     ``priority``: the effective priority when it happened; ``at`` monotonic, ``at_unix`` wall-clock
     seconds.
@@ -33,7 +33,7 @@ class InstanceEvent:
     key: RouterKey
     instance: str
     group: str | None
-    change: StateChanged | EffectivePriorityChanged
+    change: StateChanged | EffectivePriorityChanged | SplitBrainDetected
     priority: int
     at: float
     at_unix: float

@@ -119,10 +119,13 @@ class LvsService:
                  resync_s: float = FULL_RESYNC_S, retry_s: float = RETRY_S,
                  max_probes_in_flight: int = MAX_PROBES_IN_FLIGHT, probe_factory: ProbeFactory | None = None,
                  address_active: AddressActive = lambda address: True,
-                 notify_fifo: FifoWriter | None = None, listener: LvsListener | None = None) -> None:
+                 notify_fifo: FifoWriter | None = None, listener: LvsListener | None = None,
+                 bfd_up: Callable[[str], bool | None] = lambda name: None) -> None:
         """``max_probes_in_flight`` bounds probes across every runner (one shared scheduler);
         ``probe_factory`` replaces the real probes (tests); ``notify_fifo`` gets the ``VS ...`` and
-        ``RS ...`` state lines; ``listener`` checker, quorum and omega events."""
+        ``RS ...`` state lines; ``listener`` checker, quorum and omega events; ``bfd_up(name)`` is what
+        a BFD session's clients believe now (the first result of a new ``BFD_CHECK``; later ones come
+        through :meth:`bfd_changed`)."""
         if max_probes_in_flight < 1:
             raise ValueError("max_probes_in_flight must be >= 1")
         self.plan = plan
@@ -139,7 +142,8 @@ class LvsService:
         self.checkers = RealServerCheckers(self._on_health, max_probes_in_flight=max_probes_in_flight,
                                            runner_factory=runner_factory, probe_factory=probe_factory,
                                            address_active=address_active,
-                                           on_checker=listener.checker_changed if listener else None)
+                                           on_checker=listener.checker_changed if listener else None,
+                                           bfd_up=bfd_up)
         self._resync_s = resync_s
         self._retry_s = retry_s
         self._wake = asyncio.Event()
@@ -242,6 +246,10 @@ class LvsService:
             self._wake.set()
         if self.running and not self._stopping:
             self.checkers.update_suspension()
+
+    def bfd_changed(self, name: str, up: bool) -> None:
+        """A BFD session's clients should now believe ``up``: every ``BFD_CHECK`` of it gets that result."""
+        self.checkers.bfd_changed(name, up)
 
     def _omega(self) -> None:
         """keepalived ``omega`` at stop (:meth:`LbPolicy.omega`).  Scripts are only started here (the
@@ -407,6 +415,16 @@ class LvsService:
         log.info("lvs sync daemon now=%s", states)
 
     # -- status --------------------------------------------------------------------------------
+    async def ipvs_stats(self) -> Json | None:
+        """The kernel's IPVS counters (``/metrics``); None while IPVS is not open or cannot be read."""
+        if self.reconciler is None:
+            return None
+        try:
+            return {"services": await self.reconciler.table.stats()}
+        except DriverError as exc:
+            log.debug("ipvs counters unavailable: %s", exc)
+            return None
+
     def snapshot(self) -> Json:
         health = self.checkers.health()
         services: list[Json] = []

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from pykeepalived.check.factory import ProbeResources, make_probe
 from pykeepalived.check.from_config import CheckerSpec, RealServerChecks
-from pykeepalived.check.probes import Probe, ProbeSpec
+from pykeepalived.check.probes import BfdSpec, Probe, ProbeSpec
 from pykeepalived.check.results import CheckerChanged, RealServerChanged
 from pykeepalived.check.runner import CheckRunner, CheckScheduler, RealServerStatus
 from pykeepalived.daemon.lvs_plan import RsBinding
@@ -49,6 +49,8 @@ class HealthRunner(Protocol):
     def resume(self) -> None: ...
 
     def status(self) -> list[RealServerStatus]: ...
+
+    def push(self, bfd_name: str, ok: bool, now: float) -> None: ...
 
 
 RunnerFactory = Callable[[RealServerChecks, Callable[[RealServerChanged], None]], HealthRunner]
@@ -83,8 +85,12 @@ class RealServerCheckers:
     def __init__(self, on_change: HealthCallback, *, max_probes_in_flight: int,
                  runner_factory: RunnerFactory | None = None, probe_factory: ProbeFactory | None = None,
                  address_active: AddressActive = lambda address: True,
-                 on_checker: CheckerCallback | None = None) -> None:
+                 on_checker: CheckerCallback | None = None,
+                 bfd_up: Callable[[str], bool | None] = lambda name: None) -> None:
+        """``bfd_up(name)``: what a BFD session's clients believe now (the first result of a new
+        ``BFD_CHECK``; later ones come through :meth:`bfd_changed`)."""
         self._on_change = on_change
+        self._bfd_up = bfd_up
         self._on_checker = on_checker
         self._runner_factory = runner_factory
         self._probe_factory = probe_factory
@@ -115,6 +121,9 @@ class RealServerCheckers:
             server = Server(binding)
             if binding.checks.checkers:
                 server.runner = self._make_runner(binding, server)
+                now = asyncio.get_running_loop().time()
+                for name in _bfd_names(binding):
+                    server.runner.push(name, bool(self._bfd_up(name)), now)
             started(binding.ident, server.health().up)
             if server.runner is not None:
                 server.suspended = not self._active(binding)
@@ -180,6 +189,13 @@ class RealServerCheckers:
         """Is ``server`` still running (not stopping, not replaced by a reload)?"""
         return not self.stopping and self.servers.get(server.binding.runner_key) is server
 
+    def bfd_changed(self, name: str, up: bool) -> None:
+        """Every ``BFD_CHECK`` of session ``name`` gets the result ``up``."""
+        now = asyncio.get_running_loop().time()
+        for server in list(self.servers.values()):
+            if server.runner is not None and name in _bfd_names(server.binding):
+                server.runner.push(name, up, now)
+
     def health(self) -> dict[HealthKey, RealServerHealth]:
         health: dict[HealthKey, RealServerHealth] = {}
         for server in self.servers.values():
@@ -198,6 +214,10 @@ class RealServerCheckers:
         if self.shared is not None:
             await self.shared.close()
             self.shared = None
+
+
+def _bfd_names(binding: RsBinding) -> set[str]:
+    return {c.probe.name for c in binding.checks.checkers if isinstance(c.probe, BfdSpec)}
 
 
 async def end_tasks(tasks: list[asyncio.Task[None]], timeout_s: float) -> None:

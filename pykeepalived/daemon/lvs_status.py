@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 
 from pykeepalived.check.runner import CheckerStatus, RealServerStatus
@@ -29,7 +30,8 @@ def real_server_snapshot(dest: DestKey, weight: int, status: RealServerStatus | 
                          suspended: bool = False) -> Json:
     """One real server of ``status --json``'s ``lvs``: ``status`` is its runner's ``RealServerStatus``
     (None without checkers).  ``last_result``/``reason``/``latency_ms`` are the first failing
-    checker's last result, else the first checker's."""
+    checker's last result, else the first checker's.  ``has_run``: every checker has a result
+    (keepalived issue #2655)."""
     checkers: Sequence[CheckerStatus] = status.checkers if status is not None else ()
     failing = [c for c in checkers if c.last_ok is False]
     last = failing[0] if failing else (checkers[0] if checkers else None)
@@ -42,6 +44,21 @@ def real_server_snapshot(dest: DestKey, weight: int, status: RealServerStatus | 
         "reason": last.last_reason if last is not None else "no checker",
         "latency_ms": round(latency * 1000, 3) if latency is not None else None,
         "suspended": suspended,
-        "checkers": [{"kind": c.kind, "up": c.up, "failures": c.failures, "last_ok": c.last_ok,
-                      "reason": c.last_reason} for c in checkers],
+        "has_run": all(c.last_ok is not None for c in checkers),
+        "checkers": [_checker(c) for c in checkers],
     }
+
+
+def _checker(c: CheckerStatus) -> Json:
+    return {"kind": c.kind, "up": c.up, "failures": c.failures, "last_ok": c.last_ok, "reason": c.last_reason,
+            "has_run": c.last_ok is not None,
+            "checks": {"ok": c.checks_ok, "failed": c.checks_failed},
+            "last_check_at": _unix(c.last_at),
+            "duration": c.duration.snapshot() if c.duration is not None else None}
+
+
+def _unix(at: float | None) -> float | None:
+    """A loop (= ``time.monotonic()``) time as Unix time, rounded to the microsecond."""
+    if at is None:
+        return None
+    return round(time.time() - (time.monotonic() - at), 6)

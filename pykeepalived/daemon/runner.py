@@ -149,7 +149,7 @@ class VrrpRunner:
         self._firing = False
         self._deferred: list[tuple[RouterSlot, ev.Action, float]] | None = None
         """While a timer batch runs: its bookkeeping actions, run once the batch's wire work is out."""
-        self._group_states: dict[str, State] = {}
+        self.group_states: dict[str, State] = {}
         """The combined state last published for each sync group."""
         self.timer_wakeups = 0
         """Times the shared timer fired (for status and tests)."""
@@ -216,6 +216,10 @@ class VrrpRunner:
                              action.old.value)
         elif isinstance(action, ev.EffectivePriorityChanged):
             slot.logger.info("Changing effective priority from %d to %d", action.old, action.new)
+        elif isinstance(action, ev.SplitBrainDetected):
+            slot.logger.warning("split brain: another master for this VRID peer=%s priority=%d; "
+                                "answered with our advert and a gratuitous ARP/NA burst",
+                                action.peer, action.peer_priority)
         else:
             return
         self.listeners.publish(InstanceEvent(slot.key, slot.name, slot.spec.sync_group, action,
@@ -228,9 +232,9 @@ class VrrpRunner:
         combined = State.INITIALIZE if stopping else group.state
         if combined is State.INITIALIZE and not stopping:
             return  # members still starting: nothing to say yet
-        if self._group_states.get(group.name) is combined:
+        if self.group_states.get(group.name) is combined:
             return
-        self._group_states[group.name] = combined
+        self.group_states[group.name] = combined
         self.listeners.publish(GroupEvent(group.name, combined, now, at_unix))
 
     # -- the shared timer -----------------------------------------------------------------------

@@ -1,16 +1,28 @@
-"""The JSON status snapshot served on the control socket and printed by ``pykeepalived status``.
+"""The JSON status snapshot served on the control socket, on ``GET /status`` and printed by
+``pykeepalived status``.  Its JSON Schema is ``pykeepalived.web.status_schema`` (docs/status.schema.json,
+``pykeepalived schema --status``); docs/daemon.md describes every field.
 
-Schema (``schema_version`` 1)::
+Schema (``schema_version`` 1; fields are only ever added)::
 
-    {"schema_version": 1, "pid": int, "config_file": str, "started_at": unix_s, "reloads": int,
-     "reload_errors": int, "drops": {reason: n},
+    {"schema_version": 1, "version": str, "python": str, "pid": int, "config_file": str,
+     "config_hash": str | null,
+     "started_at": unix_s, "reloads": int, "reload_errors": int,
+     "last_reload": null | {"at": unix_s, "ok": bool, "error": str | null, "last_success_at": unix_s},
+     "drops": {reason: n},
      "instances": [{"name", "interface", "family": "v4"|"v6", "vrid", "version", "state",
-                    "base_priority", "effective_priority", "master_address", "vips": [str],
+                    "base_priority", "effective_priority", "master_address", "master_priority",
+                    "master_adver_int_cs", "master_down_interval_s", "master_since": unix_s | null,
+                    "vips": [str], "virtual_addresses": [{"address", "dev", "label", "excluded", "present"}],
                     "fault_reasons": [str], "sync_group": str | null,
+                    "peers": [{"address", "priority", "adverts", "last_heard": unix_s}],
+                    "split_brain": {"active", "peer", "peer_priority", "since", "episodes"},
+                    "trackers": [{"name", "kind", "ok", "value", "weight", "reverse", "fault", ...}],
+                    "timers": {name: unix_s}, "config": {...},
                     "counters": {name: n},
                     "last_transition": {"from", "to", "reason", "at"} | null,
                     "transitions": [same, oldest first]}],
      "release_vips_on_stop": bool, "release_ipvs_on_stop": bool,
+     "bfd": null | {"sessions": [...], "counters": {name: n}, "drops": {reason: n}},
      "lvs": null | {"running": bool, "error": str | null, "sync_daemons": ["master"|"backup"],
                     "counters": {name: n}, "icmp": {name: n} | null,
                     "virtual_servers": [{"name", "service", "scheduler", "quorum_up", "quorum",
@@ -18,25 +30,39 @@ Schema (``schema_version`` 1)::
                                          "real_servers": [{"address", "up", "weight",
                                                            "last_result": "ok"|"failed"|null, "reason",
                                                            "latency_ms": float | null,
-                                                           "suspended": bool,
+                                                           "suspended": bool, "has_run": bool,
                                                            "checkers": [...]}]}]}}
 
-``lvs`` is built by ``daemon.lvs.LvsService.snapshot`` with ``daemon/lvs_status.py`` (null when no
-LVS part runs).
+Each instance is the router's own view (:meth:`~pykeepalived.vrrp.router.VirtualRouter.snapshot`)
+plus what its spec and the glue know.  ``present`` is the VIP's presence in the kernel as the
+daemon's netlink watcher last saw it (null when unknown).  Times the core keeps as monotonic ages are
+turned into Unix times here.  ``lvs`` is built by ``daemon.lvs.LvsService.snapshot`` with
+``daemon/lvs_status.py`` (null when no LVS part runs), ``bfd`` by
+``daemon.bfd_service.BfdService.snapshot`` (null without ``bfd_instance``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Iterable
+import platform
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
+from pykeepalived import __version__
 from pykeepalived.daemon.runner import RouterSlot, Transition
+from pykeepalived.vrrp.config import RouterConfig
+from pykeepalived.vrrp.from_config import InstanceSpec
+from pykeepalived.vrrp.vip import IPInterface
 
 SCHEMA_VERSION = 1
 
 Json = dict[str, object]
 """A JSON object as the control socket sends it."""
+Presence = Callable[[str, IPInterface], "bool | None"]
+"""(device, IP interface) -> is that address configured there now (None: unknown)."""
 
 
 @dataclass(slots=True)
@@ -45,60 +71,177 @@ class DaemonInfo:
     started_at: float
     reloads: int = 0
     reload_errors: int = 0
+    config_hash: str | None = None
+    """sha256 of the configuration that runs (hex)."""
+    last_reload_at: float | None = None
+    last_reload_ok: bool | None = None
+    last_reload_error: str | None = None
+    last_reload_success_at: float | None = None
+
+    def reloaded(self, *, ok: bool, error: str | None = None, config_hash: str | None = None) -> None:
+        """Record a reload attempt (counted in ``reloads`` or ``reload_errors``)."""
+        self.last_reload_at, self.last_reload_ok, self.last_reload_error = time.time(), ok, error
+        if ok:
+            self.reloads += 1
+            self.last_reload_success_at = self.last_reload_at
+            self.config_hash = config_hash or self.config_hash
+        else:
+            self.reload_errors += 1
 
 
 def _transition(item: Transition) -> Json:
     return {"from": item.old.value, "to": item.new.value, "reason": item.reason, "at": round(item.at_unix, 6)}
 
 
-def _counters(stats: dict[str, object], glue: dict[str, int]) -> dict[str, int]:
-    """The router's counters (``other_drops`` flattened to ``drop_<reason>``) and the glue's."""
-    out = {name: value for name, value in stats.items() if isinstance(value, int)}
-    other = stats.get("other_drops")
-    if isinstance(other, dict):
-        out.update({f"drop_{reason}": int(count) for reason, count in other.items()})
+def _counters(stats: object, glue: Mapping[str, int]) -> dict[str, int]:
+    """The router's counters (``other_drops`` flattened to ``drop_<reason>``, ``by_transition`` to
+    ``transition_<from>_to_<to>``) and the glue's."""
+    raw = stats if isinstance(stats, dict) else {}
+    out = {name: value for name, value in raw.items() if isinstance(value, int)}
+    for prefix, nested in (("drop_", raw.get("other_drops")), ("transition_", raw.get("by_transition"))):
+        if isinstance(nested, dict):
+            out.update({f"{prefix}{key}": int(count) for key, count in nested.items()})
     out.update(glue)
-    return dict(sorted(out.items()))
+    return out
 
 
-def instance_snapshot(slot: RouterSlot, now: float) -> Json:
-    """One instance: the router's own view (:meth:`~pykeepalived.vrrp.router.VirtualRouter.snapshot`)
-    plus what the spec and the glue know."""
-    interface, family, vrid = slot.key
-    router = slot.router.snapshot(now)
-    stats = router["stats"]
-    last = slot.transitions[-1] if slot.transitions else None
+def _spec_config(spec: InstanceSpec) -> Json:
+    """What the daemon adds to the router's own configuration view."""
+    notify = spec.notify
     return {
-        "name": slot.name,
-        "interface": interface,
-        "family": f"v{family}",
-        "vrid": vrid,
-        "version": slot.router.config.version,
-        "state": router["state"],
-        "base_priority": router["base_priority"],
-        "effective_priority": router["effective_priority"],
-        "master_address": router["master_address"],
-        "vips": [str(vip.address) for vip in slot.spec.vips],
-        "fault_reasons": router["fault_reasons"],
-        "sync_group": slot.spec.sync_group,
-        "counters": _counters(stats if isinstance(stats, dict) else {}, dict(slot.counters)),
-        "last_transition": _transition(last) if last is not None else None,
-        "transitions": [_transition(t) for t in slot.transitions],
+        "unicast_peers": [str(p) for p in spec.router_config.unicast_peers],
+        "mcast_group": str(spec.mcast_group) if spec.mcast_group else None,
+        "track_primary": spec.track_primary,
+        "vmac": spec.vmac,
+        "track_interfaces": [t.interface for t in spec.track_interfaces],
+        "track_scripts": list(spec.track_scripts),
+        "track_files": [{"name": t.tracker, "path": t.path} for t in spec.track_files],
+        "notify": notify.set_fields(),
+        "notify_priority_changes": spec.notify_priority_changes,
     }
 
 
-def snapshot(info: DaemonInfo, slots: Iterable[RouterSlot], drops: dict[str, int], now: float,
-             extra: Json | None = None) -> Json:
-    instances = [instance_snapshot(s, now) for s in sorted(slots, key=lambda s: (s.name, s.key[2]))]
+def _virtual_addresses(spec: InstanceSpec, present: Presence | None) -> list[Json]:
+    return [{"address": str(vip.address), "dev": vip.dev, "label": vip.label, "excluded": vip.excluded,
+             "present": present(vip.dev, vip.address) if present is not None else None}
+            for vip in spec.vips]
+
+
+def _unix(wall: float, age: object) -> float | None:
+    """``age`` seconds before ``wall``, as a Unix time (None when the core has no such time)."""
+    return round(wall - age, 6) if isinstance(age, float | int) else None
+
+
+def _ages_to_unix(core: Json, wall: float) -> tuple[Json, float | None, list[Json]]:
+    """The core's split-brain view, master-since and peers, with ages (seconds before ``now``) made
+    Unix times."""
+    raw_split, stats, peers = core.get("split_brain"), core.get("stats"), core.get("peers")
+    split: Json = dict(raw_split) if isinstance(raw_split, dict) else {}
+    split["since"] = _unix(wall, split.pop("since_s_ago", None))
+    split["episodes"] = stats.get("split_brain_detected", 0) if isinstance(stats, dict) else 0
+    heard: list[Json] = [{"address": p["address"], "priority": p["priority"], "adverts": p["adverts"],
+                          "last_heard": _unix(wall, p["last_heard_s_ago"])}
+                         for p in (peers if isinstance(peers, list) else ()) if isinstance(p, dict)]
+    return split, _unix(wall, core.get("master_since_s_ago")), heard
+
+
+class StatusBuilder:
+    """Builds the document.  What does not change between snapshots (an instance's configuration
+    view) is kept per slot until its spec or router configuration changes (a reload), and
+    :meth:`document_async` yields to the loop every :data:`CHUNK` instances, so a scrape of many
+    instances never holds the VRRP loop for long."""
+
+    CHUNK = 16
+
+    def __init__(self) -> None:
+        self._static: WeakKeyDictionary[RouterSlot, tuple[InstanceSpec, RouterConfig, Json]] = (
+            WeakKeyDictionary())
+
+    def _config_view(self, slot: RouterSlot) -> Json:
+        spec, router_config = slot.spec, slot.router.config
+        cached = self._static.get(slot)
+        if cached is not None and cached[0] is spec and cached[1] is router_config:
+            return cached[2]
+        config: Json = {**router_config.status_view(), **_spec_config(spec)}
+        self._static[slot] = (spec, router_config, config)
+        return config
+
+    def instance(self, slot: RouterSlot, now: float | None = None, wall: float | None = None,
+                 present: Presence | None = None) -> Json:
+        """One instance; ``now``/``wall``: the monotonic and Unix time of the snapshot."""
+        now = time.monotonic() if now is None else now
+        wall = time.time() if wall is None else wall
+        router = slot.router
+        core = router.snapshot(now, with_config=False)
+        split, master_since, peers = _ages_to_unix(core, wall)
+        interface, family, vrid = slot.key
+        spec = slot.spec
+        last = slot.transitions[-1] if slot.transitions else None
+        timers = core.get("timers_s")
+        return {
+            "name": slot.name, "interface": interface, "family": f"v{family}", "vrid": vrid,
+            "version": router.config.version, "state": router.state.value,
+            "base_priority": core["base_priority"],
+            "effective_priority": router.effective_priority,
+            "master_address": core["master_address"],
+            "master_priority": core["master_priority"],
+            "master_adver_int_cs": core["master_adver_int_cs"],
+            "master_down_interval_s": core["master_down_interval_s"],
+            "master_since": master_since,
+            "vips": [str(vip.address) for vip in spec.vips],
+            "virtual_addresses": _virtual_addresses(spec, present),
+            "fault_reasons": list(router.fault_reasons),
+            "sync_group": spec.sync_group,
+            "peers": peers,
+            "split_brain": split,
+            "trackers": core["trackers"],
+            "timers": {name: round(wall + left, 6) for name, left in timers.items()}
+            if isinstance(timers, dict) else {},
+            "config": self._config_view(slot),
+            "counters": _counters(core.get("stats"), slot.counters),
+            "last_transition": _transition(last) if last is not None else None,
+            "transitions": [_transition(t) for t in slot.transitions],
+        }
+
+    def document(self, info: DaemonInfo, slots: Iterable[RouterSlot], drops: Mapping[str, int],
+                 extra: Json | None = None, *, present: Presence | None = None) -> Json:
+        now, wall = time.monotonic(), time.time()
+        return _document(info, [self.instance(s, now, wall, present) for s in slots], drops, extra)
+
+    async def document_async(self, info: DaemonInfo, slots: Iterable[RouterSlot], drops: Mapping[str, int],
+                             extra: Callable[[], Json] | None = None, *,
+                             present: Presence | None = None) -> Json:
+        """The same document, built :data:`CHUNK` instances per loop turn (each instance as of
+        its own turn: the document is not one instant, which monitoring does not need)."""
+        instances = []
+        for index, slot in enumerate(list(slots)):
+            if index and index % self.CHUNK == 0:
+                await asyncio.sleep(0)
+            instances.append(self.instance(slot, present=present))
+        return _document(info, instances, drops, extra() if extra is not None else None)
+
+
+def _sort_key(instance: Json) -> tuple[str, int]:
+    name, vrid = instance["name"], instance["vrid"]
+    return (str(name), vrid if isinstance(vrid, int) else 0)
+
+
+def _document(info: DaemonInfo, instances: list[Json], drops: Mapping[str, int], extra: Json | None) -> Json:
     data: Json = {
         "schema_version": SCHEMA_VERSION,
+        "version": __version__,
+        "python": platform.python_version(),
         "pid": os.getpid(),
         "config_file": info.config_file,
+        "config_hash": info.config_hash,
         "started_at": round(info.started_at, 6),
         "reloads": info.reloads,
         "reload_errors": info.reload_errors,
+        "last_reload": None if info.last_reload_at is None else {
+            "at": round(info.last_reload_at, 6), "ok": info.last_reload_ok, "error": info.last_reload_error,
+            "last_success_at": round(info.last_reload_success_at or info.started_at, 6)},
         "drops": dict(sorted(drops.items())),
-        "instances": instances,
+        "instances": sorted(instances, key=_sort_key),
     }
     if extra:
         data.update(extra)

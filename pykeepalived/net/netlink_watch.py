@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Interface, IPv6Interface, ip_interface
 from typing import Any
 
@@ -76,6 +76,30 @@ def link_event(msg: NetlinkMessage) -> LinkEvent | None:
     return LinkEvent(int(msg.get("index") or 0), str(name), removed=kind == "RTM_DELLINK")
 
 
+@dataclass(slots=True)
+class AddressBook:
+    """The addresses the kernel holds, per interface index, as the watcher last saw them (an initial
+    dump, then every RTM_NEWADDR / RTM_DELADDR): ``status`` and ``/metrics`` show each VIP's presence
+    from it without asking the kernel on every read."""
+
+    by_index: dict[int, set[IPInterface]] = field(default_factory=dict)
+    synced: bool = False
+    """True once the initial dump has been read (before that nothing is known)."""
+
+    def update(self, event: AddressEvent) -> None:
+        held = self.by_index.setdefault(event.ifindex, set())
+        if event.present:
+            held.add(event.address)
+        else:
+            held.discard(event.address)
+
+    def holds(self, ifindex: int | None, address: IPInterface) -> bool | None:
+        """Is ``address`` (with its prefix length) on interface ``ifindex``?  None: not known."""
+        if not self.synced:
+            return None
+        return ifindex is not None and address in self.by_index.get(ifindex, ())
+
+
 AddressHandler = Callable[[AddressEvent], None]
 LinkHandler = Callable[[LinkEvent], None]
 
@@ -105,6 +129,7 @@ class NetlinkWatcher:
         self._ipr_factory = ipr_factory
         self.names: dict[int, str] = {}
         """ifindex -> interface name (address events carry only the index)."""
+        self.addresses = AddressBook()
         self.ready = asyncio.Event()
         self.handler_errors = 0
         self.messages = 0
@@ -119,6 +144,7 @@ class NetlinkWatcher:
                 code = exc.code if isinstance(exc, NetlinkError) else exc.errno
                 raise DriverError("netlink bind", str(exc), code) from exc
             await self._sync_links(ipr)
+            await self._sync_addresses(ipr)
             self.ready.set()
             failures = 0
             while True:
@@ -144,11 +170,27 @@ class NetlinkWatcher:
             self._handle(msg)
         self.names = names
 
+    async def _sync_addresses(self, ipr: AsyncIPRoute) -> None:
+        """Dump every address into :attr:`addresses` (the handlers hear of them only as changes)."""
+        book = AddressBook()
+        async for msg in await ipr.get_addr():
+            event = address_event(msg, self.names)
+            if event is not None:
+                book.update(event)
+        book.synced = True
+        self.addresses = book
+
+    def holds(self, ifname: str, address: IPInterface) -> bool | None:
+        """Is ``address`` configured on ``ifname`` now, as far as the watcher knows (None: unknown)?"""
+        index = next((i for i, name in self.names.items() if name == ifname), None)
+        return self.addresses.holds(index, address)
+
     async def _resync(self, ipr: AsyncIPRoute, exc: BaseException) -> None:
         """Events were lost: re-read the links and let the daemon reconcile through ``on_resync``."""
         self.resyncs += 1
         log.warning("netlink events lost, resynchronising error=%s", exc)
         await self._sync_links(ipr)
+        await self._sync_addresses(ipr)
         if self._on_resync is not None:
             try:
                 self._on_resync()
@@ -169,7 +211,10 @@ class NetlinkWatcher:
                     self._on_link(link)
                 return
             event = address_event(msg, self.names)
-            if event is not None and self._on_address is not None:
+            if event is None:
+                return
+            self.addresses.update(event)
+            if self._on_address is not None:
                 self._on_address(event)
         except Exception:
             self.handler_errors += 1

@@ -24,7 +24,7 @@ from pykeepalived.errors import DriverError, PacketError, PykaError
 from pykeepalived.net.addresses import AddressManager
 from pykeepalived.net.arp import GarpSender
 from pykeepalived.net.ndisc import NaSender
-from pykeepalived.net.netlink_watch import AddressEvent, LinkEvent, NetlinkWatcher
+from pykeepalived.net.netlink_watch import AddressEvent, IPInterface, LinkEvent, NetlinkWatcher
 from pykeepalived.net.sysctl import Sysctl, iface_key
 from pykeepalived.net.vmac import VmacManager, VmacSpec
 from pykeepalived.net.vrrp_socket import (
@@ -211,6 +211,10 @@ class VrrpNet:
         self.watcher = NetlinkWatcher(on_address, on_link)
         await self.watcher.run()
 
+    def vip_present(self, dev: str, address: IPInterface) -> bool | None:
+        """Is the VIP ``address`` (an IP interface) on ``dev`` in the kernel now (None: unknown)?"""
+        return None if self.watcher is None else self.watcher.holds(dev, address)
+
     # -- status and teardown ---------------------------------------------------------------------
     def counters(self) -> dict[str, dict[str, object]]:
         """Per socket (``eth0/v4/198.51.100.11``, ``/unicast`` or ``/GROUP`` appended when not the
@@ -222,7 +226,7 @@ class VrrpNet:
                 name += "/unicast"
             elif path.group != default_group(path.family):
                 name += f"/{path.group}"
-            out[name] = asdict(sock.counters)
+            out[name] = {**asdict(sock.counters), "fd": sock.fileno()}
         if self._addresses is not None:
             out["addresses"] = asdict(self._addresses.counters)
         return out

@@ -27,6 +27,7 @@ from pykeepalived.lb.diff import (
     apply_op,
     op_target,
 )
+from pykeepalived.lb.ipvs_wire import STATS_NAMES
 from pykeepalived.lb.model import SCHEDULERS, IpvsState, ServiceEntry, ServiceKey
 from pykeepalived.lb.sync_daemon import LvsTimeouts, SyncDaemon
 
@@ -93,6 +94,14 @@ class FakeIpvsTable:
 
     async def set_timeouts(self, timeouts: LvsTimeouts) -> None:
         self.timeouts.append(timeouts)
+
+    async def stats(self) -> list[dict[str, object]]:
+        """The kernel's counters, in ``NetlinkIpvsTable.stats``'s shape: no traffic, so all zero."""
+        zero = dict.fromkeys(STATS_NAMES, 0)
+        return [{"service": str(key), "stats": dict(zero),
+                 "real_servers": [{"address": str(dest), "stats": dict(zero), "active_conns": 0,
+                                   "inactive_conns": 0, "persistent_conns": 0} for dest in entry.dests]}
+                for key, entry in self._table.items()]
 
     async def close(self) -> None:
         self.closed = True

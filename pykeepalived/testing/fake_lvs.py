@@ -84,6 +84,7 @@ class FakeRunner:
         self.on_change = on_change
         self.up = True
         self.stopped = asyncio.Event()
+        self.pushed: list[tuple[str, bool]] = []
 
     async def run(self) -> None:
         await self.stopped.wait()
@@ -98,6 +99,10 @@ class FakeRunner:
         checker = CheckerStatus("TCP_CHECK", self.up, 0 if self.up else 3, self.up,
                                 "ok" if self.up else "connection refused", 0.0015)
         return [RealServerStatus(self.checks.rs, self.up, None, (checker,))]
+
+    def push(self, bfd_name: str, ok: bool, now: float) -> None:
+        """A BFD session's result for its BFD_CHECKs: recorded (the test decides the health)."""
+        self.pushed.append((bfd_name, ok))
 
     def set(self, up: bool) -> None:
         self.up = up

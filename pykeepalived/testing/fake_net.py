@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
-from pykeepalived.net.netlink_watch import AddressEvent, LinkEvent
+from pykeepalived.net.netlink_watch import AddressEvent, IPInterface, LinkEvent
 from pykeepalived.net.vrrp_net import Receiver
 from pykeepalived.vrrp.change import ReceivePath, receive_path
 from pykeepalived.vrrp.from_config import InstanceSpec, RouterKey
@@ -100,6 +100,10 @@ class FakeNet:
 
     async def _later(self, vip: Vip, *, add: bool) -> None:
         self._vip_op(vip, add=add)
+
+    def vip_present(self, dev: str, address: IPInterface) -> bool | None:
+        """What the kernel would say: the fake holds the VIPs it was asked to add (on any device)."""
+        return str(address) in self.vips
 
     def send_garp(self, interface: str, address: IPv4Address) -> None:
         self.garps.append((interface, address))

@@ -126,7 +126,8 @@ CHANGE_TABLE: tuple[tuple[str, ChangeKind], ...] = (
     ("virtual_ipaddress, virtual_ipaddress_excluded", ChangeKind.IN_PLACE),
     ("garp_* / vrrp_garp_* / vrrp_gna_interval settings", ChangeKind.IN_PLACE),
     ("notify, notify_master/backup/fault/stop, notify_priority_changes", ChangeKind.IN_PLACE),
-    ("track_interface, track_script, track_file and their weights, dont_track_primary", ChangeKind.IN_PLACE),
+    ("track_interface, track_script, track_file, track_process, track_bfd and their weights, "
+     "dont_track_primary", ChangeKind.IN_PLACE),
     ("priority, preempt / nopreempt / preempt_delay, advert_int", ChangeKind.IN_PLACE),
     ("authentication, unicast_peer (the list)", ChangeKind.IN_PLACE),
     ("sync group membership", ChangeKind.IN_PLACE),

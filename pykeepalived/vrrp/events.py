@@ -202,5 +202,17 @@ class EffectivePriorityChanged:
     state: State
 
 
+@dataclass(frozen=True, slots=True)
+class SplitBrainDetected:
+    """A MASTER heard another master it beats (``peer`` at ``peer_priority``) and it was no hand-over:
+    a split brain episode starts (once per episode; the glue logs it and tells the observers).  The
+    router has already answered with its advert and, at most once per ``garp_lower_prio_delay``, a
+    gratuitous ARP / unsolicited NA burst, so that clients move back to it."""
+
+    phase: ClassVar[Phase] = Phase.BOOKKEEPING
+    peer: IPAddress
+    peer_priority: int
+
+
 Action = (SendAdvert | AddVips | RemoveVips | SendGarp | SendUnsolicitedNa | WantMaster | StateChanged
-          | EffectivePriorityChanged)
+          | EffectivePriorityChanged | SplitBrainDetected)

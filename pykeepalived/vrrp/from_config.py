@@ -40,6 +40,7 @@ SCRIPT_PREFIX = "script:"
 INTERFACE_PREFIX = "interface:"
 FILE_PREFIX = "file:"
 PROCESS_PREFIX = "process:"
+BFD_PREFIX = "bfd:"
 DEFAULT_FILE_WEIGHT = 1
 """A ``track_file``'s default weight: keepalived turns it into 0 where weights are ignored."""
 
@@ -86,6 +87,8 @@ class InstanceSpec:
     notify_priority_changes: bool = False
     """Write ``MASTER_PRIORITY``/``BACKUP_PRIORITY`` lines to the notify FIFOs when the effective
     priority changes (``notify_priority_changes``, inherited from the sync group, then global)."""
+    track_bfds: tuple[str, ...] = ()
+    """``bfd_instance`` names this instance follows (tracker ``bfd:NAME``; its own and its group's)."""
 
     @property
     def key(self) -> RouterKey:
@@ -169,6 +172,44 @@ def _trackers(config: Config, inst: VrrpInstance) -> tuple[
     return tuple(specs), tuple(interfaces), tuple(scripts), tuple(files)
 
 
+def bfd_trackers(config: Config, inst: VrrpInstance) -> tuple[tuple[TrackerSpec, ...], tuple[str, ...]]:
+    """``track_bfd`` as keepalived 2.2.7 applies it (``vrrp.c``): an instance's weighted reference is
+    dropped where weights are ignored (sync group without ``sync_group_tracking_weight``, address
+    owner); then each reference of its sync group is added with the group's weight (0 when a member
+    of the group is an owner), replacing the instance's own unless that one is unweighted.  Every BFD
+    tracker starts "down", as keepalived's: an unweighted one holds the instance in FAULT until the
+    session is Up.  The tracker watches the session's neighbor: a BACKUP whose master that is takes
+    over as soon as the session goes down (see docs/bfd.md)."""
+    ignored = config.tracker_weights_ignored(inst)
+    specs: dict[str, TrackerSpec] = {}
+    for ref in inst.track_bfd:
+        bfd = config.bfd_instances.get(ref.name)
+        if bfd is None:
+            raise ConfigError(f"vrrp_instance {inst.name}: unknown bfd_instance {ref.name!r}")
+        weight = bfd.weight if ref.weight is None else ref.weight
+        if weight and ignored is not None:
+            continue
+        reverse = bfd.reverse if ref.reverse is None else ref.reverse
+        specs[ref.name] = TrackerSpec(BFD_PREFIX + ref.name, weight=weight, reverse=reverse, initial_ok=False,
+                                      neighbor=bfd.neighbor_ip)
+    for group in config.vrrp_sync_groups.values():
+        if inst.name not in group.group:
+            continue
+        owner = any(m.effective_priority == PRIORITY_OWNER for n, m in config.vrrp_instances.items()
+                    if n in group.group)
+        for ref in group.track_bfd:
+            bfd = config.bfd_instances.get(ref.name)
+            if bfd is None:
+                raise ConfigError(f"vrrp_sync_group {group.name}: unknown bfd_instance {ref.name!r}")
+            weight = 0 if owner else (bfd.weight if ref.weight is None else ref.weight)
+            reverse = bfd.reverse if ref.reverse is None else ref.reverse
+            own = specs.get(ref.name)
+            if own is None or own.weight:
+                specs[ref.name] = TrackerSpec(BFD_PREFIX + ref.name, weight=weight, reverse=reverse,
+                                              initial_ok=False, neighbor=bfd.neighbor_ip)
+    return tuple(specs.values()), tuple(specs)
+
+
 def _vips(inst: VrrpInstance, interface: str) -> tuple[Vip, ...]:
     """The instance's addresses; one without ``dev`` lives on ``interface`` (the VMAC with
     ``use_vmac``).  ``brd`` is not carried over (config/semantic.py warns that it is not used)."""
@@ -232,6 +273,8 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
     trackers, interfaces, scripts, files = _trackers(config, inst)
     process_specs_of_instance, processes = process_trackers(config, inst)
     trackers += process_specs_of_instance
+    bfd_specs, bfds = bfd_trackers(config, inst)
+    trackers += bfd_specs
     vmac: str | None = None
     if inst.use_vmac:
         vmac = inst.use_vmac if isinstance(inst.use_vmac, str) else f"{VMAC_PREFIX}.{inst.virtual_router_id}"
@@ -253,6 +296,7 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
         garp_interval_s=float(g.vrrp_garp_interval),
         gna_interval_s=float(g.vrrp_gna_interval),
         notify_priority_changes=config.notify_priority_changes(inst),
+        track_bfds=bfds,
     )
 
 
@@ -269,7 +313,7 @@ def vrrp_plan(config: Config, primary_address: PrimaryAddress, *, instances: boo
     scripts = {
         name: TrackScriptSpec(name, script_argv(s.script), s.interval, s.effective_timeout, s.rise, s.fall,
                               s.init_fail, script_identity(s.user, s.group, default_user=g.script_user,
-                                                           default_group=g.script_group))
+                                                           default_group=g.script_group), s.weight, s.reverse)
         for name, s in config.vrrp_scripts.items()
     }
     group_notify = {

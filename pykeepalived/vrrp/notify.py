@@ -31,6 +31,13 @@ class NotifyScripts:
     notify_fault: str | None = None
     notify_stop: str | None = None
 
+    def set_fields(self) -> dict[str, str]:
+        """The scripts that are set, by keyword (for status output)."""
+        scripts = {"notify": self.notify, "notify_master": self.notify_master,
+                   "notify_backup": self.notify_backup, "notify_fault": self.notify_fault,
+                   "notify_stop": self.notify_stop}
+        return {key: value for key, value in scripts.items() if value}
+
 
 def notify_commands(
     scripts: NotifyScripts, *, kind: str, name: str, state: str, priority: int

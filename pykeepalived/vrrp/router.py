@@ -73,13 +73,14 @@ from pykeepalived.vrrp.events import (
     Reconfigure,
     RemoveVips,
     Shutdown,
+    SplitBrainDetected,
     Startup,
     StateChanged,
     Timeout,
     TrackerChanged,
     WantMaster,
 )
-from pykeepalived.vrrp.receive import address_list_differs, drop_reason
+from pykeepalived.vrrp.receive import drop_reason
 from pykeepalived.vrrp.router_state import ADVERT_SLACK_FRACTION, ADVERT_SLACK_MAX_S, RouterState, Timer
 from pykeepalived.vrrp.state import TRANSITIONS, Reason, State, TransitionRecord
 from pykeepalived.vrrp.timers import (
@@ -118,7 +119,7 @@ class VirtualRouter(RouterState):
         self._handlers = _HANDLERS[new]
         self._timers.clear()
         self._wants_master = False
-        self.stats.transitions += 1
+        self.stats.count_transition(old.value, new.value)
         self._last_transition = TransitionRecord(old, new, reason, now)
         return StateChanged(old, new, reason)
 
@@ -180,21 +181,12 @@ class VirtualRouter(RouterState):
             return []
         state = self._state
         if state is State.BACKUP:
-            self._count_accepted(event)
+            self._count_accepted(event, now)
             return self._backup_rx(event, now)
         if state is State.MASTER:
-            self._count_accepted(event)
+            self._count_accepted(event, now)
             return self._master_rx(event, now)
         return []
-
-    def _count_accepted(self, event: AdvertReceived) -> None:
-        priority = event.advert.priority
-        self.stats.advert_rcvd += 1
-        if priority == PRIORITY_OWNER and self._base_priority == PRIORITY_OWNER:
-            self.stats.owner_conflict += 1
-        if self.config.check_addresses and priority != PRIORITY_RELEASE and address_list_differs(
-                self.config, event):
-            self.stats.addr_list_err += 1
 
     # --- BACKUP --------------------------------------------------------------------------------
 
@@ -250,6 +242,7 @@ class VirtualRouter(RouterState):
         self._master_address = self.config.primary_address
         self._master_priority = self._effective_priority
         self._preempt_until = None
+        self._master_since = now
         actions: list[Action] = [self._send_advert(self._effective_priority, now), AddVips(self.config.vips)]
         actions += self._garp_burst(self.config.garp_master_repeat)
         self._timers[Timer.ADVER] = now + cs_to_s(self.config.adver_int_cs)
@@ -263,6 +256,8 @@ class VirtualRouter(RouterState):
     def _leave_master(self, *, release: bool, now: float) -> list[Action]:
         """Actions after a transition out of MASTER (the transition itself already happened)."""
         self.stats.release_master += 1
+        self._master_since = self._lower_prio_burst_at = None
+        self._split_brain.end()
         actions: list[Action] = []
         if release:
             actions.append(self._send_advert(PRIORITY_RELEASE, now))
@@ -289,18 +284,13 @@ class VirtualRouter(RouterState):
             self._arm_master_down(now)
             actions.append(change)
             return actions
-        return self._answer_lower_priority(now)
-
-    def _answer_lower_priority(self, now: float) -> list[Action]:
-        """A lower (or equal, lower-address) master is out there: force a new election (RFC 9568)."""
-        actions: list[Action] = []
-        if not self.config.lower_prio_no_advert:
-            actions.append(self._send_advert(self._effective_priority, now))
-            self._timers[Timer.ADVER] = now + cs_to_s(self.config.adver_int_cs)
-        repeat = self.config.lower_prio_repeat
-        actions += self._garp_burst(repeat)
-        if repeat > 0 and self.config.lower_prio_delay_cs > 0:
-            self._timers[Timer.GARP_LOWER_PRIO_SECOND] = now + cs_to_s(self.config.lower_prio_delay_cs)
+        actions = self._answer_lower_priority(now)
+        transient = self._master_since is not None and now - self._master_since < cs_to_s(
+            self.config.adver_int_cs)
+        if self._split_brain.observe(event.src, advert.priority, now, self.master_down_interval_s,
+                                     transient=transient):
+            self.stats.split_brain_detected += 1
+            actions.append(SplitBrainDetected(event.src, advert.priority))
         return actions
 
     def _on_group_go_backup(self, event: GroupGoBackup, now: float) -> list[Action]:
@@ -368,6 +358,7 @@ class VirtualRouter(RouterState):
             return self._garp_burst(self.config.garp_master_refresh_repeat)
         if timer is Timer.GARP_MASTER_SECOND:
             return self._garp_burst(self.config.garp_master_repeat)
+        self._lower_prio_burst_at = now
         return self._garp_burst(self.config.lower_prio_repeat)
 
     # --- interface, trackers, priority: re-evaluate FAULT and priority ----------------------------
@@ -379,8 +370,25 @@ class VirtualRouter(RouterState):
     def _on_tracker(self, event: TrackerChanged, now: float) -> list[Action]:
         if event.name not in self._trackers:
             return self._unexpected(event)
+        was_ok = self._trackers.reading(event.name).ok
         self._trackers.update(event.name, ok=event.ok, value=event.value)
-        return self._reevaluate(now)
+        actions = self._reevaluate(now)
+        neighbor = self._trackers.neighbor(event.name)
+        went_down = was_ok and not self._trackers.reading(event.name).ok
+        if went_down and neighbor is not None and neighbor == self._master_address \
+                and self._state is State.BACKUP and not self._wants_master:
+            actions = sorted([*actions, *self._master_gone(now)], key=_phase)  # Rule 7: wire first
+        return actions
+
+    def _master_gone(self, now: float) -> list[Action]:
+        """A tracker watching our master (the BFD session to it) went down: the master is gone, as if
+        Master_Down_Interval had passed (RFC 5882: BFD as the failure detector of the adjacency)."""
+        self.stats.master_neighbor_down += 1
+        if self._in_sync_group:
+            self._wants_master = True
+            self._timers.pop(Timer.MASTER_DOWN, None)
+            return [WantMaster()]
+        return self._become_master(Reason.MASTER_NEIGHBOR_DOWN, now)
 
     def _on_priority(self, event: PriorityChanged, now: float) -> list[Action]:
         if not 1 <= event.priority <= PRIORITY_OWNER:
@@ -443,6 +451,10 @@ class VirtualRouter(RouterState):
         actions = self._leave_master(release=True, now=now) if was_master else []
         actions.append(change)
         return actions
+
+def _phase(action: Action) -> int:
+    return action.phase
+
 
 _Handler = Callable[[VirtualRouter, Any, float], list[Action]]
 

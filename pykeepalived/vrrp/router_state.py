@@ -11,11 +11,13 @@ import enum
 
 from pykeepalived.vrrp.config import RouterConfig
 from pykeepalived.vrrp.election import clamp_priority
-from pykeepalived.vrrp.events import Action, SendAdvert, SendGarp, SendUnsolicitedNa
+from pykeepalived.vrrp.events import Action, AdvertReceived, SendAdvert, SendGarp, SendUnsolicitedNa
 from pykeepalived.vrrp.packet import Advertisement, IPAddress
+from pykeepalived.vrrp.peers import PeersHeard, SplitBrainWatch
+from pykeepalived.vrrp.receive import address_list_differs
 from pykeepalived.vrrp.state import State, TransitionRecord
 from pykeepalived.vrrp.stats import VrrpStats
-from pykeepalived.vrrp.timers import CS_PER_S, master_down_interval_s, skew_time_s
+from pykeepalived.vrrp.timers import CS_PER_S, cs_to_s, master_down_interval_s, skew_time_s
 from pykeepalived.vrrp.tracking import TrackerSet
 from pykeepalived.wire import PRIORITY_OWNER, PRIORITY_RELEASE
 
@@ -62,6 +64,12 @@ class RouterState:
         self._advert_action: SendAdvert | None = None
         """The last SendAdvert built, reused while config and priority are unchanged (Rule 5)."""
         self._advert_config: RouterConfig | None = None
+        self._master_since: float | None = None
+        """When this router last became MASTER (None when it is not)."""
+        self._lower_prio_burst_at: float | None = None
+        """The last announcement burst answering a lower-priority master (one per ``lower_prio_delay``)."""
+        self._peers = PeersHeard()
+        self._split_brain = SplitBrainWatch()
 
     # --- public read-only view -----------------------------------------------------------------
 
@@ -137,9 +145,22 @@ class RouterState:
         """Armed timers by name (for status output and tests)."""
         return {timer.value: deadline for timer, deadline in self._timers.items()}
 
-    def snapshot(self, now: float) -> dict[str, object]:
-        """A JSON-ready view for ``status --json``; timers are given as seconds from ``now``."""
-        return {
+    @property
+    def master_down_interval_s(self) -> float:
+        """Master_Down_Interval (RFC 5798 §6.1) for our priority and the master's advert interval."""
+        return master_down_interval_s(self._effective_priority, self._master_adver_int_cs,
+                                      self.config.version, self.config.down_timer_adverts)
+
+    def split_brain_active(self, now: float) -> bool:
+        """A split brain episode is going on (:mod:`pykeepalived.vrrp.peers`)."""
+        return self._split_brain.active(now, self.master_down_interval_s)
+
+    def snapshot(self, now: float, *, with_config: bool = True) -> dict[str, object]:
+        """A JSON-ready view for ``status --json``; times are given as seconds from ``now``
+        (``timers_s``: until each deadline; ``*_s_ago``: since).  ``with_config=False`` leaves out
+        the configuration view (callers that keep it from an earlier snapshot)."""
+        down_s = self.master_down_interval_s
+        snap: dict[str, object] = {
             "name": self.name,
             "vrid": self.config.vrid,
             "state": self._state.value,
@@ -148,10 +169,18 @@ class RouterState:
             "master_address": None if self._master_address is None else str(self._master_address),
             "master_priority": self._master_priority,
             "master_adver_int_cs": self._master_adver_int_cs,
+            "master_down_interval_s": round(down_s, 6),
+            "master_since_s_ago": None if self._master_since is None else round(now - self._master_since, 6),
             "fault_reasons": list(self.fault_reasons),
             "timers_s": {name: round(at - now, 6) for name, at in self.timers().items()},
+            "peers": self._peers.snapshot(now),
+            "split_brain": self._split_brain.snapshot(now, down_s),
+            "trackers": self._trackers.snapshot(),
             "stats": self.stats.as_dict(),
         }
+        if with_config:
+            snap["config"] = self.config.status_view()
+        return snap
 
     # --- building blocks of the handlers ------------------------------------------------------
 
@@ -200,3 +229,32 @@ class RouterState:
             self.config.version,
             self.config.down_timer_adverts,
         )
+
+    def _count_accepted(self, event: AdvertReceived, now: float) -> None:
+        priority = event.advert.priority
+        self.stats.advert_rcvd += 1
+        self._peers.heard(event.src, priority, now)
+        if priority == PRIORITY_OWNER and self._base_priority == PRIORITY_OWNER:
+            self.stats.owner_conflict += 1
+        if self.config.check_addresses and priority != PRIORITY_RELEASE and address_list_differs(
+                self.config, event):
+            self.stats.addr_list_err += 1
+
+    def _answer_lower_priority(self, now: float) -> list[Action]:
+        """A lower (or equal, lower-address) master is out there: force a new election (RFC 9568)
+        and announce the addresses again, so that clients that followed the other master come back
+        (keepalived issue #166).  The announcement burst (and its repeat ``lower_prio_delay`` later)
+        happens at most once per ``lower_prio_delay``, however often the other master advertises."""
+        actions: list[Action] = []
+        if not self.config.lower_prio_no_advert:
+            actions.append(self._send_advert(self._effective_priority, now))
+            self._timers[Timer.ADVER] = now + cs_to_s(self.config.adver_int_cs)
+        repeat = self.config.lower_prio_repeat
+        delay_s = cs_to_s(self.config.lower_prio_delay_cs)
+        last = self._lower_prio_burst_at
+        if repeat > 0 and (last is None or now - last >= delay_s):
+            self._lower_prio_burst_at = now
+            actions += self._garp_burst(repeat)
+            if delay_s > 0:
+                self._timers[Timer.GARP_LOWER_PRIO_SECOND] = now + delay_s
+        return actions

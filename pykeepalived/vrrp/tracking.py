@@ -23,6 +23,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address
 
 from pykeepalived.config.script_security import ScriptIdentity
 
@@ -46,6 +47,9 @@ class TrackerSpec:
     kind: TrackerKind = TrackerKind.STATUS
     initial_ok: bool = True
     initial_value: int = 0
+    neighbor: IPv4Address | IPv6Address | None = None
+    """The address whose reachability this tracker watches (a BFD session's neighbor), if any: a
+    BACKUP whose master it is takes over as soon as it goes down."""
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -93,9 +97,21 @@ class TrackerSet:
     def reading(self, name: str) -> TrackerReading:
         return self._readings[name]
 
+    def neighbor(self, name: str) -> IPv4Address | IPv6Address | None:
+        return self._specs[name].neighbor
+
     def adjustment(self) -> int:
         """Sum of all weight contributions (before clamping)."""
         return sum(self._contribution(spec) for spec in self._specs.values())
+
+    def snapshot(self) -> list[dict[str, object]]:
+        """Every tracker's reading and effect, JSON-ready (for status, /metrics and the dumps)."""
+        return [
+            {"name": name, "kind": spec.kind.value, "ok": self._readings[name].ok,
+             "value": self._readings[name].value, "weight": spec.weight, "reverse": spec.reverse,
+             "contribution": self._contribution(spec), "fault": self._is_fault(spec)}
+            for name, spec in self._specs.items()
+        ]
 
     def faulted(self) -> tuple[str, ...]:
         """Names of trackers that currently force FAULT."""
@@ -136,6 +152,12 @@ class RiseFall:
         self.up = not init_fail
         self._streak = 0
 
+    @property
+    def result(self) -> int:
+        """keepalived's script ``Result`` counter: ``rise + fall - 1`` minus the failures in a row
+        while up, the successes in a row while down; the script is GOOD while it is >= ``rise``."""
+        return self.rise + self.fall - 1 - self._streak if self.up else self._streak
+
     def record(self, ok: bool) -> bool | None:
         """Count one result; return the new state when it changed, else None."""
         if ok == self.up:
@@ -162,3 +184,6 @@ class TrackScriptSpec:
     init_fail: bool = False
     identity: ScriptIdentity | None = None
     """Who the script runs as (its own ``user``); None: the runner's default (``script_user``)."""
+    weight: int = 0
+    """The ``vrrp_script``'s own weight (an instance's ``track_script`` may override it)."""
+    reverse: bool = False

@@ -163,5 +163,13 @@ class FileSpec:
     kind: str = "FILE_CHECK"
 
 
-ProbeSpec = TcpSpec | HttpSpec | MiscSpec | DnsSpec | UdpSpec | PingSpec | SmtpSpec | FileSpec
+@dataclass(frozen=True, slots=True)
+class BfdSpec:
+    """BFD_CHECK: nothing to probe; the BFD session ``name`` pushes its state (``CheckRunner.push``)."""
+
+    name: str
+    kind: str = "BFD_CHECK"
+
+
+ProbeSpec = TcpSpec | HttpSpec | MiscSpec | DnsSpec | UdpSpec | PingSpec | SmtpSpec | FileSpec | BfdSpec
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pykeepalived.config.kaconf import entries as e
 from pykeepalived.config.kaconf.alerting import SMTP_GLOBALS, VRRP_TRACK_PROCESS
+from pykeepalived.config.kaconf.bfd import BFD_INSTANCE
 from pykeepalived.config.kaconf.extras import GLOBAL_EXTRAS, INSTANCE_EXTRAS, SYNC_GROUP_EXTRAS, TOP_EXTRAS
 from pykeepalived.config.kaconf.lvs import virtual_server, virtual_server_group
 from pykeepalived.config.kaconf.mapping import (
@@ -50,6 +51,7 @@ _TRACKING = {
     "track_script": entries("track_script", e.track),
     "track_file": entries("track_file", e.track),
     "track_process": entries("track_process", e.track),
+    "track_bfd": entries("track_bfd", e.track),
 }
 
 AUTHENTICATION = Table("authentication", {"auth_type": word("auth_type"), "auth_pass": word("auth_pass")})
@@ -122,7 +124,6 @@ VRRP_INSTANCE = Table(
     },
     frozenset(
         {
-            "track_bfd",
             "owner_ignore_adverts",
             "v3_checksum_as_v2",
             "kernel_rx_buf_size",
@@ -143,7 +144,7 @@ VRRP_SYNC_GROUP = Table(
         "sync_group_tracking_weight": flag("sync_group_tracking_weight"),
         **SYNC_GROUP_EXTRAS,
     },
-    frozenset({"track_bfd"}),
+    frozenset(),
 )
 
 VRRP_SCRIPT = Table(
@@ -210,7 +211,6 @@ _GLOBAL_UNSUPPORTED = frozenset(
         "lvs_netlink_monitor_rcv_bufs_force",
         "process_monitor_rcv_bufs",
         "process_monitor_rcv_bufs_force",
-        "data_use_instance",
         "checker_process_name",
         "vrrp_process_name",
         "bfd_process_name",
@@ -253,6 +253,7 @@ GLOBAL_DEFS = Table(
                 "v3_checksum_as_v2",
                 "lvs_flush",
                 "vrrp_notify_priority_changes",
+                "data_use_instance",
                 "checker_log_all_failures",
             )
         },
@@ -292,6 +293,7 @@ TOP = Table(
         "vrrp_track_file": _named("track_files", TRACK_FILE),
         "vrrp_sync_group": _named("vrrp_sync_groups", VRRP_SYNC_GROUP),
         "vrrp_instance": _named("vrrp_instances", VRRP_INSTANCE),
+        "bfd_instance": _named("bfd_instances", BFD_INSTANCE),
         "virtual_server_group": Keyword(virtual_server_group, 1, 1, block=True),
         "virtual_server": Keyword(virtual_server, 1, None, block=True),
         "SSL": section("ssl", lambda: SSL),
@@ -299,7 +301,6 @@ TOP = Table(
     },
     frozenset(
         {
-            "bfd_instance",
             "use_pid_dir",
             "child_wait_time",
         }

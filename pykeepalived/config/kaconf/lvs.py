@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pykeepalived.config.kaconf import checkers
 from pykeepalived.config.kaconf import entries as e
+from pykeepalived.config.kaconf.bfd import BFD_CHECK
 from pykeepalived.config.kaconf.extras import VIRTUAL_SERVER_EXTRAS
 from pykeepalived.config.kaconf.mapping import (
     Ctx,
@@ -145,6 +146,7 @@ _CHECKERS = {
     "DNS_CHECK": DNS_CHECK,
     "MISC_CHECK": MISC_CHECK,
     **checkers.tables(_CHECKER_COMMON, _CHECKER_UNSUPPORTED),
+    "BFD_CHECK": BFD_CHECK,
 }
 UDP_CHECK, PING_CHECK, SMTP_CHECK, FILE_CHECK = (
     _CHECKERS[kind] for kind in ("UDP_CHECK", "PING_CHECK", "SMTP_CHECK", "FILE_CHECK"))
@@ -254,7 +256,6 @@ REAL_SERVER = Table(
         "smtp_alert": flag("smtp_alert"),
         **{kind: _checker(kind) for kind in _CHECKERS},
     },
-    frozenset({"BFD_CHECK"}),
 )
 
 

@@ -24,7 +24,7 @@ import pytest
 from pykeepalived.config import inventory
 from pykeepalived.config.diagnostics import Diagnostic, Severity
 from pykeepalived.config.inventory import Pair, Status
-from pykeepalived.config.kaconf import alerting, extras, keywords, lvs
+from pykeepalived.config.kaconf import alerting, bfd, extras, keywords, lvs
 from pykeepalived.config.kaconf.mapping import Table
 from pykeepalived.config.load import Syntax, check_config
 from pykeepalived.config.semantic import StaticFileInspector
@@ -63,6 +63,9 @@ vrrp_script chk_a {
 track_file tf_a {
     file /run/tf_a
 @track_file
+}
+bfd_instance bfd_a {
+    neighbor_ip 198.51.100.2
 }
 vrrp_instance VI_1 {
     interface eth0
@@ -112,7 +115,7 @@ CONTEXTS: dict[str, Context] = {
     "track_group": Context("top", ("track_group TG_1 {",), ("group { VI_1 }",)),
     "garp_group": Context("top", ("garp_group {",), ("interfaces { eth0 }",)),
     "vrrp_track_process": Context("top", ("vrrp_track_process tp_z {",), ("process haproxy",)),
-    "bfd_instance": Context("top", ("bfd_instance bfd_a {",)),
+    "bfd_instance": Context("top", ("bfd_instance bfd_z {",), ("neighbor_ip 198.51.100.3",)),
     "SSL": Context("top", ("SSL {",)),  # the base real server has an SSL_GET: the block is used
     "TCP_CHECK": Context("real_server", ("TCP_CHECK {",)),
     "HTTP_GET": Context("real_server", ("HTTP_GET {",), ("url { path / }",)),
@@ -124,8 +127,10 @@ CONTEXTS: dict[str, Context] = {
     "UDP_CHECK": Context("real_server", ("UDP_CHECK {",), ("require_reply",)),
     "PING_CHECK": Context("real_server", ("PING_CHECK {",)),
     "FILE_CHECK": Context("real_server", ("FILE_CHECK {",), ("track_file tf_a",)),
-    "BFD_CHECK": Context("real_server", ("BFD_CHECK {",)),
+    "BFD_CHECK": Context("real_server", ("BFD_CHECK {",), ("name bfd_a",)),
 }
+#: a keyword that is another spelling of a default line's keyword replaces that line
+ALIASES = {"neighbour_ip": "neighbor_ip"}
 #: option words: the entry line they belong to, inside its block
 LINES = {
     "ip address option": ("virtual_ipaddress_excluded {", "198.51.100.20/24"),
@@ -147,7 +152,7 @@ def render(pair: Pair) -> tuple[str, int, set[int]]:
         context = CONTEXTS[pair.block]
         first, _, rest = f"{pair.keyword} {sample}".partition("\n")
         body = [first, *(rest.splitlines() if rest else ()),
-                *(d for d in context.lines if d.split()[0] != pair.keyword)]
+                *(d for d in context.lines if d.split()[0] not in (pair.keyword, ALIASES.get(pair.keyword)))]
     lines = [*context.wrappers, *body, *("}" for _ in context.wrappers)]
     before, _, after = BASE.partition(f"@{context.slot}\n")
     base_before = [ln for ln in before.splitlines()
@@ -206,6 +211,7 @@ TABLES: dict[str, Table] = {
     "MISC_CHECK": lvs.MISC_CHECK, "garp_group": extras.GARP_GROUP, "track_group": extras.TRACK_GROUP,
     "SSL": keywords.SSL, "vrrp_track_process": alerting.VRRP_TRACK_PROCESS, "UDP_CHECK": lvs.UDP_CHECK,
     "PING_CHECK": lvs.PING_CHECK, "SMTP_CHECK": lvs.SMTP_CHECK, "FILE_CHECK": lvs.FILE_CHECK,
+    "bfd_instance": bfd.BFD_INSTANCE, "BFD_CHECK": bfd.BFD_CHECK,
 }
 
 

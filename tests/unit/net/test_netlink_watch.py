@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 from ipaddress import ip_interface
 
 import pytest
 
 from pykeepalived.errors import DriverError
-from pykeepalived.net.netlink_watch import AddressEvent, LinkEvent, NetlinkWatcher, address_event, link_event
+from pykeepalived.net.netlink_watch import (
+    AddressBook,
+    AddressEvent,
+    LinkEvent,
+    NetlinkWatcher,
+    address_event,
+    link_event,
+)
 
 
 class Msg(dict):
@@ -47,11 +55,22 @@ def test_a_link_message_says_which_link_changed_not_whether_it_is_up() -> None:
 class FakeWatchIPR:
     """Link dumps served in order (the last one repeats) and event batches (or errors) from get()."""
 
-    def __init__(self, link_dumps: list[list[Msg]], batches: list, bind_error: OSError | None = None) -> None:
+    def __init__(self, link_dumps: list[list[Msg]], batches: list, bind_error: OSError | None = None,
+                 addresses: list[Msg] | None = None) -> None:
         self.link_dumps = link_dumps
         self.batches = batches
         self.bind_error = bind_error
+        self.addresses = addresses or []
         self.closed = False
+
+    async def get_addr(self):
+        msgs = list(self.addresses)
+
+        async def gen():
+            for msg in msgs:
+                yield msg
+
+        return gen()
 
     async def bind(self, groups: int) -> None:
         if self.bind_error is not None:
@@ -147,4 +166,43 @@ async def test_handler_errors_are_counted_and_the_watcher_goes_on() -> None:
     assert watcher.handler_errors == 1
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+# -- the address book: each VIP's presence in the kernel for status and /metrics ---------------------
+
+
+def _addr_msg(address: str, prefixlen: int, index: int = 2) -> Msg:
+    return Msg("RTM_NEWADDR", {"IFA_ADDRESS": address}, index=index, prefixlen=prefixlen)
+
+
+VIP = ip_interface("198.51.100.50/24")
+
+
+def test_the_book_knows_nothing_before_its_first_dump_then_follows_events() -> None:
+    book = AddressBook()
+    assert book.holds(2, VIP) is None
+    book.synced = True
+    assert book.holds(2, VIP) is False
+    book.update(AddressEvent(2, "eth0", VIP, True))
+    assert book.holds(2, VIP) is True
+    assert book.holds(2, ip_interface("198.51.100.50/32")) is False  # another prefix is another address
+    book.update(AddressEvent(2, "eth0", VIP, False))
+    assert book.holds(2, VIP) is False
+    assert book.holds(None, VIP) is False
+
+
+async def test_the_watcher_dumps_addresses_then_tracks_additions_and_deletions() -> None:
+    deleted = Msg("RTM_DELADDR", {"IFA_ADDRESS": "198.51.100.50"}, index=2, prefixlen=24)
+    added = _addr_msg("198.51.100.51", 24)
+    ipr = FakeWatchIPR(link_dumps=[[_link("eth0", 2, True)]], batches=[[added], [deleted]],
+                       addresses=[_addr_msg("198.51.100.50", 24)])
+    watcher = NetlinkWatcher(ipr_factory=lambda: ipr)  # type: ignore[arg-type,return-value]
+    assert watcher.holds("eth0", VIP) is None
+    task = asyncio.create_task(watcher.run(), name="watcher-under-test")
+    await _settle(lambda: watcher.holds("eth0", ip_interface("198.51.100.51/24")) is True)
+    await _settle(lambda: watcher.holds("eth0", VIP) is False)
+    assert watcher.holds("eth9", VIP) is False
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
         await task

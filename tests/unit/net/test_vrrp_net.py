@@ -49,6 +49,9 @@ class FakeSocket:
     def close(self) -> None:
         self.closed = True
 
+    def fileno(self) -> int:
+        return 7
+
 
 class Receiver:
     def datagram_received(self, *args: Any, **kwargs: Any) -> bool:

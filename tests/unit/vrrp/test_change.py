@@ -57,9 +57,14 @@ ROWS = {
     "notify, notify_master/backup/fault/stop, notify_priority_changes": [
         edit("notify: /bin/true", "notify: /bin/false"),
         edit("    notify:", "    notify_master: /bin/true\n    notify:")],
-    "track_interface, track_script, track_file and their weights, dont_track_primary": [
+    "track_interface, track_script, track_file, track_process, track_bfd and their weights, "
+    "dont_track_primary": [
         edit("weight: -10", "weight: -20"),
         edit("    notify:", "    track_interface: [eth1]\n    notify:"),
+        "vrrp_track_processes:\n  p: {process: haproxy}\n"
+        + edit("    notify:", "    track_process: [p]\n    notify:"),
+        "bfd_instances:\n  b: {neighbor_ip: 198.51.100.12}\n"
+        + edit("    notify:", "    track_bfd: [b]\n    notify:"),
         edit("    notify:", "    dont_track_primary: true\n    notify:")],
     "priority, preempt / nopreempt / preempt_delay, advert_int": [
         edit("priority: 150", "priority: 120"),

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pykeepalived.testing.lan import lab_config
+from pykeepalived.testing.routers import master, started
 from pykeepalived.vrrp.events import (
     AddVips,
     AdvertReceived,
@@ -48,18 +49,6 @@ def rx(priority, src=PEER, **kw):
     return AdvertReceived(advert(priority, **kw), src)
 
 
-def started(priority=100, now=0.0, **kw):
-    router = VirtualRouter(lab_config(1, priority, **kw))
-    router.handle(Startup(), now)
-    return router
-
-
-def master(priority=100, **kw):
-    router = started(priority, **kw)
-    deadline = router.next_deadline()
-    router.handle(Timeout(), deadline)
-    assert router.state is State.MASTER
-    return router, deadline
 
 
 def kinds(actions):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pykeepalived.config.kaconf import alerting, extras, keywords, lvs, parse
+from pykeepalived.config.kaconf import alerting, bfd, extras, keywords, lvs, parse
 from pykeepalived.config.kaconf.mapping import Table
 from pykeepalived.config.model import Config
 
@@ -38,6 +38,8 @@ TABLES = [
     lvs.SMTP_CHECK,
     lvs.FILE_CHECK,
     keywords.SSL,
+    bfd.BFD_INSTANCE,
+    bfd.BFD_CHECK,
 ]
 
 
@@ -58,6 +60,7 @@ def test_every_keyword_reads_without_diagnostics_and_validates() -> None:
     repeated = sorted(d.message.split("'")[1] for d in result.diagnostics if d.code == "duplicate_keyword")
     assert repeated == [
         "global_tracking",
+        "hoplimit",
         "lvs_flush_onstop",
         "lvs_id",
         "lvs_method",
@@ -67,6 +70,7 @@ def test_every_keyword_reads_without_diagnostics_and_validates() -> None:
         "nb_get_retry",
         "nb_get_retry",
         "nb_get_retry",
+        "neighbour_ip",
         "vmac_garp_intvl",
         "vrrp_vmac_garp_intvl",
     ]
@@ -81,6 +85,11 @@ def test_every_keyword_reads_without_diagnostics_and_validates() -> None:
     assert real.SSL_GET[0].url[0].status_code[1].high == 302
     assert config.global_defs.lvs_sync_daemon is not None and config.global_defs.lvs_sync_daemon.id == 10
     assert set(config.track_files) == {"tf_prio", "tf_old"}
+    bfd_lan = config.bfd_instances["bfd_lan"]
+    assert (bfd_lan.min_tx, bfd_lan.idle_tx, bfd_lan.ttl) == (50.5, 2000, 255)
+    assert (bfd_lan.weight, bfd_lan.reverse) == (-20, True)
+    assert instance.track_bfd[0].weight == 10 and instance.track_bfd[0].reverse is False
+    assert real.BFD_CHECK[0].name == "bfd_lan" and real.BFD_CHECK[0].alpha
     assert config.global_defs.umask == 0o022 and config.global_defs.nftables == "keepalived"
     assert config.static_routes[0].to.prefixlen == 0 and config.static_rules[1].fwmask == 0xFF
     assert config.virtual_servers[0].real_servers[0].weight == 2  # its own, not the server's weight 3

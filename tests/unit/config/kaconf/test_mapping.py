@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from pykeepalived.config import inventory
 from pykeepalived.config.diagnostics import Diagnostic
 from pykeepalived.config.kaconf import load_source, parse
 from pykeepalived.config.load import check_config
@@ -188,10 +191,11 @@ def test_keywords_read_past_get_the_inventorys_note_or_warning(tmp_path: Path) -
     assert diagnostics[1].message.startswith("'vrrp_delay_after_boot' is accepted but not implemented yet")
 
 
-def test_a_block_read_past_gets_one_diagnostic(tmp_path: Path) -> None:
-    text = (
-        "bfd_instance b {\n neighbor_ip 198.51.100.2\n}\nglobal_defs {\n vrrp_delay_after_boot 1\n}\n"
-    )
+def test_a_block_read_past_gets_one_diagnostic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # no keepalived block is read past today: a pending block keyword of the inventory stands in for one
+    pending_block = inventory.Pair(inventory.TOP, "some_block", inventory.Status.PENDING, "in progress")
+    monkeypatch.setattr(inventory, "_BY_BLOCK", inventory._index((*inventory.PAIRS, pending_block)))
+    text = "some_block b {\n neighbor_ip 198.51.100.2\n}\nglobal_defs {\n vrrp_delay_after_boot 1\n}\n"
     data, diagnostics = read(tmp_path, text)
     assert data == {"global_defs": {}}
     assert [(d.code, d.line) for d in diagnostics] == [("not_implemented", 1), ("not_implemented", 5)]
