@@ -23,12 +23,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import socket
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
-from typing import Any, Protocol
+from typing import Protocol
 
 from pykeepalived.bfd.config import SessionConfig
 from pykeepalived.bfd.demux import SessionTable
@@ -37,12 +38,13 @@ from pykeepalived.bfd.events import (
     AdminDown,
     AdminUp,
     ClientNotify,
+    Event,
     Reconfigure,
     SendControl,
     StateChanged,
 )
 from pykeepalived.bfd.events import Timeout as BfdTimeout
-from pykeepalived.bfd.packet import SessionState, diag_name, encode
+from pykeepalived.bfd.packet import ControlPacket, SessionState, diag_name, encode
 from pykeepalived.bfd.session import BfdSession
 from pykeepalived.bfd.state import Reason
 from pykeepalived.daemon.timer_heap import COMPACT_SLACK, TimerHeap
@@ -64,12 +66,12 @@ TRANSITION_HISTORY = 16
 class BfdNet(Protocol):
     """The socket adapter (:mod:`pykeepalived.net.bfd_socket`; tests pass a fake)."""
 
-    def open_receive_socket(self, family: int) -> Any: ...
+    def open_receive_socket(self, family: int) -> socket.socket: ...
     def open_transmit_socket(self, peer: IPAddress, local: IPAddress | None, ttl: int,
-                             draw_port: Callable[[int, int], int]) -> Any: ...
-    def send(self, sock: Any, payload: bytes, peer: IPAddress) -> None: ...
-    def receive(self, sock: Any, family: int) -> bfd_socket.Received | None: ...
-    def close(self, sock: Any) -> None: ...
+                             draw_port: Callable[[int, int], int]) -> socket.socket: ...
+    def send(self, sock: socket.socket, payload: bytes, peer: IPAddress) -> None: ...
+    def receive(self, sock: socket.socket, family: int) -> bfd_socket.Received | None: ...
+    def close(self, sock: socket.socket | None) -> None: ...
 
 
 @dataclass(eq=False)
@@ -77,11 +79,11 @@ class _Slot:
     """What the glue keeps about one session."""
 
     session: BfdSession
-    sock: Any = None
+    sock: socket.socket | None = None
     counters: Counter[str] = field(default_factory=Counter)
-    encoded: tuple[Any, bytes] | None = None
+    encoded: tuple[ControlPacket, bytes] | None = None
     """The last packet sent and its bytes: the core reuses a packet while nothing changes."""
-    transitions: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=TRANSITION_HISTORY))
+    transitions: deque[dict[str, object]] = field(default_factory=lambda: deque(maxlen=TRANSITION_HISTORY))
     send_error_logged: bool = False
 
 
@@ -99,7 +101,7 @@ class BfdService:
         self._slots: dict[str, _Slot] = {}
         self._listeners: list[Listener] = []
         self._net = net
-        self._rx: dict[int, Any] = {}
+        self._rx: dict[int, socket.socket] = {}
         self.timers: TimerHeap[str] = TimerHeap()
         """Each session's next deadline, by name (the VRRP runner's pure heap)."""
         self._wakeup = wakeup(loop, self._on_timer)
@@ -237,7 +239,7 @@ class BfdService:
                 self._rearm(slot)
 
     # -- the core's actions ------------------------------------------------------------------------
-    def _feed(self, slot: _Slot, event: Any) -> None:
+    def _feed(self, slot: _Slot, event: Event) -> None:
         self._execute(slot, slot.session.handle(event, self.loop.time()))
         self._rearm(slot)
 
@@ -276,8 +278,9 @@ class BfdService:
             if action.reason is Reason.DETECTION_TIME_EXPIRED else ""
         log.log(level, "(%s) Entering %s state (local diagnostic %s, remote diagnostic %s, reason %s%s)",
                 session.name, action.new.label, diag_name(action.diag), remote, action.reason.value, late)
-        record = {"from": action.old.label, "to": action.new.label, "reason": action.reason.value,
-                  "diag": diag_name(action.diag), "at": round(self._wall(), 6)}
+        record: dict[str, object] = {"from": action.old.label, "to": action.new.label,
+                                     "reason": action.reason.value, "diag": diag_name(action.diag),
+                                     "at": round(self._wall(), 6)}
         if action.reason is Reason.DETECTION_TIME_EXPIRED:
             record["overdue_us"] = round(action.overdue_s * 1e6)
         slot.transitions.append(record)
@@ -331,7 +334,7 @@ class BfdService:
         if slot is not None:
             self._feed(slot, AdminDown())
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> dict[str, object]:
         now = self.loop.time()
         sessions = []
         for name in sorted(self._slots):
