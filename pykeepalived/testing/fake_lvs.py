@@ -25,6 +25,7 @@ from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_plan
 from pykeepalived.exit_codes import ExitCode
 from pykeepalived.lb.ipvs import IpvsTable
 from pykeepalived.lb.model import DestKey, ServiceKey
+from pykeepalived.testing.daemon_harness import ONE_INSTANCE
 from pykeepalived.testing.fake_ipvs import FakeIpvsTable
 from pykeepalived.testing.fake_net import FakeNet
 
@@ -54,17 +55,8 @@ virtual_servers:
 """
 """One virtual server (:data:`KEY`), quorum 2, a sorry server, two checked real servers (R1, R2)."""
 
-VRRP = """
-vrrp_instances:
-  VI_1:
-    interface: eth0
-    virtual_router_id: 51
-    priority: 200
-    advert_int: 0.05
-    version: 3
-    unicast_src_ip: 198.51.100.11
-    virtual_ipaddress: [198.51.100.50/24]
-"""
+VRRP = ONE_INSTANCE
+"""One VRRP instance alone on its LAN (the daemon harness's)."""
 
 PLAIN = "\n".join(line for line in LVS.splitlines() if "/bin/" not in line)
 """:data:`LVS` without scripts (the daemon checks that scripts exist)."""

@@ -172,6 +172,13 @@ def _trackers(config: Config, inst: VrrpInstance) -> tuple[
     return tuple(specs), tuple(interfaces), tuple(scripts), tuple(files)
 
 
+def _has_owner(config: Config, members: Iterable[str]) -> bool:
+    """A sync group with an address owner (priority 255) among its members: keepalived gives the
+    group's trackers weight 0 (they fault instead of moving the priority)."""
+    return any(config.vrrp_instances[m].effective_priority == PRIORITY_OWNER
+               for m in members if m in config.vrrp_instances)
+
+
 def bfd_trackers(config: Config, inst: VrrpInstance) -> tuple[tuple[TrackerSpec, ...], tuple[str, ...]]:
     """``track_bfd`` as keepalived 2.2.7 applies it (``vrrp.c``): an instance's weighted reference is
     dropped where weights are ignored (sync group without ``sync_group_tracking_weight``, address
@@ -195,8 +202,7 @@ def bfd_trackers(config: Config, inst: VrrpInstance) -> tuple[tuple[TrackerSpec,
     for group in config.vrrp_sync_groups.values():
         if inst.name not in group.group:
             continue
-        owner = any(m.effective_priority == PRIORITY_OWNER for n, m in config.vrrp_instances.items()
-                    if n in group.group)
+        owner = _has_owner(config, group.group)
         for ref in group.track_bfd:
             bfd = config.bfd_instances.get(ref.name)
             if bfd is None:
@@ -401,8 +407,7 @@ def process_trackers(config: Config, inst: VrrpInstance) -> tuple[tuple[TrackerS
     for group in config.vrrp_sync_groups.values():
         if inst.name not in group.group:
             continue
-        has_owner = any(config.vrrp_instances[m].effective_priority == PRIORITY_OWNER
-                        for m in group.group if m in config.vrrp_instances)
+        has_owner = _has_owner(config, group.group)
         for name, ref in _first_refs(group.track_process).items():
             proc = known.get(name)
             if proc is None:
