@@ -24,6 +24,23 @@ TABLE = "pklab_vrrp"
 VRRP_PROTO = 112
 
 
+def vrrp_drop_ruleset(sources: tuple[str, ...] = ()) -> str:
+    """The nftables script of a VrrpBlock: one table, one chain, one rule per family (all sources when
+    `sources` is empty, else only those of that family; a family without sources gets no rule)."""
+    v4 = [s for s in sources if ":" not in s]
+    v6 = [s for s in sources if ":" in s]
+    rules = []
+    if v4 or not sources:
+        match = f"ip saddr {{ {', '.join(v4)} }} " if v4 else ""
+        rules.append(f"        meta nfproto ipv4 {match}ip protocol {VRRP_PROTO} counter drop")
+    if v6 or not sources:
+        match = f"ip6 saddr {{ {', '.join(v6)} }} " if v6 else ""
+        rules.append(f"        meta nfproto ipv6 {match}meta l4proto {VRRP_PROTO} counter drop")
+    body = "\n".join(rules)
+    return (f"table inet {TABLE} {{\n    chain pre {{\n"
+            f"        type filter hook prerouting priority raw - 1; policy accept;\n{body}\n    }}\n}}\n")
+
+
 class VrrpBlock:
     """Drop incoming VRRP in `host` (from `sources` only, when given) until `heal()`."""
 
@@ -32,23 +49,8 @@ class VrrpBlock:
         self.sources = tuple(str(ipaddress.ip_address(s)) for s in sources)
         self.active = False
 
-    def ruleset(self) -> str:
-        """The nftables script `apply()` loads (one table, one chain, one rule per family)."""
-        v4 = [s for s in self.sources if ":" not in s]
-        v6 = [s for s in self.sources if ":" in s]
-        rules = []
-        if v4 or not self.sources:
-            match = f"ip saddr {{ {', '.join(v4)} }} " if v4 else ""
-            rules.append(f"        meta nfproto ipv4 {match}ip protocol {VRRP_PROTO} counter drop")
-        if v6 or not self.sources:
-            match = f"ip6 saddr {{ {', '.join(v6)} }} " if v6 else ""
-            rules.append(f"        meta nfproto ipv6 {match}meta l4proto {VRRP_PROTO} counter drop")
-        body = "\n".join(rules)
-        return (f"table inet {TABLE} {{\n    chain pre {{\n"
-                f"        type filter hook prerouting priority raw - 1; policy accept;\n{body}\n    }}\n}}\n")
-
     def apply(self) -> VrrpBlock:
-        self.host.run(["nft", "-f", "-"], input=self.ruleset())
+        self.host.run(["nft", "-f", "-"], input=vrrp_drop_ruleset(self.sources))
         self.active = True
         return self
 
