@@ -36,10 +36,10 @@ from netns_lab.supervisor import PYKA
 pytestmark = pytest.mark.lab
 
 
-def history(run: Run, host: str) -> list[tuple[str, str, str]]:
+def history(run: Run, host: str) -> list[str]:
+    """Every state the host's instances entered, in order (their transition history)."""
     daemon = run.pair.daemons[host]
-    return [(t["from"], t["to"], t["reason"]) for inst in daemon.pyka.status()["instances"]
-            for t in inst["transitions"]]
+    return [t["to"] for inst in daemon.pyka.status()["instances"] for t in inst["transitions"]]
 
 
 @pytest.mark.xfail(strict=True, reason="issue #11: adding a VIP restarts the router (observed: its other "
@@ -49,9 +49,8 @@ def test_adding_a_vip_on_reload_keeps_the_state_and_every_other_vip(director_pai
     figures = run.figures
     assert figures["vip_missing_s"] == 0 and figures["peer_held_s"] == 0, figures
     assert figures["new_vip_after_s"] is not None and figures["new_vip_after_s"] <= 1.0, figures
-    assert history(run, "d1") == [("INITIALIZE", "BACKUP", "startup"),
-                                  ("BACKUP", "MASTER", "master_down_timer_expired")]
-    assert history(run, "d2") == [("INITIALIZE", "BACKUP", "startup")]
+    assert history(run, "d1") == ["BACKUP", "MASTER"]
+    assert history(run, "d2") == ["BACKUP"]
     assert run.pair.d1.pyka.status()["reloads"] == 1
 
 
@@ -66,7 +65,7 @@ def test_a_reload_storm_never_removes_an_address_both_configs_keep_on_the_master
     assert figures["moved_missing_s"] == 0, f"moved between instances: {figures}"
     assert figures["peer_held_s"] == 0, figures
     assert figures["hups"] == 100
-    assert all(to != "INITIALIZE" for _, to, _ in history(run, "d1")), history(run, "d1")
+    assert history(run, "d1") == ["BACKUP", "MASTER"] * 2, history(run, "d1")  # VI_1 and VI_2
     assert run.pair.d1.alive()
 
 
