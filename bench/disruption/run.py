@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Disruption benchmark: issue #11's operator scenarios, pykeepalived and keepalived 2.2.7 in the same run.
 
-    .venv/bin/python bench/disruption/run.py [--impls pykeepalived,keepalived] [--scenarios a,b]
-        [--repeat N] [--out DIR]
+    .venv/bin/python bench/disruption/run.py [--quick] [--impls pykeepalived,keepalived]
+        [--scenarios a,b] [--repeat N] [--figures FILE] [--out DIR]
 
 Every scenario is netns_lab.scenarios' (the same schedules tests/lab asserts on for pykeepalived), on a
 fresh director pair per run, advert interval 0.2 s; the figures come from `ip monitor` in both directors
 and `ip monitor neigh` in the client. One line per scenario and implementation, the median of --repeat
-runs (default 1):
+runs (default 1); a scenario that never did what a figure measures counts as its whole window (a lower
+bound, noted). `--quick` (what `python -m bench --quick` runs, about 30 s): restart-preempt and
+reload-add-vip.
 
 * restart-nopreempt: kill -9 of the master, restarted as backup (nopreempt): s until the stale VIP left
   the restarted node, s with two holders;
@@ -36,79 +38,147 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: bench.results
 from netns_lab import Lab, director_pair, scenarios
-from netns_lab.topology import DirectorPair
 
-SCENARIOS: dict[str, tuple[Callable[..., scenarios.Run], dict[str, Any], tuple[str, ...]]] = {
-    "restart-nopreempt": (scenarios.restart_after_crash, {"preempt": False, "settle_s": 8},
-                          ("stale_removed_after_s", "two_holders_s")),
-    "restart-preempt": (scenarios.restart_after_crash, {"preempt": True, "settle_s": 8},
-                        ("stale_removed_after_s", "two_holders_s")),
-    "restart-fault": (scenarios.restart_after_crash, {"fault": True, "settle_s": 8},
-                      ("stale_removed_after_s", "two_holders_s")),
-    "restart-owner": (scenarios.restart_after_crash, {"owner": True}, ("d1_lost_vip_s", "two_holders_s")),
-    "reload-add-vip": (scenarios.reload_adds_vip, {}, ("vip_missing_s", "peer_held_s", "new_vip_after_s")),
-    "reload-storm": (scenarios.reload_storm, {"hups": 100},
-                     ("kept_missing_s", "moved_missing_s", "peer_held_s")),
-    "reload-to-multicast": (scenarios.reload_transport, {"to_multicast": True},
-                            ("two_holders_s", "d1_missing_s")),
-    "reload-to-unicast": (scenarios.reload_transport, {"to_multicast": False},
-                          ("two_holders_s", "d1_missing_s")),
-    "reload-vmac-add": (scenarios.reload_vmac, {"add": True},
-                        ("d1_missing_s", "vip_devices", "client_mac_after_s")),
-    "reload-vmac-remove": (scenarios.reload_vmac, {"add": False},
-                           ("d1_missing_s", "vip_devices", "client_mac_after_s")),
+from bench.results import FIGURES_HELP, Figure, FigureSheet, Goal, at_most
+
+KEEPALIVED = "keepalived"
+PYKA = "pykeepalived"
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """One figure of a scenario: the key in its figures, how the table names it, its goal."""
+
+    key: str
+    label: str
+    goal: Goal | None = None
+    pyka_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    func: Callable[..., scenarios.Run]
+    kwargs: dict[str, Any]
+    measures: tuple[Measure, ...]
+    quick: dict[str, Any] | None = None
+    """The arguments of the --quick run (None: not in it)."""
+
+
+RESTART = (Measure("stale_removed_after_start_s", "stale VIP removed after the instance started",
+                   at_most(0.2), pyka_only=True),
+           Measure("two_holders_s", "two holders after the restart"))
+SCENARIOS: dict[str, Scenario] = {
+    "restart-nopreempt": Scenario(scenarios.restart_after_crash, {"preempt": False, "settle_s": 8}, RESTART),
+    "restart-preempt": Scenario(scenarios.restart_after_crash, {"preempt": True, "settle_s": 8}, RESTART,
+                                quick={"preempt": True, "settle_s": 4}),
+    "restart-fault": Scenario(scenarios.restart_after_crash, {"fault": True, "settle_s": 8}, RESTART),
+    "restart-owner": Scenario(scenarios.restart_after_crash, {"owner": True},
+                              (Measure("d1_lost_vip_s", "the owner's VIP missing after the restart",
+                                       at_most(0)),)),
+    "reload-add-vip": Scenario(scenarios.reload_adds_vip, {},
+                               (Measure("vip_missing_s", "the kept VIP missing from the master", at_most(0)),
+                                Measure("peer_held_s", "the peer holding a VIP", at_most(0)),
+                                Measure("new_vip_after_s", "the new VIP on the master after")), quick={}),
+    "reload-storm": Scenario(scenarios.reload_storm, {"hups": 100},
+                             (Measure("kept_missing_s", "VIPs kept in their instance missing", at_most(0)),
+                              Measure("moved_missing_s", "the VIP moved between instances missing",
+                                      at_most(0)),
+                              Measure("peer_held_s", "the peer holding a VIP", at_most(0)))),
+    "reload-to-multicast": Scenario(scenarios.reload_transport, {"to_multicast": True},
+                                    (Measure("two_holders_s", "two holders", at_most(0)),
+                                     Measure("d1_missing_s", "the master without the VIP", at_most(0)))),
+    "reload-to-unicast": Scenario(scenarios.reload_transport, {"to_multicast": False},
+                                  (Measure("two_holders_s", "two holders", at_most(0)),
+                                   Measure("d1_missing_s", "the master without the VIP", at_most(0)))),
+    "reload-vmac-add": Scenario(scenarios.reload_vmac, {"add": True},
+                                (Measure("d1_missing_s", "the master without the VIP", at_most(0)),
+                                 Measure("client_mac_after_s", "the client on the VMAC after", at_most(1)))),
+    "reload-vmac-remove": Scenario(scenarios.reload_vmac, {"add": False},
+                                   (Measure("d1_missing_s", "the master without the VIP", at_most(0)),
+                                    Measure("client_mac_after_s", "the client on eth0's MAC after",
+                                            at_most(1)))),
 }
+START_MARKS = ("restarted", "reload", "storm")
 
 
-def run_one(name: str, impl: str) -> dict[str, Any]:
-    func, kwargs, _ = SCENARIOS[name]
+def run_one(name: str, impl: str, quick: bool) -> dict[str, Any]:
+    """One scenario on a fresh lab: its figures, `settled`, and `window_s` (how long it was observed)."""
+    scenario = SCENARIOS[name]
+    kwargs = scenario.quick if quick and scenario.quick is not None else scenario.kwargs
     with Lab() as lab:
-        topo: DirectorPair = director_pair(lab)
         started = time.monotonic()
-        run = func(topo, impl, **kwargs)
-        return {"settled": run.settled, "seconds": round(time.monotonic() - started, 1), **run.figures}
+        run = scenario.func(director_pair(lab), impl, **kwargs)
+        start = next(run.marks[m] for m in START_MARKS if m in run.marks)
+        return {"settled": run.settled, "seconds": round(time.monotonic() - started, 1),
+                "window_s": run.marks["end"] - start, **run.figures}
 
 
-def summarise(values: list[Any]) -> str:
-    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
-    if len(numbers) == len(values) and numbers:
-        return f"{statistics.median(numbers):.3f}"
-    if all(v is None for v in values):
-        return "never"
-    return ",".join(sorted({json.dumps(v) for v in values}))
+def value(runs: list[dict[str, Any]], key: str) -> tuple[float | None, str]:
+    """The median over runs; a figure that never happened counts as the whole window (a lower bound)."""
+    numbers, never = [], 0
+    for run in runs:
+        if run.get(key) is None:
+            never += 1
+            numbers.append(float(run["window_s"]))
+        elif isinstance(run[key], int | float):
+            numbers.append(float(run[key]))
+    if not numbers:
+        return None, ""
+    note = f"never within the observed window in {never} of {len(runs)} runs: at least" if never else ""
+    return statistics.median(numbers), note
+
+
+def figures(name: str, results: dict[str, list[dict[str, Any]]]) -> list[Figure]:
+    out = []
+    for measure in SCENARIOS[name].measures:
+        mine, note = value(results.get(PYKA, []), measure.key)
+        ref, ref_note = (None, "") if measure.pyka_only else value(results.get(KEEPALIVED, []), measure.key)
+        has_ref = KEEPALIVED in results and not measure.pyka_only
+        notes = "; ".join(n for n in (note and f"pykeepalived {note}", ref_note and f"keepalived {ref_note}")
+                          if n)
+        out.append(Figure(f"{name}: {measure.label}", "s", mine, ref if has_ref else None,
+                          KEEPALIVED if has_ref else None, (measure.goal,) if measure.goal else (), notes))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
-    parser.add_argument("--impls", default="pykeepalived,keepalived")
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--impls", default=f"{PYKA},{KEEPALIVED}")
+    parser.add_argument("--scenarios", default=None, help="comma-separated (default: all; --quick: 2)")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help="restart-preempt and reload-add-vip only")
+    parser.add_argument("--figures", type=Path, default=None, metavar="FILE", help=FIGURES_HELP)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     impls = args.impls.split(",")
-    names = args.scenarios.split(",")
+    default = [n for n, s in SCENARIOS.items() if s.quick is not None] if args.quick else list(SCENARIOS)
+    names = args.scenarios.split(",") if args.scenarios else default
     unknown = set(names) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    sheet = FigureSheet("disruption", quick=args.quick)
     results: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for name in names:
         for impl in impls:
             for _ in range(args.repeat):
-                figures = run_one(name, impl)
-                results.setdefault(name, {}).setdefault(impl, []).append(figures)
-                print(f"  {name:20} {impl:13} {figures}", file=sys.stderr, flush=True)
-    print(f"{'scenario':20} {'daemon':13} figures (median of {args.repeat})")
-    for name in names:
-        keys = SCENARIOS[name][2]
-        for impl in impls:
-            runs = results[name][impl]
-            cells = " ".join(f"{k}={summarise([r[k] for r in runs])}" for k in keys)
-            settled = sum(r["settled"] for r in runs)
-            print(f"{name:20} {impl:13} {cells} settled={settled}/{len(runs)}")
+                run = run_one(name, impl, args.quick)
+                results.setdefault(name, {}).setdefault(impl, []).append(run)
+                print(f"  {name:20} {impl:13} {run}", file=sys.stderr, flush=True)
+        sheet.extend(figures(name, results[name]))
+    print(f"{'figure':62} {PYKA:>13} {KEEPALIVED:>11}  goal")
+    for fig in sheet.figures:
+        mine = f"{fig.value:.3f}" if fig.value is not None else "-"
+        ref = f"{fig.ref:.3f}" if fig.ref is not None else "-"
+        note = f"  ({fig.note})" if fig.note else ""
+        print(f"{fig.name:62} {mine:>13} {ref:>11}  {fig.goal_text()}{note}")
+    sheet.details = {"runs": results}
+    sheet.write(args.figures, complete=True)
     out = args.out or Path(tempfile.mkdtemp(prefix="bench-disruption-"))
     out.mkdir(parents=True, exist_ok=True)
     (out / "disruption.json").write_text(json.dumps(results, indent=1))
