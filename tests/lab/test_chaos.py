@@ -11,7 +11,7 @@ no daemon exit, counters that agree (netns_lab.chaos.checks lists them).
 CI runs the seeds below (about 2 minutes). Replay or extend from the environment:
 
     PYKA_CHAOS_SEED=1234 pytest tests/lab/test_chaos.py      # that seed instead of the default ones
-    PYKA_CHAOS_FAULTS=60 ...                                 # longer schedules
+    PYKA_CHAOS_FAULTS=60 pytest --timeout 0 ...              # longer schedules (past pytest's 300 s)
     PYKA_CHAOS_RUNS=5 ...                                    # plus 5 random seeds (printed) per pair
 
 or `python -m netns_lab chaos --seed 1234 --faults 60 --pair pyka-ka`. Every report names its seed.
