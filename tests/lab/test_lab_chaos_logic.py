@@ -18,6 +18,7 @@ from netns_lab.chaos.schedule import (
     generate,
     issue_11_faults,
     issue_11_gate,
+    known_bug_gate,
 )
 from netns_lab.counters import accounting_problems, consistency_problems, flood_problem
 from netns_lab.timeline import AddressEvent, AddressTimeline, NeighbourEvent, NeighbourTimeline
@@ -65,6 +66,12 @@ def test_issue_11_gates_exactly_the_faults_it_breaks(fault: Fault, pyka: bool, h
     reason = issue_11_gate(fault, target_is_pyka=pyka, target_holds_vips=holds, unicast_after=unicast_after)
     assert (reason is not None) == gated
     assert reason is None or reason.startswith("#11")
+
+
+def test_the_split_brain_bug_skips_only_the_client_check_of_a_deaf_backup() -> None:
+    assert known_bug_gate(Fault(FaultKind.ONE_WAY_LOSS, Role.BACKUP, 2.0)) is not None
+    assert known_bug_gate(Fault(FaultKind.ONE_WAY_LOSS, Role.MASTER, 2.0)) is None
+    assert known_bug_gate(Fault(FaultKind.FREEZE, Role.MASTER, 2.0)) is None
 
 
 def test_the_issue_11_schedule_holds_one_of_each_gated_kind() -> None:

@@ -19,6 +19,14 @@ that marker, and every schedule includes them.
 * `reload` with `use_vmac` toggled: ignored (no VMAC; or the VIP stays on it);
 * `flood`, the exact accounting and drops that add up (netns_lab.counters): kernel queue drops are not
   counted, and reasons are counted in different places.
+
+## A bug found here that is not #11's
+
+`one-way-loss` of the backup makes a split brain; when it heals, pykeepalived (the master) may have
+announced its VIPs for the last time *before* the former intruder's second GARP burst, leaving the client
+on the intruder's MAC (about half of the runs with equal GARP delays). While `SPLIT_BRAIN_REANNOUNCE_FIXED`
+is False the fault still runs but its `client-arp` check is skipped (`known_bug_gate`);
+tests/lab/test_split_brain_recovery.py holds the bug deterministically under a strict xfail.
 """
 
 from __future__ import annotations
@@ -130,3 +138,16 @@ def issue_11_gate(fault: Fault, *, target_is_pyka: bool, target_holds_vips: bool
 
 
 FLOOD_ACCOUNTING_GATE = "#11: flood drops are not all counted, nor each in one place"
+
+SPLIT_BRAIN_REANNOUNCE_FIXED = False
+"""Set to True when tests/lab/test_split_brain_recovery.py's strict xfail turns red (the bug is fixed)."""
+
+
+def known_bug_gate(fault: Fault) -> str | None:
+    """Why the client-arp check is skipped after this fault for a bug found here that is not #11's
+    (None: everything is checked). The fault itself still runs and every other invariant is checked."""
+    deaf_backup = fault.kind is FaultKind.ONE_WAY_LOSS and fault.role is Role.BACKUP
+    if deaf_backup and not SPLIT_BRAIN_REANNOUNCE_FIXED:
+        return ("not #11: after a split brain the master re-announces at most once per garp_lower_prio_delay "
+                "and can precede the intruder's second burst (tests/lab/test_split_brain_recovery.py)")
+    return None
