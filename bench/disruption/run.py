@@ -59,6 +59,8 @@ class Measure:
     label: str
     goal: Goal | None = None
     pyka_only: bool = False
+    window: str = "window_s"
+    """The run's key for how long it was observed, from where this figure counts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +73,7 @@ class Scenario:
 
 
 RESTART = (Measure("stale_removed_after_start_s", "stale VIP removed after the instance started",
-                   at_most(0.2), pyka_only=True),
+                   at_most(0.2), pyka_only=True, window="window_from_start_s"),
            Measure("two_holders_s", "two holders after the restart"))
 SCENARIOS: dict[str, Scenario] = {
     "restart-nopreempt": Scenario(scenarios.restart_after_crash, {"preempt": False, "settle_s": 8}, RESTART),
@@ -115,17 +117,19 @@ def run_one(name: str, impl: str, quick: bool) -> dict[str, Any]:
         started = time.monotonic()
         run = scenario.func(director_pair(lab), impl, **kwargs)
         start = next(run.marks[m] for m in START_MARKS if m in run.marks)
+        window = run.marks["end"] - start
+        from_start = window - (run.figures.get("instance_started_after_s") or 0.0)
         return {"settled": run.settled, "seconds": round(time.monotonic() - started, 1),
-                "window_s": run.marks["end"] - start, **run.figures}
+                "window_s": window, "window_from_start_s": from_start, **run.figures}
 
 
-def value(runs: list[dict[str, Any]], key: str) -> tuple[float | None, str]:
+def value(runs: list[dict[str, Any]], key: str, window: str = "window_s") -> tuple[float | None, str]:
     """The median over runs; a figure that never happened counts as the whole window (a lower bound)."""
     numbers, never = [], 0
     for run in runs:
         if run.get(key) is None:
             never += 1
-            numbers.append(float(run["window_s"]))
+            numbers.append(float(run[window]))
         elif isinstance(run[key], int | float):
             numbers.append(float(run[key]))
     if not numbers:
@@ -137,8 +141,9 @@ def value(runs: list[dict[str, Any]], key: str) -> tuple[float | None, str]:
 def figures(name: str, results: dict[str, list[dict[str, Any]]]) -> list[Figure]:
     out = []
     for measure in SCENARIOS[name].measures:
-        mine, note = value(results.get(PYKA, []), measure.key)
-        ref, ref_note = (None, "") if measure.pyka_only else value(results.get(KEEPALIVED, []), measure.key)
+        mine, note = value(results.get(PYKA, []), measure.key, measure.window)
+        ref, ref_note = ((None, "") if measure.pyka_only
+                         else value(results.get(KEEPALIVED, []), measure.key, measure.window))
         has_ref = KEEPALIVED in results and not measure.pyka_only
         notes = "; ".join(n for n in (note and f"pykeepalived {note}", ref_note and f"keepalived {ref_note}")
                           if n)
