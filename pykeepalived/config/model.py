@@ -15,11 +15,11 @@ from __future__ import annotations
 import enum
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from pykeepalived.config.check_timing import CheckTiming, check_timing
 from pykeepalived.config.model_bfd import BfdCheck, BfdInstance
 from pykeepalived.config.model_checkers import (
     FileCheck,
@@ -42,7 +42,6 @@ from pykeepalived.config.model_extras import (
 from pykeepalived.config.model_lvs import (
     CHECKER_KINDS,
     Checker,
-    CheckTiming,
     DnsCheck,
     DnsType,
     HttpGet,
@@ -63,7 +62,6 @@ from pykeepalived.config.model_lvs import (
     VirtualServer,
     VirtualServerGroup,
     VirtualServerGroupMember,
-    check_timing,
 )
 from pykeepalived.config.model_routes import RouteMode, RouteType, RuleAction, VirtualRoute, VirtualRule
 from pykeepalived.config.model_smtp import SmtpGlobals, SmtpServer
@@ -441,22 +439,6 @@ class Config(TopExtras):
             return instance.version
         return 3 if instance.family == 6 else self.global_defs.vrrp_version
 
-    def garp(self, instance: VrrpInstance) -> GarpSettings:
-        g = self.global_defs
-        delay = first_set(instance.garp_master_delay, g.vrrp_garp_master_delay)
-        repeat = first_set(instance.garp_master_repeat, g.vrrp_garp_master_repeat)
-        return GarpSettings(
-            master_delay_s=delay,
-            master_repeat=repeat,
-            master_refresh_s=first_set(instance.garp_master_refresh, g.vrrp_garp_master_refresh),
-            master_refresh_repeat=first_set(instance.garp_master_refresh_repeat,
-                                         g.vrrp_garp_master_refresh_repeat),
-            lower_prio_delay_s=first_set(instance.garp_lower_prio_delay, g.vrrp_garp_lower_prio_delay,
-                                         delay),
-            lower_prio_repeat=first_set(instance.garp_lower_prio_repeat, g.vrrp_garp_lower_prio_repeat,
-                                        repeat),
-        )
-
     def notify_priority_changes(self, instance: VrrpInstance) -> bool:
         """keepalived: the instance's own, else its sync group's, else ``vrrp_notify_priority_changes``."""
         group = next((g for g in self.vrrp_sync_groups.values() if instance.name in g.group), None)
@@ -492,20 +474,10 @@ class Config(TopExtras):
         return first_set(instance.down_timer_adverts, self.global_defs.vrrp_down_timer_adverts)
 
 
-@dataclass(frozen=True, slots=True)
-class GarpSettings:
-    master_delay_s: float
-    master_repeat: int
-    master_refresh_s: float
-    master_refresh_repeat: int
-    lower_prio_delay_s: float
-    lower_prio_repeat: int
-
-
 __all__ = [
     "CHECKER_KINDS", "PRIORITY_DEFAULT", "PRIORITY_OWNER", "VRRP_MCAST_GROUP4", "VRRP_MCAST_GROUP6",
     "AuthType", "Authentication", "BfdCheck", "BfdInstance", "CheckTiming", "Checker", "Config", "DnsCheck",
-    "DnsType", "FileCheck", "GarpGroup", "GarpSettings", "GlobalDefs", "HttpGet", "IpFamily", "LbAlgo",
+    "DnsType", "FileCheck", "GarpGroup", "GlobalDefs", "HttpGet", "IpFamily", "LbAlgo",
     "LbKind", "LvsSyncDaemon", "LvsTimeouts", "MiscCheck", "ParamMatch", "PingCheck", "Protocol",
     "RealServer", "RouteMode", "RouteType", "RuleAction", "SchedFlag", "Scope", "SmtpCheck", "SmtpHost",
     "SmtpServer", "SorryServer", "SslGet", "SslSettings", "StaticAddress", "StatusRange", "TcpCheck",

@@ -227,11 +227,38 @@ def _vips(inst: VrrpInstance, interface: str) -> tuple[Vip, ...]:
     return tuple(out)
 
 
+@dataclass(frozen=True, slots=True)
+class GarpSettings:
+    """An instance's gratuitous ARP / NA timing after keepalived's inheritance (instance, global,
+    and the lower-priority values defaulting to the master ones)."""
+
+    master_delay_s: float
+    master_repeat: int
+    master_refresh_s: float
+    master_refresh_repeat: int
+    lower_prio_delay_s: float
+    lower_prio_repeat: int
+
+
+def garp_settings(config: Config, inst: VrrpInstance) -> GarpSettings:
+    g = config.global_defs
+    delay = first_set(inst.garp_master_delay, g.vrrp_garp_master_delay)
+    repeat = first_set(inst.garp_master_repeat, g.vrrp_garp_master_repeat)
+    return GarpSettings(
+        master_delay_s=delay,
+        master_repeat=repeat,
+        master_refresh_s=first_set(inst.garp_master_refresh, g.vrrp_garp_master_refresh),
+        master_refresh_repeat=first_set(inst.garp_master_refresh_repeat, g.vrrp_garp_master_refresh_repeat),
+        lower_prio_delay_s=first_set(inst.garp_lower_prio_delay, g.vrrp_garp_lower_prio_delay, delay),
+        lower_prio_repeat=first_set(inst.garp_lower_prio_repeat, g.vrrp_garp_lower_prio_repeat, repeat),
+    )
+
+
 def router_config(config: Config, inst: VrrpInstance, primary: IPAddress,
                   trackers: tuple[TrackerSpec, ...] = ()) -> RouterConfig:
     """The pure core's view of one ``vrrp_instance``."""
     g = config.global_defs
-    garp = config.garp(inst)
+    garp = garp_settings(config, inst)
     version = config.effective_version(inst)
     strict = strict_settings(inst) if g.vrrp_strict else None
     auth_type, auth_pass = AUTH_NONE, b""

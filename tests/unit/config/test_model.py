@@ -20,6 +20,7 @@ from pykeepalived.config.model import (
     VrrpState,
     check_timing,
 )
+from pykeepalived.vrrp.from_config import garp_settings
 
 
 def instance(**extra: Any) -> VrrpInstance:
@@ -67,7 +68,7 @@ def test_effective_version_garp_and_down_timer_inherit_from_globals() -> None:
     a, b, c = (config.vrrp_instances[n] for n in "ABC")
     assert (config.effective_version(a), config.effective_version(b)) == (3, 2)
     assert c.family == 6 and config.effective_version(c) == 3
-    garp = config.garp(b)
+    garp = garp_settings(config, b)
     assert (garp.master_delay_s, garp.master_repeat) == (2, 1)
     assert (garp.lower_prio_delay_s, garp.lower_prio_repeat) == (2, 1)
     assert config.down_timer_adverts(a) == 4 and config.down_timer_adverts(b) == 5
