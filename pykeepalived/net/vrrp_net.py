@@ -20,7 +20,7 @@ from typing import Protocol
 
 from pyroute2 import AsyncIPRoute
 
-from pykeepalived.errors import DriverError, PacketError, PykaError
+from pykeepalived.errors import DriverError, PykaError
 from pykeepalived.net.addresses import AddressManager
 from pykeepalived.net.arp import GarpSender
 from pykeepalived.net.ndisc import NaSender
@@ -28,7 +28,6 @@ from pykeepalived.net.netlink_watch import AddressEvent, IPInterface, LinkEvent,
 from pykeepalived.net.sysctl import Sysctl, iface_key
 from pykeepalived.net.vmac import VmacManager, VmacSpec
 from pykeepalived.net.vrrp_socket import (
-    DropHandler,
     PacketHandler,
     VrrpDatagram,
     VrrpSocket,
@@ -45,16 +44,15 @@ IPAddress = IPv4Address | IPv6Address
 
 
 class Receiver(Protocol):
-    """Where received datagrams go (the daemon's runner)."""
+    """Where received datagrams go (the daemon's runner): None when an instance took the datagram,
+    else the reason the socket counts it under (no instance could take it)."""
 
     def datagram_received(self, interface: str, payload: bytes, src: IPAddress, dst: IPAddress | None,
                           *, ttl: int | None = None, via: ReceivePath | None = None,
-                          now: float | None = None) -> bool: ...
-
-    def count_drop(self, reason: str, interface: str = "") -> None: ...
+                          now: float | None = None) -> str | None: ...
 
 
-SocketOpener = Callable[[VrrpSocketConfig, PacketHandler, DropHandler], VrrpSocket]
+SocketOpener = Callable[[VrrpSocketConfig, PacketHandler], VrrpSocket]
 
 
 class VrrpNet:
@@ -75,6 +73,8 @@ class VrrpNet:
         self._addresses: AddressManager | None = None
         self.watcher: NetlinkWatcher | None = None
         self._vmacs: VmacManager | None = None
+        self.stale_removed = 0
+        """Addresses the start-up reconcile found and removed (``addresses.stale_removed``)."""
 
     # -- VRRP sockets ------------------------------------------------------------------------------
     def open(self, spec: InstanceSpec, receiver: Receiver) -> ReceivePath:
@@ -87,14 +87,11 @@ class VrrpNet:
                                       src=path.source, unicast_peers=spec.router_config.unicast_peers)
             routed = spec.interface
 
-            def on_packet(dgram: VrrpDatagram) -> None:
-                receiver.datagram_received(routed, dgram.payload, dgram.src, dgram.dst, ttl=dgram.ttl,
-                                           via=path, now=dgram.at)
+            def on_packet(dgram: VrrpDatagram) -> str | None:
+                return receiver.datagram_received(routed, dgram.payload, dgram.src, dgram.dst, ttl=dgram.ttl,
+                                                  via=path, now=dgram.at)
 
-            def on_drop(exc: PacketError) -> None:
-                receiver.count_drop(exc.reason, routed)
-
-            sock = self._open_socket(config, on_packet, on_drop)
+            sock = self._open_socket(config, on_packet)
             sock.start(asyncio.get_running_loop())
             self.sockets[path] = sock
         self.users.setdefault(path, set()).add(spec.key)
@@ -127,11 +124,31 @@ class VrrpNet:
     def close(self, router: RouterKey) -> None:
         """The router stopped: close its socket unless another router still uses it."""
         self._send_socket.pop(router, None)
+        self._leave(router)
+
+    def _leave(self, router: RouterKey, keep: ReceivePath | None = None) -> None:
         for path, users in list(self.users.items()):
+            if path == keep:
+                continue
             users.discard(router)
             if not users:
                 del self.users[path]
                 self.sockets.pop(path).close()
+
+    def reopen(self, spec: InstanceSpec, receiver: Receiver) -> ReceivePath:
+        """A reload changed the instance's receive path: open (or share) the new path's socket, then
+        leave the old one (closed unless another router still uses it).  Raises as :meth:`open`; the
+        old socket is then left as it was."""
+        path = self.open(spec, receiver)
+        self._leave(spec.key, keep=path)
+        return path
+
+    def replay(self, key: RouterKey, datagram: VrrpDatagram) -> None:
+        """Hand ``datagram`` (heard by the early listener) to the router's socket, which counts it as
+        read and passes it on as its own."""
+        sock = self._send_socket.get(key)
+        if sock is not None:
+            sock.deliver(datagram)
 
     def send_vrrp(self, key: RouterKey, payload: bytes, dst: IPAddress) -> None:
         sock = self._send_socket.get(key)
@@ -160,6 +177,17 @@ class VrrpNet:
         if self._vmacs is not None:
             with contextlib.suppress(OSError, PykaError):
                 await self._vmacs.remove_all()
+
+    async def remove_vmac(self, name: str) -> None:
+        """Delete VMAC ``name`` (a reload took ``use_vmac`` away), with its announcement senders."""
+        for senders in (self.garp, self.na):
+            sender = senders.pop(name, None)
+            if sender is not None:
+                with contextlib.suppress(OSError):
+                    sender.close()
+        if self._vmacs is None:
+            self._vmacs = VmacManager(AsyncIPRoute())
+        await self._vmacs.remove(name)
 
     # -- announcements ---------------------------------------------------------------------------
     def _garp_sender(self, interface: str) -> GarpSender:
@@ -190,9 +218,13 @@ class VrrpNet:
         if self._manager().add_now(vip):
             self._log_later("vip added address=%s dev=%s", vip)
 
-    def remove_vip(self, vip: Vip) -> None:
+    def remove_vip(self, vip: Vip, *, stale: bool = False) -> None:
+        """Remove the VIP now; ``stale``: the start-up reconcile, for an address a previous run left."""
         if self._manager().remove_now(vip):
-            self._log_later("vip removed address=%s dev=%s", vip)
+            if stale:
+                self.stale_removed += 1
+            self._log_later("stale vip removed (left by a previous run) address=%s dev=%s" if stale
+                            else "vip removed address=%s dev=%s", vip)
 
     @staticmethod
     def _log_later(message: str, vip: Vip) -> None:
@@ -221,6 +253,7 @@ class VrrpNet:
         default group) and for the VIP manager (``addresses``)."""
         out: dict[str, dict[str, object]] = {}
         for path, sock in self.sockets.items():
+            sock.refresh()
             name = f"{path.device}/v{path.family}/{path.source}"
             if path.group is None:
                 name += "/unicast"
@@ -228,7 +261,7 @@ class VrrpNet:
                 name += f"/{path.group}"
             out[name] = {**asdict(sock.counters), "fd": sock.fileno()}
         if self._addresses is not None:
-            out["addresses"] = asdict(self._addresses.counters)
+            out["addresses"] = {**asdict(self._addresses.counters), "stale_removed": self.stale_removed}
         return out
 
     def close_all(self) -> None:

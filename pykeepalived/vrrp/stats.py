@@ -26,6 +26,11 @@ DROP_REASONS = (
     "ip_proto_err",
 )
 """Named drop counters, a superset of ``packet.REASONS``; other names land in ``other_drops``."""
+DROP_COUNTERS = tuple(reason for reason in DROP_REASONS if reason != "addr_list_err")
+"""The named counters that are drops (``addr_list_err`` is counted, but its advert is processed);
+``other_drops`` are drops too (``status`` shows them as ``drop_<reason>``)."""
+IN_FAULT = "in_fault"
+"""An advert that passed the checks while the router is in FAULT (or not started): not processed."""
 
 
 @dataclass(slots=True)

@@ -16,6 +16,8 @@ from pykeepalived.errors import PacketError, UsageError
 from pykeepalived.net.vrrp_socket import (
     IP_PKTINFO,
     RECV_BATCH,
+    RXQ_OVERFLOW,
+    SO_RXQ_OVFL,
     SO_TIMESTAMPNS,
     VrrpDatagram,
     VrrpSocket,
@@ -30,6 +32,7 @@ PAYLOAD = bytes.fromhex("3101640100640000c6336401")
 SRC4, PEER4 = IPv4Address("198.51.100.1"), IPv4Address("198.51.100.2")
 LL6 = IPv6Address("fe80::1")
 GROUP6 = IPv6Address("ff02::12")
+GROUP4 = IPv4Address("224.0.0.18")
 
 
 def ipv4_datagram(
@@ -96,12 +99,23 @@ class FakeSocket:
     def close(self) -> None:
         self.closed = True
 
+    meminfo: int | None = None
+
+    def getsockopt(self, level, option, buflen):
+        if self.meminfo is None:
+            raise OSError(errno.ENOPROTOOPT, "no SO_MEMINFO")
+        return struct.pack("=9I", *([0] * 8), self.meminfo)
+
 
 def make(config: VrrpSocketConfig, sock: FakeSocket, **kw):
     got: list[VrrpDatagram] = []
-    drops: list[PacketError] = []
-    vs = VrrpSocket(config, sock, 7, kw.get("on_packet", got.append), kw.get("on_drop", drops.append))
-    return vs, got, drops
+
+    def taken(datagram: VrrpDatagram) -> str | None:
+        got.append(datagram)
+        return None
+
+    vs = VrrpSocket(config, sock, 7, kw.get("on_packet", taken))
+    return vs, got, vs.counters.drops
 
 
 # -- config and option plan ---------------------------------------------------------------------------
@@ -249,9 +263,33 @@ def test_reader_delivers_counts_and_drops() -> None:
     vs.handle_readable()
     assert [d.payload for d in got] == [PAYLOAD, PAYLOAD]
     assert got[0].ifindex == 7
-    assert [e.reason for e in drops] == ["ip_protocol", "truncated"]
-    assert vs.counters.received == 2
-    assert vs.counters.drops == {"ip_protocol": 1, "truncated": 1}
+    assert vs.counters.received == 4  # every datagram read: taken by an instance, or one drop here
+    assert drops == {"ip_protocol": 1, "truncated": 1}
+
+
+def test_what_no_instance_takes_is_counted_under_the_reason_the_handler_gives() -> None:
+    reasons = iter(["unknown_vrid", None, "checksum_err", "unknown_vrid"])
+    sock = FakeSocket([(ipv4_datagram(), [], 0, ("198.51.100.1", 0))] * 4)
+    vs, _, drops = make(VrrpSocketConfig("eth0", 4), sock, on_packet=lambda d: next(reasons))
+    vs.handle_readable()
+    assert vs.counters.received == 4 and drops == {"unknown_vrid": 2, "checksum_err": 1}
+    vs.deliver(VrrpDatagram(SRC4, GROUP4, 255, PAYLOAD))  # kept by the early listener: read here too
+    assert vs.counters.received == 5
+
+
+def test_the_kernels_queue_overflows_are_counted_from_the_control_message_and_meminfo() -> None:
+    def ovfl(total: int) -> list[tuple[int, int, bytes]]:
+        return [(socket.SOL_SOCKET, SO_RXQ_OVFL, struct.pack("=I", total))]
+
+    item = ipv4_datagram()
+    sock = FakeSocket([(item, ovfl(n), 0, ("198.51.100.1", 0)) for n in (3, 3, 10)])
+    vs, got, drops = make(VrrpSocketConfig("eth0", 4), sock)
+    vs.handle_readable()
+    assert len(got) == 3 and drops == {RXQ_OVERFLOW: 10}
+    sock.meminfo = 25  # dropped after the last datagram read: seen when the status asks
+    vs.refresh()
+    assert drops == {RXQ_OVERFLOW: 25}
+    assert "SO_RXQ_OVFL" in {o.label for o in socket_options(VrrpSocketConfig("eth0", 4), 7)}
 
 
 def test_reader_survives_raising_callbacks_and_receive_errors() -> None:
@@ -265,11 +303,11 @@ def test_reader_survives_raising_callbacks_and_receive_errors() -> None:
             OSError(errno.ENETDOWN, "Network is down"),
         ]
     )
-    vs, _, _ = make(VrrpSocketConfig("eth0", 4), sock, on_packet=boom, on_drop=boom)
+    vs, _, _ = make(VrrpSocketConfig("eth0", 4), sock, on_packet=boom)
     vs.handle_readable()  # must not raise
-    assert vs.counters.callback_errors == 2
+    assert vs.counters.callback_errors == 1
     assert vs.counters.recv_errors == 1
-    assert vs.counters.drops == {"truncated": 1}
+    assert vs.counters.drops == {"truncated": 1, "handler_error": 1}
 
 
 def test_reader_stops_after_one_batch() -> None:
@@ -289,7 +327,7 @@ def test_ipv6_reader_uses_ancillary_data() -> None:
     vs, got, drops = make(VrrpSocketConfig("eth0", 6), sock)
     vs.handle_readable()
     assert got[0].src == IPv6Address("fe80::2") and got[0].ttl == 255
-    assert [e.reason for e in drops] == ["ancillary"]
+    assert drops == {"ancillary": 1}
 
 
 # -- the sender ----------------------------------------------------------------------------------------

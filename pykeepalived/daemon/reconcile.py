@@ -1,0 +1,102 @@
+"""A reload applied: the core's :class:`~pykeepalived.vrrp.reload.ReloadPlan` executed in its order.
+
+Nothing is decided here (the plan and the routers decide); this only runs the steps in the order
+that keeps every address a surviving MASTER holds, and the receive paths open:
+
+1. VMACs the new configuration adds, before any socket needs them;
+2. new sockets for the instances whose receive path changed (the old one closes after);
+3. the addresses the surviving MASTERs gain (the plan's ``add``), before any removal;
+4. instances stopped (removed, or restarted for a new identity), whose own removal leaves what a
+   surviving MASTER keeps (``retain``);
+5. every reconfigured router takes its new spec (``Reconfigure``: advert, announcements, priority
+   consequences), then its trackers' readings; sync-group moves (``regroup``);
+6. the addresses no surviving MASTER keeps (the plan's ``remove``);
+7. new instances start (with the start-up reconcile, which also leaves ``retain`` alone);
+8. VMACs no instance uses any more.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from pykeepalived.daemon.instances import Instances
+from pykeepalived.errors import DriverError, PykaError, UsageError
+from pykeepalived.vrrp import events as ev
+from pykeepalived.vrrp.from_config import InstanceSpec, RouterKey
+from pykeepalived.vrrp.packet import IPAddress
+from pykeepalived.vrrp.reload import ReloadPlan
+from pykeepalived.vrrp.sync_group import SyncGroup
+
+log = logging.getLogger(__name__)
+
+
+async def apply_reload(instances: Instances, plan: ReloadPlan,
+                       specs: Mapping[RouterKey, InstanceSpec]) -> None:
+    """Execute ``plan`` (see the module docstring); ``specs``: the new configuration's instances."""
+    executor, addresses = instances.executor, plan.addresses
+    for key in plan.vmacs_created:
+        await instances.prepare_vmac(specs[key])
+    for key in plan.new_socket:
+        _reopen(instances, specs[key])
+    for vip in addresses.add:
+        executor.add_address(vip)
+    executor.retain = addresses.retain
+    try:
+        for key in (*plan.remove, *plan.restart):
+            instances.stop(key)
+        for key in plan.reconfigure:
+            change = plan.changes[key]
+            instances.runner.slots[key].logger.info("reload: %s (%s)", change.kind.value,
+                                                    ", ".join(change.fields))
+            _reconfigure(instances, specs[key], addresses.announce.get(key, ()))
+        for key in plan.regroup:
+            _regroup(instances, key)
+        for vip in addresses.remove:
+            executor.remove_address(vip)
+        await instances.start([specs[key] for key in (*plan.add, *plan.restart)])
+    finally:
+        executor.retain = frozenset()
+    for name in plan.vmacs_removed:
+        try:
+            await instances.net.remove_vmac(name)
+        except (DriverError, OSError, PykaError) as exc:
+            log.error("cannot remove the VMAC %s no instance uses any more error=%s", name, exc)
+
+
+def _reopen(instances: Instances, spec: InstanceSpec) -> None:
+    """The instance's receive path changed: its socket follows (state kept); FAULT if it cannot."""
+    slot = instances.runner.slots[spec.key]
+    try:
+        slot.via = instances.net.reopen(spec, instances.runner)
+    except (DriverError, UsageError, OSError) as exc:
+        slot.logger.error("cannot open the VRRP socket of the new receive path, instance goes to FAULT "
+                          "error=%s", exc)
+        slot.counters["socket_errors"] += 1
+        instances.runner.feed(spec.key, ev.InterfaceChanged(up=False))
+
+
+def _reconfigure(instances: Instances, spec: InstanceSpec, announce: tuple[IPAddress, ...]) -> None:
+    slot = instances.runner.slots[spec.key]
+    if slot.group is not None and slot.name != spec.name:
+        slot.group.rename(slot.name, spec.name)
+    slot.spec = spec
+    instances.runner.feed(spec.key, ev.Reconfigure(spec.router_config, announce))
+    instances.feed_readings(slot)
+
+
+def _regroup(instances: Instances, key: RouterKey) -> None:
+    """A kept instance changed sync group: it leaves the old one and joins the new one, with its state
+    (the groups' rules then apply, :meth:`SyncGroup.adopt`)."""
+    runner = instances.runner
+    slot = runner.slots[key]
+    now = runner.loop.time()
+    old = slot.group
+    if old is not None:
+        slot.group = None
+        runner.run_group(old, old.release(slot.name, now), slot)
+    name = slot.spec.sync_group
+    if name is not None:
+        group = instances.running_group(name) or SyncGroup.forming(name)
+        slot.group = group
+        runner.run_group(group, group.adopt(slot.router, now))
