@@ -279,6 +279,8 @@ class Daemon:
         processes = self.instances.processes
         return {
             "sockets": self.net.counters(),
+            "stopped_instances": {"count": self.runner.stopped_count,
+                                  "counters": dict(sorted(self.runner.stopped.items()))},
             "executor": dict(self.executor.counters),
             "scripts": {
                 "started": self.script_runner.started,

@@ -29,8 +29,8 @@ from pykeepalived.net.early_listen import EarlyListener
 from pykeepalived.net.link_poller import LinkPoller
 from pykeepalived.net.netlink_watch import AddressEvent, IPInterface, LinkEvent
 from pykeepalived.net.process_monitor import ProcessMonitor
+from pykeepalived.net.vrrp_datagram import VrrpDatagram
 from pykeepalived.net.vrrp_net import Receiver
-from pykeepalived.net.vrrp_socket import VrrpDatagram
 from pykeepalived.vrrp import events as ev
 from pykeepalived.vrrp.change import ReceivePath, destinations
 from pykeepalived.vrrp.from_config import (

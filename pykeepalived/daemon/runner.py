@@ -46,6 +46,7 @@ from pykeepalived.vrrp.from_config import InstanceSpec, RouterKey
 from pykeepalived.vrrp.packet import Advertisement
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
+from pykeepalived.vrrp.stats import flat_counters
 from pykeepalived.vrrp.sync_group import ForMember, MemberAction, SyncGroup
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,9 @@ class VrrpRunner:
         self.listeners = listeners if listeners is not None else Listeners()
         self.wall_clock = wall_clock
         self.slots: dict[RouterKey, RouterSlot] = {}
+        self.stopped: Counter[str] = Counter()
+        """The counters of the routers reloads stopped, summed (totals keep adding up after them)."""
+        self.stopped_count = 0
         self.timers: TimerHeap[RouterSlot] = TimerHeap()
         self._wakeup = wakeup(loop, self._on_timer)
         self._wakeup_at: float | None = None
@@ -161,9 +165,13 @@ class VrrpRunner:
         self.slots[slot.key] = slot
 
     def remove(self, key: RouterKey) -> RouterSlot:
+        """Take a stopped router out (a reload); its counters join :attr:`stopped`."""
         slot = self.slots.pop(key)
         self.timers.disarm(slot)
         self._schedule()
+        self.stopped.update(flat_counters(slot.router.stats.as_dict()))
+        self.stopped.update(slot.counters)
+        self.stopped_count += 1
         return slot
 
     def by_name(self, name: str) -> RouterSlot | None:

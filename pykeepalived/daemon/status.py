@@ -55,12 +55,10 @@ from pykeepalived import __version__
 from pykeepalived.daemon.runner import RouterSlot, Transition
 from pykeepalived.vrrp.config import RouterConfig
 from pykeepalived.vrrp.from_config import InstanceSpec
-from pykeepalived.vrrp.stats import DROP_COUNTERS
+from pykeepalived.vrrp.stats import DROP_COUNTERS, DROP_PREFIX, flat_counters
 from pykeepalived.vrrp.vip import IPInterface
 
 SCHEMA_VERSION = 1
-DROP_PREFIX = "drop_"
-"""An instance's drop counters other than the named ones are shown as ``drop_<reason>``."""
 
 Json = dict[str, object]
 """A JSON object as the control socket sends it."""
@@ -97,13 +95,8 @@ def _transition(item: Transition) -> Json:
 
 
 def _counters(stats: object, glue: Mapping[str, int]) -> dict[str, int]:
-    """The router's counters (``other_drops`` flattened to ``drop_<reason>``, ``by_transition`` to
-    ``transition_<from>_to_<to>``) and the glue's."""
-    raw = stats if isinstance(stats, dict) else {}
-    out = {name: value for name, value in raw.items() if isinstance(value, int)}
-    for prefix, nested in ((DROP_PREFIX, raw.get("other_drops")), ("transition_", raw.get("by_transition"))):
-        if isinstance(nested, dict):
-            out.update({f"{prefix}{key}": int(count) for key, count in nested.items()})
+    """The router's counters (:func:`~pykeepalived.vrrp.stats.flat_counters`) and the glue's."""
+    out = flat_counters(stats)
     out.update(glue)
     return out
 
@@ -229,10 +222,11 @@ def _sort_key(instance: Json) -> tuple[str, int]:
     return (str(name), vrid if isinstance(vrid, int) else 0)
 
 
-def drop_totals(instances: Iterable[Json], sockets: object) -> dict[str, int]:
+def drop_totals(instances: Iterable[Json], sockets: object, stopped: Iterable[Json] = ()) -> dict[str, int]:
     """The top-level ``drops``: every drop reason summed over the places that count it, the
-    instances (the router's drop counters; ``drop_<reason>`` for the others) and the sockets (what
-    no instance could take, and the kernel's queue overflows).  Each dropped datagram is counted in
+    instances (the router's drop counters; ``drop_<reason>`` for the others; ``stopped``: the
+    instances reloads stopped) and the sockets (what no instance could take, and the kernel's queue
+    overflows).  Each dropped datagram is counted in
     exactly one place (docs/daemon.md, "Drop accounting")."""
     totals: dict[str, int] = {}
 
@@ -240,7 +234,7 @@ def drop_totals(instances: Iterable[Json], sockets: object) -> dict[str, int]:
         if isinstance(count, int) and count:
             totals[reason] = totals.get(reason, 0) + count
 
-    for inst in instances:
+    for inst in (*instances, *stopped):
         counters = inst.get("counters")
         for name, count in (counters.items() if isinstance(counters, dict) else ()):
             if name in DROP_COUNTERS:
@@ -273,5 +267,7 @@ def _document(info: DaemonInfo, instances: list[Json], extra: Json | None) -> Js
     }
     if extra:
         data.update(extra)
-    data["drops"] = drop_totals(instances, data.get("sockets"))
+    stopped = data.get("stopped_instances")
+    data["drops"] = drop_totals(instances, data.get("sockets"),
+                                [stopped] if isinstance(stopped, dict) else [])
     return data

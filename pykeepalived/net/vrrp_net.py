@@ -27,11 +27,12 @@ from pykeepalived.net.ndisc import NaSender
 from pykeepalived.net.netlink_watch import AddressEvent, IPInterface, LinkEvent, NetlinkWatcher
 from pykeepalived.net.sysctl import Sysctl, iface_key
 from pykeepalived.net.vmac import VmacManager, VmacSpec
+from pykeepalived.net.vrrp_datagram import VrrpDatagram
 from pykeepalived.net.vrrp_socket import (
     PacketHandler,
-    VrrpDatagram,
     VrrpSocket,
     VrrpSocketConfig,
+    VrrpSocketCounters,
     open_vrrp_socket,
 )
 from pykeepalived.vrrp.change import ReceivePath, default_group, receive_path
@@ -55,6 +56,16 @@ class Receiver(Protocol):
 SocketOpener = Callable[[VrrpSocketConfig, PacketHandler], VrrpSocket]
 
 
+def socket_name(path: ReceivePath) -> str:
+    """``eth0/v4/198.51.100.11``, with ``/unicast`` or ``/GROUP`` appended when not the default group."""
+    name = f"{path.device}/v{path.family}/{path.source}"
+    if path.group is None:
+        return name + "/unicast"
+    if path.group != default_group(path.family):
+        return name + f"/{path.group}"
+    return name
+
+
 class VrrpNet:
     """Sockets, announcement senders and the VIP manager of the running daemon.
 
@@ -74,6 +85,9 @@ class VrrpNet:
         self.watcher: NetlinkWatcher | None = None
         self._vmacs: VmacManager | None = None
         self.stale_removed = 0
+        self._totals: dict[str, VrrpSocketCounters] = {}
+        """Per socket name, since the daemon started: a socket a reload closes keeps its counts, and one
+        opened again on the same path counts on (every datagram read stays accounted for)."""
         """Addresses the start-up reconcile found and removed (``addresses.stale_removed``)."""
 
     # -- VRRP sockets ------------------------------------------------------------------------------
@@ -83,8 +97,10 @@ class VrrpNet:
         path = receive_path(spec)
         sock = self.sockets.get(path)
         if sock is None:
+            vmac_unicast = path.unicast and spec.vmac is not None  # unicast adverts arrive on the parent
             config = VrrpSocketConfig(ifname=path.device, family=path.family, group=path.group,
-                                      src=path.source, unicast_peers=spec.router_config.unicast_peers)
+                                      src=path.source, unicast_peers=spec.router_config.unicast_peers,
+                                      parent=spec.interface if vmac_unicast else None)
             routed = spec.interface
 
             def on_packet(dgram: VrrpDatagram) -> str | None:
@@ -92,6 +108,7 @@ class VrrpNet:
                                                   via=path, now=dgram.at)
 
             sock = self._open_socket(config, on_packet)
+            sock.counters = self._totals.setdefault(socket_name(path), sock.counters)
             sock.start(asyncio.get_running_loop())
             self.sockets[path] = sock
         self.users.setdefault(path, set()).add(spec.key)
@@ -249,17 +266,14 @@ class VrrpNet:
 
     # -- status and teardown ---------------------------------------------------------------------
     def counters(self) -> dict[str, dict[str, object]]:
-        """Per socket (``eth0/v4/198.51.100.11``, ``/unicast`` or ``/GROUP`` appended when not the
-        default group) and for the VIP manager (``addresses``)."""
-        out: dict[str, dict[str, object]] = {}
+        """Per socket (:func:`socket_name`; ``fd`` null once a reload closed it: its counts stay) and
+        for the VIP manager (``addresses``)."""
+        fds: dict[str, int] = {}
         for path, sock in self.sockets.items():
             sock.refresh()
-            name = f"{path.device}/v{path.family}/{path.source}"
-            if path.group is None:
-                name += "/unicast"
-            elif path.group != default_group(path.family):
-                name += f"/{path.group}"
-            out[name] = {**asdict(sock.counters), "fd": sock.fileno()}
+            fds[socket_name(path)] = sock.fileno()
+        out: dict[str, dict[str, object]] = {
+            name: {**asdict(totals), "fd": fds.get(name)} for name, totals in self._totals.items()}
         if self._addresses is not None:
             out["addresses"] = {**asdict(self._addresses.counters), "stale_removed": self.stale_removed}
         return out

@@ -53,6 +53,13 @@ from typing import Literal, Protocol
 from pykeepalived.config.types import check_ifname
 from pykeepalived.errors import DriverError, PacketError, UsageError
 from pykeepalived.net.links import interface_index
+from pykeepalived.net.vrrp_datagram import (
+    _TIMESPEC,
+    VrrpDatagram,
+    parse_ipv4_datagram,
+    parse_ipv6_datagram,
+    received_at,
+)
 from pykeepalived.vrrp.packet import VRRP_MCAST_GROUP_V4, VRRP_MCAST_GROUP_V6
 from pykeepalived.wire import VRRP_PROTO, VRRP_TTL
 
@@ -73,9 +80,6 @@ _U32 = struct.Struct("=I")
 RXQ_OVERFLOW = "rxq_overflow"
 """The drop reason of datagrams the kernel dropped because the socket's receive queue was full."""
 HANDLER_ERROR = "handler_error"
-_TIMESPEC = struct.Struct("=qq")
-MAX_RX_AGE_S = 1.0
-"""A receive stamp older than this (or in the future) means the wall clock moved: not used."""
 IPV4_HEADER_MIN = 20
 
 # Linux values missing from Python's socket module.
@@ -102,6 +106,10 @@ class VrrpSocketConfig:
     tos: int = TOS_NETWORK_CONTROL
     kernel_checksum: bool = False
     bind_to_device: bool = True
+    parent: str | None = None
+    """A VMAC's parent interface, in unicast mode: unicast adverts to ``src`` arrive on the parent,
+    not on the VMAC, so the socket is bound to ``src`` (any interface; as keepalived's unicast read
+    socket) instead of to the VMAC, and still sends through the VMAC (``IP_PKTINFO``'s interface)."""
 
     def __post_init__(self) -> None:
         check_ifname(self.ifname)
@@ -144,7 +152,7 @@ def socket_options(config: VrrpSocketConfig, ifindex: int) -> list[SockOpt]:
     """The socket options for ``config`` on interface ``ifindex``, in the order they are applied."""
     opts: list[SockOpt] = [SockOpt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS"),
                            SockOpt(socket.SOL_SOCKET, SO_RXQ_OVFL, 1, "SO_RXQ_OVFL")]
-    if config.bind_to_device:
+    if config.bind_to_device and config.parent is None:
         device = config.ifname.encode()
         opts.append(SockOpt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device, "SO_BINDTODEVICE"))
     if config.family == 4:
@@ -189,75 +197,6 @@ def _ipv6_options(config: VrrpSocketConfig, ifindex: int) -> list[SockOpt]:
         mreq = struct.pack("16sI", config.multicast_group.packed, ifindex)
         opts.append(SockOpt(ip6, socket.IPV6_JOIN_GROUP, mreq, "IPV6_JOIN_GROUP"))
     return opts
-
-
-@dataclass(frozen=True, slots=True)
-class VrrpDatagram:
-    """One received VRRP message and where it came from (the input of the codec's ``decode``)."""
-
-    src: IPAddress
-    dst: IPAddress | None
-    """None only for a packet the early listener kept without its destination."""
-    ttl: int | None
-    payload: bytes
-    ifindex: int | None = None
-    at: float | None = None
-    """``time.monotonic()`` when the kernel received it (``SO_TIMESTAMPNS``), None if unknown."""
-
-
-def received_at(ancdata: list[tuple[int, int, bytes]], now: float, wall_now: float) -> float | None:
-    """The monotonic receive time from an ``SO_TIMESTAMPNS`` control message (a ``CLOCK_REALTIME``
-    stamp, so it is turned into an age against ``wall_now``); None without one, or when the age is
-    negative or above ``MAX_RX_AGE_S`` (the wall clock was stepped: not to be trusted)."""
-    for level, kind, value in ancdata:
-        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= _TIMESPEC.size:
-            sec, nsec = _TIMESPEC.unpack_from(value)
-            age = wall_now - (sec + nsec * 1e-9)
-            return now - age if 0.0 <= age <= MAX_RX_AGE_S else None
-    return None
-
-
-def parse_ipv4_datagram(data: bytes) -> VrrpDatagram:
-    """Split a raw IPv4 datagram (as a raw socket returns it) into addressing facts and payload."""
-    if len(data) < IPV4_HEADER_MIN:
-        raise PacketError("truncated", f"IPv4 datagram of {len(data)} bytes is shorter than its header")
-    version, ihl = data[0] >> 4, (data[0] & 0x0F) * 4
-    if version != 4:
-        raise PacketError("ip_version", f"IP version {version} on an IPv4 socket")
-    if ihl < IPV4_HEADER_MIN or ihl > len(data):
-        raise PacketError("ip_header", f"IPv4 header length {ihl} does not fit {len(data)} bytes")
-    (total_len,) = struct.unpack_from("!H", data, 2)
-    if total_len < ihl or total_len > len(data):
-        raise PacketError("ip_length", f"IPv4 total length {total_len} does not match {len(data)} bytes")
-    if data[9] != VRRP_PROTO:
-        raise PacketError("ip_protocol", f"IP protocol {data[9]} is not VRRP ({VRRP_PROTO})")
-    return VrrpDatagram(
-        src=IPv4Address(data[12:16]), dst=IPv4Address(data[16:20]), ttl=data[8], payload=data[ihl:total_len]
-    )
-
-
-def parse_ipv6_datagram(
-    data: bytes, ancdata: list[tuple[int, int, bytes]], address: tuple[object, ...]
-) -> VrrpDatagram:
-    """Build a datagram from a raw IPv6 ``recvmsg``: source from the address, the rest from cmsgs."""
-    try:
-        src = IPv6Address(str(address[0]).split("%", 1)[0])
-    except (ValueError, IndexError) as exc:
-        raise PacketError("source", f"unusable IPv6 source address {address!r}") from exc
-    hop_limit: int | None = None
-    dst: IPv6Address | None = None
-    ifindex: int | None = None
-    for level, kind, value in ancdata:
-        if level != socket.IPPROTO_IPV6:
-            continue
-        if kind == socket.IPV6_HOPLIMIT and len(value) >= 4:
-            (hop_limit,) = struct.unpack_from("i", value)
-        elif kind == socket.IPV6_PKTINFO and len(value) >= 20:
-            dst = IPv6Address(value[:16])
-            (ifindex,) = struct.unpack_from("I", value, 16)
-    if hop_limit is None or dst is None:
-        raise PacketError("ancillary", "IPv6 datagram without hop limit or destination ancillary data")
-    return VrrpDatagram(src=src, dst=dst, ttl=hop_limit, payload=bytes(data), ifindex=ifindex)
 
 
 class RawSocket(Protocol):
@@ -373,7 +312,7 @@ class VrrpSocket:
             if self.config.family == 4:
                 datagram = parse_ipv4_datagram(data)
                 at = self._stamp(ancdata)
-                if self.config.bind_to_device:  # only the bound interface can have delivered it
+                if self.config.bind_to_device and self.config.parent is None:  # only its interface delivers
                     datagram = dataclasses.replace(datagram, ifindex=self.ifindex, at=at)
                 elif at is not None:
                     datagram = dataclasses.replace(datagram, at=at)
@@ -470,6 +409,12 @@ class VrrpSocket:
         return [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, struct.pack("16sI", src.packed, self.ifindex))]
 
 
+def _bind_address(src: IPAddress, parent: str) -> tuple[str, int] | tuple[str, int, int, int]:
+    if src.version == 4:
+        return (str(src), 0)
+    return (str(src), 0, 0, interface_index(parent) if src.is_link_local else 0)
+
+
 def open_vrrp_socket(config: VrrpSocketConfig, on_packet: PacketHandler) -> VrrpSocket:
     """Create and configure the raw socket in the current namespace (needs CAP_NET_RAW).
 
@@ -491,6 +436,12 @@ def open_vrrp_socket(config: VrrpSocketConfig, on_packet: PacketHandler) -> Vrrp
             except OSError as exc:
                 where = f"{config.ifname}: {exc.strerror}"
                 raise DriverError(f"setsockopt {opt.label}", where, exc.errno) from exc
+        if config.parent is not None and config.unicast and config.src is not None:
+            try:
+                sock.bind(_bind_address(config.src, config.parent))
+            except OSError as exc:
+                where = f"{config.src} for {config.ifname}: {exc.strerror}"
+                raise DriverError("bind", where, exc.errno) from exc
     except BaseException:
         sock.close()
         raise

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
 from pykeepalived.net.netlink_watch import AddressEvent, IPInterface, LinkEvent
+from pykeepalived.net.vrrp_datagram import VrrpDatagram
 from pykeepalived.net.vrrp_net import Receiver
-from pykeepalived.net.vrrp_socket import VrrpDatagram
 from pykeepalived.vrrp.change import ReceivePath, receive_path
 from pykeepalived.vrrp.from_config import InstanceSpec, RouterKey
 from pykeepalived.vrrp.vip import Vip

@@ -77,9 +77,6 @@ def test_a_random_schedule_keeps_every_invariant(director_pair: DirectorPair, pa
     assert not report.violations, report.summary()
 
 
-@pytest.mark.xfail(strict=True, reason="issue #11: every fault of schedule.issue_11_faults() breaks an "
-                   "invariant (observed: a VIP added on reload restarts the router, kept VIPs leave the "
-                   "master ~0.7 s; the first violation ends the schedule)")
 def test_the_faults_issue_11_gates(director_pair: DirectorPair) -> None:
     lines: list[str] = []
     report = ChaosRunner(director_pair, seed=11, faults=issue_11_faults(), include_gated=True,

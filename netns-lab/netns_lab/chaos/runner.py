@@ -253,7 +253,8 @@ class ChaosRunner:
         for problem in checks.one_holder(tl, expected, deadline, end):
             found += self._violate(index, name, "one-holder", problem)
         if out.restarted is not None:
-            for problem in checks.restart_clean(tl, out.restarted, out.stale, out.restart_clean_from, end):
+            for problem in checks.restart_clean(tl, out.restarted, out.stale, out.restart_clean_from, end,
+                                                started=out.restart_clean_from - ADVERT_INT_S):
                 found += self._violate(index, name, "restart-clean", problem)
         for problem in checks.reload_keeps(tl, out.kept, out.started, end):
             found += self._violate(index, name, "reload-keeps", problem)

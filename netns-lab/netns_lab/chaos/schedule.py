@@ -37,8 +37,8 @@ from dataclasses import dataclass
 
 from netns_lab.chaos.model import Change
 
-ISSUE_11_FIXED = False
-"""Set to True when issue #11's fix lands (tests/lab/test_chaos.py's strict xfail says when)."""
+ISSUE_11_FIXED = True
+"""Issue #11's fix landed: every schedule runs the faults it gated (`issue_11_gate` still names them)."""
 
 FLOOD_KINDS = ("checksum", "vrid", "version", "short", "ttl")
 FLOOD_RATES = (1000, 2000)
