@@ -25,7 +25,6 @@ from pykeepalived.net.addresses import AddressManager
 from pykeepalived.net.arp import GarpSender
 from pykeepalived.net.ndisc import NaSender
 from pykeepalived.net.netlink_watch import AddressEvent, IPInterface, LinkEvent, NetlinkWatcher
-from pykeepalived.net.sysctl import Sysctl, iface_key
 from pykeepalived.net.vmac import VmacManager, VmacSpec
 from pykeepalived.net.vrrp_datagram import VrrpDatagram
 from pykeepalived.net.vrrp_socket import (
@@ -97,10 +96,8 @@ class VrrpNet:
         path = receive_path(spec)
         sock = self.sockets.get(path)
         if sock is None:
-            vmac_unicast = path.unicast and spec.vmac is not None  # unicast adverts arrive on the parent
             config = VrrpSocketConfig(ifname=path.device, family=path.family, group=path.group,
-                                      src=path.source, unicast_peers=spec.router_config.unicast_peers,
-                                      parent=spec.interface if vmac_unicast else None)
+                                      src=path.source, unicast_peers=spec.router_config.unicast_peers)
             routed = spec.interface
 
             def on_packet(dgram: VrrpDatagram) -> str | None:
@@ -185,9 +182,6 @@ class VrrpNet:
         # address in the ARP requests they trigger, or neighbours would map the VIP to the parent MAC
         with contextlib.suppress(OSError, PykaError):
             self._vmacs.sysctls.set_iface(4, spec.interface, "arp_announce", 2)
-        if rc.family == 4:  # an IPv4 VMAC must not speak IPv6 (MLD/ND from the shared MAC) on the backup
-            with contextlib.suppress(OSError, PykaError):
-                Sysctl().write(iface_key(6, spec.vmac, "disable_ipv6"), 1)
 
     async def release(self) -> None:
         """Delete the VMACs this daemon created (at stop)."""

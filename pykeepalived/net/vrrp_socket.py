@@ -106,10 +106,6 @@ class VrrpSocketConfig:
     tos: int = TOS_NETWORK_CONTROL
     kernel_checksum: bool = False
     bind_to_device: bool = True
-    parent: str | None = None
-    """A VMAC's parent interface, in unicast mode: unicast adverts to ``src`` arrive on the parent,
-    not on the VMAC, so the socket is bound to ``src`` (any interface; as keepalived's unicast read
-    socket) instead of to the VMAC, and still sends through the VMAC (``IP_PKTINFO``'s interface)."""
 
     def __post_init__(self) -> None:
         check_ifname(self.ifname)
@@ -152,7 +148,7 @@ def socket_options(config: VrrpSocketConfig, ifindex: int) -> list[SockOpt]:
     """The socket options for ``config`` on interface ``ifindex``, in the order they are applied."""
     opts: list[SockOpt] = [SockOpt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS"),
                            SockOpt(socket.SOL_SOCKET, SO_RXQ_OVFL, 1, "SO_RXQ_OVFL")]
-    if config.bind_to_device and config.parent is None:
+    if config.bind_to_device:
         device = config.ifname.encode()
         opts.append(SockOpt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device, "SO_BINDTODEVICE"))
     if config.family == 4:
@@ -312,7 +308,7 @@ class VrrpSocket:
             if self.config.family == 4:
                 datagram = parse_ipv4_datagram(data)
                 at = self._stamp(ancdata)
-                if self.config.bind_to_device and self.config.parent is None:  # only its interface delivers
+                if self.config.bind_to_device:  # only the bound interface can have delivered it
                     datagram = dataclasses.replace(datagram, ifindex=self.ifindex, at=at)
                 elif at is not None:
                     datagram = dataclasses.replace(datagram, at=at)
@@ -409,12 +405,6 @@ class VrrpSocket:
         return [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, struct.pack("16sI", src.packed, self.ifindex))]
 
 
-def _bind_address(src: IPAddress, parent: str) -> tuple[str, int] | tuple[str, int, int, int]:
-    if src.version == 4:
-        return (str(src), 0)
-    return (str(src), 0, 0, interface_index(parent) if src.is_link_local else 0)
-
-
 def open_vrrp_socket(config: VrrpSocketConfig, on_packet: PacketHandler) -> VrrpSocket:
     """Create and configure the raw socket in the current namespace (needs CAP_NET_RAW).
 
@@ -436,12 +426,6 @@ def open_vrrp_socket(config: VrrpSocketConfig, on_packet: PacketHandler) -> Vrrp
             except OSError as exc:
                 where = f"{config.ifname}: {exc.strerror}"
                 raise DriverError(f"setsockopt {opt.label}", where, exc.errno) from exc
-        if config.parent is not None and config.unicast and config.src is not None:
-            try:
-                sock.bind(_bind_address(config.src, config.parent))
-            except OSError as exc:
-                where = f"{config.src} for {config.ifname}: {exc.strerror}"
-                raise DriverError("bind", where, exc.errno) from exc
     except BaseException:
         sock.close()
         raise
