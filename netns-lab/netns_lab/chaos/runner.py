@@ -205,7 +205,7 @@ class ChaosRunner:
         elif fault.kind is FaultKind.RELOAD:
             return self._reload(after, started)
         elif fault.kind is FaultKind.FLOOD:
-            before = self._statuses()
+            before = {n: s for n, s in self._statuses().items() if self.model.hears_multicast(n)}
             sent = flood_adverts(self.topo.c1, kind=fault.flood_kind, count=fault.count, rate=fault.rate)
             return Outcome(started, time.time(), flood=(fault.flood_kind, sent, before))
         return Outcome(started, time.time())
