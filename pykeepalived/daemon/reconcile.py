@@ -4,7 +4,8 @@ Nothing is decided here (the plan and the routers decide); this only runs the st
 that keeps every address a surviving MASTER holds, and the receive paths open:
 
 1. VMACs the new configuration adds, before any socket needs them;
-2. new sockets for the instances whose receive path changed (the old one closes after);
+2. new sockets for the instances whose receive path changed (the old one closes after; one that
+   cannot open puts its instance in FAULT at the end, as at start);
 3. the addresses the surviving MASTERs gain (the plan's ``add``), before any removal;
 4. instances stopped (removed, or restarted for a new identity), whose own removal leaves what a
    surviving MASTER keeps (``retain``);
@@ -37,8 +38,7 @@ async def apply_reload(instances: Instances, plan: ReloadPlan,
     executor, addresses = instances.executor, plan.addresses
     for key in plan.vmacs_created:
         await instances.prepare_vmac(specs[key])
-    for key in plan.new_socket:
-        _reopen(instances, specs[key])
+    failed = [key for key in plan.new_socket if not _reopen(instances, specs[key])]
     for vip in addresses.add:
         executor.add_address(vip)
     executor.retain = addresses.retain
@@ -57,6 +57,8 @@ async def apply_reload(instances: Instances, plan: ReloadPlan,
         await instances.start([specs[key] for key in (*plan.add, *plan.restart)])
     finally:
         executor.retain = frozenset()
+    for key in failed:  # no socket on the new receive path: FAULT, its addresses released like any
+        instances.runner.feed(key, ev.InterfaceChanged(up=False))
     for name in plan.vmacs_removed:
         try:
             await instances.net.remove_vmac(name)
@@ -64,8 +66,10 @@ async def apply_reload(instances: Instances, plan: ReloadPlan,
             log.error("cannot remove the VMAC %s no instance uses any more error=%s", name, exc)
 
 
-def _reopen(instances: Instances, spec: InstanceSpec) -> None:
-    """The instance's receive path changed: its socket follows (state kept); FAULT if it cannot."""
+def _reopen(instances: Instances, spec: InstanceSpec) -> bool:
+    """The instance's receive path changed: its socket follows (state kept).  False when it cannot
+    open: then, as at start, the instance has no socket and goes to FAULT once the reload's address
+    work is done (:func:`apply_reload`)."""
     slot = instances.runner.slots[spec.key]
     try:
         slot.via = instances.net.reopen(spec, instances.runner)
@@ -73,7 +77,10 @@ def _reopen(instances: Instances, spec: InstanceSpec) -> None:
         slot.logger.error("cannot open the VRRP socket of the new receive path, instance goes to FAULT "
                           "error=%s", exc)
         slot.counters["socket_errors"] += 1
-        instances.runner.feed(spec.key, ev.InterfaceChanged(up=False))
+        instances.net.close(spec.key)
+        slot.via = None
+        return False
+    return True
 
 
 def _reconfigure(instances: Instances, spec: InstanceSpec, announce: tuple[IPAddress, ...]) -> None:

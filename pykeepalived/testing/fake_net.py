@@ -34,6 +34,8 @@ class FakeNet:
     async_vips: bool = False
     sent: list[tuple[RouterKey, bytes, IPAddress]] = field(default_factory=list)
     vips: set[str] = field(default_factory=set)
+    devices: dict[str, set[str]] = field(default_factory=dict)
+    """Address -> the devices it was added on (an address can move between devices, e.g. onto a VMAC)."""
     garps: list[tuple[str, IPAddress]] = field(default_factory=list)
     nas: list[tuple[str, IPAddress]] = field(default_factory=list)
     log: list[tuple[str, str]] = field(default_factory=list)
@@ -104,11 +106,16 @@ class FakeNet:
     def _vip_op(self, vip: Vip, *, add: bool) -> None:
         if self.fail_vips is not None:
             raise self.fail_vips
+        address = str(vip.address)
+        devices = self.devices.setdefault(address, set())
         if add:
-            self.vips.add(str(vip.address))
+            self.vips.add(address)
+            devices.add(vip.dev)
         else:
-            self.vips.discard(str(vip.address))
-        self.log.append(("add" if add else "remove", str(vip.address)))
+            devices.discard(vip.dev)
+            if not devices:  # held on no other device either
+                self.vips.discard(address)
+        self.log.append(("add" if add else "remove", address))
 
     def add_vip(self, vip: Vip) -> Awaitable[None] | None:
         if self.async_vips:
