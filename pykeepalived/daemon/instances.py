@@ -106,11 +106,16 @@ class Instances:
 
     # -- start, update, stop ---------------------------------------------------------------------
     async def start(self, specs: list[InstanceSpec]) -> None:
-        """Start instances; members of one sync group start together around one SyncGroup, or join
-        the group that runs already (a reload added them).  Each one then gets the start-up
-        reconcile: not MASTER, it removes the addresses of its config a previous run left."""
+        """Create their VMACs, then :meth:`start_prepared`."""
         for spec in specs:
             await self.prepare_vmac(spec)
+        self.start_prepared(specs)
+
+    def start_prepared(self, specs: list[InstanceSpec]) -> None:
+        """Start instances whose VMACs exist (in one loop turn); members of one sync group start
+        together around one SyncGroup, or join the group that runs already (a reload added them).
+        Each one then gets the start-up reconcile: not MASTER, it removes the addresses of its
+        config a previous run left."""
         groups: dict[str, list[InstanceSpec]] = {}
         for spec in specs:
             if spec.sync_group is None:

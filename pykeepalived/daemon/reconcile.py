@@ -14,6 +14,10 @@ that keeps every address a surviving MASTER holds, and the receive paths open:
 6. the addresses no surviving MASTER keeps (the plan's ``remove``);
 7. new instances start (with the start-up reconcile, which also leaves ``retain`` alone);
 8. VMACs no instance uses any more.
+
+Steps 2 to 7 run in one loop turn (every VMAC is created before): while ``retain`` is set, no other
+event can reach a router, so a router that leaves MASTER for its own reasons is never mistaken for one
+the reload stops.
 """
 
 from __future__ import annotations
@@ -36,8 +40,9 @@ async def apply_reload(instances: Instances, plan: ReloadPlan,
                        specs: Mapping[RouterKey, InstanceSpec]) -> None:
     """Execute ``plan`` (see the module docstring); ``specs``: the new configuration's instances."""
     executor, addresses = instances.executor, plan.addresses
-    for key in plan.vmacs_created:
-        await instances.prepare_vmac(specs[key])
+    started = [specs[key] for key in (*plan.add, *plan.restart)]
+    for spec in [*(specs[key] for key in plan.vmacs_created), *started]:
+        await instances.prepare_vmac(spec)  # every await first: from here on, one loop turn
     failed = [key for key in plan.new_socket if not _reopen(instances, specs[key])]
     for vip in addresses.add:
         executor.add_address(vip)
@@ -54,7 +59,7 @@ async def apply_reload(instances: Instances, plan: ReloadPlan,
             _regroup(instances, key)
         for vip in addresses.remove:
             executor.remove_address(vip)
-        await instances.start([specs[key] for key in (*plan.add, *plan.restart)])
+        instances.start_prepared(started)
     finally:
         executor.retain = frozenset()
     for key in failed:  # no socket on the new receive path: FAULT, its addresses released like any
