@@ -30,6 +30,9 @@ from pykeepalived.wire import PRIORITY_OWNER, PRIORITY_RELEASE
 ADVERT_SLACK_FRACTION = 0.01
 ADVERT_SLACK_MAX_S = 0.01
 """A steady master's advert may go out up to 1 % of its interval (at most 10 ms) late (Rule 6)."""
+ADVERT_STALL_FRACTION = 0.5
+"""An advert served later than this fraction of its interval (a stalled loop) re-anchors the schedule
+at the time it went out; one served less late keeps the schedule (Rule 6: no drift)."""
 
 
 class Timer(enum.Enum):
@@ -146,6 +149,14 @@ class RouterState:
         if self._state is State.MASTER and len(timers) == 1 and Timer.ADVER in timers:
             return min(ADVERT_SLACK_MAX_S, self.config.adver_int_cs / CS_PER_S * ADVERT_SLACK_FRACTION)
         return 0.0
+
+    def _next_advert_at(self, due: float, now: float) -> float:
+        """When the advert after one due at ``due`` and sent at ``now`` is due (Rule 6): one interval
+        after ``due``, however late within the slack or beyond it (a late advert makes the next
+        interval shorter, never the average longer), unless the loop stalled for more than
+        ``ADVERT_STALL_FRACTION`` of the interval: then one interval after ``now``, no catching up."""
+        interval_s = self.config.adver_int_cs / CS_PER_S
+        return (due if now - due <= interval_s * ADVERT_STALL_FRACTION else now) + interval_s
 
     def timers(self) -> dict[str, float]:
         """Armed timers by name (for status output and tests)."""
