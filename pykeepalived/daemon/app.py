@@ -170,14 +170,30 @@ class Daemon:
         self.alerts = Alerts(ALERTS_OFF)
         self._background: list[asyncio.Task[None]] = []
         self._notifier: NotifyDispatcher | None = None
+        self._idle = False
+        """True while serving waits for a command (a stop signal may then stop the routers at once)."""
+        self._routers_stopped = False
 
     # -- signals -------------------------------------------------------------------------------
     def request(self, command: str) -> None:
         self.commands.put_nowait(command)
 
+    def stop_signal(self) -> None:
+        """SIGTERM/SIGINT.  When the daemon is idle (serving, no command running or queued) the
+        routers stop here, in the signal's own loop callback: the priority-0 adverts leave before
+        the main coroutine wakes up to log and drain (two loop turns and a log line later)."""
+        if self._idle and self.commands.empty():
+            self._stop_routers()
+        self.request("stop")
+
+    def _stop_routers(self) -> None:
+        if not self._routers_stopped:
+            self._routers_stopped = True
+            self.runner.stop_all(keep_vips=not self.options.release_vips)
+
     def _install_signals(self, loop: asyncio.AbstractEventLoop) -> None:
-        loop.add_signal_handler(signal.SIGTERM, self.request, "stop")
-        loop.add_signal_handler(signal.SIGINT, self.request, "stop")
+        loop.add_signal_handler(signal.SIGTERM, self.stop_signal)
+        loop.add_signal_handler(signal.SIGINT, self.stop_signal)
         loop.add_signal_handler(signal.SIGHUP, self.request, "reload")
         for number, function in DUMP_SIGNALS.items():  # keepalived's --signum DATA, STATS, JSON ...
             loop.add_signal_handler(number, self.request, f"dump:{function}")
@@ -428,7 +444,11 @@ class Daemon:
 
     async def _serve(self, group: asyncio.TaskGroup) -> None:
         while True:
-            command = await self.commands.get()
+            self._idle = True
+            try:
+                command = await self.commands.get()
+            finally:
+                self._idle = False
             if command == "stop":
                 return
             if command == "reload":
@@ -437,9 +457,9 @@ class Daemon:
                 await self.observe.dump(command.removeprefix("dump:"))
 
     async def _shutdown(self) -> None:
+        self._stop_routers()  # already done when a stop signal found the daemon idle
         self.sd.notify(STOPPING)
         log.info("stopping release_vips=%s", self.options.release_vips)
-        self.runner.stop_all(keep_vips=not self.options.release_vips)
         if not await self.executor.drain(STOP_DRAIN_S):
             log.warning("stop: address work still pending after %.1f s", STOP_DRAIN_S)
         if self.lvs is not None:
