@@ -170,8 +170,8 @@ class Daemon:
         self.alerts = Alerts(ALERTS_OFF)
         self._background: list[asyncio.Task[None]] = []
         self._notifier: NotifyDispatcher | None = None
-        self._idle = False
-        """True while serving waits for a command (a stop signal may then stop the routers at once)."""
+        self._busy = False
+        """True while a command (reload, dump) runs: a stop signal then waits for its turn."""
         self._routers_stopped = False
 
     # -- signals -------------------------------------------------------------------------------
@@ -179,10 +179,11 @@ class Daemon:
         self.commands.put_nowait(command)
 
     def stop_signal(self) -> None:
-        """SIGTERM/SIGINT.  When the daemon is idle (serving, no command running or queued) the
-        routers stop here, in the signal's own loop callback: the priority-0 adverts leave before
-        the main coroutine wakes up to log and drain (two loop turns and a log line later)."""
-        if self._idle and self.commands.empty():
+        """SIGTERM/SIGINT.  When the daemon is idle (started, no command running or queued; the web
+        endpoint may still be starting) the routers stop here, in the signal's own loop callback: the
+        priority-0 adverts leave before the main coroutine wakes up to log and drain (two loop turns
+        and a log line later, or after the web endpoint's import in the daemon's first second)."""
+        if self._phase == "running" and not self._busy and self.commands.empty():
             self._stop_routers()
         self.request("stop")
 
@@ -444,17 +445,17 @@ class Daemon:
 
     async def _serve(self, group: asyncio.TaskGroup) -> None:
         while True:
-            self._idle = True
-            try:
-                command = await self.commands.get()
-            finally:
-                self._idle = False
+            command = await self.commands.get()
             if command == "stop":
                 return
-            if command == "reload":
-                await self._reload(group)
-            elif command.startswith("dump:"):
-                await self.observe.dump(command.removeprefix("dump:"))
+            self._busy = True
+            try:
+                if command == "reload":
+                    await self._reload(group)
+                elif command.startswith("dump:"):
+                    await self.observe.dump(command.removeprefix("dump:"))
+            finally:
+                self._busy = False
 
     async def _shutdown(self) -> None:
         self._stop_routers()  # already done when a stop signal found the daemon idle
