@@ -3,7 +3,10 @@
 :func:`load_plans` reads and validates the configuration (the same loader as ``pykeepalived check``,
 its warnings logged as keepalived logs its own) and maps it with each part's pure mapping: the VRRP
 plan (``vrrp/from_config.py``), the LVS plan (``daemon/lvs_plan.py``), SMTP alerting
-(``daemon/alerts.py``) and the BFD sessions (``bfd/from_config.py``).
+(``daemon/alerts.py``), the BFD sessions (``bfd/from_config.py``) and what the host keeps besides the
+VIPs (``net/host_state.py``: static addresses, routes and rules, virtual routes and rules, the
+accept-mode firewall).  The daemon loads with the host's facts (``host``): an interface the
+configuration names that this host does not have is then an error, at start as at a reload.
 """
 
 from __future__ import annotations
@@ -15,11 +18,15 @@ from dataclasses import dataclass
 from pykeepalived.bfd.config import SessionConfig
 from pykeepalived.bfd.from_config import bfd_sessions
 from pykeepalived.config import load
-from pykeepalived.config.diagnostics import Diagnostic, render_one
+from pykeepalived.config.diagnostics import Diagnostic, Severity, render_one
+from pykeepalived.config.host import HostFacts
 from pykeepalived.config.model import Config, GlobalDefs
 from pykeepalived.daemon.alerts import AlertPlan, alert_plan
 from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_notify_fifos, lvs_plan
 from pykeepalived.errors import ConfigError
+from pykeepalived.net.host_state import HostPlan, host_plan
+from pykeepalived.net.route_spec import SpecError
+from pykeepalived.net.rt_tables import table_names
 from pykeepalived.vrrp import from_config as fc
 
 log = logging.getLogger(__name__)
@@ -39,21 +46,29 @@ class Plans:
     bfd: tuple[SessionConfig, ...]
     """Every ``bfd_instance`` (run with or without ``-C``/``-P``, as keepalived's BFD process)."""
     global_defs: GlobalDefs
+    host: HostPlan
+    """Static addresses, routes and rules, each instance's virtual ones, the firewall (empty with ``-C``)."""
     config_hash: str
     """sha256 of the validated configuration (the same for any spelling of the same config)."""
 
 
-def load_config(path: str, config_id: str | None = None) -> Config:
+def load_config(path: str, config_id: str | None = None, host: HostFacts | None = None) -> Config:
     """The same loader as ``pykeepalived check`` (YAML or keepalived.conf, chosen by the loader);
     its warnings (a keyword accepted but not acted on, a weight ignored ...) are logged, as
-    keepalived logs its own at start and reload."""
-    return load.load_config(path, config_id=config_id, on_warning=_log_config_warning)
+    keepalived logs its own at start and reload.  ``host``: check it against this host too (a
+    missing interface is an error, as keepalived's "Non-existent interface specified")."""
+    return load.load_config(path, config_id=config_id, on_warning=_log_config_warning, host=host)
 
 
 def load_plans(path: str, primary: fc.PrimaryAddress, *, config_id: str | None = None,
-               run_vrrp: bool = True, run_lvs: bool = True) -> Plans:
+               run_vrrp: bool = True, run_lvs: bool = True, host: HostFacts | None = None) -> Plans:
     """Read ``path`` and map it; ConfigError when it is invalid or cannot run here."""
-    config = load_config(path, config_id)
+    config = load_config(path, config_id, host)
+    try:
+        host_state = host_plan(config, table_names(), vrrp=run_vrrp)
+    except SpecError as exc:
+        raise ConfigError(f"{path}: {exc}", [Diagnostic(Severity.ERROR, "route_table", str(exc), path,
+                                                         None, None)]) from exc
     return Plans(
         vrrp=fc.vrrp_plan(config, primary, instances=run_vrrp),
         lvs=lvs_plan(config) if run_lvs else None,
@@ -61,6 +76,7 @@ def load_plans(path: str, primary: fc.PrimaryAddress, *, config_id: str | None =
         alerts=alert_plan(config),
         bfd=bfd_sessions(config),
         global_defs=config.global_defs,
+        host=host_state,
         config_hash=config_hash(config),
     )
 
