@@ -3,8 +3,8 @@
 keepalived refuses some settings under ``vrrp_strict`` (unicast peers, an instance without VIPs:
 ``config/semantic.py`` reports them as errors) and silently changes others.  :func:`strict_settings`
 says what those become; the validator warns where the configured value differs, and the mapping to
-the state machine (``vrrp/from_config.py``) uses these values.  Its firewall rules are not
-installed (``config/semantic.py`` says so).
+the state machine (``vrrp/from_config.py``) uses these values.  Its firewall (packets to the VIPs of
+a master that does not accept are dropped) is ``net/host_state.py``'s, through ``Config.accepts``.
 """
 
 from __future__ import annotations

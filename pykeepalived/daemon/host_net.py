@@ -280,9 +280,8 @@ class HostNetwork:
             "static_addresses": [f"{vip.address} dev {vip.dev}" for vip in self._addresses],
             "routes": [_describe(r) for r in self._routes],
             "rules": [_describe(r) for r in self._rules],
-            "firewall": None if self._firewall is None else {
-                "table": f"{self._firewall.spec.table}",
-                "blocked": [str(b.address) for b in self._blocked or ()]},
+            "firewall": None if self._firewall is None or self._blocked is None else {
+                "table": self._firewall.spec.table, "blocked": [str(b.address) for b in self._blocked]},
             "counters": dict(self.counters),
             "last_error": self.last_error,
         }

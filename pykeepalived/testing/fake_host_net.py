@@ -37,6 +37,8 @@ class FakeHost:
     fail: set[object] = field(default_factory=set)
     """Specs (routes, rules, Vips) or "nft" whose operations fail until removed from here."""
     calls: Counter[str] = field(default_factory=Counter)
+    log: list[str] = field(default_factory=list)
+    """What was done, in order: ``add route 198.51.100.0/25``, ``del rule 100``, ``nft 198.51.100.50``."""
 
 
 class FakeRoutes:
@@ -64,8 +66,12 @@ class FakeRoutes:
         if spec in self.host.fail:
             return Applied("failed", spec, DriverError("route add" if add else "route del", "injected", 101))
         if isinstance(spec, RouteSpec):
-            return _change(self.host.routes, spec, add)
-        return _change(self.host.rules, spec, add)
+            done = _change(self.host.routes, spec, add)
+            self.host.log.append(f"{'add' if add else 'del'} route {spec.dst}")
+        else:
+            done = _change(self.host.rules, spec, add)
+            self.host.log.append(f"{'add' if add else 'del'} rule {spec.priority}")
+        return done
 
     def close(self) -> None:
         self.closed = True
@@ -94,6 +100,7 @@ class FakeFirewall:
             raise DriverError("nft", "injected")
         self.host.tables[self.spec.table] = tuple(addresses)
         self.host.batches.append(("install", self.spec.table))
+        self.host.log.append(" ".join(["nft", *(str(b.address) for b in self.host.tables[self.spec.table])]))
 
     async def remove(self) -> None:
         if "nft" in self.host.fail:
@@ -111,6 +118,7 @@ class FakeAddresses:
             raise DriverError("address add", "injected")
         if vip not in self.host.addresses:
             self.host.addresses.append(vip)
+            self.host.log.append(f"add address {vip.address}")
         return True
 
     def remove_now(self, vip: Vip) -> bool:
