@@ -172,7 +172,9 @@ vrrp_instance VI_1 {{
     ("router_id a", 100, "", True),
     ("router_id a", 100, "no_accept", False),
     ("vrrp_strict", 100, "", False),
-    ("vrrp_strict", 100, "accept", False),
+    ("vrrp_strict", 100, "accept", False),  # VRRPv2: keepalived resets accept under strict mode
+    ("vrrp_strict", 100, "accept\n    version 3", True),  # VRRPv3 keeps the accept written
+    ("vrrp_strict", 100, "version 3", False),
     ("vrrp_strict", 255, "", True),
     ("router_id a", 100, "strict_mode", False),
     ("vrrp_strict", 100, "strict_mode off", True),
