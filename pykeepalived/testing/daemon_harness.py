@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from pykeepalived.config.host import HostFacts
 from pykeepalived.daemon.app import Daemon, DaemonOptions
 from pykeepalived.host.control import query
 from pykeepalived.net.early_listen import EarlyListener
@@ -50,7 +51,8 @@ class DaemonHarness:
 
     def __init__(self, directory: Path, config: str = ONE_INSTANCE, *, release: bool = True,
                  environ: Mapping[str, str] | None = None, net: FakeNet | None = None,
-                 early: EarlyListener | None = None, host: FakeHost | None = None) -> None:
+                 early: EarlyListener | None = None, host: FakeHost | None = None,
+                 facts: HostFacts | None = None) -> None:
         self.config = directory / "pyka.yaml"
         self.config.write_text(config)
         self.sock = str(directory / "control.sock")
@@ -60,7 +62,7 @@ class DaemonHarness:
         options = DaemonOptions(config_file=str(self.config), control_socket=self.sock, release_vips=release)
         self.daemon = Daemon(options, environ=environ or {}, net_factory=lambda: self.net,
                              link_probe=lambda ifname: True, primary=lambda ifname, family: None, early=early,
-                             host_net=host_net)
+                             host_net=host_net, host=facts)
         self.task: asyncio.Task[int] | None = None
 
     def run(self) -> None:
