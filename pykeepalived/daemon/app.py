@@ -20,23 +20,24 @@ import os
 import signal
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from pykeepalived.alert.policy import AlertSettings, AlertTargets
 from pykeepalived.config.host import HostFacts
 from pykeepalived.config.model import GlobalDefs
-from pykeepalived.config.script_security import split_command
 from pykeepalived.daemon.alerts import AlertPlan, Alerts
 from pykeepalived.daemon.executor import ActionExecutor
 from pykeepalived.daemon.host_net import HostNetwork, real_host_network
 from pykeepalived.daemon.instances import DaemonNet, Instances
+from pykeepalived.daemon.life_scripts import run_life_script
 from pykeepalived.daemon.listeners import Event, InstanceEvent, Listeners
-from pykeepalived.daemon.logging import LogTargets, setup_logging
+from pykeepalived.daemon.logging import LogTargets, log_address, set_syslog_ident, setup_logging
 from pykeepalived.daemon.lvs_plan import LvsPlan
 from pykeepalived.daemon.notify import StateNotifier
 from pykeepalived.daemon.observe import Observability, resolve_listen
 from pykeepalived.daemon.options import DaemonOptions
-from pykeepalived.daemon.plans import Plans, load_plans, log_config_error
+from pykeepalived.daemon.plans import Fixed, Plans, load_plans, log_config_error
 from pykeepalived.daemon.runner import VrrpRunner
 from pykeepalived.daemon.startup_delay import wait_startup_delay
 from pykeepalived.daemon.status import DaemonInfo, Json, StatusBuilder
@@ -114,6 +115,8 @@ class Daemon:
         self.commands: asyncio.Queue[str] = asyncio.Queue()
         self.net_factory = net_factory
         self.plan: fc.VrrpPlan | None = None
+        self.fixed: Fixed | None = None
+        """The namespaces and instance name, fixed at start (a reload may not change them)."""
         self.listeners = Listeners()
         """Every output of state and priority changes subscribes here (see daemon/listeners.py)."""
         self.lvs: LvsService | None = None
@@ -141,9 +144,21 @@ class Daemon:
 
     # -- build ---------------------------------------------------------------------------------
     def _load_plans(self) -> Plans:
-        plans = load_plans(self.options.config_file, self.primary, config_id=self.options.config_id,
-                           run_vrrp=self.options.run_vrrp, run_lvs=self.options.run_lvs, host=self.host)
+        options = self.options
+        plans = load_plans(options.config_file, self.primary, config_id=options.config_id,
+                           run_vrrp=options.run_vrrp, run_lvs=options.run_lvs, host=self.host)
+        fixed = plans.fixed
+        if options.namespace and not options.namespace_from_config:  # -s wins over net_namespace
+            fixed = replace(fixed, net_namespace=options.namespace)
+        problem = self.fixed.changed(fixed) if self.fixed is not None else None
+        if self.fixed is None and fixed.net_namespace != options.namespace:
+            problem = f"net_namespace {fixed.net_namespace}: pykeepalived run joins it before anything starts"
+        if problem is not None:
+            raise ConfigError(problem, [problem])
+        self.fixed = fixed
         self.global_defs = plans.global_defs
+        if plans.global_defs.umask is not None and not options.umask_given:  # -u wins, as keepalived
+            os.umask(plans.global_defs.umask)
         return plans
 
     def _build(self, loop: asyncio.AbstractEventLoop, plan: fc.VrrpPlan) -> None:
@@ -174,11 +189,12 @@ class Daemon:
         return self.plan.group_notify if self.plan is not None else {}
 
     def _make_lvs(self, plan: LvsPlan) -> LvsService:
-        from pykeepalived.daemon.lvs import LvsService  # noqa: PLC0415  (see TYPE_CHECKING above)
+        from pykeepalived.daemon.lvs import LvsService, table_opener  # noqa: PLC0415  (see TYPE_CHECKING)
 
         return LvsService(plan, self.dispatch, vrrp_master=self.instances.is_master,
                           address_active=self.vs_address_active, notify_fifo=self._lvs_line,
-                          listener=self.alerts, bfd_up=self._bfd_up)
+                          listener=self.alerts, bfd_up=self._bfd_up,
+                          open_table=table_opener(self.fixed.ipvs_namespace if self.fixed else None))
 
     def _lvs_line(self, line: str) -> None:
         """``VS ...`` / ``RS ...``: to the notify FIFOs and the event stream."""
@@ -335,7 +351,11 @@ class Daemon:
                                  lvs_paths=plans.lvs_fifos)
         self._build(loop, self.plan)
         self.observe.data_use_instance = plans.global_defs.data_use_instance
-        control = ControlServer(self.options.control_socket, self.snapshot)
+        named = replace(self.options, namespace=plans.fixed.net_namespace or self.options.namespace,
+                        instance=plans.fixed.instance)
+        self.observe.instance_name = named.instance
+        set_syslog_ident(named.syslog_ident())
+        control = ControlServer(named.control_socket_path(), self.snapshot)
         await control.start()
         await self.fifos.start(self.script_runner)
         self._install_signals(loop)
@@ -374,12 +394,14 @@ class Daemon:
         self._background.append(group.create_task(self.executor.worker(), name="address-worker"))
         self._background.append(group.create_task(self.host_net.run_forever(), name="host-network"))
         self._background.append(group.create_task(self.instances.links.run_forever(), name="link-poller"))
+        on_address = log_address(self.instances.on_address) if self.options.address_monitoring \
+            else self.instances.on_address
         self._background.append(group.create_task(
-            self.net.watch(self.instances.on_address, self.instances.on_link_event), name="netlink-watcher"))
+            self.net.watch(on_address, self.instances.on_link_event), name="netlink-watcher"))
         if self.sd.watchdog_interval_s is not None:
             self._background.append(
                 group.create_task(self._watchdog(self.sd.watchdog_interval_s), name="watchdog"))
-        await self._life_script("startup_script")
+        await run_life_script(self.script_runner, self.global_defs, "startup_script")
         self.instances.start_trackers(self.plan, group)
         self._apply_bfd(plans)
         await self.host_net.reconcile(plans.host)
@@ -422,21 +444,7 @@ class Daemon:
             log.warning("stop: %d notify scripts still running, not waiting for them", left)
         for task in (*self._background, *self.instances.tracker_tasks()):
             task.cancel()
-        await self._life_script("shutdown_script")
-
-    async def _life_script(self, which: str) -> None:
-        """``startup_script`` before anything starts, ``shutdown_script`` after everything stopped:
-        waited for up to their timeout (then killed), as keepalived; a failure is logged only."""
-        g = self.global_defs
-        command = getattr(g, which, None) if g is not None else None
-        if not command:
-            return
-        timeout_s = float(getattr(g, f"{which}_timeout"))
-        log.info("running %s %s", which, command)
-        result = await self.script_runner.run(split_command(command), timeout_s)
-        if not result.ok:
-            log.warning("%s failed argv=%s exit=%d %s", which, list(result.argv), result.exit_code,
-                        result.reason)
+        await run_life_script(self.script_runner, self.global_defs, "shutdown_script")
 
 
 async def _nothing_left() -> int:

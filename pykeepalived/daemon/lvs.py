@@ -111,6 +111,11 @@ def _default_opener() -> Awaitable[IpvsTable]:
     return NetlinkIpvsTable.open()
 
 
+def table_opener(netns: str | None) -> TableOpener:
+    """The kernel's IPVS table in ``netns`` (``net_namespace_ipvs``: a name or a path; None: ours)."""
+    return _default_opener if netns is None else lambda: NetlinkIpvsTable.open(netns)
+
+
 class LvsService:
     """Keeps the kernel's IPVS table equal to what the config and the real servers' health ask for."""
 

@@ -32,6 +32,34 @@ from pykeepalived.vrrp import from_config as fc
 log = logging.getLogger(__name__)
 
 
+DEFAULT_NAMESPACE = "/proc/1/ns/net"
+"""``net_namespace_ipvs`` without a name: the host's (init's) namespace, as keepalived."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fixed:
+    """The settings keepalived refuses to change at a reload ("please restart")."""
+
+    net_namespace: str | None = None
+    instance: str | None = None
+    ipvs_namespace: str | None = None
+    """Where IPVS is driven: None for the daemon's own namespace, a name, or a path."""
+
+    def changed(self, new: Fixed) -> str | None:
+        """Why ``new`` cannot replace this at a reload, or None."""
+        for field, label in (("net_namespace", "net_namespace"), ("instance", "instance"),
+                             ("ipvs_namespace", "net_namespace_ipvs")):
+            old_value, new_value = getattr(self, field), getattr(new, field)
+            if old_value != new_value:
+                return (f"{label} cannot change at a reload ({old_value or '-'} -> {new_value or '-'}): "
+                        "restart the daemon")
+        return None
+
+
+def _ipvs_namespace(value: str | None) -> str | None:
+    return None if value is None else value or DEFAULT_NAMESPACE
+
+
 @dataclass(frozen=True, slots=True)
 class Plans:
     """Every part's plan for one configuration."""
@@ -48,6 +76,8 @@ class Plans:
     global_defs: GlobalDefs
     host: HostPlan
     """Static addresses, routes and rules, each instance's virtual ones, the firewall (empty with ``-C``)."""
+    fixed: Fixed
+    """What only a restart may change: the namespaces and the instance name."""
     config_hash: str
     """sha256 of the validated configuration (the same for any spelling of the same config)."""
 
@@ -77,6 +107,7 @@ def load_plans(path: str, primary: fc.PrimaryAddress, *, config_id: str | None =
         bfd=bfd_sessions(config),
         global_defs=config.global_defs,
         host=host_state,
+        fixed=Fixed(config.net_namespace, config.instance, _ipvs_namespace(config.net_namespace_ipvs)),
         config_hash=config_hash(config),
     )
 
