@@ -1,8 +1,9 @@
 """The daemon's host network in the lab: static addresses, routes and rules at start and gone at stop,
-virtual routes and rules following the master (IPv4 and IPv6), and the accept-mode firewall end to
-end (a ping to the VIP of a master that is not the address owner is dropped without accept and
-answered with it).  Observed with `ip` / `nft` in the namespaces and pings from the lab client,
-bounded in count and time; every wait is a deadline poll.
+virtual routes and rules following the master (IPv4 and IPv6), the accept-mode firewall end to end (a
+ping to the VIP of a master that is not the address owner is dropped without accept and answered with
+it), and ``net_namespace`` running the daemon in a namespace the test made.  Observed with `ip` / `nft`
+in the namespaces and pings from the lab client, bounded in count and time; every wait is a deadline
+poll.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import pytest
 from netns_lab import VIP_V4, DirectorPair, wait_until
 from netns_lab.demo import PykaPeer, start_pykeepalived
-from netns_lab.lab import Host
+from netns_lab.lab import Host, Lab
 
 pytestmark = pytest.mark.lab
 
@@ -133,3 +134,21 @@ def test_strict_mode_drops_packets_to_the_vip_of_a_non_owner_master_unless_it_ac
     finally:
         peer.kill()
         dp.d1.run(["nft", "delete", "table", "inet", "pyka_lab"], check=False)
+
+
+def test_net_namespace_runs_the_daemon_in_the_named_namespace(lab: Lab, director_pair: DirectorPair) -> None:
+    dp = director_pair
+    blue = lab.add_host("blue")  # {run prefix}-blue, removed with the lab
+    lab.connect(blue, dp.lan, "eth0", ["198.51.100.13/24", "2001:db8:1::13/64"])
+    conf = f"net_namespace {blue.netns}\n" + INSTANCE.format(priority=100, extra="", vip=VIP_V4)
+    peer = start_pykeepalived(dp.c1, conf)  # started in the client's namespace, it moves into blue
+    try:
+        peer.wait_state("MASTER", 10)
+        wait_until(lambda: f"{VIP_V4}/24" in blue.addresses("eth0"), timeout=5, message="VIP in blue")
+        assert f"{VIP_V4}/24" not in dp.c1.addresses("eth0")
+        assert "203.0.113.0/26 via 198.51.100.1" in blue.ip("route", "show", "table", "101").stdout
+        assert _pings(dp.c1, VIP_V4)
+        assert peer.stop() == 0
+        assert f"{VIP_V4}/24" not in blue.addresses("eth0")
+    finally:
+        peer.kill()
