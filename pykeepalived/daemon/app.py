@@ -176,7 +176,8 @@ class Daemon:
         self.early = None  # the instances own it now
         self.listeners.subscribe(self.executor.announcer.state_changed)
         self.listeners.subscribe(self.host_net)
-        self.listeners.subscribe(StateNotifier(self.runner, self.fifos, self.dispatch, self._group_scripts))
+        self.notifier = StateNotifier(self.runner, self.fifos, self.dispatch, self._group_scripts)
+        self.listeners.subscribe(self.notifier)
         self.listeners.subscribe(self.observe)
         self.listeners.subscribe(self.alerts)
         self.listeners.subscribe(self._lvs_follows_vrrp)
@@ -321,6 +322,8 @@ class Daemon:
         self._apply_bfd(plans)
         await self.host_net.reconcile(plans.host)
         await self.instances.start([plan.instances[key] for key in start])
+        if plans.global_defs.fifo_write_vrrp_states_on_reload:
+            self.notifier.write_states(key for key in self.runner.slots if key not in start)
         self.lvs = await self._reload_lvs(self.lvs, plans.lvs, group)
         self.info.reloaded(ok=True, config_hash=plans.config_hash)
         self.observe.reload(ok=True, error=None, config_hash=self.info.config_hash)
@@ -348,7 +351,7 @@ class Daemon:
         self.info.config_hash = plans.config_hash
         self.alerts.reconfigure(plans.alerts)
         self.fifos = NotifyFifos(self.plan.notify_fifos, self.plan.notify_fifo_script,
-                                 lvs_paths=plans.lvs_fifos)
+                                 lvs_paths=plans.lvs_fifos, scripts=plans.fifo_scripts)
         self._build(loop, self.plan)
         self.observe.data_use_instance = plans.global_defs.data_use_instance
         named = replace(self.options, namespace=plans.fixed.net_namespace or self.options.namespace,

@@ -78,6 +78,8 @@ class Plans:
     """Static addresses, routes and rules, each instance's virtual ones, the firewall (empty with ``-C``)."""
     fixed: Fixed
     """What only a restart may change: the namespaces and the instance name."""
+    fifo_scripts: tuple[tuple[str, str], ...]
+    """(FIFO, script): ``vrrp_notify_fifo_script`` and ``lvs_notify_fifo_script`` with their FIFOs."""
     config_hash: str
     """sha256 of the validated configuration (the same for any spelling of the same config)."""
 
@@ -108,8 +110,14 @@ def load_plans(path: str, primary: fc.PrimaryAddress, *, config_id: str | None =
         global_defs=config.global_defs,
         host=host_state,
         fixed=Fixed(config.net_namespace, config.instance, _ipvs_namespace(config.net_namespace_ipvs)),
+        fifo_scripts=_fifo_scripts(config.global_defs),
         config_hash=config_hash(config),
     )
+
+
+def _fifo_scripts(g: GlobalDefs) -> tuple[tuple[str, str], ...]:
+    pairs = ((g.vrrp_notify_fifo, g.vrrp_notify_fifo_script), (g.lvs_notify_fifo, g.lvs_notify_fifo_script))
+    return tuple((fifo, script) for fifo, script in pairs if fifo and script)
 
 
 def config_hash(config: Config) -> str:

@@ -455,11 +455,14 @@ class LbPolicy:
                     actions.append(RunScript(script, f"{reason}:{key}"))
         return desired_state(self._specs, health, self._quorum), actions
 
-    def server_started(self, ident: RsIdent, up: bool) -> None:
+    def server_started(self, ident: RsIdent, up: bool, *, notify: bool = False) -> list[LbAction]:
         """A real server's checks start anew (first start, or changed checkers on reload) reading
-        ``up``: its state from now on, without a notify (nothing changed)."""
+        ``up``: its state from now on, without a notify; with ``notify`` (``rs_init_notifies``) one
+        that starts up gets its ``notify_up`` and state line, as keepalived."""
+        notify = notify and up
         if ident in self._server_up:
-            self._server_up[ident] = up
+            self._server_up[ident] = up != notify
+        return self.server_changed(ident, up) if notify else []
 
     def server_changed(self, ident: RsIdent, up: bool) -> list[LbAction]:
         """A configured real server's checks said ``up``: its notify script and state line, on a change."""

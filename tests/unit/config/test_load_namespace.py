@@ -19,7 +19,8 @@ from pykeepalived.config.load import EarlySettings, early_settings
     ("k.yaml", "net_namespace: green\nvrrp_instances: {}\n", "green"),
     ("k.yaml", "global_defs: {router_id: a}\n", None),
 ])
-def test_the_namespace_a_configuration_names(tmp_path: Path, name: str, text: str, expected: str | None) -> None:
+def test_the_namespace_a_configuration_names(tmp_path: Path, name: str, text: str,
+                                             expected: str | None) -> None:
     path = tmp_path / name
     path.write_text(text)
     assert early_settings(str(path), "lb1").net_namespace == expected

@@ -55,4 +55,4 @@ def test_strict_mode_is_acted_on_with_its_firewall() -> None:
     config = Config.model_validate({"global_defs": {"vrrp_strict": True},
                                     "vrrp_instances": {"VI_1": {**BASE, "authentication": None}}})
     assert [d for d in check(config, StaticFileInspector({})) if d.code == "not_implemented"] == []
-    assert not config.accepts(config.vrrp_instances["VI_1"])  # its VIPs get the drop rules (net/host_state.py)
+    assert not config.accepts(config.vrrp_instances["VI_1"])  # its VIPs get the drop rules
