@@ -78,7 +78,8 @@ def test_ops_sets_the_one_packet_flag_next_to_persistence() -> None:
 
 
 def test_persistence_engine_names_the_ipvs_pe() -> None:
-    spec = one({"ip": VIP, "port": 5060, "protocol": "UDP", "persistence_timeout": 60, "persistence_engine": "sip"})
+    spec = one({"ip": VIP, "port": 5060, "protocol": "UDP", "persistence_timeout": 60,
+                "persistence_engine": "sip"})
     assert spec.service.pe_name == "sip"
     assert one({"ip": VIP, "port": 53, "protocol": "UDP"}).service.pe_name == ""
 
