@@ -38,6 +38,7 @@ from pykeepalived.daemon.notify import StateNotifier
 from pykeepalived.daemon.observe import Observability, resolve_listen
 from pykeepalived.daemon.options import DaemonOptions
 from pykeepalived.daemon.plans import Fixed, Plans, load_plans, log_config_error
+from pykeepalived.daemon.reload_schedule import ReloadSchedule
 from pykeepalived.daemon.runner import VrrpRunner
 from pykeepalived.daemon.startup_delay import wait_startup_delay
 from pykeepalived.daemon.status import DaemonInfo, Json, StatusBuilder
@@ -130,6 +131,7 @@ class Daemon:
         self.alerts = Alerts(ALERTS_OFF)
         self._background: list[asyncio.Task[None]] = []
         self._notifier: NotifyDispatcher | None = None
+        self.reload_schedule = ReloadSchedule(self.request)
 
     # -- signals -------------------------------------------------------------------------------
     def request(self, command: str) -> None:
@@ -297,7 +299,8 @@ class Daemon:
     async def _reload(self, group: asyncio.TaskGroup) -> None:
         self.sd.notify(RELOADING, f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
         try:
-            plans = self._load_plans()  # the FIFOs are not reopened on reload
+            with self.reload_schedule.reading():
+                plans = self._load_plans()  # the FIFOs are not reopened on reload
         except ConfigError as exc:
             self.info.reloaded(ok=False, error=str(exc))
             self.observe.reload(ok=False, error=str(exc), config_hash=self.info.config_hash)
@@ -320,6 +323,7 @@ class Daemon:
         self.script_runner.identity = plan.script_identity
         self.instances.start_trackers(plan, group)
         self._apply_bfd(plans)
+        self.reload_schedule.apply(plans.global_defs, plans.fixed.instance, group)
         await self.host_net.reconcile(plans.host)
         await self.instances.start([plan.instances[key] for key in start])
         if plans.global_defs.fifo_write_vrrp_states_on_reload:
@@ -407,6 +411,7 @@ class Daemon:
         await run_life_script(self.script_runner, self.global_defs, "startup_script")
         self.instances.start_trackers(self.plan, group)
         self._apply_bfd(plans)
+        self.reload_schedule.apply(plans.global_defs, plans.fixed.instance, group)
         await self.host_net.reconcile(plans.host)
         if self.plan.startup_delay_s > 0:
             self.instances.close_early()  # the delay lets the network settle: nothing counts before it
@@ -447,6 +452,7 @@ class Daemon:
             log.warning("stop: %d notify scripts still running, not waiting for them", left)
         for task in (*self._background, *self.instances.tracker_tasks()):
             task.cancel()
+        self.reload_schedule.stop()
         await run_life_script(self.script_runner, self.global_defs, "shutdown_script")
 
 
