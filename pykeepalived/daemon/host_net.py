@@ -116,12 +116,15 @@ class HostNetwork:
         return bool(plan.instance_routes.get(name) or plan.instance_rules.get(name) or plan.blocked.get(name))
 
     # -- reconciling -----------------------------------------------------------------------------
-    async def reconcile(self, plan: HostPlan | None = None) -> bool:
+    async def reconcile(self, plan: HostPlan | None = None, masters: Iterable[str] | None = None) -> bool:
         """Make the host hold what ``plan`` (default: the current one) and the masters ask, reading
-        the kernel first (start-up, reload); True when every entry is in place."""
+        the kernel first (start-up, reload); True when every entry is in place.  ``masters``: the
+        names of the MASTER instances now (a reload may rename a kept one), else those followed."""
         async with self._lock:
             if plan is not None:
                 self.plan = plan
+            if masters is not None:
+                self.masters = set(masters)
             return await self._apply(full=True)
 
     async def run_forever(self) -> None:
