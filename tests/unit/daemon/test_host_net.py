@@ -155,3 +155,18 @@ async def test_a_config_without_host_state_opens_nothing(tmp_path: Path) -> None
     assert await h.stop() == ExitCode.OK
     assert h.host.calls == {} and h.host.batches == []
     assert ip_interface("198.51.100.50/24")  # the VIP is the VIP adapter's, not this one's
+
+
+async def test_a_master_renamed_by_a_reload_keeps_its_virtual_routes(tmp_path: Path) -> None:
+    h = Harness(tmp_path, CONFIG)
+    await h.start()
+    await until(lambda: len(h.host.routes) == 3)
+    h.config.write_text(CONFIG.replace("VI_1:", "VI_RENAMED:"))  # same (interface, family, VRID): kept
+    h.daemon.request("reload")
+    status = await h.until(lambda s: s["reloads"] == 1)
+    assert status["reload_errors"] == 0 and status["instances"][0]["state"] == "MASTER"
+    assert VIRTUAL_ROUTE in h.host.routes and VIRTUAL_ROUTE6 in h.host.routes
+    assert [str(b.address) for b in h.host.tables["keepalived"]] == ["198.51.100.50"]
+    outrank(h)  # and it still follows the (renamed) master
+    await until(lambda: VIRTUAL_ROUTE not in h.host.routes)
+    assert await h.stop() == ExitCode.OK
