@@ -16,7 +16,10 @@ plan of one configuration and the set of MASTER instances), the difference is
   applies everything that changed since the last turn at once (255 takeovers: one batch).
 * A failure (a gateway the kernel refuses, no ``nft``) is logged, counted and retried with a
   growing delay; it never stops the daemon or the other entries.
-* At stop (:meth:`HostNetwork.stop`): static entries and the firewall are removed; the virtual
+* ``disable_local_igmp``: ``net.ipv4.igmp_link_local_mcast_reports`` is 0 while the configuration
+  asks (a reload may turn it on or off) and gets its value back after.
+* At stop (:meth:`HostNetwork.stop`): static entries and the firewall are removed (and the IGMP
+  setting restored); the virtual
   routes and rules of the masters go with their VIPs, so ``-V`` keeps them (as keepalived).
 """
 
@@ -30,6 +33,7 @@ from typing import Protocol
 
 from pykeepalived.daemon.listeners import Event, InstanceEvent
 from pykeepalived.errors import PykaError
+from pykeepalived.host.sysctl import Sysctl
 from pykeepalived.net.host_state import Desired, HostPlan, desired
 from pykeepalived.net.nft_ruleset import Blocked, FirewallSpec
 from pykeepalived.net.route_spec import Diff, RouteSpec, RuleSpec, diff
@@ -70,12 +74,25 @@ class AddressOps(Protocol):
     def remove_now(self, vip: Vip) -> bool: ...
 
 
+class SysctlOps(Protocol):
+    """:class:`pykeepalived.host.sysctl.Sysctl`."""
+
+    def read(self, name: str) -> str: ...
+    def write(self, name: str, value: str) -> None: ...
+
+
+IGMP_LINK_LOCAL_REPORTS = "net.ipv4.igmp_link_local_mcast_reports"
+
+
 class HostNetwork:
     """See the module docstring."""
 
     def __init__(self, open_routes: Callable[[], RouteOps],
                  open_firewall: Callable[[FirewallSpec], FirewallOps],
-                 addresses: Callable[[], AddressOps]) -> None:
+                 addresses: Callable[[], AddressOps], sysctl: SysctlOps) -> None:
+        self._sysctl = sysctl
+        self._igmp_saved: str | None = None
+        """``disable_local_igmp``: the value written over (None: the setting is not ours)."""
         self._open_routes = open_routes
         self._open_firewall = open_firewall
         self._addresses_factory = addresses
@@ -162,8 +179,27 @@ class HostNetwork:
         if full or want.routes != self._routes or want.rules != self._rules:
             failures += await self._apply_routes(want, full=full)
         failures += await self._apply_firewall(want.blocked, force=full)
+        failures += self._apply_igmp(self.plan.no_link_local_igmp)
         self._retry_later(failures > 0)
         return not failures
+
+    def _apply_igmp(self, off: bool) -> int:
+        """``disable_local_igmp``: the setting is 0 while the plan asks, then what it was."""
+        name = IGMP_LINK_LOCAL_REPORTS
+        try:
+            if off and self._igmp_saved is None:
+                saved = self._sysctl.read(name)
+                self._sysctl.write(name, "0")
+                self._igmp_saved = saved
+                log.info("disable_local_igmp: %s 0 (was %s)", name, saved)
+            elif not off and self._igmp_saved is not None:
+                self._sysctl.write(name, self._igmp_saved)
+                log.info("disable_local_igmp: %s %s again", name, self._igmp_saved)
+                self._igmp_saved = None
+        except OSError as exc:
+            self._failed(f"{name}: {exc.strerror or exc}")
+            return 1
+        return 0
 
     def _retry_later(self, failed: bool) -> None:
         """After a failure, wake :meth:`run_forever` again in 1 s, then 2, 4 ... at most 60 s."""
@@ -285,6 +321,7 @@ class HostNetwork:
             "rules": [_describe(r) for r in self._rules],
             "firewall": None if self._firewall is None or self._blocked is None else {
                 "table": self._firewall.spec.table, "blocked": [str(b.address) for b in self._blocked]},
+            "igmp_link_local_reports_off": self._igmp_saved is not None,
             "counters": dict(self.counters),
             "last_error": self.last_error,
         }
@@ -319,4 +356,4 @@ def real_host_network() -> HostNetwork:
 
         return AddressManager.open()
 
-    return HostNetwork(open_routes, open_firewall, open_addresses)
+    return HostNetwork(open_routes, open_firewall, open_addresses, Sysctl())

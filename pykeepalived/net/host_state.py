@@ -46,10 +46,14 @@ class HostPlan:
     """The accept-mode table's settings; None when no instance needs it."""
     blocked: Mapping[str, tuple[Blocked, ...]] = field(default_factory=lambda: MappingProxyType({}))
     """Per instance that does not accept: the addresses dropped while it is MASTER."""
+    no_link_local_igmp: bool = False
+    """``disable_local_igmp``: no IGMP reports for 224.0.0.0/24 groups (such as VRRP's 224.0.0.18)
+    while the daemon runs (``net.ipv4.igmp_link_local_mcast_reports`` 0, then what it was)."""
 
     @property
     def empty(self) -> bool:
         return not (self.static_addresses or self.static_routes or self.static_rules or self.firewall
+                    or self.no_link_local_igmp
                     or any(self.instance_routes.values()) or any(self.instance_rules.values()))
 
 
@@ -89,6 +93,7 @@ def host_plan(config: Config, tables: Mapping[str, int] | None = None, *, vrrp: 
         blocked=MappingProxyType({name: blocked(config, [name])
                                   for name, inst in config.vrrp_instances.items()
                                   if firewall is not None and not config.accepts(inst)}),
+        no_link_local_igmp=config.global_defs.disable_local_igmp,
     )
 
 

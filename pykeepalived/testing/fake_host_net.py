@@ -38,6 +38,8 @@ class FakeHost:
     """Specs (routes, rules, Vips) or "nft" whose operations fail until removed from here."""
     calls: Counter[str] = field(default_factory=Counter)
     log: list[str] = field(default_factory=list)
+    sysctl: dict[str, str] = field(default_factory=lambda: {"net.ipv4.igmp_link_local_mcast_reports": "1"})
+    """The namespace's sysctl settings by name (a missing one: OSError, as /proc/sys)."""
     """What was done, in order: ``add route 198.51.100.0/25``, ``del rule 100``, ``nft 198.51.100.50``."""
 
 
@@ -129,8 +131,26 @@ class FakeAddresses:
         return True
 
 
+class FakeSysctl:
+    """``/proc/sys`` over :attr:`FakeHost.sysctl` (``fail`` holds a name to make it unwritable)."""
+
+    def __init__(self, host: FakeHost) -> None:
+        self.host = host
+
+    def read(self, name: str) -> str:
+        if name not in self.host.sysctl:
+            raise FileNotFoundError(2, "No such file or directory", name)
+        return self.host.sysctl[name]
+
+    def write(self, name: str, value: str) -> None:
+        if name not in self.host.sysctl or name in self.host.fail:
+            raise PermissionError(13, "Permission denied", name)
+        self.host.sysctl[name] = value
+        self.host.log.append(f"sysctl {name}={value}")
+
+
 def fake_host_network(host: FakeHost | None = None) -> tuple[HostNetwork, FakeHost]:
     """A host network over a fake kernel (a new one unless ``host`` is given)."""
     state = host if host is not None else FakeHost()
     return HostNetwork(lambda: FakeRoutes(state), lambda spec: FakeFirewall(state, spec),
-                       lambda: FakeAddresses(state)), state
+                       lambda: FakeAddresses(state), FakeSysctl(state)), state

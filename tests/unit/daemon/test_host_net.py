@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pykeepalived.exit_codes import ExitCode
 from pykeepalived.net.route_spec import RouteSpec
+from pykeepalived.testing.daemon_harness import ONE_INSTANCE
 from pykeepalived.testing.daemon_harness import DaemonHarness as Harness
 from pykeepalived.testing.fake_host_net import FakeHost
 from pykeepalived.vrrp.packet import Advertisement, encode
@@ -169,4 +170,35 @@ async def test_a_master_renamed_by_a_reload_keeps_its_virtual_routes(tmp_path: P
     assert [str(b.address) for b in h.host.tables["keepalived"]] == ["198.51.100.50"]
     outrank(h)  # and it still follows the (renamed) master
     await until(lambda: VIRTUAL_ROUTE not in h.host.routes)
+    assert await h.stop() == ExitCode.OK
+
+
+IGMP = "net.ipv4.igmp_link_local_mcast_reports"
+
+
+async def test_disable_local_igmp_while_running_a_reload_turns_it_off_and_on(tmp_path: Path) -> None:
+    with_igmp = "global_defs:\n  disable_local_igmp: true\n" + ONE_INSTANCE
+    h = Harness(tmp_path, with_igmp, host=FakeHost(sysctl={IGMP: "1"}))
+    await h.start()
+    assert h.host.sysctl[IGMP] == "0"
+    assert (await h.status())["host_network"]["igmp_link_local_reports_off"] is True
+    h.config.write_text(ONE_INSTANCE)
+    h.daemon.request("reload")
+    await h.until(lambda s: s["reloads"] == 1)
+    assert h.host.sysctl[IGMP] == "1"  # what it was
+    h.config.write_text(with_igmp)
+    h.daemon.request("reload")
+    await h.until(lambda s: s["reloads"] == 2)
+    assert h.host.sysctl[IGMP] == "0"
+    assert await h.stop() == ExitCode.OK
+    assert h.host.sysctl[IGMP] == "1"
+    assert h.host.log == [f"sysctl {IGMP}=0", f"sysctl {IGMP}=1", f"sysctl {IGMP}=0", f"sysctl {IGMP}=1"]
+
+
+async def test_disable_local_igmp_that_cannot_be_written_is_an_error_not_a_stop(tmp_path: Path) -> None:
+    h = Harness(tmp_path, "global_defs:\n  disable_local_igmp: true\n" + ONE_INSTANCE,
+                host=FakeHost(sysctl={IGMP: "1"}, fail={IGMP}))
+    status = await h.start()
+    assert IGMP in status["host_network"]["last_error"] and h.host.sysctl[IGMP] == "1"
+    assert status["host_network"]["igmp_link_local_reports_off"] is False
     assert await h.stop() == ExitCode.OK

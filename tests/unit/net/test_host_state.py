@@ -86,6 +86,15 @@ def test_checkers_only_and_accepting_configurations_keep_nothing(tmp_path: Path)
     assert not plain.empty
 
 
+def test_disable_local_igmp_is_the_vrrp_parts_only(tmp_path: Path) -> None:
+    config = kaconf(tmp_path, "global_defs {\n disable_local_igmp\n}\n"
+                              "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n"
+                              " virtual_ipaddress { 198.51.100.50/24 }\n}\n")
+    plan = host_plan(config)
+    assert plan.no_link_local_igmp and not plan.empty
+    assert host_plan(config, vrrp=False) == HostPlan()  # -C: keepalived's checker process leaves it
+
+
 def test_a_static_address_without_dev_goes_on_default_interface(tmp_path: Path) -> None:
     config = kaconf(tmp_path, "global_defs {\n default_interface bond0\n}\n"
                               "static_ipaddress {\n 203.0.113.5/24\n}\n")
