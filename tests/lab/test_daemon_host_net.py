@@ -1,5 +1,6 @@
 """The daemon's host network in the lab: static addresses, routes and rules at start and gone at stop,
-virtual routes and rules following the master (IPv4 and IPv6), the accept-mode firewall end to end (a
+virtual routes and rules following the master (IPv4 and IPv6), ``disable_local_igmp`` in the daemon's
+namespace only, the accept-mode firewall end to end (a
 ping to the VIP of a master that is not the address owner is dropped without accept and answered with
 it), and ``net_namespace`` running the daemon in a namespace the test made.  Observed with `ip` / `nft`
 in the namespaces and pings from the lab client, bounded in count and time; every wait is a deadline
@@ -80,21 +81,28 @@ def until_holds(host: Host, expected: dict[str, bool], what: str) -> None:
     wait_until(lambda: held(host) == expected, timeout=10, message=f"{host}: {what}: {held(host)}")
 
 
+def igmp_reports(host: Host) -> str:
+    """The namespace's net.ipv4.igmp_link_local_mcast_reports (``disable_local_igmp``)."""
+    return host.run(["sysctl", "-n", "net.ipv4.igmp_link_local_mcast_reports"]).stdout.strip()
+
+
 def test_static_entries_stay_while_it_runs_and_virtual_ones_follow_the_master(
         director_pair: DirectorPair) -> None:
     dp = director_pair
     peers: list[PykaPeer] = []
     try:
-        peers.append(d1 := start_pykeepalived(dp.d1, config(11, 150)))
+        peers.append(d1 := start_pykeepalived(dp.d1, config(11, 150, globals_="    disable_local_igmp\n")))
         peers.append(d2 := start_pykeepalived(dp.d2, config(12, 100)))
         d1.wait_state("MASTER", 10)
         d2.wait_state("BACKUP", 10)
+        assert (igmp_reports(dp.d1), igmp_reports(dp.d2)) == ("0", "1")  # its own namespace's only
         until_holds(dp.d1, EVERYTHING, "the master holds its virtual routes and rules")
         until_holds(dp.d2, STATIC_ONLY, "the backup holds only its static entries")
         assert d1.stop() == 0
         d2.wait_state("MASTER", 10)
         until_holds(dp.d2, EVERYTHING, "the new master holds the virtual routes and rules")
         assert held(dp.d1) == NOTHING  # the stopped daemon took everything with it
+        assert igmp_reports(dp.d1) == "1"  # and gave the setting its value back
         assert d2.status()["host_network"]["last_error"] is None
         assert d2.stop() == 0
         assert held(dp.d2) == NOTHING
