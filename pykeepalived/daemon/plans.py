@@ -129,8 +129,12 @@ def _log_config_warning(diag: Diagnostic) -> None:
     log.warning("config: %s", render_one(diag).splitlines()[0])
 
 
+def config_error_lines(exc: ConfigError, what: str) -> list[str]:
+    """What an invalid configuration logs: ``what: why``, then one line per diagnostic."""
+    return [f"{what}: {exc}", *((render_one(d) if isinstance(d, Diagnostic) else str(d)).splitlines()[0]
+                                for d in exc.diagnostics)]
+
+
 def log_config_error(exc: ConfigError, what: str) -> None:
-    log.error("%s: %s", what, exc)
-    for diag in exc.diagnostics:
-        text = render_one(diag) if isinstance(diag, Diagnostic) else str(diag)
-        log.error("%s", text.splitlines()[0])
+    for line in config_error_lines(exc, what):
+        log.error("%s", line)

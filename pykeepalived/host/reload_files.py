@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, tzinfo
 
 from pykeepalived.config.reload_time import ReloadAt, reload_at
@@ -61,6 +61,35 @@ def reading_config(path: str | None) -> Iterator[None]:
                 pass
             except OSError as exc:
                 log.warning("cannot remove the reload file %s: %s", path, exc.strerror or exc)
+
+
+@contextlib.contextmanager
+def check_log(path: str | None, logger: str) -> Iterator[Callable[[Iterable[str], int], None]]:
+    """``reload_check_config FILE``: what ``logger`` logs while the body runs goes to FILE too
+    (rewritten); yields a function that adds lines at a level to it.  A FILE that cannot be
+    opened is logged, never a reason not to reload."""
+    handler: logging.FileHandler | None = None
+    if path is not None:
+        try:
+            handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+        except OSError as exc:
+            log.warning("cannot write the reload check log %s: %s", path, exc.strerror or exc)
+    if handler is None:
+        yield lambda lines, level: None
+        return
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    target = logging.getLogger(logger)
+    target.addHandler(handler)
+
+    def write(lines: Iterable[str], level: int) -> None:
+        for line in lines:
+            handler.handle(logging.LogRecord(logger, level, __file__, 0, line, None, None))
+
+    try:
+        yield write
+    finally:
+        target.removeHandler(handler)
+        handler.close()
 
 
 class ReloadTimeWatcher:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pykeepalived.host.reload_files import ReloadTimeWatcher, reading_config, reload_file_path
+from pykeepalived.host.reload_files import ReloadTimeWatcher, check_log, reading_config, reload_file_path
 
 
 def test_reload_file_paths() -> None:
@@ -89,3 +89,21 @@ async def test_reload_repeat_keeps_a_daily_time(tmp_path: Path) -> None:
         assert watcher.scheduled.at == datetime(2024, 6, 2, 12, 0, 5, tzinfo=UTC)  # again tomorrow
     finally:
         task.cancel()
+
+
+def test_the_check_log_gets_what_the_logger_says_and_the_errors(tmp_path: Path) -> None:
+    path = tmp_path / "check.log"
+    path.write_text("the previous reload's\n")
+    logger = logging.getLogger("pykeepalived.test_check_log")
+    with check_log(str(path), logger.name) as write:
+        logger.warning("config: a warning")
+        write(["reload check failed: bad", "k.conf:3: error"], logging.ERROR)
+    logger.warning("after the check")  # no longer written there
+    lines = path.read_text().splitlines()
+    assert [line.split(" ", 2)[2] for line in lines] == [
+        "WARNING config: a warning", "ERROR reload check failed: bad", "ERROR k.conf:3: error"]
+    assert logger.handlers == []
+    with check_log(str(tmp_path / "no-dir" / "check.log"), logger.name) as write:  # logged, no error
+        write(["nowhere to go"], logging.ERROR)
+    with check_log(None, logger.name) as write:
+        write(["nothing"], logging.INFO)
