@@ -47,12 +47,16 @@ def reload_at(line: str, now: datetime, local: tzinfo | None = None) -> ReloadAt
         return f"reload time {text!r} is not HH:MM:SS, YY-MM-DD HH:MM:SS or YYYY-MM-DD HH:MM:SS"
     body = text.removesuffix("Z")
     zone = UTC if text.endswith("Z") else local
-    localize = _localizer(zone)
     try:
-        parsed = datetime.strptime(body, _FORMATS[len(body)])
-    except ValueError:
+        return _schedule(datetime.strptime(body, _FORMATS[len(body)]), len(body) == 8, now, zone, text)
+    except (ValueError, OverflowError):  # no such date, or beyond what a datetime holds in that zone
         return f"reload time {text!r} is not a valid date and time"
-    if len(body) == 8:
+
+
+def _schedule(parsed: datetime, time_only: bool, now: datetime, zone: tzinfo | None,
+              text: str) -> ReloadAt | str:
+    localize = _localizer(zone)
+    if time_only:
         wall = (now.astimezone(zone) if zone is not None else now.astimezone()).replace(tzinfo=None)
         naive = wall.replace(hour=parsed.hour, minute=parsed.minute, second=parsed.second, microsecond=0)
         if localize(naive) <= now:

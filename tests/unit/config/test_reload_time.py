@@ -59,3 +59,12 @@ def test_a_daily_time_across_a_daylight_saving_change_keeps_its_wall_clock_time(
 
 def test_a_utc_time_ignores_the_local_zone() -> None:
     assert reload_at("10:30:00Z", NOW) == reload_at("10:30:00Z", NOW, PARIS)
+
+
+@pytest.mark.parametrize("line", ["0001-01-01 00:00:00", "9999-12-31 23:59:59", "23:59:59", "00:00:00Z",
+                                  "0001-01-01 00:00:00Z", "9999-12-31 23:59:59Z"])
+@pytest.mark.parametrize("zone", [None, UTC, timezone(timedelta(hours=14)), timezone(timedelta(hours=-12))])
+def test_the_edges_of_the_calendar_never_raise(line: str, zone: timezone | None) -> None:
+    for now in (NOW, datetime(9999, 12, 31, 12, 0, tzinfo=UTC), datetime(1, 1, 1, 12, 0, tzinfo=UTC)):
+        found = reload_at(line, now, zone)
+        assert isinstance(found, ReloadAt | str)
