@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, tzinfo
 
@@ -133,6 +134,10 @@ class ReloadTimeWatcher:
         if seen == self._seen:
             return
         self._seen = seen
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would block the daemon on open()
+            log.warning("reload time file %s is not a regular file: ignored", self.path)
+            self.scheduled = None
+            return
         try:
             with open(self.path, encoding="utf-8", errors="replace") as handle:
                 line = handle.readline(MAX_LINE)

@@ -107,3 +107,17 @@ def test_the_check_log_gets_what_the_logger_says_and_the_errors(tmp_path: Path) 
         write(["nowhere to go"], logging.ERROR)
     with check_log(None, logger.name) as write:
         write(["nothing"], logging.INFO)
+
+
+async def test_a_fifo_in_place_of_the_file_is_ignored_without_blocking(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path, reloads = tmp_path / "when", []
+    os.mkfifo(path)
+    watcher = ReloadTimeWatcher(str(path), lambda: reloads.append(1), clock=Clock(), poll_s=0.01)
+    task = asyncio.create_task(watcher.run_forever())
+    try:
+        with caplog.at_level(logging.WARNING):
+            await _until(lambda: "is not a regular file" in caplog.text)
+        assert watcher.scheduled is None and reloads == []
+    finally:
+        task.cancel()
