@@ -47,7 +47,8 @@ def reading_config(path: str | None) -> Iterator[None]:
     """``reload_file`` exists (empty) while the body runs."""
     if path is not None:
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NONBLOCK  # a FIFO: ENXIO
+            fd = os.open(path, flags, FILE_MODE)
             os.fchmod(fd, FILE_MODE)
             os.close(fd)
         except OSError as exc:
@@ -64,6 +65,13 @@ def reading_config(path: str | None) -> Iterator[None]:
                 log.warning("cannot remove the reload file %s: %s", path, exc.strerror or exc)
 
 
+def _regular_or_absent(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return True
+
+
 @contextlib.contextmanager
 def check_log(path: str | None, logger: str) -> Iterator[Callable[[Iterable[str], int], None]]:
     """``reload_check_config FILE``: what ``logger`` logs while the body runs goes to FILE too
@@ -72,6 +80,8 @@ def check_log(path: str | None, logger: str) -> Iterator[Callable[[Iterable[str]
     handler: logging.FileHandler | None = None
     if path is not None:
         try:
+            if not _regular_or_absent(path):  # opening a FIFO would block the daemon
+                raise OSError(f"{path} is not a regular file")
             handler = logging.FileHandler(path, mode="w", encoding="utf-8")
         except OSError as exc:
             log.warning("cannot write the reload check log %s: %s", path, exc.strerror or exc)

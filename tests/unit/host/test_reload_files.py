@@ -121,3 +121,12 @@ async def test_a_fifo_in_place_of_the_file_is_ignored_without_blocking(
         assert watcher.scheduled is None and reloads == []
     finally:
         task.cancel()
+
+
+def test_a_fifo_as_reload_file_or_check_log_does_not_block(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with reading_config(str(fifo)):  # no reader: refused at once, logged
+        pass
+    with check_log(str(fifo), "pykeepalived.test_check_log") as write:
+        write(["nowhere"], logging.ERROR)  # both returned: a blocking open would hang the test
