@@ -111,6 +111,11 @@ def _default_opener() -> Awaitable[IpvsTable]:
     return NetlinkIpvsTable.open()
 
 
+def table_opener(netns: str | None) -> TableOpener:
+    """The kernel's IPVS table in ``netns`` (``net_namespace_ipvs``: a name or a path; None: ours)."""
+    return _default_opener if netns is None else lambda: NetlinkIpvsTable.open(netns)
+
+
 class LvsService:
     """Keeps the kernel's IPVS table equal to what the config and the real servers' health ask for."""
 
@@ -176,7 +181,7 @@ class LvsService:
         self.error = None
         self.reconciler = IpvsReconciler(table, flush=self.plan.lb.flush)
         await self._apply_timeouts()
-        self.checkers.sync(self.plan.servers, group, self.policy.server_started)
+        self.checkers.sync(self.plan.servers, group, self._started)
         self._full = False
         await self._step(full=True)  # sets _full again if anything failed
         self.reconciler.flush = False  # lvs_flush: only at start
@@ -230,7 +235,7 @@ class LvsService:
             return
         if timeouts_changed:
             await self._apply_timeouts()
-        self.checkers.sync(plan.servers, group, self.policy.server_started)
+        self.checkers.sync(plan.servers, group, self._started)
         self.request(full=True)
 
     def request(self, *, full: bool = False) -> None:
@@ -256,6 +261,12 @@ class LvsService:
         daemon's stop gives them its notify settle time, then leaves them running detached)."""
         written: set[str] = set()
         for action in self.policy.omega():
+            self._on_lb_action(action, written)
+
+    def _started(self, ident: RsIdent, up: bool) -> None:
+        """A real server's checkers (re)start: with ``rs_init_notifies``, one that starts up notifies."""
+        written: set[str] = set()
+        for action in self.policy.server_started(ident, up, notify=self.plan.rs_init_notifies):
             self._on_lb_action(action, written)
 
     def _on_health(self, binding: RsBinding, change: RealServerChanged) -> None:

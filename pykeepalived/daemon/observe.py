@@ -86,6 +86,8 @@ class Observability:
         """``global_defs data_use_instance``: with a namespace, keepalived.NAMESPACE.data."""
         self.namespace: str | None = None
         """The network namespace the daemon was started in (``-s NAME``)."""
+        self.instance_name: str | None = None
+        """The configuration's ``instance``: with ``data_use_instance``, keepalived.NS_INSTANCE.data."""
 
     async def start(self) -> None:
         if self.listen is None:
@@ -187,7 +189,8 @@ class Observability:
             self._dumps = module.DumpWriter()
         writer = self._dumps
         writer.data_name = importlib.import_module("pykeepalived.web.kadump.writer").data_file_name(
-            use_instance=self.data_use_instance, namespace=self.namespace)
+            use_instance=self.data_use_instance, namespace=self.namespace,
+            instance=self.instance_name)
         data = dict(doc) if doc is not None else dict(await self._snapshot())
         try:
             await asyncio.to_thread(writer.write, function, data)

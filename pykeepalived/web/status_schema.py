@@ -121,6 +121,23 @@ _LVS = {
     }],
 }
 
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+_HOST_NETWORK = {
+    "type": "object",
+    "description": "static addresses, routes and rules, the masters' virtual routes and rules, the "
+                   "accept-mode firewall and disable_local_igmp, as the daemon believes the kernel has them",
+    "required": ["static_addresses", "routes", "rules", "firewall", "counters", "last_error"],
+    "properties": {
+        "static_addresses": _STRINGS, "routes": _STRINGS, "rules": _STRINGS,
+        "firewall": {"oneOf": [{"type": "null"}, {
+            "type": "object", "required": ["table", "blocked"],
+            "properties": {"table": {"type": "string"}, "blocked": _STRINGS}}]},
+        "igmp_link_local_reports_off": {"type": "boolean"},
+        "counters": _COUNTS,
+        "last_error": {"type": ["string", "null"]},
+    },
+}
+
 STATUS_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": SCHEMA_ID,
@@ -157,5 +174,6 @@ STATUS_SCHEMA: dict[str, Any] = {
         "release_ipvs_on_stop": {"type": "boolean"},
         "notify_fifos": {"type": "object", "additionalProperties": _COUNTS},
         "lvs": _LVS,
+        "host_network": _HOST_NETWORK,
     },
 }
