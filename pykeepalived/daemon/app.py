@@ -35,7 +35,7 @@ from pykeepalived.daemon.lvs_plan import LvsPlan
 from pykeepalived.daemon.notify import StateNotifier
 from pykeepalived.daemon.observe import Observability, resolve_listen
 from pykeepalived.daemon.plans import Plans, load_plans, log_config_error
-from pykeepalived.daemon.runner import VrrpRunner
+from pykeepalived.daemon.runner import RouterSlot, VrrpRunner
 from pykeepalived.daemon.startup_delay import wait_startup_delay
 from pykeepalived.daemon.status import DaemonInfo, Json, StatusBuilder
 from pykeepalived.errors import ConfigError, PykaError, UsageError
@@ -55,6 +55,7 @@ from pykeepalived.vrrp.notify import NotifyScripts, notify_state
 from pykeepalived.vrrp.packet import IPAddress, advert_encoder, decode
 from pykeepalived.vrrp.reload import plan_reload, with_whole_groups
 from pykeepalived.web.kadump.signals import DUMP_SIGNALS
+from pykeepalived.web.source import MetricsSource
 
 if TYPE_CHECKING:  # the LVS part (aiohttp, IPVS netlink) and BFD are imported only when a config has them
     from pykeepalived.daemon.bfd_service import BfdService
@@ -169,6 +170,7 @@ class Daemon:
         self.alerts = Alerts(ALERTS_OFF)
         self._background: list[asyncio.Task[None]] = []
         self._notifier: NotifyDispatcher | None = None
+        self._groups_of: tuple[tuple[RouterSlot, ...], frozenset[str]] | None = None
 
     # -- signals -------------------------------------------------------------------------------
     def request(self, command: str) -> None:
@@ -196,7 +198,8 @@ class Daemon:
         self.executor = ActionExecutor(self.net, advert_encoder(plan.v3_checksum_as_v2))
         self.runner = VrrpRunner(loop, self.executor, decode, self.listeners, wakeup=make_wakeup)
         self.observe = Observability(self.snapshot_async, listen=self._web_listen(),
-                                     ipvs_stats=self._ipvs_stats, ready=self.ready_state)
+                                     metrics=self.metrics_source(), ipvs_stats=self._ipvs_stats,
+                                     ready=self.ready_state)
         self.observe.namespace = self.options.namespace
         self.instances = Instances(self.runner, self.executor, self.net, self.script_runner, self.link_probe,
                                    early=self.early, bfd_up=self._bfd_up, observe=self.observe.tracker)
@@ -274,10 +277,21 @@ class Daemon:
         return await self.status.document_async(self.info, self.runner.slots.values(), self.runner.drops,
                                                 self._status_extra, present=self.net.vip_present)
 
-    def _status_extra(self) -> Json:
-        processes = self.instances.processes
+    def metrics_source(self) -> MetricsSource:
+        """What /metrics reads of this daemon (``web/source.py``)."""
+        announced = self.executor.counters
+        return MetricsSource(self.metrics_document, self.runner.slots.values, self.net.vip_present,
+                             self.net.presence_generation, lambda: announced["announcements_sent"],
+                             self.runner.loop.time)
+
+    def metrics_document(self) -> Json:
+        """The document's parts /metrics maps (web/metrics.py), without the instances: /metrics reads
+        the routers themselves (web/vrrp_metrics.py).  Built on every scrape: keep it cheap."""
+        return self.status.document(self.info, (), self.runner.drops, self._observed_extra())
+
+    def _observed_extra(self) -> Json:
+        """The parts of the status document that /metrics maps as well."""
         return {
-            "sockets": self.net.counters(),
             "executor": dict(self.executor.counters),
             "scripts": {
                 "started": self.script_runner.started,
@@ -285,12 +299,19 @@ class Daemon:
                 "timed_out": self.script_runner.timed_out,
                 "tracked": [s.snapshot() for s in self.instances.scripts.values()],
             },
-            "release_vips_on_stop": self.options.release_vips,
-            "release_ipvs_on_stop": self.options.release_ipvs,
             "lvs": self.lvs.snapshot() if self.lvs is not None else None,
             "notify_fifos": self.fifos.counters(),
-            "global_defs": self.global_defs.model_dump(mode="json") if self.global_defs is not None else {},
             "sync_groups": self._sync_groups(),
+        }
+
+    def _status_extra(self) -> Json:
+        processes = self.instances.processes
+        return {
+            **self._observed_extra(),
+            "sockets": self.net.counters(),
+            "release_vips_on_stop": self.options.release_vips,
+            "release_ipvs_on_stop": self.options.release_ipvs,
+            "global_defs": self.global_defs.model_dump(mode="json") if self.global_defs is not None else {},
             "instance_order": [spec.name for spec in self.plan.instances.values()] if self.plan else [],
             "web": self.observe.counters(),
             "track_process": None if processes is None else processes.snapshot(),
@@ -300,11 +321,18 @@ class Daemon:
 
     def _sync_groups(self) -> Json:
         notify = self.plan.group_notify if self.plan is not None else {}
-        names = {slot.group.name for slot in self.runner.slots.values() if slot.group is not None}
+        names = self._group_names()
         states = self.runner.group_states
         return {name: {"state": notify_state(states[name]) if name in states else None,
                        "notify": notify[name].set_fields() if name in notify else {}}
                 for name in sorted(names)}
+
+    def _group_names(self) -> frozenset[str]:
+        """The running instances' sync groups (kept while the set of instances is the same)."""
+        slots = tuple(self.runner.slots.values())
+        if self._groups_of is None or self._groups_of[0] != slots:
+            self._groups_of = (slots, frozenset(s.group.name for s in slots if s.group is not None))
+        return self._groups_of[1]
 
     def ready_state(self) -> str | None:
         """``/healthz``: None while serving, else what the daemon is doing."""

@@ -70,7 +70,7 @@ class Transition:
     at_unix: float
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True, weakref_slot=True)
 class RouterSlot:
     """One instance: its spec, its router (a sync group's member when ``group`` is set) and what the
     glue keeps about it."""

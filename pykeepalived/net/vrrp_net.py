@@ -215,6 +215,11 @@ class VrrpNet:
         """Is the VIP ``address`` (an IP interface) on ``dev`` in the kernel now (None: unknown)?"""
         return None if self.watcher is None else self.watcher.holds(dev, address)
 
+    def presence_generation(self) -> object:
+        """A value that changes whenever :meth:`vip_present` may answer differently."""
+        watcher = self.watcher
+        return None if watcher is None else (watcher, watcher.generation)
+
     # -- status and teardown ---------------------------------------------------------------------
     def counters(self) -> dict[str, dict[str, object]]:
         """Per socket (``eth0/v4/198.51.100.11``, ``/unicast`` or ``/GROUP`` appended when not the

@@ -77,8 +77,7 @@ async def serving(**kw: Any) -> AsyncIterator[Endpoint]:
 async def test_routes(endpoint: Endpoint) -> None:
     code, headers, body = await endpoint.get("/metrics")
     assert code == 200 and headers["content-type"].startswith("text/plain; version=0.0.4")
-    assert (b'pykeepalived_vrrp_state{family="v4",interface="eth0",state="MASTER",vrid="51",'
-            b'vrrp_instance="VI_1"} 1.0') in body
+    assert b"pykeepalived_start_time_seconds 1.0\n" in body and b"process_cpu_seconds_total" in body
     assert headers["connection"] == "close" and headers["cache-control"] == "no-store"
     code, _, body = await endpoint.get("/status")
     assert code == 200 and json.loads(body) == DOC

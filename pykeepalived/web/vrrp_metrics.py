@@ -1,0 +1,304 @@
+"""The VRRP instances' series of /metrics, kept between scrapes and rewritten only where they changed.
+
+The daemon hands :class:`InstanceMetrics` its running instances (``daemon/runner.py``'s slots: an
+instance's spec, its router and the glue's counts, as ``web.source.InstanceSource``) and the VIPs'
+presence in the kernel.  A scrape (:meth:`InstanceMetrics.refresh`) looks at each instance's
+``view_generation`` and per-advert counters (a few attribute reads) and rewrites:
+
+* the adverts sent / received lines of the instances whose counter moved (a steady master or backup
+  changes only those: ``vrrp/router.py`` Rule 9);
+* every line of an instance whose view generation moved (state, priority, master, trackers, drops,
+  transitions ...), or whose GARP/NA count moved, or that showed a split brain (one ends with time);
+* the ``vip_present`` lines of every instance when the kernel's addresses changed;
+* everything when the set of instances (or a spec) changed: a reload.
+
+Everything is read as of the scrape (the counters of the loop turn it runs in); nothing is served from
+an older reading.  Families and their meaning: docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Sequence
+from itertools import compress, count
+from operator import attrgetter, ne
+
+from pykeepalived.vrrp.stats import VrrpStats
+from pykeepalived.vrrp.tracking import TrackerKind
+from pykeepalived.web.exposition import Block, Family, Table, value_text
+from pykeepalived.web.source import InstanceSource, Presence
+
+PREFIX = "pykeepalived_"
+STATES = ("INITIALIZE", "BACKUP", "MASTER", "FAULT")
+VRRP_DROP_REASONS = (
+    "version_err", "vrid_err", "family_err", "auth_failure", "authtype_mismatch", "invalid_authtype",
+    "advert_interval_err", "ip_ttl_err", "packet_len_err", "invalid_type_rcvd", "checksum_err",
+    "ip_header_err", "ip_proto_err",
+)
+"""Per-instance drop counters that are always exported (0 until something is dropped); other
+reasons (``not_a_peer`` ...) appear once counted."""
+IDENTITY = ("vrrp_instance", "interface", "family", "vrid")
+ME = ("vrrp_instance",)
+TRACKER = ("vrrp_instance", "tracker")
+
+
+def _gauge(name: str, text: str, labels: Sequence[str] = ME) -> Family:
+    return Family(PREFIX + name, "gauge", text, labels)
+
+
+def _counter(name: str, text: str, labels: Sequence[str] = ME) -> Family:
+    return Family(PREFIX + name, "counter", text, labels)
+
+
+INFO = _gauge("vrrp_instance_info", "one per VRRP instance: where it runs (always 1)",
+              (*IDENTITY, "version", "sync_group"))
+STATE = _gauge("vrrp_state", "1 for the instance's current state, 0 for the others", (*IDENTITY, "state"))
+BASE = _gauge("vrrp_base_priority", "configured priority")
+EFFECTIVE = _gauge("vrrp_effective_priority", "priority after tracker weights")
+MASTER_PRIORITY = _gauge("vrrp_master_priority", "the master's priority as learned from its adverts "
+                                                 "(ours while MASTER)")
+DOWN = _gauge("vrrp_master_down_interval_seconds", "Master_Down_Interval (RFC 5798 6.1) with the current "
+                                                   "priority and master advert interval")
+ADVERT_INTERVAL = _gauge("vrrp_advert_interval_seconds", "configured advert interval")
+MASTER_INTERVAL = _gauge("vrrp_master_advert_interval_seconds", "the master's advert interval (VRRPv3 "
+                                                                "learns it from the master's adverts)")
+MASTER_INFO = _gauge("vrrp_master_info", "the current master's address as far as this instance knows "
+                                         "(ours while MASTER; always 1)", ("vrrp_instance", "master_address"))
+LAST_TRANSITION = _gauge("vrrp_last_transition_timestamp_seconds", "Unix time of the last state change")
+SPLIT_BRAIN = _gauge("vrrp_split_brain", "1 while another master this instance beats is heard "
+                                         "(a split brain)")
+SENT = _counter("vrrp_adverts_sent", "adverts sent")
+RECEIVED = _counter("vrrp_adverts_received", "adverts received and accepted for processing")
+COUNTERS = (
+    ("pri_zero_sent", _counter("vrrp_priority_zero_adverts_sent", "priority-0 adverts sent (release)")),
+    ("pri_zero_rcvd", _counter("vrrp_priority_zero_adverts_received", "priority-0 adverts received")),
+    ("become_master", _counter("vrrp_become_master", "times the instance became MASTER")),
+    ("release_master", _counter("vrrp_release_master", "times the instance left MASTER")),
+    ("addr_list_err", _counter("vrrp_address_list_mismatches", "accepted adverts whose address list "
+                                                              "differs from ours")),
+    ("split_brain_detected", _counter("vrrp_split_brains", "split brain episodes detected (another "
+                                                           "master heard)")),
+    ("master_down_timer_expired", _counter("vrrp_master_down_timer_expired", "Master_Down_Timer expiries")),
+)
+"""The router's other counters: (``VrrpStats`` field, family)."""
+DROPPED = _counter("vrrp_adverts_dropped", "adverts for this instance dropped, by reason", (*ME, "reason"))
+TRANSITIONS = _counter("vrrp_transitions", "state changes by from and to state",
+                       (*ME, "from_state", "to_state"))
+GARPS = _counter("vrrp_gratuitous_arps_sent", "gratuitous ARPs sent for the instance's addresses")
+NAS = _counter("vrrp_unsolicited_nas_sent", "unsolicited neighbour advertisements sent")
+VIP_PRESENT = _gauge("vrrp_vip_present", "1 if the virtual address is configured in the kernel now",
+                     ("vrrp_instance", "address", "dev"))
+TRACKER_VALUE = _gauge("vrrp_tracker_value", "a track_file's value", TRACKER)
+TRACKER_UP = _gauge("vrrp_tracker_up", "1 if a tracked script / interface / process is up", TRACKER)
+TRACKER_ADJUSTMENT = _gauge("vrrp_tracker_priority_adjustment", "what the tracker adds to the priority now",
+                            TRACKER)
+TRACKER_FAULT = _gauge("vrrp_tracker_fault", "1 if the tracker puts the instance in FAULT", TRACKER)
+
+FAMILIES = (INFO, STATE, BASE, EFFECTIVE, MASTER_PRIORITY, DOWN, ADVERT_INTERVAL, MASTER_INTERVAL,
+            MASTER_INFO, LAST_TRANSITION, SPLIT_BRAIN, SENT, RECEIVED, *(f for _, f in COUNTERS), DROPPED,
+            TRANSITIONS, GARPS, NAS, VIP_PRESENT, TRACKER_VALUE, TRACKER_UP, TRACKER_ADJUSTMENT,
+            TRACKER_FAULT)
+_INDEX = {family: index for index, family in enumerate(FAMILIES)}
+_SENT_INDEX, _RECEIVED_INDEX, _VIPS = _INDEX[SENT], _INDEX[RECEIVED], _INDEX[VIP_PRESENT]
+
+
+class _Entry:
+    """What the last scrape saw of one instance."""
+
+    __slots__ = ("announced", "announced_key", "received_prefix", "router", "sent_prefix", "source", "spec")
+
+    def __init__(self, source: InstanceSource) -> None:
+        self.source = source
+        self.spec = source.spec
+        self.router = source.router
+        name = (self.spec.name,)
+        self.sent_prefix = SENT.prefix(name).encode()
+        self.received_prefix = RECEIVED.prefix(name).encode()
+        self.announced_key = "garp_sent" if self.spec.key[1] == 4 else "na_sent"
+        self.announced = -1
+
+
+_GENERATION = attrgetter("view_generation")
+_SPEC = attrgetter("spec")
+_ROUTER = attrgetter("router")
+_STATS = attrgetter("stats")
+_SENT_COUNT = attrgetter("advert_sent")
+_RECEIVED_COUNT = attrgetter("advert_rcvd")
+
+
+def _changed(new: list[object], old: list[object]) -> Iterator[int]:
+    """The positions where ``new`` and ``old`` differ (compared in C)."""
+    return compress(count(), map(ne, new, old))
+
+
+class InstanceMetrics:
+    """The instances' families (see the module docstring).  ``instances()`` returns the running
+    instances; ``presence_generation()`` changes whenever the kernel's addresses may have changed,
+    ``glue_generation()`` whenever an instance's GARP/NA count may have changed."""
+
+    def __init__(self, instances: Callable[[], Collection[InstanceSource]], presence: Presence | None = None,
+                 presence_generation: Callable[[], object] = lambda: None,
+                 glue_generation: Callable[[], object] = lambda: None) -> None:
+        self._instances = instances
+        self._presence = presence
+        self._presence_generation = presence_generation
+        self._glue_generation = glue_generation
+        self.table = Table(FAMILIES)
+        self._members: tuple[InstanceSource, ...] = ()
+        self._specs: list[object] = []
+        self._entries: list[_Entry] = []
+        self._stats: list[VrrpStats] = []
+        self._routers: list[object] = []
+        self._generations: list[object] = []
+        self._sent: list[object] = []
+        self._received: list[object] = []
+        self._split_brains: set[int] = set()
+        self._presence_seen: object = object()
+        self._glue_seen: object = object()
+        self.rewritten = 0
+        """Instances whose every line was written again (for the benchmark and tests)."""
+
+    def refresh(self, now: float, budget: Callable[[], bool] = lambda: False) -> bool:
+        """Bring the lines up to date as of ``now`` (the routers' monotonic clock).  ``budget()``
+        True asks to stop after the current instance: returns False when not done (call again, on
+        a later loop turn; what was done stays done)."""
+        members = tuple(self._instances())
+        specs = list(map(_SPEC, members))
+        if members != self._members or specs != self._specs:
+            self._rebuild(members, specs)
+        presence = self._presence_generation()
+        if presence != self._presence_seen:
+            for entry in self._entries:
+                self._vips(entry)
+            self._presence_seen = presence
+        entries = self._entries
+        glue = self._glue_generation()
+        if glue != self._glue_seen:  # GARPs/NAs went out: whose?
+            for index, entry in enumerate(entries):
+                if entry.source.counters.get(entry.announced_key, 0) != entry.announced:
+                    self._generations[index] = None  # written again below
+            self._glue_seen = glue
+        generations = list(map(_GENERATION, self._routers))
+        rewrite = set(self._split_brains)  # a split brain also ends with time alone
+        if generations != self._generations:
+            rewrite.update(_changed(generations, self._generations))
+        for index in sorted(rewrite):
+            self._rewrite(index, now)
+            if budget():
+                return False
+        table = self.table
+        stats = self._stats
+        sent = list(map(_SENT_COUNT, stats))
+        if sent != self._sent:
+            for index in _changed(sent, self._sent):
+                entry = entries[index]
+                table.put(entry, _SENT_INDEX, entry.sent_prefix + value_text(sent[index]).encode() + b"\n")
+            self._sent = sent
+        received = list(map(_RECEIVED_COUNT, stats))
+        if received != self._received:
+            for index in _changed(received, self._received):
+                entry = entries[index]
+                text = value_text(received[index]).encode()
+                table.put(entry, _RECEIVED_INDEX, entry.received_prefix + text + b"\n")
+            self._received = received
+        return True
+
+    def blocks(self) -> list[Block]:
+        return self.table.blocks()
+
+    def _rebuild(self, members: tuple[InstanceSource, ...], specs: list[object]) -> None:
+        """A new set of instances or specs (start, reload): every line is written again."""
+        self._members, self._specs = members, specs
+        self.table.clear()
+        ordered = sorted(members, key=lambda m: (m.spec.name, m.spec.key[2]))
+        self._entries = [_Entry(source) for source in ordered]
+        self._routers = list(map(_ROUTER, self._entries))
+        self._stats = list(map(_STATS, self._routers))
+        self._generations = [None] * len(ordered)
+        self._sent = [None] * len(ordered)
+        self._received = [None] * len(ordered)
+        self._split_brains = set()
+        self._presence_seen = object()
+
+    def _vips(self, entry: _Entry) -> None:
+        presence = self._presence
+        lines = []
+        if presence is not None:
+            name = entry.spec.name
+            for vip in entry.spec.vips:
+                present = presence(vip.dev, vip.address)
+                if present is not None:
+                    lines.append(VIP_PRESENT.line((name, str(vip.address), vip.dev), 1 if present else 0))
+        self.table.put(entry, _VIPS, "".join(lines).encode())
+
+    def _rewrite(self, index: int, now: float) -> None:
+        """Every line of one instance, as of ``now``."""
+        self.rewritten += 1
+        entry = self._entries[index]
+        source = entry.source
+        router = entry.router
+        self._generations[index] = _GENERATION(router)
+        stats = router.stats
+        self._sent[index], self._received[index] = sent, received = stats.advert_sent, stats.advert_rcvd
+        entry.announced = source.counters.get(entry.announced_key, 0)
+        spec = entry.spec
+        view = router.view(now)
+        if view.split_brain:
+            self._split_brains.add(index)
+        else:
+            self._split_brains.discard(index)
+        interface, ip_family, vrid = spec.key
+        name = spec.name
+        me = (name,)
+        ident = (name, interface, f"v{ip_family}", str(vrid))
+        lines: dict[Family, str] = {
+            INFO: INFO.line((*ident, str(router.config.version), spec.sync_group or ""), 1),
+            STATE: "".join(STATE.line((*ident, s), 1 if view.state.value == s else 0) for s in STATES),
+            BASE: BASE.line(me, view.base_priority),
+            EFFECTIVE: EFFECTIVE.line(me, view.effective_priority),
+            DOWN: DOWN.line(me, round(view.master_down_interval_s, 6)),
+            ADVERT_INTERVAL: ADVERT_INTERVAL.line(me, router.config.adver_int_cs / 100),
+            MASTER_INTERVAL: MASTER_INTERVAL.line(me, view.master_adver_int_cs / 100),
+            SPLIT_BRAIN: SPLIT_BRAIN.line(me, 1 if view.split_brain else 0),
+            SENT: SENT.line(me, sent),
+            RECEIVED: RECEIVED.line(me, received),
+            DROPPED: _drops(name, stats),
+            TRANSITIONS: "".join(TRANSITIONS.line((name, *_states(key)), count)
+                                 for key, count in sorted(stats.by_transition.items()) if "_to_" in key),
+            (GARPS if ip_family == 4 else NAS): (GARPS if ip_family == 4 else NAS).line(me, entry.announced),
+        }
+        if view.master_priority is not None:
+            lines[MASTER_PRIORITY] = MASTER_PRIORITY.line(me, view.master_priority)
+        if view.master_address is not None:
+            lines[MASTER_INFO] = MASTER_INFO.line((name, str(view.master_address)), 1)
+        if source.transitions:
+            lines[LAST_TRANSITION] = LAST_TRANSITION.line(me, round(source.transitions[-1].at_unix, 6))
+        for field, counter in COUNTERS:
+            lines[counter] = counter.line(me, getattr(stats, field))
+        trackers: dict[Family, list[str]] = {TRACKER_VALUE: [], TRACKER_UP: [], TRACKER_ADJUSTMENT: [],
+                                             TRACKER_FAULT: []}
+        for tracker in view.trackers:
+            labels = (name, tracker.name)
+            if tracker.kind is TrackerKind.VALUE:
+                trackers[TRACKER_VALUE].append(TRACKER_VALUE.line(labels, tracker.value))
+            else:
+                trackers[TRACKER_UP].append(TRACKER_UP.line(labels, 1 if tracker.ok else 0))
+            trackers[TRACKER_ADJUSTMENT].append(TRACKER_ADJUSTMENT.line(labels, tracker.contribution))
+            trackers[TRACKER_FAULT].append(TRACKER_FAULT.line(labels, 1 if tracker.fault else 0))
+        lines.update((family, "".join(text)) for family, text in trackers.items())
+        table = self.table
+        for position, family in enumerate(FAMILIES):
+            if position != _VIPS:
+                table.put(entry, position, lines.get(family, "").encode())
+        self._vips(entry)
+
+
+def _drops(name: str, stats: VrrpStats) -> str:
+    out = [DROPPED.line((name, reason), getattr(stats, reason)) for reason in VRRP_DROP_REASONS]
+    out += [DROPPED.line((name, reason), count) for reason, count in sorted(stats.other_drops.items())]
+    return "".join(out)
+
+
+def _states(key: str) -> tuple[str, str]:
+    """``backup_to_master`` -> (``BACKUP``, ``MASTER``)."""
+    old, new = key.split("_to_", 1)
+    return old.upper(), new.upper()
