@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/scale/run.py [--quick] [--instances 255] [--window 30] [--settle 7]
         [--impls keepalived,pykeepalived] [--lvs 1000] [--profile FILE] [--out DIR] [--figures FILE]
-        [--scrape-interval S]
+        [--scrape-interval S [--scrape-new-connections]]
 
 Topology: netns_lab.director_pair; only d1 runs VRRP (no peer, so it becomes master of every
 instance after its Master_Down_Interval: `state BACKUP priority 100`, advert_int 1 s, VRRPv2 by
@@ -37,7 +37,8 @@ The table prints, per metric, both numbers, the ratio py/ka and the goal; a JSON
 `--scrape-interval S` (issue 14) measures pykeepalived once more, "pykeepalived+scrape", with a
 scraper in d1's namespace fetching http://127.0.0.1:9165/metrics every S seconds through the steady
 window (the scraper's own CPU is not counted): goals, CPU per advert <= 1.05x the run without it and
-no advert interval longer than without it.
+no advert interval longer than without it.  The scraper behaves as Prometheus does (it keeps its
+connection and asks for OpenMetrics); `--scrape-new-connections` opens one per scrape instead.
 
 `--profile FILE` runs pykeepalived under bench/scale/profile_daemon.py, which profiles (cProfile, CPU
 time) the steady window only and writes FILE; the top functions by own time are printed (the
@@ -77,18 +78,30 @@ KEEPALIVED = "/usr/sbin/keepalived"
 PRIORITY = 100
 SCRAPED = "pykeepalived+scrape"
 SCRAPER = r"""
-import sys, time, urllib.request
-interval, end = float(sys.argv[1]), time.monotonic() + float(sys.argv[2])
-ok = failed = 0
+import http.client, sys, time
+interval, end, fresh = float(sys.argv[1]), time.monotonic() + float(sys.argv[2]), sys.argv[3] == "new"
+ACCEPT = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+ok = failed = connections = 0
+conn = None
 while time.monotonic() < end:
     started = time.monotonic()
     try:
-        urllib.request.urlopen("http://127.0.0.1:9165/metrics", timeout=5).read()
-        ok += 1
+        if conn is None or fresh:
+            conn = http.client.HTTPConnection("127.0.0.1", 9165, timeout=5)
+            connections += 1
+        headers = {"Accept": ACCEPT, "Connection": "close"} if fresh else {"Accept": ACCEPT}
+        conn.request("GET", "/metrics", headers=headers)
+        response = conn.getresponse()
+        response.read()
+        ok += response.status == 200
+        if response.will_close:
+            conn.close()
+            conn = None
     except OSError:
         failed += 1
+        conn = None
     time.sleep(max(0.0, started + interval - time.monotonic()))
-print(f"scrapes ok={ok} failed={failed}", flush=True)
+print(f"scrapes ok={ok} failed={failed} connections={connections}", flush=True)
 """
 
 
@@ -232,8 +245,9 @@ def measure(host: Host, tail: Tail, impl: str, args: argparse.Namespace) -> Row:
                                      tag="-scrape" if scraped else "")
     wait_until(lambda: time.monotonic() - t0 >= start.startup_s + args.settle, timeout=args.settle + 5,
                interval=0.2)
-    scraper = host.spawn([sys.executable, "-c", SCRAPER, str(args.scrape_interval), str(args.window + 1)],
-                         name="scraper") if scraped else None
+    mode = "new" if args.scrape_new_connections else "keep"
+    scraper = host.spawn([sys.executable, "-c", SCRAPER, str(args.scrape_interval), str(args.window + 1),
+                          mode], name="scraper") if scraped else None
     if profile is not None:
         os.kill(proc.pid, signal.SIGUSR1)  # profile_daemon.py: start profiling the steady window
     (u0, s0), c0, w0 = user_sys_s(proc.pid), cpu_s(proc.pid), time.time()
@@ -297,6 +311,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--figures", type=Path, default=None, metavar="FILE", help=FIGURES_HELP)
     parser.add_argument("--scrape-interval", type=float, default=None, metavar="S",
                         help="also run pykeepalived with a /metrics scraper every S seconds (issue 14)")
+    parser.add_argument("--scrape-new-connections", action="store_true",
+                        help="the scraper opens a connection per scrape (default: it keeps one, as "
+                             "Prometheus does)")
     args = parser.parse_args(argv)
     if args.quick:
         args.settle, args.window = 6.0, 5.0
