@@ -184,6 +184,7 @@ class Instances:
         slot gets the new spec, and the router the new configuration if it differs."""
         slot = self.runner.slots[key]
         slot.spec = spec
+        self.runner.touch(slot)
         if spec.router_config != slot.router.config:
             self.runner.feed(key, ev.Reconfigure(spec.router_config))
 

@@ -61,8 +61,9 @@ class MetricsPage:
 
     def __init__(self, source: MetricsSource, live: Callable[[], list[Block]] = list) -> None:
         self.source = source
+        touched = source.observe_events() if source.observe_events is not None else None
         self.instances = InstanceMetrics(source.instances, source.presence, source.presence_generation,
-                                         source.glue_generation)
+                                         source.glue_generation, touched)
         self.document = DocumentMetrics()
         self._live = live
 

@@ -18,14 +18,12 @@ an older reading.  Families and their meaning: docs/metrics.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Sequence
-from itertools import compress, count
-from operator import attrgetter, ne
+from collections.abc import Callable, Collection, Sequence
 
 from pykeepalived.vrrp.stats import VrrpStats
 from pykeepalived.vrrp.tracking import TrackerKind
 from pykeepalived.web.exposition import Block, Family, Table, value_text
-from pykeepalived.web.source import InstanceSource, Presence
+from pykeepalived.web.source import InstanceSource, Presence, Touched
 
 PREFIX = "pykeepalived_"
 STATES = ("INITIALIZE", "BACKUP", "MASTER", "FAULT")
@@ -105,120 +103,118 @@ _SENT_INDEX, _RECEIVED_INDEX, _VIPS = _INDEX[SENT], _INDEX[RECEIVED], _INDEX[VIP
 class _Entry:
     """What the last scrape saw of one instance."""
 
-    __slots__ = ("announced", "announced_key", "received_prefix", "router", "sent_prefix", "source", "spec")
+    __slots__ = ("announced", "announced_key", "generation", "received", "received_prefix", "router", "sent",
+                 "sent_prefix", "source", "spec", "stats")
 
     def __init__(self, source: InstanceSource) -> None:
         self.source = source
         self.spec = source.spec
         self.router = source.router
+        self.stats: VrrpStats = self.router.stats
         name = (self.spec.name,)
         self.sent_prefix = SENT.prefix(name).encode()
         self.received_prefix = RECEIVED.prefix(name).encode()
         self.announced_key = "garp_sent" if self.spec.key[1] == 4 else "na_sent"
-        self.announced = -1
-
-
-_GENERATION = attrgetter("view_generation")
-_SPEC = attrgetter("spec")
-_ROUTER = attrgetter("router")
-_STATS = attrgetter("stats")
-_SENT_COUNT = attrgetter("advert_sent")
-_RECEIVED_COUNT = attrgetter("advert_rcvd")
-
-
-def _changed(new: list[object], old: list[object]) -> Iterator[int]:
-    """The positions where ``new`` and ``old`` differ (compared in C)."""
-    return compress(count(), map(ne, new, old))
+        self.generation = self.announced = self.sent = self.received = -1
 
 
 class InstanceMetrics:
     """The instances' families (see the module docstring).  ``instances()`` returns the running
-    instances; ``presence_generation()`` changes whenever the kernel's addresses may have changed,
-    ``glue_generation()`` whenever an instance's GARP/NA count may have changed."""
+    instances; ``touched``, when given, is a set the daemon adds every instance that handled an event
+    to (``daemon.runner.VrrpRunner.observe_events``: only those are looked at; without it, every
+    instance is, every time); ``presence_generation()`` changes whenever the kernel's addresses may
+    have changed, ``glue_generation()`` whenever an instance's GARP/NA count may have changed."""
 
     def __init__(self, instances: Callable[[], Collection[InstanceSource]], presence: Presence | None = None,
                  presence_generation: Callable[[], object] = lambda: None,
-                 glue_generation: Callable[[], object] = lambda: None) -> None:
+                 glue_generation: Callable[[], object] = lambda: None,
+                 touched: Touched | None = None) -> None:
         self._instances = instances
         self._presence = presence
         self._presence_generation = presence_generation
         self._glue_generation = glue_generation
+        self._touched = touched
         self.table = Table(FAMILIES)
         self._members: tuple[InstanceSource, ...] = ()
-        self._specs: list[object] = []
         self._entries: list[_Entry] = []
-        self._stats: list[VrrpStats] = []
-        self._routers: list[object] = []
-        self._generations: list[object] = []
-        self._sent: list[object] = []
-        self._received: list[object] = []
+        self._index: dict[InstanceSource, int] = {}
+        self._pending: set[int] = set()
+        """Instances still to look at (a refresh that ran out of its budget leaves some)."""
         self._split_brains: set[int] = set()
         self._presence_seen: object = object()
         self._glue_seen: object = object()
         self.rewritten = 0
         """Instances whose every line was written again (for the benchmark and tests)."""
+        self.looked_at = 0
+        """Instances looked at (for the benchmark and tests)."""
 
     def refresh(self, now: float, budget: Callable[[], bool] = lambda: False) -> bool:
         """Bring the lines up to date as of ``now`` (the routers' monotonic clock).  ``budget()``
-        True asks to stop after the current instance: returns False when not done (call again, on
-        a later loop turn; what was done stays done)."""
+        True asks to stop after the current instance written again: returns False when not done
+        (call again, on a later loop turn; what was done stays done)."""
         members = tuple(self._instances())
-        specs = list(map(_SPEC, members))
-        if members != self._members or specs != self._specs:
-            self._rebuild(members, specs)
+        touched = self._touched
+        if members != self._members:
+            self._rebuild(members)
+        elif touched is None:
+            self._pending.update(range(len(self._entries)))
+        elif touched:
+            positions = self._index
+            self._pending.update(positions[slot] for slot in touched if slot in positions)
+            touched.clear()
         presence = self._presence_generation()
         if presence != self._presence_seen:
             for entry in self._entries:
                 self._vips(entry)
             self._presence_seen = presence
-        entries = self._entries
         glue = self._glue_generation()
-        if glue != self._glue_seen:  # GARPs/NAs went out: whose?
-            for index, entry in enumerate(entries):
-                if entry.source.counters.get(entry.announced_key, 0) != entry.announced:
-                    self._generations[index] = None  # written again below
+        if glue != self._glue_seen:  # GARPs/NAs went out (paced ones without an event): whose?
+            self._pending.update(index for index, entry in enumerate(self._entries)
+                                 if entry.source.counters.get(entry.announced_key, 0) != entry.announced)
             self._glue_seen = glue
-        generations = list(map(_GENERATION, self._routers))
-        rewrite = set(self._split_brains)  # a split brain also ends with time alone
-        if generations != self._generations:
-            rewrite.update(_changed(generations, self._generations))
-        for index in sorted(rewrite):
-            self._rewrite(index, now)
-            if budget():
+        pending = self._pending
+        pending |= self._split_brains  # a split brain also ends with time alone
+        for index in sorted(pending):
+            pending.discard(index)
+            if self._look(index, now) and budget():
                 return False
-        table = self.table
-        stats = self._stats
-        sent = list(map(_SENT_COUNT, stats))
-        if sent != self._sent:
-            for index in _changed(sent, self._sent):
-                entry = entries[index]
-                table.put(entry, _SENT_INDEX, entry.sent_prefix + value_text(sent[index]).encode() + b"\n")
-            self._sent = sent
-        received = list(map(_RECEIVED_COUNT, stats))
-        if received != self._received:
-            for index in _changed(received, self._received):
-                entry = entries[index]
-                text = value_text(received[index]).encode()
-                table.put(entry, _RECEIVED_INDEX, entry.received_prefix + text + b"\n")
-            self._received = received
         return True
 
     def blocks(self) -> list[Block]:
         return self.table.blocks()
 
-    def _rebuild(self, members: tuple[InstanceSource, ...], specs: list[object]) -> None:
-        """A new set of instances or specs (start, reload): every line is written again."""
-        self._members, self._specs = members, specs
+    def _rebuild(self, members: tuple[InstanceSource, ...]) -> None:
+        """A new set of instances (start, reload): every line is written again."""
+        self._members = members
         self.table.clear()
         ordered = sorted(members, key=lambda m: (m.spec.name, m.spec.key[2]))
         self._entries = [_Entry(source) for source in ordered]
-        self._routers = list(map(_ROUTER, self._entries))
-        self._stats = list(map(_STATS, self._routers))
-        self._generations = [None] * len(ordered)
-        self._sent = [None] * len(ordered)
-        self._received = [None] * len(ordered)
+        self._index = {entry.source: index for index, entry in enumerate(self._entries)}
+        self._pending = set(range(len(ordered)))
         self._split_brains = set()
         self._presence_seen = object()
+        if self._touched is not None:
+            self._touched.clear()
+
+    def _look(self, index: int, now: float) -> bool:
+        """Write what changed of one instance; True when it wrote every line again."""
+        self.looked_at += 1
+        entry = self._entries[index]
+        source = entry.source
+        if entry.router.view_generation != entry.generation or index in self._split_brains \
+                or source.spec is not entry.spec \
+                or source.counters.get(entry.announced_key, 0) != entry.announced:
+            self._rewrite(index, now)
+            return True
+        stats, table = entry.stats, self.table
+        if stats.advert_sent != entry.sent:
+            entry.sent = stats.advert_sent
+            table.put(entry, _SENT_INDEX, entry.sent_prefix + value_text(entry.sent).encode() + b"\n")
+        if stats.advert_rcvd != entry.received:
+            entry.received = stats.advert_rcvd
+            text = value_text(entry.received).encode()
+            table.put(entry, _RECEIVED_INDEX, entry.received_prefix + text + b"\n")
+        return False
 
     def _vips(self, entry: _Entry) -> None:
         presence = self._presence
@@ -237,11 +233,11 @@ class InstanceMetrics:
         entry = self._entries[index]
         source = entry.source
         router = entry.router
-        self._generations[index] = _GENERATION(router)
-        stats = router.stats
-        self._sent[index], self._received[index] = sent, received = stats.advert_sent, stats.advert_rcvd
+        entry.spec = spec = source.spec
+        entry.generation = router.view_generation
+        stats = entry.stats
+        entry.sent, entry.received = sent, received = stats.advert_sent, stats.advert_rcvd
         entry.announced = source.counters.get(entry.announced_key, 0)
-        spec = entry.spec
         view = router.view(now)
         if view.split_brain:
             self._split_brains.add(index)

@@ -423,3 +423,19 @@ async def test_a_listener_that_raises_is_counted_and_the_others_still_run() -> N
     loop.advance(1.0)
     assert a.slot.state is State.MASTER
     assert len(seen) == 2 and a.runner.listeners.errors == 2
+
+
+async def test_an_observer_hears_which_slots_handled_an_event() -> None:
+    loop = FakeLoop()
+    a, b, _ = pair(loop)
+    touched = a.runner.observe_events()
+    start(a, b)
+    assert touched == {a.slot}
+    touched.clear()
+    loop.advance(1.0)
+    assert touched == {a.slot}  # its timeouts and b's adverts
+    touched.clear()
+    a.runner.touch(a.slot)  # a reload swapped its spec
+    assert touched == {a.slot}
+    a.runner.remove(a.slot.key)
+    assert touched == set()
