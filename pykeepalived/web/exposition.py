@@ -38,7 +38,9 @@ def value_text(value: float) -> str:
 
 
 def escape_label_value(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    if "\\" in text or "\n" in text or '"' in text:
+        return text.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    return text
 
 
 def label_text(names: Sequence[str], values: Sequence[str]) -> str:
@@ -47,6 +49,24 @@ def label_text(names: Sequence[str], values: Sequence[str]) -> str:
         return ""
     pairs = sorted(zip(names, values, strict=True))
     return "{" + ",".join(f'{name}="{escape_label_value(value)}"' for name, value in pairs) + "}"
+
+
+class _Labels:
+    """A family's label names, sorted once: ``text(values)`` is :func:`label_text` for them."""
+
+    __slots__ = ("names", "order")
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.order = sorted(range(len(names)), key=names.__getitem__)
+        self.names = [names[i] for i in self.order]
+
+    def text(self, values: Sequence[str]) -> str:
+        if len(values) != len(self.order):
+            raise ValueError(f"labels {self.names}: {len(values)} values")
+        if not values:
+            return ""
+        return "{" + ",".join(f'{name}="{escape_label_value(values[i])}"'
+                              for name, i in zip(self.names, self.order, strict=True)) + "}"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -72,7 +92,8 @@ def _headers(name: str, kind: str, help_text: str) -> tuple[bytes, bytes]:
 class Family:
     """One metric family: ``name`` without ``_total``, ``kind`` one of :data:`KINDS`."""
 
-    __slots__ = ("help", "kind", "labels", "name", "om_header", "sample_name", "text_header")
+    __slots__ = ("_bucket_labels", "_labels", "help", "kind", "labels", "name", "om_header", "sample_name",
+                 "text_header")
 
     def __init__(self, name: str, kind: str, help_text: str, labels: Sequence[str] = ()) -> None:
         if kind not in KINDS:
@@ -80,23 +101,29 @@ class Family:
         self.name, self.kind, self.help, self.labels = name, kind, help_text, tuple(labels)
         self.sample_name = name + "_total" if kind == "counter" else name
         self.text_header, self.om_header = _headers(name, kind, help_text)
+        self._labels = _Labels(self.labels)
+        self._bucket_labels = _Labels((*self.labels, "le"))
 
     def prefix(self, values: Sequence[str]) -> str:
         """The start of a sample line up to the value: ``name{labels} ``."""
-        return f"{self.sample_name}{label_text(self.labels, values)} "
+        return f"{self.sample_name}{self._labels.text(values)} "
 
     def line(self, values: Sequence[str], value: float) -> str:
         """One sample of a counter or a gauge."""
-        return f"{self.sample_name}{label_text(self.labels, values)} {value_text(value)}\n"
+        return f"{self.sample_name}{self._labels.text(values)} {value_text(value)}\n"
+
+    def line_of(self, labels: str, value: float) -> str:
+        """One sample whose labels are already written (``{a="x"}``, from :func:`label_text`)."""
+        return f"{self.sample_name}{labels} {value_text(value)}\n"
 
     def histogram(self, values: Sequence[str], buckets: Iterable[tuple[str, float]], total: float) -> str:
         """One histogram series: its cumulative ``buckets`` (upper bound as text, count), count, sum."""
-        names = (*self.labels, "le")
         out = []
         count = 0.0
+        bucket_labels = self._bucket_labels
         for bound, count in buckets:
-            out.append(f"{self.name}_bucket{label_text(names, (*values, bound))} {value_text(count)}\n")
-        labels = label_text(self.labels, values)
+            out.append(f"{self.name}_bucket{bucket_labels.text((*values, bound))} {value_text(count)}\n")
+        labels = self._labels.text(values)
         out.append(f"{self.name}_count{labels} {value_text(count)}\n")
         out.append(f"{self.name}_sum{labels} {value_text(total)}\n")
         return "".join(out)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Sequence
 
 from pykeepalived.vrrp.stats import VrrpStats
 from pykeepalived.vrrp.tracking import TrackerKind
-from pykeepalived.web.exposition import Block, Family, Table, value_text
+from pykeepalived.web.exposition import Block, Family, Table, label_text, value_text
 from pykeepalived.web.source import InstanceSource, Presence, Touched
 
 PREFIX = "pykeepalived_"
@@ -103,8 +103,8 @@ _SENT_INDEX, _RECEIVED_INDEX, _VIPS = _INDEX[SENT], _INDEX[RECEIVED], _INDEX[VIP
 class _Entry:
     """What the last scrape saw of one instance."""
 
-    __slots__ = ("announced", "announced_key", "generation", "received", "received_prefix", "router", "sent",
-                 "sent_prefix", "source", "spec", "stats")
+    __slots__ = ("announced", "announced_key", "generation", "me", "received", "received_prefix", "router",
+                 "sent", "sent_prefix", "source", "spec", "stats")
 
     def __init__(self, source: InstanceSource) -> None:
         self.source = source
@@ -112,6 +112,8 @@ class _Entry:
         self.router = source.router
         self.stats: VrrpStats = self.router.stats
         name = (self.spec.name,)
+        self.me = label_text(ME, name)
+        """``{vrrp_instance="NAME"}``: the labels of most of its series."""
         self.sent_prefix = SENT.prefix(name).encode()
         self.received_prefix = RECEIVED.prefix(name).encode()
         self.announced_key = "garp_sent" if self.spec.key[1] == 4 else "na_sent"
@@ -244,33 +246,33 @@ class InstanceMetrics:
         else:
             self._split_brains.discard(index)
         interface, ip_family, vrid = spec.key
-        name = spec.name
-        me = (name,)
+        name, me = spec.name, entry.me
         ident = (name, interface, f"v{ip_family}", str(vrid))
+        announced = GARPS if ip_family == 4 else NAS
         lines: dict[Family, str] = {
             INFO: INFO.line((*ident, str(router.config.version), spec.sync_group or ""), 1),
             STATE: "".join(STATE.line((*ident, s), 1 if view.state.value == s else 0) for s in STATES),
-            BASE: BASE.line(me, view.base_priority),
-            EFFECTIVE: EFFECTIVE.line(me, view.effective_priority),
-            DOWN: DOWN.line(me, round(view.master_down_interval_s, 6)),
-            ADVERT_INTERVAL: ADVERT_INTERVAL.line(me, router.config.adver_int_cs / 100),
-            MASTER_INTERVAL: MASTER_INTERVAL.line(me, view.master_adver_int_cs / 100),
-            SPLIT_BRAIN: SPLIT_BRAIN.line(me, 1 if view.split_brain else 0),
-            SENT: SENT.line(me, sent),
-            RECEIVED: RECEIVED.line(me, received),
+            BASE: BASE.line_of(me, view.base_priority),
+            EFFECTIVE: EFFECTIVE.line_of(me, view.effective_priority),
+            DOWN: DOWN.line_of(me, round(view.master_down_interval_s, 6)),
+            ADVERT_INTERVAL: ADVERT_INTERVAL.line_of(me, router.config.adver_int_cs / 100),
+            MASTER_INTERVAL: MASTER_INTERVAL.line_of(me, view.master_adver_int_cs / 100),
+            SPLIT_BRAIN: SPLIT_BRAIN.line_of(me, 1 if view.split_brain else 0),
+            SENT: SENT.line_of(me, sent),
+            RECEIVED: RECEIVED.line_of(me, received),
             DROPPED: _drops(name, stats),
             TRANSITIONS: "".join(TRANSITIONS.line((name, *_states(key)), count)
                                  for key, count in sorted(stats.by_transition.items()) if "_to_" in key),
-            (GARPS if ip_family == 4 else NAS): (GARPS if ip_family == 4 else NAS).line(me, entry.announced),
+            announced: announced.line_of(me, entry.announced),
         }
         if view.master_priority is not None:
-            lines[MASTER_PRIORITY] = MASTER_PRIORITY.line(me, view.master_priority)
+            lines[MASTER_PRIORITY] = MASTER_PRIORITY.line_of(me, view.master_priority)
         if view.master_address is not None:
             lines[MASTER_INFO] = MASTER_INFO.line((name, str(view.master_address)), 1)
         if source.transitions:
-            lines[LAST_TRANSITION] = LAST_TRANSITION.line(me, round(source.transitions[-1].at_unix, 6))
+            lines[LAST_TRANSITION] = LAST_TRANSITION.line_of(me, round(source.transitions[-1].at_unix, 6))
         for field, counter in COUNTERS:
-            lines[counter] = counter.line(me, getattr(stats, field))
+            lines[counter] = counter.line_of(me, getattr(stats, field))
         trackers: dict[Family, list[str]] = {TRACKER_VALUE: [], TRACKER_UP: [], TRACKER_ADJUSTMENT: [],
                                              TRACKER_FAULT: []}
         for tracker in view.trackers:
