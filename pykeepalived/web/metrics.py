@@ -9,91 +9,87 @@ Every family is documented in docs/metrics.md (a unit test holds the two togethe
 * labels are bounded by the configuration: script, FIFO, virtual and real server names, plus small
   fixed sets (state, result, direction); Prometheus's own ``instance`` target label is never used.
 
-Each part is a mapping function ``_name(out, part)`` that :func:`sections` runs only when its part of
-the document changed (``web/sections.py``; for a list, one virtual server or IPVS service at a time);
-a new part is one function and one line there.
+Each part is a mapping function ``_name(out, doc)`` that :func:`sections` runs only when what it reads
+of the document changed (``web/sections.py``; for a list, one virtual server or IPVS service at a
+time, ``_name(out, item)``); a new part is one function and one line there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from pykeepalived.web.exposition import Block
 from pykeepalived.web.sections import EntitySection, Families, Part, Section
-
-Doc = Mapping[str, Any]
+from pykeepalived.web.status_doc import (
+    CheckerDoc,
+    Counts,
+    HistogramDoc,
+    IpvsServiceDoc,
+    StatusDocument,
+    VirtualServerDoc,
+)
 
 SYNC_GROUP_STATES = ("BACKUP", "MASTER", "FAULT")
+DAEMON_KEYS = ("version", "python", "started_at", "config_file", "config_hash", "reloads", "reload_errors",
+               "last_reload")
 
 
-def _num(value: object) -> float | None:
-    if isinstance(value, bool):
-        return 1.0 if value else 0.0
-    return float(value) if isinstance(value, int | float) else None
-
-
-def _daemon_part(doc: Doc) -> tuple[object, ...]:
-    return tuple(doc.get(key) for key in ("version", "python", "started_at", "config_file", "config_hash",
-                                          "reloads", "reload_errors", "last_reload"))
-
-
-def _daemon(out: Families, part: tuple[Any, ...]) -> None:
-    version, python, started_at, config_file, config_hash, reloads, reload_errors, last = part
+def _daemon(out: Families, doc: StatusDocument) -> None:
     out.gauge("build_info", "pykeepalived version and Python version (always 1)", ["version", "python"]
-              ).add_metric([str(version or ""), str(python or "")], 1)
-    started = _num(started_at)
+              ).add_metric([doc.get("version") or "", doc.get("python") or ""], 1)
+    started = doc.get("started_at")
     if started is not None:
         out.gauge("start_time_seconds", "Unix time the daemon started").add_metric([], started)
+    file_and_hash = [doc.get("config_file") or "", doc.get("config_hash") or ""]
     out.gauge("config_info", "the running configuration: file and sha256 of its text (always 1)",
-              ["config_file", "sha256"]).add_metric([str(config_file or ""), str(config_hash or "")], 1)
+              ["config_file", "sha256"]).add_metric(file_and_hash, 1)
     counted = out.counter("config_reloads", "configuration reloads (SIGHUP) by result", ["result"])
-    counted.add_metric(["success"], reloads or 0)
-    counted.add_metric(["failure"], reload_errors or 0)
-    last = last or {}
+    counted.add_metric(["success"], doc.get("reloads") or 0)
+    counted.add_metric(["failure"], doc.get("reload_errors") or 0)
+    last = doc.get("last_reload")
     out.gauge("config_last_reload_successful", "1 if the last reload was applied (or none happened yet)"
-              ).add_metric([], 0 if last.get("ok") is False else 1)
-    at = _num(last.get("at")) if last else started
+              ).add_metric([], 0 if last is not None and last.get("ok") is False else 1)
+    at = last.get("at") if last else started
     if at is not None:
         out.gauge("config_last_reload_timestamp_seconds", "Unix time of the last reload attempt "
                   "(the start time before any)").add_metric([], at)
-    success = _num(last.get("last_success_at")) if last else started
+    success = last.get("last_success_at") if last else started
     if success is not None:
         out.gauge("config_last_reload_success_timestamp_seconds", "Unix time the running configuration "
                   "was loaded (start or the last successful reload)").add_metric([], success)
 
 
-def _unmatched(out: Families, drops: Doc) -> None:
+def _unmatched(out: Families, doc: StatusDocument) -> None:
     counted = out.counter("vrrp_adverts_unmatched", "VRRP packets no instance could take, by reason "
                           "(unknown VRID, or rejected before the VRID was known)", ["reason"])
-    for reason, n in sorted(drops.items()):
-        counted.add_metric([str(reason)], n)
+    for reason, n in sorted((doc.get("drops") or {}).items()):
+        counted.add_metric([reason], n)
 
 
-def _packets_sent(out: Families, sent: int) -> None:
+def _packets_sent(out: Families, doc: StatusDocument) -> None:
     out.counter("vrrp_packets_sent", "VRRP packets written to the wire (every instance, every unicast "
-                "copy)").add_metric([], sent)
+                "copy)").add_metric([], (doc.get("executor") or {}).get("adverts_sent", 0))
 
 
-def _sync_groups(out: Families, groups: Doc) -> None:
-    for name, group in sorted(groups.items()):
+def _sync_groups(out: Families, doc: StatusDocument) -> None:
+    for name, group in sorted((doc.get("sync_groups") or {}).items()):
         state = out.gauge("vrrp_sync_group_state", "1 for the sync group's current state, 0 for the others",
                           ["sync_group", "state"])
-        current = (group or {}).get("state")
+        current = group.get("state")
         for s in SYNC_GROUP_STATES:
-            state.add_metric([str(name), s], 1 if current == s else 0)
+            state.add_metric([name, s], 1 if current == s else 0)
 
 
-def _histogram(hist: Doc | None) -> tuple[list[tuple[str, float]], float] | None:
+def _histogram(hist: HistogramDoc | None) -> tuple[list[tuple[str, float]], float] | None:
     if not hist or not hist.get("buckets"):
         return None
-    buckets = [(str(le), n) for le, n in hist["buckets"]]
-    return buckets, hist.get("sum", 0.0)
+    return [(str(le), n) for le, n in hist["buckets"]], hist.get("sum", 0.0)
 
 
-def _scripts(out: Families, scripts: Doc) -> None:
+def _scripts(out: Families, doc: StatusDocument) -> None:
+    scripts = doc.get("scripts") or {}
     for script in scripts.get("tracked") or ():
-        name = [str(script.get("name"))]
+        name = [script.get("name") or ""]
         out.gauge("track_script_up", "1 while the vrrp_script is up (after rise/fall)", ["script"]
                   ).add_metric(name, 1 if script.get("up") else 0)
         runs = out.counter("track_script_runs", "vrrp_script runs by result", ["script", "result"])
@@ -104,29 +100,31 @@ def _scripts(out: Families, scripts: Doc) -> None:
         if hist is not None:
             out.histogram("track_script_duration_seconds", "vrrp_script run time", ["script"]
                           ).add_metric(name, hist[0], hist[1])
-    for key, metric, text in (("started", "scripts_started", "scripts started (notify, checks, tracking)"),
-                              ("failed", "scripts_failed", "scripts that exited non-zero or could not run"),
-                              ("timed_out", "scripts_timed_out", "scripts killed for running too long")):
-        if key in scripts:
-            out.counter(metric, text).add_metric([], scripts[key])
+    for count, metric, text in (
+            (scripts.get("started"), "scripts_started", "scripts started (notify, checks, tracking)"),
+            (scripts.get("failed"), "scripts_failed", "scripts that exited non-zero or could not run"),
+            (scripts.get("timed_out"), "scripts_timed_out", "scripts killed for running too long")):
+        if count is not None:
+            out.counter(metric, text).add_metric([], count)
 
 
-def _fifos(out: Families, fifos: Doc) -> None:
-    for path, counts in sorted(fifos.items()):
+def _fifos(out: Families, doc: StatusDocument) -> None:
+    for path, counts in sorted((doc.get("notify_fifos") or {}).items()):
         lines = out.counter("notify_fifo_lines", "notify FIFO lines by result", ["fifo", "result"])
         for result in ("written", "dropped", "errors"):
-            lines.add_metric([str(path), result], (counts or {}).get(result, 0))
+            lines.add_metric([path, result], counts.get(result, 0))
 
 
-def _lvs_part(doc: Doc) -> tuple[object, object] | None:
+def _lvs_part(doc: StatusDocument) -> tuple[bool | None, Counts | None] | None:
     lvs = doc.get("lvs")
     return None if lvs is None else (lvs.get("running"), lvs.get("counters"))
 
 
-def _lvs(out: Families, part: tuple[Any, Any]) -> None:
-    running, counters = part
-    out.gauge("lvs_up", "1 while the LVS part runs (IPVS open)").add_metric([], 1 if running else 0)
-    counters = counters or {}
+def _lvs(out: Families, doc: StatusDocument) -> None:
+    lvs = doc.get("lvs") or {}
+    out.gauge("lvs_up", "1 while the LVS part runs (IPVS open)").add_metric(
+        [], 1 if lvs.get("running") else 0)
+    counters = lvs.get("counters") or {}
     for key, metric, text in (("reconciles", "lvs_reconciles", "IPVS reconciles"),
                               ("ops_applied", "lvs_ipvs_operations", "IPVS changes applied"),
                               ("op_errors", "lvs_ipvs_operation_errors", "IPVS changes the kernel refused"),
@@ -135,34 +133,34 @@ def _lvs(out: Families, part: tuple[Any, Any]) -> None:
         out.counter(metric, text).add_metric([], counters.get(key, 0))
 
 
-def _virtual_server(out: Families, vs: Doc) -> None:
-    name = str(vs.get("name"))
+def _virtual_server(out: Families, vs: VirtualServerDoc) -> None:
+    name = vs.get("name") or ""
     out.gauge("lvs_virtual_server_quorum_up", "1 while the virtual server has quorum", ["virtual_server"]
               ).add_metric([name], 1 if vs.get("quorum_up") else 0)
     out.gauge("lvs_virtual_server_live_weight", "sum of the weights of its live real servers",
               ["virtual_server"]).add_metric([name], vs.get("live_weight") or 0)
     out.gauge("lvs_virtual_server_quorum", "configured quorum", ["virtual_server"]
               ).add_metric([name], vs.get("quorum") or 0)
-    reals = vs.get("real_servers") or ()
+    reals = vs.get("real_servers") or []
     by_state = out.gauge("lvs_real_servers", "real servers by state", ["virtual_server", "state"])
     by_state.add_metric([name, "up"], sum(1 for r in reals if r.get("up")))
     by_state.add_metric([name, "down"], sum(1 for r in reals if not r.get("up")))
     for rs in reals:
-        labels = [name, str(rs.get("address"))]
+        labels = [name, rs.get("address") or ""]
         out.gauge("lvs_real_server_up", "1 while the real server's checks say up",
                   ["virtual_server", "real_server"]).add_metric(labels, 1 if rs.get("up") else 0)
         out.gauge("lvs_real_server_weight", "the real server's weight now",
                   ["virtual_server", "real_server"]).add_metric(labels, rs.get("weight") or 0)
         out.gauge("lvs_real_server_checks_have_run", "1 once every checker of the real server has a result",
                   ["virtual_server", "real_server"]).add_metric(labels, 1 if rs.get("has_run") else 0)
-        _checkers(out, labels, rs.get("checkers") or ())
+        _checkers(out, labels, rs.get("checkers") or [])
 
 
-def _checkers(out: Families, labels: list[str], checkers: Iterable[Doc]) -> None:
+def _checkers(out: Families, labels: list[str], checkers: Iterable[CheckerDoc]) -> None:
     names = ("virtual_server", "real_server", "checker")
     seen: dict[str, int] = {}
     for checker in checkers:
-        kind = str(checker.get("kind"))
+        kind = checker.get("kind") or ""
         index = seen[kind] = seen.get(kind, -1) + 1
         these = [*labels, kind if index == 0 else f"{kind}#{index}"]
         checks = checker.get("checks") or {}
@@ -171,7 +169,7 @@ def _checkers(out: Families, labels: list[str], checkers: Iterable[Doc]) -> None
         total.add_metric([*these, "failed"], checks.get("failed", 0))
         out.gauge("lvs_checker_up", "1 while the checker says up", names
                   ).add_metric(these, 1 if checker.get("up") else 0)
-        last = _num(checker.get("last_check_at"))
+        last = checker.get("last_check_at")
         if last is not None:
             out.gauge("lvs_last_check_timestamp_seconds", "Unix time of the checker's last result",
                       names).add_metric(these, last)
@@ -181,24 +179,24 @@ def _checkers(out: Families, labels: list[str], checkers: Iterable[Doc]) -> None
                           ).add_metric(these, hist[0], hist[1])
 
 
-def _ipvs_service(out: Families, service: Doc) -> None:
+def _ipvs_service(out: Families, service: IpvsServiceDoc) -> None:
     """The kernel's own IPVS counters of one service (read over netlink, at most once a second)."""
     vs_labels = ["virtual_server"]
     rs_labels = ["virtual_server", "real_server"]
-    name = [str(service.get("service"))]
+    name = [service.get("service") or ""]
     _ipvs_counters(out, "ipvs_virtual_server", vs_labels, name, service.get("stats") or {})
     for dest in service.get("real_servers") or ():
-        labels = [*name, str(dest.get("address"))]
+        labels = [*name, dest.get("address") or ""]
         _ipvs_counters(out, "ipvs_real_server", rs_labels, labels, dest.get("stats") or {})
-        for key, metric, text in (("active_conns", "ipvs_real_server_active_connections",
-                                   "active connections (kernel)"),
-                                  ("inactive_conns", "ipvs_real_server_inactive_connections",
-                                   "inactive connections (kernel)")):
-            if key in dest:
-                out.gauge(metric, text, rs_labels).add_metric(labels, dest[key])
+        for count, metric, text in ((dest.get("active_conns"), "ipvs_real_server_active_connections",
+                                     "active connections (kernel)"),
+                                    (dest.get("inactive_conns"), "ipvs_real_server_inactive_connections",
+                                     "inactive connections (kernel)")):
+            if count is not None:
+                out.gauge(metric, text, rs_labels).add_metric(labels, count)
 
 
-def _ipvs_counters(out: Families, prefix: str, names: list[str], labels: list[str], stats: Doc) -> None:
+def _ipvs_counters(out: Families, prefix: str, names: list[str], labels: list[str], stats: Counts) -> None:
     out.counter(f"{prefix}_connections", "connections scheduled (kernel)", names
                 ).add_metric(labels, stats.get("conns", 0))
     packets = out.counter(f"{prefix}_packets", "packets by direction (kernel)", [*names, "direction"])
@@ -209,29 +207,29 @@ def _ipvs_counters(out: Families, prefix: str, names: list[str], labels: list[st
     octets.add_metric([*labels, "out"], stats.get("outbytes", 0))
 
 
-def _items(doc: Doc, *path: str) -> list[Doc]:
-    """The list at ``doc[path[0]][path[1]]...`` (empty when any part is missing)."""
-    value: Any = doc
-    for key in path:
-        value = (value or {}).get(key)
-    return list(value or ())
+def _virtual_servers(doc: StatusDocument) -> list[VirtualServerDoc]:
+    lvs = doc.get("lvs")
+    return (lvs.get("virtual_servers") or []) if lvs else []
+
+
+def _ipvs_services(doc: StatusDocument) -> list[IpvsServiceDoc]:
+    stats = doc.get("ipvs_stats")
+    return (stats.get("services") or []) if stats else []
 
 
 def sections() -> list[Part]:
-    """The parts in the order of the body: each reads its part of the document (a first function) and
-    writes its families (a second one) -- a new part of /metrics is one more line here."""
+    """The parts in the order of the body: each names what it reads of the document (a key: written
+    again when that changed, nothing written while it is None) and writes its families."""
     return [
-        Section(_daemon_part, _daemon),
+        Section(lambda doc: tuple(doc.get(key) for key in DAEMON_KEYS), _daemon),
         Section(lambda doc: doc.get("drops"), _unmatched),
         Section(lambda doc: (doc.get("executor") or {}).get("adverts_sent", 0), _packets_sent),
         Section(lambda doc: doc.get("sync_groups") or None, _sync_groups),
         Section(lambda doc: doc.get("scripts"), _scripts),
         Section(lambda doc: doc.get("notify_fifos") or None, _fifos),
         Section(_lvs_part, _lvs),
-        EntitySection(lambda doc: _items(doc, "lvs", "virtual_servers"), lambda vs: vs.get("name"),
-                      _virtual_server),
-        EntitySection(lambda doc: _items(doc, "ipvs_stats", "services"), lambda s: s.get("service"),
-                      _ipvs_service),
+        EntitySection(_virtual_servers, lambda vs: vs.get("name"), _virtual_server),
+        EntitySection(_ipvs_services, lambda service: service.get("service"), _ipvs_service),
     ]
 
 
@@ -241,7 +239,7 @@ class DocumentMetrics:
     def __init__(self) -> None:
         self.parts = sections()
 
-    def blocks(self, doc: Doc) -> list[Block]:
+    def blocks(self, doc: StatusDocument) -> list[Block]:
         out: list[Block] = []
         for part in self.parts:
             out += part.blocks(doc)

@@ -20,13 +20,13 @@ import inspect
 import json
 import time
 from collections.abc import Callable
-from typing import Any
 
 from prometheus_client.exposition import choose_encoder
 
 from pykeepalived.web.exposition import Block
 from pykeepalived.web.metrics import DocumentMetrics
-from pykeepalived.web.source import Doc, MetricsSource
+from pykeepalived.web.source import MetricsSource
+from pykeepalived.web.status_doc import IpvsStatsDoc, as_status
 from pykeepalived.web.vrrp_metrics import InstanceMetrics
 
 SLICE_S = 0.001
@@ -67,12 +67,12 @@ class MetricsPage:
         self.document = DocumentMetrics()
         self._live = live
 
-    async def body(self, accept: str, extra: Doc | None = None,
+    async def body(self, accept: str, ipvs_stats: IpvsStatsDoc | None = None,
                    slicer: Slicer | None = None) -> tuple[bytes, str]:
-        """The body for this ``Accept`` header and its content type; ``extra``: more of the document
-        (the kernel's IPVS counters)."""
+        """The body for this ``Accept`` header and its content type; ``ipvs_stats``: the kernel's IPVS
+        counters (``ipvs_stats`` of the document)."""
         _, content_type = choose_encoder(accept)
-        blocks = await self.blocks(extra, slicer)
+        blocks = await self.blocks(ipvs_stats, slicer)
         openmetrics = content_type.startswith(OPENMETRICS)
         parts: list[bytes] = []
         for block in blocks:
@@ -81,12 +81,13 @@ class MetricsPage:
             parts.append(EOF)
         return b"".join(parts), content_type
 
-    async def blocks(self, extra: Doc | None = None, slicer: Slicer | None = None) -> list[Block]:
+    async def blocks(self, ipvs_stats: IpvsStatsDoc | None = None,
+                     slicer: Slicer | None = None) -> list[Block]:
         slicer = slicer or Slicer()
         value = self.source.document()
-        doc = await value if inspect.isawaitable(value) else value
-        if extra:
-            doc = {**doc, **extra}
+        doc = as_status(await value if inspect.isawaitable(value) else value)
+        if ipvs_stats is not None:
+            doc = {**doc, "ipvs_stats": ipvs_stats}
         clock = self.source.clock
         while not self.instances.refresh(clock(), slicer.used):
             await slicer.pause()
@@ -96,11 +97,11 @@ class MetricsPage:
         return blocks
 
 
-async def json_body(doc: Any, slicer: Slicer | None = None) -> bytes:
+async def json_body(doc: object, slicer: Slicer | None = None) -> bytes:
     """``json.dumps(doc, sort_keys=True)``, one instance of a status document at a time."""
     slicer = slicer or Slicer()
     instances = doc.get("instances") if isinstance(doc, dict) else None
-    if not isinstance(instances, list) or not instances:
+    if not isinstance(doc, dict) or not isinstance(instances, list) or not instances:
         return json.dumps(doc, sort_keys=True).encode()
     head = json.dumps({**doc, "instances": _PLACEHOLDER}, sort_keys=True)
     encoded: list[str] = []

@@ -3,8 +3,8 @@
 A mapping function writes families through :class:`Families` (``out.gauge(name, help, labels)
 .add_metric(label_values, value)``, as with prometheus-client's families).  Two ways to run one:
 
-* :class:`Section`: ``build(out, part)`` for one part of the document (``select(doc)``); its text is
-  kept while the part compares equal to the last one;
+* :class:`Section`: ``build(out, doc)``; its text is kept while ``key(doc)``, what it reads of the
+  document, compares equal to the last one;
 * :class:`EntitySection`: ``build(out, item)`` for each item of a list (virtual servers, IPVS services),
   each item's lines kept per family while the item compares equal, a family's text joined again
   only when one of its items changed (:class:`~pykeepalived.web.exposition.Table`).
@@ -16,14 +16,14 @@ is kept (not copied).  A new part of /metrics is one mapping function and one li
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Generic, Protocol, TypeVar
 
 from pykeepalived.web.exposition import Block, Family, Table
+from pykeepalived.web.status_doc import StatusDocument
 
 PREFIX = "pykeepalived_"
 
-Doc = Mapping[str, Any]  # the status document: JSON (typed in web/status_types.py)
 P = TypeVar("P")
 
 
@@ -84,29 +84,29 @@ class Part(Protocol):
 
     writes: int
 
-    def blocks(self, doc: Doc) -> list[Block]: ...
+    def blocks(self, doc: StatusDocument) -> list[Block]: ...
 
 
-class Section(Generic[P]):
-    """``build(out, select(doc))``, written again only when ``select(doc)`` changed (``None``:
-    nothing to write)."""
+class Section:
+    """``build(out, doc)``, written again only when ``key(doc)`` changed (``None``: nothing to write)."""
 
-    def __init__(self, select: Callable[[Doc], P | None], build: Callable[[Families, P], None]) -> None:
-        self._select = select
+    def __init__(self, key: Callable[[StatusDocument], object],
+                 build: Callable[[Families, StatusDocument], None]) -> None:
+        self._key = key
         self._build = build
         self._known: dict[str, Family] = {}
         self._seen: object = object()
         self._blocks: list[Block] = []
         self.writes = 0
 
-    def blocks(self, doc: Doc) -> list[Block]:
-        part = self._select(doc)
-        if part != self._seen:
-            self._seen = part
+    def blocks(self, doc: StatusDocument) -> list[Block]:
+        key = self._key(doc)
+        if key != self._seen:
+            self._seen = key
             self._blocks = []
-            if part is not None:
+            if key is not None:
                 out = Families(self._known)
-                self._build(out, part)
+                self._build(out, doc)
                 self._blocks = out.blocks()
             self.writes += 1
         return self._blocks
@@ -116,7 +116,7 @@ class EntitySection(Generic[P]):
     """``build(out, item)`` for each item of ``select(doc)`` (a list of parts named by ``key(item)``);
     an item is written again only when it changed."""
 
-    def __init__(self, select: Callable[[Doc], Iterable[P]], key: Callable[[P], Hashable],
+    def __init__(self, select: Callable[[StatusDocument], Iterable[P]], key: Callable[[P], Hashable],
                  build: Callable[[Families, P], None]) -> None:
         self._select = select
         self._key = key
@@ -127,7 +127,7 @@ class EntitySection(Generic[P]):
         self._items: dict[Hashable, P] = {}
         self.writes = 0
 
-    def blocks(self, doc: Doc) -> list[Block]:
+    def blocks(self, doc: StatusDocument) -> list[Block]:
         items = list(self._select(doc))
         keys = _unique([self._key(item) for item in items])
         if keys != list(self._items):

@@ -36,14 +36,16 @@ import contextlib
 import inspect
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+import socket
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar, cast
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
 from pykeepalived.web.events import EventHub
 from pykeepalived.web.render import json_body
+from pykeepalived.web.status_doc import StatusDocument, as_status
 
 log = logging.getLogger(__name__)
 
@@ -60,39 +62,41 @@ COMMON_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosnif
 
 Body = tuple[bytes, str]
 """A response body and its content type."""
-StatusSource = Callable[[], "dict[str, Any] | Awaitable[dict[str, Any]]"]
+StatusSource = Callable[[], "Mapping[str, object] | Awaitable[Mapping[str, object]]"]
 """Returns the status document, or an awaitable of it (built a few instances per loop turn)."""
+T = TypeVar("T")
 
 
-async def read_status(source: StatusSource) -> dict[str, Any]:
+async def read_status(source: StatusSource) -> StatusDocument:
     value = source()
-    if inspect.isawaitable(value):
-        value = await value
-    assert isinstance(value, dict)
-    return value
+    return as_status(await value if inspect.isawaitable(value) else value)
 
 
 class SingleFlight:
     """Requests for the same thing while it is being built share that building."""
 
     def __init__(self) -> None:
-        self._inflight: dict[str, asyncio.Future[Any]] = {}
+        self._inflight: dict[str, asyncio.Future[object]] = {}
 
-    async def shared(self, key: str, make: Callable[[], Awaitable[Any]]) -> Any:
-        """``await make()``, or the result of the one already running under ``key``."""
+    async def shared(self, key: str, make: Callable[[], Awaitable[T]]) -> T:
+        """``await make()``, or the result of the one already running under ``key`` (the same
+        ``make`` for the same key)."""
         pending = self._inflight.get(key)
         if pending is None:
-            pending = asyncio.ensure_future(make())
-            self._inflight[key] = pending
+
+            async def run() -> object:
+                return await make()
+
+            pending = self._inflight[key] = asyncio.ensure_future(run())
             pending.add_done_callback(lambda _f: self._inflight.pop(key, None))
-        return await asyncio.shield(pending)
+        return cast(T, await asyncio.shield(pending))
 
 
 class Endpoints:
     """The route handlers; they read through the callables they are given and change nothing."""
 
     def __init__(self, *, status: StatusSource, metrics: Callable[[str], Awaitable[Body]],
-                 schema: dict[str, Any], ready: Callable[[], str | None], hub: EventHub,
+                 schema: Mapping[str, object], ready: Callable[[], str | None], hub: EventHub,
                  count: Callable[[str, int], None]) -> None:
         self._status = status
         self._metrics = metrics
@@ -144,13 +148,13 @@ class Endpoints:
         body, content_type = await self._metrics(request.headers.get("Accept", ""))
         return web.Response(body=body, headers={**COMMON_HEADERS, "Content-Type": content_type})
 
-    async def _json(self, data: Any) -> web.StreamResponse:
+    async def _json(self, data: object) -> web.StreamResponse:
         body = await json_body(data)
         return web.Response(body=body, content_type="application/json", headers=COMMON_HEADERS)
 
     async def _instance(self, name: str) -> web.StreamResponse:
         doc = await read_status(self._status)
-        found = [i for i in doc.get("instances", ()) if i.get("name") == name]
+        found = [i for i in doc.get("instances") or () if i.get("name") == name]
         if not found:
             return _text(404, "no such instance\n")
         return await self._json(found[0])
@@ -223,7 +227,7 @@ class WebServer:
         self._retired: set[RequestHandler] = set()
 
     @property
-    def sockets(self) -> list[Any]:
+    def sockets(self) -> list[socket.socket]:
         return list(self._listener.sockets) if self._listener is not None else []
 
     async def start(self) -> None:

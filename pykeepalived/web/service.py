@@ -15,8 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
 
 from pykeepalived.config.types import parse_listen_address as parse_address
 from pykeepalived.errors import UsageError
@@ -26,6 +25,7 @@ from pykeepalived.web.looplag import LoopLagMonitor
 from pykeepalived.web.render import MetricsPage
 from pykeepalived.web.server import Body, Endpoints, SingleFlight, StatusSource, WebServer
 from pykeepalived.web.source import MetricsSource
+from pykeepalived.web.status_doc import IpvsStatsDoc, as_ipvs_stats
 from pykeepalived.web.status_schema import STATUS_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,8 @@ DEFAULT_LISTEN = f"127.0.0.1:{DEFAULT_PORT}"
 IPVS_STATS_MAX_AGE_S = 1.0
 """IPVS counters are read from the kernel at most this often (concurrent scrapes share a read)."""
 
-IpvsStats = Callable[[], Awaitable[dict[str, Any] | None]]
+IpvsStats = Callable[[], Awaitable[Mapping[str, object] | None]]
+"""The kernel's IPVS counters (``ipvs_stats`` of the document), read over netlink by the daemon."""
 
 
 def parse_listen_address(text: str) -> tuple[str | None, int]:
@@ -58,7 +59,7 @@ class WebService:
         self._status = status
         self._ipvs_stats = ipvs_stats
         self._clock = clock
-        self._ipvs_cache: tuple[float, dict[str, Any] | None] | None = None
+        self._ipvs_cache: tuple[float, IpvsStatsDoc | None] | None = None
         self.hub = hub or EventHub()
         self.lag = LoopLagMonitor()
         self.requests: dict[tuple[str, str], int] = {}
@@ -115,7 +116,7 @@ class WebService:
             log.info("web endpoint listening on %s", listen)
 
     # -- events --------------------------------------------------------------------------------
-    def publish(self, kind: str, data: dict[str, Any]) -> None:
+    def publish(self, kind: str, data: Mapping[str, object]) -> None:
         """Tell the event clients; never blocks and never raises into the daemon."""
         try:
             self.hub.publish(kind, data)
@@ -126,18 +127,20 @@ class WebService:
     async def metrics(self, accept: str) -> Body:
         """``/metrics`` for this ``Accept`` header, as of now (``web/render.py``)."""
         stats = await self._read_ipvs_stats()
-        return await self.page.body(accept, {"ipvs_stats": stats} if stats is not None else None)
+        return await self.page.body(accept, stats)
 
-    async def _read_ipvs_stats(self) -> dict[str, Any] | None:
+    async def _read_ipvs_stats(self) -> IpvsStatsDoc | None:
         if self._ipvs_stats is None:
             return None
         now = self._clock()
         cached = self._ipvs_cache
         if cached is not None and now - cached[0] < IPVS_STATS_MAX_AGE_S:
             return cached[1]
-        stats: dict[str, Any] | None = await self.flights.shared("ipvs", self._ipvs_stats)
-        self._ipvs_cache = (now, stats)
-        return stats
+        read = self._ipvs_stats
+        stats = await self.flights.shared("ipvs", read)
+        typed = as_ipvs_stats(stats) if stats is not None else None
+        self._ipvs_cache = (now, typed)
+        return typed
 
     def _count(self, route: str, code: int) -> None:
         key = (route, str(code))
@@ -152,7 +155,7 @@ class WebService:
         server = self.server
         return server.refused + server.timed_out if server is not None else 0
 
-    def counters(self) -> dict[str, Any]:
+    def counters(self) -> dict[str, object]:
         """For the status document: where it listens and what its clients did."""
         server = self.server
         return {"listen": self.listen if server is not None else None,

@@ -9,13 +9,14 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from pykeepalived.vrrp.from_config import InstanceSpec
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.vip import IPInterface
 
-Doc = Mapping[str, Any]
+Doc = Mapping[str, object]
+"""The status document as the daemon builds it (``web.status_doc`` types it)."""
 
 
 class TransitionLike(Protocol):
