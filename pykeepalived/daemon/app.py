@@ -35,7 +35,8 @@ from pykeepalived.daemon.lvs_plan import LvsPlan
 from pykeepalived.daemon.notify import StateNotifier
 from pykeepalived.daemon.observe import Observability, resolve_listen
 from pykeepalived.daemon.plans import Plans, load_plans, log_config_error
-from pykeepalived.daemon.runner import RouterSlot, VrrpRunner
+from pykeepalived.daemon.reconcile import apply_reload
+from pykeepalived.daemon.runner import VrrpRunner
 from pykeepalived.daemon.startup_delay import wait_startup_delay
 from pykeepalived.daemon.status import DaemonInfo, Json, StatusBuilder
 from pykeepalived.errors import ConfigError, PykaError, UsageError
@@ -53,7 +54,7 @@ from pykeepalived.vrrp import from_config as fc
 from pykeepalived.vrrp.events import StateChanged
 from pykeepalived.vrrp.notify import NotifyScripts, notify_state
 from pykeepalived.vrrp.packet import IPAddress, advert_encoder, decode
-from pykeepalived.vrrp.reload import plan_reload, with_whole_groups
+from pykeepalived.vrrp.reload import plan_reload
 from pykeepalived.web.kadump.signals import DUMP_SIGNALS
 from pykeepalived.web.source import MetricsSource
 
@@ -170,7 +171,6 @@ class Daemon:
         self.alerts = Alerts(ALERTS_OFF)
         self._background: list[asyncio.Task[None]] = []
         self._notifier: NotifyDispatcher | None = None
-        self._groups_of: tuple[tuple[RouterSlot, ...], frozenset[str]] | None = None
 
     # -- signals -------------------------------------------------------------------------------
     def request(self, command: str) -> None:
@@ -269,13 +269,13 @@ class Daemon:
 
     # -- status --------------------------------------------------------------------------------
     def snapshot(self) -> Json:
-        return self.status.document(self.info, self.runner.slots.values(), self.runner.drops,
-                                    self._status_extra(), present=self.net.vip_present)
+        return self.status.document(self.info, self.runner.slots.values(), self._status_extra(),
+                                    present=self.net.vip_present)
 
     async def snapshot_async(self) -> Json:
         """The same document, a few instances per loop turn (the web endpoint's: never holds the loop)."""
-        return await self.status.document_async(self.info, self.runner.slots.values(), self.runner.drops,
-                                                self._status_extra, present=self.net.vip_present)
+        return await self.status.document_async(self.info, self.runner.slots.values(), self._status_extra,
+                                                present=self.net.vip_present)
 
     def metrics_source(self) -> MetricsSource:
         """What /metrics reads of this daemon (``web/source.py``)."""
@@ -287,11 +287,12 @@ class Daemon:
     def metrics_document(self) -> Json:
         """The document's parts /metrics maps (web/metrics.py), without the instances: /metrics reads
         the routers themselves (web/vrrp_metrics.py).  Built on every scrape: keep it cheap."""
-        return self.status.document(self.info, (), self.runner.drops, self._observed_extra())
+        return self.status.document(self.info, (), self._observed_extra())
 
     def _observed_extra(self) -> Json:
         """The parts of the status document that /metrics maps as well."""
         return {
+            "sockets": self.net.counters(),
             "executor": dict(self.executor.counters),
             "scripts": {
                 "started": self.script_runner.started,
@@ -308,7 +309,8 @@ class Daemon:
         processes = self.instances.processes
         return {
             **self._observed_extra(),
-            "sockets": self.net.counters(),
+            "stopped_instances": {"count": self.runner.stopped_count,
+                                  "counters": dict(sorted(self.runner.stopped.items()))},
             "release_vips_on_stop": self.options.release_vips,
             "release_ipvs_on_stop": self.options.release_ipvs,
             "global_defs": self.global_defs.model_dump(mode="json") if self.global_defs is not None else {},
@@ -321,18 +323,11 @@ class Daemon:
 
     def _sync_groups(self) -> Json:
         notify = self.plan.group_notify if self.plan is not None else {}
-        names = self._group_names()
+        names = {slot.group.name for slot in self.runner.slots.values() if slot.group is not None}
         states = self.runner.group_states
         return {name: {"state": notify_state(states[name]) if name in states else None,
                        "notify": notify[name].set_fields() if name in notify else {}}
                 for name in sorted(names)}
-
-    def _group_names(self) -> frozenset[str]:
-        """The running instances' sync groups (kept while the set of instances is the same)."""
-        slots = tuple(self.runner.slots.values())
-        if self._groups_of is None or self._groups_of[0] != slots:
-            self._groups_of = (slots, frozenset(s.group.name for s in slots if s.group is not None))
-        return self._groups_of[1]
 
     def ready_state(self) -> str | None:
         """``/healthz``: None while serving, else what the daemon is doing."""
@@ -357,21 +352,15 @@ class Daemon:
             return
         assert self.plan is not None
         plan = plans.vrrp
-        diff = plan_reload(self.plan.instances, plan.instances)
+        diff = plan_reload(self.plan.instances, plan.instances, self.instances.masters())
         log.info("reload %s", diff.summary())
-        stop, start = with_whole_groups(self.plan.instances, plan.instances, diff)
-        for key in stop:
-            self.instances.stop(key)
-        for key in diff.update:
-            if key not in stop:
-                self.instances.update(key, plan.instances[key])
         self.plan = plan
         self.alerts.reconfigure(plans.alerts)
         self.script_runner.enforce_security = plan.enable_script_security
         self.script_runner.identity = plan.script_identity
         self.instances.start_trackers(plan, group)
         self._apply_bfd(plans)
-        await self.instances.start([plan.instances[key] for key in start])
+        await apply_reload(self.instances, diff, plan.instances)
         self.lvs = await self._reload_lvs(self.lvs, plans.lvs, group)
         self.info.reloaded(ok=True, config_hash=plans.config_hash)
         self.observe.reload(ok=True, error=None, config_hash=self.info.config_hash)

@@ -59,10 +59,21 @@ def _daemon(out: Families, doc: StatusDocument) -> None:
                   "was loaded (start or the last successful reload)").add_metric([], success)
 
 
+def unmatched_drops(doc: StatusDocument) -> Counts:
+    """The sockets' drops summed per reason: what no instance could take (docs/daemon.md, "Drop
+    accounting"; an instance's own drops are its series, ``vrrp_adverts_dropped``)."""
+    out: Counts = {}
+    for sock in (doc.get("sockets") or {}).values():
+        for reason, n in (sock.get("drops") or {}).items():
+            out[reason] = out.get(reason, 0) + n
+    return dict(sorted(out.items()))
+
+
 def _unmatched(out: Families, doc: StatusDocument) -> None:
     counted = out.counter("vrrp_adverts_unmatched", "VRRP packets no instance could take, by reason "
-                          "(unknown VRID, or rejected before the VRID was known)", ["reason"])
-    for reason, n in sorted((doc.get("drops") or {}).items()):
+                          "(unknown VRID, rejected before the VRID was known, the kernel's receive-queue "
+                          "overflows): the sockets' drops; an instance's own are its counters", ["reason"])
+    for reason, n in unmatched_drops(doc).items():
         counted.add_metric([reason], n)
 
 
@@ -222,7 +233,7 @@ def sections() -> list[Part]:
     again when that changed, nothing written while it is None) and writes its families."""
     return [
         Section(lambda doc: tuple(doc.get(key) for key in DAEMON_KEYS), _daemon),
-        Section(lambda doc: doc.get("drops"), _unmatched),
+        Section(unmatched_drops, _unmatched),
         Section(lambda doc: (doc.get("executor") or {}).get("adverts_sent", 0), _packets_sent),
         Section(lambda doc: doc.get("sync_groups") or None, _sync_groups),
         Section(lambda doc: doc.get("scripts"), _scripts),

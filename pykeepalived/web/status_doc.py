@@ -49,6 +49,14 @@ class TrackerDoc(TypedDict, total=False):
     fault: bool
 
 
+class SocketDoc(TypedDict, total=False):
+    """One receive socket's counters (``sockets.<name>``; the ``addresses`` entry has only others)."""
+
+    fd: int | None
+    received: int
+    drops: Counts
+
+
 class InstanceDoc(TypedDict, total=False):
     name: str
     interface: str
@@ -171,6 +179,13 @@ class IpvsStatsDoc(TypedDict, total=False):
     services: list[IpvsServiceDoc]
 
 
+class StoppedDoc(TypedDict, total=False):
+    """The instances reloads stopped: how many, and their counters summed (they count in ``drops``)."""
+
+    count: int
+    counters: Counts
+
+
 class StatusDocument(TypedDict, total=False):
     """``schema_version`` 1 (docs/daemon.md); ``ipvs_stats`` is what /metrics adds for one scrape."""
 
@@ -187,7 +202,8 @@ class StatusDocument(TypedDict, total=False):
     drops: Counts
     instances: list[InstanceDoc]
     instance_order: list[str]
-    sockets: JsonObject
+    sockets: dict[str, SocketDoc]
+    stopped_instances: StoppedDoc
     executor: Counts
     scripts: ScriptsDoc
     release_vips_on_stop: bool

@@ -20,21 +20,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 
-from pykeepalived.vrrp.stats import VrrpStats
+from pykeepalived.vrrp.stats import DROP_COUNTERS, VrrpStats
 from pykeepalived.vrrp.tracking import TrackerKind
 from pykeepalived.web.exposition import Block, Family, Table, label_text, value_text
 from pykeepalived.web.source import InstanceSource, Presence, Touched
 
 PREFIX = "pykeepalived_"
 STATES = ("INITIALIZE", "BACKUP", "MASTER", "FAULT")
-VRRP_DROP_REASONS = (
-    "version_err", "vrid_err", "family_err", "auth_failure", "authtype_mismatch", "invalid_authtype",
-    "advert_interval_err", "ip_ttl_err", "packet_len_err", "invalid_type_rcvd", "checksum_err",
-    "ip_header_err", "ip_proto_err",
-)
-"""The drop reasons the core counts by name, in the order their series are written; each series (these
-and any other reason, ``not_a_peer`` ...) appears once its reason was counted: 13 series per instance
-that are 0 on a healthy LAN were a third of the body (docs/metrics.md)."""
+VRRP_DROP_REASONS = DROP_COUNTERS
+"""The drop reasons the core counts by name (the same the status document's ``drops`` totals add up),
+in the order their series are written; each series (these and any other reason, ``not_a_peer``,
+``in_fault`` ...) appears once its reason was counted: 13 series per instance that are 0 on a healthy
+LAN were a third of the body (docs/metrics.md)."""
 IDENTITY = ("vrrp_instance", "interface", "family", "vrid")
 ME = ("vrrp_instance",)
 TRACKER = ("vrrp_instance", "tracker")

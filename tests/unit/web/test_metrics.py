@@ -152,3 +152,20 @@ def test_the_grafana_dashboard_uses_only_documented_metrics() -> None:
     undocumented = {m for m in base if m not in documented and not m.startswith("process_")}
     assert used and not undocumented, undocumented
     assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
+
+
+def test_unmatched_drops_are_the_sockets_drops_summed_never_the_instances() -> None:
+    doc = rich_doc()
+    doc["drops"] = {"unknown_vrid": 99, "auth_failure": 7}  # the totals: the instances' own drops too
+    doc["sockets"] = {
+        "eth0/v4/raw": {"fd": 5, "received": 10, "drops": {"unknown_vrid": 2, "rxq_overflow": 1}},
+        "eth1/v4/raw": {"fd": None, "received": 3, "drops": {"unknown_vrid": 1}},  # closed by a reload
+        "addresses": {"added": 4},
+    }
+    metrics = DocumentMetrics()
+    unmatched = {tuple(sorted(s.labels.items())): s.value for f in text_string_to_metric_families(
+        text_of(doc, metrics)) for s in f.samples if s.name == "pykeepalived_vrrp_adverts_unmatched_total"}
+    assert unmatched == {(("reason", "rxq_overflow"),): 1.0, (("reason", "unknown_vrid"),): 3.0}
+    doc = copy.deepcopy(doc)
+    doc["sockets"]["eth0/v4/raw"]["drops"]["unknown_vrid"] = 5  # written again when a drop is counted
+    assert 'pykeepalived_vrrp_adverts_unmatched_total{reason="unknown_vrid"} 6.0' in text_of(doc, metrics)
