@@ -41,9 +41,10 @@ the window): goals, CPU per advert <= 1.05x the run without it and no advert int
 without it.  The scraper behaves as Prometheus does (it keeps its connection and asks for
 OpenMetrics); `--scrape-new-connections` opens one per scrape instead.
 
-`--profile FILE` runs pykeepalived under bench/scale/profile_daemon.py, which profiles (cProfile, CPU
-time) the steady window only and writes FILE; the top functions by own time are printed (the
-window's numbers then include the profiler's overhead).  Bounded: the capture stops by itself,
+`--profile FILE` runs pykeepalived (with `--scrape-interval`: the scraped run) under
+bench/scale/profile_daemon.py, which profiles (cProfile, CPU time) the steady window only and
+writes FILE; the top functions by own time are printed (the window's numbers then include the
+profiler's overhead).  Bounded: the capture stops by itself,
 every wait has a deadline, the lab is torn down on any exit (Ctrl-C included).
 """
 
@@ -243,7 +244,8 @@ def stop_daemon(host: Host, tail: Tail, label: str, proc: LabProcess,
 def measure(host: Host, tail: Tail, impl: str, args: argparse.Namespace) -> Row:
     wanted = set(vips(args.instances))
     conf_text = config(args.instances, args.version, args.advert_int)
-    profile = args.profile if impl == "pykeepalived" else None
+    profiled = SCRAPED if args.scrape_interval is not None else "pykeepalived"
+    profile = args.profile if impl == profiled else None
     assert host.ipv4 is not None
     scraped = impl == SCRAPED
     proc, t0, start = start_daemon(host, tail, impl, impl="pykeepalived" if scraped else impl,
