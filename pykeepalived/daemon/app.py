@@ -60,6 +60,7 @@ from pykeepalived.vrrp.notify import NotifyScripts, notify_state
 from pykeepalived.vrrp.packet import IPAddress, advert_encoder, decode
 from pykeepalived.vrrp.reload import plan_reload
 from pykeepalived.web.kadump.signals import DUMP_SIGNALS
+from pykeepalived.web.source import MetricsSource
 
 if TYPE_CHECKING:  # the LVS part (aiohttp, IPVS netlink) and BFD are imported only when a config has them
     from pykeepalived.daemon.bfd_service import BfdService
@@ -172,7 +173,8 @@ class Daemon:
         self.executor = ActionExecutor(self.net, advert_encoder(plan.v3_checksum_as_v2))
         self.runner = VrrpRunner(loop, self.executor, decode, self.listeners, wakeup=make_wakeup)
         self.observe = Observability(self.snapshot_async, listen=self._web_listen(),
-                                     ipvs_stats=self._ipvs_stats, ready=self.ready_state)
+                                     metrics=self.metrics_source(), ipvs_stats=self._ipvs_stats,
+                                     ready=self.ready_state)
         self.observe.namespace = self.options.namespace
         self.instances = Instances(self.runner, self.executor, self.net, self.script_runner, self.link_probe,
                                    early=self.early, bfd_up=self._bfd_up, observe=self.observe.tracker)
@@ -253,12 +255,22 @@ class Daemon:
         return await self.status.document_async(self.info, self.runner.slots.values(), self._status_extra,
                                                 present=self.net.vip_present)
 
-    def _status_extra(self) -> Json:
-        processes = self.instances.processes
+    def metrics_source(self) -> MetricsSource:
+        """What /metrics reads of this daemon (``web/source.py``)."""
+        announced = self.executor.counters
+        return MetricsSource(self.metrics_document, self.runner.slots.values, self.net.vip_present,
+                             self.net.presence_generation, lambda: announced["announcements_sent"],
+                             self.runner.loop.time, self.runner.observe_events)
+
+    def metrics_document(self) -> Json:
+        """The document's parts /metrics maps (web/metrics.py), without the instances: /metrics reads
+        the routers themselves (web/vrrp_metrics.py).  Built on every scrape: keep it cheap."""
+        return self.status.document(self.info, (), self._observed_extra())
+
+    def _observed_extra(self) -> Json:
+        """The parts of the status document that /metrics maps as well."""
         return {
             "sockets": self.net.counters(),
-            "stopped_instances": {"count": self.runner.stopped_count,
-                                  "counters": dict(sorted(self.runner.stopped.items()))},
             "executor": dict(self.executor.counters),
             "scripts": {
                 "started": self.script_runner.started,
@@ -266,12 +278,20 @@ class Daemon:
                 "timed_out": self.script_runner.timed_out,
                 "tracked": [s.snapshot() for s in self.instances.scripts.values()],
             },
-            "release_vips_on_stop": self.options.release_vips,
-            "release_ipvs_on_stop": self.options.release_ipvs,
             "lvs": self.lvs.snapshot() if self.lvs is not None else None,
             "notify_fifos": self.fifos.counters(),
-            "global_defs": self.global_defs.model_dump(mode="json") if self.global_defs is not None else {},
             "sync_groups": self._sync_groups(),
+        }
+
+    def _status_extra(self) -> Json:
+        processes = self.instances.processes
+        return {
+            **self._observed_extra(),
+            "stopped_instances": {"count": self.runner.stopped_count,
+                                  "counters": dict(sorted(self.runner.stopped.items()))},
+            "release_vips_on_stop": self.options.release_vips,
+            "release_ipvs_on_stop": self.options.release_ipvs,
+            "global_defs": self.global_defs.model_dump(mode="json") if self.global_defs is not None else {},
             "instance_order": [spec.name for spec in self.plan.instances.values()] if self.plan else [],
             "web": self.observe.counters(),
             "track_process": None if processes is None else processes.snapshot(),

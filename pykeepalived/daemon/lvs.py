@@ -438,15 +438,18 @@ class LvsService:
 
     def snapshot(self) -> Json:
         health = self.checkers.health()
+        by_service: dict[ServiceKey, dict[DestKey, tuple[RealServerStatus | None, bool]]] = {}
+        for server in self.checkers.servers.values() if self.running else ():
+            status = None
+            for service, dest in server.binding.health_keys:
+                if status is None:
+                    status = (server.status(), server.suspended)
+                by_service.setdefault(service, {})[dest] = status
         services: list[Json] = []
         for spec in self.policy.specs if self.running else ():
             key = spec.service.key
-            servers: dict[DestKey, tuple[RealServerStatus | None, bool]] = {}
-            for server in self.checkers.servers.values():
-                for service, dest in server.binding.health_keys:
-                    if service == key:
-                        servers[dest] = (server.status(), server.suspended)
-            services.append(virtual_server_snapshot(spec, self.policy.quorum(key), health, servers))
+            services.append(virtual_server_snapshot(spec, self.policy.quorum(key), health,
+                                                    by_service.get(key, {})))
         return {"running": self.running, "ipvs": self._ipvs_state(),
                 "error": f"ipvs: unavailable ({self.error})" if self.error else None,
                 "counters": self.counters.as_dict(),

@@ -26,6 +26,7 @@ from pykeepalived.daemon.status import Json
 from pykeepalived.vrrp.events import EffectivePriorityChanged, SplitBrainDetected, StateChanged
 from pykeepalived.vrrp.notify import notify_state
 from pykeepalived.vrrp.state import State
+from pykeepalived.web.source import MetricsSource
 
 if TYPE_CHECKING:
     from pykeepalived.web.kadump.writer import DumpWriter
@@ -69,15 +70,16 @@ def _import_quietly(name: str) -> ModuleType:
 class Observability:
     """HTTP endpoint, event stream and dump files of one daemon (all optional, none can stop it)."""
 
-    def __init__(self, snapshot: Snapshot, *, listen: str | None,
+    def __init__(self, snapshot: Snapshot, *, listen: str | None, metrics: MetricsSource | None = None,
                  ipvs_stats: IpvsStats | None = None,
                  ready: Callable[[], str | None] = lambda: None, dumps: DumpWriter | None = None) -> None:
-        """``dumps``: the dump writer (default: one writing to ``$TMPDIR`` or /tmp, made on the first
-        dump signal)."""
+        """``metrics``: what /metrics reads (the routers, the document's small parts); ``dumps``:
+        the dump writer (default: one writing to ``$TMPDIR`` or /tmp, made on the first dump signal)."""
         if listen is not None:
             parse_listen_address(listen)  # ValueError now, not after start-up
         self.listen = listen
         self._snapshot = snapshot
+        self._metrics = metrics
         self._ipvs_stats = ipvs_stats
         self._ready = ready
         self.web: WebService | None = None
@@ -94,8 +96,8 @@ class Observability:
             return
         try:
             module = await asyncio.to_thread(_import_quietly, "pykeepalived.web.service")
-            web = module.WebService(self._snapshot, listen=self.listen, ipvs_stats=self._ipvs_stats,
-                                    ready=self._ready)
+            web = module.WebService(self._snapshot, listen=self.listen, metrics=self._metrics,
+                                    ipvs_stats=self._ipvs_stats, ready=self._ready)
             if await web.start():
                 self.web = web
             else:

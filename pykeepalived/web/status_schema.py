@@ -7,7 +7,7 @@ allow properties the schema does not list.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 SCHEMA_ID = "https://pykeepalived.invalid/schema/status-1.schema.json"
 
@@ -138,7 +138,7 @@ _HOST_NETWORK = {
     },
 }
 
-STATUS_SCHEMA: dict[str, Any] = {
+STATUS_SCHEMA: Mapping[str, object] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": SCHEMA_ID,
     "title": "pykeepalived status document",
