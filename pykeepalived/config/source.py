@@ -200,7 +200,13 @@ def load_yaml(text: str, file: str, limits: Limits = Limits()) -> SourceResult:
                   hint="a configuration needs at least a 'vrrp_instances' or 'virtual_servers' section")])
     walker = _Walker(file, positions, limits)
     try:
-        data = walker.walk(root, ())
+        try:
+            # without an anchor no node is reached twice: the walk need not track visits
+            data = walker.walk(root, ()) if "&" in text else walker.walk_tree(root, ())
+        except _MergeKey:  # merge keys take the full walk
+            positions = PositionMap()
+            walker = _Walker(file, positions, limits)
+            data = walker.walk(root, ())
     except _TooBig as exc:
         return SourceResult(None, positions, sources, [*walker.diagnostics, exc.diagnostic])
     if not isinstance(data, dict):
@@ -228,6 +234,10 @@ class _TooBig(Exception):
     def __init__(self, diagnostic: Diagnostic) -> None:
         super().__init__(diagnostic.message)
         self.diagnostic = diagnostic
+
+
+class _MergeKey(Exception):
+    """:meth:`_Walker.walk_tree` met a merge key (``<<``): only :meth:`_Walker.walk` reads them."""
 
 
 class _Walker:
@@ -274,6 +284,50 @@ class _Walker:
             self.active.discard(key)
             self.in_alias -= revisit
         raise self._fatal("yaml_syntax", "unexpected YAML node", node, path)  # pragma: no cover
+
+    def walk_tree(self, node: Node, path: Path) -> Any:
+        """:meth:`walk` for a document without anchors, where no node is reached twice (most
+        configurations): the same data, positions and diagnostics, without tracking visits.
+        Raises :class:`_MergeKey` at a merge key."""
+        self.nodes += 1
+        if self.nodes > self.limits.max_nodes or len(path) > self.limits.max_depth:
+            self.nodes -= 1
+            return self.walk(node, path)  # the limits' own checks and messages
+        self.positions._values[path] = (self.file, node.start_mark)  # set_value_mark, inlined
+        cls, child, tree = node.__class__, self._child, self.walk_tree
+        if cls is ScalarNode:
+            return self._scalar(node, path)
+        if cls is SequenceNode:
+            return [child(item, (*path, i)) if item.__class__ is ScalarNode else tree(item, (*path, i))
+                    for i, item in enumerate(node.value)]
+        if cls is not MappingNode:
+            return self.walk(node, path)  # pragma: no cover - the composer makes only these three
+        if node.tag != _MAP_TAG:
+            self._err("yaml_tag", f"unsupported YAML tag '{node.tag}'", node, path)
+        out: dict[str, Any] = {}
+        first_seen: dict[str, Node] = {}
+        keys, file = self.positions._keys, self.file
+        for key_node, value_node in node.value:
+            if key_node.__class__ is ScalarNode and key_node.tag == _STR_TAG:
+                key = key_node.value
+            else:
+                if key_node.tag == _MERGE_TAG:
+                    raise _MergeKey
+                key = self._key(key_node, path)
+                if key is None:
+                    continue
+            if key in first_seen:
+                first = self._pos(first_seen[key])
+                self._err("duplicate_key",
+                          f"duplicate key '{key}' (first defined at line {first.line}, column {first.col})",
+                          key_node, (*path, key), hint="YAML would silently keep only the last one")
+                continue
+            first_seen[key] = key_node
+            key_path = (*path, key)
+            keys[key_path] = (file, key_node.start_mark)
+            out[key] = (child(value_node, key_path) if value_node.__class__ is ScalarNode
+                        else tree(value_node, key_path))
+        return out
 
     def _child(self, node: Node, path: Path) -> Any:
         """``walk`` for a child; a string, or a number already read once (most of a config), takes a

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from pykeepalived.config.kaconf import sequence
 from pykeepalived.config.kaconf.lexer import (
+    SPECIAL,
     Issue,
     Pos,
     Severity,
@@ -38,7 +39,6 @@ from pykeepalived.config.kaconf.lexer import (
     Span,
     Token,
     comment_start,
-    is_plain,
     tokenize,
     tokenize_plain,
 )
@@ -84,6 +84,10 @@ class _Frame:
     index: int = 0
     include_check: frozenset[str] = frozenset()
     """Set by ``include_check`` in this file (or inherited from the file that included it)."""
+    special: list[int] = field(default_factory=list)
+    """Indexes of the lines that need the general path (:func:`special_lines`), in order."""
+    next_special: int = 0
+    """Position in ``special`` of the first such line at or after ``index``."""
 
 
 _DEFINITION = re.compile(r"\s*\$([A-Za-z_][A-Za-z0-9_]*)=(.*)\Z", re.S)
@@ -145,10 +149,12 @@ class _Reader:
             return False
         self.total_bytes += len(data)
         self.out.files.append(path)
-        self.stack.append(_Frame(name, self._decode(data, name), (*chain, _resolve(path)), 0, checks))
+        text = self._decode(data, name)
+        lines = [raw.removesuffix("\r") for raw in text.split("\n")]
+        self.stack.append(_Frame(name, lines, (*chain, _resolve(path)), 0, checks, special_lines(text)))
         return True
 
-    def _decode(self, data: bytes, name: str) -> list[str]:
+    def _decode(self, data: bytes, name: str) -> str:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -171,7 +177,7 @@ class _Reader:
             )
         text = text.removeprefix("\ufeff")
         self.out.texts[name] = text
-        return [raw.removesuffix("\r") for raw in text.split("\n")]
+        return text
 
     # -- lines ---------------------------------------------------------------------------------
 
@@ -212,10 +218,15 @@ class _Reader:
         quote, continuation, ``@``, ``$``, ``~`` or include), up to the next one that does.
         Most lines of a big file are like this; this is the same result as :meth:`handle`."""
         lines, index, name, out = frame.lines, frame.index, frame.name, self.out.lines
+        special, at = frame.special, frame.next_special
+        while at < len(special) and special[at] < index:
+            at += 1
+        frame.next_special = at
+        stop = special[at] if at < len(special) else len(lines)
         limit = self.limits.max_line_chars
-        while index < len(lines):
+        while index < stop:
             raw = lines[index]
-            if not is_plain(raw) or len(raw) > limit or "include" in raw:
+            if len(raw) > limit:
                 break
             index += 1
             tokens = tokenize_plain(raw, name, index)
@@ -405,6 +416,28 @@ class _Reader:
             self.error("include_loop", f"include loop: {loop}", pos, "remove the include that points back")
             return
         self.open(path, name, chain, pos, checks)
+
+
+_NOT_PLAIN = re.compile(rf"{SPECIAL}|include")
+
+
+def special_lines(text: str) -> list[int]:
+    """0-based indexes of the lines of ``text`` (split at ``\\n``) that are not plain
+    (:func:`~pykeepalived.config.kaconf.lexer.is_plain`) or mention ``include``: one scan of the
+    whole text, so the lines in between take the fast path without being looked at twice."""
+    found: list[int] = []
+    line, offset = 0, 0
+    search, count, find = _NOT_PLAIN.search, text.count, text.find
+    match = search(text)
+    while match is not None:
+        start = match.start()
+        line += count("\n", offset, start)
+        found.append(line)
+        offset = find("\n", start)
+        if offset < 0:
+            break
+        match = search(text, offset)
+    return found
 
 
 def _resolve(path: Path) -> Path:

@@ -18,6 +18,8 @@ from pykeepalived.config.kaconf.lexer import Issue, Pos, Severity, Token, TokenK
 
 MAX_DEPTH = 32
 _WORD = TokenKind.WORD
+_LBRACE = TokenKind.LBRACE
+_RBRACE = TokenKind.RBRACE
 
 
 @dataclass(slots=True)
@@ -98,13 +100,7 @@ class _Builder:
             self.stack.pop()
 
     def line(self, tokens: list[Token]) -> None:
-        if len(tokens) == 2 and tokens[0].kind is _WORD and tokens[1].kind is _WORD and not self.pending:
-            # ``keyword value``: one statement (most lines of a big file)
-            statement = Statement(tokens[:])
-            level = self.stack[-1]
-            if not level.skipping:
-                level.body.append(statement)
-            self.last_line_statement = statement
+        if not self.pending and self._simple_line(tokens):
             return
         for index, token in enumerate(tokens):
             if token.kind is TokenKind.LBRACE:
@@ -114,6 +110,41 @@ class _Builder:
             else:
                 self.pending.append(token)
         self.last_line_statement = self.flush()
+
+    def _simple_line(self, tokens: list[Token]) -> bool:
+        """The shapes of most lines of a big file, read as the loop in :meth:`line` reads them:
+        ``keyword value``, ``}`` and ``keyword [args] {``.  False (nothing done) for any other."""
+        if not tokens:
+            return False
+        count, last = len(tokens), tokens[-1]
+        level = self.stack[-1]
+        if count == 2 and last.kind is _WORD and tokens[0].kind is _WORD:
+            # ``keyword value``: one statement
+            statement = Statement(tokens[:])
+            if not level.skipping:
+                level.body.append(statement)
+            self.last_line_statement = statement
+            return True
+        if count == 1 and last.kind is _RBRACE:
+            if level.skipping:
+                level.skipping -= 1
+            elif len(self.stack) == 1:
+                self.issues.append(Issue(Severity.ERROR, "syntax", "'}' without a matching '{'", last.pos))
+            else:
+                self.stack.pop()
+            self.last_line_statement = None
+            return True
+        if last.kind is not _LBRACE or count == 1 or level.skipping or len(self.stack) > MAX_DEPTH:
+            return False
+        for index in range(count - 1):
+            if tokens[index].kind is not _WORD:
+                return False
+        # ``keyword [args] {``: a statement opening a block
+        statement = Statement(tokens[:-1], [], last.pos)
+        level.body.append(statement)
+        self.stack.append(_Level(statement.block, statement))  # type: ignore[arg-type]
+        self.last_line_statement = None
+        return True
 
 
 def build(lines: list[list[Token]], issues: list[Issue]) -> list[Statement]:
