@@ -39,6 +39,9 @@ class Ctx:
     positions: PositionMap = field(default_factory=PositionMap)
     #: run once the whole file is mapped, with the top-level data (keywords that write elsewhere)
     finish: list[Callable[[Data], None]] = field(default_factory=list)
+    #: read ``KEYWORD VALUE`` lines inline (:func:`map_block`); False sends every line through
+    #: :func:`apply`, the reference the tests compare the inline reading with
+    inline: bool = True
 
     def error(self, code: str, message: str, pos: Pos, hint: str | None = None, path: DataPath = ()) -> None:
         self.issues.append(Issue(Severity.ERROR, code, message, pos, hint, path))
@@ -156,12 +159,13 @@ def _looks_like_typo(token: Token, table: Table) -> bool:
 
 def map_block(ctx: Ctx, statements: list[Statement], table: Table, out: Data, path: DataPath) -> None:
     """Apply ``table`` to every statement of a block, writing into ``out`` at ``path``."""
-    keywords = table.keywords
+    keywords, inline = table.keywords, ctx.inline
     set_both = ctx.positions.set_both
     for statement in statements:
         tokens = statement.tokens
         spec = keywords.get(tokens[0].text)
-        if spec is not None and spec.key is not None and len(tokens) == 2 and statement.block is None:
+        if spec is not None and spec.key is not None and len(tokens) == 2 and statement.block is None \
+                and inline:
             # ``KEYWORD VALUE`` of a value keyword: what split, apply, _check_shape, the handler and
             # store do for it (one argument is never split off, the shape is right), inline
             key, keyword, argument = spec.key, tokens[0], tokens[1]

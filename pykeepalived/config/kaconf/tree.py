@@ -56,6 +56,8 @@ class _Builder:
     stack: list[_Level] = field(default_factory=list)
     pending: list[Token] = field(default_factory=list)
     last_line_statement: Statement | None = None
+    inline: bool = True
+    """Read the common line shapes inline (:meth:`_simple_line`); False: always the general loop."""
 
     def flush(self) -> Statement | None:
         if not self.pending:
@@ -100,7 +102,7 @@ class _Builder:
             self.stack.pop()
 
     def line(self, tokens: list[Token]) -> None:
-        if not self.pending and self._simple_line(tokens):
+        if self.inline and not self.pending and self._simple_line(tokens):
             return
         for index, token in enumerate(tokens):
             if token.kind is TokenKind.LBRACE:
@@ -147,10 +149,11 @@ class _Builder:
         return True
 
 
-def build(lines: list[list[Token]], issues: list[Issue]) -> list[Statement]:
-    """The top-level statements of the token lines; unbalanced braces become issues."""
+def build(lines: list[list[Token]], issues: list[Issue], *, inline: bool = True) -> list[Statement]:
+    """The top-level statements of the token lines; unbalanced braces become issues.  ``inline``
+    False: every line through the general loop (the reference the tests compare the inline one with)."""
     top: list[Statement] = []
-    builder = _Builder(issues, [_Level(top)])
+    builder = _Builder(issues, [_Level(top)], inline=inline)
     for tokens in lines:
         builder.line(tokens)
     for level in reversed(builder.stack[1:]):
