@@ -13,7 +13,6 @@ from pykeepalived.config.diagnostics import Diagnostic, Path
 from pykeepalived.config.findings import err, unknown, warn
 from pykeepalived.config.model import CHECKER_KINDS, Config, VirtualServer, check_timing
 
-
 _TIMED_CHECKERS = tuple(kind for kind in CHECKER_KINDS if kind != "FILE_CHECK")
 """FILE_CHECK has no timing: its file is read every second."""
 

@@ -295,7 +295,7 @@ class _Walker:
             return self.walk(node, path)  # the limits' own checks and messages
         self.positions._values[path] = (self.file, node.start_mark)  # set_value_mark, inlined
         cls, child, tree = node.__class__, self._child, self.walk_tree
-        if cls is ScalarNode:
+        if isinstance(node, ScalarNode):
             return self._scalar(node, path)
         if cls is SequenceNode:
             return [child(item, (*path, i)) if item.__class__ is ScalarNode else tree(item, (*path, i))

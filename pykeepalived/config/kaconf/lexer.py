@@ -20,8 +20,8 @@ from typing import NamedTuple
 from pykeepalived.config.source import Position as Pos
 
 __all__ = [
-    "Issue",
     "SPECIAL",
+    "Issue",
     "Pos",
     "Severity",
     "SourceLine",

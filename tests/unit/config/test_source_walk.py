@@ -33,7 +33,8 @@ def paths(data: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int
 
 
 def placed(positions: PositionMap, data: Any) -> list[tuple[object, ...]]:
-    return [(path, positions.key(path), positions.value(path), positions.raw(path)) for path in paths(data)]
+    return [(path, positions.key(path), positions.value(path), positions.raw(path))
+            for path in paths(data)]
 
 
 def assert_same_reading(text: str, limits: Limits | None = None) -> None:
@@ -49,7 +50,8 @@ def assert_same_reading(text: str, limits: Limits | None = None) -> None:
 
 
 def _diagnostics(result: SourceResult) -> list[tuple[object, ...]]:
-    return [(d.severity, d.code, d.message, d.file, d.line, d.col, d.hint, d.path) for d in result.diagnostics]
+    return [(d.severity, d.code, d.message, d.file, d.line, d.col, d.hint, d.path)
+            for d in result.diagnostics]
 
 
 def test_every_sample_reads_the_same_with_both_walks() -> None:
@@ -62,9 +64,9 @@ def test_every_sample_reads_the_same_with_both_walks() -> None:
 
 _KEYS = ["a", "b", "vrrp_instances", "priority", "yes", "1", "1.5", "null", "~", "<<", "? x", "'q'", "[1, 2]",
          "{c: 1}", "!!str s", "!!int 3", "!foo t"]
-_SCALARS = ["1", "0x10", "1.5", ".inf", "yes", "No", "on", "true", "null", "~", "", "x", "'quoted'", '"d q"',
-            "2001-01-01", "!!binary aGk=", "!!str 1", "!!float 1", "!custom x", "[]", "{}", "[1, a]", "{a: 1, a: 2}",
-            "|\n  block"]
+_SCALARS = ["1", "0x10", "1.5", ".inf", "yes", "No", "on", "true", "null", "~", "", "x", "'quoted'",
+            '"d q"', "2001-01-01", "!!binary aGk=", "!!str 1", "!!float 1", "!custom x", "[]", "{}", "[1, a]",
+            "{a: 1, a: 2}", "|\n  block"]
 
 
 @st.composite

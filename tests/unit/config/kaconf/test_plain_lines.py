@@ -87,8 +87,8 @@ def test_every_golden_configuration_reads_the_same_on_both_paths() -> None:
 
 _KEYWORDS = sorted({*GLOBAL_DEFS.known(), *VRRP_INSTANCE.known(), *VIRTUAL_SERVER.known(),
                     *REAL_SERVER.known(), *HTTP_GET.known(), *URL.known()})
-_VALUES = ["1", "80", "0.5", "-3", "1e3", "203.0.113.1", "198.51.100.1/24", "2001:db8::1", "eth0", "DR", "wlc",
-           "TCP", "yes", "off", "/health", "200", "200-299", "x", ""]
+_VALUES = ["1", "80", "0.5", "-3", "1e3", "203.0.113.1", "198.51.100.1/24", "2001:db8::1", "eth0", "DR",
+           "wlc", "TCP", "yes", "off", "/health", "200", "200-299", "x", ""]
 _WORD = st.one_of(st.sampled_from(_KEYWORDS), st.sampled_from(_VALUES),
                   st.text(alphabet="ab1.:/-_", min_size=1, max_size=5))
 _SPACE = st.sampled_from([" ", "  ", "\t", " \u00a0", "\u3000", "\x0b", "\x1c "])
@@ -99,7 +99,8 @@ _BRACE = st.sampled_from(["{", "}", "{}", "}{", "x{", "{x", "}x"])
 def _line(draw: st.DrawFn) -> str:
     words = draw(st.lists(st.one_of(_WORD, _BRACE), max_size=5))
     spaces = draw(st.lists(_SPACE, min_size=len(words) + 1, max_size=len(words) + 1))
-    return "".join(s + w for s, w in zip(spaces, [*words, ""], strict=True)) + draw(st.sampled_from(["", "\r"]))
+    end = draw(st.sampled_from(["", "\r"]))
+    return "".join(s + w for s, w in zip(spaces, [*words, ""], strict=True)) + end
 
 
 @st.composite
