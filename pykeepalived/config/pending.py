@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from pykeepalived.config import inventory
 from pykeepalived.config.diagnostics import Diagnostic, Path, Severity
-from pykeepalived.config.model import Config
+from pykeepalived.config.model import Config, HttpGet
 
 #: keywords whose model field has another name (keepalived's block keyword -> the YAML key)
 _FIELD = {("top", "track_group"): "track_groups", ("top", "garp_group"): "garp_groups"}
@@ -46,7 +46,7 @@ def _blocks(config: Config) -> Iterator[tuple[str, BaseModel, Path]]:
                 index = seen[checker.kind] = seen.get(checker.kind, -1) + 1
                 here: Path = (*rs_path, checker.kind, index)
                 yield checker.kind, checker, here
-                for u, url in enumerate(getattr(checker, "url", ())):
+                for u, url in enumerate(checker.url if isinstance(checker, HttpGet) else ()):
                     yield "url", url, (*here, "url", u)
 
 

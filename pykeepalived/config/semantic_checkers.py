@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 
 from pykeepalived.config.diagnostics import Diagnostic, Path, Severity, did_you_mean
 from pykeepalived.config.model import Config
+from pykeepalived.config.model_checkers import SmtpCheck
 
 Stat = Callable[[str], os.stat_result | None]
 
@@ -66,7 +67,7 @@ def _link_local(config: Config) -> Iterator[Diagnostic]:
                 checks = getattr(rs, kind)
                 for c, check in enumerate(checks):
                     target = check.connect_ip or rs.ip
-                    hosts = getattr(check, "host", ())
+                    hosts = check.host if isinstance(check, SmtpCheck) else ()
                     if target.version == 4 and not hosts:
                         continue  # the common case: nothing IPv6 to look at
                     base: Path = ("virtual_servers", v, "real_servers", r)

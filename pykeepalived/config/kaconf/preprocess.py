@@ -418,26 +418,36 @@ class _Reader:
         self.open(path, name, chain, pos, checks)
 
 
-_NOT_PLAIN = re.compile(rf"{SPECIAL}|include")
+_SPECIAL_CHAR = re.compile(SPECIAL)
 
 
 def special_lines(text: str) -> list[int]:
     """0-based indexes of the lines of ``text`` (split at ``\\n``) that are not plain
     (:func:`~pykeepalived.config.kaconf.lexer.is_plain`) or mention ``include``: one scan of the
-    whole text, so the lines in between take the fast path without being looked at twice."""
-    found: list[int] = []
+    whole text for each (a character class, then the word), so the lines in between take the fast
+    path without being looked at twice."""
+    found: set[int] = set()
+    count, find = text.count, text.find
     line, offset = 0, 0
-    search, count, find = _NOT_PLAIN.search, text.count, text.find
-    match = search(text)
+    match = _SPECIAL_CHAR.search(text)
     while match is not None:
         start = match.start()
         line += count("\n", offset, start)
-        found.append(line)
+        found.add(line)
         offset = find("\n", start)
         if offset < 0:
             break
-        match = search(text, offset)
-    return found
+        match = _SPECIAL_CHAR.search(text, offset)
+    line, offset = 0, 0
+    start = find("include")
+    while start >= 0:
+        line += count("\n", offset, start)
+        found.add(line)
+        offset = find("\n", start)
+        if offset < 0:
+            break
+        start = find("include", offset)
+    return sorted(found)
 
 
 def _resolve(path: Path) -> Path:
