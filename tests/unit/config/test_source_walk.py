@@ -1,8 +1,8 @@
 """The YAML walk without visit tracking reads exactly what the full walk reads.
 
 A document without ``&`` has no anchor, so no node is reached twice: ``load_yaml`` then walks it
-without the alias and recursion bookkeeping (``_Walker.walk_tree``), and falls back to the full walk
-at a merge key.  The oracle is the full walk itself: the same text with a trailing ``# &`` comment
+without the alias and recursion bookkeeping (the walker's ``walk_tree``), and falls back to the full
+walk at a merge key.  The oracle is the full walk itself: the same text with a trailing ``# &`` comment
 has the same nodes and takes the full walk.  Data, every position and every diagnostic must agree.
 """
 
