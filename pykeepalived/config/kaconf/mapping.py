@@ -240,7 +240,7 @@ _BOOLS = {"on": True, "true": True, "yes": True, "off": False, "false": False, "
 def number(token: Token) -> int | float | str:
     """``"10"`` -> 10, ``"0.5"`` -> 0.5; anything else stays text for the model to reject."""
     text = token.text
-    if _INT.match(text):
+    if text.isdecimal() or _INT.match(text):  # isdecimal: what ``\d+`` matches, without the regex
         return int(text)
     if _FLOAT.match(text) and len(text) < 64:
         return float(text)

@@ -56,8 +56,6 @@ class _Builder:
     stack: list[_Level] = field(default_factory=list)
     pending: list[Token] = field(default_factory=list)
     last_line_statement: Statement | None = None
-    inline: bool = True
-    """Read the common line shapes inline (:meth:`_simple_line`); False: always the general loop."""
 
     def flush(self) -> Statement | None:
         if not self.pending:
@@ -102,8 +100,6 @@ class _Builder:
             self.stack.pop()
 
     def line(self, tokens: list[Token]) -> None:
-        if self.inline and not self.pending and self._simple_line(tokens):
-            return
         for index, token in enumerate(tokens):
             if token.kind is TokenKind.LBRACE:
                 self.open_block(token, line_start=index == 0)
@@ -113,49 +109,49 @@ class _Builder:
                 self.pending.append(token)
         self.last_line_statement = self.flush()
 
-    def _simple_line(self, tokens: list[Token]) -> bool:
-        """The shapes of most lines of a big file, read as the loop in :meth:`line` reads them:
-        ``keyword value``, ``}`` and ``keyword [args] {``.  False (nothing done) for any other."""
-        if not tokens:
-            return False
-        count, last = len(tokens), tokens[-1]
-        level = self.stack[-1]
+
+def build(lines: list[list[Token]], issues: list[Issue], *, inline: bool = True) -> list[Statement]:
+    """The top-level statements of the token lines; unbalanced braces become issues.
+
+    The shapes of most lines of a big file are read here, inline, as :meth:`_Builder.line` reads
+    them: ``keyword value``, ``}`` and ``keyword [args] {`` (no pending words are ever left between
+    lines).  ``inline`` False: every line through ``line`` (the reference the tests compare with).
+    """
+    top: list[Statement] = []
+    builder = _Builder(issues, [_Level(top)])
+    stack, general = builder.stack, builder.line
+    for tokens in lines:
+        count = len(tokens)
+        if not inline or not count:
+            general(tokens)
+            continue
+        last, level = tokens[-1], stack[-1]
         if count == 2 and last.kind is _WORD and tokens[0].kind is _WORD:
             # ``keyword value``: one statement
             statement = Statement(tokens[:])
             if not level.skipping:
                 level.body.append(statement)
-            self.last_line_statement = statement
-            return True
+            builder.last_line_statement = statement
+            continue
         if count == 1 and last.kind is _RBRACE:
             if level.skipping:
                 level.skipping -= 1
-            elif len(self.stack) == 1:
-                self.issues.append(Issue(Severity.ERROR, "syntax", "'}' without a matching '{'", last.pos))
+            elif len(stack) == 1:
+                issues.append(Issue(Severity.ERROR, "syntax", "'}' without a matching '{'", last.pos))
             else:
-                self.stack.pop()
-            self.last_line_statement = None
-            return True
-        if last.kind is not _LBRACE or count == 1 or level.skipping or len(self.stack) > MAX_DEPTH:
-            return False
-        for index in range(count - 1):
-            if tokens[index].kind is not _WORD:
-                return False
+                stack.pop()
+            builder.last_line_statement = None
+            continue
+        if last.kind is not _LBRACE or count == 1 or level.skipping or len(stack) > MAX_DEPTH \
+                or any(token.kind is not _WORD for token in tokens[:-1]):
+            general(tokens)
+            continue
         # ``keyword [args] {``: a statement opening a block
-        statement = Statement(tokens[:-1], [], last.pos)
+        block: list[Statement] = []
+        statement = Statement(tokens[:-1], block, last.pos)
         level.body.append(statement)
-        self.stack.append(_Level(statement.block, statement))  # type: ignore[arg-type]
-        self.last_line_statement = None
-        return True
-
-
-def build(lines: list[list[Token]], issues: list[Issue], *, inline: bool = True) -> list[Statement]:
-    """The top-level statements of the token lines; unbalanced braces become issues.  ``inline``
-    False: every line through the general loop (the reference the tests compare the inline one with)."""
-    top: list[Statement] = []
-    builder = _Builder(issues, [_Level(top)], inline=inline)
-    for tokens in lines:
-        builder.line(tokens)
+        stack.append(_Level(block, statement))
+        builder.last_line_statement = None
     for level in reversed(builder.stack[1:]):
         opener = level.opener
         if opener is not None and opener.open_pos is not None:
