@@ -138,6 +138,8 @@ def split(statement: Statement, table: Table) -> list[Statement]:
             if high is not None and count >= high and _looks_like_typo(token, table):
                 break
             j += 1
+        if i == 0 and j == len(tokens):
+            return [statement]  # one keyword after all (``real_server IP PORT``): itself, not a copy
         parts.append(Statement(tokens[i:j]))
         i = j
     parts[-1].block = statement.block
