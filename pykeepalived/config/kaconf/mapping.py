@@ -177,6 +177,12 @@ def map_block(ctx: Ctx, statements: list[Statement], table: Table, out: Data, pa
             out[key] = spec.convert(argument)  # type: ignore[misc]
             set_both((*path, key), keyword.pos, argument.pos)
             continue
+        if spec is not None and inline and len(tokens) - 1 <= spec.min_args:
+            # every word is a needed argument (``HTTP_GET {``, ``url {``, ``weight 1``): split keeps
+            # the statement whole and apply checks its shape and calls the handler, done here
+            if _check_shape(ctx, statement, spec, path):
+                spec.handler(ctx, statement, out, path)
+            continue
         for part in split(statement, table):
             apply(ctx, part, table, out, path)
 
