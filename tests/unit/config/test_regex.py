@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pykeepalived.config.regex import REFUSED, RegexConfigError, RegexOption, check_url_regex, compile_url_regex
+from pykeepalived.config.regex import (
+    REFUSED,
+    RegexConfigError,
+    RegexOption,
+    check_url_regex,
+    compile_url_regex,
+)
 
 BODY = b"status: READY\nload: 3\nend\n"
 
