@@ -9,32 +9,16 @@ has the same nodes and takes the full walk.  Data, every position and every diag
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pykeepalived.config.source import Limits, PositionMap, SourceResult, load_yaml
+from pykeepalived.config.source import Limits, SourceResult, load_yaml
+from pykeepalived.testing.positions import placed
 
 REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
 SAMPLES = sorted((REPO / "tests" / "golden" / "configs").glob("**/*.yaml")) + sorted(
     (REPO / "etc").glob("**/*.yaml"))
-
-
-def paths(data: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
-    found = [prefix]
-    if isinstance(data, dict):
-        for key, value in data.items():
-            found += paths(value, (*prefix, key))
-    elif isinstance(data, list):
-        for index, value in enumerate(data):
-            found += paths(value, (*prefix, index))
-    return found
-
-
-def placed(positions: PositionMap, data: Any) -> list[tuple[object, ...]]:
-    return [(path, positions.key(path), positions.value(path), positions.raw(path))
-            for path in paths(data)]
 
 
 def assert_same_reading(text: str, limits: Limits | None = None) -> None:

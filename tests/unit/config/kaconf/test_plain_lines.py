@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,7 +23,8 @@ from pykeepalived.config.kaconf.keywords import GLOBAL_DEFS, VRRP_INSTANCE
 from pykeepalived.config.kaconf.lexer import SourceLine, Span, is_plain, tokenize, tokenize_plain
 from pykeepalived.config.kaconf.lvs import HTTP_GET, REAL_SERVER, URL, VIRTUAL_SERVER
 from pykeepalived.config.kaconf.preprocess import special_lines
-from pykeepalived.config.source import PositionMap, SourceResult
+from pykeepalived.config.source import SourceResult
+from pykeepalived.testing.positions import placed
 
 REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
 SAMPLES = sorted((REPO / "tests" / "golden" / "configs").glob("kaconf*/*.conf"))
@@ -45,21 +45,6 @@ def read(text: str, directory: Path, *, inline: bool = True) -> SourceResult:
     path = directory / "k.conf"
     path.write_text(text, encoding="utf-8")
     return parse(path, config_id="lb1", inline=inline)
-
-
-def paths(data: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
-    found = [prefix]
-    if isinstance(data, dict):
-        for key, value in data.items():
-            found += paths(value, (*prefix, key))
-    elif isinstance(data, list):
-        for index, value in enumerate(data):
-            found += paths(value, (*prefix, index))
-    return found
-
-
-def placed(positions: PositionMap, data: Any) -> list[tuple[object, ...]]:
-    return [(path, positions.key(path), positions.value(path)) for path in paths(data)]
 
 
 def without_source(diagnostics: list[Diagnostic]) -> list[tuple[object, ...]]:
