@@ -39,22 +39,26 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
-        self._tags: dict[str, str] = {}
+        tags: dict[str, str] = {}
+        general = super().resolve
+
+        def resolve(kind: Any, value: Any, implicit: Any) -> str:
+            if kind is ScalarNode and implicit[0]:
+                tag = tags.get(value)
+                if tag is None:
+                    tag = tags[value] = general(kind, value, implicit)
+                return tag
+            result: str = general(kind, value, implicit)
+            return result
+
+        # an attribute of the instance: the parser's call per node finds it without binding a method
+        self.resolve = resolve
 
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:
         """No path resolvers: nothing to track."""
 
     def ascend_resolver(self) -> None:
         """No path resolvers: nothing to track."""
-
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
-        if kind is ScalarNode and implicit[0]:
-            tag = self._tags.get(value)
-            if tag is None:
-                tag = self._tags[value] = super().resolve(kind, value, implicit)
-            return tag
-        result: str = super().resolve(kind, value, implicit)
-        return result
 
 
 def read_yaml(text: str, file: str, limits: Limits) -> SourceResult:

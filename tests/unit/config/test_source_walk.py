@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -79,3 +80,15 @@ def test_random_documents_read_the_same_with_both_walks(text: str) -> None:
 @given(_node(0, 0), st.integers(1, 40), st.integers(1, 4))
 def test_the_limits_stop_both_walks_at_the_same_place(text: str, max_nodes: int, max_depth: int) -> None:
     assert_same_reading(text, Limits(max_nodes=max_nodes, max_depth=max_depth))
+
+
+_SCALARS = ["1", "01", "007", "+1", "1.5", "1e3", ".inf", "0x1F", "yes", "no", "on", "off", "true", "null",
+            "~", "x", "eth0", "'1'", '"yes"', "'null'", '"1.5"', "203.0.113.1"]
+
+
+@given(st.lists(st.sampled_from(_SCALARS), min_size=1, max_size=30))
+def test_the_memoized_tag_resolver_reads_each_scalar_as_pyyaml_does(values: list[str]) -> None:
+    """The reader resolves a plain scalar's tag once per distinct text: the same text quoted, or
+    repeated, must still read as PyYAML's own safe loader reads it."""
+    text = "".join(f"k{i}: {value}\n" for i, value in enumerate(values))
+    assert load_yaml(text, "t.yaml", Limits()).data == yaml.safe_load(text)
