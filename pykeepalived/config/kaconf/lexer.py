@@ -30,6 +30,8 @@ __all__ = [
     "TokenKind",
     "comment_start",
     "is_plain",
+    "replace_text",
+    "special_lines",
     "tokenize",
     "tokenize_plain",
 ]
@@ -245,3 +247,67 @@ def unescape(body: str) -> str:
         return _SIMPLE_ESCAPES.get(seq, seq)
 
     return _ESCAPE.sub(replace, body)
+
+
+_SPECIAL_CHAR = re.compile(SPECIAL)
+
+
+def special_lines(text: str) -> list[int]:
+    """0-based indexes of the lines of ``text`` (split at ``\\n``) that are not plain
+    (:func:`~pykeepalived.config.kaconf.lexer.is_plain`) or mention ``include``: one scan of the
+    whole text for each (a character class, then the word), so the lines in between take the fast
+    path without being looked at twice."""
+    found: set[int] = set()
+    count, find = text.count, text.find
+    line, offset = 0, 0
+    match = _SPECIAL_CHAR.search(text)
+    while match is not None:
+        start = match.start()
+        line += count("\n", offset, start)
+        found.add(line)
+        offset = find("\n", start)
+        if offset < 0:
+            break
+        match = _SPECIAL_CHAR.search(text, offset)
+    line, offset = 0, 0
+    start = find("include")
+    while start >= 0:
+        line += count("\n", offset, start)
+        found.add(line)
+        offset = find("\n", start)
+        if offset < 0:
+            break
+        start = find("include", offset)
+    return sorted(found)
+
+
+def replace_text(line: SourceLine, replacements: list[tuple[int, int, str]]) -> SourceLine:
+    """``line`` with ``text[start:end]`` replaced by ``value`` for each (start, end, value)."""
+    offsets = [span.offset for span in line.spans]
+    parts: list[str] = []
+    spans: list[Span] = []
+    length = 0
+    cursor = 0
+
+    def keep(start: int, end: int) -> None:
+        nonlocal length
+        if start >= end:
+            return
+        first = bisect.bisect_right(offsets, start) - 1
+        where = line.pos_at(start)
+        spans.append(Span(length, where.line, where.col, line.spans[max(first, 0)].advancing))
+        for index in range(first + 1, bisect.bisect_left(offsets, end)):
+            span = line.spans[index]
+            spans.append(Span(length + span.offset - start, span.line, span.col, span.advancing))
+        parts.append(line.text[start:end])
+        length += end - start
+
+    for start, end, value in replacements:
+        keep(cursor, start)
+        where = line.pos_at(start)
+        spans.append(Span(length, where.line, where.col, advancing=False))
+        parts.append(value)
+        length += len(value)
+        cursor = end
+    keep(cursor, len(line.text))
+    return SourceLine(line.file, "".join(parts), spans)

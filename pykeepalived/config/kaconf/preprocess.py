@@ -23,7 +23,6 @@ Only :mod:`pathlib`/:mod:`glob` touch the file system; nothing else does I/O.
 
 from __future__ import annotations
 
-import bisect
 import glob
 import re
 from dataclasses import dataclass, field
@@ -31,7 +30,6 @@ from pathlib import Path
 
 from pykeepalived.config.kaconf import sequence
 from pykeepalived.config.kaconf.lexer import (
-    SPECIAL,
     Issue,
     Pos,
     Severity,
@@ -39,6 +37,8 @@ from pykeepalived.config.kaconf.lexer import (
     Span,
     Token,
     comment_start,
+    replace_text,
+    special_lines,
     tokenize,
     tokenize_plain,
 )
@@ -85,7 +85,7 @@ class _Frame:
     include_check: frozenset[str] = frozenset()
     """Set by ``include_check`` in this file (or inherited from the file that included it)."""
     special: list[int] = field(default_factory=list)
-    """Indexes of the lines that need the general path (:func:`special_lines`), in order."""
+    """Indexes of the lines that need the general path (``lexer.special_lines``), in order."""
     next_special: int = 0
     """Position in ``special`` of the first such line at or after ``index``."""
 
@@ -331,7 +331,7 @@ class _Reader:
             if len(line.text) + growth > self.limits.max_line_chars:
                 self.error("expansion_too_long", "parameter expansion makes the line too long", where)
                 return original
-            line = _replace(line, replacements)
+            line = replace_text(line, replacements)
         self.error(
             "expansion_loop",
             f"parameter expansion does not stop after {self.limits.max_expansion_depth} rounds",
@@ -418,75 +418,11 @@ class _Reader:
         self.open(path, name, chain, pos, checks)
 
 
-_SPECIAL_CHAR = re.compile(SPECIAL)
-
-
-def special_lines(text: str) -> list[int]:
-    """0-based indexes of the lines of ``text`` (split at ``\\n``) that are not plain
-    (:func:`~pykeepalived.config.kaconf.lexer.is_plain`) or mention ``include``: one scan of the
-    whole text for each (a character class, then the word), so the lines in between take the fast
-    path without being looked at twice."""
-    found: set[int] = set()
-    count, find = text.count, text.find
-    line, offset = 0, 0
-    match = _SPECIAL_CHAR.search(text)
-    while match is not None:
-        start = match.start()
-        line += count("\n", offset, start)
-        found.add(line)
-        offset = find("\n", start)
-        if offset < 0:
-            break
-        match = _SPECIAL_CHAR.search(text, offset)
-    line, offset = 0, 0
-    start = find("include")
-    while start >= 0:
-        line += count("\n", offset, start)
-        found.add(line)
-        offset = find("\n", start)
-        if offset < 0:
-            break
-        start = find("include", offset)
-    return sorted(found)
-
-
 def _resolve(path: Path) -> Path:
     try:
         return path.resolve()
     except (OSError, RuntimeError, ValueError):
         return path.absolute()
-
-
-def _replace(line: SourceLine, replacements: list[tuple[int, int, str]]) -> SourceLine:
-    """``line`` with ``text[start:end]`` replaced by ``value`` for each (start, end, value)."""
-    offsets = [span.offset for span in line.spans]
-    parts: list[str] = []
-    spans: list[Span] = []
-    length = 0
-    cursor = 0
-
-    def keep(start: int, end: int) -> None:
-        nonlocal length
-        if start >= end:
-            return
-        first = bisect.bisect_right(offsets, start) - 1
-        where = line.pos_at(start)
-        spans.append(Span(length, where.line, where.col, line.spans[max(first, 0)].advancing))
-        for index in range(first + 1, bisect.bisect_left(offsets, end)):
-            span = line.spans[index]
-            spans.append(Span(length + span.offset - start, span.line, span.col, span.advancing))
-        parts.append(line.text[start:end])
-        length += end - start
-
-    for start, end, value in replacements:
-        keep(cursor, start)
-        where = line.pos_at(start)
-        spans.append(Span(length, where.line, where.col, advancing=False))
-        parts.append(value)
-        length += len(value)
-        cursor = end
-    keep(cursor, len(line.text))
-    return SourceLine(line.file, "".join(parts), spans)
 
 
 _BRACE = re.compile(r"\{([^{}]*,[^{}]*)\}")

@@ -1,7 +1,7 @@
 """The fast path of keepalived.conf's plain lines reads exactly what the general path reads.
 
 A line with no comment, quote, continuation, ``@``, ``$``, ``~`` or ``include`` is split with
-``str.split`` (lexer.tokenize_plain), found by one scan of the file (preprocess.special_lines), and its
+``str.split`` (lexer.tokenize_plain), found by one scan of the file (lexer.special_lines), and its
 common shapes (``keyword value``, ``}``, ``keyword args {``) are read inline by the block tree and the
 mapping.  The oracle is the general path itself: the same line with `` #`` appended has the same
 tokens at the same columns but is a comment-bearing line, which takes the general preprocessor and
@@ -20,9 +20,15 @@ from hypothesis import strategies as st
 from pykeepalived.config.diagnostics import Diagnostic
 from pykeepalived.config.kaconf import parse
 from pykeepalived.config.kaconf.keywords import GLOBAL_DEFS, VRRP_INSTANCE
-from pykeepalived.config.kaconf.lexer import SourceLine, Span, is_plain, tokenize, tokenize_plain
+from pykeepalived.config.kaconf.lexer import (
+    SourceLine,
+    Span,
+    is_plain,
+    special_lines,
+    tokenize,
+    tokenize_plain,
+)
 from pykeepalived.config.kaconf.lvs import HTTP_GET, REAL_SERVER, URL, VIRTUAL_SERVER
-from pykeepalived.config.kaconf.preprocess import special_lines
 from pykeepalived.config.source import SourceResult
 from pykeepalived.testing.positions import placed
 
