@@ -173,6 +173,7 @@ class SimulatedLan:
         self._queue: list[_Packet] = []
         self._seq = 0
         self._holders: dict[IPAddress, set[str]] = {}
+        self._announced: dict[IPAddress, str] = {}
 
     # --- building the LAN ----------------------------------------------------------------------
 
@@ -235,6 +236,11 @@ class SimulatedLan:
     def vip_holders(self) -> dict[IPAddress, set[str]]:
         """Virtual address -> hosts that currently have it configured."""
         return {vip: set(hosts) for vip, hosts in self._holders.items() if hosts}
+
+    def announced_by(self, address: IPAddress) -> str | None:
+        """The host a client of the LAN maps ``address`` to: the last one that announced it
+        (gratuitous ARP / unsolicited NA); None before any announcement."""
+        return self._announced.get(address)
 
     def state_changes(self, host: str | None = None) -> list[TimelineEntry]:
         return [e for e in self.timeline if e.kind == "state" and (host is None or e.host == host)]
@@ -358,6 +364,8 @@ class SimulatedLan:
             self._note(host.name, router_name, "remove_vips", _addrs(action.addresses))
         elif isinstance(action, SendGarp | SendUnsolicitedNa):
             kind = "garp" if isinstance(action, SendGarp) else "unsolicited_na"
+            for address in action.addresses:
+                self._announced[address] = host.name
             self._note(host.name, router_name, kind, f"{action.count}x {_addrs(action.addresses)}")
         elif isinstance(action, StateChanged):
             detail = f"{action.old.value} -> {action.new.value} ({action.reason.value})"

@@ -243,18 +243,27 @@ class RouterState:
     def _answer_lower_priority(self, now: float) -> list[Action]:
         """A lower (or equal, lower-address) master is out there: force a new election (RFC 9568)
         and announce the addresses again, so that clients that followed the other master come back
-        (keepalived issue #166).  The announcement burst (and its repeat ``lower_prio_delay`` later)
-        happens at most once per ``lower_prio_delay``, however often the other master advertises."""
+        (keepalived issue #166).
+
+        keepalived answers *every* such advert with a burst and arms one more burst
+        ``lower_prio_delay`` later.  Here a burst goes out at most once per ``lower_prio_delay``
+        however often the other master advertises, and each advert heard in between moves the
+        repeat to ``lower_prio_delay`` after it: the last announcement always comes
+        ``lower_prio_delay`` after the other master's last advert, so a client that followed the
+        other master's own later announcements (its second burst after taking over) comes back
+        once the split brain heals, as with keepalived."""
         actions: list[Action] = []
         if not self.config.lower_prio_no_advert:
             actions.append(self._send_advert(self._effective_priority, now))
             self._timers[Timer.ADVER] = now + cs_to_s(self.config.adver_int_cs)
         repeat = self.config.lower_prio_repeat
+        if repeat <= 0:
+            return actions
         delay_s = cs_to_s(self.config.lower_prio_delay_cs)
         last = self._lower_prio_burst_at
-        if repeat > 0 and (last is None or now - last >= delay_s):
+        if last is None or now - last >= delay_s:
             self._lower_prio_burst_at = now
             actions += self._garp_burst(repeat)
-            if delay_s > 0:
-                self._timers[Timer.GARP_LOWER_PRIO_SECOND] = now + delay_s
+        if delay_s > 0:
+            self._timers[Timer.GARP_LOWER_PRIO_SECOND] = now + delay_s
         return actions

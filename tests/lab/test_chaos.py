@@ -20,9 +20,8 @@ Faults that today's daemon fails because of issue #11 are gated (netns_lab/chaos
 and why): the schedules skip them, and test_the_faults_issue_11_gates runs exactly those under a strict
 xfail. When the fix lands that test passes, pytest turns the XPASS red: remove its marker and set
 `ISSUE_11_FIXED = True` in netns_lab/chaos/schedule.py, and every schedule runs them. One bug these
-schedules found is not #11's (a client left on a former intruder's MAC after a split brain heals): the
-client check after a one-way loss on the backup is skipped until tests/lab/test_split_brain_recovery.py's
-strict xfail turns red (then set `SPLIT_BRAIN_REANNOUNCE_FIXED = True`).
+schedules found is not #11's (a client left on a former intruder's MAC after a split brain heals); it is
+fixed (`SPLIT_BRAIN_REANNOUNCE_FIXED = True`), and tests/lab/test_split_brain_recovery.py holds it.
 """
 
 from __future__ import annotations
