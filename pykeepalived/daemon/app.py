@@ -333,7 +333,7 @@ class Daemon:
         log.info("reload %s", diff.summary())
         stop, start = with_whole_groups(self.plan.instances, plan.instances, diff)
         for key in stop:
-            self.instances.stop(key)
+            self.instances.stop(key, deleted=key in diff.remove)
         for key in diff.update:
             if key not in stop:
                 self.instances.update(key, plan.instances[key])
@@ -342,6 +342,7 @@ class Daemon:
         self.script_runner.enforce_security = plan.enable_script_security
         self.script_runner.identity = plan.script_identity
         self.instances.start_trackers(plan, group)
+        self._apply_vrrp_settings(plan)
         self._apply_bfd(plans)
         await self.instances.start([plan.instances[key] for key in start])
         self.lvs = await self._reload_lvs(self.lvs, plans.lvs, group)
@@ -413,11 +414,13 @@ class Daemon:
         self._background.append(group.create_task(self.executor.worker(), name="address-worker"))
         self._background.append(group.create_task(self.instances.links.run_forever(), name="link-poller"))
         self._background.append(group.create_task(
-            self.net.watch(self.instances.on_address, self.instances.on_link_event), name="netlink-watcher"))
+            self.net.watch(self.instances.on_address, self.instances.on_link_event,
+                           self.instances.sources_changed), name="netlink-watcher"))
         if self.sd.watchdog_interval_s is not None:
             self._background.append(
                 group.create_task(self._watchdog(self.sd.watchdog_interval_s), name="watchdog"))
         self.instances.start_trackers(self.plan, group)
+        self._apply_vrrp_settings(self.plan)
         self._apply_bfd(plans)
         if self.plan.startup_delay_s > 0:
             self.instances.close_early()  # the delay lets the network settle: nothing counts before it
@@ -428,6 +431,14 @@ class Daemon:
         self.freeze_heap()
         self.sd.notify(READY, f"MAINPID={os.getpid()}")
         log.info("started instances=%d config=%s", len(self.plan.instances), self.options.config_file)
+
+    def _apply_vrrp_settings(self, plan: fc.VrrpPlan) -> None:
+        """What a VRRP plan sets beyond its instances: interface up/down delays, the host's
+        settings, the logging of unknown VRIDs."""
+        self.instances.configure(plan)
+        self.runner.log_unknown_vrids = plan.log_unknown_vrids
+        specs = list(plan.instances.values())
+        self.net.apply_host_settings(specs, disable_local_igmp=plan.disable_local_igmp)
 
     async def _serve(self, group: asyncio.TaskGroup) -> None:
         while True:
@@ -450,6 +461,7 @@ class Daemon:
         if self.options.release_vips:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.net.release(), NOTIFY_SETTLE_S)
+        self.net.restore_host_settings()
         settle = self._notifier.settle(NOTIFY_SETTLE_S) if self._notifier is not None else _nothing_left()
         left, _ = await asyncio.gather(settle, self.alerts.drain(NOTIFY_SETTLE_S))
         if left:

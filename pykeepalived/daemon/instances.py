@@ -6,8 +6,10 @@ the current tracker readings and then ``Startup`` (as of the early listener's st
 covered the instance, with the packets it heard replayed at their receive times).  It connects the
 trackers (``vrrp_script``, ``track_file``, ``vrrp_track_process``, link state, address deletions) to
 the routers that use them; a new kind of tracker is one more adapter here, reporting
-``TrackerChanged`` with a name prefix of :mod:`pykeepalived.vrrp.from_config`.  Every decision
-stays in the core: this module only turns adapter callbacks into events.
+``TrackerChanged`` with a name prefix of :mod:`pykeepalived.vrrp.from_config`.  Link changes pass
+through ``interface_up_down_delays`` (:class:`~pykeepalived.vrrp.link_debounce.LinkDebounce`) first;
+``track_src_ip`` follows the address book of the netlink watcher.  Every decision stays in the core:
+this module only turns adapter callbacks into events.
 """
 
 from __future__ import annotations
@@ -35,10 +37,12 @@ from pykeepalived.vrrp.from_config import (
     BFD_PREFIX,
     PROCESS_PREFIX,
     SCRIPT_PREFIX,
+    SOURCE_PREFIX,
     InstanceSpec,
     RouterKey,
     VrrpPlan,
 )
+from pykeepalived.vrrp.link_debounce import LinkDebounce
 from pykeepalived.vrrp.packet import IPAddress
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
@@ -53,9 +57,13 @@ class DaemonNet(Net, Protocol):
     def open(self, spec: InstanceSpec, receiver: Receiver) -> ReceivePath: ...
     def close(self, key: RouterKey) -> None: ...
     async def prepare(self, spec: InstanceSpec) -> None: ...
+    def address_held(self, address: IPAddress) -> bool | None: ...
     async def release(self) -> None: ...
     async def watch(self, on_address: Callable[[AddressEvent], None],
-                    on_link: Callable[[LinkEvent], None]) -> None: ...
+                    on_link: Callable[[LinkEvent], None],
+                    on_sync: Callable[[], None] | None = None) -> None: ...
+    def apply_host_settings(self, specs: list[InstanceSpec], *, disable_local_igmp: bool) -> None: ...
+    def restore_host_settings(self) -> None: ...
     def link_events_live(self) -> bool: ...
     def vip_present(self, dev: str, address: IPInterface) -> bool | None: ...
     def counters(self) -> dict[str, dict[str, object]]: ...
@@ -97,16 +105,25 @@ class Instances:
         self.bfd_up = bfd_up
         self.observe = observe
         self._tracker_tasks: dict[Tracker, asyncio.Task[None]] = {}
+        self.debounce = LinkDebounce()
+        """``interface_up_down_delays`` (:meth:`configure`)."""
+        self._debounce_timer: asyncio.TimerHandle | None = None
 
+    def configure(self, plan: VrrpPlan) -> None:
+        """The settings of ``plan`` that are not an instance's: the interfaces' up/down delays."""
+        for ifname, up in self.debounce.configure(plan.link_delays):
+            self._link_changed(ifname, up)
+        self._arm_debounce()
     # -- start, update, stop ---------------------------------------------------------------------
     async def start(self, specs: list[InstanceSpec]) -> None:
         """Start instances; members of one sync group start together around one SyncGroup."""
         for spec in specs:
-            if spec.vmac is not None:
+            if spec.links:
                 try:
                     await self.net.prepare(spec)
                 except (DriverError, UsageError, OSError) as exc:  # the socket open then fails -> FAULT
-                    log.error("cannot create the VMAC %s of %s error=%s", spec.vmac, spec.name, exc)
+                    names = ", ".join(link.name for link in spec.links)
+                    log.error("cannot create the links %s of %s error=%s", names, spec.name, exc)
         groups: dict[str, list[InstanceSpec]] = {}
         for spec in specs:
             if spec.sync_group is None:
@@ -133,10 +150,14 @@ class Instances:
         for tracked in spec.track_interfaces:
             self.links.watch(tracked.interface)
         self.links.watch(spec.interface)
-        if spec.track_primary and not self.links.is_up(spec.interface):
+        if spec.track_primary and not self.link_up(spec.interface):
             feed(spec.key, ev.InterfaceChanged(up=False))
         for tracked in spec.track_interfaces:
-            feed(spec.key, ev.TrackerChanged(tracked.tracker, ok=self.links.is_up(tracked.interface)))
+            feed(spec.key, ev.TrackerChanged(tracked.tracker, ok=self.link_up(tracked.interface)))
+        if spec.track_source is not None:
+            held = self.net.address_held(spec.track_source)
+            if held is not None:
+                feed(spec.key, ev.TrackerChanged(SOURCE_PREFIX + str(spec.track_source), ok=held))
         for name in spec.track_scripts:
             script = self.scripts.get(name)
             if script is not None:
@@ -161,7 +182,7 @@ class Instances:
         if self.early is not None and slot.group is None:
             _, family, vrid = spec.key
             multicast = None if spec.router_config.unicast else str(destinations(spec)[0])
-            found = self.early.replay(spec.vmac or spec.interface, family, vrid, multicast_group=multicast)
+            found = self.early.replay(spec.advert_device, family, vrid, multicast_group=multicast)
         if found is None:
             self.runner.feed(spec.key, ev.Startup())
             return
@@ -186,12 +207,14 @@ class Instances:
         if spec.router_config != slot.router.config:
             self.runner.feed(key, ev.Reconfigure(spec.router_config))
 
-    def stop(self, key: RouterKey) -> None:
+    def stop(self, key: RouterKey, *, deleted: bool = False) -> None:
+        """Stop one instance; ``deleted``: a reload removed it from the configuration (its notifies
+        say FAULT, or DELETED with ``notify_deleted``, as keepalived's)."""
         slot = self.runner.slots.get(key)
         if slot is None:
             return
         slot.shutting_down = True
-        self.runner.feed(key, ev.Shutdown())
+        self.runner.feed(key, ev.Shutdown(deleted=deleted))
         self.runner.remove(key)
         self.net.close(key)
 
@@ -276,7 +299,38 @@ class Instances:
             if name in slot.spec.track_bfds:
                 self.runner.feed(slot.key, ev.TrackerChanged(BFD_PREFIX + name, ok=up))
 
+    def link_up(self, ifname: str) -> bool:
+        """The link state the instances follow (after ``interface_up_down_delays``)."""
+        told = self.debounce.told(ifname)
+        return self.links.is_up(ifname) if told is None else told
+
     def on_link(self, ifname: str, up: bool) -> None:
+        """The link poller saw a change: tell the instances now, or once it lasted its delay."""
+        now = self.runner.loop.time()
+        told = self.debounce.observe(ifname, up, now)
+        if told is not None:
+            self._link_changed(ifname, told)
+        else:
+            down_s, up_s = self.debounce.delays(ifname)
+            log.info("link %s ifname=%s (counts after %.3f s unless it changes back)", "up" if up else "down",
+                     ifname, up_s if up else down_s)
+        self._arm_debounce()
+
+    def _arm_debounce(self) -> None:
+        if self._debounce_timer is not None:
+            self._debounce_timer.cancel()
+            self._debounce_timer = None
+        deadline = self.debounce.next_deadline()
+        if deadline is not None:
+            self._debounce_timer = self.runner.loop.call_at(deadline, self._debounce_due)
+
+    def _debounce_due(self) -> None:
+        self._debounce_timer = None
+        for ifname, up in self.debounce.due(self.runner.loop.time()):
+            self._link_changed(ifname, up)
+        self._arm_debounce()
+
+    def _link_changed(self, ifname: str, up: bool) -> None:
         log.info("link %s ifname=%s", "up" if up else "down", ifname)
         self.observe(f"interface:{ifname}", "interface", up=up)
         for slot in list(self.runner.slots.values()):
@@ -291,8 +345,21 @@ class Instances:
         """Netlink says a link changed: read the link state now (the poller reports changes)."""
         self.links.poll()
 
+    def sources_changed(self) -> None:
+        """``track_src_ip``: read again whether each configured source address is on the host (the
+        netlink watcher's address book was (re)read)."""
+        for slot in list(self.runner.slots.values()):
+            source = slot.spec.track_source
+            if source is not None:
+                held = self.net.address_held(source)
+                if held is not None:
+                    self.runner.feed(slot.key, ev.TrackerChanged(SOURCE_PREFIX + str(source), ok=held))
+
     def on_address(self, event: AddressEvent) -> None:
-        """An address vanished: a MASTER that should hold it adds it back."""
+        """An address appeared or vanished: ``track_src_ip`` follows it, and a MASTER that should
+        hold a vanished VIP adds it back."""
+        if any(slot.spec.track_source == event.address.ip for slot in self.runner.slots.values()):
+            self.sources_changed()
         if event.present:
             return
         for slot in self.runner.slots.values():

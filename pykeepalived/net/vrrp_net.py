@@ -5,7 +5,9 @@
 unicast), shared by every instance with that path, and tags each datagram with the path it came on;
 it sends an instance's encoded adverts on its socket; it keeps one gratuitous-ARP / unsolicited-NA
 sender per device and one synchronous VIP manager (:class:`~pykeepalived.net.addresses.AddressManager`);
-it creates and removes the VMACs of ``use_vmac`` instances; and it runs the netlink watcher.
+it creates and removes the links of instances (``use_vmac``, ``use_vmac_addr``, ``use_ipvlan``); it
+sets and restores the host's settings VRRP asks for (``promote_secondaries``, ``disable_local_igmp``);
+and it runs the netlink watcher.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pykeepalived.net.addresses import AddressManager
 from pykeepalived.net.arp import GarpSender
 from pykeepalived.net.ndisc import NaSender
 from pykeepalived.net.netlink_watch import AddressEvent, IPInterface, LinkEvent, NetlinkWatcher
-from pykeepalived.net.sysctl import Sysctl, iface_key
+from pykeepalived.net.sysctl import Sysctl, SysctlChanges, iface_key
 from pykeepalived.net.vmac import VmacManager, VmacSpec
 from pykeepalived.net.vrrp_socket import (
     DropHandler,
@@ -75,6 +77,8 @@ class VrrpNet:
         self._addresses: AddressManager | None = None
         self.watcher: NetlinkWatcher | None = None
         self._vmacs: VmacManager | None = None
+        self._host = SysctlChanges()
+        """``promote_secondaries`` and ``disable_local_igmp``: restored at stop."""
 
     # -- VRRP sockets ------------------------------------------------------------------------------
     def open(self, spec: InstanceSpec, receiver: Receiver) -> ReceivePath:
@@ -84,7 +88,8 @@ class VrrpNet:
         sock = self.sockets.get(path)
         if sock is None:
             config = VrrpSocketConfig(ifname=path.device, family=path.family, group=path.group,
-                                      src=path.source, unicast_peers=spec.router_config.unicast_peers)
+                                      src=path.source, unicast_peers=spec.router_config.unicast_peers,
+                                      unicast_ttl=path.unicast_ttl)
             routed = spec.interface
 
             def on_packet(dgram: VrrpDatagram) -> None:
@@ -139,21 +144,45 @@ class VrrpNet:
             sock.send_to(payload, dst)
 
     async def prepare(self, spec: InstanceSpec) -> None:
-        """Create the instance's VMAC (``use_vmac``) before its socket is opened."""
-        if spec.vmac is None:
+        """Create the instance's links (its VMAC or ipvlan, the VMACs of its addresses) before its
+        socket is opened."""
+        if not spec.links:
             return
         if self._vmacs is None:
             self._vmacs = VmacManager(AsyncIPRoute())
         rc = spec.router_config
-        vmac = VmacSpec(parent=spec.interface, vrid=rc.vrid, family=rc.family, name=spec.vmac)
-        await self._vmacs.ensure(vmac)
-        # replies from the VIP leave through the parent (its subnet route): announce the parent's own
-        # address in the ARP requests they trigger, or neighbours would map the VIP to the parent MAC
-        with contextlib.suppress(OSError, PykaError):
-            self._vmacs.sysctls.set_iface(4, spec.interface, "arp_announce", 2)
-        if rc.family == 4:  # an IPv4 VMAC must not speak IPv6 (MLD/ND from the shared MAC) on the backup
-            with contextlib.suppress(OSError, PykaError):
-                Sysctl().write(iface_key(6, spec.vmac, "disable_ipv6"), 1)
+        for link in spec.links:
+            if link.kind == "ipvlan":
+                self._vmacs.ensure_ipvlan(link.name, link.parent, link.mode)
+                if link.address is not None:
+                    self._manager().add_now(Vip(link.address, link.name))
+            else:
+                await self._vmacs.ensure(VmacSpec(parent=link.parent, vrid=rc.vrid, family=link.family,
+                                                  name=link.name))
+                # replies from the VIP leave through the parent (its subnet route): announce the parent's
+                # own address in the ARP requests they trigger, or neighbours would map the VIP to its MAC
+                with contextlib.suppress(OSError, PykaError):
+                    self._vmacs.sysctls.set_iface(4, link.parent, "arp_announce", 2)
+            if link.family == 4:  # an IPv4 link must not speak IPv6 (MLD/ND from the shared MAC)
+                with contextlib.suppress(OSError, PykaError):
+                    Sysctl().write(iface_key(6, link.name, "disable_ipv6"), 1)
+
+    def apply_host_settings(self, specs: list[InstanceSpec], *, disable_local_igmp: bool) -> None:
+        """``promote_secondaries`` on the instances' interfaces, ``disable_local_igmp``
+        (``net.ipv4.igmp_link_local_mcast_reports`` 0); the originals come back at stop.  A setting
+        the kernel refuses is logged, never fatal."""
+        values: list[tuple[str, int]] = [(iface_key(4, spec.interface, "promote_secondaries"), 1)
+                                         for spec in specs if spec.promote_secondaries]
+        if disable_local_igmp:
+            values.append(("net/ipv4/igmp_link_local_mcast_reports", 0))
+        for key, value in values:
+            try:
+                self._host.set(key, value)
+            except PykaError as exc:
+                log.warning("cannot set %s=%s error=%s", key, value, exc)
+
+    def restore_host_settings(self) -> None:
+        self._host.restore()
 
     async def release(self) -> None:
         """Delete the VMACs this daemon created (at stop)."""
@@ -206,14 +235,22 @@ class VrrpNet:
         return self.watcher is not None and self.watcher.ready.is_set()
 
     async def watch(self, on_address: Callable[[AddressEvent], None],
-                    on_link: Callable[[LinkEvent], None]) -> None:
-        """Run the netlink watcher (address and link events of this namespace) until cancelled."""
-        self.watcher = NetlinkWatcher(on_address, on_link)
+                    on_link: Callable[[LinkEvent], None], on_sync: Callable[[], None] | None = None) -> None:
+        """Run the netlink watcher (address and link events of this namespace) until cancelled;
+        ``on_sync``: its address book was (re)read."""
+        self.watcher = NetlinkWatcher(on_address, on_link, on_resync=on_sync, on_ready=on_sync)
         await self.watcher.run()
 
     def vip_present(self, dev: str, address: IPInterface) -> bool | None:
         """Is the VIP ``address`` (an IP interface) on ``dev`` in the kernel now (None: unknown)?"""
         return None if self.watcher is None else self.watcher.holds(dev, address)
+
+    def address_held(self, address: IPAddress) -> bool | None:
+        """Is ``address`` on any interface of this namespace (``track_src_ip``; None: not known yet)?"""
+        if self.watcher is None or not self.watcher.addresses.synced:
+            return None
+        return any(held.ip == address for addresses in self.watcher.addresses.by_index.values()
+                   for held in addresses)
 
     # -- status and teardown ---------------------------------------------------------------------
     def counters(self) -> dict[str, dict[str, object]]:

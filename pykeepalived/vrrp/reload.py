@@ -30,7 +30,7 @@ from pykeepalived.vrrp.from_config import InstanceSpec, RouterKey
 APPLIED_IN_PLACE = frozenset({
     "vips", "notify", "track_interfaces", "track_scripts", "track_files", "track_primary", "vmac",
     "sync_group", "garp_interval_s", "gna_interval_s", "notify_priority_changes",
-    "router_config.unicast_peers",
+    "router_config.unicast_peers", "garp_pacing", "notify_deleted",
 })
 """Settings a reload applies to a running instance today: the daemon swaps its spec and hands the
 router a ``Reconfigure`` with the new unicast peers (see the module docstring for what is missing)."""

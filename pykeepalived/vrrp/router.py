@@ -69,6 +69,7 @@ from pykeepalived.vrrp.events import (
     GroupGoBackup,
     GroupGoMaster,
     InterfaceChanged,
+    MasterRxLowerPriority,
     PriorityChanged,
     Reconfigure,
     RemoveVips,
@@ -87,7 +88,6 @@ from pykeepalived.vrrp.timers import (
     CS_PER_S,
     cs_to_s,
     skew_time_min_s,
-    timer_expired_backup_s,
 )
 from pykeepalived.wire import PRIORITY_OWNER, PRIORITY_RELEASE
 
@@ -164,7 +164,7 @@ class VirtualRouter(RouterState):
 
     def _on_shutdown(self, event: Shutdown, now: float) -> list[Action]:
         was_master = self._state is State.MASTER
-        change = self._transition(Reason.SHUTDOWN, now)
+        change = self._transition(Reason.DELETED if event.deleted else Reason.SHUTDOWN, now)
         actions = self._leave_master(release=True, now=now) if was_master else []
         self._master_address = None
         self._master_priority = None
@@ -250,6 +250,8 @@ class VirtualRouter(RouterState):
             self._timers[Timer.GARP_MASTER_SECOND] = now + cs_to_s(self.config.garp_master_delay_cs)
         if self.config.garp_master_refresh_cs > 0:
             self._timers[Timer.GARP_REFRESH] = now + cs_to_s(self.config.garp_master_refresh_cs)
+        if self.config.garp_extra_if_cs > 0 and self.config.extra_if_addresses:
+            self._timers[Timer.GARP_EXTRA_IF] = now + cs_to_s(self.config.garp_extra_if_cs)
         actions.append(change)
         return actions
 
@@ -285,6 +287,7 @@ class VirtualRouter(RouterState):
             actions.append(change)
             return actions
         actions = self._answer_lower_priority(now)
+        actions.append(MasterRxLowerPriority(event.src, advert.priority))
         transient = self._master_since is not None and now - self._master_since < cs_to_s(
             self.config.adver_int_cs)
         if self._split_brain.observe(event.src, advert.priority, now, self.master_down_interval_s,
@@ -329,14 +332,6 @@ class VirtualRouter(RouterState):
             del timers[timer]
             actions += self._fire(timer, now)
 
-    def _master_went_silent(self, now: float) -> bool:
-        """keepalived ``timer_expired_backup``: our last advert is so old another router may be master."""
-        other = self.config.timer_expired_backup_priority
-        if other == 0 or self._last_advert_sent_at is None:
-            return False
-        silent_s = timer_expired_backup_s(self.config.adver_int_cs, other, self.config.version)
-        return now >= self._last_advert_sent_at + silent_s
-
     def _timer_expired_backup(self, now: float) -> list[Action]:
         self.stats.timer_expired_backup += 1
         change = self._transition(Reason.TIMER_EXPIRED_BACKUP, now)
@@ -358,6 +353,9 @@ class VirtualRouter(RouterState):
             return self._garp_burst(self.config.garp_master_refresh_repeat)
         if timer is Timer.GARP_MASTER_SECOND:
             return self._garp_burst(self.config.garp_master_repeat)
+        if timer is Timer.GARP_EXTRA_IF:
+            self._timers[Timer.GARP_EXTRA_IF] = now + cs_to_s(self.config.garp_extra_if_cs)
+            return self._announce(self.config.extra_if_addresses, 1)
         self._lower_prio_burst_at = now
         return self._garp_burst(self.config.lower_prio_repeat)
 

@@ -12,12 +12,18 @@ import enum
 from pykeepalived.vrrp.config import RouterConfig
 from pykeepalived.vrrp.election import clamp_priority
 from pykeepalived.vrrp.events import Action, AdvertReceived, SendAdvert, SendGarp, SendUnsolicitedNa
-from pykeepalived.vrrp.packet import Advertisement, IPAddress
+from pykeepalived.vrrp.packet import Advertisement, ChecksumVariant, IPAddress
 from pykeepalived.vrrp.peers import PeersHeard, SplitBrainWatch
 from pykeepalived.vrrp.receive import address_list_differs
 from pykeepalived.vrrp.state import State, TransitionRecord
 from pykeepalived.vrrp.stats import VrrpStats
-from pykeepalived.vrrp.timers import CS_PER_S, cs_to_s, master_down_interval_s, skew_time_s
+from pykeepalived.vrrp.timers import (
+    CS_PER_S,
+    cs_to_s,
+    master_down_interval_s,
+    skew_time_s,
+    timer_expired_backup_s,
+)
 from pykeepalived.vrrp.tracking import TrackerSet
 from pykeepalived.wire import PRIORITY_OWNER, PRIORITY_RELEASE
 
@@ -38,6 +44,7 @@ class Timer(enum.Enum):
     GARP_MASTER_SECOND = "garp_master_second"
     GARP_REFRESH = "garp_refresh"
     GARP_LOWER_PRIO_SECOND = "garp_lower_prio_second"
+    GARP_EXTRA_IF = "garp_extra_if"
 
 
 class RouterState:
@@ -70,6 +77,8 @@ class RouterState:
         """The last announcement burst answering a lower-priority master (one per ``lower_prio_delay``)."""
         self._peers = PeersHeard()
         self._split_brain = SplitBrainWatch()
+        self._peer_old_checksum = False
+        """A peer's advert carried the pre-1.3.6 keepalived checksum (``old_unicast_checksum auto``)."""
 
     # --- public read-only view -----------------------------------------------------------------
 
@@ -119,9 +128,18 @@ class RouterState:
         return self._trackers.names
 
     @property
+    def old_unicast_checksum(self) -> bool:
+        """Send VRRPv3/IPv4 unicast adverts with the pre-1.3.6 keepalived checksum: configured
+        (``always``), or a peer was heard using it (``auto``, keepalived's detection)."""
+        mode = self.config.old_unicast_checksum
+        return mode == "always" or (mode == "auto" and self._peer_old_checksum)
+
+    @property
     def fault_reasons(self) -> tuple[str, ...]:
         """Why the router is (or would be) in FAULT; empty when healthy."""
         reasons = [] if self._interface_up else ["interface_down"]
+        if self.config.config_fault:
+            reasons.append(self.config.config_fault)
         reasons += [f"tracker:{name}" for name in self._trackers.faulted()]
         if self._group_fault:
             reasons.append("sync_group")
@@ -215,12 +233,28 @@ class RouterState:
         return action
 
     def _garp_burst(self, count: int) -> list[Action]:
-        if count <= 0 or not self.config.vips:
+        """Announce every address held as MASTER (the advertised and the excluded ones)."""
+        config = self.config
+        if count <= 0 or not (config.vips or config.excluded_vips):
             return []
         self.stats.garp_bursts += 1
-        if self.config.family == 6:
-            return [SendUnsolicitedNa(self.config.vips, count)]
-        return [SendGarp(self.config.vips, count)]
+        if not config.excluded_vips:  # the usual case, one family
+            if config.family == 6:
+                return [SendUnsolicitedNa(config.vips, count)]
+            return [SendGarp(config.vips, count)]
+        return self._announce((*config.vips, *config.excluded_vips), count)
+
+    @staticmethod
+    def _announce(addresses: tuple[IPAddress, ...], count: int) -> list[Action]:
+        """Gratuitous ARPs for the IPv4 addresses, unsolicited NAs for the IPv6 ones."""
+        v4 = tuple(a for a in addresses if a.version == 4)
+        v6 = tuple(a for a in addresses if a.version == 6)
+        out: list[Action] = []
+        if v4:
+            out.append(SendGarp(v4, count))
+        if v6:
+            out.append(SendUnsolicitedNa(v6, count))
+        return out
 
     def _arm_master_down(self, now: float) -> None:
         self._timers[Timer.MASTER_DOWN] = now + master_down_interval_s(
@@ -234,10 +268,13 @@ class RouterState:
         priority = event.advert.priority
         self.stats.advert_rcvd += 1
         self._peers.heard(event.src, priority, now)
+        if event.advert.received_checksum is ChecksumVariant.OLD_UNICAST:
+            self._peer_old_checksum = True
         if priority == PRIORITY_OWNER and self._base_priority == PRIORITY_OWNER:
             self.stats.owner_conflict += 1
-        if self.config.check_addresses and priority != PRIORITY_RELEASE and address_list_differs(
-                self.config, event):
+        same_master = self._state is State.BACKUP and event.src == self._master_address
+        check = self.config.check_addresses or not same_master  # skip_check_adv_addr
+        if check and priority != PRIORITY_RELEASE and address_list_differs(self.config, event):
             self.stats.addr_list_err += 1
 
     def _answer_lower_priority(self, now: float) -> list[Action]:
@@ -267,3 +304,11 @@ class RouterState:
         if delay_s > 0:
             self._timers[Timer.GARP_LOWER_PRIO_SECOND] = now + delay_s
         return actions
+
+    def _master_went_silent(self, now: float) -> bool:
+        """keepalived ``timer_expired_backup``: our last advert is so old another router may be master."""
+        other = self.config.timer_expired_backup_priority
+        if other == 0 or self._last_advert_sent_at is None:
+            return False
+        silent_s = timer_expired_backup_s(self.config.adver_int_cs, other, self.config.version)
+        return now >= self._last_advert_sent_at + silent_s

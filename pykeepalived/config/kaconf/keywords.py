@@ -54,6 +54,16 @@ _TRACKING = {
     "track_bfd": entries("track_bfd", e.track),
 }
 
+def _notify_deleted(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+    """``notify_deleted [SCRIPT [USER [GROUP]]]``: bare, a deleted instance says DELETED (no script)."""
+    if not st.args:
+        store(ctx, st, out, path, "notify_deleted", True, st.pos)
+        return
+    e.script("notify_deleted").handler(ctx, st, out, path)
+
+
+_NOTIFY["notify_deleted"] = Keyword(_notify_deleted, 0, 3)
+
 AUTHENTICATION = Table("authentication", {"auth_type": word("auth_type"), "auth_pass": word("auth_pass")})
 
 
