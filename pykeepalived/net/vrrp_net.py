@@ -63,9 +63,11 @@ class VrrpNet:
     """Sockets, announcement senders and the VIP manager of the running daemon.
 
     ``open_socket`` opens one VRRP socket (a fake in tests); ``prewarm`` False leaves the GARP/NA
-    senders and the VIP requests to be made on first use (tests without root)."""
+    senders and the VIP requests to be made on first use (tests without root); ``sysctl``: where the
+    host settings are written (a stand-in in tests)."""
 
-    def __init__(self, *, open_socket: SocketOpener = open_vrrp_socket, prewarm: bool = True) -> None:
+    def __init__(self, *, open_socket: SocketOpener = open_vrrp_socket, prewarm: bool = True,
+                 sysctl: Sysctl | None = None) -> None:
         self._open_socket = open_socket
         self._prewarm = prewarm
         self.sockets: dict[ReceivePath, VrrpSocket] = {}
@@ -77,7 +79,7 @@ class VrrpNet:
         self._addresses: AddressManager | None = None
         self.watcher: NetlinkWatcher | None = None
         self._vmacs: VmacManager | None = None
-        self._host = SysctlChanges()
+        self._host = SysctlChanges(sysctl if sysctl is not None else Sysctl())
         """``promote_secondaries`` and ``disable_local_igmp``: restored at stop."""
 
     # -- VRRP sockets ------------------------------------------------------------------------------

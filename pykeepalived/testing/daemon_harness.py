@@ -50,13 +50,16 @@ class DaemonHarness:
     def __init__(self, directory: Path, config: str = ONE_INSTANCE, *, release: bool = True,
                  environ: Mapping[str, str] | None = None, net: FakeNet | None = None,
                  early: EarlyListener | None = None) -> None:
+        self.links: dict[str, bool] = {}
+        """Link state the daemon reads (an interface not listed is up); change it, then ``poll_links``."""
         self.config = directory / "pyka.yaml"
         self.config.write_text(config)
         self.sock = str(directory / "control.sock")
         self.net = net if net is not None else FakeNet()
         options = DaemonOptions(config_file=str(self.config), control_socket=self.sock, release_vips=release)
         self.daemon = Daemon(options, environ=environ or {}, net_factory=lambda: self.net,
-                             link_probe=lambda ifname: True, primary=lambda ifname, family: None, early=early)
+                             link_probe=lambda ifname: self.links.get(ifname, True),
+                             primary=lambda ifname, family: None, early=early)
         self.task: asyncio.Task[int] | None = None
 
     def run(self) -> None:
@@ -67,6 +70,10 @@ class DaemonHarness:
         """Run the daemon until its first instance is MASTER."""
         self.run()
         return await self.until(lambda s: bool(s["instances"]) and first(s)["state"] == "MASTER")
+
+    def poll_links(self) -> None:
+        """Let the daemon read :attr:`links` now (as after a netlink link event)."""
+        self.daemon.instances.links.poll()
 
     async def status(self) -> Status:
         return await asyncio.to_thread(query, self.sock)
