@@ -20,7 +20,8 @@ leaves it open (features §3.3):
 
 Each failure is one reason, counted once in the router's :class:`~pykeepalived.vrrp.stats.VrrpStats`.
 An accepted advert whose address list differs from ours is counted (``addr_list_err``) but processed
-(RFC 5798 §7.1 "MAY"; keepalived 2.x does the same).
+(RFC 5798 §7.1 "MAY"; keepalived since 2.3 does the same, 2.2.7 dropped it), and with
+``skip_check_adv_addr`` not even compared when it comes from the master a BACKUP already follows.
 """
 
 from __future__ import annotations
