@@ -22,9 +22,16 @@ report under.  keepalived's rules (``vrrp.c`` ``vrrp_complete_instance``,
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from pykeepalived.config.model import Config, TrackProcessRef, VrrpInstance, VrrpSyncGroup
+from pykeepalived.config.model import (
+    Config,
+    TrackFileRef,
+    TrackProcessRef,
+    TrackScriptRef,
+    VrrpInstance,
+    VrrpSyncGroup,
+)
 from pykeepalived.config.model_track import ParamMatch as ConfigParamMatch
 from pykeepalived.config.model_track import VrrpTrackProcess
 from pykeepalived.config.types import first_set
@@ -104,6 +111,7 @@ def instance_trackers(config: Config, inst: VrrpInstance) -> InstanceTrackers:
     _own_trackers(config, inst, found)
     for group in groups_of(config, inst):
         owner = _has_owner(config, group.group)
+        where = f"vrrp_sync_group {group.name}"
         for iref in group.track_interface:
             if iref.name == inst.interface and not inst.dont_track_primary:
                 continue  # the own interface is tracked (FAULT) anyway: a group weight cannot apply
@@ -112,23 +120,13 @@ def instance_trackers(config: Config, inst: VrrpInstance) -> InstanceTrackers:
             found.merge(TrackerSpec(name, weight=weight, reverse=bool(iref.reverse)))
             found.interfaces[name] = TrackedInterface(name, iref.name)
         for sref in group.track_script:
-            script = config.vrrp_scripts.get(sref.name)
-            if script is None:
-                raise ConfigError(f"vrrp_sync_group {group.name}: unknown vrrp_script {sref.name!r}")
-            weight = 0 if owner else first_set(sref.weight, script.weight)
-            found.merge(TrackerSpec(SCRIPT_PREFIX + sref.name, weight=weight,
-                                    reverse=first_set(sref.reverse, script.reverse),
-                                    initial_ok=not script.init_fail))
+            spec = _script_spec(config, sref, where)
+            found.merge(replace(spec, weight=0) if owner else spec)
             found.scripts[sref.name] = None
         for fref in group.track_file:
-            tfile = config.track_files.get(fref.name)
-            if tfile is None:
-                raise ConfigError(f"vrrp_sync_group {group.name}: unknown track_file {fref.name!r}")
-            name = FILE_PREFIX + fref.name
-            weight = 0 if owner else first_set(fref.weight, tfile.weight)
-            found.merge(TrackerSpec(name, weight=weight, reverse=first_set(fref.reverse, tfile.reverse),
-                                    kind=TrackerKind.VALUE, initial_value=tfile.init_file or 0))
-            found.files[name] = TrackedFile(name, tfile.file, tfile.init_file, tfile.init_file_overwrite)
+            spec, tracked = _file_spec(config, fref, where)
+            found.merge(replace(spec, weight=0) if owner else spec)
+            found.files[spec.name] = tracked
     process_specs_, processes = process_trackers(config, inst)
     bfd_specs, bfds = bfd_trackers(config, inst)
     return InstanceTrackers((*found.specs.values(), *process_specs_, *bfd_specs),
@@ -136,10 +134,32 @@ def instance_trackers(config: Config, inst: VrrpInstance) -> InstanceTrackers:
                             tuple(found.files.values()), processes, bfds)
 
 
+def _script_spec(config: Config, ref: TrackScriptRef, where: str) -> TrackerSpec:
+    """The tracker of a ``track_script`` reference (its own weight and reverse, else the script's)."""
+    script = config.vrrp_scripts.get(ref.name)
+    if script is None:
+        raise ConfigError(f"{where}: unknown vrrp_script {ref.name!r}")
+    return TrackerSpec(SCRIPT_PREFIX + ref.name, weight=first_set(ref.weight, script.weight),
+                       reverse=first_set(ref.reverse, script.reverse), initial_ok=not script.init_fail)
+
+
+def _file_spec(config: Config, ref: TrackFileRef, where: str) -> tuple[TrackerSpec, TrackedFile]:
+    """The tracker of a ``track_file`` reference and the file it reads."""
+    tfile = config.track_files.get(ref.name)
+    if tfile is None:
+        raise ConfigError(f"{where}: unknown track_file {ref.name!r}")
+    name = FILE_PREFIX + ref.name
+    spec = TrackerSpec(name, weight=first_set(ref.weight, tfile.weight),
+                       reverse=first_set(ref.reverse, tfile.reverse), kind=TrackerKind.VALUE,
+                       initial_value=tfile.init_file or 0)
+    return spec, TrackedFile(name, tfile.file, tfile.init_file, tfile.init_file_overwrite)
+
+
 def _own_trackers(config: Config, inst: VrrpInstance, found: _Found) -> None:
     """The instance's own interfaces, scripts and files, with keepalived's rule for weights it
     ignores and for the own interface."""
     ignored = config.tracker_weights_ignored(inst)
+    where = f"vrrp_instance {inst.name}"
     for iref in inst.track_interface:
         if iref.name == inst.interface:
             continue  # keepalived: "Ignoring track_interface ... since own interface"
@@ -152,29 +172,19 @@ def _own_trackers(config: Config, inst: VrrpInstance, found: _Found) -> None:
         found.specs[name] = TrackerSpec(name, weight=weight, reverse=bool(iref.reverse))
         found.interfaces[name] = TrackedInterface(name, iref.name)
     for sref in inst.track_script:
-        script = config.vrrp_scripts.get(sref.name)
-        if script is None:
-            raise ConfigError(f"vrrp_instance {inst.name}: unknown vrrp_script {sref.name!r}")
-        weight = first_set(sref.weight, script.weight)
-        if weight and ignored is not None:
+        spec = _script_spec(config, sref, where)
+        if spec.weight and ignored is not None:
             continue
-        name = SCRIPT_PREFIX + sref.name
-        reverse = first_set(sref.reverse, script.reverse)
-        found.specs[name] = TrackerSpec(name, weight=weight, reverse=reverse, initial_ok=not script.init_fail)
+        found.specs[spec.name] = spec
         found.scripts[sref.name] = None
     for fref in inst.track_file:
-        tfile = config.track_files.get(fref.name)
-        if tfile is None:
-            raise ConfigError(f"vrrp_instance {inst.name}: unknown track_file {fref.name!r}")
-        weight = first_set(fref.weight, tfile.weight)
-        if weight and ignored is not None:
-            if weight != DEFAULT_FILE_WEIGHT:
+        spec, tracked = _file_spec(config, fref, where)
+        if spec.weight and ignored is not None:
+            if spec.weight != DEFAULT_FILE_WEIGHT:
                 continue
-            weight = 0
-        name = FILE_PREFIX + fref.name
-        found.specs[name] = TrackerSpec(name, weight=weight, reverse=first_set(fref.reverse, tfile.reverse),
-                                        kind=TrackerKind.VALUE, initial_value=tfile.init_file or 0)
-        found.files[name] = TrackedFile(name, tfile.file, tfile.init_file, tfile.init_file_overwrite)
+            spec = replace(spec, weight=0)
+        found.specs[spec.name] = spec
+        found.files[spec.name] = tracked
 
 
 def bfd_trackers(config: Config, inst: VrrpInstance) -> tuple[tuple[TrackerSpec, ...], tuple[str, ...]]:

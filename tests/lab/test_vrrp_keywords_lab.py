@@ -6,7 +6,8 @@
   refreshes it every second with the virtual router MAC;
 * `use_ipvlan` carries the adverts from its own address (skipped where the kernel has no ipvlan: run
   it in the VM, `python -m netns_lab vm`), and a `garp_group` paces the GARPs;
-* `interface_up_down_delays`: a tracked interface going down counts only after its delay.
+* `interface_up_down_delays`: a tracked interface going down counts only after its delay;
+* keepalived 2.2.7 with `old_unicast_checksum` (pre-1.3.6 checksum only) hears our answers in kind.
 """
 
 from __future__ import annotations
@@ -170,3 +171,25 @@ def test_interface_up_down_delays_hold_a_tracked_link_change(lab: Lab, director_
     dp.d1.link_up("eth1")
     wait_until(lambda: instances(pyka.status())["VI_1"]["state"] == "MASTER", timeout=10,
                message="MASTER again")
+
+
+def test_old_unicast_checksum_of_keepalived_is_detected_and_answered(director_pair: DirectorPair) -> None:
+    """keepalived 2.2.7 with `old_unicast_checksum` accepts only the pre-1.3.6 checksum: pykeepalived,
+    not configured for it, detects it in keepalived's adverts and answers in kind (keepalived's own
+    detection), so keepalived hears it and yields."""
+    dp = director_pair
+
+    def conf(node: str, priority: int, me: str, peer: str, extra: str) -> str:
+        return render_config(node, [Instance("VI_1", 51, priority, (f"{VIP}/24",), unicast_src=me,
+                                             unicast_peers=(peer,), extra=extra)])
+
+    old = "    old_unicast_checksum\n"
+    ka = Supervised(KA, dp.d2, conf("d2", 100, "198.51.100.12", "198.51.100.11", old))
+    wait_until(lambda: VIP in dp.d2.ip("-4", "address", "show").stdout, timeout=10,
+               message="keepalived MASTER")
+    pyka = Supervised(PYKA, dp.d1, conf("d1", 150, "198.51.100.11", "198.51.100.12", ""))
+    wait_until(lambda: instances(pyka.status())["VI_1"]["state"] == "MASTER", timeout=10, message="MASTER")
+    wait_until(lambda: VIP not in dp.d2.ip("-4", "address", "show").stdout, timeout=5,
+               message="keepalived yields to our old-checksum adverts")
+    assert instances(pyka.status())["VI_1"]["counters"]["checksum_err"] == 0  # type: ignore[index]
+    assert ka.unexpected_exit() is None
