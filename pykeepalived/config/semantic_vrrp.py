@@ -7,12 +7,14 @@ keepalived reports these as configuration errors and carries on with its own val
 * a ``track_interface`` naming the instance's own interface is ignored (it is tracked anyway);
 * ``nopreempt`` and ``preempt_delay`` with ``state MASTER``, ``preempt_delay`` with ``nopreempt``;
 * ``vmac_xmit_base`` without ``use_vmac``; ``use_vmac`` with unicast peers sends through the interface;
+  ``vmac_address`` (``use_vmac NAME MAC``) without any VMAC;
   ``promote_secondaries`` with a VMAC or ipvlan (set on the VMAC anyway);
 * ``unicast_ttl`` without unicast peers, and 0; ``mcast_dst_ip`` with unicast peers, of the other
   family, or an IPv6 group that is not link-local;
 * a unicast keyword without any peer: keepalived runs the instance multicast (deprecated), or in
   FAULT with ``unicast_fault_no_peer``; an IPv4 ``use_ipvlan`` without an address runs in FAULT;
 * under strict mode: ``lower_prio_no_advert`` off, ``higher_prio_send_advert``, ``vmac_xmit_base``,
+  ``use_vmac``'s MAC address,
   the lower-priority GARP repeats;
 * ``interface_up_down_delays`` not below ``(down_timer_adverts - 1) x advert_int`` of an instance on
   that interface (cut, so that a backup cannot time out first).
@@ -58,6 +60,10 @@ def _links(inst: VrrpInstance, base: Path) -> Iterator[Diagnostic]:
     if inst.vmac_xmit_base and not inst.use_vmac:
         yield warn("vmac_xmit_base", "'vmac_xmit_base' is only valid with use_vmac: ignored",
                    (*base, "vmac_xmit_base"))
+    if inst.vmac_address is not None and not inst.use_vmac and not inst.use_vmac_addr \
+            and not any(vip.use_vmac for vip in (*inst.virtual_ipaddress, *inst.virtual_ipaddress_excluded)):
+        yield warn("use_vmac", "vmac_address without use_vmac (or use_vmac_addr, or an address's use_vmac) "
+                   "has no VMAC to give its MAC to: ignored", (*base, "vmac_address"))
     if inst.use_vmac and inst.use_ipvlan is not None:
         yield warn("use_ipvlan", "use_vmac and use_ipvlan are both set: the VMAC is used",
                    (*base, "use_ipvlan"))
@@ -107,6 +113,9 @@ def _strict(inst: VrrpInstance, base: Path) -> Iterator[Diagnostic]:
                    (*base, "higher_prio_send_advert"))
     if inst.vmac_xmit_base:
         yield warn("vrrp_strict", "strict mode clears vmac_xmit_base", (*base, "vmac_xmit_base"))
+    if inst.vmac_address is not None:
+        yield warn("vrrp_strict", "strict mode clears use_vmac's MAC address: the VMAC gets the RFC 5798 "
+                   "virtual router MAC", (*base, "vmac_address"))
     for key in ("garp_lower_prio_repeat", "garp_lower_prio_delay"):
         if getattr(inst, key):
             yield warn("vrrp_strict", f"strict mode sets {key} to 0", (*base, key))

@@ -160,7 +160,7 @@ class VrrpNet:
                     self._manager().add_now(Vip(link.address, link.name))
             else:
                 await self._vmacs.ensure(VmacSpec(parent=link.parent, vrid=rc.vrid, family=link.family,
-                                                  name=link.name))
+                                                  name=link.name, mac=link.mac))
                 # replies from the VIP leave through the parent (its subnet route): announce the parent's
                 # own address in the ARP requests they trigger, or neighbours would map the VIP to its MAC
                 with contextlib.suppress(OSError, PykaError):

@@ -31,6 +31,7 @@ from pykeepalived.vrrp.link_config import (
     configured_link_names,
     extra_if_addresses,
     instance_link,
+    vmac_mac,
 )
 from pykeepalived.vrrp.notify import NotifyScripts
 from pykeepalived.vrrp.packet import AUTH_NONE, AUTH_SIMPLE_TEXT
@@ -285,14 +286,16 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
     g = config.global_defs
     names = names if names is not None else LinkNames(configured_link_names(inst))
     prefix = g.vmac_prefix or VMAC_PREFIX
-    own = instance_link(inst, names, prefix)
+    mac = None if config.strict(inst) else vmac_mac(inst.vmac_address, inst.virtual_router_id)
+    own = instance_link(inst, names, prefix, mac)
     ipvlan_address = own.address if own is not None and own.kind == "ipvlan" else None
     source = inst.unicast_src_ip or inst.mcast_src_ip
     primary = source or (ipvlan_address.ip if ipvlan_address is not None else None) \
         or primary_address(inst.interface, family)
     if primary is None:
         raise ConfigError(f"vrrp_instance {inst.name}: interface {inst.interface} has no IPv{family} address")
-    placed = address_links(inst, own, names, g.vmac_addr_prefix or prefix, g.default_interface or "eth0")
+    placed = address_links(inst, own, names, g.vmac_addr_prefix or prefix, g.default_interface or "eth0",
+                           mac=mac)
     links = ((own,) if own is not None else ()) + placed.links
     tracked = instance_trackers(config, inst)
     specs = tracked.specs + tuple(TrackerSpec(INTERFACE_PREFIX + name) for name in placed.tracked)

@@ -51,6 +51,16 @@ class VirtualLink:
     """macvlan: always private (keepalived); ipvlan: its flags (default bridge)."""
     address: IPv4Interface | IPv6Interface | None = None
     """An ipvlan's own address (the adverts' source), added when it is created."""
+    mac: bytes | None = None
+    """A macvlan's MAC from ``use_vmac NAME MAC`` (None: the virtual router MAC of ``family``)."""
+
+
+def vmac_mac(text: str | None, vrid: int) -> bytes | None:
+    """The MAC of ``use_vmac NAME MAC`` (validated by the model): 5 octets get the VRID appended."""
+    if text is None:
+        return None
+    octets = bytes(int(part, 16) for part in text.removesuffix(":").split(":"))
+    return octets + bytes([vrid]) if len(octets) == 5 else octets
 
 
 class LinkNames:
@@ -86,14 +96,16 @@ def _fit(prefix: str, number: str, vrid: int) -> str:
     return prefix[: IFNAME_MAX - len(tail)] + tail
 
 
-def instance_link(inst: VrrpInstance, names: LinkNames, prefix: str) -> VirtualLink | None:
-    """The instance's own VMAC (``use_vmac``) or ipvlan (``use_ipvlan``), or None."""
+def instance_link(inst: VrrpInstance, names: LinkNames, prefix: str,
+                  mac: bytes | None = None) -> VirtualLink | None:
+    """The instance's own VMAC (``use_vmac``, with ``mac`` when one is configured) or ipvlan
+    (``use_ipvlan``), or None."""
     assert inst.interface is not None
     family: Family = inst.family
     if inst.use_vmac:
         name = names.take(inst.use_vmac) if isinstance(inst.use_vmac, str) else names.allocate(
             prefix, inst.virtual_router_id, family)
-        return VirtualLink(name, inst.interface, family)
+        return VirtualLink(name, inst.interface, family, mac=mac)
     if inst.use_ipvlan is not None:
         ipvlan = inst.use_ipvlan
         vrid = inst.virtual_router_id
@@ -123,7 +135,7 @@ class AddressLinks:
 
 
 def address_links(inst: VrrpInstance, own: VirtualLink | None, names: LinkNames, addr_prefix: str,
-                  default_dev: str) -> AddressLinks:
+                  default_dev: str, *, mac: bytes | None = None) -> AddressLinks:
     """Each VIP and eVIP on its device, with ``use_vmac_addr`` / a VIP's ``use_vmac`` VMACs."""
     assert inst.interface is not None
     vmac_own = own is not None and own.kind == "macvlan"
@@ -138,7 +150,7 @@ def address_links(inst: VrrpInstance, own: VirtualLink | None, names: LinkNames,
                 if link is None:
                     family: Family = 6 if vip.version == 6 else 4
                     name = names.allocate(addr_prefix, inst.virtual_router_id, family)
-                    link = made[(dev, vip.version)] = VirtualLink(name, dev, family)
+                    link = made[(dev, vip.version)] = VirtualLink(name, dev, family, mac=mac)
                 dev = link.name
                 if not vip.no_track:
                     tracked[dev] = None

@@ -34,6 +34,9 @@ def found(extra: str, top: str = "") -> list[tuple[str, tuple[object, ...]]]:
     (", unicast_peer: []", "unicast_without_peers", ()),
     (", strict_mode: true, higher_prio_send_advert: true", "vrrp_strict", ("higher_prio_send_advert",)),
     (", strict_mode: true, garp_lower_prio_repeat: 2", "vrrp_strict", ("garp_lower_prio_repeat",)),
+    (", use_vmac: true, vmac_address: '02:00:00:00:07', strict_mode: true", "vrrp_strict",
+     ("vmac_address",)),
+    (", vmac_address: '02:00:00:00:07'", "use_vmac", ("vmac_address",)),
 ])
 def test_what_keepalived_changes_is_a_warning_at_the_keyword(extra: str, code: str,
                                                             where: tuple[object, ...]) -> None:
@@ -42,8 +45,10 @@ def test_what_keepalived_changes_is_a_warning_at_the_keyword(extra: str, code: s
 
 def test_settings_keepalived_takes_as_written_say_nothing() -> None:
     quiet = (", use_vmac: true, vmac_xmit_base: true, track_interface: [eth1], nopreempt: true, "
-             "unicast_fault_no_peer: true, mcast_dst_ip: 224.0.0.19, promote_secondaries: false")
+             "unicast_fault_no_peer: true, mcast_dst_ip: 224.0.0.19, promote_secondaries: false, "
+             "vmac_address: '02:00:00:00:07'")
     assert found(quiet) == []
+    assert found(", use_vmac_addr: true, vmac_address: '02:00:00:00:07'") == []
 
 
 def test_interface_delays_at_or_above_what_a_backup_waits_are_cut() -> None:

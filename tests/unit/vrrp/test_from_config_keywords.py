@@ -6,6 +6,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 
 import pytest
 
+from pykeepalived.config.load import check_text
 from pykeepalived.testing.specs import plan_of
 from pykeepalived.vrrp.from_config import (
     INTERFACE_PREFIX,
@@ -237,3 +238,20 @@ def test_plan_wide_settings() -> None:
     assert spec("notify_deleted: true").notify_deleted
     s = spec("notify_deleted: /bin/true\nnotify_master_rx_lower_pri: /bin/echo low")
     assert (s.notify.notify_deleted, s.notify.notify_master_rx_lower_pri) == ("/bin/true", "/bin/echo low")
+
+
+def test_use_vmac_with_a_mac_address() -> None:
+    s = spec("use_vmac: vm51\nvmac_address: '02:00:00:00:07'\nuse_vmac_addr: true\n"
+             "virtual_ipaddress_excluded: [{address: 203.0.113.5/24, dev: eth1}]")
+    assert [(link.name, link.mac) for link in s.links] == [("vm51", bytes.fromhex("020000000733")),
+                                                           ("vrrp.51", bytes.fromhex("020000000733"))]
+    six = spec("use_vmac: true\nvmac_address: '02:00:00:00:07:08'")
+    assert six.links[0].mac == bytes.fromhex("020000000708")
+    assert spec("use_vmac: true\nvmac_address: '02:00:00:00:07'\nstrict_mode: true").links[0].mac is None
+
+
+@pytest.mark.parametrize("bad", ["01:00:00:00:07", "00:00:5e:00:01", "02:00:00", "zz:00:00:00:07"])
+def test_a_vmac_address_keepalived_refuses_is_a_model_error(bad: str) -> None:
+    result = check_text(BASE + f"    use_vmac: true\n    vmac_address: '{bad}'\n")
+    assert result.config is None
+
