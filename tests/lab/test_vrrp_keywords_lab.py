@@ -4,6 +4,7 @@
   unicast peer (it stays BACKUP on both: it heard us);
 * `use_vmac_addr` makes a VMAC for the excluded address on another interface, and `garp_extra_if`
   refreshes it every second with the virtual router MAC;
+* `use_vmac NAME MAC` (5 octets): the VMAC carries MAC:VRID, and the takeover's GARPs come from it;
 * `use_ipvlan` carries the adverts from its own address (skipped where the kernel has no ipvlan: run
   it in the VM, `python -m netns_lab vm`), and a `garp_group` paces the GARPs;
 * `interface_up_down_delays`: a tracked interface going down counts only after its delay;
@@ -112,6 +113,23 @@ def test_use_vmac_addr_and_garp_extra_if(lab: Lab, director_pair: DirectorPair) 
     pyka.stop()
     assert "vrrp.51" not in dp.d1.ip("link", "show").stdout  # the VMAC goes with the daemon
 
+
+
+def test_use_vmac_with_a_mac_address(director_pair: DirectorPair) -> None:
+    dp = director_pair
+    garps = tcpdump(dp.d2, "eth0", "arp")
+    extra = "    use_vmac vm51 02:00:00:00:07\n    garp_master_repeat 1\n    garp_master_delay 0\n"
+    conf = render_config("d1", [Instance("VI_1", 51, 150, (f"{VIP}/24",), extra=extra)])
+    pyka = Supervised(PYKA, dp.d1, conf)
+    wait_until(lambda: instances(pyka.status())["VI_1"]["state"] == "MASTER", timeout=10, message="MASTER")
+    link = dp.d1.ip("-d", "link", "show", "vm51").stdout
+    assert "macvlan mode private" in link and "02:00:00:00:07:33" in link and "@eth0" in link, link
+    assert f"{VIP}/24" in dp.d1.ip("-4", "address", "show", "dev", "vm51").stdout
+    wait_until(lambda: re.search(rf"02:00:00:00:07:33 > ff:ff:ff:ff:ff:ff.*Request who-has {VIP} ",
+                                 garps.output()) is not None,  # type: ignore[attr-defined]
+               timeout=8, message="the takeover's GARP from the configured MAC")
+    pyka.stop()
+    assert "vm51" not in dp.d1.ip("link", "show").stdout
 
 def _ipvlan_unsupported(host: Host) -> str | None:
     """Why `host`'s kernel cannot make an ipvlan (None: it can): not every kernel has the driver."""
