@@ -22,19 +22,19 @@ from typing import Protocol
 
 from pyroute2 import AsyncIPRoute
 
-from pykeepalived.errors import DriverError, PacketError, PykaError
+from pykeepalived.errors import DriverError, PykaError
 from pykeepalived.net.addresses import AddressManager
 from pykeepalived.net.arp import GarpSender
 from pykeepalived.net.ndisc import NaSender
 from pykeepalived.net.netlink_watch import AddressEvent, IPInterface, LinkEvent, NetlinkWatcher
 from pykeepalived.net.sysctl import Sysctl, SysctlChanges, iface_key
 from pykeepalived.net.vmac import VmacManager, VmacSpec
+from pykeepalived.net.vrrp_datagram import VrrpDatagram
 from pykeepalived.net.vrrp_socket import (
-    DropHandler,
     PacketHandler,
-    VrrpDatagram,
     VrrpSocket,
     VrrpSocketConfig,
+    VrrpSocketCounters,
     open_vrrp_socket,
 )
 from pykeepalived.vrrp.change import ReceivePath, default_group, receive_path
@@ -47,16 +47,25 @@ IPAddress = IPv4Address | IPv6Address
 
 
 class Receiver(Protocol):
-    """Where received datagrams go (the daemon's runner)."""
+    """Where received datagrams go (the daemon's runner): None when an instance took the datagram,
+    else the reason the socket counts it under (no instance could take it)."""
 
     def datagram_received(self, interface: str, payload: bytes, src: IPAddress, dst: IPAddress | None,
                           *, ttl: int | None = None, via: ReceivePath | None = None,
-                          now: float | None = None) -> bool: ...
-
-    def count_drop(self, reason: str, interface: str = "") -> None: ...
+                          now: float | None = None) -> str | None: ...
 
 
-SocketOpener = Callable[[VrrpSocketConfig, PacketHandler, DropHandler], VrrpSocket]
+SocketOpener = Callable[[VrrpSocketConfig, PacketHandler], VrrpSocket]
+
+
+def socket_name(path: ReceivePath) -> str:
+    """``eth0/v4/198.51.100.11``, with ``/unicast`` or ``/GROUP`` appended when not the default group."""
+    name = f"{path.device}/v{path.family}/{path.source}"
+    if path.group is None:
+        return name + "/unicast"
+    if path.group != default_group(path.family):
+        return name + f"/{path.group}"
+    return name
 
 
 class VrrpNet:
@@ -81,6 +90,11 @@ class VrrpNet:
         self._vmacs: VmacManager | None = None
         self._host = SysctlChanges(sysctl if sysctl is not None else Sysctl())
         """``promote_secondaries`` and ``disable_local_igmp``: restored at stop."""
+        self.stale_removed = 0
+        """Addresses the start-up reconcile found and removed (``addresses.stale_removed``)."""
+        self._totals: dict[str, VrrpSocketCounters] = {}
+        """Per socket name, since the daemon started: a socket a reload closes keeps its counts, and one
+        opened again on the same path counts on (every datagram read stays accounted for)."""
 
     # -- VRRP sockets ------------------------------------------------------------------------------
     def open(self, spec: InstanceSpec, receiver: Receiver) -> ReceivePath:
@@ -94,14 +108,12 @@ class VrrpNet:
                                       unicast_ttl=path.unicast_ttl)
             routed = spec.interface
 
-            def on_packet(dgram: VrrpDatagram) -> None:
-                receiver.datagram_received(routed, dgram.payload, dgram.src, dgram.dst, ttl=dgram.ttl,
-                                           via=path, now=dgram.at)
+            def on_packet(dgram: VrrpDatagram) -> str | None:
+                return receiver.datagram_received(routed, dgram.payload, dgram.src, dgram.dst, ttl=dgram.ttl,
+                                                  via=path, now=dgram.at)
 
-            def on_drop(exc: PacketError) -> None:
-                receiver.count_drop(exc.reason, routed)
-
-            sock = self._open_socket(config, on_packet, on_drop)
+            sock = self._open_socket(config, on_packet)
+            sock.counters = self._totals.setdefault(socket_name(path), sock.counters)
             sock.start(asyncio.get_running_loop())
             self.sockets[path] = sock
         self.users.setdefault(path, set()).add(spec.key)
@@ -134,11 +146,31 @@ class VrrpNet:
     def close(self, router: RouterKey) -> None:
         """The router stopped: close its socket unless another router still uses it."""
         self._send_socket.pop(router, None)
+        self._leave(router)
+
+    def _leave(self, router: RouterKey, keep: ReceivePath | None = None) -> None:
         for path, users in list(self.users.items()):
+            if path == keep:
+                continue
             users.discard(router)
             if not users:
                 del self.users[path]
                 self.sockets.pop(path).close()
+
+    def reopen(self, spec: InstanceSpec, receiver: Receiver) -> ReceivePath:
+        """A reload changed the instance's receive path: open (or share) the new path's socket, then
+        leave the old one (closed unless another router still uses it).  Raises as :meth:`open`; the
+        old socket is then left as it was."""
+        path = self.open(spec, receiver)
+        self._leave(spec.key, keep=path)
+        return path
+
+    def replay(self, key: RouterKey, datagram: VrrpDatagram) -> None:
+        """Hand ``datagram`` (heard by the early listener) to the router's socket, which counts it as
+        read and passes it on as its own."""
+        sock = self._send_socket.get(key)
+        if sock is not None:
+            sock.deliver(datagram)
 
     def send_vrrp(self, key: RouterKey, payload: bytes, dst: IPAddress) -> None:
         sock = self._send_socket.get(key)
@@ -158,16 +190,17 @@ class VrrpNet:
                 self._vmacs.ensure_ipvlan(link.name, link.parent, link.mode)
                 if link.address is not None:
                     self._manager().add_now(Vip(link.address, link.name))
+                if link.family == 4:  # an IPv4 link must not speak IPv6 (an IPv4 VMAC: vmac.py does it)
+                    with contextlib.suppress(OSError, PykaError):
+                        Sysctl().write(iface_key(6, link.name, "disable_ipv6"), 1)
             else:
                 await self._vmacs.ensure(VmacSpec(parent=link.parent, vrid=rc.vrid, family=link.family,
                                                   name=link.name, mac=link.mac))
+                self._forget_senders(link.name)  # a reload may have changed its MAC: read it again
                 # replies from the VIP leave through the parent (its subnet route): announce the parent's
                 # own address in the ARP requests they trigger, or neighbours would map the VIP to its MAC
                 with contextlib.suppress(OSError, PykaError):
                     self._vmacs.sysctls.set_iface(4, link.parent, "arp_announce", 2)
-            if link.family == 4:  # an IPv4 link must not speak IPv6 (MLD/ND from the shared MAC)
-                with contextlib.suppress(OSError, PykaError):
-                    Sysctl().write(iface_key(6, link.name, "disable_ipv6"), 1)
 
     def apply_host_settings(self, specs: list[InstanceSpec], *, disable_local_igmp: bool) -> None:
         """``promote_secondaries`` on the instances' interfaces, ``disable_local_igmp``
@@ -191,6 +224,21 @@ class VrrpNet:
         if self._vmacs is not None:
             with contextlib.suppress(OSError, PykaError):
                 await self._vmacs.remove_all()
+
+    def _forget_senders(self, name: str) -> None:
+        """Close the GARP / NA senders of link ``name`` (they hold its MAC, read when made)."""
+        for senders in (self.garp, self.na):
+            sender = senders.pop(name, None)
+            if sender is not None:
+                with contextlib.suppress(OSError):
+                    sender.close()
+
+    async def remove_vmac(self, name: str) -> None:
+        """Delete VMAC or ipvlan ``name`` (a reload took it away), with its announcement senders."""
+        self._forget_senders(name)
+        if self._vmacs is None:
+            self._vmacs = VmacManager(AsyncIPRoute())
+        await self._vmacs.remove(name)
 
     # -- announcements ---------------------------------------------------------------------------
     def _garp_sender(self, interface: str) -> GarpSender:
@@ -221,9 +269,13 @@ class VrrpNet:
         if self._manager().add_now(vip):
             self._log_later("vip added address=%s dev=%s", vip)
 
-    def remove_vip(self, vip: Vip) -> None:
+    def remove_vip(self, vip: Vip, *, stale: bool = False) -> None:
+        """Remove the VIP now; ``stale``: the start-up reconcile, for an address a previous run left."""
         if self._manager().remove_now(vip):
-            self._log_later("vip removed address=%s dev=%s", vip)
+            if stale:
+                self.stale_removed += 1
+            self._log_later("stale vip removed (left by a previous run) address=%s dev=%s" if stale
+                            else "vip removed address=%s dev=%s", vip)
 
     @staticmethod
     def _log_later(message: str, vip: Vip) -> None:
@@ -256,18 +308,16 @@ class VrrpNet:
 
     # -- status and teardown ---------------------------------------------------------------------
     def counters(self) -> dict[str, dict[str, object]]:
-        """Per socket (``eth0/v4/198.51.100.11``, ``/unicast`` or ``/GROUP`` appended when not the
-        default group) and for the VIP manager (``addresses``)."""
-        out: dict[str, dict[str, object]] = {}
+        """Per socket (:func:`socket_name`; ``fd`` null once a reload closed it: its counts stay) and
+        for the VIP manager (``addresses``)."""
+        fds: dict[str, int] = {}
         for path, sock in self.sockets.items():
-            name = f"{path.device}/v{path.family}/{path.source}"
-            if path.group is None:
-                name += "/unicast"
-            elif path.group != default_group(path.family):
-                name += f"/{path.group}"
-            out[name] = {**asdict(sock.counters), "fd": sock.fileno()}
+            sock.refresh()
+            fds[socket_name(path)] = sock.fileno()
+        out: dict[str, dict[str, object]] = {
+            name: {**asdict(totals), "fd": fds.get(name)} for name, totals in self._totals.items()}
         if self._addresses is not None:
-            out["addresses"] = asdict(self._addresses.counters)
+            out["addresses"] = {**asdict(self._addresses.counters), "stale_removed": self.stale_removed}
         return out
 
     def close_all(self) -> None:

@@ -66,7 +66,11 @@ def default_group(family: int) -> IPAddress:
 
 
 def receive_path(spec: InstanceSpec) -> ReceivePath:
-    """The receive path of ``spec``: what its socket is keyed by, and what a ``NEW_SOCKET`` changes."""
+    """The receive path of ``spec``: what its socket is keyed by, and what a ``NEW_SOCKET`` changes.
+
+    With ``use_vmac`` multicast adverts use the VMAC; unicast ones stay on the interface (keepalived
+    2.2.7 requires ``vmac_xmit_base`` with unicast peers: a peer's ARP reply to the shared virtual MAC
+    may reach the other router)."""
     rc = spec.router_config
     group = None if rc.unicast_peers else spec.mcast_group or default_group(rc.family)
     return ReceivePath(spec.advert_device, rc.family, rc.primary_address, group, spec.unicast_ttl)
@@ -140,14 +144,16 @@ CHANGE_TABLE: tuple[tuple[str, ChangeKind], ...] = (
      ChangeKind.IN_PLACE),
     ("authentication, unicast_peer (the list, min_ttl / max_ttl), unicast_fault_no_peer, "
      "old_unicast_checksum", ChangeKind.IN_PLACE),
-    ("use_vmac_addr, an address's use_vmac, vmac_addr_prefix (the VMACs of addresses), "
-     "promote_secondaries", ChangeKind.IN_PLACE),
+    ("use_vmac_addr, an address's use_vmac, vmac_addr_prefix (the VMACs of addresses), use_vmac's MAC "
+     "address (the VMACs take it, a MASTER announces its addresses again), promote_secondaries",
+     ChangeKind.IN_PLACE),
     ("sync group membership", ChangeKind.IN_PLACE),
     ("unicast <-> multicast (unicast_peer added or removed)", ChangeKind.NEW_SOCKET),
     ("vrrp_mcast_group4 / vrrp_mcast_group6, mcast_dst_ip (multicast instances)", ChangeKind.NEW_SOCKET),
     ("unicast_src_ip / mcast_src_ip", ChangeKind.NEW_SOCKET),
     ("unicast_ttl (unicast instances)", ChangeKind.NEW_SOCKET),
-    ("use_vmac / use_ipvlan added or removed, their names, vmac_prefix, vmac_xmit_base",
+    ("use_vmac / use_ipvlan added or removed, their names, vmac_prefix, vmac_xmit_base (multicast: with "
+     "unicast peers adverts stay on the interface)",
      ChangeKind.NEW_SOCKET),
     ("interface, address family, virtual_router_id, version", ChangeKind.RESTART),
 )

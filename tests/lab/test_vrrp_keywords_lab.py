@@ -5,6 +5,7 @@
 * `use_vmac_addr` makes a VMAC for the excluded address on another interface, and `garp_extra_if`
   refreshes it every second with the virtual router MAC;
 * `use_vmac NAME MAC` (5 octets): the VMAC carries MAC:VRID, and the takeover's GARPs come from it;
+  a reload to another MAC changes the VMAC in place, the MASTER stays and announces from the new MAC;
 * `use_ipvlan` carries the adverts from its own address (skipped where the kernel has no ipvlan: run
   it in the VM, `python -m netns_lab vm`), and a `garp_group` paces the GARPs;
 * `interface_up_down_delays`: a tracked interface going down counts only after its delay;
@@ -128,6 +129,17 @@ def test_use_vmac_with_a_mac_address(director_pair: DirectorPair) -> None:
     wait_until(lambda: re.search(rf"02:00:00:00:07:33 > ff:ff:ff:ff:ff:ff.*Request who-has {VIP} ",
                                  garps.output()) is not None,  # type: ignore[attr-defined]
                timeout=8, message="the takeover's GARP from the configured MAC")
+    pyka.reload(conf.replace("02:00:00:00:07", "02:00:00:00:09:01"))
+    wait_until(lambda: "02:00:00:00:09:01" in dp.d1.ip("link", "show", "vm51").stdout, timeout=10,
+               message="the reload's MAC on the VMAC")
+    wait_until(lambda: re.search(rf"02:00:00:00:09:01 > ff:ff:ff:ff:ff:ff.*Request who-has {VIP} ",
+                                 garps.output()) is not None,  # type: ignore[attr-defined]
+               timeout=8, message="the MASTER announces its VIP from the new MAC")
+    status = pyka.status()
+    assert status["reloads"] == 1
+    transitions = instances(status)["VI_1"]["transitions"]
+    assert isinstance(transitions, list)
+    assert [t["to"] for t in transitions] == ["BACKUP", "MASTER"]  # no new transition on reload
     pyka.stop()
     assert "vm51" not in dp.d1.ip("link", "show").stdout
 

@@ -87,8 +87,8 @@ ROWS = {
         edit("    notify:", "    authentication: {auth_type: PASS, auth_pass: secret}\n    notify:"),
         edit("    notify:", "    unicast_fault_no_peer: true\n    notify:"),
         edit("    notify:", "    old_unicast_checksum: never\n    notify:")],
-    "use_vmac_addr, an address's use_vmac, vmac_addr_prefix (the VMACs of addresses), "
-    "promote_secondaries": [
+    "use_vmac_addr, an address's use_vmac, vmac_addr_prefix (the VMACs of addresses), use_vmac's MAC "
+    "address (the VMACs take it, a MASTER announces its addresses again), promote_secondaries": [
         edit("[198.51.100.50/24]", "[198.51.100.50/24, {address: 198.51.100.51, dev: eth1}]\n"
              "    use_vmac_addr: true"),
         edit("[198.51.100.50/24]", "[{address: 198.51.100.50/24, dev: eth1, use_vmac: true}]"),
@@ -101,7 +101,8 @@ ROWS = {
         edit("    notify:", "    mcast_dst_ip: 224.0.0.20\n    notify:")],
     "unicast_src_ip / mcast_src_ip": [edit("    notify:", "    mcast_src_ip: 198.51.100.12\n    notify:")],
     "unicast_ttl (unicast instances)": [],
-    "use_vmac / use_ipvlan added or removed, their names, vmac_prefix, vmac_xmit_base": [
+    "use_vmac / use_ipvlan added or removed, their names, vmac_prefix, vmac_xmit_base (multicast: with "
+    "unicast peers adverts stay on the interface)": [
         edit("    notify:", "    use_vmac: true\n    notify:"),
         edit("    notify:", "    use_ipvlan: {address: 198.51.100.20/24}\n    notify:"),
         "global_defs:\n  vmac_prefix: vmac\n" + edit("    notify:", "    use_vmac: true\n    notify:")],
@@ -159,6 +160,17 @@ def test_the_receive_path_and_the_destinations_follow_one_rule() -> None:
     assert receive_path(xmit_base).device == "eth0"
     ttl = spec(UNICAST.replace("    notify:", "    unicast_ttl: 64\n    notify:"))
     assert receive_path(ttl).unicast_ttl == 64
+    peer = "    unicast_peer: [198.51.100.13, 198.51.100.12]\n"
+    unicast_vmac = spec(edit("    notify:", "    use_vmac: true\n" + peer + "    notify:"))
+    assert receive_path(unicast_vmac).device == "eth0"  # keepalived: vmac_xmit_base with unicast peers
+    assert classify(unicast, unicast_vmac).kind is ChangeKind.IN_PLACE
+
+
+def test_use_vmacs_mac_address_is_in_place() -> None:
+    old = spec(VMAC)
+    new = spec(VMAC.replace("    notify:", "    vmac_address: '02:00:00:00:07'\n    notify:"))
+    change = classify(old, new)
+    assert (change.kind, change.fields) == (ChangeKind.IN_PLACE, ("links",))
 
 
 def test_vmac_xmit_base_is_a_new_socket() -> None:
