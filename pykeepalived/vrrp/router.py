@@ -29,7 +29,8 @@ Rule 6: only a steady master's advert may be served late, by at most 1 % of its 
 timer early.
 
 Rule 7: every returned list is sorted by :class:`~pykeepalived.vrrp.events.Phase`: the wire actions
-in protocol order (advert first, then addresses, then announcements), the bookkeeping last
+in protocol order (a new master's addresses first, so that no peer that hears its advert leaves a gap,
+then the advert, then announcements), the bookkeeping last
 (``StateChanged``, then ``EffectivePriorityChanged``).  ``_transition`` is still called before the
 new state's timers are armed (it clears them); its ``StateChanged`` is appended last.
 
@@ -236,7 +237,9 @@ class VirtualRouter(RouterState):
         self._master_priority = self._effective_priority
         self._preempt_until = None
         self._master_since = now
-        actions: list[Action] = [self._send_advert(self._effective_priority, now), AddVips(self.config.vips)]
+        # the VIPs first: a peer that hears this advert leaves MASTER and removes them at once, and a
+        # takeover by preemption must not leave a gap in between (keepalived's order too)
+        actions: list[Action] = [AddVips(self.config.vips), self._send_advert(self._effective_priority, now)]
         actions += self._garp_burst(self.config.garp_master_repeat)
         self._timers[Timer.ADVER] = now + cs_to_s(self.config.adver_int_cs)
         if self.config.garp_master_delay_cs > 0 and self.config.garp_master_repeat > 0:

@@ -58,7 +58,7 @@ def test_simple_password_checks_the_first_eight_bytes():
 def test_adverts_carry_the_password():
     router = backup(auth_type=AUTH_SIMPLE_TEXT, auth_pass=b"abc")
     actions = router.handle(Timeout(), router.next_deadline())
-    assert actions[0].advert.auth_data == b"abc\0\0\0\0\0"
+    assert actions[1].advert.auth_data == b"abc\0\0\0\0\0"
 
 
 def test_address_list_mismatch_is_counted_but_processed():

@@ -8,6 +8,7 @@ from ipaddress import IPv4Address
 from pykeepalived.testing.lan import lab_config
 from pykeepalived.testing.routers import master, started
 from pykeepalived.vrrp.events import (
+    AddVips,
     GroupMembership,
     InterfaceChanged,
     RemoveVips,
@@ -82,7 +83,8 @@ def test_release_of_a_member_that_wants_master_makes_it_master_at_once() -> None
     actions = group.release("VI_1", deadline + 0.01)
     assert router.state is State.MASTER
     mine = [a.action for a in actions if a.member == "VI_1"]
-    assert isinstance(mine[0], SendAdvert) and isinstance(mine[-1], StateChanged)
+    assert isinstance(mine[0], AddVips) and isinstance(mine[1], SendAdvert)
+    assert isinstance(mine[-1], StateChanged)
     assert mine[-1].reason is Reason.MASTER_DOWN_TIMER
 
 
