@@ -6,7 +6,8 @@ unicast), shared by every instance with that path, and tags each datagram with t
 it sends an instance's encoded adverts on its socket; it keeps one gratuitous-ARP / unsolicited-NA
 sender per device and one synchronous VIP manager (:class:`~pykeepalived.net.addresses.AddressManager`);
 it creates and removes the links of instances (``use_vmac``, ``use_vmac_addr``, ``use_ipvlan``); it
-sets and restores the host's settings VRRP asks for (``promote_secondaries``, ``disable_local_igmp``);
+sets and restores ``promote_secondaries`` on the instances' interfaces (``disable_local_igmp`` is the host
+network's: :mod:`pykeepalived.daemon.host_net`);
 and it runs the netlink watcher.
 """
 
@@ -89,7 +90,7 @@ class VrrpNet:
         self.watcher: NetlinkWatcher | None = None
         self._vmacs: VmacManager | None = None
         self._host = SysctlChanges(sysctl if sysctl is not None else Sysctl())
-        """``promote_secondaries`` and ``disable_local_igmp``: restored at stop."""
+        """``promote_secondaries``: restored at stop."""
         self.stale_removed = 0
         """Addresses the start-up reconcile found and removed (``addresses.stale_removed``)."""
         self._totals: dict[str, VrrpSocketCounters] = {}
@@ -202,19 +203,17 @@ class VrrpNet:
                 with contextlib.suppress(OSError, PykaError):
                     self._vmacs.sysctls.set_iface(4, link.parent, "arp_announce", 2)
 
-    def apply_host_settings(self, specs: list[InstanceSpec], *, disable_local_igmp: bool) -> None:
-        """``promote_secondaries`` on the instances' interfaces, ``disable_local_igmp``
-        (``net.ipv4.igmp_link_local_mcast_reports`` 0); the originals come back at stop.  A setting
-        the kernel refuses is logged, never fatal."""
-        values: list[tuple[str, int]] = [(iface_key(4, spec.interface, "promote_secondaries"), 1)
-                                         for spec in specs if spec.promote_secondaries]
-        if disable_local_igmp:
-            values.append(("net/ipv4/igmp_link_local_mcast_reports", 0))
-        for key, value in values:
+    def apply_host_settings(self, specs: list[InstanceSpec]) -> None:
+        """``promote_secondaries`` on the instances' interfaces; the originals come back at stop.  A
+        setting the kernel refuses is logged, never fatal."""
+        for spec in specs:
+            if not spec.promote_secondaries:
+                continue
+            key = iface_key(4, spec.interface, "promote_secondaries")
             try:
-                self._host.set(key, value)
+                self._host.set(key, 1)
             except PykaError as exc:
-                log.warning("cannot set %s=%s error=%s", key, value, exc)
+                log.warning("cannot set %s=1 error=%s", key, exc)
 
     def restore_host_settings(self) -> None:
         self._host.restore()
@@ -305,6 +304,11 @@ class VrrpNet:
             return None
         return any(held.ip == address for addresses in self.watcher.addresses.by_index.values()
                    for held in addresses)
+
+    def presence_generation(self) -> object:
+        """A value that changes whenever :meth:`vip_present` may answer differently."""
+        watcher = self.watcher
+        return None if watcher is None else (watcher, watcher.generation)
 
     # -- status and teardown ---------------------------------------------------------------------
     def counters(self) -> dict[str, dict[str, object]]:

@@ -63,8 +63,8 @@ class FakeNet:
     watching: asyncio.Event = field(default_factory=asyncio.Event)
     host_addresses: set[IPAddress] | None = None
     """What :meth:`address_held` answers from (None: not known, as before the watcher's first dump)."""
-    host_settings: list[tuple[tuple[str, ...], bool]] = field(default_factory=list)
-    """Every :meth:`apply_host_settings`: the interfaces with promote_secondaries, disable_local_igmp."""
+    host_settings: list[tuple[str, ...]] = field(default_factory=list)
+    """Every :meth:`apply_host_settings`: the interfaces with promote_secondaries."""
     host_restored: int = 0
 
     # -- sockets -------------------------------------------------------------------------------
@@ -144,6 +144,9 @@ class FakeNet:
         """What the kernel would say: the fake holds the VIPs it was asked to add (on any device)."""
         return str(address) in self.vips
 
+    def presence_generation(self) -> object:
+        return frozenset(self.vips)
+
     def send_garp(self, interface: str, address: IPv4Address) -> None:
         self.garps.append((interface, address))
         self.log.append(("garp", str(address)))
@@ -162,9 +165,8 @@ class FakeNet:
     def address_held(self, address: IPAddress) -> bool | None:
         return None if self.host_addresses is None else address in self.host_addresses
 
-    def apply_host_settings(self, specs: list[InstanceSpec], *, disable_local_igmp: bool) -> None:
-        interfaces = tuple(spec.interface for spec in specs if spec.promote_secondaries)
-        self.host_settings.append((interfaces, disable_local_igmp))
+    def apply_host_settings(self, specs: list[InstanceSpec]) -> None:
+        self.host_settings.append(tuple(spec.interface for spec in specs if spec.promote_secondaries))
 
     def restore_host_settings(self) -> None:
         self.host_restored += 1

@@ -155,8 +155,6 @@ class VrrpPlan:
     """Every tracked ``vrrp_track_process``."""
     log_unknown_vrids: bool = False
     """``log_unknown_vrids``: log each advert for a VRID no instance of its interface runs."""
-    disable_local_igmp: bool = False
-    """``disable_local_igmp``: ``net.ipv4.igmp_link_local_mcast_reports`` 0 while the daemon runs."""
     link_delays: dict[str, tuple[float, float]] = field(default_factory=dict)
     """``interface_up_down_delays``: interface -> (down, up) seconds before a change counts, after
     keepalived's limit (below ``(down_timer_adverts - 1) x advert_int`` of its instances)."""
@@ -393,7 +391,7 @@ def vrrp_plan(config: Config, primary_address: PrimaryAddress, *, instances: boo
                     startup_delay_s=float(g.vrrp_startup_delay), notify_fifos=fifos,
                     notify_fifo_script=g.notify_fifo_script if g.notify_fifo else None,
                     script_identity=identity, processes=process_specs(config),
-                    log_unknown_vrids=g.log_unknown_vrids, disable_local_igmp=g.disable_local_igmp,
+                    log_unknown_vrids=g.log_unknown_vrids,
                     link_delays=link_delays(config, specs.values()))
 
 

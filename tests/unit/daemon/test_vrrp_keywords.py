@@ -113,10 +113,9 @@ async def test_track_src_ip_faults_while_the_source_is_gone(tmp_path: Path) -> N
 
 async def test_host_settings_are_applied_and_restored(tmp_path: Path) -> None:
     net = FakeNet()
-    h = Harness(tmp_path, "global_defs: {disable_local_igmp: true}\n" + ONE_INSTANCE
-                + "    promote_secondaries: true\n", net=net)
+    h = Harness(tmp_path, ONE_INSTANCE + "    promote_secondaries: true\n", net=net)
     await h.start()
-    assert net.host_settings == [(("eth0",), True)]
+    assert net.host_settings == [("eth0",)]
     assert await h.stop() == ExitCode.OK
     assert net.host_restored == 1
 

@@ -130,20 +130,16 @@ vrrp_instances:
 
 
 def test_host_settings_are_set_and_restored(proc: Sysctl) -> None:
-    (proc.root / "net/ipv4/igmp_link_local_mcast_reports").write_text("1\n")
     specs = plan_of("""
-global_defs: {disable_local_igmp: true}
 vrrp_instances:
   VI_1: {interface: eth0, virtual_router_id: 51, promote_secondaries: true,
          virtual_ipaddress: [198.51.100.50/24]}
 """).instances
     net = VrrpNet(prewarm=False, sysctl=proc)
-    net.apply_host_settings(list(specs.values()), disable_local_igmp=True)
+    net.apply_host_settings(list(specs.values()))
     assert proc.read("net/ipv4/conf/eth0/promote_secondaries") == "1"
-    assert proc.read("net/ipv4/igmp_link_local_mcast_reports") == "0"
     net.restore_host_settings()
     assert proc.read("net/ipv4/conf/eth0/promote_secondaries") == "0"
-    assert proc.read("net/ipv4/igmp_link_local_mcast_reports") == "1"
 
 
 def test_a_setting_the_kernel_refuses_is_logged_not_fatal(proc: Sysctl,
@@ -154,8 +150,8 @@ vrrp_instances:
          virtual_ipaddress: [198.51.100.50/24]}
 """).instances
     net = VrrpNet(prewarm=False, sysctl=proc)
-    net.apply_host_settings(list(specs.values()), disable_local_igmp=True)  # neither exists here
-    assert sum("cannot set" in r.getMessage() for r in caplog.records) == 2
+    net.apply_host_settings(list(specs.values()))  # eth9 does not exist here
+    assert sum("cannot set" in r.getMessage() for r in caplog.records) == 1
     net.restore_host_settings()
 
 

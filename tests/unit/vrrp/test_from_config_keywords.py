@@ -231,8 +231,8 @@ def test_interface_up_down_delays_are_cut_below_what_a_backup_would_wait() -> No
 
 
 def test_plan_wide_settings() -> None:
-    p = plan(top="global_defs: {log_unknown_vrids: true, disable_local_igmp: true}\n")
-    assert p.log_unknown_vrids and p.disable_local_igmp
+    p = plan(top="global_defs: {log_unknown_vrids: true}\n")
+    assert p.log_unknown_vrids
     assert spec("promote_secondaries: true").promote_secondaries
     assert not spec("promote_secondaries: true\nuse_vmac: true").promote_secondaries  # the VMAC has it
     assert spec("notify_deleted: true").notify_deleted
