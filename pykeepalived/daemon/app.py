@@ -27,6 +27,7 @@ from pykeepalived.alert.policy import AlertSettings, AlertTargets
 from pykeepalived.config.host import HostFacts
 from pykeepalived.config.model import GlobalDefs
 from pykeepalived.daemon.alerts import AlertPlan, Alerts
+from pykeepalived.daemon.command_queue import next_command
 from pykeepalived.daemon.executor import ActionExecutor
 from pykeepalived.daemon.heap import freeze_heap
 from pykeepalived.daemon.host_net import HostNetwork, real_host_network
@@ -133,10 +134,16 @@ class Daemon:
             loop.add_signal_handler(number, self.request, f"dump:{function}")
 
     # -- build ---------------------------------------------------------------------------------
-    def _load_plans(self) -> Plans:
+    def _read_plans(self) -> Plans:
+        """The configuration read and mapped: no daemon state is touched (a reload runs it in a thread,
+        so that adverts stay on time while a big configuration is parsed)."""
         options = self.options
-        plans = load_plans(options.config_file, self.primary, config_id=options.config_id,
-                           run_vrrp=options.run_vrrp, run_lvs=options.run_lvs, host=self.host)
+        return load_plans(options.config_file, self.primary, config_id=options.config_id,
+                          run_vrrp=options.run_vrrp, run_lvs=options.run_lvs, host=self.host)
+
+    def _load_plans(self, plans: Plans | None = None) -> Plans:
+        options = self.options
+        plans = plans if plans is not None else self._read_plans()
         fixed = plans.fixed
         if options.namespace and not options.namespace_from_config:  # -s wins over net_namespace
             fixed = replace(fixed, net_namespace=options.namespace)
@@ -309,7 +316,7 @@ class Daemon:
         self.sd.notify(RELOADING, f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
         try:
             with self.reload_schedule.reading():
-                plans = self._load_plans()  # the FIFOs are not reopened on reload
+                plans = self._load_plans(await asyncio.to_thread(self._read_plans))  # FIFOs stay open
         except ConfigError as exc:
             self.info.reloaded(ok=False, error=str(exc))
             self.observe.reload(ok=False, error=str(exc), config_hash=self.info.config_hash)
@@ -435,7 +442,7 @@ class Daemon:
 
     async def _serve(self, group: asyncio.TaskGroup) -> None:
         while True:
-            command = await self.commands.get()
+            command = await next_command(self.commands)
             if command == "stop":
                 return
             if command == "reload":
