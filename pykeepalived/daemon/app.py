@@ -5,8 +5,9 @@ VRRP sockets and routers (not with ``-C``) -> the LVS part (``daemon/lvs.py``: I
 with ``-P`` or without virtual servers) -> ``READY=1`` -> serve signals -> ``STOPPING=1`` ->
 priority-0 adverts and VIP release (unless ``-V``) drained with a timeout -> IPVS entries removed
 (unless ``-I``) -> close everything.  Once everything has started (and after each reload) the heap is
-frozen (:func:`freeze_heap`), so the collector stops rescanning the long-lived objects.  Signal
-handlers enqueue a command; a stop signal on an idle daemon also stops the routers at once.
+frozen (:func:`~pykeepalived.daemon.heap.freeze_heap`), so the collector stops rescanning the
+long-lived objects.  Signal handlers enqueue a command; a stop signal on an idle daemon also stops
+the routers at once.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pykeepalived.alert.policy import AlertSettings, AlertTargets
 from pykeepalived.config.host import HostFacts
 from pykeepalived.config.model import GlobalDefs
 from pykeepalived.daemon.alerts import AlertPlan, Alerts
+from pykeepalived.daemon.command_queue import next_command
 from pykeepalived.daemon.executor import ActionExecutor
 from pykeepalived.daemon.heap import freeze_heap
 from pykeepalived.daemon.host_net import HostNetwork, real_host_network
@@ -43,6 +45,7 @@ from pykeepalived.daemon.reload_schedule import ReloadSchedule
 from pykeepalived.daemon.runner import VrrpRunner
 from pykeepalived.daemon.startup_delay import wait_startup_delay
 from pykeepalived.daemon.status import DaemonInfo, Json, StatusBuilder
+from pykeepalived.daemon.stop_gate import StopGate
 from pykeepalived.errors import ConfigError, PykaError, UsageError
 from pykeepalived.exit_codes import ExitCode
 from pykeepalived.host.control import ControlServer
@@ -119,39 +122,34 @@ class Daemon:
         self._background: list[asyncio.Task[None]] = []
         self._notifier: NotifyDispatcher | None = None
         self.reload_schedule = ReloadSchedule(self.request)
-        self._busy = False
-        """True while a command (reload, dump) runs: a stop signal then waits for its turn."""
-        self._routers_stopped = False
+        self.stop_gate = StopGate(self.commands, self._stop_routers, started=lambda: self._phase == "running")
 
     # -- signals -------------------------------------------------------------------------------
     def request(self, command: str) -> None:
         self.commands.put_nowait(command)
 
-    def stop_signal(self) -> None:
-        """SIGTERM/SIGINT.  Idle (started, no command running or queued), the routers stop in this loop
-        callback: the priority-0 adverts leave before the main coroutine wakes to log and drain."""
-        if self._phase == "running" and not self._busy and self.commands.empty():
-            self._stop_routers()
-        self.request("stop")
-
     def _stop_routers(self) -> None:
-        if not self._routers_stopped:
-            self._routers_stopped = True
-            self.host_net.freeze()  # the state changes from here on are the stop's
-            self.runner.stop_all(keep_vips=not self.options.release_vips)
+        self.host_net.freeze()  # the state changes from here on are the stop's
+        self.runner.stop_all(keep_vips=not self.options.release_vips)
 
     def _install_signals(self, loop: asyncio.AbstractEventLoop) -> None:
-        loop.add_signal_handler(signal.SIGTERM, self.stop_signal)
-        loop.add_signal_handler(signal.SIGINT, self.stop_signal)
+        loop.add_signal_handler(signal.SIGTERM, self.stop_gate.signal)  # daemon/stop_gate.py
+        loop.add_signal_handler(signal.SIGINT, self.stop_gate.signal)
         loop.add_signal_handler(signal.SIGHUP, self.request, "reload")
         for number, function in DUMP_SIGNALS.items():  # keepalived's --signum DATA, STATS, JSON ...
             loop.add_signal_handler(number, self.request, f"dump:{function}")
 
     # -- build ---------------------------------------------------------------------------------
-    def _load_plans(self) -> Plans:
+    def _read_plans(self) -> Plans:
+        """The configuration read and mapped: no daemon state is touched (a reload runs it in a thread,
+        so that adverts stay on time while a big configuration is parsed)."""
         options = self.options
-        plans = load_plans(options.config_file, self.primary, config_id=options.config_id,
-                           run_vrrp=options.run_vrrp, run_lvs=options.run_lvs, host=self.host)
+        return load_plans(options.config_file, self.primary, config_id=options.config_id,
+                          run_vrrp=options.run_vrrp, run_lvs=options.run_lvs, host=self.host)
+
+    def _load_plans(self, plans: Plans | None = None) -> Plans:
+        options = self.options
+        plans = plans if plans is not None else self._read_plans()
         fixed = plans.fixed
         if options.namespace and not options.namespace_from_config:  # -s wins over net_namespace
             fixed = replace(fixed, net_namespace=options.namespace)
@@ -324,7 +322,7 @@ class Daemon:
         self.sd.notify(RELOADING, f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
         try:
             with self.reload_schedule.reading():
-                plans = self._load_plans()  # the FIFOs are not reopened on reload
+                plans = self._load_plans(await asyncio.to_thread(self._read_plans))  # FIFOs stay open
         except ConfigError as exc:
             self.info.reloaded(ok=False, error=str(exc))
             self.observe.reload(ok=False, error=str(exc), config_hash=self.info.config_hash)
@@ -340,6 +338,7 @@ class Daemon:
         self.script_runner.enforce_security = plan.enable_script_security
         self.script_runner.identity = plan.script_identity
         self.instances.start_trackers(plan, group)
+        self.instances.configure(plan)
         self._apply_bfd(plans)
         self.reload_schedule.apply(plans.global_defs, plans.fixed.instance, group)
         await apply_reload(self.instances, diff, plan.instances)
@@ -422,12 +421,14 @@ class Daemon:
         on_address = log_address(self.instances.on_address) if self.options.address_monitoring \
             else self.instances.on_address
         self._background.append(group.create_task(
-            self.net.watch(on_address, self.instances.on_link_event), name="netlink-watcher"))
+            self.net.watch(on_address, self.instances.on_link_event, self.instances.sources_changed),
+            name="netlink-watcher"))
         if self.sd.watchdog_interval_s is not None:
             self._background.append(
                 group.create_task(self._watchdog(self.sd.watchdog_interval_s), name="watchdog"))
         await run_life_script(self.script_runner, self.global_defs, "startup_script")
         self.instances.start_trackers(self.plan, group)
+        self.instances.configure(self.plan)
         self._apply_bfd(plans)
         self.reload_schedule.apply(plans.global_defs, plans.fixed.instance, group)
         await self.host_net.reconcile(plans.host)
@@ -443,20 +444,17 @@ class Daemon:
 
     async def _serve(self, group: asyncio.TaskGroup) -> None:
         while True:
-            command = await self.commands.get()
+            command = await next_command(self.commands, taken=self.stop_gate.take)
             if command == "stop":
                 return
-            self._busy = True
-            try:
-                if command == "reload":
-                    await self._reload(group)
-                elif command.startswith("dump:"):
-                    await self.observe.dump(command.removeprefix("dump:"))
-            finally:
-                self._busy = False
+            if command == "reload":
+                await self._reload(group)
+            elif command.startswith("dump:"):
+                await self.observe.dump(command.removeprefix("dump:"))
+            self.stop_gate.done()
 
     async def _shutdown(self) -> None:
-        self._stop_routers()  # already done when a stop signal found the daemon idle
+        self.stop_gate.stop()  # already done when a stop signal found the daemon idle
         self.sd.notify(STOPPING)
         log.info("stopping release_vips=%s", self.options.release_vips)
         if not await self.executor.drain(STOP_DRAIN_S):
@@ -466,6 +464,7 @@ class Daemon:
         if self.options.release_vips:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.net.release(), NOTIFY_SETTLE_S)
+        self.net.restore_host_settings()
         await self.host_net.stop(keep_virtual=not self.options.release_vips)
         settle = self._notifier.settle(NOTIFY_SETTLE_S) if self._notifier is not None else asyncio.sleep(0, 0)
         left, _ = await asyncio.gather(settle, self.alerts.drain(NOTIFY_SETTLE_S))
@@ -496,4 +495,4 @@ def run_daemon(args: argparse.Namespace, early: EarlyListener | None = None) -> 
         return ExitCode.USAGE
 
 
-__all__ = ["Daemon", "DaemonOptions", "freeze_heap", "run_daemon"]
+__all__ = ["Daemon", "DaemonOptions", "run_daemon"]

@@ -32,6 +32,7 @@ from pykeepalived.daemon.logging import InstanceLogger
 from pykeepalived.daemon.runner import RouterSlot
 from pykeepalived.vrrp import events as ev
 from pykeepalived.vrrp.change import destinations
+from pykeepalived.vrrp.checksum import checksum_destination
 from pykeepalived.vrrp.config import RouterConfig
 from pykeepalived.vrrp.from_config import InstanceSpec, RouterKey
 from pykeepalived.vrrp.packet import Advertisement, Encoder
@@ -53,7 +54,7 @@ class Net(Protocol):
     def send_na(self, interface: str, address: IPv6Address) -> None: ...
 
 
-_Encoded = tuple[Advertisement, RouterConfig, InstanceSpec, tuple[tuple[IPAddress, bytes], ...]]
+_Encoded = tuple[Advertisement, RouterConfig, InstanceSpec, bool, tuple[tuple[IPAddress, bytes], ...]]
 
 
 class ActionExecutor:
@@ -98,25 +99,29 @@ class ActionExecutor:
 
     def _payloads(self, slot: RouterSlot, advert: Advertisement) -> tuple[tuple[IPAddress, bytes], ...]:
         """(destination, encoded message) pairs for ``advert``, from the cache when it still applies."""
-        config, spec = slot.router.config, slot.spec
+        config, spec, old = slot.router.config, slot.spec, slot.router.old_unicast_checksum
         cached = self._encoded.get(slot.key)
-        if cached is not None and cached[0] is advert and cached[1] is config and cached[2] is spec:
-            return cached[3]
+        if cached is not None and cached[0] is advert and cached[1] is config and cached[2] is spec \
+                and cached[3] is old:
+            return cached[4]
         if advert.priority == PRIORITY_RELEASE:
             release = self._release.get(slot.key)
-            if release is not None and release[1] is config and release[2] is spec and release[0] == advert:
-                return release[3]
-        payloads = self._encode(advert, config, spec)
-        self._encoded[slot.key] = (advert, config, spec, payloads)
+            if release is not None and release[1] is config and release[2] is spec and release[3] is old \
+                    and release[0] == advert:
+                return release[4]
+        payloads = self._encode(advert, config, spec, old)
+        self._encoded[slot.key] = (advert, config, spec, old, payloads)
         if advert.priority != PRIORITY_RELEASE:
             twin = replace(advert, priority=PRIORITY_RELEASE)
-            self._release[slot.key] = (twin, config, spec, self._encode(twin, config, spec))
+            self._release[slot.key] = (twin, config, spec, old, self._encode(twin, config, spec, old))
         return payloads
 
-    def _encode(self, advert: Advertisement, config: RouterConfig,
-                spec: InstanceSpec) -> tuple[tuple[IPAddress, bytes], ...]:
+    def _encode(self, advert: Advertisement, config: RouterConfig, spec: InstanceSpec,
+                old: bool) -> tuple[tuple[IPAddress, bytes], ...]:
         src = config.primary_address
-        return tuple((dst, self.encoder(advert, src, dst)) for dst in destinations(spec, config))
+        return tuple(
+            (dst, self.encoder(advert, src, checksum_destination(advert.version, dst, old_unicast=old)))
+            for dst in destinations(spec, config))
 
     @staticmethod
     def _vips(slot: RouterSlot, addresses: Iterable[IPAddress]) -> list[Vip]:

@@ -1,4 +1,4 @@
-"""The collector's view of the daemon's long-lived heap (used by ``app.py`` after start and reload)."""
+"""The daemon's long-lived heap, frozen out of the garbage collector's way after start-up and each reload."""
 
 from __future__ import annotations
 
@@ -20,3 +20,6 @@ def freeze_heap() -> None:
     gc.freeze()
     gc.enable()  # `pykeepalived run` keeps the collector off during start-up (commands/run.py)
     log.debug("heap frozen objects=%d", gc.get_freeze_count())
+
+
+__all__ = ["freeze_heap"]

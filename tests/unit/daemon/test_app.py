@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import os
 import signal
 import socket
@@ -19,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from pykeepalived.daemon.app import DaemonOptions, freeze_heap
+from pykeepalived.daemon.app import DaemonOptions
 from pykeepalived.exit_codes import ExitCode
 from pykeepalived.net.early_listen import Heard
 from pykeepalived.net.netlink_watch import AddressEvent
@@ -119,7 +118,7 @@ async def test_a_stop_signal_when_idle_sends_the_priority_0_adverts_in_its_own_c
     h = Harness(tmp_path)
     await h.start()
     await asyncio.sleep(0)  # the serving coroutine waits for a command
-    h.daemon.stop_signal()  # what SIGTERM's loop callback calls
+    h.daemon.stop_gate.signal()  # what SIGTERM's loop callback calls
     assert last_priority(h.net) == 0  # before the main coroutine has run again
     assert h.task is not None
     async with asyncio.timeout(2):
@@ -133,7 +132,7 @@ async def test_a_stop_signal_behind_a_queued_command_waits_for_its_turn(tmp_path
     h = Harness(tmp_path)
     await h.start()
     h.daemon.request("reload")
-    h.daemon.stop_signal()
+    h.daemon.stop_gate.signal()
     assert last_priority(h.net) != 0  # the reload runs first, then the stop
     assert h.task is not None
     async with asyncio.timeout(5):
@@ -288,15 +287,3 @@ async def test_config_warnings_are_logged_at_start(tmp_path: Path, caplog: pytes
         assert await h.stop() == ExitCode.OK
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("config: ")]
     assert len(lines) == 1 and "smtp_alert" in lines[0] and "pyka.yaml:" in lines[0]
-
-
-def test_freeze_heap_moves_live_objects_to_the_permanent_generation() -> None:
-    gc.unfreeze()
-    assert gc.get_freeze_count() == 0
-    try:
-        freeze_heap()
-        assert gc.get_freeze_count() > 0
-        freeze_heap()  # again (after a reload): unfreezes, collects, freezes
-        assert gc.get_freeze_count() > 0
-    finally:
-        gc.unfreeze()

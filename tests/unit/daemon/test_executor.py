@@ -16,8 +16,8 @@ from pykeepalived.testing.fake_loop import FakeLoop
 from pykeepalived.testing.fake_net import FakeNet
 from pykeepalived.testing.fake_wire import FakeWire
 from pykeepalived.testing.specs import VIP, make_spec
-from pykeepalived.vrrp.events import SendGarp, Startup, StateChanged
-from pykeepalived.vrrp.packet import Advertisement, IPAddress, advert_encoder, decode
+from pykeepalived.vrrp.events import SendAdvert, SendGarp, Startup, StateChanged
+from pykeepalived.vrrp.packet import Advertisement, ChecksumVariant, IPAddress, advert_encoder, decode, parse
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
 
@@ -168,3 +168,20 @@ def test_the_priority_0_advert_of_a_stop_is_encoded_before_the_stop() -> None:
     _key, payload, dst = net.sent[-1]
     steady = decode(steady_payload, src=src, dst=steady_dst)  # checksums checked by decode
     assert decode(payload, src=src, dst=dst) == replace(steady, priority=0)
+
+
+def test_adverts_carry_the_old_unicast_checksum_when_the_router_says_so() -> None:
+    net = FakeNet()
+    peer = ip_address("198.51.100.2")
+    spec = make_spec(peers=(str(peer),))
+    spec = replace(spec, router_config=replace(spec.router_config, old_unicast_checksum="always"))
+    executor = ActionExecutor(net, advert_encoder(False))
+    slot = RouterSlot(spec, VirtualRouter(spec.router_config))
+    slot.router.handle(Startup(), 0.0)
+    advert = Advertisement(version=3, vrid=51, priority=100, adver_int_cs=10,
+                           addresses=spec.router_config.vips)
+    executor.execute(slot, SendAdvert(advert))
+    (_, payload, dst), = net.sent
+    assert dst == peer
+    decoded = parse(payload, src=ip_address("198.51.100.1"), dst=peer)
+    assert decoded.checksum_variant is ChecksumVariant.OLD_UNICAST
