@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pykeepalived.config.diagnostics import Diagnostic, Severity, error
+from pykeepalived.config.include import resolve_include
 from pykeepalived.config.model import Config
 from pykeepalived.config.semantic import FileInspector
 from pykeepalived.config.source import Limits, PositionMap, SourceResult, decode_bytes, load_yaml
@@ -137,15 +138,30 @@ def _gc_paused() -> Iterator[None]:
 
 def _check_config(path: str, syntax: Syntax | None, config_id: str | None, inspector: FileInspector | None,
                   limits: Limits) -> CheckResult:
+    chosen, source = _read_source(path, syntax, config_id, limits)
+    if chosen is Syntax.YAML:
+        def read(target: str) -> SourceResult:
+            return _read_source(target, None, config_id, limits)[1]
+
+        source = resolve_include(source, path, read)
+    if source.data is None and chosen is None:
+        return CheckResult(path, syntax, None, source.diagnostics)
+    return _validate(path, chosen or Syntax.YAML, source, inspector)
+
+
+def _read_source(path: str, syntax: Syntax | None, config_id: str | None,
+                 limits: Limits) -> tuple[Syntax | None, SourceResult]:
+    """One file in its syntax (None when the file could not be read as text)."""
     raw, diagnostics = read_bytes(path, limits)
-    if raw is None:
-        return CheckResult(path, syntax, None, diagnostics)
-    text, diagnostics = decode_bytes(raw, path, limits)
+    text = None
+    if raw is not None:
+        text, diagnostics = decode_bytes(raw, path, limits)
     if text is None:
-        return CheckResult(path, syntax, None, diagnostics)
+        return None, SourceResult(None, PositionMap(), {}, diagnostics)
     chosen = syntax or detect_syntax(path, text)
-    source = load_yaml(text, path, limits) if chosen is Syntax.YAML else _load_keepalived(path, config_id)
-    return _validate(path, chosen, source, inspector)
+    if chosen is Syntax.YAML:
+        return chosen, load_yaml(text, path, limits)
+    return chosen, _load_keepalived(path, config_id)
 
 
 def check_text(text: str, file: str = "<string>", *, inspector: FileInspector | None = None,

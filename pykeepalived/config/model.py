@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
+from pykeepalived.config.model_bgp import Bgp
 from pykeepalived.config.model_lvs import (
     Checker,
     CheckTiming,
@@ -386,6 +387,7 @@ class Config(StrictModel):
     vrrp_instances: Mapping[str, VrrpInstance] = Field(default_factory=dict)
     virtual_server_groups: Mapping[str, VirtualServerGroup] = Field(default_factory=dict)
     virtual_servers: tuple[VirtualServer, ...] = ()
+    bgp: Bgp | None = Field(None, description="active/active directors announced over BGP (docs/scaleout.md)")
 
     @model_validator(mode="before")
     @classmethod

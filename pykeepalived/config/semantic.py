@@ -20,7 +20,7 @@ import stat
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
-from pykeepalived.config import semantic_alerting
+from pykeepalived.config import semantic_alerting, semantic_bgp
 from pykeepalived.config.diagnostics import Diagnostic, Path, Severity, did_you_mean
 from pykeepalived.config.model import (
     PRIORITY_OWNER,
@@ -84,6 +84,7 @@ def check(config: Config, inspector: FileInspector) -> list[Diagnostic]:
     out += _check_virtual_servers(config)
     out += _check_scripts(config, inspector)
     out += semantic_alerting.check(config)
+    out += semantic_bgp.check(config)
     return out
 
 

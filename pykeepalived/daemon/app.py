@@ -60,8 +60,10 @@ from pykeepalived.vrrp.state import State
 from pykeepalived.vrrp.sync_group import SyncGroup
 
 if TYPE_CHECKING:  # the LVS part (aiohttp, IPVS netlink) is imported only when a config has one
+    from pykeepalived.daemon.bgp import BgpService
     from pykeepalived.daemon.lvs import LvsService
     from pykeepalived.net.early_listen import EarlyListener
+    from pykeepalived.scaleout.spec import BgpSpec
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +175,7 @@ class Daemon:
         self._tracker_tasks: dict[TrackScript | TrackFile | ProcessMonitor, asyncio.Task[None]] = {}
         self._background: list[asyncio.Task[None]] = []
         self.lvs: LvsService | None = None
+        self.bgp: BgpService | None = None
         self.fifos = NotifyFifos(())
         self.lvs_factory: Callable[[LvsPlan], LvsService] = self._make_lvs
         self.freeze_heap: Callable[[], None] = freeze_heap
@@ -189,14 +192,20 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self.request, "reload")
 
     # -- build ---------------------------------------------------------------------------------
-    def _load_plan(self) -> tuple[cm.DaemonPlan, LvsPlan | None]:
-        """The VRRP plan (empty with ``-C``) and the LVS plan (None with ``-P`` or no virtual server)."""
+    def _load_plan(self) -> tuple[cm.DaemonPlan, LvsPlan | None, BgpSpec | None]:
+        """The VRRP plan (empty with ``-C``), the LVS plan (None with ``-P`` or no virtual server) and
+        the BGP part (None without a ``bgp`` section)."""
         config = load_config(self.options.config_file, self.options.config_id)
         g = config.global_defs
         plan = (cm.daemon_plan(config, self.primary) if self.options.run_vrrp
                 else cm.DaemonPlan({}, {}, g.enable_script_security, g.v3_checksum_as_v2,
                                    lvs_notify_fifos=cm.lvs_notify_fifos(config), alerts=alert_plan(config)))
-        return plan, lvs_plan(config) if self.options.run_lvs else None
+        bgp = None
+        if config.bgp is not None:
+            from pykeepalived.scaleout.spec import bgp_spec  # noqa: PLC0415  (see TYPE_CHECKING above)
+
+            bgp = bgp_spec(config)
+        return plan, lvs_plan(config) if self.options.run_lvs else None, bgp
 
     def _make_lvs(self, plan: LvsPlan) -> LvsService:
         from pykeepalived.daemon.lvs import LvsService  # noqa: PLC0415  (see TYPE_CHECKING above)
@@ -206,7 +215,22 @@ class Daemon:
 
         return LvsService(plan, self.notifier.dispatch, vrrp_state_of=state_of,
                           address_active=self.vs_address_active, notify_fifo=self._lvs_fifo_line,
-                          listener=self.alerts)
+                          listener=self.alerts, on_reconciled=self._bgp_evaluate)
+
+    def _bgp_evaluate(self) -> None:
+        if self.bgp is not None:
+            self.bgp.evaluate()
+
+    async def _reload_bgp(self, spec: BgpSpec | None, group: asyncio.TaskGroup) -> None:
+        """Start, reload or stop the BGP part (docs/scaleout.md); a config without one never imports it."""
+        if self.bgp is None and spec is None:
+            return
+        from pykeepalived.daemon import bgp  # noqa: PLC0415  (see TYPE_CHECKING above)
+
+        def facts() -> Any:
+            return bgp.daemon_facts(self.lvs, {s.name: s.state for s in self.runner.slots.values()})
+
+        self.bgp = await bgp.reload_bgp(self.bgp, spec, group, lambda s: bgp.BgpService(s, facts))
 
     def _lvs_fifo_line(self, line: str) -> None:
         self.fifos.lvs(line)
@@ -416,6 +440,7 @@ class Daemon:
             self._group_changed(slot.group, stopping=action.new is State.INITIALIZE)
         if self.lvs is not None:
             self.lvs.vrrp_state_changed(slot.name)
+        self._bgp_evaluate()
 
     def _on_priority_changed(self, slot: RouterSlot, old: int, new: int) -> None:
         """keepalived's log line, and with ``notify_priority_changes`` its FIFO line:
@@ -456,6 +481,7 @@ class Daemon:
             "notify_fifos": self.fifos.counters(),
             "track_process": self.processes.snapshot() if self.processes is not None else None,
             "smtp_alerts": self.alerts.snapshot(),
+            "bgp": self.bgp.snapshot() if self.bgp is not None else None,
         }
         return snapshot(self.info, self.runner.slots.values(), dict(self.runner.drops), extra)
 
@@ -463,7 +489,7 @@ class Daemon:
     async def _reload(self, group: asyncio.TaskGroup) -> None:
         self.sd.notify(RELOADING, f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
         try:
-            plan, lvs = self._load_plan()
+            plan, lvs, bgp = self._load_plan()
         except ConfigError as exc:
             self.info.reload_errors += 1
             log_config_error(exc, "reload failed, keeping the running config")
@@ -488,6 +514,7 @@ class Daemon:
         self._start_trackers(plan, group)
         await self._start_instances([plan.instances[key] for key in start])
         self.lvs = await self._reload_lvs(self.lvs, lvs, group)
+        await self._reload_bgp(bgp, group)
         self.info.reloads += 1
         self.freeze_heap()
         self.sd.notify(READY)
@@ -501,7 +528,7 @@ class Daemon:
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         try:
-            self.plan, lvs = self._load_plan()
+            self.plan, lvs, bgp = self._load_plan()
         except ConfigError as exc:
             self._close_early()
             log_config_error(exc, f"invalid configuration {self.options.config_file}")
@@ -542,6 +569,7 @@ class Daemon:
                     await self._start_instances(list(self.plan.instances.values()))
                 self._close_early()
                 self.lvs = await self._reload_lvs(None, lvs, group)
+                await self._reload_bgp(bgp, group)
                 self.freeze_heap()
                 self.sd.notify(READY, f"MAINPID={os.getpid()}")
                 log.info("started instances=%d config=%s", len(self.plan.instances), self.options.config_file)
@@ -571,11 +599,15 @@ class Daemon:
     async def _shutdown(self) -> None:
         self.sd.notify(STOPPING)
         log.info("stopping release_vips=%s", self.options.release_vips)
+        if self.bgp is not None:  # traffic stops coming before anything that serves it goes away
+            await self.bgp.withdraw_all()
         self.runner.stop_all(keep_vips=not self.options.release_vips)
         if not await self.executor.drain(STOP_DRAIN_S):
             log.warning("stop: address work still pending after %.1f s", STOP_DRAIN_S)
         if self.lvs is not None:
             await self.lvs.stop(release=self.options.release_ipvs)
+        if self.bgp is not None:
+            await self.bgp.close()
         release = getattr(self.net, "release", None)
         if release is not None and self.options.release_vips:
             with contextlib.suppress(TimeoutError):

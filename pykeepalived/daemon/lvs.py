@@ -57,6 +57,7 @@ from pykeepalived.lb.model import (
     live_weight,
 )
 from pykeepalived.lb.sync_daemon import SyncDaemon, wanted_daemons
+from pykeepalived.scaleout.policy import ServiceFacts
 
 log = logging.getLogger(__name__)
 
@@ -162,10 +163,12 @@ class LvsService:
                  resync_s: float = FULL_RESYNC_S, retry_s: float = RETRY_S,
                  max_probes_in_flight: int = MAX_PROBES_IN_FLIGHT, probe_factory: ProbeFactory | None = None,
                  address_active: AddressActive = lambda address: True,
-                 notify_fifo: FifoWriter | None = None, listener: LvsListener | None = None) -> None:
+                 notify_fifo: FifoWriter | None = None, listener: LvsListener | None = None,
+                 on_reconciled: Callable[[], None] | None = None) -> None:
         """``max_probes_in_flight`` bounds probes across every runner (one shared scheduler);
         ``probe_factory`` replaces the real probes (tests); ``notify_fifo`` gets the ``VS ...`` and
-        ``RS ...`` state lines; ``listener`` checker, quorum and omega events."""
+        ``RS ...`` state lines; ``listener`` checker, quorum and omega events; ``on_reconciled`` is
+        called after every reconcile (quorum and :meth:`service_facts` may have changed)."""
         if max_probes_in_flight < 1:
             raise ValueError("max_probes_in_flight must be >= 1")
         self.plan = plan
@@ -193,6 +196,9 @@ class LvsService:
         self._sync_running: frozenset[SyncDaemon] | None = None
         self._stopping = False
         self._worker: asyncio.Task[None] | None = None
+        self._on_reconciled = on_reconciled
+        self._in_place: set[Any] = set()
+        """Services the last reconciles put in the kernel's table (see :meth:`service_facts`)."""
 
     @property
     def running(self) -> bool:
@@ -462,12 +468,42 @@ class LvsService:
             self.counters.driver_errors += 1
             log.error("ipvs reconcile failed (retrying in %.0f s): %s", self._retry_s, exc)
             self._full = True
+            self._reconciled(set())
             return False
         self.counters.ops_applied += len(result.applied)
         self.counters.op_errors += len(result.errors)
         if not result.ok:
             self._full = True  # errors were logged by the reconciler, each naming its service
+        wanted = set(desired.services)
+        self._reconciled(wanted if result.ok else self._in_place & wanted)
         return result.ok
+
+    def _reconciled(self, in_place: set[Any]) -> None:
+        """A clean reconcile puts every wanted service in place; after errors only those already in
+        place stay so (a new one waits for a clean reconcile); an unreadable table, none."""
+        self._in_place = in_place
+        if self._on_reconciled is not None:
+            self._on_reconciled()
+
+    def service_facts(self) -> dict[str, ServiceFacts]:
+        """Per virtual server (all its services): quorum up, every checker has a first result, and
+        in the kernel's table.  What the BGP part announces on (scaleout.policy)."""
+        done: dict[Any, bool] = {}
+        for server in self._servers.values():
+            status = server.status()
+            ran = server.suspended or status is None or all(c.last_ok is not None for c in status.checkers)
+            for key, _dest in server.binding.health_keys:
+                done[key] = done.get(key, True) and ran
+        facts: dict[str, ServiceFacts] = {}
+        for spec in self.policy.specs:
+            key = spec.service.key
+            mine = ServiceFacts(self.running and self.policy.quorum(key).up, done.get(key, True),
+                                self.running and key in self._in_place)
+            seen = facts.get(spec.name)
+            facts[spec.name] = mine if seen is None else ServiceFacts(
+                seen.quorum_up and mine.quorum_up, seen.checks_done and mine.checks_done,
+                seen.in_ipvs and mine.in_ipvs)
+        return facts
 
     def _on_lb_action(self, action: LbAction, written: set[str]) -> None:
         if isinstance(action, QuorumChanged):

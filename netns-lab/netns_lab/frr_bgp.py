@@ -1,0 +1,176 @@
+"""FRR 8.4's zebra + bgpd + bfdd in a lab namespace: the upstream router and the directors' BGP speakers.
+
+Like netns_lab/frr.py (vrrpd), every file of one FRR instance (configs, pidfiles, vty sockets, the
+zserv socket) is in one directory of the lab, never /etc/frr or /run/frr, and the daemons run in
+the foreground as lab processes, so the lab's teardown stops them.  pykeepalived reaches a
+director's instance through that directory (`bgp.frr.vty_socket` in its config).
+
+    router = start_frr_bgp(topo.router, router_conf(65000, "198.51.100.1", ["198.51.100.11"]))
+    router.wait_established("198.51.100.11")
+    router.nexthops("203.0.113.200/32")      # {"198.51.100.11", ...} from the kernel's table
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from netns_lab.errors import LabError
+from netns_lab.frr import FRR_DIR, FRR_TMPDIR, FRR_USER, VTYSH, _common_args, _started
+from netns_lab.lab import Host, LabProcess
+from netns_lab.wait import wait_until
+
+BGP_DAEMONS = ("bgpd", "bfdd")
+
+
+def frr_bgp_unavailable() -> str | None:
+    """Why FRR's BGP daemons cannot run here (None when zebra, bgpd, bfdd and vtysh are installed)."""
+    for path in (FRR_DIR / "zebra", *(FRR_DIR / d for d in BGP_DAEMONS), Path(VTYSH)):
+        if not os.access(path, os.X_OK):
+            return f"{path} is missing: FRR is not installed (scripts/install-deps.sh installs `frr`)"
+    return None
+
+
+def router_conf(asn: int, router_id: str, neighbors: Iterable[str], remote_as: int = 65001, *,
+                maximum_paths: int = 8, keepalive: int = 3, hold_time: int = 9) -> str:
+    """bgpd.conf of the upstream router: eBGP with BFD (bfdd's default 300 ms x 3) to each neighbour,
+    ECMP over up to `maximum_paths` of them, everything accepted (a lab router has no policy)."""
+    lines = [f"router bgp {asn}", f" bgp router-id {router_id}", " no bgp ebgp-requires-policy",
+             f" timers bgp {keepalive} {hold_time}"]
+    for address in neighbors:
+        lines += [f" neighbor {address} remote-as {remote_as}", f" neighbor {address} bfd"]
+    lines += [" address-family ipv4 unicast", f"  maximum-paths {maximum_paths}", " exit-address-family",
+              "exit"]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(eq=False)
+class FrrBgp:
+    """zebra + bgpd + bfdd in one host's namespace; `directory` holds every file and socket."""
+
+    host: Host
+    directory: Path
+    processes: dict[str, LabProcess]
+
+    def vtysh(self, *commands: str, timeout: float = 10.0) -> str:
+        argv = [VTYSH, "--vty_socket", str(self.directory)]
+        for command in commands:
+            argv += ["-c", command]
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise LabError(f"vtysh {commands!r} timed out after {timeout:g}s") from exc
+        if done.returncode != 0 or "is not running" in done.stdout + done.stderr:
+            problem = (done.stderr or done.stdout).strip()
+            raise LabError(f"vtysh {commands!r} in {self.host} failed: {problem}")
+        return done.stdout
+
+    def show(self, command: str) -> Any:
+        return json.loads(self.vtysh(command) or "null")
+
+    def sessions(self) -> dict[str, str]:
+        """BGP neighbour address -> state (Established, Active, ...), every address family."""
+        out: dict[str, str] = {}
+        for summary in (self.show("show bgp summary json") or {}).values():
+            for address, peer in (summary.get("peers") or {}).items() if isinstance(summary, dict) else ():
+                out[address] = peer.get("state", "?")
+        return out
+
+    def bfd_peers(self) -> dict[str, dict[str, Any]]:
+        return {p["peer"]: p for p in self.show("show bfd peers json") or []}
+
+    def wait_established(self, *neighbors: str, timeout: float = 30.0) -> None:
+        def ready() -> bool:
+            states = self.sessions()
+            return all(states.get(n) == "Established" for n in neighbors)
+
+        try:
+            wait_until(ready, timeout=timeout, message=f"BGP sessions of {self.host.name} Established")
+        except LabError as exc:
+            raise LabError(f"{exc}\nsessions: {self.sessions()}\n{self.log()[-3000:]}") from exc
+
+    def nexthops(self, prefix: str) -> set[str]:
+        """The next hops of `prefix` in this namespace's kernel table (what traffic uses), empty if none."""
+        out = self.host.ip("-j", "route", "show", prefix, check=False).stdout
+        found: set[str] = set()
+        with contextlib.suppress(ValueError):
+            for route in json.loads(out or "[]"):
+                if route.get("gateway"):
+                    found.add(route["gateway"])
+                for hop in route.get("nexthops", []) or []:
+                    if hop.get("gateway"):
+                        found.add(hop["gateway"])
+        return found
+
+    def alive(self) -> bool:
+        return all(p.alive() for p in self.processes.values())
+
+    def kill(self) -> None:
+        """kill -9 every daemon (a crashed machine: no BGP NOTIFICATION, no BFD AdminDown)."""
+        for process in self.processes.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGKILL)
+        for process in self.processes.values():
+            process.popen.wait(timeout=5)
+        self._clean_tmp()
+
+    def kill_daemon(self, name: str) -> None:
+        process = self.processes[name]
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGKILL)
+        process.popen.wait(timeout=5)
+
+    def stop(self, deadline_s: float = 3.0) -> None:
+        for name in (*reversed(BGP_DAEMONS), "zebra"):
+            self.processes[name].stop(deadline_s)
+        self._clean_tmp()
+
+    def _clean_tmp(self) -> None:
+        for process in self.processes.values():  # FRR's per-PID log buffer, left behind by a kill -9
+            shutil.rmtree(FRR_TMPDIR / f"{Path(process.argv[0]).name}.{process.pid}", ignore_errors=True)
+
+    def log(self) -> str:
+        return "\n".join(f"--- {name} ---\n{p.output()}" for name, p in self.processes.items())
+
+
+def start_frr_bgp(host: Host, bgpd_conf: str = "", *, name: str = "frr", timeout: float = 15.0) -> FrrBgp:
+    """Run zebra, bgpd and bfdd in `host` and return once all three answer (bgpd with `bgpd_conf`;
+    empty: pykeepalived configures it).  Starting again with the same `name` reuses the directory
+    (a restart after a kill keeps no configuration: FRR reads only the empty files)."""
+    reason = frr_bgp_unavailable()
+    if reason:
+        raise LabError(reason)
+    directory = host.lab.workdir / f"{host.name}-{name}"
+    directory.mkdir(parents=True, exist_ok=True)
+    for daemon in ("zebra", *BGP_DAEMONS):
+        (directory / f"{daemon}.conf").write_text(bgpd_conf if daemon == "bgpd" else "")
+    for path in (directory, *directory.iterdir()):
+        shutil.chown(path, FRR_USER, FRR_USER)  # pidfiles and vty sockets are written after the drop
+    for stale in ("zserv.api", "zebra.vty"):  # left by a killed instance: "started" must mean this one
+        (directory / stale).unlink(missing_ok=True)
+    processes: dict[str, LabProcess] = {}
+    zebra = host.spawn([str(FRR_DIR / "zebra"), *_common_args(directory, "zebra")], name=f"{name}-zebra")
+    processes["zebra"] = zebra
+    wait_until(lambda: _started(zebra, directory / "zserv.api"), timeout=timeout,
+               message=f"zebra's zserv socket in {host}")
+    for daemon in BGP_DAEMONS:
+        (directory / f"{daemon}.vty").unlink(missing_ok=True)
+        processes[daemon] = host.spawn([str(FRR_DIR / daemon), *_common_args(directory, daemon)],
+                                       name=f"{name}-{daemon}")
+    frr = FrrBgp(host, directory, processes)
+    try:
+        for daemon in BGP_DAEMONS:
+            process = processes[daemon]
+            wait_until(lambda p=process, d=daemon: _started(p, directory / f"{d}.vty"), timeout=timeout,
+                       message=f"{daemon} answering in {host}")
+    except LabError as exc:
+        raise LabError(f"{exc}\n{frr.log()[-4000:]}") from exc
+    return frr
