@@ -53,6 +53,9 @@ class CheckResult:
     syntax: Syntax | None
     config: Config | None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    positions: PositionMap | None = None
+    """Where each data path came from (None when the file could not be read)."""
+    source_files: dict[str, str] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -182,7 +185,7 @@ def _validate(path: str, syntax: Syntax, source: SourceResult,
     diagnostics = _unique(diagnostics + more)
     if any(d.severity is Severity.ERROR for d in diagnostics):
         config = None
-    return CheckResult(path, syntax, config, diagnostics)
+    return CheckResult(path, syntax, config, diagnostics, source.positions, source.source_files)
 
 
 def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from pykeepalived.config.model_lvs import Protocol
 from pykeepalived.config.types import (
@@ -44,12 +44,21 @@ class BgpBfd(StrictModel):
     transmit_interval_ms: BfdIntervalMs = 300
 
 
+def _bfd_kind(value: Any) -> str:
+    return "switch" if isinstance(value, bool) else "timers"
+
+
+BfdSetting = Annotated[Annotated[Bool, Tag("switch")] | Annotated[BgpBfd, Tag("timers")],
+                       Discriminator(_bfd_kind)]
+"""``true``, ``false`` or the timers; a mapping is read only as timers (one error, not one per kind)."""
+
+
 class BgpNeighbor(StrictModel):
     """One BGP neighbour (the upstream router)."""
 
     address: IpAddress
     remote_as: Asn
-    bfd: Bool | BgpBfd = Field(True, description="true (bfdd's default timers 300 ms x 3), false, "
+    bfd: BfdSetting = Field(True, description="true (bfdd's default timers 300 ms x 3), false, "
                                "or the timers")
     hold_time: Annotated[int, Field(strict=True, ge=0, le=65535)] | None = Field(
         None, description="default: bgp.hold_time")
@@ -70,7 +79,7 @@ class BgpNeighbor(StrictModel):
     def _timers(self) -> BgpNeighbor:
         _check_timers(self.keepalive, self.hold_time, both=True)
         if self.source_address is not None and self.source_address.version != self.address.version:
-            raise field_error("source_address", f"'source_address' {self.source_address} is not of the "
+            raise field_error("bgp_family", f"'source_address' {self.source_address} is not of the "
                               f"family of the neighbour {self.address}", "source_address")
         return self
 
