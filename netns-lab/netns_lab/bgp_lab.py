@@ -14,7 +14,10 @@ announcing the VIP over BGP (docs/scaleout.md).  Used by tests/lab/test_bgp_lab.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
+import subprocess
 import sys
 import time
 from collections.abc import Iterable
@@ -39,9 +42,9 @@ class DirectorOptions:
 
     ipvs: bool = False
     scheduler: str = "mh"
-    port: int = 80
+    port: int = 7000
     delay_loop: float = 1.0
-    poll_interval: float = 0.5
+    poll_interval: float = 1.0
     withdraw_timeout: float = 2.0
     drain: float = 0.3
     bfd_interval_ms: int = 300
@@ -169,6 +172,39 @@ class BgpDirector:
 
 
 @dataclass(eq=False)
+class FlowRun:
+    """A traffic client running on the client host; `result()` waits for its JSON summary."""
+
+    process: LabProcess
+
+    def wait_ready(self, timeout: float = 60.0) -> list[int]:
+        """Until the client has started (`hold`: its connections are open); the local ports of them."""
+        def ready() -> tuple[list[int]] | None:
+            if not self.process.alive() and '"ready"' not in self.process.output():
+                raise LabError(f"flows exited {self.process.returncode}: {self.process.output()[-2000:]}")
+            for line in self.process.output().splitlines():
+                if line.startswith('{"ready"'):
+                    return (list(json.loads(line)["ready"]),)
+            return None
+
+        return wait_until(ready, timeout=timeout, message="flows started")[0]
+
+    def stop(self) -> None:
+        if self.process.alive():
+            self.process.popen.send_signal(15)
+
+    def result(self, timeout: float = 120.0) -> dict[str, Any]:
+        try:
+            self.process.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise LabError(f"flows still running after {timeout:g}s") from exc
+        lines = [line for line in self.process.output().splitlines() if line.startswith('{"mode"')]
+        if not lines:
+            raise LabError(f"flows gave no result: {self.process.output()[-2000:]}")
+        return dict(json.loads(lines[-1]))
+
+
+@dataclass(eq=False)
 class EcmpLab:
     lab: Lab
     topo: EcmpTopology
@@ -176,6 +212,29 @@ class EcmpLab:
     directors: list[BgpDirector]
     options: DirectorOptions
     servers: list[LabProcess] = field(default_factory=list)
+
+    @property
+    def client(self) -> Host:
+        return self.topo.clients[0]
+
+    def flows(self, mode: str, *args: str) -> FlowRun:
+        """Start `python -m netns_lab.flows MODE --target VIP:PORT ARGS` on the client (see flows.py)."""
+        argv = [sys.executable, "-m", "netns_lab.flows", mode, "--target", f"{ECMP_VIP}:{self.options.port}",
+                *args]
+        return FlowRun(self.client.spawn(argv, name=f"flows-{mode}"))
+
+    def director_of_ports(self, ports: Iterable[int]) -> dict[int, str]:
+        """Client port -> the director whose IPVS has that connection (`ipvsadm -Lnc`), for `ports`."""
+        wanted = set(ports)
+        out: dict[int, str] = {}
+        for director in self.directors:
+            if not director.host.ip("link", "show", "eth0", check=False).stdout.count("state UP"):
+                continue
+            listing = director.host.run(["ipvsadm", "-Lnc"], check=False).stdout
+            for port in re.findall(r"ESTABLISHED\s+\S+:(\d+)\s+" + re.escape(ECMP_VIP), listing):
+                if int(port) in wanted:
+                    out[int(port)] = director.host.name
+        return out
 
     def nexthops(self) -> set[str]:
         """The VIP's next hops in the router's kernel table (what forwarding uses now)."""
@@ -200,6 +259,15 @@ def start_ecmp(lab: Lab, *, directors: int = 3, real_servers: int = 2, options: 
     `start_daemons`) pykeepalived on every director, started together."""
     options = options or DirectorOptions()
     topo = ecmp_topology(lab, directors=directors, real_servers=real_servers)
+    servers = []
+    if options.ipvs:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(["modprobe", "-q", "ip_vs"], capture_output=True, timeout=30, check=False)
+        for host in topo.directors:  # an established flow that ECMP moves here is scheduled mid-stream
+            host.sysctl("net.ipv4.vs.sloppy_tcp", 1)
+        for host in topo.real_servers:
+            servers.append(host.spawn([sys.executable, "-m", "netns_lab.flows", "server", "--port",
+                                       str(options.port), "--name", host.name], name="echo"))
     router = start_frr_bgp(topo.router, router_conf(ROUTER_ASN, ROUTER_CORE, topo.director_addresses,
                                                     DIRECTOR_ASN))
     members = []
@@ -208,7 +276,10 @@ def start_ecmp(lab: Lab, *, directors: int = 3, real_servers: int = 2, options: 
         directory = lab.workdir / f"{host.name}-pykeepalived"
         conf = director_yaml(index, frr.directory, options, topo.real_server_addresses)
         members.append(BgpDirector(host, index, f"198.51.100.{10 + index}", frr, conf, directory))
-    ecmp = EcmpLab(lab, topo, router, members, options)
+    ecmp = EcmpLab(lab, topo, router, members, options, servers)
+    for server in servers:
+        wait_until(lambda p=server: "listening" in p.output() or not p.alive(), timeout=timeout,
+                   message="echo servers listening")
     if start_daemons:
         for director in members:
             director.start(wait=False)

@@ -50,6 +50,8 @@ CHECKS_PENDING_RECHECK_S = 0.2
 """While an address waits only for first check results, re-evaluate this often."""
 WITHDRAW_POLL_S = 0.05
 """At stop, how often the neighbours' Adj-RIB-Out is read while the withdrawal leaves."""
+ROUTES_EVERY_POLLS = 10
+"""The local routes are checked at start, after a reload and every this many polls (two dumps)."""
 
 
 @dataclass(slots=True)
@@ -287,7 +289,8 @@ class BgpService:
     async def _repair(self) -> None:
         if self._stopping:
             return
-        await self._reconcile_routes()
+        if self.counters.polls % ROUTES_EVERY_POLLS == 0:
+            await self._reconcile_routes()
         if not self.link.is_open:
             return
         try:

@@ -1,0 +1,128 @@
+"""Active/active directors with IPVS behind an ECMP router, in the VM (netns_lab.bgp_lab, ipvs=True).
+
+One lab for the module (two directors keep it lean under TCG; tests/lab/test_bgp_lab.py runs three,
+and the demo too): each director runs FRR and pykeepalived with the same virtual server
+(203.0.113.200:7000, mh + mh-port, DR, TCP checks of two echo servers) and announces the VIP once its
+checks have run, it is in IPVS and it has quorum.  Checked here: both directors are next hops and
+serve; quorum loss on one director withdraws only its next hop; SIGTERM withdraws before IPVS goes
+away, so a client opening connections through it sees none fail; a restarted director announces
+only after its checks pass.  A director's health checks are broken with an nftables rule in its own
+namespace that drops its own probes (not the traffic it forwards).  Waits are deadline polls.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from netns_lab import Lab, wait_until
+from netns_lab.bgp_lab import BgpDirector, DirectorOptions, EcmpLab, start_ecmp
+from netns_lab.frr_bgp import frr_bgp_unavailable
+
+pytestmark = pytest.mark.skipif(frr_bgp_unavailable() is not None, reason=str(frr_bgp_unavailable()))
+
+START_S = 240.0
+"""Two daemons importing at once under TCG, then frr-reload.py (Python too) on each."""
+WEB = "[203.0.113.200]:tcp:7000"
+
+
+@pytest.fixture(scope="module")
+def ecmp() -> Iterator[EcmpLab]:
+    with Lab() as lab:
+        ecmp = start_ecmp(lab, directors=2, options=DirectorOptions(ipvs=True, poll_interval=2.0),
+                          timeout=START_S)
+        ecmp.wait_nexthops(_all(ecmp), timeout=START_S)
+        yield ecmp
+
+
+def _all(ecmp: EcmpLab) -> set[str]:
+    return {d.address for d in ecmp.directors}
+
+
+def _block_checks(director: BgpDirector, blocked: bool) -> None:
+    """Drop (or stop dropping) the director's own packets to the real servers' port: its checks fail,
+    what IPVS forwards (client addresses) passes."""
+    if blocked:
+        director.host.run(["nft", "-f", "-"], input=(
+            "table inet pykatest {\n chain out {\n  type filter hook output priority 0;\n"
+            f"  ip saddr {director.address} tcp dport 7000 drop\n }}\n}}\n"))
+    else:
+        director.host.run(["nft", "delete", "table", "inet", "pykatest"], check=False)
+
+
+def _reason(director: BgpDirector) -> str:
+    return str(((director.bgp() or {}).get("announcements") or [{}])[0].get("reason"))
+
+
+def test_both_directors_are_next_hops_and_serve(ecmp: EcmpLab) -> None:
+    assert ecmp.nexthops() == _all(ecmp)
+    for director in ecmp.directors:
+        bgp = director.bgp() or {}
+        assert bgp["announcements"][0]["announced"] and bgp["announcements"][0]["reason"] == "conditions hold"
+        assert bgp["announcements"][0]["virtual_servers"] == [WEB]
+        lvs = director.status()["lvs"]
+        servers = lvs["virtual_servers"][0]["real_servers"]
+        assert lvs["running"] and all(rs["last_result"] == "ok" for rs in servers)
+    result = ecmp.flows("new", "--rate", "20", "--duration", "2").result(60)
+    attempts = result["attempts"]
+    assert attempts and all(a["ok"] for a in attempts), attempts
+    assert {a["server"] for a in attempts} == {"r1", "r2"}
+
+    def both_forwarded() -> bool:
+        listing = [d.host.run(["ipvsadm", "-Ln", "--stats", "--exact"]).stdout for d in ecmp.directors]
+        return all(any(line.startswith("TCP") and int(line.split()[2]) > 0 for line in out.splitlines())
+                   for out in listing)
+
+    wait_until(both_forwarded, timeout=30, message="both directors' IPVS scheduled connections")
+
+
+def test_quorum_loss_on_one_director_withdraws_only_its_next_hop(ecmp: EcmpLab) -> None:
+    d1, d2 = ecmp.directors
+    _block_checks(d1, True)
+    try:
+        ecmp.wait_nexthops({d2.address}, timeout=60)
+        assert _reason(d1) == f"virtual server {WEB}: quorum down"
+        assert d2.announced() and _reason(d2) == "conditions hold"
+    finally:
+        _block_checks(d1, False)
+    ecmp.wait_nexthops(_all(ecmp), timeout=60)
+
+
+def test_sigterm_withdraws_before_ipvs_goes_away(ecmp: EcmpLab) -> None:
+    """A client opening 25 connections a second through the stop of d2: none is black-holed."""
+    d2 = ecmp.directors[1]
+    stream = ecmp.flows("new", "--rate", "25", "--duration", "8", "--timeout", "2")
+    stream.wait_ready()
+    time.sleep(1.0)  # some connections through both directors before the stop
+    assert d2.stop() == 0
+    attempts = stream.result(90)["attempts"]
+    assert len(attempts) > 50
+    failed = [a for a in attempts if not a["ok"]]
+    slow = [a for a in attempts if a["took"] > 0.9]  # a SYN retransmitted: it went to a dead end once
+    assert failed == [] and slow == [], (failed, slow)
+    log = d2.log()
+    steps = ("bgp withdraw address=203.0.113.200 reason=stopping", "withdrawal left every neighbour",
+             "lvs stopped, removed services=1")
+    order = [log.find(line) for line in steps]
+    assert -1 < order[0] < order[1] < order[2], log[-3000:]
+    assert ecmp.nexthops() == {ecmp.directors[0].address}
+
+
+def test_a_restarted_director_announces_only_after_its_checks_pass(ecmp: EcmpLab) -> None:
+    d2 = ecmp.directors[1]
+    if d2.process is not None and d2.process.alive():
+        assert d2.stop() == 0
+    _block_checks(d2, True)
+    try:
+        d2.start(timeout=START_S)
+        wait_until(lambda: _reason(d2) == f"virtual server {WEB}: quorum down", timeout=START_S,
+                   message="d2's checks have run and failed")
+        lvs = d2.status()["lvs"]["virtual_servers"][0]
+        assert all(rs["last_result"] == "failed" for rs in lvs["real_servers"]), lvs
+        assert ecmp.nexthops() == {ecmp.directors[0].address}
+    finally:
+        _block_checks(d2, False)
+    bgp = d2.wait_announced(timeout=60)
+    assert bgp["announcements"][0]["announces"] == 1
+    ecmp.wait_nexthops(_all(ecmp), timeout=60)
