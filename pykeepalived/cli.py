@@ -56,6 +56,13 @@ def _subcommand(name: str, rest: Sequence[str]) -> int:
     return int(module.run(args))
 
 
+def _genhash_keepalived(rest: Sequence[str]) -> int:
+    module = _load("genhash")
+    parser = argparse.ArgumentParser(prog="pykeepalived -T", description=module.HELP)
+    module.add_keepalived_arguments(parser)
+    return int(module.run_keepalived(parser.parse_args(list(rest))))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -70,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return ExitCode.OK
         if args and args[0] in SUBCOMMANDS:
             return _subcommand(args[0], args[1:])
+        if args and args[0] in ("-T", "--genhash"):  # keepalived -T: the rest are genhash options
+            return _genhash_keepalived(args[1:])
         return _subcommand("run", args)
     except SystemExit as exc:  # argparse: usage errors exit 2, --help exits 0
         code = exc.code

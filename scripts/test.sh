@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (run as root on Debian 12): installs what it needs, then
 # lint (ruff), types (mypy), import contracts (import-linter), unit + golden + lab tests (pytest),
-# and the IPVS tests inside a throw-away VM with Debian's kernel.
+# the IPVS tests inside a throw-away VM with Debian's kernel, and every benchmark's quick mode (it fails
+# only when a benchmark crashes or produces no number: timings are never asserted).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -15,3 +16,5 @@ if [ -d tests/ipvs ] && compgen -G "tests/ipvs/test_*.py" >/dev/null; then
   echo "== pytest (IPVS, in the VM)"
   NETNS_LAB_VM_RW_CACHE=loose python -m netns_lab vm -- pytest -p no:cacheprovider tests/ipvs
 fi
+echo "== benchmarks (python -m bench --quick: each runs to the end and measures)"
+NETNS_LAB_VM_RW_CACHE=loose python -m bench --quick

@@ -1,28 +1,35 @@
 #!/usr/bin/env python3
-"""Health-check benchmark: 10,000 real servers on loopback, TCP_CHECK and HTTP_GET every second.
+"""Health-check benchmark: 10,000 real servers on loopback, checked every second.
 
     .venv/bin/python bench/checks/run.py [--servers 10000] [--duration 60] [--http-share 0.5]
+                                         [--udp-share S] [--ping-share S] [--mixed] [--quick]
                                          [--delay-loop 1] [--profile FILE] [--json]
                                          [--runner-per-server] [--null-probe] [--py-parser]
+                                         [--figures FILE]
 
-A listener process (this script with ``--serve``, a plain ``selectors`` loop, so its CPU is not
-counted) opens one listening socket per real server on 127.R.X.Y:8080 (127.0.0.0/8 is all loopback
-on Linux: no address is added anywhere).  TCP servers accept and close; HTTP servers answer every
-request with ``200 OK`` and a short body.  This process runs pykeepalived's :class:`CheckRunner`
+A listener process (``listener.py`` next to this script, a plain ``selectors`` loop, so its CPU is
+not counted) serves one real server per loopback address 127.10.X.Y on port 8080 (127.0.0.0/8 is
+all loopback on Linux: no address is added anywhere): TCP servers accept and close, HTTP servers
+answer ``200 OK``, UDP servers echo, PING servers are the kernel answering ICMP echo.  By default
+half are HTTP_GET and half TCP_CHECK; ``--mixed`` is issue 12's mix, a quarter each of TCP_CHECK,
+HTTP_GET, UDP_CHECK (``require_reply``) and PING_CHECK (one shared ICMP socket: root, or a
+``ping_group_range`` that admits us); ``--quick`` the same mix, 1,000 servers for 4 s (CI).
+This process runs pykeepalived's :class:`CheckRunner`
 (``--runner-per-server``: the daemon's layout, one runner per real server on one shared
 :class:`CheckScheduler`) with
 the real probes (``TcpProbe``; ``HttpProbe``: a raw socket and aiohttp's C response parser, or its
-pure-Python parser with ``--py-parser``) for ``--duration`` seconds (the issue's 60 s by default)
-and reports, over the steady window (after the first ``delay_loop``, i.e. the warmup):
+pure-Python parser with ``--py-parser``; ``UdpProbe``; ``PingProbe``) for ``--duration`` seconds
+(60 by default) and reports, over the steady window (after the first ``delay_loop``, the warmup):
 
 * sustained checks/s (probes completed in the window / window length) and failed checks;
 * CPU of this process (utime + stime over the window, as a share of one core) and its RSS;
 * p50 / p99 / max lateness: how late each probe started against its schedule;
 * p50 / p99 probe latency per checker kind (each checker's last probe).
 
-Goal (issue 6): 10,000 checks/s on one core with p99 lateness <= 50 ms.  RLIMIT_NOFILE is raised to
-the hard limit in both processes.  Bounded: the listener dies with this process (its stdin closes),
-every wait has a deadline.
+Goal (issues 6 and 12): 10,000 checks/s on one core with p99 lateness <= 50 ms.  ``--quick`` (CI):
+the mixed run with 1,000 servers for 4 s, so only the lateness is judged against its goal.
+RLIMIT_NOFILE is raised to the hard limit in both processes.  Bounded: the listener dies with this
+process (its stdin closes), every wait has a deadline.
 """
 
 from __future__ import annotations
@@ -33,115 +40,47 @@ import contextlib
 import cProfile
 import gc
 import json
+import math
 import os
 import pstats
 import resource
-import selectors
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from pathlib import Path
 from typing import Any
 
 from aiohttp.http_parser import HttpResponseParserPy
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: bench.results
+from bench.results import FIGURES_HELP, Figure, FigureSheet, at_least, at_most
+from pykeepalived.check.factory import ProbeResources, make_probe
 from pykeepalived.check.from_config import CheckerSpec, RealServerChecks
 from pykeepalived.check.policy import CheckerTiming
-from pykeepalived.check.probes import Endpoint, HttpSpec, Probe, ProbeSpec, TcpSpec, UrlSpec
-from pykeepalived.check.probes.http import HttpProbe, TlsContexts
+from pykeepalived.check.probes import (
+    Endpoint,
+    HttpSpec,
+    PingSpec,
+    Probe,
+    ProbeSpec,
+    TcpSpec,
+    UdpSpec,
+    UrlSpec,
+)
+from pykeepalived.check.probes.http import HttpProbe
 from pykeepalived.check.results import CheckResult, RsId
-from pykeepalived.check.runner import CheckRunner, CheckScheduler, make_probe
+from pykeepalived.check.runner import CheckRunner, CheckScheduler
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from listener import PORT, addresses, kinds, raise_nofile
 
 GOAL_CHECKS_PER_S = 10_000
 GOAL_P99_LATENESS_MS = 50.0
-PORT = 8080
 NULL_RESULT = CheckResult.success(0.0)
-BODY = b"ok\n"
-RESPONSE = b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s" % (len(BODY), BODY)
-
-
-def addresses(count: int) -> list[IPv4Address]:
-    """``count`` loopback addresses 127.10.0.1, 127.10.0.2 ... (skipping .0 and .255 octets)."""
-    out: list[IPv4Address] = []
-    n = 0
-    while len(out) < count:
-        n += 1
-        addr = IPv4Address(int(IPv4Address("127.10.0.0")) + n)
-        if addr.packed[3] not in (0, 255):
-            out.append(addr)
-    return out
-
-
-def raise_nofile() -> int:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return hard
-
-
-# ---------------------------------------------------------------------------------------------------
-# listener process
-
-
-def serve(servers: int, http_share: float) -> int:
-    """Listen on every address; TCP: accept+close, HTTP: answer once and close.  Ends when stdin closes."""
-    raise_nofile()
-    sel = selectors.EpollSelector()
-    n_http = round(servers * http_share)
-    for i, addr in enumerate(addresses(servers)):
-        lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        lsock.bind((str(addr), PORT))
-        lsock.listen(1024)
-        lsock.setblocking(False)
-        sel.register(lsock, selectors.EVENT_READ, "http" if i < n_http else "tcp")
-    sel.register(sys.stdin.fileno(), selectors.EVENT_READ, "stdin")
-    print("ready", flush=True)
-    while True:
-        for key, _mask in sel.select():
-            kind = key.data
-            if kind == "stdin":
-                return 0
-            sock = key.fileobj
-            assert isinstance(sock, socket.socket)
-            if kind == "conn":
-                _answer(sel, sock)
-                continue
-            while True:
-                try:
-                    conn, _peer = sock.accept()
-                except BlockingIOError:
-                    break
-                except OSError:
-                    break
-                if kind == "tcp":
-                    conn.close()
-                    continue
-                conn.setblocking(False)
-                try:  # on loopback the request has usually arrived already: answer at once
-                    data = conn.recv(65536)
-                except BlockingIOError:
-                    sel.register(conn, selectors.EVENT_READ, "conn")
-                    continue
-                except OSError:
-                    data = b""
-                if data:
-                    with contextlib.suppress(OSError):
-                        conn.send(RESPONSE)
-                conn.close()
-
-
-def _answer(sel: selectors.BaseSelector, conn: socket.socket) -> None:
-    try:
-        data = conn.recv(65536)
-        if data:
-            conn.send(RESPONSE)
-    except OSError:
-        pass
-    sel.unregister(conn)
-    conn.close()
+UDP_PAYLOAD = b"pykeepalived"
+MIXED = {"http": 0.25, "udp": 0.25, "ping": 0.25}  # and TCP the rest: the issue's mixed run
+QUICK = {"servers": 1000, "duration": 4.0}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -180,15 +119,28 @@ def rss_mb() -> float:
     return 0.0
 
 
-def build_servers(servers: int, http_share: float, delay_loop: float,
-                  timeout: float) -> list[RealServerChecks]:
-    timing = CheckerTiming(delay_loop_s=delay_loop, connect_timeout_s=timeout, retry=1,
-                           delay_before_retry_s=delay_loop, warmup_s=delay_loop)
-    n_http = round(servers * http_share)
+def counts(args: argparse.Namespace) -> tuple[int, int, int]:
+    """How many HTTP_GET, UDP_CHECK and PING_CHECK servers (the rest are TCP_CHECK)."""
+    return (round(args.servers * args.http_share), round(args.servers * args.udp_share),
+            round(args.servers * args.ping_share))
+
+
+def build_servers(args: argparse.Namespace) -> list[RealServerChecks]:
+    timing = CheckerTiming(delay_loop_s=args.delay_loop, connect_timeout_s=args.timeout, retry=1,
+                           delay_before_retry_s=args.delay_loop, warmup_s=args.delay_loop)
     out = []
-    for i, addr in enumerate(addresses(servers)):
-        ep = Endpoint(addr, PORT, timeout_s=timeout)
-        spec = HttpSpec(ep, (UrlSpec("/health"),)) if i < n_http else TcpSpec(ep)
+    for i, (kind, addr) in enumerate(zip(kinds(args.servers, *counts(args)), addresses(args.servers),
+                                         strict=True)):
+        ep = Endpoint(addr, PORT, timeout_s=args.timeout)
+        spec: ProbeSpec
+        if kind == "http":
+            spec = HttpSpec(ep, (UrlSpec("/health"),))
+        elif kind == "udp":
+            spec = UdpSpec(ep, UDP_PAYLOAD, require_reply=True, reply_pattern=UDP_PAYLOAD)
+        elif kind == "ping":
+            spec = PingSpec(Endpoint(addr, 0, timeout_s=args.timeout))
+        else:
+            spec = TcpSpec(ep)
         out.append(RealServerChecks(RsId(0, i, "bench", f"{addr}:{PORT}"), (CheckerSpec(spec, timing),)))
     return out
 
@@ -202,8 +154,8 @@ def percentile(values: list[float], q: float) -> float:
 
 async def measure(args: argparse.Namespace, listener_pid: int) -> dict[str, Any]:
     changes: list[object] = []
-    servers = build_servers(args.servers, args.http_share, args.delay_loop, args.timeout)
-    tls = TlsContexts()
+    servers = build_servers(args)
+    shared_probes = ProbeResources()
 
     async def null_probe() -> CheckResult:
         return NULL_RESULT
@@ -212,8 +164,8 @@ async def measure(args: argparse.Namespace, listener_pid: int) -> dict[str, Any]
         if args.null_probe:
             return null_probe
         if args.py_parser and isinstance(spec, HttpSpec):
-            return HttpProbe(spec, tls, parser_class=HttpResponseParserPy)
-        return make_probe(spec, tls)
+            return HttpProbe(spec, shared_probes.tls, parser_class=HttpResponseParserPy)
+        return make_probe(spec, shared_probes)
 
     # --runner-per-server: the daemon's layout (daemon/lvs.py): one runner per real server, all on one
     # shared scheduler whose limit is the daemon-wide probe limit, HTTP sessions shared
@@ -250,14 +202,17 @@ async def measure(args: argparse.Namespace, listener_pid: int) -> dict[str, Any]
         r.stop()
     async with asyncio.timeout(args.timeout + 5):
         await asyncio.gather(*tasks)
-    await tls.close()
+    await shared_probes.close()
     window = last.t - first.t
     cpu = last.cpu_s - first.cpu_s
     late_ms = [x * 1000 for values, start, end in zip(lateness_lists(), first.lateness_len, last.lateness_len,
                                                        strict=True) for x in values[start:end]]
     return {
         "servers": args.servers,
-        "http_servers": round(args.servers * args.http_share),
+        "http_servers": counts(args)[0],
+        "udp_servers": counts(args)[1],
+        "ping_servers": counts(args)[2],
+        "failures_by_kind": failures_by_kind(runners),
         "delay_loop_s": args.delay_loop,
         "gc_freeze": args.gc_freeze,
         "py_parser": args.py_parser,
@@ -283,20 +238,33 @@ async def measure(args: argparse.Namespace, listener_pid: int) -> dict[str, Any]
     }
 
 
+def failures_by_kind(runners: list[CheckRunner]) -> dict[str, int]:
+    """Checkers down at the end, by kind (with a reason each, to see why)."""
+    down: dict[str, int] = {}
+    for runner in runners:
+        for rs in runner.status():
+            for c in rs.checkers:
+                if not c.up:
+                    down[f"{c.kind}: {c.last_reason}"] = down.get(f"{c.kind}: {c.last_reason}", 0) + 1
+    return down
+
+
 def report(result: dict[str, Any]) -> str:
     rate = float(result["checks_per_s"])
     p99 = float(result["lateness_p99_ms"])
     cpu = float(result["cpu_share_of_one_core"])
     lines = [
-        f"servers            {result['servers']} ({result['http_servers']} HTTP_GET, the rest TCP_CHECK), "
+        f"servers            {result['servers']} ({result['http_servers']} HTTP_GET, {result['udp_servers']} "
+        f"UDP_CHECK, {result['ping_servers']} PING_CHECK, the rest TCP_CHECK), "
         f"delay_loop {result['delay_loop_s']} s, window {result['window_s']} s, "
         f"gc.freeze {'on' if result['gc_freeze'] else 'off'}, {result['runners']} CheckRunner(s)"
         f"{', pure-Python HTTP parser' if result['py_parser'] else ''}"
         f"{', null probes (no I/O)' if result['null_probe'] else ''}",
         f"checks/s           {rate:10.1f}   goal >= {GOAL_CHECKS_PER_S} on one core  "
-        f"[{'met' if rate >= GOAL_CHECKS_PER_S * 0.99 and cpu <= 1.0 else 'NOT met'}]",
+        + (f"[{'met' if rate >= GOAL_CHECKS_PER_S * 0.99 and cpu <= 1.0 else 'NOT met'}]"
+           if result["servers"] >= GOAL_CHECKS_PER_S else "[n/a: fewer servers than the goal's]"),
         f"failed checks      {result['failed_checks']} (hard timeouts {result['hard_timeouts']}, "
-        f"state changes {result['changes']})",
+        f"state changes {result['changes']}, servers down at the end by kind {result['failures_by_kind']})",
         f"CPU                {cpu * 100:9.1f} % of one core, {result['cpu_us_per_check']} us per check "
         f"=> {result['capacity_checks_per_core_s']} checks per CPU-second",
         f"machine            {result['cpus']} CPUs, load average {result['loadavg_1min'][0]} -> "
@@ -318,6 +286,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--servers", type=int, default=10_000)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds (default 60, the issue's)")
     parser.add_argument("--http-share", type=float, default=0.5, help="share of HTTP_GET servers (0..1)")
+    parser.add_argument("--udp-share", type=float, default=0.0, help="share of UDP_CHECK servers (0..1)")
+    parser.add_argument("--ping-share", type=float, default=0.0, help="share of PING_CHECK servers (0..1)")
+    parser.add_argument("--mixed", action="store_true",
+                        help="the issue-12 mix: 25 %% each of TCP_CHECK, HTTP_GET, UDP_CHECK, PING_CHECK")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"a short smoke run for CI: the mixed run with {QUICK['servers']} servers for "
+                             f"{QUICK['duration']:g} s (other options still apply)")
     parser.add_argument("--delay-loop", type=float, default=1.0)
     parser.add_argument("--timeout", type=float, default=2.0, help="connect_timeout, seconds")
     parser.add_argument("--concurrency", type=int, default=1024,
@@ -335,19 +310,24 @@ def main(argv: list[str] | None = None) -> int:
                         help="HTTP_GET with aiohttp's pure-Python response parser (the fallback), not C")
     parser.add_argument("--profile", metavar="FILE", help="run under cProfile, write stats to FILE")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--figures", type=Path, default=None, metavar="FILE", help=FIGURES_HELP)
     args = parser.parse_args(argv)
-    if args.serve:
-        return serve(args.servers, args.http_share)
-    if not (0 < args.servers <= 60_000 and 0 <= args.http_share <= 1 and args.duration > args.delay_loop > 0):
-        parser.error("need 0 < servers <= 60000, 0 <= http-share <= 1, duration > delay-loop > 0")
+    if args.quick:
+        args.mixed = True
+        args.servers, args.duration = QUICK["servers"], QUICK["duration"]
+    if args.mixed:
+        args.http_share, args.udp_share, args.ping_share = MIXED["http"], MIXED["udp"], MIXED["ping"]
+    shares = (args.http_share, args.udp_share, args.ping_share)
+    if not (0 < args.servers <= 60_000 and all(0 <= x <= 1 for x in shares) and sum(shares) <= 1
+            and args.duration > args.delay_loop > 0):
+        parser.error("need 0 < servers <= 60000, shares in 0..1 adding up to at most 1, "
+                     "duration > delay-loop > 0")
     hard = raise_nofile()
     if hard < args.servers + 1024:
         parser.error(f"RLIMIT_NOFILE hard limit {hard} is too low for {args.servers} listeners")
-    listener = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--servers", str(args.servers),
-         "--http-share", str(args.http_share)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    listener_script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "listener.py")
+    listener = subprocess.Popen([sys.executable, listener_script, str(args.servers), *map(str, counts(args))],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert listener.stdout is not None
         ready = listener.stdout.readline().strip()
@@ -372,7 +352,36 @@ def main(argv: list[str] | None = None) -> int:
             listener.kill()
             listener.wait()
     print(json.dumps(result) if args.json else report(result))
+    sheet = FigureSheet("checks", quick=args.quick, details=result)
+    sheet.extend(figures(result))
+    sheet.write(args.figures, complete=True)
     return 0
+
+
+def figures(result: dict[str, Any]) -> list[Figure]:
+    """The goal's figures: rate, capacity and lateness; the rate and the capacity are judged only when the
+    run has the goal's 10,000 servers (at 1,000 the loop's fixed costs dominate the capacity)."""
+    servers = int(result["servers"])
+    rate_goal = (at_least(GOAL_CHECKS_PER_S),) if servers >= GOAL_CHECKS_PER_S else ()
+    label = (f"{servers:,} servers, {result['http_servers']:,} HTTP_GET, "
+             f"{result['udp_servers']:,} UDP_CHECK, {result['ping_servers']:,} PING_CHECK, "
+             f"delay_loop {result['delay_loop_s']:g} s")
+    return [
+        Figure(f"health checks per CPU-second ({label})", "checks/s",
+               _number(result["capacity_checks_per_core_s"]), goals=rate_goal),
+        Figure(f"health checks sustained ({label})", "checks/s", _number(result["checks_per_s"]),
+               goals=rate_goal),
+        Figure(f"health check lateness p99 ({label})", "ms", _number(result["lateness_p99_ms"]),
+               goals=(at_most(GOAL_P99_LATENESS_MS),)),
+    ]
+
+
+def _number(x: object) -> float | None:
+    try:
+        value = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None  # NaN: not measured
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Core benchmark: µs per VRRP advert for pykeepalived's codec next to scapy, and per state-machine event.
 
-    .venv/bin/python bench/core/run.py [--seconds 1.0]
+    .venv/bin/python bench/core/run.py [--seconds 1.0 | --quick] [--figures FILE]
 
 Each row runs its loop for about ``--seconds`` (best of 3 rounds) and prints µs per iteration.
 * ``codec encode+decode`` — ``encode`` (with the pseudo-header checksum) then ``decode`` of the message;
@@ -9,17 +9,22 @@ Each row runs its loop for about ``--seconds`` (best of 3 rounds) and prints µs
 * ``scapy build+dissect`` — ``bytes(IP()/VRRPv3())`` then ``IP(raw)`` and reading the fields;
 * ``router advert in BACKUP`` — ``VirtualRouter.handle(AdvertReceived, now)`` for a master's advert
   (only when pykeepalived/vrrp/router.py exists).
-The goal is core >= 10x faster than scapy.  Not a test: timings vary by machine.
+The goal is core >= 10x faster than scapy.  Not a test: timings vary by machine.  ``--quick``: 0.3 s
+per row.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import sys
 import time
 from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: bench.results
+from bench.results import FIGURES_HELP, Figure, FigureSheet, ratio_at_most
 from pykeepalived.vrrp import packet as p
 
 SRC4, DST4 = IPv4Address("198.51.100.1"), p.VRRP_MCAST_GROUP_V4
@@ -131,21 +136,43 @@ def router_rows(seconds: float) -> dict[str, float]:
     return row
 
 
+VARIANTS = ("v3/IPv4", "v3/IPv6", "v2/IPv4")
+SPEEDUP_GOAL = 10.0
+
+
+def figures(codec: dict[str, float], scapy: dict[str, float], router: dict[str, float]) -> list[Figure]:
+    out = [Figure(f"advert encode+decode, {v}", "µs", codec.get(f"codec encode+decode {v}"),
+                  ref=scapy.get(f"scapy build+dissect {v}"), ref_name="scapy",
+                  goals=(ratio_at_most(1 / SPEEDUP_GOAL),)) for v in VARIANTS]
+    out.append(Figure("decode_ipv4_packet (receive path), v3", "µs",
+                      codec.get("codec decode_ipv4_packet v3")))
+    if router:
+        out.append(Figure("state machine: advert in BACKUP", "µs", router.get("router advert in BACKUP")))
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=1.0, help="time per row (default 1.0)")
+    parser.add_argument("--quick", action="store_true", help="0.3 s per row")
+    parser.add_argument("--figures", type=Path, default=None, metavar="FILE", help=FIGURES_HELP)
     args = parser.parse_args()
-    codec = codec_rows(args.seconds)
-    scapy = scapy_rows(args.seconds)
-    rows = {**codec, **scapy, **router_rows(args.seconds)}
+    seconds = 0.3 if args.quick else args.seconds
+    sheet = FigureSheet("core", quick=args.quick)
+    codec = codec_rows(seconds)
+    scapy = scapy_rows(seconds)
+    router = router_rows(seconds)
+    rows = {**codec, **scapy, **router}
     width = max(map(len, rows))
     for name, us in rows.items():
         print(f"{name:<{width}}  {us:9.2f} µs")
     print()
-    for variant in ("v3/IPv4", "v3/IPv6", "v2/IPv4"):
+    for variant in VARIANTS:
         ratio = scapy[f"scapy build+dissect {variant}"] / codec[f"codec encode+decode {variant}"]
-        verdict = "ok" if ratio >= 10 else "BELOW GOAL"
-        print(f"speed-up over scapy, {variant}: {ratio:6.1f}x  (goal >= 10x: {verdict})")
+        verdict = "ok" if ratio >= SPEEDUP_GOAL else "BELOW GOAL"
+        print(f"speed-up over scapy, {variant}: {ratio:6.1f}x  (goal >= {SPEEDUP_GOAL:g}x: {verdict})")
+    sheet.extend(figures(codec, scapy, router))
+    sheet.write(args.figures, complete=True)
     return 0
 
 

@@ -2,7 +2,7 @@
 """Failover benchmark: keepalived 2.2.7 pair vs pykeepalived pair, same topology, same run (root).
 
     .venv/bin/python bench/failover/run.py [--kills 10 | --quick] [--cases v2-1s,v3-0.1s]
-        [--triggers sigkill,sigterm] [--impls keepalived,pykeepalived] [--out DIR]
+        [--triggers sigkill,sigterm] [--impls keepalived,pykeepalived] [--out DIR] [--figures FILE]
 
 Topology: netns_lab.director_pair (switch `lan`, d1 198.51.100.11, d2 .12, client c1 .100); one VRRP
 instance, VRID 51, VIP 198.51.100.50/24, both directors `state BACKUP priority 100` (so a restarted
@@ -54,9 +54,11 @@ from netns_lab import (
 )
 from netns_lab.demo import CONTROL_SOCKET_ENV, PykaPeer, keepalived_conf
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: bench.results
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import conditions, write_json
 from wire import Tail, WireEvent
+
+from bench.results import FIGURES_HELP, Figure, FigureSheet, at_most, conditions, write_json
 
 HERE = Path(__file__).resolve().parent
 VRID = 51
@@ -122,7 +124,13 @@ class Node:
     process: LabProcess | None = None
     vrrp_pid: int | None = None
 
-    def start(self) -> None:
+    def start(self, expect: str = "BACKUP") -> None:
+        """Start the daemon; pykeepalived: wait until its instance is in `expect`.
+
+        A node started with a master on the wire settles as BACKUP; the first node of a pair has no
+        peer and becomes MASTER after its Master_Down_Interval, which at advert_int 0.1 s (0.361 s)
+        can end before the control socket first answers, so it waits for MASTER, not BACKUP.
+        """
         self.restarts += 1
         conf = keepalived_conf(vrid=VRID, priority=PRIORITY, version=self.case.version,
                                advert_int=self.case.advert_int_s, state="BACKUP")
@@ -132,7 +140,7 @@ class Node:
             self.process, self.vrrp_pid = peer.process, peer.pid("vrrp")
         else:
             py = start_pyka(self.host, conf, name)
-            py.wait_state("BACKUP", 10)
+            py.wait_state(expect, 10 + self.case.down_s)
             self.process, self.vrrp_pid = py.process, None
 
     def sigkill(self) -> None:
@@ -232,7 +240,7 @@ def run_pair(case: Case, impl: str, *, triggers: list[str], kills: int, results:
         tail = Tail(out)
         a, b = Node(topo.d1, impl, case), Node(topo.d2, impl, case)
         t0 = time.time()
-        a.start()
+        a.start(expect="MASTER")
         assert topo.d1.ipv4 is not None and topo.d2.ipv4 is not None
         wait_adverts(tail, topo.d1.ipv4, t0, 1, case.down_s + 10)
         t1 = time.time()
@@ -287,6 +295,30 @@ def summarize(results: Results, cases: list[Case], triggers: list[str], impls: l
     return rows
 
 
+SIGTERM_GOAL_MS = 0.3
+"""Issue 17: SIGTERM -> the priority-0 advert on the wire."""
+
+
+def figures(rows: list[Row], *, with_keepalived: bool = True) -> list[Figure]:
+    """Per row with a formula: the maximum's excess over the formula (the goal) for both
+    implementations; SIGTERM -> priority-0 advert: the median.  A row without samples gives None."""
+    out = []
+    ref_name = "keepalived" if with_keepalived else None
+    for r in rows:
+        ka, py = r.get("keepalived"), r.get("pykeepalived")
+        where = f"{r['case']} {r['trigger'].upper()}: {r['label']}"
+        if r["formula_ms"] is None:
+            out.append(Figure(f"{where}, median", "ms", py["median_ms"] if py else None,
+                              ref=ka["median_ms"] if ka else None, ref_name=ref_name,
+                              goals=(at_most(SIGTERM_GOAL_MS),)))
+            continue
+        out.append(Figure(f"{where}, max - formula", "ms", py["max_minus_formula_ms"] if py else None,
+                          ref=ka["max_minus_formula_ms"] if ka else None, ref_name=ref_name,
+                          goals=(at_most(GOAL_MARGIN_S * 1e3),),
+                          note=f"formula {r['formula_ms']:.1f} ms"))
+    return out
+
+
 def _cell(stats: dict[str, Any] | None) -> str:
     if not stats:
         return "-"
@@ -331,6 +363,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--impls", default="keepalived,pykeepalived", help="comma list")
     parser.add_argument("--out", type=Path, default=None,
                         help="directory for the JSON result (default: a new temp dir)")
+    parser.add_argument("--figures", type=Path, default=None, metavar="FILE", help=FIGURES_HELP)
     parser.add_argument("--first-settle-adverts", type=int, default=None, metavar="N",
                         help="the first kill after only N master adverts since the backup started (default: "
                              "at least 3 and 1 s, as every later kill); to look at a backup's first second")
@@ -353,6 +386,7 @@ def main(argv: list[str]) -> int:
     cases = [CASES[c] for c in names.split(",")]
     triggers, impls = args.triggers.split(","), args.impls.split(",")
     results, before = Results(), conditions()
+    sheet = FigureSheet("failover", quick=args.quick)
     started, status = time.monotonic(), 0
     try:
         for case in cases:
@@ -375,6 +409,9 @@ def main(argv: list[str]) -> int:
         "kills": kills, "goal_margin_ms": GOAL_MARGIN_S * 1e3, "complete": status == 0, "summary": rows,
         "samples": {"/".join(k): v for k, v in results.samples.items()}})
     print(f"results: {path}")
+    sheet.details.update(kills=kills, json=str(path))
+    sheet.extend(figures(rows, with_keepalived="keepalived" in impls))
+    sheet.write(args.figures, complete=status == 0)
     return status
 
 

@@ -27,7 +27,7 @@ import socket
 import struct
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,7 +131,9 @@ class Tail:
                 and after < e.t < before)
 
 
-def capture(iface: str, out: Path, max_seconds: float, max_packets: int) -> int:
+def capture(iface: str, out: Path, max_seconds: float, max_packets: int, *,
+            parse: Callable[[bytes], str | None] = parse_frame) -> int:
+    """Write ``<stamp> <parse(frame)>`` for every frame ``parse`` keeps (bench/bfd reuses it for BFD)."""
     stop = False
 
     def on_signal(signum: int, frame: object) -> None:
@@ -154,7 +156,7 @@ def capture(iface: str, out: Path, max_seconds: float, max_packets: int) -> int:
                 continue
             frame, ancdata, _flags, _addr = sock.recvmsg(2048, socket.CMSG_SPACE(16))
             seen += 1
-            line = parse_frame(frame)
+            line = parse(frame)
             if line is None:
                 continue
             stamp = time.time()

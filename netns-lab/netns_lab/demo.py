@@ -132,10 +132,11 @@ class PykaPeer:
 
 def start_pykeepalived(host: Host, config: str, *, name: str = "pykeepalived",
                        extra_args: tuple[str, ...] = (), wait: bool = True,
-                       timeout: float = 15.0) -> PykaPeer:
+                       timeout: float = 15.0, env: dict[str, str] | None = None) -> PykaPeer:
     """Run `python -m pykeepalived -n -l -D -f CONF -p PID` in `host` with a private control socket.
 
     With wait=True, returns once the control socket answers (LabError if the daemon exits first).
+    `env` adds environment variables (e.g. TMPDIR for the keepalived-format dump files).
     """
     directory = host.lab.workdir / f"{host.name}-{name}"
     directory.mkdir(parents=True, exist_ok=True)
@@ -143,8 +144,8 @@ def start_pykeepalived(host: Host, config: str, *, name: str = "pykeepalived",
     conf.write_text(config)
     argv = [sys.executable, "-m", "pykeepalived", "-n", "-l", "-D", "-f", str(conf),
             "-p", str(directory / "pykeepalived.pid"), *extra_args]
-    env = {**os.environ, CONTROL_SOCKET_ENV: str(directory / "control.sock")}
-    peer = PykaPeer(host, host.spawn(argv, name=name, env=env), directory)
+    environ = {**os.environ, CONTROL_SOCKET_ENV: str(directory / "control.sock"), **(env or {})}
+    peer = PykaPeer(host, host.spawn(argv, name=name, env=environ), directory)
     if wait:
         def ready() -> bool:
             return not peer.process.alive() or peer.status().get("instances") is not None

@@ -65,6 +65,20 @@ def vrrpd_conf(ifname: str, vrid: int, priority: int, vip: str, *, version: int,
             f" vrrp {vrid} ip {address}\n")
 
 
+def run_vtysh(directory: Path, daemon: str, *commands: str, timeout: float = 5.0) -> str:
+    """Run vtysh commands (in order, one session) against `daemon`, whose vty socket is in `directory`."""
+    argv = [VTYSH, "--vty_socket", str(directory), "-d", daemon]
+    for command in commands:
+        argv += ["-c", command]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise LabError(f"vtysh {commands!r} timed out after {timeout:g}s") from exc
+    if done.returncode != 0:
+        raise LabError(f"vtysh {commands!r} exited {done.returncode}: {done.stderr.strip()}")
+    return done.stdout
+
+
 @dataclass(eq=False)
 class FrrPeer:
     """zebra + vrrpd in a host's namespace, one IPv4 virtual router on `macvlan` over `ifname`."""
@@ -84,14 +98,7 @@ class FrrPeer:
 
     def vtysh(self, command: str, timeout: float = 5.0) -> str:
         """Run one vtysh command against this vrrpd (its vty socket is in the lab directory)."""
-        argv = [VTYSH, "--vty_socket", str(self.directory), "-d", "vrrpd", "-c", command]
-        try:
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise LabError(f"vtysh {command!r} timed out after {timeout:g}s") from exc
-        if done.returncode != 0:
-            raise LabError(f"vtysh {command!r} exited {done.returncode}: {done.stderr.strip()}")
-        return done.stdout
+        return run_vtysh(self.directory, "vrrpd", command, timeout=timeout)
 
     def show(self) -> dict[str, Any]:
         """This virtual router's entry of `show vrrp json` (LabError when vrrpd does not answer)."""

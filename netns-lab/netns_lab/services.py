@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,11 +41,13 @@ class KeepalivedPeer:
 
 
 def start_keepalived(host: Host, config: str, name: str = "keepalived",
-                     extra_args: tuple[str, ...] = (), wait: bool = True) -> KeepalivedPeer:
+                     extra_args: tuple[str, ...] = (), wait: bool = True, *,
+                     env: dict[str, str] | None = None) -> KeepalivedPeer:
     """Write `config` into a directory of the lab and run `keepalived -n -l -D` with pidfiles there.
 
     With wait=True, returns once the VRRP child has written its pidfile (LabError if keepalived exits or
     takes longer than 10 s). `-l` logs to the console, which the lab captures: `peer.log()`.
+    `env` adds environment variables (TMPDIR moves keepalived's dump files out of /tmp).
     """
     directory = host.lab.workdir / f"{host.name}-{name}"
     directory.mkdir(parents=True, exist_ok=True)
@@ -52,7 +55,7 @@ def start_keepalived(host: Host, config: str, name: str = "keepalived",
     conf.write_text(config)
     argv = [KEEPALIVED, "-n", "-l", "-D", "-f", str(conf), "-p", str(directory / "main.pid"),
             "-r", str(directory / "vrrp.pid"), "-c", str(directory / "checker.pid"), *extra_args]
-    peer = KeepalivedPeer(host.spawn(argv, name=name), directory)
+    peer = KeepalivedPeer(host.spawn(argv, name=name, env={**os.environ, **env} if env else None), directory)
     if wait:
         def started() -> bool:
             if not peer.process.alive():

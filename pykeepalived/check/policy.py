@@ -8,7 +8,9 @@ keepalived's checker timing (keepalived-features §2.6):
 * after a success (or once down) the next check is ``delay_loop`` later;
 * the first check runs after a random ``warmup`` delay in ``[0, warmup)`` (the caller draws the
   fraction, so this module stays deterministic); ``alpha`` makes a checker start down;
-* a real server is up only if **all** its checkers are up; one without checkers is always up.
+* a real server is up only if **all** its checkers are up; one without checkers is always up;
+* its weight is keepalived's effective weight: the configured weight, plus ``W - configured`` for each
+  up MISC_CHECK whose last exit set ``W`` (``misc_dynamic``), plus each up FILE_CHECK's offset.
 
 Nothing here does I/O or reads a clock: every method takes ``now`` (monotonic seconds).
 """
@@ -19,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pykeepalived.check.results import CheckResult, RealServerChanged, RsId
+from pykeepalived.histogram import DurationHistogram
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +51,11 @@ class CheckerTransition:
 
 
 class CheckerPolicy:
-    """State of one checker: up/down, consecutive failures, next due time."""
+    """State of one checker: up/down, consecutive failures, next due time; and what it has seen
+    (results by outcome, their durations, when the last one came) for status and /metrics."""
 
-    __slots__ = ("_due", "_failures", "_up", "last", "timing")
+    __slots__ = ("_due", "_failures", "_up", "checks_failed", "checks_ok", "duration", "last", "last_at",
+                 "timing")
 
     def __init__(self, timing: CheckerTiming) -> None:
         self.timing = timing
@@ -58,6 +63,11 @@ class CheckerPolicy:
         self._failures = 0
         self._due: float | None = None
         self.last: CheckResult | None = None
+        self.last_at: float | None = None
+        """When the last result came (the ``now`` given to :meth:`record`); None: never checked."""
+        self.checks_ok = 0
+        self.checks_failed = 0
+        self.duration = DurationHistogram()
 
     @property
     def up(self) -> bool:
@@ -86,7 +96,12 @@ class CheckerPolicy:
         After a success the next check is ``delay_loop`` after ``started`` (when the probe began;
         default ``now``), so checks keep a steady rhythm; after a failure the wait counts from ``now``.
         """
-        self.last = result
+        self.last, self.last_at = result, now
+        self.duration.observe(result.latency_s)
+        if result.ok:
+            self.checks_ok += 1
+        else:
+            self.checks_failed += 1
         t = self.timing
         if result.ok:
             self._failures = 0
@@ -106,13 +121,19 @@ class CheckerPolicy:
         return None
 
 
+MAX_WEIGHT = 0x7FFFFFFF
+"""The largest IPVS weight (a dynamic weight is clamped to 0..this)."""
+
+
 class RealServerPolicy:
     """All checkers of one real server; emits :class:`RealServerChanged` when (up, weight) changes."""
 
-    __slots__ = ("_reported", "checkers", "rs")
+    __slots__ = ("_reported", "base_weight", "checkers", "rs")
 
-    def __init__(self, rs: RsId, timings: Sequence[CheckerTiming]) -> None:
+    def __init__(self, rs: RsId, timings: Sequence[CheckerTiming], base_weight: int = 1) -> None:
+        """``base_weight`` is the real server's configured weight (what dynamic weights start from)."""
         self.rs = rs
+        self.base_weight = base_weight
         self.checkers = tuple(CheckerPolicy(t) for t in timings)
         self._reported = (self.up, self.weight)
 
@@ -122,11 +143,21 @@ class RealServerPolicy:
 
     @property
     def weight(self) -> int | None:
-        """The dynamic weight of the last successful weighted result (misc_dynamic), else None."""
+        """The weight the up checkers give it (keepalived's effective weight: the configured one,
+        + ``W - configured`` per ``misc_dynamic`` result ``W``, + each FILE_CHECK offset), clamped
+        to 0..:data:`MAX_WEIGHT`; None when no checker changes it."""
+        total, dynamic = self.base_weight, False
         for c in self.checkers:
-            if c.up and c.last is not None and c.last.ok and c.last.weight is not None:
-                return c.last.weight
-        return None
+            last = c.last
+            if not c.up or last is None or not last.ok:
+                continue
+            if last.weight is not None:
+                total += last.weight - self.base_weight
+                dynamic = True
+            if last.weight_offset:
+                total += last.weight_offset
+                dynamic = True
+        return min(max(total, 0), MAX_WEIGHT) if dynamic else None
 
     def start(self, now: float, warmup_fractions: Sequence[float]) -> None:
         """Schedule every checker's first run (one warmup fraction per checker)."""

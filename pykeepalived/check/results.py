@@ -10,7 +10,8 @@ from dataclasses import dataclass
 class CheckResult:
     """What one probe saw.
 
-    ``weight`` is set only by ``MISC_CHECK`` with ``misc_dynamic`` (exit code - 2).
+    ``weight`` is set only by ``MISC_CHECK`` with ``misc_dynamic`` (exit code - 2): the weight the
+    real server should have; ``weight_offset`` only by ``FILE_CHECK``: what to add to its weight.
     ``latency_s`` is the probe's duration in seconds; ``reason`` is a short stable phrase.
     """
 
@@ -18,10 +19,12 @@ class CheckResult:
     reason: str
     latency_s: float = 0.0
     weight: int | None = None
+    weight_offset: int | None = None
 
     @classmethod
-    def success(cls, latency_s: float, reason: str = "ok", weight: int | None = None) -> CheckResult:
-        return cls(True, reason, latency_s, weight)
+    def success(cls, latency_s: float, reason: str = "ok", weight: int | None = None,
+                weight_offset: int | None = None) -> CheckResult:
+        return cls(True, reason, latency_s, weight, weight_offset)
 
     @classmethod
     def failure(cls, reason: str, latency_s: float = 0.0) -> CheckResult:

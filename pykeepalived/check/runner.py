@@ -42,16 +42,18 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from pykeepalived.check.factory import ProbeResources, make_probe
 from pykeepalived.check.from_config import RealServerChecks
 from pykeepalived.check.policy import CheckerPolicy, RealServerPolicy
-from pykeepalived.check.probes import DnsSpec, HttpSpec, MiscSpec, Probe, ProbeSpec, TcpSpec
-from pykeepalived.check.probes.dns import dns_probe
-from pykeepalived.check.probes.http import HttpProbe, TlsContexts
+from pykeepalived.check.probes import BfdSpec, MiscSpec, Probe, ProbeSpec
 from pykeepalived.check.probes.misc import misc_probe
-from pykeepalived.check.probes.tcp import TcpProbe
 from pykeepalived.check.results import CheckerChanged, CheckResult, RealServerChanged, RsId
+from pykeepalived.histogram import DurationHistogram
 
 log = logging.getLogger(__name__)
+
+__all__ = ["DEFAULT_MAX_CONCURRENCY", "HARD_TIMEOUT_MARGIN_S", "CheckRunner", "CheckScheduler",
+           "CheckerStatus", "ProbeFactory", "ProbeResources", "RealServerStatus", "RunnerStats", "make_probe"]
 
 HARD_TIMEOUT_MARGIN_S = 1.0  # added to connect_timeout for the runner's own hard timeout
 WATCHDOG_TICK_S = 0.1  # how often hard timeouts are enforced (at most; less with a smaller margin)
@@ -71,6 +73,8 @@ class RunnerStats:
     changes: int = 0
     notify_scripts: int = 0
     notify_failures: int = 0
+    pushed: int = 0
+    """Results of event-driven checkers (BFD_CHECK) fed through :meth:`CheckRunner.push`."""
     lateness_s: list[float] | None = None
 
 
@@ -82,6 +86,13 @@ class CheckerStatus:
     last_ok: bool | None
     last_reason: str
     last_latency_s: float | None
+    checks_ok: int = 0
+    checks_failed: int = 0
+    last_at: float | None = None
+    """Loop time of the last result (None: not checked yet)."""
+    duration: DurationHistogram | None = None
+    """The checker's live probe-duration histogram (a reference: call ``snapshot()`` when needed, so
+    that ``status()``, which the LVS worker calls on every reconcile, stays cheap)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,19 +101,6 @@ class RealServerStatus:
     up: bool
     weight: int | None
     checkers: tuple[CheckerStatus, ...] = field(default_factory=tuple)
-
-
-def make_probe(spec: ProbeSpec, tls: TlsContexts) -> Probe:
-    """The probe callable for ``spec``; SSL_GET probes share ``tls``'s client contexts."""
-    if isinstance(spec, TcpSpec):
-        return TcpProbe(spec.endpoint)
-    if isinstance(spec, HttpSpec):
-        return HttpProbe(spec, tls)
-    if isinstance(spec, MiscSpec):
-        return lambda: misc_probe(spec)
-    if isinstance(spec, DnsSpec):
-        return lambda: dns_probe(spec)
-    raise TypeError(f"no probe for {type(spec).__name__}")
 
 
 class _Server:
@@ -312,10 +310,11 @@ class CheckRunner:
         self._max_concurrency = max_concurrency
         self._scheduler = scheduler
         self._rng = rng  # None: the scheduler's (a Random costs 2.5 kB: not one per real server)
-        self._tls: TlsContexts | None = None
+        self._shared: ProbeResources | None = None
         self._factory = probe_factory
         self._margin_s = hard_timeout_margin_s
-        self._policies = tuple(RealServerPolicy(s.rs, [c.timing for c in s.checkers]) for s in self._servers)
+        self._policies = tuple(RealServerPolicy(s.rs, [c.start_timing for c in s.checkers], s.weight)
+                               for s in self._servers)
         self._stopping: asyncio.Event | None = None
         self._stop_requested = False
         self._runs = 0  # a resumed run does not announce the alpha start again
@@ -343,11 +342,36 @@ class CheckRunner:
             checkers = tuple(
                 CheckerStatus(spec.kind, c.up, c.failures, c.last.ok if c.last else None,
                               c.last.reason if c.last else "not checked yet",
-                              c.last.latency_s if c.last else None)
+                              c.last.latency_s if c.last else None,
+                              c.checks_ok, c.checks_failed, c.last_at, c.duration)
                 for spec, c in zip(servers.checkers, policy.checkers, strict=True)
             )
             out.append(RealServerStatus(policy.rs, policy.up, policy.weight, checkers))
         return out
+
+    def push(self, bfd_name: str, ok: bool, now: float) -> None:
+        """The BFD session ``bfd_name`` is (``ok``) or is not Up: the result of every ``BFD_CHECK`` of it
+        in this runner, recorded and reported like a probe's (running or not: ``ha_suspend`` keeps it)."""
+        result = CheckResult.success(0.0, f"bfd {bfd_name} up") if ok else \
+            CheckResult.failure(f"bfd {bfd_name} down")
+        for checks, policy in zip(self._servers, self._policies, strict=True):
+            for index, spec in enumerate(checks.checkers):
+                if isinstance(spec.probe, BfdSpec) and spec.probe.name == bfd_name:
+                    self.stats.pushed += 1
+                    change = self._apply(policy, spec.kind, index, result, now)
+                    if change is not None:
+                        self._emit(change)
+
+    def _apply(self, policy: RealServerPolicy, kind: str, index: int, result: CheckResult, now: float, *,
+               started: float | None = None) -> RealServerChanged | None:
+        """Record one checker's result; tell the checker listener when that checker changed."""
+        checker = policy.checkers[index]
+        was_up, server_was_up = checker.up, policy.up
+        change = policy.record(index, result, now, started)
+        if self._on_checker is not None and checker.up != was_up:
+            self._checker_changed(CheckerChanged(policy.rs, index, kind, checker.up, result.reason, policy.up,
+                                                 policy.up != server_was_up))
+        return change
 
     async def run(self) -> None:
         """Check until :meth:`stop`; returns after every probe in flight has ended and sessions closed."""
@@ -374,6 +398,8 @@ class CheckRunner:
                                                  "alpha: starts down"))
                 server = _Server(checks, policy)
                 for index, spec in enumerate(checks.checkers):
+                    if isinstance(spec.probe, BfdSpec):
+                        continue  # event driven: its results come through push()
                     probe = self._make_probe(factory, spec.probe)
                     limit_s = spec.timing.connect_timeout_s + self._margin_s
                     jobs.append(_Job(self, server, index, probe, limit_s))
@@ -386,9 +412,9 @@ class CheckRunner:
                     await self._retire(scheduler, jobs)
                 await self._finish_notify_scripts()
             finally:
-                if self._tls is not None:
-                    await self._tls.close()
-                    self._tls = None
+                if self._shared is not None:
+                    await self._shared.close()
+                    self._shared = None
 
     @staticmethod
     async def _retire(scheduler: CheckScheduler, jobs: list[_Job]) -> None:
@@ -426,9 +452,8 @@ class CheckRunner:
             return broken
 
     def _default_factory(self) -> ProbeFactory:
-        self._tls = TlsContexts()
-        tls = self._tls
-        return lambda spec: make_probe(spec, tls)
+        self._shared = shared = ProbeResources()
+        return lambda spec: make_probe(spec, shared)
 
     async def _check(self, job: _Job) -> None:
         """One check of ``job``'s checker (its own task, started by the scheduler when due)."""
@@ -497,13 +522,8 @@ class CheckRunner:
         # process is saturated), so the backlog cannot grow without bound.
         if started - job.due <= job.keep_phase_s:
             started = job.due
-        checker = server.policy.checkers[job.index]
-        was_up, server_was_up = checker.up, server.policy.up
-        change = server.policy.record(job.index, result, now, started)
-        if self._on_checker is not None and checker.up != was_up:
-            kind = server.checks.checkers[job.index].kind
-            self._checker_changed(CheckerChanged(server.policy.rs, job.index, kind, checker.up, result.reason,
-                                                 server.policy.up, server.policy.up != server_was_up))
+        change = self._apply(server.policy, server.checks.checkers[job.index].kind, job.index, result, now,
+                             started=started)
         if change is None:
             return
         self._emit(change)

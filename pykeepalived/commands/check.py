@@ -31,6 +31,9 @@ def add_check_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only problems, nothing on success")
     parser.add_argument("--syntax", choices=("yaml", "keepalived"), help="skip syntax detection")
+    parser.add_argument("--host", action="store_true",
+                        help="also check the configuration against this host (its interfaces exist), as "
+                             "keepalived -t does on the director")
     if not any("--config-id" in a.option_strings for a in parser._actions):
         parser.add_argument("-i", "--config-id", dest="config_id", metavar="ID",
                             help="id for keepalived.conf @ID lines (default: short host name)")
@@ -42,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
         print("pykeepalived check: give the file either as FILE or with -f, not both", file=sys.stderr)
         return ExitCode.USAGE
     options = {"strict": args.strict, "fmt": args.format, "quiet": args.quiet,
-               "config_id": getattr(args, "config_id", None), "syntax": getattr(args, "syntax", None)}
+               "config_id": getattr(args, "config_id", None), "syntax": getattr(args, "syntax", None),
+               "host": getattr(args, "host", False)}
     if len(files) > 1:
         try:
             return check_directors(files, **options)
@@ -52,14 +56,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def check_directors(files: list[str], *, strict: bool = False, fmt: str = "text", quiet: bool = False,
-                    config_id: str | None = None, syntax: str | None = None) -> int:
+                    config_id: str | None = None, syntax: str | None = None, host: bool = False) -> int:
     """Check each director's file, then compare them; one report, one exit status."""
     from pykeepalived.config.diagnostics import IO_CODES, Severity, render_json, render_text
     from pykeepalived.config.load import Syntax, check_config
     from pykeepalived.config.validate import attach_sources
     from pykeepalived.scaleout.directors import Director, compare_directors
 
-    results = [check_config(f, config_id=config_id, syntax=Syntax(syntax) if syntax else None) for f in files]
+    facts = None
+    if host:
+        from pykeepalived.net.links import SystemHost
+
+        facts = SystemHost()
+    results = [check_config(f, config_id=config_id, syntax=Syntax(syntax) if syntax else None, host=facts)
+               for f in files]
     diagnostics = [d for r in results for d in r.diagnostics]
     valid = [r for r in results if r.config is not None]
     by_file = {r.file: r for r in valid}
@@ -84,23 +94,32 @@ def check_directors(files: list[str], *, strict: bool = False, fmt: str = "text"
 
 
 def check_file(path: str | None, *, strict: bool = False, fmt: str = "text", quiet: bool = False,
-               config_id: str | None = None, syntax: str | None = None) -> int:
-    """Validate ``path`` (default: the default config file), print the report, return the exit status."""
+               config_id: str | None = None, syntax: str | None = None, host: bool = False,
+               all_config: bool = False) -> int:
+    """Validate ``path`` (default: the default config file), print the report, return the exit status.
+    ``host``: also check it against this host; ``all_config``: keepalived's ``-e``."""
     from pykeepalived.config.load import default_config_path
 
     file = path or default_config_path()
     try:
-        return _check(file, strict=strict, fmt=fmt, quiet=quiet, config_id=config_id, syntax=syntax)
+        return _check(file, strict=strict, fmt=fmt, quiet=quiet, config_id=config_id, syntax=syntax,
+                      host=host, all_config=all_config)
     except Exception as exc:  # last resort: never a traceback, whatever the input
         return _internal_error(file, exc, fmt)
 
 
 def _check(file: str, *, strict: bool, fmt: str, quiet: bool, config_id: str | None,
-           syntax: str | None) -> int:
+           syntax: str | None, host: bool = False, all_config: bool = False) -> int:
     from pykeepalived.config.diagnostics import IO_CODES, render_json, render_text
     from pykeepalived.config.load import Syntax, check_config, describe
 
-    result = check_config(file, config_id=config_id, syntax=Syntax(syntax) if syntax else None)
+    facts = None
+    if host:
+        from pykeepalived.net.links import SystemHost
+
+        facts = SystemHost()
+    result = check_config(file, config_id=config_id, syntax=Syntax(syntax) if syntax else None, host=facts,
+                          all_config=all_config)
     valid = result.ok(strict=strict)
     if any(d.code in IO_CODES for d in result.diagnostics):
         status = ExitCode.USAGE

@@ -5,6 +5,9 @@ Like keepalived's ``genhash`` (``keepalived -T``)::
     pykeepalived genhash --url http://198.51.100.1/health
     pykeepalived genhash --server 198.51.100.1 --port 8080 --path /health --virtualhost www.example --ssl
 
+``pykeepalived -T`` (``--genhash``) takes keepalived's genhash options instead
+(:func:`add_keepalived_arguments`: ``-s SERVER -p PORT -u PATH [-S] [-V HOST] [-t S]``).
+
 Prints ``MD5SUM = <hex>`` (``--json`` for status, length and digest).  The fetch is HTTP_GET's own
 exchange (``check.genhash``), so the digest is the one the checker computes.  Exit 0 on success, 1 when the
 URL cannot be fetched, 2 on bad arguments.
@@ -31,6 +34,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--virtualhost", "-V", help="Host header to send")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
     parser.add_argument("--json", action="store_true", help="print status, length and digest as JSON")
+
+
+def add_keepalived_arguments(parser: argparse.ArgumentParser) -> None:
+    """keepalived's ``keepalived -T`` options (genhash(1))."""
+    parser.add_argument("-S", "--use-ssl", dest="ssl", action="store_true", default=None, help="use TLS")
+    parser.add_argument("-s", "--server", help="address to connect to")
+    parser.add_argument("-p", "--port", type=int, help="port (default 80, or 443 with -S)")
+    parser.add_argument("-u", "--url", dest="path", help="the path (or a whole http:// URL)")
+    parser.add_argument("-V", "--use-virtualhost", dest="virtualhost", help="Host header to send")
+    parser.add_argument("-P", "--protocol", choices=("1.0", "1.1", "1.0c", "1.0C"),
+                        help="HTTP version (the digest is the same: the request is HTTP/1.0)")
+    parser.add_argument("-t", "--timeout", type=float, default=5.0, help="seconds (default 5)")
+    parser.add_argument("-m", "--fwmark", type=int, help="firewall mark of the socket (not supported)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="accepted (the output is always short)")
+
+
+def run_keepalived(args: argparse.Namespace) -> int:
+    """``pykeepalived -T ...``: keepalived's genhash options mapped onto :func:`run`."""
+    if args.fwmark is not None:
+        print("pykeepalived genhash: error: -m/--fwmark is not supported", file=sys.stderr)
+        return ExitCode.USAGE
+    if args.protocol is not None:
+        print(f"pykeepalived genhash: note: -P {args.protocol}: the digest is fetched with the checker's "
+              "HTTP/1.0 request", file=sys.stderr)
+    path, url = args.path, None
+    if path is not None and path.startswith(("http://", "https://")):
+        path, url = None, args.path
+    return run(argparse.Namespace(url=url, server=args.server, port=args.port, path=path, ssl=args.ssl,
+                                  virtualhost=args.virtualhost, timeout=args.timeout, json=False))
 
 
 def run(args: argparse.Namespace) -> int:

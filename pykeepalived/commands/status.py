@@ -6,13 +6,14 @@ import argparse
 import json
 import os
 import sys
+import time
 from typing import Any
 
 from pykeepalived.daemon.control import query
 from pykeepalived.exit_codes import ExitCode
 
-HELP = ("show the running daemon's VRRP instances (state, priorities, master, VIPs, counters) and "
-        "virtual servers (quorum, real servers up/down, weight, last check)")
+HELP = ("show the running daemon's VRRP instances (state, priorities, master, VIPs, counters), BFD "
+        "sessions and virtual servers (quorum, real servers up/down, weight, last check)")
 DEFAULT_SOCKET = "/run/pykeepalived/control.sock"
 SOCKET_ENV = "PYKEEPALIVED_CONTROL_SOCKET"
 
@@ -38,11 +39,68 @@ def _format(data: dict[str, Any]) -> str:
         last = inst.get("last_transition")
         if last:
             lines.append(f"{'':<16} last: {last['from']} -> {last['to']} ({last['reason']})")
+        lines.extend(_format_details(inst))
+    lines.extend(_format_bfd(data.get("bfd")))
     lines.extend(_format_lvs(data.get("lvs")))
     drops = data.get("drops") or {}
     if drops:
         lines.append("dropped adverts: " + ", ".join(f"{k}={v}" for k, v in drops.items()))
     return "\n".join(lines)
+
+
+SHOWN_TRANSITIONS = 5
+INDENT = " " * 17
+
+
+def _clock(at: Any) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(at)) if isinstance(at, int | float) else "?"
+
+
+def _ago(at: Any, now: float) -> str:
+    return f"{max(0.0, now - at):.1f} s ago" if isinstance(at, int | float) else "?"
+
+
+def _format_details(inst: dict[str, Any], now: float | None = None) -> list[str]:
+    """The master as known, the peers heard, a split brain, the last transitions with reasons."""
+    now = time.time() if now is None else now
+    lines = []
+    master = inst.get("master_address")
+    if master:
+        prio = inst.get("master_priority")
+        lines.append(f"{INDENT}master {master}" + (f" priority {prio}" if prio is not None else ""))
+    peers = inst.get("peers") or []
+    if peers:
+        heard = ", ".join(f"{p.get('address')} (priority {p.get('priority')}, "
+                          f"{_ago(p.get('last_heard'), now)}, {p.get('adverts')} adverts)" for p in peers)
+        lines.append(f"{INDENT}heard: {heard}")
+    split = inst.get("split_brain") or {}
+    if split.get("active"):
+        lines.append(f"{INDENT}SPLIT BRAIN: another master {split.get('peer')} (priority "
+                     f"{split.get('peer_priority')}) heard since {_clock(split.get('since'))}")
+    if split.get("episodes"):
+        lines.append(f"{INDENT}split brains detected: {split['episodes']}")
+    transitions = (inst.get("transitions") or [])[-SHOWN_TRANSITIONS:]
+    if len(transitions) > 1:
+        lines.append(f"{INDENT}transitions:")
+        lines += [f"{INDENT}  {_clock(t.get('at'))} {t.get('from')} -> {t.get('to')} ({t.get('reason')})"
+                  for t in transitions]
+    return lines
+
+
+def _format_bfd(bfd: dict[str, Any] | None) -> list[str]:
+    """Per BFD session: neighbor, state (and the peer's), negotiated interval, detection time, diag."""
+    if not bfd or not bfd.get("sessions"):
+        return []
+    lines = [f"{'BFD':<16} {'NEIGHBOR':<24} {'STATE':<10} {'REMOTE':<10} {'TX ms':>7} {'DETECT ms':>9}  DIAG"]
+    for s in bfd["sessions"]:
+        detect = s.get("detection_time_us")
+        lines.append(f"{s.get('name', '')!s:<16} {s.get('neighbor', '')!s:<24} {s.get('state', '')!s:<10} "
+                     f"{s.get('remote_state', '')!s:<10} {s.get('transmit_interval_us', 0) / 1000:>7g} "
+                     f"{'-' if detect is None else f'{detect / 1000:g}':>9}  {s.get('local_diag', '')}")
+    drops = bfd.get("drops") or {}
+    if drops:
+        lines.append("dropped BFD packets: " + ", ".join(f"{k}={v}" for k, v in drops.items()))
+    return lines
 
 
 def _format_lvs(lvs: dict[str, Any] | None) -> list[str]:

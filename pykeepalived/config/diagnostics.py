@@ -28,6 +28,9 @@ IO_CODES = frozenset({"file_not_found", "file_unreadable"})
 class Severity(enum.StrEnum):
     ERROR = "error"
     WARNING = "warning"
+    NOTE = "note"
+    """Information that never makes a config invalid, not even with ``--strict``: a keyword that is
+    accepted and has no effect by design (``not_applicable``, docs/keepalived-conf.md)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +81,18 @@ def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
 
 
 def count(diagnostics: Iterable[Diagnostic]) -> tuple[int, int]:
-    """(errors, warnings)."""
+    """(errors, warnings); notes are not counted (:func:`count_notes`)."""
     errors = warnings = 0
     for d in diagnostics:
         if d.severity is Severity.ERROR:
             errors += 1
-        else:
+        elif d.severity is Severity.WARNING:
             warnings += 1
     return errors, warnings
+
+
+def count_notes(diagnostics: Iterable[Diagnostic]) -> int:
+    return sum(1 for d in diagnostics if d.severity is Severity.NOTE)
 
 
 def _plural(n: int, word: str) -> str:
@@ -93,8 +100,11 @@ def _plural(n: int, word: str) -> str:
 
 
 def summary(diagnostics: Sequence[Diagnostic]) -> str:
+    """``2 errors, 1 warning`` (``, 3 notes`` only when there are notes)."""
     errors, warnings = count(diagnostics)
-    return f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
+    notes = count_notes(diagnostics)
+    text = f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
+    return f"{text}, {_plural(notes, 'note')}" if notes else text
 
 
 def render_one(d: Diagnostic) -> str:
@@ -130,6 +140,7 @@ def render_json(file: str, valid: bool, diagnostics: Sequence[Diagnostic], **ext
         "valid": valid,
         "errors": errors,
         "warnings": warnings,
+        "notes": count_notes(diagnostics),
         **extra,
         "diagnostics": [d.to_dict() for d in sort_diagnostics(diagnostics)],
     }

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pykeepalived.config.diagnostics import Diagnostic, Severity, error
+from pykeepalived.config.host import HostFacts
 from pykeepalived.config.include import resolve_include
 from pykeepalived.config.model import Config
 from pykeepalived.config.semantic import FileInspector
@@ -64,6 +65,11 @@ class CheckResult:
     @property
     def warnings(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity is Severity.WARNING]
+
+    @property
+    def notes(self) -> list[Diagnostic]:
+        """Keywords accepted with no effect by design (``not_applicable``); never make it invalid."""
+        return [d for d in self.diagnostics if d.severity is Severity.NOTE]
 
     def ok(self, *, strict: bool = False) -> bool:
         return self.config is not None and not self.errors and not (strict and self.warnings)
@@ -114,16 +120,20 @@ def check_config(
     config_id: str | None = None,
     inspector: FileInspector | None = None,
     limits: Limits | None = None,
+    all_config: bool = False,
+    host: HostFacts | None = None,
 ) -> CheckResult:
     """Read, parse and validate ``path``; never raises for bad input.
 
     ``config_id`` selects keepalived.conf ``@ID`` lines; None means keepalived's default, the
-    short host name (:func:`default_config_id`).
+    short host name (:func:`default_config_id`).  ``all_config`` (keepalived's ``-e``): an include
+    that matches no file is an error.  ``host``: also check what the configuration asks of this host
+    (its interfaces exist: :mod:`pykeepalived.config.host`).
     """
     if config_id is None:
         config_id = default_config_id()
     with _gc_paused():
-        return _check_config(path, syntax, config_id, inspector, limits or Limits())
+        return _check_config(path, syntax, config_id, inspector, limits or Limits(), all_config, host)
 
 
 @contextlib.contextmanager
@@ -139,21 +149,22 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _check_config(path: str, syntax: Syntax | None, config_id: str | None, inspector: FileInspector | None,
-                  limits: Limits) -> CheckResult:
-    chosen, source = _read_source(path, syntax, config_id, limits)
+def _check_config(path: str, syntax: Syntax | None, config_id: str | None,  # noqa: PLR0917
+                  inspector: FileInspector | None, limits: Limits, all_config: bool = False,
+                  host: HostFacts | None = None) -> CheckResult:
+    chosen, source = _read_source(path, syntax, config_id, limits, all_config)
     if chosen is Syntax.YAML:
         def read(target: str) -> SourceResult:
-            return _read_source(target, None, config_id, limits)[1]
+            return _read_source(target, None, config_id, limits, all_config)[1]
 
         source = resolve_include(source, path, read)
     if source.data is None and chosen is None:
         return CheckResult(path, syntax, None, source.diagnostics)
-    return _validate(path, chosen or Syntax.YAML, source, inspector)
+    return _validate(path, chosen or Syntax.YAML, source, inspector, host)
 
 
-def _read_source(path: str, syntax: Syntax | None, config_id: str | None,
-                 limits: Limits) -> tuple[Syntax | None, SourceResult]:
+def _read_source(path: str, syntax: Syntax | None, config_id: str | None, limits: Limits,
+                 all_config: bool = False) -> tuple[Syntax | None, SourceResult]:
     """One file in its syntax (None when the file could not be read as text)."""
     raw, diagnostics = read_bytes(path, limits)
     text = None
@@ -164,7 +175,7 @@ def _read_source(path: str, syntax: Syntax | None, config_id: str | None,
     chosen = syntax or detect_syntax(path, text)
     if chosen is Syntax.YAML:
         return chosen, load_yaml(text, path, limits)
-    return chosen, _load_keepalived(path, config_id)
+    return chosen, _load_keepalived(path, config_id, all_config)
 
 
 def check_text(text: str, file: str = "<string>", *, inspector: FileInspector | None = None,
@@ -174,14 +185,15 @@ def check_text(text: str, file: str = "<string>", *, inspector: FileInspector | 
         return _validate(file, Syntax.YAML, load_yaml(text, file, limits or Limits()), inspector)
 
 
-def _validate(path: str, syntax: Syntax, source: SourceResult,
-              inspector: FileInspector | None) -> CheckResult:
+def _validate(path: str, syntax: Syntax, source: SourceResult, inspector: FileInspector | None,
+              host: HostFacts | None = None) -> CheckResult:
     diagnostics = attach_sources(list(source.diagnostics), source.source_files)
     if source.data is None:
         return CheckResult(path, syntax, None, diagnostics)
     # reader errors (duplicate keys...) do not stop validation: every error is reported in one run
     config, more = validate_data(source.data, source.positions, source.source_files,
-                                 file=path, inspector=inspector, reader_diagnostics=source.diagnostics)
+                                 file=path, inspector=inspector, reader_diagnostics=source.diagnostics,
+                                 host=host)
     diagnostics = _unique(diagnostics + more)
     if any(d.severity is Severity.ERROR for d in diagnostics):
         config = None
@@ -200,7 +212,7 @@ def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return out
 
 
-def _load_keepalived(path: str, config_id: str | None) -> SourceResult:
+def _load_keepalived(path: str, config_id: str | None, all_config: bool = False) -> SourceResult:
     """The one call into the keepalived.conf reader."""
     reader: Any = None
     try:
@@ -211,16 +223,21 @@ def _load_keepalived(path: str, config_id: str | None) -> SourceResult:
         return SourceResult(None, PositionMap(), {}, [error(
             "syntax_unavailable", "keepalived.conf syntax is not available in this build", path,
             hint="write the configuration in YAML (docs/config.md)")])
-    result: SourceResult = reader(path, config_id=config_id)
+    result: SourceResult = reader(path, config_id=config_id, all_config=all_config)
     return result
 
 
 def load_config(path: str, *, strict: bool = False, config_id: str | None = None,
                 inspector: FileInspector | None = None,
-                on_warning: Callable[[Diagnostic], None] | None = None) -> Config:
+                on_warning: Callable[[Diagnostic], None] | None = None,
+                host: HostFacts | None = None, all_config: bool = False) -> Config:
     """The validated :class:`Config`, or :class:`ConfigError` with every diagnostic.
-    ``on_warning`` is called with each warning of a configuration that is used."""
-    result = check_config(path, config_id=config_id, inspector=inspector)
+    ``on_warning`` is called with each warning of a configuration that is used.  ``host``: check
+    it against this host too; a host finding (a missing interface) is then an error, since the
+    configuration is about to be used here."""
+    result = check_config(path, config_id=config_id, inspector=inspector, host=host, all_config=all_config)
+    if host is not None:
+        result.diagnostics = [_as_error(d) if d.code == "host_interface" else d for d in result.diagnostics]
     if result.config is None or not result.ok(strict=strict):
         count = len(result.errors) + (len(result.warnings) if strict else 0)
         raise ConfigError(f"{path}: invalid configuration ({count} problems)", result.diagnostics)
@@ -228,6 +245,10 @@ def load_config(path: str, *, strict: bool = False, config_id: str | None = None
         for warning in result.warnings:
             on_warning(warning)
     return result.config
+
+
+def _as_error(d: Diagnostic) -> Diagnostic:
+    return Diagnostic(Severity.ERROR, d.code, d.message, d.file, d.line, d.col, d.hint, d.source_line, d.path)
 
 
 def describe(config: Config) -> str:

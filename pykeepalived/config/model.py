@@ -18,10 +18,30 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from pykeepalived.config.model_bfd import BfdCheck, BfdInstance
 from pykeepalived.config.model_bgp import Bgp
+from pykeepalived.config.model_checkers import (
+    FileCheck,
+    PingCheck,
+    SmtpCheck,
+    SmtpHost,
+    SslSettings,
+    UdpCheck,
+)
+from pykeepalived.config.model_extras import (
+    GarpGroup,
+    GlobalExtras,
+    InstanceExtras,
+    StaticAddress,
+    TopExtras,
+    TrackGroup,
+    UpDownDelay,
+    UseIpvlan,
+)
 from pykeepalived.config.model_lvs import (
+    CHECKER_KINDS,
     Checker,
     CheckTiming,
     DnsCheck,
@@ -46,6 +66,7 @@ from pykeepalived.config.model_lvs import (
     VirtualServerGroupMember,
     check_timing,
 )
+from pykeepalived.config.model_routes import RouteMode, RouteType, RuleAction, VirtualRoute, VirtualRule
 from pykeepalived.config.model_smtp import SmtpGlobals, SmtpServer
 from pykeepalived.config.model_track import ParamMatch, TrackProcessRef, VrrpTrackProcess
 from pykeepalived.config.types import (
@@ -54,7 +75,6 @@ from pykeepalived.config.types import (
     Int,
     IpAddress,
     IpInterface,
-    IpNetwork,
     Ipv4Address,
     Ipv6Address,
     NamedModel,
@@ -64,6 +84,7 @@ from pykeepalived.config.types import (
     StrictModel,
     TrackWeight,
     first_set,
+    parse_listen_address,
 )
 
 PRIORITY_OWNER = 255
@@ -114,7 +135,7 @@ class LvsTimeouts(StrictModel):
     udp: Annotated[int, Field(strict=True, ge=0)] | None = None
 
 
-class GlobalDefs(SmtpGlobals):
+class GlobalDefs(SmtpGlobals, GlobalExtras):
     router_id: Str | None = None
     script_user: Str | None = None  # default: keepalived_script if that user exists, else root
     script_group: Str | None = None  # default: script_user's primary group
@@ -142,11 +163,26 @@ class GlobalDefs(SmtpGlobals):
     lvs_timeouts: LvsTimeouts | None = None
     lvs_flush: Bool = False
     lvs_flush_on_stop: Bool = False
+    checker_log_all_failures: Bool = False  # every checker's log_all_failures default
     notify_fifo: Str | None = None
     notify_fifo_script: Str | None = None
     vrrp_notify_fifo: Str | None = None
     lvs_notify_fifo: Str | None = None
     vrrp_notify_priority_changes: Bool = False
+    data_use_instance: Bool = Field(default=False, description="with -s NAMESPACE, SIGUSR1 writes "
+                                    "keepalived.NAMESPACE.data, not keepalived.data (keepalived's rule)")
+    web_listen_address: Str | None = Field(
+        default=None, description="pykeepalived only: where the HTTP endpoint (/metrics /status /events) "
+                                  "listens, ADDR:PORT; default 127.0.0.1:9165; --web-listen-address wins")
+    web_enabled: Bool = Field(default=True,
+                              description="pykeepalived only: false turns the HTTP endpoint off, as --no-web")
+
+    @field_validator("web_listen_address")
+    @classmethod
+    def _listen_address(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_listen_address(value)
+        return value
 
     @field_validator("vrrp_mcast_group4", "vrrp_mcast_group6")
     @classmethod
@@ -213,6 +249,10 @@ class TrackInterfaceRef(_TrackRef):
     pass
 
 
+class TrackBfdRef(_TrackRef):
+    """``track_bfd { NAME [weight W [reverse|noreverse]] }``; weight/reverse None = the bfd_instance's."""
+
+
 class _Notify(StrictModel):
     notify_master: Str | None = None
     notify_backup: Str | None = None
@@ -234,6 +274,7 @@ class VrrpSyncGroup(NamedModel, _Notify):
     track_script: tuple[TrackScriptRef, ...] = ()
     track_file: tuple[TrackFileRef, ...] = ()
     track_process: tuple[TrackProcessRef, ...] = ()
+    track_bfd: tuple[TrackBfdRef, ...] = ()
     sync_group_tracking_weight: Bool = False
 
 
@@ -264,18 +305,6 @@ class VirtualIpAddress(StrictModel):
         return self.address.version
 
 
-class VirtualRoute(StrictModel):
-    to: IpNetwork
-    via: IpAddress | None = Field(None, validation_alias=AliasChoices("via", "gw"))
-    src: IpAddress | None = None
-    dev: IfName | None = None
-    scope: Scope | None = None
-    table: Annotated[int, Field(strict=True, ge=0)] | Str | None = None
-    metric: Annotated[int, Field(strict=True, ge=0)] | None = None
-    blackhole: Bool = False
-    no_track: Bool = False
-
-
 class UnicastPeer(StrictModel):
     address: IpAddress
     min_ttl: Annotated[int, Field(strict=True, ge=0, le=255)] | None = None
@@ -295,7 +324,7 @@ class Authentication(StrictModel):
 _Garp = Annotated[int, Field(strict=True, ge=0)]
 
 
-class VrrpInstance(NamedModel, _Notify):
+class VrrpInstance(NamedModel, _Notify, InstanceExtras):
     state: VrrpState | None = Field(None, description="default: MASTER if priority is 255, else BACKUP")
     interface: IfName | None = None
     virtual_router_id: Annotated[int, Field(strict=True, ge=1, le=255)]
@@ -318,6 +347,7 @@ class VrrpInstance(NamedModel, _Notify):
     track_script: tuple[TrackScriptRef, ...] = ()
     track_file: tuple[TrackFileRef, ...] = ()
     track_process: tuple[TrackProcessRef, ...] = ()
+    track_bfd: tuple[TrackBfdRef, ...] = ()
     dont_track_primary: Bool = False
     notify_master_rx_lower_pri: Str | None = None
     garp_master_delay: Seconds | None = None
@@ -374,20 +404,22 @@ class VrrpInstance(NamedModel, _Notify):
 
 _NAMED_SECTIONS = (
     "vrrp_scripts", "track_files", "vrrp_track_processes", "vrrp_sync_groups", "vrrp_instances",
-    "virtual_server_groups",
+    "virtual_server_groups", "track_groups", "bfd_instances",
 )
 
 
-class Config(StrictModel):
+class Config(TopExtras):
     global_defs: GlobalDefs = GlobalDefs()
     vrrp_scripts: Mapping[str, VrrpScript] = Field(default_factory=dict)
     track_files: Mapping[str, TrackFile] = Field(default_factory=dict)
     vrrp_track_processes: Mapping[str, VrrpTrackProcess] = Field(default_factory=dict)
+    bfd_instances: Mapping[str, BfdInstance] = Field(default_factory=dict)
     vrrp_sync_groups: Mapping[str, VrrpSyncGroup] = Field(default_factory=dict)
     vrrp_instances: Mapping[str, VrrpInstance] = Field(default_factory=dict)
     virtual_server_groups: Mapping[str, VirtualServerGroup] = Field(default_factory=dict)
     virtual_servers: tuple[VirtualServer, ...] = ()
     bgp: Bgp | None = Field(None, description="active/active directors announced over BGP (docs/scaleout.md)")
+    ssl: SslSettings | None = Field(None, description="keepalived's SSL block: the TLS client of SSL_GET")
 
     @model_validator(mode="before")
     @classmethod
@@ -444,6 +476,20 @@ class Config(StrictModel):
             return "address owner"
         return None
 
+    def strict(self, instance: VrrpInstance) -> bool:
+        """keepalived's strict mode of an instance: its ``strict_mode``, else ``vrrp_strict``."""
+        return first_set(instance.strict_mode, self.global_defs.vrrp_strict)
+
+    def accepts(self, instance: VrrpInstance) -> bool:
+        """RFC 5798 accept mode: does a master of this instance accept packets to its VIPs?  The
+        address owner always does; otherwise ``no_accept`` or strict mode (unless ``accept`` is set
+        without strict mode) say no, and the default is yes (keepalived's)."""
+        if instance.effective_priority == PRIORITY_OWNER:
+            return True
+        if self.strict(instance):
+            return False
+        return not instance.no_accept
+
     def down_timer_adverts(self, instance: VrrpInstance) -> int:
         return first_set(instance.down_timer_adverts, self.global_defs.vrrp_down_timer_adverts)
 
@@ -459,12 +505,15 @@ class GarpSettings:
 
 
 __all__ = [
-    "PRIORITY_DEFAULT", "PRIORITY_OWNER", "VRRP_MCAST_GROUP4", "VRRP_MCAST_GROUP6", "AuthType",
-    "Authentication", "CheckTiming", "Checker", "Config", "DnsCheck", "DnsType", "GarpSettings",
-    "GlobalDefs", "HttpGet", "IpFamily", "LbAlgo", "LbKind", "LvsSyncDaemon", "LvsTimeouts", "MiscCheck",
-    "ParamMatch", "Protocol", "RealServer", "SchedFlag", "Scope", "SmtpServer", "SorryServer", "SslGet",
-    "StatusRange", "TcpCheck", "TrackFile", "TrackFileRef", "TrackInterfaceRef", "TrackProcessRef",
-    "TrackScriptRef", "TunnelChecksum", "TunnelType", "UnicastPeer", "Url", "VirtualIpAddress",
-    "VirtualRoute", "VirtualServer", "VirtualServerGroup", "VirtualServerGroupMember", "VrrpInstance",
-    "VrrpScript", "VrrpState", "VrrpSyncGroup", "VrrpTrackProcess", "check_timing"
+    "CHECKER_KINDS", "PRIORITY_DEFAULT", "PRIORITY_OWNER", "VRRP_MCAST_GROUP4", "VRRP_MCAST_GROUP6",
+    "AuthType", "Authentication", "BfdCheck", "BfdInstance", "CheckTiming", "Checker", "Config", "DnsCheck",
+    "DnsType", "FileCheck", "GarpGroup", "GarpSettings", "GlobalDefs", "HttpGet", "IpFamily", "LbAlgo",
+    "LbKind", "LvsSyncDaemon", "LvsTimeouts", "MiscCheck", "ParamMatch", "PingCheck", "Protocol",
+    "RealServer", "RouteMode", "RouteType", "RuleAction", "SchedFlag", "Scope", "SmtpCheck", "SmtpHost",
+    "SmtpServer", "SorryServer", "SslGet", "SslSettings", "StaticAddress", "StatusRange", "TcpCheck",
+    "TrackBfdRef", "TrackFile", "TrackFileRef", "TrackGroup", "TrackInterfaceRef", "TrackProcessRef",
+    "TrackScriptRef", "TunnelChecksum", "TunnelType", "UdpCheck", "UnicastPeer", "UpDownDelay", "Url",
+    "UseIpvlan", "VirtualIpAddress", "VirtualRoute", "VirtualRule", "VirtualServer", "VirtualServerGroup",
+    "VirtualServerGroupMember", "VrrpInstance", "VrrpScript", "VrrpState", "VrrpSyncGroup",
+    "VrrpTrackProcess", "check_timing"
 ]

@@ -15,9 +15,19 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
 
+from pykeepalived.config.model_bfd import BfdChecks
+from pykeepalived.config.model_checkers import (
+    FILE_CHECK_POLL_S,
+    CheckerOptions,
+    FileCheck,
+    PingCheck,
+    SmtpCheck,
+    TimingOptions,
+    UdpCheck,
+)
+from pykeepalived.config.regex import RegexConfigError, RegexOption, check_url_regex
 from pykeepalived.config.types import (
     Bool,
-    IfName,
     IpAddress,
     NamedModel,
     Port,
@@ -106,27 +116,8 @@ class DnsType(enum.StrEnum):
     AAAA = "AAAA"
 
 
-class _Timing(StrictModel):
-    """Check timing settings; on a virtual server / real server they are defaults for its checkers."""
-
-    delay_loop: Seconds | None = None
-    connect_timeout: Seconds | None = None
-    retry: Annotated[int, Field(strict=True, ge=0)] | None = Field(
-        None, validation_alias=AliasChoices("retry", "nb_get_retry")
-    )
-    delay_before_retry: Seconds | None = None
-    warmup: Seconds | None = None
-
-
-class _Checker(_Timing):
-    connect_ip: IpAddress | None = None
-    connect_port: Port | None = None
-    bindto: IpAddress | None = None
-    bind_port: Port | None = None
-    bind_if: IfName | None = None
-    fwmark: Annotated[int, Field(strict=True, ge=0)] | None = None
-    alpha: Bool | None = None
-    log_all_failures: Bool = False
+_Timing = TimingOptions
+_Checker = CheckerOptions
 
 
 class TcpCheck(_Checker):
@@ -153,6 +144,9 @@ class StatusRange(StrictModel):
         return self.low <= code <= self.high
 
 
+RegexOffset = Annotated[int, Field(strict=True, ge=0)]
+
+
 class Url(StrictModel):
     path: Str
     digest: Annotated[str, Field(strict=True, pattern=r"^[0-9a-fA-F]{32}$")] | None = None
@@ -160,11 +154,31 @@ class Url(StrictModel):
     virtualhost: Str | None = None
     regex: Str | None = None
     regex_no_match: Bool = False
+    regex_options: tuple[RegexOption, ...] = Field((), description="PCRE2 options, see docs/checks.md")
+    regex_stack: tuple[RegexOffset, RegexOffset] | None = Field(
+        None, description="[start, max] JIT stack bytes (Python's re needs none)")
+    regex_min_offset: RegexOffset | None = Field(None, description="a match starts at or after this byte")
+    regex_max_offset: RegexOffset | None = Field(None, description="a match starts at or before this byte")
 
     @field_validator("status_code", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, int | str) else value
+
+    @field_validator("regex_options", mode="before")
+    @classmethod
+    def _options(cls, value: Any) -> Any:
+        return value.split() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _regex(self) -> Url:
+        try:
+            check_url_regex(self.regex, self.regex_options, stack=self.regex_stack,
+                            min_offset=self.regex_min_offset, max_offset=self.regex_max_offset,
+                            no_match=self.regex_no_match)
+        except RegexConfigError as exc:
+            raise field_error("regex", str(exc), exc.key) from None
+        return self
 
     def status_ok(self, code: int) -> bool:
         if not self.status_code:
@@ -203,6 +217,8 @@ class MiscCheck(StrictModel):
     retry: Annotated[int, Field(strict=True, ge=0)] | None = None
     delay_before_retry: Seconds | None = None
     warmup: Seconds | None = None
+    alpha: Bool | None = None
+    log_all_failures: Bool = False
 
 
 class DnsCheck(_Checker):
@@ -211,11 +227,14 @@ class DnsCheck(_Checker):
     name: Str = "."
 
 
-Checker = TcpCheck | HttpGet | SslGet | MiscCheck | DnsCheck
+Checker = TcpCheck | HttpGet | SslGet | MiscCheck | DnsCheck | UdpCheck | PingCheck | SmtpCheck | FileCheck
+CHECKER_KINDS = ("TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "DNS_CHECK", "UDP_CHECK", "PING_CHECK",
+                 "SMTP_CHECK", "FILE_CHECK")
+"""The real-server keys that hold checkers, in the order :attr:`RealServer.checkers` lists them."""
 
 
 def _one_or_many(value: Any) -> Any:
-    return [value] if isinstance(value, Mapping) else value
+    return [value] if isinstance(value, Mapping | str) else value
 
 
 _TUNNEL_FIELDS = ("tunnel_type", "tunnel_port", "tunnel_checksum")
@@ -281,6 +300,7 @@ class RealServer(_Timing, _Tunnel):
     alpha: Bool | None = None
     notify_up: Str | None = None
     notify_down: Str | None = None
+    virtualhost: Str | None = Field(None, description="HTTP_GET/SSL_GET Host; default: the virtual server's")
     smtp_alert: Bool | None = Field(None, description="default: global smtp_alert_checker, else smtp_alert, "
                                     "else on")
     TCP_CHECK: tuple[TcpCheck, ...] = ()
@@ -288,8 +308,14 @@ class RealServer(_Timing, _Tunnel):
     SSL_GET: tuple[SslGet, ...] = ()
     MISC_CHECK: tuple[MiscCheck, ...] = ()
     DNS_CHECK: tuple[DnsCheck, ...] = ()
+    UDP_CHECK: tuple[UdpCheck, ...] = ()
+    PING_CHECK: tuple[PingCheck, ...] = ()
+    SMTP_CHECK: tuple[SmtpCheck, ...] = ()
+    FILE_CHECK: tuple[FileCheck, ...] = ()
+    BFD_CHECK: BfdChecks = ()
 
-    @field_validator("TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "DNS_CHECK", mode="before")
+    @field_validator("TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "DNS_CHECK", "UDP_CHECK", "PING_CHECK",
+                     "SMTP_CHECK", "FILE_CHECK", mode="before")
     @classmethod
     def _checkers(cls, value: Any) -> Any:
         return _one_or_many(value)
@@ -309,8 +335,10 @@ class RealServer(_Timing, _Tunnel):
 
     @property
     def checkers(self) -> tuple[Checker, ...]:
-        """Every checker of this real server; it is alive only if all of them are up."""
-        return (*self.TCP_CHECK, *self.HTTP_GET, *self.SSL_GET, *self.MISC_CHECK, *self.DNS_CHECK)
+        """Every polled checker of this real server; it is alive only if all of them, and every
+        ``BFD_CHECK`` (event driven, no timing), are up."""
+        return (*self.TCP_CHECK, *self.HTTP_GET, *self.SSL_GET, *self.MISC_CHECK, *self.DNS_CHECK,
+                *self.UDP_CHECK, *self.PING_CHECK, *self.SMTP_CHECK, *self.FILE_CHECK)
 
 
 class SorryServer(_Tunnel):
@@ -400,9 +428,25 @@ class VirtualServer(_Timing, _Tunnel):
     omega: Bool = False
     inhibit_on_failure: Bool = False
     ha_suspend: Bool = False
+    weight: Weight = Field(1, description="weight of its real servers that do not set one")
+    persistence_engine: Str | None = Field(None, description="IPVS persistence engine (sip)")
     smtp_alert: Bool | None = Field(None, description="default: global smtp_alert_checker, else smtp_alert, "
                                     "else off")
     real_servers: tuple[RealServer, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_weight(cls, value: Any) -> Any:
+        """keepalived's virtual server ``weight`` is the weight of the real servers without one."""
+        if not isinstance(value, Mapping) or "weight" not in value:
+            return value
+        servers = value.get("real_servers")
+        if not isinstance(servers, list | tuple):
+            return value
+        weight = value["weight"]
+        filled = [{"weight": weight, **rs} if isinstance(rs, Mapping) and "weight" not in rs else rs
+                  for rs in servers]
+        return {**value, "real_servers": filled}
 
     @model_validator(mode="after")
     def _one_address(self) -> VirtualServer:
@@ -448,7 +492,10 @@ class CheckTiming:
 
 def check_timing(vs: VirtualServer, rs: RealServer, checker: Checker) -> CheckTiming:
     """keepalived's defaults: delay_loop 60, connect_timeout 5, retry 1 (DNS 3, MISC 0),
-    delay_before_retry 1 (HTTP/SSL 3, DNS = delay_loop), warmup = delay_loop."""
+    delay_before_retry 1 (HTTP/SSL 3, DNS = delay_loop), warmup = delay_loop.  A FILE_CHECK has no
+    timing options: its file is read every ``FILE_CHECK_POLL_S``, and what it reads is its state."""
+    if isinstance(checker, FileCheck):
+        return CheckTiming(FILE_CHECK_POLL_S, FILE_CHECK_POLL_S, 0, 0.0, 0.0)
     delay_loop = first_set(checker.delay_loop, rs.delay_loop, vs.delay_loop, 60.0)
     default_retry = {"DNS_CHECK": 3, "MISC_CHECK": 0}.get(checker.kind, 1)
     default_dbr = {"HTTP_GET": 3.0, "SSL_GET": 3.0, "DNS_CHECK": delay_loop}.get(checker.kind, 1.0)
@@ -464,5 +511,3 @@ def check_timing(vs: VirtualServer, rs: RealServer, checker: Checker) -> CheckTi
                                        vs.delay_before_retry, default_dbr),
         warmup_s=first_set(checker.warmup, rs.warmup, vs.warmup, delay_loop),
     )
-
-

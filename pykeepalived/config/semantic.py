@@ -20,9 +20,10 @@ import stat
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
-from pykeepalived.config import semantic_alerting, semantic_bgp
+from pykeepalived.config import pending, semantic_alerting, semantic_bgp
 from pykeepalived.config.diagnostics import Diagnostic, Path, Severity, did_you_mean
 from pykeepalived.config.model import (
+    CHECKER_KINDS,
     PRIORITY_OWNER,
     Config,
     VirtualServer,
@@ -31,6 +32,8 @@ from pykeepalived.config.model import (
     check_timing,
 )
 from pykeepalived.config.script_security import unsafe_component
+from pykeepalived.config.semantic_bfd import check_bfd
+from pykeepalived.config.semantic_checkers import check_checkers
 from pykeepalived.config.types import first_set
 
 V2_MAX_ADVERT_INT_S = 255
@@ -80,11 +83,13 @@ def check(config: Config, inspector: FileInspector) -> list[Diagnostic]:
         out += _check_instance(config, name, inst)
     out += _check_sync_groups(config)
     out += _check_tracking_weights(config)
-    out += _check_not_implemented(config)
+    out += pending.check(config)
     out += _check_virtual_servers(config)
     out += _check_scripts(config, inspector)
+    out += check_checkers(config, inspector.stat)
     out += semantic_alerting.check(config)
     out += semantic_bgp.check(config)
+    out += check_bfd(config)
     return out
 
 
@@ -137,7 +142,11 @@ def _check_instance(config: Config, name: str, inst: VrrpInstance) -> Iterator[D
     yield from _check_advert_int(inst, version, base)
     yield from _check_unicast(inst, family, base)
     if inst.authentication is not None:
-        if version == 3:
+        if inst.authentication.auth_type.value == "AH":
+            yield _err("auth_ah", "auth_type AH is not supported yet: pykeepalived would run this instance "
+                       "without authentication", (*base, "authentication", "auth_type"),
+                       "use auth_type PASS, or no authentication, on every router of this VRID")
+        elif version == 3:
             yield _err("auth_v3", "VRRP version 3 has no authentication", (*base, "authentication"))
         elif inst.authentication.auth_type.value == "PASS" and not inst.authentication.auth_pass:
             yield _err("auth_pass", "auth_type PASS needs an auth_pass", (*base, "authentication"))
@@ -290,72 +299,6 @@ def _check_tracking_weights(config: Config) -> Iterator[Diagnostic]:
                             f"to {why}: it does not affect this instance", (*base, "track_file", i), hint)
 
 
-_NOT_IMPLEMENTED_GLOBAL = {
-    "vrrp_strict": "no firewall rules are installed, so packets to the VIPs are always accepted (the VRRP "
-                   "restrictions do apply)",
-}
-_NOT_IMPLEMENTED_INSTANCE = {
-    "virtual_routes": "no routes are added",
-    "vmac_xmit_base": "adverts are sent on the VMAC",
-    "notify_master_rx_lower_pri": "the script never runs",
-    "notify_deleted": "an instance removed by a reload gets STOP, no DELETED",
-    "no_accept": "no firewall rules are installed; packets to the VIPs are always accepted",
-}
-_NOT_IMPLEMENTED_GROUP = {
-    "track_interface": "group-level tracking does not affect the members",
-    "track_script": "group-level tracking does not affect the members",
-    "track_file": "group-level tracking does not affect the members",
-    "notify_deleted": "no DELETED notification",
-}
-
-
-def _not_implemented(key: str, effect: str, path: Path) -> Diagnostic:
-    return _warn("not_implemented", f"'{key}' is accepted but not implemented yet: {effect}", path,
-                 "see docs/config.md")
-
-
-def _set(model: object, key: str) -> bool:
-    value = getattr(model, key)
-    return value not in (None, False, ())
-
-
-def _check_not_implemented(config: Config) -> Iterator[Diagnostic]:
-    """Keywords the model accepts but the daemon does not act on: never silently ignored."""
-    for key, effect in _NOT_IMPLEMENTED_GLOBAL.items():
-        if _set(config.global_defs, key):
-            yield _not_implemented(key, effect, ("global_defs", key))
-    for gname, group in config.vrrp_sync_groups.items():
-        for key, effect in _NOT_IMPLEMENTED_GROUP.items():
-            if _set(group, key):
-                yield _not_implemented(key, effect, ("vrrp_sync_groups", gname, key))
-    for name, inst in config.vrrp_instances.items():
-        base: Path = ("vrrp_instances", name)
-        for key, effect in _NOT_IMPLEMENTED_INSTANCE.items():
-            if _set(inst, key):
-                yield _not_implemented(key, effect, (*base, key))
-        for i, peer in enumerate(inst.unicast_peer):
-            for key in ("min_ttl", "max_ttl"):
-                if getattr(peer, key) is not None:
-                    yield _not_implemented(key, "adverts are not filtered by TTL",
-                                           (*base, "unicast_peer", i, key))
-        for group_key in ("virtual_ipaddress", "virtual_ipaddress_excluded"):
-            for i, vip in enumerate(getattr(inst, group_key)):
-                if vip.brd is not None:
-                    yield _not_implemented("brd", "the address gets no broadcast address",
-                                           (*base, group_key, i, "brd"))
-                if vip.no_track:
-                    yield _not_implemented("no_track", "its deletion is repaired like any VIP's",
-                                           (*base, group_key, i, "no_track"))
-    for v, vs in enumerate(config.virtual_servers):
-        for r, rs in enumerate(vs.real_servers):
-            for c, checker in enumerate(rs.SSL_GET):
-                if checker.tls_compliant:
-                    yield _not_implemented("tls_compliant", "a response is judged the same with or without "
-                                           "the server's close_notify",
-                                           ("virtual_servers", v, "real_servers", r, "SSL_GET", c,
-                                            "tls_compliant"))
-
-
 # --- LVS -----------------------------------------------------------------------------------------------
 
 
@@ -446,7 +389,9 @@ def _check_real_servers(vs: VirtualServer, base: Path) -> Iterator[Diagnostic]:
             yield _err("real_server_family", f"real server {rs.ip} is not IPv{family} like its "
                        "virtual server (mixed families need lb_kind TUN)", (*path, "ip"))
         total_weight += rs.weight
-        for kind in ("TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "DNS_CHECK"):
+        for kind in CHECKER_KINDS:
+            if kind == "FILE_CHECK":  # no timing: its file is read every second
+                continue
             for c, checker in enumerate(getattr(rs, kind)):
                 t = check_timing(vs, rs, checker)
                 needed = t.connect_timeout_s * (t.retry + 1) + t.delay_before_retry_s * t.retry

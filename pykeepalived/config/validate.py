@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from pykeepalived.config import host as host_checks
 from pykeepalived.config import semantic
 from pykeepalived.config.diagnostics import Diagnostic, Path, Severity, did_you_mean, error
 from pykeepalived.config.model import Config
@@ -37,6 +38,7 @@ def validate_data(
     file: str | None = None,
     inspector: semantic.FileInspector | None = None,
     reader_diagnostics: Sequence[Diagnostic] = (),
+    host: host_checks.HostFacts | None = None,
 ) -> tuple[Config | None, list[Diagnostic]]:
     """Validate plain config data; returns the model (None if there is any error) and every diagnostic.
 
@@ -55,6 +57,8 @@ def validate_data(
         diagnostics = _from_pydantic(exc, data, positions, main_file, failed)
         return None, attach_sources(diagnostics, source_files)
     findings = semantic.check(config, inspector or semantic.OsFileInspector())
+    if host is not None:
+        findings += host_checks.check(config, host)
     diagnostics = [_place(d, positions, main_file) for d in findings]
     diagnostics = attach_sources(diagnostics, source_files)
     if any(d.severity is Severity.ERROR for d in diagnostics):
@@ -63,12 +67,18 @@ def validate_data(
 
 
 def attach_sources(diagnostics: list[Diagnostic], source_files: Mapping[str, str]) -> list[Diagnostic]:
-    """Fill ``source_line`` from the file texts, for the caret display."""
+    """Fill ``source_line`` from the file texts, for the caret display.
+
+    Each file's text is read and split into lines once per call, however many diagnostics point
+    into it: the cost is linear in the file size plus the number of diagnostics.
+    """
     lines: dict[str, list[str]] = {}
     out = []
     for d in diagnostics:
         if d.source_line is None and d.line is not None and d.file in source_files:
-            file_lines = lines.setdefault(d.file, source_files[d.file].splitlines())
+            file_lines = lines.get(d.file)
+            if file_lines is None:
+                file_lines = lines[d.file] = source_files[d.file].splitlines()
             if 0 < d.line <= len(file_lines):
                 out.append(_replace(d, source_line=file_lines[d.line - 1]))
                 continue

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import logging
 import os
@@ -30,15 +31,16 @@ from pykeepalived.config.model import Config
 from pykeepalived.daemon import config_map as cm
 from pykeepalived.daemon.alerts import Alerts, alert_plan
 from pykeepalived.daemon.control import DEFAULT_CONTROL_SOCKET, ControlServer
-from pykeepalived.daemon.logging import setup_logging
+from pykeepalived.daemon.logging import LogTargets, setup_logging
 from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_plan
 from pykeepalived.daemon.notify import NotifyDispatcher, ScriptRunner, notify_commands
 from pykeepalived.daemon.notify_fifo import NotifyFifos
+from pykeepalived.daemon.observe import Observability, config_hash, resolve_listen
 from pykeepalived.daemon.pidfile import PidFile
 from pykeepalived.daemon.reload import ReloadPlan, plan_reload
 from pykeepalived.daemon.sd_notify import READY, RELOADING, STOPPING, WATCHDOG, SdNotifier
 from pykeepalived.daemon.startup_delay import wait_startup_delay
-from pykeepalived.daemon.status import DaemonInfo, snapshot
+from pykeepalived.daemon.status import DaemonInfo, StatusBuilder
 from pykeepalived.daemon.track_process_map import PROCESS_PREFIX
 from pykeepalived.daemon.track_scripts import TrackFile, TrackScript
 from pykeepalived.daemon.vrrp_runner import ActionExecutor, RouterKey, RouterSlot, VrrpRunner
@@ -58,8 +60,10 @@ from pykeepalived.vrrp import events as ev
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
 from pykeepalived.vrrp.sync_group import SyncGroup
+from pykeepalived.web.kadump.signals import DUMP_SIGNALS
 
 if TYPE_CHECKING:  # the LVS part (aiohttp, IPVS netlink) is imported only when a config has one
+    from pykeepalived.daemon.bfd_service import BfdService
     from pykeepalived.daemon.bgp import BgpService
     from pykeepalived.daemon.lvs import LvsService
     from pykeepalived.net.early_listen import EarlyListener
@@ -88,6 +92,13 @@ class DaemonOptions:
     """False with ``-C/--checkers-only``."""
     run_lvs: bool = True
     """False with ``-P/--vrrp``."""
+    web_enabled: bool = False
+    """The HTTP endpoint may run (False with ``--no-web``, and for a bare ``DaemonOptions()``)."""
+    web_listen: str | None = None
+    """``--web-listen-address``; None: the configuration's, else 127.0.0.1:9165."""
+    namespace: str | None = None
+    """``-s NAME``: the network namespace the command line joined (names keepalived.data with
+    ``data_use_instance``)."""
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> DaemonOptions:
@@ -112,6 +123,9 @@ class DaemonOptions:
             release_ipvs=not bool(pick("dont_release_ipvs", default=False)),
             run_vrrp=not bool(pick("checkers_only", default=False)),
             run_lvs=not bool(pick("vrrp_only", default=False)),
+            web_enabled=not bool(pick("no_web", default=False)),
+            web_listen=pick("web_listen_address"),
+            namespace=pick("namespace"),
         )
 
 
@@ -165,6 +179,7 @@ class Daemon:
         self.primary = primary
         self.sd = SdNotifier.from_environ(os.environ if environ is None else environ)
         self.info = DaemonInfo(options.config_file, time.time())
+        self.status = StatusBuilder()
         self.commands: asyncio.Queue[str] = asyncio.Queue()
         self.net_factory = net_factory or RealNet
         self.plan: cm.DaemonPlan | None = None
@@ -176,9 +191,13 @@ class Daemon:
         self._background: list[asyncio.Task[None]] = []
         self.lvs: LvsService | None = None
         self.bgp: BgpService | None = None
+        self.bfd: BfdService | None = None
         self.fifos = NotifyFifos(())
         self.lvs_factory: Callable[[LvsPlan], LvsService] = self._make_lvs
         self.freeze_heap: Callable[[], None] = freeze_heap
+        self.global_defs: Any = None
+        self._phase = "starting"
+        self.observe = Observability(self.snapshot_async, listen=None)
         self.alerts_off = (AlertSettings(), AlertTargets())
         self.alerts = Alerts(self.alerts_off)
 
@@ -190,6 +209,8 @@ class Daemon:
         loop.add_signal_handler(signal.SIGTERM, self.request, "stop")
         loop.add_signal_handler(signal.SIGINT, self.request, "stop")
         loop.add_signal_handler(signal.SIGHUP, self.request, "reload")
+        for number, function in DUMP_SIGNALS.items():  # keepalived's --signum DATA, STATS, JSON ...
+            loop.add_signal_handler(number, self.request, f"dump:{function}")
 
     # -- build ---------------------------------------------------------------------------------
     def _load_plan(self) -> tuple[cm.DaemonPlan, LvsPlan | None, BgpSpec | None]:
@@ -197,9 +218,11 @@ class Daemon:
         the BGP part (None without a ``bgp`` section)."""
         config = load_config(self.options.config_file, self.options.config_id)
         g = config.global_defs
+        self.global_defs, self.info.config_hash = g, config_hash(config)
         plan = (cm.daemon_plan(config, self.primary) if self.options.run_vrrp
                 else cm.DaemonPlan({}, {}, g.enable_script_security, g.v3_checksum_as_v2,
-                                   lvs_notify_fifos=cm.lvs_notify_fifos(config), alerts=alert_plan(config)))
+                                   lvs_notify_fifos=cm.lvs_notify_fifos(config), alerts=alert_plan(config),
+                                   bfd_sessions=cm.bfd_sessions(config)))
         bgp = None
         if config.bgp is not None:
             from pykeepalived.scaleout.spec import bgp_spec  # noqa: PLC0415  (see TYPE_CHECKING above)
@@ -215,7 +238,9 @@ class Daemon:
 
         return LvsService(plan, self.notifier.dispatch, vrrp_state_of=state_of,
                           address_active=self.vs_address_active, notify_fifo=self._lvs_fifo_line,
-                          listener=self.alerts, on_reconciled=self._bgp_evaluate)
+                          listener=self.alerts,
+                          bfd_up=lambda name: self.bfd.client_up(name) if self.bfd is not None else None,
+                          on_reconciled=self._bgp_evaluate)
 
     def _bgp_evaluate(self) -> None:
         if self.bgp is not None:
@@ -234,6 +259,7 @@ class Daemon:
 
     def _lvs_fifo_line(self, line: str) -> None:
         self.fifos.lvs(line)
+        self.observe.lvs_line(line)
 
     async def _reload_lvs(self, current: LvsService | None, plan: LvsPlan | None,
                           group: asyncio.TaskGroup) -> LvsService | None:
@@ -304,6 +330,9 @@ class Daemon:
             for pname in spec.track_processes:
                 ok = self.processes.ok(pname)
                 self.runner.feed(spec.key, ev.TrackerChanged(PROCESS_PREFIX + pname, ok=ok))
+        for name in spec.track_bfds:
+            up = self.bfd is not None and bool(self.bfd.client_up(name))
+            self.runner.feed(spec.key, ev.TrackerChanged(cm.BFD_PREFIX + name, ok=up))
         self._startup(spec, group)
 
     def _startup(self, spec: cm.InstanceSpec, group: SyncGroup | None) -> None:
@@ -348,19 +377,41 @@ class Daemon:
         for slot in list(self.runner.slots.values()):
             if name in slot.config.track_scripts:
                 self.runner.feed(slot.key, ev.TrackerChanged(cm.SCRIPT_PREFIX + name, ok=up))
+        self.observe.tracker(cm.SCRIPT_PREFIX + name, "script", up=up)
 
     def _on_file(self, tracker: str, value: int) -> None:
         for slot in list(self.runner.slots.values()):
             if any(t.tracker == tracker for t in slot.config.track_files):
                 self.runner.feed(slot.key, ev.TrackerChanged(tracker, value=value))
+        self.observe.tracker(tracker, "file", value=value)
 
     def _on_process(self, name: str, ok: bool) -> None:
         for slot in list(self.runner.slots.values()):
             if name in slot.config.track_processes:
                 self.runner.feed(slot.key, ev.TrackerChanged(PROCESS_PREFIX + name, ok=ok))
+        self.observe.tracker(PROCESS_PREFIX + name, "process", up=ok)
+
+    def _on_bfd(self, name: str, up: bool) -> None:
+        """A BFD session's clients: every instance's ``track_bfd`` and every ``BFD_CHECK`` of it."""
+        for slot in list(self.runner.slots.values()):
+            if name in getattr(slot.config, "track_bfds", ()):
+                self.runner.feed(slot.key, ev.TrackerChanged(cm.BFD_PREFIX + name, ok=up))
+        if self.lvs is not None:
+            self.lvs.bfd_changed(name, up)
+
+    def _apply_bfd(self, plan: cm.DaemonPlan) -> None:
+        """Start or reload the BFD sessions; a config without ``bfd_instance`` never imports BFD."""
+        if self.bfd is None and plan.bfd_sessions:
+            from pykeepalived.daemon.bfd_service import BfdService  # noqa: PLC0415
+
+            self.bfd = BfdService(asyncio.get_running_loop(), wakeup=make_wakeup)
+            self.bfd.add_listener(self._on_bfd)
+        if self.bfd is not None:
+            self.bfd.apply(plan.bfd_sessions)
 
     def _on_link(self, ifname: str, up: bool) -> None:
         log.info("link %s ifname=%s", "up" if up else "down", ifname)
+        self.observe.tracker(f"interface:{ifname}", "interface", up=up)
         for slot in list(self.runner.slots.values()):
             spec: cm.InstanceSpec = slot.config
             if spec.interface == ifname and spec.track_primary:
@@ -435,6 +486,7 @@ class Daemon:
         if commands:
             self.notifier.dispatch(commands, slot.name)
         self.fifos.instance(slot.name, state, priority)
+        self.observe.instance(slot.name, state, priority, old=action.old.name, reason=str(action.reason))
         self.alerts.instance(slot.name, state)
         if slot.group is not None:
             self._group_changed(slot.group, stopping=action.new is State.INITIALIZE)
@@ -449,6 +501,10 @@ class Daemon:
         if getattr(slot.config, "notify_priority_changes", False):
             event = "MASTER_PRIORITY" if slot.state == "MASTER" else "BACKUP_PRIORITY"
             self.fifos.instance(slot.name, event, new)
+        self.observe.priority(slot.name, slot.state, old, new)
+
+    def _on_split_brain(self, slot: RouterSlot, action: ev.SplitBrainDetected) -> None:
+        self.observe.split_brain(slot.name, str(action.peer), action.peer_priority)
 
     def _group_changed(self, group: SyncGroup, *, stopping: bool) -> None:
         """Group notify scripts run when the group's combined state changes (priority is always 0)."""
@@ -457,6 +513,7 @@ class Daemon:
             return
         self._group_states[group.name] = state
         self.fifos.group(group.name, state)
+        self.observe.group(group.name, state)
         self.alerts.group(group.name, state)
         scripts = self.plan.group_notify.get(group.name) if self.plan is not None else None
         if scripts is not None:
@@ -466,7 +523,17 @@ class Daemon:
 
     # -- status --------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
-        extra = {
+        return self.status.document(self.info, self.runner.slots.values(), dict(self.runner.drops),
+                                    self._status_extra(), present=getattr(self.net, "vip_present", None))
+
+    async def snapshot_async(self) -> dict[str, Any]:
+        """The same document, a few instances per loop turn (the web endpoint's: never holds the loop)."""
+        return await self.status.document_async(
+            self.info, self.runner.slots.values(), dict(self.runner.drops), self._status_extra,
+            present=getattr(self.net, "vip_present", None))
+
+    def _status_extra(self) -> dict[str, Any]:
+        return {
             "sockets": self.net.counters(),
             "executor": dict(self.executor.counters),
             "scripts": {
@@ -479,11 +546,29 @@ class Daemon:
             "release_ipvs_on_stop": self.options.release_ipvs,
             "lvs": self.lvs.snapshot() if self.lvs is not None else None,
             "notify_fifos": self.fifos.counters(),
+            "global_defs": self.global_defs.model_dump(mode="json") if self.global_defs is not None else {},
+            "sync_groups": self._sync_groups(),
+            "instance_order": [spec.name for spec in self.plan.instances.values()] if self.plan else [],
+            "web": self.observe.counters(),
             "track_process": self.processes.snapshot() if self.processes is not None else None,
             "smtp_alerts": self.alerts.snapshot(),
+            "bfd": self.bfd.snapshot() if self.bfd is not None else None,
             "bgp": self.bgp.snapshot() if self.bgp is not None else None,
         }
-        return snapshot(self.info, self.runner.slots.values(), dict(self.runner.drops), extra)
+
+    def _sync_groups(self) -> dict[str, Any]:
+        notify = self.plan.group_notify if self.plan is not None else {}
+        names = {slot.group.name for slot in self.runner.slots.values() if slot.group is not None}
+        return {name: {"state": self._group_states.get(name),
+                       "notify": _set_fields(notify.get(name))}
+                for name in sorted(names)}
+
+    def ready_state(self) -> str | None:
+        """``/healthz``: None while serving, else what the daemon is doing."""
+        return None if self._phase == "running" else self._phase
+
+    async def _ipvs_stats(self) -> dict[str, Any] | None:
+        return await self.lvs.ipvs_stats() if self.lvs is not None else None
 
     # -- reload --------------------------------------------------------------------------------
     async def _reload(self, group: asyncio.TaskGroup) -> None:
@@ -491,7 +576,8 @@ class Daemon:
         try:
             plan, lvs, bgp = self._load_plan()
         except ConfigError as exc:
-            self.info.reload_errors += 1
+            self.info.reloaded(ok=False, error=str(exc))
+            self.observe.reload(ok=False, error=str(exc), config_hash=self.info.config_hash)
             log_config_error(exc, "reload failed, keeping the running config")
             self.sd.notify(READY)
             return
@@ -512,12 +598,19 @@ class Daemon:
         self.script_runner.enforce_security = plan.enable_script_security
         self.script_runner.identity = plan.script_identity
         self._start_trackers(plan, group)
+        self._apply_bfd(plan)
         await self._start_instances([plan.instances[key] for key in start])
         self.lvs = await self._reload_lvs(self.lvs, lvs, group)
         await self._reload_bgp(bgp, group)
-        self.info.reloads += 1
+        self.info.reloaded(ok=True)
+        self.observe.reload(ok=True, error=None, config_hash=self.info.config_hash)
+        self.observe.data_use_instance = bool(getattr(self.global_defs, "data_use_instance", False))
+        await self.observe.reconfigure(self._web_listen())
         self.freeze_heap()
         self.sd.notify(READY)
+
+    def _web_listen(self) -> str | None:
+        return resolve_listen(self.options.web_enabled, self.options.web_listen, self.global_defs)
 
     # -- run -----------------------------------------------------------------------------------
     async def _watchdog(self, interval_s: float) -> None:
@@ -541,6 +634,11 @@ class Daemon:
         self.net = self.net_factory()
         self.executor = ActionExecutor(self.net, make_encoder(self.plan.v3_checksum_as_v2),
                                        self._on_state_changed)
+        self.executor.on_split_brain = self._on_split_brain
+        self.observe = Observability(self.snapshot_async, listen=self._web_listen(),
+                                     ipvs_stats=self._ipvs_stats, ready=self.ready_state)
+        self.observe.namespace = self.options.namespace
+        self.observe.data_use_instance = bool(getattr(self.global_defs, "data_use_instance", False))
         self.runner = VrrpRunner(loop, self.executor, make_decoder(), wakeup=make_wakeup,
                                  on_priority_changed=self._on_priority_changed)
         self.links = LinkPoller(self._on_link, probe=self.link_probe,
@@ -563,6 +661,7 @@ class Daemon:
                     self._background.append(
                         group.create_task(self._watchdog(self.sd.watchdog_interval_s), name="watchdog"))
                 self._start_trackers(self.plan, group)
+                self._apply_bfd(self.plan)
                 if self.plan.startup_delay_s > 0:
                     self._close_early()  # the delay lets the network settle: nothing counts before it
                 if await wait_startup_delay(self.commands, self.plan.startup_delay_s):
@@ -572,18 +671,28 @@ class Daemon:
                 await self._reload_bgp(bgp, group)
                 self.freeze_heap()
                 self.sd.notify(READY, f"MAINPID={os.getpid()}")
+                self._phase = "running"
                 log.info("started instances=%d config=%s", len(self.plan.instances), self.options.config_file)
+                await self.observe.start()
                 await self._serve(group)
+                self._phase = "stopping"
                 await self._shutdown()
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
                 if self.own_process:  # a repeated TERM (e.g. to the process and its group) must not
                     signal.signal(sig, signal.SIG_IGN)  # kill us half-way through the clean exit
+            for number in DUMP_SIGNALS:
+                loop.remove_signal_handler(number)
+                if self.own_process:
+                    signal.signal(number, signal.SIG_IGN)
+            await self.observe.stop()
             await control.close()
             self._close_early()
             await self.fifos.close()
             self.runner.close()
+            if self.bfd is not None:
+                self.bfd.close()
             self.net.close_all()
         log.info("stopped")
         return ExitCode.OK
@@ -595,6 +704,8 @@ class Daemon:
                 return
             if command == "reload":
                 await self._reload(group)
+            elif command.startswith("dump:"):
+                await self.observe.dump(command.removeprefix("dump:"))
 
     async def _shutdown(self) -> None:
         self.sd.notify(STOPPING)
@@ -620,6 +731,13 @@ class Daemon:
             task.cancel()
 
 
+def _set_fields(obj: Any) -> dict[str, Any]:
+    """The fields of a (slotted) dataclass that are set, as a dict."""
+    if obj is None:
+        return {}
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if getattr(obj, f.name)}
+
+
 def _with_whole_groups(old: Mapping[RouterKey, cm.InstanceSpec], new: Mapping[RouterKey, cm.InstanceSpec],
                        diff: ReloadPlan) -> tuple[list[RouterKey], list[RouterKey]]:
     """Keys to stop and to start: a sync group whose membership or any member changed restarts whole."""
@@ -638,7 +756,7 @@ def run_daemon(args: argparse.Namespace, early: EarlyListener | None = None) -> 
     """Run the daemon in the foreground until SIGTERM/SIGINT; returns the process exit code.
     ``early``: the VRRP listener ``pykeepalived run`` opened before importing this module."""
     options = DaemonOptions.from_args(args)
-    setup_logging(console=options.log_console, detail=options.log_detail)
+    setup_logging(console=options.log_console, detail=options.log_detail, targets=LogTargets.from_args(args))
     try:
         pidfile = PidFile(options.pid_file) if options.pid_file else None
         with pidfile if pidfile is not None else contextlib.nullcontext():

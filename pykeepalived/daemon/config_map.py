@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 
+from pykeepalived.bfd.config import SessionConfig
 from pykeepalived.config.model import PRIORITY_OWNER, Config, VrrpInstance, VrrpState
 from pykeepalived.config.script_security import AS_DAEMON, ScriptIdentity, script_identity
 from pykeepalived.daemon.alerts import AlertPlan, alert_plan
@@ -33,8 +34,10 @@ VMAC_PREFIX = "vrrp"
 SCRIPT_PREFIX = "script:"
 INTERFACE_PREFIX = "interface:"
 FILE_PREFIX = "file:"
+BFD_PREFIX = "bfd:"
 DEFAULT_FILE_WEIGHT = 1
 """A ``track_file``'s default weight: keepalived turns it into 0 where weights are ignored."""
+US_PER_MS = 1000
 STRICT_DOWN_TIMER_ADVERTS = 3
 """keepalived forces the RFC value of the master down timer under ``vrrp_strict``."""
 
@@ -92,6 +95,8 @@ class InstanceSpec:
     notify_priority_changes: bool = False
     """Write ``MASTER_PRIORITY``/``BACKUP_PRIORITY`` lines to the notify FIFOs when the effective
     priority changes (``notify_priority_changes``, inherited from the sync group, then global)."""
+    track_bfds: tuple[str, ...] = ()
+    """``bfd_instance`` names this instance follows (tracker ``bfd:NAME``; its own and its group's)."""
 
     @property
     def key(self) -> tuple[str, int, int]:
@@ -121,6 +126,8 @@ class DaemonPlan:
     """Every tracked ``vrrp_track_process``."""
     alerts: AlertPlan | None = None
     """SMTP alerting (None: nothing is sent)."""
+    bfd_sessions: tuple[SessionConfig, ...] = ()
+    """Every ``bfd_instance`` (run with or without ``-C``/``-P``, as keepalived's BFD process)."""
 
 
 def lvs_notify_fifos(config: Config) -> tuple[str, ...]:
@@ -183,6 +190,44 @@ def _trackers(config: Config, inst: VrrpInstance) -> tuple[
                                  initial_value=tfile.init_file or 0))
         files.append(TrackedFile(name, tfile.file, tfile.init_file, tfile.init_file_overwrite))
     return tuple(specs), tuple(interfaces), tuple(scripts), tuple(files)
+
+
+def bfd_trackers(config: Config, inst: VrrpInstance) -> tuple[tuple[TrackerSpec, ...], tuple[str, ...]]:
+    """``track_bfd`` as keepalived 2.2.7 applies it (``vrrp.c``): an instance's weighted reference is
+    dropped where weights are ignored (sync group without ``sync_group_tracking_weight``, address
+    owner); then each reference of its sync group is added with the group's weight (0 when a member
+    of the group is an owner), replacing the instance's own unless that one is unweighted.  Every BFD
+    tracker starts "down", as keepalived's: an unweighted one holds the instance in FAULT until the
+    session is Up.  The tracker watches the session's neighbor: a BACKUP whose master that is takes
+    over as soon as the session goes down (see docs/bfd.md)."""
+    ignored = config.tracker_weights_ignored(inst)
+    specs: dict[str, TrackerSpec] = {}
+    for ref in inst.track_bfd:
+        bfd = config.bfd_instances.get(ref.name)
+        if bfd is None:
+            raise ConfigError(f"vrrp_instance {inst.name}: unknown bfd_instance {ref.name!r}")
+        weight = bfd.weight if ref.weight is None else ref.weight
+        if weight and ignored is not None:
+            continue
+        reverse = bfd.reverse if ref.reverse is None else ref.reverse
+        specs[ref.name] = TrackerSpec(BFD_PREFIX + ref.name, weight=weight, reverse=reverse, initial_ok=False,
+                                      neighbor=bfd.neighbor_ip)
+    for group in config.vrrp_sync_groups.values():
+        if inst.name not in group.group:
+            continue
+        owner = any(m.effective_priority == PRIORITY_OWNER for n, m in config.vrrp_instances.items()
+                    if n in group.group)
+        for ref in group.track_bfd:
+            bfd = config.bfd_instances.get(ref.name)
+            if bfd is None:
+                raise ConfigError(f"vrrp_sync_group {group.name}: unknown bfd_instance {ref.name!r}")
+            weight = 0 if owner else (bfd.weight if ref.weight is None else ref.weight)
+            reverse = bfd.reverse if ref.reverse is None else ref.reverse
+            own = specs.get(ref.name)
+            if own is None or own.weight:
+                specs[ref.name] = TrackerSpec(BFD_PREFIX + ref.name, weight=weight, reverse=reverse,
+                                              initial_ok=False, neighbor=bfd.neighbor_ip)
+    return tuple(specs.values()), tuple(specs)
 
 
 def _vips(inst: VrrpInstance, interface: str) -> tuple[VipSpec, ...]:
@@ -249,6 +294,8 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
     trackers, interfaces, scripts, files = _trackers(config, inst)
     process_specs_of_instance, processes = process_trackers(config, inst)
     trackers += process_specs_of_instance
+    bfd_specs, bfds = bfd_trackers(config, inst)
+    trackers += bfd_specs
     vmac: str | None = None
     if inst.use_vmac:
         vmac = inst.use_vmac if isinstance(inst.use_vmac, str) else f"{VMAC_PREFIX}.{inst.virtual_router_id}"
@@ -271,7 +318,23 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
         garp_interval_s=float(g.vrrp_garp_interval),
         gna_interval_s=float(g.vrrp_gna_interval),
         notify_priority_changes=config.notify_priority_changes(inst),
+        track_bfds=bfds,
     )
+
+
+def bfd_sessions(config: Config) -> tuple[SessionConfig, ...]:
+    """Every ``bfd_instance`` of a validated config as the core's :class:`SessionConfig`."""
+    out = []
+    for name, bfd in config.bfd_instances.items():
+        ttl = bfd.effective_ttl
+        max_hops = bfd.max_hops if bfd.max_hops in (-1, 255) else min(bfd.max_hops, ttl)
+        out.append(SessionConfig(
+            name=name, peer=bfd.neighbor_ip, local=bfd.source_ip,
+            required_min_rx_us=round(bfd.min_rx * US_PER_MS), desired_min_tx_us=round(bfd.min_tx * US_PER_MS),
+            idle_tx_us=round(bfd.idle_tx * US_PER_MS), detect_mult=bfd.multiplier, passive=bfd.passive,
+            ttl=ttl, max_hops=max_hops,
+        ))
+    return tuple(out)
 
 
 def daemon_plan(config: Config, primary_address: PrimaryAddress) -> DaemonPlan:
@@ -295,7 +358,7 @@ def daemon_plan(config: Config, primary_address: PrimaryAddress) -> DaemonPlan:
     scripts = {
         name: TrackScriptSpec(name, script_argv(s.script), s.interval, s.effective_timeout, s.rise, s.fall,
                               s.init_fail, script_identity(s.user, s.group, default_user=g.script_user,
-                                                           default_group=g.script_group))
+                                                           default_group=g.script_group), s.weight, s.reverse)
         for name, s in config.vrrp_scripts.items()
     }
     group_notify = {
@@ -309,4 +372,4 @@ def daemon_plan(config: Config, primary_address: PrimaryAddress) -> DaemonPlan:
                       script_identity=script_identity(default_user=g.script_user,
                                                       default_group=g.script_group),
                       lvs_notify_fifos=lvs_notify_fifos(config), processes=process_specs(config),
-                      alerts=alert_plan(config))
+                      alerts=alert_plan(config), bfd_sessions=bfd_sessions(config))

@@ -1,8 +1,11 @@
 """Logging set-up for the daemon: the only place that configures handlers.
 
 ``-l`` logs to the console (stderr), otherwise to syslog when ``/dev/log`` exists (keepalived's
-default) and to stderr when it does not.  ``-D`` turns on detail (DEBUG).  Per-instance messages go
-through :class:`InstanceLogger`, which prefixes ``[VRID n][iface][v4]``.
+default) and to stderr when it does not.  ``-D`` turns on detail (DEBUG).  keepalived's other log
+flags are :class:`LogTargets`: ``-S/--log-facility`` (syslog facility), ``-g/--log-file [FILE]``
+(also to a file; every line is flushed, so ``--flush-log-file`` is always in effect) and
+``-G/--no-syslog`` (never syslog; the console then, unless a file is given).  Per-instance messages
+go through :class:`InstanceLogger`, which prefixes ``[VRID n][iface][v4]``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,10 @@ import logging.handlers
 import os
 import sys
 from collections.abc import MutableMapping
+from dataclasses import dataclass
 from typing import Any, TextIO
+
+from pykeepalived.errors import UsageError
 
 ROOT_LOGGER = "pykeepalived"
 SYSLOG_SOCKET = "/dev/log"
@@ -20,24 +26,60 @@ CONSOLE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 SYSLOG_FORMAT = "pykeepalived[%(process)d]: %(message)s"
 
 
+_FACILITIES = {
+    "daemon": logging.handlers.SysLogHandler.LOG_DAEMON, "user": logging.handlers.SysLogHandler.LOG_USER,
+    **{f"local{n}": logging.handlers.SysLogHandler.LOG_LOCAL0 + n for n in range(8)},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LogTargets:
+    """keepalived's ``-S``, ``-g`` and ``-G``: syslog facility, an extra log file, no syslog."""
+
+    facility: int = logging.handlers.SysLogHandler.LOG_DAEMON
+    file: str | None = None
+    syslog: bool = True
+
+    @classmethod
+    def from_args(cls, args: Any) -> LogTargets:
+        """From the command line (``log_facility``, ``log_file``, ``no_syslog``); UsageError for a
+        facility keepalived does not know (0-7 and local0-7 are LOG_LOCAL0-7, or daemon, user)."""
+        facility = getattr(args, "log_facility", None)
+        default = logging.handlers.SysLogHandler.LOG_DAEMON
+        return cls(default if facility is None else parse_facility(facility), getattr(args, "log_file", None),
+                   not getattr(args, "no_syslog", False))
+
+
+def parse_facility(text: str) -> int:
+    name = f"local{text}" if text.isdigit() else text.lower()
+    if name not in _FACILITIES:
+        raise UsageError(f"unknown log facility {text!r} (0-7, local0-7, daemon or user)")
+    return _FACILITIES[name]
+
+
 def setup_logging(
-    *, console: bool, detail: bool, stream: TextIO | None = None, syslog_socket: str = SYSLOG_SOCKET
+    *, console: bool, detail: bool, stream: TextIO | None = None, syslog_socket: str = SYSLOG_SOCKET,
+    targets: LogTargets | None = None,
 ) -> logging.Logger:
     """Configure the ``pykeepalived`` logger tree and return its root; idempotent."""
+    targets = targets or LogTargets()
     logger = logging.getLogger(ROOT_LOGGER)
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
         handler.close()
-    new: logging.Handler
-    if console or not os.path.exists(syslog_socket):
-        new = logging.StreamHandler(stream or sys.stderr)
-        new.setFormatter(logging.Formatter(CONSOLE_FORMAT))
-    else:
-        new = logging.handlers.SysLogHandler(
-            address=syslog_socket, facility=logging.handlers.SysLogHandler.LOG_DAEMON
-        )
-        new.setFormatter(logging.Formatter(SYSLOG_FORMAT))
-    logger.addHandler(new)
+    handlers: list[logging.Handler] = []
+    if targets.file is not None:
+        handlers.append(logging.FileHandler(targets.file))  # flushes every record
+        handlers[-1].setFormatter(logging.Formatter(CONSOLE_FORMAT))
+    use_syslog = targets.syslog and not console and os.path.exists(syslog_socket)
+    if use_syslog:
+        handlers.append(logging.handlers.SysLogHandler(address=syslog_socket, facility=targets.facility))
+        handlers[-1].setFormatter(logging.Formatter(SYSLOG_FORMAT))
+    if console or not handlers:
+        handlers.append(logging.StreamHandler(stream or sys.stderr))
+        handlers[-1].setFormatter(logging.Formatter(CONSOLE_FORMAT))
+    for new in handlers:
+        logger.addHandler(new)
     logger.setLevel(logging.DEBUG if detail else logging.INFO)
     logger.propagate = False
     return logger

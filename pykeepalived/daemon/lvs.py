@@ -6,8 +6,8 @@ no virtual server and no ``lvs_sync_daemon``: then no LVS part runs at all).  :c
 * one :class:`~pykeepalived.check.runner.CheckRunner` per checked real server (so a reload keeps the
   runners, and their rise/fall state, of every real server whose checks did not change), all on one
   shared :class:`~pykeepalived.check.runner.CheckScheduler` (one deadline heap, one probe limit, one
-  hard-timeout watchdog for the whole daemon: a runner costs one idle task) and one set of TLS client contexts
-  (:class:`~pykeepalived.check.probes.http.TlsContexts`);
+  hard-timeout watchdog for the whole daemon: a runner costs one idle task) and one
+  :class:`~pykeepalived.check.factory.ProbeResources` (TLS client contexts, ICMP sockets);
 * the pure :class:`~pykeepalived.lb.model.LbPolicy` (quorum, sorry server, inhibit_on_failure ...);
 * an :class:`~pykeepalived.lb.ipvs.IpvsReconciler` and one worker task.  Health changes only set a
   flag; the worker coalesces them into one ``policy.update`` + reconcile (netlink I/O is async and
@@ -35,11 +35,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pykeepalived.check.factory import ProbeResources, make_probe
 from pykeepalived.check.from_config import RealServerChecks
-from pykeepalived.check.probes import Probe, ProbeSpec
-from pykeepalived.check.probes.http import TlsContexts
+from pykeepalived.check.probes import BfdSpec, Probe, ProbeSpec
 from pykeepalived.check.results import CheckerChanged, RealServerChanged, RsId
-from pykeepalived.check.runner import CheckRunner, CheckScheduler, RealServerStatus, make_probe
+from pykeepalived.check.runner import CheckRunner, CheckScheduler, RealServerStatus
 from pykeepalived.daemon.lvs_plan import LvsPlan, RsBinding
 from pykeepalived.daemon.notify import split_command
 from pykeepalived.daemon.status import real_server_snapshot
@@ -93,6 +93,8 @@ class HealthRunner(Protocol):
     def resume(self) -> None: ...
 
     def status(self) -> list[RealServerStatus]: ...
+
+    def push(self, bfd_name: str, ok: bool, now: float) -> None: ...
 
 
 RunnerFactory = Callable[[RealServerChecks, Callable[[RealServerChanged], None]], HealthRunner]
@@ -164,11 +166,14 @@ class LvsService:
                  max_probes_in_flight: int = MAX_PROBES_IN_FLIGHT, probe_factory: ProbeFactory | None = None,
                  address_active: AddressActive = lambda address: True,
                  notify_fifo: FifoWriter | None = None, listener: LvsListener | None = None,
+                 bfd_up: Callable[[str], bool | None] = lambda name: None,
                  on_reconciled: Callable[[], None] | None = None) -> None:
         """``max_probes_in_flight`` bounds probes across every runner (one shared scheduler);
         ``probe_factory`` replaces the real probes (tests); ``notify_fifo`` gets the ``VS ...`` and
-        ``RS ...`` state lines; ``listener`` checker, quorum and omega events; ``on_reconciled`` is
-        called after every reconcile (quorum and :meth:`service_facts` may have changed)."""
+        ``RS ...`` state lines; ``listener`` checker, quorum and omega events; ``bfd_up(name)`` is what
+        a BFD session's clients believe now (the first result of a new ``BFD_CHECK``; later ones come
+        through :meth:`bfd_changed`); ``on_reconciled`` is called after every reconcile (quorum and
+        :meth:`service_facts` may have changed)."""
         if max_probes_in_flight < 1:
             raise ValueError("max_probes_in_flight must be >= 1")
         self.plan = plan
@@ -183,10 +188,11 @@ class LvsService:
         self._probe_factory = probe_factory
         self._address_active = address_active
         self._fifo = notify_fifo
+        self._bfd_up = bfd_up
         self._listener = listener
         self._group: asyncio.TaskGroup | None = None
         self.scheduler = CheckScheduler(max_probes_in_flight)
-        self._tls: TlsContexts | None = None
+        self._shared: ProbeResources | None = None
         self._resync_s = resync_s
         self._retry_s = retry_s
         self._servers: dict[Any, _Server] = {}
@@ -244,9 +250,9 @@ class LvsService:
         await _end_tasks([s.task for s in self._servers.values() if s.task is not None], STOP_WAIT_S)
         if self._worker is not None:  # mid-reconcile: let its netlink batch finish rather than cut it
             await _end_tasks([self._worker], WORKER_STOP_WAIT_S)
-        if self._tls is not None:
-            await self._tls.close()
-            self._tls = None
+        if self._shared is not None:
+            await self._shared.close()
+            self._shared = None
         reconciler, self.reconciler = self.reconciler, None
         if reconciler is None:
             return
@@ -297,6 +303,13 @@ class LvsService:
         if self.running and not self._stopping:
             self._update_suspension()
 
+    def bfd_changed(self, name: str, up: bool) -> None:
+        """A BFD session's clients should now believe ``up``: every ``BFD_CHECK`` of it gets that result."""
+        now = asyncio.get_running_loop().time()
+        for server in list(self._servers.values()):
+            if server.runner is not None and name in _bfd_names(server.binding):
+                server.runner.push(name, up, now)
+
     def _omega(self) -> None:
         """keepalived ``omega`` at stop: notify_down for real servers still up, then quorum_down for
         virtual servers whose quorum is up.  Scripts are only started here (the daemon's stop gives
@@ -339,6 +352,8 @@ class LvsService:
             server = _Server(binding)
             if binding.checks.checkers:
                 server.runner = self._make_runner(binding, server)
+                for name in _bfd_names(binding):
+                    server.runner.push(name, bool(self._bfd_up(name)), asyncio.get_running_loop().time())
                 server.up = server.health().up
                 server.suspended = not self._active(binding)
                 if server.suspended:
@@ -389,12 +404,12 @@ class LvsService:
             return self._runner_factory(binding.checks, on_change)
         factory = self._probe_factory
         if factory is None:
-            if self._tls is None:
-                self._tls = TlsContexts()
-            tls = self._tls
+            if self._shared is None:
+                self._shared = ProbeResources()
+            shared = self._shared
 
             def factory(spec: ProbeSpec) -> Probe:
-                return make_probe(spec, tls)
+                return make_probe(spec, shared)
 
         return CheckRunner([binding.checks], on_change, probe_factory=factory, scheduler=self.scheduler,
                            on_checker=on_checker)
@@ -583,6 +598,17 @@ class LvsService:
         log.info("lvs sync daemon now=%s", states)
 
     # -- status --------------------------------------------------------------------------------
+    async def ipvs_stats(self) -> dict[str, Any] | None:
+        """The kernel's IPVS counters (``/metrics``); None while IPVS is not open or cannot be read."""
+        reader = getattr(self.reconciler.table if self.reconciler else None, "stats", None)
+        if reader is None:
+            return None
+        try:
+            return {"services": await reader()}
+        except DriverError as exc:
+            log.debug("ipvs counters unavailable: %s", exc)
+            return None
+
     def snapshot(self) -> dict[str, Any]:
         by_key: dict[HealthKey, _Server] = {}
         for server in self._servers.values():
@@ -594,6 +620,7 @@ class LvsService:
                 "error": f"ipvs: unavailable ({self.error})" if self.error else None,
                 "counters": self.counters.as_dict(),
                 "sync_daemons": sorted(d.state.name.lower() for d in self._sync_running or ()),
+                "icmp": self._shared.icmp.snapshot() if self._shared is not None else None,
                 "virtual_servers": services}
 
     def _ipvs_state(self) -> str:
@@ -614,6 +641,10 @@ class LvsService:
                 "live_weight": live_weight(spec, health),
                 "sorry_server": str(spec.sorry_server.key) if spec.sorry_server else None,
                 "real_servers": reals}
+
+
+def _bfd_names(binding: RsBinding) -> set[str]:
+    return {c.probe.name for c in binding.checks.checkers if isinstance(c.probe, BfdSpec)}
 
 
 async def _end_tasks(tasks: list[asyncio.Task[None]], timeout_s: float) -> None:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pykeepalived.config.script_security import ScriptIdentity
-from pykeepalived.daemon.notify import ScriptRunner, split_command
+from pykeepalived.daemon.notify import EXIT_NOT_RUN, EXIT_TIMEOUT, ScriptRunner, split_command
+from pykeepalived.histogram import DurationHistogram
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,12 @@ class RiseFall:
         self.fall = fall
         self.up = not init_fail
         self._streak = 0
+
+    @property
+    def result(self) -> int:
+        """keepalived's script ``Result`` counter: ``rise + fall - 1`` minus the failures in a row
+        while up, the successes in a row while down; the script is GOOD while it is >= ``rise``."""
+        return self.rise + self.fall - 1 - self._streak if self.up else self._streak
 
     def record(self, ok: bool) -> bool | None:
         """Count one result; return the new state when it changed, else None."""
@@ -61,6 +70,9 @@ class TrackScriptSpec:
     init_fail: bool = False
     identity: ScriptIdentity | None = None
     """Who the script runs as (its own ``user``); None: the runner's default (``script_user``)."""
+    weight: int = 0
+    """The ``vrrp_script``'s own weight (an instance's ``track_script`` may override it)."""
+    reverse: bool = False
 
 
 class TrackScript:
@@ -79,6 +91,11 @@ class TrackScript:
         self.runs = 0
         self.failures = 0
         self.last_exit: int | None = None
+        self.results: Counter[str] = Counter()
+        """Runs by outcome: ``ok``, ``failed`` (non-zero exit), ``timeout``, ``not_run``."""
+        self.duration = DurationHistogram()
+        self.last_run_at: float | None = None
+        """Loop time the last run ended (None: not run yet)."""
 
     @property
     def up(self) -> bool:
@@ -87,7 +104,12 @@ class TrackScript:
     async def check_once(self) -> bool | None:
         """Run the script once and feed the result; returns the new state on a change."""
         timeout = self.spec.timeout_s if self.spec.timeout_s is not None else self.spec.interval_s
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         result = await self.runner.run(self.spec.argv, timeout, identity=self.spec.identity)
+        self.last_run_at = loop.time()
+        self.duration.observe(self.last_run_at - started)
+        self.results[_outcome(result.exit_code)] += 1
         self.runs += 1
         self.last_exit = result.exit_code
         if not result.ok:
@@ -106,13 +128,31 @@ class TrackScript:
             await asyncio.sleep(max(0.0, started + self.spec.interval_s - loop.time()))
 
     def snapshot(self) -> dict[str, object]:
+        spec = self.spec
         return {
-            "name": self.spec.name,
+            "name": spec.name,
             "up": self.up,
             "runs": self.runs,
             "failures": self.failures,
             "last_exit": self.last_exit,
+            "results": dict(sorted(self.results.items())),
+            "duration": self.duration.snapshot(),
+            "last_run_at": None if self.last_run_at is None
+            else round(time.time() - (time.monotonic() - self.last_run_at), 6),
+            "rise_fall_result": self.debounce.result,
+            "command": list(spec.argv), "interval_s": spec.interval_s,
+            "timeout_s": spec.timeout_s if spec.timeout_s is not None else spec.interval_s,
+            "rise": spec.rise, "fall": spec.fall, "weight": spec.weight, "reverse": spec.reverse,
+            "init_fail": spec.init_fail,
         }
+
+
+def _outcome(exit_code: int) -> str:
+    if exit_code == 0:
+        return "ok"
+    if exit_code == EXIT_TIMEOUT:
+        return "timeout"
+    return "not_run" if exit_code == EXIT_NOT_RUN else "failed"
 
 
 def read_track_file(path: str | Path) -> int:

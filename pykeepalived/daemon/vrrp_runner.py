@@ -505,6 +505,8 @@ class ActionExecutor:
         self.net = net
         self.encoder = encoder
         self.on_state_changed = on_state_changed
+        self.on_split_brain: Callable[[RouterSlot, Any], None] | None = None
+        """Called for each ``SplitBrainDetected`` (after its log line): the daemon tells observers."""
         self.queue: asyncio.Queue[tuple[RouterSlot, Callable[[], Any]]] = asyncio.Queue()
         self._backlog = 0
         """Jobs queued for or running in the worker; while any are, new jobs queue behind them."""
@@ -546,6 +548,12 @@ class ActionExecutor:
                 self._stop_pacing(slot)
             if self.on_state_changed is not None:
                 self.on_state_changed(slot, action)
+        elif isinstance(action, ev.SplitBrainDetected):
+            slot.logger.warning("split brain: another master for this VRID peer=%s priority=%d; "
+                                "answered with our advert and a gratuitous ARP/NA burst",
+                                action.peer, action.peer_priority)
+            if self.on_split_brain is not None:
+                self.on_split_brain(slot, action)
 
     def _payloads(self, slot: RouterSlot, advert: Advertisement) -> tuple[tuple[IPAddress, bytes], ...]:
         """(destination, encoded message) pairs for ``advert``, from the cache when it still applies."""
@@ -595,7 +603,7 @@ class ActionExecutor:
         for _ in range(rounds):
             for address in addresses:
                 send(specs.get(address, slot.key[0]), address)
-                self.counters["announcements_sent"] += 1
+                self._sent(slot)
 
     def _announce(self, slot: RouterSlot, action: Any, send: Callable[[str, Any], None],
                   interval_s: float) -> None:
@@ -624,12 +632,17 @@ class ActionExecutor:
             return None
         dev, address = sends[0]
         send(dev, address)
-        self.counters["announcements_sent"] += 1
+        self._sent(slot)
         if len(sends) == 1:
             return None
-        return self._pace(sends[1:], send, interval_s, stop)
+        return self._pace(slot, sends[1:], send, interval_s, stop)
 
-    async def _pace(self, sends: list[tuple[str, Any]], send: Callable[[str, Any], None],
+    def _sent(self, slot: RouterSlot) -> None:
+        """One gratuitous ARP / unsolicited NA went out for ``slot``."""
+        self.counters["announcements_sent"] += 1
+        slot.counters["garp_sent" if slot.key[1] == 4 else "na_sent"] += 1
+
+    async def _pace(self, slot: RouterSlot, sends: list[tuple[str, Any]], send: Callable[[str, Any], None],
                     interval_s: float, stop: asyncio.Event) -> None:
         for dev, address in sends:
             with contextlib.suppress(TimeoutError):
@@ -638,7 +651,7 @@ class ActionExecutor:
                 self.counters["paced_bursts_stopped"] += 1
                 return
             send(dev, address)
-            self.counters["announcements_sent"] += 1
+            self._sent(slot)
 
     def _pacing_stop(self, slot: RouterSlot) -> asyncio.Event:
         """The event that ends the router's paced bursts (one per MASTER period)."""

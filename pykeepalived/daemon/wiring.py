@@ -320,6 +320,10 @@ class RealNet:
         self.watcher = NetlinkWatcher(on_address, on_link)
         await self.watcher.run()
 
+    def vip_present(self, dev: str, address: Any) -> bool | None:
+        """Is the VIP ``address`` (an IP interface) on ``dev`` in the kernel now (None: unknown)?"""
+        return None if self.watcher is None else self.watcher.holds(dev, address)
+
     # -- status and teardown ---------------------------------------------------------------------
     def counters(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -328,6 +332,9 @@ class RealNet:
             if group is not None and group not in (VRRP_GROUP_V4, VRRP_GROUP_V6):
                 name += f"/{group}"
             out[name] = asdict(sock.counters)
+            fileno = getattr(sock, "fileno", None)
+            if callable(fileno):
+                out[name]["fd"] = fileno()
         if self._addresses is not None:
             out["addresses"] = asdict(self._addresses.counters)
         return out

@@ -26,9 +26,9 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pyroute2 import AsyncIPVS
 from pyroute2.netlink import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, nla
@@ -56,6 +56,7 @@ from pykeepalived.lb.model import (
 from pykeepalived.lb.sync_daemon import LvsTimeouts, SyncDaemon, SyncDaemonSpec, SyncState
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 NETLINK_GENERIC = 16
 CLONE_NEWNET = 0x40000000
@@ -132,6 +133,18 @@ def _daemon_attrs(daemon: SyncDaemon) -> list[tuple[str, Any]]:
     if spec.mcast_ttl:
         attrs.append(("IPVS_DAEMON_ATTR_MCAST_TTL", spec.mcast_ttl))
     return attrs
+
+
+async def _reading(what: str, reply: Awaitable[_T]) -> _T:
+    """Await a dump; the kernel's silence, errors and garbage become a DriverError naming ``what``."""
+    try:
+        return await reply
+    except TimeoutError:
+        raise DriverError(what, "no answer from the kernel", errno.ETIMEDOUT) from None
+    except OSError as exc:
+        raise DriverError(what, str(exc), exc.errno) from None
+    except ValueError as exc:
+        raise DriverError(what, f"unexpected kernel data: {exc}") from None
 
 
 def _describe(op: IpvsOp) -> str:
@@ -233,14 +246,11 @@ class NetlinkIpvsTable:
         self._sock.close()
 
     async def dump(self) -> IpvsState:
-        try:
-            return await self._wire.dump()
-        except TimeoutError:
-            raise DriverError("dump IPVS", "no answer from the kernel", errno.ETIMEDOUT) from None
-        except OSError as exc:
-            raise DriverError("dump IPVS", str(exc), exc.errno) from None
-        except ValueError as exc:
-            raise DriverError("dump IPVS", f"unexpected kernel data: {exc}") from None
+        return await _reading("dump IPVS", self._wire.dump())
+
+    async def stats(self) -> list[dict[str, object]]:
+        """The kernel's IPVS counters per service and real server (``WireChannel.dump_stats``)."""
+        return await _reading("dump IPVS counters", self._wire.dump_stats())
 
     async def execute(self, op: IpvsOp) -> None:
         (failure,) = await self.execute_many([op])

@@ -55,8 +55,12 @@ CMD_NEW_DEST, CMD_SET_DEST, CMD_DEL_DEST, CMD_GET_DEST = 5, 6, 7, 8
 ATTR_SERVICE, ATTR_DEST = 1, 2
 SVC_AF, SVC_PROTOCOL, SVC_ADDR, SVC_PORT, SVC_FWMARK = 1, 2, 3, 4, 5
 SVC_SCHED_NAME, SVC_FLAGS, SVC_TIMEOUT, SVC_NETMASK = 6, 7, 8, 9
+SVC_STATS, SVC_STATS64 = 10, 12
 DEST_ADDR, DEST_PORT, DEST_FWD_METHOD, DEST_WEIGHT, DEST_U_THRESH, DEST_L_THRESH = 1, 2, 3, 4, 5, 6
-DEST_ADDR_FAMILY, DEST_TUN_TYPE, DEST_TUN_PORT, DEST_TUN_FLAGS = 11, 13, 14, 15
+DEST_ACTIVE_CONNS, DEST_INACT_CONNS, DEST_PERSIST_CONNS, DEST_STATS = 7, 8, 9, 10
+DEST_ADDR_FAMILY, DEST_STATS64, DEST_TUN_TYPE, DEST_TUN_PORT, DEST_TUN_FLAGS = 11, 12, 13, 14, 15
+STATS_NAMES = ("conns", "inpkts", "outpkts", "inbytes", "outbytes")
+"""IPVS_STATS_ATTR_CONNS .. OUTBYTES (1..5), the kernel's cumulative counters."""
 _SVC_FLAGS_MASK = 0xFFFF
 _NLA_TYPE_MASK = 0x3FFF  # without NLA_F_NESTED / NLA_F_NET_BYTEORDER
 CONN_F_FWD_MASK = 0x0007
@@ -220,6 +224,25 @@ def dest_from_attrs(attrs: dict[int, bytes], service_af: int) -> Destination:
     )
 
 
+def stats_from_attrs(attrs: dict[int, bytes], stats64: int, stats32: int) -> dict[str, int]:
+    """The cumulative counters of a dumped service or destination: the 64-bit set when the kernel
+    sends it (Linux >= 4.1), else the old one (32-bit connections and packets)."""
+    raw = attrs.get(stats64)
+    wide = raw is not None
+    if raw is None:
+        raw = attrs.get(stats32)
+    if raw is None:
+        return {}
+    nested = parse_attrs(raw)
+    out: dict[str, int] = {}
+    for index, name in enumerate(STATS_NAMES, start=1):
+        fmt = "=Q" if wide or name.endswith("bytes") else "=I"
+        value = nested.get(index)
+        if value is not None and len(value) >= struct.calcsize(fmt):
+            out[name] = struct.unpack_from(fmt, value)[0]
+    return out
+
+
 class WireChannel:
     """A non-blocking generic-netlink socket bound to the IPVS family: batched ops and fast dumps."""
 
@@ -228,6 +251,9 @@ class WireChannel:
         self._family_id = family_id
         self._timeout_s = timeout_s
         self._seq = 1 << 20
+        self._lock = asyncio.Lock()
+        """One request at a time: replies are read from the one socket (the reconciler's ops and
+        dumps, and the metrics' counter dumps, come from different tasks)."""
         sock.setblocking(False)
         with contextlib.suppress(OSError):  # old kernels echo whole requests in errors: still correct
             sock.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, 1)
@@ -238,8 +264,9 @@ class WireChannel:
     async def run(self, ops: Sequence[IpvsOp]) -> list[int]:
         """Apply ``ops`` in order; returns the errno of each (0 = done).  OSError if the socket fails."""
         results: list[int] = []
-        for start in range(0, len(ops), BATCH_SIZE):
-            results.extend(await self._batch(ops[start:start + BATCH_SIZE]))
+        async with self._lock:
+            for start in range(0, len(ops), BATCH_SIZE):
+                results.extend(await self._batch(ops[start:start + BATCH_SIZE]))
         return results
 
     async def _batch(self, ops: Sequence[IpvsOp]) -> list[int]:
@@ -261,7 +288,36 @@ class WireChannel:
 
     async def dump(self) -> IpvsState:
         """The whole table: one service dump, then one destination dump per service."""
+        async with self._lock:
+            return await self._dump_table()
+
+    async def dump_stats(self) -> list[dict[str, object]]:
+        """The kernel's counters: per service ``{"service", "stats", "real_servers": [{"address",
+        "stats", "active_conns", "inactive_conns", "persistent_conns"}]}`` (names as ``str`` of the
+        model's keys, as ``status`` shows them)."""
+        out: list[dict[str, object]] = []
+        async with self._lock:
+            for attrs, svc, found in await self._services():
+                reals = [{"address": str(dest_from_attrs(d, svc.key.af).key),
+                          "stats": stats_from_attrs(d, DEST_STATS64, DEST_STATS),
+                          "active_conns": _u(d, DEST_ACTIVE_CONNS, "=I"),
+                          "inactive_conns": _u(d, DEST_INACT_CONNS, "=I"),
+                          "persistent_conns": _u(d, DEST_PERSIST_CONNS, "=I")} for d in found]
+                out.append({"service": str(svc.key), "stats": stats_from_attrs(attrs, SVC_STATS64, SVC_STATS),
+                            "real_servers": reals})
+        return out
+
+    async def _dump_table(self) -> IpvsState:
         table: dict[ServiceKey, ServiceEntry] = {}
+        for _attrs, svc, found in await self._services():
+            dests = [dest_from_attrs(d, svc.key.af) for d in found]
+            table[svc.key] = ServiceEntry(svc, {d.key: d for d in dests})
+        return IpvsState(table)
+
+    async def _services(self) -> list[tuple[dict[int, bytes], VirtualService, list[dict[int, bytes]]]]:
+        """Every service (its attributes, parsed) with its destinations' attributes: one service
+        dump, then one destination dump per service."""
+        out = []
         for attrs in await self._dump(CMD_GET_SERVICE, b"", ATTR_SERVICE):
             svc = service_from_attrs(attrs)
             try:
@@ -271,9 +327,8 @@ class WireChannel:
                 if exc.errno == errno.ESRCH:  # deleted by someone else since the service dump
                     continue
                 raise
-            dests = [dest_from_attrs(d, svc.key.af) for d in found]
-            table[svc.key] = ServiceEntry(svc, {d.key: d for d in dests})
-        return IpvsState(table)
+            out.append((attrs, svc, found))
+        return out
 
     async def _dump(self, cmd: int, attrs: bytes, want: int) -> list[dict[int, bytes]]:
         loop = asyncio.get_running_loop()

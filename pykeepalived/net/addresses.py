@@ -482,6 +482,30 @@ class LinkStates:
         return None if before == up else LinkEvent(ifindex, ifname, up)
 
 
+@dataclass(slots=True)
+class AddressBook:
+    """The addresses the kernel holds, per interface index, as the netlink watcher last saw them
+    (an initial dump, then every RTM_NEWADDR / RTM_DELADDR): ``status`` and ``/metrics`` show each
+    VIP's presence from it without asking the kernel on every read."""
+
+    by_index: dict[int, set[IPInterface]] = field(default_factory=dict)
+    synced: bool = False
+    """True once the initial dump has been read (before that nothing is known)."""
+
+    def update(self, event: AddressEvent) -> None:
+        held = self.by_index.setdefault(event.ifindex, set())
+        if event.present:
+            held.add(event.address)
+        else:
+            held.discard(event.address)
+
+    def holds(self, ifindex: int | None, address: IPInterface) -> bool | None:
+        """Is ``address`` (with its prefix length) on interface ``ifindex``?  None: not known."""
+        if not self.synced:
+            return None
+        return ifindex is not None and address in self.by_index.get(ifindex, ())
+
+
 AddressHandler = Callable[[AddressEvent], None]
 LinkHandler = Callable[[LinkEvent], None]
 
@@ -508,10 +532,16 @@ class NetlinkWatcher:
         self._on_link = on_link
         self._ipr_factory = ipr_factory
         self.links = LinkStates()
+        self.addresses = AddressBook()
         self.ready = asyncio.Event()
         self.handler_errors = 0
         self.messages = 0
         self.resyncs = 0
+
+    def holds(self, ifname: str, address: IPInterface) -> bool | None:
+        """Is ``address`` configured on ``ifname`` now, as far as the watcher knows (None: unknown)?"""
+        index = next((i for i, name in self.links.names.items() if name == ifname), None)
+        return self.addresses.holds(index, address)
 
     def is_up(self, ifname: str) -> bool | None:
         """The last known state of ``ifname`` (None: unknown or absent); valid once ``ready`` is set,
@@ -530,6 +560,7 @@ class NetlinkWatcher:
                 code = exc.code if isinstance(exc, NetlinkError) else exc.errno
                 raise DriverError("netlink bind", str(exc), code) from exc
             await self._sync_links(ipr)
+            await self._sync_addresses(ipr)
             self.ready.set()
             failures = 0
             while True:
@@ -556,12 +587,23 @@ class NetlinkWatcher:
         for index in set(self.links.up) - seen:
             self._notify_link(self.links.update(index, self.links.names.get(index, ""), False, removed=True))
 
+    async def _sync_addresses(self, ipr: AsyncIPRoute) -> None:
+        """Dump every address into :attr:`addresses` (the handlers hear of them only as changes)."""
+        book = AddressBook()
+        async for msg in await ipr.get_addr():
+            event = address_event(msg, self.links.names)
+            if event is not None:
+                book.update(event)
+        book.synced = True
+        self.addresses = book
+
     async def _resync(self, ipr: AsyncIPRoute, exc: BaseException) -> None:
         """Events were lost (ENOBUFS when the socket buffer overflowed): re-read the links and let the
         daemon reconcile its VIPs through ``on_resync`` (ensure_present is idempotent)."""
         self.resyncs += 1
         log.warning("netlink events lost, resynchronising error=%s", exc)
         await self._sync_links(ipr)
+        await self._sync_addresses(ipr)
         if self._on_resync is not None:
             try:
                 self._on_resync()
@@ -581,7 +623,10 @@ class NetlinkWatcher:
                 self._notify_link(self.links.update(*state))
                 return
             event = address_event(msg, self.links.names)
-            if event is not None and self._on_address is not None:
+            if event is None:
+                return
+            self.addresses.update(event)
+            if self._on_address is not None:
                 self._on_address(event)
         except Exception:
             self.handler_errors += 1

@@ -4,6 +4,8 @@
 * :func:`interface_index` and :func:`interface_mac`: ``if_nametoindex`` and the ``SIOCGIFHWADDR``
   ioctl, both answered by the namespace of the socket used, i.e. the current one (``/sys/class/net``
   is avoided on purpose: it shows the namespace sysfs was mounted in).
+* :class:`SystemHost`: the host facts ``pykeepalived check --host`` checks a configuration against
+  (:mod:`pykeepalived.config.host`): the interfaces of the current namespace.
 * :class:`FrameSender`: a send-only ``AF_PACKET``/``SOCK_RAW`` socket bound to one interface that
   sends frames of one EtherType, used by the gratuitous ARP and unsolicited NA senders.  Send
   errors are logged (once per errno until a send succeeds again) and counted; they never raise.
@@ -60,6 +62,13 @@ def interface_index(ifname: str) -> int:
         return socket.if_nametoindex(ifname)
     except OSError as exc:
         raise DriverError("if_nametoindex", f"no interface {ifname!r}", errno.ENODEV) from exc
+
+
+class SystemHost:
+    """The current network namespace, as :class:`pykeepalived.config.host.HostFacts`."""
+
+    def interfaces(self) -> frozenset[str]:
+        return frozenset(name for _, name in socket.if_nameindex())
 
 
 def interface_mac(ifname: str) -> bytes:

@@ -313,6 +313,10 @@ class VrrpSocket:
         self._ancillary = self._pktinfo()  # source and ifindex are fixed for the socket's life
         self._sockaddrs: dict[IPAddress, tuple[object, ...]] = {}
 
+    def fileno(self) -> int:
+        """The socket's descriptor (keepalived's dump files show it)."""
+        return self._sock.fileno()
+
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Register the reader; adverts are then delivered from the event loop."""
         self._loop = loop

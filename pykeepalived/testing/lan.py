@@ -37,6 +37,7 @@ from pykeepalived.vrrp.events import (
     SendGarp,
     SendUnsolicitedNa,
     Shutdown,
+    SplitBrainDetected,
     Startup,
     StateChanged,
     Timeout,
@@ -60,6 +61,42 @@ class LinkProfile:
     def __post_init__(self) -> None:
         if not 0.0 <= self.loss <= 1.0 or self.delay_s < 0 or self.jitter_s < 0:
             raise ValueError(f"invalid link profile {self}")
+
+
+class Links:
+    """Who hears whom, and how late: per-direction link profiles, a default one, partitions, and the
+    seeded random source that decides loss and jitter (shared by the LAN and the BFD wire simulators)."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.profiles: dict[tuple[str, str], LinkProfile] = {}
+        self.default: LinkProfile = LinkProfile()
+        self.groups: dict[str, int] = {}
+
+    def set(self, src: str, dst: str, profile: LinkProfile, *, both_ways: bool = True) -> None:
+        self.profiles[(src, dst)] = profile
+        if both_ways:
+            self.profiles[(dst, src)] = profile
+
+    def profile(self, src: str, dst: str) -> LinkProfile:
+        return self.profiles.get((src, dst), self.default)
+
+    def partition(self, groups: tuple[Iterable[str], ...]) -> str:
+        """Hosts in different groups cannot hear each other; unlisted hosts form one more.  Returns a
+        description for the timeline."""
+        listed = [sorted(group) for group in groups]
+        self.groups = {name: index for index, group in enumerate(listed, start=1) for name in group}
+        return " | ".join(",".join(group) for group in listed)
+
+    def delay(self, src: str, dst: str) -> float | None:
+        """The delay of one packet from ``src`` to ``dst``; None when the partition or the loss draw
+        drops it."""
+        if self.groups.get(src, 0) != self.groups.get(dst, 0):
+            return None
+        link = self.profile(src, dst)
+        if link.loss and self.rng.random() < link.loss:
+            return None
+        return link.delay_s + (self.rng.uniform(0.0, link.jitter_s) if link.jitter_s else 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,12 +167,9 @@ class SimulatedLan:
         self.timeline: list[TimelineEntry] = []
         self.adverts_sent = 0
         self.adverts_lost = 0
-        self._rng = random.Random(seed)
+        self._links = Links(seed)
         self._record_adverts = record_adverts
         self._hosts: dict[str, _Host] = {}
-        self._links: dict[tuple[str, str], LinkProfile] = {}
-        self._default_link = LinkProfile()
-        self._partition: dict[str, int] = {}
         self._queue: list[_Packet] = []
         self._seq = 0
         self._holders: dict[IPAddress, set[str]] = {}
@@ -159,12 +193,10 @@ class SimulatedLan:
         self._hosts[host.name] = host
 
     def set_link(self, src: str, dst: str, profile: LinkProfile, *, both_ways: bool = True) -> None:
-        self._links[(src, dst)] = profile
-        if both_ways:
-            self._links[(dst, src)] = profile
+        self._links.set(src, dst, profile, both_ways=both_ways)
 
     def set_default_link(self, profile: LinkProfile) -> None:
-        self._default_link = profile
+        self._links.default = profile
 
     # --- inspecting ----------------------------------------------------------------------------
 
@@ -262,14 +294,10 @@ class SimulatedLan:
 
     def partition(self, *groups: Iterable[str]) -> None:
         """Split the LAN: hosts in different groups cannot hear each other; unlisted hosts form one more."""
-        self._partition = {}
-        for index, group in enumerate(groups, start=1):
-            for name in group:
-                self._partition[name] = index
-        self._note("-", "-", "partition", " | ".join(",".join(sorted(g)) for g in map(list, groups)))
+        self._note("-", "-", "partition", self._links.partition(groups))
 
     def heal(self) -> None:
-        self._partition = {}
+        self._links.groups = {}
         self._note("-", "-", "heal", "")
 
     # --- running -------------------------------------------------------------------------------
@@ -334,6 +362,8 @@ class SimulatedLan:
         elif isinstance(action, StateChanged):
             detail = f"{action.old.value} -> {action.new.value} ({action.reason.value})"
             self._note(host.name, router_name, "state", detail)
+        elif isinstance(action, SplitBrainDetected):
+            self._note(host.name, router_name, "split_brain", f"{action.peer} prio {action.peer_priority}")
 
     def _broadcast(self, host: _Host, router_name: str, action: SendAdvert) -> None:
         sender = host.routers()[router_name].config
@@ -351,14 +381,10 @@ class SimulatedLan:
                 self._send_one(host.name, other.name, name, AdvertReceived(advert, sender.primary_address))
 
     def _send_one(self, src: str, dst: str, dst_router: str, event: AdvertReceived) -> None:
-        if self._partition.get(src, 0) != self._partition.get(dst, 0):
+        delay = self._links.delay(src, dst)
+        if delay is None:
             self.adverts_lost += 1
             return
-        link = self._links.get((src, dst), self._default_link)
-        if link.loss and self._rng.random() < link.loss:
-            self.adverts_lost += 1
-            return
-        delay = link.delay_s + (self._rng.uniform(0.0, link.jitter_s) if link.jitter_s else 0.0)
         self._seq += 1
         heapq.heappush(self._queue, _Packet(self.now + delay, self._seq, dst, dst_router, event))
 

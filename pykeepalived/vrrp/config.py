@@ -128,6 +128,25 @@ class RouterConfig:
     def lower_prio_repeat(self) -> int:
         return self.garp_master_repeat if self.garp_lower_prio_repeat is None else self.garp_lower_prio_repeat
 
+    def status_view(self) -> dict[str, object]:
+        """The facts ``status``, ``/status`` and the keepalived-format dumps show (never the password)."""
+        return {
+            "version": self.version, "family": self.family, "priority": self.priority,
+            "adver_int_cs": self.adver_int_cs, "preempt": self.preempt,
+            "preempt_delay_cs": self.preempt_delay_cs, "initial_state": self.initial_state,
+            "down_timer_adverts": self.down_timer_adverts, "primary_address": str(self.primary_address),
+            "vips": [str(vip) for vip in self.vips], "auth_type": self.auth_type,
+            "garp_master_delay_cs": self.garp_master_delay_cs, "garp_master_repeat": self.garp_master_repeat,
+            "garp_master_refresh_cs": self.garp_master_refresh_cs,
+            "garp_master_refresh_repeat": self.garp_master_refresh_repeat,
+            "garp_lower_prio_delay_cs": self.lower_prio_delay_cs,
+            "garp_lower_prio_repeat": self.lower_prio_repeat,
+            "lower_prio_no_advert": self.lower_prio_no_advert,
+            "higher_prio_send_advert": self.higher_prio_send_advert,
+            "check_addresses": self.check_addresses,
+            "timer_expired_backup_priority": self.timer_expired_backup_priority,
+        }
+
     @property
     def is_owner(self) -> bool:
         """Priority 255: this router owns the virtual addresses (RFC 5798 §3)."""

@@ -148,4 +148,18 @@ class WantMaster:
     """Sync-group member only: the down timer expired and this member is ready to become MASTER."""
 
 
-Action = SendAdvert | AddVips | RemoveVips | SendGarp | SendUnsolicitedNa | StateChanged | WantMaster
+@dataclass(frozen=True, slots=True)
+class SplitBrainDetected:
+    """A MASTER heard another master it beats (``peer`` at ``peer_priority``) and it was no hand-over:
+    a split brain episode starts (once per episode; the glue logs it and tells the observers).  The
+    router has already answered with its advert and, at most once per ``garp_lower_prio_delay``, a
+    gratuitous ARP / unsolicited NA burst, so that clients move back to it."""
+
+    peer: IPAddress
+    peer_priority: int
+
+
+Action = (
+    SendAdvert | AddVips | RemoveVips | SendGarp | SendUnsolicitedNa | StateChanged | WantMaster
+    | SplitBrainDetected
+)

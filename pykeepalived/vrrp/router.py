@@ -65,6 +65,7 @@ from pykeepalived.vrrp.events import (
     SendGarp,
     SendUnsolicitedNa,
     Shutdown,
+    SplitBrainDetected,
     Startup,
     StateChanged,
     Timeout,
@@ -78,6 +79,7 @@ from pykeepalived.vrrp.packet import (
     Advertisement,
     IPAddress,
 )
+from pykeepalived.vrrp.peers import PeersHeard, SplitBrainWatch
 from pykeepalived.vrrp.state import TRANSITIONS, Reason, State, TransitionRecord
 from pykeepalived.vrrp.stats import VrrpStats
 from pykeepalived.vrrp.timers import (
@@ -134,6 +136,12 @@ class VirtualRouter:
         self._advert_action: SendAdvert | None = None
         """The last SendAdvert built, reused while config and priority are unchanged (Rule 5)."""
         self._advert_config: RouterConfig | None = None
+        self._master_since: float | None = None
+        """When this router last became MASTER (None when it is not)."""
+        self._lower_prio_burst_at: float | None = None
+        """The last announcement burst answering a lower-priority master (one per ``lower_prio_delay``)."""
+        self._peers = PeersHeard()
+        self._split_brain = SplitBrainWatch()
 
     # --- public read-only view -----------------------------------------------------------------
 
@@ -191,6 +199,16 @@ class VirtualRouter:
             reasons.append("sync_group")
         return tuple(reasons)
 
+    @property
+    def master_down_interval_s(self) -> float:
+        """Master_Down_Interval (RFC 5798 §6.1) for our priority and the master's advert interval."""
+        return master_down_interval_s(self._effective_priority, self._master_adver_int_cs,
+                                      self.config.version, self.config.down_timer_adverts)
+
+    def split_brain_active(self, now: float) -> bool:
+        """A split brain episode is going on (:mod:`pykeepalived.vrrp.peers`)."""
+        return self._split_brain.active(now, self.master_down_interval_s)
+
     def next_deadline(self) -> float | None:
         """When the glue must call ``handle(Timeout(), now)`` next; None if no timer is armed."""
         return min(self._timers.values(), default=None)
@@ -209,9 +227,12 @@ class VirtualRouter:
         """Armed timers by name (for status output and tests)."""
         return {timer.value: deadline for timer, deadline in self._timers.items()}
 
-    def snapshot(self, now: float) -> dict[str, object]:
-        """A JSON-ready view for ``status --json``; timers are given as seconds from ``now``."""
-        return {
+    def snapshot(self, now: float, *, with_config: bool = True) -> dict[str, object]:
+        """A JSON-ready view for ``status --json``; times are given as seconds from ``now``
+        (``timers_s``: until each deadline; ``*_s_ago``: since).  ``with_config=False`` leaves out
+        the configuration view (callers that keep it from an earlier snapshot)."""
+        down_s = self.master_down_interval_s
+        snap: dict[str, object] = {
             "name": self.name,
             "vrid": self.config.vrid,
             "state": self._state.value,
@@ -220,10 +241,18 @@ class VirtualRouter:
             "master_address": None if self._master_address is None else str(self._master_address),
             "master_priority": self._master_priority,
             "master_adver_int_cs": self._master_adver_int_cs,
+            "master_down_interval_s": round(down_s, 6),
+            "master_since_s_ago": None if self._master_since is None else round(now - self._master_since, 6),
             "fault_reasons": list(self.fault_reasons),
             "timers_s": {name: round(at - now, 6) for name, at in self.timers().items()},
+            "peers": self._peers.snapshot(now),
+            "split_brain": self._split_brain.snapshot(now, down_s),
+            "trackers": self._trackers.snapshot(),
             "stats": self.stats.as_dict(),
         }
+        if with_config:
+            snap["config"] = self.config.status_view()
+        return snap
 
     # --- the one entry point -------------------------------------------------------------------
 
@@ -245,7 +274,7 @@ class VirtualRouter:
         self._handlers = _HANDLERS[new]
         self._timers.clear()
         self._wants_master = False
-        self.stats.transitions += 1
+        self.stats.count_transition(old.value, new.value)
         self._last_transition = TransitionRecord(old, new, reason, now)
         return StateChanged(old, new, reason)
 
@@ -299,7 +328,7 @@ class VirtualRouter:
 
     def _backup_rx(self, event: AdvertReceived, now: float) -> list[Action]:
         advert = event.advert
-        if not self._accept(advert, event.src):
+        if not self._accept(advert, event.src, now):
             return []
         if advert.priority == PRIORITY_RELEASE:
             self.stats.pri_zero_rcvd += 1
@@ -359,6 +388,7 @@ class VirtualRouter:
         self._master_address = self.config.primary_address
         self._master_priority = self._effective_priority
         self._preempt_until = None
+        self._master_since = now
         actions.append(self._send_advert(self._effective_priority, now))
         actions.append(AddVips(self.config.vips))
         actions += self._garp_burst(self.config.garp_master_repeat)
@@ -372,6 +402,8 @@ class VirtualRouter:
     def _leave_master(self, *, release: bool, now: float) -> list[Action]:
         """Actions after a transition out of MASTER (the transition itself already happened)."""
         self.stats.release_master += 1
+        self._master_since = self._lower_prio_burst_at = None
+        self._split_brain.end()
         actions: list[Action] = []
         if release:
             actions.append(self._send_advert(PRIORITY_RELEASE, now))
@@ -380,7 +412,7 @@ class VirtualRouter:
 
     def _master_rx(self, event: AdvertReceived, now: float) -> list[Action]:
         advert = event.advert
-        if not self._accept(advert, event.src):
+        if not self._accept(advert, event.src, now):
             return []
         if advert.priority == PRIORITY_RELEASE:
             self.stats.pri_zero_rcvd += 1
@@ -399,18 +431,32 @@ class VirtualRouter:
             self._master_priority = advert.priority
             self._arm_master_down(now)
             return actions
-        return self._answer_lower_priority(now)
+        actions = self._answer_lower_priority(now)
+        transient = self._master_since is not None and now - self._master_since < cs_to_s(
+            self.config.adver_int_cs)
+        if self._split_brain.observe(event.src, advert.priority, now, self.master_down_interval_s,
+                                     transient=transient):
+            self.stats.split_brain_detected += 1
+            actions.append(SplitBrainDetected(event.src, advert.priority))
+        return actions
 
     def _answer_lower_priority(self, now: float) -> list[Action]:
-        """A lower (or equal, lower-address) master is out there: force a new election (RFC 9568)."""
+        """A lower (or equal, lower-address) master is out there: force a new election (RFC 9568)
+        and announce the addresses again, so that clients that followed the other master come back
+        (keepalived issue #166).  The announcement burst (and its repeat ``lower_prio_delay`` later)
+        happens at most once per ``lower_prio_delay``, however often the other master advertises."""
         actions: list[Action] = []
         if not self.config.lower_prio_no_advert:
             actions.append(self._send_advert(self._effective_priority, now))
             self._timers[Timer.ADVER] = now + cs_to_s(self.config.adver_int_cs)
         repeat = self.config.lower_prio_repeat
-        actions += self._garp_burst(repeat)
-        if repeat > 0 and self.config.lower_prio_delay_cs > 0:
-            self._timers[Timer.GARP_LOWER_PRIO_SECOND] = now + cs_to_s(self.config.lower_prio_delay_cs)
+        delay_s = cs_to_s(self.config.lower_prio_delay_cs)
+        last = self._lower_prio_burst_at
+        if repeat > 0 and (last is None or now - last >= delay_s):
+            self._lower_prio_burst_at = now
+            actions += self._garp_burst(repeat)
+            if delay_s > 0:
+                self._timers[Timer.GARP_LOWER_PRIO_SECOND] = now + delay_s
         return actions
 
     def _on_group_go_backup(self, event: GroupGoBackup, now: float) -> list[Action]:
@@ -476,6 +522,7 @@ class VirtualRouter:
             return self._garp_burst(self.config.garp_master_refresh_repeat)
         if timer is Timer.GARP_MASTER_SECOND:
             return self._garp_burst(self.config.garp_master_repeat)
+        self._lower_prio_burst_at = now
         return self._garp_burst(self.config.lower_prio_repeat)
 
     # --- interface, trackers, priority: re-evaluate FAULT and priority ----------------------------
@@ -487,8 +534,25 @@ class VirtualRouter:
     def _on_tracker(self, event: TrackerChanged, now: float) -> list[Action]:
         if event.name not in self._trackers:
             return self._unexpected(event)
+        was_ok = self._trackers.reading(event.name).ok
         self._trackers.update(event.name, ok=event.ok, value=event.value)
-        return self._reevaluate(now)
+        actions = self._reevaluate(now)
+        neighbor = self._trackers.neighbor(event.name)
+        went_down = was_ok and not self._trackers.reading(event.name).ok
+        if went_down and neighbor is not None and neighbor == self._master_address \
+                and self._state is State.BACKUP and not self._wants_master:
+            actions += self._master_gone(now)
+        return actions
+
+    def _master_gone(self, now: float) -> list[Action]:
+        """A tracker watching our master (the BFD session to it) went down: the master is gone, as if
+        Master_Down_Interval had passed (RFC 5882: BFD as the failure detector of the adjacency)."""
+        self.stats.master_neighbor_down += 1
+        if self._in_sync_group:
+            self._wants_master = True
+            self._timers.pop(Timer.MASTER_DOWN, None)
+            return [WantMaster()]
+        return self._become_master(Reason.MASTER_NEIGHBOR_DOWN, now)
 
     def _on_priority(self, event: PriorityChanged, now: float) -> list[Action]:
         if not 1 <= event.priority <= PRIORITY_OWNER:
@@ -575,13 +639,14 @@ class VirtualRouter:
             return [SendUnsolicitedNa(self.config.vips, count)]
         return [SendGarp(self.config.vips, count)]
 
-    def _accept(self, advert: Advertisement, src: IPAddress) -> bool:
+    def _accept(self, advert: Advertisement, src: IPAddress, now: float) -> bool:
         """Semantic checks in keepalived's order (features §3.3); a failure is a counted drop."""
         reason = self._drop_reason(advert, src)
         if reason is not None:
             self.stats.count_drop(reason)
             return False
         self.stats.advert_rcvd += 1
+        self._peers.heard(src, advert.priority, now)
         if advert.priority == PRIORITY_OWNER and self._base_priority == PRIORITY_OWNER:
             self.stats.owner_conflict += 1
         if (

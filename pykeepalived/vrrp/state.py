@@ -26,6 +26,7 @@ class Reason(enum.StrEnum):
     STARTUP_OWNER = "startup_address_owner"
     STARTUP_FAULT = "startup_fault"
     MASTER_DOWN_TIMER = "master_down_timer_expired"
+    MASTER_NEIGHBOR_DOWN = "master_neighbor_down"
     GROUP_MASTER = "sync_group_master"
     HIGHER_PRIORITY = "higher_priority_advert"
     TIMER_EXPIRED_BACKUP = "timer_expired_backup"
@@ -44,6 +45,7 @@ TRANSITIONS: dict[tuple[State, Reason], State] = {
     (State.INITIALIZE, Reason.STARTUP_OWNER): State.MASTER,
     (State.INITIALIZE, Reason.STARTUP_FAULT): State.FAULT,
     (State.BACKUP, Reason.MASTER_DOWN_TIMER): State.MASTER,
+    (State.BACKUP, Reason.MASTER_NEIGHBOR_DOWN): State.MASTER,
     (State.BACKUP, Reason.GROUP_MASTER): State.MASTER,
     (State.MASTER, Reason.HIGHER_PRIORITY): State.BACKUP,
     (State.MASTER, Reason.GROUP_BACKUP): State.BACKUP,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address
 
 FILE_FAULT_BELOW = -253
 """keepalived: a track_file product below this puts the instance in FAULT."""
@@ -40,6 +41,9 @@ class TrackerSpec:
     kind: TrackerKind = TrackerKind.STATUS
     initial_ok: bool = True
     initial_value: int = 0
+    neighbor: IPv4Address | IPv6Address | None = None
+    """The address whose reachability this tracker watches (a BFD session's neighbor), if any: a
+    BACKUP whose master it is takes over as soon as it goes down."""
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -87,9 +91,21 @@ class TrackerSet:
     def reading(self, name: str) -> TrackerReading:
         return self._readings[name]
 
+    def neighbor(self, name: str) -> IPv4Address | IPv6Address | None:
+        return self._specs[name].neighbor
+
     def adjustment(self) -> int:
         """Sum of all weight contributions (before clamping)."""
         return sum(self._contribution(spec) for spec in self._specs.values())
+
+    def snapshot(self) -> list[dict[str, object]]:
+        """Every tracker's reading and effect, JSON-ready (for status, /metrics and the dumps)."""
+        return [
+            {"name": name, "kind": spec.kind.value, "ok": self._readings[name].ok,
+             "value": self._readings[name].value, "weight": spec.weight, "reverse": spec.reverse,
+             "contribution": self._contribution(spec), "fault": self._is_fault(spec)}
+            for name, spec in self._specs.items()
+        ]
 
     def faulted(self) -> tuple[str, ...]:
         """Names of trackers that currently force FAULT."""

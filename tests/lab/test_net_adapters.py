@@ -250,8 +250,8 @@ SCENARIOS = {
 class Agent:
     """One agent process in a namespace; JSON lines read with deadlines; killed by PID at the end."""
 
-    def __init__(self, netns: str, scenario: str, **args: Any) -> None:
-        argv = ["ip", "netns", "exec", netns, PYTHON, str(AGENT), scenario, json.dumps(args)]
+    def __init__(self, netns: str, scenario: str, *, script: Path = AGENT, **args: Any) -> None:
+        argv = ["ip", "netns", "exec", netns, PYTHON, str(script), scenario, json.dumps(args)]
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )

@@ -18,13 +18,14 @@ from backlog import full_backlog_port
 from http_raw import RawServer, raw_server, server_ctx
 from tls_cert import self_signed
 
+from pykeepalived.check.factory import ProbeResources, make_probe
 from pykeepalived.check.from_config import CheckerSpec, RealServerChecks
 from pykeepalived.check.policy import CheckerTiming
 from pykeepalived.check.probes import Endpoint, HttpSpec, StatusSet, UrlSpec
 from pykeepalived.check.probes.http import HttpProbe, TlsContexts
 from pykeepalived.check.probes.http_response import ResponseCheck, UrlCheck, build_request
 from pykeepalived.check.results import RsId
-from pykeepalived.check.runner import CheckRunner, make_probe
+from pykeepalived.check.runner import CheckRunner
 
 pytestmark = pytest.mark.timeout(30)
 LO = ip_address("127.0.0.1")
@@ -253,7 +254,7 @@ async def test_a_bad_virtualhost_fails_its_check_not_the_runner():
 
 
 def test_make_probe_builds_the_lean_probe():
-    assert isinstance(make_probe(HttpSpec(Endpoint(LO, 80), (UrlSpec("/"),)), TlsContexts()), HttpProbe)
+    assert isinstance(make_probe(HttpSpec(Endpoint(LO, 80), (UrlSpec("/"),)), ProbeResources()), HttpProbe)
 
 
 # --- the probe against raw servers on 127.0.0.1 ---------------------------------------------------

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Iterator, Mapping
 
 from pykeepalived.config.diagnostics import (
     Diagnostic,
@@ -14,6 +16,7 @@ from pykeepalived.config.diagnostics import (
     summary,
 )
 from pykeepalived.config.load import check_text
+from pykeepalived.config.validate import attach_sources
 
 
 def test_text_rendering_has_location_code_source_caret_and_hint() -> None:
@@ -96,3 +99,51 @@ def test_alias_choices_conflict_names_both() -> None:
     (d,) = result.diagnostics
     assert d.code == "extra_forbidden"
     assert d.message == "'lvs_sched' is another name for 'lb_algo', which is already set"
+
+
+class _CountingSources(Mapping[str, str]):
+    """File texts that count how often each text is read (to index it into lines)."""
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self.texts = texts
+        self.reads: Counter[str] = Counter()
+
+    def __getitem__(self, name: str) -> str:
+        self.reads[name] += 1
+        return self.texts[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.texts
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.texts)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def test_source_lines_are_indexed_once_per_file_however_many_diagnostics() -> None:
+    """5,000 diagnostics into two files read each file's text once (the cost is linear, not
+    file size x diagnostics)."""
+    sources = _CountingSources({"a.conf": "".join(f"line {i}\n" for i in range(1, 3001)),
+                                "b.conf": "only\n"})
+    diagnostics = [Diagnostic(Severity.WARNING, "w", "m", "a.conf", 1 + i % 3000) for i in range(5000)]
+    diagnostics += [Diagnostic(Severity.WARNING, "w", "m", "b.conf", 1),
+                    Diagnostic(Severity.WARNING, "w", "m", "b.conf", 2),  # past the end: left alone
+                    Diagnostic(Severity.ERROR, "e", "m", "c.conf", 1)]  # not a known file
+    out = attach_sources(diagnostics, sources)
+    assert sources.reads == {"a.conf": 1, "b.conf": 1}
+    assert [d.source_line for d in out[:3]] == ["line 1", "line 2", "line 3"]
+    assert out[4999].source_line == f"line {1 + 4999 % 3000}"
+    assert [d.source_line for d in out[5000:]] == ["only", None, None]
+
+
+def test_every_warning_of_a_large_config_shows_its_own_line() -> None:
+    servers = "".join(f"  - ip: 203.0.113.1\n    port: {1000 + v}\n    delay_loop: 1\n    real_servers:\n"
+                      f"      - ip: 198.51.100.{10 + v}\n        port: 80\n        TCP_CHECK:\n"
+                      "          connect_timeout: 2\n" for v in range(200))
+    result = check_text("virtual_servers:\n" + servers)
+    timing = [d for d in result.diagnostics if d.code == "checker_timing"]
+    assert len(timing) == 200
+    assert all(d.source_line is not None and "TCP_CHECK" in d.source_line for d in timing)
+    assert len({d.line for d in timing}) == 200

@@ -47,7 +47,7 @@ def test_warnings_go_to_stderr_and_strict_refuses_them(
     assert main(["convert", str(conf)]) == ExitCode.OK
     captured = capsys.readouterr()
     assert "virtual_router_id: 1" in captured.out
-    assert "keyword 'promote_secondaries' is not supported yet and is ignored" in captured.err
+    assert "'promote_secondaries' is accepted but not implemented yet" in captured.err
     assert main(["convert", "--strict", str(conf)]) == ExitCode.INVALID
     assert capsys.readouterr().out == ""
 

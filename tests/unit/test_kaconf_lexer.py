@@ -240,7 +240,7 @@ def test_deep_nesting_is_cut_at_the_limit(tmp_path: Path) -> None:
 
 
 def test_severity_values() -> None:
-    assert [s.value for s in Severity] == ["error", "warning"]
+    assert [s.value for s in Severity] == ["error", "warning", "note"]
 
 
 # -- the fast path for lines that need no preprocessing --------------------------------------------------

@@ -378,11 +378,22 @@ async def test_vmac_missing_parent(proc: Sysctl) -> None:
 class FakeWatchIPR:
     """Link dumps served in order (the last one repeats) and event batches (or errors) from get()."""
 
-    def __init__(self, link_dumps: list[list[Msg]], batches: list, bind_error: OSError | None = None) -> None:
+    def __init__(self, link_dumps: list[list[Msg]], batches: list, bind_error: OSError | None = None,
+                 addresses: list[Msg] | None = None) -> None:
         self.link_dumps = link_dumps
         self.batches = batches
         self.bind_error = bind_error
+        self.addresses = addresses or []
         self.closed = False
+
+    async def get_addr(self):
+        msgs = list(self.addresses)
+
+        async def gen():
+            for msg in msgs:
+                yield msg
+
+        return gen()
 
     async def bind(self, groups: int) -> None:
         if self.bind_error is not None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
 from pykeepalived.check.results import CheckResult
+from pykeepalived.config.regex import RegexOption
 from pykeepalived.config.script_security import AS_DAEMON, ScriptIdentity
 
 IPAddress = IPv4Address | IPv6Address
@@ -65,6 +66,19 @@ class UrlSpec:
     regex: str | None = None
     regex_no_match: bool = False
     virtualhost: str | None = None
+    regex_options: tuple[RegexOption, ...] = ()
+    regex_min_offset: int = 0
+    regex_max_offset: int | None = None  # inclusive
+
+
+@dataclass(frozen=True, slots=True)
+class TlsClient:
+    """The ``SSL`` block: files of the TLS client every SSL_GET uses (None: keepalived's defaults)."""
+
+    ca: str | None = None  # verify the server's chain against it (else nothing is verified)
+    certificate: str | None = None  # the client certificate chain (PEM), sent when asked for
+    key: str | None = None  # its key (else the key in ``certificate``)
+    password: str | None = None  # decrypts the key
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +93,8 @@ class HttpSpec:
     sni_name: str | None = None  # set when SNI is on (enable_sni / sni_name)
     verify_tls: bool = False  # keepalived does not verify the server's certificate
     body_cap_bytes: int = BODY_CAP_BYTES
+    tls_compliant: bool = False  # send close_notify when closing (keepalived: a quiet shutdown)
+    tls_client: TlsClient = field(default_factory=TlsClient)
 
     @property
     def kind(self) -> str:
@@ -106,5 +122,54 @@ class DnsSpec:
     kind: str = "DNS_CHECK"
 
 
-ProbeSpec = TcpSpec | HttpSpec | MiscSpec | DnsSpec
+@dataclass(frozen=True, slots=True)
+class UdpSpec:
+    """UDP_CHECK: ``payload`` (None: 32 random bytes per check); with ``require_reply`` a reply must
+    come, start with ``reply_pattern`` (bits set in ``reply_mask`` ignored) and, when
+    ``reply_lengths`` is set, be that long (inclusive)."""
+
+    endpoint: Endpoint
+    payload: bytes | None = None
+    require_reply: bool = False
+    reply_pattern: bytes = b""
+    reply_mask: bytes | None = None
+    reply_lengths: tuple[int, int] | None = None
+    kind: str = "UDP_CHECK"
+
+
+@dataclass(frozen=True, slots=True)
+class PingSpec:
+    """PING_CHECK: one echo request to ``endpoint.ip`` (its port is unused)."""
+
+    endpoint: Endpoint
+    kind: str = "PING_CHECK"
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSpec:
+    endpoint: Endpoint
+    helo_name: str = "smtpchecker.keepalived.org"
+    kind: str = "SMTP_CHECK"
+
+
+@dataclass(frozen=True, slots=True)
+class FileSpec:
+    """FILE_CHECK of ``track_file`` ``name``: the number in ``path`` x ``weight`` (x -1 ``reverse``)."""
+
+    name: str
+    path: str
+    weight: int = 1
+    reverse: bool = False
+    kind: str = "FILE_CHECK"
+
+
+@dataclass(frozen=True, slots=True)
+class BfdSpec:
+    """BFD_CHECK: nothing to probe; the BFD session ``name`` pushes its state (``CheckRunner.push``)."""
+
+    name: str
+    kind: str = "BFD_CHECK"
+
+
+ProbeSpec = TcpSpec | HttpSpec | MiscSpec | DnsSpec | UdpSpec | PingSpec | SmtpSpec | FileSpec | BfdSpec
 

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from aiohttp.http_parser import HttpResponseParser
 from yarl import URL
 
-from pykeepalived.check.probes import HttpSpec, UrlSpec
+from pykeepalived.check.probes import HttpSpec, TlsClient, UrlSpec
 from pykeepalived.check.probes.http_response import ParserClass, ResponseCheck, UrlCheck
 from pykeepalived.check.probes.tcp import open_socket
 from pykeepalived.check.results import CheckResult
@@ -41,26 +41,37 @@ _IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY)
 _SSL_SHUTDOWN_S = 1.0  # how long a TLS close waits for the server's close_notify
 
 
-def client_ssl_context(verify: bool) -> ssl.SSLContext:
-    """keepalived's default: encrypt, but verify neither the certificate nor the host name."""
-    ctx = ssl.create_default_context()
-    if not verify:
+def client_ssl_context(verify: bool, client: TlsClient | None = None) -> ssl.SSLContext:
+    """keepalived's default: encrypt, but verify neither the certificate nor the host name.
+
+    ``client`` is the ``SSL`` block: with ``ca`` the server's chain must verify against it (not its
+    name: checks connect to addresses); ``certificate`` (+ ``key``, ``password``) is the client
+    certificate offered when the server asks for one.  OSError / ssl.SSLError when a file cannot be
+    loaded."""
+    client = client or TlsClient()
+    ctx = ssl.create_default_context(cafile=client.ca) if client.ca else ssl.create_default_context()
+    if client.ca:
+        ctx.check_hostname = False  # verify the chain, not a name
+    elif not verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
+    if client.certificate:
+        ctx.load_cert_chain(client.certificate, client.key, client.password)
     return ctx
 
 
 class TlsContexts:
-    """The TLS client contexts the SSL_GET probes of one runner share (one per ``verify`` setting,
-    built on first use: building one loads the system's CA store)."""
+    """The TLS client contexts the SSL_GET probes of one runner share (one per ``verify`` setting
+    and ``SSL`` block, built on first use: building one loads the system's CA store)."""
 
     def __init__(self) -> None:
-        self._ssl: dict[bool, ssl.SSLContext] = {}
+        self._ssl: dict[tuple[bool, TlsClient], ssl.SSLContext] = {}
 
-    def ssl_context(self, verify: bool) -> ssl.SSLContext:
-        ctx = self._ssl.get(verify)
+    def ssl_context(self, verify: bool, client: TlsClient | None = None) -> ssl.SSLContext:
+        key = (verify, client or TlsClient())
+        ctx = self._ssl.get(key)
         if ctx is None:
-            ctx = self._ssl[verify] = client_ssl_context(verify)
+            ctx = self._ssl[key] = client_ssl_context(*key)
         return ctx
 
     async def close(self) -> None:
@@ -89,7 +100,7 @@ class HttpProbe:
         # the request bytes are built once, not per check
         self._urls = tuple(UrlCheck.build(u, self._target(u), self._host(u), spec.http_version)
                            for u in spec.urls)
-        self._ssl = tls.ssl_context(spec.verify_tls) if spec.tls else None
+        self._ssl = tls.ssl_context(spec.verify_tls, spec.tls_client) if spec.tls else None
         # SNI only when configured: Python's ssl sends no SNI for an IP address (it still names what a
         # verifying context checks the certificate against)
         self._server_hostname = spec.sni_name or str(ep.ip)
@@ -136,7 +147,7 @@ class HttpProbe:
             sock = open_socket(self.spec.endpoint)
         except OSError as exc:
             return f"cannot bind: {_os_phrase(exc)}"
-        transport: asyncio.BaseTransport | None = None
+        transport: asyncio.Transport | None = None
         done: asyncio.Future[str | None] = loop.create_future()
         try:
             async with asyncio.timeout_at(deadline):
@@ -154,10 +165,12 @@ class HttpProbe:
         except OSError as exc:
             return f"{'connect: ' if transport is None else ''}{_os_phrase(exc)}"
         finally:
-            if transport is not None:
-                transport.close()
-            else:
+            if transport is None:
                 sock.close()
+            elif self.spec.tls_compliant:
+                transport.close()  # close_notify, then the close
+            else:
+                transport.abort()  # keepalived's quiet shutdown: no close_notify
 
 
 class _PlainExchange:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +34,7 @@ from aiohttp.http_parser import HttpResponseParser
 from aiohttp.streams import StreamReader
 
 from pykeepalived.check.probes import USER_AGENT, StatusSet, UrlSpec
+from pykeepalived.config.regex import UrlRegex, compile_url_regex
 
 ParserClass = type[HttpResponseParser]  # the C parser when aiohttp's extension is built
 _PARSER_LIMIT = 1 << 16  # aiohttp's default stream limit (it only drives flow control, disabled here)
@@ -47,15 +47,19 @@ class UrlCheck:
 
     url: UrlSpec
     request: bytes
-    regex: re.Pattern[bytes] | None
+    regex: UrlRegex | None
     digest: str | None  # lowercase
     hash_body: bool = False  # read and hash the body even with no digest to compare (genhash)
 
     @classmethod
     def build(cls, url: UrlSpec, target: str, host: str, http_version: str) -> UrlCheck:
-        """``target`` is the request target (path and query, already percent-encoded)."""
-        return cls(url, build_request(target, host, http_version),
-                   re.compile(url.regex.encode(), re.DOTALL) if url.regex else None,
+        """``target`` is the request target (path and query, already percent-encoded).  ValueError
+        when the regex cannot be compiled (the config check reports it first)."""
+        regex = None
+        if url.regex:
+            regex = compile_url_regex(url.regex, url.regex_options, min_offset=url.regex_min_offset,
+                                      max_offset=url.regex_max_offset)
+        return cls(url, build_request(target, host, http_version), regex,
                    url.digest.lower() if url.digest is not None else None)
 
     @classmethod
@@ -201,7 +205,7 @@ class ResponseCheck:
             if check.digest is not None and got != check.digest:
                 return f"{path}: digest mismatch {got}"
         if check.regex is not None and self._chunks is not None:
-            matched = check.regex.search(b"".join(self._chunks)) is not None
+            matched = check.regex.found(b"".join(self._chunks))
             if matched == check.url.regex_no_match:
                 return f"{path}: regex {'matched' if check.url.regex_no_match else 'did not match'}"
         return None

@@ -22,23 +22,25 @@ from pathlib import Path
 from pykeepalived.config.diagnostics import Diagnostic, Severity
 from pykeepalived.config.kaconf.keywords import TOP
 from pykeepalived.config.kaconf.lexer import Issue
-from pykeepalived.config.kaconf.lexer import Severity as IssueSeverity
 from pykeepalived.config.kaconf.mapping import Ctx, Data, map_block
-from pykeepalived.config.kaconf.preprocess import Limits, preprocess
+from pykeepalived.config.kaconf.preprocess import INCLUDE_CHECKS, Limits, preprocess
 from pykeepalived.config.kaconf.tree import build
 from pykeepalived.config.source import PositionMap, SourceResult
 
 __all__ = ["Limits", "load_source", "parse"]
 
 
-def parse(path: Path, *, config_id: str | None = None, limits: Limits | None = None) -> SourceResult:
+def parse(path: Path, *, config_id: str | None = None, limits: Limits | None = None,
+          all_config: bool = False) -> SourceResult:
     """Read a keepalived.conf (and what it includes) into plain data, positions and diagnostics.
 
     ``config_id`` selects ``@ID`` lines (keepalived's ``-i``; the caller passes the short host
-    name by default); None keeps only ``@^ID`` lines.  ``data`` is None only when the top file
-    cannot be read (the diagnostic's code is then ``file_not_found`` or ``file_unreadable``).
+    name by default); None keeps only ``@^ID`` lines.  ``all_config`` (keepalived's ``-e``) makes
+    an include that matches no file an error, as ``include_check`` does.  ``data`` is None only
+    when the top file cannot be read (the code is then ``file_not_found`` or ``file_unreadable``).
     """
-    pre = preprocess(path, config_id=config_id, limits=limits)
+    checks = INCLUDE_CHECKS if all_config else frozenset()
+    pre = preprocess(path, config_id=config_id, limits=limits, include_check=checks)
     issues: list[Issue] = list(pre.issues)
     positions = PositionMap()
     if pre.unreadable:
@@ -47,6 +49,8 @@ def parse(path: Path, *, config_id: str | None = None, limits: Limits | None = N
     ctx = Ctx(issues, positions)
     data: Data = {}
     map_block(ctx, statements, TOP, data, ())
+    for finish in ctx.finish:
+        finish(data)
     diagnostics = _diagnostics(issues, pre.texts)
     if not statements and not any(d.severity is Severity.ERROR for d in diagnostics):
         diagnostics.append(
@@ -63,9 +67,9 @@ def parse(path: Path, *, config_id: str | None = None, limits: Limits | None = N
     return SourceResult(data, positions, pre.texts, diagnostics)
 
 
-def load_source(path: str | Path, *, config_id: str | None = None) -> SourceResult:
+def load_source(path: str | Path, *, config_id: str | None = None, all_config: bool = False) -> SourceResult:
     """What :mod:`pykeepalived.config.load` calls: :func:`parse` for a path given as text."""
-    return parse(Path(path), config_id=config_id)
+    return parse(Path(path), config_id=config_id, all_config=all_config)
 
 
 def _diagnostics(issues: list[Issue], texts: dict[str, str]) -> list[Diagnostic]:
@@ -79,7 +83,7 @@ def _diagnostics(issues: list[Issue], texts: dict[str, str]) -> list[Diagnostic]
         source = (
             lines[pos.line - 1].rstrip("\r") if 0 < pos.line <= len(lines) and lines[pos.line - 1] else None
         )
-        severity = Severity.ERROR if issue.severity is IssueSeverity.ERROR else Severity.WARNING
+        severity = Severity(issue.severity.value)
         out.append(
             Diagnostic(
                 severity,

@@ -1,9 +1,10 @@
 """Readers for keepalived.conf lines that are not ``keyword value`` statements.
 
-The lines inside ``virtual_ipaddress``, ``virtual_routes``, ``unicast_peer``, ``track_*``,
+The lines inside ``virtual_ipaddress``, ``static_ipaddress``, ``unicast_peer``, ``track_*``,
 ``vrrp_sync_group { group }`` and ``virtual_server_group``, plus the arguments of
 ``virtual_server``/``real_server``/``sorry_server`` and the multi-word keywords
 (``weight N reverse``, ``lvs_sync_daemon``...).  Each returns plain data in the YAML shape.
+Route and rule lines are :mod:`.routes`'.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from pykeepalived.config.kaconf.lexer import Token, TokenKind
 from pykeepalived.config.kaconf.mapping import (
     Ctx,
     Data,
@@ -35,8 +35,6 @@ _VIP_OPTIONS: dict[str, str | None] = {
 _VIP_UNSUPPORTED = {
     "peer": 1,
     "home": 0,
-    "-nodad": 0,
-    "nodad": 0,
     "mngtmpaddr": 0,
     "noprefixroute": 0,
     "autojoin": 0,
@@ -44,92 +42,27 @@ _VIP_UNSUPPORTED = {
     "use_vmac": 0,
     "track_group": 1,
 }
+_NODAD = frozenset({"-nodad", "nodad"})
+"""IPv6 VIPs are always added without duplicate address detection: the word changes nothing."""
 
 
 def vip(ctx: Ctx, st: Statement, path: DataPath) -> object:
     """``IP[/MASK] [brd IP] [dev IF] [scope S] [label L] [no_track]`` -> text or mapping."""
     address = st.tokens[0].text
-    if len(st.tokens) == 1:
+    tokens = [st.tokens[0], *(t for t in st.tokens[1:] if t.quoted or t.text not in _NODAD)]
+    if len(tokens) == 1:
         return address
-    result = options(ctx, st, 1, _VIP_OPTIONS, _VIP_UNSUPPORTED, path=path)
+    result = options(ctx, Statement(tokens), 1, _VIP_OPTIONS, _VIP_UNSUPPORTED, path=path,
+                     block="ip address option")
     if result is None:
         return address  # the error is reported; keep the address so nothing else cascades
     ctx.mark((*path, "address"), st.pos)
     return address if not result else {"address": address, **result}
 
 
-_ROUTE_OPTIONS: dict[str, str | None] = {
-    "src": "src",
-    "via": "via",
-    "gw": "via",
-    "dev": "dev",
-    "scope": "scope",
-    "table": "table",
-    "metric": "metric",
-    "to": "to",
-    "no_track": None,
-    "blackhole": None,
-}
-_ROUTE_UNSUPPORTED = {
-    "or": 1,
-    "tos": 1,
-    "dsfield": 1,
-    "protocol": 1,
-    "proto": 1,
-    "realm": 1,
-    "realms": 1,
-    "mtu": 1,
-    "advmss": 1,
-    "rtt": 1,
-    "rttvar": 1,
-    "reordering": 1,
-    "window": 1,
-    "cwnd": 1,
-    "ssthresh": 1,
-    "rto_min": 1,
-    "initcwnd": 1,
-    "initrwnd": 1,
-    "features": 1,
-    "quickack": 1,
-    "congctl": 1,
-    "pref": 1,
-    "expires": 1,
-    "fastopen_no_cookie": 1,
-    "ttl-propagate": 1,
-    "onlink": 0,
-    "unreachable": 0,
-    "prohibit": 0,
-    "throw": 0,
-    "track_group": 1,
-    "encap": 2,
-    "nexthop": 0,
-}
-
-
-def route(ctx: Ctx, st: Statement, path: DataPath) -> object:
-    """``[src IP] [to] PREFIX [via|gw IP] [dev IF] [scope S] [table T] [metric N] [no_track]``."""
-    tokens = st.tokens
-    if not any(token.text == "to" for token in tokens):
-        # the destination is the first word that is neither an option nor an option's value
-        i = 0
-        while i < len(tokens):
-            word = tokens[i].text
-            if _ROUTE_OPTIONS.get(word) is not None:
-                i += 2
-            elif word in _ROUTE_UNSUPPORTED:
-                i += 1 + _ROUTE_UNSUPPORTED[word]
-            elif word in _ROUTE_OPTIONS:
-                i += 1
-            else:
-                tokens = [*tokens[:i], Token(TokenKind.WORD, "to", tokens[i].pos), *tokens[i:]]
-                break
-    result = options(ctx, Statement(tokens), 0, _ROUTE_OPTIONS, _ROUTE_UNSUPPORTED, path=path)
-    if result is None:
-        return None
-    if "to" not in result:
-        ctx.error("missing_argument", "a virtual route needs a destination prefix", st.pos)
-        return None
-    return result
+def static_address(ctx: Ctx, st: Statement, path: DataPath) -> object:
+    """A ``static_ipaddress`` line: the same words as a VIP's."""
+    return vip(ctx, st, path)
 
 
 def peer(ctx: Ctx, st: Statement, path: DataPath) -> object:
@@ -137,7 +70,8 @@ def peer(ctx: Ctx, st: Statement, path: DataPath) -> object:
     address = st.tokens[0].text
     if len(st.tokens) == 1:
         return address
-    result = options(ctx, st, 1, {"min_ttl": "min_ttl", "max_ttl": "max_ttl"}, {}, path=path)
+    result = options(ctx, st, 1, {"min_ttl": "min_ttl", "max_ttl": "max_ttl"}, {}, path=path,
+                     block="unicast_peer option")
     return address if result is None else {"address": address, **result}
 
 
@@ -265,9 +199,9 @@ def script(key: str) -> Keyword:
         store(ctx, st, out, path, key, st.args[0].text, st.args[0].pos)
         if len(st.args) > 1:
             ctx.warning(
-                "unsupported_keyword",
-                f"running '{st.keyword.text}' as user '{st.args[1].text}' is not supported yet and "
-                "is ignored",
+                "not_implemented",
+                f"running '{st.keyword.text}' as user '{st.args[1].text}' is not implemented yet: it "
+                "runs as script_user",
                 st.args[1].pos,
                 "quote the script if these words are its arguments",
             )

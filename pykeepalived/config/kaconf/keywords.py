@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pykeepalived.config.kaconf import entries as e
 from pykeepalived.config.kaconf.alerting import SMTP_GLOBALS, VRRP_TRACK_PROCESS
+from pykeepalived.config.kaconf.bfd import BFD_INSTANCE
+from pykeepalived.config.kaconf.extras import GLOBAL_EXTRAS, INSTANCE_EXTRAS, SYNC_GROUP_EXTRAS, TOP_EXTRAS
 from pykeepalived.config.kaconf.lvs import virtual_server, virtual_server_group
 from pykeepalived.config.kaconf.mapping import (
     Ctx,
@@ -49,6 +51,7 @@ _TRACKING = {
     "track_script": entries("track_script", e.track),
     "track_file": entries("track_file", e.track),
     "track_process": entries("track_process", e.track),
+    "track_bfd": entries("track_bfd", e.track),
 }
 
 AUTHENTICATION = Table("authentication", {"auth_type": word("auth_type"), "auth_pass": word("auth_pass")})
@@ -61,7 +64,9 @@ def _use_vmac(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
         return
     store(ctx, st, out, path, "use_vmac", st.args[0].text, st.args[0].pos)
     if len(st.args) > 1:
-        ctx.unsupported(st.args[1], "use_vmac option")
+        ctx.warning("not_implemented", f"the MAC address '{st.args[1].text}' of 'use_vmac' is not "
+                    "implemented yet: the VMAC gets 00:00:5e:00:01:VRID (00:00:5e:00:02:VRID for IPv6)",
+                    st.args[1].pos)
 
 
 def _timer_expired_backup(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
@@ -86,7 +91,6 @@ VRRP_INSTANCE = Table(
         "virtual_ipaddress": entries("virtual_ipaddress", e.vip),
         "virtual_ipaddress_excluded": entries("virtual_ipaddress_excluded", e.vip),
         "no_virtual_ipaddress": flag("no_virtual_ipaddress"),
-        "virtual_routes": entries("virtual_routes", e.route),
         "unicast_src_ip": word("unicast_src_ip"),
         "unicast_peer": entries("unicast_peer", e.peer),
         "mcast_src_ip": word("mcast_src_ip"),
@@ -116,35 +120,15 @@ VRRP_INSTANCE = Table(
         "vmac_xmit_base": flag("vmac_xmit_base"),
         "accept": flag("accept"),
         "no_accept": flag("no_accept"),
+        **INSTANCE_EXTRAS,
     },
     frozenset(
         {
-            "virtual_rules",
-            "track_bfd",
-            "unicast_ttl",
-            "check_unicast_src",
-            "mcast_dst_ip",
-            "track_src_ip",
-            "vrf",
-            "use_vmac_addr",
-            "use_ipvlan",
-            "auth_hmac",
-            "garp_extra_if",
-            "lower_prio_no_advert",
-            "higher_prio_send_advert",
             "owner_ignore_adverts",
-            "skip_check_adv_addr",
-            "strict_mode",
             "v3_checksum_as_v2",
-            "old_unicast_checksum",
-            "promote_secondaries",
             "kernel_rx_buf_size",
-            "linkbeat_use_polling",
             "native_ipv6",
             "debug",
-            "unicast_fault_no_peer",
-            "notify_master_rx_lower_pri_user",
-            "vmac_addr",
         }
     ),
 )
@@ -158,8 +142,9 @@ VRRP_SYNC_GROUP = Table(
         "notify_priority_changes": flag("notify_priority_changes"),
         "smtp_alert": flag("smtp_alert"),
         "sync_group_tracking_weight": flag("sync_group_tracking_weight"),
+        **SYNC_GROUP_EXTRAS,
     },
-    frozenset({"track_bfd", "global_tracking"}),
+    frozenset(),
 )
 
 VRRP_SCRIPT = Table(
@@ -183,27 +168,8 @@ TRACK_FILE = Table(
 
 _GLOBAL_UNSUPPORTED = frozenset(
     {
-        "checker_log_all_failures",
-        "startup_script",
-        "startup_script_timeout",
-        "shutdown_script",
-        "shutdown_script_timeout",
-        "vrrp_garp_extra_if",
-        "vrrp_skip_check_adv_addr",
         "vrrp_delay_after_boot",
-        "vrrp_iptables",
         "vrrp_ipsets",
-        "nftables",
-        "nftables_priority",
-        "nftables_counters",
-        "nftables_ifindex",
-        "nftables_ipvs",
-        "nftables_ipvs_start_fwmark",
-        "fifo_write_vrrp_states_on_reload",
-        "dynamic_interfaces",
-        "default_interface",
-        "vmac_prefix",
-        "vmac_addr_prefix",
         "enable_snmp_vrrp",
         "enable_snmp_checker",
         "enable_snmp_rfc",
@@ -231,16 +197,8 @@ _GLOBAL_UNSUPPORTED = frozenset(
         "bfd_rlimit_rttime",
         "max_auto_priority",
         "min_auto_priority_delay",
-        "reload_check_config",
-        "reload_time_file",
-        "reload_repeat",
-        "reload_file",
         "config_save_dir",
         "tmp_config_directory",
-        "umask",
-        "random_seed",
-        "log_unknown_vrids",
-        "rs_init_notifies",
         "vrrp_rx_bufs_policy",
         "vrrp_rx_bufs_multiplier",
         "vrrp_netlink_cmd_rcv_bufs",
@@ -253,23 +211,9 @@ _GLOBAL_UNSUPPORTED = frozenset(
         "lvs_netlink_monitor_rcv_bufs_force",
         "process_monitor_rcv_bufs",
         "process_monitor_rcv_bufs_force",
-        "vrrp_notify_fifo_script",
-        "lvs_notify_fifo_script",
-        "lvs_sync_daemon_interface",
-        "vrrp_mcast_group4_port",
-        "instance",
-        "net_namespace",
-        "namespace_with_ipsets",
-        "linkbeat_use_polling",
-        "vrrp_version_2_fallback",
-        "script_security",
-        "vrrp_startup_delay_after_boot",
-        "data_use_instance",
         "checker_process_name",
         "vrrp_process_name",
         "bfd_process_name",
-        "snmp_socket_checker",
-        "vrrp_garp_lower_prio_no_advert",
     }
 )
 
@@ -309,19 +253,21 @@ GLOBAL_DEFS = Table(
                 "v3_checksum_as_v2",
                 "lvs_flush",
                 "vrrp_notify_priority_changes",
+                "data_use_instance",
+                "checker_log_all_failures",
             )
         },
-        "lvs_flush_on_stop": flag("lvs_flush_on_stop"),
         **SMTP_GLOBALS,
         "lvs_sync_daemon": e.lvs_sync_daemon(),
         "lvs_timeouts": e.lvs_timeouts(),
-        **{
-            name: command(name)
-            for name in ("notify_fifo", "notify_fifo_script", "vrrp_notify_fifo", "lvs_notify_fifo")
-        },
+        **GLOBAL_EXTRAS,
     },
     _GLOBAL_UNSUPPORTED,
 )
+
+
+SSL = Table("SSL", {key: word(key) for key in ("ca", "certificate", "key", "password")})
+"""keepalived's top-level ``SSL { }`` block (SSL_GET's TLS client)."""
 
 
 def _named(section_key: str, table: Table) -> Keyword:
@@ -347,26 +293,16 @@ TOP = Table(
         "vrrp_track_file": _named("track_files", TRACK_FILE),
         "vrrp_sync_group": _named("vrrp_sync_groups", VRRP_SYNC_GROUP),
         "vrrp_instance": _named("vrrp_instances", VRRP_INSTANCE),
+        "bfd_instance": _named("bfd_instances", BFD_INSTANCE),
         "virtual_server_group": Keyword(virtual_server_group, 1, 1, block=True),
         "virtual_server": Keyword(virtual_server, 1, None, block=True),
+        "SSL": section("ssl", lambda: SSL),
+        **TOP_EXTRAS,
     },
     frozenset(
         {
-            "linkbeat_interfaces",
-            "interface_up_down_delays",
-            "track_group",
-            "static_ipaddress",
-            "static_routes",
-            "static_rules",
-            "bfd_instance",
-            "garp_group",
-            "SSL",
-            "net_namespace",
-            "net_namespace_ipvs",
-            "instance",
             "use_pid_dir",
             "child_wait_time",
-            "linkbeat_use_polling",
         }
     ),
 )

@@ -9,7 +9,10 @@ keywords (``sh-port``, ``flag-1`` ...) collect in ``sched_flags``.
 
 from __future__ import annotations
 
+from pykeepalived.config.kaconf import checkers
 from pykeepalived.config.kaconf import entries as e
+from pykeepalived.config.kaconf.bfd import BFD_CHECK
+from pykeepalived.config.kaconf.extras import VIRTUAL_SERVER_EXTRAS
 from pykeepalived.config.kaconf.mapping import (
     Ctx,
     Data,
@@ -54,8 +57,23 @@ URL = Table(
         "virtualhost": word("virtualhost"),
         "regex": word("regex"),
         "regex_no_match": flag("regex_no_match"),
+        "regex_options": Keyword(
+            lambda ctx, st, out, path: store(
+                ctx, st, out, path, "regex_options", [t.text for t in st.args], st.args[0].pos
+            ),
+            1,
+            None,
+        ),
+        "regex_stack": Keyword(
+            lambda ctx, st, out, path: store(
+                ctx, st, out, path, "regex_stack", [number(t) for t in st.args], st.args[0].pos
+            ),
+            2,
+            2,
+        ),
+        "regex_min_offset": value("regex_min_offset"),
+        "regex_max_offset": value("regex_max_offset"),
     },
-    frozenset({"regex_options", "regex_stack", "regex_min_offset", "regex_max_offset"}),
 )
 
 _CHECKER_COMMON = {
@@ -116,8 +134,9 @@ MISC_CHECK = Table(
         "retry": value("retry"),
         "delay_before_retry": value("delay_before_retry"),
         "warmup": value("warmup"),
+        "alpha": flag("alpha"),
+        "log_all_failures": flag("log_all_failures"),
     },
-    frozenset({"log_all_failures"}),
 )
 
 _CHECKERS = {
@@ -126,7 +145,11 @@ _CHECKERS = {
     "SSL_GET": SSL_GET,
     "DNS_CHECK": DNS_CHECK,
     "MISC_CHECK": MISC_CHECK,
+    **checkers.tables(_CHECKER_COMMON, _CHECKER_UNSUPPORTED),
+    "BFD_CHECK": BFD_CHECK,
 }
+UDP_CHECK, PING_CHECK, SMTP_CHECK, FILE_CHECK = (
+    _CHECKERS[kind] for kind in ("UDP_CHECK", "PING_CHECK", "SMTP_CHECK", "FILE_CHECK"))
 
 
 def _checker(kind: str) -> Keyword:
@@ -229,12 +252,10 @@ REAL_SERVER = Table(
         "alpha": flag("alpha"),
         "notify_up": command("notify_up"),
         "notify_down": command("notify_down"),
+        "virtualhost": word("virtualhost"),
         "smtp_alert": flag("smtp_alert"),
         **{kind: _checker(kind) for kind in _CHECKERS},
     },
-    frozenset(
-        {"SMTP_CHECK", "UDP_CHECK", "PING_CHECK", "FILE_CHECK", "BFD_CHECK", "virtualhost"}
-    ),
 )
 
 
@@ -299,15 +320,12 @@ VIRTUAL_SERVER = Table(
         "ha_suspend": flag("ha_suspend"),
         "smtp_alert": flag("smtp_alert"),
         "real_server": Keyword(_real_server, 1, None, block=True),
+        **VIRTUAL_SERVER_EXTRAS,
     },
     frozenset(
         {
             "hashed",
-            "persistence_engine",
             "snmp_name",
-            "nat_mask",
-            "one_packet",
-            "lb_algo_flags",
         }
     ),
 )

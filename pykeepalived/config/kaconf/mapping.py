@@ -7,8 +7,10 @@ and records where each value came from.  Values are not validated here: a number
 number is passed on as the text written, and the shared pydantic model reports it at the
 recorded position, exactly as it would for YAML.
 
-A keyword keepalived has but pykeepalived does not support yet is a warning (never silently
-dropped); a keyword nobody knows is an error with a "did you mean" over the block's keywords.
+A keyword of keepalived 2.2.7 that has no handler here gets what the inventory
+(:mod:`pykeepalived.config.inventory`) says: a ``not_applicable`` note or a ``not_implemented``
+warning (never silently dropped, never fatal); a keyword nobody knows is an error with a "did you
+mean" over the block's keywords.
 Recursion depth is bounded by the tables (blocks nest at most five deep), not by the input.
 """
 
@@ -20,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pykeepalived.config import inventory
 from pykeepalived.config.kaconf.lexer import Issue, Pos, Severity, Token
 from pykeepalived.config.kaconf.tree import Statement
 from pykeepalived.config.source import PositionMap
@@ -34,12 +37,29 @@ class Ctx:
 
     issues: list[Issue] = field(default_factory=list)
     positions: PositionMap = field(default_factory=PositionMap)
+    #: run once the whole file is mapped, with the top-level data (keywords that write elsewhere)
+    finish: list[Callable[[Data], None]] = field(default_factory=list)
 
     def error(self, code: str, message: str, pos: Pos, hint: str | None = None, path: DataPath = ()) -> None:
         self.issues.append(Issue(Severity.ERROR, code, message, pos, hint, path))
 
     def warning(self, code: str, message: str, pos: Pos, hint: str | None = None) -> None:
         self.issues.append(Issue(Severity.WARNING, code, message, pos, hint))
+
+    def note(self, code: str, message: str, pos: Pos, hint: str | None = None) -> None:
+        self.issues.append(Issue(Severity.NOTE, code, message, pos, hint))
+
+    def not_implemented(self, token: Token, detail: str) -> None:
+        """A word that is read but not acted on yet: a ``not_implemented`` warning, never silent."""
+        self.warning("not_implemented", f"'{token.text}' is accepted but not implemented yet: {detail}",
+                     token.pos)
+
+    def outcome(self, pair: inventory.Pair, token: Token) -> None:
+        """The inventory's diagnostic for a keyword read past: a note or a warning."""
+        if pair.status is inventory.Status.NOT_APPLICABLE:
+            self.note("not_applicable", pair.message(), token.pos)
+        elif pair.status is inventory.Status.PENDING:
+            self.warning("not_implemented", pair.message(), token.pos)
 
     def mark(self, path: DataPath, key: Pos, value: Pos | None = None) -> None:
         self.positions.set_both(path, key, value or key)
@@ -72,10 +92,10 @@ class Table:
     unsupported: frozenset[str] = frozenset()
 
     def known(self) -> list[str]:
-        return sorted({*self.keywords, *self.unsupported})
+        return sorted({*self.keywords, *self.unsupported, *inventory.in_block(self.name)})
 
     def is_known(self, word: str) -> bool:
-        return word in self.keywords or word in self.unsupported
+        return word in self.keywords or word in self.unsupported or word in inventory.in_block(self.name)
 
 
 # -- the engine ------------------------------------------------------------------------------------
@@ -138,7 +158,10 @@ def apply(ctx: Ctx, statement: Statement, table: Table, out: Data, path: DataPat
     keyword = statement.keyword
     spec = table.keywords.get(keyword.text)
     if spec is None:
-        if keyword.text in table.unsupported:
+        pair = inventory.lookup(table.name, keyword.text)
+        if pair is not None and pair.status is not inventory.Status.ACTED_ON:
+            ctx.outcome(pair, keyword)
+        elif keyword.text in table.unsupported:
             ctx.unsupported(keyword)
         elif keyword.text:
             where = f" in {table.name}" if table.name else ""
@@ -312,11 +335,13 @@ def options(
     unsupported: Mapping[str, int],
     *,
     path: DataPath,
+    block: str | None = None,
 ) -> Data | None:
     """``ITEM [opt VALUE] [switch] ...`` options after ``tokens[first]`` -> a dict.
 
     ``known`` maps an option word to its data key; a key of None means a switch (no value, True).
-    ``unsupported`` maps option words to how many values they take (they are warned about and skipped).
+    ``unsupported`` maps option words to how many values they take (they are skipped with a
+    ``not_implemented`` warning, whose text comes from the inventory's ``block`` rows when given).
     Returns None after an error.
     """
     result: Data = {}
@@ -339,7 +364,11 @@ def options(
             ctx.mark((*path, key), token.pos, tokens[i + 1].pos)
             i += 2
         elif word_ in unsupported:
-            ctx.unsupported(token, "option")
+            pair = inventory.lookup(block, word_) if block is not None else None
+            if pair is not None:
+                ctx.not_implemented(token, pair.detail)
+            else:
+                ctx.unsupported(token, "option")
             i += 1 + unsupported[word_]
         else:
             hint = did_you_mean(word_, sorted({*known, *unsupported}))

@@ -10,7 +10,11 @@ column), the way keepalived's ``read_line`` does, in this order for every physic
 5. ``${NAME}`` and ``$NAME`` (followed by white space or the end) are replaced, recursively;
    undefined names stay as written, with a warning;
 6. ``include PATTERN`` reads the files matching the glob (with csh ``{a,b}`` braces) relative
-   to the including file's directory, in sorted order, anywhere in the file (even inside blocks).
+   to the including file's directory, in sorted order, anywhere in the file (even inside blocks);
+   ``include_check [+|-]OPTIONS`` (and keepalived's ``-e``) turn a pattern that matches nothing into
+   an error for the includes that follow in that file and the files it includes;
+7. ``~SEQ(...)``, ``~SEQx(...)`` and ``~LST(...)`` at the start of a line read the rest of the line
+   once per value of their variables (:mod:`.sequence`).
 
 Everything is bounded (file size, total size, include depth, expansion depth, line length), so
 no input makes it loop or exhaust memory; every problem becomes an :class:`Issue`.
@@ -25,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pykeepalived.config.kaconf import sequence
 from pykeepalived.config.kaconf.lexer import (
     Issue,
     Pos,
@@ -50,6 +55,8 @@ class Limits:
     max_expansion_depth: int = 16
     max_line_chars: int = 64 * 1024
     max_brace_expansions: int = 256
+    max_repetitions: int = 100_000
+    """Lines one ``~SEQ``/``~LST`` line may produce, and (x10) all of them in one configuration."""
 
 
 @dataclass(slots=True)
@@ -63,12 +70,20 @@ class Preprocessed:
     unreadable: bool = False
 
 
+INCLUDE_CHECKS = frozenset({"readable", "match", "wildcard_match", "brace_match"})
+"""keepalived's ``include_check`` options; none given means all of them (as ``-e``)."""
+_INCLUDE_VARIANTS = {"r": {"readable"}, "m": {"match"}, "w": {"wildcard_match"}, "b": {"brace_match"},
+                     "a": set(INCLUDE_CHECKS)}
+
+
 @dataclass(slots=True)
 class _Frame:
     name: str
     lines: list[str]
     chain: tuple[Path, ...]
     index: int = 0
+    include_check: frozenset[str] = frozenset()
+    """Set by ``include_check`` in this file (or inherited from the file that included it)."""
 
 
 _DEFINITION = re.compile(r"\s*\$([A-Za-z_][A-Za-z0-9_]*)=(.*)\Z", re.S)
@@ -84,13 +99,15 @@ _UNSUPPORTED_BUILTINS = frozenset({"_RANDOM", "_ENV"})
 class _Reader:
     """State of one preprocessing run (kept out of module globals)."""
 
-    def __init__(self, config_id: str | None, limits: Limits) -> None:
+    def __init__(self, config_id: str | None, limits: Limits, include_check: frozenset[str]) -> None:
         self.config_id = config_id
         self.limits = limits
         self.out = Preprocessed()
         self.variables: dict[str, str] = {}
         self.total_bytes = 0
         self.stack: list[_Frame] = []
+        self.include_check = include_check
+        self.repeated = 0
 
     # -- files ---------------------------------------------------------------------------------
 
@@ -100,7 +117,8 @@ class _Reader:
     def warning(self, code: str, message: str, pos: Pos) -> None:
         self.out.issues.append(Issue(Severity.WARNING, code, message, pos))
 
-    def open(self, path: Path, name: str, chain: tuple[Path, ...], at: Pos) -> bool:
+    def open(self, path: Path, name: str, chain: tuple[Path, ...], at: Pos,
+             checks: frozenset[str] = frozenset()) -> bool:
         """Read ``path`` and push it; False (with an issue) if it cannot be read."""
         if len(self.out.files) >= self.limits.max_files:
             self.error("include_limit", f"more than {self.limits.max_files} files included", at)
@@ -127,7 +145,7 @@ class _Reader:
             return False
         self.total_bytes += len(data)
         self.out.files.append(path)
-        self.stack.append(_Frame(name, self._decode(data, name), (*chain, _resolve(path))))
+        self.stack.append(_Frame(name, self._decode(data, name), (*chain, _resolve(path)), 0, checks))
         return True
 
     def _decode(self, data: bytes, name: str) -> list[str]:
@@ -177,7 +195,7 @@ class _Reader:
 
     def run(self, path: Path) -> Preprocessed:
         name = str(path)
-        if not self.open(path, name, (), Pos(name, 1, 1)):
+        if not self.open(path, name, (), Pos(name, 1, 1), self.include_check):
             self.out.unreadable = True
             return self.out
         while self.stack:
@@ -227,20 +245,48 @@ class _Reader:
             if definition is not None:
                 self.variables[definition.group(1)] = definition.group(2).strip()
                 return
+        if lead == "~" and _SEQUENCE.match(line.text):
+            self.repeat(line, frame)
+            return
         if "$" in line.text:
             line = self.expand(line, Path(frame.name).parent)
             lead = line.text.lstrip()[:1]
-        if lead == "~" and _SEQUENCE.match(line.text):
-            self.warning(
-                "unsupported", "~SEQ/~LST line repetition is not supported yet; line ignored", line.pos_at(0)
-            )
-            return
         if lead == "i" and _INCLUDE.match(line.text):
             self.include(tokenize(line, self.out.issues, braces=False), frame)
             return
         tokens = tokenize(line, self.out.issues)
         if tokens:
+            if tokens[0].text == "include_check" and not tokens[0].quoted:
+                frame.include_check = _include_checks(frame.include_check, [t.text for t in tokens[1:]])
             self.out.lines.append(tokens)
+
+    def repeat(self, line: SourceLine, frame: _Frame) -> None:
+        """``~SEQ(...)``/``~LST(...)``: the rest of the line once per binding of the variables."""
+        directory = Path(frame.name).parent
+
+        def expand(text: str) -> str:
+            return self.expand(SourceLine(line.file, text, [Span(0, *_at(line))]), directory).text
+
+        budget = min(self.limits.max_repetitions, 10 * self.limits.max_repetitions - self.repeated)
+        try:
+            parsed = sequence.parse(line.text, expand, max(budget, 0))
+        except sequence.SequenceError as exc:
+            self.error("sequence", f"invalid line repetition: {exc}", line.pos_at(0))
+            return
+        if parsed is None:  # pragma: no cover - the caller checked the start
+            return
+        specs, offset = parsed
+        rest = line.slice_from(offset)
+        saved = {name: self.variables.get(name) for spec in specs for name in spec.names}
+        for binding in sequence.bindings(specs):
+            self.repeated += 1
+            self.variables.update(binding)
+            self.handle(rest, frame)
+        for name, value in saved.items():  # the variables do not outlive the line
+            if value is None:
+                self.variables.pop(name, None)
+            else:
+                self.variables[name] = value
 
     def keep_conditional(self, negated: bool, ident: str, pos: Pos) -> bool:
         if not ident:
@@ -305,11 +351,11 @@ class _Reader:
             self.error("syntax", f"'{keyword.text}' needs a file name or pattern", keyword.pos)
             return
         base = Path(frame.name).parent
+        checks = frame.include_check | _INCLUDE_VARIANTS.get(keyword.text[7:], set())
         found: list[tuple[Path, str, Pos]] = []
         for token in tokens[1:]:
             names = self.matches(token, base)
-            if not names:
-                self.warning("include_no_match", f"include pattern '{token.text}' matches no file", token.pos)
+            self.check_matches(token, names, base, checks)
             found.extend((Path(name), name, token.pos) for name in names)
         if len(frame.chain) >= self.limits.max_include_depth and found:
             self.error(
@@ -320,7 +366,26 @@ class _Reader:
             return
         # push in reverse so the first match is read first
         for path, name, pos in reversed(found):
-            self.push_include(path, name, pos, frame.chain)
+            self.push_include(path, name, pos, frame.chain, frame.include_check)
+
+    def check_matches(self, token: Token, names: list[str], base: Path, checks: frozenset[str]) -> None:
+        """No match: a warning, or an error under ``include_check`` (``match`` unless the pattern has a
+        wildcard, ``wildcard_match`` always); ``brace_match``: every ``{a,b}`` choice must match."""
+        wildcard = any(c in token.text for c in "*?[")
+        if not names:
+            strict = "wildcard_match" in checks or ("match" in checks and not wildcard)
+            message = f"include pattern '{token.text}' matches no file"
+            if strict:
+                self.error("include_no_match", message, token.pos, "include_check asks for a match")
+            else:
+                self.warning("include_no_match", message, token.pos)
+            return
+        if "brace_match" in checks and "{" in token.text:
+            for choice in expand_braces(token.text, self.limits.max_brace_expansions):
+                joined = choice if Path(choice).is_absolute() else str(base / choice)
+                if not any(Path(name).is_file() for name in glob.glob(joined)):
+                    self.error("include_no_match", f"include pattern '{choice}' (from '{token.text}') "
+                               "matches no file", token.pos, "include_check brace_match asks for a match")
 
     def matches(self, token: Token, base: Path) -> list[str]:
         patterns = expand_braces(token.text, self.limits.max_brace_expansions)
@@ -333,12 +398,13 @@ class _Reader:
                 continue
         return sorted(names)
 
-    def push_include(self, path: Path, name: str, pos: Pos, chain: tuple[Path, ...]) -> None:
+    def push_include(self, path: Path, name: str, pos: Pos, chain: tuple[Path, ...],
+                     checks: frozenset[str] = frozenset()) -> None:
         if _resolve(path) in chain:
             loop = " -> ".join([p.name for p in chain] + [path.name])
             self.error("include_loop", f"include loop: {loop}", pos, "remove the include that points back")
             return
-        self.open(path, name, chain, pos)
+        self.open(path, name, chain, pos, checks)
 
 
 def _resolve(path: Path) -> Path:
@@ -398,6 +464,30 @@ def expand_braces(pattern: str, limit: int) -> list[str]:
     return done + results[: max(limit - len(done), 0)]
 
 
-def preprocess(path: Path, *, config_id: str | None, limits: Limits | None = None) -> Preprocessed:
-    """Read ``path`` and everything it includes into token lines; never raises on bad input."""
-    return _Reader(config_id, limits or Limits()).run(path)
+def _at(line: SourceLine) -> tuple[int, int]:
+    first = line.pos_at(0)
+    return first.line, first.col
+
+
+def _include_checks(current: frozenset[str], words: list[str]) -> frozenset[str]:
+    """``include_check`` with no word: every check; ``+opt``/``-opt`` add or remove one; a plain word
+    sets the list.  Unknown words are left to the reader's other diagnostics (ignored here)."""
+    if not words:
+        return INCLUDE_CHECKS
+    result = set() if not words[0].startswith(("+", "-")) else set(current)
+    for word in words:
+        name = word.lstrip("+-")
+        if name not in INCLUDE_CHECKS:
+            continue
+        if word.startswith("-"):
+            result.discard(name)
+        else:
+            result.add(name)
+    return frozenset(result)
+
+
+def preprocess(path: Path, *, config_id: str | None, limits: Limits | None = None,
+               include_check: frozenset[str] = frozenset()) -> Preprocessed:
+    """Read ``path`` and everything it includes into token lines; never raises on bad input.
+    ``include_check``: checks in force from the start (keepalived's ``-e``: all of them)."""
+    return _Reader(config_id, limits or Limits(), include_check).run(path)

@@ -1,0 +1,102 @@
+"""CPU time and memory of a process tree, from /proc (bench/scale)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and every descendant (from /proc/*/stat's ppid)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return tree
+
+
+def _process_cpu_s(pid: int) -> float:
+    """Run time of every thread of `pid` (schedstat, ns); utime+stime (clock ticks) as a fallback."""
+    total_ns, found = 0, False
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0.0
+    for tid in tids:
+        try:
+            total_ns += int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[0])
+            found = True
+        except (OSError, ValueError, IndexError):
+            continue
+    if found:
+        return total_ns / 1e9
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14 and 15 of stat)
+
+
+def cpu_s(root: int) -> float:
+    """CPU time of the process tree, seconds."""
+    return sum(_process_cpu_s(pid) for pid in process_tree(root))
+
+
+def user_sys_s(root: int) -> tuple[float, float]:
+    """(utime, stime) of the process tree from /proc/PID/stat, seconds (clock-tick resolution)."""
+    user = system = 0
+    for pid in process_tree(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        user, system = user + int(fields[11]), system + int(fields[12])
+    return user / CLK_TCK, system / CLK_TCK
+
+
+def rss_kb(root: int) -> int:
+    """VmRSS summed over the process tree, KiB."""
+    total = 0
+    for pid in process_tree(root):
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
+FLOOR_PROBE = """
+import sys
+{imports}
+rss = next(line for line in open('/proc/self/status') if line.startswith('VmRSS:')).split()[1]
+print(rss, len(sys.modules))
+"""
+
+DAEMON_IMPORTS = ("pykeepalived.cli", "pykeepalived.daemon.app")
+"""What `pykeepalived -n -f CONF` imports for a VRRP-only config (the LVS part is imported only for
+virtual servers: tests/unit/test_daemon_imports.py)."""
+
+
+def floor_rss_kb(imports: tuple[str, ...] = DAEMON_IMPORTS) -> tuple[int, int]:
+    """(VmRSS in KiB, modules loaded) of a fresh interpreter, as the daemon starts it, after ``imports``."""
+    code = FLOOR_PROBE.format(imports="\n".join(f"import {m}" for m in imports))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    rss, modules = out.split()
+    return int(rss), int(modules)

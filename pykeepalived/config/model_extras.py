@@ -1,0 +1,190 @@
+"""The rest of keepalived 2.2.7's keywords that have a meaning on a Linux director, as model fields.
+
+Mixed into :class:`~pykeepalived.config.model.GlobalDefs` (:class:`GlobalExtras`),
+:class:`~pykeepalived.config.model.VrrpInstance` (:class:`InstanceExtras`) and
+:class:`~pykeepalived.config.model.Config` (:class:`TopExtras`: static addresses, routes and rules,
+groups, namespaces), so that both syntaxes read them with keepalived's defaults and ranges.  Which
+of them the daemon acts on is the inventory's business (:mod:`pykeepalived.config.inventory`): a
+``pending`` one that is written gets a ``not_implemented`` warning from the semantic pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from pykeepalived.config.model_routes import VirtualRoute, VirtualRule
+from pykeepalived.config.types import (
+    Bool,
+    IfName,
+    IpAddress,
+    IpInterface,
+    NamedModel,
+    Seconds,
+    Str,
+    StrictModel,
+)
+
+NFT_TABLE_DEFAULT = "keepalived"
+NFT_PRIORITY_DEFAULT = -1
+I32 = Annotated[int, Field(strict=True, ge=-(2**31), le=2**31 - 1)]
+
+
+def _bare_means(default: Any) -> Any:
+    """keepalived's bare keyword (``nftables``, ``reload_file``) is ``true`` in the data: its default."""
+
+    def convert(cls: Any, value: Any) -> Any:
+        return default if value is True else value
+
+    return classmethod(convert)
+
+
+class GlobalExtras(StrictModel):
+    """``global_defs`` keywords beyond the first wave (see docs/keepalived-conf.md for each status)."""
+
+    startup_script: Str | None = Field(default=None, description="run once when the daemon starts")
+    startup_script_timeout: Annotated[float, Field(strict=True, ge=1, le=1000)] = 10
+    shutdown_script: Str | None = Field(default=None, description="run once when the daemon stops")
+    shutdown_script_timeout: Annotated[float, Field(strict=True, ge=1, le=1000)] = 10
+    dynamic_interfaces: Bool | Literal["allow_if_changes"] = Field(
+        default=False, description="interfaces may be missing at start (check --host does not report them)")
+    default_interface: IfName | None = Field(
+        default=None, description="interface of static addresses without dev (keepalived's default: eth0)")
+    disable_local_igmp: Bool = False
+    vrrp_garp_extra_if: Annotated[float, Field(strict=True, ge=0, le=86400)] | None = Field(
+        default=None, description="seconds between GARP/NA refreshes on the VMAC (or all) interfaces")
+    vrrp_garp_extra_if_all: Bool = False
+    vrrp_iptables: tuple[Str, ...] | None = Field(default=None,
+                                                  description="keepalived's iptables chains (in, out)")
+    nftables: Str | None = Field(default=None, description=f"firewall table name (bare keyword: "
+                                 f"{NFT_TABLE_DEFAULT})")
+    nftables_priority: I32 = NFT_PRIORITY_DEFAULT
+    nftables_counters: Bool = False
+    nftables_ifindex: Bool = False
+    nftables_ipvs: Str | None = None
+    nftables_ipvs_priority: I32 | None = None
+    nftables_ipvs_start_fwmark: Annotated[int, Field(strict=True, ge=1, le=0xFFFFFFFF)] = 1000
+    vrrp_skip_check_adv_addr: Bool = False
+    vrrp_notify_fifo_script: Str | None = None
+    lvs_notify_fifo_script: Str | None = None
+    fifo_write_vrrp_states_on_reload: Bool = False
+    rs_init_notifies: Bool = False
+    log_unknown_vrids: Bool = False
+    vmac_prefix: Str | None = Field(default=None, description="default: vrrp")
+    vmac_addr_prefix: Str | None = Field(default=None, description="default: vmac_prefix")
+    umask: Annotated[int, Field(strict=True, ge=0, le=0o777)] | None = Field(
+        default=None, description="file creation mask (keepalived.conf: octal, hex or IWGRP|IWOTH bits)")
+    random_seed: Annotated[int, Field(strict=True, ge=0, le=0xFFFFFFFF)] | None = None
+    reload_check_config: Bool | Str = Field(default=False, description="a reload is always checked first; a "
+                                            "string is keepalived's log file of that check")
+    reload_time_file: Str | None = None
+    reload_repeat: Bool = False
+    reload_file: Str | None = Field(default=None,
+                                    description="bare keyword: keepalived.reload in the pid directory")
+
+    bare_nftables = field_validator("nftables", "nftables_ipvs", mode="before")(
+        _bare_means(NFT_TABLE_DEFAULT))
+    bare_reload_file = field_validator("reload_file", mode="before")(_bare_means("keepalived.reload"))
+    bare_iptables = field_validator("vrrp_iptables", mode="before")(_bare_means(()))
+
+
+class UseIpvlan(StrictModel):
+    """``use_ipvlan [NAME] [ADDRESS] [bridge|private|vepa]``."""
+
+    name: IfName | None = None
+    address: IpInterface | None = None
+    mode: Literal["bridge", "private", "vepa"] = "bridge"
+
+
+class InstanceExtras(StrictModel):
+    """``vrrp_instance`` keywords beyond the first wave."""
+
+    use_vmac_addr: Bool = False
+    use_ipvlan: UseIpvlan | None = None
+    unicast_fault_no_peer: Bool = False
+    old_unicast_checksum: Bool | Literal["never"] = False
+    vrf: IfName | None = None
+    mcast_dst_ip: IpAddress | None = Field(default=None,
+                                           description="multicast group of this instance's adverts")
+    track_src_ip: Bool = False
+    unicast_ttl: Annotated[int, Field(strict=True, ge=0, le=255)] | None = None
+    promote_secondaries: Bool = False
+    virtual_rules: tuple[VirtualRule, ...] = ()
+    skip_check_adv_addr: Bool | None = Field(default=None, description="default: vrrp_skip_check_adv_addr")
+    strict_mode: Bool | None = Field(default=None, description="default: vrrp_strict")
+    garp_extra_if: Annotated[float, Field(strict=True, ge=0, le=86400)] | None = None
+    garp_extra_if_all: Bool = False
+    lower_prio_no_advert: Bool | None = Field(default=None, description="default: vrrp_lower_prio_no_advert")
+    higher_prio_send_advert: Bool | None = Field(default=None,
+                                                 description="default: vrrp_higher_prio_send_advert")
+
+    bare_ipvlan = field_validator("use_ipvlan", mode="before")(_bare_means({}))
+
+    @field_validator("mcast_dst_ip", mode="after")
+    @classmethod
+    def _multicast(cls, value: Any) -> Any:
+        if value is not None and not value.is_multicast:
+            raise ValueError(f"{value} is not a multicast address")
+        return value
+
+
+class StaticAddress(StrictModel):
+    """A ``static_ipaddress`` line: ``ADDR[/PREFIX] [dev IF] [brd IP] [scope S] [label L]``."""
+
+    address: IpInterface
+    dev: IfName | None = Field(default=None, description="default: global_defs.default_interface (eth0)")
+    brd: IpAddress | None = None
+    scope: Literal["global", "site", "link", "host", "nowhere"] | None = None
+    label: Str | None = None
+    no_track: Bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_str(cls, value: Any) -> Any:
+        return {"address": value} if isinstance(value, str) else value
+
+
+class TrackGroup(NamedModel):
+    """``track_group NAME { group { VI_1 ... } }``: instances that go to FAULT when a static address,
+    route or rule naming the group cannot be restored."""
+
+    group: Annotated[tuple[Str, ...], Field(min_length=1)]
+
+
+class GarpGroup(StrictModel):
+    """``garp_group { garp_interval S gna_interval S interface IF | interfaces { IF ... } }``."""
+
+    garp_interval: Seconds | None = None
+    gna_interval: Seconds | None = None
+    interfaces: Annotated[tuple[IfName, ...], Field(min_length=1)]
+
+
+class UpDownDelay(StrictModel):
+    """``interface_up_down_delays { IF DOWN [UP] }``: seconds (0..255) before a state change counts."""
+
+    down: Annotated[float, Field(strict=True, ge=0, le=255)]
+    up: Annotated[float, Field(strict=True, ge=0, le=255)] | None = Field(default=None,
+                                                                          description="default: down")
+
+
+class TopExtras(StrictModel):
+    """Top-level keepalived.conf blocks and keywords beyond the first wave."""
+
+    net_namespace: Str | None = Field(default=None, description="network namespace the daemon runs in")
+    net_namespace_ipvs: Annotated[str, Field(strict=True)] | None = Field(
+        default=None, description="network namespace of IPVS ('': the default namespace)")
+    instance: Str | None = Field(default=None, description="names this daemon's pid file and control socket")
+    static_ipaddress: tuple[StaticAddress, ...] = ()
+    static_routes: tuple[VirtualRoute, ...] = ()
+    static_rules: tuple[VirtualRule, ...] = ()
+    track_groups: Mapping[str, TrackGroup] = Field(default_factory=dict)
+    garp_groups: tuple[GarpGroup, ...] = ()
+    interface_up_down_delays: Mapping[str, UpDownDelay] = Field(default_factory=dict)
+
+    bare_ipvs_namespace = field_validator("net_namespace_ipvs", mode="before")(_bare_means(""))
+
+
+__all__ = ["NFT_PRIORITY_DEFAULT", "NFT_TABLE_DEFAULT", "GarpGroup", "GlobalExtras", "InstanceExtras",
+           "StaticAddress", "TopExtras", "TrackGroup", "UpDownDelay", "UseIpvlan"]

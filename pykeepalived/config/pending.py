@@ -1,0 +1,79 @@
+"""Keywords the model reads but the daemon does not act on: a ``not_implemented`` warning for each
+one that is written (not acted on yet), or a ``not_applicable`` note (never acted on, by design, e.g.
+PING_CHECK's ``connect_port``), never silence.
+
+Which keywords those are, and what the diagnostic says, is the inventory's (``pending`` and
+``not_applicable`` rows of :mod:`pykeepalived.config.inventory`): this pass walks the validated model,
+block by block, and reports every field named like such a keyword of its block that the
+configuration sets (written, and not false).  Both syntaxes get the same diagnostics, at the keyword.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pydantic import BaseModel
+
+from pykeepalived.config import inventory
+from pykeepalived.config.diagnostics import Diagnostic, Path, Severity
+from pykeepalived.config.model import Config
+
+#: keywords whose model field has another name (keepalived's block keyword -> the YAML key)
+_FIELD = {("top", "track_group"): "track_groups", ("top", "garp_group"): "garp_groups"}
+
+
+def _blocks(config: Config) -> Iterator[tuple[str, BaseModel, Path]]:
+    """Every model of the configuration with the inventory block it belongs to and its data path."""
+    yield inventory.TOP, config, ()
+    yield "global_defs", config.global_defs, ("global_defs",)
+    for name, group in config.vrrp_sync_groups.items():
+        yield "vrrp_sync_group", group, ("vrrp_sync_groups", name)
+    for name, inst in config.vrrp_instances.items():
+        base: Path = ("vrrp_instances", name)
+        yield "vrrp_instance", inst, base
+        for key in ("virtual_ipaddress", "virtual_ipaddress_excluded"):
+            for i, vip in enumerate(getattr(inst, key)):
+                yield "ip address option", vip, (*base, key, i)
+        for i, peer in enumerate(inst.unicast_peer):
+            yield "unicast_peer option", peer, (*base, "unicast_peer", i)
+    for v, vs in enumerate(config.virtual_servers):
+        yield "virtual_server", vs, ("virtual_servers", v)
+        for r, rs in enumerate(vs.real_servers):
+            rs_path: Path = ("virtual_servers", v, "real_servers", r)
+            yield "real_server", rs, rs_path
+            seen: dict[str, int] = {}
+            for checker in rs.checkers:
+                index = seen[checker.kind] = seen.get(checker.kind, -1) + 1
+                here: Path = (*rs_path, checker.kind, index)
+                yield checker.kind, checker, here
+                for u, url in enumerate(getattr(checker, "url", ())):
+                    yield "url", url, (*here, "url", u)
+
+
+def _is_set(model: BaseModel, field: str) -> bool:
+    """Written, and not switched off (``strict_mode off`` asks for nothing)."""
+    return field in model.model_fields_set and getattr(model, field) is not False
+
+
+def _diagnostic(pair: inventory.Pair, path: Path) -> Diagnostic:
+    if pair.status is inventory.Status.NOT_APPLICABLE:
+        return Diagnostic(Severity.NOTE, "not_applicable", pair.message(), "", None, None, path=path)
+    return Diagnostic(Severity.WARNING, "not_implemented", pair.message(), "", None, None,
+                      hint="see docs/keepalived-conf.md", path=path)
+
+
+def check(config: Config) -> Iterator[Diagnostic]:
+    """A ``not_implemented`` warning (or ``not_applicable`` note) for every keyword the model reads
+    and the daemon does not act on that the configuration sets."""
+    for block, model, path in _blocks(config):
+        for pair in inventory.in_block(block).values():
+            if pair.status is inventory.Status.ACTED_ON:
+                continue
+            field = _FIELD.get((block, pair.keyword), pair.keyword)
+            if field in type(model).model_fields and _is_set(model, field):
+                yield _diagnostic(pair, (*path, field))
+    check_config = config.global_defs.reload_check_config
+    if isinstance(check_config, str):
+        yield Diagnostic(Severity.WARNING, "not_implemented", "the log file of 'reload_check_config' is not "
+                         "written yet: the check of a reload is logged like any other", "", None, None,
+                         path=("global_defs", "reload_check_config"))

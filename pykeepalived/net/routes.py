@@ -1,0 +1,258 @@
+"""Routes and policy rules in the kernel, through pyroute2's rtnetlink (the adapter of
+:mod:`pykeepalived.net.route_spec`).
+
+Every operation is idempotent and says what it did: ``ensure_route`` returns ``"added"`` or
+``"present"`` (EEXIST), ``remove_route`` ``"removed"`` or ``"absent"`` (ESRCH/ENOENT, or its
+device gone), and the same for rules.  ``routes()`` / ``rules()`` read back what the kernel holds as
+:class:`~pykeepalived.net.route_spec.RouteSpec` / :class:`RuleSpec` (by default only this daemon's:
+protocol ``keepalived``), so a caller reconciles with :func:`~pykeepalived.net.route_spec.diff`.
+
+A route is added as keepalived adds it: ``prepend`` (the kernel's plain create: a route with the
+same destination but another gateway goes in front), ``add`` (fails with EEXIST if one exists, which
+reads as ``"present"``) or ``append``; a removal names every attribute, protocol included, so it never
+removes an operator's own route to the same place.  Errors other than these are raised as
+:class:`~pykeepalived.errors.DriverError`.  Acts in the current network namespace.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+from typing import Any, Literal
+
+from pyroute2 import AsyncIPRoute
+from pyroute2.netlink import NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST
+from pyroute2.netlink.exceptions import NetlinkError
+from pyroute2.netlink.rtnl import RTM_NEWROUTE
+
+from pykeepalived.errors import DriverError
+from pykeepalived.net.route_spec import (
+    AF_INET,
+    ROUTE_TYPES,
+    RTPROT_KEEPALIVED,
+    Diff,
+    IPNetwork,
+    RouteSpec,
+    RuleSpec,
+)
+
+RTNH_F_ONLINK = 4
+FIB_RULE_INVERT = 2
+_ABSENT = frozenset({errno.ESRCH, errno.ENOENT, errno.ENODEV})
+_MODE_FLAGS = {
+    "prepend": NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE,
+    "add": NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+    "append": NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND,
+}
+Added = Literal["added", "present"]
+Removed = Literal["removed", "absent"]
+
+
+class RouteManager:
+    """Routes and rules of the current namespace over one pyroute2 socket."""
+
+    def __init__(self, ipr: AsyncIPRoute) -> None:
+        self._ipr = ipr
+
+    @classmethod
+    def open(cls) -> RouteManager:
+        return cls(AsyncIPRoute())
+
+    def close(self) -> None:
+        self._ipr.close()
+
+    # -- routes ----------------------------------------------------------------------------------
+
+    async def ensure_route(self, route: RouteSpec) -> Added:
+        attrs = await self._route_attrs(route, "route add")
+        try:
+            await self._ipr.route((RTM_NEWROUTE, _MODE_FLAGS[route.mode]), **attrs)
+        except NetlinkError as exc:
+            if exc.code == errno.EEXIST:
+                return "present"
+            raise DriverError("route add", f"{route.dst}: {exc}", exc.code) from exc
+        return "added"
+
+    async def remove_route(self, route: RouteSpec) -> Removed:
+        try:
+            attrs = await self._route_attrs(route, "route del")
+        except DriverError as exc:
+            if exc.errno == errno.ENODEV:  # its device is gone, and the route with it
+                return "absent"
+            raise
+        attrs["scope"] = 255  # RT_SCOPE_NOWHERE: match any scope, as keepalived deletes
+        try:
+            await self._ipr.route("del", **attrs)
+        except NetlinkError as exc:
+            if exc.code in _ABSENT:
+                return "absent"
+            raise DriverError("route del", f"{route.dst}: {exc}", exc.code) from exc
+        return "removed"
+
+    async def routes(self, family: int | None = None, *, table: int | None = None,
+                     protocol: int | None = RTPROT_KEEPALIVED) -> list[RouteSpec]:
+        """The routes in the kernel (of one table, of one protocol: keepalived's by default)."""
+        query: dict[str, Any] = {} if table is None else {"table": table}
+        if family is not None:
+            query["family"] = AF_INET if family == 4 else 10
+        names = await self._names()
+        out = []
+        async for msg in await self._ipr.route("dump", **query):
+            if msg.get("type") not in ROUTE_TYPES.values():
+                continue
+            if protocol is not None and msg["proto"] != protocol:
+                continue
+            if table is not None and _table(msg) != table:
+                continue
+            out.append(_route_from(msg, names))
+        return out
+
+    async def _route_attrs(self, route: RouteSpec, op: str) -> dict[str, Any]:
+        attrs: dict[str, Any] = {
+            "family": route.socket_family, "dst": str(route.dst.network_address),
+            "dst_len": route.dst.prefixlen, "table": route.table, "proto": route.protocol,
+            "type": route.type, "scope": route.scope, "tos": route.tos,
+        }
+        if route.gateway is not None:
+            attrs["gateway"] = str(route.gateway)
+        if route.prefsrc is not None:
+            attrs["prefsrc"] = str(route.prefsrc)
+        if route.oif is not None:
+            attrs["oif"] = await self._index(route.oif, op)
+        if route.metric is not None:
+            attrs["priority"] = route.metric
+        if route.onlink:
+            attrs["flags"] = RTNH_F_ONLINK
+        if route.metrics:
+            attrs["metrics"] = dict(route.metrics)
+        return attrs
+
+    # -- rules -----------------------------------------------------------------------------------
+
+    async def ensure_rule(self, rule: RuleSpec) -> Added:
+        try:
+            await self._ipr.rule("add", **_rule_attrs(rule))
+        except NetlinkError as exc:
+            if exc.code == errno.EEXIST:
+                return "present"
+            raise DriverError("rule add", f"priority {rule.priority}: {exc}", exc.code) from exc
+        return "added"
+
+    async def remove_rule(self, rule: RuleSpec) -> Removed:
+        try:
+            await self._ipr.rule("del", **_rule_attrs(rule))
+        except NetlinkError as exc:
+            if exc.code in _ABSENT:
+                return "absent"
+            raise DriverError("rule del", f"priority {rule.priority}: {exc}", exc.code) from exc
+        return "removed"
+
+    async def rules(self, family: int = 4, *, protocol: int | None = RTPROT_KEEPALIVED) -> list[RuleSpec]:
+        """The rules in the kernel of one family (of one protocol: keepalived's by default)."""
+        out = []
+        async for msg in await self._ipr.rule("dump", family=AF_INET if family == 4 else 10):
+            proto = msg.get_attr("FRA_PROTOCOL")
+            if protocol is not None and proto != protocol:
+                continue
+            out.append(_rule_from(msg, family))
+        return out
+
+    async def apply(self, change: Diff) -> list[tuple[str, RouteSpec | RuleSpec]]:
+        """Carry out a :func:`~pykeepalived.net.route_spec.diff`: removals first (a rule that moves
+        priority must go before its replacement arrives), then additions; what each one did."""
+        done: list[tuple[str, RouteSpec | RuleSpec]] = []
+        for spec in change.remove:
+            gone = await (self.remove_route(spec) if isinstance(spec, RouteSpec) else self.remove_rule(spec))
+            done.append((gone, spec))
+        for spec in change.add:
+            added = await (self.ensure_route(spec) if isinstance(spec, RouteSpec) else self.ensure_rule(spec))
+            done.append((added, spec))
+        return done
+
+    # -- interfaces ------------------------------------------------------------------------------
+
+    async def _index(self, ifname: str, op: str) -> int:
+        found = await self._ipr.link_lookup(ifname=ifname)
+        if not found:
+            raise DriverError(op, f"no interface {ifname}", errno.ENODEV)
+        return int(found[0])
+
+    async def _names(self) -> dict[int, str]:
+        return {link["index"]: link.get_attr("IFLA_IFNAME") async for link in await self._ipr.link("dump")}
+
+    async def __aenter__(self) -> RouteManager:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _table(msg: Any) -> int:
+    return int(msg.get_attr("RTA_TABLE") or msg["table"])
+
+
+def _network(family: int, address: str | None, length: int) -> IPNetwork:
+    if address is None:
+        address = "0.0.0.0" if family == 4 else "::"
+    return ipaddress.ip_network(f"{address}/{length}", strict=False)
+
+
+def _route_from(msg: Any, names: dict[int, str]) -> RouteSpec:
+    family = 4 if msg["family"] == AF_INET else 6
+    metrics_nla = msg.get_attr("RTA_METRICS")
+    metrics = () if metrics_nla is None else tuple(sorted(
+        (name.removeprefix("RTAX_").lower(), int(value)) for name, value in metrics_nla["attrs"]
+        if name.removeprefix("RTAX_").lower() in ("mtu", "advmss", "hoplimit", "initcwnd", "initrwnd")))
+    gateway, prefsrc, oif = msg.get_attr("RTA_GATEWAY"), msg.get_attr("RTA_PREFSRC"), msg.get_attr("RTA_OIF")
+    return RouteSpec(
+        family=family, dst=_network(family, msg.get_attr("RTA_DST"), msg["dst_len"]), table=_table(msg),
+        type=msg["type"], protocol=msg["proto"], scope=msg["scope"],
+        gateway=None if gateway is None else ipaddress.ip_address(gateway),
+        prefsrc=None if prefsrc is None else ipaddress.ip_address(prefsrc),
+        oif=None if oif is None else names.get(oif, str(oif)), metric=msg.get_attr("RTA_PRIORITY"),
+        tos=msg["tos"], onlink=bool(msg["flags"] & RTNH_F_ONLINK), metrics=metrics,
+    )
+
+
+def _rule_attrs(rule: RuleSpec) -> dict[str, Any]:
+    attrs: dict[str, Any] = {"family": rule.socket_family, "priority": rule.priority, "action": rule.action,
+                             "table": rule.table, "tos": rule.tos,
+                             "flags": FIB_RULE_INVERT if rule.invert else 0}
+    for key, network in (("src", rule.src), ("dst", rule.dst)):
+        if network is not None:
+            attrs[key] = str(network.network_address)
+            attrs[f"{key}_len"] = network.prefixlen
+    optional = {"goto": rule.goto, "fwmark": rule.fwmark, "fwmask": rule.fwmask, "iifname": rule.iif,
+                "oifname": rule.oif, "suppress_prefixlen": rule.suppress_prefixlength,
+                "protocol": rule.protocol, "ip_proto": rule.ipproto}
+    attrs.update({key: value for key, value in optional.items() if value is not None})
+    for key, pair in (("sport_range", rule.sport), ("dport_range", rule.dport), ("uid_range", rule.uidrange)):
+        if pair is not None:
+            attrs[key] = f"{pair[0]}:{pair[1]}"  # pyroute2's fra_range text
+    return attrs
+
+
+def _range(msg: Any, name: str) -> tuple[int, int] | None:
+    value = msg.get_attr(name)
+    if value is None:
+        return None
+    start, _, end = str(value).partition(":")
+    return int(start), int(end)
+
+
+def _rule_from(msg: Any, family: int) -> RuleSpec:
+    src, dst = msg.get_attr("FRA_SRC"), msg.get_attr("FRA_DST")
+    suppress = msg.get_attr("FRA_SUPPRESS_PREFIXLEN")
+    return RuleSpec(
+        family=family, priority=int(msg.get_attr("FRA_PRIORITY") or 0), action=msg["action"],
+        table=int(msg.get_attr("FRA_TABLE") or msg["table"]),
+        src=None if src is None else _network(family, src, msg["src_len"]),
+        dst=None if dst is None else _network(family, dst, msg["dst_len"]),
+        goto=msg.get_attr("FRA_GOTO"), fwmark=msg.get_attr("FRA_FWMARK"), fwmask=msg.get_attr("FRA_FWMASK"),
+        iif=msg.get_attr("FRA_IIFNAME"), oif=msg.get_attr("FRA_OIFNAME"), tos=msg["tos"],
+        invert=bool(msg["flags"] & FIB_RULE_INVERT),
+        suppress_prefixlength=None if suppress in (None, 0xFFFFFFFF) else int(suppress),
+        protocol=msg.get_attr("FRA_PROTOCOL"), ipproto=msg.get_attr("FRA_IP_PROTO"),
+        sport=_range(msg, "FRA_SPORT_RANGE"), dport=_range(msg, "FRA_DPORT_RANGE"),
+        uidrange=_range(msg, "FRA_UID_RANGE"),
+    )

@@ -1,0 +1,275 @@
+"""The HTTP endpoint: aiohttp's low-level server behind a connection guard, and the read-only routes.
+
+Routes (``GET`` and ``HEAD`` only; anything else is 405, unknown paths 404):
+
+=========================== =====================================================================
+``/metrics``                Prometheus text format 0.0.4, or OpenMetrics when the ``Accept`` header
+                            asks for it (``web/metrics.py``, docs/metrics.md)
+``/status``                 the status document (``pykeepalived status --json``)
+``/status/instances/NAME``  one instance of it (404 for an unknown name)
+``/status/schema``          the status document's JSON Schema
+``/healthz``                200 ``ok`` while the daemon runs, 503 while it starts or stops
+``/events``                 Server-Sent Events (``web/events.py``)
+``/``                       a short index
+=========================== =====================================================================
+
+Protection (nothing an HTTP client does can slow the VRRP loop or change anything):
+
+* at most ``max_connections`` connections; more are answered 503 and closed at once;
+* one request per connection (``Connection: close``) except the event stream; a connection that
+  has not sent a whole request after ``request_timeout_s`` (slowloris) is aborted, as is any other
+  non-streaming connection still open ``2 * request_timeout_s`` later (a client that never reads);
+* aiohttp's parser limits: request line and header fields 4 KiB, at most 32 headers (a larger
+  request gets 400); request bodies are never read;
+* responses are built on the loop a little at a time (``web/render.py``: no thread, so the VRRP loop
+  never waits for the GIL); concurrent scrapes share one rendering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+
+from pykeepalived.web.events import EventHub
+from pykeepalived.web.render import json_body
+
+log = logging.getLogger(__name__)
+
+MAX_CONNECTIONS = 64
+REQUEST_TIMEOUT_S = 5.0
+MAX_LINE_BYTES = 4096
+MAX_HEADERS = 32
+HEARTBEAT_S = 15.0
+"""An SSE comment line this often keeps proxies from closing an idle stream."""
+WRITE_TIMEOUT_S = 5.0
+ROUTE_LABELS = ("/", "/metrics", "/status", "/status/instances", "/status/schema", "/healthz", "/events")
+ALLOWED = "GET, HEAD"
+COMMON_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+Body = tuple[bytes, str]
+"""A response body and its content type."""
+StatusSource = Callable[[], "dict[str, Any] | Awaitable[dict[str, Any]]"]
+"""Returns the status document, or an awaitable of it (built a few instances per loop turn)."""
+
+
+async def read_status(source: StatusSource) -> dict[str, Any]:
+    value = source()
+    if inspect.isawaitable(value):
+        value = await value
+    assert isinstance(value, dict)
+    return value
+
+
+class SingleFlight:
+    """Requests for the same thing while it is being built share that building."""
+
+    def __init__(self) -> None:
+        self._inflight: dict[str, asyncio.Future[Any]] = {}
+
+    async def shared(self, key: str, make: Callable[[], Awaitable[Any]]) -> Any:
+        """``await make()``, or the result of the one already running under ``key``."""
+        pending = self._inflight.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(make())
+            self._inflight[key] = pending
+            pending.add_done_callback(lambda _f: self._inflight.pop(key, None))
+        return await asyncio.shield(pending)
+
+
+class Endpoints:
+    """The route handlers; they read through the callables they are given and change nothing."""
+
+    def __init__(self, *, status: StatusSource, metrics: Callable[[str], Awaitable[Body]],
+                 schema: dict[str, Any], ready: Callable[[], str | None], hub: EventHub,
+                 count: Callable[[str, int], None]) -> None:
+        self._status = status
+        self._metrics = metrics
+        self._schema = json.dumps(schema, indent=2, sort_keys=True).encode()
+        self._ready = ready
+        self._hub = hub
+        self._count = count
+        self.streaming: set[RequestHandler] = set()
+
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        path = request.path
+        label = path if path in ROUTE_LABELS else ("/status/instances" if path.startswith(
+            "/status/instances/") else "other")
+        try:
+            response = await self._route(request, path)
+        except (ConnectionError, asyncio.CancelledError):
+            raise
+        except Exception:  # a bug here answers 500; it never reaches the daemon
+            log.exception("web request failed path=%s", path[:100])
+            response = _text(500, "internal error\n")
+        self._count(label, response.status)
+        return response
+
+    async def _route(self, request: web.BaseRequest, path: str) -> web.StreamResponse:
+        if request.method not in ("GET", "HEAD"):
+            response = _text(405, "only GET and HEAD\n")
+            response.headers["Allow"] = ALLOWED
+            return response
+        if path == "/metrics":
+            return await self._get_metrics(request)
+        if path == "/status":
+            return await self._json(await read_status(self._status))
+        if path.startswith("/status/instances/"):
+            return await self._instance(path.removeprefix("/status/instances/"))
+        if path == "/status/schema":
+            return _closing(web.Response(body=self._schema, content_type="application/schema+json",
+                                         headers=COMMON_HEADERS))
+        if path == "/healthz":
+            state = self._ready()
+            return _text(200, "ok\n") if state is None else _text(503, f"{state}\n")
+        if path == "/events":
+            return await self._events(request)
+        if path == "/":
+            return _text(200, "pykeepalived: /metrics /status /status/instances/NAME /status/schema "
+                              "/healthz /events\n")
+        return _text(404, "not found\n")
+
+    async def _get_metrics(self, request: web.BaseRequest) -> web.StreamResponse:
+        body, content_type = await self._metrics(request.headers.get("Accept", ""))
+        return _closing(web.Response(body=body, headers={**COMMON_HEADERS, "Content-Type": content_type}))
+
+    async def _json(self, data: Any) -> web.StreamResponse:
+        body = await json_body(data)
+        return _closing(web.Response(body=body, content_type="application/json", headers=COMMON_HEADERS))
+
+    async def _instance(self, name: str) -> web.StreamResponse:
+        doc = await read_status(self._status)
+        found = [i for i in doc.get("instances", ()) if i.get("name") == name]
+        if not found:
+            return _text(404, "no such instance\n")
+        return await self._json(found[0])
+
+    async def _events(self, request: web.BaseRequest) -> web.StreamResponse:
+        try:
+            last_id: int | None = int(request.headers.get("Last-Event-ID", ""))
+        except ValueError:
+            last_id = None
+        subscriber = self._hub.subscribe(last_id)
+        if subscriber is None:
+            return _text(503, "too many event clients\n")
+        response = web.StreamResponse(headers={**COMMON_HEADERS, "Content-Type": "text/event-stream",
+                                               "X-Accel-Buffering": "no"})
+        protocol = request.protocol
+        transport = request.transport
+        subscriber.on_drop = transport.abort if transport is not None else None
+        self.streaming.add(protocol)
+        try:
+            await response.prepare(request)
+            if request.method == "HEAD":
+                return response
+            await _write(response, b"retry: 1000\n: pykeepalived events\n\n")
+            while not (subscriber.dropped or subscriber.closed):
+                events = await subscriber.wait(HEARTBEAT_S)
+                if subscriber.dropped:
+                    break
+                await _write(response, b"".join(e.frame() for e in events) or b": keepalive\n\n")
+        except (ConnectionError, TimeoutError):
+            pass
+        finally:
+            self._hub.unsubscribe(subscriber)
+            self.streaming.discard(protocol)
+        return response
+
+
+async def _write(response: web.StreamResponse, data: bytes) -> None:
+    async with asyncio.timeout(WRITE_TIMEOUT_S):
+        await response.write(data)
+
+
+def _closing(response: web.Response) -> web.Response:
+    response.force_close()
+    return response
+
+
+def _text(status: int, text: str) -> web.Response:
+    return _closing(web.Response(status=status, text=text, headers=COMMON_HEADERS))
+
+
+class _Refused(asyncio.Protocol):
+    """Over the connection limit: a 503 and goodbye."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.WriteTransport)
+        transport.write(b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+        transport.close()
+
+
+class WebServer:
+    """Listens on ``host:port`` and serves :class:`Endpoints` within the limits above."""
+
+    def __init__(self, host: str | None, port: int, endpoints: Endpoints, *,
+                 max_connections: int = MAX_CONNECTIONS,
+                 request_timeout_s: float = REQUEST_TIMEOUT_S) -> None:
+        self.host, self.port = host, port
+        self.endpoints = endpoints
+        self.max_connections = max_connections
+        self.request_timeout_s = request_timeout_s
+        self.refused = 0
+        self.timed_out = 0
+        self._server: web.Server | None = None
+        self._listener: asyncio.Server | None = None
+        self._started: set[RequestHandler] = set()
+
+    @property
+    def sockets(self) -> list[Any]:
+        return list(self._listener.sockets) if self._listener is not None else []
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+
+        async def handler(request: web.BaseRequest) -> web.StreamResponse:
+            self._started.add(request.protocol)
+            return await self.endpoints.handle(request)
+
+        self._server = web.Server(handler, access_log=None, keepalive_timeout=self.request_timeout_s,
+                                  max_line_size=MAX_LINE_BYTES, max_field_size=MAX_LINE_BYTES,
+                                  max_headers=MAX_HEADERS, lingering_time=0.0)
+        self._listener = await loop.create_server(self._connection, self.host, self.port,
+                                                  reuse_address=True)
+
+    def _connection(self) -> asyncio.BaseProtocol:
+        assert self._server is not None
+        if len(self._server.connections) >= self.max_connections:
+            self.refused += 1
+            return _Refused()
+        protocol = self._server()
+        loop = asyncio.get_running_loop()
+        loop.call_later(self.request_timeout_s, self._deadline, protocol, True)
+        loop.call_later(2 * self.request_timeout_s, self._deadline, protocol, False)
+        return protocol
+
+    def _deadline(self, protocol: RequestHandler, first: bool) -> None:
+        """Abort a connection that sent no whole request in time, or a non-streaming one that lingers."""
+        started = protocol in self._started
+        if not first:
+            self._started.discard(protocol)  # the last look at this connection
+        transport = protocol.transport
+        if transport is None or transport.is_closing():
+            return
+        if (first and started) or (not first and protocol in self.endpoints.streaming):
+            return
+        self.timed_out += 1
+        transport.abort()
+
+    async def close(self, timeout_s: float = 1.0) -> None:
+        if self._listener is not None:
+            self._listener.close()
+        if self._server is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._server.shutdown(timeout_s), timeout_s + 0.5)
+        if self._listener is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._listener.wait_closed(), timeout_s)
+        self._listener = self._server = None

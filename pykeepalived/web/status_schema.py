@@ -1,0 +1,161 @@
+"""The JSON Schema of the status document (``GET /status``, ``pykeepalived status --json``).
+
+Published at ``GET /status/schema`` and by ``pykeepalived schema --status``; docs/status.schema.json
+is a copy (a unit test keeps it equal).  ``schema_version`` 1: fields are only ever added, so objects
+allow properties the schema does not list.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SCHEMA_ID = "https://pykeepalived.invalid/schema/status-1.schema.json"
+
+_UNIX = {"type": "number", "description": "Unix time, seconds"}
+_NULLABLE_UNIX = {"type": ["number", "null"], "description": "Unix time, seconds"}
+_COUNTS = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
+_STATE = {"enum": ["INITIALIZE", "BACKUP", "MASTER", "FAULT"]}
+
+_HISTOGRAM = {
+    "type": ["object", "null"],
+    "required": ["buckets", "sum", "count"],
+    "properties": {
+        "buckets": {"type": "array", "items": {"type": "array", "prefixItems": [
+            {"type": ["number", "string"]}, {"type": "integer"}]}},
+        "sum": {"type": "number"}, "count": {"type": "integer"},
+    },
+}
+
+_TRANSITION = {
+    "type": "object",
+    "required": ["from", "to", "reason", "at"],
+    "properties": {"from": {"type": "string"}, "to": {"type": "string"}, "reason": {"type": "string"},
+                   "at": _UNIX},
+}
+
+_INSTANCE = {
+    "type": "object",
+    "required": ["name", "interface", "family", "vrid", "version", "state", "base_priority",
+                 "effective_priority", "master_address", "vips", "fault_reasons", "sync_group", "counters",
+                 "last_transition", "transitions"],
+    "properties": {
+        "name": {"type": "string"},
+        "interface": {"type": "string"},
+        "family": {"enum": ["v4", "v6"]},
+        "vrid": {"type": "integer", "minimum": 1, "maximum": 255},
+        "version": {"enum": [2, 3, None]},
+        "state": _STATE,
+        "base_priority": {"type": ["integer", "null"]},
+        "effective_priority": {"type": ["integer", "null"]},
+        "master_address": {"type": ["string", "null"], "description": "the master as far as we know"},
+        "master_priority": {"type": ["integer", "null"], "description": "learned from its adverts"},
+        "master_adver_int_cs": {"type": ["integer", "null"]},
+        "master_down_interval_s": {"type": ["number", "null"]},
+        "master_since": _NULLABLE_UNIX,
+        "vips": {"type": "array", "items": {"type": "string"}},
+        "virtual_addresses": {"type": "array", "items": {
+            "type": "object", "required": ["address", "dev", "excluded", "present"],
+            "properties": {"address": {"type": "string"}, "dev": {"type": ["string", "null"]},
+                           "excluded": {"type": "boolean"},
+                           "present": {"type": ["boolean", "null"],
+                                       "description": "configured in the kernel now (null: unknown)"}}}},
+        "fault_reasons": {"type": "array", "items": {"type": "string"}},
+        "sync_group": {"type": ["string", "null"]},
+        "peers": {"type": "array", "items": {
+            "type": "object", "required": ["address", "priority", "adverts", "last_heard"],
+            "properties": {"address": {"type": "string"}, "priority": {"type": "integer"},
+                           "adverts": {"type": "integer"}, "last_heard": _UNIX}}},
+        "split_brain": {"type": "object", "required": ["active", "episodes"], "properties": {
+            "active": {"type": "boolean"}, "peer": {"type": ["string", "null"]},
+            "peer_priority": {"type": ["integer", "null"]}, "since": _NULLABLE_UNIX,
+            "episodes": {"type": "integer", "minimum": 0}}},
+        "trackers": {"type": "array", "items": {
+            "type": "object", "required": ["name", "kind", "ok", "value", "weight", "fault"],
+            "properties": {"name": {"type": "string"}, "kind": {"enum": ["status", "value"]},
+                           "ok": {"type": "boolean"}, "value": {"type": "integer"},
+                           "weight": {"type": "integer"}, "reverse": {"type": "boolean"},
+                           "contribution": {"type": "integer"}, "fault": {"type": "boolean"}}}},
+        "timers": {"type": "object", "additionalProperties": _UNIX},
+        "config": {"type": "object"},
+        "counters": _COUNTS,
+        "last_transition": {"oneOf": [{"type": "null"}, _TRANSITION]},
+        "transitions": {"type": "array", "items": _TRANSITION},
+    },
+}
+
+_CHECKER = {
+    "type": "object",
+    "required": ["kind", "up", "failures", "last_ok", "reason"],
+    "properties": {"kind": {"type": "string"}, "up": {"type": "boolean"}, "failures": {"type": "integer"},
+                   "last_ok": {"type": ["boolean", "null"]}, "reason": {"type": "string"},
+                   "has_run": {"type": "boolean"}, "checks": _COUNTS, "last_check_at": _NULLABLE_UNIX,
+                   "duration": _HISTOGRAM},
+}
+
+_REAL_SERVER = {
+    "type": "object",
+    "required": ["address", "up", "weight", "last_result", "reason", "latency_ms", "suspended", "checkers"],
+    "properties": {"address": {"type": "string"}, "up": {"type": "boolean"}, "weight": {"type": "integer"},
+                   "last_result": {"enum": ["ok", "failed", None]}, "reason": {"type": "string"},
+                   "latency_ms": {"type": ["number", "null"]}, "suspended": {"type": "boolean"},
+                   "has_run": {"type": "boolean"}, "checkers": {"type": "array", "items": _CHECKER}},
+}
+
+_LVS = {
+    "oneOf": [{"type": "null"}, {
+        "type": "object",
+        "required": ["running", "ipvs", "error", "counters", "sync_daemons", "virtual_servers"],
+        "properties": {
+            "running": {"type": "boolean"}, "ipvs": {"type": "string"}, "error": {"type": ["string", "null"]},
+            "counters": _COUNTS, "sync_daemons": {"type": "array", "items": {"enum": ["master", "backup"]}},
+            "virtual_servers": {"type": "array", "items": {
+                "type": "object",
+                "required": ["name", "service", "scheduler", "quorum_up", "quorum", "live_weight",
+                             "sorry_server", "real_servers"],
+                "properties": {"name": {"type": "string"}, "service": {"type": "string"},
+                               "scheduler": {"type": "string"}, "quorum_up": {"type": "boolean"},
+                               "quorum": {"type": "integer"}, "live_weight": {"type": "integer"},
+                               "sorry_server": {"type": ["string", "null"]},
+                               "real_servers": {"type": "array", "items": _REAL_SERVER}}}},
+        },
+    }],
+}
+
+STATUS_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": SCHEMA_ID,
+    "title": "pykeepalived status document",
+    "type": "object",
+    "required": ["schema_version", "pid", "config_file", "started_at", "reloads", "reload_errors", "drops",
+                 "instances"],
+    "properties": {
+        "schema_version": {"const": 1},
+        "version": {"type": "string"}, "python": {"type": "string"},
+        "pid": {"type": "integer"},
+        "config_file": {"type": "string"},
+        "config_hash": {"type": ["string", "null"], "description": "sha256 of the running configuration"},
+        "started_at": _UNIX,
+        "reloads": {"type": "integer", "minimum": 0},
+        "reload_errors": {"type": "integer", "minimum": 0},
+        "last_reload": {"oneOf": [{"type": "null"}, {
+            "type": "object", "required": ["at", "ok", "error"],
+            "properties": {"at": _UNIX, "ok": {"type": "boolean"}, "error": {"type": ["string", "null"]},
+                           "last_success_at": _UNIX}}]},
+        "drops": _COUNTS,
+        "instances": {"type": "array", "items": _INSTANCE},
+        "sockets": {"type": "object"},
+        "executor": _COUNTS,
+        "scripts": {"type": "object", "properties": {
+            "started": {"type": "integer"}, "failed": {"type": "integer"}, "timed_out": {"type": "integer"},
+            "tracked": {"type": "array", "items": {
+                "type": "object", "required": ["name", "up", "runs", "failures"],
+                "properties": {"name": {"type": "string"}, "up": {"type": "boolean"},
+                               "runs": {"type": "integer"}, "failures": {"type": "integer"},
+                               "results": _COUNTS, "duration": _HISTOGRAM,
+                               "last_run_at": _NULLABLE_UNIX}}}}},
+        "release_vips_on_stop": {"type": "boolean"},
+        "release_ipvs_on_stop": {"type": "boolean"},
+        "notify_fifos": {"type": "object", "additionalProperties": _COUNTS},
+        "lvs": _LVS,
+    },
+}
