@@ -2,7 +2,7 @@
 """Scale-out benchmark: how fast a crashed director is withdrawn, and what its loss breaks, mh vs rr (root).
 
     .venv/bin/python bench/bgp/run.py [--quick] [--part all|withdrawal|disruption] [--crashes N]
-        [--flows N] [--rate R] [--out DIR]
+        [--flows N] [--rate R] [--out DIR] [--figures FILE]
 
 Both parts use the `ecmp` lab (netns_lab.bgp_lab): a router with FRR (bgpd + bfdd, maximum-paths,
 layer-4 ECMP hash), three directors each with FRR and pykeepalived announcing 203.0.113.200, BFD
@@ -22,8 +22,10 @@ and FRR (netns_lab.bgp_lab.BgpDirector.crash: nothing says goodbye, only BFD can
   the new ones that failed are counted.  With mh every director sends a flow to the same real server,
   so a flow ECMP moves keeps working; with rr the director it moves to picks again.
 
-The table is printed; a JSON file with every sample goes to --out (default: a new temp directory).
-Bounded: every wait has a deadline; the labs are torn down on any exit.
+The table is printed; a JSON file with every sample goes to --out (default: a new temp directory),
+the figures to --figures (what `python -m bench` reads).  `--quick`: 2 crashes; 12 long-lived
+connections and 10 new ones a second (about 1 minute here plus 5 in the VM).  Bounded: every wait has
+a deadline; the labs are torn down on any exit.
 """
 
 from __future__ import annotations
@@ -42,9 +44,13 @@ from typing import Any
 from netns_lab import Lab, LabError, wait_until
 from netns_lab.bgp_lab import DirectorOptions, EcmpLab, director_yaml, start_ecmp
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: bench.results
+from bench.results import FIGURES_HELP, Figure, FigureSheet, at_most
+
+ROOT = Path(__file__).resolve().parents[2]
+
 FORMULA_S = 0.9
 GOAL_RATIO = 1.15
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _everyone(ecmp: EcmpLab) -> set[str]:
@@ -105,7 +111,8 @@ def _set_scheduler(ecmp: EcmpLab, scheduler: str) -> None:
     wait_until(applied, timeout=120, message=f"scheduler {scheduler} on every director")
 
 
-def _trial(ecmp: EcmpLab, scheduler: str, flows: int, rate: float, start_timeout: float) -> dict[str, Any]:
+def _trial(ecmp: EcmpLab, scheduler: str, flows: int, rate: float, *, start_timeout: float,
+           restore: bool) -> dict[str, Any]:
     _set_scheduler(ecmp, scheduler)
     hold = ecmp.flows("hold", "--flows", str(flows), "--interval", "0.1", "--duration", "40")
     carried = ecmp.director_of_ports(hold.wait_ready(120))
@@ -131,7 +138,8 @@ def _trial(ecmp: EcmpLab, scheduler: str, flows: int, rate: float, start_timeout
         "new_slow": sum(a["ok"] and a["took"] > 0.9 for a in attempts),
     }
     print(f"  {scheduler}: {result}", flush=True)
-    _restore(ecmp, 1, start_timeout)
+    if restore:
+        _restore(ecmp, 1, start_timeout)
     return result
 
 
@@ -141,7 +149,9 @@ def disruption(flows: int, rate: float) -> dict[str, Any]:
         ecmp = start_ecmp(lab, options=DirectorOptions(ipvs=True, poll_interval=2.0), timeout=start_timeout)
         ecmp.wait_nexthops(_everyone(ecmp), timeout=start_timeout)
         wait_until(lambda: all(_bfd_up(ecmp, a) for a in _everyone(ecmp)), timeout=60, message="BFD up")
-        return {"trials": [_trial(ecmp, scheduler, flows, rate, start_timeout) for scheduler in ("mh", "rr")]}
+        schedulers = ("mh", "rr")
+        return {"trials": [_trial(ecmp, scheduler, flows, rate, start_timeout=start_timeout,
+                                  restore=scheduler != schedulers[-1]) for scheduler in schedulers]}
 
 
 def _kernel_has_ipvs() -> bool:
@@ -155,7 +165,7 @@ def _disruption_in_vm(args: argparse.Namespace, out: Path) -> dict[str, Any] | N
     result = ROOT / f".bench-bgp-{os.getpid()}.json"
     argv = [sys.executable, "-m", "netns_lab", "vm", "--timeout", "1800", "--", sys.executable,
             str(ROOT / "bench" / "bgp" / "run.py"), "--part", "disruption", "--flows", str(args.flows),
-            "--rate", str(args.rate), "--json", str(result)]
+            "--rate", str(args.rate), "--json", str(result), *(["--quick"] if args.quick else [])]
     env = {**os.environ, "NETNS_LAB_VM_RW_CACHE": os.environ.get("NETNS_LAB_VM_RW_CACHE", "loose")}
     print("disruption: this kernel has no IPVS, running it in the VM ...", flush=True)
     done = subprocess.run(argv, cwd=ROOT, env=env, check=False)
@@ -193,24 +203,51 @@ def report(results: dict[str, Any]) -> None:
                   f"{t['withdrawn_s']:>9.3f} s")
 
 
+def figures(results: dict[str, Any]) -> list[Figure]:
+    """Withdrawal latency against the BFD formula; what a director loss breaks with mh, next to rr."""
+    out = []
+    samples = [s["withdrawn_s"] for s in results.get("withdrawal", {}).get("samples", [])]
+    if "withdrawal" in results:
+        out += [Figure("withdrawal of a crashed director, median (BFD 3 x 300 ms = 0.9 s)", "s",
+                       statistics.median(samples) if samples else None,
+                       goals=(at_most(round(FORMULA_S * GOAL_RATIO, 3)),)),
+                Figure("withdrawal of a crashed director, max", "s", max(samples) if samples else None)]
+    if "disruption" in results or results.get("disruption_failed"):
+        by = {t["scheduler"]: t for t in results.get("disruption", {}).get("trials", [])}
+        mh, rr = by.get("mh"), by.get("rr")
+
+        def broken(trial: dict[str, Any] | None) -> float | None:
+            return 100.0 * trial["broken"] / trial["flows"] if trial and trial["flows"] else None
+
+        out += [Figure("long-lived connections broken by losing 1 of 3 directors", "%", broken(mh),
+                       ref=broken(rr), ref_name="rr" if rr else None, goals=(at_most(0),),
+                       note="lb_algo mh (+ mh-port), the reference lb_algo rr, same run"),
+                Figure("new connections failed while a director was lost (mh)", "connections",
+                       float(mh["new_failed"]) if mh else None, goals=(at_most(0),))]
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 crashes, 24 flows")
+    parser.add_argument("--quick", action="store_true", help="2 crashes, 12 flows, 10 new connections/s")
     parser.add_argument("--part", choices=("all", "withdrawal", "disruption"), default="all")
     parser.add_argument("--crashes", type=int, default=10)
     parser.add_argument("--flows", type=int, default=60)
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--figures", type=Path, default=None, metavar="FILE", help=FIGURES_HELP)
     parser.add_argument("--json", type=Path, default=None, help=argparse.SUPPRESS)  # the VM child's result
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("bench/bgp needs root (network namespaces)", file=sys.stderr)
         return 2
     if args.quick:
-        args.crashes, args.flows = min(args.crashes, 3), min(args.flows, 24)
+        args.crashes, args.flows, args.rate = min(args.crashes, 2), min(args.flows, 12), min(args.rate, 10.0)
     out = args.out or Path(tempfile.mkdtemp(prefix="bench-bgp-"))
     out.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {"started": time.time(), "args": {k: str(v) for k, v in vars(args).items()}}
+    sheet = FigureSheet("bgp", quick=args.quick)
+    results: dict[str, Any] = {"args": {k: str(v) for k, v in vars(args).items()}}
+    complete = True
     try:
         if args.part in ("all", "withdrawal"):
             print(f"withdrawal: {args.crashes} crashes of a director on this kernel", flush=True)
@@ -222,21 +259,27 @@ def main() -> int:
                 results["disruption"] = disruption(args.flows, args.rate)
             elif args.json is None:
                 found = _disruption_in_vm(args, out)
-                if found is not None:
+                if found is None:
+                    results["disruption_failed"] = True
+                    complete = False
+                else:
                     results["disruption"] = found
             else:
                 print("disruption: no IPVS in this kernel", file=sys.stderr)
                 return 2
     except LabError as exc:
         print(f"bench failed: {exc}", file=sys.stderr)
-        return 1
+        complete = False
     if args.json is not None:
         args.json.write_text(json.dumps(results.get("disruption", {})))
-        return 0
+        return 0 if complete else 1
     (out / "bgp.json").write_text(json.dumps(results, indent=1))
     report(results)
+    sheet.extend(figures(results))
+    sheet.details.update(results)
+    sheet.write(args.figures, complete=complete)
     print(f"\nsamples: {out / 'bgp.json'}")
-    return 0
+    return 0 if complete else 1
 
 
 if __name__ == "__main__":

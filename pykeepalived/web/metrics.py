@@ -84,6 +84,9 @@ def build(doc: Doc) -> Iterator[list[Metric] | None]:
             if index % STEP == STEP - 1:
                 yield None
             _virtual_server(out, vs)
+    bgp = doc.get("bgp")
+    if bgp is not None:
+        _bgp(out, bgp)
     for index, service in enumerate((doc.get("ipvs_stats") or {}).get("services") or ()):
         if index % STEP == STEP - 1:
             yield None
@@ -338,6 +341,57 @@ def _checkers(out: _Families, labels: list[str], checkers: Iterable[Doc]) -> Non
         if hist is not None:
             out.histogram("lvs_check_duration_seconds", "health check duration", list(names)
                           ).add_metric(these, hist[0], hist[1])
+
+
+def _bgp(out: _Families, bgp: Doc) -> None:
+    """Active/active directors (docs/scaleout.md): FRR, the announced addresses, the sessions and BFD."""
+    frr = bgp.get("frr") or {}
+    out.gauge("bgp_frr_up", "1 while FRR answers (vtysh reads the sessions)").add_metric(
+        [], 1.0 if frr.get("reachable") else 0.0)
+    out.gauge("bgp_frr_config_applied", "1 once FRR has the rendered configuration").add_metric(
+        [], 1.0 if frr.get("config_applied") else 0.0)
+    out.gauge("bgp_interface_up", "1 while the announce interface exists").add_metric(
+        [], 1.0 if bgp.get("interface_up") else 0.0)
+    counters = bgp.get("counters") or {}
+    for key, metric, text in (("apply_errors", "bgp_frr_apply_errors", "FRR configurations not applied"),
+                              ("poll_errors", "bgp_frr_poll_errors", "readings of FRR that failed"),
+                              ("repairs", "bgp_repairs", "announce-interface addresses put right")):
+        out.counter(metric, text).add_metric([], float(counters.get(key, 0)))
+    for item in bgp.get("announcements") or ():
+        label = [str(item.get("address"))]
+        out.gauge("bgp_announced", "1 while the address is announced", ["address"]).add_metric(
+            label, 1.0 if item.get("announced") else 0.0)
+        out.counter("bgp_announces", "times the address was announced", ["address"]).add_metric(
+            label, float(item.get("announces", 0)))
+        out.counter("bgp_withdrawals", "times the address was withdrawn", ["address"]).add_metric(
+            label, float(item.get("withdrawals", 0)))
+    for neighbor in bgp.get("neighbors") or ():
+        _bgp_neighbor(out, neighbor)
+
+
+def _bgp_neighbor(out: _Families, neighbor: Doc) -> None:
+    label = [str(neighbor.get("address"))]
+    out.gauge("bgp_neighbor_established", "1 while the BGP session is Established", ["neighbor"]
+              ).add_metric(label, 1.0 if neighbor.get("established") else 0.0)
+    for key, metric, text in (("prefixes_sent", "bgp_neighbor_prefixes_sent", "prefixes sent to it now"),
+                              ("prefixes_received", "bgp_neighbor_prefixes_received",
+                               "prefixes received from it now")):
+        if neighbor.get(key) is not None:
+            out.gauge(metric, text, ["neighbor"]).add_metric(label, float(neighbor[key]))
+    for key, metric, text in (("established_count", "bgp_neighbor_established_transitions",
+                               "times the session became Established (FRR's count)"),
+                              ("dropped_count", "bgp_neighbor_dropped_transitions",
+                               "times the session dropped (FRR's count)")):
+        if neighbor.get(key) is not None:
+            out.counter(metric, text, ["neighbor"]).add_metric(label, float(neighbor[key]))
+    bfd = neighbor.get("bfd")
+    if bfd is not None:
+        out.gauge("bgp_bfd_up", "1 while the neighbour's BFD session is up", ["neighbor"]).add_metric(
+            label, 1.0 if bfd.get("up") else 0.0)
+        detection = _num(bfd.get("remote_detection_ms"))
+        if detection is not None:
+            out.gauge("bgp_bfd_detection_seconds", "how long the neighbour takes to notice this director "
+                      "is gone (BFD detection time)", ["neighbor"]).add_metric(label, detection / 1000)
 
 
 def _ipvs_service(out: _Families, service: Doc) -> None:

@@ -409,3 +409,42 @@ async def test_service_facts_follow_checks_and_the_kernel_table() -> None:
         assert service.service_facts()["group WEB"].checks_done
         await service.stop(release=True)
     assert service.service_facts()["group WEB"] == ServiceFacts(False, True, False)
+
+
+# --- the status document and /metrics ----------------------------------------------------------------
+
+
+async def test_the_snapshot_fits_the_status_schema_and_becomes_metrics() -> None:
+    import jsonschema  # noqa: PLC0415
+
+    from pykeepalived.web.metrics import families  # noqa: PLC0415
+    from pykeepalived.web.status_schema import STATUS_SCHEMA  # noqa: PLC0415
+
+    rig = Rig()
+    rig.facts = Facts({WEB: ServiceFacts(False, True, True)})
+    snaps: list[dict[str, Any]] = []
+
+    async def body() -> None:
+        await until(lambda: rig.service.view.reachable is True, "polled")
+        snaps.append(rig.service.snapshot())
+        rig.frr.down = True
+        await rig.service.poll()
+        snaps.append(rig.service.snapshot())
+
+    await run(rig, body)
+    schema = {**STATUS_SCHEMA["properties"]["bgp"], "$defs": {}}
+    for snap in snaps:
+        jsonschema.validate(snap, schema)
+    values = {(s.name, tuple(sorted(s.labels.items()))): s.value
+              for family in families({"bgp": snaps[0]}) for s in family.samples}
+    assert values[("pykeepalived_bgp_frr_up", ())] == 1.0
+    assert values[("pykeepalived_bgp_announced", (("address", "203.0.113.200"),))] == 0.0
+    assert values[("pykeepalived_bgp_announced", (("address", "203.0.113.201"),))] == 1.0
+    assert values[("pykeepalived_bgp_neighbor_established", (("neighbor", "198.51.100.1"),))] == 1.0
+    assert values[("pykeepalived_bgp_bfd_detection_seconds", (("neighbor", "198.51.100.1"),))] == 0.9
+    assert values[("pykeepalived_bgp_announces_total", (("address", "203.0.113.201"),))] == 1.0
+    down = {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in families({"bgp": snaps[1]}) for s in family.samples}
+    assert down[("pykeepalived_bgp_frr_up", ())] == 0.0
+    assert down[("pykeepalived_bgp_neighbor_established", (("neighbor", "198.51.100.1"),))] == 0.0
+    assert ("pykeepalived_bgp_bfd_up", (("neighbor", "198.51.100.1"),)) not in down

@@ -47,6 +47,14 @@ def rich_doc() -> dict[str, Any]:
                                     "outbytes": 9000}}],
     }]}
     doc["sync_groups"] = {"G1": {"state": "MASTER", "notify": {}}}
+    doc["bgp"] = {  # a BgpService snapshot (docs/scaleout.md)
+        "interface_up": True, "frr": {"reachable": True, "config_applied": True},
+        "counters": {"apply_errors": 0, "poll_errors": 1, "repairs": 0},
+        "announcements": [{"address": "203.0.113.200", "announced": True, "announces": 1, "withdrawals": 0}],
+        "neighbors": [{"address": "198.51.100.1", "established": True, "prefixes_sent": 1,
+                       "prefixes_received": 0, "established_count": 1, "dropped_count": 0,
+                       "bfd": {"up": True, "remote_detection_ms": 900}}],
+    }
     return doc
 
 
