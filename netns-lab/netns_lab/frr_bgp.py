@@ -17,14 +17,13 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from netns_lab.errors import LabError
-from netns_lab.frr import FRR_DIR, FRR_TMPDIR, FRR_USER, VTYSH, _common_args, _started
+from netns_lab.frr import FRR_DIR, FRR_TMPDIR, FRR_USER, VTYSH, _common_args, _started, run_vtysh
 from netns_lab.lab import Host, LabProcess
 from netns_lab.wait import wait_until
 
@@ -61,17 +60,10 @@ class FrrBgp:
     processes: dict[str, LabProcess]
 
     def vtysh(self, *commands: str, timeout: float = 10.0) -> str:
-        argv = [VTYSH, "--vty_socket", str(self.directory)]
-        for command in commands:
-            argv += ["-c", command]
-        try:
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise LabError(f"vtysh {commands!r} timed out after {timeout:g}s") from exc
-        if done.returncode != 0 or "is not running" in done.stdout + done.stderr:
-            problem = (done.stderr or done.stdout).strip()
-            raise LabError(f"vtysh {commands!r} in {self.host} failed: {problem}")
-        return done.stdout
+        out = run_vtysh(self.directory, None, *commands, timeout=timeout)
+        if "is not running" in out:  # vtysh exits 0 when a daemon it needs is down
+            raise LabError(f"vtysh {commands!r} in {self.host}: {out.strip()}")
+        return out
 
     def show(self, command: str) -> Any:
         return json.loads(self.vtysh(command) or "null")

@@ -211,25 +211,28 @@ class BgpService:
 
     def _announce(self, address: IPAddress, reason: str) -> None:
         self.counters.announces += 1
-        if not self.link.is_open:
-            return
-        try:
-            self.link.announce(address)
-            log.info("bgp announce address=%s reason=%s", address, reason)
-        except DriverError as exc:
-            self.counters.interface_errors += 1
-            log.error("bgp announce address=%s failed: %s", address, exc)
+        self._change(address, reason, announce=True)
 
     def _withdraw(self, address: IPAddress, reason: str) -> None:
         self.counters.withdrawals += 1
+        self._change(address, reason, announce=False)
+
+    def _change(self, address: IPAddress, reason: str, *, announce: bool) -> None:
+        """Add (announce) or remove (withdraw) ``address`` on the interface: one netlink request."""
         if not self.link.is_open:
             return
+        verb = "announce" if announce else "withdraw"
         try:
-            self.link.withdraw(address)
-            log.warning("bgp withdraw address=%s reason=%s", address, reason)
+            if announce:
+                self.link.announce(address)
+            else:
+                self.link.withdraw(address)
         except DriverError as exc:
             self.counters.interface_errors += 1
-            log.error("bgp withdraw address=%s failed: %s", address, exc)
+            log.error("bgp %s address=%s failed: %s", verb, address, exc)
+            return
+        log.log(logging.INFO if announce else logging.WARNING, "bgp %s address=%s reason=%s", verb, address,
+                reason)
 
     # -- FRR -----------------------------------------------------------------------------------
     async def _apply_worker(self) -> None:
