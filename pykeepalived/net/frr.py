@@ -98,11 +98,12 @@ class FrrClient:
                 out, err = await proc.communicate()
         except TimeoutError:
             self.counters.timeouts += 1
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
+            await _reap(proc)
             raise DriverError(what, f"no answer within {self.access.timeout_s:g} s",
                               errno.ETIMEDOUT) from None
+        except asyncio.CancelledError:  # the daemon stops (or a caller's deadline): no orphan left behind
+            await asyncio.shield(_reap(proc))
+            raise
         assert proc.returncode is not None
         return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
@@ -175,6 +176,12 @@ class FrrClient:
             self.counters.reload_errors += 1
             raise DriverError(what, _reload_problem(out + err, offset), errno.EINVAL)
         return out
+
+
+async def _reap(proc: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+    await proc.wait()
 
 
 def _vtysh_problem(code: int, out: str, err: str) -> str | None:

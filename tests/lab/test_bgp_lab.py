@@ -6,9 +6,10 @@ each director runs FRR and pykeepalived announcing 203.0.113.200 with no virtual
 leaves the three directors announced again.  What is checked: the rendered configuration is what
 FRR shows (the golden files), ECMP next hops for every director, a killed daemon withdrawn at once
 (its interface goes with it) and a previous run's leftover route removed at the next start, a
-crashed machine withdrawn by BFD, SIGTERM withdrawing before the daemon exits, FRR down reported
-(and configured again when it comes back), a bad config refused with FRR untouched, and a reload
-that changes FRR's configuration without resetting the session.  Waits are deadline polls.
+crashed machine withdrawn by BFD, SIGTERM withdrawing before the daemon exits, FRR down reported in
+the status and /metrics (and configured again when it comes back), a bad config refused with FRR
+untouched, and a reload that changes FRR's configuration without resetting the session.  Waits are
+deadline polls.
 """
 
 from __future__ import annotations
@@ -57,6 +58,11 @@ def _bfd_up(ecmp: EcmpLab, director: BgpDirector) -> bool:
     return ecmp.router.bfd_peers().get(director.address, {}).get("status") == "up"
 
 
+def _metrics(director: BgpDirector) -> str:
+    """The daemon's /metrics (its HTTP endpoint on the namespace's own loopback, 127.0.0.1:9165)."""
+    return director.host.run(["curl", "-s", "--max-time", "5", "http://127.0.0.1:9165/metrics"]).stdout
+
+
 def _restore(ecmp: EcmpLab) -> None:
     ecmp.wait_nexthops(_all(ecmp), timeout=60)
     wait_until(lambda: all(_bfd_up(ecmp, d) for d in ecmp.directors), timeout=30, message="BFD up")
@@ -87,7 +93,8 @@ def test_every_director_is_a_next_hop_and_reports_its_session(ecmp: EcmpLab) -> 
         def reported(d: BgpDirector = director) -> bool:
             bgp = d.bgp() or {}
             neighbor = bgp["neighbors"][0]
-            return bool(neighbor["established"] and neighbor["bfd"] and neighbor["bfd"]["up"])
+            return bool(neighbor["established"] and neighbor["prefixes_sent"] == 1 and neighbor["bfd"]
+                        and neighbor["bfd"]["up"])
 
         wait_until(reported, timeout=15, message=f"{director.host.name} reports its session")
         bgp = director.bgp()
@@ -97,7 +104,7 @@ def test_every_director_is_a_next_hop_and_reports_its_session(ecmp: EcmpLab) -> 
             "address": "203.0.113.200", "announced": True, "reason": "conditions hold", "since": 0,
             "virtual_servers": [], "vrrp_instance": None, "announces": 1, "withdrawals": 0}
         neighbor = bgp["neighbors"][0]
-        assert neighbor["state"] == "Established" and neighbor["prefixes_sent"] == 1
+        assert neighbor["state"] == "Established"
         assert neighbor["bfd"]["remote_detection_ms"] == 900
 
 
@@ -161,12 +168,16 @@ def test_frr_down_is_reported_and_configured_again_when_back(ecmp: EcmpLab) -> N
 
     wait_until(down, timeout=15, message="d1 reports bgpd down")
     assert (d1.bgp() or {})["neighbors"][0]["state"] == "unknown"
+    metrics = _metrics(d1)
+    assert "pykeepalived_bgp_frr_up 0.0" in metrics, metrics
+    assert 'pykeepalived_bgp_neighbor_established{neighbor="198.51.100.1"} 0.0' in metrics
     ecmp.wait_nexthops(_all(ecmp) - {d1.address}, timeout=HOLD_TIME_S)
     d1.frr.kill()
     d1.frr = start_frr_bgp(d1.host)  # FRR restarts with an empty configuration
     _restore(ecmp)
     bgp = d1.bgp() or {}
     assert bgp["frr"]["reachable"] and bgp["frr"]["config_applied"]
+    wait_until(lambda: "pykeepalived_bgp_frr_up 1.0" in _metrics(d1), timeout=15, message="metrics: FRR up")
     assert bgp["frr"]["client"]["reloads"] > reloads, d1.log()[-3000:]
 
 

@@ -31,6 +31,7 @@ with open(os.path.join(state, "calls"), "a") as f:
 commands = [args[i + 1] for i, a in enumerate(args) if a == "-c"]
 mode = open(os.path.join(state, "mode")).read().strip() if os.path.exists(os.path.join(state, "mode")) else ""
 if mode == "hang":
+    open(os.path.join(state, "pid"), "w").write(str(os.getpid()))
     time.sleep(30)
 if mode == "down":
     print("bgpd is not running", file=sys.stderr)
@@ -196,3 +197,16 @@ def test_an_unwritable_run_dir(frr: tuple[FrrClient, Path], tmp_path: Path) -> N
     client.access = dataclasses.replace(client.access, run_dir=str(blocker / "run"))
     with pytest.raises(DriverError, match="cannot write"):
         asyncio.run(client.apply(RENDERED))
+
+
+def test_a_cancelled_call_leaves_no_process_behind(frr: tuple[FrrClient, Path]) -> None:
+    client, state = frr
+    (state / "mode").write_text("hang")
+
+    async def cancel() -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(client.vtysh("show running-config"), 1.0)
+
+    asyncio.run(cancel())
+    pid = int((state / "pid").read_text())
+    assert not Path(f"/proc/{pid}").exists()  # killed and reaped
