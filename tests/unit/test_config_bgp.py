@@ -167,3 +167,16 @@ def test_unknown_virtual_server_hint_lists_what_exists() -> None:
     (diag,) = [d for d in check_text(text).diagnostics if d.code == "bgp_unknown_virtual_server"]
     assert diag.message == "no virtual server [203.0.113.200]:tcp:8443"
     assert diag.hint is not None and "[203.0.113.200]:tcp:443" in diag.hint
+
+
+def test_the_scaleout_examples_are_valid_and_the_same_director() -> None:
+    from pathlib import Path  # noqa: PLC0415
+
+    from pykeepalived.config.load import check_config  # noqa: PLC0415
+
+    etc = Path(__file__).resolve().parents[2] / "etc" / "scaleout"
+    full = check_config(str(etc / "director.yaml"), config_id="lb1")
+    included = check_config(str(etc / "pykeepalived.yaml"), config_id="lb1")
+    assert full.diagnostics == [] and included.diagnostics == []
+    assert full.config is not None and full.config == included.config
+    assert "192.0.2." not in "".join(p.read_text() for p in etc.iterdir())
