@@ -1,4 +1,4 @@
-"""`python -m netns_lab up|down|list|exec|vm|demo`: the lab from a shell."""
+"""`python -m netns_lab up|down|list|exec|vm|chaos|demo`: the lab from a shell."""
 
 from __future__ import annotations
 
@@ -86,6 +86,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return rc
 
 
+def _cmd_chaos(args: argparse.Namespace) -> int:
+    from netns_lab.chaos import cli as chaos_cli  # noqa: PLC0415  (imports the daemon helpers only here)
+
+    return chaos_cli.run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m netns_lab", description="pykeepalived's netns lab")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -112,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rw", action="append", default=[], help="another host directory shared read-write")
     p.add_argument("command", nargs=argparse.REMAINDER)
     p.set_defaults(func=_cmd_vm)
+    p = sub.add_parser("chaos", help="seeded fault schedules on a director pair (docs/lab.md)")
+    from netns_lab.chaos.cli import add_arguments  # noqa: PLC0415
+
+    add_arguments(p)
+    p.set_defaults(func=_cmd_chaos)
     p = sub.add_parser("demo", help="the README demo (provided by the daemon work)")
     p.add_argument("args", nargs=argparse.REMAINDER)
     p.set_defaults(func=_cmd_demo)

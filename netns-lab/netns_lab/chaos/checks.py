@@ -1,0 +1,93 @@
+"""The chaos invariants, as questions to the record (pure: timelines in, problems out).
+
+* `one-holder`: from heal + Master_Down_Interval + one advert interval to the end of the quiet
+  period, every configured VIP has exactly one holder (the same one), every VIP no longer configured none;
+* `client-arp`: the client's neighbour entry for a VIP names its holder's MAC (of the interface holding
+  it) within 1 s of the holder becoming the only one, or of the client's neighbour lock time running out,
+  whichever is later;
+* `vip-device`: at the end of the quiet period each VIP is on the device its instance says:
+  `vrrp.<VRID>` with `use_vmac`, else the interface;
+* `restart-clean`: a restarted daemon holds none of the VIPs its predecessor left from one advert
+  interval after it started until it takes a VIP as master;
+* `reload-keeps`: a reload never removes, on the master, an address both configs keep there;
+* `alive`: no daemon exited unless the schedule killed it;
+* `counters`: pykeepalived's counters agree with its history (netns_lab.counters.consistency_problems);
+  gated by #11: drops add up and a flood is counted to the last packet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from netns_lab.timeline import NEIGH_LOCKTIME_S, AddressTimeline, NeighbourTimeline
+
+CLIENT_BOUND_S = 1.0
+
+
+def one_holder(tl: AddressTimeline, expected: Mapping[str, int], start: float, end: float) -> list[str]:
+    """Each address of `expected` has that many holders (0 or 1) all through [start, end), unchanged."""
+    problems = []
+    for vip, count in sorted(expected.items()):
+        segments = tl.segments(vip, start, end)
+        wrong = [s for s in segments if len(s.holders) != count]
+        if wrong:
+            worst = max(wrong, key=lambda s: s.duration)
+            plural = "s" if count != 1 else ""
+            problems.append(f"{vip}: held by {sorted(worst.holders) or 'nobody'} for {worst.duration:.3f} s "
+                            f"(expected {count} holder{plural}) from +{worst.start - start:.3f} s")
+        elif len({s.holders for s in segments}) > 1:
+            problems.append(f"{vip}: changed holder during the quiet period: "
+                            f"{[sorted(s.holders) for s in segments]}")
+    return problems
+
+
+def client_deadline(nt: NeighbourTimeline, vip: str, settled_at: float,
+                    bound_s: float = CLIENT_BOUND_S) -> float:
+    """By when the client must name the holder: `bound_s` after it settled, or after the client's lock
+    time from its entry's last change, whichever is later (a split brain shorter than the lock time
+    makes the kernel ignore the real master's first announcements: only its next burst can land)."""
+    last = nt.last_change(vip, settled_at)
+    ready = settled_at if last is None else max(settled_at, last + NEIGH_LOCKTIME_S)
+    return ready + bound_s
+
+
+def client_follows(nt: NeighbourTimeline, vip: str, mac: str, settled_at: float,
+                   bound_s: float = CLIENT_BOUND_S) -> str | None:
+    """The client names `mac` for `vip` by client_deadline() (None: it does)."""
+    deadline = client_deadline(nt, vip, settled_at, bound_s)
+    if nt.first_mac(vip, mac, settled_at, deadline) is not None:
+        return None
+    return (f"{vip}: the client's entry names {nt.mac(vip, deadline)} {deadline - settled_at:.3f} s after "
+            f"the holder settled, not {mac}")
+
+
+def restart_clean(tl: AddressTimeline, host: str, stale: set[str], clean_from: float,
+                  end: float) -> list[str]:
+    """`host` holds none of `stale` in [clean_from, its next addition of that VIP or `end`)."""
+    problems = []
+    for vip in sorted(stale):
+        additions = tl.additions(host, vip, clean_from, end)
+        until = additions[0].at if additions else end
+        held = tl.held(host, vip, clean_from, until)
+        if held > 0:
+            problems.append(f"{vip}: the restarted {host} still held it {held:.3f} s after its start "
+                            f"+ one advert interval")
+    return problems
+
+
+def reload_keeps(tl: AddressTimeline, kept: Mapping[str, str], start: float, end: float) -> list[str]:
+    """No address of `kept` (vip -> its master) went missing from its master in [start, end)."""
+    problems = []
+    for vip, host in sorted(kept.items()):
+        missing = tl.missing(host, vip, start, end)
+        if missing > 0:
+            problems.append(f"{vip}: kept by both configs on the master {host}, but missing {missing:.3f} s")
+    return problems
+
+
+def vip_device(tl: AddressTimeline, vip: str, holder: str, device: str, at: float) -> str | None:
+    """`vip` sits on `holder`'s `device` (and nowhere else there) at `at` (None: it does)."""
+    devices = tl.interfaces(holder, vip, at)
+    if devices == {device}:
+        return None
+    return f"{vip}: on {holder}'s {sorted(devices) or 'no device'}, expected {device}"

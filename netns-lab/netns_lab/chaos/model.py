@@ -1,0 +1,163 @@
+"""The chaos pair's configuration as data, and the changes a reload can make to it (pure).
+
+Both directors run the same instances (VI_1 ... on VRIDs 51-54, VIPs from 198.51.100.50-.59, advert
+interval 0.2 s, VRRPv3); d1 has priority 150 and d2 100, so once every fault has healed d1 is the master
+of every instance it runs. An instance may run on one director only (`nodes`): in a mixed pair, reloads
+touch only pykeepalived, and an instance added there exists only there.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from netns_lab.vrrp_conf import Instance, render_config
+
+NODES = ("d1", "d2")
+PRIORITY = {"d1": 150, "d2": 100}
+ADDRESS = {"d1": "198.51.100.11", "d2": "198.51.100.12"}
+ADVERT_INT_S = 0.2
+VIP_POOL = tuple(f"198.51.100.{n}" for n in range(50, 60))
+VRIDS = (51, 52, 53, 54)
+GLOBALS = "    vrrp_garp_master_delay 1\n"
+"""The second GARP burst 1 s after the first (keepalived's default: 5 s), also after hearing a lower
+priority: after a split brain shorter than the client's neighbour lock time (1 s) the first burst of the
+real master is ignored by the client's kernel, and the second is the one that moves it back."""
+
+
+class Change(enum.StrEnum):
+    """What a reload changes."""
+
+    NONE = "same-config"
+    VIP_ADD = "vip-add"
+    VIP_REMOVE = "vip-remove"
+    VIP_MOVE = "vip-move"
+    INSTANCE_ADD = "instance-add"
+    INSTANCE_REMOVE = "instance-remove"
+    TRANSPORT = "transport"
+    VMAC = "use_vmac"
+
+
+FALLBACK = {Change.VIP_REMOVE: Change.VIP_ADD, Change.VIP_MOVE: Change.VIP_ADD,
+            Change.VIP_ADD: Change.VIP_REMOVE, Change.INSTANCE_ADD: Change.INSTANCE_REMOVE,
+            Change.INSTANCE_REMOVE: Change.INSTANCE_ADD}
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceModel:
+    name: str
+    vrid: int
+    vips: tuple[str, ...]
+    nodes: frozenset[str] = frozenset(NODES)
+    use_vmac: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PairModel:
+    """Everything both directors' configs say; `render(node)` gives one director's keepalived.conf."""
+
+    instances: tuple[InstanceModel, ...]
+    unicast: bool = False
+
+    @classmethod
+    def initial(cls, unicast: bool = False) -> PairModel:
+        """VI_1 (VRID 51, .50) and VI_2 (VRID 52, .51) on both directors."""
+        return cls((InstanceModel("VI_1", 51, (VIP_POOL[0],)), InstanceModel("VI_2", 52, (VIP_POOL[1],))),
+                   unicast)
+
+    def render(self, node: str) -> str:
+        other = "d2" if node == "d1" else "d1"
+        blocks = []
+        for inst in self.instances:
+            if node not in inst.nodes:
+                continue
+            unicast = self.unicast and other in inst.nodes
+            vips = tuple(f"{v}/24" for v in inst.vips)
+            blocks.append(Instance(inst.name, inst.vrid, PRIORITY[node], vips, ADVERT_INT_S,
+                                   unicast_src=ADDRESS[node] if unicast else None,
+                                   unicast_peers=(ADDRESS[other],) if unicast else (),
+                                   use_vmac=inst.use_vmac))
+        return render_config(f"chaos_{node}", blocks, globals_extra=GLOBALS)
+
+    def vips(self) -> dict[str, InstanceModel]:
+        """Every configured VIP and the instance that has it."""
+        return {vip: inst for inst in self.instances for vip in inst.vips}
+
+    def expected_master(self, vip: str) -> str:
+        """The director that holds `vip` once everything has healed (the highest priority running it)."""
+        inst = self.vips()[vip]
+        return max(inst.nodes, key=lambda n: PRIORITY[n])
+
+    def instance(self, name: str) -> InstanceModel:
+        return next(i for i in self.instances if i.name == name)
+
+    # -- changes ---------------------------------------------------------------------------------------
+    def possible(self, changes: Iterable[Change], scope: frozenset[str] = frozenset(NODES)) -> list[Change]:
+        """The changes of `changes` that this model allows (e.g. no VIP_REMOVE with one VIP each)."""
+        return [c for c in changes if self._can(c, scope)]
+
+    def applicable(self, change: Change, scope: frozenset[str] = frozenset(NODES)) -> Change:
+        """`change`, or its counterpart when this model does not allow it (a remove with nothing to
+        remove becomes an add, and so on), or NONE: a generated schedule runs on any model."""
+        for candidate in (change, FALLBACK.get(change, Change.NONE), Change.NONE):
+            if self._can(candidate, scope):
+                return candidate
+        return Change.NONE
+
+    def _removable(self, scope: frozenset[str]) -> list[int]:
+        return [n for n, inst in enumerate(self.instances) if n > 0 and inst.nodes & scope]  # VI_1 stays
+
+    def _can(self, change: Change, scope: frozenset[str]) -> bool:
+        used = set(self.vips())
+        multi = [i for i in self.instances if len(i.vips) > 1]
+        if change in (Change.VIP_ADD, Change.INSTANCE_ADD) and len(used) >= len(VIP_POOL):
+            return False
+        if change is Change.VIP_REMOVE:
+            return bool(multi)
+        if change is Change.VIP_MOVE:
+            return bool(multi) and len(self.instances) > 1
+        if change is Change.INSTANCE_ADD:
+            return len(self.instances) < len(VRIDS)
+        if change is Change.INSTANCE_REMOVE:
+            return bool(self._removable(scope))
+        return True
+
+    def apply(self, change: Change, rng: random.Random,
+              scope: frozenset[str] = frozenset(NODES)) -> PairModel:
+        """The model after `change` (choices drawn from `rng`) to the directors in `scope` (the ones
+        reloaded): an added instance runs there only; a removed one is removed there only."""
+        insts = list(self.instances)
+        free = [v for v in VIP_POOL if v not in self.vips()]
+        if change is Change.NONE:
+            return self
+        if change is Change.TRANSPORT:
+            return replace(self, unicast=not self.unicast)
+        if change is Change.VIP_ADD:
+            i = rng.randrange(len(insts))
+            insts[i] = replace(insts[i], vips=(*insts[i].vips, free[0]))
+        elif change is Change.VIP_REMOVE:
+            i = rng.choice([n for n, inst in enumerate(insts) if len(inst.vips) > 1])
+            vips = list(insts[i].vips)
+            vips.pop(rng.randrange(1, len(vips)))
+            insts[i] = replace(insts[i], vips=tuple(vips))
+        elif change is Change.VIP_MOVE:
+            src = rng.choice([n for n, inst in enumerate(insts) if len(inst.vips) > 1])
+            dst = rng.choice([n for n in range(len(insts)) if n != src])
+            moved = insts[src].vips[-1]
+            insts[src] = replace(insts[src], vips=insts[src].vips[:-1])
+            insts[dst] = replace(insts[dst], vips=(*insts[dst].vips, moved))
+        elif change is Change.INSTANCE_ADD:
+            vrid = next(v for v in VRIDS if v not in {i.vrid for i in insts})
+            insts.append(InstanceModel(f"VI_{vrid - 50}", vrid, (free[0],), scope))
+        elif change is Change.INSTANCE_REMOVE:
+            i = rng.choice(self._removable(scope))
+            if insts[i].nodes - scope:
+                insts[i] = replace(insts[i], nodes=insts[i].nodes - scope)
+            else:
+                insts.pop(i)
+        elif change is Change.VMAC:
+            i = rng.randrange(len(insts))
+            insts[i] = replace(insts[i], use_vmac=not insts[i].use_vmac)
+        return replace(self, instances=tuple(insts))

@@ -1,0 +1,90 @@
+"""Chaos: seeded random fault schedules on a director pair, invariants checked after every fault (#11).
+
+Faults: kill -9 and restart, SIGSTOP/SIGCONT longer than the down interval, link down/up, one-way VRRP
+loss (nftables in a namespace), SIGHUP with config changes (VIPs added, removed, moved between
+instances, instances added and removed, unicast <-> multicast, use_vmac), bounded floods of invalid
+adverts. After each fault heals: exactly one holder per VIP within Master_Down_Interval + one advert
+interval and steady afterwards, the client's neighbour entry on the holder within 1 s, VIPs on the
+device their instance says, a restarted daemon clean of stale VIPs, kept VIPs never removed on reload,
+no daemon exit, counters that agree (netns_lab.chaos.checks lists them).
+
+CI runs the seeds below (about 2 minutes). Replay or extend from the environment:
+
+    PYKA_CHAOS_SEED=1234 pytest tests/lab/test_chaos.py      # that seed instead of the default ones
+    PYKA_CHAOS_FAULTS=60 pytest --timeout 0 ...              # longer schedules (past pytest's 300 s)
+    PYKA_CHAOS_RUNS=5 ...                                    # plus 5 random seeds (printed) per pair
+
+or `python -m netns_lab chaos --seed 1234 --faults 60 --pair pyka-ka`. Every report names its seed.
+
+Faults that today's daemon fails because of issue #11 are gated (netns_lab/chaos/schedule.py lists them
+and why): the schedules skip them, and test_the_faults_issue_11_gates runs exactly those under a strict
+xfail. When the fix lands that test passes, pytest turns the XPASS red: remove its marker and set
+`ISSUE_11_FIXED = True` in netns_lab/chaos/schedule.py, and every schedule runs them. One bug these
+schedules found is not #11's (a client left on a former intruder's MAC after a split brain heals): the
+client check after a one-way loss on the backup is skipped until tests/lab/test_split_brain_recovery.py's
+strict xfail turns red (then set `SPLIT_BRAIN_REANNOUNCE_FIXED = True`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import pytest
+from netns_lab import DirectorPair
+from netns_lab.chaos import ChaosReport, ChaosRunner, PairModel, generate, issue_11_faults, kinds_for
+
+pytestmark = pytest.mark.lab
+
+PAIRS = ("pyka-pyka", "pyka-ka", "ka-pyka")
+CI_SCHEDULES = [  # (pair, seed, faults): seeds that run clean today, about 2 minutes together
+    pytest.param("pyka-pyka", 101, 12, id="pyka-pyka-seed101"),
+    pytest.param("pyka-ka", 201, 8, id="pyka-ka-seed201"),
+    pytest.param("ka-pyka", 102, 8, id="ka-pyka-seed102"),
+]
+
+
+def run_schedule(topo: DirectorPair, pair: str, seed: int, faults: int) -> ChaosReport:
+    kinds = kinds_for(pair)
+    lines: list[str] = []
+    runner = ChaosRunner(topo, seed=seed, faults=generate(seed, faults, mixed=kinds[0] != kinds[1]),
+                         kinds=kinds, log=lines.append)
+    report = runner.run()
+    print("\n".join(lines))
+    print(report.summary())
+    return report
+
+
+@pytest.mark.parametrize(("pair", "seed", "faults"), CI_SCHEDULES)
+def test_a_seeded_schedule_keeps_every_invariant(director_pair: DirectorPair, pair: str, seed: int,
+                                                 faults: int) -> None:
+    seed = int(os.environ.get("PYKA_CHAOS_SEED", seed))
+    faults = int(os.environ.get("PYKA_CHAOS_FAULTS", faults))
+    report = run_schedule(director_pair, pair, seed, faults)
+    assert not report.violations, report.summary()
+    assert report.executed, report.summary()
+
+
+RANDOM_RUNS = [pytest.param(pair, n, id=f"{pair}-random{n}")
+               for n in range(int(os.environ.get("PYKA_CHAOS_RUNS", "0"))) for pair in PAIRS]
+
+
+@pytest.mark.skipif(not RANDOM_RUNS, reason="set PYKA_CHAOS_RUNS=N to run N random seeds per pair")
+@pytest.mark.parametrize(("pair", "run"), RANDOM_RUNS or [pytest.param("pyka-pyka", 0, id="off")])
+def test_a_random_schedule_keeps_every_invariant(director_pair: DirectorPair, pair: str, run: int) -> None:
+    report = run_schedule(director_pair, pair, secrets.randbelow(2**31),
+                          int(os.environ.get("PYKA_CHAOS_FAULTS", "30")))
+    assert not report.violations, report.summary()
+
+
+@pytest.mark.xfail(strict=True, reason="issue #11: every fault of schedule.issue_11_faults() breaks an "
+                   "invariant (observed: a VIP added on reload restarts the router, kept VIPs leave the "
+                   "master ~0.7 s; the first violation ends the schedule)")
+def test_the_faults_issue_11_gates(director_pair: DirectorPair) -> None:
+    lines: list[str] = []
+    report = ChaosRunner(director_pair, seed=11, faults=issue_11_faults(), include_gated=True,
+                         stop_on_violation=True, model=PairModel.initial(unicast=True),
+                         log=lines.append).run()
+    print("\n".join(lines))
+    assert not report.violations, report.summary()
+    assert len(report.executed) == len(issue_11_faults())

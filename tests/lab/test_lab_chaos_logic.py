@@ -1,0 +1,219 @@
+"""The chaos module's pure parts: config model, seeded schedules, #11 gates, invariants, counters.
+
+No namespaces, no root: these run anywhere.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from netns_lab.chaos import checks
+from netns_lab.chaos.model import VIP_POOL, Change, InstanceModel, PairModel
+from netns_lab.chaos.schedule import (
+    Fault,
+    FaultKind,
+    Role,
+    generate,
+    issue_11_faults,
+    issue_11_gate,
+    known_bug_gate,
+)
+from netns_lab.counters import accounting_problems, consistency_problems, flood_problem
+from netns_lab.timeline import AddressEvent, AddressTimeline, NeighbourEvent, NeighbourTimeline
+
+VIP = VIP_POOL[0]
+
+
+# -- schedules -------------------------------------------------------------------------------------------
+
+
+def test_a_seed_always_gives_the_same_schedule_and_another_seed_another() -> None:
+    assert generate(7, 30) == generate(7, 30)
+    assert generate(7, 30) != generate(8, 30)
+    assert generate(7, 10) == generate(7, 30)[:10]
+
+
+def test_faults_outlast_the_master_down_interval_and_floods_are_bounded() -> None:
+    for fault in generate(3, 300):
+        if fault.kind in (FaultKind.FREEZE, FaultKind.LINK_FLAP, FaultKind.ONE_WAY_LOSS):
+            assert fault.down_s > 0.72 + 1.0  # Master_Down_Interval (prio 100) + the neighbour lock time
+        if fault.kind is FaultKind.FLOOD:
+            assert 0 < fault.count <= 1000 and fault.rate <= 2000
+    assert {f.kind for f in generate(3, 300)} == set(FaultKind)
+
+
+def test_a_mixed_pair_reloads_only_with_changes_that_keep_both_vip_sets_consistent() -> None:
+    changes = {f.change for f in generate(5, 300, mixed=True) if f.kind is FaultKind.RELOAD}
+    assert changes == {Change.NONE, Change.INSTANCE_ADD, Change.INSTANCE_REMOVE}
+
+
+@pytest.mark.parametrize(("fault", "pyka", "holds", "unicast_after", "gated"), [
+    (Fault(FaultKind.KILL_RESTART, Role.MASTER, 1.0), True, True, False, True),
+    (Fault(FaultKind.KILL_RESTART, Role.MASTER, 1.0), False, True, False, False),  # keepalived
+    (Fault(FaultKind.KILL_RESTART, Role.BACKUP, 1.0), True, False, False, False),  # holds nothing
+    (Fault(FaultKind.KILL_RESTART, Role.BACKUP, 1.0), True, True, False, True),  # master of another VRID
+    (Fault(FaultKind.RELOAD, change=Change.VIP_MOVE), True, True, False, True),
+    (Fault(FaultKind.RELOAD, change=Change.TRANSPORT), True, True, False, True),  # to multicast
+    (Fault(FaultKind.RELOAD, change=Change.TRANSPORT), True, True, True, False),  # to unicast
+    (Fault(FaultKind.RELOAD, change=Change.VMAC), True, True, False, True),
+    (Fault(FaultKind.RELOAD, change=Change.INSTANCE_ADD), True, True, False, False),
+    (Fault(FaultKind.FREEZE, Role.MASTER, 2.0), True, True, False, False),
+])
+def test_issue_11_gates_exactly_the_faults_it_breaks(fault: Fault, pyka: bool, holds: bool,
+                                                      unicast_after: bool, gated: bool) -> None:
+    reason = issue_11_gate(fault, target_is_pyka=pyka, target_holds_vips=holds, unicast_after=unicast_after)
+    assert (reason is not None) == gated
+    assert reason is None or reason.startswith("#11")
+
+
+def test_the_split_brain_bug_skips_only_the_client_check_of_a_deaf_backup() -> None:
+    assert known_bug_gate(Fault(FaultKind.ONE_WAY_LOSS, Role.BACKUP, 2.0)) is not None
+    assert known_bug_gate(Fault(FaultKind.ONE_WAY_LOSS, Role.MASTER, 2.0)) is None
+    assert known_bug_gate(Fault(FaultKind.FREEZE, Role.MASTER, 2.0)) is None
+
+
+def test_the_issue_11_schedule_holds_one_of_each_gated_kind() -> None:
+    faults = issue_11_faults()
+    changes = {f.change for f in faults if f.kind is FaultKind.RELOAD}
+    assert {Change.VIP_ADD, Change.VIP_MOVE, Change.TRANSPORT, Change.VMAC} <= changes
+    assert any(f.kind is FaultKind.KILL_RESTART and f.role is Role.MASTER for f in faults)
+    assert any(f.kind is FaultKind.FLOOD for f in faults)
+
+
+# -- the config model ------------------------------------------------------------------------------------
+
+
+def test_rendering_gives_each_director_its_priority_and_the_other_as_unicast_peer() -> None:
+    model = PairModel.initial()
+    d1, d2 = model.render("d1"), model.render("d2")
+    assert "priority 150" in d1 and "priority 100" in d2 and "unicast_peer" not in d1
+    unicast = PairModel(model.instances, unicast=True).render("d2")
+    assert "unicast_src_ip 198.51.100.12" in unicast and "        198.51.100.11" in unicast
+    vmac = PairModel((InstanceModel("VI_1", 51, (VIP,), use_vmac=True),)).render("d1")
+    assert "use_vmac" in vmac and "virtual_router_id 51" in vmac
+
+
+def test_every_change_keeps_the_model_valid() -> None:
+    rng = random.Random(1)
+    model = PairModel.initial()
+    for _ in range(500):
+        change = rng.choice(model.possible(list(Change)))
+        model = model.apply(change, rng)
+        vips = [v for inst in model.instances for v in inst.vips]
+        assert len(vips) == len(set(vips)) and set(vips) <= set(VIP_POOL)
+        assert model.instances[0].name == "VI_1" and all(inst.vips for inst in model.instances)
+        assert len({inst.vrid for inst in model.instances}) == len(model.instances)
+
+
+def test_a_change_the_model_does_not_allow_becomes_its_counterpart() -> None:
+    model = PairModel.initial()  # one VIP per instance: nothing to remove or move
+    assert model.applicable(Change.VIP_REMOVE) is Change.VIP_ADD
+    assert model.applicable(Change.VIP_MOVE) is Change.VIP_ADD
+    assert model.applicable(Change.INSTANCE_REMOVE, frozenset({"d1"})) is Change.INSTANCE_REMOVE
+    single = PairModel(model.instances[:1])
+    assert single.applicable(Change.INSTANCE_REMOVE) is Change.INSTANCE_ADD
+    assert model.applicable(Change.TRANSPORT) is Change.TRANSPORT
+
+
+def test_a_vip_move_keeps_the_address_and_changes_its_instance() -> None:
+    model = PairModel.initial().apply(Change.VIP_ADD, random.Random(0))
+    moved = model.apply(Change.VIP_MOVE, random.Random(0))
+    assert set(moved.vips()) == set(model.vips())
+    assert any(moved.vips()[v].name != model.vips()[v].name for v in model.vips())
+
+
+def test_instances_added_and_removed_on_one_director_only() -> None:
+    rng = random.Random(0)
+    model = PairModel.initial().apply(Change.INSTANCE_ADD, rng, frozenset({"d2"}))
+    added = model.instances[-1]
+    assert added.nodes == {"d2"} and model.expected_master(added.vips[0]) == "d2"
+    assert "VI_3" not in model.render("d1") and "VI_3" in model.render("d2")
+    shrunk = PairModel.initial().apply(Change.INSTANCE_REMOVE, rng, frozenset({"d1"}))
+    assert shrunk.instance("VI_2").nodes == {"d2"}
+    assert shrunk.expected_master(VIP_POOL[1]) == "d2"
+
+
+# -- invariants ------------------------------------------------------------------------------------------
+
+
+def _tl(*events: tuple[float, str, str, bool]) -> AddressTimeline:
+    return AddressTimeline(0.0, {"d1": set(), "d2": set()},
+                           [AddressEvent(at, host, "eth0", VIP, present) for at, host, _, present in events])
+
+
+def test_one_holder_flags_two_holders_none_and_a_change_in_the_quiet_period() -> None:
+    settled = _tl((0.1, "d1", "", True))
+    assert checks.one_holder(settled, {VIP: 1}, 1, 2) == []
+    split = _tl((0.1, "d1", "", True), (0.5, "d2", "", True))
+    assert "held by ['d1', 'd2']" in checks.one_holder(split, {VIP: 1}, 1, 2)[0]
+    flapping = _tl((0.1, "d1", "", True), (1.4, "d2", "", True), (1.4, "d1", "", False))
+    assert "changed holder" in checks.one_holder(flapping, {VIP: 1}, 1, 2)[0]
+    assert "expected 0 holders" in checks.one_holder(settled, {VIP: 0}, 1, 2)[0]
+
+
+def test_restart_clean_and_reload_keeps() -> None:
+    stale = _tl((0.0, "d1", "", True), (0.5, "d1", "", False), (1.5, "d1", "", True))
+    assert checks.restart_clean(stale, "d1", {VIP}, 0.6, 3) == []
+    assert "still held it 0.300 s" in checks.restart_clean(stale, "d1", {VIP}, 0.2, 3)[0]
+    assert checks.reload_keeps(stale, {VIP: "d1"}, 1.5, 3) == []
+    assert "missing 1.000 s" in checks.reload_keeps(stale, {VIP: "d1"}, 0, 3)[0]
+
+
+def test_client_follows_within_its_bound() -> None:
+    nt = NeighbourTimeline(0.0, {VIP: "d1-mac"}, [NeighbourEvent(2.5, VIP, "d2-mac", "STALE")])
+    assert checks.client_follows(nt, VIP, "d2-mac", 2.0) is None
+    assert checks.client_follows(nt, VIP, "d1-mac", 1.0) is None  # already right
+    assert "names d1-mac" in (checks.client_follows(nt, VIP, "d2-mac", 1.0) or "")
+
+
+def test_after_a_split_shorter_than_the_lock_time_the_client_gets_the_lock_time_more() -> None:
+    intruder = NeighbourEvent(2.0, VIP, "d2-mac", "STALE")  # d2's GARP in a 50 ms split brain
+    late = NeighbourTimeline(0.0, {VIP: "d1-mac"}, [intruder, NeighbourEvent(3.1, VIP, "d1-mac", "STALE")])
+    assert checks.client_deadline(late, VIP, 2.05) == pytest.approx(4.0)
+    assert checks.client_follows(late, VIP, "d1-mac", 2.05) is None
+    never = NeighbourTimeline(0.0, {VIP: "d1-mac"}, [intruder, NeighbourEvent(4.2, VIP, "d1-mac", "STALE")])
+    assert "names d2-mac" in (checks.client_follows(never, VIP, "d1-mac", 2.05) or "")
+
+
+def test_vip_device() -> None:
+    tl = AddressTimeline(0.0, {"d1": {("vrrp.51", VIP)}}, [])
+    assert checks.vip_device(tl, VIP, "d1", "vrrp.51", 1) is None
+    assert "expected eth0" in (checks.vip_device(tl, VIP, "d1", "eth0", 1) or "")
+
+
+# -- counters --------------------------------------------------------------------------------------------
+
+
+def _status(**kw: Any) -> dict[str, Any]:
+    history = [{"from": "INITIALIZE", "to": "BACKUP"}, {"from": "BACKUP", "to": "MASTER"}]
+    counters = {"transitions": 2, "become_master": 1, "release_master": 0, "advert_rcvd": 5,
+                "checksum_err": 0}
+    counters.update(kw.pop("counters", {}))
+    status = {"instances": [{"name": "VI_1", "transitions": history, "counters": counters}],
+              "sockets": {"eth0/v4/x": {"received": 5, "sent": 10, "drops": {},
+                                        "send_errors": {"ENETDOWN": 2}},
+                          "addresses": {"added": 1}},
+              "executor": {"adverts_sent": 12}, "drops": {}}
+    status.update(kw)
+    return status
+
+
+def test_consistency_of_counters_with_the_history_and_the_sockets() -> None:
+    assert consistency_problems(_status()) == []
+    assert "become_master=2" in consistency_problems(_status(counters={"become_master": 2}))[0]
+    assert "executor sent 11" in consistency_problems(_status(executor={"adverts_sent": 11}))[0]
+
+
+def test_accounting_wants_each_drop_in_one_place_and_totals_that_add_up() -> None:
+    assert accounting_problems(_status()) == []
+    top_only = _status(drops={"checksum_err": 3})
+    top_only["sockets"]["eth0/v4/x"]["received"] = 8
+    assert accounting_problems(top_only) == ["total checksum_err=3 but the places counted 0",
+                                             "sockets read 8 datagrams but 5 were accepted and 0 dropped"]
+    counted = _status(drops={"checksum_err": 3, "rxq_overflow": 4})
+    counted["sockets"]["eth0/v4/x"].update(received=8, drops={"checksum_err": 3, "rxq_overflow": 4})
+    assert accounting_problems(counted) == []
+    assert flood_problem(_status(), counted, "checksum", 7) is None
+    assert "3 counted, 4 overflowed" in (flood_problem(_status(), counted, "checksum", 8) or "")
