@@ -111,7 +111,7 @@ def run_bgp_demo(options: BgpDemoOptions) -> int:
         carried = list(directors_of.values())
         _say(f"{options.flows} long-lived connections open; by director: "
              + ", ".join(f"{carried.count(d.host.name)} {d.host.name}" for d in ecmp.directors))
-        stream = ecmp.flows("new", "--rate", str(options.rate), "--duration", "6")
+        stream = ecmp.flows("new", "--rate", str(options.rate), "--duration", "6", "--timeout", "2")
         time.sleep(1.5)
         d2 = ecmp.directors[1]
         crashed_at = d2.crash()
