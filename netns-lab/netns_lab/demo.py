@@ -62,7 +62,7 @@ vrrp_instance {name} {{
 
 def query_status(path: str, timeout_s: float = 2.0) -> dict[str, Any]:
     """The daemon's status JSON from its control socket (the same as `pykeepalived status --json`)."""
-    from pykeepalived.daemon.control import query  # noqa: PLC0415  (the lab itself needs no pykeepalived)
+    from pykeepalived.host.control import query  # noqa: PLC0415  (the lab itself needs no pykeepalived)
 
     return query(path, "status", timeout_s)
 

@@ -5,8 +5,8 @@ Inheritance and keepalived's per-checker defaults come from ``config.model.check
 virtual server's).  ``virtualhost`` is taken from the URL, else the checker, else the virtual
 server.  MISC_CHECK scripts are split with :func:`shlex.split` (never run through a shell);
 with ``enable_script_security`` an unsafe script is marked so that its check always fails.
-A real server's ``notify_up`` / ``notify_down`` become :class:`MiscSpec` values the same way (run by
-the runner on transitions, and ``notify_down`` on shutdown when the virtual server has ``omega``).
+A real server's ``notify_up`` / ``notify_down`` and ``omega`` are the LVS part's
+(``daemon/lvs_plan.py``, decided by ``lb.model.LbPolicy``), not the checkers'.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from pykeepalived.check.probes import (
     UrlSpec,
 )
 from pykeepalived.check.probes.file import file_offset
-from pykeepalived.check.probes.misc import insecure_component
 from pykeepalived.check.results import RsId
 from pykeepalived.config.model import (
     BfdCheck,
@@ -54,13 +53,12 @@ from pykeepalived.config.model import (
     check_timing,
 )
 from pykeepalived.config.model_checkers import parse_hex
-from pykeepalived.config.script_security import ScriptIdentity, script_identity
+from pykeepalived.config.script_security import ScriptIdentity, script_identity, unsafe_component
 from pykeepalived.config.types import first_set
 
 Inspector = Callable[[str], str | None]
 FileReader = Callable[[FileSpec], int | None]
 Connection = TcpCheck | HttpGet | DnsCheck | UdpCheck | PingCheck | SmtpCheck | SmtpHost
-NOTIFY_TIMEOUT_S = 10.0  # a notify_up/notify_down script is killed after this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +88,12 @@ class RealServerChecks:
 
     rs: RsId
     checkers: tuple[CheckerSpec, ...]
-    notify_up: MiscSpec | None = None
-    notify_down: MiscSpec | None = None
     omega: bool = False
+    """The virtual server has ``omega``: at daemon stop the LVS part says its real servers are down."""
     weight: int = 1  # the configured weight, what misc_dynamic and FILE_CHECK weights start from
 
 
-def checks_from_config(config: Config, inspector: Inspector = insecure_component,
+def checks_from_config(config: Config, inspector: Inspector = unsafe_component,
                        reader: FileReader = file_offset) -> list[RealServerChecks]:
     """Checkers of every real server of every virtual server, in config order.
 
@@ -128,11 +125,7 @@ def checks_from_config(config: Config, inspector: Inspector = insecure_component
                     probe = _probe(vs, rs, c, port, config)
                 specs.append(CheckerSpec(probe, _timing(vs, rs, c), log_all_failures=logged))
             specs += [CheckerSpec(BfdSpec(c.name), _bfd_timing(vs, rs, c)) for c in rs.BFD_CHECK]
-            default = _identity(config, None, None)
-            notify = [None if cmd is None else _script(cmd, NOTIFY_TIMEOUT_S, secure, inspector,
-                                                      identity=default, kind=kind)
-                      for cmd, kind in ((rs.notify_up, "notify_up"), (rs.notify_down, "notify_down"))]
-            out.append(RealServerChecks(rs_id, tuple(specs), notify[0], notify[1], vs.omega, rs.weight))
+            out.append(RealServerChecks(rs_id, tuple(specs), vs.omega, rs.weight))
     return out
 
 

@@ -1,6 +1,6 @@
 """asyncio scheduling of health checks: one deadline heap for every checker, one task per probe.
 
-A :class:`CheckScheduler` keeps every checker's next deadline (from
+A :class:`~pykeepalived.check.scheduler.CheckScheduler` keeps every checker's next deadline (from
 :mod:`pykeepalived.check.policy`) in one heap behind one loop timer; when a deadline is due it
 starts that checker's probe as a task, unless ``max_in_flight`` probes are already running (then
 the checker waits its turn, first come first served).  Each probe runs under a hard timeout
@@ -25,29 +25,24 @@ The daemon uses it as::
     runner.stop()          # run() returns once every probe in flight has ended
     runner.status()        # per real server: up, weight, each checker's last result
 
-With ``run_notify_scripts=True`` the runner also runs a real server's ``notify_up`` / ``notify_down``
-script (no shell, with a timeout, in the background) when it goes up / down, and on stop, with
-``omega``, ``notify_down`` for every real server still up.  By default that is left to the caller
-(the daemon runs them with its own script runner).
+The runner runs no script of its own: a real server's ``notify_up`` / ``notify_down`` and ``omega``
+are decided by :class:`~pykeepalived.lb.model.LbPolicy` and run by the daemon's LVS part.
 """
 
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 import logging
 import random
-from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 
 from pykeepalived.check.factory import ProbeResources, make_probe
 from pykeepalived.check.from_config import RealServerChecks
 from pykeepalived.check.policy import CheckerPolicy, RealServerPolicy
-from pykeepalived.check.probes import BfdSpec, MiscSpec, Probe, ProbeSpec
-from pykeepalived.check.probes.misc import misc_probe
+from pykeepalived.check.probes import BfdSpec, Probe, ProbeSpec
 from pykeepalived.check.results import CheckerChanged, CheckResult, RealServerChanged, RsId
+from pykeepalived.check.scheduler import DEFAULT_MAX_CONCURRENCY, CheckScheduler
 from pykeepalived.histogram import DurationHistogram
 
 log = logging.getLogger(__name__)
@@ -56,8 +51,6 @@ __all__ = ["DEFAULT_MAX_CONCURRENCY", "HARD_TIMEOUT_MARGIN_S", "CheckRunner", "C
            "CheckerStatus", "ProbeFactory", "ProbeResources", "RealServerStatus", "RunnerStats", "make_probe"]
 
 HARD_TIMEOUT_MARGIN_S = 1.0  # added to connect_timeout for the runner's own hard timeout
-WATCHDOG_TICK_S = 0.1  # how often hard timeouts are enforced (at most; less with a smaller margin)
-DEFAULT_MAX_CONCURRENCY = 1024
 KEEP_PHASE_MAX_S = 0.25  # a probe at most this late (and <= delay_loop / 4) keeps its checker's phase
 ProbeFactory = Callable[[ProbeSpec], Probe]
 
@@ -71,8 +64,6 @@ class RunnerStats:
     hard_timeouts: int = 0
     probe_errors: int = 0
     changes: int = 0
-    notify_scripts: int = 0
-    notify_failures: int = 0
     pushed: int = 0
     """Results of event-driven checkers (BFD_CHECK) fed through :meth:`CheckRunner.push`."""
     lateness_s: list[float] | None = None
@@ -104,14 +95,13 @@ class RealServerStatus:
 
 
 class _Server:
-    """A real server while its runner runs: the up state its notify scripts follow."""
+    """A real server while its runner runs: its checks and their policy."""
 
-    __slots__ = ("checks", "policy", "up")
+    __slots__ = ("checks", "policy")
 
     def __init__(self, checks: RealServerChecks, policy: RealServerPolicy) -> None:
         self.checks = checks
         self.policy = policy
-        self.up = policy.up
 
 
 class _Job:
@@ -137,148 +127,9 @@ class _Job:
         self.running = False  # its probe task has started (so a cancel reaches its ``finally``)
         self.task: asyncio.Task[None] | None = None
 
-
-class CheckScheduler:
-    """Every checker's next deadline, the limit on probes in flight and the hard timeouts, for any
-    number of runners (which start and stop independently).
-
-    Loop callbacks only, no task: one timer for the earliest deadline (re-armed only when an earlier
-    one arrives) and one watchdog timer, armed only while probes are in flight, that cancels those
-    past their hard deadline (one scan per ``tick_s``, much cheaper than one ``asyncio.timeout`` per
-    probe; the price is up to one tick of extra delay on a hard timeout).
-    """
-
-    def __init__(self, max_in_flight: int = DEFAULT_MAX_CONCURRENCY, *,
-                 rng: random.Random | None = None) -> None:
-        """``rng`` draws the warmup jitter of runners that were not given their own."""
-        if max_in_flight < 1:
-            raise ValueError("max_in_flight must be >= 1")
-        self.max_in_flight = max_in_flight
-        self.rng = rng or random.Random()
-        self.tick_s = WATCHDOG_TICK_S
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._heap: list[tuple[float, int, _Job]] = []
-        self._seq = itertools.count()  # ties in the heap: first come first served
-        self._waiting: deque[_Job] = deque()  # due, waiting for a free slot
-        self._in_flight = 0
-        self._live = 0  # jobs of runners that are running
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at = 0.0
-        self._watched: dict[asyncio.Task[None], float] = {}  # probe task -> hard deadline
-        self._expired: set[asyncio.Task[None]] = set()
-        self._watchdog: asyncio.TimerHandle | None = None
-
-    @property
-    def in_flight(self) -> int:
-        """Probes running now."""
-        return self._in_flight
-
-    @property
-    def queued(self) -> int:
-        """Deadlines in the heap plus checkers due and waiting for a slot (stale entries included)."""
-        return len(self._heap) + len(self._waiting)
-
-    def attach(self, jobs: Sequence[_Job], margin_s: float) -> None:
-        """Schedule ``jobs`` at their checkers' deadlines (their runner has just started them)."""
-        if self._live == 0 or self._loop is None:
-            self._loop = asyncio.get_running_loop()
-        self._live += len(jobs)
-        self.tick_s = min(self.tick_s, max(0.005, margin_s / 2))
-        for job in jobs:
-            due = job.checker.next_deadline()
-            assert due is not None  # started by the runner
-            self.add(job, due)
-
-    def detach(self, jobs: Sequence[_Job]) -> None:
-        """Forget ``jobs`` (their runner stops): queued entries are dropped when reached."""
-        for job in jobs:
-            job.live = False
-        self._live -= len(jobs)
-        if self._live <= 0:  # nothing left: drop the stale entries and the timer now
-            self._live = 0
-            self._heap.clear()
-            self._waiting.clear()
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-
-    def add(self, job: _Job, due: float) -> None:
-        """Start ``job``'s probe at ``due`` (monotonic loop time)."""
-        job.due = due
-        heapq.heappush(self._heap, (due, next(self._seq), job))
-        if self._timer is None or due < self._timer_at:
-            self._arm(due)
-
-    def _arm(self, at: float) -> None:
-        assert self._loop is not None
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer_at = at
-        self._timer = self._loop.call_at(at, self._fire)
-
-    def _fire(self) -> None:
-        """Start every probe that is due (or queue it for a slot), then sleep until the next one."""
-        assert self._loop is not None
-        self._timer = None
-        now = self._loop.time()
-        heap = self._heap
-        while heap and heap[0][0] <= now:
-            job = heapq.heappop(heap)[2]
-            if not job.live:
-                continue
-            if self._in_flight < self.max_in_flight:
-                self._start(job)
-            else:
-                self._waiting.append(job)
-        if heap:
-            self._arm(heap[0][0])
-
-    def _start(self, job: _Job) -> None:
-        assert self._loop is not None
-        self._in_flight += 1
-        job.task = self._loop.create_task(job.runner._check(job), name=job.name)
-
-    def release(self) -> None:
-        """A probe task has ended: its slot goes to the longest-waiting due checker."""
-        self._in_flight -= 1
-        waiting = self._waiting
-        while waiting and self._in_flight < self.max_in_flight:
-            job = waiting.popleft()
-            if job.live:
-                self._start(job)
-
-    # -- hard timeouts ---------------------------------------------------------------------------
-    def watch(self, task: asyncio.Task[None], deadline: float) -> None:
-        """Cancel ``task`` once ``deadline`` has passed (until :meth:`unwatch`)."""
-        self._watched[task] = deadline
-        if self._watchdog is None:
-            assert self._loop is not None
-            self._watchdog = self._loop.call_later(self.tick_s, self._scan)
-
-    def unwatch(self, task: asyncio.Task[None]) -> None:
-        self._watched.pop(task, None)
-        if task in self._expired:  # the probe swallowed the watchdog's cancel and returned
-            self._expired.discard(task)
-            task.uncancel()
-
-    def expired(self, task: asyncio.Task[None]) -> bool:
-        """Was ``task`` cancelled by the watchdog (and not yet told)?  Clears the mark."""
-        if task in self._expired:
-            self._expired.discard(task)
-            return True
-        return False
-
-    def _scan(self) -> None:
-        assert self._loop is not None
-        self._watchdog = None
-        now = self._loop.time()
-        expired = [task for task, deadline in self._watched.items() if deadline <= now]
-        for task in expired:
-            del self._watched[task]
-            self._expired.add(task)
-            task.cancel()
-        if self._watched:
-            self._watchdog = self._loop.call_later(self.tick_s, self._scan)
+    def check(self) -> Coroutine[object, object, None]:
+        """One check of this checker (the scheduler runs it as a task when it is due)."""
+        return self.runner._check(self)
 
 
 class CheckRunner:
@@ -294,7 +145,6 @@ class CheckRunner:
         probe_factory: ProbeFactory | None = None,
         record_lateness: bool = False,
         hard_timeout_margin_s: float = HARD_TIMEOUT_MARGIN_S,
-        run_notify_scripts: bool = False,
         scheduler: CheckScheduler | None = None,
         on_checker: Callable[[CheckerChanged], None] | None = None,
     ) -> None:
@@ -318,8 +168,6 @@ class CheckRunner:
         self._stopping: asyncio.Event | None = None
         self._stop_requested = False
         self._runs = 0  # a resumed run does not announce the alpha start again
-        self._run_notify = run_notify_scripts
-        self._notify_tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._active: CheckScheduler | None = None  # the scheduler of the current run
         self.stats = RunnerStats(lateness_s=[] if record_lateness else None)
@@ -410,7 +258,6 @@ class CheckRunner:
             try:
                 if attached:
                     await self._retire(scheduler, jobs)
-                await self._finish_notify_scripts()
             finally:
                 if self._shared is not None:
                     await self._shared.close()
@@ -426,16 +273,6 @@ class CheckRunner:
                 job.task.cancel()
         if tasks:
             await asyncio.wait(tasks)
-
-    async def _finish_notify_scripts(self) -> None:
-        """``omega``: notify_down for every real server still up; then wait for running scripts."""
-        if self._run_notify:
-            for servers, policy in zip(self._servers, self._policies, strict=True):
-                if servers.omega and policy.up and servers.notify_down is not None:
-                    self._start_script(servers.notify_down, policy.rs, "omega: shutting down")
-        pending = list(self._notify_tasks)
-        if pending:
-            await asyncio.wait(pending)
 
     def _make_probe(self, factory: ProbeFactory, spec: ProbeSpec) -> Probe:
         """The factory's probe, or one that always fails saying why the probe could not be built."""
@@ -507,7 +344,7 @@ class CheckRunner:
         return result
 
     def _record(self, job: _Job, result: CheckResult, started: float, now: float) -> None:
-        """Feed the result to the policy; report a change and run its notify script."""
+        """Feed the result to the policy; report a change."""
         stats = self.stats
         stats.probes += 1
         server = job.server
@@ -527,27 +364,6 @@ class CheckRunner:
         if change is None:
             return
         self._emit(change)
-        if change.up != server.up:
-            server.up = change.up
-            script = server.checks.notify_up if change.up else server.checks.notify_down
-            if script is not None and self._run_notify:
-                self._start_script(script, server.policy.rs, change.reason)
-
-    def _start_script(self, spec: MiscSpec, rs: RsId, reason: str) -> None:
-        """Run a notify script in the background (its own task; :meth:`run` waits for it)."""
-        loop = asyncio.get_running_loop()
-        task = loop.create_task(self._script(spec, rs, reason), name=f"{spec.kind} {rs}")
-        self._notify_tasks.add(task)
-        task.add_done_callback(self._notify_tasks.discard)
-
-    async def _script(self, spec: MiscSpec, rs: RsId, reason: str) -> None:
-        self.stats.notify_scripts += 1
-        result = await misc_probe(spec)
-        if not result.ok:
-            self.stats.notify_failures += 1
-            log.warning("%s failed rs=%s reason=%s", spec.kind, rs, result.reason)
-        else:
-            log.info("%s ran rs=%s trigger=%s", spec.kind, rs, reason)
 
     def _checker_changed(self, change: CheckerChanged) -> None:
         assert self._on_checker is not None

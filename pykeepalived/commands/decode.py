@@ -22,13 +22,13 @@ from typing import Any
 from pykeepalived.errors import PacketError, UsageError
 from pykeepalived.exit_codes import ExitCode
 from pykeepalived.vrrp import packet
+from pykeepalived.wire import VRRP_PROTO
 
 HELP = "decode VRRP advertisements (hex or a pcap file) to JSON lines"
 
 _ETH_HEADER_LEN = 14
 _ETHERTYPES_IP = (0x0800, 0x86DD)
 _ETHERTYPES_VLAN = (0x8100, 0x88A8)
-_VRRP_PROTO = 112
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -98,8 +98,8 @@ def _ip_from_frame(frame: bytes) -> bytes | None:
 
 def _is_vrrp(ip: bytes) -> bool:
     if len(ip) >= 10 and ip[0] >> 4 == 4:
-        return ip[9] == _VRRP_PROTO
-    return len(ip) >= 7 and ip[0] >> 4 == 6 and ip[6] == _VRRP_PROTO
+        return ip[9] == VRRP_PROTO
+    return len(ip) >= 7 and ip[0] >> 4 == 6 and ip[6] == VRRP_PROTO
 
 
 def _pcap_inputs(path: Path) -> Iterator[tuple[str, bytes | None]]:

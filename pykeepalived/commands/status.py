@@ -9,8 +9,8 @@ import sys
 import time
 from typing import Any
 
-from pykeepalived.daemon.control import query
 from pykeepalived.exit_codes import ExitCode
+from pykeepalived.host.control import query
 
 HELP = ("show the running daemon's VRRP instances (state, priorities, master, VIPs, counters), BFD "
         "sessions and virtual servers (quorum, real servers up/down, weight, last check)")

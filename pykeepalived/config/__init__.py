@@ -2,7 +2,11 @@
 
 Readers import :func:`load_config` (or :func:`check_config` for every diagnostic) and the model
 classes from here.  The keepalived.conf reader builds plain data plus a :class:`PositionMap` and hands
-them to :func:`validate_data`, exactly like the YAML reader.
+them to :func:`validate_data`, exactly like the YAML reader.  Rules shared by every reader live
+here once: keepalived's script rules (``script_security.py``), ``vrrp_strict`` (``strict.py``).
+
+The bottom layer: may import :mod:`pykeepalived.errors`, :mod:`pykeepalived.wire`, pydantic and
+yaml; nothing else of the project (import-linter enforces it).
 """
 
 from pykeepalived.config.diagnostics import Diagnostic, Severity, render_json, render_text

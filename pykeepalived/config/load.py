@@ -82,10 +82,11 @@ def default_config_path() -> str:
 
 def default_config_id() -> str:
     """keepalived's default config id (``-i``): the host name up to the first dot."""
-    return _nodename().split(".", 1)[0]
+    return nodename().split(".", 1)[0]
 
 
-def _nodename() -> str:
+def nodename() -> str:
+    """The host's name (``uname -n``)."""
     return os.uname().nodename
 
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 import enum
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from pykeepalived.config.check_timing import CheckTiming, check_timing
 from pykeepalived.config.model_bfd import BfdCheck, BfdInstance
 from pykeepalived.config.model_bgp import Bgp
 from pykeepalived.config.model_checkers import (
@@ -43,7 +43,6 @@ from pykeepalived.config.model_extras import (
 from pykeepalived.config.model_lvs import (
     CHECKER_KINDS,
     Checker,
-    CheckTiming,
     DnsCheck,
     DnsType,
     HttpGet,
@@ -64,7 +63,6 @@ from pykeepalived.config.model_lvs import (
     VirtualServer,
     VirtualServerGroup,
     VirtualServerGroupMember,
-    check_timing,
 )
 from pykeepalived.config.model_routes import RouteMode, RouteType, RuleAction, VirtualRoute, VirtualRule
 from pykeepalived.config.model_smtp import SmtpGlobals, SmtpServer
@@ -86,13 +84,13 @@ from pykeepalived.config.types import (
     first_set,
     parse_listen_address,
 )
+from pykeepalived.wire import PRIORITY_OWNER, VRRP_GROUP_V4, VRRP_GROUP_V6
 
-PRIORITY_OWNER = 255
 PRIORITY_DEFAULT = 100
 TIMER_EXPIRED_BACKUP_DEFAULT = 254
 """``timer_expired_backup`` without a priority: assume another router could have priority 254."""
-VRRP_MCAST_GROUP4 = ipaddress.IPv4Address("224.0.0.18")
-VRRP_MCAST_GROUP6 = ipaddress.IPv6Address("ff02::12")
+VRRP_MCAST_GROUP4 = ipaddress.IPv4Address(VRRP_GROUP_V4)
+VRRP_MCAST_GROUP6 = ipaddress.IPv6Address(VRRP_GROUP_V6)
 
 # --- enums -----------------------------------------------------------------------------------------
 
@@ -389,13 +387,13 @@ class VrrpInstance(NamedModel, _Notify, InstanceExtras):
         return VrrpState.MASTER if self.effective_priority == PRIORITY_OWNER else VrrpState.BACKUP
 
     @property
-    def family(self) -> int:
+    def family(self) -> Literal[4, 6]:
         """4 or 6: the family of the first VIP (else of unicast_src_ip / the first peer; else 4)."""
         for vip in self.virtual_ipaddress:
-            return vip.version
+            return 6 if vip.version == 6 else 4
         for address in (self.unicast_src_ip, *(p.address for p in self.unicast_peer)):
             if address is not None:
-                return address.version
+                return 6 if address.version == 6 else 4
         return 4
 
 
@@ -443,22 +441,6 @@ class Config(TopExtras):
             return instance.version
         return 3 if instance.family == 6 else self.global_defs.vrrp_version
 
-    def garp(self, instance: VrrpInstance) -> GarpSettings:
-        g = self.global_defs
-        delay = first_set(instance.garp_master_delay, g.vrrp_garp_master_delay)
-        repeat = first_set(instance.garp_master_repeat, g.vrrp_garp_master_repeat)
-        return GarpSettings(
-            master_delay_s=delay,
-            master_repeat=repeat,
-            master_refresh_s=first_set(instance.garp_master_refresh, g.vrrp_garp_master_refresh),
-            master_refresh_repeat=first_set(instance.garp_master_refresh_repeat,
-                                         g.vrrp_garp_master_refresh_repeat),
-            lower_prio_delay_s=first_set(instance.garp_lower_prio_delay, g.vrrp_garp_lower_prio_delay,
-                                         delay),
-            lower_prio_repeat=first_set(instance.garp_lower_prio_repeat, g.vrrp_garp_lower_prio_repeat,
-                                        repeat),
-        )
-
     def notify_priority_changes(self, instance: VrrpInstance) -> bool:
         """keepalived: the instance's own, else its sync group's, else ``vrrp_notify_priority_changes``."""
         group = next((g for g in self.vrrp_sync_groups.values() if instance.name in g.group), None)
@@ -494,20 +476,10 @@ class Config(TopExtras):
         return first_set(instance.down_timer_adverts, self.global_defs.vrrp_down_timer_adverts)
 
 
-@dataclass(frozen=True, slots=True)
-class GarpSettings:
-    master_delay_s: float
-    master_repeat: int
-    master_refresh_s: float
-    master_refresh_repeat: int
-    lower_prio_delay_s: float
-    lower_prio_repeat: int
-
-
 __all__ = [
     "CHECKER_KINDS", "PRIORITY_DEFAULT", "PRIORITY_OWNER", "VRRP_MCAST_GROUP4", "VRRP_MCAST_GROUP6",
     "AuthType", "Authentication", "BfdCheck", "BfdInstance", "CheckTiming", "Checker", "Config", "DnsCheck",
-    "DnsType", "FileCheck", "GarpGroup", "GarpSettings", "GlobalDefs", "HttpGet", "IpFamily", "LbAlgo",
+    "DnsType", "FileCheck", "GarpGroup", "GlobalDefs", "HttpGet", "IpFamily", "LbAlgo",
     "LbKind", "LvsSyncDaemon", "LvsTimeouts", "MiscCheck", "ParamMatch", "PingCheck", "Protocol",
     "RealServer", "RouteMode", "RouteType", "RuleAction", "SchedFlag", "Scope", "SmtpCheck", "SmtpHost",
     "SmtpServer", "SorryServer", "SslGet", "SslSettings", "StaticAddress", "StatusRange", "TcpCheck",

@@ -1,8 +1,8 @@
 """LVS part of the configuration model: virtual servers, real servers and their checkers.
 
 Options on a virtual server are defaults for its real servers, and real-server options are
-defaults for their checkers; :func:`check_timing` resolves that inheritance and keepalived's
-per-checker defaults.  Re-exported by :mod:`pykeepalived.config.model`.
+defaults for their checkers; :func:`pykeepalived.config.check_timing.check_timing` resolves that
+inheritance and keepalived's per-checker defaults.  Re-exported by :mod:`pykeepalived.config.model`.
 """
 
 from __future__ import annotations
@@ -10,14 +10,12 @@ from __future__ import annotations
 import enum
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
 
 from pykeepalived.config.model_bfd import BfdChecks
 from pykeepalived.config.model_checkers import (
-    FILE_CHECK_POLL_S,
     CheckerOptions,
     FileCheck,
     PingCheck,
@@ -36,7 +34,6 @@ from pykeepalived.config.types import (
     StrictModel,
     Weight,
     field_error,
-    first_set,
 )
 
 
@@ -472,42 +469,30 @@ class VirtualServer(_Timing, _Tunnel):
         return [value] if isinstance(value, str) else value
 
     @property
+    def fwmark_family(self) -> Literal[4, 6]:
+        """keepalived's rule for the family of a fwmark service: ``ip_family``, else the real (and
+        sorry) servers' family when they all share one, else IPv4.  The one place of this rule:
+        the validator and ``lb.from_config`` both ask here."""
+        if self.ip_family is not None:
+            return 6 if self.ip_family is IpFamily.INET6 else 4
+        families = {rs.ip.version for rs in self.real_servers}
+        if self.sorry_server is not None:
+            families.add(self.sorry_server.ip.version)
+        return 6 if families == {6} else 4
+
+    @property
+    def service_family(self) -> Literal[4, 6] | None:
+        """4 or 6: the address's, or a fwmark service's (:attr:`fwmark_family`); None for a group
+        (its members can differ)."""
+        if self.ip is not None:
+            return 6 if self.ip.version == 6 else 4
+        if self.fwmark is not None:
+            return self.fwmark_family
+        return None
+
+    @property
     def key(self) -> str:
         """How keepalived names it in logs: ``[203.0.113.10]:tcp:80``, ``fwmark 1``, ``group WEB``."""
         if self.ip is not None:
             return f"[{self.ip}]:{self.protocol.value.lower()}:{self.port or 0}"
         return f"fwmark {self.fwmark}" if self.fwmark is not None else f"group {self.group}"
-
-
-@dataclass(frozen=True, slots=True)
-class CheckTiming:
-    """Resolved timing of one checker (checker, else real server, else virtual server, else default)."""
-
-    delay_loop_s: float
-    connect_timeout_s: float
-    retry: int
-    delay_before_retry_s: float
-    warmup_s: float
-
-
-def check_timing(vs: VirtualServer, rs: RealServer, checker: Checker) -> CheckTiming:
-    """keepalived's defaults: delay_loop 60, connect_timeout 5, retry 1 (DNS 3, MISC 0),
-    delay_before_retry 1 (HTTP/SSL 3, DNS = delay_loop), warmup = delay_loop.  A FILE_CHECK has no
-    timing options: its file is read every ``FILE_CHECK_POLL_S``, and what it reads is its state."""
-    if isinstance(checker, FileCheck):
-        return CheckTiming(FILE_CHECK_POLL_S, FILE_CHECK_POLL_S, 0, 0.0, 0.0)
-    delay_loop = first_set(checker.delay_loop, rs.delay_loop, vs.delay_loop, 60.0)
-    default_retry = {"DNS_CHECK": 3, "MISC_CHECK": 0}.get(checker.kind, 1)
-    default_dbr = {"HTTP_GET": 3.0, "SSL_GET": 3.0, "DNS_CHECK": delay_loop}.get(checker.kind, 1.0)
-    if isinstance(checker, MiscCheck):
-        connect_timeout = first_set(checker.misc_timeout, delay_loop)
-    else:
-        connect_timeout = first_set(checker.connect_timeout, rs.connect_timeout, vs.connect_timeout, 5.0)
-    return CheckTiming(
-        delay_loop_s=delay_loop,
-        connect_timeout_s=connect_timeout,
-        retry=first_set(checker.retry, rs.retry, vs.retry, default_retry),
-        delay_before_retry_s=first_set(checker.delay_before_retry, rs.delay_before_retry,
-                                       vs.delay_before_retry, default_dbr),
-        warmup_s=first_set(checker.warmup, rs.warmup, vs.warmup, delay_loop),
-    )

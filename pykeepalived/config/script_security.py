@@ -2,6 +2,7 @@
 
 * ``enable_script_security``: :func:`unsafe_component`.
 * Who a script runs as: :func:`script_identity` (``script_user`` / a script's own ``user``).
+* How a script line becomes an argument list: :func:`split_command` (quotes honoured, no shell).
 
 A script run as root must be one that only root can change: the file and every directory above it
 owned by root, not writable by others (a sticky directory such as /tmp excepted) and not writable by
@@ -13,8 +14,9 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import shlex
 import stat as st
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,3 +126,13 @@ def _changeable_by_non_root(info: os.stat_result) -> bool:
     if info.st_mode & st.S_IWGRP and info.st_gid != 0:
         return True
     return bool(info.st_mode & st.S_IWOTH) and not sticky_dir
+
+
+def split_command(command: str) -> list[str]:
+    """A keepalived script line -> argv (quotes honoured, no shell)."""
+    return shlex.split(command)
+
+
+def script_argv(command: str | Sequence[str]) -> tuple[str, ...]:
+    """A script given as one line or as a list -> argv."""
+    return tuple(split_command(command)) if isinstance(command, str) else tuple(command)

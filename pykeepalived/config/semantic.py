@@ -17,23 +17,23 @@ import os
 import shlex
 import shutil
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Protocol
 
 from pykeepalived.config import pending, semantic_alerting, semantic_bgp
-from pykeepalived.config.diagnostics import Diagnostic, Path, Severity, did_you_mean
+from pykeepalived.config.diagnostics import Diagnostic, Path
+from pykeepalived.config.findings import err, unknown, warn
 from pykeepalived.config.model import (
-    CHECKER_KINDS,
     PRIORITY_OWNER,
     Config,
-    VirtualServer,
     VrrpInstance,
     VrrpState,
-    check_timing,
 )
 from pykeepalived.config.script_security import unsafe_component
 from pykeepalived.config.semantic_bfd import check_bfd
 from pykeepalived.config.semantic_checkers import check_checkers
+from pykeepalived.config.semantic_lvs import check_virtual_servers
+from pykeepalived.config.strict import strict_settings
 from pykeepalived.config.types import first_set
 
 V2_MAX_ADVERT_INT_S = 255
@@ -63,18 +63,6 @@ class OsFileInspector:
             return None
 
 
-def _finding(severity: Severity, code: str, message: str, path: Path, hint: str | None = None) -> Diagnostic:
-    return Diagnostic(severity, code, message, "", None, None, hint=hint, path=path)
-
-
-def _err(code: str, message: str, path: Path, hint: str | None = None) -> Diagnostic:
-    return _finding(Severity.ERROR, code, message, path, hint)
-
-
-def _warn(code: str, message: str, path: Path, hint: str | None = None) -> Diagnostic:
-    return _finding(Severity.WARNING, code, message, path, hint)
-
-
 def check(config: Config, inspector: FileInspector) -> list[Diagnostic]:
     """Every cross-object finding for ``config``."""
     out: list[Diagnostic] = []
@@ -84,7 +72,7 @@ def check(config: Config, inspector: FileInspector) -> list[Diagnostic]:
     out += _check_sync_groups(config)
     out += _check_tracking_weights(config)
     out += pending.check(config)
-    out += _check_virtual_servers(config)
+    out += check_virtual_servers(config)
     out += _check_scripts(config, inspector)
     out += check_checkers(config, inspector.stat)
     out += semantic_alerting.check(config)
@@ -103,7 +91,7 @@ def _check_vrids(config: Config) -> Iterator[Diagnostic]:
             continue
         key = (inst.interface, inst.virtual_router_id, inst.family)
         if key in owners:
-            yield _err("duplicate_vrid",
+            yield err("duplicate_vrid",
                        f"virtual_router_id {inst.virtual_router_id} is already used by instance "
                        f"'{owners[key]}' on {inst.interface} (IPv{inst.family})",
                        ("vrrp_instances", name, "virtual_router_id"),
@@ -118,7 +106,7 @@ def _check_instance(config: Config, name: str, inst: VrrpInstance) -> Iterator[D
     version = config.effective_version(inst)
     for i, vip in enumerate(inst.virtual_ipaddress):
         if vip.version != family:
-            yield _err("vip_family", f"virtual address {vip.address} is IPv{vip.version} but the instance is "
+            yield err("vip_family", f"virtual address {vip.address} is IPv{vip.version} but the instance is "
                        f"IPv{family}; one instance carries one address family",
                        (*base, "virtual_ipaddress", i),
                        "put the other family in a second instance, or in virtual_ipaddress_excluded")
@@ -127,14 +115,14 @@ def _check_instance(config: Config, name: str, inst: VrrpInstance) -> Iterator[D
             dev = vip.dev or inst.interface
             if vip.label is not None and dev is not None and not vip.label.startswith(f"{dev}:") \
                     and vip.label != dev:
-                yield _err("vip_label", f"label '{vip.label}' must start with the device name '{dev}:'",
+                yield err("vip_label", f"label '{vip.label}' must start with the device name '{dev}:'",
                            (*base, key, i, "label"), f"for example '{dev}:1'")
     if family == 6 and inst.version == 2:
-        yield _err("vrrp_version", "IPv6 needs VRRP version 3", (*base, "version"))
+        yield err("vrrp_version", "IPv6 needs VRRP version 3", (*base, "version"))
     if inst.interface is None and not inst.unicast_peer:
-        yield _err("missing_interface", f"instance '{name}' needs an 'interface' (or unicast peers)", base)
+        yield err("missing_interface", f"instance '{name}' needs an 'interface' (or unicast peers)", base)
     if not inst.virtual_ipaddress and not inst.no_virtual_ipaddress and not config.global_defs.vrrp_strict:
-        yield _warn("no_vips", f"instance '{name}' has no virtual_ipaddress", base,
+        yield warn("no_vips", f"instance '{name}' has no virtual_ipaddress", base,
                     "set 'no_virtual_ipaddress: true' if that is intended")
     yield from _check_priority(name, inst, base)
     if config.global_defs.vrrp_strict:
@@ -143,25 +131,21 @@ def _check_instance(config: Config, name: str, inst: VrrpInstance) -> Iterator[D
     yield from _check_unicast(inst, family, base)
     if inst.authentication is not None:
         if inst.authentication.auth_type.value == "AH":
-            yield _err("auth_ah", "auth_type AH is not supported yet: pykeepalived would run this instance "
-                       "without authentication", (*base, "authentication", "auth_type"),
-                       "use auth_type PASS, or no authentication, on every router of this VRID")
+            yield err("auth_ah", "auth_type AH is not supported yet: pykeepalived would run this instance "
+                      "without authentication", (*base, "authentication", "auth_type"),
+                      "use auth_type PASS, or no authentication, on every router of this VRID")
         elif version == 3:
-            yield _err("auth_v3", "VRRP version 3 has no authentication", (*base, "authentication"))
+            yield err("auth_v3", "VRRP version 3 has no authentication", (*base, "authentication"))
         elif inst.authentication.auth_type.value == "PASS" and not inst.authentication.auth_pass:
-            yield _err("auth_pass", "auth_type PASS needs an auth_pass", (*base, "authentication"))
+            yield err("auth_pass", "auth_type PASS needs an auth_pass", (*base, "authentication"))
     if inst.accept and inst.no_accept:
-        yield _err("accept_conflict", "'accept' and 'no_accept' are both set", (*base, "no_accept"))
+        yield err("accept_conflict", "'accept' and 'no_accept' are both set", (*base, "no_accept"))
     for i, ref in enumerate(inst.track_script):
         if ref.name not in config.vrrp_scripts:
-            yield _unknown("vrrp_script", ref.name, config.vrrp_scripts, (*base, "track_script", i))
+            yield unknown("vrrp_script", ref.name, config.vrrp_scripts, (*base, "track_script", i))
     for i, fref in enumerate(inst.track_file):
         if fref.name not in config.track_files:
-            yield _unknown("track_file", fref.name, config.track_files, (*base, "track_file", i))
-
-
-def _unknown(kind: str, name: str, known: Iterable[str], path: Path) -> Diagnostic:
-    return _err("unknown_reference", f"there is no {kind} named '{name}'", path, did_you_mean(name, known))
+            yield unknown("track_file", fref.name, config.track_files, (*base, "track_file", i))
 
 
 def _check_priority(name: str, inst: VrrpInstance, base: Path) -> Iterator[Diagnostic]:
@@ -172,12 +156,12 @@ def _check_priority(name: str, inst: VrrpInstance, base: Path) -> Iterator[Diagn
                 if inst.priority is None else "only the router that has the virtual addresses configured "
                 "on its interface may use 255")
         if inst.nopreempt:
-            yield _err("nopreempt_owner", "'nopreempt' cannot be used by an address owner (priority 255)",
+            yield err("nopreempt_owner", "'nopreempt' cannot be used by an address owner (priority 255)",
                        (*base, "nopreempt"))
-        yield _warn("priority_owner", f"instance '{name}' has priority 255 (address owner): it must own "
+        yield warn("priority_owner", f"instance '{name}' has priority 255 (address owner): it must own "
                     "every virtual address, and it takes over at once", where, hint)
     elif inst.nopreempt and inst.state is VrrpState.MASTER:
-        yield _warn("nopreempt_master", "'nopreempt' needs 'state: BACKUP'; keepalived starts it as BACKUP",
+        yield warn("nopreempt_master", "'nopreempt' needs 'state: BACKUP'; keepalived starts it as BACKUP",
                     (*base, "state"))
 
 
@@ -185,27 +169,27 @@ def _check_strict(inst: VrrpInstance, version: int, base: Path) -> Iterator[Diag
     """``vrrp_strict`` (RFC conformance): what keepalived refuses is an error, what it silently
     changes is a warning saying what it changes."""
     if inst.unicast_peer:
-        yield _err("vrrp_strict", "vrrp_strict does not allow unicast peers (RFC VRRP is multicast only)",
+        yield err("vrrp_strict", "vrrp_strict does not allow unicast peers (RFC VRRP is multicast only)",
                    (*base, "unicast_peer"), "drop vrrp_strict, or the unicast peers")
     if not inst.virtual_ipaddress:
-        yield _err("vrrp_strict", "vrrp_strict needs at least one virtual_ipaddress", base)
-    if inst.authentication is not None and version == 2:
-        yield _warn("vrrp_strict", "authentication is ignored under vrrp_strict", (*base, "authentication"))
-    if inst.preempt_delay:
-        yield _warn("vrrp_strict", "preempt_delay is reset to 0 under vrrp_strict", (*base, "preempt_delay"))
-    owner = inst.effective_priority == PRIORITY_OWNER
-    if owner and inst.state is VrrpState.BACKUP:
-        yield _warn("vrrp_strict", "under vrrp_strict an address owner (priority 255) starts as MASTER",
-                    (*base, "state"))
-    elif not owner and inst.state is VrrpState.MASTER:
-        yield _warn("vrrp_strict", "under vrrp_strict only an address owner (priority 255) starts as MASTER; "
-                    "this one starts as BACKUP", (*base, "state"))
-    if inst.accept and not owner:
-        yield _warn("vrrp_strict", "under vrrp_strict only an address owner accepts packets to the virtual "
+        yield err("vrrp_strict", "vrrp_strict needs at least one virtual_ipaddress", base)
+    strict = strict_settings(inst)
+    if inst.authentication is not None and version == 2 and not strict.authentication:
+        yield warn("vrrp_strict", "authentication is ignored under vrrp_strict", (*base, "authentication"))
+    if inst.preempt_delay != strict.preempt_delay_s:
+        yield warn("vrrp_strict", "preempt_delay is reset to 0 under vrrp_strict", (*base, "preempt_delay"))
+    if inst.state is not None and inst.state is not strict.initial_state:
+        message = ("under vrrp_strict an address owner (priority 255) starts as MASTER"
+                   if strict.initial_state is VrrpState.MASTER else
+                   "under vrrp_strict only an address owner (priority 255) starts as MASTER; "
+                   "this one starts as BACKUP")
+        yield warn("vrrp_strict", message, (*base, "state"))
+    if inst.accept and not strict.accept:
+        yield warn("vrrp_strict", "under vrrp_strict only an address owner accepts packets to the virtual "
                     "addresses: 'accept' is turned off", (*base, "accept"))
     first = inst.virtual_ipaddress[0].address if inst.virtual_ipaddress else None
     if first is not None and first.version == 6 and not first.ip.is_link_local:
-        yield _warn("vrrp_strict", f"the first IPv6 virtual address {first} is not link-local (RFC 5798 "
+        yield warn("vrrp_strict", f"the first IPv6 virtual address {first} is not link-local (RFC 5798 "
                     "5.2.9)", (*base, "virtual_ipaddress", 0), "list an fe80:: address first")
 
 
@@ -214,30 +198,30 @@ def _check_advert_int(inst: VrrpInstance, version: int, base: Path) -> Iterator[
     path = (*base, "advert_int")
     if version == 2:
         if advert > V2_MAX_ADVERT_INT_S:
-            yield _err("advert_int", f"advert_int {advert} is above the VRRPv2 maximum of 255 s", path)
+            yield err("advert_int", f"advert_int {advert} is above the VRRPv2 maximum of 255 s", path)
         elif advert != int(advert):
-            yield _warn("advert_int", f"VRRPv2 advertises whole seconds; advert_int {advert} is rounded",
+            yield warn("advert_int", f"VRRPv2 advertises whole seconds; advert_int {advert} is rounded",
                         path, "use version 3 for sub-second intervals")
     elif advert > V3_MAX_ADVERT_INT_S:
-        yield _err("advert_int", f"advert_int {advert} is above the VRRPv3 maximum of 40.95 s", path)
+        yield err("advert_int", f"advert_int {advert} is above the VRRPv3 maximum of 40.95 s", path)
     elif round(advert * 100) < 1:
-        yield _err("advert_int", "VRRPv3 advert_int must be at least 0.01 s", path)
+        yield err("advert_int", "VRRPv3 advert_int must be at least 0.01 s", path)
 
 
 def _check_unicast(inst: VrrpInstance, family: int, base: Path) -> Iterator[Diagnostic]:
     if inst.unicast_src_ip is not None and inst.unicast_src_ip.version != family:
-        yield _err("unicast_family", f"unicast_src_ip {inst.unicast_src_ip} is not IPv{family} like the "
+        yield err("unicast_family", f"unicast_src_ip {inst.unicast_src_ip} is not IPv{family} like the "
                    "instance", (*base, "unicast_src_ip"))
     seen: set[object] = set()
     for i, peer in enumerate(inst.unicast_peer):
         path = (*base, "unicast_peer", i)
         if peer.address.version != family:
-            yield _err("unicast_family", f"unicast peer {peer.address} is not IPv{family} like the instance",
+            yield err("unicast_family", f"unicast peer {peer.address} is not IPv{family} like the instance",
                        path)
         if peer.address in seen:
-            yield _err("duplicate_peer", f"unicast peer {peer.address} is listed twice", path)
+            yield err("duplicate_peer", f"unicast peer {peer.address} is listed twice", path)
         if inst.unicast_src_ip is not None and peer.address == inst.unicast_src_ip:
-            yield _err("unicast_self", f"unicast peer {peer.address} is this router's unicast_src_ip", path)
+            yield err("unicast_self", f"unicast peer {peer.address} is this router's unicast_src_ip", path)
         seen.add(peer.address)
 
 
@@ -247,23 +231,23 @@ def _check_sync_groups(config: Config) -> Iterator[Diagnostic]:
         for i, member in enumerate(group.group):
             path = ("vrrp_sync_groups", gname, "group", i)
             if member not in config.vrrp_instances:
-                yield _unknown("vrrp_instance", member, config.vrrp_instances, path)
+                yield unknown("vrrp_instance", member, config.vrrp_instances, path)
             elif member in member_of:
-                yield _err("sync_group_member", f"instance '{member}' is already in sync group "
+                yield err("sync_group_member", f"instance '{member}' is already in sync group "
                            f"'{member_of[member]}'", path)
             else:
                 member_of[member] = gname
         for i, ref in enumerate(group.track_script):
             if ref.name not in config.vrrp_scripts:
-                yield _unknown("vrrp_script", ref.name, config.vrrp_scripts,
+                yield unknown("vrrp_script", ref.name, config.vrrp_scripts,
                                ("vrrp_sync_groups", gname, "track_script", i))
         for i, fref in enumerate(group.track_file):
             if fref.name not in config.track_files:
-                yield _unknown("track_file", fref.name, config.track_files,
+                yield unknown("track_file", fref.name, config.track_files,
                                ("vrrp_sync_groups", gname, "track_file", i))
     sync = config.global_defs.lvs_sync_daemon
     if sync is not None and sync.instance is not None and sync.instance not in config.vrrp_instances:
-        yield _unknown("vrrp_instance", sync.instance, config.vrrp_instances,
+        yield unknown("vrrp_instance", sync.instance, config.vrrp_instances,
                        ("global_defs", "lvs_sync_daemon", "instance"))
 
 
@@ -280,134 +264,25 @@ def _check_tracking_weights(config: Config) -> Iterator[Diagnostic]:
         for i, iref in enumerate(inst.track_interface):
             if iref.weight:
                 what = "tracked with weight 0 (FAULT when down)" if why == "SYNC group" else "not tracked"
-                yield _warn("tracking_weight", f"weight of tracked interface '{iref.name}' ignored due to "
+                yield warn("tracking_weight", f"weight of tracked interface '{iref.name}' ignored due to "
                             f"{why}: {what}", (*base, "track_interface", i), hint)
         for i, sref in enumerate(inst.track_script):
             script = config.vrrp_scripts.get(sref.name)
             if script is not None and first_set(sref.weight, script.weight):
-                yield _warn("tracking_weight", f"tracked script '{sref.name}' with a weight ignored due to "
+                yield warn("tracking_weight", f"tracked script '{sref.name}' with a weight ignored due to "
                             f"{why}: it does not affect this instance", (*base, "track_script", i), hint)
         for i, fref in enumerate(inst.track_file):
             tfile = config.track_files.get(fref.name)
             weight = None if tfile is None else first_set(fref.weight, tfile.weight)
             if weight == 1:
-                yield _warn("tracking_weight", f"weight of tracked file '{fref.name}' ignored due to "
+                yield warn("tracking_weight", f"weight of tracked file '{fref.name}' ignored due to "
                             f"{why}: tracked with weight 0 (FAULT on a non-zero value)",
                             (*base, "track_file", i), hint)
             elif weight:
-                yield _warn("tracking_weight", f"tracked file '{fref.name}' with weight {weight} ignored due "
+                yield warn("tracking_weight", f"tracked file '{fref.name}' with weight {weight} ignored due "
                             f"to {why}: it does not affect this instance", (*base, "track_file", i), hint)
 
 
-# --- LVS -----------------------------------------------------------------------------------------------
-
-
-def _check_groups(config: Config) -> Iterator[Diagnostic]:
-    for name, group in config.virtual_server_groups.items():
-        for i, member in enumerate(group.members):
-            if member.ip is None or member.range_end is None:
-                continue
-            top = 0xFF if member.ip.version == 4 else 0xFFFF
-            first = int(member.ip) & top
-            if not first <= member.range_end <= top:
-                yield _err("range_end", f"range_end {member.range_end} must be between {first} and {top} "
-                           f"(the range runs from {member.ip})",
-                           ("virtual_server_groups", name, "members", i, "range_end"))
-
-
-def _check_virtual_servers(config: Config) -> Iterator[Diagnostic]:
-    yield from _check_groups(config)
-    seen: dict[str, int] = {}
-    for v, vs in enumerate(config.virtual_servers):
-        base: Path = ("virtual_servers", v)
-        if vs.key in seen:
-            yield _err("duplicate_virtual_server", f"virtual server {vs.key} is already defined "
-                       f"(virtual_servers[{seen[vs.key]}])", base)
-        else:
-            seen[vs.key] = v
-        if vs.group is not None and vs.group not in config.virtual_server_groups:
-            yield _unknown("virtual_server_group", vs.group, config.virtual_server_groups, (*base, "group"))
-        if vs.ip is not None and not vs.port and vs.persistence_timeout is None:
-            yield _err("port_zero", "a virtual server without a port (port 0) needs persistence_timeout",
-                       (*base, "port") if vs.port is not None else (*base, "ip"))
-        yield from _check_scheduler(vs, base)
-        yield from _check_sorry_server(vs, base)
-        yield from _check_real_servers(vs, base)
-
-
-def _service_family(vs: VirtualServer) -> int | None:
-    """4 or 6: the address's, ``ip_family``'s, or (fwmark) the servers' if they agree, else 4 (as
-    ``lb.from_config`` and keepalived decide); None for a group (its members can differ)."""
-    if vs.ip is not None:
-        return vs.ip.version
-    if vs.ip_family is not None:
-        return 6 if vs.ip_family.value == "inet6" else 4
-    if vs.fwmark is None:
-        return None
-    families = {rs.ip.version for rs in vs.real_servers}
-    if vs.sorry_server is not None:
-        families.add(vs.sorry_server.ip.version)
-    return families.pop() if len(families) == 1 else 4
-
-
-def _check_sorry_server(vs: VirtualServer, base: Path) -> Iterator[Diagnostic]:
-    sorry, family = vs.sorry_server, _service_family(vs)
-    if sorry is None or family is None or sorry.ip.version == family:
-        return
-    if (sorry.lb_kind or vs.lb_kind).value != "TUN":
-        yield _err("sorry_server_family", f"sorry server {sorry.ip} is not IPv{family} like its virtual "
-                   "server (mixed families need lb_kind TUN)", (*base, "sorry_server", "ip"))
-
-
-def _check_scheduler(vs: VirtualServer, base: Path) -> Iterator[Diagnostic]:
-    """sh/mh flags with another scheduler are ignored; ``ops`` on TCP/SCTP does nothing."""
-    for f, flag in enumerate(vs.sched_flags):
-        wanted = flag.value.partition("-")[0]
-        if wanted in ("sh", "mh") and vs.lb_algo.value != wanted:
-            plain = 1 if "fallback" in flag.value else 2
-            yield _warn("sched_flag", f"'{flag.value}' only applies to the {wanted} scheduler, not to "
-                        f"{vs.lb_algo.value}: it is ignored (as keepalived does)",
-                        (*base, "sched_flags", f), f"use lb_algo {wanted}, or write flag-{plain}")
-    if vs.ops and vs.ip is not None and vs.protocol.value != "UDP":
-        yield _warn("ops", f"one-packet scheduling only applies to UDP; this service is {vs.protocol.value}",
-                    (*base, "ops"))
-
-
-def _check_real_servers(vs: VirtualServer, base: Path) -> Iterator[Diagnostic]:
-    seen: dict[tuple[object, int], int] = {}
-    total_weight = 0
-    for r, rs in enumerate(vs.real_servers):
-        path = (*base, "real_servers", r)
-        port = rs.port if rs.port is not None else (vs.port or 0)
-        if (rs.ip, port) in seen:
-            yield _err("duplicate_real_server", f"real server {rs.ip} port {port} is already in this virtual "
-                       f"server (real_servers[{seen[rs.ip, port]}])", path)
-        else:
-            seen[rs.ip, port] = r
-        family = _service_family(vs)
-        if family is not None and rs.ip.version != family and (rs.lb_kind or vs.lb_kind).value != "TUN":
-            yield _err("real_server_family", f"real server {rs.ip} is not IPv{family} like its "
-                       "virtual server (mixed families need lb_kind TUN)", (*path, "ip"))
-        total_weight += rs.weight
-        for kind in CHECKER_KINDS:
-            if kind == "FILE_CHECK":  # no timing: its file is read every second
-                continue
-            for c, checker in enumerate(getattr(rs, kind)):
-                t = check_timing(vs, rs, checker)
-                needed = t.connect_timeout_s * (t.retry + 1) + t.delay_before_retry_s * t.retry
-                if needed > t.delay_loop_s:
-                    where = (*path, kind, c) if len(getattr(rs, kind)) > 1 else (*path, kind)
-                    yield _warn("checker_timing",
-                                f"{kind} can take {needed:g} s (connect_timeout {t.connect_timeout_s:g} x "
-                                f"{t.retry + 1} tries + delay_before_retry {t.delay_before_retry_s:g} x "
-                                f"{t.retry}), longer than delay_loop {t.delay_loop_s:g} s", where,
-                                "lower connect_timeout/retry or raise delay_loop")
-    if vs.real_servers and vs.quorum > total_weight:
-        yield _warn("quorum", f"quorum {vs.quorum} is more than the total real-server weight {total_weight}; "
-                    "it is clamped to it", (*base, "quorum"))
-    if vs.hysteresis and vs.hysteresis >= vs.quorum:
-        yield _warn("hysteresis", f"hysteresis {vs.hysteresis} must be below quorum {vs.quorum}; it is "
-                    f"clamped to {vs.quorum - 1}", (*base, "hysteresis"))
 
 
 # --- scripts -------------------------------------------------------------------------------------------
@@ -452,7 +327,7 @@ def _check_scripts(config: Config, inspector: FileInspector) -> Iterator[Diagnos
         any_script = True
         yield from _check_script(command, path, inspector, secure)
     if any_script and not secure:
-        yield _warn("script_security", "scripts are configured but enable_script_security is off",
+        yield warn("script_security", "scripts are configured but enable_script_security is off",
                     ("global_defs",), "set 'enable_script_security: true' in global_defs (keepalived warns "
                     "\"SECURITY VIOLATION\" too)")
 
@@ -461,29 +336,29 @@ def _check_script(command: str, path: Path, inspector: FileInspector, secure: bo
     try:
         words = shlex.split(command)
     except ValueError as exc:
-        yield _err("script_syntax", f"cannot split the command '{command}': {exc}", path)
+        yield err("script_syntax", f"cannot split the command '{command}': {exc}", path)
         return
     if not words:
-        yield _err("script_missing", "the script command is empty", path)
+        yield err("script_missing", "the script command is empty", path)
         return
     program = words[0]
     resolved = program if program.startswith("/") else inspector.which(program)
     if resolved is None:
-        yield _err("script_missing", f"script '{program}' is not an absolute path and is not found in PATH",
+        yield err("script_missing", f"script '{program}' is not an absolute path and is not found in PATH",
                    path)
         return
     info = inspector.stat(resolved)
     if info is None:
-        yield _err("script_missing", f"script '{resolved}' does not exist", path)
+        yield err("script_missing", f"script '{resolved}' does not exist", path)
         return
     if not stat.S_ISREG(info.st_mode) or not info.st_mode & 0o111:
-        yield _err("script_not_executable", f"script '{resolved}' is not an executable file", path,
+        yield err("script_not_executable", f"script '{resolved}' is not an executable file", path,
                    f"chmod +x {resolved}")
         return
     if secure:
         unsafe = unsafe_component(resolved, inspector.stat, missing_is_unsafe=False)
         if unsafe is not None:
-            yield _err("script_insecure", f"script '{resolved}' can be modified by a non-root user "
+            yield err("script_insecure", f"script '{resolved}' can be modified by a non-root user "
                        f"('{unsafe}' is writable by them)", path,
                        "scripts and their directories must be owned by root and not group/other writable")
 

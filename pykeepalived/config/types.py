@@ -14,6 +14,8 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from pykeepalived.errors import UsageError
+
 _T = TypeVar("_T")
 
 
@@ -49,6 +51,15 @@ Bool = Annotated[bool, Field(strict=True)]
 Str = Annotated[str, Field(strict=True, min_length=1)]
 IfName = Annotated[str, Field(strict=True, min_length=1, max_length=15, pattern=r"^[^\s/:]+$")]
 """A Linux interface name (at most 15 bytes, no white space, '/' or ':')."""
+IFNAMSIZ = 16
+"""The kernel's buffer for an interface name, the terminating zero included."""
+
+
+def check_ifname(ifname: str) -> None:
+    """UsageError unless the kernel could take ``ifname`` as an interface or address label name
+    (``eth0``, ``vrrp.51``, ``eth0:vip``): 1-15 bytes, no white space, no '/'."""
+    if not ifname or len(ifname) >= IFNAMSIZ or "/" in ifname or any(c.isspace() for c in ifname):
+        raise UsageError(f"invalid interface name: {ifname!r}")
 Seconds = Annotated[float, Field(strict=True, ge=0)]
 """A duration in seconds; integers and decimals are both accepted (``advert_int: 0.5``)."""
 Port = Annotated[int, Field(strict=True, ge=0, le=65535)]

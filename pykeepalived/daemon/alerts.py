@@ -1,7 +1,8 @@
 """SMTP alerts in the daemon: config -> :class:`~pykeepalived.alert.policy.AlertPolicy`, events ->
 alerts -> :class:`~pykeepalived.net.smtp_sender.SmtpSender` (bounded queue, never waits).
 
-:class:`Alerts` hears VRRP state changes from the daemon and the LVS part's events as its
+:class:`Alerts` is a listener of VRRP state changes (instances and sync groups,
+:mod:`pykeepalived.daemon.listeners`) and the LVS part's
 :class:`~pykeepalived.daemon.lvs.LvsListener`; the policy decides, the sender sends.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 import os
 import pwd
 import socket
-from typing import Any
 
 from pykeepalived.alert.policy import (
     AlertPolicy,
@@ -23,8 +23,12 @@ from pykeepalived.alert.policy import (
 )
 from pykeepalived.check.results import CheckerChanged, RsId
 from pykeepalived.config.model import Config
+from pykeepalived.daemon.listeners import Event, GroupEvent
 from pykeepalived.daemon.lvs_plan import fifo_rs_name, fifo_vs_name
+from pykeepalived.daemon.status import Json
 from pykeepalived.net.smtp_sender import SmtpSender
+from pykeepalived.vrrp.events import StateChanged
+from pykeepalived.vrrp.notify import notify_state
 
 AlertPlan = tuple[AlertSettings, AlertTargets]
 
@@ -69,10 +73,17 @@ class Alerts:
     async def drain(self, timeout_s: float) -> int:
         return await self.sender.drain(timeout_s)
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> Json:
         return self.sender.snapshot()
 
     # -- VRRP ------------------------------------------------------------------------------------
+    def __call__(self, event: Event) -> None:
+        """Listener: instance and sync-group state changes (STOP when one stops)."""
+        if isinstance(event, GroupEvent):
+            self.group(event.group, notify_state(event.state))
+        elif isinstance(event.change, StateChanged):
+            self.instance(event.instance, notify_state(event.change.new))
+
     def instance(self, name: str, state: str) -> None:
         self.sender.submit(self.policy.instance(name, state))
 

@@ -2,8 +2,9 @@
 
 It owns the pure :class:`~pykeepalived.bfd.demux.SessionTable`, the UDP sockets of
 :mod:`pykeepalived.net.bfd_socket` (one receive socket per family, one send socket per session) and one
-timer for all sessions: a heap of ``(deadline, seq, name)`` behind one wake-up (the daemon's timerfd,
-:func:`pykeepalived.daemon.wakeup.make_wakeup`), so a hundred sessions at 50 ms cost one wake-up per
+timer for all sessions: the VRRP runner's pure :class:`~pykeepalived.daemon.timer_heap.TimerHeap` of
+deadlines by session name behind one wake-up (the daemon's timerfd,
+:func:`pykeepalived.host.wakeup.make_wakeup`), so a hundred sessions at 50 ms cost one wake-up per
 deadline and never an asyncio timer each.  Received datagrams are fed with the time the kernel received
 them (``SO_TIMESTAMPNS``), so a detection time runs from a packet's arrival, not from when the loop got
 to it; and before the timers of a wake-up are served, the datagrams already waiting are read, so a busy
@@ -15,24 +16,20 @@ kept for status, and a :class:`~pykeepalived.bfd.events.ClientNotify` handed to 
 A session whose send socket cannot be opened is taken AdminDown (keepalived does the same) and tried
 again at every reload.  On stop the sockets close without AdminDown packets (as keepalived): the peers
 see a silent neighbor and declare it down after their detection time.
-
-The one-timer heap and the wake-up are the VRRP runner's design; they are meant to share one pure
-timer heap once the daemon's adapters have moved (see docs/architecture.md).
 """
 
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 import logging
 import random
+import socket
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
-from typing import Any, Protocol
+from typing import Protocol
 
 from pykeepalived.bfd.config import SessionConfig
 from pykeepalived.bfd.demux import SessionTable
@@ -41,16 +38,18 @@ from pykeepalived.bfd.events import (
     AdminDown,
     AdminUp,
     ClientNotify,
+    Event,
     Reconfigure,
     SendControl,
     StateChanged,
 )
 from pykeepalived.bfd.events import Timeout as BfdTimeout
-from pykeepalived.bfd.packet import SessionState, diag_name, encode
+from pykeepalived.bfd.packet import ControlPacket, SessionState, diag_name, encode
 from pykeepalived.bfd.session import BfdSession
 from pykeepalived.bfd.state import Reason
-from pykeepalived.daemon.wakeup import LoopWakeup, Wakeup
+from pykeepalived.daemon.timer_heap import COMPACT_SLACK, TimerHeap
 from pykeepalived.errors import DriverError
+from pykeepalived.host.wakeup import LoopWakeup, Wakeup
 from pykeepalived.net import bfd_socket
 
 log = logging.getLogger(__name__)
@@ -67,12 +66,12 @@ TRANSITION_HISTORY = 16
 class BfdNet(Protocol):
     """The socket adapter (:mod:`pykeepalived.net.bfd_socket`; tests pass a fake)."""
 
-    def open_receive_socket(self, family: int) -> Any: ...
+    def open_receive_socket(self, family: int) -> socket.socket: ...
     def open_transmit_socket(self, peer: IPAddress, local: IPAddress | None, ttl: int,
-                             draw_port: Callable[[int, int], int]) -> Any: ...
-    def send(self, sock: Any, payload: bytes, peer: IPAddress) -> None: ...
-    def receive(self, sock: Any, family: int) -> bfd_socket.Received | None: ...
-    def close(self, sock: Any) -> None: ...
+                             draw_port: Callable[[int, int], int]) -> socket.socket: ...
+    def send(self, sock: socket.socket, payload: bytes, peer: IPAddress) -> None: ...
+    def receive(self, sock: socket.socket, family: int) -> bfd_socket.Received | None: ...
+    def close(self, sock: socket.socket | None) -> None: ...
 
 
 @dataclass(eq=False)
@@ -80,12 +79,11 @@ class _Slot:
     """What the glue keeps about one session."""
 
     session: BfdSession
-    sock: Any = None
-    armed: tuple[float, int] | None = None
+    sock: socket.socket | None = None
     counters: Counter[str] = field(default_factory=Counter)
-    encoded: tuple[Any, bytes] | None = None
+    encoded: tuple[ControlPacket, bytes] | None = None
     """The last packet sent and its bytes: the core reuses a packet while nothing changes."""
-    transitions: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=TRANSITION_HISTORY))
+    transitions: deque[dict[str, object]] = field(default_factory=lambda: deque(maxlen=TRANSITION_HISTORY))
     send_error_logged: bool = False
 
 
@@ -103,9 +101,9 @@ class BfdService:
         self._slots: dict[str, _Slot] = {}
         self._listeners: list[Listener] = []
         self._net = net
-        self._rx: dict[int, Any] = {}
-        self._heap: list[tuple[float, int, str]] = []
-        self._seq = itertools.count()
+        self._rx: dict[int, socket.socket] = {}
+        self.timers: TimerHeap[str] = TimerHeap()
+        """Each session's next deadline, by name (the VRRP runner's pure heap)."""
         self._wakeup = wakeup(loop, self._on_timer)
         self._wakeup_at: float | None = None
         self.counters: Counter[str] = Counter()
@@ -183,7 +181,7 @@ class BfdService:
         slot = self._slots.pop(name)
         self.table.remove(name)
         self._net.close(slot.sock)
-        slot.armed = None
+        self.timers.disarm(name)
         self._schedule()
         if slot.session.client_up:
             self._notify(name, False)
@@ -241,7 +239,7 @@ class BfdService:
                 self._rearm(slot)
 
     # -- the core's actions ------------------------------------------------------------------------
-    def _feed(self, slot: _Slot, event: Any) -> None:
+    def _feed(self, slot: _Slot, event: Event) -> None:
         self._execute(slot, slot.session.handle(event, self.loop.time()))
         self._rearm(slot)
 
@@ -280,8 +278,9 @@ class BfdService:
             if action.reason is Reason.DETECTION_TIME_EXPIRED else ""
         log.log(level, "(%s) Entering %s state (local diagnostic %s, remote diagnostic %s, reason %s%s)",
                 session.name, action.new.label, diag_name(action.diag), remote, action.reason.value, late)
-        record = {"from": action.old.label, "to": action.new.label, "reason": action.reason.value,
-                  "diag": diag_name(action.diag), "at": round(self._wall(), 6)}
+        record: dict[str, object] = {"from": action.old.label, "to": action.new.label,
+                                     "reason": action.reason.value, "diag": diag_name(action.diag),
+                                     "at": round(self._wall(), 6)}
         if action.reason is Reason.DETECTION_TIME_EXPIRED:
             record["overdue_us"] = round(action.overdue_s * 1e6)
         slot.transitions.append(record)
@@ -295,42 +294,24 @@ class BfdService:
 
     # -- timers ----------------------------------------------------------------------------------
     def _rearm(self, slot: _Slot) -> None:
-        deadline = slot.session.next_deadline()
-        if slot.armed is not None and slot.armed[0] == deadline:
-            return
-        if deadline is None:
-            slot.armed = None
-        else:
-            seq = next(self._seq)
-            slot.armed = (deadline, seq)
-            heapq.heappush(self._heap, (deadline, seq, slot.session.name))
-            if len(self._heap) > 4 * len(self._slots) + 64:
-                self._heap = [e for e in self._heap if self._live(e)]
-                heapq.heapify(self._heap)
-        self._schedule()
-
-    def _live(self, entry: tuple[float, int, str]) -> bool:
-        slot = self._slots.get(entry[2])
-        return slot is not None and slot.armed == (entry[0], entry[1])
+        if self.timers.arm(slot.session.name, slot.session.next_deadline()):
+            self._schedule()
 
     def _schedule(self) -> None:
         if self._batch:
             return
-        heap = self._heap
-        while heap and not self._live(heap[0]):
-            heapq.heappop(heap)
-        if not heap:
+        earliest = self.timers.earliest()
+        if earliest is None:
             if self._wakeup_at is not None:
                 self._wakeup.cancel()
                 self._wakeup_at = None
-        elif heap[0][0] != self._wakeup_at:
-            self._wakeup.arm(heap[0][0])
-            self._wakeup_at = heap[0][0]
+        elif earliest != self._wakeup_at:
+            self._wakeup.arm(earliest)
+            self._wakeup_at = earliest
 
     def _on_timer(self) -> None:
         self._wakeup_at = None
         self.timer_wakeups += 1
-        heap = self._heap
         self._batch = True
         try:
             # Packets already in the socket arrived before this moment: they count before any
@@ -338,13 +319,10 @@ class BfdService:
             for family in list(self._rx):
                 self._read(family, MAX_DRAIN_PER_TIMER)
             now = self.loop.time()
-            while heap and heap[0][0] <= now:
-                entry = heapq.heappop(heap)
-                if not self._live(entry):
-                    continue
-                slot = self._slots[entry[2]]
-                slot.armed = None
-                self._feed(slot, BfdTimeout())
+            for name in self.timers.pop_due(lambda: now, now, 3 * len(self._slots) + COMPACT_SLACK + 1):
+                slot = self._slots.get(name)
+                if slot is not None:
+                    self._feed(slot, BfdTimeout())
         finally:
             self._batch = False
             self._schedule()
@@ -356,7 +334,7 @@ class BfdService:
         if slot is not None:
             self._feed(slot, AdminDown())
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> dict[str, object]:
         now = self.loop.time()
         sessions = []
         for name in sorted(self._slots):

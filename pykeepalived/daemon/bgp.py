@@ -1,19 +1,24 @@
-"""The daemon's BGP part: announcements on the daemon's own interface, FRR configured and watched.
+"""The daemon's BGP part (docs/scaleout.md): the pure announce policy composed with the announce
+interface and the local routes (``net/announce.py``) and FRR (``frr/client.py``).
 
-:class:`BgpService` composes the pure :class:`~pykeepalived.scaleout.policy.AnnouncePolicy` with the
-adapters (``net.announce.AnnounceInterface``, ``net.announce.LocalRoutes``, ``net.frr.FrrClient``):
+:class:`BgpPart` is what the life cycle (``daemon/app.py``) holds: :meth:`BgpPart.apply` starts,
+reloads or stops the service for each configuration's plan; it listens to the one list of listeners
+(:meth:`BgpPart.vrrp_changed`: VRRP state changes) and to the LVS part's reconcile hook
+(:meth:`BgpPart.lvs_reconciled`), and assembles the :class:`~pykeepalived.scaleout.policy.Facts` the
+policy decides on.  :class:`BgpService` runs one configuration:
 
-* :meth:`BgpService.evaluate` (after every LVS reconcile, every VRRP state change, and every 0.2 s while
-  an address waits for first check results) feeds the facts to the policy and adds or removes
-  addresses on the interface: one synchronous netlink request each, no FRR call, no await;
+* :meth:`BgpService.evaluate` feeds the facts to the policy and executes its actions: an address added
+  to or removed from the interface, one synchronous netlink request each, no FRR call, no await.
+  While an address waits only for first check results it re-evaluates every
+  :data:`CHECKS_PENDING_RECHECK_S` (a first result that confirms a server's state is no event);
 * one task applies the rendered FRR configuration (at start, after a reload that changes it, and
   when bgpd lost it, e.g. FRR restarted) and retries after a failure; another reads the sessions
-  and BFD every ``poll_interval`` for the status, and repairs the interface's addresses and the
-  local routes if something else changed them;
+  and BFD every ``poll_interval`` for the status, and repairs the interface (the policy says how)
+  and the local routes if something else changed them;
 * :meth:`BgpService.withdraw_all` is the first step of a stop: every address is withdrawn, then the
   daemon waits (at most ``withdraw_timeout``) until no established neighbour's Adj-RIB-Out still has
-  one, then ``drain`` seconds, and only then does the rest of the stop (IPVS) begin;
-* :meth:`BgpService.close` removes the local routes and the interface.
+  one, then ``drain`` seconds, and only then does the rest of the stop (VRRP, IPVS) begin;
+* :meth:`BgpService.close` ends the tasks and removes the local routes and the interface.
 
 FRR being down never stops the daemon: it is reported in the status and retried.
 """
@@ -22,27 +27,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
+from pykeepalived.daemon.bgp_status import BgpCounters, Clocks, FrrView, bgp_snapshot
+from pykeepalived.daemon.listeners import Event, InstanceEvent
+from pykeepalived.daemon.runner import RouterSlot
+from pykeepalived.daemon.status import Json
 from pykeepalived.errors import DriverError
+from pykeepalived.frr.client import ApplyResult, FrrClient, FrrCounters
 from pykeepalived.net.announce import AnnounceInterface, LocalRoutes
-from pykeepalived.net.frr import FrrClient
 from pykeepalived.scaleout.frr_render import render
 from pykeepalived.scaleout.frr_state import (
-    BfdPeer,
-    Session,
+    advertised_queries,
     bgp_instance_as,
-    parse_advertised,
+    host_prefixes,
     parse_bfd_peers,
     parse_bgp_summary,
+    still_advertised,
 )
-from pykeepalived.scaleout.policy import Announce, AnnouncePolicy, Facts
-from pykeepalived.scaleout.spec import BgpSpec, IPAddress
+from pykeepalived.scaleout.policy import Announce, AnnounceAction, AnnouncePolicy, Facts, ServiceFacts
+from pykeepalived.scaleout.spec import BgpSpec, FrrAccessSpec, IPAddress
+from pykeepalived.vrrp.events import StateChanged
 
 log = logging.getLogger(__name__)
 
@@ -54,49 +62,55 @@ ROUTES_EVERY_POLLS = 10
 """The local routes are checked at start, after a reload and every this many polls (two dumps)."""
 
 
-@dataclass(slots=True)
-class FrrView:
-    """The last reading of FRR and the last apply, for the status."""
+class Frr(Protocol):
+    """What the service needs of FRR (:class:`~pykeepalived.frr.client.FrrClient`)."""
 
-    reachable: bool | None = None
-    error: str | None = None
-    polled_at: float | None = None
-    sessions: dict[str, Session] = field(default_factory=dict)
-    bfd: dict[str, BfdPeer] = field(default_factory=dict)
-    config_applied: bool = False
-    applied_at: float | None = None
-    apply_error: str | None = None
-    drift: tuple[str, ...] = ()
+    access: FrrAccessSpec
+    counters: FrrCounters
+
+    async def apply(self, rendered: str) -> ApplyResult: ...
+
+    async def show(self, *commands: str) -> list[Any]: ...  # Any: FRR's JSON answers
 
 
-@dataclass(slots=True)
-class BgpCounters:
-    announces: int = 0
-    withdrawals: int = 0
-    interface_errors: int = 0
-    applies: int = 0
-    apply_errors: int = 0
-    polls: int = 0
-    poll_errors: int = 0
-    repairs: int = 0
+class Link(Protocol):
+    """The interface bgpd announces from (:class:`~pykeepalived.net.announce.AnnounceInterface`)."""
 
-    def as_dict(self) -> dict[str, int]:
-        return dataclasses.asdict(self)
+    @property
+    def is_open(self) -> bool: ...
+
+    def open(self) -> None: ...
+
+    def announce(self, address: IPAddress) -> bool: ...
+
+    def withdraw(self, address: IPAddress) -> bool: ...
+
+    async def addresses(self) -> set[IPAddress]: ...
+
+    def close(self) -> None: ...
+
+
+class Routes(Protocol):
+    """The local routes (:class:`~pykeepalived.net.announce.LocalRoutes`)."""
+
+    async def reconcile(self, wanted: set[IPAddress]) -> tuple[set[IPAddress], set[IPAddress]]: ...
+
+    def close(self) -> None: ...
 
 
 class BgpService:
     """Announces the configured addresses while their conditions hold; keeps FRR configured."""
 
-    def __init__(self, spec: BgpSpec, facts: Callable[[], Facts], *, frr: FrrClient | None = None,
-                 link: AnnounceInterface | None = None, routes: LocalRoutes | None = None,
+    def __init__(self, spec: BgpSpec, facts: Callable[[], Facts], *, frr: Frr | None = None,
+                 link: Link | None = None, routes: Routes | None = None,
                  clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time) -> None:
         self.spec = spec
         self._facts = facts
         self._clock = clock
         self._wall = wall
-        self.frr = frr if frr is not None else FrrClient(spec.frr)
-        self.link = link if link is not None else AnnounceInterface(spec.interface)
-        self.routes = routes if routes is not None else LocalRoutes()
+        self.frr: Frr = frr if frr is not None else FrrClient(spec.frr)
+        self.link: Link = link if link is not None else AnnounceInterface(spec.interface)
+        self.routes: Routes = routes if routes is not None else LocalRoutes()
         self.policy = AnnouncePolicy(spec.announcements, clock())
         self.counters = BgpCounters()
         self.view = FrrView()
@@ -106,6 +120,11 @@ class BgpService:
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._recheck: asyncio.TimerHandle | None = None
+
+    @property
+    def apply_pending(self) -> bool:
+        """FRR's configuration is still to be applied (at start, after a changing reload, or a loss)."""
+        return self._apply_wanted.is_set()
 
     # -- life cycle ----------------------------------------------------------------------------
     async def start(self, group: asyncio.TaskGroup) -> None:
@@ -131,10 +150,9 @@ class BgpService:
     async def reload(self, spec: BgpSpec) -> None:
         """A new configuration: addresses whose conditions still hold stay announced."""
         old, self.spec = self.spec, spec
-        keep = {a.address for a in spec.announcements}
         for address in self.policy.removed(spec.announcements):
             self._withdraw(address, "no longer configured")
-        carried = self.policy.announced & keep
+        carried = self.policy.announced & {a.address for a in spec.announcements}
         if spec.interface != old.interface:  # the old interface takes its addresses with it
             self.link.close()
             self.link = AnnounceInterface(spec.interface)
@@ -195,11 +213,7 @@ class BgpService:
         except Exception:  # a bug in a fact source must not end the daemon
             log.exception("bgp: cannot read the facts; announcements unchanged")
             return
-        for action in self.policy.update(facts, self._clock()):
-            if isinstance(action, Announce):
-                self._announce(action.address, action.reason)
-            else:
-                self._withdraw(action.address, action.reason)
+        self._execute(self.policy.update(facts, self._clock()))
         self._cancel_recheck()
         if self.policy.waiting_for_checks():
             self._recheck = asyncio.get_running_loop().call_later(CHECKS_PENDING_RECHECK_S, self.evaluate)
@@ -209,9 +223,13 @@ class BgpService:
             self._recheck.cancel()
             self._recheck = None
 
-    def _announce(self, address: IPAddress, reason: str) -> None:
-        self.counters.announces += 1
-        self._change(address, reason, announce=True)
+    def _execute(self, actions: list[AnnounceAction]) -> None:
+        for action in actions:
+            if isinstance(action, Announce):
+                self.counters.announces += 1
+                self._change(action.address, action.reason, announce=True)
+            else:
+                self._withdraw(action.address, action.reason)
 
     def _withdraw(self, address: IPAddress, reason: str) -> None:
         self.counters.withdrawals += 1
@@ -251,8 +269,7 @@ class BgpService:
                 self._apply_wanted.set()
                 continue
             self.counters.applies += result.changed
-            self.view.config_applied = True
-            self.view.apply_error = None
+            self.view.config_applied, self.view.apply_error = True, None
             self.view.applied_at = self._wall()
             self.view.drift = result.drift
             if result.drift:
@@ -301,13 +318,9 @@ class BgpService:
         except DriverError as exc:
             log.error("bgp: cannot read the announce interface: %s", exc)
             return
-        for address in self.policy.announced - present:
-            self.counters.repairs += 1
-            log.warning("bgp: address %s was removed behind our back, announcing it again", address)
-            self._announce(address, "repair")
-        for address in present - self.policy.announced:
-            self.counters.repairs += 1
-            self._withdraw(address, "not announced by the policy (repair)")
+        actions = self.policy.repair(present)
+        self.counters.repairs += len(actions)
+        self._execute(actions)
 
     async def _reconcile_routes(self) -> None:
         try:
@@ -318,16 +331,13 @@ class BgpService:
     async def _wait_withdrawn(self, withdrawn: set[IPAddress], deadline: float) -> set[str]:
         """Poll the established neighbours' Adj-RIB-Out until none of ``withdrawn`` is there;
         returns the prefixes still there at ``deadline`` (empty: confirmed)."""
-        prefixes = {f"{a}/{a.max_prefixlen}" for a in withdrawn}
-        neighbors = [n for n in self.spec.neighbors
-                     if (s := self.view.sessions.get(str(n.address))) is not None and s.established]
-        commands = [f"show bgp {'ipv4' if n.family == 4 else 'ipv6'} unicast neighbors {n.address} "
-                    "advertised-routes json" for n in neighbors]
+        prefixes = host_prefixes(withdrawn)
+        commands = advertised_queries(self.spec.neighbors, self.view.sessions)
         left = set(prefixes)
         while commands:
             try:
                 docs = await asyncio.wait_for(self.frr.show(*commands), max(0.05, deadline - self._clock()))
-                left = prefixes & set().union(*(parse_advertised(doc) for doc in docs))
+                left = still_advertised(prefixes, docs)
             except (DriverError, ValueError, TimeoutError) as exc:
                 log.warning("bgp stop: cannot read the advertised routes: %s", exc)
                 return left
@@ -337,74 +347,82 @@ class BgpService:
         return set()
 
     # -- status --------------------------------------------------------------------------------
-    def snapshot(self) -> dict[str, Any]:
-        now_mono, now_wall = self._clock(), self._wall()
-        addresses = []
-        for address, state in self.policy.states.items():
-            addresses.append({
-                "address": str(address), "announced": state.verdict.announce, "reason": state.verdict.reason,
-                "since": round(now_wall - (now_mono - state.since), 3),
-                "virtual_servers": list(state.announcement.virtual_servers),
-                "vrrp_instance": state.announcement.vrrp_instance,
-                "announces": state.announces, "withdrawals": state.withdrawals})
-        view = self.view
-        return {
-            "asn": self.spec.asn, "router_id": str(self.spec.router_id), "interface": self.spec.interface,
-            "interface_up": self.link.is_open, "error": self.error,
-            "frr": {"reachable": view.reachable, "error": view.error, "polled_at": view.polled_at,
-                    "config_applied": view.config_applied, "applied_at": view.applied_at,
-                    "apply_error": view.apply_error, "drift": list(view.drift),
-                    "client": self.frr.counters.as_dict()},
-            "announcements": addresses,
-            "neighbors": [self._neighbor_snapshot(n.address, n.remote_as, n.bfd is not None)
-                          for n in self.spec.neighbors],
-            "counters": self.counters.as_dict(),
-        }
-
-    def _neighbor_snapshot(self, address: IPAddress, remote_as: int, bfd: bool) -> dict[str, Any]:
-        session = self.view.sessions.get(str(address))
-        peer = self.view.bfd.get(str(address))
-        out: dict[str, Any] = {
-            "address": str(address), "remote_as": remote_as,
-            "state": session.state if session else ("not configured" if self.view.reachable else "unknown"),
-            "established": bool(session and session.established),
-            "uptime_s": round(session.uptime_ms / 1000, 3) if session and session.established else None,
-            "prefixes_sent": session.prefixes_sent if session else None,
-            "prefixes_received": session.prefixes_received if session else None,
-            "established_count": session.established_count if session else None,
-            "dropped_count": session.dropped_count if session else None,
-            "bfd": None,
-        }
-        if bfd:
-            out["bfd"] = None if peer is None else {
-                "status": peer.status, "up": peer.up, "diagnostic": peer.diagnostic,
-                "remote_diagnostic": peer.remote_diagnostic,
-                "detect_multiplier": peer.detect_multiplier,
-                "receive_interval_ms": peer.receive_interval_ms,
-                "transmit_interval_ms": peer.transmit_interval_ms,
-                "remote_detection_ms": peer.remote_detection_ms,
-                "local_detection_ms": peer.local_detection_ms}
-        return out
+    def snapshot(self) -> Json:
+        return bgp_snapshot(self.spec, self.policy, self.view, self.counters, interface_up=self.link.is_open,
+                            error=self.error, client=self.frr.counters.as_dict(),
+                            now=Clocks(self._clock(), self._wall()))
 
 
-def daemon_facts(lvs: Any, vrrp_states: dict[str, str]) -> Facts:
-    """The facts of a running daemon: its LVS part's services (``LvsService.service_facts``; none
-    without an LVS part) and its VRRP instances' states."""
-    services = lvs.service_facts() if lvs is not None else {}
-    return Facts(services, vrrp_states)
+class LvsFacts(Protocol):
+    """The LVS part as the BGP part reads it (``LvsService.service_facts``)."""
+
+    def service_facts(self) -> Mapping[str, ServiceFacts]: ...
 
 
-async def reload_bgp(current: BgpService | None, spec: BgpSpec | None, group: asyncio.TaskGroup,
-                     make: Callable[[BgpSpec], BgpService]) -> BgpService | None:
-    """The BGP part after a (re)load: started, reloaded, or withdrawn and closed."""
-    if spec is None:
-        if current is not None:
-            await current.withdraw_all()
-            await current.close()
-        return None
-    if current is None:
-        service = make(spec)
-        await service.start(group)
-        return service
-    await current.reload(spec)
-    return current
+class Instances(Protocol):
+    """The VRRP instances by name (``VrrpRunner.by_name``)."""
+
+    def by_name(self, name: str) -> RouterSlot | None: ...
+
+
+ServiceMaker = Callable[[BgpSpec, Callable[[], Facts]], BgpService]
+
+
+class BgpPart:
+    """The BGP part of the running daemon: no service until a configuration has a ``bgp`` section.
+
+    ``lvs()`` is the LVS part now (None with ``-P`` or without virtual servers: an address that waits
+    for a virtual server is then never announced), ``vrrp()`` the VRRP instances.  ``factory`` makes
+    the service (tests give it fake adapters).
+    """
+
+    def __init__(self, lvs: Callable[[], LvsFacts | None], vrrp: Callable[[], Instances]) -> None:
+        self._lvs = lvs
+        self._vrrp = vrrp
+        self.service: BgpService | None = None
+        self.factory: ServiceMaker = BgpService
+
+    def facts(self) -> Facts:
+        """What the LVS part and the VRRP instances the announcements name say now."""
+        lvs = self._lvs()
+        names = {a.vrrp_instance for a in self.service.spec.announcements} if self.service else set()
+        instances = self._vrrp()
+        vrrp = {name: slot.state.name for name in names if name and (slot := instances.by_name(name))}
+        return Facts(lvs.service_facts() if lvs is not None else {}, vrrp)
+
+    async def apply(self, spec: BgpSpec | None, group: asyncio.TaskGroup) -> None:
+        """After a (re)load: start the service, reload it, or withdraw and close it (no ``bgp`` any more)."""
+        service = self.service
+        if spec is None:
+            if service is not None:
+                self.service = None
+                await service.withdraw_all()
+                await service.close()
+        elif service is None:
+            self.service = self.factory(spec, self.facts)
+            await self.service.start(group)
+        else:
+            await service.reload(spec)
+
+    def vrrp_changed(self, event: Event) -> None:
+        """A listener (``daemon/listeners.py``): a VRRP state change may decide a hybrid announcement."""
+        if self.service is not None and isinstance(event, InstanceEvent) and isinstance(event.change,
+                                                                                        StateChanged):
+            self.service.evaluate()
+
+    def lvs_reconciled(self) -> None:
+        """The LVS part's reconcile hook: quorum, first check results and IPVS may have changed."""
+        if self.service is not None:
+            self.service.evaluate()
+
+    async def withdraw(self) -> None:
+        """Stop, step one (before VRRP and IPVS stop): withdraw, wait for it to leave, drain."""
+        if self.service is not None:
+            await self.service.withdraw_all()
+
+    async def close(self) -> None:
+        if self.service is not None:
+            await self.service.close()
+
+    def snapshot(self) -> Json | None:
+        return self.service.snapshot() if self.service is not None else None

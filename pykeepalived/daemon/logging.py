@@ -10,6 +10,7 @@ go through :class:`InstanceLogger`, which prefixes ``[VRID n][iface][v4]``.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import logging.handlers
 import os
@@ -20,6 +21,7 @@ from typing import Any, TextIO
 
 from pykeepalived.errors import UsageError
 
+LogKwargs = MutableMapping[str, Any]  # Any: a logging call's keyword arguments (logging.LoggerAdapter's type)
 ROOT_LOGGER = "pykeepalived"
 SYSLOG_SOCKET = "/dev/log"
 CONSOLE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -41,13 +43,14 @@ class LogTargets:
     syslog: bool = True
 
     @classmethod
-    def from_args(cls, args: Any) -> LogTargets:
+    def from_args(cls, args: argparse.Namespace) -> LogTargets:
         """From the command line (``log_facility``, ``log_file``, ``no_syslog``); UsageError for a
         facility keepalived does not know (0-7 and local0-7 are LOG_LOCAL0-7, or daemon, user)."""
-        facility = getattr(args, "log_facility", None)
-        default = logging.handlers.SysLogHandler.LOG_DAEMON
-        return cls(default if facility is None else parse_facility(facility), getattr(args, "log_file", None),
-                   not getattr(args, "no_syslog", False))
+        given = vars(args)
+        facility, log_file = given.get("log_facility"), given.get("log_file")
+        daemon = logging.handlers.SysLogHandler.LOG_DAEMON
+        return cls(daemon if facility is None else parse_facility(str(facility)),
+                   None if log_file is None else str(log_file), not given.get("no_syslog", False))
 
 
 def parse_facility(text: str) -> int:
@@ -98,5 +101,5 @@ class InstanceLogger(logging.LoggerAdapter[logging.Logger]):
         super().__init__(logger, {"vrid": vrid, "interface": interface, "family": family_name(family)})
         self.prefix = f"[VRID {vrid}][{interface}][{family_name(family)}]"
 
-    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
+    def process(self, msg: object, kwargs: LogKwargs) -> tuple[object, LogKwargs]:
         return f"{self.prefix} {msg}", kwargs

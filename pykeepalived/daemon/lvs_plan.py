@@ -9,16 +9,26 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from ipaddress import IPv4Address, IPv6Address
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported by lvs_plan() only when the config has an LVS part (~15 ms saved otherwise)
-    from pykeepalived.check.from_config import RealServerChecks
+    from pykeepalived.check.from_config import CheckerSpec, RealServerChecks
     from pykeepalived.config.model import Config
     from pykeepalived.config.model_lvs import RealServer, VirtualServer
     from pykeepalived.lb.from_config import LbConfig
-    from pykeepalived.lb.model import HealthKey, VirtualServerSpec
+    from pykeepalived.lb.model import HealthKey, RealServerNotify, RsIdent, ServiceKey, VirtualServerSpec
 
-__all__ = ["LvsPlan", "RsBinding", "fifo_rs_name", "fifo_vs_name", "lvs_plan"]
+IPAddress = IPv4Address | IPv6Address
+
+__all__ = ["LvsPlan", "RsBinding", "fifo_rs_name", "fifo_vs_name", "lvs_notify_fifos", "lvs_plan"]
+
+
+def lvs_notify_fifos(config: Config) -> tuple[str, ...]:
+    """The FIFOs that get the LVS part's ``VS``/``RS`` lines: ``notify_fifo`` then ``lvs_notify_fifo``
+    (also with ``-C``, no VRRP)."""
+    g = config.global_defs
+    return tuple(p for p in (g.notify_fifo, g.lvs_notify_fifo) if p)
 
 
 def fifo_vs_name(vs: VirtualServer) -> str:
@@ -53,13 +63,13 @@ class RsBinding:
     health_keys: tuple[HealthKey, ...]
     notify_up: str | None = None
     notify_down: str | None = None
-    suspend_unless: Any = None
+    suspend_unless: IPAddress | None = None
     """``ha_suspend``: the virtual server's address; checks run only while it is active here."""
     fifo_name: str = ""
     """``RS <real server> <virtual server>`` as the LVS notify FIFO line starts (see :func:`fifo_rs_name`)."""
 
     @property
-    def runner_key(self) -> tuple[tuple[str, str, int], tuple[Any, ...]]:
+    def runner_key(self) -> tuple[RsIdent, tuple[CheckerSpec, ...]]:
         return (self.ident, self.checks.checkers)
 
 
@@ -69,11 +79,18 @@ class LvsPlan:
 
     lb: LbConfig
     servers: tuple[RsBinding, ...] = ()
-    omega: frozenset[Any] = frozenset()
+    omega: frozenset[ServiceKey] = frozenset()
     """Keys of the services whose virtual server has ``omega`` (quorum_down at stop)."""
     fifo_names: tuple[tuple[str, str], ...] = ()
     """(virtual server ``key``, its :func:`fifo_vs_name`): the name a service's FIFO line uses (its
     spec's ``name`` is the key)."""
+
+    def notifies(self) -> tuple[RealServerNotify, ...]:
+        """What each configured real server's up/down changes run, for the LB policy."""
+        from pykeepalived.lb.model import RealServerNotify  # noqa: PLC0415  (see TYPE_CHECKING above)
+
+        return tuple(RealServerNotify(b.ident, str(b.checks.rs), b.notify_up, b.notify_down, b.checks.omega)
+                     for b in self.servers)
 
 
 def lvs_plan(config: Config) -> LvsPlan | None:

@@ -1,8 +1,10 @@
 """Wiring of the observability adapter (``pykeepalived/web``) into the daemon: the HTTP endpoint,
 the events it streams, and the keepalived-format dumps written on keepalived's signals.
 
-The daemon owns one :class:`Observability`; it hands it the status snapshot callable and tells it
-what happens (one call per fact, the same facts as the notify FIFO lines).  The web package is
+The daemon owns one :class:`Observability`; it hands it the status snapshot callable.  It hears
+instance, sync-group, priority and split-brain news as a listener of
+:mod:`pykeepalived.daemon.listeners` (the same facts as the notify FIFO lines), and trackers, the LVS
+part's lines and reloads through its methods.  The web package is
 imported after the daemon is ready, in a worker thread (its import must not stall the VRRP loop),
 and only when the endpoint is enabled; the dump writers are imported on the first dump signal.
 """
@@ -10,15 +12,20 @@ and only when the endpoint is enabled; the dump writers are imported on the firs
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import importlib
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from pykeepalived.config.model import GlobalDefs
 from pykeepalived.config.types import parse_listen_address
+from pykeepalived.daemon.listeners import Event, GroupEvent
+from pykeepalived.daemon.status import Json
+from pykeepalived.vrrp.events import EffectivePriorityChanged, SplitBrainDetected, StateChanged
+from pykeepalived.vrrp.notify import notify_state
+from pykeepalived.vrrp.state import State
 
 if TYPE_CHECKING:
     from pykeepalived.web.kadump.writer import DumpWriter
@@ -30,10 +37,11 @@ DEFAULT_LISTEN = "127.0.0.1:9165"
 IMPORT_SWITCH_INTERVAL_S = 0.0005
 """While the web package is imported in a thread, the loop thread gets the GIL back this fast."""
 
-Snapshot = Callable[[], Awaitable[dict[str, Any]]]
+Snapshot = Callable[[], Awaitable[Json]]
+IpvsStats = Callable[[], Awaitable[Json | None]]
 
 
-def resolve_listen(cli_enabled: bool, cli_listen: str | None, global_defs: Any) -> str | None:
+def resolve_listen(cli_enabled: bool, cli_listen: str | None, global_defs: GlobalDefs | None) -> str | None:
     """Where the endpoint listens: ``--no-web`` (or no command line: tests) turns it off; then the
     command line's ``--web-listen-address``; then ``global_defs.web_enabled`` / ``web_listen_address``;
     then 127.0.0.1:9165."""
@@ -41,16 +49,12 @@ def resolve_listen(cli_enabled: bool, cli_listen: str | None, global_defs: Any) 
         return None
     if cli_listen is not None:
         return cli_listen
-    if not getattr(global_defs, "web_enabled", True):
+    if global_defs is None:
+        return DEFAULT_LISTEN
+    if not global_defs.web_enabled:
         return None
-    return getattr(global_defs, "web_listen_address", None) or DEFAULT_LISTEN
+    return global_defs.web_listen_address or DEFAULT_LISTEN
 
-
-def config_hash(config: Any) -> str:
-    """sha256 of the validated configuration (the same for any spelling of the same config)."""
-    dump = getattr(config, "model_dump_json", None)
-    text = dump() if callable(dump) else repr(config)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _import_quietly(name: str) -> ModuleType:
@@ -66,7 +70,7 @@ class Observability:
     """HTTP endpoint, event stream and dump files of one daemon (all optional, none can stop it)."""
 
     def __init__(self, snapshot: Snapshot, *, listen: str | None,
-                 ipvs_stats: Callable[[], Awaitable[dict[str, Any] | None]] | None = None,
+                 ipvs_stats: IpvsStats | None = None,
                  ready: Callable[[], str | None] = lambda: None, dumps: DumpWriter | None = None) -> None:
         """``dumps``: the dump writer (default: one writing to ``$TMPDIR`` or /tmp, made on the first
         dump signal)."""
@@ -114,21 +118,35 @@ class Observability:
         else:
             await self.web.restart(listen)
 
-    def counters(self) -> dict[str, Any] | None:
+    def counters(self) -> Json | None:
         return self.web.counters() if self.web is not None else None
 
     # -- events (the notify FIFO's facts, with time stamps) ---------------------------------------
-    def publish(self, kind: str, data: dict[str, Any]) -> None:
+    def publish(self, kind: str, data: Json) -> None:
         if self.web is not None:
             self.web.publish(kind, data)
+
+    def __call__(self, event: Event) -> None:
+        """Listener: instance state, priority and split-brain news, sync-group states."""
+        if isinstance(event, GroupEvent):
+            self.group(event.group, notify_state(event.state))
+            return
+        change = event.change
+        if isinstance(change, StateChanged):
+            self.instance(event.instance, notify_state(change.new), event.priority, old=change.old.name,
+                          reason=str(change.reason))
+        elif isinstance(change, EffectivePriorityChanged):
+            self.priority(event.instance, change.state, change.old, change.new)
+        elif isinstance(change, SplitBrainDetected):
+            self.split_brain(event.instance, str(change.peer), change.peer_priority)
 
     def instance(self, name: str, state: str, priority: int, *, old: str, reason: str) -> None:
         self.publish("instance", {"name": name, "state": state, "priority": priority, "from": old,
                                   "reason": reason, "line": f'INSTANCE "{name}" {state} {priority}'})
 
-    def priority(self, name: str, state: str, old: int, new: int) -> None:
-        event = "MASTER_PRIORITY" if state == "MASTER" else "BACKUP_PRIORITY"
-        self.publish("priority", {"name": name, "state": state, "old": old, "new": new,
+    def priority(self, name: str, state: State, old: int, new: int) -> None:
+        event = "MASTER_PRIORITY" if state is State.MASTER else "BACKUP_PRIORITY"
+        self.publish("priority", {"name": name, "state": state.value, "old": old, "new": new,
                                   "line": f'INSTANCE "{name}" {event} {new}'})
 
     def group(self, name: str, state: str) -> None:
@@ -138,7 +156,7 @@ class Observability:
         self.publish("split_brain", {"name": name, "peer": peer, "peer_priority": priority})
 
     def tracker(self, name: str, kind: str, *, up: bool | None = None, value: int | None = None) -> None:
-        data: dict[str, Any] = {"name": name, "kind": kind}
+        data: Json = {"name": name, "kind": kind}
         if up is not None:
             data["up"] = up
         if value is not None:
@@ -161,7 +179,7 @@ class Observability:
         self.publish("reload", {"ok": ok, "error": error, "config_hash": config_hash})
 
     # -- keepalived-format dumps -------------------------------------------------------------------
-    async def dump(self, function: str, doc: Mapping[str, Any] | None = None) -> None:
+    async def dump(self, function: str, doc: Mapping[str, object] | None = None) -> None:
         """Write the dump files of keepalived signal function ``function`` (DATA, STATS, ...): the
         snapshot now, on the loop; the rendering and the file I/O in a worker thread."""
         if self._dumps is None:

@@ -124,12 +124,7 @@ def _member_keys(vs: VirtualServer, member: VirtualServerGroupMember,
 
 
 def _fwmark_family(vs: VirtualServer) -> int:
-    if vs.ip_family is not None:
-        return _FAMILY[vs.ip_family]
-    families = {rs.ip.version for rs in vs.real_servers}
-    if vs.sorry_server is not None:
-        families.add(vs.sorry_server.ip.version)
-    return AF_INET6 if families == {6} else AF_INET
+    return AF_INET6 if vs.fwmark_family == 6 else AF_INET
 
 
 def _prefix_len(vs: VirtualServer, key: ServiceKey) -> int | None:

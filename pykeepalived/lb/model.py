@@ -7,8 +7,11 @@ Nothing here touches a socket, the clock or the kernel.  The types mirror the ke
 :func:`desired_state` turns a list of :class:`VirtualServerSpec` (built from the config by
 ``lb.from_config``) plus real-server health into an :class:`IpvsState`.  Quorum has memory
 (hysteresis), so it lives in :class:`QuorumState` values passed in and returned; :class:`LbPolicy`
-keeps them between calls and emits :class:`QuorumChanged` / :class:`RunScript` actions
-(keepalived-features §4.2).  The diff against the kernel's table is in ``lb.diff``.
+keeps them between calls, and the up/down state of every configured real server, and decides every
+notify of the LVS part as actions (keepalived-features §4.2): :class:`QuorumChanged`,
+:class:`RealServerUpDown` and the :class:`RunScript` of ``quorum_up``/``quorum_down``,
+``notify_up``/``notify_down``, and ``omega``'s at daemon stop.  The diff against the kernel's table
+is in ``lb.diff``.
 """
 
 from __future__ import annotations
@@ -282,26 +285,58 @@ class QuorumState:
     up: bool = True
 
 
+RsIdent = tuple[str, str, int]
+"""A configured real server: (virtual server, ``ip:port``, occurrence); stable across reloads."""
+
+
+@dataclass(frozen=True, slots=True)
+class RealServerNotify:
+    """What one configured real server's up/down changes run (``notify_up``, ``notify_down``) and
+    whether its virtual server has ``omega``; ``label`` names it in logs (``[203.0.113.21]:80``)."""
+
+    ident: RsIdent
+    label: str
+    notify_up: str | None = None
+    notify_down: str | None = None
+    omega: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class QuorumChanged:
-    """Action: a virtual service gained or lost quorum."""
+    """Action: a virtual service gained or lost quorum (``at_stop``: ``omega`` at daemon stop)."""
 
     service: ServiceKey
     up: bool
     live_weight: int
     quorum: int
+    at_stop: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RealServerUpDown:
+    """Action: a configured real server's checks say up / down (``at_stop``: ``omega`` at daemon stop)."""
+
+    server: RsIdent
+    up: bool
+    at_stop: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class RunScript:
-    """Action: run a notify script (``quorum_up`` / ``quorum_down``) for a virtual service."""
+    """Action: run a notify script; ``label`` says why and for what (``quorum_down:TCP 203.0.113.10:80``)."""
+
+    script: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualServerStopped:
+    """Action: the daemon stops and the virtual service has ``omega`` (its SMTP alert)."""
 
     service: ServiceKey
-    script: str
-    reason: str
 
 
-LbAction = QuorumChanged | RunScript
+LbAction = QuorumChanged | RealServerUpDown | RunScript | VirtualServerStopped
 
 
 def _live(spec: VirtualServerSpec, rs: RealServerSpec, health: Health) -> tuple[bool, int]:
@@ -371,19 +406,28 @@ def desired_state(
 
 
 class LbPolicy:
-    """Keeps quorum state between health updates; pure (no I/O, no clock).
+    """Keeps quorum states and the configured real servers' up/down states; pure (no I/O, no clock).
 
-    ``update(health)`` returns the desired table and the quorum actions to execute.  Quorum starts
-    up (as keepalived does) so the first update that finds too little live weight reports it lost.
+    ``update(health)`` returns the desired table and the quorum actions to execute; quorum starts up
+    (as keepalived does) so the first update that finds too little live weight reports it lost.
+    ``server_changed`` and ``omega`` decide the real servers' notifies.
     """
 
     def __init__(self, specs: Iterable[VirtualServerSpec],
-                 quorum: Mapping[ServiceKey, QuorumState] | None = None) -> None:
-        """``quorum`` carries quorum states over (a reload keeps unchanged services' memory)."""
+                 quorum: Mapping[ServiceKey, QuorumState] | None = None,
+                 servers: Iterable[RealServerNotify] = (), servers_up: Mapping[RsIdent, bool] | None = None,
+                 omega: Iterable[ServiceKey] = ()) -> None:
+        """``quorum`` and ``servers_up`` carry states over (a reload keeps unchanged services' and
+        real servers' memory; a real server not listed starts up); ``omega``: the services whose
+        virtual server has ``omega``."""
         self._specs = tuple(specs)
         known = quorum or {}
         self._quorum: dict[ServiceKey, QuorumState] = {
             s.service.key: known.get(s.service.key, QuorumState()) for s in self._specs}
+        self._servers = {server.ident: server for server in servers}
+        up = servers_up or {}
+        self._server_up = {ident: up.get(ident, True) for ident in self._servers}
+        self._omega = frozenset(omega)
 
     @property
     def specs(self) -> tuple[VirtualServerSpec, ...]:
@@ -391,6 +435,9 @@ class LbPolicy:
 
     def quorum(self, key: ServiceKey) -> QuorumState:
         return self._quorum[key]
+
+    def server_up(self, ident: RsIdent) -> bool:
+        return self._server_up.get(ident, True)
 
     def update(self, health: Health) -> tuple[IpvsState, list[LbAction]]:
         actions: list[LbAction] = []
@@ -404,5 +451,46 @@ class LbPolicy:
                 actions.append(QuorumChanged(key, new.up, weight, spec.effective_quorum()[0]))
                 script = spec.quorum_up_script if new.up else spec.quorum_down_script
                 if script:
-                    actions.append(RunScript(key, script, "quorum_up" if new.up else "quorum_down"))
+                    reason = "quorum_up" if new.up else "quorum_down"
+                    actions.append(RunScript(script, f"{reason}:{key}"))
         return desired_state(self._specs, health, self._quorum), actions
+
+    def server_started(self, ident: RsIdent, up: bool) -> None:
+        """A real server's checks start anew (first start, or changed checkers on reload) reading
+        ``up``: its state from now on, without a notify (nothing changed)."""
+        if ident in self._server_up:
+            self._server_up[ident] = up
+
+    def server_changed(self, ident: RsIdent, up: bool) -> list[LbAction]:
+        """A configured real server's checks said ``up``: its notify script and state line, on a change."""
+        server = self._servers.get(ident)
+        if server is None or self._server_up[ident] == up:
+            return []
+        self._server_up[ident] = up
+        actions: list[LbAction] = []
+        script = server.notify_up if up else server.notify_down
+        if script:
+            actions.append(RunScript(script, f"{'notify_up' if up else 'notify_down'}:{server.label}"))
+        actions.append(RealServerUpDown(ident, up))
+        return actions
+
+    def omega(self) -> list[LbAction]:
+        """keepalived ``omega`` at daemon stop: ``notify_down`` for every real server still up, then
+        for every service, that it stops and, if its quorum is up, ``quorum_down`` (keepalived's order)."""
+        actions: list[LbAction] = []
+        for ident, server in self._servers.items():
+            if server.omega and self._server_up[ident]:
+                if server.notify_down:
+                    actions.append(RunScript(server.notify_down, f"notify_down:{server.label}:omega"))
+                actions.append(RealServerUpDown(ident, False, at_stop=True))
+        for spec in self._specs:
+            key = spec.service.key
+            if key not in self._omega:
+                continue
+            actions.append(VirtualServerStopped(key))
+            if not self._quorum[key].up:
+                continue
+            if spec.quorum_down_script:
+                actions.append(RunScript(spec.quorum_down_script, f"quorum_down:{key}:omega"))
+            actions.append(QuorumChanged(key, False, 0, spec.effective_quorum()[0], at_stop=True))
+        return actions

@@ -49,13 +49,13 @@ class SyncDaemon:
     spec: SyncDaemonSpec
 
 
-def wanted_daemons(spec: SyncDaemonSpec | None, vrrp_state: str | None) -> frozenset[SyncDaemon]:
-    """The sync daemons to run given the bound instance's state name (``"MASTER"``, ``"BACKUP"`` ...)."""
+def wanted_daemons(spec: SyncDaemonSpec | None, vrrp_master: bool) -> frozenset[SyncDaemon]:
+    """The sync daemons to run given whether the bound instance is MASTER (ignored without one)."""
     if spec is None:
         return frozenset()
     if spec.vrrp_instance is None:
         return frozenset({SyncDaemon(SyncState.MASTER, spec), SyncDaemon(SyncState.BACKUP, spec)})
-    state = SyncState.MASTER if vrrp_state == "MASTER" else SyncState.BACKUP
+    state = SyncState.MASTER if vrrp_master else SyncState.BACKUP
     return frozenset({SyncDaemon(state, spec)})
 
 

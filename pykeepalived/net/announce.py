@@ -33,10 +33,12 @@ from ipaddress import IPv4Address, IPv6Address, ip_interface
 from pyroute2 import AsyncIPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
+from pykeepalived.config.types import check_ifname
 from pykeepalived.errors import DriverError
-from pykeepalived.net.addresses import AddressManager, Vip, if_index
-from pykeepalived.net.links import check_ifname
+from pykeepalived.net.addresses import AddressManager, if_index
+from pykeepalived.net.netlink_watch import address_event
 from pykeepalived.net.sysctl import Sysctl, iface_key
+from pykeepalived.vrrp.vip import Vip
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,8 @@ class AnnounceInterface:
         self._addresses = addresses
         self._sysctl = sysctl or Sysctl()
         self._fd: int | None = None
+        self._ipr: AsyncIPRoute | None = None
+        """For :meth:`addresses` (a dump, off the failover path)."""
 
     @property
     def is_open(self) -> bool:
@@ -107,7 +111,22 @@ class AnnounceInterface:
         return self._manager().remove_now(host_vip(address, self.name))
 
     async def addresses(self) -> set[IPAddress]:
-        return {iface.ip for iface in await self._manager().addresses(self.name)}
+        """The addresses on the interface now (a netlink dump: off the failover path)."""
+        self._manager()  # DriverError unless open
+        index = if_index(self.name)
+        if index is None:
+            return set()
+        if self._ipr is None:
+            self._ipr = AsyncIPRoute()
+        found: set[IPAddress] = set()
+        try:
+            async for msg in await self._ipr.get_addr(index=index):
+                event = address_event(msg)
+                if event is not None:
+                    found.add(event.address.ip)
+        except NetlinkError as exc:
+            raise DriverError("announce interface", f"{self.name}: address dump: {exc}", exc.code) from None
+        return found
 
     def _manager(self) -> AddressManager:
         if self._fd is None or self._addresses is None:
@@ -123,6 +142,9 @@ class AnnounceInterface:
         if self._addresses is not None:
             self._addresses.close()
             self._addresses = None
+        if self._ipr is not None:
+            self._ipr.close()
+            self._ipr = None
 
 
 def _open_tun() -> int:

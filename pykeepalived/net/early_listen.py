@@ -23,7 +23,6 @@ daemon's ordinary receive path (decoding, TTL and peer checks, drop counters).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
 import socket
@@ -31,16 +30,13 @@ import struct
 import time
 from collections.abc import Callable, Iterable
 
-IPPROTO_VRRP = 112
-GROUP4 = "224.0.0.18"
-GROUP6 = "ff02::12"
+from pykeepalived.net.linkstate import link_is_up
+from pykeepalived.wire import VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_PROTO
+
 SO_RXQ_OVFL = 40
 SO_RCVBUFFORCE = 33
 RCVBUF_BYTES = 4 << 20
 """Enough for every advert of a peer with 255 instances at 0.1 s during a slow start (~60 kB/s)."""
-SIOCGIFFLAGS = 0x8913
-IFF_UP = 0x1
-IFF_RUNNING = 0x40
 MAX_CONFIG_BYTES = 8 << 20
 _INTERFACE = re.compile(r"(?<![\w-])interface[ \t]*[: \t][ \t]*[\"']?([A-Za-z0-9_.:@-]{1,15})")
 _OVFL = struct.Struct("=I")
@@ -82,22 +78,11 @@ def interface_hints(config_file: str | os.PathLike[str]) -> list[str]:
     return sorted(set(_INTERFACE.findall(text)))
 
 
-def link_up(ifname: str) -> bool:
-    """IFF_UP and IFF_RUNNING (as the daemon's link poller); False if there is no such interface."""
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            raw = fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, struct.pack("256s", ifname.encode()[:15]))
-    except OSError:
-        return False
-    (flags,) = struct.unpack_from("H", raw, 16)
-    return bool(flags & IFF_UP) and bool(flags & IFF_RUNNING)
-
-
 class EarlyListener:
     """Raw VRRP sockets opened before the daemon's start-up; see the module docstring."""
 
     def __init__(self, sockets: dict[int, socket.socket], joined: set[tuple[str, int]], since: float,
-                 link_probe: Callable[[str], bool] = link_up,
+                 link_probe: Callable[[str], bool] = link_is_up,
                  index_of: Callable[[str], int] = socket.if_nametoindex) -> None:
         self._sockets = sockets
         self._index_of = index_of
@@ -112,17 +97,22 @@ class EarlyListener:
 
     @classmethod
     def start(cls, interfaces: Iterable[str], clock: Callable[[], float] = time.monotonic,
-              link_probe: Callable[[str], bool] = link_up) -> EarlyListener | None:
-        """Open and join; None when raw sockets are not allowed (not root) or nothing could be opened."""
+              link_probe: Callable[[str], bool] = link_is_up, *,
+              open_socket: Callable[[int], socket.socket | None] | None = None,
+              join: Callable[[socket.socket, int, str], bool] | None = None) -> EarlyListener | None:
+        """Open and join; None when raw sockets are not allowed (not root) or nothing could be opened.
+        ``open_socket`` and ``join`` replace the raw socket calls (tests)."""
+        opener = _open if open_socket is None else open_socket
+        joiner = _join if join is None else join
         sockets: dict[int, socket.socket] = {}
         joined: set[tuple[str, int]] = set()
         names = [name for name in interfaces if link_probe(name)]
         for family in (4, 6):
-            sock = _open(family)
+            sock = opener(family)
             if sock is None:
                 continue
             sockets[family] = sock
-            joined.update((name, family) for name in names if _join(sock, family, name))
+            joined.update((name, family) for name in names if joiner(sock, family, name))
         if not sockets:
             return None
         return cls(sockets, joined, clock(), link_probe)
@@ -165,7 +155,7 @@ class EarlyListener:
         if self.overflowed:
             return None
         if multicast_group is not None:
-            default = GROUP4 if family == 4 else GROUP6
+            default = VRRP_GROUP_V4 if family == 4 else VRRP_GROUP_V6
             if multicast_group != default or (interface, family) not in self.joined:
                 return None
             if not self._link_probe(interface):
@@ -180,12 +170,6 @@ class EarlyListener:
                 return None  # heard elsewhere too: not what the instance's own socket would see
         return self.since, list(packets)
 
-    def silent_since(self, interface: str, family: int, vrid: int, *,
-                     multicast_group: str | None) -> float | None:
-        """:attr:`since` if :meth:`replay` applies and nothing with the VRID arrived; else None."""
-        found = self.replay(interface, family, vrid, multicast_group=multicast_group)
-        return found[0] if found is not None and not found[1] else None
-
     def close(self) -> None:
         for sock in self._sockets.values():
             sock.close()
@@ -197,7 +181,7 @@ def _open(family: int) -> socket.socket | None:
     allowed (without the drop counter an overflow could hide an advert: not used then)."""
     af = socket.AF_INET if family == 4 else socket.AF_INET6
     try:
-        sock = socket.socket(af, socket.SOCK_RAW | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC, IPPROTO_VRRP)
+        sock = socket.socket(af, socket.SOCK_RAW | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC, VRRP_PROTO)
     except OSError:
         return None
     try:
@@ -260,10 +244,10 @@ def _join(sock: socket.socket, family: int, ifname: str) -> bool:
     try:
         index = socket.if_nametoindex(ifname)
         if family == 4:
-            mreqn = socket.inet_aton(GROUP4) + socket.inet_aton("0.0.0.0") + struct.pack("=i", index)
+            mreqn = socket.inet_aton(VRRP_GROUP_V4) + socket.inet_aton("0.0.0.0") + struct.pack("=i", index)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
         else:
-            mreq = socket.inet_pton(socket.AF_INET6, GROUP6) + struct.pack("=I", index)
+            mreq = socket.inet_pton(socket.AF_INET6, VRRP_GROUP_V6) + struct.pack("=I", index)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
     except OSError:
         return False

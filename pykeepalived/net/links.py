@@ -4,6 +4,9 @@
 * :func:`interface_index` and :func:`interface_mac`: ``if_nametoindex`` and the ``SIOCGIFHWADDR``
   ioctl, both answered by the namespace of the socket used, i.e. the current one (``/sys/class/net``
   is avoided on purpose: it shows the namespace sysfs was mounted in).
+* :func:`primary_address`: the one way to find the address adverts are sent from when none is
+  configured: the interface's primary IPv4 address (``SIOCGIFADDR``) or its IPv6 link-local
+  address (``/proc/net/if_inet6``, which also answers for the current namespace).
 * :class:`SystemHost`: the host facts ``pykeepalived check --host`` checks a configuration against
   (:mod:`pykeepalived.config.host`): the interfaces of the current namespace.
 * :class:`FrameSender`: a send-only ``AF_PACKET``/``SOCK_RAW`` socket bound to one interface that
@@ -19,7 +22,9 @@ import logging
 import socket
 import struct
 from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv6Address
 
+from pykeepalived.config.types import check_ifname
 from pykeepalived.errors import DriverError, UsageError
 
 log = logging.getLogger(__name__)
@@ -30,7 +35,8 @@ ETH_P_ARP = 0x0806
 ETH_P_IPV6 = 0x86DD
 BROADCAST_MAC = b"\xff" * MAC_LEN
 SIOCGIFHWADDR = 0x8927
-IFNAMSIZ = 16
+SIOCGIFADDR = 0x8915
+IF_INET6 = "/proc/net/if_inet6"
 
 
 def parse_mac(text: str) -> bytes:
@@ -48,11 +54,6 @@ def format_mac(mac: bytes) -> str:
     if len(mac) != MAC_LEN:
         raise UsageError(f"a MAC address has 6 bytes, got {len(mac)}")
     return ":".join(f"{b:02x}" for b in mac)
-
-
-def check_ifname(ifname: str) -> None:
-    if not ifname or len(ifname) >= IFNAMSIZ or "/" in ifname or any(c.isspace() for c in ifname):
-        raise UsageError(f"invalid interface name: {ifname!r}")
 
 
 def interface_index(ifname: str) -> int:
@@ -82,6 +83,32 @@ def interface_mac(ifname: str) -> bytes:
             raise DriverError("SIOCGIFHWADDR", f"{ifname}: {exc.strerror}", exc.errno) from exc
     # struct ifreq: 16-byte name, then struct sockaddr {u16 sa_family; char sa_data[14]}
     return bytes(reply[18 : 18 + MAC_LEN])
+
+
+def primary_address(ifname: str, family: int) -> IPv4Address | IPv6Address | None:
+    """The address adverts are sent from when no ``unicast_src_ip``/``mcast_src_ip`` is set (as
+    keepalived): the interface's primary IPv4 address, or its first IPv6 link-local address; None
+    when it has none (or does not exist)."""
+    if family == 4:
+        request = struct.pack("256s", ifname.encode()[:15])
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                raw = fcntl.ioctl(sock.fileno(), SIOCGIFADDR, request)
+        except OSError:
+            return None
+        return IPv4Address(raw[20:24])
+    try:
+        with open(IF_INET6) as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 6 and fields[5] == ifname:
+            address = IPv6Address(bytes.fromhex(fields[0]))
+            if address.is_link_local:
+                return address
+    return None
 
 
 @dataclass(slots=True)

@@ -28,13 +28,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
-from typing import Any
 
 from pykeepalived.config.model import Config
 from pykeepalived.config.model_extras import NFT_PRIORITY_DEFAULT, NFT_TABLE_DEFAULT
 
 IPAddress = IPv4Address | IPv6Address
-Batch = dict[str, list[dict[str, Any]]]
+Batch = dict[str, list[dict[str, object]]]
 FAMILY = "inet"
 ND_TYPES = ("nd-neighbor-solicit", "nd-neighbor-advert")
 """Neighbour discovery stays allowed: a master answers NS for its IPv6 VIPs whatever the accept mode."""
@@ -89,7 +88,7 @@ def blocked(config: Config, masters: Iterable[str]) -> tuple[Blocked, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _table(spec: FirewallSpec) -> dict[str, Any]:
+def _table(spec: FirewallSpec) -> dict[str, object]:
     return {"family": FAMILY, "name": spec.table}
 
 
@@ -98,20 +97,20 @@ def removal(spec: FirewallSpec) -> Batch:
     return {"nftables": [{"add": {"table": _table(spec)}}, {"delete": {"table": _table(spec)}}]}
 
 
-def _match(left: Any, right: Any) -> dict[str, Any]:
+def _match(left: object, right: object) -> dict[str, object]:
     return {"match": {"op": "==", "left": left, "right": right}}
 
 
-def _payload(protocol: str, field: str) -> dict[str, Any]:
+def _payload(protocol: str, field: str) -> dict[str, object]:
     return {"payload": {"protocol": protocol, "field": field}}
 
 
-def _rule(spec: FirewallSpec, chain: str, *statements: dict[str, Any]) -> dict[str, Any]:
+def _rule(spec: FirewallSpec, chain: str, *statements: dict[str, object]) -> dict[str, object]:
     return {"add": {"rule": {"family": FAMILY, "table": spec.table, "chain": chain,
                              "expr": list(statements)}}}
 
 
-def _drop(spec: FirewallSpec) -> list[dict[str, Any]]:
+def _drop(spec: FirewallSpec) -> list[dict[str, object]]:
     return [{"counter": None}, {"drop": None}] if spec.counters else [{"drop": None}]
 
 
@@ -119,14 +118,14 @@ def ruleset(spec: FirewallSpec, addresses: Iterable[Blocked]) -> Batch:
     """The whole table, replacing any previous one in the same transaction."""
     table = _table(spec)
     link_key = "iface_index" if spec.ifindex else "ifname"
-    commands: list[dict[str, Any]] = [*removal(spec)["nftables"], {"add": {"table": table}}]
+    commands: list[dict[str, object]] = [*removal(spec)["nftables"], {"add": {"table": table}}]
     for chain, hook in (("in", "input"), ("out", "output")):
         commands.append({"add": {"chain": {**table, "table": spec.table, "name": chain, "type": "filter",
                                            "hook": hook, "prio": spec.priority, "policy": "accept"}}})
     sets = {"vips4": "ipv4_addr", "vips6": "ipv6_addr", "vips6_ll": [link_key, "ipv6_addr"]}
     for name, kind in sets.items():
         commands.append({"add": {"set": {"family": FAMILY, "table": spec.table, "name": name, "type": kind}}})
-    elements: dict[str, list[Any]] = {name: [] for name in sets}
+    elements: dict[str, list[object]] = {name: [] for name in sets}
     for item in dict.fromkeys(addresses):
         if item.link_local:
             key = item.ifindex if spec.ifindex else item.interface

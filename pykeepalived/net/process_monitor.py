@@ -23,7 +23,6 @@ import logging
 import os
 import socket
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from pykeepalived.net import proc_connector as cn
 from pykeepalived.net import procfs
@@ -39,7 +38,6 @@ POLL_S = 1.0
 """Without process events: ``/proc`` is read this often to find new processes."""
 
 OnChange = Callable[[str, bool], None]
-Reader = Callable[..., Any]
 
 
 class ProcessMonitor:
@@ -124,7 +122,7 @@ class ProcessMonitor:
         for pid in list(self._pidfds):
             self._drop_pidfd(pid)
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> dict[str, object]:
         c = self.core.counters
         return {"mode": self.mode, "lost_events": self.lost, "errors": self.errors,
                 "events": {"fork": c.forks, "exec": c.execs, "exit": c.exits, "comm": c.comm_changes},

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-from typing import Any, Literal
+from typing import Literal
 
 from pyroute2 import AsyncIPRoute
 from pyroute2.netlink import NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST
@@ -26,6 +26,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 from pyroute2.netlink.rtnl import RTM_NEWROUTE
 
 from pykeepalived.errors import DriverError
+from pykeepalived.net.netlink_watch import NetlinkMessage
 from pykeepalived.net.route_spec import (
     AF_INET,
     ROUTE_TYPES,
@@ -92,7 +93,7 @@ class RouteManager:
     async def routes(self, family: int | None = None, *, table: int | None = None,
                      protocol: int | None = RTPROT_KEEPALIVED) -> list[RouteSpec]:
         """The routes in the kernel (of one table, of one protocol: keepalived's by default)."""
-        query: dict[str, Any] = {} if table is None else {"table": table}
+        query: dict[str, object] = {} if table is None else {"table": table}
         if family is not None:
             query["family"] = AF_INET if family == 4 else 10
         names = await self._names()
@@ -107,8 +108,8 @@ class RouteManager:
             out.append(_route_from(msg, names))
         return out
 
-    async def _route_attrs(self, route: RouteSpec, op: str) -> dict[str, Any]:
-        attrs: dict[str, Any] = {
+    async def _route_attrs(self, route: RouteSpec, op: str) -> dict[str, object]:
+        attrs: dict[str, object] = {
             "family": route.socket_family, "dst": str(route.dst.network_address),
             "dst_len": route.dst.prefixlen, "table": route.table, "proto": route.protocol,
             "type": route.type, "scope": route.scope, "tos": route.tos,
@@ -187,7 +188,7 @@ class RouteManager:
         self.close()
 
 
-def _table(msg: Any) -> int:
+def _table(msg: NetlinkMessage) -> int:
     return int(msg.get_attr("RTA_TABLE") or msg["table"])
 
 
@@ -197,7 +198,7 @@ def _network(family: int, address: str | None, length: int) -> IPNetwork:
     return ipaddress.ip_network(f"{address}/{length}", strict=False)
 
 
-def _route_from(msg: Any, names: dict[int, str]) -> RouteSpec:
+def _route_from(msg: NetlinkMessage, names: dict[int, str]) -> RouteSpec:
     family = 4 if msg["family"] == AF_INET else 6
     metrics_nla = msg.get_attr("RTA_METRICS")
     metrics = () if metrics_nla is None else tuple(sorted(
@@ -214,10 +215,10 @@ def _route_from(msg: Any, names: dict[int, str]) -> RouteSpec:
     )
 
 
-def _rule_attrs(rule: RuleSpec) -> dict[str, Any]:
-    attrs: dict[str, Any] = {"family": rule.socket_family, "priority": rule.priority, "action": rule.action,
-                             "table": rule.table, "tos": rule.tos,
-                             "flags": FIB_RULE_INVERT if rule.invert else 0}
+def _rule_attrs(rule: RuleSpec) -> dict[str, object]:
+    attrs: dict[str, object] = {"family": rule.socket_family, "priority": rule.priority,
+                                "action": rule.action, "table": rule.table, "tos": rule.tos,
+                                "flags": FIB_RULE_INVERT if rule.invert else 0}
     for key, network in (("src", rule.src), ("dst", rule.dst)):
         if network is not None:
             attrs[key] = str(network.network_address)
@@ -232,7 +233,7 @@ def _rule_attrs(rule: RuleSpec) -> dict[str, Any]:
     return attrs
 
 
-def _range(msg: Any, name: str) -> tuple[int, int] | None:
+def _range(msg: NetlinkMessage, name: str) -> tuple[int, int] | None:
     value = msg.get_attr(name)
     if value is None:
         return None
@@ -240,7 +241,7 @@ def _range(msg: Any, name: str) -> tuple[int, int] | None:
     return int(start), int(end)
 
 
-def _rule_from(msg: Any, family: int) -> RuleSpec:
+def _rule_from(msg: NetlinkMessage, family: int) -> RuleSpec:
     src, dst = msg.get_attr("FRA_SRC"), msg.get_attr("FRA_DST")
     suppress = msg.get_attr("FRA_SUPPRESS_PREFIXLEN")
     return RuleSpec(

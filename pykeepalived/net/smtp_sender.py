@@ -16,7 +16,6 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
 
 from pykeepalived.alert.policy import Alert, AlertSettings, render
 
@@ -116,7 +115,7 @@ class SmtpSender:
             self._queue.task_done()
         return left
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> dict[str, object]:
         return {"enabled": self.settings.enabled, "queued": self.queued, "sent": self.sent,
                 "failed": self.failed, "dropped": self.dropped, "pending": self.pending,
                 "last_error": self.last_error}

@@ -24,8 +24,9 @@ from typing import Literal
 from pyroute2 import AsyncIPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
+from pykeepalived.config.types import check_ifname
 from pykeepalived.errors import DriverError, UsageError
-from pykeepalived.net.links import MAC_LEN, check_ifname, format_mac
+from pykeepalived.net.links import MAC_LEN, format_mac
 from pykeepalived.net.sysctl import SysctlChanges
 
 log = logging.getLogger(__name__)

@@ -40,19 +40,18 @@ import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv6Address, ip_address
+from ipaddress import IPv4Address, IPv6Address
 from typing import Literal, Protocol
 
+from pykeepalived.config.types import check_ifname
 from pykeepalived.errors import DriverError, PacketError, UsageError
-from pykeepalived.net.links import check_ifname, interface_index
+from pykeepalived.net.links import interface_index
+from pykeepalived.vrrp.packet import VRRP_MCAST_GROUP_V4, VRRP_MCAST_GROUP_V6
+from pykeepalived.wire import VRRP_PROTO, VRRP_TTL
 
 log = logging.getLogger(__name__)
 
 IPAddress = IPv4Address | IPv6Address
-VRRP_PROTO = 112
-VRRP_GROUP_V4 = IPv4Address("224.0.0.18")
-VRRP_GROUP_V6 = IPv6Address("ff02::12")
-VRRP_TTL = 255
 TOS_NETWORK_CONTROL = 0xC0
 V3_CHECKSUM_OFFSET = 6
 RECV_BUFSIZE = 8192
@@ -111,11 +110,8 @@ class VrrpSocketConfig:
     def multicast_group(self) -> IPAddress:
         if self.group is not None:
             return self.group
-        return VRRP_GROUP_V4 if self.family == 4 else VRRP_GROUP_V6
+        return VRRP_MCAST_GROUP_V4 if self.family == 4 else VRRP_MCAST_GROUP_V6
 
-    @property
-    def destinations(self) -> tuple[IPAddress, ...]:
-        return self.unicast_peers if self.unicast else (self.multicast_group,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,10 +381,6 @@ class VrrpSocket:
 
     # -- send ------------------------------------------------------------------------------------
 
-    def send(self, payload: bytes) -> int:
-        """Send ``payload`` to the group, or one copy to each unicast peer; returns copies sent."""
-        return sum(self.send_to(payload, dst) for dst in self.config.destinations)
-
     def send_to(self, payload: bytes, dst: IPAddress) -> bool:
         """Send one copy to ``dst``; errors are logged (once per errno) and counted, never raised."""
         try:
@@ -451,11 +443,3 @@ def open_vrrp_socket(
         raise
     log.debug("vrrp socket open ifname=%s family=%s unicast=%s", config.ifname, config.family, config.unicast)
     return VrrpSocket(config, sock, ifindex, on_packet, on_drop)
-
-
-def parse_address(text: str) -> IPAddress:
-    """``ip_address`` with a UsageError instead of ValueError (for peers read from a CLI or test)."""
-    try:
-        return ip_address(text)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None

@@ -5,7 +5,8 @@
 * ``show bfd peers json`` (a list) -> :class:`BfdPeer` per peer address, with both detection times
   (RFC 5880 section 6.8.4);
 * ``show bgp <afi> unicast neighbors X advertised-routes json`` -> the prefixes in that neighbour's
-  Adj-RIB-Out, which the daemon polls at stop until the withdrawn addresses have left.
+  Adj-RIB-Out, which the daemon polls at stop until the withdrawn addresses have left
+  (:func:`advertised_queries` says which neighbours to ask, :func:`still_advertised` what is left).
 
 vtysh prints several answers one after another when given several ``-c``: :func:`json_documents`
 splits them.  Anything malformed raises ``ValueError`` (the adapter reports it; the status keeps the
@@ -15,9 +16,11 @@ last good reading).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from pykeepalived.scaleout.spec import IPAddress, Neighbor
 
 ESTABLISHED = "Established"
 
@@ -158,3 +161,25 @@ def parse_advertised(doc: Any) -> set[str]:
     if not isinstance(routes, Mapping):
         raise ValueError("advertised-routes json: 'advertisedRoutes' is not an object")
     return {str(prefix) for prefix in routes}
+
+
+def advertised_queries(neighbors: Iterable[Neighbor], sessions: Mapping[str, Session]) -> list[str]:
+    """The vtysh commands that read the Adj-RIB-Out of every established neighbour (one that is not
+    established has nothing to withdraw from)."""
+    return [f"show bgp {'ipv4' if n.family == 4 else 'ipv6'} unicast neighbors {n.address} "
+            "advertised-routes json"
+            for n in neighbors
+            if (s := sessions.get(str(n.address))) is not None and s.established]
+
+
+def host_prefixes(addresses: Iterable[IPAddress]) -> set[str]:
+    """The /32 or /128 FRR announces for each address, as FRR writes it."""
+    return {f"{a}/{a.max_prefixlen}" for a in addresses}
+
+
+def still_advertised(prefixes: set[str], docs: Iterable[Any]) -> set[str]:
+    """Which of ``prefixes`` some neighbour's ``advertised-routes json`` (``docs``) still has."""
+    left: set[str] = set()
+    for doc in docs:
+        left |= prefixes & parse_advertised(doc)
+    return left

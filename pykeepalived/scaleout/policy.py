@@ -11,7 +11,8 @@ An address is announced while all of these hold (docs/scaleout.md, "Order of ope
 
 :func:`verdict` answers for one address with the first reason that holds it back;
 :class:`AnnouncePolicy` remembers what is announced and turns each new set of :class:`Facts` into
-:class:`Announce` / :class:`Withdraw` actions (with the reason and ``now`` for the status).
+:class:`Announce` / :class:`Withdraw` actions (with the reason and ``now`` for the status), and what
+the announce interface really holds into the actions that repair it.
 """
 
 from __future__ import annotations
@@ -48,9 +49,14 @@ class Facts:
 class Verdict:
     announce: bool
     reason: str
+    checks_pending: bool = False
+    """Held back only until first check results come (no event announces those: see
+    :meth:`AnnouncePolicy.waiting_for_checks`)."""
 
 
 READY = "conditions hold"
+REPAIR = "repair: removed behind our back"
+REPAIR_FOREIGN = "repair: not announced by the policy"
 
 
 def verdict(announcement: Announcement, facts: Facts) -> Verdict:
@@ -62,7 +68,8 @@ def verdict(announcement: Announcement, facts: Facts) -> Verdict:
         if service is None:
             return Verdict(False, f"virtual server {name} not running")
         if not service.checks_done:
-            return Verdict(False, f"virtual server {name}: health checks have not run yet")
+            return Verdict(False, f"virtual server {name}: health checks have not run yet",
+                           checks_pending=True)
         if not service.in_ipvs:
             return Verdict(False, f"virtual server {name}: not in IPVS")
         if not service.quorum_up:
@@ -124,9 +131,9 @@ class AnnouncePolicy:
         return self._states
 
     def waiting_for_checks(self) -> bool:
-        """True while an address waits only for first check results (the caller then re-evaluates
-        soon: a first result that confirms a server's state is no event of its own)."""
-        return any("health checks have not run" in s.verdict.reason for s in self._states.values())
+        """True while an address waits for first check results (the caller then re-evaluates soon:
+        a first result that confirms a server's state is no event of its own)."""
+        return any(s.verdict.checks_pending for s in self._states.values())
 
     def update(self, facts: Facts, now: float) -> list[AnnounceAction]:
         actions: list[AnnounceAction] = []
@@ -145,7 +152,19 @@ class AnnouncePolicy:
             state.verdict = new
         return actions
 
+    def repair(self, present: Iterable[IPAddress]) -> list[AnnounceAction]:
+        """What puts the interface back in line when ``present`` (its addresses now) differs from
+        what is announced: someone removed an announced address, or added one of their own."""
+        have = set(present)
+        announced = self.announced
+        return [*(Announce(a, REPAIR) for a in sorted(announced - have, key=_order)),
+                *(Withdraw(a, REPAIR_FOREIGN) for a in sorted(have - announced, key=_order))]
+
     def removed(self, announcements: Iterable[Announcement]) -> list[IPAddress]:
         """Addresses announced now that ``announcements`` (a new config) no longer has."""
         keep = {a.address for a in announcements}
         return [addr for addr in self.announced if addr not in keep]
+
+
+def _order(address: IPAddress) -> tuple[int, int]:
+    return address.version, int(address)

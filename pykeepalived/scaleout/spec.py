@@ -115,15 +115,6 @@ class BgpSpec:
         """Address families with at least one neighbour, in order (4 before 6)."""
         return tuple(sorted({n.family for n in self.neighbors}))
 
-    def same_frr_config(self, other: BgpSpec) -> bool:
-        """True when ``other`` renders the same FRR configuration (a reload then applies nothing)."""
-        keep = ("asn", "router_id", "neighbors", "keepalive_s", "hold_time_s")
-        if any(getattr(self, k) != getattr(other, k) for k in keep):
-            return False
-        def attrs(spec: BgpSpec) -> list[tuple[object, ...]]:
-            return [(a.address, a.med, a.local_preference, a.communities) for a in spec.announcements]
-        return attrs(self) == attrs(other)
-
 
 def bgp_spec(config: Config) -> BgpSpec | None:
     """The BGP part of a validated config; None without a ``bgp`` section."""

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import errno
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from pykeepalived.errors import DriverError
 from pykeepalived.lb.diff import (
@@ -27,7 +27,9 @@ from pykeepalived.lb.diff import (
     apply_op,
     op_target,
 )
+from pykeepalived.lb.ipvs_wire import STATS_NAMES
 from pykeepalived.lb.model import SCHEDULERS, IpvsState, ServiceEntry, ServiceKey
+from pykeepalived.lb.sync_daemon import LvsTimeouts, SyncDaemon
 
 _REASON_ERRNO = {"exists": errno.EEXIST, "no such service": errno.ESRCH,
                  "no such destination": errno.ENOENT}
@@ -44,6 +46,8 @@ class FakeIpvsTable:
         self.dumps = 0
         self.closed = False
         self.fail_next: DriverError | None = None
+        self.sync: list[frozenset[SyncDaemon]] = []
+        self.timeouts: list[LvsTimeouts] = []
 
     def snapshot(self) -> IpvsState:
         return IpvsState(dict(self._table))
@@ -83,6 +87,21 @@ class FakeIpvsTable:
         except OpError as exc:
             raise DriverError(name, exc.reason, _REASON_ERRNO[exc.reason]) from None
         self.executed.append(op)
+
+    async def set_sync_daemons(self, wanted: Iterable[SyncDaemon]) -> None:
+        """Record the kernel sync daemons asked for (``sync``: every call, in order)."""
+        self.sync.append(frozenset(wanted))
+
+    async def set_timeouts(self, timeouts: LvsTimeouts) -> None:
+        self.timeouts.append(timeouts)
+
+    async def stats(self) -> list[dict[str, object]]:
+        """The kernel's counters, in ``NetlinkIpvsTable.stats``'s shape: no traffic, so all zero."""
+        zero = dict.fromkeys(STATS_NAMES, 0)
+        return [{"service": str(key), "stats": dict(zero),
+                 "real_servers": [{"address": str(dest), "stats": dict(zero), "active_conns": 0,
+                                   "inactive_conns": 0, "persistent_conns": 0} for dest in entry.dests]}
+                for key, entry in self._table.items()]
 
     async def close(self) -> None:
         self.closed = True

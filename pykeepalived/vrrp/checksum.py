@@ -14,7 +14,7 @@ from __future__ import annotations
 import struct
 from ipaddress import IPv4Address, IPv6Address
 
-VRRP_PROTO = 112  # duplicated from packet.py to keep this module import-free of it
+from pykeepalived.wire import VRRP_PROTO
 
 
 def ones_complement_sum(data: bytes, initial: int = 0) -> int:

@@ -8,9 +8,11 @@ ranges and raises ``ValueError`` naming the field, so a bad mapping fails loudly
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-from pykeepalived.vrrp.packet import AUTH_NONE, AUTH_SIMPLE_TEXT, PRIORITY_OWNER, IPAddress
+from pykeepalived.vrrp.packet import AUTH_NONE, AUTH_SIMPLE_TEXT, IPAddress
 from pykeepalived.vrrp.tracking import TrackerSpec
+from pykeepalived.wire import PRIORITY_OWNER
 
 AUTH_PASS_LEN = 8
 """RFC 3768 §5.3.10: simple text passwords are 8 octets (keepalived keeps the first 8 characters)."""
@@ -32,7 +34,7 @@ class RouterConfig:
     vrid: int
     primary_address: IPAddress
     vips: tuple[IPAddress, ...]
-    family: int = 4
+    family: Literal[4, 6] = 4
     version: int = 2
     priority: int = 100
     adver_int_cs: int = 100
@@ -57,6 +59,9 @@ class RouterConfig:
     """keepalived ``timer_expired_backup [PRIO]``: 0 = off; else the highest priority of the other
     routers (keepalived's default 254).  A master whose own adverts stopped for 3 intervals plus that
     priority's Skew_Time (the process was descheduled) goes to BACKUP instead of carrying on."""
+    unicast_peers: tuple[IPAddress, ...] = ()
+    """keepalived ``unicast_peer``: adverts go to each of these, and only adverts from them are
+    accepted (empty: multicast, where a received advert must have TTL 255)."""
 
     def __post_init__(self) -> None:
         _require(1 <= self.vrid <= 255, "vrid", self.vrid, "1..255")
@@ -72,6 +77,8 @@ class RouterConfig:
         )
         for vip in self.vips:
             _require(vip.version == self.family, "vips", vip, f"IPv{self.family} addresses")
+        for peer in self.unicast_peers:
+            _require(peer.version == self.family, "unicast_peers", peer, f"IPv{self.family} addresses")
         if self.version == 3:
             _require(
                 1 <= self.adver_int_cs <= MAX_ADVER_INT_V3_CS, "adver_int_cs", self.adver_int_cs, "1..4095"
@@ -146,6 +153,11 @@ class RouterConfig:
             "check_addresses": self.check_addresses,
             "timer_expired_backup_priority": self.timer_expired_backup_priority,
         }
+
+    @property
+    def unicast(self) -> bool:
+        """Unicast mode (``unicast_peer`` set)."""
+        return bool(self.unicast_peers)
 
     @property
     def is_owner(self) -> bool:

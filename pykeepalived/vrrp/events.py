@@ -3,14 +3,32 @@
 Events are what the glue tells the core; actions are what the core asks the glue to do.  The core
 never calls back into the glue: every effect is an action in the list ``handle()`` returns, in the
 order the glue must execute them.
+
+Every action has a :class:`Phase`, and every list the core returns is sorted by it: first the
+``WIRE`` actions (adverts, addresses, announcements), then the ``BOOKKEEPING`` ones (state and
+priority changes: log lines, notify scripts, FIFOs, status history).  The glue executes a list in
+order; when it serves many routers in one batch (timers due together), it may hold every router's
+bookkeeping until the wire work of the whole batch is out -- the order within each list stays.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
+from typing import ClassVar
 
+from pykeepalived.vrrp.config import RouterConfig
 from pykeepalived.vrrp.packet import Advertisement, IPAddress
 from pykeepalived.vrrp.state import Reason, State
+
+
+class Phase(enum.IntEnum):
+    """When the glue may execute an action (see the module docstring)."""
+
+    WIRE = 0
+    """At once, in order: what other routers and hosts see (the takeover's critical path)."""
+    BOOKKEEPING = 1
+    """After the wire work of the routers served together: what operators and other outputs see."""
 
 # --- events in -------------------------------------------------------------------------------
 
@@ -34,10 +52,14 @@ class Shutdown:
 
 @dataclass(frozen=True, slots=True)
 class AdvertReceived:
-    """A decoded advert for our VRID and family; ``src`` is the IP source address."""
+    """A decoded advert for our VRID and family, with what the IP layer said about it: ``src`` and
+    ``dst`` addresses and ``ttl`` (TTL or hop limit; None when not known).  The router checks it
+    (:func:`pykeepalived.vrrp.receive.drop_reason`) before anything else."""
 
     advert: Advertisement
     src: IPAddress
+    dst: IPAddress | None = None
+    ttl: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +91,16 @@ class PriorityChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class Reconfigure:
+    """A reload changed the instance's configuration in a way the running router takes in place.
+
+    Today that is the unicast peer list only (:mod:`pykeepalived.vrrp.reload`); any other difference
+    is an unexpected event (counted, ignored)."""
+
+    config: RouterConfig
+
+
+@dataclass(frozen=True, slots=True)
 class GroupGoMaster:
     """Sync group: every member wants MASTER, so this member may become MASTER now."""
 
@@ -93,6 +125,7 @@ Event = (
     | InterfaceChanged
     | TrackerChanged
     | PriorityChanged
+    | Reconfigure
     | GroupGoMaster
     | GroupGoBackup
     | GroupFault
@@ -105,16 +138,19 @@ Event = (
 class SendAdvert:
     """Send this advert (the glue encodes it and picks multicast or the unicast peers)."""
 
+    phase: ClassVar[Phase] = Phase.WIRE
     advert: Advertisement
 
 
 @dataclass(frozen=True, slots=True)
 class AddVips:
+    phase: ClassVar[Phase] = Phase.WIRE
     addresses: tuple[IPAddress, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class RemoveVips:
+    phase: ClassVar[Phase] = Phase.WIRE
     addresses: tuple[IPAddress, ...]
 
 
@@ -122,6 +158,7 @@ class RemoveVips:
 class SendGarp:
     """One burst of gratuitous ARPs: ``count`` rounds over ``addresses``, paced by the glue."""
 
+    phase: ClassVar[Phase] = Phase.WIRE
     addresses: tuple[IPAddress, ...]
     count: int
 
@@ -130,22 +167,39 @@ class SendGarp:
 class SendUnsolicitedNa:
     """One burst of unsolicited neighbour advertisements (IPv6 counterpart of :class:`SendGarp`)."""
 
+    phase: ClassVar[Phase] = Phase.WIRE
     addresses: tuple[IPAddress, ...]
     count: int
+
+
+@dataclass(frozen=True, slots=True)
+class WantMaster:
+    """Sync-group member only: the down timer expired and this member is ready to become MASTER
+    (read by :class:`~pykeepalived.vrrp.sync_group.SyncGroup`; the glue ignores it)."""
+
+    phase: ClassVar[Phase] = Phase.WIRE
 
 
 @dataclass(frozen=True, slots=True)
 class StateChanged:
     """The router moved from ``old`` to ``new``; the glue logs it and runs notify scripts."""
 
+    phase: ClassVar[Phase] = Phase.BOOKKEEPING
     old: State
     new: State
     reason: Reason
 
 
 @dataclass(frozen=True, slots=True)
-class WantMaster:
-    """Sync-group member only: the down timer expired and this member is ready to become MASTER."""
+class EffectivePriorityChanged:
+    """The router's effective priority (base priority plus tracker weights) changed while it runs;
+    ``state`` is its state then.  keepalived logs it and, with ``notify_priority_changes``, writes
+    it to the notify FIFOs."""
+
+    phase: ClassVar[Phase] = Phase.BOOKKEEPING
+    old: int
+    new: int
+    state: State
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,11 +209,10 @@ class SplitBrainDetected:
     router has already answered with its advert and, at most once per ``garp_lower_prio_delay``, a
     gratuitous ARP / unsolicited NA burst, so that clients move back to it."""
 
+    phase: ClassVar[Phase] = Phase.BOOKKEEPING
     peer: IPAddress
     peer_priority: int
 
 
-Action = (
-    SendAdvert | AddVips | RemoveVips | SendGarp | SendUnsolicitedNa | StateChanged | WantMaster
-    | SplitBrainDetected
-)
+Action = (SendAdvert | AddVips | RemoveVips | SendGarp | SendUnsolicitedNa | WantMaster | StateChanged
+          | EffectivePriorityChanged | SplitBrainDetected)

@@ -23,27 +23,29 @@ from __future__ import annotations
 
 import enum
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
 from pykeepalived.errors import PacketError, UsageError
 from pykeepalived.vrrp.checksum import internet_checksum, vrrp_checksum
+from pykeepalived.wire import (
+    VRRP_GROUP_V4,
+    VRRP_GROUP_V6,
+    VRRP_PROTO,
+    VRRP_TTL,
+)
 
 IPAddress = IPv4Address | IPv6Address
 
-VRRP_PROTO = 112
 VRRP_TYPE_ADVERTISEMENT = 1
-PRIORITY_RELEASE = 0
-PRIORITY_OWNER = 255
 AUTH_NONE = 0
 AUTH_SIMPLE_TEXT = 1
 
 VRRP_VERSION_2 = 2
 VRRP_VERSION_3 = 3
-VRRP_TTL = 255
-"""RFC 5798 §5.1.1.3 / §5.1.2.3: sent with TTL (hop limit) 255; anything else is dropped."""
-VRRP_MCAST_GROUP_V4 = IPv4Address("224.0.0.18")
-VRRP_MCAST_GROUP_V6 = IPv6Address("ff02::12")
+VRRP_MCAST_GROUP_V4 = IPv4Address(VRRP_GROUP_V4)
+VRRP_MCAST_GROUP_V6 = IPv6Address(VRRP_GROUP_V6)
 VRRP_HEADER_LEN = 8
 V2_AUTH_DATA_LEN = 8
 """RFC 3768 §5.3.10: 8 bytes of authentication data after the addresses (zeros for auth type 0)."""
@@ -479,3 +481,17 @@ def decode_ip_packet(raw: bytes, *, check_ttl: bool = True, verify_checksum: boo
     if raw and raw[0] >> 4 == 6:
         return _decode_ipv6_packet(raw, check_ttl=check_ttl, verify_checksum=verify_checksum)
     return decode_ipv4_packet(raw, check_ttl=check_ttl, verify_checksum=verify_checksum)
+
+
+Encoder = Callable[[Advertisement, IPAddress, IPAddress], bytes]
+"""``encoder(advert, src, dst)`` -> the VRRP message to send from ``src`` to ``dst``."""
+
+
+def advert_encoder(v3_checksum_as_v2: bool) -> Encoder:
+    """The daemon's encoder: the RFC 5798 pseudo-header checksum, or for VRRPv3 over IPv4 with
+    ``v3_checksum_as_v2`` (keepalived; RFC 9568) the message-only checksum."""
+    def encode_from(advert: Advertisement, src: IPAddress, dst: IPAddress) -> bytes:
+        pseudo = not (v3_checksum_as_v2 and src.version == 4)
+        return encode(advert, src=src, dst=dst, v3_checksum_pseudo_header=pseudo)
+
+    return encode_from

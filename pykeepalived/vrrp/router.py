@@ -2,7 +2,8 @@
 
 Rules of this module (in the spirit of h11's ``_state.py``):
 
-Rule 1: everything that affects the state machine lives here, and nothing else does.  No sockets,
+Rule 1: everything that affects the state machine lives here (its fields and their read-only view
+in ``router_state.py``), and nothing else does.  No sockets,
 no clocks, no asyncio, no logging side effects that change behaviour.  The glue gives us ``now``
 (monotonic seconds) with every call and executes the actions we return, in order.
 
@@ -27,6 +28,15 @@ Rule 6: only a steady master's advert may be served late, by at most 1 % of its 
 (:meth:`VirtualRouter.timer_slack_s`); the glue uses the slack to batch wake-ups, never to serve a
 timer early.
 
+Rule 7: every returned list is sorted by :class:`~pykeepalived.vrrp.events.Phase`: the wire actions
+in protocol order (advert first, then addresses, then announcements), the bookkeeping last
+(``StateChanged``, then ``EffectivePriorityChanged``).  ``_transition`` is still called before the
+new state's timers are armed (it clears them); its ``StateChanged`` is appended last.
+
+Rule 8: a received advert is checked first, in every state, by
+:func:`pykeepalived.vrrp.receive.drop_reason` (one place, one order, one counter per reason); only
+an accepted advert reaches the state's handler.
+
 Theory of operation.  A router starts in INITIALIZE.  ``Startup`` moves it to FAULT (interface
 down or a weight-0 tracker failed), to MASTER (priority 255, the address owner), or to BACKUP with
 the master-down timer armed at Master_Down_Interval.  A BACKUP accepts adverts from a master that
@@ -43,27 +53,25 @@ for ``GroupGoMaster`` from :class:`~pykeepalived.vrrp.sync_group.SyncGroup`.
 
 from __future__ import annotations
 
-import enum
-import hmac
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from pykeepalived.vrrp.config import RouterConfig
-from pykeepalived.vrrp.election import advert_beats_us, clamp_priority
+from pykeepalived.vrrp.election import advert_beats_us
 from pykeepalived.vrrp.events import (
     Action,
     AddVips,
     AdvertReceived,
+    EffectivePriorityChanged,
     Event,
     GroupFault,
     GroupGoBackup,
     GroupGoMaster,
     InterfaceChanged,
     PriorityChanged,
+    Reconfigure,
     RemoveVips,
-    SendAdvert,
-    SendGarp,
-    SendUnsolicitedNa,
     Shutdown,
     SplitBrainDetected,
     Startup,
@@ -72,187 +80,24 @@ from pykeepalived.vrrp.events import (
     TrackerChanged,
     WantMaster,
 )
-from pykeepalived.vrrp.packet import (
-    PRIORITY_OWNER,
-    PRIORITY_RELEASE,
-    VRRP_TYPE_ADVERTISEMENT,
-    Advertisement,
-    IPAddress,
-)
-from pykeepalived.vrrp.peers import PeersHeard, SplitBrainWatch
+from pykeepalived.vrrp.receive import drop_reason
+from pykeepalived.vrrp.router_state import ADVERT_SLACK_FRACTION, ADVERT_SLACK_MAX_S, RouterState, Timer
 from pykeepalived.vrrp.state import TRANSITIONS, Reason, State, TransitionRecord
-from pykeepalived.vrrp.stats import VrrpStats
 from pykeepalived.vrrp.timers import (
     CS_PER_S,
     cs_to_s,
-    master_down_interval_s,
     skew_time_min_s,
-    skew_time_s,
     timer_expired_backup_s,
 )
-from pykeepalived.vrrp.tracking import TrackerSet
-
-ADVERT_SLACK_FRACTION = 0.01
-ADVERT_SLACK_MAX_S = 0.01
-"""A steady master's advert may go out up to 1 % of its interval (at most 10 ms) late (Rule 6)."""
+from pykeepalived.wire import PRIORITY_OWNER, PRIORITY_RELEASE
 
 
-class Timer(enum.Enum):
-    """The router's named deadlines."""
-
-    # Members are singletons compared by identity: hash them by identity too (C speed) instead of
-    # Enum's Python-level ``hash(self._name_)``; they key ``_timers`` on the per-advert path.
-    __hash__ = object.__hash__
-
-    MASTER_DOWN = "master_down"
-    ADVER = "adver"
-    GARP_MASTER_SECOND = "garp_master_second"
-    GARP_REFRESH = "garp_refresh"
-    GARP_LOWER_PRIO_SECOND = "garp_lower_prio_second"
-
-
-class VirtualRouter:
+class VirtualRouter(RouterState):
     """One VRRP virtual router (one VRID on one interface and family).  Pure: see the module rules."""
 
     def __init__(self, config: RouterConfig, *, in_sync_group: bool = False) -> None:
-        self.config = config
-        self.stats = VrrpStats()
-        self._in_sync_group = in_sync_group
-        self._state = State.INITIALIZE
+        super().__init__(config, in_sync_group=in_sync_group)
         self._handlers = _HANDLERS[State.INITIALIZE]
-        self._base_priority = config.priority
-        self._trackers = TrackerSet(config.trackers)
-        self._interface_up = True
-        self._group_fault = False
-        self._effective_priority = self._compute_effective_priority()
-        self._timers: dict[Timer, float] = {}
-        self._master_adver_int_cs = config.adver_int_cs
-        self._master_address: IPAddress | None = None
-        self._master_priority: int | None = None
-        self._preempt_until: float | None = None
-        self._wants_master = False
-        self._last_transition: TransitionRecord | None = None
-        self._last_advert_sent_at: float | None = None
-        self._advert_action: SendAdvert | None = None
-        """The last SendAdvert built, reused while config and priority are unchanged (Rule 5)."""
-        self._advert_config: RouterConfig | None = None
-        self._master_since: float | None = None
-        """When this router last became MASTER (None when it is not)."""
-        self._lower_prio_burst_at: float | None = None
-        """The last announcement burst answering a lower-priority master (one per ``lower_prio_delay``)."""
-        self._peers = PeersHeard()
-        self._split_brain = SplitBrainWatch()
-
-    # --- public read-only view -----------------------------------------------------------------
-
-    @property
-    def name(self) -> str:
-        return self.config.name
-
-    @property
-    def state(self) -> State:
-        return self._state
-
-    @property
-    def effective_priority(self) -> int:
-        """Base priority plus tracker weights, clamped to 1..254 (255 never moves)."""
-        return self._effective_priority
-
-    @property
-    def master_address(self) -> IPAddress | None:
-        """The current master's primary address as far as we know (ours when MASTER)."""
-        return self._master_address
-
-    @property
-    def master_priority(self) -> int | None:
-        return self._master_priority
-
-    @property
-    def master_adver_int_cs(self) -> int:
-        """Master_Adver_Interval (RFC 5798 §6.1): the interval a v3 backup learned from its master."""
-        return self._master_adver_int_cs
-
-    @property
-    def last_transition(self) -> TransitionRecord | None:
-        return self._last_transition
-
-    @property
-    def wants_master(self) -> bool:
-        """Sync-group member whose down timer expired and that waits for the group's permission."""
-        return self._wants_master
-
-    @property
-    def group_fault(self) -> bool:
-        """True while a sync group holds this router in FAULT for another member's fault."""
-        return self._group_fault
-
-    @property
-    def tracker_names(self) -> tuple[str, ...]:
-        return self._trackers.names
-
-    @property
-    def fault_reasons(self) -> tuple[str, ...]:
-        """Why the router is (or would be) in FAULT; empty when healthy."""
-        reasons = [] if self._interface_up else ["interface_down"]
-        reasons += [f"tracker:{name}" for name in self._trackers.faulted()]
-        if self._group_fault:
-            reasons.append("sync_group")
-        return tuple(reasons)
-
-    @property
-    def master_down_interval_s(self) -> float:
-        """Master_Down_Interval (RFC 5798 §6.1) for our priority and the master's advert interval."""
-        return master_down_interval_s(self._effective_priority, self._master_adver_int_cs,
-                                      self.config.version, self.config.down_timer_adverts)
-
-    def split_brain_active(self, now: float) -> bool:
-        """A split brain episode is going on (:mod:`pykeepalived.vrrp.peers`)."""
-        return self._split_brain.active(now, self.master_down_interval_s)
-
-    def next_deadline(self) -> float | None:
-        """When the glue must call ``handle(Timeout(), now)`` next; None if no timer is armed."""
-        return min(self._timers.values(), default=None)
-
-    def timer_slack_s(self) -> float:
-        """How late the glue may serve :meth:`next_deadline` (Rule 6): a steady master's advert
-        (only the advert timer armed) tolerates 1 % of the interval, at most ``ADVERT_SLACK_MAX_S``,
-        so that many routers' adverts share one wake-up; every other timer (master down, preempt
-        delay, GARP repeats) is due on time."""
-        timers = self._timers
-        if self._state is State.MASTER and len(timers) == 1 and Timer.ADVER in timers:
-            return min(ADVERT_SLACK_MAX_S, self.config.adver_int_cs / CS_PER_S * ADVERT_SLACK_FRACTION)
-        return 0.0
-
-    def timers(self) -> dict[str, float]:
-        """Armed timers by name (for status output and tests)."""
-        return {timer.value: deadline for timer, deadline in self._timers.items()}
-
-    def snapshot(self, now: float, *, with_config: bool = True) -> dict[str, object]:
-        """A JSON-ready view for ``status --json``; times are given as seconds from ``now``
-        (``timers_s``: until each deadline; ``*_s_ago``: since).  ``with_config=False`` leaves out
-        the configuration view (callers that keep it from an earlier snapshot)."""
-        down_s = self.master_down_interval_s
-        snap: dict[str, object] = {
-            "name": self.name,
-            "vrid": self.config.vrid,
-            "state": self._state.value,
-            "base_priority": self._base_priority,
-            "effective_priority": self._effective_priority,
-            "master_address": None if self._master_address is None else str(self._master_address),
-            "master_priority": self._master_priority,
-            "master_adver_int_cs": self._master_adver_int_cs,
-            "master_down_interval_s": round(down_s, 6),
-            "master_since_s_ago": None if self._master_since is None else round(now - self._master_since, 6),
-            "fault_reasons": list(self.fault_reasons),
-            "timers_s": {name: round(at - now, 6) for name, at in self.timers().items()},
-            "peers": self._peers.snapshot(now),
-            "split_brain": self._split_brain.snapshot(now, down_s),
-            "trackers": self._trackers.snapshot(),
-            "stats": self.stats.as_dict(),
-        }
-        if with_config:
-            snap["config"] = self.config.status_view()
-        return snap
 
     # --- the one entry point -------------------------------------------------------------------
 
@@ -298,7 +143,8 @@ class VirtualRouter:
             return [self._transition(Reason.STARTUP_FAULT, now)]
         if self._base_priority == PRIORITY_OWNER and not self._in_sync_group:
             return self._become_master(Reason.STARTUP_OWNER, now)
-        actions: list[Action] = [self._transition(Reason.STARTUP, now)]
+        change = self._transition(Reason.STARTUP, now)
+        actions: list[Action] = []
         if self._base_priority == PRIORITY_OWNER:
             # an owner in a sync group wants MASTER at once (a group of owners starts as MASTER)
             self._wants_master = True
@@ -313,23 +159,39 @@ class VirtualRouter:
             )
         else:
             self._arm_master_down(since)
+        actions.append(change)
         return actions
 
     def _on_shutdown(self, event: Shutdown, now: float) -> list[Action]:
         was_master = self._state is State.MASTER
-        actions: list[Action] = [self._transition(Reason.SHUTDOWN, now)]
-        if was_master:
-            actions += self._leave_master(release=True, now=now)
+        change = self._transition(Reason.SHUTDOWN, now)
+        actions = self._leave_master(release=True, now=now) if was_master else []
         self._master_address = None
         self._master_priority = None
+        actions.append(change)
         return actions
+
+    # --- receiving (all states) ----------------------------------------------------------------
+
+    def _on_advert(self, event: AdvertReceived, now: float) -> list[Action]:
+        """Rule 8: the receive checks, then the state's handler (none in INITIALIZE and FAULT)."""
+        reason = drop_reason(self.config, event)
+        if reason is not None:
+            self.stats.count_drop(reason)
+            return []
+        state = self._state
+        if state is State.BACKUP:
+            self._count_accepted(event, now)
+            return self._backup_rx(event, now)
+        if state is State.MASTER:
+            self._count_accepted(event, now)
+            return self._master_rx(event, now)
+        return []
 
     # --- BACKUP --------------------------------------------------------------------------------
 
     def _backup_rx(self, event: AdvertReceived, now: float) -> list[Action]:
         advert = event.advert
-        if not self._accept(advert, event.src, now):
-            return []
         if advert.priority == PRIORITY_RELEASE:
             self.stats.pri_zero_rcvd += 1
             if not self._wants_master:
@@ -361,14 +223,6 @@ class VirtualRouter:
         elif self._preempt_until is None:
             self._preempt_until = now + cs_to_s(self.config.preempt_delay_cs)
 
-    def _arm_master_down(self, now: float) -> None:
-        self._timers[Timer.MASTER_DOWN] = now + master_down_interval_s(
-            self._effective_priority,
-            self._master_adver_int_cs,
-            self.config.version,
-            self.config.down_timer_adverts,
-        )
-
     def _master_down_expired(self, now: float) -> list[Action]:
         self.stats.master_down_timer_expired += 1
         if self._in_sync_group:
@@ -382,21 +236,21 @@ class VirtualRouter:
     # --- MASTER --------------------------------------------------------------------------------
 
     def _become_master(self, reason: Reason, now: float) -> list[Action]:
-        actions: list[Action] = [self._transition(reason, now)]
+        change = self._transition(reason, now)
         self.stats.become_master += 1
         self._master_adver_int_cs = self.config.adver_int_cs
         self._master_address = self.config.primary_address
         self._master_priority = self._effective_priority
         self._preempt_until = None
         self._master_since = now
-        actions.append(self._send_advert(self._effective_priority, now))
-        actions.append(AddVips(self.config.vips))
+        actions: list[Action] = [self._send_advert(self._effective_priority, now), AddVips(self.config.vips)]
         actions += self._garp_burst(self.config.garp_master_repeat)
         self._timers[Timer.ADVER] = now + cs_to_s(self.config.adver_int_cs)
         if self.config.garp_master_delay_cs > 0 and self.config.garp_master_repeat > 0:
             self._timers[Timer.GARP_MASTER_SECOND] = now + cs_to_s(self.config.garp_master_delay_cs)
         if self.config.garp_master_refresh_cs > 0:
             self._timers[Timer.GARP_REFRESH] = now + cs_to_s(self.config.garp_master_refresh_cs)
+        actions.append(change)
         return actions
 
     def _leave_master(self, *, release: bool, now: float) -> list[Action]:
@@ -412,8 +266,6 @@ class VirtualRouter:
 
     def _master_rx(self, event: AdvertReceived, now: float) -> list[Action]:
         advert = event.advert
-        if not self._accept(advert, event.src, now):
-            return []
         if advert.priority == PRIORITY_RELEASE:
             self.stats.pri_zero_rcvd += 1
             self._timers[Timer.ADVER] = now + cs_to_s(self.config.adver_int_cs)
@@ -423,13 +275,14 @@ class VirtualRouter:
             actions: list[Action] = []
             if self.config.higher_prio_send_advert:
                 actions.append(self._send_advert(own, now))
-            actions.append(self._transition(Reason.HIGHER_PRIORITY, now))
+            change = self._transition(Reason.HIGHER_PRIORITY, now)
             actions += self._leave_master(release=False, now=now)
             if self.config.version == 3:
                 self._master_adver_int_cs = advert.adver_int_cs
             self._master_address = event.src
             self._master_priority = advert.priority
             self._arm_master_down(now)
+            actions.append(change)
             return actions
         actions = self._answer_lower_priority(now)
         transient = self._master_since is not None and now - self._master_since < cs_to_s(
@@ -440,30 +293,12 @@ class VirtualRouter:
             actions.append(SplitBrainDetected(event.src, advert.priority))
         return actions
 
-    def _answer_lower_priority(self, now: float) -> list[Action]:
-        """A lower (or equal, lower-address) master is out there: force a new election (RFC 9568)
-        and announce the addresses again, so that clients that followed the other master come back
-        (keepalived issue #166).  The announcement burst (and its repeat ``lower_prio_delay`` later)
-        happens at most once per ``lower_prio_delay``, however often the other master advertises."""
-        actions: list[Action] = []
-        if not self.config.lower_prio_no_advert:
-            actions.append(self._send_advert(self._effective_priority, now))
-            self._timers[Timer.ADVER] = now + cs_to_s(self.config.adver_int_cs)
-        repeat = self.config.lower_prio_repeat
-        delay_s = cs_to_s(self.config.lower_prio_delay_cs)
-        last = self._lower_prio_burst_at
-        if repeat > 0 and (last is None or now - last >= delay_s):
-            self._lower_prio_burst_at = now
-            actions += self._garp_burst(repeat)
-            if delay_s > 0:
-                self._timers[Timer.GARP_LOWER_PRIO_SECOND] = now + delay_s
-        return actions
-
     def _on_group_go_backup(self, event: GroupGoBackup, now: float) -> list[Action]:
-        actions: list[Action] = [self._transition(Reason.GROUP_BACKUP, now)]
-        actions += self._leave_master(release=False, now=now)
+        change = self._transition(Reason.GROUP_BACKUP, now)
+        actions = self._leave_master(release=False, now=now)
         self._master_adver_int_cs = self.config.adver_int_cs
         self._arm_master_down(now)
+        actions.append(change)
         return actions
 
     # --- timers --------------------------------------------------------------------------------
@@ -504,11 +339,12 @@ class VirtualRouter:
 
     def _timer_expired_backup(self, now: float) -> list[Action]:
         self.stats.timer_expired_backup += 1
-        actions: list[Action] = [self._transition(Reason.TIMER_EXPIRED_BACKUP, now)]
-        actions += self._leave_master(release=False, now=now)
+        change = self._transition(Reason.TIMER_EXPIRED_BACKUP, now)
+        actions = self._leave_master(release=False, now=now)
         self._master_address = None
         self._master_priority = None
         self._arm_master_down(now)
+        actions.append(change)
         return actions
 
     def _fire(self, timer: Timer, now: float) -> list[Action]:
@@ -541,7 +377,7 @@ class VirtualRouter:
         went_down = was_ok and not self._trackers.reading(event.name).ok
         if went_down and neighbor is not None and neighbor == self._master_address \
                 and self._state is State.BACKUP and not self._wants_master:
-            actions += self._master_gone(now)
+            actions = sorted([*actions, *self._master_gone(now)], key=_phase)  # Rule 7: wire first
         return actions
 
     def _master_gone(self, now: float) -> list[Action]:
@@ -560,25 +396,42 @@ class VirtualRouter:
         self._base_priority = event.priority
         return self._reevaluate(now)
 
+    def _on_reconfigure(self, event: Reconfigure, now: float) -> list[Action]:
+        """A reload's change the running router takes as it is: today the unicast peer list only
+        (the seam for issue #11, which applies VIPs, priority, timers ... in place as well)."""
+        if replace(event.config, unicast_peers=self.config.unicast_peers) != self.config:
+            return self._unexpected(event)
+        self.config = event.config
+        return []
+
     def _on_group_fault(self, event: GroupFault, now: float) -> list[Action]:
         self._group_fault = event.fault
         return self._reevaluate(now)
 
     def _reevaluate(self, now: float) -> list[Action]:
+        """FAULT and the effective priority after a change of what feeds them; a change of the
+        effective priority while the router runs is reported last (Rule 7)."""
+        old_priority = self._effective_priority
         old_skew_s = self._skew_time_s()
         self._effective_priority = self._compute_effective_priority()
         if self._state is State.INITIALIZE:
             return []
+        actions = self._reevaluate_fault(now, old_skew_s)
+        if self._effective_priority != old_priority:
+            actions.append(EffectivePriorityChanged(old_priority, self._effective_priority, self._state))
+        return actions
+
+    def _reevaluate_fault(self, now: float, old_skew_s: float) -> list[Action]:
         reasons = self.fault_reasons
         if reasons and self._state is not State.FAULT:
             return self._enter_fault(now)
         if not reasons and self._state is State.FAULT:
-            actions: list[Action] = [self._transition(Reason.FAULT_CLEARED, now)]
+            change = self._transition(Reason.FAULT_CLEARED, now)
             self._master_adver_int_cs = self.config.adver_int_cs
             self._master_address = None
             self._master_priority = None
             self._arm_master_down(now)
-            return actions
+            return [change]
         down = self._timers.get(Timer.MASTER_DOWN)
         if self._state is State.BACKUP and down is not None:
             self._timers[Timer.MASTER_DOWN] = down + self._skew_time_s() - old_skew_s
@@ -594,117 +447,39 @@ class VirtualRouter:
         else:
             reason = Reason.GROUP_FAULT
         was_master = self._state is State.MASTER
-        actions: list[Action] = [self._transition(reason, now)]
-        if was_master:
-            actions += self._leave_master(release=True, now=now)
+        change = self._transition(reason, now)
+        actions = self._leave_master(release=True, now=now) if was_master else []
+        actions.append(change)
         return actions
 
-    # --- helpers -------------------------------------------------------------------------------
-
-    def _compute_effective_priority(self) -> int:
-        return clamp_priority(self._base_priority, self._trackers.adjustment(), PRIORITY_OWNER)
-
-    def _skew_time_s(self) -> float:
-        return skew_time_s(self._effective_priority, self._master_adver_int_cs, self.config.version)
-
-    def _send_advert(self, priority: int, now: float) -> SendAdvert:
-        self.stats.advert_sent += 1
-        self._last_advert_sent_at = now
-        if priority == PRIORITY_RELEASE:
-            self.stats.pri_zero_sent += 1
-        config = self.config
-        cached = self._advert_action
-        if cached is not None and cached.advert.priority == priority and self._advert_config is config:
-            return cached
-        action = SendAdvert(
-            Advertisement(
-                version=config.version,
-                vrid=config.vrid,
-                priority=priority,
-                adver_int_cs=config.adver_int_cs,
-                addresses=config.vips,
-                auth_type=config.auth_type,
-                auth_data=config.auth_data,
-            )
-        )
-        if priority != PRIORITY_RELEASE:
-            self._advert_action, self._advert_config = action, config
-        return action
-
-    def _garp_burst(self, count: int) -> list[Action]:
-        if count <= 0 or not self.config.vips:
-            return []
-        self.stats.garp_bursts += 1
-        if self.config.family == 6:
-            return [SendUnsolicitedNa(self.config.vips, count)]
-        return [SendGarp(self.config.vips, count)]
-
-    def _accept(self, advert: Advertisement, src: IPAddress, now: float) -> bool:
-        """Semantic checks in keepalived's order (features §3.3); a failure is a counted drop."""
-        reason = self._drop_reason(advert, src)
-        if reason is not None:
-            self.stats.count_drop(reason)
-            return False
-        self.stats.advert_rcvd += 1
-        self._peers.heard(src, advert.priority, now)
-        if advert.priority == PRIORITY_OWNER and self._base_priority == PRIORITY_OWNER:
-            self.stats.owner_conflict += 1
-        if (
-            self.config.check_addresses
-            and advert.priority != PRIORITY_RELEASE
-            and (sorted(map(int, advert.addresses)) != sorted(map(int, self.config.vips)))
-        ):
-            self.stats.addr_list_err += 1
-        return True
-
-    def _drop_reason(self, advert: Advertisement, src: IPAddress) -> str | None:
-        config = self.config
-        if advert.version != config.version:
-            return "version_err"
-        if advert.vrid != config.vrid:
-            return "vrid_err"
-        if src.version != config.family:
-            return "family_err"
-        if config.version == 2:
-            if advert.auth_type != config.auth_type:
-                return "authtype_mismatch"
-            if config.auth_data and not hmac.compare_digest(
-                advert.auth_data[:8].ljust(8, b"\0"), config.auth_data
-            ):
-                return "auth_failure"
-            if advert.adver_int_cs != config.adver_int_cs:
-                return "advert_interval_err"
-        if advert.type != VRRP_TYPE_ADVERTISEMENT:
-            return "invalid_type_rcvd"
-        return None
+def _phase(action: Action) -> int:
+    return action.phase
 
 
 _Handler = Callable[[VirtualRouter, Any, float], list[Action]]
 
 _ANY_STATE: dict[type[Any], _Handler] = {
+    AdvertReceived: VirtualRouter._on_advert,
     Timeout: VirtualRouter._on_timeout,
     InterfaceChanged: VirtualRouter._on_interface,
     TrackerChanged: VirtualRouter._on_tracker,
     PriorityChanged: VirtualRouter._on_priority,
+    Reconfigure: VirtualRouter._on_reconfigure,
 }
 
 _DISPATCH: dict[tuple[State, type[Any]], _Handler] = {
     **{(state, kind): handler for state in State for kind, handler in _ANY_STATE.items()},
     (State.INITIALIZE, Startup): VirtualRouter._on_startup,
     (State.INITIALIZE, Shutdown): VirtualRouter._ignore,
-    (State.INITIALIZE, AdvertReceived): VirtualRouter._ignore,
     (State.INITIALIZE, GroupFault): VirtualRouter._on_group_fault,
-    (State.BACKUP, AdvertReceived): VirtualRouter._backup_rx,
     (State.BACKUP, Shutdown): VirtualRouter._on_shutdown,
     (State.BACKUP, GroupGoMaster): VirtualRouter._on_group_go_master,
     (State.BACKUP, GroupGoBackup): VirtualRouter._ignore,
     (State.BACKUP, GroupFault): VirtualRouter._on_group_fault,
-    (State.MASTER, AdvertReceived): VirtualRouter._master_rx,
     (State.MASTER, Shutdown): VirtualRouter._on_shutdown,
     (State.MASTER, GroupGoMaster): VirtualRouter._ignore,
     (State.MASTER, GroupGoBackup): VirtualRouter._on_group_go_backup,
     (State.MASTER, GroupFault): VirtualRouter._on_group_fault,
-    (State.FAULT, AdvertReceived): VirtualRouter._ignore,
     (State.FAULT, Shutdown): VirtualRouter._on_shutdown,
     (State.FAULT, GroupGoMaster): VirtualRouter._ignore,
     (State.FAULT, GroupGoBackup): VirtualRouter._ignore,

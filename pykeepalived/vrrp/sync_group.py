@@ -14,7 +14,8 @@ keepalived's rules (features §3.8), which this pure object enforces around its 
 Same shape as :class:`~pykeepalived.vrrp.router.VirtualRouter`: ``handle(event, now)`` and
 ``next_deadline()``.  Wrap an event in :class:`ForMember` to address one member (an advert for its
 VRID); a bare event goes to every member (Startup, Shutdown, interface, group-wide trackers).
-Actions come back as :class:`MemberAction` so the glue knows which router asked for them.
+Actions come back as :class:`MemberAction` so the glue knows which router asked for them, sorted by
+phase like a router's (every member's wire actions, in order, then every member's bookkeeping).
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ class SyncGroup:
             result += pending
             pending = self._one_round(pending, now)
             if not pending:
-                return result
+                return sorted(result, key=_phase)  # stable: each member's order is kept
         raise AssertionError(f"sync group {self.name!r} did not settle")
 
     def _one_round(self, latest: list[MemberAction], now: float) -> list[MemberAction]:
@@ -144,6 +145,10 @@ class SyncGroup:
 
     def _send(self, member: str, event: Event, now: float) -> list[MemberAction]:
         return [MemberAction(member, a) for a in self._members[member].handle(event, now)]
+
+
+def _phase(item: MemberAction) -> int:
+    return item.action.phase
 
 
 def _left_master_for_backup(item: MemberAction) -> bool:

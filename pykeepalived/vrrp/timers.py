@@ -7,7 +7,7 @@ VRRPv2's skew is a fraction of a second that is not a whole number of centisecon
 
 from __future__ import annotations
 
-from pykeepalived.vrrp.packet import PRIORITY_OWNER
+from pykeepalived.wire import PRIORITY_OWNER
 
 CS_PER_S = 100
 """Centiseconds per second."""

@@ -13,6 +13,9 @@ Status trackers (script, interface, process, BFD), with ``active = ok XOR revers
 Value trackers (``track_file``): the file's integer value times ``weight`` (negated by ``reverse``)
 is added to the priority; with ``weight == 0`` a non-zero value means FAULT, and a product below
 ``-253`` means FAULT too.
+
+A ``vrrp_script``'s results are debounced first (:class:`RiseFall`: ``rise`` successes, ``fall``
+failures); :class:`TrackScriptSpec` says what the host adapter runs for one.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
+from pykeepalived.config.script_security import ScriptIdentity
+
+DEFAULT_SCRIPT_INTERVAL_S = 1.0
 FILE_FAULT_BELOW = -253
 """keepalived: a track_file product below this puts the instance in FAULT."""
 
@@ -129,3 +135,55 @@ class TrackerSet:
                 return reading.value != 0
             return self._contribution(spec) < FILE_FAULT_BELOW
         return spec.weight == 0 and reading.ok == spec.reverse
+
+
+class RiseFall:
+    """``rise`` consecutive successes make a failed check up, ``fall`` failures make an up one down.
+
+    The state starts as down when ``init_fail`` is set, otherwise as up (keepalived starts scripts
+    in the OK state unless ``init_fail``).
+    """
+
+    def __init__(self, rise: int = 1, fall: int = 1, *, init_fail: bool = False) -> None:
+        if rise < 1 or fall < 1:
+            raise ValueError("rise and fall must be at least 1")
+        self.rise = rise
+        self.fall = fall
+        self.up = not init_fail
+        self._streak = 0
+
+    @property
+    def result(self) -> int:
+        """keepalived's script ``Result`` counter: ``rise + fall - 1`` minus the failures in a row
+        while up, the successes in a row while down; the script is GOOD while it is >= ``rise``."""
+        return self.rise + self.fall - 1 - self._streak if self.up else self._streak
+
+    def record(self, ok: bool) -> bool | None:
+        """Count one result; return the new state when it changed, else None."""
+        if ok == self.up:
+            self._streak = 0
+            return None
+        self._streak += 1
+        if self._streak >= (self.rise if ok else self.fall):
+            self.up = ok
+            self._streak = 0
+            return self.up
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackScriptSpec:
+    """What the host adapter runs for one ``vrrp_script`` (``host.track_script.TrackScript``)."""
+
+    name: str
+    argv: tuple[str, ...]
+    interval_s: float = DEFAULT_SCRIPT_INTERVAL_S
+    timeout_s: float | None = None
+    rise: int = 1
+    fall: int = 1
+    init_fail: bool = False
+    identity: ScriptIdentity | None = None
+    """Who the script runs as (its own ``user``); None: the runner's default (``script_user``)."""
+    weight: int = 0
+    """The ``vrrp_script``'s own weight (an instance's ``track_script`` may override it)."""
+    reverse: bool = False

@@ -5,7 +5,7 @@ late timers mean false failovers; here the operator can see them).
 came into a prometheus-client histogram.  asyncio's own timers wait in ``epoll_wait`` with a
 millisecond timeout (rounded up), so about 1 ms is the floor; anything above that is time the loop
 spent on other work (a long callback, the garbage collector, a descheduled process).  The VRRP
-timers do not depend on it: they use their own timerfd (``daemon/wakeup.py``).
+timers do not depend on it: they use their own timerfd (``host/wakeup.py``).
 """
 
 from __future__ import annotations

@@ -17,11 +17,14 @@ from ipaddress import IPv4Address
 import pytest
 from netns_lab import Host, Lab, LabProcess, wait_until
 from netns_lab.demo import start_pykeepalived
-from test_ipvs_daemon import DETECT_S, MARGIN_S, START_S, dump
+from netns_lab.ipvs import GUEST_MARGIN_S as MARGIN_S
+from netns_lab.ipvs import GUEST_START_S as START_S
+from netns_lab.ipvs import dump
 
 from pykeepalived.lb.model import Protocol, ServiceKey
 
-DELAY_LOOP_S, CONNECT_TIMEOUT_S, RETRY = 1.0, 1.0, 1  # DETECT_S is built from the same three
+DELAY_LOOP_S, CONNECT_TIMEOUT_S, RETRY = 1.0, 1.0, 1
+DETECT_S = DELAY_LOOP_S + CONNECT_TIMEOUT_S * (RETRY + 1)
 UDP_KEY = ServiceKey.inet(IPv4Address("198.51.100.50"), 53, Protocol.UDP)
 TCP_KEY = ServiceKey.inet(IPv4Address("198.51.100.50"), 80)
 ADDRESSES = {"r1": "198.51.100.21", "r2": "198.51.100.22"}
@@ -99,7 +102,6 @@ def test_udp_and_ping_checks_remove_and_restore_real_servers(hosts):
     for host in (r1, r2):
         echoes.append(host.spawn([sys.executable, "-c", UDP_ECHO], name="udp-echo"))
         wait_until(lambda p=echoes[-1]: "listening" in p.output(), timeout=60, message=f"UDP echo on {host}")
-    assert DETECT_S == DELAY_LOOP_S + CONNECT_TIMEOUT_S * (RETRY + 1)
     daemon = start_pykeepalived(d1, CONFIG, timeout=START_S)
     both = set(ADDRESSES.values())
     wait_until(lambda: members(d1, UDP_KEY) == both and members(d1, TCP_KEY) == both, timeout=30,

@@ -9,30 +9,28 @@ new config exactly, SIGTERM removes everything.
 
 from __future__ import annotations
 
-import asyncio
-import sys
 import time
 from collections.abc import Callable
 from ipaddress import IPv4Address
 from typing import Any
 
 import pytest
-from netns_lab import Host, Lab, LabProcess, wait_until
+from netns_lab import Host, Lab, wait_until
 from netns_lab.demo import start_pykeepalived
+from netns_lab.ipvs import GUEST_MARGIN_S as MARGIN_S
+from netns_lab.ipvs import GUEST_START_S as START_S
+from netns_lab.ipvs import dump, tcp_listener
 
 from pykeepalived.config.load import load_config
 from pykeepalived.daemon.lvs_plan import lvs_plan
 from pykeepalived.lb.diff import Ownership, diff
-from pykeepalived.lb.ipvs import NetlinkIpvsTable
-from pykeepalived.lb.model import DestKey, IpvsState, ServiceKey, desired_state
+from pykeepalived.lb.model import DestKey, ServiceKey, desired_state
 
 DELAY_LOOP_S, CONNECT_TIMEOUT_S, RETRY = 1.0, 1.0, 1
 DETECT_S = DELAY_LOOP_S + CONNECT_TIMEOUT_S * (RETRY + 1)
 """keepalived's worst case to notice a dead real server: delay_loop + connect_timeout x (retry+1)."""
-MARGIN_S = 6.0  # TCG guest: Python runs 15-20x slower than on the host
 FORMULA = (f"delay_loop {DELAY_LOOP_S:g} + connect_timeout {CONNECT_TIMEOUT_S:g} x (retry {RETRY} + 1) "
            f"= {DETECT_S:g} s (+{MARGIN_S:g} s margin)")
-START_S = 90.0  # daemon start-up in the guest (imports under TCG)
 
 KEY = ServiceKey.inet(IPv4Address("198.51.100.50"), 80)
 R1, R2 = DestKey(IPv4Address("198.51.100.21"), 8080), DestKey(IPv4Address("198.51.100.22"), 8080)
@@ -73,28 +71,6 @@ virtual_server 198.51.100.51 443 {
 """
 
 # one connection accepted and closed at a time: all a TCP_CHECK needs, and quick to start
-LISTENER = ("import socket\ns = socket.create_server(('0.0.0.0', 8080))\n"
-            "while True:\n    s.accept()[0].close()\n")
-
-
-def listen(host: Host) -> LabProcess:
-    proc = host.spawn([sys.executable, "-c", LISTENER], name="listener")
-    wait_until(lambda: bool(host.run(["ss", "-Hltn", "sport = :8080"]).stdout.strip()), timeout=60,
-               message=f"listener on {host}")
-    return proc
-
-
-def dump(host: Host) -> IpvsState:
-    async def read() -> IpvsState:
-        table = await NetlinkIpvsTable.open(host.netns)
-        try:
-            return await table.dump()
-        finally:
-            await table.close()
-
-    return asyncio.run(read())
-
-
 def weights(host: Host) -> dict[DestKey, int]:
     entry = dump(host).services.get(KEY)
     return {} if entry is None else {k: d.weight for k, d in entry.dests.items()}
@@ -130,7 +106,7 @@ def lab_hosts():
 
 def test_daemon_keeps_ipvs_in_line_with_health_restart_reload_and_stop(lab_hosts):
     d1, r1, r2 = lab_hosts["d1"], lab_hosts["r1"], lab_hosts["r2"]
-    web = {"r1": listen(r1), "r2": listen(r2)}
+    web = {"r1": tcp_listener(r1), "r2": tcp_listener(r2)}
     daemon = start_pykeepalived(d1, CONFIG, extra_args=("-I",), timeout=START_S)
     wait_until(lambda: weights(d1) == {R1: 2, R2: 2}, timeout=30, message="both real servers in the table")
     assert exactly(d1, CONFIG)
@@ -141,7 +117,7 @@ def test_daemon_keeps_ipvs_in_line_with_health_restart_reload_and_stop(lab_hosts
     rs = daemon.status()["lvs"]["virtual_servers"][0]["real_servers"][0]
     assert (rs["address"], rs["up"], rs["last_result"]) == ("198.51.100.21:8080", False, "failed"), rs
 
-    web["r1"] = listen(r1)
+    web["r1"] = tcp_listener(r1)
     since = time.monotonic()
     within(lambda: weights(d1) == {R1: 2, R2: 2}, "r1 re-added after its listener came back", since)
 
@@ -150,7 +126,7 @@ def test_daemon_keeps_ipvs_in_line_with_health_restart_reload_and_stop(lab_hosts
     since = time.monotonic()
     within(lambda: weights(d1) == {SORRY: 1}, "quorum lost: only the sorry server", since)
     assert daemon.status()["lvs"]["virtual_servers"][0]["quorum_up"] is False
-    web["r1"], web["r2"] = listen(r1), listen(r2)
+    web["r1"], web["r2"] = tcp_listener(r1), tcp_listener(r2)
     within(lambda: weights(d1) == {R1: 2, R2: 2}, "quorum back: real servers, no sorry server",
            time.monotonic())
 

@@ -13,9 +13,16 @@ import sys
 
 from netns_lab import Lab, wait_until
 from netns_lab.demo import start_pykeepalived
+from netns_lab.ipvs import GUEST_START_S as START_S
+from netns_lab.ipvs import tcp_listener as listen
 from prometheus_client.parser import text_string_to_metric_families
-from test_ipvs_daemon import CHECK, START_S, listen
 
+CHECK = """TCP_CHECK {
+            connect_timeout 1
+            retry 1
+            delay_before_retry 0
+            warmup 0
+        }"""
 CONFIG = f"""
 vrrp_instance VI_1 {{
     state MASTER

@@ -32,12 +32,12 @@ async def test_timeouts_are_set_and_read_back(table):
 async def test_sync_daemon_follows_vrrp_state(table, sync_if):
     spec = SyncDaemonSpec(sync_if, vrrp_instance="VI_1", sync_id=7, mcast_group=IPv4Address("224.0.0.81"),
                           mcast_port=8848, mcast_ttl=2, sync_maxlen=1400)
-    await table.set_sync_daemons(wanted_daemons(spec, "MASTER"))
+    await table.set_sync_daemons(wanted_daemons(spec, True))
     assert await table.sync_daemons() == {(SyncState.MASTER, sync_if, 7)}
-    await table.set_sync_daemons(wanted_daemons(spec, "BACKUP"))
+    await table.set_sync_daemons(wanted_daemons(spec, False))
     assert await table.sync_daemons() == {(SyncState.BACKUP, sync_if, 7)}
     both = SyncDaemonSpec(sync_if, sync_id=8)
-    await table.set_sync_daemons(wanted_daemons(both, None))
+    await table.set_sync_daemons(wanted_daemons(both, False))
     assert await table.sync_daemons() == {(SyncState.MASTER, sync_if, 8), (SyncState.BACKUP, sync_if, 8)}
     await table.set_sync_daemons([])
     assert await table.sync_daemons() == set()
@@ -46,4 +46,4 @@ async def test_sync_daemon_follows_vrrp_state(table, sync_if):
 async def test_sync_daemon_on_missing_interface_is_a_named_error(table):
     spec = SyncDaemonSpec("nosuchif0", sync_id=1)
     with pytest.raises(DriverError, match=r"sync daemon (master|backup) on nosuchif0"):
-        await table.set_sync_daemons(wanted_daemons(spec, None))
+        await table.set_sync_daemons(wanted_daemons(spec, False))

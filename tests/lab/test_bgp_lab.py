@@ -29,7 +29,7 @@ from netns_lab.bgp_lab import BgpDirector, EcmpLab, start_ecmp
 from netns_lab.frr_bgp import frr_bgp_unavailable, start_frr_bgp
 
 from pykeepalived.config.load import load_config
-from pykeepalived.net.frr import FrrClient
+from pykeepalived.frr.client import FrrClient
 from pykeepalived.scaleout.frr_render import owned_blocks, render
 from pykeepalived.scaleout.spec import FrrAccessSpec, bgp_spec
 

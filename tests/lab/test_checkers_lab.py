@@ -18,7 +18,10 @@ import sys
 from pathlib import Path
 
 from netns_lab import Host, LabProcess, wait_until
-from test_checks_lab import REPO, RUNNER, events, state
+
+from pykeepalived.testing.check_runner import events, last_state
+
+REPO = Path(__file__).resolve().parents[2]
 
 TIMING = {"delay_loop": 0.5, "connect_timeout": 0.5, "retry": 1, "delay_before_retry": 0.2, "warmup": 0}
 DOWN_BOUND_S = (TIMING["delay_loop"] + TIMING["connect_timeout"] * (TIMING["retry"] + 1)
@@ -77,7 +80,7 @@ def nft(host: Host, *rules: str) -> None:
 
 def last_down_reason(runner: LabProcess, rs: str) -> str:
     """Why ``rs`` last went down: the checker's reason (without "checker N down: ")."""
-    reason = str([e for e in events(runner) if e.get("rs") == rs and e["up"] is False][-1]["reason"])
+    reason = str([e for e in events(runner.output()) if e.get("rs") == rs and e["up"] is False][-1]["reason"])
     return reason.split(": ", 1)[-1]
 
 
@@ -99,21 +102,20 @@ def test_udp_smtp_and_ping_checks_follow_their_servers(lab, director_pair):
     ]}
     conf = lab.workdir / "checkers.json"
     conf.write_text(json.dumps(config))
-    script = lab.workdir / "runner.py"
-    script.write_text(RUNNER)
-    runner = d1.spawn([sys.executable, str(script), str(conf)], name="checks", cwd=REPO)
+    runner = d1.spawn([sys.executable, "-m", "pykeepalived.testing.check_runner", str(conf)], name="checks",
+                      cwd=REPO)
     rs_udp, rs_smtp = f"{r1.ipv4}:5353", f"{r1.ipv4}:25"
     rs_ping, rs_ping6 = f"{r2.ipv4}:80", f"[{r2.ipv6}]:80"
     everyone = (rs_udp, rs_smtp, rs_ping, rs_ping6)
 
     def up(*servers: str) -> bool:
-        return all(state(runner, rs) for rs in servers)
+        return all(last_state(runner.output(), rs) for rs in servers)
 
     wait_until(lambda: up(*everyone), timeout=15, message=f"all up: {runner.output()}")
     assert "helo d1.lab" in smtp.output()
 
     def goes_down(rs: str, what: str) -> str:
-        wait_until(lambda: state(runner, rs) is False, timeout=DOWN_BOUND_S + SLACK_S,
+        wait_until(lambda: last_state(runner.output(), rs) is False, timeout=DOWN_BOUND_S + SLACK_S,
                    message=f"{rs} down after {what}: {runner.output()}")
         assert up(*(o for o in everyone if o != rs)), f"only {rs} went down: {runner.output()}"
         return last_down_reason(runner, rs)

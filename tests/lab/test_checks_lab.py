@@ -1,6 +1,6 @@
 """Health checks against real servers in namespaces (root).
 
-The :class:`CheckRunner` runs inside director d1 (a small helper script spawned there, printing every
+The :class:`CheckRunner` runs inside director d1 (``pykeepalived.testing.check_runner``, printing every
 ``RealServerChanged`` as a JSON line); real servers r1 (HTTP, ``python -m http.server``) and r2 (TCP
 listeners on its IPv4 and IPv6 addresses that log each peer) are separate namespaces on the lab
 switch.  Stopping a server (or cutting its link, so connects time out) marks it down within
@@ -18,6 +18,9 @@ from pathlib import Path
 
 from netns_lab import LabProcess, start_http_server, wait_until
 
+from pykeepalived.testing.check_runner import events as check_events
+from pykeepalived.testing.check_runner import last_state
+
 REPO = Path(__file__).resolve().parents[2]
 BINDTO = "198.51.100.61"
 BINDTO6 = "2001:db8:1::61"
@@ -26,26 +29,7 @@ TIMING = {"delay_loop": 0.5, "connect_timeout": 0.5, "retry": 1, "delay_before_r
 DOWN_BOUND_S = (TIMING["delay_loop"] + TIMING["connect_timeout"] * (TIMING["retry"] + 1)
                 + TIMING["delay_before_retry"] * TIMING["retry"])
 SLACK_S = 5.0
-
-RUNNER = """
-import asyncio, json, signal, sys
-from pykeepalived.check.from_config import checks_from_config
-from pykeepalived.check.runner import CheckRunner
-from pykeepalived.config.model import Config
-
-def on_change(event):
-    print(json.dumps({"rs": event.rs.rs_name, "up": event.up, "reason": event.reason}), flush=True)
-
-async def main():
-    config = Config.model_validate(json.load(open(sys.argv[1])))
-    runner = CheckRunner(checks_from_config(config), on_change)
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, runner.stop)
-    print(json.dumps({"started": True}), flush=True)
-    await runner.run()
-
-asyncio.run(main())
-"""
+CHECK_RUNNER = "pykeepalived.testing.check_runner"
 
 TCP_SERVER = """
 import asyncio, sys
@@ -64,20 +48,12 @@ asyncio.run(main())
 
 
 def events(proc: LabProcess) -> list[dict[str, object]]:
-    out = []
-    for line in proc.output().splitlines():
-        if line.startswith("{"):
-            out.append(json.loads(line))
-    return out
+    return check_events(proc.output())
 
 
 def state(proc: LabProcess, rs: str) -> bool | None:
     """The last reported state of real server ``rs`` (None if never reported)."""
-    last = None
-    for event in events(proc):
-        if event.get("rs") == rs:
-            last = bool(event["up"])
-    return last
+    return last_state(proc.output(), rs)
 
 
 def start_tcp_server(host, workdir: Path, ip: str, port: int) -> LabProcess:
@@ -109,9 +85,7 @@ def test_checks_follow_real_servers_and_leave_from_bindto(lab, director_pair):
         ]}]}
     conf = lab.workdir / "checks.json"
     conf.write_text(json.dumps(config))
-    script = lab.workdir / "runner.py"
-    script.write_text(RUNNER)
-    runner = d1.spawn([sys.executable, str(script), str(conf)], name="checks", cwd=REPO)
+    runner = d1.spawn([sys.executable, "-m", CHECK_RUNNER, str(conf)], name="checks", cwd=REPO)
     rs1, rs2 = f"{r1.ipv4}:80", f"{r2.ipv4}:80"  # connect_port redirects r2's check, not its name
     rs3 = f"[{r2.ipv6}]:80"
 

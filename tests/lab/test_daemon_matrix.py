@@ -443,7 +443,7 @@ BAD_CASES = [
                  ("ip_ttl_err", "checksum_err", "auth_failure", "authtype_mismatch", "unknown_vrid",
                   "packet_len_err", "version_err", "advert_interval_err"), id="v2-auth-multicast"),
     pytest.param("v3-unicast", 3, "unicast",
-                 ("not_a_peer", "checksum_err", "unknown_vrid", "packet_len_err", "version_err"),
+                 ("drop_not_a_peer", "checksum_err", "unknown_vrid", "packet_len_err", "version_err"),
                  id="v3-unicast-non-peer"),
 ]
 

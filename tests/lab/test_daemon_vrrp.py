@@ -148,35 +148,11 @@ def test_sighup_with_same_config_keeps_state_and_bad_config_is_refused(director_
     d2.wait_state("MASTER", 10)
 
 
-SEND_BAD_ADVERTS = r"""
-import sys
-from scapy.all import IP, Raw, send
-from pykeepalived.vrrp.packet import Advertisement, encode
-from ipaddress import ip_address
-src, dst = ip_address("198.51.100.100"), ip_address("224.0.0.18")
-def adv(vrid=51, prio=254, version=3):
-    a = Advertisement(version=version, vrid=vrid, priority=prio, adver_int_cs=20,
-                      addresses=(ip_address("198.51.100.50"),))
-    return encode(a, src=src, dst=dst)
-good = adv()
-bad_checksum = good[:6] + bytes([good[6] ^ 0xFF]) + good[7:]
-frames = [
-    IP(src=str(src), dst=str(dst), ttl=64, proto=112) / Raw(good),          # TTL 64
-    IP(src=str(src), dst=str(dst), ttl=255, proto=112) / Raw(bad_checksum),  # checksum
-    IP(src=str(src), dst=str(dst), ttl=255, proto=112) / Raw(adv(vrid=77)),  # unknown VRID
-    IP(src=str(src), dst=str(dst), ttl=255, proto=112) / Raw(good[:5]),      # truncated
-    IP(src=str(src), dst=str(dst), ttl=255, proto=112) / Raw(b"\x21" + good[1:]),  # version 2 type 1
-]
-for f in frames:
-    send(f, iface="eth0", verbose=False)
-"""
-
-
 def test_injected_bad_adverts_change_nothing(director_pair: DirectorPair) -> None:
     dp = director_pair
     d1, _d2 = pair(dp)
     before = d1.instance()
-    dp.c1.run([sys.executable, "-c", SEND_BAD_ADVERTS], timeout=30)
+    dp.c1.run([sys.executable, "-m", "netns_lab.bad_adverts"], timeout=30)
 
     def counted() -> dict[str, int] | None:
         status = d1.status()

@@ -11,40 +11,37 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import os
-import selectors
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
 import pytest
 from netns_lab import wait_until
+from netns_lab.agent import Agent, emit
 from pyroute2 import AsyncIPRoute
 
 from pykeepalived.errors import DriverError, PykaError
-from pykeepalived.net.addresses import AddressManager, NetlinkWatcher, Vip
+from pykeepalived.net.addresses import AddressManager
 from pykeepalived.net.arp import GarpSender
 from pykeepalived.net.early_listen import EarlyListener
-from pykeepalived.net.links import interface_mac
+from pykeepalived.net.links import interface_mac, primary_address
+from pykeepalived.net.linkstate import link_is_up
 from pykeepalived.net.ndisc import NaSender
+from pykeepalived.net.netlink_watch import LinkEvent, NetlinkWatcher
 from pykeepalived.net.vmac import VmacManager, VmacSpec
 from pykeepalived.net.vrrp_socket import VrrpSocketConfig, open_vrrp_socket
 from pykeepalived.vrrp.packet import Advertisement, decode, encode
+from pykeepalived.vrrp.vip import Vip
 
 AGENT = Path(__file__).resolve()
-PYTHON = sys.executable
 VIP4, VIP6 = "198.51.100.50", "2001:db8:1::50"
 
 # -- the agent (runs inside a namespace) ----------------------------------------------------------------
 
-
-def _emit(**fields: Any) -> None:
-    print(json.dumps(fields, default=str), flush=True)
 
 
 async def _agent_recv(args: dict[str, Any]) -> int:
@@ -52,18 +49,18 @@ async def _agent_recv(args: dict[str, Any]) -> int:
     got: asyncio.Queue[Any] = asyncio.Queue()
     peers = tuple(ip_address(p) for p in args.get("peers", ()))
     config = VrrpSocketConfig(args["ifname"], args["family"], unicast_peers=peers)
-    sock = open_vrrp_socket(config, got.put_nowait, lambda e: _emit(drop=e.reason))
+    sock = open_vrrp_socket(config, got.put_nowait, lambda e: emit(drop=e.reason))
     sock.start(loop)
-    _emit(ready=True)
+    emit(ready=True)
     try:
         d = await asyncio.wait_for(got.get(), args.get("timeout", 10))
     except TimeoutError:
-        _emit(timeout=True)
+        emit(timeout=True)
         return 3
     finally:
         sock.close()
     advert = decode(d.payload, src=d.src, dst=d.dst)
-    _emit(
+    emit(
         src=d.src,
         dst=d.dst,
         ttl=d.ttl,
@@ -77,9 +74,7 @@ async def _agent_recv(args: dict[str, Any]) -> int:
 
 async def _agent_send(args: dict[str, Any]) -> int:
     family = args["family"]
-    mgr = AddressManager.open()
-    src = await mgr.primary_address(args["ifname"], family)
-    mgr.close()
+    src = primary_address(args["ifname"], family)
     peers = tuple(ip_address(p) for p in args.get("peers", ()))
     config = VrrpSocketConfig(args["ifname"], family, src=src, unicast_peers=peers)
     sock = open_vrrp_socket(config, lambda d: None)
@@ -87,11 +82,11 @@ async def _agent_send(args: dict[str, Any]) -> int:
         args["version"], args["vrid"], 100, 100, tuple(ip_address(a) for a in args["vips"])
     )
     for _ in range(args.get("repeat", 10)):  # bounded: at most 10 adverts over 1 s
-        for dst in config.destinations:
+        for dst in peers or (config.multicast_group,):
             assert src is not None
             sock.send_to(encode(advert, src=src, dst=dst), dst)
         await asyncio.sleep(0.1)
-    _emit(src=src, sent=sock.counters.sent, errors=sock.counters.send_errors)
+    emit(src=src, sent=sock.counters.sent, errors=sock.counters.send_errors)
     sock.close()
     return 0
 
@@ -103,7 +98,7 @@ async def _agent_announce(args: dict[str, Any]) -> int:
     for _ in range(args.get("repeat", 3)):
         sender.send(vip)  # type: ignore[arg-type]
         await asyncio.sleep(0.05)
-    _emit(sent=sender.counters.sent, errors=sender.counters.errors, mac=sender.sender_mac.hex(":"))
+    emit(sent=sender.counters.sent, errors=sender.counters.errors, mac=sender.sender_mac.hex(":"))
     sender.close()
     return 0
 
@@ -113,8 +108,8 @@ async def _agent_addr(args: dict[str, Any]) -> int:
     vip = Vip.parse(args["vip"], args["dev"], label=args.get("label"))
     results = []
     for op in args["ops"]:
-        results.append(await (mgr.ensure_present(vip) if op == "present" else mgr.ensure_absent(vip)))
-    _emit(results=results, counters=dataclasses.asdict(mgr.counters))
+        results.append(mgr.add_now(vip) if op == "present" else mgr.remove_now(vip))
+    emit(results=results, counters=dataclasses.asdict(mgr.counters))
     mgr.close()
     return 0
 
@@ -144,8 +139,7 @@ async def _agent_addnow(args: dict[str, Any]) -> int:
         ("bindable_after_remove", _bindable(address)),
         ("remove_again", mgr.remove_now(vip)),
     ]
-    assert mgr._rtnl is not None
-    _emit(steps=steps, late_acks=mgr._rtnl.late_acks, counters=dataclasses.asdict(mgr.counters))
+    emit(steps=steps, late_acks=mgr.late_acks, counters=dataclasses.asdict(mgr.counters))
     mgr.close()
     return 0
 
@@ -155,16 +149,17 @@ async def _agent_early(args: dict[str, Any]) -> int:
     would let each VRID count as silence."""
     early = EarlyListener.start(args["interfaces"])
     assert early is not None
-    _emit(ready=True, joined=sorted(early.joined))
+    emit(ready=True, joined=sorted(early.joined))
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     family, group = args["family"], args["group"]
-    answers = {str(vrid): early.silent_since("eth0", family, vrid, multicast_group=group)
-               for vrid in args["vrids"]}
+    replays = {str(vrid): early.replay("eth0", family, vrid, multicast_group=group) for vrid in args["vrids"]}
+    answers = {vrid: found[0] if found is not None and not found[1] else None
+               for vrid, found in replays.items()}
     found = early.replay("eth0", family, args["vrids"][0], multicast_group=group)
     assert found is not None
     heard = [{"src": str(h.src), "dst": str(h.dst), "ttl": h.ttl, "vrid": h.payload[1],
               "after_start": h.at >= early.since, "not_future": h.at <= time.monotonic()} for h in found[1]]
-    _emit(since=early.since, answers=answers, overflowed=early.overflowed, heard=heard)
+    emit(since=early.since, answers=answers, overflowed=early.overflowed, heard=heard)
     early.close()
     return 0
 
@@ -175,14 +170,17 @@ async def _agent_watch(args: dict[str, Any]) -> int:
     task = asyncio.create_task(watcher.run(), name="netlink-watcher")
     try:
         await asyncio.wait_for(watcher.ready.wait(), 5)
-        _emit(ready=True)
+        emit(ready=True)
         deadline = time.monotonic() + args.get("timeout", 10)
         while time.monotonic() < deadline:
             try:
                 event = await asyncio.wait_for(events.get(), max(0.01, deadline - time.monotonic()))
             except TimeoutError:
                 break
-            _emit(kind=type(event).__name__, **{k: getattr(event, k) for k in event.__slots__})
+            fields = {k: getattr(event, k) for k in event.__slots__}
+            if isinstance(event, LinkEvent):  # the state, from the one link-state source
+                fields["up"] = link_is_up(event.ifname)
+            emit(kind=type(event).__name__, **fields)
         return 0
     finally:
         task.cancel()
@@ -196,19 +194,19 @@ async def _agent_vmac(args: dict[str, Any]) -> int:
     spec = VmacSpec(args["parent"], args["vrid"], args.get("family", 4))
     try:
         index = await mgr.ensure(spec)
-        _emit(created=spec.ifname, ifindex=index, mac=interface_mac(spec.ifname).hex(":"))
+        emit(created=spec.ifname, ifindex=index, mac=interface_mac(spec.ifname).hex(":"))
         if "garp" in args:  # announce a VIP from the VMAC, as a use_vmac master does
             garp = GarpSender(spec.ifname)
             for _ in range(3):
                 garp.send(ip_address(args["garp"]))  # type: ignore[arg-type]
-            _emit(garp_sent=garp.counters.sent, garp_mac=garp.sender_mac.hex(":"))
+            emit(garp_sent=garp.counters.sent, garp_mac=garp.sender_mac.hex(":"))
             garp.close()
         line = await asyncio.wait_for(asyncio.to_thread(sys.stdin.readline), args.get("timeout", 20))
-        _emit(removing=line.strip())
+        emit(removing=line.strip())
     finally:
         await mgr.remove_all()
         ipr.close()
-    _emit(removed=True)
+    emit(removed=True)
     return 0
 
 
@@ -228,7 +226,7 @@ async def _agent_inject(args: dict[str, Any]) -> int:
     for _ in range(3):
         sendp(frame, iface=args["ifname"], verbose=False)
         await asyncio.sleep(0.05)
-    _emit(sent=3)
+    emit(sent=3)
     return 0
 
 
@@ -247,72 +245,6 @@ SCENARIOS = {
 # -- the test side ---------------------------------------------------------------------------------------
 
 
-class Agent:
-    """One agent process in a namespace; JSON lines read with deadlines; killed by PID at the end."""
-
-    def __init__(self, netns: str, scenario: str, *, script: Path = AGENT, **args: Any) -> None:
-        argv = ["ip", "netns", "exec", netns, PYTHON, str(script), scenario, json.dumps(args)]
-        self.proc = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        self.lines: list[dict[str, Any]] = []
-        self._pending = b""
-        self._sel = selectors.DefaultSelector()
-        assert self.proc.stdout is not None
-        self._sel.register(self.proc.stdout, selectors.EVENT_READ)
-
-    def expect(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0) -> dict[str, Any]:
-        """The first line (already read or arriving before the deadline) that satisfies predicate."""
-        for line in self.lines:
-            if predicate(line):
-                return line
-        deadline = time.monotonic() + timeout
-        assert self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
-        while True:
-            # complete lines first: select() only sees the pipe, not what a read already took from it
-            while b"\n" in self._pending:
-                raw, self._pending = self._pending.split(b"\n", 1)
-                line = json.loads(raw)
-                self.lines.append(line)
-                if predicate(line):
-                    return line
-            left = deadline - time.monotonic()
-            if left <= 0 or not self._sel.select(left):
-                break
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            self._pending += chunk
-        raise AssertionError(f"agent output {self.lines} lacks the expected line; stderr: {self._stderr()}")
-
-    def tell(self, text: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(text + "\n")
-        self.proc.stdin.flush()
-
-    def finish(self, timeout: float = 10.0) -> int:
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise
-
-    def _stderr(self) -> str:
-        if self.proc.poll() is None:
-            return "(still running)"
-        assert self.proc.stderr is not None
-        return self.proc.stderr.read()[-3000:]
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        self._sel.close()
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
 
 
 @pytest.fixture
@@ -320,7 +252,7 @@ def agents():
     started: list[Agent] = []
 
     def start(host: Any, scenario: str, **args: Any) -> Agent:
-        agent = Agent(host.netns, scenario, **args)
+        agent = Agent(host.netns, scenario, script=AGENT, **args)
         started.append(agent)
         return agent
 
@@ -332,7 +264,7 @@ def agents():
 def run_agent(agents: Any, host: Any, scenario: str, **args: Any) -> dict[str, Any]:
     agent = agents(host, scenario, **args)
     line = agent.expect(lambda _: True, timeout=15)
-    assert agent.finish() == 0, agent._stderr()
+    assert agent.finish() == 0, agent.stderr()
     return line
 
 
@@ -571,7 +503,7 @@ def _tshark(host: Any, capture_filter: str, fields: list[str]) -> subprocess.Pop
 # -- VIPs and the watcher ------------------------------------------------------------------------------
 
 
-def test_ensure_present_and_absent_are_idempotent(director_pair: Any, agents: Any) -> None:
+def test_vip_add_and_remove_are_idempotent(director_pair: Any, agents: Any) -> None:
     d1 = director_pair.d1
     out = run_agent(
         agents, d1, "addr", vip=f"{VIP4}/24", dev="eth0", label="eth0:vip", ops=["present", "present"]
@@ -675,7 +607,7 @@ def _agent_main(scenario: str, args: dict[str, Any]) -> int:
     try:
         return asyncio.run(SCENARIOS[scenario](args))
     except PykaError as exc:
-        _emit(
+        emit(
             error=type(exc).__name__,
             errno=exc.errno if isinstance(exc, DriverError) else None,
             message=str(exc),

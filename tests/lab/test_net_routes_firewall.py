@@ -1,7 +1,7 @@
 """The route/rule adapter (net/routes.py) and the nftables firewall (net/firewall.py) on real kernels.
 
 Each adapter runs inside a lab namespace, as the daemon will: this file doubles as the agent script
-(started by ``Agent`` from test_net_adapters with ``script=AGENT``).  The test process observes with
+(started by :class:`netns_lab.agent.Agent` with ``script=AGENT``).  The test process observes with
 ``ip -n`` / ``nft`` in the namespace and pings from the lab client, bounded in count and time.
 """
 
@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from test_net_adapters import Agent, _emit
+from netns_lab.agent import Agent, emit
 
 from pykeepalived.config.load import Syntax, check_config
 from pykeepalived.errors import PykaError
@@ -77,13 +77,13 @@ async def _agent_routes(args: dict[str, Any]) -> int:
                 *await mgr.rules(4), *await mgr.rules(6)]
         missing = diff(desired, read)
         ours = {spec.identity for spec in desired}
-        _emit(first=first, again=again, add=len(missing.add), remove=len(missing.remove),
+        emit(first=first, again=again, add=len(missing.add), remove=len(missing.remove),
               found=sum(spec.identity in ours for spec in read))
         await asyncio.to_thread(sys.stdin.readline)  # the test looks with ip -n
         gone = [await _remove(mgr, spec) for spec in desired]
         gone_again = [await _remove(mgr, spec) for spec in desired]
         left = [*await mgr.routes(4), *await mgr.routes(6), *await mgr.rules(4), *await mgr.rules(6)]
-        _emit(gone=gone, gone_again=gone_again, left=[str(spec) for spec in left])
+        emit(gone=gone, gone_again=gone_again, left=[str(spec) for spec in left])
     return 0
 
 
@@ -103,7 +103,7 @@ async def _agent_reconcile(args: dict[str, Any]) -> int:
         actual = await mgr.routes(4)
         change = diff(desired, actual)
         done = await mgr.apply(change)
-        _emit(done=sorted(what for what, _ in done),
+        emit(done=sorted(what for what, _ in done),
               left=sorted(str(r.dst) for r in await mgr.routes(4, protocol=None) if r.table in (100, 101)))
         for spec in desired:
             await mgr.remove_route(spec)
@@ -141,7 +141,7 @@ vrrp_instance VI_1 {{
         else:
             break
         found = await firewall.blocked()
-        _emit(done=command, n=number, blocked=None if found is None else sorted(a for a, _ in found))
+        emit(done=command, n=number, blocked=None if found is None else sorted(a for a, _ in found))
     return 0
 
 
@@ -253,7 +253,7 @@ def _agent_main(scenario: str, args: dict[str, Any]) -> int:
     try:
         return asyncio.run(SCENARIOS[scenario](args))
     except PykaError as exc:
-        _emit(error=type(exc).__name__, message=str(exc))
+        emit(error=type(exc).__name__, message=str(exc))
         return 1
 
 

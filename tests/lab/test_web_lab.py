@@ -23,7 +23,6 @@ from pathlib import Path
 from netns_lab import DirectorPair, Host, Lab, LabError, start_keepalived, wait_until
 from netns_lab.demo import keepalived_conf, start_pykeepalived
 from prometheus_client.parser import text_string_to_metric_families
-from test_daemon_vrrp import SEND_BAD_ADVERTS
 
 from pykeepalived.web.kadump.structure import compare_data, json_structure, stats_structure
 
@@ -95,7 +94,7 @@ def test_metrics_follow_real_events_and_hostile_http_changes_nothing(director_pa
         (before["state"], before["transitions"], before["effective_priority"])
 
     # injected bad adverts: per-instance and unmatched drop counters
-    dp.c1.run([sys.executable, "-c", SEND_BAD_ADVERTS], timeout=30)
+    dp.c1.run([sys.executable, "-m", "netns_lab.bad_adverts"], timeout=30)
 
     def dropped() -> bool:
         values = scrape(dp.d2)

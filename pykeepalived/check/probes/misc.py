@@ -3,7 +3,7 @@
 Exit 0 is success and 1 failure; with ``misc_dynamic`` an exit of 2..255 is success with weight
 ``exit - 2``.  A script that cannot be run, is killed by a signal or times out is a failure.
 With ``enable_script_security`` a script that a non-root user could modify is refused (the check
-fails with the reason) -- :func:`insecure_component` finds why.
+fails with the reason) -- :func:`pykeepalived.config.script_security.unsafe_component` finds why.
 """
 
 from __future__ import annotations
@@ -15,15 +15,8 @@ import signal
 
 from pykeepalived.check.probes import MiscSpec
 from pykeepalived.check.results import CheckResult
-from pykeepalived.config.script_security import unsafe_component
 
 _REAP_TIMEOUT_S = 1.0
-
-
-def insecure_component(path: str) -> str | None:
-    """The first of ``path`` and its parent directories a non-root user could change, or None
-    (keepalived's rule, :mod:`pykeepalived.config.script_security`); a missing file is reported as itself."""
-    return unsafe_component(path)
 
 
 def exit_result(code: int, dynamic: bool, latency_s: float) -> CheckResult:

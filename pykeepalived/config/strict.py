@@ -1,0 +1,46 @@
+"""What ``vrrp_strict`` does to an instance, decided once (keepalived's RFC-conformance switch).
+
+keepalived refuses some settings under ``vrrp_strict`` (unicast peers, an instance without VIPs:
+``config/semantic.py`` reports them as errors) and silently changes others.  :func:`strict_settings`
+says what those become; the validator warns where the configured value differs, and the mapping to
+the state machine (``vrrp/from_config.py``) uses these values.  Its firewall rules are not
+installed (``config/semantic.py`` says so).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pykeepalived.config.model import VrrpInstance, VrrpState
+from pykeepalived.wire import PRIORITY_OWNER
+
+STRICT_DOWN_TIMER_ADVERTS = 3
+"""The RFC's Master_Down_Interval: 3 advert intervals plus Skew_Time (``down_timer_adverts`` is ignored)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StrictSettings:
+    """An instance's settings as ``vrrp_strict`` makes them."""
+
+    authentication: bool
+    """False: any ``authentication`` is dropped."""
+    preempt_delay_s: float
+    initial_state: VrrpState
+    """Exactly the address owner (priority 255) starts as MASTER."""
+    accept: bool
+    """Only an address owner accepts packets addressed to the virtual addresses."""
+    lower_prio_no_advert: bool
+    down_timer_adverts: int
+
+
+def strict_settings(inst: VrrpInstance) -> StrictSettings:
+    """What ``vrrp_strict`` makes of ``inst``."""
+    owner = inst.effective_priority == PRIORITY_OWNER
+    return StrictSettings(
+        authentication=False,
+        preempt_delay_s=0.0,
+        initial_state=VrrpState.MASTER if owner else VrrpState.BACKUP,
+        accept=owner,
+        lower_prio_no_advert=True,
+        down_timer_adverts=STRICT_DOWN_TIMER_ADVERTS,
+    )

@@ -1,0 +1,113 @@
+"""The core's wire actions turned into I/O: adverts, VIPs, and (through the announcer) GARP / NA.
+
+Adverts go out at once: one copy per unicast peer, else to the multicast group
+(:func:`pykeepalived.vrrp.change.destinations`, the rule the socket layer shares).  A master sends
+the same advert every interval: the encoded messages are kept per router and reused while the
+advert, the router's configuration and its spec are the same objects (encoding with its checksum
+was about a fifth of the daemon's CPU per advert with 255 masters, bench/scale).  VIP adds and
+removals are address work, run in the core's order by the
+:class:`~pykeepalived.daemon.address_queue.AddressQueue`; ``AddVips`` / ``RemoveVips`` carry bare
+addresses and act on the instance's :class:`~pykeepalived.vrrp.vip.Vip` values for them (and on its
+excluded VIPs, which adverts do not list).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections import Counter
+from collections.abc import Awaitable, Iterable
+from functools import partial
+from ipaddress import IPv4Address, IPv6Address
+from typing import Protocol
+
+from pykeepalived.daemon.address_queue import AddressQueue
+from pykeepalived.daemon.announcer import Announcer
+from pykeepalived.daemon.runner import RouterSlot
+from pykeepalived.vrrp import events as ev
+from pykeepalived.vrrp.change import destinations
+from pykeepalived.vrrp.config import RouterConfig
+from pykeepalived.vrrp.from_config import InstanceSpec, RouterKey
+from pykeepalived.vrrp.packet import Advertisement, Encoder
+from pykeepalived.vrrp.vip import Vip
+
+IPAddress = IPv4Address | IPv6Address
+
+
+class Net(Protocol):
+    """The network adapters the executor drives (:class:`~pykeepalived.net.vrrp_net.VrrpNet`; fakes
+    in tests, whose VIP calls may be coroutines)."""
+
+    def send_vrrp(self, key: RouterKey, payload: bytes, dst: IPAddress) -> None: ...
+    def add_vip(self, vip: Vip) -> Awaitable[None] | None: ...
+    def remove_vip(self, vip: Vip) -> Awaitable[None] | None: ...
+    def send_garp(self, interface: str, address: IPv4Address) -> None: ...
+    def send_na(self, interface: str, address: IPv6Address) -> None: ...
+
+
+_Encoded = tuple[Advertisement, RouterConfig, InstanceSpec, tuple[tuple[IPAddress, bytes], ...]]
+
+
+class ActionExecutor:
+    """Executes wire actions (see the module docstring); ``counters`` go to ``status --json``."""
+
+    def __init__(self, net: Net, encoder: Encoder) -> None:
+        self.net = net
+        self.encoder = encoder
+        self.counters: Counter[str] = Counter()
+        self.addresses = AddressQueue(self.counters)
+        self.announcer = Announcer(net, self.addresses, self.counters)
+        self._sync_add = not inspect.iscoroutinefunction(net.add_vip)
+        self._sync_remove = not inspect.iscoroutinefunction(net.remove_vip)
+        self._encoded: dict[RouterKey, _Encoded] = {}
+
+    def execute(self, slot: RouterSlot, action: ev.Action) -> None:
+        if isinstance(action, ev.SendAdvert):
+            for dst, payload in self._payloads(slot, action.advert):
+                self.net.send_vrrp(slot.key, payload, dst)
+                self.counters["adverts_sent"] += 1
+        elif isinstance(action, ev.AddVips):
+            for vip in self._vips(slot, action.addresses):
+                self.addresses.enqueue(slot.logger, partial(self.net.add_vip, vip), sync=self._sync_add)
+        elif isinstance(action, ev.RemoveVips):
+            self.announcer.stop(slot.key)
+            if not slot.keep_vips:
+                for vip in self._vips(slot, action.addresses):
+                    job = partial(self.net.remove_vip, vip)
+                    self.addresses.enqueue(slot.logger, job, sync=self._sync_remove)
+        elif isinstance(action, ev.SendGarp | ev.SendUnsolicitedNa):
+            self.announcer.announce(slot, action)
+
+    def begin_batch(self) -> None:
+        self.announcer.begin_batch()
+
+    def end_batch(self) -> None:
+        self.announcer.end_batch()
+
+    def _payloads(self, slot: RouterSlot, advert: Advertisement) -> tuple[tuple[IPAddress, bytes], ...]:
+        """(destination, encoded message) pairs for ``advert``, from the cache when it still applies."""
+        config, spec = slot.router.config, slot.spec
+        cached = self._encoded.get(slot.key)
+        if cached is not None and cached[0] is advert and cached[1] is config and cached[2] is spec:
+            return cached[3]
+        src = config.primary_address
+        payloads = tuple((dst, self.encoder(advert, src, dst)) for dst in destinations(spec, config))
+        self._encoded[slot.key] = (advert, config, spec, payloads)
+        return payloads
+
+    @staticmethod
+    def _vips(slot: RouterSlot, addresses: Iterable[IPAddress]) -> list[Vip]:
+        """The instance's VIP values for ``addresses``, and its excluded VIPs."""
+        wanted = set(addresses)
+        return [vip for vip in slot.spec.vips if vip.excluded or vip.ip in wanted]
+
+    def restore_vip(self, slot: RouterSlot, vip: Vip) -> None:
+        """Put back a VIP someone deleted while this router is MASTER."""
+        self.counters["vips_restored"] += 1
+        self.addresses.enqueue(slot.logger, partial(self.net.add_vip, vip), sync=self._sync_add)
+
+    async def worker(self) -> None:
+        await self.addresses.worker()
+
+    async def drain(self, timeout_s: float) -> bool:
+        """Wait until queued address work is done; False on timeout."""
+        return await self.addresses.drain(timeout_s)

@@ -1,0 +1,305 @@
+"""The running VRRP instances: their routers, sockets and trackers, started, updated and stopped.
+
+:class:`Instances` builds one :class:`~pykeepalived.daemon.runner.RouterSlot` per instance (around a
+:class:`~pykeepalived.vrrp.sync_group.SyncGroup` for sync-group members), opens its socket, feeds
+the current tracker readings and then ``Startup`` (as of the early listener's start when that
+covered the instance, with the packets it heard replayed at their receive times).  It connects the
+trackers (``vrrp_script``, ``track_file``, ``vrrp_track_process``, link state, address deletions) to
+the routers that use them; a new kind of tracker is one more adapter here, reporting
+``TrackerChanged`` with a name prefix of :mod:`pykeepalived.vrrp.from_config`.  Every decision
+stays in the core: this module only turns adapter callbacks into events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from pykeepalived.daemon.executor import ActionExecutor, Net
+from pykeepalived.daemon.runner import RouterSlot, VrrpRunner
+from pykeepalived.errors import DriverError, UsageError
+from pykeepalived.host.scripts import ScriptRunner
+from pykeepalived.host.track_file import TrackFile
+from pykeepalived.host.track_script import TrackScript
+from pykeepalived.net.early_listen import EarlyListener
+from pykeepalived.net.link_poller import LinkPoller
+from pykeepalived.net.netlink_watch import AddressEvent, IPInterface, LinkEvent
+from pykeepalived.net.process_monitor import ProcessMonitor
+from pykeepalived.net.vrrp_net import Receiver
+from pykeepalived.vrrp import events as ev
+from pykeepalived.vrrp.change import ReceivePath, destinations
+from pykeepalived.vrrp.from_config import (
+    BFD_PREFIX,
+    PROCESS_PREFIX,
+    SCRIPT_PREFIX,
+    InstanceSpec,
+    RouterKey,
+    VrrpPlan,
+)
+from pykeepalived.vrrp.packet import IPAddress
+from pykeepalived.vrrp.router import VirtualRouter
+from pykeepalived.vrrp.state import State
+from pykeepalived.vrrp.sync_group import SyncGroup
+
+log = logging.getLogger(__name__)
+
+
+class DaemonNet(Net, Protocol):
+    """Everything the daemon asks of its network adapters (:class:`~pykeepalived.net.vrrp_net.VrrpNet`)."""
+
+    def open(self, spec: InstanceSpec, receiver: Receiver) -> ReceivePath: ...
+    def close(self, key: RouterKey) -> None: ...
+    async def prepare(self, spec: InstanceSpec) -> None: ...
+    async def release(self) -> None: ...
+    async def watch(self, on_address: Callable[[AddressEvent], None],
+                    on_link: Callable[[LinkEvent], None]) -> None: ...
+    def link_events_live(self) -> bool: ...
+    def vip_present(self, dev: str, address: IPInterface) -> bool | None: ...
+    def counters(self) -> dict[str, dict[str, object]]: ...
+    def close_all(self) -> None: ...
+
+
+Tracker = TrackScript | TrackFile | ProcessMonitor
+
+
+class TrackerObserver(Protocol):
+    """Hears every tracker reading (the web endpoint's event stream)."""
+
+    def __call__(self, name: str, kind: str, *, up: bool | None = None, value: int | None = None) -> None: ...
+
+
+def _unobserved(name: str, kind: str, *, up: bool | None = None, value: int | None = None) -> None:
+    return None
+
+
+class Instances:
+    """The VRRP instances of the running daemon (see the module docstring)."""
+
+    def __init__(self, runner: VrrpRunner, executor: ActionExecutor, net: DaemonNet,
+                 script_runner: ScriptRunner, link_probe: Callable[[str], bool], *,
+                 early: EarlyListener | None = None, bfd_up: Callable[[str], bool | None] = lambda name: None,
+                 observe: TrackerObserver = _unobserved) -> None:
+        """``bfd_up(name)``: what a BFD session's clients believe now (a new instance's first reading);
+        ``observe``: told of every tracker reading."""
+        self.runner = runner
+        self.executor = executor
+        self.net = net
+        self.script_runner = script_runner
+        self.early = early
+        """VRRP heard since before the imports (``pykeepalived run``); used by the first start only."""
+        self.links = LinkPoller(self.on_link, probe=link_probe, events_live=net.link_events_live)
+        self.scripts: dict[str, TrackScript] = {}
+        self.files: dict[str, TrackFile] = {}
+        self.processes: ProcessMonitor | None = None
+        self.bfd_up = bfd_up
+        self.observe = observe
+        self._tracker_tasks: dict[Tracker, asyncio.Task[None]] = {}
+
+    # -- start, update, stop ---------------------------------------------------------------------
+    async def start(self, specs: list[InstanceSpec]) -> None:
+        """Start instances; members of one sync group start together around one SyncGroup."""
+        for spec in specs:
+            if spec.vmac is not None:
+                try:
+                    await self.net.prepare(spec)
+                except (DriverError, UsageError, OSError) as exc:  # the socket open then fails -> FAULT
+                    log.error("cannot create the VMAC %s of %s error=%s", spec.vmac, spec.name, exc)
+        groups: dict[str, list[InstanceSpec]] = {}
+        for spec in specs:
+            if spec.sync_group is None:
+                self._start_one(spec, VirtualRouter(spec.router_config), None)
+            else:
+                groups.setdefault(spec.sync_group, []).append(spec)
+        for name, members in groups.items():
+            group = SyncGroup(name, [m.router_config for m in members])
+            for member in members:
+                self._start_one(member, group.members[member.name], group)
+
+    def _start_one(self, spec: InstanceSpec, router: VirtualRouter, group: SyncGroup | None) -> None:
+        slot = RouterSlot(spec, router, group)
+        self.runner.add(slot)
+        feed = self.runner.feed
+        try:
+            slot.via = self.net.open(spec, self.runner)
+        except (DriverError, UsageError, OSError) as exc:  # e.g. the interface does not exist (yet)
+            slot.logger.error("cannot open the VRRP socket, instance stays in FAULT error=%s", exc)
+            slot.counters["socket_errors"] += 1
+            feed(spec.key, ev.InterfaceChanged(up=False))
+            feed(spec.key, ev.Startup())
+            return
+        for tracked in spec.track_interfaces:
+            self.links.watch(tracked.interface)
+        self.links.watch(spec.interface)
+        if spec.track_primary and not self.links.is_up(spec.interface):
+            feed(spec.key, ev.InterfaceChanged(up=False))
+        for tracked in spec.track_interfaces:
+            feed(spec.key, ev.TrackerChanged(tracked.tracker, ok=self.links.is_up(tracked.interface)))
+        for name in spec.track_scripts:
+            script = self.scripts.get(name)
+            if script is not None:
+                feed(spec.key, ev.TrackerChanged(SCRIPT_PREFIX + name, ok=script.up))
+        for tfref in spec.track_files:
+            tfile = self.files.get(tfref.tracker)
+            if tfile is not None:
+                feed(spec.key, ev.TrackerChanged(tfref.tracker, value=tfile.value))
+        if self.processes is not None:
+            for pname in spec.track_processes:
+                feed(spec.key, ev.TrackerChanged(PROCESS_PREFIX + pname, ok=self.processes.ok(pname)))
+        for bname in spec.track_bfds:
+            feed(spec.key, ev.TrackerChanged(BFD_PREFIX + bname, ok=bool(self.bfd_up(bname))))
+        self._startup(slot)
+
+    def _startup(self, slot: RouterSlot) -> None:
+        """Feed Startup; when the early listener covered this instance, as of the early start, with
+        the packets it heard for the VRID handed over with their receive times (never for
+        sync-group members: the group starts them together)."""
+        spec = slot.spec
+        found = None
+        if self.early is not None and slot.group is None:
+            _, family, vrid = spec.key
+            multicast = None if spec.router_config.unicast else str(destinations(spec)[0])
+            found = self.early.replay(spec.vmac or spec.interface, family, vrid, multicast_group=multicast)
+        if found is None:
+            self.runner.feed(spec.key, ev.Startup())
+            return
+        since, heard = found
+        log.debug("instance %s: running since the early start %.3f s ago, %d packets heard meanwhile",
+                  spec.name, time.monotonic() - since, len(heard))
+        self.runner.feed(spec.key, ev.Startup(listening_since=since))
+        for packet in heard:
+            self.runner.datagram_received(spec.interface, packet.payload, packet.src, packet.dst,
+                                          ttl=packet.ttl, via=slot.via, now=packet.at)
+
+    def close_early(self) -> None:
+        if self.early is not None:
+            self.early.close()
+            self.early = None
+
+    def update(self, key: RouterKey, spec: InstanceSpec) -> None:
+        """A reload changed what the daemon applies in place (:mod:`pykeepalived.vrrp.reload`): the
+        slot gets the new spec, and the router the new configuration if it differs."""
+        slot = self.runner.slots[key]
+        slot.spec = spec
+        if spec.router_config != slot.router.config:
+            self.runner.feed(key, ev.Reconfigure(spec.router_config))
+
+    def stop(self, key: RouterKey) -> None:
+        slot = self.runner.slots.get(key)
+        if slot is None:
+            return
+        slot.shutting_down = True
+        self.runner.feed(key, ev.Shutdown())
+        self.runner.remove(key)
+        self.net.close(key)
+
+    def is_master(self, name: str) -> bool:
+        slot = self.runner.by_name(name)
+        return slot is not None and slot.state is State.MASTER
+
+    def address_active(self, address: IPAddress) -> bool:
+        """``ha_suspend``: True while a VRRP instance holding ``address`` is MASTER, or when no
+        instance holds it (then it is not ours to follow: the checkers run)."""
+        owners = [slot for slot in self.runner.slots.values()
+                  if any(vip.ip == address for vip in slot.spec.vips)]
+        return not owners or any(slot.state is State.MASTER for slot in owners)
+
+    # -- trackers --------------------------------------------------------------------------------
+    def start_trackers(self, plan: VrrpPlan, group: asyncio.TaskGroup) -> None:
+        """(Re)start trackers; an unchanged script or file keeps its object, task and debounce state,
+        the process monitor its trackers' state."""
+        used = {name for spec in plan.instances.values() for name in spec.track_scripts}
+        scripts: dict[str, TrackScript] = {}
+        for name, script_spec in plan.scripts.items():
+            if name not in used:
+                continue
+            old = self.scripts.get(name)
+            scripts[name] = old if old is not None and old.spec == script_spec else TrackScript(
+                script_spec, self.script_runner, self.on_script)
+        files: dict[str, TrackFile] = {}
+        for inst in plan.instances.values():
+            for t in inst.track_files:
+                old_file = self.files.get(t.tracker)
+                if old_file is not None and old_file.path == t.path:
+                    files[t.tracker] = old_file
+                else:
+                    files[t.tracker] = TrackFile(t.tracker, t.path, self.on_file, init_value=t.init_value,
+                                                 init_overwrite=t.init_overwrite)
+        wanted: dict[Tracker, str] = {
+            **{script: f"vrrp_script:{n}" for n, script in scripts.items()},
+            **{tfile: f"track_file:{n}" for n, tfile in files.items()},
+        }
+        if plan.processes and self.processes is not None:
+            self.processes.configure(plan.processes.values())
+        elif plan.processes:
+            self.processes = ProcessMonitor(plan.processes.values(), self.on_process)
+            self.processes.start()  # the first reading, before any instance starts
+        else:
+            self.processes = None
+        if self.processes is not None:
+            wanted[self.processes] = "track_process"
+        for owner, task in list(self._tracker_tasks.items()):
+            if owner not in wanted:
+                task.cancel()
+                del self._tracker_tasks[owner]
+        for owner, label in wanted.items():
+            if owner not in self._tracker_tasks:
+                self._tracker_tasks[owner] = group.create_task(owner.run_forever(), name=label)
+        self.scripts, self.files = scripts, files
+
+    def tracker_tasks(self) -> list[asyncio.Task[None]]:
+        return list(self._tracker_tasks.values())
+
+    def on_script(self, name: str, up: bool) -> None:
+        for slot in list(self.runner.slots.values()):
+            if name in slot.spec.track_scripts:
+                self.runner.feed(slot.key, ev.TrackerChanged(SCRIPT_PREFIX + name, ok=up))
+        self.observe(SCRIPT_PREFIX + name, "script", up=up)
+
+    def on_file(self, tracker: str, value: int) -> None:
+        for slot in list(self.runner.slots.values()):
+            if any(t.tracker == tracker for t in slot.spec.track_files):
+                self.runner.feed(slot.key, ev.TrackerChanged(tracker, value=value))
+        self.observe(tracker, "file", value=value)
+
+    def on_process(self, name: str, ok: bool) -> None:
+        for slot in list(self.runner.slots.values()):
+            if name in slot.spec.track_processes:
+                self.runner.feed(slot.key, ev.TrackerChanged(PROCESS_PREFIX + name, ok=ok))
+        self.observe(PROCESS_PREFIX + name, "process", up=ok)
+
+    def on_bfd(self, name: str, up: bool) -> None:
+        """A BFD session's clients should now believe ``up``: every instance's ``track_bfd`` of it."""
+        for slot in list(self.runner.slots.values()):
+            if name in slot.spec.track_bfds:
+                self.runner.feed(slot.key, ev.TrackerChanged(BFD_PREFIX + name, ok=up))
+
+    def on_link(self, ifname: str, up: bool) -> None:
+        log.info("link %s ifname=%s", "up" if up else "down", ifname)
+        self.observe(f"interface:{ifname}", "interface", up=up)
+        for slot in list(self.runner.slots.values()):
+            spec = slot.spec
+            if spec.interface == ifname and spec.track_primary:
+                self.runner.feed(slot.key, ev.InterfaceChanged(up=up))
+            for tracked in spec.track_interfaces:
+                if tracked.interface == ifname:
+                    self.runner.feed(slot.key, ev.TrackerChanged(tracked.tracker, ok=up))
+
+    def on_link_event(self, event: LinkEvent) -> None:
+        """Netlink says a link changed: read the link state now (the poller reports changes)."""
+        self.links.poll()
+
+    def on_address(self, event: AddressEvent) -> None:
+        """An address vanished: a MASTER that should hold it adds it back."""
+        if event.present:
+            return
+        for slot in self.runner.slots.values():
+            if slot.state is not State.MASTER or slot.shutting_down:
+                continue
+            for vip in slot.spec.vips:
+                if vip.address == event.address and event.ifname in (None, vip.dev):
+                    slot.logger.warning("vip deleted while master, restoring address=%s dev=%s",
+                                        vip.address, vip.dev)
+                    self.executor.restore_vip(slot, vip)

@@ -1,0 +1,347 @@
+"""The VRRP routers on the event loop: events in, the core's actions out to the executor and listeners.
+
+One :class:`RouterSlot` per instance.  :meth:`VrrpRunner.feed` hands an event to the router (through
+its sync group when it has one) with ``now = loop.time()``, executes the actions the core returns
+in their order, and re-arms the router's deadline in the shared :class:`TimerHeap`.  Wire actions
+go to the :class:`~pykeepalived.daemon.executor.ActionExecutor`; bookkeeping actions (state and
+priority changes) are written to the instance's history and log and published to the
+:class:`~pykeepalived.daemon.listeners.Listeners`, followed by a ``GroupEvent`` when a state change
+moved the combined state of the instance's sync group.
+
+Timers: one heap for all routers and one wake-up (a timerfd in the daemon,
+:mod:`pykeepalived.host.wakeup`), armed for the earliest latest-time.  When it fires, every router
+whose deadline has passed is fed ``Timeout`` in heap order, in the same loop turn, as one batch: the
+wire actions of all of them run first (the executor sends every first GARP before any burst
+repeats), and the bookkeeping of the batch runs after (the core's phases, Rule 7 of
+``vrrp/router.py``), so 255 routers taking over together announce every VIP before any log line or
+notify script.
+
+Receiving: a datagram is decoded (a codec reject is counted here, no router known yet), routed to
+the router of its ``(interface, family, VRID)`` and handed over as ``AdvertReceived`` with its
+source, destination and TTL; the router decides whether to accept it (``vrrp/receive.py``).  A raw
+socket sees every VRRP packet of its interface, so a copy that came through another instance's
+socket (``via``, its receive path) is not this router's and is ignored without a count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv6Address, ip_address
+from typing import Protocol
+
+from pykeepalived.daemon.listeners import GroupEvent, InstanceEvent, Listeners
+from pykeepalived.daemon.logging import InstanceLogger
+from pykeepalived.daemon.timer_heap import TimerHeap
+from pykeepalived.errors import PacketError
+from pykeepalived.host.wakeup import LoopWakeup, Wakeup
+from pykeepalived.vrrp import events as ev
+from pykeepalived.vrrp.change import ReceivePath, receive_path
+from pykeepalived.vrrp.from_config import InstanceSpec, RouterKey
+from pykeepalived.vrrp.packet import Advertisement
+from pykeepalived.vrrp.router import VirtualRouter
+from pykeepalived.vrrp.state import State
+from pykeepalived.vrrp.sync_group import ForMember, SyncGroup
+
+log = logging.getLogger(__name__)
+
+IPAddress = IPv4Address | IPv6Address
+_ADDRESS_TYPES = (IPv4Address, IPv6Address)
+TRANSITION_HISTORY = 32
+MAX_SLACK_S = 0.01
+"""Bound on any router's timer slack (the core's own bound is the same, 10 ms)."""
+TIMEOUT = ev.Timeout()
+"""Timeout carries no data (a frozen dataclass): one instance serves every timer."""
+WIRE = ev.Phase.WIRE
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One entry of an instance's state history (``status --json`` ``transitions``)."""
+
+    old: State
+    new: State
+    reason: str
+    at_monotonic: float
+    at_unix: float
+
+
+@dataclass(eq=False)
+class RouterSlot:
+    """One instance: its spec, its router (a sync group's member when ``group`` is set) and what the
+    glue keeps about it."""
+
+    spec: InstanceSpec
+    router: VirtualRouter
+    group: SyncGroup | None = None
+    via: ReceivePath | None = None
+    """The receive path of the socket it listens on (None: not opened, e.g. its interface is gone)."""
+    counters: Counter[str] = field(default_factory=Counter)
+    """Glue-side counts: ``socket_errors``, ``effect_errors``."""
+    transitions: deque[Transition] = field(default_factory=lambda: deque(maxlen=TRANSITION_HISTORY))
+    shutting_down: bool = False
+    keep_vips: bool = False
+    """Set at daemon stop with ``-V``: the final RemoveVips is not executed."""
+    logger: InstanceLogger = field(init=False)
+
+    def __post_init__(self) -> None:
+        interface, family, vrid = self.spec.key
+        self.logger = InstanceLogger(log, vrid, interface, family)
+
+    @classmethod
+    def opened(cls, spec: InstanceSpec, router: VirtualRouter, group: SyncGroup | None = None) -> RouterSlot:
+        """A slot listening on its spec's receive path."""
+        return cls(spec, router, group, receive_path(spec))
+
+    @property
+    def key(self) -> RouterKey:
+        return self.spec.key
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def state(self) -> State:
+        return self.router.state
+
+
+class Executor(Protocol):
+    """Executes the core's wire actions (:class:`~pykeepalived.daemon.executor.ActionExecutor`)."""
+
+    def execute(self, slot: RouterSlot, action: ev.Action) -> None: ...
+    def begin_batch(self) -> None: ...
+    def end_batch(self) -> None: ...
+
+
+class Decoder(Protocol):
+    """The codec's :func:`~pykeepalived.vrrp.packet.decode` (a fake wire in tests)."""
+
+    def __call__(self, data: bytes, *, src: IPAddress | None = ...,
+                 dst: IPAddress | None = ...) -> Advertisement: ...
+
+
+WakeupFactory = Callable[[asyncio.AbstractEventLoop, Callable[[], None]], Wakeup]
+
+
+class VrrpRunner:
+    """Owns the routers' timers and feeds them events on one loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, executor: Executor, decoder: Decoder,
+                 listeners: Listeners | None = None, *, wall_clock: Callable[[], float] = time.time,
+                 wakeup: WakeupFactory = LoopWakeup) -> None:
+        self.loop = loop
+        self.executor = executor
+        self.decoder = decoder
+        self.listeners = listeners if listeners is not None else Listeners()
+        self.wall_clock = wall_clock
+        self.slots: dict[RouterKey, RouterSlot] = {}
+        self.drops: Counter[str] = Counter()
+        """Datagrams no router could take (codec rejects, unknown VRID), by reason."""
+        self.received = 0
+        self.timers: TimerHeap[RouterSlot] = TimerHeap()
+        self._wakeup = wakeup(loop, self._on_timer)
+        self._wakeup_at: float | None = None
+        self._firing = False
+        self._deferred: list[tuple[RouterSlot, ev.Action, float]] | None = None
+        """While a timer batch runs: its bookkeeping actions, run once the batch's wire work is out."""
+        self.group_states: dict[str, State] = {}
+        """The combined state last published for each sync group."""
+        self.timer_wakeups = 0
+        """Times the shared timer fired (for status and tests)."""
+
+    # -- membership ---------------------------------------------------------------------------
+    def add(self, slot: RouterSlot) -> None:
+        if slot.key in self.slots:
+            raise ValueError(f"router {slot.key} already present")
+        self.slots[slot.key] = slot
+
+    def remove(self, key: RouterKey) -> RouterSlot:
+        slot = self.slots.pop(key)
+        self.timers.disarm(slot)
+        self._schedule()
+        return slot
+
+    def by_name(self, name: str) -> RouterSlot | None:
+        return next((slot for slot in self.slots.values() if slot.name == name), None)
+
+    # -- events --------------------------------------------------------------------------------
+    def feed(self, key: RouterKey, event: ev.Event, *, now: float | None = None) -> None:
+        """Hand ``event`` to one router now (or at ``now``, a packet heard before the router started),
+        execute its actions, re-arm its timer.  A sync-group member's events go through its group,
+        which may move the other members too: their actions run on their own slots."""
+        slot = self.slots.get(key)
+        if slot is not None:
+            self._feed(slot, event, self.loop.time() if now is None else now)
+
+    def _feed(self, slot: RouterSlot, event: ev.Event, now: float) -> None:
+        group = slot.group
+        if group is None:
+            for action in slot.router.handle(event, now):
+                self._run(slot, action, now)
+            self._rearm(slot)
+            return
+        members = [s for s in self.slots.values() if s.group is group]
+        by_name = {s.name: s for s in members}
+        for item in group.handle(ForMember(slot.name, event), now):
+            target = by_name.get(item.member)
+            if target is not None:
+                self._run(target, item.action, now)
+        for member in members:
+            self._rearm(member)
+
+    def _run(self, slot: RouterSlot, action: ev.Action, now: float) -> None:
+        """One action, in the core's order; a batch holds the bookkeeping until its end."""
+        if action.phase is WIRE:
+            try:
+                self.executor.execute(slot, action)
+            except OSError as exc:
+                slot.counters["effect_errors"] += 1
+                slot.logger.warning("action failed action=%s error=%s", type(action).__name__, exc)
+        elif self._deferred is not None:
+            self._deferred.append((slot, action, now))
+        else:
+            self._bookkeeping(slot, action, now)
+
+    def _bookkeeping(self, slot: RouterSlot, action: ev.Action, now: float) -> None:
+        at_unix = self.wall_clock()
+        if isinstance(action, ev.StateChanged):
+            reason = action.reason.value
+            slot.transitions.append(Transition(action.old, action.new, reason, now, at_unix))
+            slot.logger.info("Entering %s STATE reason=%s (from %s)", action.new.value, reason,
+                             action.old.value)
+        elif isinstance(action, ev.EffectivePriorityChanged):
+            slot.logger.info("Changing effective priority from %d to %d", action.old, action.new)
+        elif isinstance(action, ev.SplitBrainDetected):
+            slot.logger.warning("split brain: another master for this VRID peer=%s priority=%d; "
+                                "answered with our advert and a gratuitous ARP/NA burst",
+                                action.peer, action.peer_priority)
+        else:
+            return
+        self.listeners.publish(InstanceEvent(slot.key, slot.name, slot.spec.sync_group, action,
+                                             slot.router.effective_priority, now, at_unix))
+        if isinstance(action, ev.StateChanged) and slot.group is not None:
+            self._group_changed(slot.group, stopping=action.new is State.INITIALIZE, now=now, at_unix=at_unix)
+
+    def _group_changed(self, group: SyncGroup, *, stopping: bool, now: float, at_unix: float) -> None:
+        """Publish the group's combined state when it changed (INITIALIZE: a member stopped)."""
+        combined = State.INITIALIZE if stopping else group.state
+        if combined is State.INITIALIZE and not stopping:
+            return  # members still starting: nothing to say yet
+        if self.group_states.get(group.name) is combined:
+            return
+        self.group_states[group.name] = combined
+        self.listeners.publish(GroupEvent(group.name, combined, now, at_unix))
+
+    # -- the shared timer -----------------------------------------------------------------------
+    def _rearm(self, slot: RouterSlot) -> None:
+        """Put the router's next deadline in the heap (a no-op when it has not changed), and move the
+        wake-up if the earliest latest-time moved."""
+        router = slot.router
+        deadline = None if slot.shutting_down else router.next_deadline()
+        old_latest = self.timers.latest(slot)
+        latest = None if deadline is None else deadline + min(router.timer_slack_s(), MAX_SLACK_S)
+        if not self.timers.arm(slot, deadline, latest) or self._firing:
+            return  # unchanged, or _on_timer re-arms the wake-up once, after the batch
+        if latest is not None and (self._wakeup_at is None or latest < self._wakeup_at):
+            self._arm_wakeup(latest)
+        elif old_latest is not None and old_latest == self._wakeup_at:
+            self._schedule()  # the earliest entry moved or went away
+
+    def _schedule(self) -> None:
+        """Arm the one wake-up at the earliest live latest-time."""
+        earliest = self.timers.earliest()
+        if earliest is None:
+            if self._wakeup_at is not None:
+                self._wakeup.cancel()
+            self._wakeup_at = None
+        elif earliest != self._wakeup_at:
+            self._arm_wakeup(earliest)
+
+    def _arm_wakeup(self, when: float) -> None:
+        self._wakeup.arm(when)
+        self._wakeup_at = when
+
+    def close(self) -> None:
+        """Release the wake-up (a timerfd in the daemon); the runner arms nothing afterwards."""
+        self._wakeup_at = None
+        self._wakeup.close()
+
+    def _on_timer(self) -> None:
+        """Feed ``Timeout`` to every router whose deadline has passed, in heap order, as one batch.
+
+        Routers that come due while the batch runs are served in it too (their deadline is checked
+        against a fresh clock); a router whose deadline passed has its latest time within
+        MAX_SLACK_S of now, so the scan stops there."""
+        self._wakeup_at = None
+        self.timer_wakeups += 1
+        clock = self.loop.time
+        self._firing = True
+        self._deferred = []
+        self.executor.begin_batch()
+        try:
+            limit = 2 * len(self.slots) + 1
+            for slot in self.timers.pop_due(clock, clock() + MAX_SLACK_S, limit):
+                self._feed(slot, TIMEOUT, clock())
+        finally:
+            self.executor.end_batch()  # the rest of the GARP/NA bursts
+            deferred, self._deferred = self._deferred, None
+            for slot, action, at in deferred:
+                self._bookkeeping(slot, action, at)
+            self._firing = False
+            self._schedule()
+
+    def pending_timers(self) -> list[tuple[float, RouterKey]]:
+        """Armed (deadline, router) pairs, earliest first (for status output and tests)."""
+        return [(deadline, slot.key) for deadline, slot in self.timers.pending()]
+
+    # -- receive path --------------------------------------------------------------------------
+    def datagram_received(self, interface: str, payload: bytes, src: IPAddress | str,
+                          dst: IPAddress | str | None = None, *, ttl: int | None = None,
+                          via: ReceivePath | None = None, now: float | None = None) -> bool:
+        """One VRRP message (IP header already stripped) from ``src``; True if a router took it.
+
+        ``now``: when it arrived (the kernel's receive time, or a packet the early listener kept),
+        so a backup's down timer counts from the advert's arrival however late the loop reads it.
+        """
+        self.received += 1
+        try:
+            src_addr = src if isinstance(src, _ADDRESS_TYPES) else ip_address(src)
+            dst_addr = dst if dst is None or isinstance(dst, _ADDRESS_TYPES) else ip_address(dst)
+        except ValueError:
+            return self._drop("bad_address", interface, f"src={src} dst={dst}")
+        try:
+            advert = self.decoder(payload, src=src_addr, dst=dst_addr)
+        except PacketError as exc:
+            return self._drop(exc.reason, interface, exc.message)
+        slot = self.slots.get((interface, src_addr.version, advert.vrid))
+        if slot is None:
+            return self._drop("unknown_vrid", interface, f"vrid={advert.vrid}")
+        if via is not None and slot.via is not None and via != slot.via:
+            return False  # another instance's socket: this router gets its own copy
+        current = self.loop.time()
+        self._feed(slot, ev.AdvertReceived(advert, src_addr, dst_addr, ttl),
+                   current if now is None else min(now, current))  # a receive time is never later than now
+        return True
+
+    def count_drop(self, reason: str, interface: str = "") -> None:
+        """A datagram the socket layer rejected before decoding (truncated, bad IP header ...)."""
+        self._drop(reason, interface, "")
+
+    def _drop(self, reason: str, interface: str, detail: str) -> bool:
+        self.drops[reason] += 1
+        log.debug("advert dropped reason=%s interface=%s %s", reason, interface, detail)
+        return False
+
+    # -- shutdown ------------------------------------------------------------------------------
+    def stop_all(self, *, keep_vips: bool = False) -> None:
+        """Feed Shutdown to every router (priority-0 adverts, VIP removal unless ``keep_vips``)."""
+        for slot in self.slots.values():
+            slot.shutting_down = True
+            slot.keep_vips = keep_vips
+        for key in list(self.slots):
+            self.feed(key, ev.Shutdown())

@@ -1,0 +1,247 @@
+"""The daemon's VRRP network adapters in one object: sockets, GARP / NA senders, the VIP manager.
+
+:class:`VrrpNet` opens one raw VRRP socket per receive path
+(:func:`pykeepalived.vrrp.change.receive_path`: device, family, source address, multicast group or
+unicast), shared by every instance with that path, and tags each datagram with the path it came on;
+it sends an instance's encoded adverts on its socket; it keeps one gratuitous-ARP / unsolicited-NA
+sender per device and one synchronous VIP manager (:class:`~pykeepalived.net.addresses.AddressManager`);
+it creates and removes the VMACs of ``use_vmac`` instances; and it runs the netlink watcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import asdict
+from ipaddress import IPv4Address, IPv6Address
+from typing import Protocol
+
+from pyroute2 import AsyncIPRoute
+
+from pykeepalived.errors import DriverError, PacketError, PykaError
+from pykeepalived.net.addresses import AddressManager
+from pykeepalived.net.arp import GarpSender
+from pykeepalived.net.ndisc import NaSender
+from pykeepalived.net.netlink_watch import AddressEvent, IPInterface, LinkEvent, NetlinkWatcher
+from pykeepalived.net.sysctl import Sysctl, iface_key
+from pykeepalived.net.vmac import VmacManager, VmacSpec
+from pykeepalived.net.vrrp_socket import (
+    DropHandler,
+    PacketHandler,
+    VrrpDatagram,
+    VrrpSocket,
+    VrrpSocketConfig,
+    open_vrrp_socket,
+)
+from pykeepalived.vrrp.change import ReceivePath, default_group, receive_path
+from pykeepalived.vrrp.from_config import InstanceSpec, RouterKey
+from pykeepalived.vrrp.vip import Vip
+
+log = logging.getLogger(__name__)
+
+IPAddress = IPv4Address | IPv6Address
+
+
+class Receiver(Protocol):
+    """Where received datagrams go (the daemon's runner)."""
+
+    def datagram_received(self, interface: str, payload: bytes, src: IPAddress, dst: IPAddress | None,
+                          *, ttl: int | None = None, via: ReceivePath | None = None,
+                          now: float | None = None) -> bool: ...
+
+    def count_drop(self, reason: str, interface: str = "") -> None: ...
+
+
+SocketOpener = Callable[[VrrpSocketConfig, PacketHandler, DropHandler], VrrpSocket]
+
+
+class VrrpNet:
+    """Sockets, announcement senders and the VIP manager of the running daemon.
+
+    ``open_socket`` opens one VRRP socket (a fake in tests); ``prewarm`` False leaves the GARP/NA
+    senders and the VIP requests to be made on first use (tests without root)."""
+
+    def __init__(self, *, open_socket: SocketOpener = open_vrrp_socket, prewarm: bool = True) -> None:
+        self._open_socket = open_socket
+        self._prewarm = prewarm
+        self.sockets: dict[ReceivePath, VrrpSocket] = {}
+        self.users: dict[ReceivePath, set[RouterKey]] = {}
+        self._send_socket: dict[RouterKey, VrrpSocket] = {}
+        """Router -> its socket, for the send path (a ReceivePath hashes addresses in Python)."""
+        self.garp: dict[str, GarpSender] = {}
+        self.na: dict[str, NaSender] = {}
+        self._addresses: AddressManager | None = None
+        self.watcher: NetlinkWatcher | None = None
+        self._vmacs: VmacManager | None = None
+
+    # -- VRRP sockets ------------------------------------------------------------------------------
+    def open(self, spec: InstanceSpec, receiver: Receiver) -> ReceivePath:
+        """Open (or share) the socket of ``spec``'s receive path; returns that path.  Datagrams are
+        handed to ``receiver`` tagged with it (``via``)."""
+        path = receive_path(spec)
+        sock = self.sockets.get(path)
+        if sock is None:
+            config = VrrpSocketConfig(ifname=path.device, family=path.family, group=path.group,
+                                      src=path.source, unicast_peers=spec.router_config.unicast_peers)
+            routed = spec.interface
+
+            def on_packet(dgram: VrrpDatagram) -> None:
+                receiver.datagram_received(routed, dgram.payload, dgram.src, dgram.dst, ttl=dgram.ttl,
+                                           via=path, now=dgram.at)
+
+            def on_drop(exc: PacketError) -> None:
+                receiver.count_drop(exc.reason, routed)
+
+            sock = self._open_socket(config, on_packet, on_drop)
+            sock.start(asyncio.get_running_loop())
+            self.sockets[path] = sock
+        self.users.setdefault(path, set()).add(spec.key)
+        self._send_socket[spec.key] = sock
+        if self._prewarm:
+            self._prewarm_announcers(spec)
+        return path
+
+    def _prewarm_announcers(self, spec: InstanceSpec) -> None:
+        """Open the GARP/NA senders of the instance's VIP devices and the address manager's
+        rtnetlink socket, and encode the VIPs' netlink requests, now rather than on the first
+        takeover (keeps the interface-MAC ioctl, the socket set-up and the encoding off the
+        takeover path).  The encoding runs in a later loop turn, after the instance's timers are
+        armed: start-up is not delayed by it.  A device that does not exist yet is skipped: its
+        sender is then opened and its requests encoded on first use, as before."""
+        if spec.vips:
+            asyncio.get_running_loop().call_soon(self._prepare_vips, spec.vips)
+        for vip in spec.vips:
+            with contextlib.suppress(OSError, PykaError):
+                if vip.family == 4:
+                    self._garp_sender(vip.dev)
+                else:
+                    self._na_sender(vip.dev)
+
+    def _prepare_vips(self, vips: tuple[Vip, ...]) -> None:
+        for vip in vips:
+            with contextlib.suppress(OSError, PykaError):
+                self._manager().prepare(vip)
+
+    def close(self, router: RouterKey) -> None:
+        """The router stopped: close its socket unless another router still uses it."""
+        self._send_socket.pop(router, None)
+        for path, users in list(self.users.items()):
+            users.discard(router)
+            if not users:
+                del self.users[path]
+                self.sockets.pop(path).close()
+
+    def send_vrrp(self, key: RouterKey, payload: bytes, dst: IPAddress) -> None:
+        sock = self._send_socket.get(key)
+        if sock is not None:
+            sock.send_to(payload, dst)
+
+    async def prepare(self, spec: InstanceSpec) -> None:
+        """Create the instance's VMAC (``use_vmac``) before its socket is opened."""
+        if spec.vmac is None:
+            return
+        if self._vmacs is None:
+            self._vmacs = VmacManager(AsyncIPRoute())
+        rc = spec.router_config
+        vmac = VmacSpec(parent=spec.interface, vrid=rc.vrid, family=rc.family, name=spec.vmac)
+        await self._vmacs.ensure(vmac)
+        # replies from the VIP leave through the parent (its subnet route): announce the parent's own
+        # address in the ARP requests they trigger, or neighbours would map the VIP to the parent MAC
+        with contextlib.suppress(OSError, PykaError):
+            self._vmacs.sysctls.set_iface(4, spec.interface, "arp_announce", 2)
+        if rc.family == 4:  # an IPv4 VMAC must not speak IPv6 (MLD/ND from the shared MAC) on the backup
+            with contextlib.suppress(OSError, PykaError):
+                Sysctl().write(iface_key(6, spec.vmac, "disable_ipv6"), 1)
+
+    async def release(self) -> None:
+        """Delete the VMACs this daemon created (at stop)."""
+        if self._vmacs is not None:
+            with contextlib.suppress(OSError, PykaError):
+                await self._vmacs.remove_all()
+
+    # -- announcements ---------------------------------------------------------------------------
+    def _garp_sender(self, interface: str) -> GarpSender:
+        if interface not in self.garp:
+            self.garp[interface] = GarpSender(interface)
+        return self.garp[interface]
+
+    def _na_sender(self, interface: str) -> NaSender:
+        if interface not in self.na:
+            self.na[interface] = NaSender(interface)
+        return self.na[interface]
+
+    def send_garp(self, interface: str, address: IPv4Address) -> None:
+        self._garp_sender(interface).send(address)
+
+    def send_na(self, interface: str, address: IPv6Address) -> None:
+        self._na_sender(interface).send(address)
+
+    # -- VIPs ------------------------------------------------------------------------------------
+    def _manager(self) -> AddressManager:
+        if self._addresses is None:
+            self._addresses = AddressManager.open()
+        return self._addresses
+
+    def add_vip(self, vip: Vip) -> None:
+        """Add the VIP now (synchronous rtnetlink: it exists when this returns, so the GARP that
+        follows announces a configured address); the log line is written after the current turn."""
+        if self._manager().add_now(vip):
+            self._log_later("vip added address=%s dev=%s", vip)
+
+    def remove_vip(self, vip: Vip) -> None:
+        if self._manager().remove_now(vip):
+            self._log_later("vip removed address=%s dev=%s", vip)
+
+    @staticmethod
+    def _log_later(message: str, vip: Vip) -> None:
+        try:
+            asyncio.get_running_loop().call_soon(log.info, message, vip.address, vip.dev)
+        except RuntimeError:  # no loop (tests): log now
+            log.info(message, vip.address, vip.dev)
+
+    def link_events_live(self) -> bool:
+        """True while the netlink watcher is subscribed (link events reach the link poller)."""
+        return self.watcher is not None and self.watcher.ready.is_set()
+
+    async def watch(self, on_address: Callable[[AddressEvent], None],
+                    on_link: Callable[[LinkEvent], None]) -> None:
+        """Run the netlink watcher (address and link events of this namespace) until cancelled."""
+        self.watcher = NetlinkWatcher(on_address, on_link)
+        await self.watcher.run()
+
+    def vip_present(self, dev: str, address: IPInterface) -> bool | None:
+        """Is the VIP ``address`` (an IP interface) on ``dev`` in the kernel now (None: unknown)?"""
+        return None if self.watcher is None else self.watcher.holds(dev, address)
+
+    # -- status and teardown ---------------------------------------------------------------------
+    def counters(self) -> dict[str, dict[str, object]]:
+        """Per socket (``eth0/v4/198.51.100.11``, ``/unicast`` or ``/GROUP`` appended when not the
+        default group) and for the VIP manager (``addresses``)."""
+        out: dict[str, dict[str, object]] = {}
+        for path, sock in self.sockets.items():
+            name = f"{path.device}/v{path.family}/{path.source}"
+            if path.group is None:
+                name += "/unicast"
+            elif path.group != default_group(path.family):
+                name += f"/{path.group}"
+            out[name] = {**asdict(sock.counters), "fd": sock.fileno()}
+        if self._addresses is not None:
+            out["addresses"] = asdict(self._addresses.counters)
+        return out
+
+    def close_all(self) -> None:
+        for sock in self.sockets.values():
+            sock.close()
+        self.sockets.clear()
+        self.users.clear()
+        self._send_socket.clear()
+        senders: list[GarpSender | NaSender] = [*self.garp.values(), *self.na.values()]
+        for sender in senders:
+            with contextlib.suppress(OSError):
+                sender.close()
+        if self._addresses is not None:
+            with contextlib.suppress(OSError, PykaError, DriverError):
+                self._addresses.close()
+            self._addresses = None

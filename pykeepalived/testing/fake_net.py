@@ -1,0 +1,130 @@
+"""The daemon's network adapters with nothing real behind them (the ``DaemonNet`` of daemon/instances.py).
+
+:class:`FakeNet` records what it is asked for (adverts sent, VIPs held, GARPs and NAs, sockets opened
+and closed) and can deliver the adverts it sends to other runners (``peers``), as a shared wire
+would: two runners whose nets are each other's peers elect a master between them.  VIP operations
+run synchronously, as the real adapter's do, unless ``async_vips`` is set (then the executor awaits
+them in its worker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv6Address
+
+from pykeepalived.net.netlink_watch import AddressEvent, IPInterface, LinkEvent
+from pykeepalived.net.vrrp_net import Receiver
+from pykeepalived.vrrp.change import ReceivePath, receive_path
+from pykeepalived.vrrp.from_config import InstanceSpec, RouterKey
+from pykeepalived.vrrp.vip import Vip
+from pykeepalived.wire import VRRP_TTL
+
+IPAddress = IPv4Address | IPv6Address
+DEFAULT_SOURCE = IPv4Address("198.51.100.1")
+
+
+@dataclass
+class FakeNet:
+    """See the module docstring.  ``source``: the address delivered adverts come from."""
+
+    source: IPAddress = DEFAULT_SOURCE
+    async_vips: bool = False
+    sent: list[tuple[RouterKey, bytes, IPAddress]] = field(default_factory=list)
+    vips: set[str] = field(default_factory=set)
+    garps: list[tuple[str, IPAddress]] = field(default_factory=list)
+    nas: list[tuple[str, IPAddress]] = field(default_factory=list)
+    log: list[tuple[str, str]] = field(default_factory=list)
+    """Every advert, VIP operation and announcement, in order: ``("advert", dst)``, ``("add", vip)``,
+    ``("remove", vip)``, ``("garp", address)``, ``("na", address)``."""
+    peers: list[Receiver] = field(default_factory=list)
+    """Runners that receive the adverts sent here (while ``connected``)."""
+    connected: bool = True
+    fail_vips: Exception | None = None
+    """Raised by every VIP operation (an OSError, or an adapter bug)."""
+    fail_open: bool = False
+    """Opening a socket raises OSError (ENODEV)."""
+    opened: list[RouterKey] = field(default_factory=list)
+    closed: list[RouterKey] = field(default_factory=list)
+    prepared: list[RouterKey] = field(default_factory=list)
+    released: int = 0
+    on_address: Callable[[AddressEvent], None] | None = None
+    on_link: Callable[[LinkEvent], None] | None = None
+    watching: asyncio.Event = field(default_factory=asyncio.Event)
+
+    # -- sockets -------------------------------------------------------------------------------
+    def open(self, spec: InstanceSpec, receiver: Receiver) -> ReceivePath:
+        if self.fail_open:
+            raise OSError(19, "No such device")
+        self.opened.append(spec.key)
+        return receive_path(spec)
+
+    def close(self, key: RouterKey) -> None:
+        self.closed.append(key)
+
+    async def prepare(self, spec: InstanceSpec) -> None:
+        self.prepared.append(spec.key)
+
+    async def release(self) -> None:
+        self.released += 1
+
+    def send_vrrp(self, key: RouterKey, payload: bytes, dst: IPAddress) -> None:
+        self.sent.append((key, payload, dst))
+        self.log.append(("advert", str(dst)))
+        if self.connected:
+            for runner in self.peers:
+                runner.datagram_received(key[0], payload, self.source, dst, ttl=VRRP_TTL)
+
+    # -- VIPs and announcements ------------------------------------------------------------------
+    def _vip_op(self, vip: Vip, *, add: bool) -> None:
+        if self.fail_vips is not None:
+            raise self.fail_vips
+        if add:
+            self.vips.add(str(vip.address))
+        else:
+            self.vips.discard(str(vip.address))
+        self.log.append(("add" if add else "remove", str(vip.address)))
+
+    def add_vip(self, vip: Vip) -> Awaitable[None] | None:
+        if self.async_vips:
+            return self._later(vip, add=True)
+        self._vip_op(vip, add=True)
+        return None
+
+    def remove_vip(self, vip: Vip) -> Awaitable[None] | None:
+        if self.async_vips:
+            return self._later(vip, add=False)
+        self._vip_op(vip, add=False)
+        return None
+
+    async def _later(self, vip: Vip, *, add: bool) -> None:
+        self._vip_op(vip, add=add)
+
+    def vip_present(self, dev: str, address: IPInterface) -> bool | None:
+        """What the kernel would say: the fake holds the VIPs it was asked to add (on any device)."""
+        return str(address) in self.vips
+
+    def send_garp(self, interface: str, address: IPv4Address) -> None:
+        self.garps.append((interface, address))
+        self.log.append(("garp", str(address)))
+
+    def send_na(self, interface: str, address: IPv6Address) -> None:
+        self.nas.append((interface, address))
+        self.log.append(("na", str(address)))
+
+    # -- events and status -----------------------------------------------------------------------
+    async def watch(self, on_address: Callable[[AddressEvent], None],
+                    on_link: Callable[[LinkEvent], None]) -> None:
+        self.on_address, self.on_link = on_address, on_link
+        self.watching.set()
+        await asyncio.Event().wait()
+
+    def link_events_live(self) -> bool:
+        return self.watching.is_set()
+
+    def counters(self) -> dict[str, dict[str, object]]:
+        return {"fake": {"sent": len(self.sent)}}
+
+    def close_all(self) -> None:
+        pass

@@ -1,0 +1,65 @@
+"""Is a received advert acceptable?  Every check of the receive path, in one place and one order.
+
+The codec (:func:`pykeepalived.vrrp.packet.decode`) has already checked the syntax: the size, a
+version the codec knows, the checksum, the type, the address count, a known v2 authentication type,
+the address family.  A datagram that fails there has no VRID yet and is counted by the glue that
+routes it.  Everything else is decided here, for the router the advert is addressed to, in the order
+of RFC 5798 §7.1 (RFC 3768 §7.1 for VRRPv2) and keepalived's ``vrrp_check_packet`` where the RFC
+leaves it open (features §3.3):
+
+1. TTL / hop limit 255 -- multicast only (unicast adverts may cross routers) -> ``ip_ttl_err``;
+2. the version configured for the router -> ``version_err``;
+3. the VRID (the glue routed the advert by it; a mismatch means a routing bug) -> ``vrid_err``;
+4. the address family -> ``family_err``;
+5. VRRPv2: the authentication type, then the password (first 8 bytes, constant time), then the
+   advertisement interval -> ``authtype_mismatch``, ``auth_failure``, ``advert_interval_err``;
+6. the type (ADVERTISEMENT) -> ``invalid_type_rcvd``;
+7. unicast mode: the source must be a configured peer -> ``not_a_peer`` (keepalived checks it last).
+
+Each failure is one reason, counted once in the router's :class:`~pykeepalived.vrrp.stats.VrrpStats`.
+An accepted advert whose address list differs from ours is counted (``addr_list_err``) but processed
+(RFC 5798 §7.1 "MAY"; keepalived 2.x does the same).
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from pykeepalived.vrrp.config import RouterConfig
+from pykeepalived.vrrp.events import AdvertReceived
+from pykeepalived.vrrp.packet import REASON_TTL, VRRP_TYPE_ADVERTISEMENT
+from pykeepalived.wire import VRRP_TTL
+
+REASON_NOT_A_PEER = "not_a_peer"
+"""Unicast mode: the source is not one of the configured ``unicast_peer`` addresses."""
+
+
+def drop_reason(config: RouterConfig, event: AdvertReceived) -> str | None:
+    """Why ``event`` must be dropped by the router configured as ``config``; None to accept it."""
+    advert = event.advert
+    if event.ttl is not None and event.ttl != VRRP_TTL and not config.unicast_peers:
+        return REASON_TTL
+    if advert.version != config.version:
+        return "version_err"
+    if advert.vrid != config.vrid:
+        return "vrid_err"
+    if event.src.version != config.family:
+        return "family_err"
+    if config.version == 2:
+        if advert.auth_type != config.auth_type:
+            return "authtype_mismatch"
+        auth_data = advert.auth_data[:8].ljust(8, b"\0")
+        if config.auth_data and not hmac.compare_digest(auth_data, config.auth_data):
+            return "auth_failure"
+        if advert.adver_int_cs != config.adver_int_cs:
+            return "advert_interval_err"
+    if advert.type != VRRP_TYPE_ADVERTISEMENT:
+        return "invalid_type_rcvd"
+    if config.unicast_peers and event.src not in config.unicast_peers:
+        return REASON_NOT_A_PEER
+    return None
+
+
+def address_list_differs(config: RouterConfig, event: AdvertReceived) -> bool:
+    """RFC 5798 §7.1 step 6: the advert lists other addresses than ours (counted, not dropped)."""
+    return sorted(map(int, event.advert.addresses)) != sorted(map(int, config.vips))

@@ -1,0 +1,260 @@
+"""A virtual router's state and its read-only view: what the glue and the status read.
+
+:class:`RouterState` holds every field of :class:`~pykeepalived.vrrp.router.VirtualRouter` and the
+building blocks its handlers share (effective priority, skew, the advert cache of Rule 5, GARP
+bursts, the master-down timer); the transitions are ``router.py``'s.  Pure, like the rest of the core.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from pykeepalived.vrrp.config import RouterConfig
+from pykeepalived.vrrp.election import clamp_priority
+from pykeepalived.vrrp.events import Action, AdvertReceived, SendAdvert, SendGarp, SendUnsolicitedNa
+from pykeepalived.vrrp.packet import Advertisement, IPAddress
+from pykeepalived.vrrp.peers import PeersHeard, SplitBrainWatch
+from pykeepalived.vrrp.receive import address_list_differs
+from pykeepalived.vrrp.state import State, TransitionRecord
+from pykeepalived.vrrp.stats import VrrpStats
+from pykeepalived.vrrp.timers import CS_PER_S, cs_to_s, master_down_interval_s, skew_time_s
+from pykeepalived.vrrp.tracking import TrackerSet
+from pykeepalived.wire import PRIORITY_OWNER, PRIORITY_RELEASE
+
+ADVERT_SLACK_FRACTION = 0.01
+ADVERT_SLACK_MAX_S = 0.01
+"""A steady master's advert may go out up to 1 % of its interval (at most 10 ms) late (Rule 6)."""
+
+
+class Timer(enum.Enum):
+    """The router's named deadlines."""
+
+    # Members are singletons compared by identity: hash them by identity too (C speed) instead of
+    # Enum's Python-level ``hash(self._name_)``; they key ``_timers`` on the per-advert path.
+    __hash__ = object.__hash__
+
+    MASTER_DOWN = "master_down"
+    ADVER = "adver"
+    GARP_MASTER_SECOND = "garp_master_second"
+    GARP_REFRESH = "garp_refresh"
+    GARP_LOWER_PRIO_SECOND = "garp_lower_prio_second"
+
+
+class RouterState:
+    """The fields of one virtual router and their read-only view (see the module docstring)."""
+
+    def __init__(self, config: RouterConfig, *, in_sync_group: bool = False) -> None:
+        self.config = config
+        self.stats = VrrpStats()
+        self._in_sync_group = in_sync_group
+        self._state = State.INITIALIZE
+        self._base_priority = config.priority
+        self._trackers = TrackerSet(config.trackers)
+        self._interface_up = True
+        self._group_fault = False
+        self._effective_priority = self._compute_effective_priority()
+        self._timers: dict[Timer, float] = {}
+        self._master_adver_int_cs = config.adver_int_cs
+        self._master_address: IPAddress | None = None
+        self._master_priority: int | None = None
+        self._preempt_until: float | None = None
+        self._wants_master = False
+        self._last_transition: TransitionRecord | None = None
+        self._last_advert_sent_at: float | None = None
+        self._advert_action: SendAdvert | None = None
+        """The last SendAdvert built, reused while config and priority are unchanged (Rule 5)."""
+        self._advert_config: RouterConfig | None = None
+        self._master_since: float | None = None
+        """When this router last became MASTER (None when it is not)."""
+        self._lower_prio_burst_at: float | None = None
+        """The last announcement burst answering a lower-priority master (one per ``lower_prio_delay``)."""
+        self._peers = PeersHeard()
+        self._split_brain = SplitBrainWatch()
+
+    # --- public read-only view -----------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def effective_priority(self) -> int:
+        """Base priority plus tracker weights, clamped to 1..254 (255 never moves)."""
+        return self._effective_priority
+
+    @property
+    def master_address(self) -> IPAddress | None:
+        """The current master's primary address as far as we know (ours when MASTER)."""
+        return self._master_address
+
+    @property
+    def master_priority(self) -> int | None:
+        return self._master_priority
+
+    @property
+    def master_adver_int_cs(self) -> int:
+        """Master_Adver_Interval (RFC 5798 §6.1): the interval a v3 backup learned from its master."""
+        return self._master_adver_int_cs
+
+    @property
+    def last_transition(self) -> TransitionRecord | None:
+        return self._last_transition
+
+    @property
+    def wants_master(self) -> bool:
+        """Sync-group member whose down timer expired and that waits for the group's permission."""
+        return self._wants_master
+
+    @property
+    def group_fault(self) -> bool:
+        """True while a sync group holds this router in FAULT for another member's fault."""
+        return self._group_fault
+
+    @property
+    def tracker_names(self) -> tuple[str, ...]:
+        return self._trackers.names
+
+    @property
+    def fault_reasons(self) -> tuple[str, ...]:
+        """Why the router is (or would be) in FAULT; empty when healthy."""
+        reasons = [] if self._interface_up else ["interface_down"]
+        reasons += [f"tracker:{name}" for name in self._trackers.faulted()]
+        if self._group_fault:
+            reasons.append("sync_group")
+        return tuple(reasons)
+
+    def next_deadline(self) -> float | None:
+        """When the glue must call ``handle(Timeout(), now)`` next; None if no timer is armed."""
+        return min(self._timers.values(), default=None)
+
+    def timer_slack_s(self) -> float:
+        """How late the glue may serve :meth:`next_deadline` (Rule 6): a steady master's advert
+        (only the advert timer armed) tolerates 1 % of the interval, at most ``ADVERT_SLACK_MAX_S``,
+        so that many routers' adverts share one wake-up; every other timer (master down, preempt
+        delay, GARP repeats) is due on time."""
+        timers = self._timers
+        if self._state is State.MASTER and len(timers) == 1 and Timer.ADVER in timers:
+            return min(ADVERT_SLACK_MAX_S, self.config.adver_int_cs / CS_PER_S * ADVERT_SLACK_FRACTION)
+        return 0.0
+
+    def timers(self) -> dict[str, float]:
+        """Armed timers by name (for status output and tests)."""
+        return {timer.value: deadline for timer, deadline in self._timers.items()}
+
+    @property
+    def master_down_interval_s(self) -> float:
+        """Master_Down_Interval (RFC 5798 §6.1) for our priority and the master's advert interval."""
+        return master_down_interval_s(self._effective_priority, self._master_adver_int_cs,
+                                      self.config.version, self.config.down_timer_adverts)
+
+    def split_brain_active(self, now: float) -> bool:
+        """A split brain episode is going on (:mod:`pykeepalived.vrrp.peers`)."""
+        return self._split_brain.active(now, self.master_down_interval_s)
+
+    def snapshot(self, now: float, *, with_config: bool = True) -> dict[str, object]:
+        """A JSON-ready view for ``status --json``; times are given as seconds from ``now``
+        (``timers_s``: until each deadline; ``*_s_ago``: since).  ``with_config=False`` leaves out
+        the configuration view (callers that keep it from an earlier snapshot)."""
+        down_s = self.master_down_interval_s
+        snap: dict[str, object] = {
+            "name": self.name,
+            "vrid": self.config.vrid,
+            "state": self._state.value,
+            "base_priority": self._base_priority,
+            "effective_priority": self._effective_priority,
+            "master_address": None if self._master_address is None else str(self._master_address),
+            "master_priority": self._master_priority,
+            "master_adver_int_cs": self._master_adver_int_cs,
+            "master_down_interval_s": round(down_s, 6),
+            "master_since_s_ago": None if self._master_since is None else round(now - self._master_since, 6),
+            "fault_reasons": list(self.fault_reasons),
+            "timers_s": {name: round(at - now, 6) for name, at in self.timers().items()},
+            "peers": self._peers.snapshot(now),
+            "split_brain": self._split_brain.snapshot(now, down_s),
+            "trackers": self._trackers.snapshot(),
+            "stats": self.stats.as_dict(),
+        }
+        if with_config:
+            snap["config"] = self.config.status_view()
+        return snap
+
+    # --- building blocks of the handlers ------------------------------------------------------
+
+    def _compute_effective_priority(self) -> int:
+        return clamp_priority(self._base_priority, self._trackers.adjustment(), PRIORITY_OWNER)
+
+    def _skew_time_s(self) -> float:
+        return skew_time_s(self._effective_priority, self._master_adver_int_cs, self.config.version)
+
+    def _send_advert(self, priority: int, now: float) -> SendAdvert:
+        self.stats.advert_sent += 1
+        self._last_advert_sent_at = now
+        if priority == PRIORITY_RELEASE:
+            self.stats.pri_zero_sent += 1
+        config = self.config
+        cached = self._advert_action
+        if cached is not None and cached.advert.priority == priority and self._advert_config is config:
+            return cached
+        action = SendAdvert(
+            Advertisement(
+                version=config.version,
+                vrid=config.vrid,
+                priority=priority,
+                adver_int_cs=config.adver_int_cs,
+                addresses=config.vips,
+                auth_type=config.auth_type,
+                auth_data=config.auth_data,
+            )
+        )
+        if priority != PRIORITY_RELEASE:
+            self._advert_action, self._advert_config = action, config
+        return action
+
+    def _garp_burst(self, count: int) -> list[Action]:
+        if count <= 0 or not self.config.vips:
+            return []
+        self.stats.garp_bursts += 1
+        if self.config.family == 6:
+            return [SendUnsolicitedNa(self.config.vips, count)]
+        return [SendGarp(self.config.vips, count)]
+
+    def _arm_master_down(self, now: float) -> None:
+        self._timers[Timer.MASTER_DOWN] = now + master_down_interval_s(
+            self._effective_priority,
+            self._master_adver_int_cs,
+            self.config.version,
+            self.config.down_timer_adverts,
+        )
+
+    def _count_accepted(self, event: AdvertReceived, now: float) -> None:
+        priority = event.advert.priority
+        self.stats.advert_rcvd += 1
+        self._peers.heard(event.src, priority, now)
+        if priority == PRIORITY_OWNER and self._base_priority == PRIORITY_OWNER:
+            self.stats.owner_conflict += 1
+        if self.config.check_addresses and priority != PRIORITY_RELEASE and address_list_differs(
+                self.config, event):
+            self.stats.addr_list_err += 1
+
+    def _answer_lower_priority(self, now: float) -> list[Action]:
+        """A lower (or equal, lower-address) master is out there: force a new election (RFC 9568)
+        and announce the addresses again, so that clients that followed the other master come back
+        (keepalived issue #166).  The announcement burst (and its repeat ``lower_prio_delay`` later)
+        happens at most once per ``lower_prio_delay``, however often the other master advertises."""
+        actions: list[Action] = []
+        if not self.config.lower_prio_no_advert:
+            actions.append(self._send_advert(self._effective_priority, now))
+            self._timers[Timer.ADVER] = now + cs_to_s(self.config.adver_int_cs)
+        repeat = self.config.lower_prio_repeat
+        delay_s = cs_to_s(self.config.lower_prio_delay_cs)
+        last = self._lower_prio_burst_at
+        if repeat > 0 and (last is None or now - last >= delay_s):
+            self._lower_prio_burst_at = now
+            actions += self._garp_burst(repeat)
+            if delay_s > 0:
+                self._timers[Timer.GARP_LOWER_PRIO_SECOND] = now + delay_s
+        return actions

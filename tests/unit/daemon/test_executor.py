@@ -1,0 +1,139 @@
+"""The executor's ordering: a takeover's advert, VIP add and GARP run in one turn when the adapters are
+synchronous; asynchronous work queues, and everything after it queues behind it; bookkeeping last."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from ipaddress import ip_address
+
+from pykeepalived.daemon.address_queue import AddressQueue
+from pykeepalived.daemon.executor import ActionExecutor
+from pykeepalived.daemon.listeners import InstanceEvent
+from pykeepalived.daemon.runner import RouterSlot, VrrpRunner
+from pykeepalived.testing.fake_loop import FakeLoop
+from pykeepalived.testing.fake_net import FakeNet
+from pykeepalived.testing.fake_wire import FakeWire
+from pykeepalived.testing.specs import VIP, make_spec
+from pykeepalived.vrrp.events import SendGarp, Startup, StateChanged
+from pykeepalived.vrrp.router import VirtualRouter
+from pykeepalived.vrrp.state import State
+
+
+def record_states(runner: VrrpRunner, net: FakeNet) -> None:
+    def changed(event: InstanceEvent) -> None:
+        if isinstance(event.change, StateChanged):
+            net.log.append(("state", event.change.new.value))
+
+    runner.listeners.subscribe(changed)
+
+
+def single(net: FakeNet, *specs_vips: tuple[int, str]) -> tuple[FakeLoop, ActionExecutor, VrrpRunner,
+                                                              list[RouterSlot]]:
+    loop = FakeLoop()
+    wire = FakeWire()
+    executor = ActionExecutor(net, wire.encode)
+    runner = VrrpRunner(loop, executor, wire.decode)  # type: ignore[arg-type]
+    record_states(runner, net)
+    slots = []
+    for vrid, vip in specs_vips or ((51, VIP),):
+        spec = make_spec(f"r{vrid}", vrid=vrid, vip=vip)
+        slot = RouterSlot(spec, VirtualRouter(spec.router_config))
+        runner.add(slot)
+        slots.append(slot)
+    return loop, executor, runner, slots
+
+
+def test_takeover_is_advert_add_garps_then_the_state_change_in_one_turn() -> None:
+    net = FakeNet()
+    loop, executor, runner, (slot,) = single(net)
+    runner.feed(slot.key, Startup())
+    assert net.log == [("state", "BACKUP")]
+    net.log.clear()
+    loop.run_until(runner.pending_timers()[0][0])  # the master-down timer fires; no worker runs
+    assert slot.state is State.MASTER
+    kinds = [kind for kind, _ in net.log]
+    repeat = slot.router.config.garp_master_repeat
+    assert kinds == ["advert", "add", *["garp"] * repeat, "state"]
+    assert net.vips == {VIP}
+    assert executor.addresses.queue.empty()
+
+
+def test_stop_removes_the_vip_before_the_state_change_without_a_worker() -> None:
+    net = FakeNet()
+    loop, executor, runner, (slot,) = single(net)
+    runner.feed(slot.key, Startup())
+    loop.run_until(runner.pending_timers()[0][0])
+    net.log.clear()
+    runner.stop_all()
+    assert [kind for kind, _ in net.log] == ["advert", "remove", "state"]
+    assert net.vips == set()
+    assert executor.addresses.queue.empty()
+
+
+async def test_work_after_an_async_job_queues_behind_it_in_order() -> None:
+    queue = AddressQueue(Counter())
+    order: list[str] = []
+    gate = asyncio.Event()
+
+    async def slow() -> None:
+        await gate.wait()
+        order.append("async")
+
+    queue.enqueue(None, slow, sync=False)
+    queue.enqueue(None, lambda: order.append("sync-1"))  # must not overtake the async job
+    queue.enqueue(None, lambda: order.append("sync-2"))
+    assert order == []
+    worker = asyncio.create_task(queue.worker())
+    gate.set()
+    assert await queue.drain(1.0) is True
+    assert order == ["async", "sync-1", "sync-2"]
+    queue.enqueue(None, lambda: order.append("inline"))  # the queue is empty again: at once
+    assert order[-1] == "inline"
+    worker.cancel()
+
+
+def test_an_inline_failure_is_counted_and_the_garps_still_go() -> None:
+    net = FakeNet(fail_vips=OSError(1, "Operation not permitted"))
+    loop, executor, runner, (slot,) = single(net)
+    runner.feed(slot.key, Startup())
+    loop.advance(1.0)
+    assert slot.state is State.MASTER
+    assert executor.counters["address_errors"] == 1
+    assert ("garp", "198.51.100.100") in net.log
+
+
+def test_an_adapter_bug_inline_is_counted_not_raised() -> None:
+    net = FakeNet(fail_vips=KeyError("bug"))
+    loop, executor, runner, (slot,) = single(net)
+    runner.feed(slot.key, Startup())
+    loop.advance(1.0)
+    assert slot.state is State.MASTER
+    assert executor.counters["address_errors"] == 1
+
+
+def test_routers_taking_over_together_announce_every_vip_before_any_repeat() -> None:
+    net = FakeNet()
+    loop, _, runner, slots = single(net, (51, "198.51.100.100/24"), (52, "198.51.100.101/24"),
+                                    (53, "198.51.100.102/24"))
+    for slot in slots:
+        runner.feed(slot.key, Startup())
+    net.log.clear()
+    loop.run_until(runner.pending_timers()[0][0])  # the three master-down timers are due together
+    assert runner.timer_wakeups == 1
+    kinds = [kind for kind, _ in net.log]
+    repeat = slots[0].router.config.garp_master_repeat
+    assert kinds == ["advert", "add", "garp"] * 3 + ["garp"] * 3 * (repeat - 1) + ["state"] * 3
+    firsts = [address for kind, address in net.log[:9] if kind == "garp"]
+    assert firsts == ["198.51.100.100", "198.51.100.101", "198.51.100.102"]
+
+
+def test_a_burst_repeat_is_dropped_once_its_router_left_master() -> None:
+    net = FakeNet()
+    _, executor, runner, (slot,) = single(net)
+    runner.feed(slot.key, Startup())  # BACKUP
+    executor.begin_batch()
+    executor.execute(slot, SendGarp((ip_address("198.51.100.100"),), 3))
+    assert [kind for kind, _ in net.log if kind == "garp"] == ["garp"]  # the first round at once
+    executor.end_batch()  # the repeats find the router not MASTER: not sent
+    assert [kind for kind, _ in net.log if kind == "garp"] == ["garp"]

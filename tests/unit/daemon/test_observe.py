@@ -1,0 +1,172 @@
+"""The daemon's observability wiring: where the endpoint listens, the events it publishes, the
+dumps on keepalived's signals, and the status document's new facts -- on a real loop with fake nets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import urllib.request
+from argparse import Namespace
+from ipaddress import ip_address
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import jsonschema
+import pytest
+
+from pykeepalived.daemon.app import DaemonOptions
+from pykeepalived.daemon.listeners import GroupEvent, InstanceEvent
+from pykeepalived.daemon.observe import DEFAULT_LISTEN, Observability, resolve_listen
+from pykeepalived.daemon.plans import config_hash
+from pykeepalived.testing.daemon_harness import ONE_INSTANCE as CONFIG
+from pykeepalived.testing.daemon_harness import DaemonHarness as Harness
+from pykeepalived.vrrp.events import EffectivePriorityChanged, SplitBrainDetected, StateChanged
+from pykeepalived.vrrp.state import Reason, State
+from pykeepalived.web.kadump.writer import DumpWriter
+from pykeepalived.web.status_schema import STATUS_SCHEMA
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_where_the_endpoint_listens() -> None:
+    g = SimpleNamespace(web_enabled=True, web_listen_address=None)
+    assert resolve_listen(True, None, g) == DEFAULT_LISTEN == "127.0.0.1:9165"
+    assert resolve_listen(True, None, SimpleNamespace(web_enabled=True, web_listen_address="[::1]:9100")) == \
+        "[::1]:9100"
+    assert resolve_listen(True, "0.0.0.0:9200", SimpleNamespace(web_enabled=False)) == "0.0.0.0:9200"
+    assert resolve_listen(True, None, SimpleNamespace(web_enabled=False, web_listen_address="x")) is None
+    assert resolve_listen(False, "0.0.0.0:9200", g) is None  # --no-web wins
+    assert resolve_listen(True, None, None) == DEFAULT_LISTEN
+
+
+def test_command_line_flags() -> None:
+    assert DaemonOptions().web_enabled is False  # a bare options object (tests) never listens
+    opts = DaemonOptions.from_args(Namespace(web_listen_address="127.0.0.1:9999"), environ={})
+    assert (opts.web_enabled, opts.web_listen) == (True, "127.0.0.1:9999")
+    assert DaemonOptions.from_args(Namespace(no_web=True), environ={}).web_enabled is False
+
+
+def test_a_bad_listen_address_is_refused_early() -> None:
+    with pytest.raises(ValueError):
+        Observability(dict, listen="nowhere")
+
+
+def test_config_hash_is_of_the_validated_config() -> None:
+    a = SimpleNamespace(model_dump_json=lambda: '{"a":1}')
+    assert config_hash(a) == config_hash(SimpleNamespace(model_dump_json=lambda: '{"a":1}'))
+    assert config_hash(a) != config_hash(SimpleNamespace(model_dump_json=lambda: '{"a":2}'))
+
+
+def test_events_carry_the_notify_fifo_lines() -> None:
+    published: list[tuple[str, dict[str, Any]]] = []
+    obs = Observability(dict, listen=None)
+    obs.web = SimpleNamespace(publish=lambda kind, data: published.append((kind, data)))  # type: ignore[assignment]
+    obs.instance("VI_1", "MASTER", 150, old="BACKUP", reason="master_down_timer_expired")
+    obs.group("G1", "BACKUP")
+    obs.priority("VI_1", State.MASTER, 150, 140)
+    obs.lvs_line("RS [198.51.100.21]:tcp:80 [198.51.100.50]:tcp:80 DOWN")
+    obs.lvs_line("VS [198.51.100.50]:tcp:80 UP")
+    obs.lvs_line("garbage")
+    obs.tracker("script:chk", "script", up=False)
+    obs.reload(ok=False, error="bad", config_hash="h")
+    assert [(k, d.get("line")) for k, d in published] == [
+        ("instance", 'INSTANCE "VI_1" MASTER 150'), ("group", 'GROUP "G1" BACKUP 0'),
+        ("priority", 'INSTANCE "VI_1" MASTER_PRIORITY 140'),
+        ("real_server", "RS [198.51.100.21]:tcp:80 [198.51.100.50]:tcp:80 DOWN"),
+        ("virtual_server", "VS [198.51.100.50]:tcp:80 UP"), ("tracker", None), ("reload", None)]
+    assert published[3][1]["up"] is False and published[4][1]["up"] is True
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+async def test_the_daemon_serves_metrics_status_and_events_and_dumps_on_signals(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    port = free_port()
+    h = Harness(tmp_path)
+    h.daemon.options = DaemonOptions(config_file=str(h.config), control_socket=h.sock, web_enabled=True,
+                                     web_listen=f"127.0.0.1:{port}")
+    await h.start()
+    try:
+        async with asyncio.timeout(10):
+            while h.daemon.observe.web is None:
+                await asyncio.sleep(0.02)
+        base = f"http://127.0.0.1:{port}"
+        code, body = await asyncio.to_thread(_get, base + "/metrics")
+        assert code == 200
+        assert b'pykeepalived_vrrp_state{family="v4",interface="eth0",state="MASTER",vrid="51",' \
+               b'vrrp_instance="VI_1"} 1.0' in body
+        code, body = await asyncio.to_thread(_get, base + "/status")
+        doc = json.loads(body)
+        jsonschema.validate(doc, STATUS_SCHEMA)
+        assert doc["instances"][0]["master_priority"] == 200 and doc["config_hash"]
+        assert doc["web"]["listen"] == f"127.0.0.1:{port}"
+        # a reload is published to /events and counted
+        hub = h.daemon.observe.web.hub
+        sub = hub.subscribe()
+        assert sub is not None
+        h.config.write_text(CONFIG + "  bogus: 1\n")
+        h.daemon.request("reload")
+        status = await h.until(lambda s: s["reload_errors"] == 1)
+        assert status["last_reload"]["ok"] is False
+        kinds = [e.kind for e in sub.take()]
+        assert kinds == ["reload"]
+        code, body = await asyncio.to_thread(_get, base + "/metrics")
+        assert b'pykeepalived_config_reloads_total{result="failure"} 1.0' in body
+        # keepalived's dump signals
+        for function in ("DATA", "STATS", "JSON"):
+            h.daemon.request(f"dump:{function}")
+        async with asyncio.timeout(5):
+            while len(list(tmp_path.glob("keepalived.*"))) < 3:
+                await asyncio.sleep(0.02)
+        data = json.loads((tmp_path / "keepalived.json").read_text())
+        assert data[0]["data"]["iname"] == "VI_1" and data[0]["data"]["state"] == 2
+        assert "VRRP Instance: VI_1" in (tmp_path / "keepalived.stats").read_text()
+        assert " VRRP Instance = VI_1\n" in (tmp_path / "keepalived.data").read_text()
+    finally:
+        await h.stop()
+    assert h.daemon.observe.web is None  # stopped with the daemon
+
+
+async def test_data_use_instance_names_the_data_file_after_the_namespace(tmp_path: Path) -> None:
+    obs = Observability(_doc, listen=None, dumps=DumpWriter(tmp_path, hosts=list))
+    obs.data_use_instance, obs.namespace = True, "blue"
+    await obs.dump("DATA")
+    assert [p.name for p in tmp_path.iterdir()] == ["keepalived.blue.data"]
+    obs.namespace = None
+    await obs.dump("DATA")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keepalived.blue.data", "keepalived.data"]
+
+
+async def _doc() -> dict[str, Any]:
+    return {"instances": [], "global_defs": {}}
+
+
+def test_it_hears_state_priority_and_split_brain_news_as_a_listener() -> None:
+    published: list[tuple[str, dict[str, Any]]] = []
+    obs = Observability(dict, listen=None)
+    obs.web = SimpleNamespace(publish=lambda kind, data: published.append((kind, data)))  # type: ignore[assignment]
+    key = ("eth0", 4, 51)
+    for change in (StateChanged(State.BACKUP, State.MASTER, Reason.MASTER_DOWN_TIMER),
+                   EffectivePriorityChanged(150, 140, State.MASTER),
+                   SplitBrainDetected(ip_address("198.51.100.9"), 100),
+                   StateChanged(State.MASTER, State.INITIALIZE, Reason.SHUTDOWN)):
+        obs(InstanceEvent(key, "VI_1", "G1", change, 150, 1.0, 2.0))
+    obs(GroupEvent("G1", State.INITIALIZE, 1.0, 2.0))
+    assert [(kind, data.get("line") or data.get("peer")) for kind, data in published] == [
+        ("instance", 'INSTANCE "VI_1" MASTER 150'), ("priority", 'INSTANCE "VI_1" MASTER_PRIORITY 140'),
+        ("split_brain", "198.51.100.9"), ("instance", 'INSTANCE "VI_1" STOP 150'),
+        ("group", 'GROUP "G1" STOP 0')]
+    assert published[0][1]["from"] == "BACKUP" and published[0][1]["reason"] == "master_down_timer_expired"

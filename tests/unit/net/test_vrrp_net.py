@@ -1,0 +1,99 @@
+"""The daemon's VRRP network adapter: one socket per receive path, shared, joined to the right group."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+from typing import Any
+
+from pykeepalived.net.netlink_watch import NetlinkWatcher
+from pykeepalived.net.vrrp_net import VrrpNet
+from pykeepalived.testing.specs import plan_of
+from pykeepalived.vrrp.change import receive_path
+
+GROUP4 = IPv4Address("224.0.0.19")
+CONFIG = f"""
+global_defs:
+  vrrp_mcast_group4: {GROUP4}
+vrrp_instances:
+  VI_1: {{interface: eth0, virtual_router_id: 51, virtual_ipaddress: [198.51.100.50/24]}}
+  VI_2: {{interface: eth0, virtual_router_id: 52, virtual_ipaddress: [198.51.100.60/24]}}
+  VI_3:
+    interface: eth0
+    virtual_router_id: 53
+    unicast_src_ip: 198.51.100.11
+    unicast_peer: [198.51.100.12]
+    virtual_ipaddress: [198.51.100.70/24]
+"""
+
+
+@dataclass
+class FakeCounters:
+    sent: int = 0
+
+
+@dataclass
+class FakeSocket:
+    config: Any
+    counters: FakeCounters = field(default_factory=FakeCounters)
+    closed: bool = False
+    sent: list[tuple[bytes, Any]] = field(default_factory=list)
+
+    def start(self, loop: Any) -> None:
+        pass
+
+    def send_to(self, payload: bytes, dst: Any) -> bool:
+        self.sent.append((payload, dst))
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+
+    def fileno(self) -> int:
+        return 7
+
+
+class Receiver:
+    def datagram_received(self, *args: Any, **kwargs: Any) -> bool:
+        return False
+
+    def count_drop(self, reason: str, interface: str = "") -> None:
+        pass
+
+
+def fake_net() -> tuple[VrrpNet, list[FakeSocket]]:
+    opened: list[FakeSocket] = []
+
+    def fake_open(config: Any, on_packet: Any, on_drop: Any = None) -> FakeSocket:
+        opened.append(FakeSocket(config))
+        return opened[-1]
+
+    return VrrpNet(open_socket=fake_open, prewarm=False), opened  # type: ignore[arg-type]
+
+
+async def test_instances_with_one_receive_path_share_its_socket_until_the_last_stops() -> None:
+    specs = plan_of(CONFIG).instances
+    net, opened = fake_net()
+    paths = [net.open(specs[("eth0", 4, vrid)], Receiver()) for vrid in (51, 52, 53)]
+    assert paths == [receive_path(specs[("eth0", 4, vrid)]) for vrid in (51, 52, 53)]
+    assert len(opened) == 2  # VI_1 and VI_2 share the multicast socket, VI_3 is unicast
+    assert opened[0].config.multicast_group == GROUP4 and opened[0].config.unicast is False
+    assert opened[1].config.unicast is True and opened[1].config.group is None
+    assert sorted(net.counters()) == [f"eth0/v4/198.51.100.11/{GROUP4}", "eth0/v4/198.51.100.11/unicast"]
+    net.send_vrrp(("eth0", 4, 52), b"advert", GROUP4)
+    assert opened[0].sent == [(b"advert", GROUP4)]
+    net.close(("eth0", 4, 51))
+    assert not opened[0].closed  # VI_2 still uses it
+    net.close(("eth0", 4, 52))
+    assert opened[0].closed
+    net.close_all()
+    assert opened[1].closed and net.counters() == {}
+
+
+def test_link_events_are_live_once_the_watcher_is_subscribed() -> None:
+    net = VrrpNet()
+    assert net.link_events_live() is False
+    net.watcher = NetlinkWatcher()
+    assert net.link_events_live() is False
+    net.watcher.ready.set()
+    assert net.link_events_live() is True

@@ -1,0 +1,122 @@
+"""The one classification of a config change, row by row of its table, and the receive path the
+socket layer keys its sockets by."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, ip_address
+from pathlib import Path
+
+import pytest
+
+from pykeepalived.testing.specs import plan_of
+from pykeepalived.vrrp.change import (
+    CHANGE_TABLE,
+    ChangeKind,
+    ReceivePath,
+    change_table_markdown,
+    classify,
+    destinations,
+    receive_path,
+)
+from pykeepalived.vrrp.from_config import InstanceSpec
+
+REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
+
+BASE = """
+vrrp_scripts:
+  chk: {script: /bin/true, weight: -10}
+vrrp_instances:
+  VI_1:
+    interface: eth0
+    virtual_router_id: 51
+    priority: 150
+    advert_int: 1
+    virtual_ipaddress: [198.51.100.50/24]
+    notify: /bin/true
+    track_script: [chk]
+"""
+KEY = ("eth0", 4, 51)
+
+
+def spec(text: str = BASE) -> InstanceSpec:
+    return plan_of(text).instances[KEY]
+
+
+def edit(old: str, new: str) -> str:
+    assert old in BASE
+    return BASE.replace(old, new)
+
+
+ROWS = {
+    "virtual_ipaddress, virtual_ipaddress_excluded": [
+        edit("[198.51.100.50/24]", "[198.51.100.50/24, 198.51.100.51/24]"),
+        edit("    notify:", "    virtual_ipaddress_excluded: [198.51.100.99/32]\n    notify:")],
+    "garp_* / vrrp_garp_* / vrrp_gna_interval settings": [
+        edit("    notify:", "    garp_master_repeat: 2\n    notify:"),
+        "global_defs:\n  vrrp_garp_interval: 0.1\n" + BASE],
+    "notify, notify_master/backup/fault/stop, notify_priority_changes": [
+        edit("notify: /bin/true", "notify: /bin/false"),
+        edit("    notify:", "    notify_master: /bin/true\n    notify:")],
+    "track_interface, track_script, track_file, track_process, track_bfd and their weights, "
+    "dont_track_primary": [
+        edit("weight: -10", "weight: -20"),
+        edit("    notify:", "    track_interface: [eth1]\n    notify:"),
+        "vrrp_track_processes:\n  p: {process: haproxy}\n"
+        + edit("    notify:", "    track_process: [p]\n    notify:"),
+        "bfd_instances:\n  b: {neighbor_ip: 198.51.100.12}\n"
+        + edit("    notify:", "    track_bfd: [b]\n    notify:"),
+        edit("    notify:", "    dont_track_primary: true\n    notify:")],
+    "priority, preempt / nopreempt / preempt_delay, advert_int": [
+        edit("priority: 150", "priority: 120"),
+        edit("    notify:", "    nopreempt: true\n    notify:"),
+        edit("advert_int: 1", "advert_int: 2")],
+    "authentication, unicast_peer (the list)": [
+        edit("    notify:", "    authentication: {auth_type: PASS, auth_pass: secret}\n    notify:")],
+    "sync group membership": ["vrrp_sync_groups:\n  G: {group: [VI_1]}\n" + BASE],
+    "unicast <-> multicast (unicast_peer added or removed)": [
+        edit("    notify:", "    unicast_peer: [198.51.100.12]\n    notify:")],
+    "vrrp_mcast_group4 / vrrp_mcast_group6 (multicast instances)": [
+        "global_defs:\n  vrrp_mcast_group4: 224.0.0.19\n" + BASE],
+    "unicast_src_ip / mcast_src_ip": [edit("    notify:", "    mcast_src_ip: 198.51.100.12\n    notify:")],
+    "use_vmac added or removed": [edit("    notify:", "    use_vmac: true\n    notify:")],
+    "interface, address family, virtual_router_id, version": [
+        edit("advert_int: 1", "advert_int: 1\n    version: 3")],
+}
+
+
+@pytest.mark.parametrize(("setting", "kind"), CHANGE_TABLE)
+def test_each_row_of_the_table_is_what_classify_says(setting: str, kind: ChangeKind) -> None:
+    old = spec()
+    for text in ROWS[setting]:
+        new = spec(text)
+        change = classify(old, new)
+        assert change.kind is kind, (setting, change)
+        assert change.fields  # it names what differs
+        assert classify(new, old).kind is kind  # and back
+
+
+def test_the_same_spec_is_unchanged_and_the_unicast_peer_list_is_in_place() -> None:
+    peer = "    unicast_src_ip: 198.51.100.11\n    unicast_peer: [198.51.100.12]\n"
+    unicast = edit("    notify:", peer + "    notify:")
+    more = unicast.replace("[198.51.100.12]", "[198.51.100.12, 198.51.100.13]")
+    assert classify(spec(), spec()).kind is ChangeKind.UNCHANGED
+    assert classify(spec(unicast), spec(more)).kind is ChangeKind.IN_PLACE
+
+
+def test_the_receive_path_and_the_destinations_follow_one_rule() -> None:
+    multicast = spec()
+    assert receive_path(multicast) == ReceivePath("eth0", 4, ip_address("198.51.100.11"),
+                                                  IPv4Address("224.0.0.18"))
+    assert destinations(multicast) == (IPv4Address("224.0.0.18"),)
+    grouped = spec("global_defs:\n  vrrp_mcast_group4: 224.0.0.19\n" + BASE)
+    assert receive_path(grouped).group == destinations(grouped)[0] == IPv4Address("224.0.0.19")
+    unicast = spec(edit("    notify:", "    unicast_peer: [198.51.100.13, 198.51.100.12]\n    notify:"))
+    assert receive_path(unicast).unicast and receive_path(unicast).group is None
+    assert destinations(unicast) == (ip_address("198.51.100.12"), ip_address("198.51.100.13"))
+    vmac = spec(edit("    notify:", "    use_vmac: true\n    notify:"))
+    assert receive_path(vmac).device == "vrrp.51"
+
+
+def test_docs_change_table_is_current() -> None:
+    docs = REPO / "docs" / "daemon.md"
+    assert change_table_markdown() in docs.read_text(encoding="utf-8")
