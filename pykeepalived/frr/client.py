@@ -10,8 +10,10 @@
   runs ``write`` (the operator's /etc/frr/frr.conf is never rewritten).  Afterwards the running
   configuration is read again and any owned line still different is reported as drift.
 
-Every call has a timeout (the process is killed after it).  Failures raise :class:`DriverError`
-naming the step and carrying FRR's own words.  Nothing here sits on the failover path: the daemon
+Every call runs in a session of its own (as scripts do: a signal to the daemon's process group, a
+Ctrl-C, does not end an apply half-way; the daemon ends its calls itself) and has a timeout, after
+which it is killed with what it started.  Failures raise :class:`DriverError` naming the step and
+carrying FRR's own words.  Nothing here sits on the failover path: the daemon
 calls it from background tasks only (docs/scaleout.md).
 """
 
@@ -23,6 +25,7 @@ import errno
 import logging
 import os
 import re
+import signal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,7 +93,7 @@ class FrrClient:
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE)
+                stderr=asyncio.subprocess.PIPE, start_new_session=True)
         except OSError as exc:
             raise DriverError(what, f"cannot run {argv[0]}: {exc.strerror or exc}", exc.errno) from None
         try:
@@ -179,6 +182,9 @@ class FrrClient:
 
 
 async def _reap(proc: asyncio.subprocess.Process) -> None:
+    """Kill the call and whatever it started (frr-reload.py runs vtysh), then reap it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError):
         proc.kill()
     await proc.wait()

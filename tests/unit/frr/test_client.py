@@ -12,8 +12,10 @@ import asyncio
 import dataclasses
 import errno
 import json
+import os
 import stat
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -31,7 +33,14 @@ with open(os.path.join(state, "calls"), "a") as f:
 commands = [args[i + 1] for i, a in enumerate(args) if a == "-c"]
 mode = open(os.path.join(state, "mode")).read().strip() if os.path.exists(os.path.join(state, "mode")) else ""
 if mode == "hang":
-    open(os.path.join(state, "pid"), "w").write(str(os.getpid()))
+    child = os.fork()
+    if child == 0:  # what frr-reload.py starts (vtysh); not holding the pipes, so only a kill ends it
+        os.close(1)
+        os.close(2)
+        time.sleep(30)
+        os._exit(0)
+    with open(os.path.join(state, "pid"), "w") as f:
+        f.write(json.dumps({"pid": os.getpid(), "child": child, "sid": os.getsid(0)}))
     time.sleep(30)
 if mode == "down":
     print("bgpd is not running", file=sys.stderr)
@@ -208,5 +217,15 @@ def test_a_cancelled_call_leaves_no_process_behind(frr: tuple[FrrClient, Path]) 
             await asyncio.wait_for(client.vtysh("show running-config"), 1.0)
 
     asyncio.run(cancel())
-    pid = int((state / "pid").read_text())
-    assert not Path(f"/proc/{pid}").exists()  # killed and reaped
+    hung = json.loads((state / "pid").read_text())
+    assert not Path(f"/proc/{hung['pid']}").exists()  # killed and reaped
+    assert hung["sid"] != os.getsid(0)  # its own session: a signal to the daemon's group spares it
+
+    def gone(pid: int) -> bool:  # killed with it (reaped by init, or a zombie until then)
+        status = Path(f"/proc/{pid}/status")
+        return not status.exists() or "\nState:\tZ" in status.read_text()
+
+    deadline = time.monotonic() + 5
+    while not gone(hung["child"]) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert gone(hung["child"])  # what it started goes too (frr-reload.py runs vtysh)
