@@ -9,6 +9,10 @@ announcing the VIP over BGP (docs/scaleout.md).  Used by tests/lab/test_bgp_lab.
 
 `ipvs=False` (a kernel without IPVS) announces the VIP with no virtual-server condition
 (`virtual_servers: []`): everything about BGP, BFD and the order of a stop works the same.
+
+`frr_config` (a director's YAML -> the FRR configuration pykeepalived renders for it) starts each
+director's FRR already configured, as after a restart of pykeepalived: it then runs no frr-reload.py
+(which takes tens of seconds under the VM's TCG; tests/lab/test_bgp_lab.py covers it on this kernel).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +32,7 @@ from typing import Any
 from netns_lab.demo import CONTROL_SOCKET_ENV, query_status
 from netns_lab.ecmp import DIRECTOR_ASN, ECMP_VIP, ROUTER_ASN, ROUTER_CORE, EcmpTopology, ecmp_topology
 from netns_lab.errors import LabError
-from netns_lab.frr_bgp import FrrBgp, router_conf, start_frr_bgp
+from netns_lab.frr_bgp import FrrBgp, frr_directory, router_conf, split_config, start_frr_bgp
 from netns_lab.lab import Host, Lab, LabProcess
 from netns_lab.wait import wait_until
 
@@ -254,8 +258,10 @@ class EcmpLab:
 
 
 def start_ecmp(lab: Lab, *, directors: int = 3, real_servers: int = 2, options: DirectorOptions | None = None,
-               start_daemons: bool = True, timeout: float = 60.0) -> EcmpLab:
-    """The `ecmp` topology with FRR on the router and every director, and (unless not
+               start_daemons: bool = True, timeout: float = 60.0,
+               frr_config: Callable[[str], str] | None = None) -> EcmpLab:
+    """The `ecmp` topology with FRR on the router and every director (configured with
+    `frr_config(director's YAML)` when given; else pykeepalived configures it), and (unless not
     `start_daemons`) pykeepalived on every director, started together."""
     options = options or DirectorOptions()
     topo = ecmp_topology(lab, directors=directors, real_servers=real_servers)
@@ -272,9 +278,10 @@ def start_ecmp(lab: Lab, *, directors: int = 3, real_servers: int = 2, options: 
                                                     DIRECTOR_ASN))
     members = []
     for index, host in enumerate(topo.directors, 1):
-        frr = start_frr_bgp(host)
+        conf = director_yaml(index, frr_directory(host), options, topo.real_server_addresses)
+        files = split_config(frr_config(conf)) if frr_config is not None else {}
+        frr = start_frr_bgp(host, files.get("bgpd", ""), bfdd_conf=files.get("bfdd", ""))
         directory = lab.workdir / f"{host.name}-pykeepalived"
-        conf = director_yaml(index, frr.directory, options, topo.real_server_addresses)
         members.append(BgpDirector(host, index, f"198.51.100.{10 + index}", frr, conf, directory))
     ecmp = EcmpLab(lab, topo, router, members, options, servers)
     for server in servers:

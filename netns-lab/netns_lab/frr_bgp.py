@@ -133,17 +133,39 @@ class FrrBgp:
         return "\n".join(f"--- {name} ---\n{p.output()}" for name, p in self.processes.items())
 
 
-def start_frr_bgp(host: Host, bgpd_conf: str = "", *, name: str = "frr", timeout: float = 15.0) -> FrrBgp:
-    """Run zebra, bgpd and bfdd in `host` and return once all three answer (bgpd with `bgpd_conf`;
-    empty: pykeepalived configures it).  Starting again with the same `name` reuses the directory
-    (a restart after a kill keeps no configuration: FRR reads only the empty files)."""
+def split_config(text: str) -> dict[str, str]:
+    """An FRR configuration (one text, as frr-reload.py takes it) as bgpd's and bfdd's files: the
+    `bfd` block is bfdd's, the rest (router bgp, route-maps, prefix-lists) bgpd's."""
+    files = {"bgpd": [], "bfdd": []}
+    daemon = "bgpd"
+    for line in text.splitlines():
+        if line == "bfd":
+            daemon = "bfdd"
+        files[daemon].append(line)
+        if daemon == "bfdd" and line == "exit":
+            daemon = "bgpd"
+    return {name: "\n".join(lines) + "\n" for name, lines in files.items()}
+
+
+def frr_directory(host: Host, name: str = "frr") -> Path:
+    """Where the FRR instance `name` of `host` keeps every file and socket (its vty socket directory)."""
+    return host.lab.workdir / f"{host.name}-{name}"
+
+
+def start_frr_bgp(host: Host, bgpd_conf: str = "", *, bfdd_conf: str = "", name: str = "frr",
+                  timeout: float = 15.0) -> FrrBgp:
+    """Run zebra, bgpd and bfdd in `host` and return once all three answer (bgpd with `bgpd_conf`,
+    bfdd with `bfdd_conf`; empty: pykeepalived configures them).  Starting again with the same `name`
+    reuses the directory (a restart after a kill keeps no configuration: FRR reads only the empty
+    files)."""
     reason = frr_bgp_unavailable()
     if reason:
         raise LabError(reason)
-    directory = host.lab.workdir / f"{host.name}-{name}"
+    directory = frr_directory(host, name)
     directory.mkdir(parents=True, exist_ok=True)
+    configs = {"bgpd": bgpd_conf, "bfdd": bfdd_conf}
     for daemon in ("zebra", *BGP_DAEMONS):
-        (directory / f"{daemon}.conf").write_text(bgpd_conf if daemon == "bgpd" else "")
+        (directory / f"{daemon}.conf").write_text(configs.get(daemon, ""))
     for path in (directory, *directory.iterdir()):
         shutil.chown(path, FRR_USER, FRR_USER)  # pidfiles and vty sockets are written after the drop
     for stale in ("zserv.api", "zebra.vty"):  # left by a killed instance: "started" must mean this one

@@ -120,6 +120,8 @@ def test_killed_daemon_withdraws_at_once_and_a_restart_cleans_up(ecmp: EcmpLab) 
     _restore(ecmp)
     local = d1.host.ip("route", "show", "table", "local", "proto", "249").stdout
     assert "203.0.113.200" in local and "203.0.113.250" not in local, local
+    wait_until(lambda: (d1.bgp() or {})["frr"]["config_applied"], timeout=30, message="d1 checked FRR")
+    assert (d1.bgp() or {})["frr"]["client"]["reloads"] == 0  # FRR kept it: frr-reload.py did not run
 
 
 def test_a_crashed_director_is_withdrawn_by_bfd(ecmp: EcmpLab) -> None:
