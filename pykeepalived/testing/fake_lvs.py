@@ -70,12 +70,14 @@ def lvs_plan_of(text: str) -> LvsPlan:
 
 
 class FakeRunner:
-    """CheckRunner's public API; the test decides the health with :meth:`set`."""
+    """CheckRunner's public API; the test decides the health with :meth:`set`, and with ``checked``
+    whether its checker has a result yet (True: it has, from the start)."""
 
     def __init__(self, checks: RealServerChecks, on_change: Callable[[RealServerChanged], None]) -> None:
         self.checks = checks
         self.on_change = on_change
         self.up = True
+        self.checked = True
         self.stopped = asyncio.Event()
         self.pushed: list[tuple[str, bool]] = []
 
@@ -89,7 +91,7 @@ class FakeRunner:
         self.stopped.clear()
 
     def status(self) -> list[RealServerStatus]:
-        checker = CheckerStatus("TCP_CHECK", self.up, 0 if self.up else 3, self.up,
+        checker = CheckerStatus("TCP_CHECK", self.up, 0 if self.up else 3, self.up if self.checked else None,
                                 "ok" if self.up else "connection refused", 0.0015)
         return [RealServerStatus(self.checks.rs, self.up, None, (checker,))]
 

@@ -12,12 +12,12 @@ import yaml
 
 from pykeepalived.check.from_config import RealServerChecks
 from pykeepalived.check.results import RealServerChanged
-from pykeepalived.check.runner import CheckerStatus, RealServerStatus
 from pykeepalived.config.model import Config
 from pykeepalived.daemon.lvs import LvsService
 from pykeepalived.daemon.lvs_plan import lvs_plan
 from pykeepalived.scaleout.policy import ServiceFacts
 from pykeepalived.testing.fake_ipvs import FakeIpvsTable
+from pykeepalived.testing.fake_lvs import FakeRunner
 
 LVS = """
 virtual_server_groups:
@@ -35,36 +35,15 @@ virtual_servers:
 """
 
 
-class PendingRunner:
-    """A checker runner whose first result the test gives."""
-
-    def __init__(self, checks: RealServerChecks, on_change: Callable[[RealServerChanged], None]) -> None:
-        self.checks = checks
-        self.result: bool | None = None
-        self.stopped = asyncio.Event()
-
-    async def run(self) -> None:
-        await self.stopped.wait()
-
-    def stop(self) -> None:
-        self.stopped.set()
-
-    def resume(self) -> None:
-        self.stopped.clear()
-
-    def status(self) -> list[RealServerStatus]:
-        checker = CheckerStatus("TCP_CHECK", True, 0, self.result, "", None)
-        return [RealServerStatus(self.checks.rs, True, None, (checker,))]
-
-
 async def test_service_facts_follow_checks_and_the_kernel_table() -> None:
     plan = lvs_plan(Config.model_validate(yaml.safe_load(LVS)))
     assert plan is not None
-    runners: list[PendingRunner] = []
+    runners: list[FakeRunner] = []
     reconciled: list[int] = []
 
-    def factory(checks: RealServerChecks, cb: Callable[[RealServerChanged], None]) -> PendingRunner:
-        runners.append(PendingRunner(checks, cb))
+    def factory(checks: RealServerChecks, cb: Callable[[RealServerChanged], None]) -> FakeRunner:
+        runners.append(FakeRunner(checks, cb))
+        runners[-1].checked = False  # no result yet
         return runners[-1]
 
     table = FakeIpvsTable()
@@ -83,7 +62,7 @@ async def test_service_facts_follow_checks_and_the_kernel_table() -> None:
         assert facts["group WEB"] == ServiceFacts(True, False, True)  # one checker has no result yet
         # no checker: nothing to wait for
         assert facts["[203.0.113.20]:tcp:80"] == ServiceFacts(True, True, True)
-        runners[0].result = False
+        runners[0].checked = True  # a first result, and no change of health: no event
         assert service.service_facts()["group WEB"].checks_done
         await service.stop(release=True)
     assert service.service_facts()["group WEB"] == ServiceFacts(False, True, False)
