@@ -14,16 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pykeepalived.config.diagnostics import Diagnostic, Path, Severity, did_you_mean
+from pykeepalived.config.diagnostics import Diagnostic, Path, did_you_mean
+from pykeepalived.config.findings import err, warn
 from pykeepalived.config.model import Config, LbAlgo, LbKind, VirtualServer
 from pykeepalived.config.model_bgp import BgpAnnounce
 
 CONSISTENT_SCHEDULERS = (LbAlgo.MH, LbAlgo.SH)
 BASE: Path = ("bgp",)
-
-
-def _finding(severity: Severity, code: str, message: str, path: Path, hint: str | None = None) -> Diagnostic:
-    return Diagnostic(severity, code, message, "", None, None, hint=hint, path=path)
 
 
 def check(config: Config) -> list[Diagnostic]:
@@ -56,12 +53,12 @@ def _neighbors(config: Config) -> Iterator[Diagnostic]:
     for i, neighbor in enumerate(config.bgp.neighbors):
         path = (*BASE, "neighbors", i, "address")
         if neighbor.address in seen:
-            yield _finding(Severity.ERROR, "bgp_duplicate_neighbor",
-                           f"neighbour {neighbor.address} is listed twice", path)
+            yield err("bgp_duplicate_neighbor",
+                      f"neighbour {neighbor.address} is listed twice", path)
         seen.add(neighbor.address)
         if neighbor.address in announced:
-            yield _finding(Severity.ERROR, "bgp_neighbor_announced",
-                           f"{neighbor.address} is both a neighbour and an announced address", path)
+            yield err("bgp_neighbor_announced",
+                      f"{neighbor.address} is both a neighbour and an announced address", path)
 
 
 def _announcements(config: Config) -> Iterator[Diagnostic]:
@@ -72,30 +69,30 @@ def _announcements(config: Config) -> Iterator[Diagnostic]:
     for i, announce in enumerate(config.bgp.announce):
         base = (*BASE, "announce", i)
         if announce.address in seen:
-            yield _finding(Severity.ERROR, "bgp_duplicate_announce",
-                           f"{announce.address} is announced twice", (*base, "address"))
+            yield err("bgp_duplicate_announce",
+                      f"{announce.address} is announced twice", (*base, "address"))
         seen.add(announce.address)
         if announce.address.version not in families:
-            yield _finding(Severity.WARNING, "bgp_no_neighbor_family",
-                           f"{announce.address} is never announced: no IPv{announce.address.version} "
-                           "neighbour", (*base, "address"),
-                           "an address is announced to the neighbours of its own family")
+            yield warn("bgp_no_neighbor_family",
+                       f"{announce.address} is never announced: no IPv{announce.address.version} "
+                       "neighbour", (*base, "address"),
+                       "an address is announced to the neighbours of its own family")
         if announce.vrrp_instance is not None and announce.vrrp_instance not in config.vrrp_instances:
-            yield _finding(Severity.ERROR, "bgp_unknown_vrrp_instance",
-                           f"no vrrp_instance named '{announce.vrrp_instance}'", (*base, "vrrp_instance"),
-                           did_you_mean(announce.vrrp_instance, list(config.vrrp_instances)))
+            yield err("bgp_unknown_vrrp_instance",
+                      f"no vrrp_instance named '{announce.vrrp_instance}'", (*base, "vrrp_instance"),
+                      did_you_mean(announce.vrrp_instance, list(config.vrrp_instances)))
         for j, ref in enumerate(announce.virtual_servers or ()):
             if ref.key not in known:
-                yield _finding(Severity.ERROR, "bgp_unknown_virtual_server",
-                               f"no virtual server {ref.key}", (*base, "virtual_servers", j),
-                               did_you_mean(ref.key, list(known)) or _known_hint(known))
+                yield err("bgp_unknown_virtual_server",
+                          f"no virtual server {ref.key}", (*base, "virtual_servers", j),
+                          did_you_mean(ref.key, list(known)) or _known_hint(known))
         yield from _communities(config, announce, base)
         targets = virtual_servers_on(config, announce)
         if announce.virtual_servers is None and not targets:
-            yield _finding(Severity.ERROR, "bgp_no_condition",
-                           f"no virtual server uses {announce.address}, so nothing says when to announce it",
-                           (*base, "address"), "name them with 'virtual_servers' (or [] to announce it "
-                           "whenever the daemon runs)")
+            yield err("bgp_no_condition",
+                      f"no virtual server uses {announce.address}, so nothing says when to announce it",
+                      (*base, "address"), "name them with 'virtual_servers' (or [] to announce it "
+                      "whenever the daemon runs)")
         for vs in targets:
             yield from _fit_for_active_active(config, vs, (*base, "address"))
 
@@ -108,22 +105,22 @@ def _known_hint(known: dict[str, VirtualServer]) -> str | None:
 
 def _fit_for_active_active(config: Config, vs: VirtualServer, path: Path) -> Iterator[Diagnostic]:
     if vs.lb_algo not in CONSISTENT_SCHEDULERS:
-        yield _finding(Severity.WARNING, "bgp_scheduler",
-                       f"virtual server {vs.key} uses lb_algo {vs.lb_algo.value}: a flow that ECMP moves to "
-                       "another director meets another real server there", path,
-                       "use lb_algo mh (Maglev hashing, the same choice on every director; mh-port to "
-                       "spread one client's connections)")
+        yield warn("bgp_scheduler",
+                   f"virtual server {vs.key} uses lb_algo {vs.lb_algo.value}: a flow that ECMP moves to "
+                   "another director meets another real server there", path,
+                   "use lb_algo mh (Maglev hashing, the same choice on every director; mh-port to "
+                   "spread one client's connections)")
     elif not vs.inhibit_on_failure or any(rs.inhibit_on_failure is False for rs in vs.real_servers):
-        yield _finding(Severity.WARNING, "bgp_mh_order",
-                       f"virtual server {vs.key}: without inhibit_on_failure a failed real server leaves "
-                       f"IPVS and comes back at the end of its list, and {vs.lb_algo.value} then hashes "
-                       "differently from the other directors", path,
-                       "set inhibit_on_failure: the server stays in place with weight 0")
+        yield warn("bgp_mh_order",
+                   f"virtual server {vs.key}: without inhibit_on_failure a failed real server leaves "
+                   f"IPVS and comes back at the end of its list, and {vs.lb_algo.value} then hashes "
+                   "differently from the other directors", path,
+                   "set inhibit_on_failure: the server stays in place with weight 0")
     if vs.lb_kind is LbKind.NAT and not any(rs.lb_kind not in (None, LbKind.NAT) for rs in vs.real_servers):
-        yield _finding(Severity.WARNING, "bgp_nat",
-                       f"virtual server {vs.key} uses lb_kind NAT: replies must come back through the "
-                       "director that forwarded the request, which ECMP does not ensure", path,
-                       "active/active directors use lb_kind DR or TUN")
+        yield warn("bgp_nat",
+                   f"virtual server {vs.key} uses lb_kind NAT: replies must come back through the "
+                   "director that forwarded the request, which ECMP does not ensure", path,
+                   "active/active directors use lb_kind DR or TUN")
 
 
 def _communities(config: Config, announce: BgpAnnounce, base: Path) -> Iterator[Diagnostic]:
@@ -133,9 +130,9 @@ def _communities(config: Config, announce: BgpAnnounce, base: Path) -> Iterator[
     for k, community in enumerate(announce.communities):
         if community == "no-advertise" or (community in ("no-export", "local-AS") and ebgp
                                            and len(ebgp) == len(config.bgp.neighbors)):
-            yield _finding(Severity.WARNING, "bgp_community_blocks",
-                           f"community {community} keeps {announce.address} from being sent to "
-                           f"{'any' if community == 'no-advertise' else 'an eBGP'} neighbour, so it is never "
-                           "announced", (*base, "communities", k),
-                           "routers honour it when the route arrives; a director sets it on its own routes "
-                           "only for iBGP neighbours")
+            yield warn("bgp_community_blocks",
+                       f"community {community} keeps {announce.address} from being sent to "
+                       f"{'any' if community == 'no-advertise' else 'an eBGP'} neighbour, so it is never "
+                       "announced", (*base, "communities", k),
+                       "routers honour it when the route arrives; a director sets it on its own routes "
+                       "only for iBGP neighbours")
