@@ -53,6 +53,9 @@ class DirectorOptions:
     drain: float = 0.3
     bfd_interval_ms: int = 300
     bfd_multiplier: int = 3
+    frr_timeout: float = 120.0
+    """pykeepalived's `frr.timeout`: frr-reload.py takes tens of seconds under the VM's TCG (three
+    directors at once, more); a call that times out is killed with its vtysh and tried again."""
 
 
 def director_yaml(index: int, frr_dir: Path, options: DirectorOptions, real_servers: Iterable[str]) -> str:
@@ -76,7 +79,7 @@ def director_yaml(index: int, frr_dir: Path, options: DirectorOptions, real_serv
               f"  announce: [{{address: {ECMP_VIP}{condition}}}]",
               f"  withdraw_timeout: {options.withdraw_timeout:g}", f"  drain: {options.drain:g}",
               f"  frr: {{vty_socket: {frr_dir}, run_dir: {frr_dir}/pykeepalived, "
-              f"poll_interval: {options.poll_interval:g}}}"]
+              f"poll_interval: {options.poll_interval:g}, timeout: {options.frr_timeout:g}}}"]
     return "\n".join(lines) + "\n"
 
 

@@ -182,11 +182,14 @@ class FrrClient:
 
 
 async def _reap(proc: asyncio.subprocess.Process) -> None:
-    """Kill the call and whatever it started (frr-reload.py runs vtysh), then reap it."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(ProcessLookupError):
-        proc.kill()
+    """Kill the call and whatever it started (frr-reload.py runs vtysh), then reap it.  Only one
+    kill: ``proc.kill()`` polls first, and reaping the process there would steal it from asyncio's
+    child watcher ("Unknown child process", exit status 255)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # its own session: the group is the call and its children
+    except (ProcessLookupError, PermissionError):
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
     await proc.wait()
 
 
