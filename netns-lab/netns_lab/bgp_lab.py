@@ -32,7 +32,15 @@ from typing import Any
 from netns_lab.demo import CONTROL_SOCKET_ENV, query_status
 from netns_lab.ecmp import DIRECTOR_ASN, ECMP_VIP, ROUTER_ASN, ROUTER_CORE, EcmpTopology, ecmp_topology
 from netns_lab.errors import LabError
-from netns_lab.frr_bgp import FrrBgp, frr_directory, router_conf, split_config, start_frr_bgp
+from netns_lab.frr_bgp import (
+    FrrBgp,
+    FrrStart,
+    frr_directory,
+    router_conf,
+    split_config,
+    start_frr_bgp,
+    start_frr_bgp_all,
+)
 from netns_lab.lab import Host, Lab, LabProcess
 from netns_lab.wait import wait_until
 
@@ -112,11 +120,15 @@ class BgpDirector:
         env = {**os.environ, CONTROL_SOCKET_ENV: self.control_socket}
         self.process = self.host.spawn(argv, name="pykeepalived", env=env)
         if wait:
-            try:
-                wait_until(lambda: self._alive() and self.bgp() is not None, timeout=timeout,
-                           message=f"pykeepalived on {self.host.name}")
-            except LabError as exc:
-                raise LabError(f"{exc}\n{self.log()[-4000:]}") from exc
+            self.wait_started(timeout)
+
+    def wait_started(self, timeout: float = 60.0) -> None:
+        """Until the control socket answers with a `bgp` section (LabError with the log if it exits)."""
+        try:
+            wait_until(lambda: self._alive() and self.bgp() is not None, timeout=timeout,
+                       message=f"pykeepalived on {self.host.name}")
+        except LabError as exc:
+            raise LabError(f"{exc}\n{self.log()[-4000:]}") from exc
 
     def _alive(self) -> bool:
         if self.process is None or not self.process.alive():
@@ -243,6 +255,13 @@ class EcmpLab:
                     out[int(port)] = director.host.name
         return out
 
+    def start_directors(self, timeout: float = 60.0) -> None:
+        """Start pykeepalived on every director at once; return when each control socket answers."""
+        for director in self.directors:
+            director.start(wait=False)
+        for director in self.directors:
+            director.wait_started(timeout)
+
     def nexthops(self) -> set[str]:
         """The VIP's next hops in the router's kernel table (what forwarding uses now)."""
         return self.router.nexthops(VIP_PREFIX)
@@ -277,23 +296,21 @@ def start_ecmp(lab: Lab, *, directors: int = 3, real_servers: int = 2, options: 
         for host in topo.real_servers:
             servers.append(host.spawn([sys.executable, "-m", "netns_lab.flows", "server", "--port",
                                        str(options.port), "--name", host.name], name="echo"))
-    router = start_frr_bgp(topo.router, router_conf(ROUTER_ASN, ROUTER_CORE, topo.director_addresses,
-                                                    DIRECTOR_ASN))
-    members = []
+    starts = [FrrStart(topo.router, router_conf(ROUTER_ASN, ROUTER_CORE, topo.director_addresses,
+                                                DIRECTOR_ASN))]
+    configs = []
     for index, host in enumerate(topo.directors, 1):
-        conf = director_yaml(index, frr_directory(host), options, topo.real_server_addresses)
-        files = split_config(frr_config(conf)) if frr_config is not None else {}
-        frr = start_frr_bgp(host, files.get("bgpd", ""), bfdd_conf=files.get("bfdd", ""))
-        directory = lab.workdir / f"{host.name}-pykeepalived"
-        members.append(BgpDirector(host, index, f"198.51.100.{10 + index}", frr, conf, directory))
+        configs.append(director_yaml(index, frr_directory(host), options, topo.real_server_addresses))
+        files = split_config(frr_config(configs[-1])) if frr_config is not None else {}
+        starts.append(FrrStart(host, files.get("bgpd", ""), files.get("bfdd", "")))
+    router, *frrs = start_frr_bgp_all(starts, timeout=timeout)
+    members = [BgpDirector(host, index, f"198.51.100.{10 + index}", frr, conf,
+                           lab.workdir / f"{host.name}-pykeepalived")
+               for index, (host, frr, conf) in enumerate(zip(topo.directors, frrs, configs, strict=True), 1)]
     ecmp = EcmpLab(lab, topo, router, members, options, servers)
     for server in servers:
         wait_until(lambda p=server: "listening" in p.output() or not p.alive(), timeout=timeout,
                    message="echo servers listening")
     if start_daemons:
-        for director in members:
-            director.start(wait=False)
-        for director in members:
-            wait_until(lambda d=director: d._alive() and d.bgp() is not None, timeout=timeout,
-                       message=f"pykeepalived on {director.host.name}")
+        ecmp.start_directors(timeout)
     return ecmp

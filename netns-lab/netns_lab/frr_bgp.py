@@ -17,7 +17,7 @@ import json
 import os
 import shutil
 import signal
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,39 +152,68 @@ def frr_directory(host: Host, name: str = "frr") -> Path:
     return host.lab.workdir / f"{host.name}-{name}"
 
 
+@dataclass(frozen=True, slots=True)
+class FrrStart:
+    """One FRR instance to start: `host`, bgpd's and bfdd's configuration (empty: pykeepalived
+    configures them), the instance's `name` (its directory, see frr_directory)."""
+
+    host: Host
+    bgpd_conf: str = ""
+    bfdd_conf: str = ""
+    name: str = "frr"
+
+
 def start_frr_bgp(host: Host, bgpd_conf: str = "", *, bfdd_conf: str = "", name: str = "frr",
                   timeout: float = 15.0) -> FrrBgp:
     """Run zebra, bgpd and bfdd in `host` and return once all three answer (bgpd with `bgpd_conf`,
     bfdd with `bfdd_conf`; empty: pykeepalived configures them).  Starting again with the same `name`
     reuses the directory (a restart after a kill keeps no configuration: FRR reads only the empty
     files)."""
+    return start_frr_bgp_all([FrrStart(host, bgpd_conf, bfdd_conf, name)], timeout=timeout)[0]
+
+
+def start_frr_bgp_all(starts: Sequence[FrrStart], *, timeout: float = 15.0) -> list[FrrBgp]:
+    """start_frr_bgp for several instances at once: every zebra, then every bgpd and bfdd, each
+    stage started everywhere before it is waited for (under the VM's TCG a daemon takes seconds to
+    load its YANG modules: one after the other, a lab of four FRRs took half a minute)."""
     reason = frr_bgp_unavailable()
     if reason:
         raise LabError(reason)
-    directory = frr_directory(host, name)
+    directories = [_prepare(start) for start in starts]
+    instances = [FrrBgp(start.host, directory, {"zebra": start.host.spawn(
+        [str(FRR_DIR / "zebra"), *_common_args(directory, "zebra")], name=f"{start.name}-zebra")})
+        for start, directory in zip(starts, directories, strict=True)]
+    for frr in instances:
+        _wait_started(frr, "zebra", "zserv.api", timeout)
+    for start, frr in zip(starts, instances, strict=True):
+        for daemon in BGP_DAEMONS:
+            (frr.directory / f"{daemon}.vty").unlink(missing_ok=True)
+            frr.processes[daemon] = start.host.spawn(
+                [str(FRR_DIR / daemon), *_common_args(frr.directory, daemon)], name=f"{start.name}-{daemon}")
+    for frr in instances:
+        for daemon in BGP_DAEMONS:
+            _wait_started(frr, daemon, f"{daemon}.vty", timeout)
+    return instances
+
+
+def _wait_started(frr: FrrBgp, daemon: str, socket_name: str, timeout: float) -> None:
+    process = frr.processes[daemon]
+    try:
+        wait_until(lambda: _started(process, frr.directory / socket_name), timeout=timeout,
+                   message=f"{daemon} answering in {frr.host}")
+    except LabError as exc:
+        raise LabError(f"{exc}\n{frr.log()[-4000:]}") from exc
+
+
+def _prepare(start: FrrStart) -> Path:
+    """The instance's directory with its configuration files, owned by FRR's user, no stale socket."""
+    directory = frr_directory(start.host, start.name)
     directory.mkdir(parents=True, exist_ok=True)
-    configs = {"bgpd": bgpd_conf, "bfdd": bfdd_conf}
+    configs = {"bgpd": start.bgpd_conf, "bfdd": start.bfdd_conf}
     for daemon in ("zebra", *BGP_DAEMONS):
         (directory / f"{daemon}.conf").write_text(configs.get(daemon, ""))
     for path in (directory, *directory.iterdir()):
         shutil.chown(path, FRR_USER, FRR_USER)  # pidfiles and vty sockets are written after the drop
     for stale in ("zserv.api", "zebra.vty"):  # left by a killed instance: "started" must mean this one
         (directory / stale).unlink(missing_ok=True)
-    processes: dict[str, LabProcess] = {}
-    zebra = host.spawn([str(FRR_DIR / "zebra"), *_common_args(directory, "zebra")], name=f"{name}-zebra")
-    processes["zebra"] = zebra
-    wait_until(lambda: _started(zebra, directory / "zserv.api"), timeout=timeout,
-               message=f"zebra's zserv socket in {host}")
-    for daemon in BGP_DAEMONS:
-        (directory / f"{daemon}.vty").unlink(missing_ok=True)
-        processes[daemon] = host.spawn([str(FRR_DIR / daemon), *_common_args(directory, daemon)],
-                                       name=f"{name}-{daemon}")
-    frr = FrrBgp(host, directory, processes)
-    try:
-        for daemon in BGP_DAEMONS:
-            process = processes[daemon]
-            wait_until(lambda p=process, d=daemon: _started(p, directory / f"{d}.vty"), timeout=timeout,
-                       message=f"{daemon} answering in {host}")
-    except LabError as exc:
-        raise LabError(f"{exc}\n{frr.log()[-4000:]}") from exc
-    return frr
+    return directory
