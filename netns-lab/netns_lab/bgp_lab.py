@@ -177,9 +177,9 @@ class BgpDirector:
         self.frr.kill()
         return at
 
-    def stop(self) -> int | None:
-        """SIGTERM and wait for the exit."""
-        return self.process.stop(STOP_DEADLINE_S) if self.process is not None else None
+    def stop(self, deadline_s: float = STOP_DEADLINE_S) -> int | None:
+        """SIGTERM and wait for the exit (SIGKILL after `deadline_s`)."""
+        return self.process.stop(deadline_s) if self.process is not None else None
 
     def revive(self) -> None:
         """After crash(): link up and FRR started again (pykeepalived is the caller's to start)."""

@@ -338,7 +338,10 @@ class BgpService:
             try:
                 docs = await asyncio.wait_for(self.frr.show(*commands), max(0.05, deadline - self._clock()))
                 left = still_advertised(prefixes, docs)
-            except (DriverError, ValueError, TimeoutError) as exc:
+            except TimeoutError:  # its own words: str() of a TimeoutError is empty
+                log.warning("bgp stop: FRR did not show the advertised routes within withdraw_timeout")
+                return left
+            except (DriverError, ValueError) as exc:
                 log.warning("bgp stop: cannot read the advertised routes: %s", exc)
                 return left
             if not left or self._clock() >= deadline:

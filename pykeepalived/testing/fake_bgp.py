@@ -10,6 +10,7 @@ a group and a VRRP instance).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from ipaddress import IPv4Address
 from typing import Any
@@ -108,7 +109,8 @@ BFD_PEERS: list[dict[str, Any]] = [{
 class FakeFrr:
     """FRR as the service sees it: ``applied`` renderings, ``commands`` every ``show``; ``down``
     makes vtysh fail, ``apply_fails`` the next applies, ``advertised_rounds`` how many more reads of
-    the Adj-RIB-Out still list :data:`VIP`."""
+    the Adj-RIB-Out still list :data:`VIP`, ``advertised_delay_s`` how long each of them takes (a
+    vtysh slow to start)."""
 
     def __init__(self) -> None:
         self.access = FrrAccessSpec()
@@ -118,6 +120,7 @@ class FakeFrr:
         self.down = False
         self.summary: dict[str, Any] = SUMMARY
         self.advertised_rounds = 0
+        self.advertised_delay_s = 0.0
         self.commands: list[tuple[str, ...]] = []
 
     async def apply(self, rendered: str) -> ApplyResult:
@@ -132,6 +135,7 @@ class FakeFrr:
         if self.down:
             raise DriverError("vtysh", "show bgp summary json: bgpd is not running")
         if "advertised-routes" in commands[0]:
+            await asyncio.sleep(self.advertised_delay_s)
             self.advertised_rounds -= 1
             routes: dict[str, object] = {f"{VIP}/32": {}} if self.advertised_rounds >= 0 else {}
             return [{"advertisedRoutes": routes} for _ in commands]

@@ -121,6 +121,24 @@ async def test_stop_does_not_wait_longer_than_withdraw_timeout(caplog: pytest.Lo
     assert "withdrawal of 203.0.113.200/32 not confirmed" in caplog.text
 
 
+async def test_stop_with_frr_too_slow_to_answer_says_so_within_withdraw_timeout(
+        caplog: pytest.LogCaptureFixture) -> None:
+    rig = BgpRig(bgp_spec_of(withdraw_timeout_s=0.2))
+
+    async def body() -> None:
+        await until(lambda: rig.service.view.sessions != {}, "sessions read")
+        rig.frr.advertised_delay_s = 5.0
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await rig.service.withdraw_all()
+        assert loop.time() - started < 1.0
+        assert rig.announced() == set()
+
+    await run(rig, body)
+    assert "FRR did not show the advertised routes within withdraw_timeout" in caplog.text
+    assert "withdrawal of 203.0.113.200/32, 203.0.113.201/32 not confirmed" in caplog.text  # unread
+
+
 async def test_stop_with_frr_down_does_not_wait() -> None:
     rig = BgpRig()
 
