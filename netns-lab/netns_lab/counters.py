@@ -8,7 +8,9 @@ The drop rules below are the lab's reading of issue #11's "complete drop account
 the fix):
 
 * A drop is counted in one *place*: an instance's `counters` (as `<reason>` or `drop_<reason>`) when an
-  instance is known, else the receiving socket's `drops` (`sockets[<socket>].drops`).
+  instance is known, else the receiving socket's `drops` (`sockets[<socket>].drops`). The instances a
+  reload stopped are one more place (`stopped_instances.counters`, their counters summed), and a socket
+  a reload closed keeps its counts (`fd` null).
 * The top-level `drops` are the *totals* per reason: the sum over the places.
 * The kernel's receive-queue overflows (SO_RXQ_OVFL) are a socket drop reason too: any reason whose name
   contains `overflow` or `ovfl`, or starts with `rxq`.
@@ -30,6 +32,9 @@ FLOOD_REASONS = {"checksum": ("checksum_err",), "version": ("version_err",), "sh
 """The reasons a receiver counts for each kind of netns_lab.flood packet (either name for a VRID)."""
 INSTANCE_DROP_NAMES = ("auth_failure", "authtype_mismatch", "invalid_authtype", "invalid_type_rcvd")
 """Instance counters that are drops without the `_err` suffix."""
+NOT_DROPS = ("addr_list_err",)
+"""Instance counters with the `_err` suffix that are no drops: an advert whose address list differs is
+counted and processed (RFC 5798 §7.1, keepalived's name)."""
 
 Status = dict[str, Any]
 HISTORY_CAP = 32
@@ -62,12 +67,18 @@ def _sockets(status: Status) -> Iterable[dict[str, Any]]:
     return (s for s in (status.get("sockets") or {}).values() if isinstance(s, dict) and "received" in s)
 
 
+def _instance_counters(status: Status) -> list[dict[str, Any]]:
+    """Every instance's counters, and the summed counters of the instances reloads stopped."""
+    out = [inst["counters"] for inst in status.get("instances", ())]
+    stopped = (status.get("stopped_instances") or {}).get("counters")
+    return [*out, stopped] if isinstance(stopped, dict) else out
+
+
 def in_places(status: Status, reasons: Iterable[str]) -> int:
     """How often the places (instances, sockets) counted any of `reasons`."""
     wanted = tuple(reasons)
     total = 0
-    for inst in status.get("instances", ()):
-        counters = inst["counters"]
+    for counters in _instance_counters(status):
         total += sum(counters.get(r, 0) + counters.get(f"drop_{r}", 0) for r in wanted)
     for sock in _sockets(status):
         total += sum((sock.get("drops") or {}).get(r, 0) for r in wanted)
@@ -82,9 +93,9 @@ def overflows(status: Status) -> int:
 
 def drop_reasons(status: Status) -> set[str]:
     """Every drop reason any place or the totals name (overflows excluded)."""
-    reasons = {r for inst in status.get("instances", ()) for r in inst["counters"]
+    reasons = {r for counters in _instance_counters(status) for r in counters
                if r.endswith("_err") or r.startswith("drop_") or r in INSTANCE_DROP_NAMES}
-    reasons = {r.removeprefix("drop_") for r in reasons}
+    reasons = {r.removeprefix("drop_") for r in reasons if r not in NOT_DROPS}
     reasons |= {r for sock in _sockets(status) for r in (sock.get("drops") or {})}
     reasons |= set(status.get("drops") or {})
     return {r for r in reasons if not OVERFLOW.search(r)}
@@ -99,7 +110,7 @@ def accounting_problems(status: Status) -> list[str]:
         if total != places:
             problems.append(f"total {reason}={total} but the places counted {places}")
     received = sum(s.get("received", 0) for s in _sockets(status))
-    accepted = sum(inst["counters"].get("advert_rcvd", 0) for inst in status.get("instances", ()))
+    accepted = sum(counters.get("advert_rcvd", 0) for counters in _instance_counters(status))
     dropped = in_places(status, drop_reasons(status))
     if received != accepted + dropped:
         problems.append(f"sockets read {received} datagrams but {accepted} were accepted "

@@ -37,6 +37,7 @@ from pykeepalived.daemon.lvs_plan import LvsPlan
 from pykeepalived.daemon.notify import StateNotifier
 from pykeepalived.daemon.observe import Observability, resolve_listen
 from pykeepalived.daemon.plans import Plans, load_plans, log_config_error
+from pykeepalived.daemon.reconcile import apply_reload
 from pykeepalived.daemon.runner import VrrpRunner
 from pykeepalived.daemon.startup_delay import wait_startup_delay
 from pykeepalived.daemon.status import DaemonInfo, Json, StatusBuilder
@@ -55,7 +56,7 @@ from pykeepalived.vrrp import from_config as fc
 from pykeepalived.vrrp.events import StateChanged
 from pykeepalived.vrrp.notify import NotifyScripts, notify_state
 from pykeepalived.vrrp.packet import IPAddress, advert_encoder, decode
-from pykeepalived.vrrp.reload import plan_reload, with_whole_groups
+from pykeepalived.vrrp.reload import plan_reload
 from pykeepalived.web.kadump.signals import DUMP_SIGNALS
 
 if TYPE_CHECKING:  # the LVS part (aiohttp, IPVS netlink) and BFD are imported only when a config has them
@@ -271,18 +272,20 @@ class Daemon:
 
     # -- status --------------------------------------------------------------------------------
     def snapshot(self) -> Json:
-        return self.status.document(self.info, self.runner.slots.values(), self.runner.drops,
-                                    self._status_extra(), present=self.net.vip_present)
+        return self.status.document(self.info, self.runner.slots.values(), self._status_extra(),
+                                    present=self.net.vip_present)
 
     async def snapshot_async(self) -> Json:
         """The same document, a few instances per loop turn (the web endpoint's: never holds the loop)."""
-        return await self.status.document_async(self.info, self.runner.slots.values(), self.runner.drops,
-                                                self._status_extra, present=self.net.vip_present)
+        return await self.status.document_async(self.info, self.runner.slots.values(), self._status_extra,
+                                                present=self.net.vip_present)
 
     def _status_extra(self) -> Json:
         processes = self.instances.processes
         return {
             "sockets": self.net.counters(),
+            "stopped_instances": {"count": self.runner.stopped_count,
+                                  "counters": dict(sorted(self.runner.stopped.items()))},
             "executor": dict(self.executor.counters),
             "scripts": {
                 "started": self.script_runner.started,
@@ -335,21 +338,15 @@ class Daemon:
             return
         assert self.plan is not None
         plan = plans.vrrp
-        diff = plan_reload(self.plan.instances, plan.instances)
+        diff = plan_reload(self.plan.instances, plan.instances, self.instances.masters())
         log.info("reload %s", diff.summary())
-        stop, start = with_whole_groups(self.plan.instances, plan.instances, diff)
-        for key in stop:
-            self.instances.stop(key)
-        for key in diff.update:
-            if key not in stop:
-                self.instances.update(key, plan.instances[key])
         self.plan = plan
         self.alerts.reconfigure(plans.alerts)
         self.script_runner.enforce_security = plan.enable_script_security
         self.script_runner.identity = plan.script_identity
         self.instances.start_trackers(plan, group)
         self._apply_bfd(plans)
-        await self.instances.start([plan.instances[key] for key in start])
+        await apply_reload(self.instances, diff, plan.instances)
         self.lvs = await self._reload_lvs(self.lvs, plans.lvs, group)
         await self.bgp.apply(plans.bgp, group)
         self.info.reloaded(ok=True, config_hash=plans.config_hash)

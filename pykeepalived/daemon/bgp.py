@@ -152,13 +152,12 @@ class BgpService:
         old, self.spec = self.spec, spec
         for address in self.policy.removed(spec.announcements):
             self._withdraw(address, "no longer configured")
-        carried = self.policy.announced & {a.address for a in spec.announcements}
-        if spec.interface != old.interface:  # the old interface takes its addresses with it
+        new_interface = spec.interface != old.interface
+        if new_interface:  # the old interface takes its addresses with it
             self.link.close()
             self.link = AnnounceInterface(spec.interface)
             self._open_link()
-            carried = frozenset()
-        self.policy = AnnouncePolicy(spec.announcements, self._clock(), carried)
+        self.policy.reconfigure(spec.announcements, self._clock(), keep_announced=not new_interface)
         if render(spec) != render(old):
             self.view.config_applied = False
             self._apply_wanted.set()

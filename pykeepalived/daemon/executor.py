@@ -8,7 +8,10 @@ was about a fifth of the daemon's CPU per advert with 255 masters, bench/scale).
 removals are address work, run in the core's order by the
 :class:`~pykeepalived.daemon.address_queue.AddressQueue`; ``AddVips`` / ``RemoveVips`` carry bare
 addresses and act on the instance's :class:`~pykeepalived.vrrp.vip.Vip` values for them (and on its
-excluded VIPs, which adverts do not list).
+excluded VIPs, which adverts do not list).  A reload's address work for the node as a whole
+(:class:`~pykeepalived.vrrp.reload.AddressPlan`) goes through the same queue (:meth:`add_address`,
+:meth:`remove_address`), and while it runs a router's own removal leaves what a surviving MASTER keeps
+(:attr:`ActionExecutor.retain`).  :meth:`remove_stale` is the start-up reconcile's removal.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ from typing import Protocol
 
 from pykeepalived.daemon.address_queue import AddressQueue
 from pykeepalived.daemon.announcer import Announcer
+from pykeepalived.daemon.logging import InstanceLogger
 from pykeepalived.daemon.runner import RouterSlot
 from pykeepalived.vrrp import events as ev
 from pykeepalived.vrrp.change import destinations
 from pykeepalived.vrrp.config import RouterConfig
 from pykeepalived.vrrp.from_config import InstanceSpec, RouterKey
 from pykeepalived.vrrp.packet import Advertisement, Encoder
+from pykeepalived.vrrp.reload import AddressKey, address_key
 from pykeepalived.vrrp.vip import Vip
 
 IPAddress = IPv4Address | IPv6Address
@@ -39,7 +44,7 @@ class Net(Protocol):
 
     def send_vrrp(self, key: RouterKey, payload: bytes, dst: IPAddress) -> None: ...
     def add_vip(self, vip: Vip) -> Awaitable[None] | None: ...
-    def remove_vip(self, vip: Vip) -> Awaitable[None] | None: ...
+    def remove_vip(self, vip: Vip, *, stale: bool = False) -> Awaitable[None] | None: ...
     def send_garp(self, interface: str, address: IPv4Address) -> None: ...
     def send_na(self, interface: str, address: IPv6Address) -> None: ...
 
@@ -59,6 +64,8 @@ class ActionExecutor:
         self._sync_add = not inspect.iscoroutinefunction(net.add_vip)
         self._sync_remove = not inspect.iscoroutinefunction(net.remove_vip)
         self._encoded: dict[RouterKey, _Encoded] = {}
+        self.retain: frozenset[AddressKey] = frozenset()
+        """While a reload applies: addresses a surviving MASTER keeps, which no router removes."""
 
     def execute(self, slot: RouterSlot, action: ev.Action) -> None:
         if isinstance(action, ev.SendAdvert):
@@ -72,8 +79,8 @@ class ActionExecutor:
             self.announcer.stop(slot.key)
             if not slot.keep_vips:
                 for vip in self._vips(slot, action.addresses):
-                    job = partial(self.net.remove_vip, vip)
-                    self.addresses.enqueue(slot.logger, job, sync=self._sync_remove)
+                    if address_key(vip) not in self.retain:
+                        self.remove_address(vip, slot.logger)
         elif isinstance(action, ev.SendGarp | ev.SendUnsolicitedNa):
             self.announcer.announce(slot, action)
 
@@ -99,6 +106,20 @@ class ActionExecutor:
         """The instance's VIP values for ``addresses``, and its excluded VIPs."""
         wanted = set(addresses)
         return [vip for vip in slot.spec.vips if vip.excluded or vip.ip in wanted]
+
+    def add_address(self, vip: Vip, logger: InstanceLogger | None = None) -> None:
+        self.addresses.enqueue(logger, partial(self.net.add_vip, vip), sync=self._sync_add)
+
+    def remove_address(self, vip: Vip, logger: InstanceLogger | None = None) -> None:
+        self.addresses.enqueue(logger, partial(self.net.remove_vip, vip), sync=self._sync_remove)
+
+    def remove_stale(self, slot: RouterSlot, vips: Iterable[Vip]) -> None:
+        """The start-up reconcile: remove what a previous run may have left (each removal logged)."""
+        for vip in vips:
+            if address_key(vip) not in self.retain:
+                self.counters["stale_checked"] += 1
+                job = partial(self.net.remove_vip, vip, stale=True)
+                self.addresses.enqueue(slot.logger, job, sync=self._sync_remove)
 
     def restore_vip(self, slot: RouterSlot, vip: Vip) -> None:
         """Put back a VIP someone deleted while this router is MASTER."""

@@ -16,6 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from ipaddress import ip_address
 from typing import Protocol
 
 from pykeepalived.daemon.executor import ActionExecutor, Net
@@ -28,6 +29,7 @@ from pykeepalived.net.early_listen import EarlyListener
 from pykeepalived.net.link_poller import LinkPoller
 from pykeepalived.net.netlink_watch import AddressEvent, IPInterface, LinkEvent
 from pykeepalived.net.process_monitor import ProcessMonitor
+from pykeepalived.net.vrrp_datagram import VrrpDatagram
 from pykeepalived.net.vrrp_net import Receiver
 from pykeepalived.vrrp import events as ev
 from pykeepalived.vrrp.change import ReceivePath, destinations
@@ -40,6 +42,7 @@ from pykeepalived.vrrp.from_config import (
     VrrpPlan,
 )
 from pykeepalived.vrrp.packet import IPAddress
+from pykeepalived.vrrp.reload import stale_at_start
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
 from pykeepalived.vrrp.sync_group import SyncGroup
@@ -51,8 +54,11 @@ class DaemonNet(Net, Protocol):
     """Everything the daemon asks of its network adapters (:class:`~pykeepalived.net.vrrp_net.VrrpNet`)."""
 
     def open(self, spec: InstanceSpec, receiver: Receiver) -> ReceivePath: ...
+    def reopen(self, spec: InstanceSpec, receiver: Receiver) -> ReceivePath: ...
+    def replay(self, key: RouterKey, datagram: VrrpDatagram) -> None: ...
     def close(self, key: RouterKey) -> None: ...
     async def prepare(self, spec: InstanceSpec) -> None: ...
+    async def remove_vmac(self, name: str) -> None: ...
     async def release(self) -> None: ...
     async def watch(self, on_address: Callable[[AddressEvent], None],
                     on_link: Callable[[LinkEvent], None]) -> None: ...
@@ -100,13 +106,16 @@ class Instances:
 
     # -- start, update, stop ---------------------------------------------------------------------
     async def start(self, specs: list[InstanceSpec]) -> None:
-        """Start instances; members of one sync group start together around one SyncGroup."""
+        """Create their VMACs, then :meth:`start_prepared`."""
         for spec in specs:
-            if spec.vmac is not None:
-                try:
-                    await self.net.prepare(spec)
-                except (DriverError, UsageError, OSError) as exc:  # the socket open then fails -> FAULT
-                    log.error("cannot create the VMAC %s of %s error=%s", spec.vmac, spec.name, exc)
+            await self.prepare_vmac(spec)
+        self.start_prepared(specs)
+
+    def start_prepared(self, specs: list[InstanceSpec]) -> None:
+        """Start instances whose VMACs exist (in one loop turn); members of one sync group start
+        together around one SyncGroup, or join the group that runs already (a reload added them).
+        Each one then gets the start-up reconcile: not MASTER, it removes the addresses of its
+        config a previous run left."""
         groups: dict[str, list[InstanceSpec]] = {}
         for spec in specs:
             if spec.sync_group is None:
@@ -114,9 +123,29 @@ class Instances:
             else:
                 groups.setdefault(spec.sync_group, []).append(spec)
         for name, members in groups.items():
-            group = SyncGroup(name, [m.router_config for m in members])
-            for member in members:
-                self._start_one(member, group.members[member.name], group)
+            group = self.running_group(name)
+            if group is None:
+                group = SyncGroup(name, [m.router_config for m in members])
+                routers = [group.members[m.name] for m in members]
+            else:
+                routers = [group.add_member(m.router_config) for m in members]
+            for member, router in zip(members, routers, strict=True):
+                self._start_one(member, router, group)
+
+    async def prepare_vmac(self, spec: InstanceSpec) -> None:
+        """Create the instance's VMAC (``use_vmac``) before its socket opens."""
+        if spec.vmac is not None:
+            try:
+                await self.net.prepare(spec)
+            except (DriverError, UsageError, OSError) as exc:  # the socket open then fails -> FAULT
+                log.error("cannot create the VMAC %s of %s error=%s", spec.vmac, spec.name, exc)
+
+    def running_group(self, name: str) -> SyncGroup | None:
+        return next((slot.group for slot in self.runner.slots.values()
+                     if slot.group is not None and slot.group.name == name), None)
+
+    def masters(self) -> list[RouterKey]:
+        return [key for key, slot in self.runner.slots.items() if slot.state is State.MASTER]
 
     def _start_one(self, spec: InstanceSpec, router: VirtualRouter, group: SyncGroup | None) -> None:
         slot = RouterSlot(spec, router, group)
@@ -129,12 +158,21 @@ class Instances:
             slot.counters["socket_errors"] += 1
             feed(spec.key, ev.InterfaceChanged(up=False))
             feed(spec.key, ev.Startup())
+            self.executor.remove_stale(slot, stale_at_start(spec, slot.state))
             return
+        self.feed_readings(slot)
+        self._startup(slot)
+        self.executor.remove_stale(slot, stale_at_start(spec, slot.state))
+
+    def feed_readings(self, slot: RouterSlot) -> None:
+        """The current reading of every tracker the instance's spec names (before its Startup, and
+        after a reload reconfigured it: a kept tracker's reading changes nothing)."""
+        spec, feed = slot.spec, self.runner.feed
         for tracked in spec.track_interfaces:
             self.links.watch(tracked.interface)
         self.links.watch(spec.interface)
-        if spec.track_primary and not self.links.is_up(spec.interface):
-            feed(spec.key, ev.InterfaceChanged(up=False))
+        if slot.via is not None:  # without a socket it stays in FAULT (start, or a failed reload)
+            feed(spec.key, ev.InterfaceChanged(up=not spec.track_primary or self.links.is_up(spec.interface)))
         for tracked in spec.track_interfaces:
             feed(spec.key, ev.TrackerChanged(tracked.tracker, ok=self.links.is_up(tracked.interface)))
         for name in spec.track_scripts:
@@ -150,7 +188,6 @@ class Instances:
                 feed(spec.key, ev.TrackerChanged(PROCESS_PREFIX + pname, ok=self.processes.ok(pname)))
         for bname in spec.track_bfds:
             feed(spec.key, ev.TrackerChanged(BFD_PREFIX + bname, ok=bool(self.bfd_up(bname))))
-        self._startup(slot)
 
     def _startup(self, slot: RouterSlot) -> None:
         """Feed Startup; when the early listener covered this instance, as of the early start, with
@@ -169,24 +206,18 @@ class Instances:
         log.debug("instance %s: running since the early start %.3f s ago, %d packets heard meanwhile",
                   spec.name, time.monotonic() - since, len(heard))
         self.runner.feed(spec.key, ev.Startup(listening_since=since))
-        for packet in heard:
-            self.runner.datagram_received(spec.interface, packet.payload, packet.src, packet.dst,
-                                          ttl=packet.ttl, via=slot.via, now=packet.at)
+        for packet in heard:  # through the socket: counted as read there, like the packets after them
+            dst = None if packet.dst is None else ip_address(packet.dst)
+            self.net.replay(spec.key, VrrpDatagram(ip_address(packet.src), dst, packet.ttl, packet.payload,
+                                                   at=packet.at))
 
     def close_early(self) -> None:
         if self.early is not None:
             self.early.close()
             self.early = None
 
-    def update(self, key: RouterKey, spec: InstanceSpec) -> None:
-        """A reload changed what the daemon applies in place (:mod:`pykeepalived.vrrp.reload`): the
-        slot gets the new spec, and the router the new configuration if it differs."""
-        slot = self.runner.slots[key]
-        slot.spec = spec
-        if spec.router_config != slot.router.config:
-            self.runner.feed(key, ev.Reconfigure(spec.router_config))
-
     def stop(self, key: RouterKey) -> None:
+        """Stop one instance (a reload removed or restarts it); a sync group runs on without it."""
         slot = self.runner.slots.get(key)
         if slot is None:
             return
@@ -194,6 +225,8 @@ class Instances:
         self.runner.feed(key, ev.Shutdown())
         self.runner.remove(key)
         self.net.close(key)
+        if slot.group is not None:
+            self.runner.run_group(slot.group, slot.group.remove(slot.name, self.runner.loop.time()))
 
     def is_master(self, name: str) -> bool:
         slot = self.runner.by_name(name)

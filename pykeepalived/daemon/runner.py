@@ -16,11 +16,12 @@ repeats), and the bookkeeping of the batch runs after (the core's phases, Rule 7
 ``vrrp/router.py``), so 255 routers taking over together announce every VIP before any log line or
 notify script.
 
-Receiving: a datagram is decoded (a codec reject is counted here, no router known yet), routed to
-the router of its ``(interface, family, VRID)`` and handed over as ``AdvertReceived`` with its
-source, destination and TTL; the router decides whether to accept it (``vrrp/receive.py``).  A raw
-socket sees every VRRP packet of its interface, so a copy that came through another instance's
-socket (``via``, its receive path) is not this router's and is ignored without a count.
+Receiving: a datagram is decoded, routed to the router of its ``(interface, family, VRID)`` and
+handed over as ``AdvertReceived`` with its source, destination and TTL; the router decides whether
+to accept it (``vrrp/receive.py``) and counts its own drops.  What no router can take (a codec
+reject, no VRID known yet; an unknown VRID) is returned as a drop reason for the socket that read it
+to count.  A raw socket sees every VRRP packet of its interface, so a copy that came through another
+instance's socket (``via``, its receive path) is not this router's: ``other_receive_path``.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ from pykeepalived.vrrp.from_config import InstanceSpec, RouterKey
 from pykeepalived.vrrp.packet import Advertisement
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
-from pykeepalived.vrrp.sync_group import ForMember, SyncGroup
+from pykeepalived.vrrp.stats import flat_counters
+from pykeepalived.vrrp.sync_group import ForMember, MemberAction, SyncGroup
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,8 @@ _ADDRESS_TYPES = (IPv4Address, IPv6Address)
 TRANSITION_HISTORY = 32
 MAX_SLACK_S = 0.01
 """Bound on any router's timer slack (the core's own bound is the same, 10 ms)."""
+OTHER_RECEIVE_PATH = "other_receive_path"
+"""A socket's copy of an advert for an instance that listens on another socket of the interface."""
 TIMEOUT = ev.Timeout()
 """Timeout carries no data (a frozen dataclass): one instance serves every timer."""
 WIRE = ev.Phase.WIRE
@@ -140,9 +144,9 @@ class VrrpRunner:
         self.listeners = listeners if listeners is not None else Listeners()
         self.wall_clock = wall_clock
         self.slots: dict[RouterKey, RouterSlot] = {}
-        self.drops: Counter[str] = Counter()
-        """Datagrams no router could take (codec rejects, unknown VRID), by reason."""
-        self.received = 0
+        self.stopped: Counter[str] = Counter()
+        """The counters of the routers reloads stopped, summed (totals keep adding up after them)."""
+        self.stopped_count = 0
         self.timers: TimerHeap[RouterSlot] = TimerHeap()
         self._wakeup = wakeup(loop, self._on_timer)
         self._wakeup_at: float | None = None
@@ -161,9 +165,13 @@ class VrrpRunner:
         self.slots[slot.key] = slot
 
     def remove(self, key: RouterKey) -> RouterSlot:
+        """Take a stopped router out (a reload); its counters join :attr:`stopped`."""
         slot = self.slots.pop(key)
         self.timers.disarm(slot)
         self._schedule()
+        self.stopped.update(flat_counters(slot.router.stats.as_dict()))
+        self.stopped.update(slot.counters)
+        self.stopped_count += 1
         return slot
 
     def by_name(self, name: str) -> RouterSlot | None:
@@ -224,8 +232,12 @@ class VrrpRunner:
             return
         self.listeners.publish(InstanceEvent(slot.key, slot.name, slot.spec.sync_group, action,
                                              slot.router.effective_priority, now, at_unix))
-        if isinstance(action, ev.StateChanged) and slot.group is not None:
-            self._group_changed(slot.group, stopping=action.new is State.INITIALIZE, now=now, at_unix=at_unix)
+        group = slot.group
+        if isinstance(action, ev.StateChanged) and group is not None:
+            stopping = action.new is State.INITIALIZE
+            if stopping and any(not s.shutting_down for s in self.slots.values() if s.group is group):
+                return  # one member stops (a reload removed it): the group runs on without it
+            self._group_changed(group, stopping=stopping, now=now, at_unix=at_unix)
 
     def _group_changed(self, group: SyncGroup, *, stopping: bool, now: float, at_unix: float) -> None:
         """Publish the group's combined state when it changed (INITIALIZE: a member stopped)."""
@@ -236,6 +248,21 @@ class VrrpRunner:
             return
         self.group_states[group.name] = combined
         self.listeners.publish(GroupEvent(group.name, combined, now, at_unix))
+
+    def run_group(self, group: SyncGroup, items: list[MemberAction], *also: RouterSlot) -> None:
+        """Execute what a sync group returned outside an event (a reload changed its members: it
+        adopted or released a router): each action on its member's slot (``also``: a released
+        member's), then re-arm the members' timers and publish the group's state if it changed."""
+        now = self.loop.time()
+        slots = {s.name: s for s in (*self.slots.values(), *also) if s.group is group or s in also}
+        for item in items:
+            target = slots.get(item.member)
+            if target is not None:
+                self._run(target, item.action, now)
+        for slot in slots.values():
+            self._rearm(slot)
+        if group.members:
+            self._group_changed(group, stopping=False, now=now, at_unix=self.wall_clock())
 
     # -- the shared timer -----------------------------------------------------------------------
     def _rearm(self, slot: RouterSlot) -> None:
@@ -302,40 +329,31 @@ class VrrpRunner:
     # -- receive path --------------------------------------------------------------------------
     def datagram_received(self, interface: str, payload: bytes, src: IPAddress | str,
                           dst: IPAddress | str | None = None, *, ttl: int | None = None,
-                          via: ReceivePath | None = None, now: float | None = None) -> bool:
-        """One VRRP message (IP header already stripped) from ``src``; True if a router took it.
+                          via: ReceivePath | None = None, now: float | None = None) -> str | None:
+        """One VRRP message (IP header already stripped) from ``src``: None when a router took it
+        (it accepted it or counted its drop), else the reason the socket that read it counts.
 
         ``now``: when it arrived (the kernel's receive time, or a packet the early listener kept),
         so a backup's down timer counts from the advert's arrival however late the loop reads it.
         """
-        self.received += 1
         try:
             src_addr = src if isinstance(src, _ADDRESS_TYPES) else ip_address(src)
             dst_addr = dst if dst is None or isinstance(dst, _ADDRESS_TYPES) else ip_address(dst)
         except ValueError:
-            return self._drop("bad_address", interface, f"src={src} dst={dst}")
+            return _drop("bad_address", interface, f"src={src} dst={dst}")
         try:
             advert = self.decoder(payload, src=src_addr, dst=dst_addr)
         except PacketError as exc:
-            return self._drop(exc.reason, interface, exc.message)
+            return _drop(exc.reason, interface, exc.message)
         slot = self.slots.get((interface, src_addr.version, advert.vrid))
         if slot is None:
-            return self._drop("unknown_vrid", interface, f"vrid={advert.vrid}")
+            return _drop("unknown_vrid", interface, f"vrid={advert.vrid}")
         if via is not None and slot.via is not None and via != slot.via:
-            return False  # another instance's socket: this router gets its own copy
+            return OTHER_RECEIVE_PATH  # another instance's socket: this router gets its own copy
         current = self.loop.time()
         self._feed(slot, ev.AdvertReceived(advert, src_addr, dst_addr, ttl),
                    current if now is None else min(now, current))  # a receive time is never later than now
-        return True
-
-    def count_drop(self, reason: str, interface: str = "") -> None:
-        """A datagram the socket layer rejected before decoding (truncated, bad IP header ...)."""
-        self._drop(reason, interface, "")
-
-    def _drop(self, reason: str, interface: str, detail: str) -> bool:
-        self.drops[reason] += 1
-        log.debug("advert dropped reason=%s interface=%s %s", reason, interface, detail)
-        return False
+        return None
 
     # -- shutdown ------------------------------------------------------------------------------
     def stop_all(self, *, keep_vips: bool = False) -> None:
@@ -345,3 +363,8 @@ class VrrpRunner:
             slot.keep_vips = keep_vips
         for key in list(self.slots):
             self.feed(key, ev.Shutdown())
+
+
+def _drop(reason: str, interface: str, detail: str) -> str:
+    log.debug("advert dropped reason=%s interface=%s %s", reason, interface, detail)
+    return reason

@@ -8,7 +8,7 @@ Schema (``schema_version`` 1; fields are only ever added)::
      "config_hash": str | null,
      "started_at": unix_s, "reloads": int, "reload_errors": int,
      "last_reload": null | {"at": unix_s, "ok": bool, "error": str | null, "last_success_at": unix_s},
-     "drops": {reason: n},
+     "drops": {reason: n},   (totals: every drop counted once, by an instance or a socket)
      "instances": [{"name", "interface", "family": "v4"|"v6", "vrid", "version", "state",
                     "base_priority", "effective_priority", "master_address", "master_priority",
                     "master_adver_int_cs", "master_down_interval_s", "master_since": unix_s | null,
@@ -60,6 +60,7 @@ from pykeepalived import __version__
 from pykeepalived.daemon.runner import RouterSlot, Transition
 from pykeepalived.vrrp.config import RouterConfig
 from pykeepalived.vrrp.from_config import InstanceSpec
+from pykeepalived.vrrp.stats import DROP_COUNTERS, DROP_PREFIX, flat_counters
 from pykeepalived.vrrp.vip import IPInterface
 
 SCHEMA_VERSION = 1
@@ -99,13 +100,8 @@ def _transition(item: Transition) -> Json:
 
 
 def _counters(stats: object, glue: Mapping[str, int]) -> dict[str, int]:
-    """The router's counters (``other_drops`` flattened to ``drop_<reason>``, ``by_transition`` to
-    ``transition_<from>_to_<to>``) and the glue's."""
-    raw = stats if isinstance(stats, dict) else {}
-    out = {name: value for name, value in raw.items() if isinstance(value, int)}
-    for prefix, nested in (("drop_", raw.get("other_drops")), ("transition_", raw.get("by_transition"))):
-        if isinstance(nested, dict):
-            out.update({f"{prefix}{key}": int(count) for key, count in nested.items()})
+    """The router's counters (:func:`~pykeepalived.vrrp.stats.flat_counters`) and the glue's."""
+    out = flat_counters(stats)
     out.update(glue)
     return out
 
@@ -208,12 +204,12 @@ class StatusBuilder:
             "transitions": [_transition(t) for t in slot.transitions],
         }
 
-    def document(self, info: DaemonInfo, slots: Iterable[RouterSlot], drops: Mapping[str, int],
-                 extra: Json | None = None, *, present: Presence | None = None) -> Json:
+    def document(self, info: DaemonInfo, slots: Iterable[RouterSlot], extra: Json | None = None, *,
+                 present: Presence | None = None) -> Json:
         now, wall = time.monotonic(), time.time()
-        return _document(info, [self.instance(s, now, wall, present) for s in slots], drops, extra)
+        return _document(info, [self.instance(s, now, wall, present) for s in slots], extra)
 
-    async def document_async(self, info: DaemonInfo, slots: Iterable[RouterSlot], drops: Mapping[str, int],
+    async def document_async(self, info: DaemonInfo, slots: Iterable[RouterSlot],
                              extra: Callable[[], Json] | None = None, *,
                              present: Presence | None = None) -> Json:
         """The same document, built :data:`CHUNK` instances per loop turn (each instance as of
@@ -223,7 +219,7 @@ class StatusBuilder:
             if index and index % self.CHUNK == 0:
                 await asyncio.sleep(0)
             instances.append(self.instance(slot, present=present))
-        return _document(info, instances, drops, extra() if extra is not None else None)
+        return _document(info, instances, extra() if extra is not None else None)
 
 
 def _sort_key(instance: Json) -> tuple[str, int]:
@@ -231,7 +227,33 @@ def _sort_key(instance: Json) -> tuple[str, int]:
     return (str(name), vrid if isinstance(vrid, int) else 0)
 
 
-def _document(info: DaemonInfo, instances: list[Json], drops: Mapping[str, int], extra: Json | None) -> Json:
+def drop_totals(instances: Iterable[Json], sockets: object, stopped: Iterable[Json] = ()) -> dict[str, int]:
+    """The top-level ``drops``: every drop reason summed over the places that count it, the
+    instances (the router's drop counters; ``drop_<reason>`` for the others; ``stopped``: the
+    instances reloads stopped) and the sockets (what no instance could take, and the kernel's queue
+    overflows).  Each dropped datagram is counted in
+    exactly one place (docs/daemon.md, "Drop accounting")."""
+    totals: dict[str, int] = {}
+
+    def add(reason: str, count: object) -> None:
+        if isinstance(count, int) and count:
+            totals[reason] = totals.get(reason, 0) + count
+
+    for inst in (*instances, *stopped):
+        counters = inst.get("counters")
+        for name, count in (counters.items() if isinstance(counters, dict) else ()):
+            if name in DROP_COUNTERS:
+                add(name, count)
+            elif name.startswith(DROP_PREFIX):
+                add(name.removeprefix(DROP_PREFIX), count)
+    for sock in (sockets.values() if isinstance(sockets, dict) else ()):
+        drops = sock.get("drops") if isinstance(sock, dict) else None
+        for reason, count in (drops.items() if isinstance(drops, dict) else ()):
+            add(reason, count)
+    return dict(sorted(totals.items()))
+
+
+def _document(info: DaemonInfo, instances: list[Json], extra: Json | None) -> Json:
     data: Json = {
         "schema_version": SCHEMA_VERSION,
         "version": __version__,
@@ -245,9 +267,12 @@ def _document(info: DaemonInfo, instances: list[Json], drops: Mapping[str, int],
         "last_reload": None if info.last_reload_at is None else {
             "at": round(info.last_reload_at, 6), "ok": info.last_reload_ok, "error": info.last_reload_error,
             "last_success_at": round(info.last_reload_success_at or info.started_at, 6)},
-        "drops": dict(sorted(drops.items())),
+        "drops": {},
         "instances": sorted(instances, key=_sort_key),
     }
     if extra:
         data.update(extra)
+    stopped = data.get("stopped_instances")
+    data["drops"] = drop_totals(instances, data.get("sockets"),
+                                [stopped] if isinstance(stopped, dict) else [])
     return data

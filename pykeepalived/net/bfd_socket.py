@@ -29,7 +29,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from pykeepalived.bfd.packet import CONTROL_PORT, SOURCE_PORT_MAX, SOURCE_PORT_MIN
 from pykeepalived.errors import DriverError
-from pykeepalived.net.vrrp_socket import SO_TIMESTAMPNS, received_at
+from pykeepalived.net.vrrp_datagram import SO_TIMESTAMPNS, received_at
 
 IPAddress = IPv4Address | IPv6Address
 RECV_BUFSIZE = 512

@@ -25,9 +25,9 @@ from pyroute2 import AsyncIPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 from pykeepalived.config.types import check_ifname
-from pykeepalived.errors import DriverError, UsageError
+from pykeepalived.errors import DriverError, PykaError, UsageError
 from pykeepalived.net.links import MAC_LEN, format_mac
-from pykeepalived.net.sysctl import SysctlChanges
+from pykeepalived.net.sysctl import Sysctl, SysctlChanges, iface_key
 
 log = logging.getLogger(__name__)
 
@@ -118,11 +118,22 @@ class VmacManager:
                 await self.ipr.link("set", index=index, address=mac)
             self._created[spec.ifname] = _Created(spec, index)
             self._apply_sysctls(spec)
+            if spec.family == 4:  # before it is up: no IPv6 frame (DAD, MLD, RS) ever leaves it
+                self._quiet_ipv6(spec.ifname)
             await self.ipr.link("set", index=index, state="up")
         except NetlinkError as exc:
             raise DriverError("vmac add", f"{spec.ifname} on {spec.parent}: {exc}", exc.code) from exc
         log.info("vmac ready ifname=%s parent=%s mac=%s", spec.ifname, spec.parent, mac)
         return index
+
+    @staticmethod
+    def _quiet_ipv6(ifname: str) -> None:
+        """An IPv4 VMAC must not speak IPv6: a backup's DAD or MLD frame from the virtual MAC would
+        teach the switch that MAC on the backup's port, and the master's ARP replies would go there."""
+        try:
+            Sysctl().write(iface_key(6, ifname, "disable_ipv6"), 1)
+        except (OSError, PykaError) as exc:
+            log.warning("cannot disable IPv6 on the VMAC %s error=%s", ifname, exc)
 
     def _apply_sysctls(self, spec: VmacSpec) -> None:
         for setting, value in VMAC_SETTINGS:

@@ -20,19 +20,18 @@ from typing import Protocol
 
 from pyroute2 import AsyncIPRoute
 
-from pykeepalived.errors import DriverError, PacketError, PykaError
+from pykeepalived.errors import DriverError, PykaError
 from pykeepalived.net.addresses import AddressManager
 from pykeepalived.net.arp import GarpSender
 from pykeepalived.net.ndisc import NaSender
 from pykeepalived.net.netlink_watch import AddressEvent, IPInterface, LinkEvent, NetlinkWatcher
-from pykeepalived.net.sysctl import Sysctl, iface_key
 from pykeepalived.net.vmac import VmacManager, VmacSpec
+from pykeepalived.net.vrrp_datagram import VrrpDatagram
 from pykeepalived.net.vrrp_socket import (
-    DropHandler,
     PacketHandler,
-    VrrpDatagram,
     VrrpSocket,
     VrrpSocketConfig,
+    VrrpSocketCounters,
     open_vrrp_socket,
 )
 from pykeepalived.vrrp.change import ReceivePath, default_group, receive_path
@@ -45,16 +44,25 @@ IPAddress = IPv4Address | IPv6Address
 
 
 class Receiver(Protocol):
-    """Where received datagrams go (the daemon's runner)."""
+    """Where received datagrams go (the daemon's runner): None when an instance took the datagram,
+    else the reason the socket counts it under (no instance could take it)."""
 
     def datagram_received(self, interface: str, payload: bytes, src: IPAddress, dst: IPAddress | None,
                           *, ttl: int | None = None, via: ReceivePath | None = None,
-                          now: float | None = None) -> bool: ...
-
-    def count_drop(self, reason: str, interface: str = "") -> None: ...
+                          now: float | None = None) -> str | None: ...
 
 
-SocketOpener = Callable[[VrrpSocketConfig, PacketHandler, DropHandler], VrrpSocket]
+SocketOpener = Callable[[VrrpSocketConfig, PacketHandler], VrrpSocket]
+
+
+def socket_name(path: ReceivePath) -> str:
+    """``eth0/v4/198.51.100.11``, with ``/unicast`` or ``/GROUP`` appended when not the default group."""
+    name = f"{path.device}/v{path.family}/{path.source}"
+    if path.group is None:
+        return name + "/unicast"
+    if path.group != default_group(path.family):
+        return name + f"/{path.group}"
+    return name
 
 
 class VrrpNet:
@@ -75,6 +83,11 @@ class VrrpNet:
         self._addresses: AddressManager | None = None
         self.watcher: NetlinkWatcher | None = None
         self._vmacs: VmacManager | None = None
+        self.stale_removed = 0
+        self._totals: dict[str, VrrpSocketCounters] = {}
+        """Per socket name, since the daemon started: a socket a reload closes keeps its counts, and one
+        opened again on the same path counts on (every datagram read stays accounted for)."""
+        """Addresses the start-up reconcile found and removed (``addresses.stale_removed``)."""
 
     # -- VRRP sockets ------------------------------------------------------------------------------
     def open(self, spec: InstanceSpec, receiver: Receiver) -> ReceivePath:
@@ -87,14 +100,12 @@ class VrrpNet:
                                       src=path.source, unicast_peers=spec.router_config.unicast_peers)
             routed = spec.interface
 
-            def on_packet(dgram: VrrpDatagram) -> None:
-                receiver.datagram_received(routed, dgram.payload, dgram.src, dgram.dst, ttl=dgram.ttl,
-                                           via=path, now=dgram.at)
+            def on_packet(dgram: VrrpDatagram) -> str | None:
+                return receiver.datagram_received(routed, dgram.payload, dgram.src, dgram.dst, ttl=dgram.ttl,
+                                                  via=path, now=dgram.at)
 
-            def on_drop(exc: PacketError) -> None:
-                receiver.count_drop(exc.reason, routed)
-
-            sock = self._open_socket(config, on_packet, on_drop)
+            sock = self._open_socket(config, on_packet)
+            sock.counters = self._totals.setdefault(socket_name(path), sock.counters)
             sock.start(asyncio.get_running_loop())
             self.sockets[path] = sock
         self.users.setdefault(path, set()).add(spec.key)
@@ -127,11 +138,31 @@ class VrrpNet:
     def close(self, router: RouterKey) -> None:
         """The router stopped: close its socket unless another router still uses it."""
         self._send_socket.pop(router, None)
+        self._leave(router)
+
+    def _leave(self, router: RouterKey, keep: ReceivePath | None = None) -> None:
         for path, users in list(self.users.items()):
+            if path == keep:
+                continue
             users.discard(router)
             if not users:
                 del self.users[path]
                 self.sockets.pop(path).close()
+
+    def reopen(self, spec: InstanceSpec, receiver: Receiver) -> ReceivePath:
+        """A reload changed the instance's receive path: open (or share) the new path's socket, then
+        leave the old one (closed unless another router still uses it).  Raises as :meth:`open`; the
+        old socket is then left as it was."""
+        path = self.open(spec, receiver)
+        self._leave(spec.key, keep=path)
+        return path
+
+    def replay(self, key: RouterKey, datagram: VrrpDatagram) -> None:
+        """Hand ``datagram`` (heard by the early listener) to the router's socket, which counts it as
+        read and passes it on as its own."""
+        sock = self._send_socket.get(key)
+        if sock is not None:
+            sock.deliver(datagram)
 
     def send_vrrp(self, key: RouterKey, payload: bytes, dst: IPAddress) -> None:
         sock = self._send_socket.get(key)
@@ -151,15 +182,23 @@ class VrrpNet:
         # address in the ARP requests they trigger, or neighbours would map the VIP to the parent MAC
         with contextlib.suppress(OSError, PykaError):
             self._vmacs.sysctls.set_iface(4, spec.interface, "arp_announce", 2)
-        if rc.family == 4:  # an IPv4 VMAC must not speak IPv6 (MLD/ND from the shared MAC) on the backup
-            with contextlib.suppress(OSError, PykaError):
-                Sysctl().write(iface_key(6, spec.vmac, "disable_ipv6"), 1)
 
     async def release(self) -> None:
         """Delete the VMACs this daemon created (at stop)."""
         if self._vmacs is not None:
             with contextlib.suppress(OSError, PykaError):
                 await self._vmacs.remove_all()
+
+    async def remove_vmac(self, name: str) -> None:
+        """Delete VMAC ``name`` (a reload took ``use_vmac`` away), with its announcement senders."""
+        for senders in (self.garp, self.na):
+            sender = senders.pop(name, None)
+            if sender is not None:
+                with contextlib.suppress(OSError):
+                    sender.close()
+        if self._vmacs is None:
+            self._vmacs = VmacManager(AsyncIPRoute())
+        await self._vmacs.remove(name)
 
     # -- announcements ---------------------------------------------------------------------------
     def _garp_sender(self, interface: str) -> GarpSender:
@@ -190,9 +229,13 @@ class VrrpNet:
         if self._manager().add_now(vip):
             self._log_later("vip added address=%s dev=%s", vip)
 
-    def remove_vip(self, vip: Vip) -> None:
+    def remove_vip(self, vip: Vip, *, stale: bool = False) -> None:
+        """Remove the VIP now; ``stale``: the start-up reconcile, for an address a previous run left."""
         if self._manager().remove_now(vip):
-            self._log_later("vip removed address=%s dev=%s", vip)
+            if stale:
+                self.stale_removed += 1
+            self._log_later("stale vip removed (left by a previous run) address=%s dev=%s" if stale
+                            else "vip removed address=%s dev=%s", vip)
 
     @staticmethod
     def _log_later(message: str, vip: Vip) -> None:
@@ -217,18 +260,16 @@ class VrrpNet:
 
     # -- status and teardown ---------------------------------------------------------------------
     def counters(self) -> dict[str, dict[str, object]]:
-        """Per socket (``eth0/v4/198.51.100.11``, ``/unicast`` or ``/GROUP`` appended when not the
-        default group) and for the VIP manager (``addresses``)."""
-        out: dict[str, dict[str, object]] = {}
+        """Per socket (:func:`socket_name`; ``fd`` null once a reload closed it: its counts stay) and
+        for the VIP manager (``addresses``)."""
+        fds: dict[str, int] = {}
         for path, sock in self.sockets.items():
-            name = f"{path.device}/v{path.family}/{path.source}"
-            if path.group is None:
-                name += "/unicast"
-            elif path.group != default_group(path.family):
-                name += f"/{path.group}"
-            out[name] = {**asdict(sock.counters), "fd": sock.fileno()}
+            sock.refresh()
+            fds[socket_name(path)] = sock.fileno()
+        out: dict[str, dict[str, object]] = {
+            name: {**asdict(totals), "fd": fds.get(name)} for name, totals in self._totals.items()}
         if self._addresses is not None:
-            out["addresses"] = asdict(self._addresses.counters)
+            out["addresses"] = {**asdict(self._addresses.counters), "stale_removed": self.stale_removed}
         return out
 
     def close_all(self) -> None:

@@ -20,13 +20,20 @@ payloads the codec encoded.  Socket options and why (RFC 5798 §5.1, §8.1; keep
   (the kernel fills it on send and silently discards bad ones on receive).
 * ``SO_TIMESTAMPNS``: each datagram carries the kernel's receive time (``VrrpDatagram.at``), so a
   backup's down timer counts from when the advert arrived, not from when the loop got to it.
+* ``SO_RXQ_OVFL``: each datagram carries how many the kernel dropped because the socket's receive
+  queue was full; ``SO_MEMINFO`` reads the same count at any time (:meth:`VrrpSocket.refresh`).  They
+  are the socket's ``rxq_overflow`` drops.
 * The source address (``unicast_src_ip`` / ``mcast_src_ip``) is pinned per datagram with an
   ``IP_PKTINFO`` / ``IPV6_PKTINFO`` control message, so it equals what the codec put into the v3
   pseudo-header checksum.
 
-Errors: receive never raises out of the event-loop reader (malformed datagrams go to ``on_drop``
-with a reason and are counted; a callback that raises is logged and counted); send errors
-(ENETDOWN, EADDRNOTAVAIL, EAGAIN ...) are logged once per errno and counted, never raised.
+Counting (docs/daemon.md, "Drop accounting"): ``received`` counts every datagram read; each one is
+either taken by an instance (which accepts it or counts its own drop reason) or dropped here, under
+one reason: a malformed IP header, or the reason ``on_packet`` returns (no instance could take it:
+the codec's reason before a VRID is known, ``unknown_vrid``, ...).  The kernel's queue overflows are
+the ``rxq_overflow`` reason.  Receive never raises out of the event-loop reader (a callback that
+raises is logged and counted as ``handler_error``); send errors (ENETDOWN, EADDRNOTAVAIL, EAGAIN ...)
+are logged once per errno and counted, never raised.
 """
 
 from __future__ import annotations
@@ -46,6 +53,13 @@ from typing import Literal, Protocol
 from pykeepalived.config.types import check_ifname
 from pykeepalived.errors import DriverError, PacketError, UsageError
 from pykeepalived.net.links import interface_index
+from pykeepalived.net.vrrp_datagram import (
+    _TIMESPEC,
+    VrrpDatagram,
+    parse_ipv4_datagram,
+    parse_ipv6_datagram,
+    received_at,
+)
 from pykeepalived.vrrp.packet import VRRP_MCAST_GROUP_V4, VRRP_MCAST_GROUP_V6
 from pykeepalived.wire import VRRP_PROTO, VRRP_TTL
 
@@ -57,9 +71,15 @@ V3_CHECKSUM_OFFSET = 6
 RECV_BUFSIZE = 8192
 RECV_BATCH = 64
 SO_TIMESTAMPNS = 35
-_TIMESPEC = struct.Struct("=qq")
-MAX_RX_AGE_S = 1.0
-"""A receive stamp older than this (or in the future) means the wall clock moved: not used."""
+SO_RXQ_OVFL = 40
+SO_MEMINFO = 55
+SK_MEMINFO_DROPS = 8
+"""Index of ``sk_drops`` in the ``SO_MEMINFO`` array (include/uapi/linux/sock_diag.h)."""
+_MEMINFO = struct.Struct("=9I")
+_U32 = struct.Struct("=I")
+RXQ_OVERFLOW = "rxq_overflow"
+"""The drop reason of datagrams the kernel dropped because the socket's receive queue was full."""
+HANDLER_ERROR = "handler_error"
 IPV4_HEADER_MIN = 20
 
 # Linux values missing from Python's socket module.
@@ -126,7 +146,8 @@ class SockOpt:
 
 def socket_options(config: VrrpSocketConfig, ifindex: int) -> list[SockOpt]:
     """The socket options for ``config`` on interface ``ifindex``, in the order they are applied."""
-    opts: list[SockOpt] = [SockOpt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS")]
+    opts: list[SockOpt] = [SockOpt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS"),
+                           SockOpt(socket.SOL_SOCKET, SO_RXQ_OVFL, 1, "SO_RXQ_OVFL")]
     if config.bind_to_device:
         device = config.ifname.encode()
         opts.append(SockOpt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device, "SO_BINDTODEVICE"))
@@ -174,74 +195,6 @@ def _ipv6_options(config: VrrpSocketConfig, ifindex: int) -> list[SockOpt]:
     return opts
 
 
-@dataclass(frozen=True, slots=True)
-class VrrpDatagram:
-    """One received VRRP message and where it came from (the input of the codec's ``decode``)."""
-
-    src: IPAddress
-    dst: IPAddress
-    ttl: int
-    payload: bytes
-    ifindex: int | None = None
-    at: float | None = None
-    """``time.monotonic()`` when the kernel received it (``SO_TIMESTAMPNS``), None if unknown."""
-
-
-def received_at(ancdata: list[tuple[int, int, bytes]], now: float, wall_now: float) -> float | None:
-    """The monotonic receive time from an ``SO_TIMESTAMPNS`` control message (a ``CLOCK_REALTIME``
-    stamp, so it is turned into an age against ``wall_now``); None without one, or when the age is
-    negative or above ``MAX_RX_AGE_S`` (the wall clock was stepped: not to be trusted)."""
-    for level, kind, value in ancdata:
-        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= _TIMESPEC.size:
-            sec, nsec = _TIMESPEC.unpack_from(value)
-            age = wall_now - (sec + nsec * 1e-9)
-            return now - age if 0.0 <= age <= MAX_RX_AGE_S else None
-    return None
-
-
-def parse_ipv4_datagram(data: bytes) -> VrrpDatagram:
-    """Split a raw IPv4 datagram (as a raw socket returns it) into addressing facts and payload."""
-    if len(data) < IPV4_HEADER_MIN:
-        raise PacketError("truncated", f"IPv4 datagram of {len(data)} bytes is shorter than its header")
-    version, ihl = data[0] >> 4, (data[0] & 0x0F) * 4
-    if version != 4:
-        raise PacketError("ip_version", f"IP version {version} on an IPv4 socket")
-    if ihl < IPV4_HEADER_MIN or ihl > len(data):
-        raise PacketError("ip_header", f"IPv4 header length {ihl} does not fit {len(data)} bytes")
-    (total_len,) = struct.unpack_from("!H", data, 2)
-    if total_len < ihl or total_len > len(data):
-        raise PacketError("ip_length", f"IPv4 total length {total_len} does not match {len(data)} bytes")
-    if data[9] != VRRP_PROTO:
-        raise PacketError("ip_protocol", f"IP protocol {data[9]} is not VRRP ({VRRP_PROTO})")
-    return VrrpDatagram(
-        src=IPv4Address(data[12:16]), dst=IPv4Address(data[16:20]), ttl=data[8], payload=data[ihl:total_len]
-    )
-
-
-def parse_ipv6_datagram(
-    data: bytes, ancdata: list[tuple[int, int, bytes]], address: tuple[object, ...]
-) -> VrrpDatagram:
-    """Build a datagram from a raw IPv6 ``recvmsg``: source from the address, the rest from cmsgs."""
-    try:
-        src = IPv6Address(str(address[0]).split("%", 1)[0])
-    except (ValueError, IndexError) as exc:
-        raise PacketError("source", f"unusable IPv6 source address {address!r}") from exc
-    hop_limit: int | None = None
-    dst: IPv6Address | None = None
-    ifindex: int | None = None
-    for level, kind, value in ancdata:
-        if level != socket.IPPROTO_IPV6:
-            continue
-        if kind == socket.IPV6_HOPLIMIT and len(value) >= 4:
-            (hop_limit,) = struct.unpack_from("i", value)
-        elif kind == socket.IPV6_PKTINFO and len(value) >= 20:
-            dst = IPv6Address(value[:16])
-            (ifindex,) = struct.unpack_from("I", value, 16)
-    if hop_limit is None or dst is None:
-        raise PacketError("ancillary", "IPv6 datagram without hop limit or destination ancillary data")
-    return VrrpDatagram(src=src, dst=dst, ttl=hop_limit, payload=bytes(data), ifindex=ifindex)
-
-
 class RawSocket(Protocol):
     """The part of :class:`socket.socket` used here (tests pass a fake)."""
 
@@ -257,12 +210,14 @@ class RawSocket(Protocol):
         address: tuple[object, ...] = ...,
         /,
     ) -> int: ...
+    def getsockopt(self, level: int, option: int, buflen: int, /) -> bytes: ...
     def close(self) -> None: ...
 
 
 @dataclass(slots=True)
 class VrrpSocketCounters:
-    """Counts for ``status --json``; ``drops`` is keyed by the PacketError reason."""
+    """Counts for ``status --json``: ``received`` every datagram read, ``drops`` the ones no instance
+    took, by reason (and the kernel's queue overflows, ``rxq_overflow``)."""
 
     received: int = 0
     sent: int = 0
@@ -272,16 +227,16 @@ class VrrpSocketCounters:
     callback_errors: int = 0
 
 
-PacketHandler = Callable[[VrrpDatagram], None]
-DropHandler = Callable[[PacketError], None]
+PacketHandler = Callable[[VrrpDatagram], "str | None"]
+"""Takes a well-formed datagram; returns None when an instance took it, else the reason to count."""
 
 
 class VrrpSocket:
     """A configured VRRP raw socket: ``start(loop)`` reads with ``loop.add_reader``; ``send`` writes.
 
     Build it with :func:`open_vrrp_socket`; the constructor takes an already configured socket so
-    tests can inject a fake.  ``on_packet`` gets every well-formed datagram; ``on_drop`` gets the
-    PacketError of every malformed one (after it was counted).
+    tests can inject a fake.  ``on_packet`` gets every well-formed datagram and says whether an
+    instance took it (see the module docstring).
     """
 
     def __init__(
@@ -290,7 +245,6 @@ class VrrpSocket:
         sock: RawSocket,
         ifindex: int,
         on_packet: PacketHandler,
-        on_drop: DropHandler | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
@@ -302,10 +256,12 @@ class VrrpSocket:
         self.counters = VrrpSocketCounters()
         self._sock = sock
         self._on_packet = on_packet
-        self._on_drop = on_drop
+        self._kernel_drops = 0
+        """The kernel's drop count for this socket as last seen (``SO_RXQ_OVFL`` / ``SO_MEMINFO``)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last_send_errno: int | None = None
-        self._ancbufsize = socket.CMSG_SPACE(4) + socket.CMSG_SPACE(20) + socket.CMSG_SPACE(_TIMESPEC.size)
+        self._ancbufsize = (socket.CMSG_SPACE(4) + socket.CMSG_SPACE(20) + socket.CMSG_SPACE(_TIMESPEC.size)
+                            + socket.CMSG_SPACE(_U32.size))
         self._ancillary = self._pktinfo()  # source and ifindex are fixed for the socket's life
         self._sockaddrs: dict[IPAddress, tuple[object, ...]] = {}
 
@@ -345,6 +301,7 @@ class VrrpSocket:
     def _deliver(
         self, data: bytes, ancdata: list[tuple[int, int, bytes]], flags: int, address: tuple[object, ...]
     ) -> None:
+        self.counters.received += 1
         try:
             if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
                 raise PacketError("truncated", f"datagram larger than {RECV_BUFSIZE} bytes or ancillary cut")
@@ -359,25 +316,58 @@ class VrrpSocket:
                 datagram = dataclasses.replace(parse_ipv6_datagram(data, ancdata, address),
                                                at=self._stamp(ancdata))
         except PacketError as exc:
-            self._drop(exc)
+            self._drop(exc.reason, str(exc))
             return
+        finally:
+            self._overflows(ancdata)
+        self._hand_over(datagram)
+
+    def deliver(self, datagram: VrrpDatagram) -> None:
+        """A datagram read elsewhere for this socket's receive path (the daemon's early listener kept
+        it): counted and handed over as if this socket had read it."""
         self.counters.received += 1
+        self._hand_over(datagram)
+
+    def _hand_over(self, datagram: VrrpDatagram) -> None:
         try:
-            self._on_packet(datagram)
+            reason = self._on_packet(datagram)
         except Exception:
             self.counters.callback_errors += 1
             log.exception("vrrp packet handler failed ifname=%s src=%s", self.config.ifname, datagram.src)
+            reason = HANDLER_ERROR
+        if reason is not None:
+            self._drop(reason, f"src={datagram.src}")
 
-    def _drop(self, exc: PacketError) -> None:
-        self.counters.drops[exc.reason] = self.counters.drops.get(exc.reason, 0) + 1
-        log.debug("vrrp datagram dropped ifname=%s reason=%s detail=%s", self.config.ifname, exc.reason, exc)
-        if self._on_drop is None:
+    def _drop(self, reason: str, detail: str, count: int = 1) -> None:
+        drops = self.counters.drops
+        drops[reason] = drops.get(reason, 0) + count
+        log.debug("vrrp datagram dropped ifname=%s reason=%s %s", self.config.ifname, reason, detail)
+
+    def _overflows(self, ancdata: list[tuple[int, int, bytes]]) -> None:
+        for level, kind, value in ancdata:
+            if level == socket.SOL_SOCKET and kind == SO_RXQ_OVFL and len(value) >= _U32.size:
+                self._kernel_dropped(_U32.unpack_from(value)[0])
+
+    def _kernel_dropped(self, total: int) -> None:
+        """The kernel says it has dropped ``total`` datagrams for this socket so far (a 32-bit count)."""
+        new = (total - self._kernel_drops) & 0xFFFFFFFF
+        if not new or new > 0x7FFFFFFF:  # unchanged, or an older reading than one already counted
             return
+        if not self.counters.drops.get(RXQ_OVERFLOW):
+            log.warning("vrrp receive queue overflowed ifname=%s dropped=%d (counted as %s)",
+                        self.config.ifname, new, RXQ_OVERFLOW)
+        self._kernel_drops = total
+        self._drop(RXQ_OVERFLOW, f"kernel total={total}", new)
+
+    def refresh(self) -> None:
+        """Read the kernel's drop count now (``SO_MEMINFO``): overflows after the last datagram read
+        are counted too (before a status snapshot)."""
         try:
-            self._on_drop(exc)
-        except Exception:
-            self.counters.callback_errors += 1
-            log.exception("vrrp drop handler failed ifname=%s", self.config.ifname)
+            raw = self._sock.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, _MEMINFO.size)
+        except (OSError, AttributeError):  # an old kernel, or a fake socket in tests
+            return
+        if len(raw) >= _MEMINFO.size:
+            self._kernel_dropped(_MEMINFO.unpack_from(raw)[SK_MEMINFO_DROPS])
 
     # -- send ------------------------------------------------------------------------------------
 
@@ -415,9 +405,7 @@ class VrrpSocket:
         return [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, struct.pack("16sI", src.packed, self.ifindex))]
 
 
-def open_vrrp_socket(
-    config: VrrpSocketConfig, on_packet: PacketHandler, on_drop: DropHandler | None = None
-) -> VrrpSocket:
+def open_vrrp_socket(config: VrrpSocketConfig, on_packet: PacketHandler) -> VrrpSocket:
     """Create and configure the raw socket in the current namespace (needs CAP_NET_RAW).
 
     Raises DriverError naming the step that failed (no such interface, permission, an option the
@@ -442,4 +430,4 @@ def open_vrrp_socket(
         sock.close()
         raise
     log.debug("vrrp socket open ifname=%s family=%s unicast=%s", config.ifname, config.family, config.unicast)
-    return VrrpSocket(config, sock, ifindex, on_packet, on_drop)
+    return VrrpSocket(config, sock, ifindex, on_packet)

@@ -108,19 +108,30 @@ class AddressState:
 
 
 class AnnouncePolicy:
-    """What is announced; :meth:`update` returns the changes a new set of facts asks for.
+    """What is announced; :meth:`update` returns the changes a new set of facts asks for, and
+    :meth:`reconfigure` takes a reloaded configuration without forgetting what is announced."""
 
-    ``announced`` (a reload) carries over what the previous policy had announced, so an address
-    whose conditions still hold is not withdrawn and announced again.
-    """
+    def __init__(self, announcements: Iterable[Announcement], now: float) -> None:
+        self._states = {a.address: AddressState(a, Verdict(False, "not evaluated yet"), now)
+                        for a in announcements}
 
-    def __init__(self, announcements: Iterable[Announcement], now: float,
-                 announced: Iterable[IPAddress] = ()) -> None:
-        carried = set(announced)
-        self._states = {
-            a.address: AddressState(a, Verdict(a.address in carried, "carried over by a reload"
-                                               if a.address in carried else "not evaluated yet"), now)
-            for a in announcements}
+    def reconfigure(self, announcements: Iterable[Announcement], now: float, *,
+                    keep_announced: bool = True) -> None:
+        """A reload: an address both configurations have keeps its verdict, its `since` and its
+        counts (so one whose conditions still hold is not withdrawn and announced again, and the
+        counters of the status and /metrics never go back); a new one starts not evaluated; one the
+        new configuration drops is forgotten (the caller withdrew it, see :meth:`removed`).  Without
+        `keep_announced` (a new interface, which has none of them) nothing is announced any more."""
+        states: dict[IPAddress, AddressState] = {}
+        for a in announcements:
+            state = self._states.get(a.address)
+            if state is None:
+                state = AddressState(a, Verdict(False, "not evaluated yet"), now)
+            state.announcement = a
+            if not keep_announced and state.verdict.announce:
+                state.verdict, state.since = Verdict(False, "the reload changed the interface"), now
+            states[a.address] = state
+        self._states = states
 
     @property
     def announced(self) -> frozenset[IPAddress]:

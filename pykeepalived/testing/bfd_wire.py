@@ -38,7 +38,8 @@ from pykeepalived.bfd.events import (
 from pykeepalived.bfd.packet import ControlPacket, SessionState, encode
 from pykeepalived.bfd.session import BfdSession
 from pykeepalived.testing.fake_clock import FakeClock
-from pykeepalived.testing.lan import LinkProfile, Links, TimelineEntry
+from pykeepalived.testing.lan import TimelineEntry
+from pykeepalived.testing.sim_links import LinkProfile, Links
 
 IPAddress = IPv4Address | IPv6Address
 

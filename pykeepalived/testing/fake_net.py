@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
 from pykeepalived.net.netlink_watch import AddressEvent, IPInterface, LinkEvent
+from pykeepalived.net.vrrp_datagram import VrrpDatagram
 from pykeepalived.net.vrrp_net import Receiver
 from pykeepalived.vrrp.change import ReceivePath, receive_path
 from pykeepalived.vrrp.from_config import InstanceSpec, RouterKey
@@ -33,6 +34,8 @@ class FakeNet:
     async_vips: bool = False
     sent: list[tuple[RouterKey, bytes, IPAddress]] = field(default_factory=list)
     vips: set[str] = field(default_factory=set)
+    devices: dict[str, set[str]] = field(default_factory=dict)
+    """Address -> the devices it was added on (an address can move between devices, e.g. onto a VMAC)."""
     garps: list[tuple[str, IPAddress]] = field(default_factory=list)
     nas: list[tuple[str, IPAddress]] = field(default_factory=list)
     log: list[tuple[str, str]] = field(default_factory=list)
@@ -48,6 +51,11 @@ class FakeNet:
     opened: list[RouterKey] = field(default_factory=list)
     closed: list[RouterKey] = field(default_factory=list)
     prepared: list[RouterKey] = field(default_factory=list)
+    reopened: list[RouterKey] = field(default_factory=list)
+    vmacs_removed: list[str] = field(default_factory=list)
+    stale_checked: list[str] = field(default_factory=list)
+    """Addresses the start-up reconcile asked to remove (``remove_vip(stale=True)``)."""
+    receivers: dict[RouterKey, Receiver] = field(default_factory=dict)
     released: int = 0
     on_address: Callable[[AddressEvent], None] | None = None
     on_link: Callable[[LinkEvent], None] | None = None
@@ -58,16 +66,34 @@ class FakeNet:
         if self.fail_open:
             raise OSError(19, "No such device")
         self.opened.append(spec.key)
+        self.receivers[spec.key] = receiver
         return receive_path(spec)
+
+    def reopen(self, spec: InstanceSpec, receiver: Receiver) -> ReceivePath:
+        if self.fail_open:
+            raise OSError(19, "No such device")
+        self.reopened.append(spec.key)
+        self.receivers[spec.key] = receiver
+        return receive_path(spec)
+
+    def replay(self, key: RouterKey, datagram: VrrpDatagram) -> None:
+        receiver = self.receivers.get(key)
+        if receiver is not None:
+            receiver.datagram_received(key[0], datagram.payload, datagram.src, datagram.dst, ttl=datagram.ttl,
+                                       now=datagram.at)
 
     def close(self, key: RouterKey) -> None:
         self.closed.append(key)
+        self.receivers.pop(key, None)
 
     async def prepare(self, spec: InstanceSpec) -> None:
         self.prepared.append(spec.key)
 
     async def release(self) -> None:
         self.released += 1
+
+    async def remove_vmac(self, name: str) -> None:
+        self.vmacs_removed.append(name)
 
     def send_vrrp(self, key: RouterKey, payload: bytes, dst: IPAddress) -> None:
         self.sent.append((key, payload, dst))
@@ -80,11 +106,16 @@ class FakeNet:
     def _vip_op(self, vip: Vip, *, add: bool) -> None:
         if self.fail_vips is not None:
             raise self.fail_vips
+        address = str(vip.address)
+        devices = self.devices.setdefault(address, set())
         if add:
-            self.vips.add(str(vip.address))
+            self.vips.add(address)
+            devices.add(vip.dev)
         else:
-            self.vips.discard(str(vip.address))
-        self.log.append(("add" if add else "remove", str(vip.address)))
+            devices.discard(vip.dev)
+            if not devices:  # held on no other device either
+                self.vips.discard(address)
+        self.log.append(("add" if add else "remove", address))
 
     def add_vip(self, vip: Vip) -> Awaitable[None] | None:
         if self.async_vips:
@@ -92,7 +123,9 @@ class FakeNet:
         self._vip_op(vip, add=True)
         return None
 
-    def remove_vip(self, vip: Vip) -> Awaitable[None] | None:
+    def remove_vip(self, vip: Vip, *, stale: bool = False) -> Awaitable[None] | None:
+        if stale:
+            self.stale_checked.append(str(vip.address))
         if self.async_vips:
             return self._later(vip, add=False)
         self._vip_op(vip, add=False)

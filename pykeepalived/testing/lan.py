@@ -18,12 +18,16 @@ ties in time are broken by the order things were scheduled.
 from __future__ import annotations
 
 import heapq
-import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
 from pykeepalived.testing.fake_clock import FakeClock
+from pykeepalived.testing.lan_host import INTERFACE, SimHost, sim_spec
+from pykeepalived.testing.sim_links import (
+    LinkProfile,  # tests import it from here too
+    Links,
+)
 from pykeepalived.vrrp.config import RouterConfig
 from pykeepalived.vrrp.events import (
     Action,
@@ -32,6 +36,7 @@ from pykeepalived.vrrp.events import (
     Event,
     InterfaceChanged,
     PriorityChanged,
+    Reconfigure,
     RemoveVips,
     SendAdvert,
     SendGarp,
@@ -43,60 +48,13 @@ from pykeepalived.vrrp.events import (
     Timeout,
     TrackerChanged,
 )
+from pykeepalived.vrrp.from_config import RouterKey
+from pykeepalived.vrrp.reload import ReloadPlan, plan_reload, stale_at_start
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
-from pykeepalived.vrrp.sync_group import ForMember, SyncGroup
+from pykeepalived.vrrp.sync_group import SyncGroup
 
 IPAddress = IPv4Address | IPv6Address
-
-
-@dataclass(frozen=True, slots=True)
-class LinkProfile:
-    """One direction of a link: loss probability, fixed delay and uniform jitter (seconds)."""
-
-    loss: float = 0.0
-    delay_s: float = 0.0
-    jitter_s: float = 0.0
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.loss <= 1.0 or self.delay_s < 0 or self.jitter_s < 0:
-            raise ValueError(f"invalid link profile {self}")
-
-
-class Links:
-    """Who hears whom, and how late: per-direction link profiles, a default one, partitions, and the
-    seeded random source that decides loss and jitter (shared by the LAN and the BFD wire simulators)."""
-
-    def __init__(self, seed: int) -> None:
-        self.rng = random.Random(seed)
-        self.profiles: dict[tuple[str, str], LinkProfile] = {}
-        self.default: LinkProfile = LinkProfile()
-        self.groups: dict[str, int] = {}
-
-    def set(self, src: str, dst: str, profile: LinkProfile, *, both_ways: bool = True) -> None:
-        self.profiles[(src, dst)] = profile
-        if both_ways:
-            self.profiles[(dst, src)] = profile
-
-    def profile(self, src: str, dst: str) -> LinkProfile:
-        return self.profiles.get((src, dst), self.default)
-
-    def partition(self, groups: tuple[Iterable[str], ...]) -> str:
-        """Hosts in different groups cannot hear each other; unlisted hosts form one more.  Returns a
-        description for the timeline."""
-        listed = [sorted(group) for group in groups]
-        self.groups = {name: index for index, group in enumerate(listed, start=1) for name in group}
-        return " | ".join(",".join(group) for group in listed)
-
-    def delay(self, src: str, dst: str) -> float | None:
-        """The delay of one packet from ``src`` to ``dst``; None when the partition or the loss draw
-        drops it."""
-        if self.groups.get(src, 0) != self.groups.get(dst, 0):
-            return None
-        link = self.profile(src, dst)
-        if link.loss and self.rng.random() < link.loss:
-            return None
-        return link.delay_s + (self.rng.uniform(0.0, link.jitter_s) if link.jitter_s else 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,41 +69,16 @@ class TimelineEntry:
         return f"{self.at:10.3f}s  {self.host:<8} {self.router:<10} {self.kind:<14} {self.detail}"
 
 
-@dataclass(slots=True)
-class _Host:
-    name: str
-    configs: tuple[RouterConfig, ...]
-    group_name: str | None
-    running: bool = False
-    router: VirtualRouter | None = None
-    group: SyncGroup | None = None
+@dataclass(frozen=True, slots=True)
+class AddressChange:
+    """One entry of the address log: ``host`` added (or removed) ``address`` at ``at``; ``why`` is the
+    router that asked, ``reload`` (the reload's own address work) or ``stale`` (the start-up reconcile)."""
 
-    def build(self) -> None:
-        if self.group_name is None:
-            self.router, self.group = VirtualRouter(self.configs[0]), None
-        else:
-            self.router, self.group = None, SyncGroup(self.group_name, self.configs)
-
-    def routers(self) -> dict[str, VirtualRouter]:
-        if self.group is not None:
-            return self.group.members
-        assert self.router is not None
-        return {self.router.name: self.router}
-
-    def handle(self, event: Event, now: float, member: str | None = None) -> list[tuple[str, Action]]:
-        if self.group is not None:
-            wrapped = event if member is None else ForMember(member, event)
-            return [(a.member, a.action) for a in self.group.handle(wrapped, now)]
-        assert self.router is not None
-        return [(self.router.name, a) for a in self.router.handle(event, now)]
-
-    def next_deadline(self) -> float | None:
-        if not self.running:
-            return None
-        if self.group is not None:
-            return self.group.next_deadline()
-        assert self.router is not None
-        return self.router.next_deadline()
+    at: float
+    host: str
+    address: IPAddress
+    added: bool
+    why: str
 
 
 @dataclass(order=True, slots=True)
@@ -169,24 +102,32 @@ class SimulatedLan:
         self.adverts_lost = 0
         self._links = Links(seed)
         self._record_adverts = record_adverts
-        self._hosts: dict[str, _Host] = {}
+        self._hosts: dict[str, SimHost] = {}
         self._queue: list[_Packet] = []
         self._seq = 0
         self._holders: dict[IPAddress, set[str]] = {}
+        self.address_log: list[AddressChange] = []
+        """Every address added to or removed from a host, in order (see :class:`AddressChange`)."""
+        self._retain: frozenset[IPAddress] = frozenset()
 
     # --- building the LAN ----------------------------------------------------------------------
 
     def add_router(self, host: str, config: RouterConfig) -> VirtualRouter:
-        self._add_host(_Host(host, (config,), None))
+        self._add_host(SimHost(host, (config,), None))
         return self.router(host)
 
+    def add_routers(self, host: str, configs: Iterable[RouterConfig]) -> dict[str, VirtualRouter]:
+        """A host running several standalone instances (distinct VRIDs): what :meth:`reload` changes."""
+        self._add_host(SimHost(host, tuple(configs), None))
+        return self._hosts[host].routers()
+
     def add_sync_group(self, host: str, group_name: str, configs: Iterable[RouterConfig]) -> SyncGroup:
-        self._add_host(_Host(host, tuple(configs), group_name))
+        self._add_host(SimHost(host, tuple(configs), group_name))
         group = self._hosts[host].group
         assert group is not None
         return group
 
-    def _add_host(self, host: _Host) -> None:
+    def _add_host(self, host: SimHost) -> None:
         if host.name in self._hosts:
             raise ValueError(f"host {host.name!r} exists")
         host.build()
@@ -216,6 +157,10 @@ class SimulatedLan:
             return next(iter(routers.values()))
         return routers[name]
 
+    def routers(self, host: str) -> dict[str, VirtualRouter]:
+        """Every router the host runs now, by name."""
+        return self._hosts[host].routers()
+
     def state(self, host: str, name: str | None = None) -> State:
         return self.router(host, name).state
 
@@ -236,6 +181,10 @@ class SimulatedLan:
         """Virtual address -> hosts that currently have it configured."""
         return {vip: set(hosts) for vip, hosts in self._holders.items() if hosts}
 
+    def configs(self, host: str) -> tuple[RouterConfig, ...]:
+        """The configurations the host runs (as its last start or reload gave them)."""
+        return self._hosts[host].configs
+
     def state_changes(self, host: str | None = None) -> list[TimelineEntry]:
         return [e for e in self.timeline if e.kind == "state" and (host is None or e.host == host)]
 
@@ -246,20 +195,32 @@ class SimulatedLan:
     # --- injecting -----------------------------------------------------------------------------
 
     def start(self, *hosts: str) -> None:
-        """Start the named hosts (all stopped hosts if none are named)."""
+        """Start the named hosts (all stopped hosts if none are named); each router not MASTER right
+        after its start removes the addresses it must not hold (the daemon's start-up reconcile,
+        :func:`~pykeepalived.vrrp.reload.stale_at_start`), which a crash with ``keep_vips`` left."""
         for name in hosts or tuple(h for h, host in self._hosts.items() if not host.running):
             host = self._hosts[name]
             host.running = True
             self._note(name, "-", "start", "")
             self._feed(host, Startup())
+            self._start_up_reconcile(host, host.routers().values())
 
-    def crash(self, name: str) -> None:
-        """Silent stop: no more adverts, and the box's addresses vanish with it."""
+    def _start_up_reconcile(self, host: SimHost, routers: Iterable[VirtualRouter]) -> None:
+        for router in routers:
+            for vip in stale_at_start(sim_spec(router.config), router.state):
+                if vip.ip not in self._retain and host.name in self._holders.get(vip.ip, ()):
+                    self._address(host.name, vip.ip, added=False, why="stale")
+
+    def crash(self, name: str, *, keep_vips: bool = False) -> None:
+        """Silent stop: no more adverts.  The box's addresses vanish with it, unless ``keep_vips``:
+        then they stay configured (``kill -9`` of the daemon on a live box), stale, until a restart."""
         host = self._hosts[name]
         host.running = False
-        self._note(name, "-", "crash", "")
-        for hosts in self._holders.values():
-            hosts.discard(name)
+        self._note(name, "-", "crash", "keep_vips" if keep_vips else "")
+        if not keep_vips:
+            for vip, hosts in self._holders.items():
+                if name in hosts:
+                    self._address(name, vip, added=False, why="crash")
 
     def restart(self, name: str) -> None:
         """Boot a stopped or crashed host again with fresh routers (same config)."""
@@ -267,6 +228,46 @@ class SimulatedLan:
         host.running = False
         host.build()
         self.start(name)
+
+    def reload(self, name: str, configs: Iterable[RouterConfig]) -> ReloadPlan:
+        """SIGHUP with new configurations on a running host of standalone routers, as the daemon
+        applies it: the pure plan (:func:`~pykeepalived.vrrp.reload.plan_reload`) with the routers'
+        states, then the node's addresses added, routers stopped, reconfigured (``Reconfigure``),
+        addresses removed, new routers started (with the start-up reconcile)."""
+        host = self._hosts[name]
+        if host.group is not None or not host.running:
+            raise ValueError(f"host {name!r}: reload needs a running host of standalone routers")
+        new_configs = tuple(configs)
+        old, new = host.specs(), {spec.key: spec for spec in map(sim_spec, new_configs)}
+        routers: dict[RouterKey, VirtualRouter] = {
+            (INTERFACE, r.config.family, r.config.vrid): r for r in host.standalone.values()}
+        plan = plan_reload(old, new, [k for k, r in routers.items() if r.state is State.MASTER])
+        self._note(name, "-", "reload", plan.summary())
+        addresses = plan.addresses
+        for vip in addresses.add:
+            self._address(name, vip.ip, added=True, why="reload")
+        self._retain = frozenset(key[0].ip for key in addresses.retain)
+        try:
+            for key in (*plan.remove, *plan.restart):
+                router = routers.pop(key)
+                for action in router.handle(Shutdown(), self.now):
+                    self._execute(host, router.name, action)
+            for key in plan.reconfigure:
+                router = routers[key]
+                event = Reconfigure(new[key].router_config, addresses.announce.get(key, ()))
+                for action in router.handle(event, self.now):
+                    self._execute(host, router.name, action)
+            for vip in addresses.remove:
+                self._address(name, vip.ip, added=False, why="reload")
+            started = [VirtualRouter(new[key].router_config) for key in (*plan.add, *plan.restart)]
+            host.replace_standalone(sorted([*routers.values(), *started], key=lambda r: r.config.vrid))
+            for router in started:
+                for action in router.handle(Startup(), self.now):
+                    self._execute(host, router.name, action)
+            self._start_up_reconcile(host, started)
+        finally:
+            self._retain = frozenset()
+        return plan
 
     def stop(self, name: str) -> None:
         """Graceful stop (SIGTERM): masters send priority 0 and remove their addresses."""
@@ -321,8 +322,8 @@ class SimulatedLan:
                 self._feed(host, Timeout())
         self.clock.set(max(end, self.now))
 
-    def _earliest_timer(self) -> tuple[_Host | None, float | None]:
-        best: tuple[_Host | None, float | None] = (None, None)
+    def _earliest_timer(self) -> tuple[SimHost | None, float | None]:
+        best: tuple[SimHost | None, float | None] = (None, None)
         for host in self._hosts.values():
             deadline = host.next_deadline()
             if deadline is not None and (best[1] is None or deadline < best[1]):
@@ -339,22 +340,23 @@ class SimulatedLan:
         if target.running:
             self._feed(target, event, router)
 
-    def _feed(self, host: _Host, event: Event, member: str | None = None) -> None:
+    def _feed(self, host: SimHost, event: Event, member: str | None = None) -> None:
         for router_name, action in host.handle(event, self.now, member):
             self._execute(host, router_name, action)
 
     # --- executing actions ---------------------------------------------------------------------
 
-    def _execute(self, host: _Host, router_name: str, action: Action) -> None:
+    def _execute(self, host: SimHost, router_name: str, action: Action) -> None:
         if isinstance(action, SendAdvert):
             self._broadcast(host, router_name, action)
         elif isinstance(action, AddVips):
             for vip in action.addresses:
-                self._holders.setdefault(vip, set()).add(host.name)
+                self._address(host.name, vip, added=True, why=router_name)
             self._note(host.name, router_name, "add_vips", _addrs(action.addresses))
         elif isinstance(action, RemoveVips):
             for vip in action.addresses:
-                self._holders.setdefault(vip, set()).discard(host.name)
+                if vip not in self._retain:  # a reload: a surviving master keeps it
+                    self._address(host.name, vip, added=False, why=router_name)
             self._note(host.name, router_name, "remove_vips", _addrs(action.addresses))
         elif isinstance(action, SendGarp | SendUnsolicitedNa):
             kind = "garp" if isinstance(action, SendGarp) else "unsolicited_na"
@@ -365,7 +367,7 @@ class SimulatedLan:
         elif isinstance(action, SplitBrainDetected):
             self._note(host.name, router_name, "split_brain", f"{action.peer} prio {action.peer_priority}")
 
-    def _broadcast(self, host: _Host, router_name: str, action: SendAdvert) -> None:
+    def _broadcast(self, host: SimHost, router_name: str, action: SendAdvert) -> None:
         sender = host.routers()[router_name].config
         advert = action.advert
         self.adverts_sent += 1
@@ -387,6 +389,13 @@ class SimulatedLan:
             return
         self._seq += 1
         heapq.heappush(self._queue, _Packet(self.now + delay, self._seq, dst, dst_router, event))
+
+    def _address(self, host: str, address: IPAddress, *, added: bool, why: str) -> None:
+        holders = self._holders.setdefault(address, set())
+        if (host in holders) == added:
+            return  # already so (the kernel says EEXIST / EADDRNOTAVAIL): nothing changed
+        (holders.add if added else holders.discard)(host)
+        self.address_log.append(AddressChange(self.now, host, address, added, why))
 
     def _note(self, host: str, router: str, kind: str, detail: str) -> None:
         self.timeline.append(TimelineEntry(self.now, host, router, kind, detail))

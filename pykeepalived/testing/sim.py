@@ -20,7 +20,8 @@ import argparse
 from collections.abc import Callable, Sequence
 from ipaddress import ip_address
 
-from pykeepalived.testing.lan import LinkProfile, SimulatedLan, lab_config
+from pykeepalived.testing.lan import SimulatedLan, lab_config
+from pykeepalived.testing.sim_links import LinkProfile
 from pykeepalived.vrrp.tracking import TrackerSpec
 
 

@@ -62,9 +62,15 @@ def default_group(family: int) -> IPAddress:
 
 
 def receive_path(spec: InstanceSpec) -> ReceivePath:
-    """The receive path of ``spec``: what its socket is keyed by, and what a ``NEW_SOCKET`` changes."""
+    """The receive path of ``spec``: what its socket is keyed by, and what a ``NEW_SOCKET`` changes.
+
+    With ``use_vmac`` multicast adverts use the VMAC; unicast ones stay on the interface (keepalived
+    2.2.7 requires ``vmac_xmit_base`` with unicast peers: a peer's ARP reply to the shared virtual MAC
+    may reach the other router)."""
     rc = spec.router_config
-    group = None if rc.unicast_peers else spec.mcast_group or default_group(rc.family)
+    if rc.unicast_peers:
+        return ReceivePath(spec.interface, rc.family, rc.primary_address, None)
+    group = spec.mcast_group or default_group(rc.family)
     return ReceivePath(spec.vmac or spec.interface, rc.family, rc.primary_address, group)
 
 
@@ -134,7 +140,8 @@ CHANGE_TABLE: tuple[tuple[str, ChangeKind], ...] = (
     ("unicast <-> multicast (unicast_peer added or removed)", ChangeKind.NEW_SOCKET),
     ("vrrp_mcast_group4 / vrrp_mcast_group6 (multicast instances)", ChangeKind.NEW_SOCKET),
     ("unicast_src_ip / mcast_src_ip", ChangeKind.NEW_SOCKET),
-    ("use_vmac added or removed", ChangeKind.NEW_SOCKET),
+    ("use_vmac added or removed (multicast: with unicast peers adverts stay on the interface)",
+     ChangeKind.NEW_SOCKET),
     ("interface, address family, virtual_router_id, version", ChangeKind.RESTART),
 )
 """The settings of a ``vrrp_instance`` and the kind of change each one is (for docs/daemon.md)."""

@@ -92,12 +92,15 @@ class PriorityChanged:
 
 @dataclass(frozen=True, slots=True)
 class Reconfigure:
-    """A reload changed the instance's configuration in a way the running router takes in place.
+    """A reload changed the instance's configuration in place (:mod:`pykeepalived.vrrp.reload`): the
+    router takes ``config`` and keeps its state; any setting may change except the identity (VRID,
+    family, version: then it is an unexpected event, counted and ignored).
 
-    Today that is the unicast peer list only (:mod:`pykeepalived.vrrp.reload`); any other difference
-    is an unexpected event (counted, ignored)."""
+    ``announce``: addresses the reload has just configured for this router (new VIPs, or VIPs that
+    moved to another device, e.g. onto a VMAC): a MASTER announces them with one GARP / NA burst."""
 
     config: RouterConfig
+    announce: tuple[IPAddress, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +120,15 @@ class GroupFault:
     fault: bool
 
 
+@dataclass(frozen=True, slots=True)
+class GroupMembership:
+    """A reload moved this running router into a sync group (``member=True``) or out of one: a
+    member asks the group before becoming MASTER; a router that leaves while waiting for the
+    group's permission takes over at once, and a fault the group put on it ends."""
+
+    member: bool
+
+
 Event = (
     Startup
     | Shutdown
@@ -129,6 +141,7 @@ Event = (
     | GroupGoMaster
     | GroupGoBackup
     | GroupFault
+    | GroupMembership
 )
 
 # --- actions out -----------------------------------------------------------------------------

@@ -29,7 +29,8 @@ Rule 6: only a steady master's advert may be served late, by at most 1 % of its 
 timer early.
 
 Rule 7: every returned list is sorted by :class:`~pykeepalived.vrrp.events.Phase`: the wire actions
-in protocol order (advert first, then addresses, then announcements), the bookkeeping last
+in protocol order (a new master's addresses first, so that no peer that hears its advert leaves a gap,
+then the advert, then announcements), the bookkeeping last
 (``StateChanged``, then ``EffectivePriorityChanged``).  ``_transition`` is still called before the
 new state's timers are armed (it clears them); its ``StateChanged`` is appended last.
 
@@ -54,7 +55,6 @@ for ``GroupGoMaster`` from :class:`~pykeepalived.vrrp.sync_group.SyncGroup`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from pykeepalived.vrrp.config import RouterConfig
@@ -68,6 +68,7 @@ from pykeepalived.vrrp.events import (
     GroupFault,
     GroupGoBackup,
     GroupGoMaster,
+    GroupMembership,
     InterfaceChanged,
     PriorityChanged,
     Reconfigure,
@@ -83,11 +84,11 @@ from pykeepalived.vrrp.events import (
 from pykeepalived.vrrp.receive import drop_reason
 from pykeepalived.vrrp.router_state import ADVERT_SLACK_FRACTION, ADVERT_SLACK_MAX_S, RouterState, Timer
 from pykeepalived.vrrp.state import TRANSITIONS, Reason, State, TransitionRecord
+from pykeepalived.vrrp.stats import IN_FAULT
 from pykeepalived.vrrp.timers import (
     CS_PER_S,
     cs_to_s,
     skew_time_min_s,
-    timer_expired_backup_s,
 )
 from pykeepalived.wire import PRIORITY_OWNER, PRIORITY_RELEASE
 
@@ -186,6 +187,7 @@ class VirtualRouter(RouterState):
         if state is State.MASTER:
             self._count_accepted(event, now)
             return self._master_rx(event, now)
+        self.stats.count_drop(IN_FAULT)
         return []
 
     # --- BACKUP --------------------------------------------------------------------------------
@@ -214,15 +216,6 @@ class VirtualRouter(RouterState):
             self._master_address = event.src
         return []
 
-    def _track_preempt_delay(self, advert_priority: int, now: float) -> None:
-        """keepalived: the delay starts at the first lower-priority advert and stops at a higher one."""
-        if self.config.preempt_delay_cs <= 0:
-            return
-        if advert_priority >= self._effective_priority:
-            self._preempt_until = None
-        elif self._preempt_until is None:
-            self._preempt_until = now + cs_to_s(self.config.preempt_delay_cs)
-
     def _master_down_expired(self, now: float) -> list[Action]:
         self.stats.master_down_timer_expired += 1
         if self._in_sync_group:
@@ -243,7 +236,9 @@ class VirtualRouter(RouterState):
         self._master_priority = self._effective_priority
         self._preempt_until = None
         self._master_since = now
-        actions: list[Action] = [self._send_advert(self._effective_priority, now), AddVips(self.config.vips)]
+        # the VIPs first: a peer that hears this advert leaves MASTER and removes them at once, and a
+        # takeover by preemption must not leave a gap in between (keepalived's order too)
+        actions: list[Action] = [AddVips(self.config.vips), self._send_advert(self._effective_priority, now)]
         actions += self._garp_burst(self.config.garp_master_repeat)
         self._timers[Timer.ADVER] = now + cs_to_s(self.config.adver_int_cs)
         if self.config.garp_master_delay_cs > 0 and self.config.garp_master_repeat > 0:
@@ -329,14 +324,6 @@ class VirtualRouter(RouterState):
             del timers[timer]
             actions += self._fire(timer, now)
 
-    def _master_went_silent(self, now: float) -> bool:
-        """keepalived ``timer_expired_backup``: our last advert is so old another router may be master."""
-        other = self.config.timer_expired_backup_priority
-        if other == 0 or self._last_advert_sent_at is None:
-            return False
-        silent_s = timer_expired_backup_s(self.config.adver_int_cs, other, self.config.version)
-        return now >= self._last_advert_sent_at + silent_s
-
     def _timer_expired_backup(self, now: float) -> list[Action]:
         self.stats.timer_expired_backup += 1
         change = self._transition(Reason.TIMER_EXPIRED_BACKUP, now)
@@ -397,12 +384,31 @@ class VirtualRouter(RouterState):
         return self._reevaluate(now)
 
     def _on_reconfigure(self, event: Reconfigure, now: float) -> list[Action]:
-        """A reload's change the running router takes as it is: today the unicast peer list only
-        (the seam for issue #11, which applies VIPs, priority, timers ... in place as well)."""
-        if replace(event.config, unicast_peers=self.config.unicast_peers) != self.config:
+        """A reload, in place: the configuration is swapped, the state kept, and the change has its
+        ordinary protocol consequences (a new tracker may fault the router, a new priority is an
+        effective-priority change).  A MASTER advertises a changed advert at once (backups learn the
+        new priority or interval now, not an interval later) and announces what the reload just
+        configured for it (``event.announce``)."""
+        new, old = event.config, self.config
+        if (new.vrid, new.family, new.version) != (old.vrid, old.family, old.version):
             return self._unexpected(event)
-        self.config = event.config
-        return []
+        priority = self._effective_priority
+        advert_changed = self._swap_config(new)
+        actions = self._reevaluate(now)
+        if self._state is not State.MASTER:
+            return actions
+        changed = advert_changed or self._effective_priority != priority
+        return [*self._master_reconfigured(old, changed, event.announce, now), *actions]
+
+    def _on_group_membership(self, event: GroupMembership, now: float) -> list[Action]:
+        self._in_sync_group = event.member
+        if event.member:
+            return []
+        self._group_fault = False
+        actions = self._reevaluate(now)
+        if self._wants_master and self._state is State.BACKUP:
+            actions = self._become_master(Reason.MASTER_DOWN_TIMER, now) + actions
+        return sorted(actions, key=_phase)
 
     def _on_group_fault(self, event: GroupFault, now: float) -> list[Action]:
         self._group_fault = event.fault
@@ -465,6 +471,7 @@ _ANY_STATE: dict[type[Any], _Handler] = {
     TrackerChanged: VirtualRouter._on_tracker,
     PriorityChanged: VirtualRouter._on_priority,
     Reconfigure: VirtualRouter._on_reconfigure,
+    GroupMembership: VirtualRouter._on_group_membership,
 }
 
 _DISPATCH: dict[tuple[State, type[Any]], _Handler] = {

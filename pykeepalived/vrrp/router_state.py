@@ -17,7 +17,13 @@ from pykeepalived.vrrp.peers import PeersHeard, SplitBrainWatch
 from pykeepalived.vrrp.receive import address_list_differs
 from pykeepalived.vrrp.state import State, TransitionRecord
 from pykeepalived.vrrp.stats import VrrpStats
-from pykeepalived.vrrp.timers import CS_PER_S, cs_to_s, master_down_interval_s, skew_time_s
+from pykeepalived.vrrp.timers import (
+    CS_PER_S,
+    cs_to_s,
+    master_down_interval_s,
+    skew_time_s,
+    timer_expired_backup_s,
+)
 from pykeepalived.vrrp.tracking import TrackerSet
 from pykeepalived.wire import PRIORITY_OWNER, PRIORITY_RELEASE
 
@@ -214,13 +220,63 @@ class RouterState:
             self._advert_action, self._advert_config = action, config
         return action
 
-    def _garp_burst(self, count: int) -> list[Action]:
-        if count <= 0 or not self.config.vips:
+    def _garp_burst(self, count: int, addresses: tuple[IPAddress, ...] | None = None) -> list[Action]:
+        """One announcement burst of ``count`` rounds over ``addresses`` (default: our VIPs)."""
+        addresses = self.config.vips if addresses is None else addresses
+        if count <= 0 or not addresses:
             return []
         self.stats.garp_bursts += 1
         if self.config.family == 6:
-            return [SendUnsolicitedNa(self.config.vips, count)]
-        return [SendGarp(self.config.vips, count)]
+            return [SendUnsolicitedNa(addresses, count)]
+        return [SendGarp(addresses, count)]
+
+    def _swap_config(self, config: RouterConfig) -> bool:
+        """Take a reload's configuration with the state kept (the caller checked the identity): base
+        priority, trackers (a kept tracker keeps its reading), timers' inputs.  True when the advert
+        a MASTER sends changed beyond its priority (addresses, interval, authentication)."""
+        old, self.config = self.config, config
+        self._base_priority = config.priority
+        self._trackers = self._trackers.reconfigured(config.trackers)
+        if config.preempt_delay_cs == 0:
+            self._preempt_until = None
+        if config.version == 2 or self._state is not State.BACKUP:  # a v3 backup keeps what it learned
+            self._master_adver_int_cs = config.adver_int_cs
+        return (old.vips, old.adver_int_cs, old.auth_type, old.auth_data) != (
+            config.vips, config.adver_int_cs, config.auth_type, config.auth_data)
+
+    def _master_reconfigured(self, old: RouterConfig, advert_changed: bool,
+                             announce: tuple[IPAddress, ...], now: float) -> list[Action]:
+        """A MASTER took a reload's configuration (``old`` was its previous one): its advert at once
+        when that changed, a burst for the addresses the reload configured, the refresh timer."""
+        config = self.config
+        self._master_priority = self._effective_priority
+        wire: list[Action] = []
+        if advert_changed:
+            wire.append(self._send_advert(self._effective_priority, now))
+            self._timers[Timer.ADVER] = now + cs_to_s(config.adver_int_cs)
+        wire += self._garp_burst(config.garp_master_repeat, announce)
+        if config.garp_master_refresh_cs != old.garp_master_refresh_cs:
+            self._timers.pop(Timer.GARP_REFRESH, None)
+            if config.garp_master_refresh_cs > 0:
+                self._timers[Timer.GARP_REFRESH] = now + cs_to_s(config.garp_master_refresh_cs)
+        return wire
+
+    def _track_preempt_delay(self, advert_priority: int, now: float) -> None:
+        """keepalived: the delay starts at the first lower-priority advert and stops at a higher one."""
+        if self.config.preempt_delay_cs <= 0:
+            return
+        if advert_priority >= self._effective_priority:
+            self._preempt_until = None
+        elif self._preempt_until is None:
+            self._preempt_until = now + cs_to_s(self.config.preempt_delay_cs)
+
+    def _master_went_silent(self, now: float) -> bool:
+        """keepalived ``timer_expired_backup``: our last advert is so old another router may be master."""
+        other = self.config.timer_expired_backup_priority
+        if other == 0 or self._last_advert_sent_at is None:
+            return False
+        silent_s = timer_expired_backup_s(self.config.adver_int_cs, other, self.config.version)
+        return now >= self._last_advert_sent_at + silent_s
 
     def _arm_master_down(self, now: float) -> None:
         self._timers[Timer.MASTER_DOWN] = now + master_down_interval_s(

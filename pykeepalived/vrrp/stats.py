@@ -26,6 +26,11 @@ DROP_REASONS = (
     "ip_proto_err",
 )
 """Named drop counters, a superset of ``packet.REASONS``; other names land in ``other_drops``."""
+DROP_COUNTERS = tuple(reason for reason in DROP_REASONS if reason != "addr_list_err")
+"""The named counters that are drops (``addr_list_err`` is counted, but its advert is processed);
+``other_drops`` are drops too (``status`` shows them as ``drop_<reason>``)."""
+IN_FAULT = "in_fault"
+"""An advert that passed the checks while the router is in FAULT (or not started): not processed."""
 
 
 @dataclass(slots=True)
@@ -98,3 +103,18 @@ class VrrpStats:
 
 
 _COUNTERS = VrrpStats.counter_names()
+
+
+DROP_PREFIX = "drop_"
+"""An instance's drop counters other than the named ones are shown as ``drop_<reason>``."""
+
+
+def flat_counters(stats: object) -> dict[str, int]:
+    """:meth:`VrrpStats.as_dict` as one level: ``other_drops`` as ``drop_<reason>``, ``by_transition``
+    as ``transition_<from>_to_<to>`` (what ``status`` shows as an instance's ``counters``)."""
+    raw = stats if isinstance(stats, dict) else {}
+    out = {name: value for name, value in raw.items() if isinstance(value, int)}
+    for prefix, nested in ((DROP_PREFIX, raw.get("other_drops")), ("transition_", raw.get("by_transition"))):
+        if isinstance(nested, dict):
+            out.update({f"{prefix}{key}": int(count) for key, count in nested.items()})
+    return out

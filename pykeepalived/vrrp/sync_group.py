@@ -30,6 +30,7 @@ from pykeepalived.vrrp.events import (
     GroupFault,
     GroupGoBackup,
     GroupGoMaster,
+    GroupMembership,
     StateChanged,
     TrackerChanged,
 )
@@ -85,6 +86,57 @@ class SyncGroup:
         if len(states) == 1:
             return states.pop()
         return State.BACKUP
+
+    # --- membership changes (a reload) -----------------------------------------------------------
+
+    @classmethod
+    def forming(cls, name: str) -> SyncGroup:
+        """A group without members yet, for a reload to fill (:meth:`adopt`, :meth:`add_member`)."""
+        group = cls.__new__(cls)
+        group.name = name
+        group._members = {}
+        return group
+
+    def rename(self, old: str, new: str) -> None:
+        """A reload renamed a member (``vrrp_instance`` name; its identity is its VRID)."""
+        self._members[new] = self._members.pop(old)
+
+    def add_member(self, config: RouterConfig) -> VirtualRouter:
+        """A new member (a reload added it): returned in INITIALIZE, for the caller to start with
+        ``handle(ForMember(name, Startup()), now)``."""
+        if config.name in self._members:
+            raise ValueError(f"sync group {self.name!r} already has {config.name!r}")
+        router = self._members[config.name] = VirtualRouter(config, in_sync_group=True)
+        return router
+
+    def adopt(self, router: VirtualRouter, now: float) -> list[MemberAction]:
+        """A running router joins (a reload moved it into this group), keeping its state; then the
+        group's rules apply: a fault of one member faults the others, and while a member is BACKUP
+        the group is not MASTER, so its MASTER members go to BACKUP."""
+        if router.name in self._members:
+            raise ValueError(f"sync group {self.name!r} already has {router.name!r}")
+        self._members[router.name] = router
+        actions = [MemberAction(router.name, a) for a in router.handle(GroupMembership(member=True), now)]
+        states = {r.state for r in self._members.values()}
+        if State.FAULT not in states and {State.MASTER, State.BACKUP} <= states:
+            for member, other in self._members.items():
+                if other.state is State.MASTER:
+                    actions += self._send(member, GroupGoBackup(), now)
+        return self._coordinate(actions, now)
+
+    def release(self, name: str, now: float) -> list[MemberAction]:
+        """Member ``name`` leaves (a reload took it out of this group) and runs on alone with its
+        state; the other members are coordinated without it (a fault it caused is over for them).
+        The returned actions include the leaving router's own (its ``member`` name)."""
+        router = self._members.pop(name)
+        own = [MemberAction(name, a) for a in router.handle(GroupMembership(member=False), now)]
+        return own + (self._coordinate([], now) if self._members else [])
+
+    def remove(self, name: str, now: float) -> list[MemberAction]:
+        """Forget a member that was shut down through the group (a reload removed it); the others
+        are coordinated without it."""
+        del self._members[name]
+        return self._coordinate([], now) if self._members else []
 
     def next_deadline(self) -> float | None:
         deadlines = [d for d in (r.next_deadline() for r in self._members.values()) if d is not None]

@@ -79,6 +79,16 @@ class TrackerSet:
     def __contains__(self, name: object) -> bool:
         return name in self._specs
 
+    def reconfigured(self, specs: Iterable[TrackerSpec]) -> TrackerSet:
+        """The set for new ``specs`` (a reload): a tracker kept under the same name and kind keeps
+        its reading, a new one starts from its initial reading."""
+        new = TrackerSet(specs)
+        for name, spec in new._specs.items():
+            old = self._specs.get(name)
+            if old is not None and old.kind is spec.kind:
+                new._readings[name] = self._readings[name]
+        return new
+
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(self._specs)

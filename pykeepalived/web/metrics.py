@@ -133,9 +133,14 @@ def _daemon(out: _Families, doc: Doc) -> None:
         out.gauge("config_last_reload_success_timestamp_seconds", "Unix time the running configuration "
                   "was loaded (start or the last successful reload)").add_metric([], success)
     drops = out.counter("vrrp_adverts_unmatched", "VRRP packets no instance could take, by reason "
-                        "(unknown VRID, or rejected before the VRID was known)", ["reason"])
-    for reason, n in sorted((doc.get("drops") or {}).items()):
-        drops.add_metric([str(reason)], float(n))
+                        "(unknown VRID, rejected before the VRID was known, the kernel's receive-queue "
+                        "overflows): the sockets' drops; an instance's own are its counters", ["reason"])
+    unmatched: dict[str, float] = {}
+    for sock in (doc.get("sockets") or {}).values():
+        for reason, n in ((sock.get("drops") or {}) if isinstance(sock, dict) else {}).items():
+            unmatched[str(reason)] = unmatched.get(str(reason), 0.0) + float(n)
+    for reason, n in sorted(unmatched.items()):
+        drops.add_metric([reason], n)
     executor = doc.get("executor") or {}
     out.counter("vrrp_packets_sent", "VRRP packets written to the wire (every instance, every unicast "
                 "copy)").add_metric([], float(executor.get("adverts_sent", 0)))

@@ -147,3 +147,36 @@ def test_daemon_keeps_ipvs_in_line_with_health_restart_reload_and_stop(lab_hosts
 
     assert daemon.stop() == 0
     assert dump(d1).services == {}, "SIGTERM must remove the daemon's services"
+
+
+FOREIGN = ServiceKey.inet(IPv4Address("203.0.113.7"), 80)
+STALE = ServiceKey.inet(IPv4Address("198.51.100.50"), 8443)
+
+
+def test_a_daemon_started_after_a_crash_reconciles_what_its_config_owns_and_leaves_the_rest(lab_hosts):
+    """The start-up reconcile of the LVS part (issue #11): a crashed predecessor's table is brought to the
+    configuration entry by entry -- never flushed: a real server it keeps stays in place, a foreign
+    service (another address) is left alone."""
+    d1, r1, r2 = lab_hosts["d1"], lab_hosts["r1"], lab_hosts["r2"]
+    web = [tcp_listener(r1), tcp_listener(r2)]
+    for argv in (["-A", "-t", "198.51.100.50:80", "-s", "wlc"],  # ours, another scheduler
+                 ["-a", "-t", "198.51.100.50:80", "-r", "198.51.100.21:8080", "-m", "-w", "2"],  # kept
+                 ["-a", "-t", "198.51.100.50:80", "-r", "198.51.100.23:8080", "-m"],  # no longer configured
+                 ["-A", "-t", "198.51.100.50:8443"],  # on our VIP, no longer configured
+                 ["-A", "-t", "203.0.113.7:80"],  # someone else's
+                 ["-a", "-t", "203.0.113.7:80", "-r", "203.0.113.8:80", "-m"]):
+        d1.run(["ipvsadm", *argv])
+    foreign = dump(d1).services[FOREIGN]
+    daemon = start_pykeepalived(d1, CONFIG, timeout=START_S)
+    wait_until(lambda: daemon.status()["lvs"]["counters"]["reconciles"] >= 1
+               and weights(d1) == {R1: 2, R2: 2}, timeout=30, message="the first reconcile")
+    table = dump(d1)
+    assert set(table.services) == {KEY, FOREIGN}, "the stale service on our VIP goes, the foreign one stays"
+    assert table.services[KEY].service.scheduler == "rr"
+    assert table.services[FOREIGN] == foreign
+    applied = daemon.status()["lvs"]["counters"]["ops_applied"]
+    assert applied == 4, applied  # scheduler, .22 added, .23 and :8443 deleted: .21 untouched
+    assert daemon.stop() == 0
+    assert set(dump(d1).services) == {FOREIGN}, "SIGTERM removes ours only"
+    for proc in web:
+        proc.stop()

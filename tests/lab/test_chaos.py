@@ -8,7 +8,7 @@ interval and steady afterwards, the client's neighbour entry on the holder withi
 device their instance says, a restarted daemon clean of stale VIPs, kept VIPs never removed on reload,
 no daemon exit, counters that agree (netns_lab.chaos.checks lists them).
 
-CI runs the seeds below (about 2 minutes). Replay or extend from the environment:
+CI runs the seeds below and the #11 set (about 2.5 minutes). Replay or extend from the environment:
 
     PYKA_CHAOS_SEED=1234 pytest tests/lab/test_chaos.py      # that seed instead of the default ones
     PYKA_CHAOS_FAULTS=60 pytest --timeout 0 ...              # longer schedules (past pytest's 300 s)
@@ -16,10 +16,9 @@ CI runs the seeds below (about 2 minutes). Replay or extend from the environment
 
 or `python -m netns_lab chaos --seed 1234 --faults 60 --pair pyka-ka`. Every report names its seed.
 
-Faults that today's daemon fails because of issue #11 are gated (netns_lab/chaos/schedule.py lists them
-and why): the schedules skip them, and test_the_faults_issue_11_gates runs exactly those under a strict
-xfail. When the fix lands that test passes, pytest turns the XPASS red: remove its marker and set
-`ISSUE_11_FIXED = True` in netns_lab/chaos/schedule.py, and every schedule runs them. One bug these
+The faults issue #11 fixed (netns_lab/chaos/schedule.py names them: restarts that find stale VIPs,
+reloads with VIP, transport and use_vmac changes, the exact drop accounting) run in every schedule, and
+test_the_faults_issue_11_gates runs exactly those, on a pair that starts in unicast. One bug these
 schedules found is not #11's (a client left on a former intruder's MAC after a split brain heals): the
 client check after a one-way loss on the backup is skipped until tests/lab/test_split_brain_recovery.py's
 strict xfail turns red (then set `SPLIT_BRAIN_REANNOUNCE_FIXED = True`).
@@ -77,9 +76,6 @@ def test_a_random_schedule_keeps_every_invariant(director_pair: DirectorPair, pa
     assert not report.violations, report.summary()
 
 
-@pytest.mark.xfail(strict=True, reason="issue #11: every fault of schedule.issue_11_faults() breaks an "
-                   "invariant (observed: a VIP added on reload restarts the router, kept VIPs leave the "
-                   "master ~0.7 s; the first violation ends the schedule)")
 def test_the_faults_issue_11_gates(director_pair: DirectorPair) -> None:
     lines: list[str] = []
     report = ChaosRunner(director_pair, seed=11, faults=issue_11_faults(), include_gated=True,

@@ -22,10 +22,6 @@ from netns_lab.flood import flood_adverts
 
 pytestmark = pytest.mark.lab
 
-NOT_COUNTED_YET = ("issue #11: drops are counted in different places per reason (observed: checksum_err and "
-                   "unknown_vrid only in the top-level drops, ip_ttl_err in the instance and the top level, "
-                   "socket drops empty; a 20k pkt/s flood: 63 % lost in the kernel's queue, counted nowhere)")
-
 
 def lone_master(dp: DirectorPair) -> PykaPeer:
     d1 = start_pykeepalived(dp.d1, keepalived_conf(priority=150, version=3, advert_int=0.2))
@@ -49,7 +45,6 @@ def after_flood(d1: PykaPeer, before: dict[str, Any], kind: str, sent: int) -> d
     return status
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_COUNTED_YET)
 def test_each_invalid_advert_is_counted_once_in_one_place_and_in_the_totals(
         director_pair: DirectorPair) -> None:
     d1 = lone_master(director_pair)
@@ -67,7 +62,6 @@ def test_each_invalid_advert_is_counted_once_in_one_place_and_in_the_totals(
     assert f"{VIP_V4}/24" in director_pair.d1.addresses("eth0")
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_COUNTED_YET)
 def test_a_flood_faster_than_the_daemon_reads_is_accounted_for_to_the_last_packet(
         director_pair: DirectorPair) -> None:
     d1 = lone_master(director_pair)

@@ -157,6 +157,10 @@ def test_restart_clean_and_reload_keeps() -> None:
     stale = _tl((0.0, "d1", "", True), (0.5, "d1", "", False), (1.5, "d1", "", True))
     assert checks.restart_clean(stale, "d1", {VIP}, 0.6, 3) == []
     assert "still held it 0.300 s" in checks.restart_clean(stale, "d1", {VIP}, 0.2, 3)[0]
+    # removed at its start, taken back as master within its first advert interval: held rightly
+    assert checks.restart_clean(stale, "d1", {VIP}, 1.6, 3, started=0.4) == []
+    never_removed = _tl((0.0, "d1", "", True))  # an address already there is added without an event
+    assert "still held it 1.400 s" in checks.restart_clean(never_removed, "d1", {VIP}, 0.6, 2, started=0.4)[0]
     assert checks.reload_keeps(stale, {VIP: "d1"}, 1.5, 3) == []
     assert "missing 1.000 s" in checks.reload_keeps(stale, {VIP: "d1"}, 0, 3)[0]
 

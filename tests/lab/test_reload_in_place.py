@@ -42,8 +42,6 @@ def history(run: Run, host: str) -> list[str]:
     return [t["to"] for inst in daemon.pyka.status()["instances"] for t in inst["transitions"]]
 
 
-@pytest.mark.xfail(strict=True, reason="issue #11: adding a VIP restarts the router (observed: its other "
-                   "VIP leaves d1 for ~0.7 s and d2 is MASTER for ~0.5 s)")
 def test_adding_a_vip_on_reload_keeps_the_state_and_every_other_vip(director_pair: DirectorPair) -> None:
     run = reload_adds_vip(director_pair, PYKA)
     figures = run.figures
@@ -54,8 +52,6 @@ def test_adding_a_vip_on_reload_keeps_the_state_and_every_other_vip(director_pai
     assert run.pair.d1.pyka.status()["reloads"] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="issue #11: every reload of a changed instance restarts it (observed: "
-                   "the kept VIPs .50 and .51 missing from the master ~13 s of a 12 s storm, d2 MASTER)")
 def test_a_reload_storm_never_removes_an_address_both_configs_keep_on_the_master(
         director_pair: DirectorPair) -> None:
     run = reload_storm(director_pair, PYKA, hups=100, seed=11, stop_on_loss=True)

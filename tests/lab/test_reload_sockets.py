@@ -46,8 +46,6 @@ def multicast_from_d1(run: Run, since: float, until: float) -> list[object]:
     return [a for a in run.capture.adverts(since, until) if a.src == ADDRESS["d1"] and a.dst == "224.0.0.18"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue #11: unicast -> multicast is planned as an update in place and "
-                   "keeps the unicast socket (observed: d2 MASTER too, both hold the VIP until stopped)")
 def test_unicast_to_multicast_on_reload_keeps_one_master(director_pair: DirectorPair) -> None:
     run = reload_transport(director_pair, PYKA, to_multicast=True)
     state_kept(run)
@@ -68,9 +66,6 @@ def test_multicast_to_unicast_on_reload_keeps_one_master_and_stops_multicasting(
     assert d2.state() == "BACKUP"
 
 
-@pytest.mark.xfail(strict=True, reason="issue #11: use_vmac added on reload is ignored (observed: no "
-                   "vrrp.51, the VIP stays on eth0, adverts from eth0's MAC, then 'SIOCGIFHWADDR: vrrp.51: "
-                   "No such device' on the next GARP burst)")
 def test_use_vmac_added_on_reload_moves_the_vip_onto_the_vmac(director_pair: DirectorPair) -> None:
     run = reload_vmac(director_pair, PYKA, add=True)
     state_kept(run)
@@ -82,8 +77,6 @@ def test_use_vmac_added_on_reload_moves_the_vip_onto_the_vmac(director_pair: Dir
     assert run.pair.d1.pyka.status().get("executor", {}).get("address_errors", 0) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="issue #11: use_vmac removed on reload is ignored (observed: the VIP "
-                   "stays on vrrp.51)")
 def test_use_vmac_removed_on_reload_moves_the_vip_back_to_the_interface(director_pair: DirectorPair) -> None:
     run = reload_vmac(director_pair, PYKA, add=False)
     state_kept(run)

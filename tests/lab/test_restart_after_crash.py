@@ -22,8 +22,6 @@ from netns_lab.supervisor import PYKA
 
 pytestmark = pytest.mark.lab
 
-STALE_VIP_KEPT = "issue #11: a restarted pykeepalived never removes the VIP its crashed predecessor left ({})"
-
 
 def transitions(run: Run, host: str) -> list[dict[str, Any]]:
     inst: dict[str, Any] = run.pair.daemons[host].pyka.instance()
@@ -42,8 +40,6 @@ def stale_removed_in_time(run: Run) -> None:
         f"later than its first advert would be due ({ADVERT_INT_S} s): {figures}")
 
 
-@pytest.mark.xfail(strict=True, reason=STALE_VIP_KEPT.format(
-    "observed: restarted as backup, it keeps the stale VIP until stopped: two holders"))
 @pytest.mark.parametrize("extra_args", [(), ("-V",)], ids=["default", "dont-release-vrrp"])
 def test_a_restarted_backup_removes_the_stale_vip_before_its_first_advert_is_due(
         director_pair: DirectorPair, extra_args: tuple[str, ...]) -> None:
@@ -55,8 +51,6 @@ def test_a_restarted_backup_removes_the_stale_vip_before_its_first_advert_is_due
     assert [t["to"] for t in transitions(run, "d1")] == ["BACKUP"]
 
 
-@pytest.mark.xfail(strict=True, reason=STALE_VIP_KEPT.format(
-    "observed: both directors hold the VIP ~1 s, until the restarted node wins back"))
 def test_a_restarted_higher_priority_node_holds_no_stale_vip_until_it_wins_again(
         director_pair: DirectorPair) -> None:
     run = restart_after_crash(director_pair, PYKA, preempt=True)
@@ -78,8 +72,6 @@ def test_a_restarted_address_owner_keeps_its_vip(director_pair: DirectorPair) ->
     assert run.pair.d1.pyka.state() == "MASTER"
 
 
-@pytest.mark.xfail(strict=True, reason=STALE_VIP_KEPT.format(
-    "observed: restarted in FAULT, it keeps the stale VIP until stopped"))
 def test_a_restarted_instance_in_fault_removes_the_stale_vip(director_pair: DirectorPair) -> None:
     run = restart_after_crash(director_pair, PYKA, fault=True, settle_s=3)
     stale_removed_in_time(run)

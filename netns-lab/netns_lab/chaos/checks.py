@@ -62,12 +62,15 @@ def client_follows(nt: NeighbourTimeline, vip: str, mac: str, settled_at: float,
 
 
 def restart_clean(tl: AddressTimeline, host: str, stale: set[str], clean_from: float,
-                  end: float) -> list[str]:
-    """`host` holds none of `stale` in [clean_from, its next addition of that VIP or `end`)."""
+                  end: float, *, started: float | None = None) -> list[str]:
+    """`host` holds none of `stale` in [clean_from, its next addition of that VIP or `end`). The next
+    addition counts from `started` (the daemon's start, default `clean_from`): a restarted daemon that
+    removed the stale VIP and took it back as master within its first advert interval holds it rightly.
+    A VIP never removed shows no addition (the kernel reports none for an address already there)."""
     problems = []
     for vip in sorted(stale):
-        additions = tl.additions(host, vip, clean_from, end)
-        until = additions[0].at if additions else end
+        additions = tl.additions(host, vip, clean_from if started is None else started, end)
+        until = max(clean_from, additions[0].at) if additions else end
         held = tl.held(host, vip, clean_from, until)
         if held > 0:
             problems.append(f"{vip}: the restarted {host} still held it {held:.3f} s after its start "

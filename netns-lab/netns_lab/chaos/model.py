@@ -81,6 +81,13 @@ class PairModel:
                                    use_vmac=inst.use_vmac))
         return render_config(f"chaos_{node}", blocks, globals_extra=GLOBALS)
 
+    def hears_multicast(self, node: str) -> bool:
+        """Whether `node` runs a multicast instance (joins 224.0.0.18): a unicast-only director's
+        sockets never see a flood to the group (the kernel drops it before any socket)."""
+        other = "d2" if node == "d1" else "d1"
+        return any(node in inst.nodes and not (self.unicast and other in inst.nodes)
+                   for inst in self.instances)
+
     def vips(self) -> dict[str, InstanceModel]:
         """Every configured VIP and the instance that has it."""
         return {vip: inst for inst in self.instances for vip in inst.vips}

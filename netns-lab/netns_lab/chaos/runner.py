@@ -205,7 +205,7 @@ class ChaosRunner:
         elif fault.kind is FaultKind.RELOAD:
             return self._reload(after, started)
         elif fault.kind is FaultKind.FLOOD:
-            before = self._statuses()
+            before = {n: s for n, s in self._statuses().items() if self.model.hears_multicast(n)}
             sent = flood_adverts(self.topo.c1, kind=fault.flood_kind, count=fault.count, rate=fault.rate)
             return Outcome(started, time.time(), flood=(fault.flood_kind, sent, before))
         return Outcome(started, time.time())
@@ -253,7 +253,8 @@ class ChaosRunner:
         for problem in checks.one_holder(tl, expected, deadline, end):
             found += self._violate(index, name, "one-holder", problem)
         if out.restarted is not None:
-            for problem in checks.restart_clean(tl, out.restarted, out.stale, out.restart_clean_from, end):
+            for problem in checks.restart_clean(tl, out.restarted, out.stale, out.restart_clean_from, end,
+                                                started=out.restart_clean_from - ADVERT_INT_S):
                 found += self._violate(index, name, "restart-clean", problem)
         for problem in checks.reload_keeps(tl, out.kept, out.started, end):
             found += self._violate(index, name, "reload-keeps", problem)

@@ -5,20 +5,18 @@ schedule is replayed by its seed. Durations are drawn so that a fault lasts long
 Master_Down_Interval (0.72 s at 0.2 s adverts, priority 100) and, where the client's neighbour entry
 moves twice, longer than the kernel's neighbour lock time (1 s) as well.
 
-## Faults that issue #11 gates
+## Faults that issue #11 gated
 
-Today's daemon breaks the chaos invariants for the faults below because of the bugs issue #11 lists.
-They stay in every generated schedule, but the runner skips them (and says so in its log) while
-`ISSUE_11_FIXED` is False; `tests/lab/test_chaos.py::test_the_faults_issue_11_gates` runs a schedule of
-exactly these under a strict xfail, so the fix turns it red: then set `ISSUE_11_FIXED = True` and remove
-that marker, and every schedule includes them.
+Before its fix, the daemon broke the chaos invariants for the faults below. `issue_11_gate` still names
+them and a runner with `include_gated=False` skips them; since the fix (`ISSUE_11_FIXED = True`) every
+schedule runs them, and `tests/lab/test_chaos.py::test_the_faults_issue_11_gates` runs exactly these:
 
-* `kill9-restart` of a pykeepalived holding a VIP: the restarted daemon keeps what its predecessor left;
-* `reload` with `vip-add`, `vip-remove` or `vip-move`: the router restarts, its kept VIPs leave the master;
-* `reload` with `transport` to multicast: the instance keeps its unicast socket, both directors MASTER;
-* `reload` with `use_vmac` toggled: ignored (no VMAC; or the VIP stays on it);
-* `flood`, the exact accounting and drops that add up (netns_lab.counters): kernel queue drops are not
-  counted, and reasons are counted in different places.
+* `kill9-restart` of a pykeepalived holding a VIP: the restarted daemon kept what its predecessor left;
+* `reload` with `vip-add`, `vip-remove` or `vip-move`: the router restarted, its kept VIPs left the master;
+* `reload` with `transport` to multicast: the instance kept its unicast socket, both directors MASTER;
+* `reload` with `use_vmac` toggled: ignored (no VMAC; or the VIP stayed on it);
+* `flood`, the exact accounting and drops that add up (netns_lab.counters): kernel queue drops were not
+  counted, and reasons were counted in different places.
 
 ## A bug found here that is not #11's
 
@@ -37,8 +35,8 @@ from dataclasses import dataclass
 
 from netns_lab.chaos.model import Change
 
-ISSUE_11_FIXED = False
-"""Set to True when issue #11's fix lands (tests/lab/test_chaos.py's strict xfail says when)."""
+ISSUE_11_FIXED = True
+"""Issue #11's fix landed: every schedule runs the faults it gated (`issue_11_gate` still names them)."""
 
 FLOOD_KINDS = ("checksum", "vrid", "version", "short", "ttl")
 FLOOD_RATES = (1000, 2000)

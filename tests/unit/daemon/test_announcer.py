@@ -70,8 +70,8 @@ async def test_a_paced_burst_sends_the_first_garp_inline_and_the_rest_apart() ->
     _, executor, _, slot = takeover(net, garp_interval_s=interval_s)
     repeat = slot.router.config.garp_master_repeat
     assert repeat >= 3
-    # in the takeover's turn: the advert, the VIP, one GARP, the state change; the rest is queued
-    assert [kind for kind, _ in net.log] == ["advert", "add", "garp", "state"]
+    # in the takeover's turn: the VIP, the advert, one GARP, the state change; the rest is queued
+    assert [kind for kind, _ in net.log] == ["add", "advert", "garp", "state"]
     worker = asyncio.create_task(executor.worker())
     assert await executor.drain(5.0)
     worker.cancel()

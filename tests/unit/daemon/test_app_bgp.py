@@ -120,6 +120,43 @@ async def test_a_reload_without_the_bgp_section_withdraws_and_closes(tmp_path: P
     await run_lvs_daemon(tmp_path, VRRP + PLAIN + BGP, opener, body=body, bgp=make)
 
 
+async def test_a_reload_that_changes_the_instance_and_a_med_in_place_keeps_every_announcement(
+        tmp_path: Path) -> None:
+    """The reload reconcile keeps VI_1 MASTER through a priority change (in place, no transition),
+    so its hybrid address is never withdrawn; the MED reaches FRR through the same service."""
+    table = FakeIpvsTable()
+    made: list[BgpRig] = []
+
+    async def opener() -> IpvsTable:
+        return table
+
+    def make(spec: BgpSpec, facts: Callable[[], Facts]) -> BgpService:
+        made.append(BgpRig(spec, facts=facts))
+        return made[-1].service
+
+    async def body(daemon: Daemon) -> None:
+        await until(lambda: bool(made) and made[0].announced() == {VS_ADDRESS, HYBRID}, "both announced")
+        rig = made[0]
+        await until(lambda: len(rig.frr.applied) == 1, "FRR configured")
+        log_before = list(rig.link.log)
+        changed_vrrp = VRRP.replace("priority: 200", "priority: 150")
+        changed_bgp = BGP.replace("vrrp_instance: VI_1}", "vrrp_instance: VI_1, med: 20}")
+        assert changed_vrrp != VRRP and changed_bgp != BGP
+        (tmp_path / "pyka.yaml").write_text(changed_vrrp + PLAIN + changed_bgp)
+        daemon.request("reload")
+        await until(lambda: daemon.info.reloads == 1, "reloaded")
+        await until(lambda: len(rig.frr.applied) == 2, "the new rendering applied")
+        assert "set metric 20" in rig.frr.applied[-1]
+        assert daemon.bgp.service is rig.service and len(made) == 1  # reloaded, not made again
+        assert daemon.instances.is_master("VI_1")
+        assert rig.announced() == {VS_ADDRESS, HYBRID}
+        assert rig.link.log == log_before  # nothing withdrawn, nothing announced twice
+        announcements = daemon.snapshot()["bgp"]["announcements"]
+        assert [(a["announces"], a["withdrawals"]) for a in announcements] == [(1, 0), (1, 0)]
+
+    await run_lvs_daemon(tmp_path, VRRP + PLAIN + BGP, opener, body=body, bgp=make)
+
+
 async def test_vrrp_only_never_announces_an_address_that_waits_for_a_virtual_server(tmp_path: Path) -> None:
     made: list[BgpRig] = []
 

@@ -44,7 +44,7 @@ def single(net: FakeNet, *specs_vips: tuple[int, str]) -> tuple[FakeLoop, Action
     return loop, executor, runner, slots
 
 
-def test_takeover_is_advert_add_garps_then_the_state_change_in_one_turn() -> None:
+def test_takeover_is_add_advert_garps_then_the_state_change_in_one_turn() -> None:
     net = FakeNet()
     loop, executor, runner, (slot,) = single(net)
     runner.feed(slot.key, Startup())
@@ -54,7 +54,7 @@ def test_takeover_is_advert_add_garps_then_the_state_change_in_one_turn() -> Non
     assert slot.state is State.MASTER
     kinds = [kind for kind, _ in net.log]
     repeat = slot.router.config.garp_master_repeat
-    assert kinds == ["advert", "add", *["garp"] * repeat, "state"]
+    assert kinds == ["add", "advert", *["garp"] * repeat, "state"]
     assert net.vips == {VIP}
     assert executor.addresses.queue.empty()
 
@@ -123,7 +123,7 @@ def test_routers_taking_over_together_announce_every_vip_before_any_repeat() -> 
     assert runner.timer_wakeups == 1
     kinds = [kind for kind, _ in net.log]
     repeat = slots[0].router.config.garp_master_repeat
-    assert kinds == ["advert", "add", "garp"] * 3 + ["garp"] * 3 * (repeat - 1) + ["state"] * 3
+    assert kinds == ["add", "advert", "garp"] * 3 + ["garp"] * 3 * (repeat - 1) + ["state"] * 3
     firsts = [address for kind, address in net.log[:9] if kind == "garp"]
     assert firsts == ["198.51.100.100", "198.51.100.101", "198.51.100.102"]
 

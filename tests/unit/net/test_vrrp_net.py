@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address
 from typing import Any
 
@@ -38,6 +38,7 @@ class FakeSocket:
     counters: FakeCounters = field(default_factory=FakeCounters)
     closed: bool = False
     sent: list[tuple[bytes, Any]] = field(default_factory=list)
+    delivered: list[Any] = field(default_factory=list)
 
     def start(self, loop: Any) -> None:
         pass
@@ -52,19 +53,22 @@ class FakeSocket:
     def fileno(self) -> int:
         return 7
 
+    def refresh(self) -> None:
+        pass
+
+    def deliver(self, datagram: Any) -> None:
+        self.delivered.append(datagram)
+
 
 class Receiver:
-    def datagram_received(self, *args: Any, **kwargs: Any) -> bool:
-        return False
-
-    def count_drop(self, reason: str, interface: str = "") -> None:
-        pass
+    def datagram_received(self, *args: Any, **kwargs: Any) -> str | None:
+        return None
 
 
 def fake_net() -> tuple[VrrpNet, list[FakeSocket]]:
     opened: list[FakeSocket] = []
 
-    def fake_open(config: Any, on_packet: Any, on_drop: Any = None) -> FakeSocket:
+    def fake_open(config: Any, on_packet: Any) -> FakeSocket:
         opened.append(FakeSocket(config))
         return opened[-1]
 
@@ -87,7 +91,10 @@ async def test_instances_with_one_receive_path_share_its_socket_until_the_last_s
     net.close(("eth0", 4, 52))
     assert opened[0].closed
     net.close_all()
-    assert opened[1].closed and net.counters() == {}
+    assert opened[1].closed
+    # closed sockets keep their counts (every datagram read stays accounted for), without a descriptor
+    assert {name: c["fd"] for name, c in net.counters().items()} == {
+        f"eth0/v4/198.51.100.11/{GROUP4}": None, "eth0/v4/198.51.100.11/unicast": None}
 
 
 def test_link_events_are_live_once_the_watcher_is_subscribed() -> None:
@@ -97,3 +104,20 @@ def test_link_events_are_live_once_the_watcher_is_subscribed() -> None:
     assert net.link_events_live() is False
     net.watcher.ready.set()
     assert net.link_events_live() is True
+
+
+async def test_a_new_receive_path_opens_its_socket_before_the_old_one_closes() -> None:
+    specs = plan_of(CONFIG).instances
+    net, opened = fake_net()
+    receiver = Receiver()
+    uni = specs[("eth0", 4, 53)]
+    net.open(uni, receiver)
+    multicast = replace(uni, router_config=replace(uni.router_config, unicast_peers=()))
+    path = net.reopen(multicast, receiver)
+    assert path == receive_path(multicast) and not path.unicast
+    assert [s.config.unicast for s in opened] == [True, False]
+    assert opened[0].closed and not opened[1].closed
+    net.send_vrrp(uni.key, b"advert", GROUP4)
+    assert opened[1].sent == [(b"advert", GROUP4)]
+    net.replay(uni.key, "heard")  # type: ignore[arg-type]
+    assert opened[1].delivered == ["heard"]

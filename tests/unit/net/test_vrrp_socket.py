@@ -1,4 +1,4 @@
-"""The pure parts of the VRRP raw socket: option plan, datagram parsing, reader and sender logic."""
+"""The pure parts of the VRRP raw socket: option plan, reader (counting) and sender logic."""
 
 from __future__ import annotations
 
@@ -9,62 +9,28 @@ from collections import deque
 from ipaddress import IPv4Address, IPv6Address
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from pykeepalived.errors import PacketError, UsageError
+from pykeepalived.errors import UsageError
+from pykeepalived.net.vrrp_datagram import VrrpDatagram
 from pykeepalived.net.vrrp_socket import (
     IP_PKTINFO,
     RECV_BATCH,
-    SO_TIMESTAMPNS,
-    VrrpDatagram,
+    RXQ_OVERFLOW,
+    SO_RXQ_OVFL,
     VrrpSocket,
     VrrpSocketConfig,
-    parse_ipv4_datagram,
-    parse_ipv6_datagram,
-    received_at,
     socket_options,
 )
-
-PAYLOAD = bytes.fromhex("3101640100640000c6336401")
-SRC4, PEER4 = IPv4Address("198.51.100.1"), IPv4Address("198.51.100.2")
-LL6 = IPv6Address("fe80::1")
-GROUP6 = IPv6Address("ff02::12")
-
-
-def ipv4_datagram(
-    payload: bytes = PAYLOAD,
-    *,
-    ttl: int = 255,
-    proto: int = 112,
-    ihl: int = 5,
-    total: int | None = None,
-    version: int = 4,
-) -> bytes:
-    total = 20 + len(payload) if total is None else total
-    header = struct.pack(
-        "!BBHHHBBH4s4s",
-        (version << 4) | ihl,
-        0xC0,
-        total,
-        0,
-        0,
-        ttl,
-        proto,
-        0,
-        SRC4.packed,
-        IPv4Address("224.0.0.18").packed,
-    )
-    return header + payload
-
-
-def anc6(hop_limit: int | None = 255, dst: IPv6Address | None = GROUP6, ifindex: int = 7):
-    out = []
-    if hop_limit is not None:
-        out.append((socket.IPPROTO_IPV6, socket.IPV6_HOPLIMIT, struct.pack("i", hop_limit)))
-    if dst is not None:
-        out.append((socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, struct.pack("16sI", dst.packed, ifindex)))
-    return out
+from pykeepalived.testing.raw_datagrams import (
+    GROUP4,
+    LL6,
+    PAYLOAD,
+    PEER4,
+    SRC4,
+    anc6,
+    ipv4_datagram,
+    stamp,
+)
 
 
 class FakeSocket:
@@ -96,12 +62,23 @@ class FakeSocket:
     def close(self) -> None:
         self.closed = True
 
+    meminfo: int | None = None
+
+    def getsockopt(self, level, option, buflen):
+        if self.meminfo is None:
+            raise OSError(errno.ENOPROTOOPT, "no SO_MEMINFO")
+        return struct.pack("=9I", *([0] * 8), self.meminfo)
+
 
 def make(config: VrrpSocketConfig, sock: FakeSocket, **kw):
     got: list[VrrpDatagram] = []
-    drops: list[PacketError] = []
-    vs = VrrpSocket(config, sock, 7, kw.get("on_packet", got.append), kw.get("on_drop", drops.append))
-    return vs, got, drops
+
+    def taken(datagram: VrrpDatagram) -> str | None:
+        got.append(datagram)
+        return None
+
+    vs = VrrpSocket(config, sock, 7, kw.get("on_packet", taken))
+    return vs, got, vs.counters.drops
 
 
 # -- config and option plan ---------------------------------------------------------------------------
@@ -170,69 +147,6 @@ def test_unicast_plan_joins_no_group_and_uses_unicast_ttl() -> None:
     assert "IPV6_JOIN_GROUP" not in plan6 and "SO_BINDTODEVICE" not in plan6
 
 
-# -- datagram parsing ---------------------------------------------------------------------------------
-
-
-def test_parse_ipv4_datagram() -> None:
-    d = parse_ipv4_datagram(ipv4_datagram(ttl=254))
-    assert (d.src, d.dst, d.ttl, d.payload) == (SRC4, IPv4Address("224.0.0.18"), 254, PAYLOAD)
-    # IP options are skipped; bytes beyond total length are not payload
-    opts = ipv4_datagram(b"\x01\x01\x01\x01" + PAYLOAD, ihl=6)
-    assert parse_ipv4_datagram(opts).payload == PAYLOAD
-    assert parse_ipv4_datagram(ipv4_datagram(total=24)).payload == PAYLOAD[:4]
-
-
-@pytest.mark.parametrize(
-    ("data", "reason"),
-    [
-        (b"", "truncated"),
-        (ipv4_datagram()[:19], "truncated"),
-        (ipv4_datagram(version=6), "ip_version"),
-        (ipv4_datagram(ihl=4), "ip_header"),
-        (ipv4_datagram(b"", ihl=15), "ip_header"),
-        (ipv4_datagram(total=19), "ip_length"),
-        (ipv4_datagram(total=200), "ip_length"),
-        (ipv4_datagram(proto=6), "ip_protocol"),
-    ],
-)
-def test_parse_ipv4_rejects_malformed(data: bytes, reason: str) -> None:
-    with pytest.raises(PacketError) as info:
-        parse_ipv4_datagram(data)
-    assert info.value.reason == reason
-
-
-@given(st.binary(max_size=80))
-def test_parse_ipv4_only_ever_raises_packet_error(data: bytes) -> None:
-    try:
-        datagram = parse_ipv4_datagram(data)
-    except PacketError as exc:
-        assert exc.reason in {"truncated", "ip_version", "ip_header", "ip_length", "ip_protocol"}
-    else:
-        assert len(datagram.payload) <= len(data) - 20
-
-
-def test_parse_ipv6_datagram_from_ancillary_data() -> None:
-    d = parse_ipv6_datagram(PAYLOAD, anc6(hop_limit=254), ("fe80::1%eth0", 0, 0, 7))
-    assert (d.src, d.dst, d.ttl, d.payload, d.ifindex) == (LL6, IPv6Address("ff02::12"), 254, PAYLOAD, 7)
-    assert d.src.scope_id is None  # the scope is the interface: kept out of comparisons
-
-
-@pytest.mark.parametrize(
-    ("anc", "address", "reason"),
-    [
-        (anc6(hop_limit=None), ("fe80::1", 0, 0, 7), "ancillary"),
-        (anc6(dst=None), ("fe80::1", 0, 0, 7), "ancillary"),
-        ([(socket.IPPROTO_IPV6, socket.IPV6_HOPLIMIT, b"\x01")], ("fe80::1", 0, 0, 7), "ancillary"),
-        (anc6(), ("not-an-address", 0, 0, 0), "source"),
-        (anc6(), (), "source"),
-    ],
-)
-def test_parse_ipv6_rejects_missing_facts(anc, address, reason: str) -> None:
-    with pytest.raises(PacketError) as info:
-        parse_ipv6_datagram(PAYLOAD, anc, address)
-    assert info.value.reason == reason
-
-
 # -- the reader ------------------------------------------------------------------------------------------
 
 
@@ -249,9 +163,33 @@ def test_reader_delivers_counts_and_drops() -> None:
     vs.handle_readable()
     assert [d.payload for d in got] == [PAYLOAD, PAYLOAD]
     assert got[0].ifindex == 7
-    assert [e.reason for e in drops] == ["ip_protocol", "truncated"]
-    assert vs.counters.received == 2
-    assert vs.counters.drops == {"ip_protocol": 1, "truncated": 1}
+    assert vs.counters.received == 4  # every datagram read: taken by an instance, or one drop here
+    assert drops == {"ip_protocol": 1, "truncated": 1}
+
+
+def test_what_no_instance_takes_is_counted_under_the_reason_the_handler_gives() -> None:
+    reasons = iter(["unknown_vrid", None, "checksum_err", "unknown_vrid"])
+    sock = FakeSocket([(ipv4_datagram(), [], 0, ("198.51.100.1", 0))] * 4)
+    vs, _, drops = make(VrrpSocketConfig("eth0", 4), sock, on_packet=lambda d: next(reasons))
+    vs.handle_readable()
+    assert vs.counters.received == 4 and drops == {"unknown_vrid": 2, "checksum_err": 1}
+    vs.deliver(VrrpDatagram(SRC4, GROUP4, 255, PAYLOAD))  # kept by the early listener: read here too
+    assert vs.counters.received == 5
+
+
+def test_the_kernels_queue_overflows_are_counted_from_the_control_message_and_meminfo() -> None:
+    def ovfl(total: int) -> list[tuple[int, int, bytes]]:
+        return [(socket.SOL_SOCKET, SO_RXQ_OVFL, struct.pack("=I", total))]
+
+    item = ipv4_datagram()
+    sock = FakeSocket([(item, ovfl(n), 0, ("198.51.100.1", 0)) for n in (3, 3, 10)])
+    vs, got, drops = make(VrrpSocketConfig("eth0", 4), sock)
+    vs.handle_readable()
+    assert len(got) == 3 and drops == {RXQ_OVERFLOW: 10}
+    sock.meminfo = 25  # dropped after the last datagram read: seen when the status asks
+    vs.refresh()
+    assert drops == {RXQ_OVERFLOW: 25}
+    assert "SO_RXQ_OVFL" in {o.label for o in socket_options(VrrpSocketConfig("eth0", 4), 7)}
 
 
 def test_reader_survives_raising_callbacks_and_receive_errors() -> None:
@@ -265,11 +203,11 @@ def test_reader_survives_raising_callbacks_and_receive_errors() -> None:
             OSError(errno.ENETDOWN, "Network is down"),
         ]
     )
-    vs, _, _ = make(VrrpSocketConfig("eth0", 4), sock, on_packet=boom, on_drop=boom)
+    vs, _, _ = make(VrrpSocketConfig("eth0", 4), sock, on_packet=boom)
     vs.handle_readable()  # must not raise
-    assert vs.counters.callback_errors == 2
+    assert vs.counters.callback_errors == 1
     assert vs.counters.recv_errors == 1
-    assert vs.counters.drops == {"truncated": 1}
+    assert vs.counters.drops == {"truncated": 1, "handler_error": 1}
 
 
 def test_reader_stops_after_one_batch() -> None:
@@ -289,7 +227,7 @@ def test_ipv6_reader_uses_ancillary_data() -> None:
     vs, got, drops = make(VrrpSocketConfig("eth0", 6), sock)
     vs.handle_readable()
     assert got[0].src == IPv6Address("fe80::2") and got[0].ttl == 255
-    assert [e.reason for e in drops] == ["ancillary"]
+    assert drops == {"ancillary": 1}
 
 
 # -- the sender ----------------------------------------------------------------------------------------
@@ -342,19 +280,6 @@ def test_close_closes_the_socket() -> None:
 
 
 # -- receive times -------------------------------------------------------------------------------------
-
-
-def stamp(wall_s: float) -> tuple[int, int, bytes]:
-    sec = int(wall_s)
-    return (socket.SOL_SOCKET, SO_TIMESTAMPNS, struct.pack("=qq", sec, round((wall_s - sec) * 1e9)))
-
-
-def test_received_at_turns_the_kernel_stamp_into_monotonic_time() -> None:
-    assert received_at([stamp(1000.25)], now=50.0, wall_now=1000.5) == pytest.approx(49.75, abs=1e-6)
-    assert received_at([], now=50.0, wall_now=1000.5) is None
-    assert received_at([stamp(1001.0)], now=50.0, wall_now=1000.5) is None  # in the future: clock stepped
-    assert received_at([stamp(990.0)], now=50.0, wall_now=1000.5) is None  # 10 s old: clock stepped
-    assert any(opt.name == SO_TIMESTAMPNS for opt in socket_options(VrrpSocketConfig("eth0", 4), 7))
 
 
 @pytest.mark.parametrize("family", [4, 6])

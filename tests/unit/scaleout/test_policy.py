@@ -96,12 +96,32 @@ def test_policy_emits_one_action_per_change_and_counts() -> None:
     assert set(stop) == {Withdraw(VIP6, "stopping")}
 
 
-def test_a_reload_carries_announced_addresses_over() -> None:
-    policy = AnnouncePolicy([ANN], now=0.0, announced=[VIP])
+def test_a_reload_carries_announced_addresses_over_with_their_counts() -> None:
+    policy = AnnouncePolicy([ANN, Announcement(VIP6)], now=0.0)
+    policy.update(both(), now=1.0)
+    policy.reconfigure([Announcement(VIP, (WEB, TLS), med=20)], now=5.0)
     assert not policy.waiting_for_checks()
-    assert policy.announced == {VIP}
-    assert policy.update(both(), now=1.0) == []  # still holds: no withdraw-and-announce flap
-    assert policy.update(Facts(), now=2.0) == [Withdraw(VIP, f"virtual server {WEB} not running")]
+    assert policy.announced == {VIP} and set(policy.states) == {VIP}
+    state = policy.states[VIP]
+    assert (state.announcement.med, state.since, state.announces, state.withdrawals) == (20, 1.0, 1, 0)
+    assert policy.update(both(), now=6.0) == []  # still holds: no withdraw-and-announce flap
+    assert policy.update(Facts(), now=7.0) == [Withdraw(VIP, f"virtual server {WEB} not running")]
+    assert (state.announces, state.withdrawals) == (1, 1)
+
+
+def test_a_reload_onto_a_new_interface_announces_again_and_counts_it() -> None:
+    policy = AnnouncePolicy([ANN], now=0.0)
+    policy.update(both(), now=1.0)
+    policy.reconfigure([ANN], now=5.0, keep_announced=False)
+    assert policy.announced == frozenset()
+    assert policy.update(both(), now=6.0) == [Announce(VIP, "conditions hold")]
+    assert policy.states[VIP].announces == 2
+
+
+def test_a_reload_starts_a_new_address_not_evaluated() -> None:
+    policy = AnnouncePolicy([ANN], now=0.0)
+    policy.reconfigure([ANN, Announcement(VIP6)], now=5.0)
+    assert policy.states[VIP6].verdict.reason == "not evaluated yet" and policy.announced == frozenset()
 
 
 def test_removed_lists_announced_addresses_a_new_config_drops() -> None:

@@ -78,7 +78,8 @@ ROWS = {
     "vrrp_mcast_group4 / vrrp_mcast_group6 (multicast instances)": [
         "global_defs:\n  vrrp_mcast_group4: 224.0.0.19\n" + BASE],
     "unicast_src_ip / mcast_src_ip": [edit("    notify:", "    mcast_src_ip: 198.51.100.12\n    notify:")],
-    "use_vmac added or removed": [edit("    notify:", "    use_vmac: true\n    notify:")],
+    "use_vmac added or removed (multicast: with unicast peers adverts stay on the interface)": [
+        edit("    notify:", "    use_vmac: true\n    notify:")],
     "interface, address family, virtual_router_id, version": [
         edit("advert_int: 1", "advert_int: 1\n    version: 3")],
 }
@@ -115,6 +116,10 @@ def test_the_receive_path_and_the_destinations_follow_one_rule() -> None:
     assert destinations(unicast) == (ip_address("198.51.100.12"), ip_address("198.51.100.13"))
     vmac = spec(edit("    notify:", "    use_vmac: true\n    notify:"))
     assert receive_path(vmac).device == "vrrp.51"
+    peer = "    unicast_peer: [198.51.100.13, 198.51.100.12]\n"
+    unicast_vmac = spec(edit("    notify:", "    use_vmac: true\n" + peer + "    notify:"))
+    assert receive_path(unicast_vmac).device == "eth0"  # keepalived: vmac_xmit_base with unicast peers
+    assert classify(unicast, unicast_vmac).kind is ChangeKind.IN_PLACE
 
 
 def test_docs_change_table_is_current() -> None:

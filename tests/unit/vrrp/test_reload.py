@@ -1,14 +1,19 @@
-"""Reload planning: instances keyed by (interface, family, VRID) start, stop, restart, change in place
-or stay; a sync group restarts as a whole; today's seam between the classification and what a reload
-applies."""
+"""Reload planning: instances keyed by (interface, family, VRID) start, stop, restart, are
+reconfigured in place (on a new socket where the receive path changed) or stay; the node's addresses
+are reconciled as a whole (added first, removed last, kept while a master keeps them); the start-up
+reconcile."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from ipaddress import ip_address, ip_interface
 
 from pykeepalived.testing.specs import make_spec, plan_of
 from pykeepalived.vrrp.change import ChangeKind
-from pykeepalived.vrrp.reload import APPLIED_IN_PLACE, applied_in_place, plan_reload, with_whole_groups
+from pykeepalived.vrrp.from_config import InstanceSpec, RouterKey
+from pykeepalived.vrrp.reload import address_key, plan_addresses, plan_reload, stale_at_start
+from pykeepalived.vrrp.state import State
+from pykeepalived.vrrp.vip import Vip
 
 BASE = """
 vrrp_instances:
@@ -25,77 +30,120 @@ vrrp_instances:
     unicast_peer: [198.51.100.12]
     virtual_ipaddress: [198.51.100.60/24]
 """
+K1, K2 = ("eth0", 4, 51), ("eth0", 4, 52)
 
 
-def plan(text: str = BASE):  # type: ignore[no-untyped-def]
-    return plan_of(text)
+def specs(text: str = BASE) -> dict[RouterKey, InstanceSpec]:
+    return plan_of(text).instances
+
+
+def addresses(vips: tuple[Vip, ...]) -> list[str]:
+    return [f"{vip.address} {vip.dev}" for vip in vips]
 
 
 def test_same_config_keeps_everything() -> None:
-    diff = plan_reload(plan().instances, plan().instances)
-    assert diff.keep == (("eth0", 4, 51), ("eth0", 4, 52))
+    diff = plan_reload(specs(), specs(), masters=[K1])
+    assert diff.keep == (K1, K2)
     assert diff.touched == 0
+    assert diff.addresses.add == diff.addresses.remove == ()
 
 
-def test_changes_touch_only_what_changed() -> None:
-    old = plan().instances
+def test_what_changed_is_reconfigured_in_place_and_only_an_identity_change_restarts() -> None:
+    old = specs()
     text = (BASE.replace("priority: 150", "priority: 120")
             .replace("notify: /bin/true", "notify: /bin/false")
             .replace("virtual_router_id: 52", "virtual_router_id: 53"))
-    new = plan(text).instances
-    diff = plan_reload(old, new)
-    assert diff.restart == (("eth0", 4, 51),)
-    assert diff.add == (("eth0", 4, 53),)
-    assert diff.remove == (("eth0", 4, 52),)
-    assert diff.keep == ()
-    only_notify = plan(BASE.replace("notify: /bin/true", "notify: /bin/false")).instances
-    diff = plan_reload(old, only_notify)
-    assert diff.update == (("eth0", 4, 51),)
-    assert diff.keep == (("eth0", 4, 52),)
-    assert "update=1" in diff.summary()
+    diff = plan_reload(old, specs(text))
+    assert diff.reconfigure == (K1,)
+    assert diff.changes[K1].kind is ChangeKind.IN_PLACE
+    assert set(diff.changes[K1].fields) == {"router_config.priority", "notify"}
+    assert (diff.add, diff.remove, diff.restart, diff.keep) == ((("eth0", 4, 53),), (K2,), (), ())
+    assert "reconfigure=1" in diff.summary()
+    v3 = plan_reload(old, specs(BASE.replace("priority: 150", "priority: 150\n    version: 3")))
+    assert v3.restart == (K1,)
 
 
-def test_a_new_multicast_group_restarts_the_instance() -> None:
+def test_a_new_receive_path_is_a_new_socket_with_the_state_kept() -> None:
     group = "global_defs:\n  vrrp_mcast_group4: 224.0.0.19\n"
-    diff = plan_reload(plan().instances, plan(group + BASE).instances)
-    assert diff.changes[("eth0", 4, 51)].kind is ChangeKind.NEW_SOCKET
-    # VI_2 is unicast: the group is not its business (in place by kind), but today both restart
-    assert diff.changes[("eth0", 4, 52)].kind is ChangeKind.IN_PLACE
-    assert diff.restart == (("eth0", 4, 51), ("eth0", 4, 52))
-
-
-def test_a_new_unicast_peer_list_is_applied_in_place() -> None:
-    text = BASE.replace("unicast_peer: [198.51.100.12]", "unicast_peer: [198.51.100.12, 198.51.100.13]")
-    diff = plan_reload(plan().instances, plan(text).instances)
-    assert diff.update == (("eth0", 4, 52),)
-    change = diff.changes[("eth0", 4, 52)]
-    assert (change.kind, change.fields) == (ChangeKind.IN_PLACE, ("router_config.unicast_peers",))
-
-
-def test_the_seam_use_vmac_and_unicast_to_multicast_are_still_swapped_in_place() -> None:
-    """Issue #11's bugs, kept until its reconcile lands: the classification already says NEW_SOCKET."""
-    vmac = BASE.replace("    notify: /bin/true\n", "    notify: /bin/true\n    use_vmac: true\n")
+    diff = plan_reload(specs(), specs(group + BASE))
+    assert diff.changes[K1].kind is ChangeKind.NEW_SOCKET
+    assert diff.changes[K2].kind is ChangeKind.IN_PLACE  # unicast: the group is not its business
+    assert diff.reconfigure == (K1, K2) and diff.new_socket == (K1,)
     multicast = BASE.replace("    unicast_peer: [198.51.100.12]\n", "")
-    for text, key in ((vmac, ("eth0", 4, 51)), (multicast, ("eth0", 4, 52))):
-        diff = plan_reload(plan().instances, plan(text).instances)
-        assert diff.changes[key].kind is ChangeKind.NEW_SOCKET
-        assert diff.update == (key,)
+    assert plan_reload(specs(), specs(multicast)).new_socket == (K2,)
 
 
-def test_a_priority_change_is_in_place_by_kind_but_restarts_today() -> None:
-    diff = plan_reload(plan().instances, plan(BASE.replace("priority: 150", "priority: 120")).instances)
-    change = diff.changes[("eth0", 4, 51)]
-    assert change.kind is ChangeKind.IN_PLACE and not applied_in_place(change)
-    assert diff.restart == (("eth0", 4, 51),)
-    assert "router_config.priority" not in APPLIED_IN_PLACE
+def test_use_vmac_added_creates_the_vmac_first_and_removed_deletes_it_last() -> None:
+    vmac = BASE.replace("    notify: /bin/true\n", "    notify: /bin/true\n    use_vmac: true\n")
+    added = plan_reload(specs(), specs(vmac), masters=[K1])
+    assert added.new_socket == (K1,) and added.vmacs_created == (K1,) and added.vmacs_removed == ()
+    # the master's VIP moves onto the VMAC: added there (and announced from it) before it leaves eth0
+    assert addresses(added.addresses.add) == ["198.51.100.50/24 vrrp.51"]
+    assert addresses(added.addresses.remove) == ["198.51.100.50/24 eth0"]
+    assert added.addresses.announce == {K1: (ip_address("198.51.100.50"),)}
+    removed = plan_reload(specs(vmac), specs(), masters=[K1])
+    assert removed.vmacs_created == () and removed.vmacs_removed == ("vrrp.51",)
+    assert addresses(removed.addresses.add) == ["198.51.100.50/24 eth0"]
+    assert addresses(removed.addresses.remove) == ["198.51.100.50/24 vrrp.51"]
 
 
-def test_reload_restarts_a_sync_group_as_a_whole() -> None:
-    def spec(name: str, vrid: int, prio: int, group: str | None):  # type: ignore[no-untyped-def]
-        base = make_spec(name, "198.51.100.11", prio, vrid=vrid)
-        return replace(base, sync_group=group)
+def test_a_master_gets_a_new_vip_first_and_announced_and_loses_a_gone_one_last() -> None:
+    more = BASE.replace("[198.51.100.50/24]", "[198.51.100.50/24, 198.51.100.51/24]")
+    diff = plan_reload(specs(), specs(more), masters=[K1])
+    assert addresses(diff.addresses.add) == ["198.51.100.51/24 eth0"]
+    assert diff.addresses.announce == {K1: (ip_address("198.51.100.51"),)}
+    assert diff.addresses.remove == ()
+    back = plan_reload(specs(more), specs(), masters=[K1])
+    assert addresses(back.addresses.remove) == ["198.51.100.51/24 eth0"] and back.addresses.add == ()
+    # a backup holds nothing: its configuration changes no address
+    assert plan_reload(specs(), specs(more), masters=[K2]).addresses.add == ()
 
-    old = {s.key: s for s in (spec("A", 1, 100, "G"), spec("B", 2, 100, "G"), spec("C", 3, 100, None))}
-    new = {s.key: s for s in (spec("A", 1, 120, "G"), spec("B", 2, 100, "G"), spec("C", 3, 100, None))}
-    stop, start = with_whole_groups(old, new, plan_reload(old, new))
-    assert stop == start == [("eth0", 4, 1), ("eth0", 4, 2)]  # B restarts with A; C is untouched
+
+def test_an_address_that_moves_between_two_masters_is_neither_added_nor_removed() -> None:
+    a = BASE.replace("[198.51.100.50/24]", "[198.51.100.50/24, 198.51.100.52/24]")
+    b = BASE.replace("[198.51.100.60/24]", "[198.51.100.60/24, 198.51.100.52/24]")
+    both = plan_reload(specs(a), specs(b), masters=[K1, K2])
+    assert both.addresses.add == both.addresses.remove == ()
+    assert address_key(Vip(ip_interface("198.51.100.52/24"), "eth0")) in both.addresses.retain
+    # moved to an instance that is BACKUP here: the node no longer keeps it while master
+    to_backup = plan_reload(specs(a), specs(b), masters=[K1])
+    assert addresses(to_backup.addresses.remove) == ["198.51.100.52/24 eth0"]
+
+
+def test_an_address_a_stopping_master_held_is_retained_for_the_master_that_keeps_it() -> None:
+    a = BASE.replace("[198.51.100.50/24]", "[198.51.100.50/24, 198.51.100.52/24]")
+    gone = a.replace("virtual_router_id: 51", "virtual_router_id: 55").replace(
+        "[198.51.100.60/24]", "[198.51.100.60/24, 198.51.100.52/24]")
+    diff = plan_reload(specs(a), specs(gone), masters=[K1, K2])
+    assert diff.remove == (K1,) and diff.add == (("eth0", 4, 55),)
+    assert diff.addresses.add == ()  # VI_2 keeps .52: it is there already (VI_1's), and retained
+    assert address_key(Vip(ip_interface("198.51.100.52/24"), "eth0")) in diff.addresses.retain
+    assert diff.addresses.remove == ()
+
+
+def test_a_sync_group_change_moves_the_instance_and_restarts_nothing() -> None:
+    grouped = "vrrp_sync_groups:\n  G: {group: [VI_1, VI_2]}\n" + BASE
+    diff = plan_reload(specs(), specs(grouped), masters=[K1])
+    assert diff.regroup == (K1, K2) and diff.restart == () and diff.keep == ()
+    assert diff.changes[K1].fields == ("sync_group",)
+    assert plan_reload(specs(grouped), specs(), masters=[K1]).regroup == (K1, K2)
+
+
+def test_the_plan_only_counts_survivors_and_its_announcements_name_their_instance() -> None:
+    one = make_spec("A", vrid=1, vip="198.51.100.70/24")
+    two = make_spec("B", vrid=2, vip="198.51.100.71/24")
+    more = replace(one, vips=(*one.vips, Vip(ip_interface("198.51.100.72/24"), "eth0")))
+    plan = plan_addresses({one.key: one, two.key: two}, {one.key: more},
+                          masters=[one.key, two.key], survivors=[one.key])
+    assert addresses(plan.add) == ["198.51.100.72/24 eth0"] and plan.remove == ()
+    assert list(plan.announce) == [one.key]
+
+
+def test_the_start_up_reconcile_removes_everything_a_non_master_holds_but_an_owner_keeps_its_own() -> None:
+    excluded = "    notify: /bin/true\n    virtual_ipaddress_excluded: [198.51.100.99/32]\n"
+    spec = specs(BASE.replace("    notify: /bin/true\n", excluded))[K1]
+    assert addresses(stale_at_start(spec, State.BACKUP)) == ["198.51.100.50/24 eth0", "198.51.100.99/32 eth0"]
+    assert stale_at_start(spec, State.FAULT) == spec.vips
+    assert stale_at_start(spec, State.MASTER) == ()
+    owner = specs(BASE.replace("priority: 150", "priority: 255"))[K1]
+    assert stale_at_start(owner, State.BACKUP) == ()  # an owner in a sync group starts BACKUP

@@ -76,7 +76,7 @@ def test_silence_heard_before_the_start_counts_towards_the_first_down_timer():
     late = VirtualRouter(lab_config(1, 100))  # listened longer than the interval: due at once
     late.handle(Startup(listening_since=5.0), 10.0)
     assert late.next_deadline() < 10.0
-    assert kinds(late.handle(Timeout(), 10.0)) == ["SendAdvert", "AddVips", "SendGarp", "StateChanged"]
+    assert kinds(late.handle(Timeout(), 10.0)) == ["AddVips", "SendAdvert", "SendGarp", "StateChanged"]
     future = VirtualRouter(lab_config(1, 100))  # a time after now is taken as now
     future.handle(Startup(listening_since=11.0), 10.0)
     assert future.next_deadline() == pytest.approx(10.0 + 3.609375)
@@ -88,12 +88,12 @@ def test_initial_state_master_still_waits_like_keepalived_2_2_7():
     assert router.next_deadline() == pytest.approx(master_down_interval_s(200, 100, 2))
 
 
-def test_owner_becomes_master_at_once_advert_first():
+def test_owner_becomes_master_at_once_vips_then_advert():
     router = VirtualRouter(lab_config(1, 255))
     actions = router.handle(Startup(), 0.0)
-    assert kinds(actions) == ["SendAdvert", "AddVips", "SendGarp", "StateChanged"]
+    assert kinds(actions) == ["AddVips", "SendAdvert", "SendGarp", "StateChanged"]
     assert actions[-1] == StateChanged(State.INITIALIZE, State.MASTER, Reason.STARTUP_OWNER)
-    assert actions[0].advert.priority == 255
+    assert actions[1].advert.priority == 255
     assert actions[2] == SendGarp(VIP, 5)
     assert router.stats.become_master == 1
 
@@ -102,7 +102,7 @@ def test_ipv6_announces_with_unsolicited_na():
     router = VirtualRouter(lab_config(1, 255, family=6))
     actions = router.handle(Startup(), 0.0)
     assert actions[-2] == SendUnsolicitedNa((IPv6Address("2001:db8::200"),), 5)
-    assert actions[0].advert.version == 3
+    assert actions[1].advert.version == 3
 
 
 # --- BACKUP --------------------------------------------------------------------------------------
@@ -113,7 +113,7 @@ def test_backup_takes_over_when_master_down_timer_expires():
     deadline = router.next_deadline()
     assert router.handle(Timeout(), deadline - 0.001) == []
     actions = router.handle(Timeout(), deadline)
-    assert kinds(actions) == ["SendAdvert", "AddVips", "SendGarp", "StateChanged"]
+    assert kinds(actions) == ["AddVips", "SendAdvert", "SendGarp", "StateChanged"]
     assert actions[-1].reason is Reason.MASTER_DOWN_TIMER
 
 

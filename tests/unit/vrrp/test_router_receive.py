@@ -58,7 +58,7 @@ def test_simple_password_checks_the_first_eight_bytes():
 def test_adverts_carry_the_password():
     router = backup(auth_type=AUTH_SIMPLE_TEXT, auth_pass=b"abc")
     actions = router.handle(Timeout(), router.next_deadline())
-    assert actions[0].advert.auth_data == b"abc\0\0\0\0\0"
+    assert actions[1].advert.auth_data == b"abc\0\0\0\0\0"
 
 
 def test_address_list_mismatch_is_counted_but_processed():
@@ -171,7 +171,7 @@ def test_the_ttl_is_checked_before_the_rest_and_each_drop_counts_one_reason() ->
     assert (router.stats.ip_ttl_err, router.stats.version_err) == (1, 0)
 
 
-def test_drops_are_counted_in_fault_too_and_accepted_adverts_are_ignored_there() -> None:
+def test_drops_are_counted_in_fault_too_and_adverts_that_pass_are_counted_as_dropped_there() -> None:
     router = VirtualRouter(lab_config(1, 100))
     router.handle(Startup(), 0.0)
     router.handle(InterfaceChanged(up=False), 0.5)
@@ -179,12 +179,13 @@ def test_drops_are_counted_in_fault_too_and_accepted_adverts_are_ignored_there()
     assert router.handle(AdvertReceived(Advertisement(2, 51, 150, 100, VIP), PEER, ttl=64), 1.0) == []
     assert router.handle(AdvertReceived(Advertisement(2, 51, 150, 100, VIP), PEER), 1.0) == []
     assert (router.stats.ip_ttl_err, router.stats.advert_rcvd) == (1, 0)
+    assert router.stats.other_drops == {"in_fault": 1}  # every advert it got: accepted or one drop
 
 
-def test_a_reconfigure_takes_a_new_peer_list_and_nothing_else() -> None:
+def test_a_reconfigure_cannot_change_the_identity() -> None:
     router = backup(unicast_peers=(PEER,))
     other = IPv4Address("198.51.100.10")
     assert router.handle(Reconfigure(replace(router.config, unicast_peers=(other,))), 1.0) == []
     assert router.config.unicast_peers == (other,) and router.state is State.BACKUP
-    assert router.handle(Reconfigure(replace(router.config, priority=120)), 1.0) == []
+    assert router.handle(Reconfigure(replace(router.config, vrid=52, priority=120)), 1.0) == []
     assert router.stats.unexpected_events == 1 and router.config.priority == 100
