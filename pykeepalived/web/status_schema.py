@@ -7,7 +7,7 @@ allow properties the schema does not list.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 SCHEMA_ID = "https://pykeepalived.invalid/schema/status-1.schema.json"
 
@@ -121,6 +121,37 @@ _LVS = {
     }],
 }
 
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+_HOST_NETWORK = {
+    "type": "object",
+    "description": "static addresses, routes and rules, the masters' virtual routes and rules, the "
+                   "accept-mode firewall and disable_local_igmp, as the daemon believes the kernel has them",
+    "required": ["static_addresses", "routes", "rules", "firewall", "counters", "last_error"],
+    "properties": {
+        "static_addresses": _STRINGS, "routes": _STRINGS, "rules": _STRINGS,
+        "firewall": {"oneOf": [{"type": "null"}, {
+            "type": "object", "required": ["table", "blocked"],
+            "properties": {"table": {"type": "string"}, "blocked": _STRINGS}}]},
+        "igmp_link_local_reports_off": {"type": "boolean"},
+        "counters": _COUNTS,
+        "last_error": {"type": ["string", "null"]},
+    },
+}
+
+_BGP_BFD = {
+    "oneOf": [{"type": "null"}, {
+        "type": "object", "description": "bfdd's session with the neighbour (null without BFD or before "
+                                         "bfdd reports it)",
+        "required": ["status", "up", "remote_detection_ms", "local_detection_ms"],
+        "properties": {"status": {"type": "string"}, "up": {"type": "boolean"},
+                       "diagnostic": {"type": "string"}, "remote_diagnostic": {"type": "string"},
+                       "detect_multiplier": {"type": "integer"}, "receive_interval_ms": {"type": "integer"},
+                       "transmit_interval_ms": {"type": "integer"},
+                       "remote_detection_ms": {"type": "integer", "description": "how long the neighbour "
+                                               "takes to notice this director is gone"},
+                       "local_detection_ms": {"type": "integer"}}}],
+}
+
 _BGP = {
     "oneOf": [{"type": "null"}, {
         "type": "object",
@@ -134,13 +165,13 @@ _BGP = {
                                    "error": {"type": ["string", "null"]}, "polled_at": _NULLABLE_UNIX,
                                    "config_applied": {"type": "boolean"}, "applied_at": _NULLABLE_UNIX,
                                    "apply_error": {"type": ["string", "null"]},
-                                   "drift": {"type": "array", "items": {"type": "string"}},
+                                   "drift": _STRINGS,
                                    "client": _COUNTS}},
             "announcements": {"type": "array", "items": {
                 "type": "object", "required": ["address", "announced", "reason", "since"],
                 "properties": {"address": {"type": "string"}, "announced": {"type": "boolean"},
                                "reason": {"type": "string"}, "since": _UNIX,
-                               "virtual_servers": {"type": "array", "items": {"type": "string"}},
+                               "virtual_servers": _STRINGS,
                                "vrrp_instance": {"type": ["string", "null"]},
                                "announces": {"type": "integer"}, "withdrawals": {"type": "integer"}}}},
             "neighbors": {"type": "array", "items": {
@@ -153,13 +184,13 @@ _BGP = {
                                "prefixes_received": {"type": ["integer", "null"]},
                                "established_count": {"type": ["integer", "null"]},
                                "dropped_count": {"type": ["integer", "null"]},
-                               "bfd": {"type": ["object", "null"]}}}},
+                               "bfd": _BGP_BFD}}},
             "counters": _COUNTS,
         },
     }],
 }
 
-STATUS_SCHEMA: dict[str, Any] = {
+STATUS_SCHEMA: Mapping[str, object] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": SCHEMA_ID,
     "title": "pykeepalived status document",
@@ -196,5 +227,6 @@ STATUS_SCHEMA: dict[str, Any] = {
         "notify_fifos": {"type": "object", "additionalProperties": _COUNTS},
         "lvs": _LVS,
         "bgp": _BGP,
+        "host_network": _HOST_NETWORK,
     },
 }

@@ -317,9 +317,15 @@ def test_checks_pending_are_rechecked_soon() -> None:
 
 async def test_the_snapshot_fits_the_status_schema_and_becomes_metrics() -> None:
     import jsonschema  # noqa: PLC0415
+    from prometheus_client.parser import text_string_to_metric_families  # noqa: PLC0415
 
-    from pykeepalived.web.metrics import families  # noqa: PLC0415
+    from pykeepalived.web.metrics import DocumentMetrics  # noqa: PLC0415
     from pykeepalived.web.status_schema import STATUS_SCHEMA  # noqa: PLC0415
+
+    def _samples(doc: dict[str, Any]) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        text = b"".join(block.text_header + block.lines for block in DocumentMetrics().blocks(doc))
+        return {(s.name, tuple(sorted(s.labels.items()))): s.value
+                for family in text_string_to_metric_families(text.decode()) for s in family.samples}
 
     rig = BgpRig()
     rig.facts = Facts({WEB: ServiceFacts(False, True, True)})
@@ -336,16 +342,14 @@ async def test_the_snapshot_fits_the_status_schema_and_becomes_metrics() -> None
     schema = {**STATUS_SCHEMA["properties"]["bgp"], "$defs": {}}
     for snap in snaps:
         jsonschema.validate(snap, schema)
-    values = {(s.name, tuple(sorted(s.labels.items()))): s.value
-              for family in families({"bgp": snaps[0]}) for s in family.samples}
+    values = _samples({"bgp": snaps[0]})
     assert values[("pykeepalived_bgp_frr_up", ())] == 1.0
     assert values[("pykeepalived_bgp_announced", (("address", "203.0.113.200"),))] == 0.0
     assert values[("pykeepalived_bgp_announced", (("address", "203.0.113.201"),))] == 1.0
     assert values[("pykeepalived_bgp_neighbor_established", (("neighbor", "198.51.100.1"),))] == 1.0
     assert values[("pykeepalived_bgp_bfd_detection_seconds", (("neighbor", "198.51.100.1"),))] == 0.9
     assert values[("pykeepalived_bgp_announces_total", (("address", "203.0.113.201"),))] == 1.0
-    down = {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in families({"bgp": snaps[1]}) for s in family.samples}
+    down = _samples({"bgp": snaps[1]})
     assert down[("pykeepalived_bgp_frr_up", ())] == 0.0
     assert down[("pykeepalived_bgp_neighbor_established", (("neighbor", "198.51.100.1"),))] == 0.0
     assert ("pykeepalived_bgp_bfd_up", (("neighbor", "198.51.100.1"),)) not in down
