@@ -272,6 +272,7 @@ class Daemon:
             "lvs": self.lvs.snapshot() if self.lvs is not None else None,
             "notify_fifos": self.fifos.counters(),
             "sync_groups": self._sync_groups(),
+            "bgp": self.bgp.snapshot(),
         }
 
     def _status_extra(self) -> Json:
@@ -288,7 +289,6 @@ class Daemon:
             "track_process": None if processes is None else processes.snapshot(),
             "smtp_alerts": self.alerts.snapshot(),
             "bfd": self.bfd.snapshot() if self.bfd is not None else None,
-            "bgp": self.bgp.snapshot(),
             "host_network": self.host_net.snapshot(),
         }
 

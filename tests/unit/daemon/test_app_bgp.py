@@ -20,6 +20,7 @@ from pykeepalived.testing.fake_bgp import BgpRig, FakeLink
 from pykeepalived.testing.fake_ipvs import FakeIpvsTable
 from pykeepalived.testing.fake_lvs import KEY, PLAIN, VRRP, FakeRunner, run_lvs_daemon
 from pykeepalived.testing.wait import until
+from pykeepalived.web.metrics import DocumentMetrics
 
 VS_ADDRESS = IPv4Address("203.0.113.10")
 HYBRID = IPv4Address("203.0.113.30")
@@ -83,6 +84,8 @@ async def test_announced_on_reconciles_and_vrrp_state_withdrawn_before_ipvs_goes
         assert HYBRID in rig.announced()
         reason = daemon.snapshot()["bgp"]["announcements"][0]["reason"]
         assert reason == "virtual server [203.0.113.10]:tcp:80: quorum down"
+        metrics = b"".join(b.lines for b in DocumentMetrics().blocks(daemon.metrics_document()))
+        assert b'pykeepalived_bgp_announced{address="203.0.113.10"} 0' in metrics  # /metrics reads it too
         runner.set(True)
         await until(lambda: VS_ADDRESS in rig.announced(), "announced again")
 
