@@ -29,6 +29,7 @@ from pykeepalived.config.host import HostFacts
 from pykeepalived.config.model import GlobalDefs
 from pykeepalived.daemon.alerts import AlertPlan, Alerts
 from pykeepalived.daemon.bgp import BgpPart
+from pykeepalived.daemon.command_queue import next_command
 from pykeepalived.daemon.executor import ActionExecutor
 from pykeepalived.daemon.heap import freeze_heap
 from pykeepalived.daemon.host_net import HostNetwork, real_host_network
@@ -46,6 +47,7 @@ from pykeepalived.daemon.reload_schedule import ReloadSchedule
 from pykeepalived.daemon.runner import VrrpRunner
 from pykeepalived.daemon.startup_delay import wait_startup_delay
 from pykeepalived.daemon.status import DaemonInfo, Json, StatusBuilder
+from pykeepalived.daemon.status_parts import observed_parts, status_parts
 from pykeepalived.errors import ConfigError, PykaError, UsageError
 from pykeepalived.exit_codes import ExitCode
 from pykeepalived.host.control import ControlServer
@@ -59,7 +61,7 @@ from pykeepalived.net.linkstate import link_is_up
 from pykeepalived.net.vrrp_net import VrrpNet
 from pykeepalived.vrrp import from_config as fc
 from pykeepalived.vrrp.events import StateChanged
-from pykeepalived.vrrp.notify import NotifyScripts, notify_state
+from pykeepalived.vrrp.notify import NotifyScripts
 from pykeepalived.vrrp.packet import IPAddress, advert_encoder, decode
 from pykeepalived.vrrp.reload import plan_reload
 from pykeepalived.web.kadump.signals import DUMP_SIGNALS
@@ -136,10 +138,16 @@ class Daemon:
             loop.add_signal_handler(number, self.request, f"dump:{function}")
 
     # -- build ---------------------------------------------------------------------------------
-    def _load_plans(self) -> Plans:
+    def _read_plans(self) -> Plans:
+        """The configuration read and mapped: no daemon state is touched (a reload runs it in a thread,
+        so that adverts stay on time while a big configuration is parsed)."""
         options = self.options
-        plans = load_plans(options.config_file, self.primary, config_id=options.config_id,
-                           run_vrrp=options.run_vrrp, run_lvs=options.run_lvs, host=self.host)
+        return load_plans(options.config_file, self.primary, config_id=options.config_id,
+                          run_vrrp=options.run_vrrp, run_lvs=options.run_lvs, host=self.host)
+
+    def _load_plans(self, plans: Plans | None = None) -> Plans:
+        options = self.options
+        plans = plans if plans is not None else self._read_plans()
         fixed = plans.fixed
         if options.namespace and not options.namespace_from_config:  # -s wins over net_namespace
             fixed = replace(fixed, net_namespace=options.namespace)
@@ -238,13 +246,13 @@ class Daemon:
 
     # -- status --------------------------------------------------------------------------------
     def snapshot(self) -> Json:
-        return self.status.document(self.info, self.runner.slots.values(), self._status_extra(),
+        return self.status.document(self.info, self.runner.slots.values(), status_parts(self),
                                     present=self.net.vip_present)
 
     async def snapshot_async(self) -> Json:
         """The same document, a few instances per loop turn (the web endpoint's: never holds the loop)."""
-        return await self.status.document_async(self.info, self.runner.slots.values(), self._status_extra,
-                                                present=self.net.vip_present)
+        return await self.status.document_async(self.info, self.runner.slots.values(),
+                                                lambda: status_parts(self), present=self.net.vip_present)
 
     def metrics_source(self) -> MetricsSource:
         """What /metrics reads of this daemon (``web/source.py``)."""
@@ -256,49 +264,7 @@ class Daemon:
     def metrics_document(self) -> Json:
         """The document's parts /metrics maps (web/metrics.py), without the instances: /metrics reads
         the routers themselves (web/vrrp_metrics.py).  Built on every scrape: keep it cheap."""
-        return self.status.document(self.info, (), self._observed_extra())
-
-    def _observed_extra(self) -> Json:
-        """The parts of the status document that /metrics maps as well."""
-        return {
-            "sockets": self.net.counters(),
-            "executor": dict(self.executor.counters),
-            "scripts": {
-                "started": self.script_runner.started,
-                "failed": self.script_runner.failed,
-                "timed_out": self.script_runner.timed_out,
-                "tracked": [s.snapshot() for s in self.instances.scripts.values()],
-            },
-            "lvs": self.lvs.snapshot() if self.lvs is not None else None,
-            "notify_fifos": self.fifos.counters(),
-            "sync_groups": self._sync_groups(),
-            "bgp": self.bgp.snapshot(),
-        }
-
-    def _status_extra(self) -> Json:
-        processes = self.instances.processes
-        return {
-            **self._observed_extra(),
-            "stopped_instances": {"count": self.runner.stopped_count,
-                                  "counters": dict(sorted(self.runner.stopped.items()))},
-            "release_vips_on_stop": self.options.release_vips,
-            "release_ipvs_on_stop": self.options.release_ipvs,
-            "global_defs": self.global_defs.model_dump(mode="json") if self.global_defs is not None else {},
-            "instance_order": [spec.name for spec in self.plan.instances.values()] if self.plan else [],
-            "web": self.observe.counters(),
-            "track_process": None if processes is None else processes.snapshot(),
-            "smtp_alerts": self.alerts.snapshot(),
-            "bfd": self.bfd.snapshot() if self.bfd is not None else None,
-            "host_network": self.host_net.snapshot(),
-        }
-
-    def _sync_groups(self) -> Json:
-        notify = self.plan.group_notify if self.plan is not None else {}
-        names = {slot.group.name for slot in self.runner.slots.values() if slot.group is not None}
-        states = self.runner.group_states
-        return {name: {"state": notify_state(states[name]) if name in states else None,
-                       "notify": notify[name].set_fields() if name in notify else {}}
-                for name in sorted(names)}
+        return self.status.document(self.info, (), observed_parts(self))
 
     def ready_state(self) -> str | None:
         """``/healthz``: None while serving, else what the daemon is doing."""
@@ -315,7 +281,7 @@ class Daemon:
         self.sd.notify(RELOADING, f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
         try:
             with self.reload_schedule.reading():
-                plans = self._load_plans()  # the FIFOs are not reopened on reload
+                plans = self._load_plans(await asyncio.to_thread(self._read_plans))  # FIFOs stay open
         except ConfigError as exc:
             self.info.reloaded(ok=False, error=str(exc))
             self.observe.reload(ok=False, error=str(exc), config_hash=self.info.config_hash)
@@ -440,7 +406,7 @@ class Daemon:
 
     async def _serve(self, group: asyncio.TaskGroup) -> None:
         while True:
-            command = await self.commands.get()
+            command = await next_command(self.commands)
             if command == "stop":
                 return
             if command == "reload":
