@@ -256,7 +256,8 @@ class _Notify(StrictModel):
     notify_backup: Str | None = None
     notify_fault: Str | None = None
     notify_stop: Str | None = None
-    notify_deleted: Str | None = None
+    notify_deleted: Bool | Str | None = Field(
+        None, description="a reload that deletes the instance says DELETED (else FAULT); a script: run then")
     notify: Str | None = Field(None, description="any transition; 4 arguments are appended")
     notify_priority_changes: Bool | None = Field(
         None, description="MASTER_PRIORITY/BACKUP_PRIORITY lines on the notify FIFOs; default: the sync "
@@ -288,6 +289,8 @@ class VirtualIpAddress(StrictModel):
     label: Str | None = None
     scope: Scope | None = None
     no_track: Bool = False
+    use_vmac: Bool = Field(False, description="a VMAC of its own on its device (keepalived's use_vmac "
+                           "option of an address)")
 
     @model_validator(mode="before")
     @classmethod

@@ -297,6 +297,7 @@ class Daemon:
         self.script_runner.enforce_security = plan.enable_script_security
         self.script_runner.identity = plan.script_identity
         self.instances.start_trackers(plan, group)
+        self.instances.configure(plan)
         self._apply_bfd(plans)
         self.reload_schedule.apply(plans.global_defs, plans.fixed.instance, group)
         await apply_reload(self.instances, diff, plan.instances)
@@ -384,12 +385,14 @@ class Daemon:
         on_address = log_address(self.instances.on_address) if self.options.address_monitoring \
             else self.instances.on_address
         self._background.append(group.create_task(
-            self.net.watch(on_address, self.instances.on_link_event), name="netlink-watcher"))
+            self.net.watch(on_address, self.instances.on_link_event, self.instances.sources_changed),
+            name="netlink-watcher"))
         if self.sd.watchdog_interval_s is not None:
             self._background.append(
                 group.create_task(self._watchdog(self.sd.watchdog_interval_s), name="watchdog"))
         await run_life_script(self.script_runner, self.global_defs, "startup_script")
         self.instances.start_trackers(self.plan, group)
+        self.instances.configure(self.plan)
         self._apply_bfd(plans)
         self.reload_schedule.apply(plans.global_defs, plans.fixed.instance, group)
         await self.host_net.reconcile(plans.host)
@@ -428,6 +431,7 @@ class Daemon:
         if self.options.release_vips:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.net.release(), NOTIFY_SETTLE_S)
+        self.net.restore_host_settings()
         await self.host_net.stop(keep_virtual=not self.options.release_vips)
         settle = self._notifier.settle(NOTIFY_SETTLE_S) if self._notifier is not None else _nothing_left()
         left, _ = await asyncio.gather(settle, self.alerts.drain(NOTIFY_SETTLE_S))
