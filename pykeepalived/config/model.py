@@ -21,6 +21,7 @@ from pydantic import Field, field_validator, model_validator
 
 from pykeepalived.config.check_timing import CheckTiming, check_timing
 from pykeepalived.config.model_bfd import BfdCheck, BfdInstance
+from pykeepalived.config.model_bgp import Bgp
 from pykeepalived.config.model_checkers import (
     FileCheck,
     PingCheck,
@@ -425,6 +426,7 @@ class Config(TopExtras):
     vrrp_instances: Mapping[str, VrrpInstance] = Field(default_factory=dict)
     virtual_server_groups: Mapping[str, VirtualServerGroup] = Field(default_factory=dict)
     virtual_servers: tuple[VirtualServer, ...] = ()
+    bgp: Bgp | None = Field(None, description="active/active directors announced over BGP (docs/scaleout.md)")
     ssl: SslSettings | None = Field(None, description="keepalived's SSL block: the TLS client of SSL_GET")
 
     @model_validator(mode="before")

@@ -20,7 +20,7 @@ import stat
 from collections.abc import Iterator
 from typing import Protocol
 
-from pykeepalived.config import pending, semantic_alerting, semantic_vrrp
+from pykeepalived.config import pending, semantic_alerting, semantic_bgp, semantic_vrrp
 from pykeepalived.config.diagnostics import Diagnostic, Path
 from pykeepalived.config.findings import err, unknown, warn
 from pykeepalived.config.model import (
@@ -77,6 +77,7 @@ def check(config: Config, inspector: FileInspector) -> list[Diagnostic]:
     out += _check_scripts(config, inspector)
     out += check_checkers(config, inspector.stat)
     out += semantic_alerting.check(config)
+    out += semantic_bgp.check(config)
     out += check_bfd(config)
     return out
 

@@ -3,7 +3,8 @@
 SIGTERM's priority-0 adverts should leave at once: asyncio calls the signal's callback one loop turn
 after reading the signal, and the main coroutine that serves commands wakes another turn later and
 logs first.  So the callback stops the routers itself, when that cannot cut into other work: the
-daemon has started (its web endpoint may still be importing) and no command is running or queued.
+daemon has started (its web endpoint may still be importing; ``app.py`` also asks for no BGP part,
+whose routes are withdrawn before VRRP stops) and no command is running or queued.
 Otherwise the stop waits for its turn, as every command does (a stop behind a reload: after it).
 The routers stop once, whichever comes first: the signal's callback or the orderly stop.
 """
