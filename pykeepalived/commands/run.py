@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         _flag_notes(args)
         _process_settings(args)
         if args.host or not (args.check or args.config_test):
-            _early_settings(args)
+            apply_early_settings(args)
         if args.namespace:
             _enter_namespace(args)
     except UsageError as exc:
@@ -176,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     for number in DUMP_SIGNALS:  # an exporter's early SIGUSR1 must not kill the daemon either
         signal.signal(number, signal.SIG_IGN)
     if args.use_file is None:
-        from pykeepalived.config.load import default_config_path
+        from pykeepalived.early_config import default_config_path
 
         args.use_file = default_config_path()
     if args.all_config or args.dump_conf:
@@ -225,12 +225,20 @@ def _process_settings(args: argparse.Namespace) -> None:
             print(f"pykeepalived: warning: -m: cannot raise the core size limit: {exc}", file=sys.stderr)
 
 
-def _early_settings(args: argparse.Namespace) -> None:
+def apply_early_settings(args: argparse.Namespace) -> None:
     """The configuration's ``net_namespace`` (entered as ``-s``'s is; ``-s`` wins) and ``instance``
     (the default pid file ``/run/pykeepalived/pykeepalived_NAME.pid``, as keepalived's)."""
-    from pykeepalived.config.load import default_config_path, early_settings
+    from pykeepalived.early_config import default_config_path, file_may_have_early_settings
 
-    early = early_settings(args.use_file or default_config_path(), args.config_id)
+    path = args.use_file or default_config_path()
+    if not file_may_have_early_settings(path):  # the config's reader and models: ~250 ms before listening
+        args.instance = None
+        if not args.namespace:
+            args.namespace_from_config = False
+        return
+    from pykeepalived.config.load import early_settings
+
+    early = early_settings(path, args.config_id)
     if not args.namespace:
         args.namespace = early.net_namespace
         args.namespace_from_config = early.net_namespace is not None

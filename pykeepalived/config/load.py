@@ -29,10 +29,13 @@ from pykeepalived.config.model import Config
 from pykeepalived.config.semantic import FileInspector
 from pykeepalived.config.source import Limits, PositionMap, SourceResult, decode_bytes, load_yaml
 from pykeepalived.config.validate import attach_sources, validate_data
+from pykeepalived.early_config import (
+    DEFAULT_KEEPALIVED_PATH,
+    DEFAULT_YAML_PATH,
+    default_config_path,
+    may_have_early_settings,
+)
 from pykeepalived.errors import ConfigError
-
-DEFAULT_YAML_PATH = "/etc/pykeepalived/pykeepalived.yaml"
-DEFAULT_KEEPALIVED_PATH = "/etc/keepalived/keepalived.conf"
 
 _KEEPALIVED_SNIFF = re.compile(
     r"^[ \t]*(global_defs|vrrp_instance|vrrp_script|vrrp_sync_group|virtual_server|virtual_server_group"
@@ -73,11 +76,6 @@ class CheckResult:
 
     def ok(self, *, strict: bool = False) -> bool:
         return self.config is not None and not self.errors and not (strict and self.warnings)
-
-
-def default_config_path() -> str:
-    """The YAML default if it exists, else keepalived's default path."""
-    return DEFAULT_YAML_PATH if os.path.exists(DEFAULT_YAML_PATH) else DEFAULT_KEEPALIVED_PATH
 
 
 def default_config_id() -> str:
@@ -265,14 +263,11 @@ class EarlySettings:
     instance: str | None = None
 
 
-_EARLY = re.compile(rb"^[ \t]*(?:@\^?\S+[ \t]+)?(?:net_namespace|instance|include)\b", re.MULTILINE)
-
-
 def early_settings(path: str, config_id: str | None = None) -> EarlySettings:
     """The configuration's ``net_namespace`` and ``instance`` (none when the file cannot be read: the
     daemon's own load reports that).  Cheap when the file has neither and includes nothing."""
     raw, _ = read_bytes(path)
-    if raw is None or not _EARLY.search(raw):
+    if raw is None or not may_have_early_settings(raw):
         return EarlySettings()
     text = raw.decode("utf-8", errors="replace")
     if detect_syntax(path, text) is Syntax.YAML:

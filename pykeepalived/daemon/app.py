@@ -7,8 +7,8 @@ with ``-P`` or without virtual servers) -> the BGP part (``daemon/bgp.py``; with
 priority-0 adverts and VIP release (unless ``-V``) drained with a timeout -> IPVS entries removed
 (unless ``-I``) -> close everything.  Once everything has started (and after each reload) the heap is
 frozen (:func:`~pykeepalived.daemon.heap.freeze_heap`), so the collector stops rescanning the
-long-lived objects.  Signal handlers only enqueue a command (``stop`` / ``reload``); the main
-coroutine acts on it.
+long-lived objects.  Signal handlers enqueue a command; a stop signal on an idle daemon also stops
+the routers at once.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from pykeepalived.daemon.runner import VrrpRunner
 from pykeepalived.daemon.startup_delay import wait_startup_delay
 from pykeepalived.daemon.status import DaemonInfo, Json, StatusBuilder
 from pykeepalived.daemon.status_parts import observed_parts, status_parts
+from pykeepalived.daemon.stop_gate import StopGate
 from pykeepalived.errors import ConfigError, PykaError, UsageError
 from pykeepalived.exit_codes import ExitCode
 from pykeepalived.host.control import ControlServer
@@ -125,14 +126,23 @@ class Daemon:
         self._background: list[asyncio.Task[None]] = []
         self._notifier: NotifyDispatcher | None = None
         self.reload_schedule = ReloadSchedule(self.request)
+        self.stop_gate = StopGate(self.commands, self._stop_routers, started=self._may_stop_at_once)
 
     # -- signals -------------------------------------------------------------------------------
     def request(self, command: str) -> None:
         self.commands.put_nowait(command)
 
+    def _may_stop_at_once(self) -> bool:
+        """Started, and no BGP part (its routes are withdrawn before VRRP stops)."""
+        return self._phase == "running" and self.bgp.service is None
+
+    def _stop_routers(self) -> None:
+        self.host_net.freeze()  # the state changes from here on are the stop's
+        self.runner.stop_all(keep_vips=not self.options.release_vips)
+
     def _install_signals(self, loop: asyncio.AbstractEventLoop) -> None:
-        loop.add_signal_handler(signal.SIGTERM, self.request, "stop")
-        loop.add_signal_handler(signal.SIGINT, self.request, "stop")
+        loop.add_signal_handler(signal.SIGTERM, self.stop_gate.signal)  # daemon/stop_gate.py
+        loop.add_signal_handler(signal.SIGINT, self.stop_gate.signal)
         loop.add_signal_handler(signal.SIGHUP, self.request, "reload")
         for number, function in DUMP_SIGNALS.items():  # keepalived's --signum DATA, STATS, JSON ...
             loop.add_signal_handler(number, self.request, f"dump:{function}")
@@ -356,14 +366,10 @@ class Daemon:
                 self._phase = "stopping"
                 await self._shutdown()
         finally:
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, *DUMP_SIGNALS):
                 loop.remove_signal_handler(sig)
                 if self.own_process:  # a repeated TERM (e.g. to the process and its group) must not
                     signal.signal(sig, signal.SIG_IGN)  # kill us half-way through the clean exit
-            for number in DUMP_SIGNALS:
-                loop.remove_signal_handler(number)
-                if self.own_process:
-                    signal.signal(number, signal.SIG_IGN)
             await self.observe.stop()
             await control.close()
             self.instances.close_early()
@@ -409,20 +415,20 @@ class Daemon:
 
     async def _serve(self, group: asyncio.TaskGroup) -> None:
         while True:
-            command = await next_command(self.commands)
+            command = await next_command(self.commands, taken=self.stop_gate.take)
             if command == "stop":
                 return
             if command == "reload":
                 await self._reload(group)
             elif command.startswith("dump:"):
                 await self.observe.dump(command.removeprefix("dump:"))
+            self.stop_gate.done()
 
     async def _shutdown(self) -> None:
         self.sd.notify(STOPPING)
         log.info("stopping release_vips=%s", self.options.release_vips)
         await self.bgp.withdraw()  # first: traffic stops coming before what serves it goes away
-        self.host_net.freeze()
-        self.runner.stop_all(keep_vips=not self.options.release_vips)
+        self.stop_gate.stop()  # already done when a stop signal found the daemon idle (never with BGP)
         if not await self.executor.drain(STOP_DRAIN_S):
             log.warning("stop: address work still pending after %.1f s", STOP_DRAIN_S)
         if self.lvs is not None:
@@ -433,7 +439,7 @@ class Daemon:
                 await asyncio.wait_for(self.net.release(), NOTIFY_SETTLE_S)
         self.net.restore_host_settings()
         await self.host_net.stop(keep_virtual=not self.options.release_vips)
-        settle = self._notifier.settle(NOTIFY_SETTLE_S) if self._notifier is not None else _nothing_left()
+        settle = self._notifier.settle(NOTIFY_SETTLE_S) if self._notifier is not None else asyncio.sleep(0, 0)
         left, _ = await asyncio.gather(settle, self.alerts.drain(NOTIFY_SETTLE_S))
         if left:
             log.warning("stop: %d notify scripts still running, not waiting for them", left)
@@ -441,10 +447,6 @@ class Daemon:
             task.cancel()
         self.reload_schedule.stop()
         await run_life_script(self.script_runner, self.global_defs, "shutdown_script")
-
-
-async def _nothing_left() -> int:
-    return 0
 
 
 def run_daemon(args: argparse.Namespace, early: EarlyListener | None = None) -> int:

@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
 RELOAD = "reload"
 
 
-async def next_command(commands: asyncio.Queue[str]) -> str:
+async def next_command(commands: asyncio.Queue[str], taken: Callable[[], object] | None = None) -> str:
     """The next command; a ``reload`` also takes the reloads queued after it (other commands keep
-    their order).  Always suspends once, so timers that fell due run before the command does."""
+    their order).  Always suspends once, so timers that fell due run before the command does.
+    ``taken`` is called as soon as the command is off the queue (the daemon is busy from then on)."""
     command = await commands.get()
+    if taken is not None:
+        taken()
     if command == RELOAD and not commands.empty():
         kept: list[str] = []
         merged = 0

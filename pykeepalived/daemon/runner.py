@@ -27,10 +27,11 @@ instance's socket (``via``, its receive path) is not this router's: ``other_rece
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Protocol
@@ -56,6 +57,9 @@ _ADDRESS_TYPES = (IPv4Address, IPv6Address)
 TRANSITION_HISTORY = 32
 MAX_SLACK_S = 0.01
 """Bound on any router's timer slack (the core's own bound is the same, 10 ms)."""
+WAKEUP_SLACK_SHARE = 0.5
+"""The share of a router's slack the wake-up may wait to batch routers; the rest is the margin for
+the wake-up's own latency and the batch's serving time, so an advert still goes out within its slack."""
 OTHER_RECEIVE_PATH = "other_receive_path"
 """A socket's copy of an advert for an instance that listens on another socket of the interface."""
 TIMEOUT = ev.Timeout()
@@ -295,7 +299,8 @@ class VrrpRunner:
         router = slot.router
         deadline = None if slot.shutting_down else router.next_deadline()
         old_latest = self.timers.latest(slot)
-        latest = None if deadline is None else deadline + min(router.timer_slack_s(), MAX_SLACK_S)
+        latest = None if deadline is None else \
+            deadline + min(router.timer_slack_s(), MAX_SLACK_S) * WAKEUP_SLACK_SHARE
         if not self.timers.arm(slot, deadline, latest) or self._firing:
             return  # unchanged, or _on_timer re-arms the wake-up once, after the batch
         if latest is not None and (self._wakeup_at is None or latest < self._wakeup_at):
@@ -325,19 +330,32 @@ class VrrpRunner:
     def _on_timer(self) -> None:
         """Feed ``Timeout`` to every router whose deadline has passed, in heap order, as one batch.
 
-        Routers that come due while the batch runs are served in it too (their deadline is checked
-        against a fresh clock); a router whose deadline passed has its latest time within
-        MAX_SLACK_S of now, so the scan stops there."""
+        The batch is one instant: every router due when the wake-up fired is fed the wake-up's time,
+        so routers that take over together keep one advert schedule and keep sharing a wake-up
+        (fed their own serving times, 255 takeovers spread their schedules over the batch's ~30 ms
+        and needed several wake-ups a second ever after).  Routers that come due while the batch runs
+        are served in it too (their deadline is checked against a fresh clock) at the time read
+        then; a router whose deadline passed has its latest time within MAX_SLACK_S of now, so the
+        scan stops there."""
         self._wakeup_at = None
         self.timer_wakeups += 1
         clock = self.loop.time
+        with self._batch():
+            limit = 2 * len(self.slots) + 1
+            fired_at = clock()
+            for slot in self.timers.pop_due(clock, fired_at + MAX_SLACK_S, limit):
+                due = slot.router.next_deadline()
+                self._feed(slot, TIMEOUT, fired_at if due is not None and due <= fired_at else clock())
+
+    @contextlib.contextmanager
+    def _batch(self) -> Iterator[None]:
+        """Events fed inside run their wire actions at once and their bookkeeping at the end (the
+        core's phases over the whole batch); the wake-up is re-armed once, after it."""
         self._firing = True
         self._deferred = []
         self.executor.begin_batch()
         try:
-            limit = 2 * len(self.slots) + 1
-            for slot in self.timers.pop_due(clock, clock() + MAX_SLACK_S, limit):
-                self._feed(slot, TIMEOUT, clock())
+            yield
         finally:
             self.executor.end_batch()  # the rest of the GARP/NA bursts
             deferred, self._deferred = self._deferred, None
@@ -384,12 +402,15 @@ class VrrpRunner:
 
     # -- shutdown ------------------------------------------------------------------------------
     def stop_all(self, *, keep_vips: bool = False) -> None:
-        """Feed Shutdown to every router (priority-0 adverts, VIP removal unless ``keep_vips``)."""
+        """Feed Shutdown to every router (priority-0 adverts, VIP removal unless ``keep_vips``), as
+        one batch: each router's advert and VIP removal in turn, every log line and listener after
+        the last of them."""
         for slot in self.slots.values():
             slot.shutting_down = True
             slot.keep_vips = keep_vips
-        for key in list(self.slots):
-            self.feed(key, ev.Shutdown())
+        with self._batch():
+            for key in list(self.slots):
+                self.feed(key, ev.Shutdown())
 
 
 def _drop(reason: str, interface: str, detail: str) -> str:

@@ -13,7 +13,7 @@ time, in order (so a master heard during start-up keeps the backup waiting from 
 exactly as if the daemon had been up).  Not covered, a packet with the VRID on another interface, a
 receive-queue overflow: the instance starts from now, as always.
 
-Only the standard library is imported here, and only its cheap modules (no dataclasses, typing,
+Only the standard library is imported here, and only its cheap modules (no dataclasses, typing, socket.py,
 ipaddress or pathlib: each import delays the listening): this runs before everything else.  The
 interface names are a hint read with a regular expression from the configuration text; a wrong hint
 only means an instance is not covered and starts as before.  The replayed packets go through the
@@ -22,10 +22,10 @@ daemon's ordinary receive path (decoding, TTL and peer checks, drop counters).
 
 from __future__ import annotations
 
+import _socket  # the C module, not socket.py: its enum conversions cost ~6 ms before the listening
 import contextlib
 import os
 import re
-import socket
 import struct
 import time
 from collections.abc import Callable, Iterable
@@ -81,9 +81,9 @@ def interface_hints(config_file: str | os.PathLike[str]) -> list[str]:
 class EarlyListener:
     """Raw VRRP sockets opened before the daemon's start-up; see the module docstring."""
 
-    def __init__(self, sockets: dict[int, socket.socket], joined: set[tuple[str, int]], since: float,
+    def __init__(self, sockets: dict[int, _socket.socket], joined: set[tuple[str, int]], since: float,
                  link_probe: Callable[[str], bool] = link_is_up,
-                 index_of: Callable[[str], int] = socket.if_nametoindex) -> None:
+                 index_of: Callable[[str], int] = _socket.if_nametoindex) -> None:
         self._sockets = sockets
         self._index_of = index_of
         self.joined = joined
@@ -98,13 +98,13 @@ class EarlyListener:
     @classmethod
     def start(cls, interfaces: Iterable[str], clock: Callable[[], float] = time.monotonic,
               link_probe: Callable[[str], bool] = link_is_up, *,
-              open_socket: Callable[[int], socket.socket | None] | None = None,
-              join: Callable[[socket.socket, int, str], bool] | None = None) -> EarlyListener | None:
+              open_socket: Callable[[int], _socket.socket | None] | None = None,
+              join: Callable[[_socket.socket, int, str], bool] | None = None) -> EarlyListener | None:
         """Open and join; None when raw sockets are not allowed (not root) or nothing could be opened.
         ``open_socket`` and ``join`` replace the raw socket calls (tests)."""
         opener = _open if open_socket is None else open_socket
         joiner = _join if join is None else join
-        sockets: dict[int, socket.socket] = {}
+        sockets: dict[int, _socket.socket] = {}
         joined: set[tuple[str, int]] = set()
         names = [name for name in interfaces if link_probe(name)]
         for family in (4, 6):
@@ -125,7 +125,7 @@ class EarlyListener:
         for family, sock in self._sockets.items():
             while True:
                 try:
-                    data, ancdata, _flags, address = sock.recvmsg(2048, socket.CMSG_SPACE(256))
+                    data, ancdata, _flags, address = sock.recvmsg(2048, _socket.CMSG_SPACE(256))
                 except BlockingIOError:
                     break
                 except OSError:
@@ -176,27 +176,27 @@ class EarlyListener:
         self._sockets.clear()
 
 
-def _open(family: int) -> socket.socket | None:
+def _open(family: int) -> _socket.socket | None:
     """A non-blocking raw VRRP socket with a big receive buffer and the drop counter; None if not
     allowed (without the drop counter an overflow could hide an advert: not used then)."""
-    af = socket.AF_INET if family == 4 else socket.AF_INET6
+    af = _socket.AF_INET if family == 4 else _socket.AF_INET6
     try:
-        sock = socket.socket(af, socket.SOCK_RAW | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC, VRRP_PROTO)
+        sock = _socket.socket(af, _socket.SOCK_RAW | _socket.SOCK_NONBLOCK | _socket.SOCK_CLOEXEC, VRRP_PROTO)
     except OSError:
         return None
     try:
-        sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF_BYTES)
+        sock.setsockopt(_socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF_BYTES)
     except OSError:
         with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF_BYTES)
+            sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_RCVBUF, RCVBUF_BYTES)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, SO_RXQ_OVFL, 1)
-        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        sock.setsockopt(_socket.SOL_SOCKET, SO_RXQ_OVFL, 1)
+        sock.setsockopt(_socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         if family == 4:
-            sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+            sock.setsockopt(_socket.IPPROTO_IP, IP_PKTINFO, 1)
         else:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+            sock.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_RECVPKTINFO, 1)
+            sock.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_RECVHOPLIMIT, 1)
     except OSError:
         sock.close()
         return None
@@ -205,7 +205,7 @@ def _open(family: int) -> socket.socket | None:
 
 def _drops(ancdata: list[tuple[int, int, bytes]]) -> bool:
     """Whether the kernel reports packets dropped on this socket (``SO_RXQ_OVFL``)."""
-    return any(level == socket.SOL_SOCKET and kind == SO_RXQ_OVFL and len(value) >= _OVFL.size
+    return any(level == _socket.SOL_SOCKET and kind == SO_RXQ_OVFL and len(value) >= _OVFL.size
                and _OVFL.unpack_from(value)[0] > 0 for level, kind, value in ancdata)
 
 
@@ -216,22 +216,23 @@ def _parse(family: int, data: bytes, ancdata: list[tuple[int, int, bytes]], addr
     ifindex, ttl, at = 0, None, now
     dst: str | None = None
     for level, kind, value in ancdata:
-        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= _TIMESPEC.size:
+        if level == _socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= _TIMESPEC.size:
             sec, nsec = _TIMESPEC.unpack_from(value)
             at = min(now, max(since, sec + nsec / 1e9 - realtime_offset))
-        elif level == socket.IPPROTO_IP and kind == IP_PKTINFO and len(value) >= _IN_PKTINFO.size:
+        elif level == _socket.IPPROTO_IP and kind == IP_PKTINFO and len(value) >= _IN_PKTINFO.size:
             ifindex = _IN_PKTINFO.unpack_from(value)[0]
-        elif level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO and len(value) >= _IN6_PKTINFO.size:
+        elif (level == _socket.IPPROTO_IPV6 and kind == _socket.IPV6_PKTINFO
+              and len(value) >= _IN6_PKTINFO.size):
             raw_dst, ifindex = _IN6_PKTINFO.unpack_from(value)
-            dst = socket.inet_ntop(socket.AF_INET6, raw_dst)
-        elif level == socket.IPPROTO_IPV6 and kind == socket.IPV6_HOPLIMIT and len(value) >= 4:
+            dst = _socket.inet_ntop(_socket.AF_INET6, raw_dst)
+        elif level == _socket.IPPROTO_IPV6 and kind == _socket.IPV6_HOPLIMIT and len(value) >= 4:
             ttl = struct.unpack_from("=i", value)[0]
     if family == 4:
         ihl = (data[0] & 0x0F) * 4 if data else 0
         if len(data) < max(ihl, 20) + 2:
             return None
-        src = socket.inet_ntop(socket.AF_INET, data[12:16])
-        dst, ttl, payload = socket.inet_ntop(socket.AF_INET, data[16:20]), data[8], data[ihl:]
+        src = _socket.inet_ntop(_socket.AF_INET, data[12:16])
+        dst, ttl, payload = _socket.inet_ntop(_socket.AF_INET, data[16:20]), data[8], data[ihl:]
     else:
         if len(data) < 2 or not isinstance(address, tuple):
             return None
@@ -239,16 +240,16 @@ def _parse(family: int, data: bytes, ancdata: list[tuple[int, int, bytes]], addr
     return payload[1], Heard(payload, src, dst, ttl, ifindex=ifindex, at=at)
 
 
-def _join(sock: socket.socket, family: int, ifname: str) -> bool:
+def _join(sock: _socket.socket, family: int, ifname: str) -> bool:
     """Join the default VRRP group on ``ifname``; False if that is not possible."""
     try:
-        index = socket.if_nametoindex(ifname)
+        index = _socket.if_nametoindex(ifname)
         if family == 4:
-            mreqn = socket.inet_aton(VRRP_GROUP_V4) + socket.inet_aton("0.0.0.0") + struct.pack("=i", index)
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
+            mreqn = _socket.inet_aton(VRRP_GROUP_V4) + _socket.inet_aton("0.0.0.0") + struct.pack("=i", index)
+            sock.setsockopt(_socket.IPPROTO_IP, _socket.IP_ADD_MEMBERSHIP, mreqn)
         else:
-            mreq = socket.inet_pton(socket.AF_INET6, VRRP_GROUP_V6) + struct.pack("=I", index)
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+            mreq = _socket.inet_pton(_socket.AF_INET6, VRRP_GROUP_V6) + struct.pack("=I", index)
+            sock.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_JOIN_GROUP, mreq)
     except OSError:
         return False
     return True

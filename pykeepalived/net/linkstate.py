@@ -3,14 +3,14 @@
 Read with the ``SIOCGIFFLAGS`` ioctl, which answers for the current network namespace (a veth whose
 peer is down is not running, so it is down).  The daemon's link poller
 (:class:`~pykeepalived.net.link_poller.LinkPoller`) and the early listener ask here and nowhere
-else; netlink link events only say *when* to ask.  Standard library only (fcntl, socket, struct):
+else; netlink link events only say *when* to ask.  Standard library only (fcntl, _socket, struct):
 the early listener imports this before anything else.
 """
 
 from __future__ import annotations
 
+import _socket  # not socket.py (its enum conversions): the early listener imports this first
 import fcntl
-import socket
 import struct
 
 SIOCGIFFLAGS = 0x8913
@@ -21,8 +21,11 @@ IFF_RUNNING = 0x40
 def link_is_up(ifname: str) -> bool:
     """IFF_UP and IFF_RUNNING on ``ifname`` in the current namespace; False if it does not exist."""
     try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+        try:
             raw = fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, struct.pack("256s", ifname.encode()[:15]))
+        finally:
+            sock.close()
     except OSError:
         return False
     (flags,) = struct.unpack_from("H", raw, 16)

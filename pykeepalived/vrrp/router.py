@@ -26,7 +26,9 @@ returns the same ``SendAdvert`` object while the advert is unchanged (actions ar
 
 Rule 6: only a steady master's advert may be served late, by at most 1 % of its interval
 (:meth:`VirtualRouter.timer_slack_s`); the glue uses the slack to batch wake-ups, never to serve a
-timer early.
+timer early.  The next advert is due one interval after this one was *due*, not after it went out
+(``_next_advert_at``): a late advert (within the slack, or later on a loaded machine) shortens the
+next interval and never moves the schedule, unless the loop stalled for half an interval.
 
 Rule 7: every returned list is sorted by :class:`~pykeepalived.vrrp.events.Phase`: the wire actions
 in protocol order (a new master's addresses first, so that no peer that hears its advert leaves a gap,
@@ -79,10 +81,10 @@ from pykeepalived.vrrp.events import (
     WantMaster,
 )
 from pykeepalived.vrrp.receive import drop_reason
-from pykeepalived.vrrp.router_state import ADVERT_SLACK_FRACTION, ADVERT_SLACK_MAX_S, RouterState, Timer
+from pykeepalived.vrrp.router_state import RouterState, Timer
 from pykeepalived.vrrp.state import TRANSITIONS, Reason, State, TransitionRecord
 from pykeepalived.vrrp.stats import IN_FAULT
-from pykeepalived.vrrp.timers import CS_PER_S, cs_to_s, skew_time_min_s
+from pykeepalived.vrrp.timers import cs_to_s, skew_time_min_s
 from pykeepalived.wire import PRIORITY_OWNER, PRIORITY_RELEASE
 
 
@@ -304,19 +306,17 @@ class VirtualRouter(RouterState):
                 return self._timer_expired_backup(now)
             adver_at = timers.get(Timer.ADVER)
             if len(timers) == 1 and adver_at is not None and adver_at <= now:
-                # Rule 5: the steady master, nothing else armed -- the same as one pass of the loop,
-                # except that the next advert stays on the schedule when this one was served late
-                # within its slack (Rule 6); later than that (a stalled loop), it does not catch up
-                interval_s = self.config.adver_int_cs / CS_PER_S
-                within_slack = now - adver_at <= min(ADVERT_SLACK_MAX_S, interval_s * ADVERT_SLACK_FRACTION)
-                timers[Timer.ADVER] = (adver_at if within_slack else now) + interval_s
+                # Rule 5: the steady master, nothing else armed -- one pass of the loop below; the
+                # next advert stays on the schedule (Rule 6, _next_advert_at)
+                timers[Timer.ADVER] = self._next_advert_at(adver_at, now)
                 self.view_generation -= 1  # Rule 9
                 return [self._send_advert(self._effective_priority, now)]
         actions: list[Action] = []
         quiet = True  # Rule 9: only adverts (or nothing) fired
-        while (timer := self._pop_due(now)) is not None:
+        while (due := self._pop_due(now)) is not None:
+            timer, deadline = due
             quiet = quiet and timer is Timer.ADVER
-            actions += self._fire(timer, now)
+            actions += self._fire(timer, now, deadline)
         self.view_generation -= quiet
         return actions
 
@@ -330,11 +330,11 @@ class VirtualRouter(RouterState):
         actions.append(change)
         return actions
 
-    def _fire(self, timer: Timer, now: float) -> list[Action]:
+    def _fire(self, timer: Timer, now: float, due: float) -> list[Action]:
         if timer is Timer.MASTER_DOWN:
             return self._master_down_expired(now)
         if timer is Timer.ADVER:
-            self._timers[Timer.ADVER] = now + cs_to_s(self.config.adver_int_cs)
+            self._timers[Timer.ADVER] = self._next_advert_at(due, now)
             return [self._send_advert(self._effective_priority, now)]
         if timer is Timer.GARP_REFRESH:
             self._timers[Timer.GARP_REFRESH] = now + cs_to_s(self.config.garp_master_refresh_cs)

@@ -31,6 +31,9 @@ from pykeepalived.wire import PRIORITY_OWNER, PRIORITY_RELEASE
 ADVERT_SLACK_FRACTION = 0.01
 ADVERT_SLACK_MAX_S = 0.01
 """A steady master's advert may go out up to 1 % of its interval (at most 10 ms) late (Rule 6)."""
+ADVERT_STALL_FRACTION = 0.5
+"""An advert served later than this fraction of its interval (a stalled loop) re-anchors the schedule
+at the time it went out; one served less late keeps the schedule (Rule 6: no drift)."""
 
 
 class Timer(enum.Enum):
@@ -188,6 +191,14 @@ class RouterState:
             return min(ADVERT_SLACK_MAX_S, self.config.adver_int_cs / CS_PER_S * ADVERT_SLACK_FRACTION)
         return 0.0
 
+    def _next_advert_at(self, due: float, now: float) -> float:
+        """When the advert after one due at ``due`` and sent at ``now`` is due (Rule 6): one interval
+        after ``due``, however late within the slack or beyond it (a late advert makes the next
+        interval shorter, never the average longer), unless the loop stalled for more than
+        ``ADVERT_STALL_FRACTION`` of the interval: then one interval after ``now``, no catching up."""
+        interval_s = self.config.adver_int_cs / CS_PER_S
+        return (due if now - due <= interval_s * ADVERT_STALL_FRACTION else now) + interval_s
+
     def timers(self) -> dict[str, float]:
         """Armed timers by name (for status output and tests)."""
         return {timer.value: deadline for timer, deadline in self._timers.items()}
@@ -337,16 +348,18 @@ class RouterState:
         elif self._preempt_until is None:
             self._preempt_until = now + cs_to_s(self.config.preempt_delay_cs)
 
-    def _pop_due(self, now: float) -> Timer | None:
-        """The earliest timer due at ``now`` (the first one armed on ties), disarmed; None when none is."""
+    def _pop_due(self, now: float) -> tuple[Timer, float] | None:
+        """The earliest timer due at ``now`` (the first one armed on ties) and its deadline, disarmed;
+        None when none is."""
         timer: Timer | None = None
         earliest = now
         for candidate, deadline in self._timers.items():
             if deadline <= now and (timer is None or deadline < earliest):
                 timer, earliest = candidate, deadline
-        if timer is not None:
-            del self._timers[timer]
-        return timer
+        if timer is None:
+            return None
+        del self._timers[timer]
+        return timer, earliest
 
     def _fault_reason(self) -> Reason:
         """Why the router enters FAULT now (the interface first, then a tracker, else its group)."""

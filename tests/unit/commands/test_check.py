@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pykeepalived import cli
+from pykeepalived import cli, early_config
 from pykeepalived.commands import check as check_cmd
 from pykeepalived.commands import run as run_cmd
 from pykeepalived.config import load
@@ -101,9 +101,10 @@ def test_syntax_detection_by_content(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_default_file_falls_back_to_keepalived_conf(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(load, "DEFAULT_YAML_PATH", str(tmp_path / "missing.yaml"))
+    # the default paths live in pykeepalived/early_config.py (read before the early listener opens)
+    monkeypatch.setattr(early_config, "DEFAULT_YAML_PATH", str(tmp_path / "missing.yaml"))
     assert load.default_config_path() == load.DEFAULT_KEEPALIVED_PATH
-    monkeypatch.setattr(load, "DEFAULT_YAML_PATH", write(tmp_path, VALID))
+    monkeypatch.setattr(early_config, "DEFAULT_YAML_PATH", write(tmp_path, VALID))
     assert load.default_config_path() == str(tmp_path / "c.yaml")
 
 

@@ -113,6 +113,34 @@ async def test_real_signals(tmp_path: Path) -> None:
     assert h.net.vips == set()
 
 
+async def test_a_stop_signal_when_idle_sends_the_priority_0_adverts_in_its_own_callback(
+        tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    await h.start()
+    await asyncio.sleep(0)  # the serving coroutine waits for a command
+    h.daemon.stop_gate.signal()  # what SIGTERM's loop callback calls
+    assert last_priority(h.net) == 0  # before the main coroutine has run again
+    assert h.task is not None
+    async with asyncio.timeout(2):
+        assert await h.task == ExitCode.OK
+    assert h.net.vips == set()
+    assert sum(1 for _k, payload, dst in h.net.sent  # one priority-0 advert: the stop ran once
+               if decode(payload, src=ip_address("198.51.100.11"), dst=dst).priority == 0) == 1
+
+
+async def test_a_stop_signal_behind_a_queued_command_waits_for_its_turn(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    await h.start()
+    h.daemon.request("reload")
+    h.daemon.stop_gate.signal()
+    assert last_priority(h.net) != 0  # the reload runs first, then the stop
+    assert h.task is not None
+    async with asyncio.timeout(5):
+        assert await h.task == ExitCode.OK
+    assert last_priority(h.net) == 0
+    assert h.daemon.info.reloads == 1
+
+
 async def test_invalid_config_at_start_exits_invalid(tmp_path: Path) -> None:
     h = Harness(tmp_path, "vrrp_instances:\n  VI_1:\n    priorty: 100\n")
     assert await h.daemon.run() == ExitCode.INVALID

@@ -17,7 +17,7 @@ from pykeepalived.testing.fake_net import FakeNet
 from pykeepalived.testing.fake_wire import FakeWire
 from pykeepalived.testing.specs import VIP, make_spec
 from pykeepalived.vrrp.events import SendAdvert, SendGarp, Startup, StateChanged
-from pykeepalived.vrrp.packet import Advertisement, ChecksumVariant, advert_encoder, parse
+from pykeepalived.vrrp.packet import Advertisement, ChecksumVariant, IPAddress, advert_encoder, decode, parse
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
 
@@ -139,6 +139,35 @@ def test_a_burst_repeat_is_dropped_once_its_router_left_master() -> None:
     assert [kind for kind, _ in net.log if kind == "garp"] == ["garp"]  # the first round at once
     executor.end_batch()  # the repeats find the router not MASTER: not sent
     assert [kind for kind, _ in net.log if kind == "garp"] == ["garp"]
+
+
+def test_the_priority_0_advert_of_a_stop_is_encoded_before_the_stop() -> None:
+    net = FakeNet()
+    real = advert_encoder(False)
+    calls: list[int] = []
+
+    def counting(advert: Advertisement, src: IPAddress, dst: IPAddress) -> bytes:
+        calls.append(advert.priority)
+        return real(advert, src, dst)
+
+    loop = FakeLoop()
+    executor = ActionExecutor(net, counting)
+    runner = VrrpRunner(loop, executor, decode)
+    spec = make_spec("r51", vrid=51, vip=VIP)
+    slot = RouterSlot(spec, VirtualRouter(spec.router_config))
+    runner.add(slot)
+    runner.feed(slot.key, Startup())
+    loop.run_until(runner.pending_timers()[0][0])  # MASTER: its advert and, with it, the priority-0 twin
+    assert slot.state is State.MASTER
+    assert sorted(set(calls)) == [0, slot.router.effective_priority]
+    calls.clear()
+    src = slot.router.config.primary_address
+    _key, steady_payload, steady_dst = net.sent[-1]
+    runner.stop_all()
+    assert calls == []  # the stop's advert was ready
+    _key, payload, dst = net.sent[-1]
+    steady = decode(steady_payload, src=src, dst=steady_dst)  # checksums checked by decode
+    assert decode(payload, src=src, dst=dst) == replace(steady, priority=0)
 
 
 def test_adverts_carry_the_old_unicast_checksum_when_the_router_says_so() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from ipaddress import IPv4Address, ip_address
 from typing import Any
 
@@ -318,9 +319,9 @@ async def test_every_router_deadline_is_honoured_in_order_without_drift() -> Non
 async def test_adverts_due_within_the_slack_share_a_wakeup_and_a_takeover_is_on_time() -> None:
     loop = FakeLoop()
     runner, net, slots = many(loop, 3)
-    for slot in slots:  # 0.4 ms apart: within the 1 ms slack of a 0.1 s interval
+    for slot in slots:  # 0.2 ms apart: within the wake-up's half of the 1 ms slack of a 0.1 s interval
         runner.feed(slot.key, Startup())
-        loop.advance(0.0004)
+        loop.advance(0.0002)
     loop.advance(1.0)
     assert {slot.state for slot in slots} == {State.MASTER}
     wakeups, sent = runner.timer_wakeups, len(net.times)
@@ -329,6 +330,45 @@ async def test_adverts_due_within_the_slack_share_a_wakeup_and_a_takeover_is_on_
     assert runner.timer_wakeups - wakeups == 10  # one wake-up per interval for the three
     # the slack that lets them share a wake-up: 1 % of the 0.1 s interval, steady masters only
     assert all(slot.router.timer_slack_s() == pytest.approx(0.001) for slot in slots)
+
+
+class SlowNet(TimedNet):
+    """Every advert takes ``cost`` seconds of loop time to send (a busy batch on a real machine)."""
+
+    cost = 0.0002
+
+    def send_vrrp(self, key: Any, payload: bytes, dst: Any) -> None:
+        super().send_vrrp(key, payload, dst)
+        self.loop.now += self.cost
+
+
+async def test_a_slow_takeover_batch_keeps_one_schedule_and_the_mean_interval() -> None:
+    loop = FakeLoop()
+    net = SlowNet(loop)
+    wire = FakeWire()
+    runner = VrrpRunner(loop, ActionExecutor(net, wire.encode), wire.decode)  # type: ignore[arg-type]
+    slots = []
+    for vrid in range(1, 101):
+        spec = make_spec(f"VI_{vrid}", vrid=vrid)
+        slots.append(RouterSlot(spec, VirtualRouter(spec.router_config)))
+        runner.add(slots[-1])
+    for slot in slots:
+        runner.feed(slot.key, Startup())
+    loop.advance(1.0)  # the 100 take over in one batch that takes 20 ms, 20x the 1 ms slack
+    assert {slot.state for slot in slots} == {State.MASTER}
+    wakeups, first = runner.timer_wakeups, {vrid: sends_of(net, vrid)[0] for vrid in range(1, 101)}
+    loop.advance(2.0)
+    # one schedule for the batch: one wake-up per 0.1 s interval serves all 100
+    assert runner.timer_wakeups - wakeups == 20
+    for vrid in range(1, 101):
+        times = sends_of(net, vrid)
+        # the steady adverts keep their phase in the batch: every interval 0.1 s, no drift however
+        # slow the batch, and none later than one interval after the takeover advert
+        intervals = [b - a for a, b in itertools.pairwise(times[1:])]
+        assert len(intervals) >= 25
+        assert min(intervals) == pytest.approx(0.1, abs=1e-9)
+        assert max(intervals) == pytest.approx(0.1, abs=1e-9)
+        assert times[1] - first[vrid] <= 0.1 + 0.001  # within the 1 ms slack
 
 
 async def test_routers_due_together_are_served_in_one_wakeup() -> None:
@@ -420,6 +460,22 @@ async def test_a_listener_that_raises_is_counted_and_the_others_still_run() -> N
     loop.advance(1.0)
     assert a.slot.state is State.MASTER
     assert len(seen) == 2 and a.runner.listeners.errors == 2
+
+
+async def test_stop_all_sends_every_priority_0_advert_before_any_bookkeeping() -> None:
+    loop = FakeLoop()
+    runner, net, slots = many(loop, 3)
+    for slot in slots:
+        runner.feed(slot.key, Startup())
+    loop.advance(1.0)
+    assert {slot.state for slot in slots} == {State.MASTER}
+    sent_at_event: list[int] = []
+    runner.listeners.subscribe(lambda event: sent_at_event.append(len(net.times)))
+    before = len(net.times)
+    runner.stop_all()
+    assert len(net.times) == before + 3  # one priority-0 advert per router
+    assert sent_at_event and min(sent_at_event) == before + 3  # every log line / listener after them
+    assert {slot.state for slot in slots} == {State.INITIALIZE}
 
 
 async def test_an_observer_hears_which_slots_handled_an_event() -> None:

@@ -67,9 +67,30 @@ def test_early_timeout_does_nothing_and_late_one_does_not_catch_up():
     deadline = router.next_deadline()
     assert router.handle(Timeout(), deadline - 0.001) == []
     assert router.next_deadline() == deadline
-    late = deadline + 0.5
+    interval = cs_to_s(router.config.adver_int_cs)
+    late = deadline + 0.6 * interval  # a loop stalled for more than half an interval
     assert len(router.handle(Timeout(), late)) == 1
-    assert router.next_deadline() == late + cs_to_s(router.config.adver_int_cs)
+    assert router.next_deadline() == late + interval
+
+
+def test_an_advert_served_later_than_its_slack_keeps_the_schedule():
+    # a loaded machine: the wake-up comes 3x the slack late; the next advert is still due one
+    # interval after this one was due, so the mean interval stays advert_int (no drift)
+    router, _ = master()
+    interval = cs_to_s(router.config.adver_int_cs)
+    for _ in range(5):
+        deadline = router.next_deadline()
+        assert len(router.handle(Timeout(), deadline + 3 * router.timer_slack_s())) == 1
+        assert router.next_deadline() == deadline + interval
+
+
+def test_the_general_timer_loop_keeps_the_advert_schedule_too():
+    # another timer armed (a GARP refresh): no fast path, the same schedule
+    router, _ = master(garp_master_refresh_cs=1000, garp_master_refresh_repeat=1)
+    interval = cs_to_s(router.config.adver_int_cs)
+    deadline = router.timers()["adver"]
+    router.handle(Timeout(), deadline + 0.02)
+    assert router.timers()["adver"] == deadline + interval
 
 
 def test_a_timeout_within_the_slack_keeps_the_schedule():

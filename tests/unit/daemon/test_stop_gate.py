@@ -1,0 +1,54 @@
+"""When a stop signal stops the routers in its own callback, and when it waits for its turn."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pykeepalived.daemon.command_queue import next_command
+from pykeepalived.daemon.stop_gate import StopGate
+
+
+def gate(started: bool = True) -> tuple[StopGate, asyncio.Queue[str], list[str]]:
+    commands: asyncio.Queue[str] = asyncio.Queue()
+    stops: list[str] = []
+    return StopGate(commands, lambda: stops.append("stop"), started=lambda: started), commands, stops
+
+
+def test_idle_the_signal_stops_the_routers_at_once_and_queues_the_rest_of_the_stop() -> None:
+    g, commands, stops = gate()
+    g.signal()
+    assert stops == ["stop"]
+    assert commands.get_nowait() == "stop"
+    g.stop()  # the orderly stop: the routers stop once
+    g.signal()  # a second signal too
+    assert stops == ["stop"]
+
+
+def test_before_the_start_behind_a_queued_command_or_during_one_the_stop_waits() -> None:
+    g, commands, stops = gate(started=False)
+    g.signal()
+    assert stops == []
+    g, commands, stops = gate()
+    commands.put_nowait("reload")
+    g.signal()
+    assert stops == []
+    assert [commands.get_nowait(), commands.get_nowait()] == ["reload", "stop"]
+    g.take()  # a command is running
+    g.signal()
+    assert stops == []
+    g.done()
+    g.stop()
+    assert stops == ["stop"]
+
+
+async def test_a_command_just_taken_off_the_queue_counts_as_running() -> None:
+    # next_command suspends once after taking a command: a signal in that turn must not stop the
+    # routers under the reload about to run
+    g, commands, stops = gate()
+    commands.put_nowait("reload")
+    task = asyncio.create_task(next_command(commands, taken=g.take))
+    await asyncio.sleep(0)  # the command is off the queue, next_command suspended
+    assert commands.empty()
+    g.signal()
+    assert stops == []
+    assert await task == "reload"
