@@ -11,14 +11,18 @@ The keepalived.conf reader (:mod:`pykeepalived.config.kaconf`) produces the same
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 import yaml
 from yaml.constructor import SafeConstructor
+from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from pykeepalived.config.diagnostics import Diagnostic, Path, error
+from pykeepalived.config.document import Document, Scalar
+from pykeepalived.config.document import Node as Value
 
 _TAG = "tag:yaml.org,2002:"
 _PLAIN_TAGS = {f"{_TAG}{t}" for t in ("null", "bool", "int", "float", "str")}
@@ -27,11 +31,22 @@ _BOOL_WORDS = {"true", "false"}
 _STR_TAG = f"{_TAG}str"
 _MAP_TAG = f"{_TAG}map"
 _MERGE_TAG = f"{_TAG}merge"
-_MISSING = object()
-_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc]
+class _Missing(enum.Enum):
+    """The "not cached" marker (an enum member, so ``is`` narrows it away for the type checker)."""
+
+    MISSING = enum.auto()
+
+
+_MISSING: Final = _Missing.MISSING
+if TYPE_CHECKING:  # libyaml's CSafeLoader when built with it: the same interface as SafeLoader
+    _BaseLoader = yaml.SafeLoader
+else:
+    _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):
     """The safe loader (libyaml's C parser when available) with a memoized tag resolver.
 
     The composer asks the resolver for the tag of every node; for a plain scalar the answer
@@ -43,19 +58,20 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
         super().__init__(stream)
         self._tags: dict[str, str] = {}
 
-    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+    def descend_resolver(self, current_node: object, current_index: object) -> None:
         """No path resolvers: nothing to track."""
 
     def ascend_resolver(self) -> None:
         """No path resolvers: nothing to track."""
 
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
-        if kind is ScalarNode and implicit[0]:
+    def resolve(self, kind: type[Node], value: str | None, implicit: tuple[bool, bool] | bool) -> str:
+        # a scalar comes with its text and (plain, quoted); a collection with None and a bool
+        if kind is ScalarNode and isinstance(value, str) and isinstance(implicit, tuple) and implicit[0]:
             tag = self._tags.get(value)
             if tag is None:
-                tag = self._tags[value] = super().resolve(kind, value, implicit)
+                tag = self._tags[value] = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
             return tag
-        result: str = super().resolve(kind, value, implicit)
+        result: str = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
         return result
 
 
@@ -89,8 +105,8 @@ class PositionMap:
     def __init__(self) -> None:
         # a Position, or (file, PyYAML mark) turned into a Position only when asked for: a big config
         # has hundreds of thousands of positions and needs a handful
-        self._keys: dict[Path, Position | tuple[str, Any]] = {}
-        self._values: dict[Path, Position | tuple[str, Any]] = {}
+        self._keys: dict[Path, Position | tuple[str, Mark]] = {}
+        self._values: dict[Path, Position | tuple[str, Mark]] = {}
         self._raw: dict[Path, str] = {}
 
     def set_key(self, path: Path, position: Position) -> None:
@@ -104,11 +120,11 @@ class PositionMap:
         self._keys[path] = key
         self._values[path] = value
 
-    def set_key_mark(self, path: Path, file: str, mark: Any) -> None:
+    def set_key_mark(self, path: Path, file: str, mark: Mark) -> None:
         """Record a PyYAML mark (0-based ``line``/``column``) as the key position."""
         self._keys[path] = (file, mark)
 
-    def set_value_mark(self, path: Path, file: str, mark: Any) -> None:
+    def set_value_mark(self, path: Path, file: str, mark: Mark) -> None:
         self._values[path] = (file, mark)
 
     def set_raw(self, path: Path, text: str) -> None:
@@ -139,7 +155,7 @@ class PositionMap:
         self._raw.update(other._raw)
 
 
-def _position(stored: Position | tuple[str, Any] | None) -> Position | None:
+def _position(stored: Position | tuple[str, Mark] | None) -> Position | None:
     if stored is None or isinstance(stored, Position):
         return stored
     file, mark = stored
@@ -150,7 +166,7 @@ def _position(stored: Position | tuple[str, Any] | None) -> Position | None:
 class SourceResult:
     """What a reader returns: data (None when unusable), positions, texts by file, diagnostics."""
 
-    data: Any
+    data: Document | None
     positions: PositionMap
     source_files: dict[str, str]
     diagnostics: list[Diagnostic]
@@ -242,7 +258,7 @@ class _Walker:
         self.nodes = 0
         self.alias_nodes = 0
         self.in_alias = 0
-        self.scalars: dict[tuple[str, str], Any] = {}
+        self.scalars: dict[tuple[str, str], Scalar] = {}
         self.seen: set[int] = set()
         self.active: set[int] = set()
 
@@ -257,7 +273,7 @@ class _Walker:
         pos = self.positions.key(path[:1]) or self._pos(node)
         return _TooBig(error(code, message, self.file, pos.line, pos.col, path=path))
 
-    def walk(self, node: Node, path: Path) -> Any:
+    def walk(self, node: Node, path: Path) -> Value:
         revisit = self._count(node, path)
         self.positions.set_value_mark(path, self.file, node.start_mark)
         if isinstance(node, ScalarNode):
@@ -275,18 +291,19 @@ class _Walker:
             self.in_alias -= revisit
         raise self._fatal("yaml_syntax", "unexpected YAML node", node, path)  # pragma: no cover
 
-    def _child(self, node: Node, path: Path) -> Any:
+    def _child(self, node: Node, path: Path) -> Value:
         """``walk`` for a child; a string, or a number already read once (most of a config), takes a
         short cut that counts it against the same limits and records the same position."""
         if node.__class__ is not ScalarNode or len(path) > self.limits.max_depth:
             return self.walk(node, path)
         tag = node.tag
         if tag == _STR_TAG:
-            value = node.value
+            value: Scalar = node.value
         else:  # a number or null read before: the cached value (booleans keep the long way, for ``raw``)
-            value = self.scalars.get((tag, node.value), _MISSING)
-            if value is _MISSING or value.__class__ is bool:
+            cached = self.scalars.get((tag, node.value), _MISSING)
+            if cached is _MISSING or cached.__class__ is bool:
                 return self.walk(node, path)
+            value = cached
         self.nodes += 1
         if self.nodes > self.limits.max_nodes or self.in_alias:
             self.nodes -= 1
@@ -319,10 +336,11 @@ class _Walker:
             self.seen.add(key)
         return revisit
 
-    def _scalar(self, node: ScalarNode, path: Path) -> Any:
+    def _scalar(self, node: ScalarNode, path: Path) -> Scalar:
         tag = node.tag
+        text: str = node.value
         if tag == _STR_TAG or tag in _TEXT_TAGS:
-            return node.value
+            return text
         cached = self.scalars.get((tag, node.value), _MISSING)
         if cached is not _MISSING:
             if isinstance(cached, bool) and node.value.lower() not in _BOOL_WORDS:
@@ -330,21 +348,21 @@ class _Walker:
             return cached
         if tag not in _PLAIN_TAGS:
             self._err("yaml_tag", f"unsupported YAML tag '{tag}'", node, path)
-            return node.value
+            return text
         try:
-            value = self.constructor.construct_object(node)
+            value: Scalar = self.constructor.construct_object(node)  # a plain tag: a scalar
         except (yaml.YAMLError, ValueError, OverflowError):
             self._err("yaml_syntax", f"cannot read the value '{node.value}'", node, path)
-            return node.value
+            return text
         if isinstance(value, bool) and node.value.lower() not in _BOOL_WORDS:
             self.positions.set_raw(path, node.value)
         self.scalars[(tag, node.value)] = value
         return value
 
-    def _mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
+    def _mapping(self, node: MappingNode, path: Path) -> dict[str, Value]:
         if node.tag != _MAP_TAG:
             self._err("yaml_tag", f"unsupported YAML tag '{node.tag}'", node, path)
-        out: dict[str, Any] = {}
+        out: dict[str, Value] = {}
         explicit = node.value
         if any(key_node.tag == _MERGE_TAG for key_node, _ in explicit):
             explicit = []
@@ -374,10 +392,10 @@ class _Walker:
             out[key] = child(value_node, key_path)
         return out
 
-    def _merge(self, value_node: Node, path: Path) -> dict[str, Any]:
+    def _merge(self, value_node: Node, path: Path) -> dict[str, Value]:
         """``<<: *defaults`` or ``<<: [*a, *b]``: keys of the merged mappings (earlier ones win)."""
         sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
-        merged: dict[str, Any] = {}
+        merged: dict[str, Value] = {}
         for source in sources:
             if not isinstance(source, MappingNode):
                 self._err("yaml_merge", "a merge key ('<<') takes a mapping or a list of mappings",
@@ -387,8 +405,9 @@ class _Walker:
             walked = self.walk(source, path)  # guarded like any value: depth, recursion, alias budget
             if own is not None:
                 self.positions.set_value(path, own)
-            for key, value in walked.items():
-                merged.setdefault(key, value)
+            if isinstance(walked, dict):  # a mapping node walks to a dict
+                for key, value in walked.items():
+                    merged.setdefault(key, value)
         return merged
 
     def _key(self, key_node: Node, path: Path) -> str | None:
