@@ -3,7 +3,7 @@
 Both readers (YAML in :mod:`pykeepalived.config.source`, keepalived.conf in
 :mod:`pykeepalived.config.kaconf`) turn text into the same plain tree: mappings with string keys,
 lists, and scalars.  ``Node`` names that tree precisely, so code that walks it narrows with
-``isinstance`` instead of trusting ``Any``; the model's ``mode="before"`` validators take
+``isinstance`` instead of trusting an unchecked type; the model's ``mode="before"`` validators take
 ``object`` (pydantic may hand them anything) and narrow the same way.
 """
 

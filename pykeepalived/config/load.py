@@ -20,7 +20,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 from pykeepalived.config.diagnostics import Diagnostic, Severity, error
 from pykeepalived.config.host import HostFacts
@@ -195,9 +195,15 @@ def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return out
 
 
+class _Reader(Protocol):
+    """The keepalived.conf reader's entry point (``kaconf.load_source``)."""
+
+    def __call__(self, path: str, *, config_id: str | None, all_config: bool) -> SourceResult: ...
+
+
 def _load_keepalived(path: str, config_id: str | None, all_config: bool = False) -> SourceResult:
     """The one call into the keepalived.conf reader."""
-    reader: Any = None
+    reader: _Reader | None = None
     try:
         reader = getattr(importlib.import_module("pykeepalived.config.kaconf"), "load_source", None)
     except ImportError:
