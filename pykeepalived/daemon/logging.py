@@ -17,11 +17,12 @@ import os
 import sys
 from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TextIO
 
 from pykeepalived.errors import UsageError
 
-LogKwargs = MutableMapping[str, Any]  # Any: a logging call's keyword arguments (logging.LoggerAdapter's type)
+LogKwargs = MutableMapping[str, object]
+"""A logging call's keyword arguments (``exc_info``, ``extra`` ...), as LoggerAdapter.process takes them."""
 ROOT_LOGGER = "pykeepalived"
 SYSLOG_SOCKET = "/dev/log"
 CONSOLE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
