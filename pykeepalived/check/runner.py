@@ -81,6 +81,8 @@ class CheckerStatus:
     checks_failed: int = 0
     last_at: float | None = None
     """Loop time of the last result (None: not checked yet)."""
+    next_due_at: float | None = None
+    """Loop time the next probe is due (None: not scheduled, e.g. before the run or a BFD_CHECK)."""
     duration: DurationHistogram | None = None
     """The checker's live probe-duration histogram (a reference: call ``snapshot()`` when needed, so
     that ``status()``, which the LVS worker calls on every reconcile, stays cheap)."""
@@ -191,7 +193,7 @@ class CheckRunner:
                 CheckerStatus(spec.kind, c.up, c.failures, c.last.ok if c.last else None,
                               c.last.reason if c.last else "not checked yet",
                               c.last.latency_s if c.last else None,
-                              c.checks_ok, c.checks_failed, c.last_at, c.duration)
+                              c.checks_ok, c.checks_failed, c.last_at, c.next_deadline(), c.duration)
                 for spec, c in zip(servers.checkers, policy.checkers, strict=True)
             )
             out.append(RealServerStatus(policy.rs, policy.up, policy.weight, checkers))

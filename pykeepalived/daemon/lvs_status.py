@@ -53,7 +53,7 @@ def _checker(c: CheckerStatus) -> Json:
     return {"kind": c.kind, "up": c.up, "failures": c.failures, "last_ok": c.last_ok, "reason": c.last_reason,
             "has_run": c.last_ok is not None,
             "checks": {"ok": c.checks_ok, "failed": c.checks_failed},
-            "last_check_at": _unix(c.last_at),
+            "last_check_at": _unix(c.last_at), "next_check_at": _unix(c.next_due_at),
             "duration": c.duration.snapshot() if c.duration is not None else None}
 
 

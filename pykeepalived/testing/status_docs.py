@@ -20,9 +20,9 @@ def with_lvs_and_groups(doc: dict[str, object]) -> dict[str, object]:
             "real_servers": [
                 {"address": "198.51.100.21:80", "up": True, "weight": 1, "has_run": True, "checkers": [
                     {"kind": "TCP_CHECK", "up": True, "checks": {"ok": 5, "failed": 1},
-                     "last_check_at": 1796621000.5, "duration": HISTOGRAM},
+                     "last_check_at": 1796621000.5, "next_check_at": 1796621003.5, "duration": HISTOGRAM},
                     {"kind": "TCP_CHECK", "up": True, "checks": {"ok": 5, "failed": 0},
-                     "last_check_at": None, "duration": HISTOGRAM}]},
+                     "last_check_at": None, "next_check_at": None, "duration": HISTOGRAM}]},
                 {"address": "198.51.100.22:80", "up": False, "weight": 0, "has_run": False, "checkers": []},
             ]}],
     }

@@ -89,7 +89,7 @@ _CHECKER = {
     "properties": {"kind": {"type": "string"}, "up": {"type": "boolean"}, "failures": {"type": "integer"},
                    "last_ok": {"type": ["boolean", "null"]}, "reason": {"type": "string"},
                    "has_run": {"type": "boolean"}, "checks": _COUNTS, "last_check_at": _NULLABLE_UNIX,
-                   "duration": _HISTOGRAM},
+                   "next_check_at": _NULLABLE_UNIX, "duration": _HISTOGRAM},
 }
 
 _REAL_SERVER = {

@@ -390,7 +390,7 @@ async def test_a_slightly_late_check_keeps_its_checkers_phase():
         port = spec.endpoint.port
 
         async def probe():
-            dues[port].append(runner._policies[port - 1].checkers[0].next_deadline())
+            dues[port].append(runner.status()[port - 1].checkers[0].next_due_at)
             if port == 1:
                 time.sleep(0.002)  # blocks the loop: the other checker, due together, starts late
             return CheckResult.success(0.0)
@@ -422,7 +422,7 @@ async def test_a_very_late_check_reschedules_from_its_real_start():
             if port == 1:
                 await asyncio.sleep(0.03)  # holds the only slot: the other starts >= 0.03 s late
             else:
-                dues.append(runner._policies[1].checkers[0].next_deadline())
+                dues.append(runner.status()[1].checkers[0].next_due_at)
             return CheckResult.success(0.0)
         return probe
 
