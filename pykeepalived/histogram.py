@@ -7,6 +7,7 @@ metrics adapter maps them to a histogram without keeping state of its own.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from collections.abc import Sequence
 
@@ -35,12 +36,18 @@ class DurationHistogram:
         self.count += 1
         self.sum_s += value_s
 
-    def snapshot(self) -> dict[str, object]:
-        """``{"buckets": [[le, cumulative count], ..., ["+Inf", count]], "sum": s, "count": n}``."""
-        buckets: list[list[object]] = []
+    def cumulative(self) -> list[tuple[float, int]]:
+        """(upper bound, cumulative count) per bucket, ``math.inf`` last."""
+        out: list[tuple[float, int]] = []
         total = 0
         for bound, n in zip(self.bounds, self._counts, strict=False):
             total += n
-            buckets.append([bound, total])
-        buckets.append(["+Inf", self.count])
+            out.append((bound, total))
+        out.append((math.inf, self.count))
+        return out
+
+    def snapshot(self) -> dict[str, object]:
+        """``{"buckets": [[le, cumulative count], ..., ["+Inf", count]], "sum": s, "count": n}``."""
+        buckets: list[list[object]] = [[bound if bound != math.inf else "+Inf", n]
+                                       for bound, n in self.cumulative()]
         return {"buckets": buckets, "sum": round(self.sum_s, 6), "count": self.count}

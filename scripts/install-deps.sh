@@ -14,6 +14,7 @@ APT_PACKAGES=(
   ipvsadm               # IPVS baseline and oracle inside the VM
   qemu-system-x86 linux-image-amd64 busybox-static cpio e2fsprogs xz-utils  # IPVS VM lab
   curl
+  tzdata                # zoneinfo for the daylight saving test of reload_time_file (tests/unit/config)
   python3 python3-venv python3-dev gcc
 )
 

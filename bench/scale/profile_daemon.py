@@ -3,10 +3,12 @@
 
     python bench/scale/profile_daemon.py OUT.prof -n -l -f keepalived.conf ...
 
-Everything after OUT.prof is pykeepalived's command line.  SIGUSR1 starts ``cProfile`` (timer:
-``time.process_time``, so a syscall counts with its kernel time and waiting counts nothing), SIGUSR2
-stops it and writes OUT.prof.  bench/scale/run.py --profile sends them at the start and the end of
-its steady window, so the profile holds the steady state only (no imports, no start-up).
+Everything after OUT.prof is pykeepalived's command line.  :data:`START` (SIGRTMIN+5) starts
+``cProfile`` (timer: ``time.process_time``, so a syscall counts with its kernel time and waiting
+counts nothing), :data:`STOP` (SIGRTMIN+6) stops it and writes OUT.prof (SIGUSR1/SIGUSR2 are the
+daemon's own: keepalived's DATA and STATS dumps).  bench/scale/run.py --profile sends them at the
+start and the end of its steady window, so the profile holds the steady state only (no imports, no
+start-up).
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ import runpy
 import signal
 import sys
 import time
+
+START = signal.SIGRTMIN + 5
+STOP = signal.SIGRTMIN + 6
 
 
 def main(argv: list[str]) -> None:
@@ -29,8 +34,8 @@ def main(argv: list[str]) -> None:
         profiler.disable()
         profiler.dump_stats(out)
 
-    signal.signal(signal.SIGUSR1, start)
-    signal.signal(signal.SIGUSR2, stop)
+    signal.signal(START, start)
+    signal.signal(STOP, stop)
     sys.argv = ["pykeepalived", *rest]
     runpy.run_module("pykeepalived", run_name="__main__", alter_sys=True)
 

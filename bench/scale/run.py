@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/scale/run.py [--quick] [--instances 255] [--window 30] [--settle 7]
         [--impls keepalived,pykeepalived] [--lvs 1000] [--profile FILE] [--out DIR] [--figures FILE]
-        [--scrape-interval S]
+        [--scrape-interval S [--scrape-new-connections]]
 
 Topology: netns_lab.director_pair; only d1 runs VRRP (no peer, so it becomes master of every
 instance after its Master_Down_Interval: `state BACKUP priority 100`, advert_int 1 s, VRRPv2 by
@@ -36,12 +36,15 @@ The table prints, per metric, both numbers, the ratio py/ka and the goal; a JSON
 
 `--scrape-interval S` (issue 14) measures pykeepalived once more, "pykeepalived+scrape", with a
 scraper in d1's namespace fetching http://127.0.0.1:9165/metrics every S seconds through the steady
-window (the scraper's own CPU is not counted): goals, CPU per advert <= 1.05x the run without it and
-no advert interval longer than without it.
+window (the scraper's own CPU is not counted; its first scrape, which writes every line, comes before
+the window): goals, CPU per advert <= 1.05x the run without it and no advert interval longer than
+without it.  The scraper behaves as Prometheus does (it keeps its connection and asks for
+OpenMetrics); `--scrape-new-connections` opens one per scrape instead.
 
-`--profile FILE` runs pykeepalived under bench/scale/profile_daemon.py, which profiles (cProfile, CPU
-time) the steady window only and writes FILE; the top functions by own time are printed (the
-window's numbers then include the profiler's overhead).  Bounded: the capture stops by itself,
+`--profile FILE` runs pykeepalived (with `--scrape-interval`: the scraped run) under
+bench/scale/profile_daemon.py, which profiles (cProfile, CPU time) the steady window only and
+writes FILE; the top functions by own time are printed (the window's numbers then include the
+profiler's overhead).  Bounded: the capture stops by itself,
 every wait has a deadline, the lab is torn down on any exit (Ctrl-C included).
 """
 
@@ -51,7 +54,6 @@ import argparse
 import itertools
 import os
 import pstats
-import signal
 import statistics
 import sys
 import time
@@ -65,6 +67,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository r
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "failover"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from procfs import cpu_s, floor_rss_kb, process_tree, rss_kb, user_sys_s
+from profile_daemon import START as PROFILE_START
+from profile_daemon import STOP as PROFILE_STOP
 from report import LVS_REAL_SERVERS, Row, Start, figures, scrape_table, summarize, table
 from wire import Tail
 
@@ -77,18 +81,34 @@ KEEPALIVED = "/usr/sbin/keepalived"
 PRIORITY = 100
 SCRAPED = "pykeepalived+scrape"
 SCRAPER = r"""
-import sys, time, urllib.request
-interval, end = float(sys.argv[1]), time.monotonic() + float(sys.argv[2])
-ok = failed = 0
-while time.monotonic() < end:
+import http.client, sys, time
+interval, duration, fresh = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3] == "new"
+ACCEPT = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+ok = failed = connections = 0
+conn = None
+end = None
+while end is None or time.monotonic() < end:
+    if end is None and ok:  # the first scrape (it writes every line) is not part of the window
+        print("first scrape done", flush=True)
+        end = time.monotonic() + duration
     started = time.monotonic()
     try:
-        urllib.request.urlopen("http://127.0.0.1:9165/metrics", timeout=5).read()
-        ok += 1
+        if conn is None or fresh:
+            conn = http.client.HTTPConnection("127.0.0.1", 9165, timeout=5)
+            connections += 1
+        headers = {"Accept": ACCEPT, "Connection": "close"} if fresh else {"Accept": ACCEPT}
+        conn.request("GET", "/metrics", headers=headers)
+        response = conn.getresponse()
+        response.read()
+        ok += response.status == 200
+        if response.will_close:
+            conn.close()
+            conn = None
     except OSError:
         failed += 1
+        conn = None
     time.sleep(max(0.0, started + interval - time.monotonic()))
-print(f"scrapes ok={ok} failed={failed}", flush=True)
+print(f"scrapes ok={ok} failed={failed} connections={connections}", flush=True)
 """
 
 
@@ -224,7 +244,8 @@ def stop_daemon(host: Host, tail: Tail, label: str, proc: LabProcess,
 def measure(host: Host, tail: Tail, impl: str, args: argparse.Namespace) -> Row:
     wanted = set(vips(args.instances))
     conf_text = config(args.instances, args.version, args.advert_int)
-    profile = args.profile if impl == "pykeepalived" else None
+    profiled = SCRAPED if args.scrape_interval is not None else "pykeepalived"
+    profile = args.profile if impl == profiled else None
     assert host.ipv4 is not None
     scraped = impl == SCRAPED
     proc, t0, start = start_daemon(host, tail, impl, impl="pykeepalived" if scraped else impl,
@@ -232,10 +253,13 @@ def measure(host: Host, tail: Tail, impl: str, args: argparse.Namespace) -> Row:
                                      tag="-scrape" if scraped else "")
     wait_until(lambda: time.monotonic() - t0 >= start.startup_s + args.settle, timeout=args.settle + 5,
                interval=0.2)
-    scraper = host.spawn([sys.executable, "-c", SCRAPER, str(args.scrape_interval), str(args.window + 1)],
-                         name="scraper") if scraped else None
+    mode = "new" if args.scrape_new_connections else "keep"
+    scraper = host.spawn([sys.executable, "-c", SCRAPER, str(args.scrape_interval), str(args.window + 1),
+                          mode], name="scraper") if scraped else None
+    if scraper is not None:
+        wait_until(lambda: "first scrape done" in scraper.output(), timeout=30, message="first scrape")
     if profile is not None:
-        os.kill(proc.pid, signal.SIGUSR1)  # profile_daemon.py: start profiling the steady window
+        os.kill(proc.pid, PROFILE_START)  # profile_daemon.py: start profiling the steady window
     (u0, s0), c0, w0 = user_sys_s(proc.pid), cpu_s(proc.pid), time.time()
     end = time.monotonic() + args.window
     wait_until(lambda: time.monotonic() >= end or not proc.alive(), timeout=args.window + 5, interval=0.5)
@@ -244,7 +268,7 @@ def measure(host: Host, tail: Tail, impl: str, args: argparse.Namespace) -> Row:
         wait_until(lambda: not scraper.alive(), timeout=15, message="scraper done")
         print(f"  {impl}: every {args.scrape_interval:g} s, {scraper.output().strip()}", flush=True)
     if profile is not None:
-        os.kill(proc.pid, signal.SIGUSR2)  # stop and write the profile
+        os.kill(proc.pid, PROFILE_STOP)  # stop and write the profile
         wait_until(profile.exists, timeout=10, message="profile written")
     rss, nproc = rss_kb(proc.pid), len(process_tree(proc.pid))
     wait_until(lambda: any(e.t > w1 for e in tail.poll()), timeout=5, message="capture caught up")
@@ -297,6 +321,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--figures", type=Path, default=None, metavar="FILE", help=FIGURES_HELP)
     parser.add_argument("--scrape-interval", type=float, default=None, metavar="S",
                         help="also run pykeepalived with a /metrics scraper every S seconds (issue 14)")
+    parser.add_argument("--scrape-new-connections", action="store_true",
+                        help="the scraper opens a connection per scrape (default: it keeps one, as "
+                             "Prometheus does)")
     args = parser.parse_args(argv)
     if args.quick:
         args.settle, args.window = 6.0, 5.0

@@ -5,11 +5,13 @@ The flags are keepalived 2.2.7's (keepalived(8)), so existing unit files and hab
 ``-g/--log-file``, ``--flush-log-file``, ``-G/--no-syslog``, ``-P/--vrrp`` (VRRP only),
 ``-C/--checkers-only`` (LVS and checkers only), ``-V/--dont-release-vrrp``, ``-I/--dont-release-ipvs``,
 ``-p/--pid``, ``-i/--config-id``, ``-s/--namespace``, ``-e/--all-config``, ``-u/--umask``,
-``-m/--core-dump``, ``-d/--dump-conf``, ``--config-test[=FILE]``, ``-T/--genhash`` (cli.py).
+``-m/--core-dump``, ``-M/--core-dump-pattern[=PATTERN]``, ``-a/--address-monitoring``, ``-d/--dump-conf``,
+``--config-test[=FILE]``, ``-T/--genhash`` (cli.py).  The configuration's ``net_namespace`` is joined as
+``-s`` is (``-s`` wins), before the first socket opens.
 ``-C`` is *not* validation (keepalived's ``-C/--check`` means "checkers only"): validation is
 ``--check`` / ``-t/--config-test``.  Flags that have no meaning for one process (``-R``, ``-r``,
-``-c``, ``-b``, ``--all``) or that pykeepalived replaces (SNMP: ``-x``, ``-A``) are accepted with a
-note on stderr; flags not acted on yet (``-X``, ``-a``, ``-M``) with a warning.  ``--signum=NAME``
+``-c``, ``-b``, ``--all``), that pykeepalived replaces (SNMP: ``-x``, ``-A``) or whose behaviour is
+always on here (``-X``) are accepted with a note on stderr.  ``--signum=NAME``
 prints keepalived's signal number for NAME (web/kadump/signals.py); ``--web-listen-address`` and
 ``--no-web`` place the HTTP endpoint (docs/monitoring.md).
 """
@@ -34,14 +36,14 @@ from pykeepalived.exit_codes import ExitCode
 HELP = "run the daemon (keepalived's flags), or validate the configuration with --check / -t"
 
 DAEMON_MODULE = "pykeepalived.daemon.app"
-NAMESPACE_SOCKET = "/run/pykeepalived/{name}/control.sock"
-"""The control socket of a daemon started with ``-s NAME`` and no ``--control-socket``."""
+INSTANCE_PID_FILE = "/run/pykeepalived/pykeepalived_{name}.pid"
+"""The pid file of a daemon whose configuration names an ``instance``, when ``-p`` does not."""
 
 ONE_PROCESS = "pykeepalived is one process, with one pid file (-p)"
 NO_SNMP = "SNMP is not implemented: the /metrics endpoint and the HTTP status API replace it"
 #: flags accepted with a note: dest, keepalived's spellings, whether they take a value, why they do
 #: nothing here
-NOT_APPLICABLE = (
+NOT_APPLICABLE: tuple[tuple[str, tuple[str, ...], bool | None, str], ...] = (
     ("dont_respawn", ("-R", "--dont-respawn"), False,
      "there is no child process to respawn (systemd's Restart= restarts the daemon)"),
     ("vrrp_pid", ("-r", "--vrrp_pid"), True, ONE_PROCESS),
@@ -52,15 +54,12 @@ NOT_APPLICABLE = (
     ("snmp", ("-x", "--snmp"), False, NO_SNMP),
     ("snmp_socket", ("-A", "--snmp-agent-socket"), True, NO_SNMP),
     ("no_bfd", ("-B", "--no_bfd"), False, "this daemon runs no BFD sessions of its own yet"),
+    ("release_vips", ("-X", "--release-vips"), False,
+     "an instance that leaves MASTER always releases its VIPs here, after a reload too (what -X asks "
+     "keepalived to do)"),
 )
 #: flags accepted with a warning: not acted on yet
-PENDING = (
-    ("release_vips", ("-X", "--release-vips"), False,
-     "VIPs are kept over a reload and released only at stop, as without -X"),
-    ("address_monitoring", ("-a", "--address-monitoring"), False, "address changes are not logged yet"),
-    ("core_dump_pattern", ("-M", "--core-dump-pattern"), None,
-     "the system's kernel.core_pattern is left as it is (-m does apply)"),
-)
+PENDING: tuple[tuple[str, tuple[str, ...], bool | None, str], ...] = ()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -114,6 +113,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="file creation mask: 022, 0x12 or IWGRP|IWOTH")
     parser.add_argument("-m", "--core-dump", dest="core_dump", action="store_true",
                         help="allow core dumps (RLIMIT_CORE unlimited)")
+    parser.add_argument("-M", "--core-dump-pattern", dest="core_dump_pattern", nargs="?", const=True,
+                        metavar="PATTERN",
+                        help="set kernel.core_pattern to PATTERN (default 'core') while running; implies -m")
+    parser.add_argument("-a", "--address-monitoring", dest="address_monitoring", action="store_true",
+                        help="log every address added or removed on the host (netlink)")
     parser.add_argument("-d", "--dump-conf", dest="dump_conf", action="store_true",
                         help="print the configuration as read (YAML) on stderr at start")
     for dest, flags, value, _ in NOT_APPLICABLE + PENDING:
@@ -139,6 +143,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         _flag_notes(args)
         _process_settings(args)
+        if args.host or not (args.check or args.config_test):
+            _early_settings(args)
         if args.namespace:
             _enter_namespace(args)
     except UsageError as exc:
@@ -189,7 +195,8 @@ def run(args: argparse.Namespace) -> int:
     # the heap and turns the collector back on once every instance is armed (app.freeze_heap).
     gc.disable()
     daemon = importlib.import_module(DAEMON_MODULE)
-    return int(daemon.run_daemon(args, early=early))
+    with _core_pattern(args.core_dump_pattern):
+        return int(daemon.run_daemon(args, early=early))
 
 
 def _flag_notes(args: argparse.Namespace) -> None:
@@ -211,20 +218,57 @@ def _process_settings(args: argparse.Namespace) -> None:
         if mask is None or not 0 <= mask <= 0o777:
             raise UsageError(f"invalid umask {args.umask!r} (022, 0x12 or IWGRP|IWOTH)")
         os.umask(mask)
-    if args.core_dump:
+    if args.core_dump or getattr(args, "core_dump_pattern", None):
         try:
             resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
         except (OSError, ValueError) as exc:
             print(f"pykeepalived: warning: -m: cannot raise the core size limit: {exc}", file=sys.stderr)
 
 
+def _early_settings(args: argparse.Namespace) -> None:
+    """The configuration's ``net_namespace`` (entered as ``-s``'s is; ``-s`` wins) and ``instance``
+    (the default pid file ``/run/pykeepalived/pykeepalived_NAME.pid``, as keepalived's)."""
+    from pykeepalived.config.load import default_config_path, early_settings
+
+    early = early_settings(args.use_file or default_config_path(), args.config_id)
+    if not args.namespace:
+        args.namespace = early.net_namespace
+        args.namespace_from_config = early.net_namespace is not None
+    args.instance = early.instance
+    if early.instance and not args.pid_file and not (args.check or args.config_test):
+        args.pid_file = INSTANCE_PID_FILE.format(name=early.instance)
+
+
+@contextlib.contextmanager
+def _core_pattern(pattern: str | bool | None) -> Iterator[None]:
+    """``-M[PATTERN]``: kernel.core_pattern is PATTERN while the daemon runs, then what it was."""
+    if not pattern:
+        yield
+        return
+    from pykeepalived.host.core_pattern import DEFAULT_PATTERN, restore_core_pattern, set_core_pattern
+
+    try:
+        original: str | None = set_core_pattern(pattern if isinstance(pattern, str) else DEFAULT_PATTERN)
+    except (OSError, ValueError) as exc:
+        print(f"pykeepalived: warning: -M: cannot set kernel.core_pattern: {exc}", file=sys.stderr)
+        original = None
+    try:
+        yield
+    finally:
+        if original is not None:
+            try:
+                restore_core_pattern(original)
+            except OSError as exc:
+                print(f"pykeepalived: warning: -M: cannot restore kernel.core_pattern: {exc}",
+                      file=sys.stderr)
+
+
 def _enter_namespace(args: argparse.Namespace) -> None:
-    """``-s NAME``: join the namespace first; its own control socket unless one is named."""
+    """``-s NAME`` (or ``net_namespace``): join the namespace first (the daemon's control socket is
+    then its own, ``daemon/options.py``)."""
     from pykeepalived.net.netns import enter
 
     enter(args.namespace)
-    if args.control_socket is None and "PYKEEPALIVED_CONTROL_SOCKET" not in os.environ:
-        args.control_socket = NAMESPACE_SOCKET.format(name=args.namespace)
 
 
 @contextlib.contextmanager

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from pykeepalived.config.diagnostics import Diagnostic, Severity, error
+from pykeepalived.config.document import Document
 from pykeepalived.config.host import HostFacts
 from pykeepalived.config.model import Config
 from pykeepalived.config.semantic import FileInspector
@@ -240,6 +241,36 @@ def _as_error(d: Diagnostic) -> Diagnostic:
     return Diagnostic(Severity.ERROR, d.code, d.message, d.file, d.line, d.col, d.hint, d.source_line, d.path)
 
 
+@dataclass(frozen=True, slots=True)
+class EarlySettings:
+    """What the daemon must know before its first socket and file: the network namespace it runs in
+    (``net_namespace``) and its name (``instance``: pid file, control socket, log and dump names)."""
+
+    net_namespace: str | None = None
+    instance: str | None = None
+
+
+_EARLY = re.compile(rb"^[ \t]*(?:@\^?\S+[ \t]+)?(?:net_namespace|instance|include)\b", re.MULTILINE)
+
+
+def early_settings(path: str, config_id: str | None = None) -> EarlySettings:
+    """The configuration's ``net_namespace`` and ``instance`` (none when the file cannot be read: the
+    daemon's own load reports that).  Cheap when the file has neither and includes nothing."""
+    raw, _ = read_bytes(path)
+    if raw is None or not _EARLY.search(raw):
+        return EarlySettings()
+    text = raw.decode("utf-8", errors="replace")
+    if detect_syntax(path, text) is Syntax.YAML:
+        data: Document | None = load_yaml(text, path, Limits()).data
+    else:
+        data = _load_keepalived(path, default_config_id() if config_id is None else config_id).data
+    if not isinstance(data, dict):
+        return EarlySettings()
+    found = {key: value if isinstance(value := data.get(key), str) and value else None
+             for key in ("net_namespace", "instance")}
+    return EarlySettings(found["net_namespace"], found["instance"])
+
+
 def describe(config: Config) -> str:
     def plural(n: int, word: str) -> str:
         return f"{n} {word}" + ("" if n == 1 else "s")
@@ -249,6 +280,17 @@ def describe(config: Config) -> str:
 
 
 __all__: Sequence[str] = (
-    "DEFAULT_KEEPALIVED_PATH", "DEFAULT_YAML_PATH", "CheckResult", "Syntax", "check_config", "check_text",
-    "default_config_id", "default_config_path", "describe", "detect_syntax", "load_config",
+    "DEFAULT_KEEPALIVED_PATH",
+    "DEFAULT_YAML_PATH",
+    "CheckResult",
+    "EarlySettings",
+    "Syntax",
+    "check_config",
+    "check_text",
+    "default_config_id",
+    "default_config_path",
+    "describe",
+    "detect_syntax",
+    "early_settings",
+    "load_config",
 )

@@ -406,6 +406,13 @@ _NAMED_SECTIONS = (
 )
 
 
+def strict_accept(owner: bool, accept: bool | None, version: int) -> bool:
+    """Accept mode under ``vrrp_strict``, as keepalived 2.2.7 sets it: the address owner accepts; another
+    instance only with ``accept`` written and VRRPv3 (RFC 3768 has no accept mode: keepalived resets it
+    for VRRPv2 with a warning)."""
+    return owner or (accept is True and version == 3)
+
+
 class Config(TopExtras):
     global_defs: GlobalDefs = GlobalDefs()
     vrrp_scripts: Mapping[str, VrrpScript] = Field(default_factory=dict)
@@ -463,13 +470,12 @@ class Config(TopExtras):
 
     def accepts(self, instance: VrrpInstance) -> bool:
         """RFC 5798 accept mode: does a master of this instance accept packets to its VIPs?  The
-        address owner always does; otherwise ``no_accept`` or strict mode (unless ``accept`` is set
-        without strict mode) say no, and the default is yes (keepalived's)."""
-        if instance.effective_priority == PRIORITY_OWNER:
-            return True
+        address owner always does; in strict mode only :func:`strict_accept` does; otherwise
+        ``no_accept`` says no, and the default is yes (keepalived's)."""
+        owner = instance.effective_priority == PRIORITY_OWNER
         if self.strict(instance):
-            return False
-        return not instance.no_accept
+            return strict_accept(owner, instance.accept, self.effective_version(instance))
+        return owner or not instance.no_accept
 
     def down_timer_adverts(self, instance: VrrpInstance) -> int:
         return first_set(instance.down_timer_adverts, self.global_defs.vrrp_down_timer_adverts)
@@ -486,5 +492,5 @@ __all__ = [
     "TrackScriptRef", "TunnelChecksum", "TunnelType", "UdpCheck", "UnicastPeer", "UpDownDelay", "Url",
     "UseIpvlan", "VirtualIpAddress", "VirtualRoute", "VirtualRule", "VirtualServer", "VirtualServerGroup",
     "VirtualServerGroupMember", "VrrpInstance", "VrrpScript", "VrrpState", "VrrpSyncGroup",
-    "VrrpTrackProcess", "check_timing"
+    "VrrpTrackProcess", "check_timing", "strict_accept"
 ]

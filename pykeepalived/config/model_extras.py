@@ -22,6 +22,7 @@ from pykeepalived.config.types import (
     IfName,
     IpAddress,
     IpInterface,
+    Ipv4Address,
     NamedModel,
     Seconds,
     Str,
@@ -136,7 +137,7 @@ class StaticAddress(StrictModel):
 
     address: IpInterface
     dev: IfName | None = Field(default=None, description="default: global_defs.default_interface (eth0)")
-    brd: IpAddress | None = None
+    brd: Ipv4Address | None = Field(default=None, description="IPv4 broadcast address")
     scope: Literal["global", "site", "link", "host", "nowhere"] | None = None
     label: Str | None = None
     no_track: Bool = False

@@ -72,8 +72,3 @@ def check(config: Config) -> Iterator[Diagnostic]:
             field = _FIELD.get((block, pair.keyword), pair.keyword)
             if field in type(model).model_fields and _is_set(model, field):
                 yield _diagnostic(pair, (*path, field))
-    check_config = config.global_defs.reload_check_config
-    if isinstance(check_config, str):
-        yield Diagnostic(Severity.WARNING, "not_implemented", "the log file of 'reload_check_config' is not "
-                         "written yet: the check of a reload is logged like any other", "", None, None,
-                         path=("global_defs", "reload_check_config"))

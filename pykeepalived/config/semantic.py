@@ -172,7 +172,7 @@ def _check_strict(inst: VrrpInstance, version: int, base: Path) -> Iterator[Diag
                    (*base, "unicast_peer"), "drop vrrp_strict, or the unicast peers")
     if not inst.virtual_ipaddress:
         yield err("vrrp_strict", "vrrp_strict needs at least one virtual_ipaddress", base)
-    strict = strict_settings(inst)
+    strict = strict_settings(inst, version)
     if inst.authentication is not None and version == 2 and not strict.authentication:
         yield warn("vrrp_strict", "authentication is ignored under vrrp_strict", (*base, "authentication"))
     if inst.preempt_delay != strict.preempt_delay_s:
@@ -184,8 +184,8 @@ def _check_strict(inst: VrrpInstance, version: int, base: Path) -> Iterator[Diag
                    "this one starts as BACKUP")
         yield warn("vrrp_strict", message, (*base, "state"))
     if inst.accept and not strict.accept:
-        yield warn("vrrp_strict", "under vrrp_strict only an address owner accepts packets to the virtual "
-                    "addresses: 'accept' is turned off", (*base, "accept"))
+        yield warn("vrrp_strict", "under vrrp_strict only an address owner (or a VRRPv3 instance) accepts "
+                    "packets to the virtual addresses: 'accept' is turned off", (*base, "accept"))
     first = inst.virtual_ipaddress[0].address if inst.virtual_ipaddress else None
     if first is not None and first.version == 6 and not first.ip.is_link_local:
         yield warn("vrrp_strict", f"the first IPv6 virtual address {first} is not link-local (RFC 5798 "

@@ -3,15 +3,15 @@
 keepalived refuses some settings under ``vrrp_strict`` (unicast peers, an instance without VIPs:
 ``config/semantic.py`` reports them as errors) and silently changes others.  :func:`strict_settings`
 says what those become; the validator warns where the configured value differs, and the mapping to
-the state machine (``vrrp/from_config.py``) uses these values.  Its firewall rules are not
-installed (``config/semantic.py`` says so).
+the state machine (``vrrp/from_config.py``) uses these values.  Its firewall (packets to the VIPs of
+a master that does not accept are dropped) is ``net/host_state.py``'s, through ``Config.accepts``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pykeepalived.config.model import VrrpInstance, VrrpState
+from pykeepalived.config.model import VrrpInstance, VrrpState, strict_accept
 from pykeepalived.wire import PRIORITY_OWNER
 
 STRICT_DOWN_TIMER_ADVERTS = 3
@@ -28,19 +28,20 @@ class StrictSettings:
     initial_state: VrrpState
     """Exactly the address owner (priority 255) starts as MASTER."""
     accept: bool
-    """Only an address owner accepts packets addressed to the virtual addresses."""
+    """Only an address owner accepts packets addressed to the virtual addresses, or a VRRPv3 instance
+    that writes ``accept`` (:func:`~pykeepalived.config.model.strict_accept`)."""
     lower_prio_no_advert: bool
     down_timer_adverts: int
 
 
-def strict_settings(inst: VrrpInstance) -> StrictSettings:
-    """What ``vrrp_strict`` makes of ``inst``."""
+def strict_settings(inst: VrrpInstance, version: int = 2) -> StrictSettings:
+    """What ``vrrp_strict`` makes of ``inst`` (speaking VRRP ``version``)."""
     owner = inst.effective_priority == PRIORITY_OWNER
     return StrictSettings(
         authentication=False,
         preempt_delay_s=0.0,
         initial_state=VrrpState.MASTER if owner else VrrpState.BACKUP,
-        accept=owner,
+        accept=strict_accept(owner, inst.accept, version),
         lower_prio_no_advert=True,
         down_timer_adverts=STRICT_DOWN_TIMER_ADVERTS,
     )

@@ -20,34 +20,38 @@ import os
 import signal
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from pykeepalived.alert.policy import AlertSettings, AlertTargets
-from pykeepalived.config import load
+from pykeepalived.config.host import HostFacts
 from pykeepalived.config.model import GlobalDefs
 from pykeepalived.daemon.alerts import AlertPlan, Alerts
 from pykeepalived.daemon.executor import ActionExecutor
+from pykeepalived.daemon.host_net import HostNetwork, real_host_network
 from pykeepalived.daemon.instances import DaemonNet, Instances
+from pykeepalived.daemon.life_scripts import run_life_script
 from pykeepalived.daemon.listeners import Event, InstanceEvent, Listeners
-from pykeepalived.daemon.logging import LogTargets, setup_logging
+from pykeepalived.daemon.logging import LogTargets, log_address, set_syslog_ident, setup_logging
 from pykeepalived.daemon.lvs_plan import LvsPlan
 from pykeepalived.daemon.notify import StateNotifier
 from pykeepalived.daemon.observe import Observability, resolve_listen
-from pykeepalived.daemon.plans import Plans, load_plans, log_config_error
+from pykeepalived.daemon.options import DaemonOptions
+from pykeepalived.daemon.plans import Fixed, Plans, load_plans, log_config_error
 from pykeepalived.daemon.reconcile import apply_reload
+from pykeepalived.daemon.reload_schedule import ReloadSchedule
 from pykeepalived.daemon.runner import VrrpRunner
 from pykeepalived.daemon.startup_delay import wait_startup_delay
 from pykeepalived.daemon.status import DaemonInfo, Json, StatusBuilder
 from pykeepalived.errors import ConfigError, PykaError, UsageError
 from pykeepalived.exit_codes import ExitCode
-from pykeepalived.host.control import DEFAULT_CONTROL_SOCKET, ControlServer
+from pykeepalived.host.control import ControlServer
 from pykeepalived.host.notify_fifo import NotifyFifos
 from pykeepalived.host.pidfile import PidFile
 from pykeepalived.host.scripts import NotifyDispatcher, ScriptRunner
 from pykeepalived.host.sd_notify import READY, RELOADING, STOPPING, WATCHDOG, SdNotifier
 from pykeepalived.host.wakeup import make_wakeup
-from pykeepalived.net.links import primary_address
+from pykeepalived.net.links import SystemHost, primary_address
 from pykeepalived.net.linkstate import link_is_up
 from pykeepalived.net.vrrp_net import VrrpNet
 from pykeepalived.vrrp import from_config as fc
@@ -56,6 +60,7 @@ from pykeepalived.vrrp.notify import NotifyScripts, notify_state
 from pykeepalived.vrrp.packet import IPAddress, advert_encoder, decode
 from pykeepalived.vrrp.reload import plan_reload
 from pykeepalived.web.kadump.signals import DUMP_SIGNALS
+from pykeepalived.web.source import MetricsSource
 
 if TYPE_CHECKING:  # the LVS part (aiohttp, IPVS netlink) and BFD are imported only when a config has them
     from pykeepalived.daemon.bfd_service import BfdService
@@ -64,60 +69,11 @@ if TYPE_CHECKING:  # the LVS part (aiohttp, IPVS netlink) and BFD are imported o
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONFIG_FILE = load.DEFAULT_YAML_PATH
-CONTROL_SOCKET_ENV = "PYKEEPALIVED_CONTROL_SOCKET"
 STOP_DRAIN_S = 0.6
 NOTIFY_SETTLE_S = 0.2
 """Time given to VIP removal at stop; with the rest of shutdown this stays under the 1 s promise."""
 ALERTS_OFF: AlertPlan = (AlertSettings(), AlertTargets())
 """SMTP alerting before a config is read: nothing is sent."""
-
-
-@dataclass(frozen=True, slots=True)
-class DaemonOptions:
-    config_file: str = DEFAULT_CONFIG_FILE
-    log_console: bool = False
-    log_detail: bool = False
-    pid_file: str | None = None
-    control_socket: str = DEFAULT_CONTROL_SOCKET
-    release_vips: bool = True
-    config_id: str | None = None
-    release_ipvs: bool = True
-    run_vrrp: bool = True
-    """False with ``-C/--checkers-only``."""
-    run_lvs: bool = True
-    """False with ``-P/--vrrp``."""
-    web_enabled: bool = False
-    """The HTTP endpoint may run (False with ``--no-web``, and for a bare ``DaemonOptions()``)."""
-    web_listen: str | None = None
-    """``--web-listen-address``; None: the configuration's, else 127.0.0.1:9165."""
-    namespace: str | None = None
-    """``-s NAME``: the network namespace the command line joined (names keepalived.data with
-    ``data_use_instance``)."""
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> DaemonOptions:
-        """Flags first; ``PYKEEPALIVED_CONTROL_SOCKET`` names the control socket when no flag does."""
-        env = os.environ if environ is None else environ
-        given = {name: value for name, value in vars(args).items() if value is not None}
-        pid_file, config_id = given.get("pid_file"), given.get("config_id")
-        web_listen, namespace = given.get("web_listen_address"), given.get("namespace")
-        return cls(
-            config_file=str(given.get("use_file") or load.default_config_path()),
-            log_console=bool(given.get("log_console", False)),
-            log_detail=bool(given.get("log_detail", False)),
-            pid_file=None if pid_file is None else str(pid_file),
-            control_socket=str(given.get("control_socket") or env.get(CONTROL_SOCKET_ENV)
-                               or DEFAULT_CONTROL_SOCKET),
-            release_vips=not given.get("dont_release_vrrp", False),
-            config_id=None if config_id is None else str(config_id),
-            release_ipvs=not given.get("dont_release_ipvs", False),
-            run_vrrp=not given.get("checkers_only", False),
-            run_lvs=not given.get("vrrp_only", False),
-            web_enabled=not given.get("no_web", False),
-            web_listen=None if web_listen is None else str(web_listen),
-            namespace=None if namespace is None else str(namespace),
-        )
 
 
 def freeze_heap() -> None:
@@ -142,8 +98,13 @@ class Daemon:
                  net_factory: Callable[[], DaemonNet] = VrrpNet,
                  link_probe: Callable[[str], bool] = link_is_up,
                  primary: fc.PrimaryAddress = primary_address, *,
-                 early: EarlyListener | None = None) -> None:
+                 early: EarlyListener | None = None, host: HostFacts | None = None,
+                 host_net: HostNetwork | None = None) -> None:
         self.options = options
+        self.host = host
+        """The host's facts the configuration is checked against at start and reload (None: none)."""
+        self.host_net = host_net if host_net is not None else real_host_network()
+        """Static addresses, routes and rules, virtual routes and rules, the firewall."""
         self.early = early
         """VRRP heard since before the imports (``pykeepalived run``); used by the first start only."""
         self.own_process = False
@@ -157,6 +118,8 @@ class Daemon:
         self.commands: asyncio.Queue[str] = asyncio.Queue()
         self.net_factory = net_factory
         self.plan: fc.VrrpPlan | None = None
+        self.fixed: Fixed | None = None
+        """The namespaces and instance name, fixed at start (a reload may not change them)."""
         self.listeners = Listeners()
         """Every output of state and priority changes subscribes here (see daemon/listeners.py)."""
         self.lvs: LvsService | None = None
@@ -170,6 +133,7 @@ class Daemon:
         self.alerts = Alerts(ALERTS_OFF)
         self._background: list[asyncio.Task[None]] = []
         self._notifier: NotifyDispatcher | None = None
+        self.reload_schedule = ReloadSchedule(self.request)
 
     # -- signals -------------------------------------------------------------------------------
     def request(self, command: str) -> None:
@@ -184,9 +148,21 @@ class Daemon:
 
     # -- build ---------------------------------------------------------------------------------
     def _load_plans(self) -> Plans:
-        plans = load_plans(self.options.config_file, self.primary, config_id=self.options.config_id,
-                           run_vrrp=self.options.run_vrrp, run_lvs=self.options.run_lvs)
+        options = self.options
+        plans = load_plans(options.config_file, self.primary, config_id=options.config_id,
+                           run_vrrp=options.run_vrrp, run_lvs=options.run_lvs, host=self.host)
+        fixed = plans.fixed
+        if options.namespace and not options.namespace_from_config:  # -s wins over net_namespace
+            fixed = replace(fixed, net_namespace=options.namespace)
+        problem = self.fixed.changed(fixed) if self.fixed is not None else None
+        if self.fixed is None and fixed.net_namespace != options.namespace:
+            problem = f"net_namespace {fixed.net_namespace}: pykeepalived run joins it before anything starts"
+        if problem is not None:
+            raise ConfigError(problem, [problem])
+        self.fixed = fixed
         self.global_defs = plans.global_defs
+        if plans.global_defs.umask is not None and not options.umask_given:  # -u wins, as keepalived
+            os.umask(plans.global_defs.umask)
         return plans
 
     def _build(self, loop: asyncio.AbstractEventLoop, plan: fc.VrrpPlan) -> None:
@@ -197,13 +173,16 @@ class Daemon:
         self.executor = ActionExecutor(self.net, advert_encoder(plan.v3_checksum_as_v2))
         self.runner = VrrpRunner(loop, self.executor, decode, self.listeners, wakeup=make_wakeup)
         self.observe = Observability(self.snapshot_async, listen=self._web_listen(),
-                                     ipvs_stats=self._ipvs_stats, ready=self.ready_state)
+                                     metrics=self.metrics_source(), ipvs_stats=self._ipvs_stats,
+                                     ready=self.ready_state)
         self.observe.namespace = self.options.namespace
         self.instances = Instances(self.runner, self.executor, self.net, self.script_runner, self.link_probe,
                                    early=self.early, bfd_up=self._bfd_up, observe=self.observe.tracker)
         self.early = None  # the instances own it now
         self.listeners.subscribe(self.executor.announcer.state_changed)
-        self.listeners.subscribe(StateNotifier(self.runner, self.fifos, self.dispatch, self._group_scripts))
+        self.listeners.subscribe(self.host_net)
+        self.notifier = StateNotifier(self.runner, self.fifos, self.dispatch, self._group_scripts)
+        self.listeners.subscribe(self.notifier)
         self.listeners.subscribe(self.observe)
         self.listeners.subscribe(self.alerts)
         self.listeners.subscribe(self._lvs_follows_vrrp)
@@ -216,11 +195,12 @@ class Daemon:
         return self.plan.group_notify if self.plan is not None else {}
 
     def _make_lvs(self, plan: LvsPlan) -> LvsService:
-        from pykeepalived.daemon.lvs import LvsService  # noqa: PLC0415  (see TYPE_CHECKING above)
+        from pykeepalived.daemon.lvs import LvsService, table_opener  # noqa: PLC0415  (see TYPE_CHECKING)
 
         return LvsService(plan, self.dispatch, vrrp_master=self.instances.is_master,
                           address_active=self.vs_address_active, notify_fifo=self._lvs_line,
-                          listener=self.alerts, bfd_up=self._bfd_up)
+                          listener=self.alerts, bfd_up=self._bfd_up,
+                          open_table=table_opener(self.fixed.ipvs_namespace if self.fixed else None))
 
     def _lvs_line(self, line: str) -> None:
         """``VS ...`` / ``RS ...``: to the notify FIFOs and the event stream."""
@@ -275,12 +255,22 @@ class Daemon:
         return await self.status.document_async(self.info, self.runner.slots.values(), self._status_extra,
                                                 present=self.net.vip_present)
 
-    def _status_extra(self) -> Json:
-        processes = self.instances.processes
+    def metrics_source(self) -> MetricsSource:
+        """What /metrics reads of this daemon (``web/source.py``)."""
+        announced = self.executor.counters
+        return MetricsSource(self.metrics_document, self.runner.slots.values, self.net.vip_present,
+                             self.net.presence_generation, lambda: announced["announcements_sent"],
+                             self.runner.loop.time, self.runner.observe_events)
+
+    def metrics_document(self) -> Json:
+        """The document's parts /metrics maps (web/metrics.py), without the instances: /metrics reads
+        the routers themselves (web/vrrp_metrics.py).  Built on every scrape: keep it cheap."""
+        return self.status.document(self.info, (), self._observed_extra())
+
+    def _observed_extra(self) -> Json:
+        """The parts of the status document that /metrics maps as well."""
         return {
             "sockets": self.net.counters(),
-            "stopped_instances": {"count": self.runner.stopped_count,
-                                  "counters": dict(sorted(self.runner.stopped.items()))},
             "executor": dict(self.executor.counters),
             "scripts": {
                 "started": self.script_runner.started,
@@ -288,17 +278,26 @@ class Daemon:
                 "timed_out": self.script_runner.timed_out,
                 "tracked": [s.snapshot() for s in self.instances.scripts.values()],
             },
-            "release_vips_on_stop": self.options.release_vips,
-            "release_ipvs_on_stop": self.options.release_ipvs,
             "lvs": self.lvs.snapshot() if self.lvs is not None else None,
             "notify_fifos": self.fifos.counters(),
-            "global_defs": self.global_defs.model_dump(mode="json") if self.global_defs is not None else {},
             "sync_groups": self._sync_groups(),
+        }
+
+    def _status_extra(self) -> Json:
+        processes = self.instances.processes
+        return {
+            **self._observed_extra(),
+            "stopped_instances": {"count": self.runner.stopped_count,
+                                  "counters": dict(sorted(self.runner.stopped.items()))},
+            "release_vips_on_stop": self.options.release_vips,
+            "release_ipvs_on_stop": self.options.release_ipvs,
+            "global_defs": self.global_defs.model_dump(mode="json") if self.global_defs is not None else {},
             "instance_order": [spec.name for spec in self.plan.instances.values()] if self.plan else [],
             "web": self.observe.counters(),
             "track_process": None if processes is None else processes.snapshot(),
             "smtp_alerts": self.alerts.snapshot(),
             "bfd": self.bfd.snapshot() if self.bfd is not None else None,
+            "host_network": self.host_net.snapshot(),
         }
 
     def _sync_groups(self) -> Json:
@@ -323,7 +322,8 @@ class Daemon:
     async def _reload(self, group: asyncio.TaskGroup) -> None:
         self.sd.notify(RELOADING, f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
         try:
-            plans = self._load_plans()  # the FIFOs are not reopened on reload
+            with self.reload_schedule.reading():
+                plans = self._load_plans()  # the FIFOs are not reopened on reload
         except ConfigError as exc:
             self.info.reloaded(ok=False, error=str(exc))
             self.observe.reload(ok=False, error=str(exc), config_hash=self.info.config_hash)
@@ -340,7 +340,15 @@ class Daemon:
         self.script_runner.identity = plan.script_identity
         self.instances.start_trackers(plan, group)
         self._apply_bfd(plans)
+        self.reload_schedule.apply(plans.global_defs, plans.fixed.instance, group)
         await apply_reload(self.instances, diff, plan.instances)
+        # after the VIPs moved (a route's src may be one): the host network of the new plan, for the
+        # masters as they are now (a kept instance may have been renamed)
+        await self.host_net.reconcile(plans.host, masters={self.runner.slots[key].name
+                                                           for key in self.instances.masters()})
+        if plans.global_defs.fifo_write_vrrp_states_on_reload:
+            started = {*diff.add, *diff.restart}
+            self.notifier.write_states(key for key in self.runner.slots if key not in started)
         self.lvs = await self._reload_lvs(self.lvs, plans.lvs, group)
         self.info.reloaded(ok=True, config_hash=plans.config_hash)
         self.observe.reload(ok=True, error=None, config_hash=self.info.config_hash)
@@ -368,10 +376,14 @@ class Daemon:
         self.info.config_hash = plans.config_hash
         self.alerts.reconfigure(plans.alerts)
         self.fifos = NotifyFifos(self.plan.notify_fifos, self.plan.notify_fifo_script,
-                                 lvs_paths=plans.lvs_fifos)
+                                 lvs_paths=plans.lvs_fifos, scripts=plans.fifo_scripts)
         self._build(loop, self.plan)
         self.observe.data_use_instance = plans.global_defs.data_use_instance
-        control = ControlServer(self.options.control_socket, self.snapshot)
+        named = replace(self.options, namespace=plans.fixed.net_namespace or self.options.namespace,
+                        instance=plans.fixed.instance)
+        self.observe.instance_name = named.instance
+        set_syslog_ident(named.syslog_ident())
+        control = ControlServer(named.control_socket_path(), self.snapshot)
         await control.start()
         await self.fifos.start(self.script_runner)
         self._install_signals(loop)
@@ -408,14 +420,20 @@ class Daemon:
         self._notifier = NotifyDispatcher(self.script_runner, group)
         self._background.append(group.create_task(self.alerts.run_forever(), name="smtp-alerts"))
         self._background.append(group.create_task(self.executor.worker(), name="address-worker"))
+        self._background.append(group.create_task(self.host_net.run_forever(), name="host-network"))
         self._background.append(group.create_task(self.instances.links.run_forever(), name="link-poller"))
+        on_address = log_address(self.instances.on_address) if self.options.address_monitoring \
+            else self.instances.on_address
         self._background.append(group.create_task(
-            self.net.watch(self.instances.on_address, self.instances.on_link_event), name="netlink-watcher"))
+            self.net.watch(on_address, self.instances.on_link_event), name="netlink-watcher"))
         if self.sd.watchdog_interval_s is not None:
             self._background.append(
                 group.create_task(self._watchdog(self.sd.watchdog_interval_s), name="watchdog"))
+        await run_life_script(self.script_runner, self.global_defs, "startup_script")
         self.instances.start_trackers(self.plan, group)
         self._apply_bfd(plans)
+        self.reload_schedule.apply(plans.global_defs, plans.fixed.instance, group)
+        await self.host_net.reconcile(plans.host)
         if self.plan.startup_delay_s > 0:
             self.instances.close_early()  # the delay lets the network settle: nothing counts before it
         if await wait_startup_delay(self.commands, self.plan.startup_delay_s):
@@ -439,6 +457,7 @@ class Daemon:
     async def _shutdown(self) -> None:
         self.sd.notify(STOPPING)
         log.info("stopping release_vips=%s", self.options.release_vips)
+        self.host_net.freeze()
         self.runner.stop_all(keep_vips=not self.options.release_vips)
         if not await self.executor.drain(STOP_DRAIN_S):
             log.warning("stop: address work still pending after %.1f s", STOP_DRAIN_S)
@@ -447,12 +466,15 @@ class Daemon:
         if self.options.release_vips:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.net.release(), NOTIFY_SETTLE_S)
+        await self.host_net.stop(keep_virtual=not self.options.release_vips)
         settle = self._notifier.settle(NOTIFY_SETTLE_S) if self._notifier is not None else _nothing_left()
         left, _ = await asyncio.gather(settle, self.alerts.drain(NOTIFY_SETTLE_S))
         if left:
             log.warning("stop: %d notify scripts still running, not waiting for them", left)
         for task in (*self._background, *self.instances.tracker_tasks()):
             task.cancel()
+        self.reload_schedule.stop()
+        await run_life_script(self.script_runner, self.global_defs, "shutdown_script")
 
 
 async def _nothing_left() -> int:
@@ -467,7 +489,7 @@ def run_daemon(args: argparse.Namespace, early: EarlyListener | None = None) -> 
     try:
         pidfile = PidFile(options.pid_file) if options.pid_file else None
         with pidfile if pidfile is not None else contextlib.nullcontext():
-            daemon = Daemon(options, early=early)
+            daemon = Daemon(options, early=early, host=SystemHost())
             daemon.own_process = True
             return asyncio.run(daemon.run())
     except UsageError as exc:
@@ -476,3 +498,6 @@ def run_daemon(args: argparse.Namespace, early: EarlyListener | None = None) -> 
     except PykaError as exc:
         log.error("cannot run: %s", exc)
         return ExitCode.USAGE
+
+
+__all__ = ["Daemon", "DaemonOptions", "freeze_heap", "run_daemon"]

@@ -15,11 +15,14 @@ import logging
 import logging.handlers
 import os
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from pykeepalived.errors import UsageError
+
+if TYPE_CHECKING:
+    from pykeepalived.net.netlink_watch import AddressEvent
 
 LogKwargs = MutableMapping[str, object]
 """A logging call's keyword arguments (``exc_info``, ``extra`` ...), as LoggerAdapter.process takes them."""
@@ -104,3 +107,22 @@ class InstanceLogger(logging.LoggerAdapter[logging.Logger]):
 
     def process(self, msg: object, kwargs: LogKwargs) -> tuple[object, LogKwargs]:
         return f"{self.prefix} {msg}", kwargs
+
+
+def set_syslog_ident(ident: str) -> None:
+    """Name the daemon in syslog as ``ident[PID]`` (keepalived's ``Keepalived_NS_INSTANCE``)."""
+    for handler in logging.getLogger(ROOT_LOGGER).handlers:
+        if isinstance(handler, logging.handlers.SysLogHandler):
+            handler.setFormatter(logging.Formatter(SYSLOG_FORMAT.replace("pykeepalived", ident, 1)))
+
+
+def log_address(on_address: Callable[[AddressEvent], None]) -> Callable[[AddressEvent], None]:
+    """``-a``: every address event is logged as keepalived logs it, then handled as usual."""
+    watch_log = logging.getLogger(f"{ROOT_LOGGER}.netlink")
+
+    def logged(event: AddressEvent) -> None:
+        watch_log.info("Netlink reflector reports IP %s %s %s", event.address.ip,
+                       "added to" if event.present else "removed from", event.ifname or event.ifindex)
+        on_address(event)
+
+    return logged

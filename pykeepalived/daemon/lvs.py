@@ -111,6 +111,11 @@ def _default_opener() -> Awaitable[IpvsTable]:
     return NetlinkIpvsTable.open()
 
 
+def table_opener(netns: str | None) -> TableOpener:
+    """The kernel's IPVS table in ``netns`` (``net_namespace_ipvs``: a name or a path; None: ours)."""
+    return _default_opener if netns is None else lambda: NetlinkIpvsTable.open(netns)
+
+
 class LvsService:
     """Keeps the kernel's IPVS table equal to what the config and the real servers' health ask for."""
 
@@ -176,7 +181,7 @@ class LvsService:
         self.error = None
         self.reconciler = IpvsReconciler(table, flush=self.plan.lb.flush)
         await self._apply_timeouts()
-        self.checkers.sync(self.plan.servers, group, self.policy.server_started)
+        self.checkers.sync(self.plan.servers, group, self._started)
         self._full = False
         await self._step(full=True)  # sets _full again if anything failed
         self.reconciler.flush = False  # lvs_flush: only at start
@@ -230,7 +235,7 @@ class LvsService:
             return
         if timeouts_changed:
             await self._apply_timeouts()
-        self.checkers.sync(plan.servers, group, self.policy.server_started)
+        self.checkers.sync(plan.servers, group, self._started)
         self.request(full=True)
 
     def request(self, *, full: bool = False) -> None:
@@ -256,6 +261,12 @@ class LvsService:
         daemon's stop gives them its notify settle time, then leaves them running detached)."""
         written: set[str] = set()
         for action in self.policy.omega():
+            self._on_lb_action(action, written)
+
+    def _started(self, ident: RsIdent, up: bool) -> None:
+        """A real server's checkers (re)start: with ``rs_init_notifies``, one that starts up notifies."""
+        written: set[str] = set()
+        for action in self.policy.server_started(ident, up, notify=self.plan.rs_init_notifies):
             self._on_lb_action(action, written)
 
     def _on_health(self, binding: RsBinding, change: RealServerChanged) -> None:
@@ -427,15 +438,18 @@ class LvsService:
 
     def snapshot(self) -> Json:
         health = self.checkers.health()
+        by_service: dict[ServiceKey, dict[DestKey, tuple[RealServerStatus | None, bool]]] = {}
+        for server in self.checkers.servers.values() if self.running else ():
+            status = None
+            for service, dest in server.binding.health_keys:
+                if status is None:
+                    status = (server.status(), server.suspended)
+                by_service.setdefault(service, {})[dest] = status
         services: list[Json] = []
         for spec in self.policy.specs if self.running else ():
             key = spec.service.key
-            servers: dict[DestKey, tuple[RealServerStatus | None, bool]] = {}
-            for server in self.checkers.servers.values():
-                for service, dest in server.binding.health_keys:
-                    if service == key:
-                        servers[dest] = (server.status(), server.suspended)
-            services.append(virtual_server_snapshot(spec, self.policy.quorum(key), health, servers))
+            services.append(virtual_server_snapshot(spec, self.policy.quorum(key), health,
+                                                    by_service.get(key, {})))
         return {"running": self.running, "ipvs": self._ipvs_state(),
                 "error": f"ipvs: unavailable ({self.error})" if self.error else None,
                 "counters": self.counters.as_dict(),

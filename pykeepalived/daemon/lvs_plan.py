@@ -81,6 +81,8 @@ class LvsPlan:
     servers: tuple[RsBinding, ...] = ()
     omega: frozenset[ServiceKey] = frozenset()
     """Keys of the services whose virtual server has ``omega`` (quorum_down at stop)."""
+    rs_init_notifies: bool = False
+    """A real server that starts up runs its ``notify_up`` and writes its FIFO line (keepalived's)."""
     fifo_names: tuple[tuple[str, str], ...] = ()
     """(virtual server ``key``, its :func:`fifo_vs_name`): the name a service's FIFO line uses (its
     spec's ``name`` is the key)."""
@@ -119,4 +121,4 @@ def lvs_plan(config: Config) -> LvsPlan | None:
                                  vs.ip if vs.ha_suspend else None,
                                  f"RS {fifo_rs_name(vs, rs)} {fifo_vs_name(vs)}"))
     names = tuple((vs.key, fifo_vs_name(vs)) for vs in config.virtual_servers)
-    return LvsPlan(lb, tuple(servers), omega, names)
+    return LvsPlan(lb, tuple(servers), omega, config.global_defs.rs_init_notifies, names)

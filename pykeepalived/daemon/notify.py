@@ -6,16 +6,19 @@ On a state change it starts the instance's notify scripts (keepalived's order,
 notify FIFOs; on a sync group's change, the group's scripts and ``GROUP "G1" MASTER 0``.  On a change
 of the effective priority of an instance with ``notify_priority_changes`` it writes
 ``INSTANCE "VI_1" MASTER_PRIORITY 150`` (``BACKUP_PRIORITY`` in any other state), as keepalived does.
+After a reload with ``fifo_write_vrrp_states_on_reload``, :meth:`StateNotifier.write_states` writes the
+states the reload did not change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from pykeepalived.daemon.listeners import Event, GroupEvent
 from pykeepalived.daemon.runner import VrrpRunner
 from pykeepalived.host.notify_fifo import NotifyFifos
 from pykeepalived.vrrp.events import EffectivePriorityChanged, StateChanged
+from pykeepalived.vrrp.from_config import RouterKey
 from pykeepalived.vrrp.notify import NotifyScripts, notify_commands, notify_state
 from pykeepalived.vrrp.state import State
 
@@ -52,6 +55,16 @@ class StateNotifier:
         elif isinstance(change, EffectivePriorityChanged) and slot.spec.notify_priority_changes:
             kind = "MASTER_PRIORITY" if change.state is State.MASTER else "BACKUP_PRIORITY"
             self.fifos.instance(event.instance, kind, change.new)
+
+    def write_states(self, keys: Iterable[RouterKey]) -> None:
+        """``fifo_write_vrrp_states_on_reload``: the current state of every sync group and of the
+        instances ``keys`` (those a reload kept: the others announce themselves) to the FIFOs."""
+        for group, state in self.runner.group_states.items():
+            self.fifos.group(group, notify_state(state))
+        for key in keys:
+            slot = self.runner.slots.get(key)
+            if slot is not None:
+                self.fifos.instance(slot.name, notify_state(slot.state), slot.router.effective_priority)
 
     def _group_changed(self, event: GroupEvent) -> None:
         """Group notify scripts and the FIFO line (a group's priority is always 0)."""

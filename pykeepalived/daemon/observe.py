@@ -26,6 +26,7 @@ from pykeepalived.daemon.status import Json
 from pykeepalived.vrrp.events import EffectivePriorityChanged, SplitBrainDetected, StateChanged
 from pykeepalived.vrrp.notify import notify_state
 from pykeepalived.vrrp.state import State
+from pykeepalived.web.source import MetricsSource
 
 if TYPE_CHECKING:
     from pykeepalived.web.kadump.writer import DumpWriter
@@ -69,15 +70,16 @@ def _import_quietly(name: str) -> ModuleType:
 class Observability:
     """HTTP endpoint, event stream and dump files of one daemon (all optional, none can stop it)."""
 
-    def __init__(self, snapshot: Snapshot, *, listen: str | None,
+    def __init__(self, snapshot: Snapshot, *, listen: str | None, metrics: MetricsSource | None = None,
                  ipvs_stats: IpvsStats | None = None,
                  ready: Callable[[], str | None] = lambda: None, dumps: DumpWriter | None = None) -> None:
-        """``dumps``: the dump writer (default: one writing to ``$TMPDIR`` or /tmp, made on the first
-        dump signal)."""
+        """``metrics``: what /metrics reads (the routers, the document's small parts); ``dumps``:
+        the dump writer (default: one writing to ``$TMPDIR`` or /tmp, made on the first dump signal)."""
         if listen is not None:
             parse_listen_address(listen)  # ValueError now, not after start-up
         self.listen = listen
         self._snapshot = snapshot
+        self._metrics = metrics
         self._ipvs_stats = ipvs_stats
         self._ready = ready
         self.web: WebService | None = None
@@ -86,14 +88,16 @@ class Observability:
         """``global_defs data_use_instance``: with a namespace, keepalived.NAMESPACE.data."""
         self.namespace: str | None = None
         """The network namespace the daemon was started in (``-s NAME``)."""
+        self.instance_name: str | None = None
+        """The configuration's ``instance``: with ``data_use_instance``, keepalived.NS_INSTANCE.data."""
 
     async def start(self) -> None:
         if self.listen is None:
             return
         try:
             module = await asyncio.to_thread(_import_quietly, "pykeepalived.web.service")
-            web = module.WebService(self._snapshot, listen=self.listen, ipvs_stats=self._ipvs_stats,
-                                    ready=self._ready)
+            web = module.WebService(self._snapshot, listen=self.listen, metrics=self._metrics,
+                                    ipvs_stats=self._ipvs_stats, ready=self._ready)
             if await web.start():
                 self.web = web
             else:
@@ -187,7 +191,8 @@ class Observability:
             self._dumps = module.DumpWriter()
         writer = self._dumps
         writer.data_name = importlib.import_module("pykeepalived.web.kadump.writer").data_file_name(
-            use_instance=self.data_use_instance, namespace=self.namespace)
+            use_instance=self.data_use_instance, namespace=self.namespace,
+            instance=self.instance_name)
         data = dict(doc) if doc is not None else dict(await self._snapshot())
         try:
             await asyncio.to_thread(writer.write, function, data)

@@ -3,7 +3,10 @@
 :func:`load_plans` reads and validates the configuration (the same loader as ``pykeepalived check``,
 its warnings logged as keepalived logs its own) and maps it with each part's pure mapping: the VRRP
 plan (``vrrp/from_config.py``), the LVS plan (``daemon/lvs_plan.py``), SMTP alerting
-(``daemon/alerts.py``) and the BFD sessions (``bfd/from_config.py``).
+(``daemon/alerts.py``), the BFD sessions (``bfd/from_config.py``) and what the host keeps besides the
+VIPs (``net/host_state.py``: static addresses, routes and rules, virtual routes and rules, the
+accept-mode firewall).  The daemon loads with the host's facts (``host``): an interface the
+configuration names that this host does not have is then an error, at start as at a reload.
 """
 
 from __future__ import annotations
@@ -15,14 +18,46 @@ from dataclasses import dataclass
 from pykeepalived.bfd.config import SessionConfig
 from pykeepalived.bfd.from_config import bfd_sessions
 from pykeepalived.config import load
-from pykeepalived.config.diagnostics import Diagnostic, render_one
+from pykeepalived.config.diagnostics import Diagnostic, Severity, render_one
+from pykeepalived.config.host import HostFacts
 from pykeepalived.config.model import Config, GlobalDefs
 from pykeepalived.daemon.alerts import AlertPlan, alert_plan
 from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_notify_fifos, lvs_plan
 from pykeepalived.errors import ConfigError
+from pykeepalived.net.host_state import HostPlan, host_plan
+from pykeepalived.net.route_spec import SpecError
+from pykeepalived.net.rt_tables import table_names
 from pykeepalived.vrrp import from_config as fc
 
 log = logging.getLogger(__name__)
+
+
+DEFAULT_NAMESPACE = "/proc/1/ns/net"
+"""``net_namespace_ipvs`` without a name: the host's (init's) namespace, as keepalived."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fixed:
+    """The settings keepalived refuses to change at a reload ("please restart")."""
+
+    net_namespace: str | None = None
+    instance: str | None = None
+    ipvs_namespace: str | None = None
+    """Where IPVS is driven: None for the daemon's own namespace, a name, or a path."""
+
+    def changed(self, new: Fixed) -> str | None:
+        """Why ``new`` cannot replace this at a reload, or None."""
+        for field, label in (("net_namespace", "net_namespace"), ("instance", "instance"),
+                             ("ipvs_namespace", "net_namespace_ipvs")):
+            old_value, new_value = getattr(self, field), getattr(new, field)
+            if old_value != new_value:
+                return (f"{label} cannot change at a reload ({old_value or '-'} -> {new_value or '-'}): "
+                        "restart the daemon")
+        return None
+
+
+def _ipvs_namespace(value: str | None) -> str | None:
+    return None if value is None else value or DEFAULT_NAMESPACE
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,21 +74,33 @@ class Plans:
     bfd: tuple[SessionConfig, ...]
     """Every ``bfd_instance`` (run with or without ``-C``/``-P``, as keepalived's BFD process)."""
     global_defs: GlobalDefs
+    host: HostPlan
+    """Static addresses, routes and rules, each instance's virtual ones, the firewall (empty with ``-C``)."""
+    fixed: Fixed
+    """What only a restart may change: the namespaces and the instance name."""
+    fifo_scripts: tuple[tuple[str, str], ...]
+    """(FIFO, script): ``vrrp_notify_fifo_script`` and ``lvs_notify_fifo_script`` with their FIFOs."""
     config_hash: str
     """sha256 of the validated configuration (the same for any spelling of the same config)."""
 
 
-def load_config(path: str, config_id: str | None = None) -> Config:
+def load_config(path: str, config_id: str | None = None, host: HostFacts | None = None) -> Config:
     """The same loader as ``pykeepalived check`` (YAML or keepalived.conf, chosen by the loader);
     its warnings (a keyword accepted but not acted on, a weight ignored ...) are logged, as
-    keepalived logs its own at start and reload."""
-    return load.load_config(path, config_id=config_id, on_warning=_log_config_warning)
+    keepalived logs its own at start and reload.  ``host``: check it against this host too (a
+    missing interface is an error, as keepalived's "Non-existent interface specified")."""
+    return load.load_config(path, config_id=config_id, on_warning=_log_config_warning, host=host)
 
 
 def load_plans(path: str, primary: fc.PrimaryAddress, *, config_id: str | None = None,
-               run_vrrp: bool = True, run_lvs: bool = True) -> Plans:
+               run_vrrp: bool = True, run_lvs: bool = True, host: HostFacts | None = None) -> Plans:
     """Read ``path`` and map it; ConfigError when it is invalid or cannot run here."""
-    config = load_config(path, config_id)
+    config = load_config(path, config_id, host)
+    try:
+        host_state = host_plan(config, table_names(), vrrp=run_vrrp)
+    except SpecError as exc:
+        raise ConfigError(f"{path}: {exc}", [Diagnostic(Severity.ERROR, "route_table", str(exc), path,
+                                                         None, None)]) from exc
     return Plans(
         vrrp=fc.vrrp_plan(config, primary, instances=run_vrrp),
         lvs=lvs_plan(config) if run_lvs else None,
@@ -61,8 +108,16 @@ def load_plans(path: str, primary: fc.PrimaryAddress, *, config_id: str | None =
         alerts=alert_plan(config),
         bfd=bfd_sessions(config),
         global_defs=config.global_defs,
+        host=host_state,
+        fixed=Fixed(config.net_namespace, config.instance, _ipvs_namespace(config.net_namespace_ipvs)),
+        fifo_scripts=_fifo_scripts(config.global_defs),
         config_hash=config_hash(config),
     )
+
+
+def _fifo_scripts(g: GlobalDefs) -> tuple[tuple[str, str], ...]:
+    pairs = ((g.vrrp_notify_fifo, g.vrrp_notify_fifo_script), (g.lvs_notify_fifo, g.lvs_notify_fifo_script))
+    return tuple((fifo, script) for fifo, script in pairs if fifo and script)
 
 
 def config_hash(config: Config) -> str:
@@ -74,8 +129,12 @@ def _log_config_warning(diag: Diagnostic) -> None:
     log.warning("config: %s", render_one(diag).splitlines()[0])
 
 
+def config_error_lines(exc: ConfigError, what: str) -> list[str]:
+    """What an invalid configuration logs: ``what: why``, then one line per diagnostic."""
+    return [f"{what}: {exc}", *((render_one(d) if isinstance(d, Diagnostic) else str(d)).splitlines()[0]
+                                for d in exc.diagnostics)]
+
+
 def log_config_error(exc: ConfigError, what: str) -> None:
-    log.error("%s: %s", what, exc)
-    for diag in exc.diagnostics:
-        text = render_one(diag) if isinstance(diag, Diagnostic) else str(diag)
-        log.error("%s", text.splitlines()[0])
+    for line in config_error_lines(exc, what):
+        log.error("%s", line)

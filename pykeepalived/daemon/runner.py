@@ -74,7 +74,7 @@ class Transition:
     at_unix: float
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True, weakref_slot=True)
 class RouterSlot:
     """One instance: its spec, its router (a sync group's member when ``group`` is set) and what the
     glue keeps about it."""
@@ -157,6 +157,7 @@ class VrrpRunner:
         """The combined state last published for each sync group."""
         self.timer_wakeups = 0
         """Times the shared timer fired (for status and tests)."""
+        self._observers: list[set[RouterSlot]] = []
 
     # -- membership ---------------------------------------------------------------------------
     def add(self, slot: RouterSlot) -> None:
@@ -169,10 +170,24 @@ class VrrpRunner:
         slot = self.slots.pop(key)
         self.timers.disarm(slot)
         self._schedule()
+        for touched in self._observers:
+            touched.discard(slot)
         self.stopped.update(flat_counters(slot.router.stats.as_dict()))
         self.stopped.update(slot.counters)
         self.stopped_count += 1
         return slot
+
+    def observe_events(self) -> set[RouterSlot]:
+        """A set the runner adds every slot that handled an event to, from now on (and every slot
+        :meth:`touch` names); its reader empties it.  /metrics looks only at those instances."""
+        touched: set[RouterSlot] = set()
+        self._observers.append(touched)
+        return touched
+
+    def touch(self, slot: RouterSlot) -> None:
+        """``slot`` changed outside an event (a reload swapped its spec): observers look again."""
+        for touched in self._observers:
+            touched.add(slot)
 
     def by_name(self, name: str) -> RouterSlot | None:
         return next((slot for slot in self.slots.values() if slot.name == name), None)
@@ -189,11 +204,15 @@ class VrrpRunner:
     def _feed(self, slot: RouterSlot, event: ev.Event, now: float) -> None:
         group = slot.group
         if group is None:
+            for touched in self._observers:
+                touched.add(slot)
             for action in slot.router.handle(event, now):
                 self._run(slot, action, now)
             self._rearm(slot)
             return
         members = [s for s in self.slots.values() if s.group is group]
+        for touched in self._observers:
+            touched.update(members)
         by_name = {s.name: s for s in members}
         for item in group.handle(ForMember(slot.name, event), now):
             target = by_name.get(item.member)

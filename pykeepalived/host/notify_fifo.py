@@ -9,8 +9,9 @@ twice is opened once.  The FIFO is created (mode 0600) when missing and opened
 ``O_RDWR | O_NONBLOCK``: opening never waits for a reader, and a write never blocks the loop -- when
 the pipe is full (nobody reads) the line is dropped and counted.  A FIFO that cannot be created or
 opened (missing directory, permissions, not a FIFO) is logged as an error and left out; the daemon
-runs on.  ``notify_fifo_script`` is started once, with the FIFO's path as its argument, as the
-user every script runs as (the runner's identity), and stopped with the daemon.
+runs on.  Each FIFO's script (``notify_fifo_script``, ``vrrp_notify_fifo_script``,
+``lvs_notify_fifo_script``) is started once, with the FIFO's path as its last argument, as the user
+every script runs as (the runner's identity), and stopped with the daemon.
 """
 
 from __future__ import annotations
@@ -111,35 +112,41 @@ class NotifyFifos:
     """
 
     def __init__(self, paths: Sequence[str], script: str | None = None, *,
-                 lvs_paths: Sequence[str] = ()) -> None:
+                 lvs_paths: Sequence[str] = (), scripts: Sequence[tuple[str, str]] = ()) -> None:
+        """``script`` reads the first of ``paths`` (``notify_fifo``); ``scripts``: more (FIFO, script)
+        pairs (``vrrp_notify_fifo_script``, ``lvs_notify_fifo_script``)."""
         by_path = {p: NotifyFifo(p) for p in dict.fromkeys([*paths, *lvs_paths])}
         self.fifos = list(by_path.values())
         self._vrrp = [by_path[p] for p in dict.fromkeys(paths)]
         self._lvs = [by_path[p] for p in dict.fromkeys(lvs_paths)]
-        self.script = script
-        self.process: asyncio.subprocess.Process | None = None
+        first = [(paths[0], script)] if script and paths else []
+        self.scripts = [(by_path[path], command) for path, command in dict.fromkeys([*first, *scripts])
+                        if path in by_path]
+        self.processes: list[asyncio.subprocess.Process] = []
 
     async def start(self, runner: ScriptRunner) -> None:
-        """Open the FIFOs, then start the FIFO script on the first one (``notify_fifo``)."""
+        """Open the FIFOs, then start each FIFO's script on it."""
         for fifo in self.fifos:
             fifo.open()
-        if self.script and self._vrrp and self._vrrp[0].fd is not None:
-            await self._start_script(runner, [*split_command(self.script), self._vrrp[0].path])
+        for fifo, command in self.scripts:
+            if fifo.fd is not None:
+                await self._start_script(runner, [*split_command(command), fifo.path])
 
     async def _start_script(self, runner: ScriptRunner, argv: list[str]) -> None:
         refused = runner.refusal(argv)
         if refused is not None:
-            log.error("notify_fifo_script refused reason=%r", refused)
+            log.error("notify FIFO script refused argv=%s reason=%r", argv, refused)
             return
         try:
-            self.process = await asyncio.create_subprocess_exec(
+            process = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
                 **runner.identity.subprocess_kwargs())
         except OSError as exc:
-            log.error("notify_fifo_script cannot run argv=%s error=%s", argv, exc.strerror or exc)
+            log.error("notify FIFO script cannot run argv=%s error=%s", argv, exc.strerror or exc)
             return
-        log.info("notify_fifo_script started argv=%s pid=%d", argv, self.process.pid)
+        self.processes.append(process)
+        log.info("notify FIFO script started argv=%s pid=%d", argv, process.pid)
 
     def instance(self, name: str, state: str, priority: int) -> None:
         self._write(fifo_line("INSTANCE", name, state, priority))
@@ -158,19 +165,24 @@ class NotifyFifos:
             fifo.write(line)
 
     async def close(self) -> None:
-        """Stop the script (SIGTERM, then SIGKILL after :data:`SCRIPT_STOP_S`), close the FIFOs."""
-        proc, self.process = self.process, None
-        if proc is not None and proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), SCRIPT_STOP_S)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                await proc.wait()
+        """Stop the scripts (SIGTERM, then SIGKILL after :data:`SCRIPT_STOP_S`), close the FIFOs."""
+        processes, self.processes = self.processes, []
+        await asyncio.gather(*(_stop(proc) for proc in processes))
         for fifo in self.fifos:
             fifo.close()
 
     def counters(self) -> dict[str, dict[str, int]]:
         return {fifo.path: fifo.counters() for fifo in self.fifos}
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.terminate()
+    try:
+        await asyncio.wait_for(proc.wait(), SCRIPT_STOP_S)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()

@@ -153,7 +153,8 @@ def _service(vs: VirtualServer, key: ServiceKey) -> VirtualService:
         flags |= SCHED_FLAG_NAMES[flag.value]
     try:
         return VirtualService(key, scheduler=vs.lb_algo.value, sched_flags=flags, ops=vs.ops,
-                              persistence_timeout_s=timeout, persistence_prefix_len=_prefix_len(vs, key))
+                              persistence_timeout_s=timeout, persistence_prefix_len=_prefix_len(vs, key),
+                              pe_name=vs.persistence_engine or "")
     except ValueError as exc:
         raise ConfigError(f"virtual server {vs.key}: {exc}") from None
 

@@ -55,7 +55,7 @@ CMD_NEW_DEST, CMD_SET_DEST, CMD_DEL_DEST, CMD_GET_DEST = 5, 6, 7, 8
 ATTR_SERVICE, ATTR_DEST = 1, 2
 SVC_AF, SVC_PROTOCOL, SVC_ADDR, SVC_PORT, SVC_FWMARK = 1, 2, 3, 4, 5
 SVC_SCHED_NAME, SVC_FLAGS, SVC_TIMEOUT, SVC_NETMASK = 6, 7, 8, 9
-SVC_STATS, SVC_STATS64 = 10, 12
+SVC_STATS, SVC_PE_NAME, SVC_STATS64 = 10, 11, 12
 DEST_ADDR, DEST_PORT, DEST_FWD_METHOD, DEST_WEIGHT, DEST_U_THRESH, DEST_L_THRESH = 1, 2, 3, 4, 5, 6
 DEST_ACTIVE_CONNS, DEST_INACT_CONNS, DEST_PERSIST_CONNS, DEST_STATS = 7, 8, 9, 10
 DEST_ADDR_FAMILY, DEST_STATS64, DEST_TUN_TYPE, DEST_TUN_PORT, DEST_TUN_FLAGS = 11, 12, 13, 14, 15
@@ -97,7 +97,8 @@ def service_attrs(svc: VirtualService) -> bytes:
             + _nla(SVC_SCHED_NAME, svc.scheduler.encode() + b"\0")
             + _nla(SVC_FLAGS, struct.pack("=II", svc.kernel_flags, _SVC_FLAGS_MASK))
             + _nla(SVC_TIMEOUT, struct.pack("=I", svc.persistence_timeout_s))
-            + _nla(SVC_NETMASK, netmask_bytes(svc.key.af, svc.persistence_prefix_len or 0)))
+            + _nla(SVC_NETMASK, netmask_bytes(svc.key.af, svc.persistence_prefix_len or 0))
+            + (_nla(SVC_PE_NAME, svc.pe_name.encode() + b"\0") if svc.pe_name else b""))
 
 
 def dest_key_attrs(key: DestKey) -> bytes:
@@ -205,7 +206,7 @@ def service_from_attrs(attrs: dict[int, bytes]) -> VirtualService:
         key, scheduler=attrs.get(SVC_SCHED_NAME, b"").rstrip(b"\0").decode(),
         sched_flags=flags & SCHED_FLAGS_MASK, ops=bool(flags & SVC_F_ONEPACKET),
         persistence_timeout_s=_u(attrs, SVC_TIMEOUT, "=I") if flags & SVC_F_PERSISTENT else 0,
-        persistence_prefix_len=prefix,
+        persistence_prefix_len=prefix, pe_name=attrs.get(SVC_PE_NAME, b"").rstrip(b"\0").decode(),
     )
 
 

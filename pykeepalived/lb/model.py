@@ -129,7 +129,7 @@ class VirtualService:
     """The attributes of a virtual service the kernel keeps (SET_SERVICE changes all but the key).
 
     ``persistence_prefix_len`` is the persistence granularity as a prefix length (keepalived's
-    ``persistence_granularity``; 32 or 128 = per client address).
+    ``persistence_granularity``; 32 or 128 = per client address); ``pe_name`` the persistence engine.
     """
 
     key: ServiceKey
@@ -138,6 +138,7 @@ class VirtualService:
     ops: bool = False
     persistence_timeout_s: int = 0
     persistence_prefix_len: int | None = None
+    pe_name: str = ""
 
     def __post_init__(self) -> None:
         if self.sched_flags & ~SCHED_FLAGS_MASK:
@@ -455,11 +456,13 @@ class LbPolicy:
                     actions.append(RunScript(script, f"{reason}:{key}"))
         return desired_state(self._specs, health, self._quorum), actions
 
-    def server_started(self, ident: RsIdent, up: bool) -> None:
-        """A real server's checks start anew (first start, or changed checkers on reload) reading
-        ``up``: its state from now on, without a notify (nothing changed)."""
+    def server_started(self, ident: RsIdent, up: bool, *, notify: bool = False) -> list[LbAction]:
+        """A real server's checks start anew (start, changed checkers) reading ``up``: its state, without
+        a notify, but with ``notify`` (``rs_init_notifies``) one that starts up gets its notify_up."""
+        notify = notify and up
         if ident in self._server_up:
-            self._server_up[ident] = up
+            self._server_up[ident] = up != notify
+        return self.server_changed(ident, up) if notify else []
 
     def server_changed(self, ident: RsIdent, up: bool) -> list[LbAction]:
         """A configured real server's checks said ``up``: its notify script and state line, on a change."""

@@ -134,6 +134,8 @@ class NetlinkWatcher:
         self.handler_errors = 0
         self.messages = 0
         self.resyncs = 0
+        self.generation = 0
+        """Moves whenever :meth:`holds` may answer differently (a message, a dump)."""
 
     async def run(self) -> None:
         ipr = self._ipr_factory()
@@ -169,6 +171,7 @@ class NetlinkWatcher:
                 names[event.ifindex] = event.ifname
             self._handle(msg)
         self.names = names
+        self.generation += 1
 
     async def _sync_addresses(self, ipr: AsyncIPRoute) -> None:
         """Dump every address into :attr:`addresses` (the handlers hear of them only as changes)."""
@@ -179,6 +182,7 @@ class NetlinkWatcher:
                 book.update(event)
         book.synced = True
         self.addresses = book
+        self.generation += 1
 
     def holds(self, ifname: str, address: IPInterface) -> bool | None:
         """Is ``address`` configured on ``ifname`` now, as far as the watcher knows (None: unknown)?"""
@@ -200,6 +204,7 @@ class NetlinkWatcher:
 
     def _handle(self, msg: NetlinkMessage) -> None:
         self.messages += 1
+        self.generation += 1
         try:
             link = link_event(msg)
             if link is not None:

@@ -209,23 +209,66 @@ def all_rules(config: Config, tables: Mapping[str, int] | None = None) -> tuple[
 @dataclass(frozen=True, slots=True)
 class Diff:
     """What reconciles the kernel with the desired state: ``add`` what is missing, ``remove`` what
-    this daemon owns (protocol keepalived) but no longer wants."""
+    this daemon owns but no longer wants."""
 
     add: tuple[RouteSpec | RuleSpec, ...]
     remove: tuple[RouteSpec | RuleSpec, ...]
 
+    def __bool__(self) -> bool:
+        return bool(self.add or self.remove)
 
-def diff(desired: Iterable[RouteSpec | RuleSpec], actual: Iterable[RouteSpec | RuleSpec]) -> Diff:
-    """Compare by identity: missing desired entries are added, owned leftovers removed.  Only entries
-    with protocol ``keepalived`` count as owned: a route an operator added by hand is never removed."""
-    want = {spec.identity: spec for spec in desired}
-    have = {spec.identity: spec for spec in actual}
-    add = tuple(spec for key, spec in want.items() if key not in have)
-    remove = tuple(spec for key, spec in have.items()
-                   if key not in want and spec.protocol == RTPROT_KEEPALIVED)
+
+def matches(wanted: RouteSpec | RuleSpec, found: RouteSpec | RuleSpec) -> bool:
+    """Whether the kernel's ``found`` is the entry ``wanted`` describes: the same identity, and for a
+    route the same protocol and every attribute ``wanted`` sets (gateway, source, device, onlink,
+    metrics); what ``wanted`` leaves to the kernel (its device, say) may be anything."""
+    if type(wanted) is not type(found) or wanted.identity != found.identity:
+        return False
+    if isinstance(wanted, RuleSpec) or not isinstance(found, RouteSpec):
+        return True
+    return (wanted.protocol == found.protocol and wanted.gateway == found.gateway
+            and wanted.onlink == found.onlink
+            and all(mine is None or mine == theirs
+                    for mine, theirs in ((wanted.prefsrc, found.prefsrc), (wanted.oif, found.oif)))
+            and set(wanted.metrics) <= set(found.metrics))
+
+
+Spec = RouteSpec | RuleSpec
+
+
+def _by_identity(specs: Iterable[Spec]) -> dict[tuple[object, ...], list[Spec]]:
+    out: dict[tuple[object, ...], list[Spec]] = {}
+    for spec in specs:
+        out.setdefault(spec.identity, []).append(spec)
+    return out
+
+
+def diff(desired: Iterable[RouteSpec | RuleSpec], actual: Iterable[RouteSpec | RuleSpec],
+         previous: Iterable[RouteSpec | RuleSpec] = ()) -> Diff:
+    """Compare by :func:`matches`: missing desired entries are added, owned leftovers removed.
+
+    Owned: protocol ``keepalived`` (so a route an operator added by hand is never removed), or an
+    entry of ``previous`` (what this daemon asked for last time, e.g. a route written with
+    ``protocol static`` that an instance no longer holds).  A desired route whose gateway (say)
+    changed is both added and, in its old form, removed."""
+    want = tuple(dict.fromkeys(desired))
+    have = tuple(dict.fromkeys(actual))
+    prev = tuple(spec for spec in dict.fromkeys(previous) if spec not in want)
+    wanted_by_id = _by_identity(want)
+    found_by_id = _by_identity(have)
+
+    def wanted(found: RouteSpec | RuleSpec) -> bool:
+        return any(matches(spec, found) for spec in wanted_by_id.get(found.identity, ()))
+
+    def owned(found: RouteSpec | RuleSpec) -> bool:
+        return found.protocol == RTPROT_KEEPALIVED or any(matches(spec, found) for spec in prev)
+
+    add = tuple(spec for spec in want
+                if not any(matches(spec, found) for found in found_by_id.get(spec.identity, ())))
+    remove = tuple(found for found in have if not wanted(found) and owned(found))
     return Diff(add, remove)
 
 
 __all__ = ["PROTOCOLS", "ROUTE_TYPES", "RTPROT_KEEPALIVED", "RULE_ACTIONS", "SCOPES", "TABLES", "Diff",
            "RouteSpec", "RuleSpec", "SpecError", "all_rules", "diff", "instance_routes",
-           "route_spec", "rule_specs", "static_routes"]
+           "matches", "route_spec", "rule_specs", "static_routes"]

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-from typing import Literal
+from collections.abc import Awaitable, Callable
+from typing import Literal, NamedTuple
 
 from pyroute2 import AsyncIPRoute
 from pyroute2.netlink import NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST
@@ -47,6 +48,13 @@ _MODE_FLAGS = {
 }
 Added = Literal["added", "present"]
 Removed = Literal["removed", "absent"]
+class Applied(NamedTuple):
+    """What one entry of a diff did: ``added``/``present``/``removed``/``absent``, or ``failed``
+    with the error."""
+
+    outcome: str
+    spec: RouteSpec | RuleSpec
+    error: DriverError | None = None
 
 
 class RouteManager:
@@ -158,17 +166,25 @@ class RouteManager:
             out.append(_rule_from(msg, family))
         return out
 
-    async def apply(self, change: Diff) -> list[tuple[str, RouteSpec | RuleSpec]]:
+    async def apply(self, change: Diff) -> list[Applied]:
         """Carry out a :func:`~pykeepalived.net.route_spec.diff`: removals first (a rule that moves
-        priority must go before its replacement arrives), then additions; what each one did."""
-        done: list[tuple[str, RouteSpec | RuleSpec]] = []
+        priority must go before its replacement arrives), then additions; what each one did.  One
+        entry failing does not stop the others: its :class:`Applied` carries the error."""
+        done: list[Applied] = []
         for spec in change.remove:
-            gone = await (self.remove_route(spec) if isinstance(spec, RouteSpec) else self.remove_rule(spec))
-            done.append((gone, spec))
+            done.append(await self._one(self.remove_route, self.remove_rule, spec))
         for spec in change.add:
-            added = await (self.ensure_route(spec) if isinstance(spec, RouteSpec) else self.ensure_rule(spec))
-            done.append((added, spec))
+            done.append(await self._one(self.ensure_route, self.ensure_rule, spec))
         return done
+
+    @staticmethod
+    async def _one(on_route: Callable[[RouteSpec], Awaitable[str]],
+                   on_rule: Callable[[RuleSpec], Awaitable[str]], spec: RouteSpec | RuleSpec) -> Applied:
+        try:
+            outcome = await (on_route(spec) if isinstance(spec, RouteSpec) else on_rule(spec))
+        except DriverError as exc:
+            return Applied("failed", spec, exc)
+        return Applied(outcome, spec)
 
     # -- interfaces ------------------------------------------------------------------------------
 

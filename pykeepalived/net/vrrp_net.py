@@ -258,6 +258,11 @@ class VrrpNet:
         """Is the VIP ``address`` (an IP interface) on ``dev`` in the kernel now (None: unknown)?"""
         return None if self.watcher is None else self.watcher.holds(dev, address)
 
+    def presence_generation(self) -> object:
+        """A value that changes whenever :meth:`vip_present` may answer differently."""
+        watcher = self.watcher
+        return None if watcher is None else (watcher, watcher.generation)
+
     # -- status and teardown ---------------------------------------------------------------------
     def counters(self) -> dict[str, dict[str, object]]:
         """Per socket (:func:`socket_name`; ``fd`` null once a reload closed it: its counts stay) and

@@ -11,9 +11,11 @@ import asyncio
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from pykeepalived.config.host import HostFacts
 from pykeepalived.daemon.app import Daemon, DaemonOptions
 from pykeepalived.host.control import query
 from pykeepalived.net.early_listen import EarlyListener
+from pykeepalived.testing.fake_host_net import FakeHost, fake_host_network
 from pykeepalived.testing.fake_net import FakeNet
 
 Status = dict[str, object]
@@ -49,14 +51,18 @@ class DaemonHarness:
 
     def __init__(self, directory: Path, config: str = ONE_INSTANCE, *, release: bool = True,
                  environ: Mapping[str, str] | None = None, net: FakeNet | None = None,
-                 early: EarlyListener | None = None) -> None:
+                 early: EarlyListener | None = None, host: FakeHost | None = None,
+                 facts: HostFacts | None = None) -> None:
         self.config = directory / "pyka.yaml"
         self.config.write_text(config)
         self.sock = str(directory / "control.sock")
         self.net = net if net is not None else FakeNet()
+        host_net, self.host = fake_host_network(host)
+        """The fake kernel's routes, rules, static addresses and firewall tables."""
         options = DaemonOptions(config_file=str(self.config), control_socket=self.sock, release_vips=release)
         self.daemon = Daemon(options, environ=environ or {}, net_factory=lambda: self.net,
-                             link_probe=lambda ifname: True, primary=lambda ifname, family: None, early=early)
+                             link_probe=lambda ifname: True, primary=lambda ifname, family: None, early=early,
+                             host_net=host_net, host=facts)
         self.task: asyncio.Task[int] | None = None
 
     def run(self) -> None:

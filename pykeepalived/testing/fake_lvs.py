@@ -26,6 +26,7 @@ from pykeepalived.exit_codes import ExitCode
 from pykeepalived.lb.ipvs import IpvsTable
 from pykeepalived.lb.model import DestKey, ServiceKey
 from pykeepalived.testing.daemon_harness import ONE_INSTANCE
+from pykeepalived.testing.fake_host_net import fake_host_network
 from pykeepalived.testing.fake_ipvs import FakeIpvsTable
 from pykeepalived.testing.fake_net import FakeNet
 
@@ -152,7 +153,7 @@ async def run_lvs_daemon(directory: Path, text: str, opener: Callable[[], Awaita
     opts = DaemonOptions(config_file=str(config), control_socket=str(directory / "c.sock"),
                          run_vrrp=run_vrrp, run_lvs=run_lvs, release_ipvs=release_ipvs)
     daemon = Daemon(opts, environ={}, net_factory=lambda: net, link_probe=lambda ifname: True,
-                    primary=lambda ifname, family: None)
+                    primary=lambda ifname, family: None, host_net=fake_host_network()[0])
     if freeze_heap is not None:
         daemon.freeze_heap = freeze_heap
 

@@ -138,6 +138,9 @@ class FakeNet:
         """What the kernel would say: the fake holds the VIPs it was asked to add (on any device)."""
         return str(address) in self.vips
 
+    def presence_generation(self) -> object:
+        return frozenset(self.vips)
+
     def send_garp(self, interface: str, address: IPv4Address) -> None:
         self.garps.append((interface, address))
         self.log.append(("garp", str(address)))

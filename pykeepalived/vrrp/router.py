@@ -38,18 +38,14 @@ Rule 8: a received advert is checked first, in every state, by
 :func:`pykeepalived.vrrp.receive.drop_reason` (one place, one order, one counter per reason); only
 an accepted advert reaches the state's handler.
 
-Theory of operation.  A router starts in INITIALIZE.  ``Startup`` moves it to FAULT (interface
-down or a weight-0 tracker failed), to MASTER (priority 255, the address owner), or to BACKUP with
-the master-down timer armed at Master_Down_Interval.  A BACKUP accepts adverts from a master that
-outranks it (or any master when preemption is off, or while a preempt delay runs) and re-arms the
-timer; a priority-0 advert shortens the timer to Skew_Time.  When the timer expires the router
-becomes MASTER: it advertises first, then adds the virtual addresses, then announces them with a
-gratuitous ARP / unsolicited NA burst, a second burst after ``garp_master_delay`` and optional
-periodic refreshes.  A MASTER advertises every ``adver_int``, answers a lower-priority advert
-with its own (RFC 9568), and yields to a higher one.  Leaving MASTER removes the addresses; going
-to FAULT or shutting down also sends a priority-0 advert so a backup takes over within Skew_Time.
-Inside a sync group a router does not become MASTER on its own: it emits ``WantMaster`` and waits
-for ``GroupGoMaster`` from :class:`~pykeepalived.vrrp.sync_group.SyncGroup`.
+Rule 9: :meth:`VirtualRouter.handle` counts every event in ``view_generation``; a steady one, which
+changes nothing but the per-advert counters, the timers and the peers heard, takes its count back (a
+``Timeout`` that sent only an advert or fired nothing; a backup's advert from the master it follows,
+unchanged).  ``/metrics`` writes an instance's lines again only when the number moved.
+
+Theory of operation: docs/vrrp.md ("States and transitions", "Behaviour"): a BACKUP that hears no
+master outranking it within Master_Down_Interval becomes MASTER (addresses, advert, announcements);
+inside a sync group the group decides (``WantMaster``, ``GroupGoMaster``).
 """
 
 from __future__ import annotations
@@ -85,11 +81,7 @@ from pykeepalived.vrrp.receive import drop_reason
 from pykeepalived.vrrp.router_state import ADVERT_SLACK_FRACTION, ADVERT_SLACK_MAX_S, RouterState, Timer
 from pykeepalived.vrrp.state import TRANSITIONS, Reason, State, TransitionRecord
 from pykeepalived.vrrp.stats import IN_FAULT
-from pykeepalived.vrrp.timers import (
-    CS_PER_S,
-    cs_to_s,
-    skew_time_min_s,
-)
+from pykeepalived.vrrp.timers import CS_PER_S, cs_to_s, skew_time_min_s
 from pykeepalived.wire import PRIORITY_OWNER, PRIORITY_RELEASE
 
 
@@ -104,6 +96,7 @@ class VirtualRouter(RouterState):
 
     def handle(self, event: Event, now: float) -> list[Action]:
         """Feed one event at monotonic time ``now``; returns the actions to execute, in order."""
+        self.view_generation += 1
         handler = self._handlers.get(type(event))
         if handler is None:
             return self._unexpected(event)
@@ -182,8 +175,7 @@ class VirtualRouter(RouterState):
             return []
         state = self._state
         if state is State.BACKUP:
-            self._count_accepted(event, now)
-            return self._backup_rx(event, now)
+            return self._backup_rx(event, now, quiet=self._count_accepted(event, now))
         if state is State.MASTER:
             self._count_accepted(event, now)
             return self._master_rx(event, now)
@@ -192,7 +184,7 @@ class VirtualRouter(RouterState):
 
     # --- BACKUP --------------------------------------------------------------------------------
 
-    def _backup_rx(self, event: AdvertReceived, now: float) -> list[Action]:
+    def _backup_rx(self, event: AdvertReceived, now: float, *, quiet: bool) -> list[Action]:
         advert = event.advert
         if advert.priority == PRIORITY_RELEASE:
             self.stats.pri_zero_rcvd += 1
@@ -204,8 +196,11 @@ class VirtualRouter(RouterState):
             self._preempt_until is None or now < self._preempt_until
         )
         if not self.config.preempt or advert.priority >= own or delay_running:
-            if self.config.version == 3:
-                self._master_adver_int_cs = advert.adver_int_cs
+            interval = advert.adver_int_cs if self.config.version == 3 else self._master_adver_int_cs
+            if quiet and advert.priority == self._master_priority and not self._wants_master \
+                    and interval == self._master_adver_int_cs and event.src == self._master_address:
+                self.view_generation -= 1  # Rule 9: the master we follow, unchanged
+            self._master_adver_int_cs = interval
             self._master_address = event.src
             self._master_priority = advert.priority
             self._track_preempt_delay(advert.priority, now)
@@ -311,8 +306,10 @@ class VirtualRouter(RouterState):
                 interval_s = self.config.adver_int_cs / CS_PER_S
                 within_slack = now - adver_at <= min(ADVERT_SLACK_MAX_S, interval_s * ADVERT_SLACK_FRACTION)
                 timers[Timer.ADVER] = (adver_at if within_slack else now) + interval_s
+                self.view_generation -= 1  # Rule 9
                 return [self._send_advert(self._effective_priority, now)]
         actions: list[Action] = []
+        quiet = True  # Rule 9: only adverts (or nothing) fired
         while True:
             timer: Timer | None = None
             earliest = now
@@ -320,8 +317,10 @@ class VirtualRouter(RouterState):
                 if deadline <= now and (timer is None or deadline < earliest):
                     timer, earliest = candidate, deadline
             if timer is None:
+                self.view_generation -= quiet
                 return actions
             del timers[timer]
+            quiet = quiet and timer is Timer.ADVER
             actions += self._fire(timer, now)
 
     def _timer_expired_backup(self, now: float) -> list[Action]:

@@ -8,6 +8,7 @@ bursts, the master-down timer); the transitions are ``router.py``'s.  Pure, like
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 
 from pykeepalived.vrrp.config import RouterConfig
 from pykeepalived.vrrp.election import clamp_priority
@@ -24,7 +25,7 @@ from pykeepalived.vrrp.timers import (
     skew_time_s,
     timer_expired_backup_s,
 )
-from pykeepalived.vrrp.tracking import TrackerSet
+from pykeepalived.vrrp.tracking import TrackerSet, TrackerView
 from pykeepalived.wire import PRIORITY_OWNER, PRIORITY_RELEASE
 
 ADVERT_SLACK_FRACTION = 0.01
@@ -46,12 +47,35 @@ class Timer(enum.Enum):
     GARP_LOWER_PRIO_SECOND = "garp_lower_prio_second"
 
 
+@dataclass(frozen=True, slots=True)
+class RouterView:
+    """What a router shows of itself at one moment, typed (``/metrics`` reads it; :meth:`RouterState.snapshot`
+    is the JSON view of ``status``).  The counters are :attr:`RouterState.stats`."""
+
+    state: State
+    base_priority: int
+    effective_priority: int
+    master_address: IPAddress | None
+    """The current master's primary address as far as the router knows (ours while MASTER)."""
+    master_priority: int | None
+    master_adver_int_cs: int
+    master_down_interval_s: float
+    split_brain: bool
+    """A split-brain episode is going on now (:meth:`RouterState.split_brain_active`)."""
+    trackers: tuple[TrackerView, ...]
+
+
 class RouterState:
     """The fields of one virtual router and their read-only view (see the module docstring)."""
 
     def __init__(self, config: RouterConfig, *, in_sync_group: bool = False) -> None:
         self.config = config
         self.stats = VrrpStats()
+        self.view_generation = 0
+        """Moves whenever anything :meth:`view` shows or a counter other than the per-advert ones
+        (``stats.advert_sent`` / ``advert_rcvd``) may have changed (``router.py`` Rule 9): an observer
+        compares this number and the two counters instead of the whole view.  A split brain also
+        ends with time alone (:meth:`split_brain_active`)."""
         self._in_sync_group = in_sync_group
         self._state = State.INITIALIZE
         self._base_priority = config.priority
@@ -86,6 +110,11 @@ class RouterState:
     @property
     def state(self) -> State:
         return self._state
+
+    @property
+    def base_priority(self) -> int:
+        """The configured priority (or the last ``PriorityChanged``), before tracker weights."""
+        return self._base_priority
 
     @property
     def effective_priority(self) -> int:
@@ -161,6 +190,12 @@ class RouterState:
         """A split brain episode is going on (:mod:`pykeepalived.vrrp.peers`)."""
         return self._split_brain.active(now, self.master_down_interval_s)
 
+    def view(self, now: float) -> RouterView:
+        """The router as of ``now``, typed."""
+        return RouterView(self._state, self._base_priority, self._effective_priority, self._master_address,
+                          self._master_priority, self._master_adver_int_cs, self.master_down_interval_s,
+                          self.split_brain_active(now), self._trackers.views())
+
     def snapshot(self, now: float, *, with_config: bool = True) -> dict[str, object]:
         """A JSON-ready view for ``status --json``; times are given as seconds from ``now``
         (``timers_s``: until each deadline; ``*_s_ago``: since).  ``with_config=False`` leaves out
@@ -189,6 +224,14 @@ class RouterState:
         return snap
 
     # --- building blocks of the handlers ------------------------------------------------------
+
+    def _master_went_silent(self, now: float) -> bool:
+        """keepalived ``timer_expired_backup``: our last advert is so old another router may be master."""
+        other = self.config.timer_expired_backup_priority
+        if other == 0 or self._last_advert_sent_at is None:
+            return False
+        silent_s = timer_expired_backup_s(self.config.adver_int_cs, other, self.config.version)
+        return now >= self._last_advert_sent_at + silent_s
 
     def _compute_effective_priority(self) -> int:
         return clamp_priority(self._base_priority, self._trackers.adjustment(), PRIORITY_OWNER)
@@ -270,14 +313,6 @@ class RouterState:
         elif self._preempt_until is None:
             self._preempt_until = now + cs_to_s(self.config.preempt_delay_cs)
 
-    def _master_went_silent(self, now: float) -> bool:
-        """keepalived ``timer_expired_backup``: our last advert is so old another router may be master."""
-        other = self.config.timer_expired_backup_priority
-        if other == 0 or self._last_advert_sent_at is None:
-            return False
-        silent_s = timer_expired_backup_s(self.config.adver_int_cs, other, self.config.version)
-        return now >= self._last_advert_sent_at + silent_s
-
     def _arm_master_down(self, now: float) -> None:
         self._timers[Timer.MASTER_DOWN] = now + master_down_interval_s(
             self._effective_priority,
@@ -286,15 +321,21 @@ class RouterState:
             self.config.down_timer_adverts,
         )
 
-    def _count_accepted(self, event: AdvertReceived, now: float) -> None:
+    def _count_accepted(self, event: AdvertReceived, now: float) -> bool:
+        """Count an accepted advert; False when it also counted an owner conflict or an address
+        list mismatch (more than the per-advert counter changed)."""
         priority = event.advert.priority
         self.stats.advert_rcvd += 1
         self._peers.heard(event.src, priority, now)
+        only_rcvd = True
         if priority == PRIORITY_OWNER and self._base_priority == PRIORITY_OWNER:
             self.stats.owner_conflict += 1
+            only_rcvd = False
         if self.config.check_addresses and priority != PRIORITY_RELEASE and address_list_differs(
                 self.config, event):
             self.stats.addr_list_err += 1
+            only_rcvd = False
+        return only_rcvd
 
     def _answer_lower_priority(self, now: float) -> list[Action]:
         """A lower (or equal, lower-address) master is out there: force a new election (RFC 9568)

@@ -64,6 +64,22 @@ class TrackerReading:
     value: int
 
 
+@dataclass(frozen=True, slots=True)
+class TrackerView:
+    """One tracker's reading and its effect on the router now (status, /metrics, the dumps)."""
+
+    name: str
+    kind: TrackerKind
+    ok: bool
+    value: int
+    weight: int
+    reverse: bool
+    contribution: int
+    """What it adds to the priority now."""
+    fault: bool
+    """It holds the router in FAULT."""
+
+
 class TrackerSet:
     """The readings of a router's trackers, and what they add up to."""
 
@@ -114,13 +130,20 @@ class TrackerSet:
         """Sum of all weight contributions (before clamping)."""
         return sum(self._contribution(spec) for spec in self._specs.values())
 
-    def snapshot(self) -> list[dict[str, object]]:
-        """Every tracker's reading and effect, JSON-ready (for status, /metrics and the dumps)."""
-        return [
-            {"name": name, "kind": spec.kind.value, "ok": self._readings[name].ok,
-             "value": self._readings[name].value, "weight": spec.weight, "reverse": spec.reverse,
-             "contribution": self._contribution(spec), "fault": self._is_fault(spec)}
+    def views(self) -> tuple[TrackerView, ...]:
+        """Every tracker's reading and effect, typed."""
+        return tuple(
+            TrackerView(name, spec.kind, self._readings[name].ok, self._readings[name].value, spec.weight,
+                        spec.reverse, self._contribution(spec), self._is_fault(spec))
             for name, spec in self._specs.items()
+        )
+
+    def snapshot(self) -> list[dict[str, object]]:
+        """Every tracker's reading and effect, JSON-ready (for status and the dumps)."""
+        return [
+            {"name": v.name, "kind": v.kind.value, "ok": v.ok, "value": v.value, "weight": v.weight,
+             "reverse": v.reverse, "contribution": v.contribution, "fault": v.fault}
+            for v in self.views()
         ]
 
     def faulted(self) -> tuple[str, ...]:

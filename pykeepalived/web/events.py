@@ -28,9 +28,8 @@ import asyncio
 import json
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 RING_EVENTS = 256
 BUFFER_EVENTS = 64
@@ -41,12 +40,17 @@ MAX_CLIENTS = 16
 class Event:
     id: int
     kind: str
-    data: dict[str, Any]
+    data: Mapping[str, object]
+    encoded: bytes = field(init=False, repr=False, compare=False)
+    """The SSE frame, encoded once when published (not once per client)."""
+
+    def __post_init__(self) -> None:
+        body = json.dumps(self.data, sort_keys=True, separators=(",", ":"))
+        object.__setattr__(self, "encoded", f"id: {self.id}\nevent: {self.kind}\ndata: {body}\n\n".encode())
 
     def frame(self) -> bytes:
         """The event as one SSE frame (``data`` is single-line JSON)."""
-        body = json.dumps(self.data, sort_keys=True, separators=(",", ":"))
-        return f"id: {self.id}\nevent: {self.kind}\ndata: {body}\n\n".encode()
+        return self.encoded
 
 
 @dataclass(eq=False)
@@ -124,7 +128,7 @@ class EventHub:
     def clients(self) -> int:
         return len(self._subscribers)
 
-    def publish(self, kind: str, data: dict[str, Any]) -> Event:
+    def publish(self, kind: str, data: Mapping[str, object]) -> Event:
         """Stamp and fan out one event; never blocks, whatever the clients do."""
         event = Event(self._next_id, kind, {**data, "time": round(self._clock(), 6), "id": self._next_id})
         self._next_id += 1

@@ -1,37 +1,38 @@
-"""Response bodies built on the event loop a little at a time, so a big scrape never holds it.
+"""Response bodies built on the event loop, never in a thread, and never holding the loop for long.
 
 Why not a worker thread: the VRRP loop releases the GIL at every system call (each advert sent is
 one); a thread busy rendering then makes it wait up to a switch interval each time it wants the GIL
-back, and a batch of 255 adverts came out ~230 ms late in bench/scale.  Here the work is cut into
-slices of about :data:`SLICE_S` and the loop runs whatever is due between two slices, so an advert
-waits for at most one slice.
+back, and a batch of 255 adverts came out ~230 ms late in bench/scale.  Work that may be long is cut
+into slices of about :data:`SLICE_S`; the loop runs whatever is due between two slices.
 
-* ``/metrics``: the families are built a few instances at a time (``web.metrics.build``) and each
-  family is encoded by prometheus-client (text 0.0.4, or OpenMetrics) in parts of at most
-  :data:`SAMPLES_PER_PART` samples, cut between series; a part after the first drops the family's
-  ``# HELP`` / ``# TYPE`` lines, and OpenMetrics' ``# EOF`` is written once at the end.
+* ``/metrics`` (:class:`MetricsPage`): the families' lines are kept between scrapes
+  (``web/exposition.py``); a scrape brings the VRRP instances' lines up to date
+  (``web/vrrp_metrics.py``: a few attribute reads per instance, a slice at a time when many changed),
+  the document-fed parts that changed (``web/metrics.py``) and the registry's own families, then
+  joins the blocks with the headers of the format asked for (text 0.0.4, or OpenMetrics).
 * ``/status``: the document is encoded as JSON one instance at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
+import inspect
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 from prometheus_client.exposition import choose_encoder
-from prometheus_client.metrics_core import Metric
-from prometheus_client.samples import Sample
 
-from pykeepalived.web.metrics import build
+from pykeepalived.web.exposition import Block
+from pykeepalived.web.metrics import DocumentMetrics
+from pykeepalived.web.source import MetricsSource
+from pykeepalived.web.status_doc import IpvsStatsDoc, as_status
+from pykeepalived.web.vrrp_metrics import InstanceMetrics
 
 SLICE_S = 0.001
-SAMPLES_PER_PART = 64
 EOF = b"# EOF\n"
 _PLACEHOLDER = "\x00instances\x00"
+OPENMETRICS = "application/openmetrics-text"
 
 
 class Slicer:
@@ -43,87 +44,64 @@ class Slicer:
         self._mark = clock()
         self.pauses = 0
 
+    def used(self) -> bool:
+        """The current slice is used up."""
+        return self._clock() - self._mark >= self.slice_s
+
     async def pause(self) -> None:
-        if self._clock() - self._mark >= self.slice_s:
+        if self.used():
             await asyncio.sleep(0)
             self.pauses += 1
             self._mark = self._clock()
 
 
-class _One:
-    """A registry of one family, for prometheus-client's encoders."""
+class MetricsPage:
+    """``/metrics`` of one endpoint (see the module docstring).  ``live()``: the service's own
+    families (process, event-loop lag, HTTP requests ..., ``web/live.py``)."""
 
-    def __init__(self, family: Metric) -> None:
-        self._family = family
+    def __init__(self, source: MetricsSource, live: Callable[[], list[Block]] = list) -> None:
+        self.source = source
+        touched = source.observe_events() if source.observe_events is not None else None
+        self.instances = InstanceMetrics(source.instances, source.presence, source.presence_generation,
+                                         source.glue_generation, touched)
+        self.document = DocumentMetrics()
+        self._live = live
 
-    def collect(self) -> list[Metric]:
-        return [self._family]
+    async def body(self, accept: str, ipvs_stats: IpvsStatsDoc | None = None,
+                   slicer: Slicer | None = None) -> tuple[bytes, str]:
+        """The body for this ``Accept`` header and its content type; ``ipvs_stats``: the kernel's IPVS
+        counters (``ipvs_stats`` of the document)."""
+        _, content_type = choose_encoder(accept)
+        blocks = await self.blocks(ipvs_stats, slicer)
+        openmetrics = content_type.startswith(OPENMETRICS)
+        parts: list[bytes] = []
+        for block in blocks:
+            parts += block.parts(openmetrics)
+        if openmetrics:
+            parts.append(EOF)
+        return b"".join(parts), content_type
 
-
-def parts(family: Metric, limit: int = SAMPLES_PER_PART) -> Iterator[Metric]:
-    """``family`` as families of at most about ``limit`` samples each, cut only between series (a
-    histogram's buckets, count and sum stay together)."""
-    if len(family.samples) <= limit:
-        yield family
-        return
-    run: list[Sample] = []
-    previous: tuple[tuple[str, str], ...] | None = None
-    for sample in family.samples:
-        series = tuple(sorted((k, v) for k, v in sample.labels.items() if k != "le"))
-        if len(run) >= limit and series != previous:
-            yield _with_samples(family, run)
-            run = []
-        run.append(sample)
-        previous = series
-    if run:
-        yield _with_samples(family, run)
-
-
-def _with_samples(family: Metric, samples: list[Sample]) -> Metric:
-    part = copy.copy(family)
-    part.samples = samples
-    return part
-
-
-def _without_header(text: bytes) -> bytes:
-    lines = text.split(b"\n")
-    index = 0
-    while index < len(lines) and lines[index].startswith(b"# "):
-        index += 1
-    return b"\n".join(lines[index:])
-
-
-async def metrics_body(doc: dict[str, Any], live: Iterable[Metric] | Callable[[], Iterable[Metric]],
-                       accept: str, slicer: Slicer | None = None) -> tuple[bytes, str]:
-    """``/metrics`` for the status document ``doc`` plus the ``live`` families (a registry's)."""
-    slicer = slicer or Slicer()
-    encoder, content_type = choose_encoder(accept)
-    openmetrics = content_type.startswith("application/openmetrics-text")
-    built: list[Metric] = []
-    for step in build(doc):
-        if step is None:
+    async def blocks(self, ipvs_stats: IpvsStatsDoc | None = None,
+                     slicer: Slicer | None = None) -> list[Block]:
+        slicer = slicer or Slicer()
+        value = self.source.document()
+        doc = as_status(await value if inspect.isawaitable(value) else value)
+        if ipvs_stats is not None:
+            doc = {**doc, "ipvs_stats": ipvs_stats}
+        clock = self.source.clock
+        while not self.instances.refresh(clock(), slicer.used):
             await slicer.pause()
-        else:
-            built = step
-    extra = live() if callable(live) else live
-    out: list[bytes] = []
-    for family in [*built, *extra]:
-        for index, part in enumerate(parts(family)):
-            text = encoder(_One(part))
-            if openmetrics and text.endswith(EOF):
-                text = text[:-len(EOF)]
-            out.append(_without_header(text) if index else text)
-            await slicer.pause()
-    if openmetrics:
-        out.append(EOF)
-    return b"".join(out), content_type
+        blocks = self.document.blocks(doc)
+        blocks += self.instances.blocks()
+        blocks += self._live()
+        return blocks
 
 
-async def json_body(doc: Any, slicer: Slicer | None = None) -> bytes:
+async def json_body(doc: object, slicer: Slicer | None = None) -> bytes:
     """``json.dumps(doc, sort_keys=True)``, one instance of a status document at a time."""
     slicer = slicer or Slicer()
     instances = doc.get("instances") if isinstance(doc, dict) else None
-    if not isinstance(instances, list) or not instances:
+    if not isinstance(doc, dict) or not isinstance(instances, list) or not instances:
         return json.dumps(doc, sort_keys=True).encode()
     head = json.dumps({**doc, "instances": _PLACEHOLDER}, sort_keys=True)
     encoded: list[str] = []

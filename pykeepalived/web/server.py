@@ -16,13 +16,17 @@ Routes (``GET`` and ``HEAD`` only; anything else is 405, unknown paths 404):
 Protection (nothing an HTTP client does can slow the VRRP loop or change anything):
 
 * at most ``max_connections`` connections; more are answered 503 and closed at once;
-* one request per connection (``Connection: close``) except the event stream; a connection that
-  has not sent a whole request after ``request_timeout_s`` (slowloris) is aborted, as is any other
-  non-streaming connection still open ``2 * request_timeout_s`` later (a client that never reads);
+* a connection that has not sent a whole request ``request_timeout_s`` after it was accepted
+  (slowloris) is aborted; a kept-alive connection waiting ``request_timeout_s`` for a whole next
+  request is closed (aiohttp's keep-alive timeout); ``2 * request_timeout_s`` after it was accepted a
+  connection other than an event stream serves no further request (the one in progress, or the
+  next, goes out with ``Connection: close``), and one still open ``3 * request_timeout_s`` after it
+  was accepted (a client that never reads) is aborted.  Keeping a connection costs a scraper such as
+  Prometheus, which keeps its connections, about half of what a scrape costs (bench/metrics);
 * aiohttp's parser limits: request line and header fields 4 KiB, at most 32 headers (a larger
   request gets 400); request bodies are never read;
 * responses are built on the loop a little at a time (``web/render.py``: no thread, so the VRRP loop
-  never waits for the GIL); concurrent scrapes share one rendering.
+  never waits for the GIL).
 """
 
 from __future__ import annotations
@@ -32,14 +36,16 @@ import contextlib
 import inspect
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+import socket
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar, cast
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
 from pykeepalived.web.events import EventHub
 from pykeepalived.web.render import json_body
+from pykeepalived.web.status_doc import StatusDocument, as_status
 
 log = logging.getLogger(__name__)
 
@@ -56,39 +62,41 @@ COMMON_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosnif
 
 Body = tuple[bytes, str]
 """A response body and its content type."""
-StatusSource = Callable[[], "dict[str, Any] | Awaitable[dict[str, Any]]"]
+StatusSource = Callable[[], "Mapping[str, object] | Awaitable[Mapping[str, object]]"]
 """Returns the status document, or an awaitable of it (built a few instances per loop turn)."""
+T = TypeVar("T")
 
 
-async def read_status(source: StatusSource) -> dict[str, Any]:
+async def read_status(source: StatusSource) -> StatusDocument:
     value = source()
-    if inspect.isawaitable(value):
-        value = await value
-    assert isinstance(value, dict)
-    return value
+    return as_status(await value if inspect.isawaitable(value) else value)
 
 
 class SingleFlight:
     """Requests for the same thing while it is being built share that building."""
 
     def __init__(self) -> None:
-        self._inflight: dict[str, asyncio.Future[Any]] = {}
+        self._inflight: dict[str, asyncio.Future[object]] = {}
 
-    async def shared(self, key: str, make: Callable[[], Awaitable[Any]]) -> Any:
-        """``await make()``, or the result of the one already running under ``key``."""
+    async def shared(self, key: str, make: Callable[[], Awaitable[T]]) -> T:
+        """``await make()``, or the result of the one already running under ``key`` (the same
+        ``make`` for the same key)."""
         pending = self._inflight.get(key)
         if pending is None:
-            pending = asyncio.ensure_future(make())
-            self._inflight[key] = pending
+
+            async def run() -> object:
+                return await make()
+
+            pending = self._inflight[key] = asyncio.ensure_future(run())
             pending.add_done_callback(lambda _f: self._inflight.pop(key, None))
-        return await asyncio.shield(pending)
+        return cast(T, await asyncio.shield(pending))
 
 
 class Endpoints:
     """The route handlers; they read through the callables they are given and change nothing."""
 
     def __init__(self, *, status: StatusSource, metrics: Callable[[str], Awaitable[Body]],
-                 schema: dict[str, Any], ready: Callable[[], str | None], hub: EventHub,
+                 schema: Mapping[str, object], ready: Callable[[], str | None], hub: EventHub,
                  count: Callable[[str, int], None]) -> None:
         self._status = status
         self._metrics = metrics
@@ -124,8 +132,8 @@ class Endpoints:
         if path.startswith("/status/instances/"):
             return await self._instance(path.removeprefix("/status/instances/"))
         if path == "/status/schema":
-            return _closing(web.Response(body=self._schema, content_type="application/schema+json",
-                                         headers=COMMON_HEADERS))
+            return web.Response(body=self._schema, content_type="application/schema+json",
+                                headers=COMMON_HEADERS)
         if path == "/healthz":
             state = self._ready()
             return _text(200, "ok\n") if state is None else _text(503, f"{state}\n")
@@ -138,15 +146,15 @@ class Endpoints:
 
     async def _get_metrics(self, request: web.BaseRequest) -> web.StreamResponse:
         body, content_type = await self._metrics(request.headers.get("Accept", ""))
-        return _closing(web.Response(body=body, headers={**COMMON_HEADERS, "Content-Type": content_type}))
+        return web.Response(body=body, headers={**COMMON_HEADERS, "Content-Type": content_type})
 
-    async def _json(self, data: Any) -> web.StreamResponse:
+    async def _json(self, data: object) -> web.StreamResponse:
         body = await json_body(data)
-        return _closing(web.Response(body=body, content_type="application/json", headers=COMMON_HEADERS))
+        return web.Response(body=body, content_type="application/json", headers=COMMON_HEADERS)
 
     async def _instance(self, name: str) -> web.StreamResponse:
         doc = await read_status(self._status)
-        found = [i for i in doc.get("instances", ()) if i.get("name") == name]
+        found = [i for i in doc.get("instances") or () if i.get("name") == name]
         if not found:
             return _text(404, "no such instance\n")
         return await self._json(found[0])
@@ -188,13 +196,8 @@ async def _write(response: web.StreamResponse, data: bytes) -> None:
         await response.write(data)
 
 
-def _closing(response: web.Response) -> web.Response:
-    response.force_close()
-    return response
-
-
 def _text(status: int, text: str) -> web.Response:
-    return _closing(web.Response(status=status, text=text, headers=COMMON_HEADERS))
+    return web.Response(status=status, text=text, headers=COMMON_HEADERS)
 
 
 class _Refused(asyncio.Protocol):
@@ -221,9 +224,10 @@ class WebServer:
         self._server: web.Server | None = None
         self._listener: asyncio.Server | None = None
         self._started: set[RequestHandler] = set()
+        self._retired: set[RequestHandler] = set()
 
     @property
-    def sockets(self) -> list[Any]:
+    def sockets(self) -> list[socket.socket]:
         return list(self._listener.sockets) if self._listener is not None else []
 
     async def start(self) -> None:
@@ -231,7 +235,10 @@ class WebServer:
 
         async def handler(request: web.BaseRequest) -> web.StreamResponse:
             self._started.add(request.protocol)
-            return await self.endpoints.handle(request)
+            response = await self.endpoints.handle(request)
+            if request.protocol in self._retired:
+                response.force_close()  # the connection has lived its time: this is its last request
+            return response
 
         self._server = web.Server(handler, access_log=None, keepalive_timeout=self.request_timeout_s,
                                   max_line_size=MAX_LINE_BYTES, max_field_size=MAX_LINE_BYTES,
@@ -246,19 +253,24 @@ class WebServer:
             return _Refused()
         protocol = self._server()
         loop = asyncio.get_running_loop()
-        loop.call_later(self.request_timeout_s, self._deadline, protocol, True)
-        loop.call_later(2 * self.request_timeout_s, self._deadline, protocol, False)
+        for stage in (1, 2, 3):
+            loop.call_later(stage * self.request_timeout_s, self._deadline, protocol, stage)
         return protocol
 
-    def _deadline(self, protocol: RequestHandler, first: bool) -> None:
-        """Abort a connection that sent no whole request in time, or a non-streaming one that lingers."""
+    def _deadline(self, protocol: RequestHandler, stage: int) -> None:
+        """Stage 1: abort a connection that sent no whole request; 2: a connection that is not an
+        event stream serves no further request; 3: abort it if it is still open."""
         started = protocol in self._started
-        if not first:
+        if stage == 3:
             self._started.discard(protocol)  # the last look at this connection
+            self._retired.discard(protocol)
         transport = protocol.transport
-        if transport is None or transport.is_closing():
+        if transport is None or transport.is_closing() or protocol in self.endpoints.streaming:
             return
-        if (first and started) or (not first and protocol in self.endpoints.streaming):
+        if stage == 2:
+            self._retired.add(protocol)
+            return
+        if stage == 1 and started:
             return
         self.timed_out += 1
         transport.abort()

@@ -7,7 +7,7 @@ allow properties the schema does not list.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 SCHEMA_ID = "https://pykeepalived.invalid/schema/status-1.schema.json"
 
@@ -121,7 +121,24 @@ _LVS = {
     }],
 }
 
-STATUS_SCHEMA: dict[str, Any] = {
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+_HOST_NETWORK = {
+    "type": "object",
+    "description": "static addresses, routes and rules, the masters' virtual routes and rules, the "
+                   "accept-mode firewall and disable_local_igmp, as the daemon believes the kernel has them",
+    "required": ["static_addresses", "routes", "rules", "firewall", "counters", "last_error"],
+    "properties": {
+        "static_addresses": _STRINGS, "routes": _STRINGS, "rules": _STRINGS,
+        "firewall": {"oneOf": [{"type": "null"}, {
+            "type": "object", "required": ["table", "blocked"],
+            "properties": {"table": {"type": "string"}, "blocked": _STRINGS}}]},
+        "igmp_link_local_reports_off": {"type": "boolean"},
+        "counters": _COUNTS,
+        "last_error": {"type": ["string", "null"]},
+    },
+}
+
+STATUS_SCHEMA: Mapping[str, object] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": SCHEMA_ID,
     "title": "pykeepalived status document",
@@ -157,5 +174,6 @@ STATUS_SCHEMA: dict[str, Any] = {
         "release_ipvs_on_stop": {"type": "boolean"},
         "notify_fifos": {"type": "object", "additionalProperties": _COUNTS},
         "lvs": _LVS,
+        "host_network": _HOST_NETWORK,
     },
 }

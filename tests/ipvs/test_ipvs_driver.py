@@ -58,6 +58,8 @@ def full_table() -> IpvsState:
             Destination(DestKey(RS4[1], 0), Forwarding.TUN),
         ]),
         (VirtualService(fwm6, scheduler="wlc"), [Destination(DestKey(RS6[0], 0), Forwarding.DR)]),
+        (VirtualService(ServiceKey.inet(V4, 5060, Protocol.UDP), persistence_timeout_s=60, pe_name="sip"), [
+            Destination(DestKey(RS4[0], 5060), Forwarding.DR)]),  # persistence_engine sip
     ])
 
 
@@ -92,6 +94,8 @@ async def test_edits_in_place_and_reload_equals_new_config(table):
             Destination(DestKey(RS4[2], 80), Forwarding.TUN, tun_type=TunType.IPIP),
         ]),
         (VirtualService(ServiceKey.mark(12), scheduler="dh"), [Destination(DestKey(RS4[0]), Forwarding.DR)]),
+        (VirtualService(ServiceKey.inet(V4, 5060, Protocol.UDP), persistence_timeout_s=60), [
+            Destination(DestKey(RS4[0], 5060), Forwarding.DR)]),  # the persistence engine removed in place
     ])
     result = await rec.reconcile(new)
     assert result.ok, result

@@ -103,7 +103,7 @@ async def _agent_reconcile(args: dict[str, Any]) -> int:
         actual = await mgr.routes(4)
         change = diff(desired, actual)
         done = await mgr.apply(change)
-        emit(done=sorted(what for what, _ in done),
+        emit(done=sorted(applied.outcome for applied in done),
               left=sorted(str(r.dst) for r in await mgr.routes(4, protocol=None) if r.table in (100, 101)))
         for spec in desired:
             await mgr.remove_route(spec)

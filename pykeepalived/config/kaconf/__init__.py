@@ -20,10 +20,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from pykeepalived.config.diagnostics import Diagnostic, Severity
+from pykeepalived.config.kaconf.include_checks import INCLUDE_CHECKS
 from pykeepalived.config.kaconf.keywords import TOP
 from pykeepalived.config.kaconf.lexer import Issue
 from pykeepalived.config.kaconf.mapping import Ctx, Data, map_block
-from pykeepalived.config.kaconf.preprocess import INCLUDE_CHECKS, Limits, preprocess
+from pykeepalived.config.kaconf.preprocess import Limits, preprocess
 from pykeepalived.config.kaconf.tree import build
 from pykeepalived.config.source import PositionMap, SourceResult
 

@@ -90,7 +90,9 @@ _CHECKER_COMMON = {
     "alpha": flag("alpha"),
     "log_all_failures": flag("log_all_failures"),
 }
-_CHECKER_UNSUPPORTED = frozenset({"source_ip", "smtp_alert"})
+_CHECKER_UNSUPPORTED: frozenset[str] = frozenset()
+"""keepalived 2.2.7's checkers accept no ``source_ip`` (``bindto`` is its name) and no ``smtp_alert``
+(a real or virtual server's is): both are unknown keywords there, as here."""
 
 
 def _url_list(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:

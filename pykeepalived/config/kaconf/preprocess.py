@@ -30,6 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pykeepalived.config.kaconf import sequence
+from pykeepalived.config.kaconf.include_checks import (
+    INCLUDE_VARIANTS,
+    expand_braces,
+    include_checks,
+)
 from pykeepalived.config.kaconf.lexer import (
     Issue,
     Pos,
@@ -42,6 +47,7 @@ from pykeepalived.config.kaconf.lexer import (
     tokenize,
     tokenize_plain,
 )
+from pykeepalived.config.kaconf.random_numbers import RandomNumbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +76,7 @@ class Preprocessed:
     unreadable: bool = False
 
 
-INCLUDE_CHECKS = frozenset({"readable", "match", "wildcard_match", "brace_match"})
-"""keepalived's ``include_check`` options; none given means all of them (as ``-e``)."""
-_INCLUDE_VARIANTS = {"r": {"readable"}, "m": {"match"}, "w": {"wildcard_match"}, "b": {"brace_match"},
-                     "a": set(INCLUDE_CHECKS)}
+
 
 
 @dataclass(slots=True)
@@ -89,18 +92,20 @@ class _Frame:
 _DEFINITION = re.compile(r"\s*\$([A-Za-z_][A-Za-z0-9_]*)=(.*)\Z", re.S)
 _CONDITION = re.compile(r"\s*@(\^?)(\S*)")
 _REFERENCE = re.compile(
-    r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:\s+[^}]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)(?=[\s\"'{}]|\Z)"
+    r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:\s+([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)(?=[\s\"'{}]|\Z)"
 )
 _INCLUDE = re.compile(r"\s*include[rmwba]?(?:\s|\Z)")
 _SEQUENCE = re.compile(r"\s*~(SEQx?|LST)\(")
-_UNSUPPORTED_BUILTINS = frozenset({"_RANDOM", "_ENV"})
+_UNSUPPORTED_BUILTINS = frozenset({"_ENV"})
 
 
 class _Reader:
     """State of one preprocessing run (kept out of module globals)."""
 
-    def __init__(self, config_id: str | None, limits: Limits, include_check: frozenset[str]) -> None:
+    def __init__(self, config_id: str | None, limits: Limits, include_check: frozenset[str],
+                 random_seed: int | None = None) -> None:
         self.config_id = config_id
+        self.random = RandomNumbers(random_seed)
         self.limits = limits
         self.out = Preprocessed()
         self.variables: dict[str, str] = {}
@@ -209,13 +214,13 @@ class _Reader:
 
     def plain_lines(self, frame: _Frame) -> None:
         """Tokenize the lines from ``frame.index`` on that need no preprocessing (no comment,
-        quote, continuation, ``@``, ``$``, ``~`` or include), up to the next one that does.
+        quote, continuation, ``@``, ``$``, ``~``, include or random_seed), up to the next one that does.
         Most lines of a big file are like this; this is the same result as :meth:`handle`."""
         lines, index, name, out = frame.lines, frame.index, frame.name, self.out.lines
         limit = self.limits.max_line_chars
         while index < len(lines):
             raw = lines[index]
-            if not is_plain(raw) or len(raw) > limit or "include" in raw:
+            if not is_plain(raw) or len(raw) > limit or "include" in raw or "random_seed" in raw:
                 break
             index += 1
             tokens = tokenize_plain(raw, name, index)
@@ -254,10 +259,12 @@ class _Reader:
         if lead == "i" and _INCLUDE.match(line.text):
             self.include(tokenize(line, self.out.issues, braces=False), frame)
             return
+        if lead == "r":
+            self.random.saw(line.text)
         tokens = tokenize(line, self.out.issues)
         if tokens:
             if tokens[0].text == "include_check" and not tokens[0].quoted:
-                frame.include_check = _include_checks(frame.include_check, [t.text for t in tokens[1:]])
+                frame.include_check = include_checks(frame.include_check, [t.text for t in tokens[1:]])
             self.out.lines.append(tokens)
 
     def repeat(self, line: SourceLine, frame: _Frame) -> None:
@@ -307,8 +314,8 @@ class _Reader:
         for _ in range(self.limits.max_expansion_depth):
             replacements: list[tuple[int, int, str]] = []
             for match in _REFERENCE.finditer(line.text):
-                name = match.group(1) or match.group(2)
-                value = self.lookup(name, directory)
+                name = match.group(1) or match.group(3)
+                value = self.lookup(name, directory, match.group(2), line.pos_at(match.start()))
                 if value is not None:
                     replacements.append((match.start(), match.end(), value))
                 elif name not in warned:
@@ -329,9 +336,17 @@ class _Reader:
         )
         return original
 
-    def lookup(self, name: str, directory: Path) -> str | None:
+    def lookup(self, name: str, directory: Path, params: str | None = None,
+               pos: Pos | None = None) -> str | None:
         if name in self.variables:
             return self.variables[name]
+        if name == "_RANDOM":
+            try:
+                return self.random.value(params or "")
+            except ValueError as exc:
+                if pos is not None:
+                    self.error("random", str(exc), pos)
+                return None
         builtins = {"_PWD": str(directory), "_HASH": "#", "_BANG": "!", "_INSTANCE": self.config_id or ""}
         return builtins.get(name)
 
@@ -351,7 +366,7 @@ class _Reader:
             self.error("syntax", f"'{keyword.text}' needs a file name or pattern", keyword.pos)
             return
         base = Path(frame.name).parent
-        checks = frame.include_check | _INCLUDE_VARIANTS.get(keyword.text[7:], set())
+        checks = frame.include_check | INCLUDE_VARIANTS.get(keyword.text[7:], set())
         found: list[tuple[Path, str, Pos]] = []
         for token in tokens[1:]:
             names = self.matches(token, base)
@@ -446,48 +461,21 @@ def _replace(line: SourceLine, replacements: list[tuple[int, int, str]]) -> Sour
     return SourceLine(line.file, "".join(parts), spans)
 
 
-_BRACE = re.compile(r"\{([^{}]*,[^{}]*)\}")
-
-
-def expand_braces(pattern: str, limit: int) -> list[str]:
-    """csh-style ``a{b,c}d`` -> ``abd acd`` (innermost first), at most ``limit`` results."""
-    results = [pattern]
-    done: list[str] = []
-    while results and len(done) + len(results) <= limit:
-        current = results.pop(0)
-        match = _BRACE.search(current)
-        if match is None:
-            done.append(current)
-            continue
-        head, tail = current[: match.start()], current[match.end() :]
-        results[0:0] = [head + choice + tail for choice in match.group(1).split(",")]
-    return done + results[: max(limit - len(done), 0)]
-
-
 def _at(line: SourceLine) -> tuple[int, int]:
     first = line.pos_at(0)
     return first.line, first.col
 
 
-def _include_checks(current: frozenset[str], words: list[str]) -> frozenset[str]:
-    """``include_check`` with no word: every check; ``+opt``/``-opt`` add or remove one; a plain word
-    sets the list.  Unknown words are left to the reader's other diagnostics (ignored here)."""
-    if not words:
-        return INCLUDE_CHECKS
-    result = set() if not words[0].startswith(("+", "-")) else set(current)
-    for word in words:
-        name = word.lstrip("+-")
-        if name not in INCLUDE_CHECKS:
-            continue
-        if word.startswith("-"):
-            result.discard(name)
-        else:
-            result.add(name)
-    return frozenset(result)
-
-
 def preprocess(path: Path, *, config_id: str | None, limits: Limits | None = None,
                include_check: frozenset[str] = frozenset()) -> Preprocessed:
     """Read ``path`` and everything it includes into token lines; never raises on bad input.
-    ``include_check``: checks in force from the start (keepalived's ``-e``: all of them)."""
-    return _Reader(config_id, limits or Limits(), include_check).run(path)
+    ``include_check``: checks in force from the start (keepalived's ``-e``: all of them).
+
+    ``${_RANDOM}`` draws from a generator seeded with the file's ``random_seed`` (wherever it is
+    written: the file is read again with it if it came after a use), else from the system's entropy."""
+    reader = _Reader(config_id, limits or Limits(), include_check)
+    out = reader.run(path)
+    seed = reader.random.seed_to_reread()
+    if seed is not None:
+        out = _Reader(config_id, limits or Limits(), include_check, seed).run(path)
+    return out

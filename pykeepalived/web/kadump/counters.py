@@ -11,12 +11,10 @@ counters, ``status`` and ``/metrics`` are never reset (Prometheus counters must 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
 
-from pykeepalived.web.kadump.data import address, command, in_config_order
+from pykeepalived.web.kadump.data import Doc, address, command, in_config_order
 
-Doc = Mapping[str, Any]
 Baseline = Mapping[str, Mapping[str, int]]
 """Instance name -> the counters at the last ``STATS_CLEAR``."""
 
@@ -60,7 +58,7 @@ def _g(value: float) -> _Raw:
     return _Raw(f"{value:g}")
 
 
-def _data(inst: Doc, commands: Mapping[str, Any]) -> dict[str, Any]:
+def _data(inst: Doc, commands: Mapping[str, str | Sequence[str] | None]) -> dict[str, object]:
     """One instance's ``data`` object; ``commands``: vrrp_script name -> its command."""
     config: Doc = inst.get("config") or {}
     state = STATE_NUMBERS.get(str(inst.get("state")), 0)
@@ -70,7 +68,7 @@ def _data(inst: Doc, commands: Mapping[str, Any]) -> dict[str, Any]:
     evips = [v for v in inst.get("virtual_addresses") or () if v.get("excluded")]
     trackers = list(inst.get("trackers") or ())
     last = inst.get("last_transition") or {}
-    data: dict[str, Any] = {
+    data: dict[str, object] = {
         "iname": inst.get("name"),
         "dont_track_primary": 0 if config.get("track_primary", True) else 1,
         "skip_check_adv_addr": 0 if config.get("check_addresses", True) else 1,
@@ -131,7 +129,7 @@ def render_json(doc: Doc, baseline: Baseline | None = None) -> str:
     return "[" + ",".join(items) + "]\n"
 
 
-def _encode(obj: Mapping[str, Any]) -> str:
+def _encode(obj: Mapping[str, object]) -> str:
     parts = []
     for key, value in obj.items():
         text = str(value) if isinstance(value, _Raw) else json.dumps(value, separators=(",", ":"))

@@ -21,11 +21,14 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from ipaddress import ip_interface
-from typing import Any
+from typing import Any, TypeVar
 
 from pykeepalived.web.kadump.host import InterfaceFacts
 
-Doc = Mapping[str, Any]
+Doc = Mapping[str, Any]  # Any: the status document read duck-typed, as keepalived's formats print it
+"""The status document (or a part: an instance, a VIP, a tracker) as the dump formats read it: a
+field that is missing or odd prints as keepalived prints an unset one (a dump is best effort)."""
+T = TypeVar("T")
 LocalTime = Callable[[float], time.struct_time]
 SECTION = "------< {} >------"
 MCAST = {"v4": "224.0.0.18", "v6": "ff02::12"}
@@ -87,7 +90,7 @@ def stamp(at: float, localtime: LocalTime = time.localtime) -> str:
             f"{time.strftime('%Y', local)})")
 
 
-def _bool(value: Any, yes: str = "true", no: str = "false") -> str:
+def _bool(value: object, yes: str = "true", no: str = "false") -> str:
     return yes if value else no
 
 
@@ -103,7 +106,7 @@ def command(text: str | Sequence[str]) -> str:
     return " ".join(f"'{arg}'" for arg in argv)
 
 
-def address(vip: Mapping[str, Any], inst: Doc) -> str:
+def address(vip: Doc, inst: Doc) -> str:
     """``198.51.100.50/24 dev eth0 scope global [label L] [set]`` (no prefix for a host address)."""
     iface = ip_interface(str(vip.get("address")))
     full = 32 if iface.version == 4 else 128
@@ -119,12 +122,12 @@ def address(vip: Mapping[str, Any], inst: Doc) -> str:
     return text + (" set" if present else "")
 
 
-def _ka_state(state: Any) -> str:
+def _ka_state(state: object) -> str:
     return "INIT" if state in (None, "INITIALIZE") else str(state)
 
 
-def _seconds(cs: Any) -> int:
-    return int(cs or 0) // 100
+def _seconds(cs: object) -> int:
+    return int(cs) // 100 if isinstance(cs, int | float) else 0
 
 
 # -- sections ----------------------------------------------------------------------------------------
@@ -166,7 +169,7 @@ def _globals(lines: list[str], g: Doc) -> None:
         lines.append(f" Global notify fifo = {fifo}")
 
 
-def _or(value: Any, default: Any) -> Any:
+def _or(value: T | None, default: T) -> T:
     return default if value is None else value
 
 
@@ -292,12 +295,12 @@ def _instance_lists(lines: list[str], inst: Doc, config: Doc, doc: Doc, unicast:
     lines.append("   Notify priority changes = " + _bool(config.get("notify_priority_changes")))
 
 
-def _bare(tracker: Mapping[str, Any]) -> str:
+def _bare(tracker: Doc) -> str:
     """A tracker's name without its kind (``file:tf1`` -> ``tf1``)."""
     return str(tracker["name"]).split(":", 1)[1]
 
 
-def _rev(tracker: Mapping[str, Any]) -> str:
+def _rev(tracker: Doc) -> str:
     return " reverse" if tracker.get("reverse") else ""
 
 

@@ -145,7 +145,7 @@ def compare_data(theirs: str, ours: str, *, subset_sections: tuple[str, ...] = (
     return problems
 
 
-def json_structure(text: str) -> list[dict[str, Any]]:
+def json_structure(text: str) -> list[dict[str, Any]]:  # Any: what json.loads gives
     """``keepalived.json``: per instance, ``{"data": [(key, type)], "stats": [(key, type)]}``."""
     return [{part: [(key, type(value).__name__) for key, value in item.get(part, {}).items()]
              for part in ("data", "stats")} for item in json.loads(text)]

@@ -7,13 +7,12 @@ import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from pykeepalived.web.kadump.counters import STATS_KEYS, render_json, render_stats
-from pykeepalived.web.kadump.data import render_data
-from pykeepalived.web.kadump.host import interfaces
+from pykeepalived.web.kadump.data import Doc, render_data
+from pykeepalived.web.kadump.host import InterfaceFacts, interfaces
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ class DumpWriter:
     """Renders and writes the dump files for one signal; keeps the ``STATS_CLEAR`` baseline."""
 
     def __init__(self, directory: Path | None = None, *, data_name: str = "keepalived.data",
-                 hosts: Callable[[], list[Any]] = interfaces) -> None:
+                 hosts: Callable[[], Sequence[InterfaceFacts]] = interfaces) -> None:
         self.directory = directory or dump_dir()
         self.data_name = data_name
         self._hosts = hosts
@@ -68,14 +67,14 @@ class DumpWriter:
                 "JSON": "keepalived.json"}[function]
         return [self.directory / name]
 
-    def render(self, function: str, doc: Mapping[str, Any]) -> str:
+    def render(self, function: str, doc: Doc) -> str:
         if function == "DATA":
             return render_data(doc, self._hosts())
         if function == "JSON":
             return render_json(doc, self.baseline)
         return render_stats(doc, self.baseline)
 
-    def write(self, function: str, doc: Mapping[str, Any]) -> Path | None:
+    def write(self, function: str, doc: Doc) -> Path | None:
         """Render and write; returns the path (None after a logged failure: never raises)."""
         (path,) = self.files(function)
         try:
@@ -90,7 +89,7 @@ class DumpWriter:
         log.info("wrote %s (%s)", path, function)
         return path
 
-    def clear(self, doc: Mapping[str, Any]) -> None:
+    def clear(self, doc: Doc) -> None:
         """From now on the dumps count from zero (keepalived clears its statistics)."""
         for inst in doc.get("instances") or ():
             counters = inst.get("counters") or {}

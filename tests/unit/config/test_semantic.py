@@ -66,7 +66,7 @@ def test_tun_allows_mixed_families() -> None:
 
 def test_accept_and_no_accept_conflict() -> None:
     text = "vrrp_instances:\n" + inst("A", 1, extra=", accept: true, no_accept: true")
-    assert codes(text) == ["accept_conflict", "not_implemented"]  # no_accept: not implemented yet
+    assert codes(text) == ["accept_conflict"]
 
 
 def test_script_found_in_path_is_accepted() -> None:

@@ -149,7 +149,7 @@ def test_options_from_keepalived_style_args() -> None:
     assert (opts.config_id, opts.release_vips) == ("d1", False)
     assert opts.control_socket == "/tmp/c.sock"
     default = DaemonOptions.from_args(argparse.Namespace(use_file="/x"), {})
-    assert default.control_socket.endswith("control.sock")
+    assert default.control_socket is None and default.control_socket_path().endswith("control.sock")
 
 
 async def test_sync_group_starts_together_and_runs_group_notify(tmp_path: Path) -> None:

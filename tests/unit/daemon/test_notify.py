@@ -29,8 +29,7 @@ async def test_the_daemon_writes_state_changes_and_runs_the_fifo_script(tmp_path
             await asyncio.sleep(0.02)
     assert seen.read_text().splitlines()[:2] == ['INSTANCE "VI_1" BACKUP 200', 'INSTANCE "VI_1" MASTER 200']
     assert (tmp_path / "seen.arg").read_text().strip() == str(fifo)
-    proc = h.daemon.fifos.process
-    assert proc is not None
+    (proc,) = h.daemon.fifos.processes
     assert await h.stop() == ExitCode.OK
     assert proc.returncode is not None  # the script was stopped with the daemon
 
@@ -74,3 +73,27 @@ async def test_without_the_option_only_state_changes_reach_the_fifo(
     lines = await _run_flapping(tmp_path, enabled=False)
     assert lines == ['INSTANCE "VI_1" BACKUP 200', 'INSTANCE "VI_1" MASTER 200']
     assert "Changing effective priority from 200 to 150" in caplog.text
+
+
+async def test_each_fifo_gets_its_own_script_and_a_reload_can_repeat_the_states(tmp_path: Path) -> None:
+    vrrp_fifo, lvs_fifo = tmp_path / "vrrp.fifo", tmp_path / "lvs.fifo"
+    script = tmp_path / "reader.sh"
+    script.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path}/args\n')
+    script.chmod(0o755)
+    config = (f"global_defs:\n  vrrp_notify_fifo: {vrrp_fifo}\n  vrrp_notify_fifo_script: '{script} vrrp'\n"
+              f"  lvs_notify_fifo: {lvs_fifo}\n  lvs_notify_fifo_script: {script}\n"
+              "  fifo_write_vrrp_states_on_reload: true\n" + ONE_INSTANCE)
+    h = Harness(tmp_path, config)
+    await h.start()
+    seen = tmp_path / "args"
+    async with asyncio.timeout(5):
+        while len(args := seen.read_text().split() if seen.exists() else []) < 3:
+            await asyncio.sleep(0.02)
+    assert sorted(args) == sorted(["vrrp", str(vrrp_fifo), str(lvs_fifo)])
+    await h.until(lambda s: s["notify_fifos"][str(vrrp_fifo)]["written"] >= 2)
+    assert fifo_lines(vrrp_fifo) == ['INSTANCE "VI_1" BACKUP 200', 'INSTANCE "VI_1" MASTER 200']
+    h.daemon.request("reload")
+    await h.until(lambda s: s["reloads"] == 1)
+    assert fifo_lines(vrrp_fifo) == ['INSTANCE "VI_1" MASTER 200']  # unchanged, written again
+    assert len(h.daemon.fifos.processes) == 2
+    assert await h.stop() == ExitCode.OK

@@ -13,9 +13,10 @@ from pykeepalived.daemon.runner import RouterSlot, VrrpRunner
 from pykeepalived.testing.fake_loop import FakeLoop
 from pykeepalived.testing.fake_net import FakeNet
 from pykeepalived.testing.fake_wire import FakeWire
+from pykeepalived.testing.runner_pair import Node, pair, start
 from pykeepalived.testing.specs import VIP, make_spec
 from pykeepalived.vrrp.change import receive_path
-from pykeepalived.vrrp.events import InterfaceChanged, Startup, StateChanged
+from pykeepalived.vrrp.events import InterfaceChanged, Startup
 from pykeepalived.vrrp.packet import Advertisement, advert_encoder, decode
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
@@ -25,45 +26,6 @@ from pykeepalived.vrrp.sync_group import SyncGroup
 def advert(vrid: int, priority: int) -> Advertisement:
     return Advertisement(version=3, vrid=vrid, priority=priority, adver_int_cs=10,
                          addresses=(ip_address("198.51.100.100"),))
-
-
-class Node:
-    """One daemon's runner, executor and fake net; ``changes`` lists its state changes."""
-
-    def __init__(self, loop: FakeLoop, wire: FakeWire, name: str, source: str, priority: int,
-                 peers: tuple[str, ...] = ()) -> None:
-        self.net = FakeNet(ip_address(source))
-        self.changes: list[tuple[State, State]] = []
-        self.executor = ActionExecutor(self.net, wire.encode)
-        self.runner = VrrpRunner(loop, self.executor, wire.decode)  # type: ignore[arg-type]
-        self.runner.listeners.subscribe(self._changed)
-        self.spec = make_spec(name, source, priority, peers=peers)
-        self.slot = RouterSlot(self.spec, VirtualRouter(self.spec.router_config), via=receive_path(self.spec))
-        self.runner.add(self.slot)
-
-    def _changed(self, event: InstanceEvent) -> None:
-        if isinstance(event.change, StateChanged):
-            self.changes.append((event.change.old, event.change.new))
-
-    async def settle(self) -> None:
-        """Run the queued address work (what the daemon's worker task does)."""
-        queue = self.executor.addresses
-        while not queue.queue.empty():
-            await queue.run_one()
-
-
-def pair(loop: FakeLoop) -> tuple[Node, Node, FakeWire]:
-    wire = FakeWire()
-    a = Node(loop, wire, "a", "198.51.100.1", 200)
-    b = Node(loop, wire, "b", "198.51.100.2", 100)
-    a.net.peers.append(b.runner)
-    b.net.peers.append(a.runner)
-    return a, b, wire
-
-
-def start(*nodes: Node) -> None:
-    for node in nodes:
-        node.runner.feed(node.slot.key, Startup())
 
 
 async def test_higher_priority_becomes_master_and_holds_the_vip() -> None:
@@ -458,3 +420,19 @@ async def test_a_listener_that_raises_is_counted_and_the_others_still_run() -> N
     loop.advance(1.0)
     assert a.slot.state is State.MASTER
     assert len(seen) == 2 and a.runner.listeners.errors == 2
+
+
+async def test_an_observer_hears_which_slots_handled_an_event() -> None:
+    loop = FakeLoop()
+    a, b, _ = pair(loop)
+    touched = a.runner.observe_events()
+    start(a, b)
+    assert touched == {a.slot}
+    touched.clear()
+    loop.advance(1.0)
+    assert touched == {a.slot}  # its timeouts and b's adverts
+    touched.clear()
+    a.runner.touch(a.slot)  # a reload swapped its spec
+    assert touched == {a.slot}
+    a.runner.remove(a.slot.key)
+    assert touched == set()

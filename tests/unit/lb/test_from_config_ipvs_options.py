@@ -77,6 +77,13 @@ def test_ops_sets_the_one_packet_flag_next_to_persistence() -> None:
     assert not one({"ip": VIP, "port": 53, "protocol": "UDP"}).service.ops
 
 
+def test_persistence_engine_names_the_ipvs_pe() -> None:
+    spec = one({"ip": VIP, "port": 5060, "protocol": "UDP", "persistence_timeout": 60,
+                "persistence_engine": "sip"})
+    assert spec.service.pe_name == "sip"
+    assert one({"ip": VIP, "port": 53, "protocol": "UDP"}).service.pe_name == ""
+
+
 def test_tunnel_options_inherit_from_the_virtual_server_unless_the_real_server_has_its_own() -> None:
     spec = one(
         {

@@ -71,7 +71,8 @@ def services(draw):
     return VirtualService(key, scheduler=draw(st.sampled_from(["rr", "wlc", "mh"])),
                           sched_flags=draw(st.sampled_from([0, SVC_F_SCHED1, SVC_F_SCHED1 | SVC_F_SCHED2])),
                           ops=draw(st.booleans()), persistence_timeout_s=draw(st.integers(0, 86400)),
-                          persistence_prefix_len=draw(st.integers(0, max_len)))
+                          persistence_prefix_len=draw(st.integers(0, max_len)),
+                          pe_name=draw(st.sampled_from(["", "sip"])))
 
 
 @st.composite
@@ -111,6 +112,7 @@ def test_service_encoding_matches_pyroute2_and_round_trips(svc):
         assert a.get("IPVS_SVC_ATTR_SCHED_NAME") == svc.scheduler
         assert a.get("IPVS_SVC_ATTR_FLAGS")["flags"] == svc.kernel_flags
         assert a.get("IPVS_SVC_ATTR_TIMEOUT") == svc.persistence_timeout_s
+        assert a.get("IPVS_SVC_ATTR_PE_NAME") == (svc.pe_name or None)  # persistence_engine
         if svc.key.fwmark:
             assert a.get("IPVS_SVC_ATTR_FWMARK") == svc.key.fwmark
         else:

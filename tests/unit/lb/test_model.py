@@ -189,6 +189,16 @@ def test_a_new_checker_starts_the_state_without_a_notify_and_a_reload_keeps_it()
     assert not kept.server_up(A) and kept.server_up(B)
 
 
+def test_rs_init_notifies_announces_a_server_that_starts_up() -> None:
+    policy = LbPolicy([spec()], servers=NOTIFY)
+    assert policy.server_started(A, True, notify=True) == [RunScript("/bin/up a", "notify_up:rs-a"),
+                                                            RealServerUpDown(A, True)]
+    assert policy.server_up(A)
+    assert policy.server_started(B, False, notify=True) == []  # starts down (alpha): nothing, as keepalived
+    assert not policy.server_up(B)
+    assert policy.server_started(A, True) == []  # without the option
+
+
 def test_omega_says_down_for_servers_up_then_stopped_and_down_for_a_quorum_that_is_up() -> None:
     s = spec(quorum_down_script="/bin/qdown")
     policy = LbPolicy([s], servers=NOTIFY, omega=[KEY])

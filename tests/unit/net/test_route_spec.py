@@ -133,6 +133,21 @@ def test_diff_adds_what_is_missing_and_removes_only_its_own_leftovers() -> None:
     assert diff([six], [RouteSpec(6, ip_network("2001:db8:5::/64"), metric=1024)]).add == ()
 
 
+def test_diff_replaces_a_changed_route_and_removes_what_it_added_under_another_protocol() -> None:
+    dst = ip_network("203.0.113.0/24")
+    new = RouteSpec(4, dst, gateway=ip_address("198.51.100.1"))
+    old = RouteSpec(4, dst, gateway=ip_address("198.51.100.9"), oif="eth0")
+    operators = RouteSpec(4, dst, gateway=ip_address("198.51.100.2"), protocol=4)  # an alias of the same dst
+    change = diff([new], [old, operators])
+    assert (change.add, change.remove) == ((new,), (old,))
+    # the kernel fills in the device the configuration left out: still the same route
+    assert not diff([new], [RouteSpec(4, dst, gateway=ip_address("198.51.100.1"), oif="eth1")])
+    static = RouteSpec(4, ip_network("203.0.113.64/26"), protocol=4)
+    assert diff([], [static]).remove == ()  # not ours by its protocol ...
+    assert diff([], [static], previous=[static]).remove == (static,)  # ... but we put it there
+    assert diff([static], [static], previous=[static]).remove == ()
+
+
 # -- the firewall ---------------------------------------------------------------------------------------
 
 STRICT = """\
@@ -157,7 +172,9 @@ vrrp_instance VI_1 {{
     ("router_id a", 100, "", True),
     ("router_id a", 100, "no_accept", False),
     ("vrrp_strict", 100, "", False),
-    ("vrrp_strict", 100, "accept", False),
+    ("vrrp_strict", 100, "accept", False),  # VRRPv2: keepalived resets accept under strict mode
+    ("vrrp_strict", 100, "accept\n    version 3", True),  # VRRPv3 keeps the accept written
+    ("vrrp_strict", 100, "version 3", False),
     ("vrrp_strict", 255, "", True),
     ("router_id a", 100, "strict_mode", False),
     ("vrrp_strict", 100, "strict_mode off", True),

@@ -51,9 +51,8 @@ def test_strict_starts_only_the_owner_as_master(state: str, priority: int, expec
     assert router(True, state=state, priority=priority).initial_state == expected
 
 
-def test_check_reports_the_missing_firewall_rules() -> None:
+def test_strict_mode_is_acted_on_with_its_firewall() -> None:
     config = Config.model_validate({"global_defs": {"vrrp_strict": True},
                                     "vrrp_instances": {"VI_1": {**BASE, "authentication": None}}})
-    found = [d for d in check(config, StaticFileInspector({})) if d.code == "not_implemented"]
-    assert [d.path for d in found] == [("global_defs", "vrrp_strict")]
-    assert "no firewall rules" in found[0].message
+    assert [d for d in check(config, StaticFileInspector({})) if d.code == "not_implemented"] == []
+    assert not config.accepts(config.vrrp_instances["VI_1"])  # its VIPs get the drop rules

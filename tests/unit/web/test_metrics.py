@@ -1,4 +1,4 @@
-"""The status document as Prometheus metrics (web/metrics.py) and what /metrics serves."""
+"""The status document's parts as Prometheus metrics (web/metrics.py), and the families /metrics has."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from pykeepalived.testing.status_docs import with_lvs_and_groups
-from pykeepalived.web.metrics import STATES, VRRP_DROP_REASONS, families, family_names
+from pykeepalived.web.metrics import DocumentMetrics, family_names
 from pykeepalived.web.service import WebService
+from pykeepalived.web.vrrp_metrics import FAMILIES
 
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
 GOLDEN = ROOT / "tests" / "golden" / "kadump"
@@ -24,9 +24,14 @@ def rich_doc() -> dict[str, Any]:
     return with_lvs_and_groups(json.loads((GOLDEN / "ka3.status.json").read_text()))
 
 
+def text_of(doc: dict[str, Any], metrics: DocumentMetrics | None = None) -> str:
+    blocks = (metrics or DocumentMetrics()).blocks(doc)
+    return b"".join(block.text_header + block.lines for block in blocks).decode()
+
+
 def samples(doc: dict[str, Any]) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     out = {}
-    for family in families(doc):
+    for family in text_string_to_metric_families(text_of(doc)):
         for sample in family.samples:
             out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
     return out
@@ -40,70 +45,40 @@ def value(doc: dict[str, Any], name: str, **labels: str) -> float:
 def test_every_metric_is_documented_in_docs_metrics_md() -> None:
     documented = set(re.findall(r"`(pykeepalived_[a-z_]+)`", (ROOT / "docs" / "metrics.md").read_text()))
     service = WebService(rich_doc, listen=None)
-    names = set(family_names(families(rich_doc())))
-    names |= {m.name + ("_total" if m.type == "counter" else "") for m in service.registry.collect()
-              if m.name.startswith("pykeepalived_")}
+    names = set(family_names(DocumentMetrics().blocks(rich_doc())))
+    names |= {name for name in family_names(service.live.blocks()) if name.startswith("pykeepalived_")}
+    names |= {f.sample_name for f in FAMILIES}
+    service.live.close()
     missing = sorted(names - documented)
     assert not missing, f"undocumented metrics: {missing}"
 
 
-def test_state_is_one_series_per_state_and_never_a_label_of_a_counter() -> None:
-    doc = rich_doc()
-    for inst in doc["instances"]:
-        ident = {"vrrp_instance": inst["name"], "interface": inst["interface"], "family": inst["family"],
-                 "vrid": str(inst["vrid"])}
-        states = {s: value(doc, "pykeepalived_vrrp_state", **ident, state=s) for s in STATES}
-        assert states == {s: 1.0 if s == inst["state"] else 0.0 for s in STATES}
-    for family in families(doc):
+def test_no_counter_carries_a_state_or_the_instance_label() -> None:
+    for family in text_string_to_metric_families(text_of(rich_doc())):
         labels = {k for s in family.samples for k in s.labels}
         assert "instance" not in labels  # Prometheus's target label
         if family.type == "counter":
             assert "state" not in labels
+    for vrrp in FAMILIES:
+        assert "instance" not in vrrp.labels
+        assert vrrp.kind != "counter" or "state" not in vrrp.labels
 
 
-def test_a_failover_flips_two_gauges_and_creates_no_series() -> None:
-    before = rich_doc()
-    after = copy.deepcopy(before)
-    inst = next(i for i in after["instances"] if i["state"] == "BACKUP")
-    inst["state"] = "MASTER"
-    assert set(samples(before)) == set(samples(after))
-    changed = {k for k in samples(before) if samples(before)[k] != samples(after)[k]}
-    assert {dict(k[1])["state"] for k in changed if k[0] == "pykeepalived_vrrp_state"} == {"BACKUP", "MASTER"}
-
-
-def test_instance_values_come_from_the_status_document() -> None:
+def test_a_part_is_written_again_only_when_it_changed() -> None:
+    metrics = DocumentMetrics()
     doc = rich_doc()
-    inst = doc["instances"][0]
-    me = {"vrrp_instance": inst["name"]}
-    assert value(doc, "pykeepalived_vrrp_effective_priority", **me) == inst["effective_priority"]
-    assert value(doc, "pykeepalived_vrrp_adverts_sent_total", **me) == inst["counters"]["advert_sent"]
-    down = inst["master_down_interval_s"]
-    assert value(doc, "pykeepalived_vrrp_master_down_interval_seconds", **me) == down
-    for reason in VRRP_DROP_REASONS:
-        assert value(doc, "pykeepalived_vrrp_adverts_dropped_total", **me, reason=reason) == \
-            inst["counters"].get(reason, 0)
-    assert value(doc, "pykeepalived_vrrp_split_brain", **me) == 0.0
-    assert value(doc, "pykeepalived_vrrp_transitions_total", **me, from_state="INITIALIZE",
-                 to_state="BACKUP") == 1.0
-
-
-def test_other_drops_splits_brains_and_vip_presence() -> None:
-    doc = rich_doc()
-    inst = doc["instances"][0]
-    inst["counters"]["drop_not_a_peer"] = 4
-    inst["split_brain"] = {"active": True, "peer": "198.51.100.12", "peer_priority": 50, "since": 1.0,
-                           "episodes": 2}
-    inst["counters"]["split_brain_detected"] = 2
-    inst["virtual_addresses"][0]["present"] = False
-    me = {"vrrp_instance": inst["name"]}
-    assert value(doc, "pykeepalived_vrrp_adverts_dropped_total", **me, reason="not_a_peer") == 4
-    assert value(doc, "pykeepalived_vrrp_split_brain", **me) == 1.0
-    assert value(doc, "pykeepalived_vrrp_split_brains_total", **me) == 2
-    vip = inst["virtual_addresses"][0]
-    assert value(doc, "pykeepalived_vrrp_vip_present", **me, address=vip["address"], dev=vip["dev"]) == 0.0
-    inst["virtual_addresses"][0]["present"] = None  # unknown: no series rather than a wrong one
-    assert not [k for k in samples(doc) if k[0] == "pykeepalived_vrrp_vip_present" and
-                dict(k[1])["vrrp_instance"] == inst["name"] and dict(k[1])["address"] == vip["address"]]
+    first = text_of(doc, metrics)
+    writes = [part.writes for part in metrics.parts]
+    assert text_of(copy.deepcopy(doc), metrics) == first
+    assert [part.writes for part in metrics.parts] == writes
+    doc = copy.deepcopy(doc)  # a document is built afresh for every scrape
+    doc["executor"] = {"adverts_sent": 12345}
+    doc["lvs"]["virtual_servers"][0]["real_servers"][0]["weight"] = 7
+    text = text_of(doc, metrics)
+    changed = [i for i, part in enumerate(metrics.parts) if part.writes != writes[i]]
+    assert len(changed) == 2  # the packets counter and the one virtual server
+    assert "pykeepalived_vrrp_packets_sent_total 12345.0" in text
+    assert text == text_of(doc)  # the same as writing everything
 
 
 def test_trackers_scripts_and_their_histograms() -> None:
@@ -115,10 +90,6 @@ def test_trackers_scripts_and_their_histograms() -> None:
     assert value(doc, "pykeepalived_track_script_runs_total", **name, result="ok") == ok
     count = script["duration"]["count"]
     assert value(doc, "pykeepalived_track_script_duration_seconds_count", **name) == count
-    inst = doc["instances"][0]
-    tracker = next(t for t in inst["trackers"] if t["kind"] == "value")
-    assert value(doc, "pykeepalived_vrrp_tracker_value", vrrp_instance=inst["name"],
-                 tracker=tracker["name"]) == tracker["value"]
 
 
 def test_lvs_checkers_and_ipvs_counters() -> None:
@@ -149,27 +120,8 @@ def test_reload_metrics() -> None:
 
 
 def test_an_empty_document_gives_the_daemon_metrics_only() -> None:
-    names = set(family_names(families({})))
-    assert "pykeepalived_build_info" in names and not any("vrrp_state" in n for n in names)
-
-
-@pytest.mark.parametrize(("accept", "content_type", "tail"), [
-    ("", "text/plain; version=0.0.4; charset=utf-8", None),
-    ("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
-     "application/openmetrics-text", "# EOF\n"),
-])
-async def test_the_endpoint_renders_text_or_openmetrics(accept: str, content_type: str,
-                                                       tail: str | None) -> None:
-    service = WebService(rich_doc, listen=None)
-    body, ctype = await service.metrics(accept)
-    assert ctype.startswith(content_type)
-    text = body.decode()
-    if tail:
-        assert text.endswith(tail)
-    else:
-        parsed = {f.name for f in text_string_to_metric_families(text)}
-        wanted = {"pykeepalived_vrrp_state", "pykeepalived_event_loop_lag_seconds", "process_cpu_seconds"}
-        assert wanted <= parsed
+    names = set(family_names(DocumentMetrics().blocks({})))
+    assert "pykeepalived_build_info" in names and not any("lvs" in n or "ipvs" in n for n in names)
 
 
 async def test_ipvs_counters_are_read_at_most_once_a_second() -> None:
@@ -200,3 +152,20 @@ def test_the_grafana_dashboard_uses_only_documented_metrics() -> None:
     undocumented = {m for m in base if m not in documented and not m.startswith("process_")}
     assert used and not undocumented, undocumented
     assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
+
+
+def test_unmatched_drops_are_the_sockets_drops_summed_never_the_instances() -> None:
+    doc = rich_doc()
+    doc["drops"] = {"unknown_vrid": 99, "auth_failure": 7}  # the totals: the instances' own drops too
+    doc["sockets"] = {
+        "eth0/v4/raw": {"fd": 5, "received": 10, "drops": {"unknown_vrid": 2, "rxq_overflow": 1}},
+        "eth1/v4/raw": {"fd": None, "received": 3, "drops": {"unknown_vrid": 1}},  # closed by a reload
+        "addresses": {"added": 4},
+    }
+    metrics = DocumentMetrics()
+    unmatched = {tuple(sorted(s.labels.items())): s.value for f in text_string_to_metric_families(
+        text_of(doc, metrics)) for s in f.samples if s.name == "pykeepalived_vrrp_adverts_unmatched_total"}
+    assert unmatched == {(("reason", "rxq_overflow"),): 1.0, (("reason", "unknown_vrid"),): 3.0}
+    doc = copy.deepcopy(doc)
+    doc["sockets"]["eth0/v4/raw"]["drops"]["unknown_vrid"] = 5  # written again when a drop is counted
+    assert 'pykeepalived_vrrp_adverts_unmatched_total{reason="unknown_vrid"} 6.0' in text_of(doc, metrics)

@@ -1,4 +1,5 @@
-"""Bodies built on the loop a slice at a time (web/render.py): the same bytes as building at once."""
+"""/metrics and /status bodies (web/render.py): the same samples in both formats, one ``# EOF``, every
+part of /metrics; JSON built a slice at a time equal to ``json.dumps``."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from itertools import count
 from pathlib import Path
 
 import pytest
-from prometheus_client.core import HistogramMetricFamily
-from prometheus_client.exposition import generate_latest
-from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
+from prometheus_client.parser import text_string_to_metric_families
 
+from pykeepalived.testing.fake_loop import FakeLoop
+from pykeepalived.testing.runner_pair import pair, start
 from pykeepalived.testing.status_docs import with_lvs_and_groups
-from pykeepalived.web.metrics import families
-from pykeepalived.web.render import Slicer, json_body, metrics_body, parts
+from pykeepalived.web.render import MetricsPage, Slicer, json_body
+from pykeepalived.web.source import MetricsSource
 
 REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
 
@@ -21,14 +23,6 @@ REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml"
 def rich_doc() -> dict:
     golden = REPO / "tests" / "golden" / "kadump" / "ka3.status.json"
     return with_lvs_and_groups(json.loads(golden.read_text()))
-
-
-class _All:
-    def __init__(self, doc: dict) -> None:
-        self.doc = doc
-
-    def collect(self) -> list:
-        return families(self.doc)
 
 
 def big_doc(instances: int = 40) -> dict:
@@ -43,34 +37,38 @@ def ticking_slicer() -> Slicer:
     return Slicer(slice_s=1.0, clock=lambda: float(next(ticks)))  # every pause is due
 
 
-async def test_text_body_equals_prometheus_client_s_in_one_go() -> None:
-    doc = big_doc()
-    slicer = ticking_slicer()
-    body, content_type = await metrics_body(doc, [], "", slicer)
-    assert body == generate_latest(_All(doc))
+def page() -> MetricsPage:
+    loop = FakeLoop()
+    a, b, _ = pair(loop)
+    start(a, b)
+    loop.advance(1.0)
+    return MetricsPage(MetricsSource(rich_doc, a.runner.slots.values, clock=loop.time))
+
+
+def parsed(text: str, parse=text_string_to_metric_families) -> set[tuple[str, tuple, float]]:
+    return {(s.name, tuple(sorted(s.labels.items())), s.value) for f in parse(text) for s in f.samples}
+
+
+async def test_text_and_openmetrics_bodies_carry_the_same_samples() -> None:
+    metrics = page()
+    text, content_type = await metrics.body("")
     assert content_type.startswith("text/plain; version=0.0.4")
-    assert slicer.pauses > 50  # it did let the loop run, many times
+    openmetrics, om_type = await metrics.body("application/openmetrics-text; version=1.0.0", None,
+                                              ticking_slicer())
+    assert om_type.startswith("application/openmetrics-text")
+    assert openmetrics.count(b"# EOF") == 1 and openmetrics.endswith(b"# EOF\n")
+    samples = parsed(text.decode())
+    assert samples == parsed(openmetrics.decode(), parse_openmetrics)
+    names = {name for name, _, _ in samples}
+    assert {"pykeepalived_vrrp_state", "pykeepalived_build_info", "pykeepalived_lvs_checks_total",
+            "pykeepalived_ipvs_real_server_bytes_total"} <= names
 
 
-async def test_openmetrics_body_equals_prometheus_client_s_with_one_eof() -> None:
-    doc = big_doc()
-    accept = "application/openmetrics-text; version=1.0.0"
-    body, content_type = await metrics_body(doc, [], accept, ticking_slicer())
-    assert body == generate_openmetrics(_All(doc))
-    assert body.count(b"# EOF") == 1 and content_type.startswith("application/openmetrics-text")
-
-
-def test_parts_cut_between_series_only() -> None:
-    family = HistogramMetricFamily("x_seconds", "doc", labels=["a"])
-    for i in range(10):
-        family.add_metric([str(i)], [("0.1", 1), ("1", 2), ("+Inf", 3)], 1.0)
-    chunks = list(parts(family, limit=5))
-    assert sum(len(c.samples) for c in chunks) == len(family.samples)
-    for chunk in chunks:
-        series = {s.labels["a"] for s in chunk.samples}
-        # every series in a part has all of its samples there (3 buckets, count, sum)
-        assert all(sum(1 for s in chunk.samples if s.labels["a"] == a) == 5 for a in series)
-    assert list(parts(family, limit=1000)) == [family]
+async def test_a_scrape_many_instances_changed_in_lets_the_loop_run() -> None:
+    metrics = page()
+    slicer = ticking_slicer()
+    body, _ = await metrics.body("", None, slicer)
+    assert slicer.pauses >= 1 and b"pykeepalived_vrrp_state" in body
 
 
 @pytest.mark.parametrize("doc", [big_doc(), {"instances": []}, {"a": 1}, ["not", "a", "dict"]])

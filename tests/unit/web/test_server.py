@@ -42,8 +42,9 @@ class Endpoint:
 
     async def get(self, path: str, method: str = "GET",
                   headers: str = "") -> tuple[int, dict[str, str], bytes]:
-        reply = await self.raw(f"{method} {path} HTTP/1.1\r\nHost: x\r\n{headers}\r\n".encode())
-        return parse(reply)
+        """One request on its own connection (``Connection: close``: the reply ends at EOF)."""
+        request = f"{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{headers}\r\n"
+        return parse(await self.raw(request.encode()))
 
 
 def parse(reply: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -77,9 +78,8 @@ async def serving(**kw: Any) -> AsyncIterator[Endpoint]:
 async def test_routes(endpoint: Endpoint) -> None:
     code, headers, body = await endpoint.get("/metrics")
     assert code == 200 and headers["content-type"].startswith("text/plain; version=0.0.4")
-    assert (b'pykeepalived_vrrp_state{family="v4",interface="eth0",state="MASTER",vrid="51",'
-            b'vrrp_instance="VI_1"} 1.0') in body
-    assert headers["connection"] == "close" and headers["cache-control"] == "no-store"
+    assert b"pykeepalived_start_time_seconds 1.0\n" in body and b"process_cpu_seconds_total" in body
+    assert headers["cache-control"] == "no-store"
     code, _, body = await endpoint.get("/status")
     assert code == 200 and json.loads(body) == DOC
     code, _, body = await endpoint.get("/status/instances/VI_1")
@@ -91,6 +91,41 @@ async def test_routes(endpoint: Endpoint) -> None:
     assert (await endpoint.get("/"))[0] == 200
     code, _, body = await endpoint.get("/healthz", method="HEAD")
     assert code == 200 and body == b""
+
+
+async def read_reply(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 3)
+    code, headers, _ = parse(head)
+    return code, headers, await reader.readexactly(int(headers["content-length"]))
+
+
+async def test_a_scraper_keeps_its_connection_until_the_connection_has_lived_its_time() -> None:
+    loop = asyncio.get_running_loop()
+    async with serving(request_timeout_s=0.5) as ep:
+        reader, writer = await asyncio.open_connection("127.0.0.1", ep.port)
+        accepted = loop.time()
+        served = []
+        while True:  # Prometheus keeps its connection from one scrape to the next
+            writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            code, headers, body = await read_reply(reader)
+            assert code == 200 and b"pykeepalived_build_info" in body
+            served.append(loop.time() - accepted)
+            if headers.get("connection", "").lower() == "close":
+                break
+            await asyncio.sleep(0.1)
+        assert len(served) >= 5 and served[-1] >= 1.0  # kept, then retired after 2 x request_timeout_s
+        assert await asyncio.wait_for(reader.read(), 3) == b""
+        assert ep.server.timed_out == 0  # closed in good order
+        writer.close()
+
+
+async def test_a_kept_connection_that_sends_no_next_request_is_closed() -> None:
+    async with serving(request_timeout_s=0.2) as ep:
+        reader, writer = await asyncio.open_connection("127.0.0.1", ep.port)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /metr")  # and the rest never
+        assert (await read_reply(reader))[0] == 200
+        assert await asyncio.wait_for(reader.read(), 3) == b""
+        writer.close()
 
 
 async def test_not_ready_is_503_on_healthz() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies
 
+from pykeepalived.config.kaconf.include_checks import expand_braces
 from pykeepalived.config.kaconf.lexer import (
     Issue,
     Pos,
@@ -19,7 +20,7 @@ from pykeepalived.config.kaconf.lexer import (
     tokenize,
     tokenize_plain,
 )
-from pykeepalived.config.kaconf.preprocess import Limits, expand_braces, preprocess
+from pykeepalived.config.kaconf.preprocess import Limits, preprocess
 from pykeepalived.config.kaconf.tree import MAX_DEPTH, Statement, build
 
 
@@ -116,10 +117,34 @@ def test_parameters_expand_recursively_and_point_at_the_use(tmp_path: Path) -> N
 
 
 def test_builtin_parameters(tmp_path: Path) -> None:
-    conf = write(tmp_path, "k.conf", "a ${_HASH} ${_BANG} ${_INSTANCE} ${_PWD}\nb ${_RANDOM}\n")
+    conf = write(tmp_path, "k.conf", "a ${_HASH} ${_BANG} ${_INSTANCE} ${_PWD}\nb ${_ENV}\n")
     result = preprocess(conf, config_id="lb1")
     assert [t.text for t in result.lines[0]] == ["a", "#", "!", "lb1", str(tmp_path)]
-    assert [i.code for i in result.issues] == ["unsupported"]
+    assert [i.code for i in result.issues] == ["unsupported"]  # ${_ENV}: a newer keepalived's
+
+
+def _numbers(tmp_path: Path, text: str) -> list[int]:
+    result = preprocess(write(tmp_path, "k.conf", text), config_id="lb1")
+    assert result.issues == []
+    return [int(t.text) for line in result.lines for t in line if t.text.isdigit()]
+
+
+def test_random_numbers_repeat_with_random_seed_wherever_it_is_written(tmp_path: Path) -> None:
+    text = "a ${_RANDOM} ${_RANDOM 5} ${_RANDOM 10 12}\n~SEQ(i, 3) b ${_RANDOM 1 6}\n"
+    first = _numbers(tmp_path, "global_defs {\n random_seed 7\n}\n" + text)
+    assert len(first) == 1 + 6  # the seed, then six draws
+    assert 0 <= first[1] <= 32767 and 5 <= first[2] <= 32767 and 10 <= first[3] <= 12
+    assert all(1 <= n <= 6 for n in first[4:7])
+    assert _numbers(tmp_path, "global_defs {\n random_seed 7\n}\n" + text) == first
+    after = _numbers(tmp_path, text + "global_defs {\n random_seed 7\n}\n")  # seeds a second reading
+    assert after[:6] == first[1:]
+    assert _numbers(tmp_path, "global_defs {\n random_seed 8\n}\n" + text) != first
+
+
+def test_random_parameters_keepalived_would_refuse_are_an_error(tmp_path: Path) -> None:
+    result = preprocess(write(tmp_path, "k.conf", "a ${_RANDOM 9 3}\nb ${_RANDOM x}\n"), config_id=None)
+    assert [(i.code, i.pos.line) for i in result.issues if i.code == "random"] == [("random", 1),
+                                                                                    ("random", 2)]
 
 
 def test_self_referencing_parameter_is_an_error_not_a_hang(tmp_path: Path) -> None:

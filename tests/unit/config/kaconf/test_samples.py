@@ -18,9 +18,9 @@ SAMPLES = REPO / "tests" / "golden" / "configs" / "kaconf_samples"
 #: per sample, the pending keywords it uses (what a director using it would miss today)
 PENDING = {
     "sample.conf": set(),
-    "vrrp_routes.conf": {"static_routes", "virtual_routes"},
-    "vrrp_rules.conf": {"static_rules", "virtual_rules"},
-    "static_ipaddress.conf": {"static_ipaddress"},
+    "vrrp_routes.conf": set(),
+    "vrrp_rules.conf": set(),
+    "static_ipaddress.conf": set(),
     "vrrp_sync.conf": set(),
     "localcheck.conf": set(),
     "lvs.conf": set(),

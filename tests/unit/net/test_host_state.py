@@ -1,0 +1,117 @@
+"""What the host keeps besides VIPs, from a configuration (net/host_state.py): pure."""
+
+from __future__ import annotations
+
+from ipaddress import ip_address, ip_interface, ip_network
+from pathlib import Path
+
+import pytest
+
+from pykeepalived.config.load import Syntax, check_config
+from pykeepalived.config.model import Config
+from pykeepalived.net.host_state import HostPlan, desired, host_plan
+from pykeepalived.net.nft_ruleset import Blocked
+from pykeepalived.net.route_spec import SpecError
+from pykeepalived.net.rt_tables import table_names
+
+CONF = """\
+global_defs {
+    vrrp_strict
+    nftables ka_test
+}
+static_ipaddress {
+    203.0.113.5/24 brd 203.0.113.255 label eth0:st
+    2001:db8:9::5/64 dev eth2 scope link
+}
+static_routes {
+    203.0.113.128/25 via 203.0.113.1 table lvs
+}
+static_rules {
+    from 203.0.113.0/24 table 100
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    virtual_ipaddress { 198.51.100.50/24 }
+    virtual_routes { 198.51.100.128/25 via 198.51.100.1 }
+    virtual_rules { from 198.51.100.0/24 table 101 }
+}
+vrrp_instance VI_2 {
+    interface eth0
+    virtual_router_id 52
+    priority 255
+    virtual_ipaddress { 198.51.100.60/24 }
+}
+"""
+
+
+def kaconf(tmp_path: Path, text: str) -> Config:
+    conf = tmp_path / "k.conf"
+    conf.write_text(text)
+    result = check_config(str(conf), syntax=Syntax.KEEPALIVED, config_id="lb1")
+    assert result.config is not None, [d.message for d in result.errors]
+    return result.config
+
+
+def test_the_plan_of_a_configuration(tmp_path: Path) -> None:
+    plan = host_plan(kaconf(tmp_path, CONF), {"lvs": 7})
+    first, second = plan.static_addresses
+    assert (first.address, first.dev, first.label, first.broadcast) == (
+        ip_interface("203.0.113.5/24"), "eth0", "eth0:st", ip_address("203.0.113.255"))
+    assert (second.dev, second.scope) == ("eth2", "link")
+    assert [(r.dst, r.table) for r in plan.static_routes] == [(ip_network("203.0.113.128/25"), 7)]
+    assert [r.priority for r in plan.static_rules] == [16384]
+    assert [r.priority for r in plan.instance_rules["VI_1"]] == [16383]  # counted on from the static ones
+    assert plan.instance_routes["VI_2"] == () and plan.instance_rules["VI_2"] == ()
+    assert plan.firewall is not None and plan.firewall.table == "ka_test"
+    assert plan.blocked == {"VI_1": (Blocked(ip_address("198.51.100.50"), "eth0"),)}  # VI_2 owns its VIPs
+
+
+def test_desired_holds_the_static_entries_always_and_an_instances_while_it_is_master(tmp_path: Path) -> None:
+    plan = host_plan(kaconf(tmp_path, CONF), {"lvs": 7})
+    none = desired(plan, [])
+    assert none.addresses == plan.static_addresses and none.blocked == ()
+    assert (none.routes, none.rules) == (plan.static_routes, plan.static_rules)
+    both = desired(plan, ["VI_2", "VI_1", "VI_1", "gone"])
+    assert both.routes == (*plan.static_routes, *plan.instance_routes["VI_1"])
+    assert both.rules == (*plan.static_rules, *plan.instance_rules["VI_1"])
+    assert both.blocked == plan.blocked["VI_1"]
+
+
+def test_checkers_only_and_accepting_configurations_keep_nothing(tmp_path: Path) -> None:
+    config = kaconf(tmp_path, CONF.replace("table lvs", ""))
+    assert host_plan(config, vrrp=False) == HostPlan() and HostPlan().empty
+    plain = host_plan(kaconf(tmp_path, CONF.replace("vrrp_strict", "router_id a").replace("table lvs", "")))
+    assert plain.firewall is None and plain.blocked == {}
+    assert not plain.empty
+
+
+def test_disable_local_igmp_is_the_vrrp_parts_only(tmp_path: Path) -> None:
+    config = kaconf(tmp_path, "global_defs {\n disable_local_igmp\n}\n"
+                              "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n"
+                              " virtual_ipaddress { 198.51.100.50/24 }\n}\n")
+    plan = host_plan(config)
+    assert plan.no_link_local_igmp and not plan.empty
+    assert host_plan(config, vrrp=False) == HostPlan()  # -C: keepalived's checker process leaves it
+
+
+def test_a_static_address_without_dev_goes_on_default_interface(tmp_path: Path) -> None:
+    config = kaconf(tmp_path, "global_defs {\n default_interface bond0\n}\n"
+                              "static_ipaddress {\n 203.0.113.5/24\n}\n")
+    assert [a.dev for a in host_plan(config).static_addresses] == ["bond0"]
+
+
+def test_an_unknown_table_name_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="unknown routing table 'lvs'"):
+        host_plan(kaconf(tmp_path, CONF), {})
+
+
+def test_table_names_from_iproute2_files(tmp_path: Path) -> None:
+    main = tmp_path / "rt_tables"
+    main.write_text("# reserved\n255\tlocal\n254 main\n7 lvs # the director's\nbad line here\n0x10 hex\n")
+    (tmp_path / "rt_tables.d").mkdir()
+    (tmp_path / "rt_tables.d" / "extra.conf").write_text("8 lvs\n9 more\n")
+    second = tmp_path / "other"
+    second.write_text("10 more\n11 other\n")
+    assert table_names([str(main), str(second), str(tmp_path / "missing")]) == {
+        "local": 255, "main": 254, "lvs": 7, "hex": 16, "more": 9, "other": 11}
