@@ -48,12 +48,14 @@ def check_file(path: str | None, *, strict: bool = False, fmt: str = "text", qui
                all_config: bool = False) -> int:
     """Validate ``path`` (default: the default config file), print the report, return the exit status.
     ``host``: also check it against this host; ``all_config``: keepalived's ``-e``."""
-    from pykeepalived.config.load import default_config_path
+    from pykeepalived.config.load import default_config_path, gc_paused
 
     file = path or default_config_path()
     try:
-        return _check(file, strict=strict, fmt=fmt, quiet=quiet, config_id=config_id, syntax=syntax,
-                      host=host, all_config=all_config)
+        # the result is dropped when _check returns, before the collector runs again: it never scans it
+        with gc_paused():
+            return _check(file, strict=strict, fmt=fmt, quiet=quiet, config_id=config_id, syntax=syntax,
+                          host=host, all_config=all_config)
     except Exception as exc:  # last resort: never a traceback, whatever the input
         return _internal_error(file, exc, fmt)
 

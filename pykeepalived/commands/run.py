@@ -192,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
         early = EarlyListener.start(interface_hints(args.use_file))
     # Start-up allocates hundreds of thousands of long-lived objects (imports, pydantic schemas, the
     # config); the cyclic collector would rescan them again and again.  The daemon collects, freezes
-    # the heap and turns the collector back on once every instance is armed (app.freeze_heap).
+    # the heap and turns the collector back on once every instance is armed (daemon/heap.py).
     gc.disable()
     daemon = importlib.import_module(DAEMON_MODULE)
     with _core_pattern(args.core_dump_pattern):

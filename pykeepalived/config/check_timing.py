@@ -22,24 +22,46 @@ class CheckTiming:
     warmup_s: float
 
 
+_DEFAULT_RETRY = {"DNS_CHECK": 3, "MISC_CHECK": 0}
+_DEFAULT_DELAY_BEFORE_RETRY_S = {"HTTP_GET": 3.0, "SSL_GET": 3.0}
+
+
 def check_timing(vs: VirtualServer, rs: RealServer, checker: Checker) -> CheckTiming:
     """keepalived's defaults: delay_loop 60, connect_timeout 5, retry 1 (DNS 3, MISC 0),
     delay_before_retry 1 (HTTP/SSL 3, DNS = delay_loop), warmup = delay_loop.  A FILE_CHECK has no
     timing options: its file is read every ``FILE_CHECK_POLL_S``, and what it reads is its state."""
     if isinstance(checker, FileCheck):
         return CheckTiming(FILE_CHECK_POLL_S, FILE_CHECK_POLL_S, 0, 0.0, 0.0)
-    delay_loop = first_set(checker.delay_loop, rs.delay_loop, vs.delay_loop, 60.0)
-    default_retry = {"DNS_CHECK": 3, "MISC_CHECK": 0}.get(checker.kind, 1)
-    default_dbr = {"HTTP_GET": 3.0, "SSL_GET": 3.0, "DNS_CHECK": delay_loop}.get(checker.kind, 1.0)
+    kind = checker.kind
+    # each value is the first one set of checker, real server, virtual server, default (first_set's
+    # rule, written out: this runs for every checker of a big configuration)
+    delay_loop = checker.delay_loop
+    if delay_loop is None:
+        delay_loop = rs.delay_loop if rs.delay_loop is not None else vs.delay_loop
+    if delay_loop is None:
+        delay_loop = 60.0
+    connect_timeout: float | None
     if isinstance(checker, MiscCheck):
         connect_timeout = first_set(checker.misc_timeout, delay_loop)
     else:
-        connect_timeout = first_set(checker.connect_timeout, rs.connect_timeout, vs.connect_timeout, 5.0)
-    return CheckTiming(
-        delay_loop_s=delay_loop,
-        connect_timeout_s=connect_timeout,
-        retry=first_set(checker.retry, rs.retry, vs.retry, default_retry),
-        delay_before_retry_s=first_set(checker.delay_before_retry, rs.delay_before_retry,
-                                       vs.delay_before_retry, default_dbr),
-        warmup_s=first_set(checker.warmup, rs.warmup, vs.warmup, delay_loop),
-    )
+        connect_timeout = checker.connect_timeout
+        if connect_timeout is None:
+            connect_timeout = rs.connect_timeout if rs.connect_timeout is not None else vs.connect_timeout
+        if connect_timeout is None:
+            connect_timeout = 5.0
+    retry = checker.retry
+    if retry is None:
+        retry = rs.retry if rs.retry is not None else vs.retry
+    if retry is None:
+        retry = _DEFAULT_RETRY.get(kind, 1)
+    dbr = checker.delay_before_retry
+    if dbr is None:
+        dbr = rs.delay_before_retry if rs.delay_before_retry is not None else vs.delay_before_retry
+    if dbr is None:
+        dbr = delay_loop if kind == "DNS_CHECK" else _DEFAULT_DELAY_BEFORE_RETRY_S.get(kind, 1.0)
+    warmup = checker.warmup
+    if warmup is None:
+        warmup = rs.warmup if rs.warmup is not None else vs.warmup
+    if warmup is None:
+        warmup = delay_loop
+    return CheckTiming(delay_loop, connect_timeout, retry, dbr, warmup)

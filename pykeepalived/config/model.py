@@ -414,7 +414,7 @@ def strict_accept(owner: bool, accept: bool | None, version: int) -> bool:
 
 
 class Config(TopExtras):
-    global_defs: GlobalDefs = GlobalDefs()
+    global_defs: GlobalDefs = Field(default_factory=GlobalDefs)  # not an instance: no build at import
     vrrp_scripts: Mapping[str, VrrpScript] = Field(default_factory=dict)
     track_files: Mapping[str, TrackFile] = Field(default_factory=dict)
     vrrp_track_processes: Mapping[str, VrrpTrackProcess] = Field(default_factory=dict)

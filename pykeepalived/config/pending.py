@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from pykeepalived.config import inventory
 from pykeepalived.config.diagnostics import Diagnostic, Path, Severity
-from pykeepalived.config.model import Config
+from pykeepalived.config.model import Config, HttpGet
 
 #: keywords whose model field has another name (keepalived's block keyword -> the YAML key)
 _FIELD = {("top", "track_group"): "track_groups", ("top", "garp_group"): "garp_groups"}
@@ -46,13 +46,8 @@ def _blocks(config: Config) -> Iterator[tuple[str, BaseModel, Path]]:
                 index = seen[checker.kind] = seen.get(checker.kind, -1) + 1
                 here: Path = (*rs_path, checker.kind, index)
                 yield checker.kind, checker, here
-                for u, url in enumerate(getattr(checker, "url", ())):
+                for u, url in enumerate(checker.url if isinstance(checker, HttpGet) else ()):
                     yield "url", url, (*here, "url", u)
-
-
-def _is_set(model: BaseModel, field: str) -> bool:
-    """Written, and not switched off (``strict_mode off`` asks for nothing)."""
-    return field in model.model_fields_set and getattr(model, field) is not False
 
 
 def _diagnostic(pair: inventory.Pair, path: Path) -> Diagnostic:
@@ -65,10 +60,29 @@ def _diagnostic(pair: inventory.Pair, path: Path) -> Diagnostic:
 def check(config: Config) -> Iterator[Diagnostic]:
     """A ``not_implemented`` warning (or ``not_applicable`` note) for every keyword the model reads
     and the daemon does not act on that the configuration sets."""
+    # (block, model class) -> the pairs worth a look, in the inventory's order: most models of a big
+    # configuration (real servers, checkers, urls) have none, and are passed over at once
+    candidates: dict[tuple[str, type[BaseModel]], list[tuple[inventory.Pair, str]]] = {}
     for block, model, path in _blocks(config):
-        for pair in inventory.in_block(block).values():
-            if pair.status is inventory.Status.ACTED_ON:
-                continue
-            field = _FIELD.get((block, pair.keyword), pair.keyword)
-            if field in type(model).model_fields and _is_set(model, field):
+        kind = (block, type(model))
+        found = candidates.get(kind)
+        if found is None:
+            found = candidates[kind] = _candidates(block, type(model))
+        if not found:
+            continue
+        fields_set = model.model_fields_set
+        for pair, field in found:  # written, and not switched off (``strict_mode off`` asks for nothing)
+            if field in fields_set and getattr(model, field) is not False:
                 yield _diagnostic(pair, (*path, field))
+
+
+def _candidates(block: str, model: type[BaseModel]) -> list[tuple[inventory.Pair, str]]:
+    """The pairs of ``block`` not acted on whose field ``model`` has, with the field's name."""
+    found = []
+    for pair in inventory.in_block(block).values():
+        if pair.status is inventory.Status.ACTED_ON:
+            continue
+        field = _FIELD.get((block, pair.keyword), pair.keyword)
+        if field in model.model_fields:
+            found.append((pair, field))
+    return found

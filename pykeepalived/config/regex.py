@@ -147,6 +147,9 @@ def check_url_regex(regex: str | None, options: tuple[RegexOption, ...], *, stac
     """Every rule of a url's regex keywords (RegexConfigError for the first broken one): the tuning
     keywords need a ``regex``; the stack's start is not above its maximum; the pattern compiles."""
     if regex is None:
+        if no_match is False and options == () and stack is None and min_offset is None \
+                and max_offset is None:
+            return  # nothing given (every url of a big configuration): what the loop below finds
         given = {"regex_no_match": no_match, "regex_options": options, "regex_stack": stack,
                  "regex_min_offset": min_offset, "regex_max_offset": max_offset}
         for key, value in given.items():

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 
 from pykeepalived.config.diagnostics import Diagnostic, Path, Severity, did_you_mean
 from pykeepalived.config.model import Config
+from pykeepalived.config.model_checkers import SmtpCheck
 
 Stat = Callable[[str], os.stat_result | None]
 
@@ -56,20 +57,26 @@ def _ssl(config: Config, stat: Stat) -> Iterator[Diagnostic]:
                        "SSL_GET", ("ssl",))
 
 
+_NETWORK_CHECKERS = ("TCP_CHECK", "HTTP_GET", "SSL_GET", "DNS_CHECK", "UDP_CHECK", "PING_CHECK", "SMTP_CHECK")
+
+
 def _link_local(config: Config) -> Iterator[Diagnostic]:
     for v, vs in enumerate(config.virtual_servers):
         for r, rs in enumerate(vs.real_servers):
-            base: Path = ("virtual_servers", v, "real_servers", r)
-            for kind in ("TCP_CHECK", "HTTP_GET", "SSL_GET", "DNS_CHECK", "UDP_CHECK", "PING_CHECK",
-                         "SMTP_CHECK"):
+            for kind in _NETWORK_CHECKERS:
                 checks = getattr(rs, kind)
                 for c, check in enumerate(checks):
+                    target = check.connect_ip or rs.ip
+                    hosts = check.host if isinstance(check, SmtpCheck) else ()
+                    if target.version == 4 and not hosts:
+                        continue  # the common case: nothing IPv6 to look at
+                    base: Path = ("virtual_servers", v, "real_servers", r)
                     where: Path = (*base, kind, c) if len(checks) > 1 else (*base, kind)
-                    targets = [(check.connect_ip or rs.ip, check.bind_if, where)]
-                    for h, host in enumerate(getattr(check, "host", ())):
+                    targets = [(target, check.bind_if, where)]
+                    for h, host in enumerate(hosts):
                         targets.append((host.connect_ip or rs.ip, host.bind_if, (*where, "host", h)))
-                    for target, bind_if, path in targets:
-                        if target.version == 6 and target.is_link_local and bind_if is None:
+                    for address, bind_if, path in targets:
+                        if address.version == 6 and address.is_link_local and bind_if is None:
                             yield _finding(Severity.ERROR, "link_local_needs_bind_if",
-                                           f"{kind} connects to the link-local address {target}: name the "
+                                           f"{kind} connects to the link-local address {address}: name the "
                                            "interface with 'bind_if'", path)

@@ -13,6 +13,9 @@ from pykeepalived.config.diagnostics import Diagnostic, Path
 from pykeepalived.config.findings import err, unknown, warn
 from pykeepalived.config.model import CHECKER_KINDS, Config, VirtualServer, check_timing
 
+_TIMED_CHECKERS = tuple(kind for kind in CHECKER_KINDS if kind != "FILE_CHECK")
+"""FILE_CHECK has no timing: its file is read every second."""
+
 
 def _check_groups(config: Config) -> Iterator[Diagnostic]:
     for name, group in config.virtual_server_groups.items():
@@ -73,27 +76,25 @@ def _check_scheduler(vs: VirtualServer, base: Path) -> Iterator[Diagnostic]:
 def _check_real_servers(vs: VirtualServer, base: Path) -> Iterator[Diagnostic]:
     seen: dict[tuple[object, int], int] = {}
     total_weight = 0
+    family = vs.service_family
     for r, rs in enumerate(vs.real_servers):
-        path = (*base, "real_servers", r)
         port = rs.port if rs.port is not None else (vs.port or 0)
-        if (rs.ip, port) in seen:
+        first = seen.setdefault((rs.ip, port), r)
+        if first != r:
             yield err("duplicate_real_server", f"real server {rs.ip} port {port} is already in this virtual "
-                       f"server (real_servers[{seen[rs.ip, port]}])", path)
-        else:
-            seen[rs.ip, port] = r
-        family = vs.service_family
+                       f"server (real_servers[{first}])", (*base, "real_servers", r))
         if family is not None and rs.ip.version != family and (rs.lb_kind or vs.lb_kind).value != "TUN":
             yield err("real_server_family", f"real server {rs.ip} is not IPv{family} like its "
-                       "virtual server (mixed families need lb_kind TUN)", (*path, "ip"))
+                       "virtual server (mixed families need lb_kind TUN)", (*base, "real_servers", r, "ip"))
         total_weight += rs.weight
-        for kind in CHECKER_KINDS:
-            if kind == "FILE_CHECK":  # no timing: its file is read every second
-                continue
-            for c, checker in enumerate(getattr(rs, kind)):
+        for kind in _TIMED_CHECKERS:
+            checks = getattr(rs, kind)
+            for c, checker in enumerate(checks):
                 t = check_timing(vs, rs, checker)
                 needed = t.connect_timeout_s * (t.retry + 1) + t.delay_before_retry_s * t.retry
                 if needed > t.delay_loop_s:
-                    where = (*path, kind, c) if len(getattr(rs, kind)) > 1 else (*path, kind)
+                    path = (*base, "real_servers", r)
+                    where = (*path, kind, c) if len(checks) > 1 else (*path, kind)
                     yield warn("checker_timing",
                                 f"{kind} can take {needed:g} s (connect_timeout {t.connect_timeout_s:g} x "
                                 f"{t.retry + 1} tries + delay_before_retry {t.delay_before_retry_s:g} x "

@@ -5,8 +5,9 @@ VRRP sockets and routers (not with ``-C``) -> the LVS part (``daemon/lvs.py``: I
 with ``-P`` or without virtual servers) -> ``READY=1`` -> serve signals -> ``STOPPING=1`` ->
 priority-0 adverts and VIP release (unless ``-V``) drained with a timeout -> IPVS entries removed
 (unless ``-I``) -> close everything.  Once everything has started (and after each reload) the heap is
-frozen (:func:`freeze_heap`), so the collector stops rescanning the long-lived objects.  Signal
-handlers only enqueue a command (``stop`` / ``reload``); the main coroutine acts on it.
+frozen (:func:`~pykeepalived.daemon.heap.freeze_heap`), so the collector stops rescanning the
+long-lived objects.  Signal handlers only enqueue a command (``stop`` / ``reload``); the main
+coroutine acts on it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import signal
@@ -27,7 +27,9 @@ from pykeepalived.alert.policy import AlertSettings, AlertTargets
 from pykeepalived.config.host import HostFacts
 from pykeepalived.config.model import GlobalDefs
 from pykeepalived.daemon.alerts import AlertPlan, Alerts
+from pykeepalived.daemon.command_queue import next_command
 from pykeepalived.daemon.executor import ActionExecutor
+from pykeepalived.daemon.heap import freeze_heap
 from pykeepalived.daemon.host_net import HostNetwork, real_host_network
 from pykeepalived.daemon.instances import DaemonNet, Instances
 from pykeepalived.daemon.life_scripts import run_life_script
@@ -74,21 +76,6 @@ NOTIFY_SETTLE_S = 0.2
 """Time given to VIP removal at stop; with the rest of shutdown this stays under the 1 s promise."""
 ALERTS_OFF: AlertPlan = (AlertSettings(), AlertTargets())
 """SMTP alerting before a config is read: nothing is sent."""
-
-
-def freeze_heap() -> None:
-    """Collect, then move every object alive now to the collector's permanent generation.
-
-    The routers, checkers, config and their caches live as long as the process; freezing them keeps
-    full collections (which run on the event loop) short: p99 check lateness went from 60 ms to 19 ms
-    in bench/checks.  A reload unfreezes first, so what the old config left behind can be collected.
-    """
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
-    gc.enable()  # `pykeepalived run` keeps the collector off during start-up (commands/run.py)
-    log.debug("heap frozen objects=%d", gc.get_freeze_count())
-
 
 
 class Daemon:
@@ -147,10 +134,16 @@ class Daemon:
             loop.add_signal_handler(number, self.request, f"dump:{function}")
 
     # -- build ---------------------------------------------------------------------------------
-    def _load_plans(self) -> Plans:
+    def _read_plans(self) -> Plans:
+        """The configuration read and mapped: no daemon state is touched (a reload runs it in a thread,
+        so that adverts stay on time while a big configuration is parsed)."""
         options = self.options
-        plans = load_plans(options.config_file, self.primary, config_id=options.config_id,
-                           run_vrrp=options.run_vrrp, run_lvs=options.run_lvs, host=self.host)
+        return load_plans(options.config_file, self.primary, config_id=options.config_id,
+                          run_vrrp=options.run_vrrp, run_lvs=options.run_lvs, host=self.host)
+
+    def _load_plans(self, plans: Plans | None = None) -> Plans:
+        options = self.options
+        plans = plans if plans is not None else self._read_plans()
         fixed = plans.fixed
         if options.namespace and not options.namespace_from_config:  # -s wins over net_namespace
             fixed = replace(fixed, net_namespace=options.namespace)
@@ -323,7 +316,7 @@ class Daemon:
         self.sd.notify(RELOADING, f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
         try:
             with self.reload_schedule.reading():
-                plans = self._load_plans()  # the FIFOs are not reopened on reload
+                plans = self._load_plans(await asyncio.to_thread(self._read_plans))  # FIFOs stay open
         except ConfigError as exc:
             self.info.reloaded(ok=False, error=str(exc))
             self.observe.reload(ok=False, error=str(exc), config_hash=self.info.config_hash)
@@ -446,7 +439,7 @@ class Daemon:
 
     async def _serve(self, group: asyncio.TaskGroup) -> None:
         while True:
-            command = await self.commands.get()
+            command = await next_command(self.commands)
             if command == "stop":
                 return
             if command == "reload":
@@ -500,4 +493,4 @@ def run_daemon(args: argparse.Namespace, early: EarlyListener | None = None) -> 
         return ExitCode.USAGE
 
 
-__all__ = ["Daemon", "DaemonOptions", "freeze_heap", "run_daemon"]
+__all__ = ["Daemon", "DaemonOptions", "run_daemon"]

@@ -32,13 +32,14 @@ __all__ = ["Limits", "load_source", "parse"]
 
 
 def parse(path: Path, *, config_id: str | None = None, limits: Limits | None = None,
-          all_config: bool = False) -> SourceResult:
+          all_config: bool = False, inline: bool = True) -> SourceResult:
     """Read a keepalived.conf (and what it includes) into plain data, positions and diagnostics.
 
     ``config_id`` selects ``@ID`` lines (keepalived's ``-i``; the caller passes the short host
     name by default); None keeps only ``@^ID`` lines.  ``all_config`` (keepalived's ``-e``) makes
     an include that matches no file an error, as ``include_check`` does.  ``data`` is None only
     when the top file cannot be read (the code is then ``file_not_found`` or ``file_unreadable``).
+    ``inline`` False reads every line through the general tree and mapping code (tests compare).
     """
     checks = INCLUDE_CHECKS if all_config else frozenset()
     pre = preprocess(path, config_id=config_id, limits=limits, include_check=checks)
@@ -46,8 +47,8 @@ def parse(path: Path, *, config_id: str | None = None, limits: Limits | None = N
     positions = PositionMap()
     if pre.unreadable:
         return SourceResult(None, positions, pre.texts, _diagnostics(issues, pre.texts))
-    statements = build(pre.lines, issues)
-    ctx = Ctx(issues, positions)
+    statements = build(pre.lines, issues, inline=inline)
+    ctx = Ctx(issues, positions, inline=inline)
     data: Data = {}
     map_block(ctx, statements, TOP, data, ())
     for finish in ctx.finish:

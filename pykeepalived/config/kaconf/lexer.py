@@ -20,6 +20,7 @@ from typing import NamedTuple
 from pykeepalived.config.source import Position as Pos
 
 __all__ = [
+    "SPECIAL",
     "Issue",
     "Pos",
     "Severity",
@@ -29,6 +30,8 @@ __all__ = [
     "TokenKind",
     "comment_start",
     "is_plain",
+    "replace_text",
+    "special_lines",
     "tokenize",
     "tokenize_plain",
 ]
@@ -149,7 +152,9 @@ _TOKEN = re.compile(rf"(?P<brace>[{{}}])|{_QUOTED}|{_WORD}", re.S)
 _TOKEN_NO_BRACES = re.compile(rf"""{_QUOTED}|(?P<word>[^\s"']+)""", re.S)
 _BRACE_KIND = {"{": TokenKind.LBRACE, "}": TokenKind.RBRACE}
 # a line with none of these characters needs no preprocessing and has only plain words and braces
-_SPECIAL = re.compile(r"""[#!\\@$~"']""")
+SPECIAL = r"""[#!\\@$~"']"""
+"""The characters that make a line need preprocessing (a pattern; :func:`is_plain`)."""
+_SPECIAL = re.compile(SPECIAL)
 _PLAIN_TOKEN = re.compile(r"[{}]|[^\s{}]+")
 _WORD_KIND = TokenKind.WORD
 
@@ -161,8 +166,30 @@ def is_plain(text: str) -> bool:
 
 
 def tokenize_plain(text: str, file: str, line: int) -> list[Token]:
-    """The tokens of a physical line for which :func:`is_plain` holds (the fast path of big files)."""
-    kind_of, new = _BRACE_KIND.get, tuple.__new__  # tuple.__new__: skips the NamedTuple constructors
+    """The tokens of a physical line for which :func:`is_plain` holds (the fast path of big files).
+
+    The same tokens as ``_PLAIN_TOKEN.finditer`` (each brace, and each run of other non-space
+    characters), found with ``str.split``: a chunk between white space is one token unless it has a
+    brace inside a longer word (``a{b``), which takes the regular expression.  Columns come from
+    ``str.find`` after the previous token (only white space lies between chunks).
+    """
+    words = text.split()
+    if "{" in text or "}" in text:
+        for word in words:
+            if len(word) > 1 and ("{" in word or "}" in word):
+                return _tokenize_plain_regex(text, file, line)
+    kind_of, new, find = _BRACE_KIND.get, tuple.__new__, text.find  # tuple.__new__: no NamedTuple __new__
+    tokens = []
+    end = 0
+    for word in words:
+        start = find(word, end)
+        end = start + len(word)
+        tokens.append(new(Token, (kind_of(word, _WORD_KIND), word, new(Pos, (file, line, start + 1)), False)))
+    return tokens
+
+
+def _tokenize_plain_regex(text: str, file: str, line: int) -> list[Token]:
+    kind_of, new = _BRACE_KIND.get, tuple.__new__
     return [
         new(Token, (kind_of(word, _WORD_KIND), word, new(Pos, (file, line, match.start() + 1)), False))
         for match in _PLAIN_TOKEN.finditer(text)
@@ -220,3 +247,70 @@ def unescape(body: str) -> str:
         return _SIMPLE_ESCAPES.get(seq, seq)
 
     return _ESCAPE.sub(replace, body)
+
+
+_SPECIAL_CHAR = re.compile(SPECIAL)
+_SPECIAL_WORDS = ("include", "random_seed")
+"""Words that send a line to the general path (an include; the seed of ``${_RANDOM}``)."""
+
+
+def special_lines(text: str) -> list[int]:
+    """0-based indexes of the lines of ``text`` (split at ``\\n``) that are not plain
+    (:func:`~pykeepalived.config.kaconf.lexer.is_plain`) or mention ``include`` or ``random_seed``: one
+    scan of the whole text for each (a character class, then each word), so the lines in between take the fast
+    path without being looked at twice."""
+    found: set[int] = set()
+    count, find = text.count, text.find
+    line, offset = 0, 0
+    match = _SPECIAL_CHAR.search(text)
+    while match is not None:
+        start = match.start()
+        line += count("\n", offset, start)
+        found.add(line)
+        offset = find("\n", start)
+        if offset < 0:
+            break
+        match = _SPECIAL_CHAR.search(text, offset)
+    for word in _SPECIAL_WORDS:
+        line, offset = 0, 0
+        start = find(word)
+        while start >= 0:
+            line += count("\n", offset, start)
+            found.add(line)
+            offset = find("\n", start)
+            if offset < 0:
+                break
+            start = find(word, offset)
+    return sorted(found)
+
+
+def replace_text(line: SourceLine, replacements: list[tuple[int, int, str]]) -> SourceLine:
+    """``line`` with ``text[start:end]`` replaced by ``value`` for each (start, end, value)."""
+    offsets = [span.offset for span in line.spans]
+    parts: list[str] = []
+    spans: list[Span] = []
+    length = 0
+    cursor = 0
+
+    def keep(start: int, end: int) -> None:
+        nonlocal length
+        if start >= end:
+            return
+        first = bisect.bisect_right(offsets, start) - 1
+        where = line.pos_at(start)
+        spans.append(Span(length, where.line, where.col, line.spans[max(first, 0)].advancing))
+        for index in range(first + 1, bisect.bisect_left(offsets, end)):
+            span = line.spans[index]
+            spans.append(Span(length + span.offset - start, span.line, span.col, span.advancing))
+        parts.append(line.text[start:end])
+        length += end - start
+
+    for start, end, value in replacements:
+        keep(cursor, start)
+        where = line.pos_at(start)
+        spans.append(Span(length, where.line, where.col, advancing=False))
+        parts.append(value)
+        length += len(value)
+        cursor = end
+    keep(cursor, len(line.text))
+    return SourceLine(line.file, "".join(parts), spans)

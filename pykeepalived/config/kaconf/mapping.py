@@ -55,6 +55,9 @@ class Ctx:
     positions: PositionMap = field(default_factory=PositionMap)
     #: run once the whole file is mapped, with the top-level data (keywords that write elsewhere)
     finish: list[Callable[[Data], None]] = field(default_factory=list)
+    #: read ``KEYWORD VALUE`` lines inline (:func:`map_block`); False sends every line through
+    #: :func:`apply`, the reference the tests compare the inline reading with
+    inline: bool = True
 
     def error(self, code: str, message: str, pos: Pos, hint: str | None = None, path: DataPath = ()) -> None:
         self.issues.append(Issue(Severity.ERROR, code, message, pos, hint, path))
@@ -91,12 +94,19 @@ Handler = Callable[[Ctx, Statement, Data, DataPath], None]
 
 @dataclass(frozen=True, slots=True)
 class Keyword:
-    """How one keyword is read.  ``max_args`` None = the rest of the statement."""
+    """How one keyword is read.  ``max_args`` None = the rest of the statement.
+
+    ``key`` and ``convert`` are set by :func:`value` (and :func:`word`, :func:`command`): the handler
+    stores ``convert(argument)`` at ``key``, and :func:`map_block` does the same inline for a
+    ``KEYWORD VALUE`` line (most lines of a big file) without the calls.
+    """
 
     handler: Handler
     min_args: int = 0
     max_args: int | None = 0
     block: bool | None = False  # True: needs { }, False: must not have one, None: either
+    key: str | None = None
+    convert: Callable[[Token], Node] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +154,8 @@ def split(statement: Statement, table: Table) -> list[Statement]:
             if high is not None and count >= high and _looks_like_typo(token, table):
                 break
             j += 1
+        if i == 0 and j == len(tokens):
+            return [statement]  # one keyword after all (``real_server IP PORT``): itself, not a copy
         parts.append(Statement(tokens[i:j]))
         i = j
     parts[-1].block = statement.block
@@ -165,13 +177,34 @@ def _looks_like_typo(token: Token, table: Table) -> bool:
 
 def map_block(ctx: Ctx, statements: list[Statement], table: Table, out: Data, path: DataPath) -> None:
     """Apply ``table`` to every statement of a block, writing into ``out`` at ``path``."""
+    keywords, inline = table.keywords, ctx.inline
+    set_both = ctx.positions.set_both
     for statement in statements:
+        tokens = statement.tokens
+        spec = keywords.get(tokens[0].text)
+        if spec is not None and spec.key is not None and len(tokens) == 2 and statement.block is None \
+                and inline:
+            # ``KEYWORD VALUE`` of a value keyword: what split, apply, _check_shape, the handler and
+            # store do for it (one argument is never split off, the shape is right), inline
+            key, keyword, argument = spec.key, tokens[0], tokens[1]
+            if key in out:
+                ctx.warning("duplicate_keyword", f"'{keyword.text}' is given again; the last one is used",
+                            keyword.pos)
+            out[key] = spec.convert(argument)  # type: ignore[misc]
+            set_both((*path, key), keyword.pos, argument.pos)
+            continue
+        if spec is not None and inline and len(tokens) - 1 <= spec.min_args:
+            # every word is a needed argument (``HTTP_GET {``, ``url {``, ``weight 1``): split keeps
+            # the statement whole and apply checks its shape and calls the handler, done here
+            if _check_shape(ctx, statement, spec, path):
+                spec.handler(ctx, statement, out, path)
+            continue
         for part in split(statement, table):
             apply(ctx, part, table, out, path)
 
 
 def apply(ctx: Ctx, statement: Statement, table: Table, out: Data, path: DataPath) -> None:
-    keyword = statement.keyword
+    keyword = statement.tokens[0]
     spec = table.keywords.get(keyword.text)
     if spec is None:
         pair = inventory.lookup(table.name, keyword.text)
@@ -184,29 +217,32 @@ def apply(ctx: Ctx, statement: Statement, table: Table, out: Data, path: DataPat
             hint = did_you_mean(keyword.text, table.known())
             ctx.error("unknown_keyword", f"unknown keyword '{keyword.text}'{where}", keyword.pos, hint)
         return
-    if not _check_shape(ctx, statement, spec, (*path, keyword.text)):
+    if not _check_shape(ctx, statement, spec, path):
         return
     spec.handler(ctx, statement, out, path)
 
 
-def _check_shape(ctx: Ctx, statement: Statement, spec: Keyword, path: DataPath) -> bool:
-    name, count = statement.keyword.text, len(statement.args)
+def _check_shape(ctx: Ctx, statement: Statement, spec: Keyword, block_path: DataPath) -> bool:
+    """True if the statement has the keyword's shape (surplus arguments are cut, with an error);
+    errors are reported at the keyword's data path (``block_path`` + the keyword)."""
+    tokens = statement.tokens
+    name, count = tokens[0].text, len(tokens) - 1
     if spec.block is True and statement.block is None:
-        ctx.error("syntax", f"'{name}' needs a {{ ... }} block", statement.pos, path=path)
+        ctx.error("syntax", f"'{name}' needs a {{ ... }} block", statement.pos, path=(*block_path, name))
         return False
     if spec.block is False and statement.block is not None:
         where = statement.open_pos or statement.pos
-        ctx.error("syntax", f"'{name}' does not take a {{ ... }} block", where, path=path)
+        ctx.error("syntax", f"'{name}' does not take a {{ ... }} block", where, path=(*block_path, name))
         return False
     if count < spec.min_args:
         need = "an argument" if spec.min_args == 1 else f"{spec.min_args} arguments"
-        ctx.error("missing_argument", f"'{name}' needs {need}", statement.pos, path=path)
+        ctx.error("missing_argument", f"'{name}' needs {need}", statement.pos, path=(*block_path, name))
         return False
     if spec.max_args is not None and count > spec.max_args:
-        extra = statement.args[spec.max_args]
+        extra = tokens[spec.max_args + 1]
         ctx.error("extra_argument", f"unexpected '{extra.text}' after '{name}'", extra.pos)
         # read what is valid, so the keyword does not also look missing
-        del statement.tokens[spec.max_args + 1 :]
+        del tokens[spec.max_args + 1 :]
     return True
 
 
@@ -228,7 +264,7 @@ _BOOLS = {"on": True, "true": True, "yes": True, "off": False, "false": False, "
 def number(token: Token) -> int | float | str:
     """``"10"`` -> 10, ``"0.5"`` -> 0.5; anything else stays text for the model to reject."""
     text = token.text
-    if _INT.match(text):
+    if text.isdecimal() or _INT.match(text):  # isdecimal: what ``\d+`` matches, without the regex
         return int(text)
     if _FLOAT.match(text) and len(text) < 64:
         return float(text)
@@ -270,7 +306,7 @@ def value(key: str, convert: Callable[[Token], Node] = number) -> Keyword:
     def handler(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
         store(ctx, st, out, path, key, convert(st.args[0]), st.args[0].pos)
 
-    return Keyword(handler, 1, 1)
+    return Keyword(handler, 1, 1, key=key, convert=convert)
 
 
 def word(key: str) -> Keyword:
@@ -283,7 +319,7 @@ def command(key: str) -> Keyword:
     def handler(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
         store(ctx, st, out, path, key, joined(st.args), st.args[0].pos)
 
-    return Keyword(handler, 1, None)
+    return Keyword(handler, 1, None, key=key, convert=text)  # one word: joined() is its text
 
 
 def flag(key: str, when_set: bool = True) -> Keyword:

@@ -23,7 +23,6 @@ Only :mod:`pathlib`/:mod:`glob` touch the file system; nothing else does I/O.
 
 from __future__ import annotations
 
-import bisect
 import glob
 import re
 from dataclasses import dataclass, field
@@ -43,7 +42,8 @@ from pykeepalived.config.kaconf.lexer import (
     Span,
     Token,
     comment_start,
-    is_plain,
+    replace_text,
+    special_lines,
     tokenize,
     tokenize_plain,
 )
@@ -87,6 +87,10 @@ class _Frame:
     index: int = 0
     include_check: frozenset[str] = frozenset()
     """Set by ``include_check`` in this file (or inherited from the file that included it)."""
+    special: list[int] = field(default_factory=list)
+    """Indexes of the lines that need the general path (``lexer.special_lines``), in order."""
+    next_special: int = 0
+    """Position in ``special`` of the first such line at or after ``index``."""
 
 
 _DEFINITION = re.compile(r"\s*\$([A-Za-z_][A-Za-z0-9_]*)=(.*)\Z", re.S)
@@ -150,10 +154,12 @@ class _Reader:
             return False
         self.total_bytes += len(data)
         self.out.files.append(path)
-        self.stack.append(_Frame(name, self._decode(data, name), (*chain, _resolve(path)), 0, checks))
+        text = self._decode(data, name)
+        lines = [raw.removesuffix("\r") for raw in text.split("\n")]
+        self.stack.append(_Frame(name, lines, (*chain, _resolve(path)), 0, checks, special_lines(text)))
         return True
 
-    def _decode(self, data: bytes, name: str) -> list[str]:
+    def _decode(self, data: bytes, name: str) -> str:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -176,7 +182,7 @@ class _Reader:
             )
         text = text.removeprefix("\ufeff")
         self.out.texts[name] = text
-        return [raw.removesuffix("\r") for raw in text.split("\n")]
+        return text
 
     # -- lines ---------------------------------------------------------------------------------
 
@@ -217,10 +223,15 @@ class _Reader:
         quote, continuation, ``@``, ``$``, ``~``, include or random_seed), up to the next one that does.
         Most lines of a big file are like this; this is the same result as :meth:`handle`."""
         lines, index, name, out = frame.lines, frame.index, frame.name, self.out.lines
+        special, at = frame.special, frame.next_special
+        while at < len(special) and special[at] < index:
+            at += 1
+        frame.next_special = at
+        stop = special[at] if at < len(special) else len(lines)
         limit = self.limits.max_line_chars
-        while index < len(lines):
+        while index < stop:
             raw = lines[index]
-            if not is_plain(raw) or len(raw) > limit or "include" in raw or "random_seed" in raw:
+            if len(raw) > limit:
                 break
             index += 1
             tokens = tokenize_plain(raw, name, index)
@@ -327,7 +338,7 @@ class _Reader:
             if len(line.text) + growth > self.limits.max_line_chars:
                 self.error("expansion_too_long", "parameter expansion makes the line too long", where)
                 return original
-            line = _replace(line, replacements)
+            line = replace_text(line, replacements)
         self.error(
             "expansion_loop",
             f"parameter expansion does not stop after {self.limits.max_expansion_depth} rounds",
@@ -429,36 +440,6 @@ def _resolve(path: Path) -> Path:
         return path.absolute()
 
 
-def _replace(line: SourceLine, replacements: list[tuple[int, int, str]]) -> SourceLine:
-    """``line`` with ``text[start:end]`` replaced by ``value`` for each (start, end, value)."""
-    offsets = [span.offset for span in line.spans]
-    parts: list[str] = []
-    spans: list[Span] = []
-    length = 0
-    cursor = 0
-
-    def keep(start: int, end: int) -> None:
-        nonlocal length
-        if start >= end:
-            return
-        first = bisect.bisect_right(offsets, start) - 1
-        where = line.pos_at(start)
-        spans.append(Span(length, where.line, where.col, line.spans[max(first, 0)].advancing))
-        for index in range(first + 1, bisect.bisect_left(offsets, end)):
-            span = line.spans[index]
-            spans.append(Span(length + span.offset - start, span.line, span.col, span.advancing))
-        parts.append(line.text[start:end])
-        length += end - start
-
-    for start, end, value in replacements:
-        keep(cursor, start)
-        where = line.pos_at(start)
-        spans.append(Span(length, where.line, where.col, advancing=False))
-        parts.append(value)
-        length += len(value)
-        cursor = end
-    keep(cursor, len(line.text))
-    return SourceLine(line.file, "".join(parts), spans)
 
 
 def _at(line: SourceLine) -> tuple[int, int]:

@@ -18,6 +18,8 @@ from pykeepalived.config.kaconf.lexer import Issue, Pos, Severity, Token, TokenK
 
 MAX_DEPTH = 32
 _WORD = TokenKind.WORD
+_LBRACE = TokenKind.LBRACE
+_RBRACE = TokenKind.RBRACE
 
 
 @dataclass(slots=True)
@@ -98,14 +100,6 @@ class _Builder:
             self.stack.pop()
 
     def line(self, tokens: list[Token]) -> None:
-        if len(tokens) == 2 and tokens[0].kind is _WORD and tokens[1].kind is _WORD and not self.pending:
-            # ``keyword value``: one statement (most lines of a big file)
-            statement = Statement(tokens[:])
-            level = self.stack[-1]
-            if not level.skipping:
-                level.body.append(statement)
-            self.last_line_statement = statement
-            return
         for index, token in enumerate(tokens):
             if token.kind is TokenKind.LBRACE:
                 self.open_block(token, line_start=index == 0)
@@ -116,12 +110,48 @@ class _Builder:
         self.last_line_statement = self.flush()
 
 
-def build(lines: list[list[Token]], issues: list[Issue]) -> list[Statement]:
-    """The top-level statements of the token lines; unbalanced braces become issues."""
+def build(lines: list[list[Token]], issues: list[Issue], *, inline: bool = True) -> list[Statement]:
+    """The top-level statements of the token lines; unbalanced braces become issues.
+
+    The shapes of most lines of a big file are read here, inline, as :meth:`_Builder.line` reads
+    them: ``keyword value``, ``}`` and ``keyword [args] {`` (no pending words are ever left between
+    lines).  ``inline`` False: every line through ``line`` (the reference the tests compare with).
+    """
     top: list[Statement] = []
     builder = _Builder(issues, [_Level(top)])
+    stack, general = builder.stack, builder.line
     for tokens in lines:
-        builder.line(tokens)
+        count = len(tokens)
+        if not inline or not count:
+            general(tokens)
+            continue
+        last, level = tokens[-1], stack[-1]
+        if count == 2 and last.kind is _WORD and tokens[0].kind is _WORD:
+            # ``keyword value``: one statement
+            statement = Statement(tokens[:])
+            if not level.skipping:
+                level.body.append(statement)
+            builder.last_line_statement = statement
+            continue
+        if count == 1 and last.kind is _RBRACE:
+            if level.skipping:
+                level.skipping -= 1
+            elif len(stack) == 1:
+                issues.append(Issue(Severity.ERROR, "syntax", "'}' without a matching '{'", last.pos))
+            else:
+                stack.pop()
+            builder.last_line_statement = None
+            continue
+        if last.kind is not _LBRACE or count == 1 or level.skipping or len(stack) > MAX_DEPTH \
+                or any(token.kind is not _WORD for token in tokens[:-1]):
+            general(tokens)
+            continue
+        # ``keyword [args] {``: a statement opening a block
+        block: list[Statement] = []
+        statement = Statement(tokens[:-1], block, last.pos)
+        level.body.append(statement)
+        stack.append(_Level(block, statement))
+        builder.last_line_statement = None
     for level in reversed(builder.stack[1:]):
         opener = level.opener
         if opener is not None and opener.open_pos is not None:

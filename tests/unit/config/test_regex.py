@@ -3,9 +3,19 @@ refused -- and regex_min_offset / regex_max_offset / firstline on the body."""
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from pykeepalived.config.regex import REFUSED, RegexOption, compile_url_regex
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pykeepalived.config.regex import (
+    REFUSED,
+    RegexConfigError,
+    RegexOption,
+    check_url_regex,
+    compile_url_regex,
+)
 
 BODY = b"status: READY\nload: 3\nend\n"
 
@@ -94,3 +104,44 @@ def test_firstline_needs_the_match_to_start_in_the_first_line():
     assert found("status", "firstline")
     assert found("READY.load", "firstline", "dotall")  # may run past the newline
     assert found("load", "firstline", min_offset=14)  # the first line after the start offset
+
+
+_TUNING = st.sampled_from([None, False, True, 0, 1, (), ("caseless",), [], (0, 0), (1, 0)])
+
+
+@given(no_match=_TUNING, options=_TUNING, stack=_TUNING, min_offset=_TUNING, max_offset=_TUNING)
+def test_without_a_regex_the_first_tuning_keyword_given_is_refused(no_match: Any, options: Any, stack: Any,
+                                                                   min_offset: Any, max_offset: Any) -> None:
+    """With no ``regex``, the first tuning keyword that is set (not None, False or empty) is refused
+    by name; none set (the common case, taken by a short cut) is accepted."""
+    given_values = {"regex_no_match": no_match, "regex_options": options, "regex_stack": stack,
+                    "regex_min_offset": min_offset, "regex_max_offset": max_offset}
+    first = next((k for k, v in given_values.items() if v is not None and v is not False and v != ()
+                  and v != 0), None)
+    if first is None:
+        check_url_regex(None, options, stack=stack, min_offset=min_offset, max_offset=max_offset,
+                        no_match=no_match)
+        return
+    with pytest.raises(RegexConfigError) as caught:
+        check_url_regex(None, options, stack=stack, min_offset=min_offset, max_offset=max_offset,
+                        no_match=no_match)
+    assert caught.value.key == first
+
+
+_DEFAULTS: dict[str, Any] = {"no_match": False, "options": (), "stack": None, "min_offset": None,
+                             "max_offset": None}
+
+
+@pytest.mark.parametrize("name", list(_DEFAULTS))
+@pytest.mark.parametrize("value", [None, False, True, 0, 1, (), ("caseless",), [], (0, 0)])
+def test_one_tuning_keyword_without_a_regex(name: str, value: Any) -> None:
+    """Each keyword alone next to the defaults: the short cut for "nothing given" must not swallow it."""
+    kwargs = {**_DEFAULTS, name: value}
+    key = {"no_match": "regex_no_match", "options": "regex_options", "stack": "regex_stack",
+           "min_offset": "regex_min_offset", "max_offset": "regex_max_offset"}[name]
+    if value is None or value is False or value == () or value == 0:
+        check_url_regex(None, **kwargs)
+        return
+    with pytest.raises(RegexConfigError) as caught:
+        check_url_regex(None, **kwargs)
+    assert caught.value.key == key

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import os
 import signal
 import socket
@@ -19,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from pykeepalived.daemon.app import DaemonOptions, freeze_heap
+from pykeepalived.daemon.app import DaemonOptions
 from pykeepalived.exit_codes import ExitCode
 from pykeepalived.net.early_listen import Heard
 from pykeepalived.net.netlink_watch import AddressEvent
@@ -260,15 +259,3 @@ async def test_config_warnings_are_logged_at_start(tmp_path: Path, caplog: pytes
         assert await h.stop() == ExitCode.OK
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("config: ")]
     assert len(lines) == 1 and "smtp_alert" in lines[0] and "pyka.yaml:" in lines[0]
-
-
-def test_freeze_heap_moves_live_objects_to_the_permanent_generation() -> None:
-    gc.unfreeze()
-    assert gc.get_freeze_count() == 0
-    try:
-        freeze_heap()
-        assert gc.get_freeze_count() > 0
-        freeze_heap()  # again (after a reload): unfreezes, collects, freezes
-        assert gc.get_freeze_count() > 0
-    finally:
-        gc.unfreeze()

@@ -1,0 +1,19 @@
+"""The heap frozen after start-up and each reload."""
+
+from __future__ import annotations
+
+import gc
+
+from pykeepalived.daemon.heap import freeze_heap
+
+
+def test_freeze_heap_moves_live_objects_to_the_permanent_generation() -> None:
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    try:
+        freeze_heap()
+        assert gc.get_freeze_count() > 0
+        freeze_heap()  # again (after a reload): unfreezes, collects, freezes
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
