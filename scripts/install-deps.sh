@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   iproute2 nftables procps kmod iputils-ping
   keepalived            # interoperability peer, 2.2.7 on Debian 12
-  frr                   # FRR 8.4.4's vrrpd, the third VRRP peer in the lab (tests/lab/test_frr_interop.py)
+  frr                   # FRR 8.4.4's vrrpd, the third VRRP peer in the lab (tests/lab/test_frr_interop.py);
+                        # bgpd + bfdd announce the VIPs of active/active directors (docs/scaleout.md)
+  frr-pythontools       # frr-reload.py: applies the BGP configuration pykeepalived renders, without a restart
   tshark tcpdump        # wire oracle for golden packets and lab assertions
   ipvsadm               # IPVS baseline and oracle inside the VM
   qemu-system-x86 linux-image-amd64 busybox-static cpio e2fsprogs xz-utils  # IPVS VM lab

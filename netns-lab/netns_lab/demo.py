@@ -9,6 +9,8 @@ status JSON, and tears everything down.  It is bounded: at most `--requests` req
 
 `--lvs` runs the LVS demo instead (netns_lab/demo_lvs.py: IPVS on both directors in front of two real
 servers; needs a kernel with IPVS, so scripts/demo.sh runs it inside `python -m netns_lab vm`).
+`--bgp` runs the scale-out demo (netns_lab/demo_bgp.py: three active/active directors announced over
+BGP with BFD behind an ECMP router; also needs IPVS).
 """
 
 from __future__ import annotations
@@ -244,14 +246,20 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--lvs", action="store_true",
                         help="the LVS demo: IPVS on both directors, web servers on two real servers "
                              "(needs a kernel with IPVS: run it inside `python -m netns_lab vm`)")
+    parser.add_argument("--bgp", action="store_true",
+                        help="the scale-out demo: three directors announcing the VIP over BGP to an ECMP "
+                             "router, one crashes (needs IPVS: run it inside `python -m netns_lab vm`)")
     parser.add_argument("--start-timeout", type=float, default=90.0,
-                        help="--lvs: seconds for the daemons and web servers to start (default 90)")
+                        help="--lvs/--bgp: seconds for the daemons and web servers to start (default 90; "
+                             "--bgp: at least 180)")
     args = parser.parse_args(argv[1:] if argv[:1] == ["--"] else argv)
     if os.geteuid() != 0:
         print("the demo needs root (network namespaces)", file=sys.stderr)
         return 2
     if args.lvs:
         return _main_lvs(args)
+    if args.bgp:
+        return _main_bgp(args)
     try:
         return run_demo(min(max(args.requests, 2), 100), args.timeout, args.advert_int)
     except LabError as exc:
@@ -273,3 +281,14 @@ def _main_lvs(args: argparse.Namespace) -> int:
     except LabError as exc:
         print(f"demo failed: {exc}", file=sys.stderr)
         return 1
+
+
+def _main_bgp(args: argparse.Namespace) -> int:
+    from netns_lab import demo_bgp, demo_lvs  # noqa: PLC0415  (both import this module)
+
+    if not demo_lvs.kernel_has_ipvs():
+        print("demo --bgp: this kernel has no IPVS; run it in the IPVS VM: "
+              "python -m netns_lab vm -- python -m netns_lab demo --bgp", file=sys.stderr)
+        return 2
+    options = demo_bgp.BgpDemoOptions(timeout=args.timeout, start_timeout=max(args.start_timeout, 180.0))
+    return demo_bgp.main_bgp(options)

@@ -65,9 +65,10 @@ def vrrpd_conf(ifname: str, vrid: int, priority: int, vip: str, *, version: int,
             f" vrrp {vrid} ip {address}\n")
 
 
-def run_vtysh(directory: Path, daemon: str, *commands: str, timeout: float = 5.0) -> str:
-    """Run vtysh commands (in order, one session) against `daemon`, whose vty socket is in `directory`."""
-    argv = [VTYSH, "--vty_socket", str(directory), "-d", daemon]
+def run_vtysh(directory: Path, daemon: str | None, *commands: str, timeout: float = 5.0) -> str:
+    """Run vtysh commands (in order, one session) against `daemon` (None: every daemon whose vty socket
+    is there, vtysh sends each command where it belongs), whose vty socket is in `directory`."""
+    argv = [VTYSH, "--vty_socket", str(directory), *(["-d", daemon] if daemon else [])]
     for command in commands:
         argv += ["-c", command]
     try:

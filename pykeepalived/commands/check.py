@@ -1,12 +1,16 @@
-"""``pykeepalived check [-f FILE | FILE] [--strict] [--format text|json] [-q]``: validate a configuration.
+"""``pykeepalived check [-f FILE | FILE...] [--strict] [--format text|json] [-q]``: validate a configuration.
 
 Also used by ``pykeepalived --check`` / ``-t`` (keepalived's flags, :mod:`pykeepalived.commands.run`).
+Several files are several directors' configurations: each is checked, then they are compared
+(the same virtual servers with the same real servers in the same order, as active/active directors
+behind ECMP need; :mod:`pykeepalived.scaleout.directors`).
 Exit status: 0 valid (warnings allowed unless ``--strict``), 1 invalid, 2 usage error or unreadable file.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 from pykeepalived.exit_codes import ExitCode
@@ -15,7 +19,8 @@ HELP = "validate a configuration file (YAML or keepalived.conf) and report every
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", nargs="?", help="configuration file (default: see docs/config.md)")
+    parser.add_argument("file", nargs="*", help="configuration file (default: see docs/config.md); several: "
+                        "the configurations of directors that share traffic, compared with each other")
     parser.add_argument("-f", "--use-file", dest="use_file", metavar="FILE", help="configuration file")
     add_check_options(parser)
 
@@ -35,12 +40,57 @@ def add_check_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.file and args.use_file:
+    files = args.file if isinstance(args.file, list) else [args.file] if args.file else []
+    if files and args.use_file:
         print("pykeepalived check: give the file either as FILE or with -f, not both", file=sys.stderr)
         return ExitCode.USAGE
-    return check_file(args.use_file or args.file, strict=args.strict, fmt=args.format, quiet=args.quiet,
-                      config_id=getattr(args, "config_id", None), syntax=getattr(args, "syntax", None),
-                      host=args.host)
+    options = {"strict": args.strict, "fmt": args.format, "quiet": args.quiet,
+               "config_id": getattr(args, "config_id", None), "syntax": getattr(args, "syntax", None),
+               "host": getattr(args, "host", False)}
+    if len(files) > 1:
+        try:
+            return check_directors(files, **options)
+        except Exception as exc:  # last resort: never a traceback, whatever the input
+            return _internal_error(files[0], exc, args.format)
+    return check_file(args.use_file or (files[0] if files else None), **options)
+
+
+def check_directors(files: list[str], *, strict: bool = False, fmt: str = "text", quiet: bool = False,
+                    config_id: str | None = None, syntax: str | None = None, host: bool = False) -> int:
+    """Check each director's file, then compare them; one report, one exit status."""
+    from pykeepalived.config.diagnostics import IO_CODES, Severity, render_json, render_text
+    from pykeepalived.config.load import Syntax, check_config
+    from pykeepalived.config.validate import attach_sources
+    from pykeepalived.scaleout.directors import Director, compare_directors
+
+    facts = None
+    if host:
+        from pykeepalived.net.links import SystemHost
+
+        facts = SystemHost()
+    results = [check_config(f, config_id=config_id, syntax=Syntax(syntax) if syntax else None, host=facts)
+               for f in files]
+    diagnostics = [d for r in results for d in r.diagnostics]
+    valid = [r for r in results if r.config is not None]
+    by_file = {r.file: r for r in valid}
+    for found in compare_directors([Director(r.file, r.config) for r in valid if r.config is not None]):
+        result = by_file[found.file]
+        position = result.positions.locate(found.path, prefer_key=True) if result.positions else None
+        placed = found if position is None else dataclasses.replace(
+            found, file=position.file, line=position.line, col=position.col)
+        diagnostics += attach_sources([placed], result.source_files)
+    ok = len(valid) == len(results) and not any(
+        d.severity is Severity.ERROR or (strict and d.severity is Severity.WARNING) for d in diagnostics)
+    status = ExitCode.USAGE if any(d.code in IO_CODES for d in diagnostics) else \
+        ExitCode.OK if ok else ExitCode.INVALID
+    if fmt == "json":
+        print(render_json(", ".join(files), ok, diagnostics, files=files, strict=strict))
+        return status
+    if diagnostics:
+        print(render_text(diagnostics))
+    if ok and not quiet:
+        print(f"{len(files)} directors' configurations are valid and consistent: {', '.join(files)}")
+    return status
 
 
 def check_file(path: str | None, *, strict: bool = False, fmt: str = "text", quiet: bool = False,

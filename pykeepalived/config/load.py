@@ -25,6 +25,7 @@ from typing import Protocol
 from pykeepalived.config.diagnostics import Diagnostic, Severity, error
 from pykeepalived.config.document import Document
 from pykeepalived.config.host import HostFacts
+from pykeepalived.config.include import resolve_include
 from pykeepalived.config.model import Config
 from pykeepalived.config.semantic import FileInspector
 from pykeepalived.config.source import Limits, PositionMap, SourceResult, decode_bytes, load_yaml
@@ -54,6 +55,9 @@ class CheckResult:
     syntax: Syntax | None
     config: Config | None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    positions: PositionMap | None = None
+    """Where each data path came from (None when the file could not be read)."""
+    source_files: dict[str, str] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -154,16 +158,30 @@ def gc_paused() -> Iterator[None]:
 def _check_config(path: str, syntax: Syntax | None, config_id: str | None,  # noqa: PLR0917
                   inspector: FileInspector | None, limits: Limits, all_config: bool = False,
                   host: HostFacts | None = None) -> CheckResult:
+    chosen, source = _read_source(path, syntax, config_id, limits, all_config)
+    if chosen is Syntax.YAML:
+        def read(target: str) -> SourceResult:
+            return _read_source(target, None, config_id, limits, all_config)[1]
+
+        source = resolve_include(source, path, read)
+    if source.data is None and chosen is None:
+        return CheckResult(path, syntax, None, source.diagnostics)
+    return _validate(path, chosen or Syntax.YAML, source, inspector, host)
+
+
+def _read_source(path: str, syntax: Syntax | None, config_id: str | None, limits: Limits,
+                 all_config: bool = False) -> tuple[Syntax | None, SourceResult]:
+    """One file in its syntax (None when the file could not be read as text)."""
     raw, diagnostics = read_bytes(path, limits)
-    if raw is None:
-        return CheckResult(path, syntax, None, diagnostics)
-    text, diagnostics = decode_bytes(raw, path, limits)
+    text = None
+    if raw is not None:
+        text, diagnostics = decode_bytes(raw, path, limits)
     if text is None:
-        return CheckResult(path, syntax, None, diagnostics)
+        return None, SourceResult(None, PositionMap(), {}, diagnostics)
     chosen = syntax or detect_syntax(path, text)
-    source = (load_yaml(text, path, limits) if chosen is Syntax.YAML
-              else _load_keepalived(path, config_id, all_config))
-    return _validate(path, chosen, source, inspector, host)
+    if chosen is Syntax.YAML:
+        return chosen, load_yaml(text, path, limits)
+    return chosen, _load_keepalived(path, config_id, all_config)
 
 
 def check_text(text: str, file: str = "<string>", *, inspector: FileInspector | None = None,
@@ -185,7 +203,7 @@ def _validate(path: str, syntax: Syntax, source: SourceResult, inspector: FileIn
     diagnostics = _unique(diagnostics + more)
     if any(d.severity is Severity.ERROR for d in diagnostics):
         config = None
-    return CheckResult(path, syntax, config, diagnostics)
+    return CheckResult(path, syntax, config, diagnostics, source.positions, source.source_files)
 
 
 def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -21,6 +21,7 @@ from pydantic import Field, field_validator, model_validator
 
 from pykeepalived.config.check_timing import CheckTiming, check_timing
 from pykeepalived.config.model_bfd import BfdCheck, BfdInstance
+from pykeepalived.config.model_bgp import Bgp
 from pykeepalived.config.model_checkers import (
     FileCheck,
     PingCheck,
@@ -256,7 +257,8 @@ class _Notify(StrictModel):
     notify_backup: Str | None = None
     notify_fault: Str | None = None
     notify_stop: Str | None = None
-    notify_deleted: Str | None = None
+    notify_deleted: Bool | Str | None = Field(
+        None, description="a reload that deletes the instance says DELETED (else FAULT); a script: run then")
     notify: Str | None = Field(None, description="any transition; 4 arguments are appended")
     notify_priority_changes: Bool | None = Field(
         None, description="MASTER_PRIORITY/BACKUP_PRIORITY lines on the notify FIFOs; default: the sync "
@@ -288,6 +290,8 @@ class VirtualIpAddress(StrictModel):
     label: Str | None = None
     scope: Scope | None = None
     no_track: Bool = False
+    use_vmac: Bool = Field(False, description="a VMAC of its own on its device (keepalived's use_vmac "
+                           "option of an address)")
 
     @model_validator(mode="before")
     @classmethod
@@ -423,6 +427,7 @@ class Config(TopExtras):
     vrrp_instances: Mapping[str, VrrpInstance] = Field(default_factory=dict)
     virtual_server_groups: Mapping[str, VirtualServerGroup] = Field(default_factory=dict)
     virtual_servers: tuple[VirtualServer, ...] = ()
+    bgp: Bgp | None = Field(None, description="active/active directors announced over BGP (docs/scaleout.md)")
     ssl: SslSettings | None = Field(None, description="keepalived's SSL block: the TLS client of SSL_GET")
 
     @model_validator(mode="before")

@@ -100,9 +100,29 @@ class UseIpvlan(StrictModel):
     mode: Literal["bridge", "private", "vepa"] = "bridge"
 
 
+VRRP_MAC_PREFIX = (0x00, 0x00, 0x5E, 0x00)
+
+
+def vmac_address_error(text: str) -> str | None:
+    """Why ``text`` cannot be the MAC of ``use_vmac NAME MAC`` (None: it can): 5 octets (the VRID is
+    appended) or 6, not multicast, not one of RFC 5798's 00:00:5e:00:01|02:xx (keepalived's rules)."""
+    parts = text.removesuffix(":").split(":")
+    if len(parts) not in (5, 6) or not all(1 <= len(p) <= 2 for p in parts) \
+            or any(c not in "0123456789abcdefABCDEF" for p in parts for c in p):
+        return f"{text} is not a MAC address (5 or 6 hexadecimal octets)"
+    octets = [int(p, 16) for p in parts]
+    if octets[0] & 0x01:
+        return f"{text} is a multicast MAC address"
+    if tuple(octets[:4]) == VRRP_MAC_PREFIX and octets[4] in (0x01, 0x02):
+        return f"{text} is an RFC 5798 virtual router MAC (the default one)"
+    return None
+
+
 class InstanceExtras(StrictModel):
     """``vrrp_instance`` keywords beyond the first wave."""
 
+    vmac_address: Str | None = Field(default=None, description="use_vmac's MAC (5 octets: the VRID is "
+                                     "appended); default 00:00:5e:00:01:VRID (02 for IPv6)")
     use_vmac_addr: Bool = False
     use_ipvlan: UseIpvlan | None = None
     unicast_fault_no_peer: Bool = False
@@ -123,6 +143,13 @@ class InstanceExtras(StrictModel):
                                                  description="default: vrrp_higher_prio_send_advert")
 
     bare_ipvlan = field_validator("use_ipvlan", mode="before")(_bare_means({}))
+
+    @field_validator("vmac_address")
+    @classmethod
+    def _vmac_address(cls, value: str | None) -> str | None:
+        if value is not None and (error := vmac_address_error(value)) is not None:
+            raise ValueError(error)
+        return value
 
     @field_validator("mcast_dst_ip", mode="after")
     @classmethod
@@ -188,5 +215,17 @@ class TopExtras(StrictModel):
     bare_ipvs_namespace = field_validator("net_namespace_ipvs", mode="before")(_bare_means(""))
 
 
-__all__ = ["NFT_PRIORITY_DEFAULT", "NFT_TABLE_DEFAULT", "GarpGroup", "GlobalExtras", "InstanceExtras",
-           "StaticAddress", "TopExtras", "TrackGroup", "UpDownDelay", "UseIpvlan"]
+__all__ = [
+    "NFT_PRIORITY_DEFAULT",
+    "NFT_TABLE_DEFAULT",
+    "VRRP_MAC_PREFIX",
+    "GarpGroup",
+    "GlobalExtras",
+    "InstanceExtras",
+    "StaticAddress",
+    "TopExtras",
+    "TrackGroup",
+    "UpDownDelay",
+    "UseIpvlan",
+    "vmac_address_error",
+]

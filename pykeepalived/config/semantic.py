@@ -20,7 +20,7 @@ import stat
 from collections.abc import Iterator
 from typing import Protocol
 
-from pykeepalived.config import pending, semantic_alerting
+from pykeepalived.config import pending, semantic_alerting, semantic_bgp, semantic_vrrp
 from pykeepalived.config.diagnostics import Diagnostic, Path
 from pykeepalived.config.findings import err, unknown, warn
 from pykeepalived.config.model import (
@@ -71,11 +71,13 @@ def check(config: Config, inspector: FileInspector) -> list[Diagnostic]:
         out += _check_instance(config, name, inst)
     out += _check_sync_groups(config)
     out += _check_tracking_weights(config)
+    out += semantic_vrrp.check(config)
     out += pending.check(config)
     out += check_virtual_servers(config)
     out += _check_scripts(config, inspector)
     out += check_checkers(config, inspector.stat)
     out += semantic_alerting.check(config)
+    out += semantic_bgp.check(config)
     out += check_bfd(config)
     return out
 
@@ -120,11 +122,11 @@ def _check_instance(config: Config, name: str, inst: VrrpInstance) -> Iterator[D
         yield err("vrrp_version", "IPv6 needs VRRP version 3", (*base, "version"))
     if inst.interface is None and not inst.unicast_peer:
         yield err("missing_interface", f"instance '{name}' needs an 'interface' (or unicast peers)", base)
-    if not inst.virtual_ipaddress and not inst.no_virtual_ipaddress and not config.global_defs.vrrp_strict:
+    if not inst.virtual_ipaddress and not inst.no_virtual_ipaddress and not config.strict(inst):
         yield warn("no_vips", f"instance '{name}' has no virtual_ipaddress", base,
                     "set 'no_virtual_ipaddress: true' if that is intended")
     yield from _check_priority(name, inst, base)
-    if config.global_defs.vrrp_strict:
+    if config.strict(inst):
         yield from _check_strict(inst, version, base)
     yield from _check_advert_int(inst, version, base)
     yield from _check_unicast(inst, family, base)
@@ -159,14 +161,11 @@ def _check_priority(name: str, inst: VrrpInstance, base: Path) -> Iterator[Diagn
                        (*base, "nopreempt"))
         yield warn("priority_owner", f"instance '{name}' has priority 255 (address owner): it must own "
                     "every virtual address, and it takes over at once", where, hint)
-    elif inst.nopreempt and inst.state is VrrpState.MASTER:
-        yield warn("nopreempt_master", "'nopreempt' needs 'state: BACKUP'; keepalived starts it as BACKUP",
-                    (*base, "state"))
 
 
 def _check_strict(inst: VrrpInstance, version: int, base: Path) -> Iterator[Diagnostic]:
-    """``vrrp_strict`` (RFC conformance): what keepalived refuses is an error, what it silently
-    changes is a warning saying what it changes."""
+    """Strict mode (``vrrp_strict``, or the instance's ``strict_mode``; RFC conformance): what
+    keepalived refuses is an error, what it silently changes is a warning saying what it changes."""
     if inst.unicast_peer:
         yield err("vrrp_strict", "vrrp_strict does not allow unicast peers (RFC VRRP is multicast only)",
                    (*base, "unicast_peer"), "drop vrrp_strict, or the unicast peers")
@@ -261,7 +260,7 @@ def _check_tracking_weights(config: Config) -> Iterator[Diagnostic]:
                 if why == "SYNC group" else "set weight 0: an address owner's priority never changes")
         base: Path = ("vrrp_instances", name)
         for i, iref in enumerate(inst.track_interface):
-            if iref.weight:
+            if iref.weight and iref.name != inst.interface:  # the own interface: semantic_vrrp says
                 what = "tracked with weight 0 (FAULT when down)" if why == "SYNC group" else "not tracked"
                 yield warn("tracking_weight", f"weight of tracked interface '{iref.name}' ignored due to "
                             f"{why}: {what}", (*base, "track_interface", i), hint)
@@ -298,12 +297,12 @@ def _scripts(config: Config) -> Iterator[tuple[str, Path]]:
     for name, inst in config.vrrp_instances.items():
         for key in (*notify_keys, "notify_master_rx_lower_pri"):
             value = getattr(inst, key)
-            if value:
+            if isinstance(value, str) and value:  # a bare notify_deleted is True: no script
                 yield value, ("vrrp_instances", name, key)
     for name, group in config.vrrp_sync_groups.items():
         for key in notify_keys:
             value = getattr(group, key)
-            if value:
+            if isinstance(value, str) and value:
                 yield value, ("vrrp_sync_groups", name, key)
     for v, vs in enumerate(config.virtual_servers):
         for key in ("quorum_up", "quorum_down"):

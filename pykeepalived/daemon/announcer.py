@@ -1,12 +1,15 @@
 """Gratuitous ARP and unsolicited NA bursts: the core says how many rounds, this sends them.
 
 A burst runs as address work (:class:`~pykeepalived.daemon.address_queue.AddressQueue`), so it never
-announces an address before the VIP add queued before it.  Without ``vrrp_garp_interval`` /
-``vrrp_gna_interval`` its rounds go back to back, inline (the takeover's critical path); inside a
-timer batch of the runner (:meth:`Announcer.begin_batch`) only the first round is sent at once and
-the repeats at the end of the batch, so that every router's first GARP/NA is out before any burst
-repeats.  With an interval the rounds are paced by a coroutine; a paced burst ends early when its
-router leaves MASTER or releases its addresses.
+announces an address before the VIP add queued before it.  On devices without an interval its rounds
+go back to back, inline (the takeover's critical path); inside a timer batch of the runner
+(:meth:`Announcer.begin_batch`) only the first round is sent at once and the repeats at the end of the
+batch, so that every router's first GARP/NA is out before any burst repeats.  A device with an interval
+(``vrrp_garp_interval`` / ``vrrp_gna_interval``, or its ``garp_group``'s: the spec's ``garp_pacing``)
+sends at most one GARP (NA) per interval, counted for all the devices of its group together and every
+router (keepalived's ``garp_group``: "the delays are aggregated across the group"); what has to wait is
+sent by a coroutine the address queue awaits, and a paced burst ends early when its router leaves
+MASTER or releases its addresses.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
@@ -31,6 +35,8 @@ log = logging.getLogger(__name__)
 
 IPAddress = IPv4Address | IPv6Address
 Send = Callable[[str, IPAddress], None]
+Pacing = Callable[[str], tuple[tuple[str, str], float]]
+"""device -> (its line: the pacing group and garp|na, the interval in seconds)."""
 
 
 class Announce(Protocol):
@@ -43,7 +49,8 @@ class Announce(Protocol):
 class Announcer:
     """GARP / NA bursts of every router; see the module docstring."""
 
-    def __init__(self, net: Announce, queue: AddressQueue, counters: Counter[str]) -> None:
+    def __init__(self, net: Announce, queue: AddressQueue, counters: Counter[str], *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._garp: Send = net.send_garp  # type: ignore[assignment]  # the family picks the sender
         self._na: Send = net.send_na  # type: ignore[assignment]
         self._queue = queue
@@ -52,15 +59,21 @@ class Announcer:
         """Between :meth:`begin_batch` and :meth:`end_batch`: the repeats of the bursts."""
         self._pacing: dict[RouterKey, asyncio.Event] = {}
         """Per router: set to end its paced bursts."""
+        self._clock = clock
+        self._lines: dict[tuple[str, str], float] = {}
+        """Per pacing group and kind (garp|na): when its next announcement may go out."""
 
     def announce(self, slot: RouterSlot, action: ev.SendGarp | ev.SendUnsolicitedNa) -> None:
         garp = isinstance(action, ev.SendGarp)
         send = self._garp if garp else self._na
-        interval_s = slot.spec.garp_interval_s if garp else slot.spec.gna_interval_s
+        pacing = _pacing(slot, garp)
+        devices = {vip.ip: vip.dev for vip in slot.spec.vips}
+        interface = slot.spec.interface
         burst: Callable[[], Awaitable[None] | None]
-        if interval_s > 0:
-            burst = partial(self._paced_burst, slot, action.addresses, action.count, send,
-                            interval_s=interval_s, stop=self._pacing_stop(slot))
+        if any(pacing(devices.get(address, interface))[1] > 0 for address in action.addresses):
+            sends = [(devices.get(address, interface), address)
+                     for _ in range(action.count) for address in action.addresses]
+            burst = partial(self._paced_burst, slot, sends, send, pacing, self._pacing_stop(slot))
         else:
             burst = partial(self._burst, slot, action.addresses, action.count, send)
         self._queue.enqueue(slot.logger, burst)
@@ -103,35 +116,41 @@ class Announcer:
         slot.counters["garp_sent" if slot.key[1] == 4 else "na_sent"] += count
 
     # -- paced ---------------------------------------------------------------------------------
-    def _paced_burst(self, slot: RouterSlot, addresses: Iterable[IPAddress], count: int, send: Send, *,
-                     interval_s: float, stop: asyncio.Event) -> Awaitable[None] | None:
-        """The first announcement now, the rest ``interval_s`` apart in a coroutine the address
-        queue awaits (later address work queues behind it)."""
+    def _paced_burst(self, slot: RouterSlot, sends: list[tuple[str, IPAddress]], send: Send, pacing: Pacing,
+                     stop: asyncio.Event) -> Awaitable[None] | None:
+        """What its lines allow now goes out at once; the rest, each when its line allows, in a
+        coroutine the address queue awaits (later address work queues behind it)."""
         if stop.is_set():
             self.counters["paced_bursts_stopped"] += 1
             return None
-        devices = {vip.ip: vip.dev for vip in slot.spec.vips}
-        interface = slot.spec.interface
-        sends = [(devices.get(address, interface), address) for _ in range(count) for address in addresses]
-        if not sends:
-            return None
-        dev, address = sends[0]
+        for index, (dev, address) in enumerate(sends):
+            if self._wait_s(pacing, dev) > 0:
+                return self._pace(slot, sends[index:], send, pacing, stop)
+            self._send_paced(slot, send, pacing, dev, address)
+        return None
+
+    def _wait_s(self, pacing: Pacing, dev: str) -> float:
+        line, interval_s = pacing(dev)
+        return 0.0 if interval_s <= 0 else self._lines.get(line, 0.0) - self._clock()
+
+    def _send_paced(self, slot: RouterSlot, send: Send, pacing: Pacing, dev: str, address: IPAddress) -> None:
+        line, interval_s = pacing(dev)
         send(dev, address)
         self._sent(slot)
-        if len(sends) == 1:
-            return None
-        return self._pace(slot, sends[1:], send, interval_s, stop)
+        if interval_s > 0:
+            self._lines[line] = self._clock() + interval_s
 
-    async def _pace(self, slot: RouterSlot, sends: list[tuple[str, IPAddress]], send: Send, interval_s: float,
+    async def _pace(self, slot: RouterSlot, sends: list[tuple[str, IPAddress]], send: Send, pacing: Pacing,
                     stop: asyncio.Event) -> None:
         for dev, address in sends:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval_s)
+            wait_s = self._wait_s(pacing, dev)
+            if wait_s > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), wait_s)
             if stop.is_set():
                 self.counters["paced_bursts_stopped"] += 1
                 return
-            send(dev, address)
-            self._sent(slot)
+            self._send_paced(slot, send, pacing, dev, address)
 
     def _pacing_stop(self, slot: RouterSlot) -> asyncio.Event:
         """The event that ends the router's paced bursts (one per MASTER period)."""
@@ -151,3 +170,19 @@ class Announcer:
         if isinstance(event, InstanceEvent) and isinstance(event.change, ev.StateChanged) \
                 and event.change.new is not State.MASTER:
             self.stop(event.key)
+
+
+def _pacing(slot: RouterSlot, garp: bool) -> Pacing:
+    """The pacing of the instance's devices for GARPs (``garp``) or NAs: its spec's ``garp_pacing``;
+    a device it does not list paces alone with the instance's global intervals."""
+    kind = "garp" if garp else "na"
+    listed = {p.device: p for p in slot.spec.garp_pacing}
+    default_s = slot.spec.garp_interval_s if garp else slot.spec.gna_interval_s
+
+    def of(dev: str) -> tuple[tuple[str, str], float]:
+        pacing = listed.get(dev)
+        if pacing is None:
+            return (dev, kind), default_s
+        return (pacing.group, kind), pacing.garp_interval_s if garp else pacing.gna_interval_s
+
+    return of

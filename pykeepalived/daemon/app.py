@@ -2,7 +2,8 @@
 
 Life cycle (aiohttp runner style): load + validate the config -> pid file -> control socket ->
 VRRP sockets and routers (not with ``-C``) -> the LVS part (``daemon/lvs.py``: IPVS + checkers; not
-with ``-P`` or without virtual servers) -> ``READY=1`` -> serve signals -> ``STOPPING=1`` ->
+with ``-P`` or without virtual servers) -> the BGP part (``daemon/bgp.py``; with a ``bgp`` section)
+-> ``READY=1`` -> serve signals -> ``STOPPING=1`` -> BGP withdrawn (bounded wait, drain) ->
 priority-0 adverts and VIP release (unless ``-V``) drained with a timeout -> IPVS entries removed
 (unless ``-I``) -> close everything.  Once everything has started (and after each reload) the heap is
 frozen (:func:`~pykeepalived.daemon.heap.freeze_heap`), so the collector stops rescanning the
@@ -27,6 +28,7 @@ from pykeepalived.alert.policy import AlertSettings, AlertTargets
 from pykeepalived.config.host import HostFacts
 from pykeepalived.config.model import GlobalDefs
 from pykeepalived.daemon.alerts import AlertPlan, Alerts
+from pykeepalived.daemon.bgp import BgpPart
 from pykeepalived.daemon.command_queue import next_command
 from pykeepalived.daemon.executor import ActionExecutor
 from pykeepalived.daemon.heap import freeze_heap
@@ -45,6 +47,7 @@ from pykeepalived.daemon.reload_schedule import ReloadSchedule
 from pykeepalived.daemon.runner import VrrpRunner
 from pykeepalived.daemon.startup_delay import wait_startup_delay
 from pykeepalived.daemon.status import DaemonInfo, Json, StatusBuilder
+from pykeepalived.daemon.status_parts import observed_parts, status_parts
 from pykeepalived.errors import ConfigError, PykaError, UsageError
 from pykeepalived.exit_codes import ExitCode
 from pykeepalived.host.control import ControlServer
@@ -58,7 +61,7 @@ from pykeepalived.net.linkstate import link_is_up
 from pykeepalived.net.vrrp_net import VrrpNet
 from pykeepalived.vrrp import from_config as fc
 from pykeepalived.vrrp.events import StateChanged
-from pykeepalived.vrrp.notify import NotifyScripts, notify_state
+from pykeepalived.vrrp.notify import NotifyScripts
 from pykeepalived.vrrp.packet import IPAddress, advert_encoder, decode
 from pykeepalived.vrrp.reload import plan_reload
 from pykeepalived.web.kadump.signals import DUMP_SIGNALS
@@ -111,6 +114,7 @@ class Daemon:
         """Every output of state and priority changes subscribes here (see daemon/listeners.py)."""
         self.lvs: LvsService | None = None
         self.bfd: BfdService | None = None
+        self.bgp = BgpPart(lambda: self.lvs, lambda: self.runner)
         self.global_defs: GlobalDefs | None = None
         self._phase = "starting"
         self.observe = Observability(self.snapshot_async, listen=None)
@@ -179,6 +183,7 @@ class Daemon:
         self.listeners.subscribe(self.observe)
         self.listeners.subscribe(self.alerts)
         self.listeners.subscribe(self._lvs_follows_vrrp)
+        self.listeners.subscribe(self.bgp.vrrp_changed)
 
     def dispatch(self, commands: list[list[str]], label: str) -> None:
         if self._notifier is not None:
@@ -193,6 +198,7 @@ class Daemon:
         return LvsService(plan, self.dispatch, vrrp_master=self.instances.is_master,
                           address_active=self.vs_address_active, notify_fifo=self._lvs_line,
                           listener=self.alerts, bfd_up=self._bfd_up,
+                          on_reconciled=self.bgp.lvs_reconciled,
                           open_table=table_opener(self.fixed.ipvs_namespace if self.fixed else None))
 
     def _lvs_line(self, line: str) -> None:
@@ -240,13 +246,13 @@ class Daemon:
 
     # -- status --------------------------------------------------------------------------------
     def snapshot(self) -> Json:
-        return self.status.document(self.info, self.runner.slots.values(), self._status_extra(),
+        return self.status.document(self.info, self.runner.slots.values(), status_parts(self),
                                     present=self.net.vip_present)
 
     async def snapshot_async(self) -> Json:
         """The same document, a few instances per loop turn (the web endpoint's: never holds the loop)."""
-        return await self.status.document_async(self.info, self.runner.slots.values(), self._status_extra,
-                                                present=self.net.vip_present)
+        return await self.status.document_async(self.info, self.runner.slots.values(),
+                                                lambda: status_parts(self), present=self.net.vip_present)
 
     def metrics_source(self) -> MetricsSource:
         """What /metrics reads of this daemon (``web/source.py``)."""
@@ -258,48 +264,7 @@ class Daemon:
     def metrics_document(self) -> Json:
         """The document's parts /metrics maps (web/metrics.py), without the instances: /metrics reads
         the routers themselves (web/vrrp_metrics.py).  Built on every scrape: keep it cheap."""
-        return self.status.document(self.info, (), self._observed_extra())
-
-    def _observed_extra(self) -> Json:
-        """The parts of the status document that /metrics maps as well."""
-        return {
-            "sockets": self.net.counters(),
-            "executor": dict(self.executor.counters),
-            "scripts": {
-                "started": self.script_runner.started,
-                "failed": self.script_runner.failed,
-                "timed_out": self.script_runner.timed_out,
-                "tracked": [s.snapshot() for s in self.instances.scripts.values()],
-            },
-            "lvs": self.lvs.snapshot() if self.lvs is not None else None,
-            "notify_fifos": self.fifos.counters(),
-            "sync_groups": self._sync_groups(),
-        }
-
-    def _status_extra(self) -> Json:
-        processes = self.instances.processes
-        return {
-            **self._observed_extra(),
-            "stopped_instances": {"count": self.runner.stopped_count,
-                                  "counters": dict(sorted(self.runner.stopped.items()))},
-            "release_vips_on_stop": self.options.release_vips,
-            "release_ipvs_on_stop": self.options.release_ipvs,
-            "global_defs": self.global_defs.model_dump(mode="json") if self.global_defs is not None else {},
-            "instance_order": [spec.name for spec in self.plan.instances.values()] if self.plan else [],
-            "web": self.observe.counters(),
-            "track_process": None if processes is None else processes.snapshot(),
-            "smtp_alerts": self.alerts.snapshot(),
-            "bfd": self.bfd.snapshot() if self.bfd is not None else None,
-            "host_network": self.host_net.snapshot(),
-        }
-
-    def _sync_groups(self) -> Json:
-        notify = self.plan.group_notify if self.plan is not None else {}
-        names = {slot.group.name for slot in self.runner.slots.values() if slot.group is not None}
-        states = self.runner.group_states
-        return {name: {"state": notify_state(states[name]) if name in states else None,
-                       "notify": notify[name].set_fields() if name in notify else {}}
-                for name in sorted(names)}
+        return self.status.document(self.info, (), observed_parts(self))
 
     def ready_state(self) -> str | None:
         """``/healthz``: None while serving, else what the daemon is doing."""
@@ -332,6 +297,7 @@ class Daemon:
         self.script_runner.enforce_security = plan.enable_script_security
         self.script_runner.identity = plan.script_identity
         self.instances.start_trackers(plan, group)
+        self.instances.configure(plan)
         self._apply_bfd(plans)
         self.reload_schedule.apply(plans.global_defs, plans.fixed.instance, group)
         await apply_reload(self.instances, diff, plan.instances)
@@ -343,6 +309,7 @@ class Daemon:
             started = {*diff.add, *diff.restart}
             self.notifier.write_states(key for key in self.runner.slots if key not in started)
         self.lvs = await self._reload_lvs(self.lvs, plans.lvs, group)
+        await self.bgp.apply(plans.bgp, group)
         self.info.reloaded(ok=True, config_hash=plans.config_hash)
         self.observe.reload(ok=True, error=None, config_hash=self.info.config_hash)
         self.observe.data_use_instance = plans.global_defs.data_use_instance
@@ -418,12 +385,14 @@ class Daemon:
         on_address = log_address(self.instances.on_address) if self.options.address_monitoring \
             else self.instances.on_address
         self._background.append(group.create_task(
-            self.net.watch(on_address, self.instances.on_link_event), name="netlink-watcher"))
+            self.net.watch(on_address, self.instances.on_link_event, self.instances.sources_changed),
+            name="netlink-watcher"))
         if self.sd.watchdog_interval_s is not None:
             self._background.append(
                 group.create_task(self._watchdog(self.sd.watchdog_interval_s), name="watchdog"))
         await run_life_script(self.script_runner, self.global_defs, "startup_script")
         self.instances.start_trackers(self.plan, group)
+        self.instances.configure(self.plan)
         self._apply_bfd(plans)
         self.reload_schedule.apply(plans.global_defs, plans.fixed.instance, group)
         await self.host_net.reconcile(plans.host)
@@ -433,6 +402,7 @@ class Daemon:
             await self.instances.start(list(self.plan.instances.values()))
         self.instances.close_early()
         self.lvs = await self._reload_lvs(None, plans.lvs, group)
+        await self.bgp.apply(plans.bgp, group)
         self.freeze_heap()
         self.sd.notify(READY, f"MAINPID={os.getpid()}")
         log.info("started instances=%d config=%s", len(self.plan.instances), self.options.config_file)
@@ -450,15 +420,18 @@ class Daemon:
     async def _shutdown(self) -> None:
         self.sd.notify(STOPPING)
         log.info("stopping release_vips=%s", self.options.release_vips)
+        await self.bgp.withdraw()  # first: traffic stops coming before what serves it goes away
         self.host_net.freeze()
         self.runner.stop_all(keep_vips=not self.options.release_vips)
         if not await self.executor.drain(STOP_DRAIN_S):
             log.warning("stop: address work still pending after %.1f s", STOP_DRAIN_S)
         if self.lvs is not None:
             await self.lvs.stop(release=self.options.release_ipvs)
+        await self.bgp.close()  # the interface and the local routes go last (docs/scaleout.md)
         if self.options.release_vips:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.net.release(), NOTIFY_SETTLE_S)
+        self.net.restore_host_settings()
         await self.host_net.stop(keep_virtual=not self.options.release_vips)
         settle = self._notifier.settle(NOTIFY_SETTLE_S) if self._notifier is not None else _nothing_left()
         left, _ = await asyncio.gather(settle, self.alerts.drain(NOTIFY_SETTLE_S))

@@ -29,6 +29,7 @@ from pykeepalived.daemon.logging import InstanceLogger
 from pykeepalived.daemon.runner import RouterSlot
 from pykeepalived.vrrp import events as ev
 from pykeepalived.vrrp.change import destinations
+from pykeepalived.vrrp.checksum import checksum_destination
 from pykeepalived.vrrp.config import RouterConfig
 from pykeepalived.vrrp.from_config import InstanceSpec, RouterKey
 from pykeepalived.vrrp.packet import Advertisement, Encoder
@@ -49,7 +50,7 @@ class Net(Protocol):
     def send_na(self, interface: str, address: IPv6Address) -> None: ...
 
 
-_Encoded = tuple[Advertisement, RouterConfig, InstanceSpec, tuple[tuple[IPAddress, bytes], ...]]
+_Encoded = tuple[Advertisement, RouterConfig, InstanceSpec, bool, tuple[tuple[IPAddress, bytes], ...]]
 
 
 class ActionExecutor:
@@ -92,13 +93,16 @@ class ActionExecutor:
 
     def _payloads(self, slot: RouterSlot, advert: Advertisement) -> tuple[tuple[IPAddress, bytes], ...]:
         """(destination, encoded message) pairs for ``advert``, from the cache when it still applies."""
-        config, spec = slot.router.config, slot.spec
+        config, spec, old = slot.router.config, slot.spec, slot.router.old_unicast_checksum
         cached = self._encoded.get(slot.key)
-        if cached is not None and cached[0] is advert and cached[1] is config and cached[2] is spec:
-            return cached[3]
+        if cached is not None and cached[0] is advert and cached[1] is config and cached[2] is spec \
+                and cached[3] is old:
+            return cached[4]
         src = config.primary_address
-        payloads = tuple((dst, self.encoder(advert, src, dst)) for dst in destinations(spec, config))
-        self._encoded[slot.key] = (advert, config, spec, payloads)
+        payloads = tuple(
+            (dst, self.encoder(advert, src, checksum_destination(advert.version, dst, old_unicast=old)))
+            for dst in destinations(spec, config))
+        self._encoded[slot.key] = (advert, config, spec, old, payloads)
         return payloads
 
     @staticmethod

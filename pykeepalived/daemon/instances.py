@@ -6,8 +6,10 @@ the current tracker readings and then ``Startup`` (as of the early listener's st
 covered the instance, with the packets it heard replayed at their receive times).  It connects the
 trackers (``vrrp_script``, ``track_file``, ``vrrp_track_process``, link state, address deletions) to
 the routers that use them; a new kind of tracker is one more adapter here, reporting
-``TrackerChanged`` with a name prefix of :mod:`pykeepalived.vrrp.from_config`.  Every decision
-stays in the core: this module only turns adapter callbacks into events.
+``TrackerChanged`` with a name prefix of :mod:`pykeepalived.vrrp.from_config`.  Link changes pass
+through ``interface_up_down_delays`` (:class:`~pykeepalived.vrrp.link_debounce.LinkDebounce`) first;
+``track_src_ip`` follows the address book of the netlink watcher.  Every decision stays in the core:
+this module only turns adapter callbacks into events.
 """
 
 from __future__ import annotations
@@ -37,10 +39,12 @@ from pykeepalived.vrrp.from_config import (
     BFD_PREFIX,
     PROCESS_PREFIX,
     SCRIPT_PREFIX,
+    SOURCE_PREFIX,
     InstanceSpec,
     RouterKey,
     VrrpPlan,
 )
+from pykeepalived.vrrp.link_debounce import LinkDebounce
 from pykeepalived.vrrp.packet import IPAddress
 from pykeepalived.vrrp.reload import stale_at_start
 from pykeepalived.vrrp.router import VirtualRouter
@@ -58,10 +62,14 @@ class DaemonNet(Net, Protocol):
     def replay(self, key: RouterKey, datagram: VrrpDatagram) -> None: ...
     def close(self, key: RouterKey) -> None: ...
     async def prepare(self, spec: InstanceSpec) -> None: ...
+    def address_held(self, address: IPAddress) -> bool | None: ...
     async def remove_vmac(self, name: str) -> None: ...
     async def release(self) -> None: ...
     async def watch(self, on_address: Callable[[AddressEvent], None],
-                    on_link: Callable[[LinkEvent], None]) -> None: ...
+                    on_link: Callable[[LinkEvent], None],
+                    on_sync: Callable[[], None] | None = None) -> None: ...
+    def apply_host_settings(self, specs: list[InstanceSpec]) -> None: ...
+    def restore_host_settings(self) -> None: ...
     def link_events_live(self) -> bool: ...
     def vip_present(self, dev: str, address: IPInterface) -> bool | None: ...
     def presence_generation(self) -> object: ...
@@ -104,6 +112,18 @@ class Instances:
         self.bfd_up = bfd_up
         self.observe = observe
         self._tracker_tasks: dict[Tracker, asyncio.Task[None]] = {}
+        self.debounce = LinkDebounce()
+        """``interface_up_down_delays`` (:meth:`configure`)."""
+        self._debounce_timer: asyncio.TimerHandle | None = None
+
+    def configure(self, plan: VrrpPlan) -> None:
+        """The settings of ``plan`` that are not an instance's: the interfaces' up/down delays, the
+        logging of unknown VRIDs, ``promote_secondaries`` on the instances' interfaces."""
+        for ifname, up in self.debounce.configure(plan.link_delays):
+            self._link_changed(ifname, up)
+        self._arm_debounce()
+        self.runner.log_unknown_vrids = plan.log_unknown_vrids
+        self.net.apply_host_settings(list(plan.instances.values()))
 
     # -- start, update, stop ---------------------------------------------------------------------
     async def start(self, specs: list[InstanceSpec]) -> None:
@@ -134,12 +154,14 @@ class Instances:
                 self._start_one(member, router, group)
 
     async def prepare_vmac(self, spec: InstanceSpec) -> None:
-        """Create the instance's VMAC (``use_vmac``) before its socket opens."""
-        if spec.vmac is not None:
+        """Create the instance's links (its VMAC or ipvlan, the VMACs of its addresses) before its
+        socket opens (or give a VMAC a reload's new MAC)."""
+        if spec.links:
             try:
                 await self.net.prepare(spec)
             except (DriverError, UsageError, OSError) as exc:  # the socket open then fails -> FAULT
-                log.error("cannot create the VMAC %s of %s error=%s", spec.vmac, spec.name, exc)
+                names = ", ".join(link.name for link in spec.links)
+                log.error("cannot create the links %s of %s error=%s", names, spec.name, exc)
 
     def running_group(self, name: str) -> SyncGroup | None:
         return next((slot.group for slot in self.runner.slots.values()
@@ -173,9 +195,13 @@ class Instances:
             self.links.watch(tracked.interface)
         self.links.watch(spec.interface)
         if slot.via is not None:  # without a socket it stays in FAULT (start, or a failed reload)
-            feed(spec.key, ev.InterfaceChanged(up=not spec.track_primary or self.links.is_up(spec.interface)))
+            feed(spec.key, ev.InterfaceChanged(up=not spec.track_primary or self.link_up(spec.interface)))
         for tracked in spec.track_interfaces:
-            feed(spec.key, ev.TrackerChanged(tracked.tracker, ok=self.links.is_up(tracked.interface)))
+            feed(spec.key, ev.TrackerChanged(tracked.tracker, ok=self.link_up(tracked.interface)))
+        if spec.track_source is not None:
+            held = self.net.address_held(spec.track_source)
+            if held is not None:
+                feed(spec.key, ev.TrackerChanged(SOURCE_PREFIX + str(spec.track_source), ok=held))
         for name in spec.track_scripts:
             script = self.scripts.get(name)
             if script is not None:
@@ -199,7 +225,7 @@ class Instances:
         if self.early is not None and slot.group is None:
             _, family, vrid = spec.key
             multicast = None if spec.router_config.unicast else str(destinations(spec)[0])
-            found = self.early.replay(spec.vmac or spec.interface, family, vrid, multicast_group=multicast)
+            found = self.early.replay(spec.advert_device, family, vrid, multicast_group=multicast)
         if found is None:
             self.runner.feed(spec.key, ev.Startup())
             return
@@ -217,13 +243,15 @@ class Instances:
             self.early.close()
             self.early = None
 
-    def stop(self, key: RouterKey) -> None:
-        """Stop one instance (a reload removed or restarts it); a sync group runs on without it."""
+    def stop(self, key: RouterKey, *, deleted: bool = False) -> None:
+        """Stop one instance (a reload removed or restarts it); a sync group runs on without it.
+        ``deleted``: a reload removed it from the configuration (its notifies say FAULT, or DELETED
+        with ``notify_deleted``, as keepalived's)."""
         slot = self.runner.slots.get(key)
         if slot is None:
             return
         slot.shutting_down = True
-        self.runner.feed(key, ev.Shutdown())
+        self.runner.feed(key, ev.Shutdown(deleted=deleted))
         self.runner.remove(key)
         self.net.close(key)
         if slot.group is not None:
@@ -310,7 +338,38 @@ class Instances:
             if name in slot.spec.track_bfds:
                 self.runner.feed(slot.key, ev.TrackerChanged(BFD_PREFIX + name, ok=up))
 
+    def link_up(self, ifname: str) -> bool:
+        """The link state the instances follow (after ``interface_up_down_delays``)."""
+        told = self.debounce.told(ifname)
+        return self.links.is_up(ifname) if told is None else told
+
     def on_link(self, ifname: str, up: bool) -> None:
+        """The link poller saw a change: tell the instances now, or once it lasted its delay."""
+        now = self.runner.loop.time()
+        told = self.debounce.observe(ifname, up, now)
+        if told is not None:
+            self._link_changed(ifname, told)
+        else:
+            down_s, up_s = self.debounce.delays(ifname)
+            log.info("link %s ifname=%s (counts after %.3f s unless it changes back)", "up" if up else "down",
+                     ifname, up_s if up else down_s)
+        self._arm_debounce()
+
+    def _arm_debounce(self) -> None:
+        if self._debounce_timer is not None:
+            self._debounce_timer.cancel()
+            self._debounce_timer = None
+        deadline = self.debounce.next_deadline()
+        if deadline is not None:
+            self._debounce_timer = self.runner.loop.call_at(deadline, self._debounce_due)
+
+    def _debounce_due(self) -> None:
+        self._debounce_timer = None
+        for ifname, up in self.debounce.due(self.runner.loop.time()):
+            self._link_changed(ifname, up)
+        self._arm_debounce()
+
+    def _link_changed(self, ifname: str, up: bool) -> None:
         log.info("link %s ifname=%s", "up" if up else "down", ifname)
         self.observe(f"interface:{ifname}", "interface", up=up)
         for slot in list(self.runner.slots.values()):
@@ -325,8 +384,21 @@ class Instances:
         """Netlink says a link changed: read the link state now (the poller reports changes)."""
         self.links.poll()
 
+    def sources_changed(self) -> None:
+        """``track_src_ip``: read again whether each configured source address is on the host (the
+        netlink watcher's address book was (re)read)."""
+        for slot in list(self.runner.slots.values()):
+            source = slot.spec.track_source
+            if source is not None:
+                held = self.net.address_held(source)
+                if held is not None:
+                    self.runner.feed(slot.key, ev.TrackerChanged(SOURCE_PREFIX + str(source), ok=held))
+
     def on_address(self, event: AddressEvent) -> None:
-        """An address vanished: a MASTER that should hold it adds it back."""
+        """An address appeared or vanished: ``track_src_ip`` follows it, and a MASTER that should
+        hold a vanished VIP adds it back."""
+        if any(slot.spec.track_source == event.address.ip for slot in self.runner.slots.values()):
+            self.sources_changed()
         if event.present:
             return
         for slot in self.runner.slots.values():

@@ -15,7 +15,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pykeepalived.vrrp.events import EffectivePriorityChanged, SplitBrainDetected, StateChanged
+from pykeepalived.vrrp.events import (
+    EffectivePriorityChanged,
+    MasterRxLowerPriority,
+    SplitBrainDetected,
+    StateChanged,
+)
 from pykeepalived.vrrp.from_config import RouterKey
 from pykeepalived.vrrp.state import State
 
@@ -33,7 +38,7 @@ class InstanceEvent:
     key: RouterKey
     instance: str
     group: str | None
-    change: StateChanged | EffectivePriorityChanged | SplitBrainDetected
+    change: StateChanged | EffectivePriorityChanged | SplitBrainDetected | MasterRxLowerPriority
     priority: int
     at: float
     at_unix: float

@@ -12,7 +12,8 @@ no virtual server and no ``lvs_sync_daemon``: then no LVS part runs at all).  :c
   flag; the worker coalesces them into one ``policy.update`` + reconcile (netlink I/O is async and
   batched, so the loop never blocks), keeps the kernel sync daemons in line with the VRRP instance
   ``lvs_sync_daemon`` names, and dumps the whole table again every :data:`FULL_RESYNC_S` seconds (or
-  after a failure) to repair changes made behind its back.
+  after a failure) to repair changes made behind its back.  After every reconcile it calls its
+  ``on_reconciled`` hook: the BGP part reads :meth:`LvsService.service_facts` then.
 
 Kernel errors are logged with the service they concern and retried; they never end the daemon.  A
 kernel without IPVS gives one error line at start and the LVS part stays off (VRRP runs on); every
@@ -40,7 +41,7 @@ from pykeepalived.daemon.lvs_checkers import (
     end_tasks,
 )
 from pykeepalived.daemon.lvs_plan import LvsPlan, RsBinding
-from pykeepalived.daemon.lvs_status import virtual_server_snapshot
+from pykeepalived.daemon.lvs_status import service_facts, virtual_server_snapshot
 from pykeepalived.daemon.status import Json
 from pykeepalived.errors import DriverError
 from pykeepalived.lb.ipvs import IpvsReconciler, IpvsTable, NetlinkIpvsTable
@@ -57,6 +58,7 @@ from pykeepalived.lb.model import (
     VirtualServerStopped,
 )
 from pykeepalived.lb.sync_daemon import SyncDaemon, wanted_daemons
+from pykeepalived.scaleout.policy import ServiceFacts
 
 log = logging.getLogger(__name__)
 
@@ -125,12 +127,14 @@ class LvsService:
                  max_probes_in_flight: int = MAX_PROBES_IN_FLIGHT, probe_factory: ProbeFactory | None = None,
                  address_active: AddressActive = lambda address: True,
                  notify_fifo: FifoWriter | None = None, listener: LvsListener | None = None,
-                 bfd_up: Callable[[str], bool | None] = lambda name: None) -> None:
+                 bfd_up: Callable[[str], bool | None] = lambda name: None,
+                 on_reconciled: Callable[[], None] = lambda: None) -> None:
         """``max_probes_in_flight`` bounds probes across every runner (one shared scheduler);
         ``probe_factory`` replaces the real probes (tests); ``notify_fifo`` gets the ``VS ...`` and
         ``RS ...`` state lines; ``listener`` checker, quorum and omega events; ``bfd_up(name)`` is what
         a BFD session's clients believe now (the first result of a new ``BFD_CHECK``; later ones come
-        through :meth:`bfd_changed`)."""
+        through :meth:`bfd_changed`); ``on_reconciled`` is called after every reconcile (quorum and
+        :meth:`service_facts` may have changed)."""
         if max_probes_in_flight < 1:
             raise ValueError("max_probes_in_flight must be >= 1")
         self.plan = plan
@@ -157,6 +161,9 @@ class LvsService:
         self._sync_running: frozenset[SyncDaemon] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._stopping = False
+        self._on_reconciled = on_reconciled
+        self._in_place: set[ServiceKey] = set()
+        """Services the last reconciles put in the kernel's table (see :meth:`service_facts`)."""
 
     @property
     def running(self) -> bool:
@@ -325,12 +332,27 @@ class LvsService:
             self.counters.driver_errors += 1
             log.error("ipvs reconcile failed (retrying in %.0f s): %s", self._retry_s, exc)
             self._full = True
+            self._reconciled(set())
             return False
         self.counters.ops_applied += len(result.applied)
         self.counters.op_errors += len(result.errors)
         if not result.ok:
             self._full = True  # errors were logged by the reconciler, each naming its service
+        wanted = set(desired.services)
+        self._reconciled(wanted if result.ok else self._in_place & wanted)
         return result.ok
+
+    def _reconciled(self, in_place: set[ServiceKey]) -> None:
+        """A clean reconcile puts every wanted service in place; after errors only those already in
+        place stay so (a new one waits for a clean reconcile); an unreadable table, none."""
+        self._in_place = in_place
+        self._on_reconciled()
+
+    def service_facts(self) -> dict[str, ServiceFacts]:
+        """Per virtual server: quorum up, every checker has a first result, in the kernel's table
+        (what the BGP part announces on)."""
+        return service_facts(self.policy, self.checkers.servers.values(), self._in_place,
+                             running=self.running)
 
     def _on_lb_action(self, action: LbAction, written: set[str]) -> None:
         """Execute one of the policy's actions: a log line, a FIFO line, a script."""

@@ -1,13 +1,24 @@
-"""The LVS part's view in ``status --json`` (``"lvs"``): virtual servers, real servers, checkers."""
+"""The LVS part's view in ``status --json`` (``"lvs"``): virtual servers, real servers, checkers; and
+per virtual server the facts the BGP part announces on (:func:`service_facts`)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from pykeepalived.check.runner import CheckerStatus, RealServerStatus
+from pykeepalived.daemon.lvs_checkers import Server
 from pykeepalived.daemon.status import Json
-from pykeepalived.lb.model import DestKey, Health, QuorumState, VirtualServerSpec, live_weight
+from pykeepalived.lb.model import (
+    DestKey,
+    Health,
+    LbPolicy,
+    QuorumState,
+    ServiceKey,
+    VirtualServerSpec,
+    live_weight,
+)
+from pykeepalived.scaleout.policy import ServiceFacts
 
 
 def virtual_server_snapshot(spec: VirtualServerSpec, quorum: QuorumState, health: Health,
@@ -62,3 +73,27 @@ def _unix(at: float | None) -> float | None:
     if at is None:
         return None
     return round(time.time() - (time.monotonic() - at), 6)
+
+
+def service_facts(policy: LbPolicy, servers: Iterable[Server], in_place: set[ServiceKey], *,
+                  running: bool) -> dict[str, ServiceFacts]:
+    """By virtual server name (a group's members together): quorum up, every checker of its real
+    servers has a first result (a suspended or unchecked server has nothing to wait for), and every
+    service of it in ``in_place`` (what the last reconciles put in the kernel's table).  Nothing is
+    up or in place while the LVS part is not ``running``."""
+    ran: dict[ServiceKey, bool] = {}
+    for server in servers:
+        status = server.status()
+        done = server.suspended or status is None or all(c.last_ok is not None for c in status.checkers)
+        for key, _dest in server.binding.health_keys:
+            ran[key] = ran.get(key, True) and done
+    facts: dict[str, ServiceFacts] = {}
+    for spec in policy.specs:
+        key = spec.service.key
+        mine = ServiceFacts(running and policy.quorum(key).up, ran.get(key, True),
+                            running and key in in_place)
+        seen = facts.get(spec.name)
+        facts[spec.name] = mine if seen is None else ServiceFacts(
+            seen.quorum_up and mine.quorum_up, seen.checks_done and mine.checks_done,
+            seen.in_ipvs and mine.in_ipvs)
+    return facts

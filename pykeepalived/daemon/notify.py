@@ -6,6 +6,9 @@ On a state change it starts the instance's notify scripts (keepalived's order,
 notify FIFOs; on a sync group's change, the group's scripts and ``GROUP "G1" MASTER 0``.  On a change
 of the effective priority of an instance with ``notify_priority_changes`` it writes
 ``INSTANCE "VI_1" MASTER_PRIORITY 150`` (``BACKUP_PRIORITY`` in any other state), as keepalived does.
+An instance a reload deleted says FAULT (DELETED with ``notify_deleted``,
+:func:`pykeepalived.vrrp.notify.change_state_name`); a MASTER that hears a lower priority runs
+``notify_master_rx_lower_pri`` and writes ``INSTANCE "VI_1" MASTER_RX_LOWER_PRI 150``.
 After a reload with ``fifo_write_vrrp_states_on_reload``, :meth:`StateNotifier.write_states` writes the
 states the reload did not change.
 """
@@ -14,12 +17,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
+from pykeepalived.config.script_security import split_command
 from pykeepalived.daemon.listeners import Event, GroupEvent
 from pykeepalived.daemon.runner import VrrpRunner
 from pykeepalived.host.notify_fifo import NotifyFifos
-from pykeepalived.vrrp.events import EffectivePriorityChanged, StateChanged
+from pykeepalived.vrrp.events import EffectivePriorityChanged, MasterRxLowerPriority, StateChanged
 from pykeepalived.vrrp.from_config import RouterKey
-from pykeepalived.vrrp.notify import NotifyScripts, notify_commands, notify_state
+from pykeepalived.vrrp.notify import (
+    RX_LOWER_PRI,
+    NotifyScripts,
+    change_state_name,
+    notify_commands,
+    notify_state,
+)
 from pykeepalived.vrrp.state import State
 
 Dispatch = Callable[[list[list[str]], str], None]
@@ -46,12 +56,19 @@ class StateNotifier:
         if slot is None:
             return
         if isinstance(change, StateChanged):
-            state = notify_state(change.new)
+            state = change_state_name(change, notify_deleted=slot.spec.notify_deleted)
+            if state is None:
+                return
             commands = notify_commands(slot.spec.notify, kind="INSTANCE", name=event.instance, state=state,
                                        priority=event.priority)
             if commands:
                 self.dispatch(commands, event.instance)
             self.fifos.instance(event.instance, state, event.priority)
+        elif isinstance(change, MasterRxLowerPriority):
+            script = slot.spec.notify.notify_master_rx_lower_pri
+            if script:
+                self.dispatch([split_command(script)], event.instance)
+            self.fifos.instance(event.instance, RX_LOWER_PRI, event.priority)
         elif isinstance(change, EffectivePriorityChanged) and slot.spec.notify_priority_changes:
             kind = "MASTER_PRIORITY" if change.state is State.MASTER else "BACKUP_PRIORITY"
             self.fifos.instance(event.instance, kind, change.new)

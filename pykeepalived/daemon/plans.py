@@ -3,10 +3,11 @@
 :func:`load_plans` reads and validates the configuration (the same loader as ``pykeepalived check``,
 its warnings logged as keepalived logs its own) and maps it with each part's pure mapping: the VRRP
 plan (``vrrp/from_config.py``), the LVS plan (``daemon/lvs_plan.py``), SMTP alerting
-(``daemon/alerts.py``), the BFD sessions (``bfd/from_config.py``) and what the host keeps besides the
-VIPs (``net/host_state.py``: static addresses, routes and rules, virtual routes and rules, the
-accept-mode firewall).  The daemon loads with the host's facts (``host``): an interface the
-configuration names that this host does not have is then an error, at start as at a reload.
+(``daemon/alerts.py``), the BFD sessions (``bfd/from_config.py``), the BGP part
+(``scaleout/spec.py``) and what the host keeps besides the VIPs (``net/host_state.py``: static
+addresses, routes and rules, virtual routes and rules, the accept-mode firewall).  The daemon loads
+with the host's facts (``host``): an interface the configuration names that this host does not have
+is then an error, at start as at a reload.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pykeepalived.errors import ConfigError
 from pykeepalived.net.host_state import HostPlan, host_plan
 from pykeepalived.net.route_spec import SpecError
 from pykeepalived.net.rt_tables import table_names
+from pykeepalived.scaleout.spec import BgpSpec, bgp_spec
 from pykeepalived.vrrp import from_config as fc
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,8 @@ class Plans:
     alerts: AlertPlan
     bfd: tuple[SessionConfig, ...]
     """Every ``bfd_instance`` (run with or without ``-C``/``-P``, as keepalived's BFD process)."""
+    bgp: BgpSpec | None
+    """The ``bgp`` section (docs/scaleout.md); None without one."""
     global_defs: GlobalDefs
     host: HostPlan
     """Static addresses, routes and rules, each instance's virtual ones, the firewall (empty with ``-C``)."""
@@ -107,6 +111,7 @@ def load_plans(path: str, primary: fc.PrimaryAddress, *, config_id: str | None =
         lvs_fifos=lvs_notify_fifos(config) if run_lvs else (),
         alerts=alert_plan(config),
         bfd=bfd_sessions(config),
+        bgp=bgp_spec(config),
         global_defs=config.global_defs,
         host=host_state,
         fixed=Fixed(config.net_namespace, config.instance, _ipvs_namespace(config.net_namespace_ipvs)),

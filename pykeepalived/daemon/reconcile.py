@@ -3,7 +3,8 @@
 Nothing is decided here (the plan and the routers decide); this only runs the steps in the order
 that keeps every address a surviving MASTER holds, and the receive paths open:
 
-1. VMACs the new configuration adds, before any socket needs them;
+1. links (VMACs, ipvlans) the new configuration adds or whose MAC it changes, before any socket
+   needs them;
 2. new sockets for the instances whose receive path changed (the old one closes after; one that
    cannot open puts its instance in FAULT at the end, as at start);
 3. the addresses the surviving MASTERs gain (the plan's ``add``), before any removal;
@@ -13,7 +14,7 @@ that keeps every address a surviving MASTER holds, and the receive paths open:
    consequences), then its trackers' readings; sync-group moves (``regroup``);
 6. the addresses no surviving MASTER keeps (the plan's ``remove``);
 7. new instances start (with the start-up reconcile, which also leaves ``retain`` alone);
-8. VMACs no instance uses any more.
+8. links no instance uses any more.
 
 Steps 2 to 7 run in one loop turn (every VMAC is created before): while ``retain`` is set, no other
 event can reach a router, so a router that leaves MASTER for its own reasons is never mistaken for one
@@ -48,7 +49,9 @@ async def apply_reload(instances: Instances, plan: ReloadPlan,
         executor.add_address(vip)
     executor.retain = addresses.retain
     try:
-        for key in (*plan.remove, *plan.restart):
+        for key in plan.remove:  # notifies say FAULT, or DELETED with notify_deleted (keepalived)
+            instances.stop(key, deleted=True)
+        for key in plan.restart:
             instances.stop(key)
         for key in plan.reconfigure:
             change = plan.changes[key]
@@ -68,7 +71,7 @@ async def apply_reload(instances: Instances, plan: ReloadPlan,
         try:
             await instances.net.remove_vmac(name)
         except (DriverError, OSError, PykaError) as exc:
-            log.error("cannot remove the VMAC %s no instance uses any more error=%s", name, exc)
+            log.error("cannot remove the link %s no instance uses any more error=%s", name, exc)
 
 
 def _reopen(instances: Instances, spec: InstanceSpec) -> bool:

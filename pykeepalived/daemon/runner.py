@@ -157,6 +157,8 @@ class VrrpRunner:
         """The combined state last published for each sync group."""
         self.timer_wakeups = 0
         """Times the shared timer fired (for status and tests)."""
+        self.log_unknown_vrids = False
+        """``log_unknown_vrids``: log every advert for a VRID no instance runs (else counted only)."""
         self._observers: list[set[RouterSlot]] = []
 
     # -- membership ---------------------------------------------------------------------------
@@ -247,6 +249,9 @@ class VrrpRunner:
             slot.logger.warning("split brain: another master for this VRID peer=%s priority=%d; "
                                 "answered with our advert and a gratuitous ARP/NA burst",
                                 action.peer, action.peer_priority)
+        elif isinstance(action, ev.MasterRxLowerPriority):
+            slot.logger.debug("received advert from %s with lower priority %d, ours %d",
+                              action.peer, action.peer_priority, slot.router.effective_priority)
         else:
             return
         self.listeners.publish(InstanceEvent(slot.key, slot.name, slot.spec.sync_group, action,
@@ -366,6 +371,9 @@ class VrrpRunner:
             return _drop(exc.reason, interface, exc.message)
         slot = self.slots.get((interface, src_addr.version, advert.vrid))
         if slot is None:
+            if self.log_unknown_vrids:
+                log.info("received advert for unknown VRID %d on %s from %s", advert.vrid, interface,
+                         src_addr)
             return _drop("unknown_vrid", interface, f"vrid={advert.vrid}")
         if via is not None and slot.via is not None and via != slot.via:
             return OTHER_RECEIVE_PATH  # another instance's socket: this router gets its own copy

@@ -31,14 +31,19 @@ Schema (``schema_version`` 1; fields are only ever added)::
                                                            "last_result": "ok"|"failed"|null, "reason",
                                                            "latency_ms": float | null,
                                                            "suspended": bool, "has_run": bool,
-                                                           "checkers": [...]}]}]}}
+                                                           "checkers": [...]}]}]},
+     "bgp": null | {"asn", "router_id", "interface", "interface_up", "error", "frr": {...},
+                    "announcements": [{"address", "announced", "reason", "since", ...}],
+                    "neighbors": [{"address", "state", "established", ..., "bfd": {...} | null}],
+                    "counters": {name: n}}}
 
 Each instance is the router's own view (:meth:`~pykeepalived.vrrp.router.VirtualRouter.snapshot`)
 plus what its spec and the glue know.  ``present`` is the VIP's presence in the kernel as the
 daemon's netlink watcher last saw it (null when unknown).  Times the core keeps as monotonic ages are
 turned into Unix times here.  ``lvs`` is built by ``daemon.lvs.LvsService.snapshot`` with
 ``daemon/lvs_status.py`` (null when no LVS part runs), ``bfd`` by
-``daemon.bfd_service.BfdService.snapshot`` (null without ``bfd_instance``).
+``daemon.bfd_service.BfdService.snapshot`` (null without ``bfd_instance``), ``bgp`` by
+``daemon/bgp_status.py`` (null without a ``bgp`` section; docs/scaleout.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Network adapters: everything that owns a socket or speaks netlink for VRRP.
+"""Network adapters: everything that owns a socket or speaks netlink for VRRP, and the interface
+and local routes BGP announces from (``announce.py``: the same synchronous address path).
 
 Raw VRRP sockets (``vrrp_socket.py``) and the daemon's VRRP network object that keys them by receive
 path (``vrrp_net.py``), the early listener (``early_listen.py``, standard library only), GARP and

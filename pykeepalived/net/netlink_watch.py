@@ -122,9 +122,11 @@ class NetlinkWatcher:
         on_link: LinkHandler | None = None,
         ipr_factory: Callable[[], AsyncIPRoute] = AsyncIPRoute,
         on_resync: Callable[[], None] | None = None,
+        on_ready: Callable[[], None] | None = None,
     ) -> None:
         self._on_address = on_address
         self._on_resync = on_resync
+        self._on_ready = on_ready
         self._on_link = on_link
         self._ipr_factory = ipr_factory
         self.names: dict[int, str] = {}
@@ -148,6 +150,7 @@ class NetlinkWatcher:
             await self._sync_links(ipr)
             await self._sync_addresses(ipr)
             self.ready.set()
+            self._call(self._on_ready, "ready")
             failures = 0
             while True:
                 try:
@@ -195,12 +198,16 @@ class NetlinkWatcher:
         log.warning("netlink events lost, resynchronising error=%s", exc)
         await self._sync_links(ipr)
         await self._sync_addresses(ipr)
-        if self._on_resync is not None:
-            try:
-                self._on_resync()
-            except Exception:
-                self.handler_errors += 1
-                log.exception("netlink resync handler failed")
+        self._call(self._on_resync, "resync")
+
+    def _call(self, handler: Callable[[], None] | None, what: str) -> None:
+        if handler is None:
+            return
+        try:
+            handler()
+        except Exception:
+            self.handler_errors += 1
+            log.exception("netlink %s handler failed", what)
 
     def _handle(self, msg: NetlinkMessage) -> None:
         self.messages += 1

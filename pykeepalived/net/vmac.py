@@ -12,12 +12,17 @@ on one segment:
 
 The parent's originals are restored when its last VMAC is removed; the VMAC's own settings vanish
 with it.  Private mode keeps the VMAC from hearing frames of other macvlans on the same parent.
+
+``use_ipvlan``: an L2 ipvlan instead (it shares the parent's MAC), with keepalived's mode flags
+(bridge, private, vepa).  pyroute2's ipvlan attributes lack ``IFLA_IPVLAN_FLAGS``, so its
+RTM_NEWLINK request is encoded here (:func:`ipvlan_message`) and sent on a plain rtnetlink socket.
 """
 
 from __future__ import annotations
 
 import errno
 import logging
+import struct
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -26,6 +31,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from pykeepalived.config.types import check_ifname
 from pykeepalived.errors import DriverError, PykaError, UsageError
+from pykeepalived.net.addresses import NLMSGHDR, RtnlSocket, if_index
 from pykeepalived.net.links import MAC_LEN, format_mac
 from pykeepalived.net.sysctl import Sysctl, SysctlChanges, iface_key
 
@@ -40,6 +46,34 @@ VMAC_SETTINGS: tuple[tuple[str, int], ...] = (
     ("promote_secondaries", 1),
 )
 PARENT_SETTINGS: tuple[tuple[str, int], ...] = (("arp_ignore", 1), ("arp_filter", 1))
+
+
+RTM_NEWLINK = 16
+NLM_F_REQUEST_ACK_CREATE_EXCL = 0x1 | 0x4 | 0x400 | 0x200
+IFF_UP = 0x1
+IFLA_IFNAME, IFLA_LINK, IFLA_LINKINFO = 3, 5, 18
+IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
+IFLA_IPVLAN_MODE, IFLA_IPVLAN_FLAGS = 1, 2
+IPVLAN_MODE_L2 = 0
+IPVLAN_FLAGS = {"bridge": 0, "private": 0x1, "vepa": 0x2}
+"""``IPVLAN_F_PRIVATE`` / ``IPVLAN_F_VEPA`` (linux/if_link.h); bridge is no flag."""
+_IFINFOMSG = struct.Struct("=BxHiII")
+
+
+def _rtattr(kind: int, payload: bytes) -> bytes:
+    length = 4 + len(payload)
+    return struct.pack("=HH", length, kind) + payload + b"\0" * (-length % 4)
+
+
+def ipvlan_message(name: str, parent_index: int, mode: str) -> bytes:
+    """RTM_NEWLINK creating the L2 ipvlan ``name`` on ``parent_index``, up, with keepalived's mode
+    flags (sequence number 0: :class:`~pykeepalived.net.addresses.RtnlSocket` stamps its own)."""
+    data = _rtattr(IFLA_IPVLAN_MODE, struct.pack("=H", IPVLAN_MODE_L2)) + _rtattr(
+        IFLA_IPVLAN_FLAGS, struct.pack("=H", IPVLAN_FLAGS[mode]))
+    linkinfo = _rtattr(IFLA_INFO_KIND, b"ipvlan\0") + _rtattr(IFLA_INFO_DATA, data)
+    body = (_IFINFOMSG.pack(0, 0, 0, IFF_UP, IFF_UP) + _rtattr(IFLA_IFNAME, name.encode() + b"\0")
+            + _rtattr(IFLA_LINK, struct.pack("=I", parent_index)) + _rtattr(IFLA_LINKINFO, linkinfo))
+    return NLMSGHDR.pack(NLMSGHDR.size + len(body), RTM_NEWLINK, NLM_F_REQUEST_ACK_CREATE_EXCL, 0, 0) + body
 
 
 def vrrp_mac(vrid: int, family: Literal[4, 6]) -> bytes:
@@ -124,6 +158,28 @@ class VmacManager:
         except NetlinkError as exc:
             raise DriverError("vmac add", f"{spec.ifname} on {spec.parent}: {exc}", exc.code) from exc
         log.info("vmac ready ifname=%s parent=%s mac=%s", spec.ifname, spec.parent, mac)
+        return index
+
+    def ensure_ipvlan(self, name: str, parent: str, mode: str = "bridge") -> int:
+        """Create (or adopt) the L2 ipvlan ``name`` on ``parent``; returns its ifindex.  It is
+        removed with the VMACs (:meth:`remove`)."""
+        check_ifname(name)
+        parent_index = if_index(parent)
+        if parent_index is None:
+            raise DriverError("ipvlan add", f"parent {parent}: no such device", errno.ENODEV)
+        index = if_index(name)
+        if index is None:
+            rtnl = RtnlSocket()
+            try:
+                code = rtnl.request(ipvlan_message(name, parent_index, mode))
+            finally:
+                rtnl.close()
+            index = if_index(name)
+            if code or index is None:
+                why = errno.errorcode.get(code, str(code))
+                raise DriverError("ipvlan add", f"{name} on {parent}: {why}", code)
+        self._created[name] = _Created(VmacSpec(parent=parent, vrid=1, name=name), index)
+        log.info("ipvlan ready ifname=%s parent=%s mode=%s", name, parent, mode)
         return index
 
     @staticmethod

@@ -5,7 +5,10 @@
 unicast), shared by every instance with that path, and tags each datagram with the path it came on;
 it sends an instance's encoded adverts on its socket; it keeps one gratuitous-ARP / unsolicited-NA
 sender per device and one synchronous VIP manager (:class:`~pykeepalived.net.addresses.AddressManager`);
-it creates and removes the VMACs of ``use_vmac`` instances; and it runs the netlink watcher.
+it creates and removes the links of instances (``use_vmac``, ``use_vmac_addr``, ``use_ipvlan``); it
+sets and restores ``promote_secondaries`` on the instances' interfaces (``disable_local_igmp`` is the host
+network's: :mod:`pykeepalived.daemon.host_net`);
+and it runs the netlink watcher.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pykeepalived.net.addresses import AddressManager
 from pykeepalived.net.arp import GarpSender
 from pykeepalived.net.ndisc import NaSender
 from pykeepalived.net.netlink_watch import AddressEvent, IPInterface, LinkEvent, NetlinkWatcher
+from pykeepalived.net.sysctl import Sysctl, SysctlChanges, iface_key
 from pykeepalived.net.vmac import VmacManager, VmacSpec
 from pykeepalived.net.vrrp_datagram import VrrpDatagram
 from pykeepalived.net.vrrp_socket import (
@@ -69,9 +73,11 @@ class VrrpNet:
     """Sockets, announcement senders and the VIP manager of the running daemon.
 
     ``open_socket`` opens one VRRP socket (a fake in tests); ``prewarm`` False leaves the GARP/NA
-    senders and the VIP requests to be made on first use (tests without root)."""
+    senders and the VIP requests to be made on first use (tests without root); ``sysctl``: where the
+    host settings are written (a stand-in in tests)."""
 
-    def __init__(self, *, open_socket: SocketOpener = open_vrrp_socket, prewarm: bool = True) -> None:
+    def __init__(self, *, open_socket: SocketOpener = open_vrrp_socket, prewarm: bool = True,
+                 sysctl: Sysctl | None = None) -> None:
         self._open_socket = open_socket
         self._prewarm = prewarm
         self.sockets: dict[ReceivePath, VrrpSocket] = {}
@@ -83,11 +89,13 @@ class VrrpNet:
         self._addresses: AddressManager | None = None
         self.watcher: NetlinkWatcher | None = None
         self._vmacs: VmacManager | None = None
+        self._host = SysctlChanges(sysctl if sysctl is not None else Sysctl())
+        """``promote_secondaries``: restored at stop."""
         self.stale_removed = 0
+        """Addresses the start-up reconcile found and removed (``addresses.stale_removed``)."""
         self._totals: dict[str, VrrpSocketCounters] = {}
         """Per socket name, since the daemon started: a socket a reload closes keeps its counts, and one
         opened again on the same path counts on (every datagram read stays accounted for)."""
-        """Addresses the start-up reconcile found and removed (``addresses.stale_removed``)."""
 
     # -- VRRP sockets ------------------------------------------------------------------------------
     def open(self, spec: InstanceSpec, receiver: Receiver) -> ReceivePath:
@@ -97,7 +105,8 @@ class VrrpNet:
         sock = self.sockets.get(path)
         if sock is None:
             config = VrrpSocketConfig(ifname=path.device, family=path.family, group=path.group,
-                                      src=path.source, unicast_peers=spec.router_config.unicast_peers)
+                                      src=path.source, unicast_peers=spec.router_config.unicast_peers,
+                                      unicast_ttl=path.unicast_ttl)
             routed = spec.interface
 
             def on_packet(dgram: VrrpDatagram) -> str | None:
@@ -170,18 +179,44 @@ class VrrpNet:
             sock.send_to(payload, dst)
 
     async def prepare(self, spec: InstanceSpec) -> None:
-        """Create the instance's VMAC (``use_vmac``) before its socket is opened."""
-        if spec.vmac is None:
+        """Create the instance's links (its VMAC or ipvlan, the VMACs of its addresses) before its
+        socket is opened."""
+        if not spec.links:
             return
         if self._vmacs is None:
             self._vmacs = VmacManager(AsyncIPRoute())
         rc = spec.router_config
-        vmac = VmacSpec(parent=spec.interface, vrid=rc.vrid, family=rc.family, name=spec.vmac)
-        await self._vmacs.ensure(vmac)
-        # replies from the VIP leave through the parent (its subnet route): announce the parent's own
-        # address in the ARP requests they trigger, or neighbours would map the VIP to the parent MAC
-        with contextlib.suppress(OSError, PykaError):
-            self._vmacs.sysctls.set_iface(4, spec.interface, "arp_announce", 2)
+        for link in spec.links:
+            if link.kind == "ipvlan":
+                self._vmacs.ensure_ipvlan(link.name, link.parent, link.mode)
+                if link.address is not None:
+                    self._manager().add_now(Vip(link.address, link.name))
+                if link.family == 4:  # an IPv4 link must not speak IPv6 (an IPv4 VMAC: vmac.py does it)
+                    with contextlib.suppress(OSError, PykaError):
+                        Sysctl().write(iface_key(6, link.name, "disable_ipv6"), 1)
+            else:
+                await self._vmacs.ensure(VmacSpec(parent=link.parent, vrid=rc.vrid, family=link.family,
+                                                  name=link.name, mac=link.mac))
+                self._forget_senders(link.name)  # a reload may have changed its MAC: read it again
+                # replies from the VIP leave through the parent (its subnet route): announce the parent's
+                # own address in the ARP requests they trigger, or neighbours would map the VIP to its MAC
+                with contextlib.suppress(OSError, PykaError):
+                    self._vmacs.sysctls.set_iface(4, link.parent, "arp_announce", 2)
+
+    def apply_host_settings(self, specs: list[InstanceSpec]) -> None:
+        """``promote_secondaries`` on the instances' interfaces; the originals come back at stop.  A
+        setting the kernel refuses is logged, never fatal."""
+        for spec in specs:
+            if not spec.promote_secondaries:
+                continue
+            key = iface_key(4, spec.interface, "promote_secondaries")
+            try:
+                self._host.set(key, 1)
+            except PykaError as exc:
+                log.warning("cannot set %s=1 error=%s", key, exc)
+
+    def restore_host_settings(self) -> None:
+        self._host.restore()
 
     async def release(self) -> None:
         """Delete the VMACs this daemon created (at stop)."""
@@ -189,13 +224,17 @@ class VrrpNet:
             with contextlib.suppress(OSError, PykaError):
                 await self._vmacs.remove_all()
 
-    async def remove_vmac(self, name: str) -> None:
-        """Delete VMAC ``name`` (a reload took ``use_vmac`` away), with its announcement senders."""
+    def _forget_senders(self, name: str) -> None:
+        """Close the GARP / NA senders of link ``name`` (they hold its MAC, read when made)."""
         for senders in (self.garp, self.na):
             sender = senders.pop(name, None)
             if sender is not None:
                 with contextlib.suppress(OSError):
                     sender.close()
+
+    async def remove_vmac(self, name: str) -> None:
+        """Delete VMAC or ipvlan ``name`` (a reload took it away), with its announcement senders."""
+        self._forget_senders(name)
         if self._vmacs is None:
             self._vmacs = VmacManager(AsyncIPRoute())
         await self._vmacs.remove(name)
@@ -249,14 +288,22 @@ class VrrpNet:
         return self.watcher is not None and self.watcher.ready.is_set()
 
     async def watch(self, on_address: Callable[[AddressEvent], None],
-                    on_link: Callable[[LinkEvent], None]) -> None:
-        """Run the netlink watcher (address and link events of this namespace) until cancelled."""
-        self.watcher = NetlinkWatcher(on_address, on_link)
+                    on_link: Callable[[LinkEvent], None], on_sync: Callable[[], None] | None = None) -> None:
+        """Run the netlink watcher (address and link events of this namespace) until cancelled;
+        ``on_sync``: its address book was (re)read."""
+        self.watcher = NetlinkWatcher(on_address, on_link, on_resync=on_sync, on_ready=on_sync)
         await self.watcher.run()
 
     def vip_present(self, dev: str, address: IPInterface) -> bool | None:
         """Is the VIP ``address`` (an IP interface) on ``dev`` in the kernel now (None: unknown)?"""
         return None if self.watcher is None else self.watcher.holds(dev, address)
+
+    def address_held(self, address: IPAddress) -> bool | None:
+        """Is ``address`` on any interface of this namespace (``track_src_ip``; None: not known yet)?"""
+        if self.watcher is None or not self.watcher.addresses.synced:
+            return None
+        return any(held.ip == address for addresses in self.watcher.addresses.by_index.values()
+                   for held in addresses)
 
     def presence_generation(self) -> object:
         """A value that changes whenever :meth:`vip_present` may answer differently."""

@@ -53,6 +53,8 @@ class DaemonHarness:
                  environ: Mapping[str, str] | None = None, net: FakeNet | None = None,
                  early: EarlyListener | None = None, host: FakeHost | None = None,
                  facts: HostFacts | None = None) -> None:
+        self.links: dict[str, bool] = {}
+        """Link state the daemon reads (an interface not listed is up); change it, then ``poll_links``."""
         self.config = directory / "pyka.yaml"
         self.config.write_text(config)
         self.sock = str(directory / "control.sock")
@@ -61,7 +63,8 @@ class DaemonHarness:
         """The fake kernel's routes, rules, static addresses and firewall tables."""
         options = DaemonOptions(config_file=str(self.config), control_socket=self.sock, release_vips=release)
         self.daemon = Daemon(options, environ=environ or {}, net_factory=lambda: self.net,
-                             link_probe=lambda ifname: True, primary=lambda ifname, family: None, early=early,
+                             link_probe=lambda ifname: self.links.get(ifname, True),
+                             primary=lambda ifname, family: None, early=early,
                              host_net=host_net, host=facts)
         self.task: asyncio.Task[int] | None = None
 
@@ -73,6 +76,10 @@ class DaemonHarness:
         """Run the daemon until its first instance is MASTER."""
         self.run()
         return await self.until(lambda s: bool(s["instances"]) and first(s)["state"] == "MASTER")
+
+    def poll_links(self) -> None:
+        """Let the daemon read :attr:`links` now (as after a netlink link event)."""
+        self.daemon.instances.links.poll()
 
     async def status(self) -> Status:
         return await asyncio.to_thread(query, self.sock)

@@ -20,6 +20,7 @@ from pykeepalived.check.results import RealServerChanged
 from pykeepalived.check.runner import CheckerStatus, RealServerStatus
 from pykeepalived.config.model import Config
 from pykeepalived.daemon.app import Daemon, DaemonOptions
+from pykeepalived.daemon.bgp import ServiceMaker
 from pykeepalived.daemon.lvs import LvsListener, LvsService
 from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_plan
 from pykeepalived.exit_codes import ExitCode
@@ -70,12 +71,14 @@ def lvs_plan_of(text: str) -> LvsPlan:
 
 
 class FakeRunner:
-    """CheckRunner's public API; the test decides the health with :meth:`set`."""
+    """CheckRunner's public API; the test decides the health with :meth:`set`, and with ``checked``
+    whether its checker has a result yet (True: it has, from the start)."""
 
     def __init__(self, checks: RealServerChecks, on_change: Callable[[RealServerChanged], None]) -> None:
         self.checks = checks
         self.on_change = on_change
         self.up = True
+        self.checked = True
         self.stopped = asyncio.Event()
         self.pushed: list[tuple[str, bool]] = []
 
@@ -89,7 +92,7 @@ class FakeRunner:
         self.stopped.clear()
 
     def status(self) -> list[RealServerStatus]:
-        checker = CheckerStatus("TCP_CHECK", self.up, 0 if self.up else 3, self.up,
+        checker = CheckerStatus("TCP_CHECK", self.up, 0 if self.up else 3, self.up if self.checked else None,
                                 "ok" if self.up else "connection refused", 0.0015)
         return [RealServerStatus(self.checks.rs, self.up, None, (checker,))]
 
@@ -144,9 +147,11 @@ async def run_lvs_daemon(directory: Path, text: str, opener: Callable[[], Awaita
                          body: Callable[[Daemon], Awaitable[None]],
                          runner_factory: RunnerFactory = FakeRunner,
                          freeze_heap: Callable[[], None] | None = None, run_vrrp: bool = True,
-                         run_lvs: bool = True, release_ipvs: bool = True) -> Daemon:
-    """The whole daemon with ``text``, a fake net, IPVS from ``opener`` and fake checkers: ``body``
-    runs while it runs, then it is stopped (and must exit 0)."""
+                         run_lvs: bool = True, release_ipvs: bool = True,
+                         bgp: ServiceMaker | None = None) -> Daemon:
+    """The whole daemon with ``text``, a fake net, IPVS from ``opener`` and fake checkers (and a BGP
+    part from ``bgp``, e.g. :func:`pykeepalived.testing.fake_bgp.fake_service`): ``body`` runs while
+    it runs, then it is stopped (and must exit 0)."""
     config = directory / "pyka.yaml"
     config.write_text(text)
     net = FakeNet()
@@ -156,12 +161,14 @@ async def run_lvs_daemon(directory: Path, text: str, opener: Callable[[], Awaita
                     primary=lambda ifname, family: None, host_net=fake_host_network()[0])
     if freeze_heap is not None:
         daemon.freeze_heap = freeze_heap
+    if bgp is not None:
+        daemon.bgp.factory = bgp
 
     def make(plan: LvsPlan) -> LvsService:
         return LvsService(plan, daemon.dispatch, vrrp_master=daemon.instances.is_master,
                           address_active=daemon.vs_address_active, open_table=opener,
                           runner_factory=runner_factory, notify_fifo=daemon.fifos.lvs,
-                          listener=daemon.alerts)
+                          listener=daemon.alerts, on_reconciled=daemon.bgp.lvs_reconciled)
 
     daemon.lvs_factory = make
     task = asyncio.create_task(daemon.run(), name="daemon-under-test")

@@ -59,7 +59,13 @@ class FakeNet:
     released: int = 0
     on_address: Callable[[AddressEvent], None] | None = None
     on_link: Callable[[LinkEvent], None] | None = None
+    on_sync: Callable[[], None] | None = None
     watching: asyncio.Event = field(default_factory=asyncio.Event)
+    host_addresses: set[IPAddress] | None = None
+    """What :meth:`address_held` answers from (None: not known, as before the watcher's first dump)."""
+    host_settings: list[tuple[str, ...]] = field(default_factory=list)
+    """Every :meth:`apply_host_settings`: the interfaces with promote_secondaries."""
+    host_restored: int = 0
 
     # -- sockets -------------------------------------------------------------------------------
     def open(self, spec: InstanceSpec, receiver: Receiver) -> ReceivePath:
@@ -151,10 +157,19 @@ class FakeNet:
 
     # -- events and status -----------------------------------------------------------------------
     async def watch(self, on_address: Callable[[AddressEvent], None],
-                    on_link: Callable[[LinkEvent], None]) -> None:
-        self.on_address, self.on_link = on_address, on_link
+                    on_link: Callable[[LinkEvent], None], on_sync: Callable[[], None] | None = None) -> None:
+        self.on_address, self.on_link, self.on_sync = on_address, on_link, on_sync
         self.watching.set()
         await asyncio.Event().wait()
+
+    def address_held(self, address: IPAddress) -> bool | None:
+        return None if self.host_addresses is None else address in self.host_addresses
+
+    def apply_host_settings(self, specs: list[InstanceSpec]) -> None:
+        self.host_settings.append(tuple(spec.interface for spec in specs if spec.promote_secondaries))
+
+    def restore_host_settings(self) -> None:
+        self.host_restored += 1
 
     def link_events_live(self) -> bool:
         return self.watching.is_set()

@@ -106,6 +106,7 @@ class SimulatedLan:
         self._queue: list[_Packet] = []
         self._seq = 0
         self._holders: dict[IPAddress, set[str]] = {}
+        self._announced: dict[IPAddress, str] = {}
         self.address_log: list[AddressChange] = []
         """Every address added to or removed from a host, in order (see :class:`AddressChange`)."""
         self._retain: frozenset[IPAddress] = frozenset()
@@ -180,6 +181,11 @@ class SimulatedLan:
     def vip_holders(self) -> dict[IPAddress, set[str]]:
         """Virtual address -> hosts that currently have it configured."""
         return {vip: set(hosts) for vip, hosts in self._holders.items() if hosts}
+
+    def announced_by(self, address: IPAddress) -> str | None:
+        """The host a client of the LAN maps ``address`` to: the last one that announced it
+        (gratuitous ARP / unsolicited NA); None before any announcement."""
+        return self._announced.get(address)
 
     def configs(self, host: str) -> tuple[RouterConfig, ...]:
         """The configurations the host runs (as its last start or reload gave them)."""
@@ -360,6 +366,8 @@ class SimulatedLan:
             self._note(host.name, router_name, "remove_vips", _addrs(action.addresses))
         elif isinstance(action, SendGarp | SendUnsolicitedNa):
             kind = "garp" if isinstance(action, SendGarp) else "unsolicited_na"
+            for address in action.addresses:
+                self._announced[address] = host.name
             self._note(host.name, router_name, kind, f"{action.count}x {_addrs(action.addresses)}")
         elif isinstance(action, StateChanged):
             detail = f"{action.old.value} -> {action.new.value} ({action.reason.value})"

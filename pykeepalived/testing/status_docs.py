@@ -1,5 +1,5 @@
 """Status documents for tests of the outputs built on them (/metrics, the dumps): a real document
-with the parts a small lab run lacks added (an LVS part, IPVS counters, a sync group)."""
+with the parts a small lab run lacks added (an LVS part, IPVS counters, a sync group, a BGP part)."""
 
 from __future__ import annotations
 
@@ -35,4 +35,18 @@ def with_lvs_and_groups(doc: dict[str, object]) -> dict[str, object]:
                                     "outbytes": 9000}}],
     }]}
     doc["sync_groups"] = {"G1": {"state": "MASTER", "notify": {}}}
+    return doc
+
+
+def with_bgp(doc: dict[str, object]) -> dict[str, object]:
+    """``doc`` (changed in place and returned) with a BGP part (``BgpService.snapshot``, docs/scaleout.md):
+    one address announced, one neighbour established with BFD up, one failed poll."""
+    doc["bgp"] = {
+        "interface_up": True, "frr": {"reachable": True, "config_applied": True},
+        "counters": {"apply_errors": 0, "poll_errors": 1, "repairs": 0},
+        "announcements": [{"address": "203.0.113.200", "announced": True, "announces": 1, "withdrawals": 0}],
+        "neighbors": [{"address": "198.51.100.1", "established": True, "prefixes_sent": 1,
+                       "prefixes_received": 0, "established_count": 1, "dropped_count": 0,
+                       "bfd": {"up": True, "remote_detection_ms": 900}}],
+    }
     return doc

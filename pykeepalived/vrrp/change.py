@@ -26,6 +26,7 @@ from typing import Literal
 from pykeepalived.vrrp.config import RouterConfig
 from pykeepalived.vrrp.from_config import InstanceSpec
 from pykeepalived.vrrp.packet import VRRP_MCAST_GROUP_V4, VRRP_MCAST_GROUP_V6, IPAddress
+from pykeepalived.wire import VRRP_TTL
 
 
 class ChangeKind(enum.Enum):
@@ -41,15 +42,18 @@ class ChangeKind(enum.Enum):
 class ReceivePath:
     """Where an instance's adverts travel: one VRRP socket.
 
-    ``device``: the interface, or the VMAC with ``use_vmac``; ``source``: the address adverts are sent
-    from; ``group``: the multicast group the socket joins, None in unicast mode (no group joined,
-    the peers are addressed one by one).
+    ``device``: the interface, or the VMAC / ipvlan with ``use_vmac`` / ``use_ipvlan`` (not with
+    ``vmac_xmit_base``); ``source``: the address adverts are sent from; ``group``: the multicast group
+    the socket joins (``mcast_dst_ip``, else the global one), None in unicast mode (no group joined,
+    the peers are addressed one by one); ``unicast_ttl``: the TTL / hop limit of unicast adverts (a
+    socket option).
     """
 
     device: str
     family: Literal[4, 6]
     source: IPAddress
     group: IPAddress | None
+    unicast_ttl: int = VRRP_TTL
 
     @property
     def unicast(self) -> bool:
@@ -68,10 +72,8 @@ def receive_path(spec: InstanceSpec) -> ReceivePath:
     2.2.7 requires ``vmac_xmit_base`` with unicast peers: a peer's ARP reply to the shared virtual MAC
     may reach the other router)."""
     rc = spec.router_config
-    if rc.unicast_peers:
-        return ReceivePath(spec.interface, rc.family, rc.primary_address, None)
-    group = spec.mcast_group or default_group(rc.family)
-    return ReceivePath(spec.vmac or spec.interface, rc.family, rc.primary_address, group)
+    group = None if rc.unicast_peers else spec.mcast_group or default_group(rc.family)
+    return ReceivePath(spec.advert_device, rc.family, rc.primary_address, group, spec.unicast_ttl)
 
 
 def destinations(spec: InstanceSpec, config: RouterConfig | None = None) -> tuple[IPAddress, ...]:
@@ -130,17 +132,28 @@ def differing_fields(old: InstanceSpec, new: InstanceSpec) -> list[str]:
 
 CHANGE_TABLE: tuple[tuple[str, ChangeKind], ...] = (
     ("virtual_ipaddress, virtual_ipaddress_excluded", ChangeKind.IN_PLACE),
-    ("garp_* / vrrp_garp_* / vrrp_gna_interval settings", ChangeKind.IN_PLACE),
-    ("notify, notify_master/backup/fault/stop, notify_priority_changes", ChangeKind.IN_PLACE),
+    ("garp_* / vrrp_garp_* / vrrp_gna_interval settings, garp_extra_if / vrrp_garp_extra_if, garp_group",
+     ChangeKind.IN_PLACE),
+    ("notify, notify_master/backup/fault/stop/deleted/master_rx_lower_pri, notify_priority_changes",
+     ChangeKind.IN_PLACE),
     ("track_interface, track_script, track_file, track_process, track_bfd and their weights, "
-     "dont_track_primary", ChangeKind.IN_PLACE),
+     "dont_track_primary, a sync group's track_interface / track_script / track_file, track_src_ip",
+     ChangeKind.IN_PLACE),
     ("priority, preempt / nopreempt / preempt_delay, advert_int", ChangeKind.IN_PLACE),
-    ("authentication, unicast_peer (the list)", ChangeKind.IN_PLACE),
+    ("lower_prio_no_advert, higher_prio_send_advert, skip_check_adv_addr, strict_mode / vrrp_strict",
+     ChangeKind.IN_PLACE),
+    ("authentication, unicast_peer (the list, min_ttl / max_ttl), unicast_fault_no_peer, "
+     "old_unicast_checksum", ChangeKind.IN_PLACE),
+    ("use_vmac_addr, an address's use_vmac, vmac_addr_prefix (the VMACs of addresses), use_vmac's MAC "
+     "address (the VMACs take it, a MASTER announces its addresses again), promote_secondaries",
+     ChangeKind.IN_PLACE),
     ("sync group membership", ChangeKind.IN_PLACE),
     ("unicast <-> multicast (unicast_peer added or removed)", ChangeKind.NEW_SOCKET),
-    ("vrrp_mcast_group4 / vrrp_mcast_group6 (multicast instances)", ChangeKind.NEW_SOCKET),
+    ("vrrp_mcast_group4 / vrrp_mcast_group6, mcast_dst_ip (multicast instances)", ChangeKind.NEW_SOCKET),
     ("unicast_src_ip / mcast_src_ip", ChangeKind.NEW_SOCKET),
-    ("use_vmac added or removed (multicast: with unicast peers adverts stay on the interface)",
+    ("unicast_ttl (unicast instances)", ChangeKind.NEW_SOCKET),
+    ("use_vmac / use_ipvlan added or removed, their names, vmac_prefix, vmac_xmit_base (multicast: with "
+     "unicast peers adverts stay on the interface)",
      ChangeKind.NEW_SOCKET),
     ("interface, address family, virtual_router_id, version", ChangeKind.RESTART),
 )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import struct
 from ipaddress import IPv4Address, IPv6Address
 
-from pykeepalived.wire import VRRP_PROTO
+from pykeepalived.wire import VRRP_GROUP_V4, VRRP_PROTO
 
 
 def ones_complement_sum(data: bytes, initial: int = 0) -> int:
@@ -54,3 +54,13 @@ def vrrp_checksum(
     if src is None or dst is None:
         return internet_checksum(message)
     return internet_checksum(message, pseudo_header_sum(src, dst, len(message)))
+
+
+def checksum_destination(version: int, dst: IPv4Address | IPv6Address, *,
+                         old_unicast: bool) -> IPv4Address | IPv6Address:
+    """The destination the VRRPv3 pseudo-header names for an advert sent to ``dst``: ``dst``, or with
+    ``old_unicast`` for a unicast VRRPv3/IPv4 advert the multicast group 224.0.0.18 (the checksum of
+    keepalived before 1.3.6, ``ChecksumVariant.OLD_UNICAST``)."""
+    if old_unicast and version == 3 and dst.version == 4 and not dst.is_multicast:
+        return IPv4Address(VRRP_GROUP_V4)
+    return dst

@@ -24,6 +24,7 @@ MAX_ADVER_INT_V2_S = 255
 """RFC 3768 §5.3.7: 8-bit Advertisement Interval in seconds."""
 
 INITIAL_STATES = ("BACKUP", "MASTER")
+OldChecksum = Literal["auto", "always", "never"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,9 @@ class RouterConfig:
     garp_lower_prio_repeat: int | None = None
     trackers: tuple[TrackerSpec, ...] = ()
     check_addresses: bool = True
-    """Compare the advert's address list with ``vips`` and count ``addr_list_err`` (never drops)."""
+    """Compare the advert's address list with ``vips`` and count ``addr_list_err`` (never drops).
+    False (keepalived ``skip_check_adv_addr``): an advert from the master a BACKUP already follows is
+    not compared (a new master's, and every advert a MASTER hears, still are)."""
     timer_expired_backup_priority: int = 0
     """keepalived ``timer_expired_backup [PRIO]``: 0 = off; else the highest priority of the other
     routers (keepalived's default 254).  A master whose own adverts stopped for 3 intervals plus that
@@ -62,7 +65,26 @@ class RouterConfig:
     unicast_peers: tuple[IPAddress, ...] = ()
     """keepalived ``unicast_peer``: adverts go to each of these, and only adverts from them are
     accepted (empty: multicast, where a received advert must have TTL 255)."""
-
+    unicast_peer_ttl: tuple[tuple[IPAddress, int, int], ...] = ()
+    """``unicast_peer { ADDR min_ttl N max_ttl M }``: the TTL / hop limit range accepted from that
+    peer (peers not listed: any); an advert outside it is dropped (``ip_ttl_err``)."""
+    config_fault: str = ""
+    """Why keepalived would run this instance in FAULT for good (empty: it would not):
+    ``no_unicast_peer`` (``unicast_fault_no_peer`` and no peer; without the keyword keepalived falls
+    back to multicast), ``ipvlan_without_address`` (an IPv4 ``use_ipvlan`` needs an address)."""
+    old_unicast_checksum: OldChecksum = "auto"
+    """VRRPv3 over IPv4 in unicast mode: the pre-1.3.6 keepalived checksum (pseudo-header with the
+    multicast group as destination).  ``auto``: sent once a peer's advert used it (keepalived's
+    detection), ``always`` (``old_unicast_checksum``), ``never`` (such adverts are dropped)."""
+    excluded_vips: tuple[IPAddress, ...] = ()
+    """``virtual_ipaddress_excluded`` (any family): held while MASTER and announced with ``vips``,
+    never listed in adverts."""
+    garp_extra_if_cs: int = 0
+    """``garp_extra_if``: while MASTER, every this many centiseconds one gratuitous ARP / NA for
+    each address of :attr:`extra_if_addresses` (0: off)."""
+    extra_if_addresses: tuple[IPAddress, ...] = ()
+    """One address per interface other than the one adverts use (VMACs, or every one with
+    ``garp_extra_if all``): announcing it refreshes switches' MAC tables for that interface."""
     def __post_init__(self) -> None:
         _require(1 <= self.vrid <= 255, "vrid", self.vrid, "1..255")
         _require(self.family in (4, 6), "family", self.family, "4 or 6")
@@ -79,6 +101,10 @@ class RouterConfig:
             _require(vip.version == self.family, "vips", vip, f"IPv{self.family} addresses")
         for peer in self.unicast_peers:
             _require(peer.version == self.family, "unicast_peers", peer, f"IPv{self.family} addresses")
+        for peer, low, high in self.unicast_peer_ttl:
+            _require(peer in self.unicast_peers and 0 <= low <= high <= 255, "unicast_peer_ttl",
+                     (peer, low, high), "a peer's range 0 <= min_ttl <= max_ttl <= 255")
+        _require(self.garp_extra_if_cs >= 0, "garp_extra_if_cs", self.garp_extra_if_cs, ">= 0")
         if self.version == 3:
             _require(
                 1 <= self.adver_int_cs <= MAX_ADVER_INT_V3_CS, "adver_int_cs", self.adver_int_cs, "1..4095"
@@ -152,12 +178,23 @@ class RouterConfig:
             "higher_prio_send_advert": self.higher_prio_send_advert,
             "check_addresses": self.check_addresses,
             "timer_expired_backup_priority": self.timer_expired_backup_priority,
+            "excluded_vips": [str(vip) for vip in self.excluded_vips],
+            "garp_extra_if_cs": self.garp_extra_if_cs,
+            "old_unicast_checksum": self.old_unicast_checksum,
+            "config_fault": self.config_fault,
         }
 
     @property
     def unicast(self) -> bool:
         """Unicast mode (``unicast_peer`` set)."""
         return bool(self.unicast_peers)
+
+    def peer_ttl_range(self, peer: IPAddress) -> tuple[int, int]:
+        """The TTL / hop limit range accepted from a unicast ``peer`` (0..255 unless configured)."""
+        for address, low, high in self.unicast_peer_ttl:
+            if address == peer:
+                return low, high
+        return 0, 255
 
     @property
     def is_owner(self) -> bool:

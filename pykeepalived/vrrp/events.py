@@ -47,7 +47,12 @@ class Startup:
 
 @dataclass(frozen=True, slots=True)
 class Shutdown:
-    """Stop the router; a master releases with a priority-0 advert (RFC 5798 §6.4.3)."""
+    """Stop the router; a master releases with a priority-0 advert (RFC 5798 §6.4.3).
+
+    ``deleted``: the instance is gone from the configuration (a reload removed it): the transition's
+    reason is ``deleted`` (keepalived's notifies then say FAULT, or DELETED with ``notify_deleted``)."""
+
+    deleted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,5 +232,15 @@ class SplitBrainDetected:
     peer_priority: int
 
 
+@dataclass(frozen=True, slots=True)
+class MasterRxLowerPriority:
+    """A MASTER accepted an advert it beats from ``peer`` (every one, as keepalived): the glue runs
+    ``notify_master_rx_lower_pri`` and writes ``MASTER_RX_LOWER_PRI`` to the notify FIFOs."""
+
+    phase: ClassVar[Phase] = Phase.BOOKKEEPING
+    peer: IPAddress
+    peer_priority: int
+
+
 Action = (SendAdvert | AddVips | RemoveVips | SendGarp | SendUnsolicitedNa | WantMaster | StateChanged
-          | EffectivePriorityChanged | SplitBrainDetected)
+          | EffectivePriorityChanged | SplitBrainDetected | MasterRxLowerPriority)

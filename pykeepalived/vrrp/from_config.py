@@ -2,11 +2,13 @@
 
 One :class:`InstanceSpec` per ``vrrp_instance``: the state machine's :class:`RouterConfig` plus what
 the adapters need (interface, the :class:`~pykeepalived.vrrp.vip.Vip` values, notify scripts, the
-trackers to watch).  Specs are frozen and compare by value, so :mod:`pykeepalived.vrrp.reload`
-classifies their differences directly.  keepalived's mapping rules live here: tracker weights
-keepalived ignores (:func:`_trackers`), VMAC names; ``vrrp_strict``'s values come from
-:func:`pykeepalived.config.strict.strict_settings`.  The interface's primary address (the advert
-source) is an I/O question, so it is asked through the ``primary_address`` callable.
+trackers to watch, the links to create).  Specs are frozen and compare by value, so
+:mod:`pykeepalived.vrrp.reload` classifies their differences directly.  keepalived's mapping rules
+live here and next door: trackers in :mod:`pykeepalived.vrrp.tracker_config`, VMAC / ipvlan links and
+address placement in :mod:`pykeepalived.vrrp.link_config`; ``vrrp_strict``'s values come from
+:func:`pykeepalived.config.strict.strict_settings` (per instance: ``strict_mode``, else
+``vrrp_strict``).  The interface's primary address (the advert source) is an I/O question, so it is
+asked through the ``primary_address`` callable.
 """
 
 from __future__ import annotations
@@ -15,49 +17,64 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
-from pykeepalived.config.model import Config, TrackProcessRef, VrrpInstance
-from pykeepalived.config.model_track import ParamMatch as ConfigParamMatch
-from pykeepalived.config.model_track import VrrpTrackProcess
+from pykeepalived.config.model import Config, VrrpInstance
 from pykeepalived.config.script_security import AS_DAEMON, ScriptIdentity, script_argv, script_identity
 from pykeepalived.config.strict import strict_settings
 from pykeepalived.config.types import first_set
 from pykeepalived.errors import ConfigError
-from pykeepalived.vrrp.config import RouterConfig
+from pykeepalived.vrrp.config import OldChecksum, RouterConfig
+from pykeepalived.vrrp.link_config import (
+    VMAC_PREFIX,
+    LinkNames,
+    VirtualLink,
+    address_links,
+    configured_link_names,
+    extra_if_addresses,
+    instance_link,
+    vmac_mac,
+)
 from pykeepalived.vrrp.notify import NotifyScripts
 from pykeepalived.vrrp.packet import AUTH_NONE, AUTH_SIMPLE_TEXT
-from pykeepalived.vrrp.track_process import QUORUM_MAX_UNLIMITED, ParamMatch, ProcessSpec
-from pykeepalived.vrrp.tracking import TrackerKind, TrackerSpec, TrackScriptSpec
+from pykeepalived.vrrp.track_process import ProcessSpec
+from pykeepalived.vrrp.tracker_config import (
+    BFD_PREFIX,
+    FILE_PREFIX,
+    INTERFACE_PREFIX,
+    PROCESS_PREFIX,
+    SCRIPT_PREFIX,
+    TrackedFile,
+    TrackedInterface,
+    instance_trackers,
+    process_specs,
+)
+from pykeepalived.vrrp.tracking import TrackerSpec, TrackScriptSpec
 from pykeepalived.vrrp.vip import Vip
-from pykeepalived.wire import PRIORITY_OWNER
+from pykeepalived.wire import VRRP_TTL
+
+__all__ = [
+    "BFD_PREFIX", "FILE_PREFIX", "INTERFACE_PREFIX", "PROCESS_PREFIX", "SCRIPT_PREFIX", "SOURCE_PREFIX",
+    "VMAC_PREFIX", "GarpPacing", "GarpSettings", "InstanceSpec", "PrimaryAddress", "RouterKey",
+    "TrackedFile", "TrackedInterface", "VirtualLink", "VrrpPlan", "garp_settings", "instance_spec",
+    "router_config", "vrrp_plan",
+]
 
 IPAddress = IPv4Address | IPv6Address
 RouterKey = tuple[str, int, int]
 """(interface, address family 4|6, VRID): what identifies an instance, here and on reload."""
 CS_PER_S = 100
-
-VMAC_PREFIX = "vrrp"
-SCRIPT_PREFIX = "script:"
-INTERFACE_PREFIX = "interface:"
-FILE_PREFIX = "file:"
-PROCESS_PREFIX = "process:"
-BFD_PREFIX = "bfd:"
-DEFAULT_FILE_WEIGHT = 1
-"""A ``track_file``'s default weight: keepalived turns it into 0 where weights are ignored."""
+SOURCE_PREFIX = "source:"
+"""``track_src_ip``: the tracker of the configured source address (FAULT while it is not on the host)."""
 
 
 @dataclass(frozen=True, slots=True)
-class TrackedInterface:
-    tracker: str
-    interface: str
+class GarpPacing:
+    """How announcements on one device are paced (``vrrp_garp_interval`` / ``vrrp_gna_interval``,
+    or a ``garp_group``'s): at least this far apart on every device of ``group`` together."""
 
-
-@dataclass(frozen=True, slots=True)
-class TrackedFile:
-    tracker: str
-    path: str
-    init_value: int | None = None
-    """``init_file``: written when the file is missing (always with ``init_overwrite``)."""
-    init_overwrite: bool = False
+    device: str
+    group: str
+    garp_interval_s: float = 0.0
+    gna_interval_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +92,24 @@ class InstanceSpec:
     """The ``vrrp_track_process`` names it tracks (its own and its sync group's)."""
     track_primary: bool = True
     vmac: str | None = None
-    """``use_vmac``: the macvlan carrying 00:00:5e:00:01:VRID that adverts, VIPs and GARPs use."""
+    """``use_vmac`` / ``use_ipvlan``: the link the instance's adverts use (unless ``vmac_xmit_base``);
+    a VMAC also carries the VIPs of the instance's family."""
+    vmac_xmit_base: bool = False
+    """``vmac_xmit_base``: adverts go through ``interface``, not the VMAC (set for unicast VMACs)."""
+    links: tuple[VirtualLink, ...] = ()
+    """The links to create before the instance starts: its VMAC or ipvlan first, then the VMACs of
+    ``use_vmac_addr`` / a VIP's ``use_vmac``."""
+    unicast_ttl: int = VRRP_TTL
+    """``unicast_ttl``: the TTL / hop limit of unicast adverts."""
+    promote_secondaries: bool = False
+    """``promote_secondaries``: set the interface's ``promote_secondaries`` while the instance runs."""
+    notify_deleted: bool = False
+    """``notify_deleted``: a reload that deletes the instance says DELETED (else FAULT)."""
+    track_source: IPAddress | None = None
+    """``track_src_ip``: the configured source address whose absence means FAULT (tracker
+    ``source:ADDR``)."""
+    garp_pacing: tuple[GarpPacing, ...] = ()
+    """The pacing of every device the instance announces on (``garp_group`` or the globals)."""
     sync_group: str | None = None
     mcast_group: IPAddress | None = None
     """``vrrp_mcast_group4`` / ``vrrp_mcast_group6``: where multicast adverts go and which group the
@@ -93,6 +127,11 @@ class InstanceSpec:
     @property
     def key(self) -> RouterKey:
         return (self.interface, self.router_config.family, self.router_config.vrid)
+
+    @property
+    def advert_device(self) -> str:
+        """Where adverts are sent and received: the VMAC / ipvlan, or the interface."""
+        return self.vmac if self.vmac is not None and not self.vmac_xmit_base else self.interface
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +153,11 @@ class VrrpPlan:
     """Who notify scripts run as (``script_user``, else ``keepalived_script``, else the daemon)."""
     processes: dict[str, ProcessSpec] = field(default_factory=dict)
     """Every tracked ``vrrp_track_process``."""
+    log_unknown_vrids: bool = False
+    """``log_unknown_vrids``: log each advert for a VRID no instance of its interface runs."""
+    link_delays: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """``interface_up_down_delays``: interface -> (down, up) seconds before a change counts, after
+    keepalived's limit (below ``(down_timer_adverts - 1) x advert_int`` of its instances)."""
 
 
 PrimaryAddress = Callable[[str, int], IPAddress | None]
@@ -121,110 +165,6 @@ PrimaryAddress = Callable[[str, int], IPAddress | None]
 
 def _cs(seconds: float) -> int:
     return round(seconds * CS_PER_S)
-
-
-def _trackers(config: Config, inst: VrrpInstance) -> tuple[
-    tuple[TrackerSpec, ...], tuple[TrackedInterface, ...], tuple[str, ...], tuple[TrackedFile, ...]
-]:
-    """The instance's trackers, with keepalived's rule for weights it ignores (vrrp.c
-    ``vrrp_complete_instance``): a weighted interface counts with weight 0 (FAULT when down; an owner
-    drops it), a weighted script is dropped, a file with the default weight 1 counts with weight 0
-    (FAULT on a non-zero value) and one with another weight is dropped."""
-    ignored = config.tracker_weights_ignored(inst)
-    specs: list[TrackerSpec] = []
-    interfaces: list[TrackedInterface] = []
-    scripts: list[str] = []
-    files: list[TrackedFile] = []
-    for iref in inst.track_interface:
-        name = INTERFACE_PREFIX + iref.name
-        weight = iref.weight or 0
-        if weight and ignored is not None:
-            if ignored == "address owner":
-                continue
-            weight = 0
-        specs.append(TrackerSpec(name, weight=weight, reverse=bool(iref.reverse)))
-        interfaces.append(TrackedInterface(name, iref.name))
-    for sref in inst.track_script:
-        script = config.vrrp_scripts.get(sref.name)
-        if script is None:
-            raise ConfigError(f"vrrp_instance {inst.name}: unknown vrrp_script {sref.name!r}")
-        weight = script.weight if sref.weight is None else sref.weight
-        if weight and ignored is not None:
-            continue
-        reverse = script.reverse if sref.reverse is None else sref.reverse
-        name = SCRIPT_PREFIX + sref.name
-        specs.append(TrackerSpec(name, weight=weight, reverse=reverse, initial_ok=not script.init_fail))
-        scripts.append(sref.name)
-    for fref in inst.track_file:
-        tfile = config.track_files.get(fref.name)
-        if tfile is None:
-            raise ConfigError(f"vrrp_instance {inst.name}: unknown track_file {fref.name!r}")
-        weight = tfile.weight if fref.weight is None else fref.weight
-        if weight and ignored is not None:
-            if weight != DEFAULT_FILE_WEIGHT:
-                continue
-            weight = 0
-        reverse = tfile.reverse if fref.reverse is None else fref.reverse
-        name = FILE_PREFIX + fref.name
-        specs.append(TrackerSpec(name, weight=weight, reverse=reverse, kind=TrackerKind.VALUE,
-                                 initial_value=tfile.init_file or 0))
-        files.append(TrackedFile(name, tfile.file, tfile.init_file, tfile.init_file_overwrite))
-    return tuple(specs), tuple(interfaces), tuple(scripts), tuple(files)
-
-
-def _has_owner(config: Config, members: Iterable[str]) -> bool:
-    """A sync group with an address owner (priority 255) among its members: keepalived gives the
-    group's trackers weight 0 (they fault instead of moving the priority)."""
-    return any(config.vrrp_instances[m].effective_priority == PRIORITY_OWNER
-               for m in members if m in config.vrrp_instances)
-
-
-def bfd_trackers(config: Config, inst: VrrpInstance) -> tuple[tuple[TrackerSpec, ...], tuple[str, ...]]:
-    """``track_bfd`` as keepalived 2.2.7 applies it (``vrrp.c``): an instance's weighted reference is
-    dropped where weights are ignored (sync group without ``sync_group_tracking_weight``, address
-    owner); then each reference of its sync group is added with the group's weight (0 when a member
-    of the group is an owner), replacing the instance's own unless that one is unweighted.  Every BFD
-    tracker starts "down", as keepalived's: an unweighted one holds the instance in FAULT until the
-    session is Up.  The tracker watches the session's neighbor: a BACKUP whose master that is takes
-    over as soon as the session goes down (see docs/bfd.md)."""
-    ignored = config.tracker_weights_ignored(inst)
-    specs: dict[str, TrackerSpec] = {}
-    for ref in inst.track_bfd:
-        bfd = config.bfd_instances.get(ref.name)
-        if bfd is None:
-            raise ConfigError(f"vrrp_instance {inst.name}: unknown bfd_instance {ref.name!r}")
-        weight = bfd.weight if ref.weight is None else ref.weight
-        if weight and ignored is not None:
-            continue
-        reverse = bfd.reverse if ref.reverse is None else ref.reverse
-        specs[ref.name] = TrackerSpec(BFD_PREFIX + ref.name, weight=weight, reverse=reverse, initial_ok=False,
-                                      neighbor=bfd.neighbor_ip)
-    for group in config.vrrp_sync_groups.values():
-        if inst.name not in group.group:
-            continue
-        owner = _has_owner(config, group.group)
-        for ref in group.track_bfd:
-            bfd = config.bfd_instances.get(ref.name)
-            if bfd is None:
-                raise ConfigError(f"vrrp_sync_group {group.name}: unknown bfd_instance {ref.name!r}")
-            weight = 0 if owner else (bfd.weight if ref.weight is None else ref.weight)
-            reverse = bfd.reverse if ref.reverse is None else ref.reverse
-            own = specs.get(ref.name)
-            if own is None or own.weight:
-                specs[ref.name] = TrackerSpec(BFD_PREFIX + ref.name, weight=weight, reverse=reverse,
-                                              initial_ok=False, neighbor=bfd.neighbor_ip)
-    return tuple(specs.values()), tuple(specs)
-
-
-def _vips(inst: VrrpInstance, interface: str) -> tuple[Vip, ...]:
-    """The instance's addresses; one without ``dev`` lives on ``interface`` (the VMAC with
-    ``use_vmac``).  ``brd`` is not carried over (config/semantic.py warns that it is not used)."""
-    out = []
-    for excluded, group in ((False, inst.virtual_ipaddress), (True, inst.virtual_ipaddress_excluded)):
-        for vip in group:
-            out.append(Vip(vip.address, vip.dev or interface, label=vip.label,
-                           scope=vip.scope.value if vip.scope else None, excluded=excluded))
-    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,17 +194,29 @@ def garp_settings(config: Config, inst: VrrpInstance) -> GarpSettings:
     )
 
 
+_OLD_CHECKSUM: dict[object, OldChecksum] = {False: "auto", True: "always", "never": "never"}
+
+
 def router_config(config: Config, inst: VrrpInstance, primary: IPAddress,
-                  trackers: tuple[TrackerSpec, ...] = ()) -> RouterConfig:
-    """The pure core's view of one ``vrrp_instance``."""
+                  trackers: tuple[TrackerSpec, ...] = (), *, vips: tuple[Vip, ...] = (),
+                  extra_if: tuple[IPAddress, ...] = ()) -> RouterConfig:
+    """The pure core's view of one ``vrrp_instance``.  ``vips``: its placed addresses (for the
+    announcement of ``garp_extra_if``, with ``extra_if`` the addresses it refreshes)."""
     g = config.global_defs
     garp = garp_settings(config, inst)
     version = config.effective_version(inst)
-    strict = strict_settings(inst) if g.vrrp_strict else None
+    strict = strict_settings(inst) if config.strict(inst) else None
     auth_type, auth_pass = AUTH_NONE, b""
     if (inst.authentication is not None and inst.authentication.auth_type.value == "PASS"
             and (strict is None or strict.authentication)):
         auth_type, auth_pass = AUTH_SIMPLE_TEXT, (inst.authentication.auth_pass or "").encode()
+    # keepalived: nopreempt and preempt_delay do nothing with state MASTER (cleared with a warning),
+    # and preempt_delay nothing with nopreempt
+    preempt = not inst.nopreempt or inst.effective_state.value == "MASTER"
+    preempt_delay_s = 0.0 if not preempt or inst.effective_state.value == "MASTER" else inst.preempt_delay
+    lower_prio_no_advert = first_set(inst.lower_prio_no_advert, g.vrrp_lower_prio_no_advert)
+    higher_prio_send_advert = first_set(inst.higher_prio_send_advert, g.vrrp_higher_prio_send_advert)
+    extra_if_s = first_set(inst.garp_extra_if, g.vrrp_garp_extra_if, 0.0)
     return RouterConfig(
         name=inst.name,
         vrid=inst.virtual_router_id,
@@ -274,63 +226,143 @@ def router_config(config: Config, inst: VrrpInstance, primary: IPAddress,
         version=version,
         priority=inst.effective_priority,
         adver_int_cs=_cs(inst.advert_int) if version == 3 else max(1, round(inst.advert_int)) * CS_PER_S,
-        preempt=not inst.nopreempt,
-        preempt_delay_cs=_cs(inst.preempt_delay if strict is None else strict.preempt_delay_s),
+        preempt=preempt,
+        preempt_delay_cs=_cs(preempt_delay_s if strict is None else strict.preempt_delay_s),
         down_timer_adverts=config.down_timer_adverts(inst) if strict is None else strict.down_timer_adverts,
         initial_state=(inst.effective_state if strict is None else strict.initial_state).value,
-        lower_prio_no_advert=g.vrrp_lower_prio_no_advert if strict is None else strict.lower_prio_no_advert,
-        higher_prio_send_advert=g.vrrp_higher_prio_send_advert,
+        lower_prio_no_advert=lower_prio_no_advert if strict is None else strict.lower_prio_no_advert,
+        higher_prio_send_advert=higher_prio_send_advert if strict is None else False,
         auth_type=auth_type,
         auth_pass=auth_pass,
         garp_master_delay_cs=0 if g.vrrp_min_garp else _cs(garp.master_delay_s),
         garp_master_repeat=1 if g.vrrp_min_garp else garp.master_repeat,
         garp_master_refresh_cs=_cs(garp.master_refresh_s),
         garp_master_refresh_repeat=garp.master_refresh_repeat,
-        garp_lower_prio_delay_cs=_cs(garp.lower_prio_delay_s),
-        garp_lower_prio_repeat=garp.lower_prio_repeat,
+        garp_lower_prio_delay_cs=_cs(garp.lower_prio_delay_s) if strict is None else 0,
+        garp_lower_prio_repeat=garp.lower_prio_repeat if strict is None else 0,
         trackers=trackers,
+        check_addresses=not first_set(inst.skip_check_adv_addr, g.vrrp_skip_check_adv_addr),
         timer_expired_backup_priority=inst.timer_expired_backup or 0,
         unicast_peers=tuple(p.address for p in inst.unicast_peer),
+        unicast_peer_ttl=tuple((p.address, p.min_ttl or 0, 255 if p.max_ttl is None else p.max_ttl)
+                               for p in inst.unicast_peer if p.min_ttl is not None or p.max_ttl is not None),
+        config_fault=config_fault(inst),
+        old_unicast_checksum=_OLD_CHECKSUM[inst.old_unicast_checksum],
+        excluded_vips=tuple(v.ip for v in inst.virtual_ipaddress_excluded),
+        garp_extra_if_cs=_cs(extra_if_s) if extra_if else 0,
+        extra_if_addresses=extra_if if extra_if_s else (),
     )
 
 
+def config_fault(inst: VrrpInstance) -> str:
+    """Why keepalived runs the instance in FAULT for good, or ""."""
+    if inst.unicast_fault_no_peer and not inst.unicast_peer:
+        return "no_unicast_peer"
+    ipvlan = inst.use_ipvlan
+    if ipvlan is not None and not inst.use_vmac and inst.family == 4 and ipvlan.address is None:
+        return "ipvlan_without_address"
+    return ""
+
+
+def mcast_group(config: Config, inst: VrrpInstance) -> IPAddress:
+    """Where multicast adverts go: ``mcast_dst_ip`` when it fits the instance (same family; for IPv6
+    a link-local group ffx2::, keepalived's rule: otherwise it is ignored), else
+    ``vrrp_mcast_group4`` / ``vrrp_mcast_group6``."""
+    g = config.global_defs
+    dst = inst.mcast_dst_ip
+    if dst is not None and dst.version == inst.family and (dst.version == 4 or dst.packed[1] & 0x0F == 2):
+        return dst
+    return g.vrrp_mcast_group4 if inst.family == 4 else g.vrrp_mcast_group6
+
+
 def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAddress,
-                  sync_group: str | None = None) -> InstanceSpec:
+                  sync_group: str | None = None, names: LinkNames | None = None) -> InstanceSpec:
+    """One instance's spec; ``names``: the link names already given out in this configuration."""
     if inst.interface is None:
         raise ConfigError(f"vrrp_instance {inst.name}: an interface is required")
     family = inst.family
     g = config.global_defs
-    primary = inst.unicast_src_ip or inst.mcast_src_ip or primary_address(inst.interface, family)
+    names = names if names is not None else LinkNames(configured_link_names(inst))
+    prefix = g.vmac_prefix or VMAC_PREFIX
+    mac = None if config.strict(inst) else vmac_mac(inst.vmac_address, inst.virtual_router_id)
+    own = instance_link(inst, names, prefix, mac)
+    ipvlan_address = own.address if own is not None and own.kind == "ipvlan" else None
+    source = inst.unicast_src_ip or inst.mcast_src_ip
+    primary = source or (ipvlan_address.ip if ipvlan_address is not None else None) \
+        or primary_address(inst.interface, family)
     if primary is None:
         raise ConfigError(f"vrrp_instance {inst.name}: interface {inst.interface} has no IPv{family} address")
-    trackers, interfaces, scripts, files = _trackers(config, inst)
-    process_specs_of_instance, processes = process_trackers(config, inst)
-    trackers += process_specs_of_instance
-    bfd_specs, bfds = bfd_trackers(config, inst)
-    trackers += bfd_specs
-    vmac: str | None = None
-    if inst.use_vmac:
-        vmac = inst.use_vmac if isinstance(inst.use_vmac, str) else f"{VMAC_PREFIX}.{inst.virtual_router_id}"
+    placed = address_links(inst, own, names, g.vmac_addr_prefix or prefix, g.default_interface or "eth0",
+                           mac=mac)
+    links = ((own,) if own is not None else ()) + placed.links
+    tracked = instance_trackers(config, inst)
+    specs = tracked.specs + tuple(TrackerSpec(INTERFACE_PREFIX + name) for name in placed.tracked)
+    interfaces = tracked.interfaces + tuple(TrackedInterface(INTERFACE_PREFIX + n, n) for n in placed.tracked)
+    track_source = source if inst.track_src_ip else None
+    if track_source is not None:
+        specs += (TrackerSpec(SOURCE_PREFIX + str(track_source)),)
+    xmit_base = own is not None and own.kind == "macvlan" and (inst.vmac_xmit_base or bool(inst.unicast_peer))
+    if config.strict(inst) and not inst.unicast_peer:
+        xmit_base = False  # keepalived: "xmit_base is incompatible with strict mode - resetting"
+    advert_device = own.name if own is not None and not xmit_base else inst.interface
+    all_if = inst.garp_extra_if_all if inst.garp_extra_if is not None else g.vrrp_garp_extra_if_all
+    extra_if = extra_if_addresses(inst, placed.vips, links, advert_device, all_interfaces=all_if)
     return InstanceSpec(
         name=inst.name,
         interface=inst.interface,
-        router_config=router_config(config, inst, primary, trackers),
-        vips=_vips(inst, vmac or inst.interface),
+        router_config=router_config(config, inst, primary, specs, vips=placed.vips, extra_if=extra_if),
+        vips=placed.vips,
         notify=NotifyScripts(inst.notify, inst.notify_master, inst.notify_backup, inst.notify_fault,
-                             inst.notify_stop),
+                             inst.notify_stop, inst.notify_deleted if isinstance(inst.notify_deleted, str)
+                             else None, inst.notify_master_rx_lower_pri),
         track_interfaces=interfaces,
-        track_scripts=scripts,
-        track_files=files,
-        track_processes=processes,
+        track_scripts=tracked.scripts,
+        track_files=tracked.files,
+        track_processes=tracked.processes,
         track_primary=not inst.dont_track_primary,
-        vmac=vmac,
+        vmac=None if own is None else own.name,
+        vmac_xmit_base=xmit_base,
+        links=links,
         sync_group=sync_group,
-        mcast_group=g.vrrp_mcast_group4 if family == 4 else g.vrrp_mcast_group6,
+        mcast_group=mcast_group(config, inst),
         garp_interval_s=float(g.vrrp_garp_interval),
         gna_interval_s=float(g.vrrp_gna_interval),
         notify_priority_changes=config.notify_priority_changes(inst),
-        track_bfds=bfds,
+        track_bfds=tracked.bfds,
+        unicast_ttl=_unicast_ttl(inst),
+        promote_secondaries=inst.promote_secondaries and own is None,
+        notify_deleted=bool(inst.notify_deleted),
+        track_source=track_source,
+        garp_pacing=garp_pacing(config, inst.interface, placed.vips, links),
     )
+
+
+def _unicast_ttl(inst: VrrpInstance) -> int:
+    """``unicast_ttl`` of a unicast instance (keepalived ignores it without peers); 0, which the
+    kernel refuses, is sent as 1."""
+    if inst.unicast_ttl is None or not inst.unicast_peer:
+        return VRRP_TTL
+    return max(1, inst.unicast_ttl)
+
+
+def garp_pacing(config: Config, interface: str, vips: tuple[Vip, ...],
+                links: tuple[VirtualLink, ...]) -> tuple[GarpPacing, ...]:
+    """The pacing of each device the instance announces on: a VMAC follows its parent, a device in a
+    ``garp_group`` the group's intervals (shared by its devices), any other the globals (its own)."""
+    g = config.global_defs
+    parent = {link.name: link.parent for link in links}
+    out: dict[str, GarpPacing] = {}
+    for device in (interface, *(vip.dev for vip in vips)):
+        base = parent.get(device, device)
+        pacing = GarpPacing(device, base, float(g.vrrp_garp_interval), float(g.vrrp_gna_interval))
+        for index, group in enumerate(config.garp_groups):
+            if base in group.interfaces:
+                pacing = GarpPacing(device, f"garp_group:{index}",
+                                    float(first_set(group.garp_interval, g.vrrp_garp_interval)),
+                                    float(first_set(group.gna_interval, g.vrrp_gna_interval)))
+                break
+        out.setdefault(device, pacing)
+    return tuple(out.values())
 
 
 def vrrp_plan(config: Config, primary_address: PrimaryAddress, *, instances: bool = True) -> VrrpPlan:
@@ -358,16 +390,44 @@ def vrrp_plan(config: Config, primary_address: PrimaryAddress, *, instances: boo
     return VrrpPlan(specs, scripts, g.enable_script_security, g.v3_checksum_as_v2, group_notify,
                     startup_delay_s=float(g.vrrp_startup_delay), notify_fifos=fifos,
                     notify_fifo_script=g.notify_fifo_script if g.notify_fifo else None,
-                    script_identity=identity, processes=process_specs(config))
+                    script_identity=identity, processes=process_specs(config),
+                    log_unknown_vrids=g.log_unknown_vrids,
+                    link_delays=link_delays(config, specs.values()))
+
+
+def link_delays(config: Config, specs: Iterable[InstanceSpec]) -> dict[str, tuple[float, float]]:
+    """``interface_up_down_delays`` after keepalived's limit: each delay below ``(down_timer_adverts
+    - 1) x advert_int`` of every instance on that interface (else it is cut to that minus
+    advert_int/256; with ``down_timer_adverts 1``, 0), so that a backup cannot time out first.  The
+    links an instance makes on the interface (VMACs) have the same delays."""
+    out: dict[str, tuple[float, float]] = {}
+    specs = list(specs)
+    for ifname, delay in config.interface_up_down_delays.items():
+        down, up = float(delay.down), float(first_set(delay.up, delay.down))
+        links: list[str] = []
+        for spec in specs:
+            if spec.interface != ifname:
+                continue
+            links += [link.name for link in spec.links if link.parent == ifname]
+            rc = spec.router_config
+            limit = (rc.down_timer_adverts - 1) * rc.adver_int_cs / CS_PER_S
+            cut = max(0.0, limit - rc.adver_int_cs / CS_PER_S / 256)
+            down = down if down < limit else cut
+            up = up if up < limit else cut
+        if down or up:
+            for name in (ifname, *links):
+                out[name] = (down, up)
+    return out
 
 
 def _instance_specs(config: Config, primary_address: PrimaryAddress) -> dict[RouterKey, InstanceSpec]:
     instances: dict[RouterKey, InstanceSpec] = {}
     errors: list[str] = []
     group_of = {member: gname for gname, group in config.vrrp_sync_groups.items() for member in group.group}
+    names = LinkNames(name for inst in config.vrrp_instances.values() for name in configured_link_names(inst))
     for inst in config.vrrp_instances.values():
         try:
-            spec = instance_spec(config, inst, primary_address, group_of.get(inst.name))
+            spec = instance_spec(config, inst, primary_address, group_of.get(inst.name), names)
         except (ConfigError, ValueError) as exc:
             errors.append(str(exc))
             continue
@@ -378,73 +438,3 @@ def _instance_specs(config: Config, primary_address: PrimaryAddress) -> dict[Rou
     if errors:
         raise ConfigError("; ".join(errors), errors)
     return instances
-
-
-# --- vrrp_track_process ----------------------------------------------------------------------------
-_MATCH = {ConfigParamMatch.EXACT: ParamMatch.EXACT, ConfigParamMatch.PARTIAL: ParamMatch.PARTIAL,
-          ConfigParamMatch.INITIAL: ParamMatch.INITIAL}
-
-
-def process_spec(name: str, proc: VrrpTrackProcess) -> ProcessSpec:
-    match = proc.effective_param_match
-    return ProcessSpec(
-        name=name, process=proc.process, params=proc.params,
-        param_match=ParamMatch.NONE if match is None else _MATCH[match],
-        full_command=proc.uses_cmdline, quorum=proc.effective_quorum,
-        quorum_max=QUORUM_MAX_UNLIMITED if proc.quorum_max is None else proc.quorum_max,
-        fork_delay_s=proc.fork_delay_s, terminate_delay_s=proc.terminate_delay_s,
-    )
-
-
-def process_specs(config: Config) -> dict[str, ProcessSpec]:
-    """Every ``vrrp_track_process`` that an instance or a sync group tracks."""
-    used = {ref.name for inst in config.vrrp_instances.values() for ref in inst.track_process}
-    used |= {ref.name for group in config.vrrp_sync_groups.values() for ref in group.track_process}
-    return {name: process_spec(name, proc) for name, proc in config.vrrp_track_processes.items()
-            if name in used}
-
-
-def _first_refs(refs: Iterable[TrackProcessRef]) -> dict[str, TrackProcessRef]:
-    out: dict[str, TrackProcessRef] = {}
-    for ref in refs:
-        out.setdefault(ref.name, ref)  # keepalived: "duplicate track_process - ignoring"
-    return out
-
-
-def process_trackers(config: Config, inst: VrrpInstance) -> tuple[tuple[TrackerSpec, ...], tuple[str, ...]]:
-    """The instance's process trackers (``process:NAME``) and the names of the processes.
-
-    Weights (keepalived ``vrrp.c`` ``add_vrrp_to_track_process`` and ``sync_group_tracking_init``):
-
-    * an instance's ``track_process`` keeps its weight even in a sync group without
-      ``sync_group_tracking_weight`` (2.2.7 ignores weights there only for interfaces, scripts,
-      files and BFD); an address owner's priority never moves (the core's rule), weight 0 still
-      faults it;
-    * a sync group's ``track_process`` applies to every member with the group's weight, which is set
-      to 0 when a member is an address owner;
-    * a process listed by both the instance and its group takes the group's weight, unless the
-      instance's is 0 (it stays 0); ``reverse`` stays the instance's.
-    """
-    known = config.vrrp_track_processes
-    weights: dict[str, tuple[int, bool]] = {}
-    for name, ref in _first_refs(inst.track_process).items():
-        proc = known.get(name)
-        if proc is not None:
-            weights[name] = (first_set(ref.weight, proc.weight), first_set(ref.reverse, proc.reverse))
-    for group in config.vrrp_sync_groups.values():
-        if inst.name not in group.group:
-            continue
-        has_owner = _has_owner(config, group.group)
-        for name, ref in _first_refs(group.track_process).items():
-            proc = known.get(name)
-            if proc is None:
-                continue
-            weight = 0 if has_owner else first_set(ref.weight, proc.weight)
-            if name in weights:
-                own_weight, own_reverse = weights[name]
-                weights[name] = (weight if own_weight else 0, own_reverse)
-            else:
-                weights[name] = (weight, first_set(ref.reverse, proc.reverse))
-    specs = tuple(TrackerSpec(PROCESS_PREFIX + name, weight=weight, reverse=reverse)
-                  for name, (weight, reverse) in weights.items())
-    return specs, tuple(weights)

@@ -24,17 +24,12 @@ from __future__ import annotations
 import enum
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
 from pykeepalived.errors import PacketError, UsageError
 from pykeepalived.vrrp.checksum import internet_checksum, vrrp_checksum
-from pykeepalived.wire import (
-    VRRP_GROUP_V4,
-    VRRP_GROUP_V6,
-    VRRP_PROTO,
-    VRRP_TTL,
-)
+from pykeepalived.wire import VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_PROTO, VRRP_TTL
 
 IPAddress = IPv4Address | IPv6Address
 
@@ -101,6 +96,8 @@ class ChecksumVariant(enum.StrEnum):
     """RFC 5798: IPv4/IPv6 pseudo-header plus message (VRRPv3 default, keepalived and FRR)."""
     MESSAGE_ONLY = "message_only"
     """The message alone: VRRPv2, and VRRPv3/IPv4 per RFC 9568 (keepalived ``v3_checksum_as_v2``)."""
+    OLD_UNICAST = "old_unicast"
+    """Unicast VRRPv3/IPv4 with 224.0.0.18 in the pseudo-header (keepalived < 1.3.6)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +117,8 @@ class Advertisement:
     auth_type: int = AUTH_NONE
     auth_data: bytes = b""
     type: int = VRRP_TYPE_ADVERTISEMENT
+    received_checksum: ChecksumVariant | None = field(default=None, compare=False)
+    """A decoded advert's checksum variant (None for one to send); not part of the value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +306,8 @@ def _match_checksum(
             return ChecksumVariant.PSEUDO_HEADER
         if src.version == 6:
             return None
+        if not dst.is_multicast and vrrp_checksum(data, src, VRRP_MCAST_GROUP_V4) == 0:
+            return ChecksumVariant.OLD_UNICAST
     if internet_checksum(data) == 0:
         return ChecksumVariant.MESSAGE_ONLY
     return None
@@ -388,6 +389,7 @@ def parse(
         addresses=_unpack_addresses(raw_addresses, addr_family),
         auth_type=auth_type,
         auth_data=auth_data,
+        received_checksum=variant,
     )
     return Decoded(advert, checksum, variant is not None, variant)
 

@@ -14,11 +14,14 @@ leaves it open (features §3.3):
 5. VRRPv2: the authentication type, then the password (first 8 bytes, constant time), then the
    advertisement interval -> ``authtype_mismatch``, ``auth_failure``, ``advert_interval_err``;
 6. the type (ADVERTISEMENT) -> ``invalid_type_rcvd``;
-7. unicast mode: the source must be a configured peer -> ``not_a_peer`` (keepalived checks it last).
+7. with ``old_unicast_checksum never``: a pre-1.3.6 keepalived checksum -> ``checksum_err``;
+8. unicast mode: the source must be a configured peer -> ``not_a_peer`` (keepalived checks it last),
+   and its TTL / hop limit within the peer's ``min_ttl``..``max_ttl`` -> ``ip_ttl_err``.
 
 Each failure is one reason, counted once in the router's :class:`~pykeepalived.vrrp.stats.VrrpStats`.
 An accepted advert whose address list differs from ours is counted (``addr_list_err``) but processed
-(RFC 5798 §7.1 "MAY"; keepalived 2.x does the same).
+(RFC 5798 §7.1 "MAY"; keepalived since 2.3 does the same, 2.2.7 dropped it), and with
+``skip_check_adv_addr`` not even compared when it comes from the master a BACKUP already follows.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import hmac
 
 from pykeepalived.vrrp.config import RouterConfig
 from pykeepalived.vrrp.events import AdvertReceived
-from pykeepalived.vrrp.packet import REASON_TTL, VRRP_TYPE_ADVERTISEMENT
+from pykeepalived.vrrp.packet import REASON_CHECKSUM, REASON_TTL, VRRP_TYPE_ADVERTISEMENT, ChecksumVariant
 from pykeepalived.wire import VRRP_TTL
 
 REASON_NOT_A_PEER = "not_a_peer"
@@ -55,8 +58,15 @@ def drop_reason(config: RouterConfig, event: AdvertReceived) -> str | None:
             return "advert_interval_err"
     if advert.type != VRRP_TYPE_ADVERTISEMENT:
         return "invalid_type_rcvd"
-    if config.unicast_peers and event.src not in config.unicast_peers:
-        return REASON_NOT_A_PEER
+    if advert.received_checksum is ChecksumVariant.OLD_UNICAST and config.old_unicast_checksum == "never":
+        return REASON_CHECKSUM
+    if config.unicast_peers:
+        if event.src not in config.unicast_peers:
+            return REASON_NOT_A_PEER
+        if config.unicast_peer_ttl and event.ttl is not None:
+            low, high = config.peer_ttl_range(event.src)
+            if not low <= event.ttl <= high:
+                return REASON_TTL
     return None
 
 

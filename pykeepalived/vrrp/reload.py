@@ -8,8 +8,11 @@ with the socket layer), and :func:`plan_reload` does what the kind says:
 * ``IN_PLACE`` -> **reconfigure**: the router takes the new configuration with its state kept
   (``Reconfigure``: VIPs, priority, preempt, timers, authentication, trackers, peers ...);
 * ``NEW_SOCKET`` -> the same, on the socket of the new receive path (unicast <-> multicast, the
-  multicast group, the source address, ``use_vmac`` added or removed: the VMAC is created first and
-  removed last);
+  multicast group, the source address, ``use_vmac`` / ``use_ipvlan`` added or removed);
+
+The instances' links (VMACs, ipvlans, the VMACs of addresses) are created (or given their new MAC)
+first and removed last; a MASTER whose VMAC changed its MAC (``use_vmac NAME MAC``) announces all its
+addresses again.
 * ``RESTART`` -> **restart** (the identity changed: interface, family, VRID, version).
 
 Sync groups follow their members: a member added, removed or restarted joins or leaves the running
@@ -31,7 +34,7 @@ The LVS part reloads on its own terms (``daemon.lvs.LvsService.reload``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pykeepalived.vrrp.change import ChangeKind, InstanceChange, classify
 from pykeepalived.vrrp.from_config import InstanceSpec, RouterKey
@@ -75,9 +78,10 @@ class ReloadPlan:
     regroup: tuple[RouterKey, ...] = ()
     """Kept (reconfigured or unchanged) instances whose sync group changed: they move with their state."""
     vmacs_created: tuple[RouterKey, ...] = ()
-    """Reconfigured instances whose new spec has a VMAC the old one had not (created first)."""
+    """Reconfigured instances whose new spec has a link (VMAC, ipvlan) the old one had not, or the same
+    VMAC with another MAC (created or changed first)."""
     vmacs_removed: tuple[str, ...] = ()
-    """VMACs no instance of the new configuration uses (removed last)."""
+    """VMACs and ipvlans no instance of the new configuration uses (removed last)."""
 
     @property
     def new_socket(self) -> tuple[RouterKey, ...]:
@@ -115,12 +119,23 @@ def plan_reload(old: Mapping[RouterKey, InstanceSpec], new: Mapping[RouterKey, I
             reconfigure.append(key)
     survivors = set(reconfigure) | set(keep)
     regroup = tuple(k for k in sorted(survivors) if old[k].sync_group != new[k].sync_group)
-    created = tuple(k for k in reconfigure if new[k].vmac is not None and new[k].vmac != old[k].vmac)
-    used = {spec.vmac for spec in new.values() if spec.vmac is not None}
-    removed = tuple(sorted({spec.vmac for spec in old.values() if spec.vmac is not None} - used))
-    addresses = plan_addresses(old, new, set(masters) & set(old), survivors)
+    created = tuple(k for k in reconfigure if set(new[k].links) - set(old[k].links))
+    used = {link.name for spec in new.values() for link in spec.links}
+    removed = tuple(sorted({link.name for spec in old.values() for link in spec.links} - used))
+    masters = set(masters) & set(old)
+    addresses = plan_addresses(old, new, masters, survivors)
+    if remade := [k for k in created if k in masters and _macs_changed(old[k], new[k])]:
+        # neighbours know the VIPs at the old MAC: a MASTER announces all of them at the new one
+        announce = {**addresses.announce, **{k: tuple(v.ip for v in new[k].vips) for k in remade}}
+        addresses = replace(addresses, announce=announce)
     return ReloadPlan(add, remove, tuple(restart), tuple(reconfigure), tuple(keep), changes, addresses,
                       regroup, created, removed)
+
+
+def _macs_changed(old: InstanceSpec, new: InstanceSpec) -> bool:
+    """A VMAC both specs have (same name) gets another MAC."""
+    macs = {link.name: link.mac for link in old.links}
+    return any(link.name in macs and macs[link.name] != link.mac for link in new.links)
 
 
 def plan_addresses(old: Mapping[RouterKey, InstanceSpec], new: Mapping[RouterKey, InstanceSpec],

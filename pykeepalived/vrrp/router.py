@@ -66,6 +66,7 @@ from pykeepalived.vrrp.events import (
     GroupGoMaster,
     GroupMembership,
     InterfaceChanged,
+    MasterRxLowerPriority,
     PriorityChanged,
     Reconfigure,
     RemoveVips,
@@ -158,7 +159,7 @@ class VirtualRouter(RouterState):
 
     def _on_shutdown(self, event: Shutdown, now: float) -> list[Action]:
         was_master = self._state is State.MASTER
-        change = self._transition(Reason.SHUTDOWN, now)
+        change = self._transition(Reason.DELETED if event.deleted else Reason.SHUTDOWN, now)
         actions = self._leave_master(release=True, now=now) if was_master else []
         self._master_address = None
         self._master_priority = None
@@ -240,6 +241,8 @@ class VirtualRouter(RouterState):
             self._timers[Timer.GARP_MASTER_SECOND] = now + cs_to_s(self.config.garp_master_delay_cs)
         if self.config.garp_master_refresh_cs > 0:
             self._timers[Timer.GARP_REFRESH] = now + cs_to_s(self.config.garp_master_refresh_cs)
+        if self.config.garp_extra_if_cs > 0 and self.config.extra_if_addresses:
+            self._timers[Timer.GARP_EXTRA_IF] = now + cs_to_s(self.config.garp_extra_if_cs)
         actions.append(change)
         return actions
 
@@ -275,6 +278,7 @@ class VirtualRouter(RouterState):
             actions.append(change)
             return actions
         actions = self._answer_lower_priority(now)
+        actions.append(MasterRxLowerPriority(event.src, advert.priority))
         transient = self._master_since is not None and now - self._master_since < cs_to_s(
             self.config.adver_int_cs)
         if self._split_brain.observe(event.src, advert.priority, now, self.master_down_interval_s,
@@ -310,18 +314,11 @@ class VirtualRouter(RouterState):
                 return [self._send_advert(self._effective_priority, now)]
         actions: list[Action] = []
         quiet = True  # Rule 9: only adverts (or nothing) fired
-        while True:
-            timer: Timer | None = None
-            earliest = now
-            for candidate, deadline in timers.items():  # the earliest due timer, first one on ties
-                if deadline <= now and (timer is None or deadline < earliest):
-                    timer, earliest = candidate, deadline
-            if timer is None:
-                self.view_generation -= quiet
-                return actions
-            del timers[timer]
+        while (timer := self._pop_due(now)) is not None:
             quiet = quiet and timer is Timer.ADVER
             actions += self._fire(timer, now)
+        self.view_generation -= quiet
+        return actions
 
     def _timer_expired_backup(self, now: float) -> list[Action]:
         self.stats.timer_expired_backup += 1
@@ -344,6 +341,9 @@ class VirtualRouter(RouterState):
             return self._garp_burst(self.config.garp_master_refresh_repeat)
         if timer is Timer.GARP_MASTER_SECOND:
             return self._garp_burst(self.config.garp_master_repeat)
+        if timer is Timer.GARP_EXTRA_IF:
+            self._timers[Timer.GARP_EXTRA_IF] = now + cs_to_s(self.config.garp_extra_if_cs)
+            return self._announce(self.config.extra_if_addresses, 1)
         self._lower_prio_burst_at = now
         return self._garp_burst(self.config.lower_prio_repeat)
 
@@ -445,17 +445,12 @@ class VirtualRouter(RouterState):
         return []
 
     def _enter_fault(self, now: float) -> list[Action]:
-        if not self._interface_up:
-            reason = Reason.INTERFACE_DOWN
-        elif self._trackers.faulted():
-            reason = Reason.TRACKER_FAULT
-        else:
-            reason = Reason.GROUP_FAULT
         was_master = self._state is State.MASTER
-        change = self._transition(reason, now)
+        change = self._transition(self._fault_reason(), now)
         actions = self._leave_master(release=True, now=now) if was_master else []
         actions.append(change)
         return actions
+
 
 def _phase(action: Action) -> int:
     return action.phase

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pykeepalived.vrrp.config import RouterConfig
 from pykeepalived.vrrp.election import clamp_priority
 from pykeepalived.vrrp.events import Action, AdvertReceived, SendAdvert, SendGarp, SendUnsolicitedNa
-from pykeepalived.vrrp.packet import Advertisement, IPAddress
+from pykeepalived.vrrp.packet import Advertisement, ChecksumVariant, IPAddress
 from pykeepalived.vrrp.peers import PeersHeard, SplitBrainWatch
 from pykeepalived.vrrp.receive import address_list_differs
-from pykeepalived.vrrp.state import State, TransitionRecord
+from pykeepalived.vrrp.state import Reason, State, TransitionRecord
 from pykeepalived.vrrp.stats import VrrpStats
 from pykeepalived.vrrp.timers import (
     CS_PER_S,
@@ -45,6 +45,7 @@ class Timer(enum.Enum):
     GARP_MASTER_SECOND = "garp_master_second"
     GARP_REFRESH = "garp_refresh"
     GARP_LOWER_PRIO_SECOND = "garp_lower_prio_second"
+    GARP_EXTRA_IF = "garp_extra_if"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,8 @@ class RouterState:
         """The last announcement burst answering a lower-priority master (one per ``lower_prio_delay``)."""
         self._peers = PeersHeard()
         self._split_brain = SplitBrainWatch()
+        self._peer_old_checksum = False
+        """A peer's advert carried the pre-1.3.6 keepalived checksum (``old_unicast_checksum auto``)."""
 
     # --- public read-only view -----------------------------------------------------------------
 
@@ -154,9 +157,18 @@ class RouterState:
         return self._trackers.names
 
     @property
+    def old_unicast_checksum(self) -> bool:
+        """Send VRRPv3/IPv4 unicast adverts with the pre-1.3.6 keepalived checksum: configured
+        (``always``), or a peer was heard using it (``auto``, keepalived's detection)."""
+        mode = self.config.old_unicast_checksum
+        return mode == "always" or (mode == "auto" and self._peer_old_checksum)
+
+    @property
     def fault_reasons(self) -> tuple[str, ...]:
         """Why the router is (or would be) in FAULT; empty when healthy."""
         reasons = [] if self._interface_up else ["interface_down"]
+        if self.config.config_fault:
+            reasons.append(self.config.config_fault)
         reasons += [f"tracker:{name}" for name in self._trackers.faulted()]
         if self._group_fault:
             reasons.append("sync_group")
@@ -264,14 +276,26 @@ class RouterState:
         return action
 
     def _garp_burst(self, count: int, addresses: tuple[IPAddress, ...] | None = None) -> list[Action]:
-        """One announcement burst of ``count`` rounds over ``addresses`` (default: our VIPs)."""
-        addresses = self.config.vips if addresses is None else addresses
+        """One announcement burst of ``count`` rounds over ``addresses`` (default: every address held
+        as MASTER, the advertised and the excluded ones)."""
+        config = self.config
+        addresses = (*config.vips, *config.excluded_vips) if addresses is None else addresses
         if count <= 0 or not addresses:
             return []
         self.stats.garp_bursts += 1
-        if self.config.family == 6:
-            return [SendUnsolicitedNa(addresses, count)]
-        return [SendGarp(addresses, count)]
+        return self._announce(addresses, count)
+
+    @staticmethod
+    def _announce(addresses: tuple[IPAddress, ...], count: int) -> list[Action]:
+        """Gratuitous ARPs for the IPv4 addresses, unsolicited NAs for the IPv6 ones."""
+        v4 = tuple(a for a in addresses if a.version == 4)
+        v6 = tuple(a for a in addresses if a.version == 6)
+        out: list[Action] = []
+        if v4:
+            out.append(SendGarp(v4, count))
+        if v6:
+            out.append(SendUnsolicitedNa(v6, count))
+        return out
 
     def _swap_config(self, config: RouterConfig) -> bool:
         """Take a reload's configuration with the state kept (the caller checked the identity): base
@@ -313,6 +337,23 @@ class RouterState:
         elif self._preempt_until is None:
             self._preempt_until = now + cs_to_s(self.config.preempt_delay_cs)
 
+    def _pop_due(self, now: float) -> Timer | None:
+        """The earliest timer due at ``now`` (the first one armed on ties), disarmed; None when none is."""
+        timer: Timer | None = None
+        earliest = now
+        for candidate, deadline in self._timers.items():
+            if deadline <= now and (timer is None or deadline < earliest):
+                timer, earliest = candidate, deadline
+        if timer is not None:
+            del self._timers[timer]
+        return timer
+
+    def _fault_reason(self) -> Reason:
+        """Why the router enters FAULT now (the interface first, then a tracker, else its group)."""
+        if not self._interface_up:
+            return Reason.INTERFACE_DOWN
+        return Reason.TRACKER_FAULT if self._trackers.faulted() else Reason.GROUP_FAULT
+
     def _arm_master_down(self, now: float) -> None:
         self._timers[Timer.MASTER_DOWN] = now + master_down_interval_s(
             self._effective_priority,
@@ -323,16 +364,20 @@ class RouterState:
 
     def _count_accepted(self, event: AdvertReceived, now: float) -> bool:
         """Count an accepted advert; False when it also counted an owner conflict or an address
-        list mismatch (more than the per-advert counter changed)."""
+        list mismatch, or first heard the old unicast checksum (more than the per-advert counter changed)."""
         priority = event.advert.priority
         self.stats.advert_rcvd += 1
         self._peers.heard(event.src, priority, now)
         only_rcvd = True
+        if event.advert.received_checksum is ChecksumVariant.OLD_UNICAST and not self._peer_old_checksum:
+            self._peer_old_checksum = True
+            only_rcvd = False
         if priority == PRIORITY_OWNER and self._base_priority == PRIORITY_OWNER:
             self.stats.owner_conflict += 1
             only_rcvd = False
-        if self.config.check_addresses and priority != PRIORITY_RELEASE and address_list_differs(
-                self.config, event):
+        same_master = self._state is State.BACKUP and event.src == self._master_address
+        check = self.config.check_addresses or not same_master  # skip_check_adv_addr
+        if check and priority != PRIORITY_RELEASE and address_list_differs(self.config, event):
             self.stats.addr_list_err += 1
             only_rcvd = False
         return only_rcvd
@@ -340,18 +385,27 @@ class RouterState:
     def _answer_lower_priority(self, now: float) -> list[Action]:
         """A lower (or equal, lower-address) master is out there: force a new election (RFC 9568)
         and announce the addresses again, so that clients that followed the other master come back
-        (keepalived issue #166).  The announcement burst (and its repeat ``lower_prio_delay`` later)
-        happens at most once per ``lower_prio_delay``, however often the other master advertises."""
+        (keepalived issue #166).
+
+        keepalived answers *every* such advert with a burst and arms one more burst
+        ``lower_prio_delay`` later.  Here a burst goes out at most once per ``lower_prio_delay``
+        however often the other master advertises, and each advert heard in between moves the
+        repeat to ``lower_prio_delay`` after it: the last announcement always comes
+        ``lower_prio_delay`` after the other master's last advert, so a client that followed the
+        other master's own later announcements (its second burst after taking over) comes back
+        once the split brain heals, as with keepalived."""
         actions: list[Action] = []
         if not self.config.lower_prio_no_advert:
             actions.append(self._send_advert(self._effective_priority, now))
             self._timers[Timer.ADVER] = now + cs_to_s(self.config.adver_int_cs)
         repeat = self.config.lower_prio_repeat
+        if repeat <= 0:
+            return actions
         delay_s = cs_to_s(self.config.lower_prio_delay_cs)
         last = self._lower_prio_burst_at
-        if repeat > 0 and (last is None or now - last >= delay_s):
+        if last is None or now - last >= delay_s:
             self._lower_prio_burst_at = now
             actions += self._garp_burst(repeat)
-            if delay_s > 0:
-                self._timers[Timer.GARP_LOWER_PRIO_SECOND] = now + delay_s
+        if delay_s > 0:
+            self._timers[Timer.GARP_LOWER_PRIO_SECOND] = now + delay_s
         return actions

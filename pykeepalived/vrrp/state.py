@@ -36,6 +36,7 @@ class Reason(enum.StrEnum):
     GROUP_FAULT = "sync_group_fault"
     FAULT_CLEARED = "fault_cleared"
     SHUTDOWN = "shutdown"
+    DELETED = "deleted"
 
 
 _FAULT_REASONS = (Reason.INTERFACE_DOWN, Reason.TRACKER_FAULT, Reason.GROUP_FAULT)
@@ -56,6 +57,9 @@ TRANSITIONS: dict[tuple[State, Reason], State] = {
     (State.BACKUP, Reason.SHUTDOWN): State.INITIALIZE,
     (State.MASTER, Reason.SHUTDOWN): State.INITIALIZE,
     (State.FAULT, Reason.SHUTDOWN): State.INITIALIZE,
+    (State.BACKUP, Reason.DELETED): State.INITIALIZE,
+    (State.MASTER, Reason.DELETED): State.INITIALIZE,
+    (State.FAULT, Reason.DELETED): State.INITIALIZE,
 }
 """(current state, reason) -> next state.  Nothing else changes a router's state."""
 

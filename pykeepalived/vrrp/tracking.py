@@ -4,11 +4,16 @@ A tracker is anything whose health the daemon watches (a ``vrrp_script``, a trac
 process, a ``track_file``).  The daemon reports each change as a ``TrackerChanged`` event; this
 module turns the current readings into a priority adjustment and a fault flag.  Pure: no I/O.
 
-Status trackers (script, interface, process, BFD), with ``active = ok XOR reverse``:
+Status trackers (script, interface, process, BFD), as keepalived 2.2.7 applies them
+(``vrrp_track.c``: the weight times a multiplier of -1 with ``reverse``):
 
-* ``weight > 0`` adds ``weight`` while active;
-* ``weight < 0`` subtracts ``|weight|`` while not active;
-* ``weight == 0`` puts the router in FAULT while not active.
+* ``weight > 0`` adds ``weight`` while OK (``reverse``: subtracts it while OK);
+* ``weight < 0`` subtracts ``|weight|`` while failed (``reverse``: adds it while failed);
+* ``weight == 0`` puts the router in FAULT while failed (``reverse``: while OK).
+
+``reverse`` turns the direction of the adjustment, not the state that triggers it: ``weight -N
+reverse`` on a failing script adds ``N`` (keepalived.conf(5): "the direction of adjustment of the
+priority is reversed").
 
 Value trackers (``track_file``): the file's integer value times ``weight`` (negated by ``reverse``)
 is added to the priority; with ``weight == 0`` a non-zero value means FAULT, and a product below
@@ -154,12 +159,13 @@ class TrackerSet:
         reading = self._readings[spec.name]
         if spec.kind is TrackerKind.VALUE:
             return reading.value * spec.weight * (-1 if spec.reverse else 1)
-        active = reading.ok != spec.reverse
         if spec.weight > 0:
-            return spec.weight if active else 0
-        if spec.weight < 0:
-            return 0 if active else spec.weight
-        return 0
+            base = spec.weight if reading.ok else 0
+        elif spec.weight < 0:
+            base = 0 if reading.ok else spec.weight
+        else:
+            return 0
+        return -base if spec.reverse else base
 
     def _is_fault(self, spec: TrackerSpec) -> bool:
         reading = self._readings[spec.name]

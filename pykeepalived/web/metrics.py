@@ -1,13 +1,14 @@
 """The parts of /metrics mapped from the status document: the daemon, scripts, notify FIFOs, the LVS
-part and the kernel's IPVS counters (the VRRP instances' series are ``web/vrrp_metrics.py``'s, read
-from the routers themselves).
+part, the BGP part and the kernel's IPVS counters (the VRRP instances' series are
+``web/vrrp_metrics.py``'s, read from the routers themselves).
 
 Every family is documented in docs/metrics.md (a unit test holds the two together).  Rules:
 
 * names follow Prometheus conventions: ``pykeepalived_`` prefix, base units (``_seconds``), counters
   end in ``_total`` (the exposition appends it to counter families);
-* labels are bounded by the configuration: script, FIFO, virtual and real server names, plus small
-  fixed sets (state, result, direction); Prometheus's own ``instance`` target label is never used.
+* labels are bounded by the configuration: script, FIFO, virtual and real server names, BGP addresses
+  and neighbours, plus small fixed sets (state, result, direction); Prometheus's own ``instance``
+  target label is never used.
 
 Each part is a mapping function ``_name(out, doc)`` that :func:`sections` runs only when what it reads
 of the document changed (``web/sections.py``; for a list, one virtual server or IPVS service at a
@@ -21,6 +22,8 @@ from collections.abc import Iterable
 from pykeepalived.web.exposition import Block
 from pykeepalived.web.sections import EntitySection, Families, Part, Section
 from pykeepalived.web.status_doc import (
+    BgpAnnouncementDoc,
+    BgpNeighborDoc,
     CheckerDoc,
     Counts,
     HistogramDoc,
@@ -190,6 +193,83 @@ def _checkers(out: Families, labels: list[str], checkers: Iterable[CheckerDoc]) 
                           ).add_metric(these, hist[0], hist[1])
 
 
+BGP_COUNTERS = (("apply_errors", "bgp_frr_apply_errors", "FRR configurations not applied"),
+                ("poll_errors", "bgp_frr_poll_errors", "readings of FRR that failed"),
+                ("repairs", "bgp_repairs", "announce-interface addresses put right"))
+
+
+def _bgp_part(doc: StatusDocument) -> tuple[object, ...] | None:
+    bgp = doc.get("bgp")
+    if bgp is None:
+        return None
+    frr = bgp.get("frr") or {}
+    counters = bgp.get("counters") or {}
+    return (frr.get("reachable"), frr.get("config_applied"), bgp.get("interface_up"),
+            *(counters.get(key, 0) for key, _, _ in BGP_COUNTERS))
+
+
+def _bgp(out: Families, doc: StatusDocument) -> None:
+    """Active/active directors (docs/scaleout.md): FRR and the announce interface."""
+    bgp = doc.get("bgp") or {}
+    frr = bgp.get("frr") or {}
+    out.gauge("bgp_frr_up", "1 while FRR answers (vtysh reads the sessions)").add_metric(
+        [], 1 if frr.get("reachable") else 0)
+    out.gauge("bgp_frr_config_applied", "1 once FRR has the rendered configuration").add_metric(
+        [], 1 if frr.get("config_applied") else 0)
+    out.gauge("bgp_interface_up", "1 while the announce interface exists").add_metric(
+        [], 1 if bgp.get("interface_up") else 0)
+    counters = bgp.get("counters") or {}
+    for key, metric, text in BGP_COUNTERS:
+        out.counter(metric, text).add_metric([], counters.get(key, 0))
+
+
+def _bgp_announcements(doc: StatusDocument) -> list[BgpAnnouncementDoc]:
+    bgp = doc.get("bgp")
+    return (bgp.get("announcements") or []) if bgp else []
+
+
+def _bgp_announcement(out: Families, item: BgpAnnouncementDoc) -> None:
+    label = [item.get("address") or ""]
+    out.gauge("bgp_announced", "1 while the address is announced", ["address"]).add_metric(
+        label, 1 if item.get("announced") else 0)
+    out.counter("bgp_announces", "times the address was announced", ["address"]).add_metric(
+        label, item.get("announces") or 0)
+    out.counter("bgp_withdrawals", "times the address was withdrawn", ["address"]).add_metric(
+        label, item.get("withdrawals") or 0)
+
+
+def _bgp_neighbors(doc: StatusDocument) -> list[BgpNeighborDoc]:
+    bgp = doc.get("bgp")
+    return (bgp.get("neighbors") or []) if bgp else []
+
+
+def _bgp_neighbor(out: Families, neighbor: BgpNeighborDoc) -> None:
+    """One BGP neighbour and its BFD session (written again after each poll of FRR: the uptime moves)."""
+    label = [neighbor.get("address") or ""]
+    out.gauge("bgp_neighbor_established", "1 while the BGP session is Established", ["neighbor"]
+              ).add_metric(label, 1 if neighbor.get("established") else 0)
+    for gauge, metric, text in ((neighbor.get("prefixes_sent"), "bgp_neighbor_prefixes_sent",
+                                 "prefixes sent to it now"),
+                                (neighbor.get("prefixes_received"), "bgp_neighbor_prefixes_received",
+                                 "prefixes received from it now")):
+        if gauge is not None:
+            out.gauge(metric, text, ["neighbor"]).add_metric(label, gauge)
+    for count, metric, text in ((neighbor.get("established_count"), "bgp_neighbor_established_transitions",
+                                 "times the session became Established (FRR's count)"),
+                                (neighbor.get("dropped_count"), "bgp_neighbor_dropped_transitions",
+                                 "times the session dropped (FRR's count)")):
+        if count is not None:
+            out.counter(metric, text, ["neighbor"]).add_metric(label, count)
+    bfd = neighbor.get("bfd")
+    if bfd is not None:
+        out.gauge("bgp_bfd_up", "1 while the neighbour's BFD session is up", ["neighbor"]).add_metric(
+            label, 1 if bfd.get("up") else 0)
+        detection_ms = bfd.get("remote_detection_ms")
+        if detection_ms is not None:
+            out.gauge("bgp_bfd_detection_seconds", "how long the neighbour takes to notice this director "
+                      "is gone (BFD detection time)", ["neighbor"]).add_metric(label, detection_ms / 1000)
+
+
 def _ipvs_service(out: Families, service: IpvsServiceDoc) -> None:
     """The kernel's own IPVS counters of one service (read over netlink, at most once a second)."""
     vs_labels = ["virtual_server"]
@@ -240,6 +320,9 @@ def sections() -> list[Part]:
         Section(lambda doc: doc.get("notify_fifos") or None, _fifos),
         Section(_lvs_part, _lvs),
         EntitySection(_virtual_servers, lambda vs: vs.get("name"), _virtual_server),
+        Section(_bgp_part, _bgp),
+        EntitySection(_bgp_announcements, lambda item: item.get("address"), _bgp_announcement),
+        EntitySection(_bgp_neighbors, lambda neighbor: neighbor.get("address"), _bgp_neighbor),
         EntitySection(_ipvs_services, lambda service: service.get("service"), _ipvs_service),
     ]
 

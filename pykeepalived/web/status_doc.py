@@ -179,6 +179,69 @@ class IpvsStatsDoc(TypedDict, total=False):
     services: list[IpvsServiceDoc]
 
 
+class BgpFrrDoc(TypedDict, total=False):
+    """What FRR last said and the last apply of the rendered configuration."""
+
+    reachable: bool | None
+    error: str | None
+    polled_at: float | None
+    config_applied: bool
+    applied_at: float | None
+    apply_error: str | None
+    drift: list[str]
+    client: Counts
+
+
+class BgpAnnouncementDoc(TypedDict, total=False):
+    address: str
+    announced: bool
+    reason: str
+    since: float
+    virtual_servers: list[str]
+    vrrp_instance: str | None
+    announces: int
+    withdrawals: int
+
+
+class BgpBfdDoc(TypedDict, total=False):
+    status: str
+    up: bool
+    diagnostic: str
+    remote_diagnostic: str
+    detect_multiplier: int
+    receive_interval_ms: int
+    transmit_interval_ms: int
+    remote_detection_ms: int
+    local_detection_ms: int
+
+
+class BgpNeighborDoc(TypedDict, total=False):
+    address: str
+    remote_as: int
+    state: str
+    established: bool
+    uptime_s: float | None
+    prefixes_sent: int | None
+    prefixes_received: int | None
+    established_count: int | None
+    dropped_count: int | None
+    bfd: BgpBfdDoc | None
+
+
+class BgpDoc(TypedDict, total=False):
+    """The BGP part (docs/scaleout.md), ``daemon/bgp_status.py``'s ``bgp_snapshot``."""
+
+    asn: int
+    router_id: str
+    interface: str
+    interface_up: bool
+    error: str | None
+    frr: BgpFrrDoc
+    announcements: list[BgpAnnouncementDoc]
+    neighbors: list[BgpNeighborDoc]
+    counters: Counts
+
+
 class StoppedDoc(TypedDict, total=False):
     """The instances reloads stopped: how many, and their counters summed (they count in ``drops``)."""
 
@@ -212,6 +275,7 @@ class StatusDocument(TypedDict, total=False):
     global_defs: JsonObject
     sync_groups: dict[str, SyncGroupDoc]
     lvs: LvsDoc | None
+    bgp: BgpDoc | None
     web: JsonObject | None
     ipvs_stats: IpvsStatsDoc | None
 

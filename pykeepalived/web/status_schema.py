@@ -138,6 +138,58 @@ _HOST_NETWORK = {
     },
 }
 
+_BGP_BFD = {
+    "oneOf": [{"type": "null"}, {
+        "type": "object", "description": "bfdd's session with the neighbour (null without BFD or before "
+                                         "bfdd reports it)",
+        "required": ["status", "up", "remote_detection_ms", "local_detection_ms"],
+        "properties": {"status": {"type": "string"}, "up": {"type": "boolean"},
+                       "diagnostic": {"type": "string"}, "remote_diagnostic": {"type": "string"},
+                       "detect_multiplier": {"type": "integer"}, "receive_interval_ms": {"type": "integer"},
+                       "transmit_interval_ms": {"type": "integer"},
+                       "remote_detection_ms": {"type": "integer", "description": "how long the neighbour "
+                                               "takes to notice this director is gone"},
+                       "local_detection_ms": {"type": "integer"}}}],
+}
+
+_BGP = {
+    "oneOf": [{"type": "null"}, {
+        "type": "object",
+        "required": ["asn", "router_id", "interface", "interface_up", "error", "frr", "announcements",
+                     "neighbors", "counters"],
+        "properties": {
+            "asn": {"type": "integer"}, "router_id": {"type": "string"}, "interface": {"type": "string"},
+            "interface_up": {"type": "boolean"}, "error": {"type": ["string", "null"]},
+            "frr": {"type": "object", "required": ["reachable", "error", "config_applied", "apply_error"],
+                    "properties": {"reachable": {"type": ["boolean", "null"]},
+                                   "error": {"type": ["string", "null"]}, "polled_at": _NULLABLE_UNIX,
+                                   "config_applied": {"type": "boolean"}, "applied_at": _NULLABLE_UNIX,
+                                   "apply_error": {"type": ["string", "null"]},
+                                   "drift": _STRINGS,
+                                   "client": _COUNTS}},
+            "announcements": {"type": "array", "items": {
+                "type": "object", "required": ["address", "announced", "reason", "since"],
+                "properties": {"address": {"type": "string"}, "announced": {"type": "boolean"},
+                               "reason": {"type": "string"}, "since": _UNIX,
+                               "virtual_servers": _STRINGS,
+                               "vrrp_instance": {"type": ["string", "null"]},
+                               "announces": {"type": "integer"}, "withdrawals": {"type": "integer"}}}},
+            "neighbors": {"type": "array", "items": {
+                "type": "object", "required": ["address", "remote_as", "state", "established", "bfd"],
+                "properties": {"address": {"type": "string"}, "remote_as": {"type": "integer"},
+                               "state": {"type": "string", "description": "FRR's word (Established ...); "
+                                         "unknown while FRR does not answer"},
+                               "established": {"type": "boolean"}, "uptime_s": {"type": ["number", "null"]},
+                               "prefixes_sent": {"type": ["integer", "null"]},
+                               "prefixes_received": {"type": ["integer", "null"]},
+                               "established_count": {"type": ["integer", "null"]},
+                               "dropped_count": {"type": ["integer", "null"]},
+                               "bfd": _BGP_BFD}}},
+            "counters": _COUNTS,
+        },
+    }],
+}
+
 STATUS_SCHEMA: Mapping[str, object] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": SCHEMA_ID,
@@ -174,6 +226,7 @@ STATUS_SCHEMA: Mapping[str, object] = {
         "release_ipvs_on_stop": {"type": "boolean"},
         "notify_fifos": {"type": "object", "additionalProperties": _COUNTS},
         "lvs": _LVS,
+        "bgp": _BGP,
         "host_network": _HOST_NETWORK,
     },
 }

@@ -19,9 +19,8 @@ or `python -m netns_lab chaos --seed 1234 --faults 60 --pair pyka-ka`. Every rep
 The faults issue #11 fixed (netns_lab/chaos/schedule.py names them: restarts that find stale VIPs,
 reloads with VIP, transport and use_vmac changes, the exact drop accounting) run in every schedule, and
 test_the_faults_issue_11_gates runs exactly those, on a pair that starts in unicast. One bug these
-schedules found is not #11's (a client left on a former intruder's MAC after a split brain heals): the
-client check after a one-way loss on the backup is skipped until tests/lab/test_split_brain_recovery.py's
-strict xfail turns red (then set `SPLIT_BRAIN_REANNOUNCE_FIXED = True`).
+schedules found is not #11's (a client left on a former intruder's MAC after a split brain heals); it is
+fixed (`SPLIT_BRAIN_REANNOUNCE_FIXED = True`), and tests/lab/test_split_brain_recovery.py holds it.
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ async def _agent_recv(args: dict[str, Any]) -> int:
     got: asyncio.Queue[Any] = asyncio.Queue()
     peers = tuple(ip_address(p) for p in args.get("peers", ()))
     config = VrrpSocketConfig(args["ifname"], args["family"], unicast_peers=peers)
-    sock = open_vrrp_socket(config, got.put_nowait, lambda e: emit(drop=e.reason))
+    sock = open_vrrp_socket(config, got.put_nowait)
     sock.start(loop)
     emit(ready=True)
     try:

@@ -1,14 +1,14 @@
 """After a split brain heals, the client's neighbour entry must come back to the master (keepalived #166).
 
-Found by the chaos schedules (netns_lab.chaos, one-way VRRP loss on the backup), not part of issue #11:
-d2 stops hearing d1 and takes over; d1 still hears d2, and a master that hears a lower priority
-re-announces its VIPs (burst, and again `garp_lower_prio_delay` later) so that clients come back. But
-pykeepalived re-announces at most once per `garp_lower_prio_delay`, while d2 announces a second time
-`garp_master_delay` after its takeover: when d2's second burst comes after d1's last one and the split
-heals before d1 may announce again, nothing ever moves the client back. With equal delays (1 s) the two
-second bursts race (the client was left on d2 in about half of the chaos runs); with d2's delay 0.3 s
-longer the schedule below is deterministic. keepalived 2.2.7 (whole-second delays) left the client on the
-master in both runs of this schedule.
+Found by the chaos schedules (netns_lab.chaos, one-way VRRP loss on the backup): d2 stops hearing d1 and
+takes over; d1 still hears d2, and a master that hears a lower priority re-announces its VIPs so that
+clients come back. d2 announces a second time `garp_master_delay` after its takeover; pykeepalived used to
+re-announce at most once per `garp_lower_prio_delay`, so when d2's second burst came after d1's last one
+and the split healed before d1 could announce again, nothing moved the client back (d2's delay 0.3 s
+longer than d1's makes that schedule deterministic). Now every lower-priority advert heard moves d1's
+repeat to `garp_lower_prio_delay` after it (vrrp/router_state.py `_answer_lower_priority`): the last
+announcement comes after the intruder went quiet, as with keepalived 2.2.7 (which left the client on the
+master in both runs of this schedule).
 
 The promise held here: the client names the master's MAC within 1 s of the split healing (or of its
 neighbour lock time running out, netns_lab.chaos.checks.client_deadline).
@@ -36,10 +36,6 @@ def conf(node: str, priority: int, garp_master_delay_s: float) -> str:
                          globals_extra=f"    vrrp_garp_master_delay {garp_master_delay_s:g}\n")
 
 
-@pytest.mark.xfail(strict=True, reason="found by the chaos schedules (not #11): pykeepalived re-announces at "
-                   "most once per garp_lower_prio_delay while it hears a lower priority, so the former "
-                   "intruder's later GARP burst leaves the client on its MAC after the split heals "
-                   "(observed: 3 of 3 runs)")
 def test_after_a_split_brain_heals_the_client_follows_the_master(director_pair: DirectorPair) -> None:
     dp = director_pair
     pair = VrrpPair.start(dp, (PYKA, PYKA), (conf("d1", 150, 1), conf("d2", 100, 1.3)))

@@ -18,13 +18,14 @@ schedule runs them, and `tests/lab/test_chaos.py::test_the_faults_issue_11_gates
 * `flood`, the exact accounting and drops that add up (netns_lab.counters): kernel queue drops were not
   counted, and reasons were counted in different places.
 
-## A bug found here that is not #11's
+## A bug found here that is not #11's (fixed)
 
-`one-way-loss` of the backup makes a split brain; when it heals, pykeepalived (the master) may have
+`one-way-loss` of the backup makes a split brain; when it heals, pykeepalived (the master) could have
 announced its VIPs for the last time *before* the former intruder's second GARP burst, leaving the client
-on the intruder's MAC (about half of the runs with equal GARP delays). While `SPLIT_BRAIN_REANNOUNCE_FIXED`
-is False the fault still runs but its `client-arp` check is skipped (`known_bug_gate`);
-tests/lab/test_split_brain_recovery.py holds the bug deterministically under a strict xfail.
+on the intruder's MAC (about half of the runs with equal GARP delays). Fixed in the core (the master's
+last announcement now comes `garp_lower_prio_delay` after the intruder's last advert), so
+`SPLIT_BRAIN_REANNOUNCE_FIXED` is True and `known_bug_gate` skips nothing;
+tests/lab/test_split_brain_recovery.py holds the schedule deterministically.
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ def issue_11_gate(fault: Fault, *, target_is_pyka: bool, target_holds_vips: bool
 
 FLOOD_ACCOUNTING_GATE = "#11: flood drops are not all counted, nor each in one place"
 
-SPLIT_BRAIN_REANNOUNCE_FIXED = False
+SPLIT_BRAIN_REANNOUNCE_FIXED = True
 """Set to True when tests/lab/test_split_brain_recovery.py's strict xfail turns red (the bug is fixed)."""
 
 

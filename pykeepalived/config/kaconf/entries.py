@@ -32,6 +32,7 @@ _VIP_OPTIONS: dict[str, str | None] = {
     "label": "label",
     "scope": "scope",
     "no_track": None,
+    "use_vmac": None,
 }
 _VIP_UNSUPPORTED = {
     "peer": 1,
@@ -40,7 +41,6 @@ _VIP_UNSUPPORTED = {
     "noprefixroute": 0,
     "autojoin": 0,
     "preferred_lft": 1,
-    "use_vmac": 0,
     "track_group": 1,
 }
 _NODAD = frozenset({"-nodad", "nodad"})

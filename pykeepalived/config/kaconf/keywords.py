@@ -12,6 +12,7 @@ from pykeepalived.config.kaconf import entries as e
 from pykeepalived.config.kaconf.alerting import SMTP_GLOBALS, VRRP_TRACK_PROCESS
 from pykeepalived.config.kaconf.bfd import BFD_INSTANCE
 from pykeepalived.config.kaconf.extras import GLOBAL_EXTRAS, INSTANCE_EXTRAS, SYNC_GROUP_EXTRAS, TOP_EXTRAS
+from pykeepalived.config.kaconf.lexer import Token
 from pykeepalived.config.kaconf.lvs import virtual_server, virtual_server_group
 from pykeepalived.config.kaconf.mapping import (
     Ctx,
@@ -32,6 +33,7 @@ from pykeepalived.config.kaconf.mapping import (
     word,
 )
 from pykeepalived.config.kaconf.tree import Statement
+from pykeepalived.config.model_extras import vmac_address_error
 
 # -- VRRP ----------------------------------------------------------------------------------------------
 
@@ -55,19 +57,51 @@ _TRACKING = {
     "track_bfd": entries("track_bfd", e.track),
 }
 
+def _notify_deleted(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
+    """``notify_deleted [SCRIPT [USER [GROUP]]]``: bare, a deleted instance says DELETED (no script)."""
+    if not st.args:
+        store(ctx, st, out, path, "notify_deleted", True, st.pos)
+        return
+    e.script("notify_deleted").handler(ctx, st, out, path)
+
+
+_NOTIFY["notify_deleted"] = Keyword(_notify_deleted, 0, 3)
+
 AUTHENTICATION = Table("authentication", {"auth_type": word("auth_type"), "auth_pass": word("auth_pass")})
 
 
 def _use_vmac(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
-    """``use_vmac [NAME]`` -> true or the interface name (MAC and other options not supported yet)."""
-    if not st.args:
+    """``use_vmac [NAME] [MAC]`` -> ``use_vmac: true`` or the interface name, and ``vmac_address``.
+
+    As keepalived 2.2.7 reads it: the first two words, in either order; a word with ':' is the MAC
+    (interface names have none); a bad MAC, a second name or MAC, and further words are ignored with
+    a warning (keepalived reports them as configuration errors and carries on)."""
+    name: Token | None = None
+    mac: Token | None = None
+    for token in st.args[:2]:
+        if ":" not in token.text:
+            if name is not None:
+                ctx.warning("use_vmac", f"the VMAC interface name is already given ({name.text}): "
+                            f"'{token.text}' ignored, as keepalived does", token.pos)
+            else:
+                name = token
+        elif mac is not None:
+            ctx.warning("use_vmac", f"the VMAC MAC address is already given ({mac.text}): '{token.text}' "
+                        "ignored, as keepalived does", token.pos)
+        elif (error := vmac_address_error(token.text)) is not None:
+            ctx.warning("use_vmac", f"{error}: ignored, as keepalived does (the VMAC gets "
+                        "00:00:5e:00:01:VRID, 00:00:5e:00:02:VRID for IPv6)", token.pos)
+        else:
+            mac = token
+    for token in st.args[2:]:
+        ctx.warning("use_vmac", f"'{token.text}' ignored: keepalived 2.2.7 reads at most a name and a "
+                    "MAC address after use_vmac", token.pos)
+    if name is None:
         store(ctx, st, out, path, "use_vmac", True, st.pos)
-        return
-    store(ctx, st, out, path, "use_vmac", st.args[0].text, st.args[0].pos)
-    if len(st.args) > 1:
-        ctx.warning("not_implemented", f"the MAC address '{st.args[1].text}' of 'use_vmac' is not "
-                    "implemented yet: the VMAC gets 00:00:5e:00:01:VRID (00:00:5e:00:02:VRID for IPv6)",
-                    st.args[1].pos)
+    else:
+        store(ctx, st, out, path, "use_vmac", name.text, name.pos)
+    if mac is not None:
+        store(ctx, st, out, path, "vmac_address", mac.text, mac.pos)
 
 
 def _timer_expired_backup(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:

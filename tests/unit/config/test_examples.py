@@ -67,3 +67,13 @@ def test_example_has_a_keepalived_conf_twin_with_the_same_model(path: Path) -> N
     assert conf.config is not None and conf.config == yaml.config
     assert "192.0.2." not in twin.read_text()
 
+
+
+def test_the_scaleout_examples_are_valid_and_the_same_director() -> None:
+    """etc/scaleout: a director all in YAML, and the same one as keepalived.conf + an including YAML."""
+    scaleout = ETC / "scaleout"
+    full = check_config(str(scaleout / "director.yaml"), config_id="lb1")
+    included = check_config(str(scaleout / "pykeepalived.yaml"), config_id="lb1")
+    assert full.diagnostics == [] and included.diagnostics == []
+    assert full.config is not None and full.config == included.config
+    assert "192.0.2." not in "".join(p.read_text() for p in scaleout.iterdir())

@@ -198,12 +198,14 @@ def test_server_families_follow_the_service(vs: str, expected: list[str]) -> Non
 
 
 def test_keywords_accepted_but_not_implemented_are_warned_about() -> None:
-    text = ("global_defs: {lvs_notify_fifo: /run/lvs.fifo}\n"
+    text = ("global_defs: {lvs_notify_fifo: /run/lvs.fifo, random_seed: 7, nftables_ipvs: true}\n"
+            "track_groups: {TG_1: {group: [A]}}\n"
             "vrrp_sync_groups: {G: {group: [A], track_interface: [eth3], smtp_alert: true}}\n"
-            "vrrp_instances:\n" + inst("A", 1, extra=", vmac_xmit_base: true, unicast_src_ip: 198.51.100.1, "
+            "vrrp_instances:\n" + inst("A", 1, extra=", use_vmac: true, vmac_xmit_base: true, "
+                                       "unicast_src_ip: 198.51.100.1, "
                                        "unicast_peer: [{address: 198.51.100.2, max_ttl: 9}]"))
     found = codes(text)
-    assert found.count("not_implemented") == 3  # lvs_notify_fifo and smtp_alert are implemented
+    assert found.count("not_implemented") == 2  # nftables_ipvs, track_groups; the rest is implemented
     assert "smtp_alert" in found  # ... but without smtp_server nothing can be sent
     assert "not_implemented" not in codes("global_defs: {lvs_notify_fifo: /run/lvs.fifo}\n")
     assert codes("vrrp_instances:\n" + inst("A", 1)).count("not_implemented") == 0

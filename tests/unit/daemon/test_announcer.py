@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from dataclasses import replace
-from ipaddress import ip_address
+from ipaddress import ip_address, ip_interface
 from typing import Any
 
 from pykeepalived.daemon.executor import ActionExecutor
@@ -17,8 +17,10 @@ from pykeepalived.testing.fake_net import FakeNet
 from pykeepalived.testing.fake_wire import FakeWire
 from pykeepalived.testing.specs import make_spec
 from pykeepalived.vrrp.events import SendGarp, SendUnsolicitedNa, Startup, StateChanged
+from pykeepalived.vrrp.from_config import GarpPacing
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
+from pykeepalived.vrrp.vip import Vip
 
 
 class TimedNet(FakeNet):
@@ -37,7 +39,7 @@ class TimedNet(FakeNet):
         self.times.append(asyncio.get_running_loop().time())
 
 
-def single(net: FakeNet, **intervals: float) -> tuple[FakeLoop, ActionExecutor, VrrpRunner, RouterSlot]:
+def single(net: FakeNet, **intervals: Any) -> tuple[FakeLoop, ActionExecutor, VrrpRunner, RouterSlot]:
     loop = FakeLoop()
     wire = FakeWire()
     executor = ActionExecutor(net, wire.encode)
@@ -55,7 +57,7 @@ def single(net: FakeNet, **intervals: float) -> tuple[FakeLoop, ActionExecutor, 
     return loop, executor, runner, slot
 
 
-def takeover(net: FakeNet, **intervals: float) -> tuple[FakeLoop, ActionExecutor, VrrpRunner, RouterSlot]:
+def takeover(net: FakeNet, **intervals: Any) -> tuple[FakeLoop, ActionExecutor, VrrpRunner, RouterSlot]:
     loop, executor, runner, slot = single(net, **intervals)
     runner.feed(slot.key, Startup())
     net.log.clear()
@@ -109,3 +111,27 @@ async def test_leaving_master_ends_a_paced_burst_and_the_vip_goes_at_once() -> N
     assert "remove" in kinds
     assert net.vips == set()
     assert executor.counters["paced_bursts_stopped"] == 1
+
+
+async def test_a_garp_group_paces_its_interfaces_together_across_bursts() -> None:
+    net = TimedNet()
+    pacing = (GarpPacing("eth0", "garp_group:0", 0.05), GarpPacing("eth1", "garp_group:0", 0.05))
+    vips = (Vip(ip_interface("198.51.100.100/24"), "eth0"), Vip(ip_interface("203.0.113.100/24"), "eth1"))
+    _, executor, _, slot = single(net, garp_pacing=pacing, vips=vips)
+    worker = asyncio.create_task(executor.worker())
+    executor.execute(slot, SendGarp(tuple(v.ip for v in vips), count=1))
+    executor.execute(slot, SendGarp((vips[0].ip,), count=1))  # a second burst: the group's pace holds
+    assert await executor.drain(5.0)
+    worker.cancel()
+    assert net.garps == [("eth0", vips[0].ip), ("eth1", vips[1].ip), ("eth0", vips[0].ip)]
+    gaps = [b - a for a, b in itertools.pairwise(net.times)]
+    assert all(gap >= 0.045 for gap in gaps), gaps  # one GARP per interval on the group, not per device
+
+
+async def test_devices_of_no_group_each_keep_their_own_pace() -> None:
+    net = TimedNet()
+    pacing = (GarpPacing("eth0", "eth0", 10.0), GarpPacing("eth1", "eth1", 10.0))
+    vips = (Vip(ip_interface("198.51.100.100/24"), "eth0"), Vip(ip_interface("203.0.113.100/24"), "eth1"))
+    _, executor, _, slot = single(net, garp_pacing=pacing, vips=vips)
+    executor.execute(slot, SendGarp(tuple(v.ip for v in vips), count=1))
+    assert net.garps == [("eth0", vips[0].ip), ("eth1", vips[1].ip)]  # both at once: different lines

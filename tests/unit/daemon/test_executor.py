@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import replace
 from ipaddress import ip_address
 
 from pykeepalived.daemon.address_queue import AddressQueue
@@ -15,7 +16,8 @@ from pykeepalived.testing.fake_loop import FakeLoop
 from pykeepalived.testing.fake_net import FakeNet
 from pykeepalived.testing.fake_wire import FakeWire
 from pykeepalived.testing.specs import VIP, make_spec
-from pykeepalived.vrrp.events import SendGarp, Startup, StateChanged
+from pykeepalived.vrrp.events import SendAdvert, SendGarp, Startup, StateChanged
+from pykeepalived.vrrp.packet import Advertisement, ChecksumVariant, advert_encoder, parse
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
 
@@ -137,3 +139,20 @@ def test_a_burst_repeat_is_dropped_once_its_router_left_master() -> None:
     assert [kind for kind, _ in net.log if kind == "garp"] == ["garp"]  # the first round at once
     executor.end_batch()  # the repeats find the router not MASTER: not sent
     assert [kind for kind, _ in net.log if kind == "garp"] == ["garp"]
+
+
+def test_adverts_carry_the_old_unicast_checksum_when_the_router_says_so() -> None:
+    net = FakeNet()
+    peer = ip_address("198.51.100.2")
+    spec = make_spec(peers=(str(peer),))
+    spec = replace(spec, router_config=replace(spec.router_config, old_unicast_checksum="always"))
+    executor = ActionExecutor(net, advert_encoder(False))
+    slot = RouterSlot(spec, VirtualRouter(spec.router_config))
+    slot.router.handle(Startup(), 0.0)
+    advert = Advertisement(version=3, vrid=51, priority=100, adver_int_cs=10,
+                           addresses=spec.router_config.vips)
+    executor.execute(slot, SendAdvert(advert))
+    (_, payload, dst), = net.sent
+    assert dst == peer
+    decoded = parse(payload, src=ip_address("198.51.100.1"), dst=peer)
+    assert decoded.checksum_variant is ChecksumVariant.OLD_UNICAST

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import errno
+import struct
 
 import pytest
 
 from pykeepalived.errors import DriverError, UsageError
 from pykeepalived.net.sysctl import Sysctl, SysctlChanges
-from pykeepalived.net.vmac import VmacManager, VmacSpec, vrrp_mac
+from pykeepalived.net.vmac import IPVLAN_FLAGS, VmacManager, VmacSpec, ipvlan_message, vrrp_mac
 
 
 class FakeIPR:
@@ -73,3 +74,14 @@ async def test_vmac_missing_parent(proc: Sysctl) -> None:
     with pytest.raises(DriverError) as info:
         await mgr.ensure(VmacSpec("eth0", 7))
     assert info.value.errno == errno.ENODEV
+
+
+def test_the_ipvlan_request_carries_l2_mode_and_keepaliveds_flags() -> None:
+    for mode, flags in IPVLAN_FLAGS.items():
+        message = ipvlan_message("ipv51", 7, mode)
+        length, kind, nl_flags, _, _ = struct.unpack_from("=LHHLL", message)
+        assert (length, kind) == (len(message), 16) and nl_flags & 0x600 == 0x600  # RTM_NEWLINK, CREATE|EXCL
+        assert b"ipv51\0" in message and b"ipvlan\0" in message
+        assert struct.pack("=HHH", 6, 1, 0) in message  # IFLA_IPVLAN_MODE L2
+        assert struct.pack("=HHH", 6, 2, flags) in message  # IFLA_IPVLAN_FLAGS
+        assert struct.pack("=HHI", 8, 5, 7) in message  # IFLA_LINK: the parent

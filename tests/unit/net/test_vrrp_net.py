@@ -6,7 +6,10 @@ from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address
 from typing import Any
 
+import pytest
+
 from pykeepalived.net.netlink_watch import NetlinkWatcher
+from pykeepalived.net.sysctl import Sysctl
 from pykeepalived.net.vrrp_net import VrrpNet
 from pykeepalived.testing.specs import plan_of
 from pykeepalived.vrrp.change import receive_path
@@ -104,6 +107,52 @@ def test_link_events_are_live_once_the_watcher_is_subscribed() -> None:
     assert net.link_events_live() is False
     net.watcher.ready.set()
     assert net.link_events_live() is True
+
+
+async def test_unicast_ttl_and_mcast_dst_ip_reach_the_socket() -> None:
+    specs = plan_of("""
+vrrp_instances:
+  VI_1: {interface: eth0, virtual_router_id: 51, mcast_dst_ip: 224.0.0.20,
+         virtual_ipaddress: [198.51.100.50/24]}
+  VI_2:
+    interface: eth0
+    virtual_router_id: 52
+    unicast_src_ip: 198.51.100.11
+    unicast_peer: [198.51.100.12]
+    unicast_ttl: 64
+    virtual_ipaddress: [198.51.100.70/24]
+""").instances
+    net, opened = fake_net()
+    net.open(specs[("eth0", 4, 51)], Receiver())
+    net.open(specs[("eth0", 4, 52)], Receiver())
+    assert opened[0].config.multicast_group == IPv4Address("224.0.0.20")
+    assert opened[1].config.unicast_ttl == 64
+
+
+def test_host_settings_are_set_and_restored(proc: Sysctl) -> None:
+    specs = plan_of("""
+vrrp_instances:
+  VI_1: {interface: eth0, virtual_router_id: 51, promote_secondaries: true,
+         virtual_ipaddress: [198.51.100.50/24]}
+""").instances
+    net = VrrpNet(prewarm=False, sysctl=proc)
+    net.apply_host_settings(list(specs.values()))
+    assert proc.read("net/ipv4/conf/eth0/promote_secondaries") == "1"
+    net.restore_host_settings()
+    assert proc.read("net/ipv4/conf/eth0/promote_secondaries") == "0"
+
+
+def test_a_setting_the_kernel_refuses_is_logged_not_fatal(proc: Sysctl,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    specs = plan_of("""
+vrrp_instances:
+  VI_1: {interface: eth9, virtual_router_id: 51, promote_secondaries: true,
+         virtual_ipaddress: [198.51.100.50/24]}
+""").instances
+    net = VrrpNet(prewarm=False, sysctl=proc)
+    net.apply_host_settings(list(specs.values()))  # eth9 does not exist here
+    assert sum("cannot set" in r.getMessage() for r in caplog.records) == 1
+    net.restore_host_settings()
 
 
 async def test_a_new_receive_path_opens_its_socket_before_the_old_one_closes() -> None:

@@ -51,44 +51,84 @@ ROWS = {
     "virtual_ipaddress, virtual_ipaddress_excluded": [
         edit("[198.51.100.50/24]", "[198.51.100.50/24, 198.51.100.51/24]"),
         edit("    notify:", "    virtual_ipaddress_excluded: [198.51.100.99/32]\n    notify:")],
-    "garp_* / vrrp_garp_* / vrrp_gna_interval settings": [
+    "garp_* / vrrp_garp_* / vrrp_gna_interval settings, garp_extra_if / vrrp_garp_extra_if, garp_group": [
         edit("    notify:", "    garp_master_repeat: 2\n    notify:"),
-        "global_defs:\n  vrrp_garp_interval: 0.1\n" + BASE],
-    "notify, notify_master/backup/fault/stop, notify_priority_changes": [
+        "global_defs:\n  vrrp_garp_interval: 0.1\n" + BASE,
+        edit("[198.51.100.50/24]", "[198.51.100.50/24, {address: 198.51.100.51, dev: eth1}]\n"
+             "    garp_extra_if: 60\n    garp_extra_if_all: true"),
+        "garp_groups: [{garp_interval: 0.01, interfaces: [eth0]}]\n" + BASE],
+    "notify, notify_master/backup/fault/stop/deleted/master_rx_lower_pri, notify_priority_changes": [
         edit("notify: /bin/true", "notify: /bin/false"),
-        edit("    notify:", "    notify_master: /bin/true\n    notify:")],
+        edit("    notify:", "    notify_master: /bin/true\n    notify:"),
+        edit("    notify:", "    notify_deleted: true\n    notify:"),
+        edit("    notify:", "    notify_master_rx_lower_pri: /bin/true\n    notify:")],
     "track_interface, track_script, track_file, track_process, track_bfd and their weights, "
-    "dont_track_primary": [
+    "dont_track_primary, a sync group's track_interface / track_script / track_file, track_src_ip": [
         edit("weight: -10", "weight: -20"),
         edit("    notify:", "    track_interface: [eth1]\n    notify:"),
         "vrrp_track_processes:\n  p: {process: haproxy}\n"
         + edit("    notify:", "    track_process: [p]\n    notify:"),
         "bfd_instances:\n  b: {neighbor_ip: 198.51.100.12}\n"
         + edit("    notify:", "    track_bfd: [b]\n    notify:"),
-        edit("    notify:", "    dont_track_primary: true\n    notify:")],
+        edit("    notify:", "    dont_track_primary: true\n    notify:"),
+        "vrrp_sync_groups:\n  G: {group: [VI_1], track_interface: [eth3]}\n" + BASE,
+        edit("    notify:", "    mcast_src_ip: 198.51.100.11\n    track_src_ip: true\n    notify:")],
     "priority, preempt / nopreempt / preempt_delay, advert_int": [
         edit("priority: 150", "priority: 120"),
         edit("    notify:", "    nopreempt: true\n    notify:"),
         edit("advert_int: 1", "advert_int: 2")],
-    "authentication, unicast_peer (the list)": [
-        edit("    notify:", "    authentication: {auth_type: PASS, auth_pass: secret}\n    notify:")],
+    "lower_prio_no_advert, higher_prio_send_advert, skip_check_adv_addr, strict_mode / vrrp_strict": [
+        edit("    notify:", "    lower_prio_no_advert: true\n    notify:"),
+        edit("    notify:", "    higher_prio_send_advert: true\n    notify:"),
+        edit("    notify:", "    skip_check_adv_addr: true\n    notify:"),
+        edit("    notify:", "    strict_mode: true\n    notify:")],
+    "authentication, unicast_peer (the list, min_ttl / max_ttl), unicast_fault_no_peer, "
+    "old_unicast_checksum": [
+        edit("    notify:", "    authentication: {auth_type: PASS, auth_pass: secret}\n    notify:"),
+        edit("    notify:", "    unicast_fault_no_peer: true\n    notify:"),
+        edit("    notify:", "    old_unicast_checksum: never\n    notify:")],
+    "use_vmac_addr, an address's use_vmac, vmac_addr_prefix (the VMACs of addresses), use_vmac's MAC "
+    "address (the VMACs take it, a MASTER announces its addresses again), promote_secondaries": [
+        edit("[198.51.100.50/24]", "[198.51.100.50/24, {address: 198.51.100.51, dev: eth1}]\n"
+             "    use_vmac_addr: true"),
+        edit("[198.51.100.50/24]", "[{address: 198.51.100.50/24, dev: eth1, use_vmac: true}]"),
+        edit("    notify:", "    promote_secondaries: true\n    notify:")],
     "sync group membership": ["vrrp_sync_groups:\n  G: {group: [VI_1]}\n" + BASE],
     "unicast <-> multicast (unicast_peer added or removed)": [
         edit("    notify:", "    unicast_peer: [198.51.100.12]\n    notify:")],
-    "vrrp_mcast_group4 / vrrp_mcast_group6 (multicast instances)": [
-        "global_defs:\n  vrrp_mcast_group4: 224.0.0.19\n" + BASE],
+    "vrrp_mcast_group4 / vrrp_mcast_group6, mcast_dst_ip (multicast instances)": [
+        "global_defs:\n  vrrp_mcast_group4: 224.0.0.19\n" + BASE,
+        edit("    notify:", "    mcast_dst_ip: 224.0.0.20\n    notify:")],
     "unicast_src_ip / mcast_src_ip": [edit("    notify:", "    mcast_src_ip: 198.51.100.12\n    notify:")],
-    "use_vmac added or removed (multicast: with unicast peers adverts stay on the interface)": [
-        edit("    notify:", "    use_vmac: true\n    notify:")],
+    "unicast_ttl (unicast instances)": [],
+    "use_vmac / use_ipvlan added or removed, their names, vmac_prefix, vmac_xmit_base (multicast: with "
+    "unicast peers adverts stay on the interface)": [
+        edit("    notify:", "    use_vmac: true\n    notify:"),
+        edit("    notify:", "    use_ipvlan: {address: 198.51.100.20/24}\n    notify:"),
+        "global_defs:\n  vmac_prefix: vmac\n" + edit("    notify:", "    use_vmac: true\n    notify:")],
     "interface, address family, virtual_router_id, version": [
         edit("advert_int: 1", "advert_int: 1\n    version: 3")],
+}
+
+
+UNICAST = edit("    notify:",
+               "    unicast_src_ip: 198.51.100.11\n    unicast_peer: [198.51.100.12]\n    notify:")
+VMAC = edit("    notify:", "    use_vmac: true\n    notify:")
+FROM = {  # rows whose settings need another starting point than BASE
+    "unicast_ttl (unicast instances)": (
+        UNICAST, [UNICAST.replace("    notify:", "    unicast_ttl: 64\n    notify:")]),
+    "vmac_xmit_base": (VMAC, [VMAC.replace("    notify:", "    vmac_xmit_base: true\n    notify:")]),
 }
 
 
 @pytest.mark.parametrize(("setting", "kind"), CHANGE_TABLE)
 def test_each_row_of_the_table_is_what_classify_says(setting: str, kind: ChangeKind) -> None:
     old = spec()
-    for text in ROWS[setting]:
+    texts = ROWS[setting]
+    if setting in FROM:
+        base, texts = FROM[setting]
+        old = spec(base)
+    for text in texts:
         new = spec(text)
         change = classify(old, new)
         assert change.kind is kind, (setting, change)
@@ -114,12 +154,28 @@ def test_the_receive_path_and_the_destinations_follow_one_rule() -> None:
     unicast = spec(edit("    notify:", "    unicast_peer: [198.51.100.13, 198.51.100.12]\n    notify:"))
     assert receive_path(unicast).unicast and receive_path(unicast).group is None
     assert destinations(unicast) == (ip_address("198.51.100.12"), ip_address("198.51.100.13"))
-    vmac = spec(edit("    notify:", "    use_vmac: true\n    notify:"))
+    vmac = spec(VMAC)
     assert receive_path(vmac).device == "vrrp.51"
+    xmit_base = spec(VMAC.replace("    notify:", "    vmac_xmit_base: true\n    notify:"))
+    assert receive_path(xmit_base).device == "eth0"
+    ttl = spec(UNICAST.replace("    notify:", "    unicast_ttl: 64\n    notify:"))
+    assert receive_path(ttl).unicast_ttl == 64
     peer = "    unicast_peer: [198.51.100.13, 198.51.100.12]\n"
     unicast_vmac = spec(edit("    notify:", "    use_vmac: true\n" + peer + "    notify:"))
     assert receive_path(unicast_vmac).device == "eth0"  # keepalived: vmac_xmit_base with unicast peers
     assert classify(unicast, unicast_vmac).kind is ChangeKind.IN_PLACE
+
+
+def test_use_vmacs_mac_address_is_in_place() -> None:
+    old = spec(VMAC)
+    new = spec(VMAC.replace("    notify:", "    vmac_address: '02:00:00:00:07'\n    notify:"))
+    change = classify(old, new)
+    assert (change.kind, change.fields) == (ChangeKind.IN_PLACE, ("links",))
+
+
+def test_vmac_xmit_base_is_a_new_socket() -> None:
+    base, (text,) = FROM["vmac_xmit_base"]
+    assert classify(spec(base), spec(text)).kind is ChangeKind.NEW_SOCKET
 
 
 def test_docs_change_table_is_current() -> None:

@@ -31,8 +31,22 @@ def router(strict: bool, **extra: Any) -> RouterConfig:
 def test_without_strict_the_config_is_used_as_written() -> None:
     rc = router(False, state="MASTER", priority=100)
     assert (rc.auth_type, rc.auth_pass) == (AUTH_SIMPLE_TEXT, b"secret")
-    assert rc.preempt_delay_cs == 500 and rc.down_timer_adverts == 5
+    assert rc.down_timer_adverts == 5
     assert rc.initial_state == "MASTER" and rc.lower_prio_no_advert is False
+    assert rc.preempt_delay_cs == 0  # keepalived clears preempt_delay with state MASTER
+    assert router(False).preempt_delay_cs == 500
+
+
+def test_strict_mode_of_one_instance_overrides_the_global_switch() -> None:
+    assert router(False, strict_mode=True).preempt_delay_cs == 0
+    assert router(False, strict_mode=True).lower_prio_no_advert is True
+    relaxed = router(True, strict_mode=False)
+    assert relaxed.preempt_delay_cs == 500 and relaxed.auth_type == AUTH_SIMPLE_TEXT
+
+
+def test_strict_mode_turns_off_the_lower_priority_announcements_and_higher_prio_send_advert() -> None:
+    rc = router(True, higher_prio_send_advert=True, garp_lower_prio_repeat=3)
+    assert (rc.lower_prio_repeat, rc.lower_prio_delay_cs, rc.higher_prio_send_advert) == (0, 0, False)
 
 
 def test_strict_drops_authentication_and_preempt_delay() -> None:

@@ -87,6 +87,30 @@ def test_use_vmac_added_creates_the_vmac_first_and_removed_deletes_it_last() -> 
     assert addresses(removed.addresses.remove) == ["198.51.100.50/24 vrrp.51"]
 
 
+def test_links_of_addresses_and_ipvlans_are_created_first_and_removed_last() -> None:
+    evip = BASE.replace("[198.51.100.50/24]", "[198.51.100.50/24]\n    use_vmac_addr: true\n"
+                        "    virtual_ipaddress_excluded: [{address: 203.0.113.5/24, dev: eth1}]")
+    added = plan_reload(specs(), specs(evip))
+    assert added.vmacs_created == (K1,) and added.vmacs_removed == ()
+    assert plan_reload(specs(evip), specs()).vmacs_removed == ("vrrp.51",)
+    ipvlan = BASE.replace("    notify: /bin/true\n", "    notify: /bin/true\n"
+                          "    use_ipvlan: {name: ipv51, address: 198.51.100.31/24}\n")
+    assert plan_reload(specs(), specs(ipvlan)).vmacs_created == (K1,)
+    assert plan_reload(specs(ipvlan), specs()).vmacs_removed == ("ipv51",)
+
+
+def test_a_new_vmac_mac_changes_the_vmac_in_place_and_a_master_announces_every_address() -> None:
+    vmac = BASE.replace("    notify: /bin/true\n", "    notify: /bin/true\n    use_vmac: true\n")
+    mac = vmac.replace("    use_vmac: true\n", "    use_vmac: true\n    vmac_address: '02:00:00:00:07'\n")
+    diff = plan_reload(specs(vmac), specs(mac), masters=[K1])
+    assert diff.changes[K1].kind is ChangeKind.IN_PLACE
+    assert diff.vmacs_created == (K1,) and diff.vmacs_removed == ()
+    assert diff.addresses.add == diff.addresses.remove == ()
+    assert diff.addresses.announce == {K1: (ip_address("198.51.100.50"),)}
+    backup = plan_reload(specs(vmac), specs(mac), masters=[K2])
+    assert backup.vmacs_created == (K1,) and backup.addresses.announce == {}
+
+
 def test_a_master_gets_a_new_vip_first_and_announced_and_loses_a_gone_one_last() -> None:
     more = BASE.replace("[198.51.100.50/24]", "[198.51.100.50/24, 198.51.100.51/24]")
     diff = plan_reload(specs(), specs(more), masters=[K1])

@@ -2,14 +2,15 @@
 
 A MASTER that accepts an advert it beats counts one episode (not a hand-over), reports it once with
 ``SplitBrainDetected``, flags it while it lasts, and announces its addresses again at most once per
-``garp_lower_prio_delay``; what the router heard is kept, bounded, for ``status``.
+``garp_lower_prio_delay`` and once more ``garp_lower_prio_delay`` after the other master's last advert;
+what the router heard is kept, bounded, for ``status``.
 """
 
 from ipaddress import IPv4Address
 
 import pytest
 
-from pykeepalived.testing.lan import SimulatedLan, lab_config
+from pykeepalived.testing.lan import LinkProfile, SimulatedLan, lab_config
 from pykeepalived.testing.routers import master
 from pykeepalived.vrrp.events import AdvertReceived, SendGarp, SplitBrainDetected, Startup, Timeout
 from pykeepalived.vrrp.packet import Advertisement
@@ -55,7 +56,7 @@ def test_an_equal_priority_master_with_a_lower_address_is_a_split_brain_too():
 def test_the_old_masters_advert_crossing_ours_at_the_hand_over_is_no_split_brain():
     router, t0 = master(100)
     actions = router.handle(rx(50), t0 + 0.2)  # within one advert interval of becoming MASTER
-    assert [type(a).__name__ for a in actions] == ["SendAdvert", "SendGarp"]  # still answered
+    assert [type(a).__name__ for a in actions] == ["SendAdvert", "SendGarp", "MasterRxLowerPriority"]
     assert router.stats.split_brain_detected == 0
     assert not router.split_brain_active(t0 + 0.2)
 
@@ -93,6 +94,47 @@ def test_reannouncement_happens_at_most_once_per_lower_prio_delay():
     assert bursts == pytest.approx([t0 + 2.0, t0 + 5.0, t0 + 7.0, t0 + 12.0, t0 + 17.0, t0 + 22.0,
                                     t0 + 27.0])
     assert router.stats.split_brain_detected == 1
+
+
+def test_the_last_announcement_comes_lower_prio_delay_after_the_other_masters_last_advert():
+    router, t0 = master(100)
+    heard = [t0 + 2.0 + 0.2 * i for i in range(9)]  # a lower master every 0.2 s for 1.6 s, then quiet
+    bursts = []
+    for t in heard:
+        bursts += [t for a in router.handle(rx(50), t) if isinstance(a, SendGarp)]
+        bursts += [at for at, a in drive(router, t + 0.19) if isinstance(a, SendGarp)]
+    bursts += [at for at, a in drive(router, t0 + 20.0) if isinstance(a, SendGarp)]
+    # the first answer, the takeover's own second burst at t0 + 5, and one when the other went quiet
+    assert bursts == pytest.approx([t0 + 2.0, t0 + 5.0, heard[-1] + 5.0])
+
+
+def _split_brain_lan(deaf_for_s):
+    """r1 (150) master; r2 (100) goes deaf to r1 for ``deaf_for_s`` and takes over, its second GARP
+    burst 1.3 s after that (r1's garp_lower_prio_delay is 1 s): the chaos schedule of
+    tests/lab/test_split_brain_recovery.py on the simulator."""
+    lan = SimulatedLan()
+    lan.add_router("r1", lab_config(1, 150, version=3, adver_int_cs=20, garp_master_delay_cs=100))
+    lan.add_router("r2", lab_config(2, 100, version=3, adver_int_cs=20, garp_master_delay_cs=130))
+    lan.start()
+    lan.run_for(5)
+    lan.set_link("r1", "r2", LinkProfile(loss=1.0), both_ways=False)
+    while lan.state("r2") is not State.MASTER:
+        lan.run_for(0.01)
+    lan.run_for(deaf_for_s)
+    lan.set_link("r1", "r2", LinkProfile(), both_ways=False)
+    return lan
+
+
+@pytest.mark.parametrize("deaf_for_s", [0.5, 1.0, 1.35, 1.6, 2.5, 4.0])
+def test_after_a_split_brain_heals_the_client_follows_the_master(deaf_for_s):
+    lan = _split_brain_lan(deaf_for_s)
+    healed = lan.now
+    lan.run_for(3.0)
+    assert lan.masters() == [("r1", "VI_1")]
+    assert lan.announced_by(VIP[0]) == "r1"
+    last_r2 = max(e.at for e in lan.timeline if e.kind == "garp" and e.host == "r2")
+    last_r1 = max(e.at for e in lan.timeline if e.kind == "garp" and e.host == "r1")
+    assert last_r2 < last_r1 <= healed + 1.0 + 0.2 + 1e-9  # within the delay of r2's last advert
 
 
 def test_partition_heal_the_winner_counts_and_reannounces_the_loser_yields():

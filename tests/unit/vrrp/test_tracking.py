@@ -19,10 +19,10 @@ def one(spec, ok=None, value=None):
         (10, False, False, 0, False),
         (-10, False, True, 0, False),  # negative weight subtracts while failed
         (-10, False, False, -10, False),
-        (10, True, True, 0, False),  # reverse flips which state is "active"
-        (10, True, False, 10, False),
-        (-10, True, True, -10, False),
-        (-10, True, False, 0, False),
+        (10, True, True, -10, False),  # reverse turns the direction, as keepalived (vrrp_track.c)
+        (10, True, False, 0, False),
+        (-10, True, True, 0, False),
+        (-10, True, False, 10, False),  # keepalived: 'weight -N reverse' on a failing script adds N
         (0, False, False, 0, True),  # weight 0 => FAULT while failed
         (0, False, True, 0, False),
         (0, True, True, 0, True),  # weight 0 reverse => FAULT while OK

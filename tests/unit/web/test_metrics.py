@@ -10,7 +10,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from pykeepalived.testing.status_docs import with_lvs_and_groups
+from pykeepalived.testing.status_docs import with_bgp, with_lvs_and_groups
 from pykeepalived.web.metrics import DocumentMetrics, family_names
 from pykeepalived.web.service import WebService
 from pykeepalived.web.vrrp_metrics import FAMILIES
@@ -20,8 +20,8 @@ GOLDEN = ROOT / "tests" / "golden" / "kadump"
 
 
 def rich_doc() -> dict[str, Any]:
-    """ka3's real status document plus an LVS part, IPVS counters and a sync group."""
-    return with_lvs_and_groups(json.loads((GOLDEN / "ka3.status.json").read_text()))
+    """ka3's real status document plus an LVS part, IPVS counters, a sync group and a BGP part."""
+    return with_bgp(with_lvs_and_groups(json.loads((GOLDEN / "ka3.status.json").read_text())))
 
 
 def text_of(doc: dict[str, Any], metrics: DocumentMetrics | None = None) -> str:
@@ -169,3 +169,23 @@ def test_unmatched_drops_are_the_sockets_drops_summed_never_the_instances() -> N
     doc = copy.deepcopy(doc)
     doc["sockets"]["eth0/v4/raw"]["drops"]["unknown_vrid"] = 5  # written again when a drop is counted
     assert 'pykeepalived_vrrp_adverts_unmatched_total{reason="unknown_vrid"} 6.0' in text_of(doc, metrics)
+
+
+def test_the_bgp_part_is_three_parts_each_written_again_only_when_it_changed() -> None:
+    metrics = DocumentMetrics()
+    doc = rich_doc()
+    text_of(doc, metrics)
+    writes = [part.writes for part in metrics.parts]
+    doc = copy.deepcopy(doc)
+    doc["bgp"]["neighbors"][0]["prefixes_sent"] = 3
+    text = text_of(doc, metrics)
+    changed = [i for i, part in enumerate(metrics.parts) if part.writes != writes[i]]
+    assert len(changed) == 1  # the neighbour only: the FRR part and the announcements are kept
+    assert 'pykeepalived_bgp_neighbor_prefixes_sent{neighbor="198.51.100.1"} 3.0' in text
+    assert value(doc, "pykeepalived_bgp_bfd_detection_seconds", neighbor="198.51.100.1") == 0.9
+    assert value(doc, "pykeepalived_bgp_frr_poll_errors_total") == 1
+    doc = copy.deepcopy(doc)
+    doc["bgp"]["frr"]["reachable"] = False
+    assert "pykeepalived_bgp_frr_up 0.0" in text_of(doc, metrics)
+    del doc["bgp"]
+    assert "pykeepalived_bgp" not in text_of(doc, metrics)  # a reload that drops the section

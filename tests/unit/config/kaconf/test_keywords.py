@@ -95,3 +95,48 @@ def test_every_keyword_reads_without_diagnostics_and_validates() -> None:
     assert config.virtual_servers[0].real_servers[0].weight == 2  # its own, not the server's weight 3
     assert config.interface_up_down_delays["eth1"].down == 0.5 and config.garp_groups[0].interfaces == (
         "eth0", "eth1")
+
+
+def _use_vmac(tmp_path: Path, words: str) -> tuple[dict[str, object], list[tuple[str, str]]]:
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text("vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n"
+                    f" use_vmac {words}\n virtual_ipaddress {{\n  198.51.100.50/24\n }}\n}}\n")
+    result = parse(conf)
+    assert result.data is not None
+    Config.model_validate(result.data)
+    inst = result.data["vrrp_instances"]["VI_1"]
+    keys = {key: inst[key] for key in ("use_vmac", "vmac_address") if key in inst}
+    return keys, [(d.code, d.message) for d in result.diagnostics]
+
+
+@pytest.mark.parametrize(("words", "keys"), [
+    ("", {"use_vmac": True}),
+    ("vm51", {"use_vmac": "vm51"}),
+    ("vm51 02:00:00:00:07", {"use_vmac": "vm51", "vmac_address": "02:00:00:00:07"}),
+    ("02:00:00:00:07 vm51", {"use_vmac": "vm51", "vmac_address": "02:00:00:00:07"}),
+    ("02:00:00:00:07:", {"use_vmac": True, "vmac_address": "02:00:00:00:07:"}),
+    ("0a:1:2:3:4:5", {"use_vmac": True, "vmac_address": "0a:1:2:3:4:5"}),
+])
+def test_use_vmac_takes_a_name_and_a_mac_in_either_order(tmp_path: Path, words: str,
+                                                         keys: dict[str, object]) -> None:
+    assert _use_vmac(tmp_path, words) == (keys, [])
+
+
+@pytest.mark.parametrize(("words", "keys", "said"), [
+    ("vm51 00:00:5e:00:01", {"use_vmac": "vm51"}, "RFC 5798"),
+    ("00:00:5e:00:02:07", {"use_vmac": True}, "RFC 5798"),
+    ("01:00:00:00:07", {"use_vmac": True}, "multicast"),
+    ("02:00:00:07", {"use_vmac": True}, "not a MAC address"),
+    ("02:00:00:00:07::", {"use_vmac": True}, "not a MAC address"),
+    ("02:00:0g:00:07", {"use_vmac": True}, "not a MAC address"),
+    ("02:00:00:00:07 02:00:00:00:08", {"use_vmac": True, "vmac_address": "02:00:00:00:07"},
+     "already given"),
+    ("vm51 vm52", {"use_vmac": "vm51"}, "already given"),
+    ("vm51 02:00:00:00:07 extra", {"use_vmac": "vm51", "vmac_address": "02:00:00:00:07"}, "at most"),
+])
+def test_a_use_vmac_word_keepalived_ignores_is_ignored_with_a_warning(
+        tmp_path: Path, words: str, keys: dict[str, object], said: str) -> None:
+    got, diagnostics = _use_vmac(tmp_path, words)
+    assert got == keys
+    assert [code for code, _ in diagnostics] == ["use_vmac"]
+    assert said in diagnostics[0][1]
