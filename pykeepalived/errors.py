@@ -9,7 +9,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing costs ~4 ms of import: `pykeepalived run` imports this before listening
 if TYPE_CHECKING:
-    from typing import Any
+    from collections.abc import Sequence
 
 
 class PykaError(Exception):
@@ -34,11 +34,14 @@ class PacketError(PykaError):
 
 
 class ConfigError(PykaError):
-    """A configuration that cannot be used; ``diagnostics`` lists every problem found."""
+    """A configuration that cannot be used; ``diagnostics`` lists every problem found.
 
-    def __init__(self, message: str, diagnostics: list[Any] | None = None) -> None:
+    They are :class:`pykeepalived.config.diagnostics.Diagnostic` objects, typed ``object`` here
+    because this module imports nothing from the package: a reader narrows with ``isinstance``."""
+
+    def __init__(self, message: str, diagnostics: Sequence[object] | None = None) -> None:
         super().__init__(message)
-        self.diagnostics: list[Any] = list(diagnostics or [])
+        self.diagnostics: list[object] = list(diagnostics or [])
 
 
 class DriverError(PykaError):

@@ -32,7 +32,6 @@ through :meth:`_transition` and the table of :mod:`pykeepalived.bfd.state`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from pykeepalived.bfd import timers as t
 from pykeepalived.bfd.config import SessionConfig
@@ -360,7 +359,7 @@ class BfdSession:
         self._deadline = deadline
 
     # -- status ----------------------------------------------------------------------------------
-    def snapshot(self, now: float) -> dict[str, Any]:
+    def snapshot(self, now: float) -> dict[str, object]:
         last = self.last_transition
         detection = self.detection_time_us
         return {

@@ -14,10 +14,9 @@ import argparse
 import json
 import struct
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from ipaddress import ip_address
 from pathlib import Path
-from typing import Any
 
 from pykeepalived.errors import PacketError, UsageError
 from pykeepalived.exit_codes import ExitCode
@@ -39,10 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--indent", type=int, default=None, help="pretty-print JSON with this indent")
 
 
-def _advert_json(decoded: Any, extra: dict[str, Any]) -> dict[str, Any]:
+def _advert_json(decoded: packet.Decoded | packet.Datagram, extra: Mapping[str, object]) -> dict[str, object]:
     advert = decoded.advert
     adver_int = advert.adver_int_cs / 100
-    out: dict[str, Any] = {
+    out: dict[str, object] = {
         "version": advert.version,
         "type": advert.type,
         "vrid": advert.vrid,
@@ -62,7 +61,7 @@ def _advert_json(decoded: Any, extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _decode_bytes(data: bytes, args: argparse.Namespace) -> dict[str, Any]:
+def _decode_bytes(data: bytes, args: argparse.Namespace) -> dict[str, object]:
     if data and data[0] >> 4 in (4, 6):
         datagram = packet.decode_ip_packet(data, check_ttl=False, verify_checksum=False)
         extra = {"src": str(datagram.src), "dst": str(datagram.dst), "ttl": datagram.ttl}

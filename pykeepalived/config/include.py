@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
 
 from pykeepalived.config.diagnostics import Diagnostic, error
+from pykeepalived.config.document import Document
 from pykeepalived.config.source import PositionMap, SourceResult
 
 INCLUDE_KEY = "include"
@@ -48,7 +48,7 @@ def resolve_include(source: SourceResult, path: str, read: Reader) -> SourceResu
         diagnostics.append(error("include_nested", f"{full} includes another file; only one level of "
                                  "'include' is allowed", path, line, col, path=(INCLUDE_KEY,)))
         return SourceResult(None, source.positions, sources, diagnostics)
-    merged: dict[str, Any] = dict(included.data)
+    merged: Document = dict(included.data)
     for key, value in own.items():
         if key in merged:
             at = source.positions.key((key,))
@@ -63,7 +63,7 @@ def resolve_include(source: SourceResult, path: str, read: Reader) -> SourceResu
     return SourceResult(merged, positions, sources, diagnostics)
 
 
-def _with(source: SourceResult, data: dict[str, Any], diagnostic: Diagnostic) -> SourceResult:
+def _with(source: SourceResult, data: Document, diagnostic: Diagnostic) -> SourceResult:
     return SourceResult(data, source.positions, source.source_files, [*source.diagnostics, diagnostic])
 
 

@@ -20,9 +20,10 @@ import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 from pykeepalived.config.diagnostics import Diagnostic, Severity, error
+from pykeepalived.config.document import Document
 from pykeepalived.config.host import HostFacts
 from pykeepalived.config.include import resolve_include
 from pykeepalived.config.model import Config
@@ -215,9 +216,15 @@ def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return out
 
 
+class _Reader(Protocol):
+    """The keepalived.conf reader's entry point (``kaconf.load_source``)."""
+
+    def __call__(self, path: str, *, config_id: str | None, all_config: bool) -> SourceResult: ...
+
+
 def _load_keepalived(path: str, config_id: str | None, all_config: bool = False) -> SourceResult:
     """The one call into the keepalived.conf reader."""
-    reader: Any = None
+    reader: _Reader | None = None
     try:
         reader = getattr(importlib.import_module("pykeepalived.config.kaconf"), "load_source", None)
     except ImportError:
@@ -271,7 +278,7 @@ def early_settings(path: str, config_id: str | None = None) -> EarlySettings:
         return EarlySettings()
     text = raw.decode("utf-8", errors="replace")
     if detect_syntax(path, text) is Syntax.YAML:
-        data: Any = load_yaml(text, path, Limits()).data
+        data: Document | None = load_yaml(text, path, Limits()).data
     else:
         data = _load_keepalived(path, default_config_id() if config_id is None else config_id).data
     if not isinstance(data, dict):

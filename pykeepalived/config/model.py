@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -184,7 +184,8 @@ class GlobalDefs(SmtpGlobals, GlobalExtras):
 
     @field_validator("vrrp_mcast_group4", "vrrp_mcast_group6")
     @classmethod
-    def _multicast(cls, value: ipaddress.IPv4Address | ipaddress.IPv6Address) -> Any:
+    def _multicast(cls, value: ipaddress.IPv4Address | ipaddress.IPv6Address
+                   ) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
         if not value.is_multicast:
             raise ValueError(f"{value} is not a multicast address")
         return value
@@ -218,7 +219,7 @@ class TrackFile(NamedModel):
     init_file_overwrite: Bool = False
 
 
-def _name_to_ref(value: Any) -> Any:
+def _name_to_ref(value: object) -> object:
     return {"name": value} if isinstance(value, str) else value
 
 
@@ -231,7 +232,7 @@ class _TrackRef(StrictModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _from_name(cls, value: Any) -> Any:
+    def _from_name(cls, value: object) -> object:
         return _name_to_ref(value)
 
 
@@ -294,7 +295,7 @@ class VirtualIpAddress(StrictModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _from_str(cls, value: Any) -> Any:
+    def _from_str(cls, value: object) -> object:
         return {"address": value} if isinstance(value, str) else value
 
     @property
@@ -313,7 +314,7 @@ class UnicastPeer(StrictModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _from_str(cls, value: Any) -> Any:
+    def _from_str(cls, value: object) -> object:
         return {"address": value} if isinstance(value, str) else value
 
 
@@ -368,7 +369,7 @@ class VrrpInstance(NamedModel, _Notify, InstanceExtras):
 
     @field_validator("timer_expired_backup", mode="before")
     @classmethod
-    def _timer_expired_backup(cls, value: Any) -> Any:
+    def _timer_expired_backup(cls, value: object) -> object:
         """keepalived's bare ``timer_expired_backup`` means 254; ``false`` means off."""
         if value is True:
             return TIMER_EXPIRED_BACKUP_DEFAULT
@@ -431,7 +432,7 @@ class Config(TopExtras):
 
     @model_validator(mode="before")
     @classmethod
-    def _inject_names(cls, data: Any) -> Any:
+    def _inject_names(cls, data: object) -> object:
         """Copy each mapping key of the named sections into the entry's ``name``."""
         if not isinstance(data, Mapping):
             return data

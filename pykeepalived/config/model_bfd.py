@@ -10,7 +10,7 @@ BFD with hop limit 64 (see docs/bfd.md and the ``bfd_hoplimit`` warning of ``--c
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import AliasChoices, BeforeValidator, Field, model_validator
 
@@ -76,11 +76,11 @@ class BfdCheck(StrictModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _from_name(cls, value: Any) -> Any:
+    def _from_name(cls, value: object) -> object:
         return {"name": value} if isinstance(value, str) else value
 
 
-def _one_or_list(value: Any) -> Any:
+def _one_or_list(value: object) -> object:
     """``BFD_CHECK: NAME``, ``{name: NAME}`` or a list of either."""
     return [value] if isinstance(value, Mapping | str) else value
 

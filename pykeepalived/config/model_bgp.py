@@ -8,7 +8,7 @@ families of neighbours and addresses, the scheduler) are in :mod:`pykeepalived.c
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
@@ -44,7 +44,7 @@ class BgpBfd(StrictModel):
     transmit_interval_ms: BfdIntervalMs = 300
 
 
-def _bfd_kind(value: Any) -> str:
+def _bfd_kind(value: object) -> str:
     return "switch" if isinstance(value, bool) else "timers"
 
 
@@ -140,7 +140,7 @@ class BgpAnnounce(StrictModel):
 
     @field_validator("communities", mode="before")
     @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
+    def _one_or_many(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
 
     @field_validator("communities", mode="after")

@@ -8,7 +8,7 @@ can state about itself is a validator here, reported at the key it concerns.  Re
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
 
@@ -163,7 +163,7 @@ class SmtpHost(StrictModel):
     connect_timeout: Seconds | None = None
 
 
-def _one_or_many(value: Any) -> Any:
+def _one_or_many(value: object) -> object:
     return [value] if isinstance(value, dict) else value
 
 
@@ -181,7 +181,7 @@ class SmtpCheck(CheckerOptions):
 
     @field_validator("host", mode="before")
     @classmethod
-    def _hosts(cls, value: Any) -> Any:
+    def _hosts(cls, value: object) -> object:
         return _one_or_many(value)
 
     @property
@@ -207,7 +207,7 @@ class FileCheck(StrictModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _from_name(cls, value: Any) -> Any:
+    def _from_name(cls, value: object) -> object:
         return {"track_file": value} if isinstance(value, str) else value
 
 

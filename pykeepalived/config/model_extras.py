@@ -11,7 +11,8 @@ of them the daemon acts on is the inventory's business (:mod:`pykeepalived.confi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from ipaddress import IPv4Address, IPv6Address
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -33,10 +34,10 @@ NFT_PRIORITY_DEFAULT = -1
 I32 = Annotated[int, Field(strict=True, ge=-(2**31), le=2**31 - 1)]
 
 
-def _bare_means(default: Any) -> Any:
+def _bare_means(default: object) -> classmethod[StrictModel, [object], object]:
     """keepalived's bare keyword (``nftables``, ``reload_file``) is ``true`` in the data: its default."""
 
-    def convert(cls: Any, value: Any) -> Any:
+    def convert(cls: type[StrictModel], value: object) -> object:
         return default if value is True else value
 
     return classmethod(convert)
@@ -152,7 +153,7 @@ class InstanceExtras(StrictModel):
 
     @field_validator("mcast_dst_ip", mode="after")
     @classmethod
-    def _multicast(cls, value: Any) -> Any:
+    def _multicast(cls, value: IPv4Address | IPv6Address | None) -> IPv4Address | IPv6Address | None:
         if value is not None and not value.is_multicast:
             raise ValueError(f"{value} is not a multicast address")
         return value
@@ -170,7 +171,7 @@ class StaticAddress(StrictModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _from_str(cls, value: Any) -> Any:
+    def _from_str(cls, value: object) -> object:
         return {"address": value} if isinstance(value, str) else value
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
 
@@ -127,7 +127,7 @@ class StatusRange(StrictModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _parse(cls, value: Any) -> Any:
+    def _parse(cls, value: object) -> object:
         if isinstance(value, int) and not isinstance(value, bool):
             return {"low": value, "high": value}
         if isinstance(value, str):
@@ -159,12 +159,12 @@ class Url(StrictModel):
 
     @field_validator("status_code", mode="before")
     @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
+    def _one_or_many(cls, value: object) -> object:
         return [value] if isinstance(value, int | str) else value
 
     @field_validator("regex_options", mode="before")
     @classmethod
-    def _options(cls, value: Any) -> Any:
+    def _options(cls, value: object) -> object:
         return value.split() if isinstance(value, str) else value
 
     @model_validator(mode="after")
@@ -192,7 +192,7 @@ class HttpGet(_Checker):
 
     @field_validator("http_protocol", mode="before")
     @classmethod
-    def _float_version(cls, value: Any) -> Any:
+    def _float_version(cls, value: object) -> object:
         return {1.0: "1.0", 1.1: "1.1"}.get(value, value) if isinstance(value, float) else value
 
 
@@ -230,7 +230,7 @@ CHECKER_KINDS = ("TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "DNS_CHECK", 
 """The real-server keys that hold checkers, in the order :attr:`RealServer.checkers` lists them."""
 
 
-def _one_or_many(value: Any) -> Any:
+def _one_or_many(value: object) -> object:
     return [value] if isinstance(value, Mapping | str) else value
 
 
@@ -245,7 +245,7 @@ class _Tunnel(StrictModel):
 
     @field_validator(*_TUNNEL_FIELDS, mode="after", check_fields=False)
     @classmethod
-    def _tunnel_option(cls, value: Any, info: ValidationInfo) -> Any:
+    def _tunnel_option(cls, value: object, info: ValidationInfo) -> object:
         data, name = info.data, info.field_name or ""
         if value is None or "lb_kind" not in data:
             return value  # not given, or lb_kind itself is wrong (reported already)
@@ -271,15 +271,16 @@ class _Tunnel(StrictModel):
             raise field_error("tunnel", "a GUE tunnel needs 'tunnel_port' (1..65535)", "tunnel_type")
 
 
-def _tunnel_type_field() -> Any:
+# each returns a FieldInfo, typed as the field it defines (pydantic types Field by its default)
+def _tunnel_type_field() -> TunnelType | None:
     return Field(None, description="with lb_kind TUN: ipip (default), gue or gre")
 
 
-def _tunnel_port_field() -> Any:
+def _tunnel_port_field() -> int | None:
     return Field(None, description="the GUE destination port (GUE only, required)")
 
 
-def _tunnel_csum_field() -> Any:
+def _tunnel_csum_field() -> TunnelChecksum | None:
     return Field(None, description="nocsum (default), csum or remcsum: GUE or GRE only (remcsum: GUE)")
 
 
@@ -314,7 +315,7 @@ class RealServer(_Timing, _Tunnel):
     @field_validator("TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "DNS_CHECK", "UDP_CHECK", "PING_CHECK",
                      "SMTP_CHECK", "FILE_CHECK", mode="before")
     @classmethod
-    def _checkers(cls, value: Any) -> Any:
+    def _checkers(cls, value: object) -> object:
         return _one_or_many(value)
 
     @field_validator("lthreshold", mode="after")
@@ -433,7 +434,7 @@ class VirtualServer(_Timing, _Tunnel):
 
     @model_validator(mode="before")
     @classmethod
-    def _default_weight(cls, value: Any) -> Any:
+    def _default_weight(cls, value: object) -> object:
         """keepalived's virtual server ``weight`` is the weight of the real servers without one."""
         if not isinstance(value, Mapping) or "weight" not in value:
             return value
@@ -465,7 +466,7 @@ class VirtualServer(_Timing, _Tunnel):
 
     @field_validator("sched_flags", mode="before")
     @classmethod
-    def _flags(cls, value: Any) -> Any:
+    def _flags(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
 
     @property

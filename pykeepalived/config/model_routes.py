@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
@@ -67,13 +67,17 @@ class RuleAction(enum.StrEnum):
     PROHIBIT = "prohibit"
 
 
-def _default_network(value: Any, family: str | None) -> Any:
+_V = TypeVar("_V")
+_Address = ipaddress.IPv4Address | ipaddress.IPv6Address | ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _default_network(value: _V, family: str | None) -> _V | str:
     if value == "default":
         return "::/0" if family == "inet6" else "0.0.0.0/0"
     return value
 
 
-def _family_of(*addresses: Any) -> int | None:
+def _family_of(*addresses: _Address | None) -> int | None:
     versions = {a.version for a in addresses if a is not None}
     if len(versions) > 1:
         raise field_error("family", "a route or rule cannot mix IPv4 and IPv6 addresses")
@@ -111,7 +115,7 @@ class VirtualRoute(StrictModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _default_destination(cls, value: Any) -> Any:
+    def _default_destination(cls, value: object) -> object:
         if isinstance(value, dict) and value.get("to") == "default":
             return {**value, "to": _default_network("default", value.get("family"))}
         return value
@@ -138,7 +142,7 @@ class VirtualRoute(StrictModel):
 _RANGE = re.compile(r"^(\d+)(?:-(\d+))?$")
 
 
-def _port_or_uid_range(value: Any, high: int) -> Any:
+def _port_or_uid_range(value: object, high: int) -> object:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
@@ -180,17 +184,17 @@ class VirtualRule(StrictModel):
 
     @field_validator("sport", "dport", mode="before")
     @classmethod
-    def _ports(cls, value: Any) -> Any:
+    def _ports(cls, value: object) -> object:
         return _port_or_uid_range(value, 65535)
 
     @field_validator("uidrange", mode="before")
     @classmethod
-    def _uids(cls, value: Any) -> Any:
+    def _uids(cls, value: object) -> object:
         return _port_or_uid_range(value, 0xFFFFFFFF)
 
     @model_validator(mode="before")
     @classmethod
-    def _default_networks(cls, value: Any) -> Any:
+    def _default_networks(cls, value: object) -> object:
         if not isinstance(value, dict):
             return value
         family = value.get("family")

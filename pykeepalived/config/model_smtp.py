@@ -9,7 +9,7 @@ unless told not to (:mod:`pykeepalived.alert.policy` resolves them).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field, model_validator
 
@@ -27,7 +27,7 @@ class SmtpServer(StrictModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _from_str(cls, value: Any) -> Any:
+    def _from_str(cls, value: object) -> object:
         return {"host": value} if isinstance(value, str) else value
 
 

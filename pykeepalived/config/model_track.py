@@ -10,7 +10,7 @@ is an error (keepalived ignores the second keyword with a log line); ``fork_dela
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
@@ -48,7 +48,7 @@ class VrrpTrackProcess(NamedModel):
 
     @field_validator("params", mode="before")
     @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
+    def _one_or_many(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
 
     @model_validator(mode="after")
@@ -98,5 +98,5 @@ class TrackProcessRef(StrictModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _from_name(cls, value: Any) -> Any:
+    def _from_name(cls, value: object) -> object:
         return {"name": value} if isinstance(value, str) else value

@@ -18,12 +18,37 @@ import shlex
 import stat as st
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol, TypedDict
 
 StatFn = Callable[[str], os.stat_result | None]
 
 #: keepalived's default script user, used when it exists and ``script_user`` is not set
 DEFAULT_SCRIPT_USER = "keepalived_script"
+
+
+class SubprocessIdentity(TypedDict, total=False):
+    """The keyword arguments of ``subprocess``/``asyncio.create_subprocess_exec`` that set who runs."""
+
+    user: int
+    group: int
+    extra_groups: list[int]
+
+
+class PasswdEntry(Protocol):
+    """What is read of a ``pwd.getpwnam`` entry."""
+
+    @property
+    def pw_uid(self) -> int: ...
+
+    @property
+    def pw_gid(self) -> int: ...
+
+
+class GroupEntry(Protocol):
+    """What is read of a ``grp.getgrnam`` entry."""
+
+    @property
+    def gr_gid(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +61,7 @@ class ScriptIdentity:
     gid: int | None = None
     error: str | None = None
 
-    def subprocess_kwargs(self) -> dict[str, Any]:
+    def subprocess_kwargs(self) -> SubprocessIdentity:
         """Keyword arguments for ``subprocess``/``asyncio.create_subprocess_exec``: the user, its group
         and no supplementary groups (keepalived's ``setgid``, ``setgroups``, ``setuid``)."""
         if self.uid is None or self.gid is None:
@@ -54,8 +79,8 @@ def script_identity(
     default_user: str | None = None,
     default_group: str | None = None,
     euid: int | None = None,
-    getpwnam: Callable[[str], Any] = pwd.getpwnam,
-    getgrnam: Callable[[str], Any] = grp.getgrnam,
+    getpwnam: Callable[[str], PasswdEntry] = pwd.getpwnam,
+    getgrnam: Callable[[str], GroupEntry] = grp.getgrnam,
 ) -> ScriptIdentity:
     """keepalived's rule for who runs a script, when the daemon runs as root (else: as the daemon).
 

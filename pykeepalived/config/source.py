@@ -10,9 +10,21 @@ daemon started on one never load it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple, Protocol
 
 from pykeepalived.config.diagnostics import Diagnostic, Path, error
+from pykeepalived.config.document import Document
+
+
+class Mark(Protocol):
+    """A PyYAML mark as the YAML reader records it (0-based ``line`` and ``column``); a protocol, so
+    this module does not import PyYAML."""
+
+    @property
+    def line(self) -> int: ...
+
+    @property
+    def column(self) -> int: ...
 
 
 class Position(NamedTuple):
@@ -45,8 +57,8 @@ class PositionMap:
     def __init__(self) -> None:
         # a Position, or (file, PyYAML mark) turned into a Position only when asked for: a big config
         # has hundreds of thousands of positions and needs a handful
-        self._keys: dict[Path, Position | tuple[str, Any]] = {}
-        self._values: dict[Path, Position | tuple[str, Any]] = {}
+        self._keys: dict[Path, Position | tuple[str, Mark]] = {}
+        self._values: dict[Path, Position | tuple[str, Mark]] = {}
         self._raw: dict[Path, str] = {}
 
     def set_key(self, path: Path, position: Position) -> None:
@@ -60,11 +72,11 @@ class PositionMap:
         self._keys[path] = key
         self._values[path] = value
 
-    def set_key_mark(self, path: Path, file: str, mark: Any) -> None:
+    def set_key_mark(self, path: Path, file: str, mark: Mark) -> None:
         """Record a PyYAML mark (0-based ``line``/``column``) as the key position."""
         self._keys[path] = (file, mark)
 
-    def set_value_mark(self, path: Path, file: str, mark: Any) -> None:
+    def set_value_mark(self, path: Path, file: str, mark: Mark) -> None:
         self._values[path] = (file, mark)
 
     def set_raw(self, path: Path, text: str) -> None:
@@ -95,7 +107,7 @@ class PositionMap:
         self._raw.update(other._raw)
 
 
-def _position(stored: Position | tuple[str, Any] | None) -> Position | None:
+def _position(stored: Position | tuple[str, Mark] | None) -> Position | None:
     if stored is None or isinstance(stored, Position):
         return stored
     file, mark = stored
@@ -106,7 +118,7 @@ def _position(stored: Position | tuple[str, Any] | None) -> Position | None:
 class SourceResult:
     """What a reader returns: data (None when unusable), positions, texts by file, diagnostics."""
 
-    data: Any
+    data: Document | None
     positions: PositionMap
     source_files: dict[str, str]
     diagnostics: list[Diagnostic]

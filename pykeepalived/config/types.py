@@ -9,9 +9,10 @@ from __future__ import annotations
 import functools
 import ipaddress
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, IPv6Network
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
 from pykeepalived.errors import UsageError
@@ -30,8 +31,10 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
-def _hide_name(schema: dict[str, Any]) -> None:
-    schema.get("properties", {}).pop("name", None)
+def _hide_name(schema: JsonDict) -> None:
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        properties.pop("name", None)
 
 
 class NamedModel(StrictModel):
@@ -97,7 +100,7 @@ def field_error(code: str, message: str, field: str = "") -> PydanticCustomError
     return PydanticCustomError(code, message.replace("{", "{{").replace("}", "}}"), {"field": field})
 
 
-def _need_str(value: Any, what: str) -> str:
+def _need_str(value: object, what: str) -> str:
     if not isinstance(value, str):
         raise PydanticCustomError(
             f"{what}_type", "expected {what} written as a string, got {got}",
@@ -110,7 +113,7 @@ def _need_str(value: Any, what: str) -> str:
 _ip_address = functools.lru_cache(maxsize=4096)(ipaddress.ip_address)
 
 
-def _parse_address(value: Any) -> IPv4Address | IPv6Address:
+def _parse_address(value: object) -> IPv4Address | IPv6Address:
     if isinstance(value, IPv4Address | IPv6Address):
         return value
     text = _need_str(value, "ip_address")
@@ -122,21 +125,21 @@ def _parse_address(value: Any) -> IPv4Address | IPv6Address:
         ) from None
 
 
-def _parse_ipv4(value: Any) -> IPv4Address:
+def _parse_ipv4(value: object) -> IPv4Address:
     address = _parse_address(value)
     if not isinstance(address, IPv4Address):
         raise PydanticCustomError("ipv4_address", "'{value}' is not an IPv4 address", {"value": str(value)})
     return address
 
 
-def _parse_ipv6(value: Any) -> IPv6Address:
+def _parse_ipv6(value: object) -> IPv6Address:
     address = _parse_address(value)
     if not isinstance(address, IPv6Address):
         raise PydanticCustomError("ipv6_address", "'{value}' is not an IPv6 address", {"value": str(value)})
     return address
 
 
-def _parse_interface(value: Any) -> IPv4Interface | IPv6Interface:
+def _parse_interface(value: object) -> IPv4Interface | IPv6Interface:
     if isinstance(value, IPv4Interface | IPv6Interface):
         return value
     text = _need_str(value, "ip_address")
@@ -148,7 +151,7 @@ def _parse_interface(value: Any) -> IPv4Interface | IPv6Interface:
         ) from None
 
 
-def _parse_network(value: Any) -> IPv4Network | IPv6Network:
+def _parse_network(value: object) -> IPv4Network | IPv6Network:
     if isinstance(value, IPv4Network | IPv6Network):
         return value
     text = _need_str(value, "ip_network")

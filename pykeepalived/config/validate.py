@@ -8,13 +8,14 @@ then runs the semantic second pass.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from pykeepalived.config import host as host_checks
 from pykeepalived.config import semantic
@@ -31,7 +32,7 @@ _LIST_TYPES = {"list_type", "tuple_type", "iterable_type"}
 
 
 def validate_data(
-    data: Any,
+    data: object,
     positions: PositionMap,
     source_files: Mapping[str, str],
     *,
@@ -80,16 +81,10 @@ def attach_sources(diagnostics: list[Diagnostic], source_files: Mapping[str, str
             if file_lines is None:
                 file_lines = lines[d.file] = source_files[d.file].splitlines()
             if 0 < d.line <= len(file_lines):
-                out.append(_replace(d, source_line=file_lines[d.line - 1]))
+                out.append(dataclasses.replace(d, source_line=file_lines[d.line - 1]))
                 continue
         out.append(d)
     return out
-
-
-def _replace(d: Diagnostic, **changes: Any) -> Diagnostic:
-    fields = {name: getattr(d, name) for name in d.__dataclass_fields__}
-    fields.update(changes)
-    return Diagnostic(**fields)
 
 
 def _place(d: Diagnostic, positions: PositionMap, main_file: str) -> Diagnostic:
@@ -97,16 +92,16 @@ def _place(d: Diagnostic, positions: PositionMap, main_file: str) -> Diagnostic:
         return d
     position = positions.locate(d.path, prefer_key=True)
     if position is None:
-        return _replace(d, file=d.file or main_file)
-    return _replace(d, file=position.file, line=position.line, col=position.col)
+        return dataclasses.replace(d, file=d.file or main_file)
+    return dataclasses.replace(d, file=position.file, line=position.line, col=position.col)
 
 
 # --- pydantic errors -> diagnostics ---------------------------------------------------------------
 
 
-def _from_pydantic(exc: ValidationError, data: Any, positions: PositionMap, main_file: str,
+def _from_pydantic(exc: ValidationError, data: object, positions: PositionMap, main_file: str,
                    reader_failed: Sequence[Path] = ()) -> list[Diagnostic]:
-    by_path: dict[tuple[Path, str], list[Any]] = {}
+    by_path: dict[tuple[Path, str], list[ErrorDetails]] = {}
     errors = exc.errors(include_url=False)
     paths = [_field_path(_data_path(err["loc"], data, err["type"]), err, data) for err in errors]
     below_model = _prefixes(paths)
@@ -145,7 +140,7 @@ def _prefixes(paths: Iterable[Path]) -> set[Path]:
     return out
 
 
-def _data_path(loc: tuple[int | str, ...], data: Any, kind: str) -> Path:
+def _data_path(loc: tuple[int | str, ...], data: object, kind: str) -> Path:
     """``loc`` without the elements that are not in the data (union tags, one-or-many wrapping)."""
     path: list[int | str] = []
     current = data
@@ -160,7 +155,7 @@ def _data_path(loc: tuple[int | str, ...], data: Any, kind: str) -> Path:
     return tuple(path)
 
 
-def _field_path(path: Path, err: Any, data: Any) -> Path:
+def _field_path(path: Path, err: ErrorDetails, data: object) -> Path:
     """A model-level error that names one of its fields (``types.field_error``) goes to that field."""
     field = (err.get("ctx") or {}).get("field")
     if not isinstance(field, str):
@@ -171,7 +166,7 @@ def _field_path(path: Path, err: Any, data: Any) -> Path:
     return (*path, field) if isinstance(current, Mapping) and field in current else path
 
 
-def _child(current: Any, elem: int | str) -> tuple[bool, Any]:
+def _child(current: object, elem: int | str) -> tuple[bool, object]:
     if isinstance(current, Mapping) and elem in current:
         return True, current[elem]
     if isinstance(current, list) and isinstance(elem, int) and 0 <= elem < len(current):
@@ -179,7 +174,7 @@ def _child(current: Any, elem: int | str) -> tuple[bool, Any]:
     return False, None
 
 
-def _diagnostic(path: Path, errs: list[dict[str, Any]], positions: PositionMap, main_file: str) -> Diagnostic:
+def _diagnostic(path: Path, errs: list[ErrorDetails], positions: PositionMap, main_file: str) -> Diagnostic:
     err = errs[0]
     kind = err["type"]
     key = _last_key(path)
@@ -212,7 +207,7 @@ def _last_key(path: Path) -> str:
     return "configuration"
 
 
-def _value_message(path: Path, errs: list[dict[str, Any]], positions: PositionMap) -> tuple[str, str | None]:
+def _value_message(path: Path, errs: list[ErrorDetails], positions: PositionMap) -> tuple[str, str | None]:
     err = errs[0]
     kind = err["type"]
     key = _last_key(path)
@@ -251,12 +246,12 @@ def _value_message(path: Path, errs: list[dict[str, Any]], positions: PositionMa
     return f"{key}: {msg}", None
 
 
-def _expected(err: dict[str, Any]) -> str:
+def _expected(err: ErrorDetails) -> str:
     msg: str = err["msg"]
     return msg.removeprefix(_SHOULD) if msg.startswith(_SHOULD) else msg
 
 
-def _choice_hint(value: Any, choices: list[str]) -> str | None:
+def _choice_hint(value: object, choices: list[str]) -> str | None:
     if not isinstance(value, str):
         return None
     folded = {c.casefold(): c for c in choices}
@@ -265,7 +260,7 @@ def _choice_hint(value: Any, choices: list[str]) -> str | None:
     return did_you_mean(value, choices)
 
 
-def _describe(value: Any) -> str:
+def _describe(value: object) -> str:
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
     if value is None:
@@ -310,7 +305,7 @@ def _alias_of(loc: tuple[int | str, ...], key: str) -> str | None:
 
 
 def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
-    current: Any = Config
+    current: object = Config
     for elem in loc:
         current = _descend(current, elem)
         if current is None:
@@ -319,7 +314,7 @@ def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     return models[0] if models else None
 
 
-def _descend(tp: Any, elem: int | str) -> Any:
+def _descend(tp: object, elem: int | str) -> object:
     for candidate in _flatten(tp):
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             if isinstance(elem, str) and elem in candidate.model_fields:
@@ -339,7 +334,7 @@ def _descend(tp: Any, elem: int | str) -> Any:
     return tp  # union tags and wrapping indexes: stay on the same type
 
 
-def _flatten(tp: Any) -> list[Any]:
+def _flatten(tp: object) -> list[object]:
     origin = typing.get_origin(tp)
     if origin is typing.Annotated:
         return _flatten(typing.get_args(tp)[0])
@@ -351,7 +346,7 @@ def _flatten(tp: Any) -> list[Any]:
     return [tp]
 
 
-def _models_in(tp: Any) -> list[type[BaseModel]]:
+def _models_in(tp: object) -> list[type[BaseModel]]:
     found = []
     for candidate in _flatten(tp):
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):

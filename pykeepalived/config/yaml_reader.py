@@ -9,13 +9,17 @@ here raises on bad input.  Imported only when YAML is read (:func:`pykeepalived.
 
 from __future__ import annotations
 
-from typing import Any
+import enum
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final
 
 import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from pykeepalived.config.diagnostics import Diagnostic, Path, error
+from pykeepalived.config.document import Node as Value
+from pykeepalived.config.document import Scalar
 from pykeepalived.config.source import Limits, Position, PositionMap, SourceResult, line_col_of
 
 _TAG = "tag:yaml.org,2002:"
@@ -25,11 +29,22 @@ _BOOL_WORDS = {"true", "false"}
 _STR_TAG = f"{_TAG}str"
 _MAP_TAG = f"{_TAG}map"
 _MERGE_TAG = f"{_TAG}merge"
-_MISSING = object()
-_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc]
+class _Missing(enum.Enum):
+    """The "not cached" marker (an enum member, so ``is`` narrows it away for the type checker)."""
+
+    MISSING = enum.auto()
+
+
+_MISSING: Final = _Missing.MISSING
+if TYPE_CHECKING:  # libyaml's CSafeLoader when built with it: the same interface as SafeLoader
+    _BaseLoader = yaml.SafeLoader
+else:
+    _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):
     """The safe loader (libyaml's C parser when available) with a memoized tag resolver.
 
     The composer asks the resolver for the tag of every node; for a plain scalar the answer
@@ -40,9 +55,11 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         tags: dict[str, str] = {}
-        general = super().resolve
+        general: Callable[[type[Node], str | None, tuple[bool, bool] | bool], str] = super().resolve
 
-        def resolve(kind: Any, value: Any, implicit: Any) -> str:
+        # typed for the scalars it memoizes; a collection comes with None and a bool and only reaches
+        # ``general`` (``implicit[0]`` is not evaluated for it)
+        def resolve(kind: type[Node], value: str, implicit: tuple[bool, bool]) -> str:
             if kind is ScalarNode and implicit[0]:
                 tag = tags.get(value)
                 if tag is None:
@@ -52,9 +69,9 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
             return result
 
         # an attribute of the instance: the parser's call per node finds it without binding a method
-        self.resolve = resolve
+        self.resolve = resolve  # type: ignore[method-assign]  # on purpose: see above
 
-    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+    def descend_resolver(self, current_node: object, current_index: object) -> None:
         """No path resolvers: nothing to track."""
 
     def ascend_resolver(self) -> None:
@@ -133,7 +150,7 @@ class _Walker:
         self.nodes = 0
         self.alias_nodes = 0
         self.in_alias = 0
-        self.scalars: dict[tuple[str, str], Any] = {}
+        self.scalars: dict[tuple[str, str], Scalar] = {}
         self.seen: set[int] = set()
         self.active: set[int] = set()
 
@@ -148,7 +165,7 @@ class _Walker:
         pos = self.positions.key(path[:1]) or self._pos(node)
         return _TooBig(error(code, message, self.file, pos.line, pos.col, path=path))
 
-    def walk(self, node: Node, path: Path) -> Any:
+    def walk(self, node: Node, path: Path) -> Value:
         revisit = self._count(node, path)
         self.positions.set_value_mark(path, self.file, node.start_mark)
         if isinstance(node, ScalarNode):
@@ -166,7 +183,7 @@ class _Walker:
             self.in_alias -= revisit
         raise self._fatal("yaml_syntax", "unexpected YAML node", node, path)  # pragma: no cover
 
-    def walk_tree(self, node: Node, path: Path) -> Any:
+    def walk_tree(self, node: Node, path: Path) -> Value:
         """:meth:`walk` for a document without anchors, where no node is reached twice (most
         configurations): the same data, positions and diagnostics, without tracking visits.
         Raises :class:`_MergeKey` at a merge key."""
@@ -185,7 +202,7 @@ class _Walker:
             return self.walk(node, path)  # pragma: no cover - the composer makes only these three
         if node.tag != _MAP_TAG:
             self._err("yaml_tag", f"unsupported YAML tag '{node.tag}'", node, path)
-        out: dict[str, Any] = {}
+        out: dict[str, Value] = {}
         first_seen: dict[str, Node] = {}
         keys, file = self.positions._keys, self.file
         for key_node, value_node in node.value:
@@ -210,18 +227,19 @@ class _Walker:
                         else tree(value_node, key_path))
         return out
 
-    def _child(self, node: Node, path: Path) -> Any:
+    def _child(self, node: Node, path: Path) -> Value:
         """``walk`` for a child; a string, or a number already read once (most of a config), takes a
         short cut that counts it against the same limits and records the same position."""
         if node.__class__ is not ScalarNode or len(path) > self.limits.max_depth:
             return self.walk(node, path)
         tag = node.tag
         if tag == _STR_TAG:
-            value = node.value
+            value: Scalar = node.value
         else:  # a number or null read before: the cached value (booleans keep the long way, for ``raw``)
-            value = self.scalars.get((tag, node.value), _MISSING)
-            if value is _MISSING or value.__class__ is bool:
+            cached = self.scalars.get((tag, node.value), _MISSING)
+            if cached is _MISSING or cached.__class__ is bool:
                 return self.walk(node, path)
+            value = cached
         self.nodes += 1
         if self.nodes > self.limits.max_nodes or self.in_alias:
             self.nodes -= 1
@@ -254,10 +272,11 @@ class _Walker:
             self.seen.add(key)
         return revisit
 
-    def _scalar(self, node: ScalarNode, path: Path) -> Any:
+    def _scalar(self, node: ScalarNode, path: Path) -> Scalar:
         tag = node.tag
+        text: str = node.value
         if tag == _STR_TAG or tag in _TEXT_TAGS:
-            return node.value
+            return text
         cached = self.scalars.get((tag, node.value), _MISSING)
         if cached is not _MISSING:
             if isinstance(cached, bool) and node.value.lower() not in _BOOL_WORDS:
@@ -265,21 +284,21 @@ class _Walker:
             return cached
         if tag not in _PLAIN_TAGS:
             self._err("yaml_tag", f"unsupported YAML tag '{tag}'", node, path)
-            return node.value
+            return text
         try:
-            value = self.constructor.construct_object(node)
+            value: Scalar = self.constructor.construct_object(node)  # a plain tag: a scalar
         except (yaml.YAMLError, ValueError, OverflowError):
             self._err("yaml_syntax", f"cannot read the value '{node.value}'", node, path)
-            return node.value
+            return text
         if isinstance(value, bool) and node.value.lower() not in _BOOL_WORDS:
             self.positions.set_raw(path, node.value)
         self.scalars[(tag, node.value)] = value
         return value
 
-    def _mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
+    def _mapping(self, node: MappingNode, path: Path) -> dict[str, Value]:
         if node.tag != _MAP_TAG:
             self._err("yaml_tag", f"unsupported YAML tag '{node.tag}'", node, path)
-        out: dict[str, Any] = {}
+        out: dict[str, Value] = {}
         explicit = node.value
         if any(key_node.tag == _MERGE_TAG for key_node, _ in explicit):
             explicit = []
@@ -309,10 +328,10 @@ class _Walker:
             out[key] = child(value_node, key_path)
         return out
 
-    def _merge(self, value_node: Node, path: Path) -> dict[str, Any]:
+    def _merge(self, value_node: Node, path: Path) -> dict[str, Value]:
         """``<<: *defaults`` or ``<<: [*a, *b]``: keys of the merged mappings (earlier ones win)."""
         sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
-        merged: dict[str, Any] = {}
+        merged: dict[str, Value] = {}
         for source in sources:
             if not isinstance(source, MappingNode):
                 self._err("yaml_merge", "a merge key ('<<') takes a mapping or a list of mappings",
@@ -322,8 +341,9 @@ class _Walker:
             walked = self.walk(source, path)  # guarded like any value: depth, recursion, alias budget
             if own is not None:
                 self.positions.set_value(path, own)
-            for key, value in walked.items():
-                merged.setdefault(key, value)
+            if isinstance(walked, dict):  # a mapping node walks to a dict
+                for key, value in walked.items():
+                    merged.setdefault(key, value)
         return merged
 
     def _key(self, key_node: Node, path: Path) -> str | None:

@@ -343,7 +343,7 @@ class BfdService:
             entry = slot.session.snapshot(now)
             entry.update({"neighbor": str(config.peer), "source": str(config.local) if config.local else None,
                           "family": f"v{config.family}", "transitions": list(slot.transitions)})
-            entry["counters"] = {**entry["counters"], **slot.counters}
+            entry["counters"] = {**slot.session.stats.as_dict(), **slot.counters}
             sessions.append(entry)
         return {"sessions": sessions,
                 "counters": {**self.counters, "received": self.table.received,

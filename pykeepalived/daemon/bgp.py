@@ -30,7 +30,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
 from pykeepalived.daemon.bgp_status import BgpCounters, Clocks, FrrView, bgp_snapshot
 from pykeepalived.daemon.listeners import Event, InstanceEvent
@@ -70,7 +70,7 @@ class Frr(Protocol):
 
     async def apply(self, rendered: str) -> ApplyResult: ...
 
-    async def show(self, *commands: str) -> list[Any]: ...  # Any: FRR's JSON answers
+    async def show(self, *commands: str) -> list[object]: ...
 
 
 class Link(Protocol):

@@ -17,14 +17,15 @@ import os
 import sys
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from pykeepalived.errors import UsageError
 
 if TYPE_CHECKING:
     from pykeepalived.net.netlink_watch import AddressEvent
 
-LogKwargs = MutableMapping[str, Any]  # Any: a logging call's keyword arguments (logging.LoggerAdapter's type)
+LogKwargs = MutableMapping[str, object]
+"""A logging call's keyword arguments (``exc_info``, ``extra`` ...), as LoggerAdapter.process takes them."""
 ROOT_LOGGER = "pykeepalived"
 SYSLOG_SOCKET = "/dev/log"
 CONSOLE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -28,7 +28,6 @@ import re
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from pykeepalived.errors import DriverError
 from pykeepalived.scaleout.frr_render import merged, owned_blocks, owned_lines, unowned_text
@@ -120,7 +119,7 @@ class FrrClient:
             raise DriverError("vtysh", f"{'; '.join(commands)}: {problem}", errno.EIO)
         return out
 
-    async def show(self, *commands: str) -> list[Any]:
+    async def show(self, *commands: str) -> list[object]:
         """The JSON answers of ``show ... json`` commands, in order."""
         out = await self.vtysh(*commands)
         try:

@@ -28,7 +28,7 @@ import socket
 import threading
 from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from pyroute2 import AsyncIPVS
 from pyroute2.netlink import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, nla
@@ -121,9 +121,9 @@ class _IpvsCtlMsg(genl_ipvs.ipvsmsg):  # type: ignore[misc]
         )
 
 
-def _daemon_attrs(daemon: SyncDaemon) -> list[tuple[str, Any]]:
+def _daemon_attrs(daemon: SyncDaemon) -> list[tuple[str, object]]:
     spec = daemon.spec
-    attrs: list[tuple[str, Any]] = [
+    attrs: list[tuple[str, object]] = [
         ("IPVS_DAEMON_ATTR_STATE", int(daemon.state)),
         ("IPVS_DAEMON_ATTR_MCAST_IFN", spec.interface),
         ("IPVS_DAEMON_ATTR_SYNC_ID", spec.sync_id),
@@ -211,7 +211,7 @@ def _netlink_socket(netns: str | None) -> socket.socket:
 class NetlinkIpvsTable:
     """The kernel's IPVS table (optionally in another network namespace) over generic netlink."""
 
-    def __init__(self, sock: Any, wire: WireChannel) -> None:
+    def __init__(self, sock: AsyncIPVS, wire: WireChannel) -> None:
         self._sock = sock
         self._wire = wire
 
@@ -274,7 +274,8 @@ class NetlinkIpvsTable:
         return [DriverError(_describe(op), _kernel_message(op, code), code) if code else None
                 for op, code in zip(ops, codes, strict=True)]
 
-    async def _request(self, cmd: int, attrs: list[tuple[str, Any]], dump: bool = False) -> list[Any]:
+    async def _request(self, cmd: int, attrs: Sequence[tuple[str, object]], dump: bool = False
+                       ) -> list[_IpvsCtlMsg]:
         msg = _IpvsCtlMsg()
         msg["cmd"] = cmd
         msg["version"] = genl_ipvs.GENL_VERSION
@@ -304,7 +305,7 @@ class NetlinkIpvsTable:
         for daemon in to_start.values():
             await self._daemon_cmd(genl_ipvs.IPVS_CMD_NEW_DAEMON, daemon, _daemon_attrs(daemon))
 
-    async def _daemon_cmd(self, cmd: int, daemon: SyncDaemon, attrs: list[tuple[str, Any]]) -> None:
+    async def _daemon_cmd(self, cmd: int, daemon: SyncDaemon, attrs: Sequence[tuple[str, object]]) -> None:
         verb = "start" if cmd == genl_ipvs.IPVS_CMD_NEW_DAEMON else "stop"
         try:
             await self._request(cmd, [("IPVS_CMD_ATTR_DAEMON", {"attrs": attrs})])

@@ -189,7 +189,7 @@ class AddressManager:
 
     def add_now(self, vip: Vip) -> bool:
         """Add ``vip`` before returning; True if it was added now, False if it was already there.
-        Any other answer of the kernel raises ``DriverError``."""
+        Every other answer of the kernel raises ``DriverError``."""
         index = self._index_of(vip.dev)
         if index is None:
             self.counters.errors += 1
@@ -206,7 +206,7 @@ class AddressManager:
 
     def remove_now(self, vip: Vip) -> bool:
         """Remove ``vip`` before returning; True if removed now, False if it (or its device) was not
-        there.  Any other answer of the kernel raises ``DriverError``."""
+        there.  Every other answer of the kernel raises ``DriverError``."""
         index = self._index_of(vip.dev)
         code = errno.ENODEV if index is None else self._rtnl.request(self._message(vip, index, add=False))
         if code in ABSENT_ERRNOS:

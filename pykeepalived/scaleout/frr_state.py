@@ -18,17 +18,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from pykeepalived.scaleout.spec import IPAddress, Neighbor
 
 ESTABLISHED = "Established"
 
 
-def json_documents(text: str) -> list[Any]:
+def json_documents(text: str) -> list[object]:
     """Every JSON value in ``text``, in order (vtysh concatenates one per command)."""
     decoder = json.JSONDecoder()
-    out: list[Any] = []
+    out: list[object] = []
     index, end = 0, len(text)
     while True:
         while index < end and text[index].isspace():
@@ -58,11 +57,11 @@ class Session:
         return self.state == ESTABLISHED
 
 
-def _int(value: Any) -> int:
+def _int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def parse_bgp_summary(doc: Any) -> dict[str, Session]:
+def parse_bgp_summary(doc: object) -> dict[str, Session]:
     """Sessions by neighbour address; ``{}`` when bgpd has no instance (it answers ``{}``)."""
     if not isinstance(doc, Mapping):
         raise ValueError(f"show bgp summary json: expected an object, got {type(doc).__name__}")
@@ -91,7 +90,7 @@ def parse_bgp_summary(doc: Any) -> dict[str, Session]:
     return sessions
 
 
-def bgp_instance_as(doc: Any) -> int | None:
+def bgp_instance_as(doc: object) -> int | None:
     """The local AS of bgpd's default instance (None when it has none, e.g. after an FRR restart)."""
     if not isinstance(doc, Mapping):
         return None
@@ -133,7 +132,7 @@ class BfdPeer:
         return self.detect_multiplier * max(self.remote_receive_interval_ms, self.transmit_interval_ms)
 
 
-def parse_bfd_peers(doc: Any) -> dict[str, BfdPeer]:
+def parse_bfd_peers(doc: object) -> dict[str, BfdPeer]:
     if not isinstance(doc, list):
         raise ValueError(f"show bfd peers json: expected a list, got {type(doc).__name__}")
     peers: dict[str, BfdPeer] = {}
@@ -153,7 +152,7 @@ def parse_bfd_peers(doc: Any) -> dict[str, BfdPeer]:
     return peers
 
 
-def parse_advertised(doc: Any) -> set[str]:
+def parse_advertised(doc: object) -> set[str]:
     """The prefixes of one neighbour's ``advertised-routes json`` (empty when it has none)."""
     if not isinstance(doc, Mapping):
         raise ValueError(f"advertised-routes json: expected an object, got {type(doc).__name__}")
@@ -177,7 +176,7 @@ def host_prefixes(addresses: Iterable[IPAddress]) -> set[str]:
     return {f"{a}/{a.max_prefixlen}" for a in addresses}
 
 
-def still_advertised(prefixes: set[str], docs: Iterable[Any]) -> set[str]:
+def still_advertised(prefixes: set[str], docs: Iterable[object]) -> set[str]:
     """Which of ``prefixes`` some neighbour's ``advertised-routes json`` (``docs``) still has."""
     left: set[str] = set()
     for doc in docs:

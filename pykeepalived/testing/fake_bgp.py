@@ -35,10 +35,10 @@ ROUTER = IPv4Address("198.51.100.1")
 READY = ServiceFacts(quorum_up=True, checks_done=True, in_ipvs=True)
 
 
-def bgp_spec_of(**fields: Any) -> BgpSpec:  # Any: any BgpSpec field
+def bgp_spec_of(**fields: Any) -> BgpSpec:  # Any: any BgpSpec field, each of its own type
     """One neighbour (:data:`ROUTER`, BFD) and two addresses: :data:`VIP` waits for :data:`WEB`,
     :data:`VIP2` for nothing; fast timers (withdraw 1 s, no drain, FRR polled every 50 ms)."""
-    values: dict[str, Any] = {
+    values: dict[str, Any] = {  # Any: as the fields above
         "asn": 65001, "router_id": IPv4Address("198.51.100.11"),
         "neighbors": (Neighbor(ROUTER, 65000, BfdTimers()),),
         "announcements": (Announcement(VIP, (WEB,)), Announcement(VIP2)),
@@ -95,11 +95,11 @@ class FakeRoutes:
         self.closed = True
 
 
-SUMMARY: dict[str, Any] = {"ipv4Unicast": {"as": 65001, "peers": {"198.51.100.1": {
+SUMMARY: dict[str, object] = {"ipv4Unicast": {"as": 65001, "peers": {"198.51.100.1": {
     "remoteAs": 65000, "state": "Established", "peerUptimeMsec": 4200, "pfxRcd": 0, "pfxSnt": 1,
     "connectionsEstablished": 1, "connectionsDropped": 0}}}}
 """``show bgp summary json``: the router established, one prefix sent."""
-BFD_PEERS: list[dict[str, Any]] = [{
+BFD_PEERS: list[dict[str, object]] = [{
     "peer": "198.51.100.1", "status": "up", "uptime": 4, "diagnostic": "ok", "remote-diagnostic": "ok",
     "detect-multiplier": 3, "receive-interval": 300, "transmit-interval": 300,
     "remote-detect-multiplier": 3, "remote-receive-interval": 300, "remote-transmit-interval": 300}]
@@ -118,7 +118,7 @@ class FakeFrr:
         self.applied: list[str] = []
         self.apply_fails = 0
         self.down = False
-        self.summary: dict[str, Any] = SUMMARY
+        self.summary: dict[str, object] = SUMMARY
         self.advertised_rounds = 0
         self.advertised_delay_s = 0.0
         self.commands: list[tuple[str, ...]] = []
@@ -130,7 +130,7 @@ class FakeFrr:
         self.applied.append(rendered)
         return ApplyResult(changed=True, delta=("router bgp 65001",))
 
-    async def show(self, *commands: str) -> list[Any]:
+    async def show(self, *commands: str) -> list[object]:
         self.commands.append(commands)
         if self.down:
             raise DriverError("vtysh", "show bgp summary json: bgpd is not running")

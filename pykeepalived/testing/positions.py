@@ -3,14 +3,12 @@ tests that compare two readings of one file (a fast path against the general one
 
 from __future__ import annotations
 
-from typing import Any
-
 from pykeepalived.config.source import PositionMap
 
 DataPath = tuple[str | int, ...]
 
 
-def data_paths(data: Any, prefix: DataPath = ()) -> list[DataPath]:
+def data_paths(data: object, prefix: DataPath = ()) -> list[DataPath]:
     """``prefix`` and the path of every value below it, depth first, in the data's order."""
     found = [prefix]
     if isinstance(data, dict):
@@ -22,7 +20,7 @@ def data_paths(data: Any, prefix: DataPath = ()) -> list[DataPath]:
     return found
 
 
-def placed(positions: PositionMap, data: Any) -> list[tuple[object, ...]]:
+def placed(positions: PositionMap, data: object) -> list[tuple[object, ...]]:
     """Every data path with its key position, value position and raw text (None where not recorded)."""
     return [(path, positions.key(path), positions.value(path), positions.raw(path))
             for path in data_paths(data)]

@@ -53,7 +53,7 @@ inside a sync group the group decides (``WantMaster``, ``GroupGoMaster``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar, cast
 
 from pykeepalived.vrrp.config import RouterConfig
 from pykeepalived.vrrp.election import advert_beats_us
@@ -456,39 +456,56 @@ def _phase(action: Action) -> int:
     return action.phase
 
 
-_Handler = Callable[[VirtualRouter, Any, float], list[Action]]
+_Handler = Callable[[VirtualRouter, Event, float], list[Action]]
+_E = TypeVar("_E", bound=Event)
 
-_ANY_STATE: dict[type[Any], _Handler] = {
-    AdvertReceived: VirtualRouter._on_advert,
-    Timeout: VirtualRouter._on_timeout,
-    InterfaceChanged: VirtualRouter._on_interface,
-    TrackerChanged: VirtualRouter._on_tracker,
-    PriorityChanged: VirtualRouter._on_priority,
-    Reconfigure: VirtualRouter._on_reconfigure,
-    GroupMembership: VirtualRouter._on_group_membership,
-}
 
-_DISPATCH: dict[tuple[State, type[Any]], _Handler] = {
+def _on(kind: type[_E], handler: Callable[[VirtualRouter, _E, float], list[Action]]
+        ) -> tuple[type[object], _Handler]:
+    """One table entry: the type checker sees that ``handler`` takes events of ``kind``; the table
+    keeps it as a handler of any event, and ``handle`` only calls it with an event of ``kind``."""
+    return kind, cast(_Handler, handler)
+
+
+def _in(state: State, kind: type[_E], handler: Callable[[VirtualRouter, _E, float], list[Action]]
+        ) -> tuple[tuple[State, type[object]], _Handler]:
+    """:func:`_on` for one state."""
+    return (state, kind), cast(_Handler, handler)
+
+
+_ANY_STATE: dict[type[object], _Handler] = dict([
+    _on(AdvertReceived, VirtualRouter._on_advert),
+    _on(Timeout, VirtualRouter._on_timeout),
+    _on(InterfaceChanged, VirtualRouter._on_interface),
+    _on(TrackerChanged, VirtualRouter._on_tracker),
+    _on(PriorityChanged, VirtualRouter._on_priority),
+    _on(Reconfigure, VirtualRouter._on_reconfigure),
+    _on(GroupMembership, VirtualRouter._on_group_membership),
+])
+
+_DISPATCH: dict[tuple[State, type[object]], _Handler] = {
     **{(state, kind): handler for state in State for kind, handler in _ANY_STATE.items()},
-    (State.INITIALIZE, Startup): VirtualRouter._on_startup,
-    (State.INITIALIZE, Shutdown): VirtualRouter._ignore,
-    (State.INITIALIZE, GroupFault): VirtualRouter._on_group_fault,
-    (State.BACKUP, Shutdown): VirtualRouter._on_shutdown,
-    (State.BACKUP, GroupGoMaster): VirtualRouter._on_group_go_master,
-    (State.BACKUP, GroupGoBackup): VirtualRouter._ignore,
-    (State.BACKUP, GroupFault): VirtualRouter._on_group_fault,
-    (State.MASTER, Shutdown): VirtualRouter._on_shutdown,
-    (State.MASTER, GroupGoMaster): VirtualRouter._ignore,
-    (State.MASTER, GroupGoBackup): VirtualRouter._on_group_go_backup,
-    (State.MASTER, GroupFault): VirtualRouter._on_group_fault,
-    (State.FAULT, Shutdown): VirtualRouter._on_shutdown,
-    (State.FAULT, GroupGoMaster): VirtualRouter._ignore,
-    (State.FAULT, GroupGoBackup): VirtualRouter._ignore,
-    (State.FAULT, GroupFault): VirtualRouter._on_group_fault,
+    **dict([
+        _in(State.INITIALIZE, Startup, VirtualRouter._on_startup),
+        _in(State.INITIALIZE, Shutdown, VirtualRouter._ignore),
+        _in(State.INITIALIZE, GroupFault, VirtualRouter._on_group_fault),
+        _in(State.BACKUP, Shutdown, VirtualRouter._on_shutdown),
+        _in(State.BACKUP, GroupGoMaster, VirtualRouter._on_group_go_master),
+        _in(State.BACKUP, GroupGoBackup, VirtualRouter._ignore),
+        _in(State.BACKUP, GroupFault, VirtualRouter._on_group_fault),
+        _in(State.MASTER, Shutdown, VirtualRouter._on_shutdown),
+        _in(State.MASTER, GroupGoMaster, VirtualRouter._ignore),
+        _in(State.MASTER, GroupGoBackup, VirtualRouter._on_group_go_backup),
+        _in(State.MASTER, GroupFault, VirtualRouter._on_group_fault),
+        _in(State.FAULT, Shutdown, VirtualRouter._on_shutdown),
+        _in(State.FAULT, GroupGoMaster, VirtualRouter._ignore),
+        _in(State.FAULT, GroupGoBackup, VirtualRouter._ignore),
+        _in(State.FAULT, GroupFault, VirtualRouter._on_group_fault),
+    ]),
 }
 """(state, event type) -> handler.  Pairs not listed go to :meth:`VirtualRouter._unexpected`."""
 
-_HANDLERS: dict[State, dict[type[Any], _Handler]] = {
+_HANDLERS: dict[State, dict[type[object], _Handler]] = {
     state: {kind: handler for (owner, kind), handler in _DISPATCH.items() if owner is state}
     for state in State
 }

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp.base_protocol import BaseProtocol
 from aiohttp.http_exceptions import HttpProcessingError
@@ -118,8 +117,9 @@ class ResponseCheck:
         self.md5: str | None = None  # hex MD5 of the complete body, when it was hashed
         # read_until_eof: a body with neither Content-Length nor chunked runs to the close (as the
         # aiohttp client reads it); auto_decompress off: the digest is of the raw body
-        self._parser: Any = parser_class(protocol=_NoFlowControl(loop), loop=loop, limit=_PARSER_LIMIT,
-                                         read_until_eof=True, auto_decompress=False)
+        self._parser: HttpResponseParser = parser_class(
+            protocol=_NoFlowControl(loop), loop=loop, limit=_PARSER_LIMIT, read_until_eof=True,
+            auto_decompress=False)
         self._payload: StreamReader | None = None
         hashing = check.digest is not None or check.hash_body
         self._md5 = hashlib.md5(usedforsecurity=False) if hashing else None

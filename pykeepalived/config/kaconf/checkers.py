@@ -19,6 +19,7 @@ from pykeepalived.config.kaconf.mapping import (
     Table,
     did_you_mean,
     joined,
+    list_at,
     map_block,
     number,
     store,
@@ -62,7 +63,7 @@ def _file_weight(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
 
 def _smtp_host(common: Mapping[str, Keyword]) -> Keyword:
     def handler(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
-        hosts: list[Data] = out.setdefault("host", [])
+        hosts = list_at(out, "host")
         here = (*path, "host", len(hosts))
         ctx.mark((*path, "host"), st.pos)
         ctx.mark(here, st.pos)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from pykeepalived.config.document import Node
 from pykeepalived.config.kaconf.mapping import (
     Ctx,
     Data,
@@ -46,7 +47,7 @@ _NODAD = frozenset({"-nodad", "nodad"})
 """IPv6 VIPs are always added without duplicate address detection: the word changes nothing."""
 
 
-def vip(ctx: Ctx, st: Statement, path: DataPath) -> object:
+def vip(ctx: Ctx, st: Statement, path: DataPath) -> Node:
     """``IP[/MASK] [brd IP] [dev IF] [scope S] [label L] [no_track]`` -> text or mapping."""
     address = st.tokens[0].text
     tokens = [st.tokens[0], *(t for t in st.tokens[1:] if t.quoted or t.text not in _NODAD)]
@@ -60,12 +61,12 @@ def vip(ctx: Ctx, st: Statement, path: DataPath) -> object:
     return address if not result else {"address": address, **result}
 
 
-def static_address(ctx: Ctx, st: Statement, path: DataPath) -> object:
+def static_address(ctx: Ctx, st: Statement, path: DataPath) -> Node:
     """A ``static_ipaddress`` line: the same words as a VIP's."""
     return vip(ctx, st, path)
 
 
-def peer(ctx: Ctx, st: Statement, path: DataPath) -> object:
+def peer(ctx: Ctx, st: Statement, path: DataPath) -> Node:
     """``IP [min_ttl N] [max_ttl N]`` -> text or mapping."""
     address = st.tokens[0].text
     if len(st.tokens) == 1:
@@ -75,7 +76,7 @@ def peer(ctx: Ctx, st: Statement, path: DataPath) -> object:
     return address if result is None else {"address": address, **result}
 
 
-def track(ctx: Ctx, st: Statement, path: DataPath) -> object:
+def track(ctx: Ctx, st: Statement, path: DataPath) -> Node:
     """``NAME [weight W [reverse|noreverse]]`` -> text or mapping."""
     name = st.tokens[0].text
     if len(st.tokens) == 1:
@@ -93,7 +94,7 @@ def word_list(key: str) -> Callable[[Ctx, Statement, Data, DataPath], None]:
 
     def handler(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
         existing = out.get(key)
-        words: list[str] = existing if isinstance(existing, list) else []
+        words: list[Node] = existing if isinstance(existing, list) else []
         out[key] = words
         ctx.mark((*path, key), st.pos)
         for line in st.block or []:
@@ -115,7 +116,7 @@ sync_group_members = word_list("group")
 _RANGE = re.compile(r"(?P<ip>[^-/\s]+)-(?P<end>[0-9A-Fa-f]+)\Z")
 
 
-def group_member(ctx: Ctx, st: Statement, path: DataPath) -> object:
+def group_member(ctx: Ctx, st: Statement, path: DataPath) -> Node:
     """``IP[-LAST] [PORT]`` or ``fwmark N [inet|inet6]`` -> a virtual_server_group member."""
     first, args = st.tokens[0], st.tokens[1:]
     if first.text == "fwmark":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from pykeepalived.config.document import Node
 from pykeepalived.config.kaconf import entries as e
 from pykeepalived.config.kaconf import routes
 from pykeepalived.config.kaconf.mapping import (
@@ -21,6 +22,8 @@ from pykeepalived.config.kaconf.mapping import (
     Table,
     entries,
     flag,
+    list_at,
+    map_at,
     map_block,
     new_name,
     number,
@@ -38,7 +41,7 @@ def _ignore(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
 IGNORED = Keyword(_ignore, 0, None, block=None)
 
 
-def _optional_word(key: str, bare: object = True) -> Keyword:
+def _optional_word(key: str, bare: Node = True) -> Keyword:
     """``keyword [WORD]`` -> ``key: WORD``, or ``key: bare`` without one."""
 
     def handler(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
@@ -151,7 +154,7 @@ def _lvs_sync_daemon_interface(ctx: Ctx, st: Statement, out: Data, path: DataPat
     interface = st.args[0]
 
     def finish(root: Data) -> None:
-        defs = root.setdefault("global_defs", {})
+        defs = map_at(root, "global_defs")
         if "lvs_sync_daemon" in defs:
             ctx.warning("duplicate_keyword", "'lvs_sync_daemon_interface' is ignored: global_defs has "
                         "'lvs_sync_daemon'", st.pos)
@@ -164,7 +167,7 @@ def _lvs_sync_daemon_interface(ctx: Ctx, st: Statement, out: Data, path: DataPat
     ctx.finish.append(finish)
 
 
-def _up_down_delay(ctx: Ctx, st: Statement, path: DataPath) -> object:
+def _up_down_delay(ctx: Ctx, st: Statement, path: DataPath) -> Node:
     """``IF DOWN [UP]`` of ``interface_up_down_delays``."""
     args = st.tokens[1:]
     if not args or len(args) > 2:
@@ -179,7 +182,7 @@ def _up_down_delay(ctx: Ctx, st: Statement, path: DataPath) -> object:
 
 
 def _interface_up_down_delays(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
-    delays: Data = out.setdefault("interface_up_down_delays", {})
+    delays = map_at(out, "interface_up_down_delays")
     ctx.mark((*path, "interface_up_down_delays"), st.pos)
     for line in st.block or []:
         if not line.keyword.text:
@@ -195,7 +198,7 @@ def _interface_list(key: str) -> Keyword:
     """``interfaces { IF IF ... }`` (one or several per line) -> ``key: [IF, ...]``."""
 
     def handler(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
-        names: list[str] = out.setdefault(key, [])
+        names = list_at(out, key)
         ctx.mark((*path, key), st.pos)
         for line in st.block or []:
             for token in line.tokens:
@@ -206,7 +209,7 @@ def _interface_list(key: str) -> Keyword:
 
 
 def _one_interface(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
-    names: list[str] = out.setdefault("interfaces", [])
+    names = list_at(out, "interfaces")
     ctx.mark((*path, "interfaces"), st.pos)
     ctx.mark((*path, "interfaces", len(names)), st.args[0].pos)
     names.append(st.args[0].text)
@@ -224,7 +227,7 @@ GARP_GROUP = Table(
 
 
 def _garp_group(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
-    groups: list[Data] = out.setdefault("garp_groups", [])
+    groups = list_at(out, "garp_groups")
     here = (*path, "garp_groups", len(groups))
     ctx.mark((*path, "garp_groups"), st.pos)
     ctx.mark(here, st.pos)
@@ -240,7 +243,7 @@ def _track_group(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
     if not new_name(ctx, st, out, "track_groups"):
         return
     entry: Data = {}
-    out["track_groups"][st.args[0].text] = entry
+    map_at(out, "track_groups")[st.args[0].text] = entry
     map_block(ctx, st.block or [], TRACK_GROUP, entry, ("track_groups", st.args[0].text))
 
 

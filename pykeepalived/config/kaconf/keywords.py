@@ -23,6 +23,7 @@ from pykeepalived.config.kaconf.mapping import (
     command,
     entries,
     flag,
+    map_at,
     map_block,
     new_name,
     number,
@@ -311,7 +312,7 @@ def _named(section_key: str, table: Table) -> Keyword:
         if not new_name(ctx, st, out, section_key):
             return
         entry: Data = {}
-        out[section_key][st.args[0].text] = entry
+        map_at(out, section_key)[st.args[0].text] = entry
         map_block(ctx, st.block or [], table, entry, (section_key, st.args[0].text))
 
     return Keyword(handler, 1, 1, block=True)

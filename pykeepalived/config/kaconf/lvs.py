@@ -9,6 +9,7 @@ keywords (``sh-port``, ``flag-1`` ...) collect in ``sched_flags``.
 
 from __future__ import annotations
 
+from pykeepalived.config.document import Node
 from pykeepalived.config.kaconf import checkers
 from pykeepalived.config.kaconf import entries as e
 from pykeepalived.config.kaconf.bfd import BFD_CHECK
@@ -22,6 +23,8 @@ from pykeepalived.config.kaconf.mapping import (
     command,
     did_you_mean,
     flag,
+    list_at,
+    map_at,
     map_block,
     new_name,
     number,
@@ -93,7 +96,7 @@ _CHECKER_UNSUPPORTED: frozenset[str] = frozenset()
 
 
 def _url_list(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
-    urls: list[Data] = out.setdefault("url", [])
+    urls = list_at(out, "url")
     here = (*path, "url", len(urls))
     entry: Data = {}
     ctx.mark(here, st.pos)
@@ -158,7 +161,7 @@ def _checker(kind: str) -> Keyword:
     table = _CHECKERS[kind]
 
     def handler(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
-        checks: list[Data] = out.setdefault(kind, [])
+        checks = list_at(out, kind)
         here = (*path, kind, len(checks))
         ctx.mark((*path, kind), st.pos)
         ctx.mark(here, st.pos)
@@ -208,7 +211,7 @@ def _tunnel_options(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
 def _sorry_server(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
     """``sorry_server IP [PORT]`` (kept together with a ``sorry_server_lvs_method`` given before)."""
     here = (*path, "sorry_server")
-    entry: Data = out.get("sorry_server") or {}
+    entry = map_at(out, "sorry_server")
     if "ip" in entry:
         ctx.warning("duplicate_keyword", "'sorry_server' is given again; the last one is used", st.pos)
         entry.pop("port", None)
@@ -223,7 +226,7 @@ def _sorry_server(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
 
 def _sorry_server_lvs_method(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
     here = (*path, "sorry_server")
-    entry: Data = out.setdefault("sorry_server", {})
+    entry = map_at(out, "sorry_server")
     if "ip" not in entry:
         ctx.mark(here, st.pos)
     _lb_kind(ctx, st, entry, here)
@@ -231,7 +234,7 @@ def _sorry_server_lvs_method(ctx: Ctx, st: Statement, out: Data, path: DataPath)
 
 def _sched_flag(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
     """``sh-port``, ``flag-1`` ... (no argument): appended to ``sched_flags``."""
-    flags: list[str] = out.setdefault("sched_flags", [])
+    flags = list_at(out, "sched_flags")
     ctx.mark((*path, "sched_flags", len(flags)), st.pos)
     if not flags:
         ctx.mark((*path, "sched_flags"), st.pos)
@@ -276,7 +279,7 @@ def _address_header(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> bool:
 
 
 def _real_server(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
-    servers: list[Data] = out.setdefault("real_servers", [])
+    servers = list_at(out, "real_servers")
     here = (*path, "real_servers", len(servers))
     ctx.mark((*path, "real_servers"), st.pos)
     ctx.mark(here, st.pos)
@@ -334,7 +337,7 @@ VIRTUAL_SERVER = Table(
 
 
 def virtual_server(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
-    servers: list[Data] = out.setdefault("virtual_servers", [])
+    servers = list_at(out, "virtual_servers")
     here = (*path, "virtual_servers", len(servers))
     ctx.mark((*path, "virtual_servers"), st.pos)
     ctx.mark(here, st.pos)
@@ -354,7 +357,7 @@ def virtual_server(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
         return
     map_block(ctx, st.block or [], VIRTUAL_SERVER, entry, here)
     sorry = entry.get("sorry_server")
-    if sorry is not None and "ip" not in sorry:
+    if isinstance(sorry, dict) and "ip" not in sorry:
         where = ctx.positions.key((*here, "sorry_server")) or st.pos
         ctx.error("missing_argument", "'sorry_server_lvs_method' without a 'sorry_server IP [PORT]'",
                   where, path=(*here, "sorry_server"))
@@ -366,8 +369,8 @@ def virtual_server_group(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> 
         return
     name = st.args[0].text
     here = ("virtual_server_groups", name)
-    members: list[object] = []
-    out["virtual_server_groups"][name] = {"members": members}
+    members: list[Node] = []
+    map_at(out, "virtual_server_groups")[name] = {"members": members}
     ctx.mark((*here, "members"), st.pos)
     for line in st.block or []:
         if line.block is not None:

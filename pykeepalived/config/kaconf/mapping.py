@@ -20,15 +20,31 @@ import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from pykeepalived.config import inventory
+from pykeepalived.config.document import Node
 from pykeepalived.config.kaconf.lexer import Issue, Pos, Severity, Token
 from pykeepalived.config.kaconf.tree import Statement
 from pykeepalived.config.source import PositionMap
 
 DataPath = tuple[str | int, ...]
-Data = dict[str, Any]
+Data = dict[str, Node]
+
+
+def list_at(out: Data, key: str) -> list[Node]:
+    """``out[key]``, a list this reader made (created empty when absent)."""
+    found = out.setdefault(key, [])
+    if not isinstance(found, list):  # pragma: no cover - the tables write one shape per key
+        raise TypeError(f"{key!r} holds {type(found).__name__}, not a list")
+    return found
+
+
+def map_at(out: Data, key: str) -> Data:
+    """``out[key]``, a mapping this reader made (created empty when absent)."""
+    found = out.setdefault(key, {})
+    if not isinstance(found, dict):  # pragma: no cover - the tables write one shape per key
+        raise TypeError(f"{key!r} holds {type(found).__name__}, not a mapping")
+    return found
 
 
 @dataclass(slots=True)
@@ -90,7 +106,7 @@ class Keyword:
     max_args: int | None = 0
     block: bool | None = False  # True: needs { }, False: must not have one, None: either
     key: str | None = None
-    convert: Callable[[Token], object] | None = None
+    convert: Callable[[Token], Node] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +288,7 @@ def joined(tokens: list[Token]) -> str:
 
 
 def store(  # noqa: PLR0917 - every handler calls it the same way
-    ctx: Ctx, statement: Statement, out: Data, path: DataPath, key: str, value: object, where: Pos
+    ctx: Ctx, statement: Statement, out: Data, path: DataPath, key: str, value: Node, where: Pos
 ) -> None:
     if key in out:
         ctx.warning(
@@ -284,7 +300,7 @@ def store(  # noqa: PLR0917 - every handler calls it the same way
     ctx.mark((*path, key), statement.pos, where)
 
 
-def value(key: str, convert: Callable[[Token], object] = number) -> Keyword:
+def value(key: str, convert: Callable[[Token], Node] = number) -> Keyword:
     """``keyword VALUE`` -> ``key: VALUE`` (numbers converted, the rest kept as text)."""
 
     def handler(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
@@ -333,7 +349,7 @@ def section(key: str, table_of: Callable[[], Table]) -> Keyword:
     return Keyword(handler, 0, 0, block=True)
 
 
-Entry = Callable[[Ctx, Statement, DataPath], object]
+Entry = Callable[[Ctx, Statement, DataPath], Node]
 
 
 def entries(key: str, entry: Entry) -> Keyword:
@@ -341,7 +357,7 @@ def entries(key: str, entry: Entry) -> Keyword:
 
     def handler(ctx: Ctx, st: Statement, out: Data, path: DataPath) -> None:
         existing = out.get(key)
-        items: list[object] = existing if isinstance(existing, list) else []
+        items: list[Node] = existing if isinstance(existing, list) else []
         out[key] = items
         ctx.mark((*path, key), st.pos)
         for line in st.block or []:
@@ -420,7 +436,7 @@ _NUMERIC_OPTIONS = frozenset(
 
 def new_name(ctx: Ctx, st: Statement, out: Data, section_key: str) -> bool:
     """Registers ``st.args[0]`` as a new entry of a named section; False if it is a duplicate."""
-    entries_: Data = out.setdefault(section_key, {})
+    entries_ = map_at(out, section_key)
     name = st.args[0].text
     if name in entries_:
         first = ctx.positions.key((section_key, name))

@@ -15,14 +15,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from pykeepalived.config import inventory
+from pykeepalived.config.document import Node
 from pykeepalived.config.kaconf.lexer import Token
 from pykeepalived.config.kaconf.mapping import Ctx, Data, DataPath, did_you_mean
 from pykeepalived.config.kaconf.tree import Statement
 
-Convert = Callable[[str], object]
+Convert = Callable[[str], Node]
 
 
-def _int(text: str) -> object:
+def _int(text: str) -> Node:
     """C-style numbers: ``10``, ``0x10``, ``010`` (octal), as keepalived's strtoul(..., 0)."""
     try:
         if text.lower().startswith("0x"):
@@ -34,12 +35,12 @@ def _int(text: str) -> object:
         return text
 
 
-def _int_or_name(text: str) -> object:
+def _int_or_name(text: str) -> Node:
     number = _int(text)
     return number if isinstance(number, int) else text
 
 
-def _text(text: str) -> object:
+def _text(text: str) -> Node:
     return text
 
 
@@ -51,7 +52,7 @@ class Word:
     key: str | None
     values: int = 1
     convert: Convert = _text
-    value: object = True
+    value: Node = True
     lock: bool = False
 
 
@@ -111,7 +112,7 @@ RULE_SKIPPED: Mapping[str, Word] = {
 }
 
 
-def route(ctx: Ctx, st: Statement, path: DataPath) -> object:
+def route(ctx: Ctx, st: Statement, path: DataPath) -> Node:
     """``[TYPE] [to] PREFIX [via IP] [src IP] [dev IF] ...`` (any order; the first other word is the
     destination, as keepalived reads it)."""
     result = _read(ctx, st, path, words=ROUTE_WORDS, skipped=ROUTE_SKIPPED, block="route option",
@@ -124,7 +125,7 @@ def route(ctx: Ctx, st: Statement, path: DataPath) -> object:
     return result
 
 
-def rule(ctx: Ctx, st: Statement, path: DataPath) -> object:
+def rule(ctx: Ctx, st: Statement, path: DataPath) -> Node:
     """``[not] [from PFX] [to PFX] [iif IF] [fwmark N[/M]] [priority N] table T|goto N|nop|TYPE``."""
     tokens = [t for t in st.tokens if t.text != "type" or t.quoted]  # ``type blackhole`` = ``blackhole``
     result = _read(ctx, Statement(tokens), path, words=RULE_WORDS, skipped=RULE_SKIPPED, block="rule option")
