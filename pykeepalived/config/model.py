@@ -94,7 +94,6 @@ VRRP_MCAST_GROUP6 = ipaddress.IPv6Address(VRRP_GROUP_V6)
 
 # --- enums -----------------------------------------------------------------------------------------
 
-
 class VrrpState(enum.StrEnum):
     MASTER = "MASTER"
     BACKUP = "BACKUP"
@@ -111,7 +110,6 @@ class Scope(enum.StrEnum):
 class AuthType(enum.StrEnum):
     PASS = "PASS"
     AH = "AH"
-
 
 
 # --- global_defs -------------------------------------------------------------------------------------

@@ -1,58 +1,50 @@
 """The VRRP virtual-router state machine (RFC 5798 §6.4, RFC 3768 §6.4, keepalived's Fault state).
 
-Rules of this module (in the spirit of h11's ``_state.py``):
+Rules of this module (in the spirit of h11's ``_state.py``; the theory of operation: docs/vrrp.md):
 
-Rule 1: everything that affects the state machine lives here (its fields and their read-only view
-in ``router_state.py``), and nothing else does.  No sockets,
-no clocks, no asyncio, no logging side effects that change behaviour.  The glue gives us ``now``
-(monotonic seconds) with every call and executes the actions we return, in order.
+Rule 1: everything that affects the state machine lives here (its fields and their read-only view in
+``router_state.py``), and nothing else does.  No sockets, no clocks, no asyncio, no logging side effects
+that change behaviour.  The glue gives us ``now`` (monotonic seconds) with every call and executes the
+actions we return, in order.
 
 Rule 2: the state changes in exactly one place, :meth:`VirtualRouter._transition`.  It looks the
 (state, reason) pair up in :data:`~pykeepalived.vrrp.state.TRANSITIONS`, clears every timer, emits
 ``StateChanged`` and counts it.  The caller then arms the timers of the new state.
 
-Rule 3: each (state, event type) pair is dispatched through :data:`_DISPATCH`.  A pair missing
-from it (``Startup`` while running, for example) takes the one error path, :meth:`_unexpected`,
-which counts it in ``stats.unexpected_events`` and does nothing else.  (The router keeps the current
-state's slice of the table, :data:`_HANDLERS`, and swaps it in ``_transition``.)
+Rule 3: each (state, event type) pair is dispatched through :data:`_DISPATCH` (the router keeps its
+state's slice, :data:`_HANDLERS`, swapped in ``_transition``).  A missing pair takes the one error path,
+:meth:`_unexpected`, which counts it in ``stats.unexpected_events`` and does nothing else.
 
-Rule 4: every timer is a named deadline in ``self._timers``; :meth:`next_deadline` is their
-minimum.  The glue calls ``handle(Timeout(), now)`` when that time comes (earlier or repeated
-calls are harmless: only timers due at ``now`` fire).
+Rule 4: every timer is a named deadline in ``self._timers``; :meth:`next_deadline` is their minimum.
+The glue calls ``handle(Timeout(), now)`` when that time comes (earlier or repeated calls are
+harmless: only timers due at ``now`` fire).
 
 Rule 5: the steady master's advert timer is the hot path (one call per router per ``adver_int``):
 :meth:`VirtualRouter._on_timeout` serves it without scanning the timers, and :meth:`_send_advert`
 returns the same ``SendAdvert`` object while the advert is unchanged (actions are frozen values).
 
 Rule 6: only a steady master's advert may be served late, by at most 1 % of its interval
-(:meth:`VirtualRouter.timer_slack_s`); the glue uses the slack to batch wake-ups, never to serve a
-timer early.  The next advert is due one interval after this one was *due*, not after it went out
-(``_next_advert_at``): a late advert (within the slack, or later on a loaded machine) shortens the
-next interval and never moves the schedule, unless the loop stalled for half an interval.
+(:meth:`VirtualRouter.timer_slack_s`), never early.  The next advert is due one interval after this
+one was *due* (``_next_advert_at``): lateness never moves the schedule, unless the loop stalled for
+half an interval.
 
-Rule 7: every returned list is sorted by :class:`~pykeepalived.vrrp.events.Phase`: the wire actions
-in protocol order (a new master's addresses first, so that no peer that hears its advert leaves a gap,
-then the advert, then announcements), the bookkeeping last
-(``StateChanged``, then ``EffectivePriorityChanged``).  ``_transition`` is still called before the
-new state's timers are armed (it clears them); its ``StateChanged`` is appended last.
+Rule 7: every returned list is sorted by :class:`~pykeepalived.vrrp.events.Phase`: the wire actions in
+protocol order (a new master's addresses first, so that a peer that hears its advert leaves no gap,
+then the advert, then announcements), the bookkeeping last (``StateChanged``, then
+``EffectivePriorityChanged``).
 
 Rule 8: a received advert is checked first, in every state, by
-:func:`pykeepalived.vrrp.receive.drop_reason` (one place, one order, one counter per reason); only
-an accepted advert reaches the state's handler.
+:func:`pykeepalived.vrrp.receive.drop_reason` (one place, one order, one counter per reason).
 
-Rule 9: :meth:`VirtualRouter.handle` counts every event in ``view_generation``; a steady one, which
-changes nothing but the per-advert counters, the timers and the peers heard, takes its count back (a
-``Timeout`` that sent only an advert or fired nothing; a backup's advert from the master it follows,
-unchanged).  ``/metrics`` writes an instance's lines again only when the number moved.
-
-Theory of operation: docs/vrrp.md ("States and transitions", "Behaviour"): a BACKUP that hears no
-master outranking it within Master_Down_Interval becomes MASTER (addresses, advert, announcements);
-inside a sync group the group decides (``WantMaster``, ``GroupGoMaster``).
+Rule 9: :meth:`VirtualRouter.handle` counts every event in ``view_generation``; a steady one (a
+``Timeout`` that sent only an advert or fired nothing; the followed master's unchanged advert) takes
+its count back, so ``/metrics`` writes an instance's lines again only when the number moved.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 from typing import TypeVar, cast
 
 from pykeepalived.vrrp.config import RouterConfig
@@ -363,7 +355,7 @@ class VirtualRouter(RouterState):
         went_down = was_ok and not self._trackers.reading(event.name).ok
         if went_down and neighbor is not None and neighbor == self._master_address \
                 and self._state is State.BACKUP and not self._wants_master:
-            actions = sorted([*actions, *self._master_gone(now)], key=_phase)  # Rule 7: wire first
+            actions = sorted([*actions, *self._master_gone(now)], key=attrgetter("phase"))  # Rule 7
         return actions
 
     def _master_gone(self, now: float) -> list[Action]:
@@ -407,7 +399,7 @@ class VirtualRouter(RouterState):
         actions = self._reevaluate(now)
         if self._wants_master and self._state is State.BACKUP:
             actions = self._become_master(Reason.MASTER_DOWN_TIMER, now) + actions
-        return sorted(actions, key=_phase)
+        return sorted(actions, key=attrgetter("phase"))
 
     def _on_group_fault(self, event: GroupFault, now: float) -> list[Action]:
         self._group_fault = event.fault
@@ -452,10 +444,6 @@ class VirtualRouter(RouterState):
         return actions
 
 
-def _phase(action: Action) -> int:
-    return action.phase
-
-
 _Handler = Callable[[VirtualRouter, Event, float], list[Action]]
 _E = TypeVar("_E", bound=Event)
 
@@ -469,8 +457,7 @@ def _on(kind: type[_E], handler: Callable[[VirtualRouter, _E, float], list[Actio
 
 def _in(state: State, kind: type[_E], handler: Callable[[VirtualRouter, _E, float], list[Action]]
         ) -> tuple[tuple[State, type[object]], _Handler]:
-    """:func:`_on` for one state."""
-    return (state, kind), cast(_Handler, handler)
+    return (state, kind), cast(_Handler, handler)  # :func:`_on` for one state
 
 
 _ANY_STATE: dict[type[object], _Handler] = dict([
