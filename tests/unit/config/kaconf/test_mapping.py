@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -194,7 +195,13 @@ def test_keywords_read_past_get_the_inventorys_note_or_warning(tmp_path: Path) -
 def test_a_block_read_past_gets_one_diagnostic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # no keepalived block is read past today: a pending block keyword of the inventory stands in for one
     pending_block = inventory.Pair(inventory.TOP, "some_block", inventory.Status.PENDING, "in progress")
-    monkeypatch.setattr(inventory, "_BY_BLOCK", inventory._index((*inventory.PAIRS, pending_block)))
+    real_in_block = inventory.in_block
+
+    def in_block(block: str) -> Mapping[str, inventory.Pair]:
+        pairs = real_in_block(block)
+        return {**pairs, "some_block": pending_block} if (block or inventory.TOP) == inventory.TOP else pairs
+
+    monkeypatch.setattr(inventory, "in_block", in_block)
     text = "some_block b {\n neighbor_ip 198.51.100.2\n}\nglobal_defs {\n vrrp_delay_after_boot 1\n}\n"
     data, diagnostics = read(tmp_path, text)
     assert data == {"global_defs": {}}
