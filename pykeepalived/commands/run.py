@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
             return ExitCode.USAGE
     try:
         _flag_notes(args)
-        _process_settings(args)
+        process_settings(args)
         if args.host or not (args.check or args.config_test):
             apply_early_settings(args)
         if args.namespace:
@@ -180,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
 
         args.use_file = default_config_path()
     if args.all_config or args.dump_conf:
-        status = _precheck(args)
+        status = precheck(args)
         if status != ExitCode.OK:
             return status
     # Listen for VRRP before anything else (imports, config): silence heard from now on counts
@@ -209,7 +209,7 @@ def _flag_notes(args: argparse.Namespace) -> None:
                   file=sys.stderr)
 
 
-def _process_settings(args: argparse.Namespace) -> None:
+def process_settings(args: argparse.Namespace) -> None:
     """``-u`` and ``-m``: the process's umask and core size limit, before anything is created."""
     if args.umask is not None:
         from pykeepalived.config.kaconf.extras import parse_umask
@@ -289,7 +289,7 @@ def _report_to(target: str | bool | None) -> Iterator[None]:
         yield
 
 
-def _precheck(args: argparse.Namespace) -> int:
+def precheck(args: argparse.Namespace) -> int:
     """``-e`` and ``-d`` before the daemon starts: the configuration must pass (an include that
     matches nothing is an error with ``-e``); ``-d`` prints it as read, in YAML, on stderr."""
     from pykeepalived.config.diagnostics import render_text

@@ -112,7 +112,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for the daemon")
 
 
-def _format(data: StatusReply) -> str:
+def format_status(data: StatusReply) -> str:
     header = (f"{'INSTANCE':<16} {'IFACE':<10} {'AF':<3} {'VRID':>4} {'STATE':<10} {'PRIO':>8}  "
               f"{'MASTER':<18} VIPS")
     lines = [header]
@@ -228,5 +228,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=2, sort_keys=True))
     else:
-        print(_format(cast(StatusReply, data)))  # the daemon's JSON, in the documented shape
+        print(format_status(cast(StatusReply, data)))  # the daemon's JSON, in the documented shape
     return ExitCode.OK

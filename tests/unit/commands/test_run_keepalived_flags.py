@@ -92,9 +92,9 @@ def test_umask_and_core_dump_are_applied(conf: Path) -> None:
     before = os.umask(0o022)
     try:
         args = argparse.Namespace(umask="IWGRP|IWOTH|IXOTH", core_dump=False)
-        run._process_settings(args)
+        run.process_settings(args)
         assert os.umask(0o022) == 0o023
-        run._process_settings(argparse.Namespace(umask="0x12", core_dump=False))
+        run.process_settings(argparse.Namespace(umask="0x12", core_dump=False))
         assert os.umask(0o022) == 0o022
     finally:
         os.umask(before)
@@ -102,7 +102,7 @@ def test_umask_and_core_dump_are_applied(conf: Path) -> None:
 
 def test_dump_conf_prints_the_configuration(conf: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = argparse.Namespace(use_file=str(conf), config_id="lb1", all_config=False, dump_conf=True)
-    assert run._precheck(args) == ExitCode.OK
+    assert run.precheck(args) == ExitCode.OK
     err = capsys.readouterr().err
     assert "as read (-d):" in err and "virtual_router_id: 51" in err and "198.51.100.10/32" in err
 

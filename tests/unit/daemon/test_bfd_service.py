@@ -255,6 +255,6 @@ def test_status_prints_one_line_per_session() -> None:
 
     loop, _hub, a, _b, _events = pair()
     loop.advance(2.0)
-    text = status_cmd._format({"instances": [], "bfd": a.snapshot()})
+    text = status_cmd.format_status({"instances": [], "bfd": a.snapshot()})
     line = next(line for line in text.splitlines() if line.startswith(f"to_{B}"))
     assert str(B) in line and "Up" in line and " 50 " in line and "150" in line

@@ -248,10 +248,10 @@ def test_status_text_shows_virtual_and_real_servers() -> None:
         "live_weight": 1, "sorry_server": "203.0.113.99:80", "real_servers": [
             {"address": "203.0.113.21:80", "up": False, "weight": 1, "last_result": "failed",
              "reason": "connection refused", "latency_ms": 0.5, "checkers": []}]}]}}
-    text = status_cmd._format(data)
+    text = status_cmd.format_status(data)
     assert "TCP 203.0.113.10:80" in text and "quorum down (1/2)" in text
     assert "203.0.113.21:80" in text and "down" in text and "connection refused" in text
-    off = status_cmd._format({"instances": [], "lvs": {"running": False, "error": "no IPVS",
+    off = status_cmd.format_status({"instances": [], "lvs": {"running": False, "error": "no IPVS",
                                                        "virtual_servers": []}})
     assert "LVS not running: no IPVS" in off
 
@@ -398,7 +398,8 @@ async def test_reload_opens_ipvs_that_was_unavailable_at_start() -> None:
         assert snap["running"] is False and runners == []
         assert snap["ipvs"] == f"unavailable ({NO_IPVS_MESSAGE})"
         assert snap["error"] == f"ipvs: unavailable ({NO_IPVS_MESSAGE})"
-        assert f"ipvs: unavailable ({NO_IPVS_MESSAGE})" in status_cmd._format({"instances": [], "lvs": snap})
+        text = status_cmd.format_status({"instances": [], "lvs": snap})
+        assert f"ipvs: unavailable ({NO_IPVS_MESSAGE})" in text
         await service.reload(lvs_plan_of(LVS), tg)  # still no module: still off, one more attempt
         assert (service.running, opener.attempts) == (False, 2)
         opener.loaded = True
