@@ -201,6 +201,11 @@ def down(prefixes: list[str], all_stale: bool, persistent: bool) -> list[str]:
     owner process died without cleaning up, plus lab-named namespaces with no state file at all.
     """
     removed = []
+    # namespaces first, states second: a lab saves its state before it makes its first namespace, so a
+    # namespace listed here belongs to a state read below, even when that lab is being built right now
+    # (another test run, another pytest worker); read the other way round, a lab made in between would
+    # look like an orphan and lose its namespaces
+    namespaces = lab_namespaces()
     states = all_states()
     known = {s.prefix for s in states}
     for state in states:
@@ -213,7 +218,7 @@ def down(prefixes: list[str], all_stale: bool, persistent: bool) -> list[str]:
             remove_lab(state)
             removed.append(state.prefix)
     orphans: dict[str, list[str]] = {}
-    for name in lab_namespaces():
+    for name in namespaces:
         prefix = name.split("-", 1)[0]
         if prefix not in known and (all_stale or prefix in prefixes):
             orphans.setdefault(prefix, []).append(name)
