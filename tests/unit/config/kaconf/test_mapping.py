@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from ipaddress import ip_interface
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,40 @@ def test_virtual_ipaddress_forms(tmp_path: Path) -> None:
         "198.51.100.11",
         {"address": "2001:db8::1", "scope": "link", "no_track": True},
     ]
+
+
+def test_address_options_reach_the_model_with_keepalived_values(tmp_path: Path) -> None:
+    body = (
+        " virtual_ipaddress {\n 198.51.100.10 peer 198.51.100.2/30 noprefixroute\n"
+        " 198.51.100.11/24 brd + autojoin\n"
+        " 2001:db8::10/64 home mngtmpaddr preferred_lft 0\n"
+        " 2001:db8::11/64 preferred_lft forever no_track\n }"
+    )
+    data, diagnostics = read(tmp_path, INSTANCE.format(body=body))
+    assert diagnostics == []
+    assert data["vrrp_instances"]["VI_1"]["virtual_ipaddress"] == [
+        {"address": "198.51.100.10", "peer": "198.51.100.2/30", "noprefixroute": True},
+        {"address": "198.51.100.11/24", "brd": "+", "autojoin": True},
+        {"address": "2001:db8::10/64", "home": True, "mngtmpaddr": True, "preferred_lft": 0},
+        {"address": "2001:db8::11/64", "preferred_lft": "forever", "no_track": True},
+    ]
+    vips = Config.model_validate(data).vrrp_instances["VI_1"].virtual_ipaddress
+    assert [(v.peer, v.brd, v.preferred_lft) for v in vips] == [
+        (ip_interface("198.51.100.2/30"), None, None), (None, "+", None), (None, None, 0),
+        (None, None, "forever")]
+
+
+@pytest.mark.parametrize(("line", "word"), [
+    ("2001:db8::10/64 brd 198.51.100.255", "broadcast"),
+    ("198.51.100.10 peer 2001:db8::2", "family"),
+    ("198.51.100.10 peer 198.51.100.2 brd 198.51.100.255", "broadcast"),
+    ("2001:db8::10/64 preferred_lft soon", "preferred_lft"),
+])
+def test_address_options_keepalived_refuses_are_errors(tmp_path: Path, line: str, word: str) -> None:
+    conf = tmp_path / "k.conf"
+    conf.write_text(INSTANCE.format(body=f" virtual_ipaddress {{\n {line}\n }}"))
+    errors = check_config(str(conf)).errors
+    assert len(errors) == 1 and word in errors[0].message, errors
 
 
 def test_virtual_routes_unicast_and_tracking(tmp_path: Path) -> None:
