@@ -56,6 +56,9 @@ class GlobalExtras(StrictModel):
     default_interface: IfName | None = Field(
         default=None, description="interface of static addresses without dev (keepalived's default: eth0)")
     disable_local_igmp: Bool = False
+    vrrp_delay_after_boot: Seconds = Field(
+        default=0.0, description="the VRRP instances start once the system has been up this long (seconds; "
+        "with vrrp_startup_delay, the longer wait counts)")
     vrrp_garp_extra_if: Annotated[float, Field(strict=True, ge=0, le=86400)] | None = Field(
         default=None, description="seconds between GARP/NA refreshes on the VMAC (or all) interfaces")
     vrrp_garp_extra_if_all: Bool = False

@@ -216,15 +216,16 @@ def test_keywords_read_past_get_the_inventorys_note_or_warning(tmp_path: Path) -
     """A keyword pykeepalived deliberately does not act on: one note saying why; one whose block is
     not read yet (owned by work in progress): one warning saying so.  Never an error."""
     data, diagnostics = read(
-        tmp_path, "global_defs {\n  router_id a\n  enable_snmp_vrrp\n  vrrp_delay_after_boot 10\n}\n"
+        tmp_path, "global_defs {\n  router_id a\n  enable_snmp_vrrp\n}\nvrrp_instance VI_1 {\n"
+        "  owner_ignore_adverts\n}\n"
     )
-    assert data == {"global_defs": {"router_id": "a"}}
+    assert data == {"global_defs": {"router_id": "a"}, "vrrp_instances": {"VI_1": {}}}
     assert [(d.severity, d.code, d.line, d.col) for d in diagnostics] == [
         ("note", "not_applicable", 3, 3),
-        ("warning", "not_implemented", 4, 3),
+        ("warning", "not_implemented", 6, 3),
     ]
     assert diagnostics[0].message.startswith("'enable_snmp_vrrp' has no effect in pykeepalived: SNMP")
-    assert diagnostics[1].message.startswith("'vrrp_delay_after_boot' is accepted but not implemented yet")
+    assert diagnostics[1].message.startswith("'owner_ignore_adverts' is accepted but not implemented yet")
 
 
 def test_a_block_read_past_gets_one_diagnostic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -237,9 +238,9 @@ def test_a_block_read_past_gets_one_diagnostic(tmp_path: Path, monkeypatch: pyte
         return {**pairs, "some_block": pending_block} if (block or inventory.TOP) == inventory.TOP else pairs
 
     monkeypatch.setattr(inventory, "in_block", in_block)
-    text = "some_block b {\n neighbor_ip 198.51.100.2\n}\nglobal_defs {\n vrrp_delay_after_boot 1\n}\n"
+    text = "some_block b {\n neighbor_ip 198.51.100.2\n}\nvrrp_instance VI_1 {\n owner_ignore_adverts\n}\n"
     data, diagnostics = read(tmp_path, text)
-    assert data == {"global_defs": {}}
+    assert data == {"vrrp_instances": {"VI_1": {}}}
     assert [(d.code, d.line) for d in diagnostics] == [("not_implemented", 1), ("not_implemented", 5)]
 
 
