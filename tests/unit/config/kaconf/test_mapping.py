@@ -104,6 +104,20 @@ def test_address_options_keepalived_refuses_are_errors(tmp_path: Path, line: str
     assert len(errors) == 1 and word in errors[0].message, errors
 
 
+@pytest.mark.parametrize(("line", "code", "word"), [
+    ("198.51.100.10/24 peer 198.51.100.2/30", "address_peer", "ignored"),
+    ("198.51.100.10 preferred_lft 0", "address_option", "'preferred_lft'"),
+])
+def test_address_options_that_change_nothing_are_warnings(tmp_path: Path, line: str, code: str,
+                                                          word: str) -> None:
+    conf = tmp_path / "k.conf"
+    conf.write_text(INSTANCE.format(body=f" virtual_ipaddress {{\n {line}\n }}"))
+    result = check_config(str(conf))
+    assert result.errors == []
+    found = [d for d in result.diagnostics if d.code == code]
+    assert len(found) == 1 and word in found[0].message and found[0].line == 5, result.diagnostics
+
+
 def test_virtual_routes_unicast_and_tracking(tmp_path: Path) -> None:
     body = (
         " virtual_routes {\n 198.51.100.0/24 via 198.51.100.1 dev eth0\n"
