@@ -31,6 +31,7 @@ from pykeepalived.config.model_checkers import (
     UdpCheck,
 )
 from pykeepalived.config.model_extras import (
+    AddressOptions,
     GarpGroup,
     GlobalExtras,
     InstanceExtras,
@@ -72,7 +73,6 @@ from pykeepalived.config.types import (
     IfName,
     Int,
     IpAddress,
-    IpInterface,
     Ipv4Address,
     Ipv6Address,
     NamedModel,
@@ -279,15 +279,12 @@ class VrrpSyncGroup(NamedModel, _Notify):
 # --- vrrp_instance -------------------------------------------------------------------------------
 
 
-class VirtualIpAddress(StrictModel):
+class VirtualIpAddress(AddressOptions):
     """A VIP: ``"203.0.113.10/24"`` or ``{address: ..., dev: ..., label: ..., scope: ..., brd: ...}``."""
 
-    address: IpInterface
-    brd: Ipv4Address | None = None
     dev: IfName | None = Field(None, description="default: the instance's interface")
     label: Str | None = None
     scope: Scope | None = None
-    no_track: Bool = False
     use_vmac: Bool = Field(False, description="a VMAC of its own on its device (keepalived's use_vmac "
                            "option of an address)")
 

@@ -31,6 +31,7 @@ from pykeepalived.config.types import (
 
 NFT_TABLE_DEFAULT = "keepalived"
 NFT_PRIORITY_DEFAULT = -1
+Lifetime = Annotated[int, Field(strict=True, ge=0, le=0xFFFFFFFF)]
 I32 = Annotated[int, Field(strict=True, ge=-(2**31), le=2**31 - 1)]
 
 
@@ -55,6 +56,9 @@ class GlobalExtras(StrictModel):
     default_interface: IfName | None = Field(
         default=None, description="interface of static addresses without dev (keepalived's default: eth0)")
     disable_local_igmp: Bool = False
+    vrrp_delay_after_boot: Seconds = Field(
+        default=0.0, description="the VRRP instances start once the system has been up this long (seconds; "
+        "with vrrp_startup_delay, the longer wait counts)")
     vrrp_garp_extra_if: Annotated[float, Field(strict=True, ge=0, le=86400)] | None = Field(
         default=None, description="seconds between GARP/NA refreshes on the VMAC (or all) interfaces")
     vrrp_garp_extra_if_all: Bool = False
@@ -159,15 +163,46 @@ class InstanceExtras(StrictModel):
         return value
 
 
-class StaticAddress(StrictModel):
-    """A ``static_ipaddress`` line: ``ADDR[/PREFIX] [dev IF] [brd IP] [scope S] [label L]``."""
+class AddressOptions(StrictModel):
+    """The words of an address line shared by ``virtual_ipaddress`` and ``static_ipaddress``
+    (keepalived's ``ip address option``): ``brd``, ``peer``, the kernel's address flags,
+    ``preferred_lft`` and ``no_track``."""
 
     address: IpInterface
+    brd: Ipv4Address | Literal["+", "-"] | None = Field(
+        default=None, description="IPv4 broadcast address; '+': the prefix's broadcast, '-': its network")
+    peer: IpInterface | None = Field(default=None, description="the far end of a point-to-point address "
+                                     "(PEER/PREFIX: this prefix applies, the address's own is ignored, "
+                                     "as keepalived)")
+    home: Bool = Field(False, description="IFA_F_HOMEADDRESS (Mobile IPv6 home address)")
+    mngtmpaddr: Bool = Field(False, description="IFA_F_MANAGETEMPADDR: IPv6 privacy addresses from "
+                             "this prefix")
+    noprefixroute: Bool = Field(False, description="IFA_F_NOPREFIXROUTE: no prefix route for the address")
+    autojoin: Bool = Field(False, description="IFA_F_MCAUTOJOIN: join the multicast group of a multicast "
+                           "address")
+    preferred_lft: Lifetime | Literal["forever"] | None = Field(
+        default=None, description="IPv6 preferred lifetime in seconds (0: deprecated, never chosen as a "
+        "source address); default forever; ignored for IPv4, as keepalived")
+    no_track: Bool = False
+
+    @model_validator(mode="after")
+    def _family_rules(self) -> AddressOptions:
+        if self.brd is not None and self.address.version == 6:
+            raise ValueError("an IPv6 address has no broadcast address (brd)")
+        if self.peer is not None:
+            if self.peer.version != self.address.version:
+                raise ValueError(f"peer {self.peer.ip} is not of the family of {self.address.ip}")
+            if self.brd is not None:
+                raise ValueError("an address with a peer takes no broadcast address (brd)")
+        return self
+
+
+class StaticAddress(AddressOptions):
+    """A ``static_ipaddress`` line: ``ADDR[/PREFIX] [dev IF] [brd IP] [scope S] [label L] ...``."""
+
     dev: IfName | None = Field(default=None, description="default: global_defs.default_interface (eth0)")
-    brd: Ipv4Address | None = Field(default=None, description="IPv4 broadcast address")
     scope: Literal["global", "site", "link", "host", "nowhere"] | None = None
     label: Str | None = None
-    no_track: Bool = False
 
     @model_validator(mode="before")
     @classmethod

@@ -17,7 +17,9 @@ keepalived reports these as configuration errors and carries on with its own val
   ``use_vmac``'s MAC address,
   the lower-priority GARP repeats;
 * ``interface_up_down_delays`` not below ``(down_timer_adverts - 1) x advert_int`` of an instance on
-  that interface (cut, so that a backup cannot time out first).
+  that interface (cut, so that a backup cannot time out first);
+* address lines (VIPs, eVIPs, static addresses): a prefix on the address beside ``peer PEER/PREFIX``
+  (the peer's applies), a ``preferred_lft`` other than ``forever`` on an IPv4 address.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from collections.abc import Iterator
 from pykeepalived.config.diagnostics import Diagnostic, Path
 from pykeepalived.config.findings import warn
 from pykeepalived.config.model import Config, VrrpInstance, VrrpState
+from pykeepalived.config.model_extras import AddressOptions
 
 
 def check(config: Config) -> Iterator[Diagnostic]:
@@ -38,6 +41,7 @@ def check(config: Config) -> Iterator[Diagnostic]:
         if config.strict(inst):
             yield from _strict(inst, base)
     yield from _delays(config)
+    yield from _address_options(config)
 
 
 def _preemption(inst: VrrpInstance, base: Path) -> Iterator[Diagnostic]:
@@ -132,3 +136,22 @@ def _delays(config: Config) -> Iterator[Diagnostic]:
                 yield warn("interface_up_down_delays", f"the delays of {ifname} must be below "
                            f"{limit:g} s ((down_timer_adverts - 1) x advert_int of instance {name}): cut to "
                            "just below it", ("interface_up_down_delays", ifname))
+
+
+def _address_options(config: Config) -> Iterator[Diagnostic]:
+    """Address words that change nothing, as keepalived (or the kernel) treats them."""
+    lines: list[tuple[Path, AddressOptions]] = [
+        (("static_ipaddress", i), a) for i, a in enumerate(config.static_ipaddress)]
+    for name, inst in config.vrrp_instances.items():
+        for key, group in (("virtual_ipaddress", inst.virtual_ipaddress),
+                           ("virtual_ipaddress_excluded", inst.virtual_ipaddress_excluded)):
+            lines += [(("vrrp_instances", name, key, i), a) for i, a in enumerate(group)]
+    for path, line in lines:
+        bits = line.address.network.prefixlen
+        if line.peer is not None and bits != line.address.max_prefixlen:
+            yield warn("address_peer", f"{line.address}: with a peer the peer's prefix applies, the "
+                       f"address's /{bits} is ignored (as keepalived)", (*path, "peer"),
+                       f"write {line.address.ip} peer {line.peer}")
+        if line.address.version == 4 and line.preferred_lft not in (None, "forever"):
+            yield warn("address_option", "'preferred_lft' is ignored for an IPv4 address (it stays "
+                       "preferred forever, as in keepalived)", (*path, "preferred_lft"))

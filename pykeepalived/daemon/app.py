@@ -56,6 +56,7 @@ from pykeepalived.host.notify_fifo import NotifyFifos
 from pykeepalived.host.pidfile import PidFile
 from pykeepalived.host.scripts import NotifyDispatcher, ScriptRunner
 from pykeepalived.host.sd_notify import READY, RELOADING, STOPPING, WATCHDOG, SdNotifier
+from pykeepalived.host.uptime import uptime_s
 from pykeepalived.host.wakeup import make_wakeup
 from pykeepalived.net.links import SystemHost, primary_address
 from pykeepalived.net.linkstate import link_is_up
@@ -402,9 +403,10 @@ class Daemon:
         self._apply_bfd(plans)
         self.reload_schedule.apply(plans.global_defs, plans.fixed.instance, group)
         await self.host_net.reconcile(plans.host)
-        if self.plan.startup_delay_s > 0:
+        delay_s = self.plan.start_delay_s(uptime_s())
+        if delay_s > 0:
             self.instances.close_early()  # the delay lets the network settle: nothing counts before it
-        if await wait_startup_delay(self.commands, self.plan.startup_delay_s):
+        if await wait_startup_delay(self.commands, delay_s):
             await self.instances.start(list(self.plan.instances.values()))
         self.instances.close_early()
         self.lvs = await self._reload_lvs(None, plans.lvs, group)

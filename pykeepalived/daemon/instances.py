@@ -50,6 +50,7 @@ from pykeepalived.vrrp.reload import stale_at_start
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
 from pykeepalived.vrrp.sync_group import SyncGroup
+from pykeepalived.vrrp.vip import restore_on_delete
 
 log = logging.getLogger(__name__)
 
@@ -396,7 +397,7 @@ class Instances:
 
     def on_address(self, event: AddressEvent) -> None:
         """An address appeared or vanished: ``track_src_ip`` follows it, and a MASTER that should
-        hold a vanished VIP adds it back."""
+        hold a vanished VIP adds it back (unless it says ``no_track``: :func:`restore_on_delete`)."""
         if any(slot.spec.track_source == event.address.ip for slot in self.runner.slots.values()):
             self.sources_changed()
         if event.present:
@@ -404,8 +405,7 @@ class Instances:
         for slot in self.runner.slots.values():
             if slot.state is not State.MASTER or slot.shutting_down:
                 continue
-            for vip in slot.spec.vips:
-                if vip.address == event.address and event.ifname in (None, vip.dev):
-                    slot.logger.warning("vip deleted while master, restoring address=%s dev=%s",
-                                        vip.address, vip.dev)
-                    self.executor.restore_vip(slot, vip)
+            for vip in restore_on_delete(slot.spec.vips, event.address, event.ifname):
+                slot.logger.warning("vip deleted while master, restoring address=%s dev=%s",
+                                    vip.address, vip.dev)
+                self.executor.restore_vip(slot, vip)

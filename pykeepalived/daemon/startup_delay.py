@@ -1,4 +1,5 @@
-"""``vrrp_startup_delay``: hold the VRRP instances back for a while after the daemon starts.
+"""``vrrp_startup_delay`` / ``vrrp_delay_after_boot``: hold the VRRP instances back for a while
+after the daemon starts (how long: :meth:`~pykeepalived.vrrp.from_config.VrrpPlan.start_delay_s`).
 
 Only at start (a reload never waits).  The daemon keeps serving while it waits: the control socket
 answers, and a stop command (SIGTERM/SIGINT) ends the wait at once so the daemon exits promptly.

@@ -34,6 +34,10 @@ from pykeepalived.errors import DriverError
 from pykeepalived.vrrp.vip import Vip
 
 IFA_F_NODAD = 0x02
+IFA_F_HOMEADDRESS = 0x10
+IFA_F_MANAGETEMPADDR = 0x100
+IFA_F_NOPREFIXROUTE = 0x200
+IFA_F_MCAUTOJOIN = 0x400
 ABSENT_ERRNOS = frozenset({errno.EADDRNOTAVAIL, errno.ENOENT, errno.ENODEV})
 INFINITY_LIFE_TIME = 0xFFFFFFFF
 NLMSGHDR = struct.Struct("=LHHLL")
@@ -58,6 +62,9 @@ def vip_message(vip: Vip, index: int, *, add: bool) -> bytes:
     attrs: list[list[object]] = [["IFA_ADDRESS", ip]]
     if vip.family == 4:
         attrs.insert(0, ["IFA_LOCAL", ip])
+    if vip.peer is not None:
+        # IFA_LOCAL is this end, IFA_ADDRESS the far end (the kernel matches a removal by both)
+        attrs = [["IFA_LOCAL", ip], ["IFA_ADDRESS", str(vip.peer)]]
     if add:
         scope = vip.scope_number
         if scope is not None:
@@ -68,9 +75,10 @@ def vip_message(vip: Vip, index: int, *, add: bool) -> bytes:
             attrs.append(["IFA_BROADCAST", str(vip.address.network.broadcast_address)])
         elif vip.broadcast not in (None, False):
             attrs.append(["IFA_BROADCAST", str(vip.broadcast)])
-        if vip.family == 6 and vip.nodad:
-            attrs.append(["IFA_FLAGS", IFA_F_NODAD])
-        if vip.preferred_lft_s is not None:
+        flags = address_flags(vip)
+        if flags:
+            attrs.append(["IFA_FLAGS", flags])
+        if vip.family == 6 and vip.preferred_lft_s is not None:
             attrs.append(["IFA_CACHEINFO", {"ifa_preferred": vip.preferred_lft_s,
                                             "ifa_valid": INFINITY_LIFE_TIME, "cstamp": 0, "tstamp": 0}])
     msg["attrs"] = attrs
@@ -80,6 +88,18 @@ def vip_message(vip: Vip, index: int, *, add: bool) -> bytes:
     msg["header"]["pid"] = 0
     msg.encode()
     return bytes(msg.data)
+
+
+def address_flags(vip: Vip) -> int:
+    """The IFA_FLAGS of ``vip``'s addition: ``home``, ``mngtmpaddr``, ``noprefixroute`` and
+    ``autojoin`` as written (the kernel gives them their meaning per family), and IFA_F_NODAD for an
+    IPv6 address unless ``nodad`` is off."""
+    flags = IFA_F_NODAD if vip.family == 6 and vip.nodad else 0
+    for on, flag in ((vip.home, IFA_F_HOMEADDRESS), (vip.mngtmpaddr, IFA_F_MANAGETEMPADDR),
+                     (vip.noprefixroute, IFA_F_NOPREFIXROUTE), (vip.autojoin, IFA_F_MCAUTOJOIN)):
+        if on:
+            flags |= flag
+    return flags
 
 
 @dataclass(slots=True)

@@ -26,7 +26,7 @@ from pykeepalived.config.model import Config
 from pykeepalived.config.model_extras import StaticAddress
 from pykeepalived.net.nft_ruleset import Blocked, FirewallSpec, blocked, needs_firewall
 from pykeepalived.net.route_spec import RouteSpec, RuleSpec, all_rules, instance_routes, static_routes
-from pykeepalived.vrrp.vip import Vip
+from pykeepalived.vrrp.vip import Vip, vip_of
 
 DEFAULT_INTERFACE = "eth0"
 """keepalived's interface for a static address written without ``dev`` (``default_interface``)."""
@@ -69,8 +69,7 @@ class Desired:
 
 def static_address(address: StaticAddress, default_dev: str) -> Vip:
     """One ``static_ipaddress`` line as the address value the VIP adapter adds."""
-    return Vip(address.address, address.dev or default_dev, label=address.label, scope=address.scope,
-               broadcast=address.brd)
+    return vip_of(address, address.dev or default_dev, label=address.label, scope=address.scope)
 
 
 def host_plan(config: Config, tables: Mapping[str, int] | None = None, *, vrrp: bool = True) -> HostPlan:

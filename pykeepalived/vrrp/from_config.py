@@ -145,6 +145,8 @@ class VrrpPlan:
     group_notify: dict[str, NotifyScripts] = field(default_factory=dict)
     startup_delay_s: float = 0.0
     """``vrrp_startup_delay``: seconds the instances wait at daemon start (not on reload)."""
+    delay_after_boot_s: float = 0.0
+    """``vrrp_delay_after_boot``: the instances start once the system has been up this long."""
     notify_fifos: tuple[str, ...] = ()
     """``notify_fifo`` then ``vrrp_notify_fifo``: where state-change lines are written."""
     notify_fifo_script: str | None = None
@@ -158,6 +160,13 @@ class VrrpPlan:
     link_delays: dict[str, tuple[float, float]] = field(default_factory=dict)
     """``interface_up_down_delays``: interface -> (down, up) seconds before a change counts, after
     keepalived's limit (below ``(down_timer_adverts - 1) x advert_int`` of its instances)."""
+
+    def start_delay_s(self, uptime_s: float | None) -> float:
+        """Seconds the instances wait at daemon start on a system up ``uptime_s`` seconds: the
+        longer of ``vrrp_startup_delay`` and what ``vrrp_delay_after_boot`` still asks (nothing
+        when the uptime is unknown, None)."""
+        after_boot_s = 0.0 if uptime_s is None else self.delay_after_boot_s - uptime_s
+        return max(self.startup_delay_s, after_boot_s, 0.0)
 
 
 PrimaryAddress = Callable[[str, int], IPAddress | None]
@@ -388,7 +397,8 @@ def vrrp_plan(config: Config, primary_address: PrimaryAddress, *, instances: boo
     }
     fifos = tuple(p for p in (g.notify_fifo, g.vrrp_notify_fifo) if p)
     return VrrpPlan(specs, scripts, g.enable_script_security, g.v3_checksum_as_v2, group_notify,
-                    startup_delay_s=float(g.vrrp_startup_delay), notify_fifos=fifos,
+                    startup_delay_s=float(g.vrrp_startup_delay),
+                    delay_after_boot_s=float(g.vrrp_delay_after_boot), notify_fifos=fifos,
                     notify_fifo_script=g.notify_fifo_script if g.notify_fifo else None,
                     script_identity=identity, processes=process_specs(config),
                     log_unknown_vrids=g.log_unknown_vrids,

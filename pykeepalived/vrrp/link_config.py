@@ -28,7 +28,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 from typing import Literal
 
 from pykeepalived.config.model import VirtualIpAddress, VrrpInstance
-from pykeepalived.vrrp.vip import Vip
+from pykeepalived.vrrp.vip import Vip, vip_of
 
 VMAC_PREFIX = "vrrp"
 IFNAME_MAX = 15
@@ -154,8 +154,8 @@ def address_links(inst: VrrpInstance, own: VirtualLink | None, names: LinkNames,
                 dev = link.name
                 if not vip.no_track:
                     tracked[dev] = None
-            vips.append(Vip(vip.address, dev, label=vip.label, scope=vip.scope.value if vip.scope else None,
-                            excluded=excluded))
+            vips.append(vip_of(vip, dev, label=vip.label, scope=vip.scope.value if vip.scope else None,
+                               excluded=excluded))
     return AddressLinks(tuple(vips), tuple(made.values()), tuple(tracked))
 
 

@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from ipaddress import ip_address
+from ipaddress import ip_address, ip_interface
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,9 @@ async def _agent_announce(args: dict[str, Any]) -> int:
 async def _agent_addr(args: dict[str, Any]) -> int:
     mgr = AddressManager.open()
     vip = Vip.parse(args["vip"], args["dev"], label=args.get("label"))
+    if args.get("peer") or args.get("noprefixroute"):
+        vip = dataclasses.replace(vip, peer=ip_address(args["peer"]) if args.get("peer") else None,
+                                  noprefixroute=bool(args.get("noprefixroute")))
     results = []
     for op in args["ops"]:
         results.append(mgr.add_now(vip) if op == "present" else mgr.remove_now(vip))
@@ -538,6 +541,31 @@ def test_ipv6_vip_is_added_without_dad(director_pair: Any, agents: Any) -> None:
     shown = d1.ip("-o", "-6", "address", "show", "dev", "eth0").stdout
     line = next(x for x in shown.splitlines() if VIP6 in x)
     assert "nodad" in line and "tentative" not in line
+
+
+def test_peer_and_noprefixroute_vips_show_in_ip_addr(director_pair: Any, agents: Any) -> None:
+    """``peer`` and ``noprefixroute`` as ``ip -d addr`` shows them; a peer address is removed too."""
+    d1 = director_pair.d1
+    peer = "203.0.113.2"
+    out = run_agent(agents, d1, "addr", vip=f"{VIP4}/30", dev="eth0", peer=peer, ops=["present"])
+    assert out["results"] == [True]
+    line = next(x for x in d1.ip("-d", "-o", "-4", "address", "show", "dev", "eth0").stdout.splitlines()
+                if VIP4 in x)
+    assert f"inet {VIP4} peer {peer}/30" in line
+    assert f"{peer[:-1]}0/30" in d1.ip("-4", "route", "show", "dev", "eth0").stdout  # the peer's prefix
+    out = run_agent(agents, d1, "addr", vip=f"{VIP4}/30", dev="eth0", peer=peer, ops=["absent", "absent"])
+    assert out["results"] == [True, False]
+    assert VIP4 not in d1.ip("-o", "address", "show", "dev", "eth0").stdout
+    for vip, family in (("203.0.113.201/29", "-4"), ("2001:db8:77::50/64", "-6")):  # prefixes of their own
+        out = run_agent(agents, d1, "addr", vip=vip, dev="eth0", noprefixroute=True, ops=["present"])
+        assert out["results"] == [True]
+        address = vip.split("/")[0]
+        line = next(x for x in d1.ip("-d", "-o", family, "address", "show", "dev", "eth0").stdout.splitlines()
+                    if f" {address}/" in x)
+        assert "noprefixroute" in line
+        assert str(ip_interface(vip).network) not in d1.ip(family, "route", "show", "dev", "eth0").stdout
+        out = run_agent(agents, d1, "addr", vip=vip, dev="eth0", ops=["absent"])
+        assert out["results"] == [True]
 
 
 def test_missing_device_is_a_clean_error(director_pair: Any, agents: Any) -> None:

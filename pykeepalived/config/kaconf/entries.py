@@ -33,14 +33,14 @@ _VIP_OPTIONS: dict[str, str | None] = {
     "scope": "scope",
     "no_track": None,
     "use_vmac": None,
+    "peer": "peer",
+    "home": None,
+    "mngtmpaddr": None,
+    "noprefixroute": None,
+    "autojoin": None,
+    "preferred_lft": "preferred_lft",
 }
 _VIP_UNSUPPORTED = {
-    "peer": 1,
-    "home": 0,
-    "mngtmpaddr": 0,
-    "noprefixroute": 0,
-    "autojoin": 0,
-    "preferred_lft": 1,
     "track_group": 1,
 }
 _NODAD = frozenset({"-nodad", "nodad"})
@@ -48,7 +48,8 @@ _NODAD = frozenset({"-nodad", "nodad"})
 
 
 def vip(ctx: Ctx, st: Statement, path: DataPath) -> Node:
-    """``IP[/MASK] [brd IP] [dev IF] [scope S] [label L] [no_track]`` -> text or mapping."""
+    """``IP[/MASK] [brd IP] [dev IF] [scope S] [label L] [peer IP/MASK] [home] [mngtmpaddr]
+    [noprefixroute] [autojoin] [preferred_lft N|forever] [no_track]`` -> text or mapping."""
     address = st.tokens[0].text
     tokens = [st.tokens[0], *(t for t in st.tokens[1:] if t.quoted or t.text not in _NODAD)]
     if len(tokens) == 1:

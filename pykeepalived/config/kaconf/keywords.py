@@ -203,7 +203,6 @@ TRACK_FILE = Table(
 
 _GLOBAL_UNSUPPORTED = frozenset(
     {
-        "vrrp_delay_after_boot",
         "vrrp_ipsets",
         "enable_snmp_vrrp",
         "enable_snmp_checker",
@@ -275,6 +274,7 @@ GLOBAL_DEFS = Table(
                 "vrrp_gna_interval",
                 "vrrp_down_timer_adverts",
                 "vrrp_startup_delay",
+                "vrrp_delay_after_boot",
             )
         },
         **{

@@ -430,7 +430,8 @@ def options(
 
 
 _NUMERIC_OPTIONS = frozenset(
-    {"weight", "min_ttl", "max_ttl", "metric", "table", "id", "maxlen", "port", "ttl", "tcp", "tcpfin", "udp"}
+    {"weight", "min_ttl", "max_ttl", "metric", "table", "id", "maxlen", "port", "ttl", "tcp", "tcpfin", "udp",
+     "preferred_lft"}
 )
 
 

@@ -133,7 +133,7 @@ CONTEXTS: dict[str, Context] = {
 ALIASES = {"neighbour_ip": "neighbor_ip"}
 #: option words: the entry line they belong to, inside its block
 LINES = {
-    "ip address option": ("virtual_ipaddress_excluded {", "198.51.100.20/24"),
+    "ip address option": ("virtual_ipaddress_excluded {", "198.51.100.20"),  # no prefix: peer gives it
     "unicast_peer option": ("unicast_peer {", "198.51.100.3"),
     "route option": ("virtual_routes {", "203.0.113.0/24"),
     "rule option": ("virtual_rules {", "priority 100 table 100"),

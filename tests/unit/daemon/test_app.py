@@ -101,6 +101,24 @@ async def test_vip_deleted_behind_the_masters_back_is_restored(tmp_path: Path) -
     await h.stop()
 
 
+async def test_a_no_track_vip_deleted_behind_the_masters_back_stays_deleted(tmp_path: Path) -> None:
+    config = CONFIG.replace("virtual_ipaddress: [198.51.100.50/24]", "virtual_ipaddress:\n"
+                            "    - {address: 198.51.100.60/24, no_track: true}\n    - 198.51.100.50/24")
+    h = Harness(tmp_path, config)
+    await h.start()
+    assert h.net.vips == {"198.51.100.50/24", "198.51.100.60/24"}
+    assert h.net.on_address is not None
+    h.net.vips.discard("198.51.100.60/24")
+    h.net.on_address(AddressEvent(2, "eth0", ip_interface("198.51.100.60/24"), False))  # no_track: left
+    h.net.vips.discard("198.51.100.50/24")
+    h.net.on_address(AddressEvent(2, "eth0", ip_interface("198.51.100.50/24"), False))  # restored, after
+    status = await h.until(lambda s: "198.51.100.50/24" in h.net.vips)
+    assert status["executor"]["vips_restored"] == 1
+    assert h.net.vips == {"198.51.100.50/24"}
+    assert status["instances"][0]["state"] == "MASTER"
+    await h.stop()
+
+
 async def test_real_signals(tmp_path: Path) -> None:
     h = Harness(tmp_path)
     await h.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import socket
 import struct
+from ipaddress import IPv4Address, IPv6Address, ip_interface
 
 import pytest
 from pyroute2.netlink import NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NLMSG_ERROR
@@ -13,7 +14,16 @@ from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 
 from pykeepalived.errors import DriverError
 from pykeepalived.net import addresses
-from pykeepalived.net.addresses import IFA_F_NODAD, AddressManager, RtnlSocket, vip_message
+from pykeepalived.net.addresses import (
+    IFA_F_HOMEADDRESS,
+    IFA_F_MANAGETEMPADDR,
+    IFA_F_MCAUTOJOIN,
+    IFA_F_NODAD,
+    IFA_F_NOPREFIXROUTE,
+    AddressManager,
+    RtnlSocket,
+    vip_message,
+)
 from pykeepalived.vrrp.vip import Vip
 
 
@@ -44,6 +54,48 @@ def test_delete_message_names_only_the_address() -> None:
     assert msg["header"]["type"] == RTM_DELADDR
     assert msg["header"]["flags"] == NLM_F_REQUEST | NLM_F_ACK
     assert {name for name, _ in msg["attrs"]} == {"IFA_LOCAL", "IFA_ADDRESS"}
+
+
+def test_a_peer_is_ifa_address_and_ifa_local_this_end_in_both_requests() -> None:
+    v4 = Vip(ip_interface("198.51.100.10/30"), "eth0", peer=IPv4Address("198.51.100.2"))
+    v6 = Vip(ip_interface("2001:db8::10/64"), "eth0", peer=IPv6Address("2001:db8::2"))
+    for vip, local, peer in ((v4, "198.51.100.10", "198.51.100.2"), (v6, "2001:db8::10", "2001:db8::2")):
+        for add in (True, False):
+            msg = _decoded(vip_message(vip, 7, add=add))
+            assert (msg.get_attr("IFA_LOCAL"), msg.get_attr("IFA_ADDRESS")) == (local, peer)
+            assert msg["prefixlen"] == vip.address.network.prefixlen
+
+
+@pytest.mark.parametrize(("options", "flags"), [
+    ({"home": True}, IFA_F_HOMEADDRESS), ({"mngtmpaddr": True}, IFA_F_MANAGETEMPADDR),
+    ({"noprefixroute": True}, IFA_F_NOPREFIXROUTE), ({"autojoin": True}, IFA_F_MCAUTOJOIN),
+    ({"noprefixroute": True, "autojoin": True}, IFA_F_NOPREFIXROUTE | IFA_F_MCAUTOJOIN), ({}, None)])
+def test_address_flags_are_ifa_flags_on_an_add_only(options: dict[str, bool], flags: int | None) -> None:
+    v4 = Vip(ip_interface("198.51.100.10/24"), "eth0", **options)
+    assert _decoded(vip_message(v4, 7, add=True)).get_attr("IFA_FLAGS") == flags
+    assert _decoded(vip_message(v4, 7, add=False)).get_attr("IFA_FLAGS") is None
+    v6 = Vip(ip_interface("2001:db8::10/64"), "eth0", **options)
+    assert _decoded(vip_message(v6, 7, add=True)).get_attr("IFA_FLAGS") == (flags or 0) | IFA_F_NODAD
+    assert (IFA_F_HOMEADDRESS, IFA_F_MANAGETEMPADDR, IFA_F_NOPREFIXROUTE, IFA_F_MCAUTOJOIN) == (
+        0x10, 0x100, 0x200, 0x400)  # linux/if_addr.h
+
+
+def test_preferred_lft_is_cacheinfo_with_valid_forever_for_ipv6_only() -> None:
+    v6 = _decoded(vip_message(Vip.parse("2001:db8::10/64", "eth0", preferred_lft_s=300), 7, add=True))
+    info = v6.get_attr("IFA_CACHEINFO")
+    assert (info["ifa_preferred"], info["ifa_valid"]) == (300, 0xFFFFFFFF)
+    v4 = _decoded(vip_message(Vip.parse("198.51.100.10/24", "eth0", preferred_lft_s=0), 7, add=True))
+    assert v4.get_attr("IFA_CACHEINFO") is None
+    assert _decoded(vip_message(Vip.parse("2001:db8::10/64", "eth0"), 7, add=True)).get_attr(
+        "IFA_CACHEINFO") is None
+
+
+def test_a_given_broadcast_is_ifa_broadcast_as_four_bytes() -> None:
+    vip = Vip.parse("198.51.100.10/24", "eth0", broadcast=IPv4Address("198.51.100.127"))
+    data = vip_message(vip, 7, add=True)
+    assert _decoded(data).get_attr("IFA_BROADCAST") == "198.51.100.127"
+    # the attribute itself: nla length 8, type IFA_BROADCAST (4), the address
+    assert struct.pack("=HH", 8, 4) + socket.inet_aton("198.51.100.127") in data
 
 
 class FakeRtnl:

@@ -145,6 +145,23 @@ def test_the_startup_delay_reaches_the_plan() -> None:
     assert plan().startup_delay_s == 0.0
 
 
+@pytest.mark.parametrize(("startup", "after_boot", "uptime", "expected"), [
+    (0, 0, 5.0, 0.0),        # neither keyword: no wait
+    (0, 60, 20.0, 40.0),     # up 20 s, asked for 60: the rest
+    (0, 60, 90.0, 0.0),      # up long enough already
+    (50, 60, 20.0, 50.0),    # vrrp_startup_delay is longer: it counts
+    (10, 60, 20.0, 40.0),    # vrrp_delay_after_boot still asks for more
+    (10, 60, None, 10.0),    # uptime unknown: only vrrp_startup_delay
+])
+def test_the_start_delay_is_the_longer_of_startup_delay_and_delay_after_boot(
+        startup: float, after_boot: float, uptime: float | None, expected: float) -> None:
+    text = BASE.replace("global_defs:\n", f"global_defs:\n  vrrp_startup_delay: {startup}\n"
+                        f"  vrrp_delay_after_boot: {after_boot}\n")
+    the_plan = plan(text)
+    assert the_plan.delay_after_boot_s == after_boot
+    assert the_plan.start_delay_s(uptime) == expected
+
+
 def test_the_fifo_paths_reach_the_plan() -> None:
     text = BASE.replace("global_defs:\n", "global_defs:\n  notify_fifo: /run/a.fifo\n"
                         "  vrrp_notify_fifo: /run/b.fifo\n  notify_fifo_script: /bin/cat\n")

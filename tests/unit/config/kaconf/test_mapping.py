@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from ipaddress import ip_interface
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,54 @@ def test_virtual_ipaddress_forms(tmp_path: Path) -> None:
         "198.51.100.11",
         {"address": "2001:db8::1", "scope": "link", "no_track": True},
     ]
+
+
+def test_address_options_reach_the_model_with_keepalived_values(tmp_path: Path) -> None:
+    body = (
+        " virtual_ipaddress {\n 198.51.100.10 peer 198.51.100.2/30 noprefixroute\n"
+        " 198.51.100.11/24 brd + autojoin\n"
+        " 2001:db8::10/64 home mngtmpaddr preferred_lft 0\n"
+        " 2001:db8::11/64 preferred_lft forever no_track\n }"
+    )
+    data, diagnostics = read(tmp_path, INSTANCE.format(body=body))
+    assert diagnostics == []
+    assert data["vrrp_instances"]["VI_1"]["virtual_ipaddress"] == [
+        {"address": "198.51.100.10", "peer": "198.51.100.2/30", "noprefixroute": True},
+        {"address": "198.51.100.11/24", "brd": "+", "autojoin": True},
+        {"address": "2001:db8::10/64", "home": True, "mngtmpaddr": True, "preferred_lft": 0},
+        {"address": "2001:db8::11/64", "preferred_lft": "forever", "no_track": True},
+    ]
+    vips = Config.model_validate(data).vrrp_instances["VI_1"].virtual_ipaddress
+    assert [(v.peer, v.brd, v.preferred_lft) for v in vips] == [
+        (ip_interface("198.51.100.2/30"), None, None), (None, "+", None), (None, None, 0),
+        (None, None, "forever")]
+
+
+@pytest.mark.parametrize(("line", "word"), [
+    ("2001:db8::10/64 brd 198.51.100.255", "broadcast"),
+    ("198.51.100.10 peer 2001:db8::2", "family"),
+    ("198.51.100.10 peer 198.51.100.2 brd 198.51.100.255", "broadcast"),
+    ("2001:db8::10/64 preferred_lft soon", "preferred_lft"),
+])
+def test_address_options_keepalived_refuses_are_errors(tmp_path: Path, line: str, word: str) -> None:
+    conf = tmp_path / "k.conf"
+    conf.write_text(INSTANCE.format(body=f" virtual_ipaddress {{\n {line}\n }}"))
+    errors = check_config(str(conf)).errors
+    assert len(errors) == 1 and word in errors[0].message, errors
+
+
+@pytest.mark.parametrize(("line", "code", "word"), [
+    ("198.51.100.10/24 peer 198.51.100.2/30", "address_peer", "ignored"),
+    ("198.51.100.10 preferred_lft 0", "address_option", "'preferred_lft'"),
+])
+def test_address_options_that_change_nothing_are_warnings(tmp_path: Path, line: str, code: str,
+                                                          word: str) -> None:
+    conf = tmp_path / "k.conf"
+    conf.write_text(INSTANCE.format(body=f" virtual_ipaddress {{\n {line}\n }}"))
+    result = check_config(str(conf))
+    assert result.errors == []
+    found = [d for d in result.diagnostics if d.code == code]
+    assert len(found) == 1 and word in found[0].message and found[0].line == 5, result.diagnostics
 
 
 def test_virtual_routes_unicast_and_tracking(tmp_path: Path) -> None:
@@ -181,15 +230,16 @@ def test_keywords_read_past_get_the_inventorys_note_or_warning(tmp_path: Path) -
     """A keyword pykeepalived deliberately does not act on: one note saying why; one whose block is
     not read yet (owned by work in progress): one warning saying so.  Never an error."""
     data, diagnostics = read(
-        tmp_path, "global_defs {\n  router_id a\n  enable_snmp_vrrp\n  vrrp_delay_after_boot 10\n}\n"
+        tmp_path, "global_defs {\n  router_id a\n  enable_snmp_vrrp\n}\nvrrp_instance VI_1 {\n"
+        "  owner_ignore_adverts\n}\n"
     )
-    assert data == {"global_defs": {"router_id": "a"}}
+    assert data == {"global_defs": {"router_id": "a"}, "vrrp_instances": {"VI_1": {}}}
     assert [(d.severity, d.code, d.line, d.col) for d in diagnostics] == [
         ("note", "not_applicable", 3, 3),
-        ("warning", "not_implemented", 4, 3),
+        ("warning", "not_implemented", 6, 3),
     ]
     assert diagnostics[0].message.startswith("'enable_snmp_vrrp' has no effect in pykeepalived: SNMP")
-    assert diagnostics[1].message.startswith("'vrrp_delay_after_boot' is accepted but not implemented yet")
+    assert diagnostics[1].message.startswith("'owner_ignore_adverts' is accepted but not implemented yet")
 
 
 def test_a_block_read_past_gets_one_diagnostic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -202,9 +252,9 @@ def test_a_block_read_past_gets_one_diagnostic(tmp_path: Path, monkeypatch: pyte
         return {**pairs, "some_block": pending_block} if (block or inventory.TOP) == inventory.TOP else pairs
 
     monkeypatch.setattr(inventory, "in_block", in_block)
-    text = "some_block b {\n neighbor_ip 198.51.100.2\n}\nglobal_defs {\n vrrp_delay_after_boot 1\n}\n"
+    text = "some_block b {\n neighbor_ip 198.51.100.2\n}\nvrrp_instance VI_1 {\n owner_ignore_adverts\n}\n"
     data, diagnostics = read(tmp_path, text)
-    assert data == {"global_defs": {}}
+    assert data == {"vrrp_instances": {"VI_1": {}}}
     assert [(d.code, d.line) for d in diagnostics] == [("not_implemented", 1), ("not_implemented", 5)]
 
 
