@@ -156,9 +156,9 @@ class Daemon:
         return load_plans(options.config_file, self.primary, config_id=options.config_id,
                           run_vrrp=options.run_vrrp, run_lvs=options.run_lvs, host=self.host)
 
-    def _load_plans(self, plans: Plans | None = None) -> Plans:
+    def _accept_plans(self, plans: Plans) -> Plans:
+        """``plans`` checked against what a running daemon cannot change, then taken as its settings."""
         options = self.options
-        plans = plans if plans is not None else self._read_plans()
         fixed = plans.fixed
         if options.namespace and not options.namespace_from_config:  # -s wins over net_namespace
             fixed = replace(fixed, net_namespace=options.namespace)
@@ -292,7 +292,7 @@ class Daemon:
         self.sd.notify(RELOADING, f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
         try:
             with self.reload_schedule.reading():
-                plans = self._load_plans(await asyncio.to_thread(self._read_plans))  # FIFOs stay open
+                plans = self._accept_plans(await asyncio.to_thread(self._read_plans))  # FIFOs stay open
         except ConfigError as exc:
             self.info.reloaded(ok=False, error=str(exc))
             self.observe.reload(ok=False, error=str(exc), config_hash=self.info.config_hash)
@@ -337,7 +337,7 @@ class Daemon:
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         try:
-            plans = self._load_plans()
+            plans = self._accept_plans(self._read_plans())
         except ConfigError as exc:
             if self.early is not None:
                 self.early.close()
