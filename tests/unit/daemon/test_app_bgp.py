@@ -52,22 +52,32 @@ class OrderedLink(FakeLink):
         return super().withdraw(address)
 
 
+class Rigs:
+    """The fake IPVS table and the BGP rigs the daemon made (``opener`` and ``make`` go to
+    ``run_lvs_daemon``); ``link`` makes each rig's announce interface (a plain FakeLink by default)."""
+
+    def __init__(self, link: Callable[[], FakeLink] | None = None) -> None:
+        self.table = FakeIpvsTable()
+        self.made: list[BgpRig] = []
+        self._link = link
+
+    async def opener(self) -> IpvsTable:
+        return self.table
+
+    def make(self, spec: BgpSpec, facts: Callable[[], Facts]) -> BgpService:
+        self.made.append(BgpRig(spec, self._link() if self._link is not None else None, facts=facts))
+        return self.made[-1].service
+
+
 async def test_announced_on_reconciles_and_vrrp_state_withdrawn_before_ipvs_goes(tmp_path: Path) -> None:
-    table = FakeIpvsTable()
-    made: list[BgpRig] = []
-
-    async def opener() -> IpvsTable:
-        return table
-
     daemons: list[Daemon] = []
 
     def running() -> tuple[bool, bool]:
         """(IPVS has the virtual service, VI_1 is MASTER)"""
         return KEY in table.snapshot().services, daemons[0].instances.is_master("VI_1")
 
-    def make(spec: BgpSpec, facts: Callable[[], Facts]) -> BgpService:
-        made.append(BgpRig(spec, OrderedLink(running), facts=facts))
-        return made[-1].service
+    rigs = Rigs(lambda: OrderedLink(running))
+    table, made = rigs.table, rigs.made
 
     async def body(daemon: Daemon) -> None:
         daemons.append(daemon)
@@ -89,7 +99,7 @@ async def test_announced_on_reconciles_and_vrrp_state_withdrawn_before_ipvs_goes
         runner.set(True)
         await until(lambda: VS_ADDRESS in rig.announced(), "announced again")
 
-    await run_lvs_daemon(tmp_path, VRRP + PLAIN + BGP, opener, body=body, bgp=make)
+    await run_lvs_daemon(tmp_path, VRRP + PLAIN + BGP, rigs.opener, body=body, bgp=rigs.make)
     rig = made[0]
     link = rig.link
     assert isinstance(link, OrderedLink)
@@ -101,15 +111,8 @@ async def test_announced_on_reconciles_and_vrrp_state_withdrawn_before_ipvs_goes
 
 
 async def test_a_reload_without_the_bgp_section_withdraws_and_closes(tmp_path: Path) -> None:
-    table = FakeIpvsTable()
-    made: list[BgpRig] = []
-
-    async def opener() -> IpvsTable:
-        return table
-
-    def make(spec: BgpSpec, facts: Callable[[], Facts]) -> BgpService:
-        made.append(BgpRig(spec, facts=facts))
-        return made[-1].service
+    rigs = Rigs()
+    table, made = rigs.table, rigs.made
 
     async def body(daemon: Daemon) -> None:
         await until(lambda: bool(made) and HYBRID in made[0].announced(), "announced")
@@ -120,22 +123,15 @@ async def test_a_reload_without_the_bgp_section_withdraws_and_closes(tmp_path: P
         assert made[0].announced() == set() and not made[0].link.is_open
         assert table.snapshot().services != {}  # the LVS part goes on
 
-    await run_lvs_daemon(tmp_path, VRRP + PLAIN + BGP, opener, body=body, bgp=make)
+    await run_lvs_daemon(tmp_path, VRRP + PLAIN + BGP, rigs.opener, body=body, bgp=rigs.make)
 
 
 async def test_a_reload_that_changes_the_instance_and_a_med_in_place_keeps_every_announcement(
         tmp_path: Path) -> None:
     """The reload reconcile keeps VI_1 MASTER through a priority change (in place, no transition),
     so its hybrid address is never withdrawn; the MED reaches FRR through the same service."""
-    table = FakeIpvsTable()
-    made: list[BgpRig] = []
-
-    async def opener() -> IpvsTable:
-        return table
-
-    def make(spec: BgpSpec, facts: Callable[[], Facts]) -> BgpService:
-        made.append(BgpRig(spec, facts=facts))
-        return made[-1].service
+    rigs = Rigs()
+    made = rigs.made
 
     async def body(daemon: Daemon) -> None:
         await until(lambda: bool(made) and made[0].announced() == {VS_ADDRESS, HYBRID}, "both announced")
@@ -157,18 +153,12 @@ async def test_a_reload_that_changes_the_instance_and_a_med_in_place_keeps_every
         announcements = daemon.snapshot()["bgp"]["announcements"]
         assert [(a["announces"], a["withdrawals"]) for a in announcements] == [(1, 0), (1, 0)]
 
-    await run_lvs_daemon(tmp_path, VRRP + PLAIN + BGP, opener, body=body, bgp=make)
+    await run_lvs_daemon(tmp_path, VRRP + PLAIN + BGP, rigs.opener, body=body, bgp=rigs.make)
 
 
 async def test_vrrp_only_never_announces_an_address_that_waits_for_a_virtual_server(tmp_path: Path) -> None:
-    made: list[BgpRig] = []
-
-    async def opener() -> IpvsTable:
-        return FakeIpvsTable()
-
-    def make(spec: BgpSpec, facts: Callable[[], Facts]) -> BgpService:
-        made.append(BgpRig(spec, facts=facts))
-        return made[-1].service
+    rigs = Rigs()
+    made = rigs.made
 
     async def body(daemon: Daemon) -> None:
         await until(lambda: bool(made) and HYBRID in made[0].announced(), "the VRRP-only address")
@@ -176,4 +166,4 @@ async def test_vrrp_only_never_announces_an_address_that_waits_for_a_virtual_ser
         (entry,) = [a for a in made[0].service.snapshot()["announcements"] if a["address"] == str(VS_ADDRESS)]
         assert entry["reason"] == "virtual server [203.0.113.10]:tcp:80 not running"
 
-    await run_lvs_daemon(tmp_path, VRRP + PLAIN + BGP, opener, body=body, bgp=make, run_lvs=False)
+    await run_lvs_daemon(tmp_path, VRRP + PLAIN + BGP, rigs.opener, body=body, bgp=rigs.make, run_lvs=False)
