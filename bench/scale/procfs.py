@@ -10,8 +10,20 @@ from pathlib import Path
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def process_tree(root: int) -> list[int]:
-    """`root` and every descendant (from /proc/*/stat's ppid)."""
+WEB_CHILD = b"pykeepalived.web.child"
+"""In the command line of pykeepalived's web child (the HTTP endpoint's own process)."""
+
+
+def is_web_child(pid: int) -> bool:
+    try:
+        return WEB_CHILD in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def process_tree(root: int, *, without_web: bool = False) -> list[int]:
+    """`root` and every descendant (from /proc/*/stat's ppid); `without_web`: not the web child and
+    its descendants (the VRRP daemon's own processes: keepalived's figures count no exporter either)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -25,6 +37,8 @@ def process_tree(root: int) -> list[int]:
     tree, todo = [], [root]
     while todo:
         pid = todo.pop()
+        if without_web and pid != root and is_web_child(pid):
+            continue
         tree.append(pid)
         todo.extend(children.get(pid, []))
     return tree
@@ -52,9 +66,24 @@ def _process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14 and 15 of stat)
 
 
-def cpu_s(root: int) -> float:
-    """CPU time of the process tree, seconds."""
-    return sum(_process_cpu_s(pid) for pid in process_tree(root))
+def cpu_s(root: int, *, without_web: bool = False) -> float:
+    """CPU time of the process tree (`without_web`: not counting the web child), seconds."""
+    return sum(_process_cpu_s(pid) for pid in process_tree(root, without_web=without_web))
+
+
+def pss_kb(root: int) -> int:
+    """PSS summed over the process tree (/proc/PID/smaps_rollup), KiB: pages shared between the
+    processes (a spawned child shares the interpreter's) are counted once, split between them."""
+    total = 0
+    for pid in process_tree(root):
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+                    break
+        except OSError:
+            continue
+    return total
 
 
 def user_sys_s(root: int) -> tuple[float, float]:

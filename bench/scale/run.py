@@ -66,7 +66,7 @@ from netns_lab.demo import CONTROL_SOCKET_ENV
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: bench.results
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "failover"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from procfs import cpu_s, floor_rss_kb, process_tree, rss_kb, user_sys_s
+from procfs import cpu_s, floor_rss_kb, process_tree, pss_kb, rss_kb, user_sys_s
 from profile_daemon import START as PROFILE_START
 from profile_daemon import STOP as PROFILE_STOP
 from report import LVS_REAL_SERVERS, Row, Start, figures, scrape_table, summarize, table
@@ -261,16 +261,18 @@ def measure(host: Host, tail: Tail, impl: str, args: argparse.Namespace) -> Row:
     if profile is not None:
         os.kill(proc.pid, PROFILE_START)  # profile_daemon.py: start profiling the steady window
     (u0, s0), c0, w0 = user_sys_s(proc.pid), cpu_s(proc.pid), time.time()
+    v0 = cpu_s(proc.pid, without_web=True)
     end = time.monotonic() + args.window
     wait_until(lambda: time.monotonic() >= end or not proc.alive(), timeout=args.window + 5, interval=0.5)
     (u1, s1), c1, w1 = user_sys_s(proc.pid), cpu_s(proc.pid), time.time()
+    v1 = cpu_s(proc.pid, without_web=True)
     if scraper is not None:
         wait_until(lambda: not scraper.alive(), timeout=15, message="scraper done")
         print(f"  {impl}: every {args.scrape_interval:g} s, {scraper.output().strip()}", flush=True)
     if profile is not None:
         os.kill(proc.pid, PROFILE_STOP)  # stop and write the profile
         wait_until(profile.exists, timeout=10, message="profile written")
-    rss, nproc = rss_kb(proc.pid), len(process_tree(proc.pid))
+    rss, pss, nproc = rss_kb(proc.pid), pss_kb(proc.pid), len(process_tree(proc.pid))
     wait_until(lambda: any(e.t > w1 for e in tail.poll()), timeout=5, message="capture caught up")
     adverts = sum(1 for _ in tail.adverts(None, host.ipv4, w0, w1))
     intervals = advert_intervals(tail, host.ipv4, w0, w1)
@@ -282,7 +284,7 @@ def measure(host: Host, tail: Tail, impl: str, args: argparse.Namespace) -> Row:
           flush=True)
     prio0_first, prio0_last, stop_s, left = stop_daemon(host, tail, impl, proc, wanted)
     return Row(impl, start, w1 - w0, adverts, c1 - c0, u1 - u0, s1 - s0, mean, worst, len(intervals),
-               rss, nproc, prio0_first, prio0_last, stop_s, left)
+               rss, nproc, prio0_first, prio0_last, stop_s, left, v1 - v0, pss)
 
 
 def measure_lvs_start(host: Host, tail: Tail, args: argparse.Namespace) -> Start:

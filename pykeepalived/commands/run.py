@@ -102,6 +102,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where the HTTP endpoint (/metrics /status /events /healthz) listens "
                              "(default: global_defs web_listen_address, else 127.0.0.1:9165)")
     parser.add_argument("--no-web", dest="no_web", action="store_true", help="no HTTP endpoint")
+    parser.add_argument("--web-metrics-max-age", dest="web_metrics_max_age", metavar="S", type=float,
+                        help="the web child serves a /metrics or /status snapshot again for S seconds "
+                             "(default: global_defs web_metrics_max_age, else 1; 0: ask every time)")
     parser.add_argument("-i", "--config-id", dest="config_id", metavar="ID",
                         help="id for keepalived.conf @ID lines (default: short host name)")
     parser.add_argument("-s", "--namespace", dest="namespace", metavar="NAME",
@@ -140,6 +143,10 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"pykeepalived: --web-listen-address {exc}", file=sys.stderr)
             return ExitCode.USAGE
+    max_age = getattr(args, "web_metrics_max_age", None)
+    if max_age is not None and not 0 <= max_age <= 3600:
+        print("pykeepalived: --web-metrics-max-age: 0..3600 seconds", file=sys.stderr)
+        return ExitCode.USAGE
     try:
         _flag_notes(args)
         process_settings(args)

@@ -182,7 +182,7 @@ class Daemon:
         self.runner = VrrpRunner(loop, self.executor, decode, self.listeners, wakeup=make_wakeup)
         self.observe = Observability(self.snapshot_async, listen=self._web_listen(),
                                      metrics=self.metrics_source(), ipvs_stats=self._ipvs_stats,
-                                     ready=self.ready_state)
+                                     ready=self.ready_state, max_age_s=self._web_max_age())
         self.observe.namespace = self.options.namespace
         self.instances = Instances(self.runner, self.executor, self.net, self.script_runner, self.link_probe,
                                    early=self.early, bfd_up=self._bfd_up, observe=self.observe.tracker)
@@ -287,6 +287,12 @@ class Daemon:
     def _web_listen(self) -> str | None:
         return resolve_listen(self.options.web_enabled, self.options.web_listen, self.global_defs)
 
+    def _web_max_age(self) -> float:
+        """``--web-metrics-max-age``, else ``global_defs.web_metrics_max_age``."""
+        if self.options.web_max_age_s is not None:
+            return self.options.web_max_age_s
+        return float(self.global_defs.web_metrics_max_age) if self.global_defs is not None else 1.0
+
     # -- reload --------------------------------------------------------------------------------
     async def _reload(self, group: asyncio.TaskGroup) -> None:
         self.sd.notify(RELOADING, f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
@@ -324,7 +330,7 @@ class Daemon:
         self.info.reloaded(ok=True, config_hash=plans.config_hash)
         self.observe.reload(ok=True, error=None, config_hash=self.info.config_hash)
         self.observe.data_use_instance = plans.global_defs.data_use_instance
-        await self.observe.reconfigure(self._web_listen())
+        await self.observe.reconfigure(self._web_listen(), self._web_max_age())
         self.freeze_heap()
         self.sd.notify(READY)
 
@@ -362,7 +368,7 @@ class Daemon:
             async with asyncio.TaskGroup() as group:
                 await self._start(group, plans)
                 self._phase = "running"
-                await self.observe.start()
+                await self.observe.start(group)
                 await self._serve(group)
                 self._phase = "stopping"
                 await self._shutdown()
@@ -445,6 +451,7 @@ class Daemon:
         left, _ = await asyncio.gather(settle, self.alerts.drain(NOTIFY_SETTLE_S))
         if left:
             log.warning("stop: %d notify scripts still running, not waiting for them", left)
+        await self.observe.stop()  # the web child, by PID (its task ends with it)
         for task in (*self._background, *self.instances.tracker_tasks()):
             task.cancel()
         self.reload_schedule.stop()

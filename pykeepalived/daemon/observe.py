@@ -1,12 +1,14 @@
-"""Wiring of the observability adapter (``pykeepalived/web``) into the daemon: the HTTP endpoint,
-the events it streams, and the keepalived-format dumps written on keepalived's signals.
+"""Wiring of the observability adapter (``pykeepalived/web``) into the daemon: the web child that
+serves HTTP, the events it streams, and the keepalived-format dumps written on keepalived's signals.
 
-The daemon owns one :class:`Observability`; it hands it the status snapshot callable.  It hears
-instance, sync-group, priority and split-brain news as a listener of
+The daemon owns one :class:`Observability`; it hands it the status snapshot callable and what
+/metrics reads.  It hears instance, sync-group, priority and split-brain news as a listener of
 :mod:`pykeepalived.daemon.listeners` (the same facts as the notify FIFO lines), and trackers, the LVS
-part's lines and reloads through its methods.  The web package is
-imported after the daemon is ready, in a worker thread (its import must not stall the VRRP loop),
-and only when the endpoint is enabled; the dump writers are imported on the first dump signal.
+part's lines and reloads through its methods, and pushes them to the web child.  The HTTP endpoint
+runs in that child (``web/child.py``, started and restarted by ``web/supervisor.py`` as the named task
+``web-child``): aiohttp and prometheus-client are never imported in the daemon's process, which only
+answers the child's asks with raw values (``web/values.py``).  The dump writers are imported on the
+first dump signal.
 """
 
 from __future__ import annotations
@@ -14,9 +16,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-import sys
 from collections.abc import Awaitable, Callable, Mapping
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 from pykeepalived.config.model import GlobalDefs
@@ -26,17 +26,19 @@ from pykeepalived.daemon.status import Json
 from pykeepalived.vrrp.events import EffectivePriorityChanged, SplitBrainDetected, StateChanged
 from pykeepalived.vrrp.notify import notify_state
 from pykeepalived.vrrp.state import State
+from pykeepalived.web.looplag import LoopLagMonitor
 from pykeepalived.web.source import MetricsSource
+from pykeepalived.web.supervisor import WebChild
+from pykeepalived.web.values import MetricsValues
 
 if TYPE_CHECKING:
     from pykeepalived.web.kadump.writer import DumpWriter
-    from pykeepalived.web.service import WebService
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LISTEN = "127.0.0.1:9165"
-IMPORT_SWITCH_INTERVAL_S = 0.0005
-"""While the web package is imported in a thread, the loop thread gets the GIL back this fast."""
+DEFAULT_MAX_AGE_S = 1.0
+"""``web_metrics_max_age``: the web child serves a snapshot again for this long."""
 
 Snapshot = Callable[[], Awaitable[Json]]
 IpvsStats = Callable[[], Awaitable[Json | None]]
@@ -58,31 +60,29 @@ def resolve_listen(cli_enabled: bool, cli_listen: str | None, global_defs: Globa
 
 
 
-def _import_quietly(name: str) -> ModuleType:
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(IMPORT_SWITCH_INTERVAL_S)
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.setswitchinterval(previous)
-
-
 class Observability:
     """HTTP endpoint, event stream and dump files of one daemon (all optional, none can stop it)."""
 
     def __init__(self, snapshot: Snapshot, *, listen: str | None, metrics: MetricsSource | None = None,
                  ipvs_stats: IpvsStats | None = None,
-                 ready: Callable[[], str | None] = lambda: None, dumps: DumpWriter | None = None) -> None:
+                 ready: Callable[[], str | None] = lambda: None, dumps: DumpWriter | None = None,
+                 max_age_s: float = DEFAULT_MAX_AGE_S) -> None:
         """``metrics``: what /metrics reads (the routers, the document's small parts); ``dumps``:
-        the dump writer (default: one writing to ``$TMPDIR`` or /tmp, made on the first dump signal)."""
+        the dump writer (default: one writing to ``$TMPDIR`` or /tmp, made on the first dump signal);
+        ``max_age_s``: how long the web child serves a snapshot again."""
         if listen is not None:
             parse_listen_address(listen)  # ValueError now, not after start-up
         self.listen = listen
+        self.max_age_s = max_age_s
         self._snapshot = snapshot
         self._metrics = metrics
         self._ipvs_stats = ipvs_stats
         self._ready = ready
-        self.web: WebService | None = None
+        self.child: WebChild | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._group: asyncio.TaskGroup | None = None
+        self._values: MetricsValues | None = None
+        self.lag = LoopLagMonitor()
         self._dumps = dumps
         self.data_use_instance = False
         """``global_defs data_use_instance``: with a namespace, keepalived.NAMESPACE.data."""
@@ -91,44 +91,71 @@ class Observability:
         self.instance_name: str | None = None
         """The configuration's ``instance``: with ``data_use_instance``, keepalived.NS_INSTANCE.data."""
 
-    async def start(self) -> None:
-        if self.listen is None:
+    async def start(self, group: asyncio.TaskGroup | None = None) -> None:
+        """Start the web child as the task ``web-child`` of ``group`` (when the endpoint is enabled)."""
+        if group is not None:
+            self._group = group
+        if self.listen is None or self.child is not None or self._group is None:
             return
         try:
-            module = await asyncio.to_thread(_import_quietly, "pykeepalived.web.service")
-            web = module.WebService(self._snapshot, listen=self.listen, metrics=self._metrics,
-                                    ipvs_stats=self._ipvs_stats, ready=self._ready)
-            if await web.start():
-                self.web = web
-            else:
-                await web.stop()
+            if self._values is None:
+                self._values = MetricsValues(self._metrics or MetricsSource(self._snapshot),
+                                             ipvs_stats=self._ipvs_stats, lag=self.lag.histogram)
+                self.lag.start(asyncio.get_running_loop())
+            self.child = WebChild(self._answer, listen=self.listen, max_age_s=self.max_age_s)
+            self._task = self._group.create_task(self.child.run(), name="web-child")
         except Exception:  # monitoring never stops the daemon
             log.exception("web endpoint could not start")
 
     async def stop(self) -> None:
-        web, self.web = self.web, None
-        if web is not None:
-            await web.stop()
+        child, self.child = self.child, None
+        task, self._task = self._task, None
+        self.lag.stop()
+        if child is not None:
+            await child.stop()
+        if task is not None:
+            await asyncio.wait([task])
+        if self._values is not None:
+            self._values.close()
+            self._values = None
 
-    async def reconfigure(self, listen: str | None) -> None:
-        """After a reload: the endpoint starts, stops or moves when its address changed."""
-        if listen == self.listen:
+    async def reconfigure(self, listen: str | None, max_age_s: float | None = None) -> None:
+        """After a reload: the endpoint starts, stops or moves when its address (or the snapshots'
+        age) changed."""
+        max_age_s = self.max_age_s if max_age_s is None else max_age_s
+        if (listen, max_age_s) == (self.listen, self.max_age_s):
             return
-        self.listen = listen
-        if self.web is None:
+        self.listen, self.max_age_s = listen, max_age_s
+        if self.child is None:
             await self.start()
         elif listen is None:
             await self.stop()
         else:
-            await self.web.restart(listen)
+            self.child.moved(listen, max_age_s)
+
+    async def _answer(self, what: str, full: bool) -> object:
+        """The web child's asks (``web/supervisor.py``)."""
+        if what == "metrics":
+            assert self._values is not None
+            return await self._values.snapshot(full)
+        if what == "status":
+            return await self._snapshot()
+        return self._ready()
 
     def counters(self) -> Json | None:
-        return self.web.counters() if self.web is not None else None
+        child = self.child
+        if child is None:
+            return None
+        out: Json = {"listen": None, **child.counters}
+        out.update({"loop_lag_max_s": round(self.lag.max_s, 6), "child_pid": child.pid,
+                    "child_starts": child.started, "channel_drops": child.channel_drops,
+                    "events_dropped": child.events_dropped})
+        return out
 
     # -- events (the notify FIFO's facts, with time stamps) ---------------------------------------
     def publish(self, kind: str, data: Json) -> None:
-        if self.web is not None:
-            self.web.publish(kind, data)
+        if self.child is not None:
+            self.child.publish(kind, data)
 
     def __call__(self, event: Event) -> None:
         """Listener: instance state, priority and split-brain news, sync-group states."""

@@ -34,6 +34,8 @@ class DaemonOptions:
     """The HTTP endpoint may run (False with ``--no-web``, and for a bare ``DaemonOptions()``)."""
     web_listen: str | None = None
     """``--web-listen-address``; None: the configuration's, else 127.0.0.1:9165."""
+    web_max_age_s: float | None = None
+    """``--web-metrics-max-age``; None: the configuration's ``web_metrics_max_age``."""
     namespace: str | None = None
     """``-s NAME`` or the configuration's ``net_namespace``: the network namespace ``pykeepalived run``
     joined (names the control socket, the syslog ident and, with ``data_use_instance``, the dumps)."""
@@ -81,6 +83,8 @@ class DaemonOptions:
             run_lvs=not given.get("vrrp_only", False),
             web_enabled=not given.get("no_web", False),
             web_listen=None if web_listen is None else str(web_listen),
+            web_max_age_s=None if given.get("web_metrics_max_age") is None
+            else float(given["web_metrics_max_age"]),
             namespace=None if namespace is None else str(namespace),
             namespace_from_config=bool(given.get("namespace_from_config", False)),
             instance=None if instance is None else str(instance),

@@ -128,9 +128,11 @@ class EventHub:
     def clients(self) -> int:
         return len(self._subscribers)
 
-    def publish(self, kind: str, data: Mapping[str, object]) -> Event:
-        """Stamp and fan out one event; never blocks, whatever the clients do."""
-        event = Event(self._next_id, kind, {**data, "time": round(self._clock(), 6), "id": self._next_id})
+    def publish(self, kind: str, data: Mapping[str, object], at: float | None = None) -> Event:
+        """Stamp and fan out one event; never blocks, whatever the clients do.  ``at``: when it
+        happened (Unix seconds; default: the hub's clock now)."""
+        stamp = round(self._clock() if at is None else at, 6)
+        event = Event(self._next_id, kind, {**data, "time": stamp, "id": self._next_id})
         self._next_id += 1
         self.published += 1
         self._ring.append(event)

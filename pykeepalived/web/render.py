@@ -3,76 +3,77 @@
 Why not a worker thread: the VRRP loop releases the GIL at every system call (each advert sent is
 one); a thread busy rendering then makes it wait up to a switch interval each time it wants the GIL
 back, and a batch of 255 adverts came out ~230 ms late in bench/scale.  Work that may be long is cut
-into slices of about :data:`SLICE_S`; the loop runs whatever is due between two slices.
+into slices of about ``SLICE_S`` (``web/values.py:Slicer``); the loop runs whatever is due between two.
 
-* ``/metrics`` (:class:`MetricsPage`): the families' lines are kept between scrapes
-  (``web/exposition.py``); a scrape brings the VRRP instances' lines up to date
-  (``web/vrrp_metrics.py``: a few attribute reads per instance, a slice at a time when many changed),
-  the document-fed parts that changed (``web/metrics.py``) and the registry's own families, then
-  joins the blocks with the headers of the format asked for (text 0.0.4, or OpenMetrics).
+* ``/metrics`` (:class:`MetricsPage`): a snapshot of raw values (``web/values.py:MetricsValues``: in
+  the daemon, asked over the channel by the web child, or in the same process for tests and
+  bench/metrics) is applied to the lines kept between scrapes (``web/exposition.py``): the VRRP
+  instances' that changed (``web/vrrp_metrics.py``), the document-fed parts that changed
+  (``web/metrics.py``) and the process's (``web/live.py``); the blocks are joined with the headers of
+  the format asked for (text 0.0.4, or OpenMetrics).  A snapshot younger than ``max_age_s`` is served
+  again without asking (``web_metrics_max_age``, docs/metrics.md).
 * ``/status``: the document is encoded as JSON one instance at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from prometheus_client.exposition import choose_encoder
 
 from pykeepalived.web.exposition import Block
 from pykeepalived.web.metrics import DocumentMetrics
 from pykeepalived.web.source import MetricsSource
-from pykeepalived.web.status_doc import IpvsStatsDoc, as_status
-from pykeepalived.web.vrrp_metrics import InstanceMetrics
+from pykeepalived.web.status_doc import as_status
+from pykeepalived.web.values import IpvsStats, MetricsValues, Slicer
+from pykeepalived.web.vrrp_metrics import InstanceLines
 
-SLICE_S = 0.001
+__all__ = ["EOF", "OPENMETRICS", "MetricsPage", "Slicer", "Snapshots", "json_body"]
+
 EOF = b"# EOF\n"
 _PLACEHOLDER = "\x00instances\x00"
 OPENMETRICS = "application/openmetrics-text"
 
-
-class Slicer:
-    """``await slicer.pause()`` lets the loop run once the current slice is used up."""
-
-    def __init__(self, slice_s: float = SLICE_S, clock: Callable[[], float] = time.perf_counter) -> None:
-        self.slice_s = slice_s
-        self._clock = clock
-        self._mark = clock()
-        self.pauses = 0
-
-    def used(self) -> bool:
-        """The current slice is used up."""
-        return self._clock() - self._mark >= self.slice_s
-
-    async def pause(self) -> None:
-        if self.used():
-            await asyncio.sleep(0)
-            self.pauses += 1
-            self._mark = self._clock()
+Snapshots = Callable[[bool, Slicer | None], Awaitable[Mapping[str, object]]]
+"""``(full, slicer) -> snapshot``: ``MetricsValues.snapshot`` (``full``: every instance again)."""
 
 
 class MetricsPage:
-    """``/metrics`` of one endpoint (see the module docstring).  ``live()``: the service's own
-    families (process, event-loop lag, HTTP requests ..., ``web/live.py``)."""
+    """``/metrics`` of one endpoint (see the module docstring).  ``live(process)``: the own families
+    (process, event-loop lag, HTTP requests ..., ``web/live.py``) for the daemon's process values."""
 
-    def __init__(self, source: MetricsSource, live: Callable[[], list[Block]] = list) -> None:
-        self.source = source
-        touched = source.observe_events() if source.observe_events is not None else None
-        self.instances = InstanceMetrics(source.instances, source.presence, source.presence_generation,
-                                         source.glue_generation, touched)
+    def __init__(self, snapshots: Snapshots,
+                 live: Callable[[Mapping[str, object] | None], list[Block]] = lambda _p: [], *,
+                 max_age_s: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._snapshots = snapshots
+        self.instances = InstanceLines()
         self.document = DocumentMetrics()
         self._live = live
+        self.max_age_s = max_age_s
+        self._clock = clock
+        self._full = True
+        self._at: float | None = None
+        self._doc_blocks: list[Block] = []
+        self._process: Mapping[str, object] | None = None
+        self._inflight: asyncio.Future[None] | None = None
+        self.snapshots = 0
+        """Snapshots asked for (for tests and the benchmark)."""
 
-    async def body(self, accept: str, ipvs_stats: IpvsStatsDoc | None = None,
-                   slicer: Slicer | None = None) -> tuple[bytes, str]:
-        """The body for this ``Accept`` header and its content type; ``ipvs_stats``: the kernel's IPVS
-        counters (``ipvs_stats`` of the document)."""
+    @classmethod
+    def of(cls, source: MetricsSource,
+           live: Callable[[Mapping[str, object] | None], list[Block]] = lambda _p: [], *,
+           ipvs_stats: IpvsStats | None = None) -> MetricsPage:
+        """A page over values read in this process (tests, bench/metrics)."""
+        values = MetricsValues(source, ipvs_stats=ipvs_stats)
+        return cls(values.snapshot, live)
+
+    async def body(self, accept: str, slicer: Slicer | None = None) -> tuple[bytes, str]:
+        """The body for this ``Accept`` header and its content type."""
         _, content_type = choose_encoder(accept)
-        blocks = await self.blocks(ipvs_stats, slicer)
+        blocks = await self.blocks(slicer)
         openmetrics = content_type.startswith(OPENMETRICS)
         parts: list[bytes] = []
         for block in blocks:
@@ -81,20 +82,34 @@ class MetricsPage:
             parts.append(EOF)
         return b"".join(parts), content_type
 
-    async def blocks(self, ipvs_stats: IpvsStatsDoc | None = None,
-                     slicer: Slicer | None = None) -> list[Block]:
-        slicer = slicer or Slicer()
-        value = self.source.document()
-        doc = as_status(await value if inspect.isawaitable(value) else value)
-        if ipvs_stats is not None:
-            doc = {**doc, "ipvs_stats": ipvs_stats}
-        clock = self.source.clock
-        while not self.instances.refresh(clock(), slicer.used):
-            await slicer.pause()
-        blocks = self.document.blocks(doc)
-        blocks += self.instances.blocks()
-        blocks += self._live()
-        return blocks
+    async def blocks(self, slicer: Slicer | None = None) -> list[Block]:
+        at = self._at
+        if at is None or self.max_age_s <= 0 or self._clock() - at >= self.max_age_s:
+            if self._inflight is None:  # scrapes meanwhile share this snapshot
+                self._inflight = asyncio.ensure_future(self._refresh(slicer))
+                self._inflight.add_done_callback(self._landed)
+            await asyncio.shield(self._inflight)
+        return [*self._doc_blocks, *self.instances.blocks(), *self._live(self._process)]
+
+    def _landed(self, future: asyncio.Future[None]) -> None:
+        self._inflight = None
+        if not future.cancelled():
+            future.exception()  # retrieved: the awaiting scrapes raise it
+
+    async def _refresh(self, slicer: Slicer | None) -> None:
+        full = self._full
+        snapshot = await self._snapshots(full, slicer)
+        self.snapshots += 1
+        self._full = True  # until this one is applied whole
+        doc, instances = snapshot.get("doc"), snapshot.get("instances")
+        if not isinstance(doc, dict) or not isinstance(instances, dict):
+            raise ValueError("malformed metrics snapshot")
+        self.instances.apply(instances)
+        self._doc_blocks = self.document.blocks(as_status(doc))
+        process = snapshot.get("process")
+        self._process = process if isinstance(process, dict) else None
+        self._full = False
+        self._at = self._clock()
 
 
 async def json_body(doc: object, slicer: Slicer | None = None) -> bytes:

@@ -96,7 +96,8 @@ class Endpoints:
     """The route handlers; they read through the callables they are given and change nothing."""
 
     def __init__(self, *, status: StatusSource, metrics: Callable[[str], Awaitable[Body]],
-                 schema: Mapping[str, object], ready: Callable[[], str | None], hub: EventHub,
+                 schema: Mapping[str, object], ready: Callable[[], str | Awaitable[str | None] | None],
+                 hub: EventHub,
                  count: Callable[[str, int], None]) -> None:
         self._status = status
         self._metrics = metrics
@@ -135,7 +136,8 @@ class Endpoints:
             return web.Response(body=self._schema, content_type="application/schema+json",
                                 headers=COMMON_HEADERS)
         if path == "/healthz":
-            state = self._ready()
+            answer = self._ready()
+            state = await answer if inspect.isawaitable(answer) else answer
             return _text(200, "ok\n") if state is None else _text(503, f"{state}\n")
         if path == "/events":
             return await self._events(request)

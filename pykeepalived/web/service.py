@@ -1,10 +1,11 @@
-"""The observability adapter as the daemon sees it: :class:`WebService`.
+"""The HTTP endpoint with what it serves: :class:`WebService`.
 
-The daemon gives it a callable returning the status document, what /metrics reads
-(``web.source.MetricsSource``), optionally an async callable returning the kernel's IPVS counters,
-and a callable saying whether it is ready; it tells it about events with :meth:`WebService.publish`
-(state changes, trackers, checkers, reloads).  The service owns the HTTP endpoint, the event hub and
-the numbers only it sees (event-loop lag, HTTP requests, event clients, the process: ``web/live.py``).
+It runs in the web child (``web/child.py``), which gives it callables that ask the daemon over the
+channel (the status document, /metrics' values, readiness) and publishes the events the daemon
+pushes with :meth:`WebService.publish`.  Tests and bench/metrics run it in one process instead, over
+the daemon's objects (``metrics``: ``web.source.MetricsSource``, and the kernel's IPVS counters).
+The service owns the HTTP server, the event hub and the numbers only it sees (HTTP requests, event
+clients: ``web/live.py``).
 
 Listening is best effort: an address that cannot be bound (in use, not local) is logged and the
 daemon runs on without the endpoint -- monitoring never stops failover.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping
 
 from pykeepalived.config.types import parse_listen_address as parse_address
@@ -22,21 +22,16 @@ from pykeepalived.errors import UsageError
 from pykeepalived.web.events import EventHub
 from pykeepalived.web.live import LiveMetrics
 from pykeepalived.web.looplag import LoopLagMonitor
-from pykeepalived.web.render import MetricsPage
-from pykeepalived.web.server import Body, Endpoints, SingleFlight, StatusSource, WebServer
+from pykeepalived.web.render import MetricsPage, Snapshots
+from pykeepalived.web.server import Body, Endpoints, StatusSource, WebServer
 from pykeepalived.web.source import MetricsSource
-from pykeepalived.web.status_doc import IpvsStatsDoc, as_ipvs_stats
 from pykeepalived.web.status_schema import STATUS_SCHEMA
+from pykeepalived.web.values import IpvsStats, MetricsValues
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 9165
 DEFAULT_LISTEN = f"127.0.0.1:{DEFAULT_PORT}"
-IPVS_STATS_MAX_AGE_S = 1.0
-"""IPVS counters are read from the kernel at most this often (concurrent scrapes share a read)."""
-
-IpvsStats = Callable[[], Awaitable[Mapping[str, object] | None]]
-"""The kernel's IPVS counters (``ipvs_stats`` of the document), read over netlink by the daemon."""
 
 
 def parse_listen_address(text: str) -> tuple[str | None, int]:
@@ -52,30 +47,38 @@ class WebService:
 
     def __init__(self, status: StatusSource, *, listen: str | None = DEFAULT_LISTEN,
                  metrics: MetricsSource | None = None,
-                 ipvs_stats: IpvsStats | None = None, ready: Callable[[], str | None] = lambda: None,
-                 hub: EventHub | None = None, clock: Callable[[], float] = time.monotonic) -> None:
-        """``metrics``: what /metrics reads (default: the status document's parts, no instances)."""
+                 ipvs_stats: IpvsStats | None = None,
+                 ready: Callable[[], str | Awaitable[str | None] | None] = lambda: None,
+                 hub: EventHub | None = None, snapshots: Snapshots | None = None, max_age_s: float = 0.0,
+                 own: Callable[[], tuple[float, int] | None] | None = None, pid: int | None = None) -> None:
+        """In the daemon's process (tests, bench/metrics): ``metrics`` is what /metrics reads (default:
+        the status document's parts, no instances), and the service watches this loop's lag.  In the
+        web child: ``snapshots`` asks the daemon for its values (``web/child.py``), served again for
+        ``max_age_s``; ``own()`` gives the child's own CPU and memory; ``pid``: the daemon's process."""
         self.listen = listen
         self._status = status
-        self._ipvs_stats = ipvs_stats
-        self._clock = clock
-        self._ipvs_cache: tuple[float, IpvsStatsDoc | None] | None = None
         self.hub = hub or EventHub()
         self.lag = LoopLagMonitor()
         self.requests: dict[tuple[str, str], int] = {}
         """HTTP requests by (route, status code)."""
-        self.live = LiveMetrics(lag=self.lag.histogram, requests=self.requests, events=self._event_counts,
-                                rejected=self._rejected)
-        self.page = MetricsPage(metrics or MetricsSource(status), self.live.blocks)
-        self.flights = SingleFlight()
+        self.live = LiveMetrics(requests=self.requests, events=self._event_counts, rejected=self._rejected,
+                                own=own, pid=pid)
+        self.values: MetricsValues | None = None
+        if snapshots is None:
+            self.values = MetricsValues(metrics or MetricsSource(status), ipvs_stats=ipvs_stats,
+                                        lag=self.lag.histogram)
+            snapshots = self.values.snapshot
+        self.page = MetricsPage(snapshots, self.live.blocks, max_age_s=max_age_s)
         self.endpoints = Endpoints(status=status, metrics=self.metrics, schema=STATUS_SCHEMA, ready=ready,
                                    hub=self.hub, count=self._count)
         self.server: WebServer | None = None
 
     # -- life cycle ----------------------------------------------------------------------------
     async def start(self) -> bool:
-        """Start the loop-lag monitor and, when enabled, the endpoint; False if it could not listen."""
-        self.lag.start(asyncio.get_running_loop())
+        """Start the loop-lag monitor (in the daemon's process) and, when enabled, the endpoint;
+        False if it could not listen."""
+        if self.values is not None:
+            self.lag.start(asyncio.get_running_loop())
         if self.listen is None:
             return True
         host, port = parse_listen_address(self.listen)
@@ -91,6 +94,8 @@ class WebService:
 
     async def stop(self) -> None:
         self.lag.stop()
+        if self.values is not None:
+            self.values.close()
         self.live.close()
         self.hub.close()
         if self.server is not None:
@@ -116,31 +121,18 @@ class WebService:
             log.info("web endpoint listening on %s", listen)
 
     # -- events --------------------------------------------------------------------------------
-    def publish(self, kind: str, data: Mapping[str, object]) -> None:
-        """Tell the event clients; never blocks and never raises into the daemon."""
+    def publish(self, kind: str, data: Mapping[str, object], at: float | None = None) -> None:
+        """Tell the event clients; never blocks and never raises into the caller.  ``at``: when it
+        happened (Unix seconds; default now)."""
         try:
-            self.hub.publish(kind, data)
+            self.hub.publish(kind, data, at)
         except Exception:  # an observer must not break the caller (a state change in progress)
             log.exception("event publish failed kind=%s", kind)
 
     # -- metrics -------------------------------------------------------------------------------
     async def metrics(self, accept: str) -> Body:
-        """``/metrics`` for this ``Accept`` header, as of now (``web/render.py``)."""
-        stats = await self._read_ipvs_stats()
-        return await self.page.body(accept, stats)
-
-    async def _read_ipvs_stats(self) -> IpvsStatsDoc | None:
-        if self._ipvs_stats is None:
-            return None
-        now = self._clock()
-        cached = self._ipvs_cache
-        if cached is not None and now - cached[0] < IPVS_STATS_MAX_AGE_S:
-            return cached[1]
-        read = self._ipvs_stats
-        stats = await self.flights.shared("ipvs", read)
-        typed = as_ipvs_stats(stats) if stats is not None else None
-        self._ipvs_cache = (now, typed)
-        return typed
+        """``/metrics`` for this ``Accept`` header (``web/render.py``)."""
+        return await self.page.body(accept)
 
     def _count(self, route: str, code: int) -> None:
         key = (route, str(code))

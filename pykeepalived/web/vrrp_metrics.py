@@ -1,29 +1,27 @@
 """The VRRP instances' series of /metrics, kept between scrapes and rewritten only where they changed.
 
-The daemon hands :class:`InstanceMetrics` its running instances (``daemon/runner.py``'s slots: an
-instance's spec, its router and the glue's counts, as ``web.source.InstanceSource``) and the VIPs'
-presence in the kernel.  A scrape (:meth:`InstanceMetrics.refresh`) looks at each instance's
-``view_generation`` and per-advert counters (a few attribute reads) and rewrites:
+The daemon reports raw values (``web/values.py``: :class:`~pykeepalived.web.values.InstanceValues`,
+what changed since the last snapshot); :class:`InstanceLines` (in the web child) applies them to the
+lines it keeps:
 
-* the adverts sent / received lines of the instances whose counter moved (a steady master or backup
-  changes only those: ``vrrp/router.py`` Rule 9);
-* every line of an instance whose view generation moved (state, priority, master, trackers, drops,
-  transitions ...), or whose GARP/NA count moved, or that showed a split brain (one ends with time);
-* the ``vip_present`` lines of every instance when the kernel's addresses changed;
-* everything when the set of instances (or a spec) changed: a reload.
+* ``sent`` / ``received``: the adverts sent / received lines of the instances whose counter moved;
+* ``rows``: every line of an instance (state, priority, master, trackers, drops, transitions ...);
+* ``vips``: the ``vip_present`` lines of an instance;
+* ``reset``: a new set of instances (a reload, or a new child): every line is written again.
 
-Everything is read as of the scrape (the counters of the loop turn it runs in); nothing is served from
-an older reading.  Families and their meaning: docs/metrics.md.
+:class:`InstanceMetrics` is the two together in one process (tests, bench/metrics).  Families and
+their meaning: docs/metrics.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any, cast
 
-from pykeepalived.vrrp.stats import DROP_COUNTERS, VrrpStats
-from pykeepalived.vrrp.tracking import TrackerKind
-from pykeepalived.web.exposition import Block, Family, Table, label_text, value_text
-from pykeepalived.web.source import InstanceSource, Presence, Touched
+from pykeepalived.vrrp.stats import DROP_COUNTERS
+from pykeepalived.web.exposition import Block, Family, Table, label_text
+from pykeepalived.web.source import InstanceSource, Presence
+from pykeepalived.web.values import COUNTER_FIELDS, InstanceValues, unpack_counters
 
 PREFIX = "pykeepalived_"
 STATES = ("INITIALIZE", "BACKUP", "MASTER", "FAULT")
@@ -64,17 +62,15 @@ SPLIT_BRAIN = _gauge("vrrp_split_brain", "1 while another master this instance b
                                          "(a split brain)")
 SENT = _counter("vrrp_adverts_sent", "adverts sent")
 RECEIVED = _counter("vrrp_adverts_received", "adverts received and accepted for processing")
-COUNTERS = (
-    ("pri_zero_sent", _counter("vrrp_priority_zero_adverts_sent", "priority-0 adverts sent (release)")),
-    ("pri_zero_rcvd", _counter("vrrp_priority_zero_adverts_received", "priority-0 adverts received")),
-    ("become_master", _counter("vrrp_become_master", "times the instance became MASTER")),
-    ("release_master", _counter("vrrp_release_master", "times the instance left MASTER")),
-    ("addr_list_err", _counter("vrrp_address_list_mismatches", "accepted adverts whose address list "
-                                                              "differs from ours")),
-    ("split_brain_detected", _counter("vrrp_split_brains", "split brain episodes detected (another "
-                                                           "master heard)")),
-    ("master_down_timer_expired", _counter("vrrp_master_down_timer_expired", "Master_Down_Timer expiries")),
-)
+COUNTERS = tuple(zip(COUNTER_FIELDS, (
+    _counter("vrrp_priority_zero_adverts_sent", "priority-0 adverts sent (release)"),
+    _counter("vrrp_priority_zero_adverts_received", "priority-0 adverts received"),
+    _counter("vrrp_become_master", "times the instance became MASTER"),
+    _counter("vrrp_release_master", "times the instance left MASTER"),
+    _counter("vrrp_address_list_mismatches", "accepted adverts whose address list differs from ours"),
+    _counter("vrrp_split_brains", "split brain episodes detected (another master heard)"),
+    _counter("vrrp_master_down_timer_expired", "Master_Down_Timer expiries"),
+), strict=True))
 """The router's other counters: (``VrrpStats`` field, family)."""
 DROPPED = _counter("vrrp_adverts_dropped", "adverts for this instance dropped, by reason", (*ME, "reason"))
 TRANSITIONS = _counter("vrrp_transitions", "state changes by from and to state",
@@ -97,203 +93,136 @@ _INDEX = {family: index for index, family in enumerate(FAMILIES)}
 _SENT_INDEX, _RECEIVED_INDEX, _VIPS = _INDEX[SENT], _INDEX[RECEIVED], _INDEX[VIP_PRESENT]
 
 
-class _Entry:
-    """What the last scrape saw of one instance."""
+class InstanceLines:
+    """The instances' families, from the daemon's values (see the module docstring)."""
 
-    __slots__ = ("announced", "announced_key", "generation", "me", "received", "received_prefix", "router",
-                 "sent", "sent_prefix", "source", "spec", "stats")
-
-    def __init__(self, source: InstanceSource) -> None:
-        self.source = source
-        self.spec = source.spec
-        self.router = source.router
-        self.stats: VrrpStats = self.router.stats
-        name = (self.spec.name,)
-        self.me = label_text(ME, name)
-        """``{vrrp_instance="NAME"}``: the labels of most of its series."""
-        self.sent_prefix = SENT.prefix(name).encode()
-        self.received_prefix = RECEIVED.prefix(name).encode()
-        self.announced_key = "garp_sent" if self.spec.key[1] == 4 else "na_sent"
-        self.generation = self.announced = self.sent = self.received = -1
-
-
-class InstanceMetrics:
-    """The instances' families (see the module docstring).  ``instances()`` returns the running
-    instances; ``touched``, when given, is a set the daemon adds every instance that handled an event
-    to (``daemon.runner.VrrpRunner.observe_events``: only those are looked at; without it, every
-    instance is, every time); ``presence_generation()`` changes whenever the kernel's addresses may
-    have changed, ``glue_generation()`` whenever an instance's GARP/NA count may have changed."""
-
-    def __init__(self, instances: Callable[[], Collection[InstanceSource]], presence: Presence | None = None,
-                 presence_generation: Callable[[], object] = lambda: None,
-                 glue_generation: Callable[[], object] = lambda: None,
-                 touched: Touched | None = None) -> None:
-        self._instances = instances
-        self._presence = presence
-        self._presence_generation = presence_generation
-        self._glue_generation = glue_generation
-        self._touched = touched
+    def __init__(self) -> None:
         self.table = Table(FAMILIES)
-        self._members: tuple[InstanceSource, ...] = ()
-        self._entries: list[_Entry] = []
-        self._index: dict[InstanceSource, int] = {}
-        self._pending: set[int] = set()
-        """Instances still to look at (a refresh that ran out of its budget leaves some)."""
-        self._split_brains: set[int] = set()
-        self._presence_seen: object = object()
-        self._glue_seen: object = object()
+        self._names: list[str] = []
+        self._sent: list[int] = []
+        self._received: list[int] = []
         self.rewritten = 0
-        """Instances whose every line was written again (for the benchmark and tests)."""
-        self.looked_at = 0
-        """Instances looked at (for the benchmark and tests)."""
-
-    def refresh(self, now: float, budget: Callable[[], bool] = lambda: False) -> bool:
-        """Bring the lines up to date as of ``now`` (the routers' monotonic clock).  ``budget()``
-        True asks to stop after the current instance written again: returns False when not done
-        (call again, on a later loop turn; what was done stays done)."""
-        members = tuple(self._instances())
-        touched = self._touched
-        if members != self._members:
-            self._rebuild(members)
-        elif touched is None:
-            self._pending.update(range(len(self._entries)))
-        elif touched:
-            positions = self._index
-            self._pending.update(positions[slot] for slot in touched if slot in positions)
-            touched.clear()
-        presence = self._presence_generation()
-        if presence != self._presence_seen:
-            for entry in self._entries:
-                self._vips(entry)
-            self._presence_seen = presence
-        glue = self._glue_generation()
-        if glue != self._glue_seen:  # GARPs/NAs went out (paced ones without an event): whose?
-            self._pending.update(index for index, entry in enumerate(self._entries)
-                                 if entry.source.counters.get(entry.announced_key, 0) != entry.announced)
-            self._glue_seen = glue
-        pending = self._pending
-        pending |= self._split_brains  # a split brain also ends with time alone
-        for index in sorted(pending):
-            pending.discard(index)
-            if self._look(index, now) and budget():
-                return False
-        return True
 
     def blocks(self) -> list[Block]:
         return self.table.blocks()
 
-    def _rebuild(self, members: tuple[InstanceSource, ...]) -> None:
-        """A new set of instances (start, reload): every line is written again."""
-        self._members = members
-        self.table.clear()
-        ordered = sorted(members, key=lambda m: (m.spec.name, m.spec.key[2]))
-        self._entries = [_Entry(source) for source in ordered]
-        self._index = {entry.source: index for index, entry in enumerate(self._entries)}
-        self._pending = set(range(len(ordered)))
-        self._split_brains = set()
-        self._presence_seen = object()
-        if self._touched is not None:
-            self._touched.clear()
+    def apply(self, delta: Mapping[str, object]) -> None:
+        """One delta of ``InstanceValues.take``; a malformed one raises ``ValueError`` (the reader
+        then asks for everything again)."""
+        try:
+            self._apply(delta)
+        except (TypeError, KeyError, IndexError, AttributeError) as exc:
+            raise ValueError(f"malformed instance values: {exc!r}") from None
 
-    def _look(self, index: int, now: float) -> bool:
-        """Write what changed of one instance; True when it wrote every line again."""
-        self.looked_at += 1
-        entry = self._entries[index]
-        source = entry.source
-        if entry.router.view_generation != entry.generation or index in self._split_brains \
-                or source.spec is not entry.spec \
-                or source.counters.get(entry.announced_key, 0) != entry.announced:
-            self._rewrite(index, now)
-            return True
-        stats, table = entry.stats, self.table
-        if stats.advert_sent != entry.sent:
-            entry.sent = stats.advert_sent
-            table.put(entry, _SENT_INDEX, entry.sent_prefix + value_text(entry.sent).encode() + b"\n")
-        if stats.advert_rcvd != entry.received:
-            entry.received = stats.advert_rcvd
-            text = value_text(entry.received).encode()
-            table.put(entry, _RECEIVED_INDEX, entry.received_prefix + text + b"\n")
-        return False
+    def _apply(self, delta: Mapping[str, object]) -> None:
+        reset = delta.get("reset")
+        if reset is not None:
+            count = int(cast(int, reset))
+            self.table.clear()
+            self._names = [""] * count
+            self._sent, self._received = [-1] * count, [-1] * count
+            for index in range(count):  # fix the entities' order
+                for position in range(len(FAMILIES)):
+                    self.table.put(index, position, b"")
+        for index, row in cast(list[tuple[int, dict[str, Any]]], delta.get("rows") or ()):
+            self._rewrite(index, row)
+        for index, vips in cast(list[tuple[int, list[tuple[str, str, bool]]]], delta.get("vips") or ()):
+            self._vips(index, vips)
+        for key, family, position in (("sent", SENT, _SENT_INDEX), ("received", RECEIVED, _RECEIVED_INDEX)):
+            packed = delta.get(key)
+            if packed is not None:
+                self._counters(unpack_counters(cast(str, packed)), family, position,
+                               self._sent if key == "sent" else self._received)
 
-    def _vips(self, entry: _Entry) -> None:
-        presence = self._presence
-        lines = []
-        if presence is not None:
-            name = entry.spec.name
-            for vip in entry.spec.vips:
-                present = presence(vip.dev, vip.address)
-                if present is not None:
-                    lines.append(VIP_PRESENT.line((name, str(vip.address), vip.dev), 1 if present else 0))
-        self.table.put(entry, _VIPS, "".join(lines).encode())
+    def _counters(self, values: list[int], family: Family, position: int, seen: list[int]) -> None:
+        if len(values) != len(seen):
+            raise IndexError(f"{len(values)} counters for {len(seen)} instances")
+        table, names = self.table, self._names
+        for index, (new, old) in enumerate(zip(values, seen, strict=True)):
+            if new != old:
+                seen[index] = new
+                table.put(index, position, family.line_of(label_text(ME, (names[index],)), new).encode())
 
-    def _rewrite(self, index: int, now: float) -> None:
-        """Every line of one instance, as of ``now``."""
+    def _vips(self, index: int, vips: list[tuple[str, str, bool]]) -> None:
+        name = self._names[index]
+        self.table.put(index, _VIPS, "".join(VIP_PRESENT.line((name, address, dev), 1 if present else 0)
+                                             for address, dev, present in vips).encode())
+
+    def _rewrite(self, index: int, row: dict[str, Any]) -> None:
+        """Every line of one instance."""
         self.rewritten += 1
-        entry = self._entries[index]
-        source = entry.source
-        router = entry.router
-        entry.spec = spec = source.spec
-        entry.generation = router.view_generation
-        stats = entry.stats
-        entry.sent, entry.received = sent, received = stats.advert_sent, stats.advert_rcvd
-        entry.announced = source.counters.get(entry.announced_key, 0)
-        view = router.view(now)
-        if view.split_brain:
-            self._split_brains.add(index)
-        else:
-            self._split_brains.discard(index)
-        interface, ip_family, vrid = spec.key
-        name, me = spec.name, entry.me
-        ident = (name, interface, f"v{ip_family}", str(vrid))
+        name = str(row["name"])
+        self._names[index] = name
+        me = label_text(ME, (name,))
+        ip_family = row["family"]
+        ident = (name, str(row["interface"]), f"v{ip_family}", str(row["vrid"]))
         announced = GARPS if ip_family == 4 else NAS
+        state = row["state"]
+        sent, received = int(row["sent"]), int(row["received"])
+        self._sent[index], self._received[index] = sent, received
         lines: dict[Family, str] = {
-            INFO: INFO.line((*ident, str(router.config.version), spec.sync_group or ""), 1),
-            STATE: "".join(STATE.line((*ident, s), 1 if view.state.value == s else 0) for s in STATES),
-            BASE: BASE.line_of(me, view.base_priority),
-            EFFECTIVE: EFFECTIVE.line_of(me, view.effective_priority),
-            DOWN: DOWN.line_of(me, round(view.master_down_interval_s, 6)),
-            ADVERT_INTERVAL: ADVERT_INTERVAL.line_of(me, router.config.adver_int_cs / 100),
-            MASTER_INTERVAL: MASTER_INTERVAL.line_of(me, view.master_adver_int_cs / 100),
-            SPLIT_BRAIN: SPLIT_BRAIN.line_of(me, 1 if view.split_brain else 0),
+            INFO: INFO.line((*ident, str(row["version"]), str(row["sync_group"])), 1),
+            STATE: "".join(STATE.line((*ident, s), 1 if state == s else 0) for s in STATES),
+            BASE: BASE.line_of(me, row["base"]),
+            EFFECTIVE: EFFECTIVE.line_of(me, row["effective"]),
+            DOWN: DOWN.line_of(me, row["down_s"]),
+            ADVERT_INTERVAL: ADVERT_INTERVAL.line_of(me, row["advert_s"]),
+            MASTER_INTERVAL: MASTER_INTERVAL.line_of(me, row["master_advert_s"]),
+            SPLIT_BRAIN: SPLIT_BRAIN.line_of(me, 1 if row["split_brain"] else 0),
             SENT: SENT.line_of(me, sent),
             RECEIVED: RECEIVED.line_of(me, received),
-            DROPPED: _drops(name, stats),
-            TRANSITIONS: "".join(TRANSITIONS.line((name, *_states(key)), count)
-                                 for key, count in sorted(stats.by_transition.items()) if "_to_" in key),
-            announced: announced.line_of(me, entry.announced),
+            DROPPED: "".join(DROPPED.line((name, str(reason)), count) for reason, count in row["drops"]),
+            TRANSITIONS: "".join(TRANSITIONS.line((name, *_states(str(key))), count)
+                                 for key, count in row["transitions"]),
+            announced: announced.line_of(me, row["announced"]),
         }
-        if view.master_priority is not None:
-            lines[MASTER_PRIORITY] = MASTER_PRIORITY.line_of(me, view.master_priority)
-        if view.master_address is not None:
-            lines[MASTER_INFO] = MASTER_INFO.line((name, str(view.master_address)), 1)
-        if source.transitions:
-            lines[LAST_TRANSITION] = LAST_TRANSITION.line_of(me, round(source.transitions[-1].at_unix, 6))
-        for field, counter in COUNTERS:
-            lines[counter] = counter.line_of(me, getattr(stats, field))
+        if row["master_priority"] is not None:
+            lines[MASTER_PRIORITY] = MASTER_PRIORITY.line_of(me, row["master_priority"])
+        if row["master_address"] is not None:
+            lines[MASTER_INFO] = MASTER_INFO.line((name, str(row["master_address"])), 1)
+        if row["last_transition"] is not None:
+            lines[LAST_TRANSITION] = LAST_TRANSITION.line_of(me, row["last_transition"])
+        for (_field, counter), value in zip(COUNTERS, row["counters"], strict=True):
+            lines[counter] = counter.line_of(me, value)
         trackers: dict[Family, list[str]] = {TRACKER_VALUE: [], TRACKER_UP: [], TRACKER_ADJUSTMENT: [],
                                              TRACKER_FAULT: []}
-        for tracker in view.trackers:
-            labels = (name, tracker.name)
-            if tracker.kind is TrackerKind.VALUE:
-                trackers[TRACKER_VALUE].append(TRACKER_VALUE.line(labels, tracker.value))
+        for tracker, is_value, value, ok, contribution, fault in row["trackers"]:
+            labels = (name, str(tracker))
+            if is_value:
+                trackers[TRACKER_VALUE].append(TRACKER_VALUE.line(labels, value))
             else:
-                trackers[TRACKER_UP].append(TRACKER_UP.line(labels, 1 if tracker.ok else 0))
-            trackers[TRACKER_ADJUSTMENT].append(TRACKER_ADJUSTMENT.line(labels, tracker.contribution))
-            trackers[TRACKER_FAULT].append(TRACKER_FAULT.line(labels, 1 if tracker.fault else 0))
+                trackers[TRACKER_UP].append(TRACKER_UP.line(labels, 1 if ok else 0))
+            trackers[TRACKER_ADJUSTMENT].append(TRACKER_ADJUSTMENT.line(labels, contribution))
+            trackers[TRACKER_FAULT].append(TRACKER_FAULT.line(labels, 1 if fault else 0))
         lines.update((family, "".join(text)) for family, text in trackers.items())
         table = self.table
         for position, family in enumerate(FAMILIES):
             if position != _VIPS:
-                table.put(entry, position, lines.get(family, "").encode())
-        self._vips(entry)
+                table.put(index, position, lines.get(family, "").encode())
+        self._vips(index, row["vips"])
 
 
-def _drops(name: str, stats: VrrpStats) -> str:
-    """The instance's drop counters that counted something (see :data:`VRRP_DROP_REASONS`)."""
-    out = [DROPPED.line((name, reason), count) for reason in VRRP_DROP_REASONS
-           if (count := getattr(stats, reason))]
-    out += [DROPPED.line((name, reason), count) for reason, count in sorted(stats.other_drops.items())]
-    return "".join(out)
+class InstanceMetrics:
+    """:class:`~pykeepalived.web.values.InstanceValues` and :class:`InstanceLines` in one process."""
+
+    def __init__(self, instances: Callable[[], Collection[InstanceSource]], presence: Presence | None = None,
+                 presence_generation: Callable[[], object] = lambda: None,
+                 glue_generation: Callable[[], object] = lambda: None) -> None:
+        self.values = InstanceValues(instances, presence, presence_generation, glue_generation)
+        self.lines = InstanceLines()
+        self.table = self.lines.table
+
+    @property
+    def rewritten(self) -> int:
+        return self.values.rewritten
+
+    def refresh(self, now: float, budget: Callable[[], bool] = lambda: False) -> bool:
+        done = self.values.refresh(now, budget)
+        self.lines.apply(self.values.take())
+        return done
+
+    def blocks(self) -> list[Block]:
+        return self.lines.blocks()
 
 
 def _states(key: str) -> tuple[str, str]:

@@ -1,11 +1,13 @@
-"""A VRRP-only director never pays for the LVS part's imports (aiohttp, the IPVS netlink driver)."""
+"""A VRRP-only director never pays for the LVS part's imports (aiohttp, the IPVS netlink driver), and no
+daemon pays for the web endpoint's (aiohttp, prometheus-client: they live in the web child)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-LVS_ONLY = ("aiohttp", "pykeepalived.daemon.lvs", "pykeepalived.lb.ipvs", "pykeepalived.check.runner")
+LVS_ONLY = ("aiohttp", "pykeepalived.daemon.lvs", "pykeepalived.lb.ipvs", "pykeepalived.check.runner",
+            "prometheus_client", "pykeepalived.web.service", "pykeepalived.web.child")
 
 
 def test_the_daemon_module_imports_no_lvs_code() -> None:

@@ -66,7 +66,7 @@ def test_config_hash_is_of_the_validated_config() -> None:
 def test_events_carry_the_notify_fifo_lines() -> None:
     published: list[tuple[str, dict[str, Any]]] = []
     obs = Observability(dict, listen=None)
-    obs.web = SimpleNamespace(publish=lambda kind, data: published.append((kind, data)))  # type: ignore[assignment]
+    obs.child = SimpleNamespace(publish=lambda kind, data: published.append((kind, data)))  # type: ignore[assignment]
     obs.instance("VI_1", "MASTER", 150, old="BACKUP", reason="master_down_timer_expired")
     obs.group("G1", "BACKUP")
     obs.priority("VI_1", State.MASTER, 150, 140)
@@ -81,6 +81,22 @@ def test_events_carry_the_notify_fifo_lines() -> None:
         ("real_server", "RS [198.51.100.21]:tcp:80 [198.51.100.50]:tcp:80 DOWN"),
         ("virtual_server", "VS [198.51.100.50]:tcp:80 UP"), ("tracker", None), ("reload", None)]
     assert published[3][1]["up"] is False and published[4][1]["up"] is True
+
+
+def _first_event(port: int) -> str:
+    """Connect to /events and return the first event frame (not a comment)."""
+    with socket.create_connection(("127.0.0.1", port), 5) as sock:
+        sock.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.settimeout(15)
+        buf = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return ""
+            buf += chunk
+            for frame in buf.split(b"\n\n"):
+                if b"event: " in frame:
+                    return frame[frame.index(b"id: "):].decode()
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -100,8 +116,8 @@ async def test_the_daemon_serves_metrics_status_and_events_and_dumps_on_signals(
                                      web_listen=f"127.0.0.1:{port}")
     await h.start()
     try:
-        async with asyncio.timeout(10):
-            while h.daemon.observe.web is None:
+        async with asyncio.timeout(20):  # the web child imports aiohttp and listens
+            while not (h.daemon.observe.counters() or {}).get("listen"):
                 await asyncio.sleep(0.02)
         base = f"http://127.0.0.1:{port}"
         code, body = await asyncio.to_thread(_get, base + "/metrics")
@@ -113,16 +129,16 @@ async def test_the_daemon_serves_metrics_status_and_events_and_dumps_on_signals(
         jsonschema.validate(doc, STATUS_SCHEMA)
         assert doc["instances"][0]["master_priority"] == 200 and doc["config_hash"]
         assert doc["web"]["listen"] == f"127.0.0.1:{port}"
-        # a reload is published to /events and counted
-        hub = h.daemon.observe.web.hub
-        sub = hub.subscribe()
-        assert sub is not None
+        # a reload is published to /events (through the web child) and counted
+        events = asyncio.create_task(asyncio.to_thread(_first_event, port))
+        await h.until(lambda s: (s.get("web") or {}).get("event_clients") == 1)
         h.config.write_text(CONFIG + "  bogus: 1\n")
         h.daemon.request("reload")
         status = await h.until(lambda s: s["reload_errors"] == 1)
         assert status["last_reload"]["ok"] is False
-        kinds = [e.kind for e in sub.take()]
-        assert kinds == ["reload"]
+        frame = await events
+        assert frame.startswith("id: ") and "event: reload" in frame and '"ok":false' in frame
+        await asyncio.sleep(h.daemon.observe.max_age_s)  # the child's snapshot ages out
         code, body = await asyncio.to_thread(_get, base + "/metrics")
         assert b'pykeepalived_config_reloads_total{result="failure"} 1.0' in body
         # keepalived's dump signals
@@ -135,9 +151,11 @@ async def test_the_daemon_serves_metrics_status_and_events_and_dumps_on_signals(
         assert data[0]["data"]["iname"] == "VI_1" and data[0]["data"]["state"] == 2
         assert "VRRP Instance: VI_1" in (tmp_path / "keepalived.stats").read_text()
         assert " VRRP Instance = VI_1\n" in (tmp_path / "keepalived.data").read_text()
+        pid = h.daemon.observe.counters()["child_pid"]
     finally:
         await h.stop()
-    assert h.daemon.observe.web is None  # stopped with the daemon
+    assert h.daemon.observe.child is None  # stopped with the daemon
+    assert not Path(f"/proc/{pid}").exists()  # by PID, reaped: no orphan
 
 
 async def test_data_use_instance_names_the_data_file_after_the_namespace(tmp_path: Path) -> None:
@@ -157,7 +175,7 @@ async def _doc() -> dict[str, Any]:
 def test_it_hears_state_priority_and_split_brain_news_as_a_listener() -> None:
     published: list[tuple[str, dict[str, Any]]] = []
     obs = Observability(dict, listen=None)
-    obs.web = SimpleNamespace(publish=lambda kind, data: published.append((kind, data)))  # type: ignore[assignment]
+    obs.child = SimpleNamespace(publish=lambda kind, data: published.append((kind, data)))  # type: ignore[assignment]
     key = ("eth0", 4, 51)
     for change in (StateChanged(State.BACKUP, State.MASTER, Reason.MASTER_DOWN_TIMER),
                    EffectivePriorityChanged(150, 140, State.MASTER),

@@ -5,14 +5,19 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from pykeepalived.testing.status_docs import with_bgp, with_lvs_and_groups
 from pykeepalived.web.metrics import DocumentMetrics, family_names
+from pykeepalived.web.render import MetricsPage
 from pykeepalived.web.service import WebService
+from pykeepalived.web.source import MetricsSource
+from pykeepalived.web.values import MetricsValues, Slicer
 from pykeepalived.web.vrrp_metrics import FAMILIES
 
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
@@ -132,14 +137,51 @@ async def test_ipvs_counters_are_read_at_most_once_a_second() -> None:
         reads.append(now[0])
         return rich_doc()["ipvs_stats"]
 
-    service = WebService(rich_doc, listen=None, ipvs_stats=stats, clock=lambda: now[0])
-    await service.metrics("")
+    values = MetricsValues(MetricsSource(rich_doc), ipvs_stats=stats, clock=lambda: now[0])
+    page = MetricsPage(values.snapshot)
+    await page.body("")
     now[0] += 0.5
-    await service.metrics("")
+    await page.body("")
     now[0] += 0.6
-    body, _ = await service.metrics("")
+    body, _ = await page.body("")
     assert reads == [100.0, 101.1]
     assert b"pykeepalived_ipvs_virtual_server_connections_total" in body
+    values.close()
+
+
+async def test_the_child_serves_a_snapshot_again_for_max_age() -> None:
+    asked: list[bool] = []
+    now = [10.0]
+    values = MetricsValues(MetricsSource(rich_doc))
+
+    async def snapshots(full: bool, slicer: Slicer | None) -> Mapping[str, object]:
+        asked.append(full)
+        return await values.snapshot(full, slicer)
+
+    page = MetricsPage(snapshots, max_age_s=1.0, clock=lambda: now[0])
+    first, _ = await page.body("")
+    now[0] += 0.9
+    assert (await page.body(""))[0] == first
+    now[0] += 0.2
+    await page.body("")
+    assert asked == [True, False]  # the first asks for everything, then only what changed
+    values.close()
+
+
+async def test_a_malformed_snapshot_is_an_error_and_the_next_asks_for_everything() -> None:
+    asked: list[bool] = []
+    answers: list[Mapping[str, object]] = [{"doc": {}, "instances": {"rows": [[5, {}]]}},
+                                           {"doc": {}, "instances": {"reset": 0}}]
+
+    async def snapshots(full: bool, _slicer: Slicer | None) -> Mapping[str, object]:
+        asked.append(full)
+        return answers.pop(0)
+
+    page = MetricsPage(snapshots)
+    with pytest.raises(ValueError):
+        await page.body("")
+    body, _ = await page.body("")
+    assert asked == [True, True] and b"pykeepalived_build_info" in body
 
 
 def test_the_grafana_dashboard_uses_only_documented_metrics() -> None:

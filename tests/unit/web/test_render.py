@@ -42,7 +42,7 @@ def page() -> MetricsPage:
     a, b, _ = pair(loop)
     start(a, b)
     loop.advance(1.0)
-    return MetricsPage(MetricsSource(rich_doc, a.runner.slots.values, clock=loop.time))
+    return MetricsPage.of(MetricsSource(rich_doc, a.runner.slots.values, clock=loop.time))
 
 
 def parsed(text: str, parse=text_string_to_metric_families) -> set[tuple[str, tuple, float]]:
@@ -53,7 +53,7 @@ async def test_text_and_openmetrics_bodies_carry_the_same_samples() -> None:
     metrics = page()
     text, content_type = await metrics.body("")
     assert content_type.startswith("text/plain; version=0.0.4")
-    openmetrics, om_type = await metrics.body("application/openmetrics-text; version=1.0.0", None,
+    openmetrics, om_type = await metrics.body("application/openmetrics-text; version=1.0.0",
                                               ticking_slicer())
     assert om_type.startswith("application/openmetrics-text")
     assert openmetrics.count(b"# EOF") == 1 and openmetrics.endswith(b"# EOF\n")
@@ -67,7 +67,7 @@ async def test_text_and_openmetrics_bodies_carry_the_same_samples() -> None:
 async def test_a_scrape_many_instances_changed_in_lets_the_loop_run() -> None:
     metrics = page()
     slicer = ticking_slicer()
-    body, _ = await metrics.body("", None, slicer)
+    body, _ = await metrics.body("", slicer)
     assert slicer.pauses >= 1 and b"pykeepalived_vrrp_state" in body
 
 

@@ -1,0 +1,315 @@
+"""The daemon's side of /metrics: raw values, never text (the web child writes the text).
+
+:class:`MetricsValues` answers the child's ``metrics`` ask (``web/supervisor.py``) with one JSON-able
+snapshot: ``doc`` (the status document's small parts, ``web/metrics.py`` maps them), ``instances``
+(what changed of the VRRP instances since the last snapshot, :class:`InstanceValues`), ``process``
+(what only the daemon's process can say of itself: its garbage collector and its event loop's lag,
+:class:`ProcessReader`; the web child reads its CPU, memory and descriptors from ``/proc/PID``).
+In the child, ``web/render.py`` turns it into the exposition.
+
+:class:`InstanceValues` reads a few attributes of every instance in one pass (each instance's
+``view_generation`` and advert counters, as lists) and reports:
+
+* ``sent`` / ``received``: every instance's advert counters, when one of them moved (a steady master
+  or backup changes only those: ``vrrp/router.py`` Rule 9);
+* ``rows``: ``[index, row]``, every value of an instance whose view generation moved (state,
+  priority, master, trackers, drops, transitions ...), or whose GARP/NA count moved, or that showed
+  a split brain (one ends with time);
+* ``vips``: ``[index, [[address, dev, present], ...]]`` of every instance when the kernel's addresses
+  changed;
+* ``reset``: the number of instances, when the set of instances (or a spec) changed (a reload) or
+  the reader asked for everything (a new child): every row follows.
+
+Nothing is kept per event: the runner is not asked to note which instances handled one (a pass over
+255 instances' attributes costs less than noting it at every advert).
+
+Standard library only (the daemon imports this module; aiohttp and prometheus-client stay in the child).
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import base64
+import gc
+import inspect
+import sys
+import time
+from collections.abc import Awaitable, Callable, Collection, Mapping
+
+from pykeepalived.histogram import DurationHistogram
+from pykeepalived.vrrp.router import VirtualRouter
+from pykeepalived.vrrp.stats import DROP_COUNTERS, VrrpStats
+from pykeepalived.vrrp.tracking import TrackerKind
+from pykeepalived.web.source import InstanceSource, MetricsSource, Presence
+
+SLICE_S = 0.001
+IPVS_STATS_MAX_AGE_S = 1.0
+"""IPVS counters are read from the kernel at most this often."""
+COUNTER_FIELDS = ("pri_zero_sent", "pri_zero_rcvd", "become_master", "release_master", "addr_list_err",
+                  "split_brain_detected", "master_down_timer_expired")
+"""The router's other counters (``VrrpStats`` fields), in the order of a row's ``counters``."""
+
+Json = dict[str, object]
+IpvsStats = Callable[[], Awaitable[Mapping[str, object] | None]]
+
+
+class Slicer:
+    """``await slicer.pause()`` lets the loop run once the current slice is used up."""
+
+    def __init__(self, slice_s: float = SLICE_S, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.slice_s = slice_s
+        self._clock = clock
+        self._mark = clock()
+        self.pauses = 0
+
+    def used(self) -> bool:
+        """The current slice is used up."""
+        return self._clock() - self._mark >= self.slice_s
+
+    async def pause(self) -> None:
+        if self.used():
+            await asyncio.sleep(0)
+            self.pauses += 1
+            self._mark = self._clock()
+
+
+def pack_counters(values: list[int]) -> str:
+    """Counters as base64 of little-endian unsigned 64-bit integers: a fifth of the time JSON takes
+    to write a list of 255 numbers (``web/vrrp_metrics.py`` unpacks them)."""
+    packed = array.array("Q", values)
+    if sys.byteorder != "little":
+        packed.byteswap()
+    return base64.b64encode(packed.tobytes()).decode()
+
+
+def unpack_counters(text: str) -> list[int]:
+    """:func:`pack_counters` undone; ``ValueError`` for anything else."""
+    raw = base64.b64decode(text, validate=True)
+    if len(raw) % 8:
+        raise ValueError("counters: not a whole number of 64-bit integers")
+    values = array.array("Q")
+    values.frombytes(raw)
+    if sys.byteorder != "little":
+        values.byteswap()
+    return values.tolist()
+
+
+class _Entry:
+    """What the last snapshot said of one instance."""
+
+    __slots__ = ("announced", "announced_key", "router", "source", "spec", "stats")
+
+    def __init__(self, source: InstanceSource) -> None:
+        self.source = source
+        self.spec = source.spec
+        self.router = source.router
+        self.stats = self.router.stats
+        self.announced_key = "garp_sent" if self.spec.key[1] == 4 else "na_sent"
+        self.announced = -1
+
+
+class InstanceValues:
+    """See the module docstring.  ``instances()`` returns the running instances;
+    ``presence_generation()`` changes whenever the kernel's addresses may have changed,
+    ``glue_generation()`` whenever an instance's GARP/NA count may have changed."""
+
+    def __init__(self, instances: Callable[[], Collection[InstanceSource]], presence: Presence | None = None,
+                 presence_generation: Callable[[], object] = lambda: None,
+                 glue_generation: Callable[[], object] = lambda: None) -> None:
+        self._instances = instances
+        self._presence = presence
+        self._presence_generation = presence_generation
+        self._glue_generation = glue_generation
+        self._members: tuple[InstanceSource, ...] | None = None
+        self._entries: list[_Entry] = []
+        self._routers: list[VirtualRouter] = []
+        self._stats: list[VrrpStats] = []
+        self._generations: list[int] = []
+        self._sent: list[int] = []
+        self._received: list[int] = []
+        self._pending: set[int] = set()
+        self._split_brains: set[int] = set()
+        self._presence_seen: object = object()
+        self._glue_seen: object = object()
+        self._delta: Json = {}
+        self.rewritten = 0
+        """Instances whose every value was reported again (for the benchmark and tests)."""
+
+    def reset(self) -> None:
+        """The next refresh reports everything (a new reader)."""
+        self._members = None
+
+    def take(self) -> Json:
+        """What changed since the last ``take`` (see the module docstring)."""
+        delta, self._delta = self._delta, {}
+        return delta
+
+    def refresh(self, now: float, budget: Callable[[], bool] = lambda: False) -> bool:
+        """Bring the delta up to date as of ``now`` (the routers' monotonic clock).  ``budget()``
+        True asks to stop after the current instance reported in full: returns False when not done
+        (call again, on a later loop turn; what was done stays done)."""
+        members = tuple(self._instances())
+        if members != self._members:
+            self._rebuild(members)
+        entries = self._entries
+        generations = [router.view_generation for router in self._routers]
+        pending = self._pending
+        if generations != self._generations:
+            pending.update(index for index, (new, old) in enumerate(zip(generations, self._generations,
+                                                                        strict=True)) if new != old)
+        if any(entry.source.spec is not entry.spec for entry in entries):  # replaced in place
+            pending.update(index for index, entry in enumerate(entries)
+                           if entry.source.spec is not entry.spec)
+        presence = self._presence_generation()
+        if presence != self._presence_seen:
+            vips = self._delta.setdefault("vips", [])
+            assert isinstance(vips, list)
+            vips += [[index, self._vips(entry)] for index, entry in enumerate(entries)]
+            self._presence_seen = presence
+        glue = self._glue_generation()
+        if glue != self._glue_seen:  # GARPs/NAs went out (paced ones without an event): whose?
+            pending.update(index for index, entry in enumerate(entries)
+                           if entry.source.counters.get(entry.announced_key, 0) != entry.announced)
+            self._glue_seen = glue
+        pending |= self._split_brains  # a split brain also ends with time alone
+        for index in sorted(pending):
+            pending.discard(index)
+            self._row(index, now)
+            if budget():
+                return False
+        sent = [stats.advert_sent for stats in self._stats]
+        if sent != self._sent:
+            self._sent = sent
+            self._delta["sent"] = pack_counters(sent)
+        received = [stats.advert_rcvd for stats in self._stats]
+        if received != self._received:
+            self._received = received
+            self._delta["received"] = pack_counters(received)
+        return True
+
+    def _rebuild(self, members: tuple[InstanceSource, ...]) -> None:
+        self._members = members
+        ordered = sorted(members, key=lambda m: (m.spec.name, m.spec.key[2]))
+        self._entries = [_Entry(source) for source in ordered]
+        self._routers = [entry.router for entry in self._entries]
+        self._stats = [entry.stats for entry in self._entries]
+        self._generations = [-1] * len(ordered)
+        self._sent, self._received = [], []
+        self._pending = set(range(len(ordered)))
+        self._split_brains = set()
+        self._presence_seen = self._presence_generation()  # every row carries its VIPs
+        self._glue_seen = self._glue_generation()  # every row carries its GARP/NA count
+        self._delta = {"reset": len(ordered)}
+
+    def _vips(self, entry: _Entry) -> list[list[object]]:
+        presence = self._presence
+        out: list[list[object]] = []
+        if presence is not None:
+            for vip in entry.spec.vips:
+                present = presence(vip.dev, vip.address)
+                if present is not None:
+                    out.append([str(vip.address), vip.dev, present])
+        return out
+
+    def _row(self, index: int, now: float) -> None:
+        """Every value of one instance, as of ``now``."""
+        self.rewritten += 1
+        entry = self._entries[index]
+        source = entry.source
+        router = entry.router
+        entry.spec = spec = source.spec
+        self._generations[index] = router.view_generation
+        stats = entry.stats
+        entry.announced = source.counters.get(entry.announced_key, 0)
+        view = router.view(now)
+        if view.split_brain:
+            self._split_brains.add(index)
+        else:
+            self._split_brains.discard(index)
+        interface, ip_family, vrid = spec.key
+        drops = [[reason, count] for reason in DROP_COUNTERS if (count := getattr(stats, reason))]
+        drops += [[reason, count] for reason, count in sorted(stats.other_drops.items())]
+        row: Json = {
+            "name": spec.name, "interface": interface, "family": ip_family, "vrid": vrid,
+            "version": router.config.version, "sync_group": spec.sync_group or "",
+            "state": view.state.value, "base": view.base_priority, "effective": view.effective_priority,
+            "master_priority": view.master_priority,
+            "master_address": None if view.master_address is None else str(view.master_address),
+            "down_s": round(view.master_down_interval_s, 6), "advert_s": router.config.adver_int_cs / 100,
+            "master_advert_s": view.master_adver_int_cs / 100, "split_brain": view.split_brain,
+            "sent": stats.advert_sent, "received": stats.advert_rcvd, "drops": drops,
+            "transitions": [[key, count] for key, count in sorted(stats.by_transition.items())
+                            if "_to_" in key],
+            "announced": entry.announced,
+            "last_transition": round(source.transitions[-1].at_unix, 6) if source.transitions else None,
+            "counters": [getattr(stats, field) for field in COUNTER_FIELDS],
+            "trackers": [[t.name, t.kind is TrackerKind.VALUE, t.value, t.ok, t.contribution, t.fault]
+                         for t in view.trackers],
+            "vips": self._vips(entry),
+        }
+        rows = self._delta.setdefault("rows", [])
+        assert isinstance(rows, list)
+        rows.append([index, row])
+
+
+class ProcessReader:
+    """What only the daemon's process can say of itself: its garbage collector's statistics and its
+    event loop's lag (``lag``: the histogram ``web/looplag.py`` fills).  The rest of the process's
+    numbers (CPU, memory, descriptors) the web child reads from ``/proc/PID`` (``web/live.py``)."""
+
+    def __init__(self, lag: DurationHistogram | None = None) -> None:
+        self.lag = lag
+
+    def close(self) -> None:
+        """Nothing kept open."""
+
+    def read(self) -> Json:
+        out: Json = {"gc": [[s["collected"], s["uncollectable"], s["collections"]] for s in gc.get_stats()]}
+        lag = self.lag
+        if lag is not None:
+            out["lag"] = [lag.count, lag.sum_s, [[bound, n] for bound, n in lag.cumulative()[:-1]]]
+        return out
+
+
+class MetricsValues:
+    """One snapshot for /metrics (see the module docstring), built on the loop a slice at a time."""
+
+    def __init__(self, source: MetricsSource, *, ipvs_stats: IpvsStats | None = None,
+                 lag: DurationHistogram | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.source = source
+        self.instances = InstanceValues(source.instances, source.presence, source.presence_generation,
+                                        source.glue_generation)
+        self.process = ProcessReader(lag)
+        self._ipvs_stats = ipvs_stats
+        self._ipvs_cache: tuple[float, Mapping[str, object] | None] | None = None
+        self._clock = clock
+
+    def close(self) -> None:
+        self.process.close()
+
+    async def snapshot(self, full: bool = False, slicer: Slicer | None = None) -> Json:
+        """``full``: report every instance (the reader is new, or lost its copy)."""
+        slicer = slicer or Slicer()
+        value = self.source.document()
+        doc = dict(await value if inspect.isawaitable(value) else value)
+        stats = await self._read_ipvs_stats()
+        if stats is not None:
+            doc["ipvs_stats"] = stats
+        if full:
+            self.instances.reset()
+        clock = self.source.clock
+        while not self.instances.refresh(clock(), slicer.used):
+            await slicer.pause()
+        return {"doc": doc, "instances": self.instances.take(), "process": self.process.read()}
+
+    async def _read_ipvs_stats(self) -> Mapping[str, object] | None:
+        if self._ipvs_stats is None:
+            return None
+        now = self._clock()
+        cached = self._ipvs_cache
+        if cached is not None and now - cached[0] < IPVS_STATS_MAX_AGE_S:
+            return cached[1]
+        stats = await self._ipvs_stats()
+        self._ipvs_cache = (now, stats)
+        return stats
