@@ -45,6 +45,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: bench.results
 from bench.results import FIGURES_HELP, Figure, FigureSheet, at_most, conditions
 from pykeepalived.testing.daemon_harness import DaemonHarness
+from pykeepalived.testing.web_metrics import local_service
 from pykeepalived.vrrp import events as ev
 from pykeepalived.web.channel import encode
 from pykeepalived.web.render import Slicer
@@ -135,7 +136,7 @@ async def measure(args: argparse.Namespace) -> dict[str, float]:
 
         await harness.until(all_master, timeout=60)
         daemon = harness.daemon
-        service = WebService(daemon.snapshot_async, listen=None, metrics=daemon.metrics_source())
+        service = local_service(daemon.snapshot_async, listen=None, metrics=daemon.metrics_source())
         page = service.page
         whole = Slicer(slice_s=3600.0)  # measure a scrape without letting the loop run in between
         values = MetricsValues(daemon.metrics_source())

@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     if args.signum is not None:
         return _signum(args.signum)
     if args.web_listen_address is not None:
-        from pykeepalived.config.types import parse_listen_address
+        from pykeepalived.listen_address import parse_listen_address
 
         try:
             parse_listen_address(args.web_listen_address)

@@ -82,8 +82,8 @@ from pykeepalived.config.types import (
     StrictModel,
     TrackWeight,
     first_set,
-    parse_listen_address,
 )
+from pykeepalived.listen_address import parse_listen_address
 from pykeepalived.wire import PRIORITY_OWNER, VRRP_GROUP_V4, VRRP_GROUP_V6
 
 PRIORITY_DEFAULT = 100

@@ -75,24 +75,6 @@ Weight = Annotated[int, Field(strict=True, ge=0, le=65535)]
 TrackWeight = Annotated[int, Field(strict=True, ge=-253, le=253)]
 
 
-def parse_listen_address(text: str) -> tuple[str | None, int]:
-    """``ADDR:PORT``, ``[IPv6]:PORT`` or ``:PORT`` (every address) -> (host or None, port); the
-    Prometheus exporters' ``--web.listen-address`` convention.  ValueError on anything else."""
-    host, sep, port_text = text.strip().rpartition(":")
-    if not sep or not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ValueError(f"{text!r}: expected ADDR:PORT, [IPv6]:PORT or :PORT (port 1-65535)")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    if not host:
-        return None, int(port_text)
-    if host != "localhost":
-        try:
-            ipaddress.ip_address(host)
-        except ValueError:
-            raise ValueError(f"{text!r}: {host!r} is not an IP address") from None
-    return host, int(port_text)
-
-
 def field_error(code: str, message: str, field: str = "") -> PydanticCustomError:
     """A rule's error, with its message as written.  From a model validator, ``field`` names the
     key it belongs to: it is reported at that key (its line and column) when the key is written,

@@ -20,9 +20,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
 from pykeepalived.config.model import GlobalDefs
-from pykeepalived.config.types import parse_listen_address
 from pykeepalived.daemon.listeners import Event, GroupEvent
 from pykeepalived.daemon.status import Json
+from pykeepalived.listen_address import parse_listen_address
 from pykeepalived.vrrp.events import EffectivePriorityChanged, SplitBrainDetected, StateChanged
 from pykeepalived.vrrp.notify import notify_state
 from pykeepalived.vrrp.state import State

@@ -1,13 +1,16 @@
 """The observability adapter: an HTTP endpoint (``/metrics``, ``/status``, ``/events``, ``/healthz``)
-and keepalived-compatible dump files, built only on the daemon's status document and the events it
-publishes (docs/monitoring.md, docs/metrics.md).
+and keepalived-compatible dump files, built only on the daemon's status document, the routers' values
+and the events it publishes (docs/monitoring.md, docs/metrics.md).
 
-Nothing here reaches into the daemon, the VRRP core or the LVS part: :class:`web.service.WebService`
-is given a callable that returns the status document (``pykeepalived.daemon.status``) and is told
-about events through :meth:`~web.service.WebService.publish`.  Importing this package imports
-nothing (``pykeepalived --signum`` only needs :mod:`pykeepalived.web.kadump.signals`).
+It runs in two processes.  In the daemon, standard library only: ``supervisor.py`` (the web child
+started, served and ended), ``channel.py`` (the frames), ``values.py`` (the raw values of a /metrics
+snapshot), ``looplag.py``, ``source.py``, and ``kadump/`` (the dumps on keepalived's signals).  In the
+web child (``child.py``, ``python -m pykeepalived.web.child``): everything HTTP and text, with aiohttp
+and prometheus-client.  Importing this package imports nothing (``pykeepalived --signum`` only needs
+:mod:`pykeepalived.web.kadump.signals`).
 
-An adapter package: may import :mod:`pykeepalived.config` (the listen-address rule),
-:mod:`pykeepalived.errors`, aiohttp and prometheus-client; never :mod:`pykeepalived.daemon`, the
-protocol cores or another adapter package (import-linter enforces it).
+An adapter package: may import :mod:`pykeepalived.config` (the listen-address rule), the VRRP core's
+values (:mod:`pykeepalived.vrrp`), :mod:`pykeepalived.errors`, aiohttp and prometheus-client (the
+child's modules only: an import-linter contract); never :mod:`pykeepalived.daemon` or another adapter
+package (import-linter enforces it).
 """

@@ -16,8 +16,11 @@ document's ``web`` part).  Standard library only: the daemon imports this module
 
 from __future__ import annotations
 
+import array
+import base64
 import json
 import struct
+import sys
 from collections.abc import Mapping
 
 HEADER = struct.Struct(">I")
@@ -27,6 +30,31 @@ MAX_FROM_DAEMON = 256 * 1024 * 1024
 """What the child accepts from the daemon (a whole status document of many instances)."""
 
 Message = dict[str, object]
+COUNTER_FIELDS = ("pri_zero_sent", "pri_zero_rcvd", "become_master", "release_master", "addr_list_err",
+                  "split_brain_detected", "master_down_timer_expired")
+"""A VRRP instance's other counters (``VrrpStats`` fields), in the order of a row's ``counters``
+(``web/values.py`` writes them, ``web/vrrp_metrics.py`` reads them)."""
+
+
+def pack_counters(values: list[int]) -> str:
+    """Counters as base64 of little-endian unsigned 64-bit integers: a fifth of the time JSON takes
+    to write a list of 255 numbers."""
+    packed = array.array("Q", values)
+    if sys.byteorder != "little":
+        packed.byteswap()
+    return base64.b64encode(packed.tobytes()).decode()
+
+
+def unpack_counters(text: str) -> list[int]:
+    """:func:`pack_counters` undone; ``ValueError`` for anything else."""
+    raw = base64.b64decode(text, validate=True)
+    if len(raw) % 8:
+        raise ValueError("counters: not a whole number of 64-bit integers")
+    values = array.array("Q")
+    values.frombytes(raw)
+    if sys.byteorder != "little":
+        values.byteswap()
+    return values.tolist()
 
 
 class ChannelError(Exception):

@@ -32,8 +32,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 from pykeepalived.web.channel import MAX_FROM_DAEMON, ChannelError, FrameDecoder, Message, encode
 from pykeepalived.web.live import own_process
-from pykeepalived.web.render import Slicer
 from pykeepalived.web.service import WebService
+from pykeepalived.web.slicer import Slicer
 
 log = logging.getLogger("pykeepalived.web")
 
@@ -155,7 +155,7 @@ async def serve(fd: int, listen: str, max_age_s: float, daemon: int) -> int:
             service.publish(kind, data, at)
 
     link = DaemonLink(reader, writer, on_event, max_age_s=max_age_s)
-    service = WebService(link.status, listen=listen, snapshots=link.metrics, ready=link.health,
+    service = WebService(link.status, link.metrics, listen=listen, ready=link.health,
                          max_age_s=max_age_s, own=own_process, pid=daemon)
     if not await service.start():
         writer.close()

@@ -3,7 +3,7 @@
 Why not a worker thread: the VRRP loop releases the GIL at every system call (each advert sent is
 one); a thread busy rendering then makes it wait up to a switch interval each time it wants the GIL
 back, and a batch of 255 adverts came out ~230 ms late in bench/scale.  Work that may be long is cut
-into slices of about ``SLICE_S`` (``web/values.py:Slicer``); the loop runs whatever is due between two.
+into slices of about ``SLICE_S`` (``web/slicer.py``); the loop runs whatever is due between two.
 
 * ``/metrics`` (:class:`MetricsPage`): a snapshot of raw values (``web/values.py:MetricsValues``: in
   the daemon, asked over the channel by the web child, or in the same process for tests and
@@ -26,9 +26,8 @@ from prometheus_client.exposition import choose_encoder
 
 from pykeepalived.web.exposition import Block
 from pykeepalived.web.metrics import DocumentMetrics
-from pykeepalived.web.source import MetricsSource
+from pykeepalived.web.slicer import Slicer
 from pykeepalived.web.status_doc import as_status
-from pykeepalived.web.values import IpvsStats, MetricsValues, Slicer
 from pykeepalived.web.vrrp_metrics import InstanceLines
 
 __all__ = ["EOF", "OPENMETRICS", "MetricsPage", "Slicer", "Snapshots", "json_body"]
@@ -61,14 +60,6 @@ class MetricsPage:
         self._inflight: asyncio.Future[None] | None = None
         self.snapshots = 0
         """Snapshots asked for (for tests and the benchmark)."""
-
-    @classmethod
-    def of(cls, source: MetricsSource,
-           live: Callable[[Mapping[str, object] | None], list[Block]] = lambda _p: [], *,
-           ipvs_stats: IpvsStats | None = None) -> MetricsPage:
-        """A page over values read in this process (tests, bench/metrics)."""
-        values = MetricsValues(source, ipvs_stats=ipvs_stats)
-        return cls(values.snapshot, live)
 
     async def body(self, accept: str, slicer: Slicer | None = None) -> tuple[bytes, str]:
         """The body for this ``Accept`` header and its content type."""

@@ -2,8 +2,8 @@
 
 It runs in the web child (``web/child.py``), which gives it callables that ask the daemon over the
 channel (the status document, /metrics' values, readiness) and publishes the events the daemon
-pushes with :meth:`WebService.publish`.  Tests and bench/metrics run it in one process instead, over
-the daemon's objects (``metrics``: ``web.source.MetricsSource``, and the kernel's IPVS counters).
+pushes with :meth:`WebService.publish`.  Tests and bench/metrics run it in one process instead
+(``testing/web_metrics.py:local_service``, over the daemon's objects).
 The service owns the HTTP server, the event hub and the numbers only it sees (HTTP requests, event
 clients: ``web/live.py``).
 
@@ -17,16 +17,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
-from pykeepalived.config.types import parse_listen_address as parse_address
 from pykeepalived.errors import UsageError
+from pykeepalived.listen_address import parse_listen_address as parse_address
 from pykeepalived.web.events import EventHub
 from pykeepalived.web.live import LiveMetrics
 from pykeepalived.web.looplag import LoopLagMonitor
 from pykeepalived.web.render import MetricsPage, Snapshots
 from pykeepalived.web.server import Body, Endpoints, StatusSource, WebServer
-from pykeepalived.web.source import MetricsSource
 from pykeepalived.web.status_schema import STATUS_SCHEMA
-from pykeepalived.web.values import IpvsStats, MetricsValues
 
 log = logging.getLogger(__name__)
 
@@ -45,29 +43,24 @@ def parse_listen_address(text: str) -> tuple[str | None, int]:
 class WebService:
     """HTTP endpoint, metrics and event stream of one daemon."""
 
-    def __init__(self, status: StatusSource, *, listen: str | None = DEFAULT_LISTEN,
-                 metrics: MetricsSource | None = None,
-                 ipvs_stats: IpvsStats | None = None,
+    def __init__(self, status: StatusSource, snapshots: Snapshots, *, listen: str | None = DEFAULT_LISTEN,
                  ready: Callable[[], str | Awaitable[str | None] | None] = lambda: None,
-                 hub: EventHub | None = None, snapshots: Snapshots | None = None, max_age_s: float = 0.0,
-                 own: Callable[[], tuple[float, int] | None] | None = None, pid: int | None = None) -> None:
-        """In the daemon's process (tests, bench/metrics): ``metrics`` is what /metrics reads (default:
-        the status document's parts, no instances), and the service watches this loop's lag.  In the
-        web child: ``snapshots`` asks the daemon for its values (``web/child.py``), served again for
-        ``max_age_s``; ``own()`` gives the child's own CPU and memory; ``pid``: the daemon's process."""
+                 hub: EventHub | None = None, max_age_s: float = 0.0,
+                 own: Callable[[], tuple[float, int] | None] | None = None, pid: int | None = None,
+                 watch_loop: bool = False) -> None:
+        """``snapshots`` asks the daemon for /metrics' values (``web/child.py``; in one process, tests
+        and bench/metrics: ``testing/web_metrics.py``), served again for ``max_age_s``; ``own()`` gives
+        the child's own CPU and memory; ``pid``: the daemon's process (default: this one);
+        ``watch_loop``: measure this loop's lag (when it is the daemon's)."""
         self.listen = listen
         self._status = status
         self.hub = hub or EventHub()
         self.lag = LoopLagMonitor()
+        self._watch_loop = watch_loop
         self.requests: dict[tuple[str, str], int] = {}
         """HTTP requests by (route, status code)."""
         self.live = LiveMetrics(requests=self.requests, events=self._event_counts, rejected=self._rejected,
                                 own=own, pid=pid)
-        self.values: MetricsValues | None = None
-        if snapshots is None:
-            self.values = MetricsValues(metrics or MetricsSource(status), ipvs_stats=ipvs_stats,
-                                        lag=self.lag.histogram)
-            snapshots = self.values.snapshot
         self.page = MetricsPage(snapshots, self.live.blocks, max_age_s=max_age_s)
         self.endpoints = Endpoints(status=status, metrics=self.metrics, schema=STATUS_SCHEMA, ready=ready,
                                    hub=self.hub, count=self._count)
@@ -77,7 +70,7 @@ class WebService:
     async def start(self) -> bool:
         """Start the loop-lag monitor (in the daemon's process) and, when enabled, the endpoint;
         False if it could not listen."""
-        if self.values is not None:
+        if self._watch_loop:
             self.lag.start(asyncio.get_running_loop())
         if self.listen is None:
             return True
@@ -94,8 +87,6 @@ class WebService:
 
     async def stop(self) -> None:
         self.lag.stop()
-        if self.values is not None:
-            self.values.close()
         self.live.close()
         self.hub.close()
         if self.server is not None:

@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 CHILD_MODULE = "pykeepalived.web.child"
 EXIT_NO_LISTEN = 3
-"""The child's exit code when it cannot listen: not restarted until a reload moves the endpoint."""
+"""The child's exit code when it cannot listen (the address in use, not local): tried again with the
+backoff (the address may be freed: a daemon killed a moment ago), and at once when a reload moves it."""
 BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 30.0
 STABLE_S = 60.0
@@ -89,10 +90,9 @@ class WebChild:
                 if loop.time() - began >= STABLE_S:
                     backoff = self._backoff_min_s
                 if code == EXIT_NO_LISTEN:
-                    log.error("web endpoint disabled: the web child cannot listen on %s", self.listen)
-                    await self._wait(None)
-                    continue
-                log.warning("web child exited (%s); starting it again in %.1f s", code, backoff)
+                    log.error("web child cannot listen on %s; trying again in %.1f s", self.listen, backoff)
+                else:
+                    log.warning("web child exited (%s); starting it again in %.1f s", code, backoff)
                 await self._wait(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
         finally:

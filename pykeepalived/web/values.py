@@ -28,12 +28,8 @@ Standard library only (the daemon imports this module; aiohttp and prometheus-cl
 
 from __future__ import annotations
 
-import array
-import asyncio
-import base64
 import gc
 import inspect
-import sys
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 
@@ -41,58 +37,14 @@ from pykeepalived.histogram import DurationHistogram
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.stats import DROP_COUNTERS, VrrpStats
 from pykeepalived.vrrp.tracking import TrackerKind
+from pykeepalived.web.channel import COUNTER_FIELDS, pack_counters
+from pykeepalived.web.slicer import Slicer
 from pykeepalived.web.source import InstanceSource, MetricsSource, Presence
 
-SLICE_S = 0.001
 IPVS_STATS_MAX_AGE_S = 1.0
 """IPVS counters are read from the kernel at most this often."""
-COUNTER_FIELDS = ("pri_zero_sent", "pri_zero_rcvd", "become_master", "release_master", "addr_list_err",
-                  "split_brain_detected", "master_down_timer_expired")
-"""The router's other counters (``VrrpStats`` fields), in the order of a row's ``counters``."""
-
 Json = dict[str, object]
 IpvsStats = Callable[[], Awaitable[Mapping[str, object] | None]]
-
-
-class Slicer:
-    """``await slicer.pause()`` lets the loop run once the current slice is used up."""
-
-    def __init__(self, slice_s: float = SLICE_S, clock: Callable[[], float] = time.perf_counter) -> None:
-        self.slice_s = slice_s
-        self._clock = clock
-        self._mark = clock()
-        self.pauses = 0
-
-    def used(self) -> bool:
-        """The current slice is used up."""
-        return self._clock() - self._mark >= self.slice_s
-
-    async def pause(self) -> None:
-        if self.used():
-            await asyncio.sleep(0)
-            self.pauses += 1
-            self._mark = self._clock()
-
-
-def pack_counters(values: list[int]) -> str:
-    """Counters as base64 of little-endian unsigned 64-bit integers: a fifth of the time JSON takes
-    to write a list of 255 numbers (``web/vrrp_metrics.py`` unpacks them)."""
-    packed = array.array("Q", values)
-    if sys.byteorder != "little":
-        packed.byteswap()
-    return base64.b64encode(packed.tobytes()).decode()
-
-
-def unpack_counters(text: str) -> list[int]:
-    """:func:`pack_counters` undone; ``ValueError`` for anything else."""
-    raw = base64.b64decode(text, validate=True)
-    if len(raw) % 8:
-        raise ValueError("counters: not a whole number of 64-bit integers")
-    values = array.array("Q")
-    values.frombytes(raw)
-    if sys.byteorder != "little":
-        values.byteswap()
-    return values.tolist()
 
 
 class _Entry:

@@ -9,27 +9,20 @@ lines it keeps:
 * ``vips``: the ``vip_present`` lines of an instance;
 * ``reset``: a new set of instances (a reload, or a new child): every line is written again.
 
-:class:`InstanceMetrics` is the two together in one process (tests, bench/metrics).  Families and
-their meaning: docs/metrics.md.
+Families and their meaning: docs/metrics.md (a drop reason's series appears once it was counted:
+13 series per instance that are 0 on a healthy LAN were a third of the body).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from pykeepalived.vrrp.stats import DROP_COUNTERS
+from pykeepalived.web.channel import COUNTER_FIELDS, unpack_counters
 from pykeepalived.web.exposition import Block, Family, Table, label_text
-from pykeepalived.web.source import InstanceSource, Presence
-from pykeepalived.web.values import COUNTER_FIELDS, InstanceValues, unpack_counters
 
 PREFIX = "pykeepalived_"
 STATES = ("INITIALIZE", "BACKUP", "MASTER", "FAULT")
-VRRP_DROP_REASONS = DROP_COUNTERS
-"""The drop reasons the core counts by name (the same the status document's ``drops`` totals add up),
-in the order their series are written; each series (these and any other reason, ``not_a_peer``,
-``in_fault`` ...) appears once its reason was counted: 13 series per instance that are 0 on a healthy
-LAN were a third of the body (docs/metrics.md)."""
 IDENTITY = ("vrrp_instance", "interface", "family", "vrid")
 ME = ("vrrp_instance",)
 TRACKER = ("vrrp_instance", "tracker")
@@ -124,6 +117,8 @@ class InstanceLines:
             for index in range(count):  # fix the entities' order
                 for position in range(len(FAMILIES)):
                     self.table.put(index, position, b"")
+        # a row is what json.loads gave (the daemon's values, web/values.py): a boundary, read as Any;
+        # a value of the wrong type raises here and the reader asks for everything again
         for index, row in cast(list[tuple[int, dict[str, Any]]], delta.get("rows") or ()):
             self._rewrite(index, row)
         for index, vips in cast(list[tuple[int, list[tuple[str, str, bool]]]], delta.get("vips") or ()):
@@ -200,29 +195,6 @@ class InstanceLines:
             if position != _VIPS:
                 table.put(index, position, lines.get(family, "").encode())
         self._vips(index, row["vips"])
-
-
-class InstanceMetrics:
-    """:class:`~pykeepalived.web.values.InstanceValues` and :class:`InstanceLines` in one process."""
-
-    def __init__(self, instances: Callable[[], Collection[InstanceSource]], presence: Presence | None = None,
-                 presence_generation: Callable[[], object] = lambda: None,
-                 glue_generation: Callable[[], object] = lambda: None) -> None:
-        self.values = InstanceValues(instances, presence, presence_generation, glue_generation)
-        self.lines = InstanceLines()
-        self.table = self.lines.table
-
-    @property
-    def rewritten(self) -> int:
-        return self.values.rewritten
-
-    def refresh(self, now: float, budget: Callable[[], bool] = lambda: False) -> bool:
-        done = self.values.refresh(now, budget)
-        self.lines.apply(self.values.take())
-        return done
-
-    def blocks(self) -> list[Block]:
-        return self.lines.blocks()
 
 
 def _states(key: str) -> tuple[str, str]:

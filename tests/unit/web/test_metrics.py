@@ -13,11 +13,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from pykeepalived.testing.status_docs import with_bgp, with_lvs_and_groups
+from pykeepalived.testing.web_metrics import local_service
 from pykeepalived.web.metrics import DocumentMetrics, family_names
 from pykeepalived.web.render import MetricsPage
-from pykeepalived.web.service import WebService
+from pykeepalived.web.slicer import Slicer
 from pykeepalived.web.source import MetricsSource
-from pykeepalived.web.values import MetricsValues, Slicer
+from pykeepalived.web.values import MetricsValues
 from pykeepalived.web.vrrp_metrics import FAMILIES
 
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
@@ -49,7 +50,7 @@ def value(doc: dict[str, Any], name: str, **labels: str) -> float:
 
 def test_every_metric_is_documented_in_docs_metrics_md() -> None:
     documented = set(re.findall(r"`(pykeepalived_[a-z_]+)`", (ROOT / "docs" / "metrics.md").read_text()))
-    service = WebService(rich_doc, listen=None)
+    service = local_service(rich_doc, listen=None)
     names = set(family_names(DocumentMetrics().blocks(rich_doc())))
     names |= {name for name in family_names(service.live.blocks()) if name.startswith("pykeepalived_")}
     names |= {f.sample_name for f in FAMILIES}

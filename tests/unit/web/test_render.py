@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pykeepalived.testing.fake_loop import FakeLoop
 from pykeepalived.testing.runner_pair import pair, start
 from pykeepalived.testing.status_docs import with_lvs_and_groups
+from pykeepalived.testing.web_metrics import local_page
 from pykeepalived.web.render import MetricsPage, Slicer, json_body
 from pykeepalived.web.source import MetricsSource
 
@@ -42,7 +43,7 @@ def page() -> MetricsPage:
     a, b, _ = pair(loop)
     start(a, b)
     loop.advance(1.0)
-    return MetricsPage.of(MetricsSource(rich_doc, a.runner.slots.values, clock=loop.time))
+    return local_page(MetricsSource(rich_doc, a.runner.slots.values, clock=loop.time))
 
 
 def parsed(text: str, parse=text_string_to_metric_families) -> set[tuple[str, tuple, float]]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from pykeepalived.testing.web_metrics import local_service
 from pykeepalived.web.events import EventHub
 from pykeepalived.web.server import WebServer
 from pykeepalived.web.service import WebService
@@ -63,7 +64,7 @@ async def endpoint() -> AsyncIterator[Endpoint]:
 @contextlib.asynccontextmanager
 async def serving(**kw: Any) -> AsyncIterator[Endpoint]:
     hub = kw.pop("hub", None) or EventHub()
-    service = WebService(lambda: json.loads(json.dumps(DOC)), listen=None, hub=hub,
+    service = local_service(lambda: json.loads(json.dumps(DOC)), listen=None, hub=hub,
                          ready=kw.pop("ready", lambda: None))
     await service.start()
     server = WebServer("127.0.0.1", 0, service.endpoints, **kw)
@@ -243,7 +244,7 @@ async def test_too_many_event_clients_get_503() -> None:
 
 async def test_an_address_in_use_is_logged_and_the_service_runs_on(caplog: pytest.LogCaptureFixture) -> None:
     async with serving() as ep:
-        other = WebService(lambda: DOC, listen=f"127.0.0.1:{ep.port}")
+        other = local_service(lambda: DOC, listen=f"127.0.0.1:{ep.port}")
         assert await other.start() is False
         assert "cannot listen" in caplog.text
         await other.stop()

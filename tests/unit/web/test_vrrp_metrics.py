@@ -14,12 +14,13 @@ from pykeepalived.testing.fake_loop import FakeLoop
 from pykeepalived.testing.fake_wire import FakeWire
 from pykeepalived.testing.runner_pair import Node, pair, start
 from pykeepalived.testing.specs import make_spec
+from pykeepalived.testing.web_metrics import InstanceMetrics
 from pykeepalived.vrrp.events import Startup, TrackerChanged
 from pykeepalived.vrrp.packet import Advertisement
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
 from pykeepalived.vrrp.tracking import TrackerKind, TrackerSpec
-from pykeepalived.web.vrrp_metrics import FAMILIES, STATES, InstanceMetrics
+from pykeepalived.web.vrrp_metrics import FAMILIES, STATES
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
