@@ -149,7 +149,8 @@ class Observability:
         out: Json = {"listen": None, **child.counters}
         out.update({"loop_lag_max_s": round(self.lag.max_s, 6), "child_pid": child.pid,
                     "child_starts": child.started, "channel_drops": child.channel_drops,
-                    "events_dropped": child.events_dropped})
+                    "events_dropped": child.events_dropped,
+                    "metrics_snapshots": self._values.snapshots if self._values is not None else 0})
         return out
 
     # -- events (the notify FIFO's facts, with time stamps) ---------------------------------------

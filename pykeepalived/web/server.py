@@ -13,7 +13,8 @@ Routes (``GET`` and ``HEAD`` only; anything else is 405, unknown paths 404):
 ``/``                       a short index
 =========================== =====================================================================
 
-Protection (nothing an HTTP client does can slow the VRRP loop or change anything):
+Protection (nothing an HTTP client does can slow the VRRP loop or change anything; this runs in the
+web child, ``web/child.py``, never in the daemon's process):
 
 * at most ``max_connections`` connections; more are answered 503 and closed at once;
 * a connection that has not sent a whole request ``request_timeout_s`` after it was accepted
@@ -25,8 +26,7 @@ Protection (nothing an HTTP client does can slow the VRRP loop or change anythin
   Prometheus, which keeps its connections, about half of what a scrape costs (bench/metrics);
 * aiohttp's parser limits: request line and header fields 4 KiB, at most 32 headers (a larger
   request gets 400); request bodies are never read;
-* responses are built on the loop a little at a time (``web/render.py``: no thread, so the VRRP loop
-  never waits for the GIL).
+* responses are built from the daemon's snapshots (``web/render.py``), kept ``web_metrics_max_age``.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ import json
 import logging
 import socket
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TypeVar, cast
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
@@ -64,32 +63,11 @@ Body = tuple[bytes, str]
 """A response body and its content type."""
 StatusSource = Callable[[], "Mapping[str, object] | Awaitable[Mapping[str, object]]"]
 """Returns the status document, or an awaitable of it (built a few instances per loop turn)."""
-T = TypeVar("T")
 
 
 async def read_status(source: StatusSource) -> StatusDocument:
     value = source()
     return as_status(await value if inspect.isawaitable(value) else value)
-
-
-class SingleFlight:
-    """Requests for the same thing while it is being built share that building."""
-
-    def __init__(self) -> None:
-        self._inflight: dict[str, asyncio.Future[object]] = {}
-
-    async def shared(self, key: str, make: Callable[[], Awaitable[T]]) -> T:
-        """``await make()``, or the result of the one already running under ``key`` (the same
-        ``make`` for the same key)."""
-        pending = self._inflight.get(key)
-        if pending is None:
-
-            async def run() -> object:
-                return await make()
-
-            pending = self._inflight[key] = asyncio.ensure_future(run())
-            pending.add_done_callback(lambda _f: self._inflight.pop(key, None))
-        return cast(T, await asyncio.shield(pending))
 
 
 class Endpoints:

@@ -65,6 +65,7 @@ class WebChild:
         self.process: asyncio.subprocess.Process | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._stopping = False
+        self._moved = False
         self._wake = asyncio.Event()
         self.started = 0
         """Children started (the first one and every restart)."""
@@ -89,6 +90,10 @@ class WebChild:
                 self.counters = {}
                 if loop.time() - began >= STABLE_S:
                     backoff = self._backoff_min_s
+                if self._moved:  # ended for a new address: the next one at once
+                    self._moved = False
+                    backoff = self._backoff_min_s
+                    continue
                 if code == EXIT_NO_LISTEN:
                     log.error("web child cannot listen on %s; trying again in %.1f s", self.listen, backoff)
                 else:
@@ -109,8 +114,10 @@ class WebChild:
         if (listen, max_age_s) == (self.listen, self.max_age_s):
             return
         self.listen, self.max_age_s = listen, max_age_s
+        if self.process is not None:
+            self._moved = True
+            self._kill()
         self._wake.set()
-        self._kill()
 
     async def _wait(self, timeout_s: float | None) -> None:
         self._wake.clear()

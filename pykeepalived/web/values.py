@@ -236,6 +236,8 @@ class MetricsValues:
         self._ipvs_stats = ipvs_stats
         self._ipvs_cache: tuple[float, Mapping[str, object] | None] | None = None
         self._clock = clock
+        self.snapshots = 0
+        """Snapshots taken (``web.metrics_snapshots`` in the status document)."""
 
     def close(self) -> None:
         self.process.close()
@@ -243,6 +245,7 @@ class MetricsValues:
     async def snapshot(self, full: bool = False, slicer: Slicer | None = None) -> Json:
         """``full``: report every instance (the reader is new, or lost its copy)."""
         slicer = slicer or Slicer()
+        self.snapshots += 1
         value = self.source.document()
         doc = dict(await value if inspect.isawaitable(value) else value)
         stats = await self._read_ipvs_stats()

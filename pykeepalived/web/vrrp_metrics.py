@@ -117,7 +117,7 @@ class InstanceLines:
             for index in range(count):  # fix the entities' order
                 for position in range(len(FAMILIES)):
                     self.table.put(index, position, b"")
-        # a row is what json.loads gave (the daemon's values, web/values.py): a boundary, read as Any;
+        # a row is what json.loads gave (the daemon's values, web/values.py): a boundary, read untyped;
         # a value of the wrong type raises here and the reader asks for everything again
         for index, row in cast(list[tuple[int, dict[str, Any]]], delta.get("rows") or ()):
             self._rewrite(index, row)

@@ -141,6 +141,11 @@ async def test_the_daemon_serves_metrics_status_and_events_and_dumps_on_signals(
         await asyncio.sleep(h.daemon.observe.max_age_s)  # the child's snapshot ages out
         code, body = await asyncio.to_thread(_get, base + "/metrics")
         assert b'pykeepalived_config_reloads_total{result="failure"} 1.0' in body
+        # scrapes within web_metrics_max_age are served from the child's copy: one snapshot
+        before = h.daemon.observe.counters()["metrics_snapshots"]
+        for _ in range(5):
+            assert (await asyncio.to_thread(_get, base + "/metrics"))[0] == 200
+        assert h.daemon.observe.counters()["metrics_snapshots"] - before <= 1
         # keepalived's dump signals
         for function in ("DATA", "STATS", "JSON"):
             h.daemon.request(f"dump:{function}")

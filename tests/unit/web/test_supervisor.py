@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sys
 from pathlib import Path
 
 from pykeepalived.web.supervisor import WebChild
@@ -119,3 +120,43 @@ async def test_the_real_child_serves_http_and_dies_with_the_channel() -> None:
     finally:
         await child.stop()
         await task
+
+
+PARENT = r"""
+import asyncio, sys
+from pykeepalived.web.supervisor import WebChild
+
+async def main() -> None:
+    async def answer(what: str, full: bool) -> object:
+        return None
+
+    child = WebChild(answer, listen=sys.argv[1])
+    task = asyncio.create_task(child.run())
+    while not child.counters.get("listen"):
+        await asyncio.sleep(0.02)
+    print(child.pid, flush=True)
+    await task
+
+asyncio.run(main())
+"""
+
+
+async def test_a_daemon_killed_leaves_no_web_child_behind() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    parent = await asyncio.create_subprocess_exec(sys.executable, "-c", PARENT, f"127.0.0.1:{port}",
+                                                  stdout=asyncio.subprocess.PIPE)
+    try:
+        assert parent.stdout is not None
+        async with asyncio.timeout(30):
+            line = await parent.stdout.readline()
+        pid = int(line)
+        assert alive(pid)
+        parent.kill()  # SIGKILL: no clean stop, no finally
+        await parent.wait()
+        await until(lambda: not alive(pid), 10)  # the channel closed / PR_SET_PDEATHSIG
+    finally:
+        if parent.returncode is None:
+            parent.kill()
+            await parent.wait()
