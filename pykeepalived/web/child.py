@@ -11,9 +11,11 @@ daemon over the channel (``web/channel.py``) for what it serves:
 * ``/status`` and ``/status/instances/NAME``: the status document, the same way (kept ``--max-age``);
 * ``/healthz``: asked every time (it says the daemon's loop answers; no answer in 2 s is a 503).
 
-The daemon pushes the events of ``/events`` as they happen.  The child exits when the channel closes
-(the daemon stopped or died: it also asks the kernel for SIGTERM when its parent dies), so it never
-outlives the daemon.  Exit code 3: it could not listen (the daemon does not restart it for that).
+The daemon pushes the events of ``/events`` as they happen.  The child runs at a lower priority
+(nice 10, never a real-time policy) so that the kernel prefers the daemon when both want a CPU.
+The child exits when the channel closes (the daemon stopped or died: it also asks the kernel for
+SIGTERM when its parent dies), so it never outlives the daemon.  Exit code 3: it could not listen
+(the daemon tries again with its backoff, or at once when a reload moves the endpoint).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ HEALTH_TIMEOUT_S = 2.0
 COUNTERS_EVERY_S = 0.2
 """How often the endpoint's counters are compared with what the daemon last heard (sent if changed)."""
 PR_SET_PDEATHSIG = 1
+NICE = 10
+"""The child's niceness: when the daemon and the child both want a CPU, the kernel runs the daemon."""
 
 
 class DaemonLink:
@@ -136,6 +140,16 @@ class DaemonLink:
         return body if isinstance(body, str) else None
 
 
+def step_aside() -> None:
+    """Never compete with the VRRP daemon for a CPU: no real-time policy inherited from it (a daemon
+    started under ``chrt``), and a lower priority (:data:`NICE`)."""
+    with contextlib.suppress(OSError, AttributeError):
+        if os.sched_getscheduler(0) not in (os.SCHED_OTHER, os.SCHED_BATCH, os.SCHED_IDLE):
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    with contextlib.suppress(OSError):
+        os.nice(NICE)
+
+
 def die_with_parent(parent: int | None) -> None:
     """SIGTERM when the daemon dies (Linux's PR_SET_PDEATHSIG); exit now if it already has."""
     with contextlib.suppress(OSError, AttributeError):
@@ -184,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--parent", type=int, default=None)
     args = parser.parse_args(argv)
     die_with_parent(args.parent)
+    step_aside()
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                         format="pykeepalived-web[%(process)d]: %(levelname)s %(message)s")
     try:
