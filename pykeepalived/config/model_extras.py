@@ -203,6 +203,8 @@ class StaticAddress(AddressOptions):
     dev: IfName | None = Field(default=None, description="default: global_defs.default_interface (eth0)")
     scope: Literal["global", "site", "link", "host", "nowhere"] | None = None
     label: Str | None = None
+    track_group: Str | None = Field(default=None, description="the track_group whose instances follow this "
+                                    "address's device (FAULT while it is down)")
 
     @model_validator(mode="before")
     @classmethod
@@ -211,8 +213,8 @@ class StaticAddress(AddressOptions):
 
 
 class TrackGroup(NamedModel):
-    """``track_group NAME { group { VI_1 ... } }``: instances that go to FAULT when a static address,
-    route or rule naming the group cannot be restored."""
+    """``track_group NAME { group { VI_1 ... } }``: instances that go to FAULT while the device of a
+    static address, route or rule naming the group is down (keepalived's ``static_track_group``)."""
 
     group: Annotated[tuple[Str, ...], Field(min_length=1)]
 
