@@ -102,7 +102,8 @@ def _mpls(config: Config, host: HostFacts) -> Iterator[Diagnostic]:
     places: list[tuple[Path, VirtualRoute]] = [(("static_routes", i), r)
                                                for i, r in enumerate(config.static_routes)]
     for name, inst in config.vrrp_instances.items():
-        places += [(("vrrp_instances", name, "virtual_routes", i), r) for i, r in enumerate(inst.virtual_routes)]
+        places += [(("vrrp_instances", name, "virtual_routes", i), r)
+                   for i, r in enumerate(inst.virtual_routes)]
     for path, route in places:
         encaps = [(path, route.encap),
                   *(((*path, "nexthops", n), hop.encap) for n, hop in enumerate(route.nexthops))]

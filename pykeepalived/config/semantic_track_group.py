@@ -63,7 +63,7 @@ def check(config: Config) -> Iterator[Diagnostic]:
     for iname, inst in config.vrrp_instances.items():
         for key, entries in (("virtual_routes", inst.virtual_routes), ("virtual_rules", inst.virtual_rules)):
             for i, item in enumerate(entries):
-                if item.track_group is not None:
+                if getattr(item, "track_group", None) is not None:
                     yield err("track_group_virtual", "track_group goes on static_routes and static_rules "
                               "only (an instance's own routes follow its state)",
                               ("vrrp_instances", iname, key, i, "track_group"))

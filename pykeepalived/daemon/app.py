@@ -60,6 +60,7 @@ from pykeepalived.host.uptime import uptime_s
 from pykeepalived.host.wakeup import make_wakeup
 from pykeepalived.net.links import SystemHost, primary_address
 from pykeepalived.net.linkstate import link_is_up
+from pykeepalived.net.netlink_watch import AddressEvent, LinkEvent
 from pykeepalived.net.vrrp_net import VrrpNet
 from pykeepalived.vrrp import from_config as fc
 from pykeepalived.vrrp.events import StateChanged
@@ -329,6 +330,16 @@ class Daemon:
         self.sd.notify(READY)
 
     # -- run -----------------------------------------------------------------------------------
+    def _on_address(self, event: AddressEvent) -> None:
+        """An address appeared or vanished: the instances (VIPs, ``track_src_ip``) and the static
+        addresses (restored when deleted, as keepalived) hear of it."""
+        self.instances.on_address(event)
+        self.host_net.on_address(event)
+
+    def _on_link_event(self, event: LinkEvent) -> None:
+        self.instances.on_link_event(event)
+        self.host_net.on_link(event)
+
     async def _watchdog(self, interval_s: float) -> None:
         while True:
             self.sd.notify(WATCHDOG)
@@ -389,10 +400,10 @@ class Daemon:
         self._background.append(group.create_task(self.executor.worker(), name="address-worker"))
         self._background.append(group.create_task(self.host_net.run_forever(), name="host-network"))
         self._background.append(group.create_task(self.instances.links.run_forever(), name="link-poller"))
-        on_address = log_address(self.instances.on_address) if self.options.address_monitoring \
-            else self.instances.on_address
+        on_address = log_address(self._on_address) if self.options.address_monitoring else self._on_address
         self._background.append(group.create_task(
-            self.net.watch(on_address, self.instances.on_link_event, self.instances.sources_changed),
+            self.net.watch(on_address, self._on_link_event, self.instances.sources_changed,
+                           self.host_net.route_gone),
             name="netlink-watcher"))
         if self.sd.watchdog_interval_s is not None:
             self._background.append(

@@ -25,9 +25,9 @@ from pykeepalived.config.model import Config, GlobalDefs
 from pykeepalived.daemon.alerts import AlertPlan, alert_plan
 from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_notify_fifos, lvs_plan
 from pykeepalived.errors import ConfigError
-from pykeepalived.net.host_state import HostPlan, host_plan
+from pykeepalived.net.host_state import HostPlan, host_plan, uses_vrf
 from pykeepalived.net.route_spec import SpecError
-from pykeepalived.net.rt_tables import table_names
+from pykeepalived.net.rt_tables import table_names, vrf_tables
 from pykeepalived.scaleout.spec import BgpSpec, bgp_spec
 from pykeepalived.vrrp import from_config as fc
 
@@ -101,7 +101,8 @@ def load_plans(path: str, primary: fc.PrimaryAddress, *, config_id: str | None =
     """Read ``path`` and map it; ConfigError when it is invalid or cannot run here."""
     config = load_config(path, config_id, host)
     try:
-        host_state = host_plan(config, table_names(), vrrp=run_vrrp)
+        vrfs = vrf_tables() if run_vrrp and uses_vrf(config) else None
+        host_state = host_plan(config, table_names(), vrrp=run_vrrp, vrfs=vrfs)
     except SpecError as exc:
         raise ConfigError(f"{path}: {exc}", [Diagnostic(Severity.ERROR, "route_table", str(exc), path,
                                                          None, None)]) from exc

@@ -45,6 +45,10 @@ RULE_ACTIONS: Mapping[str, int] = {"table": 1, "goto": 2, "nop": 3, "blackhole":
                                    "prohibit": 8}
 """FR_ACT_* of linux/fib_rules.h."""
 IPPROTOS: Mapping[str, int] = {"icmp": 1, "tcp": 6, "udp": 17, "ipv6-icmp": 58, "sctp": 132}
+TYPE_SCOPES: Mapping[str, int] = {"local": SCOPES["host"], "broadcast": SCOPES["link"],
+                                   "anycast": SCOPES["link"], "multicast": SCOPES["link"]}
+"""The scope of a route type written without ``scope`` (iproute2's and keepalived's defaults; the
+kernel refuses a local route of scope universe)."""
 RTAX: Mapping[str, int] = {
     "lock": 1, "mtu": 2, "window": 3, "rtt": 4, "rttvar": 5, "ssthresh": 6, "cwnd": 7, "advmss": 8,
     "reordering": 9, "hoplimit": 10, "initcwnd": 11, "features": 12, "rto_min": 13, "initrwnd": 14,
@@ -242,13 +246,14 @@ def route_spec(route: VirtualRoute, tables: Mapping[str, int] | None = None,
     else:
         table = _number(route.table, TABLES, "routing table", TABLES["main"], tables)
     pref = IPV6_PREF[route.pref] if isinstance(route.pref, str) else route.pref
+    scope = _number(route.scope, SCOPES, "scope", TYPE_SCOPES.get(route.kind.value, 0))
     return RouteSpec(
         family=route.version,
         dst=route.to,
         table=table,
         type=ROUTE_TYPES[route.kind.value],
         protocol=_number(route.protocol, PROTOCOLS, "route protocol", RTPROT_KEEPALIVED),
-        scope=_number(route.scope, SCOPES, "scope", 0),
+        scope=scope,
         gateway=route.via,
         prefsrc=route.src,
         oif=route.dev,

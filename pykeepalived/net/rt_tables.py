@@ -16,6 +16,24 @@ RT_TABLES = ("/etc/iproute2/rt_tables", "/usr/share/iproute2/rt_tables", "/usr/l
 MAX_BYTES = 1 << 20
 
 
+def vrf_tables() -> dict[str, int]:
+    """The VRF devices of the current network namespace and their routing tables (``vrf NAME`` of a
+    route), read over rtnetlink."""
+    from pyroute2 import IPRoute  # noqa: PLC0415  (only when a route names a VRF)
+
+    tables: dict[str, int] = {}
+    with IPRoute() as ipr:
+        for link in ipr.get_links():
+            info = link.get_attr("IFLA_LINKINFO")
+            if info is None or info.get_attr("IFLA_INFO_KIND") != "vrf":
+                continue
+            data = info.get_attr("IFLA_INFO_DATA")
+            table = None if data is None else data.get_attr("IFLA_VRF_TABLE")
+            if table is not None:
+                tables[link.get_attr("IFLA_IFNAME")] = int(table)
+    return tables
+
+
 def table_names(paths: Iterable[str] = RT_TABLES) -> dict[str, int]:
     """``NUMBER NAME`` lines (``#`` starts a comment) of each file and its ``.d/*.conf``; the first
     file that names a table wins, as in ``ip``.  Missing or unreadable files are skipped."""
