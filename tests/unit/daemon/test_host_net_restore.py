@@ -111,3 +111,18 @@ async def test_track_group_device_down_is_fault_and_back_up_leaves_it(tmp_path: 
     await h.until(lambda s: first(s)["state"] == "MASTER")
     assert await h.stop() == 0
 
+
+
+async def test_a_reload_that_puts_the_instance_in_a_track_group_is_in_place(tmp_path: Path) -> None:
+    h = Harness(tmp_path, CONFIG.replace("track_groups:\n  TG_1: {group: [VI_1]}\n", "")
+                .replace(", track_group: TG_1", ""))
+    await h.start()
+    h.config.write_text(CONFIG)
+    h.daemon.request("reload")
+    tracker = "track_group:TG_1:eth2"
+    status = await h.until(lambda s: tracker in [t["name"] for t in first(s)["trackers"]])  # type: ignore[union-attr]
+    assert first(status)["state"] == "MASTER"  # in place: the state is kept
+    h.links["eth2"] = False
+    h.poll_links()
+    await h.until(lambda s: first(s)["state"] == "FAULT")
+    assert await h.stop() == 0
