@@ -48,7 +48,9 @@ class RouteType(enum.StrEnum):
     ANYCAST = "anycast"
     MULTICAST = "multicast"
     NAT = "nat"
-    """Accepted by keepalived's parser; Linux has refused NAT routes since 2.6, so it is an error here."""
+    XRESOLVE = "xresolve"
+    """``nat`` and ``xresolve``: accepted by keepalived's parser, refused by Linux (NAT routes since
+    2.6, external resolution always): an error here."""
 
 
 class RouteMode(enum.StrEnum):
@@ -262,6 +264,9 @@ class VirtualRoute(StrictModel):
         if self.kind is RouteType.NAT:
             raise field_error("route_type", "Linux has not had NAT routes since 2.6: the kernel refuses "
                               "type nat (keepalived's parser accepts the word)", "type")
+        if self.kind is RouteType.XRESOLVE:
+            raise field_error("route_type", "the kernel refuses xresolve routes (keepalived's parser accepts "
+                              "the word)", "type")
         if self.fastopen_no_cookie is not None:
             raise field_error("not_supported", "'fastopen_no_cookie' is refused: pyroute2 0.9 cannot encode "
                               "RTAX_FASTOPEN_NO_COOKIE (see docs/keepalived-conf.md)", "fastopen_no_cookie")

@@ -40,7 +40,8 @@ PROTOCOLS: Mapping[str, int] = {
 SCOPES: Mapping[str, int] = {"global": 0, "universe": 0, "site": 200, "link": 253, "host": 254,
                              "nowhere": 255}
 ROUTE_TYPES: Mapping[str, int] = {"unicast": 1, "local": 2, "broadcast": 3, "anycast": 4, "multicast": 5,
-                                  "blackhole": 6, "unreachable": 7, "prohibit": 8, "throw": 9, "nat": 10}
+                                  "blackhole": 6, "unreachable": 7, "prohibit": 8, "throw": 9, "nat": 10,
+                                  "xresolve": 11}
 RULE_ACTIONS: Mapping[str, int] = {"table": 1, "goto": 2, "nop": 3, "blackhole": 6, "unreachable": 7,
                                    "prohibit": 8}
 """FR_ACT_* of linux/fib_rules.h."""

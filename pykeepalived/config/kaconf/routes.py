@@ -66,7 +66,7 @@ def _milliseconds(text: str) -> Node:
 
 
 _ROUTE_TYPES = ("unicast", "local", "blackhole", "unreachable", "prohibit", "throw", "broadcast", "anycast",
-                "multicast", "nat")
+                "multicast", "nat", "xresolve")
 
 ROUTE_WORDS: Mapping[str, Word] = {
     "src": Word("src"), "via": Word("via"), "gw": Word("via"), "to": Word("to"),

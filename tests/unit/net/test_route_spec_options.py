@@ -141,6 +141,7 @@ def test_a_source_prefix_is_part_of_the_identity_and_paths_must_match() -> None:
     ("203.0.113.0/24 from 198.51.100.0/24 dev eth0", "'from' is only for IPv6"),
     ("203.0.113.0/24 dev eth0 vrf blue table 5", "give 'vrf' or 'table'"),
     ("nat 203.0.113.0/24 dev eth0", "NAT routes"),
+    ("xresolve 203.0.113.0/24 dev eth0", "refuses xresolve routes"),
     ("203.0.113.0/24 dev eth0 fastopen_no_cookie 1", "RTAX_FASTOPEN_NO_COOKIE"),
     ("203.0.113.0/24 dev eth0 encap ip src 203.0.113.1", "needs a dst address or an id"),
     ("203.0.113.0/24 dev eth0 encap ip6 dst 203.0.113.1", "takes IPv6 addresses"),
