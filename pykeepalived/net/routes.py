@@ -164,10 +164,7 @@ class RouteManager:
         if hop.flow is not None:
             out["flow"] = hop.flow
         if hop.encap is not None:
-            if hop.encap.type != LWTUNNEL_ENCAP["mpls"]:
-                raise DriverError(op, "encap ip/ip6 on a nexthop is not supported (only on the route)",
-                                  errno.EOPNOTSUPP)
-            out["encap"] = {"type": "mpls", "labels": list(hop.encap.labels)}
+            out.update(_encap_attrs(hop.encap))
         return out
 
     # -- rules -----------------------------------------------------------------------------------

@@ -61,6 +61,11 @@ async def test_encap_mpls_through_pyroute2_and_ip_as_nested_attributes() -> None
                                     encap=EncapSpec(2, id=7, dst=ip_address("203.0.113.9"), ttl=8)))
     attrs = ipr.requests[-1][1]
     assert attrs["encap_type"] == 2  # LWTUNNEL_ENCAP_IP
+    encap = EncapSpec(2, id=7, dst=ip_address("203.0.113.9"), ttl=8)
+    hop = NextHopSpec(ip_address("198.51.100.1"), "eth0", encap=encap)
+    await rm.ensure_route(RouteSpec(4, ip_network("203.0.113.0/24"), nexthops=(hop,)))
+    (path,) = ipr.requests[-1][1]["multipath"]
+    assert (path["encap_type"], path["encap"]) == (2, attrs["encap"])  # the same attributes on a path
     # LWTUNNEL_IP_ID (1, be64), LWTUNNEL_IP_DST (2), LWTUNNEL_IP_TTL (4, u8 padded to 4 bytes)
     assert attrs["encap"] == (struct.pack("=HH", 12, 1) + struct.pack(">Q", 7)
                               + struct.pack("=HH", 8, 2) + bytes([203, 0, 113, 9])
