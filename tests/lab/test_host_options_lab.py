@@ -37,13 +37,15 @@ static_routes {
     2001:db8:5::/64 from 2001:db8:6::/64 via 2001:db8:1::1 table 100 pref high
     203.0.113.64/26 dev eth0 table 100 encap ip id 7 dst 203.0.113.9 ttl 8
     multicast 239.1.1.0/24 dev eth0 table 100
+    198.51.100.192/26 table 100 nexthop via 198.51.100.1 dev eth0 encap ip id 9 dst 203.0.113.9 @SECOND
 }
 static_rules {
     from 203.0.113.0/24 table 100 priority 100 realms 1/2 suppress_ifgroup 3 tunnel-id 77
     priority 102 l3mdev
 }
 """.replace("@NEXTHOP", "nexthop via 198.51.100.2 dev eth0 weight 3").replace(
-    "@METRICS", "features ecn quickack 1 congctl cubic")
+    "@METRICS", "features ecn quickack 1 congctl cubic").replace(
+    "@SECOND", "nexthop via 198.51.100.2 dev eth0")
 SHOWN = (
     ("route", "203.0.113.0/24 proto keepalived"),
     ("route", "nexthop via 198.51.100.1 dev eth0 weight 2"),
@@ -54,6 +56,7 @@ SHOWN = (
     ("route", "quickack 1"),
     ("route", "congctl cubic"),
     ("route", "encap ip id 7"),
+    ("route", "nexthop  encap ip id 9"),
     ("route", "multicast 239.1.1.0/24 dev eth0 proto keepalived"),
     ("route6", "2001:db8:5::/64 from 2001:db8:6::/64 via 2001:db8:1::1"),
     ("route6", "pref high"),
