@@ -35,3 +35,11 @@ def test_unknown_names_no_track_no_device_and_virtual_routes() -> None:
         ("warning", "track_group_no_track", ("static_routes", 1, "track_group")),
         ("error", "track_group_virtual", ("vrrp_instances", "VI_1", "virtual_routes", 0, "track_group")),
     ])
+
+
+def test_a_vip_takes_no_track_group() -> None:
+    result = check_text(INSTANCE.replace("[198.51.100.1]", "[{address: 198.51.100.1, track_group: TG}]"),
+                        "k.yaml")
+    assert [d.message for d in result.errors] == [
+        "track_group goes on static_ipaddress lines only (keepalived's rule): a VIP follows its instance's "
+        "state"]
