@@ -2,8 +2,8 @@
 
 * The options keepalived 2.2.7 reads on a route or rule line reach the kernel: ``ip route`` /
   ``ip -6 route`` / ``ip rule`` in the director's namespace show them, and they go with the daemon.
-* A static address deleted from outside is restored (as keepalived's ``reinstate_static_address``),
-  the instance stays MASTER; the device of a static address and route naming a ``track_group`` going
+* A static address deleted from outside, with or without ``track_group``, is restored (as
+  keepalived's ``reinstate_static_address``), the instance stays MASTER; the device of a static address and route naming a ``track_group`` going
   down puts the group's instance in FAULT and the peer takes over; back up, the route is restored and
   the instance takes MASTER back (priority 150 over 100).  The device is a veth pair made inside the
   director's own namespace (removed with it).  Every wait is a deadline poll.
@@ -100,6 +100,7 @@ track_group TG_1 {
 }
 static_ipaddress {
     203.0.113.11/32 dev tg0 track_group TG_1
+    203.0.113.12/32 dev eth0
 }
 static_routes {
     203.0.113.128/25 dev tg0 track_group TG_1
@@ -128,6 +129,9 @@ def test_track_group_device_down_is_fault_and_the_peer_takes_over(director_pair:
         dp.d1.ip("address", "del", "203.0.113.11/32", "dev", "tg0")
         wait_until(lambda: "203.0.113.11/32" in dp.d1.addresses("tg0"), timeout=5,
                    message="address restored")
+        dp.d1.ip("address", "del", "203.0.113.12/32", "dev", "eth0")  # no track_group: restored too
+        wait_until(lambda: "203.0.113.12/32" in dp.d1.addresses("eth0"), timeout=5,
+                   message="plain static address restored")
         assert d1.instance()["state"] == "MASTER"
         # the device of the group's entries goes down: FAULT, the peer takes over
         dp.d1.ip("link", "set", "tg0", "down")

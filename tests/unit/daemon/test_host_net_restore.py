@@ -20,6 +20,7 @@ track_groups:
 static_ipaddress:
   - {address: 203.0.113.5/24, dev: eth1, track_group: TG_1}
   - {address: 203.0.113.6/24, dev: eth1, no_track: true}
+  - {address: 203.0.113.8/24, dev: eth1}
 static_routes:
   - {to: 203.0.113.128/25, via: 203.0.113.1, dev: eth2, track_group: TG_1}
   - {to: 198.51.100.128/25, via: 203.0.113.1, no_track: true}
@@ -58,10 +59,12 @@ def deleted_address(h: Harness, text: str) -> None:
 async def test_a_static_address_deleted_from_outside_is_restored_unless_no_track(tmp_path: Path) -> None:
     h = Harness(tmp_path, CONFIG)
     await h.start()
-    await until(lambda: addresses(h) == {"203.0.113.5/24", "203.0.113.6/24"})
+    await until(lambda: addresses(h) == {"203.0.113.5/24", "203.0.113.6/24", "203.0.113.8/24"})
     deleted_address(h, "203.0.113.5/24")
     await until(lambda: "203.0.113.5/24" in addresses(h))
     assert h.host.log.count("add address 203.0.113.5/24") == 2
+    deleted_address(h, "203.0.113.8/24")  # no track_group: restored all the same (keepalived)
+    await until(lambda: "203.0.113.8/24" in addresses(h))
     deleted_address(h, "203.0.113.6/24")  # no_track: it stays deleted ...
     deleted_address(h, "203.0.113.5/24")  # ... while the next deletion of a tracked one is restored
     await until(lambda: "203.0.113.5/24" in addresses(h))
