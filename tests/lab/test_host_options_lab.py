@@ -3,10 +3,10 @@
 * The options keepalived 2.2.7 reads on a route or rule line reach the kernel: ``ip route`` /
   ``ip -6 route`` / ``ip rule`` in the director's namespace show them, and they go with the daemon.
 * A static address deleted from outside, with or without ``track_group``, is restored (as
-  keepalived's ``reinstate_static_address``), the instance stays MASTER; the device of a static address and route naming a ``track_group`` going
-  down puts the group's instance in FAULT and the peer takes over; back up, the route is restored and
-  the instance takes MASTER back (priority 150 over 100).  The device is a veth pair made inside the
-  director's own namespace (removed with it).  Every wait is a deadline poll.
+  keepalived's ``reinstate_static_address``), the instance stays MASTER; the device of a static
+  address and route naming a ``track_group`` going down puts the group's instance in FAULT and the
+  peer takes over; back up, the route is restored and the instance takes MASTER back (priority 150
+  over 100).  The device is a veth pair made inside the director's own namespace (removed with it).  Every wait is a deadline poll.
 """
 
 from __future__ import annotations
