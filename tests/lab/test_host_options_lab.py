@@ -6,7 +6,8 @@
   keepalived's ``reinstate_static_address``), the instance stays MASTER; the device of a static
   address and route naming a ``track_group`` going down puts the group's instance in FAULT and the
   peer takes over; back up, the route is restored and the instance takes MASTER back (priority 150
-  over 100).  The device is a veth pair made inside the director's own namespace (removed with it).  Every wait is a deadline poll.
+  over 100).  The device is a veth pair made inside the director's own namespace (removed with it).
+  Every wait is a deadline poll.
 """
 
 from __future__ import annotations
