@@ -87,6 +87,10 @@ def test_route_and_rule_options_reach_the_kernel(director_pair: DirectorPair) ->
         wait_until(lambda: not missing(dp.d1), timeout=10,
                    message=f"options in the kernel: {missing(dp.d1)}")
         assert peer.status()["host_network"]["last_error"] is None
+        before = dict(peer.status()["host_network"]["counters"])
+        peer.reload()  # the same file: the kernel's read-back matches every option, nothing moves
+        wait_until(lambda: peer.status()["reloads"] == 1, timeout=10, message="reloaded")
+        assert peer.status()["host_network"]["counters"] == before
         assert peer.stop() == 0
         assert len(missing(dp.d1)) == len(SHOWN)  # all gone with the daemon
     finally:
