@@ -30,6 +30,7 @@ def observed_parts(daemon: Daemon) -> Json:
             "tracked": [s.snapshot() for s in daemon.instances.scripts.values()],
         },
         "lvs": daemon.lvs.snapshot() if daemon.lvs is not None else None,
+        "nftables_ipvs": daemon.ipvs_marks.snapshot() if daemon.ipvs_marks.wanted is not None else None,
         "notify_fifos": daemon.fifos.counters(),
         "sync_groups": sync_groups(daemon),
         "bgp": daemon.bgp.snapshot(),
