@@ -48,8 +48,8 @@ class MarkEntry:
 
     def __str__(self) -> str:
         addresses = str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
-        ports = str(self.port_first) if self.port_first == self.port_last else "every port"
-        return f"{addresses} port {ports}"
+        ports = f"port {self.port_first}" if self.port_first == self.port_last else "every port"
+        return f"{addresses} {ports}"
 
 
 def enabled(config: Config) -> bool:
