@@ -8,6 +8,8 @@ from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
 from pykeepalived.config.model import Config
 from pykeepalived.daemon.app import Daemon
 from pykeepalived.daemon.lvs_nft import IpvsMarks
@@ -18,6 +20,7 @@ from pykeepalived.testing.fake_ipvs import FakeIpvsTable
 from pykeepalived.testing.fake_lvs import run_lvs_daemon
 from pykeepalived.testing.fake_nft import FakeNft
 from pykeepalived.testing.wait import until
+from pykeepalived.web.status_schema import STATUS_SCHEMA
 
 
 def plan(*addresses: str, table: str = "kaipvs") -> NftIpvsPlan:
@@ -123,7 +126,9 @@ async def test_the_daemon_marks_a_group_for_one_fwmark_service_and_a_reload_move
             [{"concat": [{"range": ["198.51.100.20", "198.51.100.29"]}, 443]}, 1000]]
         assert [next(iter(c)) for c in nft.batches[-1]["nftables"]] == ["add"]
         assert table.executed[executed:] == []  # no IPVS service churn
-        status = daemon.snapshot()["nftables_ipvs"]
+        document = daemon.snapshot()
+        jsonschema.validate(document, STATUS_SCHEMA)
+        status = document["nftables_ipvs"]
         assert status["groups"][0]["fwmark"] == 1000 and status["in_place"] is True
 
     await run_lvs_daemon(tmp_path, one, opener, body=body, run_vrrp=False, nft=nft)
