@@ -1,4 +1,4 @@
-"""nftables batches through ``nft -j -f -``: :class:`Nft`, and the firewall of
+"""nftables batches through ``nft -j -f`` (from a pipe): :class:`Nft`, and the firewall of
 :mod:`pykeepalived.net.nft_ruleset` over it (:class:`NftFirewall`).
 
 One process per batch, never one per rule: the batch is one nftables transaction, so a table the
@@ -22,6 +22,7 @@ from pykeepalived.errors import DriverError
 from pykeepalived.net.nft_ruleset import FAMILY, Batch, Blocked, FirewallSpec, removal, ruleset
 
 NFT = "nft"
+STDIN = "/proc/self/fd/0"
 TIMEOUT_S = 5.0
 
 
@@ -33,8 +34,9 @@ class Nft:
         self._timeout_s = timeout_s
 
     async def run(self, batch: Batch) -> None:
-        """Apply one batch as one transaction."""
-        await self._call(["-j", "-f", "-"], json.dumps(batch))
+        """Apply one batch as one transaction (read from the pipe as ``/proc/self/fd/0``: ``-f -`` opens
+        ``/dev/stdin``, which a minimal system, such as the IPVS test VM, does not have)."""
+        await self._call(["-j", "-f", STDIN], json.dumps(batch))
 
     async def list_table(self, family: str, table: str) -> str | None:
         """``nft -j list table``'s JSON text; None: there is no such table."""

@@ -88,8 +88,16 @@ def test_a_group_address_reaches_a_real_server_through_the_fwmark_service(topo: 
     daemon = start_pykeepalived(d1, CONFIG, timeout=START_S)
     try:
         wanted = {DestKey(IPv4Address(a), 8080) for a in RS}
-        wait_until(lambda: set(dump(d1).services) == {MARK} and set(dump(d1).services[MARK].dests) == wanted
-                   and marks_table(d1) is not None, timeout=30, message="the fwmark service and its marks")
+
+        def in_place() -> bool:
+            services = dump(d1).services
+            return set(services) == {MARK} and set(services[MARK].dests) == wanted \
+                and marks_table(d1) is not None
+
+        try:
+            wait_until(in_place, timeout=30, message="the fwmark service and its marks")
+        except Exception as exc:
+            pytest.fail(f"{exc}\nIPVS: {dump(d1)}\nnft: {marks_table(d1)}\nlog:\n{daemon.log()[-4000:]}")
         assert sorted(fetch(c1, GROUP[0], 2)) == ["r1", "r2"]
         assert fetch(c1, GROUP[1], 1)[0] in ("r1", "r2")  # the second address: the same service
         assert daemon.stop() == 0

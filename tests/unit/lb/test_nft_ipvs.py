@@ -40,6 +40,12 @@ virtual_server group WEB {
     real_server 203.0.113.21 8080 {
     }
 }
+virtual_server group WEB {
+    protocol UDP
+    lb_kind NAT
+    real_server 203.0.113.21 8080 {
+    }
+}
 virtual_server group DNS {
     protocol UDP
     lb_kind DR
@@ -60,6 +66,7 @@ virtual_server_groups:
     members: [{ip: 198.51.100.53, port: 53}]
 virtual_servers:
   - {group: WEB, protocol: TCP, lb_kind: NAT, real_servers: [{ip: 203.0.113.21, port: 8080}]}
+  - {group: WEB, protocol: UDP, lb_kind: NAT, real_servers: [{ip: 203.0.113.21, port: 8080}]}
   - {group: DNS, protocol: UDP, lb_kind: DR, real_servers: [{ip: 203.0.113.22, port: 53}]}
 """
 
@@ -79,11 +86,12 @@ def test_each_group_and_protocol_is_one_fwmark_service_in_both_syntaxes(config: 
     lb = lb_config(config)
     assert lb.nft is not None and lb.nft.spec.table == "keepalived_ipvs"
     assert lb.nft.spec.priority == NFT_IPVS_PRIORITY_DEFAULT == -1
-    assert lb.nft.marks == {("WEB", "TCP"): 1000, ("DNS", "UDP"): 1001}
-    assert [s.service.key for s in lb.specs] == [ServiceKey.mark(1000, AF_INET),
-                                                 ServiceKey.mark(1001, AF_INET)]
+    assert lb.nft.marks == {("WEB", "TCP"): 1000, ("WEB", "UDP"): 1001, ("DNS", "UDP"): 1002}
+    assert [(s.name, s.service.key) for s in lb.specs] == [
+        ("group WEB", ServiceKey.mark(1000, AF_INET)), ("group WEB udp", ServiceKey.mark(1001, AF_INET)),
+        ("group DNS udp", ServiceKey.mark(1002, AF_INET))]  # one virtual server a group and protocol
     web = lb.specs[0]
-    assert web.name == "group WEB" and web.service.persistence_timeout_s == 0
+    assert web.service.persistence_timeout_s == 0
     (rs,) = web.real_servers
     assert rs.dest.key.port == 8080 and rs.dest.forwarding == Forwarding.NAT
     group = lb.nft.group("WEB", "TCP")
