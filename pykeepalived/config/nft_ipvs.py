@@ -136,6 +136,17 @@ def check(config: Config) -> Iterator[Diagnostic]:
         seen.add(pair(vs))
         for entry in entries(config, vs):
             by_protocol.setdefault(vs.protocol.value, []).append((entry, vs.group or ""))
+    for v, vs in enumerate(config.virtual_servers):
+        if vs.ip is None:
+            continue
+        port = vs.port or 0
+        alone = MarkEntry(vs.ip, vs.ip, *((0, PORT_MAX) if port == 0 else (port, port)))
+        marked_here = by_protocol.get(vs.protocol.value, [])
+        owner = next((group for entry, group in marked_here if entry.overlaps(alone)), None)
+        if owner is not None:
+            yield warn("nftables_ipvs_shadowed", f"packets to virtual server {vs.key} get group {owner}'s "
+                       "mark: IPVS gives them to that group's fwmark service, not to this one",
+                       ("virtual_servers", v))
     for protocol, items in by_protocol.items():
         for entry, owner, other, other_owner in overlaps(items):
             where = f"group {owner}" if owner == other_owner else f"groups {owner} and {other_owner}"

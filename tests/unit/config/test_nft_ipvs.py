@@ -75,3 +75,12 @@ def test_keepalived_conf_gets_the_same_findings_at_its_lines(tmp_path: Path) -> 
     diags: list[Diagnostic] = check_config(str(conf), config_id="lb1").diagnostics
     ((line, message),) = [(d.line, d.message) for d in diags if d.code == "nftables_ipvs"]
     assert line == 2 and "without nftables_ipvs" in message
+
+
+def test_an_address_virtual_server_inside_a_marked_group_is_shadowed() -> None:
+    text = ("global_defs: {nftables_ipvs: true}\n" + GROUPS + "virtual_servers:\n" + vs("A")
+            + "  - {ip: 198.51.100.12, port: 80, real_servers: [{ip: 203.0.113.22, port: 80}]}\n"
+            + "  - {ip: 198.51.100.12, port: 81, real_servers: [{ip: 203.0.113.22, port: 80}]}\n")
+    ((severity, code, message),) = found(text)
+    assert (severity, code) == (Severity.WARNING, "nftables_ipvs_shadowed")
+    assert "[198.51.100.12]:tcp:80 get group A's mark" in message
