@@ -191,47 +191,64 @@ def _mark_rule(family: str, spec: NftIpvsSpec, name: str) -> dict[str, object]:
     return {"add": {"rule": {"family": family, "table": spec.table, "chain": CHAIN, "expr": expr}}}
 
 
+def _family_table(plan: NftIpvsPlan, family: str) -> list[dict[str, object]]:
+    """One family's table as ``plan`` wants it (nothing when it has no entry of that family); the
+    batch deletes any previous one of the name first."""
+    spec, maps = plan.spec, plan.maps()
+    names = sorted(name for fam, name in maps if fam == family)
+    if not names:
+        return []
+    commands: list[dict[str, object]] = [
+        {"add": {"table": _table(family, spec)}},
+        {"add": {"chain": {"family": family, "table": spec.table, "name": CHAIN, "type": "filter",
+                           "hook": "input", "prio": spec.priority, "policy": "accept"}}}]
+    for name in names:
+        kind = ["ipv4_addr" if family == "ip" else "ipv6_addr", "inet_service"]
+        definition: dict[str, object] = {"family": family, "table": spec.table, "name": name, "type": kind,
+                                         "map": "mark", "flags": ["interval"]}
+        if spec.counters:
+            definition["stmt"] = [{"counter": None}]
+        commands.append({"add": {"map": definition}})
+        commands.append({"add": {"element": _elements(family, spec, name, maps[(family, name)])}})
+        commands.append(_mark_rule(family, spec, name))
+    return commands
+
+
 def ruleset(plan: NftIpvsPlan) -> Batch:
     """Both tables as ``plan`` wants them, replacing whatever was there, in one transaction."""
-    spec = plan.spec
-    commands = removal(spec)["nftables"]
-    maps = plan.maps()
+    commands = removal(plan.spec)["nftables"]
     for family in FAMILIES.values():
-        names = sorted(name for fam, name in maps if fam == family)
-        if not names:
-            continue
-        commands.append({"add": {"table": _table(family, spec)}})
-        commands.append({"add": {"chain": {"family": family, "table": spec.table, "name": CHAIN,
-                                           "type": "filter", "hook": "input", "prio": spec.priority,
-                                           "policy": "accept"}}})
-        for name in names:
-            kind = ["ipv4_addr" if family == "ip" else "ipv6_addr", "inet_service"]
-            definition: dict[str, object] = {"family": family, "table": spec.table, "name": name,
-                                             "type": kind, "map": "mark", "flags": ["interval"]}
-            if spec.counters:
-                definition["stmt"] = [{"counter": None}]
-            commands.append({"add": {"map": definition}})
-            commands.append({"add": {"element": _elements(family, spec, name, maps[(family, name)])}})
-            commands.append(_mark_rule(family, spec, name))
+        commands += _family_table(plan, family)
     return {"nftables": commands}
 
 
 def update(old: NftIpvsPlan, new: NftIpvsPlan) -> Batch | None:
-    """The elements that changed, deleted then added, in one transaction; None when more than
-    elements changed (settings, a map that appears or goes): then :func:`ruleset`."""
-    before, after = old.maps(), new.maps()
-    if old.spec != new.spec or before.keys() != after.keys():
+    """From ``old`` to ``new`` in one transaction, each family's table in place where it can be: the
+    elements that changed (deleted, then added) when its maps stay the same; the table replaced
+    when a map appears or goes, removed when its last entry goes.  None when the settings changed
+    (table, priority, counters): then :func:`ruleset`."""
+    if old.spec != new.spec:
         return None
-    commands: list[dict[str, object]] = []
-    for (family, name), items in after.items():
-        gone = set(before[(family, name)]) - set(items)
-        if gone:
-            commands.append({"delete": {"element": _elements(family, new.spec, name, gone)}})
-    for (family, name), items in after.items():
-        added = set(items) - set(before[(family, name)])
-        if added:
-            commands.append({"add": {"element": _elements(family, new.spec, name, added)}})
-    return {"nftables": commands}
+    before, after = old.maps(), new.maps()
+    spec = new.spec
+    deletions: list[dict[str, object]] = []
+    additions: list[dict[str, object]] = []
+    for family in FAMILIES.values():
+        old_maps = {name for fam, name in before if fam == family}
+        new_maps = {name for fam, name in after if fam == family}
+        if old_maps == new_maps:
+            for name in sorted(new_maps):
+                gone = set(before[(family, name)]) - set(after[(family, name)])
+                added = set(after[(family, name)]) - set(before[(family, name)])
+                if gone:
+                    deletions.append({"delete": {"element": _elements(family, spec, name, gone)}})
+                if added:
+                    additions.append({"add": {"element": _elements(family, spec, name, added)}})
+            continue
+        if old_maps:  # its maps changed: the family's table is replaced (or goes)
+            deletions.append({"delete": {"table": _table(family, spec)}})
+        additions += _family_table(new, family)
+    return {"nftables": deletions + additions}
 
 
 __all__ = ["NFT_IPVS_PRIORITY_DEFAULT", "Batch", "MarkedGroup", "NftIpvsPlan", "NftIpvsSpec", "assign_marks",

@@ -28,15 +28,15 @@ virtual_server_group WEB {{
 {members}
 }}
 virtual_server group WEB {{
-    lb_kind DR
+    lb_kind TUN
     real_server 203.0.113.21 80 {{
     }}
 }}
 """
 
 
-def listing(host: Host) -> list[dict[str, Any]] | None:
-    out = host.run(["nft", "-j", "list", "table", "ip", "pyka_lab_ipvs"], check=False)
+def listing(host: Host, family: str = "ip") -> list[dict[str, Any]] | None:
+    out = host.run(["nft", "-j", "list", "table", family, "pyka_lab_ipvs"], check=False)
     return json.loads(out.stdout)["nftables"] if out.returncode == 0 else None
 
 
@@ -59,7 +59,8 @@ def connect_once(host: Host, address: str, port: int) -> None:
 
 def test_the_table_is_set_updated_in_place_and_removed(director_pair: DirectorPair) -> None:
     dp = director_pair
-    peer = start_pykeepalived(dp.d1, CONFIG.format(members=f"    {D1} 80\n    203.0.113.40-45 443"))
+    peer = start_pykeepalived(dp.d1, CONFIG.format(members=f"    {D1} 80\n    203.0.113.40-45 443\n"
+                                                           "    2001:db8:1::40-4e 443"))
     try:
         wait_until(lambda: listing(dp.d1) is not None, timeout=10, message="the table in d1's namespace")
         before = tcp_map(dp.d1)
@@ -68,6 +69,8 @@ def test_the_table_is_set_updated_in_place_and_removed(director_pair: DirectorPa
             [{"concat": [D1, 80]}, 3000],
             [{"concat": [{"range": ["203.0.113.40", "203.0.113.45"]}, 443]}, 3000]])
         assert listing(dp.d2) is None  # only the daemon's own namespace
+        v6 = next(o["map"] for o in listing(dp.d1, "ip6") or [] if "map" in o)
+        assert v6["elem"] == [[{"concat": [{"range": ["2001:db8:1::40", "2001:db8:1::4e"]}, 443]}, 3000]]
         connect_once(dp.c1, D1, 80)
         wait_until(lambda: rule_packets(dp.d1) > 0, timeout=5, message="the packet to the group was marked")
 
@@ -80,8 +83,10 @@ def test_the_table_is_set_updated_in_place_and_removed(director_pair: DirectorPa
         assert rule_packets(dp.d1) > 0  # ... and the rule's counter survived
         assert peer.status()["nftables_ipvs"]["in_place"] is True
 
+        assert listing(dp.d1, "ip6") is None  # no IPv6 member left: its table went in the same batch
         assert peer.stop() == 0
         assert listing(dp.d1) is None  # the table goes with the daemon
     finally:
         peer.kill()
-        dp.d1.run(["nft", "delete", "table", "ip", "pyka_lab_ipvs"], check=False)
+        for family in ("ip", "ip6"):
+            dp.d1.run(["nft", "delete", "table", family, "pyka_lab_ipvs"], check=False)

@@ -211,12 +211,26 @@ def test_a_member_change_is_an_element_update_and_no_service_changes() -> None:
     assert update(old.nft, old.nft) == {"nftables": []}
 
 
-def test_more_than_elements_changed_needs_the_whole_table() -> None:
+def test_other_settings_need_the_whole_table() -> None:
     old = plan_of([{"ip": "198.51.100.10", "port": 80}])
-    assert old.nft is not None
-    v6 = plan_of([{"ip": "2001:db8::1", "port": 80}], lb_kind="TUN")
     other_priority = plan_of([{"ip": "198.51.100.10", "port": 80}], nftables_ipvs_priority=5)
-    assert v6.nft is not None and other_priority.nft is not None
-    assert update(old.nft, v6.nft) is None and update(old.nft, other_priority.nft) is None
-    (table,) = [c["add"]["table"] for c in ruleset(v6.nft)["nftables"][4:] if "table" in c["add"]]
-    assert table == {"family": "ip6", "name": "kaipvs"}
+    assert old.nft is not None and other_priority.nft is not None
+    assert update(old.nft, other_priority.nft) is None
+
+
+def test_a_family_that_comes_or_goes_changes_its_own_table_only() -> None:
+    both = plan_of([{"ip": "198.51.100.10", "port": 80}, {"ip": "2001:db8::1", "port": 80}], lb_kind="TUN")
+    v4 = plan_of([{"ip": "198.51.100.10", "port": 80}, {"ip": "198.51.100.11", "port": 80}], lb_kind="TUN")
+    assert both.nft is not None and v4.nft is not None
+    batch = update(both.nft, v4.nft)
+    assert batch is not None
+    assert batch["nftables"] == [
+        {"delete": {"table": {"family": "ip6", "name": "kaipvs"}}},  # the IPv4 table stays, its map too
+        {"add": {"element": {"family": "ip", "table": "kaipvs", "name": "tcp_map",
+                             "elem": [[{"concat": ["198.51.100.11", 80]}, 1000]]}}}]
+    back = update(v4.nft, both.nft)
+    assert back is not None
+    gone = {"family": "ip", "table": "kaipvs", "name": "tcp_map",
+            "elem": [[{"concat": ["198.51.100.11", 80]}, 1000]]}
+    assert back["nftables"][0] == {"delete": {"element": gone}}
+    assert back["nftables"][1:] == ruleset(both.nft)["nftables"][9:]  # the ip6 table as at start
