@@ -5,8 +5,8 @@ through ``nft -j -f -`` (:class:`pykeepalived.net.firewall.Nft`), one transactio
 
 * at start, the whole table replaces whatever a previous run left (the start-up reconcile);
 * at a reload, only the elements that changed (a group's members moved: no IPVS service changes,
-  the marks stay), or the whole table when its settings or its maps changed; a table renamed is
-  removed in the same batch;
+  the marks stay; a family's table that gains or loses a map is replaced, alone), or the whole
+  table when its settings changed; a table renamed is removed in the same batch;
 * at stop, the table goes (kept with ``--dont-release-ipvs``, as the IPVS services it feeds).
 
 A failure (no ``nft``, a kernel without nf_tables) is logged and counted, and the whole table is

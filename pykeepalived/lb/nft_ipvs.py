@@ -13,9 +13,10 @@ entries)::
     }
 
 (``udp_map``, ``sctp_map`` likewise; port 0 matches every port.)  :func:`ruleset` replaces both
-tables in one transaction (start, and any reload that changes more than elements), :func:`update`
-changes only the elements of the maps (a reload that moves a group's members: no IPVS service is
-touched, the marks stay), :func:`removal` deletes both tables whether or not they exist.
+tables in one transaction (start, and a reload that changes the settings), :func:`update` changes
+only what a reload changed, each family's table in place where it can (a reload that moves a
+group's members changes map elements: no IPVS service is touched, the marks stay),
+:func:`removal` deletes both tables whether or not they exist.
 
 Marks are stable: a pair that had a mark keeps it (:func:`assign_marks` takes the previous ones),
 a new pair gets the lowest free one from ``nftables_ipvs_start_fwmark``, skipping the marks the
