@@ -157,13 +157,12 @@ def check(config: Config) -> Iterator[Diagnostic]:
 def _check_range(config: Config, count: int, base: Path) -> Iterator[Diagnostic]:
     start = config.global_defs.nftables_ipvs_start_fwmark
     taken = configured_marks(config)
-    end = start + count + len(taken)  # at most this far up, skipping the configured ones
-    if count and end - 1 > FWMARK_MAX:
-        yield err("nftables_ipvs_start_fwmark", f"{count} automatic fwmarks from {start} do not fit below "
-                  f"{FWMARK_MAX + 1}", (*base, "nftables_ipvs_start_fwmark"))
-        return
     needed, mark, clash = count, start, []
-    while needed:
+    while needed:  # the marks a start gives, as lb.nft_ipvs.assign_marks hands them out
+        if mark > FWMARK_MAX:
+            yield err("nftables_ipvs_start_fwmark", f"{count} automatic fwmarks from {start} do not fit "
+                      f"below {FWMARK_MAX + 1}", (*base, "nftables_ipvs_start_fwmark"))
+            return
         if mark in taken:
             clash.append(mark)
         else:
