@@ -30,7 +30,6 @@ def observed_parts(daemon: Daemon) -> Json:
             "tracked": [s.snapshot() for s in daemon.instances.scripts.values()],
         },
         "lvs": daemon.lvs.snapshot() if daemon.lvs is not None else None,
-        "nftables_ipvs": daemon.ipvs_marks.snapshot() if daemon.ipvs_marks.wanted is not None else None,
         "notify_fifos": daemon.fifos.counters(),
         "sync_groups": sync_groups(daemon),
         "bgp": daemon.bgp.snapshot(),
@@ -54,6 +53,7 @@ def status_parts(daemon: Daemon) -> Json:
         "smtp_alerts": daemon.alerts.snapshot(),
         "bfd": daemon.bfd.snapshot() if daemon.bfd is not None else None,
         "host_network": daemon.host_net.snapshot(),
+        "nftables_ipvs": daemon.ipvs_marks.snapshot() if daemon.ipvs_marks.wanted is not None else None,
     }
 
 
