@@ -3,10 +3,13 @@ and the nftables batches (whole table, elements only, removal); both config synt
 
 from __future__ import annotations
 
+import asyncio
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pykeepalived.config.load import load_config
 from pykeepalived.config.model import Config
@@ -21,6 +24,7 @@ from pykeepalived.lb.nft_ipvs import (
     ruleset,
     update,
 )
+from pykeepalived.testing.fake_nft import FakeNft
 
 KACONF = """
 global_defs {
@@ -234,3 +238,42 @@ def test_a_family_that_comes_or_goes_changes_its_own_table_only() -> None:
             "elem": [[{"concat": ["198.51.100.11", 80]}, 1000]]}
     assert back["nftables"][0] == {"delete": {"element": gone}}
     assert back["nftables"][1:] == ruleset(both.nft)["nftables"][9:]  # the ip6 table as at start
+
+
+POOL = ([{"ip": f"198.51.100.{n}", "port": 80} for n in range(1, 9)]
+        + [{"ip": f"2001:db8::{n}", "port": 443} for n in range(1, 5)]
+        + [{"ip": "198.51.100.20", "range_end": 29, "port": 8080}])
+UDP_POOL = [{"ip": f"203.0.113.{n}", "port": 53} for n in range(1, 5)]
+
+
+def _config(tcp: list[int], udp: list[int]) -> Config:
+    groups: dict[str, object] = {}
+    servers: list[dict[str, object]] = []
+    for name, pool, chosen, protocol in (("T", POOL, tcp, "TCP"), ("U", UDP_POOL, udp, "UDP")):
+        if chosen:
+            groups[name] = {"members": [pool[i] for i in chosen]}
+            servers.append({"group": name, "protocol": protocol, "lb_kind": "TUN",
+                            "real_servers": [{"ip": "203.0.113.21", "port": 80}]})
+    return cfg(global_defs={"nftables_ipvs": "kaipvs"}, virtual_server_groups=groups, virtual_servers=servers)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, len(POOL) - 1), min_size=1, unique=True),
+       st.lists(st.integers(0, len(UDP_POOL) - 1), unique=True),
+       st.lists(st.integers(0, len(POOL) - 1), min_size=1, unique=True),
+       st.lists(st.integers(0, len(UDP_POOL) - 1), unique=True))
+def test_an_update_after_the_old_table_leaves_what_the_new_table_would(
+        old_tcp: list[int], old_udp: list[int], new_tcp: list[int], new_udp: list[int]) -> None:
+    old = nft_ipvs_plan(_config(old_tcp, old_udp))
+    assert old is not None
+    new = nft_ipvs_plan(_config(new_tcp, new_udp), old.marks)
+    assert new is not None
+    assert new.marks.get(("T", "TCP")) == old.marks[("T", "TCP")]  # a group keeps its mark
+    batch = update(old, new)
+    assert batch is not None
+    updated, fresh = FakeNft(), FakeNft()
+    asyncio.run(updated.run(ruleset(old)))
+    asyncio.run(updated.run(batch))
+    asyncio.run(fresh.run(ruleset(new)))
+    assert updated.tables == fresh.tables
+    assert updated.chains.keys() == fresh.chains.keys()
