@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pykeepalived.bfd.config import SessionConfig
@@ -97,8 +98,10 @@ def load_config(path: str, config_id: str | None = None, host: HostFacts | None 
 
 
 def load_plans(path: str, primary: fc.PrimaryAddress, *, config_id: str | None = None,
-               run_vrrp: bool = True, run_lvs: bool = True, host: HostFacts | None = None) -> Plans:
-    """Read ``path`` and map it; ConfigError when it is invalid or cannot run here."""
+               run_vrrp: bool = True, run_lvs: bool = True, host: HostFacts | None = None,
+               fwmarks: Mapping[tuple[str, str], int] | None = None) -> Plans:
+    """Read ``path`` and map it; ConfigError when it is invalid or cannot run here.  ``fwmarks``: the
+    automatic marks (``nftables_ipvs``) of the running configuration, kept by a reload."""
     config = load_config(path, config_id, host)
     try:
         vrfs = vrf_tables() if run_vrrp and uses_vrf(config) else None
@@ -108,7 +111,7 @@ def load_plans(path: str, primary: fc.PrimaryAddress, *, config_id: str | None =
                                                          None, None)]) from exc
     return Plans(
         vrrp=fc.vrrp_plan(config, primary, instances=run_vrrp),
-        lvs=lvs_plan(config) if run_lvs else None,
+        lvs=lvs_plan(config, fwmarks) if run_lvs else None,
         lvs_fifos=lvs_notify_fifos(config) if run_lvs else (),
         alerts=alert_plan(config),
         bfd=bfd_sessions(config),
