@@ -27,3 +27,9 @@ def test_every_subcommand_answers_help(capsys: pytest.CaptureFixture[str]) -> No
 
 def test_exit_codes_are_stable() -> None:
     assert [int(c) for c in ExitCode] == [0, 1, 2]
+
+
+def test_a_bad_web_metrics_max_age_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--web-metrics-max-age", "-1"]) == ExitCode.USAGE
+    assert "--web-metrics-max-age: 0..3600 seconds" in capsys.readouterr().err
+    assert main(["--web-metrics-max-age", "soon"]) == ExitCode.USAGE

@@ -15,7 +15,9 @@ from typing import Any
 
 import jsonschema
 import pytest
+from pydantic import ValidationError
 
+from pykeepalived.config.model import GlobalDefs
 from pykeepalived.daemon.app import DaemonOptions
 from pykeepalived.daemon.listeners import GroupEvent, InstanceEvent
 from pykeepalived.daemon.observe import DEFAULT_LISTEN, Observability, resolve_listen
@@ -50,6 +52,16 @@ def test_command_line_flags() -> None:
     opts = DaemonOptions.from_args(Namespace(web_listen_address="127.0.0.1:9999"), environ={})
     assert (opts.web_enabled, opts.web_listen) == (True, "127.0.0.1:9999")
     assert DaemonOptions.from_args(Namespace(no_web=True), environ={}).web_enabled is False
+    assert DaemonOptions.from_args(Namespace(web_metrics_max_age=0.0), environ={}).web_max_age_s == 0.0
+    assert DaemonOptions.from_args(Namespace(), environ={}).web_max_age_s is None
+
+
+def test_web_metrics_max_age_is_a_setting_of_global_defs() -> None:
+    assert GlobalDefs().web_metrics_max_age == 1.0
+    assert GlobalDefs(web_metrics_max_age=0).web_metrics_max_age == 0
+    for bad in (-1, 3601, "soon"):
+        with pytest.raises(ValidationError):
+            GlobalDefs(web_metrics_max_age=bad)
 
 
 def test_a_bad_listen_address_is_refused_early() -> None:
