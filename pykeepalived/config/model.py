@@ -170,12 +170,9 @@ class GlobalDefs(SmtpGlobals, GlobalExtras):
     web_listen_address: Str | None = Field(
         default=None, description="pykeepalived only: where the HTTP endpoint (/metrics /status /events) "
                                   "listens, ADDR:PORT; default 127.0.0.1:9165; --web-listen-address wins")
-    web_enabled: Bool = Field(default=True,
-                              description="pykeepalived only: false turns the HTTP endpoint off, as --no-web")
-    web_metrics_max_age: Seconds = Field(
-        default=1.0, ge=0, le=3600,
-        description="pykeepalived only: the web child serves a /metrics or /status snapshot of the daemon "
-                    "again for this long (0: ask the daemon at every request); --web-metrics-max-age wins")
+    web_enabled: Bool = Field(default=True, description="pykeepalived only: false = no endpoint (--no-web)")
+    web_metrics_max_age: Seconds = Field(default=1.0, le=3600, description="pykeepalived only: seconds a "
+                                         "/metrics or /status snapshot is served again (0: never)")
 
     @field_validator("web_listen_address")
     @classmethod
