@@ -8,7 +8,7 @@ desynchronised) and raises :class:`ChannelError`: the reader closes the channel 
 restarts the child).  The daemon never trusts what the child sends: it decodes with a small
 ``max_frame`` and checks every field it reads (``web/supervisor.py``).
 
-Messages, daemon -> child: ``{"t": "event", "kind", "data"}`` (for ``/events``) and
+Messages, daemon -> child: ``{"t": "event", "id", "kind", "data", "at"}`` (for ``/events``) and
 ``{"t": "reply", "id", "body"}``; child -> daemon: ``{"t": "ask", "id", "what": "metrics" | "status" |
 "health", "full": bool}`` and ``{"t": "counters", ...}`` (the endpoint's own counts, for the status
 document's ``web`` part).  Standard library only: the daemon imports this module.

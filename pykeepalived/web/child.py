@@ -53,7 +53,7 @@ class DaemonLink:
     """The child's end of the channel: asks and their replies, the events pushed."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 on_event: Callable[[str, Mapping[str, object], float | None], None], *,
+                 on_event: Callable[[str, Mapping[str, object], float | None, int | None], None], *,
                  max_age_s: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._reader = reader
         self._writer = writer
@@ -82,9 +82,10 @@ class DaemonLink:
     def _dispatch(self, message: Message) -> None:
         kind = message["t"]
         if kind == "event":
-            data, at = message.get("data"), message.get("at")
+            data, at, ident = message.get("data"), message.get("at"), message.get("id")
             if isinstance(message.get("kind"), str) and isinstance(data, dict):
-                self._on_event(str(message["kind"]), data, at if isinstance(at, int | float) else None)
+                self._on_event(str(message["kind"]), data, at if isinstance(at, int | float) else None,
+                               ident if isinstance(ident, int) and ident > 0 else None)
         elif kind == "reply":
             ident = message.get("id")
             future = self._pending.pop(ident, None) if isinstance(ident, int) else None
@@ -164,9 +165,9 @@ async def serve(fd: int, listen: str, max_age_s: float, daemon: int) -> int:
     reader, writer = await asyncio.open_unix_connection(sock=sock)
     service: WebService | None = None
 
-    def on_event(kind: str, data: Mapping[str, object], at: float | None) -> None:
+    def on_event(kind: str, data: Mapping[str, object], at: float | None, ident: int | None) -> None:
         if service is not None:
-            service.publish(kind, data, at)
+            service.publish(kind, data, at, ident)
 
     link = DaemonLink(reader, writer, on_event, max_age_s=max_age_s)
     service = WebService(link.status, link.metrics, listen=listen, ready=link.health,

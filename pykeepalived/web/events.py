@@ -128,10 +128,14 @@ class EventHub:
     def clients(self) -> int:
         return len(self._subscribers)
 
-    def publish(self, kind: str, data: Mapping[str, object], at: float | None = None) -> Event:
+    def publish(self, kind: str, data: Mapping[str, object], at: float | None = None,
+                ident: int | None = None) -> Event:
         """Stamp and fan out one event; never blocks, whatever the clients do.  ``at``: when it
-        happened (Unix seconds; default: the hub's clock now)."""
+        happened (Unix seconds; default: the hub's clock now); ``ident``: its id as the daemon
+        numbered it (ids keep growing when the web child is started again; default: the next)."""
         stamp = round(self._clock() if at is None else at, 6)
+        if ident is not None and ident >= self._next_id:
+            self._next_id = ident
         event = Event(self._next_id, kind, {**data, "time": stamp, "id": self._next_id})
         self._next_id += 1
         self.published += 1

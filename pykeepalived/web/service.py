@@ -112,11 +112,12 @@ class WebService:
             log.info("web endpoint listening on %s", listen)
 
     # -- events --------------------------------------------------------------------------------
-    def publish(self, kind: str, data: Mapping[str, object], at: float | None = None) -> None:
+    def publish(self, kind: str, data: Mapping[str, object], at: float | None = None,
+                ident: int | None = None) -> None:
         """Tell the event clients; never blocks and never raises into the caller.  ``at``: when it
-        happened (Unix seconds; default now)."""
+        happened (Unix seconds; default now); ``ident``: the daemon's id for it."""
         try:
-            self.hub.publish(kind, data, at)
+            self.hub.publish(kind, data, at, ident)
         except Exception:  # an observer must not break the caller (a state change in progress)
             log.exception("event publish failed kind=%s", kind)
 

@@ -71,6 +71,8 @@ class WebChild:
         """Children started (the first one and every restart)."""
         self.channel_drops = 0
         """Frames from the child dropped: malformed, unknown, or an ask the daemon does not serve."""
+        self.events = 0
+        """Events numbered (an event's id; they keep growing when a child is started again)."""
         self.events_dropped = 0
         """Events not sent: no child, or too much waiting to be written to it."""
         self.counters: dict[str, object] = {}
@@ -234,5 +236,7 @@ class WebChild:
     def publish(self, kind: str, data: Mapping[str, object]) -> None:
         """Push one event (for ``/events``) to the child, stamped now; dropped and counted when the
         child is not there or not reading."""
-        if not self._send({"t": "event", "kind": kind, "data": data, "at": round(time.time(), 6)}):
+        self.events += 1
+        if not self._send({"t": "event", "id": self.events, "kind": kind, "data": data,
+                           "at": round(time.time(), 6)}):
             self.events_dropped += 1

@@ -91,3 +91,11 @@ async def test_wait_returns_events_as_they_come_or_nothing_after_the_timeout() -
     assert [e.kind for e in await waiting] == ["group"]
     hub.close()
     assert sub.closed and await sub.wait(5.0) == []
+
+
+def test_ids_follow_the_daemon_s_numbering() -> None:
+    hub = EventHub(clock=lambda: 5.0)
+    assert hub.publish("instance", {}, ident=41).id == 41  # a child started again: ids go on
+    assert hub.publish("instance", {}).id == 42
+    assert hub.publish("instance", {}, at=1.5, ident=7).data["time"] == 1.5  # never backwards
+    assert [e.id for e in hub.since(40)] == [41, 42, 43]
