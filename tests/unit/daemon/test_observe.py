@@ -141,6 +141,10 @@ async def test_the_daemon_serves_metrics_status_and_events_and_dumps_on_signals(
         jsonschema.validate(doc, STATUS_SCHEMA)
         assert doc["instances"][0]["master_priority"] == 200 and doc["config_hash"]
         assert doc["web"]["listen"] == f"127.0.0.1:{port}"
+        code, body = await asyncio.to_thread(_get, base + "/status/instances/VI_1")
+        assert code == 200 and json.loads(body)["name"] == "VI_1"
+        assert (await asyncio.to_thread(_get, base + "/status/instances/nope"))[0] == 404
+        assert await asyncio.to_thread(_get, base + "/healthz") == (200, b"ok\n")  # the daemon answered
         # a reload is published to /events (through the web child) and counted
         events = asyncio.create_task(asyncio.to_thread(_first_event, port))
         await h.until(lambda s: (s.get("web") or {}).get("event_clients") == 1)
