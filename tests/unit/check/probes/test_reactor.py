@@ -1,0 +1,126 @@
+"""check.probes.reactor: one epoll and one deadline heap for every probe socket (readiness, deadlines
+up to a tick late, one-shot watches, contained callback errors, close and rebinding)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+from pykeepalived.check.probes.reactor import READ, TIMED_OUT, WRITE, FdWait, Reactor
+
+pytestmark = pytest.mark.timeout(30)
+
+
+async def test_a_wait_resolves_with_the_readiness_bits_and_ends_its_watch():
+    reactor = Reactor()
+    a, b = socket.socketpair()
+    try:
+        loop = reactor.loop()
+        waiter = reactor.wait(a.fileno(), READ, loop.time() + 10.0)
+        assert reactor.watching == 1 and not waiter.done()
+        b.send(b"x")
+        assert await waiter & READ
+        assert reactor.watching == 0  # one shot
+        assert await reactor.wait(a.fileno(), WRITE, loop.time() + 10.0) & WRITE  # watch it again
+    finally:
+        a.close()
+        b.close()
+        reactor.close()
+
+
+async def test_a_wait_times_out_at_its_deadline_and_a_finished_one_ignores_it():
+    reactor = Reactor(tick_s=0.01)
+    a, b = socket.socketpair()
+    try:
+        loop = reactor.loop()
+        start = loop.time()
+        assert await reactor.wait(a.fileno(), READ, start + 0.05) == TIMED_OUT
+        assert loop.time() >= start + 0.05  # never early
+        reactor.unwatch(a.fileno())
+        b.send(b"x")
+        done = reactor.wait(a.fileno(), READ, loop.time() + 0.05)
+        assert await done & READ
+        await asyncio.sleep(0.1)  # its deadline passes: no error, the entry is dropped
+        assert done.result() & READ and reactor.pending_deadlines == 0
+    finally:
+        a.close()
+        b.close()
+        reactor.close()
+
+
+async def test_unwatch_stops_a_watch_and_is_harmless_twice_or_after_close_of_the_fd():
+    reactor = Reactor()
+    a, b = socket.socketpair()
+    loop = reactor.loop()
+    waiter = reactor.wait(a.fileno(), READ, loop.time() + 10.0)
+    reactor.unwatch(a.fileno())
+    reactor.unwatch(a.fileno())
+    assert reactor.watching == 0
+    b.send(b"x")
+    c, d = socket.socketpair()
+    try:
+        await reactor.wait(c.fileno(), WRITE, loop.time() + 10.0)  # the loop turned: nothing for ``a``
+        assert not waiter.done()
+        reactor.watch(a.fileno(), READ, FdWait(loop=loop))
+        a.close()
+        reactor.unwatch(a.fileno())  # closed already: the kernel has dropped it
+    finally:
+        for s in (b, c, d):
+            s.close()
+        reactor.close()
+    assert waiter.result() == TIMED_OUT  # close() times out what is still pending
+
+
+class Broken:
+    def on_ready(self, events: int) -> None:
+        raise RuntimeError("boom")
+
+    def on_timeout(self) -> None:
+        raise RuntimeError("boom")
+
+
+async def test_a_broken_target_does_not_keep_the_others_waiting():
+    reactor = Reactor(tick_s=0.0)
+    loop = reactor.loop()
+    errors: list[str] = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context["message"]))
+    pairs = [socket.socketpair() for _ in range(2)]
+    try:
+        reactor.watch(pairs[0][0].fileno(), READ, Broken())
+        reactor.call_at(loop.time() + 0.01, Broken())
+        ok = reactor.wait(pairs[1][0].fileno(), READ, loop.time() + 0.02)
+        for _a, b in pairs:
+            b.send(b"x")
+        assert await ok & READ
+        late = reactor.wait(pairs[0][0].fileno(), READ, loop.time() + 0.05)
+        assert await late & READ
+        await asyncio.sleep(0.05)
+    finally:
+        for a, b in pairs:
+            a.close()
+            b.close()
+        reactor.close()
+    assert errors == ["probe readiness callback failed", "probe timeout callback failed"]
+
+
+def test_a_reactor_rebinds_to_a_new_loop_and_after_close():
+    reactor = Reactor()
+
+    async def one_wait() -> int:
+        a, b = socket.socketpair()
+        try:
+            b.send(b"x")
+            return await reactor.wait(a.fileno(), READ, reactor.loop().time() + 10.0)
+        finally:
+            reactor.unwatch(a.fileno())
+            a.close()
+            b.close()
+
+    assert asyncio.run(one_wait()) & READ
+    assert asyncio.run(one_wait()) & READ  # another loop
+    reactor.close()
+    reactor.close()
+    assert asyncio.run(one_wait()) & READ
+    reactor.close()
