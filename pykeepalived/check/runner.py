@@ -354,8 +354,8 @@ class CheckRunner:
         if not result.ok:
             stats.failures += 1
             if job.log_failures:
-                log.warning("check failed rs=%s checker=%s#%d reason=%s", server.policy.rs, job.kind, job.index,
-                            result.reason)
+                log.warning("check failed rs=%s checker=%s#%d reason=%s", server.policy.rs, job.kind,
+                            job.index, result.reason)
         # After a success the next check is delay_loop after this one's start: its scheduled start
         # when it was only a little late (a GC pause, a busy loop turn), so that checkers delayed
         # together do not stay bunched up ever after; its real start when it was very late (the

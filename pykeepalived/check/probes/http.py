@@ -33,7 +33,7 @@ from yarl import URL
 
 from pykeepalived.check.probes import HttpSpec, TlsClient, UrlSpec
 from pykeepalived.check.probes.http_response import ParserClass, ResponseCheck, UrlCheck
-from pykeepalived.check.probes.reactor import READ, WRITE, Reactor
+from pykeepalived.check.probes.reactor import READ, WRITE, Reactor, Timed
 from pykeepalived.check.probes.tcp import open_socket
 from pykeepalived.check.results import CheckResult
 
@@ -199,7 +199,7 @@ class _PlainExchange:
     """One URL over plain TCP, driven by readiness on the reactor: connect, send the request, feed the
     response; the deadline is the reactor's too (a late ``on_timeout`` after the end is a no-op)."""
 
-    __slots__ = ("done", "fd", "pending", "reactor", "response", "sock", "step")
+    __slots__ = ("deadline", "done", "fd", "pending", "reactor", "response", "sock", "step")
 
     def __init__(self, reactor: Reactor, request: bytes, response: ResponseCheck) -> None:
         self.reactor = reactor
@@ -209,6 +209,7 @@ class _PlainExchange:
         self.sock: socket.socket | None = None
         self.fd = -1
         self.step: Callable[[], None] | None = None  # what readiness of the fd calls next
+        self.deadline: set[Timed] | None = None  # where its deadline waits on the reactor
 
     async def run(self, spec: HttpSpec, sockaddr: tuple[str, int], deadline: float) -> str | None:
         try:
@@ -228,7 +229,7 @@ class _PlainExchange:
             else:
                 self._send()
             if not self.done.done():
-                self.reactor.call_at(deadline, self)
+                self.deadline = self.reactor.call_at(deadline, self)
             return await self.done
         finally:
             self._close()
@@ -306,6 +307,9 @@ class _PlainExchange:
 
     def _close(self) -> None:
         self.step = None
+        if self.deadline is not None:
+            self.deadline.discard(self)
+            self.deadline = None
         if self.sock is not None:
             self.reactor.unwatch(self.fd)
             self.sock.close()

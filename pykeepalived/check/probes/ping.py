@@ -119,10 +119,11 @@ class _EchoSocket:
         self.stats.sent += 1
         if sockaddr[0] not in self.targets:
             self.targets[sockaddr[0]] = target
-        self.reactor.call_at(start + timeout_s, waiter)
+        deadline = self.reactor.call_at(start + timeout_s, waiter)
         try:
             reason = await waiter
         finally:
+            deadline.discard(waiter)
             self.tracker.cancel(request)
         latency = loop.time() - start
         if reason is None:

@@ -10,9 +10,12 @@ both on every check.  Here a wait is one ``epoll.register`` (~1 µs) and one hea
   (the readiness bits, ``EPOLLERR``/``EPOLLHUP`` included); the watch ends then (one shot: watch again
   to wait again), or at :meth:`Reactor.unwatch`, which a probe calls before it closes its socket;
 * :meth:`Reactor.call_at` ``(deadline, target)``: ``target.on_timeout()`` at ``deadline`` (loop
-  time) -- never cancelled: a target that has finished ignores it (its own ``done`` check), so a
-  finished probe costs nothing more than its heap entry.  Timeouts fire up to :data:`TICK_S` late
-  (the timer wakes at most once per tick however many deadlines pass).
+  time), rounded up to the next tick (:data:`TICK_S`): deadlines are kept in buckets of one tick
+  (a set each, behind a heap of the ticks), so the timer wakes at most once per tick however many
+  deadlines pass, and a probe that finishes takes itself out of its bucket (``discard`` on the set
+  :meth:`Reactor.call_at` returned) -- nothing of it stays alive until its deadline (objects kept
+  for seconds would reach the collector's old generations, whose scans cost more than the checks).
+  A target that has finished ignores a late ``on_timeout`` anyway.
 
 :class:`FdWait` is the ready-made target for a probe that awaits one readiness or its timeout (its
 result: the readiness bits, or :data:`TIMED_OUT`).  One :class:`Reactor` serves every probe of a
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import itertools
+import math
 import select
 from typing import Protocol
 
@@ -49,7 +52,11 @@ class Timed(Protocol):
 class FdWait(asyncio.Future[int]):
     """A future that one readiness or its deadline resolves, whichever comes first."""
 
+    bucket: set[Timed] | None = None  # where its deadline waits (it leaves once ready)
+
     def on_ready(self, events: int) -> None:
+        if self.bucket is not None:
+            self.bucket.discard(self)
         if not self.done():
             self.set_result(events)
 
@@ -66,8 +73,8 @@ class Reactor:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._epoll: select.epoll | None = None
         self._watched: dict[int, Ready] = {}
-        self._heap: list[tuple[float, int, Timed]] = []
-        self._seq = itertools.count()
+        self._buckets: dict[float, set[Timed]] = {}  # tick -> the targets whose deadline it is
+        self._ticks: list[float] = []  # heap of the buckets' ticks
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
 
@@ -78,8 +85,8 @@ class Reactor:
 
     @property
     def pending_deadlines(self) -> int:
-        """Deadlines not yet reached (those of finished targets included: they are dropped lazily)."""
-        return len(self._heap)
+        """Deadlines not yet reached whose target has not taken itself out."""
+        return sum(len(bucket) for bucket in self._buckets.values())
 
     def loop(self) -> asyncio.AbstractEventLoop:
         """The running loop, which this reactor is bound to from now on (rebinds after a new loop)."""
@@ -96,7 +103,7 @@ class Reactor:
         :meth:`unwatch` before closing the fd, whatever the outcome)."""
         waiter = FdWait(loop=self.loop())
         self.watch(fd, events, waiter)
-        self.call_at(deadline, waiter)
+        waiter.bucket = self.call_at(deadline, waiter)
         return waiter
 
     def watch(self, fd: int, events: int, target: Ready) -> None:
@@ -116,12 +123,20 @@ class Reactor:
             except OSError:  # closed already: the kernel has dropped it
                 pass
 
-    def call_at(self, deadline: float, target: Timed) -> None:
-        """``target.on_timeout()`` at ``deadline`` (loop time), up to one tick late."""
+    def call_at(self, deadline: float, target: Timed) -> set[Timed]:
+        """``target.on_timeout()`` at ``deadline`` (loop time), up to one tick late; returns the set
+        the target is kept in until then: ``discard`` it there once it has finished."""
         loop = self._loop or self.loop()
-        heapq.heappush(self._heap, (deadline, next(self._seq), target))
-        if self._timer is None or deadline < self._timer_at:
-            self._arm(loop, deadline)
+        tick = self.tick_s
+        at = math.ceil(deadline / tick) * tick if tick > 0 else deadline
+        bucket = self._buckets.get(at)
+        if bucket is None:
+            bucket = self._buckets[at] = set()
+            heapq.heappush(self._ticks, at)
+            if self._timer is None or at < self._timer_at:
+                self._arm(loop, at)
+        bucket.add(target)
+        return bucket
 
     def close(self) -> None:
         """Unbind from the loop: every pending target times out, the epoll is closed."""
@@ -131,10 +146,11 @@ class Reactor:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        heap, self._heap = self._heap, []
+        buckets, self._buckets, self._ticks = self._buckets, {}, []
         if loop is not None and not loop.is_closed():
-            for _deadline, _seq, target in heap:
-                target.on_timeout()
+            for bucket in buckets.values():
+                for target in bucket:
+                    target.on_timeout()
         if epoll is not None:
             if loop is not None and not loop.is_closed():
                 loop.remove_reader(epoll.fileno())
@@ -151,15 +167,16 @@ class Reactor:
         assert loop is not None
         self._timer = None
         now = loop.time()
-        heap = self._heap
-        while heap and heap[0][0] <= now:
-            target = heapq.heappop(heap)[2]
-            try:
-                target.on_timeout()
-            except Exception as exc:  # one broken target must not keep the others waiting
-                loop.call_exception_handler({"message": "probe timeout callback failed", "exception": exc})
-        if heap:
-            self._arm(loop, max(heap[0][0], now + self.tick_s))
+        ticks = self._ticks
+        while ticks and ticks[0] <= now:
+            for target in self._buckets.pop(heapq.heappop(ticks)):
+                try:
+                    target.on_timeout()
+                except Exception as exc:  # one broken target must not keep the others waiting
+                    loop.call_exception_handler({"message": "probe timeout callback failed",
+                                                 "exception": exc})
+        if ticks:
+            self._arm(loop, ticks[0])
 
     def _ready(self) -> None:
         epoll, loop = self._epoll, self._loop

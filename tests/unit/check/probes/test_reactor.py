@@ -41,9 +41,11 @@ async def test_a_wait_times_out_at_its_deadline_and_a_finished_one_ignores_it():
         reactor.unwatch(a.fileno())
         b.send(b"x")
         done = reactor.wait(a.fileno(), READ, loop.time() + 0.05)
+        assert reactor.pending_deadlines == 1
         assert await done & READ
-        await asyncio.sleep(0.1)  # its deadline passes: no error, the entry is dropped
-        assert done.result() & READ and reactor.pending_deadlines == 0
+        assert reactor.pending_deadlines == 0  # a ready wait leaves its deadline's bucket at once
+        await asyncio.sleep(0.1)  # its deadline's tick passes: nothing happens
+        assert done.result() & READ
     finally:
         a.close()
         b.close()
@@ -103,6 +105,21 @@ async def test_a_broken_target_does_not_keep_the_others_waiting():
             b.close()
         reactor.close()
     assert errors == ["probe readiness callback failed", "probe timeout callback failed"]
+
+
+async def test_deadlines_share_one_bucket_per_tick_and_a_finished_target_leaves_it():
+    reactor = Reactor(tick_s=0.05)
+    loop = reactor.loop()
+    waits = [FdWait(loop=loop) for _ in range(3)]
+    at = loop.time() + 0.01
+    buckets = [reactor.call_at(at + k * 0.001, w) for k, w in enumerate(waits)]
+    assert buckets[0] is buckets[1] is buckets[2] or reactor.pending_deadlines == 3
+    buckets[1].discard(waits[1])
+    assert reactor.pending_deadlines == 2
+    await asyncio.gather(waits[0], waits[2])
+    assert loop.time() >= at + 0.002  # never early
+    assert [w.done() for w in waits] == [True, False, True] and reactor.pending_deadlines == 0
+    reactor.close()
 
 
 def test_a_reactor_rebinds_to_a_new_loop_and_after_close():
