@@ -26,7 +26,7 @@ import errno
 import os
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 
 from aiohttp.http_parser import HttpResponseParser
 from yarl import URL
@@ -122,9 +122,12 @@ class HttpProbe:
         :meth:`UrlCheck.measure`).  ValueError when the path or host cannot go into a request."""
         return UrlCheck.measure(url.path, self._target(url), self._host(url), self.spec.http_version)
 
-    async def __call__(self) -> CheckResult:
+    def __call__(self) -> Coroutine[object, object, CheckResult]:
         if self.reactor is not None or self._ssl is not None:
-            return await self.check(self.reactor)
+            return self.check(self.reactor)  # the check's own coroutine: no extra frame per resume
+        return self._check_on_private_reactor()
+
+    async def _check_on_private_reactor(self) -> CheckResult:
         reactor = Reactor()
         try:
             return await self.check(reactor)

@@ -10,6 +10,7 @@ import errno
 import os
 import socket
 import struct
+from collections.abc import Coroutine
 
 from pykeepalived.check.probes import Endpoint
 from pykeepalived.check.probes.reactor import TIMED_OUT, WRITE, Reactor
@@ -78,9 +79,12 @@ class TcpProbe:
         self.reactor = reactor
         self.sockaddr = (str(endpoint.ip), endpoint.port)
 
-    async def __call__(self) -> CheckResult:
+    def __call__(self) -> Coroutine[object, object, CheckResult]:
         if self.reactor is not None:
-            return await self.check(self.reactor)
+            return self.check(self.reactor)  # the check's own coroutine: no extra frame per resume
+        return self._check_on_private_reactor()
+
+    async def _check_on_private_reactor(self) -> CheckResult:
         reactor = Reactor()
         try:
             return await self.check(reactor)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+from collections.abc import Coroutine
 
 from pykeepalived.check.probes import UdpSpec
 from pykeepalived.check.probes.reactor import READ, TIMED_OUT, Reactor
@@ -51,16 +52,21 @@ def describe_udp_error(exc: OSError) -> str:
 class UdpProbe:
     """A callable UDP_CHECK probe for one spec (on a shared :class:`Reactor`, else a private one)."""
 
-    __slots__ = ("reactor", "sockaddr", "spec")
+    __slots__ = ("reactor", "recverr", "sockaddr", "spec")
 
     def __init__(self, spec: UdpSpec, reactor: Reactor | None = None) -> None:
         self.spec = spec
         self.reactor = reactor
         self.sockaddr = (str(spec.endpoint.ip), spec.endpoint.port)
+        self.recverr = (socket.IPPROTO_IP, IP_RECVERR) if spec.endpoint.family == 4 else \
+            (socket.IPPROTO_IPV6, IPV6_RECVERR)
 
-    async def __call__(self) -> CheckResult:
+    def __call__(self) -> Coroutine[object, object, CheckResult]:
         if self.reactor is not None:
-            return await self.check(self.reactor)
+            return self.check(self.reactor)  # the check's own coroutine: no extra frame per resume
+        return self._check_on_private_reactor()
+
+    async def _check_on_private_reactor(self) -> CheckResult:
         reactor = Reactor()
         try:
             return await self.check(reactor)
@@ -78,10 +84,7 @@ class UdpProbe:
             return CheckResult.failure(f"cannot bind: {describe_oserror(exc)}")
         try:
             try:
-                if ep.family == 4:
-                    sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
-                else:
-                    sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
+                sock.setsockopt(*self.recverr, 1)
                 sock.connect(self.sockaddr)
                 sock.send(spec.payload if spec.payload is not None else os.urandom(RANDOM_PAYLOAD_BYTES))
             except OSError as exc:  # no route, wrong family ...: our side, not an ICMP answer
