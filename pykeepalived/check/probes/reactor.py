@@ -116,8 +116,14 @@ class Reactor:
         self._watched[fd] = target
 
     def unwatch(self, fd: int) -> None:
-        """Stop watching ``fd`` (nothing if it is not watched)."""
-        if self._watched.pop(fd, None) is not None and self._epoll is not None:
+        """Stop watching ``fd`` (nothing if it is not watched); an :class:`FdWait` still waiting (its
+        probe was cancelled) leaves its deadline's set too."""
+        target = self._watched.pop(fd, None)
+        if target is None:
+            return
+        if isinstance(target, FdWait) and target.bucket is not None:
+            target.bucket.discard(target)
+        if self._epoll is not None:
             try:  # noqa: SIM105 -- hot path: contextlib.suppress costs an object and two calls
                 self._epoll.unregister(fd)
             except OSError:  # closed already: the kernel has dropped it

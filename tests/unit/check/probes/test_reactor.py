@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from ipaddress import ip_address
 
 import pytest
 
+from pykeepalived.check.probes import Endpoint, UdpSpec
 from pykeepalived.check.probes.reactor import READ, TIMED_OUT, WRITE, FdWait, Reactor
+from pykeepalived.check.probes.udp import UdpProbe
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -59,7 +62,7 @@ async def test_unwatch_stops_a_watch_and_is_harmless_twice_or_after_close_of_the
     waiter = reactor.wait(a.fileno(), READ, loop.time() + 10.0)
     reactor.unwatch(a.fileno())
     reactor.unwatch(a.fileno())
-    assert reactor.watching == 0
+    assert reactor.watching == 0 and reactor.pending_deadlines == 0  # its deadline went with it
     b.send(b"x")
     c, d = socket.socketpair()
     try:
@@ -68,11 +71,13 @@ async def test_unwatch_stops_a_watch_and_is_harmless_twice_or_after_close_of_the
         reactor.watch(a.fileno(), READ, FdWait(loop=loop))
         a.close()
         reactor.unwatch(a.fileno())  # closed already: the kernel has dropped it
+        pending = reactor.wait(c.fileno(), READ, loop.time() + 10.0)
     finally:
         for s in (b, c, d):
             s.close()
         reactor.close()
-    assert waiter.result() == TIMED_OUT  # close() times out what is still pending
+    assert pending.result() == TIMED_OUT  # close() times out what is still pending
+    assert not waiter.done()
 
 
 class Broken:
@@ -141,3 +146,25 @@ def test_a_reactor_rebinds_to_a_new_loop_and_after_close():
     reactor.close()
     assert asyncio.run(one_wait()) & READ
     reactor.close()
+
+
+async def test_a_probe_cancelled_while_it_waits_leaves_nothing_behind():
+    """The runner's hard timeout cancels a probe in its wait: its watch and its deadline go at once."""
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    reactor = Reactor()
+    try:
+        probe = UdpProbe(UdpSpec(Endpoint(ip_address("127.0.0.1"), silent.getsockname()[1], timeout_s=30.0),
+                                 b"ping", require_reply=True), reactor)
+        task = asyncio.ensure_future(probe())
+        async with asyncio.timeout(5):
+            while reactor.watching == 0:
+                await asyncio.sleep(0.001)
+        assert reactor.pending_deadlines == 1
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert reactor.watching == 0 and reactor.pending_deadlines == 0
+    finally:
+        silent.close()
+        reactor.close()
