@@ -66,7 +66,8 @@ class FdWait(asyncio.Future[int]):
 
 
 class Reactor:
-    """One epoll and one deadline heap for every probe of a daemon; see the module docstring."""
+    """One epoll and one set of deadlines per tick for every probe of a daemon (see the module
+    docstring)."""
 
     def __init__(self, tick_s: float = TICK_S) -> None:
         self.tick_s = tick_s
@@ -155,7 +156,7 @@ class Reactor:
         buckets, self._buckets, self._ticks = self._buckets, {}, []
         if loop is not None and not loop.is_closed():
             for bucket in buckets.values():
-                for target in bucket:
+                for target in tuple(bucket):
                     target.on_timeout()
         if epoll is not None:
             if loop is not None and not loop.is_closed():
@@ -175,7 +176,7 @@ class Reactor:
         now = loop.time()
         ticks = self._ticks
         while ticks and ticks[0] <= now:
-            for target in self._buckets.pop(heapq.heappop(ticks)):
+            for target in tuple(self._buckets.pop(heapq.heappop(ticks))):  # a target may leave it
                 try:
                     target.on_timeout()
                 except Exception as exc:  # one broken target must not keep the others waiting

@@ -168,3 +168,32 @@ async def test_a_probe_cancelled_while_it_waits_leaves_nothing_behind():
     finally:
         silent.close()
         reactor.close()
+
+
+class Leaving:
+    """A target that takes itself (and another) out of its deadline's set when it times out."""
+
+    def __init__(self, reactor: Reactor, deadline: float, fired: list[str], name: str) -> None:
+        self.fired, self.name = fired, name
+        self.bucket = reactor.call_at(deadline, self)
+        self.other: Leaving | None = None
+
+    def on_timeout(self) -> None:
+        self.fired.append(self.name)
+        self.bucket.discard(self)
+        if self.other is not None:
+            self.bucket.discard(self.other)
+
+
+async def test_a_target_may_leave_its_set_while_the_deadline_fires():
+    reactor = Reactor(tick_s=0.05)
+    loop = reactor.loop()
+    errors: list[object] = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    fired: list[str] = []
+    at = loop.time() + 0.01
+    a, b = Leaving(reactor, at, fired, "a"), Leaving(reactor, at, fired, "b")
+    a.other, b.other = b, a
+    await asyncio.sleep(0.1)
+    assert fired and reactor.pending_deadlines == 0 and errors == []  # no "set changed size" error
+    reactor.close()
