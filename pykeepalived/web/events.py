@@ -123,6 +123,8 @@ class EventHub:
         self.published = 0
         self.dropped_clients = 0
         self.refused_clients = 0
+        self.on_clients: Callable[[], None] | None = None
+        """Called when a client comes or goes (subscribed, unsubscribed, dropped)."""
 
     @property
     def clients(self) -> int:
@@ -159,6 +161,7 @@ class EventHub:
             self.dropped_clients += 1
             return None
         self._subscribers.add(subscriber)
+        self._clients_changed()
         return subscriber
 
     def since(self, last_event_id: int) -> Iterable[Event]:
@@ -166,7 +169,9 @@ class EventHub:
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         subscriber.close()
-        self._subscribers.discard(subscriber)
+        if subscriber in self._subscribers:
+            self._subscribers.discard(subscriber)
+            self._clients_changed()
 
     def close(self) -> None:
         for subscriber in list(self._subscribers):
@@ -176,3 +181,8 @@ class EventHub:
         if subscriber in self._subscribers:
             self._subscribers.discard(subscriber)
             self.dropped_clients += 1
+            self._clients_changed()
+
+    def _clients_changed(self) -> None:
+        if self.on_clients is not None:
+            self.on_clients()

@@ -99,3 +99,17 @@ def test_ids_follow_the_daemon_s_numbering() -> None:
     assert hub.publish("instance", {}).id == 42
     assert hub.publish("instance", {}, at=1.5, ident=7).data["time"] == 1.5  # never backwards
     assert [e.id for e in hub.since(40)] == [41, 42, 43]
+
+
+def test_the_hub_says_when_a_client_comes_or_goes() -> None:
+    hub = EventHub(buffer_events=1)
+    changes: list[int] = []
+    hub.on_clients = lambda: changes.append(hub.clients)
+    a = hub.subscribe()
+    b = hub.subscribe()
+    assert a is not None and b is not None
+    hub.unsubscribe(a)
+    hub.unsubscribe(a)  # twice: told once
+    hub.publish("x", {})
+    hub.publish("x", {})  # b falls behind: dropped
+    assert changes == [1, 2, 1, 0]
