@@ -22,6 +22,7 @@ import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 from pykeepalived.alert.policy import AlertSettings, AlertTargets
@@ -56,7 +57,8 @@ from pykeepalived.host.notify_fifo import NotifyFifos
 from pykeepalived.host.pidfile import PidFile
 from pykeepalived.host.scripts import NotifyDispatcher, ScriptRunner
 from pykeepalived.host.sd_notify import READY, RELOADING, STOPPING, WATCHDOG, SdNotifier
-from pykeepalived.host.uptime import uptime_s
+from pykeepalived.host.signals import SignalReader
+from pykeepalived.host.uptime import process_started_monotonic, uptime_s
 from pykeepalived.host.wakeup import make_wakeup
 from pykeepalived.net.links import SystemHost, primary_address
 from pykeepalived.net.linkstate import link_is_up
@@ -91,7 +93,7 @@ class Daemon:
                  link_probe: Callable[[str], bool] = link_is_up,
                  primary: fc.PrimaryAddress = primary_address, *,
                  early: EarlyListener | None = None, host: HostFacts | None = None,
-                 host_net: HostNetwork | None = None) -> None:
+                 host_net: HostNetwork | None = None, process_started: float | None = None) -> None:
         self.options = options
         self.host = host
         """The host's facts the configuration is checked against at start and reload (None: none)."""
@@ -99,6 +101,9 @@ class Daemon:
         """Static addresses, routes and rules, virtual routes and rules, the firewall."""
         self.early = early
         """VRRP heard since before the imports (``pykeepalived run``); used by the first start only."""
+        self.process_started = process_started
+        """The exec time of the daemon's process (``run_daemon``): the first start's down timers count
+        from it, the listening window kept (``vrrp/timers.py``: ``first_master_down_at``)."""
         self.own_process = False
         """True when the daemon is the whole process (``run_daemon``): stop signals are ignored once
         the orderly stop has begun."""
@@ -141,12 +146,15 @@ class Daemon:
         self.host_net.freeze()  # the state changes from here on are the stop's
         self.runner.stop_all(keep_vips=not self.options.release_vips)
 
-    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> None:
-        loop.add_signal_handler(signal.SIGTERM, self.stop_gate.signal)  # daemon/stop_gate.py
-        loop.add_signal_handler(signal.SIGINT, self.stop_gate.signal)
-        loop.add_signal_handler(signal.SIGHUP, self.request, "reload")
+    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> SignalReader:
+        """Each signal's callback runs in the loop turn that reads it (host/signals.py)."""
+        signals = SignalReader(loop)
+        signals.add(signal.SIGTERM, self.stop_gate.signal)  # daemon/stop_gate.py
+        signals.add(signal.SIGINT, self.stop_gate.signal)
+        signals.add(signal.SIGHUP, partial(self.request, "reload"))
         for number, function in DUMP_SIGNALS.items():  # keepalived's --signum DATA, STATS, JSON ...
-            loop.add_signal_handler(number, self.request, f"dump:{function}")
+            signals.add(number, partial(self.request, f"dump:{function}"))
+        return signals
 
     # -- build ---------------------------------------------------------------------------------
     def _read_plans(self) -> Plans:
@@ -185,7 +193,8 @@ class Daemon:
                                      ready=self.ready_state)
         self.observe.namespace = self.options.namespace
         self.instances = Instances(self.runner, self.executor, self.net, self.script_runner, self.link_probe,
-                                   early=self.early, bfd_up=self._bfd_up, observe=self.observe.tracker)
+                                   early=self.early, bfd_up=self._bfd_up, observe=self.observe.tracker,
+                                   process_started=self.process_started)
         self.early = None  # the instances own it now
         self.listeners.subscribe(self.executor.announcer.state_changed)
         self.listeners.subscribe(self.host_net)
@@ -357,7 +366,7 @@ class Daemon:
         control = ControlServer(named.control_socket_path(), self.snapshot)
         await control.start()
         await self.fifos.start(self.script_runner)
-        self._install_signals(loop)
+        signals = self._install_signals(loop)
         try:
             async with asyncio.TaskGroup() as group:
                 await self._start(group, plans)
@@ -367,9 +376,9 @@ class Daemon:
                 self._phase = "stopping"
                 await self._shutdown()
         finally:
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, *DUMP_SIGNALS):
-                loop.remove_signal_handler(sig)
-                if self.own_process:  # a repeated TERM (e.g. to the process and its group) must not
+            signals.close()
+            if self.own_process:  # a repeated TERM (e.g. to the process and its group) must not
+                for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, *DUMP_SIGNALS):
                     signal.signal(sig, signal.SIG_IGN)  # kill us half-way through the clean exit
             await self.observe.stop()
             await control.close()
@@ -459,7 +468,8 @@ def run_daemon(args: argparse.Namespace, early: EarlyListener | None = None) -> 
     try:
         pidfile = PidFile(options.pid_file) if options.pid_file else None
         with pidfile if pidfile is not None else contextlib.nullcontext():
-            daemon = Daemon(options, early=early, host=SystemHost())
+            daemon = Daemon(options, early=early, host=SystemHost(),
+                            process_started=process_started_monotonic())
             daemon.own_process = True
             return asyncio.run(daemon.run())
     except UsageError as exc:
