@@ -187,7 +187,8 @@ class Daemon:
                                           identity=plan.script_identity)
         self.net = self.net_factory()
         self.executor = ActionExecutor(self.net, advert_encoder(plan.v3_checksum_as_v2))
-        self.runner = VrrpRunner(loop, self.executor, decode, self.listeners, wakeup=make_wakeup)
+        self.runner = VrrpRunner(loop, self.executor, decode, self.listeners, wakeup=make_wakeup,
+                                 read_pending=self.net.read_pending)
         self.observe = Observability(self.snapshot_async, listen=self._web_listen(),
                                      metrics=self.metrics_source(), ipvs_stats=self._ipvs_stats,
                                      ready=self.ready_state)
