@@ -34,7 +34,8 @@ def add_check_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="print only problems, nothing on success")
     parser.add_argument("--syntax", choices=("yaml", "keepalived"), help="skip syntax detection")
     parser.add_argument("--host", action="store_true",
-                        help="also check the configuration against this host (its interfaces exist), as "
+                        help="also check the configuration against this host (its interfaces exist, its "
+                             "kernel has MPLS for encap mpls), as "
                              "keepalived -t does on the director")
     if not any("--config-id" in a.option_strings for a in parser._actions):
         parser.add_argument("-i", "--config-id", dest="config_id", metavar="ID",

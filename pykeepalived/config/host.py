@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from pykeepalived.config.diagnostics import Diagnostic, Path, Severity
-from pykeepalived.config.model import Config
+from pykeepalived.config.model import Config, VirtualRoute
 
 
 class HostFacts(Protocol):
@@ -24,6 +24,9 @@ class HostFacts(Protocol):
 
     def interfaces(self) -> frozenset[str]:
         """Names of the network interfaces of the namespace the daemon would run in."""
+
+    def mpls(self) -> bool:
+        """Whether the kernel pushes MPLS labels (``encap mpls``: its MPLS modules are loaded)."""
 
 
 def named_interfaces(config: Config) -> Iterator[tuple[str, Path]]:
@@ -45,8 +48,7 @@ def named_interfaces(config: Config) -> Iterator[tuple[str, Path]]:
                 if vip.dev is not None:
                     yield vip.dev, (*base, key, i, "dev")
         for i, route in enumerate(inst.virtual_routes):
-            if route.dev is not None:
-                yield route.dev, (*base, "virtual_routes", i, "dev")
+            yield from _route_devices(route, (*base, "virtual_routes", i))
         for i, rule in enumerate(inst.virtual_rules):
             for key in ("iif", "oif"):
                 if getattr(rule, key) is not None:
@@ -58,8 +60,7 @@ def named_interfaces(config: Config) -> Iterator[tuple[str, Path]]:
         if address.dev is not None:
             yield address.dev, ("static_ipaddress", i, "dev")
     for i, route in enumerate(config.static_routes):
-        if route.dev is not None:
-            yield route.dev, ("static_routes", i, "dev")
+        yield from _route_devices(route, ("static_routes", i))
     for i, rule in enumerate(config.static_rules):
         for key in ("iif", "oif"):
             if getattr(rule, key) is not None:
@@ -74,23 +75,54 @@ def named_interfaces(config: Config) -> Iterator[tuple[str, Path]]:
                     yield bind_if, ("virtual_servers", v, "real_servers", r, checker.kind, index, "bind_if")
 
 
+def _route_devices(route: VirtualRoute, path: Path) -> Iterator[tuple[str, Path]]:
+    if route.dev is not None:
+        yield route.dev, (*path, "dev")
+    if route.vrf is not None:
+        yield route.vrf, (*path, "vrf")
+    for n, hop in enumerate(route.nexthops):
+        if hop.dev is not None:
+            yield hop.dev, (*path, "nexthops", n, "dev")
+
+
 def check(config: Config, host: HostFacts) -> list[Diagnostic]:
     """A ``host_interface`` warning for each interface the host does not have (once per place)."""
     if config.global_defs.dynamic_interfaces:
-        return []
+        return list(_mpls(config, host))
     present = host.interfaces()
     return [
         Diagnostic(Severity.WARNING, "host_interface", f"interface '{name}' does not exist on this host",
                    "", None, None, hint="set dynamic_interfaces if it appears later", path=path)
         for name, path in named_interfaces(config) if name not in present
-    ]
+    ] + list(_mpls(config, host))
+
+
+def _mpls(config: Config, host: HostFacts) -> Iterator[Diagnostic]:
+    """``encap mpls`` on a host whose kernel has no MPLS: the kernel would refuse the route."""
+    places: list[tuple[Path, VirtualRoute]] = [(("static_routes", i), r)
+                                               for i, r in enumerate(config.static_routes)]
+    for name, inst in config.vrrp_instances.items():
+        places += [(("vrrp_instances", name, "virtual_routes", i), r)
+                   for i, r in enumerate(inst.virtual_routes)]
+    for path, route in places:
+        encaps = [(path, route.encap),
+                  *(((*path, "nexthops", n), hop.encap) for n, hop in enumerate(route.nexthops))]
+        for where, encap in encaps:
+            if encap is not None and encap.type == "mpls" and not host.mpls():
+                yield Diagnostic(Severity.WARNING, "host_mpls", "encap mpls: this kernel has no MPLS support "
+                                 "(modprobe mpls_router mpls_iptunnel), it would refuse the route", "", None,
+                                 None, path=(*where, "encap"))
 
 
 class StaticHost:
     """A host described by its interface names (tests, or checking for another machine)."""
 
-    def __init__(self, interfaces: frozenset[str] | set[str]) -> None:
+    def __init__(self, interfaces: frozenset[str] | set[str], *, mpls: bool = True) -> None:
         self._interfaces = frozenset(interfaces)
+        self._mpls = mpls
 
     def interfaces(self) -> frozenset[str]:
         return self._interfaces
+
+    def mpls(self) -> bool:
+        return self._mpls

@@ -6,7 +6,9 @@ One row per (block, keyword) pair of keepalived.conf(5) and of keepalived 2.2.7'
 * ``acted_on``: read into the model and acted on; no diagnostic;
 * ``not_applicable``: accepted with one ``not_applicable`` note saying why it has no effect here
   (the SNMP agent, DBus, process scheduling knobs, netlink buffer sizes ...);
-* ``pending``: accepted with a ``not_implemented`` warning saying what is missing.
+* ``pending``: accepted with a ``not_implemented`` warning saying what is missing;
+* ``refused``: an error at check that says why it cannot work here (the kernel refuses it, the
+  netlink library cannot encode it): never accepted and ignored.
 
 The keepalived.conf reader (:mod:`pykeepalived.config.kaconf.mapping`) and the semantic pass
 (:mod:`pykeepalived.config.semantic`) take the status and the text of those diagnostics from here,
@@ -32,6 +34,7 @@ class Status(enum.StrEnum):
     ACTED_ON = "acted_on"
     NOT_APPLICABLE = "not_applicable"
     PENDING = "pending"
+    REFUSED = "refused"
 
 
 @dataclass(frozen=True, slots=True)

@@ -237,6 +237,10 @@ def _load_keepalived(path: str, config_id: str | None, all_config: bool = False)
     return result
 
 
+HOST_CODES = frozenset({"host_interface", "host_mpls"})
+"""Host findings: errors when the configuration is about to be used on this host."""
+
+
 def load_config(path: str, *, strict: bool = False, config_id: str | None = None,
                 inspector: FileInspector | None = None,
                 on_warning: Callable[[Diagnostic], None] | None = None,
@@ -247,7 +251,7 @@ def load_config(path: str, *, strict: bool = False, config_id: str | None = None
     configuration is about to be used here."""
     result = check_config(path, config_id=config_id, inspector=inspector, host=host, all_config=all_config)
     if host is not None:
-        result.diagnostics = [_as_error(d) if d.code == "host_interface" else d for d in result.diagnostics]
+        result.diagnostics = [_as_error(d) if d.code in HOST_CODES else d for d in result.diagnostics]
     if result.config is None or not result.ok(strict=strict):
         count = len(result.errors) + (len(result.warnings) if strict else 0)
         raise ConfigError(f"{path}: invalid configuration ({count} problems)", result.diagnostics)

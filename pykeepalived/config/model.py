@@ -291,6 +291,9 @@ class VirtualIpAddress(AddressOptions):
     @model_validator(mode="before")
     @classmethod
     def _from_str(cls, value: object) -> object:
+        if isinstance(value, dict) and "track_group" in value:
+            raise ValueError("track_group goes on static_ipaddress lines only (keepalived's rule): a VIP "
+                             "follows its instance's state")
         return {"address": value} if isinstance(value, str) else value
 
     @property

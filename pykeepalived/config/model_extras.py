@@ -31,6 +31,7 @@ from pykeepalived.config.types import (
 
 NFT_TABLE_DEFAULT = "keepalived"
 NFT_PRIORITY_DEFAULT = -1
+NFT_IPVS_TABLE_DEFAULT = "keepalived_ipvs"
 Lifetime = Annotated[int, Field(strict=True, ge=0, le=0xFFFFFFFF)]
 I32 = Annotated[int, Field(strict=True, ge=-(2**31), le=2**31 - 1)]
 
@@ -69,9 +70,13 @@ class GlobalExtras(StrictModel):
     nftables_priority: I32 = NFT_PRIORITY_DEFAULT
     nftables_counters: Bool = False
     nftables_ifindex: Bool = False
-    nftables_ipvs: Str | None = None
-    nftables_ipvs_priority: I32 | None = None
-    nftables_ipvs_start_fwmark: Annotated[int, Field(strict=True, ge=1, le=0xFFFFFFFF)] = 1000
+    nftables_ipvs: Str | None = Field(
+        default=None, description="mark the packets of each virtual_server_group in this nftables table and "
+        f"give IPVS one fwmark service per group (bare keyword: {NFT_IPVS_TABLE_DEFAULT})")
+    nftables_ipvs_priority: I32 | None = Field(default=None, description="of the table's input chain "
+                                               "(default -1, keepalived's)")
+    nftables_ipvs_start_fwmark: Annotated[int, Field(strict=True, ge=1, le=0xFFFFFFFF)] = Field(
+        default=1000, description="the first automatic fwmark")
     vrrp_skip_check_adv_addr: Bool = False
     vrrp_notify_fifo_script: Str | None = None
     lvs_notify_fifo_script: Str | None = None
@@ -90,8 +95,8 @@ class GlobalExtras(StrictModel):
     reload_file: Str | None = Field(default=None,
                                     description="bare keyword: keepalived.reload in the pid directory")
 
-    bare_nftables = field_validator("nftables", "nftables_ipvs", mode="before")(
-        _bare_means(NFT_TABLE_DEFAULT))
+    bare_nftables = field_validator("nftables", mode="before")(_bare_means(NFT_TABLE_DEFAULT))
+    bare_nftables_ipvs = field_validator("nftables_ipvs", mode="before")(_bare_means(NFT_IPVS_TABLE_DEFAULT))
     bare_reload_file = field_validator("reload_file", mode="before")(_bare_means("keepalived.reload"))
     bare_iptables = field_validator("vrrp_iptables", mode="before")(_bare_means(()))
 
@@ -203,6 +208,8 @@ class StaticAddress(AddressOptions):
     dev: IfName | None = Field(default=None, description="default: global_defs.default_interface (eth0)")
     scope: Literal["global", "site", "link", "host", "nowhere"] | None = None
     label: Str | None = None
+    track_group: Str | None = Field(default=None, description="the track_group whose instances follow this "
+                                    "address's device (FAULT while it is down)")
 
     @model_validator(mode="before")
     @classmethod
@@ -211,8 +218,8 @@ class StaticAddress(AddressOptions):
 
 
 class TrackGroup(NamedModel):
-    """``track_group NAME { group { VI_1 ... } }``: instances that go to FAULT when a static address,
-    route or rule naming the group cannot be restored."""
+    """``track_group NAME { group { VI_1 ... } }``: instances that go to FAULT while the device of a
+    static address, route or rule naming the group is down (keepalived's ``static_track_group``)."""
 
     group: Annotated[tuple[Str, ...], Field(min_length=1)]
 

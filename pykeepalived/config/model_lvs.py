@@ -493,7 +493,8 @@ class VirtualServer(_Timing, _Tunnel):
 
     @property
     def key(self) -> str:
-        """How keepalived names it in logs: ``[203.0.113.10]:tcp:80``, ``fwmark 1``, ``group WEB``."""
+        """``[203.0.113.10]:tcp:80``, ``fwmark 1``, ``group WEB`` (TCP), ``group WEB udp`` (UDP)."""
         if self.ip is not None:
             return f"[{self.ip}]:{self.protocol.value.lower()}:{self.port or 0}"
-        return f"fwmark {self.fwmark}" if self.fwmark is not None else f"group {self.group}"
+        other = "" if self.protocol is Protocol.TCP else f" {self.protocol.value.lower()}"
+        return f"fwmark {self.fwmark}" if self.fwmark is not None else f"group {self.group}{other}"

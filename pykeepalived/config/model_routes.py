@@ -17,7 +17,7 @@ import ipaddress
 import re
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, BeforeValidator, Field, field_validator, model_validator
 
 from pykeepalived.config.types import Bool, IfName, IpAddress, IpNetwork, Str, StrictModel, field_error
 
@@ -44,6 +44,13 @@ class RouteType(enum.StrEnum):
     UNREACHABLE = "unreachable"
     PROHIBIT = "prohibit"
     THROW = "throw"
+    BROADCAST = "broadcast"
+    ANYCAST = "anycast"
+    MULTICAST = "multicast"
+    NAT = "nat"
+    XRESOLVE = "xresolve"
+    """``nat`` and ``xresolve``: accepted by keepalived's parser, refused by Linux (NAT routes since
+    2.6, external resolution always): an error here."""
 
 
 class RouteMode(enum.StrEnum):
@@ -89,6 +96,101 @@ def _check_family(family: Family | None, found: int | None) -> None:
         raise field_error("family", f"family {family} does not match the IPv{found} addresses", "family")
 
 
+_REALMS = re.compile(r"^(?:(\d+)/)?(\d+)$")
+
+
+def _realms(value: object) -> object:
+    """``TO`` or ``FROM/TO`` realm numbers (0-65535 each) -> RTA_FLOW/FRA_FLOW's u32 (FROM << 16 | TO)."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return value
+    if isinstance(value, int):
+        if not 0 <= value <= 0xFFFF:
+            raise ValueError(f"realm {value} must be within 0-65535")
+        return value
+    match = _REALMS.match(value)
+    if match is None:
+        raise ValueError(f"'{value}' is not a realm number or FROM/TO realm numbers")
+    source, dest = int(match.group(1) or 0), int(match.group(2))
+    if source > 0xFFFF or dest > 0xFFFF:
+        raise ValueError(f"realms '{value}' must be within 0-65535")
+    return source << 16 | dest
+
+
+Realms = Annotated[int, Field(strict=True, ge=0, le=0xFFFFFFFF), BeforeValidator(_realms)]
+"""``realms``: TO or FROM/TO (numbers), stored as the kernel's u32."""
+Milliseconds = Annotated[int, Field(strict=True, ge=0, le=0xFFFFFFFF)]
+LOCKABLE_METRICS = ("mtu", "advmss", "rtt", "rttvar", "reordering", "window", "cwnd", "ssthresh", "rto_min",
+                    "congctl")
+"""Route metrics that ``lock`` may precede (RTAX_LOCK: the kernel never changes them itself)."""
+IPV6_PREF = {"low": 3, "medium": 0, "high": 1}
+"""``pref``: the ICMPv6 router preference (ICMPV6_ROUTER_PREF_*)."""
+
+
+class MplsEncap(StrictModel):
+    """``encap mpls LABEL[/LABEL...]``: push MPLS labels (lwtunnel, needs the kernel's mpls_iptunnel)."""
+
+    type: Literal["mpls"]
+    labels: Annotated[tuple[Annotated[int, Field(strict=True, ge=0, le=0xFFFFF)], ...], Field(min_length=1)]
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return (value,)
+        if isinstance(value, str):
+            try:
+                return tuple(int(label) for label in value.split("/"))
+            except ValueError:
+                raise ValueError(f"'{value}' is not MPLS labels like 100 or 100/200") from None
+        return value
+
+
+class IpEncap(StrictModel):
+    """``encap ip [id N] [dst IP] [src IP] [tos T] [ttl N] [flags N]`` (or ``ip6`` with ``tc`` and
+    ``hoplimit``): a tunnel key for a collect_md tunnel device (lwtunnel IP/IP6)."""
+
+    type: Literal["ip", "ip6"]
+    id: Annotated[int, Field(strict=True, ge=0, le=0xFFFFFFFFFFFFFFFF)] | None = None
+    dst: IpAddress | None = None
+    src: IpAddress | None = None
+    tos: U8 | None = Field(None, validation_alias=AliasChoices("tos", "tc"))
+    ttl: U8 | None = Field(None, validation_alias=AliasChoices("ttl", "hoplimit"))
+    flags: Annotated[int, Field(strict=True, ge=0, le=0xFFFF)] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> IpEncap:
+        if self.dst is None and self.id is None:
+            raise field_error("encap", f"encap {self.type} needs a dst address or an id", "dst")
+        want = 4 if self.type == "ip" else 6
+        for name, address in (("dst", self.dst), ("src", self.src)):
+            if address is not None and address.version != want:
+                raise field_error("encap", f"encap {self.type} takes IPv{want} addresses, not {address}",
+                                  name)
+        return self
+
+
+Encap = Annotated[MplsEncap | IpEncap, Field(discriminator="type")]
+
+
+class NextHop(StrictModel):
+    """``nexthop [via IP] [dev IF] [weight 1-256] [onlink] [realms R] [encap ...]``: one path of a
+    multipath route."""
+
+    via: IpAddress | None = None
+    dev: IfName | None = None
+    weight: Annotated[int, Field(strict=True, ge=1, le=256)] | None = None
+    onlink: Bool = False
+    realms: Realms | None = None
+    encap: Encap | None = None
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> NextHop:
+        if self.via is None and self.dev is None:
+            raise field_error("nexthop", "a nexthop needs 'via' or 'dev'", "via")
+        return self
+
+
+
 class VirtualRoute(StrictModel):
     """``[TYPE] [to] PREFIX [via|gw IP] [src IP] [dev IF] [scope S] [table T] [metric N] ...``."""
 
@@ -112,6 +214,38 @@ class VirtualRoute(StrictModel):
     mode: RouteMode = RouteMode.PREPEND
     blackhole: Bool = Field(False, description="same as type: blackhole")
     no_track: Bool = Field(False, description="do not restore the route if it is deleted")
+    from_: IpNetwork | None = Field(None, alias="from", description="source prefix (IPv6 only)")
+    realms: Realms | None = Field(None, description="TO or FROM/TO realms (IPv4 only)")
+    nexthops: tuple[NextHop, ...] = Field((), validation_alias=AliasChoices("nexthops", "nexthop"),
+                                          description="the paths of a multipath route")
+    encap: Encap | None = None
+    expires: U32 | None = Field(None, description="seconds until the kernel removes the route (IPv6 only)")
+    rtt: Milliseconds | None = None
+    rttvar: Milliseconds | None = None
+    rto_min: Milliseconds | None = None
+    reordering: U32 | None = None
+    window: U32 | None = None
+    cwnd: U32 | None = None
+    ssthresh: U32 | None = None
+    features: Literal["ecn"] | None = Field(None, description="ecn: use ECN with this destination")
+    quickack: Bool | None = None
+    congctl: Str | None = Field(None, description="TCP congestion control algorithm for this destination")
+    fastopen_no_cookie: Bool | None = None
+    lock: tuple[Literal["mtu", "advmss", "rtt", "rttvar", "reordering", "window", "cwnd", "ssthresh",
+                        "rto_min", "congctl"], ...] = Field((), description="metrics the kernel must "
+                                                            "not change (RTAX_LOCK)")
+    pref: Literal["low", "medium", "high"] | U8 | None = Field(None, description="IPv6 router preference")
+    ttl_propagate: Bool | None = Field(None, validation_alias=AliasChoices("ttl_propagate", "ttl-propagate"),
+                                       description="MPLS routes only: no effect on IPv4/IPv6 routes")
+    vrf: IfName | None = Field(None, description="the VRF device whose table holds the route")
+    track_group: Str | None = Field(None, description="static routes: the track_group whose instances "
+                                    "follow the route's device")
+
+    @field_validator("quickack", "fastopen_no_cookie", "ttl_propagate", mode="before")
+    @classmethod
+    def _switch(cls, value: object) -> object:
+        words = {0: False, 1: True, "0": False, "1": True, "enabled": True, "disabled": False}
+        return words.get(value, value) if isinstance(value, (int, str)) else value
 
     @model_validator(mode="before")
     @classmethod
@@ -122,12 +256,48 @@ class VirtualRoute(StrictModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> VirtualRoute:
-        _check_family(self.family, _family_of(self.to, self.via, self.src))
+        _check_family(self.family, _family_of(self.to, self.via, self.src, self.from_))
         if self.blackhole and self.type not in (RouteType.UNICAST, RouteType.BLACKHOLE):
             raise field_error("route_type", f"'blackhole' and type {self.type} exclude each other", "type")
         if self.via is not None and self.kind not in (RouteType.UNICAST,):
             raise field_error("route_type", f"a {self.kind} route has no gateway", "via")
+        if self.kind is RouteType.NAT:
+            raise field_error("route_type", "Linux has not had NAT routes since 2.6: the kernel refuses "
+                              "type nat (keepalived's parser accepts the word)", "type")
+        if self.kind is RouteType.XRESOLVE:
+            raise field_error("route_type", "the kernel refuses xresolve routes (keepalived's parser accepts "
+                              "the word)", "type")
+        if self.fastopen_no_cookie is not None:
+            raise field_error("not_supported", "'fastopen_no_cookie' is refused: pyroute2 0.9 cannot encode "
+                              "RTAX_FASTOPEN_NO_COOKIE (see docs/keepalived-conf.md)", "fastopen_no_cookie")
+        self._check_multipath()
+        version = self.version
+        for name, ipv6_only in (("from_", True), ("expires", True), ("pref", True), ("realms", False)):
+            if getattr(self, name) is not None and (version == 6) != ipv6_only:
+                word = name.rstrip("_")
+                raise field_error("family", f"'{word}' is only for IPv{6 if ipv6_only else 4} routes", word)
+        if self.vrf is not None and self.table is not None:
+            raise field_error("route_table", "'vrf' chooses the table: give 'vrf' or 'table', not both",
+                              "vrf")
+        for name in self.lock:
+            if getattr(self, name) is None:
+                raise field_error("lock", f"'lock {name}' without a value for {name}", "lock")
         return self
+
+    def _check_multipath(self) -> None:
+        if not self.nexthops:
+            return
+        if self.via is not None:
+            raise field_error("nexthop", "a route with nexthops takes its gateways there, not in 'via'",
+                              "via")
+        if self.kind is not RouteType.UNICAST:
+            raise field_error("nexthop", f"a {self.kind} route has no nexthops", "nexthops")
+        for hop in self.nexthops:
+            if hop.via is not None and hop.via.version != self.to.version:
+                raise field_error("family", f"nexthop {hop.via} is not of the family of {self.to}",
+                                  "nexthops")
+            if hop.realms is not None and self.to.version == 6:
+                raise field_error("family", "'realms' is only for IPv4 routes", "nexthops")
 
     @property
     def kind(self) -> RouteType:
@@ -181,6 +351,15 @@ class VirtualRule(StrictModel):
     uidrange: tuple[int, int] | None = None
     family: Family | None = None
     no_track: Bool = False
+    realms: Realms | None = Field(None, description="TO or FROM/TO realms to match (IPv4 only)")
+    suppress_ifgroup: U32 | None = Field(
+        None, validation_alias=AliasChoices("suppress_ifgroup", "sup_group"),
+        description="reject the table's answer if its device is in this group")
+    tunnel_id: Annotated[int, Field(strict=True, ge=0, le=0xFFFFFFFFFFFFFFFF)] | None = Field(
+        None, validation_alias=AliasChoices("tunnel_id", "tunnel-id"), description="match the tunnel key")
+    l3mdev: Bool = Field(False, description="look up the table of the packet's L3 master device (VRF)")
+    track_group: Str | None = Field(None, description="static rules: the track_group whose instances "
+                                    "follow the rule's iif")
 
     @field_validator("sport", "dport", mode="before")
     @classmethod
@@ -204,6 +383,8 @@ class VirtualRule(StrictModel):
     @model_validator(mode="after")
     def _consistent(self) -> VirtualRule:
         _check_family(self.family, _family_of(self.from_, self.to))
+        if self.realms is not None and self.version == 6:
+            raise field_error("family", "'realms' is only for IPv4 rules", "realms")
         action = self.effective_action
         if action is None:
             raise field_error("rule_action", "a rule needs an action: a table, goto N, nop, blackhole, "
@@ -214,6 +395,9 @@ class VirtualRule(StrictModel):
             if self.priority is not None and self.priority >= self.goto:
                 raise field_error("rule_action", f"priority {self.priority} must be below the goto target "
                                   f"{self.goto}", "goto")
+        if self.l3mdev and (action is not RuleAction.TABLE or self.table is not None):
+            raise field_error("rule_action", "'l3mdev' looks up the VRF's table: it takes no table or other "
+                              "action", "l3mdev")
         if self.table is not None and action is not RuleAction.TABLE:
             raise field_error("rule_action", f"'table' goes with a table lookup, not with {action}", "table")
         if self.fwmask is not None and self.fwmark is None:
@@ -224,6 +408,8 @@ class VirtualRule(StrictModel):
     def effective_action(self) -> RuleAction | None:
         if self.action is not None:
             return self.action
+        if self.l3mdev:
+            return RuleAction.TABLE
         if self.goto is not None:
             return RuleAction.GOTO
         return RuleAction.TABLE if self.table is not None else None
@@ -241,5 +427,6 @@ def ip_network_or_default(text: str, family: Family | None = None) -> IPNetwork:
     return ipaddress.ip_network(_default_network(text, family), strict=False)
 
 
-__all__ = ["RULE_START_PRIORITY", "RouteMode", "RouteType", "RuleAction", "VirtualRoute", "VirtualRule",
+__all__ = ["IPV6_PREF", "LOCKABLE_METRICS", "RULE_START_PRIORITY", "IpEncap", "MplsEncap", "NextHop",
+           "RouteMode", "RouteType", "RuleAction", "VirtualRoute", "VirtualRule",
            "ip_network_or_default"]

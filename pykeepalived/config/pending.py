@@ -19,7 +19,8 @@ from pykeepalived.config.diagnostics import Diagnostic, Path, Severity
 from pykeepalived.config.model import Config, HttpGet
 
 #: keywords whose model field has another name (keepalived's block keyword -> the YAML key)
-_FIELD = {("top", "track_group"): "track_groups", ("top", "garp_group"): "garp_groups"}
+_FIELD = {("top", "track_group"): "track_groups", ("top", "garp_group"): "garp_groups",
+          ("route option", "ttl-propagate"): "ttl_propagate"}
 
 
 def _blocks(config: Config) -> Iterator[tuple[str, BaseModel, Path]]:
@@ -36,6 +37,16 @@ def _blocks(config: Config) -> Iterator[tuple[str, BaseModel, Path]]:
                 yield "ip address option", vip, (*base, key, i)
         for i, peer in enumerate(inst.unicast_peer):
             yield "unicast_peer option", peer, (*base, "unicast_peer", i)
+        for i, route in enumerate(inst.virtual_routes):
+            yield "route option", route, (*base, "virtual_routes", i)
+        for i, rule in enumerate(inst.virtual_rules):
+            yield "rule option", rule, (*base, "virtual_rules", i)
+    for i, address in enumerate(config.static_ipaddress):
+        yield "ip address option", address, ("static_ipaddress", i)
+    for i, route in enumerate(config.static_routes):
+        yield "route option", route, ("static_routes", i)
+    for i, rule in enumerate(config.static_rules):
+        yield "rule option", rule, ("static_rules", i)
     for v, vs in enumerate(config.virtual_servers):
         yield "virtual_server", vs, ("virtual_servers", v)
         for r, rs in enumerate(vs.real_servers):
@@ -80,8 +91,8 @@ def _candidates(block: str, model: type[BaseModel]) -> list[tuple[inventory.Pair
     """The pairs of ``block`` not acted on whose field ``model`` has, with the field's name."""
     found = []
     for pair in inventory.in_block(block).values():
-        if pair.status is inventory.Status.ACTED_ON:
-            continue
+        if pair.status in (inventory.Status.ACTED_ON, inventory.Status.REFUSED):
+            continue  # refused: the model's own validation reports the error
         field = _FIELD.get((block, pair.keyword), pair.keyword)
         if field in model.model_fields:
             found.append((pair, field))

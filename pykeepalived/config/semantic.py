@@ -20,7 +20,7 @@ import stat
 from collections.abc import Iterator
 from typing import Protocol
 
-from pykeepalived.config import pending, semantic_alerting, semantic_bgp, semantic_vrrp
+from pykeepalived.config import pending, semantic_alerting, semantic_bgp, semantic_track_group, semantic_vrrp
 from pykeepalived.config.diagnostics import Diagnostic, Path
 from pykeepalived.config.findings import err, unknown, warn
 from pykeepalived.config.model import (
@@ -72,6 +72,7 @@ def check(config: Config, inspector: FileInspector) -> list[Diagnostic]:
     out += _check_sync_groups(config)
     out += _check_tracking_weights(config)
     out += semantic_vrrp.check(config)
+    out += semantic_track_group.check(config)
     out += pending.check(config)
     out += check_virtual_servers(config)
     out += _check_scripts(config, inspector)

@@ -2,6 +2,7 @@
 
 Findings as in :mod:`pykeepalived.config.semantic` (which runs these too): families that do not mix
 (:attr:`~pykeepalived.config.model_lvs.VirtualServer.service_family`, the one rule), duplicates,
+``nftables_ipvs`` (:mod:`pykeepalived.config.nft_ipvs`),
 scheduler flags, quorum and hysteresis, checker timings that cannot fit in ``delay_loop``.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pykeepalived.config import nft_ipvs
 from pykeepalived.config.diagnostics import Diagnostic, Path
 from pykeepalived.config.findings import err, unknown, warn
 from pykeepalived.config.model import CHECKER_KINDS, Config, VirtualServer, check_timing
@@ -32,6 +34,7 @@ def _check_groups(config: Config) -> Iterator[Diagnostic]:
 
 def check_virtual_servers(config: Config) -> Iterator[Diagnostic]:
     yield from _check_groups(config)
+    yield from nft_ipvs.check(config)
     seen: dict[str, int] = {}
     for v, vs in enumerate(config.virtual_servers):
         base: Path = ("virtual_servers", v)

@@ -38,6 +38,7 @@ from pykeepalived.daemon.instances import DaemonNet, Instances
 from pykeepalived.daemon.life_scripts import run_life_script
 from pykeepalived.daemon.listeners import Event, InstanceEvent, Listeners
 from pykeepalived.daemon.logging import LogTargets, log_address, set_syslog_ident, setup_logging
+from pykeepalived.daemon.lvs_nft import IpvsMarks
 from pykeepalived.daemon.lvs_plan import LvsPlan
 from pykeepalived.daemon.notify import StateNotifier
 from pykeepalived.daemon.observe import Observability, resolve_listen
@@ -62,6 +63,7 @@ from pykeepalived.host.uptime import process_started_monotonic, uptime_s
 from pykeepalived.host.wakeup import make_wakeup
 from pykeepalived.net.links import SystemHost, primary_address
 from pykeepalived.net.linkstate import link_is_up
+from pykeepalived.net.netlink_watch import AddressEvent, LinkEvent
 from pykeepalived.net.vrrp_net import VrrpNet
 from pykeepalived.vrrp import from_config as fc
 from pykeepalived.vrrp.events import StateChanged
@@ -120,6 +122,8 @@ class Daemon:
         self.listeners = Listeners()
         """Every output of state and priority changes subscribes here (see daemon/listeners.py)."""
         self.lvs: LvsService | None = None
+        self.ipvs_marks = IpvsMarks()
+        """``nftables_ipvs``: the marks of the virtual_server_groups (daemon/lvs_nft.py)."""
         self.bfd: BfdService | None = None
         self.bgp = BgpPart(lambda: self.lvs, lambda: self.runner)
         self.global_defs: GlobalDefs | None = None
@@ -162,7 +166,8 @@ class Daemon:
         so that adverts stay on time while a big configuration is parsed)."""
         options = self.options
         return load_plans(options.config_file, self.primary, config_id=options.config_id,
-                          run_vrrp=options.run_vrrp, run_lvs=options.run_lvs, host=self.host)
+                          run_vrrp=options.run_vrrp, run_lvs=options.run_lvs, host=self.host,
+                          fwmarks=self.ipvs_marks.marks())
 
     def _accept_plans(self, plans: Plans) -> Plans:
         """``plans`` checked against what a running daemon cannot change, then taken as its settings."""
@@ -258,12 +263,15 @@ class Daemon:
 
     async def _reload_lvs(self, current: LvsService | None, plan: LvsPlan | None,
                           group: asyncio.TaskGroup) -> LvsService | None:
-        """Start, reload or stop the LVS part; a config without one never imports it."""
+        """Start, reload or stop the LVS part, then its ``nftables_ipvs`` marks (the services they feed
+        exist first); a config without an LVS part never imports it."""
         if current is None and plan is None:
             return None
         from pykeepalived.daemon.lvs import reload_lvs  # noqa: PLC0415  (see TYPE_CHECKING above)
 
-        return await reload_lvs(current, plan, group, self.lvs_factory)
+        lvs = await reload_lvs(current, plan, group, self.lvs_factory)
+        await self.ipvs_marks.apply(plan.lb.nft if plan is not None else None, group)
+        return lvs
 
     # -- status --------------------------------------------------------------------------------
     def snapshot(self) -> Json:
@@ -339,6 +347,16 @@ class Daemon:
         self.sd.notify(READY)
 
     # -- run -----------------------------------------------------------------------------------
+    def _on_address(self, event: AddressEvent) -> None:
+        """An address appeared or vanished: the instances (VIPs, ``track_src_ip``) and the static
+        addresses (restored when deleted, as keepalived) hear of it."""
+        self.instances.on_address(event)
+        self.host_net.on_address(event)
+
+    def _on_link_event(self, event: LinkEvent) -> None:
+        self.instances.on_link_event(event)
+        self.host_net.on_link(event)
+
     async def _watchdog(self, interval_s: float) -> None:
         while True:
             self.sd.notify(WATCHDOG)
@@ -399,10 +417,10 @@ class Daemon:
         self._background.append(group.create_task(self.executor.worker(), name="address-worker"))
         self._background.append(group.create_task(self.host_net.run_forever(), name="host-network"))
         self._background.append(group.create_task(self.instances.links.run_forever(), name="link-poller"))
-        on_address = log_address(self.instances.on_address) if self.options.address_monitoring \
-            else self.instances.on_address
+        on_address = log_address(self._on_address) if self.options.address_monitoring else self._on_address
         self._background.append(group.create_task(
-            self.net.watch(on_address, self.instances.on_link_event, self.instances.sources_changed),
+            self.net.watch(on_address, self._on_link_event, self.instances.sources_changed,
+                           self.host_net.route_gone),
             name="netlink-watcher"))
         if self.sd.watchdog_interval_s is not None:
             self._background.append(
@@ -443,6 +461,7 @@ class Daemon:
         self.stop_gate.stop()  # already done when a stop signal found the daemon idle (never with BGP)
         if not await self.executor.drain(STOP_DRAIN_S):
             log.warning("stop: address work still pending after %.1f s", STOP_DRAIN_S)
+        await self.ipvs_marks.stop(release=self.options.release_ipvs)  # no mark without its service
         if self.lvs is not None:
             await self.lvs.stop(release=self.options.release_ipvs)
         await self.bgp.close()  # the interface and the local routes go last (docs/scaleout.md)

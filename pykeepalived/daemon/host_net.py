@@ -16,6 +16,12 @@ plan of one configuration and the set of MASTER instances), the difference is
   applies everything that changed since the last turn at once (255 takeovers: one batch).
 * A failure (a gateway the kernel refuses, no ``nft``) is logged, counted and retried with a
   growing delay; it never stops the daemon or the other entries.
+* Deleted from outside, a static address is added back (:meth:`HostNetwork.on_address`), and a
+  route or rule of protocol ``keepalived`` (:meth:`HostNetwork.route_gone`) or one on a device that
+  changed (:meth:`HostNetwork.on_link`: the kernel drops routes when a link goes down) is restored
+  by a reconcile that reads the kernel, as keepalived's ``reinstate_static_*``; an entry written
+  with ``no_track`` stays deleted.  The instances of a ``track_group`` follow the devices of its
+  entries through their interface trackers (``vrrp/tracker_config.py``), not through this class.
 * ``disable_local_igmp``: ``net.ipv4.igmp_link_local_mcast_reports`` is 0 while the configuration
   asks (a reload may turn it on or off) and gets its value back after.
 * At stop (:meth:`HostNetwork.stop`): static entries and the firewall are removed (and the IGMP
@@ -35,6 +41,7 @@ from pykeepalived.daemon.listeners import Event, InstanceEvent
 from pykeepalived.errors import PykaError
 from pykeepalived.host.sysctl import Sysctl
 from pykeepalived.net.host_state import Desired, HostPlan, desired
+from pykeepalived.net.netlink_watch import AddressEvent, LinkEvent
 from pykeepalived.net.nft_ruleset import Blocked, FirewallSpec
 from pykeepalived.net.route_spec import Diff, RouteSpec, RuleSpec, diff
 from pykeepalived.net.routes import Applied
@@ -115,6 +122,38 @@ class HostNetwork:
         """Set at stop: state changes no longer move anything (the stop decides what stays)."""
         self.counters: Counter[str] = Counter()
         self.last_error: str | None = None
+        self._restore = False
+        """Something was deleted from outside: the next turn reads the kernel and restores."""
+        self._gone: set[Vip] = set()
+        """Static addresses deleted from outside, to be added back."""
+
+    # -- what changed outside --------------------------------------------------------------------
+    def on_address(self, event: AddressEvent) -> None:
+        """A static address (not ``no_track``) deleted from outside is added back."""
+        if self._frozen or event.present:
+            return
+        for vip in self._addresses:
+            if vip.address == event.address and event.ifname in (None, vip.dev) and not vip.no_track:
+                log.warning("static address deleted from outside, restoring address=%s dev=%s",
+                            vip.address, vip.dev)
+                self._gone.add(vip)
+                self._wake.set()
+
+    def on_link(self, event: LinkEvent) -> None:
+        """A device of a static or virtual route or rule changed: read the kernel and restore."""
+        if self._frozen:
+            return
+        devices = {r.oif for r in self._routes} | {h.oif for r in self._routes for h in r.nexthops} \
+            | {r.iif for r in self._rules}
+        if event.ifname in devices:
+            self.route_gone()
+
+    def route_gone(self) -> None:
+        """A route or rule of protocol ``keepalived`` went away: read the kernel and restore ours."""
+        if self._frozen or not (self._routes or self._rules):
+            return
+        self._restore = True
+        self._wake.set()
 
     # -- the listener ----------------------------------------------------------------------------
     def __call__(self, event: Event) -> None:
@@ -151,7 +190,8 @@ class HostNetwork:
             self._wake.clear()
             async with self._lock:
                 if not self._frozen:
-                    await self._apply(full=False)
+                    restore, self._restore = self._restore, False
+                    await self._apply(full=restore, restore=restore)
 
     def freeze(self) -> None:
         """The daemon is stopping: state changes from now on are the stop's (see :meth:`stop`)."""
@@ -171,13 +211,15 @@ class HostNetwork:
                 self._route_ops.close()
                 self._route_ops = None
 
-    async def _apply(self, *, full: bool) -> bool:
+    async def _apply(self, *, full: bool, restore: bool = False) -> bool:
+        """``full``: read the kernel first; ``restore``: that was asked by a deletion from outside, so
+        an entry written with ``no_track`` that is gone stays gone."""
         want = desired(self.plan, self.masters)
         failures = 0
-        if full or want.addresses != self._addresses:
-            failures += self._apply_addresses(want.addresses, add_all=full)
+        if (full and not restore) or want.addresses != self._addresses or self._gone:
+            failures += self._apply_addresses(want.addresses, add_all=full and not restore)
         if full or want.routes != self._routes or want.rules != self._rules:
-            failures += await self._apply_routes(want, full=full)
+            failures += await self._apply_routes(want, full=full, restore=restore)
         failures += await self._apply_firewall(want.blocked, force=full)
         failures += self._apply_igmp(self.plan.no_link_local_igmp)
         self._retry_later(failures > 0)
@@ -218,7 +260,8 @@ class HostNetwork:
             return 0
         ops = self._address_ops = self._address_ops or self._addresses_factory()
         failures = 0
-        held = list(self._addresses)
+        held = [vip for vip in self._addresses if vip not in self._gone]
+        self._gone.clear()
         for vip in [v for v in self._addresses if v not in wanted]:
             if self._address_op(ops.remove_now, vip, "removed"):
                 held.remove(vip)
@@ -245,7 +288,7 @@ class HostNetwork:
         log.info("static address %s address=%s dev=%s", what, vip.address, vip.dev)
         return True
 
-    async def _apply_routes(self, want: Desired, *, full: bool) -> int:
+    async def _apply_routes(self, want: Desired, *, full: bool, restore: bool = False) -> int:
         plan = self.plan
         configured = bool(plan.static_routes or plan.static_rules or any(plan.instance_routes.values())
                           or any(plan.instance_rules.values()))
@@ -263,6 +306,11 @@ class HostNetwork:
             routes, rules = self._routes, self._rules
         route_change = diff(want.routes, routes, self._routes)
         rule_change = diff(want.rules, rules, self._rules)
+        if restore:  # deleted from outside: what says no_track stays deleted
+            route_change = Diff(tuple(s for s in route_change.add if s.track or s not in self._routes),
+                                route_change.remove)
+            rule_change = Diff(tuple(s for s in rule_change.add if s.track or s not in self._rules),
+                               rule_change.remove)
         # keepalived's order: rules go before the routes they use, and come after them
         done = [*await ops.apply(Diff((), rule_change.remove)),
                 *await ops.apply(Diff(route_change.add, route_change.remove)),

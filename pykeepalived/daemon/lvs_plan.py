@@ -8,6 +8,7 @@ VRRP-only director starts without those imports.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 from typing import TYPE_CHECKING
@@ -95,14 +96,15 @@ class LvsPlan:
                      for b in self.servers)
 
 
-def lvs_plan(config: Config) -> LvsPlan | None:
-    """The LVS part of ``config`` (None if it has none); ConfigError if IPVS cannot express it."""
+def lvs_plan(config: Config, fwmarks: Mapping[tuple[str, str], int] | None = None) -> LvsPlan | None:
+    """The LVS part of ``config`` (None if it has none); ConfigError if IPVS cannot express it.
+    ``fwmarks``: the running configuration's automatic marks (``nftables_ipvs``), which a reload keeps."""
     if not config.virtual_servers and config.global_defs.lvs_sync_daemon is None:
         return None
     from pykeepalived.check.from_config import checks_from_config  # noqa: PLC0415
     from pykeepalived.lb.from_config import lb_config  # noqa: PLC0415
 
-    lb = lb_config(config)
+    lb = lb_config(config, fwmarks)
     by_vs: dict[str, list[VirtualServerSpec]] = {}
     for spec in lb.specs:
         by_vs.setdefault(spec.name, []).append(spec)

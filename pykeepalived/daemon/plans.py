@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pykeepalived.bfd.config import SessionConfig
@@ -25,9 +26,9 @@ from pykeepalived.config.model import Config, GlobalDefs
 from pykeepalived.daemon.alerts import AlertPlan, alert_plan
 from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_notify_fifos, lvs_plan
 from pykeepalived.errors import ConfigError
-from pykeepalived.net.host_state import HostPlan, host_plan
+from pykeepalived.net.host_state import HostPlan, host_plan, uses_vrf
 from pykeepalived.net.route_spec import SpecError
-from pykeepalived.net.rt_tables import table_names
+from pykeepalived.net.rt_tables import table_names, vrf_tables
 from pykeepalived.scaleout.spec import BgpSpec, bgp_spec
 from pykeepalived.vrrp import from_config as fc
 
@@ -97,17 +98,20 @@ def load_config(path: str, config_id: str | None = None, host: HostFacts | None 
 
 
 def load_plans(path: str, primary: fc.PrimaryAddress, *, config_id: str | None = None,
-               run_vrrp: bool = True, run_lvs: bool = True, host: HostFacts | None = None) -> Plans:
-    """Read ``path`` and map it; ConfigError when it is invalid or cannot run here."""
+               run_vrrp: bool = True, run_lvs: bool = True, host: HostFacts | None = None,
+               fwmarks: Mapping[tuple[str, str], int] | None = None) -> Plans:
+    """Read ``path`` and map it; ConfigError when it is invalid or cannot run here.  ``fwmarks``: the
+    automatic marks (``nftables_ipvs``) of the running configuration, kept by a reload."""
     config = load_config(path, config_id, host)
     try:
-        host_state = host_plan(config, table_names(), vrrp=run_vrrp)
+        vrfs = vrf_tables() if run_vrrp and uses_vrf(config) else None
+        host_state = host_plan(config, table_names(), vrrp=run_vrrp, vrfs=vrfs)
     except SpecError as exc:
         raise ConfigError(f"{path}: {exc}", [Diagnostic(Severity.ERROR, "route_table", str(exc), path,
                                                          None, None)]) from exc
     return Plans(
         vrrp=fc.vrrp_plan(config, primary, instances=run_vrrp),
-        lvs=lvs_plan(config) if run_lvs else None,
+        lvs=lvs_plan(config, fwmarks) if run_lvs else None,
         lvs_fifos=lvs_notify_fifos(config) if run_lvs else (),
         alerts=alert_plan(config),
         bfd=bfd_sessions(config),

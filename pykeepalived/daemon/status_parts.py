@@ -53,6 +53,7 @@ def status_parts(daemon: Daemon) -> Json:
         "smtp_alerts": daemon.alerts.snapshot(),
         "bfd": daemon.bfd.snapshot() if daemon.bfd is not None else None,
         "host_network": daemon.host_net.snapshot(),
+        "nftables_ipvs": daemon.ipvs_marks.snapshot() if daemon.ipvs_marks.wanted is not None else None,
     }
 
 

@@ -2,6 +2,8 @@
 
 * each ``virtual_servers`` entry becomes one :class:`VirtualServerSpec`, or one per member of its
   ``virtual_server_group`` (address ranges expand to one service per address, as keepalived does);
+  with ``nftables_ipvs`` a group without fwmark members is one fwmark service per address family
+  instead, its mark automatic (:mod:`pykeepalived.lb.nft_ipvs`: the marks and the nftables table);
 * real-server options inherit from the virtual server (``lb_kind``, ``inhibit_on_failure``,
   ``alpha``, port);
 * ``global_defs.lvs_sync_daemon`` / ``lvs_timeouts`` / ``lvs_flush`` map to
@@ -19,7 +21,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
@@ -53,6 +55,7 @@ from pykeepalived.lb.model import (
     VirtualService,
     family_of,
 )
+from pykeepalived.lb.nft_ipvs import NftIpvsPlan, Pair, nft_ipvs_plan
 from pykeepalived.lb.sync_daemon import LvsTimeouts, SyncDaemonSpec
 
 PERSISTENCE_TIMEOUT_DEFAULT_S = 360  # keepalived: port 0 forces persistence
@@ -72,23 +75,28 @@ class LbConfig:
     timeouts: LvsTimeouts | None
     flush: bool
     flush_on_stop: bool
+    nft: NftIpvsPlan | None = None
+    """``nftables_ipvs``: the automatic marks and their table (None: not asked for, or nothing to mark)."""
 
 
-def lb_config(config: Config) -> LbConfig:
-    """The IPVS view of a config; ConfigError if a virtual server cannot be expressed in IPVS."""
+def lb_config(config: Config, fwmarks: Mapping[Pair, int] | None = None) -> LbConfig:
+    """The IPVS view of a config; ConfigError if a virtual server cannot be expressed in IPVS.
+    ``fwmarks``: the automatic marks the running configuration uses (a reload keeps them)."""
+    nft = nft_ipvs_plan(config, fwmarks)
     specs: list[VirtualServerSpec] = []
     for vs in config.virtual_servers:
-        specs.extend(_specs(config, vs))
+        specs.extend(_specs(config, vs, nft))
     seen: set[ServiceKey] = set()
     for spec in specs:
         if spec.service.key in seen:
             raise ConfigError(f"virtual server {spec.service.key} is defined twice")
         seen.add(spec.service.key)
     g = config.global_defs
-    return LbConfig(tuple(specs), _sync_daemon(config), _timeouts(config), g.lvs_flush, g.lvs_flush_on_stop)
+    return LbConfig(tuple(specs), _sync_daemon(config), _timeouts(config), g.lvs_flush, g.lvs_flush_on_stop,
+                    nft)
 
 
-def _keys(config: Config, vs: VirtualServer) -> Iterator[ServiceKey]:
+def _keys(config: Config, vs: VirtualServer, nft: NftIpvsPlan | None) -> Iterator[ServiceKey]:
     proto = Protocol[vs.protocol.value]
     if vs.ip is not None:
         yield ServiceKey.inet(vs.ip, vs.port or 0, proto)
@@ -98,6 +106,11 @@ def _keys(config: Config, vs: VirtualServer) -> Iterator[ServiceKey]:
         group = config.virtual_server_groups.get(vs.group or "")
         if group is None:
             raise ConfigError(f"virtual server {vs.key}: no virtual_server_group named {vs.group!r}")
+        marked = nft.group(vs.group or "", vs.protocol.value) if nft is not None else None
+        if marked is not None:
+            for family in marked.families:
+                yield ServiceKey.mark(marked.fwmark, AF_INET if family == 4 else AF_INET6)
+            return
         for member in group.members:
             yield from _member_keys(vs, member, proto)
 
@@ -200,8 +213,8 @@ def _sorry(vs: VirtualServer, key: ServiceKey) -> Destination | None:
         raise ConfigError(f"virtual server {vs.key}, sorry server {sorry.ip}: {exc}") from None
 
 
-def _specs(config: Config, vs: VirtualServer) -> Iterator[VirtualServerSpec]:
-    for key in _keys(config, vs):
+def _specs(config: Config, vs: VirtualServer, nft: NftIpvsPlan | None) -> Iterator[VirtualServerSpec]:
+    for key in _keys(config, vs, nft):
         servers = []
         for rs in vs.real_servers:
             inhibit = vs.inhibit_on_failure if rs.inhibit_on_failure is None else rs.inhibit_on_failure

@@ -72,10 +72,19 @@ def static_address(address: StaticAddress, default_dev: str) -> Vip:
     return vip_of(address, address.dev or default_dev, label=address.label, scope=address.scope)
 
 
-def host_plan(config: Config, tables: Mapping[str, int] | None = None, *, vrrp: bool = True) -> HostPlan:
-    """The plan of ``config``; ``tables``: routing table names (/etc/iproute2/rt_tables).  With
-    ``vrrp`` False (``-C``: checkers only) there is none, as keepalived's checker process keeps no
-    static or virtual routes.  SpecError for a table or protocol name that cannot be resolved."""
+def uses_vrf(config: Config) -> bool:
+    """Whether a route names a VRF device (the daemon then reads the host's VRF tables)."""
+    routes = [*config.static_routes,
+              *(r for inst in config.vrrp_instances.values() for r in inst.virtual_routes)]
+    return any(route.vrf is not None for route in routes)
+
+
+def host_plan(config: Config, tables: Mapping[str, int] | None = None, *, vrrp: bool = True,
+              vrfs: Mapping[str, int] | None = None) -> HostPlan:
+    """The plan of ``config``; ``tables``: routing table names (/etc/iproute2/rt_tables); ``vrfs``:
+    the host's VRF devices and their tables.  With ``vrrp`` False (``-C``: checkers only) there is
+    none, as keepalived's checker process keeps no static or virtual routes.  SpecError for a table
+    or protocol name that cannot be resolved, or a VRF device the host does not have."""
     if not vrrp:
         return HostPlan()
     default_dev = config.global_defs.default_interface or DEFAULT_INTERFACE
@@ -83,9 +92,9 @@ def host_plan(config: Config, tables: Mapping[str, int] | None = None, *, vrrp: 
     firewall = FirewallSpec.from_config(config) if needs_firewall(config) else None
     return HostPlan(
         static_addresses=tuple(static_address(a, default_dev) for a in config.static_ipaddress),
-        static_routes=static_routes(config, tables),
+        static_routes=static_routes(config, tables, vrfs),
         static_rules=static_rules,
-        instance_routes=MappingProxyType({name: instance_routes(inst, tables)
+        instance_routes=MappingProxyType({name: instance_routes(inst, tables, vrfs)
                                           for name, inst in config.vrrp_instances.items()}),
         instance_rules=MappingProxyType(per_instance_rules),
         firewall=firewall,
@@ -107,4 +116,5 @@ def desired(plan: HostPlan, masters: Iterable[str]) -> Desired:
     )
 
 
-__all__ = ["DEFAULT_INTERFACE", "Desired", "HostPlan", "desired", "host_plan", "static_address"]
+__all__ = ["DEFAULT_INTERFACE", "Desired", "HostPlan", "desired", "host_plan", "static_address",
+           "uses_vrf"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import logging
+import os
 import socket
 import struct
 from dataclasses import dataclass, field
@@ -70,6 +71,9 @@ class SystemHost:
 
     def interfaces(self) -> frozenset[str]:
         return frozenset(name for _, name in socket.if_nameindex())
+
+    def mpls(self) -> bool:
+        return os.path.isdir("/proc/sys/net/mpls")
 
 
 def interface_mac(ifname: str) -> bytes:

@@ -18,7 +18,15 @@ from typing import Any
 
 from pyroute2 import AsyncIPRoute
 from pyroute2.netlink.exceptions import NetlinkError
-from pyroute2.netlink.rtnl import RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR, RTMGRP_LINK
+from pyroute2.netlink.rtnl import (
+    RTMGRP_IPV4_IFADDR,
+    RTMGRP_IPV4_ROUTE,
+    RTMGRP_IPV4_RULE,
+    RTMGRP_IPV6_IFADDR,
+    RTMGRP_IPV6_ROUTE,
+    RTMGRP_IPV6_RULE,
+    RTMGRP_LINK,
+)
 
 from pykeepalived.errors import DriverError
 
@@ -63,6 +71,20 @@ def address_event(msg: NetlinkMessage, names: dict[int, str] | None = None) -> A
         return None
     index = int(msg.get("index") or 0)
     return AddressEvent(index, (names or {}).get(index), address, kind == "RTM_NEWADDR")
+
+
+RTPROT_KEEPALIVED = 18
+
+
+def route_gone(msg: NetlinkMessage) -> bool:
+    """An RTM_DELROUTE / RTM_DELRULE of protocol ``keepalived`` (a route or rule of this daemon's, or
+    of one it would restore, went away)."""
+    kind = msg.get("event")
+    if kind == "RTM_DELROUTE":
+        return bool(msg.get("proto") == RTPROT_KEEPALIVED)
+    if kind == "RTM_DELRULE":
+        return bool(msg.get_attr("FRA_PROTOCOL") == RTPROT_KEEPALIVED)
+    return False
 
 
 def link_event(msg: NetlinkMessage) -> LinkEvent | None:
@@ -123,7 +145,12 @@ class NetlinkWatcher:
         ipr_factory: Callable[[], AsyncIPRoute] = AsyncIPRoute,
         on_resync: Callable[[], None] | None = None,
         on_ready: Callable[[], None] | None = None,
+        *,
+        on_route_gone: Callable[[], None] | None = None,
     ) -> None:
+        """``on_route_gone``: a route or rule of protocol ``keepalived`` was deleted (the watcher then
+        also subscribes to route and rule changes)."""
+        self._on_route_gone = on_route_gone
         self._on_address = on_address
         self._on_resync = on_resync
         self._on_ready = on_ready
@@ -143,7 +170,9 @@ class NetlinkWatcher:
         ipr = self._ipr_factory()
         try:
             try:
-                await ipr.bind(groups=RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)
+                routes = RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_IPV4_RULE | RTMGRP_IPV6_RULE
+                await ipr.bind(groups=RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR
+                               | (routes if self._on_route_gone is not None else 0))
             except (OSError, NetlinkError) as exc:
                 code = exc.code if isinstance(exc, NetlinkError) else exc.errno
                 raise DriverError("netlink bind", str(exc), code) from exc
@@ -213,6 +242,9 @@ class NetlinkWatcher:
         self.messages += 1
         self.generation += 1
         try:
+            if self._on_route_gone is not None and route_gone(msg):
+                self._on_route_gone()
+                return
             link = link_event(msg)
             if link is not None:
                 if link.removed:

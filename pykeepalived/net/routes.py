@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import struct
 from collections.abc import Awaitable, Callable
 from typing import Literal, NamedTuple
 
@@ -30,10 +31,14 @@ from pykeepalived.errors import DriverError
 from pykeepalived.net.netlink_watch import NetlinkMessage
 from pykeepalived.net.route_spec import (
     AF_INET,
+    LWTUNNEL_ENCAP,
     ROUTE_TYPES,
+    RTAX,
     RTPROT_KEEPALIVED,
     Diff,
+    EncapSpec,
     IPNetwork,
+    NextHopSpec,
     RouteSpec,
     RuleSpec,
 )
@@ -134,7 +139,33 @@ class RouteManager:
             attrs["flags"] = RTNH_F_ONLINK
         if route.metrics:
             attrs["metrics"] = dict(route.metrics)
+        if route.src is not None:
+            attrs["src"] = str(route.src.network_address)
+            attrs["src_len"] = route.src.prefixlen
+        if route.flow is not None:
+            attrs["flow"] = route.flow
+        if route.pref is not None:
+            attrs["pref"] = route.pref
+        if route.expires is not None:
+            attrs["expires"] = struct.pack("=I", route.expires)  # pyroute2 0.9 types RTA_EXPIRES as bytes
+        if route.encap is not None:
+            attrs.update(_encap_attrs(route.encap))
+        if route.nexthops:
+            attrs["multipath"] = [await self._nexthop(hop, op) for hop in route.nexthops]
         return attrs
+
+    async def _nexthop(self, hop: NextHopSpec, op: str) -> dict[str, object]:
+        """One rtnexthop as pyroute2's ``multipath`` takes it (``hops`` is the weight - 1)."""
+        out: dict[str, object] = {"hops": hop.weight - 1, "flags": RTNH_F_ONLINK if hop.onlink else 0}
+        if hop.gateway is not None:
+            out["gateway"] = str(hop.gateway)
+        if hop.oif is not None:
+            out["oif"] = await self._index(hop.oif, op)
+        if hop.flow is not None:
+            out["flow"] = hop.flow
+        if hop.encap is not None:
+            out.update(_encap_attrs(hop.encap))
+        return out
 
     # -- rules -----------------------------------------------------------------------------------
 
@@ -204,6 +235,28 @@ class RouteManager:
         self.close()
 
 
+_LWT_IP = {"id": (1, ">Q"), "dst": (2, None), "src": (3, None), "ttl": (4, "B"), "tos": (5, "B"),
+           "flags": (6, ">H")}
+"""LWTUNNEL_IP_* (linux/lwtunnel.h); IPv6 uses the same numbers for id, dst, src, hoplimit (4), tc (5),
+flags (6)."""
+
+
+def _encap_attrs(encap: EncapSpec) -> dict[str, object]:
+    """RTA_ENCAP_TYPE and RTA_ENCAP: MPLS through pyroute2's own encoder; ip/ip6 (which pyroute2 0.9
+    does not model) as the nested attributes' bytes, which pyroute2 passes through as they are."""
+    if encap.type == LWTUNNEL_ENCAP["mpls"]:
+        return {"encap": {"type": "mpls", "labels": list(encap.labels)}}
+    nested = b""
+    for name, (kind, fmt) in _LWT_IP.items():
+        value = getattr(encap, name)
+        if value is None:
+            continue
+        payload = value.packed if fmt is None else struct.pack(fmt, value)
+        length = 4 + len(payload)
+        nested += struct.pack("=HH", length, kind) + payload + b"\0" * (-length % 4)
+    return {"encap_type": encap.type, "encap": nested}
+
+
 def _table(msg: NetlinkMessage) -> int:
     return int(msg.get_attr("RTA_TABLE") or msg["table"])
 
@@ -218,9 +271,16 @@ def _route_from(msg: NetlinkMessage, names: dict[int, str]) -> RouteSpec:
     family = 4 if msg["family"] == AF_INET else 6
     metrics_nla = msg.get_attr("RTA_METRICS")
     metrics = () if metrics_nla is None else tuple(sorted(
-        (name.removeprefix("RTAX_").lower(), int(value)) for name, value in metrics_nla["attrs"]
-        if name.removeprefix("RTAX_").lower() in ("mtu", "advmss", "hoplimit", "initcwnd", "initrwnd")))
+        (name.removeprefix("RTAX_").lower(), value if isinstance(value, str) else int(value))
+        for name, value in metrics_nla["attrs"] if name.removeprefix("RTAX_").lower() in RTAX))
     gateway, prefsrc, oif = msg.get_attr("RTA_GATEWAY"), msg.get_attr("RTA_PREFSRC"), msg.get_attr("RTA_OIF")
+    src = msg.get_attr("RTA_SRC")
+    encap_type = msg.get_attr("RTA_ENCAP_TYPE")
+    hops = tuple(NextHopSpec(
+        gateway=None if (via := hop.get_attr("RTA_GATEWAY")) is None else ipaddress.ip_address(via),
+        oif=names.get(hop["oif"], str(hop["oif"])), weight=hop["hops"] + 1,
+        onlink=bool(hop["flags"] & RTNH_F_ONLINK), flow=hop.get_attr("RTA_FLOW"),
+    ) for hop in msg.get_attr("RTA_MULTIPATH") or ())
     return RouteSpec(
         family=family, dst=_network(family, msg.get_attr("RTA_DST"), msg["dst_len"]), table=_table(msg),
         type=msg["type"], protocol=msg["proto"], scope=msg["scope"],
@@ -228,6 +288,9 @@ def _route_from(msg: NetlinkMessage, names: dict[int, str]) -> RouteSpec:
         prefsrc=None if prefsrc is None else ipaddress.ip_address(prefsrc),
         oif=None if oif is None else names.get(oif, str(oif)), metric=msg.get_attr("RTA_PRIORITY"),
         tos=msg["tos"], onlink=bool(msg["flags"] & RTNH_F_ONLINK), metrics=metrics,
+        src=None if src is None else _network(family, src, msg["src_len"]), flow=msg.get_attr("RTA_FLOW"),
+        nexthops=hops, encap=None if not encap_type else EncapSpec(int(encap_type)),
+        pref=msg.get_attr("RTA_PREF"),
     )
 
 
@@ -241,7 +304,9 @@ def _rule_attrs(rule: RuleSpec) -> dict[str, object]:
             attrs[f"{key}_len"] = network.prefixlen
     optional = {"goto": rule.goto, "fwmark": rule.fwmark, "fwmask": rule.fwmask, "iifname": rule.iif,
                 "oifname": rule.oif, "suppress_prefixlen": rule.suppress_prefixlength,
-                "protocol": rule.protocol, "ip_proto": rule.ipproto}
+                "protocol": rule.protocol, "ip_proto": rule.ipproto, "flow": rule.flow,
+                "suppress_ifgroup": rule.suppress_ifgroup, "tun_id": rule.tunnel_id,
+                "l3mdev": 1 if rule.l3mdev else None}
     attrs.update({key: value for key, value in optional.items() if value is not None})
     for key, pair in (("sport_range", rule.sport), ("dport_range", rule.dport), ("uid_range", rule.uidrange)):
         if pair is not None:
@@ -260,6 +325,7 @@ def _range(msg: NetlinkMessage, name: str) -> tuple[int, int] | None:
 def _rule_from(msg: NetlinkMessage, family: int) -> RuleSpec:
     src, dst = msg.get_attr("FRA_SRC"), msg.get_attr("FRA_DST")
     suppress = msg.get_attr("FRA_SUPPRESS_PREFIXLEN")
+    ifgroup = msg.get_attr("FRA_SUPPRESS_IFGROUP")
     return RuleSpec(
         family=family, priority=int(msg.get_attr("FRA_PRIORITY") or 0), action=msg["action"],
         table=int(msg.get_attr("FRA_TABLE") or msg["table"]),
@@ -271,5 +337,7 @@ def _rule_from(msg: NetlinkMessage, family: int) -> RuleSpec:
         suppress_prefixlength=None if suppress in (None, 0xFFFFFFFF) else int(suppress),
         protocol=msg.get_attr("FRA_PROTOCOL"), ipproto=msg.get_attr("FRA_IP_PROTO"),
         sport=_range(msg, "FRA_SPORT_RANGE"), dport=_range(msg, "FRA_DPORT_RANGE"),
-        uidrange=_range(msg, "FRA_UID_RANGE"),
+        uidrange=_range(msg, "FRA_UID_RANGE"), flow=msg.get_attr("FRA_FLOW"),
+        suppress_ifgroup=None if ifgroup in (None, 0xFFFFFFFF) else int(ifgroup),
+        tunnel_id=msg.get_attr("FRA_TUN_ID"), l3mdev=bool(msg.get_attr("FRA_L3MDEV")),
     )

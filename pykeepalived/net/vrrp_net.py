@@ -293,10 +293,13 @@ class VrrpNet:
         return self.watcher is not None and self.watcher.ready.is_set()
 
     async def watch(self, on_address: Callable[[AddressEvent], None],
-                    on_link: Callable[[LinkEvent], None], on_sync: Callable[[], None] | None = None) -> None:
+                    on_link: Callable[[LinkEvent], None], on_sync: Callable[[], None] | None = None,
+                    on_route_gone: Callable[[], None] | None = None) -> None:
         """Run the netlink watcher (address and link events of this namespace) until cancelled;
-        ``on_sync``: its address book was (re)read."""
-        self.watcher = NetlinkWatcher(on_address, on_link, on_resync=on_sync, on_ready=on_sync)
+        ``on_sync``: its address book was (re)read; ``on_route_gone``: a route or rule of protocol
+        keepalived was deleted."""
+        self.watcher = NetlinkWatcher(on_address, on_link, on_resync=on_sync, on_ready=on_sync,
+                                      on_route_gone=on_route_gone)
         await self.watcher.run()
 
     def vip_present(self, dev: str, address: IPInterface) -> bool | None:

@@ -22,6 +22,7 @@ from pykeepalived.config.model import Config
 from pykeepalived.daemon.app import Daemon, DaemonOptions
 from pykeepalived.daemon.bgp import ServiceMaker
 from pykeepalived.daemon.lvs import LvsListener, LvsService
+from pykeepalived.daemon.lvs_nft import IpvsMarks
 from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_plan
 from pykeepalived.exit_codes import ExitCode
 from pykeepalived.lb.ipvs import IpvsTable
@@ -30,6 +31,7 @@ from pykeepalived.testing.daemon_harness import ONE_INSTANCE
 from pykeepalived.testing.fake_host_net import fake_host_network
 from pykeepalived.testing.fake_ipvs import FakeIpvsTable
 from pykeepalived.testing.fake_net import FakeNet
+from pykeepalived.testing.fake_nft import FakeNft
 
 VIP = IPv4Address("203.0.113.10")
 KEY = ServiceKey.inet(VIP, 80)
@@ -148,10 +150,11 @@ async def run_lvs_daemon(directory: Path, text: str, opener: Callable[[], Awaita
                          runner_factory: RunnerFactory = FakeRunner,
                          freeze_heap: Callable[[], None] | None = None, run_vrrp: bool = True,
                          run_lvs: bool = True, release_ipvs: bool = True,
-                         bgp: ServiceMaker | None = None) -> Daemon:
+                         bgp: ServiceMaker | None = None, nft: FakeNft | None = None) -> Daemon:
     """The whole daemon with ``text``, a fake net, IPVS from ``opener`` and fake checkers (and a BGP
     part from ``bgp``, e.g. :func:`pykeepalived.testing.fake_bgp.fake_service`): ``body`` runs while
-    it runs, then it is stopped (and must exit 0)."""
+    it runs, then it is stopped (and must exit 0).  ``nftables_ipvs`` goes to ``nft`` (a fresh
+    :class:`FakeNft` if None: never the machine's firewall)."""
     config = directory / "pyka.yaml"
     config.write_text(text)
     net = FakeNet()
@@ -163,6 +166,7 @@ async def run_lvs_daemon(directory: Path, text: str, opener: Callable[[], Awaita
         daemon.freeze_heap = freeze_heap
     if bgp is not None:
         daemon.bgp.factory = bgp
+    daemon.ipvs_marks = IpvsMarks(nft if nft is not None else FakeNft())
 
     def make(plan: LvsPlan) -> LvsService:
         return LvsService(plan, daemon.dispatch, vrrp_master=daemon.instances.is_master,

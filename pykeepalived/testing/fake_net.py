@@ -60,6 +60,7 @@ class FakeNet:
     on_address: Callable[[AddressEvent], None] | None = None
     on_link: Callable[[LinkEvent], None] | None = None
     on_sync: Callable[[], None] | None = None
+    on_route_gone: Callable[[], None] | None = None
     watching: asyncio.Event = field(default_factory=asyncio.Event)
     host_addresses: set[IPAddress] | None = None
     """What :meth:`address_held` answers from (None: not known, as before the watcher's first dump)."""
@@ -160,8 +161,10 @@ class FakeNet:
 
     # -- events and status -----------------------------------------------------------------------
     async def watch(self, on_address: Callable[[AddressEvent], None],
-                    on_link: Callable[[LinkEvent], None], on_sync: Callable[[], None] | None = None) -> None:
+                    on_link: Callable[[LinkEvent], None], on_sync: Callable[[], None] | None = None,
+                    on_route_gone: Callable[[], None] | None = None) -> None:
         self.on_address, self.on_link, self.on_sync = on_address, on_link, on_sync
+        self.on_route_gone = on_route_gone
         self.watching.set()
         await asyncio.Event().wait()
 

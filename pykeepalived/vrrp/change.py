@@ -137,7 +137,8 @@ CHANGE_TABLE: tuple[tuple[str, ChangeKind], ...] = (
     ("notify, notify_master/backup/fault/stop/deleted/master_rx_lower_pri, notify_priority_changes",
      ChangeKind.IN_PLACE),
     ("track_interface, track_script, track_file, track_process, track_bfd and their weights, "
-     "dont_track_primary, a sync group's track_interface / track_script / track_file, track_src_ip",
+     "dont_track_primary, a sync group's track_interface / track_script / track_file, track_src_ip, "
+     "a track_group's members and the devices of the static entries naming it",
      ChangeKind.IN_PLACE),
     ("priority, preempt / nopreempt / preempt_delay, advert_int", ChangeKind.IN_PLACE),
     ("lower_prio_no_advert, higher_prio_send_advert, skip_check_adv_addr, strict_mode / vrrp_strict",

@@ -34,6 +34,7 @@ from pykeepalived.config.model import (
 )
 from pykeepalived.config.model_track import ParamMatch as ConfigParamMatch
 from pykeepalived.config.model_track import VrrpTrackProcess
+from pykeepalived.config.semantic_track_group import group_devices
 from pykeepalived.config.types import first_set
 from pykeepalived.errors import ConfigError
 from pykeepalived.vrrp.track_process import QUORUM_MAX_UNLIMITED, ParamMatch, ProcessSpec
@@ -45,6 +46,8 @@ INTERFACE_PREFIX = "interface:"
 FILE_PREFIX = "file:"
 PROCESS_PREFIX = "process:"
 BFD_PREFIX = "bfd:"
+TRACK_GROUP_PREFIX = "track_group:"
+"""``track_group:GROUP:DEVICE``: the device of a static entry naming a track_group the instance is in."""
 DEFAULT_FILE_WEIGHT = 1
 """A ``track_file``'s default weight: keepalived turns it into 0 where weights are ignored."""
 
@@ -127,6 +130,11 @@ def instance_trackers(config: Config, inst: VrrpInstance) -> InstanceTrackers:
             spec, tracked = _file_spec(config, fref, where)
             found.merge(replace(spec, weight=0) if owner else spec)
             found.files[spec.name] = tracked
+    for group_name, dev in group_devices(config, inst.name):
+        # keepalived's add_vrrp_to_interface(..., weight 0, TRACK_SADDR/SROUTE/SRULE): FAULT while down
+        name = f"{TRACK_GROUP_PREFIX}{group_name}:{dev}"
+        found.specs[name] = TrackerSpec(name)
+        found.interfaces[name] = TrackedInterface(name, dev)
     process_specs_, processes = process_trackers(config, inst)
     bfd_specs, bfds = bfd_trackers(config, inst)
     return InstanceTrackers((*found.specs.values(), *process_specs_, *bfd_specs),

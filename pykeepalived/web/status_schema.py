@@ -190,6 +190,22 @@ _BGP = {
     }],
 }
 
+_NFTABLES_IPVS = {"oneOf": [{"type": "null"}, {
+    "type": "object",
+    "description": "nftables_ipvs: the automatic fwmarks of the virtual_server_groups and their "
+                   "nftables table",
+    "required": ["table", "in_place", "error", "counters", "groups"],
+    "properties": {
+        "table": {"type": ["string", "null"]},
+        "in_place": {"type": "boolean",
+                     "description": "the kernel holds the table the configuration asks for"},
+        "error": {"type": ["string", "null"]},
+        "counters": _COUNTS,
+        "groups": {"type": "array", "items": {
+            "type": "object", "required": ["group", "protocol", "fwmark", "entries"],
+            "properties": {"group": {"type": "string"}, "protocol": {"type": "string"},
+                           "fwmark": {"type": "integer"}, "entries": _STRINGS}}}}}]}
+
 STATUS_SCHEMA: Mapping[str, object] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": SCHEMA_ID,
@@ -226,6 +242,7 @@ STATUS_SCHEMA: Mapping[str, object] = {
         "release_ipvs_on_stop": {"type": "boolean"},
         "notify_fifos": {"type": "object", "additionalProperties": _COUNTS},
         "lvs": _LVS,
+        "nftables_ipvs": _NFTABLES_IPVS,
         "bgp": _BGP,
         "host_network": _HOST_NETWORK,
     },

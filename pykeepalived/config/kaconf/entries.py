@@ -39,10 +39,9 @@ _VIP_OPTIONS: dict[str, str | None] = {
     "noprefixroute": None,
     "autojoin": None,
     "preferred_lft": "preferred_lft",
+    "track_group": "track_group",
 }
-_VIP_UNSUPPORTED = {
-    "track_group": 1,
-}
+_VIP_UNSUPPORTED: dict[str, int] = {}
 _NODAD = frozenset({"-nodad", "nodad"})
 """IPv6 VIPs are always added without duplicate address detection: the word changes nothing."""
 

@@ -2,9 +2,9 @@
 ``static_rules``) -> the YAML-shaped mappings of :mod:`pykeepalived.config.model_routes`.
 
 The words are ``ip route add`` / ``ip rule add``'s, in any order, as keepalived reads them
-(keepalived.conf(5) "Static routes/addresses/rules"; no abbreviations).  A word the model has is
-read into it; a word keepalived knows that the model does not have yet is skipped with a
-``not_implemented`` warning (the inventory's ``route option`` / ``rule option`` rows say which);
+(keepalived.conf(5) "Static routes/addresses/rules"; no abbreviations): every word keepalived 2.2.7
+knows is read into the model (``lock`` before a metric into ``lock``, keepalived's deprecated ``via A
+or B`` into two nexthops, ``nexthop ...`` groups to the end of the line, ``encap mpls|ip|ip6 ...``);
 anything else is an error with a "did you mean".  Values are converted only as far as the model
 needs (numbers, ``0x`` numbers); the model reports wrong values at their position.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from pykeepalived.config import inventory
 from pykeepalived.config.document import Node
 from pykeepalived.config.kaconf.lexer import Token
 from pykeepalived.config.kaconf.mapping import Ctx, Data, DataPath, did_you_mean
@@ -56,8 +55,18 @@ class Word:
     lock: bool = False
 
 
-_ROUTE_TYPES = ("unicast", "local", "blackhole", "unreachable", "prohibit", "throw")
-_ROUTE_TYPES_PENDING = ("broadcast", "anycast", "multicast", "nat", "xresolve")
+def _milliseconds(text: str) -> Node:
+    """A time as ``ip route``'s rtt/rttvar/rto_min read it: ``10`` or ``10ms`` (milliseconds), ``1s``."""
+    lowered = text.lower()
+    for suffix, scale in (("msecs", 1), ("msec", 1), ("ms", 1), ("secs", 1000), ("sec", 1000), ("s", 1000)):
+        if lowered.endswith(suffix):
+            number = _int(lowered.removesuffix(suffix))
+            return number * scale if isinstance(number, int) else text
+    return _int(text)
+
+
+_ROUTE_TYPES = ("unicast", "local", "blackhole", "unreachable", "prohibit", "throw", "broadcast", "anycast",
+                "multicast", "nat", "xresolve")
 
 ROUTE_WORDS: Mapping[str, Word] = {
     "src": Word("src"), "via": Word("via"), "gw": Word("via"), "to": Word("to"),
@@ -72,22 +81,28 @@ ROUTE_WORDS: Mapping[str, Word] = {
     "inet": Word("family", 0, value="inet"), "inet6": Word("family", 0, value="inet6"),
     "add": Word("mode", 0, value="add"), "prepend": Word("mode", 0, value="prepend"),
     "append": Word("mode", 0, value="append"),
+    "from": Word("from"), "realms": Word("realms", convert=_int_or_name),
+    "expires": Word("expires", convert=_int),
+    "rtt": Word("rtt", convert=_milliseconds, lock=True),
+    "rttvar": Word("rttvar", convert=_milliseconds, lock=True),
+    "rto_min": Word("rto_min", convert=_milliseconds, lock=True),
+    "reordering": Word("reordering", convert=_int, lock=True),
+    "window": Word("window", convert=_int, lock=True),
+    "cwnd": Word("cwnd", convert=_int, lock=True), "ssthresh": Word("ssthresh", convert=_int, lock=True),
+    "features": Word("features"), "quickack": Word("quickack", convert=_int),
+    "congctl": Word("congctl", lock=True), "pref": Word("pref", convert=_int_or_name),
+    "ttl-propagate": Word("ttl_propagate"), "fastopen_no_cookie": Word("fastopen_no_cookie", convert=_int),
+    "vrf": Word("vrf"), "track_group": Word("track_group"),
     **{name: Word("type", 0, value=name) for name in _ROUTE_TYPES},
 }
-"""Words of a route line that the model reads."""
+"""Words of a route line that the model reads (``or``, ``nexthop`` and ``encap``: :func:`route`)."""
 
-ROUTE_SKIPPED: Mapping[str, Word] = {
-    "from": Word(None), "or": Word(None), "expires": Word(None), "rtt": Word(None, lock=True),
-    "rttvar": Word(None, lock=True), "reordering": Word(None, lock=True), "window": Word(None),
-    "cwnd": Word(None, lock=True), "ssthresh": Word(None, lock=True), "rto_min": Word(None, lock=True),
-    "realms": Word(None), "features": Word(None), "quickack": Word(None),
-    "congctl": Word(None, lock=True), "pref": Word(None), "ttl-propagate": Word(None),
-    "fastopen_no_cookie": Word(None), "vrf": Word(None), "track_group": Word(None),
-    **{name: Word(None, 0) for name in _ROUTE_TYPES_PENDING},
-    # these take the rest of the line
-    "nexthop": Word(None, -1), "encap": Word(None, -1),
+NEXTHOP_WORDS: Mapping[str, Word] = {
+    "via": Word("via"), "dev": Word("dev"), "weight": Word("weight", convert=_int),
+    "onlink": Word("onlink", 0), "realms": Word("realms", convert=_int_or_name),
 }
-"""Words keepalived reads that the route model does not have yet: skipped with a warning."""
+_ENCAP_IP_WORDS = {"ip": ("id", "dst", "src", "tos", "ttl", "flags"),
+                   "ip6": ("id", "dst", "src", "tc", "hoplimit", "flags")}
 
 RULE_WORDS: Mapping[str, Word] = {
     "from": Word("from"), "to": Word("to"), "table": Word("table", convert=_int_or_name),
@@ -103,22 +118,42 @@ RULE_WORDS: Mapping[str, Word] = {
     "inet6": Word("family", 0, value="inet6"), "goto": Word("goto", convert=_int),
     "nop": Word("action", 0, value="nop"), "blackhole": Word("action", 0, value="blackhole"),
     "unreachable": Word("action", 0, value="unreachable"), "prohibit": Word("action", 0, value="prohibit"),
+    "realms": Word("realms", convert=_int_or_name),
+    "suppress_ifgroup": Word("suppress_ifgroup", convert=_int),
+    "sup_group": Word("suppress_ifgroup", convert=_int), "tunnel-id": Word("tunnel_id", convert=_int),
+    "l3mdev": Word("l3mdev", 0), "track_group": Word("track_group"),
 }
 """Words of a rule line that the model reads (``type X`` is read as X)."""
-
-RULE_SKIPPED: Mapping[str, Word] = {
-    "realms": Word(None), "suppress_ifgroup": Word(None), "sup_group": Word(None),
-    "tunnel-id": Word(None), "l3mdev": Word(None, 0), "track_group": Word(None),
-}
 
 
 def route(ctx: Ctx, st: Statement, path: DataPath) -> Node:
     """``[TYPE] [to] PREFIX [via IP] [src IP] [dev IF] ...`` (any order; the first other word is the
     destination, as keepalived reads it)."""
-    result = _read(ctx, st, path, words=ROUTE_WORDS, skipped=ROUTE_SKIPPED, block="route option",
-                   destination="to")
+    tokens = st.tokens
+    cut = next((i for i, t in enumerate(tokens) if t.text == "nexthop" and not t.quoted), len(tokens))
+    head, encap = _take_encap(ctx, tokens[:cut], path)
+    if head is None:
+        return None
+    result = _read(ctx, Statement(head), path, words=ROUTE_WORDS, block="route option", destination="to",
+                   repeat={"or": "or"})
     if result is None:
         return None
+    if encap is not None:
+        result["encap"] = encap
+    if "or" in result:  # keepalived's deprecated ``via A or B``: two nexthops
+        if "via" not in result:
+            ctx.error("missing_argument", "'or' needs a 'via' before it", st.pos, path=path)
+            return None
+        gateways = [result.pop("via"), *result.pop("or")]  # type: ignore[misc]
+        result["nexthops"] = [{"via": gateway} for gateway in gateways]
+    if cut < len(tokens):
+        nexthops = _nexthops(ctx, tokens[cut:], path)
+        if nexthops is None:
+            return None
+        if "nexthops" in result:
+            ctx.error("syntax", "a route takes 'or' or 'nexthop', not both", tokens[cut].pos, path=path)
+            return None
+        result["nexthops"] = nexthops
     if "to" not in result:
         ctx.error("missing_argument", "a route needs a destination prefix", st.pos, path=path)
         return None
@@ -128,7 +163,7 @@ def route(ctx: Ctx, st: Statement, path: DataPath) -> Node:
 def rule(ctx: Ctx, st: Statement, path: DataPath) -> Node:
     """``[not] [from PFX] [to PFX] [iif IF] [fwmark N[/M]] [priority N] table T|goto N|nop|TYPE``."""
     tokens = [t for t in st.tokens if t.text != "type" or t.quoted]  # ``type blackhole`` = ``blackhole``
-    result = _read(ctx, Statement(tokens), path, words=RULE_WORDS, skipped=RULE_SKIPPED, block="rule option")
+    result = _read(ctx, Statement(tokens), path, words=RULE_WORDS, block="rule option")
     if result is None:
         return None
     mark = result.get("fwmark")
@@ -143,10 +178,12 @@ def rule(ctx: Ctx, st: Statement, path: DataPath) -> Node:
     return result
 
 
-def _read(ctx: Ctx, st: Statement, path: DataPath, *, words: Mapping[str, Word],
-          skipped: Mapping[str, Word], block: str, destination: str | None = None) -> Data | None:
+def _read(ctx: Ctx, st: Statement, path: DataPath, *, words: Mapping[str, Word], block: str,
+          destination: str | None = None, repeat: Mapping[str, str] | None = None) -> Data | None:
+    """The words of one line into a mapping; ``repeat``: words whose values are collected in a list."""
     out: Data = {}
     tokens = st.tokens
+    repeat = repeat or {}
     i = 0
     while i < len(tokens):
         token = tokens[i]
@@ -156,21 +193,88 @@ def _read(ctx: Ctx, st: Statement, path: DataPath, *, words: Mapping[str, Word],
             if i < 0:
                 return None
             continue
-        spec = None if token.quoted else skipped.get(token.text)
-        if spec is not None:
-            pair = inventory.lookup(block, token.text)
-            ctx.not_implemented(token, pair.detail if pair is not None else "not read yet")
-            i = len(tokens) if spec.values < 0 else i + 1 + _lock(tokens, i) + spec.values
+        key = None if token.quoted else repeat.get(token.text)
+        if key is not None:
+            if i + 1 >= len(tokens):
+                ctx.error("missing_argument", f"'{token.text}' needs a value", token.pos, path=path)
+                return None
+            values = out.setdefault(key, [])
+            assert isinstance(values, list)
+            values.append(tokens[i + 1].text)
+            i += 2
             continue
         if destination is not None and destination not in out:
             out[destination] = token.text
             ctx.mark((*path, destination), token.pos)
             i += 1
             continue
-        hint = did_you_mean(token.text, sorted({*words, *skipped}))
+        hint = did_you_mean(token.text, sorted({*words, *repeat}))
         ctx.error("unknown_option", f"unknown {block} '{token.text}'", token.pos, hint)
         return None
     return out
+
+
+def _take_encap(ctx: Ctx, tokens: list[Token], path: DataPath) -> tuple[list[Token] | None, Data | None]:
+    """Cut ``encap mpls LABELS`` / ``encap ip|ip6 [KEY VALUE]...`` out of a line: (the other
+    tokens, the encap mapping or None); (None, None) after an error."""
+    at = next((i for i, t in enumerate(tokens) if t.text == "encap" and not t.quoted), None)
+    if at is None:
+        return tokens, None
+    encap, end = _encap(ctx, tokens, at, path)
+    if encap is None:
+        return None, None
+    return tokens[:at] + tokens[end:], encap
+
+
+def _encap(ctx: Ctx, tokens: list[Token], at: int, path: DataPath) -> tuple[Data | None, int]:
+    """``encap TYPE ...`` at ``tokens[at]``: the mapping and the index after it."""
+    if at + 1 >= len(tokens):
+        ctx.error("missing_argument", "'encap' needs a type: mpls, ip or ip6", tokens[at].pos, path=path)
+        return None, at
+    kind = tokens[at + 1].text
+    ctx.mark((*path, "encap"), tokens[at].pos, tokens[at + 1].pos)
+    if kind == "mpls":
+        if at + 2 >= len(tokens):
+            ctx.error("missing_argument", "'encap mpls' needs labels (100 or 100/200)", tokens[at].pos,
+                      path=path)
+            return None, at
+        return {"type": "mpls", "labels": tokens[at + 2].text}, at + 3
+    keys = _ENCAP_IP_WORDS.get(kind)
+    if keys is None:
+        hint = did_you_mean(kind, ["mpls", "ip", "ip6"])
+        ctx.error("unknown_option", f"unknown encap type '{kind}' (mpls, ip or ip6)", tokens[at + 1].pos,
+                  hint)
+        return None, at
+    out: Data = {"type": kind}
+    i = at + 2
+    while i + 1 < len(tokens) and tokens[i].text in keys:
+        out[tokens[i].text] = _int(tokens[i + 1].text) if tokens[i].text not in ("dst", "src") \
+            else tokens[i + 1].text
+        i += 2
+    return out, i
+
+
+def _nexthops(ctx: Ctx, tokens: list[Token], path: DataPath) -> list[Node] | None:
+    """``nexthop via IP dev IF weight W [onlink] [realms R] [encap ...] nexthop ...``."""
+    hops: list[Node] = []
+    groups: list[list[Token]] = []
+    for token in tokens:
+        if token.text == "nexthop" and not token.quoted:
+            groups.append([])
+        else:
+            groups[-1].append(token)
+    for n, group in enumerate(groups):
+        here = (*path, "nexthops", n)
+        rest, encap = _take_encap(ctx, group, here)
+        if rest is None:
+            return None
+        hop = _read(ctx, Statement(rest), here, words=NEXTHOP_WORDS, block="route option")
+        if hop is None:
+            return None
+        if encap is not None:
+            hop["encap"] = encap
+        hops.append(hop)
+    return hops
 
 
 def _lock(tokens: list[Token], i: int) -> int:
@@ -187,7 +291,9 @@ def _take(ctx: Ctx, tokens: list[Token], i: int, *, spec: Word, out: Data, path:
         return i + 1
     first = i + 1
     if spec.lock and _lock(tokens, i):
-        ctx.not_implemented(tokens[first], f"'{token.text} lock' is read without the lock")
+        locked = out.setdefault("lock", [])
+        assert isinstance(locked, list)
+        locked.append(key)
         first += 1
     if first >= len(tokens):
         ctx.error("missing_argument", f"'{token.text}' needs a value", token.pos, path=(*path, key))

@@ -83,3 +83,35 @@ def test_named_interfaces_skips_what_the_daemon_creates(tmp_path: Path) -> None:
     config = check_config(str(conf), config_id="x").config
     assert config is not None
     assert [name for name, _ in named_interfaces(config)] == ["eth0"]
+
+
+ROUTES = """\
+static_routes {
+    203.0.113.0/24 dev eth0 vrf blue
+    203.0.113.128/25 nexthop via 198.51.100.1 dev eth6 nexthop via 198.51.100.2 dev eth0
+    198.51.100.128/25 dev eth0 encap mpls 100/200
+}
+"""
+
+
+def test_vrf_devices_nexthop_devices_and_mpls_are_checked_against_the_host(tmp_path: Path) -> None:
+    conf = tmp_path / "k.conf"
+    conf.write_text(ROUTES)
+    result = check_config(str(conf), syntax=Syntax.KEEPALIVED, config_id="lb1",
+                          host=StaticHost({"lo", "eth0"}, mpls=False))
+    found = sorted((d.line, d.code, d.message) for d in result.diagnostics if d.code.startswith("host_"))
+    assert found == [
+        (2, "host_interface", "interface 'blue' does not exist on this host"),
+        (3, "host_interface", "interface 'eth6' does not exist on this host"),
+        (4, "host_mpls", "encap mpls: this kernel has no MPLS support (modprobe mpls_router mpls_iptunnel), "
+                         "it would refuse the route"),
+    ]
+    with_mpls = check_config(str(conf), syntax=Syntax.KEEPALIVED, config_id="lb1",
+                             host=StaticHost({"lo", "eth0", "eth6", "blue"}))
+    assert not [d for d in with_mpls.diagnostics if d.code.startswith("host_")]
+    try:  # the daemon refuses what the kernel would refuse
+        load_config(str(conf), config_id="lb1", host=StaticHost({"lo", "eth0", "eth6", "blue"}, mpls=False))
+    except ConfigError as exc:
+        assert {d.code for d in exc.diagnostics if d.severity.value == "error"} == {"host_mpls"}
+    else:
+        raise AssertionError("encap mpls without MPLS in the kernel must not be used")

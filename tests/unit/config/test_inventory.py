@@ -138,11 +138,25 @@ LINES = {
     "route option": ("virtual_routes {", "203.0.113.0/24"),
     "rule option": ("virtual_rules {", "priority 100 table 100"),
 }
+STATIC_LINES = {
+    "ip address option": ("static_ipaddress {", "198.51.100.20/24 dev eth0"),
+    "route option": ("static_routes {", "203.0.113.0/24 dev eth0"),
+    "rule option": ("static_rules {", "priority 100 table 100 iif eth0"),
+}
 
 
 def render(pair: Pair) -> tuple[str, int, set[int]]:
     """The configuration text, the line of the keyword and the lines whose diagnostics count."""
     sample = pair.sample.replace("\\n", "\n")
+    if pair.option and pair.keyword == "track_group":  # static entries only, with the group they name
+        opener, entry = STATIC_LINES[pair.block]
+        before, _, after = BASE.partition("@top\n")
+        base_before = [ln for ln in before.splitlines() if not ln.startswith("@")]
+        lines = [opener, f"{entry} track_group {sample}", "}",
+                 f"track_group {sample} {{", "group { VI_1 }", "}"]
+        start = len(base_before) + 1
+        text_lines = [*base_before, *lines, *(ln for ln in after.splitlines() if not ln.startswith("@"))]
+        return "\n".join(text_lines) + "\n", start + 1, {start, start + 1}
     if pair.option:
         opener, entry = LINES[pair.block]
         line = sample[1:] if sample.startswith("=") else f"{entry} {pair.keyword} {sample}".strip()
@@ -196,6 +210,8 @@ def test_pair_gets_what_the_inventory_says(pair: Pair, tmp_path: Path) -> None:
         assert [(d.severity, d.code, d.message) for d in here] == [
             (Severity.NOTE, "not_applicable", pair.message())], where
         assert not [d for d in everything if d.severity is Severity.ERROR], where
+    elif pair.status is Status.REFUSED:
+        assert [d for d in here if d.severity is Severity.ERROR], where
     else:
         assert [d for d in here if d.code == "not_implemented"], where
         assert not [d for d in here if d.severity is Severity.ERROR], where

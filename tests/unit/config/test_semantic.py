@@ -205,7 +205,7 @@ def test_keywords_accepted_but_not_implemented_are_warned_about() -> None:
                                        "unicast_src_ip: 198.51.100.1, "
                                        "unicast_peer: [{address: 198.51.100.2, max_ttl: 9}]"))
     found = codes(text)
-    assert found.count("not_implemented") == 2  # nftables_ipvs, track_groups; the rest is implemented
+    assert found.count("not_implemented") == 0  # nftables_ipvs and track_groups are implemented now
     assert "smtp_alert" in found  # ... but without smtp_server nothing can be sent
     assert "not_implemented" not in codes("global_defs: {lvs_notify_fifo: /run/lvs.fifo}\n")
     assert codes("vrrp_instances:\n" + inst("A", 1)).count("not_implemented") == 0

@@ -39,7 +39,7 @@ def with_delay(delay_s: float) -> str:
 
 
 async def test_the_daemon_starts_its_instances_after_the_delay(tmp_path: Path) -> None:
-    h = Harness(tmp_path, with_delay(2.0))
+    h = Harness(tmp_path, with_delay(3.0))
     loop = asyncio.get_running_loop()
     started = loop.time()
     h.run()
@@ -47,10 +47,10 @@ async def test_the_daemon_starts_its_instances_after_the_delay(tmp_path: Path) -
     assert status["instances"] == []  # the control socket answers; nothing started yet
     assert h.net.opened == []
     await h.until(lambda s: bool(s["instances"]) and first(s)["state"] == "MASTER")
-    assert loop.time() - started >= 2.0
+    assert loop.time() - started >= 3.0
     opened = list(h.net.opened)
     h.daemon.request("reload")  # a reload does not wait again: it is done before a new delay ends
-    await h.until(lambda s: s["reloads"] == 1, timeout=1.9)
+    await h.until(lambda s: s["reloads"] == 1, timeout=2.9)  # a new delay would be 3 s
     assert h.net.opened == opened  # and it started nothing anew
     assert await h.stop() == ExitCode.OK
 

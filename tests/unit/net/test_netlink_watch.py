@@ -17,6 +17,7 @@ from pykeepalived.net.netlink_watch import (
     NetlinkWatcher,
     address_event,
     link_event,
+    route_gone,
 )
 
 
@@ -62,6 +63,7 @@ class FakeWatchIPR:
         self.bind_error = bind_error
         self.addresses = addresses or []
         self.closed = False
+        self.groups = 0
 
     async def get_addr(self):
         msgs = list(self.addresses)
@@ -73,6 +75,7 @@ class FakeWatchIPR:
         return gen()
 
     async def bind(self, groups: int) -> None:
+        self.groups = groups
         if self.bind_error is not None:
             raise self.bind_error
 
@@ -203,6 +206,37 @@ async def test_the_watcher_dumps_addresses_then_tracks_additions_and_deletions()
     await _settle(lambda: watcher.holds("eth0", ip_interface("198.51.100.51/24")) is True)
     await _settle(lambda: watcher.holds("eth0", VIP) is False)
     assert watcher.holds("eth9", VIP) is False
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def test_route_gone_is_a_deleted_route_or_rule_of_protocol_keepalived() -> None:
+    assert route_gone(Msg("RTM_DELROUTE", {}, proto=18))
+    assert not route_gone(Msg("RTM_DELROUTE", {}, proto=4))  # an operator's static route
+    assert not route_gone(Msg("RTM_NEWROUTE", {}, proto=18))
+    assert route_gone(Msg("RTM_DELRULE", {"FRA_PROTOCOL": 18}))
+    assert not route_gone(Msg("RTM_DELRULE", {"FRA_PROTOCOL": 0}))
+    assert not route_gone(Msg("RTM_DELADDR", {"IFA_ADDRESS": "198.51.100.1"}, index=1, prefixlen=24))
+
+
+async def test_the_watcher_subscribes_to_routes_only_when_asked_and_reports_deletions() -> None:
+    gone: list[bool] = []
+    batch = [Msg("RTM_DELROUTE", {}, proto=18), Msg("RTM_DELROUTE", {}, proto=3),
+             Msg("RTM_DELRULE", {"FRA_PROTOCOL": 18})]
+    ipr = FakeWatchIPR([[_link("eth0", 2, True)]], [batch])
+    watcher = NetlinkWatcher(ipr_factory=lambda: ipr, on_route_gone=lambda: gone.append(True))  # type: ignore[arg-type,return-value]
+    task = asyncio.create_task(watcher.run(), name="watcher-under-test")
+    await _settle(lambda: len(gone) == 2)
+    assert ipr.groups & 0x40 and ipr.groups & 0x400 and ipr.groups & 0x80 and ipr.groups & (1 << 18)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    plain = FakeWatchIPR([[_link("eth0", 2, True)]], [])
+    watcher = NetlinkWatcher(ipr_factory=lambda: plain)  # type: ignore[arg-type,return-value]
+    task = asyncio.create_task(watcher.run(), name="watcher-under-test")
+    await _settle(watcher.ready.is_set)
+    assert not plain.groups & 0x40  # no route events for a daemon that keeps no routes
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task

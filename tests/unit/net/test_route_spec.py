@@ -49,7 +49,7 @@ def test_keepalived_defaults_and_every_option(tmp_path: Path) -> None:
     assert full == RouteSpec(
         4, ip_network("203.0.113.64/26"), table=100, protocol=4, scope=253,
         prefsrc=ip_address("198.51.100.10"), oif="eth1", metric=7, tos=16, onlink=True, mode="append",
-        metrics=(("mtu", 1400), ("advmss", 1360), ("hoplimit", 64), ("initcwnd", 10), ("initrwnd", 20)))
+        metrics=(("advmss", 1360), ("hoplimit", 64), ("initcwnd", 10), ("initrwnd", 20), ("mtu", 1400)))
     assert (unreachable.dst, unreachable.type) == (ip_network("0.0.0.0/0"), 7)
     assert (six.family, six.track, six.protocol) == (6, False, RTPROT_KEEPALIVED)
 

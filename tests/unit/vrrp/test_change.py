@@ -63,7 +63,8 @@ ROWS = {
         edit("    notify:", "    notify_deleted: true\n    notify:"),
         edit("    notify:", "    notify_master_rx_lower_pri: /bin/true\n    notify:")],
     "track_interface, track_script, track_file, track_process, track_bfd and their weights, "
-    "dont_track_primary, a sync group's track_interface / track_script / track_file, track_src_ip": [
+    "dont_track_primary, a sync group's track_interface / track_script / track_file, track_src_ip, "
+    "a track_group's members and the devices of the static entries naming it": [
         edit("weight: -10", "weight: -20"),
         edit("    notify:", "    track_interface: [eth1]\n    notify:"),
         "vrrp_track_processes:\n  p: {process: haproxy}\n"
@@ -72,7 +73,9 @@ ROWS = {
         + edit("    notify:", "    track_bfd: [b]\n    notify:"),
         edit("    notify:", "    dont_track_primary: true\n    notify:"),
         "vrrp_sync_groups:\n  G: {group: [VI_1], track_interface: [eth3]}\n" + BASE,
-        edit("    notify:", "    mcast_src_ip: 198.51.100.11\n    track_src_ip: true\n    notify:")],
+        edit("    notify:", "    mcast_src_ip: 198.51.100.11\n    track_src_ip: true\n    notify:"),
+        "track_groups:\n  TG: {group: [VI_1]}\n"
+        "static_ipaddress: [{address: 203.0.113.5/24, dev: eth2, track_group: TG}]\n" + BASE],
     "priority, preempt / nopreempt / preempt_delay, advert_int": [
         edit("priority: 150", "priority: 120"),
         edit("    notify:", "    nopreempt: true\n    notify:"),

@@ -33,7 +33,7 @@ def render(name: str) -> str:
 def test_every_family_is_there() -> None:
     assert sorted(f"{n}.conf" for n in (
         "bad_values", "bfd", "firewall", "global_extras", "instance_extras", "lvs_extras",
-        "not_applicable", "routes", "rules", "sequence", "top_extras")) == CASES
+        "not_applicable", "routes", "rules", "sequence", "top_extras", "track_group")) == CASES
 
 
 @pytest.mark.parametrize("name", CASES)
