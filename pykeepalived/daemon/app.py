@@ -104,8 +104,7 @@ class Daemon:
         self.early = early
         """VRRP heard since before the imports (``pykeepalived run``); used by the first start only."""
         self.process_started = process_started
-        """The exec time of the daemon's process (``run_daemon``): the first start's down timers count
-        from it, the listening window kept (``vrrp/timers.py``: ``first_master_down_at``)."""
+        """The process's exec time: the first start's down timers count from it (vrrp/timers.py)."""
         self.own_process = False
         """True when the daemon is the whole process (``run_daemon``): stop signals are ignored once
         the orderly stop has begun."""
@@ -151,8 +150,7 @@ class Daemon:
         self.runner.stop_all(keep_vips=not self.options.release_vips)
 
     def _install_signals(self, loop: asyncio.AbstractEventLoop) -> SignalReader:
-        """Each signal's callback runs in the loop turn that reads it (host/signals.py)."""
-        signals = SignalReader(loop)
+        signals = SignalReader(loop)  # each callback runs in the loop turn that reads its signal
         signals.add(signal.SIGTERM, self.stop_gate.signal)  # daemon/stop_gate.py
         signals.add(signal.SIGINT, self.stop_gate.signal)
         signals.add(signal.SIGHUP, partial(self.request, "reload"))
@@ -395,10 +393,8 @@ class Daemon:
                 self._phase = "stopping"
                 await self._shutdown()
         finally:
-            signals.close()
-            if self.own_process:  # a repeated TERM (e.g. to the process and its group) must not
-                for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, *DUMP_SIGNALS):
-                    signal.signal(sig, signal.SIG_IGN)  # kill us half-way through the clean exit
+            # the whole process: a repeated TERM (to the process and its group) must not kill the clean exit
+            signals.close(ignore=self.own_process)
             await self.observe.stop()
             await control.close()
             self.instances.close_early()

@@ -65,13 +65,15 @@ class SignalReader:
                     self._loop.call_exception_handler({
                         "message": f"signal {signum} callback failed", "exception": exc})
 
-    def close(self) -> None:
-        """The previous handlers and wake-up fd back; the sockets closed.  Idempotent."""
+    def close(self, *, ignore: bool = False) -> None:
+        """The previous handlers and wake-up fd back (``ignore``: the signals ignored from now on
+        instead); the sockets closed.  Idempotent."""
         if not self._open:
             return
         self._open = False
         for signum, previous in self._previous.items():
-            signal.signal(signum, signal.SIG_DFL if previous is None else previous)
+            restored = signal.SIG_DFL if previous is None else previous
+            signal.signal(signum, signal.SIG_IGN if ignore else restored)
         self._previous.clear()
         self._callbacks.clear()
         self._loop.remove_reader(self._read.fileno())

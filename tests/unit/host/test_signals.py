@@ -91,3 +91,15 @@ async def test_close_restores_the_previous_handlers_and_wakeup_fd() -> None:
         signal.signal(signal.SIGUSR2, previous)
         os.close(read)
         os.close(write)
+
+
+async def test_close_may_leave_the_signals_ignored() -> None:
+    previous = signal.getsignal(signal.SIGUSR2)
+    try:
+        reader = SignalReader(asyncio.get_running_loop())
+        reader.add(signal.SIGUSR2, lambda: None)
+        reader.close(ignore=True)  # the daemon's clean exit: a repeated signal must not end it
+        assert signal.getsignal(signal.SIGUSR2) is signal.SIG_IGN
+        os.kill(os.getpid(), signal.SIGUSR2)  # ignored: the test process lives on
+    finally:
+        signal.signal(signal.SIGUSR2, previous)
