@@ -58,7 +58,7 @@ from pykeepalived.host.notify_fifo import NotifyFifos
 from pykeepalived.host.pidfile import PidFile
 from pykeepalived.host.scripts import NotifyDispatcher, ScriptRunner
 from pykeepalived.host.sd_notify import READY, RELOADING, STOPPING, WATCHDOG, SdNotifier
-from pykeepalived.host.signals import SignalReader
+from pykeepalived.host.signals import SignalReader, run_idle_aware
 from pykeepalived.host.uptime import process_started_monotonic, uptime_s
 from pykeepalived.host.wakeup import make_wakeup
 from pykeepalived.net.links import SystemHost, primary_address
@@ -149,10 +149,10 @@ class Daemon:
         self.host_net.freeze()  # the state changes from here on are the stop's
         self.runner.stop_all(keep_vips=not self.options.release_vips)
 
-    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> SignalReader:
-        signals = SignalReader(loop)  # each callback runs in the loop turn that reads its signal
-        signals.add(signal.SIGTERM, self.stop_gate.signal)  # daemon/stop_gate.py
-        signals.add(signal.SIGINT, self.stop_gate.signal)
+    def _install_signals(self, loop: asyncio.AbstractEventLoop, idle: Callable[[], bool]) -> SignalReader:
+        signals = SignalReader(loop, idle)  # callbacks in the loop turn that reads the signal
+        signals.add(signal.SIGTERM, self.stop_gate.signal, at_once=self.stop_gate.at_once)  # stop_gate.py
+        signals.add(signal.SIGINT, self.stop_gate.signal, at_once=self.stop_gate.at_once)
         signals.add(signal.SIGHUP, partial(self.request, "reload"))
         for number, function in DUMP_SIGNALS.items():  # keepalived's --signum DATA, STATS, JSON ...
             signals.add(number, partial(self.request, f"dump:{function}"))
@@ -360,7 +360,8 @@ class Daemon:
             self.sd.notify(WATCHDOG)
             await asyncio.sleep(interval_s)
 
-    async def run(self) -> int:
+    async def run(self, loop_idle: Callable[[], bool] = lambda: False) -> int:
+        """``loop_idle``: whether the loop waits in its selector now (``host/signals.py``)."""
         loop = asyncio.get_running_loop()
         try:
             plans = self._accept_plans(self._read_plans())
@@ -383,7 +384,7 @@ class Daemon:
         control = ControlServer(named.control_socket_path(), self.snapshot)
         await control.start()
         await self.fifos.start(self.script_runner)
-        signals = self._install_signals(loop)
+        signals = self._install_signals(loop, loop_idle)
         try:
             async with asyncio.TaskGroup() as group:
                 await self._start(group, plans)
@@ -487,7 +488,7 @@ def run_daemon(args: argparse.Namespace, early: EarlyListener | None = None) -> 
             daemon = Daemon(options, early=early, host=SystemHost(),
                             process_started=process_started_monotonic())
             daemon.own_process = True
-            return asyncio.run(daemon.run())
+            return run_idle_aware(daemon.run)  # a stop signal on an idle loop acts in its handler
     except UsageError as exc:
         log.error("%s", exc)
         return ExitCode.USAGE

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import threading
+from collections.abc import Callable
 
-from pykeepalived.host.signals import SignalReader
+from pykeepalived.host.signals import SignalReader, run_idle_aware
 
 
 async def _turns_until(predicate: object, limit: int = 50) -> int:
@@ -103,3 +105,41 @@ async def test_close_may_leave_the_signals_ignored() -> None:
         os.kill(os.getpid(), signal.SIGUSR2)  # ignored: the test process lives on
     finally:
         signal.signal(signal.SIGUSR2, previous)
+
+
+def test_on_an_idle_loop_the_immediate_callback_runs_from_the_handler_before_the_loop_callback() -> None:
+    seen: list[str] = []
+
+    async def main(idle: Callable[[], bool]) -> str:
+        assert not idle()  # running code, not waiting
+        loop = asyncio.get_running_loop()
+        reader = SignalReader(loop, idle)
+        done = asyncio.Event()
+
+        def in_loop() -> None:
+            seen.append("loop")
+            done.set()
+
+        try:
+            reader.add(signal.SIGUSR2, in_loop, at_once=lambda: seen.append(f"handler idle={idle()}"))
+            # sent from another thread while the loop waits in its selector
+            threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGUSR2)).start()
+            await asyncio.wait_for(done.wait(), 5)
+        finally:
+            reader.close()
+        return "ran"
+
+    assert run_idle_aware(main) == "ran"
+    assert seen == ["handler idle=True", "loop"]
+
+
+async def test_on_a_busy_loop_only_the_loop_callback_runs() -> None:
+    reader = SignalReader(asyncio.get_running_loop(), lambda: False)
+    seen: list[str] = []
+    try:
+        reader.add(signal.SIGUSR2, lambda: seen.append("loop"), at_once=lambda: seen.append("handler"))
+        os.kill(os.getpid(), signal.SIGUSR2)  # delivered while this code runs: not idle
+        assert await _turns_until(lambda: seen) <= 2
+        assert seen == ["loop"]
+    finally:
+        reader.close()
