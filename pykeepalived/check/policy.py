@@ -142,6 +142,11 @@ class RealServerPolicy:
         return all(c.up for c in self.checkers)
 
     @property
+    def reported_up(self) -> bool:
+        """Whether it was up as of the last change reported (= now, between two :meth:`record`)."""
+        return self._reported[0]
+
+    @property
     def weight(self) -> int | None:
         """The weight the up checkers give it (keepalived's effective weight: the configured one,
         + ``W - configured`` per ``misc_dynamic`` result ``W``, + each FILE_CHECK offset), clamped
@@ -174,7 +179,10 @@ class RealServerPolicy:
                started: float | None = None) -> RealServerChanged | None:
         """Feed checker ``index``'s result; returns the real server's change, if any."""
         checker = self.checkers[index]
+        before = checker.last
         transition = checker.record(result, now, started)
+        if transition is None and _weightless(result) and (before is None or _weightless(before)):
+            return None  # the same up/down and no weight given or taken: nothing can have changed
         state = (self.up, self.weight)
         if state == self._reported:
             return None
@@ -185,3 +193,8 @@ class RealServerPolicy:
         else:
             reason = f"checker {index}: weight {state[1]}"
         return RealServerChanged(self.rs.vs_name, self.rs, state[0], state[1], reason)
+
+
+def _weightless(result: CheckResult) -> bool:
+    """The result sets no weight (nor a weight offset): the real server's weight does not depend on it."""
+    return result.weight is None and not result.weight_offset

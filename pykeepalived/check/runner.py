@@ -109,7 +109,7 @@ class _Server:
 class _Job:
     """One checker while its runner runs: what the scheduler starts each time the checker is due."""
 
-    __slots__ = ("checker", "due", "index", "keep_phase_s", "limit_s", "live", "log_failures", "name",
+    __slots__ = ("checker", "due", "index", "keep_phase_s", "kind", "limit_s", "live", "log_failures", "name",
                  "probe", "runner", "running", "server", "task")
 
     def __init__(self, runner: CheckRunner, server: _Server, index: int, probe: Probe,
@@ -119,6 +119,7 @@ class _Job:
         self.server = server
         self.index = index
         self.checker: CheckerPolicy = server.policy.checkers[index]
+        self.kind = spec.kind
         self.probe = probe
         self.limit_s = limit_s  # the hard timeout
         self.keep_phase_s = min(KEEP_PHASE_MAX_S, spec.timing.delay_loop_s / 4)
@@ -216,7 +217,7 @@ class CheckRunner:
                started: float | None = None) -> RealServerChanged | None:
         """Record one checker's result; tell the checker listener when that checker changed."""
         checker = policy.checkers[index]
-        was_up, server_was_up = checker.up, policy.up
+        was_up, server_was_up = checker.up, policy.reported_up
         change = policy.record(index, result, now, started)
         if self._on_checker is not None and checker.up != was_up:
             self._checker_changed(CheckerChanged(policy.rs, index, kind, checker.up, result.reason, policy.up,
@@ -353,16 +354,15 @@ class CheckRunner:
         if not result.ok:
             stats.failures += 1
             if job.log_failures:
-                log.warning("check failed rs=%s checker=%s#%d reason=%s", server.policy.rs,
-                            server.checks.checkers[job.index].kind, job.index, result.reason)
+                log.warning("check failed rs=%s checker=%s#%d reason=%s", server.policy.rs, job.kind,
+                            job.index, result.reason)
         # After a success the next check is delay_loop after this one's start: its scheduled start
         # when it was only a little late (a GC pause, a busy loop turn), so that checkers delayed
         # together do not stay bunched up ever after; its real start when it was very late (the
         # process is saturated), so the backlog cannot grow without bound.
         if started - job.due <= job.keep_phase_s:
             started = job.due
-        change = self._apply(server.policy, server.checks.checkers[job.index].kind, job.index, result, now,
-                             started=started)
+        change = self._apply(server.policy, job.kind, job.index, result, now, started=started)
         if change is None:
             return
         self._emit(change)

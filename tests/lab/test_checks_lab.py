@@ -98,6 +98,9 @@ def test_checks_follow_real_servers_and_leave_from_bindto(lab, director_pair):
 
     # the servers saw the checks coming from bindto, and only from there
     wait_until(lambda: "GET / HTTP/1.0" in web.output(), timeout=5)
+    for server in (tcp, tcp6):  # a server prints its peer after the check has come and gone
+        wait_until(lambda server=server: "peer " in server.output(), timeout=5,
+                   message=f"{server.log_path.name} saw a check")
     http_clients = {line.split()[0] for line in web.output().splitlines() if '"GET ' in line}
     tcp_clients = {line.split()[1] for line in tcp.output().splitlines() if line.startswith("peer ")}
     tcp6_clients = {line.split()[1] for line in tcp6.output().splitlines() if line.startswith("peer ")}

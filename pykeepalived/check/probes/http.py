@@ -26,13 +26,14 @@ import errno
 import os
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 
 from aiohttp.http_parser import HttpResponseParser
 from yarl import URL
 
 from pykeepalived.check.probes import HttpSpec, TlsClient, UrlSpec
 from pykeepalived.check.probes.http_response import ParserClass, ResponseCheck, UrlCheck
+from pykeepalived.check.probes.reactor import READ, WRITE, Reactor, Timed
 from pykeepalived.check.probes.tcp import open_socket
 from pykeepalived.check.results import CheckResult
 
@@ -86,11 +87,14 @@ class HttpProbe:
     pure-Python ``aiohttp.http_parser.HttpResponseParserPy`` to cover the fallback.
     """
 
-    __slots__ = ("_address_host", "_base", "_parser_class", "_server_hostname", "_ssl", "_urls", "sockaddr",
-                 "spec")
+    __slots__ = ("_address_host", "_base", "_parser_class", "_server_hostname", "_ssl", "_urls", "reactor",
+                 "sockaddr", "spec")
 
-    def __init__(self, spec: HttpSpec, tls: TlsContexts, parser_class: ParserClass | None = None) -> None:
+    def __init__(self, spec: HttpSpec, tls: TlsContexts, parser_class: ParserClass | None = None,
+                 reactor: Reactor | None = None) -> None:
+        """``reactor``: the probes' shared one (plain HTTP waits on it), else one per check."""
         self.spec = spec
+        self.reactor = reactor
         ep = spec.endpoint
         self.sockaddr = (str(ep.ip), ep.port)
         host = f"[{ep.ip}]" if ep.family == 6 else str(ep.ip)
@@ -118,26 +122,47 @@ class HttpProbe:
         :meth:`UrlCheck.measure`).  ValueError when the path or host cannot go into a request."""
         return UrlCheck.measure(url.path, self._target(url), self._host(url), self.spec.http_version)
 
-    async def __call__(self) -> CheckResult:
+    def __call__(self) -> Coroutine[object, object, CheckResult]:
+        if self.reactor is not None or self._ssl is not None:
+            return self.check(self.reactor)  # the check's own coroutine: no extra frame per resume
+        return self._check_on_private_reactor()
+
+    async def _check_on_private_reactor(self) -> CheckResult:
+        reactor = Reactor()
+        try:
+            return await self.check(reactor)
+        finally:
+            reactor.close()
+
+    async def check(self, reactor: Reactor | None) -> CheckResult:
+        """Every URL in turn within one ``connect_timeout`` (plain HTTP waits on ``reactor``)."""
         loop = asyncio.get_running_loop()
         start = loop.time()
         deadline = start + self.spec.endpoint.timeout_s
         for url in self._urls:
-            reason, _response = await self.exchange(url, deadline)
+            reason, _response = await self.exchange(url, deadline, reactor)
             if reason is not None:
                 return CheckResult.failure(reason, loop.time() - start)
         return CheckResult.success(loop.time() - start, "http ok")
 
-    async def exchange(self, url: UrlCheck, deadline: float) -> tuple[str | None, ResponseCheck]:
+    async def exchange(self, url: UrlCheck, deadline: float,
+                       reactor: Reactor | None = None) -> tuple[str | None, ResponseCheck]:
         """One URL on a new connection, bounded by ``deadline`` (loop time): why it failed (None: it
-        passed) and the response as far as it was read (status, length, md5)."""
+        passed) and the response as far as it was read (status, length, md5).  Plain HTTP waits on
+        ``reactor`` (None: a private one for this exchange)."""
         loop = asyncio.get_running_loop()
         response = ResponseCheck(url, self.spec.body_cap_bytes, loop, self._parser_class)
-        if self._ssl is None:
-            reason = await _PlainExchange(loop, url.request, response).run(self.spec, self.sockaddr, deadline)
-        else:
-            reason = await self._tls_exchange(loop, url.request, response, deadline)
-        return reason, response
+        if self._ssl is not None:
+            return await self._tls_exchange(loop, url.request, response, deadline), response
+        if reactor is not None:
+            return await _PlainExchange(reactor, url.request, response).run(self.spec, self.sockaddr,
+                                                                            deadline), response
+        private = Reactor()
+        try:
+            return await _PlainExchange(private, url.request, response).run(self.spec, self.sockaddr,
+                                                                            deadline), response
+        finally:
+            private.close()
 
     async def _tls_exchange(self, loop: asyncio.AbstractEventLoop, request: bytes, response: ResponseCheck,
                             deadline: float) -> str | None:
@@ -174,19 +199,20 @@ class HttpProbe:
 
 
 class _PlainExchange:
-    """One URL over plain TCP, driven by fd callbacks: connect, send the request, feed the response."""
+    """One URL over plain TCP, driven by readiness on the reactor: connect, send the request, feed the
+    response; the deadline is the reactor's too (a late ``on_timeout`` after the end is a no-op)."""
 
-    __slots__ = ("done", "fd", "loop", "pending", "response", "sock", "timer", "watching")
+    __slots__ = ("deadline", "done", "fd", "pending", "reactor", "response", "sock", "step")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, request: bytes, response: ResponseCheck) -> None:
-        self.loop = loop
+    def __init__(self, reactor: Reactor, request: bytes, response: ResponseCheck) -> None:
+        self.reactor = reactor
         self.pending = request
         self.response = response
-        self.done: asyncio.Future[str | None] = loop.create_future()
+        self.done: asyncio.Future[str | None] = reactor.loop().create_future()
         self.sock: socket.socket | None = None
         self.fd = -1
-        self.timer: asyncio.TimerHandle | None = None
-        self.watching = ""  # "w" while a writer callback is registered, "r" a reader, "" none
+        self.step: Callable[[], None] | None = None  # what readiness of the fd calls next
+        self.deadline: set[Timed] | None = None  # where its deadline waits on the reactor
 
     async def run(self, spec: HttpSpec, sockaddr: tuple[str, int], deadline: float) -> str | None:
         try:
@@ -206,21 +232,24 @@ class _PlainExchange:
             else:
                 self._send()
             if not self.done.done():
-                self.timer = self.loop.call_at(deadline, self._finish, "timeout")
+                self.deadline = self.reactor.call_at(deadline, self)
             return await self.done
         finally:
             self._close()
 
-    def _watch(self, kind: str, callback: Callable[[], object] | None) -> None:
-        """Register ``callback`` as the fd's reader ("r") or writer ("w"), replacing the other."""
-        loop, fd = self.loop, self.fd
-        if self.watching == "w":
-            loop.remove_writer(fd)
-        elif self.watching == "r":
-            loop.remove_reader(fd)
-        self.watching = kind
-        if callback is not None:
-            (loop.add_writer if kind == "w" else loop.add_reader)(fd, callback)
+    def _watch(self, events: int, step: Callable[[], None]) -> None:
+        """Call ``step`` once the fd is ready for ``events`` (one shot: a step that needs more
+        readiness watches again)."""
+        self.step = step
+        self.reactor.watch(self.fd, events, self)
+
+    def on_ready(self, events: int) -> None:
+        step, self.step = self.step, None
+        if step is not None and not self.done.done():
+            step()
+
+    def on_timeout(self) -> None:
+        self._finish("timeout")
 
     def _on_connected(self) -> None:
         assert self.sock is not None
@@ -235,15 +264,15 @@ class _PlainExchange:
 
         ``connecting``: the connect is still in progress as far as we know.  A loopback (or nearby)
         handshake has usually completed by now, so the request goes out at once and only an
-        ``EAGAIN`` (still in SYN_SENT) makes us wait for writability: one selector registration
-        per check instead of two.  A failed connect shows up here as its error (``ECONNREFUSED``).
+        ``EAGAIN`` (still in SYN_SENT) makes us wait for writability: one wait per check instead of
+        two.  A failed connect shows up here as its error (``ECONNREFUSED``).
         """
         assert self.sock is not None
         try:
             sent = self.sock.send(self.pending)
         except (BlockingIOError, InterruptedError):
             if connecting:
-                self._watch("w", self._on_connected)
+                self._watch(WRITE, self._on_connected)
                 return
             sent = 0
         except OSError as exc:
@@ -251,15 +280,16 @@ class _PlainExchange:
             return
         self.pending = self.pending[sent:]
         if self.pending:  # the rest when the socket is writable again (rare: the request is small)
-            self._watch("w", self._send)
+            self._watch(WRITE, self._send)
         else:
-            self._watch("r", self._on_readable)
+            self._watch(READ, self._on_readable)
 
     def _on_readable(self) -> None:
         assert self.sock is not None
         try:
             data = self.sock.recv(_CHUNK)
         except (BlockingIOError, InterruptedError):
+            self._watch(READ, self._on_readable)
             return
         except OSError as exc:
             self._finish(_os_phrase(exc))
@@ -271,18 +301,20 @@ class _PlainExchange:
             response.feed_eof()
         if response.done:
             self._finish(response.reason)
+        else:
+            self._watch(READ, self._on_readable)
 
     def _finish(self, reason: str | None) -> None:
         if not self.done.done():
             self.done.set_result(reason)
-        self._watch("", None)
 
     def _close(self) -> None:
-        self._watch("", None)
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        self.step = None
+        if self.deadline is not None:
+            self.deadline.discard(self)
+            self.deadline = None
         if self.sock is not None:
+            self.reactor.unwatch(self.fd)
             self.sock.close()
             self.sock = None
 

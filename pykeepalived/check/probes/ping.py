@@ -6,7 +6,8 @@
 the kernel then gives it its own identifier and delivers only its replies -- else a raw socket
 (root), filtered in the kernel to echo replies and the errors a ping can draw.  One reader callback
 per socket hands every packet to :class:`~pykeepalived.check.probes.icmp.EchoTracker`, which says
-which ping it answers, if any.  Each ping waits for its answer under its own timer
+which ping it answers, if any.  Each ping waits for its answer until its deadline on the probes'
+:class:`~pykeepalived.check.probes.reactor.Reactor`
 (``connect_timeout``): an echo reply from the address pinged is success; an ICMP error quoting the
 request (host/network unreachable, prohibited, time exceeded) fails it at once; silence fails it at
 the deadline.  Nothing here ever blocks.
@@ -38,6 +39,7 @@ from pykeepalived.check.probes.icmp import (
     error_reason,
     parse,
 )
+from pykeepalived.check.probes.reactor import Reactor
 from pykeepalived.check.probes.tcp import apply_socket_options, describe_oserror
 from pykeepalived.check.results import CheckResult
 
@@ -67,14 +69,26 @@ class IcmpStats:
     timeouts: int = 0
 
 
+class _PingWait(asyncio.Future[str | None]):
+    """One ping's answer: None (a reply) or why it failed; the reactor's deadline fails it."""
+
+    def on_timeout(self) -> None:
+        if not self.done():
+            self.set_result(_TIMEOUT)
+
+
 class _EchoSocket:
     """One ICMP socket and the pings it has in flight."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, family: int, endpoint: Endpoint,
-                 stats: IcmpStats) -> None:
+                 stats: IcmpStats, reactor: Reactor) -> None:
         self.loop = loop
         self.family = family
         self.stats = stats
+        self.reactor = reactor
+        self.targets: dict[str, IPv4Address | IPv6Address] = {}
+        """The addresses pinged, by their text as the socket reports a reply's source (not parsed
+        again per reply; bounded by the checkers' targets)."""
         self.sock, self.raw = _open(family, endpoint)
         ident = secrets.randbits(16) if self.raw else None  # a ping socket's id is the kernel's
         self.tracker: EchoTracker[Waiter] = EchoTracker(family, ident)
@@ -92,7 +106,7 @@ class _EchoSocket:
                    timeout_s: float) -> CheckResult:
         loop = self.loop
         start = loop.time()
-        waiter: Waiter = loop.create_future()
+        waiter = _PingWait(loop=loop)
         try:
             request = self.tracker.start(target, waiter)
         except ValueError as exc:
@@ -103,11 +117,13 @@ class _EchoSocket:
             self.tracker.cancel(request)
             return CheckResult.failure(f"send: {describe_oserror(exc)}", loop.time() - start)
         self.stats.sent += 1
-        timer = loop.call_later(timeout_s, _expire, waiter)
+        if sockaddr[0] not in self.targets:
+            self.targets[sockaddr[0]] = target
+        deadline = self.reactor.call_at(start + timeout_s, waiter)
         try:
             reason = await waiter
         finally:
-            timer.cancel()
+            deadline.discard(waiter)
             self.tracker.cancel(request)
         latency = loop.time() - start
         if reason is None:
@@ -125,7 +141,7 @@ class _EchoSocket:
             except OSError:  # an ICMP error is pending (IP_RECVERR): its details are in the error queue
                 self._read_errors()
                 continue
-            source = address(peer[0])
+            source = self.targets.get(peer[0]) or address(peer[0])
             if source is None:
                 self.tracker.stray += 1
                 continue
@@ -179,11 +195,6 @@ class _EchoSocket:
             waiter.set_result(reason)
 
 
-def _expire(waiter: Waiter) -> None:
-    if not waiter.done():
-        waiter.set_result(_TIMEOUT)
-
-
 def _open(family: int, endpoint: Endpoint) -> tuple[socket.socket, bool]:
     """An unprivileged ping socket if the kernel lets us have one, else a raw socket; options set."""
     af = socket.AF_INET if family == 4 else socket.AF_INET6
@@ -235,9 +246,12 @@ def _grow_receive_buffer(sock: socket.socket) -> None:
 class IcmpSockets:
     """The ICMP sockets every PING_CHECK of a daemon (or runner) shares; :meth:`close` at the end."""
 
-    def __init__(self) -> None:
+    def __init__(self, reactor: Reactor | None = None) -> None:
+        """``reactor``: where the pings' deadlines wait (the probes' shared one; else its own)."""
         self._sockets: dict[SocketKey, _EchoSocket] = {}
         self.stats = IcmpStats()
+        self._own_reactor = reactor is None
+        self.reactor = reactor or Reactor()
 
     @staticmethod
     def key(endpoint: Endpoint) -> SocketKey:
@@ -252,7 +266,7 @@ class IcmpSockets:
         echo = self._sockets.get(key)
         if echo is None:
             try:
-                echo = _EchoSocket(asyncio.get_running_loop(), endpoint.family, endpoint, self.stats)
+                echo = _EchoSocket(self.reactor.loop(), endpoint.family, endpoint, self.stats, self.reactor)
             except OSError as exc:
                 return CheckResult.failure(f"cannot open ICMP socket: {describe_oserror(exc)}")
             self._sockets[key] = echo
@@ -282,6 +296,8 @@ class IcmpSockets:
         for echo in self._sockets.values():
             echo.close()
         self._sockets.clear()
+        if self._own_reactor:
+            self.reactor.close()
 
 
 class PingProbe:

@@ -13,12 +13,13 @@ it any ICMP error about its datagram: port, host or network unreachable (``recv`
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import os
 import socket
+from collections.abc import Coroutine
 
 from pykeepalived.check.probes import UdpSpec
+from pykeepalived.check.probes.reactor import READ, TIMED_OUT, Reactor
 from pykeepalived.check.probes.tcp import describe_oserror, open_socket
 from pykeepalived.check.results import CheckResult
 
@@ -49,16 +50,32 @@ def describe_udp_error(exc: OSError) -> str:
 
 
 class UdpProbe:
-    """A callable UDP_CHECK probe for one spec."""
+    """A callable UDP_CHECK probe for one spec (on a shared :class:`Reactor`, else a private one)."""
 
-    __slots__ = ("sockaddr", "spec")
+    __slots__ = ("reactor", "recverr", "sockaddr", "spec")
 
-    def __init__(self, spec: UdpSpec) -> None:
+    def __init__(self, spec: UdpSpec, reactor: Reactor | None = None) -> None:
         self.spec = spec
+        self.reactor = reactor
         self.sockaddr = (str(spec.endpoint.ip), spec.endpoint.port)
+        self.recverr = (socket.IPPROTO_IP, IP_RECVERR) if spec.endpoint.family == 4 else \
+            (socket.IPPROTO_IPV6, IPV6_RECVERR)
 
-    async def __call__(self) -> CheckResult:
-        loop = asyncio.get_running_loop()
+    def __call__(self) -> Coroutine[object, object, CheckResult]:
+        if self.reactor is not None:
+            return self.check(self.reactor)  # the check's own coroutine: no extra frame per resume
+        return self._check_on_private_reactor()
+
+    async def _check_on_private_reactor(self) -> CheckResult:
+        reactor = Reactor()
+        try:
+            return await self.check(reactor)
+        finally:
+            reactor.close()
+
+    async def check(self, reactor: Reactor) -> CheckResult:
+        """One datagram and its answer, waited for on ``reactor``."""
+        loop = reactor.loop()
         start = loop.time()
         spec, ep = self.spec, self.spec.endpoint
         try:
@@ -67,15 +84,12 @@ class UdpProbe:
             return CheckResult.failure(f"cannot bind: {describe_oserror(exc)}")
         try:
             try:
-                if ep.family == 4:
-                    sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
-                else:
-                    sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
+                sock.setsockopt(*self.recverr, 1)
                 sock.connect(self.sockaddr)
                 sock.send(spec.payload if spec.payload is not None else os.urandom(RANDOM_PAYLOAD_BYTES))
             except OSError as exc:  # no route, wrong family ...: our side, not an ICMP answer
                 return CheckResult.failure(f"send: {describe_oserror(exc)}", loop.time() - start)
-            outcome = await _answer(loop, sock, ep.timeout_s)
+            outcome = await _answer(reactor, sock, start + ep.timeout_s)
         finally:
             sock.close()
         latency = loop.time() - start
@@ -91,31 +105,18 @@ class UdpProbe:
         return CheckResult.success(latency, "reply")
 
 
-async def _answer(loop: asyncio.AbstractEventLoop, sock: socket.socket,
-                  timeout_s: float) -> bytes | OSError | None:
-    """The first reply, or the ICMP error the kernel reports, or None at the timeout."""
-    done: asyncio.Future[bytes | OSError | None] = loop.create_future()
+async def _answer(reactor: Reactor, sock: socket.socket, deadline: float) -> bytes | OSError | None:
+    """The first reply, or the ICMP error the kernel reports, or None at the deadline."""
     fd = sock.fileno()
-    loop.add_reader(fd, _on_readable, done, sock)
-    timer = loop.call_later(timeout_s, _on_timeout, done)
     try:
-        return await done
+        while True:
+            if await reactor.wait(fd, READ, deadline) == TIMED_OUT:
+                return None
+            try:
+                return sock.recv(MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):  # a spurious wake-up: wait again
+                continue
+            except OSError as exc:
+                return exc
     finally:
-        loop.remove_reader(fd)
-        timer.cancel()
-
-
-def _on_readable(done: asyncio.Future[bytes | OSError | None], sock: socket.socket) -> None:
-    if done.done():
-        return
-    try:
-        done.set_result(sock.recv(MAX_DATAGRAM))
-    except (BlockingIOError, InterruptedError):
-        return
-    except OSError as exc:
-        done.set_result(exc)
-
-
-def _on_timeout(done: asyncio.Future[bytes | OSError | None]) -> None:
-    if not done.done():
-        done.set_result(None)
+        reactor.unwatch(fd)

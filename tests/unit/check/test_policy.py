@@ -163,3 +163,21 @@ def test_down_within_the_documented_bound():
     bound = t.delay_loop_s + t.retry * t.delay_before_retry_s + (t.retry + 1) * t.connect_timeout_s
     assert clock.now() - death <= bound
     assert not c.up
+
+
+def test_weight_changes_without_a_transition_are_still_reported():
+    """The fast path (no transition, no weight before or after: nothing to report) must not hide a
+    weight that goes away on a failed attempt still within ``retry``, nor a FILE_CHECK offset."""
+    rs = RealServerPolicy(RS, [timing(retry=1), timing(retry=0)], base_weight=3)
+    rs.start(0.0, [0.0, 0.0])
+    assert rs.record(1, OK, 0.0) is None and rs.reported_up
+    change = rs.record(0, CheckResult.success(0.01, "exit 7", weight=5), 0.0)
+    assert change is not None and change.weight == 5
+    change = rs.record(0, FAIL, 10.0)  # retry pending: still up, but its weight no longer counts
+    assert change is not None and change.up and change.weight is None
+    change = rs.record(1, CheckResult.success(0.01, "file", weight_offset=2), 11.0)
+    assert change is not None and change.weight == 5
+    assert rs.record(1, CheckResult.success(0.01, "file", weight_offset=2), 12.0) is None
+    assert rs.record(1, OK, 13.0) is not None  # the offset goes away
+    change = rs.record(0, FAIL, 20.0)
+    assert change is not None and not change.up and not rs.reported_up

@@ -434,3 +434,37 @@ async def test_a_very_late_check_reschedules_from_its_real_start():
     await task
     keep_phase_s = 0.04 / 4
     assert any(b - a > 0.04 + keep_phase_s for a, b in itertools.pairwise(dues))
+
+
+async def test_dense_deadlines_start_together_once_per_tick_never_early():
+    """10 checkers due within 90 ms on a scheduler with a 200 ms start tick: the first fire starts
+    what is due then, the rest start together at the next tick -- never before their deadlines (the
+    loop does not wake for every one of 10,000 deadlines a second)."""
+    n = 10
+    timing = CheckerTiming(delay_loop_s=60.0, connect_timeout_s=0.05, retry=0, delay_before_retry_s=0.01,
+                           warmup_s=0.1)
+    starts: list[float] = []
+
+    def factory(_spec):
+        async def probe():
+            starts.append(asyncio.get_running_loop().time())
+            return CheckResult.success(0.0)
+        return probe
+
+    shared = CheckScheduler(100, rng=Draws([k / n for k in range(n)]), start_tick_s=0.2)
+    runner = CheckRunner([server(i, i, timing) for i in range(n)], lambda _e: None, probe_factory=factory,
+                         scheduler=shared, record_lateness=True)
+    task = await run_runner(runner)
+    await until(lambda: len(starts) == n)
+    runner.stop()
+    await task
+    assert runner.stats.lateness_s is not None
+    assert min(runner.stats.lateness_s) >= 0  # never early
+    batches = 1 + sum(b - a > 0.005 for a, b in itertools.pairwise(sorted(starts)))
+    assert batches <= 2  # one if the first fire came late
+    assert max(runner.stats.lateness_s) >= 0.2 - 0.09 or batches == 1
+
+
+def test_a_negative_start_tick_is_refused():
+    with pytest.raises(ValueError, match="start_tick_s"):
+        CheckScheduler(1, start_tick_s=-1.0)
