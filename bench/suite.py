@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from bench.results import Figure, conditions, problems, read_figures
+from bench.results import Figure, compile_package, conditions, problems, read_figures
 
 BENCH_ROOT = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_ROOT.parent
@@ -272,6 +272,7 @@ def main(argv: Sequence[str] | None = None, root: Path = BENCH_ROOT) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     timeout_s = args.timeout or (TIMEOUT_QUICK_S if args.quick else TIMEOUT_FULL_S)
     in_vm = bool(os.environ.get(IN_VM_ENV))
+    compile_package()
     started, outcomes, t0 = conditions(), [], time.monotonic()
     print(f"{len(chosen)} benchmarks{' (quick)' if args.quick else ''}, logs and figures in {out_dir}",
           flush=True)

@@ -1,5 +1,5 @@
 """`python -m pykeepalived` runs the command line."""
 
-from pykeepalived.cli import main
+from pykeepalived.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -48,11 +48,12 @@ def _available() -> list[str]:
     return names
 
 
-def _subcommand(name: str, rest: Sequence[str]) -> int:
+def _subcommand(name: str, rest: Sequence[str], *, process: bool = False) -> int:
     module = _load(name)
     parser = argparse.ArgumentParser(prog=f"pykeepalived {name}", description=module.HELP)
     module.add_arguments(parser)
     args = parser.parse_args(list(rest))
+    args.exit_at_once = process  # a validation ends the process once its report is out (commands/check.py)
     return int(module.run(args))
 
 
@@ -63,8 +64,14 @@ def _genhash_keepalived(rest: Sequence[str]) -> int:
     return int(module.run_keepalived(parser.parse_args(list(rest))))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script; returns the process exit code."""
+def entry() -> None:
+    """The console script and ``python -m pykeepalived``: :func:`main` as the whole process."""
+    raise SystemExit(main(process=True))
+
+
+def main(argv: Sequence[str] | None = None, *, process: bool = False) -> int:
+    """The command line; returns the process exit code.  ``process``: this is the whole process
+    (:func:`entry`), so a validation may end it as soon as its report is out."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         if args and args[0] in ("-v", "--version", "version"):
@@ -76,10 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("run `pykeepalived SUBCOMMAND --help` or `pykeepalived run --help` for the daemon's flags")
             return ExitCode.OK
         if args and args[0] in SUBCOMMANDS:
-            return _subcommand(args[0], args[1:])
+            return _subcommand(args[0], args[1:], process=process)
         if args and args[0] in ("-T", "--genhash"):  # keepalived -T: the rest are genhash options
             return _genhash_keepalived(args[1:])
-        return _subcommand("run", args)
+        return _subcommand("run", args, process=process)
     except SystemExit as exc:  # argparse: usage errors exit 2, --help exits 0
         code = exc.code
         return code if isinstance(code, int) else ExitCode.USAGE

@@ -53,7 +53,7 @@ from typing import Any
 from aiohttp.http_parser import HttpResponseParserPy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: bench.results
-from bench.results import FIGURES_HELP, Figure, FigureSheet, at_least, at_most
+from bench.results import FIGURES_HELP, Figure, FigureSheet, at_least, at_most, compile_package
 from pykeepalived.check.factory import ProbeResources, make_probe
 from pykeepalived.check.from_config import CheckerSpec, RealServerChecks
 from pykeepalived.check.policy import CheckerTiming
@@ -325,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--figures", type=Path, default=None, metavar="FILE", help=FIGURES_HELP)
     args = parser.parse_args(argv)
+    compile_package()
     if args.quick:
         args.mixed = True
         args.servers, args.duration = QUICK["servers"], QUICK["duration"]

@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: bench.results
 from bench.config.generate import generate_conf, generate_yaml
-from bench.results import FIGURES_HELP, Figure, FigureSheet, at_most, ratio_at_most
+from bench.results import FIGURES_HELP, Figure, FigureSheet, at_most, compile_package, ratio_at_most
 from pykeepalived.config.load import check_config, describe
 from pykeepalived.config.semantic import StaticFileInspector
 
@@ -178,6 +178,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="one repeat, smaller diagnostics sizes")
     parser.add_argument("--figures", type=Path, default=None, metavar="FILE", help=FIGURES_HELP)
     args = parser.parse_args()
+    compile_package()
     if args.quick:
         args.repeat = 1
     sheet = FigureSheet("config", quick=args.quick)

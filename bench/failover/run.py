@@ -58,7 +58,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository r
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from wire import Tail, WireEvent
 
-from bench.results import FIGURES_HELP, Figure, FigureSheet, at_most, conditions, write_json
+from bench.results import FIGURES_HELP, Figure, FigureSheet, at_most, compile_package, conditions, write_json
 
 HERE = Path(__file__).resolve().parent
 VRID = 51
@@ -372,6 +372,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    compile_package()
     if os.geteuid() != 0:
         print("bench/failover needs root (network namespaces)", file=sys.stderr)
         return 2

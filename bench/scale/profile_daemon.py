@@ -14,6 +14,7 @@ start-up).
 from __future__ import annotations
 
 import cProfile
+import os
 import runpy
 import signal
 import sys
@@ -36,6 +37,8 @@ def main(argv: list[str]) -> None:
 
     signal.signal(START, start)
     signal.signal(STOP, stop)
+    if os.environ.get("PYKEEPALIVED_PROFILE_FROM_START"):  # start-up too (imports, the first takeover)
+        profiler.enable()
     sys.argv = ["pykeepalived", *rest]
     runpy.run_module("pykeepalived", run_name="__main__", alter_sys=True)
 

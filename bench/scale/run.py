@@ -73,7 +73,7 @@ from report import LVS_REAL_SERVERS, Row, Start, figures, scrape_table, summariz
 from wire import Tail
 
 from bench.config.generate import virtual_servers_conf
-from bench.results import FIGURES_HELP, FigureSheet, conditions, write_json
+from bench.results import FIGURES_HELP, FigureSheet, compile_package, conditions, write_json
 
 WIRE = Path(__file__).resolve().parents[1] / "failover" / "wire.py"
 PROFILE_WRAPPER = Path(__file__).resolve().parent / "profile_daemon.py"
@@ -334,6 +334,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    compile_package()
     if os.geteuid() != 0:
         print("bench/scale needs root (network namespaces)", file=sys.stderr)
         return 2

@@ -10,7 +10,9 @@ Exit status: 0 valid (warnings allowed unless ``--strict``), 1 invalid, 2 usage 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import os
 import sys
 
 from pykeepalived.exit_codes import ExitCode
@@ -53,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
             return check_directors(files, **options)
         except Exception as exc:  # last resort: never a traceback, whatever the input
             return _internal_error(files[0], exc, args.format)
-    return check_file(args.use_file or (files[0] if files else None), **options)
+    return check_file(args.use_file or (files[0] if files else None), **options,
+                      exit_at_once=getattr(args, "exit_at_once", False))
 
 
 def check_directors(files: list[str], *, strict: bool = False, fmt: str = "text", quiet: bool = False,
@@ -96,9 +99,12 @@ def check_directors(files: list[str], *, strict: bool = False, fmt: str = "text"
 
 def check_file(path: str | None, *, strict: bool = False, fmt: str = "text", quiet: bool = False,
                config_id: str | None = None, syntax: str | None = None, host: bool = False,
-               all_config: bool = False) -> int:
+               all_config: bool = False, exit_at_once: bool = False) -> int:
     """Validate ``path`` (default: the default config file), print the report, return the exit status.
-    ``host``: also check it against this host; ``all_config``: keepalived's ``-e``."""
+    ``host``: also check it against this host; ``all_config``: keepalived's ``-e``.  ``exit_at_once``
+    (a ``pykeepalived --check`` process, :func:`pykeepalived.cli.entry`): once the report is out, the
+    process ends with the status without freeing the checked configuration or tearing the
+    interpreter down (~50 ms of a 1,000 x 10 configuration's ~1 s)."""
     from pykeepalived.config.load import default_config_path, gc_paused
 
     file = path or default_config_path()
@@ -106,13 +112,23 @@ def check_file(path: str | None, *, strict: bool = False, fmt: str = "text", qui
         # the result is dropped when _check returns, before the collector runs again: it never scans it
         with gc_paused():
             return _check(file, strict=strict, fmt=fmt, quiet=quiet, config_id=config_id, syntax=syntax,
-                          host=host, all_config=all_config)
+                          host=host, all_config=all_config, exit_at_once=exit_at_once)
     except Exception as exc:  # last resort: never a traceback, whatever the input
         return _internal_error(file, exc, fmt)
 
 
-def _check(file: str, *, strict: bool, fmt: str, quiet: bool, config_id: str | None,
-           syntax: str | None, host: bool = False, all_config: bool = False) -> int:
+def _done(status: int, exit_at_once: bool) -> int:
+    """``status``, or with ``exit_at_once`` the end of the process with it (the report flushed first)."""
+    if exit_at_once:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(status)
+    return status
+
+
+def _check(file: str, *, strict: bool, fmt: str, quiet: bool, config_id: str | None, syntax: str | None,
+           host: bool = False, all_config: bool = False, exit_at_once: bool = False) -> int:
     from pykeepalived.config.diagnostics import IO_CODES, render_json, render_text
     from pykeepalived.config.load import Syntax, check_config, describe
 
@@ -135,12 +151,12 @@ def _check(file: str, *, strict: bool, fmt: str, quiet: bool, config_id: str | N
             extra["vrrp_instances"] = len(result.config.vrrp_instances)
             extra["virtual_servers"] = len(result.config.virtual_servers)
         print(render_json(file, valid, result.diagnostics, **extra))
-        return status
+        return _done(status, exit_at_once)  # while ``result`` is still referenced: never freed then
     if result.diagnostics:
         print(render_text(result.diagnostics))
     if valid and result.config is not None and not quiet:
         print(f"{file}: configuration is valid ({describe(result.config)})")
-    return status
+    return _done(status, exit_at_once)
 
 
 def _internal_error(file: str, exc: Exception, fmt: str) -> int:

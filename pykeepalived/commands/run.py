@@ -161,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
         with _report_to(args.config_test):
             return check_file(args.use_file, strict=args.strict, fmt=args.format, quiet=args.quiet,
                               config_id=args.config_id, syntax=args.syntax, host=args.host,
-                              all_config=args.all_config)
+                              all_config=args.all_config, exit_at_once=getattr(args, "exit_at_once", False))
     if args.vrrp_only and args.checkers_only:
         print("pykeepalived: -P/--vrrp and -C/--checkers-only exclude each other", file=sys.stderr)
         return ExitCode.USAGE

@@ -22,6 +22,7 @@ import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 from pykeepalived.alert.policy import AlertSettings, AlertTargets
@@ -57,7 +58,8 @@ from pykeepalived.host.notify_fifo import NotifyFifos
 from pykeepalived.host.pidfile import PidFile
 from pykeepalived.host.scripts import NotifyDispatcher, ScriptRunner
 from pykeepalived.host.sd_notify import READY, RELOADING, STOPPING, WATCHDOG, SdNotifier
-from pykeepalived.host.uptime import uptime_s
+from pykeepalived.host.signals import SignalReader, run_idle_aware
+from pykeepalived.host.uptime import process_started_monotonic, uptime_s
 from pykeepalived.host.wakeup import make_wakeup
 from pykeepalived.net.links import SystemHost, primary_address
 from pykeepalived.net.linkstate import link_is_up
@@ -93,7 +95,7 @@ class Daemon:
                  link_probe: Callable[[str], bool] = link_is_up,
                  primary: fc.PrimaryAddress = primary_address, *,
                  early: EarlyListener | None = None, host: HostFacts | None = None,
-                 host_net: HostNetwork | None = None) -> None:
+                 host_net: HostNetwork | None = None, process_started: float | None = None) -> None:
         self.options = options
         self.host = host
         """The host's facts the configuration is checked against at start and reload (None: none)."""
@@ -101,6 +103,8 @@ class Daemon:
         """Static addresses, routes and rules, virtual routes and rules, the firewall."""
         self.early = early
         """VRRP heard since before the imports (``pykeepalived run``); used by the first start only."""
+        self.process_started = process_started
+        """The process's exec time: the first start's down timers count from it (vrrp/timers.py)."""
         self.own_process = False
         """True when the daemon is the whole process (``run_daemon``): stop signals are ignored once
         the orderly stop has begun."""
@@ -145,12 +149,14 @@ class Daemon:
         self.host_net.freeze()  # the state changes from here on are the stop's
         self.runner.stop_all(keep_vips=not self.options.release_vips)
 
-    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> None:
-        loop.add_signal_handler(signal.SIGTERM, self.stop_gate.signal)  # daemon/stop_gate.py
-        loop.add_signal_handler(signal.SIGINT, self.stop_gate.signal)
-        loop.add_signal_handler(signal.SIGHUP, self.request, "reload")
+    def _install_signals(self, loop: asyncio.AbstractEventLoop, idle: Callable[[], bool]) -> SignalReader:
+        signals = SignalReader(loop, idle)  # callbacks in the loop turn that reads the signal
+        signals.add(signal.SIGTERM, self.stop_gate.signal, at_once=self.stop_gate.at_once)  # stop_gate.py
+        signals.add(signal.SIGINT, self.stop_gate.signal, at_once=self.stop_gate.at_once)
+        signals.add(signal.SIGHUP, partial(self.request, "reload"))
         for number, function in DUMP_SIGNALS.items():  # keepalived's --signum DATA, STATS, JSON ...
-            loop.add_signal_handler(number, self.request, f"dump:{function}")
+            signals.add(number, partial(self.request, f"dump:{function}"))
+        return signals
 
     # -- build ---------------------------------------------------------------------------------
     def _read_plans(self) -> Plans:
@@ -184,13 +190,15 @@ class Daemon:
                                           identity=plan.script_identity)
         self.net = self.net_factory()
         self.executor = ActionExecutor(self.net, advert_encoder(plan.v3_checksum_as_v2))
-        self.runner = VrrpRunner(loop, self.executor, decode, self.listeners, wakeup=make_wakeup)
+        self.runner = VrrpRunner(loop, self.executor, decode, self.listeners, wakeup=make_wakeup,
+                                 read_pending=self.net.read_pending)
         self.observe = Observability(self.snapshot_async, listen=self._web_listen(),
                                      metrics=self.metrics_source(), ipvs_stats=self._ipvs_stats,
                                      ready=self.ready_state, max_age_s=self._web_max_age())
         self.observe.namespace = self.options.namespace
         self.instances = Instances(self.runner, self.executor, self.net, self.script_runner, self.link_probe,
-                                   early=self.early, bfd_up=self._bfd_up, observe=self.observe.tracker)
+                                   early=self.early, bfd_up=self._bfd_up, observe=self.observe.tracker,
+                                   process_started=self.process_started)
         self.early = None  # the instances own it now
         self.listeners.subscribe(self.executor.announcer.state_changed)
         self.listeners.subscribe(self.host_net)
@@ -358,7 +366,8 @@ class Daemon:
             self.sd.notify(WATCHDOG)
             await asyncio.sleep(interval_s)
 
-    async def run(self) -> int:
+    async def run(self, loop_idle: Callable[[], bool] = lambda: False) -> int:
+        """``loop_idle``: whether the loop waits in its selector now (``host/signals.py``)."""
         loop = asyncio.get_running_loop()
         try:
             plans = self._accept_plans(self._read_plans())
@@ -381,7 +390,7 @@ class Daemon:
         control = ControlServer(named.control_socket_path(), self.snapshot)
         await control.start()
         await self.fifos.start(self.script_runner)
-        self._install_signals(loop)
+        signals = self._install_signals(loop, loop_idle)
         try:
             async with asyncio.TaskGroup() as group:
                 await self._start(group, plans)
@@ -391,10 +400,8 @@ class Daemon:
                 self._phase = "stopping"
                 await self._shutdown()
         finally:
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, *DUMP_SIGNALS):
-                loop.remove_signal_handler(sig)
-                if self.own_process:  # a repeated TERM (e.g. to the process and its group) must not
-                    signal.signal(sig, signal.SIG_IGN)  # kill us half-way through the clean exit
+            # the whole process: a repeated TERM (to the process and its group) must not kill the clean exit
+            signals.close(ignore=self.own_process)
             await self.observe.stop()
             await control.close()
             self.instances.close_early()
@@ -485,9 +492,10 @@ def run_daemon(args: argparse.Namespace, early: EarlyListener | None = None) -> 
     try:
         pidfile = PidFile(options.pid_file) if options.pid_file else None
         with pidfile if pidfile is not None else contextlib.nullcontext():
-            daemon = Daemon(options, early=early, host=SystemHost())
+            daemon = Daemon(options, early=early, host=SystemHost(),
+                            process_started=process_started_monotonic())
             daemon.own_process = True
-            return asyncio.run(daemon.run())
+            return run_idle_aware(daemon.run)  # a stop signal on an idle loop acts in its handler
     except UsageError as exc:
         log.error("%s", exc)
         return ExitCode.USAGE

@@ -38,7 +38,6 @@ from pykeepalived.daemon.runner import RouterSlot
 from pykeepalived.daemon.status import Json
 from pykeepalived.errors import DriverError
 from pykeepalived.frr.client import ApplyResult, FrrClient, FrrCounters
-from pykeepalived.net.announce import AnnounceInterface, LocalRoutes
 from pykeepalived.scaleout.frr_render import render
 from pykeepalived.scaleout.frr_state import (
     advertised_queries,
@@ -98,6 +97,20 @@ class Routes(Protocol):
     def close(self) -> None: ...
 
 
+def _announce_interface(name: str) -> Link:
+    """The real interface (``net/announce.py``: pyroute2, ~0.3 s of imports and ~10 MB; only a daemon
+    with a ``bgp`` section imports it)."""
+    from pykeepalived.net.announce import AnnounceInterface  # noqa: PLC0415
+
+    return AnnounceInterface(name)
+
+
+def _local_routes() -> Routes:
+    from pykeepalived.net.announce import LocalRoutes  # noqa: PLC0415  (see _announce_interface)
+
+    return LocalRoutes()
+
+
 class BgpService:
     """Announces the configured addresses while their conditions hold; keeps FRR configured."""
 
@@ -109,8 +122,8 @@ class BgpService:
         self._clock = clock
         self._wall = wall
         self.frr: Frr = frr if frr is not None else FrrClient(spec.frr)
-        self.link: Link = link if link is not None else AnnounceInterface(spec.interface)
-        self.routes: Routes = routes if routes is not None else LocalRoutes()
+        self.link: Link = link if link is not None else _announce_interface(spec.interface)
+        self.routes: Routes = routes if routes is not None else _local_routes()
         self.policy = AnnouncePolicy(spec.announcements, clock())
         self.counters = BgpCounters()
         self.view = FrrView()
@@ -155,7 +168,7 @@ class BgpService:
         new_interface = spec.interface != old.interface
         if new_interface:  # the old interface takes its addresses with it
             self.link.close()
-            self.link = AnnounceInterface(spec.interface)
+            self.link = _announce_interface(spec.interface)
             self._open_link()
         self.policy.reconfigure(spec.announcements, self._clock(), keep_announced=not new_interface)
         if render(spec) != render(old):

@@ -62,6 +62,7 @@ class DaemonNet(Net, Protocol):
     def reopen(self, spec: InstanceSpec, receiver: Receiver) -> ReceivePath: ...
     def replay(self, key: RouterKey, datagram: VrrpDatagram) -> None: ...
     def close(self, key: RouterKey) -> None: ...
+    def read_pending(self) -> None: ...
     async def prepare(self, spec: InstanceSpec) -> None: ...
     def address_held(self, address: IPAddress) -> bool | None: ...
     async def remove_vmac(self, name: str) -> None: ...
@@ -98,15 +99,18 @@ class Instances:
     def __init__(self, runner: VrrpRunner, executor: ActionExecutor, net: DaemonNet,
                  script_runner: ScriptRunner, link_probe: Callable[[str], bool], *,
                  early: EarlyListener | None = None, bfd_up: Callable[[str], bool | None] = lambda name: None,
-                 observe: TrackerObserver = _unobserved) -> None:
+                 observe: TrackerObserver = _unobserved, process_started: float | None = None) -> None:
         """``bfd_up(name)``: what a BFD session's clients believe now (a new instance's first reading);
-        ``observe``: told of every tracker reading."""
+        ``observe``: told of every tracker reading; ``process_started``: the exec time a cold start's
+        first down timers count from (``vrrp/timers.py``: ``first_master_down_at``)."""
         self.runner = runner
         self.executor = executor
         self.net = net
         self.script_runner = script_runner
         self.early = early
         """VRRP heard since before the imports (``pykeepalived run``); used by the first start only."""
+        self.process_started = process_started
+        """The process's exec time, for the first start only (None once it is over, or after a delay)."""
         self.links = LinkPoller(self.on_link, probe=link_probe, events_live=net.link_events_live)
         self.scripts: dict[str, TrackScript] = {}
         self.files: dict[str, TrackFile] = {}
@@ -224,23 +228,26 @@ class Instances:
         sync-group members: the group starts them together)."""
         spec = slot.spec
         found = None
+        started = self.process_started if slot.group is None else None
         if self.early is not None and slot.group is None:
             _, family, vrid = spec.key
             multicast = None if spec.router_config.unicast else str(destinations(spec)[0])
             found = self.early.replay(spec.advert_device, family, vrid, multicast_group=multicast)
         if found is None:
-            self.runner.feed(spec.key, ev.Startup())
+            self.runner.feed(spec.key, ev.Startup(process_started=started))
             return
         since, heard = found
         log.debug("instance %s: running since the early start %.3f s ago, %d packets heard meanwhile",
                   spec.name, time.monotonic() - since, len(heard))
-        self.runner.feed(spec.key, ev.Startup(listening_since=since))
+        self.runner.feed(spec.key, ev.Startup(listening_since=since, process_started=started))
         for packet in heard:  # through the socket: counted as read there, like the packets after them
             dst = None if packet.dst is None else ip_address(packet.dst)
             self.net.replay(spec.key, VrrpDatagram(ip_address(packet.src), dst, packet.ttl, packet.payload,
                                                    at=packet.at))
 
     def close_early(self) -> None:
+        """The first start is over (or a start-up delay began): nothing from before counts any more."""
+        self.process_started = None
         if self.early is not None:
             self.early.close()
             self.early = None

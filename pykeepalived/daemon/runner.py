@@ -141,8 +141,11 @@ class VrrpRunner:
 
     def __init__(self, loop: asyncio.AbstractEventLoop, executor: Executor, decoder: Decoder,
                  listeners: Listeners | None = None, *, wall_clock: Callable[[], float] = time.time,
-                 wakeup: WakeupFactory = LoopWakeup) -> None:
+                 wakeup: WakeupFactory = LoopWakeup, read_pending: Callable[[], None] = lambda: None) -> None:
+        """``read_pending``: reads what the VRRP sockets hold (``VrrpNet.read_pending``), called before
+        the timers fire (see :meth:`_on_timer`)."""
         self.loop = loop
+        self.read_pending = read_pending
         self.executor = executor
         self.decoder = decoder
         self.listeners = listeners if listeners is not None else Listeners()
@@ -336,7 +339,13 @@ class VrrpRunner:
         and needed several wake-ups a second ever after).  Routers that come due while the batch runs
         are served in it too (their deadline is checked against a fresh clock) at the time read
         then; a router whose deadline passed has its latest time within MAX_SLACK_S of now, so the
-        scan stops there."""
+        scan stops there.
+
+        First the VRRP sockets are read: an advert that arrived before a deadline but is still queued
+        (the loop was busy: a start-up, a reload) is heard at its kernel receive time before any
+        Master_Down_Timer is served, so it can never be the reason for a takeover next to a live
+        master (both being ready in one ``epoll_wait``, asyncio may serve the timer first)."""
+        self.read_pending()
         self._wakeup_at = None
         self.timer_wakeups += 1
         clock = self.loop.time

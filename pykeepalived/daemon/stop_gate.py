@@ -34,6 +34,12 @@ class StopGate:
     def done(self) -> None:
         self.busy = False
 
+    def at_once(self) -> None:
+        """From the signal handler while the loop was idle: stop the routers now if the daemon is idle
+        (``signal`` follows from the loop and queues the orderly stop)."""
+        if self._started() and not self.busy and self._commands.empty():
+            self.stop()
+
     def signal(self) -> None:
         """SIGTERM/SIGINT's loop callback: stop the routers now if the daemon is idle, and queue the
         ``stop`` command (the orderly rest of the stop)."""

@@ -1,7 +1,10 @@
-"""How long the system has been up: the first field of ``/proc/uptime`` (``vrrp_delay_after_boot``)."""
+"""How long the system has been up: the first field of ``/proc/uptime`` (``vrrp_delay_after_boot``);
+when this process started (``/proc/self/stat``: a cold start's first down timer counts from it)."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 PROC_UPTIME = Path("/proc/uptime")
@@ -16,3 +19,29 @@ def uptime_s(path: Path = PROC_UPTIME) -> float | None:
     except (OSError, ValueError, IndexError, UnicodeDecodeError):
         return None
     return value if value >= 0 else None
+
+
+PROC_SELF_STAT = Path("/proc/self/stat")
+STARTTIME_FIELD = 22
+"""``/proc/PID/stat``'s ``starttime``: clock ticks from boot (CLOCK_BOOTTIME) to the process's start."""
+
+
+def process_started_monotonic(path: Path = PROC_SELF_STAT, *, ticks_per_s: int | None = None,
+                              boottime: float | None = None, monotonic: float | None = None) -> float | None:
+    """When this process started (its fork; the exec follows at once), on ``time.monotonic()``'s
+    clock, rounded *up* to the next clock tick (10 ms): never before the true start, so a timer that
+    counts from it never expires early.  None when it cannot be read.  The keyword arguments replace
+    ``os.sysconf("SC_CLK_TCK")`` and the two clocks (tests)."""
+    try:
+        stat = path.read_text(encoding="ascii")
+        # the name (field 2) may hold spaces and parentheses: count the fields after its last ")"
+        ticks = int(stat[stat.rindex(")") + 2:].split()[STARTTIME_FIELD - 3])
+    except (OSError, ValueError, IndexError, UnicodeDecodeError):
+        return None
+    hz = ticks_per_s if ticks_per_s is not None else os.sysconf("SC_CLK_TCK")
+    if hz <= 0 or ticks < 0:
+        return None
+    boot_now = boottime if boottime is not None else time.clock_gettime(time.CLOCK_BOOTTIME)
+    mono_now = monotonic if monotonic is not None else time.monotonic()
+    started = mono_now - (boot_now - (ticks + 1) / hz)
+    return min(started, mono_now)

@@ -123,6 +123,11 @@ class VrrpNet:
             self._prewarm_announcers(spec)
         return path
 
+    def read_pending(self) -> None:
+        """Read what every VRRP socket holds now (the runner's, before its timers fire)."""
+        for sock in list(self.sockets.values()):
+            sock.handle_readable()
+
     def _prewarm_announcers(self, spec: InstanceSpec) -> None:
         """Open the GARP/NA senders of the instance's VIP devices and the address manager's
         rtnetlink socket, and encode the VIPs' netlink requests, now rather than on the first

@@ -52,7 +52,7 @@ class DaemonHarness:
     def __init__(self, directory: Path, config: str = ONE_INSTANCE, *, release: bool = True,
                  environ: Mapping[str, str] | None = None, net: FakeNet | None = None,
                  early: EarlyListener | None = None, host: FakeHost | None = None,
-                 facts: HostFacts | None = None) -> None:
+                 facts: HostFacts | None = None, process_started: float | None = None) -> None:
         self.links: dict[str, bool] = {}
         """Link state the daemon reads (an interface not listed is up); change it, then ``poll_links``."""
         self.config = directory / "pyka.yaml"
@@ -65,7 +65,7 @@ class DaemonHarness:
         self.daemon = Daemon(options, environ=environ or {}, net_factory=lambda: self.net,
                              link_probe=lambda ifname: self.links.get(ifname, True),
                              primary=lambda ifname, family: None, early=early,
-                             host_net=host_net, host=facts)
+                             host_net=host_net, host=facts, process_started=process_started)
         self.task: asyncio.Task[int] | None = None
 
     def run(self) -> None:

@@ -93,6 +93,9 @@ class FakeNet:
         self.closed.append(key)
         self.receivers.pop(key, None)
 
+    def read_pending(self) -> None:
+        """Nothing is ever queued: the fake delivers at once."""
+
     async def prepare(self, spec: InstanceSpec) -> None:
         self.prepared.append(spec.key)
 

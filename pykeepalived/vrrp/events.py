@@ -40,9 +40,12 @@ class Startup:
     ``listening_since``: the receive path has been open since this time and nothing for this VRID
     arrived; a backup's first Master_Down_Timer then counts from it rather than from now (the
     daemon's early listener, ``pykeepalived.net.early_listen``).  None: from now.
+    ``process_started``: a cold start's exec time; the first Master_Down_Timer then counts from it,
+    with the listening window kept (:func:`pykeepalived.vrrp.timers.first_master_down_at`).
     """
 
     listening_since: float | None = None
+    process_started: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

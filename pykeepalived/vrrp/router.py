@@ -147,7 +147,7 @@ class VirtualRouter(RouterState):
                 + skew_time_min_s(self._master_adver_int_cs, self.config.version)
             )
         else:
-            self._arm_master_down(since)
+            self._arm_master_down(since, process_started=event.process_started)
         actions.append(change)
         return actions
 

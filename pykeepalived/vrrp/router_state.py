@@ -21,6 +21,7 @@ from pykeepalived.vrrp.stats import VrrpStats
 from pykeepalived.vrrp.timers import (
     CS_PER_S,
     cs_to_s,
+    first_master_down_at,
     master_down_interval_s,
     skew_time_s,
     timer_expired_backup_s,
@@ -367,13 +368,17 @@ class RouterState:
             return Reason.INTERFACE_DOWN
         return Reason.TRACKER_FAULT if self._trackers.faulted() else Reason.GROUP_FAULT
 
-    def _arm_master_down(self, now: float) -> None:
-        self._timers[Timer.MASTER_DOWN] = now + master_down_interval_s(
+    def _arm_master_down(self, now: float, *, process_started: float | None = None) -> None:
+        """Master_Down_Interval from ``now``; a cold start's first one may count from the process's
+        exec (``process_started``, :func:`~pykeepalived.vrrp.timers.first_master_down_at`)."""
+        down_s = master_down_interval_s(
             self._effective_priority,
             self._master_adver_int_cs,
             self.config.version,
             self.config.down_timer_adverts,
         )
+        self._timers[Timer.MASTER_DOWN] = first_master_down_at(
+            now, down_s, cs_to_s(self._master_adver_int_cs), self.config.down_timer_adverts, process_started)
 
     def _count_accepted(self, event: AdvertReceived, now: float) -> bool:
         """Count an accepted advert; False when it also counted an owner conflict or an address

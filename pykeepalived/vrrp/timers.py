@@ -86,6 +86,34 @@ def skew_time_min_s(master_adver_int_cs: float, version: int) -> float:
     raise ValueError(f"VRRP version must be 2 or 3, not {version}")
 
 
+MASTER_LATENESS_SHARE = 0.01
+"""How late one advert of a live master may be, as a share of its interval (the 1 % that bench/scale
+holds masters to; keepalived's are within ~0.4 %)."""
+
+
+def first_master_down_at(listening_since: float, master_down_s: float, master_adver_int_s: float,
+                         down_timer_adverts: int = DEFAULT_DOWN_TIMER_ADVERTS,
+                         process_started: float | None = None) -> float:
+    """When a cold start's first Master_Down_Timer expires (docs/architecture.md, Decisions).
+
+    Without ``process_started`` (or when it is not before ``listening_since``): Master_Down_Interval
+    after the receive path opened, as the RFCs say.  With it (the process's exec time, on the same
+    clock), the timer counts from the exec, as keepalived's does from its fork, so the interpreter
+    and the imports before the VRRP socket opened are not added to every cold start, but the
+    *listening window* (from ``listening_since`` to the expiry) is never shorter than
+    ``down_timer_adverts`` advert intervals of a master whose every advert may be 1 % late
+    (:data:`MASTER_LATENESS_SHARE`), capped at Master_Down_Interval: a live master's adverts still
+    fall into the window that many times, so the backup tolerates the same losses before it takes
+    over.  The exec can only move the expiry earlier by up to Skew_Time less that lateness margin
+    (priority 100, 1 s: at most 0.58 s); a priority whose Skew_Time is below the margin gains nothing.
+    """
+    expiry = listening_since + master_down_s
+    if process_started is None or process_started >= listening_since:
+        return expiry
+    window_s = min(master_down_s, down_timer_adverts * master_adver_int_s * (1 + MASTER_LATENESS_SHARE))
+    return max(process_started + master_down_s, listening_since + window_s)
+
+
 def timer_expired_backup_s(adver_int_cs: float, highest_other_priority: int, version: int) -> float:
     """How long a master may stay silent before ``timer_expired_backup`` sends it to BACKUP.
 

@@ -249,3 +249,34 @@ def test_check_imports_no_daemon_or_network_library(tmp_path: Path) -> None:
             "print(rc, heavy)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "0 []"
+
+
+@pytest.mark.parametrize(("argv", "status", "expected"), [
+    (["--check", "-f", "{valid}"], ExitCode.OK, "configuration is valid"),
+    (["--check", "-f", "{invalid}"], ExitCode.INVALID, "less than or equal to 255"),
+    (["check", "--format", "json", "{invalid}"], ExitCode.INVALID, '"valid": false'),
+    (["-t", "-f", "{missing}"], ExitCode.USAGE, "no such file"),
+])
+def test_a_check_process_ends_at_once_with_its_whole_report_and_status(
+        tmp_path: Path, argv: list[str], status: int, expected: str) -> None:
+    # python -m pykeepalived is the whole process (cli.entry): the report is flushed into the pipe
+    # before the process ends without its teardown
+    paths = {"valid": write(tmp_path, VALID), "invalid": write(tmp_path, INVALID, "bad.yaml"),
+             "missing": str(tmp_path / "none.yaml")}
+    proc = subprocess.run([sys.executable, "-m", "pykeepalived", *(a.format(**paths) for a in argv)],
+                          capture_output=True, text=True, check=False, timeout=60)
+    assert proc.returncode == status
+    assert expected in proc.stdout
+    assert proc.stdout.endswith("\n")
+
+
+def test_a_check_report_appended_to_a_file_is_complete_when_the_process_ends(tmp_path: Path) -> None:
+    report = tmp_path / "report.txt"
+    proc = subprocess.run([sys.executable, "-m", "pykeepalived", f"--config-test={report}", "-f",
+                           write(tmp_path, INVALID)], capture_output=True, text=True, check=False, timeout=60)
+    assert proc.returncode == ExitCode.INVALID
+    assert "less than or equal to 255" in report.read_text()
+
+
+def test_in_process_the_check_returns_instead_of_ending_the_process(tmp_path: Path) -> None:
+    assert cli.main(["--check", "-q", "-f", write(tmp_path, VALID)]) == ExitCode.OK

@@ -28,6 +28,7 @@ from pykeepalived.testing.daemon_harness import DaemonHarness as Harness
 from pykeepalived.testing.fake_net import FakeNet
 from pykeepalived.vrrp.packet import Advertisement, decode, encode
 from pykeepalived.vrrp.state import State
+from pykeepalived.vrrp.timers import first_master_down_at
 
 
 def last_priority(net: FakeNet) -> int:
@@ -282,6 +283,21 @@ async def test_an_instance_silent_since_the_early_start_counts_its_down_timer_fr
     assert slot.transitions[-1].new is State.MASTER
     assert slot.transitions[-1].at_monotonic < early.asked_at + EARLY_DOWN_S  # sooner than from its start
     assert early.closed
+    assert await h.stop() == ExitCode.OK
+
+
+async def test_a_cold_start_counts_its_first_down_timer_from_the_exec(tmp_path: Path) -> None:
+    started = asyncio.get_running_loop().time() - 0.1  # the exec, before the early listener opened
+    early = FakeEarly(ago_s=0.05)
+    h = Harness(tmp_path, EARLY_CONFIG, early=early, process_started=started)  # type: ignore[arg-type]
+    h.run()
+    await h.until(lambda s: bool(s["instances"]))
+    slot = next(iter(h.daemon.runner.slots.values()))
+    assert early.since is not None
+    deadline = slot.router.timers()["master_down"]
+    assert deadline == pytest.approx(first_master_down_at(early.since, EARLY_DOWN_S, 1.0, 3, started))
+    assert deadline < early.since + EARLY_DOWN_S  # sooner than the RFC's from the socket
+    assert h.daemon.instances.process_started is None  # the first start only: reloads count as the RFC
     assert await h.stop() == ExitCode.OK
 
 

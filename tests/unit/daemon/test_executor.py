@@ -170,6 +170,33 @@ def test_the_priority_0_advert_of_a_stop_is_encoded_before_the_stop() -> None:
     assert decode(payload, src=src, dst=dst) == replace(steady, priority=0)
 
 
+def test_takeovers_in_one_batch_encode_their_priority_0_twins_after_the_wire_work() -> None:
+    net = FakeNet()
+    real = advert_encoder(False)
+    calls: list[int] = []
+
+    def counting(advert: Advertisement, src: IPAddress, dst: IPAddress) -> bytes:
+        calls.append(advert.priority)
+        return real(advert, src, dst)
+
+    loop = FakeLoop()
+    executor = ActionExecutor(net, counting)
+    runner = VrrpRunner(loop, executor, decode)
+    slots = []
+    for vrid in (51, 52, 53):
+        spec = make_spec(f"r{vrid}", vrid=vrid, vip=VIP)
+        slots.append(RouterSlot(spec, VirtualRouter(spec.router_config)))
+        runner.add(slots[-1])
+        runner.feed(spec.key, Startup())
+    loop.run_until(runner.pending_timers()[0][0])  # the three take over in one batch
+    assert runner.timer_wakeups == 1
+    priority = slots[0].router.effective_priority
+    assert calls == [priority] * 3 + [0] * 3  # every takeover advert before any twin
+    calls.clear()
+    runner.stop_all()
+    assert calls == []  # and the twins were ready for the stop
+
+
 def test_adverts_carry_the_old_unicast_checksum_when_the_router_says_so() -> None:
     net = FakeNet()
     peer = ip_address("198.51.100.2")

@@ -446,6 +446,32 @@ async def test_a_received_advert_counts_from_its_receive_time_never_a_later_one(
     assert b.slot.router.timers()["master_down"] == pytest.approx(loop.now + down)  # clamped to now
 
 
+async def test_an_advert_still_queued_when_the_down_timer_is_due_is_heard_first() -> None:
+    # the loop was busy: the master's advert arrived 30 ms before b's deadline, but b's socket is read
+    # only now, in the same epoll turn as the timer; the runner reads the sockets before the timers
+    loop = FakeLoop()
+    wire = FakeWire()
+    b = Node(loop, wire, "b", "198.51.100.2", 100)
+    payload = wire.encode(advert(51, 200))
+    queued: list[float] = []
+
+    def read_pending() -> None:
+        for at in queued:
+            b.runner.datagram_received("eth0", payload, "198.51.100.1", "224.0.0.18", ttl=255, now=at)
+        queued.clear()
+
+    b.runner.read_pending = read_pending
+    start(b)
+    deadline = b.slot.router.timers()["master_down"]
+    queued.append(deadline - 0.03)
+    loop.run_until(deadline)
+    assert b.slot.state is State.BACKUP
+    assert b.slot.router.timers()["master_down"] > deadline
+    assert not queued
+    loop.run_until(b.slot.router.timers()["master_down"])  # and with nothing queued it does take over
+    assert b.slot.state is State.MASTER
+
+
 async def test_a_listener_that_raises_is_counted_and_the_others_still_run() -> None:
     loop = FakeLoop()
     a = Node(loop, FakeWire(), "a", "198.51.100.1", 100)

@@ -52,3 +52,27 @@ async def test_a_command_just_taken_off_the_queue_counts_as_running() -> None:
     g.signal()
     assert stops == []
     assert await task == "reload"
+
+
+def test_from_the_signal_handler_the_routers_stop_and_the_loop_callback_queues_the_rest() -> None:
+    g, commands, stops = gate()
+    g.at_once()  # the handler, the loop idle: the priority-0 adverts leave now
+    assert stops == ["stop"]
+    assert commands.empty()  # nothing queued from the handler
+    g.signal()  # the loop's callback follows: the orderly stop is queued, the routers stop once
+    assert stops == ["stop"]
+    assert commands.get_nowait() == "stop"
+
+
+def test_from_the_signal_handler_nothing_happens_before_the_start_or_beside_a_command() -> None:
+    g, commands, stops = gate(started=False)
+    g.at_once()
+    assert stops == []
+    g, commands, stops = gate()
+    g.take()
+    g.at_once()
+    assert stops == []
+    g.done()
+    commands.put_nowait("reload")
+    g.at_once()
+    assert stops == []

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
-from pykeepalived.host.uptime import uptime_s
+from pykeepalived.host.uptime import process_started_monotonic, uptime_s
 
 
 def test_the_first_field_is_the_uptime(tmp_path: Path) -> None:
@@ -29,3 +30,38 @@ def test_a_missing_file_is_none(tmp_path: Path) -> None:
 def test_this_systems_uptime_is_a_number() -> None:
     value = uptime_s()
     assert value is not None and value > 0
+
+
+def _stat(tmp_path: Path, name: str, starttime: int) -> Path:
+    fields = ["S", *[str(n) for n in range(4, 22)], str(starttime), "123", "456"]
+    path = tmp_path / "stat"
+    path.write_text(f"4242 ({name}) {' '.join(fields)}\n")
+    return path
+
+
+def test_the_process_start_is_rounded_up_to_the_next_tick_on_the_monotonic_clock(tmp_path: Path) -> None:
+    # started 1,000.00-1,000.01 s after boot; now 1,005.0 s after boot and 700.0 on the monotonic clock
+    path = _stat(tmp_path, "pykeepalived", 100_000)
+    started = process_started_monotonic(path, ticks_per_s=100, boottime=1005.0, monotonic=700.0)
+    assert started == pytest.approx(700.0 - (1005.0 - 1000.01))
+
+
+def test_a_name_with_spaces_and_parentheses_does_not_shift_the_fields(tmp_path: Path) -> None:
+    path = _stat(tmp_path, "odd) (name) x", 500)
+    assert process_started_monotonic(path, ticks_per_s=100, boottime=10.0, monotonic=3.0) == \
+        pytest.approx(3.0 - (10.0 - 5.01))
+
+
+def test_never_after_now_and_none_for_nonsense(tmp_path: Path) -> None:
+    path = _stat(tmp_path, "x", 1_000)  # 10.01 s after boot, "now" 10.0 s: the rounding is capped at now
+    assert process_started_monotonic(path, ticks_per_s=100, boottime=10.0, monotonic=3.0) == 3.0
+    assert process_started_monotonic(tmp_path / "none") is None
+    (tmp_path / "bad").write_text("4242 (x) S 1 2\n")
+    assert process_started_monotonic(tmp_path / "bad") is None
+    assert process_started_monotonic(path, ticks_per_s=0) is None
+
+
+def test_this_process_started_before_now() -> None:
+    started = process_started_monotonic()
+    assert started is not None
+    assert started <= time.monotonic()

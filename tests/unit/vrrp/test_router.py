@@ -82,6 +82,23 @@ def test_silence_heard_before_the_start_counts_towards_the_first_down_timer():
     assert future.next_deadline() == pytest.approx(10.0 + 3.609375)
 
 
+def test_a_cold_start_counts_its_first_down_timer_from_the_exec():
+    # exec at 9.94, socket open at 10.0 (the early listener), Startup fed at 10.8 (after the imports)
+    router = VirtualRouter(lab_config(1, 100))
+    router.handle(Startup(listening_since=10.0, process_started=9.94), 10.8)
+    assert router.next_deadline() == pytest.approx(9.94 + 3.609375)
+    # an advert heard resets it to the full interval from then, as always
+    router.handle(rx(150), 11.0)
+    assert router.next_deadline() == pytest.approx(11.0 + 3.609375)
+    # the socket opened late (2 s after the exec): three late adverts of listening are kept
+    slow = VirtualRouter(lab_config(1, 100))
+    slow.handle(Startup(listening_since=12.0, process_started=10.0), 12.5)
+    assert slow.next_deadline() == pytest.approx(12.0 + 3 * 1.01)
+    # later downs (after a master was heard and lost) are the RFC's again
+    slow.handle(rx(150), 13.0)
+    assert slow.next_deadline() == pytest.approx(13.0 + 3.609375)
+
+
 def test_initial_state_master_still_waits_like_keepalived_2_2_7():
     router = started(200, initial_state="MASTER")
     assert router.state is State.BACKUP
