@@ -41,7 +41,7 @@ from pykeepalived.daemon.logging import LogTargets, log_address, set_syslog_iden
 from pykeepalived.daemon.lvs_nft import IpvsMarks
 from pykeepalived.daemon.lvs_plan import LvsPlan
 from pykeepalived.daemon.notify import StateNotifier
-from pykeepalived.daemon.observe import Observability, resolve_listen
+from pykeepalived.daemon.observe import Observability, web_settings
 from pykeepalived.daemon.options import DaemonOptions
 from pykeepalived.daemon.plans import Fixed, Plans, load_plans, log_config_error
 from pykeepalived.daemon.reconcile import apply_reload
@@ -192,9 +192,9 @@ class Daemon:
         self.executor = ActionExecutor(self.net, advert_encoder(plan.v3_checksum_as_v2))
         self.runner = VrrpRunner(loop, self.executor, decode, self.listeners, wakeup=make_wakeup,
                                  read_pending=self.net.read_pending)
-        self.observe = Observability(self.snapshot_async, listen=self._web_listen(),
+        self.observe = Observability(self.snapshot_async, *self._web(),
                                      metrics=self.metrics_source(), ipvs_stats=self._ipvs_stats,
-                                     ready=self.ready_state, max_age_s=self._web_max_age())
+                                     ready=self.ready_state)
         self.observe.namespace = self.options.namespace
         self.instances = Instances(self.runner, self.executor, self.net, self.script_runner, self.link_probe,
                                    early=self.early, bfd_up=self._bfd_up, observe=self.observe.tracker,
@@ -300,14 +300,8 @@ class Daemon:
     async def _ipvs_stats(self) -> Json | None:
         return await self.lvs.ipvs_stats() if self.lvs is not None else None
 
-    def _web_listen(self) -> str | None:
-        return resolve_listen(self.options.web_enabled, self.options.web_listen, self.global_defs)
-
-    def _web_max_age(self) -> float:
-        """``--web-metrics-max-age``, else ``global_defs.web_metrics_max_age``."""
-        if self.options.web_max_age_s is not None:
-            return self.options.web_max_age_s
-        return float(self.global_defs.web_metrics_max_age) if self.global_defs is not None else 1.0
+    def _web(self) -> tuple[str | None, float]:
+        return web_settings(self.options, self.global_defs)
 
     # -- reload --------------------------------------------------------------------------------
     async def _reload(self, group: asyncio.TaskGroup) -> None:
@@ -346,7 +340,7 @@ class Daemon:
         self.info.reloaded(ok=True, config_hash=plans.config_hash)
         self.observe.reload(ok=True, error=None, config_hash=self.info.config_hash)
         self.observe.data_use_instance = plans.global_defs.data_use_instance
-        await self.observe.reconfigure(self._web_listen(), self._web_max_age())
+        await self.observe.reconfigure(*self._web())
         self.freeze_heap()
         self.sd.notify(READY)
 
@@ -477,8 +471,7 @@ class Daemon:
         left, _ = await asyncio.gather(settle, self.alerts.drain(NOTIFY_SETTLE_S))
         if left:
             log.warning("stop: %d notify scripts still running, not waiting for them", left)
-        await self.observe.stop()  # the web child, by PID (its task ends with it)
-        for task in (*self._background, *self.instances.tracker_tasks()):
+        for task in (*self._background, *self.instances.tracker_tasks(), *self.observe.tasks()):
             task.cancel()
         self.reload_schedule.stop()
         await run_life_script(self.script_runner, self.global_defs, "shutdown_script")

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from pykeepalived.config.model import GlobalDefs
 from pykeepalived.daemon.listeners import Event, GroupEvent
+from pykeepalived.daemon.options import DaemonOptions
 from pykeepalived.daemon.status import Json
 from pykeepalived.listen_address import parse_listen_address
 from pykeepalived.vrrp.events import EffectivePriorityChanged, SplitBrainDetected, StateChanged
@@ -60,13 +61,21 @@ def resolve_listen(cli_enabled: bool, cli_listen: str | None, global_defs: Globa
 
 
 
+def web_settings(options: DaemonOptions, global_defs: GlobalDefs | None) -> tuple[str | None, float]:
+    """Where the endpoint listens (:func:`resolve_listen`) and how long the web child serves a
+    snapshot again: ``--web-metrics-max-age``, else ``global_defs.web_metrics_max_age`` (1 s)."""
+    listen = resolve_listen(options.web_enabled, options.web_listen, global_defs)
+    if options.web_max_age_s is not None:
+        return listen, options.web_max_age_s
+    return listen, float(global_defs.web_metrics_max_age) if global_defs is not None else DEFAULT_MAX_AGE_S
+
+
 class Observability:
     """HTTP endpoint, event stream and dump files of one daemon (all optional, none can stop it)."""
 
-    def __init__(self, snapshot: Snapshot, *, listen: str | None, metrics: MetricsSource | None = None,
-                 ipvs_stats: IpvsStats | None = None,
-                 ready: Callable[[], str | None] = lambda: None, dumps: DumpWriter | None = None,
-                 max_age_s: float = DEFAULT_MAX_AGE_S) -> None:
+    def __init__(self, snapshot: Snapshot, listen: str | None = None, max_age_s: float = DEFAULT_MAX_AGE_S, *,
+                 metrics: MetricsSource | None = None, ipvs_stats: IpvsStats | None = None,
+                 ready: Callable[[], str | None] = lambda: None, dumps: DumpWriter | None = None) -> None:
         """``metrics``: what /metrics reads (the routers, the document's small parts); ``dumps``:
         the dump writer (default: one writing to ``$TMPDIR`` or /tmp, made on the first dump signal);
         ``max_age_s``: how long the web child serves a snapshot again."""
@@ -106,6 +115,10 @@ class Observability:
             self._task = self._group.create_task(self.child.run(), name="web-child")
         except Exception:  # monitoring never stops the daemon
             log.exception("web endpoint could not start")
+
+    def tasks(self) -> list[asyncio.Task[None]]:
+        """The web child's task (the daemon cancels it at stop: the child is ended by PID)."""
+        return [self._task] if self._task is not None else []
 
     async def stop(self) -> None:
         child, self.child = self.child, None

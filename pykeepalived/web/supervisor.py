@@ -152,13 +152,15 @@ class WebChild:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(asyncio.shield(process.wait()), EXIT_GRACE_S)
                 self._kill()
-                return await process.wait()
+                code = await process.wait()
+                self.process = self.pid = None
+                return code
         except OSError as exc:
             log.error("web child could not start: %s", exc)
+            self.process = self.pid = None
             return None
         finally:
-            self._kill()  # cancelled (the daemon's task group ends): the child goes with it
-            self.process = self.pid = None
+            self._kill()  # cancelled (the daemon stops): SIGTERM now, run() waits for the exit
 
     def _kill(self) -> None:
         process = self.process
