@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from pykeepalived.config.model import GlobalDefs
 from pykeepalived.daemon.app import DaemonOptions
 from pykeepalived.daemon.listeners import GroupEvent, InstanceEvent
-from pykeepalived.daemon.observe import DEFAULT_LISTEN, Observability, resolve_listen
+from pykeepalived.daemon.observe import DEFAULT_LISTEN, Observability, resolve_listen, web_settings
 from pykeepalived.daemon.plans import config_hash
 from pykeepalived.testing.daemon_harness import ONE_INSTANCE as CONFIG
 from pykeepalived.testing.daemon_harness import DaemonHarness as Harness
@@ -54,6 +54,14 @@ def test_command_line_flags() -> None:
     assert DaemonOptions.from_args(Namespace(no_web=True), environ={}).web_enabled is False
     assert DaemonOptions.from_args(Namespace(web_metrics_max_age=0.0), environ={}).web_max_age_s == 0.0
     assert DaemonOptions.from_args(Namespace(), environ={}).web_max_age_s is None
+
+
+def test_the_command_line_wins_over_global_defs() -> None:
+    g = GlobalDefs(web_metrics_max_age=3, web_listen_address="127.0.0.1:9300")
+    assert web_settings(DaemonOptions(web_enabled=True), g) == ("127.0.0.1:9300", 3.0)
+    assert web_settings(DaemonOptions(web_enabled=True, web_max_age_s=0.0), g) == ("127.0.0.1:9300", 0.0)
+    assert web_settings(DaemonOptions(web_enabled=True), None) == (DEFAULT_LISTEN, 1.0)
+    assert web_settings(DaemonOptions(), g)[0] is None  # no command line: tests, never listening
 
 
 def test_web_metrics_max_age_is_a_setting_of_global_defs() -> None:
