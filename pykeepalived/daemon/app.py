@@ -286,7 +286,7 @@ class Daemon:
         announced = self.executor.counters
         return MetricsSource(self.metrics_document, self.runner.slots.values, self.net.vip_present,
                              self.net.presence_generation, lambda: announced["announcements_sent"],
-                             self.runner.loop.time, self.runner.observe_events)
+                             self.runner.loop.time)
 
     def metrics_document(self) -> Json:
         """The document's parts /metrics maps (web/metrics.py), without the instances: /metrics reads

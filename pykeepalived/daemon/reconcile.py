@@ -96,7 +96,6 @@ def _reconfigure(instances: Instances, spec: InstanceSpec, announce: tuple[IPAdd
     if slot.group is not None and slot.name != spec.name:
         slot.group.rename(slot.name, spec.name)
     slot.spec = spec
-    instances.runner.touch(slot)  # /metrics writes its lines again (the name may have changed)
     instances.runner.feed(spec.key, ev.Reconfigure(spec.router_config, announce))
     instances.feed_readings(slot)
 

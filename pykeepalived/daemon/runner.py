@@ -166,7 +166,6 @@ class VrrpRunner:
         """Times the shared timer fired (for status and tests)."""
         self.log_unknown_vrids = False
         """``log_unknown_vrids``: log every advert for a VRID no instance runs (else counted only)."""
-        self._observers: list[set[RouterSlot]] = []
 
     # -- membership ---------------------------------------------------------------------------
     def add(self, slot: RouterSlot) -> None:
@@ -179,24 +178,10 @@ class VrrpRunner:
         slot = self.slots.pop(key)
         self.timers.disarm(slot)
         self._schedule()
-        for touched in self._observers:
-            touched.discard(slot)
         self.stopped.update(flat_counters(slot.router.stats.as_dict()))
         self.stopped.update(slot.counters)
         self.stopped_count += 1
         return slot
-
-    def observe_events(self) -> set[RouterSlot]:
-        """A set the runner adds every slot that handled an event to, from now on (and every slot
-        :meth:`touch` names); its reader empties it.  /metrics looks only at those instances."""
-        touched: set[RouterSlot] = set()
-        self._observers.append(touched)
-        return touched
-
-    def touch(self, slot: RouterSlot) -> None:
-        """``slot`` changed outside an event (a reload swapped its spec): observers look again."""
-        for touched in self._observers:
-            touched.add(slot)
 
     def by_name(self, name: str) -> RouterSlot | None:
         return next((slot for slot in self.slots.values() if slot.name == name), None)
@@ -213,15 +198,11 @@ class VrrpRunner:
     def _feed(self, slot: RouterSlot, event: ev.Event, now: float) -> None:
         group = slot.group
         if group is None:
-            for touched in self._observers:
-                touched.add(slot)
             for action in slot.router.handle(event, now):
                 self._run(slot, action, now)
             self._rearm(slot)
             return
         members = [s for s in self.slots.values() if s.group is group]
-        for touched in self._observers:
-            touched.update(members)
         by_name = {s.name: s for s in members}
         for item in group.handle(ForMember(slot.name, event), now):
             target = by_name.get(item.member)

@@ -7,7 +7,7 @@ package proper is imported, in the background, after start-up).
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -39,14 +39,6 @@ class InstanceSource(Protocol):
     def transitions(self) -> Sequence[TransitionLike]: ...
 
 
-class Touched(Protocol):
-    """The instances that handled an event since the reader last emptied it (a set the daemon fills)."""
-
-    def __iter__(self) -> Iterator[InstanceSource]: ...
-    def __len__(self) -> int: ...
-    def clear(self) -> None: ...
-
-
 Presence = Callable[[str, IPInterface], "bool | None"]
 """(device, address) -> is the VIP configured there now (None: not known yet)."""
 
@@ -59,9 +51,7 @@ class MetricsSource:
     scripts, FIFOs, the LVS part ...); ``instances``: the running VRRP instances; ``presence``: is a
     VIP in the kernel now, and ``presence_generation()``: a value that changes whenever that may have
     changed; ``glue_generation()``: a value that changes whenever an instance's ``counters`` may
-    have changed (GARPs and NAs sent); ``clock``: the routers' monotonic clock; ``observe_events()``
-    (once per reader): a set the daemon adds every instance that handled an event to, which the
-    reader empties (without it, every instance is looked at on every scrape)."""
+    have changed (GARPs and NAs sent); ``clock``: the routers' monotonic clock."""
 
     document: Callable[[], Doc | Awaitable[Doc]]
     instances: Callable[[], Collection[InstanceSource]] = tuple
@@ -69,4 +59,3 @@ class MetricsSource:
     presence_generation: Callable[[], object] = lambda: None
     glue_generation: Callable[[], object] = lambda: None
     clock: Callable[[], float] = time.monotonic
-    observe_events: Callable[[], Touched] | None = None

@@ -503,18 +503,3 @@ async def test_stop_all_sends_every_priority_0_advert_before_any_bookkeeping() -
     assert sent_at_event and min(sent_at_event) == before + 3  # every log line / listener after them
     assert {slot.state for slot in slots} == {State.INITIALIZE}
 
-
-async def test_an_observer_hears_which_slots_handled_an_event() -> None:
-    loop = FakeLoop()
-    a, b, _ = pair(loop)
-    touched = a.runner.observe_events()
-    start(a, b)
-    assert touched == {a.slot}
-    touched.clear()
-    loop.advance(1.0)
-    assert touched == {a.slot}  # its timeouts and b's adverts
-    touched.clear()
-    a.runner.touch(a.slot)  # a reload swapped its spec
-    assert touched == {a.slot}
-    a.runner.remove(a.slot.key)
-    assert touched == set()

@@ -176,8 +176,7 @@ async def test_a_reload_that_swaps_a_spec_or_the_instances_is_written_again() ->
     loop.advance(1.0)
     scrape = Scraper(a, loop)
     scrape()
-    a.slot.spec = replace(a.slot.spec, sync_group="G1")  # applied in place: daemon/instances.py update
-    a.runner.touch(a.slot)
+    a.slot.spec = replace(a.slot.spec, sync_group="G1")  # applied in place: daemon/reconcile.py
     assert value(scrape(), "pykeepalived_vrrp_instance_info", vrrp_instance="a", sync_group="G1") == 1.0
     a.runner.remove(a.slot.key)
     assert value(scrape(), "pykeepalived_vrrp_instance_info", vrrp_instance="a") is None
