@@ -51,7 +51,7 @@ __all__ = ["DEFAULT_MAX_CONCURRENCY", "HARD_TIMEOUT_MARGIN_S", "CheckRunner", "C
            "CheckerStatus", "ProbeFactory", "ProbeResources", "RealServerStatus", "RunnerStats", "make_probe"]
 
 HARD_TIMEOUT_MARGIN_S = 1.0  # added to connect_timeout for the runner's own hard timeout
-KEEP_PHASE_MAX_S = 0.25  # a probe at most this late (and <= delay_loop / 4) keeps its checker's phase
+KEEP_PHASE_SHARE = 0.5  # a probe at most this share of delay_loop late keeps its checker's phase
 ProbeFactory = Callable[[ProbeSpec], Probe]
 
 
@@ -122,7 +122,7 @@ class _Job:
         self.kind = spec.kind
         self.probe = probe
         self.limit_s = limit_s  # the hard timeout
-        self.keep_phase_s = min(KEEP_PHASE_MAX_S, spec.timing.delay_loop_s / 4)
+        self.keep_phase_s = spec.timing.delay_loop_s * KEEP_PHASE_SHARE
         self.log_failures = spec.log_all_failures
         self.name = f"check {server.policy.rs} {spec.kind}#{index}"
         self.due = 0.0

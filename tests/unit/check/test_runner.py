@@ -15,7 +15,7 @@ from pykeepalived.check.from_config import CheckerSpec, RealServerChecks
 from pykeepalived.check.policy import CheckerTiming
 from pykeepalived.check.probes import Endpoint, TcpSpec
 from pykeepalived.check.results import CheckResult, RsId
-from pykeepalived.check.runner import CheckRunner, CheckScheduler
+from pykeepalived.check.runner import KEEP_PHASE_SHARE, CheckRunner, CheckScheduler
 
 pytestmark = pytest.mark.timeout(30)
 FAST = CheckerTiming(delay_loop_s=0.01, connect_timeout_s=0.05, retry=1, delay_before_retry_s=0.01,
@@ -432,7 +432,7 @@ async def test_a_very_late_check_reschedules_from_its_real_start():
     await until(lambda: len(dues) >= 3)
     runner.stop()
     await task
-    keep_phase_s = 0.04 / 4
+    keep_phase_s = 0.04 * KEEP_PHASE_SHARE
     assert any(b - a > 0.04 + keep_phase_s for a, b in itertools.pairwise(dues))
 
 
