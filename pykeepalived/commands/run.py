@@ -39,21 +39,21 @@ DAEMON_MODULE = "pykeepalived.daemon.app"
 INSTANCE_PID_FILE = "/run/pykeepalived/pykeepalived_{name}.pid"
 """The pid file of a daemon whose configuration names an ``instance``, when ``-p`` does not."""
 
-ONE_PROCESS = "pykeepalived is one process, with one pid file (-p)"
+ONE_PROCESS = "VRRP, the checkers and BFD run in one process, with one pid file (-p)"
 NO_SNMP = "SNMP is not implemented: the /metrics endpoint and the HTTP status API replace it"
 #: flags accepted with a note: dest, keepalived's spellings, whether they take a value, why they do
 #: nothing here
 NOT_APPLICABLE: tuple[tuple[str, tuple[str, ...], bool | None, str], ...] = (
     ("dont_respawn", ("-R", "--dont-respawn"), False,
-     "there is no child process to respawn (systemd's Restart= restarts the daemon)"),
+     "the daemon restarts its one child (the web endpoint) itself; systemd's Restart= restarts the daemon"),
     ("vrrp_pid", ("-r", "--vrrp_pid"), True, ONE_PROCESS),
     ("checkers_pid", ("-c", "--checkers_pid"), True, ONE_PROCESS),
     ("bfd_pid", ("-b", "--bfd_pid"), True, ONE_PROCESS),
     ("all_children", ("--all",), False,
-     "there are no child processes; the parts the configuration needs run"),
+     "the parts the configuration needs run, in one process"),
     ("snmp", ("-x", "--snmp"), False, NO_SNMP),
     ("snmp_socket", ("-A", "--snmp-agent-socket"), True, NO_SNMP),
-    ("no_bfd", ("-B", "--no_bfd"), False, "this daemon runs no BFD sessions of its own yet"),
+    ("no_bfd", ("-B", "--no_bfd"), False, "BFD sessions run when the configuration has bfd_instance blocks, and only then"),
     ("release_vips", ("-X", "--release-vips"), False,
      "an instance that leaves MASTER always releases its VIPs here, after a reload too (what -X asks "
      "keepalived to do)"),
