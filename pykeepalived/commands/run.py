@@ -53,7 +53,8 @@ NOT_APPLICABLE: tuple[tuple[str, tuple[str, ...], bool | None, str], ...] = (
      "the parts the configuration needs run, in one process"),
     ("snmp", ("-x", "--snmp"), False, NO_SNMP),
     ("snmp_socket", ("-A", "--snmp-agent-socket"), True, NO_SNMP),
-    ("no_bfd", ("-B", "--no_bfd"), False, "BFD sessions run when the configuration has bfd_instance blocks, and only then"),
+    ("no_bfd", ("-B", "--no_bfd"), False,
+     "BFD sessions run when the configuration has bfd_instance blocks, and only then"),
     ("release_vips", ("-X", "--release-vips"), False,
      "an instance that leaves MASTER always releases its VIPs here, after a reload too (what -X asks "
      "keepalived to do)"),
