@@ -83,8 +83,7 @@ log = logging.getLogger(__name__)
 STOP_DRAIN_S = 0.6
 NOTIFY_SETTLE_S = 0.2
 """Time given to VIP removal at stop; with the rest of shutdown this stays under the 1 s promise."""
-ALERTS_OFF: AlertPlan = (AlertSettings(), AlertTargets())
-"""SMTP alerting before a config is read: nothing is sent."""
+ALERTS_OFF: AlertPlan = (AlertSettings(), AlertTargets())  # SMTP alerting before a config is read: none
 
 
 class Daemon:
@@ -453,6 +452,7 @@ class Daemon:
 
     async def _shutdown(self) -> None:
         self.sd.notify(STOPPING)
+        self.observe.stopping()  # a TERM to our process group ended the web child too: not restarted
         log.info("stopping release_vips=%s", self.options.release_vips)
         await self.bgp.withdraw()  # first: traffic stops coming before what serves it goes away
         self.stop_gate.stop()  # already done when a stop signal found the daemon idle (never with BGP)

@@ -120,6 +120,11 @@ class Observability:
         """The web child's task (the daemon cancels it at stop: the child is ended by PID)."""
         return [self._task] if self._task is not None else []
 
+    def stopping(self) -> None:
+        """The daemon's stop has begun: the web child is not restarted (``WebChild.stopping``)."""
+        if self.child is not None:
+            self.child.stopping()
+
     async def stop(self) -> None:
         child, self.child = self.child, None
         task, self._task = self._task, None

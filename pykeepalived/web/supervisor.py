@@ -105,10 +105,15 @@ class WebChild:
         finally:
             await self._end_child()
 
-    async def stop(self) -> None:
-        """End the child (SIGTERM by PID, SIGKILL after ``STOP_TIMEOUT_S``); :meth:`run` returns."""
+    def stopping(self) -> None:
+        """The daemon is stopping: a child that ends now is not started again (a TERM sent to the
+        daemon's process group -- ``systemctl stop``, a shell's kill of the job -- ends it too)."""
         self._stopping = True
         self._wake.set()
+
+    async def stop(self) -> None:
+        """End the child (SIGTERM by PID, SIGKILL after ``STOP_TIMEOUT_S``); :meth:`run` returns."""
+        self.stopping()
         await self._end_child()
 
     def moved(self, listen: str, max_age_s: float) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -82,6 +83,23 @@ async def test_stop_ends_the_child_and_leaves_no_orphan() -> None:
     assert not alive(pid) and child.pid is None
     child.publish("instance", {"name": "VI_1"})  # no child: counted, never raised
     assert child.events_dropped == 1
+
+
+async def test_a_child_ended_with_the_daemon_s_process_group_is_not_started_again() -> None:
+    """``systemctl stop`` (and a shell's kill of the job) TERMs the daemon and its child together: once
+    the daemon's stop has begun, the child's end is not a crash to recover from (it was restarted,
+    and the daemon's stop then waited for the new child past the service manager's patience)."""
+    answers = Answers()
+    child = WebChild(answers, listen="wait", module=FAKE, backoff_min_s=0.05)
+    task = asyncio.create_task(child.run())
+    await until(lambda: bool(answers.asked))
+    pid = child.pid
+    assert pid is not None
+    child.stopping()  # the daemon's _shutdown, first thing
+    os.kill(pid, signal.SIGTERM)  # the same TERM reached the child
+    async with asyncio.timeout(5):
+        await task  # run() ends by itself: nothing to restart, nothing to wait for
+    assert child.started == 1 and child.pid is None and not alive(pid)
 
 
 async def test_a_child_that_cannot_listen_tries_again_and_at_once_on_a_new_address() -> None:
