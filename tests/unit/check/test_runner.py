@@ -436,6 +436,35 @@ async def test_a_very_late_check_reschedules_from_its_real_start():
     assert any(b - a > 0.04 + keep_phase_s for a, b in itertools.pairwise(dues))
 
 
+async def test_a_check_up_to_half_a_delay_loop_late_keeps_its_phase():
+    """A check 0.3 of a delay_loop late (a start-up backlog) keeps its checker's phase: rescheduled from
+    its real start, thousands of checkers delayed together would stay bunched into bursts for good."""
+    timing = CheckerTiming(delay_loop_s=0.2, connect_timeout_s=0.5, retry=0, delay_before_retry_s=0.01,
+                           warmup_s=0.0)
+    dues: list[float] = []
+    runner: CheckRunner
+
+    def factory(spec):
+        port = spec.endpoint.port
+
+        async def probe():
+            if port == 1:
+                await asyncio.sleep(0.06)  # holds the only slot: the other starts 0.06 s (0.3 x 0.2 s) late
+            else:
+                dues.append(runner.status()[1].checkers[0].next_due_at)
+            return CheckResult.success(0.0)
+        return probe
+
+    runner = CheckRunner([server(1, 1, timing), server(2, 2, timing)], lambda _e: None, probe_factory=factory,
+                         max_concurrency=1, rng=Draws([0.0, 0.5]), record_lateness=True)
+    task = await run_runner(runner)
+    await until(lambda: len(dues) >= 3)
+    runner.stop()
+    await task
+    assert max(runner.stats.lateness_s) > 0.2 / 4  # later than the old bound ...
+    assert all(b - a == pytest.approx(0.2, abs=1e-9) for a, b in itertools.pairwise(dues))  # ... phase kept
+
+
 async def test_dense_deadlines_start_together_once_per_tick_never_early():
     """10 checkers due within 90 ms on a scheduler with a 200 ms start tick: the first fire starts
     what is due then, the rest start together at the next tick -- never before their deadlines (the
