@@ -33,7 +33,7 @@ from yarl import URL
 
 from pykeepalived.check.probes import HttpSpec, TlsClient, UrlSpec
 from pykeepalived.check.probes.http_response import ParserClass, ResponseCheck, UrlCheck
-from pykeepalived.check.probes.reactor import READ, WRITE, Reactor, Timed
+from pykeepalived.check.probes.reactor import READ, WRITE, Reactor, Timed, on_reactor
 from pykeepalived.check.probes.tcp import open_socket
 from pykeepalived.check.results import CheckResult
 
@@ -123,16 +123,9 @@ class HttpProbe:
         return UrlCheck.measure(url.path, self._target(url), self._host(url), self.spec.http_version)
 
     def __call__(self) -> Coroutine[object, object, CheckResult]:
-        if self.reactor is not None or self._ssl is not None:
-            return self.check(self.reactor)  # the check's own coroutine: no extra frame per resume
-        return self._check_on_private_reactor()
-
-    async def _check_on_private_reactor(self) -> CheckResult:
-        reactor = Reactor()
-        try:
-            return await self.check(reactor)
-        finally:
-            reactor.close()
+        if self._ssl is not None:  # TLS goes through asyncio's streams: no reactor to wait on
+            return self.check(self.reactor)
+        return on_reactor(self.reactor, self.check)
 
     async def check(self, reactor: Reactor | None) -> CheckResult:
         """Every URL in turn within one ``connect_timeout`` (plain HTTP waits on ``reactor``)."""

@@ -13,7 +13,7 @@ import struct
 from collections.abc import Coroutine
 
 from pykeepalived.check.probes import Endpoint
-from pykeepalived.check.probes.reactor import TIMED_OUT, WRITE, Reactor
+from pykeepalived.check.probes.reactor import TIMED_OUT, WRITE, Reactor, on_reactor
 from pykeepalived.check.results import CheckResult
 
 SO_MARK = getattr(socket, "SO_MARK", 36)  # Linux
@@ -80,16 +80,7 @@ class TcpProbe:
         self.sockaddr = (str(endpoint.ip), endpoint.port)
 
     def __call__(self) -> Coroutine[object, object, CheckResult]:
-        if self.reactor is not None:
-            return self.check(self.reactor)  # the check's own coroutine: no extra frame per resume
-        return self._check_on_private_reactor()
-
-    async def _check_on_private_reactor(self) -> CheckResult:
-        reactor = Reactor()
-        try:
-            return await self.check(reactor)
-        finally:
-            reactor.close()
+        return on_reactor(self.reactor, self.check)
 
     async def check(self, reactor: Reactor) -> CheckResult:
         """One connect, waited for on ``reactor``."""

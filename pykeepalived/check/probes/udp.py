@@ -19,7 +19,7 @@ import socket
 from collections.abc import Coroutine
 
 from pykeepalived.check.probes import UdpSpec
-from pykeepalived.check.probes.reactor import READ, TIMED_OUT, Reactor
+from pykeepalived.check.probes.reactor import READ, TIMED_OUT, Reactor, on_reactor
 from pykeepalived.check.probes.tcp import describe_oserror, open_socket
 from pykeepalived.check.results import CheckResult
 
@@ -62,16 +62,7 @@ class UdpProbe:
             (socket.IPPROTO_IPV6, IPV6_RECVERR)
 
     def __call__(self) -> Coroutine[object, object, CheckResult]:
-        if self.reactor is not None:
-            return self.check(self.reactor)  # the check's own coroutine: no extra frame per resume
-        return self._check_on_private_reactor()
-
-    async def _check_on_private_reactor(self) -> CheckResult:
-        reactor = Reactor()
-        try:
-            return await self.check(reactor)
-        finally:
-            reactor.close()
+        return on_reactor(self.reactor, self.check)
 
     async def check(self, reactor: Reactor) -> CheckResult:
         """One datagram and its answer, waited for on ``reactor``."""
