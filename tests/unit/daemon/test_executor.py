@@ -141,7 +141,8 @@ def test_a_burst_repeat_is_dropped_once_its_router_left_master() -> None:
     assert [kind for kind, _ in net.log if kind == "garp"] == ["garp"]
 
 
-def test_the_priority_0_advert_of_a_stop_is_encoded_before_the_stop() -> None:
+def counting_runner() -> tuple[FakeNet, FakeLoop, VrrpRunner, list[int]]:
+    """A runner whose encoder records the priority of every advert it encodes."""
     net = FakeNet()
     real = advert_encoder(False)
     calls: list[int] = []
@@ -151,8 +152,11 @@ def test_the_priority_0_advert_of_a_stop_is_encoded_before_the_stop() -> None:
         return real(advert, src, dst)
 
     loop = FakeLoop()
-    executor = ActionExecutor(net, counting)
-    runner = VrrpRunner(loop, executor, decode)
+    return net, loop, VrrpRunner(loop, ActionExecutor(net, counting), decode), calls
+
+
+def test_the_priority_0_advert_of_a_stop_is_encoded_before_the_stop() -> None:
+    net, loop, runner, calls = counting_runner()
     spec = make_spec("r51", vrid=51, vip=VIP)
     slot = RouterSlot(spec, VirtualRouter(spec.router_config))
     runner.add(slot)
@@ -171,17 +175,7 @@ def test_the_priority_0_advert_of_a_stop_is_encoded_before_the_stop() -> None:
 
 
 def test_takeovers_in_one_batch_encode_their_priority_0_twins_after_the_wire_work() -> None:
-    net = FakeNet()
-    real = advert_encoder(False)
-    calls: list[int] = []
-
-    def counting(advert: Advertisement, src: IPAddress, dst: IPAddress) -> bytes:
-        calls.append(advert.priority)
-        return real(advert, src, dst)
-
-    loop = FakeLoop()
-    executor = ActionExecutor(net, counting)
-    runner = VrrpRunner(loop, executor, decode)
+    _net, loop, runner, calls = counting_runner()
     slots = []
     for vrid in (51, 52, 53):
         spec = make_spec(f"r{vrid}", vrid=vrid, vip=VIP)
