@@ -6,13 +6,13 @@ with a fake kernel (pykeepalived/testing/fake_host_net.py) and fake links."""
 
 from __future__ import annotations
 
-import asyncio
 from ipaddress import ip_interface
 from pathlib import Path
 
 from pykeepalived.net.netlink_watch import AddressEvent, LinkEvent
+from pykeepalived.testing.daemon_harness import ONE_INSTANCE, first
 from pykeepalived.testing.daemon_harness import DaemonHarness as Harness
-from pykeepalived.testing.daemon_harness import first
+from pykeepalived.testing.wait import until
 
 CONFIG = """
 track_groups:
@@ -26,23 +26,7 @@ static_routes:
   - {to: 198.51.100.128/25, via: 203.0.113.1, no_track: true}
 static_rules:
   - {from: 203.0.113.0/24, table: 100, priority: 100}
-vrrp_instances:
-  VI_1:
-    interface: eth0
-    virtual_router_id: 51
-    priority: 200
-    advert_int: 0.05
-    version: 3
-    unicast_src_ip: 198.51.100.11
-    virtual_ipaddress: [198.51.100.50/24]
-"""
-
-
-async def until(predicate: object, timeout: float = 3.0) -> None:
-    assert callable(predicate)
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
+""" + ONE_INSTANCE
 
 
 def addresses(h: Harness) -> set[str]:
@@ -59,15 +43,16 @@ def deleted_address(h: Harness, text: str) -> None:
 async def test_a_static_address_deleted_from_outside_is_restored_unless_no_track(tmp_path: Path) -> None:
     h = Harness(tmp_path, CONFIG)
     await h.start()
-    await until(lambda: addresses(h) == {"203.0.113.5/24", "203.0.113.6/24", "203.0.113.8/24"})
+    await until(lambda: addresses(h) == {"203.0.113.5/24", "203.0.113.6/24", "203.0.113.8/24"},
+                "the static addresses added")
     deleted_address(h, "203.0.113.5/24")
-    await until(lambda: "203.0.113.5/24" in addresses(h))
+    await until(lambda: "203.0.113.5/24" in addresses(h), "203.0.113.5 restored")
     assert h.host.log.count("add address 203.0.113.5/24") == 2
     deleted_address(h, "203.0.113.8/24")  # no track_group: restored all the same (keepalived)
-    await until(lambda: "203.0.113.8/24" in addresses(h))
+    await until(lambda: "203.0.113.8/24" in addresses(h), "203.0.113.8 restored")
     deleted_address(h, "203.0.113.6/24")  # no_track: it stays deleted ...
     deleted_address(h, "203.0.113.5/24")  # ... while the next deletion of a tracked one is restored
-    await until(lambda: "203.0.113.5/24" in addresses(h))
+    await until(lambda: "203.0.113.5/24" in addresses(h), "203.0.113.5 restored")
     assert "203.0.113.6/24" not in addresses(h)
     assert h.host.log.count("add address 203.0.113.6/24") == 1
     assert await h.stop() == 0
@@ -76,19 +61,19 @@ async def test_a_static_address_deleted_from_outside_is_restored_unless_no_track
 async def test_a_route_or_rule_deleted_from_outside_is_restored_unless_no_track(tmp_path: Path) -> None:
     h = Harness(tmp_path, CONFIG)
     await h.start()
-    await until(lambda: len(h.host.routes) == 2 and len(h.host.rules) == 1)
+    await until(lambda: len(h.host.routes) == 2 and len(h.host.rules) == 1, "the static routes and rule")
     h.host.routes.clear()
     h.host.rules.clear()
     assert h.net.on_route_gone is not None
     h.net.on_route_gone()  # RTM_DELROUTE / RTM_DELRULE of protocol keepalived
-    await until(lambda: len(h.host.routes) == 1 and len(h.host.rules) == 1)
+    await until(lambda: len(h.host.routes) == 1 and len(h.host.rules) == 1, "only the no_track route gone")
     assert [str(r.dst) for r in h.host.routes] == ["203.0.113.128/25"]  # not the no_track one
     before = h.host.log.count("add route 203.0.113.128/25")
     assert h.net.on_link is not None
     h.net.on_link(LinkEvent(4, "eth9"))  # a device no route uses: nothing to read again
     h.host.routes.clear()
     h.net.on_link(LinkEvent(4, "eth2"))  # the route's device changed: the kernel may have dropped it
-    await until(lambda: len(h.host.routes) == 1)
+    await until(lambda: len(h.host.routes) == 1, "the route restored")
     assert h.host.log.count("add route 203.0.113.128/25") == before + 1
     assert await h.stop() == 0
 

@@ -10,6 +10,7 @@ import socket
 import sys
 from pathlib import Path
 
+from pykeepalived.testing.wait import until
 from pykeepalived.web.supervisor import WebChild
 
 FAKE = "pykeepalived.testing.fake_web_child"
@@ -34,18 +35,12 @@ class Answers:
         return None if what == "health" else {"doc": {}}
 
 
-async def until(condition, timeout_s: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(timeout_s):
-        while not condition():
-            await asyncio.sleep(0.02)
-
-
 async def test_malformed_frames_are_counted_drops_and_a_child_that_exits_is_started_again() -> None:
     answers = Answers()
     child = WebChild(answers, listen="garbage", module=FAKE, backoff_min_s=0.05)
     task = asyncio.create_task(child.run())
     try:
-        await until(lambda: child.started >= 2)  # the fake exits after its garbage: started again
+        await until(lambda: child.started >= 2, "the fake exited after its garbage: started again", 15)
         assert child.channel_drops >= 7  # the fake's seven bad frames (per run)
         assert ("health", False) in answers.asked
         assert child.counters == {}  # never the fake's "evil" counters
@@ -58,12 +53,12 @@ async def test_a_frame_too_long_ends_the_child_and_another_is_started() -> None:
     child = WebChild(Answers(), listen="oversize", module=FAKE, backoff_min_s=0.05)
     task = asyncio.create_task(child.run())
     try:
-        await until(lambda: child.started >= 1 and child.pid is not None)
+        await until(lambda: child.started >= 1 and child.pid is not None, "the child started", 15)
         first = child.pid
         assert first is not None
-        await until(lambda: child.started >= 2)
+        await until(lambda: child.started >= 2, "the child started again", 15)
         assert child.channel_drops >= 1
-        await until(lambda: not alive(first))  # ended by PID and reaped
+        await until(lambda: not alive(first), "the first child reaped", 15)  # ended by PID and reaped
     finally:
         await child.stop()
         await task
@@ -73,7 +68,7 @@ async def test_stop_ends_the_child_and_leaves_no_orphan() -> None:
     answers = Answers()
     child = WebChild(answers, listen="wait", module=FAKE)
     task = asyncio.create_task(child.run())
-    await until(lambda: bool(answers.asked))
+    await until(lambda: bool(answers.asked), "the child's first ask", 15)
     pid = child.pid
     assert pid is not None and alive(pid)
     child.publish("instance", {"name": "VI_1"})
@@ -92,7 +87,7 @@ async def test_a_child_ended_with_the_daemon_s_process_group_is_not_started_agai
     answers = Answers()
     child = WebChild(answers, listen="wait", module=FAKE, backoff_min_s=0.05)
     task = asyncio.create_task(child.run())
-    await until(lambda: bool(answers.asked))
+    await until(lambda: bool(answers.asked), "the child's first ask", 15)
     pid = child.pid
     assert pid is not None
     child.stopping()  # the daemon's _shutdown, first thing
@@ -107,9 +102,9 @@ async def test_a_child_that_cannot_listen_tries_again_and_at_once_on_a_new_addre
     child = WebChild(answers, listen="no-listen", module=FAKE, backoff_min_s=0.05)
     task = asyncio.create_task(child.run())
     try:
-        await until(lambda: child.started >= 2)  # with the backoff
+        await until(lambda: child.started >= 2, "the child started again", 15)  # with the backoff
         child.moved("wait", 1.0)  # a reload moved it: no backoff to wait out
-        await until(lambda: bool(answers.asked))
+        await until(lambda: bool(answers.asked), "the child's first ask", 15)
         assert child.listen == "wait" and child.pid is not None
     finally:
         await child.stop()
@@ -124,7 +119,7 @@ async def test_the_real_child_serves_http_and_dies_with_the_channel() -> None:
     child = WebChild(answers, listen=f"127.0.0.1:{port}", max_age_s=0.0)
     task = asyncio.create_task(child.run())
     try:
-        await until(lambda: child.counters.get("listen") == f"127.0.0.1:{port}", 30)
+        await until(lambda: child.counters.get("listen") == f"127.0.0.1:{port}", "the child listening", 30)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         reply = await reader.read()
@@ -134,7 +129,8 @@ async def test_the_real_child_serves_http_and_dies_with_the_channel() -> None:
         pid = child.pid
         assert pid is not None
         os.kill(pid, 9)  # the child dies: another one listens again
-        await until(lambda: child.started == 2 and child.counters.get("listen") is not None, 30)
+        await until(lambda: child.started == 2 and child.counters.get("listen") is not None,
+                    "a second child listening", 30)
     finally:
         await child.stop()
         await task
@@ -173,7 +169,7 @@ async def test_a_daemon_killed_leaves_no_web_child_behind() -> None:
         assert alive(pid)
         parent.kill()  # SIGKILL: no clean stop, no finally
         await parent.wait()
-        await until(lambda: not alive(pid), 10)  # the channel closed / PR_SET_PDEATHSIG
+        await until(lambda: not alive(pid), "the child gone", 10)  # the channel closed / PR_SET_PDEATHSIG
     finally:
         if parent.returncode is None:
             parent.kill()
