@@ -7,102 +7,16 @@ import json
 import os
 import sys
 import time
-from typing import TypedDict, cast
+from typing import cast
 
 from pykeepalived.exit_codes import ExitCode
 from pykeepalived.host.control import query
+from pykeepalived.web.status_doc import BfdDoc, InstanceDoc, LvsDoc, StatusDocument
 
 HELP = ("show the running daemon's VRRP instances (state, priorities, master, VIPs, counters), BFD "
         "sessions and virtual servers (quorum, real servers up/down, weight, last check)")
 DEFAULT_SOCKET = "/run/pykeepalived/control.sock"
 SOCKET_ENV = "PYKEEPALIVED_CONTROL_SOCKET"
-
-
-# --- the parts of the status document (docs/status.schema.json) this command reads ---------------
-# Every key is optional here: the formatter reads with ``.get`` and shows what a daemon sends.
-
-Transition = TypedDict("Transition", {"from": str, "to": str, "reason": str, "at": float}, total=False)
-
-
-class PeerStatus(TypedDict, total=False):
-    address: str
-    priority: int
-    adverts: int
-    last_heard: float
-
-
-class SplitBrainStatus(TypedDict, total=False):
-    active: bool
-    peer: str | None
-    peer_priority: int | None
-    since: float | None
-    episodes: int
-
-
-class InstanceStatus(TypedDict, total=False):
-    name: str
-    interface: str
-    family: str
-    vrid: int
-    state: str
-    base_priority: int | None
-    effective_priority: int | None
-    master_address: str | None
-    master_priority: int | None
-    vips: list[str]
-    peers: list[PeerStatus]
-    split_brain: SplitBrainStatus
-    last_transition: Transition | None
-    transitions: list[Transition]
-
-
-class BfdSessionStatus(TypedDict, total=False):
-    name: str
-    neighbor: str
-    state: str
-    remote_state: str
-    transmit_interval_us: int
-    detection_time_us: int | None
-    local_diag: str
-
-
-class BfdStatus(TypedDict, total=False):
-    sessions: list[BfdSessionStatus]
-    drops: dict[str, int]
-
-
-class RealServerStatus(TypedDict, total=False):
-    address: str
-    up: bool
-    weight: int
-    last_result: str | None
-    reason: str
-    latency_ms: float | None
-    suspended: bool
-
-
-class VirtualServerStatus(TypedDict, total=False):
-    name: str
-    service: str
-    quorum_up: bool
-    quorum: int
-    live_weight: int
-    sorry_server: str | None
-    real_servers: list[RealServerStatus]
-
-
-class LvsStatus(TypedDict, total=False):
-    running: bool
-    ipvs: str
-    error: str | None
-    virtual_servers: list[VirtualServerStatus]
-
-
-class StatusReply(TypedDict, total=False):
-    instances: list[InstanceStatus]
-    bfd: BfdStatus | None
-    lvs: LvsStatus | None
-    drops: dict[str, int]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for the daemon")
 
 
-def format_status(data: StatusReply) -> str:
+def format_status(data: StatusDocument) -> str:
     header = (f"{'INSTANCE':<16} {'IFACE':<10} {'AF':<3} {'VRID':>4} {'STATE':<10} {'PRIO':>8}  "
               f"{'MASTER':<18} VIPS")
     lines = [header]
@@ -147,7 +61,7 @@ def _ago(at: object, now: float) -> str:
     return f"{max(0.0, now - at):.1f} s ago" if isinstance(at, int | float) else "?"
 
 
-def _format_details(inst: InstanceStatus, now: float | None = None) -> list[str]:
+def _format_details(inst: InstanceDoc, now: float | None = None) -> list[str]:
     """The master as known, the peers heard, a split brain, the last transitions with reasons."""
     now = time.time() if now is None else now
     lines = []
@@ -174,7 +88,7 @@ def _format_details(inst: InstanceStatus, now: float | None = None) -> list[str]
     return lines
 
 
-def _format_bfd(bfd: BfdStatus | None) -> list[str]:
+def _format_bfd(bfd: BfdDoc | None) -> list[str]:
     """Per BFD session: neighbor, state (and the peer's), negotiated interval, detection time, diag."""
     if not bfd or not bfd.get("sessions"):
         return []
@@ -190,7 +104,7 @@ def _format_bfd(bfd: BfdStatus | None) -> list[str]:
     return lines
 
 
-def _format_lvs(lvs: LvsStatus | None) -> list[str]:
+def _format_lvs(lvs: LvsDoc | None) -> list[str]:
     """Per virtual server its quorum, per real server up/down, weight and the last check result."""
     if not lvs:
         return []
@@ -228,5 +142,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=2, sort_keys=True))
     else:
-        print(format_status(cast(StatusReply, data)))  # the daemon's JSON, in the documented shape
+        print(format_status(cast(StatusDocument, data)))  # the daemon's JSON, in the documented shape
     return ExitCode.OK

@@ -57,6 +57,21 @@ class SocketDoc(TypedDict, total=False):
     drops: Counts
 
 
+class PeerDoc(TypedDict, total=False):
+    address: str
+    priority: int
+    adverts: int
+    last_heard: float
+
+
+class SplitBrainDoc(TypedDict, total=False):
+    active: bool
+    peer: str | None
+    peer_priority: int | None
+    since: float | None
+    episodes: int
+
+
 class InstanceDoc(TypedDict, total=False):
     name: str
     interface: str
@@ -81,6 +96,8 @@ class InstanceDoc(TypedDict, total=False):
     counters: Counts
     last_transition: TransitionDoc | None
     transitions: list[TransitionDoc]
+    peers: list[PeerDoc]
+    split_brain: SplitBrainDoc
 
 
 class LastReloadDoc(TypedDict, total=False):
@@ -249,6 +266,21 @@ class StoppedDoc(TypedDict, total=False):
     counters: Counts
 
 
+class BfdSessionDoc(TypedDict, total=False):
+    name: str
+    neighbor: str
+    state: str
+    remote_state: str
+    transmit_interval_us: int
+    detection_time_us: int | None
+    local_diag: str
+
+
+class BfdDoc(TypedDict, total=False):
+    sessions: list[BfdSessionDoc]
+    drops: Counts
+
+
 class StatusDocument(TypedDict, total=False):
     """``schema_version`` 1 (docs/daemon.md); ``ipvs_stats`` is what /metrics adds for one scrape."""
 
@@ -275,6 +307,7 @@ class StatusDocument(TypedDict, total=False):
     global_defs: JsonObject
     sync_groups: dict[str, SyncGroupDoc]
     lvs: LvsDoc | None
+    bfd: BfdDoc | None
     bgp: BgpDoc | None
     web: JsonObject | None
     ipvs_stats: IpvsStatsDoc | None
