@@ -407,11 +407,12 @@ async def test_a_slightly_late_check_keeps_its_checkers_phase():
         assert all(b - a == pytest.approx(0.4, abs=1e-9) for a, b in itertools.pairwise(series))
 
 
-async def test_a_very_late_check_reschedules_from_its_real_start():
-    """Saturated (one slot, a slow probe ahead): the late checker's next deadline counts from when
-    it really started, so a backlog cannot build up without bound."""
-    timing = CheckerTiming(delay_loop_s=0.04, connect_timeout_s=0.5, retry=0, delay_before_retry_s=0.01,
-                           warmup_s=0.0)
+async def one_slot_behind_a_slow_probe(delay_loop_s: float, slow_s: float) -> tuple[CheckRunner, list[float]]:
+    """Two checkers and one probe slot: the first's probe holds the slot for ``slow_s``, so the
+    second always starts late by about that much; returns the runner, stopped, and the second
+    checker's next deadlines as its probe saw them (three of them)."""
+    timing = CheckerTiming(delay_loop_s=delay_loop_s, connect_timeout_s=0.5, retry=0,
+                           delay_before_retry_s=0.01, warmup_s=0.0)
     dues: list[float] = []
     runner: CheckRunner
 
@@ -420,36 +421,7 @@ async def test_a_very_late_check_reschedules_from_its_real_start():
 
         async def probe():
             if port == 1:
-                await asyncio.sleep(0.03)  # holds the only slot: the other starts >= 0.03 s late
-            else:
-                dues.append(runner.status()[1].checkers[0].next_due_at)
-            return CheckResult.success(0.0)
-        return probe
-
-    runner = CheckRunner([server(1, 1, timing), server(2, 2, timing)], lambda _e: None, probe_factory=factory,
-                         max_concurrency=1, rng=Draws([0.0, 0.5]))
-    task = await run_runner(runner)
-    await until(lambda: len(dues) >= 3)
-    runner.stop()
-    await task
-    keep_phase_s = 0.04 * KEEP_PHASE_SHARE
-    assert any(b - a > 0.04 + keep_phase_s for a, b in itertools.pairwise(dues))
-
-
-async def test_a_check_up_to_half_a_delay_loop_late_keeps_its_phase():
-    """A check 0.3 of a delay_loop late (a start-up backlog) keeps its checker's phase: rescheduled from
-    its real start, thousands of checkers delayed together would stay bunched into bursts for good."""
-    timing = CheckerTiming(delay_loop_s=0.4, connect_timeout_s=0.5, retry=0, delay_before_retry_s=0.01,
-                           warmup_s=0.0)
-    dues: list[float] = []
-    runner: CheckRunner
-
-    def factory(spec):
-        port = spec.endpoint.port
-
-        async def probe():
-            if port == 1:
-                await asyncio.sleep(0.12)  # holds the only slot: the other starts 0.12 s (0.3 x 0.4 s) late
+                await asyncio.sleep(slow_s)
             else:
                 dues.append(runner.status()[1].checkers[0].next_due_at)
             return CheckResult.success(0.0)
@@ -461,6 +433,22 @@ async def test_a_check_up_to_half_a_delay_loop_late_keeps_its_phase():
     await until(lambda: len(dues) >= 3)
     runner.stop()
     await task
+    return runner, dues
+
+
+async def test_a_very_late_check_reschedules_from_its_real_start():
+    """Saturated (one slot, a slow probe ahead): the late checker's next deadline counts from when
+    it really started, so a backlog cannot build up without bound."""
+    _runner, dues = await one_slot_behind_a_slow_probe(0.04, 0.03)  # >= 0.03 s late
+    keep_phase_s = 0.04 * KEEP_PHASE_SHARE
+    assert any(b - a > 0.04 + keep_phase_s for a, b in itertools.pairwise(dues))
+
+
+async def test_a_check_up_to_half_a_delay_loop_late_keeps_its_phase():
+    """A check 0.3 of a delay_loop late (a start-up backlog) keeps its checker's phase: rescheduled from
+    its real start, thousands of checkers delayed together would stay bunched into bursts for good."""
+    runner, dues = await one_slot_behind_a_slow_probe(0.4, 0.12)  # 0.12 s = 0.3 x 0.4 s late
+    assert runner.stats.lateness_s is not None
     assert max(runner.stats.lateness_s) > 0.4 / 4  # later than the old bound ...
     assert all(b - a == pytest.approx(0.4, abs=1e-9) for a, b in itertools.pairwise(dues))  # ... phase kept
 
