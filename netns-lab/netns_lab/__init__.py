@@ -12,7 +12,7 @@ from netns_lab.addresses import ALLOWED_NETWORKS, check_address
 from netns_lab.errors import AddressRefused, CommandFailed, LabError, ProcessExited, WaitTimeout
 from netns_lab.frr import FrrPeer, start_frr_vrrp
 from netns_lab.lab import Host, Lab, LabProcess, Link, Switch
-from netns_lab.services import KeepalivedPeer, start_http_server, start_keepalived
+from netns_lab.services import KeepalivedPeer, http_fetch, start_http_server, start_keepalived
 from netns_lab.topology import VIP_V4, VIP_V6, DirectorPair, NatTopology, director_pair, nat_topology
 from netns_lab.wait import wait_until
 
@@ -36,6 +36,7 @@ __all__ = [
     "WaitTimeout",
     "check_address",
     "director_pair",
+    "http_fetch",
     "nat_topology",
     "start_frr_vrrp",
     "start_http_server",

@@ -90,3 +90,24 @@ def start_http_server(host: Host, port: int = 80, body: str | None = None,
 
     wait_until(listening, timeout=timeout, message=f"http server on {host}:{port}")
     return proc
+
+
+# One HTTP/1.0 request per new connection over raw sockets (imports fast under the VM's TCG); prints
+# each response body on its own line.
+_HTTP_CLIENT = """
+import socket, sys
+for _ in range(int(sys.argv[2])):
+    with socket.create_connection((sys.argv[1], 80), timeout=5) as s:
+        s.sendall(b"GET / HTTP/1.0\\r\\nHost: vip\\r\\n\\r\\n")
+        data = b""
+        while chunk := s.recv(4096):
+            data += chunk
+    print(data.split(b"\\r\\n\\r\\n", 1)[1].decode().strip())
+"""
+
+
+def http_fetch(client: Host, address: str, count: int, timeout: float = 60.0) -> list[str]:
+    """``count`` GETs of http://ADDRESS/ from ``client``, one connection each: the bodies, in order
+    (with :func:`start_http_server`, the name of the real server that answered)."""
+    argv = [sys.executable, "-c", _HTTP_CLIENT, address, str(count)]
+    return client.run(argv, timeout=timeout).stdout.split()

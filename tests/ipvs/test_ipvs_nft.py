@@ -12,11 +12,10 @@ other in one namespace, build the same maps, chain and IPVS services from one co
 from __future__ import annotations
 
 import json
-import sys
 from ipaddress import IPv4Address
 
 import pytest
-from netns_lab import Host, Lab, start_http_server, wait_until
+from netns_lab import Host, Lab, http_fetch, start_http_server, wait_until
 from netns_lab.demo import start_pykeepalived
 from netns_lab.ipvs import GUEST_START_S as START_S
 from netns_lab.ipvs import dump
@@ -45,21 +44,6 @@ virtual_server group WEB {{
     }}
 }}
 """
-# one HTTP/1.0 request per connection over raw sockets (imports fast under TCG)
-CLIENT = """
-import socket, sys
-for _ in range(int(sys.argv[2])):
-    with socket.create_connection((sys.argv[1], 80), timeout=5) as s:
-        s.sendall(b"GET / HTTP/1.0\\r\\nHost: vip\\r\\n\\r\\n")
-        data = b""
-        while chunk := s.recv(4096):
-            data += chunk
-    print(data.split(b"\\r\\n\\r\\n", 1)[1].decode().strip())
-"""
-
-
-def fetch(client: Host, address: str, count: int) -> list[str]:
-    return client.run([sys.executable, "-c", CLIENT, address, str(count)], timeout=60).stdout.split()
 
 
 @pytest.fixture
@@ -100,8 +84,8 @@ def test_a_group_address_reaches_a_real_server_through_the_fwmark_service(topo: 
             wait_until(in_place, timeout=30, message="the fwmark service and its marks")
         except Exception as exc:
             pytest.fail(f"{exc}\nIPVS: {dump(d1)}\nnft: {marks_table(d1)}\nlog:\n{daemon.log()[-4000:]}")
-        assert sorted(fetch(c1, GROUP[0], 2)) == ["r1", "r2"]
-        assert fetch(c1, GROUP[1], 1)[0] in ("r1", "r2")  # the second address: the same service
+        assert sorted(http_fetch(c1, GROUP[0], 2)) == ["r1", "r2"]
+        assert http_fetch(c1, GROUP[1], 1)[0] in ("r1", "r2")  # the second address: the same service
         assert daemon.stop() == 0
         assert dump(d1).services == {} and marks_table(d1) is None
     finally:

@@ -8,12 +8,11 @@ model (LbPolicy: health -> desired state) and IpvsReconciler, as the daemon will
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
 import pytest
-from netns_lab import VIP_V4, Host, Lab, start_http_server
+from netns_lab import VIP_V4, Host, Lab, http_fetch, start_http_server
 
 from pykeepalived.lb.ipvs import IpvsReconciler, NetlinkIpvsTable
 from pykeepalived.lb.model import (
@@ -32,21 +31,9 @@ VIP = IPv4Address(VIP_V4)
 KEY = ServiceKey.inet(VIP, 80)
 RS = (IPv4Address("203.0.113.21"), IPv4Address("203.0.113.22"))
 
-# A tiny HTTP/1.0 client (raw sockets: imports fast under TCG); one new connection per request.
-CLIENT = """
-import socket, sys
-for _ in range(int(sys.argv[2])):
-    with socket.create_connection((sys.argv[1], 80), timeout=5) as s:
-        s.sendall(b"GET / HTTP/1.0\\r\\nHost: vip\\r\\n\\r\\n")
-        data = b""
-        while chunk := s.recv(4096):
-            data += chunk
-    print(data.split(b"\\r\\n\\r\\n", 1)[1].decode().strip())
-"""
 
-
-def fetch(client, count: int) -> list[str]:
-    return client.run([sys.executable, "-c", CLIENT, VIP_V4, str(count)], timeout=60).stdout.split()
+def fetch(client: Host, count: int) -> list[str]:
+    return http_fetch(client, VIP_V4, count)
 
 
 @dataclass
