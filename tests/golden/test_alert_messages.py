@@ -6,7 +6,6 @@ with ``PYKA_UPDATE_GOLDEN=1`` after a deliberate change, and review the diff.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pykeepalived.alert.policy import Alert, AlertPolicy, AlertSettings, AlertTargets, RealServerName, render
+from pykeepalived.testing.golden import golden
 
 GOLDEN = Path(__file__).parent / "alerts"
 DATE = datetime(2026, 3, 1, 9, 44, 8, tzinfo=timezone(timedelta(hours=1)))
@@ -63,9 +63,7 @@ def test_golden_alert(case: str) -> None:
     assert alert is not None
     got = render(SETTINGS, alert, DATE)
     expected = GOLDEN / f"{case}.eml"
-    if os.environ.get("PYKA_UPDATE_GOLDEN"):
-        expected.write_bytes(got.encode())
-    assert got == expected.read_bytes().decode()
+    assert got == golden(got, expected)
 
 
 def test_every_golden_file_has_a_case() -> None:

@@ -10,7 +10,6 @@ and review the diff.
 
 from __future__ import annotations
 
-import os
 import stat
 from pathlib import Path
 
@@ -19,10 +18,10 @@ import pytest
 from pykeepalived.config.diagnostics import render_text
 from pykeepalived.config.load import check_config
 from pykeepalived.config.semantic import StaticFileInspector
+from pykeepalived.testing.golden import golden
 
 HERE = Path(__file__).parent / "configs" / "yaml"
 CASES = sorted(p.name for p in HERE.glob("*.yaml"))
-UPDATE = os.environ.get("PYKA_UPDATE_GOLDEN") == "1"
 
 EXEC = stat.S_IFREG | 0o755
 DIR = stat.S_IFDIR | 0o755
@@ -60,10 +59,7 @@ def test_golden(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(HERE)
     actual = render(name)
     expected_path = HERE / (name.removesuffix(".yaml") + ".expected")
-    if UPDATE:
-        expected_path.write_text(actual)
-    assert expected_path.exists(), f"missing {expected_path.name}; run with PYKA_UPDATE_GOLDEN=1"
-    assert actual == expected_path.read_text()
+    assert actual == golden(actual, expected_path)
 
 
 def test_every_expected_file_has_a_config() -> None:

@@ -7,7 +7,6 @@ real bgpd in tests/lab/test_bgp_lab.py); regenerate after an intended change wit
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -15,10 +14,10 @@ import pytest
 from pykeepalived.config.load import load_config
 from pykeepalived.scaleout.frr_render import owned_blocks, render
 from pykeepalived.scaleout.spec import bgp_spec
+from pykeepalived.testing.golden import golden
 
 HERE = Path(__file__).parent / "frr"
 CASES = sorted(p.stem for p in HERE.glob("*.yaml"))
-UPDATE = os.environ.get("PYKA_UPDATE_GOLDEN") == "1"
 
 
 def rendered(name: str) -> str:
@@ -35,8 +34,6 @@ def test_there_are_cases() -> None:
 def test_golden(name: str) -> None:
     text = rendered(name)
     expected = HERE / f"{name}.frr.conf"
-    if UPDATE:
-        expected.write_text(text)
-    assert text == expected.read_text()
+    assert text == golden(text, expected)
     assert owned_blocks(text), "every line of the rendering is owned by pykeepalived"
     assert owned_blocks(text) == owned_blocks(expected.read_text())

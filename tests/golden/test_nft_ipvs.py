@@ -9,7 +9,6 @@ such a batch into a real kernel.  Regenerate after an intended change with
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -17,10 +16,10 @@ import pytest
 from pykeepalived.config.load import load_config
 from pykeepalived.lb.from_config import lb_config
 from pykeepalived.lb.nft_ipvs import ruleset
+from pykeepalived.testing.golden import golden
 
 HERE = Path(__file__).parent / "nft_ipvs"
 CASES = sorted(p.name for p in HERE.iterdir() if p.suffix in (".conf", ".yaml"))
-UPDATE = os.environ.get("PYKA_UPDATE_GOLDEN") == "1"
 
 
 def rendered(name: str) -> str:
@@ -38,6 +37,4 @@ def test_there_are_cases() -> None:
 def test_golden(name: str) -> None:
     text = rendered(name)
     expected = HERE / f"{Path(name).stem}.json"
-    if UPDATE:
-        expected.write_text(text)
-    assert text == expected.read_text()
+    assert text == golden(text, expected)

@@ -6,7 +6,6 @@ Run with PYKA_UPDATE_GOLDEN=1 to rewrite the .expected files (then review the di
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from pykeepalived.config import kaconf
 from pykeepalived.config.diagnostics import render_text
 from pykeepalived.config.load import Syntax, check_config
 from pykeepalived.testing.files import RootOwnedScripts
+from pykeepalived.testing.golden import golden
 
 REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
 FAMILIES = REPO / "tests" / "golden" / "configs" / "kaconf_families"
@@ -41,6 +41,4 @@ def test_family(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(FAMILIES)
     expected_file = FAMILIES / name.replace(".conf", ".expected")
     got = render(name)
-    if os.environ.get("PYKA_UPDATE_GOLDEN"):
-        expected_file.write_text(got)
-    assert got == expected_file.read_text()
+    assert got == golden(got, expected_file)

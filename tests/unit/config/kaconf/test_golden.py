@@ -5,7 +5,6 @@ Run with PYKA_UPDATE_GOLDEN=1 to rewrite the .expected files (then review the di
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from pykeepalived.config.diagnostics import render_text
 from pykeepalived.config.load import Syntax, check_config
 from pykeepalived.testing.files import RootOwnedScripts
+from pykeepalived.testing.golden import golden
 
 REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
 
@@ -35,7 +35,5 @@ def test_golden(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(GOLDEN)
     expected_file = GOLDEN / name.replace(".conf", ".expected")
     got = render(name)
-    if os.environ.get("PYKA_UPDATE_GOLDEN"):
-        expected_file.write_text(got)
-    assert got == expected_file.read_text()
+    assert got == golden(got, expected_file)
     assert "error" in got or "warning" in got
