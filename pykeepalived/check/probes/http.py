@@ -147,15 +147,10 @@ class HttpProbe:
         response = ResponseCheck(url, self.spec.body_cap_bytes, loop, self._parser_class)
         if self._ssl is not None:
             return await self._tls_exchange(loop, url.request, response, deadline), response
-        if reactor is not None:
-            return await _PlainExchange(reactor, url.request, response).run(self.spec, self.sockaddr,
-                                                                            deadline), response
-        private = Reactor()
-        try:
-            return await _PlainExchange(private, url.request, response).run(self.spec, self.sockaddr,
-                                                                            deadline), response
-        finally:
-            private.close()
+        def plain(on: Reactor) -> Coroutine[object, object, str | None]:
+            return _PlainExchange(on, url.request, response).run(self.spec, self.sockaddr, deadline)
+
+        return await on_reactor(reactor, plain), response
 
     async def _tls_exchange(self, loop: asyncio.AbstractEventLoop, request: bytes, response: ResponseCheck,
                             deadline: float) -> str | None:
