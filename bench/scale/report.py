@@ -18,8 +18,6 @@ LVS_FIRST_ADVERT_GOAL = 1.01
 """The first advert with the LVS part, as a multiple of the first advert without it ("unaffected")."""
 LVS_REAL_SERVERS = 10
 """Real servers per virtual server of the LVS part (bench/config's shape)."""
-SCRAPE_CPU_GOAL = 1.05
-"""CPU per advert with a /metrics scraper, as a multiple of the same daemon without (issue 14)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,33 +137,6 @@ def table(summary: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def scrape_table(rows: list[Row], interval_s: float, advert_int: float) -> list[str]:
-    """pykeepalived alone against pykeepalived with a /metrics scraper (issue 14's goals)."""
-    by = {r.impl: r for r in rows}
-    base, scraped = by.get("pykeepalived"), by.get("pykeepalived+scrape")
-    if base is None or scraped is None:
-        return []
-    lines = [f"with a /metrics scraper every {interval_s:g} s:",
-             "| metric | pykeepalived | + scraper | ratio | goal | |", "|---|---|---|---|---|---|"]
-    for label, get, fmt, goal, met in (
-            ("CPU per advert, VRRP daemon (without the web child), us", lambda r: r.vrrp_us_per_advert, ".1f",
-             f"<= {SCRAPE_CPU_GOAL:.2f}x", lambda a, b: b <= SCRAPE_CPU_GOAL * a),
-            ("CPU per advert, whole tree with the web child, us", lambda r: r.us_per_advert, ".1f", "-",
-             None),
-            ("longest advert interval - advert_int, ms",
-             lambda r: (r.interval_max_s - advert_int) * 1e3, ".1f", "no longer", lambda a, b: b <= a),
-            ("mean advert interval - advert_int, ms",
-             lambda r: (r.interval_mean_s - advert_int) * 1e3, ".3f", "-", None),
-            ("adverts in the window", lambda r: r.adverts, "d", "-", None),
-            ("RSS, MB (VmRSS summed over the tree)", lambda r: r.rss_kb / 1024, ".1f", "-", None),
-            ("PSS, MB (summed over the tree)", lambda r: r.pss_kb / 1024, ".1f", "-", None)):
-        a, b = get(base), get(scraped)
-        ratio = f"{b / a:.2f}" if a else "-"
-        verdict = "-" if met is None else ("met" if met(a, b) else "MISSED")
-        lines.append(f"| {label} | {format(a, fmt)} | {format(b, fmt)} | {ratio} | {goal} | {verdict} |")
-    return lines
-
-
 def figures(rows: list[Row], args: argparse.Namespace, lvs: Start | None,
             floor: tuple[int, int] | None, bare: tuple[int, int] | None) -> list[Figure]:
     """The suite's figures; a figure of an implementation that did not run is None (a failure)."""
@@ -203,23 +174,6 @@ def figures(rows: list[Row], args: argparse.Namespace, lvs: Start | None,
             lambda r: r.prio0_last_s * 1e3),
         fig("VIPs left after SIGTERM", "", lambda r: r.vips_left, at_most(0)),
     ]
-    if getattr(args, "scrape_interval", None) is not None:
-        plain, scraped = by.get("pykeepalived"), by.get("pykeepalived+scrape")
-        every = f"/metrics every {args.scrape_interval:g} s, {where}"
-        out.append(Figure(f"CPU per advert of the VRRP daemon with {every}", "µs",
-                          scraped.vrrp_us_per_advert if scraped else nan,
-                          ref=plain.vrrp_us_per_advert if plain else None, ref_name="without the scraper",
-                          goals=(ratio_at_most(SCRAPE_CPU_GOAL),),
-                          note="the daemon's process alone, not its web child (as keepalived's figures "
-                               "count no exporter)"))
-        out.append(Figure(f"CPU per advert of the whole tree with {every}", "µs",
-                          scraped.us_per_advert if scraped else nan,
-                          ref=plain.us_per_advert if plain else None, ref_name="without the scraper",
-                          note="the web child included: what the scrapes cost the machine"))
-        out.append(Figure(f"longest advert interval with {every}", "s",
-                          scraped.interval_max_s if scraped else nan,
-                          ref=plain.interval_max_s if plain else None, ref_name="without the scraper",
-                          goals=(ratio_at_most(1.0),)))
     ka_rss = by["keepalived"].rss_kb / 1024 if "keepalived" in by else None
     if bare is not None:
         out.append(Figure(f"RSS floor: the interpreter alone ({bare[1]} modules)", "MB", bare[0] / 1024))

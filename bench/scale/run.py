@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/scale/run.py [--quick] [--instances 255] [--window 30] [--settle 7]
         [--impls keepalived,pykeepalived] [--lvs 1000] [--profile FILE] [--out DIR] [--figures FILE]
-        [--scrape-interval S [--scrape-new-connections]]
+        [--scrape-interval S] [--scrape-pairs N] [--scrape-window S] [--scrape-new-connections]
 
 Topology: netns_lab.director_pair; only d1 runs VRRP (no peer, so it becomes master of every
 instance after its Master_Down_Interval: `state BACKUP priority 100`, advert_int 1 s, VRRPv2 by
@@ -32,19 +32,21 @@ Goals (issue 17): us per advert <= 0.8x keepalived's in the same run; RSS <= 2x 
 VIP held <= 3.65 s after the exec (Master_Down_Interval is 3.609 s); the mean advert interval within
 0.1 % of advert_int and no advert later than 1 % of it; the first advert unaffected by the LVS part.
 The table prints, per metric, both numbers, the ratio py/ka and the goal; a JSON file goes to --out
-(default: a new temp directory).  `--quick` is a short window (255 instances, settle 6 s, window 5 s).
+(default: a new temp directory).  `--quick` is a short window (255 instances, settle 6 s, window 5 s;
+a scrape phase of 2 + 2 windows of 2 s).
 
-`--scrape-interval S` (issue 14) measures pykeepalived once more, "pykeepalived+scrape", with a
-scraper in d1's namespace fetching http://127.0.0.1:9165/metrics every S seconds through the steady
-window (the scraper's own CPU is not counted; its first scrape, which writes every line, comes before
-the window): goals, CPU per advert <= 1.05x the run without it and no advert interval longer than
-without it.  The scraper behaves as Prometheus does (it keeps its connection and asks for
-OpenMetrics); `--scrape-new-connections` opens one per scrape instead.
+The scrape phase (issue 14; bench/scale/scrape.py), after pykeepalived's steady window, in the same
+daemon run: `--scrape-pairs` N pairs of `--scrape-window` W s windows, alternately without and with
+a scraper in d1's namespace fetching http://127.0.0.1:9165/metrics every `--scrape-interval` S s
+(default 0.1; 0: no phase), A B B A A B ...: the daemon's CPU (without the web child) per advert on
+the wire, summed per kind of window, and the longest advert interval in each.  Goals: the ratio
+<= 1.05 and no advert interval longer with the scraper.  The scraper behaves as Prometheus does (it
+keeps its connection and asks for OpenMetrics); `--scrape-new-connections` opens one per scrape.
 
-`--profile FILE` runs pykeepalived (with `--scrape-interval`: the scraped run) under
-bench/scale/profile_daemon.py, which profiles (cProfile, CPU time) the steady window only and
-writes FILE; the top functions by own time are printed (the window's numbers then include the
-profiler's overhead).  Bounded: the capture stops by itself,
+`--profile FILE` runs pykeepalived under bench/scale/profile_daemon.py, which profiles (cProfile,
+CPU time) the steady window only (with a scrape phase: the phase instead) and writes FILE; the top
+functions by own time are printed (the window's numbers then include the profiler's overhead).
+Bounded: the capture stops by itself,
 every wait has a deadline, the lab is torn down on any exit (Ctrl-C included).
 """
 
@@ -69,7 +71,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from procfs import cpu_s, floor_rss_kb, process_tree, pss_kb, rss_kb, user_sys_s
 from profile_daemon import START as PROFILE_START
 from profile_daemon import STOP as PROFILE_STOP
-from report import LVS_REAL_SERVERS, Row, Start, figures, scrape_table, summarize, table
+from report import LVS_REAL_SERVERS, Row, Start, figures, summarize, table
+from scrape import ScrapePhase, phase_seconds, run_phase
+from scrape import figures as scrape_figures
+from scrape import table as scrape_table
 from wire import Tail
 
 from bench.config.generate import virtual_servers_conf
@@ -79,37 +84,6 @@ WIRE = Path(__file__).resolve().parents[1] / "failover" / "wire.py"
 PROFILE_WRAPPER = Path(__file__).resolve().parent / "profile_daemon.py"
 KEEPALIVED = "/usr/sbin/keepalived"
 PRIORITY = 100
-SCRAPED = "pykeepalived+scrape"
-SCRAPER = r"""
-import http.client, sys, time
-interval, duration, fresh = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3] == "new"
-ACCEPT = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
-ok = failed = connections = 0
-conn = None
-end = None
-while end is None or time.monotonic() < end:
-    if end is None and ok:  # the first scrape (it writes every line) is not part of the window
-        print("first scrape done", flush=True)
-        end = time.monotonic() + duration
-    started = time.monotonic()
-    try:
-        if conn is None or fresh:
-            conn = http.client.HTTPConnection("127.0.0.1", 9165, timeout=5)
-            connections += 1
-        headers = {"Accept": ACCEPT, "Connection": "close"} if fresh else {"Accept": ACCEPT}
-        conn.request("GET", "/metrics", headers=headers)
-        response = conn.getresponse()
-        response.read()
-        ok += response.status == 200
-        if response.will_close:
-            conn.close()
-            conn = None
-    except OSError:
-        failed += 1
-        conn = None
-    time.sleep(max(0.0, started + interval - time.monotonic()))
-print(f"scrapes ok={ok} failed={failed} connections={connections}", flush=True)
-"""
 
 
 def vips(count: int) -> list[str]:
@@ -137,7 +111,8 @@ def config(count: int, version: int, advert_int: float) -> str:
     return "".join(blocks)
 
 
-def spawn(host: Host, impl: str, conf_text: str, profile: Path | None, tag: str = "") -> LabProcess:
+def spawn(host: Host, impl: str, conf_text: str, profile: Path | None, tag: str = "", *,
+          extra: tuple[str, ...] = ()) -> LabProcess:
     directory = host.lab.workdir / f"{host.name}-{impl}{tag}"
     directory.mkdir(parents=True, exist_ok=True)
     conf = directory / "keepalived.conf"
@@ -147,7 +122,8 @@ def spawn(host: Host, impl: str, conf_text: str, profile: Path | None, tag: str 
                 "-r", str(directory / "vrrp.pid"), "-c", str(directory / "checker.pid")]
         return host.spawn(argv, name=impl)
     run = [str(PROFILE_WRAPPER), str(profile)] if profile else ["-m", "pykeepalived"]
-    argv = [sys.executable, *run, "-n", "-l", "-f", str(conf), "-p", str(directory / "pykeepalived.pid")]
+    argv = [sys.executable, *run, "-n", "-l", "-f", str(conf), "-p", str(directory / "pykeepalived.pid"),
+            *extra]
     env = {**os.environ, CONTROL_SOCKET_ENV: str(directory / "control.sock")}
     return host.spawn(argv, name=f"{impl}{tag}", env=env)
 
@@ -184,11 +160,12 @@ def advert_intervals(tail: Tail, src: str, after: float, before: float) -> list[
 
 
 def start_daemon(host: Host, tail: Tail, label: str, *, impl: str, conf_text: str, wanted: set[str],
-                 profile: Path | None = None, tag: str = "") -> tuple[LabProcess, float, Start]:
+                 profile: Path | None = None, tag: str = "",
+                 extra: tuple[str, ...] = ()) -> tuple[LabProcess, float, Start]:
     """Spawn the daemon and wait until every VIP is held and announced: (process, exec time, start)."""
     assert host.ipv4 is not None
     t0, wall0 = time.monotonic(), time.time()
-    proc = spawn(host, impl, conf_text, profile, tag)
+    proc = spawn(host, impl, conf_text, profile, tag, extra=extra)
 
     def all_held() -> bool:
         if not proc.alive():
@@ -241,24 +218,20 @@ def stop_daemon(host: Host, tail: Tail, label: str, proc: LabProcess,
     return first, last, stop_s, len(left)
 
 
-def measure(host: Host, tail: Tail, impl: str, args: argparse.Namespace) -> Row:
+def measure(host: Host, tail: Tail, impl: str, args: argparse.Namespace) -> tuple[Row, ScrapePhase | None]:
+    """One implementation's run; pykeepalived's ends with the scrape phase (bench/scale/scrape.py)."""
     wanted = set(vips(args.instances))
     conf_text = config(args.instances, args.version, args.advert_int)
-    profiled = SCRAPED if args.scrape_interval is not None else "pykeepalived"
-    profile = args.profile if impl == profiled else None
+    scraping = impl == "pykeepalived" and args.scrape_interval > 0
+    profile = args.profile if impl == "pykeepalived" else None
     assert host.ipv4 is not None
-    scraped = impl == SCRAPED
-    proc, t0, start = start_daemon(host, tail, impl, impl="pykeepalived" if scraped else impl,
-                                     conf_text=conf_text, wanted=wanted, profile=profile,
-                                     tag="-scrape" if scraped else "")
+    extra = () if args.web_metrics_max_age is None or impl != "pykeepalived" else (
+        "--web-metrics-max-age", f"{args.web_metrics_max_age:g}")
+    proc, t0, start = start_daemon(host, tail, impl, impl=impl, conf_text=conf_text, wanted=wanted,
+                                     profile=profile, extra=extra)
     wait_until(lambda: time.monotonic() - t0 >= start.startup_s + args.settle, timeout=args.settle + 5,
                interval=0.2)
-    mode = "new" if args.scrape_new_connections else "keep"
-    scraper = host.spawn([sys.executable, "-c", SCRAPER, str(args.scrape_interval), str(args.window + 1),
-                          mode], name="scraper") if scraped else None
-    if scraper is not None:
-        wait_until(lambda: "first scrape done" in scraper.output(), timeout=30, message="first scrape")
-    if profile is not None:
+    if profile is not None and not scraping:
         os.kill(proc.pid, PROFILE_START)  # profile_daemon.py: start profiling the steady window
     (u0, s0), c0, w0 = user_sys_s(proc.pid), cpu_s(proc.pid), time.time()
     v0 = cpu_s(proc.pid, without_web=True)
@@ -266,13 +239,21 @@ def measure(host: Host, tail: Tail, impl: str, args: argparse.Namespace) -> Row:
     wait_until(lambda: time.monotonic() >= end or not proc.alive(), timeout=args.window + 5, interval=0.5)
     (u1, s1), c1, w1 = user_sys_s(proc.pid), cpu_s(proc.pid), time.time()
     v1 = cpu_s(proc.pid, without_web=True)
-    if scraper is not None:
-        wait_until(lambda: not scraper.alive(), timeout=15, message="scraper done")
-        print(f"  {impl}: every {args.scrape_interval:g} s, {scraper.output().strip()}", flush=True)
+    rss, pss, nproc = rss_kb(proc.pid), pss_kb(proc.pid), len(process_tree(proc.pid))
+    phase = None
+    if scraping:
+        if profile is not None:
+            os.kill(proc.pid, PROFILE_START)  # the scrape phase instead
+        phase = run_phase(host, tail, proc, interval_s=args.scrape_interval, pairs=args.scrape_pairs,
+                          window_s=args.scrape_window, new_connections=args.scrape_new_connections,
+                          intervals=advert_intervals)
+        print(f"  {impl}: scrape phase, {len(phase.windows)} windows of {args.scrape_window:g} s, "
+              f"{phase.scraper}; CPU per advert without / with the scraper "
+              f"{phase.us_per_advert(False):.2f} / {phase.us_per_advert(True):.2f} us ({phase.ratio():.3f}x)",
+              flush=True)
     if profile is not None:
         os.kill(proc.pid, PROFILE_STOP)  # stop and write the profile
         wait_until(profile.exists, timeout=10, message="profile written")
-    rss, pss, nproc = rss_kb(proc.pid), pss_kb(proc.pid), len(process_tree(proc.pid))
     wait_until(lambda: any(e.t > w1 for e in tail.poll()), timeout=5, message="capture caught up")
     adverts = sum(1 for _ in tail.adverts(None, host.ipv4, w0, w1))
     intervals = advert_intervals(tail, host.ipv4, w0, w1)
@@ -284,7 +265,7 @@ def measure(host: Host, tail: Tail, impl: str, args: argparse.Namespace) -> Row:
           flush=True)
     prio0_first, prio0_last, stop_s, left = stop_daemon(host, tail, impl, proc, wanted)
     return Row(impl, start, w1 - w0, adverts, c1 - c0, u1 - u0, s1 - s0, mean, worst, len(intervals),
-               rss, nproc, prio0_first, prio0_last, stop_s, left, v1 - v0, pss)
+               rss, nproc, prio0_first, prio0_last, stop_s, left, v1 - v0, pss), phase
 
 
 def measure_lvs_start(host: Host, tail: Tail, args: argparse.Namespace) -> Start:
@@ -321,14 +302,27 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=None,
                         help="directory for the JSON result (default: a new temp dir)")
     parser.add_argument("--figures", type=Path, default=None, metavar="FILE", help=FIGURES_HELP)
-    parser.add_argument("--scrape-interval", type=float, default=None, metavar="S",
-                        help="also run pykeepalived with a /metrics scraper every S seconds (issue 14)")
+    parser.add_argument("--scrape-interval", type=float, default=0.1, metavar="S",
+                        help="the scrape phase's scraper fetches /metrics every S s (issue 14; default 0.1; "
+                             "0: no scrape phase)")
+    parser.add_argument("--scrape-pairs", type=int, default=None, metavar="N",
+                        help="windows without and with the scraper, N of each (default 6; --quick 2)")
+    parser.add_argument("--scrape-window", type=float, default=None, metavar="S",
+                        help="each window of the scrape phase, s (default 5; --quick 2)")
+    parser.add_argument("--web-metrics-max-age", type=float, default=None, metavar="S",
+                        help="pykeepalived's --web-metrics-max-age (e.g. 1000: the web child asks the "
+                             "daemon for one snapshot only, so the scrape phase measures what the child's "
+                             "work costs the daemon from the other CPU)")
     parser.add_argument("--scrape-new-connections", action="store_true",
                         help="the scraper opens a connection per scrape (default: it keeps one, as "
                              "Prometheus does)")
     args = parser.parse_args(argv)
     if args.quick:
         args.settle, args.window = 6.0, 5.0
+    if args.scrape_pairs is None:
+        args.scrape_pairs = 2 if args.quick else 6
+    if args.scrape_window is None:
+        args.scrape_window = 2.0 if args.quick else 5.0
     return args
 
 
@@ -345,12 +339,14 @@ def main(argv: list[str]) -> int:
     if any(i not in ("keepalived", "pykeepalived") for i in impls) or not 0 <= args.lvs <= 5000:
         print("--impls: a comma list from keepalived, pykeepalived; --lvs 0..5000", file=sys.stderr)
         return 2
-    if args.scrape_interval is not None:
-        if not 0.01 <= args.scrape_interval <= 60 or "pykeepalived" not in impls:
-            print("--scrape-interval: 0.01..60 s, with pykeepalived in --impls", file=sys.stderr)
-            return 2
-        impls.append(SCRAPED)
+    if args.scrape_interval and (not 0.01 <= args.scrape_interval <= 60 or not 1 <= args.scrape_pairs <= 50
+                                 or not 1 <= args.scrape_window <= 60):
+        print("--scrape-interval: 0 or 0.01..60 s, --scrape-pairs 1..50, --scrape-window 1..60 s",
+              file=sys.stderr)
+        return 2
+    scraping = bool(args.scrape_interval) and "pykeepalived" in impls
     rows: list[Row] = []
+    phase: ScrapePhase | None = None
     lvs: Start | None = None
     floor = bare = None
     before, status = conditions(), 0
@@ -361,6 +357,7 @@ def main(argv: list[str]) -> int:
             out = lab.workdir / "wire.txt"
             runs = len(impls) + (1 if args.lvs and "pykeepalived" in impls else 0)
             budget = runs * (80 + args.settle + args.window)
+            budget += phase_seconds(args.scrape_pairs, args.scrape_window) if scraping else 0
             topo.c1.spawn([sys.executable, str(WIRE), "--iface", "eth0", "--out", str(out),
                            "--max-seconds", f"{budget:.0f}"], name="wire")
             wait_until(out.exists, timeout=10, message="capture running")
@@ -371,7 +368,9 @@ def main(argv: list[str]) -> int:
                            timeout=10, message="VIPs released")
 
             for impl in impls:
-                rows.append(measure(topo.d1, tail, impl, args))
+                row, measured = measure(topo.d1, tail, impl, args)
+                rows.append(row)
+                phase = measured or phase
                 released()
             if args.lvs and "pykeepalived" in impls:
                 lvs = measure_lvs_start(topo.d1, tail, args)
@@ -392,8 +391,8 @@ def main(argv: list[str]) -> int:
           f"window {args.window:g} s, {elapsed:.0f} s, load {before['loadavg'][0]:.1f} -> "
           f"{os.getloadavg()[0]:.1f} on {before['cpus']} CPUs (shared machine: expect noise):")
     print("\n".join(table(summary)))
-    if args.scrape_interval is not None:
-        print("\n".join(["", *scrape_table(rows, args.scrape_interval, args.advert_int)]))
+    if phase is not None:
+        print("\n".join(["", *scrape_table(phase, args.advert_int)]))
     if lvs is not None:
         print(f"\npykeepalived with a {args.lvs} x {LVS_REAL_SERVERS} LVS part (not applied: no IPVS here): "
               f"exec -> first advert {lvs.first_advert_s:.3f} s, -> all VIPs held {lvs.last_garp_s:.3f} s")
@@ -401,11 +400,16 @@ def main(argv: list[str]) -> int:
         "bench": "scale", "conditions": before, "loadavg_after": os.getloadavg(), "elapsed_s": elapsed,
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "complete": status == 0, "summary": summary, "rows": [asdict(r) for r in rows],
+        "scrape": None if phase is None else {**asdict(phase), "ratio": phase.ratio(),
+                                              "pair_ratios": phase.pair_ratios()},
         "lvs_start": asdict(lvs) if lvs else None,
         "rss_floor_kb": {"interpreter": bare, "daemon_imports": floor}})
     print(f"results: {path}")
     sheet = FigureSheet("scale", quick=args.quick, details={"json": str(path)})
     sheet.extend(figures(rows, args, lvs, floor, bare))
+    if scraping:
+        sheet.extend(scrape_figures(phase, args.scrape_interval,
+                                    f"{args.instances} x VRRPv{args.version} {args.advert_int:g} s"))
     sheet.write(args.figures, complete=status == 0)
     if args.profile and args.profile.exists():
         print_profile(args.profile)
