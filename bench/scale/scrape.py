@@ -48,7 +48,8 @@ while time.monotonic() < end:
         state = f.read().strip()
     if state == "stop":
         break
-    if state == "on":
+    for attempt in range(2 if state == "on" else 0):  # a kept connection the server closed: once more
+        reused = conn is not None and not fresh
         try:
             if conn is None or fresh:
                 conn = http.client.HTTPConnection("127.0.0.1", 9165, timeout=5)
@@ -63,9 +64,12 @@ while time.monotonic() < end:
             if response.will_close:
                 conn.close()
                 conn = None
+            break
         except (OSError, http.client.HTTPException):
-            failed += 1
             conn = None
+            if not reused or attempt:
+                failed += 1
+                break
     time.sleep(max(0.0, started + interval - time.monotonic()))
 print(f"scrapes ok={ok} failed={failed} connections={connections}", flush=True)
 """

@@ -283,14 +283,15 @@ class Daemon:
     def metrics_source(self) -> MetricsSource:
         """What /metrics reads of this daemon (``web/source.py``)."""
         announced = self.executor.counters
+        info = self.info  # a reload replaces specs in place before it counts itself
         return MetricsSource(self.metrics_document, self.runner.slots.values, self.net.vip_present,
                              self.net.presence_generation, lambda: announced["announcements_sent"],
-                             self.runner.loop.time)
+                             self.runner.loop.time, lambda: (info.reloads, info.last_reload_at))
 
     def metrics_document(self) -> Json:
         """The document's parts /metrics maps (web/metrics.py), without the instances: /metrics reads
         the routers themselves (web/vrrp_metrics.py).  Built on every scrape: keep it cheap."""
-        return self.status.document(self.info, (), observed_parts(self))
+        return self.status.parts_document(self.info, observed_parts(self))
 
     def ready_state(self) -> str | None:
         """``/healthz``: None while serving, else what the daemon is doing."""

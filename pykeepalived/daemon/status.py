@@ -155,6 +155,7 @@ class StatusBuilder:
     CHUNK = 16
 
     def __init__(self) -> None:
+        self._head: tuple[tuple[object, ...], Json] | None = None
         self._static: WeakKeyDictionary[RouterSlot, tuple[InstanceSpec, RouterConfig, Json]] = (
             WeakKeyDictionary())
 
@@ -209,6 +210,20 @@ class StatusBuilder:
         now, wall = time.monotonic(), time.time()
         return _document(info, [self.instance(s, now, wall, present) for s in slots], extra)
 
+    def parts_document(self, info: DaemonInfo, extra: Json) -> Json:
+        """``document(info, (), extra)`` (the parts /metrics maps, no instances), its first parts
+        kept until a reload changes them: /metrics asks for it every second."""
+        key = (os.getpid(), info.config_file, info.started_at, info.reloads, info.reload_errors,
+               info.config_hash, info.last_reload_at, info.last_reload_ok, info.last_reload_error,
+               info.last_reload_success_at)
+        head = self._head
+        if head is None or head[0] != key:
+            self._head = head = (key, _head(info))
+        data: Json = {**head[1], "drops": {}, "instances": [], **extra}
+        stopped = data.get("stopped_instances")
+        data["drops"] = drop_totals((), data.get("sockets"), [stopped] if isinstance(stopped, dict) else [])
+        return data
+
     async def document_async(self, info: DaemonInfo, slots: Iterable[RouterSlot],
                              extra: Callable[[], Json] | None = None, *,
                              present: Presence | None = None) -> Json:
@@ -255,6 +270,21 @@ def drop_totals(instances: Iterable[Json], sockets: object, stopped: Iterable[Js
 
 def _document(info: DaemonInfo, instances: list[Json], extra: Json | None) -> Json:
     data: Json = {
+        **_head(info),
+        "drops": {},
+        "instances": sorted(instances, key=_sort_key),
+    }
+    if extra:
+        data.update(extra)
+    stopped = data.get("stopped_instances")
+    data["drops"] = drop_totals(instances, data.get("sockets"),
+                                [stopped] if isinstance(stopped, dict) else [])
+    return data
+
+
+def _head(info: DaemonInfo) -> Json:
+    """The document's first parts: the daemon's identity and its reloads."""
+    return {
         "schema_version": SCHEMA_VERSION,
         "version": __version__,
         "python": platform.python_version(),
@@ -267,12 +297,4 @@ def _document(info: DaemonInfo, instances: list[Json], extra: Json | None) -> Js
         "last_reload": None if info.last_reload_at is None else {
             "at": round(info.last_reload_at, 6), "ok": info.last_reload_ok, "error": info.last_reload_error,
             "last_success_at": round(info.last_reload_success_at or info.started_at, 6)},
-        "drops": {},
-        "instances": sorted(instances, key=_sort_key),
     }
-    if extra:
-        data.update(extra)
-    stopped = data.get("stopped_instances")
-    data["drops"] = drop_totals(instances, data.get("sockets"),
-                                [stopped] if isinstance(stopped, dict) else [])
-    return data

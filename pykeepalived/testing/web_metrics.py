@@ -21,8 +21,10 @@ class InstanceMetrics:
 
     def __init__(self, instances: Callable[[], Collection[InstanceSource]], presence: Presence | None = None,
                  presence_generation: Callable[[], object] = lambda: None,
-                 glue_generation: Callable[[], object] = lambda: None) -> None:
-        self.values = InstanceValues(instances, presence, presence_generation, glue_generation)
+                 glue_generation: Callable[[], object] = lambda: None,
+                 spec_generation: Callable[[], object] | None = None) -> None:
+        self.values = InstanceValues(instances, presence, presence_generation, glue_generation,
+                                     spec_generation)
         self.lines = InstanceLines()
         self.table = self.lines.table
 

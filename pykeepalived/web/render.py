@@ -56,6 +56,7 @@ class MetricsPage:
         self._full = True
         self._at: float | None = None
         self._doc_blocks: list[Block] = []
+        self._doc: dict[str, object] = {}
         self._process: Mapping[str, object] | None = None
         self._inflight: asyncio.Future[None] | None = None
         self.snapshots = 0
@@ -92,11 +93,16 @@ class MetricsPage:
         snapshot = await self._snapshots(full, slicer)
         self.snapshots += 1
         self._full = True  # until this one is applied whole
-        doc, instances = snapshot.get("doc"), snapshot.get("instances")
-        if not isinstance(doc, dict) or not isinstance(instances, dict):
+        doc, instances, gone = snapshot.get("doc"), snapshot.get("instances"), snapshot.get("doc_gone", [])
+        if not isinstance(doc, dict) or not isinstance(instances, dict) or not isinstance(gone, list):
             raise ValueError("malformed metrics snapshot")
         self.instances.apply(instances)
-        self._doc_blocks = self.document.blocks(as_status(doc))
+        merged = {} if full else self._doc  # the parts that did not change are not sent again
+        merged.update(doc)
+        for key in gone:
+            merged.pop(key, None)
+        self._doc = merged
+        self._doc_blocks = self.document.blocks(as_status(merged))
         process = snapshot.get("process")
         self._process = process if isinstance(process, dict) else None
         self._full = False

@@ -51,7 +51,9 @@ class MetricsSource:
     scripts, FIFOs, the LVS part ...); ``instances``: the running VRRP instances; ``presence``: is a
     VIP in the kernel now, and ``presence_generation()``: a value that changes whenever that may have
     changed; ``glue_generation()``: a value that changes whenever an instance's ``counters`` may
-    have changed (GARPs and NAs sent); ``clock``: the routers' monotonic clock."""
+    have changed (GARPs and NAs sent); ``clock``: the routers' monotonic clock;
+    ``spec_generation()``: a value that changes after an instance's spec was replaced in place (a
+    reload), None: every snapshot looks at every instance's spec."""
 
     document: Callable[[], Doc | Awaitable[Doc]]
     instances: Callable[[], Collection[InstanceSource]] = tuple
@@ -59,3 +61,4 @@ class MetricsSource:
     presence_generation: Callable[[], object] = lambda: None
     glue_generation: Callable[[], object] = lambda: None
     clock: Callable[[], float] = time.monotonic
+    spec_generation: Callable[[], object] | None = None

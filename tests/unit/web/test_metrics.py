@@ -232,3 +232,42 @@ def test_the_bgp_part_is_three_parts_each_written_again_only_when_it_changed() -
     assert "pykeepalived_bgp_frr_up 0.0" in text_of(doc, metrics)
     del doc["bgp"]
     assert "pykeepalived_bgp" not in text_of(doc, metrics)  # a reload that drops the section
+
+
+async def test_a_document_part_that_did_not_change_is_not_sent_again() -> None:
+    doc = rich_doc()
+    values = MetricsValues(MetricsSource(lambda: doc))
+    first = await values.snapshot(True)
+    assert set(first["doc"]) == set(doc) and "doc_gone" not in first  # type: ignore[arg-type]
+    assert (await values.snapshot())["doc"] == {}  # nothing changed: no part again
+    doc["sockets"]["eth0/v4/198.51.100.11"]["received"] += 1  # in place, in the objects sent before
+    doc["reloads"] += 1
+    later = await values.snapshot()
+    assert later["doc"] == {"sockets": doc["sockets"], "reloads": doc["reloads"]}
+    del doc["bgp"]
+    doc["executor"] = dict(doc["executor"])  # a new object, the same values: not a change
+    gone = await values.snapshot()
+    assert gone["doc"] == {} and gone["doc_gone"] == ["bgp"]
+    everything = await values.snapshot(True)  # a new reader (a new web child): every part
+    assert everything["doc"] == doc and "doc_gone" not in everything
+    values.close()
+
+
+async def test_the_page_keeps_the_parts_not_sent_again_and_equals_a_fresh_one() -> None:
+    doc = rich_doc()
+    values = MetricsValues(MetricsSource(lambda: copy.deepcopy(doc)))
+    page = MetricsPage(values.snapshot)
+
+    async def fresh() -> bytes:
+        other = MetricsValues(MetricsSource(lambda: copy.deepcopy(doc)))
+        return (await MetricsPage(other.snapshot).body(""))[0]
+
+    first, _ = await page.body("")
+    assert first == await fresh()
+    doc["executor"]["adverts_sent"] += 5
+    changed, _ = await page.body("")
+    assert changed == await fresh() and changed != first
+    del doc["bgp"]
+    assert (await page.body(""))[0] == await fresh()
+    assert b"pykeepalived_bgp" not in (await page.body(""))[0]
+    values.close()

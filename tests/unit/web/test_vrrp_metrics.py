@@ -183,6 +183,26 @@ async def test_a_reload_that_swaps_a_spec_or_the_instances_is_written_again() ->
     assert scrape() == b""
 
 
+async def test_with_a_spec_generation_specs_are_looked_at_only_when_it_moves() -> None:
+    loop = FakeLoop()
+    a, b, _ = pair(loop)
+    start(a, b)
+    loop.advance(1.0)
+    reloads = [0]
+    metrics = InstanceMetrics(a.runner.slots.values, a.net.vip_present, a.net.presence_generation,
+                              lambda: a.executor.counters["announcements_sent"], lambda: reloads[0])
+    body(metrics, loop)
+    written = metrics.rewritten
+    a.slot.spec = replace(a.slot.spec, sync_group="G1")  # in place, the reload not counted yet
+    assert value(body(metrics, loop), "pykeepalived_vrrp_instance_info", vrrp_instance="a",
+                 sync_group="G1") is None
+    assert metrics.rewritten == written  # no pass over the specs: the generation did not move
+    reloads[0] += 1  # the reload counts itself after its specs are in place (daemon/app.py)
+    text = body(metrics, loop)
+    assert value(text, "pykeepalived_vrrp_instance_info", vrrp_instance="a", sync_group="G1") == 1.0
+    assert metrics.rewritten == written + 1 and text == scratch(a, loop)
+
+
 async def test_a_refresh_with_its_budget_used_stops_and_resumes() -> None:
     loop = FakeLoop()
     a, b, _ = pair(loop)
