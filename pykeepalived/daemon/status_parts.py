@@ -8,7 +8,6 @@ network ...); this module only gathers them, so that ``daemon/app.py`` keeps the
 
 from __future__ import annotations
 
-from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from pykeepalived.daemon.status import Json
@@ -16,8 +15,6 @@ from pykeepalived.vrrp.notify import notify_state
 
 if TYPE_CHECKING:
     from pykeepalived.daemon.app import Daemon
-
-_GROUP = attrgetter("group")
 
 
 def observed_parts(daemon: Daemon) -> Json:
@@ -64,9 +61,7 @@ def sync_groups(daemon: Daemon) -> Json:
     """Each sync group's state (as its notify scripts name it) and its notify settings."""
     notify = daemon.plan.group_notify if daemon.plan is not None else {}
     runner = daemon.runner
-    groups = set(map(_GROUP, runner.slots.values()))  # one pass in C: /metrics builds this every second
-    groups.discard(None)
-    names = {group.name for group in groups}
+    names = {slot.group.name for slot in runner.slots.values() if slot.group is not None}
     states = runner.group_states
     return {name: {"state": notify_state(states[name]) if name in states else None,
                    "notify": notify[name].set_fields() if name in notify else {}}

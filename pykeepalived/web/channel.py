@@ -66,11 +66,6 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"))
 scanner) at each call, which costs more than a small frame's encoding when the code is cold."""
 
 
-def to_json(value: object) -> str:
-    """Compact JSON, as the frames carry it."""
-    return _ENCODER.encode(value)
-
-
 def encode(message: Mapping[str, object]) -> bytes:
     """One frame: the length, then compact JSON."""
     body = _ENCODER.encode(message).encode()

@@ -34,13 +34,12 @@ import gc
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from operator import attrgetter, is_not
 
 from pykeepalived.histogram import DurationHistogram
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.stats import DROP_COUNTERS, VrrpStats
 from pykeepalived.vrrp.tracking import TrackerKind
-from pykeepalived.web.channel import COUNTER_FIELDS, pack_counters, to_json
+from pykeepalived.web.channel import COUNTER_FIELDS, pack_counters
 from pykeepalived.web.slicer import Slicer
 from pykeepalived.web.source import InstanceSource, MetricsSource, Presence
 
@@ -48,10 +47,6 @@ IPVS_STATS_MAX_AGE_S = 1.0
 """IPVS counters are read from the kernel at most this often."""
 Json = dict[str, object]
 IpvsStats = Callable[[], Awaitable[Mapping[str, object] | None]]
-_GENERATION = attrgetter("view_generation")
-_SENT = attrgetter("advert_sent")
-_RECEIVED = attrgetter("advert_rcvd")
-_SPEC = attrgetter("spec")
 _SCALAR_TYPES = frozenset((str, int, float, bool, type(None)))
 _NOTHING = object()
 
@@ -77,9 +72,9 @@ class InstanceValues:
     ``spec_generation()`` whenever a spec may have been replaced in place (None: every refresh looks
     at every instance's spec).
 
-    The passes over every instance run in C (``map`` of an ``attrgetter``), with no per-instance
-    object made when nothing moved: a snapshot's cost is mostly the cache misses of touching 255
-    routers and their counters once a second."""
+    The passes over every instance are list comprehensions (Python 3.11 specialises their attribute
+    reads: twice as fast as ``map`` of an ``attrgetter``).  Once a second, their cost is mostly the
+    cache misses of touching 255 routers and their counters (~150-200 µs cold, ~40 µs hot)."""
 
     def __init__(self, instances: Callable[[], Collection[InstanceSource]], presence: Presence | None = None,
                  presence_generation: Callable[[], object] = lambda: None,
@@ -95,8 +90,6 @@ class InstanceValues:
         self._entries: list[_Entry] = []
         self._routers: list[VirtualRouter] = []
         self._stats: list[VrrpStats] = []
-        self._sources: list[InstanceSource] = []
-        self._specs: list[object] = []
         self._generations: list[int] = []
         self._sent: list[int] = []
         self._received: list[int] = []
@@ -125,7 +118,7 @@ class InstanceValues:
         if members != self._members:
             self._rebuild(members)
         entries = self._entries
-        generations = list(map(_GENERATION, self._routers))
+        generations = [router.view_generation for router in self._routers]
         pending = self._pending
         if generations != self._generations:
             pending.update(index for index, (new, old) in enumerate(zip(generations, self._generations,
@@ -134,7 +127,7 @@ class InstanceValues:
         seen = None if spec_generation is None else spec_generation()
         if seen is None or seen != self._spec_seen:
             self._spec_seen = seen
-            if any(map(is_not, map(_SPEC, self._sources), self._specs)):  # replaced in place
+            if any(entry.source.spec is not entry.spec for entry in entries):  # replaced in place
                 pending.update(index for index, entry in enumerate(entries)
                                if entry.source.spec is not entry.spec)
         presence = self._presence_generation()
@@ -154,11 +147,11 @@ class InstanceValues:
             self._row(index, now)
             if budget():
                 return False
-        sent = list(map(_SENT, self._stats))
+        sent = [stats.advert_sent for stats in self._stats]
         if sent != self._sent:
             self._sent = sent
             self._delta["sent"] = pack_counters(sent)
-        received = list(map(_RECEIVED, self._stats))
+        received = [stats.advert_rcvd for stats in self._stats]
         if received != self._received:
             self._received = received
             self._delta["received"] = pack_counters(received)
@@ -170,8 +163,6 @@ class InstanceValues:
         self._entries = [_Entry(source) for source in ordered]
         self._routers = [entry.router for entry in self._entries]
         self._stats = [entry.stats for entry in self._entries]
-        self._sources = [entry.source for entry in self._entries]
-        self._specs = [entry.spec for entry in self._entries]
         self._spec_seen = None if self._spec_generation is None else self._spec_generation()
         self._generations = [-1] * len(ordered)
         self._sent, self._received = [], []
@@ -197,7 +188,7 @@ class InstanceValues:
         entry = self._entries[index]
         source = entry.source
         router = entry.router
-        entry.spec = spec = self._specs[index] = source.spec
+        entry.spec = spec = source.spec
         self._generations[index] = router.view_generation
         stats = entry.stats
         entry.announced = source.counters.get(entry.announced_key, 0)
@@ -232,16 +223,17 @@ class InstanceValues:
         rows.append([index, row])
 
 
-def _mark(value: object) -> tuple[object, ...]:
+def _mark(value: object) -> tuple[object, ...] | None:
     """What a document part (not a number or a string) was when sent, in a form later changes to its
-    objects cannot alter: a flat mapping or list of numbers and strings as a tuple, anything else as
-    its JSON (the one kind that needs the encoder: a steady daemon's document is mostly flat)."""
+    objects cannot alter: a flat mapping or list of numbers and strings as a tuple; None for anything
+    deeper, which is sent every time (copying or encoding it to compare costs the daemon more than
+    sending it: the sockets' counters, the one deep part of a steady daemon, change every second)."""
     if isinstance(value, dict):
         if all(type(item) in _SCALAR_TYPES for item in value.values()):
             return dict, tuple(value.items())
     elif isinstance(value, list) and all(type(item) in _SCALAR_TYPES for item in value):
         return list, tuple(value)
-    return "json", to_json(value)
+    return None
 
 
 class ProcessReader:
@@ -307,8 +299,8 @@ class MetricsValues:
 
     def _doc_delta(self, doc: Mapping[str, object]) -> tuple[Json, list[str]]:
         """The parts of ``doc`` that changed since the last snapshot, and the ones gone.  A part is
-        kept as what it was when sent: a number or a string itself, anything else as its JSON (a copy
-        that the owner's later changes to the same objects cannot alter: :func:`_mark`)."""
+        kept as what it was when sent: a number or a string itself, a flat container as a tuple (a
+        copy that the owner's later changes to the same objects cannot alter: :func:`_mark`)."""
         seen = self._doc_seen
         changed: Json = {}
         for key, value in doc.items():
@@ -319,7 +311,7 @@ class MetricsValues:
                 seen[key] = value
             else:
                 mark = _mark(value)
-                if old == mark:
+                if mark is not None and old == mark:
                     continue
                 seen[key] = mark
             changed[key] = value
