@@ -105,8 +105,7 @@ class Daemon:
         self.process_started = process_started
         """The process's exec time: the first start's down timers count from it (vrrp/timers.py)."""
         self.own_process = False
-        """True when the daemon is the whole process (``run_daemon``): stop signals are ignored once
-        the orderly stop has begun."""
+        """The daemon is the whole process (``run_daemon``): stop signals are ignored once its stop began."""
         self.link_probe = link_probe
         self.primary = primary
         self.sd = SdNotifier.from_environ(os.environ if environ is None else environ)
@@ -191,6 +190,7 @@ class Daemon:
         self.executor = ActionExecutor(self.net, advert_encoder(plan.v3_checksum_as_v2))
         self.runner = VrrpRunner(loop, self.executor, decode, self.listeners, wakeup=make_wakeup,
                                  read_pending=self.net.read_pending)
+        self.stop_gate.release = self.runner.release_all  # SIGTERM: the priority-0 adverts first
         self.observe = Observability(self.snapshot_async, *self._web(),
                                      metrics=self.metrics_source(), ipvs_stats=self._ipvs_stats,
                                      ready=self.ready_state)
