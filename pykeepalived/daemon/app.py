@@ -59,7 +59,7 @@ from pykeepalived.host.pidfile import PidFile
 from pykeepalived.host.scripts import NotifyDispatcher, ScriptRunner
 from pykeepalived.host.sd_notify import READY, RELOADING, STOPPING, WATCHDOG, SdNotifier
 from pykeepalived.host.signals import SignalReader, run_idle_aware
-from pykeepalived.host.uptime import process_started_monotonic, uptime_s
+from pykeepalived.host.uptime import process_started, uptime_s
 from pykeepalived.host.wakeup import make_wakeup
 from pykeepalived.net.links import SystemHost, primary_address
 from pykeepalived.net.linkstate import link_is_up
@@ -486,7 +486,7 @@ def run_daemon(args: argparse.Namespace, early: EarlyListener | None = None) -> 
         pidfile = PidFile(options.pid_file) if options.pid_file else None
         with pidfile if pidfile is not None else contextlib.nullcontext():
             daemon = Daemon(options, early=early, host=SystemHost(),
-                            process_started=process_started_monotonic())
+                            process_started=process_started())
             daemon.own_process = True
             return run_idle_aware(daemon.run)  # a stop signal on an idle loop acts in its handler
     except UsageError as exc:
