@@ -28,7 +28,7 @@ from pykeepalived.daemon.address_queue import AddressQueue
 from pykeepalived.daemon.listeners import Event, InstanceEvent
 from pykeepalived.daemon.runner import RouterSlot
 from pykeepalived.vrrp import events as ev
-from pykeepalived.vrrp.from_config import RouterKey
+from pykeepalived.vrrp.from_config import InstanceSpec, RouterKey
 from pykeepalived.vrrp.state import State
 
 log = logging.getLogger(__name__)
@@ -62,21 +62,30 @@ class Announcer:
         self._clock = clock
         self._lines: dict[tuple[str, str], float] = {}
         """Per pacing group and kind (garp|na): when its next announcement may go out."""
+        self._plans: dict[RouterKey, _Plan] = {}
 
     def announce(self, slot: RouterSlot, action: ev.SendGarp | ev.SendUnsolicitedNa) -> None:
         garp = isinstance(action, ev.SendGarp)
         send = self._garp if garp else self._na
-        pacing = _pacing(slot, garp)
-        devices = {vip.ip: vip.dev for vip in slot.spec.vips}
-        interface = slot.spec.interface
+        plan = self._plan(slot)
+        pacing = plan.garp if garp else plan.na
+        devices, interface = plan.devices, plan.spec.interface
         burst: Callable[[], Awaitable[None] | None]
-        if any(pacing(devices.get(address, interface))[1] > 0 for address in action.addresses):
+        if (plan.garp_paced if garp else plan.na_paced) \
+                and any(pacing(devices.get(address, interface))[1] > 0 for address in action.addresses):
             sends = [(devices.get(address, interface), address)
                      for _ in range(action.count) for address in action.addresses]
             burst = partial(self._paced_burst, slot, sends, send, pacing, self._pacing_stop(slot))
         else:
             burst = partial(self._burst, slot, action.addresses, action.count, send)
         self._queue.enqueue(slot.logger, burst)
+
+    def _plan(self, slot: RouterSlot) -> _Plan:
+        """What the router's spec says about its announcements, worked out once per spec."""
+        plan = self._plans.get(slot.key)
+        if plan is None or plan.spec is not slot.spec:
+            plan = self._plans[slot.key] = _Plan(slot.spec)
+        return plan
 
     # -- back to back ------------------------------------------------------------------------------
     def begin_batch(self) -> None:
@@ -97,7 +106,7 @@ class Announcer:
                repeat: bool = False) -> None:
         if repeat and slot.state is not State.MASTER:
             return  # it left MASTER in the same batch: its addresses are no longer announced
-        devices = {vip.ip: vip.dev for vip in slot.spec.vips}
+        devices = self._plan(slot).devices
         rounds = count
         if self._batch is not None and count > 1 and not repeat:
             rounds = 1
@@ -170,14 +179,31 @@ class Announcer:
         if isinstance(event, InstanceEvent) and isinstance(event.change, ev.StateChanged) \
                 and event.change.new is not State.MASTER:
             self.stop(event.key)
+            if event.change.new is State.INITIALIZE:  # stopped (a reload may remove it)
+                self._plans.pop(event.key, None)
 
 
-def _pacing(slot: RouterSlot, garp: bool) -> Pacing:
+class _Plan:
+    """What one spec says about announcing: each VIP's device, and each kind's pacing (``*_paced``:
+    some device of the instance has an interval, else every burst goes back to back)."""
+
+    __slots__ = ("devices", "garp", "garp_paced", "na", "na_paced", "spec")
+
+    def __init__(self, spec: InstanceSpec) -> None:
+        self.spec = spec
+        self.devices = {vip.ip: vip.dev for vip in spec.vips}
+        self.garp = _pacing(spec, garp=True)
+        self.na = _pacing(spec, garp=False)
+        self.garp_paced = spec.garp_interval_s > 0 or any(p.garp_interval_s > 0 for p in spec.garp_pacing)
+        self.na_paced = spec.gna_interval_s > 0 or any(p.gna_interval_s > 0 for p in spec.garp_pacing)
+
+
+def _pacing(spec: InstanceSpec, *, garp: bool) -> Pacing:
     """The pacing of the instance's devices for GARPs (``garp``) or NAs: its spec's ``garp_pacing``;
     a device it does not list paces alone with the instance's global intervals."""
     kind = "garp" if garp else "na"
-    listed = {p.device: p for p in slot.spec.garp_pacing}
-    default_s = slot.spec.garp_interval_s if garp else slot.spec.gna_interval_s
+    listed = {p.device: p for p in spec.garp_pacing}
+    default_s = spec.garp_interval_s if garp else spec.gna_interval_s
 
     def of(dev: str) -> tuple[tuple[str, str], float]:
         pacing = listed.get(dev)

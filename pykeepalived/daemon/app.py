@@ -59,7 +59,7 @@ from pykeepalived.host.pidfile import PidFile
 from pykeepalived.host.scripts import NotifyDispatcher, ScriptRunner
 from pykeepalived.host.sd_notify import READY, RELOADING, STOPPING, WATCHDOG, SdNotifier
 from pykeepalived.host.signals import SignalReader, run_idle_aware
-from pykeepalived.host.uptime import process_started_monotonic, uptime_s
+from pykeepalived.host.uptime import process_started, uptime_s
 from pykeepalived.host.wakeup import make_wakeup
 from pykeepalived.net.links import SystemHost, primary_address
 from pykeepalived.net.linkstate import link_is_up
@@ -105,8 +105,7 @@ class Daemon:
         self.process_started = process_started
         """The process's exec time: the first start's down timers count from it (vrrp/timers.py)."""
         self.own_process = False
-        """True when the daemon is the whole process (``run_daemon``): stop signals are ignored once
-        the orderly stop has begun."""
+        """The daemon is the whole process (``run_daemon``): stop signals are ignored once its stop began."""
         self.link_probe = link_probe
         self.primary = primary
         self.sd = SdNotifier.from_environ(os.environ if environ is None else environ)
@@ -191,6 +190,7 @@ class Daemon:
         self.executor = ActionExecutor(self.net, advert_encoder(plan.v3_checksum_as_v2))
         self.runner = VrrpRunner(loop, self.executor, decode, self.listeners, wakeup=make_wakeup,
                                  read_pending=self.net.read_pending)
+        self.stop_gate.release = self.runner.release_all  # SIGTERM: the priority-0 adverts first
         self.observe = Observability(self.snapshot_async, *self._web(),
                                      metrics=self.metrics_source(), ipvs_stats=self._ipvs_stats,
                                      ready=self.ready_state)
@@ -487,7 +487,7 @@ def run_daemon(args: argparse.Namespace, early: EarlyListener | None = None) -> 
         pidfile = PidFile(options.pid_file) if options.pid_file else None
         with pidfile if pidfile is not None else contextlib.nullcontext():
             daemon = Daemon(options, early=early, host=SystemHost(),
-                            process_started=process_started_monotonic())
+                            process_started=process_started())
             daemon.own_process = True
             return run_idle_aware(daemon.run)  # a stop signal on an idle loop acts in its handler
     except UsageError as exc:

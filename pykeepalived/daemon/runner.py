@@ -122,6 +122,8 @@ class Executor(Protocol):
     """Executes the core's wire actions (:class:`~pykeepalived.daemon.executor.ActionExecutor`)."""
 
     def execute(self, slot: RouterSlot, action: ev.Action) -> None: ...
+    def prepare(self, slot: RouterSlot) -> None: ...
+    def release_ahead(self, slot: RouterSlot) -> None: ...
     def begin_batch(self) -> None: ...
     def end_batch(self) -> None: ...
 
@@ -242,6 +244,8 @@ class VrrpRunner:
                               action.peer, action.peer_priority, slot.router.effective_priority)
         else:
             return
+        if slot.router.state is State.BACKUP and not slot.shutting_down:
+            self.executor.prepare(slot)  # its takeover advert, encoded while it waits
         self.listeners.publish(InstanceEvent(slot.key, slot.name, slot.spec.sync_group, action,
                                              slot.router.effective_priority, now, at_unix))
         group = slot.group
@@ -391,10 +395,19 @@ class VrrpRunner:
         return None
 
     # -- shutdown ------------------------------------------------------------------------------
+    def release_all(self) -> None:
+        """A stop is certain: every MASTER's priority-0 advert now, before any router is fed its
+        ``Shutdown`` (each is sent once: its ``Shutdown`` skips it)."""
+        release = self.executor.release_ahead
+        for slot in self.slots.values():
+            release(slot)
+
     def stop_all(self, *, keep_vips: bool = False) -> None:
         """Feed Shutdown to every router (priority-0 adverts, VIP removal unless ``keep_vips``), as
-        one batch: each router's advert and VIP removal in turn, every log line and listener after
-        the last of them."""
+        one batch: every MASTER's priority-0 advert first (the executor sends what each Shutdown
+        will ask for), then each router's VIP removal in turn, every log line and listener after the
+        last of them."""
+        self.release_all()
         for slot in self.slots.values():
             slot.shutting_down = True
             slot.keep_vips = keep_vips

@@ -22,6 +22,9 @@ class StopGate:
                  started: Callable[[], bool]) -> None:
         self._commands = commands
         self._stop_routers = stop_routers
+        self.release: Callable[[], None] = lambda: None
+        """Sends every MASTER's priority-0 advert (``VrrpRunner.release_all``): the first thing
+        :meth:`at_once` does; ``stop_routers`` then stops the routers."""
         self._started = started
         self.busy = False
         """A command is off the queue and not finished yet."""
@@ -38,6 +41,8 @@ class StopGate:
         """From the signal handler while the loop was idle: stop the routers now if the daemon is idle
         (``signal`` follows from the loop and queues the orderly stop)."""
         if self._started() and not self.busy and self._commands.empty():
+            if not self.stopped:
+                self.release()  # the priority-0 adverts before anything else
             self.stop()
 
     def signal(self) -> None:

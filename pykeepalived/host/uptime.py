@@ -1,11 +1,17 @@
 """How long the system has been up: the first field of ``/proc/uptime`` (``vrrp_delay_after_boot``);
-when this process started (``/proc/self/stat``: a cold start's first down timer counts from it)."""
+when this process started (a cold start's first down timer counts from it): to the microsecond from
+the kernel's taskstats (``ac_etime``, over generic netlink), else to the clock tick from
+``/proc/self/stat``."""
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+from pyroute2.netlink.exceptions import NetlinkError
+from pyroute2.netlink.taskstats import TaskStats
 
 PROC_UPTIME = Path("/proc/uptime")
 
@@ -45,3 +51,35 @@ def process_started_monotonic(path: Path = PROC_SELF_STAT, *, ticks_per_s: int |
     mono_now = monotonic if monotonic is not None else time.monotonic()
     started = mono_now - (boot_now - (ticks + 1) / hz)
     return min(started, mono_now)
+
+
+def process_elapsed_s(pid: int | None = None) -> float | None:
+    """How long ago this process started, in seconds to the microsecond: taskstats' ``ac_etime``
+    (the kernel's CLOCK_MONOTONIC now, less the task's start; truncated to the µs, so never more than
+    the true age).  None when the kernel has no taskstats or does not answer."""
+    try:
+        sock = TaskStats()
+        try:
+            sock.bind()
+            reply = sock.get_pid_stat(os.getpid() if pid is None else pid)
+        finally:
+            sock.close()
+        stats = reply[0].get_attr("TASKSTATS_TYPE_AGGR_PID").get_attr("TASKSTATS_TYPE_STATS")
+        elapsed_us = int(stats["ac_etime"])
+    except (OSError, NetlinkError, IndexError, KeyError, TypeError, ValueError, AttributeError):
+        return None
+    return elapsed_us / 1e6 if elapsed_us >= 0 else None
+
+
+def process_started(elapsed_s: Callable[[], float | None] = process_elapsed_s,
+                    coarse: Callable[[], float | None] = process_started_monotonic,
+                    monotonic: Callable[[], float] = time.monotonic) -> float | None:
+    """When this process started, on ``time.monotonic()``'s clock, never before the true start: now
+    less :func:`process_elapsed_s` (now is read after the kernel answered, and the age it gave is
+    truncated: both only move the result later), else :func:`process_started_monotonic` (rounded up
+    to the next 10 ms tick).  None when neither can be read."""
+    elapsed = elapsed_s()
+    if elapsed is None:
+        return coarse()
+    now = monotonic()
+    return now - min(elapsed, now)

@@ -152,7 +152,7 @@ class VirtualRouter(RouterState):
         return actions
 
     def _on_shutdown(self, event: Shutdown, now: float) -> list[Action]:
-        was_master = self._state is State.MASTER
+        was_master = self._state is State.MASTER  # what shutdown_advert() says ahead
         change = self._transition(Reason.DELETED if event.deleted else Reason.SHUTDOWN, now)
         actions = self._leave_master(release=True, now=now) if was_master else []
         self._master_address = None

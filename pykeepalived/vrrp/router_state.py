@@ -99,6 +99,9 @@ class RouterState:
         self._advert_action: SendAdvert | None = None
         """The last SendAdvert built, reused while config and priority are unchanged (Rule 5)."""
         self._advert_config: RouterConfig | None = None
+        self._release_action: SendAdvert | None = None
+        """The priority-0 SendAdvert, reused while the config is unchanged."""
+        self._release_config: RouterConfig | None = None
         self._master_since: float | None = None
         """When this router last became MASTER (None when it is not)."""
         self._lower_prio_burst_at: float | None = None
@@ -263,15 +266,41 @@ class RouterState:
     def _skew_time_s(self) -> float:
         return skew_time_s(self._effective_priority, self._master_adver_int_cs, self.config.version)
 
+    def master_advert(self) -> Advertisement:
+        """The advert this router sends as MASTER with its effective priority now: the very object a
+        takeover sends (built once per priority and configuration), so that an adapter can encode it
+        ahead, while the router waits in BACKUP.  Nothing is counted."""
+        return self._advert(self._effective_priority).advert
+
+    def release_advert(self) -> Advertisement:
+        """The priority-0 advert this router sends when it gives up MASTER: one object per
+        configuration (an adapter encodes it with each new steady advert).  Nothing is counted."""
+        return self._advert(PRIORITY_RELEASE).advert
+
+    def shutdown_advert(self) -> Advertisement | None:
+        """Exactly the advert a ``Shutdown`` fed now sends (``router.py:_on_shutdown``): the
+        priority-0 advert from a MASTER, none from any other state.  A stop that is certain lets an
+        adapter send it before the router is fed its ``Shutdown`` (SIGTERM, ``daemon/executor.py``).
+        A BACKUP's takeover likewise sends exactly :meth:`master_advert`.  Nothing is counted."""
+        return self._advert(PRIORITY_RELEASE).advert if self._state is State.MASTER else None
+
     def _send_advert(self, priority: int, now: float) -> SendAdvert:
         self.stats.advert_sent += 1
         self._last_advert_sent_at = now
         if priority == PRIORITY_RELEASE:
             self.stats.pri_zero_sent += 1
+        return self._advert(priority)
+
+    def _advert(self, priority: int) -> SendAdvert:
         config = self.config
-        cached = self._advert_action
-        if cached is not None and cached.advert.priority == priority and self._advert_config is config:
-            return cached
+        if priority == PRIORITY_RELEASE:
+            release = self._release_action
+            if release is not None and self._release_config is config:
+                return release
+        else:
+            cached = self._advert_action
+            if cached is not None and cached.advert.priority == priority and self._advert_config is config:
+                return cached
         action = SendAdvert(
             Advertisement(
                 version=config.version,
@@ -283,7 +312,9 @@ class RouterState:
                 auth_data=config.auth_data,
             )
         )
-        if priority != PRIORITY_RELEASE:
+        if priority == PRIORITY_RELEASE:
+            self._release_action, self._release_config = action, config
+        else:
             self._advert_action, self._advert_config = action, config
         return action
 

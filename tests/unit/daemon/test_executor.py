@@ -16,7 +16,7 @@ from pykeepalived.testing.fake_loop import FakeLoop
 from pykeepalived.testing.fake_net import FakeNet
 from pykeepalived.testing.fake_wire import FakeWire
 from pykeepalived.testing.specs import VIP, make_spec
-from pykeepalived.vrrp.events import SendAdvert, SendGarp, Startup, StateChanged
+from pykeepalived.vrrp.events import SendAdvert, SendGarp, Shutdown, Startup, StateChanged
 from pykeepalived.vrrp.packet import Advertisement, ChecksumVariant, IPAddress, advert_encoder, decode, parse
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
@@ -71,6 +71,25 @@ def test_stop_removes_the_vip_before_the_state_change_without_a_worker() -> None
     assert [kind for kind, _ in net.log] == ["advert", "remove", "state"]
     assert net.vips == set()
     assert executor.addresses.queue.empty()
+
+
+def test_a_stop_sends_every_masters_priority_0_advert_first_and_each_once() -> None:
+    net = FakeNet()
+    loop, executor, runner, slots = single(net, (51, "198.51.100.51"), (52, "198.51.100.52"),
+                                           (53, "198.51.100.53"))
+    for slot in slots:
+        runner.feed(slot.key, Startup())
+    runner.feed(slots[2].key, Shutdown())  # one router already stopped: it sends nothing more
+    loop.run_until(runner.pending_timers()[0][0])
+    assert [slot.state for slot in slots] == [State.MASTER, State.MASTER, State.INITIALIZE]
+    net.log.clear()
+    net.sent.clear()
+    sent_before = executor.counters["adverts_sent"]
+    runner.stop_all()
+    kinds = [kind for kind, _ in net.log]
+    assert kinds == ["advert", "advert", "remove", "remove", "state", "state"]
+    assert [key for key, _payload, _dst in net.sent] == [slots[0].key, slots[1].key]
+    assert executor.counters["adverts_sent"] == sent_before + 2
 
 
 async def test_work_after_an_async_job_queues_behind_it_in_order() -> None:
@@ -141,7 +160,16 @@ def test_a_burst_repeat_is_dropped_once_its_router_left_master() -> None:
     assert [kind for kind, _ in net.log if kind == "garp"] == ["garp"]
 
 
-def counting_runner() -> tuple[FakeNet, FakeLoop, VrrpRunner, list[int]]:
+class Unprepared(ActionExecutor):
+    """An executor that encodes nothing ahead (as after a reload that changed a BACKUP's config)."""
+
+    def prepare(self, slot: RouterSlot) -> None:
+        return None
+
+
+def counting_runner(
+    executor: type[ActionExecutor] = ActionExecutor,
+) -> tuple[FakeNet, FakeLoop, VrrpRunner, list[int]]:
     """A runner whose encoder records the priority of every advert it encodes."""
     net = FakeNet()
     real = advert_encoder(False)
@@ -152,7 +180,7 @@ def counting_runner() -> tuple[FakeNet, FakeLoop, VrrpRunner, list[int]]:
         return real(advert, src, dst)
 
     loop = FakeLoop()
-    return net, loop, VrrpRunner(loop, ActionExecutor(net, counting), decode), calls
+    return net, loop, VrrpRunner(loop, executor(net, counting), decode), calls
 
 
 def test_the_priority_0_advert_of_a_stop_is_encoded_before_the_stop() -> None:
@@ -174,8 +202,28 @@ def test_the_priority_0_advert_of_a_stop_is_encoded_before_the_stop() -> None:
     assert decode(payload, src=src, dst=dst) == replace(steady, priority=0)
 
 
+def test_a_backup_has_its_takeover_advert_encoded_ahead_and_a_takeover_only_sends_it() -> None:
+    net, loop, runner, calls = counting_runner()
+    spec = make_spec("r51", vrid=51, vip=VIP)
+    slot = RouterSlot(spec, VirtualRouter(spec.router_config))
+    runner.add(slot)
+    runner.feed(slot.key, Startup())
+    assert slot.state is State.BACKUP
+    priority = slot.router.effective_priority
+    assert calls == [priority, 0]  # the takeover advert and its priority-0 twin, encoded while BACKUP
+    calls.clear()
+    loop.run_until(runner.pending_timers()[0][0])
+    assert slot.state is State.MASTER
+    assert calls == []  # the takeover encoded nothing
+    (_key, payload, dst), = net.sent
+    decoded = parse(payload, src=slot.router.config.primary_address, dst=dst)
+    assert decoded.advert.priority == priority and decoded.advert.vrid == 51
+    runner.stop_all()
+    assert calls == []  # nor the stop
+
+
 def test_takeovers_in_one_batch_encode_their_priority_0_twins_after_the_wire_work() -> None:
-    _net, loop, runner, calls = counting_runner()
+    _net, loop, runner, calls = counting_runner(Unprepared)
     slots = []
     for vrid in (51, 52, 53):
         spec = make_spec(f"r{vrid}", vrid=vrid, vip=VIP)

@@ -11,7 +11,9 @@ from pykeepalived.daemon.stop_gate import StopGate
 def gate(started: bool = True) -> tuple[StopGate, asyncio.Queue[str], list[str]]:
     commands: asyncio.Queue[str] = asyncio.Queue()
     stops: list[str] = []
-    return StopGate(commands, lambda: stops.append("stop"), started=lambda: started), commands, stops
+    g = StopGate(commands, lambda: stops.append("stop"), started=lambda: started)
+    g.release = lambda: stops.append("release")
+    return g, commands, stops
 
 
 def test_idle_the_signal_stops_the_routers_at_once_and_queues_the_rest_of_the_stop() -> None:
@@ -56,11 +58,12 @@ async def test_a_command_just_taken_off_the_queue_counts_as_running() -> None:
 
 def test_from_the_signal_handler_the_routers_stop_and_the_loop_callback_queues_the_rest() -> None:
     g, commands, stops = gate()
-    g.at_once()  # the handler, the loop idle: the priority-0 adverts leave now
-    assert stops == ["stop"]
+    g.at_once()  # the handler, the loop idle: the priority-0 adverts leave first, then the routers stop
+    assert stops == ["release", "stop"]
     assert commands.empty()  # nothing queued from the handler
     g.signal()  # the loop's callback follows: the orderly stop is queued, the routers stop once
-    assert stops == ["stop"]
+    g.at_once()  # a second signal's handler sends nothing again
+    assert stops == ["release", "stop"]
     assert commands.get_nowait() == "stop"
 
 

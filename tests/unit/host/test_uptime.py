@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pykeepalived.host.uptime import process_started_monotonic, uptime_s
+from pykeepalived.host.uptime import process_elapsed_s, process_started, process_started_monotonic, uptime_s
 
 
 def test_the_first_field_is_the_uptime(tmp_path: Path) -> None:
@@ -65,3 +65,35 @@ def test_this_process_started_before_now() -> None:
     started = process_started_monotonic()
     assert started is not None
     assert started <= time.monotonic()
+
+
+def test_the_kernels_age_of_the_process_wins_over_the_tick_and_is_read_before_now() -> None:
+    order: list[str] = []
+
+    def elapsed() -> float:
+        order.append("elapsed")
+        return 0.25
+
+    def now() -> float:
+        order.append("now")
+        return 100.0
+
+    assert process_started(elapsed, coarse=lambda: 1.0, monotonic=now) == pytest.approx(99.75)
+    assert order == ["elapsed", "now"]  # now after the kernel's answer: the start is never too early
+
+
+def test_without_taskstats_the_tick_rounded_start_is_used() -> None:
+    assert process_started(lambda: None, coarse=lambda: 42.0) == 42.0
+    assert process_started(lambda: None, coarse=lambda: None) is None
+    assert process_started(lambda: 5.0, coarse=lambda: 1.0, monotonic=lambda: 3.0) == 0.0  # capped
+
+
+def test_the_kernel_tells_this_process_its_age_to_the_microsecond() -> None:
+    elapsed = process_elapsed_s()
+    if elapsed is None:
+        pytest.skip("no taskstats in this kernel")
+    coarse = process_started_monotonic()
+    assert coarse is not None
+    precise = time.monotonic() - elapsed
+    assert precise <= coarse + 1e-3  # the tick-rounded start is never earlier than the precise one
+    assert coarse - precise <= 0.011 + 0.05  # within a tick (and the time between the two reads)

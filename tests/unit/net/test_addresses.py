@@ -210,3 +210,14 @@ def test_prepared_requests_are_not_encoded_again(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(AssertionError):
         mgr.add_now(vip)
     mgr.close()
+
+
+def test_the_rtnetlink_socket_answers_ifindex_lookups_with_one_ioctl() -> None:
+    rtnl = RtnlSocket()
+    try:
+        assert rtnl.if_index("lo") == socket.if_nametoindex("lo")
+        assert rtnl.if_index("pyka-nosuchdev") is None
+        assert rtnl.if_index("") is None
+        assert rtnl.if_index("x" * 16) is None  # longer than IFNAMSIZ - 1
+    finally:
+        rtnl.close()

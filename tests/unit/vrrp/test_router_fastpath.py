@@ -12,6 +12,7 @@ import pytest
 from pykeepalived.testing.lan import lab_config
 from pykeepalived.vrrp.events import (
     AdvertReceived,
+    InterfaceChanged,
     PriorityChanged,
     SendAdvert,
     SendGarp,
@@ -154,3 +155,45 @@ def test_timer_expired_backup_is_still_checked_before_the_fast_path():
     actions = router.handle(Timeout(), t0 + 10.0)
     assert router.state is State.BACKUP
     assert not any(isinstance(a, SendAdvert) for a in actions)
+
+
+def test_a_backups_master_advert_is_the_object_its_takeover_sends_and_counts_nothing():
+    router = VirtualRouter(lab_config(1, 100, garp_master_delay_cs=0))
+    router.handle(Startup(), 0.0)
+    sent = router.stats.advert_sent
+    ahead = router.master_advert()
+    assert ahead == expected_advert(router, 100)
+    assert router.master_advert() is ahead
+    assert router.stats.advert_sent == sent
+    actions = router.handle(Timeout(), router.next_deadline())
+    assert [a.advert for a in actions if isinstance(a, SendAdvert)] == [ahead]
+    assert next(a.advert for a in actions if isinstance(a, SendAdvert)) is ahead
+
+
+def test_a_priority_change_gives_a_new_master_advert():
+    router = VirtualRouter(lab_config(1, 100, garp_master_delay_cs=0))
+    router.handle(Startup(), 0.0)
+    before = router.master_advert()
+    router.handle(PriorityChanged(90), 0.1)
+    after = router.master_advert()
+    assert after is not before and after.priority == 90 == router.effective_priority
+
+
+@pytest.mark.parametrize("to", ["BACKUP", "MASTER", "FAULT", "INITIALIZE"])
+def test_shutdown_advert_is_what_a_shutdown_sends_in_every_state(to):
+    router = VirtualRouter(lab_config(1, 100, garp_master_delay_cs=0))
+    if to != "INITIALIZE":
+        router.handle(Startup(), 0.0)
+    if to == "MASTER":
+        router.handle(Timeout(), router.next_deadline())
+    if to == "FAULT":
+        router.handle(InterfaceChanged(up=False), 0.1)
+    assert router.state.value == to
+    sent = router.stats.advert_sent
+    ahead = router.shutdown_advert()
+    assert router.stats.advert_sent == sent  # nothing counted
+    adverts = [a.advert for a in router.handle(Shutdown(), 0.2) if isinstance(a, SendAdvert)]
+    assert adverts == ([] if ahead is None else [ahead])
+    assert (ahead is not None) == (to == "MASTER")
+    if ahead is not None:
+        assert ahead.priority == 0
