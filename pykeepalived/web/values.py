@@ -270,8 +270,6 @@ class MetricsValues:
         self._doc_seen: dict[str, object] = {}
         self.snapshots = 0
         """Snapshots taken (``web.metrics_snapshots`` in the status document)."""
-        self.doc_parts_sent = 0
-        """Parts of the document sent (for the benchmark and tests)."""
 
     def close(self) -> None:
         self.process.close()
@@ -318,7 +316,6 @@ class MetricsValues:
         gone = [key for key in seen if key not in doc]
         for key in gone:
             del seen[key]
-        self.doc_parts_sent += len(changed)
         return changed, gone
 
     async def _read_ipvs_stats(self) -> Mapping[str, object] | None:

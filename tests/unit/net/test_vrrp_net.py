@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from ipaddress import IPv4Address
 from typing import Any
 
 import pytest
 
+from pykeepalived.net.addresses import AddressCounters
 from pykeepalived.net.netlink_watch import NetlinkWatcher
 from pykeepalived.net.sysctl import Sysctl
-from pykeepalived.net.vrrp_net import VrrpNet
+from pykeepalived.net.vrrp_net import VrrpNet, counts_dict
+from pykeepalived.net.vrrp_socket import VrrpSocketCounters
 from pykeepalived.testing.specs import plan_of
 from pykeepalived.vrrp.change import receive_path
 
@@ -170,3 +172,14 @@ async def test_a_new_receive_path_opens_its_socket_before_the_old_one_closes() -
     assert opened[1].sent == [(b"advert", GROUP4)]
     net.replay(uni.key, "heard")  # type: ignore[arg-type]
     assert opened[1].delivered == ["heard"]
+
+
+def test_counts_dict_is_asdict_with_the_mappings_copied() -> None:
+    sock = VrrpSocketCounters(received=7, sent=3, drops={"bad_ttl": 2}, send_errors={"ENOBUFS": 1})
+    addresses = AddressCounters(added=4, errors=1)
+    for counters in (sock, addresses):
+        assert counts_dict(counters) == asdict(counters)
+        assert list(counts_dict(counters)) == list(asdict(counters))  # the same order
+    copied = counts_dict(sock)
+    sock.drops["bad_ttl"] += 1  # later counts do not change what was read
+    assert copied["drops"] == {"bad_ttl": 2}
