@@ -281,9 +281,8 @@ class Daemon:
                                                 lambda: status_parts(self), present=self.net.vip_present)
 
     def metrics_source(self) -> MetricsSource:
-        """What /metrics reads of this daemon (``web/source.py``)."""
-        announced = self.executor.counters
-        info = self.info  # a reload replaces specs in place before it counts itself
+        """What /metrics reads of this daemon (``web/source.py``; a reload counts itself last)."""
+        announced, info = self.executor.counters, self.info
         return MetricsSource(self.metrics_document, self.runner.slots.values, self.net.vip_present,
                              self.net.presence_generation, lambda: announced["announcements_sent"],
                              self.runner.loop.time, lambda: (info.reloads, info.last_reload_at))
