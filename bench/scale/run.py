@@ -409,7 +409,8 @@ def main(argv: list[str]) -> int:
     sheet.extend(figures(rows, args, lvs, floor, bare))
     if scraping:
         sheet.extend(scrape_figures(phase, args.scrape_interval,
-                                    f"{args.instances} x VRRPv{args.version} {args.advert_int:g} s"))
+                                    f"{args.instances} x VRRPv{args.version} {args.advert_int:g} s",
+                                    args.advert_int))
     sheet.write(args.figures, complete=status == 0)
     if args.profile and args.profile.exists():
         print_profile(args.profile)
