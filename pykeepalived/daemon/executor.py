@@ -76,6 +76,7 @@ class ActionExecutor:
         self._twins: list[tuple[RouterKey, Advertisement, RouterConfig, InstanceSpec, bool]] | None = None
         """In a batch: the priority-0 twins still to encode, after the batch's wire work (255 takeovers
         together send every advert, VIP and first GARP without them: ~20 µs each)."""
+        self._vip_lists: dict[RouterKey, tuple[InstanceSpec, tuple[IPAddress, ...], tuple[Vip, ...]]] = {}
         self._released: dict[RouterKey, tuple[tuple[IPAddress, bytes], ...]] = {}
         """Priority-0 adverts :meth:`release_ahead` sent, whose ``Shutdown`` has not come yet."""
         self.retain: frozenset[AddressKey] = frozenset()
@@ -165,11 +166,16 @@ class ActionExecutor:
             (dst, self.encoder(advert, src, checksum_destination(advert.version, dst, old_unicast=old)))
             for dst in destinations(spec, config))
 
-    @staticmethod
-    def _vips(slot: RouterSlot, addresses: Iterable[IPAddress]) -> list[Vip]:
-        """The instance's VIP values for ``addresses``, and its excluded VIPs."""
+    def _vips(self, slot: RouterSlot, addresses: tuple[IPAddress, ...]) -> tuple[Vip, ...]:
+        """The instance's VIP values for ``addresses``, and its excluded VIPs (worked out once for
+        the same spec and address tuple: a takeover and a release ask with the config's own)."""
+        cached = self._vip_lists.get(slot.key)
+        if cached is not None and cached[0] is slot.spec and cached[1] is addresses:
+            return cached[2]
         wanted = set(addresses)
-        return [vip for vip in slot.spec.vips if vip.excluded or vip.ip in wanted]
+        vips = tuple(vip for vip in slot.spec.vips if vip.excluded or vip.ip in wanted)
+        self._vip_lists[slot.key] = (slot.spec, addresses, vips)
+        return vips
 
     def add_address(self, vip: Vip, logger: InstanceLogger | None = None) -> None:
         self.addresses.enqueue(logger, partial(self.net.add_vip, vip), sync=self._sync_add)

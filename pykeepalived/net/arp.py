@@ -30,6 +30,8 @@ ETH_P_IP = 0x0800
 ARP_OP_REQUEST = 1
 IPV4_LEN = 4
 GARP_FRAME_LEN = 42
+MAX_FRAMES = 4096
+"""Built frames a sender keeps (addresses that come and go over reloads cannot grow it without end)."""
 
 _ETH = struct.Struct("!6s6sH")
 _ARP = struct.Struct("!HHBBH6s4s6s4s")
@@ -68,6 +70,8 @@ class GarpSender:
         self.ifname = ifname
         self.sender_mac = sender_mac if sender_mac is not None else interface_mac(ifname)
         self._sender = FrameSender(ifname, ETH_P_ARP)
+        self._frames: dict[tuple[IPv4Address, bytes], bytes] = {}
+        """Frames built, per address and sender MAC (a takeover and its repeats send the same)."""
 
     @property
     def counters(self) -> SendCounters:
@@ -75,7 +79,13 @@ class GarpSender:
 
     def send(self, vip: IPv4Address, sender_mac: bytes | None = None) -> bool:
         """Send one gratuitous ARP for ``vip``; True if the kernel accepted the frame."""
-        return self._sender.send(build_garp(vip, sender_mac or self.sender_mac))
+        key = (vip, sender_mac or self.sender_mac)
+        frame = self._frames.get(key)
+        if frame is None:
+            if len(self._frames) >= MAX_FRAMES:
+                self._frames.clear()
+            frame = self._frames[key] = build_garp(*key)
+        return self._sender.send(frame)
 
     def close(self) -> None:
         self._sender.close()

@@ -46,6 +46,14 @@ def single(net: FakeNet, *specs_vips: tuple[int, str]) -> tuple[FakeLoop, Action
     return loop, executor, runner, slots
 
 
+def started_trio(net: FakeNet, *vips: str) -> tuple[FakeLoop, ActionExecutor, VrrpRunner, list[RouterSlot]]:
+    """Routers 51, 52, 53 with these VIPs, started (BACKUP)."""
+    loop, executor, runner, slots = single(net, *zip((51, 52, 53), vips, strict=True))
+    for slot in slots:
+        runner.feed(slot.key, Startup())
+    return loop, executor, runner, slots
+
+
 def test_takeover_is_add_advert_garps_then_the_state_change_in_one_turn() -> None:
     net = FakeNet()
     loop, executor, runner, (slot,) = single(net)
@@ -75,10 +83,7 @@ def test_stop_removes_the_vip_before_the_state_change_without_a_worker() -> None
 
 def test_a_stop_sends_every_masters_priority_0_advert_first_and_each_once() -> None:
     net = FakeNet()
-    loop, executor, runner, slots = single(net, (51, "198.51.100.51"), (52, "198.51.100.52"),
-                                           (53, "198.51.100.53"))
-    for slot in slots:
-        runner.feed(slot.key, Startup())
+    loop, executor, runner, slots = started_trio(net, "198.51.100.51", "198.51.100.52", "198.51.100.53")
     runner.feed(slots[2].key, Shutdown())  # one router already stopped: it sends nothing more
     loop.run_until(runner.pending_timers()[0][0])
     assert [slot.state for slot in slots] == [State.MASTER, State.MASTER, State.INITIALIZE]
@@ -135,10 +140,7 @@ def test_an_adapter_bug_inline_is_counted_not_raised() -> None:
 
 def test_routers_taking_over_together_announce_every_vip_before_any_repeat() -> None:
     net = FakeNet()
-    loop, _, runner, slots = single(net, (51, "198.51.100.100/24"), (52, "198.51.100.101/24"),
-                                    (53, "198.51.100.102/24"))
-    for slot in slots:
-        runner.feed(slot.key, Startup())
+    loop, _, runner, slots = started_trio(net, "198.51.100.100/24", "198.51.100.101/24", "198.51.100.102/24")
     net.log.clear()
     loop.run_until(runner.pending_timers()[0][0])  # the three master-down timers are due together
     assert runner.timer_wakeups == 1
@@ -183,12 +185,18 @@ def counting_runner(
     return net, loop, VrrpRunner(loop, executor(net, counting), decode), calls
 
 
-def test_the_priority_0_advert_of_a_stop_is_encoded_before_the_stop() -> None:
-    net, loop, runner, calls = counting_runner()
+def started_one(runner: VrrpRunner) -> RouterSlot:
+    """Router 51 (VIP), added and started."""
     spec = make_spec("r51", vrid=51, vip=VIP)
     slot = RouterSlot(spec, VirtualRouter(spec.router_config))
     runner.add(slot)
     runner.feed(slot.key, Startup())
+    return slot
+
+
+def test_the_priority_0_advert_of_a_stop_is_encoded_before_the_stop() -> None:
+    net, loop, runner, calls = counting_runner()
+    slot = started_one(runner)
     loop.run_until(runner.pending_timers()[0][0])  # MASTER: its advert and, with it, the priority-0 twin
     assert slot.state is State.MASTER
     assert sorted(set(calls)) == [0, slot.router.effective_priority]
@@ -204,10 +212,7 @@ def test_the_priority_0_advert_of_a_stop_is_encoded_before_the_stop() -> None:
 
 def test_a_backup_has_its_takeover_advert_encoded_ahead_and_a_takeover_only_sends_it() -> None:
     net, loop, runner, calls = counting_runner()
-    spec = make_spec("r51", vrid=51, vip=VIP)
-    slot = RouterSlot(spec, VirtualRouter(spec.router_config))
-    runner.add(slot)
-    runner.feed(slot.key, Startup())
+    slot = started_one(runner)
     assert slot.state is State.BACKUP
     priority = slot.router.effective_priority
     assert calls == [priority, 0]  # the takeover advert and its priority-0 twin, encoded while BACKUP
