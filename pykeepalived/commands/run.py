@@ -105,7 +105,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-web", dest="no_web", action="store_true", help="no HTTP endpoint")
     parser.add_argument("--web-metrics-max-age", dest="web_metrics_max_age", metavar="S", type=float,
                         help="the web child serves a /metrics or /status snapshot again for S seconds "
-                             "(default: global_defs web_metrics_max_age, else 1; 0: ask every time)")
+                             "(default: global_defs web_metrics_max_age, else 2; 0: ask every time)")
     parser.add_argument("-i", "--config-id", dest="config_id", metavar="ID",
                         help="id for keepalived.conf @ID lines (default: short host name)")
     parser.add_argument("-s", "--namespace", dest="namespace", metavar="NAME",

@@ -171,8 +171,8 @@ class GlobalDefs(SmtpGlobals, GlobalExtras):
         default=None, description="pykeepalived only: where the HTTP endpoint (/metrics /status /events) "
                                   "listens, ADDR:PORT; default 127.0.0.1:9165; --web-listen-address wins")
     web_enabled: Bool = Field(default=True, description="pykeepalived only: false = no endpoint (--no-web)")
-    web_metrics_max_age: Seconds = Field(default=1.0, le=3600, description="pykeepalived only: seconds a "
-                                         "/metrics or /status snapshot is served again (0: never)")
+    web_metrics_max_age: Seconds = Field(default=2.0, le=3600, description="pykeepalived only: seconds "
+                                         "a snapshot is served again (0: never; a daemon event ends it)")
 
     @field_validator("web_listen_address")
     @classmethod

@@ -38,8 +38,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_LISTEN = "127.0.0.1:9165"
-DEFAULT_MAX_AGE_S = 1.0
-"""``web_metrics_max_age``: the web child serves a snapshot again for this long."""
+DEFAULT_MAX_AGE_S = 2.0
+"""``web_metrics_max_age``: the web child serves a snapshot again for this long (unless an event came)."""
 
 Snapshot = Callable[[], Awaitable[Json]]
 IpvsStats = Callable[[], Awaitable[Json | None]]
@@ -63,7 +63,7 @@ def resolve_listen(cli_enabled: bool, cli_listen: str | None, global_defs: Globa
 
 def web_settings(options: DaemonOptions, global_defs: GlobalDefs | None) -> tuple[str | None, float]:
     """Where the endpoint listens (:func:`resolve_listen`) and how long the web child serves a
-    snapshot again: ``--web-metrics-max-age``, else ``global_defs.web_metrics_max_age`` (1 s)."""
+    snapshot again: ``--web-metrics-max-age``, else ``global_defs.web_metrics_max_age`` (2 s)."""
     listen = resolve_listen(options.web_enabled, options.web_listen, global_defs)
     if options.web_max_age_s is not None:
         return listen, options.web_max_age_s

@@ -6,8 +6,9 @@ parsing requests, writing /metrics and /status, slow clients and the /events fan
 daemon over the channel (``web/channel.py``) for what it serves:
 
 * ``/metrics``: the daemon's raw values (``web/values.py``), applied to the lines kept here; a snapshot
-  is served again for ``--max-age`` seconds (``web_metrics_max_age``, default 1 s; 0: ask at every
-  scrape), so a scraper every 100 ms costs the daemon one snapshot a second;
+  is served again for ``--max-age`` seconds (``web_metrics_max_age``, default 2 s; 0: ask at every
+  scrape), so a scraper every 100 ms costs the daemon one snapshot every 2 s, unless the daemon pushed
+  an event since (a state, priority, tracker, checker or reload change: the next scrape asks again);
 * ``/status`` and ``/status/instances/NAME``: the status document, the same way (kept ``--max-age``);
 * ``/healthz``: asked every time (it says the daemon's loop answers; no answer in 2 s is a 503).
 
@@ -56,7 +57,7 @@ class DaemonLink:
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                  on_event: Callable[[str, Mapping[str, object], float | None, int | None], None], *,
-                 max_age_s: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+                 max_age_s: float = 2.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._reader = reader
         self._writer = writer
         self._on_event = on_event
@@ -67,6 +68,7 @@ class DaemonLink:
         self._clock = clock
         self._status: tuple[float, Mapping[str, object]] | None = None
         self._status_flight: asyncio.Future[object] | None = None
+        self._status_expired = 0
 
     async def run(self) -> None:
         """Read until the daemon closes the channel."""
@@ -84,6 +86,8 @@ class DaemonLink:
     def _dispatch(self, message: Message) -> None:
         kind = message["t"]
         if kind == "event":
+            self._status_expired += 1  # the next /status asks again (see MetricsPage.expire)
+            self._status = None
             data, at, ident = message.get("data"), message.get("at"), message.get("id")
             if isinstance(message.get("kind"), str) and isinstance(data, dict):
                 self._on_event(str(message["kind"]), data, at if isinstance(at, int | float) else None,
@@ -121,13 +125,15 @@ class DaemonLink:
         cached = self._status
         if cached is not None and self._clock() - cached[0] < self.max_age_s:
             return cached[1]
+        expired = self._status_expired
         if self._status_flight is None:
             self._status_flight = asyncio.ensure_future(self.ask("status"))
             self._status_flight.add_done_callback(self._status_landed)
         body = await asyncio.shield(self._status_flight)
         if not isinstance(body, dict):
             raise ValueError("the daemon's status answer is not an object")
-        self._status = (self._clock(), body)
+        if self._status_expired == expired:  # else an event came meanwhile: not kept as fresh
+            self._status = (self._clock(), body)
         return body
 
     def _status_landed(self, future: asyncio.Future[object]) -> None:
@@ -169,6 +175,7 @@ async def serve(fd: int, listen: str, max_age_s: float, daemon: int) -> int:
 
     def on_event(kind: str, data: Mapping[str, object], at: float | None, ident: int | None) -> None:
         if service is not None:
+            service.page.expire()  # what changed shows at the next scrape
             service.publish(kind, data, at, ident)
 
     link = DaemonLink(reader, writer, on_event, max_age_s=max_age_s)
@@ -208,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pykeepalived.web.child")
     parser.add_argument("--fd", type=int, required=True)
     parser.add_argument("--listen", required=True)
-    parser.add_argument("--max-age", type=float, default=1.0)
+    parser.add_argument("--max-age", type=float, default=2.0)
     parser.add_argument("--parent", type=int, default=None)
     args = parser.parse_args(argv)
     die_with_parent(args.parent)

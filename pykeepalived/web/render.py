@@ -11,7 +11,9 @@ into slices of about ``SLICE_S`` (``web/slicer.py``); the loop runs whatever is 
   instances' that changed (``web/vrrp_metrics.py``), the document-fed parts that changed
   (``web/metrics.py``) and the process's (``web/live.py``); the blocks are joined with the headers of
   the format asked for (text 0.0.4, or OpenMetrics).  A snapshot younger than ``max_age_s`` is served
-  again without asking (``web_metrics_max_age``, docs/metrics.md).
+  again without asking (``web_metrics_max_age``, docs/metrics.md), unless the daemon pushed an event
+  since (:meth:`MetricsPage.expire`): states, priorities, trackers and reloads show at the next scrape,
+  only the counters may be up to ``max_age_s`` old.
 * ``/status``: the document is encoded as JSON one instance at a time.
 """
 
@@ -55,6 +57,8 @@ class MetricsPage:
         self._clock = clock
         self._full = True
         self._at: float | None = None
+        self._expired = 0
+        """How many times :meth:`expire` was called (a snapshot asked before one is not kept)."""
         self._doc_blocks: list[Block] = []
         self._doc: dict[str, object] = {}
         self._process: Mapping[str, object] | None = None
@@ -83,13 +87,20 @@ class MetricsPage:
             await asyncio.shield(self._inflight)
         return [*self._doc_blocks, *self.instances.blocks(), *self._live(self._process)]
 
+    def expire(self) -> None:
+        """Something the page shows changed in the daemon (it pushed an event: a state, a priority, a
+        tracker, a checker, a reload): the next scrape asks again, however young the snapshot is.
+        A snapshot in flight was asked before the change: it is applied, but not kept as fresh."""
+        self._expired += 1
+        self._at = None
+
     def _landed(self, future: asyncio.Future[None]) -> None:
         self._inflight = None
         if not future.cancelled():
             future.exception()  # retrieved: the awaiting scrapes raise it
 
     async def _refresh(self, slicer: Slicer | None) -> None:
-        full = self._full
+        full, expired = self._full, self._expired
         snapshot = await self._snapshots(full, slicer)
         self.snapshots += 1
         self._full = True  # until this one is applied whole
@@ -106,7 +117,7 @@ class MetricsPage:
         process = snapshot.get("process")
         self._process = process if isinstance(process, dict) else None
         self._full = False
-        self._at = self._clock()
+        self._at = self._clock() if self._expired == expired else None
 
 
 async def json_body(doc: object, slicer: Slicer | None = None) -> bytes:

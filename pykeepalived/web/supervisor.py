@@ -51,7 +51,7 @@ Answer = Callable[[str, bool], Awaitable[object]]
 class WebChild:
     """One web child at a time, for as long as :meth:`run` runs (a named task of the daemon)."""
 
-    def __init__(self, answer: Answer, *, listen: str, max_age_s: float = 1.0,
+    def __init__(self, answer: Answer, *, listen: str, max_age_s: float = 2.0,
                  python: str = sys.executable, module: str = CHILD_MODULE,
                  backoff_min_s: float = BACKOFF_MIN_S) -> None:
         """``python -m module``: the child (tests give a fake one)."""

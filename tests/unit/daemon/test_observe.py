@@ -60,12 +60,12 @@ def test_the_command_line_wins_over_global_defs() -> None:
     g = GlobalDefs(web_metrics_max_age=3, web_listen_address="127.0.0.1:9300")
     assert web_settings(DaemonOptions(web_enabled=True), g) == ("127.0.0.1:9300", 3.0)
     assert web_settings(DaemonOptions(web_enabled=True, web_max_age_s=0.0), g) == ("127.0.0.1:9300", 0.0)
-    assert web_settings(DaemonOptions(web_enabled=True), None) == (DEFAULT_LISTEN, 1.0)
+    assert web_settings(DaemonOptions(web_enabled=True), None) == (DEFAULT_LISTEN, 2.0)
     assert web_settings(DaemonOptions(), g)[0] is None  # no command line: tests, never listening
 
 
 def test_web_metrics_max_age_is_a_setting_of_global_defs() -> None:
-    assert GlobalDefs().web_metrics_max_age == 1.0
+    assert GlobalDefs().web_metrics_max_age == 2.0
     assert GlobalDefs(web_metrics_max_age=0).web_metrics_max_age == 0
     for bad in (-1, 3601, "soon"):
         with pytest.raises(ValidationError):

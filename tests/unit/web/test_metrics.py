@@ -169,6 +169,35 @@ async def test_the_child_serves_a_snapshot_again_for_max_age() -> None:
     values.close()
 
 
+async def test_an_event_expires_the_snapshot_and_one_during_an_ask_is_not_lost() -> None:
+    asked: list[bool] = []
+    now = [10.0]
+    values = MetricsValues(MetricsSource(rich_doc))
+    page: MetricsPage
+
+    async def snapshots(full: bool, slicer: Slicer | None) -> Mapping[str, object]:
+        asked.append(full)
+        if len(asked) == 3:
+            page.expire()  # an event arrives while this snapshot is in flight
+        return await values.snapshot(full, slicer)
+
+    page = MetricsPage(snapshots, max_age_s=2.0, clock=lambda: now[0])
+    await page.body("")
+    now[0] += 0.5
+    await page.body("")
+    assert len(asked) == 1  # young: served again
+    page.expire()  # a state change pushed by the daemon
+    await page.body("")
+    assert len(asked) == 2  # asked again at once
+    now[0] += 2.5
+    await page.body("")  # the third ask: an event came while it was in flight
+    await page.body("")
+    assert len(asked) == 4  # so it was not kept as fresh
+    await page.body("")
+    assert len(asked) == 4
+    values.close()
+
+
 async def test_a_malformed_snapshot_is_an_error_and_the_next_asks_for_everything() -> None:
     asked: list[bool] = []
     answers: list[Mapping[str, object]] = [{"doc": {}, "instances": {"rows": [[5, {}]]}},
