@@ -18,9 +18,10 @@ import os
 import signal
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
-from netns_lab import DirectorPair, Host, Lab, LabError, start_keepalived, wait_until
+from netns_lab import DirectorPair, Host, Lab, LabError, LabProcess, start_keepalived, wait_until
 from netns_lab.demo import keepalived_conf, start_pykeepalived
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -188,6 +189,10 @@ def advert_lateness(tail: Tail, src: str, start: float, end: float, interval_s: 
     return len(times), max((g - interval_s for g in gaps), default=float("inf"))
 
 
+def connected(hostile: LabProcess) -> bool:
+    return "ready" in hostile.output()
+
+
 def test_events_are_prompt_and_hostile_clients_do_not_delay_adverts(lab: Lab,
                                                                      director_pair: DirectorPair) -> None:
     dp = director_pair
@@ -217,26 +222,32 @@ def test_events_are_prompt_and_hostile_clients_do_not_delay_adverts(lab: Lab,
     print(f"takeover advert on the wire -> /events client: {(seen - first) * 1000:.1f} ms")
     assert seen - first < 0.1, f"event {seen - first:.3f} s after the advert on the wire"
 
-    # adverts of d2 (now master) in a quiet window and in a window with hostile clients and a scraper
+    # adverts of d2 (now master) in a quiet window and in a window with hostile clients and a scraper;
+    # a delay the clients cause comes back in every window, a stall of the machine's other work (the
+    # suite runs two workers) does not: a failed pair is measured once more
     window = 4.0
-    time.sleep(1.0)
-    quiet_start = time.time()
-    time.sleep(window)
-    quiet = advert_lateness(tail, dp.d2.ipv4 or "", quiet_start, time.time(), interval)
-    hostile = dp.d2.spawn([sys.executable, "-c", STALLED, "20", str(window + 3)], name="hostile")
-    scraper = dp.d2.spawn([sys.executable, "-c", SCRAPER, str(window + 2)], name="scraper")
-    wait_until(lambda: "ready" in hostile.output(), timeout=10, message="hostile clients connected")
-    loud_start = time.time()
-    time.sleep(window)
-    loud = advert_lateness(tail, dp.d2.ipv4 or "", loud_start, time.time(), interval)
-    scraper.stop()
-    hostile.stop()
     expected = window / interval
-    print(f"adverts quiet {quiet[0]} worst lateness {quiet[1] * 1000:.1f} ms; with hostile clients and a "
-          f"100 ms scraper {loud[0]} worst lateness {loud[1] * 1000:.1f} ms")
+    time.sleep(1.0)
+    for attempt in (1, 2):
+        quiet_start = time.time()
+        time.sleep(window)
+        quiet = advert_lateness(tail, dp.d2.ipv4 or "", quiet_start, time.time(), interval)
+        hostile = dp.d2.spawn([sys.executable, "-c", STALLED, "20", str(window + 3)],
+                              name=f"hostile{attempt}")
+        scraper = dp.d2.spawn([sys.executable, "-c", SCRAPER, str(window + 2)], name=f"scraper{attempt}")
+        wait_until(partial(connected, hostile), timeout=10, message="hostile clients connected")
+        loud_start = time.time()
+        time.sleep(window)
+        loud = advert_lateness(tail, dp.d2.ipv4 or "", loud_start, time.time(), interval)
+        scraper.stop()
+        hostile.stop()
+        print(f"adverts quiet {quiet[0]} worst lateness {quiet[1] * 1000:.1f} ms; with hostile clients and a "
+              f"100 ms scraper {loud[0]} worst lateness {loud[1] * 1000:.1f} ms")
+        if loud[1] <= quiet[1] + 0.02:
+            break
     assert quiet[0] >= expected - 3 and loud[0] >= expected - 3, (quiet, loud)
     assert loud[1] <= quiet[1] + 0.02, f"worst advert lateness {loud[1]*1000:.1f} ms with hostile clients " \
-                                        f"vs {quiet[1]*1000:.1f} ms without"
+                                        f"vs {quiet[1]*1000:.1f} ms without, in two pairs of windows"
     assert d2.process.alive() and d2.state() == "MASTER"
 
 
