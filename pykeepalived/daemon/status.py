@@ -53,7 +53,7 @@ import os
 import platform
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from weakref import WeakKeyDictionary
 
 from pykeepalived import __version__
@@ -93,6 +93,10 @@ class DaemonInfo:
             self.config_hash = config_hash or self.config_hash
         else:
             self.reload_errors += 1
+
+
+_INFO_FIELDS = tuple(field.name for field in fields(DaemonInfo))
+"""What :func:`_head` may read of a :class:`DaemonInfo`: a change to any of them builds it again."""
 
 
 def _transition(item: Transition) -> Json:
@@ -213,16 +217,11 @@ class StatusBuilder:
     def parts_document(self, info: DaemonInfo, extra: Json) -> Json:
         """``document(info, (), extra)`` (the parts /metrics maps, no instances), its first parts
         kept until a reload changes them: /metrics asks for it every second."""
-        key = (os.getpid(), info.config_file, info.started_at, info.reloads, info.reload_errors,
-               info.config_hash, info.last_reload_at, info.last_reload_ok, info.last_reload_error,
-               info.last_reload_success_at)
+        key = (os.getpid(), *(getattr(info, name) for name in _INFO_FIELDS))
         head = self._head
         if head is None or head[0] != key:
             self._head = head = (key, _head(info))
-        data: Json = {**head[1], "drops": {}, "instances": [], **extra}
-        stopped = data.get("stopped_instances")
-        data["drops"] = drop_totals((), data.get("sockets"), [stopped] if isinstance(stopped, dict) else [])
-        return data
+        return _assemble(head[1], [], extra)
 
     async def document_async(self, info: DaemonInfo, slots: Iterable[RouterSlot],
                              extra: Callable[[], Json] | None = None, *,
@@ -269,8 +268,13 @@ def drop_totals(instances: Iterable[Json], sockets: object, stopped: Iterable[Js
 
 
 def _document(info: DaemonInfo, instances: list[Json], extra: Json | None) -> Json:
+    return _assemble(_head(info), instances, extra)
+
+
+def _assemble(head: Json, instances: list[Json], extra: Json | None) -> Json:
+    """The document from its first parts, the instances and the other parts, with the drop totals."""
     data: Json = {
-        **_head(info),
+        **head,
         "drops": {},
         "instances": sorted(instances, key=_sort_key),
     }
