@@ -146,9 +146,10 @@ class ActionExecutor:
         payloads = self._encode(advert, config, spec, old)
         self._encoded[slot.key] = (advert, config, spec, old, payloads)
         if advert.priority != PRIORITY_RELEASE:
-            twin = slot.router.release_advert()
-            if twin != replace(advert, priority=PRIORITY_RELEASE):  # not the router's own: an injected one
-                twin = replace(advert, priority=PRIORITY_RELEASE)
+            twin = replace(advert, priority=PRIORITY_RELEASE)
+            own = slot.router.release_advert()
+            if own == twin:  # the router's own object (an injected advert keeps its copy)
+                twin = own
             if self._twins is not None:
                 self._twins.append((slot.key, twin, config, spec, old))
             else:
