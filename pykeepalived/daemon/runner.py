@@ -164,6 +164,7 @@ class VrrpRunner:
         """While a timer batch runs: its bookkeeping actions, run once the batch's wire work is out."""
         self.group_states: dict[str, State] = {}
         """The combined state last published for each sync group."""
+        self._group_names: tuple[str, ...] | None = None
         self.timer_wakeups = 0
         """Times the shared timer fired (for status and tests)."""
         self.log_unknown_vrids = False
@@ -174,16 +175,32 @@ class VrrpRunner:
         if slot.key in self.slots:
             raise ValueError(f"router {slot.key} already present")
         self.slots[slot.key] = slot
+        self._group_names = None
 
     def remove(self, key: RouterKey) -> RouterSlot:
         """Take a stopped router out (a reload); its counters join :attr:`stopped`."""
         slot = self.slots.pop(key)
+        self._group_names = None
         self.timers.disarm(slot)
         self._schedule()
         self.stopped.update(flat_counters(slot.router.stats.as_dict()))
         self.stopped.update(slot.counters)
         self.stopped_count += 1
         return slot
+
+    def set_group(self, slot: RouterSlot, group: SyncGroup | None) -> None:
+        """A running router leaves its sync group or joins one (a reload; the caller runs the
+        groups' rules)."""
+        slot.group = group
+        self._group_names = None
+
+    def group_names(self) -> tuple[str, ...]:
+        """The sync groups of the running routers, sorted (worked out again only after a change of
+        membership: the status document and every /metrics snapshot ask)."""
+        if self._group_names is None:
+            self._group_names = tuple(sorted({slot.group.name for slot in self.slots.values()
+                                              if slot.group is not None}))
+        return self._group_names
 
     def by_name(self, name: str) -> RouterSlot | None:
         return next((slot for slot in self.slots.values() if slot.name == name), None)

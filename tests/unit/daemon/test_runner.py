@@ -230,6 +230,27 @@ async def test_sync_group_members_move_together() -> None:
     assert loop.armed() == 0
 
 
+def test_the_sync_group_names_follow_membership_and_regrouping() -> None:
+    loop = FakeLoop()
+    runner = VrrpRunner(loop, ActionExecutor(FakeNet(), FakeWire().encode), FakeWire().decode)  # type: ignore[arg-type]
+    specs = [make_spec("VI_A", vrid=51), make_spec("VI_B", vrid=52, interface="eth1"),
+             make_spec("VI_C", vrid=53, interface="eth2")]
+    group = SyncGroup("G", [s.router_config for s in specs[:2]])
+    slots = [RouterSlot(s, group.members[s.name], group, receive_path(s)) for s in specs[:2]]
+    slots.append(RouterSlot(specs[2], VirtualRouter(specs[2].router_config), None, receive_path(specs[2])))
+    assert runner.group_names() == ()
+    for slot in slots:
+        runner.add(slot)
+    assert runner.group_names() == ("G",)
+    runner.set_group(slots[2], SyncGroup.forming("A"))
+    assert runner.group_names() == ("A", "G")
+    runner.remove(slots[0].key)
+    runner.set_group(slots[1], None)
+    assert runner.group_names() == ("A",)
+    runner.remove(slots[2].key)
+    assert runner.group_names() == ()
+
+
 @pytest.mark.parametrize(
     ("mangle", "reason"),
     [
