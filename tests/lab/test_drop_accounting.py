@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from netns_lab import VIP_V4, DirectorPair, wait_until
+from netns_lab.chaos.model import VIP_POOL, InstanceModel, PairModel
 from netns_lab.counters import FLOOD_REASONS, accounting_problems, flood_problem, in_places, overflows
 from netns_lab.demo import PykaPeer, keepalived_conf, start_pykeepalived
 from netns_lab.flood import flood_adverts
@@ -60,6 +61,38 @@ def test_each_invalid_advert_is_counted_once_in_one_place_and_in_the_totals(
     inst = d1.instance()
     assert inst["state"] == "MASTER" and [t["to"] for t in inst["transitions"]] == ["BACKUP", "MASTER"]
     assert f"{VIP_V4}/24" in director_pair.d1.addresses("eth0")
+
+
+def sockets(status: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in (status.get("sockets") or {}).values() if isinstance(s, dict) and "received" in s]
+
+
+def other_copies(status: dict[str, Any]) -> int:
+    return sum((s.get("drops") or {}).get("other_receive_path", 0) for s in sockets(status))
+
+
+def test_with_two_vmacs_each_invalid_advert_is_counted_once_not_once_per_socket(
+        director_pair: DirectorPair) -> None:
+    """Each VMAC (a macvlan) reads its own copy of every multicast of its link: two `use_vmac`
+    instances are two sockets that both read the flood.  The first counts each packet, the other
+    counts its copy as `other_receive_path` (found by chaos seed 7305: 600 counted for 300)."""
+    model = PairModel((InstanceModel("VI_1", 51, (VIP_POOL[0],), use_vmac=True),
+                       InstanceModel("VI_2", 52, (VIP_POOL[1],), use_vmac=True)))
+    d1 = start_pykeepalived(director_pair.d1, model.render("d1"))
+    for name in ("VI_1", "VI_2"):
+        d1.wait_state("MASTER", 10, name=name)
+    before = d1.status()
+    assert len([s for s in sockets(before) if s.get("fd") is not None]) == 2  # one per VMAC
+    for kind in ("checksum", "short", "vrid"):
+        sent = flood_adverts(director_pair.c1, kind=kind, count=200, rate=1000, max_seconds=5)
+        assert sent == 200
+        status = after_flood(d1, before, kind, sent)
+        problem = flood_problem(before, status, kind, sent)
+        assert problem is None, problem
+        copies = other_copies(status) - other_copies(before)
+        assert copies + overflows(status) - overflows(before) >= sent  # the other socket read them all
+        assert accounting_problems(status) == []
+        before = status
 
 
 def test_a_flood_faster_than_the_daemon_reads_is_accounted_for_to_the_last_packet(
