@@ -209,11 +209,15 @@ class HostNetwork:
 
     async def stop(self, *, keep_virtual: bool) -> None:
         """Remove the static entries and the firewall; the masters' virtual routes and rules too
-        unless ``keep_virtual`` (``-V``: they stay with the VIPs)."""
+        unless ``keep_virtual`` (``-V``: they stay with the VIPs, and a firewall that keeps VMACs quiet
+        stays with the VMACs: their sockets close after this, and leave the VRRP group from them)."""
         self._frozen = True
         async with self._lock:
             plan = self.plan
-            self.plan = HostPlan(instance_routes=plan.instance_routes, instance_rules=plan.instance_rules)
+            quiet = keep_virtual and plan.firewall is not None and bool(plan.firewall.vmacs)
+            self.plan = HostPlan(instance_routes=plan.instance_routes, instance_rules=plan.instance_rules,
+                                 firewall=plan.firewall if quiet else None,
+                                 blocked=plan.blocked if quiet else {})
             self.masters = self.masters if keep_virtual else set()
             await self._apply(full=False)
             self._retry_later(False)

@@ -229,3 +229,20 @@ async def test_a_vmac_a_reload_creates_is_quiet_from_its_first_frame(tmp_path: P
     await h.until(lambda s: s["reloads"] == 2)
     assert h.host.quiet == {}  # no VMAC left, nothing to keep quiet: the table goes
     assert await h.stop() == ExitCode.OK
+
+
+async def test_a_stop_keeping_the_vmacs_keeps_them_quiet(tmp_path: Path) -> None:
+    """With -V the VMACs stay, and their sockets leave the VRRP group after the host network stopped."""
+    vmac = ONE_INSTANCE.replace("    version: 3\n", "    version: 3\n    use_vmac: true\n")
+    for sub in ("kept", "released"):
+        (tmp_path / sub).mkdir()
+    kept = Harness(tmp_path / "kept", vmac, release=False)
+    await kept.start()
+    await until(lambda: kept.host.quiet == {"keepalived": ("vrrp.51",)})
+    assert await kept.stop() == ExitCode.OK
+    assert kept.host.quiet == {"keepalived": ("vrrp.51",)}
+    released = Harness(tmp_path / "released", vmac)
+    await released.start()
+    await until(lambda: released.host.quiet == {"keepalived": ("vrrp.51",)})
+    assert await released.stop() == ExitCode.OK
+    assert released.host.quiet == {} and released.host.tables == {}  # the VMACs went first
