@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -129,3 +130,24 @@ def floor_rss_kb(imports: tuple[str, ...] = DAEMON_IMPORTS) -> tuple[int, int]:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     rss, modules = out.split()
     return int(rss), int(modules)
+
+
+def pin_apart(root: int) -> tuple[set[int], set[int]] | None:
+    """Put the VRRP daemon's processes (every thread) on the first CPU this process may use, and the
+    web child (with its descendants) on the others; None (nothing done) with fewer than two CPUs.
+    Returns (the daemon's CPUs, the others)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None
+    daemon, others = {cpus[0]}, set(cpus[1:])
+    own = set(process_tree(root, without_web=True))
+    for pid in process_tree(root):
+        try:
+            tids = [int(tid) for tid in os.listdir(f"/proc/{pid}/task")]
+        except OSError:
+            continue
+        for tid in tids:
+            with contextlib.suppress(OSError):  # the thread ended meanwhile
+                os.sched_setaffinity(tid, daemon if pid in own else others)
+    return daemon, others
+

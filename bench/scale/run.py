@@ -4,6 +4,7 @@
     .venv/bin/python bench/scale/run.py [--quick] [--instances 255] [--window 30] [--settle 7]
         [--impls keepalived,pykeepalived] [--lvs 1000] [--profile FILE] [--out DIR] [--figures FILE]
         [--scrape-interval S] [--scrape-pairs N] [--scrape-window S] [--scrape-new-connections]
+        [--scrape-pin]
 
 Topology: netns_lab.director_pair; only d1 runs VRRP (no peer, so it becomes master of every
 instance after its Master_Down_Interval: `state BACKUP priority 100`, advert_int 1 s, VRRPv2 by
@@ -246,7 +247,7 @@ def measure(host: Host, tail: Tail, impl: str, args: argparse.Namespace) -> tupl
             os.kill(proc.pid, PROFILE_START)  # the scrape phase instead
         phase = run_phase(host, tail, proc, interval_s=args.scrape_interval, pairs=args.scrape_pairs,
                           window_s=args.scrape_window, new_connections=args.scrape_new_connections,
-                          intervals=advert_intervals)
+                          pin=args.scrape_pin, intervals=advert_intervals)
         print(f"  {impl}: scrape phase, {len(phase.windows)} windows of {args.scrape_window:g} s, "
               f"{phase.scraper}; CPU per advert without / with the scraper "
               f"{phase.us_per_advert(False):.2f} / {phase.us_per_advert(True):.2f} us ({phase.ratio():.3f}x)",
@@ -313,6 +314,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="pykeepalived's --web-metrics-max-age (e.g. 1000: the web child asks the "
                              "daemon for one snapshot only, so the scrape phase measures what the child's "
                              "work costs the daemon from the other CPU)")
+    parser.add_argument("--scrape-pin", action="store_true",
+                        help="the scrape phase puts the daemon on one CPU and the web child and the "
+                             "scraper on the others (bench/scale/scrape.py)")
     parser.add_argument("--scrape-new-connections", action="store_true",
                         help="the scraper opens a connection per scrape (default: it keeps one, as "
                              "Prometheus does)")

@@ -15,6 +15,13 @@ every scrape, so it follows within one scrape interval, at the start and at the 
 Its first scrape (it makes the web child write every line, and the daemon's first, full snapshot) comes
 before the first window.  It behaves as Prometheus does (one kept connection, OpenMetrics asked for);
 ``new_connections``: one connection per scrape.
+
+``pin`` (``--scrape-pin``): the daemon's processes are put on one CPU, the web child and the scraper on
+the others.  In production the scraper is Prometheus on another machine and a director has CPUs to
+spare for the web child; on a 2-vCPU test machine, unpinned, the scraper and the child often run on
+the daemon's CPU between two of its wake-ups and evict its caches, which the daemon's CPU time then
+shows (the control run with ``--web-metrics-max-age 1000``, where the daemon does nothing for the
+scraper, measures that share).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from netns_lab import Host, LabError, LabProcess, wait_until
-from procfs import cpu_s, pss_kb, rss_kb
+from procfs import cpu_s, pin_apart, pss_kb, rss_kb
 from wire import Tail
 
 from bench.results import Figure, ratio_at_most
@@ -38,6 +45,9 @@ SCRAPE_CPU_GOAL = 1.05
 SCRAPER = r"""
 import http.client, sys, time
 interval, control, limit, fresh = float(sys.argv[1]), sys.argv[2], float(sys.argv[3]), sys.argv[4] == "new"
+if sys.argv[5]:  # pinned: the CPUs the daemon is not on
+    import os
+    os.sched_setaffinity(0, {int(cpu) for cpu in sys.argv[5].split(",")})
 ACCEPT = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
 ok = failed = connections = 0
 conn = None
@@ -99,6 +109,8 @@ class ScrapePhase:
     windows: list[Window] = field(default_factory=list)
     scraper: str = ""
     """What the scraper printed at its end (its counts)."""
+    pinned: str = ""
+    """Where the processes ran, when pinned (``--scrape-pin``)."""
     rss_kb: int = 0
     pss_kb: int = 0
     """Of the tree, after the phase (the web child has rendered every line)."""
@@ -142,16 +154,21 @@ def phase_seconds(pairs: int, window_s: float) -> float:
 
 
 def run_phase(host: Host, tail: Tail, proc: LabProcess, *, interval_s: float, pairs: int, window_s: float,
-              new_connections: bool,
+              new_connections: bool, pin: bool = False,
               intervals: Callable[[Tail, str, float, float], list[float]]) -> ScrapePhase:
     """The phase (see the module docstring) on the running daemon ``proc``."""
     assert host.ipv4 is not None
     control = host.lab.workdir / "scraper.control"
     control.write_text("on")
     limit = phase_seconds(pairs, window_s) + 30  # the scraper ends by itself even if never told
+    apart = pin_apart(proc.pid) if pin else None
     scraper = host.spawn([sys.executable, "-c", SCRAPER, str(interval_s), str(control), f"{limit:.0f}",
-                          "new" if new_connections else "keep"], name="scraper")
+                          "new" if new_connections else "keep",
+                          "" if apart is None else ",".join(map(str, sorted(apart[1])))], name="scraper")
     result = ScrapePhase(interval_s, window_s)
+    if apart is not None:
+        result.pinned = (f"daemon on CPU {','.join(map(str, sorted(apart[0])))}, web child and scraper on "
+                         f"{','.join(map(str, sorted(apart[1])))}")
     try:
         wait_until(lambda: "first scrape done" in scraper.output(), timeout=30, message="first scrape")
         measured: list[Window] = []
@@ -195,7 +212,8 @@ def table(phase: ScrapePhase, advert_int: float) -> list[str]:
     alone, scraped = phase.kind(False), phase.kind(True)
     pairs = ", ".join(f"{r:.3f}" for r in phase.pair_ratios())
     lines = [f"with a /metrics scraper every {phase.interval_s:g} s: {len(alone)} + {len(scraped)} "
-             f"interleaved windows of {phase.window_s:g} s in one daemon run (A B B A ...); {phase.scraper}",
+             f"interleaved windows of {phase.window_s:g} s in one daemon run (A B B A ...); {phase.scraper}"
+             + (f"; pinned: {phase.pinned}" if phase.pinned else ""),
              "| metric | without (A) | with (B) | ratio | goal | |", "|---|---|---|---|---|---|"]
     ratio = phase.ratio()
     late_a, late_b = phase.interval_max_s(False), phase.interval_max_s(True)

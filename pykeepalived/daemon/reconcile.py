@@ -111,10 +111,10 @@ def _regroup(instances: Instances, key: RouterKey) -> None:
     now = runner.loop.time()
     old = slot.group
     if old is not None:
-        slot.group = None
+        runner.set_group(slot, None)
         runner.run_group(old, old.release(slot.name, now), slot)
     name = slot.spec.sync_group
     if name is not None:
         group = instances.running_group(name) or SyncGroup.forming(name)
-        slot.group = group
+        runner.set_group(slot, group)
         runner.run_group(group, group.adopt(slot.router, now))

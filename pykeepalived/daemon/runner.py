@@ -21,7 +21,9 @@ handed over as ``AdvertReceived`` with its source, destination and TTL; the rout
 to accept it (``vrrp/receive.py``) and counts its own drops.  What no router can take (a codec
 reject, no VRID known yet; an unknown VRID) is returned as a drop reason for the socket that read it
 to count.  A raw socket sees every VRRP packet of its interface, so a copy that came through another
-instance's socket (``via``, its receive path) is not this router's: ``other_receive_path``.
+instance's socket (``via``, its receive path) is not this router's: ``other_receive_path``; and a
+datagram no router takes is counted by the first socket that read it, another socket's copy of it
+(every VMAC gets one of each multicast) is ``other_receive_path`` too (``vrrp/copies.py``).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from pykeepalived.errors import PacketError
 from pykeepalived.host.wakeup import LoopWakeup, Wakeup
 from pykeepalived.vrrp import events as ev
 from pykeepalived.vrrp.change import ReceivePath, receive_path
+from pykeepalived.vrrp.copies import WireCopies
 from pykeepalived.vrrp.from_config import InstanceSpec, RouterKey
 from pykeepalived.vrrp.packet import Advertisement
 from pykeepalived.vrrp.router import VirtualRouter
@@ -164,26 +167,45 @@ class VrrpRunner:
         """While a timer batch runs: its bookkeeping actions, run once the batch's wire work is out."""
         self.group_states: dict[str, State] = {}
         """The combined state last published for each sync group."""
+        self._group_names: tuple[str, ...] | None = None
         self.timer_wakeups = 0
         """Times the shared timer fired (for status and tests)."""
         self.log_unknown_vrids = False
         """``log_unknown_vrids``: log every advert for a VRID no instance runs (else counted only)."""
+        self.copies = WireCopies()
+        """The datagrams no router took, so that one read by several sockets is counted once."""
 
     # -- membership ---------------------------------------------------------------------------
     def add(self, slot: RouterSlot) -> None:
         if slot.key in self.slots:
             raise ValueError(f"router {slot.key} already present")
         self.slots[slot.key] = slot
+        self._group_names = None
 
     def remove(self, key: RouterKey) -> RouterSlot:
         """Take a stopped router out (a reload); its counters join :attr:`stopped`."""
         slot = self.slots.pop(key)
+        self._group_names = None
         self.timers.disarm(slot)
         self._schedule()
         self.stopped.update(flat_counters(slot.router.stats.as_dict()))
         self.stopped.update(slot.counters)
         self.stopped_count += 1
         return slot
+
+    def set_group(self, slot: RouterSlot, group: SyncGroup | None) -> None:
+        """A running router leaves its sync group or joins one (a reload; the caller runs the
+        groups' rules)."""
+        slot.group = group
+        self._group_names = None
+
+    def group_names(self) -> tuple[str, ...]:
+        """The sync groups of the running routers, sorted (worked out again only after a change of
+        membership: the status document and every /metrics snapshot ask)."""
+        if self._group_names is None:
+            self._group_names = tuple(sorted({slot.group.name for slot in self.slots.values()
+                                              if slot.group is not None}))
+        return self._group_names
 
     def by_name(self, name: str) -> RouterSlot | None:
         return next((slot for slot in self.slots.values() if slot.name == name), None)
@@ -365,24 +387,31 @@ class VrrpRunner:
     # -- receive path --------------------------------------------------------------------------
     def datagram_received(self, interface: str, payload: bytes, src: IPAddress | str,
                           dst: IPAddress | str | None = None, *, ttl: int | None = None,
-                          via: ReceivePath | None = None, now: float | None = None) -> str | None:
+                          via: ReceivePath | None = None, now: float | None = None,
+                          stamp_ns: int | None = None) -> str | None:
         """One VRRP message (IP header already stripped) from ``src``: None when a router took it
         (it accepted it or counted its drop), else the reason the socket that read it counts.
 
         ``now``: when it arrived (the kernel's receive time, or a packet the early listener kept),
         so a backup's down timer counts from the advert's arrival however late the loop reads it.
+        ``stamp_ns``: the kernel's receive stamp, the same in every copy of one wire datagram: what
+        no router takes is counted by the first socket that read it (``vrrp/copies.py``).
         """
         try:
             src_addr = src if isinstance(src, _ADDRESS_TYPES) else ip_address(src)
             dst_addr = dst if dst is None or isinstance(dst, _ADDRESS_TYPES) else ip_address(dst)
         except ValueError:
-            return _drop("bad_address", interface, f"src={src} dst={dst}")
+            return self._unrouted("bad_address", interface, f"src={src} dst={dst}", (src, payload), via=via,
+                                  stamp_ns=stamp_ns)
         try:
             advert = self.decoder(payload, src=src_addr, dst=dst_addr)
         except PacketError as exc:
-            return _drop(exc.reason, interface, exc.message)
+            return self._unrouted(exc.reason, interface, exc.message, (src_addr, payload), via=via,
+                                  stamp_ns=stamp_ns)
         slot = self.slots.get((interface, src_addr.version, advert.vrid))
         if slot is None:
+            if self.copies.another_copy(stamp_ns, (src_addr, payload), via):
+                return OTHER_RECEIVE_PATH
             if self.log_unknown_vrids:
                 log.info("received advert for unknown VRID %d on %s from %s", advert.vrid, interface,
                          src_addr)
@@ -393,6 +422,14 @@ class VrrpRunner:
         self._feed(slot, ev.AdvertReceived(advert, src_addr, dst_addr, ttl),
                    current if now is None else min(now, current))  # a receive time is never later than now
         return None
+
+    def _unrouted(self, reason: str, interface: str, detail: str, datagram: tuple[object, bytes], *,
+                  via: ReceivePath | None, stamp_ns: int | None) -> str:
+        """A datagram no router can take: ``reason`` for the first socket that read it, and
+        ``other_receive_path`` for another socket's copy of it."""
+        if self.copies.another_copy(stamp_ns, datagram, via):
+            return OTHER_RECEIVE_PATH
+        return _drop(reason, interface, detail)
 
     # -- shutdown ------------------------------------------------------------------------------
     def release_all(self) -> None:

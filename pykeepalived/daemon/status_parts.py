@@ -60,9 +60,7 @@ def status_parts(daemon: Daemon) -> Json:
 def sync_groups(daemon: Daemon) -> Json:
     """Each sync group's state (as its notify scripts name it) and its notify settings."""
     notify = daemon.plan.group_notify if daemon.plan is not None else {}
-    runner = daemon.runner
-    names = {slot.group.name for slot in runner.slots.values() if slot.group is not None}
-    states = runner.group_states
+    states = daemon.runner.group_states
     return {name: {"state": notify_state(states[name]) if name in states else None,
                    "notify": notify[name].set_fields() if name in notify else {}}
-            for name in sorted(names)}
+            for name in daemon.runner.group_names()}

@@ -3,8 +3,10 @@
 :func:`parse_ipv4_datagram` splits a raw IPv4 datagram (IP header included, as a raw socket returns
 it) into the addressing facts the codec and the core need and the VRRP payload;
 :func:`parse_ipv6_datagram` builds the same from a raw IPv6 socket's ancillary data (no IP header);
-:func:`received_at` turns an ``SO_TIMESTAMPNS`` stamp into a monotonic receive time.  Malformed input
-raises :class:`~pykeepalived.errors.PacketError` with a short reason (counted by the socket).
+:func:`received_at` turns an ``SO_TIMESTAMPNS`` stamp into a monotonic receive time
+(:func:`receive_stamps` also gives the stamp itself: the same in every copy of one wire datagram that
+several sockets read).  Malformed input raises :class:`~pykeepalived.errors.PacketError` with a short
+reason (counted by the socket).
 """
 
 from __future__ import annotations
@@ -37,18 +39,28 @@ class VrrpDatagram:
     ifindex: int | None = None
     at: float | None = None
     """``time.monotonic()`` when the kernel received it (``SO_TIMESTAMPNS``), None if unknown."""
+    stamp_ns: int | None = None
+    """The kernel's receive stamp itself (``CLOCK_REALTIME``, ns), None if unknown: every copy of one
+    wire datagram carries the same (a VMAC's copy of a multicast is a clone of the parent's packet),
+    so it tells copies read by several sockets apart from packets sent twice."""
+
+
+def receive_stamps(ancdata: list[tuple[int, int, bytes]], now: float,
+                   wall_now: float) -> tuple[float | None, int | None]:
+    """(:func:`received_at`, the stamp in ns) from the ``SO_TIMESTAMPNS`` control message."""
+    for level, kind, value in ancdata:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= _TIMESPEC.size:
+            sec, nsec = _TIMESPEC.unpack_from(value)
+            age = wall_now - (sec + nsec * 1e-9)
+            return (now - age if 0.0 <= age <= MAX_RX_AGE_S else None), sec * 1_000_000_000 + nsec
+    return None, None
 
 
 def received_at(ancdata: list[tuple[int, int, bytes]], now: float, wall_now: float) -> float | None:
     """The monotonic receive time from an ``SO_TIMESTAMPNS`` control message (a ``CLOCK_REALTIME``
     stamp, so it is turned into an age against ``wall_now``); None without one, or when the age is
     negative or above ``MAX_RX_AGE_S`` (the wall clock was stepped: not to be trusted)."""
-    for level, kind, value in ancdata:
-        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= _TIMESPEC.size:
-            sec, nsec = _TIMESPEC.unpack_from(value)
-            age = wall_now - (sec + nsec * 1e-9)
-            return now - age if 0.0 <= age <= MAX_RX_AGE_S else None
-    return None
+    return receive_stamps(ancdata, now, wall_now)[0]
 
 
 def parse_ipv4_datagram(data: bytes) -> VrrpDatagram:

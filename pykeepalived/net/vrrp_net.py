@@ -53,7 +53,7 @@ class Receiver(Protocol):
 
     def datagram_received(self, interface: str, payload: bytes, src: IPAddress, dst: IPAddress | None,
                           *, ttl: int | None = None, via: ReceivePath | None = None,
-                          now: float | None = None) -> str | None: ...
+                          now: float | None = None, stamp_ns: int | None = None) -> str | None: ...
 
 
 SocketOpener = Callable[[VrrpSocketConfig, PacketHandler], VrrpSocket]
@@ -121,7 +121,7 @@ class VrrpNet:
 
             def on_packet(dgram: VrrpDatagram) -> str | None:
                 return receiver.datagram_received(routed, dgram.payload, dgram.src, dgram.dst, ttl=dgram.ttl,
-                                                  via=path, now=dgram.at)
+                                                  via=path, now=dgram.at, stamp_ns=dgram.stamp_ns)
 
             sock = self._open_socket(config, on_packet)
             sock.counters = self._totals.setdefault(socket_name(path), sock.counters)

@@ -58,7 +58,7 @@ from pykeepalived.net.vrrp_datagram import (
     VrrpDatagram,
     parse_ipv4_datagram,
     parse_ipv6_datagram,
-    received_at,
+    receive_stamps,
 )
 from pykeepalived.vrrp.packet import VRRP_MCAST_GROUP_V4, VRRP_MCAST_GROUP_V6
 from pykeepalived.wire import VRRP_PROTO, VRRP_TTL
@@ -298,8 +298,8 @@ class VrrpSocket:
                 return
             self._deliver(data, ancdata, flags, address)
 
-    def _stamp(self, ancdata: list[tuple[int, int, bytes]]) -> float | None:
-        return received_at(ancdata, self._clock(), self._wall_clock()) if ancdata else None
+    def _stamps(self, ancdata: list[tuple[int, int, bytes]]) -> tuple[float | None, int | None]:
+        return receive_stamps(ancdata, self._clock(), self._wall_clock()) if ancdata else (None, None)
 
     def _deliver(
         self, data: bytes, ancdata: list[tuple[int, int, bytes]], flags: int, address: tuple[object, ...]
@@ -310,14 +310,15 @@ class VrrpSocket:
                 raise PacketError("truncated", f"datagram larger than {RECV_BUFSIZE} bytes or ancillary cut")
             if self.config.family == 4:
                 datagram = parse_ipv4_datagram(data)
-                at = self._stamp(ancdata)
+                at, stamp_ns = self._stamps(ancdata)
                 if self.config.bind_to_device:  # only the bound interface can have delivered it
-                    datagram = dataclasses.replace(datagram, ifindex=self.ifindex, at=at)
-                elif at is not None:
-                    datagram = dataclasses.replace(datagram, at=at)
+                    datagram = dataclasses.replace(datagram, ifindex=self.ifindex, at=at, stamp_ns=stamp_ns)
+                elif stamp_ns is not None:
+                    datagram = dataclasses.replace(datagram, at=at, stamp_ns=stamp_ns)
             else:
-                datagram = dataclasses.replace(parse_ipv6_datagram(data, ancdata, address),
-                                               at=self._stamp(ancdata))
+                at, stamp_ns = self._stamps(ancdata)
+                datagram = dataclasses.replace(parse_ipv6_datagram(data, ancdata, address), at=at,
+                                               stamp_ns=stamp_ns)
         except PacketError as exc:
             self._drop(exc.reason, str(exc))
             return

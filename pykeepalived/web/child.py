@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 from pykeepalived.web.channel import MAX_FROM_DAEMON, ChannelError, FrameDecoder, Message, encode
+from pykeepalived.web.kept import Kept
 from pykeepalived.web.live import own_process
 from pykeepalived.web.service import WebService
 from pykeepalived.web.slicer import Slicer
@@ -64,11 +65,7 @@ class DaemonLink:
         self._decoder = FrameDecoder(MAX_FROM_DAEMON)
         self._pending: dict[int, asyncio.Future[object]] = {}
         self._next_id = 1
-        self.max_age_s = max_age_s
-        self._clock = clock
-        self._status: tuple[float, Mapping[str, object]] | None = None
-        self._status_flight: asyncio.Future[object] | None = None
-        self._status_expired = 0
+        self._status: Kept[Mapping[str, object]] = Kept(max_age_s=max_age_s, clock=clock)
 
     async def run(self) -> None:
         """Read until the daemon closes the channel."""
@@ -86,8 +83,7 @@ class DaemonLink:
     def _dispatch(self, message: Message) -> None:
         kind = message["t"]
         if kind == "event":
-            self._status_expired += 1  # the next /status asks again (see MetricsPage.expire)
-            self._status = None
+            self._status.expire()  # the next /status asks again (web/kept.py)
             data, at, ident = message.get("data"), message.get("at"), message.get("id")
             if isinstance(message.get("kind"), str) and isinstance(data, dict):
                 self._on_event(str(message["kind"]), data, at if isinstance(at, int | float) else None,
@@ -122,24 +118,13 @@ class DaemonLink:
         return body
 
     async def status(self) -> Mapping[str, object]:
-        cached = self._status
-        if cached is not None and self._clock() - cached[0] < self.max_age_s:
-            return cached[1]
-        expired = self._status_expired
-        if self._status_flight is None:
-            self._status_flight = asyncio.ensure_future(self.ask("status"))
-            self._status_flight.add_done_callback(self._status_landed)
-        body = await asyncio.shield(self._status_flight)
+        return await self._status.get(self._ask_status)
+
+    async def _ask_status(self) -> Mapping[str, object]:
+        body = await self.ask("status")
         if not isinstance(body, dict):
             raise ValueError("the daemon's status answer is not an object")
-        if self._status_expired == expired:  # else an event came meanwhile: not kept as fresh
-            self._status = (self._clock(), body)
         return body
-
-    def _status_landed(self, future: asyncio.Future[object]) -> None:
-        self._status_flight = None
-        if not future.cancelled():
-            future.exception()
 
     async def health(self) -> str | None:
         try:

@@ -13,13 +13,12 @@ into slices of about ``SLICE_S`` (``web/slicer.py``); the loop runs whatever is 
   the format asked for (text 0.0.4, or OpenMetrics).  A snapshot younger than ``max_age_s`` is served
   again without asking (``web_metrics_max_age``, docs/metrics.md), unless the daemon pushed an event
   since (:meth:`MetricsPage.expire`): states, priorities, trackers and reloads show at the next scrape,
-  only the counters may be up to ``max_age_s`` old.
+  only the counters may be up to ``max_age_s`` old (the rule: ``web/kept.py``).
 * ``/status``: the document is encoded as JSON one instance at a time.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -27,6 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from prometheus_client.exposition import choose_encoder
 
 from pykeepalived.web.exposition import Block
+from pykeepalived.web.kept import Kept
 from pykeepalived.web.metrics import DocumentMetrics
 from pykeepalived.web.slicer import Slicer
 from pykeepalived.web.status_doc import as_status
@@ -53,16 +53,11 @@ class MetricsPage:
         self.instances = InstanceLines()
         self.document = DocumentMetrics()
         self._live = live
-        self.max_age_s = max_age_s
-        self._clock = clock
+        self._kept: Kept[None] = Kept(max_age_s=max_age_s, clock=clock)
         self._full = True
-        self._at: float | None = None
-        self._expired = 0
-        """How many times :meth:`expire` was called (a snapshot asked before one is not kept)."""
         self._doc_blocks: list[Block] = []
         self._doc: dict[str, object] = {}
         self._process: Mapping[str, object] | None = None
-        self._inflight: asyncio.Future[None] | None = None
         self.snapshots = 0
         """Snapshots asked for (for tests and the benchmark)."""
 
@@ -79,28 +74,16 @@ class MetricsPage:
         return b"".join(parts), content_type
 
     async def blocks(self, slicer: Slicer | None = None) -> list[Block]:
-        at = self._at
-        if at is None or self.max_age_s <= 0 or self._clock() - at >= self.max_age_s:
-            if self._inflight is None:  # scrapes meanwhile share this snapshot
-                self._inflight = asyncio.ensure_future(self._refresh(slicer))
-                self._inflight.add_done_callback(self._landed)
-            await asyncio.shield(self._inflight)
+        await self._kept.get(lambda: self._refresh(slicer))  # web/kept.py: young, shared, expired
         return [*self._doc_blocks, *self.instances.blocks(), *self._live(self._process)]
 
     def expire(self) -> None:
         """Something the page shows changed in the daemon (it pushed an event: a state, a priority, a
-        tracker, a checker, a reload): the next scrape asks again, however young the snapshot is.
-        A snapshot in flight was asked before the change: it is applied, but not kept as fresh."""
-        self._expired += 1
-        self._at = None
-
-    def _landed(self, future: asyncio.Future[None]) -> None:
-        self._inflight = None
-        if not future.cancelled():
-            future.exception()  # retrieved: the awaiting scrapes raise it
+        tracker, a checker, a reload): the next scrape asks again, however young the snapshot is."""
+        self._kept.expire()
 
     async def _refresh(self, slicer: Slicer | None) -> None:
-        full, expired = self._full, self._expired
+        full = self._full
         snapshot = await self._snapshots(full, slicer)
         self.snapshots += 1
         self._full = True  # until this one is applied whole
@@ -117,7 +100,6 @@ class MetricsPage:
         process = snapshot.get("process")
         self._process = process if isinstance(process, dict) else None
         self._full = False
-        self._at = self._clock() if self._expired == expired else None
 
 
 async def json_body(doc: object, slicer: Slicer | None = None) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from ipaddress import IPv4Address, ip_address
 from typing import Any
@@ -16,7 +17,7 @@ from pykeepalived.testing.fake_net import FakeNet
 from pykeepalived.testing.fake_wire import FakeWire
 from pykeepalived.testing.runner_pair import Node, pair, start
 from pykeepalived.testing.specs import VIP, make_spec
-from pykeepalived.vrrp.change import receive_path
+from pykeepalived.vrrp.change import ReceivePath, receive_path
 from pykeepalived.vrrp.events import InterfaceChanged, Startup
 from pykeepalived.vrrp.packet import Advertisement, advert_encoder, decode
 from pykeepalived.vrrp.router import VirtualRouter
@@ -127,6 +128,33 @@ async def test_a_copy_from_another_instances_socket_is_left_to_the_socket_to_cou
     assert a.slot.state is State.BACKUP
 
 
+async def test_a_datagram_no_router_takes_is_counted_by_the_first_socket_that_read_it() -> None:
+    """Two VMACs each read a copy of every multicast of their link: a bad or unknown datagram is
+    one drop, not one per socket; the same bytes sent again (another stamp) are a drop again."""
+    loop = FakeLoop()
+    wire = FakeWire()
+    a = Node(loop, wire, "a", "198.51.100.1", 100)
+    start(a)
+    loop.advance(1.0)
+    vmac_1 = dataclasses.replace(a.slot.via, device="vrrp.51")
+    vmac_2 = dataclasses.replace(a.slot.via, device="vrrp.52")
+    bad = wire.encode(advert(51, 254))[:3]  # short: the codec rejects it before any VRID
+    unknown = wire.encode(advert(99, 254))
+
+    def read(payload: bytes, via: ReceivePath, stamp_ns: int | None) -> str | None:
+        return a.runner.datagram_received("eth0", payload, "198.51.100.9", "224.0.0.18", ttl=255, via=via,
+                                          stamp_ns=stamp_ns)
+
+    first = read(bad, vmac_1, 1_000)
+    assert first is not None and first != "other_receive_path"
+    assert read(bad, vmac_2, 1_000) == "other_receive_path"  # the same wire datagram: a copy
+    assert read(bad, vmac_2, 2_000) == first  # sent again: read first by the other socket this time
+    assert read(bad, vmac_1, 2_000) == "other_receive_path"
+    assert read(unknown, vmac_2, 3_000) == "unknown_vrid"
+    assert read(unknown, vmac_1, 3_000) == "other_receive_path"
+    assert read(unknown, vmac_1, None) == read(unknown, vmac_2, None) == "unknown_vrid"  # no stamp: no copy
+
+
 async def test_the_router_drops_a_multicast_advert_with_a_bad_ttl_and_counts_it_once() -> None:
     loop = FakeLoop()
     wire = FakeWire()
@@ -228,6 +256,27 @@ async def test_sync_group_members_move_together() -> None:
     assert [s.state for s in slots] == [State.MASTER, State.MASTER]
     runner.stop_all()
     assert loop.armed() == 0
+
+
+def test_the_sync_group_names_follow_membership_and_regrouping() -> None:
+    loop = FakeLoop()
+    runner = VrrpRunner(loop, ActionExecutor(FakeNet(), FakeWire().encode), FakeWire().decode)  # type: ignore[arg-type]
+    specs = [make_spec("VI_A", vrid=51), make_spec("VI_B", vrid=52, interface="eth1"),
+             make_spec("VI_C", vrid=53, interface="eth2")]
+    group = SyncGroup("G", [s.router_config for s in specs[:2]])
+    slots = [RouterSlot(s, group.members[s.name], group, receive_path(s)) for s in specs[:2]]
+    slots.append(RouterSlot(specs[2], VirtualRouter(specs[2].router_config), None, receive_path(specs[2])))
+    assert runner.group_names() == ()
+    for slot in slots:
+        runner.add(slot)
+    assert runner.group_names() == ("G",)
+    runner.set_group(slots[2], SyncGroup.forming("A"))
+    assert runner.group_names() == ("A", "G")
+    runner.remove(slots[0].key)
+    runner.set_group(slots[1], None)
+    assert runner.group_names() == ("A",)
+    runner.remove(slots[2].key)
+    assert runner.group_names() == ()
 
 
 @pytest.mark.parametrize(

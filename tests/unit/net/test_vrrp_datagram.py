@@ -11,7 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pykeepalived.errors import PacketError
-from pykeepalived.net.vrrp_datagram import parse_ipv4_datagram, parse_ipv6_datagram, received_at
+from pykeepalived.net.vrrp_datagram import (
+    parse_ipv4_datagram,
+    parse_ipv6_datagram,
+    receive_stamps,
+    received_at,
+)
 from pykeepalived.net.vrrp_socket import SO_TIMESTAMPNS, VrrpSocketConfig, socket_options
 from pykeepalived.testing.raw_datagrams import LL6, PAYLOAD, SRC4, anc6, ipv4_datagram, stamp
 
@@ -82,3 +87,10 @@ def test_received_at_turns_the_kernel_stamp_into_monotonic_time() -> None:
     assert received_at([stamp(1001.0)], now=50.0, wall_now=1000.5) is None  # in the future: clock stepped
     assert received_at([stamp(990.0)], now=50.0, wall_now=1000.5) is None  # 10 s old: clock stepped
     assert any(opt.name == SO_TIMESTAMPNS for opt in socket_options(VrrpSocketConfig("eth0", 4), 7))
+
+
+def test_receive_stamps_keep_the_stamp_even_when_the_time_is_not_trusted() -> None:
+    at, stamp_ns = receive_stamps([stamp(1000.25)], now=50.0, wall_now=1000.5)
+    assert at == pytest.approx(49.75, abs=1e-6) and stamp_ns == 1000_250_000_000
+    assert receive_stamps([stamp(1001.0)], now=50.0, wall_now=1000.5) == (None, 1001_000_000_000)
+    assert receive_stamps([], now=50.0, wall_now=1000.5) == (None, None)

@@ -293,4 +293,5 @@ def test_datagrams_carry_their_receive_time(family: int) -> None:
                     clock=lambda: 50.0, wall_clock=lambda: 1000.5)
     vs.handle_readable()
     assert got[0].at == pytest.approx(49.9, abs=1e-6)
+    assert got[0].stamp_ns == 1000_400_000_000  # the kernel's stamp itself: one per wire datagram
     assert got[0].payload == PAYLOAD
