@@ -153,12 +153,28 @@ class Node:
         return self.netns
 
 
+def parse_fdb(text: str) -> dict[str, str]:
+    """`bridge fdb show br BR` as MAC -> port, for the entries learned from traffic (not `permanent`)."""
+    learned = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and fields[1] == "dev" and "permanent" not in fields and "self" not in fields:
+            learned[fields[0].lower()] = fields[2]
+    return learned
+
+
 class Switch(Node):
     """A Linux bridge alone in its own namespace (STP and multicast snooping off: a dumb hub-like switch)."""
 
     @property
     def bridge(self) -> str:
         return self.netns
+
+    def learned(self) -> dict[str, str]:
+        """MAC -> port the bridge has learned it on (its forwarding database, the ports' own entries left
+        out): where it sends a frame for that MAC; a MAC it does not know it floods to every port."""
+        out = self.run(["bridge", "fdb", "show", "br", self.bridge]).stdout
+        return parse_fdb(out)
 
 
 class Host(Node):

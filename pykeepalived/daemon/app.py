@@ -326,7 +326,7 @@ class Daemon:
         self.instances.configure(plan)
         self._apply_bfd(plans)
         self.reload_schedule.apply(plans.global_defs, plans.fixed.instance, group)
-        await apply_reload(self.instances, diff, plan.instances)
+        await apply_reload(self.instances, diff, plan.instances, partial(self.host_net.admit, plans.host))
         # after the VIPs moved (a route's src may be one): the host network of the new plan, for the
         # masters as they are now (a kept instance may have been renamed)
         await self.host_net.reconcile(plans.host, masters={self.runner.slots[key].name

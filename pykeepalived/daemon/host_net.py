@@ -22,6 +22,7 @@ plan of one configuration and the set of MASTER instances), the difference is
   by a reconcile that reads the kernel, as keepalived's ``reinstate_static_*``; an entry written
   with ``no_track`` stays deleted.  The instances of a ``track_group`` follow the devices of its
   entries through their interface trackers (``vrrp/tracker_config.py``), not through this class.
+* A reload's new VMACs join the firewall's set before they are created (:meth:`HostNetwork.admit`).
 * ``disable_local_igmp``: ``net.ipv4.igmp_link_local_mcast_reports`` is 0 while the configuration
   asks (a reload may turn it on or off) and gets its value back after.
 * At stop (:meth:`HostNetwork.stop`): static entries and the firewall are removed (and the IGMP
@@ -40,7 +41,7 @@ from typing import Protocol
 from pykeepalived.daemon.listeners import Event, InstanceEvent
 from pykeepalived.errors import PykaError
 from pykeepalived.host.sysctl import Sysctl
-from pykeepalived.net.host_state import Desired, HostPlan, desired
+from pykeepalived.net.host_state import Desired, HostPlan, admitting, desired
 from pykeepalived.net.netlink_watch import AddressEvent, LinkEvent
 from pykeepalived.net.nft_ruleset import Blocked, FirewallSpec
 from pykeepalived.net.route_spec import Diff, RouteSpec, RuleSpec, diff
@@ -183,6 +184,15 @@ class HostNetwork:
                 self.masters = set(masters)
             return await self._apply(full=True)
 
+    async def admit(self, plan: HostPlan) -> None:
+        """A reload is about to create the VMACs of ``plan``: the firewall keeps them quiet from their
+        first frame (:func:`~pykeepalived.net.host_state.admitting`); the reconcile after it settles."""
+        async with self._lock:
+            wider = admitting(self.plan, plan)
+            if wider is not None:
+                self.plan = wider
+                await self._apply_firewall(desired(wider, self.masters).blocked, force=False)
+
     async def run_forever(self) -> None:
         """Apply state changes as they come, and retry failures (see :meth:`_retry_later`)."""
         while True:
@@ -199,11 +209,15 @@ class HostNetwork:
 
     async def stop(self, *, keep_virtual: bool) -> None:
         """Remove the static entries and the firewall; the masters' virtual routes and rules too
-        unless ``keep_virtual`` (``-V``: they stay with the VIPs)."""
+        unless ``keep_virtual`` (``-V``: they stay with the VIPs, and a firewall that keeps VMACs quiet
+        stays with the VMACs: their sockets close after this, and leave the VRRP group from them)."""
         self._frozen = True
         async with self._lock:
             plan = self.plan
-            self.plan = HostPlan(instance_routes=plan.instance_routes, instance_rules=plan.instance_rules)
+            quiet = keep_virtual and plan.firewall is not None and bool(plan.firewall.vmacs)
+            self.plan = HostPlan(instance_routes=plan.instance_routes, instance_rules=plan.instance_rules,
+                                 firewall=plan.firewall if quiet else None,
+                                 blocked=plan.blocked if quiet else {})
             self.masters = self.masters if keep_virtual else set()
             await self._apply(full=False)
             self._retry_later(False)

@@ -103,14 +103,15 @@ def load_plans(path: str, primary: fc.PrimaryAddress, *, config_id: str | None =
     """Read ``path`` and map it; ConfigError when it is invalid or cannot run here.  ``fwmarks``: the
     automatic marks (``nftables_ipvs``) of the running configuration, kept by a reload."""
     config = load_config(path, config_id, host)
+    vrrp = fc.vrrp_plan(config, primary, instances=run_vrrp)
     try:
         vrfs = vrf_tables() if run_vrrp and uses_vrf(config) else None
-        host_state = host_plan(config, table_names(), vrrp=run_vrrp, vrfs=vrfs)
+        host_state = host_plan(config, table_names(), vrrp=run_vrrp, vrfs=vrfs, vmacs=vrrp.vmac_names())
     except SpecError as exc:
         raise ConfigError(f"{path}: {exc}", [Diagnostic(Severity.ERROR, "route_table", str(exc), path,
                                                          None, None)]) from exc
     return Plans(
-        vrrp=fc.vrrp_plan(config, primary, instances=run_vrrp),
+        vrrp=vrrp,
         lvs=lvs_plan(config, fwmarks) if run_lvs else None,
         lvs_fifos=lvs_notify_fifos(config) if run_lvs else (),
         alerts=alert_plan(config),

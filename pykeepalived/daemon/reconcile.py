@@ -4,7 +4,7 @@ Nothing is decided here (the plan and the routers decide); this only runs the st
 that keeps every address a surviving MASTER holds, and the receive paths open:
 
 1. links (VMACs, ipvlans) the new configuration adds or whose MAC it changes, before any socket
-   needs them;
+   needs them (``admit`` first: the firewall keeps new VMACs quiet from their first frame);
 2. new sockets for the instances whose receive path changed (the old one closes after; one that
    cannot open puts its instance in FAULT at the end, as at start);
 3. the addresses the surviving MASTERs gain (the plan's ``add``), before any removal;
@@ -24,7 +24,7 @@ the reload stops.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from pykeepalived.daemon.instances import Instances
 from pykeepalived.errors import DriverError, PykaError, UsageError
@@ -37,11 +37,14 @@ from pykeepalived.vrrp.sync_group import SyncGroup
 log = logging.getLogger(__name__)
 
 
-async def apply_reload(instances: Instances, plan: ReloadPlan,
-                       specs: Mapping[RouterKey, InstanceSpec]) -> None:
-    """Execute ``plan`` (see the module docstring); ``specs``: the new configuration's instances."""
+async def apply_reload(instances: Instances, plan: ReloadPlan, specs: Mapping[RouterKey, InstanceSpec],
+                       admit: Callable[[], Awaitable[None]] | None = None) -> None:
+    """Execute ``plan`` (see the module docstring); ``specs``: the new configuration's instances;
+    ``admit``: awaited before any link is created (the host network's ``admit``)."""
     executor, addresses = instances.executor, plan.addresses
     started = [specs[key] for key in (*plan.add, *plan.restart)]
+    if admit is not None:
+        await admit()
     for spec in [*(specs[key] for key in plan.vmacs_created), *started]:
         await instances.prepare_vmac(spec)  # every await first: from here on, one loop turn
     failed = [key for key in plan.new_socket if not _reopen(instances, specs[key])]

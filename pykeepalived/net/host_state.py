@@ -6,10 +6,11 @@ keepalived's host state, as one value per configuration (:class:`HostPlan`):
   start, removed at stop, reconciled at a reload);
 * each instance's ``virtual_routes`` and ``virtual_rules``: present while that instance is MASTER
   (keepalived adds them after its VIPs when it becomes MASTER and removes them when it leaves);
-* the accept-mode firewall (``no_accept``, ``vrrp_strict``): one nftables table while any instance
-  can be a master that does not accept; its sets hold the VIPs of the instances that are MASTER
-  without accept (keepalived's ``vrrp_handle_accept_mode``: the drop rules are set when such an
-  instance becomes MASTER and removed when it leaves).
+* the firewall: one nftables table while any instance can be a master that does not accept
+  (``no_accept``, ``vrrp_strict``), or the configuration has a VMAC; its sets hold the VIPs of the
+  instances that are MASTER without accept (keepalived's ``vrrp_handle_accept_mode``: the drop rules
+  are set when such an instance becomes MASTER and removed when it leaves), and the VMACs no group
+  report may leave (:mod:`pykeepalived.net.nft_ruleset`).
 
 :func:`desired` says what the host should hold for a set of MASTER instances; the daemon's
 ``daemon/host_net.py`` compares it with the kernel (:func:`pykeepalived.net.route_spec.diff`) and the
@@ -19,7 +20,7 @@ adapters apply the difference, so start-up, a reload and every state change are 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from pykeepalived.config.model import Config
@@ -43,7 +44,7 @@ class HostPlan:
     instance_routes: Mapping[str, tuple[RouteSpec, ...]] = field(default_factory=lambda: _EMPTY)
     instance_rules: Mapping[str, tuple[RuleSpec, ...]] = field(default_factory=lambda: MappingProxyType({}))
     firewall: FirewallSpec | None = None
-    """The accept-mode table's settings; None when no instance needs it."""
+    """The firewall table's settings; None when no instance needs it (accepting, without VMAC)."""
     blocked: Mapping[str, tuple[Blocked, ...]] = field(default_factory=lambda: MappingProxyType({}))
     """Per instance that does not accept: the addresses dropped while it is MASTER."""
     no_link_local_igmp: bool = False
@@ -80,16 +81,18 @@ def uses_vrf(config: Config) -> bool:
 
 
 def host_plan(config: Config, tables: Mapping[str, int] | None = None, *, vrrp: bool = True,
-              vrfs: Mapping[str, int] | None = None) -> HostPlan:
+              vrfs: Mapping[str, int] | None = None, vmacs: Iterable[str] = ()) -> HostPlan:
     """The plan of ``config``; ``tables``: routing table names (/etc/iproute2/rt_tables); ``vrfs``:
-    the host's VRF devices and their tables.  With ``vrrp`` False (``-C``: checkers only) there is
-    none, as keepalived's checker process keeps no static or virtual routes.  SpecError for a table
-    or protocol name that cannot be resolved, or a VRF device the host does not have."""
+    the host's VRF devices and their tables; ``vmacs``: the names of the VMACs (macvlans) its
+    instances create.  With ``vrrp`` False (``-C``: checkers only) there is none, as keepalived's
+    checker process keeps no static or virtual routes.  SpecError for a table or protocol name that
+    cannot be resolved, or a VRF device the host does not have."""
     if not vrrp:
         return HostPlan()
     default_dev = config.global_defs.default_interface or DEFAULT_INTERFACE
     static_rules, per_instance_rules = all_rules(config, tables)
-    firewall = FirewallSpec.from_config(config) if needs_firewall(config) else None
+    vmacs = tuple(vmacs)
+    firewall = FirewallSpec.from_config(config, vmacs) if needs_firewall(config) or vmacs else None
     return HostPlan(
         static_addresses=tuple(static_address(a, default_dev) for a in config.static_ipaddress),
         static_routes=static_routes(config, tables, vrfs),
@@ -105,6 +108,17 @@ def host_plan(config: Config, tables: Mapping[str, int] | None = None, *, vrrp: 
     )
 
 
+def admitting(current: HostPlan, new: HostPlan) -> HostPlan | None:
+    """A reload creates its new VMACs before the host reconcile: ``current`` with a firewall that keeps
+    the VMACs of both plans quiet, to be in place first (None: ``current`` covers them already)."""
+    wanted = new.firewall
+    known = current.firewall.vmacs if current.firewall is not None else ()
+    if wanted is None or set(wanted.vmacs) <= set(known):
+        return None
+    spec = wanted if current.firewall is None else current.firewall
+    return replace(current, firewall=replace(spec, vmacs=tuple(sorted({*known, *wanted.vmacs}))))
+
+
 def desired(plan: HostPlan, masters: Iterable[str]) -> Desired:
     """What the host holds while the instances in ``masters`` are MASTER (the static entries always)."""
     names = list(dict.fromkeys(masters))
@@ -116,5 +130,5 @@ def desired(plan: HostPlan, masters: Iterable[str]) -> Desired:
     )
 
 
-__all__ = ["DEFAULT_INTERFACE", "Desired", "HostPlan", "desired", "host_plan", "static_address",
+__all__ = ["DEFAULT_INTERFACE", "Desired", "HostPlan", "admitting", "desired", "host_plan", "static_address",
            "uses_vrf"]

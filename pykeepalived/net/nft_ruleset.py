@@ -1,4 +1,4 @@
-"""The firewall of ``no_accept`` / ``vrrp_strict``, as one nftables JSON batch (pure: no I/O).
+"""The firewall of ``no_accept`` / ``vrrp_strict`` and of the VMACs: one nftables JSON batch (pure).
 
 RFC 5798's accept mode: a master that is not the address owner and not in accept mode must not
 accept packets addressed to the virtual addresses.  keepalived does it with a firewall
@@ -15,8 +15,19 @@ does pykeepalived, with one table the daemon owns (``inet keepalived`` by defaul
                     ip6 daddr @vips6 drop
                     iifname . ip6 daddr @vips6_ll drop }
         chain out { type filter hook output priority -1; policy accept;
-                    (the same, on the source address) }
+                    (the same, on the source address)
+                    oifname @vmacs ip protocol igmp drop
+                    oifname @vmacs icmpv6 type { mld-listener-report, ... } drop }
+        set vmacs { type ifname }                        # the VMACs the configuration creates
     }
+
+A VMAC joins VRRP's group (224.0.0.18, ff02::12) for its socket, and the kernel reports that (IGMP,
+MLD; a router solicitation too) *from the virtual MAC*, on the backup as on the master: a switch then
+learns the virtual MAC on the backup's port and sends the master's traffic there, until the master
+next sends from it (its next advert; never, when its adverts leave through the parent in unicast
+mode).  As keepalived, the ``out`` chain drops those reports on every VMAC (the ``vmacs`` set); the
+membership itself stays (VRRP's group is link-local: no switch needs a report to forward it, RFC 4541
+2.1.2).  The table is installed while a VMAC exists or an instance does not accept.
 
 :func:`ruleset` returns the batch that replaces the whole table at once (``nft -j -f -`` applies
 a batch as one transaction: the table is never half-built), :func:`removal` the batch that deletes
@@ -37,6 +48,9 @@ Batch = dict[str, list[dict[str, object]]]
 FAMILY = "inet"
 ND_TYPES = ("nd-neighbor-solicit", "nd-neighbor-advert")
 """Neighbour discovery stays allowed: a master answers NS for its IPv6 VIPs whatever the accept mode."""
+VMAC_SET = "vmacs"
+QUIET_ICMPV6_TYPES = ("mld-listener-report", "mld-listener-done", "mld2-listener-report", "nd-router-solicit")
+"""What a VMAC must not send (with IGMP): group reports and router solicitations from the virtual MAC."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +63,15 @@ class FirewallSpec:
     counters: bool = False
     ifindex: bool = False
     """Key link-local addresses by interface index (``meta iif``) rather than name (``iifname``)."""
+    vmacs: tuple[str, ...] = ()
+    """The VMACs (macvlans) of the configuration: no IGMP / MLD report or router solicitation leaves
+    them (by name: the rule holds before the link exists, and for a link created again)."""
 
     @classmethod
-    def from_config(cls, config: Config) -> FirewallSpec:
+    def from_config(cls, config: Config, vmacs: Iterable[str] = ()) -> FirewallSpec:
         g = config.global_defs
         return cls(g.nftables or NFT_TABLE_DEFAULT, g.nftables_priority, g.nftables_counters,
-                   g.nftables_ifindex)
+                   g.nftables_ifindex, tuple(sorted(set(vmacs))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +165,24 @@ def ruleset(spec: FirewallSpec, addresses: Iterable[Blocked]) -> Batch:
             _rule(spec, chain, _match({"concat": [link, _payload("ip6", direction)]}, "@vips6_ll"),
                   *_drop(spec)),
         ]
-    return {"nftables": commands}
+    return {"nftables": commands + _quiet_vmacs(spec)}
 
 
-__all__ = ["FAMILY", "Batch", "Blocked", "FirewallSpec", "blocked", "needs_firewall", "removal", "ruleset"]
+def _quiet_vmacs(spec: FirewallSpec) -> list[dict[str, object]]:
+    """The ``vmacs`` set and the ``out`` rules that drop group reports and solicitations leaving them."""
+    commands: list[dict[str, object]] = [
+        {"add": {"set": {"family": FAMILY, "table": spec.table, "name": VMAC_SET, "type": "ifname"}}}]
+    if spec.vmacs:
+        commands.append({"add": {"element": {"family": FAMILY, "table": spec.table, "name": VMAC_SET,
+                                             "elem": list(spec.vmacs)}}})
+    vmac = _match({"meta": {"key": "oifname"}}, f"@{VMAC_SET}")
+    commands += [
+        _rule(spec, "out", vmac, _match(_payload("ip", "protocol"), "igmp"), *_drop(spec)),
+        _rule(spec, "out", vmac, _match(_payload("icmpv6", "type"), {"set": list(QUIET_ICMPV6_TYPES)}),
+              *_drop(spec)),
+    ]
+    return commands
+
+
+__all__ = ["FAMILY", "VMAC_SET", "Batch", "Blocked", "FirewallSpec", "blocked", "needs_firewall", "removal",
+           "ruleset"]

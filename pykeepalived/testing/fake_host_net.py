@@ -34,6 +34,8 @@ class FakeHost:
     """nftables table name -> the blocked addresses its sets hold."""
     batches: list[tuple[str, str]] = field(default_factory=list)
     """("install" | "remove", table) in the order they ran."""
+    quiet: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """nftables table name -> the VMACs it keeps from sending group reports."""
     fail: set[object] = field(default_factory=set)
     """Specs (routes, rules, Vips) or "nft" whose operations fail until removed from here."""
     calls: Counter[str] = field(default_factory=Counter)
@@ -101,6 +103,7 @@ class FakeFirewall:
         if "nft" in self.host.fail:
             raise DriverError("nft", "injected")
         self.host.tables[self.spec.table] = tuple(addresses)
+        self.host.quiet[self.spec.table] = self.spec.vmacs
         self.host.batches.append(("install", self.spec.table))
         self.host.log.append(" ".join(["nft", *(str(b.address) for b in self.host.tables[self.spec.table])]))
 
@@ -108,6 +111,7 @@ class FakeFirewall:
         if "nft" in self.host.fail:
             raise DriverError("nft", "injected")
         self.host.tables.pop(self.spec.table, None)
+        self.host.quiet.pop(self.spec.table, None)
         self.host.batches.append(("remove", self.spec.table))
 
 

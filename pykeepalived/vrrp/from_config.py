@@ -168,6 +168,12 @@ class VrrpPlan:
         after_boot_s = 0.0 if uptime_s is None else self.delay_after_boot_s - uptime_s
         return max(self.startup_delay_s, after_boot_s, 0.0)
 
+    def vmac_names(self) -> tuple[str, ...]:
+        """The VMACs (macvlans) the instances create, by name: the firewall keeps group reports and
+        solicitations from leaving them (:mod:`pykeepalived.net.nft_ruleset`)."""
+        return tuple(sorted({link.name for spec in self.instances.values() for link in spec.links
+                             if link.kind == "macvlan"}))
+
 
 PrimaryAddress = Callable[[str, int], IPAddress | None]
 

@@ -9,7 +9,7 @@ import random
 from typing import Any
 
 import pytest
-from netns_lab.chaos import checks
+from netns_lab.chaos import ChaosReport, checks
 from netns_lab.chaos.model import VIP_POOL, Change, InstanceModel, PairModel
 from netns_lab.chaos.schedule import (
     Fault,
@@ -21,6 +21,7 @@ from netns_lab.chaos.schedule import (
     known_bug_gate,
 )
 from netns_lab.counters import accounting_problems, consistency_problems, flood_problem
+from netns_lab.lab import parse_fdb
 from netns_lab.timeline import AddressEvent, AddressTimeline, NeighbourEvent, NeighbourTimeline
 
 VIP = VIP_POOL[0]
@@ -135,6 +136,15 @@ def test_instances_added_and_removed_on_one_director_only() -> None:
     assert shrunk.expected_master(VIP_POOL[1]) == "d2"
 
 
+def test_a_vrid_the_peer_runs_alone_is_foreign_to_the_other_director() -> None:
+    """d1 hears d2's adverts for VI_2 once d1 no longer runs it: counted as unknown_vrid, like a flood."""
+    shrunk = PairModel.initial().apply(Change.INSTANCE_REMOVE, random.Random(0), frozenset({"d1"}))
+    assert shrunk.foreign_vrids("d1") == (52,) and shrunk.foreign_vrids("d2") == ()
+    added = PairModel.initial().apply(Change.INSTANCE_ADD, random.Random(0), frozenset({"d1"}))
+    assert added.foreign_vrids("d2") == (53,) and added.foreign_vrids("d1") == ()
+    assert PairModel.initial().foreign_vrids("d1") == ()
+
+
 # -- invariants ------------------------------------------------------------------------------------------
 
 
@@ -179,6 +189,34 @@ def test_after_a_split_shorter_than_the_lock_time_the_client_gets_the_lock_time_
     assert checks.client_follows(late, VIP, "d1-mac", 2.05) is None
     never = NeighbourTimeline(0.0, {VIP: "d1-mac"}, [intruder, NeighbourEvent(4.2, VIP, "d1-mac", "STALE")])
     assert "names d2-mac" in (checks.client_follows(never, VIP, "d1-mac", 2.05) or "")
+
+
+def test_the_switch_must_send_the_holders_mac_to_the_holder() -> None:
+    """With use_vmac both directors have the VIP's MAC: only the switch tells where the frames go."""
+    ports = {"p1": "d1", "p2": "d2"}
+    vmac = "00:00:5e:00:01:33"
+    assert checks.switch_follows({vmac: "p1"}, vmac.upper(), "p1", ports) is None
+    assert checks.switch_follows({}, vmac, "p1", ports) is None  # unknown: flooded, the holder gets it
+    assert "to d2's port, not to the holder's (d1)" in (checks.switch_follows({vmac: "p2"}, vmac, "p1", ports)
+                                                         or "")
+
+
+def test_the_forwarding_database_keeps_learned_entries_only() -> None:
+    text = ("33:33:00:00:00:01 dev br self permanent\n"
+            "00:00:5E:00:01:33 dev lp2 master br \n"
+            "52:3f:eb:6c:73:db dev lp1 master br permanent\n"
+            "aa:bb:cc:dd:ee:ff dev lp1 vlan 1 master br\n")
+    assert parse_fdb(text) == {"00:00:5e:00:01:33": "lp2", "aa:bb:cc:dd:ee:ff": "lp1"}
+
+
+def test_a_report_names_its_whole_schedule_for_the_replay() -> None:
+    report = ChaosReport(1252046913, ("pykeepalived", "keepalived"), faults=30)
+    assert report.pair == "pyka-ka"
+    assert "PYKA_CHAOS_SEED=1252046913 PYKA_CHAOS_FAULTS=30 pytest tests/lab/test_chaos.py -k pyka-ka-seed" \
+        in report.summary()
+    assert "--seed 1252046913 --faults 30 --pair pyka-ka" in report.replay()
+    assert ChaosReport(11, ("pykeepalived",) * 2, faults=8, generated=False).replay() == \
+        "the same faults with seed 11"
 
 
 def test_vip_device() -> None:

@@ -62,6 +62,9 @@ def test_a_vrrp_block_from_given_sources_only() -> None:
     assert "ip saddr { 198.51.100.11 } ip protocol 112 counter drop" in text
     assert "ip6 saddr { 2001:db8:1::11 } meta l4proto 112 counter drop" in text
     assert "ip6" not in vrrp_drop_ruleset(("198.51.100.11",))
+    only = vrrp_drop_ruleset(("198.51.100.12",), (53, 52), table="pklab_foreign")
+    assert "ip saddr { 198.51.100.12 } ip protocol 112 @th,8,8 { 52, 53 } counter drop" in only
+    assert only.startswith("table inet pklab_foreign {")
 
 
 def test_a_flood_stops_at_its_count_or_its_time(director_pair: DirectorPair) -> None:

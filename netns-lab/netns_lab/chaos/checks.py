@@ -4,7 +4,9 @@
   period, every configured VIP has exactly one holder (the same one), every VIP no longer configured none;
 * `client-arp`: the client's neighbour entry for a VIP names its holder's MAC (of the interface holding
   it) within 1 s of the holder becoming the only one, or of the client's neighbour lock time running out,
-  whichever is later;
+  whichever is later; and the switch sends that MAC to the holder's port (or, not knowing it, floods
+  it): with `use_vmac` both directors have the VIP's MAC, so the client's entry alone cannot tell
+  whether its frames reach the holder;
 * `vip-device`: at the end of the quiet period each VIP is on the device its instance says:
   `vrrp.<VRID>` with `use_vmac`, else the interface;
 * `restart-clean`: a restarted daemon holds none of the VIPs its predecessor left from one advert
@@ -94,3 +96,14 @@ def vip_device(tl: AddressTimeline, vip: str, holder: str, device: str, at: floa
     if devices == {device}:
         return None
     return f"{vip}: on {holder}'s {sorted(devices) or 'no device'}, expected {device}"
+
+
+def switch_follows(learned: Mapping[str, str], mac: str, port: str, ports: Mapping[str, str]) -> str | None:
+    """The switch sends frames for `mac` to `port` (the holder's), or floods them, not knowing `mac`
+    (None: it does); `learned`: its forwarding database (MAC -> port), `ports`: port -> host, to name
+    where it sends them instead."""
+    found = learned.get(mac.lower())
+    if found is None or found == port:
+        return None
+    return (f"the switch sends frames for {mac} to {ports.get(found, found)}'s port, not to the holder's "
+            f"({ports.get(port, port)})")

@@ -88,6 +88,12 @@ class PairModel:
         return any(node in inst.nodes and not (self.unicast and other in inst.nodes)
                    for inst in self.instances)
 
+    def foreign_vrids(self, node: str) -> tuple[int, ...]:
+        """The VRIDs the other director runs and `node` does not (after a reload of one side of a mixed
+        pair): their adverts reach `node` by multicast, and its socket counts each as `unknown_vrid`."""
+        other = "d2" if node == "d1" else "d1"
+        return tuple(sorted(i.vrid for i in self.instances if other in i.nodes and node not in i.nodes))
+
     def vips(self) -> dict[str, InstanceModel]:
         """Every configured VIP and the instance that has it."""
         return {vip: inst for inst in self.instances for vip in inst.vips}

@@ -20,12 +20,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from netns_lab.chaos import checks
-from netns_lab.chaos.model import ADVERT_INT_S, NODES, PRIORITY, VIP_POOL, PairModel
+from netns_lab.chaos.model import ADDRESS, ADVERT_INT_S, NODES, PRIORITY, VIP_POOL, PairModel
 from netns_lab.chaos.schedule import (
     ISSUE_11_FIXED,
     Fault,
     FaultKind,
     Role,
+    generate,
     issue_11_gate,
     known_bug_gate,
 )
@@ -43,6 +44,9 @@ from netns_lab.wait import wait_until
 DEADLINE_S = master_down_s(min(PRIORITY.values())) + ADVERT_INT_S
 """After a fault heals, the VIPs must have settled within the backup's Master_Down_Interval + 1 advert."""
 QUIET_S = 3 * ADVERT_INT_S
+FOREIGN_ADVERT_KINDS = ("vrid",)
+"""Flood kinds counted under the reason a valid advert of a VRID the receiver does not run gets."""
+FOREIGN_TABLE = "pklab_foreign"
 RECOVER_S = 5.0
 PRIME_EVERY_S = 30.0
 
@@ -66,11 +70,29 @@ class ChaosReport:
     skipped: list[str] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
     seconds: float = 0.0
+    faults: int = 0
+    """How many faults the schedule has (a replay needs them all: fault #N runs only in a schedule of
+    more than N, and the seeded schedules of tests/lab/test_chaos.py are short)."""
+    generated: bool = True
+    """The faults are `generate(seed, faults)`'s (else the seed drew only the reloads' choices)."""
+
+    @property
+    def pair(self) -> str:
+        """'pyka-pyka', 'pyka-ka' or 'ka-pyka' (kinds_for's argument)."""
+        return "-".join("pyka" if k == PYKA else "ka" for k in self.kinds)
+
+    def replay(self) -> str:
+        """How to run this schedule again."""
+        if not self.generated:
+            return f"the same faults with seed {self.seed}"
+        return (f"python -m netns_lab chaos --seed {self.seed} --faults {self.faults} --pair {self.pair}, or "
+                f"PYKA_CHAOS_SEED={self.seed} PYKA_CHAOS_FAULTS={self.faults} pytest tests/lab/test_chaos.py "
+                f"-k {self.pair}-seed")
 
     def summary(self) -> str:
         lines = [f"chaos seed={self.seed} pair={'+'.join(self.kinds)}: {len(self.executed)} faults run, "
                  f"{len(self.skipped)} gated, {len(self.violations)} violations, {self.seconds:.1f} s "
-                 f"(replay: PYKA_CHAOS_SEED={self.seed})"]
+                 f"(replay: {self.replay()})"]
         lines += [f"  ran     {e}" for e in self.executed]
         lines += [f"  gated   {s}" for s in self.skipped]
         lines += [f"  VIOLATION {v}" for v in self.violations]
@@ -88,6 +110,8 @@ class Outcome:
     stale: set[str] = field(default_factory=set)
     kept: dict[str, str] = field(default_factory=dict)
     flood: tuple[str, int, dict[str, dict[str, Any]]] | None = None
+    blocks: list[VrrpBlock] = field(default_factory=list)
+    """Healed once the fault is checked (a flood's window without the peer's foreign adverts)."""
 
 
 class ChaosRunner:
@@ -103,7 +127,8 @@ class ChaosRunner:
         self.log = log
         self.rng = random.Random(f"{seed}/configs")
         self.model = model or PairModel.initial()
-        self.report = ChaosReport(seed, kinds)
+        generated = self.faults == generate(seed, len(self.faults), mixed=kinds[0] != kinds[1])
+        self.report = ChaosReport(seed, kinds, faults=len(self.faults), generated=generated)
         self.primed: dict[str, float] = {}
         self.pair: VrrpPair | None = None
 
@@ -154,7 +179,11 @@ class ChaosRunner:
         except LabError as exc:
             self._violate(index, name, "alive", str(exc))
             return False
-        found = self._check(index, name, fault, outcome)
+        try:
+            found = self._check(index, name, fault, outcome)
+        finally:
+            for block in outcome.blocks:
+                block.heal()
         self.log("    now: " + "; ".join(
             f"{i.name}(vrid {i.vrid}{', vmac' if i.use_vmac else ''}) on {'+'.join(sorted(i.nodes))}: "
             f"{' '.join(i.vips)}" for i in self.model.instances))
@@ -205,10 +234,34 @@ class ChaosRunner:
         elif fault.kind is FaultKind.RELOAD:
             return self._reload(after, started)
         elif fault.kind is FaultKind.FLOOD:
-            before = {n: s for n, s in self._statuses().items() if self.model.hears_multicast(n)}
-            sent = flood_adverts(self.topo.c1, kind=fault.flood_kind, count=fault.count, rate=fault.rate)
-            return Outcome(started, time.time(), flood=(fault.flood_kind, sent, before))
+            listeners = [n for n, d in pair.daemons.items()
+                         if d.kind == PYKA and d.alive() and self.model.hears_multicast(n)]
+            blocks = self._without_foreign_adverts(fault.flood_kind, listeners)
+            try:
+                before = {n: s for n, s in self._statuses().items() if n in listeners}
+                sent = flood_adverts(self.topo.c1, kind=fault.flood_kind, count=fault.count, rate=fault.rate)
+            except BaseException:
+                for block in blocks:
+                    block.heal()
+                raise
+            return Outcome(started, time.time(), flood=(fault.flood_kind, sent, before), blocks=blocks)
         return Outcome(started, time.time())
+
+    def _without_foreign_adverts(self, kind: str, nodes: Sequence[str]) -> list[VrrpBlock]:
+        """A flood of unknown VRIDs is counted as `unknown_vrid`, and so is each advert of a VRID the
+        peer runs alone (one side of a mixed pair reloaded; netns_lab.chaos.model.foreign_vrids): for
+        the flood's window (from the counters before it to the counters after its check) `nodes` do not
+        hear those, so the flood alone is what they count there, to the last packet."""
+        if kind not in FOREIGN_ADVERT_KINDS:
+            return []
+        blocks = []
+        for node in nodes:
+            vrids = self.model.foreign_vrids(node)
+            if vrids:
+                block = VrrpBlock(self._pair().host(node), (ADDRESS[self._other(node)],), vrids=vrids,
+                                  table=FOREIGN_TABLE)
+                blocks.append(block.apply())
+        return blocks
 
     def _reload(self, after: PairModel, started: float) -> Outcome:
         pair = self._pair()
@@ -288,6 +341,8 @@ class ChaosRunner:
         wait_until(lambda: time.time() >= latest, timeout=max(0.0, latest - time.time()) + 1, interval=0.05,
                    message="the client's bound")
         nt = pair.client_neighbours()
+        learned = self.topo.lan.learned()
+        ports = {host.links[0].port: host.name for host in (*self.topo.directors, *self.topo.clients)}
         found = 0
         for vip, (since, holder) in settled.items():
             ifnames = sorted(tl.interfaces(holder, vip, end))
@@ -298,6 +353,9 @@ class ChaosRunner:
                 entries = [(round(e.at - start, 3), e.lladdr) for e in nt.events if e.address == vip]
                 found += self._violate(index, name, "client-arp", f"{problem} ({holder} {ifnames[0]}); "
                                        f"holders since the fault: {history}; client entries: {entries}")
+            problem = checks.switch_follows(learned, mac, pair.host(holder).links[0].port, ports)
+            if problem is not None:
+                found += self._violate(index, name, "client-arp", f"{vip}: {problem}")
         return found
 
     def _check_counters(self, index: int, name: str, out: Outcome) -> int:
@@ -362,16 +420,23 @@ class ChaosRunner:
         (GARPs only update entries, and the kernel drops entries unused for gc_stale_time, 60 s): a
         client that talks to its VIPs now and then, between faults only. An entry that still names
         another MAC than its holder's (a violation already reported, or a check skipped for a known bug)
-        is deleted first, so one wrong entry is reported once, not again after every later fault."""
+        is deleted first, and so is the switch's entry that sends the holder's MAC to another port, so
+        one wrong entry is reported once, not again after every later fault."""
         pair = self._pair()
         now = time.time()
         nt = pair.client_neighbours()
+        learned = self.topo.lan.learned()
         for vip in sorted(self.model.vips()):
             mac = nt.mac(vip, now)
-            wrong = mac is not None and mac != self._holder_mac(vip)
+            holder_mac = self._holder_mac(vip)
+            wrong = mac is not None and mac != holder_mac
             if wrong:
                 self.log(f"    the client's entry for {vip} still names {mac}: deleted")
                 self.topo.c1.ip("neigh", "del", vip, "dev", "eth0", check=False)
+            port = learned.get(holder_mac or "")
+            if holder_mac is not None and port is not None and port != self._holder_port(vip):
+                self.log(f"    the switch still sends {holder_mac} ({vip}) to port {port}: deleted")
+                self.topo.lan.run(["bridge", "fdb", "del", holder_mac, "dev", port, "master"], check=False)
             if mac is None or wrong or now - self.primed.get(vip, 0.0) > PRIME_EVERY_S:
                 pair.prime_client(vip)
                 self.primed[vip] = time.time()
@@ -385,6 +450,11 @@ class ChaosRunner:
         host = pair.host(next(iter(holders)))
         devices = sorted(vip_interfaces(host, vip))
         return host.mac(devices[0]) if devices else None
+
+    def _holder_port(self, vip: str) -> str | None:
+        """The switch port of the VIP's only holder (None: not exactly one holder)."""
+        holders = self._pair().holders(vip)
+        return self._pair().host(next(iter(holders))).links[0].port if len(holders) == 1 else None
 
     def _wait_neighbour_lock(self) -> None:
         nt = self._pair().client_neighbours()

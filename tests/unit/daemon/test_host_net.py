@@ -14,6 +14,7 @@ from pykeepalived.net.route_spec import RouteSpec
 from pykeepalived.testing.daemon_harness import ONE_INSTANCE
 from pykeepalived.testing.daemon_harness import DaemonHarness as Harness
 from pykeepalived.testing.fake_host_net import FakeHost
+from pykeepalived.vrrp.from_config import InstanceSpec
 from pykeepalived.vrrp.packet import Advertisement, encode
 
 CONFIG = """
@@ -202,3 +203,46 @@ async def test_disable_local_igmp_that_cannot_be_written_is_an_error_not_a_stop(
     assert IGMP in status["host_network"]["last_error"] and h.host.sysctl[IGMP] == "1"
     assert status["host_network"]["igmp_link_local_reports_off"] is False
     assert await h.stop() == ExitCode.OK
+
+
+async def test_a_vmac_a_reload_creates_is_quiet_from_its_first_frame(tmp_path: Path) -> None:
+    """Its socket joins 224.0.0.18 as it opens: the firewall must list the VMAC before it exists."""
+    h = Harness(tmp_path, ONE_INSTANCE)
+    h.run()
+    await h.until(lambda s: s["instances"][0]["state"] == "MASTER")
+    assert h.host.quiet == {}  # accepting, no VMAC: no table
+    seen: list[dict[str, tuple[str, ...]]] = []
+    prepare = h.net.prepare
+
+    async def watched(spec: InstanceSpec) -> None:
+        seen.append(dict(h.host.quiet))
+        await prepare(spec)
+
+    h.net.prepare = watched  # type: ignore[method-assign]
+    h.config.write_text(ONE_INSTANCE.replace("    version: 3\n", "    version: 3\n    use_vmac: true\n"))
+    h.daemon.request("reload")
+    await h.until(lambda s: s["reloads"] == 1)
+    assert seen == [{"keepalived": ("vrrp.51",)}]
+    assert h.host.quiet == {"keepalived": ("vrrp.51",)}
+    h.config.write_text(ONE_INSTANCE)
+    h.daemon.request("reload")
+    await h.until(lambda s: s["reloads"] == 2)
+    assert h.host.quiet == {}  # no VMAC left, nothing to keep quiet: the table goes
+    assert await h.stop() == ExitCode.OK
+
+
+async def test_a_stop_keeping_the_vmacs_keeps_them_quiet(tmp_path: Path) -> None:
+    """With -V the VMACs stay, and their sockets leave the VRRP group after the host network stopped."""
+    vmac = ONE_INSTANCE.replace("    version: 3\n", "    version: 3\n    use_vmac: true\n")
+    for sub in ("kept", "released"):
+        (tmp_path / sub).mkdir()
+    kept = Harness(tmp_path / "kept", vmac, release=False)
+    await kept.start()
+    await until(lambda: kept.host.quiet == {"keepalived": ("vrrp.51",)})
+    assert await kept.stop() == ExitCode.OK
+    assert kept.host.quiet == {"keepalived": ("vrrp.51",)}
+    released = Harness(tmp_path / "released", vmac)
+    await released.start()
+    await until(lambda: released.host.quiet == {"keepalived": ("vrrp.51",)})
+    assert await released.stop() == ExitCode.OK
+    assert released.host.quiet == {} and released.host.tables == {}  # the VMACs went first

@@ -9,10 +9,11 @@ import pytest
 
 from pykeepalived.config.load import Syntax, check_config
 from pykeepalived.config.model import Config
-from pykeepalived.net.host_state import HostPlan, desired, host_plan
+from pykeepalived.net.host_state import HostPlan, admitting, desired, host_plan
 from pykeepalived.net.nft_ruleset import Blocked
 from pykeepalived.net.route_spec import SpecError
 from pykeepalived.net.rt_tables import table_names
+from pykeepalived.vrrp.from_config import vrrp_plan
 
 CONF = """\
 global_defs {
@@ -93,6 +94,47 @@ def test_disable_local_igmp_is_the_vrrp_parts_only(tmp_path: Path) -> None:
     plan = host_plan(config)
     assert plan.no_link_local_igmp and not plan.empty
     assert host_plan(config, vrrp=False) == HostPlan()  # -C: keepalived's checker process leaves it
+
+
+VMAC_CONF = """\
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    use_vmac
+    virtual_ipaddress { 198.51.100.50/24 }
+}
+vrrp_instance VI_2 {
+    interface eth0
+    virtual_router_id 52
+    use_vmac vmac52
+    virtual_ipaddress { 198.51.100.52/24 }
+}
+vrrp_instance VI_3 {
+    interface eth0
+    virtual_router_id 53
+    virtual_ipaddress { 198.51.100.53/24 }
+}
+"""
+
+
+def test_a_configuration_with_vmacs_has_the_firewall_that_keeps_them_quiet(tmp_path: Path) -> None:
+    """Accepting instances need no accept-mode rules, but their VMACs must send no group report."""
+    config = kaconf(tmp_path, VMAC_CONF)
+    vrrp = vrrp_plan(config, lambda ifname, family: ip_address("198.51.100.11"))
+    assert vrrp.vmac_names() == ("vmac52", "vrrp.51")
+    plan = host_plan(config, vmacs=vrrp.vmac_names())
+    assert plan.firewall is not None and plan.firewall.vmacs == ("vmac52", "vrrp.51")
+    assert plan.blocked == {} and desired(plan, ["VI_1"]).blocked == ()
+    assert host_plan(config).firewall is None  # without VMACs, accepting: no table
+
+
+def test_a_reload_admits_its_new_vmacs_to_the_running_firewall_first(tmp_path: Path) -> None:
+    config = kaconf(tmp_path, VMAC_CONF)
+    none, one, two = (host_plan(config, vmacs=v) for v in ((), ("vrrp.51",), ("vmac52", "vrrp.51")))
+    assert admitting(none, one) == one  # the new table, as it will be
+    wider = admitting(one, host_plan(config, vmacs=("vmac52",)))
+    assert wider is not None and wider.firewall is not None and wider.firewall.vmacs == ("vmac52", "vrrp.51")
+    assert admitting(two, one) is None and admitting(one, none) is None  # covered: the reconcile settles
 
 
 def test_a_static_address_without_dev_goes_on_default_interface(tmp_path: Path) -> None:

@@ -209,9 +209,28 @@ def test_blocked_addresses_and_the_batch(tmp_path: Path) -> None:
     assert elements == {"vips4": ["198.51.100.10"], "vips6": ["2001:db8::10"],
                         "vips6_ll": [{"concat": ["eth0", "fe80::10"]}]}
     rules = [c["add"]["rule"] for c in batch if "rule" in c.get("add", {})]
-    assert len(rules) == 8 and all(r["table"] == "ka_fw" for r in rules)
+    assert len(rules) == 10 and all(r["table"] == "ka_fw" for r in rules)
     assert rules[1]["expr"][1:] == [{"counter": None}, {"drop": None}]
     json.dumps(batch)  # the batch is plain JSON
+
+
+def test_no_group_report_nor_solicitation_leaves_a_vmac() -> None:
+    """A backup's IGMP report from its VMAC teaches the switch the virtual MAC on the backup's port."""
+    batch = ruleset(FirewallSpec(vmacs=("vrrp.51", "vrrp.52")), ())["nftables"]
+    sets = {c["add"]["set"]["name"]: c["add"]["set"]["type"] for c in batch if "set" in c.get("add", {})}
+    assert sets["vmacs"] == "ifname"
+    assert {"add": {"element": {"family": "inet", "table": "keepalived", "name": "vmacs",
+                                "elem": ["vrrp.51", "vrrp.52"]}}} in batch
+    quiet = [r["expr"] for r in (c["add"]["rule"] for c in batch if "rule" in c.get("add", {}))
+             if {"match": {"op": "==", "left": {"meta": {"key": "oifname"}}, "right": "@vmacs"}} in r["expr"]]
+    assert [r["chain"] for c in batch if "rule" in c.get("add", {})
+            for r in [c["add"]["rule"]] if r["expr"] in quiet] == ["out", "out"]
+    rights = [expr[1]["match"]["right"] for expr in quiet]
+    assert rights[0] == "igmp"
+    assert set(rights[1]["set"]) >= {"mld-listener-report", "mld2-listener-report", "nd-router-solicit"}
+    assert all(expr[-1] == {"drop": None} for expr in quiet)
+    empty = ruleset(FirewallSpec(), ())["nftables"]
+    assert not any(c.get("add", {}).get("element", {}).get("name") == "vmacs" for c in empty)
 
 
 def test_ifindex_keys_and_a_link_local_address_without_interface() -> None:
