@@ -16,7 +16,9 @@ echo "== import-linter"; lint-imports
 echo "== pytest";        pytest -p no:cacheprovider -n 2 tests/unit tests/golden tests/lab
 if [ -d tests/ipvs ] && compgen -G "tests/ipvs/test_*.py" >/dev/null; then
   echo "== pytest (IPVS, in the VM)"
-  NETNS_LAB_VM_RW_CACHE=loose python -m netns_lab vm -- pytest -p no:cacheprovider tests/ipvs
+  # two workers in the guest's two vCPUs (one pytest keeps TCG on about one host core); whole files per
+  # worker (--dist loadfile): test_bgp_ecmp.py runs its tests in order on one module-scoped lab
+  NETNS_LAB_VM_RW_CACHE=loose python -m netns_lab vm -- pytest -p no:cacheprovider -n 2 --dist loadfile tests/ipvs
 fi
 echo "== benchmarks (python -m bench --quick: each runs to the end and measures)"
 NETNS_LAB_VM_RW_CACHE=loose python -m bench --quick
