@@ -14,7 +14,9 @@ Each director's FRR starts with the configuration pykeepalived renders for it, s
 pykeepalived here is a restart as far as FRR goes: pykeepalived finds its configuration in place and
 runs no frr-reload.py, which takes tens of seconds under TCG (and more on a loaded host).  Applying it
 with frr-reload.py, and a restart after kill -9, are tests/lab/test_bgp_lab.py's, on this kernel.
-The daemons start once (importing pykeepalived takes most of a minute under TCG).
+The daemons start once (importing pykeepalived takes most of a minute under TCG).  The tests build on
+each other: scripts/test.sh runs tests/ipvs in xdist workers with `--dist loadfile`, which keeps this
+file on one worker, in order (plain `-n 2` would split it and set the lab up twice).
 """
 
 from __future__ import annotations
