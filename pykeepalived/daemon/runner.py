@@ -410,12 +410,12 @@ class VrrpRunner:
                                   stamp_ns=stamp_ns)
         slot = self.slots.get((interface, src_addr.version, advert.vrid))
         if slot is None:
-            if self.copies.another_copy(stamp_ns, (src_addr, payload), via):
-                return OTHER_RECEIVE_PATH
-            if self.log_unknown_vrids:
+            reason = self._unrouted("unknown_vrid", interface, f"vrid={advert.vrid}", (src_addr, payload),
+                                    via=via, stamp_ns=stamp_ns)
+            if self.log_unknown_vrids and reason != OTHER_RECEIVE_PATH:  # logged once, not per copy
                 log.info("received advert for unknown VRID %d on %s from %s", advert.vrid, interface,
                          src_addr)
-            return _drop("unknown_vrid", interface, f"vrid={advert.vrid}")
+            return reason
         if via is not None and slot.via is not None and via != slot.via:
             return OTHER_RECEIVE_PATH  # another instance's socket: this router gets its own copy
         current = self.loop.time()
