@@ -17,7 +17,7 @@ from pykeepalived.testing.fake_net import FakeNet
 from pykeepalived.testing.fake_wire import FakeWire
 from pykeepalived.testing.specs import VIP, make_spec
 from pykeepalived.vrrp.events import SendAdvert, SendGarp, Shutdown, Startup, StateChanged
-from pykeepalived.vrrp.packet import Advertisement, ChecksumVariant, IPAddress, advert_encoder, decode, parse
+from pykeepalived.vrrp.packet import Advertisement, ChecksumVariant, IPAddress, decode, encode_advert, parse
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
 
@@ -174,10 +174,10 @@ def counting_runner(
 ) -> tuple[FakeNet, FakeLoop, VrrpRunner, list[int]]:
     """A runner whose encoder records the priority of every advert it encodes."""
     net = FakeNet()
-    real = advert_encoder(False)
+    real = encode_advert
     calls: list[int] = []
 
-    def counting(advert: Advertisement, src: IPAddress, dst: IPAddress) -> bytes:
+    def counting(advert: Advertisement, src: IPAddress, dst: IPAddress | None) -> bytes:
         calls.append(advert.priority)
         return real(advert, src, dst)
 
@@ -249,7 +249,7 @@ def test_adverts_carry_the_old_unicast_checksum_when_the_router_says_so() -> Non
     peer = ip_address("198.51.100.2")
     spec = make_spec(peers=(str(peer),))
     spec = replace(spec, router_config=replace(spec.router_config, old_unicast_checksum="always"))
-    executor = ActionExecutor(net, advert_encoder(False))
+    executor = ActionExecutor(net, encode_advert)
     slot = RouterSlot(spec, VirtualRouter(spec.router_config))
     slot.router.handle(Startup(), 0.0)
     advert = Advertisement(version=3, vrid=51, priority=100, adver_int_cs=10,
