@@ -255,3 +255,21 @@ def test_a_vmac_address_keepalived_refuses_is_a_model_error(bad: str) -> None:
     result = check_text(BASE + f"    use_vmac: true\n    vmac_address: '{bad}'\n")
     assert result.config is None
 
+
+
+@pytest.mark.parametrize(("extra", "top", "expected"), [
+    ("", "", False),
+    ("", "global_defs: {v3_checksum_as_v2: true}\n", True),               # the global is the default
+    ("v3_checksum_as_v2: true", "", True),
+    ("v3_checksum_as_v2: false", "global_defs: {v3_checksum_as_v2: true}\n", False),  # the instance's wins
+])
+def test_v3_checksum_as_v2_of_an_instance_else_the_global(extra: str, top: str, expected: bool) -> None:
+    assert spec("version: 3\n" + extra, top).router_config.v3_checksum_as_v2 is expected
+
+
+def test_owner_ignore_adverts_reaches_the_router_of_an_owner_only() -> None:
+    top = "global_defs: {vrrp_owner_ignore_adverts: true}\n"
+    assert spec("", top).router_config.owner_ignore_adverts is False  # priority 150
+    owner = plan_of(top + BASE.replace("priority: 150", "priority: 255")).instances[KEY]
+    assert owner.router_config.owner_ignore_adverts is True
+    assert owner.router_config.status_view()["owner_ignore_adverts"] is True

@@ -257,8 +257,9 @@ def test_keywords_read_past_get_the_inventorys_note_or_warning(
 
 
 def test_a_block_read_past_gets_one_diagnostic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _with_pending(monkeypatch, inventory.Pair(inventory.TOP, "some_block", inventory.Status.PENDING, "in progress"),
-                  inventory.Pair("vrrp_instance", "some_keyword", inventory.Status.PENDING, "in progress"))
+    pending = inventory.Status.PENDING
+    _with_pending(monkeypatch, inventory.Pair(inventory.TOP, "some_block", pending, "in progress"),
+                  inventory.Pair("vrrp_instance", "some_keyword", pending, "in progress"))
     text = "some_block b {\n neighbor_ip 198.51.100.2\n}\nvrrp_instance VI_1 {\n some_keyword\n}\n"
     data, diagnostics = read(tmp_path, text)
     assert data == {"vrrp_instances": {"VI_1": {}}}
