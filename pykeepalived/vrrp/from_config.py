@@ -14,8 +14,8 @@ asked through the ``primary_address`` callable.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv6Address
+from dataclasses import dataclass, field, replace
+from ipaddress import IPv4Address, IPv6Address, IPv6Interface
 
 from pykeepalived.config.model import Config, VrrpInstance
 from pykeepalived.config.script_security import AS_DAEMON, ScriptIdentity, script_argv, script_identity
@@ -31,6 +31,7 @@ from pykeepalived.vrrp.link_config import (
     configured_link_names,
     extra_if_addresses,
     instance_link,
+    vmac_link_local,
     vmac_mac,
 )
 from pykeepalived.vrrp.notify import NotifyScripts
@@ -174,6 +175,13 @@ class VrrpPlan:
         return tuple(sorted({link.name for spec in self.instances.values() for link in spec.links
                              if link.kind == "macvlan"}))
 
+    def vmac_link_locals(self) -> tuple[tuple[str, IPv6Address], ...]:
+        """(VMAC, its link-local address) of the IPv6 VMACs: the firewall keeps neighbour discovery
+        for that address (the parent's) from leaving the VMAC."""
+        return tuple(sorted({(link.name, link.address.ip) for spec in self.instances.values()
+                             for link in spec.links if link.kind == "macvlan"
+                             and isinstance(link.address, IPv6Interface)}))
+
 
 PrimaryAddress = Callable[[str, int], IPAddress | None]
 
@@ -307,6 +315,9 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
         or primary_address(inst.interface, family)
     if primary is None:
         raise ConfigError(f"vrrp_instance {inst.name}: interface {inst.interface} has no IPv{family} address")
+    if own is not None and own.kind == "macvlan" and family == 6:
+        parent = None if primary.is_link_local else primary_address(inst.interface, 6)
+        own = replace(own, address=vmac_link_local(primary, parent))
     placed = address_links(inst, own, names, g.vmac_addr_prefix or prefix, g.default_interface or "eth0",
                            mac=mac)
     links = ((own,) if own is not None else ()) + placed.links

@@ -17,7 +17,7 @@ from pykeepalived.vrrp.from_config import (
     VirtualLink,
     VrrpPlan,
 )
-from pykeepalived.vrrp.link_config import LinkNames
+from pykeepalived.vrrp.link_config import LinkNames, vmac_link_local
 
 BASE = """
 vrrp_instances:
@@ -255,3 +255,14 @@ def test_a_vmac_address_keepalived_refuses_is_a_model_error(bad: str) -> None:
     result = check_text(BASE + f"    use_vmac: true\n    vmac_address: '{bad}'\n")
     assert result.config is None
 
+
+
+def test_an_ipv6_vmac_has_the_link_local_source_else_the_parents_link_local_address() -> None:
+    """keepalived's set_link_local_address: distinct per director, unlike the EUI-64 address the
+    kernel would make from the virtual MAC."""
+    ll, parent, glob = IPv6Address("fe80::5"), IPv6Address("fe80::11"), IPv6Address("2001:db8::5")
+    assert str(vmac_link_local(ll, parent)) == "fe80::5/64"
+    assert str(vmac_link_local(glob, parent)) == "fe80::11/64"
+    assert vmac_link_local(glob, None) is None  # the adapter then makes one from the parent's MAC
+    assert vmac_link_local(IPv4Address("198.51.100.1"), None) is None
+    assert spec("use_vmac: true").links[0].address is None  # an IPv4 VMAC: no IPv6 at all
