@@ -159,6 +159,8 @@ class VmacManager:
             raise DriverError("vmac add", f"parent {spec.parent}: no such device", errno.ENODEV)
         mac = format_mac(spec.address)
         index = await self._lookup(spec.ifname)
+        before = self._created.get(spec.ifname)
+        previous = before.spec.link_local if before is not None else None
         try:
             if index is None:
                 await self.ipr.link(
@@ -182,7 +184,7 @@ class VmacManager:
                 self._no_auto_link_local(spec.ifname)
             await self.ipr.link("set", index=index, state="up")
             if spec.family == 6:
-                await self._own_link_local(spec, index)
+                await self._own_link_local(spec, index, previous)
         except NetlinkError as exc:
             raise DriverError("vmac add", f"{spec.ifname} on {spec.parent}: {exc}", exc.code) from exc
         log.info("vmac ready ifname=%s parent=%s mac=%s", spec.ifname, spec.parent, mac)
@@ -225,9 +227,10 @@ class VmacManager:
         except (OSError, PykaError) as exc:
             log.warning("cannot stop the link-local address of the VMAC %s error=%s", ifname, exc)
 
-    async def _own_link_local(self, spec: VmacSpec, index: int) -> None:
+    async def _own_link_local(self, spec: VmacSpec, index: int, previous: IPv6Address | None) -> None:
         """The VMAC's link-local address, without DAD; an adopted VMAC loses the one the kernel made
-        from the virtual MAC (added before ``addr_gen_mode`` was none)."""
+        from the virtual MAC (added before ``addr_gen_mode`` was none), and a reloaded one its
+        ``previous`` address."""
         wanted = spec.link_local
         if wanted is None:
             try:
@@ -235,8 +238,7 @@ class VmacManager:
             except PykaError as exc:
                 log.warning("no link-local address for the VMAC %s error=%s", spec.ifname, exc)
                 return
-        stale = eui64_link_local(spec.address)
-        if stale != wanted:
+        for stale in {eui64_link_local(spec.address), previous} - {wanted, None}:
             with contextlib.suppress(NetlinkError):  # not there: the usual case
                 await self.ipr.addr("del", index=index, address=str(stale), prefixlen=LINK_LOCAL_PREFIXLEN)
         try:

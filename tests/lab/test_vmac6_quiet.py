@@ -9,6 +9,9 @@ on the VMAC and gives it the parent's link-local address (the adverts' source) w
 firewall drops what would still leave a VMAC from that address (a reply to a neighbour asking for the
 parent's link-local address, which the VMAC would answer too) and any DAD probe.
 
+The backup's VMAC must send nothing (tcpdump on its eth0, its TX counter, the switch's table), the
+master's carries its adverts from its own link-local address, and when the master stops the backup
+takes over on its VMAC: the switch follows the virtual MAC, the client resolves the VIP to it.
 The lab's hosts run with DAD off; the directors here get the kernel's default (on) for new interfaces.
 """
 
@@ -64,7 +67,8 @@ def tx_packets(host: Host, ifname: str) -> int:
     return int(out[0]["stats64"]["tx"]["packets"])
 
 
-def test_an_ipv6_backup_vmac_never_sends_from_the_virtual_mac(director_pair: DirectorPair) -> None:
+def test_an_ipv6_backup_vmac_never_sends_from_the_virtual_mac_and_takes_over_with_it(
+        director_pair: DirectorPair) -> None:
     dp = director_pair
     for host in dp.directors:  # a host as installed: new interfaces run DAD
         host.sysctl("net.ipv6.conf.default.accept_dad", 1)
@@ -106,3 +110,13 @@ def test_an_ipv6_backup_vmac_never_sends_from_the_virtual_mac(director_pair: Dir
                        timeout=5).stdout
     d1_ll = str(link_local(dp.d1, "eth0")[0]["local"])
     assert re.search(rf"{VMAC} > .* {re.escape(d1_ll)} > ff02::12", advert), advert
+    # d1 stops: d2 takes over on its VMAC, the switch follows the virtual MAC to d2's port, and d2's VMAC
+    # answers the client's solicitation for the VIP (its firewall lets neighbour discovery of VIPs pass)
+    pair.d1.stop()
+    pair.wait_sole_holder(VIP, dp.d2, timeout=10)
+    wait_until(lambda: dp.lan.learned().get(VMAC) == dp.d2.links[0].port, timeout=5,
+               message="the switch learns the virtual MAC on d2's port")
+    dp.c1.run(["ip", "-6", "neigh", "flush", "dev", "eth0"])
+    dp.c1.run(["ping", "-6", "-c", "1", "-W", "2", VIP])
+    neighbour = dp.c1.ip("-6", "neigh", "show", VIP, "dev", "eth0").stdout
+    assert VMAC in neighbour, neighbour

@@ -128,3 +128,7 @@ async def test_an_ipv6_vmac_gets_no_address_of_the_virtual_mac_but_its_own_witho
     v4 = FakeIPR({"lo": 1, "eth0": 2})
     await VmacManager(v4, SysctlChanges(proc)).ensure(VmacSpec("eth0", 7))  # type: ignore[arg-type]
     assert not any(c[0] == "addr" for c in v4.calls)
+    ipr.calls.clear()  # a reload gives the VMAC another link-local address: the old one goes
+    await mgr.ensure(VmacSpec("eth0", 7, 6, link_local=IPv6Address("fe80::12")))
+    changes = sorted((c[1], c[2]["address"]) for c in ipr.calls if c[0] == "addr")
+    assert changes == [("add", "fe80::12"), ("del", "fe80::11"), ("del", "fe80::200:5eff:fe00:207")]
