@@ -14,7 +14,7 @@ asked through the ``primary_address`` callable.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address, IPv6Interface
 
 from pykeepalived.config.model import Config, VrrpInstance
@@ -31,8 +31,8 @@ from pykeepalived.vrrp.link_config import (
     configured_link_names,
     extra_if_addresses,
     instance_link,
-    vmac_link_local,
     vmac_mac,
+    with_link_locals,
 )
 from pykeepalived.vrrp.notify import NotifyScripts
 from pykeepalived.vrrp.packet import AUTH_NONE, AUTH_SIMPLE_TEXT
@@ -315,12 +315,10 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
         or primary_address(inst.interface, family)
     if primary is None:
         raise ConfigError(f"vrrp_instance {inst.name}: interface {inst.interface} has no IPv{family} address")
-    if own is not None and own.kind == "macvlan" and family == 6:
-        parent = None if primary.is_link_local else primary_address(inst.interface, 6)
-        own = replace(own, address=vmac_link_local(primary, parent))
     placed = address_links(inst, own, names, g.vmac_addr_prefix or prefix, g.default_interface or "eth0",
                            mac=mac)
-    links = ((own,) if own is not None else ()) + placed.links
+    links = with_link_locals(((own,) if own is not None else ()) + placed.links, own, primary,
+                             primary_address)
     tracked = instance_trackers(config, inst)
     specs = tracked.specs + tuple(TrackerSpec(INTERFACE_PREFIX + name) for name in placed.tracked)
     interfaces = tracked.interfaces + tuple(TrackedInterface(INTERFACE_PREFIX + n, n) for n in placed.tracked)
