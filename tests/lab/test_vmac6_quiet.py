@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 from netns_lab import DirectorPair, wait_until
 from netns_lab.lab import Host
 from netns_lab.pair import VrrpPair
-from netns_lab.supervisor import PYKA
+from netns_lab.supervisor import KA, PYKA
 from netns_lab.vrrp_conf import Instance, render_config
 
 pytestmark = pytest.mark.lab
@@ -120,3 +121,19 @@ def test_an_ipv6_backup_vmac_never_sends_from_the_virtual_mac_and_takes_over_wit
     dp.c1.run(["ping", "-6", "-c", "1", "-W", "2", VIP])
     neighbour = dp.c1.ip("-6", "neigh", "show", VIP, "dev", "eth0").stdout
     assert VMAC in neighbour, neighbour
+
+
+def test_keepalived_hears_our_ipv6_vmac_adverts_and_stays_backup(director_pair: DirectorPair) -> None:
+    """keepalived 2.2.7 as the backup, on its own IPv6 VMAC: our adverts from d1's link-local address
+    through the virtual MAC are what it expects (it never holds the VIP while d1 advertises)."""
+    dp = director_pair
+    pair = VrrpPair.start(dp, (PYKA, KA), [config(n) for n in ("d1", "d2")])
+    pair.wait_sole_holder(VIP, dp.d1, timeout=15)
+    wait_until(lambda: VMAC_NAME in dp.d2.ip("link", "show").stdout, timeout=10, message="keepalived's VMAC")
+    start = time.time()
+    before = tx_packets(dp.d1, VMAC_NAME)
+    # 10 adverts at 0.2 s: twice keepalived's master down interval
+    wait_until(lambda: tx_packets(dp.d1, VMAC_NAME) >= before + 10, timeout=5, message="d1's adverts")
+    pair.check_alive()
+    assert pair.timeline().held("d2", VIP, start, time.time()) == 0
+    assert pair.holders(VIP) == {"d1"}
