@@ -106,7 +106,8 @@ def load_plans(path: str, primary: fc.PrimaryAddress, *, config_id: str | None =
     vrrp = fc.vrrp_plan(config, primary, instances=run_vrrp)
     try:
         vrfs = vrf_tables() if run_vrrp and uses_vrf(config) else None
-        host_state = host_plan(config, table_names(), vrrp=run_vrrp, vrfs=vrfs, vmacs=vrrp.vmac_names())
+        host_state = host_plan(config, table_names(), vrrp=run_vrrp, vrfs=vrfs, vmacs=vrrp.vmac_names(),
+                               vmac_link_locals=vrrp.vmac_link_locals())
     except SpecError as exc:
         raise ConfigError(f"{path}: {exc}", [Diagnostic(Severity.ERROR, "route_table", str(exc), path,
                                                          None, None)]) from exc

@@ -19,7 +19,16 @@ from collections.abc import Iterable
 from ipaddress import ip_address
 
 from pykeepalived.errors import DriverError
-from pykeepalived.net.nft_ruleset import FAMILY, VMAC_SET, Batch, Blocked, FirewallSpec, removal, ruleset
+from pykeepalived.net.nft_ruleset import (
+    FAMILY,
+    VMAC_LL_SET,
+    VMAC_SET,
+    Batch,
+    Blocked,
+    FirewallSpec,
+    removal,
+    ruleset,
+)
 
 NFT = "nft"
 STDIN = "/proc/self/fd/0"
@@ -88,8 +97,8 @@ class NftFirewall:
             return None
         found: set[tuple[str, str | int | None]] = set()
         for entry in json.loads(listing).get("nftables", []):
-            if entry.get("set", {}).get("name") == VMAC_SET:
-                continue  # interface names, not blocked addresses
+            if entry.get("set", {}).get("name") in (VMAC_SET, VMAC_LL_SET):
+                continue  # the VMACs (and their own link-local addresses), not blocked addresses
             for elem in entry.get("set", {}).get("elem", []):
                 if isinstance(elem, dict) and "concat" in elem:
                     key, address = elem["concat"]

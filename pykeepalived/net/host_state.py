@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from ipaddress import IPv6Address
 from types import MappingProxyType
 
 from pykeepalived.config.model import Config
@@ -81,18 +82,21 @@ def uses_vrf(config: Config) -> bool:
 
 
 def host_plan(config: Config, tables: Mapping[str, int] | None = None, *, vrrp: bool = True,
-              vrfs: Mapping[str, int] | None = None, vmacs: Iterable[str] = ()) -> HostPlan:
+              vrfs: Mapping[str, int] | None = None, vmacs: Iterable[str] = (),
+              vmac_link_locals: Iterable[tuple[str, IPv6Address]] = ()) -> HostPlan:
     """The plan of ``config``; ``tables``: routing table names (/etc/iproute2/rt_tables); ``vrfs``:
     the host's VRF devices and their tables; ``vmacs``: the names of the VMACs (macvlans) its
-    instances create.  With ``vrrp`` False (``-C``: checkers only) there is none, as keepalived's
-    checker process keeps no static or virtual routes.  SpecError for a table or protocol name that
+    instances create, ``vmac_link_locals`` the IPv6 ones with their link-local addresses.  With
+    ``vrrp`` False (``-C``: checkers only) there is none, as keepalived's checker process keeps no
+    static or virtual routes.  SpecError for a table or protocol name that
     cannot be resolved, or a VRF device the host does not have."""
     if not vrrp:
         return HostPlan()
     default_dev = config.global_defs.default_interface or DEFAULT_INTERFACE
     static_rules, per_instance_rules = all_rules(config, tables)
     vmacs = tuple(vmacs)
-    firewall = FirewallSpec.from_config(config, vmacs) if needs_firewall(config) or vmacs else None
+    firewall = (FirewallSpec.from_config(config, vmacs, vmac_link_locals) if needs_firewall(config) or vmacs
+                else None)
     return HostPlan(
         static_addresses=tuple(static_address(a, default_dev) for a in config.static_ipaddress),
         static_routes=static_routes(config, tables, vrfs),
@@ -110,13 +114,17 @@ def host_plan(config: Config, tables: Mapping[str, int] | None = None, *, vrrp: 
 
 def admitting(current: HostPlan, new: HostPlan) -> HostPlan | None:
     """A reload creates its new VMACs before the host reconcile: ``current`` with a firewall that keeps
-    the VMACs of both plans quiet, to be in place first (None: ``current`` covers them already)."""
+    the VMACs (and their link-local addresses) of both plans quiet, to be in place first (None:
+    ``current`` covers them already)."""
     wanted = new.firewall
     known = current.firewall.vmacs if current.firewall is not None else ()
-    if wanted is None or set(wanted.vmacs) <= set(known):
+    known_ll = current.firewall.vmac_link_locals if current.firewall is not None else ()
+    if wanted is None or (set(wanted.vmacs) <= set(known) and set(wanted.vmac_link_locals) <= set(known_ll)):
         return None
     spec = wanted if current.firewall is None else current.firewall
-    return replace(current, firewall=replace(spec, vmacs=tuple(sorted({*known, *wanted.vmacs}))))
+    link_locals = tuple(sorted({*known_ll, *wanted.vmac_link_locals}))
+    return replace(current, firewall=replace(spec, vmacs=tuple(sorted({*known, *wanted.vmacs})),
+                                             vmac_link_locals=link_locals))
 
 
 def desired(plan: HostPlan, masters: Iterable[str]) -> Desired:

@@ -15,10 +15,14 @@ does pykeepalived, with one table the daemon owns (``inet keepalived`` by defaul
                     ip6 daddr @vips6 drop
                     iifname . ip6 daddr @vips6_ll drop }
         chain out { type filter hook output priority -1; policy accept;
-                    (the same, on the source address)
                     oifname @vmacs ip protocol igmp drop
-                    oifname @vmacs icmpv6 type { mld-listener-report, ... } drop }
+                    oifname @vmacs icmpv6 type { mld-listener-report, ... } drop
+                    oifname @vmacs ip6 saddr :: icmpv6 type nd-neighbor-solicit drop
+                    oifname . ip6 saddr @vmacs_ll icmpv6 type { nd-neighbor-solicit,
+                                                                nd-neighbor-advert } drop
+                    (then the in chain's rules, on the source address) }
         set vmacs { type ifname }                        # the VMACs the configuration creates
+        set vmacs_ll { type ifname . ipv6_addr }         # an IPv6 VMAC and its link-local address
     }
 
 A VMAC joins VRRP's group (224.0.0.18, ff02::12) for its socket, and the kernel reports that (IGMP,
@@ -28,6 +32,15 @@ next sends from it (its next advert; never, when its adverts leave through the p
 mode).  As keepalived, the ``out`` chain drops those reports on every VMAC (the ``vmacs`` set); the
 membership itself stays (VRRP's group is link-local: no switch needs a report to forward it, RFC 4541
 2.1.2).  The table is installed while a VMAC exists or an instance does not accept.
+
+An IPv6 VMAC carries the parent's link-local address (the adverts' source, see
+:mod:`pykeepalived.net.vmac`), so it hears a neighbour's solicitation for that address as the parent
+does and answers it *from the virtual MAC*, on the backup too; the ``out`` chain drops neighbour
+discovery from that address on that VMAC (the ``vmacs_ll`` set: the parent answers for it), and any
+duplicate address detection probe (source ``::``) leaving a VMAC (the daemon adds the VMAC's addresses
+without DAD; this covers a VMAC an older daemon or the kernel numbered).  The master's solicited and
+unsolicited advertisements for its VIPs leave from the VIPs, and its adverts are VRRP, not ICMPv6: they
+pass.
 
 :func:`ruleset` returns the batch that replaces the whole table at once (``nft -j -f -`` applies
 a batch as one transaction: the table is never half-built), :func:`removal` the batch that deletes
@@ -49,6 +62,7 @@ FAMILY = "inet"
 ND_TYPES = ("nd-neighbor-solicit", "nd-neighbor-advert")
 """Neighbour discovery stays allowed: a master answers NS for its IPv6 VIPs whatever the accept mode."""
 VMAC_SET = "vmacs"
+VMAC_LL_SET = "vmacs_ll"
 QUIET_ICMPV6_TYPES = ("mld-listener-report", "mld-listener-done", "mld2-listener-report", "nd-router-solicit")
 """What a VMAC must not send (with IGMP): group reports and router solicitations from the virtual MAC."""
 
@@ -66,12 +80,15 @@ class FirewallSpec:
     vmacs: tuple[str, ...] = ()
     """The VMACs (macvlans) of the configuration: no IGMP / MLD report or router solicitation leaves
     them (by name: the rule holds before the link exists, and for a link created again)."""
+    vmac_link_locals: tuple[tuple[str, IPv6Address], ...] = ()
+    """(IPv6 VMAC, its link-local address): no neighbour discovery from that address leaves it."""
 
     @classmethod
-    def from_config(cls, config: Config, vmacs: Iterable[str] = ()) -> FirewallSpec:
+    def from_config(cls, config: Config, vmacs: Iterable[str] = (),
+                    vmac_link_locals: Iterable[tuple[str, IPv6Address]] = ()) -> FirewallSpec:
         g = config.global_defs
         return cls(g.nftables or NFT_TABLE_DEFAULT, g.nftables_priority, g.nftables_counters,
-                   g.nftables_ifindex, tuple(sorted(set(vmacs))))
+                   g.nftables_ifindex, tuple(sorted(set(vmacs))), tuple(sorted(set(vmac_link_locals))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +172,7 @@ def ruleset(spec: FirewallSpec, addresses: Iterable[Blocked]) -> Batch:
         if elems:
             commands.append({"add": {"element": {"family": FAMILY, "table": spec.table, "name": name,
                                                  "elem": elems}}})
+    commands += _quiet_vmacs(spec)  # ahead of the out chain's accept of neighbour discovery
     nd = _match(_payload("icmpv6", "type"), {"set": list(ND_TYPES)})
     for chain, direction, meta in (("in", "daddr", "iif"), ("out", "saddr", "oif")):
         link = {"meta": {"key": meta if spec.ifindex else f"{meta}name"}}
@@ -165,24 +183,34 @@ def ruleset(spec: FirewallSpec, addresses: Iterable[Blocked]) -> Batch:
             _rule(spec, chain, _match({"concat": [link, _payload("ip6", direction)]}, "@vips6_ll"),
                   *_drop(spec)),
         ]
-    return {"nftables": commands + _quiet_vmacs(spec)}
+    return {"nftables": commands}
 
 
 def _quiet_vmacs(spec: FirewallSpec) -> list[dict[str, object]]:
-    """The ``vmacs`` set and the ``out`` rules that drop group reports and solicitations leaving them."""
-    commands: list[dict[str, object]] = [
-        {"add": {"set": {"family": FAMILY, "table": spec.table, "name": VMAC_SET, "type": "ifname"}}}]
-    if spec.vmacs:
-        commands.append({"add": {"element": {"family": FAMILY, "table": spec.table, "name": VMAC_SET,
-                                             "elem": list(spec.vmacs)}}})
+    """The ``vmacs`` / ``vmacs_ll`` sets and the ``out`` rules that drop group reports, solicitations,
+    DAD probes and neighbour discovery for the parent's link-local address leaving a VMAC."""
+    sets = {VMAC_SET: (["ifname"], list(spec.vmacs)),
+            VMAC_LL_SET: (["ifname", "ipv6_addr"],
+                          [{"concat": [name, str(address)]} for name, address in spec.vmac_link_locals])}
+    commands: list[dict[str, object]] = []
+    for name, (kind, elems) in sets.items():
+        commands.append({"add": {"set": {"family": FAMILY, "table": spec.table, "name": name,
+                                         "type": kind[0] if len(kind) == 1 else kind}}})
+        if elems:
+            commands.append({"add": {"element": {"family": FAMILY, "table": spec.table, "name": name,
+                                                 "elem": elems}}})
     vmac = _match({"meta": {"key": "oifname"}}, f"@{VMAC_SET}")
+    icmpv6 = _payload("icmpv6", "type")
+    own_ll = _match({"concat": [{"meta": {"key": "oifname"}}, _payload("ip6", "saddr")]}, f"@{VMAC_LL_SET}")
     commands += [
         _rule(spec, "out", vmac, _match(_payload("ip", "protocol"), "igmp"), *_drop(spec)),
-        _rule(spec, "out", vmac, _match(_payload("icmpv6", "type"), {"set": list(QUIET_ICMPV6_TYPES)}),
-              *_drop(spec)),
+        _rule(spec, "out", vmac, _match(icmpv6, {"set": list(QUIET_ICMPV6_TYPES)}), *_drop(spec)),
+        _rule(spec, "out", vmac, _match(_payload("ip6", "saddr"), "::"),
+              _match(icmpv6, "nd-neighbor-solicit"), *_drop(spec)),
+        _rule(spec, "out", own_ll, _match(icmpv6, {"set": list(ND_TYPES)}), *_drop(spec)),
     ]
     return commands
 
 
-__all__ = ["FAMILY", "VMAC_SET", "Batch", "Blocked", "FirewallSpec", "blocked", "needs_firewall", "removal",
-           "ruleset"]
+__all__ = ["FAMILY", "VMAC_LL_SET", "VMAC_SET", "Batch", "Blocked", "FirewallSpec", "blocked",
+           "needs_firewall", "removal", "ruleset"]

@@ -13,6 +13,13 @@ on one segment:
 The parent's originals are restored when its last VMAC is removed; the VMAC's own settings vanish
 with it.  Private mode keeps the VMAC from hearing frames of other macvlans on the same parent.
 
+An IPv4 VMAC gets ``disable_ipv6=1`` before it is up.  An IPv6 VMAC (as keepalived 2.2.7) gets
+``addr_gen_mode=1`` (none) before it is up, so the kernel never makes an EUI-64 link-local address from
+the *virtual* MAC (the same on every director, probed by DAD from the virtual MAC on the backup too),
+and then a link-local address of its own without DAD (``IFA_F_NODAD``): the adverts' source,
+:attr:`VmacSpec.link_local` (the instance's link-local source, else the parent's), else one made from
+the parent's MAC (:func:`eui64_link_local`).
+
 ``use_ipvlan``: an L2 ipvlan instead (it shares the parent's MAC), with keepalived's mode flags
 (bridge, private, vepa).  pyroute2's ipvlan attributes lack ``IFLA_IPVLAN_FLAGS``, so its
 RTM_NEWLINK request is encoded here (:func:`ipvlan_message`) and sent on a plain rtnetlink socket.
@@ -20,10 +27,12 @@ RTM_NEWLINK request is encoded here (:func:`ipvlan_message`) and sent on a plain
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import struct
 from dataclasses import dataclass, field
+from ipaddress import IPv6Address
 from typing import Literal
 
 from pyroute2 import AsyncIPRoute
@@ -31,8 +40,8 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from pykeepalived.config.types import check_ifname
 from pykeepalived.errors import DriverError, PykaError, UsageError
-from pykeepalived.net.addresses import NLMSGHDR, RtnlSocket, if_index
-from pykeepalived.net.links import MAC_LEN, format_mac
+from pykeepalived.net.addresses import IFA_F_NODAD, NLMSGHDR, RtnlSocket, if_index
+from pykeepalived.net.links import MAC_LEN, format_mac, interface_mac
 from pykeepalived.net.sysctl import Sysctl, SysctlChanges, iface_key
 
 log = logging.getLogger(__name__)
@@ -46,6 +55,9 @@ VMAC_SETTINGS: tuple[tuple[str, int], ...] = (
     ("promote_secondaries", 1),
 )
 PARENT_SETTINGS: tuple[tuple[str, int], ...] = (("arp_ignore", 1), ("arp_filter", 1))
+ADDR_GEN_MODE_NONE = 1
+"""``IN6_ADDR_GEN_MODE_NONE``: the kernel adds no link-local address of its own."""
+LINK_LOCAL_PREFIXLEN = 64
 
 
 RTM_NEWLINK = 16
@@ -83,6 +95,14 @@ def vrrp_mac(vrid: int, family: Literal[4, 6]) -> bytes:
     return VRRP_MAC_OUI + bytes([1 if family == 4 else 2, vrid])
 
 
+def eui64_link_local(mac: bytes) -> IPv6Address:
+    """fe80::/64 with the modified EUI-64 interface identifier of ``mac`` (RFC 4291 appendix A)."""
+    if len(mac) != MAC_LEN:
+        raise UsageError(f"a MAC address has 6 bytes, got {len(mac)}")
+    return IPv6Address(bytes.fromhex("fe80000000000000") + bytes([mac[0] ^ 0x02]) + mac[1:3] + b"\xff\xfe"
+                       + mac[3:])
+
+
 @dataclass(frozen=True, slots=True)
 class VmacSpec:
     """One VMAC: its parent interface, VRID, family, and optional name / MAC overrides."""
@@ -93,6 +113,8 @@ class VmacSpec:
     name: str | None = None
     mac: bytes | None = None
     prefix: str = VMAC_PREFIX
+    link_local: IPv6Address | None = None
+    """IPv6: the VMAC's link-local address (None: one made from the parent's MAC)."""
 
     def __post_init__(self) -> None:
         check_ifname(self.parent)
@@ -100,6 +122,8 @@ class VmacSpec:
         vrrp_mac(self.vrid, self.family)
         if self.mac is not None and len(self.mac) != MAC_LEN:
             raise UsageError(f"a MAC address has 6 bytes, got {len(self.mac)}")
+        if self.link_local is not None and not self.link_local.is_link_local:
+            raise UsageError(f"{self.link_local} is not a link-local address")
 
     @property
     def ifname(self) -> str:
@@ -135,6 +159,8 @@ class VmacManager:
             raise DriverError("vmac add", f"parent {spec.parent}: no such device", errno.ENODEV)
         mac = format_mac(spec.address)
         index = await self._lookup(spec.ifname)
+        before = self._created.get(spec.ifname)
+        previous = before.spec.link_local if before is not None else None
         try:
             if index is None:
                 await self.ipr.link(
@@ -154,7 +180,11 @@ class VmacManager:
             self._apply_sysctls(spec)
             if spec.family == 4:  # before it is up: no IPv6 frame (DAD, MLD, RS) ever leaves it
                 self._quiet_ipv6(spec.ifname)
+            else:  # before it is up: no address (nor its DAD) from the virtual MAC
+                self._no_auto_link_local(spec.ifname)
             await self.ipr.link("set", index=index, state="up")
+            if spec.family == 6:
+                await self._own_link_local(spec, index, previous)
         except NetlinkError as exc:
             raise DriverError("vmac add", f"{spec.ifname} on {spec.parent}: {exc}", exc.code) from exc
         log.info("vmac ready ifname=%s parent=%s mac=%s", spec.ifname, spec.parent, mac)
@@ -191,6 +221,34 @@ class VmacManager:
         except (OSError, PykaError) as exc:
             log.warning("cannot disable IPv6 on the VMAC %s error=%s", ifname, exc)
 
+    def _no_auto_link_local(self, ifname: str) -> None:
+        try:
+            self.sysctls.sysctl.write(iface_key(6, ifname, "addr_gen_mode"), ADDR_GEN_MODE_NONE)
+        except (OSError, PykaError) as exc:
+            log.warning("cannot stop the link-local address of the VMAC %s error=%s", ifname, exc)
+
+    async def _own_link_local(self, spec: VmacSpec, index: int, previous: IPv6Address | None) -> None:
+        """The VMAC's link-local address, without DAD; an adopted VMAC loses the one the kernel made
+        from the virtual MAC (added before ``addr_gen_mode`` was none), and a reloaded one its
+        ``previous`` address."""
+        wanted = spec.link_local
+        if wanted is None:
+            try:
+                wanted = eui64_link_local(interface_mac(spec.parent))
+            except PykaError as exc:
+                log.warning("no link-local address for the VMAC %s error=%s", spec.ifname, exc)
+                return
+        for stale in {eui64_link_local(spec.address), previous} - {wanted, None}:
+            with contextlib.suppress(NetlinkError):  # not there: the usual case
+                await self.ipr.addr("del", index=index, address=str(stale), prefixlen=LINK_LOCAL_PREFIXLEN)
+        try:
+            await self.ipr.addr("add", index=index, address=str(wanted), prefixlen=LINK_LOCAL_PREFIXLEN,
+                                flags=IFA_F_NODAD)
+        except NetlinkError as exc:
+            if exc.code != errno.EEXIST:  # an adopted VMAC has it already
+                raise
+        log.info("vmac link-local ifname=%s address=%s", spec.ifname, wanted)
+
     def _apply_sysctls(self, spec: VmacSpec) -> None:
         for setting, value in VMAC_SETTINGS:
             self.sysctls.set_iface(4, spec.ifname, setting, value)
@@ -210,6 +268,7 @@ class VmacManager:
                 if exc.code != errno.ENODEV:
                     raise DriverError("vmac del", f"{name}: {exc}", exc.code) from exc
         self.sysctls.forget_iface(4, name)
+        self.sysctls.forget_iface(6, name)
         if created is not None and not any(
             c.spec.parent == created.spec.parent for c in self._created.values()
         ):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv6Address
+from ipaddress import IPv4Address, IPv6Address, IPv6Interface
 
 from pykeepalived.config.model import Config, VrrpInstance
 from pykeepalived.config.script_security import AS_DAEMON, ScriptIdentity, script_argv, script_identity
@@ -32,6 +32,7 @@ from pykeepalived.vrrp.link_config import (
     extra_if_addresses,
     instance_link,
     vmac_mac,
+    with_link_locals,
 )
 from pykeepalived.vrrp.notify import NotifyScripts
 from pykeepalived.vrrp.packet import AUTH_NONE, AUTH_SIMPLE_TEXT
@@ -173,6 +174,13 @@ class VrrpPlan:
         return tuple(sorted({link.name for spec in self.instances.values() for link in spec.links
                              if link.kind == "macvlan"}))
 
+    def vmac_link_locals(self) -> tuple[tuple[str, IPv6Address], ...]:
+        """(VMAC, its link-local address) of the IPv6 VMACs: the firewall keeps neighbour discovery
+        for that address (the parent's) from leaving the VMAC."""
+        return tuple(sorted({(link.name, link.address.ip) for spec in self.instances.values()
+                             for link in spec.links if link.kind == "macvlan"
+                             and isinstance(link.address, IPv6Interface)}))
+
 
 PrimaryAddress = Callable[[str, int], IPAddress | None]
 
@@ -310,7 +318,8 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
         raise ConfigError(f"vrrp_instance {inst.name}: interface {inst.interface} has no IPv{family} address")
     placed = address_links(inst, own, names, g.vmac_addr_prefix or prefix, g.default_interface or "eth0",
                            mac=mac)
-    links = ((own,) if own is not None else ()) + placed.links
+    links = with_link_locals(((own,) if own is not None else ()) + placed.links, own, primary,
+                             primary_address)
     tracked = instance_trackers(config, inst)
     specs = tracked.specs + tuple(TrackerSpec(INTERFACE_PREFIX + name) for name in placed.tracked)
     interfaces = tracked.interfaces + tuple(TrackedInterface(INTERFACE_PREFIX + n, n) for n in placed.tracked)

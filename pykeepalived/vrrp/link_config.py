@@ -22,8 +22,8 @@ keepalived 2.2.7 (``vrrp.c`` ``vrrp_complete_instance``, ``create_vmac_name``):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 from typing import Literal
 
@@ -50,9 +50,39 @@ class VirtualLink:
     mode: Literal["private", "bridge", "vepa"] = "private"
     """macvlan: always private (keepalived); ipvlan: its flags (default bridge)."""
     address: IPv4Interface | IPv6Interface | None = None
-    """An ipvlan's own address (the adverts' source), added when it is created."""
+    """An ipvlan's own address (the adverts' source), added when it is created; an IPv6 VMAC's
+    link-local address (:func:`vmac_link_local`; None: one made from the parent's MAC)."""
     mac: bytes | None = None
     """A macvlan's MAC from ``use_vmac NAME MAC`` (None: the virtual router MAC of ``family``)."""
+
+
+def vmac_link_local(source: IPAddress | None, parent: IPAddress | None) -> IPv6Interface | None:
+    """The link-local address of an instance's IPv6 VMAC: its configured or chosen source when that is
+    link-local, else the parent's link-local address (``parent``), in fe80::/64.  keepalived 2.2.7 does
+    the same (a configured global source it puts on the VMAC instead; here that is sent with
+    ``IPV6_PKTINFO``, which needs no address on the VMAC).  The address is distinct per director,
+    unlike the EUI-64 address the kernel would make from the virtual MAC."""
+    for candidate in (source, parent):
+        if candidate is not None and candidate.version == 6 and candidate.is_link_local:
+            return IPv6Interface((candidate, 64))
+    return None
+
+
+def with_link_locals(links: Iterable[VirtualLink], own: VirtualLink | None, source: IPAddress,
+                     parent_address: Callable[[str, int], IPAddress | None]) -> tuple[VirtualLink, ...]:
+    """``links`` with the link-local address of each IPv6 VMAC (:func:`vmac_link_local`): the
+    instance's own from its ``source``, a VMAC of addresses (``use_vmac_addr``) its parent's;
+    ``parent_address``: an interface's first link-local address (I/O, asked only when needed)."""
+    out: list[VirtualLink] = []
+    for link in links:
+        if link.kind != "macvlan" or link.family != 6:
+            out.append(link)
+            continue
+        mine = source if link == own else None
+        needs_parent = mine is None or mine.version != 6 or not mine.is_link_local
+        out.append(replace(link, address=vmac_link_local(
+            mine, parent_address(link.parent, 6) if needs_parent else None)))
+    return tuple(out)
 
 
 def vmac_mac(text: str | None, vrid: int) -> bytes | None:

@@ -24,7 +24,9 @@ Only :mod:`pathlib`/:mod:`glob` touch the file system; nothing else does I/O.
 from __future__ import annotations
 
 import glob
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,15 +102,16 @@ _REFERENCE = re.compile(
 )
 _INCLUDE = re.compile(r"\s*include[rmwba]?(?:\s|\Z)")
 _SEQUENCE = re.compile(r"\s*~(SEQx?|LST)\(")
-_UNSUPPORTED_BUILTINS = frozenset({"_ENV"})
 
 
 class _Reader:
     """State of one preprocessing run (kept out of module globals)."""
 
     def __init__(self, config_id: str | None, limits: Limits, include_check: frozenset[str],
-                 random_seed: int | None = None) -> None:
+                 random_seed: int | None = None, environ: Mapping[str, str] | None = None) -> None:
         self.config_id = config_id
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        """What ``${_ENV NAME}`` reads (the reading process's environment, as keepalived's)."""
         self.random = RandomNumbers(random_seed)
         self.limits = limits
         self.out = Preprocessed()
@@ -358,16 +361,34 @@ class _Reader:
                 if pos is not None:
                     self.error("random", str(exc), pos)
                 return None
+        if name == "_ENV":
+            return self.environment(params, pos)
         builtins = {"_PWD": str(directory), "_HASH": "#", "_BANG": "!", "_INSTANCE": self.config_id or ""}
         return builtins.get(name)
 
+    def environment(self, params: str | None, pos: Pos | None) -> str | None:
+        """``${_ENV NAME}``: the variable's value, nothing when it is not set (keepalived's rule;
+        a warning says so); None (left as written, an error) without exactly one name."""
+        words = (params or "").split()
+        if len(words) != 1:
+            if pos is not None:
+                self.error("environment", "${_ENV NAME} needs exactly one environment variable name", pos)
+            return None
+        value = self.environ.get(words[0])
+        if value is None:
+            if pos is not None:
+                self.warning("environment_unset",
+                             f"environment variable {words[0]} is not set: ${{_ENV {words[0]}}} is replaced "
+                             "by nothing", pos)
+            return ""
+        return value
+
     def undefined(self, name: str, pos: Pos) -> None:
-        if name in _UNSUPPORTED_BUILTINS:
-            self.warning("unsupported", f"${{{name}}} is not supported yet and is left as written", pos)
-        else:
-            self.warning(
-                "undefined_variable", f"parameter ${name} is not defined and is left as written", pos
-            )
+        if name == "_ENV":
+            return  # reported by environment()
+        self.warning(
+            "undefined_variable", f"parameter ${name} is not defined and is left as written", pos
+        )
 
     # -- include -------------------------------------------------------------------------------
 
@@ -448,15 +469,17 @@ def _at(line: SourceLine) -> tuple[int, int]:
 
 
 def preprocess(path: Path, *, config_id: str | None, limits: Limits | None = None,
-               include_check: frozenset[str] = frozenset()) -> Preprocessed:
+               include_check: frozenset[str] = frozenset(),
+               environ: Mapping[str, str] | None = None) -> Preprocessed:
     """Read ``path`` and everything it includes into token lines; never raises on bad input.
     ``include_check``: checks in force from the start (keepalived's ``-e``: all of them).
 
     ``${_RANDOM}`` draws from a generator seeded with the file's ``random_seed`` (wherever it is
-    written: the file is read again with it if it came after a use), else from the system's entropy."""
-    reader = _Reader(config_id, limits or Limits(), include_check)
+    written: the file is read again with it if it came after a use), else from the system's entropy.
+    ``${_ENV NAME}`` reads ``environ`` (default: this process's environment)."""
+    reader = _Reader(config_id, limits or Limits(), include_check, environ=environ)
     out = reader.run(path)
     seed = reader.random.seed_to_reread()
     if seed is not None:
-        out = _Reader(config_id, limits or Limits(), include_check, seed).run(path)
+        out = _Reader(config_id, limits or Limits(), include_check, seed, environ).run(path)
     return out

@@ -157,3 +157,46 @@ def test_table_names_from_iproute2_files(tmp_path: Path) -> None:
     second.write_text("10 more\n11 other\n")
     assert table_names([str(main), str(second), str(tmp_path / "missing")]) == {
         "local": 255, "main": 254, "lvs": 7, "hex": 16, "more": 9, "other": 11}
+
+
+VMAC6_CONF = """\
+vrrp_instance VI_6 {
+    interface eth0
+    virtual_router_id 61
+    use_vmac
+    virtual_ipaddress { 2001:db8:1::61/64 }
+}
+vrrp_instance VI_7 {
+    interface eth0
+    virtual_router_id 62
+    use_vmac
+    unicast_src_ip 2001:db8:1::11
+    virtual_ipaddress { 2001:db8:1::62/64 }
+}
+"""
+
+
+def test_an_ipv6_vmac_carries_the_parents_link_local_address_the_firewall_knows(tmp_path: Path) -> None:
+    """The VMAC answers for the parent's link-local address as the parent does: the firewall stops it."""
+    config = kaconf(tmp_path, VMAC6_CONF)
+    parent_ll = ip_address("fe80::11")
+    vrrp = vrrp_plan(config, lambda ifname, family: parent_ll)
+    links = {spec.name: spec.links[0] for spec in vrrp.instances.values()}
+    assert str(links["VI_6"].address) == "fe80::11/64"
+    assert str(links["VI_7"].address) == "fe80::11/64"  # a global source: the parent's link-local
+    assert vrrp.vmac_link_locals() == (("vrrp.61", parent_ll), ("vrrp.62", parent_ll))
+    plan = host_plan(config, vmacs=vrrp.vmac_names(), vmac_link_locals=vrrp.vmac_link_locals())
+    assert plan.firewall is not None and plan.firewall.vmac_link_locals == vrrp.vmac_link_locals()
+    v4 = vrrp_plan(kaconf(tmp_path, VMAC_CONF), lambda ifname, family: ip_address("198.51.100.11"))
+    assert v4.vmac_link_locals() == ()
+
+
+def test_a_reload_admits_the_link_local_address_of_a_new_ipv6_vmac_first(tmp_path: Path) -> None:
+    config = kaconf(tmp_path, VMAC6_CONF)
+    old = host_plan(config, vmacs=("vrrp.61",), vmac_link_locals=(("vrrp.61", ip_address("fe80::11")),))
+    new = host_plan(config, vmacs=("vrrp.61",), vmac_link_locals=(("vrrp.61", ip_address("fe80::12")),))
+    wider = admitting(old, new)
+    assert wider is not None and wider.firewall is not None
+    assert wider.firewall.vmac_link_locals == (("vrrp.61", ip_address("fe80::11")),
+                                              ("vrrp.61", ip_address("fe80::12")))
+    assert admitting(new, new) is None

@@ -209,8 +209,9 @@ def test_blocked_addresses_and_the_batch(tmp_path: Path) -> None:
     assert elements == {"vips4": ["198.51.100.10"], "vips6": ["2001:db8::10"],
                         "vips6_ll": [{"concat": ["eth0", "fe80::10"]}]}
     rules = [c["add"]["rule"] for c in batch if "rule" in c.get("add", {})]
-    assert len(rules) == 10 and all(r["table"] == "ka_fw" for r in rules)
-    assert rules[1]["expr"][1:] == [{"counter": None}, {"drop": None}]
+    assert len(rules) == 12 and all(r["table"] == "ka_fw" for r in rules)
+    first_in = [r for r in rules if r["chain"] == "in"]
+    assert first_in[1]["expr"][1:] == [{"counter": None}, {"drop": None}]
     json.dumps(batch)  # the batch is plain JSON
 
 
@@ -224,13 +225,48 @@ def test_no_group_report_nor_solicitation_leaves_a_vmac() -> None:
     quiet = [r["expr"] for r in (c["add"]["rule"] for c in batch if "rule" in c.get("add", {}))
              if {"match": {"op": "==", "left": {"meta": {"key": "oifname"}}, "right": "@vmacs"}} in r["expr"]]
     assert [r["chain"] for c in batch if "rule" in c.get("add", {})
-            for r in [c["add"]["rule"]] if r["expr"] in quiet] == ["out", "out"]
+            for r in [c["add"]["rule"]] if r["expr"] in quiet] == ["out", "out", "out"]
     rights = [expr[1]["match"]["right"] for expr in quiet]
     assert rights[0] == "igmp"
     assert set(rights[1]["set"]) >= {"mld-listener-report", "mld2-listener-report", "nd-router-solicit"}
     assert all(expr[-1] == {"drop": None} for expr in quiet)
     empty = ruleset(FirewallSpec(), ())["nftables"]
     assert not any(c.get("add", {}).get("element", {}).get("name") == "vmacs" for c in empty)
+
+
+def _out_rules(batch: list[dict]) -> list[list]:
+    return [c["add"]["rule"]["expr"] for c in batch
+            if "rule" in c.get("add", {}) and c["add"]["rule"]["chain"] == "out"]
+
+
+def test_no_dad_probe_and_no_neighbour_discovery_for_the_parents_address_leaves_a_vmac() -> None:
+    """An IPv6 VMAC carries the parent's link-local address: a neighbour's solicitation for it reaches
+    the VMAC too, whose answer would come from the virtual MAC (on the backup as well)."""
+    spec = FirewallSpec(vmacs=("vrrp.61",), vmac_link_locals=(("vrrp.61", ip_address("fe80::11")),))
+    batch = ruleset(spec, ())["nftables"]
+    sets = {c["add"]["set"]["name"]: c["add"]["set"]["type"] for c in batch if "set" in c.get("add", {})}
+    assert sets["vmacs_ll"] == ["ifname", "ipv6_addr"]
+    assert {"add": {"element": {"family": "inet", "table": "keepalived", "name": "vmacs_ll",
+                                "elem": [{"concat": ["vrrp.61", "fe80::11"]}]}}} in batch
+    out = _out_rules(batch)
+    icmpv6 = {"payload": {"protocol": "icmpv6", "field": "type"}}
+    nd_types = {"set": ["nd-neighbor-solicit", "nd-neighbor-advert"]}
+    nd = {"match": {"op": "==", "left": icmpv6, "right": nd_types}}
+    dad = [{"match": {"op": "==", "left": {"meta": {"key": "oifname"}}, "right": "@vmacs"}},
+           {"match": {"op": "==", "left": {"payload": {"protocol": "ip6", "field": "saddr"}}, "right": "::"}},
+           {"match": {"op": "==", "left": icmpv6, "right": "nd-neighbor-solicit"}}, {"drop": None}]
+    own = [{"match": {"op": "==", "left": {"concat": [{"meta": {"key": "oifname"}},
+                                                      {"payload": {"protocol": "ip6", "field": "saddr"}}]},
+                      "right": "@vmacs_ll"}},
+           nd, {"drop": None}]
+    accept_nd = [nd, {"accept": None}]
+    # ahead of the accept of neighbour discovery (which lets a master answer for its VIPs)
+    assert out.index(dad) < out.index(accept_nd) and out.index(own) < out.index(accept_nd)
+    counting = FirewallSpec(counters=True, vmac_link_locals=spec.vmac_link_locals)
+    counted = _out_rules(ruleset(counting, ())["nftables"])
+    assert [*own[:2], {"counter": None}, {"drop": None}] in counted
+    empty = ruleset(FirewallSpec(), ())["nftables"]
+    assert not any(c.get("add", {}).get("element", {}).get("name") == "vmacs_ll" for c in empty)
 
 
 def test_ifindex_keys_and_a_link_local_address_without_interface() -> None:

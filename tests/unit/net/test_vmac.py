@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import errno
 import struct
+from ipaddress import IPv6Address
 
 import pytest
+from pyroute2.netlink.exceptions import NetlinkError
 
 from pykeepalived.errors import DriverError, UsageError
 from pykeepalived.net.sysctl import Sysctl, SysctlChanges
-from pykeepalived.net.vmac import IPVLAN_FLAGS, VmacManager, VmacSpec, ipvlan_message, vrrp_mac
+from pykeepalived.net.vmac import (
+    IPVLAN_FLAGS,
+    VmacManager,
+    VmacSpec,
+    eui64_link_local,
+    ipvlan_message,
+    vrrp_mac,
+)
 
 
 class FakeIPR:
@@ -29,6 +38,12 @@ class FakeIPR:
         elif command == "del":
             name = next(n for n, i in self.links.items() if i == kw["index"])
             del self.links[name]
+        return []
+
+    async def addr(self, command: str, **kw):
+        self.calls.append(("addr", command, kw))
+        if command == "del":  # the kernel made no address from the virtual MAC
+            raise NetlinkError(errno.EADDRNOTAVAIL)
         return []
 
 
@@ -85,3 +100,35 @@ def test_the_ipvlan_request_carries_l2_mode_and_keepaliveds_flags() -> None:
         assert struct.pack("=HHH", 6, 1, 0) in message  # IFLA_IPVLAN_MODE L2
         assert struct.pack("=HHH", 6, 2, flags) in message  # IFLA_IPVLAN_FLAGS
         assert struct.pack("=HHI", 8, 5, 7) in message  # IFLA_LINK: the parent
+
+
+def test_eui64_link_local_and_a_vmac_spec_takes_only_a_link_local_address() -> None:
+    assert eui64_link_local(bytes.fromhex("00005e000233")) == IPv6Address("fe80::200:5eff:fe00:233")
+    assert eui64_link_local(bytes.fromhex("aa029684c3ba")) == IPv6Address("fe80::a802:96ff:fe84:c3ba")
+    with pytest.raises(UsageError):
+        eui64_link_local(b"\x00")
+    with pytest.raises(UsageError, match="link-local"):
+        VmacSpec("eth0", 7, 6, link_local=IPv6Address("2001:db8::1"))
+
+
+async def test_an_ipv6_vmac_gets_no_address_of_the_virtual_mac_but_its_own_without_dad(proc: Sysctl) -> None:
+    """addr_gen_mode none before the link is up (no EUI-64 address of the virtual MAC, the same on
+    every director, nor its DAD probe from the virtual MAC), then the given link-local, no DAD."""
+    (proc.root / "net/ipv6/conf/vrrp.7").mkdir(parents=True)
+    ipr = FakeIPR({"lo": 1, "eth0": 2})
+    mgr = VmacManager(ipr, SysctlChanges(proc))  # type: ignore[arg-type]
+    index = await mgr.ensure(VmacSpec("eth0", 7, 6, link_local=IPv6Address("fe80::11")))
+    assert proc.iface_read(6, "vrrp.7", "addr_gen_mode") == "1"
+    up = ipr.calls.index(("link", "set", {"index": index, "state": "up"}))
+    addrs = [(i, c) for i, c in enumerate(ipr.calls) if c[0] == "addr"]
+    assert all(i > up for i, _ in addrs)
+    assert [c for _, c in addrs] == [
+        ("addr", "del", {"index": index, "address": "fe80::200:5eff:fe00:207", "prefixlen": 64}),
+        ("addr", "add", {"index": index, "address": "fe80::11", "prefixlen": 64, "flags": 0x02})]
+    v4 = FakeIPR({"lo": 1, "eth0": 2})
+    await VmacManager(v4, SysctlChanges(proc)).ensure(VmacSpec("eth0", 7))  # type: ignore[arg-type]
+    assert not any(c[0] == "addr" for c in v4.calls)
+    ipr.calls.clear()  # a reload gives the VMAC another link-local address: the old one goes
+    await mgr.ensure(VmacSpec("eth0", 7, 6, link_local=IPv6Address("fe80::12")))
+    changes = sorted((c[1], c[2]["address"]) for c in ipr.calls if c[0] == "addr")
+    assert changes == [("add", "fe80::12"), ("del", "fe80::11"), ("del", "fe80::200:5eff:fe00:207")]

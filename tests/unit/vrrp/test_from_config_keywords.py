@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv6Address, ip_address
+from ipaddress import IPv4Address, IPv6Address, IPv6Interface, ip_address
 
 import pytest
 
@@ -17,7 +17,7 @@ from pykeepalived.vrrp.from_config import (
     VirtualLink,
     VrrpPlan,
 )
-from pykeepalived.vrrp.link_config import LinkNames
+from pykeepalived.vrrp.link_config import LinkNames, vmac_link_local, with_link_locals
 
 BASE = """
 vrrp_instances:
@@ -128,7 +128,9 @@ def test_use_vmac_addr_gives_addresses_on_other_interfaces_a_vmac_of_their_own()
     s = spec("use_vmac_addr: true\nvirtual_ipaddress_excluded: [{address: 203.0.113.5/24, dev: eth1}, "
              "{address: 203.0.113.6/24, dev: eth1}, {address: '2001:db8::5/64', no_track: true}]")
     assert [v.dev for v in s.vips] == ["eth0", "vrrp.51", "vrrp.51", "vrrp6.51"]
-    assert s.links == (VirtualLink("vrrp.51", "eth1", 4), VirtualLink("vrrp6.51", "eth0", 6))
+    # the IPv6 VMAC of addresses carries its parent's link-local address (none from the virtual MAC)
+    assert s.links == (VirtualLink("vrrp.51", "eth1", 4),
+                       VirtualLink("vrrp6.51", "eth0", 6, address=IPv6Interface("fe80::11/64")))
     assert [t.interface for t in s.track_interfaces] == ["vrrp.51"]  # not the no_track one
     assert INTERFACE_PREFIX + "vrrp.51" in {t.name for t in s.router_config.trackers}
     one = spec("virtual_ipaddress_excluded: [{address: 203.0.113.5/24, dev: eth1, use_vmac: true}, "
@@ -255,6 +257,33 @@ def test_a_vmac_address_keepalived_refuses_is_a_model_error(bad: str) -> None:
     result = check_text(BASE + f"    use_vmac: true\n    vmac_address: '{bad}'\n")
     assert result.config is None
 
+
+
+def test_an_ipv6_vmac_has_the_link_local_source_else_the_parents_link_local_address() -> None:
+    """keepalived's set_link_local_address: distinct per director, unlike the EUI-64 address the
+    kernel would make from the virtual MAC."""
+    ll, parent, glob = IPv6Address("fe80::5"), IPv6Address("fe80::11"), IPv6Address("2001:db8::5")
+    assert str(vmac_link_local(ll, parent)) == "fe80::5/64"
+    assert str(vmac_link_local(glob, parent)) == "fe80::11/64"
+    assert vmac_link_local(glob, None) is None  # the adapter then makes one from the parent's MAC
+    assert vmac_link_local(IPv4Address("198.51.100.1"), None) is None
+    assert spec("use_vmac: true").links[0].address is None  # an IPv4 VMAC: no IPv6 at all
+
+
+def test_each_ipv6_vmac_gets_its_link_local_address_and_the_parent_is_asked_only_when_needed() -> None:
+    asked: list[str] = []
+
+    def parent_address(ifname: str, family: int) -> IPv6Address:
+        asked.append(ifname)
+        return IPv6Address(f"fe80::a:{len(ifname)}")
+
+    own, other = VirtualLink("vrrp.51", "eth0", 6), VirtualLink("vrrp6.51", "eth10", 6)
+    v4, ipvlan = VirtualLink("vrrp.52", "eth1", 4), VirtualLink("ipv51", "eth0", 6, "ipvlan")
+    out = with_link_locals((own, other, v4, ipvlan), own, IPv6Address("fe80::5"), parent_address)
+    assert [str(link.address) for link in out] == ["fe80::5/64", "fe80::a:5/64", "None", "None"]
+    assert asked == ["eth10"]  # the own VMAC has a link-local source
+    out = with_link_locals((own,), own, IPv6Address("2001:db8::5"), parent_address)
+    assert str(out[0].address) == "fe80::a:4/64" and asked == ["eth10", "eth0"]
 
 
 @pytest.mark.parametrize(("extra", "top", "expected"), [

@@ -117,10 +117,37 @@ def test_parameters_expand_recursively_and_point_at_the_use(tmp_path: Path) -> N
 
 
 def test_builtin_parameters(tmp_path: Path) -> None:
-    conf = write(tmp_path, "k.conf", "a ${_HASH} ${_BANG} ${_INSTANCE} ${_PWD}\nb ${_ENV}\n")
+    conf = write(tmp_path, "k.conf", "a ${_HASH} ${_BANG} ${_INSTANCE} ${_PWD}\n")
     result = preprocess(conf, config_id="lb1")
     assert [t.text for t in result.lines[0]] == ["a", "#", "!", "lb1", str(tmp_path)]
-    assert [i.code for i in result.issues] == ["unsupported"]  # ${_ENV}: a newer keepalived's
+    assert result.issues == []
+
+
+def test_env_parameter_reads_the_environment_unset_is_nothing_with_a_warning(tmp_path: Path) -> None:
+    text = "auth_pass ${_ENV VRRP_PASS}\nrouter_id lb-${_ENV NODE}-x\nb ${_ENV UNSET_ONE} c\n"
+    environ = {"VRRP_PASS": "s3cret", "NODE": "7"}
+    result = preprocess(write(tmp_path, "k.conf", text), config_id=None, environ=environ)
+    assert [[t.text for t in line] for line in result.lines] == [
+        ["auth_pass", "s3cret"], ["router_id", "lb-7-x"], ["b", "c"]]
+    assert [(i.code, i.severity, i.pos.line, i.pos.col) for i in result.issues] == [
+        ("environment_unset", Severity.WARNING, 3, 3)]
+    assert "UNSET_ONE is not set" in result.issues[0].message
+
+
+def test_env_parameter_defaults_to_the_process_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYKA_TEST_ENV_WORD", "from-env")
+    result = preprocess(write(tmp_path, "k.conf", "a ${_ENV PYKA_TEST_ENV_WORD}\n"), config_id=None)
+    assert [t.text for t in result.lines[0]] == ["a", "from-env"]
+
+
+@pytest.mark.parametrize("use", ["${_ENV}", "${_ENV A B}"])
+def test_env_parameter_without_exactly_one_name_is_an_error_left_as_written(tmp_path: Path, use: str) -> None:
+    result = preprocess(write(tmp_path, "k.conf", f"a {use}\n"), config_id=None, environ={"A": "1"})
+    assert [i.code for i in result.issues] == ["environment"]
+    assert result.issues[0].severity is Severity.ERROR
+    assert "".join(t.text for t in result.lines[0][1:]) == use.replace(" ", "")  # left as written
 
 
 def _numbers(tmp_path: Path, text: str) -> list[int]:
