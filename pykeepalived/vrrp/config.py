@@ -89,8 +89,9 @@ class RouterConfig:
     """keepalived ``owner_ignore_adverts`` (resolved: only ever True for an address owner): while the
     effective priority is 255 every advert received is dropped (``owner_ignore_adverts``)."""
     v3_checksum_as_v2: bool = False
-    """keepalived ``v3_checksum_as_v2`` (the instance's, else the global): VRRPv3 adverts over IPv4
-    are sent with the message-only checksum of RFC 9568 (no pseudo-header)."""
+    """keepalived ``v3_checksum_as_v2`` (the instance's, else the global; the mapping sets it only for
+    VRRPv3 over IPv4, where it changes something): adverts carry the message-only checksum of RFC 9568
+    (no pseudo-header)."""
 
     def __post_init__(self) -> None:
         _require(1 <= self.vrid <= 255, "vrid", self.vrid, "1..255")

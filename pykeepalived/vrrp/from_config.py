@@ -239,6 +239,9 @@ def router_config(config: Config, inst: VrrpInstance, primary: IPAddress,
     lower_prio_no_advert = first_set(inst.lower_prio_no_advert, g.vrrp_lower_prio_no_advert)
     higher_prio_send_advert = first_set(inst.higher_prio_send_advert, g.vrrp_higher_prio_send_advert)
     extra_if_s = first_set(inst.garp_extra_if, g.vrrp_garp_extra_if, 0.0)
+    # v3_checksum_as_v2 changes VRRPv3 over IPv4 only (v2 never has the pseudo-header, IPv6 always)
+    as_v2 = first_set(inst.v3_checksum_as_v2, g.v3_checksum_as_v2)
+    message_only = as_v2 and version == 3 and inst.family == 4
     return RouterConfig(
         name=inst.name,
         vrid=inst.virtual_router_id,
@@ -274,7 +277,7 @@ def router_config(config: Config, inst: VrrpInstance, primary: IPAddress,
         garp_extra_if_cs=_cs(extra_if_s) if extra_if else 0,
         extra_if_addresses=extra_if if extra_if_s else (),
         owner_ignore_adverts=owner_ignores_adverts(config, inst),
-        v3_checksum_as_v2=first_set(inst.v3_checksum_as_v2, g.v3_checksum_as_v2),
+        v3_checksum_as_v2=message_only,
     )
 
 

@@ -294,6 +294,7 @@ def test_each_ipv6_vmac_gets_its_link_local_address_and_the_parent_is_asked_only
 ])
 def test_v3_checksum_as_v2_of_an_instance_else_the_global(extra: str, top: str, expected: bool) -> None:
     assert spec("version: 3\n" + extra, top).router_config.v3_checksum_as_v2 is expected
+    assert spec("version: 2\n" + extra, top).router_config.v3_checksum_as_v2 is False  # nothing to change
 
 
 def test_owner_ignore_adverts_reaches_the_router_of_an_owner_only() -> None:
