@@ -257,6 +257,7 @@ def measure(host: Host, tail: Tail, impl: str, args: argparse.Namespace) -> tupl
     if scraping:
         if profile is not None:
             os.kill(proc.pid, PROFILE_START)  # the scrape phase instead
+        quiet_instrument()  # the steady window's captured packets: out of the collector's reach
         phase = run_phase(host, tail, proc, interval_s=args.scrape_interval, pairs=args.scrape_pairs,
                           window_s=args.scrape_window, new_connections=args.scrape_new_connections,
                           pin=args.scrape_pin, intervals=advert_intervals)
