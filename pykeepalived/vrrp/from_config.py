@@ -64,7 +64,9 @@ RouterKey = tuple[str, int, int]
 """(interface, address family 4|6, VRID): what identifies an instance, here and on reload."""
 CS_PER_S = 100
 SOURCE_PREFIX = "source:"
-"""``track_src_ip``: the tracker of the configured source address (FAULT while it is not on the host)."""
+"""The tracker of the adverts' source address (FAULT while it is not on the host): the interface's own
+address when none is configured (keepalived: a master that cannot send must not keep the VIPs), the
+configured ``unicast_src_ip`` / ``mcast_src_ip`` with ``track_src_ip``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +109,8 @@ class InstanceSpec:
     notify_deleted: bool = False
     """``notify_deleted``: a reload that deletes the instance says DELETED (else FAULT)."""
     track_source: IPAddress | None = None
-    """``track_src_ip``: the configured source address whose absence means FAULT (tracker
-    ``source:ADDR``)."""
+    """The source address whose absence means FAULT (tracker ``source:ADDR``): the interface's address
+    adverts are sent from when none is configured, the configured one with ``track_src_ip``."""
     garp_pacing: tuple[GarpPacing, ...] = ()
     """The pacing of every device the instance announces on (``garp_group`` or the globals)."""
     sync_group: str | None = None
@@ -326,7 +328,8 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
     tracked = instance_trackers(config, inst)
     specs = tracked.specs + tuple(TrackerSpec(INTERFACE_PREFIX + name) for name in placed.tracked)
     interfaces = tracked.interfaces + tuple(TrackedInterface(INTERFACE_PREFIX + n, n) for n in placed.tracked)
-    track_source = source if inst.track_src_ip else None
+    derived = source is None and ipvlan_address is None  # the interface's own address (keepalived: not
+    track_source = primary if derived or inst.track_src_ip else None  # from config): always tracked
     if track_source is not None:
         specs += (TrackerSpec(SOURCE_PREFIX + str(track_source)),)
     xmit_base = own is not None and own.kind == "macvlan" and (inst.vmac_xmit_base or bool(inst.unicast_peer))

@@ -83,6 +83,26 @@ def test_vip_deleted_on_master_is_restored(director_pair: DirectorPair) -> None:
     assert d1.status()["executor"]["vips_restored"] >= 1
 
 
+def test_a_master_whose_own_address_is_deleted_faults_instead_of_keeping_the_vip(
+        director_pair: DirectorPair) -> None:
+    """No source configured: the adverts leave from the interface's address.  While it is gone the
+    master cannot send (ENETUNREACH / EINVAL), so the backup takes over; keepalived then faults the
+    instance (its ``VRRP_FAULT_FL_NO_SOURCE_IP``), and so must we, or both hold the VIP."""
+    dp = director_pair
+    d1, d2 = start_pair(dp, conf(150, state="MASTER"), conf(100))
+    wait_until(lambda: holds(dp.d1), timeout=5, message="VIP on d1")
+    own = next(a for a in dp.d1.addresses("eth0") if a.startswith(dp.d1.ipv4 + "/"))
+    dp.d1.ip("addr", "del", own, "dev", "eth0")
+    d1.wait_state("FAULT", 5)
+    d2.wait_state("MASTER", 5)
+    wait_until(lambda: holds(dp.d2) and not holds(dp.d1), timeout=5, message="VIP on d2 only")
+    assert d1.instance()["state"] == "FAULT" and d1.process.alive()
+    dp.d1.ip("addr", "add", own, "dev", "eth0")  # back: d1 leaves FAULT and preempts
+    d1.wait_state("MASTER", 10)
+    d2.wait_state("BACKUP", 5)
+    wait_until(lambda: holds(dp.d1) and not holds(dp.d2), timeout=5, message="VIP back on d1 only")
+
+
 def test_nopreempt_backup_does_not_take_over_from_a_lower_master(director_pair: DirectorPair) -> None:
     dp = director_pair
     d2 = start_pykeepalived(dp.d2, conf(100))

@@ -17,7 +17,7 @@ from pykeepalived.config.load import check_text
 from pykeepalived.config.model import Config
 from pykeepalived.config.semantic import StaticFileInspector
 from pykeepalived.testing.specs import plan_of as plan
-from pykeepalived.vrrp.from_config import BFD_PREFIX
+from pykeepalived.vrrp.from_config import BFD_PREFIX, SOURCE_PREFIX
 
 FS = StaticFileInspector({"/": (stat.S_IFDIR | 0o755, 0, 0)})
 BFD = "bfd_instances:\n  b1: {neighbor_ip: 198.51.100.12%s}\n"
@@ -169,7 +169,8 @@ def trackers(text: str) -> dict[str, object]:
     spec = plan(text).instances[("eth0", 4, 51)]
     assert spec.track_bfds == tuple(t.name.removeprefix(BFD_PREFIX) for t in spec.router_config.trackers
                                     if t.name.startswith(BFD_PREFIX))
-    return {t.name: (t.weight, t.reverse, t.initial_ok, t.neighbor) for t in spec.router_config.trackers}
+    return {t.name: (t.weight, t.reverse, t.initial_ok, t.neighbor) for t in spec.router_config.trackers
+            if not t.name.startswith(SOURCE_PREFIX)}  # the interface's source address: always tracked
 
 
 PEER = ip_address("198.51.100.12")

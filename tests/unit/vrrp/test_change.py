@@ -73,7 +73,7 @@ ROWS = {
         + edit("    notify:", "    track_bfd: [b]\n    notify:"),
         edit("    notify:", "    dont_track_primary: true\n    notify:"),
         "vrrp_sync_groups:\n  G: {group: [VI_1], track_interface: [eth3]}\n" + BASE,
-        edit("    notify:", "    mcast_src_ip: 198.51.100.11\n    track_src_ip: true\n    notify:"),
+        edit("    notify:", "    mcast_src_ip: 198.51.100.11\n    notify:"),  # the same address, untracked
         "track_groups:\n  TG: {group: [VI_1]}\n"
         "static_ipaddress: [{address: 203.0.113.5/24, dev: eth2, track_group: TG}]\n" + BASE],
     "priority, preempt / nopreempt / preempt_delay, advert_int": [

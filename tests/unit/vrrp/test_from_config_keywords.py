@@ -89,7 +89,18 @@ def test_track_src_ip_tracks_the_configured_source() -> None:
     s = spec("mcast_src_ip: 198.51.100.11\ntrack_src_ip: true")
     assert s.track_source == ip_address("198.51.100.11")
     assert SOURCE_PREFIX + "198.51.100.11" in s.router_config.trackers[-1].name
-    assert spec("track_src_ip: true").track_source is None  # no configured source: nothing to track
+    assert spec("mcast_src_ip: 198.51.100.11").track_source is None  # configured, not tracked: keepalived
+
+
+def test_the_interface_s_own_source_address_is_always_tracked_as_keepalived_does() -> None:
+    """No configured source: adverts leave from the interface's address, and while it is gone the
+    instance is FAULT (a master that cannot send would keep its VIPs next to the new master)."""
+    for extra in ("", "track_src_ip: true"):
+        s = spec(extra)
+        assert s.track_source == s.router_config.primary_address is not None
+        assert s.router_config.trackers[-1].name == SOURCE_PREFIX + str(s.track_source)
+    ipvlan = spec("use_ipvlan: {name: ipv51, address: 198.51.100.20/24, mode: private}")
+    assert ipvlan.track_source is None  # the daemon adds that address itself
 
 
 def test_strict_mode_of_one_instance() -> None:
@@ -204,7 +215,8 @@ vrrp_instances:
         s = p.instances[key]
         weights = {t.name: t.weight for t in s.router_config.trackers}
         assert weights == {INTERFACE_PREFIX + "eth3": 0, INTERFACE_PREFIX + "eth4": -20,
-                           SCRIPT_PREFIX + "chk": -10, SCRIPT_PREFIX + "chk0": 0}
+                           SCRIPT_PREFIX + "chk": -10, SCRIPT_PREFIX + "chk0": 0,
+                           SOURCE_PREFIX + "198.51.100.11": 0}
         assert {t.interface for t in s.track_interfaces} == {"eth3", "eth4"}
         assert set(s.track_scripts) == {"chk", "chk0"}
     owner = plan_of(text.replace("    virtual_router_id: 52\n",
