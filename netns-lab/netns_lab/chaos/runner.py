@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from netns_lab.chaos import checks
-from netns_lab.chaos.model import ADDRESS, ADVERT_INT_S, NODES, PRIORITY, VIP_POOL, PairModel
+from netns_lab.chaos.model import ADDRESS, ADVERT_INT_S, NODES, PRIORITY, VIP6_POOL, VIP_POOL, PairModel
 from netns_lab.chaos.schedule import (
     ISSUE_11_FIXED,
     Fault,
@@ -75,6 +75,8 @@ class ChaosReport:
     more than N, and the seeded schedules of tests/lab/test_chaos.py are short)."""
     generated: bool = True
     """The faults are `generate(seed, faults)`'s (else the seed drew only the reloads' choices)."""
+    ipv6: bool = False
+    """The pair runs the IPv6 instance too (`--ipv6`, PairModel.initial(ipv6=True))."""
 
     @property
     def pair(self) -> str:
@@ -85,9 +87,10 @@ class ChaosReport:
         """How to run this schedule again."""
         if not self.generated:
             return f"the same faults with seed {self.seed}"
-        return (f"python -m netns_lab chaos --seed {self.seed} --faults {self.faults} --pair {self.pair}, or "
-                f"PYKA_CHAOS_SEED={self.seed} PYKA_CHAOS_FAULTS={self.faults} pytest tests/lab/test_chaos.py "
-                f"-k {self.pair}-seed")
+        option, env = (" --ipv6", "PYKA_CHAOS_IPV6=1 ") if self.ipv6 else ("", "")
+        return (f"python -m netns_lab chaos --seed {self.seed} --faults {self.faults} --pair {self.pair}"
+                f"{option}, or {env}PYKA_CHAOS_SEED={self.seed} PYKA_CHAOS_FAULTS={self.faults} pytest "
+                f"tests/lab/test_chaos.py -k {self.pair}-seed")
 
     def summary(self) -> str:
         lines = [f"chaos seed={self.seed} pair={'+'.join(self.kinds)}: {len(self.executed)} faults run, "
@@ -128,7 +131,8 @@ class ChaosRunner:
         self.rng = random.Random(f"{seed}/configs")
         self.model = model or PairModel.initial()
         generated = self.faults == generate(seed, len(self.faults), mixed=kinds[0] != kinds[1])
-        self.report = ChaosReport(seed, kinds, faults=len(self.faults), generated=generated)
+        self.report = ChaosReport(seed, kinds, faults=len(self.faults), generated=generated,
+                                  ipv6=self.model.ipv6)
         self.primed: dict[str, float] = {}
         self.pair: VrrpPair | None = None
 
@@ -302,7 +306,7 @@ class ChaosRunner:
             return True
         tl = pair.timeline()
         found = 0
-        expected = {v: int(v in self.model.vips()) for v in VIP_POOL}
+        expected = {v: int(v in self.model.vips()) for v in self._pool()}
         for problem in checks.one_holder(tl, expected, deadline, end):
             found += self._violate(index, name, "one-holder", problem)
         if out.restarted is not None:
@@ -402,7 +406,11 @@ class ChaosRunner:
         pair = self._pair()
         pair.check_alive()
         return all(pair.holders(v) == ({self.model.expected_master(v)} if v in self.model.vips() else set())
-                   for v in VIP_POOL)
+                   for v in self._pool())
+
+    def _pool(self) -> tuple[str, ...]:
+        """Every address a VIP of this pair can be (the IPv6 pool only when it runs the IPv6 instance)."""
+        return VIP_POOL + (VIP6_POOL if self.model.ipv6 else ())
 
     def _wait_healthy(self, timeout: float) -> None:
         wait_until(self._healthy, timeout=timeout, message="every VIP on its expected master alone")
