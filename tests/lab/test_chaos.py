@@ -8,7 +8,7 @@ interval and steady afterwards, the client's neighbour entry on the holder withi
 device their instance says, a restarted daemon clean of stale VIPs, kept VIPs never removed on reload,
 no daemon exit, counters that agree (netns_lab.chaos.checks lists them).
 
-CI runs the seeds below and the #11 set (about 2.5 minutes). Replay or extend from the environment
+CI runs the seeds below and the #11 set (about 3 minutes). Replay or extend from the environment
 (a replay needs the schedule's length too: the seeds below run 8-12 faults; every report prints both):
 
     PYKA_CHAOS_SEED=1234 PYKA_CHAOS_FAULTS=30 pytest tests/lab/test_chaos.py -k pyka-ka-seed  # that one
