@@ -20,7 +20,16 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from netns_lab.chaos import checks
-from netns_lab.chaos.model import ADDRESS, ADVERT_INT_S, NODES, PRIORITY, VIP6_POOL, VIP_POOL, PairModel
+from netns_lab.chaos.model import (
+    ADDRESS,
+    ADDRESS6,
+    ADVERT_INT_S,
+    NODES,
+    PRIORITY,
+    VIP6_POOL,
+    VIP_POOL,
+    PairModel,
+)
 from netns_lab.chaos.schedule import (
     ISSUE_11_FIXED,
     Fault,
@@ -229,6 +238,10 @@ class ChaosRunner:
             host.link_down("eth0")
             self._hold(fault.down_s)
             host.link_up("eth0")
+            if self.model.ipv6:
+                # the kernel removes a static IPv6 address when its link goes down (keep_addr_on_down 0,
+                # IPv4 keeps its own): the host's network manager puts it back, the unicast source of VI6
+                host.ip("-6", "address", "replace", f"{ADDRESS6[target]}/64", "dev", "eth0", "nodad")
         elif fault.kind is FaultKind.ONE_WAY_LOSS:
             block = VrrpBlock(host).apply()
             try:
