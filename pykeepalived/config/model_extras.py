@@ -83,6 +83,8 @@ class GlobalExtras(StrictModel):
     fifo_write_vrrp_states_on_reload: Bool = False
     rs_init_notifies: Bool = False
     log_unknown_vrids: Bool = False
+    vrrp_owner_ignore_adverts: Bool = Field(
+        default=False, description="the address owners' default of owner_ignore_adverts (strict mode: true)")
     vmac_prefix: Str | None = Field(default=None, description="default: vrrp")
     vmac_addr_prefix: Str | None = Field(default=None, description="default: vmac_prefix")
     umask: Annotated[int, Field(strict=True, ge=0, le=0o777)] | None = Field(
@@ -150,6 +152,12 @@ class InstanceExtras(StrictModel):
     lower_prio_no_advert: Bool | None = Field(default=None, description="default: vrrp_lower_prio_no_advert")
     higher_prio_send_advert: Bool | None = Field(default=None,
                                                  description="default: vrrp_higher_prio_send_advert")
+    owner_ignore_adverts: Bool | None = Field(
+        default=None, description="priority 255 only: drop every advert received (default: true under strict "
+        "mode, else vrrp_owner_ignore_adverts)")
+    v3_checksum_as_v2: Bool | None = Field(
+        default=None, description="VRRPv3 over IPv4: send the checksum without the pseudo-header (RFC 9568); "
+        "default: the global v3_checksum_as_v2")
 
     bare_ipvlan = field_validator("use_ipvlan", mode="before")(_bare_means({}))
 

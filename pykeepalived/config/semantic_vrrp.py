@@ -16,6 +16,9 @@ keepalived reports these as configuration errors and carries on with its own val
 * under strict mode: ``lower_prio_no_advert`` off, ``higher_prio_send_advert``, ``vmac_xmit_base``,
   ``use_vmac``'s MAC address,
   the lower-priority GARP repeats;
+* ``owner_ignore_adverts`` at a priority other than 255 (ignored), switched off for an owner under strict
+  mode (strict mode sets it); ``v3_checksum_as_v2`` on an instance that is not VRRPv3 over IPv4
+  (nothing to change: a VRRPv2 checksum never has the pseudo-header, an IPv6 one always has);
 * ``interface_up_down_delays`` not below ``(down_timer_adverts - 1) x advert_int`` of an instance on
   that interface (cut, so that a backup cannot time out first);
 * address lines (VIPs, eVIPs, static addresses): a prefix on the address beside ``peer PEER/PREFIX``
@@ -30,6 +33,7 @@ from pykeepalived.config.diagnostics import Diagnostic, Path
 from pykeepalived.config.findings import warn
 from pykeepalived.config.model import Config, VrrpInstance, VrrpState
 from pykeepalived.config.model_extras import AddressOptions
+from pykeepalived.wire import PRIORITY_OWNER
 
 
 def check(config: Config) -> Iterator[Diagnostic]:
@@ -38,6 +42,7 @@ def check(config: Config) -> Iterator[Diagnostic]:
         yield from _preemption(inst, base)
         yield from _links(inst, base)
         yield from _unicast(inst, base)
+        yield from _owner_and_checksum(config, inst, base)
         if config.strict(inst):
             yield from _strict(inst, base)
     yield from _delays(config)
@@ -107,6 +112,26 @@ def _unicast(inst: VrrpInstance, base: Path) -> Iterator[Diagnostic]:
         yield warn("unicast_without_peers", "a unicast keyword without any unicast peer: the instance runs "
                    "multicast (deprecated in keepalived)", base,
                    "add unicast peers, or unicast_fault_no_peer to stay in FAULT instead")
+
+
+def _owner_and_checksum(config: Config, inst: VrrpInstance, base: Path) -> Iterator[Diagnostic]:
+    """What ``owner_ignore_adverts`` and ``v3_checksum_as_v2`` become (the rule:
+    :func:`~pykeepalived.config.strict.owner_ignores_adverts`)."""
+    owner = inst.effective_priority == PRIORITY_OWNER
+    if inst.owner_ignore_adverts and not owner:
+        yield warn("owner_ignore_adverts", "owner_ignore_adverts is ignored: the priority is "
+                   f"{inst.effective_priority}, not {PRIORITY_OWNER} (only the address owner ignores "
+                   "adverts)",
+                   (*base, "owner_ignore_adverts"))
+    if inst.owner_ignore_adverts is False and owner and config.strict(inst):
+        yield warn("vrrp_strict", f"strict mode with priority {PRIORITY_OWNER} requires "
+                   "owner_ignore_adverts: it is set (every advert received is dropped)",
+                   (*base, "owner_ignore_adverts"))
+    version = config.effective_version(inst)
+    if inst.v3_checksum_as_v2 and (version != 3 or inst.family != 4):
+        what = "VRRPv2's checksum never has" if version == 2 else "an IPv6 checksum always has"
+        yield warn("v3_checksum_as_v2", f"v3_checksum_as_v2 changes nothing here: it concerns VRRPv3 over "
+                   f"IPv4 only, and {what} the pseudo-header", (*base, "v3_checksum_as_v2"))
 
 
 def _strict(inst: VrrpInstance, base: Path) -> Iterator[Diagnostic]:

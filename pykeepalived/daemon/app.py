@@ -68,7 +68,7 @@ from pykeepalived.net.vrrp_net import VrrpNet
 from pykeepalived.vrrp import from_config as fc
 from pykeepalived.vrrp.events import StateChanged
 from pykeepalived.vrrp.notify import NotifyScripts
-from pykeepalived.vrrp.packet import IPAddress, advert_encoder, decode
+from pykeepalived.vrrp.packet import IPAddress, decode, encode_advert
 from pykeepalived.vrrp.reload import plan_reload
 from pykeepalived.web.kadump.signals import DUMP_SIGNALS
 from pykeepalived.web.source import MetricsSource
@@ -187,7 +187,7 @@ class Daemon:
         self.script_runner = ScriptRunner(enforce_security=plan.enable_script_security,
                                           identity=plan.script_identity)
         self.net = self.net_factory()
-        self.executor = ActionExecutor(self.net, advert_encoder(plan.v3_checksum_as_v2))
+        self.executor = ActionExecutor(self.net, encode_advert)
         self.runner = VrrpRunner(loop, self.executor, decode, self.listeners, wakeup=make_wakeup,
                                  read_pending=self.net.read_pending)
         self.stop_gate.release = self.runner.release_all  # SIGTERM: the priority-0 adverts first

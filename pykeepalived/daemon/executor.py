@@ -164,7 +164,8 @@ class ActionExecutor:
                 old: bool) -> tuple[tuple[IPAddress, bytes], ...]:
         src = config.primary_address
         return tuple(
-            (dst, self.encoder(advert, src, checksum_destination(advert.version, dst, old_unicast=old)))
+            (dst, self.encoder(advert, src, checksum_destination(
+                advert.version, dst, old_unicast=old, message_only=config.v3_checksum_as_v2)))
             for dst in destinations(spec, config))
 
     def _vips(self, slot: RouterSlot, addresses: tuple[IPAddress, ...]) -> tuple[Vip, ...]:

@@ -145,6 +145,8 @@ CHANGE_TABLE: tuple[tuple[str, ChangeKind], ...] = (
      ChangeKind.IN_PLACE),
     ("authentication, unicast_peer (the list, min_ttl / max_ttl), unicast_fault_no_peer, "
      "old_unicast_checksum", ChangeKind.IN_PLACE),
+    ("owner_ignore_adverts / vrrp_owner_ignore_adverts (address owners), v3_checksum_as_v2 (the "
+     "instance's and the global)", ChangeKind.IN_PLACE),
     ("use_vmac_addr, an address's use_vmac, vmac_addr_prefix (the VMACs of addresses), use_vmac's MAC "
      "address (the VMACs take it, a MASTER announces its addresses again), promote_secondaries",
      ChangeKind.IN_PLACE),

@@ -56,11 +56,15 @@ def vrrp_checksum(
     return internet_checksum(message, pseudo_header_sum(src, dst, len(message)))
 
 
-def checksum_destination(version: int, dst: IPv4Address | IPv6Address, *,
-                         old_unicast: bool) -> IPv4Address | IPv6Address:
+def checksum_destination(version: int, dst: IPv4Address | IPv6Address, *, old_unicast: bool,
+                         message_only: bool = False) -> IPv4Address | IPv6Address | None:
     """The destination the VRRPv3 pseudo-header names for an advert sent to ``dst``: ``dst``, or with
     ``old_unicast`` for a unicast VRRPv3/IPv4 advert the multicast group 224.0.0.18 (the checksum of
-    keepalived before 1.3.6, ``ChecksumVariant.OLD_UNICAST``)."""
-    if old_unicast and version == 3 and dst.version == 4 and not dst.is_multicast:
-        return IPv4Address(VRRP_GROUP_V4)
+    keepalived before 1.3.6, ``ChecksumVariant.OLD_UNICAST``); None for a VRRPv3/IPv4 advert with
+    ``message_only`` (``v3_checksum_as_v2``: no pseudo-header at all, RFC 9568).  IPv6 always has one."""
+    if version == 3 and dst.version == 4:
+        if message_only:
+            return None
+        if old_unicast and not dst.is_multicast:
+            return IPv4Address(VRRP_GROUP_V4)
     return dst

@@ -85,6 +85,14 @@ class RouterConfig:
     extra_if_addresses: tuple[IPAddress, ...] = ()
     """One address per interface other than the one adverts use (VMACs, or every one with
     ``garp_extra_if all``): announcing it refreshes switches' MAC tables for that interface."""
+    owner_ignore_adverts: bool = False
+    """keepalived ``owner_ignore_adverts`` (resolved: only ever True for an address owner): while the
+    effective priority is 255 every advert received is dropped (``owner_ignore_adverts``)."""
+    v3_checksum_as_v2: bool = False
+    """keepalived ``v3_checksum_as_v2`` (the instance's, else the global; the mapping sets it only for
+    VRRPv3 over IPv4, where it changes something): adverts carry the message-only checksum of RFC 9568
+    (no pseudo-header)."""
+
     def __post_init__(self) -> None:
         _require(1 <= self.vrid <= 255, "vrid", self.vrid, "1..255")
         _require(self.family in (4, 6), "family", self.family, "4 or 6")
@@ -182,6 +190,8 @@ class RouterConfig:
             "garp_extra_if_cs": self.garp_extra_if_cs,
             "old_unicast_checksum": self.old_unicast_checksum,
             "config_fault": self.config_fault,
+            "owner_ignore_adverts": self.owner_ignore_adverts,
+            "v3_checksum_as_v2": self.v3_checksum_as_v2,
         }
 
     @property

@@ -19,7 +19,7 @@ from ipaddress import IPv4Address, IPv6Address, IPv6Interface
 
 from pykeepalived.config.model import Config, VrrpInstance
 from pykeepalived.config.script_security import AS_DAEMON, ScriptIdentity, script_argv, script_identity
-from pykeepalived.config.strict import strict_settings
+from pykeepalived.config.strict import owner_ignores_adverts, strict_settings
 from pykeepalived.config.types import first_set
 from pykeepalived.errors import ConfigError
 from pykeepalived.vrrp.config import OldChecksum, RouterConfig
@@ -142,7 +142,6 @@ class VrrpPlan:
     instances: dict[RouterKey, InstanceSpec]
     scripts: dict[str, TrackScriptSpec]
     enable_script_security: bool
-    v3_checksum_as_v2: bool
     group_notify: dict[str, NotifyScripts] = field(default_factory=dict)
     startup_delay_s: float = 0.0
     """``vrrp_startup_delay``: seconds the instances wait at daemon start (not on reload)."""
@@ -240,6 +239,9 @@ def router_config(config: Config, inst: VrrpInstance, primary: IPAddress,
     lower_prio_no_advert = first_set(inst.lower_prio_no_advert, g.vrrp_lower_prio_no_advert)
     higher_prio_send_advert = first_set(inst.higher_prio_send_advert, g.vrrp_higher_prio_send_advert)
     extra_if_s = first_set(inst.garp_extra_if, g.vrrp_garp_extra_if, 0.0)
+    # v3_checksum_as_v2 changes VRRPv3 over IPv4 only (v2 never has the pseudo-header, IPv6 always)
+    as_v2 = first_set(inst.v3_checksum_as_v2, g.v3_checksum_as_v2)
+    message_only = as_v2 and version == 3 and inst.family == 4
     return RouterConfig(
         name=inst.name,
         vrid=inst.virtual_router_id,
@@ -274,6 +276,8 @@ def router_config(config: Config, inst: VrrpInstance, primary: IPAddress,
         excluded_vips=tuple(v.ip for v in inst.virtual_ipaddress_excluded),
         garp_extra_if_cs=_cs(extra_if_s) if extra_if else 0,
         extra_if_addresses=extra_if if extra_if_s else (),
+        owner_ignore_adverts=owner_ignores_adverts(config, inst),
+        v3_checksum_as_v2=message_only,
     )
 
 
@@ -397,7 +401,7 @@ def vrrp_plan(config: Config, primary_address: PrimaryAddress, *, instances: boo
     g = config.global_defs
     identity = script_identity(default_user=g.script_user, default_group=g.script_group)
     if not instances:
-        return VrrpPlan({}, {}, g.enable_script_security, g.v3_checksum_as_v2, script_identity=identity)
+        return VrrpPlan({}, {}, g.enable_script_security, script_identity=identity)
     specs = _instance_specs(config, primary_address)
     scripts = {
         name: TrackScriptSpec(name, script_argv(s.script), s.interval, s.effective_timeout, s.rise, s.fall,
@@ -411,7 +415,7 @@ def vrrp_plan(config: Config, primary_address: PrimaryAddress, *, instances: boo
         for name, group in config.vrrp_sync_groups.items()
     }
     fifos = tuple(p for p in (g.notify_fifo, g.vrrp_notify_fifo) if p)
-    return VrrpPlan(specs, scripts, g.enable_script_security, g.v3_checksum_as_v2, group_notify,
+    return VrrpPlan(specs, scripts, g.enable_script_security, group_notify,
                     startup_delay_s=float(g.vrrp_startup_delay),
                     delay_after_boot_s=float(g.vrrp_delay_after_boot), notify_fifos=fifos,
                     notify_fifo_script=g.notify_fifo_script if g.notify_fifo else None,

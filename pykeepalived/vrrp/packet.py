@@ -485,15 +485,14 @@ def decode_ip_packet(raw: bytes, *, check_ttl: bool = True, verify_checksum: boo
     return decode_ipv4_packet(raw, check_ttl=check_ttl, verify_checksum=verify_checksum)
 
 
-Encoder = Callable[[Advertisement, IPAddress, IPAddress], bytes]
-"""``encoder(advert, src, dst)`` -> the VRRP message to send from ``src`` to ``dst``."""
+Encoder = Callable[[Advertisement, IPAddress, IPAddress | None], bytes]
+"""``encoder(advert, src, checksum_dst)`` -> the VRRP message ``src`` sends, its VRRPv3 checksum over a
+pseudo-header naming ``checksum_dst`` (:func:`~pykeepalived.vrrp.checksum.checksum_destination`)."""
 
 
-def advert_encoder(v3_checksum_as_v2: bool) -> Encoder:
-    """The daemon's encoder: the RFC 5798 pseudo-header checksum, or for VRRPv3 over IPv4 with
-    ``v3_checksum_as_v2`` (keepalived; RFC 9568) the message-only checksum."""
-    def encode_from(advert: Advertisement, src: IPAddress, dst: IPAddress) -> bytes:
-        pseudo = not (v3_checksum_as_v2 and src.version == 4)
-        return encode(advert, src=src, dst=dst, v3_checksum_pseudo_header=pseudo)
-
-    return encode_from
+def encode_advert(advert: Advertisement, src: IPAddress, checksum_dst: IPAddress | None) -> bytes:
+    """The daemon's encoder: the RFC 5798 pseudo-header checksum, or with ``checksum_dst`` None (a
+    VRRPv3/IPv4 instance with ``v3_checksum_as_v2``; RFC 9568) the message-only checksum."""
+    if checksum_dst is None:
+        return encode(advert, v3_checksum_pseudo_header=False)
+    return encode(advert, src=src, dst=checksum_dst)

@@ -15,8 +15,11 @@ leaves it open (features §3.3):
    advertisement interval -> ``authtype_mismatch``, ``auth_failure``, ``advert_interval_err``;
 6. the type (ADVERTISEMENT) -> ``invalid_type_rcvd``;
 7. with ``old_unicast_checksum never``: a pre-1.3.6 keepalived checksum -> ``checksum_err``;
-8. unicast mode: the source must be a configured peer -> ``not_a_peer`` (keepalived checks it last),
-   and its TTL / hop limit within the peer's ``min_ttl``..``max_ttl`` -> ``ip_ttl_err``.
+8. unicast mode: the source must be a configured peer -> ``not_a_peer``, and its TTL / hop limit
+   within the peer's ``min_ttl``..``max_ttl`` -> ``ip_ttl_err``;
+9. ``owner_ignore_adverts`` while the effective priority is 255: every advert that passed the checks
+   above -> ``owner_ignore_adverts`` (keepalived drops it after its header checks and before counting
+   it received; RFC 9568 §6.4.3: the owner stays MASTER whatever it hears).
 
 Each failure is one reason, counted once in the router's :class:`~pykeepalived.vrrp.stats.VrrpStats`.
 An accepted advert whose address list differs from ours is counted (``addr_list_err``) but processed
@@ -31,14 +34,17 @@ import hmac
 from pykeepalived.vrrp.config import RouterConfig
 from pykeepalived.vrrp.events import AdvertReceived
 from pykeepalived.vrrp.packet import REASON_CHECKSUM, REASON_TTL, VRRP_TYPE_ADVERTISEMENT, ChecksumVariant
-from pykeepalived.wire import VRRP_TTL
+from pykeepalived.wire import PRIORITY_OWNER, VRRP_TTL
 
 REASON_NOT_A_PEER = "not_a_peer"
 """Unicast mode: the source is not one of the configured ``unicast_peer`` addresses."""
+REASON_OWNER_IGNORES = "owner_ignore_adverts"
+"""The address owner (effective priority 255) with ``owner_ignore_adverts`` drops every advert."""
 
 
-def drop_reason(config: RouterConfig, event: AdvertReceived) -> str | None:
-    """Why ``event`` must be dropped by the router configured as ``config``; None to accept it."""
+def drop_reason(config: RouterConfig, event: AdvertReceived, effective_priority: int) -> str | None:
+    """Why ``event`` must be dropped by the router configured as ``config``, now at
+    ``effective_priority``; None to accept it."""
     advert = event.advert
     if event.ttl is not None and event.ttl != VRRP_TTL and not config.unicast_peers:
         return REASON_TTL
@@ -67,6 +73,8 @@ def drop_reason(config: RouterConfig, event: AdvertReceived) -> str | None:
             low, high = config.peer_ttl_range(event.src)
             if not low <= event.ttl <= high:
                 return REASON_TTL
+    if config.owner_ignore_adverts and effective_priority == PRIORITY_OWNER:
+        return REASON_OWNER_IGNORES
     return None
 
 

@@ -164,7 +164,7 @@ class VirtualRouter(RouterState):
 
     def _on_advert(self, event: AdvertReceived, now: float) -> list[Action]:
         """Rule 8: the receive checks, then the state's handler (none in INITIALIZE and FAULT)."""
-        reason = drop_reason(self.config, event)
+        reason = drop_reason(self.config, event, self._effective_priority)
         if reason is not None:
             self.stats.count_drop(reason)
             return []

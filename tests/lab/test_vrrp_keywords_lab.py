@@ -9,7 +9,9 @@
 * `use_ipvlan` carries the adverts from its own address (skipped where the kernel has no ipvlan: run
   it in the VM, `python -m netns_lab vm`), and a `garp_group` paces the GARPs;
 * `interface_up_down_delays`: a tracked interface going down counts only after its delay;
-* keepalived 2.2.7 with `old_unicast_checksum` (pre-1.3.6 checksum only) hears our answers in kind.
+* keepalived 2.2.7 with `old_unicast_checksum` (pre-1.3.6 checksum only) hears our answers in kind;
+* an address owner with `owner_ignore_adverts` stays MASTER against keepalived 2.2.7 as a second owner
+  that wins the tie-break, and counts each of its adverts as one drop.
 """
 
 from __future__ import annotations
@@ -223,3 +225,36 @@ def test_old_unicast_checksum_of_keepalived_is_detected_and_answered(director_pa
                message="keepalived yields to our old-checksum adverts")
     assert instances(pyka.status())["VI_1"]["counters"]["checksum_err"] == 0  # type: ignore[index]
     assert ka.unexpected_exit() is None
+
+
+def test_an_owner_ignoring_adverts_stays_master_against_a_winning_owner(director_pair: DirectorPair) -> None:
+    """Two owners of one VRID (a misconfiguration): d2 (198.51.100.12) wins RFC 5798's tie-break and stays
+    MASTER, so without `owner_ignore_adverts` d1 would go BACKUP at d2's first advert.  d1 also sends
+    RFC 9568's checksum (`v3_checksum_as_v2`), which d2 accepts.  keepalived 2.2.7 cannot be d2: it
+    lowers its priority to 254 when it hears another owner, and then stops advertising."""
+    dp = director_pair
+    extra = "    owner_ignore_adverts\n    v3_checksum_as_v2\n"
+    capture = tcpdump(dp.d2, "eth0", "ip proto 112 and src 198.51.100.11", verbose=True)
+    ignoring = Supervised(PYKA, dp.d1, render_config("d1", [
+        Instance("VI_1", 51, 255, (f"{VIP}/24",), state="MASTER", extra=extra)]))
+    wait_until(lambda: instances(ignoring.status())["VI_1"]["state"] == "MASTER", timeout=10,
+               message="MASTER")
+    winner = Supervised(PYKA, dp.d2, render_config("d2", [
+        Instance("VI_1", 51, 255, (f"{VIP}/24",), state="MASTER")]))
+
+    def counters(pyka: Supervised) -> dict[str, int]:
+        return instances(pyka.status())["VI_1"]["counters"]  # type: ignore[return-value]
+
+    wait_until(lambda: counters(ignoring).get("drop_owner_ignore_adverts", 0) >= 5, timeout=10,
+               message="d2's adverts dropped by d1")
+    status = ignoring.status()
+    assert [t["to"] for t in instances(status)["VI_1"]["transitions"]] == ["MASTER"]  # type: ignore[index]
+    assert (counters(ignoring)["advert_rcvd"], counters(ignoring)["owner_conflict"]) == (0, 0)
+    (sock,) = [s for name, s in status["sockets"].items() if name.startswith("eth0/")]
+    assert sock["drops"] == {} and status["drops"] == {"owner_ignore_adverts": sock["received"]}  # each once
+    # d2 heard d1 (an owner conflict it wins), the RFC 9568 checksum accepted
+    wait_until(lambda: counters(winner)["owner_conflict"] >= 5, timeout=5, message="d2 hears d1")
+    assert counters(winner)["checksum_err"] == 0 and instances(winner.status())["VI_1"]["state"] == "MASTER"
+    # tcpdump 4.99 checks RFC 5798's checksum (with the pseudo-header) only: d1's is RFC 9568's
+    ours = [ln for ln in capture.output().splitlines() if "VRRPv3, Advertisement" in ln]  # type: ignore[attr-defined]
+    assert ours and all("bad vrrp cksum" in line for line in ours), ours

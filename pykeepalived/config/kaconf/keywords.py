@@ -159,8 +159,6 @@ VRRP_INSTANCE = Table(
     },
     frozenset(
         {
-            "owner_ignore_adverts",
-            "v3_checksum_as_v2",
             "kernel_rx_buf_size",
             "native_ipv6",
             "debug",

@@ -24,6 +24,7 @@ from ipaddress import ip_interface
 from typing import Any, TypeVar
 
 from pykeepalived.web.kadump.host import InterfaceFacts
+from pykeepalived.wire import PRIORITY_OWNER
 
 Doc = Mapping[str, Any]  # Any: the status document read duck-typed, as keepalived's formats print it
 """The status document (or a part: an instance, a VIP, a tracker) as the dump formats read it: a
@@ -234,6 +235,8 @@ def _instance(lines: list[str], inst: Doc, doc: Doc, hosts: Sequence[InterfaceFa
         + _bool(not config.get("lower_prio_no_advert")),
         "   Send advert after receive higher priority advert = "
         + _bool(config.get("higher_prio_send_advert")),
+        *(["   Address owner ignores received adverts = " + _bool(config.get("owner_ignore_adverts"))]
+          if inst.get("base_priority") == PRIORITY_OWNER else []),  # keepalived > 2.2.7, owners only
         f"   Virtual Router ID = {inst.get('vrid')}",
         f"   Priority = {inst.get('base_priority')}",
         f"   Effective priority = {inst.get('effective_priority')}",

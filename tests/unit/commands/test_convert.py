@@ -49,7 +49,7 @@ def test_warnings_go_to_stderr_and_strict_refuses_them(
     assert main(["convert", str(conf)]) == ExitCode.OK
     captured = capsys.readouterr()
     assert "virtual_router_id: 1" in captured.out
-    assert "'owner_ignore_adverts' is accepted but not implemented yet" in captured.err
+    assert "owner_ignore_adverts is ignored: the priority is 100" in captured.err
     assert "'brd'" not in captured.err
     assert main(["convert", "--strict", str(conf)]) == ExitCode.INVALID
     assert capsys.readouterr().out == ""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import replace
-from ipaddress import ip_address
+from ipaddress import ip_address, ip_interface
 
 from pykeepalived.daemon.address_queue import AddressQueue
 from pykeepalived.daemon.executor import ActionExecutor
@@ -16,10 +16,11 @@ from pykeepalived.testing.fake_loop import FakeLoop
 from pykeepalived.testing.fake_net import FakeNet
 from pykeepalived.testing.fake_wire import FakeWire
 from pykeepalived.testing.specs import VIP, make_spec
-from pykeepalived.vrrp.events import SendAdvert, SendGarp, Shutdown, Startup, StateChanged
-from pykeepalived.vrrp.packet import Advertisement, ChecksumVariant, IPAddress, advert_encoder, decode, parse
+from pykeepalived.vrrp.events import Reconfigure, SendAdvert, SendGarp, Shutdown, Startup, StateChanged
+from pykeepalived.vrrp.packet import Advertisement, ChecksumVariant, IPAddress, decode, encode_advert, parse
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
+from pykeepalived.vrrp.vip import Vip
 
 
 def record_states(runner: VrrpRunner, net: FakeNet) -> None:
@@ -174,10 +175,10 @@ def counting_runner(
 ) -> tuple[FakeNet, FakeLoop, VrrpRunner, list[int]]:
     """A runner whose encoder records the priority of every advert it encodes."""
     net = FakeNet()
-    real = advert_encoder(False)
+    real = encode_advert
     calls: list[int] = []
 
-    def counting(advert: Advertisement, src: IPAddress, dst: IPAddress) -> bytes:
+    def counting(advert: Advertisement, src: IPAddress, dst: IPAddress | None) -> bytes:
         calls.append(advert.priority)
         return real(advert, src, dst)
 
@@ -249,7 +250,7 @@ def test_adverts_carry_the_old_unicast_checksum_when_the_router_says_so() -> Non
     peer = ip_address("198.51.100.2")
     spec = make_spec(peers=(str(peer),))
     spec = replace(spec, router_config=replace(spec.router_config, old_unicast_checksum="always"))
-    executor = ActionExecutor(net, advert_encoder(False))
+    executor = ActionExecutor(net, encode_advert)
     slot = RouterSlot(spec, VirtualRouter(spec.router_config))
     slot.router.handle(Startup(), 0.0)
     advert = Advertisement(version=3, vrid=51, priority=100, adver_int_cs=10,
@@ -259,3 +260,45 @@ def test_adverts_carry_the_old_unicast_checksum_when_the_router_says_so() -> Non
     assert dst == peer
     decoded = parse(payload, src=ip_address("198.51.100.1"), dst=peer)
     assert decoded.checksum_variant is ChecksumVariant.OLD_UNICAST
+
+
+def sent_variant(executor: ActionExecutor, net: FakeNet, slot: RouterSlot) -> ChecksumVariant | None:
+    """The checksum variant of the advert the router sends now, as a receiver's codec reads it."""
+    net.sent.clear()
+    executor.execute(slot, SendAdvert(slot.router.master_advert()))
+    (_, payload, dst), = net.sent
+    return parse(payload, src=slot.router.config.primary_address, dst=dst).checksum_variant
+
+
+def test_each_instance_encodes_its_adverts_with_its_own_v3_checksum_as_v2() -> None:
+    net = FakeNet()
+    executor = ActionExecutor(net, encode_advert)
+    slots = []
+    for name, vrid, vip, as_v2 in (("plain", 51, VIP, False), ("as_v2", 52, "198.51.100.201/24", True),
+                                   ("v6", 53, "fe80::200/64", True)):
+        spec = make_spec(name, vrid=vrid, vip=vip if "." in vip else VIP)  # v6 below
+        rc = replace(spec.router_config, v3_checksum_as_v2=as_v2)
+        if ":" in vip:
+            v6 = ip_interface(vip)
+            rc = replace(rc, family=6, primary_address=ip_address("fe80::1"), vips=(v6.ip,))
+            spec = replace(spec, vips=(Vip(v6, spec.interface),))
+        spec = replace(spec, router_config=rc)
+        slot = RouterSlot(spec, VirtualRouter(spec.router_config))
+        slot.router.handle(Startup(), 0.0)
+        slots.append(slot)
+    assert [sent_variant(executor, net, slot) for slot in slots] == [
+        ChecksumVariant.PSEUDO_HEADER, ChecksumVariant.MESSAGE_ONLY,
+        ChecksumVariant.PSEUDO_HEADER]  # IPv6 always has the pseudo-header
+
+
+def test_a_reload_in_place_changes_the_checksum_of_the_next_advert() -> None:
+    net = FakeNet()
+    executor = ActionExecutor(net, encode_advert)
+    spec = make_spec()
+    slot = RouterSlot(spec, VirtualRouter(spec.router_config))
+    slot.router.handle(Startup(), 0.0)
+    assert sent_variant(executor, net, slot) is ChecksumVariant.PSEUDO_HEADER
+    slot.router.handle(Reconfigure(replace(slot.router.config, v3_checksum_as_v2=True)), 1.0)
+    assert sent_variant(executor, net, slot) is ChecksumVariant.MESSAGE_ONLY  # not the cached payload
+    slot.router.handle(Reconfigure(replace(slot.router.config, v3_checksum_as_v2=False)), 2.0)
+    assert sent_variant(executor, net, slot) is ChecksumVariant.PSEUDO_HEADER

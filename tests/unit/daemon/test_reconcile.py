@@ -12,7 +12,7 @@ from typing import Any
 from pykeepalived.testing.daemon_harness import ONE_INSTANCE, SECOND_INSTANCE
 from pykeepalived.testing.daemon_harness import DaemonHarness as Harness
 from pykeepalived.testing.fake_net import FakeNet
-from pykeepalived.vrrp.packet import Advertisement, encode
+from pykeepalived.vrrp.packet import Advertisement, ChecksumVariant, encode, parse
 
 BOTH = ONE_INSTANCE + SECOND_INSTANCE
 
@@ -133,4 +133,32 @@ async def test_a_drop_stays_in_the_totals_after_its_instance_is_removed(tmp_path
     assert status["stopped_instances"]["count"] == 1
     assert status["stopped_instances"]["counters"]["ip_ttl_err"] == 1
     assert status["drops"] == {"ip_ttl_err": 1}
+    await h.stop()
+
+
+async def test_owner_ignore_adverts_and_v3_checksum_as_v2_apply_on_a_reload_in_place(tmp_path: Path) -> None:
+    net = FakeNet()
+    owner = ONE_INSTANCE.replace("priority: 200", "priority: 255")
+    h = Harness(tmp_path, owner, net=net)
+    before = transitions(await masters(h, 1))
+    src, dst = ip_address("198.51.100.9"), ip_address("224.0.0.18")
+    release = encode(Advertisement(3, 51, 0, 5, (ip_address("198.51.100.50"),)), src=src, dst=dst)
+    receiver = net.receivers[("eth0", 4, 51)]
+    receiver.datagram_received("eth0", release, src, dst, ttl=255)
+    assert (await h.status())["instances"][0]["counters"]["pri_zero_rcvd"] == 1  # heard
+    text = "global_defs: {v3_checksum_as_v2: true}\n" + owner.replace(
+        "    version: 3", "    version: 3\n    owner_ignore_adverts: true")
+    status = await reload(h, text)
+    assert transitions(status) == before
+    assert status["instances"][0]["config"]["owner_ignore_adverts"] is True
+    receiver.datagram_received("eth0", release, src, dst, ttl=255)
+    status = await h.status()
+    counters = status["instances"][0]["counters"]
+    assert (counters["pri_zero_rcvd"], counters["drop_owner_ignore_adverts"]) == (1, 1)
+    assert status["drops"] == {"owner_ignore_adverts": 1}
+    sent = len(net.sent)
+    await h.until(lambda s: len(net.sent) > sent)  # the next advert: the RFC 9568 checksum
+    _, payload, to = net.sent[-1]
+    variant = parse(payload, src=ip_address("198.51.100.11"), dst=to).checksum_variant
+    assert variant is ChecksumVariant.MESSAGE_ONLY
     await h.stop()

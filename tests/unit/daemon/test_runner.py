@@ -19,7 +19,7 @@ from pykeepalived.testing.runner_pair import Node, pair, start
 from pykeepalived.testing.specs import VIP, make_spec
 from pykeepalived.vrrp.change import ReceivePath, receive_path
 from pykeepalived.vrrp.events import InterfaceChanged, Startup
-from pykeepalived.vrrp.packet import Advertisement, advert_encoder, decode
+from pykeepalived.vrrp.packet import Advertisement, decode, encode_advert
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
 from pykeepalived.vrrp.sync_group import SyncGroup
@@ -290,7 +290,7 @@ def test_the_sync_group_names_follow_membership_and_regrouping() -> None:
 async def test_real_codec_rejects_are_counted_drops(mangle: Any, reason: str) -> None:
     loop = FakeLoop()
     net = FakeNet()
-    runner = VrrpRunner(loop, ActionExecutor(net, advert_encoder(False)), decode)
+    runner = VrrpRunner(loop, ActionExecutor(net, encode_advert), decode)
     s = make_spec("a")
     slot = RouterSlot(s, VirtualRouter(s.router_config))
     runner.add(slot)
@@ -298,7 +298,7 @@ async def test_real_codec_rejects_are_counted_drops(mangle: Any, reason: str) ->
     loop.advance(1.0)
     assert slot.state is State.MASTER
     src, dst = ip_address("198.51.100.9"), ip_address("224.0.0.18")
-    good = advert_encoder(False)(advert(51, 254), src, dst)
+    good = encode_advert(advert(51, 254), src, dst)
     assert runner.datagram_received("eth0", mangle(good), src, dst, ttl=255) == reason
     assert slot.state is State.MASTER
     assert runner.datagram_received("eth0", good, src, dst, ttl=255) is None  # the intact one is heard

@@ -90,6 +90,8 @@ ROWS = {
         edit("    notify:", "    authentication: {auth_type: PASS, auth_pass: secret}\n    notify:"),
         edit("    notify:", "    unicast_fault_no_peer: true\n    notify:"),
         edit("    notify:", "    old_unicast_checksum: never\n    notify:")],
+    "owner_ignore_adverts / vrrp_owner_ignore_adverts (address owners), v3_checksum_as_v2 (the "
+    "instance's and the global)": [],
     "use_vmac_addr, an address's use_vmac, vmac_addr_prefix (the VMACs of addresses), use_vmac's MAC "
     "address (the VMACs take it, a MASTER announces its addresses again), promote_secondaries": [
         edit("[198.51.100.50/24]", "[198.51.100.50/24, {address: 198.51.100.51, dev: eth1}]\n"
@@ -117,10 +119,17 @@ ROWS = {
 UNICAST = edit("    notify:",
                "    unicast_src_ip: 198.51.100.11\n    unicast_peer: [198.51.100.12]\n    notify:")
 VMAC = edit("    notify:", "    use_vmac: true\n    notify:")
+OWNER = edit("priority: 150", "priority: 255\n    version: 3")
 FROM = {  # rows whose settings need another starting point than BASE
     "unicast_ttl (unicast instances)": (
         UNICAST, [UNICAST.replace("    notify:", "    unicast_ttl: 64\n    notify:")]),
     "vmac_xmit_base": (VMAC, [VMAC.replace("    notify:", "    vmac_xmit_base: true\n    notify:")]),
+    "owner_ignore_adverts / vrrp_owner_ignore_adverts (address owners), v3_checksum_as_v2 (the "
+    "instance's and the global)": (OWNER, [
+        OWNER.replace("    notify:", "    owner_ignore_adverts: true\n    notify:"),
+        "global_defs:\n  vrrp_owner_ignore_adverts: true\n" + OWNER,
+        OWNER.replace("    notify:", "    v3_checksum_as_v2: true\n    notify:"),
+        "global_defs:\n  v3_checksum_as_v2: true\n" + OWNER]),
 }
 
 
@@ -184,3 +193,11 @@ def test_vmac_xmit_base_is_a_new_socket() -> None:
 def test_docs_change_table_is_current() -> None:
     docs = REPO / "docs" / "daemon.md"
     assert change_table_markdown() in docs.read_text(encoding="utf-8")
+
+
+def test_owner_ignore_adverts_and_v3_checksum_as_v2_name_the_router_settings_they_change() -> None:
+    owner = spec(OWNER)
+    ignoring = spec(OWNER.replace("    notify:", "    owner_ignore_adverts: true\n    notify:"))
+    as_v2 = spec("global_defs:\n  v3_checksum_as_v2: true\n" + OWNER)
+    assert classify(owner, ignoring).fields == ("router_config.owner_ignore_adverts",)
+    assert classify(owner, as_v2).fields == ("router_config.v3_checksum_as_v2",)

@@ -284,3 +284,22 @@ def test_each_ipv6_vmac_gets_its_link_local_address_and_the_parent_is_asked_only
     assert asked == ["eth10"]  # the own VMAC has a link-local source
     out = with_link_locals((own,), own, IPv6Address("2001:db8::5"), parent_address)
     assert str(out[0].address) == "fe80::a:4/64" and asked == ["eth10", "eth0"]
+
+
+@pytest.mark.parametrize(("extra", "top", "expected"), [
+    ("", "", False),
+    ("", "global_defs: {v3_checksum_as_v2: true}\n", True),               # the global is the default
+    ("v3_checksum_as_v2: true", "", True),
+    ("v3_checksum_as_v2: false", "global_defs: {v3_checksum_as_v2: true}\n", False),  # the instance's wins
+])
+def test_v3_checksum_as_v2_of_an_instance_else_the_global(extra: str, top: str, expected: bool) -> None:
+    assert spec("version: 3\n" + extra, top).router_config.v3_checksum_as_v2 is expected
+    assert spec("version: 2\n" + extra, top).router_config.v3_checksum_as_v2 is False  # nothing to change
+
+
+def test_owner_ignore_adverts_reaches_the_router_of_an_owner_only() -> None:
+    top = "global_defs: {vrrp_owner_ignore_adverts: true}\n"
+    assert spec("", top).router_config.owner_ignore_adverts is False  # priority 150
+    owner = plan_of(top + BASE.replace("priority: 150", "priority: 255")).instances[KEY]
+    assert owner.router_config.owner_ignore_adverts is True
+    assert owner.router_config.status_view()["owner_ignore_adverts"] is True

@@ -9,7 +9,14 @@ from hypothesis import strategies as st
 
 from pykeepalived.testing.lan import lab_config
 from pykeepalived.vrrp.config import RouterConfig
-from pykeepalived.vrrp.events import AdvertReceived, InterfaceChanged, Reconfigure, Startup, Timeout
+from pykeepalived.vrrp.events import (
+    AdvertReceived,
+    InterfaceChanged,
+    PriorityChanged,
+    Reconfigure,
+    Startup,
+    Timeout,
+)
 from pykeepalived.vrrp.packet import AUTH_NONE, AUTH_SIMPLE_TEXT, Advertisement
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
@@ -189,3 +196,51 @@ def test_a_reconfigure_cannot_change_the_identity() -> None:
     assert router.config.unicast_peers == (other,) and router.state is State.BACKUP
     assert router.handle(Reconfigure(replace(router.config, vrid=52, priority=120)), 1.0) == []
     assert router.stats.unexpected_events == 1 and router.config.priority == 100
+
+
+def owner(**kw) -> VirtualRouter:
+    router = VirtualRouter(lab_config(1, 255, **kw))
+    router.handle(Startup(), 0.0)
+    assert router.state is State.MASTER
+    return router
+
+
+def test_an_owner_that_ignores_adverts_drops_each_one_once_and_stays_master() -> None:
+    # another owner with a higher address would win the RFC 5798 tie-break (the contrast below)
+    beats_us = Advertisement(2, 51, 255, 100, VIP)
+    router = owner(owner_ignore_adverts=True)
+    for now in (1.0, 2.0, 3.0):
+        assert router.handle(AdvertReceived(beats_us, PEER), now) == []
+    assert router.state is State.MASTER
+    assert router.stats.other_drops == {"owner_ignore_adverts": 3}
+    assert (router.stats.advert_rcvd, router.stats.owner_conflict) == (0, 0)  # keepalived counts no receipt
+    plain = owner()
+    plain.handle(AdvertReceived(beats_us, PEER), 1.0)
+    assert plain.state is State.BACKUP and plain.stats.other_drops == {}
+
+
+def test_the_earlier_checks_keep_their_reasons_for_an_owner_that_ignores_adverts() -> None:
+    router = owner(owner_ignore_adverts=True)
+    router.handle(AdvertReceived(Advertisement(3, 51, 150, 100, VIP), PEER), 1.0)
+    router.handle(AdvertReceived(Advertisement(2, 51, 150, 100, VIP), PEER, ttl=1), 1.0)
+    assert (router.stats.version_err, router.stats.ip_ttl_err) == (1, 1)
+    assert router.stats.other_drops == {}
+
+
+def test_only_an_effective_priority_of_255_ignores_adverts() -> None:
+    router = owner(owner_ignore_adverts=True)
+    router.handle(PriorityChanged(200), 1.0)  # the configured priority moved off 255
+    router.handle(AdvertReceived(Advertisement(2, 51, 250, 100, VIP), PEER), 2.0)
+    assert router.stats.other_drops == {} and router.stats.advert_rcvd == 1
+    assert router.state is State.BACKUP
+
+
+def test_a_reload_in_place_switches_owner_ignore_adverts_on_and_off() -> None:
+    release = Advertisement(2, 51, 0, 100, VIP)
+    router = owner()
+    router.handle(Reconfigure(replace(router.config, owner_ignore_adverts=True)), 1.0)
+    router.handle(AdvertReceived(release, PEER), 2.0)
+    assert router.stats.other_drops == {"owner_ignore_adverts": 1} and router.stats.pri_zero_rcvd == 0
+    router.handle(Reconfigure(replace(router.config, owner_ignore_adverts=False)), 3.0)
+    router.handle(AdvertReceived(release, PEER), 4.0)
+    assert router.stats.pri_zero_rcvd == 1 and router.state is State.MASTER

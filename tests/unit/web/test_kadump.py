@@ -80,6 +80,17 @@ def test_data_sections_follow_keepalived_s_order() -> None:
            "   State = UP, RUNNING, no broadcast, loopback, no multicast\n" in text
 
 
+def test_an_address_owner_says_whether_it_ignores_adverts_as_later_keepalived_releases() -> None:
+    doc = status("ka1")
+    assert "Address owner ignores" not in render_data(doc, ())  # no owner in ka1
+    inst = doc["instances"][0]
+    inst["base_priority"] = 255
+    inst["config"]["owner_ignore_adverts"] = True
+    text = render_data(doc, ())
+    assert "   Send advert after receive higher priority advert = false\n" \
+           "   Address owner ignores received adverts = true\n   Virtual Router ID = " in text
+
+
 def test_value_encodings() -> None:
     assert stamp(1796619944.369605, time.gmtime) == "1796619944.369605 (Mon Dec  7 05:05:44.369605 2026)"
     assert stamp(0.9999999, time.gmtime) == "1.000000 (Thu Jan  1 00:00:01.000000 1970)"

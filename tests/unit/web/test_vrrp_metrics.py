@@ -15,7 +15,7 @@ from pykeepalived.testing.fake_wire import FakeWire
 from pykeepalived.testing.runner_pair import Node, pair, start
 from pykeepalived.testing.specs import make_spec
 from pykeepalived.testing.web_metrics import InstanceMetrics
-from pykeepalived.vrrp.events import Startup, TrackerChanged
+from pykeepalived.vrrp.events import Reconfigure, Startup, TrackerChanged
 from pykeepalived.vrrp.packet import Advertisement
 from pykeepalived.vrrp.router import VirtualRouter
 from pykeepalived.vrrp.state import State
@@ -150,6 +150,22 @@ async def test_drops_counted_by_the_core_show_at_once() -> None:
     text = scrape()
     assert value(text, "pykeepalived_vrrp_adverts_dropped_total", vrrp_instance="b",
                  reason="ip_ttl_err") == 1.0
+
+
+async def test_an_owner_ignoring_adverts_shows_them_under_their_own_reason() -> None:
+    loop = FakeLoop()
+    a, b, wire = pair(loop)
+    start(a, b)
+    loop.advance(1.0)
+    owner = replace(b.slot.router.config, priority=255, owner_ignore_adverts=True)
+    b.runner.feed(b.slot.key, Reconfigure(owner))
+    scrape = Scraper(b, loop)
+    advert = Advertisement(version=3, vrid=51, priority=200, adver_int_cs=10,
+                           addresses=(ip_address("198.51.100.100"),))
+    b.runner.datagram_received("eth0", wire.encode(advert), "198.51.100.1", ttl=255)
+    text = scrape()
+    assert value(text, "pykeepalived_vrrp_adverts_dropped_total", vrrp_instance="b",
+                 reason="owner_ignore_adverts") == 1.0
 
 
 async def test_a_split_brain_shows_while_heard_and_ends_with_time_alone() -> None:

@@ -226,12 +226,26 @@ def test_scripts_sync_groups_track_files_and_globals(tmp_path: Path) -> None:
     assert data["vrrp_sync_groups"]["G"] == {"group": ["VI_1", "VI_2", "VI_3"], "notify_master": "/bin/m"}
 
 
-def test_keywords_read_past_get_the_inventorys_note_or_warning(tmp_path: Path) -> None:
+def _with_pending(monkeypatch: pytest.MonkeyPatch, *pairs: inventory.Pair) -> None:
+    """No keepalived keyword is read past today: pending pairs of the inventory stand in for some."""
+    real_in_block = inventory.in_block
+
+    def in_block(block: str) -> Mapping[str, inventory.Pair]:
+        extra = {p.keyword: p for p in pairs if p.block == (block or inventory.TOP)}
+        return {**real_in_block(block), **extra}
+
+    monkeypatch.setattr(inventory, "in_block", in_block)
+
+
+def test_keywords_read_past_get_the_inventorys_note_or_warning(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A keyword pykeepalived deliberately does not act on: one note saying why; one whose block is
     not read yet (owned by work in progress): one warning saying so.  Never an error."""
+    _with_pending(monkeypatch, inventory.Pair("vrrp_instance", "some_keyword", inventory.Status.PENDING,
+                                              "in progress"))
     data, diagnostics = read(
         tmp_path, "global_defs {\n  router_id a\n  enable_snmp_vrrp\n}\nvrrp_instance VI_1 {\n"
-        "  owner_ignore_adverts\n}\n"
+        "  some_keyword\n}\n"
     )
     assert data == {"global_defs": {"router_id": "a"}, "vrrp_instances": {"VI_1": {}}}
     assert [(d.severity, d.code, d.line, d.col) for d in diagnostics] == [
@@ -239,20 +253,14 @@ def test_keywords_read_past_get_the_inventorys_note_or_warning(tmp_path: Path) -
         ("warning", "not_implemented", 6, 3),
     ]
     assert diagnostics[0].message.startswith("'enable_snmp_vrrp' has no effect in pykeepalived: SNMP")
-    assert diagnostics[1].message.startswith("'owner_ignore_adverts' is accepted but not implemented yet")
+    assert diagnostics[1].message.startswith("'some_keyword' is accepted but not implemented yet")
 
 
 def test_a_block_read_past_gets_one_diagnostic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # no keepalived block is read past today: a pending block keyword of the inventory stands in for one
-    pending_block = inventory.Pair(inventory.TOP, "some_block", inventory.Status.PENDING, "in progress")
-    real_in_block = inventory.in_block
-
-    def in_block(block: str) -> Mapping[str, inventory.Pair]:
-        pairs = real_in_block(block)
-        return {**pairs, "some_block": pending_block} if (block or inventory.TOP) == inventory.TOP else pairs
-
-    monkeypatch.setattr(inventory, "in_block", in_block)
-    text = "some_block b {\n neighbor_ip 198.51.100.2\n}\nvrrp_instance VI_1 {\n owner_ignore_adverts\n}\n"
+    pending = inventory.Status.PENDING
+    _with_pending(monkeypatch, inventory.Pair(inventory.TOP, "some_block", pending, "in progress"),
+                  inventory.Pair("vrrp_instance", "some_keyword", pending, "in progress"))
+    text = "some_block b {\n neighbor_ip 198.51.100.2\n}\nvrrp_instance VI_1 {\n some_keyword\n}\n"
     data, diagnostics = read(tmp_path, text)
     assert data == {"vrrp_instances": {"VI_1": {}}}
     assert [(d.code, d.line) for d in diagnostics] == [("not_implemented", 1), ("not_implemented", 5)]
