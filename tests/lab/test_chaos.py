@@ -15,6 +15,7 @@ CI runs the seeds below and the #11 set (about 3 minutes). Replay or extend from
     PYKA_CHAOS_FAULTS=60 pytest --timeout 0 ...              # longer schedules (past pytest's 300 s)
     PYKA_CHAOS_RUNS=5 ...                                    # plus 5 random seeds (printed) per pair
     PYKA_CHAOS_IPV6=1 ...                                    # every schedule with the IPv6 instance VI6
+    PYKA_CHAOS_IPV6=vmac ...                                 # ... VI6 starting with use_vmac
 
 One seeded case runs with the IPv6 instance (VRID 60, 2001:db8:1::60.., `--ipv6`) alongside the IPv4
 ones: its VIPs are checked like theirs (one holder, the client's ND entry and the switch on the
@@ -42,6 +43,7 @@ pytestmark = pytest.mark.lab
 
 PAIRS = ("pyka-pyka", "pyka-ka", "ka-pyka")
 IPV6 = os.environ.get("PYKA_CHAOS_IPV6", "") not in ("", "0")
+VMAC6 = os.environ.get("PYKA_CHAOS_IPV6", "") == "vmac"
 CI_SCHEDULES = [  # (pair, seed, faults, ipv6): seeds that run clean today, about 2.5 minutes together
     pytest.param("pyka-pyka", 101, 12, False, id="pyka-pyka-seed101"),
     pytest.param("pyka-ka", 201, 8, False, id="pyka-ka-seed201"),
@@ -55,7 +57,7 @@ def run_schedule(topo: DirectorPair, pair: str, seed: int, faults: int, *, ipv6:
     kinds = kinds_for(pair)
     lines: list[str] = []
     runner = ChaosRunner(topo, seed=seed, faults=generate(seed, faults, mixed=kinds[0] != kinds[1]),
-                         kinds=kinds, log=lines.append, model=PairModel.initial(ipv6=ipv6))
+                         kinds=kinds, log=lines.append, model=PairModel.initial(ipv6=ipv6, vmac6=VMAC6))
     report = runner.run()
     print("\n".join(lines))
     print(report.summary())

@@ -179,6 +179,10 @@ def test_the_ipv6_instance_renders_ipv6_vips_and_ipv6_unicast_peers() -> None:
     assert "        2001:db8:1::11" in block and "198.51.100" not in block
     assert "unicast_src_ip 198.51.100.12" in d2[:d2.index("vrrp_instance VI6")]
     assert model.expected_master(VIP6_POOL[0]) == "d1"
+    assert not model.ipv6_vmac
+    vmac = PairModel.initial(ipv6=True, vmac6=True)
+    assert vmac.ipv6_vmac and vmac.instance("VI6").use_vmac and not vmac.instance("VI_1").use_vmac
+    assert "use_vmac" in vmac.render("d1")[vmac.render("d1").index("vrrp_instance VI6"):]
 
 
 def test_every_change_keeps_the_ipv6_instance_and_each_family_in_its_pool() -> None:
@@ -302,6 +306,8 @@ def test_a_report_names_its_whole_schedule_for_the_replay() -> None:
     v6 = ChaosReport(7, ("keepalived", "pykeepalived"), faults=8, ipv6=True).replay()
     assert "--seed 7 --faults 8 --pair ka-pyka --ipv6," in v6
     assert "PYKA_CHAOS_IPV6=1 PYKA_CHAOS_SEED=7 PYKA_CHAOS_FAULTS=8 pytest" in v6
+    vmac = ChaosReport(7, ("keepalived", "pykeepalived"), faults=8, ipv6=True, ipv6_vmac=True).replay()
+    assert "--pair ka-pyka --ipv6-vmac," in vmac and "PYKA_CHAOS_IPV6=vmac PYKA_CHAOS_SEED=7" in vmac
 
 
 def test_vip_device() -> None:

@@ -83,10 +83,11 @@ class PairModel:
     unicast: bool = False
 
     @classmethod
-    def initial(cls, unicast: bool = False, *, ipv6: bool = False) -> PairModel:
+    def initial(cls, unicast: bool = False, *, ipv6: bool = False, vmac6: bool = False) -> PairModel:
         """VI_1 (VRID 51, .50) and VI_2 (VRID 52, .51) on both directors; with `ipv6`, VI6 (VRID 60,
-        2001:db8:1::60) too."""
-        v6 = (InstanceModel(NAME6, VRID6, (VIP6_POOL[0],)),) if ipv6 else ()
+        2001:db8:1::60) too, with `use_vmac` if `vmac6` (a mixed pair never toggles it: the only way
+        keepalived runs an IPv6 VMAC under faults)."""
+        v6 = (InstanceModel(NAME6, VRID6, (VIP6_POOL[0],), use_vmac=vmac6),) if ipv6 or vmac6 else ()
         return cls((InstanceModel("VI_1", 51, (VIP_POOL[0],)), InstanceModel("VI_2", 52, (VIP_POOL[1],)),
                     *v6), unicast)
 
@@ -94,6 +95,11 @@ class PairModel:
     def ipv6(self) -> bool:
         """Whether the pair runs the IPv6 instance."""
         return any(i.ipv6 for i in self.instances)
+
+    @property
+    def ipv6_vmac(self) -> bool:
+        """Whether the IPv6 instance runs with `use_vmac`."""
+        return any(i.ipv6 and i.use_vmac for i in self.instances)
 
     def render(self, node: str) -> str:
         other = "d2" if node == "d1" else "d1"

@@ -86,6 +86,8 @@ class ChaosReport:
     """The faults are `generate(seed, faults)`'s (else the seed drew only the reloads' choices)."""
     ipv6: bool = False
     """The pair runs the IPv6 instance too (`--ipv6`, PairModel.initial(ipv6=True))."""
+    ipv6_vmac: bool = False
+    """... and it starts with `use_vmac` (`--ipv6-vmac`)."""
 
     @property
     def pair(self) -> str:
@@ -96,7 +98,8 @@ class ChaosReport:
         """How to run this schedule again."""
         if not self.generated:
             return f"the same faults with seed {self.seed}"
-        option, env = (" --ipv6", "PYKA_CHAOS_IPV6=1 ") if self.ipv6 else ("", "")
+        option, env = ((" --ipv6-vmac", "PYKA_CHAOS_IPV6=vmac ") if self.ipv6_vmac else
+                       (" --ipv6", "PYKA_CHAOS_IPV6=1 ") if self.ipv6 else ("", ""))
         return (f"python -m netns_lab chaos --seed {self.seed} --faults {self.faults} --pair {self.pair}"
                 f"{option}, or {env}PYKA_CHAOS_SEED={self.seed} PYKA_CHAOS_FAULTS={self.faults} pytest "
                 f"tests/lab/test_chaos.py -k {self.pair}-seed")
@@ -141,7 +144,7 @@ class ChaosRunner:
         self.model = model or PairModel.initial()
         generated = self.faults == generate(seed, len(self.faults), mixed=kinds[0] != kinds[1])
         self.report = ChaosReport(seed, kinds, faults=len(self.faults), generated=generated,
-                                  ipv6=self.model.ipv6)
+                                  ipv6=self.model.ipv6, ipv6_vmac=self.model.ipv6_vmac)
         self.primed: dict[str, float] = {}
         self.pair: VrrpPair | None = None
 
