@@ -54,6 +54,7 @@ every wait has a deadline, the lab is torn down on any exit (Ctrl-C included).
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import os
 import pstats
@@ -129,6 +130,16 @@ def spawn(host: Host, impl: str, conf_text: str, profile: Path | None, tag: str 
     return host.spawn(argv, name=f"{impl}{tag}", env=env)
 
 
+def quiet_instrument() -> None:
+    """Before a daemon's start is timed: this process's earlier objects (an earlier run's captured
+    packets, tens of thousands) go out of its garbage collector's reach, so that no collection of
+    them runs beside the start it measures.  On 2 vCPUs such a collection, with the capture and the
+    `ip` polling, took the daemon's CPU during its takeover batch: the second implementation measured
+    in one lab held its VIPs ~10-15 ms later (docs/bench.md)."""
+    gc.collect()
+    gc.freeze()
+
+
 def held(host: Host, wanted: set[str]) -> bool:
     out = host.run(["ip", "-br", "-4", "addr", "show", "dev", "eth0"], check=False, timeout=5).stdout
     have = {word.split("/")[0] for word in out.split()[2:]}
@@ -165,6 +176,7 @@ def start_daemon(host: Host, tail: Tail, label: str, *, impl: str, conf_text: st
                  extra: tuple[str, ...] = ()) -> tuple[LabProcess, float, Start]:
     """Spawn the daemon and wait until every VIP is held and announced: (process, exec time, start)."""
     assert host.ipv4 is not None
+    quiet_instrument()
     t0, wall0 = time.monotonic(), time.time()
     proc = spawn(host, impl, conf_text, profile, tag, extra=extra)
 
@@ -245,6 +257,7 @@ def measure(host: Host, tail: Tail, impl: str, args: argparse.Namespace) -> tupl
     if scraping:
         if profile is not None:
             os.kill(proc.pid, PROFILE_START)  # the scrape phase instead
+        quiet_instrument()  # the steady window's captured packets: out of the collector's reach
         phase = run_phase(host, tail, proc, interval_s=args.scrape_interval, pairs=args.scrape_pairs,
                           window_s=args.scrape_window, new_connections=args.scrape_new_connections,
                           pin=args.scrape_pin, intervals=advert_intervals)
