@@ -8,12 +8,18 @@ interval and steady afterwards, the client's neighbour entry on the holder withi
 device their instance says, a restarted daemon clean of stale VIPs, kept VIPs never removed on reload,
 no daemon exit, counters that agree (netns_lab.chaos.checks lists them).
 
-CI runs the seeds below and the #11 set (about 2.5 minutes). Replay or extend from the environment
+CI runs the seeds below and the #11 set (about 3 minutes). Replay or extend from the environment
 (a replay needs the schedule's length too: the seeds below run 8-12 faults; every report prints both):
 
     PYKA_CHAOS_SEED=1234 PYKA_CHAOS_FAULTS=30 pytest tests/lab/test_chaos.py -k pyka-ka-seed  # that one
     PYKA_CHAOS_FAULTS=60 pytest --timeout 0 ...              # longer schedules (past pytest's 300 s)
     PYKA_CHAOS_RUNS=5 ...                                    # plus 5 random seeds (printed) per pair
+    PYKA_CHAOS_IPV6=1 ...                                    # every schedule with the IPv6 instance VI6
+    PYKA_CHAOS_IPV6=vmac ...                                 # ... VI6 starting with use_vmac
+
+One seeded case runs with the IPv6 instance (VRID 60, 2001:db8:1::60.., `--ipv6`) alongside the IPv4
+ones: its VIPs are checked like theirs (one holder, the client's ND entry and the switch on the
+holder's MAC or the virtual MAC). The floods stay IPv4 (the IPv6 instance must simply not notice them).
 
 or `python -m netns_lab chaos --seed 1234 --faults 60 --pair pyka-ka`. Every report names its seed.
 
@@ -36,30 +42,34 @@ from netns_lab.chaos import ChaosReport, ChaosRunner, PairModel, generate, issue
 pytestmark = pytest.mark.lab
 
 PAIRS = ("pyka-pyka", "pyka-ka", "ka-pyka")
-CI_SCHEDULES = [  # (pair, seed, faults): seeds that run clean today, about 2 minutes together
-    pytest.param("pyka-pyka", 101, 12, id="pyka-pyka-seed101"),
-    pytest.param("pyka-ka", 201, 8, id="pyka-ka-seed201"),
-    pytest.param("ka-pyka", 102, 8, id="ka-pyka-seed102"),
+IPV6 = os.environ.get("PYKA_CHAOS_IPV6", "") not in ("", "0")
+VMAC6 = os.environ.get("PYKA_CHAOS_IPV6", "") == "vmac"
+CI_SCHEDULES = [  # (pair, seed, faults, ipv6): seeds that run clean today, about 2.5 minutes together
+    pytest.param("pyka-pyka", 101, 12, False, id="pyka-pyka-seed101"),
+    pytest.param("pyka-ka", 201, 8, False, id="pyka-ka-seed201"),
+    pytest.param("ka-pyka", 102, 8, False, id="ka-pyka-seed102"),
+    # VI6's VIPs added and removed on reload, around restarts, a link flap and a flood
+    pytest.param("pyka-pyka", 335, 8, True, id="pyka-pyka-ipv6-seed335"),
 ]
 
 
-def run_schedule(topo: DirectorPair, pair: str, seed: int, faults: int) -> ChaosReport:
+def run_schedule(topo: DirectorPair, pair: str, seed: int, faults: int, *, ipv6: bool = IPV6) -> ChaosReport:
     kinds = kinds_for(pair)
     lines: list[str] = []
     runner = ChaosRunner(topo, seed=seed, faults=generate(seed, faults, mixed=kinds[0] != kinds[1]),
-                         kinds=kinds, log=lines.append)
+                         kinds=kinds, log=lines.append, model=PairModel.initial(ipv6=ipv6, vmac6=VMAC6))
     report = runner.run()
     print("\n".join(lines))
     print(report.summary())
     return report
 
 
-@pytest.mark.parametrize(("pair", "seed", "faults"), CI_SCHEDULES)
+@pytest.mark.parametrize(("pair", "seed", "faults", "ipv6"), CI_SCHEDULES)
 def test_a_seeded_schedule_keeps_every_invariant(director_pair: DirectorPair, pair: str, seed: int,
-                                                 faults: int) -> None:
+                                                 faults: int, ipv6: bool) -> None:
     seed = int(os.environ.get("PYKA_CHAOS_SEED", seed))
     faults = int(os.environ.get("PYKA_CHAOS_FAULTS", faults))
-    report = run_schedule(director_pair, pair, seed, faults)
+    report = run_schedule(director_pair, pair, seed, faults, ipv6=ipv6 or IPV6)
     assert not report.violations, report.summary()
     assert report.executed, report.summary()
 

@@ -5,12 +5,13 @@ No namespaces, no root: these run anywhere.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from typing import Any
 
 import pytest
 from netns_lab.chaos import ChaosReport, checks
-from netns_lab.chaos.model import VIP_POOL, Change, InstanceModel, PairModel
+from netns_lab.chaos.model import NODES, VIP6_POOL, VIP_POOL, Change, InstanceModel, PairModel
 from netns_lab.chaos.schedule import (
     Fault,
     FaultKind,
@@ -145,6 +146,91 @@ def test_a_vrid_the_peer_runs_alone_is_foreign_to_the_other_director() -> None:
     assert PairModel.initial().foreign_vrids("d1") == ()
 
 
+def _evolve(model: PairModel, seed: int, steps: int) -> list[PairModel]:
+    """`steps` random changes (to random scopes) of `model`, drawn as the runner draws its reloads."""
+    pick, rng = random.Random(seed), random.Random(f"{seed}/configs")
+    models = []
+    for _ in range(steps):
+        scope = pick.choice([frozenset(NODES), frozenset({"d1"}), frozenset({"d2"})])
+        model = model.apply(model.applicable(pick.choice(list(Change)), scope), rng, scope)
+        models.append(model)
+    return models
+
+
+def test_without_ipv6_every_change_draws_what_it_drew_before_the_ipv6_instance() -> None:
+    """The CI's seeded schedules stay the same: this digest of 2,400 changes was taken from the model
+    before the IPv6 instance existed (a change here changes every seeded schedule's reloads)."""
+    digest = hashlib.sha256()
+    for seed in range(40):
+        for model in _evolve(PairModel.initial(unicast=bool(seed % 2)), seed, 60):
+            digest.update(repr([(i.name, i.vrid, i.vips, sorted(i.nodes), i.use_vmac)
+                                for i in model.instances] + [model.unicast]).encode())
+    assert digest.hexdigest() == "7334c6e93ed8a669c9f26f39bcd89eb48abd6b88c3879a262454730a0854dd2d"
+
+
+def test_the_ipv6_instance_renders_ipv6_vips_and_ipv6_unicast_peers() -> None:
+    model = PairModel.initial(unicast=True, ipv6=True)
+    assert model.ipv6 and not PairModel.initial().ipv6
+    v6 = model.instance("VI6")
+    assert v6.vrid == 60 and v6.vips == (VIP6_POOL[0],) and v6.pool == VIP6_POOL
+    d2 = model.render("d2")
+    block = d2[d2.index("vrrp_instance VI6"):]
+    assert f"        {VIP6_POOL[0]}/64" in block and "unicast_src_ip 2001:db8:1::12" in block
+    assert "        2001:db8:1::11" in block and "198.51.100" not in block
+    assert "unicast_src_ip 198.51.100.12" in d2[:d2.index("vrrp_instance VI6")]
+    assert model.expected_master(VIP6_POOL[0]) == "d1"
+    assert not model.ipv6_vmac
+    vmac = PairModel.initial(ipv6=True, vmac6=True)
+    assert vmac.ipv6_vmac and vmac.instance("VI6").use_vmac and not vmac.instance("VI_1").use_vmac
+    assert "use_vmac" in vmac.render("d1")[vmac.render("d1").index("vrrp_instance VI6"):]
+
+
+def test_every_change_keeps_the_ipv6_instance_and_each_family_in_its_pool() -> None:
+    seen: set[tuple[Change, bool]] = set()
+    for seed in range(30):
+        before = PairModel.initial(ipv6=True)
+        for model in _evolve(before, seed, 60):
+            v6 = model.instance("VI6")
+            assert v6.nodes == frozenset(NODES) and v6.vrid == 60  # never removed, never on one side
+            assert set(v6.vips) <= set(VIP6_POOL) and v6.vips
+            assert all(set(i.vips) <= set(VIP_POOL) for i in model.instances if i.name != "VI6")
+            vips = [v for inst in model.instances for v in inst.vips]
+            assert len(vips) == len(set(vips))
+            old, new = before.instance("VI6"), v6
+            if old.vips != new.vips:
+                seen.add((Change.VIP_ADD if len(new.vips) > len(old.vips) else Change.VIP_REMOVE, True))
+            if old.use_vmac != new.use_vmac:
+                seen.add((Change.VMAC, True))
+            before = model
+    assert seen == {(Change.VIP_ADD, True), (Change.VIP_REMOVE, True), (Change.VMAC, True)}
+
+
+def test_a_vip_moves_only_within_its_family() -> None:
+    v6 = InstanceModel("VI6", 60, VIP6_POOL[:2])
+    model = PairModel((InstanceModel("VI_1", 51, (VIP,)), v6))
+    assert model.applicable(Change.VIP_MOVE) is Change.VIP_ADD  # the one IPv6 instance: nowhere to go
+    two = PairModel((InstanceModel("VI_1", 51, VIP_POOL[:2]), v6, InstanceModel("VI_2", 52, (VIP_POOL[2],))))
+    for seed in range(20):
+        moved = two.apply(Change.VIP_MOVE, random.Random(seed))
+        assert moved.instance("VI6").vips == VIP6_POOL[:2]
+
+
+def test_a_full_ipv4_pool_still_lets_a_vip_be_added_to_the_ipv6_instance() -> None:
+    model = PairModel((InstanceModel("VI_1", 51, VIP_POOL), InstanceModel("VI6", 60, (VIP6_POOL[0],))))
+    assert model.applicable(Change.VIP_ADD) is Change.VIP_ADD
+    assert model.applicable(Change.INSTANCE_ADD) is Change.NONE  # no IPv4 address; VI6 is never removed
+    assert model.apply(Change.VIP_ADD, random.Random(0)).instance("VI6").vips == VIP6_POOL[:2]
+
+
+def test_the_ipv6_instance_never_makes_a_director_hear_the_ipv4_floods() -> None:
+    """The floods are IPv4 (to 224.0.0.18): a director whose IPv4 instances are unicast counts none,
+    whatever its IPv6 instance does."""
+    v6_only = PairModel((InstanceModel("VI6", 60, (VIP6_POOL[0],)),))
+    assert not v6_only.hears_multicast("d1")
+    assert PairModel.initial(ipv6=True).hears_multicast("d1")
+    assert not PairModel.initial(unicast=True, ipv6=True).hears_multicast("d1")
+
+
 # -- invariants ------------------------------------------------------------------------------------------
 
 
@@ -217,6 +303,11 @@ def test_a_report_names_its_whole_schedule_for_the_replay() -> None:
     assert "--seed 1252046913 --faults 30 --pair pyka-ka" in report.replay()
     assert ChaosReport(11, ("pykeepalived",) * 2, faults=8, generated=False).replay() == \
         "the same faults with seed 11"
+    v6 = ChaosReport(7, ("keepalived", "pykeepalived"), faults=8, ipv6=True).replay()
+    assert "--seed 7 --faults 8 --pair ka-pyka --ipv6," in v6
+    assert "PYKA_CHAOS_IPV6=1 PYKA_CHAOS_SEED=7 PYKA_CHAOS_FAULTS=8 pytest" in v6
+    vmac = ChaosReport(7, ("keepalived", "pykeepalived"), faults=8, ipv6=True, ipv6_vmac=True).replay()
+    assert "--pair ka-pyka --ipv6-vmac," in vmac and "PYKA_CHAOS_IPV6=vmac PYKA_CHAOS_SEED=7" in vmac
 
 
 def test_vip_device() -> None:

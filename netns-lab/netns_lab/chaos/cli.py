@@ -3,6 +3,8 @@
     python -m netns_lab chaos --seed 7 --faults 40 --pair pyka-ka
     python -m netns_lab chaos --runs 5 --faults 30          # 5 random seeds, each printed for replay
     python -m netns_lab chaos --seed 7 --with-gated         # include the faults issue #11 gates
+    python -m netns_lab chaos --seed 7 --ipv6               # plus the IPv6 instance VI6 (VRID 60)
+    python -m netns_lab chaos --seed 7 --ipv6-vmac          # ... starting with use_vmac
 
 Each schedule runs in its own lab (torn down afterwards). Exit code 0 when no schedule found a
 violation, 1 otherwise.
@@ -27,6 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--issue-11-faults", action="store_true",
                         help="run only the faults issue #11 gates (schedule.issue_11_faults)")
     parser.add_argument("--stop-on-violation", action="store_true")
+    parser.add_argument("--ipv6", action="store_true",
+                        help="add the IPv6 instance VI6 (VRID 60, 2001:db8:1::60..69) on both directors")
+    parser.add_argument("--ipv6-vmac", action="store_true",
+                        help="as --ipv6, VI6 starting with use_vmac (a mixed pair never toggles it)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
             runner = ChaosRunner(director_pair(lab), seed=seed, faults=faults, kinds=kinds,
                                  include_gated=args.with_gated or args.issue_11_faults,
                                  stop_on_violation=args.stop_on_violation,
-                                 model=PairModel.initial(unicast=args.issue_11_faults))
+                                 model=PairModel.initial(unicast=args.issue_11_faults, ipv6=args.ipv6,
+                                                         vmac6=args.ipv6_vmac))
             report = runner.run()
         print(report.summary(), flush=True)
         failed += bool(report.violations)

@@ -4,6 +4,12 @@ Both directors run the same instances (VI_1 ... on VRIDs 51-54, VIPs from 198.51
 interval 0.2 s, VRRPv3); d1 has priority 150 and d2 100, so once every fault has healed d1 is the master
 of every instance it runs. An instance may run on one director only (`nodes`): in a mixed pair, reloads
 touch only pykeepalived, and an instance added there exists only there.
+
+`PairModel.initial(ipv6=True)` adds one IPv6 instance, VI6 (VRID 60, VIPs from 2001:db8:1::60-.69,
+unicast between the directors' 2001:db8:1::11/.12): reloads add, remove and toggle `use_vmac` on it like
+on the others, but it is never removed, never moved to, and no VIP moves between the families (one IPv6
+instance: a move stays within its family). Without it every change draws exactly what it drew before
+(tests/lab/test_lab_chaos_logic.py pins that), so the seeded schedules of CI do not change.
 """
 
 from __future__ import annotations
@@ -18,9 +24,14 @@ from netns_lab.vrrp_conf import Instance, render_config
 NODES = ("d1", "d2")
 PRIORITY = {"d1": 150, "d2": 100}
 ADDRESS = {"d1": "198.51.100.11", "d2": "198.51.100.12"}
+ADDRESS6 = {"d1": "2001:db8:1::11", "d2": "2001:db8:1::12"}
 ADVERT_INT_S = 0.2
 VIP_POOL = tuple(f"198.51.100.{n}" for n in range(50, 60))
 VRIDS = (51, 52, 53, 54)
+VIP6_POOL = tuple(f"2001:db8:1::{n}" for n in range(60, 70))
+"""The IPv6 instance's VIPs (as `ip address` prints them: the client's entries and the record match)."""
+VRID6 = 60
+NAME6 = "VI6"
 GLOBALS = "    vrrp_garp_master_delay 1\n"
 """The second GARP burst 1 s after the first (keepalived's default: 5 s), also after hearing a lower
 priority: after a split brain shorter than the client's neighbour lock time (1 s) the first burst of the
@@ -53,6 +64,16 @@ class InstanceModel:
     nodes: frozenset[str] = frozenset(NODES)
     use_vmac: bool = False
 
+    @property
+    def ipv6(self) -> bool:
+        """An IPv6 instance (its VIPs are IPv6)."""
+        return ":" in self.vips[0]
+
+    @property
+    def pool(self) -> tuple[str, ...]:
+        """The addresses its VIPs come from."""
+        return VIP6_POOL if self.ipv6 else VIP_POOL
+
 
 @dataclass(frozen=True, slots=True)
 class PairModel:
@@ -62,10 +83,23 @@ class PairModel:
     unicast: bool = False
 
     @classmethod
-    def initial(cls, unicast: bool = False) -> PairModel:
-        """VI_1 (VRID 51, .50) and VI_2 (VRID 52, .51) on both directors."""
-        return cls((InstanceModel("VI_1", 51, (VIP_POOL[0],)), InstanceModel("VI_2", 52, (VIP_POOL[1],))),
-                   unicast)
+    def initial(cls, unicast: bool = False, *, ipv6: bool = False, vmac6: bool = False) -> PairModel:
+        """VI_1 (VRID 51, .50) and VI_2 (VRID 52, .51) on both directors; with `ipv6`, VI6 (VRID 60,
+        2001:db8:1::60) too, with `use_vmac` if `vmac6` (a mixed pair never toggles it: the only way
+        keepalived runs an IPv6 VMAC under faults)."""
+        v6 = (InstanceModel(NAME6, VRID6, (VIP6_POOL[0],), use_vmac=vmac6),) if ipv6 or vmac6 else ()
+        return cls((InstanceModel("VI_1", 51, (VIP_POOL[0],)), InstanceModel("VI_2", 52, (VIP_POOL[1],)),
+                    *v6), unicast)
+
+    @property
+    def ipv6(self) -> bool:
+        """Whether the pair runs the IPv6 instance."""
+        return any(i.ipv6 for i in self.instances)
+
+    @property
+    def ipv6_vmac(self) -> bool:
+        """Whether the IPv6 instance runs with `use_vmac`."""
+        return any(i.ipv6 and i.use_vmac for i in self.instances)
 
     def render(self, node: str) -> str:
         other = "d2" if node == "d1" else "d1"
@@ -74,19 +108,21 @@ class PairModel:
             if node not in inst.nodes:
                 continue
             unicast = self.unicast and other in inst.nodes
-            vips = tuple(f"{v}/24" for v in inst.vips)
+            address = ADDRESS6 if inst.ipv6 else ADDRESS
+            vips = tuple(f"{v}/{64 if inst.ipv6 else 24}" for v in inst.vips)
             blocks.append(Instance(inst.name, inst.vrid, PRIORITY[node], vips, ADVERT_INT_S,
-                                   unicast_src=ADDRESS[node] if unicast else None,
-                                   unicast_peers=(ADDRESS[other],) if unicast else (),
+                                   unicast_src=address[node] if unicast else None,
+                                   unicast_peers=(address[other],) if unicast else (),
                                    use_vmac=inst.use_vmac))
         return render_config(f"chaos_{node}", blocks, globals_extra=GLOBALS)
 
     def hears_multicast(self, node: str) -> bool:
-        """Whether `node` runs a multicast instance (joins 224.0.0.18): a unicast-only director's
-        sockets never see a flood to the group (the kernel drops it before any socket)."""
+        """Whether `node` runs an IPv4 multicast instance (joins 224.0.0.18): a unicast-only director's
+        sockets never see a flood to the group (the kernel drops it before any socket), nor does the
+        IPv6 instance's socket (the floods are IPv4)."""
         other = "d2" if node == "d1" else "d1"
         return any(node in inst.nodes and not (self.unicast and other in inst.nodes)
-                   for inst in self.instances)
+                   for inst in self.instances if not inst.ipv6)
 
     def foreign_vrids(self, node: str) -> tuple[int, ...]:
         """The VRIDs the other director runs and `node` does not (after a reload of one side of a mixed
@@ -120,19 +156,34 @@ class PairModel:
         return Change.NONE
 
     def _removable(self, scope: frozenset[str]) -> list[int]:
-        return [n for n, inst in enumerate(self.instances) if n > 0 and inst.nodes & scope]  # VI_1 stays
+        return [n for n, inst in enumerate(self.instances)  # VI_1 and the IPv6 instance stay
+                if n > 0 and not inst.ipv6 and inst.nodes & scope]
+
+    def _free(self, pool: tuple[str, ...]) -> list[str]:
+        used = self.vips()
+        return [v for v in pool if v not in used]
+
+    def _growable(self) -> list[int]:
+        """The instances a VIP can be added to (their family's pool has a free address)."""
+        return [n for n, inst in enumerate(self.instances) if self._free(inst.pool)]
+
+    def _move_sources(self) -> list[int]:
+        """The instances a VIP can move from: more than one VIP and another instance of their family."""
+        return [n for n, inst in enumerate(self.instances) if len(inst.vips) > 1
+                and any(o.ipv6 == inst.ipv6 for m, o in enumerate(self.instances) if m != n)]
 
     def _can(self, change: Change, scope: frozenset[str]) -> bool:
-        used = set(self.vips())
         multi = [i for i in self.instances if len(i.vips) > 1]
-        if change in (Change.VIP_ADD, Change.INSTANCE_ADD) and len(used) >= len(VIP_POOL):
+        if change is Change.VIP_ADD:
+            return bool(self._growable())
+        if change is Change.INSTANCE_ADD and not self._free(VIP_POOL):
             return False
         if change is Change.VIP_REMOVE:
             return bool(multi)
         if change is Change.VIP_MOVE:
-            return bool(multi) and len(self.instances) > 1
+            return bool(self._move_sources())
         if change is Change.INSTANCE_ADD:
-            return len(self.instances) < len(VRIDS)
+            return len([i for i in self.instances if not i.ipv6]) < len(VRIDS)
         if change is Change.INSTANCE_REMOVE:
             return bool(self._removable(scope))
         return True
@@ -142,28 +193,28 @@ class PairModel:
         """The model after `change` (choices drawn from `rng`) to the directors in `scope` (the ones
         reloaded): an added instance runs there only; a removed one is removed there only."""
         insts = list(self.instances)
-        free = [v for v in VIP_POOL if v not in self.vips()]
         if change is Change.NONE:
             return self
         if change is Change.TRANSPORT:
             return replace(self, unicast=not self.unicast)
         if change is Change.VIP_ADD:
-            i = rng.randrange(len(insts))
-            insts[i] = replace(insts[i], vips=(*insts[i].vips, free[0]))
+            growable = self._growable()
+            i = growable[rng.randrange(len(growable))]
+            insts[i] = replace(insts[i], vips=(*insts[i].vips, self._free(insts[i].pool)[0]))
         elif change is Change.VIP_REMOVE:
             i = rng.choice([n for n, inst in enumerate(insts) if len(inst.vips) > 1])
             vips = list(insts[i].vips)
             vips.pop(rng.randrange(1, len(vips)))
             insts[i] = replace(insts[i], vips=tuple(vips))
         elif change is Change.VIP_MOVE:
-            src = rng.choice([n for n, inst in enumerate(insts) if len(inst.vips) > 1])
-            dst = rng.choice([n for n in range(len(insts)) if n != src])
+            src = rng.choice(self._move_sources())
+            dst = rng.choice([n for n in range(len(insts)) if n != src and insts[n].ipv6 == insts[src].ipv6])
             moved = insts[src].vips[-1]
             insts[src] = replace(insts[src], vips=insts[src].vips[:-1])
             insts[dst] = replace(insts[dst], vips=(*insts[dst].vips, moved))
         elif change is Change.INSTANCE_ADD:
             vrid = next(v for v in VRIDS if v not in {i.vrid for i in insts})
-            insts.append(InstanceModel(f"VI_{vrid - 50}", vrid, (free[0],), scope))
+            insts.append(InstanceModel(f"VI_{vrid - 50}", vrid, (self._free(VIP_POOL)[0],), scope))
         elif change is Change.INSTANCE_REMOVE:
             i = rng.choice(self._removable(scope))
             if insts[i].nodes - scope:

@@ -20,7 +20,16 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from netns_lab.chaos import checks
-from netns_lab.chaos.model import ADDRESS, ADVERT_INT_S, NODES, PRIORITY, VIP_POOL, PairModel
+from netns_lab.chaos.model import (
+    ADDRESS,
+    ADDRESS6,
+    ADVERT_INT_S,
+    NODES,
+    PRIORITY,
+    VIP6_POOL,
+    VIP_POOL,
+    PairModel,
+)
 from netns_lab.chaos.schedule import (
     ISSUE_11_FIXED,
     Fault,
@@ -75,6 +84,10 @@ class ChaosReport:
     more than N, and the seeded schedules of tests/lab/test_chaos.py are short)."""
     generated: bool = True
     """The faults are `generate(seed, faults)`'s (else the seed drew only the reloads' choices)."""
+    ipv6: bool = False
+    """The pair runs the IPv6 instance too (`--ipv6`, PairModel.initial(ipv6=True))."""
+    ipv6_vmac: bool = False
+    """... and it starts with `use_vmac` (`--ipv6-vmac`)."""
 
     @property
     def pair(self) -> str:
@@ -85,9 +98,11 @@ class ChaosReport:
         """How to run this schedule again."""
         if not self.generated:
             return f"the same faults with seed {self.seed}"
-        return (f"python -m netns_lab chaos --seed {self.seed} --faults {self.faults} --pair {self.pair}, or "
-                f"PYKA_CHAOS_SEED={self.seed} PYKA_CHAOS_FAULTS={self.faults} pytest tests/lab/test_chaos.py "
-                f"-k {self.pair}-seed")
+        option, env = ((" --ipv6-vmac", "PYKA_CHAOS_IPV6=vmac ") if self.ipv6_vmac else
+                       (" --ipv6", "PYKA_CHAOS_IPV6=1 ") if self.ipv6 else ("", ""))
+        return (f"python -m netns_lab chaos --seed {self.seed} --faults {self.faults} --pair {self.pair}"
+                f"{option}, or {env}PYKA_CHAOS_SEED={self.seed} PYKA_CHAOS_FAULTS={self.faults} pytest "
+                f"tests/lab/test_chaos.py -k {self.pair}-seed")
 
     def summary(self) -> str:
         lines = [f"chaos seed={self.seed} pair={'+'.join(self.kinds)}: {len(self.executed)} faults run, "
@@ -128,7 +143,8 @@ class ChaosRunner:
         self.rng = random.Random(f"{seed}/configs")
         self.model = model or PairModel.initial()
         generated = self.faults == generate(seed, len(self.faults), mixed=kinds[0] != kinds[1])
-        self.report = ChaosReport(seed, kinds, faults=len(self.faults), generated=generated)
+        self.report = ChaosReport(seed, kinds, faults=len(self.faults), generated=generated,
+                                  ipv6=self.model.ipv6, ipv6_vmac=self.model.ipv6_vmac)
         self.primed: dict[str, float] = {}
         self.pair: VrrpPair | None = None
 
@@ -225,6 +241,10 @@ class ChaosRunner:
             host.link_down("eth0")
             self._hold(fault.down_s)
             host.link_up("eth0")
+            if self.model.ipv6:
+                # the kernel removes a static IPv6 address when its link goes down (keep_addr_on_down 0,
+                # IPv4 keeps its own): the host's network manager puts it back, the unicast source of VI6
+                host.ip("-6", "address", "replace", f"{ADDRESS6[target]}/64", "dev", "eth0", "nodad")
         elif fault.kind is FaultKind.ONE_WAY_LOSS:
             block = VrrpBlock(host).apply()
             try:
@@ -302,7 +322,7 @@ class ChaosRunner:
             return True
         tl = pair.timeline()
         found = 0
-        expected = {v: int(v in self.model.vips()) for v in VIP_POOL}
+        expected = {v: int(v in self.model.vips()) for v in self._pool()}
         for problem in checks.one_holder(tl, expected, deadline, end):
             found += self._violate(index, name, "one-holder", problem)
         if out.restarted is not None:
@@ -402,7 +422,11 @@ class ChaosRunner:
         pair = self._pair()
         pair.check_alive()
         return all(pair.holders(v) == ({self.model.expected_master(v)} if v in self.model.vips() else set())
-                   for v in VIP_POOL)
+                   for v in self._pool())
+
+    def _pool(self) -> tuple[str, ...]:
+        """Every address a VIP of this pair can be (the IPv6 pool only when it runs the IPv6 instance)."""
+        return VIP_POOL + (VIP6_POOL if self.model.ipv6 else ())
 
     def _wait_healthy(self, timeout: float) -> None:
         wait_until(self._healthy, timeout=timeout, message="every VIP on its expected master alone")
