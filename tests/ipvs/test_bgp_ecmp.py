@@ -111,7 +111,9 @@ def test_a_director_announces_only_after_its_checks_pass(ecmp: EcmpLab) -> None:
     finally:
         _block_checks(d2, False)
     bgp = d2.wait_announced(timeout=60)
-    assert bgp["announcements"][0]["announces"] == 1
+    # one announcement, no withdrawal on the way (the log says why, if there was one: "bgp withdraw
+    # address=... reason=...")
+    assert bgp["announcements"][0]["announces"] == 1, (bgp, d2.log()[-4000:])
     ecmp.wait_nexthops(_all(ecmp), timeout=60)
 
 
