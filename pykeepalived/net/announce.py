@@ -37,7 +37,7 @@ from pykeepalived.config.types import check_ifname
 from pykeepalived.errors import DriverError
 from pykeepalived.net.addresses import AddressManager, if_index
 from pykeepalived.net.netlink_watch import address_event
-from pykeepalived.net.sysctl import Sysctl, iface_key
+from pykeepalived.net.sysctl import ADDR_GEN_MODE_NONE, Sysctl, iface_key
 from pykeepalived.vrrp.vip import Vip
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,6 @@ RTPROT_PYKA = 249
 RT_TABLE_LOCAL = 255
 RTN_LOCAL = 2
 RT_SCOPE_HOST = 254
-ADDR_GEN_MODE_NONE = 1
 
 
 def host_vip(address: IPAddress, dev: str) -> Vip:

@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 
 Family = Literal[4, 6]
 PROC_SYS = Path("/proc/sys")
+ADDR_GEN_MODE_NONE = 1
+"""``net.ipv6.conf.IF.addr_gen_mode`` ``IN6_ADDR_GEN_MODE_NONE``: the kernel adds no link-local address
+of its own (a VMAC, the BGP part's announce interface)."""
 
 
 def _check_component(name: str, what: str) -> None:

@@ -42,7 +42,7 @@ from pykeepalived.config.types import check_ifname
 from pykeepalived.errors import DriverError, PykaError, UsageError
 from pykeepalived.net.addresses import IFA_F_NODAD, NLMSGHDR, RtnlSocket, if_index
 from pykeepalived.net.links import MAC_LEN, format_mac, interface_mac
-from pykeepalived.net.sysctl import Sysctl, SysctlChanges, iface_key
+from pykeepalived.net.sysctl import ADDR_GEN_MODE_NONE, Sysctl, SysctlChanges, iface_key
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,6 @@ VMAC_SETTINGS: tuple[tuple[str, int], ...] = (
     ("promote_secondaries", 1),
 )
 PARENT_SETTINGS: tuple[tuple[str, int], ...] = (("arp_ignore", 1), ("arp_filter", 1))
-ADDR_GEN_MODE_NONE = 1
-"""``IN6_ADDR_GEN_MODE_NONE``: the kernel adds no link-local address of its own."""
 LINK_LOCAL_PREFIXLEN = 64
 
 
