@@ -394,17 +394,21 @@ class Instances:
         self.links.poll()
 
     def sources_changed(self) -> None:
-        """``track_src_ip``: read again whether each configured source address is on the host (the
-        netlink watcher's address book was (re)read)."""
+        """Read again whether each tracked source address is on the host (the netlink watcher's
+        address book was (re)read, or that address changed): once per address, every instance
+        without a configured source sharing its interface's."""
+        held_of: dict[IPAddress, bool | None] = {}
         for slot in list(self.runner.slots.values()):
             source = slot.spec.track_source
             if source is not None:
-                held = self.net.address_held(source)
+                if source not in held_of:
+                    held_of[source] = self.net.address_held(source)
+                held = held_of[source]
                 if held is not None:
                     self.runner.feed(slot.key, ev.TrackerChanged(SOURCE_PREFIX + str(source), ok=held))
 
     def on_address(self, event: AddressEvent) -> None:
-        """An address appeared or vanished: ``track_src_ip`` follows it, and a MASTER that should
+        """An address appeared or vanished: a tracked source address follows it, and a MASTER that should
         hold a vanished VIP adds it back (unless it says ``no_track``: :func:`restore_on_delete`)."""
         if any(slot.spec.track_source == event.address.ip for slot in self.runner.slots.values()):
             self.sources_changed()
