@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -31,7 +30,7 @@ from typing import Any
 
 from netns_lab.demo import CONTROL_SOCKET_ENV, PykaPeer
 from netns_lab.errors import LabError, ProcessExited
-from netns_lab.lab import Host, Lab, LabProcess
+from netns_lab.lab import Host, Lab
 from netns_lab.services import start_http_server
 from netns_lab.topology import VIP_V4, nat_topology
 from netns_lab.wait import wait_until
@@ -121,26 +120,6 @@ def kernel_has_ipvs() -> bool:
     with contextlib.suppress(OSError, subprocess.TimeoutExpired):
         subprocess.run(["modprobe", "-q", "ip_vs"], capture_output=True, timeout=30, check=False)
     return Path("/proc/net/ip_vs").exists()
-
-
-def start_web_server(host: Host, body: str, timeout: float) -> LabProcess:
-    """busybox httpd on port 80 serving `body` (native: starts at once even in the VM, where
-    `python -m http.server` takes ~8 s to import); `start_http_server` where there is no busybox."""
-    busybox = shutil.which("busybox")
-    if busybox is None:
-        return start_http_server(host, body=body, timeout=timeout)
-    root = host.lab.workdir / f"{host.name}-www"
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "index.html").write_text(body + "\n")
-    proc = host.spawn([busybox, "httpd", "-f", "-p", "80", "-h", str(root)], name="httpd")
-
-    def listening() -> bool:
-        if not proc.alive():
-            raise ProcessExited(f"busybox httpd in {host} exited {proc.returncode}: {proc.output()}")
-        return bool(host.run(["ss", "-Hltn", "sport = :80"]).stdout.strip())
-
-    wait_until(listening, timeout=timeout, message=f"web server on {host}:80")
-    return proc
 
 
 def _start_daemons(directors: Sequence[Host], advert_int: float, timeout: float) -> dict[str, PykaPeer]:
@@ -264,7 +243,7 @@ def run_lvs_demo(options: LvsDemoOptions) -> int:
         topo = nat_topology(lab, real_servers=2)
         d1_host, d2_host = topo.directors
         for server in topo.real_servers:
-            start_web_server(server, f"hello from {server.name}", options.start_timeout)
+            start_http_server(server, body=f"hello from {server.name}", timeout=options.start_timeout)
         _say("web servers on r1 and r2; d1's keepalived.conf "
              "(d2's differs only in router_id and priority 100):")
         _say(_indent(lvs_conf("d1", PRIORITIES["d1"], options.advert_int)))

@@ -70,7 +70,7 @@ def test_checks_follow_real_servers_and_leave_from_bindto(lab, director_pair):
     d1.add_address("eth0", f"{BINDTO}/24")
     d1.add_address("eth0", f"{BINDTO6}/64")
     r2.sysctl("net.ipv6.conf.eth0.keep_addr_on_down", 1)  # its IPv6 address survives the link flap below
-    web = start_http_server(r1, port=80, body="r1")
+    web = start_http_server(r1, port=80, body="r1", access_log=True)
     tcp = start_tcp_server(r2, lab.workdir, r2.ipv4, 9000)
     tcp6 = start_tcp_server(r2, lab.workdir, r2.ipv6, 9001)
     digest = hashlib.md5(b"r1\n", usedforsecurity=False).hexdigest()
