@@ -30,6 +30,9 @@ OVERFLOW = re.compile(r"overflow|ovfl|^rxq")
 FLOOD_REASONS = {"checksum": ("checksum_err",), "version": ("version_err",), "short": ("packet_len_err",),
                  "ttl": ("ip_ttl_err",), "vrid": ("unknown_vrid", "vrid_err")}
 """The reasons a receiver counts for each kind of netns_lab.flood packet (either name for a VRID)."""
+FLOOD6_REASONS = {**{f"v6-{kind}": reasons for kind, reasons in FLOOD_REASONS.items() if kind != "ttl"},
+                  "v6-hoplimit": ("ip_ttl_err",)}
+"""... and of netns_lab.flood6's VRRP packets (the hop limit is IPv6's TTL; its ND noise is no VRRP)."""
 INSTANCE_DROP_NAMES = ("auth_failure", "authtype_mismatch", "invalid_authtype", "invalid_type_rcvd")
 """Instance counters that are drops without the `_err` suffix."""
 NOT_DROPS = ("addr_list_err",)
@@ -120,7 +123,7 @@ def accounting_problems(status: Status) -> list[str]:
 
 def flood_problem(before: Status, after: Status, kind: str, sent: int) -> str | None:
     """None when a flood of `sent` packets of `kind` shows up exactly: counted in places or overflowed."""
-    reasons = FLOOD_REASONS[kind]
+    reasons = {**FLOOD_REASONS, **FLOOD6_REASONS}[kind]
     counted = in_places(after, reasons) - in_places(before, reasons)
     overflowed = overflows(after) - overflows(before)
     if counted + overflowed != sent:

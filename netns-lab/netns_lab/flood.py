@@ -28,7 +28,7 @@ import argparse
 import socket
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from netns_lab.errors import LabError
 from netns_lab.lab import Host
@@ -70,36 +70,44 @@ def build(kind: str, *, src: str, dst: str, vrid: int, unknown_vrid: int, versio
 def send_bounded(payload: bytes, ttl: int, *, src: str, dst: str, count: int, rate: float,
                  max_seconds: float) -> tuple[int, float]:
     """Send `payload` up to `count` times at about `rate`/s for at most `max_seconds`; (sent, seconds)."""
-    count = max(0, min(count, MAX_COUNT))
-    rate = max(1.0, min(rate, MAX_RATE))
-    max_seconds = max(0.0, min(max_seconds, MAX_SECONDS))
     sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, VRRP_PROTO)
     try:
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(src))
-        sent = 0
-        start = time.monotonic()
-        deadline = start + max_seconds
-        batch = max(1, int(rate // 100))  # 100 batches a second
-        while sent < count:
-            now = time.monotonic()
-            if now >= deadline:
-                break
-            due = start + sent / rate
-            if due > now:
-                time.sleep(min(due - now, deadline - now))
-                continue
-            for _ in range(min(batch, count - sent)):
-                try:
-                    sock.sendto(payload, (dst, 0))
-                except OSError:  # a full transmit queue: this one is not sent
-                    continue
-                sent += 1
-        return sent, time.monotonic() - start
+        return pace(lambda _n: sock.sendto(payload, (dst, 0)), count=count, rate=rate,
+                    max_seconds=max_seconds)
     finally:
         sock.close()
+
+
+def pace(send: Callable[[int], object], *, count: int, rate: float, max_seconds: float) -> tuple[int, float]:
+    """Call `send(n)` (n: how many were sent before) up to `count` times at about `rate`/s for at most
+    `max_seconds`, all three capped (MAX_COUNT, MAX_RATE, MAX_SECONDS); an OSError (a full transmit
+    queue) is one not sent. Returns (sent, seconds)."""
+    count = max(0, min(count, MAX_COUNT))
+    rate = max(1.0, min(rate, MAX_RATE))
+    max_seconds = max(0.0, min(max_seconds, MAX_SECONDS))
+    sent = 0
+    start = time.monotonic()
+    deadline = start + max_seconds
+    batch = max(1, int(rate // 100))  # 100 batches a second
+    while sent < count:
+        now = time.monotonic()
+        if now >= deadline:
+            break
+        due = start + sent / rate
+        if due > now:
+            time.sleep(min(due - now, deadline - now))
+            continue
+        for _ in range(min(batch, count - sent)):
+            try:
+                send(sent)
+            except OSError:
+                continue
+            sent += 1
+    return sent, time.monotonic() - start
 
 
 def main(argv: Sequence[str] | None = None) -> int:

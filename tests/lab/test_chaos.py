@@ -56,8 +56,9 @@ CI_SCHEDULES = [  # (pair, seed, faults, ipv6): seeds that run clean today, abou
 def run_schedule(topo: DirectorPair, pair: str, seed: int, faults: int, *, ipv6: bool = IPV6) -> ChaosReport:
     kinds = kinds_for(pair)
     lines: list[str] = []
-    runner = ChaosRunner(topo, seed=seed, faults=generate(seed, faults, mixed=kinds[0] != kinds[1]),
-                         kinds=kinds, log=lines.append, model=PairModel.initial(ipv6=ipv6, vmac6=VMAC6))
+    faults_ = generate(seed, faults, mixed=kinds[0] != kinds[1], ipv6=ipv6)
+    runner = ChaosRunner(topo, seed=seed, faults=faults_, kinds=kinds, log=lines.append,
+                         model=PairModel.initial(ipv6=ipv6, vmac6=VMAC6))
     report = runner.run()
     print("\n".join(lines))
     print(report.summary())

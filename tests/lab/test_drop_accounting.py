@@ -12,14 +12,23 @@ pykeepalived runs alone on d1 as MASTER (its own adverts do not loop back to it)
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
-from netns_lab import VIP_V4, DirectorPair, wait_until
-from netns_lab.chaos.model import VIP_POOL, InstanceModel, PairModel
-from netns_lab.counters import FLOOD_REASONS, accounting_problems, flood_problem, in_places, overflows
+from netns_lab import VIP_V4, DirectorPair, Host, wait_until
+from netns_lab.chaos.model import VIP6_POOL, VIP_POOL, InstanceModel, PairModel
+from netns_lab.counters import (
+    FLOOD6_REASONS,
+    FLOOD_REASONS,
+    accounting_problems,
+    flood_problem,
+    in_places,
+    overflows,
+)
 from netns_lab.demo import PykaPeer, keepalived_conf, start_pykeepalived
 from netns_lab.flood import flood_adverts
+from netns_lab.flood6 import ND_KINDS, flood6_adverts
 
 pytestmark = pytest.mark.lab
 
@@ -32,7 +41,7 @@ def lone_master(dp: DirectorPair) -> PykaPeer:
 
 def after_flood(d1: PykaPeer, before: dict[str, Any], kind: str, sent: int) -> dict[str, Any]:
     """The status once every packet of the flood is counted or overflowed (or after 3 s: as it is then)."""
-    reasons = FLOOD_REASONS[kind]
+    reasons = {**FLOOD_REASONS, **FLOOD6_REASONS}[kind]
 
     def counted() -> dict[str, Any] | None:
         status = d1.status()
@@ -61,6 +70,40 @@ def test_each_invalid_advert_is_counted_once_in_one_place_and_in_the_totals(
     inst = d1.instance()
     assert inst["state"] == "MASTER" and [t["to"] for t in inst["transitions"]] == ["BACKUP", "MASTER"]
     assert f"{VIP_V4}/24" in director_pair.d1.addresses("eth0")
+
+
+def test_each_invalid_ipv6_advert_is_counted_and_nd_noise_moves_nothing(director_pair: DirectorPair) -> None:
+    """The chaos runner's IPv6 floods (netns_lab.flood6) to ff02::12, against an IPv6 instance alone:
+    each counted once under its reason; then the hostile ND noise for its VIP (DAD probes, NAs that
+    claim it for a foreign MAC) leaves it MASTER with its VIP, counting nothing."""
+    vip = VIP6_POOL[0]
+    d1 = start_pykeepalived(director_pair.d1, PairModel((InstanceModel("VI6", 60, (vip,)),)).render("d1"))
+    d1.wait_state("MASTER", 10, name="VI6")
+    before = d1.status()
+    for kind in FLOOD6_REASONS:
+        sent = flood6_adverts(director_pair.c1, kind=kind, count=200, rate=1000, targets=(vip,))
+        assert sent == 200
+        status = after_flood(d1, before, kind, sent)
+        problem = flood_problem(before, status, kind, sent)
+        assert problem is None, problem
+        assert accounting_problems(status) == []
+        before = status
+    nd_before = nd_received(director_pair.d1)
+    for kind in ND_KINDS:
+        assert flood6_adverts(director_pair.c1, kind=kind, count=200, rate=1000, targets=(vip,)) == 200
+    assert all(n >= 200 for n in (nd_received(director_pair.d1) - nd_before).values())  # they arrived
+    status = d1.status()
+    assert status["drops"] == before["drops"] and accounting_problems(status) == []
+    inst = d1.instance("VI6")
+    assert inst["state"] == "MASTER" and [t["to"] for t in inst["transitions"]] == ["BACKUP", "MASTER"]
+    assert f"{vip}/64" in director_pair.d1.addresses("eth0")
+
+
+def nd_received(host: Host) -> Counter[str]:
+    """The neighbour solicitations and advertisements `host`'s kernel received (/proc/net/snmp6)."""
+    wanted = ("Icmp6InNeighborSolicits", "Icmp6InNeighborAdvertisements")
+    lines = (line.split() for line in host.run(["cat", "/proc/net/snmp6"]).stdout.splitlines())
+    return Counter({f[0]: int(f[1]) for f in lines if len(f) == 2 and f[0] in wanted})
 
 
 def sockets(status: dict[str, Any]) -> list[dict[str, Any]]:

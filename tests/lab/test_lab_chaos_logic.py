@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 from netns_lab.chaos import ChaosReport, checks
-from netns_lab.chaos.model import NODES, VIP6_POOL, VIP_POOL, Change, InstanceModel, PairModel
+from netns_lab.chaos.model import NODES, VIP6_POOL, VIP_POOL, VRIDS6, Change, InstanceModel, PairModel
 from netns_lab.chaos.schedule import (
+    FLOOD6_KINDS,
     Fault,
     FaultKind,
     Role,
@@ -21,9 +22,13 @@ from netns_lab.chaos.schedule import (
     issue_11_gate,
     known_bug_gate,
 )
-from netns_lab.counters import accounting_problems, consistency_problems, flood_problem
+from netns_lab.counters import FLOOD6_REASONS, accounting_problems, consistency_problems, flood_problem
+from netns_lab.flood6 import FOREIGN_MAC, nd_frames, vrrp_frames
 from netns_lab.lab import parse_fdb
 from netns_lab.timeline import AddressEvent, AddressTimeline, NeighbourEvent, NeighbourTimeline
+
+from pykeepalived.errors import PacketError
+from pykeepalived.vrrp.packet import decode_ip_packet
 
 VIP = VIP_POOL[0]
 
@@ -49,6 +54,45 @@ def test_faults_outlast_the_master_down_interval_and_floods_are_bounded() -> Non
 def test_a_mixed_pair_reloads_only_with_changes_that_keep_both_vip_sets_consistent() -> None:
     changes = {f.change for f in generate(5, 300, mixed=True) if f.kind is FaultKind.RELOAD}
     assert changes == {Change.NONE, Change.INSTANCE_ADD, Change.INSTANCE_REMOVE}
+
+
+def test_an_ipv6_schedule_is_the_ipv4_one_with_some_faults_turned_into_ipv6_floods() -> None:
+    kinds: set[str] = set()
+    for seed in range(40):
+        plain, v6 = generate(seed, 30), generate(seed, 30, ipv6=True)
+        assert v6 == generate(seed, 30, ipv6=True) and len(v6) == 30
+        for old, new in zip(plain, v6, strict=True):
+            if old != new:
+                assert old.kind is not FaultKind.RELOAD and new.kind is FaultKind.FLOOD
+                assert new.flood_kind in FLOOD6_KINDS and 0 < new.count <= 1000 and new.rate <= 2000
+                kinds.add(new.flood_kind)
+        assert {f.rate for f in generate(seed, 30, mixed=True, ipv6=True) if f.kind is FaultKind.FLOOD} <= {
+            250.0, 500.0}
+    assert kinds == set(FLOOD6_KINDS)
+    no_floods = (FaultKind.RELOAD, FaultKind.FREEZE)
+    assert generate(3, 30, kinds=no_floods, ipv6=True) == generate(3, 30, kinds=no_floods)
+
+
+@pytest.mark.parametrize(("kind", "reason"), [
+    ("v6-checksum", "checksum_err"), ("v6-version", "version_err"), ("v6-short", "packet_len_err"),
+    ("v6-hoplimit", "ip_ttl_err")])
+def test_each_ipv6_flood_frame_is_rejected_for_its_reason(kind: str, reason: str) -> None:
+    (frame,) = vrrp_frames(kind, mac=bytes(6), vrid=60, unknown_vrid=77, vip=VIP6_POOL[0])
+    assert frame[:6] == bytes.fromhex("333300000012") and frame[12:14] == b"\x86\xdd"
+    with pytest.raises(PacketError) as caught:
+        decode_ip_packet(frame[14:])
+    assert caught.value.reason == reason
+    assert FLOOD6_REASONS[kind] == (reason,)
+
+
+def test_the_unknown_vrid_ipv6_flood_is_a_valid_advert_and_nd_noise_one_frame_per_target() -> None:
+    (frame,) = vrrp_frames("v6-vrid", mac=bytes(6), vrid=60, unknown_vrid=77, vip=VIP6_POOL[0])
+    assert decode_ip_packet(frame[14:]).advert.vrid == 77
+    dad = nd_frames("nd-dad", mac=bytes(6), targets=VIP6_POOL[:2])
+    assert len(dad) == 2 and dad[0][22:38] == bytes(16)  # from ::
+    assert dad[1][:6] == bytes.fromhex("3333ff000061") and dad[1][54] == 135  # solicited-node, NS
+    na = nd_frames("nd-na", mac=bytes(6), targets=VIP6_POOL[:1])[0]
+    assert na[54] == 136 and na[-6:] == FOREIGN_MAC
 
 
 @pytest.mark.parametrize(("fault", "pyka", "holds", "unicast_after", "gated"), [
@@ -185,24 +229,59 @@ def test_the_ipv6_instance_renders_ipv6_vips_and_ipv6_unicast_peers() -> None:
     assert "use_vmac" in vmac.render("d1")[vmac.render("d1").index("vrrp_instance VI6"):]
 
 
-def test_every_change_keeps_the_ipv6_instance_and_each_family_in_its_pool() -> None:
-    seen: set[tuple[Change, bool]] = set()
+def test_an_ipv6_pair_adds_removes_and_moves_within_each_family() -> None:
+    """Reloads of an IPv6 pair add and remove IPv6 instances (VI6 itself too), move VIPs between them,
+    and keep every VIP in its family's pool."""
+    seen: set[str] = set()
     for seed in range(30):
         before = PairModel.initial(ipv6=True)
         for model in _evolve(before, seed, 60):
-            v6 = model.instance("VI6")
-            assert v6.nodes == frozenset(NODES) and v6.vrid == 60  # never removed, never on one side
-            assert set(v6.vips) <= set(VIP6_POOL) and v6.vips
-            assert all(set(i.vips) <= set(VIP_POOL) for i in model.instances if i.name != "VI6")
+            assert model.ipv6 and model.instances[0].name == "VI_1"
+            for inst in model.instances:
+                assert inst.vips and set(inst.vips) <= set(VIP6_POOL if inst.vrid in VRIDS6 else VIP_POOL)
+                assert inst.ipv6 == (inst.vrid in VRIDS6) and inst.name.startswith("VI6") == inst.ipv6
             vips = [v for inst in model.instances for v in inst.vips]
             assert len(vips) == len(set(vips))
-            old, new = before.instance("VI6"), v6
-            if old.vips != new.vips:
-                seen.add((Change.VIP_ADD if len(new.vips) > len(old.vips) else Change.VIP_REMOVE, True))
-            if old.use_vmac != new.use_vmac:
-                seen.add((Change.VMAC, True))
+            assert len({inst.vrid for inst in model.instances}) == len(model.instances)
+            old = {i.vrid: i for i in before.instances if i.ipv6}
+            new = {i.vrid: i for i in model.instances if i.ipv6}
+            seen |= {"instance-add"} if set(new) - set(old) else set()
+            seen |= {"instance-remove"} if set(old) - set(new) else set()
+            seen |= {"vi6-removed"} if 60 in old and 60 not in new else set()
+            seen |= {"none-left"} if not new else set()
+            toggled = any(old[v].use_vmac != new[v].use_vmac for v in set(old) & set(new))
+            seen |= {"vmac"} if toggled else set()
+            moved = {v for v, i in model.vips().items() if i.ipv6 and v in before.vips()
+                     and before.vips()[v].vrid != i.vrid and before.vips()[v].vrid in new}
+            seen |= {"vip-move"} if moved else set()
             before = model
-    assert seen == {(Change.VIP_ADD, True), (Change.VIP_REMOVE, True), (Change.VMAC, True)}
+    assert seen == {"instance-add", "instance-remove", "vi6-removed", "none-left", "vmac", "vip-move"}
+
+
+def test_an_instance_add_to_an_ipv6_pair_picks_a_family_and_the_mode_s_vmac() -> None:
+    full4 = PairModel(tuple(InstanceModel(f"VI_{v - 50}", v, (VIP_POOL[v - 51],)) for v in (51, 52, 53, 54)),
+                      ipv6_mode=True, vmac6_mode=True)
+    added = full4.apply(Change.INSTANCE_ADD, random.Random(0))
+    assert [(i.name, i.vrid, i.vips, i.use_vmac) for i in added.instances[4:]] == [
+        ("VI6", 60, (VIP6_POOL[0],), True)]
+    again = added.apply(Change.INSTANCE_ADD, random.Random(0))
+    assert again.instances[-1].name == "VI6_2" and again.instances[-1].vrid == 61
+    assert "virtual_router_id 61" in again.render("d1")
+    families = {PairModel.initial(ipv6=True).apply(Change.INSTANCE_ADD, random.Random(s)).instances[-1].ipv6
+                for s in range(20)}
+    assert families == {True, False}
+    plain = PairModel.initial()  # no IPv6 pair: never an IPv6 instance, never a draw for the family
+    assert not plain.apply(Change.INSTANCE_ADD, random.Random(0)).ipv6
+
+
+def test_an_ipv6_pair_hears_the_ipv6_floods_where_an_ipv6_instance_is_multicast() -> None:
+    model = PairModel.initial(ipv6=True)
+    assert model.hears_multicast6("d1") and not PairModel.initial().hears_multicast6("d1")
+    assert not PairModel.initial(unicast=True, ipv6=True).hears_multicast6("d1")
+    alone = PairModel((InstanceModel("VI_1", 51, (VIP,)), InstanceModel("VI6", 60, (VIP6_POOL[0],),
+                                                                         frozenset({"d2"}))), unicast=True)
+    assert alone.hears_multicast6("d2") and not alone.hears_multicast6("d1")  # one side: multicast
+    assert alone.foreign_vrids("d1") == (60,)
 
 
 def test_a_vip_moves_only_within_its_family() -> None:

@@ -3,7 +3,8 @@
     python -m netns_lab chaos --seed 7 --faults 40 --pair pyka-ka
     python -m netns_lab chaos --runs 5 --faults 30          # 5 random seeds, each printed for replay
     python -m netns_lab chaos --seed 7 --with-gated         # include the faults issue #11 gates
-    python -m netns_lab chaos --seed 7 --ipv6               # plus the IPv6 instance VI6 (VRID 60)
+    python -m netns_lab chaos --seed 7 --ipv6               # an IPv6 pair: VI6 (VRID 60), IPv6 floods,
+                                                            # IPv6 instances added, removed, VIPs moved
     python -m netns_lab chaos --seed 7 --ipv6-vmac          # ... starting with use_vmac
 
 Each schedule runs in its own lab (torn down afterwards). Exit code 0 when no schedule found a
@@ -30,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run only the faults issue #11 gates (schedule.issue_11_faults)")
     parser.add_argument("--stop-on-violation", action="store_true")
     parser.add_argument("--ipv6", action="store_true",
-                        help="add the IPv6 instance VI6 (VRID 60, 2001:db8:1::60..69) on both directors")
+                        help="an IPv6 pair: the IPv6 instance VI6 (VRID 60, 2001:db8:1::60..69) on both "
+                             "directors, IPv6 floods and ND noise, IPv6 instances added and removed")
     parser.add_argument("--ipv6-vmac", action="store_true",
                         help="as --ipv6, VI6 starting with use_vmac (a mixed pair never toggles it)")
 
@@ -45,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     failed = 0
     for seed in seeds or [secrets.randbelow(2**31)]:
         faults = issue_11_faults() if args.issue_11_faults else generate(
-            seed, args.faults, mixed=kinds[0] != kinds[1])
+            seed, args.faults, mixed=kinds[0] != kinds[1], ipv6=args.ipv6 or args.ipv6_vmac)
         with Lab() as lab:
             runner = ChaosRunner(director_pair(lab), seed=seed, faults=faults, kinds=kinds,
                                  include_gated=args.with_gated or args.issue_11_faults,

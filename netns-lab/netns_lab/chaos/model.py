@@ -6,10 +6,13 @@ of every instance it runs. An instance may run on one director only (`nodes`): i
 touch only pykeepalived, and an instance added there exists only there.
 
 `PairModel.initial(ipv6=True)` adds one IPv6 instance, VI6 (VRID 60, VIPs from 2001:db8:1::60-.69,
-unicast between the directors' 2001:db8:1::11/.12): reloads add, remove and toggle `use_vmac` on it like
-on the others, but it is never removed, never moved to, and no VIP moves between the families (one IPv6
-instance: a move stays within its family). Without it every change draws exactly what it drew before
-(tests/lab/test_lab_chaos_logic.py pins that), so the seeded schedules of CI do not change.
+unicast between the directors' 2001:db8:1::11/.12) and makes the pair an IPv6 one (`ipv6_mode`): reloads
+add and remove VIPs on the IPv6 instances and toggle their `use_vmac` like on the others, add IPv6
+instances (VI6, VI6_2, VI6_3 on VRIDs 60-62: an instance add picks the family by a coin when both can
+grow) and remove them (VI6 too: an IPv6 pair may run none for a while, and the next add brings VRID 60
+back), and move VIPs between IPv6 instances; a VIP never moves between the families. Without
+`ipv6_mode` every change draws exactly what it drew before (tests/lab/test_lab_chaos_logic.py pins
+that), so the seeded schedules of CI do not change.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ VIP6_POOL = tuple(f"2001:db8:1::{n}" for n in range(60, 70))
 """The IPv6 instance's VIPs (as `ip address` prints them: the client's entries and the record match)."""
 VRID6 = 60
 NAME6 = "VI6"
+VRIDS6 = (VRID6, 61, 62)
+"""The IPv6 instances' VRIDs (VI6, VI6_2, VI6_3)."""
 GLOBALS = "    vrrp_garp_master_delay 1\n"
 """The second GARP burst 1 s after the first (keepalived's default: 5 s), also after hearing a lower
 priority: after a split brain shorter than the client's neighbour lock time (1 s) the first burst of the
@@ -81,6 +86,10 @@ class PairModel:
 
     instances: tuple[InstanceModel, ...]
     unicast: bool = False
+    ipv6_mode: bool = False
+    """An IPv6 pair (`--ipv6`): its reloads add and remove IPv6 instances too, even the last one."""
+    vmac6_mode: bool = False
+    """... whose IPv6 instances start with `use_vmac` (`--ipv6-vmac`), an added one too."""
 
     @classmethod
     def initial(cls, unicast: bool = False, *, ipv6: bool = False, vmac6: bool = False) -> PairModel:
@@ -89,17 +98,17 @@ class PairModel:
         keepalived runs an IPv6 VMAC under faults)."""
         v6 = (InstanceModel(NAME6, VRID6, (VIP6_POOL[0],), use_vmac=vmac6),) if ipv6 or vmac6 else ()
         return cls((InstanceModel("VI_1", 51, (VIP_POOL[0],)), InstanceModel("VI_2", 52, (VIP_POOL[1],)),
-                    *v6), unicast)
+                    *v6), unicast, ipv6_mode=bool(v6), vmac6_mode=vmac6)
 
     @property
     def ipv6(self) -> bool:
-        """Whether the pair runs the IPv6 instance."""
-        return any(i.ipv6 for i in self.instances)
+        """Whether this is an IPv6 pair (`ipv6_mode`, or it runs an IPv6 instance)."""
+        return self.ipv6_mode or any(i.ipv6 for i in self.instances)
 
     @property
     def ipv6_vmac(self) -> bool:
-        """Whether the IPv6 instance runs with `use_vmac`."""
-        return any(i.ipv6 and i.use_vmac for i in self.instances)
+        """Whether the IPv6 instances start with `use_vmac` (or one runs with it)."""
+        return self.vmac6_mode or any(i.ipv6 and i.use_vmac for i in self.instances)
 
     def render(self, node: str) -> str:
         other = "d2" if node == "d1" else "d1"
@@ -123,6 +132,12 @@ class PairModel:
         other = "d2" if node == "d1" else "d1"
         return any(node in inst.nodes and not (self.unicast and other in inst.nodes)
                    for inst in self.instances if not inst.ipv6)
+
+    def hears_multicast6(self, node: str) -> bool:
+        """Whether `node` runs an IPv6 multicast instance (joins ff02::12): the IPv6 floods' listener."""
+        other = "d2" if node == "d1" else "d1"
+        return any(node in inst.nodes and not (self.unicast and other in inst.nodes)
+                   for inst in self.instances if inst.ipv6)
 
     def foreign_vrids(self, node: str) -> tuple[int, ...]:
         """The VRIDs the other director runs and `node` does not (after a reload of one side of a mixed
@@ -156,8 +171,19 @@ class PairModel:
         return Change.NONE
 
     def _removable(self, scope: frozenset[str]) -> list[int]:
-        return [n for n, inst in enumerate(self.instances)  # VI_1 and the IPv6 instance stay
-                if n > 0 and not inst.ipv6 and inst.nodes & scope]
+        return [n for n, inst in enumerate(self.instances)  # VI_1 stays (and VI6 unless an IPv6 pair)
+                if n > 0 and (self.ipv6_mode or not inst.ipv6) and inst.nodes & scope]
+
+    def _addable(self) -> list[bool]:
+        """The families (ipv6?) an instance can be added to: a free VRID and a free VIP (IPv6: only an
+        IPv6 pair)."""
+        families = []
+        if self._free(VIP_POOL) and len([i for i in self.instances if not i.ipv6]) < len(VRIDS):
+            families.append(False)
+        ipv6 = [i for i in self.instances if i.ipv6]
+        if self.ipv6_mode and self._free(VIP6_POOL) and len(ipv6) < len(VRIDS6):
+            families.append(True)
+        return families
 
     def _free(self, pool: tuple[str, ...]) -> list[str]:
         used = self.vips()
@@ -176,14 +202,12 @@ class PairModel:
         multi = [i for i in self.instances if len(i.vips) > 1]
         if change is Change.VIP_ADD:
             return bool(self._growable())
-        if change is Change.INSTANCE_ADD and not self._free(VIP_POOL):
-            return False
         if change is Change.VIP_REMOVE:
             return bool(multi)
         if change is Change.VIP_MOVE:
             return bool(self._move_sources())
         if change is Change.INSTANCE_ADD:
-            return len([i for i in self.instances if not i.ipv6]) < len(VRIDS)
+            return bool(self._addable())
         if change is Change.INSTANCE_REMOVE:
             return bool(self._removable(scope))
         return True
@@ -213,8 +237,15 @@ class PairModel:
             insts[src] = replace(insts[src], vips=insts[src].vips[:-1])
             insts[dst] = replace(insts[dst], vips=(*insts[dst].vips, moved))
         elif change is Change.INSTANCE_ADD:
-            vrid = next(v for v in VRIDS if v not in {i.vrid for i in insts})
-            insts.append(InstanceModel(f"VI_{vrid - 50}", vrid, (self._free(VIP_POOL)[0],), scope))
+            families = self._addable()  # [False] unless an IPv6 pair: no draw, as before it existed
+            if families[-1] and (len(families) == 1 or rng.random() < 0.5):
+                vrid = next(v for v in VRIDS6 if v not in {i.vrid for i in insts})
+                name = NAME6 if vrid == VRID6 else f"{NAME6}_{vrid - VRID6 + 1}"
+                insts.append(InstanceModel(name, vrid, (self._free(VIP6_POOL)[0],), scope,
+                                           use_vmac=self.vmac6_mode))
+            else:
+                vrid = next(v for v in VRIDS if v not in {i.vrid for i in insts})
+                insts.append(InstanceModel(f"VI_{vrid - 50}", vrid, (self._free(VIP_POOL)[0],), scope))
         elif change is Change.INSTANCE_REMOVE:
             i = rng.choice(self._removable(scope))
             if insts[i].nodes - scope:

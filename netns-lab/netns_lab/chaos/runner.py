@@ -19,9 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from netns_lab.chaos import checks
+from netns_lab.chaos import checks, floods
 from netns_lab.chaos.model import (
-    ADDRESS,
     ADDRESS6,
     ADVERT_INT_S,
     NODES,
@@ -41,7 +40,6 @@ from netns_lab.chaos.schedule import (
 )
 from netns_lab.counters import accounting_problems, consistency_problems, flood_problem
 from netns_lab.errors import LabError
-from netns_lab.flood import flood_adverts
 from netns_lab.nft import VrrpBlock
 from netns_lab.pair import VrrpPair, vip_interfaces
 from netns_lab.scenarios import hup, master_down_s
@@ -53,9 +51,6 @@ from netns_lab.wait import wait_until
 DEADLINE_S = master_down_s(min(PRIORITY.values())) + ADVERT_INT_S
 """After a fault heals, the VIPs must have settled within the backup's Master_Down_Interval + 1 advert."""
 QUIET_S = 3 * ADVERT_INT_S
-FOREIGN_ADVERT_KINDS = ("vrid",)
-"""Flood kinds counted under the reason a valid advert of a VRID the receiver does not run gets."""
-FOREIGN_TABLE = "pklab_foreign"
 RECOVER_S = 5.0
 PRIME_EVERY_S = 30.0
 
@@ -142,7 +137,8 @@ class ChaosRunner:
         self.log = log
         self.rng = random.Random(f"{seed}/configs")
         self.model = model or PairModel.initial()
-        generated = self.faults == generate(seed, len(self.faults), mixed=kinds[0] != kinds[1])
+        generated = self.faults == generate(seed, len(self.faults), mixed=kinds[0] != kinds[1],
+                                            ipv6=self.model.ipv6)
         self.report = ChaosReport(seed, kinds, faults=len(self.faults), generated=generated,
                                   ipv6=self.model.ipv6, ipv6_vmac=self.model.ipv6_vmac)
         self.primed: dict[str, float] = {}
@@ -253,35 +249,10 @@ class ChaosRunner:
                 block.heal()
         elif fault.kind is FaultKind.RELOAD:
             return self._reload(after, started)
-        elif fault.kind is FaultKind.FLOOD:
-            listeners = [n for n, d in pair.daemons.items()
-                         if d.kind == PYKA and d.alive() and self.model.hears_multicast(n)]
-            blocks = self._without_foreign_adverts(fault.flood_kind, listeners)
-            try:
-                before = {n: s for n, s in self._statuses().items() if n in listeners}
-                sent = flood_adverts(self.topo.c1, kind=fault.flood_kind, count=fault.count, rate=fault.rate)
-            except BaseException:
-                for block in blocks:
-                    block.heal()
-                raise
-            return Outcome(started, time.time(), flood=(fault.flood_kind, sent, before), blocks=blocks)
+        elif fault.kind is FaultKind.FLOOD:  # IPv4 adverts, or IPv6 adverts and ND noise (chaos.floods)
+            record, blocks = floods.flood(self.topo, pair, self.model, fault, self._statuses)
+            return Outcome(started, time.time(), flood=record, blocks=blocks)
         return Outcome(started, time.time())
-
-    def _without_foreign_adverts(self, kind: str, nodes: Sequence[str]) -> list[VrrpBlock]:
-        """A flood of unknown VRIDs is counted as `unknown_vrid`, and so is each advert of a VRID the
-        peer runs alone (one side of a mixed pair reloaded; netns_lab.chaos.model.foreign_vrids): for
-        the flood's window (from the counters before it to the counters after its check) `nodes` do not
-        hear those, so the flood alone is what they count there, to the last packet."""
-        if kind not in FOREIGN_ADVERT_KINDS:
-            return []
-        blocks = []
-        for node in nodes:
-            vrids = self.model.foreign_vrids(node)
-            if vrids:
-                block = VrrpBlock(self._pair().host(node), (ADDRESS[self._other(node)],), vrids=vrids,
-                                  table=FOREIGN_TABLE)
-                blocks.append(block.apply())
-        return blocks
 
     def _reload(self, after: PairModel, started: float) -> Outcome:
         pair = self._pair()

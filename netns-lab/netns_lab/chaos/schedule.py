@@ -44,6 +44,13 @@ FLOOD_RATES = (1000, 2000)
 MIXED_FLOOD_RATES = (250, 500)
 """keepalived 2.2.7 as a backup misses its master's adverts under 2000 TTL-invalid adverts/s and takes
 over for ~0.65 s (measured in the lab; 1000/s it survives): mixed pairs flood at rates it survives."""
+FLOOD6_KINDS = ("v6-checksum", "v6-vrid", "v6-version", "v6-short", "v6-hoplimit", "nd-dad", "nd-na")
+"""An IPv6 pair's floods (netns_lab.flood6): invalid IPv6 adverts to ff02::12, and hostile ND noise
+for its IPv6 VIPs (DAD probes, unsolicited NAs claiming them for a foreign MAC)."""
+IPV6_FLOOD_SHARE = 0.6
+"""Of the floods an IPv6 pair's schedule draws, this share becomes an IPv6 flood ..."""
+IPV6_EXTRA_FLOOD = 0.08
+"""... and of its other faults (reloads aside) this share is replaced by an IPv6 flood."""
 
 
 class FaultKind(enum.StrEnum):
@@ -101,11 +108,31 @@ def draw(rng: random.Random, kind: FaultKind, *, mixed: bool) -> Fault:
 
 
 def generate(seed: int, count: int, *, mixed: bool = False,
-             kinds: tuple[FaultKind, ...] = tuple(FaultKind)) -> list[Fault]:
-    """`count` faults drawn with `random.Random(seed)` from `kinds` (weighted by WEIGHTS)."""
+             kinds: tuple[FaultKind, ...] = tuple(FaultKind), ipv6: bool = False) -> list[Fault]:
+    """`count` faults drawn with `random.Random(seed)` from `kinds` (weighted by WEIGHTS); for an IPv6
+    pair (`ipv6`) the same faults with some turned into IPv6 floods (`with_ipv6_floods`)."""
     rng = random.Random(seed)
     weights = [WEIGHTS[k] for k in kinds]
-    return [draw(rng, rng.choices(kinds, weights)[0], mixed=mixed) for _ in range(count)]
+    faults = [draw(rng, rng.choices(kinds, weights)[0], mixed=mixed) for _ in range(count)]
+    return with_ipv6_floods(seed, faults, mixed=mixed, extra=FaultKind.FLOOD in kinds) if ipv6 else faults
+
+
+def with_ipv6_floods(seed: int, faults: list[Fault], *, mixed: bool, extra: bool = True) -> list[Fault]:
+    """An IPv6 pair's schedule: `faults` (the IPv4 pair's, same seed) with IPV6_FLOOD_SHARE of their
+    floods, and (`extra`) IPV6_EXTRA_FLOOD of their other faults but reloads, replaced by an IPv6
+    flood, drawn from a second generator (`f"{seed}/ipv6"`): the IPv4 schedules never change."""
+    rng = random.Random(f"{seed}/ipv6")
+    out = []
+    for fault in faults:
+        chance = rng.random()
+        if (chance < IPV6_FLOOD_SHARE if fault.kind is FaultKind.FLOOD else
+                extra and fault.kind is not FaultKind.RELOAD and chance < IPV6_EXTRA_FLOOD):
+            out.append(Fault(FaultKind.FLOOD, flood_kind=rng.choice(FLOOD6_KINDS),
+                             count=rng.randrange(200, 1001, 100),
+                             rate=float(rng.choice(MIXED_FLOOD_RATES if mixed else FLOOD_RATES))))
+        else:
+            out.append(fault)
+    return out
 
 
 def issue_11_faults() -> list[Fault]:
