@@ -5,7 +5,8 @@
 
 `model` (the pair's configuration and what a reload changes), `schedule` (faults, the seeded
 generator, which faults issue #11 gates), `checks` (the invariants as questions to the record),
-`floods` (the IPv4 and IPv6 floods and who counts them), `runner` (injects, heals, checks). `python -m netns_lab chaos --seed N` runs one schedule from a shell;
+`floods` (the IPv4 and IPv6 floods and who counts them), `runner` (injects, heals, checks).
+`python -m netns_lab chaos --seed N` runs one schedule from a shell;
 tests/lab/test_chaos.py runs the bounded CI set. See docs/lab.md, "Chaos schedules".
 """
 
