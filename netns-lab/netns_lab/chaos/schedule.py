@@ -3,9 +3,9 @@
 `generate(seed, count, mixed=..., ipv6=...)` always returns the same faults for the same arguments, so a
 failing schedule is replayed by its seed; an IPv6 pair's schedule is the IPv4 pair's with some faults
 turned into IPv6 floods (`with_ipv6_floods`), so the IPv4 schedules never change. Durations are drawn
-so that a fault lasts longer than the backup's
-Master_Down_Interval (0.72 s at 0.2 s adverts, priority 100) and, where the client's neighbour entry
-moves twice, longer than the kernel's neighbour lock time (1 s) as well.
+so that a fault lasts longer than the backup's Master_Down_Interval (0.72 s at 0.2 s adverts, priority
+100) and, where the client's neighbour entry moves twice, longer than the kernel's neighbour lock time
+(1 s) as well.
 
 ## Faults that issue #11 gated
 
