@@ -356,6 +356,17 @@ def test_after_a_split_shorter_than_the_lock_time_the_client_gets_the_lock_time_
     assert "names d2-mac" in (checks.client_follows(never, VIP, "d1-mac", 2.05) or "")
 
 
+def test_an_ipv6_client_without_a_usable_entry_is_not_held_to_follow_unsolicited_nas() -> None:
+    vip6 = VIP6_POOL[1]
+    failed = NeighbourTimeline(0.0, {vip6: "d2-mac", VIP: "d1-mac"}, [
+        NeighbourEvent(1.0, vip6, None, "FAILED"), NeighbourEvent(1.0, VIP, None, "FAILED")])
+    assert "FAILED" in (checks.ignores_unsolicited_na(failed, vip6, 2.0) or "")
+    assert checks.ignores_unsolicited_na(failed, vip6, 0.5) is None  # it still had the MAC then
+    assert checks.ignores_unsolicited_na(failed, VIP, 2.0) is None  # IPv4: a GARP updates a FAILED entry
+    never = NeighbourTimeline(0.0, {}, [])
+    assert checks.ignores_unsolicited_na(never, vip6, 2.0) is not None
+
+
 def test_the_switch_must_send_the_holders_mac_to_the_holder() -> None:
     """With use_vmac both directors have the VIP's MAC: only the switch tells where the frames go."""
     ports = {"p1": "d1", "p2": "d2"}

@@ -6,7 +6,8 @@
   it) within 1 s of the holder becoming the only one, or of the client's neighbour lock time running out,
   whichever is later; and the switch sends that MAC to the holder's port (or, not knowing it, floods
   it): with `use_vmac` both directors have the VIP's MAC, so the client's entry alone cannot tell
-  whether its frames reach the holder;
+  whether its frames reach the holder; an IPv6 VIP the client had no usable entry for when the fault
+  began is left to the switch's port (`ignores_unsolicited_na`: no NA can reach that entry);
 * `vip-device`: at the end of the quiet period each VIP is on the device its instance says:
   `vrrp.<VRID>` with `use_vmac`, else the interface;
 * `restart-clean`: a restarted daemon holds none of the VIPs its predecessor left from one advert
@@ -61,6 +62,17 @@ def client_follows(nt: NeighbourTimeline, vip: str, mac: str, settled_at: float,
         return None
     return (f"{vip}: the client's entry names {nt.mac(vip, deadline)} {deadline - settled_at:.3f} s after "
             f"the holder settled, not {mac}")
+
+
+def ignores_unsolicited_na(nt: NeighbourTimeline, vip: str, at: float) -> str | None:
+    """Why the client's kernel ignores every unsolicited NA for the IPv6 `vip` from `at` on (None: it
+    takes them): it has no entry (RFC 4861 §7.2.5: discarded), or a FAILED one (Linux drops NAs for
+    those; an IPv4 GARP still updates a FAILED entry). Its next packet to `vip` resolves it afresh: no
+    daemon's announcement can reach it before that (a VIP removed by a reload while the client probed
+    its entry, then added again: seed 960029605, ka-pyka --ipv6-vmac)."""
+    if ":" not in vip or nt.mac(vip, at) is not None:
+        return None
+    return "the client had no usable entry (absent or FAILED) when the fault began: it ignores NAs"
 
 
 def restart_clean(tl: AddressTimeline, host: str, stale: set[str], clean_from: float,
