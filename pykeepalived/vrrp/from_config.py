@@ -111,6 +111,9 @@ class InstanceSpec:
     track_source: IPAddress | None = None
     """The source address whose absence means FAULT (tracker ``source:ADDR``): the interface's address
     adverts are sent from when none is configured, the configured one with ``track_src_ip``."""
+    source_from_interface: bool = False
+    """No ``unicast_src_ip`` / ``mcast_src_ip`` (nor an ipvlan's address): the adverts leave from the
+    interface's own address, and follow it when the interface is renumbered (:mod:`.renumber`)."""
     garp_pacing: tuple[GarpPacing, ...] = ()
     """The pacing of every device the instance announces on (``garp_group`` or the globals)."""
     sync_group: str | None = None
@@ -162,6 +165,8 @@ class VrrpPlan:
     link_delays: dict[str, tuple[float, float]] = field(default_factory=dict)
     """``interface_up_down_delays``: interface -> (down, up) seconds before a change counts, after
     keepalived's limit (below ``(down_timer_adverts - 1) x advert_int`` of its instances)."""
+    config: Config | None = field(default=None, compare=False, repr=False)
+    """The configuration mapped: an instance is mapped again from it when its interface is renumbered."""
 
     def start_delay_s(self, uptime_s: float | None) -> float:
         """Seconds the instances wait at daemon start on a system up ``uptime_s`` seconds: the
@@ -364,6 +369,7 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
         promote_secondaries=inst.promote_secondaries and own is None,
         notify_deleted=bool(inst.notify_deleted),
         track_source=track_source,
+        source_from_interface=derived,
         garp_pacing=garp_pacing(config, inst.interface, placed.vips, links),
     )
 
@@ -424,7 +430,7 @@ def vrrp_plan(config: Config, primary_address: PrimaryAddress, *, instances: boo
                     notify_fifo_script=g.notify_fifo_script if g.notify_fifo else None,
                     script_identity=identity, processes=process_specs(config),
                     log_unknown_vrids=g.log_unknown_vrids,
-                    link_delays=link_delays(config, specs.values()))
+                    link_delays=link_delays(config, specs.values()), config=config)
 
 
 def link_delays(config: Config, specs: Iterable[InstanceSpec]) -> dict[str, tuple[float, float]]:
