@@ -18,9 +18,12 @@ from typing import Protocol
 
 from pykeepalived.daemon.instances import Instances
 from pykeepalived.daemon.reconcile import apply_renumbered
+from pykeepalived.daemon.runner import RouterSlot
 from pykeepalived.net.netlink_watch import AddressEvent
 from pykeepalived.vrrp.from_config import PrimaryAddress, VrrpPlan
-from pykeepalived.vrrp.renumber import follow_source, remapped
+from pykeepalived.vrrp.renumber import follow_source, remapped, restores_vip
+from pykeepalived.vrrp.state import State
+from pykeepalived.vrrp.vip import restore_on_delete
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +44,14 @@ class SourceFollower:
 
     def on_address(self, event: AddressEvent) -> None:
         """An address of ``event.ifname`` appeared or vanished: its instances of that family follow,
-        then the instances hear of it."""
-        self.follow(event.ifname, event.address.version)
-        self.instances.on_address(event)
+        then the instances hear of it (a VIP deleted with the interface's last address stays deleted:
+        :func:`~pykeepalived.vrrp.renumber.restores_vip`)."""
+        ifname, family = event.ifname, event.address.version
+        self.follow(ifname, family)
+        specs = (slot.spec for slot in self.instances.runner.slots.values())
+        restore = event.present or ifname is None \
+            or restores_vip(specs, ifname, family, self.primary(ifname, family))
+        self.instances.on_address(event, restore=restore)
 
     def resync(self) -> None:
         """The address book was read again: every instance follows, then its tracked source is read."""
@@ -55,13 +63,14 @@ class SourceFollower:
         plan = self.holder.plan
         if plan is None or plan.config is None:
             return
+        vips = {vip.ip for slot in self.instances.runner.slots.values() for vip in slot.spec.vips}
         for slot in list(self.instances.runner.slots.values()):
             spec = slot.spec
             here = ifname is None or (spec.interface, spec.router_config.family) == (ifname, family)
             if not here or not spec.source_from_interface or spec.track_source is None or slot.shutting_down:
                 continue
             new = follow_source(spec, self.instances.net.address_held(spec.track_source),
-                                partial(remapped, plan.config, plan.instances, spec.key, self.primary))
+                                partial(remapped, plan.config, plan.instances, spec.key, self.primary), vips)
             if new is None:
                 continue
             if new.links != spec.links:  # an IPv6 VMAC's link-local address: the link is remade at a reload
@@ -73,3 +82,17 @@ class SourceFollower:
                              new.router_config.primary_address, spec.router_config.primary_address)
             apply_renumbered(self.instances, new)
             plan = self.holder.plan = replace(plan, instances={**plan.instances, new.key: new})
+            self._put_back(slot)
+
+    def _put_back(self, slot: RouterSlot) -> None:
+        """A MASTER puts back the VIPs that went with its old address (the kernel deletes an IPv4
+        primary address's secondaries with it), as it puts back any VIP deleted behind its back."""
+        if slot.state is not State.MASTER:
+            return
+        net = self.instances.net
+        for vip in slot.spec.vips:
+            if net.vip_present(vip.dev, vip.address) is False \
+                    and restore_on_delete((vip,), vip.address, vip.dev):
+                slot.logger.warning("vip gone with the old address, restoring address=%s dev=%s",
+                                    vip.address, vip.dev)
+                self.instances.executor.restore_vip(slot, vip)

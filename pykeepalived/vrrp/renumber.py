@@ -14,16 +14,24 @@ interface has no such address the instance stays FAULT; a configured source neve
 ``track_src_ip`` it faults while it is gone).  The daemon applies the new spec as a reload applies a
 new source (``daemon/reconcile.py``: the socket of the new receive path, ``Reconfigure`` with the
 state kept).
+
+A virtual address is never taken as the source (it leaves with mastership), and one deleted with the
+interface's last address is not put back there (:func:`restores_vip`): the kernel deletes an IPv4
+primary address's secondaries with it, so a MASTER's VIPs vanish with its source, and a VIP put back
+alone would become the interface's primary address, then the source, and its removal at the next
+FAULT would take the interface's new address with it.  A MASTER that took the new address puts its
+VIPs back on it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 from pykeepalived.config.model import Config
 from pykeepalived.errors import ConfigError
 from pykeepalived.vrrp.from_config import InstanceSpec, PrimaryAddress, RouterKey, instance_spec
 from pykeepalived.vrrp.link_config import LinkNames, configured_link_names
+from pykeepalived.vrrp.packet import IPAddress
 
 
 def remapped(config: Config, running: Mapping[RouterKey, InstanceSpec], key: RouterKey,
@@ -45,15 +53,26 @@ def remapped(config: Config, running: Mapping[RouterKey, InstanceSpec], key: Rou
     return new if new.key == key else None
 
 
-def follow_source(spec: InstanceSpec, source_held: bool | None,
-                  remap: Callable[[], InstanceSpec | None]) -> InstanceSpec | None:
+def follow_source(spec: InstanceSpec, source_held: bool | None, remap: Callable[[], InstanceSpec | None],
+                  vips: Collection[IPAddress] = ()) -> InstanceSpec | None:
     """The spec the running instance ``spec`` takes now that its source address is ``source_held``
     (None: the host's addresses are not known yet), or None to keep its own: only an instance whose
     source is its interface's, only once that address is gone, and only when the interface has
-    another one (``remap``: the instance mapped again, :func:`remapped`)."""
+    another one (``remap``: the instance mapped again, :func:`remapped`) that is not a virtual
+    address (``vips``: the running instances')."""
     if not spec.source_from_interface or source_held is not False:
         return None
     new = remap()
-    if new is None or new.router_config.primary_address == spec.router_config.primary_address:
+    if new is None or new.router_config.primary_address in (spec.router_config.primary_address, *vips):
         return None
     return new
+
+
+def restores_vip(specs: Iterable[InstanceSpec], ifname: str, family: int,
+                 interface_address: IPAddress | None) -> bool:
+    """Whether a virtual address deleted from ``ifname`` may be put back by its MASTER: not while
+    ``ifname`` has no address of that ``family`` (``interface_address``: its primary one now) and an
+    instance of ``specs`` sends from that interface's own address (see the module docstring)."""
+    return interface_address is not None or not any(
+        spec.source_from_interface and (spec.interface, spec.router_config.family) == (ifname, family)
+        for spec in specs)

@@ -109,3 +109,23 @@ async def test_a_configured_source_never_follows_the_interface(tmp_path: Path) -
     assert "tracker:source:198.51.100.11" in first(status)["fault_reasons"]  # type: ignore[operator]
     assert host.net.reopened == []
     assert await h.stop() == ExitCode.OK
+
+
+async def test_a_vip_gone_with_the_last_address_waits_and_comes_back_on_the_new_one(tmp_path: Path) -> None:
+    """The kernel deletes the primary address's secondaries with it, the VIP first: put back alone it
+    would become eth0's primary address (and then the source); the MASTER puts it back once it took
+    the interface's new address."""
+    host, h = await started(tmp_path)
+    vip = "198.51.100.50/24"
+    host.net.vips.discard(vip)
+    del host.primary_of[("eth0", 4)]
+    assert host.net.on_address is not None
+    host.net.on_address(AddressEvent(2, "eth0", ip_interface(vip), present=False))
+    assert vip not in host.net.vips  # not put back onto an interface without an address
+    host.primary_of[("eth0", 4)] = NEW
+    host.net.host_addresses = {NEW}
+    host.change(OLD, present=False)
+    status = await h.status()
+    assert first(status)["state"] == "MASTER" and first(status)["master_address"] == str(NEW)
+    assert vip in host.net.vips and status["executor"]["vips_restored"] == 1  # type: ignore[index]
+    assert await h.stop() == ExitCode.OK

@@ -17,7 +17,7 @@ from pykeepalived.vrrp.from_config import (
     VrrpPlan,
     vrrp_plan,
 )
-from pykeepalived.vrrp.renumber import follow_source, remapped
+from pykeepalived.vrrp.renumber import follow_source, remapped, restores_vip
 
 IPAddress = IPv4Address | IPv6Address
 OLD = {("eth0", 4): "198.51.100.11", ("eth1", 4): "203.0.113.11", ("eth0", 6): "fe80::11"}
@@ -131,3 +131,21 @@ def test_a_renumbered_instance_keeps_the_links_the_running_plan_named() -> None:
 def test_an_instance_the_configuration_no_longer_has_is_not_mapped() -> None:
     cfg, plan = running()
     assert remapped(cfg, plan.instances, ("eth9", 4, 99), host(NEW)) is None
+
+
+def test_a_virtual_address_is_never_taken_as_the_source() -> None:
+    cfg, plan = running()
+    vip = {**NEW, ("eth0", 4): "198.51.100.50"}  # a VIP left alone on eth0 is its primary address
+    assert follow_source(plan.instances[("eth0", 4, 51)], False,
+                         partial(remapped, cfg, plan.instances, ("eth0", 4, 51), host(vip)),
+                         {ip_address("198.51.100.50")}) is None
+
+
+def test_a_vip_deleted_with_the_interface_s_last_address_is_not_put_back_there() -> None:
+    _, plan = running()
+    specs = list(plan.instances.values())
+    assert not restores_vip(specs, "eth0", 4, None)  # VI_1 sends from eth0's own address
+    assert restores_vip(specs, "eth0", 4, ip_address("198.51.100.21"))  # an address left: put back
+    assert restores_vip(specs, "eth2", 4, None)  # no instance sends from eth2's: as before
+    configured = [s for s in specs if not s.source_from_interface]
+    assert restores_vip(configured, "eth0", 4, None)
