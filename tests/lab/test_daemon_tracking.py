@@ -103,7 +103,8 @@ def test_a_master_whose_own_address_is_deleted_faults_instead_of_keeping_the_vip
     wait_until(lambda: holds(dp.d1) and not holds(dp.d2), timeout=5, message="VIP back on d1 only")
 
 
-def test_a_master_whose_interface_is_renumbered_sends_from_the_new_address(director_pair: DirectorPair) -> None:
+def test_a_master_whose_interface_is_renumbered_sends_from_the_new_address(
+        director_pair: DirectorPair) -> None:
     """No source configured, and the interface renumbered (DHCP, an operator's ``ip addr``): the
     instance takes the new address at once, as keepalived 2.2.7 does, instead of staying FAULT until a
     reload.  First in one step (one ``ip -batch``), then the new address a moment after the old one
