@@ -11,9 +11,12 @@ new spec is the instance mapped again from its configuration with the host's add
 (:func:`remapped`, through :func:`~pykeepalived.vrrp.from_config.instance_spec`: the one rule that
 derives the source at start and reload), so a reload afterwards finds it unchanged.  While the
 interface has no such address the instance stays FAULT; a configured source never changes (with
-``track_src_ip`` it faults while it is gone).  The daemon applies the new spec as a reload applies a
-new source (``daemon/reconcile.py``: the socket of the new receive path, ``Reconfigure`` with the
-state kept).
+``track_src_ip`` it faults while it is gone).  Unlike keepalived, a unicast instance does not follow
+either: its peers name its old address in their ``unicast_peer`` lists and drop adverts from any
+other, so a MASTER on the new address would stand next to a peer that took over (both holding the
+VIPs).  It stays FAULT, and a reload takes the new address once the peers name it.  The daemon
+applies the new spec as a reload applies a new source (``daemon/reconcile.py``: the socket of the
+new receive path, ``Reconfigure`` with the state kept).
 
 A virtual address is never taken as the source (it leaves with mastership), and one deleted with the
 interface's last address is not put back there (:func:`restores_vip`): the kernel deletes an IPv4
@@ -59,8 +62,8 @@ def follow_source(spec: InstanceSpec, source_held: bool | None, remap: Callable[
     (None: the host's addresses are not known yet), or None to keep its own: only an instance whose
     source is its interface's, only once that address is gone, and only when the interface has
     another one (``remap``: the instance mapped again, :func:`remapped`) that is not a virtual
-    address (``vips``: the running instances')."""
-    if not spec.source_from_interface or source_held is not False:
+    address (``vips``: the running instances'); never a unicast instance (see the module docstring)."""
+    if not spec.source_from_interface or source_held is not False or spec.router_config.unicast_peers:
         return None
     new = remap()
     if new is None or new.router_config.primary_address in (spec.router_config.primary_address, *vips):

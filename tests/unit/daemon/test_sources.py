@@ -129,3 +129,14 @@ async def test_a_vip_gone_with_the_last_address_waits_and_comes_back_on_the_new_
     assert first(status)["state"] == "MASTER" and first(status)["master_address"] == str(NEW)
     assert vip in host.net.vips and status["executor"]["vips_restored"] == 1  # type: ignore[index]
     assert await h.stop() == ExitCode.OK
+
+
+async def test_a_unicast_instance_stays_in_fault_its_peers_know_it_by_the_old_address(tmp_path: Path) -> None:
+    host, h = await started(tmp_path, DERIVED + "    unicast_peer: [198.51.100.12]\n")
+    host.primary_of[("eth0", 4)] = NEW
+    host.net.host_addresses = {NEW}
+    host.change(OLD, present=False)
+    status = await h.until(lambda s: first(s)["state"] == "FAULT")
+    assert "tracker:source:198.51.100.11" in first(status)["fault_reasons"]  # type: ignore[operator]
+    assert host.net.reopened == []
+    assert await h.stop() == ExitCode.OK
