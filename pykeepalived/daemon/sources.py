@@ -59,8 +59,8 @@ class SourceFollower:
         if self.waiting:
             self.follow()
         ifname, family = event.ifname, event.address.version
-        restore = event.present or ifname is None \
-            or restores_vip((slot.spec for slot in slots), ifname, family, self.primary(ifname, family))
+        restore = event.present or ifname is None or restores_vip(
+            (slot.spec for slot in slots), ifname, family, partial(self.primary, ifname, family))
         self.instances.on_address(event, restore=restore)
 
     def resync(self) -> None:

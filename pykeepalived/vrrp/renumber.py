@@ -72,10 +72,11 @@ def follow_source(spec: InstanceSpec, source_held: bool | None, remap: Callable[
 
 
 def restores_vip(specs: Iterable[InstanceSpec], ifname: str, family: int,
-                 interface_address: IPAddress | None) -> bool:
-    """Whether a virtual address deleted from ``ifname`` may be put back by its MASTER: not while
-    ``ifname`` has no address of that ``family`` (``interface_address``: its primary one now) and an
-    instance of ``specs`` sends from that interface's own address (see the module docstring)."""
-    return interface_address is not None or not any(
-        spec.source_from_interface and (spec.interface, spec.router_config.family) == (ifname, family)
-        for spec in specs)
+                 interface_address: Callable[[], IPAddress | None]) -> bool:
+    """Whether a virtual address deleted from ``ifname`` may be put back by its MASTER: not while an
+    instance of ``specs`` sends from that interface's own address and the interface has no address
+    of that ``family`` (``interface_address``: its primary one now, asked only then; see the module
+    docstring)."""
+    sends_from_it = any(spec.source_from_interface and spec.interface == ifname
+                        and spec.router_config.family == family for spec in specs)
+    return not sends_from_it or interface_address() is not None

@@ -153,8 +153,11 @@ def test_a_virtual_address_is_never_taken_as_the_source() -> None:
 def test_a_vip_deleted_with_the_interface_s_last_address_is_not_put_back_there() -> None:
     _, plan = running()
     specs = list(plan.instances.values())
-    assert not restores_vip(specs, "eth0", 4, None)  # VI_1 sends from eth0's own address
-    assert restores_vip(specs, "eth0", 4, ip_address("198.51.100.21"))  # an address left: put back
-    assert restores_vip(specs, "eth2", 4, None)  # no instance sends from eth2's: as before
+    assert not restores_vip(specs, "eth0", 4, lambda: None)  # VI_1 sends from eth0's own address
+    assert restores_vip(specs, "eth0", 4, lambda: ip_address("198.51.100.21"))  # an address left: put back
+
+    def not_asked() -> None:
+        raise AssertionError("the interface is looked at only where an instance sends from it")
+    assert restores_vip(specs, "eth2", 4, not_asked)  # no instance sends from eth2's: as before
     configured = [s for s in specs if not s.source_from_interface]
-    assert restores_vip(configured, "eth0", 4, None)
+    assert restores_vip(configured, "eth0", 4, not_asked)
