@@ -132,13 +132,20 @@ def test_an_ipv6_backup_vmac_never_sends_from_the_virtual_mac_and_takes_over_wit
     assert VMAC in neighbour, neighbour
 
 
-def test_keepalived_hears_our_ipv6_vmac_adverts_and_stays_backup(director_pair: DirectorPair) -> None:
+@pytest.mark.parametrize("source", [False, True], ids=["link-local", "mcast_src_ip"])
+def test_keepalived_hears_our_ipv6_vmac_adverts_and_stays_backup(director_pair: DirectorPair,
+                                                                 source: bool) -> None:
     """keepalived 2.2.7 as the backup, on its own IPv6 VMAC: our adverts from d1's link-local address
-    through the virtual MAC are what it expects (it never holds the VIP while d1 advertises)."""
+    (or its configured global source, which both VMACs carry) through the virtual MAC are what it
+    expects (it never holds the VIP while d1 advertises)."""
     dp = director_pair
-    pair = VrrpPair.start(dp, (PYKA, KA), [config(n) for n in ("d1", "d2")])
+    pair = VrrpPair.start(dp, (PYKA, KA), [config(n, source=source) for n in ("d1", "d2")])
     pair.wait_sole_holder(VIP, dp.d1, timeout=15)
     wait_until(lambda: VMAC_NAME in dp.d2.ip("link", "show").stdout, timeout=10, message="keepalived's VMAC")
+    if source:  # keepalived's VMAC carries its configured source too (in a /64)
+        wait_until(lambda: SOURCE["d2"] in {str(a["local"]) for a in addresses(dp.d2, VMAC_NAME)},
+                   timeout=5, message="keepalived's VMAC carries its source")
+        assert SOURCE["d1"] in {str(a["local"]) for a in addresses(dp.d1, VMAC_NAME)}
     start = time.time()
     before = tx_packets(dp.d1, VMAC_NAME)
     # 10 adverts at 0.2 s: twice keepalived's master down interval
