@@ -51,7 +51,7 @@ from pykeepalived.vrrp.tracker_config import (
 )
 from pykeepalived.vrrp.tracking import TrackerSpec, TrackScriptSpec
 from pykeepalived.vrrp.vip import Vip
-from pykeepalived.wire import VRRP_TTL
+from pykeepalived.wire import VRRP_TTL, message_only_checksum_allowed
 
 __all__ = [
     "BFD_PREFIX", "FILE_PREFIX", "INTERFACE_PREFIX", "PROCESS_PREFIX", "SCRIPT_PREFIX", "SOURCE_PREFIX",
@@ -243,9 +243,8 @@ def router_config(config: Config, inst: VrrpInstance, primary: IPAddress,
     lower_prio_no_advert = first_set(inst.lower_prio_no_advert, g.vrrp_lower_prio_no_advert)
     higher_prio_send_advert = first_set(inst.higher_prio_send_advert, g.vrrp_higher_prio_send_advert)
     extra_if_s = first_set(inst.garp_extra_if, g.vrrp_garp_extra_if, 0.0)
-    # v3_checksum_as_v2 changes VRRPv3 over IPv4 only (v2 never has the pseudo-header, IPv6 always)
     as_v2 = first_set(inst.v3_checksum_as_v2, g.v3_checksum_as_v2)
-    message_only = as_v2 and version == 3 and inst.family == 4
+    message_only = as_v2 and message_only_checksum_allowed(version, inst.family)
     return RouterConfig(
         name=inst.name,
         vrid=inst.virtual_router_id,
