@@ -70,7 +70,7 @@ def start_keepalived(host: Host, config: str, name: str = "keepalived",
 
 
 def start_http_server(host: Host, port: int = 80, body: str | None = None,
-                      bind: str | None = None, timeout: float = 10.0,
+                      bind: str | None = None, timeout: float = 10.0, *,
                       access_log: bool = False) -> LabProcess:
     """An HTTP server in `host` serving an index.html that says `body` (default: host name).
 

@@ -33,7 +33,8 @@ from pykeepalived.config.diagnostics import Diagnostic, Path
 from pykeepalived.config.findings import warn
 from pykeepalived.config.model import Config, VrrpInstance, VrrpState
 from pykeepalived.config.model_extras import AddressOptions
-from pykeepalived.wire import PRIORITY_OWNER
+from pykeepalived.config.strict import owner_ignores_adverts
+from pykeepalived.wire import PRIORITY_OWNER, message_only_checksum_allowed
 
 
 def check(config: Config) -> Iterator[Diagnostic]:
@@ -115,20 +116,22 @@ def _unicast(inst: VrrpInstance, base: Path) -> Iterator[Diagnostic]:
 
 
 def _owner_and_checksum(config: Config, inst: VrrpInstance, base: Path) -> Iterator[Diagnostic]:
-    """What ``owner_ignore_adverts`` and ``v3_checksum_as_v2`` become (the rule:
-    :func:`~pykeepalived.config.strict.owner_ignores_adverts`)."""
-    owner = inst.effective_priority == PRIORITY_OWNER
-    if inst.owner_ignore_adverts and not owner:
-        yield warn("owner_ignore_adverts", "owner_ignore_adverts is ignored: the priority is "
-                   f"{inst.effective_priority}, not {PRIORITY_OWNER} (only the address owner ignores "
-                   "adverts)",
-                   (*base, "owner_ignore_adverts"))
-    if inst.owner_ignore_adverts is False and owner and config.strict(inst):
-        yield warn("vrrp_strict", f"strict mode with priority {PRIORITY_OWNER} requires "
-                   "owner_ignore_adverts: it is set (every advert received is dropped)",
-                   (*base, "owner_ignore_adverts"))
+    """Where ``owner_ignore_adverts`` or ``v3_checksum_as_v2`` is set and becomes something else (the
+    rules: :func:`~pykeepalived.config.strict.owner_ignores_adverts`,
+    :func:`~pykeepalived.wire.message_only_checksum_allowed`)."""
+    ignores = owner_ignores_adverts(config, inst)
+    if inst.owner_ignore_adverts is not None and inst.owner_ignore_adverts != ignores:
+        if ignores:
+            yield warn("vrrp_strict", f"strict mode with priority {PRIORITY_OWNER} requires "
+                       "owner_ignore_adverts: it is set (every advert received is dropped)",
+                       (*base, "owner_ignore_adverts"))
+        else:
+            yield warn("owner_ignore_adverts", "owner_ignore_adverts is ignored: the priority is "
+                       f"{inst.effective_priority}, not {PRIORITY_OWNER} (only the address owner ignores "
+                       "adverts)",
+                       (*base, "owner_ignore_adverts"))
     version = config.effective_version(inst)
-    if inst.v3_checksum_as_v2 and (version != 3 or inst.family != 4):
+    if inst.v3_checksum_as_v2 and not message_only_checksum_allowed(version, inst.family):
         what = "VRRPv2's checksum never has" if version == 2 else "an IPv6 checksum always has"
         yield warn("v3_checksum_as_v2", f"v3_checksum_as_v2 changes nothing here: it concerns VRRPv3 over "
                    f"IPv4 only, and {what} the pseudo-header", (*base, "v3_checksum_as_v2"))

@@ -1,14 +1,13 @@
 """The composition root: ``run_daemon(args)`` builds the daemon from a config and runs it on one loop.
 
-Life cycle (aiohttp runner style): load + validate the config -> pid file -> control socket ->
-VRRP sockets and routers (not with ``-C``) -> the LVS part (``daemon/lvs.py``: IPVS + checkers; not
-with ``-P`` or without virtual servers) -> the BGP part (``daemon/bgp.py``; with a ``bgp`` section)
--> ``READY=1`` -> serve signals -> ``STOPPING=1`` -> BGP withdrawn (bounded wait, drain) ->
-priority-0 adverts and VIP release (unless ``-V``) drained with a timeout -> IPVS entries removed
-(unless ``-I``) -> close everything.  Once everything has started (and after each reload) the heap is
-frozen (:func:`~pykeepalived.daemon.heap.freeze_heap`), so the collector stops rescanning the
-long-lived objects.  Signal handlers enqueue a command; a stop signal on an idle daemon also stops
-the routers at once.
+Life cycle (aiohttp runner style): load + validate the config -> pid file -> control socket -> VRRP
+sockets and routers (not with ``-C``) -> the LVS part (``daemon/lvs.py``: IPVS + checkers; not with ``-P``
+or without virtual servers) -> the BGP part (``daemon/bgp.py``; with a ``bgp`` section) -> ``READY=1`` ->
+serve signals -> ``STOPPING=1`` -> BGP withdrawn (bounded wait, drain) -> priority-0 adverts and VIP
+release (unless ``-V``) drained with a timeout -> IPVS entries removed (unless ``-I``) -> close
+everything.  Once everything has started (and after each reload) the heap is frozen
+(:func:`~pykeepalived.daemon.heap.freeze_heap`), so the collector stops rescanning the long-lived objects.
+Signal handlers enqueue a command; a stop signal on an idle daemon also stops the routers at once.
 """
 
 from __future__ import annotations
@@ -47,6 +46,7 @@ from pykeepalived.daemon.plans import Fixed, Plans, load_plans, log_config_error
 from pykeepalived.daemon.reconcile import apply_reload
 from pykeepalived.daemon.reload_schedule import ReloadSchedule
 from pykeepalived.daemon.runner import VrrpRunner
+from pykeepalived.daemon.sources import SourceFollower
 from pykeepalived.daemon.startup_delay import wait_startup_delay
 from pykeepalived.daemon.status import DaemonInfo, Json, StatusBuilder
 from pykeepalived.daemon.status_parts import observed_parts, status_parts
@@ -199,6 +199,7 @@ class Daemon:
                                    early=self.early, bfd_up=self._bfd_up, observe=self.observe.tracker,
                                    process_started=self.process_started)
         self.early = None  # the instances own it now
+        self.sources = SourceFollower(self.instances, self.primary, self)
         self.listeners.subscribe(self.executor.announcer.state_changed)
         self.listeners.subscribe(self.host_net)
         self.notifier = StateNotifier(self.runner, self.fifos, self.dispatch, self._group_scripts)
@@ -345,9 +346,9 @@ class Daemon:
 
     # -- run -----------------------------------------------------------------------------------
     def _on_address(self, event: AddressEvent) -> None:
-        """An address appeared or vanished: the instances (VIPs, ``track_src_ip``) and the static
-        addresses (restored when deleted, as keepalived) hear of it."""
-        self.instances.on_address(event)
+        """An address appeared or vanished: the instances (a renumbered source, VIPs, tracked sources)
+        and the static addresses (restored when deleted, as keepalived) hear of it."""
+        self.sources.on_address(event)
         self.host_net.on_address(event)
 
     def _on_link_event(self, event: LinkEvent) -> None:
@@ -415,8 +416,7 @@ class Daemon:
         self._background.append(group.create_task(self.instances.links.run_forever(), name="link-poller"))
         on_address = log_address(self._on_address) if self.options.address_monitoring else self._on_address
         self._background.append(group.create_task(
-            self.net.watch(on_address, self._on_link_event, self.instances.sources_changed,
-                           self.host_net.route_gone),
+            self.net.watch(on_address, self._on_link_event, self.sources.resync, self.host_net.route_gone),
             name="netlink-watcher"))
         if self.sd.watchdog_interval_s is not None:
             self._background.append(

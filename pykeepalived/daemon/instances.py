@@ -407,12 +407,13 @@ class Instances:
                 if held is not None:
                     self.runner.feed(slot.key, ev.TrackerChanged(SOURCE_PREFIX + str(source), ok=held))
 
-    def on_address(self, event: AddressEvent) -> None:
+    def on_address(self, event: AddressEvent, *, restore: bool = True) -> None:
         """An address appeared or vanished: a tracked source address follows it, and a MASTER that should
-        hold a vanished VIP adds it back (unless it says ``no_track``: :func:`restore_on_delete`)."""
+        hold a vanished VIP adds it back (unless it says ``no_track``: :func:`restore_on_delete`, or
+        ``restore`` is False: ``vrrp/renumber.py``'s :func:`restores_vip`)."""
         if any(slot.spec.track_source == event.address.ip for slot in self.runner.slots.values()):
             self.sources_changed()
-        if event.present:
+        if event.present or not restore:
             return
         for slot in self.runner.slots.values():
             if slot.state is not State.MASTER or slot.shutting_down:

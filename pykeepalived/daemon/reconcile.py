@@ -77,6 +77,16 @@ async def apply_reload(instances: Instances, plan: ReloadPlan, specs: Mapping[Ro
             log.error("cannot remove the link %s no instance uses any more error=%s", name, exc)
 
 
+def apply_renumbered(instances: Instances, spec: InstanceSpec) -> None:
+    """An instance's interface was renumbered and its source follows (``vrrp/renumber.py``): its new
+    ``spec`` is applied as a reload applies a new source to a kept instance (steps 2 and 5: the socket
+    of the new receive path, ``Reconfigure`` with the state kept, the trackers' readings)."""
+    opened = _reopen(instances, spec)
+    _reconfigure(instances, spec, ())
+    if not opened:
+        instances.runner.feed(spec.key, ev.InterfaceChanged(up=False))
+
+
 def _reopen(instances: Instances, spec: InstanceSpec) -> bool:
     """The instance's receive path changed: its socket follows (state kept).  False when it cannot
     open: then, as at start, the instance has no socket and goes to FAULT once the reload's address

@@ -117,6 +117,7 @@ def _spec_config(spec: InstanceSpec) -> Json:
         "unicast_peers": [str(p) for p in spec.router_config.unicast_peers],
         "mcast_group": str(spec.mcast_group) if spec.mcast_group else None,
         "track_primary": spec.track_primary,
+        "source_from_interface": spec.source_from_interface,
         "vmac": spec.vmac,
         "track_interfaces": [t.interface for t in spec.track_interfaces],
         "track_scripts": list(spec.track_scripts),

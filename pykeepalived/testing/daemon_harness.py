@@ -17,6 +17,7 @@ from pykeepalived.host.control import query
 from pykeepalived.net.early_listen import EarlyListener
 from pykeepalived.testing.fake_host_net import FakeHost, fake_host_network
 from pykeepalived.testing.fake_net import FakeNet
+from pykeepalived.vrrp.from_config import PrimaryAddress
 
 Status = dict[str, object]
 
@@ -52,7 +53,10 @@ class DaemonHarness:
     def __init__(self, directory: Path, config: str = ONE_INSTANCE, *, release: bool = True,
                  environ: Mapping[str, str] | None = None, net: FakeNet | None = None,
                  early: EarlyListener | None = None, host: FakeHost | None = None,
-                 facts: HostFacts | None = None, process_started: float | None = None) -> None:
+                 facts: HostFacts | None = None, process_started: float | None = None,
+                 primary: PrimaryAddress | None = None) -> None:
+        """``primary``: the interfaces' own addresses (an instance without a configured source sends
+        from its interface's; default: none)."""
         self.links: dict[str, bool] = {}
         """Link state the daemon reads (an interface not listed is up); change it, then ``poll_links``."""
         self.config = directory / "pyka.yaml"
@@ -64,7 +68,7 @@ class DaemonHarness:
         options = DaemonOptions(config_file=str(self.config), control_socket=self.sock, release_vips=release)
         self.daemon = Daemon(options, environ=environ or {}, net_factory=lambda: self.net,
                              link_probe=lambda ifname: self.links.get(ifname, True),
-                             primary=lambda ifname, family: None, early=early,
+                             primary=primary or (lambda ifname, family: None), early=early,
                              host_net=host_net, host=facts, process_started=process_started)
         self.task: asyncio.Task[int] | None = None
 

@@ -343,16 +343,19 @@ class RouterState:
     def _swap_config(self, config: RouterConfig) -> bool:
         """Take a reload's configuration with the state kept (the caller checked the identity): base
         priority, trackers (a kept tracker keeps its reading), timers' inputs.  True when the advert
-        a MASTER sends changed beyond its priority (addresses, interval, authentication)."""
+        a MASTER sends changed beyond its priority (addresses, interval, authentication, the address
+        it leaves from: a MASTER's own address is then its new source)."""
         old, self.config = self.config, config
+        if self._state is State.MASTER:
+            self._master_address = config.primary_address
         self._base_priority = config.priority
         self._trackers = self._trackers.reconfigured(config.trackers)
         if config.preempt_delay_cs == 0:
             self._preempt_until = None
         if config.version == 2 or self._state is not State.BACKUP:  # a v3 backup keeps what it learned
             self._master_adver_int_cs = config.adver_int_cs
-        return (old.vips, old.adver_int_cs, old.auth_type, old.auth_data) != (
-            config.vips, config.adver_int_cs, config.auth_type, config.auth_data)
+        return (old.vips, old.adver_int_cs, old.auth_type, old.auth_data, old.primary_address) != (
+            config.vips, config.adver_int_cs, config.auth_type, config.auth_data, config.primary_address)
 
     def _master_reconfigured(self, old: RouterConfig, advert_changed: bool,
                              announce: tuple[IPAddress, ...], now: float) -> list[Action]:

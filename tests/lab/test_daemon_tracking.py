@@ -103,6 +103,34 @@ def test_a_master_whose_own_address_is_deleted_faults_instead_of_keeping_the_vip
     wait_until(lambda: holds(dp.d1) and not holds(dp.d2), timeout=5, message="VIP back on d1 only")
 
 
+def test_a_master_whose_interface_is_renumbered_sends_from_the_new_address(
+        director_pair: DirectorPair) -> None:
+    """No source configured, and the interface renumbered (DHCP, an operator's ``ip addr``): the
+    instance takes the new address at once, as keepalived 2.2.7 does, instead of staying FAULT until a
+    reload.  First in one step (one ``ip -batch``), then the new address a moment after the old one
+    is gone (FAULT in between, as with no address at all)."""
+    dp = director_pair
+    d1, d2 = start_pair(dp, conf(150, state="MASTER"), conf(100))
+    own = next(a for a in dp.d1.addresses("eth0") if a.startswith(dp.d1.ipv4 + "/"))
+    batch = dp.d1.lab.workdir / "renumber.batch"
+    batch.write_text(f"address del {own} dev eth0\naddress add 198.51.100.13/24 dev eth0\n")
+    dp.d1.ip("-batch", str(batch))
+
+    def follows(address: str) -> bool:  # d2 hears d1's adverts from it; the VIP on d1 only
+        return (d1.instance()["master_address"] == d2.instance()["master_address"] == address
+                and d1.state() == "MASTER" and d2.state() == "BACKUP" and holds(dp.d1) and not holds(dp.d2))
+
+    wait_until(lambda: follows("198.51.100.13"), timeout=10, message="d1 MASTER from 198.51.100.13")
+    dp.d1.ip("address", "del", "198.51.100.13/24", "dev", "eth0")
+    d1.wait_state("FAULT", 5)  # no address on eth0: no source, as before
+    d2.wait_state("MASTER", 5)
+    dp.d1.ip("address", "add", "198.51.100.14/24", "dev", "eth0")
+    wait_until(lambda: follows("198.51.100.14"), timeout=10, message="d1 MASTER from 198.51.100.14")
+    d1.reload()  # the same configuration maps what runs now: nothing to change
+    wait_until(lambda: "reconfigure=0 new_socket=0 keep=1" in d1.log(), timeout=5, message="reload")
+    assert follows("198.51.100.14") and "Traceback" not in d1.log() and d1.process.alive()
+
+
 def test_nopreempt_backup_does_not_take_over_from_a_lower_master(director_pair: DirectorPair) -> None:
     dp = director_pair
     d2 = start_pykeepalived(dp.d2, conf(100))

@@ -214,7 +214,10 @@ def _instance(lines: list[str], inst: Doc, doc: Doc, hosts: Sequence[InterfaceFa
     if not config.get("check_addresses", True):
         lines.append("   Skip checking advert IP addresses")
     source = config.get("primary_address")
-    lines.append(f"   Using src_ip = {source}" + (" (from configuration)" if unicast else ""))
+    from_interface = config.get("source_from_interface", not unicast)  # an older document: by its mode
+    if from_interface and f"tracker:source:{source}" in faults:
+        source = "(none)"  # gone from its interface: keepalived clears it until the interface has one
+    lines.append(f"   Using src_ip = {source}" + ("" if from_interface else " (from configuration)"))
     if not unicast:
         group = config.get("mcast_group") or MCAST[family]
         if family == "v6":

@@ -94,3 +94,16 @@ def test_preempt_delay_removed_ends_a_running_delay_and_preemption_follows_the_n
     assert deadline is not None
     router.handle(Timeout(), deadline)
     assert router.state is State.MASTER  # silence still makes it master: preempt only concerns adverts
+
+
+def test_a_master_whose_source_changes_advertises_from_it_at_once_and_reports_it_as_the_master() -> None:
+    """An interface renumbered under a MASTER (or ``unicast_src_ip`` changed by a reload): its next
+    advert is sent now (backups learn the new master address now) and its own address is the new one."""
+    router, at = master(version=3, adver_int_cs=100)
+    actions = reconfigure(router, at + 0.3, primary_address=NEW)
+    assert [type(a) for a in actions] == [SendAdvert]
+    assert router.state is State.MASTER and router.master_address == NEW
+    assert router.next_deadline() == at + 0.3 + 1.0
+    backup = started(100)
+    assert reconfigure(backup, 0.5, primary_address=NEW) == []
+    assert backup.master_address is None  # a backup's is the master's it heard, not its own

@@ -91,6 +91,18 @@ def test_an_address_owner_says_whether_it_ignores_adverts_as_later_keepalived_re
            "   Address owner ignores received adverts = true\n   Virtual Router ID = " in text
 
 
+def test_the_source_says_whether_it_is_configured_and_is_none_while_the_interface_s_is_gone() -> None:
+    doc = status("ka1")
+    inst = doc["instances"][0]
+    source = inst["config"]["primary_address"]
+    inst["config"]["source_from_interface"] = False
+    assert f"   Using src_ip = {source} (from configuration)\n" in render_data(doc, ())
+    inst["config"]["source_from_interface"] = True
+    assert f"   Using src_ip = {source}\n" in render_data(doc, ())
+    inst["state"], inst["fault_reasons"] = "FAULT", [f"tracker:source:{source}"]
+    assert "   Using src_ip = (none)\n" in render_data(doc, ())  # keepalived's while it has none
+
+
 def test_value_encodings() -> None:
     assert stamp(1796619944.369605, time.gmtime) == "1796619944.369605 (Mon Dec  7 05:05:44.369605 2026)"
     assert stamp(0.9999999, time.gmtime) == "1.000000 (Thu Jan  1 00:00:01.000000 1970)"
