@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from netns_lab.chaos import ChaosReport, checks
+from netns_lab.chaos.floods import flood6_vrid
 from netns_lab.chaos.model import NODES, VIP6_POOL, VIP_POOL, VRIDS6, Change, InstanceModel, PairModel
 from netns_lab.chaos.schedule import (
     FLOOD6_KINDS,
@@ -272,6 +273,16 @@ def test_an_instance_add_to_an_ipv6_pair_picks_a_family_and_the_mode_s_vmac() ->
     assert families == {True, False}
     plain = PairModel.initial()  # no IPv6 pair: never an IPv6 instance, never a draw for the family
     assert not plain.apply(Change.INSTANCE_ADD, random.Random(0)).ipv6
+
+
+def test_the_ipv6_flood_is_for_a_vrid_every_listener_runs() -> None:
+    """A hop-limit-invalid advert is `ip_ttl_err` only for a VRID the listener runs (else `unknown_vrid`)."""
+    split = PairModel((InstanceModel("VI_1", 51, (VIP,)),
+                       InstanceModel("VI6", 60, (VIP6_POOL[0],), frozenset({"d2"})),
+                       InstanceModel("VI6_2", 61, (VIP6_POOL[1],), frozenset({"d1"}))), ipv6_mode=True)
+    assert flood6_vrid(split, ["d1"]) == 61 and flood6_vrid(split, ["d2"]) == 60
+    assert flood6_vrid(PairModel.initial(ipv6=True), ["d1", "d2"]) == 60
+    assert flood6_vrid(PairModel(split.instances[:1], ipv6_mode=True), []) == 60  # none: nobody counts
 
 
 def test_an_ipv6_pair_hears_the_ipv6_floods_where_an_ipv6_instance_is_multicast() -> None:

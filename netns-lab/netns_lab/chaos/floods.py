@@ -49,10 +49,9 @@ def flood(topo: DirectorPair, pair: VrrpPair, model: PairModel, fault: Fault,
     try:
         before = {n: s for n, s in statuses().items() if n in listeners}
         if kind in FLOOD6_KINDS:
-            v6 = [i for i in model.instances if i.ipv6]
-            targets = sorted(v for i in v6 for v in i.vips) or [VIP6_POOL[0]]
+            targets = sorted(v for i in model.instances if i.ipv6 for v in i.vips) or [VIP6_POOL[0]]
             sent = flood6_adverts(topo.c1, kind=kind, count=fault.count, rate=fault.rate, targets=targets,
-                                  vrid=v6[0].vrid if v6 else VRID6)
+                                  vrid=flood6_vrid(model, listeners))
         else:
             sent = flood_adverts(topo.c1, kind=kind, count=fault.count, rate=fault.rate)
     except BaseException:
@@ -60,6 +59,16 @@ def flood(topo: DirectorPair, pair: VrrpPair, model: PairModel, fault: Fault,
             block.heal()
         raise
     return (kind, sent, before), blocks
+
+
+def flood6_vrid(model: PairModel, listeners: Sequence[str]) -> int:
+    """The VRID of the IPv6 flood's adverts: one of an IPv6 instance every listener runs. The hop limit
+    is checked by the instance an advert is for (only a multicast one checks it; pykeepalived's
+    receive.drop_reason, as keepalived), so a `v6-hoplimit` advert for a VRID the listener does not run
+    is `unknown_vrid`, not `ip_ttl_err` (seed 2004593693, pyka-ka --ipv6-vmac: VI6 left on keepalived
+    alone, VI6_2 on pykeepalived alone). The IPv4 `ttl` flood's VRID 51 is VI_1's: every director runs it."""
+    shared = [i.vrid for i in model.instances if i.ipv6 and set(listeners) <= i.nodes]
+    return shared[0] if shared else VRID6
 
 
 def without_foreign_adverts(pair: VrrpPair, model: PairModel, kind: str,
