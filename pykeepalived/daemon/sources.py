@@ -56,6 +56,9 @@ class SourceFollower:
         if not event.present:
             self.waiting.update(slot.key for slot in slots if slot.spec.source_from_interface
                                 and slot.spec.track_source == event.address.ip)
+        if self.instances.unaddressed:  # started without an address: the first one may be this
+            self.waiting |= self.instances.unaddressed
+            self.instances.unaddressed.clear()
         if self.waiting:
             self.follow()
         ifname, family = event.ifname, event.address.version
@@ -97,8 +100,10 @@ class SourceFollower:
                                     "(the VMAC's address changes)", spec.interface,
                                     new.router_config.primary_address)
                 continue
-            slot.logger.info("interface %s renumbered: adverts leave from %s (was %s)", spec.interface,
-                             new.router_config.primary_address, spec.router_config.primary_address)
+            old = spec.router_config.primary_address
+            slot.logger.info("interface %s %s: adverts leave from %s (was %s)", spec.interface,
+                             "has an address" if old.is_unspecified else "renumbered",
+                             new.router_config.primary_address, "none" if old.is_unspecified else old)
             apply_renumbered(self.instances, new)
             plan = self.holder.plan = replace(plan, instances={**plan.instances, key: new})
             self._put_back(slot)

@@ -6,8 +6,8 @@ from its interface's address: the primary IPv4 address, or the first IPv6 link-l
 gone).  When that address goes and the interface has another one (DHCP, an operator's ``ip addr``),
 keepalived 2.2.7 takes the new address at once (``netlink_if_address_filter``: a deleted primary
 address is replaced by the interface's next one, an address added to an interface without one is
-taken by the instances that had none).  So does pykeepalived: :func:`follow_source` decides, and the
-new spec is the instance mapped again from its configuration with the host's addresses now
+taken by the instances that had none, at start too).  So does pykeepalived: :func:`follow_source`
+decides, and the new spec is the instance mapped again from its configuration with the host's addresses now
 (:func:`remapped`, through :func:`~pykeepalived.vrrp.from_config.instance_spec`: the one rule that
 derives the source at start and reload), so a reload afterwards finds it unchanged.  While the
 interface has no such address the instance stays FAULT; a configured source never changes (with
@@ -41,7 +41,8 @@ def remapped(config: Config, running: Mapping[RouterKey, InstanceSpec], key: Rou
              primary_address: PrimaryAddress) -> InstanceSpec | None:
     """Instance ``key`` of ``config`` mapped again with ``primary_address`` (the host's addresses
     now), its links named as the running plan (``running``) named them; None when it cannot be
-    mapped (its interface has no address of its family) or is not in ``config``."""
+    mapped, its interface has no address of its family (the source would be
+    :func:`~pykeepalived.vrrp.from_config.no_source`'s) or it is not in ``config``."""
     spec = running.get(key)
     inst = next((i for i in config.vrrp_instances.values() if spec is not None and i.name == spec.name), None)
     if spec is None or inst is None:
@@ -53,7 +54,7 @@ def remapped(config: Config, running: Mapping[RouterKey, InstanceSpec], key: Rou
         new = instance_spec(config, inst, primary_address, spec.sync_group, names)
     except (ConfigError, ValueError):
         return None
-    return new if new.key == key else None
+    return new if new.key == key and not new.router_config.primary_address.is_unspecified else None
 
 
 def follow_source(spec: InstanceSpec, source_held: bool | None, remap: Callable[[], InstanceSpec | None],
