@@ -17,6 +17,8 @@ PRIORITY_OWNER = 255
 """The priority of the router that owns the virtual addresses (RFC 5798 §5.2.4)."""
 PRIORITY_RELEASE = 0
 """The priority of a master's last advert: it stops being master (RFC 5798 §5.2.4)."""
+MAC_LEN = 6
+"""Bytes of an Ethernet MAC address, the virtual router MAC's among them (RFC 5798 §7.3)."""
 
 
 def message_only_checksum_allowed(version: int, family: int) -> bool:

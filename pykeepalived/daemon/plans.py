@@ -27,10 +27,12 @@ from pykeepalived.daemon.alerts import AlertPlan, alert_plan
 from pykeepalived.daemon.lvs_plan import LvsPlan, lvs_notify_fifos, lvs_plan
 from pykeepalived.errors import ConfigError
 from pykeepalived.net.host_state import HostPlan, host_plan, uses_vrf
+from pykeepalived.net.links import link_mac
 from pykeepalived.net.route_spec import SpecError
 from pykeepalived.net.rt_tables import table_names, vrf_tables
 from pykeepalived.scaleout.spec import BgpSpec, bgp_spec
 from pykeepalived.vrrp import from_config as fc
+from pykeepalived.vrrp.link_config import ParentMac
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +101,14 @@ def load_config(path: str, config_id: str | None = None, host: HostFacts | None 
 
 def load_plans(path: str, primary: fc.PrimaryAddress, *, config_id: str | None = None,
                run_vrrp: bool = True, run_lvs: bool = True, host: HostFacts | None = None,
-               fwmarks: Mapping[tuple[str, str], int] | None = None) -> Plans:
+               fwmarks: Mapping[tuple[str, str], int] | None = None,
+               parent_mac: ParentMac = link_mac) -> Plans:
     """Read ``path`` and map it; ConfigError when it is invalid or cannot run here.  ``fwmarks``: the
-    automatic marks (``nftables_ipvs``) of the running configuration, kept by a reload."""
+    automatic marks (``nftables_ipvs``) of the running configuration, kept by a reload; ``primary``
+    and ``parent_mac``: the host's interfaces' addresses and MACs, read now (an IPv6 VMAC's address
+    is decided with the plan, so the firewall's plan holds the one the VMAC gets, at a reload too)."""
     config = load_config(path, config_id, host)
-    vrrp = fc.vrrp_plan(config, primary, instances=run_vrrp)
+    vrrp = fc.vrrp_plan(config, primary, instances=run_vrrp, parent_mac=parent_mac)
     try:
         vrfs = vrf_tables() if run_vrrp and uses_vrf(config) else None
         host_state = host_plan(config, table_names(), vrrp=run_vrrp, vrfs=vrfs, vmacs=vrrp.vmac_names(),

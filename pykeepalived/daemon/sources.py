@@ -19,8 +19,10 @@ from typing import Protocol
 from pykeepalived.daemon.instances import Instances
 from pykeepalived.daemon.reconcile import apply_renumbered
 from pykeepalived.daemon.runner import RouterSlot
+from pykeepalived.net.links import link_mac
 from pykeepalived.net.netlink_watch import AddressEvent
 from pykeepalived.vrrp.from_config import PrimaryAddress, RouterKey, VrrpPlan
+from pykeepalived.vrrp.link_config import ParentMac
 from pykeepalived.vrrp.renumber import follow_source, remapped, restores_vip
 from pykeepalived.vrrp.state import State
 from pykeepalived.vrrp.vip import restore_on_delete
@@ -35,15 +37,18 @@ class PlanHolder(Protocol):
 
 
 class SourceFollower:
-    """See the module docstring.  ``primary``: the interface's address now (``net/links.py``).
+    """See the module docstring.  ``primary`` / ``parent_mac``: an interface's address and MAC now,
+    as the daemon's plans ask them (``net/links.py``).
 
     Only the instances whose source went (its deletion seen, or the address book read again) are
     looked at on the next events (:attr:`waiting`): an address event costs nothing more while every
     source is in place (a takeover's VIPs are address events too)."""
 
-    def __init__(self, instances: Instances, primary: PrimaryAddress, holder: PlanHolder) -> None:
+    def __init__(self, instances: Instances, primary: PrimaryAddress, holder: PlanHolder,
+                 parent_mac: ParentMac = link_mac) -> None:
         self.instances = instances
         self.primary = primary
+        self.parent_mac = parent_mac
         self.holder = holder
         self.waiting: set[RouterKey] = set()
         """Instances sending from their interface's address whose source may be gone."""
@@ -90,7 +95,7 @@ class SourceFollower:
             if slot is None or spec is None or held is not False or slot.shutting_down:
                 self.waiting.discard(key)  # gone, or its source is there (again)
                 continue
-            remap = partial(remapped, plan.config, plan.instances, key, primary)
+            remap = partial(remapped, plan.config, plan.instances, key, primary, self.parent_mac)
             new = follow_source(spec, held, remap, vips)
             if new is None:
                 continue  # FAULT until the interface has an address

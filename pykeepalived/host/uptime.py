@@ -47,10 +47,32 @@ def process_started_monotonic(path: Path = PROC_SELF_STAT, *, ticks_per_s: int |
     hz = ticks_per_s if ticks_per_s is not None else os.sysconf("SC_CLK_TCK")
     if hz <= 0 or ticks < 0:
         return None
-    boot_now = boottime if boottime is not None else time.clock_gettime(time.CLOCK_BOOTTIME)
-    mono_now = monotonic if monotonic is not None else time.monotonic()
+    if boottime is not None and monotonic is not None:
+        boot_now, mono_now = boottime, monotonic
+    else:
+        boot_now, mono_now = _boot_and_monotonic()
     started = mono_now - (boot_now - (ticks + 1) / hz)
     return min(started, mono_now)
+
+
+def _boot_and_monotonic(attempts: int = 3, close_s: float = 1e-4) -> tuple[float, float]:
+    """CLOCK_BOOTTIME and ``time.monotonic()`` "at once": the boot clock read between two readings of
+    the monotonic one, paired with the later of them, from the closest of a few tries.  A process
+    preempted between the reads would only make the start computed from them later, never earlier;
+    the tries keep it from being late by the whole preemption on a loaded machine."""
+    gap, boot, mono = _bracketed_read()
+    for _ in range(attempts - 1):
+        if gap <= close_s:
+            break
+        gap, boot, mono = min((gap, boot, mono), _bracketed_read())
+    return boot, mono
+
+
+def _bracketed_read() -> tuple[float, float, float]:
+    before = time.monotonic()
+    boot = time.clock_gettime(time.CLOCK_BOOTTIME)
+    after = time.monotonic()
+    return after - before, boot, after
 
 
 def process_elapsed_s(pid: int | None = None) -> float | None:

@@ -19,11 +19,11 @@ from pykeepalived.errors import UsageError
 from pykeepalived.net.links import (
     BROADCAST_MAC,
     ETH_P_ARP,
-    MAC_LEN,
     FrameSender,
     SendCounters,
     interface_mac,
 )
+from pykeepalived.wire import MAC_LEN
 
 ARP_HTYPE_ETHERNET = 1
 ETH_P_IP = 0x0800

@@ -86,7 +86,7 @@ def host_plan(config: Config, tables: Mapping[str, int] | None = None, *, vrrp: 
               vmac_link_locals: Iterable[tuple[str, IPv6Address]] = ()) -> HostPlan:
     """The plan of ``config``; ``tables``: routing table names (/etc/iproute2/rt_tables); ``vrfs``:
     the host's VRF devices and their tables; ``vmacs``: the names of the VMACs (macvlans) its
-    instances create, ``vmac_link_locals`` the IPv6 ones with their link-local addresses.  With
+    instances create, ``vmac_link_locals`` the IPv6 ones with their own addresses.  With
     ``vrrp`` False (``-C``: checkers only) there is none, as keepalived's checker process keeps no
     static or virtual routes.  SpecError for a table or protocol name that
     cannot be resolved, or a VRF device the host does not have."""

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
 from pykeepalived.config.types import check_ifname
-from pykeepalived.errors import DriverError, UsageError
+from pykeepalived.errors import DriverError, PykaError, UsageError
+from pykeepalived.wire import MAC_LEN
 
 log = logging.getLogger(__name__)
 
-MAC_LEN = 6
 ETH_HEADER_LEN = 14
 ETH_P_ARP = 0x0806
 ETH_P_IPV6 = 0x86DD
@@ -87,6 +87,15 @@ def interface_mac(ifname: str) -> bytes:
             raise DriverError("SIOCGIFHWADDR", f"{ifname}: {exc.strerror}", exc.errno) from exc
     # struct ifreq: 16-byte name, then struct sockaddr {u16 sa_family; char sa_data[14]}
     return bytes(reply[18 : 18 + MAC_LEN])
+
+
+def link_mac(ifname: str) -> bytes | None:
+    """:func:`interface_mac`, or None when ``ifname`` has no MAC or does not exist (the plans'
+    ``parent_mac``: an IPv6 VMAC's address is made from it when its parent has no link-local one)."""
+    try:
+        return interface_mac(ifname)
+    except PykaError:
+        return None
 
 
 def primary_address(ifname: str, family: int) -> IPv4Address | IPv6Address | None:

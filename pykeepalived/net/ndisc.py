@@ -19,8 +19,9 @@ import struct
 from ipaddress import IPv6Address
 
 from pykeepalived.errors import UsageError
-from pykeepalived.net.links import ETH_P_IPV6, MAC_LEN, FrameSender, SendCounters, interface_mac
+from pykeepalived.net.links import ETH_P_IPV6, FrameSender, SendCounters, interface_mac
 from pykeepalived.net.sysctl import Sysctl
+from pykeepalived.wire import MAC_LEN
 
 ALL_NODES = IPv6Address("ff02::1")
 ALL_NODES_MAC = bytes.fromhex("333300000001")

@@ -22,7 +22,7 @@ does pykeepalived, with one table the daemon owns (``inet keepalived`` by defaul
                                                                 nd-neighbor-advert } drop
                     (then the in chain's rules, on the source address) }
         set vmacs { type ifname }                        # the VMACs the configuration creates
-        set vmacs_ll { type ifname . ipv6_addr }         # an IPv6 VMAC and its link-local address
+        set vmacs_ll { type ifname . ipv6_addr }         # an IPv6 VMAC and its own address
     }
 
 A VMAC joins VRRP's group (224.0.0.18, ff02::12) for its socket, and the kernel reports that (IGMP,
@@ -33,10 +33,12 @@ mode).  As keepalived, the ``out`` chain drops those reports on every VMAC (the 
 membership itself stays (VRRP's group is link-local: no switch needs a report to forward it, RFC 4541
 2.1.2).  The table is installed while a VMAC exists or an instance does not accept.
 
-An IPv6 VMAC carries the parent's link-local address (the adverts' source, see
-:mod:`pykeepalived.net.vmac`), so it hears a neighbour's solicitation for that address as the parent
-does and answers it *from the virtual MAC*, on the backup too; the ``out`` chain drops neighbour
-discovery from that address on that VMAC (the ``vmacs_ll`` set: the parent answers for it), and any
+An IPv6 VMAC carries an address of the parent (the adverts' source: the configured IPv6 source, else
+the parent's link-local address, else one made from the parent's MAC, as the kernel makes the
+parent's: :func:`pykeepalived.vrrp.link_config.vmac_address`), so it hears a
+neighbour's solicitation for that address as the parent does and answers it *from the virtual MAC*, on
+the backup too; the ``out`` chain drops neighbour discovery from that address on that VMAC (the
+``vmacs_ll`` set, with the very address the VMAC gets: the parent answers for it), and any
 duplicate address detection probe (source ``::``) leaving a VMAC (the daemon adds the VMAC's addresses
 without DAD; this covers a VMAC an older daemon or the kernel numbered).  The master's solicited and
 unsolicited advertisements for its VIPs leave from the VIPs, and its adverts are VRRP, not ICMPv6: they
@@ -81,7 +83,8 @@ class FirewallSpec:
     """The VMACs (macvlans) of the configuration: no IGMP / MLD report or router solicitation leaves
     them (by name: the rule holds before the link exists, and for a link created again)."""
     vmac_link_locals: tuple[tuple[str, IPv6Address], ...] = ()
-    """(IPv6 VMAC, its link-local address): no neighbour discovery from that address leaves it."""
+    """(IPv6 VMAC, its own address: link-local, or a configured global source): no neighbour
+    discovery from that address leaves it."""
 
     @classmethod
     def from_config(cls, config: Config, vmacs: Iterable[str] = (),
@@ -188,7 +191,7 @@ def ruleset(spec: FirewallSpec, addresses: Iterable[Blocked]) -> Batch:
 
 def _quiet_vmacs(spec: FirewallSpec) -> list[dict[str, object]]:
     """The ``vmacs`` / ``vmacs_ll`` sets and the ``out`` rules that drop group reports, solicitations,
-    DAD probes and neighbour discovery for the parent's link-local address leaving a VMAC."""
+    DAD probes and neighbour discovery for the VMAC's own address (the parent's) leaving a VMAC."""
     sets = {VMAC_SET: (["ifname"], list(spec.vmacs)),
             VMAC_LL_SET: (["ifname", "ipv6_addr"],
                           [{"concat": [name, str(address)]} for name, address in spec.vmac_link_locals])}

@@ -16,9 +16,10 @@ with it.  Private mode keeps the VMAC from hearing frames of other macvlans on t
 An IPv4 VMAC gets ``disable_ipv6=1`` before it is up.  An IPv6 VMAC (as keepalived 2.2.7) gets
 ``addr_gen_mode=1`` (none) before it is up, so the kernel never makes an EUI-64 link-local address from
 the *virtual* MAC (the same on every director, probed by DAD from the virtual MAC on the backup too),
-and then a link-local address of its own without DAD (``IFA_F_NODAD``): the adverts' source,
-:attr:`VmacSpec.link_local` (the instance's link-local source, else the parent's), else one made from
-the parent's MAC (:func:`eui64_link_local`).
+and then one address of its own without DAD (``IFA_F_NODAD``; a global one without its prefix route,
+``IFA_F_NOPREFIXROUTE``): the adverts' source, :attr:`VmacSpec.own_address`, chosen with the plan
+(:func:`pykeepalived.vrrp.link_config.vmac_address`: the configured IPv6 source, else the parent's
+link-local address, else one made from the parent's MAC), so that the firewall knows it too.
 
 ``use_ipvlan``: an L2 ipvlan instead (it shares the parent's MAC), with keepalived's mode flags
 (bridge, private, vepa).  pyroute2's ipvlan attributes lack ``IFLA_IPVLAN_FLAGS``, so its
@@ -32,7 +33,7 @@ import errno
 import logging
 import struct
 from dataclasses import dataclass, field
-from ipaddress import IPv6Address
+from ipaddress import IPv6Interface
 from typing import Literal
 
 from pyroute2 import AsyncIPRoute
@@ -40,9 +41,11 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from pykeepalived.config.types import check_ifname
 from pykeepalived.errors import DriverError, PykaError, UsageError
-from pykeepalived.net.addresses import IFA_F_NODAD, NLMSGHDR, RtnlSocket, if_index
-from pykeepalived.net.links import MAC_LEN, format_mac, interface_mac
+from pykeepalived.net.addresses import IFA_F_NODAD, IFA_F_NOPREFIXROUTE, NLMSGHDR, RtnlSocket, if_index
+from pykeepalived.net.links import format_mac
 from pykeepalived.net.sysctl import ADDR_GEN_MODE_NONE, Sysctl, SysctlChanges, iface_key
+from pykeepalived.vrrp.link_config import LINK_LOCAL_PREFIXLEN, eui64_link_local
+from pykeepalived.wire import MAC_LEN
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +57,8 @@ VMAC_SETTINGS: tuple[tuple[str, int], ...] = (
     ("rp_filter", 0),
     ("promote_secondaries", 1),
 )
+
 PARENT_SETTINGS: tuple[tuple[str, int], ...] = (("arp_ignore", 1), ("arp_filter", 1))
-LINK_LOCAL_PREFIXLEN = 64
 
 
 RTM_NEWLINK = 16
@@ -93,14 +96,6 @@ def vrrp_mac(vrid: int, family: Literal[4, 6]) -> bytes:
     return VRRP_MAC_OUI + bytes([1 if family == 4 else 2, vrid])
 
 
-def eui64_link_local(mac: bytes) -> IPv6Address:
-    """fe80::/64 with the modified EUI-64 interface identifier of ``mac`` (RFC 4291 appendix A)."""
-    if len(mac) != MAC_LEN:
-        raise UsageError(f"a MAC address has 6 bytes, got {len(mac)}")
-    return IPv6Address(bytes.fromhex("fe80000000000000") + bytes([mac[0] ^ 0x02]) + mac[1:3] + b"\xff\xfe"
-                       + mac[3:])
-
-
 @dataclass(frozen=True, slots=True)
 class VmacSpec:
     """One VMAC: its parent interface, VRID, family, and optional name / MAC overrides."""
@@ -111,8 +106,8 @@ class VmacSpec:
     name: str | None = None
     mac: bytes | None = None
     prefix: str = VMAC_PREFIX
-    link_local: IPv6Address | None = None
-    """IPv6: the VMAC's link-local address (None: one made from the parent's MAC)."""
+    own_address: IPv6Interface | None = None
+    """IPv6: the VMAC's one address (None: none)."""
 
     def __post_init__(self) -> None:
         check_ifname(self.parent)
@@ -120,8 +115,6 @@ class VmacSpec:
         vrrp_mac(self.vrid, self.family)
         if self.mac is not None and len(self.mac) != MAC_LEN:
             raise UsageError(f"a MAC address has 6 bytes, got {len(self.mac)}")
-        if self.link_local is not None and not self.link_local.is_link_local:
-            raise UsageError(f"{self.link_local} is not a link-local address")
 
     @property
     def ifname(self) -> str:
@@ -158,7 +151,7 @@ class VmacManager:
         mac = format_mac(spec.address)
         index = await self._lookup(spec.ifname)
         before = self._created.get(spec.ifname)
-        previous = before.spec.link_local if before is not None else None
+        previous = before.spec.own_address if before is not None else None
         try:
             if index is None:
                 await self.ipr.link(
@@ -182,7 +175,7 @@ class VmacManager:
                 self._no_auto_link_local(spec.ifname)
             await self.ipr.link("set", index=index, state="up")
             if spec.family == 6:
-                await self._own_link_local(spec, index, previous)
+                await self._own_address(spec, index, previous)
         except NetlinkError as exc:
             raise DriverError("vmac add", f"{spec.ifname} on {spec.parent}: {exc}", exc.code) from exc
         log.info("vmac ready ifname=%s parent=%s mac=%s", spec.ifname, spec.parent, mac)
@@ -225,27 +218,27 @@ class VmacManager:
         except (OSError, PykaError) as exc:
             log.warning("cannot stop the link-local address of the VMAC %s error=%s", ifname, exc)
 
-    async def _own_link_local(self, spec: VmacSpec, index: int, previous: IPv6Address | None) -> None:
-        """The VMAC's link-local address, without DAD; an adopted VMAC loses the one the kernel made
-        from the virtual MAC (added before ``addr_gen_mode`` was none), and a reloaded one its
-        ``previous`` address."""
-        wanted = spec.link_local
-        if wanted is None:
-            try:
-                wanted = eui64_link_local(interface_mac(spec.parent))
-            except PykaError as exc:
-                log.warning("no link-local address for the VMAC %s error=%s", spec.ifname, exc)
-                return
-        for stale in {eui64_link_local(spec.address), previous} - {wanted, None}:
+    async def _own_address(self, spec: VmacSpec, index: int, previous: IPv6Interface | None) -> None:
+        """The VMAC's own address, without DAD; an adopted VMAC loses the one the kernel made from the
+        virtual MAC (added before ``addr_gen_mode`` was none), and a reloaded one its ``previous``
+        address."""
+        wanted = spec.own_address
+        virtual = IPv6Interface((eui64_link_local(spec.address), LINK_LOCAL_PREFIXLEN))
+        for stale in dict.fromkeys(a for a in (virtual, previous) if a is not None and a != wanted):
             with contextlib.suppress(NetlinkError):  # not there: the usual case
-                await self.ipr.addr("del", index=index, address=str(stale), prefixlen=LINK_LOCAL_PREFIXLEN)
+                await self.ipr.addr("del", index=index, address=str(stale.ip),
+                                    prefixlen=stale.network.prefixlen)
+        if wanted is None:
+            log.warning("no address for the VMAC %s (its parent's MAC was unknown)", spec.ifname)
+            return
+        flags = IFA_F_NODAD if wanted.is_link_local else IFA_F_NODAD | IFA_F_NOPREFIXROUTE
         try:
-            await self.ipr.addr("add", index=index, address=str(wanted), prefixlen=LINK_LOCAL_PREFIXLEN,
-                                flags=IFA_F_NODAD)
+            await self.ipr.addr("add", index=index, address=str(wanted.ip),
+                                prefixlen=wanted.network.prefixlen, flags=flags)
         except NetlinkError as exc:
             if exc.code != errno.EEXIST:  # an adopted VMAC has it already
                 raise
-        log.info("vmac link-local ifname=%s address=%s", spec.ifname, wanted)
+        log.info("vmac address ifname=%s address=%s", spec.ifname, wanted)
 
     def _apply_sysctls(self, spec: VmacSpec) -> None:
         for setting, value in VMAC_SETTINGS:

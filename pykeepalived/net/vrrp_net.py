@@ -210,9 +210,9 @@ class VrrpNet:
                     with contextlib.suppress(OSError, PykaError):
                         Sysctl().write(iface_key(6, link.name, "disable_ipv6"), 1)
             else:
-                own = link.address.ip if isinstance(link.address, IPv6Interface) else None
+                own = link.address if isinstance(link.address, IPv6Interface) else None
                 await self._vmacs.ensure(VmacSpec(parent=link.parent, vrid=rc.vrid, family=link.family,
-                                                  name=link.name, mac=link.mac, link_local=own))
+                                                  name=link.name, mac=link.mac, own_address=own))
                 self._forget_senders(link.name)  # a reload may have changed its MAC: read it again
                 # replies from the VIP leave through the parent (its subnet route): announce the parent's
                 # own address in the ARP requests they trigger, or neighbours would map the VIP to its MAC

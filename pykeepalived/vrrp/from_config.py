@@ -7,8 +7,8 @@ trackers to watch, the links to create).  Specs are frozen and compare by value,
 live here and next door: trackers in :mod:`pykeepalived.vrrp.tracker_config`, VMAC / ipvlan links and
 address placement in :mod:`pykeepalived.vrrp.link_config`; ``vrrp_strict``'s values come from
 :func:`pykeepalived.config.strict.strict_settings` (per instance: ``strict_mode``, else
-``vrrp_strict``).  The interface's primary address (the advert source) is an I/O question, so it is
-asked through the ``primary_address`` callable.
+``vrrp_strict``).  The interface's primary address (the advert source) and an interface's MAC are
+I/O questions, so they are asked through the ``primary_address`` and ``parent_mac`` callables.
 """
 
 from __future__ import annotations
@@ -26,13 +26,14 @@ from pykeepalived.vrrp.config import OldChecksum, RouterConfig
 from pykeepalived.vrrp.link_config import (
     VMAC_PREFIX,
     LinkNames,
+    ParentMac,
     VirtualLink,
     address_links,
     configured_link_names,
     extra_if_addresses,
     instance_link,
     vmac_mac,
-    with_link_locals,
+    with_vmac_addresses,
 )
 from pykeepalived.vrrp.notify import NotifyScripts
 from pykeepalived.vrrp.packet import AUTH_NONE, AUTH_SIMPLE_TEXT
@@ -182,8 +183,9 @@ class VrrpPlan:
                              if link.kind == "macvlan"}))
 
     def vmac_link_locals(self) -> tuple[tuple[str, IPv6Address], ...]:
-        """(VMAC, its link-local address) of the IPv6 VMACs: the firewall keeps neighbour discovery
-        for that address (the parent's) from leaving the VMAC."""
+        """(VMAC, its address) of the IPv6 VMACs (a link-local address, or the configured global
+        source): the firewall keeps neighbour discovery for that address (the parent's too) from
+        leaving the VMAC."""
         return tuple(sorted({(link.name, link.address.ip) for spec in self.instances.values()
                              for link in spec.links if link.kind == "macvlan"
                              and isinstance(link.address, IPv6Interface)}))
@@ -317,8 +319,11 @@ def no_source(family: int) -> IPAddress:
 
 
 def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAddress,
-                  sync_group: str | None = None, names: LinkNames | None = None) -> InstanceSpec:
-    """One instance's spec; ``names``: the link names already given out in this configuration."""
+                  sync_group: str | None = None, names: LinkNames | None = None, *,
+                  parent_mac: ParentMac | None = None) -> InstanceSpec:
+    """One instance's spec; ``names``: the link names already given out in this configuration;
+    ``parent_mac``: an interface's MAC (an IPv6 VMAC's address is made from it when its parent has no
+    link-local address, :func:`~pykeepalived.vrrp.link_config.vmac_address`)."""
     if inst.interface is None:
         raise ConfigError(f"vrrp_instance {inst.name}: an interface is required")
     family = inst.family
@@ -333,8 +338,8 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
         or primary_address(inst.interface, family) or no_source(family)
     placed = address_links(inst, own, names, g.vmac_addr_prefix or prefix, g.default_interface or "eth0",
                            mac=mac)
-    links = with_link_locals(((own,) if own is not None else ()) + placed.links, own, primary,
-                             primary_address)
+    links = with_vmac_addresses(((own,) if own is not None else ()) + placed.links, own, source,
+                                primary_address, parent_mac)
     tracked = instance_trackers(config, inst)
     specs = tracked.specs + tuple(TrackerSpec(INTERFACE_PREFIX + name) for name in placed.tracked)
     interfaces = tracked.interfaces + tuple(TrackedInterface(INTERFACE_PREFIX + n, n) for n in placed.tracked)
@@ -407,8 +412,10 @@ def garp_pacing(config: Config, interface: str, vips: tuple[Vip, ...],
     return tuple(out.values())
 
 
-def vrrp_plan(config: Config, primary_address: PrimaryAddress, *, instances: bool = True) -> VrrpPlan:
+def vrrp_plan(config: Config, primary_address: PrimaryAddress, *, instances: bool = True,
+              parent_mac: ParentMac | None = None) -> VrrpPlan:
     """Map the whole config; raises ConfigError when an instance cannot run on this host.
+    ``parent_mac``: an interface's MAC (I/O, as ``primary_address``; see :func:`instance_spec`).
 
     ``instances=False`` (``-C/--checkers-only``): no instance, no ``vrrp_script`` and no VRRP notify
     FIFO, only the settings every script of the daemon follows."""
@@ -416,7 +423,7 @@ def vrrp_plan(config: Config, primary_address: PrimaryAddress, *, instances: boo
     identity = script_identity(default_user=g.script_user, default_group=g.script_group)
     if not instances:
         return VrrpPlan({}, {}, g.enable_script_security, script_identity=identity)
-    specs = _instance_specs(config, primary_address)
+    specs = _instance_specs(config, primary_address, parent_mac)
     scripts = {
         name: TrackScriptSpec(name, script_argv(s.script), s.interval, s.effective_timeout, s.rise, s.fall,
                               s.init_fail, script_identity(s.user, s.group, default_user=g.script_user,
@@ -463,14 +470,16 @@ def link_delays(config: Config, specs: Iterable[InstanceSpec]) -> dict[str, tupl
     return out
 
 
-def _instance_specs(config: Config, primary_address: PrimaryAddress) -> dict[RouterKey, InstanceSpec]:
+def _instance_specs(config: Config, primary_address: PrimaryAddress,
+                    parent_mac: ParentMac | None) -> dict[RouterKey, InstanceSpec]:
     instances: dict[RouterKey, InstanceSpec] = {}
     errors: list[str] = []
     group_of = {member: gname for gname, group in config.vrrp_sync_groups.items() for member in group.group}
     names = LinkNames(name for inst in config.vrrp_instances.values() for name in configured_link_names(inst))
     for inst in config.vrrp_instances.values():
         try:
-            spec = instance_spec(config, inst, primary_address, group_of.get(inst.name), names)
+            spec = instance_spec(config, inst, primary_address, group_of.get(inst.name), names,
+                                 parent_mac=parent_mac)
         except (ConfigError, ValueError) as exc:
             errors.append(str(exc))
             continue

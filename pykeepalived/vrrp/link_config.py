@@ -15,6 +15,9 @@ keepalived 2.2.7 (``vrrp.c`` ``vrrp_complete_instance``, ``create_vmac_name``):
   (unless the address says ``no_track``);
 * generated names: ``PREFIX.VRID``, else ``PREFIXn.VRID`` (n = 1, 2, ...; for IPv6 6 first), within
   the 15 characters of an interface name, unique over the configuration (:class:`LinkNames`);
+* an IPv6 VMAC carries one address of its own (``set_link_local_address``): the instance's configured
+  IPv6 source, else the parent's link-local address, else one made from the parent's MAC
+  (:func:`vmac_address`); the firewall keeps neighbour discovery for it from leaving the VMAC;
 * ``garp_extra_if [all] SECONDS``: while MASTER, one gratuitous ARP / NA every SECONDS on each
   interface of the instance's addresses other than the one adverts use: the VMACs only, or every
   one with ``all`` (:func:`extra_if_addresses`).
@@ -28,7 +31,9 @@ from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 from typing import Literal
 
 from pykeepalived.config.model import VirtualIpAddress, VrrpInstance
+from pykeepalived.errors import UsageError
 from pykeepalived.vrrp.vip import Vip, vip_of
+from pykeepalived.wire import MAC_LEN
 
 VMAC_PREFIX = "vrrp"
 IFNAME_MAX = 15
@@ -50,38 +55,66 @@ class VirtualLink:
     mode: Literal["private", "bridge", "vepa"] = "private"
     """macvlan: always private (keepalived); ipvlan: its flags (default bridge)."""
     address: IPv4Interface | IPv6Interface | None = None
-    """An ipvlan's own address (the adverts' source), added when it is created; an IPv6 VMAC's
-    link-local address (:func:`vmac_link_local`; None: one made from the parent's MAC)."""
+    """An ipvlan's own address (the adverts' source), added when it is created; the one address of an
+    IPv6 VMAC (:func:`vmac_address`; None: none known, the VMAC gets none)."""
     mac: bytes | None = None
     """A macvlan's MAC from ``use_vmac NAME MAC`` (None: the virtual router MAC of ``family``)."""
 
 
-def vmac_link_local(source: IPAddress | None, parent: IPAddress | None) -> IPv6Interface | None:
-    """The link-local address of an instance's IPv6 VMAC: its configured or chosen source when that is
-    link-local, else the parent's link-local address (``parent``), in fe80::/64.  keepalived 2.2.7 does
-    the same (a configured global source it puts on the VMAC instead; here that is sent with
-    ``IPV6_PKTINFO``, which needs no address on the VMAC).  The address is distinct per director,
-    unlike the EUI-64 address the kernel would make from the virtual MAC."""
-    for candidate in (source, parent):
-        if candidate is not None and candidate.version == 6 and candidate.is_link_local:
-            return IPv6Interface((candidate, 64))
+ParentMac = Callable[[str], bytes | None]
+"""An interface's MAC address (I/O: the composition passes it; None when it has none or is absent)."""
+LINK_LOCAL_PREFIXLEN = 64
+
+
+def eui64_link_local(mac: bytes) -> IPv6Address:
+    """fe80::/64 with the modified EUI-64 interface identifier of ``mac`` (RFC 4291 appendix A)."""
+    if len(mac) != MAC_LEN:
+        raise UsageError(f"a MAC address has 6 bytes, got {len(mac)}")
+    return IPv6Address(bytes.fromhex("fe80000000000000") + bytes([mac[0] ^ 0x02]) + mac[1:3] + b"\xff\xfe"
+                       + mac[3:])
+
+
+def vmac_address(source: IPAddress | None, parent: IPAddress | None,
+                 parent_mac: bytes | None) -> IPv6Interface | None:
+    """The one address an IPv6 VMAC carries (keepalived 2.2.7's ``set_link_local_address``), the
+    instance's adverts' source when they leave through it:
+
+    1. the instance's configured IPv6 source (``mcast_src_ip`` / ``unicast_src_ip``): a link-local one
+       in fe80::/64; any other one alone, /128 (keepalived adds it in a /64: that prefix route on the
+       VMAC would compete with the parent's for the director's own traffic, which could then leave the
+       backup from the virtual MAC);
+    2. else the parent's link-local address (``parent``), in fe80::/64;
+    3. else one made from the parent's MAC (``parent_mac``, modified EUI-64), in fe80::/64, decided
+       here rather than when the VMAC is made, so that the firewall's ``vmacs_ll`` set holds it too;
+    4. None when the parent's MAC is unknown too (it does not exist yet).
+
+    Unlike the EUI-64 address the kernel would make from the *virtual* MAC, it differs per director."""
+    if source is not None and source.version == 6:
+        return IPv6Interface((source, LINK_LOCAL_PREFIXLEN if source.is_link_local else source.max_prefixlen))
+    if parent is not None and parent.version == 6 and parent.is_link_local:
+        return IPv6Interface((parent, LINK_LOCAL_PREFIXLEN))
+    if parent_mac is not None:
+        return IPv6Interface((eui64_link_local(parent_mac), LINK_LOCAL_PREFIXLEN))
     return None
 
 
-def with_link_locals(links: Iterable[VirtualLink], own: VirtualLink | None, source: IPAddress,
-                     parent_address: Callable[[str, int], IPAddress | None]) -> tuple[VirtualLink, ...]:
-    """``links`` with the link-local address of each IPv6 VMAC (:func:`vmac_link_local`): the
-    instance's own from its ``source``, a VMAC of addresses (``use_vmac_addr``) its parent's;
-    ``parent_address``: an interface's first link-local address (I/O, asked only when needed)."""
+def with_vmac_addresses(links: Iterable[VirtualLink], own: VirtualLink | None, source: IPAddress | None,
+                        parent_address: Callable[[str, int], IPAddress | None],
+                        parent_mac: ParentMac | None = None) -> tuple[VirtualLink, ...]:
+    """``links`` with the address of each IPv6 VMAC (:func:`vmac_address`): the instance's own one
+    from its configured ``source``, a VMAC of addresses (``use_vmac_addr``) from its parent;
+    ``parent_address``: an interface's first link-local address, ``parent_mac``: its MAC (I/O, each
+    asked only when needed; no ``parent_mac``: no address is made from it)."""
     out: list[VirtualLink] = []
     for link in links:
         if link.kind != "macvlan" or link.family != 6:
             out.append(link)
             continue
-        mine = source if link == own else None
-        needs_parent = mine is None or mine.version != 6 or not mine.is_link_local
-        out.append(replace(link, address=vmac_link_local(
-            mine, parent_address(link.parent, 6) if needs_parent else None)))
+        mine = source if link == own and source is not None and source.version == 6 else None
+        parent = parent_address(link.parent, 6) if mine is None else None
+        has_parent_ll = parent is not None and parent.version == 6 and parent.is_link_local
+        mac = parent_mac(link.parent) if mine is None and not has_parent_ll and parent_mac else None
+        out.append(replace(link, address=vmac_address(mine, parent, mac)))
     return tuple(out)
 
 

@@ -33,16 +33,17 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from pykeepalived.config.model import Config
 from pykeepalived.errors import ConfigError
 from pykeepalived.vrrp.from_config import InstanceSpec, PrimaryAddress, RouterKey, instance_spec
-from pykeepalived.vrrp.link_config import LinkNames, configured_link_names
+from pykeepalived.vrrp.link_config import LinkNames, ParentMac, configured_link_names
 from pykeepalived.vrrp.packet import IPAddress
 
 
 def remapped(config: Config, running: Mapping[RouterKey, InstanceSpec], key: RouterKey,
-             primary_address: PrimaryAddress) -> InstanceSpec | None:
-    """Instance ``key`` of ``config`` mapped again with ``primary_address`` (the host's addresses
-    now), its links named as the running plan (``running``) named them; None when it cannot be
-    mapped, its interface has no address of its family (the source would be
-    :func:`~pykeepalived.vrrp.from_config.no_source`'s) or it is not in ``config``."""
+             primary_address: PrimaryAddress, parent_mac: ParentMac | None = None) -> InstanceSpec | None:
+    """Instance ``key`` of ``config`` mapped again with ``primary_address`` and ``parent_mac`` (the
+    host's addresses and MACs now, as a start or reload asks them), its links named as the running
+    plan (``running``) named them; None when it cannot be mapped, its interface has no address of its
+    family (the source would be :func:`~pykeepalived.vrrp.from_config.no_source`'s) or it is not in
+    ``config``."""
     spec = running.get(key)
     inst = next((i for i in config.vrrp_instances.values() if spec is not None and i.name == spec.name), None)
     if spec is None or inst is None:
@@ -51,7 +52,7 @@ def remapped(config: Config, running: Mapping[RouterKey, InstanceSpec], key: Rou
     names = LinkNames([*(n for i in config.vrrp_instances.values() for n in configured_link_names(i)),
                        *(link.name for k, other in running.items() if k != key for link in other.links)])
     try:
-        new = instance_spec(config, inst, primary_address, spec.sync_group, names)
+        new = instance_spec(config, inst, primary_address, spec.sync_group, names, parent_mac=parent_mac)
     except (ConfigError, ValueError):
         return None
     return new if new.key == key and not new.router_config.primary_address.is_unspecified else None

@@ -36,8 +36,13 @@ VMAC_NAME = "vrrp.51"
 PRIORITY = {"d1": 150, "d2": 100}
 
 
-def config(node: str) -> str:
-    inst = Instance("VI_6", 51, PRIORITY[node], (f"{VIP}/64",), use_vmac=True)
+SOURCE = {"d1": "2001:db8:1::11", "d2": "2001:db8:1::12"}
+"""Each director's own global address on eth0 (the lab's), configured as its adverts' source."""
+
+
+def config(node: str, *, source: bool = False) -> str:
+    extra = f"    mcast_src_ip {SOURCE[node]}\n" if source else ""
+    inst = Instance("VI_6", 51, PRIORITY[node], (f"{VIP}/64",), use_vmac=True, extra=extra)
     return render_config(f"quiet6_{node}", [inst])
 
 
@@ -56,11 +61,15 @@ def solicited(host: Host) -> int:
     return sum(int(n) for n in re.findall(r"counter packets (\d+)", out))
 
 
-def link_local(host: Host, ifname: str) -> list[dict[str, object]]:
-    """The IPv6 link-local addresses of `ifname` (`ip -j`), with their flags."""
+def addresses(host: Host, ifname: str) -> list[dict[str, object]]:
+    """The IPv6 addresses of `ifname` (`ip -j`), with their flags."""
     out = json.loads(host.ip("-j", "-6", "address", "show", "dev", ifname).stdout or "[]")
-    return [a for link in out for a in link.get("addr_info", [])
-            if str(a.get("local", "")).startswith("fe80:")]
+    return [a for link in out for a in link.get("addr_info", [])]
+
+
+def link_local(host: Host, ifname: str) -> list[dict[str, object]]:
+    """The IPv6 link-local addresses of `ifname`, with their flags."""
+    return [a for a in addresses(host, ifname) if str(a.get("local", "")).startswith("fe80:")]
 
 
 def tx_packets(host: Host, ifname: str) -> int:
@@ -123,13 +132,20 @@ def test_an_ipv6_backup_vmac_never_sends_from_the_virtual_mac_and_takes_over_wit
     assert VMAC in neighbour, neighbour
 
 
-def test_keepalived_hears_our_ipv6_vmac_adverts_and_stays_backup(director_pair: DirectorPair) -> None:
+@pytest.mark.parametrize("source", [False, True], ids=["link-local", "mcast_src_ip"])
+def test_keepalived_hears_our_ipv6_vmac_adverts_and_stays_backup(director_pair: DirectorPair,
+                                                                 source: bool) -> None:
     """keepalived 2.2.7 as the backup, on its own IPv6 VMAC: our adverts from d1's link-local address
-    through the virtual MAC are what it expects (it never holds the VIP while d1 advertises)."""
+    (or its configured global source, which both VMACs carry) through the virtual MAC are what it
+    expects (it never holds the VIP while d1 advertises)."""
     dp = director_pair
-    pair = VrrpPair.start(dp, (PYKA, KA), [config(n) for n in ("d1", "d2")])
+    pair = VrrpPair.start(dp, (PYKA, KA), [config(n, source=source) for n in ("d1", "d2")])
     pair.wait_sole_holder(VIP, dp.d1, timeout=15)
     wait_until(lambda: VMAC_NAME in dp.d2.ip("link", "show").stdout, timeout=10, message="keepalived's VMAC")
+    if source:  # keepalived's VMAC carries its configured source too (in a /64)
+        wait_until(lambda: SOURCE["d2"] in {str(a["local"]) for a in addresses(dp.d2, VMAC_NAME)},
+                   timeout=5, message="keepalived's VMAC carries its source")
+        assert SOURCE["d1"] in {str(a["local"]) for a in addresses(dp.d1, VMAC_NAME)}
     start = time.time()
     before = tx_packets(dp.d1, VMAC_NAME)
     # 10 adverts at 0.2 s: twice keepalived's master down interval
@@ -137,3 +153,43 @@ def test_keepalived_hears_our_ipv6_vmac_adverts_and_stays_backup(director_pair: 
     pair.check_alive()
     assert pair.timeline().held("d2", VIP, start, time.time()) == 0
     assert pair.holders(VIP) == {"d1"}
+
+
+def test_a_configured_ipv6_source_is_the_vmacs_address_and_the_backup_vmac_never_answers_for_it(
+        director_pair: DirectorPair) -> None:
+    """As keepalived 2.2.7, the VMAC carries the configured source (`mcast_src_ip`, here each director's
+    global address, alone as a /128, no DAD) and the adverts leave from it; the parent, never the
+    VMAC, answers a neighbour asking for it (the firewall's `vmacs_ll` set holds it)."""
+    dp = director_pair
+    wire = dp.d2.spawn(["tcpdump", "-l", "-n", "-e", "-i", "eth0", "-Q", "out",
+                        f"ether src {VMAC} or icmp6[0] == 129"], name="tcpdump-vmac6-source")
+    wait_until(lambda: "listening on" in wire.output(), timeout=10, message="tcpdump listening in d2")
+    pair = VrrpPair.start(dp, (PYKA, PYKA), [config(n, source=True) for n in ("d1", "d2")])
+    pair.wait_sole_holder(VIP, dp.d1, timeout=15)
+
+    def own(host: Host) -> list[tuple[str, int]]:
+        present = VMAC_NAME in host.ip("link", "show").stdout
+        return [(str(a["local"]), int(str(a["prefixlen"]))) for a in addresses(host, VMAC_NAME)
+                if str(a["local"]) != VIP] if present else []
+
+    for host in dp.directors:
+        wait_until(lambda h=host: own(h) == [(SOURCE[h.name], 128)], timeout=10,
+                   message=f"{host.name}'s VMAC carries its configured source alone")
+    # the client asks for d2's source, which d2's VMAC now carries too: only d2's eth0 answers
+    dp.c1.run(["ip", "-6", "neigh", "flush", "dev", "eth0"])
+    dp.c1.run(["ping", "-6", "-c", "1", "-W", "2", SOURCE["d2"]])
+    dp.c1.run(["ping", "-6", "-c", "1", "-W", "2", SOURCE["d2"]])  # a reply captured after any answer
+    wait_until(lambda: wire.output().count("ICMP6, echo reply") >= 2, timeout=5,
+               message="d2's replies captured")
+    neighbour = dp.c1.ip("-6", "neigh", "show", SOURCE["d2"], "dev", "eth0").stdout
+    assert dp.d2.mac("eth0") in neighbour, neighbour
+    sent = wire.output().split("listening on", 1)[-1]
+    assert VMAC not in sent, sent
+    assert tx_packets(dp.d2, VMAC_NAME) == 0
+    # the master's adverts leave its VMAC from its configured source; d2 stays BACKUP
+    advert = dp.d2.run(["tcpdump", "-c", "1", "-n", "-e", "-i", "eth0", "-Q", "in", "ip6 proto 112"],
+                       timeout=5).stdout
+    assert re.search(rf"{VMAC} > .* {re.escape(SOURCE['d1'])} > ff02::12", advert), advert
+    assert pair.holders(VIP) == {"d1"}
+    states = {str(i["name"]): i["state"] for i in pair.d2.status()["instances"]}
+    assert states == {"VI_6": "BACKUP"}, states

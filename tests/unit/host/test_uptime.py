@@ -92,8 +92,8 @@ def test_the_kernel_tells_this_process_its_age_to_the_microsecond() -> None:
     elapsed = process_elapsed_s()
     if elapsed is None:
         pytest.skip("no taskstats in this kernel")
+    precise = time.monotonic() - elapsed  # at once: a delay before this read makes it later
     coarse = process_started_monotonic()
     assert coarse is not None
-    precise = time.monotonic() - elapsed
     assert precise <= coarse + 1e-3  # the tick-rounded start is never earlier than the precise one
     assert coarse - precise <= 0.011 + 0.05  # within a tick (and the time between the two reads)

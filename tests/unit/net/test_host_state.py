@@ -10,7 +10,7 @@ import pytest
 from pykeepalived.config.load import Syntax, check_config
 from pykeepalived.config.model import Config
 from pykeepalived.net.host_state import HostPlan, admitting, desired, host_plan
-from pykeepalived.net.nft_ruleset import Blocked
+from pykeepalived.net.nft_ruleset import Blocked, ruleset
 from pykeepalived.net.route_spec import SpecError
 from pykeepalived.net.rt_tables import table_names
 from pykeepalived.vrrp.from_config import vrrp_plan
@@ -183,12 +183,28 @@ def test_an_ipv6_vmac_carries_the_parents_link_local_address_the_firewall_knows(
     vrrp = vrrp_plan(config, lambda ifname, family: parent_ll)
     links = {spec.name: spec.links[0] for spec in vrrp.instances.values()}
     assert str(links["VI_6"].address) == "fe80::11/64"
-    assert str(links["VI_7"].address) == "fe80::11/64"  # a global source: the parent's link-local
-    assert vrrp.vmac_link_locals() == (("vrrp.61", parent_ll), ("vrrp.62", parent_ll))
+    assert vrrp.vmac_link_locals()[0] == ("vrrp.61", parent_ll)
     plan = host_plan(config, vmacs=vrrp.vmac_names(), vmac_link_locals=vrrp.vmac_link_locals())
     assert plan.firewall is not None and plan.firewall.vmac_link_locals == vrrp.vmac_link_locals()
     v4 = vrrp_plan(kaconf(tmp_path, VMAC_CONF), lambda ifname, family: ip_address("198.51.100.11"))
     assert v4.vmac_link_locals() == ()
+
+
+def test_a_configured_global_source_is_on_the_vmac_and_in_the_firewalls_set(tmp_path: Path) -> None:
+    """As keepalived 2.2.7, the VMAC carries the configured IPv6 source (its adverts' source), a
+    global one as a /128; the VMAC would answer a solicitation for it from the virtual MAC, so the
+    ``vmacs_ll`` set holds it: the parent answers."""
+    config = kaconf(tmp_path, VMAC6_CONF)
+    vrrp = vrrp_plan(config, lambda ifname, family: ip_address("fe80::11"))
+    links = {spec.name: spec.links[0] for spec in vrrp.instances.values()}
+    assert str(links["VI_7"].address) == "2001:db8:1::11/128"
+    assert vrrp.vmac_link_locals()[1] == ("vrrp.62", ip_address("2001:db8:1::11"))
+    plan = host_plan(config, vmacs=vrrp.vmac_names(), vmac_link_locals=vrrp.vmac_link_locals())
+    assert plan.firewall is not None
+    batch = ruleset(plan.firewall, ())["nftables"]
+    elements = [c["add"]["element"] for c in batch if "element" in c.get("add", {})]
+    own = [{"concat": ["vrrp.61", "fe80::11"]}, {"concat": ["vrrp.62", "2001:db8:1::11"]}]
+    assert {"family": "inet", "table": "keepalived", "name": "vmacs_ll", "elem": own} in elements
 
 
 def test_a_reload_admits_the_link_local_address_of_a_new_ipv6_vmac_first(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 import struct
-from ipaddress import IPv6Address
+from ipaddress import IPv6Interface
 
 import pytest
 from pyroute2.netlink.exceptions import NetlinkError
@@ -15,7 +15,6 @@ from pykeepalived.net.vmac import (
     IPVLAN_FLAGS,
     VmacManager,
     VmacSpec,
-    eui64_link_local,
     ipvlan_message,
     vrrp_mac,
 )
@@ -102,22 +101,13 @@ def test_the_ipvlan_request_carries_l2_mode_and_keepaliveds_flags() -> None:
         assert struct.pack("=HHI", 8, 5, 7) in message  # IFLA_LINK: the parent
 
 
-def test_eui64_link_local_and_a_vmac_spec_takes_only_a_link_local_address() -> None:
-    assert eui64_link_local(bytes.fromhex("00005e000233")) == IPv6Address("fe80::200:5eff:fe00:233")
-    assert eui64_link_local(bytes.fromhex("aa029684c3ba")) == IPv6Address("fe80::a802:96ff:fe84:c3ba")
-    with pytest.raises(UsageError):
-        eui64_link_local(b"\x00")
-    with pytest.raises(UsageError, match="link-local"):
-        VmacSpec("eth0", 7, 6, link_local=IPv6Address("2001:db8::1"))
-
-
 async def test_an_ipv6_vmac_gets_no_address_of_the_virtual_mac_but_its_own_without_dad(proc: Sysctl) -> None:
     """addr_gen_mode none before the link is up (no EUI-64 address of the virtual MAC, the same on
     every director, nor its DAD probe from the virtual MAC), then the given link-local, no DAD."""
     (proc.root / "net/ipv6/conf/vrrp.7").mkdir(parents=True)
     ipr = FakeIPR({"lo": 1, "eth0": 2})
     mgr = VmacManager(ipr, SysctlChanges(proc))  # type: ignore[arg-type]
-    index = await mgr.ensure(VmacSpec("eth0", 7, 6, link_local=IPv6Address("fe80::11")))
+    index = await mgr.ensure(VmacSpec("eth0", 7, 6, own_address=IPv6Interface("fe80::11/64")))
     assert proc.iface_read(6, "vrrp.7", "addr_gen_mode") == "1"
     up = ipr.calls.index(("link", "set", {"index": index, "state": "up"}))
     addrs = [(i, c) for i, c in enumerate(ipr.calls) if c[0] == "addr"]
@@ -129,6 +119,26 @@ async def test_an_ipv6_vmac_gets_no_address_of_the_virtual_mac_but_its_own_witho
     await VmacManager(v4, SysctlChanges(proc)).ensure(VmacSpec("eth0", 7))  # type: ignore[arg-type]
     assert not any(c[0] == "addr" for c in v4.calls)
     ipr.calls.clear()  # a reload gives the VMAC another link-local address: the old one goes
-    await mgr.ensure(VmacSpec("eth0", 7, 6, link_local=IPv6Address("fe80::12")))
+    await mgr.ensure(VmacSpec("eth0", 7, 6, own_address=IPv6Interface("fe80::12/64")))
     changes = sorted((c[1], c[2]["address"]) for c in ipr.calls if c[0] == "addr")
     assert changes == [("add", "fe80::12"), ("del", "fe80::11"), ("del", "fe80::200:5eff:fe00:207")]
+
+
+async def test_a_configured_global_source_goes_on_the_vmac_alone_without_dad_nor_prefix_route(
+        proc: Sysctl) -> None:
+    """keepalived 2.2.7 puts the configured IPv6 source on the VMAC; a global one as a /128 without
+    its prefix route (none beside the parent's), and a reload back to a link-local one takes it off."""
+    (proc.root / "net/ipv6/conf/vrrp.7").mkdir(parents=True)
+    ipr = FakeIPR({"lo": 1, "eth0": 2})
+    mgr = VmacManager(ipr, SysctlChanges(proc))  # type: ignore[arg-type]
+    index = await mgr.ensure(VmacSpec("eth0", 7, 6, own_address=IPv6Interface("2001:db8:1::11/128")))
+    added = [c[2] for c in ipr.calls if c[:2] == ("addr", "add")]
+    assert added == [{"index": index, "address": "2001:db8:1::11", "prefixlen": 128, "flags": 0x02 | 0x200}]
+    ipr.calls.clear()
+    await mgr.ensure(VmacSpec("eth0", 7, 6, own_address=IPv6Interface("fe80::11/64")))
+    changes = sorted((c[1], c[2]["address"], c[2]["prefixlen"]) for c in ipr.calls if c[0] == "addr")
+    assert changes == [("add", "fe80::11", 64), ("del", "2001:db8:1::11", 128),
+                       ("del", "fe80::200:5eff:fe00:207", 64)]
+    ipr.calls.clear()  # no address known (its parent's MAC was unknown): none, and not the old one either
+    await mgr.ensure(VmacSpec("eth0", 7, 6))
+    assert [c[1] for c in ipr.calls if c[0] == "addr"] == ["del", "del"]

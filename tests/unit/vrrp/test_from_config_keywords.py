@@ -17,7 +17,7 @@ from pykeepalived.vrrp.from_config import (
     VirtualLink,
     VrrpPlan,
 )
-from pykeepalived.vrrp.link_config import LinkNames, vmac_link_local, with_link_locals
+from pykeepalived.vrrp.link_config import LinkNames
 
 BASE = """
 vrrp_instances:
@@ -269,33 +269,6 @@ def test_a_vmac_address_keepalived_refuses_is_a_model_error(bad: str) -> None:
     result = check_text(BASE + f"    use_vmac: true\n    vmac_address: '{bad}'\n")
     assert result.config is None
 
-
-
-def test_an_ipv6_vmac_has_the_link_local_source_else_the_parents_link_local_address() -> None:
-    """keepalived's set_link_local_address: distinct per director, unlike the EUI-64 address the
-    kernel would make from the virtual MAC."""
-    ll, parent, glob = IPv6Address("fe80::5"), IPv6Address("fe80::11"), IPv6Address("2001:db8::5")
-    assert str(vmac_link_local(ll, parent)) == "fe80::5/64"
-    assert str(vmac_link_local(glob, parent)) == "fe80::11/64"
-    assert vmac_link_local(glob, None) is None  # the adapter then makes one from the parent's MAC
-    assert vmac_link_local(IPv4Address("198.51.100.1"), None) is None
-    assert spec("use_vmac: true").links[0].address is None  # an IPv4 VMAC: no IPv6 at all
-
-
-def test_each_ipv6_vmac_gets_its_link_local_address_and_the_parent_is_asked_only_when_needed() -> None:
-    asked: list[str] = []
-
-    def parent_address(ifname: str, family: int) -> IPv6Address:
-        asked.append(ifname)
-        return IPv6Address(f"fe80::a:{len(ifname)}")
-
-    own, other = VirtualLink("vrrp.51", "eth0", 6), VirtualLink("vrrp6.51", "eth10", 6)
-    v4, ipvlan = VirtualLink("vrrp.52", "eth1", 4), VirtualLink("ipv51", "eth0", 6, "ipvlan")
-    out = with_link_locals((own, other, v4, ipvlan), own, IPv6Address("fe80::5"), parent_address)
-    assert [str(link.address) for link in out] == ["fe80::5/64", "fe80::a:5/64", "None", "None"]
-    assert asked == ["eth10"]  # the own VMAC has a link-local source
-    out = with_link_locals((own,), own, IPv6Address("2001:db8::5"), parent_address)
-    assert str(out[0].address) == "fe80::a:4/64" and asked == ["eth10", "eth0"]
 
 
 @pytest.mark.parametrize(("extra", "top", "expected"), [
