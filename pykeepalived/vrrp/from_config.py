@@ -340,6 +340,12 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
                            mac=mac)
     links = with_vmac_addresses(((own,) if own is not None else ()) + placed.links, own, source,
                                 primary_address, parent_mac)
+    xmit_base = own is not None and own.kind == "macvlan" and (inst.vmac_xmit_base or bool(inst.unicast_peer))
+    if config.strict(inst) and not inst.unicast_peer:
+        xmit_base = False  # keepalived: "xmit_base is incompatible with strict mode - resetting"
+    if primary.is_unspecified and own is not None and own.kind == "macvlan" and not xmit_base \
+            and links[0].address is not None:  # an IPv6 VMAC sends from its own, made from the MAC
+        primary = links[0].address.ip
     tracked = instance_trackers(config, inst)
     specs = tracked.specs + tuple(TrackerSpec(INTERFACE_PREFIX + name) for name in placed.tracked)
     interfaces = tracked.interfaces + tuple(TrackedInterface(INTERFACE_PREFIX + n, n) for n in placed.tracked)
@@ -347,9 +353,6 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
     track_source = primary if derived or inst.track_src_ip else None  # from config): always tracked
     if track_source is not None:  # FAULT from the start while the interface has no address
         specs += (TrackerSpec(SOURCE_PREFIX + str(track_source), initial_ok=not track_source.is_unspecified),)
-    xmit_base = own is not None and own.kind == "macvlan" and (inst.vmac_xmit_base or bool(inst.unicast_peer))
-    if config.strict(inst) and not inst.unicast_peer:
-        xmit_base = False  # keepalived: "xmit_base is incompatible with strict mode - resetting"
     advert_device = own.name if own is not None and not xmit_base else inst.interface
     all_if = inst.garp_extra_if_all if inst.garp_extra_if is not None else g.vrrp_garp_extra_if_all
     extra_if = extra_if_addresses(inst, placed.vips, links, advert_device, all_interfaces=all_if)
