@@ -418,7 +418,7 @@ class Instances:
         """An address appeared or vanished: a tracked source address follows it, and a MASTER that should
         hold a vanished VIP adds it back (unless it says ``no_track``: :func:`restore_on_delete`, or
         ``restore`` is False: ``vrrp/renumber.py``'s :func:`restores_vip`)."""
-        if any(slot.spec.track_source == event.address.ip for slot in self.runner.slots.values()):
+        if event.address.ip in self.runner.tracked_sources():
             self.sources_changed()
         if event.present or not restore:
             return
