@@ -414,18 +414,20 @@ class Instances:
                 if held is not None:
                     self.runner.feed(slot.key, ev.TrackerChanged(SOURCE_PREFIX + str(source), ok=held))
 
-    def on_address(self, event: AddressEvent, *, restore: bool = True) -> None:
+    def on_address(self, event: AddressEvent, *, may_restore: Callable[[], bool] = lambda: True) -> None:
         """An address appeared or vanished: a tracked source address follows it, and a MASTER that should
         hold a vanished VIP adds it back (unless it says ``no_track``: :func:`restore_on_delete`, or
-        ``restore`` is False: ``vrrp/renumber.py``'s :func:`restores_vip`)."""
+        ``may_restore`` says no, asked only then: ``vrrp/renumber.py``'s :func:`restores_vip`)."""
         if event.address.ip in self.runner.tracked_sources():
             self.sources_changed()
-        if event.present or not restore:
+        if event.present:
             return
         for slot in self.runner.slots.values():
             if slot.state is not State.MASTER or slot.shutting_down:
                 continue
             for vip in restore_on_delete(slot.spec.vips, event.address, event.ifname):
+                if not may_restore():
+                    return
                 slot.logger.warning("vip deleted while master, restoring address=%s dev=%s",
                                     vip.address, vip.dev)
                 self.executor.restore_vip(slot, vip)
