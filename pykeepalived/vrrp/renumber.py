@@ -14,7 +14,9 @@ interface has no such address the instance stays FAULT; a configured source neve
 ``track_src_ip`` it faults while it is gone).  Unlike keepalived, a unicast instance does not follow
 either: its peers name its old address in their ``unicast_peer`` lists and drop adverts from any
 other, so a MASTER on the new address would stand next to a peer that took over (both holding the
-VIPs).  It stays FAULT, and a reload takes the new address once the peers name it.  The daemon
+VIPs).  It stays FAULT, and a reload takes the new address once the peers name it.  One that had none
+(started before its interface had an address) takes the first, as keepalived: that is the address its
+peers were given, or the configuration never worked.  The daemon
 applies the new spec as a reload applies a new source (``daemon/reconcile.py``: the socket of the
 new receive path, ``Reconfigure`` with the state kept).
 
@@ -64,8 +66,11 @@ def follow_source(spec: InstanceSpec, source_held: bool | None, remap: Callable[
     (None: the host's addresses are not known yet), or None to keep its own: only an instance whose
     source is its interface's, only once that address is gone, and only when the interface has
     another one (``remap``: the instance mapped again, :func:`remapped`) that is not a virtual
-    address (``vips``: the running instances'); never a unicast instance (see the module docstring)."""
-    if not spec.source_from_interface or source_held is not False or spec.router_config.unicast_peers:
+    address (``vips``: the running instances'); a unicast instance only when it had none (see the
+    module docstring)."""
+    renumbered = not spec.router_config.primary_address.is_unspecified  # not a first address
+    if not spec.source_from_interface or source_held is not False \
+            or (spec.router_config.unicast_peers and renumbered):
         return None
     new = remap()
     if new is None or new.router_config.primary_address in (spec.router_config.primary_address, *vips):

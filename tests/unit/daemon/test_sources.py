@@ -192,3 +192,15 @@ async def test_an_instance_a_reload_adds_on_an_interface_without_an_address_wait
     vi2 = next(i for i in status["instances"] if i["name"] == "VI_2")  # type: ignore[union-attr]
     assert vi2["master_address"] == str(other)
     assert await h.stop() == ExitCode.OK
+
+
+async def test_a_unicast_instance_started_without_an_address_takes_the_first_its_peers_were_given(
+        tmp_path: Path) -> None:
+    host = unaddressed()
+    h = Harness(tmp_path, DERIVED + "    unicast_peer: [198.51.100.12]\n", net=host.net, primary=host.primary)
+    h.run()
+    await h.until(lambda s: bool(s["instances"]) and first(s)["state"] == "FAULT")
+    host.change(OLD, present=True)
+    status = await h.until(lambda s: first(s)["state"] == "MASTER")
+    assert first(status)["master_address"] == str(OLD) and host.net.reopened == [KEY]
+    assert await h.stop() == ExitCode.OK
