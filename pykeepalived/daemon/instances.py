@@ -118,6 +118,9 @@ class Instances:
         self.bfd_up = bfd_up
         self.observe = observe
         self._tracker_tasks: dict[Tracker, asyncio.Task[None]] = {}
+        self.unaddressed: set[RouterKey] = set()
+        """Instances started while their interface had no address of their family (``daemon/sources.py``
+        takes them up: they take the interface's first address)."""
         self.debounce = LinkDebounce()
         """``interface_up_down_delays`` (:meth:`configure`)."""
         self._debounce_timer: asyncio.TimerHandle | None = None
@@ -189,6 +192,10 @@ class Instances:
             feed(spec.key, ev.Startup())
             self.executor.remove_stale(slot, stale_at_start(spec, slot.state))
             return
+        if spec.router_config.primary_address.is_unspecified:  # vrrp/from_config.py's no_source
+            slot.logger.warning("interface %s has no IPv%d address: FAULT until it has one", spec.interface,
+                                spec.router_config.family)
+            self.unaddressed.add(spec.key)
         self.feed_readings(slot)
         self._startup(slot)
         self.executor.remove_stale(slot, stale_at_start(spec, slot.state))
@@ -407,18 +414,20 @@ class Instances:
                 if held is not None:
                     self.runner.feed(slot.key, ev.TrackerChanged(SOURCE_PREFIX + str(source), ok=held))
 
-    def on_address(self, event: AddressEvent, *, restore: bool = True) -> None:
+    def on_address(self, event: AddressEvent, *, may_restore: Callable[[], bool] = lambda: True) -> None:
         """An address appeared or vanished: a tracked source address follows it, and a MASTER that should
         hold a vanished VIP adds it back (unless it says ``no_track``: :func:`restore_on_delete`, or
-        ``restore`` is False: ``vrrp/renumber.py``'s :func:`restores_vip`)."""
-        if any(slot.spec.track_source == event.address.ip for slot in self.runner.slots.values()):
+        ``may_restore`` says no, asked only then: ``vrrp/renumber.py``'s :func:`restores_vip`)."""
+        if event.address.ip in self.runner.tracked_sources():
             self.sources_changed()
-        if event.present or not restore:
+        if event.present:
             return
         for slot in self.runner.slots.values():
             if slot.state is not State.MASTER or slot.shutting_down:
                 continue
             for vip in restore_on_delete(slot.spec.vips, event.address, event.ifname):
+                if not may_restore():
+                    return
                 slot.logger.warning("vip deleted while master, restoring address=%s dev=%s",
                                     vip.address, vip.dev)
                 self.executor.restore_vip(slot, vip)

@@ -108,7 +108,7 @@ def _reconfigure(instances: Instances, spec: InstanceSpec, announce: tuple[IPAdd
     slot = instances.runner.slots[spec.key]
     if slot.group is not None and slot.name != spec.name:
         slot.group.rename(slot.name, spec.name)
-    slot.spec = spec
+    instances.runner.respecify(slot, spec)
     instances.runner.feed(spec.key, ev.Reconfigure(spec.router_config, announce))
     instances.feed_readings(slot)
 

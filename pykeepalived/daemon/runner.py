@@ -168,6 +168,7 @@ class VrrpRunner:
         self.group_states: dict[str, State] = {}
         """The combined state last published for each sync group."""
         self._group_names: tuple[str, ...] | None = None
+        self._sources: frozenset[IPAddress] | None = None
         self.timer_wakeups = 0
         """Times the shared timer fired (for status and tests)."""
         self.log_unknown_vrids = False
@@ -180,18 +181,31 @@ class VrrpRunner:
         if slot.key in self.slots:
             raise ValueError(f"router {slot.key} already present")
         self.slots[slot.key] = slot
-        self._group_names = None
+        self._group_names = self._sources = None
 
     def remove(self, key: RouterKey) -> RouterSlot:
         """Take a stopped router out (a reload); its counters join :attr:`stopped`."""
         slot = self.slots.pop(key)
-        self._group_names = None
+        self._group_names = self._sources = None
         self.timers.disarm(slot)
         self._schedule()
         self.stopped.update(flat_counters(slot.router.stats.as_dict()))
         self.stopped.update(slot.counters)
         self.stopped_count += 1
         return slot
+
+    def respecify(self, slot: RouterSlot, spec: InstanceSpec) -> None:
+        """A running router's spec changes (a reload's, a renumbered source's)."""
+        slot.spec = spec
+        self._sources = None
+
+    def tracked_sources(self) -> frozenset[IPAddress]:
+        """The source addresses the routers track (``source:ADDR``): an address event for another one
+        concerns none of them (looked up per event, kept until the routers change)."""
+        if self._sources is None:
+            self._sources = frozenset(slot.spec.track_source for slot in self.slots.values()
+                                      if slot.spec.track_source is not None)
+        return self._sources
 
     def set_group(self, slot: RouterSlot, group: SyncGroup | None) -> None:
         """A running router leaves its sync group or joins one (a reload; the caller runs the

@@ -58,15 +58,17 @@ class SourceFollower:
         then the instances hear of it (a VIP deleted with the interface's last address stays deleted:
         :func:`~pykeepalived.vrrp.renumber.restores_vip`)."""
         slots = self.instances.runner.slots.values()
-        if not event.present:
+        if not event.present and event.address.ip in self.instances.runner.tracked_sources():
             self.waiting.update(slot.key for slot in slots if slot.spec.source_from_interface
                                 and slot.spec.track_source == event.address.ip)
+        if self.instances.unaddressed:  # started without an address: the first one may be this
+            self.waiting |= self.instances.unaddressed
+            self.instances.unaddressed.clear()
         if self.waiting:
             self.follow()
         ifname, family = event.ifname, event.address.version
-        restore = event.present or ifname is None or restores_vip(
-            (slot.spec for slot in slots), ifname, family, partial(self.primary, ifname, family))
-        self.instances.on_address(event, restore=restore)
+        self.instances.on_address(event, may_restore=lambda: ifname is None or restores_vip(
+            (slot.spec for slot in slots), ifname, family, partial(self.primary, ifname, family)))
 
     def resync(self) -> None:
         """The address book was read again: every instance follows, then its tracked source is read."""
@@ -102,8 +104,10 @@ class SourceFollower:
                                     "(the VMAC's address changes)", spec.interface,
                                     new.router_config.primary_address)
                 continue
-            slot.logger.info("interface %s renumbered: adverts leave from %s (was %s)", spec.interface,
-                             new.router_config.primary_address, spec.router_config.primary_address)
+            old = spec.router_config.primary_address
+            slot.logger.info("interface %s %s: adverts leave from %s (was %s)", spec.interface,
+                             "has an address" if old.is_unspecified else "renumbered",
+                             new.router_config.primary_address, "none" if old.is_unspecified else old)
             apply_renumbered(self.instances, new)
             plan = self.holder.plan = replace(plan, instances={**plan.instances, key: new})
             self._put_back(slot)

@@ -310,6 +310,14 @@ def mcast_group(config: Config, inst: VrrpInstance) -> IPAddress:
     return g.vrrp_mcast_group4 if inst.family == 4 else g.vrrp_mcast_group6
 
 
+def no_source(family: int) -> IPAddress:
+    """The source of an instance whose interface has no address of its ``family`` yet (DHCP, a link
+    still down at boot): the unspecified address, never held, so the instance is FAULT (keepalived
+    2.2.7: "entering FAULT state (no IPv4 address for interface)") until the interface gets one, which
+    it then takes (:mod:`pykeepalived.vrrp.renumber`)."""
+    return IPv4Address(0) if family == 4 else IPv6Address(0)
+
+
 def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAddress,
                   sync_group: str | None = None, names: LinkNames | None = None, *,
                   parent_mac: ParentMac | None = None) -> InstanceSpec:
@@ -327,23 +335,24 @@ def instance_spec(config: Config, inst: VrrpInstance, primary_address: PrimaryAd
     ipvlan_address = own.address if own is not None and own.kind == "ipvlan" else None
     source = inst.unicast_src_ip or inst.mcast_src_ip
     primary = source or (ipvlan_address.ip if ipvlan_address is not None else None) \
-        or primary_address(inst.interface, family)
-    if primary is None:
-        raise ConfigError(f"vrrp_instance {inst.name}: interface {inst.interface} has no IPv{family} address")
+        or primary_address(inst.interface, family) or no_source(family)
     placed = address_links(inst, own, names, g.vmac_addr_prefix or prefix, g.default_interface or "eth0",
                            mac=mac)
     links = with_vmac_addresses(((own,) if own is not None else ()) + placed.links, own, source,
                                 primary_address, parent_mac)
+    xmit_base = own is not None and own.kind == "macvlan" and (inst.vmac_xmit_base or bool(inst.unicast_peer))
+    if config.strict(inst) and not inst.unicast_peer:
+        xmit_base = False  # keepalived: "xmit_base is incompatible with strict mode - resetting"
+    if primary.is_unspecified and own is not None and own.kind == "macvlan" and not xmit_base \
+            and links[0].address is not None:  # an IPv6 VMAC sends from its own, made from the MAC
+        primary = links[0].address.ip
     tracked = instance_trackers(config, inst)
     specs = tracked.specs + tuple(TrackerSpec(INTERFACE_PREFIX + name) for name in placed.tracked)
     interfaces = tracked.interfaces + tuple(TrackedInterface(INTERFACE_PREFIX + n, n) for n in placed.tracked)
     derived = source is None and ipvlan_address is None  # the interface's own address (keepalived: not
     track_source = primary if derived or inst.track_src_ip else None  # from config): always tracked
-    if track_source is not None:
-        specs += (TrackerSpec(SOURCE_PREFIX + str(track_source)),)
-    xmit_base = own is not None and own.kind == "macvlan" and (inst.vmac_xmit_base or bool(inst.unicast_peer))
-    if config.strict(inst) and not inst.unicast_peer:
-        xmit_base = False  # keepalived: "xmit_base is incompatible with strict mode - resetting"
+    if track_source is not None:  # FAULT from the start while the interface has no address
+        specs += (TrackerSpec(SOURCE_PREFIX + str(track_source), initial_ok=not track_source.is_unspecified),)
     advert_device = own.name if own is not None and not xmit_base else inst.interface
     all_if = inst.garp_extra_if_all if inst.garp_extra_if is not None else g.vrrp_garp_extra_if_all
     extra_if = extra_if_addresses(inst, placed.vips, links, advert_device, all_interfaces=all_if)

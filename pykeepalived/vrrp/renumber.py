@@ -6,15 +6,17 @@ from its interface's address: the primary IPv4 address, or the first IPv6 link-l
 gone).  When that address goes and the interface has another one (DHCP, an operator's ``ip addr``),
 keepalived 2.2.7 takes the new address at once (``netlink_if_address_filter``: a deleted primary
 address is replaced by the interface's next one, an address added to an interface without one is
-taken by the instances that had none).  So does pykeepalived: :func:`follow_source` decides, and the
-new spec is the instance mapped again from its configuration with the host's addresses now
+taken by the instances that had none, at start too).  So does pykeepalived: :func:`follow_source`
+decides, and the new spec is the instance mapped again from its configuration with the host's addresses now
 (:func:`remapped`, through :func:`~pykeepalived.vrrp.from_config.instance_spec`: the one rule that
 derives the source at start and reload), so a reload afterwards finds it unchanged.  While the
 interface has no such address the instance stays FAULT; a configured source never changes (with
 ``track_src_ip`` it faults while it is gone).  Unlike keepalived, a unicast instance does not follow
 either: its peers name its old address in their ``unicast_peer`` lists and drop adverts from any
 other, so a MASTER on the new address would stand next to a peer that took over (both holding the
-VIPs).  It stays FAULT, and a reload takes the new address once the peers name it.  The daemon
+VIPs).  It stays FAULT, and a reload takes the new address once the peers name it.  One that had none
+(started before its interface had an address) takes the first, as keepalived: that is the address its
+peers were given, or the configuration never worked.  The daemon
 applies the new spec as a reload applies a new source (``daemon/reconcile.py``: the socket of the
 new receive path, ``Reconfigure`` with the state kept).
 
@@ -41,8 +43,9 @@ def remapped(config: Config, running: Mapping[RouterKey, InstanceSpec], key: Rou
              primary_address: PrimaryAddress, parent_mac: ParentMac | None = None) -> InstanceSpec | None:
     """Instance ``key`` of ``config`` mapped again with ``primary_address`` and ``parent_mac`` (the
     host's addresses and MACs now, as a start or reload asks them), its links named as the running
-    plan (``running``) named them; None when it cannot be mapped (its interface has no address of
-    its family) or is not in ``config``."""
+    plan (``running``) named them; None when it cannot be mapped, its interface has no address of its
+    family (the source would be :func:`~pykeepalived.vrrp.from_config.no_source`'s) or it is not in
+    ``config``."""
     spec = running.get(key)
     inst = next((i for i in config.vrrp_instances.values() if spec is not None and i.name == spec.name), None)
     if spec is None or inst is None:
@@ -54,7 +57,7 @@ def remapped(config: Config, running: Mapping[RouterKey, InstanceSpec], key: Rou
         new = instance_spec(config, inst, primary_address, spec.sync_group, names, parent_mac=parent_mac)
     except (ConfigError, ValueError):
         return None
-    return new if new.key == key else None
+    return new if new.key == key and not new.router_config.primary_address.is_unspecified else None
 
 
 def follow_source(spec: InstanceSpec, source_held: bool | None, remap: Callable[[], InstanceSpec | None],
@@ -63,8 +66,11 @@ def follow_source(spec: InstanceSpec, source_held: bool | None, remap: Callable[
     (None: the host's addresses are not known yet), or None to keep its own: only an instance whose
     source is its interface's, only once that address is gone, and only when the interface has
     another one (``remap``: the instance mapped again, :func:`remapped`) that is not a virtual
-    address (``vips``: the running instances'); never a unicast instance (see the module docstring)."""
-    if not spec.source_from_interface or source_held is not False or spec.router_config.unicast_peers:
+    address (``vips``: the running instances'); a unicast instance only when it had none (see the
+    module docstring)."""
+    renumbered = not spec.router_config.primary_address.is_unspecified  # not a first address
+    if not spec.source_from_interface or source_held is not False \
+            or (spec.router_config.unicast_peers and renumbered):
         return None
     new = remap()
     if new is None or new.router_config.primary_address in (spec.router_config.primary_address, *vips):

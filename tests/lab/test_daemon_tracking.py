@@ -131,6 +131,27 @@ def test_a_master_whose_interface_is_renumbered_sends_from_the_new_address(
     assert follows("198.51.100.14") and "Traceback" not in d1.log() and d1.process.alive()
 
 
+def test_a_director_started_before_its_interface_has_an_address_waits_in_fault(
+        director_pair: DirectorPair) -> None:
+    """No address on eth0 when d1 starts (DHCP not answered yet, a link still down at boot): d1 is
+    FAULT and holds nothing, as keepalived 2.2.7 ("no IPv4 address for interface"), then takes the
+    first address eth0 gets and preempts d2.  The daemon used to refuse the configuration and exit."""
+    dp = director_pair
+    d2 = start_pykeepalived(dp.d2, conf(100))
+    d2.wait_state("MASTER", 10)
+    own = next(a for a in dp.d1.addresses("eth0") if a.startswith(dp.d1.ipv4 + "/"))
+    dp.d1.ip("address", "del", own, "dev", "eth0")
+    d1 = start_pykeepalived(dp.d1, conf(150, state="MASTER"))
+    d1.wait_state("FAULT", 10)
+    assert "interface eth0 has no IPv4 address: FAULT until it has one" in d1.log()
+    assert d1.instance()["counters"]["advert_sent"] == 0 and not holds(dp.d1) and holds(dp.d2)
+    dp.d1.ip("address", "add", "198.51.100.13/24", "dev", "eth0")
+    wait_until(lambda: d1.state() == "MASTER" and d2.state() == "BACKUP" and holds(dp.d1) and not holds(dp.d2)
+               and d2.instance()["master_address"] == "198.51.100.13", timeout=10,
+               message="d1 MASTER from its first address, the VIP on d1 only")
+    assert "Traceback" not in d1.log() and d1.process.alive()
+
+
 def test_nopreempt_backup_does_not_take_over_from_a_lower_master(director_pair: DirectorPair) -> None:
     dp = director_pair
     d2 = start_pykeepalived(dp.d2, conf(100))

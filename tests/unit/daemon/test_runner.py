@@ -552,3 +552,16 @@ async def test_stop_all_sends_every_priority_0_advert_before_any_bookkeeping() -
     assert sent_at_event and min(sent_at_event) == before + 3  # every log line / listener after them
     assert {slot.state for slot in slots} == {State.INITIALIZE}
 
+
+
+def test_the_tracked_sources_follow_the_routers_added_respecified_and_removed() -> None:
+    runner = VrrpRunner(FakeLoop(), ActionExecutor(FakeNet(), encode_advert), decode)  # type: ignore[arg-type]
+    one, two = make_spec("VI_1", vrid=51), make_spec("VI_2", vrid=52)
+    one = dataclasses.replace(one, track_source=ip_address("198.51.100.1"))
+    runner.add(RouterSlot(one, VirtualRouter(one.router_config)))
+    runner.add(RouterSlot(two, VirtualRouter(two.router_config)))
+    assert runner.tracked_sources() == {ip_address("198.51.100.1")}  # VI_2 tracks none
+    runner.respecify(runner.slots[two.key], dataclasses.replace(two, track_source=ip_address("198.51.100.2")))
+    assert runner.tracked_sources() == {ip_address("198.51.100.1"), ip_address("198.51.100.2")}
+    runner.remove(one.key)
+    assert runner.tracked_sources() == {ip_address("198.51.100.2")}

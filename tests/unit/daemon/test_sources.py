@@ -13,7 +13,7 @@ import pytest
 
 from pykeepalived.exit_codes import ExitCode
 from pykeepalived.net.netlink_watch import AddressEvent
-from pykeepalived.testing.daemon_harness import ONE_INSTANCE, first
+from pykeepalived.testing.daemon_harness import ONE_INSTANCE, SECOND_INSTANCE, first
 from pykeepalived.testing.daemon_harness import DaemonHarness as Harness
 from pykeepalived.testing.fake_net import FakeNet
 
@@ -139,4 +139,68 @@ async def test_a_unicast_instance_stays_in_fault_its_peers_know_it_by_the_old_ad
     status = await h.until(lambda s: first(s)["state"] == "FAULT")
     assert "tracker:source:198.51.100.11" in first(status)["fault_reasons"]  # type: ignore[operator]
     assert host.net.reopened == []
+    assert await h.stop() == ExitCode.OK
+
+
+def unaddressed() -> Host:
+    """eth0 without an IPv4 address (DHCP not answered yet, a link still down at boot)."""
+    host = Host()
+    host.primary_of.clear()
+    host.net.host_addresses = set()
+    return host
+
+
+async def test_an_instance_started_before_its_interface_has_an_address_faults_then_takes_the_first(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """keepalived 2.2.7: "entering FAULT state (no IPv4 address for interface)", then the address added
+    is taken (the daemon used to refuse the configuration and exit)."""
+    host = unaddressed()
+    h = Harness(tmp_path, DERIVED, net=host.net, primary=host.primary)
+    with caplog.at_level(logging.WARNING, logger="pykeepalived.daemon.runner"):
+        h.run()
+        status = await h.until(lambda s: bool(s["instances"]) and first(s)["state"] == "FAULT")
+    assert "tracker:source:0.0.0.0" in first(status)["fault_reasons"]  # type: ignore[operator]
+    assert any("interface eth0 has no IPv4 address: FAULT until it has one" in r.getMessage()
+               for r in caplog.records)
+    assert host.net.sent == [] and host.net.vips == set()
+    host.change(NEW, present=True)
+    status = await h.until(lambda s: first(s)["state"] == "MASTER")
+    assert first(status)["master_address"] == str(NEW) and host.net.reopened == [KEY]
+    assert not first(status)["fault_reasons"]
+    h.daemon.request("reload")  # the same configuration maps to what runs now: nothing changes
+    await h.until(lambda s: s["reloads"] == 1)
+    assert host.net.reopened == [KEY] and first(await h.status())["state"] == "MASTER"
+    assert await h.stop() == ExitCode.OK
+
+
+async def test_an_instance_a_reload_adds_on_an_interface_without_an_address_waits_for_one(
+        tmp_path: Path) -> None:
+    host, h = await started(tmp_path)
+    second = SECOND_INSTANCE.replace("interface: eth0", "interface: eth1").replace(
+        "    unicast_src_ip: 198.51.100.11\n", "")
+    h.config.write_text(DERIVED + second)
+    h.daemon.request("reload")
+    status = await h.until(lambda s: s["reloads"] == 1 and len(s["instances"]) == 2)
+    vi2 = next(i for i in status["instances"] if i["name"] == "VI_2")  # type: ignore[union-attr]
+    assert vi2["state"] == "FAULT" and "tracker:source:0.0.0.0" in vi2["fault_reasons"]
+    other = ip_address("203.0.113.1")
+    host.primary_of[("eth1", 4)] = other
+    assert host.net.host_addresses is not None and host.net.on_address is not None
+    host.net.host_addresses.add(other)
+    host.net.on_address(AddressEvent(3, "eth1", ip_interface(f"{other}/24"), present=True))
+    status = await h.until(lambda s: all(i["state"] == "MASTER" for i in s["instances"]))  # type: ignore[union-attr]
+    vi2 = next(i for i in status["instances"] if i["name"] == "VI_2")  # type: ignore[union-attr]
+    assert vi2["master_address"] == str(other)
+    assert await h.stop() == ExitCode.OK
+
+
+async def test_a_unicast_instance_started_without_an_address_takes_the_first_its_peers_were_given(
+        tmp_path: Path) -> None:
+    host = unaddressed()
+    h = Harness(tmp_path, DERIVED + "    unicast_peer: [198.51.100.12]\n", net=host.net, primary=host.primary)
+    h.run()
+    await h.until(lambda s: bool(s["instances"]) and first(s)["state"] == "FAULT")
+    host.change(OLD, present=True)
+    status = await h.until(lambda s: first(s)["state"] == "MASTER")
+    assert first(status)["master_address"] == str(OLD) and host.net.reopened == [KEY]
     assert await h.stop() == ExitCode.OK

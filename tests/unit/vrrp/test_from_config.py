@@ -7,7 +7,6 @@ from ipaddress import IPv4Address, IPv6Address, ip_address, ip_interface
 import pytest
 
 from pykeepalived.config.load import check_text
-from pykeepalived.errors import ConfigError
 from pykeepalived.testing.specs import plan_of
 from pykeepalived.vrrp.from_config import (
     FILE_PREFIX,
@@ -79,11 +78,11 @@ def test_mapping_to_router_config_and_daemon_details() -> None:
     assert other.router_config.unicast_peers == (ip_address("198.51.100.12"),)
 
 
-def test_interface_without_address_is_a_config_error() -> None:
+def test_an_interface_without_an_address_is_no_config_error_the_instance_waits_in_fault() -> None:
     result = check_text(BASE, "test.yaml")
     assert result.config is not None
-    with pytest.raises(ConfigError, match="no IPv4 address"):
-        vrrp_plan(result.config, lambda ifname, family: None)
+    spec = vrrp_plan(result.config, lambda ifname, family: None).instances[("eth0", 4, 51)]
+    assert spec.router_config.primary_address == IPv4Address(0) and spec.track_source == IPv4Address(0)
 
 
 def test_vip_prefix_defaults_to_host_route() -> None:

@@ -113,3 +113,18 @@ def test_a_vmac_whose_parent_has_no_link_local_address_gets_one_made_with_the_pl
     assert p.vmac_link_locals() == (("vrrp.61", IPv6Address("fe80::d1")), ("vrrp6.61", MADE))
     unknown = plan(on_eth3, parent_ll=None, mac=None)  # no MAC either: no address, on the VMAC as in the set
     assert unknown.vmac_link_locals() == (("vrrp.61", IPv6Address("fe80::d1")),)
+
+
+def test_an_instance_whose_parent_has_no_link_local_address_sends_from_its_vmacs_made_one() -> None:
+    """keepalived 2.2.7: the VMAC's one address is the adverts' source; the daemon used to refuse such a
+    configuration ("interface eth0 has no IPv6 address").  Tracked: FAULT while the VMAC lacks it."""
+    (spec,) = plan(parent_ll=None).instances.values()
+    assert spec.router_config.primary_address == MADE and spec.track_source == MADE
+    assert spec.source_from_interface
+    # no MAC either: nothing to send from, FAULT until the interface has an address
+    unknown = plan(parent_ll=None, mac=None)
+    (bare,) = unknown.instances.values()
+    assert bare.router_config.primary_address.is_unspecified and own_address(unknown) is None
+    # through the parent (vmac_xmit_base) it needs the parent's address
+    (xmit,) = plan("    vmac_xmit_base: true\n", parent_ll=None).instances.values()
+    assert xmit.router_config.primary_address.is_unspecified

@@ -15,6 +15,7 @@ from pykeepalived.vrrp.from_config import (
     PrimaryAddress,
     RouterKey,
     VrrpPlan,
+    no_source,
     vrrp_plan,
 )
 from pykeepalived.vrrp.renumber import follow_source, remapped, restores_vip
@@ -161,3 +162,24 @@ def test_a_vip_deleted_with_the_interface_s_last_address_is_not_put_back_there()
     assert restores_vip(specs, "eth2", 4, not_asked)  # no instance sends from eth2's: as before
     configured = [s for s in specs if not s.source_from_interface]
     assert restores_vip(configured, "eth0", 4, not_asked)
+
+
+def test_an_instance_mapped_before_its_interface_has_an_address_is_in_fault_and_takes_the_first() -> None:
+    """keepalived 2.2.7: "entering FAULT state (no IPv4 address for interface)", not a refused
+    configuration; the unspecified source is never held, and the first address is taken."""
+    cfg = config()
+    plan = vrrp_plan(cfg, host({}))  # no interface has an address yet (VI_3's is configured)
+    for key, family in ((("eth0", 4, 51), 4), (("eth0", 6, 56), 6), (("eth0", 4, 52), 4)):
+        spec = plan.instances[key]
+        assert spec.router_config.primary_address == no_source(family) and spec.source_from_interface
+        tracker = next(t for t in spec.router_config.trackers if t.name.startswith(SOURCE_PREFIX))
+        assert tracker.name == SOURCE_PREFIX + str(no_source(family)) and tracker.initial_ok is False
+        assert follow(cfg, plan, key, False, {}) is None  # still none: it stays as it is
+    assert plan.instances[("eth0", 4, 53)].router_config.primary_address == ip_address("198.51.100.11")
+    for key, first_address in ((("eth0", 4, 51), "198.51.100.11"), (("eth0", 6, 56), "fe80::11")):
+        new = follow(cfg, plan, key, False, OLD)
+        assert new is not None and new.router_config.primary_address == ip_address(first_address)
+        assert classify(new, vrrp_plan(cfg, host(OLD)).instances[key]).kind is ChangeKind.UNCHANGED
+    # unicast too: the first address is the one its peers were given (a renumbered one stays FAULT)
+    first = follow(cfg, plan, ("eth0", 4, 52), False, OLD)
+    assert first is not None and first.router_config.primary_address == ip_address("198.51.100.11")
