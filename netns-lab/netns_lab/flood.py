@@ -139,11 +139,16 @@ def flood_adverts(host: Host, *, kind: str, count: int, rate: float, max_seconds
     argv = [sys.executable, "-m", "netns_lab.flood", "--kind", kind, "--src", host.ipv4, "--dst", dst,
             "--count", str(count), "--rate", str(rate), "--max-seconds", str(max_seconds),
             "--vrid", str(vrid), "--version", str(version)]
+    return run_flooder(host, argv, max_seconds, "flooder")
+
+
+def run_flooder(host: Host, argv: list[str], max_seconds: float, what: str) -> int:
+    """Run a flooder's command line in ``host``: the count of packets it says it sent."""
     out = host.run(argv, timeout=min(max_seconds, MAX_SECONDS) + 30).stdout
     for line in out.splitlines():
         if line.startswith("sent "):
             return int(line.split()[1])
-    raise LabError(f"flooder in {host} printed no count: {out!r}")
+    raise LabError(f"{what} in {host} printed no count: {out!r}")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ import sys
 from collections.abc import Sequence
 
 from netns_lab.errors import LabError
-from netns_lab.flood import MAX_SECONDS, pace
+from netns_lab.flood import pace, run_flooder
 from netns_lab.lab import Host
 
 VRRP_KINDS = ("v6-checksum", "v6-vrid", "v6-version", "v6-short", "v6-hoplimit")
@@ -140,11 +140,7 @@ def flood6_adverts(host: Host, *, kind: str, count: int, rate: float, targets: S
             str(rate), "--max-seconds", str(max_seconds), "--vrid", str(vrid)]
     for target in targets:
         argv += ["--target", target]
-    out = host.run(argv, timeout=min(max_seconds, MAX_SECONDS) + 30).stdout
-    for line in out.splitlines():
-        if line.startswith("sent "):
-            return int(line.split()[1])
-    raise LabError(f"IPv6 flooder in {host} printed no count: {out!r}")
+    return run_flooder(host, argv, max_seconds, "IPv6 flooder")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ pykeepalived runs alone on d1 as MASTER (its own adverts do not loop back to it)
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
@@ -55,18 +56,26 @@ def after_flood(d1: PykaPeer, before: dict[str, Any], kind: str, sent: int) -> d
     return status
 
 
-def test_each_invalid_advert_is_counted_once_in_one_place_and_in_the_totals(
-        director_pair: DirectorPair) -> None:
-    d1 = lone_master(director_pair)
+def each_counted(d1: PykaPeer, kinds: Iterable[str], flood: Callable[[str], int]) -> dict[str, Any]:
+    """200 adverts of each kind (``flood``) counted once under its reason and in the totals; the status
+    after the last."""
     before = d1.status()
-    for kind in FLOOD_REASONS:
-        sent = flood_adverts(director_pair.c1, kind=kind, count=200, rate=1000, max_seconds=5)
+    for kind in kinds:
+        sent = flood(kind)
         assert sent == 200
         status = after_flood(d1, before, kind, sent)
         problem = flood_problem(before, status, kind, sent)
         assert problem is None, problem
         assert accounting_problems(status) == []
         before = status
+    return before
+
+
+def test_each_invalid_advert_is_counted_once_in_one_place_and_in_the_totals(
+        director_pair: DirectorPair) -> None:
+    d1 = lone_master(director_pair)
+    each_counted(d1, FLOOD_REASONS, lambda kind: flood_adverts(director_pair.c1, kind=kind, count=200,
+                                                               rate=1000, max_seconds=5))
     inst = d1.instance()
     assert inst["state"] == "MASTER" and [t["to"] for t in inst["transitions"]] == ["BACKUP", "MASTER"]
     assert f"{VIP_V4}/24" in director_pair.d1.addresses("eth0")
@@ -79,15 +88,8 @@ def test_each_invalid_ipv6_advert_is_counted_and_nd_noise_moves_nothing(director
     vip = VIP6_POOL[0]
     d1 = start_pykeepalived(director_pair.d1, PairModel((InstanceModel("VI6", 60, (vip,)),)).render("d1"))
     d1.wait_state("MASTER", 10, name="VI6")
-    before = d1.status()
-    for kind in FLOOD6_REASONS:
-        sent = flood6_adverts(director_pair.c1, kind=kind, count=200, rate=1000, targets=(vip,))
-        assert sent == 200
-        status = after_flood(d1, before, kind, sent)
-        problem = flood_problem(before, status, kind, sent)
-        assert problem is None, problem
-        assert accounting_problems(status) == []
-        before = status
+    before = each_counted(d1, FLOOD6_REASONS, lambda kind: flood6_adverts(
+        director_pair.c1, kind=kind, count=200, rate=1000, targets=(vip,)))
     nd_before = nd_received(director_pair.d1)
     for kind in ND_KINDS:
         assert flood6_adverts(director_pair.c1, kind=kind, count=200, rate=1000, targets=(vip,)) == 200

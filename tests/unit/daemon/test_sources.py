@@ -100,8 +100,14 @@ async def test_the_address_book_read_again_follows_a_renumbering_it_missed(tmp_p
     assert await h.stop() == ExitCode.OK
 
 
-async def test_a_configured_source_never_follows_the_interface(tmp_path: Path) -> None:
-    host, h = await started(tmp_path, ONE_INSTANCE + "    track_src_ip: true\n")
+@pytest.mark.parametrize("config", [
+    pytest.param(ONE_INSTANCE + "    track_src_ip: true\n", id="a configured source never follows"),
+    # its peers name the old address and drop adverts from another: a MASTER there would stand next to
+    # the peer that took over
+    pytest.param(DERIVED + "    unicast_peer: [198.51.100.12]\n", id="a unicast instance stays in fault"),
+])
+async def test_a_renumbered_interface_is_not_followed(tmp_path: Path, config: str) -> None:
+    host, h = await started(tmp_path, config)
     host.primary_of[("eth0", 4)] = NEW
     host.net.host_addresses = {NEW}
     host.change(OLD, present=False)
@@ -128,17 +134,6 @@ async def test_a_vip_gone_with_the_last_address_waits_and_comes_back_on_the_new_
     status = await h.status()
     assert first(status)["state"] == "MASTER" and first(status)["master_address"] == str(NEW)
     assert vip in host.net.vips and status["executor"]["vips_restored"] == 1  # type: ignore[index]
-    assert await h.stop() == ExitCode.OK
-
-
-async def test_a_unicast_instance_stays_in_fault_its_peers_know_it_by_the_old_address(tmp_path: Path) -> None:
-    host, h = await started(tmp_path, DERIVED + "    unicast_peer: [198.51.100.12]\n")
-    host.primary_of[("eth0", 4)] = NEW
-    host.net.host_addresses = {NEW}
-    host.change(OLD, present=False)
-    status = await h.until(lambda s: first(s)["state"] == "FAULT")
-    assert "tracker:source:198.51.100.11" in first(status)["fault_reasons"]  # type: ignore[operator]
-    assert host.net.reopened == []
     assert await h.stop() == ExitCode.OK
 
 
