@@ -118,9 +118,6 @@ class Instances:
         self.bfd_up = bfd_up
         self.observe = observe
         self._tracker_tasks: dict[Tracker, asyncio.Task[None]] = {}
-        self.unaddressed: set[RouterKey] = set()
-        """Instances started while their interface had no address of their family (``daemon/sources.py``
-        takes them up: they take the interface's first address)."""
         self.debounce = LinkDebounce()
         """``interface_up_down_delays`` (:meth:`configure`)."""
         self._debounce_timer: asyncio.TimerHandle | None = None
@@ -195,7 +192,6 @@ class Instances:
         if spec.router_config.primary_address.is_unspecified:  # vrrp/from_config.py's no_source
             slot.logger.warning("interface %s has no IPv%d address: FAULT until it has one", spec.interface,
                                 spec.router_config.family)
-            self.unaddressed.add(spec.key)
         self.feed_readings(slot)
         self._startup(slot)
         self.executor.remove_stale(slot, stale_at_start(spec, slot.state))

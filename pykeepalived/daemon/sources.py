@@ -21,7 +21,7 @@ from pykeepalived.daemon.reconcile import apply_renumbered
 from pykeepalived.daemon.runner import RouterSlot
 from pykeepalived.net.links import link_mac
 from pykeepalived.net.netlink_watch import AddressEvent
-from pykeepalived.vrrp.from_config import PrimaryAddress, RouterKey, VrrpPlan
+from pykeepalived.vrrp.from_config import PrimaryAddress, RouterKey, VrrpPlan, no_source
 from pykeepalived.vrrp.link_config import ParentMac
 from pykeepalived.vrrp.renumber import follow_source, remapped, restores_vip
 from pykeepalived.vrrp.state import State
@@ -40,9 +40,9 @@ class SourceFollower:
     """See the module docstring.  ``primary`` / ``parent_mac``: an interface's address and MAC now,
     as the daemon's plans ask them (``net/links.py``).
 
-    Only the instances whose source went (its deletion seen, or the address book read again) are
-    looked at on the next events (:attr:`waiting`): an address event costs nothing more while every
-    source is in place (a takeover's VIPs are address events too)."""
+    Only the instances whose source went (its deletion seen, or the address book read again) or that
+    never had one are looked at on the next events (:attr:`waiting`): an address event costs nothing
+    more while every source is in place (a takeover's VIPs are address events too)."""
 
     def __init__(self, instances: Instances, primary: PrimaryAddress, holder: PlanHolder,
                  parent_mac: ParentMac = link_mac) -> None:
@@ -58,12 +58,12 @@ class SourceFollower:
         then the instances hear of it (a VIP deleted with the interface's last address stays deleted:
         :func:`~pykeepalived.vrrp.renumber.restores_vip`)."""
         slots = self.instances.runner.slots.values()
-        if not event.present and event.address.ip in self.instances.runner.tracked_sources():
+        # a deletion: the instances sending from that address; an addition: those that have none yet
+        # (started or added by a reload before their interface had one: vrrp/from_config.py's no_source)
+        awaited = no_source(event.address.version) if event.present else event.address.ip
+        if awaited in self.instances.runner.tracked_sources():
             self.waiting.update(slot.key for slot in slots if slot.spec.source_from_interface
-                                and slot.spec.track_source == event.address.ip)
-        if self.instances.unaddressed:  # started without an address: the first one may be this
-            self.waiting |= self.instances.unaddressed
-            self.instances.unaddressed.clear()
+                                and slot.spec.track_source == awaited)
         if self.waiting:
             self.follow()
         ifname, family = event.ifname, event.address.version
