@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
-from typing import Literal
+from typing import Literal, TypeGuard
 
 from pykeepalived.config.model import VirtualIpAddress, VrrpInstance
 from pykeepalived.errors import UsageError
@@ -91,11 +91,16 @@ def vmac_address(source: IPAddress | None, parent: IPAddress | None,
     Unlike the EUI-64 address the kernel would make from the *virtual* MAC, it differs per director."""
     if source is not None and source.version == 6:
         return IPv6Interface((source, LINK_LOCAL_PREFIXLEN if source.is_link_local else source.max_prefixlen))
-    if parent is not None and parent.version == 6 and parent.is_link_local:
+    if _ipv6_link_local(parent):
         return IPv6Interface((parent, LINK_LOCAL_PREFIXLEN))
     if parent_mac is not None:
         return IPv6Interface((eui64_link_local(parent_mac), LINK_LOCAL_PREFIXLEN))
     return None
+
+
+def _ipv6_link_local(address: IPAddress | None) -> TypeGuard[IPv6Address]:
+    """An IPv6 link-local address (a parent's, that its VMAC takes: :func:`vmac_address`)?"""
+    return address is not None and address.version == 6 and address.is_link_local
 
 
 def with_vmac_addresses(links: Iterable[VirtualLink], own: VirtualLink | None, source: IPAddress | None,
@@ -112,8 +117,8 @@ def with_vmac_addresses(links: Iterable[VirtualLink], own: VirtualLink | None, s
             continue
         mine = source if link == own and source is not None and source.version == 6 else None
         parent = parent_address(link.parent, 6) if mine is None else None
-        has_parent_ll = parent is not None and parent.version == 6 and parent.is_link_local
-        mac = parent_mac(link.parent) if mine is None and not has_parent_ll and parent_mac else None
+        needs_mac = mine is None and not _ipv6_link_local(parent)
+        mac = parent_mac(link.parent) if parent_mac is not None and needs_mac else None
         out.append(replace(link, address=vmac_address(mine, parent, mac)))
     return tuple(out)
 
